@@ -1,0 +1,99 @@
+# moat build.  `make` builds everything into build/; `make check` runs the
+# whole test suite (unit tests plain and under ASan+UBSan, then integration
+# tests against the sanitizer build); `make fuzz` builds libFuzzer targets.
+#
+# Layout: every directory under src/ except src/cmd is a library concern and
+# goes into build/libmoat.a; every directory src/cmd/<prog>/ is a program
+# build/<prog>.  A concern that needs special build rules (third-party C
+# built from a Debian package) adds them in src/<concern>/module.mk.
+
+BUILD ?= build
+CC ?= cc
+PKGS := jansson sqlite3 libcurl libseccomp
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
+        -Wstrict-prototypes -Wno-unused-parameter
+CPPFLAGS += -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS))
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(WARN)
+LDFLAGS += -pie -Wl,-z,relro,-z,now
+LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread
+
+ifeq ($(SANITIZE),1)
+CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2 -O2,$(CFLAGS)) -O1 \
+          -fsanitize=address,undefined -fno-omit-frame-pointer \
+          -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_DIRS := $(filter-out src/cmd,$(patsubst %/,%,$(dir $(wildcard src/*/))))
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+PROGS := $(notdir $(patsubst %/,%,$(dir $(wildcard src/cmd/*/))))
+PROG_BINS := $(addprefix $(BUILD)/,$(PROGS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+
+# Extra objects (third-party sources built from Debian packages) that
+# module.mk fragments append to.
+EXTRA_OBJS :=
+-include $(wildcard src/*/module.mk)
+
+.PHONY: all tests check unit san fuzz install clean format lint
+all: $(PROG_BINS)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libmoat.a: $(LIB_OBJS) $(EXTRA_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+define prog_rule
+$(BUILD)/$(1): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cmd/$(1)/*.c)) $(BUILD)/libmoat.a
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmoat.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -Wno-missing-prototypes -o $@ $^ \
+	    $(LDFLAGS) $(LDLIBS) -lcmocka
+
+tests: all $(UNIT_BINS)
+
+san:
+	$(MAKE) BUILD=build/san SANITIZE=1 tests
+
+check: tests san
+	tests/run.sh
+
+fuzz:
+	$(MAKE) -f tests/fuzz/fuzz.mk
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
+	    $(DESTDIR)/lib/systemd/system
+	install -m 0755 $(BUILD)/moat $(DESTDIR)$(PREFIX)/bin/moat
+	for p in $(filter-out moat,$(PROGS)); do \
+	    install -m 0755 $(BUILD)/$$p $(DESTDIR)$(PREFIX)/sbin/$$p; done
+	for u in dist/systemd/*; do \
+	    sed 's#@PREFIX@#$(PREFIX)#g' $$u > $(DESTDIR)/lib/systemd/system/$$(basename $$u); \
+	    chmod 0644 $(DESTDIR)/lib/systemd/system/$$(basename $$u); done
+
+format:
+	clang-format -i $(shell git ls-files '*.c' '*.h')
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --inline-suppr -Isrc $(LIB_DIRS) src/cmd
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d)

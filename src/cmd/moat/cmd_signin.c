@@ -1,0 +1,9 @@
+#include <stdio.h>
+
+#include "cli.h"
+
+int
+cli_signin (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
+{
+  return moat_error (err, 0, "`moat signin` is not built yet");
+}

@@ -1,0 +1,145 @@
+/* Settings management: admin-settings.json (version 2) + unlocked user
+ * overrides + defaults -> one effective, immutable policy.
+ *
+ * Accepts exactly the format of DESIGN.md.  Refuses (as errors naming the
+ * JSON path): unknown keys (with a "did you mean"), wrong types, unsupported
+ * configurationFileVersion, invalid commandList.type or command names,
+ * image references that do not parse, bad CIDRs, port lists, proxy/PAC URLs,
+ * files that are not UTF-8, start with a BOM, or are writable by non-root.
+ * Keys of Docker Desktop's own admin-settings.json that moat does not apply
+ * are warnings.  A typo never silently weakens policy. */
+#ifndef MOAT_POLICY_POLICY_H
+#define MOAT_POLICY_POLICY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/paths.h"
+
+/* Largest admin-settings.json / registry.json moat reads. */
+#define POLICY_MAX_FILE_SIZE (1024 * 1024)
+
+enum policy_diag_severity
+{
+  POLICY_DIAG_ERROR,
+  POLICY_DIAG_WARNING,
+};
+
+struct policy_diag
+{
+  enum policy_diag_severity severity;
+  char *path; /* JSON path, e.g. "containersProxy.exclude[1]"; "" = file */
+  char *msg;
+};
+
+struct policy_report
+{
+  struct policy_diag *items;
+  size_t n;
+  size_t n_errors;
+};
+
+void policy_report_free (struct policy_report *r);
+/* "error: containersProxy.exclude[1]: ..." lines, one per diagnostic. */
+char *policy_report_format (const struct policy_report *r);
+
+enum policy_source
+{
+  POLICY_SRC_DEFAULT,
+  POLICY_SRC_ADMIN,
+  POLICY_SRC_USER,
+};
+const char *policy_source_name (enum policy_source s); /* "default", "admin", "user" */
+
+enum policy_cmdlist_type
+{
+  POLICY_CMDLIST_DENY,
+  POLICY_CMDLIST_ALLOW,
+};
+
+enum policy_proxy_mode
+{
+  POLICY_PROXY_SYSTEM,
+  POLICY_PROXY_MANUAL,
+};
+
+/* The effective policy.  Built once, never mutated; a reload builds a new
+ * one.  Consumers read the fields directly. */
+struct policy
+{
+  struct
+  {
+    bool enabled;
+    bool locked;
+    char **images; /* as written, already validated */
+    size_t n_images;
+    bool allow_derived_images;
+    enum policy_cmdlist_type cmd_type;
+    char **commands; /* CLI command names or group wildcards ("image*") */
+    size_t n_commands;
+  } eci;
+  struct
+  {
+    bool locked;
+    enum policy_proxy_mode mode;
+    char *http;  /* "" = none */
+    char *https; /* "" = none */
+    char *pac;   /* "" = none */
+    char **exclude;
+    size_t n_exclude;
+    char *transparent_ports; /* as written: "*" or "80,443,8000-8100" */
+    bool all_ports;
+    uint8_t port_bitmap[65536 / 8]; /* bit p set = port p intercepted */
+  } proxy;
+  struct
+  {
+    bool locked;
+    char **dirs; /* absolute, normalised, no trailing slash */
+    size_t n_dirs;
+  } filesharing;
+  /* For `moat settings show`: [{"key","value","source","locked"}...]. */
+  json_t *settings;
+};
+
+/* The parsed admin file (or defaults when there is none). Opaque. */
+struct policy_admin;
+
+/* Parse and validate admin-settings.json bytes.  Returns 0 and *out when
+ * there are no errors (warnings may be in rep); -1 with rep filled when the
+ * document is invalid, or with *err set for other failures. */
+int policy_admin_parse (const char *buf, size_t len,
+                        struct policy_admin **out, struct policy_report *rep,
+                        moat_error_t *err);
+
+/* Read paths->admin_settings with size, ownership and permission checks and
+ * parse it.  A missing file gives the defaults (and *out is still set). */
+int policy_admin_load (const struct moat_paths *paths,
+                       struct policy_admin **out, struct policy_report *rep,
+                       moat_error_t *err);
+
+void policy_admin_free (struct policy_admin *a);
+
+/* Effective policy from the admin file and user overrides (a JSON object
+ * {"dotted.key": value}).  Overrides of keys that are locked or unknown are
+ * ignored (they can only exist if the admin locked a key after the user set
+ * it). */
+int policy_build (const struct policy_admin *admin, json_t *overrides,
+                  struct policy **out, moat_error_t *err);
+
+void policy_free (struct policy *p);
+
+/* Check a user's `moat settings set KEY VALUE`.  VALUE is parsed as JSON when
+ * it is valid JSON, else taken as a string.  Refuses unknown keys (did you
+ * mean), locked keys ("locked by the administrator") and invalid values.
+ * On success *value_out holds the value to store. */
+int policy_check_override (const struct policy_admin *admin, const char *key,
+                           const char *value_text, json_t **value_out,
+                           moat_error_t *err);
+
+/* True when port is intercepted by the net guard. */
+bool policy_port_intercepted (const struct policy *p, uint16_t port);
+
+#endif
