@@ -17,7 +17,7 @@ CPPFLAGS += -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS))
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(WARN)
 LDFLAGS += -pie -Wl,-z,relro,-z,now
-LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread
+LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
 ifeq ($(SANITIZE),1)
 CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2 -O2,$(CFLAGS)) -O1 \
