@@ -1,6 +1,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,26 +33,21 @@ ctl_connect (const struct moat_paths *paths, moat_error_t *err)
 int
 ctl_send (int fd, json_t *msg, moat_error_t *err)
 {
-  cleanup_free char *s = json_dumps (msg, JSON_COMPACT);
+  cleanup_free char *body = json_dumps (msg, JSON_COMPACT);
+  cleanup_free char *line = NULL;
   size_t len, off = 0;
 
-  if (s == NULL)
+  if (body == NULL || asprintf (&line, "%s\n", body) < 0)
     return moat_error (err, ENOMEM, "encode control message");
-  len = strlen (s);
-  s[len] = '\0';
-  while (off <= len)
+  len = strlen (line);
+  while (off < len)
     {
-      /* Send the terminating newline in place of the NUL. */
-      const char *p = off < len ? s + off : "\n";
-      size_t n_want = off < len ? len - off : 1;
-      ssize_t n = send (fd, p, n_want, MSG_NOSIGNAL);
+      ssize_t n = send (fd, line + off, len - off, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
         return moat_error (err, errno, "send to moatd");
       off += (size_t) n;
-      if (off == len + 1 || (p[0] == '\n' && n_want == 1))
-        break;
     }
   return 0;
 }
