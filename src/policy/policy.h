@@ -40,7 +40,12 @@ struct policy_report
   struct policy_diag *items;
   size_t n;
   size_t n_errors;
+  bool oom;       /* a diagnostic could not be recorded */
+  size_t dropped; /* diagnostics beyond POLICY_MAX_DIAGS, not recorded */
 };
+
+/* A hostile file cannot make the report grow without bound. */
+#define POLICY_MAX_DIAGS 200
 
 void policy_report_free (struct policy_report *r);
 /* "error: containersProxy.exclude[1]: ..." lines, one per diagnostic. */
@@ -120,7 +125,28 @@ int policy_admin_load (const struct moat_paths *paths,
                        struct policy_admin **out, struct policy_report *rep,
                        moat_error_t *err);
 
+/* Like policy_admin_load for any file (`moat settings validate FILE`).
+ * Ownership is checked up to stop_at; when owner_errors is false a file
+ * writable by non-root is a warning (a draft outside /etc/moat), else an
+ * error.  A missing file is an error (*err). */
+int policy_admin_load_file (const char *path, const char *stop_at,
+                            bool owner_errors, struct policy_admin **out,
+                            struct policy_report *rep, moat_error_t *err);
+
+/* True when the admin file existed (false: built-in defaults only). */
+bool policy_admin_present_p (const struct policy_admin *a);
+
 void policy_admin_free (struct policy_admin *a);
+
+/* The setting keys users and `moat settings show` name, in display order
+ * ("enhancedContainerIsolation", "containersProxy.http", ...). */
+const char *const *policy_setting_keys (size_t *n);
+
+/* Docker CLI command names and group wildcards ("image*") accepted in
+ * dockerSocketMount.commandList.commands; the engine guard maps API
+ * requests to these names. */
+const char *const *policy_command_names (size_t *n);
+bool policy_command_known_p (const char *name);
 
 /* Effective policy from the admin file and user overrides (a JSON object
  * {"dotted.key": value}).  Overrides of keys that are locked or unknown are
