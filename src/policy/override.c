@@ -37,7 +37,7 @@ policy_check_override (const struct policy_admin *admin, const char *key,
 
   *value_out = NULL;
   if (klen >= 7 && strcmp (key + klen - 7, ".locked") == 0)
-    return moat_error (err, EPERM,
+    return moat_error (err, 0,
                        "\"%s\": a setting's lock is set by the administrator "
                        "in admin-settings.json; users cannot change it",
                        key);
@@ -46,23 +46,23 @@ policy_check_override (const struct policy_admin *admin, const char *key,
     {
       const char *hint = suggest (key, keys, n);
       if (hint != NULL)
-        return moat_error (err, EINVAL,
+        return moat_error (err, 0,
                            "unknown setting \"%s\"; did you mean \"%s\"?",
                            key, hint);
-      return moat_error (err, EINVAL,
+      return moat_error (err, 0,
                          "unknown setting \"%s\"; `moat settings show` "
                          "lists the settings",
                          key);
     }
   d = &policy_settings[i];
   if (admin != NULL && admin->locked[d->group])
-    return moat_error (err, EPERM,
+    return moat_error (err, 0,
                        "\"%s\" is locked by the administrator "
                        "(%s.locked is true in admin-settings.json)",
                        d->key, policy_group_names[d->group]);
   v = value_from_text (i, value_text);
   if (v == NULL)
-    return moat_error (err, EINVAL, "\"%s\": the value is not valid UTF-8",
+    return moat_error (err, 0, "\"%s\": the value is not valid UTF-8",
                        d->key);
   if (d->check (v, d->key, &rep) < 0 || rep.n_errors > 0)
     {
@@ -79,7 +79,7 @@ policy_check_override (const struct policy_admin *admin, const char *key,
         }
       policy_report_free (&rep);
       json_decref (v);
-      return moat_error (err, EINVAL, "%s",
+      return moat_error (err, 0, "%s",
                          msg != NULL ? msg : "invalid value");
     }
   policy_report_free (&rep);

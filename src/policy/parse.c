@@ -50,6 +50,33 @@ utf8_invalid_at (const unsigned char *s, size_t len)
   return len;
 }
 
+/* jansson says "duplicate object key" without the key; find it: the last
+ * string token that ends before the error position. */
+static const char *
+duplicate_key (const char *buf, size_t len, const json_error_t *jerr,
+               int *n)
+{
+  size_t end;
+
+  if (strncmp (jerr->text, "duplicate object key", 20) != 0
+      || jerr->position <= 0 || (size_t) jerr->position > len)
+    return NULL;
+  end = (size_t) jerr->position;
+  while (end > 0 && buf[end - 1] != '"')
+    end--;
+  if (end < 2)
+    return NULL;
+  for (size_t start = end - 1; start > 0; start--)
+    if (buf[start - 1] == '"' && (start < 2 || buf[start - 2] != '\\'))
+      {
+        if (end - 1 - start > 200)
+          return NULL;
+        *n = (int) (end - 1 - start);
+        return buf + start;
+      }
+  return NULL;
+}
+
 json_t *
 policy_json_from_bytes (const char *buf, size_t len,
                         struct policy_report *rep)
@@ -92,8 +119,15 @@ policy_json_from_bytes (const char *buf, size_t len,
   doc = json_loadb (buf, len, JSON_REJECT_DUPLICATES, &jerr);
   if (doc == NULL)
     {
-      report_error (rep, "", "invalid JSON at line %d, column %d: %s",
-                    jerr.line, jerr.column, jerr.text);
+      int kn = 0;
+      const char *key = duplicate_key (buf, len, &jerr, &kn);
+      if (key != NULL)
+        report_error (rep, "", "invalid JSON at line %d, column %d: "
+                               "duplicate key \"%.*s\"",
+                      jerr.line, jerr.column, kn, key);
+      else
+        report_error (rep, "", "invalid JSON at line %d, column %d: %s",
+                      jerr.line, jerr.column, jerr.text);
       return NULL;
     }
   if (!json_is_object (doc))
@@ -132,12 +166,19 @@ policy_read_file (const char *path, const char *stop_at,
       /* A file a non-root user can change is not the administrator's
        * policy: refuse it rather than let that user weaken it. */
       if (moat_error_status (&why) == EPERM)
-        report_add (rep, owner_sev, "",
-                    "%s%s", owner_sev == POLICY_DIAG_ERROR
-                                ? "moat ignores this file: "
-                                : "moat would ignore this file if installed "
-                                  "as is: ",
-                    moat_error_msg (&why));
+        {
+          /* fs_check_root_owned's message ends in strerror(EPERM), which
+           * says nothing here. */
+          const char *m = moat_error_msg (&why);
+          const char *tail = strstr (m, ": Operation not permitted");
+          int mlen = tail != NULL ? (int) (tail - m) : (int) strlen (m);
+          report_add (rep, owner_sev, "", "%s%.*s",
+                      owner_sev == POLICY_DIAG_ERROR
+                          ? "moat ignores this file: "
+                          : "moat would ignore this file if installed as "
+                            "is: ",
+                      mlen, m);
+        }
       else
         return hand_over (err, &why);
     }

@@ -1,6 +1,8 @@
 /* Diagnostics of the settings and sign-in parsers, and the small helpers
  * that phrase them (JSON paths, type names, "did you mean"). */
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,27 +153,27 @@ static size_t
 distance (const char *a, const char *b)
 {
   size_t la = strlen (a), lb = strlen (b);
-  size_t d[40][40];
+  uint16_t d[72][72];
 
-  if (la >= 40 || lb >= 40)
+  if (la >= 72 || lb >= 72)
     return (size_t) -1;
   for (size_t i = 0; i <= la; i++)
-    d[i][0] = i;
+    d[i][0] = (uint16_t) i;
   for (size_t j = 0; j <= lb; j++)
-    d[0][j] = j;
+    d[0][j] = (uint16_t) j;
   for (size_t i = 1; i <= la; i++)
     for (size_t j = 1; j <= lb; j++)
       {
         size_t cost = (a[i - 1] | 0x20) == (b[j - 1] | 0x20) ? 0 : 1;
         size_t v = d[i - 1][j] + 1;
-        if (d[i][j - 1] + 1 < v)
+        if ((size_t) d[i][j - 1] + 1 < v)
           v = d[i][j - 1] + 1;
         if (d[i - 1][j - 1] + cost < v)
           v = d[i - 1][j - 1] + cost;
         if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]
-            && d[i - 2][j - 2] + 1 < v)
+            && (size_t) d[i - 2][j - 2] + 1 < v)
           v = d[i - 2][j - 2] + 1;
-        d[i][j] = v;
+        d[i][j] = (uint16_t) v;
       }
   return d[la][lb];
 }
@@ -186,7 +188,14 @@ suggest (const char *word, const char *const *cands, size_t n)
   for (size_t i = 0; i < n; i++)
     {
       size_t d = distance (word, cands[i]);
-      if (d <= limit && d < best_d)
+      size_t cl = strlen (cands[i]);
+      /* On a tie, prefer the candidate that ends like the word ("images*"
+       * -> "image*", not "images"). */
+      bool better = d < best_d
+                    || (d == best_d && best != NULL && len > 0 && cl > 0
+                        && cands[i][cl - 1] == word[len - 1]
+                        && best[strlen (best) - 1] != word[len - 1]);
+      if (d <= limit && better)
         {
           best = cands[i];
           best_d = d;
