@@ -70,8 +70,10 @@ netaddr_parse_cidr (const char *s, struct netaddr_cidr *out,
   max = out->family == 4 ? 32 : 128;
   if (parse_prefix (slash + 1, max, &out->prefix) < 0)
     {
-      if (strspn (slash + 1, "0123456789") == strlen (slash + 1)
-          && slash[1] != '\0' && strlen (slash + 1) <= 4)
+      const char *pre = slash + 1;
+      size_t pn = strlen (pre);
+      if (pn > 0 && pn <= 4 && strspn (pre, "0123456789") == pn
+          && pre[0] != '0')
         return moat_error (err, 0, "prefix %s is larger than %u",
                            slash + 1, max);
       return moat_error (err, 0, "prefix `%s` is not a number 0-%u",
