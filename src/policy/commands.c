@@ -8,14 +8,16 @@
 /* Docker CLI commands whose API requests the engine guard can recognise,
  * then the group wildcards. */
 static const char *const commands[] = {
-  "attach", "build", "builder", "checkpoint", "commit", "config",
-  "container", "cp", "create", "diff", "events", "exec", "export",
-  "history", "image", "images", "import", "info", "inspect", "kill",
-  "load", "login", "logs", "network", "node", "pause", "plugin", "port",
-  "ps", "pull", "push", "rename", "restart", "rm", "rmi", "run", "save",
-  "search", "secret", "service", "start", "stats", "stop", "swarm",
-  "system", "tag", "top", "unpause", "update", "version", "volume", "wait",
-  "container*", "image*", "volume*", "network*", "system*", "build*",
+  "attach",    "build",    "builder", "checkpoint", "commit",     "config",
+  "container", "cp",       "create",  "diff",       "events",     "exec",
+  "export",    "history",  "image",   "images",     "import",     "info",
+  "inspect",   "kill",     "load",    "login",      "logs",       "network",
+  "node",      "pause",    "plugin",  "port",       "ps",         "pull",
+  "push",      "rename",   "restart", "rm",         "rmi",        "run",
+  "save",      "search",   "secret",  "service",    "start",      "stats",
+  "stop",      "swarm",    "system",  "tag",        "top",        "unpause",
+  "update",    "version",  "volume",  "wait",       "container*", "image*",
+  "volume*",   "network*", "system*", "build*",
 };
 
 const char *const *

@@ -43,7 +43,8 @@ const struct dd_key policy_dd_keys[] = {
   { "defaultNetworkingMode", NULL },
   { "dnsInhibition", NULL },
 };
-const size_t policy_n_dd_keys = sizeof policy_dd_keys / sizeof policy_dd_keys[0];
+const size_t policy_n_dd_keys
+    = sizeof policy_dd_keys / sizeof policy_dd_keys[0];
 
 const struct dd_key *
 policy_dd_key_find (const char *name)

@@ -32,8 +32,8 @@ choose (const struct policy_admin *admin, json_t *overrides, int i,
 {
   const struct setting_def *d = &policy_settings[i];
   json_t *admin_v = admin != NULL ? admin->values[i] : NULL;
-  json_t *user_v = overrides != NULL ? json_object_get (overrides, d->key)
-                                     : NULL;
+  json_t *user_v
+      = overrides != NULL ? json_object_get (overrides, d->key) : NULL;
 
   c->locked = admin != NULL && admin->locked[d->group];
   /* An override that no longer validates (or that a lock now covers) is
@@ -169,10 +169,9 @@ apply (struct policy *p, int i, const struct chosen *c, moat_error_t *err)
 static int
 add_row (json_t *rows, int i, const struct chosen *c)
 {
-  json_t *row = json_pack ("{s:s, s:O, s:s, s:b}", "key",
-                           policy_settings[i].key, "value", c->value,
-                           "source", policy_source_name (c->source),
-                           "locked", c->locked);
+  json_t *row = json_pack (
+      "{s:s, s:O, s:s, s:b}", "key", policy_settings[i].key, "value", c->value,
+      "source", policy_source_name (c->source), "locked", c->locked);
   return row == NULL ? -1 : json_array_append_new (rows, row);
 }
 
@@ -193,10 +192,10 @@ policy_build (const struct policy_admin *admin, json_t *overrides,
   for (size_t i = 0; i < policy_n_settings; i++)
     {
       struct chosen c = { 0 };
-      int r = choose (admin, overrides, (int) i, &c, err);
+      int r = choose (admin, overrides, (int)i, &c, err);
       if (r == 0)
-        r = apply (p, (int) i, &c, err);
-      if (r == 0 && add_row (p->settings, (int) i, &c) < 0)
+        r = apply (p, (int)i, &c, err);
+      if (r == 0 && add_row (p->settings, (int)i, &c) < 0)
         r = moat_error (err, ENOMEM, "effective policy");
       json_decref (c.value);
       if (r < 0)

@@ -23,7 +23,7 @@ check_component (const char *s, size_t n, moat_error_t *err)
   if (n == 0)
     return moat_error (err, 0, "empty path component");
   for (size_t k = 0; k < n; k++)
-    if (isupper ((unsigned char) s[k]))
+    if (isupper ((unsigned char)s[k]))
       return moat_error (err, 0, "repository name must be lowercase");
   while (i < n)
     {
@@ -34,7 +34,7 @@ check_component (const char *s, size_t n, moat_error_t *err)
         return moat_error (err, 0,
                            "invalid character `%c` in repository name "
                            "component `%.*s`",
-                           s[i], (int) n, s);
+                           s[i], (int)n, s);
       if (i == n)
         break;
       if (s[i] == '.')
@@ -48,12 +48,12 @@ check_component (const char *s, size_t n, moat_error_t *err)
         return moat_error (err, 0,
                            "invalid character `%c` in repository name "
                            "component `%.*s`",
-                           s[i], (int) n, s);
+                           s[i], (int)n, s);
       if (i == n)
         return moat_error (err, 0,
                            "repository name component `%.*s` must end with a "
                            "letter or digit",
-                           (int) n, s);
+                           (int)n, s);
     }
   return 0;
 }
@@ -64,7 +64,7 @@ check_path (const char *p, moat_error_t *err)
   for (;;)
     {
       const char *slash = strchr (p, '/');
-      size_t n = slash != NULL ? (size_t) (slash - p) : strlen (p);
+      size_t n = slash != NULL ? (size_t)(slash - p) : strlen (p);
       if (check_component (p, n, err) < 0)
         return -1;
       if (slash == NULL)
@@ -86,7 +86,7 @@ check_domain (const char *d, moat_error_t *err)
       if (close == NULL || close == d + 1)
         return moat_error (err, 0, "invalid registry host `%s`", d);
       for (const char *c = d + 1; c < close; c++)
-        if (!isxdigit ((unsigned char) *c) && *c != ':' && *c != '.')
+        if (!isxdigit ((unsigned char)*c) && *c != ':' && *c != '.')
           return moat_error (err, 0, "invalid registry host `%s`", d);
       if (close[1] == ':')
         port = close + 2;
@@ -96,7 +96,7 @@ check_domain (const char *d, moat_error_t *err)
   else
     {
       const char *colon = strchr (d, ':');
-      hn = colon != NULL ? (size_t) (colon - d) : strlen (d);
+      hn = colon != NULL ? (size_t)(colon - d) : strlen (d);
       if (colon != NULL)
         port = colon + 1;
       if (hn == 0)
@@ -106,14 +106,14 @@ check_domain (const char *d, moat_error_t *err)
           bool label_start = i == 0 || d[i - 1] == '.';
           bool label_end = i + 1 == hn || d[i + 1] == '.';
           if (d[i] == '.' && (label_start || i + 1 == hn))
-            return moat_error (err, 0, "invalid registry host `%.*s`",
-                               (int) hn, d);
+            return moat_error (err, 0, "invalid registry host `%.*s`", (int)hn,
+                               d);
           if (d[i] == '-' && (label_start || label_end))
-            return moat_error (err, 0, "invalid registry host `%.*s`",
-                               (int) hn, d);
-          if (d[i] != '.' && d[i] != '-' && !isalnum ((unsigned char) d[i]))
-            return moat_error (err, 0, "invalid registry host `%.*s`",
-                               (int) hn, d);
+            return moat_error (err, 0, "invalid registry host `%.*s`", (int)hn,
+                               d);
+          if (d[i] != '.' && d[i] != '-' && !isalnum ((unsigned char)d[i]))
+            return moat_error (err, 0, "invalid registry host `%.*s`", (int)hn,
+                               d);
         }
     }
   if (port != NULL)
@@ -135,7 +135,7 @@ check_tag (const char *t, moat_error_t *err)
   for (size_t i = 0; i < n; i++)
     {
       char c = t[i];
-      bool word = isalnum ((unsigned char) c) || c == '_';
+      bool word = isalnum ((unsigned char)c) || c == '_';
       if (!word && (i == 0 || (c != '.' && c != '-')))
         return moat_error (err, 0, "invalid tag `%s`", t);
     }
@@ -171,7 +171,7 @@ static int
 split_name (const char *name, struct imageref *out, moat_error_t *err)
 {
   const char *slash = strchr (name, '/');
-  size_t dn = slash != NULL ? (size_t) (slash - name) : 0;
+  size_t dn = slash != NULL ? (size_t)(slash - name) : 0;
   bool has_domain = false;
   const char *rest = name;
 
@@ -179,12 +179,11 @@ split_name (const char *name, struct imageref *out, moat_error_t *err)
     {
       bool lower = true;
       for (size_t i = 0; i < dn; i++)
-        if (isupper ((unsigned char) name[i]))
+        if (isupper ((unsigned char)name[i]))
           lower = false;
-      has_domain = memchr (name, '.', dn) != NULL
-                   || memchr (name, ':', dn) != NULL
-                   || (dn == 9 && strncmp (name, "localhost", 9) == 0)
-                   || !lower;
+      has_domain
+          = memchr (name, '.', dn) != NULL || memchr (name, ':', dn) != NULL
+            || (dn == 9 && strncmp (name, "localhost", 9) == 0) || !lower;
     }
   if (has_domain)
     {
@@ -227,7 +226,7 @@ parse_ref (const char *s, bool default_tag, struct imageref *out,
   if (s[0] == '\0')
     return moat_error (err, 0, "empty image reference");
   for (const char *c = s; *c != '\0'; c++)
-    if ((unsigned char) *c <= ' ' || (unsigned char) *c >= 0x7f)
+    if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f)
       return moat_error (err, 0,
                          "image reference contains a space or a control or "
                          "non-ASCII character");
@@ -353,9 +352,11 @@ imageref_pattern_parse (const char *s, struct imageref_pattern *out,
     {
       const char *tail = star + 1;
       /* The only other wildcard is a whole last path component. */
-      if (star == name || star[-1] != '/' || (*tail != '\0' && *tail != ':'
-                                              && *tail != '@')
+      if (star == name || star[-1] != '/'
+          || (*tail != '\0' && *tail != ':' && *tail != '@')
           || strchr (tail, '*') != NULL)
+        /* cppcheck does not know cleanup_free. */
+        /* cppcheck-suppress memleak */
         return moat_error (err, 0,
                            "`*` is allowed only as the whole image (\"*\"), "
                            "the whole tag (\"NAME:*\") or the last path "
@@ -367,16 +368,17 @@ imageref_pattern_parse (const char *s, struct imageref_pattern *out,
       /* Parse "PREFIX/x[:tag]" and drop the placeholder component, so that
        * "testcontainers/\*" is docker.io/testcontainers/... and
        * "registry.local/\*" is every repository of that registry. */
-      size_t pn = (size_t) (star - name) - 1;
+      size_t pn = (size_t)(star - name) - 1;
       cleanup_free char *probe = NULL;
-      bool domain_only = memchr (name, '/', pn) == NULL
-                         && (memchr (name, '.', pn) != NULL
-                             || memchr (name, ':', pn) != NULL
-                             || (pn == 9 && strncmp (name, "localhost", 9) == 0));
+      bool domain_only
+          = memchr (name, '/', pn) == NULL
+            && (memchr (name, '.', pn) != NULL
+                || memchr (name, ':', pn) != NULL
+                || (pn == 9 && strncmp (name, "localhost", 9) == 0));
       *star = 'x';
       if (domain_only)
         {
-          if (asprintf (&probe, "%.*s/x/%s", (int) pn, name, star) < 0)
+          if (asprintf (&probe, "%.*s/x/%s", (int)pn, name, star) < 0)
             return moat_error (err, ENOMEM, "parse image pattern");
         }
       else
@@ -421,7 +423,8 @@ imageref_pattern_match (const struct imageref_pattern *p,
   if (p->repo_prefix)
     {
       size_t n = strlen (p->ref.path);
-      if (n > 0 && (strncmp (r->path, p->ref.path, n) != 0 || r->path[n] != '/'))
+      if (n > 0
+          && (strncmp (r->path, p->ref.path, n) != 0 || r->path[n] != '/'))
         return false;
     }
   else if (!str_eq (p->ref.path, r->path))

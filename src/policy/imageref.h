@@ -41,14 +41,15 @@ void imageref_free (struct imageref *r);
 /* "domain/path[:tag][@digest]"; NULL on allocation failure. */
 char *imageref_format (const struct imageref *r);
 
-/* Parse + format in one step: "docker:cli" -> "docker.io/library/docker:cli" */
+/* Parse + format in one step: "docker:cli" -> "docker.io/library/docker:cli"
+ */
 int imageref_normalize (const char *s, char **out, moat_error_t *err);
 
 struct imageref_pattern
 {
-  bool any;          /* "*" */
-  bool repo_prefix;  /* ref.path is a prefix: "PREFIX/\*" */
-  bool any_tag;      /* ":*" */
+  bool any;            /* "*" */
+  bool repo_prefix;    /* ref.path is a prefix: "PREFIX/\*" */
+  bool any_tag;        /* ":*" */
   struct imageref ref; /* ref.path without the trailing "/\*" */
 };
 

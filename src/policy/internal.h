@@ -68,9 +68,9 @@ struct policy_admin
 void report_add (struct policy_report *rep, enum policy_diag_severity sev,
                  const char *path, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
-#define report_error(rep, path, ...)                                         \
+#define report_error(rep, path, ...)                                          \
   report_add (rep, POLICY_DIAG_ERROR, path, __VA_ARGS__)
-#define report_warn(rep, path, ...)                                          \
+#define report_warn(rep, path, ...)                                           \
   report_add (rep, POLICY_DIAG_WARNING, path, __VA_ARGS__)
 
 /* "a.b" + "c" -> "a.b.c"; "" + "c" -> "c"; index form "a[3]".  Caller

@@ -39,9 +39,9 @@ parse_prefix (const char *s, unsigned max, unsigned *out)
     return -1;
   for (size_t i = 0; i < n; i++)
     {
-      if (!isdigit ((unsigned char) s[i]))
+      if (!isdigit ((unsigned char)s[i]))
         return -1;
-      v = v * 10 + (unsigned) (s[i] - '0');
+      v = v * 10 + (unsigned)(s[i] - '0');
     }
   if (v > max)
     return -1;
@@ -50,12 +50,11 @@ parse_prefix (const char *s, unsigned max, unsigned *out)
 }
 
 int
-netaddr_parse_cidr (const char *s, struct netaddr_cidr *out,
-                    moat_error_t *err)
+netaddr_parse_cidr (const char *s, struct netaddr_cidr *out, moat_error_t *err)
 {
   char buf[INET6_ADDRSTRLEN + 8];
   const char *slash = strchr (s, '/');
-  size_t alen = slash != NULL ? (size_t) (slash - s) : strlen (s);
+  size_t alen = slash != NULL ? (size_t)(slash - s) : strlen (s);
   unsigned max;
 
   if (alen >= sizeof buf)
@@ -63,8 +62,7 @@ netaddr_parse_cidr (const char *s, struct netaddr_cidr *out,
   memcpy (buf, s, alen);
   buf[alen] = '\0';
   if (netaddr_parse_ip (buf, out) < 0)
-    return moat_error (err, 0, "`%s` is not an IPv4 or IPv6 address",
-                       buf);
+    return moat_error (err, 0, "`%s` is not an IPv4 or IPv6 address", buf);
   if (slash == NULL)
     return 0;
   max = out->family == 4 ? 32 : 128;
@@ -74,10 +72,10 @@ netaddr_parse_cidr (const char *s, struct netaddr_cidr *out,
       size_t pn = strlen (pre);
       if (pn > 0 && pn <= 4 && strspn (pre, "0123456789") == pn
           && pre[0] != '0')
-        return moat_error (err, 0, "prefix %s is larger than %u",
-                           slash + 1, max);
-      return moat_error (err, 0, "prefix `%s` is not a number 0-%u",
-                         slash + 1, max);
+        return moat_error (err, 0, "prefix %s is larger than %u", slash + 1,
+                           max);
+      return moat_error (err, 0, "prefix `%s` is not a number 0-%u", slash + 1,
+                         max);
     }
   return 0;
 }
@@ -105,7 +103,7 @@ netaddr_cidr_contains (const struct netaddr_cidr *c,
     return false;
   if (rest == 0)
     return true;
-  return ((c->addr[full] ^ a[full]) & (uint8_t) (0xff << (8 - rest))) == 0;
+  return ((c->addr[full] ^ a[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
 }
 
 bool
@@ -129,11 +127,11 @@ netaddr_hostname_valid_p (const char *s)
           all_digits = true;
           continue;
         }
-      if (!isalnum ((unsigned char) c) && c != '-')
+      if (!isalnum ((unsigned char)c) && c != '-')
         return false;
       if (c == '-' && label == 0)
         return false;
-      if (!isdigit ((unsigned char) c))
+      if (!isdigit ((unsigned char)c))
         all_digits = false;
       label++;
     }
@@ -145,7 +143,7 @@ static void
 lower_copy (char *dst, const char *src)
 {
   while (*src != '\0')
-    *dst++ = (char) tolower ((unsigned char) *src++);
+    *dst++ = (char)tolower ((unsigned char)*src++);
   *dst = '\0';
 }
 
@@ -193,8 +191,7 @@ netaddr_exclude_parse (const char *s, struct netaddr_exclude *out,
                          s, moat_error_msg (&why));
     }
   return moat_error (err, 0,
-                     "\"%s\" is not a valid IP address, CIDR or host name",
-                     s);
+                     "\"%s\" is not a valid IP address, CIDR or host name", s);
 }
 
 bool
@@ -247,9 +244,9 @@ parse_port (const char *s, size_t n, unsigned *out)
     return -1;
   for (size_t i = 0; i < n; i++)
     {
-      if (!isdigit ((unsigned char) s[i]))
+      if (!isdigit ((unsigned char)s[i]))
         return -1;
-      v = v * 10 + (unsigned) (s[i] - '0');
+      v = v * 10 + (unsigned)(s[i] - '0');
     }
   if (v < 1 || v > 65535)
     return -1;
@@ -270,18 +267,17 @@ parse_port_item (const char *b, size_t bn, unsigned *lo, unsigned *hi,
     {
       if (parse_port (b, bn, lo) < 0)
         return moat_error (err, 0, "`%.*s` is not a port number 1-65535",
-                           (int) bn, b);
+                           (int)bn, b);
       *hi = *lo;
       return 0;
     }
-  if (parse_port (b, (size_t) (dash - b), lo) < 0
-      || parse_port (dash + 1, bn - (size_t) (dash - b) - 1, hi) < 0)
-    return moat_error (err, 0,
-                       "`%.*s` is not a port range a-b of ports 1-65535",
-                       (int) bn, b);
+  if (parse_port (b, (size_t)(dash - b), lo) < 0
+      || parse_port (dash + 1, bn - (size_t)(dash - b) - 1, hi) < 0)
+    return moat_error (
+        err, 0, "`%.*s` is not a port range a-b of ports 1-65535", (int)bn, b);
   if (*lo > *hi)
-    return moat_error (err, 0, "port range `%.*s` is empty (%u > %u)",
-                       (int) bn, b, *lo, *hi);
+    return moat_error (err, 0, "port range `%.*s` is empty (%u > %u)", (int)bn,
+                       b, *lo, *hi);
   return 0;
 }
 
@@ -300,7 +296,7 @@ netaddr_parse_ports (const char *s, bool *all, uint8_t bitmap[65536 / 8],
     {
       *all = true;
       memset (bitmap, 0xff, 65536 / 8);
-      bitmap[0] &= (uint8_t) ~1u; /* port 0 is never a destination */
+      bitmap[0] &= (uint8_t)~1u; /* port 0 is never a destination */
       return 0;
     }
   if (s[strspn (s, " ")] == '\0')
@@ -313,7 +309,7 @@ netaddr_parse_ports (const char *s, bool *all, uint8_t bitmap[65536 / 8],
     {
       cleanup_error moat_error_t why = NULL;
       const char *end = strchr (p, ',');
-      size_t bn = end != NULL ? (size_t) (end - p) : strlen (p);
+      size_t bn = end != NULL ? (size_t)(end - p) : strlen (p);
       const char *b = p;
       unsigned lo, hi;
 
@@ -325,7 +321,7 @@ netaddr_parse_ports (const char *s, bool *all, uint8_t bitmap[65536 / 8],
         fprintf (f, "%s%s", ftell (f) > 0 ? "; " : "", moat_error_msg (&why));
       else
         for (unsigned port = lo; port <= hi; port++)
-          bitmap[port / 8] |= (uint8_t) (1u << (port % 8));
+          bitmap[port / 8] |= (uint8_t)(1u << (port % 8));
       if (end == NULL)
         break;
       p = end + 1;

@@ -57,8 +57,8 @@ enum netaddr_exclude_kind
 struct netaddr_exclude
 {
   enum netaddr_exclude_kind kind;
-  struct netaddr_cidr cidr;          /* NETADDR_EXCLUDE_CIDR */
-  char host[NETADDR_HOST_MAX + 2];   /* lowercase; for SUFFIX: ".suffix" */
+  struct netaddr_cidr cidr;        /* NETADDR_EXCLUDE_CIDR */
+  char host[NETADDR_HOST_MAX + 2]; /* lowercase; for SUFFIX: ".suffix" */
 };
 
 /* Parse an exclude entry.  On failure *err says why, e.g. `"10.0.0.0/33" is
@@ -68,8 +68,7 @@ int netaddr_exclude_parse (const char *s, struct netaddr_exclude *out,
 
 /* True when dest (a host name or an IP address literal, as the net guard
  * sees it from SNI/Host or the original destination) is matched by e. */
-bool netaddr_exclude_match (const struct netaddr_exclude *e,
-                            const char *dest);
+bool netaddr_exclude_match (const struct netaddr_exclude *e, const char *dest);
 
 /* Match a host name against a pattern: exact (case-insensitive) or
  * "*.suffix" / ".suffix" (subdomains only). */

@@ -14,8 +14,8 @@ static json_t *
 value_from_text (int i, const char *text)
 {
   bool wants_string = policy_settings[i].default_json[0] == '"';
-  json_t *v = json_loads (text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
-                          NULL);
+  json_t *v
+      = json_loads (text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
 
   if (v != NULL && (!wants_string || json_is_string (v)))
     return v;
@@ -46,9 +46,8 @@ policy_check_override (const struct policy_admin *admin, const char *key,
     {
       const char *hint = suggest (key, keys, n);
       if (hint != NULL)
-        return moat_error (err, 0,
-                           "unknown setting \"%s\"; did you mean \"%s\"?",
-                           key, hint);
+        return moat_error (
+            err, 0, "unknown setting \"%s\"; did you mean \"%s\"?", key, hint);
       return moat_error (err, 0,
                          "unknown setting \"%s\"; `moat settings show` "
                          "lists the settings",
@@ -62,8 +61,7 @@ policy_check_override (const struct policy_admin *admin, const char *key,
                        d->key, policy_group_names[d->group]);
   v = value_from_text (i, value_text);
   if (v == NULL)
-    return moat_error (err, 0, "\"%s\": the value is not valid UTF-8",
-                       d->key);
+    return moat_error (err, 0, "\"%s\": the value is not valid UTF-8", d->key);
   if (d->check (v, d->key, &rep) < 0 || rep.n_errors > 0)
     {
       cleanup_free char *msg = NULL;
@@ -79,8 +77,7 @@ policy_check_override (const struct policy_admin *admin, const char *key,
         }
       policy_report_free (&rep);
       json_decref (v);
-      return moat_error (err, 0, "%s",
-                         msg != NULL ? msg : "invalid value");
+      return moat_error (err, 0, "%s", msg != NULL ? msg : "invalid value");
     }
   policy_report_free (&rep);
   *value_out = v;

@@ -53,15 +53,14 @@ utf8_invalid_at (const unsigned char *s, size_t len)
 /* jansson says "duplicate object key" without the key; find it: the last
  * string token that ends before the error position. */
 static const char *
-duplicate_key (const char *buf, size_t len, const json_error_t *jerr,
-               int *n)
+duplicate_key (const char *buf, size_t len, const json_error_t *jerr, int *n)
 {
   size_t end;
 
   if (strncmp (jerr->text, "duplicate object key", 20) != 0
-      || jerr->position <= 0 || (size_t) jerr->position > len)
+      || jerr->position <= 0 || (size_t)jerr->position > len)
     return NULL;
-  end = (size_t) jerr->position;
+  end = (size_t)jerr->position;
   while (end > 0 && buf[end - 1] != '"')
     end--;
   if (end < 2)
@@ -71,33 +70,34 @@ duplicate_key (const char *buf, size_t len, const json_error_t *jerr,
       {
         if (end - 1 - start > 200)
           return NULL;
-        *n = (int) (end - 1 - start);
+        *n = (int)(end - 1 - start);
         return buf + start;
       }
   return NULL;
 }
 
 json_t *
-policy_json_from_bytes (const char *buf, size_t len,
-                        struct policy_report *rep)
+policy_json_from_bytes (const char *buf, size_t len, struct policy_report *rep)
 {
-  const unsigned char *u = (const unsigned char *) buf;
+  const unsigned char *u = (const unsigned char *)buf;
   json_error_t jerr;
   json_t *doc;
   size_t bad;
 
   if (len >= 3 && u[0] == 0xef && u[1] == 0xbb && u[2] == 0xbf)
     {
-      report_error (rep, "", "the file starts with a UTF-8 byte order mark "
-                             "(BOM); save it as UTF-8 without a BOM");
+      report_error (rep, "",
+                    "the file starts with a UTF-8 byte order mark "
+                    "(BOM); save it as UTF-8 without a BOM");
       return NULL;
     }
-  if (len >= 2 && ((u[0] == 0xff && u[1] == 0xfe)
-                   || (u[0] == 0xfe && u[1] == 0xff)))
+  if (len >= 2
+      && ((u[0] == 0xff && u[1] == 0xfe) || (u[0] == 0xfe && u[1] == 0xff)))
     {
-      report_error (rep, "", "the file is UTF-16 (it starts with a UTF-16 "
-                             "byte order mark); save it as UTF-8 without a "
-                             "BOM");
+      report_error (rep, "",
+                    "the file is UTF-16 (it starts with a UTF-16 "
+                    "byte order mark); save it as UTF-8 without a "
+                    "BOM");
       return NULL;
     }
   bad = utf8_invalid_at (u, len);
@@ -111,8 +111,9 @@ policy_json_from_bytes (const char *buf, size_t len,
           else if ((u[i] & 0xc0) != 0x80)
             col++;
         }
-      report_error (rep, "", "the file is not valid UTF-8 (byte 0x%02x at "
-                             "line %zu, column %zu)",
+      report_error (rep, "",
+                    "the file is not valid UTF-8 (byte 0x%02x at "
+                    "line %zu, column %zu)",
                     u[bad], line, col);
       return NULL;
     }
@@ -122,8 +123,9 @@ policy_json_from_bytes (const char *buf, size_t len,
       int kn = 0;
       const char *key = duplicate_key (buf, len, &jerr, &kn);
       if (key != NULL)
-        report_error (rep, "", "invalid JSON at line %d, column %d: "
-                               "duplicate key \"%.*s\"",
+        report_error (rep, "",
+                      "invalid JSON at line %d, column %d: "
+                      "duplicate key \"%.*s\"",
                       jerr.line, jerr.column, kn, key);
       else
         report_error (rep, "", "invalid JSON at line %d, column %d: %s",
@@ -153,8 +155,8 @@ hand_over (moat_error_t *to, moat_error_t *from)
 
 int
 policy_read_file (const char *path, const char *stop_at,
-                  enum policy_diag_severity owner_sev, char **buf,
-                  size_t *len, struct policy_report *rep, moat_error_t *err)
+                  enum policy_diag_severity owner_sev, char **buf, size_t *len,
+                  struct policy_report *rep, moat_error_t *err)
 {
   cleanup_error moat_error_t why = NULL;
   struct stat st;
@@ -171,7 +173,7 @@ policy_read_file (const char *path, const char *stop_at,
            * says nothing here. */
           const char *m = moat_error_msg (&why);
           const char *tail = strstr (m, ": Operation not permitted");
-          int mlen = tail != NULL ? (int) (tail - m) : (int) strlen (m);
+          int mlen = tail != NULL ? (int)(tail - m) : (int)strlen (m);
           report_add (rep, owner_sev, "", "%s%.*s",
                       owner_sev == POLICY_DIAG_ERROR
                           ? "moat ignores this file: "

@@ -76,8 +76,8 @@ policy_report_format (const struct policy_report *r)
     {
       const struct policy_diag *d = &r->items[i];
       fprintf (f, "%s: %s%s%s\n",
-               d->severity == POLICY_DIAG_ERROR ? "error" : "warning",
-               d->path, d->path[0] != '\0' ? ": " : "", d->msg);
+               d->severity == POLICY_DIAG_ERROR ? "error" : "warning", d->path,
+               d->path[0] != '\0' ? ": " : "", d->msg);
     }
   if (r->dropped > 0)
     fprintf (f, "error: %zu more problems not shown\n", r->dropped);
@@ -156,24 +156,24 @@ distance (const char *a, const char *b)
   uint16_t d[72][72];
 
   if (la >= 72 || lb >= 72)
-    return (size_t) -1;
+    return (size_t)-1;
   for (size_t i = 0; i <= la; i++)
-    d[i][0] = (uint16_t) i;
+    d[i][0] = (uint16_t)i;
   for (size_t j = 0; j <= lb; j++)
-    d[0][j] = (uint16_t) j;
+    d[0][j] = (uint16_t)j;
   for (size_t i = 1; i <= la; i++)
     for (size_t j = 1; j <= lb; j++)
       {
         size_t cost = (a[i - 1] | 0x20) == (b[j - 1] | 0x20) ? 0 : 1;
         size_t v = d[i - 1][j] + 1;
-        if ((size_t) d[i][j - 1] + 1 < v)
+        if ((size_t)d[i][j - 1] + 1 < v)
           v = d[i][j - 1] + 1;
         if (d[i - 1][j - 1] + cost < v)
           v = d[i - 1][j - 1] + cost;
         if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]
-            && (size_t) d[i - 2][j - 2] + 1 < v)
+            && (size_t)d[i - 2][j - 2] + 1 < v)
           v = d[i - 2][j - 2] + 1;
-        d[i][j] = (uint16_t) v;
+        d[i][j] = (uint16_t)v;
       }
   return d[la][lb];
 }
@@ -182,7 +182,7 @@ const char *
 suggest (const char *word, const char *const *cands, size_t n)
 {
   const char *best = NULL;
-  size_t best_d = (size_t) -1, len = strlen (word);
+  size_t best_d = (size_t)-1, len = strlen (word);
   size_t limit = len <= 3 ? 1 : len <= 8 ? 2 : 3;
 
   for (size_t i = 0; i < n; i++)

@@ -33,9 +33,9 @@ check_org (const char *s, const char *path, struct policy_report *rep)
                   s);
   for (const char *c = s; *c != '\0'; c++)
     {
-      if (isupper ((unsigned char) *c))
+      if (isupper ((unsigned char)*c))
         upper = true;
-      else if (!islower ((unsigned char) *c) && !isdigit ((unsigned char) *c)
+      else if (!islower ((unsigned char)*c) && !isdigit ((unsigned char)*c)
                && strchr ("._-, \t\r\n", *c) == NULL)
         other = true;
     }
@@ -43,7 +43,7 @@ check_org (const char *s, const char *path, struct policy_report *rep)
     {
       cleanup_free char *lower = strdup (s);
       for (char *c = lower; c != NULL && *c != '\0'; c++)
-        *c = (char) tolower ((unsigned char) *c);
+        *c = (char)tolower ((unsigned char)*c);
       report_error (rep, path,
                     "\"%s\" has uppercase letters; organisation names are "
                     "lowercase (\"%s\")",

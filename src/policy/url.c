@@ -42,7 +42,7 @@ static bool
 printable_p (const char *s, size_t n)
 {
   for (size_t i = 0; i < n; i++)
-    if ((unsigned char) s[i] <= ' ' || (unsigned char) s[i] >= 0x7f)
+    if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
       return false;
   return true;
 }
@@ -60,25 +60,26 @@ parse_authority (const char *a, size_t n, struct policy_url *out,
     if (a[i] == '@')
       at = a + i;
   if (!printable_p (a, n))
-    return moat_error (err, 0, "spaces and control characters are not "
-                                    "allowed");
+    return moat_error (err, 0,
+                       "spaces and control characters are not "
+                       "allowed");
   if (at != NULL)
     {
-      const char *colon = memchr (a, ':', (size_t) (at - a));
-      size_t un = colon != NULL ? (size_t) (colon - a) : (size_t) (at - a);
+      const char *colon = memchr (a, ':', (size_t)(at - a));
+      size_t un = colon != NULL ? (size_t)(colon - a) : (size_t)(at - a);
       if (un == 0)
         return moat_error (err, 0, "empty user name before `@`");
       if (un >= sizeof out->user
-          || (colon != NULL && (size_t) (at - colon - 1) >= sizeof out->pass))
+          || (colon != NULL && (size_t)(at - colon - 1) >= sizeof out->pass))
         return moat_error (err, 0, "user name or password too long");
       memcpy (out->user, a, un);
       out->user[un] = '\0';
       if (colon != NULL)
         {
-          memcpy (out->pass, colon + 1, (size_t) (at - colon - 1));
+          memcpy (out->pass, colon + 1, (size_t)(at - colon - 1));
           out->pass[at - colon - 1] = '\0';
         }
-      n -= (size_t) (at + 1 - a);
+      n -= (size_t)(at + 1 - a);
       a = at + 1;
     }
   host = a;
@@ -88,7 +89,7 @@ parse_authority (const char *a, size_t n, struct policy_url *out,
       if (close == NULL)
         return moat_error (err, 0, "missing `]` after the IPv6 address");
       host = a + 1;
-      hn = (size_t) (close - host);
+      hn = (size_t)(close - host);
       if (close + 1 < a + n)
         {
           if (close[1] != ':')
@@ -99,7 +100,7 @@ parse_authority (const char *a, size_t n, struct policy_url *out,
   else
     {
       const char *colon = memchr (a, ':', n);
-      hn = colon != NULL ? (size_t) (colon - a) : n;
+      hn = colon != NULL ? (size_t)(colon - a) : n;
       if (colon != NULL)
         port = colon + 1;
     }
@@ -112,8 +113,7 @@ parse_authority (const char *a, size_t n, struct policy_url *out,
   if (host != a)
     {
       if (netaddr_parse_ip (out->host, &ip) < 0 || ip.family != 6)
-        return moat_error (err, 0, "`%s` is not an IPv6 address",
-                           out->host);
+        return moat_error (err, 0, "`%s` is not an IPv6 address", out->host);
     }
   else if (netaddr_parse_ip (out->host, &ip) < 0
            && !netaddr_hostname_valid_p (out->host))
@@ -121,20 +121,19 @@ parse_authority (const char *a, size_t n, struct policy_url *out,
                        out->host);
   if (port != NULL)
     {
-      size_t pn = (size_t) (a + n - port);
+      size_t pn = (size_t)(a + n - port);
       unsigned v = 0;
       if (pn == 0 || pn > 5 || port[0] == '0')
-        return moat_error (err, 0, "invalid port `%.*s`", (int) pn, port);
+        return moat_error (err, 0, "invalid port `%.*s`", (int)pn, port);
       for (size_t i = 0; i < pn; i++)
         {
-          if (!isdigit ((unsigned char) port[i]))
-            return moat_error (err, 0, "invalid port `%.*s`", (int) pn,
-                               port);
-          v = v * 10 + (unsigned) (port[i] - '0');
+          if (!isdigit ((unsigned char)port[i]))
+            return moat_error (err, 0, "invalid port `%.*s`", (int)pn, port);
+          v = v * 10 + (unsigned)(port[i] - '0');
         }
       if (v > 65535)
         return moat_error (err, 0, "port %u is out of range 1-65535", v);
-      out->port = (uint16_t) v;
+      out->port = (uint16_t)v;
     }
   return 0;
 }
@@ -150,17 +149,15 @@ policy_proxy_url_parse (const char *s, struct policy_url *out,
   if (parse_scheme (s, &rest, out, false, err) < 0)
     return -1;
   slash = strpbrk (rest, "/?#");
-  n = slash != NULL ? (size_t) (slash - rest) : strlen (rest);
+  n = slash != NULL ? (size_t)(slash - rest) : strlen (rest);
   if (slash != NULL && strcmp (slash, "/") != 0)
-    return moat_error (err, 0,
-                       "a proxy URL has no path, query or fragment (`%s`)",
-                       slash);
+    return moat_error (
+        err, 0, "a proxy URL has no path, query or fragment (`%s`)", slash);
   return parse_authority (rest, n, out, err);
 }
 
 int
-policy_pac_url_parse (const char *s, struct policy_url *out,
-                      moat_error_t *err)
+policy_pac_url_parse (const char *s, struct policy_url *out, moat_error_t *err)
 {
   const char *rest, *slash;
   size_t n;
@@ -174,15 +171,14 @@ policy_pac_url_parse (const char *s, struct policy_url *out,
   if (out->scheme == POLICY_URL_FILE)
     {
       if (rest[0] != '/')
-        return moat_error (err, 0,
-                           "a file URL must be file:///absolute/path");
+        return moat_error (err, 0, "a file URL must be file:///absolute/path");
       if (strlen (rest) >= sizeof out->path)
         return moat_error (err, 0, "path too long");
       strcpy (out->path, rest);
       return 0;
     }
   slash = strpbrk (rest, "/?#");
-  n = slash != NULL ? (size_t) (slash - rest) : strlen (rest);
+  n = slash != NULL ? (size_t)(slash - rest) : strlen (rest);
   if (slash != NULL)
     {
       if (strlen (slash) >= sizeof out->path)
@@ -190,7 +186,8 @@ policy_pac_url_parse (const char *s, struct policy_url *out,
       strcpy (out->path, slash);
     }
   if (memchr (rest, '@', n) != NULL)
-    return moat_error (err, 0, "credentials are not allowed in a PAC "
-                                    "URL");
+    return moat_error (err, 0,
+                       "credentials are not allowed in a PAC "
+                       "URL");
   return parse_authority (rest, n, out, err);
 }

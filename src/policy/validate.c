@@ -106,7 +106,7 @@ visit_leaf (struct walk *w, const struct node *n, const json_t *v,
         w->admin->locked[group] = json_is_true (v);
     }
   else if (policy_settings[n->leaf].check (v, path, w->rep) == 0)
-    w->admin->values[n->leaf] = json_incref ((json_t *) v);
+    w->admin->values[n->leaf] = json_incref ((json_t *)v);
 }
 
 /* A key the schema does not have. */
@@ -122,12 +122,14 @@ unknown_key (struct walk *w, const struct node *schema, const char *key,
   if (dd != NULL)
     {
       if (dd->note != NULL)
-        report_warn (w->rep, path, "Docker Desktop setting that moat does "
-                                   "not apply; ignored (%s)",
+        report_warn (w->rep, path,
+                     "Docker Desktop setting that moat does "
+                     "not apply; ignored (%s)",
                      dd->note);
       else
-        report_warn (w->rep, path, "Docker Desktop setting that moat does "
-                                   "not apply; ignored");
+        report_warn (w->rep, path,
+                     "Docker Desktop setting that moat does "
+                     "not apply; ignored");
       return;
     }
   if (schema == proxy && strcmp (key, "embeddedPac") == 0)
@@ -135,8 +137,9 @@ unknown_key (struct walk *w, const struct node *schema, const char *key,
       /* Docker Desktop would route containers by this script; ignoring a
        * non-empty one would leave traffic less controlled than written. */
       if (json_is_string (v) && json_string_length (v) == 0)
-        report_warn (w->rep, path, "Docker Desktop setting that moat does "
-                                   "not apply; ignored (it is empty)");
+        report_warn (w->rep, path,
+                     "Docker Desktop setting that moat does "
+                     "not apply; ignored (it is empty)");
       else
         report_error (w->rep, path,
                       "moat does not run embedded PAC scripts; save the "
@@ -161,7 +164,7 @@ walk_object (struct walk *w, const json_t *obj, const struct node *schema,
   const char *key;
   json_t *v;
 
-  json_object_foreach ((json_t *) obj, key, v)
+  json_object_foreach ((json_t *)obj, key, v)
   {
     cleanup_free char *kpath = path_join (path, key);
     const struct node *n = schema;
@@ -197,8 +200,9 @@ walk_object (struct walk *w, const json_t *obj, const struct node *schema,
         continue;
       }
     if (schema == top && json_object_get (v, "locked") == NULL)
-      report_warn (w->rep, kpath, "\"locked\" is missing, so this setting "
-                                  "is a default that users may change");
+      report_warn (w->rep, kpath,
+                   "\"locked\" is missing, so this setting "
+                   "is a default that users may change");
     walk_object (w, v, n->kids, kpath, g);
   }
 }

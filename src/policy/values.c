@@ -48,8 +48,9 @@ check_enum (const json_t *v, const char *path, struct policy_report *rep,
     return 0;
   hint = suggest (s, cands, 2);
   if (hint != NULL)
-    report_error (rep, path, "invalid %s \"%s\"; expected \"%s\" or \"%s\"; "
-                             "did you mean \"%s\"?",
+    report_error (rep, path,
+                  "invalid %s \"%s\"; expected \"%s\" or \"%s\"; "
+                  "did you mean \"%s\"?",
                   what, s, a, b, hint);
   else
     report_error (rep, path, "invalid %s \"%s\"; expected \"%s\" or \"%s\"",
@@ -122,8 +123,8 @@ check_images (const json_t *v, const char *path, struct policy_report *rep)
 /* Client-side commands: they never reach the socket as themselves, so
  * listing them would silently do nothing. */
 static const char *const client_only[] = {
-  "compose", "buildx", "context", "logout", "manifest", "trust", "stack",
-  "scout", "init", "debug", "sbom", "help",
+  "compose", "buildx", "context", "logout", "manifest", "trust",
+  "stack",   "scout",  "init",    "debug",  "sbom",     "help",
 };
 
 static int
@@ -147,8 +148,9 @@ command_item (const char *s, const char *path, struct policy_report *rep)
       }
   hint = suggest (s, names, n);
   if (hint != NULL)
-    report_error (rep, path, "unknown docker command \"%s\"; did you mean "
-                             "\"%s\"?",
+    report_error (rep, path,
+                  "unknown docker command \"%s\"; did you mean "
+                  "\"%s\"?",
                   s, hint);
   else
     report_error (rep, path,
@@ -258,7 +260,7 @@ normalise_path (const char *s)
       while (*s == '/')
         s++;
       end = strchrnul (s, '/');
-      len = (size_t) (end - s);
+      len = (size_t)(end - s);
       if (len == 0 || (len == 1 && s[0] == '.'))
         ;
       else if (len == 2 && s[0] == '.' && s[1] == '.')
@@ -307,8 +309,9 @@ dir_item (const char *s, const char *path, struct policy_report *rep)
       return -1;
     }
   if (strcmp (s, "/") == 0)
-    report_warn (rep, path, "sharing \"/\" lets containers bind-mount every "
-                            "host path");
+    report_warn (rep, path,
+                 "sharing \"/\" lets containers bind-mount every "
+                 "host path");
   return 0;
 }
 
@@ -340,8 +343,8 @@ const struct setting_def policy_settings[] = {
 const size_t policy_n_settings
     = sizeof policy_settings / sizeof policy_settings[0];
 
-_Static_assert (sizeof policy_settings / sizeof policy_settings[0] == SET_N,
-                "policy_settings and enum setting_id differ");
+_Static_assert(sizeof policy_settings / sizeof policy_settings[0] == SET_N,
+               "policy_settings and enum setting_id differ");
 
 int
 policy_setting_find (const char *key)
@@ -351,7 +354,7 @@ policy_setting_find (const char *key)
       const struct setting_def *d = &policy_settings[i];
       if (strcmp (d->key, key) == 0
           || (d->file_path != NULL && strcmp (d->file_path, key) == 0))
-        return (int) i;
+        return (int)i;
     }
   return -1;
 }
@@ -373,9 +376,16 @@ policy_setting_keys (size_t *n)
     CP ".transparentPorts",
     "filesharingDirectories",
   };
-  _Static_assert (sizeof keys / sizeof keys[0]
-                      == sizeof policy_settings / sizeof policy_settings[0],
-                  "keys and policy_settings differ");
+  _Static_assert(sizeof keys / sizeof keys[0]
+                     == sizeof policy_settings / sizeof policy_settings[0],
+                 "keys and policy_settings differ");
   *n = sizeof keys / sizeof keys[0];
   return keys;
+}
+
+const char *
+policy_setting_canonical (const char *key)
+{
+  int i = policy_setting_find (key);
+  return i < 0 ? NULL : policy_settings[i].key;
 }

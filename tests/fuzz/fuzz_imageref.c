@@ -48,20 +48,20 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (imageref_pattern_parse (s, &p, &err) == 0)
     {
       if (r.domain != NULL)
-        (void) imageref_pattern_match (&p, &r);
+        (void)imageref_pattern_match (&p, &r);
       imageref_pattern_free (&p);
     }
   moat_error_release (&err);
   imageref_free (&r);
 
   if (netaddr_exclude_parse (s, &e, &err) == 0)
-    (void) netaddr_exclude_match (&e, second);
+    (void)netaddr_exclude_match (&e, second);
   moat_error_release (&err);
-  (void) netaddr_parse_ports (s, &all, bitmap, &err);
+  (void)netaddr_parse_ports (s, &all, bitmap, &err);
   moat_error_release (&err);
-  (void) policy_proxy_url_parse (s, &u, &err);
+  (void)policy_proxy_url_parse (s, &u, &err);
   moat_error_release (&err);
-  (void) policy_pac_url_parse (s, &u, &err);
+  (void)policy_pac_url_parse (s, &u, &err);
   moat_error_release (&err);
   free (s);
   return 0;

@@ -18,7 +18,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   if (size > POLICY_MAX_FILE_SIZE)
     return 0;
-  (void) signin_parse ((const char *) data, size, &sp, &rep, &err);
+  (void)signin_parse ((const char *)data, size, &sp, &rep, &err);
   moat_error_release (&err);
   text = policy_report_format (&rep);
   free (text);

@@ -21,7 +21,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   if (size > POLICY_MAX_FILE_SIZE)
     return 0;
-  if (policy_admin_parse ((const char *) data, size, &admin, &rep, &err) == 0)
+  if (policy_admin_parse ((const char *)data, size, &admin, &rep, &err) == 0)
     {
       if (policy_build (admin, NULL, &p, &err) == 0)
         policy_free (p);
@@ -33,7 +33,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   policy_report_free (&rep);
 
   /* The same bytes as a stored overrides object. */
-  overrides = json_loadb ((const char *) data, size, 0, NULL);
+  overrides = json_loadb ((const char *)data, size, 0, NULL);
   if (policy_build (admin, overrides, &p, &err) == 0)
     policy_free (p);
   moat_error_release (&err);

@@ -39,8 +39,7 @@ normalises_like_docker (void **state)
   norm_is ("docker:cli", "docker.io/library/docker:cli");
   norm_is ("alpine", "docker.io/library/alpine:latest");
   norm_is ("testcontainers/ryuk", "docker.io/testcontainers/ryuk:latest");
-  norm_is ("index.docker.io/library/alpine:3",
-           "docker.io/library/alpine:3");
+  norm_is ("index.docker.io/library/alpine:3", "docker.io/library/alpine:3");
   norm_is ("docker.io/alpine", "docker.io/library/alpine:latest");
   norm_is ("localhost/foo", "localhost/foo:latest");
   norm_is ("localhost:5000/a/b:v1.2", "localhost:5000/a/b:v1.2");

@@ -146,9 +146,8 @@ urls (void **state)
   struct policy_url u;
   moat_error_t err = NULL;
 
-  assert_int_equal (policy_proxy_url_parse ("http://u:p@proxy.local:3128", &u,
-                                            &err),
-                    0);
+  assert_int_equal (
+      policy_proxy_url_parse ("http://u:p@proxy.local:3128", &u, &err), 0);
   assert_int_equal (u.scheme, POLICY_URL_HTTP);
   assert_string_equal (u.user, "u");
   assert_string_equal (u.pass, "p");
@@ -157,8 +156,7 @@ urls (void **state)
   assert_int_equal (policy_proxy_url_parse ("socks5://[::1]", &u, &err), 0);
   assert_string_equal (u.host, "::1");
   assert_int_equal (u.port, 1080);
-  assert_int_equal (policy_proxy_url_parse ("https://10.0.0.1/", &u, &err),
-                    0);
+  assert_int_equal (policy_proxy_url_parse ("https://10.0.0.1/", &u, &err), 0);
   assert_int_equal (u.port, 443);
   assert_int_equal (policy_proxy_url_parse ("http://:80", &u, &err), -1);
   assert_string_equal (moat_error_msg (&err), "missing host");
@@ -190,9 +188,9 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (cidr_match), cmocka_unit_test (host_match),
+    cmocka_unit_test (cidr_match),  cmocka_unit_test (host_match),
     cmocka_unit_test (bad_entries), cmocka_unit_test (hostnames),
-    cmocka_unit_test (ports),      cmocka_unit_test (urls),
+    cmocka_unit_test (ports),       cmocka_unit_test (urls),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

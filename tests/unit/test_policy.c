@@ -38,13 +38,11 @@ has (const struct policy_report *rep, enum policy_diag_severity sev,
      const char *path, const char *msg)
 {
   for (size_t i = 0; i < rep->n; i++)
-    if (rep->items[i].severity == sev
-        && strcmp (rep->items[i].path, path) == 0
+    if (rep->items[i].severity == sev && strcmp (rep->items[i].path, path) == 0
         && strcmp (rep->items[i].msg, msg) == 0)
       return;
   for (size_t i = 0; i < rep->n; i++)
-    fprintf (stderr, "  have %s: %s\n", rep->items[i].path,
-             rep->items[i].msg);
+    fprintf (stderr, "  have %s: %s\n", rep->items[i].path, rep->items[i].msg);
   fail_msg ("missing diagnostic %s: %s", path, msg);
 }
 
@@ -195,7 +193,8 @@ unknown_keys (void **state)
        "enhancedContainerIsolation.lockd",
        "unknown key \"lockd\"; did you mean \"locked\"?");
   bad (V2 "\"containersProxy\": {\"locked\": true, \"htps\": \"\"}}",
-       "containersProxy.htps", "unknown key \"htps\"; did you mean \"https\"?");
+       "containersProxy.htps",
+       "unknown key \"htps\"; did you mean \"https\"?");
   bad (V2 "\"enhancedContainerIsolation\": {\"locked\": true, "
           "\"dockerSocketMount\": {\"imagelist\": {}}}}",
        "enhancedContainerIsolation.dockerSocketMount.imagelist",
@@ -257,11 +256,12 @@ image_list (void **state)
 {
   struct policy_report rep = { 0 };
   assert_int_equal (
-      parse (DSM ("{\"imageList\": {\"images\": [\"*\", \"testcontainers/*:*\","
-                  " \"docker:cli\", \"alpine@sha256:"
-                  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
-                  "abcdef\", \"localhost:5000/x/y:1.0\"]}}"),
-             &rep),
+      parse (
+          DSM ("{\"imageList\": {\"images\": [\"*\", \"testcontainers/*:*\","
+               " \"docker:cli\", \"alpine@sha256:"
+               "0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+               "abcdef\", \"localhost:5000/x/y:1.0\"]}}"),
+          &rep),
       0);
   policy_report_free (&rep);
   bad (DSM ("{\"imageList\": {\"images\": [\"ok\", \"Docker:CLI\"]}}"),
@@ -357,7 +357,8 @@ encoding_and_syntax (void **state)
   struct policy_admin *a = NULL;
   moat_error_t err = NULL;
   const char bom[] = "\xef\xbb\xbf{\"configurationFileVersion\": 2}";
-  const char latin1[] = "{\"configurationFileVersion\": 2, \"x\": \"caf\xe9\"}";
+  const char latin1[]
+      = "{\"configurationFileVersion\": 2, \"x\": \"caf\xe9\"}";
   const char overlong[] = "{\"a\": \"\xc0\xaf\"}";
 
   assert_int_equal (policy_admin_parse (bom, sizeof bom - 1, &a, &rep, &err),
@@ -381,8 +382,9 @@ encoding_and_syntax (void **state)
        "invalid JSON at line 1, column 58: duplicate key "
        "\"configurationFileVersion\"");
   bad ("[1]", "", "the file must hold a JSON object, found an array");
-  bad ("{", "", "invalid JSON at line 1, column 1: string or '}' expected near end of "
-                "file");
+  bad ("{", "",
+       "invalid JSON at line 1, column 1: string or '}' expected near end of "
+       "file");
 }
 
 static char *
@@ -430,8 +432,9 @@ load_from_disk (void **state)
       assert_null (a);
       {
         char *want = NULL;
-        assert_true (asprintf (&want, "moat ignores this file: `%s` is "
-                                      "writable by all users",
+        assert_true (asprintf (&want,
+                               "moat ignores this file: `%s` is "
+                               "writable by all users",
                                paths.admin_settings)
                      > 0);
         has (&rep, POLICY_DIAG_ERROR, "", want);
@@ -482,8 +485,8 @@ effective_precedence (void **state)
   struct policy *p = NULL;
   moat_error_t err = NULL;
   json_t *ov = json_pack ("{s:s, s:b, s:s, s:s}", "containersProxy.http",
-                          "http://user:8080", "enhancedContainerIsolation",
-                          0, "containersProxy.transparentPorts", "99999",
+                          "http://user:8080", "enhancedContainerIsolation", 0,
+                          "containersProxy.transparentPorts", "99999",
                           "filesharingDirectories", "/x");
 
   assert_int_equal (policy_admin_parse (text, strlen (text), &a, &rep, &err),
@@ -501,13 +504,15 @@ effective_precedence (void **state)
                        "true");
   /* sub-keys inherit the lock: default, but locked */
   assert_string_equal (
-      row_field (p, "enhancedContainerIsolation.dockerSocketMount.commandList."
-                    "type",
+      row_field (p,
+                 "enhancedContainerIsolation.dockerSocketMount.commandList."
+                 "type",
                  "source"),
       "default");
   assert_string_equal (
-      row_field (p, "enhancedContainerIsolation.dockerSocketMount.commandList."
-                    "type",
+      row_field (p,
+                 "enhancedContainerIsolation.dockerSocketMount.commandList."
+                 "type",
                  "locked"),
       "true");
   /* an invalid stored override falls back to the admin value */
@@ -556,18 +561,16 @@ override_checks (void **state)
 
   assert_int_equal (policy_admin_parse (text, strlen (text), &a, &rep, &err),
                     0);
-  assert_int_equal (
-      policy_check_override (a, "containersProxy.http", "http://x:1", &v,
-                             &err),
-      -1);
+  assert_int_equal (policy_check_override (a, "containersProxy.http",
+                                           "http://x:1", &v, &err),
+                    -1);
   assert_string_equal (moat_error_msg (&err),
                        "\"containersProxy.http\" is locked by the "
                        "administrator (containersProxy.locked is true in "
                        "admin-settings.json)");
   moat_error_release (&err);
-  assert_int_equal (policy_check_override (a, "filesharingDirectorys", "[]",
-                                           &v, &err),
-                    -1);
+  assert_int_equal (
+      policy_check_override (a, "filesharingDirectorys", "[]", &v, &err), -1);
   assert_string_equal (moat_error_msg (&err),
                        "unknown setting \"filesharingDirectorys\"; did you "
                        "mean \"filesharingDirectories\"?");
@@ -589,18 +592,23 @@ override_checks (void **state)
   assert_true (json_is_array (v));
   json_decref (v);
   /* ECI unlocked here: a bare word for a boolean is refused */
-  assert_int_equal (policy_check_override (a, "enhancedContainerIsolation",
-                                           "yes", &v, &err),
-                    -1);
+  assert_int_equal (
+      policy_check_override (a, "enhancedContainerIsolation", "yes", &v, &err),
+      -1);
   assert_string_equal (moat_error_msg (&err),
                        "enhancedContainerIsolation: expected a boolean, "
                        "found a string");
   moat_error_release (&err);
-  assert_int_equal (policy_check_override (a, "enhancedContainerIsolation.value",
+  assert_int_equal (policy_check_override (a,
+                                           "enhancedContainerIsolation.value",
                                            "false", &v, &err),
                     0);
   assert_true (json_is_false (v));
   json_decref (v);
+  assert_string_equal (
+      policy_setting_canonical ("enhancedContainerIsolation.value"),
+      "enhancedContainerIsolation");
+  assert_null (policy_setting_canonical ("nope"));
   policy_admin_free (a);
   /* With no admin file, string settings take numbers as text. */
   assert_int_equal (policy_check_override (NULL,

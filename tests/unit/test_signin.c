@@ -19,13 +19,11 @@ has (const struct policy_report *rep, enum policy_diag_severity sev,
      const char *path, const char *msg)
 {
   for (size_t i = 0; i < rep->n; i++)
-    if (rep->items[i].severity == sev
-        && strcmp (rep->items[i].path, path) == 0
+    if (rep->items[i].severity == sev && strcmp (rep->items[i].path, path) == 0
         && strcmp (rep->items[i].msg, msg) == 0)
       return;
   for (size_t i = 0; i < rep->n; i++)
-    fprintf (stderr, "  have %s: %s\n", rep->items[i].path,
-             rep->items[i].msg);
+    fprintf (stderr, "  have %s: %s\n", rep->items[i].path, rep->items[i].msg);
   fail_msg ("missing diagnostic %s: %s", path, msg);
 }
 
@@ -62,7 +60,8 @@ valid_lists (void **state)
   assert_int_equal (sp.n_orgs, 2);
   assert_string_equal (sp.orgs[0], "org1");
   assert_string_equal (sp.orgs[1], "my-org_2.x");
-  has (&rep, POLICY_DIAG_WARNING, "allowedOrgs[2]", "\"org1\" is listed twice");
+  has (&rep, POLICY_DIAG_WARNING, "allowedOrgs[2]",
+       "\"org1\" is listed twice");
   signin_policy_free (&sp);
   policy_report_free (&rep);
 }
@@ -177,8 +176,9 @@ sources (void **state)
       assert_int_equal (signin_load (&r.paths, &sp, &rep, &err), -1);
       {
         char *want = NULL;
-        assert_true (asprintf (&want, "moat ignores this file: `%s` is "
-                                      "writable by all users",
+        assert_true (asprintf (&want,
+                               "moat ignores this file: `%s` is "
+                               "writable by all users",
                                r.paths.registry_json)
                      > 0);
         has (&rep, POLICY_DIAG_ERROR, "", want);

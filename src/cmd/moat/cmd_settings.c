@@ -18,42 +18,43 @@ usage (FILE *out)
   const char *const *keys = policy_setting_keys (&n);
   const char *const *cmds;
 
-  fprintf (out,
-           "Usage: moat settings show [--json]\n"
-           "       moat settings validate [--json] [FILE]\n"
-           "       moat settings set KEY VALUE\n"
-           "\n"
-           "Settings come from the administrator's admin-settings.json\n"
-           "($MOAT_ROOT/etc/moat/admin-settings.json), from users' changes\n"
-           "of unlocked settings (kept by moatd), and from moat's defaults.\n"
-           "Precedence: admin locked > user > admin unlocked > default.\n"
-           "\n"
-           "Subcommands:\n"
-           "  show       print every effective setting: KEY VALUE SOURCE\n"
-           "             LOCKED (source is default, admin or user); asks\n"
-           "             moatd.  --json prints the array\n"
-           "             [{\"key\",\"value\",\"source\",\"locked\"}].\n"
-           "  validate   check an admin-settings.json (default: the\n"
-           "             installed one) without moatd.  Prints every\n"
-           "             problem as `error: JSON.PATH: message` and\n"
-           "             warnings as `warning: ...`.  Exit 0 when valid\n"
-           "             (warnings allowed), 1 otherwise.  The installed\n"
-           "             file must be owned by root and not writable by\n"
-           "             others (else error); for another FILE that is a\n"
-           "             warning.  --json prints {\"file\", \"valid\",\n"
-           "             \"errors\": [{\"path\",\"message\"}], \"warnings\"}.\n"
-           "  set        change an unlocked setting (through moatd).  VALUE\n"
-           "             is JSON when it parses as JSON, else a string:\n"
-           "               moat settings set containersProxy.http "
-           "http://proxy:3128\n"
-           "               moat settings set containersProxy.exclude "
-           "'[\"10.0.0.0/8\"]'\n"
-           "               moat settings set enhancedContainerIsolation "
-           "true\n"
-           "             A setting whose group the administrator locked is\n"
-           "             refused (\"locked by the administrator\").\n"
-           "\n"
-           "Keys (a sub-key shares the lock of its group):\n");
+  fprintf (
+      out,
+      "Usage: moat settings show [--json]\n"
+      "       moat settings validate [--json] [FILE]\n"
+      "       moat settings set KEY VALUE\n"
+      "\n"
+      "Settings come from the administrator's admin-settings.json\n"
+      "($MOAT_ROOT/etc/moat/admin-settings.json), from users' changes\n"
+      "of unlocked settings (kept by moatd), and from moat's defaults.\n"
+      "Precedence: admin locked > user > admin unlocked > default.\n"
+      "\n"
+      "Subcommands:\n"
+      "  show       print every effective setting: KEY VALUE SOURCE\n"
+      "             LOCKED (source is default, admin or user); asks\n"
+      "             moatd.  --json prints the array\n"
+      "             [{\"key\",\"value\",\"source\",\"locked\"}].\n"
+      "  validate   check an admin-settings.json (default: the\n"
+      "             installed one) without moatd.  Prints every\n"
+      "             problem as `error: JSON.PATH: message` and\n"
+      "             warnings as `warning: ...`.  Exit 0 when valid\n"
+      "             (warnings allowed), 1 otherwise.  The installed\n"
+      "             file must be owned by root and not writable by\n"
+      "             others (else error); for another FILE that is a\n"
+      "             warning.  --json prints {\"file\", \"valid\",\n"
+      "             \"errors\": [{\"path\",\"message\"}], \"warnings\"}.\n"
+      "  set        change an unlocked setting (through moatd).  VALUE\n"
+      "             is JSON when it parses as JSON, else a string:\n"
+      "               moat settings set containersProxy.http "
+      "http://proxy:3128\n"
+      "               moat settings set containersProxy.exclude "
+      "'[\"10.0.0.0/8\"]'\n"
+      "               moat settings set enhancedContainerIsolation "
+      "true\n"
+      "             A setting whose group the administrator locked is\n"
+      "             refused (\"locked by the administrator\").\n"
+      "\n"
+      "Keys (a sub-key shares the lock of its group):\n");
   for (size_t i = 0; i < n; i++)
     fprintf (out, "  %s\n", keys[i]);
   fprintf (out, "\nValues:\n"
@@ -143,10 +144,10 @@ cmd_validate (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
     }
   if (json)
     {
-      json_t *o = json_pack ("{s:s, s:b, s:o, s:o}", "file", file, "valid",
-                             r == 0, "errors",
-                             diag_array (&rep, POLICY_DIAG_ERROR), "warnings",
-                             diag_array (&rep, POLICY_DIAG_WARNING));
+      json_t *o
+          = json_pack ("{s:s, s:b, s:o, s:o}", "file", file, "valid", r == 0,
+                       "errors", diag_array (&rep, POLICY_DIAG_ERROR),
+                       "warnings", diag_array (&rep, POLICY_DIAG_WARNING));
       char *s = o != NULL ? json_dumps (o, JSON_INDENT (2)) : NULL;
       json_decref (o);
       if (s == NULL)

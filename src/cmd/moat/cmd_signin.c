@@ -58,14 +58,12 @@ print_json (const struct signin_policy *sp, const struct policy_report *rep,
 
   for (size_t i = 0; orgs != NULL && valid && i < sp->n_orgs; i++)
     json_array_append_new (orgs, json_string (sp->orgs[i]));
-  o = json_pack ("{s:o, s:o, s:o, s:b, s:o, s:o}", "allowedOrgs", orgs,
-                 "source",
-                 sp->source != NULL ? json_string (sp->source) : json_null (),
-                 "ignored",
-                 sp->ignored != NULL ? json_string (sp->ignored)
-                                     : json_null (),
-                 "valid", valid, "errors", diags (rep, POLICY_DIAG_ERROR),
-                 "warnings", diags (rep, POLICY_DIAG_WARNING));
+  o = json_pack (
+      "{s:o, s:o, s:o, s:b, s:o, s:o}", "allowedOrgs", orgs, "source",
+      sp->source != NULL ? json_string (sp->source) : json_null (), "ignored",
+      sp->ignored != NULL ? json_string (sp->ignored) : json_null (), "valid",
+      valid, "errors", diags (rep, POLICY_DIAG_ERROR), "warnings",
+      diags (rep, POLICY_DIAG_WARNING));
   s = o != NULL ? json_dumps (o, JSON_INDENT (2)) : NULL;
   json_decref (o);
   if (s == NULL)
