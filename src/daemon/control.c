@@ -15,6 +15,16 @@ error_reply (const char *msg)
 }
 
 static json_t *
+signin_json (struct moatd *d)
+{
+  json_t *orgs = json_array ();
+  for (size_t i = 0; i < d->signin.n_orgs; i++)
+    json_array_append_new (orgs, json_string (d->signin.orgs[i]));
+  return json_pack ("{s:o, s:s?, s:s?}", "allowedOrgs", orgs, "source",
+                    d->signin.source, "ignored", d->signin.ignored);
+}
+
+static json_t *
 status_reply (struct moatd *d)
 {
   json_t *errors = json_array ();
@@ -25,6 +35,10 @@ status_reply (struct moatd *d)
     json_array_append_new (
         errors, json_pack ("{s:s, s:s}", "component", "policy", "message",
                            d->policy_error));
+  if (d->signin_error != NULL)
+    json_array_append_new (
+        errors, json_pack ("{s:s, s:s}", "component", "signin", "message",
+                           d->signin_error));
   policy = json_pack (
       "{s:s, s:b, s:I, s:{s:b, s:b, s:i, s:b, s:s, s:i}, s:{s:s, s:s, s:b},"
       " s:{s:i}}",
@@ -42,12 +56,14 @@ status_reply (struct moatd *d)
       p->proxy.transparent_ports ? p->proxy.transparent_ports : "", "pac",
       p->proxy.pac != NULL && p->proxy.pac[0] != '\0',
       "filesharingDirectories", "count", (int) p->filesharing.n_dirs);
-  return json_pack ("{s:b, s:{s:i, s:I, s:s, s:s, s:i}, s:o, s:o}", "ok", 1,
+  return json_pack ("{s:b, s:{s:i, s:I, s:s, s:s, s:i}, s:o, s:o, s:o}",
+                    "ok", 1,
                     "moatd", "pid", (int) getpid (), "started_at_ms",
                     (json_int_t) d->started_ms, "engine_sock",
                     d->engine_sock, "state_db", d->paths->state_db,
                     "state_schema", state_schema_version (d->state),
-                    "policy", policy, "errors", errors);
+                    "policy", policy, "signin", signin_json (d), "errors",
+                    errors);
 }
 
 static json_t *
@@ -138,11 +154,14 @@ moatd_handle_request (struct moatd *d, struct client *c, json_t *req)
     reply = status_reply (d);
   else if (strcmp (cmd, "settings.show") == 0)
     reply = json_pack ("{s:b, s:O}", "ok", 1, "settings", d->policy->settings);
+  else if (strcmp (cmd, "signin.policy") == 0)
+    reply = json_pack ("{s:b, s:o}", "ok", 1, "signin", signin_json (d));
   else if (strcmp (cmd, "settings.set") == 0)
     reply = settings_set (d, c, req);
   else if (strcmp (cmd, "policy.reload") == 0)
     {
       moatd_policy_check (d, true);
+      moatd_signin_check (d, true);
       reply = d->policy_error != NULL
                   ? error_reply (d->policy_error)
                   : json_pack ("{s:b}", "ok", 1);

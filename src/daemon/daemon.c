@@ -171,7 +171,8 @@ moatd_new (const struct moat_paths *paths, const struct moatd_config *cfg,
   if (fs_mkdir_p (paths->run_dir, 0755, err) < 0
       || fs_mkdir_p (paths->etc_dir, 0755, err) < 0
       || state_open (paths->state_db, &d->state, err) < 0
-      || moatd_policy_init (d, err) < 0 || bind_control (d, err) < 0
+      || moatd_policy_init (d, err) < 0 || moatd_signin_init (d, err) < 0
+      || bind_control (d, err) < 0
       || setup_fds (d, err) < 0)
     {
       moatd_free (d);
@@ -456,6 +457,7 @@ moatd_run (struct moatd *d, moat_error_t *err)
             case SRC_INOTIFY:
               drain_inotify (d);
               moatd_policy_check (d, false);
+              moatd_signin_check (d, false);
               break;
             case SRC_TIMER:
               {
@@ -463,6 +465,7 @@ moatd_run (struct moatd *d, moat_error_t *err)
                 if (read (d->timer_fd, &x, sizeof x) < 0)
                   (void) 0;
                 moatd_policy_check (d, false);
+                moatd_signin_check (d, false);
                 break;
               }
             case SRC_AUDIT:
@@ -474,7 +477,10 @@ moatd_run (struct moatd *d, moat_error_t *err)
                 while (read (d->signal_fd, &si, sizeof si) == sizeof si)
                   {
                     if (si.ssi_signo == SIGHUP)
-                      moatd_policy_check (d, true);
+                      {
+                        moatd_policy_check (d, true);
+                        moatd_signin_check (d, true);
+                      }
                     else
                       {
                         log_info ("signal %u: stopping", si.ssi_signo);
@@ -514,6 +520,8 @@ moatd_free (struct moatd *d)
   policy_admin_free (d->admin);
   state_close (d->state);
   free (d->policy_error);
+  signin_policy_free (&d->signin);
+  free (d->signin_error);
   free (d->engine_sock);
   pthread_mutex_destroy (&d->audit_mu);
   free (d);

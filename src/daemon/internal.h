@@ -10,6 +10,7 @@
 
 #include "daemon.h"
 #include "policy/policy.h"
+#include "policy/signin.h"
 #include "snapshot.h"
 
 enum source_kind
@@ -76,6 +77,10 @@ struct moatd
   struct file_sig admin_sig;
   char *policy_error; /* why the last change was refused; NULL if none */
   int64_t policy_loaded_ms;
+
+  struct signin_policy signin;     /* last valid sign-in policy */
+  struct file_sig signin_sig[2];   /* moat's registry.json, Docker's */
+  char *signin_error;              /* why the last change was refused */
   int64_t started_ms;
 
   int epfd, listen_fd, inotify_fd, signal_fd, timer_fd, audit_efd;
@@ -94,6 +99,8 @@ int64_t moatd_now_ms (void);
 int moatd_policy_init (struct moatd *d, moat_error_t *err);
 void moatd_policy_check (struct moatd *d, bool force);
 int moatd_policy_rebuild (struct moatd *d, moat_error_t *err);
+int moatd_signin_init (struct moatd *d, moat_error_t *err);
+void moatd_signin_check (struct moatd *d, bool force);
 
 /* control.c */
 void moatd_handle_request (struct moatd *d, struct client *c, json_t *req);

@@ -191,3 +191,87 @@ moatd_policy_check (struct moatd *d, bool force)
   log_info ("admin settings changed; new policy in force");
   moatd_audit_record (d, &r);
 }
+
+/* Sign-in policy (allowedOrgs) follows the same rules: an invalid file at
+ * start refuses the start, an invalid change keeps the last valid list. */
+static int
+load_signin (struct moatd *d, struct signin_policy *out, char **why)
+{
+  struct policy_report rep = { 0 };
+  moat_error_t err = NULL;
+  int ret;
+
+  *why = NULL;
+  memset (out, 0, sizeof *out);
+  ret = signin_load (d->paths, out, &rep, &err);
+  if (ret < 0)
+    *why = rep.n_errors > 0 ? policy_report_format (&rep)
+                            : strdup (moat_error_msg (&err));
+  else
+    log_warnings (&rep);
+  policy_report_free (&rep);
+  moat_error_release (&err);
+  return ret;
+}
+
+int
+moatd_signin_init (struct moatd *d, moat_error_t *err)
+{
+  cleanup_free char *why = NULL;
+
+  file_sig_read (d->paths->registry_json, &d->signin_sig[0]);
+  file_sig_read (d->paths->dd_registry_json, &d->signin_sig[1]);
+  if (load_signin (d, &d->signin, &why) < 0)
+    {
+      signin_policy_free (&d->signin);
+      return moat_error (err, EINVAL,
+                         "refusing to start: the sign-in policy is invalid:\n%s",
+                         why ? why : "");
+    }
+  return 0;
+}
+
+void
+moatd_signin_check (struct moatd *d, bool force)
+{
+  struct file_sig sig[2];
+  struct signin_policy next;
+  cleanup_free char *why = NULL;
+  struct audit_record r = {
+    .component = "policy", .caller_uid = -1, .caller_pid = -1,
+    .rule = "registry.json", .outcome = "applied",
+  };
+
+  file_sig_read (d->paths->registry_json, &sig[0]);
+  file_sig_read (d->paths->dd_registry_json, &sig[1]);
+  if (!force && file_sig_equal (&sig[0], &d->signin_sig[0])
+      && file_sig_equal (&sig[1], &d->signin_sig[1]))
+    return;
+  d->signin_sig[0] = sig[0];
+  d->signin_sig[1] = sig[1];
+  r.endpoint = d->paths->registry_json;
+  if (!sig[0].present && !sig[1].present && d->signin.n_orgs > 0)
+    why = strdup ("registry.json was removed; the last valid sign-in policy "
+                  "stays in force until moatd restarts");
+  else if (load_signin (d, &next, &why) == 0)
+    {
+      signin_policy_free (&d->signin);
+      d->signin = next;
+      free (d->signin_error);
+      d->signin_error = NULL;
+      r.detail = "new sign-in policy in force";
+      log_info ("sign-in policy changed; new policy in force");
+      moatd_audit_record (d, &r);
+      return;
+    }
+  else
+    signin_policy_free (&next);
+  log_error ("sign-in policy change refused; the last valid one stays in "
+             "force: %s",
+             why ? why : "");
+  free (d->signin_error);
+  d->signin_error = why != NULL ? strdup (why) : NULL;
+  r.outcome = "rejected";
+  r.detail = why;
+  moatd_audit_record (d, &r);
+}

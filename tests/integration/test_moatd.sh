@@ -175,3 +175,29 @@ head -c 3000000 /dev/zero | tr '\0' 'a' | timeout 10 socat - UNIX-CONNECT:"$root
 check "moatd alive after an oversized request" "$B/moat" audit -n 1
 stat -c %a "$root/run/moat/moatd.sock" | grep -qx 660 && ok "control socket mode 0660" \
   || not_ok "control socket mode 0660"
+
+# 9. Sign-in policy: applied live, an invalid change keeps the last list.
+reg=$root/etc/moat/registry.json
+printf '{"allowedOrgs": ["acme", "acme-labs"]}\n' >"$reg.new"; mv "$reg.new" "$reg"
+v=
+for _ in $(seq 50); do
+  v=$(ctl '{"cmd":"signin.policy"}' | jq -r '.signin.allowedOrgs | join(",")')
+  [ "$v" = "acme,acme-labs" ] && break; sleep 0.1
+done
+[ "$v" = "acme,acme-labs" ] && ok "sign-in policy applied live" || not_ok "sign-in policy applied live" "got $v"
+printf '{"allowedOrgs": ["Acme"]}\n' >"$reg.new"; mv "$reg.new" "$reg"
+m=
+for _ in $(seq 50); do
+  m=$(ctl '{"cmd":"status"}' | jq -r '.errors[]? | select(.component=="signin") | .message')
+  [ -n "$m" ] && break; sleep 0.1
+done
+v=$(ctl '{"cmd":"signin.policy"}' | jq -r '.signin.allowedOrgs | join(",")')
+if echo "$m" | grep -q 'allowedOrgs\[0\]' && [ "$v" = "acme,acme-labs" ]; then
+  ok "invalid sign-in change refused, last list kept"
+else not_ok "invalid sign-in change refused, last list kept" "msg=$m" "orgs=$v"; fi
+stop_moatd
+n=$((n + 1))
+timeout 20 "$B/moatd" >"$root/moatd.$n.log" 2>&1; rc=$?
+[ $rc -ne 0 ] && grep -q 'sign-in policy is invalid' "$root/moatd.$n.log" \
+  && ok "moatd refuses to start with an invalid registry.json" \
+  || not_ok "moatd refuses to start with an invalid registry.json" "rc=$rc" "$(cat "$root/moatd.$n.log")"
