@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -291,6 +292,32 @@ check_previous (const struct moat_paths *paths, moat_error_t *err)
   return 0;
 }
 
+/* Serialise `moat up` and `moat down`: two at once would both believe
+ * they own the stack.  Returns the locked descriptor (CLOEXEC, so no child
+ * inherits the lock), or -1. */
+static int
+lock_stack (const struct moat_paths *paths, moat_error_t *err)
+{
+  cleanup_free char *path = NULL;
+  cleanup_close int fd = -1;
+
+  if (asprintf (&path, "%s/stack.lock", paths->run_dir) < 0)
+    return moat_error (err, ENOMEM, "lock");
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return moat_error (err, errno, "open `%s`", path);
+  if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      if (errno != EWOULDBLOCK)
+        return moat_error (err, errno, "lock `%s`", path);
+      log_info ("waiting for another `moat up` or `moat down` to finish");
+      while (flock (fd, LOCK_EX) < 0)
+        if (errno != EINTR)
+          return moat_error (err, errno, "lock `%s`", path);
+    }
+  return steal_fd (&fd);
+}
+
 static int
 make_dirs (const struct moat_paths *paths, moat_error_t *err)
 {
@@ -549,6 +576,7 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
   cleanup_free char *moatd_path = NULL;
   cleanup_free char *moatd_log = NULL;
   cleanup_free char *docker_host = NULL;
+  cleanup_close int lockfd = -1;
   const char *engine_sock;
   struct stack_proc moatd;
   json_t *record = NULL;
@@ -576,7 +604,10 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
       || asprintf (&docker_host, "unix://%s", paths->docker_sock) < 0)
     return moat_error (err, ENOMEM, "moat up");
 
-  if (make_dirs (paths, err) < 0 || check_previous (paths, err) < 0)
+  if (make_dirs (paths, err) < 0)
+    return -1;
+  lockfd = lock_stack (paths, err);
+  if (lockfd < 0 || check_previous (paths, err) < 0)
     return -1;
   if (private && stack_socket_in_use (paths->engine_sock))
     return moat_error (err, 0,
@@ -613,7 +644,9 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
 
   if (private)
     {
-      if (stack_bridge_create (o->netns, o->bridge, o->bridge_cidr, err) < 0)
+      if (stack_bridge_create (o->netns, o->bridge, o->bridge_cidr, o->pool,
+                               err)
+          < 0)
         goto fail_early;
       json_object_set_new (record, "bridge",
                            json_pack ("{s:s, s:s, s:b}", "name", o->bridge,
@@ -667,10 +700,18 @@ int
 stack_down (const struct moat_paths *paths, bool *was_running,
             moat_error_t *err)
 {
+  cleanup_close int lockfd = -1;
   json_t *record = NULL;
-  int r = stack_record_read (paths, &record, err);
+  int r;
 
   *was_running = false;
+  if (access (paths->run_dir, F_OK) == 0)
+    {
+      lockfd = lock_stack (paths, err);
+      if (lockfd < 0)
+        return -1;
+    }
+  r = stack_record_read (paths, &record, err);
   if (r < 0)
     return -1;
   if (r == 1)

@@ -116,9 +116,23 @@ bool stack_socket_in_use (const char *path);
 
 /* ---- bridge (bridge.c): iproute2 with a fixed argv ---- */
 
+/* Does any route in `routes` (the text of `ip -o -4 route show table
+ * all`) overlap cidr?  1 and the route's line in conflict, 0, or -1. */
+int stack_routes_overlap (const char *routes, const char *cidr,
+                          char *conflict, size_t conflict_len,
+                          moat_error_t *err);
+
+/* Refuse a bridge address or address pool that overlaps a route of the
+ * (network namespace of the) host: its containers would shadow it. */
+int stack_check_addresses_free (const char *netns, const char *bridge_cidr,
+                                const char *pool, moat_error_t *err);
+
 bool stack_link_exists (const char *netns, const char *name);
+/* Create bridge `name` with address cidr; refused when the interface
+ * exists or cidr or pool overlaps an existing route. */
 int stack_bridge_create (const char *netns, const char *name,
-                         const char *cidr, moat_error_t *err);
+                         const char *cidr, const char *pool,
+                         moat_error_t *err);
 int stack_bridge_delete (const char *netns, const char *name,
                          moat_error_t *err);
 

@@ -111,6 +111,14 @@ ip -n "$HARNESS_NETNS" link del moat0
 [ ! -e "$MOAT_ROOT/run/moat/stack.json" ] && [ -z "$(netns_pids)" ] \
   && ok "nothing half-started after a refused bridge" || not_ok "nothing half-started after a refused bridge"
 
+# Addresses that overlap a route of the engine's network namespace.
+check_refused "a bridge address overlapping a route is refused" "overlaps the route" \
+  env MOAT_ENGINE_NETNS="$HARNESS_NETNS" "$MOAT" up -d --bridge-ip 127.0.5.1/24
+check_refused "an address pool overlapping a route is refused" "choose another with --address-pool" \
+  env MOAT_ENGINE_NETNS="$HARNESS_NETNS" "$MOAT" up -d --address-pool 127.0.0.0/16/24
+[ ! -e "$MOAT_ROOT/run/moat/stack.json" ] && ! ip -n "$HARNESS_NETNS" link show moat0 >/dev/null 2>&1 \
+  && ok "nothing half-started after refused addresses" || not_ok "nothing half-started after refused addresses"
+
 # dockerd dying during startup: its log in the message, everything rolled back.
 printf '#!/bin/sh\necho "fake dockerd: cannot start" >&2\nexit 3\n' >"$HARNESS_DIR/bad-dockerd"
 chmod +x "$HARNESS_DIR/bad-dockerd"
@@ -194,6 +202,18 @@ if ! alive "$fg" && ! alive "$dockerd" && [ ! -e "$MOAT_ROOT/run/moat/stack.json
   ok "SIGTERM to a foreground moat up stops the stack"
 else
   not_ok "SIGTERM to a foreground moat up stops the stack" "$(tail -5 "$HARNESS_DIR/moat-fg.log")"
+fi
+
+# Foreground moat up, stopped by `moat down` from elsewhere: exits 0.
+fg=$(harness_spawn moat-fg2 env MOAT_ENGINE_NETNS="$HARNESS_NETNS" "$MOAT" up)
+for i in $(seq 100); do "$MOAT" status >/dev/null 2>&1 && break; sleep 0.2; done
+check "moat down stops a foreground moat up" "$MOAT" down
+for i in $(seq 100); do alive "$fg" || break; sleep 0.1; done
+wait "$fg" 2>/dev/null
+if ! alive "$fg" && grep -q 'stopped by `moat down`' "$HARNESS_DIR/moat-fg2.log"; then
+  ok "the foreground moat up took that as a requested stop"
+else
+  not_ok "the foreground moat up took that as a requested stop" "$(tail -5 "$HARNESS_DIR/moat-fg2.log")"
 fi
 harness_kill bystander
 

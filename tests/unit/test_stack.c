@@ -147,6 +147,45 @@ cidr_parses (void **state)
 }
 
 static void
+routes_overlap_detected (void **state)
+{
+  cleanup_error moat_error_t err = NULL;
+  const char *routes
+      = "default via 192.0.2.1 dev eth0 \n"
+        "192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.2 \n"
+        "local 127.0.0.0/8 dev lo table local proto kernel scope host\n"
+        "broadcast 10.99.255.255 dev eth1 table local\n"
+        "10.200.0.0/16 dev eth2\n";
+  char conflict[128];
+
+  assert_int_equal (stack_routes_overlap (routes, "10.213.0.1/24", conflict,
+                                          sizeof conflict, &err),
+                    0);
+  assert_int_equal (stack_routes_overlap (routes, "192.0.2.128/25", conflict,
+                                          sizeof conflict, &err),
+                    1);
+  assert_non_null (strstr (conflict, "192.0.2.0/24 dev eth0"));
+  /* A wider pool around an existing network overlaps too. */
+  assert_int_equal (stack_routes_overlap (routes, "10.0.0.0/8", conflict,
+                                          sizeof conflict, &err),
+                    1);
+  assert_int_equal (stack_routes_overlap (routes, "127.0.0.5/24", conflict,
+                                          sizeof conflict, &err),
+                    1);
+  assert_non_null (strstr (conflict, "local 127.0.0.0/8"));
+  /* A host route (no prefix) counts as /32. */
+  assert_int_equal (stack_routes_overlap (routes, "10.99.255.0/24", conflict,
+                                          sizeof conflict, &err),
+                    1);
+  assert_int_equal (stack_routes_overlap ("", "10.0.0.0/8", conflict,
+                                          sizeof conflict, &err),
+                    0);
+  assert_int_equal (stack_routes_overlap (routes, "bogus", conflict,
+                                          sizeof conflict, &err),
+                    -1);
+}
+
+static void
 stat_line_parses_hostile_comm (void **state)
 {
   cleanup_error moat_error_t err = NULL;
@@ -303,6 +342,7 @@ main (void)
     cmocka_unit_test (config_registers_moat_runc),
     cmocka_unit_test (config_refuses_bad_input),
     cmocka_unit_test (cidr_parses),
+    cmocka_unit_test (routes_overlap_detected),
     cmocka_unit_test (stat_line_parses_hostile_comm),
     cmocka_unit_test (proc_identity_by_start_time),
     cmocka_unit_test (pidfile_stale_detection),

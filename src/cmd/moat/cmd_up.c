@@ -215,13 +215,21 @@ cli_up (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
     }
   {
     /* A component died: stop the rest and fail, so that a supervisor
-     * (systemd) sees it and can restart the whole stack. */
+     * (systemd) sees it and can restart the whole stack.  When the record
+     * is gone, `moat down` ran meanwhile: a requested stop, not a
+     * failure. */
     cleanup_error moat_error_t e2 = NULL;
-    bool was_running;
-    log_error ("%s; stopping moat", moat_error_msg (err));
+    bool was_running = true;
     if (stack_down (&cli->paths, &was_running, &e2) < 0)
       log_error ("%s", moat_error_msg (&e2));
+    sigprocmask (SIG_SETMASK, &old, NULL);
+    if (!was_running)
+      {
+        moat_error_release (err);
+        log_info ("moat was stopped by `moat down`");
+        return 0;
+      }
+    log_error ("%s; stopped moat", moat_error_msg (err));
   }
-  sigprocmask (SIG_SETMASK, &old, NULL);
   return -1;
 }
