@@ -80,7 +80,7 @@ run_ip_out (const char *netns, const char *const args[], bool quiet,
           || dup2 (outfd[0] >= 0 ? outfd[0] : nullfd, 1) < 0
           || dup2 (pipefd[1], 2) < 0)
         _exit (127);
-      execv (IP_BIN, (char *const *) argv);
+      execv (IP_BIN, (char *const *)argv);
       _exit (127);
     }
   close (pipefd[1]);
@@ -91,7 +91,7 @@ run_ip_out (const char *netns, const char *const args[], bool quiet,
         continue;
       if (r <= 0)
         break;
-      used += (size_t) r;
+      used += (size_t)r;
       if (used == sizeof out - 1)
         {
           char sink[256];
@@ -118,10 +118,10 @@ run_ip_out (const char *netns, const char *const args[], bool quiet,
       char *text;
       if (size < 0 || size > 4 * 1024 * 1024)
         return moat_error (err, EFBIG, "ip output");
-      text = calloc (1, (size_t) size + 1);
+      text = calloc (1, (size_t)size + 1);
       if (text == NULL)
         return moat_error (err, ENOMEM, "ip output");
-      if (size > 0 && pread (fd, text, (size_t) size, 0) != size)
+      if (size > 0 && pread (fd, text, (size_t)size, 0) != size)
         {
           free (text);
           return moat_error (err, EIO, "read ip output");
@@ -163,8 +163,8 @@ stack_routes_overlap (const char *routes, const char *cidr, char *conflict,
                       size_t conflict_len, moat_error_t *err)
 {
   static const char *const types[]
-      = { "unicast", "local", "broadcast", "multicast", "anycast",
-          "blackhole", "unreachable", "prohibit", "throw", "nat" };
+      = { "unicast",   "local",       "broadcast", "multicast", "anycast",
+          "blackhole", "unreachable", "prohibit",  "throw",     "nat" };
   unsigned int want;
   int want_prefix;
   const char *line = routes;
@@ -174,7 +174,7 @@ stack_routes_overlap (const char *routes, const char *cidr, char *conflict,
   while (line != NULL && *line != '\0')
     {
       const char *eol = strchr (line, '\n');
-      size_t len = eol ? (size_t) (eol - line) : strlen (line);
+      size_t len = eol ? (size_t)(eol - line) : strlen (line);
       char buf[256], orig[256], dst[64];
       char *tok, *save = NULL;
       unsigned int a;
@@ -274,7 +274,8 @@ stack_bridge_create (const char *netns, const char *name, const char *cidr,
     return -1;
   if (run_ip (netns, add, false, err) < 0)
     return moat_error_wrap (err, "create bridge `%s`", name);
-  if (run_ip (netns, addr, false, err) < 0 || run_ip (netns, up, false, err) < 0)
+  if (run_ip (netns, addr, false, err) < 0
+      || run_ip (netns, up, false, err) < 0)
     {
       cleanup_error moat_error_t e2 = NULL;
       stack_bridge_delete (netns, name, &e2);

@@ -22,19 +22,17 @@ stack_cidr_parse (const char *s, unsigned int *addr, int *prefix,
   char *end;
   long n;
 
-  if (slash == NULL || (size_t) (slash - s) >= sizeof buf)
-    return moat_error (err, EINVAL, "`%s` is not an IPv4 CIDR (A.B.C.D/N)",
-                       s);
-  memcpy (buf, s, (size_t) (slash - s));
+  if (slash == NULL || (size_t)(slash - s) >= sizeof buf)
+    return moat_error (err, EINVAL, "`%s` is not an IPv4 CIDR (A.B.C.D/N)", s);
+  memcpy (buf, s, (size_t)(slash - s));
   buf[slash - s] = '\0';
   errno = 0;
   n = strtol (slash + 1, &end, 10);
   if (inet_pton (AF_INET, buf, &a) != 1 || slash[1] == '\0' || *end != '\0'
       || errno != 0 || n < 1 || n > 32)
-    return moat_error (err, EINVAL, "`%s` is not an IPv4 CIDR (A.B.C.D/N)",
-                       s);
+    return moat_error (err, EINVAL, "`%s` is not an IPv4 CIDR (A.B.C.D/N)", s);
   *addr = ntohl (a.s_addr);
-  *prefix = (int) n;
+  *prefix = (int)n;
   return 0;
 }
 
@@ -88,8 +86,8 @@ stack_engine_config_build (const struct stack_engine_config *c,
       return NULL;
     }
 
-  pool = json_pack ("[{s:s, s:i}]", "base", c->pool_base, "size",
-                    c->pool_size);
+  pool
+      = json_pack ("[{s:s, s:i}]", "base", c->pool_base, "size", c->pool_size);
   cfg = json_pack (
       "{s:s, s:s, s:[s], s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:b, s:b, "
       "s:b}",
@@ -116,10 +114,9 @@ stack_engine_config_build (const struct stack_engine_config *c,
     {
       /* Hook for moat-runc (its own issue): registered and made the
        * default, so that every container goes through it. */
-      json_t *rt = json_pack ("{s:{s:s}}", "moat-runc", "path",
-                              c->runtime_path);
-      if (rt == NULL
-          || json_object_set_new (cfg, "runtimes", rt) < 0
+      json_t *rt
+          = json_pack ("{s:{s:s}}", "moat-runc", "path", c->runtime_path);
+      if (rt == NULL || json_object_set_new (cfg, "runtimes", rt) < 0
           || json_object_set_new (cfg, "default-runtime",
                                   json_string ("moat-runc"))
                  < 0)

@@ -133,5 +133,5 @@ stack_socket_in_use (const char *path)
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return false;
-  return connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0;
+  return connect (fd, (struct sockaddr *)&addr, sizeof addr) == 0;
 }

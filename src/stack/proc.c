@@ -47,7 +47,7 @@ stack_proc_stat_parse (const char *text, char *state, pid_t *ppid,
   if (state != NULL)
     *state = st;
   if (ppid != NULL)
-    *ppid = (pid_t) pp;
+    *ppid = (pid_t)pp;
   if (start_time != NULL)
     *start_time = t;
   return 0;
@@ -63,8 +63,8 @@ stack_proc_start_time (pid_t pid, unsigned long long *start_time,
   char state;
 
   if (pid <= 0)
-    return moat_error (err, ESRCH, "pid %d", (int) pid);
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    return moat_error (err, ESRCH, "pid %d", (int)pid);
+  snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
   fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return moat_error (err, errno == ENOENT ? ESRCH : errno, "open `%s`",
@@ -76,7 +76,7 @@ stack_proc_start_time (pid_t pid, unsigned long long *start_time,
   if (stack_proc_stat_parse (buf, &state, NULL, start_time, err) < 0)
     return -1;
   if (state == 'Z' || state == 'X')
-    return moat_error (err, ESRCH, "pid %d has exited", (int) pid);
+    return moat_error (err, ESRCH, "pid %d has exited", (int)pid);
   return 0;
 }
 
@@ -128,9 +128,8 @@ stack_pidfile_read (const char *path, pid_t *pid, moat_error_t *err)
   while (*end == '\n' || *end == ' ')
     end++;
   if (errno != 0 || end == buf || *end != '\0' || v <= 0 || v > INT_MAX)
-    return moat_error (err, EINVAL, "pid file `%s` does not hold a pid",
-                       path);
-  *pid = (pid_t) v;
+    return moat_error (err, EINVAL, "pid file `%s` does not hold a pid", path);
+  *pid = (pid_t)v;
   return 0;
 }
 
@@ -208,8 +207,7 @@ stack_spawn (char *const argv[], const char *log_path, const char *netns,
       snprintf (nspath, sizeof nspath, "/run/netns/%s", netns);
       netnsfd = open (nspath, O_RDONLY | O_CLOEXEC);
       if (netnsfd < 0)
-        return moat_error (err, errno, "open network namespace `%s`",
-                           nspath);
+        return moat_error (err, errno, "open network namespace `%s`", nspath);
     }
   /* The status pipe reports an exec failure; a successful exec closes it. */
   if (pipe2 (pipefd, O_CLOEXEC) < 0)
@@ -229,7 +227,7 @@ stack_spawn (char *const argv[], const char *log_path, const char *netns,
     n = read (pipefd[0], &child_errno, sizeof child_errno);
   while (n < 0 && errno == EINTR);
   close (pipefd[0]);
-  if (n == (ssize_t) sizeof child_errno)
+  if (n == (ssize_t)sizeof child_errno)
     {
       waitpid (pid, NULL, 0);
       return moat_error (err, child_errno, "start `%s`", argv[0]);
@@ -273,8 +271,9 @@ wait_pidfd (int pidfd, const struct stack_proc *p, int ms)
     {
       int left, r;
       clock_gettime (CLOCK_MONOTONIC, &now);
-      left = ms - (int) ((now.tv_sec - start.tv_sec) * 1000
-                         + (now.tv_nsec - start.tv_nsec) / 1000000);
+      left = ms
+             - (int)((now.tv_sec - start.tv_sec) * 1000
+                     + (now.tv_nsec - start.tv_nsec) / 1000000);
       if (left < 0)
         left = 0;
       r = poll (&pfd, 1, left);
@@ -300,16 +299,15 @@ stack_proc_stop (const char *name, const struct stack_proc *p, int term_ms,
   /* Pin the process with a pidfd first, then check its start time: if it
    * still matches, every signal below reaches exactly the process we
    * started, even if it exits and its PID is reused meanwhile. */
-  pidfd = (int) syscall (SYS_pidfd_open, p->pid, 0);
+  pidfd = (int)syscall (SYS_pidfd_open, p->pid, 0);
   if (pidfd < 0 && errno != ESRCH)
-    return moat_error (err, errno, "pidfd_open %s pid %d", name,
-                       (int) p->pid);
+    return moat_error (err, errno, "pidfd_open %s pid %d", name, (int)p->pid);
   s = pidfd < 0 ? STACK_PROC_GONE : stack_proc_check (p);
   if (s == STACK_PROC_REUSED)
     return moat_error (err, 0,
                        "%s pid %d now belongs to another process; not "
                        "signalling it",
-                       name, (int) p->pid);
+                       name, (int)p->pid);
   if (s == STACK_PROC_GONE)
     {
       stack_proc_exited (p, NULL);
@@ -317,16 +315,16 @@ stack_proc_stop (const char *name, const struct stack_proc *p, int term_ms,
     }
   if (syscall (SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) < 0
       && errno != ESRCH)
-    return moat_error (err, errno, "signal %s pid %d", name, (int) p->pid);
+    return moat_error (err, errno, "signal %s pid %d", name, (int)p->pid);
   if (wait_pidfd (pidfd, p, term_ms))
     return 0;
   log_warn ("%s pid %d did not stop within %d s; killing it", name,
-            (int) p->pid, term_ms / 1000);
+            (int)p->pid, term_ms / 1000);
   if (syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0
       && errno != ESRCH)
-    return moat_error (err, errno, "kill %s pid %d", name, (int) p->pid);
+    return moat_error (err, errno, "kill %s pid %d", name, (int)p->pid);
   if (wait_pidfd (pidfd, p, 10000))
     return 0;
   return moat_error (err, ETIMEDOUT, "%s pid %d does not exit", name,
-                     (int) p->pid);
+                     (int)p->pid);
 }

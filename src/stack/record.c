@@ -66,8 +66,8 @@ stack_record_add_proc (json_t *record, const char *name,
                        const struct stack_proc *p, const char *pidfile)
 {
   json_t *procs = json_object_get (record, "processes");
-  json_t *o = json_pack ("{s:i, s:I}", "pid", (int) p->pid, "start_time",
-                         (json_int_t) p->start_time);
+  json_t *o = json_pack ("{s:i, s:I}", "pid", (int)p->pid, "start_time",
+                         (json_int_t)p->start_time);
   if (o == NULL)
     return -1;
   if (pidfile != NULL)
@@ -86,8 +86,8 @@ stack_record_get_proc (json_t *record, const char *name, struct stack_proc *p)
       || json_integer_value (pid) <= 0 || json_integer_value (pid) > 4194304
       || json_integer_value (st) < 0)
     return false;
-  p->pid = (pid_t) json_integer_value (pid);
-  p->start_time = (unsigned long long) json_integer_value (st);
+  p->pid = (pid_t)json_integer_value (pid);
+  p->start_time = (unsigned long long)json_integer_value (st);
   return true;
 }
 
@@ -106,7 +106,7 @@ stack_log_tail (const char *path, off_t from, int lines)
   size = lseek (fd, 0, SEEK_END);
   if (size <= from)
     return NULL;
-  start = size - (off_t) (sizeof buf - 1);
+  start = size - (off_t)(sizeof buf - 1);
   if (start < from)
     start = from;
   n = pread (fd, buf, sizeof buf - 1, start);

@@ -63,7 +63,7 @@ stack_find_helper (const char *name)
 static void
 sleep_ms (int ms)
 {
-  struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
   while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
     ;
 }
@@ -73,7 +73,7 @@ now_ms (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static bool
@@ -124,9 +124,9 @@ check_orphan_pidfile (const char *path, moat_error_t *err)
                        "pid file `%s` names running process %d, which moat "
                        "has no record of starting; stop that process or "
                        "remove the file",
-                       path, (int) pid);
+                       path, (int)pid);
   log_warn ("removing stale pid file `%s` (pid %d is not running)", path,
-            (int) pid);
+            (int)pid);
   unlink_quiet (path);
   return 0;
 }
@@ -180,9 +180,9 @@ teardown (const struct moat_paths *paths, json_t *record, moat_error_t *err)
         continue;
       s = stack_proc_check (&p);
       if (s == STACK_PROC_ALIVE)
-        log_info ("stopping %s (pid %d)", order[i].name, (int) p.pid);
+        log_info ("stopping %s (pid %d)", order[i].name, (int)p.pid);
       else if (strcmp (order[i].name, "containerd") != 0)
-        log_warn ("%s (pid %d) is %s", order[i].name, (int) p.pid,
+        log_warn ("%s (pid %d) is %s", order[i].name, (int)p.pid,
                   stack_proc_state_name (s));
       if (stack_proc_stop (order[i].name, &p, order[i].stop_ms, &e) < 0)
         {
@@ -209,7 +209,8 @@ teardown (const struct moat_paths *paths, json_t *record, moat_error_t *err)
     {
       cleanup_error moat_error_t e = NULL;
       const char *name = json_string_value (json_object_get (bridge, "name"));
-      if (name != NULL && stack_bridge_delete (netns, name, &e) < 0 && ret == 0)
+      if (name != NULL && stack_bridge_delete (netns, name, &e) < 0
+          && ret == 0)
         {
           *err = steal_pointer (&e);
           ret = -1;
@@ -237,7 +238,7 @@ append_proc_desc (char **buf, json_t *record, const char *name, bool alive)
   if (alive && stack_proc_check (&p) != STACK_PROC_ALIVE)
     return;
   if (asprintf (&nb, "%s%s%s pid %d%s", *buf ?: "", *buf ? ", " : "", name,
-                (int) p.pid,
+                (int)p.pid,
                 alive ? ""
                       : (stack_proc_check (&p) == STACK_PROC_ALIVE
                              ? " running"
@@ -362,7 +363,7 @@ wait_engine (const struct stack_up_opts *o, const char *sock,
              const struct stack_proc *dockerd, const char *log, off_t from,
              moat_error_t *err)
 {
-  long long deadline = now_ms () + (long long) o->timeout_s * 1000;
+  long long deadline = now_ms () + (long long)o->timeout_s * 1000;
   char why[64];
 
   for (;;)
@@ -384,8 +385,8 @@ wait_engine (const struct stack_up_opts *o, const char *sock,
         return moat_error (err, EINTR, "interrupted while dockerd started");
       if (now_ms () > deadline)
         {
-          snprintf (why, sizeof why, "did not answer on its socket within %d s",
-                    o->timeout_s);
+          snprintf (why, sizeof why,
+                    "did not answer on its socket within %d s", o->timeout_s);
           return startup_error (err, "dockerd", log, from, why);
         }
       sleep_ms (100);
@@ -393,8 +394,8 @@ wait_engine (const struct stack_up_opts *o, const char *sock,
 }
 
 int
-stack_ctl_quick (const struct moat_paths *paths, const char *cmd, int timeout_ms,
-           json_t **resp, moat_error_t *err)
+stack_ctl_quick (const struct moat_paths *paths, const char *cmd,
+                 int timeout_ms, json_t **resp, moat_error_t *err)
 {
   cleanup_close int fd = ctl_connect (paths, err);
   json_t *req, *r = NULL;
@@ -403,7 +404,8 @@ stack_ctl_quick (const struct moat_paths *paths, const char *cmd, int timeout_ms
   if (fd < 0)
     return -1;
   req = json_pack ("{s:s}", "cmd", cmd);
-  ret = req == NULL ? moat_error (err, ENOMEM, "request") : ctl_send (fd, req, err);
+  ret = req == NULL ? moat_error (err, ENOMEM, "request")
+                    : ctl_send (fd, req, err);
   json_decref (req);
   if (ret < 0)
     return -1;
@@ -428,7 +430,7 @@ wait_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
             const struct stack_proc *moatd, const char *log, off_t from,
             moat_error_t *err)
 {
-  long long deadline = now_ms () + (long long) o->timeout_s * 1000;
+  long long deadline = now_ms () + (long long)o->timeout_s * 1000;
   char why[64];
 
   for (;;)
@@ -467,8 +469,8 @@ write_moatd_pidfile (const struct moat_paths *paths, pid_t pid,
                      moat_error_t *err)
 {
   char buf[32];
-  int n = snprintf (buf, sizeof buf, "%d\n", (int) pid);
-  return fs_write_file_atomic (paths->moatd_pid, buf, (size_t) n, 0644, err);
+  int n = snprintf (buf, sizeof buf, "%d\n", (int)pid);
+  return fs_write_file_atomic (paths->moatd_pid, buf, (size_t)n, 0644, err);
 }
 
 static int
@@ -478,6 +480,7 @@ start_dockerd (const struct moat_paths *paths, const struct stack_up_opts *o,
   cleanup_free char *cfg_path = NULL;
   cleanup_free char *key_path = NULL;
   cleanup_free char *cgroup = NULL;
+  cleanup_free char *ctrd_ns = NULL;
   cleanup_free char *runtime = NULL;
   cleanup_free char *cfg_text = NULL;
   cleanup_free char *log = log_path (paths, "dockerd");
@@ -491,8 +494,11 @@ start_dockerd (const struct moat_paths *paths, const struct stack_up_opts *o,
   if (log == NULL || ctrd_pidfile == NULL
       || asprintf (&cfg_path, "%s/dockerd.json", paths->run_dir) < 0
       || asprintf (&key_path, "%s/key.json", paths->engine_data) < 0
-      || asprintf (&cgroup, "/moat%s%s", o->netns ? "-" : "",
-                   o->netns ?: "")
+      || asprintf (&cgroup, "/moat%s%s", o->netns ? "-" : "", o->netns ?: "")
+             < 0
+      /* Test stacks side by side must not share a containerd namespace
+       * should they ever share a system containerd. */
+      || asprintf (&ctrd_ns, "moat%s%s", o->netns ? "-" : "", o->netns ?: "")
              < 0)
     return moat_error (err, ENOMEM, "start dockerd");
   if (o->runtime_path == NULL)
@@ -511,7 +517,7 @@ start_dockerd (const struct moat_paths *paths, const struct stack_up_opts *o,
   c.pool_base = o->pool;
   c.pool_size = o->pool_size;
   c.cgroup_parent = cgroup;
-  c.containerd_ns = "moat";
+  c.containerd_ns = ctrd_ns;
   c.runtime_path = runtime;
   cfg = stack_engine_config_build (&c, err);
   if (cfg == NULL)
@@ -525,8 +531,8 @@ start_dockerd (const struct moat_paths *paths, const struct stack_up_opts *o,
     return moat_error_wrap (err, "write dockerd configuration");
 
   {
-    char *const argv[] = { (char *) o->dockerd_path, "--config-file",
-                           cfg_path, NULL };
+    char *const argv[]
+        = { (char *)o->dockerd_path, "--config-file", cfg_path, NULL };
     from = file_size (log);
     log_info ("starting dockerd (log `%s`)%s%s", log,
               runtime ? ", default runtime " : "", runtime ?: "");
@@ -551,7 +557,7 @@ start_dockerd (const struct moat_paths *paths, const struct stack_up_opts *o,
       cleanup_close int fd = -1;
       pid_t ppid = 0;
       ssize_t n;
-      snprintf (stat, sizeof stat, "/proc/%d/stat", (int) cpid);
+      snprintf (stat, sizeof stat, "/proc/%d/stat", (int)cpid);
       fd = open (stat, O_RDONLY | O_CLOEXEC);
       n = fd >= 0 ? read (fd, buf, sizeof buf - 1) : -1;
       if (n > 0)
@@ -593,8 +599,8 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
                        "--engine takes `private` or the absolute path of an "
                        "engine socket (unix:///path), not `%s`",
                        o->engine);
-  moatd_path = o->moatd_path ? strdup (o->moatd_path)
-                             : stack_find_helper ("moatd");
+  moatd_path
+      = o->moatd_path ? strdup (o->moatd_path) : stack_find_helper ("moatd");
   if (moatd_path == NULL)
     return moat_error (err, 0,
                        "cannot find moatd next to the moat binary (or in "
@@ -659,8 +665,8 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
     }
 
   {
-    char *const argv[] = { moatd_path, "--engine-sock", (char *) engine_sock,
-                           NULL };
+    char *const argv[]
+        = { moatd_path, "--engine-sock", (char *)engine_sock, NULL };
     from = file_size (moatd_log);
     log_info ("starting moatd (log `%s`)", moatd_log);
     if (stack_spawn (argv, moatd_log, NULL, &moatd, err) < 0)
@@ -736,7 +742,7 @@ stack_supervise (const struct moat_paths *paths, json_t *record,
   static const char *const names[] = { "moatd", "dockerd" };
   struct timespec tick = { 0, 500 * 1000000L };
 
-  (void) paths;
+  (void)paths;
   for (;;)
     {
       int sig = sigtimedwait (sigs, NULL, &tick);
@@ -750,11 +756,10 @@ stack_supervise (const struct moat_paths *paths, json_t *record,
             continue;
           if (stack_proc_exited (&p, &st)
               || stack_proc_check (&p) != STACK_PROC_ALIVE)
-            return moat_error (err, 0, "%s (pid %d) exited (%s %d)", names[i],
-                               (int) p.pid,
-                               WIFEXITED (st) ? "status" : "signal",
-                               WIFEXITED (st) ? WEXITSTATUS (st)
-                                              : WTERMSIG (st));
+            return moat_error (
+                err, 0, "%s (pid %d) exited (%s %d)", names[i], (int)p.pid,
+                WIFEXITED (st) ? "status" : "signal",
+                WIFEXITED (st) ? WEXITSTATUS (st) : WTERMSIG (st));
         }
     }
 }

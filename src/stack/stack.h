@@ -80,14 +80,14 @@ bool stack_proc_exited (const struct stack_proc *p, int *wstatus);
 
 struct stack_engine_config
 {
-  const char *data_root;     /* --data-root */
-  const char *exec_root;     /* --exec-root */
-  const char *engine_sock;   /* listening socket path (no unix:// prefix) */
+  const char *data_root;   /* --data-root */
+  const char *exec_root;   /* --exec-root */
+  const char *engine_sock; /* listening socket path (no unix:// prefix) */
   const char *pidfile;
-  const char *key_path;      /* trust key; keeps dockerd out of /etc/docker */
-  const char *bridge;        /* existing bridge interface to use */
-  const char *pool_base;     /* default-address-pools base, a CIDR */
-  int pool_size;             /* prefix length of each network in the pool */
+  const char *key_path;  /* trust key; keeps dockerd out of /etc/docker */
+  const char *bridge;    /* existing bridge interface to use */
+  const char *pool_base; /* default-address-pools base, a CIDR */
+  int pool_size;         /* prefix length of each network in the pool */
   const char *cgroup_parent;
   const char *containerd_ns; /* containerd namespace, apart from "moby" */
   const char *runtime_path;  /* moat-runc, or NULL to keep runc */
@@ -118,9 +118,8 @@ bool stack_socket_in_use (const char *path);
 
 /* Does any route in `routes` (the text of `ip -o -4 route show table
  * all`) overlap cidr?  1 and the route's line in conflict, 0, or -1. */
-int stack_routes_overlap (const char *routes, const char *cidr,
-                          char *conflict, size_t conflict_len,
-                          moat_error_t *err);
+int stack_routes_overlap (const char *routes, const char *cidr, char *conflict,
+                          size_t conflict_len, moat_error_t *err);
 
 /* Refuse a bridge address or address pool that overlaps a route of the
  * (network namespace of the) host: its containers would shadow it. */
@@ -130,9 +129,8 @@ int stack_check_addresses_free (const char *netns, const char *bridge_cidr,
 bool stack_link_exists (const char *netns, const char *name);
 /* Create bridge `name` with address cidr; refused when the interface
  * exists or cidr or pool overlaps an existing route. */
-int stack_bridge_create (const char *netns, const char *name,
-                         const char *cidr, const char *pool,
-                         moat_error_t *err);
+int stack_bridge_create (const char *netns, const char *name, const char *cidr,
+                         const char *pool, moat_error_t *err);
 int stack_bridge_delete (const char *netns, const char *name,
                          moat_error_t *err);
 

@@ -39,7 +39,7 @@ stack_status (const struct moat_paths *paths, bool *healthy)
 {
   cleanup_error moat_error_t err = NULL;
   json_t *out = json_object ();
-  json_t *record = NULL, *procs, *moatd, *resp = NULL;
+  json_t *record = NULL, *procs, *rprocs, *moatd, *resp = NULL;
   const char *key;
   json_t *val;
   bool ok = true, eng_ok;
@@ -64,22 +64,26 @@ stack_status (const struct moat_paths *paths, bool *healthy)
     json_object_set_new (out, "running", json_true ());
 
   procs = json_object ();
-  json_object_foreach (json_object_get (record, "processes"), key, val)
-    {
-      struct stack_proc p;
-      enum stack_proc_state s;
-      if (!stack_record_get_proc (record, key, &p))
-        continue;
-      s = stack_proc_check (&p);
-      json_object_set_new (procs, key,
-                           json_pack ("{s:i, s:b, s:s}", "pid", (int) p.pid,
-                                      "running", s == STACK_PROC_ALIVE,
-                                      "state", stack_proc_state_name (s)));
-      /* dockerd restarts a containerd that dies, under a new pid: only the
-       * two processes moat started itself decide health. */
-      if (s != STACK_PROC_ALIVE && strcmp (key, "containerd") != 0)
-        ok = false;
-    }
+  rprocs = json_object_get (record, "processes");
+  for (void *it = json_object_iter (rprocs); it != NULL;
+       it = json_object_iter_next (rprocs, it))
+    if ((key = json_object_iter_key (it)) != NULL
+        && (val = json_object_iter_value (it)) != NULL)
+      {
+        struct stack_proc p;
+        enum stack_proc_state s;
+        if (!stack_record_get_proc (record, key, &p))
+          continue;
+        s = stack_proc_check (&p);
+        json_object_set_new (procs, key,
+                             json_pack ("{s:i, s:b, s:s}", "pid", (int)p.pid,
+                                        "running", s == STACK_PROC_ALIVE,
+                                        "state", stack_proc_state_name (s)));
+        /* dockerd restarts a containerd that dies, under a new pid: only the
+         * two processes moat started itself decide health. */
+        if (s != STACK_PROC_ALIVE && strcmp (key, "containerd") != 0)
+          ok = false;
+      }
   json_object_set_new (out, "processes", procs);
   if (json_object_get (record, "docker_host") != NULL)
     json_object_set (out, "docker_host",
@@ -91,14 +95,13 @@ stack_status (const struct moat_paths *paths, bool *healthy)
 
   engine_sock = json_string_value (json_object_get (record, "engine_sock"));
   mode = json_string_value (json_object_get (record, "engine"));
-  json_object_set_new (
-      out, "engine",
-      engine_status (engine_sock ?: paths->engine_sock, mode ?: "private",
-                     &eng_ok));
+  json_object_set_new (out, "engine",
+                       engine_status (engine_sock ?: paths->engine_sock,
+                                      mode ?: "private", &eng_ok));
   ok = ok && eng_ok;
 
-  moatd = json_pack ("{s:s, s:b}", "socket", paths->control_sock,
-                     "reachable", false);
+  moatd = json_pack ("{s:s, s:b}", "socket", paths->control_sock, "reachable",
+                     false);
   moat_error_release (&err);
   if (stack_ctl_quick (paths, "ping", 5000, &resp, &err) < 0)
     {
@@ -118,15 +121,18 @@ stack_status (const struct moat_paths *paths, bool *healthy)
         {
           /* moatd's own keys: "moatd" merges into ours, everything else
            * ("policy", "errors", what comes later) is passed through. */
-          json_object_foreach (resp, key, val)
-            {
-              if (strcmp (key, "ok") == 0)
-                continue;
-              if (strcmp (key, "moatd") == 0 && json_is_object (val))
-                json_object_update_missing (moatd, val);
-              else if (json_object_get (out, key) == NULL)
-                json_object_set (out, key, val);
-            }
+          for (void *it = json_object_iter (resp); it != NULL;
+               it = json_object_iter_next (resp, it))
+            if ((key = json_object_iter_key (it)) != NULL
+                && (val = json_object_iter_value (it)) != NULL)
+              {
+                if (strcmp (key, "ok") == 0)
+                  continue;
+                if (strcmp (key, "moatd") == 0 && json_is_object (val))
+                  json_object_update_missing (moatd, val);
+                else if (json_object_get (out, key) == NULL)
+                  json_object_set (out, key, val);
+              }
           json_decref (resp);
         }
     }

@@ -137,13 +137,11 @@ cidr_parses (void **state)
   assert_int_equal (stack_cidr_parse ("10.213.0.1/24", &a, &prefix, &err), 0);
   assert_int_equal (a, 0x0ad50001u);
   assert_int_equal (prefix, 24);
-  assert_int_equal (stack_cidr_parse ("10.213.0.1/33", &a, &prefix, &err),
-                    -1);
+  assert_int_equal (stack_cidr_parse ("10.213.0.1/33", &a, &prefix, &err), -1);
   moat_error_release (&err);
   assert_int_equal (stack_cidr_parse ("10.213.0.1/", &a, &prefix, &err), -1);
   moat_error_release (&err);
-  assert_int_equal (stack_cidr_parse ("10.213.0.1/2x", &a, &prefix, &err),
-                    -1);
+  assert_int_equal (stack_cidr_parse ("10.213.0.1/2x", &a, &prefix, &err), -1);
 }
 
 static void
@@ -177,12 +175,12 @@ routes_overlap_detected (void **state)
   assert_int_equal (stack_routes_overlap (routes, "10.99.255.0/24", conflict,
                                           sizeof conflict, &err),
                     1);
-  assert_int_equal (stack_routes_overlap ("", "10.0.0.0/8", conflict,
-                                          sizeof conflict, &err),
-                    0);
-  assert_int_equal (stack_routes_overlap (routes, "bogus", conflict,
-                                          sizeof conflict, &err),
-                    -1);
+  assert_int_equal (
+      stack_routes_overlap ("", "10.0.0.0/8", conflict, sizeof conflict, &err),
+      0);
+  assert_int_equal (
+      stack_routes_overlap (routes, "bogus", conflict, sizeof conflict, &err),
+      -1);
 }
 
 static void
@@ -201,9 +199,8 @@ stat_line_parses_hostile_comm (void **state)
   assert_int_equal (st, 'S');
   assert_int_equal (ppid, 17);
   assert_int_equal (t, 987654ull);
-  assert_int_equal (stack_proc_stat_parse ("12 (x) S 1 2", NULL, NULL, &t,
-                                           &err),
-                    -1);
+  assert_int_equal (
+      stack_proc_stat_parse ("12 (x) S 1 2", NULL, NULL, &t, &err), -1);
   moat_error_release (&err);
   assert_int_equal (stack_proc_stat_parse ("garbage", NULL, NULL, &t, &err),
                     -1);
@@ -241,7 +238,7 @@ write_tmp (const char *content)
   int fd = mkstemp (path);
   assert_true (fd >= 0);
   assert_int_equal (write (fd, content, strlen (content)),
-                    (ssize_t) strlen (content));
+                    (ssize_t)strlen (content));
   close (fd);
   return path;
 }
@@ -256,7 +253,7 @@ pidfile_stale_detection (void **state)
   cleanup_free char *bad = NULL;
   pid_t child, pid;
 
-  snprintf (buf, sizeof buf, "%d\n", (int) getpid ());
+  snprintf (buf, sizeof buf, "%d\n", (int)getpid ());
   live = write_tmp (buf);
   assert_int_equal (stack_pidfile_check (live, &pid), STACK_PROC_ALIVE);
   assert_int_equal (pid, getpid ());
@@ -266,7 +263,7 @@ pidfile_stale_detection (void **state)
   if (child == 0)
     _exit (0);
   waitpid (child, NULL, 0);
-  snprintf (buf, sizeof buf, "%d", (int) child);
+  snprintf (buf, sizeof buf, "%d", (int)child);
   dead = write_tmp (buf);
   assert_int_equal (stack_pidfile_check (dead, &pid), STACK_PROC_GONE);
   assert_int_equal (pid, child);

@@ -58,11 +58,15 @@ print_human (json_t *st)
                             : "NOT healthy");
   if (json_object_get (st, "error"))
     printf ("  %s\n", json_string_value (json_object_get (st, "error")));
-  json_object_foreach (procs, key, val)
-    printf ("  %-11s pid %-7lld %s\n", key,
-            (long long) json_integer_value (json_object_get (val, "pid")),
-            json_string_value (json_object_get (val, "state")));
-  printf ("  engine      %s %s", json_string_value (json_object_get (eng, "mode")),
+  for (void *it = json_object_iter (procs); it != NULL;
+       it = json_object_iter_next (procs, it))
+    if ((key = json_object_iter_key (it)) != NULL
+        && (val = json_object_iter_value (it)) != NULL)
+      printf ("  %-11s pid %-7lld %s\n", key,
+              (long long)json_integer_value (json_object_get (val, "pid")),
+              json_string_value (json_object_get (val, "state")));
+  printf ("  engine      %s %s",
+          json_string_value (json_object_get (eng, "mode")),
           json_string_value (json_object_get (eng, "socket")));
   if (json_is_true (json_object_get (eng, "reachable")))
     printf (": reachable, version %s (API %s)\n",
@@ -80,26 +84,32 @@ print_human (json_t *st)
     printf ("  DOCKER_HOST %s\n",
             json_string_value (json_object_get (st, "docker_host")));
   /* Whatever else moatd reports, printed generically. */
-  json_object_foreach (moatd, key, val)
-    {
-      if (strcmp (key, "socket") == 0 || strcmp (key, "reachable") == 0
-          || strcmp (key, "error") == 0)
-        continue;
-      char label[128];
-      snprintf (label, sizeof label, "  moatd.%s", key);
-      print_value (label, val);
-    }
-  json_object_foreach (st, key, val)
-    {
-      static const char *const known[]
-          = { "healthy", "running", "error",  "processes", "engine",
-              "moatd",   "docker_host", "bridge", "started" };
-      bool skip = false;
-      for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        skip = skip || strcmp (key, known[i]) == 0;
-      if (!skip)
-        print_value (key, val);
-    }
+  for (void *it = json_object_iter (moatd); it != NULL;
+       it = json_object_iter_next (moatd, it))
+    if ((key = json_object_iter_key (it)) != NULL
+        && (val = json_object_iter_value (it)) != NULL)
+      {
+        if (strcmp (key, "socket") == 0 || strcmp (key, "reachable") == 0
+            || strcmp (key, "error") == 0)
+          continue;
+        char label[128];
+        snprintf (label, sizeof label, "  moatd.%s", key);
+        print_value (label, val);
+      }
+  for (void *it = json_object_iter (st); it != NULL;
+       it = json_object_iter_next (st, it))
+    if ((key = json_object_iter_key (it)) != NULL
+        && (val = json_object_iter_value (it)) != NULL)
+      {
+        static const char *const known[]
+            = { "healthy", "running",     "error",  "processes", "engine",
+                "moatd",   "docker_host", "bridge", "started" };
+        bool skip = false;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+          skip = skip || strcmp (key, known[i]) == 0;
+        if (!skip)
+          print_value (key, val);
+      }
 }
 
 int

@@ -23,40 +23,52 @@ usage (FILE *out)
       "Options:\n"
       "  --engine private|SOCKET  `private` (default): start a dockerd of\n"
       "                         moat's own (data root /var/lib/moat/engine,\n"
-      "                         socket /run/moat/engine.sock mode 0600, its own\n"
-      "                         bridge and address pool, moat-runc as default\n"
+      "                         socket /run/moat/engine.sock mode 0600, its "
+      "own\n"
+      "                         bridge and address pool, moat-runc as "
+      "default\n"
       "                         runtime when installed).  SOCKET (a path or\n"
       "                         unix:///path): use that running engine; no\n"
       "                         dockerd is started\n"
       "  -d, --detach           return once everything answers; without it\n"
       "                         moat up stays in the foreground and stops\n"
       "                         everything on Ctrl-C / SIGTERM\n"
-      "  --bridge NAME          bridge interface moat creates for the private\n"
+      "  --bridge NAME          bridge interface moat creates for the "
+      "private\n"
       "                         engine (default moat0); refused if it exists\n"
-      "  --bridge-ip CIDR       address of that bridge (default 10.213.0.1/24)\n"
+      "  --bridge-ip CIDR       address of that bridge (default "
+      "10.213.0.1/24)\n"
       "  --address-pool CIDR[/SIZE]  networks `docker network create` takes\n"
       "                         from (default 10.214.0.0/16, size 24)\n"
-      "  --runtime PATH|none    OCI runtime made the engine's default (default:\n"
-      "                         moat-runc next to moat or in ../sbin if present;\n"
+      "  --runtime PATH|none    OCI runtime made the engine's default "
+      "(default:\n"
+      "                         moat-runc next to moat or in ../sbin if "
+      "present;\n"
       "                         `none` keeps dockerd's runc)\n"
       "  --dockerd PATH         dockerd binary (default /usr/sbin/dockerd)\n"
-      "  --moatd PATH           moatd binary (default: next to moat, or ../sbin)\n"
+      "  --moatd PATH           moatd binary (default: next to moat, or "
+      "../sbin)\n"
       "  --timeout SECONDS      how long each component may take to answer\n"
       "                         (default 60)\n"
       "  -h, --help             this help\n\n"
       "Output: `DOCKER_HOST=unix://…/run/moat/docker.sock` on stdout (the\n"
-      "guarded socket), then a `#` comment naming the raw engine socket (root\n"
+      "guarded socket), then a `#` comment naming the raw engine socket "
+      "(root\n"
       "only, not guarded).  Logs: /var/log/moat/dockerd.log, moatd.log.\n\n"
       "Environment:\n"
       "  MOAT_ROOT              roots every path moat uses (default /)\n"
       "  MOAT_ENGINE_NETNS=NAME test knob: run the private dockerd in the\n"
-      "                         existing network namespace /run/netns/NAME (its\n"
-      "                         bridge and iptables rules stay there); for test\n"
+      "                         existing network namespace /run/netns/NAME "
+      "(its\n"
+      "                         bridge and iptables rules stay there); for "
+      "test\n"
       "                         harnesses only\n\n"
-      "Fails with a clear message, and leaves nothing half-started, when moat\n"
+      "Fails with a clear message, and leaves nothing half-started, when "
+      "moat\n"
       "is already running, a pid file names a live process moat did not\n"
       "record, the engine socket or bridge is taken, or a component dies or\n"
-      "does not answer in time.  Stale state of a crashed run is cleaned up.\n");
+      "does not answer in time.  Stale state of a crashed run is cleaned "
+      "up.\n");
 }
 
 static int
@@ -73,7 +85,7 @@ parse_pool (struct stack_up_opts *o, char *arg, moat_error_t *err)
         return moat_error (err, EINVAL, "bad --address-pool size in `%s`",
                            arg);
       *second = '\0';
-      o->pool_size = (int) n;
+      o->pool_size = (int)n;
     }
   o->pool = arg;
   return 0;
@@ -150,7 +162,7 @@ cli_up (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
           break;
         case OPT_TIMEOUT:
           errno = 0;
-          o.timeout_s = (int) strtol (optarg, &end, 10);
+          o.timeout_s = (int)strtol (optarg, &end, 10);
           if (errno != 0 || *end != '\0' || o.timeout_s < 1
               || o.timeout_s > 3600)
             return moat_error (err, EINVAL, "bad --timeout `%s`", optarg);
@@ -181,13 +193,13 @@ cli_up (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
     }
   {
     struct stack_proc p;
-    const char *eng = json_string_value (json_object_get (record,
-                                                          "engine_sock"));
+    const char *eng
+        = json_string_value (json_object_get (record, "engine_sock"));
     fprintf (stderr, "moat is up (");
     if (stack_record_get_proc (record, "moatd", &p))
-      fprintf (stderr, "moatd pid %d", (int) p.pid);
+      fprintf (stderr, "moatd pid %d", (int)p.pid);
     if (stack_record_get_proc (record, "dockerd", &p))
-      fprintf (stderr, ", dockerd pid %d", (int) p.pid);
+      fprintf (stderr, ", dockerd pid %d", (int)p.pid);
     fprintf (stderr, ")\n");
     printf ("DOCKER_HOST=%s\n",
             json_string_value (json_object_get (record, "docker_host")));
