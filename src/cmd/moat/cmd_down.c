@@ -1,6 +1,7 @@
 /* moat down: stop what `moat up` recorded, by PID; data is kept. */
 #include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "stack/stack.h"
@@ -50,6 +51,8 @@ cli_down (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
       usage (stderr);
       return 2;
     }
+  if (geteuid () != 0)
+    return moat_error (err, 0, "moat down must run as root");
   if (stack_down (&cli->paths, &was_running, err) < 0)
     return -1;
   fprintf (stderr, was_running ? "moat is down (data kept)\n"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "common/log.h"
@@ -176,6 +177,8 @@ cli_up (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
     return moat_error (err, EINVAL, "unexpected argument `%s`", argv[optind]);
   if (netns != NULL && netns[0] != '\0')
     o.netns = netns;
+  if (geteuid () != 0)
+    return moat_error (err, 0, "moat up must run as root");
 
   /* Ctrl-C or SIGTERM during startup rolls back; in the foreground they
    * stop the stack.  Children get a clean signal mask (stack_spawn). */
