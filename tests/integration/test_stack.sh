@@ -53,6 +53,11 @@ mode=$(stat -c %a "$MOAT_ROOT/run/moat/engine.sock")
 [ "$mode" = 600 ] && ok "engine.sock has mode 0600" || not_ok "engine.sock has mode 0600" "mode $mode"
 check_output "the private bridge exists in the engine's netns" 10.213.0.1/24 \
   ip -n "$HARNESS_NETNS" -br addr show dev moat0
+if [ -z "$(ip -n "$HARNESS_NETNS" -4 route show default)" ]; then
+  ok "the test engine's netns has no route out of the machine"
+else
+  not_ok "the test engine's netns has no route out of the machine" "$(ip -n "$HARNESS_NETNS" -4 route)"
+fi
 check "dockerd config never reads /etc/docker" \
   jq -e '.["deprecated-key-path"] | startswith(env.MOAT_ROOT)' "$MOAT_ROOT/run/moat/dockerd.json"
 
