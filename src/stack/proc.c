@@ -236,11 +236,13 @@ stack_spawn (char *const argv[], const char *log_path, const char *netns,
   if (stack_proc_start_time (pid, &out->start_time, err) < 0)
     {
       /* Exited already: reap it and let the caller read the log. */
-      int st;
+      int st = 0;
       waitpid (pid, &st, 0);
-      return moat_error (err, 0, "`%s` exited immediately (%s %d)", argv[0],
-                         WIFEXITED (st) ? "status" : "signal",
-                         WIFEXITED (st) ? WEXITSTATUS (st) : WTERMSIG (st));
+      moat_error_release (err);
+      moat_error (err, 0, "exited during startup (%s %d)",
+                  WIFEXITED (st) ? "status" : "signal",
+                  WIFEXITED (st) ? WEXITSTATUS (st) : WTERMSIG (st));
+      return -2;
     }
   return 0;
 }

@@ -353,9 +353,25 @@ startup_error (moat_error_t *err, const char *name, const char *log,
 {
   cleanup_free char *tail = stack_log_tail (log, from, 15);
   if (tail == NULL)
-    return moat_error (err, 0, "%s %s (log `%s` is empty)", name, why, log);
+    return moat_error (err, 0, "%s %s (nothing new in its log `%s`)", name,
+                       why, log);
   return moat_error (err, 0, "%s %s; last lines of `%s`:\n%s", name, why, log,
                      tail);
+}
+
+/* A spawn that failed (exec error, or exited at once): say so with the
+ * log's tail. */
+static int
+spawn_error (int ret, moat_error_t *err, const char *name, const char *log,
+             off_t from)
+{
+  cleanup_free char *why = NULL;
+  if (asprintf (&why, ret == -2 ? "%s" : "did not start (%s)",
+                moat_error_msg (err))
+      < 0)
+    return moat_error_wrap (err, "start %s", name);
+  moat_error_release (err);
+  return startup_error (err, name, log, from, why);
 }
 
 static int
@@ -536,8 +552,9 @@ start_dockerd (const struct moat_paths *paths, const struct stack_up_opts *o,
     from = file_size (log);
     log_info ("starting dockerd (log `%s`)%s%s", log,
               runtime ? ", default runtime " : "", runtime ?: "");
-    if (stack_spawn (argv, log, o->netns, &dockerd, err) < 0)
-      return moat_error_wrap (err, "start dockerd");
+    int r = stack_spawn (argv, log, o->netns, &dockerd, err);
+    if (r < 0)
+      return spawn_error (r, err, "dockerd", log, from);
   }
   if (stack_record_add_proc (record, "dockerd", &dockerd, paths->dockerd_pid)
           < 0
@@ -669,9 +686,10 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
         = { moatd_path, "--engine-sock", (char *)engine_sock, NULL };
     from = file_size (moatd_log);
     log_info ("starting moatd (log `%s`)", moatd_log);
-    if (stack_spawn (argv, moatd_log, NULL, &moatd, err) < 0)
+    int r = stack_spawn (argv, moatd_log, NULL, &moatd, err);
+    if (r < 0)
       {
-        moat_error_wrap (err, "start moatd");
+        spawn_error (r, err, "moatd", moatd_log, from);
         goto fail;
       }
   }

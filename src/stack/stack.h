@@ -63,7 +63,9 @@ enum stack_proc_state stack_pidfile_check (const char *path, pid_t *pid);
  * stdout and stderr appended to log_path, every other descriptor closed,
  * signal mask and dispositions reset.  With netns non-NULL the child joins
  * /run/netns/<netns> (network namespace only) before exec.  The environment
- * is inherited.  Fills *out with the child's PID and start time. */
+ * is inherited.  Fills *out with the child's PID and start time.  Returns
+ * -1 when it could not be started, -2 when it exited at once (then *err
+ * is "exited during startup (status N)"). */
 int stack_spawn (char *const argv[], const char *log_path, const char *netns,
                  struct stack_proc *out, moat_error_t *err);
 
