@@ -146,7 +146,7 @@ command_item (const char *s, const char *path, struct policy_report *rep)
                       s);
         return -1;
       }
-  hint = suggest (s, names, n);
+  hint = report_full_p (rep) ? NULL : suggest (s, names, n);
   if (hint != NULL)
     report_error (rep, path,
                   "unknown docker command \"%s\"; did you mean "
