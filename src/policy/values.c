@@ -111,6 +111,10 @@ image_item (const char *s, const char *path, struct policy_report *rep)
       return -1;
     }
   imageref_pattern_free (&p);
+  if (strcmp (s, "*") == 0)
+    report_warn (rep, path,
+                 "\"*\" lets every image mount the Docker "
+                 "socket");
   return 0;
 }
 

@@ -274,6 +274,9 @@ image_list (void **state)
                "abcdef\", \"localhost:5000/x/y:1.0\"]}}"),
           &rep),
       0);
+  has (&rep, POLICY_DIAG_WARNING,
+       "enhancedContainerIsolation.dockerSocketMount.imageList.images[0]",
+       "\"*\" lets every image mount the Docker socket");
   policy_report_free (&rep);
   bad (DSM ("{\"imageList\": {\"images\": [\"ok\", \"Docker:CLI\"]}}"),
        "enhancedContainerIsolation.dockerSocketMount.imageList.images[1]",
