@@ -103,6 +103,41 @@ str_field (struct policy *p, int i)
   return NULL;
 }
 
+/* Parse the lists consumers match against, once per policy. */
+static int
+parse_lists (struct policy *p, moat_error_t *err)
+{
+  cleanup_error moat_error_t why = NULL;
+
+  p->eci.image_patterns
+      = calloc (p->eci.n_images + 1, sizeof *p->eci.image_patterns);
+  p->proxy.excludes
+      = calloc (p->proxy.n_exclude + 1, sizeof *p->proxy.excludes);
+  if (p->eci.image_patterns == NULL || p->proxy.excludes == NULL)
+    return moat_error (err, ENOMEM, "effective policy");
+  /* Every value was validated already; a failure here is a bug or an
+   * allocation failure, and refusing the policy is the safe answer. */
+  for (size_t i = 0; i < p->eci.n_images; i++)
+    if (imageref_pattern_parse (p->eci.images[i], &p->eci.image_patterns[i],
+                                &why)
+        < 0)
+      return moat_error (err, EINVAL, "image `%s`: %s", p->eci.images[i],
+                         moat_error_msg (&why));
+  for (size_t i = 0; i < p->proxy.n_exclude; i++)
+    if (netaddr_exclude_parse (p->proxy.exclude[i], &p->proxy.excludes[i],
+                               &why)
+        < 0)
+      return moat_error (err, EINVAL, "%s", moat_error_msg (&why));
+  if (p->proxy.http[0] != '\0'
+      && policy_proxy_url_parse (p->proxy.http, &p->proxy.http_url, &why) < 0)
+    return moat_error (err, EINVAL, "http: %s", moat_error_msg (&why));
+  if (p->proxy.https[0] != '\0'
+      && policy_proxy_url_parse (p->proxy.https, &p->proxy.https_url, &why)
+             < 0)
+    return moat_error (err, EINVAL, "https: %s", moat_error_msg (&why));
+  return 0;
+}
+
 /* Copy the chosen JSON value of setting i into its struct field. */
 static int
 apply (struct policy *p, int i, const struct chosen *c, moat_error_t *err)
@@ -204,6 +239,11 @@ policy_build (const struct policy_admin *admin, json_t *overrides,
           return -1;
         }
     }
+  if (parse_lists (p, err) < 0)
+    {
+      policy_free (p);
+      return -1;
+    }
   *out = p;
   return 0;
 }
@@ -213,6 +253,10 @@ policy_free (struct policy *p)
 {
   if (p == NULL)
     return;
+  for (size_t i = 0; p->eci.image_patterns != NULL && i < p->eci.n_images; i++)
+    imageref_pattern_free (&p->eci.image_patterns[i]);
+  free (p->eci.image_patterns);
+  free (p->proxy.excludes);
   free_strings (p->eci.images, p->eci.n_images);
   free_strings (p->eci.commands, p->eci.n_commands);
   free (p->proxy.http);

@@ -73,6 +73,14 @@ void report_add (struct policy_report *rep, enum policy_diag_severity sev,
 #define report_warn(rep, path, ...)                                           \
   report_add (rep, POLICY_DIAG_WARNING, path, __VA_ARGS__)
 
+/* True once the report holds POLICY_MAX_DIAGS items: callers skip work
+ * (such as "did you mean") whose result would be dropped. */
+static inline bool
+report_full_p (const struct policy_report *rep)
+{
+  return rep->n >= POLICY_MAX_DIAGS;
+}
+
 /* "a.b" + "c" -> "a.b.c"; "" + "c" -> "c"; index form "a[3]".  Caller
  * frees; NULL on allocation failure (report_add accepts a NULL path). */
 char *path_join (const char *base, const char *key);

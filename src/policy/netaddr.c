@@ -254,6 +254,30 @@ parse_port (const char *s, size_t n, unsigned *out)
   return 0;
 }
 
+/* Set bits lo..hi; whole bytes at once, so that a list of many wide ranges
+ * (a user's `settings set` is bounded only by the control line size) stays
+ * cheap. */
+static void
+set_range (uint8_t *bitmap, unsigned lo, unsigned hi)
+{
+  while (lo <= hi && lo % 8 != 0)
+    {
+      bitmap[lo / 8] |= (uint8_t)(1u << (lo % 8));
+      lo++;
+    }
+  if (lo <= hi && hi - lo + 1 >= 8)
+    {
+      unsigned bytes = (hi - lo + 1) / 8;
+      memset (bitmap + lo / 8, 0xff, bytes);
+      lo += bytes * 8;
+    }
+  while (lo <= hi)
+    {
+      bitmap[lo / 8] |= (uint8_t)(1u << (lo % 8));
+      lo++;
+    }
+}
+
 /* One item of a port list: "p" or "a-b". */
 static int
 parse_port_item (const char *b, size_t bn, unsigned *lo, unsigned *hi,
@@ -320,8 +344,7 @@ netaddr_parse_ports (const char *s, bool *all, uint8_t bitmap[65536 / 8],
       if (parse_port_item (b, bn, &lo, &hi, &why) < 0)
         fprintf (f, "%s%s", ftell (f) > 0 ? "; " : "", moat_error_msg (&why));
       else
-        for (unsigned port = lo; port <= hi; port++)
-          bitmap[port / 8] |= (uint8_t)(1u << (port % 8));
+        set_range (bitmap, lo, hi);
       if (end == NULL)
         break;
       p = end + 1;

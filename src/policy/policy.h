@@ -18,6 +18,9 @@
 
 #include "common/error.h"
 #include "common/paths.h"
+#include "imageref.h"
+#include "netaddr.h"
+#include "url.h"
 
 /* Largest admin-settings.json / registry.json moat reads. */
 #define POLICY_MAX_FILE_SIZE (1024 * 1024)
@@ -82,6 +85,7 @@ struct policy
     bool locked;
     char **images; /* as written, already validated */
     size_t n_images;
+    struct imageref_pattern *image_patterns; /* images[i], parsed */
     bool allow_derived_images;
     enum policy_cmdlist_type cmd_type;
     char **commands; /* CLI command names or group wildcards ("image*") */
@@ -96,6 +100,10 @@ struct policy
     char *pac;   /* "" = none */
     char **exclude;
     size_t n_exclude;
+    struct netaddr_exclude *excludes; /* exclude[i], parsed */
+    /* http/https parsed; valid only when the string is not "". */
+    struct policy_url http_url;
+    struct policy_url https_url;
     char *transparent_ports; /* as written: "*" or "80,443,8000-8100" */
     bool all_ports;
     uint8_t port_bitmap[65536 / 8]; /* bit p set = port p intercepted */

@@ -149,7 +149,7 @@ unknown_key (struct walk *w, const struct node *schema, const char *key,
     }
   for (const struct node *k = schema; k->name != NULL && n < 8; k++)
     cands[n++] = k->name;
-  hint = suggest (key, cands, n);
+  hint = report_full_p (w->rep) ? NULL : suggest (key, cands, n);
   if (hint != NULL)
     report_error (w->rep, path, "unknown key \"%s\"; did you mean \"%s\"?",
                   key, hint);

@@ -111,6 +111,10 @@ image_item (const char *s, const char *path, struct policy_report *rep)
       return -1;
     }
   imageref_pattern_free (&p);
+  if (strcmp (s, "*") == 0)
+    report_warn (rep, path,
+                 "\"*\" lets every image mount the Docker "
+                 "socket");
   return 0;
 }
 
@@ -146,7 +150,7 @@ command_item (const char *s, const char *path, struct policy_report *rep)
                       s);
         return -1;
       }
-  hint = suggest (s, names, n);
+  hint = report_full_p (rep) ? NULL : suggest (s, names, n);
   if (hint != NULL)
     report_error (rep, path,
                   "unknown docker command \"%s\"; did you mean "

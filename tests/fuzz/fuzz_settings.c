@@ -1,9 +1,11 @@
 /* libFuzzer entry point: admin-settings.json bytes through the parser, the
  * validator, the effective-policy builder (also with the input as user
- * overrides) and the report formatter. */
+ * overrides), the report formatter, and `moat settings set` checks on
+ * "KEY\nVALUE" inputs. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "policy/policy.h"
 
@@ -38,6 +40,24 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     policy_free (p);
   moat_error_release (&err);
   json_decref (overrides);
+
+  /* "KEY\nVALUE" as a user's `moat settings set`. */
+  {
+    const uint8_t *nl = memchr (data, '\n', size);
+    if (nl != NULL)
+      {
+        size_t kn = (size_t)(nl - data);
+        char *key = strndup ((const char *)data, kn);
+        char *val = strndup ((const char *)nl + 1, size - kn - 1);
+        json_t *v = NULL;
+        if (key != NULL && val != NULL
+            && policy_check_override (admin, key, val, &v, &err) == 0)
+          json_decref (v);
+        moat_error_release (&err);
+        free (key);
+        free (val);
+      }
+  }
   policy_admin_free (admin);
   return 0;
 }

@@ -90,6 +90,58 @@ expect "settings set --help" 0 "locked by the administrator" \
 expect "settings show without moatd fails clearly" 1 "is \`moat up\` running?" \
   "$moat" settings show
 
+# show/set against a stand-in moatd that records the requests (moatd's own
+# handling is tested with moatd).
+mkdir -p "$root/run/moat"
+cat > "$root/fake_moatd.py" <<'PY'
+import json, os, socket, sys
+path, log = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path); s.listen(4)
+open(path + ".ready", "w").close()
+while True:
+    c, _ = s.accept()
+    req = json.loads(c.makefile().readline())
+    open(log, "a").write(json.dumps(req, sort_keys=True) + "\n")
+    if req["cmd"] == "settings.show":
+        resp = {"ok": True, "settings": [
+            {"key": "containersProxy.http", "value": "http://p:3128",
+             "source": "user", "locked": False},
+            {"key": "enhancedContainerIsolation", "value": True,
+             "source": "admin", "locked": True}]}
+    elif req["key"] == "enhancedContainerIsolation":
+        resp = {"ok": False, "error": '"enhancedContainerIsolation" is locked by the administrator (enhancedContainerIsolation.locked is true in admin-settings.json)'}
+    else:
+        resp = {"ok": True}
+    c.sendall((json.dumps(resp) + "\n").encode()); c.close()
+PY
+python3 "$root/fake_moatd.py" "$root/run/moat/moatd.sock" "$root/requests.log" &
+fake_pid=$!
+trap 'kill "$fake_pid" 2>/dev/null; wait "$fake_pid" 2>/dev/null; rm -rf "$root"' EXIT
+for _ in $(seq 50); do [ -e "$root/run/moat/moatd.sock.ready" ] && break; sleep 0.1; done
+expect "settings show prints a table" 0 "enhancedContainerIsolation" "$moat" settings show
+out=$("$moat" settings show 2>&1)
+if grep -qE '^containersProxy.http +"http://p:3128" +user +no$' <<<"$out" \
+   && grep -qE '^KEY +VALUE +SOURCE +LOCKED$' <<<"$out"; then
+  ok "settings show columns"
+else
+  not_ok "settings show columns"; echo "$out" | sed 's/^/# /'
+fi
+expect "settings show --json prints the array" 0 '"source": "admin"' \
+  "$moat" settings show --json
+expect "settings set sends key and text" 0 "containersProxy.http set" \
+  "$moat" settings set containersProxy.http http://q:8080
+if grep -qF '{"cmd": "settings.set", "key": "containersProxy.http", "value": "http://q:8080"}' \
+     "$root/requests.log"; then
+  ok "settings.set request format"
+else
+  not_ok "settings.set request format"; sed 's/^/# /' "$root/requests.log"
+fi
+expect "a locked setting is refused with moatd's message" 1 \
+  "locked by the administrator" "$moat" settings set enhancedContainerIsolation false
+kill "$fake_pid" 2>/dev/null; wait "$fake_pid" 2>/dev/null
+rm -f "$root/run/moat/moatd.sock"
+
 # Sign-in policy.
 expect "no registry file: not enforced" 0 "allowedOrgs: none (sign-in is not enforced)" \
   "$moat" signin policy

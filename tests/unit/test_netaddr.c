@@ -121,6 +121,12 @@ ports (void **state)
   assert_true (netaddr_port_in (bm, 8002));
   assert_false (netaddr_port_in (bm, 8003));
   assert_false (netaddr_port_in (bm, 81));
+  /* Ranges that start and end inside a byte, and span whole bytes. */
+  assert_int_equal (
+      netaddr_parse_ports ("5-20,30-31,65530-65535", &all, bm, &err), 0);
+  for (unsigned p = 0; p < 65536; p++)
+    assert_int_equal (netaddr_port_in (bm, (uint16_t)p),
+                      (p >= 5 && p <= 20) || p == 30 || p == 31 || p >= 65530);
   assert_int_equal (netaddr_parse_ports ("*", &all, bm, &err), 0);
   assert_true (all);
   assert_true (netaddr_port_in (bm, 65535));

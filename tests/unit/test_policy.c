@@ -99,6 +99,17 @@ design_example_valid (void **state)
   assert_int_equal (p->filesharing.n_dirs, 2);
   assert_string_equal (p->filesharing.dirs[0], "/home");
   assert_true (policy_admin_present_p (a));
+  /* Parsed forms for the guards. */
+  {
+    struct imageref r;
+    assert_int_equal (imageref_parse ("localstack/localstack:3", &r, &err), 0);
+    assert_true (imageref_pattern_match (&p->eci.image_patterns[0], &r));
+    assert_false (imageref_pattern_match (&p->eci.image_patterns[1], &r));
+    imageref_free (&r);
+    assert_true (netaddr_exclude_match (&p->proxy.excludes[1], "10.2.3.4"));
+    assert_true (
+        netaddr_exclude_match (&p->proxy.excludes[0], "internal.company.com"));
+  }
   policy_free (p);
   policy_admin_free (a);
 }
@@ -263,6 +274,9 @@ image_list (void **state)
                "abcdef\", \"localhost:5000/x/y:1.0\"]}}"),
           &rep),
       0);
+  has (&rep, POLICY_DIAG_WARNING,
+       "enhancedContainerIsolation.dockerSocketMount.imageList.images[0]",
+       "\"*\" lets every image mount the Docker socket");
   policy_report_free (&rep);
   bad (DSM ("{\"imageList\": {\"images\": [\"ok\", \"Docker:CLI\"]}}"),
        "enhancedContainerIsolation.dockerSocketMount.imageList.images[1]",
@@ -494,6 +508,8 @@ effective_precedence (void **state)
   assert_int_equal (policy_build (a, ov, &p, &err), 0);
   /* user beats admin unlocked */
   assert_string_equal (p->proxy.http, "http://user:8080");
+  assert_string_equal (p->proxy.http_url.host, "user");
+  assert_int_equal (p->proxy.http_url.port, 8080);
   assert_string_equal (row_field (p, "containersProxy.http", "source"),
                        "user");
   /* admin locked beats user */

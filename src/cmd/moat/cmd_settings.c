@@ -195,7 +195,7 @@ cmd_show (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
   if (ctl_call (&cli->paths, req, &resp, err) < 0)
     {
       json_decref (req);
-      return moat_error_wrap (err, "ask moatd (is `moat up` running?)");
+      return moat_error_wrap (err, "show");
     }
   json_decref (req);
   rows = json_object_get (resp, "settings");
