@@ -92,7 +92,9 @@ settings_set (struct moatd *d, struct client *c, json_t *req)
       goto out;
     }
   if (state_begin (d->state, &err) < 0
-      || state_override_set (d->state, key, value, c->uid, &err) < 0
+      || state_override_set (d->state, policy_setting_canonical (key), value,
+                             c->uid, &err)
+             < 0
       || state_commit (d->state, &err) < 0)
     {
       state_rollback (d->state);
