@@ -2,7 +2,6 @@
  * over the engine's unix socket with libcurl.  Responses are bounded. */
 #include "stack.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,37 +10,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-
-#define ENGINE_MAX_BODY (256 * 1024)
-
-struct body
-{
-  char *buf;
-  size_t len;
-  bool too_big;
-};
-
-static size_t
-on_data (char *data, size_t size, size_t nmemb, void *userdata)
-{
-  struct body *b = userdata;
-  size_t n = size * nmemb;
-  char *nb;
-
-  if (b->len + n > ENGINE_MAX_BODY)
-    {
-      b->too_big = true;
-      return 0;
-    }
-  nb = realloc (b->buf, b->len + n + 1);
-  if (nb == NULL)
-    return 0;
-  b->buf = nb;
-  memcpy (b->buf + b->len, data, n);
-  b->len += n;
-  b->buf[b->len] = '\0';
-  return n;
-}
+#include "dockerapi/dockerapi.h"
 
 /* GET path on the engine socket; *out is the NUL-terminated body of a 200
  * response. */
@@ -49,44 +18,19 @@ static int
 engine_get (const char *sock, const char *path, long timeout_ms, char **out,
             moat_error_t *err)
 {
-  struct body b = { 0 };
-  cleanup_free char *url = NULL;
-  CURL *c;
-  CURLcode rc;
-  long code = 0;
+  struct dockerapi_response r;
 
-  if (asprintf (&url, "http://localhost%s", path) < 0)
-    return moat_error (err, ENOMEM, "engine request");
-  c = curl_easy_init ();
-  if (c == NULL)
-    return moat_error (err, ENOMEM, "curl_easy_init");
-  curl_easy_setopt (c, CURLOPT_UNIX_SOCKET_PATH, sock);
-  curl_easy_setopt (c, CURLOPT_URL, url);
-  curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http");
-  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt (c, CURLOPT_WRITEDATA, &b);
-  rc = curl_easy_perform (c);
-  if (rc == CURLE_OK)
-    curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_cleanup (c);
-  if (rc != CURLE_OK)
+  if (dockerapi_call (sock, "GET", path, NULL, 0, false, timeout_ms, &r, err)
+      < 0)
+    return -1;
+  if (r.status != 200)
     {
-      free (b.buf);
-      return moat_error (err, rc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : 0,
-                         "engine at `%s` GET %s: %s", sock, path,
-                         b.too_big ? "response too large"
-                                   : curl_easy_strerror (rc));
-    }
-  if (code != 200)
-    {
-      free (b.buf);
+      dockerapi_response_free (&r);
       return moat_error (err, 0, "engine at `%s` GET %s: HTTP status %ld",
-                         sock, path, code);
+                         sock, path, r.status);
     }
-  *out = b.buf != NULL ? b.buf : strdup ("");
-  return *out == NULL ? moat_error (err, ENOMEM, "engine response") : 0;
+  *out = r.body;
+  return 0;
 }
 
 int
