@@ -18,6 +18,7 @@ static const struct cli_command commands[] = {
   { "settings", cli_settings, "show, validate or change settings" },
   { "signin", cli_signin, "sign-in enforcement policy (allowedOrgs)" },
   { "audit", cli_audit, "the decisions log" },
+  { "verify", cli_verify, "run the isolation checks and report each" },
 };
 
 static void
