@@ -18,6 +18,7 @@ static const struct cli_command commands[] = {
   { "settings", cli_settings, "show, validate or change settings" },
   { "signin", cli_signin, "sign-in enforcement policy (allowedOrgs)" },
   { "audit", cli_audit, "the decisions log" },
+  { "pac", cli_pac, "evaluate a PAC file in the sandbox (pac eval)" },
 };
 
 static void
