@@ -461,6 +461,7 @@ pac_engine_decide (struct pac_engine *e, const char *host, uint16_t port,
 {
   char url[NAME_MAX_LEN + 32], key[2 * NAME_MAX_LEN + 80];
   const char *h = host && *host ? host : dest_ip;
+  cleanup_free char *res = NULL; /* before any goto: cleanup needs it set */
   int r = -1;
 
   if (cached)
@@ -489,7 +490,6 @@ pac_engine_decide (struct pac_engine *e, const char *host, uint16_t port,
     }
   if (e->cache)
     e->stats.cache_misses++;
-  cleanup_free char *res = NULL;
   if (eval_locked (e, url, h, dest_ip, my_ip, &res, err) < 0
       || pac_result_parse (res, out, err) < 0)
     {

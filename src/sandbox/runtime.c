@@ -58,6 +58,25 @@ arm (struct rt *rt, unsigned long ms)
   rt->armed = true;
 }
 
+/* Allocation is refused this long after the deadline, not at it, so that
+ * the interpreter can still build its "execution timeout" RangeError. */
+#define ALLOC_GRACE_MS 10
+
+static bool
+past_deadline (const struct rt *rt, long grace_ms)
+{
+  struct timespec now, d = rt->deadline;
+  d.tv_nsec += grace_ms * 1000000L;
+  if (d.tv_nsec >= 1000000000L)
+    {
+      d.tv_sec++;
+      d.tv_nsec -= 1000000000L;
+    }
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  return now.tv_sec > d.tv_sec
+         || (now.tv_sec == d.tv_sec && now.tv_nsec >= d.tv_nsec);
+}
+
 /* The capped allocator: every block carries its size so that the heap's
  * total can be held under rt->cap; over the cap Duktape sees an allocation
  * failure and throws, it does not abort. */
@@ -70,7 +89,7 @@ cap_alloc (void *udata, duk_size_t size)
   /* Past the deadline, allocation fails: a script stuck in native code
    * (Array.join, string concatenation, GC retries near the cap) then ends at
    * the next allocation instead of waiting for the next interrupt. */
-  if (rt->armed && size > 64 && moat_duk_exec_timeout_check (rt))
+  if (rt->armed && size > 64 && past_deadline (rt, ALLOC_GRACE_MS))
     return NULL;
   unsigned char *p = malloc (ALLOC_HDR + size);
   if (p == NULL)
