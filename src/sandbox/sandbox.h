@@ -29,7 +29,8 @@ void sandbox_limits_default (struct sandbox_limits *l);
 
 /* Install the sandbox's seccomp filter on the calling thread (and set
  * no_new_privs).  After it the process may only: read fd 0, write fds 1 and
- * 2, manage memory without PROT_EXEC, read clocks and exit; anything else
+ * 2, manage memory without PROT_EXEC, read clocks, query its signal stack
+ * and exit; anything else
  * kills the process (SIGSYS).  Exported so tests can prove the filter. */
 int sandbox_seccomp_install (moat_error_t *err);
 
