@@ -279,6 +279,61 @@ host_call (duk_context *ctx)
   return 1;
 }
 
+/* Length of the UTF-8 sequence starting with byte c (1 for stray bytes). */
+static size_t
+u8len (unsigned char c)
+{
+  return c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+}
+
+/* __moat_glob(str, pattern): shell-expression match, "*" any run, "?" one
+ * character, everything else literal.  One backtrack point, so
+ * O(len(str) * len(pattern)) at worst: no catastrophic patterns.  Native
+ * because the PAC helper shExpMatch is the hot path of most PAC files. */
+static duk_ret_t
+glob_match (duk_context *ctx)
+{
+  duk_size_t sl, pl;
+  const unsigned char *s
+      = (const unsigned char *) duk_safe_to_lstring (ctx, 0, &sl);
+  const unsigned char *p
+      = (const unsigned char *) duk_safe_to_lstring (ctx, 1, &pl);
+  size_t i = 0, j = 0, star = SIZE_MAX, mark = 0;
+  while (i < sl)
+    {
+      if (j < pl && p[j] == '*')
+        {
+          star = j++;
+          mark = i;
+        }
+      else if (j < pl && p[j] == '?')
+        {
+          i += u8len (s[i]);
+          j++;
+        }
+      else if (j < pl && p[j] == s[i])
+        {
+          i++;
+          j++;
+        }
+      else if (star != SIZE_MAX)
+        {
+          j = star + 1;
+          mark += u8len (s[mark]);
+          i = mark;
+        }
+      else
+        {
+          duk_push_false (ctx);
+          return 1;
+        }
+    }
+  while (j < pl && p[j] == '*')
+    j++;
+  duk_push_boolean (ctx, i == sl && j == pl);
+  return 1;
+}
+
 struct call_args
 {
   const char *fn;
@@ -384,9 +439,11 @@ serve (duk_context *ctx, struct rt *rt)
       rt->armed = false;
       duk_pop (ctx);
       free (payload);
-      /* Between requests, give memory back so a spike in one evaluation does
-       * not count against the next. */
-      duk_gc (ctx, 0);
+      /* After a request that left the heap large, collect now so that its
+       * garbage does not count against the next request's cap.  Not after
+       * every request: a full mark-and-sweep costs more than a decision. */
+      if (rt->used > rt->cap / 4)
+        duk_gc (ctx, 0);
     }
 }
 
@@ -465,6 +522,8 @@ sandbox_run (const struct sandbox_limits *limits, moat_error_t *err)
     return moat_error (err, ENOMEM, "create duktape heap");
   duk_push_c_function (ctx, host_call, DUK_VARARGS);
   duk_put_global_string (ctx, "__moat_host");
+  duk_push_c_function (ctx, glob_match, 2);
+  duk_put_global_string (ctx, "__moat_glob");
   if (warm_up (ctx) < 0)
     return moat_error (err, 0, "warm up the interpreter");
   if (apply_rlimits (limits, err) < 0)
