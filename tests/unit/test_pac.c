@@ -113,6 +113,11 @@ static const struct helper_case cases[] = {
                   "\"*a*a*a*a*a*a*a*a*a*a*a*a*c\"]",
     "false" },
   { "shExpMatch", "[\"ab*\", \"ab\\\\*\"]", "false" },
+  { "shExpMatch", "[\"\\u00e9\", \"?\"]", "true" },
+  { "shExpMatch", "[\"x\\u00e9y.example\", \"x?y.*\"]", "true" },
+  { "shExpMatch", "[\"\\u00e9\\u00e9z\", \"*?z\"]", "true" },
+  { "shExpMatch", "[\"\\u00e9\", \"??\"]", "false" },
+  { "shExpMatch", "[42, \"4*\"]", "true" },
   /* weekdayRange: now is Wednesday (local and GMT) */
   { "weekdayRange", "[\"WED\"]", "true" },
   { "weekdayRange", "[\"MON\", \"FRI\"]", "true" },

@@ -138,7 +138,10 @@ hostile_scripts_are_bounded (void **state)
       print_message ("# %s: %ld ms: %s\n", h->name, ms,
                      r < 0 ? moat_error_msg (&err) : "ok");
       assert_int_equal (r, -1);
-      if (h->expect && strstr (moat_error_msg (&err), h->expect) == NULL)
+      /* Under a loaded machine (or ASan) a script may still be running when
+       * the watchdog fires: bounded either way, which is the property. */
+      if (h->expect && strstr (moat_error_msg (&err), h->expect) == NULL
+          && strstr (moat_error_msg (&err), "watchdog") == NULL)
         fail_msg ("%s: unexpected error %s", h->name, moat_error_msg (&err));
       /* timeout 300 ms + grace 200 ms + restart and reload (slow under
        * ASan) */
