@@ -10,11 +10,21 @@
 #include "pac/engine.h"
 
 static const char *const hosts[] = {
-  "www.example.com", "api.github.com", "git01.example.org",
-  "x.cdn.example.net", "build-07.ci.example.com", "a.b.c.blocked.example",
-  "login.bank.example", "mirror.update.example.com", "hub.docker.io",
-  "bucket.s3.eu-west-1.amazonaws.com", "10.1.2.3", "8.8.4.4",
-  "old.legacy.example", "partner.partner.example", "news.example.net",
+  "www.example.com",
+  "api.github.com",
+  "git01.example.org",
+  "x.cdn.example.net",
+  "build-07.ci.example.com",
+  "a.b.c.blocked.example",
+  "login.bank.example",
+  "mirror.update.example.com",
+  "hub.docker.io",
+  "bucket.s3.eu-west-1.amazonaws.com",
+  "10.1.2.3",
+  "8.8.4.4",
+  "old.legacy.example",
+  "partner.partner.example",
+  "news.example.net",
   "shop.example.co.uk",
 };
 
@@ -28,19 +38,20 @@ main (int argc, char **argv)
     }
   moat_error_t err = NULL;
   long n = atol (argv[3]);
-  unsigned ttl = (unsigned) atol (argv[4]);
+  unsigned ttl = (unsigned)atol (argv[4]);
   long distinct = atol (argv[5]);
   FILE *f = fopen (argv[2], "r");
   static char src[1 << 20];
   size_t len = f ? fread (src, 1, sizeof src - 1, f) : 0;
   if (f)
     fclose (f);
-  struct pac_engine_opts o = { .sandbox_exe = argv[1], .timeout_ms = 1000,
-                               .cache_ttl_ms = ttl };
+  struct pac_engine_opts o
+      = { .sandbox_exe = argv[1], .timeout_ms = 1000, .cache_ttl_ms = ttl };
   struct pac_engine *e;
   char host[300];
   struct proxy_list l;
-  if (pac_engine_new (&o, &e, &err) < 0 || pac_engine_load (e, src, len, &err) < 0)
+  if (pac_engine_new (&o, &e, &err) < 0
+      || pac_engine_load (e, src, len, &err) < 0)
     {
       fprintf (stderr, "%s\n", moat_error_msg (&err));
       return 1;
@@ -84,11 +95,12 @@ main (int argc, char **argv)
     }
   clock_gettime (CLOCK_MONOTONIC, &b);
   pac_engine_stats (e, &s1);
-  double sec = (double) (b.tv_sec - a.tv_sec) + (double) (b.tv_nsec - a.tv_nsec) / 1e9;
+  double sec
+      = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
   printf ("moat cache=%s decisions=%ld distinct=%ld seconds=%.3f "
           "us_per_decision=%.2f decisions_per_s=%.0f hits=%lu\n",
-          ttl ? "on" : "off", n, distinct, sec, sec * 1e6 / (double) n,
-          (double) n / sec, s1.cache_hits - s0.cache_hits);
+          ttl ? "on" : "off", n, distinct, sec, sec * 1e6 / (double)n,
+          (double)n / sec, s1.cache_hits - s0.cache_hits);
   pac_engine_free (e);
   return 0;
 }

@@ -63,7 +63,7 @@ now_ms (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static uint64_t
@@ -71,7 +71,7 @@ fnv1a (const char *s)
 {
   uint64_t h = 1469598103934665603ull;
   for (; *s; s++)
-    h = (h ^ (unsigned char) *s) * 1099511628211ull;
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
   return h;
 }
 
@@ -95,7 +95,7 @@ int
 pac_resolve_default (void *ud, const char *name, int family, char *out,
                      size_t outlen)
 {
-  unsigned cap_ms = ud ? *(const unsigned *) ud : 2000;
+  unsigned cap_ms = ud ? *(const unsigned *)ud : 2000;
   struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_STREAM };
   /* Heap-allocated: if the lookup cannot be cancelled after the timeout,
    * glibc's resolver thread still owns the request, so it is leaked rather
@@ -121,8 +121,8 @@ pac_resolve_default (void *ud, const char *name, int family, char *out,
       free (hp);
       return -1;
     }
-  struct timespec ts = { cap_ms / 1000, (long) (cap_ms % 1000) * 1000000L };
-  while (gai_suspend ((const struct gaicb *const *) list, 1, &ts) == EAI_INTR)
+  struct timespec ts = { cap_ms / 1000, (long)(cap_ms % 1000) * 1000000L };
+  while (gai_suspend ((const struct gaicb *const *)list, 1, &ts) == EAI_INTR)
     ;
   int rc = gai_error (req);
   if (rc == EAI_INPROGRESS && gai_cancel (req) != EAI_CANCELED)
@@ -141,9 +141,11 @@ pac_resolve_default (void *ud, const char *name, int family, char *out,
   for (struct addrinfo *ai = req->ar_result; ai; ai = ai->ai_next)
     {
       char buf[INET6_ADDRSTRLEN];
-      const void *a = ai->ai_family == AF_INET
-                          ? (const void *) &((struct sockaddr_in *) ai->ai_addr)->sin_addr
-                          : (const void *) &((struct sockaddr_in6 *) ai->ai_addr)->sin6_addr;
+      const void *a
+          = ai->ai_family == AF_INET
+                ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+                : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)
+                      ->sin6_addr;
       if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
           || inet_ntop (ai->ai_family, a, buf, sizeof buf) == NULL)
         continue;
@@ -257,9 +259,8 @@ host_callback (void *ud, const char *name, const char *args_json,
       *result = json_str_or_null (ans);
     }
   else if (strcmp (name, "myIpAddress") == 0)
-    *result = json_str_or_null (e->my_ip && ipv4_literal_p (e->my_ip)
-                                    ? e->my_ip
-                                    : "127.0.0.1");
+    *result = json_str_or_null (
+        e->my_ip && ipv4_literal_p (e->my_ip) ? e->my_ip : "127.0.0.1");
   else if (strcmp (name, "myIpAddressEx") == 0)
     *result = json_str_or_null (e->my_ip ? e->my_ip : "");
   else if (strcmp (name, "alert") == 0)
@@ -423,8 +424,8 @@ eval_locked (struct pac_engine *e, const char *url, const char *host,
   e->lookups = 0;
   e->stats.evaluations++;
   cleanup_free char *rj = NULL;
-  int r = sandbox_client_call (e->sb, "__moat_pac_find", aj, e->opts.timeout_ms,
-                               &rj, err);
+  int r = sandbox_client_call (e->sb, "__moat_pac_find", aj,
+                               e->opts.timeout_ms, &rj, err);
   e->seed_host = e->seed_ip = e->my_ip = NULL;
   if (r < 0)
     return moat_error_wrap (err, "FindProxyForURL");
@@ -470,10 +471,10 @@ pac_engine_decide (struct pac_engine *e, const char *host, uint16_t port,
     return moat_error (err, EINVAL, "no usable host to decide on");
   bool v6 = strchr (h, ':') != NULL;
   snprintf (url, sizeof url, "%s://%s%s%s:%u", port == 443 ? "https" : "http",
-            v6 ? "[" : "", h, v6 ? "]" : "", (unsigned) port);
+            v6 ? "[" : "", h, v6 ? "]" : "", (unsigned)port);
   /* The container's address is part of the key: myIpAddress() may make the
    * decision differ between containers. */
-  snprintf (key, sizeof key, "%s|%u|%s", h, (unsigned) port,
+  snprintf (key, sizeof key, "%s|%u|%s", h, (unsigned)port,
             my_ip ? my_ip : "");
   uint64_t hash = fnv1a (key);
 

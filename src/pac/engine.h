@@ -31,10 +31,10 @@ struct pac_engine_opts
   unsigned load_timeout_ms; /* PAC top level; 0 = 1000 */
   pac_resolve_fn resolve;   /* NULL: pac_resolve_default (getaddrinfo) */
   void *resolve_ud;
-  unsigned max_lookups;     /* DNS lookups per evaluation; 0 = 8 */
-  unsigned dns_ttl_ms;      /* DNS answer cache; 0 = 30000 */
-  unsigned cache_ttl_ms;    /* decision cache; 0 = off */
-  size_t cache_max;         /* decision cache entries; 0 = 4096 */
+  unsigned max_lookups;  /* DNS lookups per evaluation; 0 = 8 */
+  unsigned dns_ttl_ms;   /* DNS answer cache; 0 = 30000 */
+  unsigned cache_ttl_ms; /* decision cache; 0 = off */
+  size_t cache_max;      /* decision cache entries; 0 = 4096 */
 };
 
 struct pac_engine;

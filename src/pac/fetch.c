@@ -54,11 +54,10 @@ pac_fetch (const char *url, unsigned timeout_ms, char **body, size_t *len,
   curl_easy_setopt (c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt (c, CURLOPT_MAXREDIRS, 3L);
-  curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+  curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
   curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (c, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt (c, CURLOPT_MAXFILESIZE_LARGE,
-                    (curl_off_t) PAC_FETCH_MAX);
+  curl_easy_setopt (c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PAC_FETCH_MAX);
   curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt (c, CURLOPT_WRITEDATA, &b);
   curl_easy_setopt (c, CURLOPT_ERRORBUFFER, errbuf);
@@ -73,8 +72,9 @@ pac_fetch (const char *url, unsigned timeout_ms, char **body, size_t *len,
     moat_error (err, EFBIG, "fetch PAC `%s`: larger than %u bytes", url,
                 PAC_FETCH_MAX);
   else if (rc == CURLE_OPERATION_TIMEDOUT)
-    moat_error (err, ETIMEDOUT, "fetch PAC `%s`: no complete answer within %u ms",
-                url, timeout_ms);
+    moat_error (err, ETIMEDOUT,
+                "fetch PAC `%s`: no complete answer within %u ms", url,
+                timeout_ms);
   else if (rc == CURLE_UNSUPPORTED_PROTOCOL)
     moat_error (err, EPROTONOSUPPORT,
                 "fetch PAC `%s`: only http, https and file URLs are allowed",

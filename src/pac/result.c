@@ -18,9 +18,9 @@ static const struct
   enum proxy_kind kind;
   uint16_t default_port;
 } keywords[] = {
-  { "DIRECT", PROXY_DIRECT, 0 },   { "PROXY", PROXY_HTTP, 80 },
-  { "HTTP", PROXY_HTTP, 80 },      { "HTTPS", PROXY_HTTPS, 443 },
-  { "SOCKS", PROXY_SOCKS4, 1080 }, { "SOCKS4", PROXY_SOCKS4, 1080 },
+  { "DIRECT", PROXY_DIRECT, 0 },    { "PROXY", PROXY_HTTP, 80 },
+  { "HTTP", PROXY_HTTP, 80 },       { "HTTPS", PROXY_HTTPS, 443 },
+  { "SOCKS", PROXY_SOCKS4, 1080 },  { "SOCKS4", PROXY_SOCKS4, 1080 },
   { "SOCKS5", PROXY_SOCKS5, 1080 },
 };
 
@@ -41,34 +41,34 @@ parse_hostport (const char *s, size_t len, uint16_t default_port,
     {
       const char *close = memchr (s, ']', len);
       if (close == NULL)
-        return moat_error (err, EINVAL, "unterminated `[` in `%.*s`",
-                           (int) len, s);
+        return moat_error (err, EINVAL, "unterminated `[` in `%.*s`", (int)len,
+                           s);
       for (const char *p = s + 1; p < close; p++)
-        if (!isxdigit ((unsigned char) *p) && *p != ':' && *p != '.')
+        if (!isxdigit ((unsigned char)*p) && *p != ':' && *p != '.')
           return moat_error (err, EINVAL, "bad IPv6 address in `%.*s`",
-                             (int) len, s);
+                             (int)len, s);
       host = s + 1;
-      hlen = (size_t) (close - host);
+      hlen = (size_t)(close - host);
       if (close + 1 < s + len)
         {
           if (close[1] != ':')
             return moat_error (err, EINVAL, "junk after `]` in `%.*s`",
-                               (int) len, s);
+                               (int)len, s);
           colon = close + 1;
         }
     }
   else
     {
       colon = memchr (s, ':', len);
-      hlen = colon ? (size_t) (colon - s) : len;
+      hlen = colon ? (size_t)(colon - s) : len;
       for (size_t i = 0; i < hlen; i++)
-        if (!host_char_p ((unsigned char) s[i]))
+        if (!host_char_p ((unsigned char)s[i]))
           return moat_error (err, EINVAL, "bad character in proxy host `%.*s`",
-                             (int) len, s);
+                             (int)len, s);
     }
   if (hlen == 0 || hlen >= sizeof hop->host)
     return moat_error (err, EINVAL, "bad proxy host length in `%.*s`",
-                       (int) len, s);
+                       (int)len, s);
   memcpy (hop->host, host, hlen);
   hop->host[hlen] = 0;
   hop->port = default_port;
@@ -77,18 +77,17 @@ parse_hostport (const char *s, size_t len, uint16_t default_port,
       const char *p = colon + 1, *end = s + len;
       unsigned long port = 0;
       if (p == end || end - p > 5)
-        return moat_error (err, EINVAL, "bad port in `%.*s`", (int) len, s);
+        return moat_error (err, EINVAL, "bad port in `%.*s`", (int)len, s);
       for (; p < end; p++)
         {
-          if (!isdigit ((unsigned char) *p))
-            return moat_error (err, EINVAL, "bad port in `%.*s`", (int) len,
-                               s);
-          port = port * 10 + (unsigned long) (*p - '0');
+          if (!isdigit ((unsigned char)*p))
+            return moat_error (err, EINVAL, "bad port in `%.*s`", (int)len, s);
+          port = port * 10 + (unsigned long)(*p - '0');
         }
       if (port == 0 || port > 65535)
         return moat_error (err, EINVAL, "port out of range in `%.*s`",
-                           (int) len, s);
-      hop->port = (uint16_t) port;
+                           (int)len, s);
+      hop->port = (uint16_t)port;
     }
   return 0;
 }
@@ -98,10 +97,10 @@ parse_entry (const char *s, size_t len, struct proxy_hop *hop,
              moat_error_t *err)
 {
   size_t wl = 0;
-  while (wl < len && !isspace ((unsigned char) s[wl]))
+  while (wl < len && !isspace ((unsigned char)s[wl]))
     wl++;
   size_t rest = wl;
-  while (rest < len && isspace ((unsigned char) s[rest]))
+  while (rest < len && isspace ((unsigned char)s[rest]))
     rest++;
   for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
     {
@@ -114,14 +113,14 @@ parse_entry (const char *s, size_t len, struct proxy_hop *hop,
         {
           if (rest != len)
             return moat_error (err, EINVAL, "DIRECT takes no address: `%.*s`",
-                               (int) len, s);
+                               (int)len, s);
           return 0;
         }
       if (rest == len)
         return moat_error (err, EINVAL, "%s needs host:port",
                            keywords[i].word);
-      if (parse_hostport (s + rest, len - rest, keywords[i].default_port,
-                          hop, err)
+      if (parse_hostport (s + rest, len - rest, keywords[i].default_port, hop,
+                          err)
           < 0)
         return -1;
       /* The Docker Desktop convention for "refuse": nothing is ever sent to
@@ -131,7 +130,7 @@ parse_entry (const char *s, size_t len, struct proxy_hop *hop,
       return 0;
     }
   return moat_error (err, EINVAL, "unknown proxy type in `%.*s`",
-                     (int) (len > 64 ? 64 : len), s);
+                     (int)(len > 64 ? 64 : len), s);
 }
 
 int
@@ -146,18 +145,19 @@ pac_result_parse (const char *s, struct proxy_list *out, moat_error_t *err)
       const char *semi = strchr (p, ';');
       const char *end = semi ? semi : p + strlen (p);
       const char *a = p, *b = end;
-      while (a < b && isspace ((unsigned char) *a))
+      while (a < b && isspace ((unsigned char)*a))
         a++;
-      while (b > a && isspace ((unsigned char) b[-1]))
+      while (b > a && isspace ((unsigned char)b[-1]))
         b--;
       if (b > a)
         {
-          if ((size_t) (b - a) > ENTRY_MAX)
+          if ((size_t)(b - a) > ENTRY_MAX)
             return moat_error (err, EINVAL, "PAC result entry too long");
           if (out->n == PROXY_LIST_MAX)
-            return moat_error (err, E2BIG, "more than %d proxies in PAC result",
+            return moat_error (err, E2BIG,
+                               "more than %d proxies in PAC result",
                                PROXY_LIST_MAX);
-          if (parse_entry (a, (size_t) (b - a), &out->hops[out->n], err) < 0)
+          if (parse_entry (a, (size_t)(b - a), &out->hops[out->n], err) < 0)
             return moat_error_wrap (err, "PAC result");
           out->n++;
         }

@@ -49,7 +49,7 @@ now_ms (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Kill (by PID, which we own and have not reaped, so it cannot have been
@@ -73,8 +73,7 @@ stop (struct sandbox_client *c, char *how, size_t howlen)
         snprintf (how, howlen, "killed by signal %d (%s)", WTERMSIG (status),
                   strsignal (WTERMSIG (status)));
       else if (how && WIFEXITED (status))
-        snprintf (how, howlen, "exited with status %d",
-                  WEXITSTATUS (status));
+        snprintf (how, howlen, "exited with status %d", WEXITSTATUS (status));
     }
   if (c->fd >= 0)
     {
@@ -94,7 +93,7 @@ send_all (struct sandbox_client *c, const uint8_t *buf, size_t len,
       if (n > 0)
         {
           buf += n;
-          len -= (size_t) n;
+          len -= (size_t)n;
           continue;
         }
       if (n < 0 && errno == EINTR)
@@ -106,15 +105,15 @@ send_all (struct sandbox_client *c, const uint8_t *buf, size_t len,
       if (left <= 0)
         return moat_error (err, ETIMEDOUT, "sandbox not reading");
       struct pollfd p = { .fd = c->fd, .events = POLLOUT };
-      if (poll (&p, 1, (int) left) < 0 && errno != EINTR)
+      if (poll (&p, 1, (int)left) < 0 && errno != EINTR)
         return moat_error (err, errno, "poll sandbox");
     }
   return 0;
 }
 
 static int
-recv_all (struct sandbox_client *c, uint8_t *buf, size_t len,
-          int64_t deadline, moat_error_t *err)
+recv_all (struct sandbox_client *c, uint8_t *buf, size_t len, int64_t deadline,
+          moat_error_t *err)
 {
   while (len > 0)
     {
@@ -122,7 +121,7 @@ recv_all (struct sandbox_client *c, uint8_t *buf, size_t len,
       if (n > 0)
         {
           buf += n;
-          len -= (size_t) n;
+          len -= (size_t)n;
           continue;
         }
       if (n == 0)
@@ -136,7 +135,7 @@ recv_all (struct sandbox_client *c, uint8_t *buf, size_t len,
       if (left <= 0)
         return moat_error (err, ETIMEDOUT, "no answer by the deadline");
       struct pollfd p = { .fd = c->fd, .events = POLLIN };
-      if (poll (&p, 1, (int) left) < 0 && errno != EINTR)
+      if (poll (&p, 1, (int)left) < 0 && errno != EINTR)
         return moat_error (err, errno, "poll sandbox");
     }
   return 0;
@@ -164,7 +163,7 @@ recv_frame (struct sandbox_client *c, int64_t deadline, uint8_t *type,
     return -1;
   if (sb_header_parse (hdr, &len, type) < 0)
     return moat_error (err, EPROTO, "sandbox sent a malformed frame");
-  cleanup_free uint8_t *p = malloc ((size_t) len + 1);
+  cleanup_free uint8_t *p = malloc ((size_t)len + 1);
   if (p == NULL)
     return moat_error (err, ENOMEM, "frame of %" PRIu32 " bytes", len);
   if (recv_all (c, p, len, deadline, err) < 0)
@@ -203,7 +202,7 @@ spawn (struct sandbox_client *c, moat_error_t *err)
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       if (dup2 (sv[1], 0) < 0 || dup2 (sv[1], 1) < 0)
         _exit (127);
-      char *argv[] = { (char *) "moat-sandbox", NULL };
+      char *argv[] = { (char *)"moat-sandbox", NULL };
       execv (c->exe, argv);
       _exit (127);
     }
@@ -263,7 +262,7 @@ exchange (struct sandbox_client *c, uint8_t type, const struct sb_field *in,
         }
       if (t != SB_MSG_HOST || nf != 2)
         return moat_error (err, EPROTO, "sandbox sent frame type %u",
-                           (unsigned) t);
+                           (unsigned)t);
 
       cleanup_error moat_error_t herr = NULL;
       cleanup_free char *answer = NULL;
@@ -275,7 +274,7 @@ exchange (struct sandbox_client *c, uint8_t type, const struct sb_field *in,
       if (r == 0 && answer == NULL)
         answer = strdup ("null");
       const char *msg = r == 0 ? answer : moat_error_msg (&herr);
-      struct sb_field out = { msg, (uint32_t) strlen (msg) };
+      struct sb_field out = { msg, (uint32_t)strlen (msg) };
       if (send_frame (c, r == 0 ? SB_MSG_HOST_OK : SB_MSG_HOST_ERR, &out, 1,
                       deadline, err)
           < 0)
@@ -284,14 +283,13 @@ exchange (struct sandbox_client *c, uint8_t type, const struct sb_field *in,
 }
 
 static int
-load_one (struct sandbox_client *c, const struct script *s,
-          moat_error_t *err)
+load_one (struct sandbox_client *c, const struct script *s, moat_error_t *err)
 {
   char ms[16];
   snprintf (ms, sizeof ms, "%u", s->timeout_ms);
-  struct sb_field in[3] = { { s->name, (uint32_t) strlen (s->name) },
-                            { s->src, (uint32_t) s->len },
-                            { ms, (uint32_t) strlen (ms) } };
+  struct sb_field in[3] = { { s->name, (uint32_t)strlen (s->name) },
+                            { s->src, (uint32_t)s->len },
+                            { ms, (uint32_t)strlen (ms) } };
   int64_t deadline = now_ms () + s->timeout_ms + c->opts.grace_ms;
   return exchange (c, SB_MSG_LOAD, in, 3, deadline, NULL, err);
 }
@@ -346,7 +344,7 @@ maybe_recycle (struct sandbox_client *c)
   unsigned long ut, st;
   if (c->opts.cpu_seconds == 0 || ++c->calls % CPU_CHECK_EVERY != 0)
     return;
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) c->pid);
+  snprintf (path, sizeof path, "/proc/%d/stat", (int)c->pid);
   cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return;
@@ -361,7 +359,7 @@ maybe_recycle (struct sandbox_client *c)
              != 2)
     return;
   long hz = sysconf (_SC_CLK_TCK);
-  if (hz > 0 && (ut + st) / (unsigned long) hz >= c->opts.cpu_seconds / 2)
+  if (hz > 0 && (ut + st) / (unsigned long)hz >= c->opts.cpu_seconds / 2)
     {
       cleanup_error moat_error_t e = NULL;
       moat_error (&e, 0, "used half its CPU budget");
@@ -428,7 +426,7 @@ sandbox_client_load (struct sandbox_client *c, const char *name,
                      const char *src, size_t len, unsigned timeout_ms,
                      moat_error_t *err)
 {
-  struct script s = { (char *) name, (char *) src, len, timeout_ms };
+  struct script s = { (char *)name, (char *)src, len, timeout_ms };
   if (ensure_running (c, err) < 0)
     return -1;
   int r = load_one (c, &s, err);
@@ -465,9 +463,9 @@ sandbox_client_call (struct sandbox_client *c, const char *fn,
   if (ensure_running (c, err) < 0)
     return -1;
   snprintf (ms, sizeof ms, "%u", timeout_ms);
-  struct sb_field in[3] = { { fn, (uint32_t) strlen (fn) },
-                            { args_json, (uint32_t) strlen (args_json) },
-                            { ms, (uint32_t) strlen (ms) } };
+  struct sb_field in[3] = { { fn, (uint32_t)strlen (fn) },
+                            { args_json, (uint32_t)strlen (args_json) },
+                            { ms, (uint32_t)strlen (ms) } };
   int64_t deadline = now_ms () + timeout_ms + c->opts.grace_ms;
   int r = exchange (c, SB_MSG_CALL, in, 3, deadline, result_json, err);
   if (r == -1)

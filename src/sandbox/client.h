@@ -24,12 +24,12 @@ typedef int (*sandbox_host_fn) (void *ud, const char *name,
 
 struct sandbox_client_opts
 {
-  const char *exe;   /* path of the moat-sandbox binary */
+  const char *exe;      /* path of the moat-sandbox binary */
   sandbox_host_fn host; /* NULL: every host callback throws */
   void *host_ud;
   unsigned grace_ms; /* watchdog slack after a call's timeout; 0 = 50 ms */
   unsigned start_timeout_ms; /* spawn until READY; 0 = 5000 ms */
-  unsigned cpu_seconds; /* the sandbox's RLIMIT_CPU; recycled at half */
+  unsigned cpu_seconds;      /* the sandbox's RLIMIT_CPU; recycled at half */
 };
 
 struct sandbox_client;

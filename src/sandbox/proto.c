@@ -16,8 +16,8 @@ put_u32 (uint8_t *p, uint32_t v)
 static uint32_t
 get_u32 (const uint8_t *p)
 {
-  return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16
-         | (uint32_t) p[3] << 24;
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16
+         | (uint32_t)p[3] << 24;
 }
 
 int
@@ -29,7 +29,7 @@ sb_frame_encode (uint8_t type, const struct sb_field *fields, size_t n,
     {
       if (fields[i].len > SB_FRAME_MAX)
         return -1;
-      payload += 4 + (size_t) fields[i].len;
+      payload += 4 + (size_t)fields[i].len;
     }
   if (payload > SB_FRAME_MAX)
     {
@@ -39,7 +39,7 @@ sb_frame_encode (uint8_t type, const struct sb_field *fields, size_t n,
   uint8_t *buf = malloc (SB_FRAME_HDR + payload);
   if (buf == NULL)
     return -1;
-  put_u32 (buf, (uint32_t) payload);
+  put_u32 (buf, (uint32_t)payload);
   buf[4] = type;
   buf[5] = buf[6] = buf[7] = 0;
   uint8_t *p = buf + SB_FRAME_HDR;
@@ -56,8 +56,7 @@ sb_frame_encode (uint8_t type, const struct sb_field *fields, size_t n,
 }
 
 int
-sb_header_parse (const uint8_t hdr[SB_FRAME_HDR], uint32_t *len,
-                 uint8_t *type)
+sb_header_parse (const uint8_t hdr[SB_FRAME_HDR], uint32_t *len, uint8_t *type)
 {
   uint32_t l = get_u32 (hdr);
   if (l > SB_FRAME_MAX || hdr[5] || hdr[6] || hdr[7])
@@ -84,10 +83,10 @@ sb_payload_fields (uint8_t *payload, uint32_t len, struct sb_field *f,
        * is free for the terminator without clobbering the next prefix. */
       memmove (payload + off, payload + off + 4, fl);
       payload[off + fl] = 0;
-      f[n].p = (const char *) payload + off;
+      f[n].p = (const char *)payload + off;
       f[n].len = fl;
       n++;
       off += 4 + fl;
     }
-  return (int) n;
+  return (int)n;
 }

@@ -8,9 +8,9 @@
  *
  *   parent → sandbox                  sandbox → parent
  *   LOAD  name, source, timeout_ms    READY                 (once, after init)
- *   CALL  fn, args_json, timeout_ms   OK    [result_json]   (reply to LOAD/CALL)
- *   HOST_OK  result_json              ERR   message
- *   HOST_ERR message                  HOST  name, args_json (during a CALL)
+ *   CALL  fn, args_json, timeout_ms   OK    [result_json]   (reply to
+ * LOAD/CALL) HOST_OK  result_json              ERR   message HOST_ERR message
+ * HOST  name, args_json (during a CALL)
  */
 #ifndef MOAT_SANDBOX_PROTO_H
 #define MOAT_SANDBOX_PROTO_H

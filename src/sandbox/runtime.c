@@ -49,7 +49,7 @@ arm (struct rt *rt, unsigned long ms)
 {
   clock_gettime (CLOCK_MONOTONIC, &rt->deadline);
   rt->deadline.tv_sec += ms / 1000;
-  rt->deadline.tv_nsec += (long) (ms % 1000) * 1000000L;
+  rt->deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
   if (rt->deadline.tv_nsec >= 1000000000L)
     {
       rt->deadline.tv_sec++;
@@ -106,7 +106,7 @@ cap_free (void *udata, void *ptr)
   size_t size;
   if (ptr == NULL)
     return;
-  unsigned char *p = (unsigned char *) ptr - ALLOC_HDR;
+  unsigned char *p = (unsigned char *)ptr - ALLOC_HDR;
   memcpy (&size, p, sizeof size);
   rt->used -= size;
   free (p);
@@ -124,7 +124,7 @@ cap_realloc (void *udata, void *ptr, duk_size_t size)
       cap_free (udata, ptr);
       return NULL;
     }
-  unsigned char *p = (unsigned char *) ptr - ALLOC_HDR;
+  unsigned char *p = (unsigned char *)ptr - ALLOC_HDR;
   memcpy (&old, p, sizeof old);
   if (size > old
       && (size - old > rt->cap - rt->used || size > SIZE_MAX - ALLOC_HDR))
@@ -149,7 +149,7 @@ write_all_or_die (int fd, const void *buf, size_t len)
       if (n <= 0)
         _exit (0); /* parent gone */
       p += n;
-      len -= (size_t) n;
+      len -= (size_t)n;
     }
 }
 
@@ -177,7 +177,7 @@ read_full (int fd, void *buf, size_t len)
       if (n <= 0)
         return false;
       p += n;
-      len -= (size_t) n;
+      len -= (size_t)n;
     }
   return true;
 }
@@ -200,7 +200,7 @@ send_frame (uint8_t type, const struct sb_field *f, size_t n)
 static void
 send_str (uint8_t type, const char *s)
 {
-  struct sb_field f = { s, (uint32_t) strlen (s) };
+  struct sb_field f = { s, (uint32_t)strlen (s) };
   send_frame (type, &f, 1);
 }
 
@@ -215,7 +215,7 @@ recv_frame (uint8_t **payload, struct sb_field *f, size_t max, uint8_t *type)
     _exit (0);
   if (sb_header_parse (hdr, &len, type) < 0)
     _exit (2);
-  uint8_t *p = malloc ((size_t) len + 1);
+  uint8_t *p = malloc ((size_t)len + 1);
   if (p == NULL)
     _exit (3);
   if (!read_full (0, p, len))
@@ -233,7 +233,7 @@ send_error (duk_context *ctx)
 {
   const char *msg = duk_safe_to_string (ctx, -1);
   size_t len = strlen (msg);
-  struct sb_field f = { msg, (uint32_t) (len > MSG_MAX ? MSG_MAX : len) };
+  struct sb_field f = { msg, (uint32_t)(len > MSG_MAX ? MSG_MAX : len) };
   send_frame (SB_MSG_ERR, &f, 1);
 }
 
@@ -254,13 +254,13 @@ host_call (duk_context *ctx)
   for (duk_idx_t i = 1; i < n; i++)
     {
       duk_dup (ctx, i);
-      duk_put_prop_index (ctx, -2, (duk_uarridx_t) (i - 1));
+      duk_put_prop_index (ctx, -2, (duk_uarridx_t)(i - 1));
     }
   duk_size_t alen;
   duk_json_encode (ctx, -1);
   const char *args = duk_get_lstring (ctx, -1, &alen);
-  struct sb_field out[2] = { { name, (uint32_t) strlen (name) },
-                             { args, (uint32_t) alen } };
+  struct sb_field out[2]
+      = { { name, (uint32_t)strlen (name) }, { args, (uint32_t)alen } };
   send_frame (SB_MSG_HOST, out, 2);
 
   uint8_t *payload = NULL;
@@ -295,9 +295,9 @@ glob_match (duk_context *ctx)
 {
   duk_size_t sl, pl;
   const unsigned char *s
-      = (const unsigned char *) duk_safe_to_lstring (ctx, 0, &sl);
+      = (const unsigned char *)duk_safe_to_lstring (ctx, 0, &sl);
   const unsigned char *p
-      = (const unsigned char *) duk_safe_to_lstring (ctx, 1, &pl);
+      = (const unsigned char *)duk_safe_to_lstring (ctx, 1, &pl);
   size_t i = 0, j = 0, star = SIZE_MAX, mark = 0;
   while (i < sl)
     {
@@ -346,8 +346,7 @@ do_call (duk_context *ctx, void *udata)
 {
   struct call_args *a = udata;
   if (!duk_get_global_string (ctx, a->fn) || !duk_is_function (ctx, -1))
-    return duk_error (ctx, DUK_ERR_TYPE_ERROR, "%s is not a function",
-                      a->fn);
+    return duk_error (ctx, DUK_ERR_TYPE_ERROR, "%s is not a function", a->fn);
   duk_push_lstring (ctx, a->args, a->args_len);
   duk_json_decode (ctx, -1);
   if (!duk_is_array (ctx, -1))
@@ -357,9 +356,9 @@ do_call (duk_context *ctx, void *udata)
   if (n > CALL_ARGS_MAX)
     return duk_error (ctx, DUK_ERR_RANGE_ERROR, "too many arguments");
   for (duk_size_t i = 0; i < n; i++)
-    duk_get_prop_index (ctx, arr, (duk_uarridx_t) i);
+    duk_get_prop_index (ctx, arr, (duk_uarridx_t)i);
   duk_remove (ctx, arr);
-  duk_call (ctx, (duk_idx_t) n);
+  duk_call (ctx, (duk_idx_t)n);
   if (duk_is_undefined (ctx, -1))
     {
       duk_pop (ctx);
@@ -429,7 +428,7 @@ serve (duk_context *ctx, struct rt *rt)
                 send_str (SB_MSG_ERR, "RangeError: result too large");
               else
                 {
-                  struct sb_field r = { s, (uint32_t) len };
+                  struct sb_field r = { s, (uint32_t)len };
                   send_frame (SB_MSG_OK, &r, 1);
                 }
             }
@@ -516,8 +515,7 @@ sandbox_run (const struct sandbox_limits *limits, moat_error_t *err)
   /* No core dumps of a heap full of policy, no ptrace by same-uid peers. */
   if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     return moat_error (err, errno, "clear dumpable");
-  ctx = duk_create_heap (cap_alloc, cap_realloc, cap_free, &rt,
-                         fatal_handler);
+  ctx = duk_create_heap (cap_alloc, cap_realloc, cap_free, &rt, fatal_handler);
   if (ctx == NULL)
     return moat_error (err, ENOMEM, "create duktape heap");
   duk_push_c_function (ctx, host_call, DUK_VARARGS);

@@ -14,9 +14,9 @@
 
 struct sandbox_limits
 {
-  size_t heap_bytes;      /* cap of the Duktape allocator */
-  size_t address_space;   /* RLIMIT_AS; 0 = leave (sanitizer builds) */
-  unsigned cpu_seconds;   /* RLIMIT_CPU, cumulative over the process */
+  size_t heap_bytes;    /* cap of the Duktape allocator */
+  size_t address_space; /* RLIMIT_AS; 0 = leave (sanitizer builds) */
+  unsigned cpu_seconds; /* RLIMIT_CPU, cumulative over the process */
 };
 
 #define SANDBOX_DEFAULT_HEAP (64u << 20)

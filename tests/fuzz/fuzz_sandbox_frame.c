@@ -17,8 +17,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     return 0;
   size_t avail = size - SB_FRAME_HDR;
   if (len > avail)
-    len = (uint32_t) avail;
-  uint8_t *p = malloc ((size_t) len + 1);
+    len = (uint32_t)avail;
+  uint8_t *p = malloc ((size_t)len + 1);
   if (p == NULL)
     return 0;
   memcpy (p, data + SB_FRAME_HDR, len);

@@ -72,10 +72,13 @@ static const struct helper_case cases[] = {
   { "dnsDomainIs", "[\"www.example.com\", \".example.com\"]", "true" },
   { "dnsDomainIs", "[\"www\", \".example.com\"]", "false" },
   { "dnsDomainIs", "[\"www.example.org\", \".example.com\"]", "false" },
-  { "localHostOrDomainIs", "[\"www.example.com\", \"www.example.com\"]", "true" },
+  { "localHostOrDomainIs", "[\"www.example.com\", \"www.example.com\"]",
+    "true" },
   { "localHostOrDomainIs", "[\"www\", \"www.example.com\"]", "true" },
-  { "localHostOrDomainIs", "[\"www.example.org\", \"www.example.com\"]", "false" },
-  { "localHostOrDomainIs", "[\"home.example.com\", \"www.example.com\"]", "false" },
+  { "localHostOrDomainIs", "[\"www.example.org\", \"www.example.com\"]",
+    "false" },
+  { "localHostOrDomainIs", "[\"home.example.com\", \"www.example.com\"]",
+    "false" },
   { "dnsDomainLevels", "[\"www\"]", "0" },
   { "dnsDomainLevels", "[\"a.b.c\"]", "2" },
   { "isResolvable", "[\"known.example\"]", "true" },
@@ -87,7 +90,8 @@ static const struct helper_case cases[] = {
   { "isInNet", "[\"11.1.2.3\", \"10.0.0.0\", \"255.0.0.0\"]", "false" },
   { "isInNet", "[\"known.example\", \"10.1.0.0\", \"255.255.0.0\"]", "true" },
   { "isInNet", "[\"unknown.example\", \"0.0.0.0\", \"0.0.0.0\"]", "false" },
-  { "isInNet", "[\"192.168.1.1\", \"192.168.1.1\", \"255.255.255.255\"]", "true" },
+  { "isInNet", "[\"192.168.1.1\", \"192.168.1.1\", \"255.255.255.255\"]",
+    "true" },
   { "isInNet", "[\"255.255.255.255\", \"128.0.0.0\", \"128.0.0.0\"]", "true" },
   { "isInNet", "[\"1.2.3.4\", \"1.2.3\", \"255.0.0.0\"]", "false" },
   { "isInNet", "[\"1.2.3.256\", \"1.2.3.0\", \"255.0.0.0\"]", "false" },
@@ -109,8 +113,9 @@ static const struct helper_case cases[] = {
   { "shExpMatch", "[\"a|b\", \"a|b\"]", "true" },
   { "shExpMatch", "[\"a\", \"a|b\"]", "false" },
   { "shExpMatch", "[\"x(y)\", \"x(y)\"]", "true" },
-  { "shExpMatch", "[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\", "
-                  "\"*a*a*a*a*a*a*a*a*a*a*a*a*c\"]",
+  { "shExpMatch",
+    "[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\", "
+    "\"*a*a*a*a*a*a*a*a*a*a*a*a*c\"]",
     "false" },
   { "shExpMatch", "[\"ab*\", \"ab\\\\*\"]", "false" },
   { "shExpMatch", "[\"\\u00e9\", \"?\"]", "true" },
@@ -191,7 +196,8 @@ static const struct helper_case cases[] = {
   { "sortIpAddressList",
     "[\"10.2.3.9;2001:4898:28:3:201:2ff:feea:fc14;::1;127.0.0.1;::9\"]",
     "\"::1;::9;2001:4898:28:3:201:2ff:feea:fc14;10.2.3.9;127.0.0.1\"" },
-  { "sortIpAddressList", "[\"10.0.0.10; 10.0.0.9\"]", "\"10.0.0.9;10.0.0.10\"" },
+  { "sortIpAddressList", "[\"10.0.0.10; 10.0.0.9\"]",
+    "\"10.0.0.9;10.0.0.10\"" },
   { "sortIpAddressList", "[\"10.0.0.1;bogus\"]", "false" },
   { "sortIpAddressList", "[\"\"]", "false" },
   { "getClientVersion", "[]", "\"1.0\"" },
@@ -223,8 +229,8 @@ helpers_sandbox (const char *clock)
   struct sandbox_client_opts o
       = { .exe = test_sandbox_exe (), .host = test_host, .grace_ms = 500 };
   if (sandbox_client_new (&o, &c, &err) < 0
-      || sandbox_client_load (c, "helpers", pac_helpers_js,
-                              pac_helpers_js_len, 5000, &err)
+      || sandbox_client_load (c, "helpers", pac_helpers_js, pac_helpers_js_len,
+                              5000, &err)
              < 0
       || sandbox_client_load (c, "clock", clock, strlen (clock), 1000, &err)
              < 0)
@@ -278,15 +284,14 @@ struct fake_dns
 };
 
 static int
-fake_resolve (void *ud, const char *name, int family, char *out,
-              size_t outlen)
+fake_resolve (void *ud, const char *name, int family, char *out, size_t outlen)
 {
   struct fake_dns *d = ud;
   d->calls++;
   if (strncmp (name, "n", 1) == 0 || strcmp (name, "known.example") == 0)
     {
-      snprintf (out, outlen, "%s", family == AF_INET ? "10.9.9.9"
-                                                     : "10.9.9.9;fd00::9");
+      snprintf (out, outlen, "%s",
+                family == AF_INET ? "10.9.9.9" : "10.9.9.9;fd00::9");
       return 0;
     }
   return 1;
@@ -318,7 +323,8 @@ static const char url_pac[]
       "    return 'SOCKS5 s:1080';\n"
       "  if (url === 'http://[2001:db8::1]:80' && host === '2001:db8::1')\n"
       "    return 'HTTPS h:443';\n"
-      "  if (host === 'seed.example') return 'PROXY ' + dnsResolve(host) + ':1';\n"
+      "  if (host === 'seed.example') return 'PROXY ' + dnsResolve(host) + "
+      "':1';\n"
       "  if (host === 'me.example') return 'PROXY ' + myIpAddress() + ':2';\n"
       "  if (host === 'many.example') {\n"
       "    for (var i = 0; i < 20; i++) dnsResolve('n' + i + '.example');\n"
@@ -326,19 +332,23 @@ static const char url_pac[]
       "  }\n"
       "  if (host === 'loop.example') for (;;) {}\n"
       "  if (host === 'regex.example')\n"
-      "    return /^(a+)+$/.test(new Array(40).join('a') + 'b') ? 'DIRECT' : 'x';\n"
-      "  if (host === 'bomb.example') { var a = []; for (;;) a.push(a.join('xx') + a.length); }\n"
-      "  if (host === 'deep.example') { var f = function (n) { return f(n + 1) + 1; }; f(0); }\n"
+      "    return /^(a+)+$/.test(new Array(40).join('a') + 'b') ? 'DIRECT' : "
+      "'x';\n"
+      "  if (host === 'bomb.example') { var a = []; for (;;) "
+      "a.push(a.join('xx') + a.length); }\n"
+      "  if (host === 'deep.example') { var f = function (n) { return f(n + "
+      "1) + 1; }; f(0); }\n"
       "  if (host === 'throw.example') throw new Error('nope');\n"
       "  if (host === 'nonstring.example') return 42;\n"
       "  if (host === 'garbage.example') return 'PROXY';\n"
-      "  if (host === 'hostloop.example') for (;;) dnsResolve('known.example');\n"
+      "  if (host === 'hostloop.example') for (;;) "
+      "dnsResolve('known.example');\n"
       "  return 'PROXY reject.docker.internal:1';\n"
       "}\n";
 
 static void
-decide (struct pac_engine *e, const char *host, uint16_t port,
-        const char *ip, const char *my_ip, struct proxy_list *l)
+decide (struct pac_engine *e, const char *host, uint16_t port, const char *ip,
+        const char *my_ip, struct proxy_list *l)
 {
   cleanup_error moat_error_t err = NULL;
   if (pac_engine_decide (e, host, port, ip, my_ip, l, NULL, &err) < 0)
@@ -481,8 +491,8 @@ static void
 engine_hostile_pacs (void **state)
 {
   static const char *hostile[]
-      = { "loop.example",  "regex.example",     "bomb.example",
-          "deep.example",  "throw.example",     "nonstring.example",
+      = { "loop.example",    "regex.example",   "bomb.example",
+          "deep.example",    "throw.example",   "nonstring.example",
           "garbage.example", "hostloop.example" };
   struct fake_dns dns = { 0 };
   struct pac_engine *e = engine (&dns, 0, url_pac);
@@ -492,10 +502,11 @@ engine_hostile_pacs (void **state)
       cleanup_error moat_error_t err = NULL;
       struct timespec a, b;
       clock_gettime (CLOCK_MONOTONIC, &a);
-      int r = pac_engine_decide (e, hostile[i], 443, "1.2.3.4", NULL, &l,
-                                 NULL, &err);
+      int r = pac_engine_decide (e, hostile[i], 443, "1.2.3.4", NULL, &l, NULL,
+                                 &err);
       clock_gettime (CLOCK_MONOTONIC, &b);
-      long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+      long ms
+          = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
       print_message ("# %s: %ld ms: %s\n", hostile[i], ms,
                      r < 0 ? moat_error_msg (&err) : "ok");
       assert_int_equal (r, -1);
@@ -522,7 +533,7 @@ fetch_file_and_limits (void **state)
   int fd = mkstemp (path);
   assert_true (fd >= 0);
   const char *body = "function FindProxyForURL(u, h) { return 'DIRECT'; }\n";
-  assert_int_equal (write (fd, body, strlen (body)), (ssize_t) strlen (body));
+  assert_int_equal (write (fd, body, strlen (body)), (ssize_t)strlen (body));
   char url[64];
   snprintf (url, sizeof url, "file://%s", path);
   cleanup_free char *got = NULL;
@@ -545,9 +556,8 @@ fetch_file_and_limits (void **state)
   unlink (path);
   assert_int_equal (pac_fetch (url, 2000, &got2, &len, &err), -1);
   moat_error_release (&err);
-  assert_int_equal (pac_fetch ("ftp://127.0.0.1/x.pac", 2000, &got2, &len,
-                               &err),
-                    -1);
+  assert_int_equal (
+      pac_fetch ("ftp://127.0.0.1/x.pac", 2000, &got2, &len, &err), -1);
   assert_non_null (strstr (moat_error_msg (&err), "only http"));
   moat_error_release (&err);
 }

@@ -43,8 +43,8 @@ start (void)
 {
   struct sandbox_client *c = NULL;
   moat_error_t err = NULL;
-  struct sandbox_client_opts o = { .exe = test_sandbox_exe (), .host = host,
-                                   .grace_ms = 200 };
+  struct sandbox_client_opts o
+      = { .exe = test_sandbox_exe (), .host = host, .grace_ms = 200 };
   if (sandbox_client_new (&o, &c, &err) < 0)
     fail_msg ("%s", moat_error_msg (&err));
   const char *lib = "function add(a, b) { return a + b; }\n"
@@ -104,18 +104,22 @@ struct hostile
 static const struct hostile hostiles[] = {
   { "loop", "function f() { for (;;) {} }", "timeout", 0 },
   { "membomb",
-    "function f() { var a = []; for (;;) a.push(new Array(1e5).join('x') + a.length); }",
+    "function f() { var a = []; for (;;) a.push(new Array(1e5).join('x') + "
+    "a.length); }",
     NULL, 0 },
-  { "regex", "function f() { return /^(a+)+$/.test(new Array(40).join('a') + 'b'); }",
+  { "regex",
+    "function f() { return /^(a+)+$/.test(new Array(40).join('a') + 'b'); }",
     NULL, 0 },
   { "recursion", "function f() { return f() + 1; }", "RangeError", 0 },
   { "throw", "function f() { throw new Error('boom'); }", "boom", 0 },
   { "hugestring",
-    "function f() { var s = 'x'; for (var i = 0; i < 40; i++) s += s; return s; }",
+    "function f() { var s = 'x'; for (var i = 0; i < 40; i++) s += s; return "
+    "s; }",
     NULL, 0 },
   { "hostloop", "function f() { for (;;) __moat_host('echo', 1); }", NULL, 0 },
   { "bigresult",
-    "function f() { var s = 'y'; for (var i = 0; i < 21; i++) s += s; return s; }",
+    "function f() { var s = 'y'; for (var i = 0; i < 21; i++) s += s; return "
+    "s; }",
     "too large", 5000 },
 };
 
@@ -145,7 +149,7 @@ hostile_scripts_are_bounded (void **state)
         fail_msg ("%s: unexpected error %s", h->name, moat_error_msg (&err));
       /* timeout 300 ms + grace 200 ms + restart and reload (slow under
        * ASan) */
-      assert_true (ms < (long) to + 2200);
+      assert_true (ms < (long)to + 2200);
       still_works (c);
     }
   sandbox_client_free (c);
@@ -203,22 +207,22 @@ run_filtered (int what)
             _exit (97);
           _exit (0);
         case 1:
-          (void) open ("/etc/hostname", O_RDONLY);
+          (void)open ("/etc/hostname", O_RDONLY);
           break;
         case 2:
-          (void) socket (AF_INET, SOCK_STREAM, 0);
+          (void)socket (AF_INET, SOCK_STREAM, 0);
           break;
         case 3:
           {
-            char *argv[] = { (char *) "/bin/true", NULL };
+            char *argv[] = { (char *)"/bin/true", NULL };
             execv ("/bin/true", argv);
           }
           break;
         case 4:
-          (void) fork ();
+          (void)fork ();
           break;
         case 5:
-          (void) openat (AF_UNIX, "x", O_RDONLY);
+          (void)openat (AF_UNIX, "x", O_RDONLY);
           break;
         case 6:
           if (read (5, NULL, 0) < 0) /* read on another descriptor */

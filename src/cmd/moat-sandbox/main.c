@@ -13,7 +13,8 @@ main (int argc, char **argv)
   cleanup_error moat_error_t err = NULL;
   struct sandbox_limits limits;
 
-  if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
+  if (argc > 1
+      && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
     {
       printf ("Usage: moat-sandbox\n\nEvaluates JavaScript for moat over a "
               "framed protocol on stdin/stdout,\nunder seccomp and rlimits. "

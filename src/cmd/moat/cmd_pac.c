@@ -20,22 +20,24 @@
 static void
 pac_usage (FILE *out)
 {
-  fprintf (out,
-           "Usage: moat pac eval --pac FILE URL [HOST]\n\n"
-           "Evaluate a PAC file in moat's sandbox and print what\n"
-           "FindProxyForURL (or FindProxyForURLEx) returns for URL.\n\n"
-           "Options:\n"
-           "  --pac FILE      the PAC file: a path, or an http, https or file URL\n"
-           "  --my-ip ADDR    what myIpAddress() answers (default 127.0.0.1)\n"
-           "  --timeout MS    evaluation deadline (default 1000)\n"
-           "  --resolve NAME=ADDR\n"
-           "                  answer dnsResolve(NAME) with ADDR instead of asking\n"
-           "                  the resolver (repeatable; implies --no-dns for others)\n"
-           "  --no-dns        resolve nothing: every other name is unresolvable\n"
-           "  -h, --help      this help\n\n"
-           "HOST defaults to the host part of URL.  dnsResolve() uses this\n"
-           "machine's resolver.  Exit status 1 if the PAC cannot be read or\n"
-           "compiled or FindProxyForURL fails.\n");
+  fprintf (
+      out,
+      "Usage: moat pac eval --pac FILE URL [HOST]\n\n"
+      "Evaluate a PAC file in moat's sandbox and print what\n"
+      "FindProxyForURL (or FindProxyForURLEx) returns for URL.\n\n"
+      "Options:\n"
+      "  --pac FILE      the PAC file: a path, or an http, https or file URL\n"
+      "  --my-ip ADDR    what myIpAddress() answers (default 127.0.0.1)\n"
+      "  --timeout MS    evaluation deadline (default 1000)\n"
+      "  --resolve NAME=ADDR\n"
+      "                  answer dnsResolve(NAME) with ADDR instead of asking\n"
+      "                  the resolver (repeatable; implies --no-dns for "
+      "others)\n"
+      "  --no-dns        resolve nothing: every other name is unresolvable\n"
+      "  -h, --help      this help\n\n"
+      "HOST defaults to the host part of URL.  dnsResolve() uses this\n"
+      "machine's resolver.  Exit status 1 if the PAC cannot be read or\n"
+      "compiled or FindProxyForURL fails.\n");
 }
 
 /* The sandbox binary: next to moat (build tree), or in ../sbin (install). */
@@ -55,15 +57,15 @@ find_sandbox (char *out, size_t outlen, moat_error_t *err)
   self[n] = 0;
   char *slash = strrchr (self, '/');
   *slash = 0;
-  static const char *const where[] = { "moat-sandbox", "../sbin/moat-sandbox" };
+  static const char *const where[]
+      = { "moat-sandbox", "../sbin/moat-sandbox" };
   for (size_t i = 0; i < 2; i++)
     {
       int w = snprintf (out, outlen, "%s/%s", self, where[i]);
-      if (w > 0 && (size_t) w < outlen && access (out, X_OK) == 0)
+      if (w > 0 && (size_t)w < outlen && access (out, X_OK) == 0)
         return 0;
     }
-  return moat_error (err, ENOENT, "moat-sandbox not found next to `%s`",
-                     self);
+  return moat_error (err, ENOENT, "moat-sandbox not found next to `%s`", self);
 }
 
 /* Host part of scheme://[user@]host[:port][/...]; brackets of an IPv6
@@ -79,7 +81,7 @@ url_host (const char *url, char *out, size_t outlen, moat_error_t *err)
   const char *at = memchr (p, '@', auth);
   if (at)
     {
-      auth -= (size_t) (at + 1 - p);
+      auth -= (size_t)(at + 1 - p);
       p = at + 1;
     }
   size_t hl;
@@ -89,12 +91,12 @@ url_host (const char *url, char *out, size_t outlen, moat_error_t *err)
       if (close == NULL)
         return moat_error (err, EINVAL, "URL `%s`: unterminated `[`", url);
       p++;
-      hl = (size_t) (close - p);
+      hl = (size_t)(close - p);
     }
   else
     {
       const char *colon = memchr (p, ':', auth);
-      hl = colon ? (size_t) (colon - p) : auth;
+      hl = colon ? (size_t)(colon - p) : auth;
     }
   if (hl == 0 || hl >= outlen)
     return moat_error (err, EINVAL, "URL `%s` has no host", url);
@@ -108,21 +110,27 @@ read_pac (const char *what, char **src, size_t *len, moat_error_t *err)
 {
   if (strstr (what, "://"))
     return pac_fetch (what, 0, src, len, err);
-  cleanup_file FILE *f = fopen (what, "re");
+  FILE *f = fopen (what, "re");
   if (f == NULL)
     return moat_error (err, errno, "open `%s`", what);
-  cleanup_free char *buf = malloc (PAC_FETCH_MAX + 1);
-  if (buf == NULL)
-    return moat_error (err, ENOMEM, "read `%s`", what);
-  size_t n = fread (buf, 1, PAC_FETCH_MAX + 1, f);
-  if (ferror (f))
-    return moat_error (err, EIO, "read `%s`", what);
-  if (n > PAC_FETCH_MAX)
-    return moat_error (err, EFBIG, "`%s` is larger than %u bytes", what,
-                       PAC_FETCH_MAX);
+  char *buf = malloc (PAC_FETCH_MAX + 1);
+  size_t n = buf ? fread (buf, 1, PAC_FETCH_MAX + 1, f) : 0;
+  int bad = buf == NULL         ? ENOMEM
+            : ferror (f)        ? EIO
+            : n > PAC_FETCH_MAX ? EFBIG
+                                : 0;
+  fclose (f);
+  if (bad)
+    {
+      free (buf);
+      if (bad == EFBIG)
+        return moat_error (err, 0, "`%s` is larger than %u bytes", what,
+                           PAC_FETCH_MAX);
+      return moat_error (err, bad, "read `%s`", what);
+    }
   buf[n] = 0;
   *len = n;
-  *src = steal_pointer (&buf);
+  *src = buf;
   return 0;
 }
 
@@ -151,9 +159,9 @@ static_resolve (void *ud, const char *name, int family, char *out,
         continue;
       int w = snprintf (out + used, outlen - used, "%s%s", used ? ";" : "",
                         t->addr[i]);
-      if (w < 0 || (size_t) w >= outlen - used)
+      if (w < 0 || (size_t)w >= outlen - used)
         break;
-      used += (size_t) w;
+      used += (size_t)w;
       if (family == AF_INET)
         break;
     }
@@ -193,7 +201,7 @@ pac_eval (int argc, char **argv, moat_error_t *err)
           unsigned long v = strtoul (optarg, &end, 10);
           if (*end || v == 0 || v > 60000)
             return moat_error (err, EINVAL, "--timeout: 1..60000 ms");
-          timeout = (unsigned) v;
+          timeout = (unsigned)v;
         }
         break;
       case 'r':
