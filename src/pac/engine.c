@@ -17,6 +17,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "pac/fetch.h"
 #include "pac/helpers.h"
 #include "sandbox/client.h"
 #include "sandbox/sandbox.h"
@@ -49,6 +50,7 @@ struct pac_engine
   pthread_mutex_t lock;
   struct sandbox_client *sb;
   bool loaded;
+  char why[512]; /* why not loaded */
   /* Per evaluation. */
   const char *seed_host, *seed_ip, *my_ip;
   unsigned lookups;
@@ -399,8 +401,38 @@ pac_engine_load (struct pac_engine *e, const char *src, size_t len,
         moat_error_wrap (err, "load PAC");
     }
   e->loaded = r == 0;
+  snprintf (e->why, sizeof e->why, "%s", r == 0 ? "" : moat_error_msg (err));
   pthread_mutex_unlock (&e->lock);
   return r;
+}
+
+int
+pac_engine_load_url (struct pac_engine *e, const char *url,
+                     unsigned timeout_ms, moat_error_t *err)
+{
+  cleanup_free char *src = NULL;
+  size_t len;
+  if (pac_fetch (url, timeout_ms, &src, &len, err) < 0)
+    {
+      pthread_mutex_lock (&e->lock);
+      cache_clear (e);
+      e->loaded = false;
+      snprintf (e->why, sizeof e->why, "%s", moat_error_msg (err));
+      pthread_mutex_unlock (&e->lock);
+      return -1;
+    }
+  return pac_engine_load (e, src, len, err);
+}
+
+bool
+pac_engine_ready (struct pac_engine *e, char *why, size_t len)
+{
+  pthread_mutex_lock (&e->lock);
+  bool ok = e->loaded;
+  if (!ok && why && len)
+    snprintf (why, len, "%s", e->why[0] ? e->why : "no PAC loaded");
+  pthread_mutex_unlock (&e->lock);
+  return ok;
 }
 
 /* Call __moat_pac_find with the per-evaluation state set; lock held. */

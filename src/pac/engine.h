@@ -51,6 +51,19 @@ void pac_engine_free (struct pac_engine *e);
 int pac_engine_load (struct pac_engine *e, const char *src, size_t len,
                      moat_error_t *err);
 
+/* Fetch url with pac_fetch() (http, https, file; 1 MB; HTTP 200) and load
+ * it.  On any failure the engine is left with no PAC, so every decision
+ * fails and the caller refuses every connection (fail closed); the reason is
+ * returned and kept for pac_engine_ready().  moatd calls this at start, on a
+ * policy change and periodically. */
+int pac_engine_load_url (struct pac_engine *e, const char *url,
+                         unsigned timeout_ms, moat_error_t *err);
+
+/* True when a PAC is loaded.  Otherwise, if why is not NULL, the reason of
+ * the last failed fetch or load ("no PAC loaded" before the first), for
+ * `moat status` and the audit log. */
+bool pac_engine_ready (struct pac_engine *e, char *why, size_t len);
+
 /* What the PAC says for a connection to host:port.
  *   host:    the hostname learnt from SNI/Host, or NULL to decide on dest_ip
  *   dest_ip: the destination address (text); dnsResolve(host) answers it

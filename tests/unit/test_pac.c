@@ -3,6 +3,7 @@
  * FindProxyForURLEx, DNS seeding and lookup limit, myIpAddress, decision
  * cache, fail-closed behaviour, hostile PACs, fetch. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -527,6 +528,15 @@ engine_hostile_pacs (void **state)
 /* ---- fetch ---- */
 
 static void
+write_file (const char *path, const char *body)
+{
+  FILE *f = fopen (path, "we");
+  assert_non_null (f);
+  assert_int_equal (fwrite (body, 1, strlen (body), f), strlen (body));
+  assert_int_equal (fclose (f), 0);
+}
+
+static void
 fetch_file_and_limits (void **state)
 {
   char path[] = "/tmp/moat-pac-test-XXXXXX";
@@ -553,6 +563,21 @@ fetch_file_and_limits (void **state)
   assert_int_equal (pac_fetch (url, 2000, &got2, &len, &err), -1);
   assert_non_null (strstr (moat_error_msg (&err), "larger than"));
   moat_error_release (&err);
+
+  /* through the engine: a failed fetch leaves no PAC, and says why */
+  struct fake_dns dns = { 0 };
+  struct pac_engine *e = engine (&dns, 1000, NULL);
+  char why[256];
+  assert_false (pac_engine_ready (e, why, sizeof why));
+  assert_string_equal (why, "no PAC loaded");
+  assert_int_equal (pac_engine_load_url (e, url, 2000, &err), -1);
+  moat_error_release (&err);
+  assert_false (pac_engine_ready (e, why, sizeof why));
+  assert_non_null (strstr (why, "larger than"));
+  write_file (path, body);
+  assert_int_equal (pac_engine_load_url (e, url, 2000, &err), 0);
+  assert_true (pac_engine_ready (e, NULL, 0));
+  pac_engine_free (e);
   unlink (path);
   assert_int_equal (pac_fetch (url, 2000, &got2, &len, &err), -1);
   moat_error_release (&err);

@@ -3,6 +3,8 @@
  * syntax error, huge string, host-callback loop).  Each must be bounded by
  * its timeout and leave a sandbox that still answers. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -247,6 +249,51 @@ seccomp_forbids_files_sockets_processes (void **state)
       fail_msg ("case %d was not killed by SIGSYS (%d)", i, run_filtered (i));
 }
 
+static bool
+proc_has (pid_t pid, const char *file, const char *needle)
+{
+  char path[64], buf[8192];
+  snprintf (path, sizeof path, "/proc/%d/%s", (int)pid, file);
+  FILE *f = fopen (path, "re");
+  if (f == NULL)
+    return false;
+  size_t n = fread (buf, 1, sizeof buf - 1, f);
+  fclose (f);
+  buf[n] = 0;
+  return strstr (buf, needle) != NULL;
+}
+
+/* The running moat-sandbox (not a test double) is filtered, has no new
+ * privileges, holds only its pipe and stdio, and has its rlimits. */
+static void
+real_sandbox_is_locked_down (void **state)
+{
+  struct sandbox_client *c = start ();
+  pid_t pid = sandbox_client_pid (c);
+  assert_true (proc_has (pid, "status", "Seccomp:\t2"));
+  assert_true (proc_has (pid, "status", "NoNewPrivs:\t1"));
+  assert_true (proc_has (pid, "limits", "Max cpu time              300"));
+  assert_true (proc_has (pid, "limits", "Max core file size        0"));
+  struct sandbox_limits l;
+  sandbox_limits_default (&l);
+  if (l.address_space) /* not under ASan */
+    assert_true (
+        proc_has (pid, "limits", "Max address space         536870912"));
+  char path[64];
+  int fds = 0;
+  for (int fd = 0; fd < 64; fd++)
+    {
+      snprintf (path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+      if (access (path, F_OK) == 0)
+        fds++;
+      else
+        assert_true (fd > 2);
+    }
+  assert_int_equal (fds, 3);
+  still_works (c);
+  sandbox_client_free (c);
+}
+
 static void
 frames_reject_garbage (void **state)
 {
@@ -274,6 +321,7 @@ main (void)
     cmocka_unit_test (syntax_error_is_reported),
     cmocka_unit_test (killed_sandbox_is_restarted),
     cmocka_unit_test (seccomp_forbids_files_sockets_processes),
+    cmocka_unit_test (real_sandbox_is_locked_down),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
