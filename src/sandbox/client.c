@@ -183,6 +183,14 @@ spawn (struct sandbox_client *c, moat_error_t *err)
   int nf;
   struct sb_field f[SB_FIELDS_MAX];
 
+  /* The sandbox gets no environment but the time zone (so that local time
+   * in PACs matches the host's): nothing like LD_PRELOAD reaches it. */
+  char tzbuf[256];
+  const char *tz = getenv ("TZ");
+  char *envp[2] = { NULL, NULL };
+  if (tz && snprintf (tzbuf, sizeof tzbuf, "TZ=%s", tz) < (int)sizeof tzbuf)
+    envp[0] = tzbuf;
+
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
     return moat_error (err, errno, "socketpair");
   pid_t pid = fork ();
@@ -203,7 +211,7 @@ spawn (struct sandbox_client *c, moat_error_t *err)
       if (dup2 (sv[1], 0) < 0 || dup2 (sv[1], 1) < 0)
         _exit (127);
       char *argv[] = { (char *)"moat-sandbox", NULL };
-      execv (c->exe, argv);
+      execve (c->exe, argv, envp);
       _exit (127);
     }
   close (sv[1]);
