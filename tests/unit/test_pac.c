@@ -222,6 +222,8 @@ static const struct helper_case cases2[] = {
   { "timeRange", "[3, \"GMT\"]", "true" },
 };
 
+static const char *pre_helpers = NULL; /* script run before the helpers */
+
 static struct sandbox_client *
 helpers_sandbox (const char *clock)
 {
@@ -230,6 +232,10 @@ helpers_sandbox (const char *clock)
   struct sandbox_client_opts o
       = { .exe = test_sandbox_exe (), .host = test_host, .grace_ms = 500 };
   if (sandbox_client_new (&o, &c, &err) < 0
+      || (pre_helpers
+          && sandbox_client_load (c, "pre", pre_helpers, strlen (pre_helpers),
+                                  1000, &err)
+                 < 0)
       || sandbox_client_load (c, "helpers", pac_helpers_js, pac_helpers_js_len,
                               5000, &err)
              < 0
@@ -275,6 +281,22 @@ static void
 helpers_gmt_and_wrap (void **state)
 {
   run_cases (clock2_js, cases2, sizeof cases2 / sizeof cases2[0]);
+}
+
+/* The JavaScript glob (used when the sandbox has no native __moat_glob)
+ * agrees with the native one on every shExpMatch case. */
+static void
+helpers_js_glob_fallback (void **state)
+{
+  struct helper_case globs[64];
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0] && n < 64; i++)
+    if (strcmp (cases[i].fn, "shExpMatch") == 0)
+      globs[n++] = cases[i];
+  assert_true (n > 20);
+  pre_helpers = "__moat_glob = undefined;";
+  run_cases (clock_js, globs, n);
+  pre_helpers = NULL;
 }
 
 /* ---- engine ---- */
@@ -595,6 +617,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (helpers_semantics),
     cmocka_unit_test (helpers_gmt_and_wrap),
+    cmocka_unit_test (helpers_js_glob_fallback),
     cmocka_unit_test (engine_url_and_results),
     cmocka_unit_test (engine_dns_limit),
     cmocka_unit_test (engine_prefers_ex),
