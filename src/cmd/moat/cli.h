@@ -40,5 +40,6 @@ int cli_signin (struct moat_cli *cli, int argc, char **argv,
 int cli_verify (struct moat_cli *cli, int argc, char **argv,
                 moat_error_t *err);
 int cli_audit (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
+int cli_pac (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
 
 #endif

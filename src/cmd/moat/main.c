@@ -19,6 +19,7 @@ static const struct cli_command commands[] = {
   { "signin", cli_signin, "sign-in enforcement policy (allowedOrgs)" },
   { "audit", cli_audit, "the decisions log" },
   { "verify", cli_verify, "run the isolation checks and report each" },
+  { "pac", cli_pac, "evaluate a PAC file in the sandbox (pac eval)" },
 };
 
 static void
