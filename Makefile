@@ -74,7 +74,7 @@ tests: all $(UNIT_BINS)
 san:
 	$(MAKE) BUILD=build/san SANITIZE=1 tests
 
-check: tests san
+check: tests san lint
 	tests/run.sh
 
 fuzz:

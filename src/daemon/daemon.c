@@ -504,7 +504,8 @@ moatd_free (struct moatd *d)
   for (struct client *c = d->clients; c != NULL; c = c->next)
     client_close (d, c);
   client_sweep (d);
-  moatd_audit_drain (d);
+  if (d->audit_efd >= 0 && d->state != NULL)
+    moatd_audit_drain (d);
   if (d->listen_fd >= 0)
     {
       close (d->listen_fd);

@@ -62,12 +62,13 @@ ensure_image (struct ctx *c, moat_error_t *err)
   struct dockerapi_response r;
   struct tarbuf t = { 0 };
   cleanup_free char *path = NULL;
-  cleanup_free char *repo = strdup (c->o->image);
+  char repo[512];
   char *tag;
   int ret;
 
-  if (repo == NULL)
-    return moat_error (err, ENOMEM, "image");
+  if (strlen (c->o->image) >= sizeof repo)
+    return moat_error (err, ENAMETOOLONG, "image name `%s`", c->o->image);
+  strcpy (repo, c->o->image);
   if (asprintf (&path, "/images/%s/json", c->o->image) < 0)
     return moat_error (err, ENOMEM, "image");
   if (call (c, "GET", path, NULL, &r, err) < 0)
