@@ -142,6 +142,17 @@ check_refused "moatd dying at startup is reported" "moatd exited during startup"
   && ok "a failed moatd start stops the dockerd it started" \
   || not_ok "a failed moatd start stops the dockerd it started" "$(netns_pids)"
 
+# moatd refusing an invalid admin-settings.json: moat up says why, and the
+# dockerd it started is stopped again.
+printf '{"configurationFileVersion": 2, "enhancedContainerIsolaton": {"value": true, "locked": true}}\n' \
+  >"$MOAT_ROOT/etc/moat/admin-settings.json"
+check_refused "moat up shows why moatd refused the admin settings" 'did you mean "enhancedContainerIsolation"' \
+  env MOAT_ENGINE_NETNS="$HARNESS_NETNS" "$MOAT" up -d
+[ -z "$(netns_pids)" ] && [ ! -e "$MOAT_ROOT/run/moat/stack.json" ] \
+  && ok "nothing half-started after moatd refused the settings" \
+  || not_ok "nothing half-started after moatd refused the settings" "$(netns_pids)"
+rm -f "$MOAT_ROOT/etc/moat/admin-settings.json"
+
 # dockerd killed under a running stack: status says so, down cleans up.
 harness_up
 dockerd=$(stack_pid dockerd)
