@@ -3,6 +3,8 @@
 # docker CLI: health, refusals, stale state, crash handling, an external
 # engine, foreground mode, and a registry push/pull round trip.
 . "$(dirname "$0")/../lib/harness.sh"
+# This test is about the stack itself: talk to the raw engine throughout.
+export HARNESS_DOCKER=engine
 
 if grep -qa 'moatd: not built yet' "$MOAT_BUILD/moatd"; then
   echo "ok - stack # SKIP moatd is still the placeholder"
@@ -67,7 +69,10 @@ check_refused "a second moat up is refused" \
 alive "$dockerd" && alive "$moatd" && ok "the refused moat up left the stack running" \
   || not_ok "the refused moat up left the stack running"
 
-# moat down stops exactly the recorded pids: a bystander survives.
+# moat down stops exactly the recorded pids: a bystander survives.  A
+# running container is stopped by dockerd and kept.
+check "a container keeps running in the background" \
+  docker run -d --name keeper --stop-timeout 2 busybox sleep 1000
 bystander=$(harness_spawn bystander sleep 600)
 check "moat down" "$MOAT" down
 if ! alive "$dockerd" && ! alive "$moatd" && alive "$bystander"; then
@@ -89,7 +94,8 @@ dead=$(sh -c 'echo $$')
 echo "$dead" >"$MOAT_ROOT/run/moat/moatd.pid"
 check_output "a stale pid file is cleaned up with a message" "stale pid file" \
   env MOAT_ENGINE_NETNS="$HARNESS_NETNS" "$MOAT" up -d
-check_output "data is kept across down/up" busybox docker image ls busybox
+check_output "images are kept across down/up" busybox docker image ls busybox
+check_output "containers are kept across down/up" keeper docker ps -a --filter name=keeper
 "$MOAT" down >/dev/null 2>&1
 
 # A pid file naming a live process moat did not record: refused, not killed.
@@ -141,6 +147,17 @@ check_refused "moatd dying at startup is reported" "moatd exited during startup"
 [ -z "$(netns_pids)" ] && [ ! -e "$MOAT_ROOT/run/moat/stack.json" ] \
   && ok "a failed moatd start stops the dockerd it started" \
   || not_ok "a failed moatd start stops the dockerd it started" "$(netns_pids)"
+
+# moatd refusing an invalid admin-settings.json: moat up says why, and the
+# dockerd it started is stopped again.
+printf '{"configurationFileVersion": 2, "enhancedContainerIsolaton": {"value": true, "locked": true}}\n' \
+  >"$MOAT_ROOT/etc/moat/admin-settings.json"
+check_refused "moat up shows why moatd refused the admin settings" 'did you mean "enhancedContainerIsolation"' \
+  env MOAT_ENGINE_NETNS="$HARNESS_NETNS" "$MOAT" up -d
+[ -z "$(netns_pids)" ] && [ ! -e "$MOAT_ROOT/run/moat/stack.json" ] \
+  && ok "nothing half-started after moatd refused the settings" \
+  || not_ok "nothing half-started after moatd refused the settings" "$(netns_pids)"
+rm -f "$MOAT_ROOT/etc/moat/admin-settings.json"
 
 # dockerd killed under a running stack: status says so, down cleans up.
 harness_up

@@ -340,6 +340,18 @@ harness_teardown() {
       [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
     fi
   fi
+  #    Container processes live in their own netns but in the cgroups
+  #    dockerd made under /moat-<netns> (cgroup-parent): ours too.
+  if [ -n "$HARNESS_NETNS" ]; then
+    pids=$(cat /sys/fs/cgroup/pids/moat-"$HARNESS_NETNS"/*/cgroup.procs \
+      /sys/fs/cgroup/unified/moat-"$HARNESS_NETNS"/*/cgroup.procs 2>/dev/null | sort -u)
+    if [ -n "$pids" ]; then
+      harness_diag "teardown: ending leftover container pids: $pids"
+      # shellcheck disable=SC2086
+      kill -KILL $pids 2>/dev/null
+      sleep 0.5
+    fi
+  fi
   # 4. Mounts under MOAT_ROOT (overlay, netns bind mounts), deepest first.
   for i in 1 2 3; do
     m=$(findmnt -rn -o TARGET | grep -F "$MOAT_ROOT/" | sort -r)
