@@ -1,0 +1,84 @@
+/* The engine guard: an HTTP/1.1 proxy of the Docker Engine API that applies
+ * policy to every request (command list, ECI create checks and rewrites)
+ * and forwards everything else byte-faithfully, streams and hijacked
+ * connections included.
+ *
+ * One guard = one listening socket + one event loop (epoll), run on the
+ * caller's thread by engine_guard_run().  Other threads may call only
+ * engine_guard_set_policy() and engine_guard_stop(). */
+#ifndef MOAT_ENGINE_GUARD_H
+#define MOAT_ENGINE_GUARD_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "engine/eci.h"
+#include "policy/policy.h"
+
+/* Largest request head (request line + headers) accepted: larger gets 431
+ * and the connection is closed. */
+#define ENGINE_GUARD_MAX_HEAD (64 * 1024)
+
+/* One refusal or rewrite.  Strings are valid during the callback only. */
+struct engine_audit_record
+{
+  struct timespec time; /* CLOCK_REALTIME */
+  uid_t uid;            /* caller, from SO_PEERCRED */
+  gid_t gid;
+  pid_t pid;
+  const char *method;
+  const char *uri;       /* request-URI as received */
+  const char *endpoint;  /* CLI command of the endpoint ("create", "push") */
+  const char *container; /* name or id when known, else "" */
+  const char *image;     /* image of a create, else "" */
+  const char *rule;      /* "commandList", "eci.namespace", "eci.bind",
+                            "eci.socket-mount", "eci.runtime", ... */
+  const char *outcome;   /* "refused" or "rewritten" */
+  const char *detail;    /* refusal message or what was rewritten */
+};
+
+/* Called on the guard's thread; must not block for long. */
+typedef void (*engine_audit_fn) (void *ctx,
+                                 const struct engine_audit_record *rec);
+
+struct engine_guard_config
+{
+  /* Listening unix stream socket: an fd the caller made (the guard takes
+   * ownership), or listen_fd = -1 and a path the guard creates (replacing
+   * a stale socket, mode 0660; the caller sets its group). */
+  int listen_fd;
+  const char *listen_path;
+  const char *engine_path; /* the real engine socket */
+  bool command_list; /* apply eci.commandList (the filtered sockets) */
+  unsigned head_timeout_ms; /* request head must complete within; 0=10 s */
+  unsigned max_conns;       /* 0 = 4096; beyond, new clients are closed */
+  struct eci_config eci;    /* copied; the strings must outlive the guard */
+  engine_audit_fn audit;
+  void *audit_ctx;
+};
+
+struct engine_guard;
+
+struct engine_guard *engine_guard_new (const struct engine_guard_config *cfg,
+                                       moat_error_t *err);
+
+/* Swap the policy (thread-safe).  Until the first call every request but
+ * /_ping is answered 503.  When this returns, the guard no longer uses the
+ * previous policy: the caller may free it.  The new one must stay alive
+ * until it is replaced or the guard is freed. */
+void engine_guard_set_policy (struct engine_guard *g,
+                              const struct policy *pol);
+
+/* Run the event loop until engine_guard_stop().  Returns 0, or -1 on a
+ * failure of the loop itself (never because of a client). */
+int engine_guard_run (struct engine_guard *g, moat_error_t *err);
+
+/* Make engine_guard_run() return soon (async-signal-safe: one write). */
+void engine_guard_stop (struct engine_guard *g);
+
+/* Close every connection and the listener. */
+void engine_guard_free (struct engine_guard *g);
+
+#endif
