@@ -201,6 +201,8 @@ struct conn
   bool dead;
   bool closed; /* fds closed, on the graveyard list */
   bool in_head; /* the parser is inside a request head */
+  bool kick;    /* run the parser even with no new bytes (it may complete a
+                   message without consuming input) */
   bool reg_c, reg_u; /* fd registered with epoll */
 };
 
@@ -743,6 +745,34 @@ refuse (struct conn *c, int status, const char *message, bool close)
   c->rs = RS_DISCARD;
 }
 
+static bool
+tchar_p (unsigned char ch)
+{
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+         || (ch >= '0' && ch <= '9') || strchr ("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+/* Header names must be RFC 9110 tokens and values free of control bytes:
+ * what the guard re-serialises must parse the same way in the engine. */
+static bool
+headers_valid_p (struct conn *c)
+{
+  for (size_t i = 0; i < c->n_headers; i++)
+    {
+      const unsigned char *n = (const unsigned char *) c->hbuf.d + c->hname_off[i];
+      const unsigned char *v = (const unsigned char *) c->hbuf.d + c->hval_off[i];
+      if (c->hname_len[i] == 0)
+        return false;
+      for (size_t j = 0; j < c->hname_len[i]; j++)
+        if (n[j] == 0 || !tchar_p (n[j]))
+          return false;
+      for (size_t j = 0; j < c->hval_len[i]; j++)
+        if ((v[j] < 0x20 && v[j] != '\t') || v[j] == 0x7f)
+          return false;
+    }
+  return true;
+}
+
 /* Decide about a complete head.  Sets c->rs to what happens to the body. */
 static void
 handle_head (struct conn *c)
@@ -782,6 +812,11 @@ handle_head (struct conn *c)
       break;
     default:
       refuse (c, 405, "moat: method not allowed", true);
+      return;
+    }
+  if (!headers_valid_p (c))
+    {
+      refuse (c, 400, "moat: malformed request header", true);
       return;
     }
   if (engine_uri_parse (raw_uri, strlen (raw_uri), &uri) < 0)
@@ -1069,7 +1104,7 @@ parse_error (struct conn *c, llhttp_errno_t e)
 static void
 process_client (struct conn *c)
 {
-  while (!c->dead && c->cin.len > 0)
+  while (!c->dead && (c->cin.len > 0 || c->kick))
     {
       if (c->raw)
         {
@@ -1087,7 +1122,8 @@ process_client (struct conn *c)
         }
       if (c->uout.len > HIGH_WATER || c->pend_n >= MAX_PENDING - 1)
         return;
-      const char *base = c->cin.d + c->cin.off;
+      const char *base = c->cin.d ? c->cin.d + c->cin.off : "";
+      c->kick = false;
       llhttp_errno_t e = llhttp_execute (&c->req, base, c->cin.len);
       size_t used = c->cin.len;
       if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE)
@@ -1113,6 +1149,7 @@ process_client (struct conn *c)
         {
           c->in_head = false;
           handle_head (c);
+          c->kick = true;
         }
       else
         handle_message_end (c);
@@ -1223,7 +1260,7 @@ conn_update (struct conn *c)
     return;
   if (!c->dead && conn_flush (c) < 0)
     c->dead = true;
-  if (!c->dead && c->cin.len > 0)
+  if (!c->dead && (c->cin.len > 0 || c->kick))
     {
       process_client (c);
       if (!c->dead && conn_flush (c) < 0)
