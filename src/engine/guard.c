@@ -36,6 +36,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "engine/guard_test.h"
 #include "engine/route.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -1355,6 +1356,8 @@ on_client_readable (struct conn *c)
   process_client (c);
 }
 
+static void engine_bytes (struct conn *c, const char *tmp, size_t n);
+
 static void
 on_engine_readable (struct conn *c)
 {
@@ -1373,9 +1376,17 @@ on_engine_readable (struct conn *c)
         llhttp_finish (&c->resp);
       return;
     }
+  engine_bytes (c, tmp, (size_t) n);
+}
+
+/* Bytes from the engine: track response framing, queue them for the
+ * client. */
+static void
+engine_bytes (struct conn *c, const char *tmp, size_t n)
+{
   if (!c->raw)
     {
-      llhttp_errno_t e = llhttp_execute (&c->resp, tmp, (size_t) n);
+      llhttp_errno_t e = llhttp_execute (&c->resp, tmp, n);
       if (e != HPE_OK && e != HPE_PAUSED_UPGRADE)
         {
           /* lost track of the engine's framing: nothing safe to do */
@@ -1395,7 +1406,7 @@ on_engine_readable (struct conn *c)
           c->rs = RS_CLOSED;
         }
     }
-  if (buf_append (&c->cout, tmp, (size_t) n) < 0)
+  if (buf_append (&c->cout, tmp, n) < 0)
     {
       c->dead = true;
       return;
@@ -1404,6 +1415,36 @@ on_engine_readable (struct conn *c)
     emit_local (c);
   /* a finished response may let waiting client bytes through */
   process_client (c);
+}
+
+static struct conn *
+conn_new (struct engine_guard *g, int fd)
+{
+  struct conn *c = calloc (1, sizeof *c);
+  if (c == NULL)
+    return NULL;
+  c->g = g;
+  c->cfd = fd;
+  c->ufd = -1;
+  llhttp_init (&c->req, HTTP_REQUEST, &g->req_settings);
+  c->req.data = c;
+  llhttp_init (&c->resp, HTTP_RESPONSE, &g->resp_settings);
+  c->resp.data = c;
+  c->rs = RS_HEAD;
+  c->ep_c.kind = EP_CLIENT;
+  c->ep_c.c = c;
+  return c;
+}
+
+static void
+conn_link (struct conn *c)
+{
+  struct engine_guard *g = c->g;
+  c->next = g->conns;
+  if (g->conns)
+    g->conns->prev = c;
+  g->conns = c;
+  g->n_conns++;
 }
 
 static void
@@ -1428,25 +1469,15 @@ accept_clients (struct engine_guard *g)
           close (fd);
           continue;
         }
-      c = calloc (1, sizeof *c);
+      c = conn_new (g, fd);
       if (c == NULL)
         {
           close (fd);
           continue;
         }
-      c->g = g;
-      c->cfd = fd;
-      c->ufd = -1;
       sl = sizeof c->cred;
       if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &sl) < 0)
         c->cred.pid = 0, c->cred.uid = (uid_t) -1, c->cred.gid = (gid_t) -1;
-      llhttp_init (&c->req, HTTP_REQUEST, &g->req_settings);
-      c->req.data = c;
-      llhttp_init (&c->resp, HTTP_RESPONSE, &g->resp_settings);
-      c->resp.data = c;
-      c->rs = RS_HEAD;
-      c->ep_c.kind = EP_CLIENT;
-      c->ep_c.c = c;
       c->mask_c = EPOLLIN;
       c->reg_c = true;
       ev.events = EPOLLIN;
@@ -1457,11 +1488,7 @@ accept_clients (struct engine_guard *g)
           free (c);
           continue;
         }
-      c->next = g->conns;
-      if (g->conns)
-        g->conns->prev = c;
-      g->conns = c;
-      g->n_conns++;
+      conn_link (c);
     }
 }
 
@@ -1702,4 +1729,54 @@ engine_guard_free (struct engine_guard *g)
   pthread_mutex_destroy (&g->mu);
   free (g->engine_path);
   free (g);
+}
+
+/* ---- test entry point ----------------------------------------------------- */
+
+int
+engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
+                   const char *engine, size_t elen, size_t step)
+{
+  struct conn *c;
+  size_t ci = 0, ei = 0;
+  int in = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  int out = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (in < 0 || out < 0 || step == 0 || (c = conn_new (g, in)) == NULL)
+    {
+      if (in >= 0)
+        close (in);
+      if (out >= 0)
+        close (out);
+      return -1;
+    }
+  c->ufd = out; /* "connected": engine_connect() does nothing */
+  conn_link (c);
+  while ((ci < clen || ei < elen) && !c->dead)
+    {
+      if (ci < clen)
+        {
+          size_t n = clen - ci < step ? clen - ci : step;
+          if (buf_append (&c->cin, client + ci, n) < 0)
+            break;
+          ci += n;
+          process_client (c);
+        }
+      if (ei < elen && !c->dead)
+        {
+          size_t n = elen - ei < step ? elen - ei : step;
+          engine_bytes (c, engine + ei, n);
+          ei += n;
+        }
+      /* what would be sent is dropped, as a fast peer would take it */
+      buf_consume (&c->uout, c->uout.len);
+      buf_consume (&c->cout, c->cout.len);
+    }
+  conn_close (c);
+  while (g->graveyard)
+    {
+      struct conn *d = g->graveyard;
+      g->graveyard = d->next;
+      conn_free (d);
+    }
+  return 0;
 }
