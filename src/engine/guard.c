@@ -1326,6 +1326,16 @@ conn_update (struct conn *c)
       if (c->uout.len > 0)
         mu |= EPOLLOUT;
     }
+  /* an idle kept-alive connection holds no buffers */
+  if (!c->raw && c->rs == RS_HEAD && !c->head_started && c->cin.len == 0)
+    {
+      buf_free (&c->cin);
+      buf_free (&c->hbuf);
+      if (c->uout.len == 0)
+        buf_free (&c->uout);
+      if (c->cout.len == 0)
+        buf_free (&c->cout);
+    }
   set_mask (c, c->cfd, &c->ep_c, &c->mask_c, &c->reg_c, mc);
   set_mask (c, c->ufd, &c->ep_u, &c->mask_u, &c->reg_u, mu);
   if (c->dead)
