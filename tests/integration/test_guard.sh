@@ -11,48 +11,23 @@ guard_bin=$build/tests/guard-run
 R=$(mktemp -d /tmp/moat-guard-XXXXXX)
 NS=moatg$$
 share=$R/share
-mkdir -p "$R/data" "$R/exec" "$share" "$R/run/moat"
-engine=$R/run/moat/engine.sock
 gsock=$R/run/moat/docker.sock
 guard_pid=
+. "$top/tests/integration/lib/private_engine.sh"
 cleanup() {
   [ -n "$guard_pid" ] && kill "$guard_pid" 2>/dev/null && wait "$guard_pid" 2>/dev/null
-  if [ -f "$R/dockerd.pid" ]; then
-    dp=$(cat "$R/dockerd.pid")
-    kill "$dp" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$dp" 2>/dev/null || break; sleep 0.1; done
-  fi
-  ip netns del "$NS" 2>/dev/null
-  # dockerd leaves mounts under its roots
-  grep -o " $R[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  engine_stop
   rm -rf "$R"
 }
 trap cleanup EXIT
 
-n_ok=0
 ok() { echo "ok - $1"; }
 nok() { echo "not ok - $1"; shift; for l in "$@"; do echo "# $l"; done; }
 
-ip netns add "$NS" && ip -n "$NS" link set lo up
-cat >"$R/daemon.json" <<JSON
-{"runtimes": {"moat-runc": {"path": "runc"}}}
-JSON
-nsenter --net=/run/netns/$NS dockerd --data-root "$R/data" --exec-root "$R/exec" \
-  --pidfile "$R/dockerd.pid" -H "unix://$engine" --config-file "$R/daemon.json" \
-  --cgroup-parent "/moat-$NS" >"$R/dockerd.log" 2>&1 &
-for _ in $(seq 1 200); do
-  DOCKER_HOST=unix://$engine docker version >/dev/null 2>&1 && break; sleep 0.1
-done
-if ! DOCKER_HOST=unix://$engine docker version >/dev/null 2>&1; then
+mkdir -p "$share"
+if ! engine_start; then
   nok "dockerd starts" "$(tail -5 "$R/dockerd.log")"; exit 1
 fi
-
-# busybox image
-mkdir -p "$R/bb/bin"
-cp /bin/busybox "$R/bb/bin/"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$R/bb/bin/$a"; done
-mkdir -p "$R/bb/tmp" "$R/bb/etc"
-tar -C "$R/bb" -c . | DOCKER_HOST=unix://$engine docker import - busybox:latest >/dev/null
 
 "$guard_bin" --listen "$gsock" --engine "$engine" --share "$share" --share /tmp/moat-guard-none \
   --protect "$R/data" --protect "$R/exec" --protect "$R/run/moat" \
