@@ -29,6 +29,7 @@ if ! engine_start; then
   nok "dockerd starts" "$(tail -5 "$R/dockerd.log")"; exit 1
 fi
 
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
 "$guard_bin" --listen "$gsock" --engine "$engine" --share "$share" --share /tmp/moat-guard-none \
   --protect "$R/data" --protect "$R/exec" --protect "$R/run/moat" \
   --audit "$R/audit.jsonl" --head-timeout 2000 2>"$R/guard.log" &
@@ -133,6 +134,12 @@ for c in ping-head keepalive malformed bigheader h2 slowloris bigbody chunked-cr
   out=$(timeout 30 python3 "$top/tests/integration/lib/rawhttp.py" "$gsock" "$c" 2>&1)
   case "$out" in PASS*) ok "raw: $c" ;; *) nok "raw: $c" "$out" ;; esac
 done
+
+rss0=$(awk '/VmRSS/ {print $2}' /proc/$guard_pid/status)
+out=$(timeout 120 python3 "$top/tests/integration/lib/rawhttp.py" "$gsock" stress:ticker 2>&1)
+rss1=$(awk '/VmRSS/ {print $2}' /proc/$guard_pid/status)
+case "$out" in PASS*) ok "1000 idle connections + 100 logs -f streams ($out; guard RSS ${rss0} -> ${rss1} kB)" ;;
+  *) nok "1000 idle connections + 100 logs -f streams" "$out" ;; esac
 
 # ---- command list on a filtered socket --------------------------------------
 fsock=$R/run/moat/filtered.sock

@@ -105,6 +105,46 @@ def main():
         msg = json.loads(body)["message"] if body else ""
         ok = st == 403 and msg.startswith("enhanced container isolation: ")
         print(("PASS" if ok else "FAIL"), st, repr(msg))
+    elif case.startswith("stress:"):
+        # stress:CONTAINER -- 1000 idle kept-alive connections and 100
+        # concurrent `logs -f` streams; a new client is still served at once
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        name = case[len("stress:"):]
+        idle = []
+        for i in range(1000):
+            c = conn(path)
+            if i % 2:
+                c.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n")
+                read_response(c)
+            idle.append(c)
+        streams = []
+        for i in range(100):
+            c = conn(path)
+            c.sendall(b"GET /v1.41/containers/" + name.encode() +
+                      b"/logs?follow=1&stdout=1&tail=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+            streams.append(c)
+        got = 0
+        for c in streams:
+            st, h, rest = read_response(c, head_only=True)
+            data = rest
+            while b"tick" not in data:
+                d = c.recv(4096)
+                if not d:
+                    break
+                data += d
+            got += st == 200 and b"tick" in data
+        t = time.time()
+        o = conn(path)
+        o.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        st = read_response(o)[0]
+        dt = time.time() - t
+        # the streams still flow after the burst
+        c = streams[-1]
+        more = c.recv(4096)
+        ok = got == 100 and st == 200 and dt < 2 and len(more) > 0
+        print(("PASS" if ok else "FAIL"), "streams=%d ping=%d in %.3fs" % (got, st, dt))
     elif case == "malformed":
         s.sendall(b"GET /_ping HTTP/1.1\r\nHo st: x\r\n\r\n")
         st, h, body = read_response(s)
