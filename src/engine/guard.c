@@ -198,6 +198,12 @@ struct conn
   bool uin_eof;
   bool cshut_done;
   bool raw;          /* hijacked: bytes flow both ways unparsed */
+  /* Raw streams move through pipes with splice(2), never through user
+   * space, once the bytes buffered before the hijack are out.
+   * pipe_cu: client -> engine, pipe_uc: engine -> client. */
+  int pipe_cu[2], pipe_uc[2];
+  size_t in_cu, in_uc;
+  bool spliced;
   bool close_when_flushed;
   bool dead;
   bool closed; /* fds closed, on the graveyard list */
@@ -1178,6 +1184,25 @@ write_out (int fd, struct buf *b)
   return 0;
 }
 
+/* Move what a pipe holds to dst. */
+static int
+pipe_drain (int pipe_r, int dst, size_t *held)
+{
+  while (*held > 0)
+    {
+      ssize_t n = splice (pipe_r, NULL, dst, NULL, *held,
+                          SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return errno == EAGAIN ? 0 : -1;
+        }
+      *held -= (size_t) n;
+    }
+  return 0;
+}
+
 static int
 conn_flush (struct conn *c)
 {
@@ -1185,7 +1210,47 @@ conn_flush (struct conn *c)
     return -1;
   if (write_out (c->cfd, &c->cout) < 0)
     return -1;
+  if (c->spliced)
+    {
+      if (c->uout.len == 0 && pipe_drain (c->pipe_cu[0], c->ufd, &c->in_cu) < 0)
+        return -1;
+      if (c->cout.len == 0 && pipe_drain (c->pipe_uc[0], c->cfd, &c->in_uc) < 0)
+        return -1;
+    }
   return 0;
+}
+
+/* Read from src into a pipe (raw mode); 0 on EOF sets *eof. */
+static int
+splice_in (int src, int pipe_w, size_t *held, bool *eof)
+{
+  ssize_t n = splice (src, NULL, pipe_w, NULL, READ_CHUNK,
+                      SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+  if (n < 0)
+    return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+  if (n == 0)
+    *eof = true;
+  *held += (size_t) n;
+  return 0;
+}
+
+/* Switch a hijacked connection to splice(2); on failure bytes keep going
+ * through user space. */
+static void
+start_splice (struct conn *c)
+{
+  if (c->spliced || !c->raw)
+    return;
+  if (pipe2 (c->pipe_cu, O_CLOEXEC | O_NONBLOCK) < 0)
+    return;
+  if (pipe2 (c->pipe_uc, O_CLOEXEC | O_NONBLOCK) < 0)
+    {
+      close (c->pipe_cu[0]);
+      close (c->pipe_cu[1]);
+      c->pipe_cu[0] = c->pipe_cu[1] = -1;
+      return;
+    }
+  c->spliced = true;
 }
 
 /* Close both sockets now; the memory goes when the epoll batch that may
@@ -1216,6 +1281,13 @@ conn_close (struct conn *c)
 static void
 conn_free (struct conn *c)
 {
+  for (int i = 0; i < 2; i++)
+    {
+      if (c->pipe_cu[i] >= 0)
+        close (c->pipe_cu[i]);
+      if (c->pipe_uc[i] >= 0)
+        close (c->pipe_uc[i]);
+    }
   buf_free (&c->cin);
   buf_free (&c->hbuf);
   buf_free (&c->head_out);
@@ -1259,6 +1331,8 @@ conn_update (struct conn *c)
   uint32_t mc = 0, mu = 0;
   if (c->closed)
     return;
+  if (c->raw && !c->spliced && !c->dead)
+    start_splice (c);
   if (!c->dead && conn_flush (c) < 0)
     c->dead = true;
   if (!c->dead && (c->cin.len > 0 || c->kick))
@@ -1270,12 +1344,13 @@ conn_update (struct conn *c)
   if (!c->dead && c->raw)
     {
       /* half-close travels on: each direction ends on its own */
-      if (c->cin_eof && c->uout.len == 0 && !c->ushut_done && c->ufd >= 0)
+      if (c->cin_eof && c->uout.len == 0 && c->in_cu == 0 && !c->ushut_done
+          && c->ufd >= 0)
         {
           shutdown (c->ufd, SHUT_WR);
           c->ushut_done = true;
         }
-      if (c->uin_eof && c->cout.len == 0 && !c->cshut_done)
+      if (c->uin_eof && c->cout.len == 0 && c->in_uc == 0 && !c->cshut_done)
         {
           shutdown (c->cfd, SHUT_WR);
           c->cshut_done = true;
@@ -1313,17 +1388,24 @@ conn_update (struct conn *c)
     }
   bool want_client = !c->cin_eof && c->cin.len < READ_CHUNK
                      && c->uout.len <= HIGH_WATER;
-  if (!c->raw && (c->rs == RS_WAIT_HIJACK || c->rs == RS_WAIT_LOCAL))
-    want_client = c->cin.len < READ_CHUNK;
+  bool want_engine = !c->uin_eof && c->cout.len <= HIGH_WATER;
+  if (c->spliced)
+    {
+      /* the pipe is the queue: read again once it is empty */
+      want_client = want_client && c->uout.len == 0 && c->in_cu == 0;
+      want_engine = want_engine && c->cout.len == 0 && c->in_uc == 0;
+    }
+  else if (!c->raw && (c->rs == RS_WAIT_HIJACK || c->rs == RS_WAIT_LOCAL))
+    want_client = !c->cin_eof && c->cin.len < READ_CHUNK;
   if (want_client)
     mc |= EPOLLIN;
-  if (c->cout.len > 0)
+  if (c->cout.len > 0 || c->in_uc > 0)
     mc |= EPOLLOUT;
   if (c->ufd >= 0)
     {
-      if (!c->uin_eof && c->cout.len <= HIGH_WATER)
+      if (want_engine)
         mu |= EPOLLIN;
-      if (c->uout.len > 0)
+      if (c->uout.len > 0 || c->in_cu > 0)
         mu |= EPOLLOUT;
     }
   /* an idle kept-alive connection holds no buffers */
@@ -1346,6 +1428,12 @@ static void
 on_client_readable (struct conn *c)
 {
   char tmp[READ_CHUNK];
+  if (c->spliced && c->uout.len == 0 && c->cin.len == 0)
+    {
+      if (splice_in (c->cfd, c->pipe_cu[1], &c->in_cu, &c->cin_eof) < 0)
+        c->dead = true;
+      return;
+    }
   ssize_t n = recv (c->cfd, tmp, sizeof tmp, 0);
   if (n < 0)
     {
@@ -1372,6 +1460,12 @@ static void
 on_engine_readable (struct conn *c)
 {
   char tmp[READ_CHUNK];
+  if (c->spliced && c->cout.len == 0)
+    {
+      if (splice_in (c->ufd, c->pipe_uc[1], &c->in_uc, &c->uin_eof) < 0)
+        c->dead = true;
+      return;
+    }
   ssize_t n = recv (c->ufd, tmp, sizeof tmp, 0);
   if (n < 0)
     {
@@ -1436,6 +1530,7 @@ conn_new (struct engine_guard *g, int fd)
   c->g = g;
   c->cfd = fd;
   c->ufd = -1;
+  c->pipe_cu[0] = c->pipe_cu[1] = c->pipe_uc[0] = c->pipe_uc[1] = -1;
   llhttp_init (&c->req, HTTP_REQUEST, &g->req_settings);
   c->req.data = c;
   llhttp_init (&c->resp, HTTP_RESPONSE, &g->resp_settings);

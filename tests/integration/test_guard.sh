@@ -52,6 +52,14 @@ out=$(printf 'line1\nline2\n' | docker run --rm -i busybox sh -c 'cat; echo eof-
 [ "$out" = "$(printf 'line1\nline2\neof-seen')" ] && ok "run -i with piped stdin (half-close)" \
   || nok "run -i with piped stdin (half-close)" "$out"
 
+head -c 50000000 /dev/urandom >"$R/big.bin"
+want=$(md5sum <"$R/big.bin" | cut -d' ' -f1)
+out=$(docker run --rm -i busybox md5sum <"$R/big.bin" 2>&1 | cut -d' ' -f1)
+[ "$out" = "$want" ] && ok "run -i: 50 MB of stdin intact (spliced hijack)" || nok "run -i: 50 MB of stdin intact (spliced hijack)" "$out"
+out=$(docker run --rm busybox sh -c 'head -c 50000000 /dev/zero' | wc -c)
+[ "$out" = 50000000 ] && ok "run: 50 MB of stdout intact" || nok "run: 50 MB of stdout intact" "$out"
+rm -f "$R/big.bin"
+
 docker run -d --name ticker busybox sh -c 'i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done' >/dev/null
 out=$(docker exec ticker echo exec-ok 2>&1)
 [ "$out" = exec-ok ] && ok "exec" || nok "exec" "$out"
@@ -135,6 +143,11 @@ for c in ping-head keepalive malformed bigheader h2 slowloris bigbody chunked-cr
   case "$out" in PASS*) ok "raw: $c" ;; *) nok "raw: $c" "$out" ;; esac
 done
 
+for c in raw200-exec upgrade-exec; do
+  out=$(timeout 30 python3 "$top/tests/integration/lib/rawhttp.py" "$gsock" "$c:ticker" 2>&1)
+  case "$out" in PASS*) ok "raw: $c (stdin with the request, half-close, output to EOF)" ;;
+    *) nok "raw: $c" "$out" ;; esac
+done
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$guard_pid/status)
 out=$(timeout 120 python3 "$top/tests/integration/lib/rawhttp.py" "$gsock" stress:ticker 2>&1)
 rss1=$(awk '/VmRSS/ {print $2}' /proc/$guard_pid/status)

@@ -145,6 +145,38 @@ def main():
         more = c.recv(4096)
         ok = got == 100 and st == 200 and dt < 2 and len(more) > 0
         print(("PASS" if ok else "FAIL"), "streams=%d ping=%d in %.3fs" % (got, st, dt))
+    elif case.startswith("raw200-exec:") or case.startswith("upgrade-exec:"):
+        # exec start in the raw "200 OK" form (no Upgrade header) or the
+        # "101 UPGRADED" form: stdin sent, half-closed, output read to EOF
+        kind, _, name = case.partition(":")
+        body = json.dumps({"AttachStdin": True, "AttachStdout": True,
+                           "AttachStderr": True, "Cmd": ["sh", "-c", "cat; echo after-eof"]}).encode()
+        s.sendall(b"POST /v1.41/containers/" + name.encode() + b"/exec HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        st, h, rb = read_response(s)
+        eid = json.loads(rb)["Id"]
+        sb = b'{"Detach":false,"Tty":false}'
+        up = b"Connection: Upgrade\r\nUpgrade: tcp\r\n" if kind == "upgrade-exec" else b""
+        s.sendall(b"POST /v1.41/exec/" + eid.encode() + b"/start HTTP/1.1\r\nHost: x\r\n" + up +
+                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(sb), sb))
+        # stdin once the engine has answered (it drops earlier bytes itself)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+        s.sendall(b"hello-stdin\n")
+        s.shutdown(socket.SHUT_WR)
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+        want_status = b" 101 " if kind == "upgrade-exec" else b" 200 "
+        ok = (want_status in data.split(b"\r\n", 1)[0] and b"hello-stdin" in data
+              and b"after-eof" in data)
+        print(("PASS" if ok else "FAIL"), data if not ok else len(data))
     elif case == "malformed":
         s.sendall(b"GET /_ping HTTP/1.1\r\nHo st: x\r\n\r\n")
         st, h, body = read_response(s)
