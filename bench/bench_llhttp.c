@@ -19,8 +19,8 @@ static size_t sink;
 static int
 on_data (llhttp_t *p, const char *at, size_t len)
 {
-  (void) p;
-  (void) at;
+  (void)p;
+  (void)at;
   sink += len;
   return 0;
 }
@@ -28,11 +28,11 @@ on_data (llhttp_t *p, const char *at, size_t len)
 int
 main (void)
 {
-  const char *req
-      = "POST /v1.41/containers/create?name=web HTTP/1.1\r\n"
-        "Host: api.moby.localhost\r\nUser-Agent: Docker-Client/28.2.2 (linux)\r\n"
-        "Content-Length: 0\r\nContent-Type: application/json\r\n"
-        "Accept-Encoding: gzip\r\n\r\n";
+  const char *req = "POST /v1.41/containers/create?name=web HTTP/1.1\r\n"
+                    "Host: api.moby.localhost\r\nUser-Agent: "
+                    "Docker-Client/28.2.2 (linux)\r\n"
+                    "Content-Length: 0\r\nContent-Type: application/json\r\n"
+                    "Accept-Encoding: gzip\r\n\r\n";
   size_t rl = strlen (req);
   llhttp_settings_t st;
   llhttp_t p;
@@ -56,7 +56,7 @@ main (void)
   for (int i = 0; i < n; i++)
     {
       volatile const char *e = memmem (req, rl, "\r\n\r\n", 4);
-      sink += (size_t) (e != NULL);
+      sink += (size_t)(e != NULL);
     }
   t1 = now ();
   printf ("nothing (memmem for the head end): %.0f ns\n", (t1 - t0) / n * 1e9);
@@ -67,7 +67,7 @@ main (void)
   int hl = snprintf (buf, 32, "%zx\r\n", chunk - 16);
   memset (buf + hl, 'x', chunk - 16);
   memcpy (buf + hl + chunk - 16, "\r\n", 2);
-  size_t framed = (size_t) hl + chunk - 16 + 2;
+  size_t framed = (size_t)hl + chunk - 16 + 2;
   const char *h = "POST /images/load HTTP/1.1\r\nHost: x\r\n"
                   "Transfer-Encoding: chunked\r\n\r\n";
   llhttp_init (&p, HTTP_REQUEST, &st);
@@ -83,7 +83,7 @@ main (void)
     {
       char tmp[64 * 1024 + 32];
       memcpy (tmp, buf, framed); /* the copy any user-space relay makes */
-      sink += (size_t) tmp[framed / 2];
+      sink += (size_t)tmp[framed / 2];
     }
   t1 = now ();
   printf ("nothing (one memcpy per chunk): %.0f MB/s\n",

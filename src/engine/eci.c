@@ -84,8 +84,8 @@ next_folded (const unsigned char **p)
 bool
 eci_json_key_fold_eq (const char *key, const char *field)
 {
-  const unsigned char *a = (const unsigned char *) key;
-  const unsigned char *b = (const unsigned char *) field;
+  const unsigned char *a = (const unsigned char *)key;
+  const unsigned char *b = (const unsigned char *)field;
   while (*a && *b)
     {
       int ca = next_folded (&a);
@@ -100,8 +100,7 @@ eci_json_key_fold_eq (const char *key, const char *field)
  * fold to the field (Go takes the last, jansson's order is not the
  * document's: refuse rather than guess). */
 static int
-obj_get (json_t *obj, const char *field, json_t **out,
-         struct eci_verdict *v)
+obj_get (json_t *obj, const char *field, json_t **out, struct eci_verdict *v)
 {
   const char *k;
   json_t *val;
@@ -158,7 +157,7 @@ lexical_clean (const char *path)
       while (*p == '/')
         p++;
       const char *e = strchrnul (p, '/');
-      size_t l = (size_t) (e - p);
+      size_t l = (size_t)(e - p);
       if (l == 0 || (l == 1 && p[0] == '.'))
         ;
       else if (l == 2 && p[0] == '.' && p[1] == '.')
@@ -205,7 +204,7 @@ eci_resolve_host_path (const char *path)
       if (*p == '\0')
         break;
       e = strchrnul (p, '/');
-      l = (size_t) (e - p);
+      l = (size_t)(e - p);
       if (l == 1 && p[0] == '.')
         ;
       else if (l == 2 && p[0] == '.' && p[1] == '.')
@@ -291,7 +290,7 @@ reaches_socket (const struct eci_config *cfg, const char *resolved)
   for (size_t i = 0; i < cfg->n_sockets + 3; i++)
     {
       const char *s = i < cfg->n_sockets ? cfg->socket_paths[i]
-                                          : default_sockets[i - cfg->n_sockets];
+                                         : default_sockets[i - cfg->n_sockets];
       cleanup_free char *rs = eci_resolve_host_path (s);
       if (path_under (s, resolved) || (rs && path_under (rs, resolved)))
         return true;
@@ -334,13 +333,13 @@ eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
             && cfg->socket_mount_allowed (cfg->socket_mount_ctx,
                                           image ? image : "", cands[c]))
           return 0;
-        return refuse (
-            v, 403, "eci.socket-mount",
-            MSG_PREFIX "docker socket mount denied for container with image "
+        return refuse (v, 403, "eci.socket-mount",
+                       MSG_PREFIX
+                       "docker socket mount denied for container with image "
                        "\"%s\"; image is not in the allowed list; if you wish "
                        "to allow it, configure the docker socket image list "
                        "in the moat admin settings.",
-            image ? image : "");
+                       image ? image : "");
       }
 
   for (int c = 0; c < 2 && allowed; c++)
@@ -395,7 +394,7 @@ check_driver_opts (const struct eci_config *cfg, const struct policy *pol,
   const char *d = json_string_value (dev);
   if (d[0] != '/')
     return 0; /* nfs "addr:/export", "tmpfs", ... */
-  (void) o;
+  (void)o;
   return eci_check_bind (cfg, pol, d, image, v);
 }
 
@@ -432,8 +431,8 @@ check_host_config (const struct eci_config *cfg, const struct policy *pol,
       if (x == NULL || json_is_null (x))
         continue;
       if (!json_is_string (x))
-        return refuse (v, 400, "eci.json",
-                       MSG_PREFIX "invalid HostConfig.%s", ns_fields[i].field);
+        return refuse (v, 400, "eci.json", MSG_PREFIX "invalid HostConfig.%s",
+                       ns_fields[i].field);
       if (strcasecmp (json_string_value (x), "host") == 0)
         return ns_refuse (v, ns_fields[i].ns);
     }
@@ -454,7 +453,7 @@ check_host_config (const struct eci_config *cfg, const struct policy *pol,
         const char *colon = strchr (s, ':');
         if (s[0] != '/' || colon == NULL)
           continue; /* named volume, or anonymous volume at that path */
-        cleanup_free char *src = strndup (s, (size_t) (colon - s));
+        cleanup_free char *src = strndup (s, (size_t)(colon - s));
         if (src == NULL)
           return oom (v);
         if (eci_check_bind (cfg, pol, src, image, v) < 0)
@@ -509,10 +508,9 @@ check_host_config (const struct eci_config *cfg, const struct policy *pol,
 /* Fields of HostConfig that old API versions also read from the top level
  * of the create body. */
 static const char *const toplevel_hostconfig[] = {
-  "Binds",       "Mounts",       "NetworkMode", "PidMode",
-  "IpcMode",     "UTSMode",      "UsernsMode",  "CgroupnsMode",
-  "Runtime",     "Privileged",   "VolumesFrom", "Devices",
-  "CapAdd",      "SecurityOpt",  "CgroupParent",
+  "Binds",       "Mounts",     "NetworkMode",  "PidMode",     "IpcMode",
+  "UTSMode",     "UsernsMode", "CgroupnsMode", "Runtime",     "Privileged",
+  "VolumesFrom", "Devices",    "CapAdd",       "SecurityOpt", "CgroupParent",
 };
 
 static int
@@ -564,8 +562,8 @@ eci_check_container_create (const struct eci_config *cfg,
   if (img && json_is_string (img))
     v->image = strdup (json_string_value (img));
 
-  for (size_t i = 0; i < sizeof toplevel_hostconfig / sizeof *toplevel_hostconfig;
-       i++)
+  for (size_t i = 0;
+       i < sizeof toplevel_hostconfig / sizeof *toplevel_hostconfig; i++)
     {
       json_t *x;
       if (obj_get (root, toplevel_hostconfig[i], &x, v) < 0)

@@ -75,8 +75,7 @@ int eci_check_build (const char *query, struct eci_verdict *v);
 /* Check one bind source (host path as written) for a container of image
  * (may be NULL). */
 int eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
-                    const char *src, const char *image,
-                    struct eci_verdict *v);
+                    const char *src, const char *image, struct eci_verdict *v);
 
 /* Resolve a host path the way mounting it would: symlinks followed
  * component by component, "..", "." and "//" handled, a missing tail

@@ -96,9 +96,9 @@ buf_printf (struct buf *b, const char *fmt, ...)
   va_start (ap, fmt);
   n = vsnprintf (tmp, sizeof tmp, fmt, ap);
   va_end (ap);
-  if (n < 0 || (size_t) n >= sizeof tmp)
+  if (n < 0 || (size_t)n >= sizeof tmp)
     return -1;
-  return buf_append (b, tmp, (size_t) n);
+  return buf_append (b, tmp, (size_t)n);
 }
 
 static void
@@ -159,8 +159,8 @@ struct conn
   /* client -> engine */
   llhttp_t req;
   enum req_state rs;
-  struct buf cin;   /* read from the client, not yet parsed */
-  struct buf hbuf;  /* copies of the current head's fields */
+  struct buf cin;  /* read from the client, not yet parsed */
+  struct buf hbuf; /* copies of the current head's fields */
   size_t url_off, url_len;
   size_t hname_off[MAX_HEADERS], hname_len[MAX_HEADERS];
   size_t hval_off[MAX_HEADERS], hval_len[MAX_HEADERS];
@@ -170,14 +170,14 @@ struct conn
   struct timespec head_start;
   bool head_started;
   const struct engine_route *route;
-  bool chunked_out;      /* re-framing a chunked body to the engine */
-  struct buf head_out;   /* re-serialised head (RS_COLLECT) */
-  struct buf body;       /* collected body */
+  bool chunked_out;    /* re-framing a chunked body to the engine */
+  struct buf head_out; /* re-serialised head (RS_COLLECT) */
+  struct buf body;     /* collected body */
   bool body_too_big;
-  int op;                /* route op being collected */
-  char *container;       /* name= of a create */
-  struct buf local;      /* local answer waiting (RS_WAIT_LOCAL/DISCARD) */
-  bool local_close;      /* close after the local answer */
+  int op;           /* route op being collected */
+  char *container;  /* name= of a create */
+  struct buf local; /* local answer waiting (RS_WAIT_LOCAL/DISCARD) */
+  bool local_close; /* close after the local answer */
   enum req_state after_local;
   struct buf uout; /* to the engine */
   bool cin_eof;
@@ -197,7 +197,7 @@ struct conn
   struct buf cout; /* to the client */
   bool uin_eof;
   bool cshut_done;
-  bool raw;          /* hijacked: bytes flow both ways unparsed */
+  bool raw; /* hijacked: bytes flow both ways unparsed */
   /* Raw streams move through pipes with splice(2), never through user
    * space, once the bytes buffered before the hijack are out.
    * pipe_cu: client -> engine, pipe_uc: engine -> client. */
@@ -206,7 +206,7 @@ struct conn
   bool spliced;
   bool close_when_flushed;
   bool dead;
-  bool closed; /* fds closed, on the graveyard list */
+  bool closed;  /* fds closed, on the graveyard list */
   bool in_head; /* the parser is inside a request head */
   bool kick;    /* run the parser even with no new bytes (it may complete a
                    message without consuming input) */
@@ -229,7 +229,8 @@ struct engine_guard
   bool stopping;
 };
 
-/* ---- small helpers ------------------------------------------------------- */
+/* ---- small helpers -------------------------------------------------------
+ */
 
 static int
 set_nonblock (int fd)
@@ -273,13 +274,13 @@ status_text (int status)
 static int
 json_escape (struct buf *b, const char *s)
 {
-  const unsigned char *p = (const unsigned char *) s;
+  const unsigned char *p = (const unsigned char *)s;
   while (*p)
     {
       unsigned char c = *p;
       if (c == '"' || c == '\\')
         {
-          char e[2] = { '\\', (char) c };
+          char e[2] = { '\\', (char)c };
           if (buf_append (b, e, 2) < 0)
             return -1;
           p++;
@@ -299,15 +300,16 @@ json_escape (struct buf *b, const char *s)
       else
         {
           /* validate one UTF-8 sequence */
-          int n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                  : (c & 0xf8) == 0xf0                       ? 4
-                                                             : 0;
+          int n = (c & 0xe0) == 0xc0   ? 2
+                  : (c & 0xf0) == 0xe0 ? 3
+                  : (c & 0xf8) == 0xf0 ? 4
+                                       : 0;
           bool ok = n > 0 && c >= 0xc2;
           for (int i = 1; ok && i < n; i++)
             ok = (p[i] & 0xc0) == 0x80;
           if (ok)
             {
-              if (buf_append (b, p, (size_t) n) < 0)
+              if (buf_append (b, p, (size_t)n) < 0)
                 return -1;
               p += n;
             }
@@ -330,7 +332,8 @@ make_error (struct buf *out, int status, const char *message, bool close)
   struct buf body = { 0 };
   int ret = -1;
   if (buf_append (&body, "{\"message\":\"", 12) < 0
-      || json_escape (&body, message) < 0 || buf_append (&body, "\"}\n", 3) < 0)
+      || json_escape (&body, message) < 0
+      || buf_append (&body, "\"}\n", 3) < 0)
     goto done;
   if (buf_printf (out,
                   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
@@ -366,14 +369,14 @@ audit (struct conn *c, const char *rule, const char *outcome,
   r.uid = c->cred.uid;
   r.gid = c->cred.gid;
   r.pid = c->cred.pid;
-  r.method = llhttp_method_name ((llhttp_method_t) c->req.method);
+  r.method = llhttp_method_name ((llhttp_method_t)c->req.method);
   r.uri = uri ? uri : "";
   r.endpoint = c->route ? c->route->commands : "";
   char ep[64];
   {
     /* first command only */
     const char *comma = strchr (r.endpoint, ',');
-    size_t n = comma ? (size_t) (comma - r.endpoint) : strlen (r.endpoint);
+    size_t n = comma ? (size_t)(comma - r.endpoint) : strlen (r.endpoint);
     if (n >= sizeof ep)
       n = sizeof ep - 1;
     memcpy (ep, r.endpoint, n);
@@ -524,7 +527,7 @@ on_req_hvalue_complete (llhttp_t *p)
 static int
 on_req_headers_complete (llhttp_t *p)
 {
-  (void) p;
+  (void)p;
   return HPE_PAUSED;
 }
 
@@ -560,7 +563,7 @@ on_req_body (llhttp_t *p, const char *at, size_t len)
 static int
 on_req_message_complete (llhttp_t *p)
 {
-  (void) p;
+  (void)p;
   return HPE_PAUSED;
 }
 
@@ -628,9 +631,9 @@ on_resp_headers_complete (llhttp_t *p)
   if (pe->hijack)
     {
       c->resp_ct[c->resp_ct_len] = '\0';
-      bool raw_ct = strncasecmp (c->resp_ct, "application/vnd.docker.", 23)
-                        == 0
-                    && strstr (c->resp_ct, "-stream") != NULL;
+      bool raw_ct
+          = strncasecmp (c->resp_ct, "application/vnd.docker.", 23) == 0
+            && strstr (c->resp_ct, "-stream") != NULL;
       /* The engine took the connection over: from here on it speaks no
        * HTTP, and neither may the client. */
       if (status == 101 || (status == 200 && raw_ct))
@@ -660,7 +663,8 @@ on_resp_message_complete (llhttp_t *p)
   return 0;
 }
 
-/* ---- request handling ---------------------------------------------------- */
+/* ---- request handling ----------------------------------------------------
+ */
 
 static bool
 hdr_is (struct conn *c, size_t i, const char *name)
@@ -675,7 +679,7 @@ hdr_is (struct conn *c, size_t i, const char *name)
 static int
 write_head (struct conn *c, struct buf *out)
 {
-  const char *m = llhttp_method_name ((llhttp_method_t) c->req.method);
+  const char *m = llhttp_method_name ((llhttp_method_t)c->req.method);
   if (buf_printf (out, "%s ", m) < 0
       || buf_append (out, c->hbuf.d + c->url_off, c->url_len) < 0
       || buf_printf (out, " HTTP/%d.%d\r\n", c->req.http_major,
@@ -713,7 +717,7 @@ engine_connect (struct conn *c)
     return -1;
   /* A unix connect either completes or fails at once (EAGAIN when the
    * engine's backlog is full): never blocks the loop. */
-  if (connect (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+  if (connect (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
     {
       close (fd);
       return -1;
@@ -766,8 +770,10 @@ headers_valid_p (struct conn *c)
 {
   for (size_t i = 0; i < c->n_headers; i++)
     {
-      const unsigned char *n = (const unsigned char *) c->hbuf.d + c->hname_off[i];
-      const unsigned char *v = (const unsigned char *) c->hbuf.d + c->hval_off[i];
+      const unsigned char *n
+          = (const unsigned char *)c->hbuf.d + c->hname_off[i];
+      const unsigned char *v
+          = (const unsigned char *)c->hbuf.d + c->hval_off[i];
       if (c->hname_len[i] == 0)
         return false;
       for (size_t j = 0; j < c->hname_len[i]; j++)
@@ -797,7 +803,7 @@ handle_head (struct conn *c)
   c->body_too_big = false;
   c->op = ROUTE_OP_NONE;
   snprintf (method, sizeof method, "%s",
-            llhttp_method_name ((llhttp_method_t) c->req.method));
+            llhttp_method_name ((llhttp_method_t)c->req.method));
 
   if (raw_uri == NULL)
     {
@@ -944,7 +950,7 @@ handle_head (struct conn *c)
     buf_printf (&c->head_out, "Transfer-Encoding: chunked\r\n\r\n");
   else if (c->req.flags & F_CONTENT_LENGTH)
     buf_printf (&c->head_out, "Content-Length: %llu\r\n\r\n",
-                (unsigned long long) c->req.content_length);
+                (unsigned long long)c->req.content_length);
   else
     buf_append (&c->head_out, "\r\n", 2);
   if (buf_append (&c->uout, c->head_out.d + c->head_out.off, c->head_out.len)
@@ -963,8 +969,9 @@ body_blank_p (const struct buf *b)
 {
   size_t n = b->len;
   const char *p = b->d ? b->d + b->off : "";
-  while (n && (p[n - 1] == ' ' || p[n - 1] == '\n' || p[n - 1] == '\r'
-               || p[n - 1] == '\t'))
+  while (n
+         && (p[n - 1] == ' ' || p[n - 1] == '\n' || p[n - 1] == '\r'
+             || p[n - 1] == '\t'))
     n--;
   while (n && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
     p++, n--;
@@ -1000,8 +1007,8 @@ handle_collected (struct conn *c)
                                       &nb, &nlen, &v);
       break;
     case ROUTE_OP_VOLUME_CREATE:
-      r = eci_check_volume_create (&g->cfg.eci, g->pol, body, c->body.len,
-                                   &nb, &nlen, &v);
+      r = eci_check_volume_create (&g->cfg.eci, g->pol, body, c->body.len, &nb,
+                                   &nlen, &v);
       break;
     case ROUTE_OP_CONTAINER_START:
       /* API < 1.24 took a HostConfig here, applied with no create check */
@@ -1065,9 +1072,8 @@ handle_message_end (struct conn *c)
     case RS_FORWARD:
       if (c->chunked_out && buf_append (&c->uout, "0\r\n\r\n", 5) < 0)
         c->dead = true;
-      c->rs = (c->route && (c->route->flags & ROUTE_F_HIJACK))
-                  ? RS_WAIT_HIJACK
-                  : RS_HEAD;
+      c->rs = (c->route && (c->route->flags & ROUTE_F_HIJACK)) ? RS_WAIT_HIJACK
+                                                               : RS_HEAD;
       break;
     case RS_COLLECT:
       handle_collected (c);
@@ -1134,7 +1140,7 @@ process_client (struct conn *c)
       llhttp_errno_t e = llhttp_execute (&c->req, base, c->cin.len);
       size_t used = c->cin.len;
       if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE)
-        used = (size_t) (llhttp_get_error_pos (&c->req) - base);
+        used = (size_t)(llhttp_get_error_pos (&c->req) - base);
       else if (e != HPE_OK)
         {
           buf_consume (&c->cin, c->cin.len);
@@ -1179,7 +1185,7 @@ write_out (int fd, struct buf *b)
             return 0;
           return -1;
         }
-      buf_consume (b, (size_t) n);
+      buf_consume (b, (size_t)n);
     }
   return 0;
 }
@@ -1198,7 +1204,7 @@ pipe_drain (int pipe_r, int dst, size_t *held)
             continue;
           return errno == EAGAIN ? 0 : -1;
         }
-      *held -= (size_t) n;
+      *held -= (size_t)n;
     }
   return 0;
 }
@@ -1212,9 +1218,11 @@ conn_flush (struct conn *c)
     return -1;
   if (c->spliced)
     {
-      if (c->uout.len == 0 && pipe_drain (c->pipe_cu[0], c->ufd, &c->in_cu) < 0)
+      if (c->uout.len == 0
+          && pipe_drain (c->pipe_cu[0], c->ufd, &c->in_cu) < 0)
         return -1;
-      if (c->cout.len == 0 && pipe_drain (c->pipe_uc[0], c->cfd, &c->in_uc) < 0)
+      if (c->cout.len == 0
+          && pipe_drain (c->pipe_uc[0], c->cfd, &c->in_uc) < 0)
         return -1;
     }
   return 0;
@@ -1230,7 +1238,7 @@ splice_in (int src, int pipe_w, size_t *held, bool *eof)
     return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
   if (n == 0)
     *eof = true;
-  *held += (size_t) n;
+  *held += (size_t)n;
   return 0;
 }
 
@@ -1369,8 +1377,8 @@ conn_update (struct conn *c)
         c->dead = true;
       if (c->cin_eof)
         {
-          if (c->rs != RS_HEAD && c->rs != RS_CLOSED
-              && c->rs != RS_WAIT_HIJACK && c->rs != RS_WAIT_LOCAL)
+          if (c->rs != RS_HEAD && c->rs != RS_CLOSED && c->rs != RS_WAIT_HIJACK
+              && c->rs != RS_WAIT_LOCAL)
             c->dead = true; /* client left mid-request */
           else if (c->pend_n == 0 && c->cout.len == 0 && c->local.len == 0)
             c->dead = true;
@@ -1386,8 +1394,8 @@ conn_update (struct conn *c)
       conn_close (c);
       return;
     }
-  bool want_client = !c->cin_eof && c->cin.len < READ_CHUNK
-                     && c->uout.len <= HIGH_WATER;
+  bool want_client
+      = !c->cin_eof && c->cin.len < READ_CHUNK && c->uout.len <= HIGH_WATER;
   bool want_engine = !c->uin_eof && c->cout.len <= HIGH_WATER;
   if (c->spliced)
     {
@@ -1446,7 +1454,7 @@ on_client_readable (struct conn *c)
       c->cin_eof = true;
       return;
     }
-  if (buf_append (&c->cin, tmp, (size_t) n) < 0)
+  if (buf_append (&c->cin, tmp, (size_t)n) < 0)
     {
       c->dead = true;
       return;
@@ -1480,7 +1488,7 @@ on_engine_readable (struct conn *c)
         llhttp_finish (&c->resp);
       return;
     }
-  engine_bytes (c, tmp, (size_t) n);
+  engine_bytes (c, tmp, (size_t)n);
 }
 
 /* Bytes from the engine: track response framing, queue them for the
@@ -1582,7 +1590,7 @@ accept_clients (struct engine_guard *g)
         }
       sl = sizeof c->cred;
       if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &sl) < 0)
-        c->cred.pid = 0, c->cred.uid = (uid_t) -1, c->cred.gid = (gid_t) -1;
+        c->cred.pid = 0, c->cred.uid = (uid_t)-1, c->cred.gid = (gid_t)-1;
       c->mask_c = EPOLLIN;
       c->reg_c = true;
       ev.events = EPOLLIN;
@@ -1610,12 +1618,13 @@ expire_heads (struct engine_guard *g)
         continue;
       long ms = (now.tv_sec - c->head_start.tv_sec) * 1000
                 + (now.tv_nsec - c->head_start.tv_nsec) / 1000000;
-      if (ms >= (long) g->cfg.head_timeout_ms)
+      if (ms >= (long)g->cfg.head_timeout_ms)
         conn_close (c);
     }
 }
 
-/* ---- public API ---------------------------------------------------------- */
+/* ---- public API ----------------------------------------------------------
+ */
 
 static int
 make_listener (const char *path, moat_error_t *err)
@@ -1638,7 +1647,7 @@ make_listener (const char *path, moat_error_t *err)
       if (unlink (path) < 0)
         return moat_error (err, errno, "remove stale `%s`", path);
     }
-  if (bind (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+  if (bind (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
     return moat_error (err, errno, "bind `%s`", path);
   if (chmod (path, 0660) < 0)
     return moat_error (err, errno, "chmod `%s`", path);
@@ -1742,7 +1751,7 @@ engine_guard_stop (struct engine_guard *g)
 {
   uint64_t one = 1;
   ssize_t r = write (g->efd, &one, sizeof one);
-  (void) r;
+  (void)r;
 }
 
 int
@@ -1836,7 +1845,8 @@ engine_guard_free (struct engine_guard *g)
   free (g);
 }
 
-/* ---- test entry point ----------------------------------------------------- */
+/* ---- test entry point -----------------------------------------------------
+ */
 
 int
 engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,

@@ -50,8 +50,8 @@ struct engine_guard_config
    * a stale socket, mode 0660; the caller sets its group). */
   int listen_fd;
   const char *listen_path;
-  const char *engine_path; /* the real engine socket */
-  bool command_list; /* apply eci.commandList (the filtered sockets) */
+  const char *engine_path;  /* the real engine socket */
+  bool command_list;        /* apply eci.commandList (the filtered sockets) */
   unsigned head_timeout_ms; /* request head must complete within; 0=10 s */
   unsigned max_conns;       /* 0 = 4096; beyond, new clients are closed */
   struct eci_config eci;    /* copied; the strings must outlive the guard */

@@ -11,8 +11,7 @@
  * answered by the engine, fed alternately `step` bytes at a time.  Whatever
  * the guard would send is dropped.  Exercises the exact code the event loop
  * runs (head checks, body collection and ECI checks, hijack detection). */
-int engine_guard_feed (struct engine_guard *g, const char *client,
-                       size_t clen, const char *engine, size_t elen,
-                       size_t step);
+int engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
+                       const char *engine, size_t elen, size_t step);
 
 #endif

@@ -5,7 +5,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define C_ROUTE(m, p, cmds, grp) { m, p, cmds, grp, ROUTE_OP_NONE, 0 }
+#define C_ROUTE(m, p, cmds, grp)                                              \
+  {                                                                           \
+    m, p, cmds, grp, ROUTE_OP_NONE, 0                                         \
+  }
 
 /* Order matters where two patterns can match one path: the specific ones
  * ("/containers/json") come before the name-capturing ones, as the engine
@@ -81,8 +84,7 @@ static const struct engine_route routes[] = {
   { "POST", "/build", "build", "build", ROUTE_OP_BUILD, 0 },
   C_ROUTE ("POST", "/build/prune", "builder prune,system prune", "build"),
   C_ROUTE ("POST", "/build/cancel", "build", "build"),
-  { "POST", "/session", "build", "build", ROUTE_OP_BUILDKIT,
-    ROUTE_F_HIJACK },
+  { "POST", "/session", "build", "build", ROUTE_OP_BUILDKIT, ROUTE_F_HIJACK },
   { "POST", "/grpc", "build", "build", ROUTE_OP_BUILDKIT, ROUTE_F_HIJACK },
 
   /* volumes */
@@ -97,11 +99,9 @@ static const struct engine_route routes[] = {
   /* networks */
   C_ROUTE ("GET", "/networks", "network ls", "network"),
   C_ROUTE ("POST", "/networks/create", "network create", "network"),
-  C_ROUTE ("POST", "/networks/prune", "network prune,system prune",
-           "network"),
+  C_ROUTE ("POST", "/networks/prune", "network prune,system prune", "network"),
   C_ROUTE ("POST", "/networks/**/connect", "network connect", "network"),
-  C_ROUTE ("POST", "/networks/**/disconnect", "network disconnect",
-           "network"),
+  C_ROUTE ("POST", "/networks/**/disconnect", "network disconnect", "network"),
   C_ROUTE ("GET", "/networks/**", "network inspect", "network"),
   C_ROUTE ("DELETE", "/networks/**", "network rm", "network"),
 
@@ -110,15 +110,14 @@ static const struct engine_route routes[] = {
   C_ROUTE ("GET", "/plugins", "plugin ls", "plugin"),
   C_ROUTE ("GET", "/plugins/privileges", "plugin install", "plugin"),
   { "POST", "/plugins/pull", "plugin install", "plugin", ROUTE_OP_PLUGIN, 0 },
-  { "POST", "/plugins/create", "plugin create", "plugin", ROUTE_OP_PLUGIN,
-    0 },
+  { "POST", "/plugins/create", "plugin create", "plugin", ROUTE_OP_PLUGIN, 0 },
   C_ROUTE ("GET", "/plugins/**/json", "plugin inspect", "plugin"),
   { "POST", "/plugins/**/enable", "plugin enable", "plugin", ROUTE_OP_PLUGIN,
     0 },
   C_ROUTE ("POST", "/plugins/**/disable", "plugin disable", "plugin"),
   C_ROUTE ("POST", "/plugins/**/push", "plugin push", "plugin"),
-  { "POST", "/plugins/**/upgrade", "plugin upgrade", "plugin",
-    ROUTE_OP_PLUGIN, 0 },
+  { "POST", "/plugins/**/upgrade", "plugin upgrade", "plugin", ROUTE_OP_PLUGIN,
+    0 },
   { "POST", "/plugins/**/set", "plugin set", "plugin", ROUTE_OP_PLUGIN, 0 },
   C_ROUTE ("DELETE", "/plugins/**", "plugin rm", "plugin"),
 
@@ -134,8 +133,8 @@ static const struct engine_route routes[] = {
   C_ROUTE ("GET", "/services", "service ls", "service"),
   { "POST", "/services/create", "service create", "service", ROUTE_OP_SWARM,
     0 },
-  { "POST", "/services/*/update", "service update", "service",
-    ROUTE_OP_SWARM, 0 },
+  { "POST", "/services/*/update", "service update", "service", ROUTE_OP_SWARM,
+    0 },
   C_ROUTE ("GET", "/services/*/logs", "service logs", "service"),
   C_ROUTE ("GET", "/services/*", "service inspect", "service"),
   C_ROUTE ("DELETE", "/services/*", "service rm", "service"),
@@ -200,7 +199,7 @@ pct_decode (const char *s, size_t len)
           lo = hexval (s[i + 2]);
           if (hi < 0 || lo < 0)
             goto bad;
-          c = (char) (hi * 16 + lo);
+          c = (char)(hi * 16 + lo);
           i += 2;
         }
       if (c == '\0')
@@ -238,7 +237,7 @@ engine_uri_parse (const char *uri, size_t len, struct engine_uri *out)
   if (len == 0 || uri[0] != '/' || memchr (uri, '\0', len) != NULL)
     return -1;
   q = memchr (uri, '?', len);
-  plen = q ? (size_t) (q - uri) : len;
+  plen = q ? (size_t)(q - uri) : len;
   if (q)
     out->query = q + 1;
   path = pct_decode (uri, plen);
@@ -288,8 +287,8 @@ match_segments (const char *pat, const char *path)
       path++;
       pe = strchrnul (pat, '/');
       se = strchrnul (path, '/');
-      pl = (size_t) (pe - pat);
-      sl = (size_t) (se - path);
+      pl = (size_t)(pe - pat);
+      sl = (size_t)(se - path);
       if (pl == 2 && pat[0] == '*' && pat[1] == '*')
         {
           /* Try every split: at least one segment consumed. */
@@ -334,7 +333,7 @@ engine_route_has_command (const struct engine_route *r, const char *command)
   while (*p)
     {
       const char *e = strchrnul (p, ',');
-      if ((size_t) (e - p) == n && memcmp (p, command, n) == 0)
+      if ((size_t)(e - p) == n && memcmp (p, command, n) == 0)
         return true;
       p = *e ? e + 1 : e;
     }
@@ -373,9 +372,8 @@ engine_cmdlist_allows (enum policy_cmdlist_type type, char *const *entries,
  * (engines built with Go < 1.17 split on both), '+' read as space, both
  * sides percent-decoded.  Stops when fn returns true; returns that. */
 static bool
-query_each (const char *query, bool (*fn) (const char *k, const char *v,
-                                           void *ctx),
-            void *ctx)
+query_each (const char *query,
+            bool (*fn) (const char *k, const char *v, void *ctx), void *ctx)
 {
   const char *p = query;
   while (*p)
@@ -383,7 +381,7 @@ query_each (const char *query, bool (*fn) (const char *k, const char *v,
       const char *e = p;
       while (*e && *e != '&' && *e != ';')
         e++;
-      size_t len = (size_t) (e - p);
+      size_t len = (size_t)(e - p);
       char *raw = strndup (p, len);
       if (raw)
         {
@@ -440,8 +438,7 @@ query_eq_cb (const char *k, const char *v, void *ctx)
 }
 
 bool
-engine_query_any_equal (const char *query, const char *name,
-                        const char *value)
+engine_query_any_equal (const char *query, const char *name, const char *value)
 {
   struct query_get_ctx c = { name, value, NULL };
   return query_each (query, query_eq_cb, &c);

@@ -33,8 +33,9 @@ enum
 
 struct engine_route
 {
-  const char *method;   /* "GET", "POST"... */
-  const char *pattern;  /* "/containers/{**}/json"; "*" = 1 segment, "**" = 1+ */
+  const char *method; /* "GET", "POST"... */
+  const char
+      *pattern; /* "/containers/{**}/json"; "*" = 1 segment, "**" = 1+ */
   const char *commands; /* CLI commands using it, ","-separated, main first */
   const char *group;    /* "container", "image"... ("" for /_ping) */
   enum engine_route_op op;

@@ -27,7 +27,7 @@ init (void)
   moat_error_t err = NULL;
 
   memset (&cfg, 0, sizeof cfg);
-  snprintf (path, sizeof path, "/tmp/moat-fuzz-http-%d.sock", (int) getpid ());
+  snprintf (path, sizeof path, "/tmp/moat-fuzz-http-%d.sock", (int)getpid ());
   cfg.listen_fd = -1;
   cfg.listen_path = path;
   cfg.engine_path = "/nonexistent";
@@ -64,8 +64,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   data++;
   size--;
   sep = memmem (data, size, "\xff\xfe", 2);
-  clen = sep ? (size_t) (sep - (const char *) data) : size;
-  engine_guard_feed (guard, (const char *) data, clen,
-                     sep ? sep + 2 : "", sep ? size - clen - 2 : 0, step);
+  clen = sep ? (size_t)(sep - (const char *)data) : size;
+  engine_guard_feed (guard, (const char *)data, clen, sep ? sep + 2 : "",
+                     sep ? size - clen - 2 : 0, step);
   return 0;
 }

@@ -22,7 +22,7 @@ static struct engine_guard *the_guard;
 static void
 on_signal (int sig)
 {
-  (void) sig;
+  (void)sig;
   if (the_guard)
     engine_guard_stop (the_guard);
 }
@@ -33,11 +33,11 @@ audit_line (void *ctx, const struct engine_audit_record *r)
   FILE *f = ctx;
   json_t *j = json_pack ("{s:I, s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
                          "s:s}",
-                         "time", (json_int_t) r->time.tv_sec, "uid",
-                         (int) r->uid, "pid", (int) r->pid, "method",
-                         r->method, "uri", r->uri, "endpoint", r->endpoint,
-                         "container", r->container, "image", r->image, "rule",
-                         r->rule, "outcome", r->outcome, "detail", r->detail);
+                         "time", (json_int_t)r->time.tv_sec, "uid",
+                         (int)r->uid, "pid", (int)r->pid, "method", r->method,
+                         "uri", r->uri, "endpoint", r->endpoint, "container",
+                         r->container, "image", r->image, "rule", r->rule,
+                         "outcome", r->outcome, "detail", r->detail);
   if (j == NULL)
     return;
   char *s = json_dumps (j, JSON_COMPACT);
@@ -109,7 +109,8 @@ main (int argc, char **argv)
         break;
       case 'd':
       case 'a':
-        pol.eci.cmd_type = c == 'd' ? POLICY_CMDLIST_DENY : POLICY_CMDLIST_ALLOW;
+        pol.eci.cmd_type
+            = c == 'd' ? POLICY_CMDLIST_DENY : POLICY_CMDLIST_ALLOW;
         push (&pol.eci.commands, &pol.eci.n_commands, optarg);
         cmdlist = true;
         break;
@@ -125,10 +126,11 @@ main (int argc, char **argv)
           }
         break;
       case 't':
-        cfg.head_timeout_ms = (unsigned) atoi (optarg);
+        cfg.head_timeout_ms = (unsigned)atoi (optarg);
         break;
       default:
-        fprintf (stderr, "usage: see the comment in tests/tools/guard_run.c\n");
+        fprintf (stderr,
+                 "usage: see the comment in tests/tools/guard_run.c\n");
         return 2;
       }
   if (cfg.listen_path == NULL || cfg.engine_path == NULL)
@@ -140,9 +142,9 @@ main (int argc, char **argv)
   push (&sockets, &n_sockets, cfg.engine_path);
   push (&sockets, &n_sockets, cfg.listen_path);
   cfg.command_list = cmdlist;
-  cfg.eci.protected_paths = (const char *const *) protect;
+  cfg.eci.protected_paths = (const char *const *)protect;
   cfg.eci.n_protected = n_protect;
-  cfg.eci.socket_paths = (const char *const *) sockets;
+  cfg.eci.socket_paths = (const char *const *)sockets;
   cfg.eci.n_sockets = n_sockets;
   cfg.audit = audit_line;
   cfg.audit_ctx = audit;

@@ -62,9 +62,8 @@ setup (void **state)
   {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     int fd = socket (AF_UNIX, SOCK_STREAM, 0);
-    snprintf (sa.sun_path, sizeof sa.sun_path, "%s/share/sub/x.sock",
-              f->root);
-    assert_int_equal (bind (fd, (struct sockaddr *) &sa, sizeof sa), 0);
+    snprintf (sa.sun_path, sizeof sa.sun_path, "%s/share/sub/x.sock", f->root);
+    assert_int_equal (bind (fd, (struct sockaddr *)&sa, sizeof sa), 0);
     close (fd);
   }
   f->dirs[0] = f->share;
@@ -117,10 +116,9 @@ runtime_forced (void **state)
   struct fx *f = *state;
   json_t *b;
   assert_int_equal (create (f, "{\"Image\":\"busybox\"}", NULL, &b), 0);
-  assert_string_equal (
-      json_string_value (json_object_get (json_object_get (b, "HostConfig"),
-                                          "Runtime")),
-      "moat-runc");
+  assert_string_equal (json_string_value (json_object_get (
+                           json_object_get (b, "HostConfig"), "Runtime")),
+                       "moat-runc");
   json_decref (b);
   assert_int_equal (create (f,
                             "{\"Image\":\"busybox\",\"HostConfig\":"
@@ -134,14 +132,12 @@ runtime_forced (void **state)
   assert_int_equal (json_integer_value (json_object_get (hc, "Memory")), 5);
   json_decref (b);
   /* a differently spelled HostConfig key becomes the canonical one */
-  assert_int_equal (create (f, "{\"hostconfig\":{\"Runtime\":\"runc\"}}",
-                            NULL, &b),
-                    0);
+  assert_int_equal (
+      create (f, "{\"hostconfig\":{\"Runtime\":\"runc\"}}", NULL, &b), 0);
   assert_null (json_object_get (b, "hostconfig"));
-  assert_string_equal (
-      json_string_value (json_object_get (json_object_get (b, "HostConfig"),
-                                          "Runtime")),
-      "moat-runc");
+  assert_string_equal (json_string_value (json_object_get (
+                           json_object_get (b, "HostConfig"), "Runtime")),
+                       "moat-runc");
   json_decref (b);
 }
 
@@ -171,15 +167,17 @@ namespaces_refused (void **state)
     }
   /* Go folds U+017F (long s) to 's': "PidModſ" is not a key, but
    * "UTSMode" spelled with a long s is */
-  assert_int_equal (create (f, "{\"HostConfig\":{\"UTSMode\":\"\","
-                               "\"UT\xc5\xbfMode\":\"host\"}}",
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"UTSMode\":\"\","
+                            "\"UT\xc5\xbfMode\":\"host\"}}",
                             NULL, NULL),
                     400);
-  assert_int_equal (create (f, "{\"HostConfig\":{\"UT\xc5\xbfMode\":\"host\"}}",
-                            NULL, NULL),
-                    403);
-  assert_int_equal (create (f, "{\"NetworkingConfig\":{\"EndpointsConfig\":"
-                               "{\"host\":{}}}}",
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"UT\xc5\xbfMode\":\"host\"}}", NULL, NULL),
+      403);
+  assert_int_equal (create (f,
+                            "{\"NetworkingConfig\":{\"EndpointsConfig\":"
+                            "{\"host\":{}}}}",
                             NULL, NULL),
                     403);
   /* deprecated top-level HostConfig fields */
@@ -236,9 +234,8 @@ binds (void **state)
   assert_int_equal (bind_status (f, "%s/share/missing/../../moat", NULL), 403);
   assert_int_equal (bind_status (f, "%s", NULL), 403);
   /* named volumes are not binds */
-  assert_int_equal (create (f, "{\"HostConfig\":{\"Binds\":[\"vol:/x\"]}}",
-                            NULL, NULL),
-                    0);
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"Binds\":[\"vol:/x\"]}}", NULL, NULL), 0);
 }
 
 static void
@@ -291,20 +288,23 @@ mounts_and_volumes (void **state)
   char *out = NULL;
   size_t len;
   struct eci_verdict v = { 0 };
-  assert_int_equal (create (f, "{\"HostConfig\":{\"Mounts\":[{\"Type\":"
-                               "\"bind\",\"Source\":\"/etc\",\"Target\":"
-                               "\"/x\"}]}}",
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"Mounts\":[{\"Type\":"
+                            "\"bind\",\"Source\":\"/etc\",\"Target\":"
+                            "\"/x\"}]}}",
                             NULL, NULL),
                     403);
-  assert_int_equal (create (f, "{\"HostConfig\":{\"Mounts\":[{\"Type\":"
-                               "\"volume\",\"Target\":\"/x\",\"VolumeOptions\":"
-                               "{\"DriverConfig\":{\"Name\":\"local\","
-                               "\"Options\":{\"type\":\"none\",\"o\":\"bind\","
-                               "\"device\":\"/etc\"}}}}]}}",
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"Mounts\":[{\"Type\":"
+                            "\"volume\",\"Target\":\"/x\",\"VolumeOptions\":"
+                            "{\"DriverConfig\":{\"Name\":\"local\","
+                            "\"Options\":{\"type\":\"none\",\"o\":\"bind\","
+                            "\"device\":\"/etc\"}}}}]}}",
                             NULL, NULL),
                     403);
-  assert_int_equal (create (f, "{\"HostConfig\":{\"Mounts\":[{\"Type\":"
-                               "\"tmpfs\",\"Target\":\"/x\"}]}}",
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"Mounts\":[{\"Type\":"
+                            "\"tmpfs\",\"Target\":\"/x\"}]}}",
                             NULL, NULL),
                     0);
   snprintf (json, sizeof json,

@@ -37,7 +37,7 @@ unix_listen (const char *path)
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
-  assert_int_equal (bind (fd, (struct sockaddr *) &sa, sizeof sa), 0);
+  assert_int_equal (bind (fd, (struct sockaddr *)&sa, sizeof sa), 0);
   assert_int_equal (listen (fd, 16), 0);
   return fd;
 }
@@ -48,7 +48,7 @@ unix_dial (const char *path)
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
-  assert_int_equal (connect (fd, (struct sockaddr *) &sa, sizeof sa), 0);
+  assert_int_equal (connect (fd, (struct sockaddr *)&sa, sizeof sa), 0);
   return fd;
 }
 
@@ -58,8 +58,8 @@ unix_dial (const char *path)
 static void *
 engine_conn (void *arg)
 {
-  struct fake *f = ((void **) arg)[0];
-  int fd = (int) (intptr_t) ((void **) arg)[1];
+  struct fake *f = ((void **)arg)[0];
+  int fd = (int)(intptr_t)((void **)arg)[1];
   char buf[65536];
   size_t len = 0;
   free (arg);
@@ -68,12 +68,12 @@ engine_conn (void *arg)
       ssize_t n = read (fd, buf + len, sizeof buf - 1 - len);
       if (n <= 0)
         break;
-      len += (size_t) n;
+      len += (size_t)n;
       buf[len] = 0;
       char *he = strstr (buf, "\r\n\r\n");
       if (!he)
         continue;
-      size_t need = (size_t) (he + 4 - buf);
+      size_t need = (size_t)(he + 4 - buf);
       char *cl = strcasestr (buf, "\r\ncontent-length:");
       if (cl && cl < he)
         need += strtoul (cl + 17, NULL, 10);
@@ -82,7 +82,7 @@ engine_conn (void *arg)
           char *end = strstr (he + 4, "0\r\n\r\n");
           if (!end)
             continue;
-          need = (size_t) (end + 5 - buf);
+          need = (size_t)(end + 5 - buf);
         }
       if (len < need)
         continue;
@@ -113,7 +113,7 @@ engine_main (void *arg)
         return NULL;
       void **a = malloc (2 * sizeof *a);
       a[0] = f;
-      a[1] = (void *) (intptr_t) c;
+      a[1] = (void *)(intptr_t)c;
       pthread_create (&t, NULL, engine_conn, a);
       pthread_detach (t);
     }
@@ -196,17 +196,17 @@ static int
 roundtrip (int fd, const char *req, char *out, size_t outsz)
 {
   size_t len = 0;
-  assert_int_equal (write (fd, req, strlen (req)), (ssize_t) strlen (req));
+  assert_int_equal (write (fd, req, strlen (req)), (ssize_t)strlen (req));
   for (;;)
     {
       ssize_t n = read (fd, out + len, outsz - 1 - len);
       if (n <= 0)
         return -1;
-      len += (size_t) n;
+      len += (size_t)n;
       out[len] = 0;
       char *he = strstr (out, "\r\n\r\n");
       char *cl = strcasestr (out, "content-length:");
-      if (he && cl && len >= (size_t) (he + 4 - out) + strtoul (cl + 15, 0, 10))
+      if (he && cl && len >= (size_t)(he + 4 - out) + strtoul (cl + 15, 0, 10))
         return atoi (out + 9);
     }
 }
@@ -218,16 +218,16 @@ policy_swap_and_ping (void **state)
   char out[4096];
   int fd = unix_dial (f->listen);
   /* no policy yet: only /_ping */
-  assert_int_equal (roundtrip (fd, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n", out,
-                               sizeof out),
+  assert_int_equal (roundtrip (fd, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n",
+                               out, sizeof out),
                     200);
-  assert_int_equal (roundtrip (fd, "GET /info HTTP/1.1\r\nHost: x\r\n\r\n", out,
-                               sizeof out),
-                    503);
+  assert_int_equal (
+      roundtrip (fd, "GET /info HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof out),
+      503);
   engine_guard_set_policy (f->g, &pol);
-  assert_int_equal (roundtrip (fd, "GET /info HTTP/1.1\r\nHost: x\r\n\r\n", out,
-                               sizeof out),
-                    200);
+  assert_int_equal (
+      roundtrip (fd, "GET /info HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof out),
+      200);
   close (fd);
 }
 
@@ -238,16 +238,19 @@ head_reserialised_and_blocked (void **state)
   char out[4096];
   int fd = unix_dial (f->listen);
   engine_guard_set_policy (f->g, &pol);
-  assert_int_equal (roundtrip (fd, "GET /v1.41/containers/json HTTP/1.1\r\n"
-                                   "Host:   x\r\nX-A: 1\r\nExpect: 100-continue\r\n\r\n",
-                               out, sizeof out),
-                    200);
+  assert_int_equal (
+      roundtrip (fd,
+                 "GET /v1.41/containers/json HTTP/1.1\r\n"
+                 "Host:   x\r\nX-A: 1\r\nExpect: 100-continue\r\n\r\n",
+                 out, sizeof out),
+      200);
   pthread_mutex_lock (&f->mu);
   assert_string_equal (f->last, "GET /v1.41/containers/json HTTP/1.1\r\n"
                                 "Host: x\r\nX-A: 1\r\n\r\n");
   pthread_mutex_unlock (&f->mu);
-  assert_int_equal (roundtrip (fd, "POST /images/x/push HTTP/1.1\r\nHost: x\r\n"
-                                   "Content-Length: 3\r\n\r\nabc",
+  assert_int_equal (roundtrip (fd,
+                               "POST /images/x/push HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Length: 3\r\n\r\nabc",
                                out, sizeof out),
                     403);
   assert_non_null (strstr (out, "Content-Type: application/json\r\n"));
@@ -257,8 +260,8 @@ head_reserialised_and_blocked (void **state)
                                 "the docker socket command list in the moat "
                                 "admin settings.\"}"));
   /* the connection is still usable */
-  assert_int_equal (roundtrip (fd, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n", out,
-                               sizeof out),
+  assert_int_equal (roundtrip (fd, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n",
+                               out, sizeof out),
                     200);
   assert_true (f->audits >= 1);
   close (fd);
@@ -272,11 +275,13 @@ create_rewritten_chunked_reframed (void **state)
   int fd = unix_dial (f->listen);
   engine_guard_set_policy (f->g, &pol);
   assert_int_equal (
-      roundtrip (fd,
-                 "POST /containers/create HTTP/1.1\r\nHost: x\r\n"
-                 "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                 "8;ext=1\r\n{\"Image\"\r\n9\r\n:\"busybox\r\n2\r\n\"}\r\n0\r\n\r\n",
-                 out, sizeof out),
+      roundtrip (
+          fd,
+          "POST /containers/create HTTP/1.1\r\nHost: x\r\n"
+          "Content-Type: application/json\r\nTransfer-Encoding: "
+          "chunked\r\n\r\n"
+          "8;ext=1\r\n{\"Image\"\r\n9\r\n:\"busybox\r\n2\r\n\"}\r\n0\r\n\r\n",
+          out, sizeof out),
       200);
   pthread_mutex_lock (&f->mu);
   {
@@ -297,7 +302,8 @@ create_rewritten_chunked_reframed (void **state)
                  out, sizeof out),
       200);
   pthread_mutex_lock (&f->mu);
-  assert_non_null (strstr (f->last, "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
+  assert_non_null (strstr (
+      f->last, "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
   pthread_mutex_unlock (&f->mu);
   close (fd);
 }

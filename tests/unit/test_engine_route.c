@@ -48,8 +48,9 @@ uri_refusals (void **state)
 {
   struct engine_uri u;
   const char *bad[] = {
-    "",  "containers/json", "*", "http://x/containers/json", "/a/%zz",
-    "/a/%4", "/a%00b", "/a//b", "/a/./b", "/a/../b", "/a/..", "/a%2F..%2Fb",
+    "",       "containers/json", "*",      "http://x/containers/json",
+    "/a/%zz", "/a/%4",           "/a%00b", "/a//b",
+    "/a/./b", "/a/../b",         "/a/..",  "/a%2F..%2Fb",
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     assert_int_equal (engine_uri_parse (bad[i], strlen (bad[i]), &u), -1);
@@ -179,12 +180,12 @@ query_values (void **state)
   assert_null (engine_query_get ("a=1", "b"));
   assert_true (engine_query_any_equal ("networkmode=bridge&networkmode=HOST",
                                        "networkmode", "host"));
-  assert_true (engine_query_any_equal ("x=1;networkmode=host", "networkmode",
-                                       "host"));
-  assert_true (engine_query_any_equal ("network%6Dode=h%6Fst", "networkmode",
-                                       "host"));
-  assert_false (engine_query_any_equal ("networkmode=hostx", "networkmode",
-                                        "host"));
+  assert_true (
+      engine_query_any_equal ("x=1;networkmode=host", "networkmode", "host"));
+  assert_true (
+      engine_query_any_equal ("network%6Dode=h%6Fst", "networkmode", "host"));
+  assert_false (
+      engine_query_any_equal ("networkmode=hostx", "networkmode", "host"));
 }
 
 static void
