@@ -927,6 +927,8 @@ handle_head (struct conn *c)
   pthread_mutex_unlock (&g->mu);
   if (c->op == ROUTE_OP_CONTAINER_CREATE)
     c->container = engine_query_get (uri.query, "name");
+  else if (strncmp (uri.path, "/containers/", 12) == 0)
+    c->container = strndup (uri.path + 12, strcspn (uri.path + 12, "/"));
   engine_uri_free (&uri);
 
   if (engine_connect (c) < 0)
@@ -1736,6 +1738,33 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
 fail:
   engine_guard_free (g);
   return NULL;
+}
+
+void
+engine_guard_config_init (struct engine_guard_config *cfg,
+                          struct engine_guard_paths *store,
+                          const struct moat_paths *paths)
+{
+  size_t n = 0;
+  memset (cfg, 0, sizeof *cfg);
+  memset (store, 0, sizeof *store);
+  cfg->listen_fd = -1;
+  cfg->listen_path = paths->docker_sock;
+  cfg->engine_path = paths->engine_sock;
+  store->protect[n++] = paths->etc_dir;
+  store->protect[n++] = paths->state_dir;
+  store->protect[n++] = paths->run_dir;
+  store->protect[n++] = paths->log_dir;
+  store->protect[n++] = paths->engine_data;
+  store->protect[n++] = paths->engine_exec;
+  cfg->eci.protected_paths = store->protect;
+  cfg->eci.n_protected = n;
+  n = 0;
+  store->sockets[n++] = paths->engine_sock;
+  store->sockets[n++] = paths->docker_sock;
+  store->sockets[n++] = paths->control_sock;
+  cfg->eci.socket_paths = store->sockets;
+  cfg->eci.n_sockets = n;
 }
 
 void

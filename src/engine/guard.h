@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "common/paths.h"
 #include "engine/eci.h"
 #include "policy/policy.h"
 
@@ -60,6 +61,22 @@ struct engine_guard_config
 };
 
 struct engine_guard;
+
+/* Storage for the path lists engine_guard_config_init() points cfg at; it
+ * must outlive the guard. */
+struct engine_guard_paths
+{
+  const char *protect[8];
+  const char *sockets[4];
+};
+
+/* Defaults for moatd: listen on paths->docker_sock, forward to
+ * paths->engine_sock, never mount moat's etc/state/run/log directories nor
+ * the engine's data and exec roots, treat the engine, guard and control
+ * sockets as engine sockets.  Command lists off (the main socket). */
+void engine_guard_config_init (struct engine_guard_config *cfg,
+                               struct engine_guard_paths *store,
+                               const struct moat_paths *paths);
 
 struct engine_guard *engine_guard_new (const struct engine_guard_config *cfg,
                                        moat_error_t *err);

@@ -148,6 +148,9 @@ for c in raw200-exec upgrade-exec; do
   case "$out" in PASS*) ok "raw: $c (stdin with the request, half-close, output to EOF)" ;;
     *) nok "raw: $c" "$out" ;; esac
 done
+out=$(timeout 60 python3 "$top/tests/integration/lib/dockerpy_check.py" "$gsock" 2>&1)
+case "$out" in PASS*) ok "docker-py: run, refusal message, attach socket with half-close" ;;
+  *) nok "docker-py: run, refusal message, attach socket with half-close" "$out" ;; esac
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$guard_pid/status)
 out=$(timeout 120 python3 "$top/tests/integration/lib/rawhttp.py" "$gsock" stress:ticker 2>&1)
 rss1=$(awk '/VmRSS/ {print $2}' /proc/$guard_pid/status)

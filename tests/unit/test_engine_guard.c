@@ -308,6 +308,25 @@ create_rewritten_chunked_reframed (void **state)
   close (fd);
 }
 
+static void
+config_from_paths (void **state)
+{
+  struct moat_paths p;
+  struct engine_guard_config cfg;
+  struct engine_guard_paths st;
+  moat_error_t err = NULL;
+  assert_int_equal (moat_paths_init (&p, "/tmp/r", &err), 0);
+  engine_guard_config_init (&cfg, &st, &p);
+  assert_string_equal (cfg.listen_path, "/tmp/r/run/moat/docker.sock");
+  assert_string_equal (cfg.engine_path, "/tmp/r/run/moat/engine.sock");
+  assert_int_equal (cfg.listen_fd, -1);
+  assert_false (cfg.command_list);
+  assert_int_equal (cfg.eci.n_protected, 6);
+  assert_string_equal (cfg.eci.protected_paths[4], "/tmp/r/var/lib/moat/engine");
+  assert_int_equal (cfg.eci.n_sockets, 3);
+  moat_paths_free (&p);
+}
+
 int
 main (void)
 {
@@ -317,6 +336,7 @@ main (void)
                                      teardown),
     cmocka_unit_test_setup_teardown (create_rewritten_chunked_reframed, setup,
                                      teardown),
+    cmocka_unit_test (config_from_paths),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
