@@ -17,9 +17,11 @@ cc -O2 -D_GNU_SOURCE -o "$top/build/bench/ping_lat" "$top/bench/ping_lat.c"
 R=$(mktemp -d /tmp/moat-gbench-XXXXXX)
 NS=moatb$$
 guard_pid=
+haproxy_pid=
 . "$top/tests/integration/lib/private_engine.sh"
 cleanup() {
   [ -n "$guard_pid" ] && kill "$guard_pid" 2>/dev/null && wait "$guard_pid" 2>/dev/null
+  [ -n "$haproxy_pid" ] && kill "$haproxy_pid" 2>/dev/null && wait "$haproxy_pid" 2>/dev/null
   engine_stop
   rm -rf "$R"
 }
@@ -31,12 +33,44 @@ gsock=$R/run/moat/docker.sock
 guard_pid=$!
 for _ in $(seq 1 50); do [ -S "$gsock" ] && break; sleep 0.1; done
 
+# HAProxy configured as Tecnativa's docker-socket-proxy does: path ACLs on
+# the url-decoded path with an optional /vX.Y prefix, http-server-close.
+hsock=$R/run/moat/haproxy.sock
+targets="direct:$engine guard:$gsock"
+if command -v haproxy >/dev/null; then
+  cat >"$R/haproxy.cfg" <<CFG
+global
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 10s
+  timeout client 10m
+  timeout server 10m
+  timeout tunnel 1h
+  option http-server-close
+frontend dockerfrontend
+  bind unix@$hsock mode 660
+  http-request allow if { path,url_dec -m reg -i ^(/v[\d\.]+)?/_ping }
+  http-request allow if { path,url_dec -m reg -i ^(/v[\d\.]+)?/containers }
+  http-request allow if { path,url_dec -m reg -i ^(/v[\d\.]+)?/images }
+  http-request allow if { path,url_dec -m reg -i ^(/v[\d\.]+)?/(version|info|events) }
+  http-request deny
+  default_backend dockerbackend
+backend dockerbackend
+  server dockersocket unix@$engine
+CFG
+  haproxy -db -f "$R/haproxy.cfg" >"$R/haproxy.log" 2>&1 &
+  haproxy_pid=$!
+  for _ in $(seq 1 50); do [ -S "$hsock" ] && break; sleep 0.1; done
+  targets="$targets haproxy:$hsock"
+fi
+
 echo "== llhttp vs nothing"
 "$top/build/bench/bench_llhttp"
 
 lat() { "$top/build/bench/ping_lat" "$@"; }
 echo "== latency (N=3000 kept-alive, N=1000 new connection)"
-for target in direct:$engine guard:$gsock; do
+for target in $targets; do
   name=${target%%:*}; sock=${target#*:}
   lat "$sock" 200 keep >/dev/null # warm up
   echo "$name  GET /_ping keep-alive:      $(lat "$sock" 3000 keep)"
@@ -57,7 +91,7 @@ rate() { # seconds -> MB/s
   awk -v s="$size" -v t="$1" 'BEGIN { printf "%.0f MB/s (%.2f s)", s / t / 1e6, t }'
 }
 timed() { local a b; a=$(date +%s.%N); "$@" >/dev/null; b=$(date +%s.%N); awk -v a="$a" -v b="$b" 'BEGIN { print b - a }'; }
-for target in direct:$engine guard:$gsock direct:$engine guard:$gsock; do
+for target in $targets $targets; do
   name=${target%%:*}; export DOCKER_HOST=unix://${target#*:}
   t=$(timed sh -c 'docker save big:1 >/dev/null')
   echo "$name  docker save: $(rate "$t")"
@@ -66,7 +100,7 @@ for target in direct:$engine guard:$gsock direct:$engine guard:$gsock; do
 done
 
 echo "== docker run --rm busybox true (median of 5)"
-for target in direct:$engine guard:$gsock; do
+for target in $targets; do
   name=${target%%:*}; export DOCKER_HOST=unix://${target#*:}
   ts=$(for _ in 1 2 3 4 5; do timed docker run --rm busybox true; done | sort -n | sed -n 3p)
   echo "$name  $ts s"

@@ -406,7 +406,9 @@ local_answer (struct conn *c, int status, const char *message, bool close)
       c->dead = true;
       return;
     }
-  c->local_close = close;
+  /* sticky: once a connection is to close, no later answer reopens it */
+  if (close)
+    c->local_close = true;
 }
 
 static void
