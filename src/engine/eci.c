@@ -479,12 +479,13 @@ check_host_config (const struct eci_config *cfg, const struct policy *pol,
             || obj_get (m, "VolumeOptions", &vo, v) < 0)
           return -1;
         const char *t = str_or_empty (type);
-        if (strcmp (t, "bind") == 0)
+        /* the engine matches types exactly; any spelling is checked */
+        if (strcasecmp (t, "bind") == 0)
           {
             if (eci_check_bind (cfg, pol, str_or_empty (src), image, v) < 0)
               return -1;
           }
-        else if (strcmp (t, "volume") == 0 && vo && json_is_object (vo))
+        else if (strcasecmp (t, "volume") == 0 && vo && json_is_object (vo))
           {
             json_t *name;
             if (obj_get (vo, "DriverConfig", &dc, v) < 0)

@@ -72,6 +72,15 @@ out=$(timeout 10 docker attach --no-stdin ticker 2>&1 | head -2 | grep -c '^tick
 out=$(script -qec "docker exec -it ticker sh -c 'tty; echo tty-ok'" /dev/null </dev/null 2>&1 | tr -d '\r')
 case "$out" in *tty-ok*) ok "exec -it" ;; *) nok "exec -it" "$out" ;; esac
 
+check "stats --no-stream" docker stats --no-stream ticker
+check "top" docker top ticker
+check "pause / unpause" sh -c 'docker pause ticker && docker unpause ticker'
+check "info / system df / version" sh -c 'docker info >/dev/null && docker system df >/dev/null && docker version >/dev/null'
+check "network create / ls / inspect / rm" sh -c 'docker network create gnet >/dev/null && docker network ls >/dev/null && docker network inspect gnet >/dev/null && docker network rm gnet >/dev/null'
+check "volume create / ls / rm (named)" sh -c 'docker volume create gvol >/dev/null && docker volume ls >/dev/null && docker volume rm gvol >/dev/null'
+check "image tag / ls / history / rmi" sh -c 'docker tag busybox gbb:1 && docker images >/dev/null && docker history gbb:1 >/dev/null && docker rmi gbb:1 >/dev/null'
+check "rename / restart / wait" sh -c 'docker run -d --name w1 busybox sleep 1 >/dev/null && docker rename w1 w2 && docker restart -t 1 w2 >/dev/null && docker wait w2 >/dev/null && docker rm w2 >/dev/null'
+
 echo "copy me" >"$share/in.txt"
 if docker cp "$share/in.txt" ticker:/tmp/in.txt && docker cp ticker:/tmp/in.txt "$share/out.txt" \
    && cmp -s "$share/in.txt" "$share/out.txt"; then ok "cp both ways"; else nok "cp both ways"; fi
