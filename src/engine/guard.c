@@ -119,15 +119,39 @@ enum ep_kind
 {
   EP_LISTEN,
   EP_STOP,
+  EP_WAKE,
   EP_TIMER,
   EP_CLIENT,
   EP_ENGINE,
 };
 
+struct listener;
+
 struct ep
 {
   enum ep_kind kind;
   struct conn *c;
+  struct listener *l;
+};
+
+/* One listening socket; connections accepted on it inherit its flags. */
+struct listener
+{
+  int id;
+  int fd;
+  bool command_list;
+  struct ep ep;
+  struct listener *next;
+};
+
+/* Listener changes asked for by other threads, applied by the loop. */
+struct listener_op
+{
+  bool add;
+  int id;
+  int fd;
+  bool command_list;
+  struct listener_op *next;
 };
 
 enum req_state
@@ -155,6 +179,8 @@ struct conn
   struct ep ep_c, ep_u;
   uint32_t mask_c, mask_u;
   struct ucred cred;
+  int listener_id;
+  bool command_list; /* apply eci.commandList (filtered socket) */
 
   /* client -> engine */
   llhttp_t req;
@@ -218,8 +244,11 @@ struct engine_guard
   struct engine_guard_config cfg;
   char *engine_path;
   char *listen_path;
-  int lfd, efd, tfd, epfd;
-  struct ep ep_l, ep_e, ep_t;
+  int efd, wfd, tfd, epfd;
+  struct ep ep_e, ep_w, ep_t;
+  struct listener *listeners; /* loop-owned */
+  struct listener_op *ops;    /* under mu */
+  int next_listener_id;       /* under mu */
   pthread_mutex_t mu;
   const struct policy *pol;
   struct conn *conns;
@@ -850,7 +879,7 @@ handle_head (struct conn *c)
       refuse (c, 503, "moat: policy not loaded yet", false);
       return;
     }
-  if (g->cfg.command_list && pol
+  if (c->command_list && pol
       && !engine_cmdlist_allows (pol->eci.cmd_type, pol->eci.commands,
                                  pol->eci.n_commands, c->route))
     {
@@ -1565,11 +1594,11 @@ conn_link (struct conn *c)
 }
 
 static void
-accept_clients (struct engine_guard *g)
+accept_clients (struct engine_guard *g, struct listener *l)
 {
   for (;;)
     {
-      int fd = accept4 (g->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      int fd = accept4 (l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
       struct epoll_event ev;
       struct conn *c;
       socklen_t sl;
@@ -1592,6 +1621,8 @@ accept_clients (struct engine_guard *g)
           close (fd);
           continue;
         }
+      c->listener_id = l->id;
+      c->command_list = l->command_list;
       sl = sizeof c->cred;
       if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &sl) < 0)
         c->cred.pid = 0, c->cred.uid = (uid_t)-1, c->cred.gid = (gid_t)-1;
@@ -1669,9 +1700,127 @@ ep_add (struct engine_guard *g, int fd, struct ep *ep, enum ep_kind kind)
   return epoll_ctl (g->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+static int
+listener_start (struct engine_guard *g, int id, int fd, bool command_list)
+{
+  struct listener *l = calloc (1, sizeof *l);
+  struct epoll_event ev = { .events = EPOLLIN };
+  if (l == NULL)
+    return -1;
+  l->id = id;
+  l->fd = fd;
+  l->command_list = command_list;
+  l->ep.kind = EP_LISTEN;
+  l->ep.l = l;
+  ev.data.ptr = &l->ep;
+  if (epoll_ctl (g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+    {
+      free (l);
+      return -1;
+    }
+  l->next = g->listeners;
+  g->listeners = l;
+  return 0;
+}
+
+/* Stop listener id and close the connections it accepted. */
+static void
+listener_stop (struct engine_guard *g, int id)
+{
+  for (struct listener **pp = &g->listeners; *pp; pp = &(*pp)->next)
+    if ((*pp)->id == id)
+      {
+        struct listener *l = *pp;
+        *pp = l->next;
+        close (l->fd);
+        free (l);
+        break;
+      }
+  for (struct conn *c = g->conns, *next; c; c = next)
+    {
+      next = c->next;
+      if (c->listener_id == id)
+        conn_close (c);
+    }
+}
+
+/* Apply the listener changes other threads queued, in order. */
+static void
+apply_listener_ops (struct engine_guard *g)
+{
+  struct listener_op *ops, *rev = NULL;
+  pthread_mutex_lock (&g->mu);
+  ops = g->ops;
+  g->ops = NULL;
+  pthread_mutex_unlock (&g->mu);
+  while (ops)
+    {
+      struct listener_op *n = ops->next;
+      ops->next = rev;
+      rev = ops;
+      ops = n;
+    }
+  while (rev)
+    {
+      struct listener_op *o = rev;
+      rev = o->next;
+      if (!o->add)
+        listener_stop (g, o->id);
+      else if (listener_start (g, o->id, o->fd, o->command_list) < 0)
+        {
+          log_warn ("engine guard: cannot serve listener %d: %s", o->id,
+                    strerror (errno));
+          close (o->fd);
+        }
+      free (o);
+    }
+}
+
+static int
+queue_listener_op (struct engine_guard *g, struct listener_op *o)
+{
+  uint64_t one = 1;
+  pthread_mutex_lock (&g->mu);
+  if (o->add)
+    o->id = ++g->next_listener_id;
+  o->next = g->ops;
+  g->ops = o;
+  pthread_mutex_unlock (&g->mu);
+  if (write (g->wfd, &one, sizeof one) < 0 && errno != EAGAIN)
+    return -1;
+  return o->add ? o->id : 0;
+}
+
+int
+engine_guard_add_listener (struct engine_guard *g, int fd, unsigned flags,
+                           moat_error_t *err)
+{
+  struct listener_op *o;
+  if (set_nonblock (fd) < 0)
+    return moat_error (err, errno, "listening socket");
+  o = calloc (1, sizeof *o);
+  if (o == NULL)
+    return moat_error (err, ENOMEM, "engine guard listener");
+  o->add = true;
+  o->fd = fd;
+  o->command_list = (flags & ENGINE_LISTENER_COMMAND_LIST) != 0;
+  return queue_listener_op (g, o);
+}
+
+void
+engine_guard_remove_listener (struct engine_guard *g, int id)
+{
+  struct listener_op *o = calloc (1, sizeof *o);
+  if (o == NULL)
+    return;
+  o->id = id;
+  queue_listener_op (g, o);
+}
+
 struct engine_guard *
 engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
 {
+  int lfd = -1;
   struct engine_guard *g = calloc (1, sizeof *g);
   struct itimerspec its = { { 1, 0 }, { 1, 0 } };
   if (g == NULL)
@@ -1680,7 +1829,7 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
       return NULL;
     }
   g->cfg = *cfg;
-  g->lfd = g->efd = g->tfd = g->epfd = -1;
+  g->efd = g->wfd = g->tfd = g->epfd = -1;
   pthread_mutex_init (&g->mu, NULL);
   if (g->cfg.head_timeout_ms == 0)
     g->cfg.head_timeout_ms = 10000;
@@ -1694,27 +1843,29 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
     }
   if (cfg->listen_fd >= 0)
     {
-      g->lfd = cfg->listen_fd;
-      if (set_nonblock (g->lfd) < 0)
+      lfd = cfg->listen_fd;
+      if (set_nonblock (lfd) < 0)
         {
           moat_error (err, errno, "listening socket");
           goto fail;
         }
     }
   else if (cfg->listen_path == NULL
-           || (g->lfd = make_listener (cfg->listen_path, err)) < 0)
+           || (lfd = make_listener (cfg->listen_path, err)) < 0)
     {
       if (cfg->listen_path == NULL)
         moat_error (err, EINVAL, "engine guard: no listening socket");
       goto fail;
     }
   g->efd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  g->wfd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   g->tfd = timerfd_create (CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   g->epfd = epoll_create1 (EPOLL_CLOEXEC);
-  if (g->efd < 0 || g->tfd < 0 || g->epfd < 0
+  if (g->efd < 0 || g->wfd < 0 || g->tfd < 0 || g->epfd < 0
       || timerfd_settime (g->tfd, 0, &its, NULL) < 0
-      || ep_add (g, g->lfd, &g->ep_l, EP_LISTEN) < 0
-      || ep_add (g, g->efd, &g->ep_e, EP_STOP) < 0
+      || listener_start (g, ++g->next_listener_id, lfd, cfg->command_list) < 0
+      || (lfd = -1, ep_add (g, g->efd, &g->ep_e, EP_STOP)) < 0
+      || ep_add (g, g->wfd, &g->ep_w, EP_WAKE) < 0
       || ep_add (g, g->tfd, &g->ep_t, EP_TIMER) < 0)
     {
       moat_error (err, errno, "engine guard event loop");
@@ -1738,6 +1889,8 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
   g->resp_settings.on_message_complete = on_resp_message_complete;
   return g;
 fail:
+  if (lfd >= 0)
+    close (lfd);
   engine_guard_free (g);
   return NULL;
 }
@@ -1805,7 +1958,13 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
           switch (ep->kind)
             {
             case EP_LISTEN:
-              accept_clients (g);
+              accept_clients (g, ep->l);
+              break;
+            case EP_WAKE:
+              if (read (g->wfd, &v, sizeof v) == sizeof v)
+                apply_listener_ops (g);
+              /* listeners stopped here may have events later in evs */
+              i = n;
               break;
             case EP_STOP:
               if (read (g->efd, &v, sizeof v) == sizeof v)
@@ -1863,10 +2022,25 @@ engine_guard_free (struct engine_guard *g)
       g->graveyard = c->next;
       conn_free (c);
     }
-  if (g->lfd >= 0)
-    close (g->lfd);
+  while (g->listeners)
+    {
+      struct listener *l = g->listeners;
+      g->listeners = l->next;
+      close (l->fd);
+      free (l);
+    }
+  while (g->ops)
+    {
+      struct listener_op *o = g->ops;
+      g->ops = o->next;
+      if (o->add)
+        close (o->fd);
+      free (o);
+    }
   if (g->efd >= 0)
     close (g->efd);
+  if (g->wfd >= 0)
+    close (g->wfd);
   if (g->tfd >= 0)
     close (g->tfd);
   if (g->epfd >= 0)
@@ -1896,6 +2070,7 @@ engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
       return -1;
     }
   c->ufd = out; /* "connected": engine_connect() does nothing */
+  c->command_list = g->cfg.command_list;
   conn_link (c);
   while ((ci < clen || ei < elen) && !c->dead)
     {

@@ -3,9 +3,10 @@
  * and forwards everything else byte-faithfully, streams and hijacked
  * connections included.
  *
- * One guard = one listening socket + one event loop (epoll), run on the
- * caller's thread by engine_guard_run().  Other threads may call only
- * engine_guard_set_policy() and engine_guard_stop(). */
+ * One guard = one event loop (epoll) serving one or more listening
+ * sockets, run on the caller's thread by engine_guard_run().  Other threads
+ * may call only engine_guard_set_policy(), engine_guard_add_listener(),
+ * engine_guard_remove_listener() and engine_guard_stop(). */
 #ifndef MOAT_ENGINE_GUARD_H
 #define MOAT_ENGINE_GUARD_H
 
@@ -52,7 +53,7 @@ struct engine_guard_config
   int listen_fd;
   const char *listen_path;
   const char *engine_path;  /* the real engine socket */
-  bool command_list;        /* apply eci.commandList (the filtered sockets) */
+  bool command_list;        /* apply eci.commandList on this first listener */
   unsigned head_timeout_ms; /* request head must complete within; 0=10 s */
   unsigned max_conns;       /* 0 = 4096; beyond, new clients are closed */
   struct eci_config eci;    /* copied; the strings must outlive the guard */
@@ -91,6 +92,21 @@ void engine_guard_set_policy (struct engine_guard *g,
 /* Run the event loop until engine_guard_stop().  Returns 0, or -1 on a
  * failure of the loop itself (never because of a client). */
 int engine_guard_run (struct engine_guard *g, moat_error_t *err);
+
+/* Flags of engine_guard_add_listener(). */
+#define ENGINE_LISTENER_COMMAND_LIST 0x1u /* apply eci.commandList */
+
+/* Serve one more listening unix socket (thread-safe; the guard takes the
+ * fd, also on failure).  For the filtered sockets of containers allowed to
+ * mount the engine socket: ENGINE_LISTENER_COMMAND_LIST.  Returns an id
+ * (> 0) for engine_guard_remove_listener(), or -1.  Takes effect on the
+ * loop's next turn. */
+int engine_guard_add_listener (struct engine_guard *g, int fd, unsigned flags,
+                               moat_error_t *err);
+
+/* Stop serving listener id and close the connections accepted on it
+ * (thread-safe).  The caller unlinks the socket path. */
+void engine_guard_remove_listener (struct engine_guard *g, int id);
 
 /* Make engine_guard_run() return soon (async-signal-safe: one write). */
 void engine_guard_stop (struct engine_guard *g);

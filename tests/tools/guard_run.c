@@ -2,8 +2,13 @@
  * benchmarks (moatd wires the same library with the real policy).
  *
  *   guard-run --listen SOCK --engine SOCK [--share DIR]... [--protect P]...
- *             [--deny CMD]... | [--allow CMD]... [--no-eci]
- *             [--audit FILE] [--head-timeout MS]
+ *             [--deny CMD]... | [--allow CMD]... [--command-list]
+ *             [--filtered SOCK]... [--no-eci] [--audit FILE]
+ *             [--head-timeout MS]
+ *
+ * --deny/--allow set the policy's command list; it applies on --listen only
+ * with --command-list, and always on each --filtered socket (served by the
+ * same loop through engine_guard_add_listener).
  *
  * The policy is built by hand from the flags; audit records are written as
  * JSON lines to FILE (default stderr).  SIGTERM/SIGINT stop the loop. */
@@ -13,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "engine/guard.h"
@@ -73,12 +80,14 @@ main (int argc, char **argv)
     { "no-eci", no_argument, 0, 'n' },
     { "audit", required_argument, 0, 'A' },
     { "head-timeout", required_argument, 0, 't' },
+    { "command-list", no_argument, 0, 'c' },
+    { "filtered", required_argument, 0, 'f' },
     { 0, 0, 0, 0 },
   };
   struct policy pol;
   struct engine_guard_config cfg;
-  char **protect = NULL, **sockets = NULL;
-  size_t n_protect = 0, n_sockets = 0;
+  char **protect = NULL, **sockets = NULL, **filtered = NULL;
+  size_t n_protect = 0, n_sockets = 0, n_filtered = 0;
   bool cmdlist = false;
   FILE *audit = stderr;
   moat_error_t err = NULL;
@@ -112,7 +121,13 @@ main (int argc, char **argv)
         pol.eci.cmd_type
             = c == 'd' ? POLICY_CMDLIST_DENY : POLICY_CMDLIST_ALLOW;
         push (&pol.eci.commands, &pol.eci.n_commands, optarg);
+        break;
+      case 'c':
         cmdlist = true;
+        break;
+      case 'f':
+        push (&filtered, &n_filtered, optarg);
+        push (&sockets, &n_sockets, optarg);
         break;
       case 'n':
         pol.eci.enabled = false;
@@ -156,6 +171,23 @@ main (int argc, char **argv)
       return 1;
     }
   engine_guard_set_policy (the_guard, &pol);
+  for (size_t i = 0; i < n_filtered; i++)
+    {
+      struct sockaddr_un sa = { .sun_family = AF_UNIX };
+      int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      snprintf (sa.sun_path, sizeof sa.sun_path, "%s", filtered[i]);
+      unlink (filtered[i]);
+      if (fd < 0 || bind (fd, (struct sockaddr *)&sa, sizeof sa) < 0
+          || listen (fd, SOMAXCONN) < 0
+          || engine_guard_add_listener (the_guard, fd,
+                                        ENGINE_LISTENER_COMMAND_LIST, &err)
+                 < 0)
+        {
+          fprintf (stderr, "guard-run: filtered socket %s failed\n",
+                   filtered[i]);
+          return 1;
+        }
+    }
   signal (SIGTERM, on_signal);
   signal (SIGINT, on_signal);
   signal (SIGPIPE, SIG_IGN);
@@ -166,6 +198,9 @@ main (int argc, char **argv)
       return 1;
     }
   engine_guard_free (the_guard);
+  for (size_t i = 0; i < n_filtered; i++)
+    free (filtered[i]);
+  free (filtered);
   for (size_t i = 0; i < n_protect; i++)
     free (protect[i]);
   for (size_t i = 0; i < n_sockets; i++)

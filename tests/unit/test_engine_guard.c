@@ -309,6 +309,45 @@ create_rewritten_chunked_reframed (void **state)
 }
 
 static void
+listeners_added_and_removed (void **state)
+{
+  struct fake *f = *state;
+  char out[4096], path[100];
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  moat_error_t err = NULL;
+  engine_guard_set_policy (f->g, &pol);
+  snprintf (path, sizeof path, "%s/plain.sock", f->dir);
+  int lfd = unix_listen (path);
+  int id = engine_guard_add_listener (f->g, lfd, 0, &err);
+  assert_true (id > 1);
+  /* no command list on this one: push passes; on the first it does not */
+  int fd = unix_dial (path);
+  assert_int_equal (roundtrip (fd,
+                               "POST /images/x/push HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Length: 0\r\n\r\n",
+                               out, sizeof out),
+                    200);
+  int fd1 = unix_dial (f->listen);
+  assert_int_equal (roundtrip (fd1,
+                               "POST /images/x/push HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Length: 0\r\n\r\n",
+                               out, sizeof out),
+                    403);
+  engine_guard_remove_listener (f->g, id);
+  /* its connections are closed, new ones refused; the first still serves */
+  assert_int_equal (read (fd, out, sizeof out), 0);
+  int s2 = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
+  assert_int_equal (connect (s2, (struct sockaddr *)&sa, sizeof sa), -1);
+  assert_int_equal (roundtrip (fd1, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n",
+                               out, sizeof out),
+                    200);
+  close (s2);
+  close (fd);
+  close (fd1);
+}
+
+static void
 config_from_paths (void **state)
 {
   struct moat_paths p;
@@ -322,7 +361,8 @@ config_from_paths (void **state)
   assert_int_equal (cfg.listen_fd, -1);
   assert_false (cfg.command_list);
   assert_int_equal (cfg.eci.n_protected, 6);
-  assert_string_equal (cfg.eci.protected_paths[4], "/tmp/r/var/lib/moat/engine");
+  assert_string_equal (cfg.eci.protected_paths[4],
+                       "/tmp/r/var/lib/moat/engine");
   assert_int_equal (cfg.eci.n_sockets, 3);
   moat_paths_free (&p);
 }
@@ -335,6 +375,8 @@ main (void)
     cmocka_unit_test_setup_teardown (head_reserialised_and_blocked, setup,
                                      teardown),
     cmocka_unit_test_setup_teardown (create_rewritten_chunked_reframed, setup,
+                                     teardown),
+    cmocka_unit_test_setup_teardown (listeners_added_and_removed, setup,
                                      teardown),
     cmocka_unit_test (config_from_paths),
   };
