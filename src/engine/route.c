@@ -30,7 +30,7 @@ static const struct engine_route routes[] = {
     ROUTE_OP_CONTAINER_CREATE, 0 },
   C_ROUTE ("POST", "/containers/prune", "container prune,system prune",
            "container"),
-  C_ROUTE ("GET", "/containers/**/json", "inspect,container inspect",
+  C_ROUTE ("GET", "/containers/**/json", "inspect,container inspect,port",
            "container"),
   C_ROUTE ("GET", "/containers/**/top", "top", "container"),
   C_ROUTE ("GET", "/containers/**/logs", "logs", "container"),
@@ -58,6 +58,10 @@ static const struct engine_route routes[] = {
   C_ROUTE ("POST", "/containers/**/exec", "exec", "container"),
   C_ROUTE ("POST", "/containers/**/rename", "rename", "container"),
   C_ROUTE ("POST", "/containers/**/update", "update", "container"),
+  C_ROUTE ("GET", "/containers/**/checkpoints", "checkpoint", "container"),
+  C_ROUTE ("POST", "/containers/**/checkpoints", "checkpoint", "container"),
+  C_ROUTE ("DELETE", "/containers/**/checkpoints/*", "checkpoint",
+           "container"),
   C_ROUTE ("DELETE", "/containers/**", "rm,run", "container"),
   { "POST", "/exec/**/start", "exec", "container", ROUTE_OP_NONE,
     ROUTE_F_HIJACK },
@@ -340,6 +344,38 @@ engine_route_has_command (const struct engine_route *r, const char *command)
   return false;
 }
 
+/* Management commands (`docker network ...`) and the group whose
+ * endpoints they cover.  `docker system` is the exception: its verbs (df,
+ * events, info, prune) are matched by name, so that denying "system" does
+ * not block `docker version` or `docker login`. */
+static const struct
+{
+  const char *name;
+  const char *group;
+} mgmt[] = {
+  { "container", "container" }, { "image", "image" },
+  { "network", "network" },     { "volume", "volume" },
+  { "builder", "build" },       { "plugin", "plugin" },
+  { "swarm", "swarm" },         { "service", "service" },
+  { "node", "node" },           { "secret", "secret" },
+  { "config", "config" },
+};
+
+static bool
+has_command_prefix (const struct engine_route *r, const char *word)
+{
+  size_t n = strlen (word);
+  const char *p = r->commands;
+  while (*p)
+    {
+      const char *e = strchrnul (p, ',');
+      if ((size_t)(e - p) > n && memcmp (p, word, n) == 0 && p[n] == ' ')
+        return true;
+      p = *e ? e + 1 : e;
+    }
+  return false;
+}
+
 static bool
 entry_matches (const char *entry, const struct engine_route *r)
 {
@@ -351,6 +387,11 @@ entry_matches (const char *entry, const struct engine_route *r)
   if (entry[n - 1] == '*')
     return r->group[0] != '\0' && strlen (r->group) == n - 1
            && memcmp (entry, r->group, n - 1) == 0;
+  for (size_t i = 0; i < sizeof mgmt / sizeof mgmt[0]; i++)
+    if (strcmp (entry, mgmt[i].name) == 0)
+      return strcmp (r->group, mgmt[i].group) == 0;
+  if (strcmp (entry, "system") == 0)
+    return has_command_prefix (r, "system");
   return engine_route_has_command (r, entry);
 }
 

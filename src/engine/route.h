@@ -71,11 +71,11 @@ bool engine_route_has_command (const struct engine_route *r,
                                const char *command);
 
 /* Command-list decision: true when the request may pass.  An entry is a
- * CLI command name ("push", "network create") or a group wildcard
- * ("image*"); "*" matches everything.  Deny list: refused when any of the
- * endpoint's commands or its group matches.  Allow list: passes when one of
- * them matches.  Unknown endpoints are refused in both modes; /_ping always
- * passes. */
+ * CLI command ("push"), a management command ("network": its whole group;
+ * "system": the endpoints of its verbs), a group wildcard ("image*") or
+ * "*".  Deny list: refused when any entry matches.  Allow list: passes
+ * when one matches.  Unknown endpoints are refused in both modes; /_ping
+ * always passes.  See docs/engine-api-commands.md. */
 bool engine_cmdlist_allows (enum policy_cmdlist_type type,
                             char *const *entries, size_t n_entries,
                             const struct engine_route *r);

@@ -150,6 +150,17 @@ cmdlist_deny (void **state)
   /* /_ping always passes; unknown endpoints never do */
   assert_true (allows (D, "*", "HEAD", "/_ping"));
   assert_false (allows (D, "push", "GET", "/whatever"));
+  /* management commands cover their group; "system" only its verbs */
+  assert_false (allows (D, "network", "POST", "/networks/create"));
+  assert_false (allows (D, "image", "POST", "/images/a/push"));
+  assert_false (allows (D, "container", "POST", "/containers/x/start"));
+  assert_true (allows (D, "container", "GET", "/images/json"));
+  assert_false (allows (D, "builder", "POST", "/build"));
+  assert_false (allows (D, "system", "GET", "/system/df"));
+  assert_false (allows (D, "system", "GET", "/info"));
+  assert_true (allows (D, "system", "GET", "/version"));
+  assert_false (allows (D, "port", "GET", "/containers/c/json"));
+  assert_false (allows (D, "checkpoint", "POST", "/containers/c/checkpoints"));
   /* "imag*" is not a group */
   assert_true (allows (D, "imag*", "GET", "/images/json"));
 }
@@ -188,6 +199,37 @@ query_values (void **state)
       engine_query_any_equal ("networkmode=hostx", "networkmode", "host"));
 }
 
+/* Every name moat's settings validator accepts (policy_command_names on
+ * main) must match at least one endpoint, or a deny entry would be a
+ * silent no-op. */
+static void
+policy_names_all_match (void **state)
+{
+  static const char *const names[] = {
+    "attach",    "build",    "builder", "checkpoint", "commit",     "config",
+    "container", "cp",       "create",  "diff",       "events",     "exec",
+    "export",    "history",  "image",   "images",     "import",     "info",
+    "inspect",   "kill",     "load",    "login",      "logs",       "network",
+    "node",      "pause",    "plugin",  "port",       "ps",         "pull",
+    "push",      "rename",   "restart", "rm",         "rmi",        "run",
+    "save",      "search",   "secret",  "service",    "start",      "stats",
+    "stop",      "swarm",    "system",  "tag",        "top",        "unpause",
+    "update",    "version",  "volume",  "wait",       "container*", "image*",
+    "volume*",   "network*", "system*", "build*",
+  };
+  size_t n;
+  const struct engine_route *t = engine_route_table (&n);
+  for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+    {
+      char *v[1] = { (char *)names[k] };
+      bool hit = false;
+      for (size_t i = 0; i < n && !hit; i++)
+        hit = !engine_cmdlist_allows (POLICY_CMDLIST_DENY, v, 1, &t[i]);
+      if (!hit)
+        fail_msg ("command list entry \"%s\" matches no endpoint", names[k]);
+    }
+}
+
 static void
 table_is_sane (void **state)
 {
@@ -217,6 +259,7 @@ main (void)
     cmocka_unit_test (cmdlist_deny),
     cmocka_unit_test (cmdlist_allow),
     cmocka_unit_test (query_values),
+    cmocka_unit_test (policy_names_all_match),
     cmocka_unit_test (table_is_sane),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
