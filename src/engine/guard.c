@@ -1776,19 +1776,22 @@ apply_listener_ops (struct engine_guard *g)
     }
 }
 
+/* Hand o to the loop; o may be freed as soon as the mutex is released. */
 static int
 queue_listener_op (struct engine_guard *g, struct listener_op *o)
 {
   uint64_t one = 1;
+  int ret;
   pthread_mutex_lock (&g->mu);
   if (o->add)
     o->id = ++g->next_listener_id;
+  ret = o->add ? o->id : 0;
   o->next = g->ops;
   g->ops = o;
   pthread_mutex_unlock (&g->mu);
   if (write (g->wfd, &one, sizeof one) < 0 && errno != EAGAIN)
     return -1;
-  return o->add ? o->id : 0;
+  return ret;
 }
 
 int
