@@ -173,7 +173,7 @@ moatd_new (const struct moat_paths *paths, const struct moatd_config *cfg,
       || state_open (paths->state_db, &d->state, err) < 0
       || moatd_policy_init (d, err) < 0 || moatd_signin_init (d, err) < 0
       || bind_control (d, err) < 0
-      || setup_fds (d, err) < 0)
+      || setup_fds (d, err) < 0 || moatd_guard_start (d, err) < 0)
     {
       moatd_free (d);
       return -1;
@@ -501,6 +501,7 @@ moatd_free (struct moatd *d)
 {
   if (d == NULL)
     return;
+  moatd_guard_stop (d);
   for (struct client *c = d->clients; c != NULL; c = c->next)
     client_close (d, c);
   client_sweep (d);

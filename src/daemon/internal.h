@@ -11,6 +11,7 @@
 #include "daemon.h"
 #include "policy/policy.h"
 #include "policy/signin.h"
+#include "engine/guard.h"
 #include "snapshot.h"
 
 enum source_kind
@@ -91,6 +92,13 @@ struct moatd
   struct queued_audit *audit_head, *audit_tail;
 
   struct client *clients;
+
+  /* The engine guard role (guard_role.c). */
+  struct engine_guard *guard;
+  struct engine_guard_paths guard_paths;
+  struct policy_snap *guard_snap;
+  pthread_t guard_thread;
+  bool guard_running;
 };
 
 int64_t moatd_now_ms (void);
@@ -101,6 +109,11 @@ void moatd_policy_check (struct moatd *d, bool force);
 int moatd_policy_rebuild (struct moatd *d, moat_error_t *err);
 int moatd_signin_init (struct moatd *d, moat_error_t *err);
 void moatd_signin_check (struct moatd *d, bool force);
+
+/* guard_role.c */
+int moatd_guard_start (struct moatd *d, moat_error_t *err);
+void moatd_guard_policy (struct moatd *d);
+void moatd_guard_stop (struct moatd *d);
 
 /* control.c */
 void moatd_handle_request (struct moatd *d, struct client *c, json_t *req);

@@ -65,6 +65,7 @@ moatd_policy_rebuild (struct moatd *d, moat_error_t *err)
   policy_snap_release (d->snap);
   d->snap = policy_snap_acquire (&d->snaps);
   d->policy = policy_snap_get (d->snap);
+  moatd_guard_policy (d);
   d->policy_loaded_ms = moatd_now_ms ();
   return 0;
 }
