@@ -82,13 +82,10 @@ idpool_open (struct idpool **out, const char *db_path,
       idpool_close (p);
       return -1;
     }
-  /* Concurrent creates wait for each other instead of failing. */
+  /* Concurrent creates wait for each other instead of failing.  The
+   * journal mode is the state store's choice: switching it here raced with
+   * other openers (SQLITE_BUSY is not retried for journal_mode). */
   sqlite3_busy_timeout (p->db, 10000);
-  if (exec_sql (p, "PRAGMA journal_mode=WAL", err) < 0)
-    {
-      idpool_close (p);
-      return moat_error_wrap (err, "open state db `%s`", db_path);
-    }
   *out = p;
   return 0;
 }
