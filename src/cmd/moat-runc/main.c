@@ -165,12 +165,16 @@ main (int argc, char **argv)
     {
       rc = runtime_create (&ctx, argv + ci, &err);
       if (rc < 0)
-        return fail (&err);
-      return rc;
+        rc = fail (&err);
     }
-  if (cmd != NULL && strcmp (cmd, "delete") == 0)
-    return runtime_delete (&ctx, argv + ci, &err);
-
-  runtime_exec_runc (&ctx, cmd != NULL ? argv + ci : argv + argc, &err);
-  return fail (&err);
+  else if (cmd != NULL && strcmp (cmd, "delete") == 0)
+    rc = runtime_delete (&ctx, argv + ci, &err);
+  else
+    {
+      runtime_exec_runc (&ctx, cmd != NULL ? argv + ci : argv + argc, &err);
+      rc = fail (&err);
+    }
+  moat_paths_free (&ctx.paths);
+  free (g.runc_argv);
+  return rc;
 }
