@@ -49,6 +49,32 @@ exec_sql (struct idpool *p, const char *sql, moat_error_t *err)
   return 0;
 }
 
+/* WAL with synchronous=NORMAL: one fsync-free commit per allocation
+ * instead of two fsyncs (create measured 30 ms in rollback mode on the
+ * test VM).  A commit lost to a power cut loses a range whose container
+ * died with the machine; reconciliation at start-up covers it.  Switching
+ * the journal mode is not retried by the busy handler, so concurrent first
+ * openers retry here. */
+static int
+use_wal (struct idpool *p, moat_error_t *err)
+{
+  for (int attempt = 0;; attempt++)
+    {
+      sqlite3_stmt *st = NULL;
+      int rc = sqlite3_prepare_v2 (p->db, "PRAGMA journal_mode=WAL", -1, &st,
+                                   NULL);
+      if (rc == SQLITE_OK)
+        rc = sqlite3_step (st);
+      sqlite3_finalize (st);
+      if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        break;
+      if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || attempt >= 200)
+        return db_error (p, err, "set journal mode");
+      usleep (5000);
+    }
+  return exec_sql (p, "PRAGMA synchronous=NORMAL", err);
+}
+
 int
 idpool_open (struct idpool **out, const char *db_path,
              const struct idpool_config *cfg, moat_error_t *err)
@@ -82,10 +108,13 @@ idpool_open (struct idpool **out, const char *db_path,
       idpool_close (p);
       return -1;
     }
-  /* Concurrent creates wait for each other instead of failing.  The
-   * journal mode is the state store's choice: switching it here raced with
-   * other openers (SQLITE_BUSY is not retried for journal_mode). */
+  /* Concurrent creates wait for each other instead of failing. */
   sqlite3_busy_timeout (p->db, 10000);
+  if (use_wal (p, err) < 0)
+    {
+      idpool_close (p);
+      return moat_error_wrap (err, "open state db `%s`", db_path);
+    }
   *out = p;
   return 0;
 }

@@ -622,8 +622,12 @@ idmap_binds (const char *run_dir, json_t *spec, struct helper *h,
       continue;
     if (asprintf (&tgt, "%s/b%zu", run_dir, i) < 0)
       return moat_error (err, ENOMEM, "bind paths");
+    /* A read-only bind is made read-only here, in the host's mount
+     * namespace: the container's copy of it is then locked read-only by
+     * the kernel, and so is runc's bind of that copy, so the container's
+     * root cannot remount it rw. */
     if (idmap_into (src, tgt, h->userns_fd, kind == 2 || has_opt (m, "rbind"),
-                    0, &e)
+                    has_opt (m, "ro"), &e)
         < 0)
       {
         /* A file system without id-mapped mount support keeps host
@@ -720,6 +724,16 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
     {
       if (build_overlay (run_dir, &plan, &h, rep, err) < 0)
         goto out;
+      /* --read-only: same locking as read-only binds. */
+      if (json_is_true (json_object_get (root, "readonly")))
+        {
+          struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+          if (sys_mount_setattr (AT_FDCWD, plan.target, 0, &ro) < 0)
+            {
+              moat_error (err, errno, "make `%s` read-only", plan.target);
+              goto out;
+            }
+        }
       if (json_object_set_new (root, "path", json_string (plan.target)) < 0)
         {
           moat_error (err, ENOMEM, "rewrite root.path");

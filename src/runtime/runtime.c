@@ -217,6 +217,73 @@ release_all (const struct runtime_ctx *ctx, const char *id)
   idpool_close (pool);
 }
 
+int
+runtime_reconcile (const struct runtime_ctx *ctx, unsigned *released,
+                   moat_error_t *err)
+{
+  struct idpool *pool = NULL;
+  struct idpool_entry *e = NULL;
+  size_t n = 0;
+  uint32_t us, gs;
+
+  *released = 0;
+  if (open_pool (ctx, &pool, &us, &gs, err) < 0
+      || idpool_list (pool, &e, &n, err) < 0)
+    {
+      idpool_close (pool);
+      return moat_error_wrap (err, "reconcile id ranges");
+    }
+  idpool_close (pool);
+  for (size_t i = 0; i < n; i++)
+    {
+      char *st[] = { "state", e[i].container_id, NULL };
+      if (!runtime_id_valid_p (e[i].container_id))
+        continue;
+      if (run_runc_quiet (ctx, st) == 0)
+        continue;
+      log_warn ("%s: runc does not know this container; releasing its range "
+                "%" PRIu32, e[i].container_id, e[i].base);
+      release_all (ctx, e[i].container_id);
+      (*released)++;
+    }
+  idpool_entries_free (e, n);
+  return 0;
+}
+
+/* Replace the bundle's config.json (temp file + rename).  No fsync: runc
+ * reads it right away and the bundle does not outlive a crash. */
+static int
+write_spec (const char *config, const char *data, moat_error_t *err)
+{
+  cleanup_free char *tmp = NULL;
+  cleanup_close int fd = -1;
+  size_t len = strlen (data), off = 0;
+
+  if (asprintf (&tmp, "%s.moat-tmp", config) < 0)
+    return moat_error (err, ENOMEM, "write spec");
+  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return moat_error (err, errno, "open `%s`", tmp);
+  while (off < len)
+    {
+      ssize_t n = write (fd, data + off, len - off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          unlink (tmp);
+          return moat_error (err, errno, "write `%s`", tmp);
+        }
+      off += (size_t) n;
+    }
+  if (rename (tmp, config) < 0)
+    {
+      unlink (tmp);
+      return moat_error (err, errno, "rename `%s`", tmp);
+    }
+  return 0;
+}
+
 static double
 elapsed_ms (const struct timespec *a)
 {
@@ -279,18 +346,53 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
                        config, jerr.line, jerr.text);
 
   clock_gettime (CLOCK_MONOTONIC, &t0);
-  if (open_pool (ctx, &pool, &uid_start, &gid_start, err) < 0
-      || idpool_alloc (pool, id, &base, err) < 0)
+  if (open_pool (ctx, &pool, &uid_start, &gid_start, err) < 0)
     {
       moat_error_wrap (err, "create `%s`", id);
       goto out;
+    }
+  if (idpool_alloc (pool, id, &base, err) < 0)
+    {
+      unsigned freed = 0;
+      cleanup_error moat_error_t e2 = NULL;
+      /* Exhausted: ranges of containers that died without delete may be
+       * holding slots.  Reconcile once and retry. */
+      if (moat_error_status (err) != ENOSPC
+          || runtime_reconcile (ctx, &freed, &e2) < 0 || freed == 0)
+        {
+          moat_error_wrap (err, "create `%s`", id);
+          goto out;
+        }
+      moat_error_release (err);
+      if (idpool_alloc (pool, id, &base, err) < 0)
+        {
+          moat_error_wrap (err, "create `%s`", id);
+          goto out;
+        }
     }
   t_alloc = elapsed_ms (&t0);
   sctx.uid_base = base;
   sctx.gid_base = gid_start + (base - uid_start);
 
-  if (spec_rewrite (spec, &sctx, &rep, err) < 0)
-    goto fail;
+  {
+    const char *prot[64];
+    size_t np = 0;
+    const char *fixed[] = { ctx->paths.engine_sock, ctx->paths.docker_sock,
+                            ctx->paths.control_sock, "/run/docker.sock",
+                            "/var/run/docker.sock",
+                            "/run/containerd/containerd.sock" };
+    for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
+      prot[np++] = fixed[k];
+    for (size_t k = 0; ctx->protect != NULL && ctx->protect[k] != NULL
+                       && np < sizeof prot / sizeof prot[0] - 1;
+         k++)
+      prot[np++] = ctx->protect[k];
+    prot[np] = NULL;
+    sctx.protected_paths = prot;
+    if (spec_rewrite (spec, &sctx, &rep, err) < 0)
+      goto fail;
+    sctx.protected_paths = NULL;
+  }
   if (ctx->idmap_rootfs)
     {
       clock_gettime (CLOCK_MONOTONIC, &t0);
@@ -309,7 +411,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
       moat_error (err, ENOMEM, "create `%s`: encode spec", id);
       goto fail;
     }
-  if (fs_write_file_atomic (config, out, strlen (out), 0600, err) < 0)
+  if (write_spec (config, out, err) < 0)
     {
       moat_error_wrap (err, "create `%s`", id);
       goto fail;
@@ -366,11 +468,16 @@ runtime_delete (const struct runtime_ctx *ctx, char *const *args,
     return runtime_run_runc (ctx, args);
   rc = runtime_run_runc (ctx, args);
   /* Release only once runc has forgotten the container: a failed delete of
-   * a running container must keep its range. */
-  {
-    char *st[] = { "state", (char *) id, NULL };
-    if (run_runc_quiet (ctx, st) != 0)
-      release_all (ctx, id);
-  }
+   * a running container must keep its range.  A failed delete of a
+   * container runc never knew (the shim's cleanup after a failed create)
+   * releases too. */
+  if (rc == 0)
+    release_all (ctx, id);
+  else
+    {
+      char *st[] = { "state", (char *) id, NULL };
+      if (run_runc_quiet (ctx, st) != 0)
+        release_all (ctx, id);
+    }
   return rc;
 }

@@ -19,6 +19,7 @@ struct runtime_ctx
   const char *runc_path;   /* the runtime we delegate to */
   char **runc_globals;     /* runc + global options, NULL-terminated */
   int idmap_rootfs;        /* prepare id-mapped rootfs and bind mounts */
+  const char *const *protect; /* extra sockets no bind mount may expose */
 };
 
 /* Run the delegate with the globals followed by args; returns its exit
@@ -38,6 +39,14 @@ int runtime_create (const struct runtime_ctx *ctx, char *const *args,
  * mounts once runc no longer knows the container. */
 int runtime_delete (const struct runtime_ctx *ctx, char *const *args,
                     moat_error_t *err);
+
+/* Release every range (and its mounts) whose container runc no longer
+ * knows (`runc state ID` fails), e.g. after a crash between create and
+ * delete.  Sets *released to the number released.  moatd calls it at
+ * start-up through `moat-runc --moat-root R --root RUNC_ROOT
+ * moat-reconcile`; create calls it once when the pool is exhausted. */
+int runtime_reconcile (const struct runtime_ctx *ctx, unsigned *released,
+                       moat_error_t *err);
 
 /* Container ids become path components: refuse anything but
  * [A-Za-z0-9_.-], a leading dot, and more than 256 bytes. */

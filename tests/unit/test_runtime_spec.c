@@ -195,6 +195,47 @@ refuses_host_id_zero (void **state)
 }
 
 static void
+refuses_binds_exposing_the_engine_socket (void **state)
+{
+  struct spec_ctx ctx = test_ctx ();
+  const char *prot[] = { "/run/moat/engine.sock", NULL };
+  static const char ns[]
+      = "\"linux\":{\"namespaces\":[{\"type\":\"mount\"},"
+        "{\"type\":\"network\"},{\"type\":\"pid\"},"
+        "{\"type\":\"uts\"},{\"type\":\"ipc\"}]}";
+  char spec[1024];
+  const char *bad[] = { "/run/moat", "/run/moat/engine.sock", "/run", "/" };
+  ctx.protected_paths = prot;
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+      char msg[256];
+      snprintf (spec, sizeof spec,
+                "{\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\","
+                "\"source\":\"%s\",\"options\":[\"rbind\"]}],%s}",
+                bad[i], ns);
+      snprintf (msg, sizeof msg,
+                "enhanced container isolation: bind mount of \"%s\" denied; "
+                "it exposes the engine socket",
+                bad[i]);
+      expect_refusal (spec, &ctx, msg);
+    }
+  /* A sibling directory with a common prefix is fine. */
+  {
+    struct spec_report rep;
+    cleanup_error moat_error_t err = NULL;
+    json_t *j;
+    snprintf (spec, sizeof spec,
+              "{\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\","
+              "\"source\":\"/run/moat-other\",\"options\":[\"rbind\"]}],%s}",
+              ns);
+    j = json_loads (spec, 0, NULL);
+    assert_int_equal (spec_rewrite (j, &ctx, &rep, &err), 0);
+    spec_report_free (&rep);
+    json_decref (j);
+  }
+}
+
+static void
 probes_host (void **state)
 {
   struct spec_ctx ctx = test_ctx ();
@@ -216,6 +257,7 @@ main (void)
     cmocka_unit_test (refuses_missing_namespaces),
     cmocka_unit_test (refuses_host_namespace_paths),
     cmocka_unit_test (refuses_host_id_zero),
+    cmocka_unit_test (refuses_binds_exposing_the_engine_socket),
     cmocka_unit_test (probes_host),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

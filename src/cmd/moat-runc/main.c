@@ -7,10 +7,13 @@
  *                        DIR/etc/subgid, state in DIR/var/lib/moat/state.db,
  *                        mounts under DIR/run/moat/runc/<id>
  *   --moat-runc PATH     the runtime to delegate to (default /usr/sbin/runc)
+ *   --moat-protect PATH  a socket no bind mount may expose, beside moat's own
+ *                        and Docker's default ones (repeatable)
  *   --moat-no-idmap-rootfs  keep Docker's rootfs and bind mounts as they are
  *                        (the container's root then owns nothing on them)
  * `create` and `delete` do moat's part (src/runtime/runtime.h); every other
- * verb is exec'd into runc unchanged. */
+ * verb is exec'd into runc unchanged.  `moat-reconcile` (moat's own verb)
+ * releases ranges of containers runc no longer knows. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,6 +35,8 @@ struct globals
   const char *log_path;
   const char *log_format;
   int no_idmap;
+  const char **protect; /* NULL-terminated */
+  size_t nprotect;
   char **runc_argv; /* runc + passed-through globals */
   size_t n;
 };
@@ -64,7 +69,8 @@ parse_globals (int argc, char **argv, struct globals *g)
 {
   int i;
   g->runc_argv = calloc ((size_t) argc + 2, sizeof *g->runc_argv);
-  if (g->runc_argv == NULL)
+  g->protect = calloc ((size_t) argc + 1, sizeof *g->protect);
+  if (g->runc_argv == NULL || g->protect == NULL)
     return -1;
   g->runc_argv[g->n++] = (char *) g->runc_path;
   for (i = 1; i < argc; i++)
@@ -85,6 +91,11 @@ parse_globals (int argc, char **argv, struct globals *g)
       if (strcmp (a, "--moat-runc") == 0 && i + 1 < argc)
         {
           g->runc_path = g->runc_argv[0] = argv[++i];
+          continue;
+        }
+      if (strcmp (a, "--moat-protect") == 0 && i + 1 < argc)
+        {
+          g->protect[g->nprotect++] = argv[++i];
           continue;
         }
       if (strcmp (a, "--moat-no-idmap-rootfs") == 0)
@@ -158,6 +169,7 @@ main (int argc, char **argv)
   ctx.runc_path = g.runc_path;
   ctx.runc_globals = g.runc_argv;
   ctx.idmap_rootfs = !g.no_idmap;
+  ctx.protect = g.protect;
   if (moat_paths_init (&ctx.paths, g.moat_root, &err) < 0)
     return fail (&err);
 
@@ -169,6 +181,14 @@ main (int argc, char **argv)
     }
   else if (cmd != NULL && strcmp (cmd, "delete") == 0)
     rc = runtime_delete (&ctx, argv + ci, &err);
+  else if (cmd != NULL && strcmp (cmd, "moat-reconcile") == 0)
+    {
+      unsigned released = 0;
+      rc = runtime_reconcile (&ctx, &released, &err) < 0 ? fail (&err) : 0;
+      if (rc == 0)
+        printf ("released %u stale id range%s\n", released,
+                released == 1 ? "" : "s");
+    }
   else
     {
       runtime_exec_runc (&ctx, cmd != NULL ? argv + ci : argv + argc, &err);
@@ -176,5 +196,6 @@ main (int argc, char **argv)
     }
   moat_paths_free (&ctx.paths);
   free (g.runc_argv);
+  free (g.protect);
   return rc;
 }
