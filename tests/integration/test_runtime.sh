@@ -76,6 +76,16 @@ check "docker restart works and keeps files" \
   test "$(d exec c1 cat /rootfile 2>/dev/null)" = x
 check "restart keeps one range per container" test "$(ranges)" = 2
 
+check "docker pause/unpause pass through" sh -c "docker -H unix://$R/engine.sock pause c2 >/dev/null && docker -H unix://$R/engine.sock unpause c2 >/dev/null"
+check "docker top passes through (runc ps)" sh -c "docker -H unix://$R/engine.sock top c2 | grep -q sleep"
+check "docker update passes through" d update --memory 100m --memory-swap 200m c2
+
+# A range whose container died without delete (crash) is reconciled.
+sqlite3 "$DB" "INSERT INTO runtime_id_ranges VALUES ('stale-crashed', 4000000000, 65536, 0)"
+out=$("$B/moat-runc" --moat-root "$MR" --root "$R/exec/runtime-runc/moby" moat-reconcile)
+check "moat-reconcile releases only the stale range ($out)" \
+  test "$out" = "released 1 stale id range" -a "$(ranges)" = 2
+
 # 5. Volumes and bind mounts are id-mapped.
 mkdir -p "$R/src"; echo v >"$R/src/host"; chmod 0711 "$R/src"
 check "bind mount is writable by container root" \
