@@ -2,6 +2,8 @@
 #include "rootfs.h"
 
 #include <dirent.h>
+#include <fts.h>
+#include <sys/xattr.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -430,6 +432,61 @@ helper_mount_overlay (struct helper *h, moat_error_t *err)
   return moat_error (err, EIO, "mount overlay: no mount from helper");
 }
 
+#define XATTR_TRUSTED_OPAQUE "trusted.overlay.opaque"
+#define XATTR_USER_OPAQUE "user.overlay.opaque"
+#define XATTR_SYNCED "user.moat.opaque-synced"
+
+/* An overlay mounted in a user namespace reads and writes opaque markers
+ * as user.overlay.opaque; Docker's layers and its diff/commit use
+ * trusted.overlay.opaque.  Copy the marker of every directory under dir
+ * from one name to the other (adding only).  Walks directories, not file
+ * data.  Returns the number of markers copied, or -1. */
+static int
+sync_opaque (const char *dir, const char *from, const char *to,
+             moat_error_t *err)
+{
+  char *const roots[] = { (char *) dir, NULL };
+  FTS *fts = fts_open (roots, FTS_PHYSICAL | FTS_XDEV | FTS_NOCHDIR, NULL);
+  FTSENT *e;
+  int copied = 0;
+  char v[8];
+
+  if (fts == NULL)
+    return moat_error (err, errno, "walk `%s`", dir);
+  while ((e = fts_read (fts)) != NULL)
+    {
+      ssize_t n;
+      if (e->fts_info != FTS_D)
+        continue;
+      n = lgetxattr (e->fts_accpath, from, v, sizeof v);
+      if (n <= 0 || v[0] != 'y')
+        continue;
+      if (lsetxattr (e->fts_accpath, to, "y", 1, 0) < 0)
+        {
+          moat_error (err, errno, "set %s on `%s`", to, e->fts_path);
+          fts_close (fts);
+          return -1;
+        }
+      copied++;
+    }
+  fts_close (fts);
+  return copied;
+}
+
+/* Image layers never change once written: sync each once, and mark it. */
+static int
+sync_layer_once (const char *layer, moat_error_t *err)
+{
+  char v[2];
+  if (lgetxattr (layer, XATTR_SYNCED, v, sizeof v) > 0)
+    return 0;
+  if (sync_opaque (layer, XATTR_TRUSTED_OPAQUE, XATTR_USER_OPAQUE, err) < 0)
+    return -1;
+  if (lsetxattr (layer, XATTR_SYNCED, "1", 1, 0) < 0)
+    return moat_error (err, errno, "mark `%s`", layer);
+  return 0;
+}
+
 static int
 has_bad_chars (const char *s)
 {
@@ -539,6 +596,20 @@ build_overlay (const char *run_dir, struct overlay_plan *p, struct helper *h,
 {
   cleanup_close int mfd = -1;
 
+  for (unsigned i = 0; i < p->n; i++)
+    if (sync_layer_once (p->src[i], err) < 0)
+      return -1;
+  {
+    cleanup_free char *upper = NULL, *note = NULL;
+    if (asprintf (&upper, "%s/%s", p->updir, p->u_upper + 2) < 0
+        || asprintf (&note, "%s/upper", run_dir) < 0)
+      return moat_error (err, ENOMEM, "upper path");
+    if (sync_opaque (upper, XATTR_TRUSTED_OPAQUE, XATTR_USER_OPAQUE, err) < 0)
+      return -1;
+    /* delete turns the container's markers back into Docker's. */
+    if (fs_write_file_atomic (note, upper, strlen (upper), 0600, err) < 0)
+      return -1;
+  }
   for (unsigned i = 0; i < p->n; i++)
     {
       cleanup_free char *tgt = NULL;
@@ -778,6 +849,18 @@ rootfs_cleanup (const char *run_dir, moat_error_t *err)
 
   if (access (run_dir, F_OK) < 0)
     return 0;
+  {
+    /* Opaque directories the container made, in the names Docker's diff
+     * (commit, build) reads. */
+    cleanup_free char *note = NULL, *upper = NULL;
+    size_t ulen;
+    cleanup_error moat_error_t e = NULL;
+    if (asprintf (&note, "%s/upper", run_dir) >= 0
+        && fs_read_file (note, 4096, &upper, &ulen, &e) == 0
+        && sync_opaque (upper, XATTR_USER_OPAQUE, XATTR_TRUSTED_OPAQUE, &e)
+               < 0)
+      log_warn ("%s", moat_error_msg (&e));
+  }
   /* Detach deepest first: every mount point below run_dir. */
   f = fopen ("/proc/self/mountinfo", "re");
   if (f == NULL)

@@ -25,10 +25,15 @@
  * into <run>/b<i> and the spec's source is pointed there; a source whose
  * file system cannot be id-mapped is left as it is, with a warning.
  *
- * Known limits: opaque directories recorded in lower layers as
- * trusted.overlay.opaque are not honoured by an overlay mounted in a user
- * namespace (it reads user.overlay.*); Docker's own merged mount shares the
- * upper dir (the kernel warns; dockerd only reads it). */
+ * That overlay (userxattr) keeps opaque-directory markers as
+ * user.overlay.opaque where Docker uses trusted.overlay.opaque: create
+ * copies trusted -> user once per image layer (marked
+ * user.moat.opaque-synced) and on the upper dir, rootfs_cleanup copies
+ * user -> trusted on the upper dir for commit and build.
+ *
+ * Known limits: Docker's own merged mount shares the upper dir (the kernel
+ * warns; dockerd reads through it for cp/export); commit of a running
+ * container misses opaque markers made since it started. */
 #ifndef MOAT_RUNTIME_ROOTFS_H
 #define MOAT_RUNTIME_ROOTFS_H
 

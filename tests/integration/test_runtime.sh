@@ -69,6 +69,21 @@ check "docker cp into the container is owned by its root" \
 check "image layers are untouched (no chown of lower dirs)" \
   test "$(stat -c '%u' "$R"/data/overlay2/*/diff/bin/busybox | sort -u | head -1)" = 0
 
+# Opaque directories (a directory removed and made again) in both
+# directions: made under runc and seen under moat-runc, made under
+# moat-runc and committed for runc.
+d run --name op0 --runtime=runc busybox sh -c 'mkdir /data && touch /data/a' >/dev/null
+d commit op0 moat-op2 >/dev/null
+d run --name op1 moat-op2 sh -c 'rm -rf /data && mkdir /data && touch /data/b' >/dev/null
+d commit op1 moat-op3 >/dev/null
+check "opaque directory made under moat-runc survives commit" \
+  test "$(d run --rm --runtime=runc moat-op3 ls /data | tr '\n' ' ')" = "b "
+d run --name op2 --runtime=runc moat-op2 sh -c 'rm -rf /data && mkdir /data && touch /data/c' >/dev/null
+d commit op2 moat-op4 >/dev/null
+check "opaque directory in an image layer is honoured" \
+  test "$(d run --rm moat-op4 ls /data | tr '\n' ' ')" = "c "
+d rm op0 op1 op2 >/dev/null
+
 # 4. exec, restart.
 check "docker exec runs in the range" test "$(d exec c2 cat /proc/self/uid_map | awk '{print $2}')" = "$b2"
 d restart -t 1 c1 >/dev/null
