@@ -23,12 +23,11 @@ struct idpool
 
 /* The state store will own this table through its migrations; until then it
  * is created on demand, inside the reserving transaction. */
-static const char schema[]
-    = "CREATE TABLE IF NOT EXISTS runtime_id_ranges ("
-      " container_id TEXT PRIMARY KEY NOT NULL,"
-      " base INTEGER NOT NULL UNIQUE,"
-      " size INTEGER NOT NULL,"
-      " created_at INTEGER NOT NULL)";
+static const char schema[] = "CREATE TABLE IF NOT EXISTS runtime_id_ranges ("
+                             " container_id TEXT PRIMARY KEY NOT NULL,"
+                             " base INTEGER NOT NULL UNIQUE,"
+                             " size INTEGER NOT NULL,"
+                             " created_at INTEGER NOT NULL)";
 
 static int
 db_error (struct idpool *p, moat_error_t *err, const char *what)
@@ -80,7 +79,7 @@ idpool_open (struct idpool **out, const char *db_path,
              const struct idpool_config *cfg, moat_error_t *err)
 {
   struct idpool *p;
-  uint64_t end = (uint64_t) cfg->start + cfg->count;
+  uint64_t end = (uint64_t)cfg->start + cfg->count;
 
   if (cfg->size == 0)
     return moat_error (err, EINVAL, "id range size is 0");
@@ -88,8 +87,10 @@ idpool_open (struct idpool **out, const char *db_path,
     return moat_error (err, EINVAL,
                        "id pool starts at host id 0; refusing to map root");
   if (cfg->count < cfg->size)
-    return moat_error (err, EINVAL, "id pool of %" PRIu32 " ids is smaller "
-                       "than one range of %" PRIu32, cfg->count, cfg->size);
+    return moat_error (err, EINVAL,
+                       "id pool of %" PRIu32 " ids is smaller "
+                       "than one range of %" PRIu32,
+                       cfg->count, cfg->size);
   if (end > UINT32_MAX)
     return moat_error (err, EINVAL, "id pool ends past the 32-bit id space");
 
@@ -158,7 +159,7 @@ lookup (struct idpool *p, const char *id, uint32_t *base, moat_error_t *err)
   rc = sqlite3_step (st);
   if (rc == SQLITE_ROW)
     {
-      *base = (uint32_t) sqlite3_column_int64 (st, 0);
+      *base = (uint32_t)sqlite3_column_int64 (st, 0);
       found = 1;
     }
   else if (rc != SQLITE_DONE)
@@ -174,7 +175,7 @@ first_free (struct idpool *p, uint32_t *base, moat_error_t *err)
 {
   sqlite3_stmt *st = NULL;
   uint64_t next = p->cfg.start;
-  uint64_t end = (uint64_t) p->cfg.start + p->cfg.count;
+  uint64_t end = (uint64_t)p->cfg.start + p->cfg.count;
   int rc;
 
   if (sqlite3_prepare_v2 (p->db,
@@ -185,8 +186,8 @@ first_free (struct idpool *p, uint32_t *base, moat_error_t *err)
     return db_error (p, err, "prepare scan");
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      uint64_t b = (uint64_t) sqlite3_column_int64 (st, 0);
-      uint64_t s = (uint64_t) sqlite3_column_int64 (st, 1);
+      uint64_t b = (uint64_t)sqlite3_column_int64 (st, 0);
+      uint64_t s = (uint64_t)sqlite3_column_int64 (st, 1);
       if (b + s <= next)
         continue;
       if (b >= next + p->cfg.size)
@@ -209,7 +210,7 @@ first_free (struct idpool *p, uint32_t *base, moat_error_t *err)
                        " is in use; delete containers or enlarge the `moat`"
                        " entry in /etc/subuid and /etc/subgid",
                        p->cfg.size, p->cfg.start, end - 1);
-  *base = (uint32_t) next;
+  *base = (uint32_t)next;
   return 0;
 }
 
@@ -242,7 +243,7 @@ idpool_alloc (struct idpool *p, const char *container_id, uint32_t *base,
   sqlite3_bind_text (st, 1, container_id, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (st, 2, *base);
   sqlite3_bind_int64 (st, 3, p->cfg.size);
-  sqlite3_bind_int64 (st, 4, (sqlite3_int64) time (NULL));
+  sqlite3_bind_int64 (st, 4, (sqlite3_int64)time (NULL));
   if (sqlite3_step (st) != SQLITE_DONE)
     {
       db_error (p, err, "insert range");
@@ -337,9 +338,9 @@ idpool_list (struct idpool *p, struct idpool_entry **out, size_t *n,
           v = nv;
           cap = ncap;
         }
-      v[len].container_id = strdup ((const char *) sqlite3_column_text (st, 0));
-      v[len].base = (uint32_t) sqlite3_column_int64 (st, 1);
-      v[len].size = (uint32_t) sqlite3_column_int64 (st, 2);
+      v[len].container_id = strdup ((const char *)sqlite3_column_text (st, 0));
+      v[len].base = (uint32_t)sqlite3_column_int64 (st, 1);
+      v[len].size = (uint32_t)sqlite3_column_int64 (st, 2);
       if (v[len++].container_id == NULL)
         {
           moat_error (err, ENOMEM, "list id ranges");
@@ -389,12 +390,12 @@ subid_lookup (const char *path, const char *name, uint32_t *start,
         return moat_error (err, EINVAL, "`%s`: bad entry for `%s`", path,
                            name);
       c = strtoull (end + 1, &end, 10);
-      if (errno != 0 || (*end != '\n' && *end != '\0')
-          || s + c > UINT32_MAX || c == 0)
+      if (errno != 0 || (*end != '\n' && *end != '\0') || s + c > UINT32_MAX
+          || c == 0)
         return moat_error (err, EINVAL, "`%s`: bad entry for `%s`", path,
                            name);
-      *start = (uint32_t) s;
-      *count = (uint32_t) c;
+      *start = (uint32_t)s;
+      *count = (uint32_t)c;
       return 0;
     }
   return 1;
@@ -420,9 +421,9 @@ subid_ensure (const char *path, const char *name, uint32_t def_start,
     return r;
   n = snprintf (line, sizeof line, "%s:%" PRIu32 ":%" PRIu32 "\n", name,
                 def_start, def_count);
-  if (n < 0 || (size_t) n >= sizeof line)
+  if (n < 0 || (size_t)n >= sizeof line)
     return moat_error (err, EINVAL, "subid entry too long");
-  if (write (fd, line, (size_t) n) != n)
+  if (write (fd, line, (size_t)n) != n)
     return moat_error (err, errno, "append to `%s`", path);
   *start = def_start;
   *count = def_count;

@@ -31,35 +31,35 @@
 static int
 sys_open_tree (int dfd, const char *path, unsigned flags)
 {
-  return (int) syscall (SYS_open_tree, dfd, path, flags);
+  return (int)syscall (SYS_open_tree, dfd, path, flags);
 }
 static int
 sys_mount_setattr (int dfd, const char *path, unsigned flags,
                    struct mount_attr *attr)
 {
-  return (int) syscall (SYS_mount_setattr, dfd, path, flags, attr,
-                        sizeof *attr);
+  return (int)syscall (SYS_mount_setattr, dfd, path, flags, attr,
+                       sizeof *attr);
 }
 static int
 sys_move_mount (int from_dfd, const char *from, int to_dfd, const char *to,
                 unsigned flags)
 {
-  return (int) syscall (SYS_move_mount, from_dfd, from, to_dfd, to, flags);
+  return (int)syscall (SYS_move_mount, from_dfd, from, to_dfd, to, flags);
 }
 static int
 sys_fsopen (const char *fs, unsigned flags)
 {
-  return (int) syscall (SYS_fsopen, fs, flags);
+  return (int)syscall (SYS_fsopen, fs, flags);
 }
 static int
 sys_fsconfig (int fd, unsigned cmd, const char *key, const void *val, int aux)
 {
-  return (int) syscall (SYS_fsconfig, fd, cmd, key, val, aux);
+  return (int)syscall (SYS_fsconfig, fd, cmd, key, val, aux);
 }
 static int
 sys_fsmount (int fd, unsigned flags, unsigned attrs)
 {
-  return (int) syscall (SYS_fsmount, fd, flags, attrs);
+  return (int)syscall (SYS_fsmount, fd, flags, attrs);
 }
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
@@ -72,7 +72,7 @@ unescape (char *s)
       if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0'
           && r[2] <= '7' && r[3] >= '0' && r[3] <= '7')
         {
-          *w++ = (char) ((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+          *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
           r += 4;
         }
       else
@@ -139,7 +139,7 @@ opt_value (const char *opts, const char *key)
   while (p && *p)
     {
       const char *end = strchr (p, ',');
-      size_t n = end ? (size_t) (end - p) : strlen (p);
+      size_t n = end ? (size_t)(end - p) : strlen (p);
       if (n > klen && strncmp (p, key, klen) == 0 && p[klen] == '=')
         {
           char *v = strndup (p + klen + 1, n - klen - 1);
@@ -189,9 +189,9 @@ idmap_into (const char *src, const char *target, int userns_fd, int recursive,
   if (fd < 0)
     return moat_error (err, errno, "open_tree `%s`", src);
   attr.attr_set = MOUNT_ATTR_IDMAP | (rdonly ? MOUNT_ATTR_RDONLY : 0);
-  attr.userns_fd = (uint64_t) userns_fd;
-  if (sys_mount_setattr (fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
-                         &attr)
+  attr.userns_fd = (uint64_t)userns_fd;
+  if (sys_mount_setattr (fd, "",
+                         AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr)
       < 0)
     return moat_error (err, errno, "id-map `%s`", src);
   if (fstat (fd, &st) < 0)
@@ -237,7 +237,7 @@ child_fail (int sock, const char *what)
   char msg[256];
   int n = snprintf (msg, sizeof msg, "E%d %s", errno, what);
   if (n > 0)
-    (void) !write (sock, msg, (size_t) n);
+    (void)!write (sock, msg, (size_t)n);
   _exit (1);
 }
 
@@ -317,12 +317,12 @@ write_map (pid_t pid, const char *file, uint32_t base, uint32_t size,
   char path[64], buf[64];
   cleanup_close int fd = -1;
   int n;
-  snprintf (path, sizeof path, "/proc/%d/%s", (int) pid, file);
+  snprintf (path, sizeof path, "/proc/%d/%s", (int)pid, file);
   n = snprintf (buf, sizeof buf, "0 %" PRIu32 " %" PRIu32 "\n", base, size);
   fd = open (path, O_WRONLY | O_CLOEXEC);
   if (fd < 0)
     return moat_error (err, errno, "open `%s`", path);
-  if (write (fd, buf, (size_t) n) != n)
+  if (write (fd, buf, (size_t)n) != n)
     return moat_error (err, errno, "write `%s`", path);
   return 0;
 }
@@ -381,7 +381,7 @@ helper_start (struct helper *h, const struct overlay_args *ov, uint32_t uid,
       helper_end (h);
       return -1;
     }
-  snprintf (path, sizeof path, "/proc/%d/ns/user", (int) h->pid);
+  snprintf (path, sizeof path, "/proc/%d/ns/user", (int)h->pid);
   h->userns_fd = open (path, O_RDONLY | O_CLOEXEC);
   if (h->userns_fd < 0)
     {
@@ -426,8 +426,10 @@ helper_mount_overlay (struct helper *h, moat_error_t *err)
   if (buf[0] == 'E')
     {
       char *sp = strchr (buf, ' ');
-      return moat_error (err, atoi (buf + 1), "mount overlay as container "
-                         "root: %s", sp ? sp + 1 : buf);
+      return moat_error (err, atoi (buf + 1),
+                         "mount overlay as container "
+                         "root: %s",
+                         sp ? sp + 1 : buf);
     }
   return moat_error (err, EIO, "mount overlay: no mount from helper");
 }
@@ -445,7 +447,7 @@ static int
 sync_opaque (const char *dir, const char *from, const char *to,
              moat_error_t *err)
 {
-  char *const roots[] = { (char *) dir, NULL };
+  char *const roots[] = { (char *)dir, NULL };
   FTS *fts = fts_open (roots, FTS_PHYSICAL | FTS_XDEV | FTS_NOCHDIR, NULL);
   FTSENT *e;
   int copied = 0;
@@ -499,9 +501,9 @@ struct overlay_plan
 {
   char *src[MAX_LAYERS]; /* resolved lower dirs, top first */
   unsigned n;
-  char *lowers;          /* "l0:l1..." relative to the run dir */
-  char *updir;           /* Docker's layer dir holding diff/ and work/ */
-  char *mywork;          /* <updir>/moat-work */
+  char *lowers; /* "l0:l1..." relative to the run dir */
+  char *updir;  /* Docker's layer dir holding diff/ and work/ */
+  char *mywork; /* <updir>/moat-work */
   char *u_mnt, *u_upper, *u_work, *target;
 };
 
@@ -539,8 +541,10 @@ plan_overlay (const char *run_dir, const char *root_path, const char *opts,
   workparent = dir_of (work);
   if (p->updir == NULL || workparent == NULL
       || strcmp (p->updir, workparent) != 0)
-    return moat_error (err, EINVAL, "upper and work dirs of `%s` do not "
-                       "share a parent", root_path);
+    return moat_error (err, EINVAL,
+                       "upper and work dirs of `%s` do not "
+                       "share a parent",
+                       root_path);
   /* Docker mounts with lowerdir=l/XXX relative to its overlay2 directory,
    * the parent of the container's layer directory. */
   layer_root = dir_of (p->updir);
@@ -555,7 +559,8 @@ plan_overlay (const char *run_dir, const char *root_path, const char *opts,
       if (p->n >= MAX_LAYERS)
         return moat_error (err, E2BIG, "more than %d layers", MAX_LAYERS);
       if (asprintf (&src, "%s%s%s", tok[0] == '/' ? "" : layer_root,
-                    tok[0] == '/' ? "" : "/", tok) < 0
+                    tok[0] == '/' ? "" : "/", tok)
+              < 0
           || asprintf (&tgt, "l%u", p->n) < 0)
         return moat_error (err, ENOMEM, "layer paths");
       p->src[p->n] = realpath (src, NULL);
@@ -571,8 +576,7 @@ plan_overlay (const char *run_dir, const char *root_path, const char *opts,
           p->lowers = nl;
           lcap = need * 2;
         }
-      llen += (size_t) sprintf (p->lowers + llen, "%s%s", llen ? ":" : "",
-                                tgt);
+      llen += (size_t)sprintf (p->lowers + llen, "%s%s", llen ? ":" : "", tgt);
     }
   if (p->n == 0)
     return moat_error (err, EINVAL, "overlay at `%s` has no lower dir",
@@ -735,9 +739,11 @@ check_searchable (const char *run_dir, moat_error_t *err)
       if (stat (p, &st) < 0)
         return moat_error (err, errno, "stat `%s`", p);
       if (!(st.st_mode & S_IXOTH))
-        return moat_error (err, EACCES, "`%s` is not searchable by others; "
+        return moat_error (err, EACCES,
+                           "`%s` is not searchable by others; "
                            "the container's root could not reach its root "
-                           "file system (chmod o+x it)", p);
+                           "file system (chmod o+x it)",
+                           p);
       if (slash == p)
         break;
     }
@@ -787,7 +793,8 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
     }
   else
     log_warn ("root `%s` is not an overlay mount; its ownership is left as "
-              "it is", root_path ? root_path : "(none)");
+              "it is",
+              root_path ? root_path : "(none)");
 
   if (helper_start (&h, &ov, uid_base, gid_base, size, err) < 0)
     goto out;

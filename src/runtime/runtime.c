@@ -242,7 +242,8 @@ runtime_reconcile (const struct runtime_ctx *ctx, unsigned *released,
       if (run_runc_quiet (ctx, st) == 0)
         continue;
       log_warn ("%s: runc does not know this container; releasing its range "
-                "%" PRIu32, e[i].container_id, e[i].base);
+                "%" PRIu32,
+                e[i].container_id, e[i].base);
       release_all (ctx, e[i].container_id);
       (*released)++;
     }
@@ -274,7 +275,7 @@ write_spec (const char *config, const char *data, moat_error_t *err)
           unlink (tmp);
           return moat_error (err, errno, "write `%s`", tmp);
         }
-      off += (size_t) n;
+      off += (size_t)n;
     }
   if (rename (tmp, config) < 0)
     {
@@ -289,8 +290,8 @@ elapsed_ms (const struct timespec *a)
 {
   struct timespec b;
   clock_gettime (CLOCK_MONOTONIC, &b);
-  return (double) (b.tv_sec - a->tv_sec) * 1e3
-         + (double) (b.tv_nsec - a->tv_nsec) / 1e6;
+  return (double)(b.tv_sec - a->tv_sec) * 1e3
+         + (double)(b.tv_nsec - a->tv_nsec) / 1e6;
 }
 
 int
@@ -298,7 +299,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
                 moat_error_t *err)
 {
   static const char *const valued[]
-      = { "--bundle", "-b", "--console-socket", "--pid-file",
+      = { "--bundle",       "-b", "--console-socket", "--pid-file",
           "--preserve-fds", NULL };
   const char *bundle = ".";
   const char *id = last_positional (args, valued);
@@ -342,8 +343,8 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
     return moat_error_wrap (err, "create `%s`", id);
   spec = json_loadb (data, len, 0, &jerr);
   if (spec == NULL)
-    return moat_error (err, EINVAL, "create `%s`: %s: line %d: %s", id,
-                       config, jerr.line, jerr.text);
+    return moat_error (err, EINVAL, "create `%s`: %s: line %d: %s", id, config,
+                       jerr.line, jerr.text);
 
   clock_gettime (CLOCK_MONOTONIC, &t0);
   if (open_pool (ctx, &pool, &uid_start, &gid_start, err) < 0)
@@ -377,10 +378,10 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   {
     const char *prot[64];
     size_t np = 0;
-    const char *fixed[] = { ctx->paths.engine_sock, ctx->paths.docker_sock,
-                            ctx->paths.control_sock, "/run/docker.sock",
-                            "/var/run/docker.sock",
-                            "/run/containerd/containerd.sock" };
+    const char *fixed[]
+        = { ctx->paths.engine_sock,  ctx->paths.docker_sock,
+            ctx->paths.control_sock, "/run/docker.sock",
+            "/var/run/docker.sock",  "/run/containerd/containerd.sock" };
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
       prot[np++] = fixed[k];
     for (size_t k = 0; ctx->protect != NULL && ctx->protect[k] != NULL
@@ -425,7 +426,8 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
             rrep.layers, rrep.binds);
   if (rep.dropped_caps != NULL)
     log_warn ("%s: capabilities outside this runtime's bounding set left "
-              "out: %s", id, rep.dropped_caps);
+              "out: %s",
+              id, rep.dropped_caps);
   if (rep.dropped_devices != NULL)
     log_warn ("%s: host devices pruned: %s", id, rep.dropped_devices);
   if (rep.added_cgroup_ns)
@@ -438,7 +440,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
     {
       /* runc failed: nothing of the container exists, give the range and
        * mounts back now (the shim will not call delete for it). */
-      char *del[] = { "delete", "--force", (char *) id, NULL };
+      char *del[] = { "delete", "--force", (char *)id, NULL };
       run_runc_quiet (ctx, del);
       release_all (ctx, id);
     }
@@ -475,7 +477,7 @@ runtime_delete (const struct runtime_ctx *ctx, char *const *args,
     release_all (ctx, id);
   else
     {
-      char *st[] = { "state", (char *) id, NULL };
+      char *st[] = { "state", (char *)id, NULL };
       if (run_runc_quiet (ctx, st) != 0)
         release_all (ctx, id);
     }

@@ -16,9 +16,9 @@
 struct runtime_ctx
 {
   struct moat_paths paths;
-  const char *runc_path;   /* the runtime we delegate to */
-  char **runc_globals;     /* runc + global options, NULL-terminated */
-  int idmap_rootfs;        /* prepare id-mapped rootfs and bind mounts */
+  const char *runc_path;      /* the runtime we delegate to */
+  char **runc_globals;        /* runc + global options, NULL-terminated */
+  int idmap_rootfs;           /* prepare id-mapped rootfs and bind mounts */
   const char *const *protect; /* extra sockets no bind mount may expose */
 };
 

@@ -22,35 +22,66 @@ static const unsigned long init_ns_ino[SPEC_NS_COUNT]
         0xEFFFFFFDu, 0xEFFFFFFBu, 0xEFFFFFF8u };
 
 static const char *const cap_names[] = {
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-  "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
-  "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-  "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-  "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-  "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-  "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
-  "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
-  "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-  "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_DAC_READ_SEARCH",
+  "CAP_FOWNER",
+  "CAP_FSETID",
+  "CAP_KILL",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETPCAP",
+  "CAP_LINUX_IMMUTABLE",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_NET_BROADCAST",
+  "CAP_NET_ADMIN",
+  "CAP_NET_RAW",
+  "CAP_IPC_LOCK",
+  "CAP_IPC_OWNER",
+  "CAP_SYS_MODULE",
+  "CAP_SYS_RAWIO",
+  "CAP_SYS_CHROOT",
+  "CAP_SYS_PTRACE",
+  "CAP_SYS_PACCT",
+  "CAP_SYS_ADMIN",
+  "CAP_SYS_BOOT",
+  "CAP_SYS_NICE",
+  "CAP_SYS_RESOURCE",
+  "CAP_SYS_TIME",
+  "CAP_SYS_TTY_CONFIG",
+  "CAP_MKNOD",
+  "CAP_LEASE",
+  "CAP_AUDIT_WRITE",
+  "CAP_AUDIT_CONTROL",
+  "CAP_SETFCAP",
+  "CAP_MAC_OVERRIDE",
+  "CAP_MAC_ADMIN",
+  "CAP_SYSLOG",
+  "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND",
+  "CAP_AUDIT_READ",
+  "CAP_PERFMON",
+  "CAP_BPF",
   "CAP_CHECKPOINT_RESTORE",
 };
 #define N_CAPS (sizeof cap_names / sizeof cap_names[0])
+_Static_assert(N_CAPS <= 64, "capability sets are 64-bit masks");
 
 /* Device nodes a privileged container keeps: the ones every container gets
  * plus fuse and tun, which only reach the container's own namespaces.
  * Everything else (disks, /dev/mem, /dev/kmsg, ...) reaches the host. */
 static const char *const safe_devices[]
-    = { "/dev/null", "/dev/zero",   "/dev/full", "/dev/random",
-        "/dev/urandom", "/dev/tty", "/dev/console", "/dev/ptmx",
-        "/dev/fuse", "/dev/net/tun" };
+    = { "/dev/null",    "/dev/zero",   "/dev/full",    "/dev/random",
+        "/dev/urandom", "/dev/tty",    "/dev/console", "/dev/ptmx",
+        "/dev/fuse",    "/dev/net/tun" };
 
 /* Docker's defaults, restored for privileged containers.  /proc/sys stays
  * writable so that sysctls of the container's own namespaces work; the
  * host's are owned by an id the container cannot map. */
 static const char *const masked_default[]
-    = { "/proc/asound", "/proc/acpi",        "/proc/kcore",
-        "/proc/keys",   "/proc/latency_stats", "/proc/timer_list",
-        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+    = { "/proc/asound",      "/proc/acpi",          "/proc/kcore",
+        "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug",   "/proc/scsi",
         "/sys/firmware" };
 static const char *const readonly_default[]
     = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sysrq-trigger" };
@@ -66,7 +97,7 @@ spec_cap_number (const char *name)
 {
   for (size_t i = 0; i < N_CAPS; i++)
     if (strcmp (cap_names[i], name) == 0)
-      return (int) i;
+      return (int)i;
   return -1;
 }
 
@@ -107,7 +138,7 @@ spec_ctx_probe_host (struct spec_ctx *ctx, moat_error_t *err)
         if (w == 1)
           {
             ctx->host_ns[t][2].dev = st.st_dev;
-            ctx->host_ns[t][2].ino = (ino_t) init_ns_ino[t];
+            ctx->host_ns[t][2].ino = (ino_t)init_ns_ino[t];
             ctx->host_ns[t][2].valid = init_ns_ino[t] != 0;
           }
       }
@@ -202,7 +233,7 @@ rewrite_namespaces (json_t *linux_, const struct spec_ctx *ctx,
     for (int w = 0; w < 3; w++)
       if (ctx->host_ns[t][w].valid && ctx->host_ns[t][w].dev == st.st_dev
           && ctx->host_ns[t][w].ino == st.st_ino)
-        return refuse_shared ((enum spec_ns) t, err);
+        return refuse_shared ((enum spec_ns)t, err);
   }
 
   /* A missing namespace means the host's.  cgroup is the exception: Docker
@@ -213,7 +244,7 @@ rewrite_namespaces (json_t *linux_, const struct spec_ctx *ctx,
       if (seen[t])
         continue;
       if (t != SPEC_NS_USER && t != SPEC_NS_CGROUP)
-        return refuse_shared ((enum spec_ns) t, err);
+        return refuse_shared ((enum spec_ns)t, err);
       add = json_pack ("{s:s}", "type", ns_spec_names[t]);
       if (add == NULL || json_array_append_new (nss, add) < 0)
         return moat_error (err, ENOMEM, "add namespace");
@@ -232,7 +263,7 @@ set_mappings (json_t *linux_, const char *key, uint32_t base, uint32_t size,
   if (old != NULL && json_array_size (old) > 0)
     rep->replaced_mappings = 1;
   m = json_pack ("[{s:i, s:I, s:I}]", "containerID", 0, "hostID",
-                 (json_int_t) base, "size", (json_int_t) size);
+                 (json_int_t)base, "size", (json_int_t)size);
   if (m == NULL || json_object_set_new (linux_, key, m) < 0)
     return moat_error (err, ENOMEM, "set %s", key);
   return 0;
@@ -279,7 +310,7 @@ rewrite_caps (json_t *process, const struct spec_ctx *ctx,
               }
             continue;
           }
-        if (n >= 64 || !(ctx->cap_bound & (1ULL << n)))
+        if (!(ctx->cap_bound & (1ULL << n)))
           {
             if (!(dropped & (1ULL << n)))
               {
@@ -327,9 +358,8 @@ prune_devices (json_t *linux_, struct spec_report *rep, moat_error_t *err)
   if (json_is_array (devs))
     for (i = json_array_size (devs); i-- > 0;)
       {
-        const char *path
-            = json_string_value (json_object_get (json_array_get (devs, i),
-                                                  "path"));
+        const char *path = json_string_value (
+            json_object_get (json_array_get (devs, i), "path"));
         if (is_safe_device (path))
           continue;
         if (path != NULL)
@@ -346,7 +376,8 @@ prune_devices (json_t *linux_, struct spec_report *rep, moat_error_t *err)
       {
         json_t *type = json_object_get (d, "type");
         if (json_is_true (json_object_get (d, "allow"))
-            && (type == NULL || strcmp (json_string_value (type) ?: "", "a") == 0)
+            && (type == NULL
+                || strcmp (json_string_value (type) ?: "", "a") == 0)
             && json_object_get (d, "major") == NULL
             && json_object_get (d, "minor") == NULL)
           allow_all = 1;
@@ -362,20 +393,19 @@ prune_devices (json_t *linux_, struct spec_report *rep, moat_error_t *err)
               " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
               " {s:b, s:s, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
               " {s:b, s:s, s:i, s:i, s:s}]",
-              "allow", 0, "access", "rwm",
-              "allow", 1, "type", "c", "access", "m",
-              "allow", 1, "type", "b", "access", "m",
-              "allow", 1, "type", "c", "major", 1, "minor", 3, "access", "rwm",
-              "allow", 1, "type", "c", "major", 1, "minor", 5, "access", "rwm",
-              "allow", 1, "type", "c", "major", 1, "minor", 7, "access", "rwm",
-              "allow", 1, "type", "c", "major", 1, "minor", 8, "access", "rwm",
-              "allow", 1, "type", "c", "major", 1, "minor", 9, "access", "rwm",
-              "allow", 1, "type", "c", "major", 5, "minor", 0, "access", "rwm",
-              "allow", 1, "type", "c", "major", 5, "minor", 1, "access", "rwm",
-              "allow", 1, "type", "c", "major", 5, "minor", 2, "access", "rwm",
-              "allow", 1, "type", "c", "major", 136, "access", "rwm",
-              "allow", 1, "type", "c", "major", 10, "minor", 229, "access", "rwm",
-              "allow", 1, "type", "c", "major", 10, "minor", 200, "access", "rwm");
+              "allow", 0, "access", "rwm", "allow", 1, "type", "c", "access",
+              "m", "allow", 1, "type", "b", "access", "m", "allow", 1, "type",
+              "c", "major", 1, "minor", 3, "access", "rwm", "allow", 1, "type",
+              "c", "major", 1, "minor", 5, "access", "rwm", "allow", 1, "type",
+              "c", "major", 1, "minor", 7, "access", "rwm", "allow", 1, "type",
+              "c", "major", 1, "minor", 8, "access", "rwm", "allow", 1, "type",
+              "c", "major", 1, "minor", 9, "access", "rwm", "allow", 1, "type",
+              "c", "major", 5, "minor", 0, "access", "rwm", "allow", 1, "type",
+              "c", "major", 5, "minor", 1, "access", "rwm", "allow", 1, "type",
+              "c", "major", 5, "minor", 2, "access", "rwm", "allow", 1, "type",
+              "c", "major", 136, "access", "rwm", "allow", 1, "type", "c",
+              "major", 10, "minor", 229, "access", "rwm", "allow", 1, "type",
+              "c", "major", 10, "minor", 200, "access", "rwm");
           if (nr == NULL || json_object_set_new (res, "devices", nr) < 0)
             return moat_error (err, ENOMEM, "rewrite device rules");
         }
@@ -419,8 +449,8 @@ static int
 clamp_ping_range (json_t *linux_, uint32_t size, moat_error_t *err)
 {
   json_t *sysctl = json_object_get (linux_, "sysctl");
-  const char *v
-      = json_string_value (json_object_get (sysctl, "net.ipv4.ping_group_range"));
+  const char *v = json_string_value (
+      json_object_get (sysctl, "net.ipv4.ping_group_range"));
   unsigned long lo, hi;
   char buf[64];
   if (v == NULL)
@@ -446,7 +476,8 @@ path_within_p (const char *inner, const char *outer)
   size_t n = strlen (outer);
   if (n == 1 && outer[0] == '/')
     return inner[0] == '/';
-  return strncmp (inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+  return strncmp (inner, outer, n) == 0
+         && (inner[n] == '\0' || inner[n] == '/');
 }
 
 static int
@@ -536,7 +567,8 @@ spec_rewrite (json_t *spec, const struct spec_ctx *ctx,
   /* Docker marks nothing as privileged in the spec; all of CAP_SYS_ADMIN
    * and no masked paths is what --privileged produces. */
   rep->privileged
-      = sys_admin && json_array_size (json_object_get (linux_, "maskedPaths")) == 0;
+      = sys_admin
+        && json_array_size (json_object_get (linux_, "maskedPaths")) == 0;
   if (prune_devices (linux_, rep, err) < 0)
     return -1;
   if (rep->privileged)
@@ -544,10 +576,9 @@ spec_rewrite (json_t *spec, const struct spec_ctx *ctx,
       if (ensure_paths (linux_, "maskedPaths", masked_default,
                         sizeof masked_default / sizeof masked_default[0], err)
               < 0
-          || ensure_paths (linux_, "readonlyPaths", readonly_default,
-                           sizeof readonly_default
-                               / sizeof readonly_default[0],
-                           err)
+          || ensure_paths (
+                 linux_, "readonlyPaths", readonly_default,
+                 sizeof readonly_default / sizeof readonly_default[0], err)
                  < 0)
         return -1;
     }

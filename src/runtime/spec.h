@@ -70,10 +70,10 @@ struct spec_ctx
 struct spec_report
 {
   int privileged;
-  char *dropped_caps;      /* "CAP_SYS_RESOURCE,..." */
-  char *dropped_devices;   /* "/dev/sda,/dev/mem,..." */
+  char *dropped_caps;    /* "CAP_SYS_RESOURCE,..." */
+  char *dropped_devices; /* "/dev/sda,/dev/mem,..." */
   int added_cgroup_ns;
-  int replaced_mappings;   /* the spec came with its own id mappings */
+  int replaced_mappings; /* the spec came with its own id mappings */
 };
 
 void spec_report_free (struct spec_report *r);

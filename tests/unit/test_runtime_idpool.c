@@ -135,7 +135,11 @@ static void
 concurrent_processes_never_share (void **state)
 {
   struct fixture *f = *state;
-  enum { PROCS = 8, EACH = 10 };
+  enum
+  {
+    PROCS = 8,
+    EACH = 10
+  };
   struct idpool *p;
   cleanup_error moat_error_t err = NULL;
   struct idpool_entry *e = NULL;
@@ -201,8 +205,8 @@ subid_entry_is_created_once (void **state)
   fputs ("alice:100000:65536\n", fp);
   fclose (fp);
   assert_int_equal (subid_lookup (path, "moat", &s, &c, &err), 1);
-  assert_int_equal (subid_ensure (path, "moat", 1000000, 6553600, &s, &c, &err),
-                    0);
+  assert_int_equal (
+      subid_ensure (path, "moat", 1000000, 6553600, &s, &c, &err), 0);
   assert_int_equal (s, 1000000);
   assert_int_equal (c, 6553600);
   assert_int_equal (subid_ensure (path, "moat", 5, 5, &s, &c, &err), 0);

@@ -165,8 +165,8 @@ refuses_host_namespace_paths (void **state)
                   "the network namespace with the host");
   /* Same inode in the init slot. */
   ctx.host_ns[SPEC_NS_NETWORK][1].valid = 0;
-  ctx.host_ns[SPEC_NS_NETWORK][0] = (struct spec_ns_id){ st.st_dev,
-                                                          st.st_ino, 1 };
+  ctx.host_ns[SPEC_NS_NETWORK][0]
+      = (struct spec_ns_id){ st.st_dev, st.st_ino, 1 };
   expect_refusal (spec, &ctx,
                   "enhanced container isolation: containers can't share "
                   "the network namespace with the host");
@@ -199,10 +199,9 @@ refuses_binds_exposing_the_engine_socket (void **state)
 {
   struct spec_ctx ctx = test_ctx ();
   const char *prot[] = { "/run/moat/engine.sock", NULL };
-  static const char ns[]
-      = "\"linux\":{\"namespaces\":[{\"type\":\"mount\"},"
-        "{\"type\":\"network\"},{\"type\":\"pid\"},"
-        "{\"type\":\"uts\"},{\"type\":\"ipc\"}]}";
+  static const char ns[] = "\"linux\":{\"namespaces\":[{\"type\":\"mount\"},"
+                           "{\"type\":\"network\"},{\"type\":\"pid\"},"
+                           "{\"type\":\"uts\"},{\"type\":\"ipc\"}]}";
   char spec[1024];
   const char *bad[] = { "/run/moat", "/run/moat/engine.sock", "/run", "/" };
   ctx.protected_paths = prot;

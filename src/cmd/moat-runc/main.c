@@ -68,11 +68,11 @@ static int
 parse_globals (int argc, char **argv, struct globals *g)
 {
   int i;
-  g->runc_argv = calloc ((size_t) argc + 2, sizeof *g->runc_argv);
-  g->protect = calloc ((size_t) argc + 1, sizeof *g->protect);
+  g->runc_argv = calloc ((size_t)argc + 2, sizeof *g->runc_argv);
+  g->protect = calloc ((size_t)argc + 1, sizeof *g->protect);
   if (g->runc_argv == NULL || g->protect == NULL)
     return -1;
-  g->runc_argv[g->n++] = (char *) g->runc_path;
+  g->runc_argv[g->n++] = (char *)g->runc_path;
   for (i = 1; i < argc; i++)
     {
       const char *a = argv[i], *v;
@@ -145,8 +145,8 @@ main (int argc, char **argv)
 
   if (g.log_path != NULL)
     {
-      logfd = open (g.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                    0600);
+      logfd
+          = open (g.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
       if (logfd < 0)
         logfd = 2;
     }
