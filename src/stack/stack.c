@@ -535,6 +535,7 @@ start_dockerd (const struct moat_paths *paths, const struct stack_up_opts *o,
   c.cgroup_parent = cgroup;
   c.containerd_ns = ctrd_ns;
   c.runtime_path = runtime;
+  c.moat_root = paths->root;
   cfg = stack_engine_config_build (&c, err);
   if (cfg == NULL)
     return -1;

@@ -93,6 +93,7 @@ struct stack_engine_config
   const char *cgroup_parent;
   const char *containerd_ns; /* containerd namespace, apart from "moby" */
   const char *runtime_path;  /* moat-runc, or NULL to keep runc */
+  const char *moat_root;     /* passed to moat-runc as --moat-root */
 };
 
 /* Build dockerd's JSON configuration.  Refuses empty paths, a relative
