@@ -20,6 +20,7 @@ guard_pid=
 haproxy_pid=
 . "$top/tests/integration/lib/private_engine.sh"
 cleanup() {
+  set +e # a failing kill/wait must not skip stopping dockerd
   [ -n "$guard_pid" ] && kill "$guard_pid" 2>/dev/null && wait "$guard_pid" 2>/dev/null
   [ -n "$haproxy_pid" ] && kill "$haproxy_pid" 2>/dev/null && wait "$haproxy_pid" 2>/dev/null
   engine_stop
