@@ -227,11 +227,16 @@ recv_frame (uint8_t **payload, struct sb_field *f, size_t max, uint8_t *type)
   return n;
 }
 
-/* Send the error on top of the stack as an ERR frame (bounded length). */
+/* Send the error on top of the stack as an ERR frame (bounded length).
+ * Past the deadline every failure is reported as the timeout it is: on a
+ * loaded machine the allocator's grace can run out before the interpreter
+ * builds its own timeout error, and "alloc failed" would then mislead. */
 static void
-send_error (duk_context *ctx)
+send_error (duk_context *ctx, const struct rt *rt)
 {
-  const char *msg = duk_safe_to_string (ctx, -1);
+  const char *msg = rt->armed && past_deadline (rt, 0)
+                        ? "RangeError: execution timeout"
+                        : duk_safe_to_string (ctx, -1);
   size_t len = strlen (msg);
   struct sb_field f = { msg, (uint32_t)(len > MSG_MAX ? MSG_MAX : len) };
   send_frame (SB_MSG_ERR, &f, 1);
@@ -410,7 +415,7 @@ serve (duk_context *ctx, struct rt *rt)
         {
           arm (rt, parse_ms (&f[2]));
           if (duk_safe_call (ctx, do_load, f, 0, 1) != DUK_EXEC_SUCCESS)
-            send_error (ctx);
+            send_error (ctx, rt);
           else
             send_frame (SB_MSG_OK, NULL, 0);
         }
@@ -419,7 +424,7 @@ serve (duk_context *ctx, struct rt *rt)
           struct call_args a = { f[0].p, f[1].p, f[1].len };
           arm (rt, parse_ms (&f[2]));
           if (duk_safe_call (ctx, do_call, &a, 0, 1) != DUK_EXEC_SUCCESS)
-            send_error (ctx);
+            send_error (ctx, rt);
           else
             {
               duk_size_t len;
