@@ -84,6 +84,10 @@ check "opaque directory in an image layer is honoured" \
   test "$(d run --rm moat-op4 ls /data | tr '\n' ' ')" = "c "
 d rm op0 op1 op2 >/dev/null
 
+rundir=$MR/run/moat/runc/$(d inspect -f '{{.Id}}' c1)
+check "other host users cannot enter the container's mount dir" \
+  test "$(stat -c '%a %u' "$rundir")" = "710 0" -a "$(stat -c '%g' "$rundir")" = "$b1"
+
 # 4. exec, restart.
 check "docker exec runs in the range" test "$(d exec c2 cat /proc/self/uid_map | awk '{print $2}')" = "$b2"
 d restart -t 1 c1 >/dev/null
