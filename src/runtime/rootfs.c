@@ -774,7 +774,7 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
    * bind mounts below are readable by it, not by other host users. */
   if (mkdir (run_dir, 0700) < 0)
     return moat_error (err, errno, "mkdir `%s`", run_dir);
-  if (chown (run_dir, 0, (gid_t) gid_base) < 0 || chmod (run_dir, 0710) < 0)
+  if (chown (run_dir, 0, (gid_t)gid_base) < 0 || chmod (run_dir, 0710) < 0)
     return moat_error (err, errno, "restrict `%s`", run_dir);
   if (check_searchable (run_dir, err) < 0)
     return -1;
