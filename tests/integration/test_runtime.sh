@@ -94,6 +94,15 @@ d restart -t 1 c1 >/dev/null
 check "docker restart works and keeps files" \
   test "$(d exec c1 cat /rootfile 2>/dev/null)" = x
 check "restart keeps one range per container" test "$(ranges)" = 2
+# A stopped container's range goes back to the pool; started again it may
+# get another one, and its files (stored with container ids) still work.
+d stop -t 1 c1 >/dev/null
+d run -d --name c3 busybox sleep 600 >/dev/null
+d start c1 >/dev/null
+nb1=$(d exec c1 cat /proc/self/uid_map | awk '{print $2}')
+check "restarted with another range ($b1 -> $nb1), files still owned by its root" \
+  test "$nb1" != "$b1" -a "$(d exec c1 stat -c '%u' /rootfile)" = 0 -a "$(d exec c1 sh -c 'echo y >> /rootfile && cat /rootfile' | tail -1)" = y
+d rm -f c3 >/dev/null
 
 check "docker pause/unpause pass through" sh -c "docker -H unix://$R/engine.sock pause c2 >/dev/null && docker -H unix://$R/engine.sock unpause c2 >/dev/null"
 check "docker top passes through (runc ps)" sh -c "docker -H unix://$R/engine.sock top c2 | grep -q sleep"
