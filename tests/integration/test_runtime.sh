@@ -114,6 +114,11 @@ out=$("$B/moat-runc" --moat-root "$MR" --root "$R/exec/runtime-runc/moby" moat-r
 check "moat-reconcile releases only the stale range ($out)" \
   test "$out" = "released 1 stale id range" -a "$(ranges)" = 2
 
+check "docker run -t (console socket) gets a pty" \
+  sh -c "docker -H unix://$R/engine.sock run --rm -t busybox tty | grep -q '^/dev/pts/'"
+check "docker run --user 1000 runs as 1000 inside the range" \
+  test "$(d run --rm --user 1000:1000 busybox sh -c 'id -u; cat /proc/self/uid_map' | head -1)" = 1000
+
 # 5. Volumes and bind mounts are id-mapped.
 mkdir -p "$R/src"; echo v >"$R/src/host"; chmod 0711 "$R/src"
 check "bind mount is writable by container root" \
