@@ -720,8 +720,8 @@ idmap_binds (const char *run_dir, json_t *spec, struct helper *h,
 }
 
 /* runc mounts root.path and the bind sources from inside the container's
- * user namespace: every directory above run_dir must be searchable by an
- * unmapped user.  Say so instead of letting runc fail with EACCES. */
+ * user namespace: every directory above run_dir must be searchable by
+ * others.  Say so instead of letting runc fail with EACCES. */
 static int
 check_searchable (const char *run_dir, moat_error_t *err)
 {
@@ -770,8 +770,12 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
   /* A leftover of a crashed create of the same id goes first. */
   if (rootfs_cleanup (run_dir, err) < 0)
     return -1;
-  if (mkdir (run_dir, 0711) < 0)
+  /* Only the container's root group may enter: the root file system and
+   * bind mounts below are readable by it, not by other host users. */
+  if (mkdir (run_dir, 0700) < 0)
     return moat_error (err, errno, "mkdir `%s`", run_dir);
+  if (chown (run_dir, 0, (gid_t)gid_base) < 0 || chmod (run_dir, 0710) < 0)
+    return moat_error (err, errno, "restrict `%s`", run_dir);
   if (check_searchable (run_dir, err) < 0)
     return -1;
 

@@ -49,7 +49,8 @@ struct rootfs_report
   unsigned skipped; /* bind mounts left as they were */
 };
 
-/* run_dir: the container's private directory (created 0711).  Rewrites
+/* run_dir: the container's private directory (created root:<gid_base>
+ * 0710, so other host users cannot read the container's files).  Rewrites
  * root.path and bind mount sources in spec. */
 int rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
                     uint32_t gid_base, uint32_t size,

@@ -84,12 +84,25 @@ check "opaque directory in an image layer is honoured" \
   test "$(d run --rm moat-op4 ls /data | tr '\n' ' ')" = "c "
 d rm op0 op1 op2 >/dev/null
 
+rundir=$MR/run/moat/runc/$(d inspect -f '{{.Id}}' c1)
+check "other host users cannot enter the container's mount dir" \
+  test "$(stat -c '%a %u' "$rundir")" = "710 0" -a "$(stat -c '%g' "$rundir")" = "$b1"
+
 # 4. exec, restart.
 check "docker exec runs in the range" test "$(d exec c2 cat /proc/self/uid_map | awk '{print $2}')" = "$b2"
 d restart -t 1 c1 >/dev/null
 check "docker restart works and keeps files" \
   test "$(d exec c1 cat /rootfile 2>/dev/null)" = x
 check "restart keeps one range per container" test "$(ranges)" = 2
+# A stopped container's range goes back to the pool; started again it may
+# get another one, and its files (stored with container ids) still work.
+d stop -t 1 c1 >/dev/null
+d run -d --name c3 busybox sleep 600 >/dev/null
+d start c1 >/dev/null
+nb1=$(d exec c1 cat /proc/self/uid_map | awk '{print $2}')
+check "restarted with another range ($b1 -> $nb1), files still owned by its root" \
+  test "$nb1" != "$b1" -a "$(d exec c1 stat -c '%u' /rootfile)" = 0 -a "$(d exec c1 sh -c 'echo y >> /rootfile && cat /rootfile' | tail -1)" = y
+d rm -f c3 >/dev/null
 
 check "docker pause/unpause pass through" sh -c "docker -H unix://$R/engine.sock pause c2 >/dev/null && docker -H unix://$R/engine.sock unpause c2 >/dev/null"
 check "docker top passes through (runc ps)" sh -c "docker -H unix://$R/engine.sock top c2 | grep -q sleep"
@@ -100,6 +113,11 @@ sqlite3 "$DB" "INSERT INTO runtime_id_ranges VALUES ('stale-crashed', 4000000000
 out=$("$B/moat-runc" --moat-root "$MR" --root "$R/exec/runtime-runc/moby" moat-reconcile)
 check "moat-reconcile releases only the stale range ($out)" \
   test "$out" = "released 1 stale id range" -a "$(ranges)" = 2
+
+check "docker run -t (console socket) gets a pty" \
+  sh -c "docker -H unix://$R/engine.sock run --rm -t busybox tty | grep -q '^/dev/pts/'"
+check "docker run --user 1000 runs as 1000 inside the range" \
+  test "$(d run --rm --user 1000:1000 busybox sh -c 'id -u; cat /proc/self/uid_map' | head -1)" = 1000
 
 # 5. Volumes and bind mounts are id-mapped.
 mkdir -p "$R/src"; echo v >"$R/src/host"; chmod 0711 "$R/src"

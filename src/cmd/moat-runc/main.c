@@ -3,7 +3,8 @@
  * Accepts runc's command line.  Options of its own come first and are
  * removed before runc sees the rest (dockerd passes them from daemon.json
  * "runtimeArgs"):
- *   --moat-root DIR      $MOAT_ROOT (default /): id pool in DIR/etc/subuid,
+ *   --moat-root DIR      $MOAT_ROOT (default: the MOAT_ROOT environment
+ *                        variable, else /): id pool in DIR/etc/subuid,
  *                        DIR/etc/subgid, state in DIR/var/lib/moat/state.db,
  *                        mounts under DIR/run/moat/runc/<id>
  *   --moat-runc PATH     the runtime to delegate to (default /usr/sbin/runc)
@@ -166,6 +167,11 @@ main (int argc, char **argv)
           }
     }
 
+  /* Installed as `runc` first in dockerd's PATH, moat-runc also catches
+   * --runtime=runc, which takes no runtimeArgs: MOAT_ROOT then comes from
+   * the environment dockerd passed down through containerd. */
+  if (g.moat_root == NULL)
+    g.moat_root = getenv ("MOAT_ROOT");
   ctx.runc_path = g.runc_path;
   ctx.runc_globals = g.runc_argv;
   ctx.idmap_rootfs = !g.no_idmap;
