@@ -115,9 +115,10 @@ stack_engine_config_build (const struct stack_engine_config *c,
       /* Hook for moat-runc (its own issue): registered and made the
        * default, so that every container goes through it. */
       json_t *rt = json_pack (
-          "{s:{s:s, s:[s,s]}}", "moat-runc", "path", c->runtime_path,
+          "{s:{s:s, s:[s,s,s,s]}}", "moat-runc", "path", c->runtime_path,
           "runtimeArgs", "--moat-root",
-          empty_p (c->moat_root) ? "/" : c->moat_root);
+          empty_p (c->moat_root) ? "/" : c->moat_root, "--moat-protect",
+          c->engine_sock);
       if (rt == NULL || json_object_set_new (cfg, "runtimes", rt) < 0
           || json_object_set_new (cfg, "default-runtime",
                                   json_string ("moat-runc"))

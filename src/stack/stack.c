@@ -489,6 +489,42 @@ write_moatd_pidfile (const struct moat_paths *paths, pid_t pid,
   return fs_write_file_atomic (paths->moatd_pid, buf, (size_t)n, 0644, err);
 }
 
+/* `--runtime=runc` names dockerd's builtin runc, which runtimeArgs do not
+ * reach: dockerd (and the containerd it starts) find `runc` through PATH,
+ * so a directory of moat's own with `runc -> moat-runc` goes first in the
+ * PATH dockerd inherits.  moat-runc itself delegates to runc by absolute
+ * path and reads MOAT_ROOT from the environment in that case.  *saved is
+ * the PATH to restore after the spawn. */
+static int
+runtime_shadow_runc (const struct moat_paths *paths, const char *runtime,
+                     char **saved, moat_error_t *err)
+{
+  cleanup_free char *dir = NULL, *link = NULL, *path = NULL;
+  const char *old = getenv ("PATH");
+
+  if (asprintf (&dir, "%s/bin", paths->run_dir) < 0
+      || asprintf (&link, "%s/runc", dir) < 0)
+    return moat_error (err, ENOMEM, "runtime path");
+  if (fs_mkdir_p (dir, 0755, err) < 0)
+    return -1;
+  if (unlink (link) < 0 && errno != ENOENT)
+    return moat_error (err, errno, "remove `%s`", link);
+  if (symlink (runtime, link) < 0)
+    return moat_error (err, errno, "link `%s` to `%s`", link, runtime);
+  if (asprintf (&path, "%s:%s", dir,
+                old != NULL ? old : "/usr/local/sbin:/usr/local/bin:"
+                                    "/usr/sbin:/usr/bin:/sbin:/bin")
+      < 0)
+    return moat_error (err, ENOMEM, "runtime path");
+  *saved = strdup (old != NULL ? old : "");
+  if (*saved == NULL)
+    return moat_error (err, ENOMEM, "runtime path");
+  if (setenv ("PATH", path, 1) < 0
+      || setenv ("MOAT_ROOT", paths->root[0] ? paths->root : "/", 1) < 0)
+    return moat_error (err, errno, "set dockerd environment");
+  return 0;
+}
+
 static int
 start_dockerd (const struct moat_paths *paths, const struct stack_up_opts *o,
                json_t *record, moat_error_t *err)
@@ -550,10 +586,16 @@ start_dockerd (const struct moat_paths *paths, const struct stack_up_opts *o,
   {
     char *const argv[]
         = { (char *)o->dockerd_path, "--config-file", cfg_path, NULL };
+    cleanup_free char *saved_path = NULL;
     from = file_size (log);
     log_info ("starting dockerd (log `%s`)%s%s", log,
               runtime ? ", default runtime " : "", runtime ?: "");
+    if (runtime != NULL
+        && runtime_shadow_runc (paths, runtime, &saved_path, err) < 0)
+      return -1;
     int r = stack_spawn (argv, log, o->netns, &dockerd, err);
+    if (saved_path != NULL)
+      setenv ("PATH", saved_path, 1);
     if (r < 0)
       return spawn_error (r, err, "dockerd", log, from);
   }

@@ -22,6 +22,13 @@ if [ $rc -ne 0 ] && echo "$raw" | grep -q '^FAIL  host pid namespace refused'; t
   ok "moat verify fails against an unguarded engine"
 else not_ok "moat verify fails against an unguarded engine" "rc=$rc" "$raw"; fi
 
+# Even on the raw engine, bypassing the guard, --runtime=runc ends in
+# moat-runc (dockerd finds moat's runc first in its PATH).
+m=$(DOCKER_HOST=$MOAT_ENGINE_HOST docker run --rm --runtime=runc busybox cat /proc/self/uid_map 2>&1)
+if echo "$m" | awk '$1 == 0 && $2 != 0 && $3 == 65536 {f=1} END {exit !f}'; then
+  ok "--runtime=runc on the raw engine still gets a private range"
+else not_ok "--runtime=runc on the raw engine still gets a private range" "$m"; fi
+
 # Two containers at once get different, non-overlapping ranges.
 docker run -d --name ct-a busybox sleep 30 >/dev/null && docker run -d --name ct-b busybox sleep 30 >/dev/null
 ma=$(docker exec ct-a cat /proc/self/uid_map | awk '{print $2}')
