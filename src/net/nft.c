@@ -101,6 +101,18 @@ put_addrs (FILE *f, const struct net_addr *a, size_t n, int family)
   return !first;
 }
 
+/* "from the containers": iifname "br" ip saddr {...}. */
+static void
+put_src (FILE *f, const struct net_intercept *ic, int family)
+{
+  fputs ("    ", f);
+  if (ic->iface != NULL && ic->iface[0] != '\0')
+    fprintf (f, "iifname \"%s\" ", ic->iface);
+  fprintf (f, "%s saddr ", family == AF_INET ? "ip" : "ip6");
+  put_cidrs (f, ic->src, ic->n_src, family);
+  fputc (' ', f);
+}
+
 /* The match for "from the containers, leaving their network" of one
  * family: iifname "br" ip saddr {...} ip daddr != {...}. */
 static void
@@ -161,7 +173,14 @@ net_nft_render (const struct net_intercept *ic, const struct net_rules *r,
               else
                 fputs ("{ } tcp dport 53 accept\n", f);
             }
-          put_from (f, ic, fam);
+          /* Container to container on the same network is not egress; the
+           * host's own address on that network is (the bridge gateway),
+           * so it is redirected like any other destination. */
+          put_src (f, ic, fam);
+          fprintf (f, "%s daddr ", ip);
+          put_cidrs (f, ic->src, ic->n_src, fam);
+          fputs (" fib daddr type != local return\n", f);
+          put_src (f, ic, fam);
           fputs ("tcp dport ", f);
           if (r->all_ports)
             fputs ("1-65535", f);
@@ -207,7 +226,25 @@ net_nft_render (const struct net_intercept *ic, const struct net_rules *r,
               fputs ("drop\n", f);
             }
         }
-      fputs ("  }\n}\n", f);
+      fputs ("  }\n", f);
+      if (r->all_ports)
+        {
+          /* Air-gapped: UDP to the host itself only for DNS (a host
+           * service must not become a way out). */
+          fputs ("  chain input {\n"
+                 "    type filter hook input priority filter - 10; "
+                 "policy accept;\n",
+                 f);
+          for (int k = 0; k < 2; k++)
+            {
+              if (!has_family (ic->src, ic->n_src, fams[k]))
+                continue;
+              put_src (f, ic, fams[k]);
+              fputs ("udp dport != 53 drop\n", f);
+            }
+          fputs ("  }\n", f);
+        }
+      fputs ("}\n", f);
     }
   if (fclose (f) != 0)
     {

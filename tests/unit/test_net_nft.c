@@ -38,10 +38,13 @@ render_ports (void **state)
   assert_int_equal (net_nft_render (&ic, r, &out, &err), 0);
   /* atomic replace: the file starts by deleting the table */
   assert_non_null (strstr (out, "table inet moat {}\ndelete table inet moat\n"));
+  /* same-network traffic returns untouched unless it is for the host */
   assert_non_null (strstr (
-      out, "iifname \"moat0\" ip saddr { 172.30.0.0/16 } ip daddr != { "
-           "172.30.0.0/16 } tcp dport { 80, 443, 8000-8100 } redirect to "
-           ":15001\n"));
+      out, "iifname \"moat0\" ip saddr { 172.30.0.0/16 } ip daddr { "
+           "172.30.0.0/16 } fib daddr type != local return\n"));
+  assert_non_null (strstr (
+      out, "iifname \"moat0\" ip saddr { 172.30.0.0/16 } tcp dport { 80, "
+           "443, 8000-8100 } redirect to :15001\n"));
   /* no IPv6 source network: no ip6 rules; a port list is not air-gapped */
   assert_null (strstr (out, "ip6"));
   assert_null (strstr (out, " drop\n"));
@@ -66,6 +69,9 @@ render_all_ports_airgap (void **state)
   assert_non_null (strstr (out, "tcp dport 1-65535 redirect to :15001"));
   assert_non_null (strstr (out, "ip daddr { 172.30.0.1 } udp dport 53 accept"));
   assert_non_null (strstr (out, "ip6 daddr != { fd30::/64 } drop\n"));
+  /* UDP to the host itself: DNS only */
+  assert_non_null (strstr (out, "type filter hook input"));
+  assert_non_null (strstr (out, "udp dport != 53 drop\n"));
   /* no IPv6 resolver: no empty set left behind */
   assert_null (strstr (out, "{ }"));
   free (out);
