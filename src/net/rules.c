@@ -546,8 +546,11 @@ net_decide_protected (const struct net_rules *r, const struct net_query *q,
   const struct net_exclude *e;
 
   /* Loopback, 0/8, multicast and broadcast never leave a container; a
-   * connection that claims them is a trick to reach the guard's host. */
-  if (loopbackish_p (&q->dst, &link_local))
+   * connection that claims them is a trick to reach the guard's host.
+   * (family 0: no address known, only `moat net decide` on a name.) */
+  if (q->dst.family == 0)
+    link_local = false;
+  else if (loopbackish_p (&q->dst, &link_local))
     {
       refuse (out, "loopback, unspecified or multicast destination");
       return true;

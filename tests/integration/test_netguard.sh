@@ -263,6 +263,23 @@ n=$(inH nft list table inet moat | grep -c redirect)
 check "rules: replaced atomically on restart (one redirect rule, got $n)" test "$n" -eq 1
 stop_guard
 
+# ---- moat net decide, from an admin-settings.json under a private root ----
+moat=$build/moat
+[ -x "$moat" ] || moat=$top/build/moat
+mkdir -p "$work/root/etc/moat"
+cat > "$work/root/etc/moat/admin-settings.json" <<'JSON'
+{"configurationFileVersion": 2,
+ "containersProxy": {"locked": true, "mode": "manual",
+   "http": "http://alice:s3cret@10.78.0.4:8888", "https": "socks5://10.78.0.4:1080",
+   "exclude": ["internal.company.com", "10.0.0.0/8", "*.company.local"],
+   "pac": "", "transparentPorts": "80,443"}}
+JSON
+check "cli: exclude CIDR is DIRECT" bash -c "[ \"\$(MOAT_ROOT=$work/root ip netns exec $H $moat net decide http://10.1.2.3/)\" = 'DIRECT (rule: exclude \"10.0.0.0/8\")' ]"
+check "cli: http goes to the http proxy" bash -c "MOAT_ROOT=$work/root ip netns exec $H $moat net decide http://198.51.100.1/ | grep -qx 'PROXY 10.78.0.4:8888 (rule: http proxy)'"
+check "cli: https goes to the https proxy (SOCKS5)" bash -c "MOAT_ROOT=$work/root ip netns exec $H $moat net decide https://198.51.100.1/ | grep -qx 'SOCKS5 10.78.0.4:1080 (rule: https proxy)'"
+check "cli: unlisted port not intercepted" bash -c "MOAT_ROOT=$work/root ip netns exec $H $moat net decide http://198.51.100.1:22/ | grep -q '^NOT INTERCEPTED'"
+check "cli: --json names the rule" bash -c "MOAT_ROOT=$work/root ip netns exec $H $moat net decide --json https://internal.company.com/ | jq -e '.decision == \"DIRECT\" and .rule == \"exclude \\\"internal.company.com\\\"\"' >/dev/null"
+
 check "no TCP from the container was forwarded past interception (leaks=$(leaks))" test "$(leaks)" = 0
 if [ "$fails" -gt 0 ]; then
   echo "# guard log:"; sed 's/^/# /' "$work/guard.log" | tail -20

@@ -18,6 +18,7 @@ static const struct cli_command commands[] = {
   { "settings", cli_settings, "show, validate or change settings" },
   { "signin", cli_signin, "sign-in enforcement policy (allowedOrgs)" },
   { "audit", cli_audit, "the decisions log" },
+  { "net", cli_net, "what the net guard would decide for a URL" },
 };
 
 static void
