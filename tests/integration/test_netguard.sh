@@ -72,6 +72,14 @@ for a in 2 3 4 5; do ip -n "$S" addr add 10.78.0.$a/24 dev s0; done
 for l in "$C:c0" "$H:h0" "$H:hs0" "$S:s0"; do ip -n "${l%%:*}" link set "${l#*:}" up; done
 ip -n "$C" route add default via 10.77.0.1
 ip -n "$S" route add default via 10.78.0.1
+ip -n "$C" addr add fd77::2/64 dev c0 nodad
+ip -n "$H" addr add fd77::1/64 dev h0 nodad
+ip -n "$H" addr add fd78::1/64 dev hs0 nodad
+ip -n "$S" addr add fd78::4/64 dev s0 nodad
+ip -n "$S" addr add fd78::5/64 dev s0 nodad
+ip -n "$C" -6 route add default via fd77::1
+ip -n "$S" -6 route add default via fd78::1
+inH sysctl -qw net.ipv6.conf.all.forwarding=1
 inH sysctl -qw net.ipv4.ip_forward=1
 # Names the SOCKS5 proxy resolves itself (ip netns exec binds this on /etc/hosts).
 mkdir -p "/etc/netns/$S"
@@ -100,12 +108,18 @@ class S(http.server.ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = "s", self.server_address[1]
 h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[2])
-S(("0.0.0.0", int(sys.argv[1])), h).serve_forever()
+import socket
+class S6(S):
+    address_family = socket.AF_INET6
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+S6(("::", int(sys.argv[1])), h).serve_forever()
 PYS
 for port in 80 443 8000 8080; do
   spawn "$S" "$work/http-$port.log" "$py" -u "$work/httpd.py" "$port" "$work/www"
 done
-spawn "$S" /dev/null socat TCP-LISTEN:7000,fork,reuseaddr EXEC:cat
+spawn "$S" /dev/null socat TCP6-LISTEN:7000,ipv6only=0,fork,reuseaddr EXEC:cat
 cat > "$work/tinyproxy.conf" <<CONF
 Port 8888
 Listen 10.78.0.4
@@ -129,7 +143,7 @@ start_guard() {
   scn=$((scn + 1))
   audit=$work/audit-$scn.jsonl
   : > "$audit"
-  ip netns exec "$H" "$runner" --port 15001 --iface h0 --src 10.77.0.0/24 \
+  ip netns exec "$H" "$runner" --port 15001 --iface h0 --src 10.77.0.0/24 --src fd77::/64 \
       --dns 10.78.0.1 --audit "$audit" "$@" >>"$work/guard.log" 2>&1 &
   guard_pid=$!
   for _ in $(seq 50); do [ "$(grep -c listening "$work/guard.log")" -ge "$scn" ] && return 0; sleep 0.1; done
@@ -165,12 +179,12 @@ stop_guard
 
 # ---- 2. exclude: internal services direct, ports 80,443 (+7000 echo) ----
 start_guard --ports 80,443,7000 --exclude internal.company.com \
-  --exclude 10.78.0.2 --exclude 10.78.0.5/32 \
+  --exclude 10.78.0.2 --exclude 10.78.0.5/32 --exclude fd78::5/128 \
   --host internal.company.com=10.78.0.3 || exit 1
 out=$(curlC http://10.78.0.2/); rc=$?
 check "exclude: excluded IP goes direct" test "$out" = "hello from S"
 check "exclude: server saw the guard, not the container" \
-  grep -q '^10.78.0.1 .*"GET / HTTP/1.1" 200' "$work/http-80.log"
+  grep -qE '^(::ffff:)?10.78.0.1 .*"GET / HTTP/1.1" 200' "$work/http-80.log"
 check "exclude: audit direct by exclude rule" \
   audit_has '.decision == "direct" and .dst == "10.78.0.2" and .rule == "exclude \"10.78.0.2\""'
 out=$(curlC -H 'Host: internal.company.com' http://10.78.0.3/); rc=$?
@@ -218,11 +232,18 @@ inC socat -t 5 - TCP:10.78.0.5:7000 < "$work/blob" > "$work/blob.back"
 check "exclude: relay is byte for byte with half-close" cmp -s "$work/blob" "$work/blob.back"
 check "exclude: audit counts the bytes" \
   audit_has '.dst_port == 7000 and .bytes_up == 2000000 and .bytes_down == 2000000'
+# IPv6: the original destination comes from IP6T_SO_ORIGINAL_DST.
+echo ping6 | inC socat -t 2 - 'TCP6:[fd78::5]:7000' > "$work/v6.out"
+check "exclude: IPv6 excluded destination relayed" grep -qx ping6 "$work/v6.out"
+check "exclude: IPv6 original destination audited" \
+  audit_has '.dst == "fd78::5" and .dst_port == 7000 and .decision == "direct"'
+out=$(curlC -g 'http://[fd78::4]/' 2>&1); rc=$?
+check "exclude: IPv6 non-excluded destination refused (rc=$rc)" test "$rc" -eq 56
 # A port not listed passes untouched: the server sees the container itself.
 out=$(curlC http://10.78.0.5:8080/); rc=$?
 check "exclude: unlisted port untouched" test "$out" = "hello from S"
 check "exclude: unlisted port reached the server from the container" \
-  grep -q '^10.77.0.2 .*"GET / HTTP/1.1" 200' "$work/http-8080.log"
+  grep -qE '^(::ffff:)?10.77.0.2 .*"GET / HTTP/1.1" 200' "$work/http-8080.log"
 stop_guard
 
 # ---- 3. corporate proxy with exclusions (tinyproxy with Basic auth) ----
@@ -256,11 +277,20 @@ check "socks5: through microsocks by address (rc=$rc)" test "$out" = "hello from
 out=$(curlC -H 'Host: www.example.test' http://10.78.0.5/); rc=$?
 check "socks5: through microsocks by name (rc=$rc)" test "$out" = "hello from S"
 check "socks5: audit" audit_has '.decision == "socks5" and .hostname == "www.example.test" and .via == "10.78.0.4:1080"'
+stop_guard
+
+# ---- 5. failover through a route of several hops (the PAC hook's shape) ----
+start_guard --ports '*' --http http://10.78.0.4:8888 \
+  --route "PROXY 10.78.0.4:9; SOCKS5 10.78.0.4:1080; DIRECT" || exit 1
+out=$(curlC http://10.78.0.5:8000/); rc=$?
+check "failover: a dead first hop falls over to SOCKS5 (rc=$rc)" test "$out" = "hello from S"
+check "failover: audit shows the hop used" \
+  audit_has '.decision == "socks5" and .via == "10.78.0.4:1080" and .rule == "fixed route"'
 # restart with the same rules: the table is replaced, not duplicated
 stop_guard
 start_guard --ports '*' --http socks5://10.78.0.4:1080 || exit 1
 n=$(inH nft list table inet moat | grep -c redirect)
-check "rules: replaced atomically on restart (one redirect rule, got $n)" test "$n" -eq 1
+check "rules: replaced atomically on restart (one redirect rule per family, got $n)" test "$n" -eq 2
 stop_guard
 
 # ---- moat net decide, from an admin-settings.json under a private root ----
@@ -281,6 +311,8 @@ check "cli: unlisted port not intercepted" bash -c "MOAT_ROOT=$work/root ip netn
 check "cli: --json names the rule" bash -c "MOAT_ROOT=$work/root ip netns exec $H $moat net decide --json https://internal.company.com/ | jq -e '.decision == \"DIRECT\" and .rule == \"exclude \\\"internal.company.com\\\"\"' >/dev/null"
 
 check "no TCP from the container was forwarded past interception (leaks=$(leaks))" test "$(leaks)" = 0
+check "guard ran clean (no sanitizer report)" \
+  bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' '$work/guard.log'"
 if [ "$fails" -gt 0 ]; then
   echo "# guard log:"; sed 's/^/# /' "$work/guard.log" | tail -20
   echo "# audit:"; cat "$work"/audit-*.jsonl | sed 's/^/# /' | tail -40

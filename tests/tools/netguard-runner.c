@@ -53,6 +53,54 @@ map_resolve (void *ctx, const char *name, struct net_addr *out, size_t max,
   return (int) n;
 }
 
+/* --route "PROXY h:p; SOCKS5 h:p; DIRECT": a fixed route for every
+ * connection the static rules do not refuse, through the decide hook (the
+ * way moatd wires PAC), to exercise failover.  A test-only parser: the
+ * real one is pac_result_parse. */
+static struct proxy_list fixed_route;
+
+static int
+parse_route (char *s)
+{
+  char *save = NULL;
+  for (char *t = strtok_r (s, ";", &save); t; t = strtok_r (NULL, ";", &save))
+    {
+      struct proxy_hop *h = &fixed_route.hops[fixed_route.n];
+      char kind[16], host[256];
+      unsigned port;
+      if (fixed_route.n == PROXY_LIST_MAX)
+        return -1;
+      while (*t == ' ')
+        t++;
+      if (strncmp (t, "DIRECT", 6) == 0)
+        h->kind = PROXY_DIRECT;
+      else if (sscanf (t, "%15s %255[^:]:%u", kind, host, &port) == 3)
+        {
+          h->kind = strcmp (kind, "SOCKS5") == 0 ? PROXY_SOCKS5 : PROXY_HTTP;
+          snprintf (h->host, sizeof h->host, "%s", host);
+          h->port = (uint16_t) port;
+        }
+      else
+        return -1;
+      fixed_route.n++;
+    }
+  return 0;
+}
+
+static int
+route_decide (void *ctx, const struct net_rules *rules,
+              const struct net_query *q, struct net_decision *out,
+              moat_error_t *err)
+{
+  net_decide_static (rules, q, out);
+  if (net_decision_refuse_p (out) && out->route.n == 0
+      && strncmp (out->rule, "no ", 3) != 0)
+    return 0;
+  out->route = fixed_route;
+  snprintf (out->rule, sizeof out->rule, "fixed route");
+  return 0;
+}
+
 static FILE *audit_file;
 
 static void
@@ -97,6 +145,7 @@ main (int argc, char **argv)
     { "audit", required_argument, 0, 'a' },
     { "workers", required_argument, 0, 'w' },
     { "max-conns", required_argument, 0, 'M' },
+    { "route", required_argument, 0, 'r' },
     { 0, 0, 0, 0 },
   };
   struct net_guard_config cfg = { .install_rules = true };
@@ -178,6 +227,14 @@ main (int argc, char **argv)
         break;
       case 'M':
         cfg.max_conns = (unsigned) atoi (optarg);
+        break;
+      case 'r':
+        if (parse_route (optarg) < 0)
+          {
+            fprintf (stderr, "bad --route\n");
+            return 2;
+          }
+        cfg.decide = route_decide;
         break;
       default:
         return 2;
