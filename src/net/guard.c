@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,8 +26,9 @@
 #define IP6T_SO_ORIGINAL_DST 80
 #endif
 
-/* Bytes moved per splice call; also the pipes' capacity. */
-#define RELAY_CHUNK (64 * 1024)
+/* Bytes moved per splice call; also the pipes' capacity, so at most this
+ * much is buffered per direction (backpressure beyond it). */
+#define RELAY_CHUNK (256 * 1024)
 /* How often deadlines are checked (they are seconds long). */
 #define SCAN_US 20000
 /* A proxy's reply head larger than this is refused. */
@@ -346,6 +348,11 @@ start_relay (struct net_guard *g, struct conn *c)
     }
   fcntl (c->up.pipe[1], F_SETPIPE_SZ, RELAY_CHUNK);
   fcntl (c->down.pipe[1], F_SETPIPE_SZ, RELAY_CHUNK);
+  /* The sender already chose its own batching; the guard must not add
+   * Nagle delays on top. */
+  int one = 1;
+  setsockopt (c->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt (c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   c->state = ST_RELAY;
   c->deadline_us = 0;
   /* The client fd was edge-triggered while sniffing; relay is
@@ -669,12 +676,18 @@ connected (struct net_guard *g, struct conn *c)
 
 /* ---- accept, sniff, decide ---- */
 
+static void decided (struct net_guard *g, struct net_job *j);
+
 static void
 decide (struct net_guard *g, struct conn *c)
 {
   c->state = ST_DECIDING;
   c->deadline_us = 0;
-  net_pool_submit (&g->pool, &c->job);
+  /* Static rules on an address are a pure function: no thread hop. */
+  if (net_pool_decide_inline (&g->pool, &c->job))
+    decided (g, &c->job);
+  else
+    net_pool_submit (&g->pool, &c->job);
 }
 
 static void

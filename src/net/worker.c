@@ -82,7 +82,8 @@ same_addr (const struct net_addr *x, const struct net_addr *y)
 }
 
 static void
-run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s)
+run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
+         bool inline_only, bool *blocked)
 {
   const struct net_guard_config *cfg = p->cfg;
   struct net_query q = { .dst = j->dst, .port = j->port };
@@ -135,6 +136,18 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s)
   else
     net_decide_static (s->rules, &q, &j->dec);
 
+  if (inline_only)
+    for (size_t i = 0; i < j->dec.route.n; i++)
+      {
+        struct net_addr a;
+        const struct proxy_hop *h = &j->dec.route.hops[i];
+        if (h->kind != PROXY_DIRECT && h->kind != PROXY_REJECT
+            && net_addr_parse (h->host, &a) < 0)
+          {
+            *blocked = true;
+            return;
+          }
+      }
   for (size_t i = 0; i < j->dec.route.n; i++)
     {
       const struct proxy_hop *h = &j->dec.route.hops[i];
@@ -193,7 +206,8 @@ worker_main (void *arg)
         s->refs++;
       pthread_mutex_unlock (&p->lock);
 
-      run_job (p, j, s);
+      bool blocked = false;
+      run_job (p, j, s, false, &blocked);
 
       pthread_mutex_lock (&p->lock);
       snapshot_unref (s);
@@ -203,6 +217,35 @@ worker_main (void *arg)
       if (write (p->done_fd, &one, sizeof one) < 0 && errno != EAGAIN)
         log_warn ("net guard: wake loop: %s", strerror (errno));
     }
+}
+
+bool
+net_pool_decide_inline (struct net_pool *p, struct net_job *j)
+{
+  struct net_snapshot *s;
+  bool blocked = false;
+
+  if (j->claimed[0] != '\0' || p->cfg->decide != NULL)
+    return false;
+  pthread_mutex_lock (&p->lock);
+  s = p->snap;
+  if (s != NULL)
+    s->refs++;
+  pthread_mutex_unlock (&p->lock);
+  run_job (p, j, s, true, &blocked);
+  pthread_mutex_lock (&p->lock);
+  snapshot_unref (s);
+  pthread_mutex_unlock (&p->lock);
+  if (blocked)
+    {
+      /* start again from a clean job in a worker */
+      memset (&j->dec, 0, sizeof j->dec);
+      memset (j->hop_ok, 0, sizeof j->hop_ok);
+      memset (j->has_cred, 0, sizeof j->has_cred);
+      j->error[0] = '\0';
+      return false;
+    }
+  return true;
 }
 
 int

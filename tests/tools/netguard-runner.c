@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -158,6 +159,13 @@ main (int argc, char **argv)
   moat_error_t err = NULL;
   int c;
 
+  /* Six descriptors per relayed connection (two sockets, two pipes). */
+  struct rlimit rl;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0)
+    {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &rl);
+    }
   memset (&pol, 0, sizeof pol);
   pol.proxy.mode = POLICY_PROXY_MANUAL;
   pol.proxy.http = pol.proxy.https = pol.proxy.pac = (char *) "";
