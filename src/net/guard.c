@@ -321,19 +321,11 @@ relay (struct net_guard *g, struct conn *c)
       conn_finish (g, c, false);
       return;
     }
-  /* Read a side only when its pipe is empty: at most one pipe of data is
-   * held per direction, so a slow reader slows the writer (backpressure). */
-  uint32_t cm = 0, um = 0;
-  if (!c->up.eof && c->up.pending == 0)
-    cm |= EPOLLIN;
-  if (c->down.pending > 0)
-    cm |= EPOLLOUT;
-  if (!c->down.eof && c->down.pending == 0)
-    um |= EPOLLIN;
-  if (c->up.pending > 0)
-    um |= EPOLLOUT;
-  set_mask (g, c->cfd, &c->ctag, &c->cmask, cm);
-  set_mask (g, c->ufd, &c->utag, &c->umask, um);
+  /* Both fds are edge-triggered for IN and OUT for the whole relay, so no
+   * epoll_ctl per chunk: pump() always runs until a read or a write says
+   * EAGAIN, and any readiness change on either fd re-runs both
+   * directions.  A side is read only when its pipe is empty, so at most
+   * one pipe of data is held per direction (backpressure). */
 }
 
 static void
@@ -355,9 +347,8 @@ start_relay (struct net_guard *g, struct conn *c)
   setsockopt (c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   c->state = ST_RELAY;
   c->deadline_us = 0;
-  /* The client fd was edge-triggered while sniffing; relay is
-   * level-triggered. */
-  c->cmask = EPOLLET;
+  set_mask (g, c->cfd, &c->ctag, &c->cmask, EPOLLIN | EPOLLOUT | EPOLLET);
+  set_mask (g, c->ufd, &c->utag, &c->umask, EPOLLIN | EPOLLOUT | EPOLLET);
   relay (g, c);
 }
 
