@@ -30,7 +30,7 @@ now (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void
@@ -47,8 +47,8 @@ raise_nofile (void)
 static struct sockaddr_in
 addr (const char *host, const char *port)
 {
-  struct sockaddr_in a = { .sin_family = AF_INET,
-                           .sin_port = htons ((uint16_t) atoi (port)) };
+  struct sockaddr_in a
+      = { .sin_family = AF_INET, .sin_port = htons ((uint16_t)atoi (port)) };
   if (inet_pton (AF_INET, host, &a.sin_addr) != 1)
     {
       fprintf (stderr, "bad host %s\n", host);
@@ -80,7 +80,7 @@ serve (int argc, char **argv)
       struct sockaddr_in a = addr ("0.0.0.0", argv[i]);
       int one = 1, l = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
       setsockopt (l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      if (bind (l, (struct sockaddr *) &a, sizeof a) < 0 || listen (l, 4096))
+      if (bind (l, (struct sockaddr *)&a, sizeof a) < 0 || listen (l, 4096))
         {
           perror ("bind/listen");
           return 1;
@@ -104,7 +104,8 @@ serve (int argc, char **argv)
               while ((fd = accept4 (c->fd, NULL, NULL, SOCK_NONBLOCK)) >= 0)
                 {
                   struct sconn *nc = calloc (1, sizeof *nc);
-                  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = nc };
+                  struct epoll_event ev
+                      = { .events = EPOLLIN, .data.ptr = nc };
                   nc->fd = fd;
                   epoll_ctl (ep, EPOLL_CTL_ADD, fd, &ev);
                 }
@@ -128,28 +129,28 @@ serve (int argc, char **argv)
                   off = 1;
                   c->hdr = c->mode == 'S' ? 8 : 0;
                 }
-              while (c->hdr > 0 && off < (size_t) r)
+              while (c->hdr > 0 && off < (size_t)r)
                 {
-                  c->want = (c->want << 8) | (uint8_t) buf[off++];
+                  c->want = (c->want << 8) | (uint8_t)buf[off++];
                   c->hdr--;
                 }
               if (c->mode == 'S')
                 {
                   /* Answer when the announced bytes are in: proxies such
                    * as microsocks do not forward a half-close. */
-                  c->n += (uint64_t) r - off;
+                  c->n += (uint64_t)r - off;
                   if (c->hdr == 0 && c->n >= c->want)
                     {
                       ssize_t w = write (c->fd, &c->n, 8);
-                      (void) w;
+                      (void)w;
                       c->mode = 'D';
                     }
                 }
-              else if (r > (ssize_t) off)
+              else if (r > (ssize_t)off)
                 {
                   /* echo: small messages, the socket buffer takes them */
-                  ssize_t w = write (c->fd, buf + off, (size_t) r - off);
-                  (void) w;
+                  ssize_t w = write (c->fd, buf + off, (size_t)r - off);
+                  (void)w;
                 }
             }
         }
@@ -162,7 +163,7 @@ static int
 dial (struct sockaddr_in *a)
 {
   int fd = socket (AF_INET, SOCK_STREAM, 0), one = 1;
-  if (fd < 0 || connect (fd, (struct sockaddr *) a, sizeof *a) < 0)
+  if (fd < 0 || connect (fd, (struct sockaddr *)a, sizeof *a) < 0)
     {
       if (fd >= 0)
         close (fd);
@@ -188,7 +189,7 @@ tput (char **argv)
   memset (buf, 'x', sizeof buf);
   buf[0] = 'S';
   for (int i = 0; i < 8; i++)
-    buf[1 + i] = (char) (total >> (56 - 8 * i));
+    buf[1 + i] = (char)(total >> (56 - 8 * i));
   total += 9;
   while (sent < total)
     {
@@ -199,20 +200,20 @@ tput (char **argv)
           perror ("write");
           return 1;
         }
-      sent += (uint64_t) w;
+      sent += (uint64_t)w;
       memset (buf, 'x', 9);
     }
   if (read (fd, &got, 8) != 8 || got != total - 9)
     {
-      fprintf (stderr, "server got %llu of %llu\n", (unsigned long long) got,
-               (unsigned long long) total - 9);
+      fprintf (stderr, "server got %llu of %llu\n", (unsigned long long)got,
+               (unsigned long long)total - 9);
       return 1;
     }
   total -= 9;
   double dt = now () - t0;
   printf ("%.1f MB/s (%.2f Gbit/s, %llu bytes in %.3f s)\n",
-          (double) total / dt / 1e6, (double) total * 8 / dt / 1e9,
-          (unsigned long long) total, dt);
+          (double)total / dt / 1e6, (double)total * 8 / dt / 1e9,
+          (unsigned long long)total, dt);
   close (fd);
   return 0;
 }
@@ -220,7 +221,7 @@ tput (char **argv)
 static int
 cmp (const void *x, const void *y)
 {
-  double a = *(const double *) x, b = *(const double *) y;
+  double a = *(const double *)x, b = *(const double *)y;
   return a < b ? -1 : a > b;
 }
 
@@ -229,7 +230,7 @@ setup (char **argv)
 {
   struct sockaddr_in a = addr (argv[0], argv[1]);
   int n = atoi (argv[2]), fails = 0;
-  double *t = calloc ((size_t) n, sizeof *t), sum = 0;
+  double *t = calloc ((size_t)n, sizeof *t), sum = 0;
   char msg[2] = { 'E', 'p' }, r;
   for (int i = 0; i < n; i++)
     {
@@ -247,11 +248,11 @@ setup (char **argv)
       sum += t[i];
       close (fd);
     }
-  qsort (t, (size_t) n, sizeof *t, cmp);
+  qsort (t, (size_t)n, sizeof *t, cmp);
   printf ("connect+first byte: mean %.0f us, p50 %.0f us, p99 %.0f us "
           "(%d connections, %d failed)\n",
           sum / (n - fails), t[fails + (n - fails) / 2],
-          t[fails + (int) ((n - fails) * 0.99)], n, fails);
+          t[fails + (int)((n - fails) * 0.99)], n, fails);
   return fails ? 1 : 0;
 }
 
@@ -260,8 +261,8 @@ conc (char **argv)
 {
   struct sockaddr_in a = addr (argv[0], argv[1]);
   int n = atoi (argv[2]), ep = epoll_create1 (0), done = 0, fails = 0;
-  int *fds = calloc ((size_t) n, sizeof *fds);
-  char *state = calloc ((size_t) n, 1);
+  int *fds = calloc ((size_t)n, sizeof *fds);
+  char *state = calloc ((size_t)n, 1);
   struct epoll_event evs[512];
   double t0 = now ();
 
@@ -269,14 +270,14 @@ conc (char **argv)
     {
       fds[i] = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
       if (fds[i] < 0
-          || (connect (fds[i], (struct sockaddr *) &a, sizeof a) < 0
+          || (connect (fds[i], (struct sockaddr *)&a, sizeof a) < 0
               && errno != EINPROGRESS))
         {
           fails++;
           state[i] = 2;
           continue;
         }
-      struct epoll_event ev = { .events = EPOLLOUT, .data.u32 = (uint32_t) i };
+      struct epoll_event ev = { .events = EPOLLOUT, .data.u32 = (uint32_t)i };
       epoll_ctl (ep, EPOLL_CTL_ADD, fds[i], &ev);
     }
   while (done + fails < n)
@@ -286,7 +287,7 @@ conc (char **argv)
         break;
       for (int j = 0; j < k; j++)
         {
-          int i = (int) evs[j].data.u32;
+          int i = (int)evs[j].data.u32;
           char r;
           if (state[i] == 0)
             {
@@ -297,8 +298,8 @@ conc (char **argv)
                   epoll_ctl (ep, EPOLL_CTL_DEL, fds[i], NULL);
                   continue;
                 }
-              struct epoll_event ev = { .events = EPOLLIN,
-                                        .data.u32 = (uint32_t) i };
+              struct epoll_event ev
+                  = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
               epoll_ctl (ep, EPOLL_CTL_MOD, fds[i], &ev);
               state[i] = 1;
             }

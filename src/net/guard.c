@@ -39,8 +39,8 @@ enum conn_state
   ST_SNIFF,
   ST_DECIDING,
   ST_CONNECTING,
-  ST_HS_SEND,    /* sending hs_out to the proxy */
-  ST_HS_RECV,    /* waiting for the proxy's reply */
+  ST_HS_SEND, /* sending hs_out to the proxy */
+  ST_HS_RECV, /* waiting for the proxy's reply */
   ST_RELAY,
 };
 
@@ -116,7 +116,7 @@ now_us (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static void
@@ -126,14 +126,14 @@ sockaddr_to (const struct sockaddr_storage *ss, struct net_addr *a,
   memset (a, 0, sizeof *a);
   if (ss->ss_family == AF_INET)
     {
-      const struct sockaddr_in *s4 = (const struct sockaddr_in *) ss;
+      const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
       a->family = AF_INET;
       memcpy (a->a, &s4->sin_addr, 4);
       *port = ntohs (s4->sin_port);
     }
   else
     {
-      const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *) ss;
+      const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
       a->family = AF_INET6;
       memcpy (a->a, &s6->sin6_addr, 16);
       *port = ntohs (s6->sin6_port);
@@ -154,13 +154,13 @@ to_sockaddr (const struct net_addr *a, uint16_t port,
   memset (ss, 0, sizeof *ss);
   if (a->family == AF_INET)
     {
-      struct sockaddr_in *s4 = (struct sockaddr_in *) ss;
+      struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
       s4->sin_family = AF_INET;
       s4->sin_port = htons (port);
       memcpy (&s4->sin_addr, a->a, 4);
       return sizeof *s4;
     }
-  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) ss;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
   s6->sin6_family = AF_INET6;
   s6->sin6_port = htons (port);
   memcpy (&s6->sin6_addr, a->a, 16);
@@ -280,7 +280,7 @@ pump (struct dir *d, int src, int dst)
                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
           if (n < 0)
             return errno == EAGAIN ? 0 : -1;
-          d->pending -= (size_t) n;
+          d->pending -= (size_t)n;
           continue;
         }
       if (d->eof)
@@ -301,8 +301,8 @@ pump (struct dir *d, int src, int dst)
         return errno == EAGAIN ? 0 : -1;
       else
         {
-          d->pending += (size_t) n;
-          d->bytes += (uint64_t) n;
+          d->pending += (size_t)n;
+          d->bytes += (uint64_t)n;
         }
     }
 }
@@ -403,9 +403,9 @@ try_hop (struct net_guard *g, struct conn *c)
       if (h->kind == PROXY_DIRECT)
         snprintf (c->via, sizeof c->via, "%s", "");
       else
-        snprintf (c->via, sizeof c->via, strchr (h->host, ':') ? "[%s]:%u"
-                                                               : "%s:%u",
-                  h->host, h->port);
+        snprintf (c->via, sizeof c->via,
+                  strchr (h->host, ':') ? "[%s]:%u" : "%s:%u", h->host,
+                  h->port);
       if (h->kind != PROXY_DIRECT && h->kind != PROXY_HTTP
           && h->kind != PROXY_SOCKS5)
         {
@@ -420,14 +420,14 @@ try_hop (struct net_guard *g, struct conn *c)
           continue;
         }
       sl = to_sockaddr (&j->hop_addr[c->hop], port, &ss);
-      c->ufd = socket (ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                       0);
+      c->ufd = socket (ss.ss_family,
+                       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       if (c->ufd < 0)
         {
           snprintf (c->error, sizeof c->error, "socket: %s", strerror (errno));
           continue;
         }
-      if (connect (c->ufd, (struct sockaddr *) &ss, sl) < 0
+      if (connect (c->ufd, (struct sockaddr *)&ss, sl) < 0
           && errno != EINPROGRESS)
         {
           snprintf (c->error, sizeof c->error, "connect %s:%u: %s",
@@ -447,7 +447,7 @@ try_hop (struct net_guard *g, struct conn *c)
         }
       c->state = ST_CONNECTING;
       c->decision = hop_decision (h->kind);
-      c->deadline_us = now_us () + (uint64_t) g->cfg.connect_timeout_ms * 1000;
+      c->deadline_us = now_us () + (uint64_t)g->cfg.connect_timeout_ms * 1000;
       g->any_deadline = true;
       return;
     }
@@ -467,18 +467,18 @@ hs_begin (struct net_guard *g, struct conn *c)
   if (h->kind == PROXY_HTTP)
     {
       /* A verified name is what the proxy's own policy expects to see. */
-      const char *target = j->verified ? j->claimed
-                                       : net_addr_format (&j->dst, abuf,
-                                                          sizeof abuf);
+      const char *target = j->verified
+                               ? j->claimed
+                               : net_addr_format (&j->dst, abuf, sizeof abuf);
       n = net_http_connect_request (
-          (char *) c->hs_out, sizeof c->hs_out, target, j->port,
+          (char *)c->hs_out, sizeof c->hs_out, target, j->port,
           j->has_cred[c->hop] ? j->hop_user[c->hop] : NULL,
           j->has_cred[c->hop] ? j->hop_pass[c->hop] : NULL);
       c->hs = HS_HTTP;
     }
   else
     {
-      n = (int) net_socks5_greeting (c->hs_out, j->has_cred[c->hop]);
+      n = (int)net_socks5_greeting (c->hs_out, j->has_cred[c->hop]);
       c->hs = HS_SOCKS_METHOD;
     }
   if (n < 0)
@@ -486,7 +486,7 @@ hs_begin (struct net_guard *g, struct conn *c)
       next_hop (g, c, "cannot build proxy request");
       return;
     }
-  c->hs_len = (size_t) n;
+  c->hs_len = (size_t)n;
   c->hs_off = 0;
   c->state = ST_HS_SEND;
   set_mask (g, c->ufd, &c->utag, &c->umask, EPOLLOUT);
@@ -510,7 +510,7 @@ hs_send_next (struct net_guard *g, struct conn *c, int n)
       next_hop (g, c, "cannot build proxy request");
       return;
     }
-  c->hs_len = (size_t) n;
+  c->hs_len = (size_t)n;
   c->hs_off = 0;
   c->state = ST_HS_SEND;
   set_mask (g, c->ufd, &c->utag, &c->umask, EPOLLOUT);
@@ -536,7 +536,7 @@ hs_io (struct net_guard *g, struct conn *c)
               next_hop (g, c, strerror (errno));
               return;
             }
-          c->hs_off += (size_t) n;
+          c->hs_off += (size_t)n;
         }
       c->state = ST_HS_RECV;
       set_mask (g, c->ufd, &c->utag, &c->umask, EPOLLIN);
@@ -549,11 +549,11 @@ hs_io (struct net_guard *g, struct conn *c)
     return;
   if (n <= 0)
     {
-      next_hop (g, c, n == 0 ? "proxy closed the connection"
-                             : strerror (errno));
+      next_hop (g, c,
+                n == 0 ? "proxy closed the connection" : strerror (errno));
       return;
     }
-  size_t len = (size_t) n, take = 0;
+  size_t len = (size_t)n, take = 0;
   int status = 0, r;
   switch (c->hs)
     {
@@ -566,7 +566,7 @@ hs_io (struct net_guard *g, struct conn *c)
           proxy_refused (g, c, "malformed CONNECT reply");
           return;
         }
-      if (recv (c->ufd, buf, take, 0) != (ssize_t) take)
+      if (recv (c->ufd, buf, take, 0) != (ssize_t)take)
         {
           next_hop (g, c, "short read");
           return;
@@ -574,8 +574,7 @@ hs_io (struct net_guard *g, struct conn *c)
       if (status / 100 != 2)
         {
           char why[64];
-          snprintf (why, sizeof why, "proxy answered CONNECT with %d",
-                    status);
+          snprintf (why, sizeof why, "proxy answered CONNECT with %d", status);
           proxy_refused (g, c, why);
           return;
         }
@@ -603,9 +602,10 @@ hs_io (struct net_guard *g, struct conn *c)
       if ((c->hs == HS_SOCKS_METHOD && (buf[0] != 5 || buf[1] != 0))
           || (c->hs == HS_SOCKS_AUTH && buf[1] != 0))
         {
-          proxy_refused (g, c, c->hs == HS_SOCKS_AUTH
-                                   ? "SOCKS5 authentication failed"
-                                   : "no acceptable SOCKS5 method");
+          proxy_refused (g, c,
+                         c->hs == HS_SOCKS_AUTH
+                             ? "SOCKS5 authentication failed"
+                             : "no acceptable SOCKS5 method");
           return;
         }
       c->hs = HS_SOCKS_CONNECT;
@@ -624,7 +624,7 @@ hs_io (struct net_guard *g, struct conn *c)
           proxy_refused (g, c, "malformed SOCKS5 reply");
           return;
         }
-      if (recv (c->ufd, buf, take, 0) != (ssize_t) take)
+      if (recv (c->ufd, buf, take, 0) != (ssize_t)take)
         {
           next_hop (g, c, "short read");
           return;
@@ -657,7 +657,7 @@ connected (struct net_guard *g, struct conn *c)
   /* A stale event of an earlier hop's socket: this one is not there yet. */
   struct sockaddr_storage ss;
   socklen_t pl = sizeof ss;
-  if (getpeername (c->ufd, (struct sockaddr *) &ss, &pl) < 0)
+  if (getpeername (c->ufd, (struct sockaddr *)&ss, &pl) < 0)
     return;
   if (c->job.dec.route.hops[c->hop].kind == PROXY_DIRECT)
     start_relay (g, c);
@@ -699,10 +699,10 @@ sniff (struct net_guard *g, struct conn *c)
       return;
     }
   if (c->job.port == 443)
-    r = net_sniff_tls_sni (g->peek, (size_t) n, name, sizeof name);
+    r = net_sniff_tls_sni (g->peek, (size_t)n, name, sizeof name);
   else
-    r = net_sniff_http_host (g->peek, (size_t) n, name, sizeof name);
-  if (r == NET_SNIFF_MORE && (size_t) n < g->cfg.sniff_cap)
+    r = net_sniff_http_host (g->peek, (size_t)n, name, sizeof name);
+  if (r == NET_SNIFF_MORE && (size_t)n < g->cfg.sniff_cap)
     return;
   if (r == NET_SNIFF_FOUND)
     {
@@ -718,8 +718,8 @@ decided (struct net_guard *g, struct net_job *j)
   struct conn *c = j->conn;
 
   if (c->job.claimed[0] != '\0' && !c->job.verified)
-    c->host_source = c->job.port == 443 ? "sni-mismatch"
-                                        : "http-host-mismatch";
+    c->host_source
+        = c->job.port == 443 ? "sni-mismatch" : "http-host-mismatch";
   if (net_decision_refuse_p (&c->job.dec))
     {
       refuse (g, c, NULL);
@@ -745,7 +745,7 @@ accept_all (struct net_guard *g, int lfd, int family)
     {
       struct sockaddr_storage peer, odst;
       socklen_t pl = sizeof peer;
-      int fd = accept4 (lfd, (struct sockaddr *) &peer, &pl,
+      int fd = accept4 (lfd, (struct sockaddr *)&peer, &pl,
                         SOCK_NONBLOCK | SOCK_CLOEXEC);
       struct conn *c;
 
@@ -809,7 +809,7 @@ accept_all (struct net_guard *g, int lfd, int family)
           continue;
         }
       c->state = ST_SNIFF;
-      c->deadline_us = c->t0_us + (uint64_t) g->cfg.sniff_timeout_ms * 1000;
+      c->deadline_us = c->t0_us + (uint64_t)g->cfg.sniff_timeout_ms * 1000;
       g->any_deadline = true;
       sniff (g, c);
     }
@@ -917,7 +917,7 @@ listen_on (const char *addr, uint16_t port, int family, int *out,
   setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (family == AF_INET6)
     setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (bind (fd, (struct sockaddr *) &ss, sl) < 0)
+  if (bind (fd, (struct sockaddr *)&ss, sl) < 0)
     return moat_error (err, errno, "bind %s port %u", addr, port);
   if (listen (fd, 4096) < 0)
     return moat_error (err, errno, "listen");
@@ -965,7 +965,7 @@ net_guard_new (const struct net_guard_config *cfg, struct net_guard **out,
           struct sockaddr_storage ss;
           socklen_t sl = sizeof ss;
           struct net_addr a;
-          getsockname (g->lfd4, (struct sockaddr *) &ss, &sl);
+          getsockname (g->lfd4, (struct sockaddr *)&ss, &sl);
           sockaddr_to (&ss, &a, &g->port);
         }
     }
@@ -1034,7 +1034,7 @@ host_addresses (struct net_snapshot *s, moat_error_t *err)
           || (i->ifa_addr->sa_family != AF_INET
               && i->ifa_addr->sa_family != AF_INET6))
         continue;
-      sockaddr_to ((const struct sockaddr_storage *) i->ifa_addr,
+      sockaddr_to ((const struct sockaddr_storage *)i->ifa_addr,
                    &s->host[s->n_host++], &port);
     }
   freeifaddrs (ifa);
@@ -1088,7 +1088,7 @@ net_guard_stop (struct net_guard *g)
 {
   uint64_t one = 1;
   ssize_t r = write (g->stop_fd, &one, sizeof one);
-  (void) r;
+  (void)r;
 }
 
 int
@@ -1098,8 +1098,8 @@ net_guard_run (struct net_guard *g, moat_error_t *err)
 
   for (;;)
     {
-      int n = epoll_wait (g->epfd, evs, 256, g->any_deadline ? SCAN_US / 1000
-                                                              : -1);
+      int n = epoll_wait (g->epfd, evs, 256,
+                          g->any_deadline ? SCAN_US / 1000 : -1);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
@@ -1154,8 +1154,7 @@ net_guard_free (struct net_guard *g)
     net_pool_stop (&g->pool);
   while (g->conns != NULL)
     {
-      g->conns->decision = g->conns->decision ? g->conns->decision
-                                              : "refused";
+      g->conns->decision = g->conns->decision ? g->conns->decision : "refused";
       snprintf (g->conns->error, sizeof g->conns->error, "net guard stopped");
       conn_finish (g, g->conns, true);
     }

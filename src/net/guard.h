@@ -3,7 +3,8 @@
  * It runs in a thread of its own with its own epoll loop (net_guard_run
  * blocks until net_guard_stop).  Each connection that the interception
  * rules (nft.h) redirect to its listener is:
- *   1. given its original destination (SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST);
+ *   1. given its original destination (SO_ORIGINAL_DST /
+ * IP6T_SO_ORIGINAL_DST);
  *   2. on ports 80 and 443, sniffed with MSG_PEEK for the HTTP Host or the
  *      TLS SNI (nothing is consumed; deadline and byte cap in the config);
  *   3. decided by a worker thread: the claimed name is resolved and used
@@ -74,16 +75,16 @@ typedef int (*net_resolve_fn) (void *ctx, const char *name,
 
 struct net_guard_config
 {
-  uint16_t listen_port;    /* required */
-  const char *listen4;     /* NULL: "0.0.0.0"; "": no IPv4 listener */
-  const char *listen6;     /* NULL: "::"; "": no IPv6 listener */
-  bool install_rules;      /* set_policy loads the nft ruleset */
+  uint16_t listen_port;           /* required */
+  const char *listen4;            /* NULL: "0.0.0.0"; "": no IPv4 listener */
+  const char *listen6;            /* NULL: "::"; "": no IPv6 listener */
+  bool install_rules;             /* set_policy loads the nft ruleset */
   struct net_intercept intercept; /* its listen_port is forced to ours */
-  unsigned workers;        /* decision threads; 0: 4 */
-  unsigned sniff_timeout_ms;   /* 0: 1500 */
-  unsigned sniff_cap;          /* bytes peeked at most; 0: 16384 */
-  unsigned connect_timeout_ms; /* per hop; 0: 5000 */
-  unsigned max_conns;          /* 0: 4096; beyond, new ones are reset */
+  unsigned workers;               /* decision threads; 0: 4 */
+  unsigned sniff_timeout_ms;      /* 0: 1500 */
+  unsigned sniff_cap;             /* bytes peeked at most; 0: 16384 */
+  unsigned connect_timeout_ms;    /* per hop; 0: 5000 */
+  unsigned max_conns;             /* 0: 4096; beyond, new ones are reset */
   net_audit_fn audit;
   void *audit_ctx;
   net_decide_fn decide; /* NULL: static rules (a PAC policy is refused) */
@@ -101,8 +102,8 @@ struct net_guard;
 /* Binds the listeners (so the port is known and in use before any rule
  * points at it) and starts the workers.  No policy yet: every connection
  * is refused until net_guard_set_policy. */
-int net_guard_new (const struct net_guard_config *cfg,
-                   struct net_guard **out, moat_error_t *err);
+int net_guard_new (const struct net_guard_config *cfg, struct net_guard **out,
+                   moat_error_t *err);
 
 /* Install a new effective policy; thread-safe, callable while run() is
  * going.  Compiles it (an invalid one is refused and the old one stays),

@@ -27,13 +27,13 @@ put_ports (FILE *f, const struct net_rules *r)
   fputs ("{ ", f);
   for (unsigned p = 1; p < 65536;)
     {
-      if (!net_rules_port_p (r, (uint16_t) p))
+      if (!net_rules_port_p (r, (uint16_t)p))
         {
           p++;
           continue;
         }
       unsigned q = p;
-      while (q + 1 < 65536 && net_rules_port_p (r, (uint16_t) (q + 1)))
+      while (q + 1 < 65536 && net_rules_port_p (r, (uint16_t)(q + 1)))
         q++;
       fprintf (f, first ? "%u" : ", %u", p);
       if (q > p)
@@ -140,7 +140,8 @@ net_nft_render (const struct net_intercept *ic, const struct net_rules *r,
   const int fams[2] = { AF_INET, AF_INET6 };
 
   if (ic->n_src == 0)
-    return moat_error (err, EINVAL, "interception needs the containers' "
+    return moat_error (err, EINVAL,
+                       "interception needs the containers' "
                        "source networks");
   if (ic->iface != NULL && strpbrk (ic->iface, "\"\\\n ") != NULL)
     return moat_error (err, EINVAL, "bad interface name `%s`", ic->iface);
@@ -286,7 +287,7 @@ net_nft_load (const struct net_intercept *ic, const char *ruleset,
         continue;
       if (n < 0)
         return moat_error (err, errno, "write ruleset");
-      o += (size_t) n;
+      o += (size_t)n;
     }
   if (lseek (in, 0, SEEK_SET) < 0)
     return moat_error (err, errno, "lseek");
@@ -298,7 +299,7 @@ net_nft_load (const struct net_intercept *ic, const char *ruleset,
       /* Only async-signal-safe calls until exec. */
       if (dup2 (in, 0) < 0 || dup2 (errfd, 1) < 0 || dup2 (errfd, 2) < 0)
         _exit (127);
-      execl (nft, nft, "-f", "-", (char *) NULL);
+      execl (nft, nft, "-f", "-", (char *)NULL);
       _exit (127);
     }
   while (waitpid (pid, &status, 0) < 0)

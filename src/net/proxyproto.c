@@ -12,9 +12,9 @@ base64 (const uint8_t *in, size_t n, char *out)
   size_t o = 0;
   for (size_t i = 0; i < n; i += 3)
     {
-      uint32_t v = (uint32_t) in[i] << 16;
+      uint32_t v = (uint32_t)in[i] << 16;
       if (i + 1 < n)
-        v |= (uint32_t) in[i + 1] << 8;
+        v |= (uint32_t)in[i + 1] << 8;
       if (i + 2 < n)
         v |= in[i + 2];
       out[o++] = tbl[(v >> 18) & 63];
@@ -53,7 +53,7 @@ net_http_connect_request (char *buf, size_t size, const char *host,
   n = snprintf (buf, size,
                 "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n%s\r\n", lb,
                 host, rb, port, lb, host, rb, port, auth);
-  if (n < 0 || (size_t) n >= size)
+  if (n < 0 || (size_t)n >= size)
     return -1;
   return n;
 }
@@ -62,7 +62,7 @@ int
 net_http_connect_response (const uint8_t *buf, size_t len, size_t max_head,
                            size_t *head_len, int *status)
 {
-  const char *s = (const char *) buf;
+  const char *s = (const char *)buf;
   size_t i;
 
   /* "HTTP/1.x NNN" */
@@ -109,19 +109,18 @@ net_socks5_greeting (uint8_t *buf, int with_auth)
 }
 
 int
-net_socks5_auth (uint8_t *buf, size_t size, const char *user,
-                 const char *pass)
+net_socks5_auth (uint8_t *buf, size_t size, const char *user, const char *pass)
 {
   size_t ul = strlen (user), pl = pass ? strlen (pass) : 0;
   if (ul == 0 || ul > 255 || pl > 255 || 3 + ul + pl > size)
     return -1;
   buf[0] = 1;
-  buf[1] = (uint8_t) ul;
+  buf[1] = (uint8_t)ul;
   memcpy (buf + 2, user, ul);
-  buf[2 + ul] = (uint8_t) pl;
+  buf[2 + ul] = (uint8_t)pl;
   if (pl)
     memcpy (buf + 3 + ul, pass, pl);
-  return (int) (3 + ul + pl);
+  return (int)(3 + ul + pl);
 }
 
 int
@@ -140,7 +139,7 @@ net_socks5_request (uint8_t *buf, size_t size, const char *host,
       if (l == 0 || l > 255)
         return -1;
       buf[3] = 3;
-      buf[o++] = (uint8_t) l;
+      buf[o++] = (uint8_t)l;
       memcpy (buf + o, host, l);
       o += l;
     }
@@ -156,14 +155,13 @@ net_socks5_request (uint8_t *buf, size_t size, const char *host,
       memcpy (buf + o, addr->a, 16);
       o += 16;
     }
-  buf[o++] = (uint8_t) (port >> 8);
-  buf[o++] = (uint8_t) port;
-  return (int) o;
+  buf[o++] = (uint8_t)(port >> 8);
+  buf[o++] = (uint8_t)port;
+  return (int)o;
 }
 
 int
-net_socks5_reply (const uint8_t *buf, size_t len, size_t *reply_len,
-                  int *rep)
+net_socks5_reply (const uint8_t *buf, size_t len, size_t *reply_len, int *rep)
 {
   size_t need;
   if (len < 5)
@@ -179,7 +177,7 @@ net_socks5_reply (const uint8_t *buf, size_t len, size_t *reply_len,
       need = 4 + 16 + 2;
       break;
     case 3:
-      need = 4 + 1 + (size_t) buf[4] + 2;
+      need = 4 + 1 + (size_t)buf[4] + 2;
       break;
     default:
       return -1;

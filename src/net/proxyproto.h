@@ -21,9 +21,8 @@ int net_http_connect_request (char *buf, size_t size, const char *host,
  * including the empty line, to consume exactly) and *status; 0 when more
  * bytes are needed; -1 when it is not an HTTP/1.x status line or longer
  * than max_head. */
-int net_http_connect_response (const uint8_t *buf, size_t len,
-                               size_t max_head, size_t *head_len,
-                               int *status);
+int net_http_connect_response (const uint8_t *buf, size_t len, size_t max_head,
+                               size_t *head_len, int *status);
 
 /* SOCKS5 method selection: offers user/password (2) only when with_auth. */
 size_t net_socks5_greeting (uint8_t *buf, int with_auth);

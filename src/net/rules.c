@@ -31,7 +31,7 @@ net_addr_parse (const char *s, struct net_addr *out)
 const char *
 net_addr_format (const struct net_addr *a, char *buf, size_t size)
 {
-  if (inet_ntop (a->family, a->a, buf, (socklen_t) size) == NULL)
+  if (inet_ntop (a->family, a->a, buf, (socklen_t)size) == NULL)
     snprintf (buf, size, "?");
   return buf;
 }
@@ -48,7 +48,7 @@ net_cidr_parse (const char *s, struct net_cidr *out)
 {
   char buf[INET6_ADDRSTRLEN + 8];
   const char *slash = strchr (s, '/');
-  size_t alen = slash ? (size_t) (slash - s) : strlen (s);
+  size_t alen = slash ? (size_t)(slash - s) : strlen (s);
   unsigned max;
 
   if (alen >= sizeof buf)
@@ -67,9 +67,9 @@ net_cidr_parse (const char *s, struct net_cidr *out)
         return -1;
       errno = 0;
       v = strtol (slash + 1, &end, 10);
-      if (errno != 0 || *end != '\0' || v < 0 || v > (long) max)
+      if (errno != 0 || *end != '\0' || v < 0 || v > (long)max)
         return -1;
-      out->prefix = (unsigned) v;
+      out->prefix = (unsigned)v;
     }
   for (unsigned i = out->prefix; i < max; i++)
     out->net.a[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
@@ -83,7 +83,7 @@ net_cidr_contains_p (const struct net_cidr *c, const struct net_addr *a)
 
   /* An IPv4-mapped IPv6 destination is matched as the IPv4 it is. */
   if (x.family == AF_INET6 && c->net.family == AF_INET
-      && IN6_IS_ADDR_V4MAPPED ((const struct in6_addr *) x.a))
+      && IN6_IS_ADDR_V4MAPPED ((const struct in6_addr *)x.a))
     {
       x.family = AF_INET;
       memmove (x.a, x.a + 12, 4);
@@ -92,7 +92,7 @@ net_cidr_contains_p (const struct net_cidr *c, const struct net_addr *a)
     return false;
   for (unsigned i = 0; i < c->prefix; i++)
     {
-      uint8_t bit = (uint8_t) (0x80u >> (i % 8));
+      uint8_t bit = (uint8_t)(0x80u >> (i % 8));
       if ((x.a[i / 8] & bit) != (c->net.a[i / 8] & bit))
         return false;
     }
@@ -121,10 +121,10 @@ pct_decode (const char *s, size_t len)
     return NULL;
   for (size_t i = 0; i < len; i++)
     {
-      if (s[i] == '%' && i + 2 < len
-          && hexval (s[i + 1]) >= 0 && hexval (s[i + 2]) >= 0)
+      if (s[i] == '%' && i + 2 < len && hexval (s[i + 1]) >= 0
+          && hexval (s[i + 2]) >= 0)
         {
-          out[o++] = (char) (hexval (s[i + 1]) * 16 + hexval (s[i + 2]));
+          out[o++] = (char)(hexval (s[i + 1]) * 16 + hexval (s[i + 2]));
           i += 2;
         }
       else
@@ -169,18 +169,17 @@ net_proxy_url_parse (const char *url, struct net_proxy_url *out,
         break;
       }
   if (p == NULL)
-    return moat_error (err, EINVAL,
-                       "proxy `%s`: scheme must be http, https or socks5",
-                       url);
+    return moat_error (
+        err, EINVAL, "proxy `%s`: scheme must be http, https or socks5", url);
   end = p + strcspn (p, "/?#");
   if (*end != '\0' && strcmp (end, "/") != 0)
     return moat_error (err, EINVAL, "proxy `%s`: a path is not allowed", url);
-  at = memrchr (p, '@', (size_t) (end - p));
+  at = memrchr (p, '@', (size_t)(end - p));
   if (at != NULL)
     {
-      const char *colon = memchr (p, ':', (size_t) (at - p));
-      out->user = pct_decode (p, (size_t) ((colon ? colon : at) - p));
-      out->pass = colon ? pct_decode (colon + 1, (size_t) (at - colon - 1))
+      const char *colon = memchr (p, ':', (size_t)(at - p));
+      out->user = pct_decode (p, (size_t)((colon ? colon : at) - p));
+      out->pass = colon ? pct_decode (colon + 1, (size_t)(at - colon - 1))
                         : strdup ("");
       if (out->user == NULL || out->pass == NULL)
         {
@@ -191,12 +190,12 @@ net_proxy_url_parse (const char *url, struct net_proxy_url *out,
     }
   if (*p == '[')
     {
-      const char *close = memchr (p, ']', (size_t) (end - p));
+      const char *close = memchr (p, ']', (size_t)(end - p));
       if (close == NULL)
         goto bad;
-      if ((size_t) (close - p - 1) >= sizeof out->host)
+      if ((size_t)(close - p - 1) >= sizeof out->host)
         goto bad;
-      memcpy (out->host, p + 1, (size_t) (close - p - 1));
+      memcpy (out->host, p + 1, (size_t)(close - p - 1));
       out->host[close - p - 1] = '\0';
       hostend = close + 1;
       struct net_addr a;
@@ -205,10 +204,10 @@ net_proxy_url_parse (const char *url, struct net_proxy_url *out,
     }
   else
     {
-      hostend = memchr (p, ':', (size_t) (end - p));
+      hostend = memchr (p, ':', (size_t)(end - p));
       if (hostend == NULL)
         hostend = end;
-      if (net_hostname_normalize (p, (size_t) (hostend - p), out->host,
+      if (net_hostname_normalize (p, (size_t)(hostend - p), out->host,
                                   sizeof out->host)
           < 0)
         goto bad;
@@ -226,7 +225,7 @@ net_proxy_url_parse (const char *url, struct net_proxy_url *out,
         }
       if (v < 1 || v > 65535)
         goto bad;
-      out->port = (uint16_t) v;
+      out->port = (uint16_t)v;
     }
   out->set = true;
   return 0;
@@ -274,14 +273,17 @@ exclude_parse (const char *s, struct net_exclude *e, moat_error_t *err)
       if (net_hostname_normalize (n + 1, strlen (n + 1), name + 1,
                                   sizeof name - 1)
           < 0)
-        return moat_error (err, EINVAL, "exclude entry `%s` is not a host "
-                           "name, *.suffix, IP or CIDR", s);
+        return moat_error (err, EINVAL,
+                           "exclude entry `%s` is not a host "
+                           "name, *.suffix, IP or CIDR",
+                           s);
       name[0] = '.';
     }
   else if (net_hostname_normalize (n, strlen (n), name, sizeof name) < 0)
     return moat_error (err, EINVAL,
                        "exclude entry `%s` is not a host name, *.suffix, IP "
-                       "or CIDR", s);
+                       "or CIDR",
+                       s);
   e->name = strdup (name);
   if (e->name == NULL)
     return moat_error (err, ENOMEM, "exclude");
@@ -419,7 +421,7 @@ net_ports_parse (const char *s, bool *all, uint8_t bitmap[65536 / 8],
       if (lo < 1 || hi > 65535 || lo > hi)
         return moat_error (err, EINVAL, "ports `%s`: out of range", s);
       for (long v = lo; v <= hi; v++)
-        bitmap[v / 8] |= (uint8_t) (1u << (v % 8));
+        bitmap[v / 8] |= (uint8_t)(1u << (v % 8));
       while (*end == ' ')
         end++;
       if (*end == '\0')
@@ -519,7 +521,7 @@ loopbackish_p (const struct net_addr *a, bool *link_local)
 
   *link_local = false;
   if (a->family == AF_INET6
-      && IN6_IS_ADDR_V4MAPPED ((const struct in6_addr *) a->a))
+      && IN6_IS_ADDR_V4MAPPED ((const struct in6_addr *)a->a))
     {
       v4.family = AF_INET;
       memcpy (v4.a, a->a + 12, 4);
@@ -531,7 +533,7 @@ loopbackish_p (const struct net_addr *a, bool *link_local)
         *link_local = true;
       return b[0] == 127 || b[0] == 0 || b[0] >= 224;
     }
-  const struct in6_addr *x = (const struct in6_addr *) b;
+  const struct in6_addr *x = (const struct in6_addr *)b;
   if (IN6_IS_ADDR_LINKLOCAL (x))
     *link_local = true;
   return IN6_IS_ADDR_LOOPBACK (x) || IN6_IS_ADDR_UNSPECIFIED (x)
@@ -565,10 +567,9 @@ net_decide_protected (const struct net_rules *r, const struct net_query *q,
       e = find_exclude (r, q, true);
       if (e != NULL)
         return false;
-      refuse (out,
-              link_local ? "link-local destination not in exclude"
-                         : "host address not allowed (exclude "
-                           "host.docker.internal to allow it)");
+      refuse (out, link_local ? "link-local destination not in exclude"
+                              : "host address not allowed (exclude "
+                                "host.docker.internal to allow it)");
       return true;
     }
   return false;
@@ -656,7 +657,7 @@ net_decision_format (const struct net_decision *d, char *buf, size_t size)
                       i ? "; " : "", names[h->kind], h->host, h->port);
       if (n < 0)
         break;
-      o += (size_t) n;
+      o += (size_t)n;
     }
   return buf;
 }

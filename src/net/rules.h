@@ -27,8 +27,7 @@ struct net_addr
 /* Parse a numeric address ("10.0.0.1", "2001:db8::1"). */
 int net_addr_parse (const char *s, struct net_addr *out);
 /* "10.0.0.1" / "2001:db8::1" into buf (INET6_ADDRSTRLEN is enough). */
-const char *net_addr_format (const struct net_addr *a, char *buf,
-                             size_t size);
+const char *net_addr_format (const struct net_addr *a, char *buf, size_t size);
 bool net_addr_equal_p (const struct net_addr *x, const struct net_addr *y);
 
 struct net_cidr
@@ -54,9 +53,9 @@ enum net_exclude_kind
 struct net_exclude
 {
   enum net_exclude_kind kind;
-  char *text;   /* as written, for audit */
-  char *name;   /* HOST: normalised name; SUFFIX: ".corp.example" */
-  bool apex;    /* SUFFIX written ".x": the name x itself matches too */
+  char *text; /* as written, for audit */
+  char *name; /* HOST: normalised name; SUFFIX: ".corp.example" */
+  bool apex;  /* SUFFIX written ".x": the name x itself matches too */
   struct net_cidr cidr;
 };
 

@@ -5,8 +5,7 @@
 #include <strings.h>
 
 int
-net_hostname_normalize (const char *s, size_t len, char *out,
-                        size_t out_size)
+net_hostname_normalize (const char *s, size_t len, char *out, size_t out_size)
 {
   size_t colons = 0;
 
@@ -18,7 +17,7 @@ net_hostname_normalize (const char *s, size_t len, char *out,
     {
       char c = s[i];
       if (c >= 'A' && c <= 'Z')
-        c = (char) (c - 'A' + 'a');
+        c = (char)(c - 'A' + 'a');
       if (c == ':')
         colons++;
       else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
@@ -41,13 +40,13 @@ net_hostname_normalize (const char *s, size_t len, char *out,
 static unsigned
 get16 (const uint8_t *p)
 {
-  return ((unsigned) p[0] << 8) | p[1];
+  return ((unsigned)p[0] << 8) | p[1];
 }
 
 static unsigned
 get24 (const uint8_t *p)
 {
-  return ((unsigned) p[0] << 16) | ((unsigned) p[1] << 8) | p[2];
+  return ((unsigned)p[0] << 16) | ((unsigned)p[1] << 8) | p[2];
 }
 
 /* Largest ClientHello we reassemble; bigger ones are decided on the IP. */
@@ -56,8 +55,7 @@ get24 (const uint8_t *p)
 /* Find server_name in a complete ClientHello body (after the 4-byte
  * handshake header). */
 static int
-parse_client_hello (const uint8_t *p, size_t len, char *name,
-                    size_t name_size)
+parse_client_hello (const uint8_t *p, size_t len, char *name, size_t name_size)
 {
   size_t off = 0, n;
 
@@ -132,7 +130,7 @@ parse_client_hello (const uint8_t *p, size_t len, char *name,
                   /* RFC 6066: at most one host_name entry. */
                   if (found == NET_SNIFF_FOUND)
                     return NET_SNIFF_NONE;
-                  if (net_hostname_normalize ((const char *) e + i + 3, nlen,
+                  if (net_hostname_normalize ((const char *)e + i + 3, nlen,
                                               name, name_size)
                       < 0)
                     return NET_SNIFF_NONE;
@@ -185,7 +183,7 @@ net_sniff_tls_sni (const uint8_t *buf, size_t len, char *name,
         break;
       /* Stop as soon as the ClientHello is complete: what follows may be
        * early data or anything else. */
-      if (hs_len >= 4 && hs_len >= 4 + (size_t) get24 (hs + 1))
+      if (hs_len >= 4 && hs_len >= 4 + (size_t)get24 (hs + 1))
         break;
     }
   if (hs_len >= 1 && hs[0] != 1)
@@ -220,17 +218,17 @@ host_value (const char *v, size_t len, char *name, size_t name_size)
       if (close == NULL)
         return NET_SNIFF_NONE;
       h = v + 1;
-      hlen = (size_t) (close - h);
+      hlen = (size_t)(close - h);
       if (hlen == 0 || memchr (h, ':', hlen) == NULL)
         return NET_SNIFF_NONE;
       v = close + 1;
-      len -= (size_t) (v - (h - 1));
+      len -= (size_t)(v - (h - 1));
     }
   else
     {
       const char *colon = memchr (v, ':', len);
       if (colon != NULL)
-        hlen = (size_t) (colon - v);
+        hlen = (size_t)(colon - v);
       v += hlen;
       len -= hlen;
     }
@@ -252,7 +250,7 @@ int
 net_sniff_http_host (const uint8_t *buf, size_t len, char *name,
                      size_t name_size)
 {
-  const char *s = (const char *) buf;
+  const char *s = (const char *)buf;
   size_t i = 0, line_end;
   const char *host = NULL;
   size_t host_len = 0;

@@ -36,19 +36,19 @@ default_resolve (const char *name, struct net_addr *out, size_t max,
       if (a->ai_family == AF_INET)
         {
           out[n].family = AF_INET;
-          memcpy (out[n].a, &((struct sockaddr_in *) a->ai_addr)->sin_addr, 4);
+          memcpy (out[n].a, &((struct sockaddr_in *)a->ai_addr)->sin_addr, 4);
           n++;
         }
       else if (a->ai_family == AF_INET6)
         {
           out[n].family = AF_INET6;
-          memcpy (out[n].a, &((struct sockaddr_in6 *) a->ai_addr)->sin6_addr,
+          memcpy (out[n].a, &((struct sockaddr_in6 *)a->ai_addr)->sin6_addr,
                   16);
           n++;
         }
     }
   freeaddrinfo (res);
-  return (int) n;
+  return (int)n;
 }
 
 static int

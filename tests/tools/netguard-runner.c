@@ -28,7 +28,7 @@ static struct net_guard *the_guard;
 static void
 on_signal (int sig)
 {
-  (void) sig;
+  (void)sig;
   if (the_guard)
     net_guard_stop (the_guard);
 }
@@ -51,7 +51,7 @@ map_resolve (void *ctx, const char *name, struct net_addr *out, size_t max,
       out[n++] = m->addr[i];
   if (n == 0)
     return moat_error (err, 0, "resolve `%s`: unknown host", name);
-  return (int) n;
+  return (int)n;
 }
 
 /* --route "PROXY h:p; SOCKS5 h:p; DIRECT": a fixed route for every
@@ -79,7 +79,7 @@ parse_route (char *s)
         {
           h->kind = strcmp (kind, "SOCKS5") == 0 ? PROXY_SOCKS5 : PROXY_HTTP;
           snprintf (h->host, sizeof h->host, "%s", host);
-          h->port = (uint16_t) port;
+          h->port = (uint16_t)port;
         }
       else
         return -1;
@@ -112,8 +112,8 @@ audit_json (void *ctx, const struct net_audit *a)
       "src_port", a->src_port, "dst", a->dst, "dst_port", a->dst_port,
       "hostname", a->hostname, "hostname_source", a->hostname_source,
       "decision", a->decision, "via", a->via, "rule", a->rule, "error",
-      a->error, "bytes_up", (json_int_t) a->bytes_up, "bytes_down",
-      (json_int_t) a->bytes_down, "duration_us", (json_int_t) a->duration_us);
+      a->error, "bytes_up", (json_int_t)a->bytes_up, "bytes_down",
+      (json_int_t)a->bytes_down, "duration_us", (json_int_t)a->duration_us);
   if (o == NULL || audit_file == NULL)
     {
       json_decref (o);
@@ -168,15 +168,15 @@ main (int argc, char **argv)
     }
   memset (&pol, 0, sizeof pol);
   pol.proxy.mode = POLICY_PROXY_MANUAL;
-  pol.proxy.http = pol.proxy.https = pol.proxy.pac = (char *) "";
+  pol.proxy.http = pol.proxy.https = pol.proxy.pac = (char *)"";
   pol.proxy.exclude = exclude;
-  pol.proxy.transparent_ports = (char *) "80,443";
+  pol.proxy.transparent_ports = (char *)"80,443";
   moat_log_init ("netguard-runner", MOAT_LOG_HUMAN, MOAT_LOG_INFO, 2);
   while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1)
     switch (c)
       {
       case 'p':
-        cfg.listen_port = (uint16_t) atoi (optarg);
+        cfg.listen_port = (uint16_t)atoi (optarg);
         break;
       case 'i':
         cfg.intercept.iface = optarg;
@@ -231,10 +231,10 @@ main (int argc, char **argv)
           }
         break;
       case 'w':
-        cfg.workers = (unsigned) atoi (optarg);
+        cfg.workers = (unsigned)atoi (optarg);
         break;
       case 'M':
-        cfg.max_conns = (unsigned) atoi (optarg);
+        cfg.max_conns = (unsigned)atoi (optarg);
         break;
       case 'r':
         if (parse_route (optarg) < 0)

@@ -17,7 +17,7 @@ rules_for (const char *ports)
   struct net_rules *r = NULL;
   moat_error_t err = NULL;
   memset (&p, 0, sizeof p);
-  p.proxy.http = p.proxy.https = p.proxy.pac = (char *) "";
+  p.proxy.http = p.proxy.https = p.proxy.pac = (char *)"";
   assert_int_equal (
       net_ports_parse (ports, &p.proxy.all_ports, p.proxy.port_bitmap, &err),
       0);
@@ -37,11 +37,12 @@ render_ports (void **state)
       = { .iface = "moat0", .src = &c, .n_src = 1, .listen_port = 15001 };
   assert_int_equal (net_nft_render (&ic, r, &out, &err), 0);
   /* atomic replace: the file starts by deleting the table */
-  assert_non_null (strstr (out, "table inet moat {}\ndelete table inet moat\n"));
+  assert_non_null (
+      strstr (out, "table inet moat {}\ndelete table inet moat\n"));
   /* same-network traffic returns untouched unless it is for the host */
-  assert_non_null (strstr (
-      out, "iifname \"moat0\" ip saddr { 172.30.0.0/16 } ip daddr { "
-           "172.30.0.0/16 } fib daddr type != local return\n"));
+  assert_non_null (
+      strstr (out, "iifname \"moat0\" ip saddr { 172.30.0.0/16 } ip daddr { "
+                   "172.30.0.0/16 } fib daddr type != local return\n"));
   assert_non_null (strstr (
       out, "iifname \"moat0\" ip saddr { 172.30.0.0/16 } tcp dport { 80, "
            "443, 8000-8100 } redirect to :15001\n"));
@@ -63,11 +64,16 @@ render_all_ports_airgap (void **state)
   net_cidr_parse ("172.30.0.0/16", &c[0]);
   net_cidr_parse ("fd30::/64", &c[1]);
   net_addr_parse ("172.30.0.1", &dns);
-  struct net_intercept ic = { .iface = "moat0", .src = c, .n_src = 2,
-                              .listen_port = 15001, .dns = &dns, .n_dns = 1 };
+  struct net_intercept ic = { .iface = "moat0",
+                              .src = c,
+                              .n_src = 2,
+                              .listen_port = 15001,
+                              .dns = &dns,
+                              .n_dns = 1 };
   assert_int_equal (net_nft_render (&ic, r, &out, &err), 0);
   assert_non_null (strstr (out, "tcp dport 1-65535 redirect to :15001"));
-  assert_non_null (strstr (out, "ip daddr { 172.30.0.1 } udp dport 53 accept"));
+  assert_non_null (
+      strstr (out, "ip daddr { 172.30.0.1 } udp dport 53 accept"));
   assert_non_null (strstr (out, "ip6 daddr != { fd30::/64 } drop\n"));
   /* UDP to the host itself: DNS only */
   assert_non_null (strstr (out, "type filter hook input"));

@@ -25,16 +25,16 @@ compile (struct policy *p, const char *http, const char *https,
   moat_error_t err = NULL;
   memset (p, 0, sizeof *p);
   p->proxy.mode = POLICY_PROXY_MANUAL;
-  p->proxy.http = (char *) http;
-  p->proxy.https = (char *) https;
-  p->proxy.pac = (char *) "";
-  p->proxy.exclude = (char **) ex;
+  p->proxy.http = (char *)http;
+  p->proxy.https = (char *)https;
+  p->proxy.pac = (char *)"";
+  p->proxy.exclude = (char **)ex;
   while (ex && ex[p->proxy.n_exclude])
     p->proxy.n_exclude++;
-  p->proxy.transparent_ports = (char *) ports;
-  assert_int_equal (net_ports_parse (ports, &p->proxy.all_ports,
-                                     p->proxy.port_bitmap, &err),
-                    0);
+  p->proxy.transparent_ports = (char *)ports;
+  assert_int_equal (
+      net_ports_parse (ports, &p->proxy.all_ports, p->proxy.port_bitmap, &err),
+      0);
   if (net_rules_compile (p, NULL, &r, &err) < 0)
     fail_msg ("compile: %s", moat_error_msg (&err));
   return r;
@@ -45,8 +45,8 @@ decide (struct net_rules *r, const char *ip, uint16_t port, const char *host,
         bool is_host, char *rule)
 {
   static char buf[512];
-  struct net_query q = { .port = port, .hostname = host,
-                         .dst_is_host = is_host };
+  struct net_query q
+      = { .port = port, .hostname = host, .dst_is_host = is_host };
   struct net_decision d;
   assert_int_equal (net_addr_parse (ip, &q.dst), 0);
   net_decide_static (r, &q, &d);
@@ -63,9 +63,8 @@ block_all (void **state)
   struct net_rules *r = compile (&p, "", "", NULL, "*");
   char rule[256];
   assert_true (net_rules_port_p (r, 22));
-  assert_string_equal (decide (r, "93.184.216.34", 443, "example.com", false,
-                               rule),
-                       "REFUSE");
+  assert_string_equal (
+      decide (r, "93.184.216.34", 443, "example.com", false, rule), "REFUSE");
   assert_string_equal (rule, "no https proxy configured: refused");
   assert_string_equal (decide (r, "93.184.216.34", 80, NULL, false, rule),
                        "REFUSE");
@@ -105,14 +104,14 @@ corporate_proxy (void **state)
 {
   struct policy p;
   const char *ex[] = { "localhost", "*.company.local", ".corp.example",
-                       "fd00::/8", "192.0.2.9", NULL };
+                       "fd00::/8",  "192.0.2.9",       NULL };
   struct net_rules *r
       = compile (&p, "http://proxy.corp:3128",
                  "http://alice:p%40ss@proxy.corp:3129/", ex, "*");
   char rule[256];
-  assert_string_equal (decide (r, "198.51.100.1", 80, "a.example", false,
-                               rule),
-                       "PROXY proxy.corp:3128");
+  assert_string_equal (
+      decide (r, "198.51.100.1", 80, "a.example", false, rule),
+      "PROXY proxy.corp:3128");
   assert_string_equal (rule, "http proxy");
   assert_string_equal (decide (r, "198.51.100.1", 443, NULL, false, rule),
                        "PROXY proxy.corp:3129");
@@ -126,12 +125,11 @@ corporate_proxy (void **state)
   assert_string_equal (
       decide (r, "198.51.100.1", 443, "company.local", false, NULL),
       "PROXY proxy.corp:3129");
-  assert_string_equal (decide (r, "198.51.100.1", 443, "corp.example", false,
-                               NULL),
-                       "DIRECT");
-  assert_string_equal (decide (r, "198.51.100.1", 443, "xcorp.example", false,
-                               NULL),
-                       "PROXY proxy.corp:3129");
+  assert_string_equal (
+      decide (r, "198.51.100.1", 443, "corp.example", false, NULL), "DIRECT");
+  assert_string_equal (
+      decide (r, "198.51.100.1", 443, "xcorp.example", false, NULL),
+      "PROXY proxy.corp:3129");
   assert_string_equal (decide (r, "fd12::1", 443, NULL, false, NULL),
                        "DIRECT");
   assert_string_equal (decide (r, "192.0.2.9", 8443, NULL, false, NULL),
@@ -162,9 +160,9 @@ host_protection (void **state)
                        "DIRECT");
   assert_string_equal (decide (r, "172.17.0.1", 443, NULL, true, rule),
                        "REFUSE");
-  assert_string_equal (decide (r, "198.51.100.1", 443, "host.docker.internal",
-                               false, NULL),
-                       "REFUSE");
+  assert_string_equal (
+      decide (r, "198.51.100.1", 443, "host.docker.internal", false, NULL),
+      "REFUSE");
   assert_string_equal (decide (r, "169.254.169.254", 80, NULL, false, rule),
                        "REFUSE");
   assert_string_equal (decide (r, "127.0.0.1", 80, NULL, false, NULL),
@@ -202,9 +200,9 @@ proxy_urls (void **state)
   assert_int_equal (u.port, 80);
   assert_null (u.user);
   net_proxy_url_clear (&u);
-  const char *bad[] = { "ftp://p:21", "http://p:0", "http://p:65536",
-                        "http://p/path", "http://", "http://a b:1",
-                        "http://[::1", "p:3128" };
+  const char *bad[]
+      = { "ftp://p:21", "http://p:0",   "http://p:65536", "http://p/path",
+          "http://",    "http://a b:1", "http://[::1",    "p:3128" };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     {
       if (net_proxy_url_parse (bad[i], &u, &err) == 0)

@@ -29,7 +29,7 @@ put (struct hello *h, const void *p, size_t n)
 static void
 put16 (struct hello *h, unsigned v)
 {
-  uint8_t x[2] = { (uint8_t) (v >> 8), (uint8_t) v };
+  uint8_t x[2] = { (uint8_t)(v >> 8), (uint8_t)v };
   put (h, x, 2);
 }
 
@@ -94,9 +94,9 @@ build_hello (uint8_t *out, const char *sni, size_t key_share, size_t rec_max,
   size_t blen = build_body (body, sni, key_share, two_sni), hlen, o = 0, n = 0;
 
   hs[0] = 1;
-  hs[1] = (uint8_t) (blen >> 16);
-  hs[2] = (uint8_t) (blen >> 8);
-  hs[3] = (uint8_t) blen;
+  hs[1] = (uint8_t)(blen >> 16);
+  hs[2] = (uint8_t)(blen >> 8);
+  hs[3] = (uint8_t)blen;
   memcpy (hs + 4, body, blen);
   hlen = blen + 4;
   while (o < hlen)
@@ -105,8 +105,8 @@ build_hello (uint8_t *out, const char *sni, size_t key_share, size_t rec_max,
       out[n++] = 22;
       out[n++] = 3;
       out[n++] = 1;
-      out[n++] = (uint8_t) (r >> 8);
-      out[n++] = (uint8_t) r;
+      out[n++] = (uint8_t)(r >> 8);
+      out[n++] = (uint8_t)r;
       memcpy (out + n, hs + o, r);
       n += r;
       o += r;
@@ -181,10 +181,9 @@ sni_refusals (void **state)
   assert_int_equal (net_sniff_tls_sni (buf, n, name, sizeof name),
                     NET_SNIFF_NONE);
   /* not TLS */
-  assert_int_equal (
-      net_sniff_tls_sni ((const uint8_t *) "GET / HTTP/1.1\r\n", 16, name,
-                         sizeof name),
-      NET_SNIFF_NONE);
+  assert_int_equal (net_sniff_tls_sni ((const uint8_t *)"GET / HTTP/1.1\r\n",
+                                       16, name, sizeof name),
+                    NET_SNIFF_NONE);
   /* a truncated length field that lies: extensions longer than body */
   n = build_hello (buf, "x.example", 0, 16384, 0);
   buf[5 + 4 + 2 + 32 + 1 + 32 + 2 + 4 + 2] ^= 0x40;
@@ -199,7 +198,7 @@ sni_refusals (void **state)
 static int
 host (const char *req, char *name)
 {
-  return net_sniff_http_host ((const uint8_t *) req, strlen (req), name,
+  return net_sniff_http_host ((const uint8_t *)req, strlen (req), name,
                               NET_HOSTNAME_MAX);
 }
 
@@ -216,9 +215,9 @@ http_host_cases (void **state)
             name),
       NET_SNIFF_FOUND);
   assert_string_equal (name, "ex.org");
-  assert_int_equal (host ("GET / HTTP/1.1\r\nHost: [2001:db8::1]:80\r\n\r\n",
-                          name),
-                    NET_SNIFF_FOUND);
+  assert_int_equal (
+      host ("GET / HTTP/1.1\r\nHost: [2001:db8::1]:80\r\n\r\n", name),
+      NET_SNIFF_FOUND);
   assert_string_equal (name, "2001:db8::1");
   assert_int_equal (host ("GET / HTTP/1.1\r\nHost: 10.0.0.1\r\n\r\n", name),
                     NET_SNIFF_FOUND);
@@ -234,10 +233,10 @@ http_host_more (void **state)
   size_t n = strlen (req);
   for (size_t i = 0; i < n; i++)
     assert_int_equal (
-        net_sniff_http_host ((const uint8_t *) req, i, name, sizeof name),
+        net_sniff_http_host ((const uint8_t *)req, i, name, sizeof name),
         NET_SNIFF_MORE);
   assert_int_equal (
-      net_sniff_http_host ((const uint8_t *) req, n, name, sizeof name),
+      net_sniff_http_host ((const uint8_t *)req, n, name, sizeof name),
       NET_SNIFF_FOUND);
   assert_string_equal (name, "a.example");
 }
@@ -247,19 +246,19 @@ http_host_refusals (void **state)
 {
   char name[NET_HOSTNAME_MAX];
   const char *bad[] = {
-    "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",     /* two Hosts */
-    "GET / HTTP/1.1\r\n\r\n",                           /* none */
-    "GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n",        /* absolute-form */
-    "CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n",        /* authority-form */
-    "GET / HTTP/1.1\nHost: a\n\n",                      /* bare LF */
-    "GET / HTTP/1.1\r\nX: y\r\n Host: a\r\n\r\n",       /* obs-fold */
-    "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",              /* space */
-    "GET / HTTP/1.1\r\nHost: a:80:90\r\n\r\n",          /* bad port */
-    "GET / HTTP/1.1\r\nHost: a@b\r\n\r\n",              /* userinfo */
-    "GET / HTTP/1.1\r\nHost :a\r\n\r\n",                /* space in name */
-    "GET / HTTP/2.0\r\nHost: a\r\n\r\n",                /* not 1.x */
-    "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",                 /* h2c preface */
-    "\x16\x03\x01\x02\x00",                             /* TLS */
+    "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", /* two Hosts */
+    "GET / HTTP/1.1\r\n\r\n",                       /* none */
+    "GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n",    /* absolute-form */
+    "CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n",    /* authority-form */
+    "GET / HTTP/1.1\nHost: a\n\n",                  /* bare LF */
+    "GET / HTTP/1.1\r\nX: y\r\n Host: a\r\n\r\n",   /* obs-fold */
+    "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",          /* space */
+    "GET / HTTP/1.1\r\nHost: a:80:90\r\n\r\n",      /* bad port */
+    "GET / HTTP/1.1\r\nHost: a@b\r\n\r\n",          /* userinfo */
+    "GET / HTTP/1.1\r\nHost :a\r\n\r\n",            /* space in name */
+    "GET / HTTP/2.0\r\nHost: a\r\n\r\n",            /* not 1.x */
+    "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",             /* h2c preface */
+    "\x16\x03\x01\x02\x00",                         /* TLS */
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     if (host (bad[i], name) != NET_SNIFF_NONE)

@@ -55,7 +55,7 @@ load_policy (struct moat_cli *cli, struct net_cli_policy *np,
 
   memset (np, 0, sizeof *np);
   np->p.proxy.mode = POLICY_PROXY_MANUAL;
-  np->p.proxy.http = np->p.proxy.https = np->p.proxy.pac = (char *) "";
+  np->p.proxy.http = np->p.proxy.https = np->p.proxy.pac = (char *)"";
   ports = "80,443";
   if (fs_read_file (cli->paths.admin_settings, POLICY_MAX_FILE_SIZE, &buf,
                     &len, err)
@@ -76,12 +76,12 @@ load_policy (struct moat_cli *cli, struct net_cli_policy *np,
         {
           if (strcmp (str_or_empty (cp, "mode"), "system") == 0)
             np->p.proxy.mode = POLICY_PROXY_SYSTEM;
-          np->p.proxy.http = (char *) str_or_empty (cp, "http");
-          np->p.proxy.https = (char *) str_or_empty (cp, "https");
-          np->p.proxy.pac = (char *) str_or_empty (cp, "pac");
+          np->p.proxy.http = (char *)str_or_empty (cp, "http");
+          np->p.proxy.https = (char *)str_or_empty (cp, "https");
+          np->p.proxy.pac = (char *)str_or_empty (cp, "pac");
           if (json_string_value (json_object_get (cp, "transparentPorts")))
-            ports = json_string_value (json_object_get (cp,
-                                                        "transparentPorts"));
+            ports
+                = json_string_value (json_object_get (cp, "transparentPorts"));
           ex = json_object_get (cp, "exclude");
           if (json_is_array (ex) && json_array_size (ex) > 0)
             {
@@ -95,15 +95,16 @@ load_policy (struct moat_cli *cli, struct net_cli_policy *np,
                   if (e == NULL)
                     return moat_error (err, EINVAL,
                                        "containersProxy.exclude[%zu]: not a "
-                                       "string", i);
-                  np->p.proxy.exclude[np->p.proxy.n_exclude++] = (char *) e;
+                                       "string",
+                                       i);
+                  np->p.proxy.exclude[np->p.proxy.n_exclude++] = (char *)e;
                 }
             }
         }
     }
-  np->p.proxy.transparent_ports = (char *) ports;
-  if (net_ports_parse (ports, &np->p.proxy.all_ports,
-                       np->p.proxy.port_bitmap, err)
+  np->p.proxy.transparent_ports = (char *)ports;
+  if (net_ports_parse (ports, &np->p.proxy.all_ports, np->p.proxy.port_bitmap,
+                       err)
       < 0)
     return moat_error_wrap (err, "containersProxy.transparentPorts");
   return 0;
@@ -137,13 +138,13 @@ parse_url (const char *url, struct target *t, moat_error_t *err)
     port = 443;
   p += 3;
   end = p + strcspn (p, "/?#");
-  at = memrchr (p, '@', (size_t) (end - p));
+  at = memrchr (p, '@', (size_t)(end - p));
   if (at)
     p = at + 1;
   if (*p == '[')
     {
       hs = p + 1;
-      he = memchr (hs, ']', (size_t) (end - hs));
+      he = memchr (hs, ']', (size_t)(end - hs));
       if (he == NULL)
         return moat_error (err, EINVAL, "`%s`: unclosed `[`", url);
       p = he + 1;
@@ -151,7 +152,7 @@ parse_url (const char *url, struct target *t, moat_error_t *err)
   else
     {
       hs = p;
-      he = memchr (p, ':', (size_t) (end - p));
+      he = memchr (p, ':', (size_t)(end - p));
       if (he == NULL)
         he = end;
       p = he;
@@ -167,10 +168,10 @@ parse_url (const char *url, struct target *t, moat_error_t *err)
     return moat_error (err, EINVAL, "`%s`: bad host", url);
   if (port == 0)
     return moat_error (err, EINVAL, "`%s`: give a port for this scheme", url);
-  if (net_hostname_normalize (hs, (size_t) (he - hs), t->host, sizeof t->host)
+  if (net_hostname_normalize (hs, (size_t)(he - hs), t->host, sizeof t->host)
       < 0)
     return moat_error (err, EINVAL, "`%s`: bad host", url);
-  t->port = (uint16_t) port;
+  t->port = (uint16_t)port;
   t->is_ip = net_addr_parse (t->host, &t->addr) == 0;
   return 0;
 }
@@ -227,9 +228,9 @@ decide_cmd (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
   if (load_policy (cli, &np, err) < 0)
     goto out;
   {
-    struct net_system_proxy sys = { getenv ("http_proxy"),
-                                    getenv ("https_proxy"),
-                                    getenv ("no_proxy") };
+    struct net_system_proxy sys
+        = { getenv ("http_proxy"), getenv ("https_proxy"),
+            getenv ("no_proxy") };
     if (net_rules_compile (&np.p, &sys, &r, err) < 0)
       goto out;
   }
@@ -246,14 +247,14 @@ decide_cmd (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
           if (res->ai_family == AF_INET)
             {
               q.dst.family = AF_INET;
-              memcpy (q.dst.a, &((struct sockaddr_in *) res->ai_addr)->sin_addr,
+              memcpy (q.dst.a, &((struct sockaddr_in *)res->ai_addr)->sin_addr,
                       4);
             }
           else if (res->ai_family == AF_INET6)
             {
               q.dst.family = AF_INET6;
               memcpy (q.dst.a,
-                      &((struct sockaddr_in6 *) res->ai_addr)->sin6_addr, 16);
+                      &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, 16);
             }
           freeaddrinfo (res);
         }
@@ -278,14 +279,14 @@ decide_cmd (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
 
   if (json)
     {
-      json_t *o = json_pack ("{s:s,s:s,s:i,s:b}", "url", argv[optind], "host",
-                             t.host, "port", t.port, "intercepted",
-                             intercepted);
+      json_t *o
+          = json_pack ("{s:s,s:s,s:i,s:b}", "url", argv[optind], "host",
+                       t.host, "port", t.port, "intercepted", intercepted);
       json_t *route = json_array ();
-      static const char *const kinds[] = { "DIRECT", "PROXY", "HTTPS",
-                                           "SOCKS", "SOCKS5", "REFUSE" };
-      json_object_set_new (o, "address", abuf[0] ? json_string (abuf)
-                                                 : json_null ());
+      static const char *const kinds[]
+          = { "DIRECT", "PROXY", "HTTPS", "SOCKS", "SOCKS5", "REFUSE" };
+      json_object_set_new (o, "address",
+                           abuf[0] ? json_string (abuf) : json_null ());
       if (intercepted)
         {
           for (size_t i = 0; i < d.route.n; i++)
@@ -299,9 +300,9 @@ decide_cmd (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
                 }
               json_array_append_new (route, hop);
             }
-          json_object_set_new (o, "decision",
-                               json_string (net_decision_format (
-                                   &d, buf, sizeof buf)));
+          json_object_set_new (
+              o, "decision",
+              json_string (net_decision_format (&d, buf, sizeof buf)));
           json_object_set_new (o, "route", route);
           json_object_set_new (o, "rule", json_string (d.rule));
         }
@@ -342,6 +343,8 @@ cli_net (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
     }
   if (strcmp (argv[1], "decide") == 0)
     return decide_cmd (cli, argc - 1, argv + 1, err);
-  return moat_error (err, EINVAL, "unknown subcommand `%s` (try `moat net "
-                     "--help`)", argv[1]);
+  return moat_error (err, EINVAL,
+                     "unknown subcommand `%s` (try `moat net "
+                     "--help`)",
+                     argv[1]);
 }
