@@ -617,6 +617,29 @@ net_decide_static (const struct net_rules *r, const struct net_query *q,
             q->port == 80 ? "http" : "https");
 }
 
+int
+net_query_pac_args (const struct net_query *q, char *url, size_t url_size,
+                    char *host, size_t host_size)
+{
+  char abuf[INET6_ADDRSTRLEN];
+  const char *h = q->hostname;
+  bool v6;
+  int n;
+
+  if (h == NULL)
+    h = net_addr_format (&q->dst, abuf, sizeof abuf);
+  v6 = strchr (h, ':') != NULL;
+  n = snprintf (host, host_size, "%s", h);
+  if (n < 0 || (size_t)n >= host_size)
+    return -1;
+  n = snprintf (url, url_size, "%s://%s%s%s:%u",
+                q->port == 80 ? "http" : "https", v6 ? "[" : "", h,
+                v6 ? "]" : "", q->port);
+  if (n < 0 || (size_t)n >= url_size)
+    return -1;
+  return 0;
+}
+
 bool
 net_decision_refuse_p (const struct net_decision *d)
 {

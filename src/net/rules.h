@@ -150,6 +150,14 @@ bool net_decide_protected (const struct net_rules *r,
                            const struct net_query *q,
                            struct net_decision *out);
 
+/* What a PAC's FindProxyForURL(url, host) is asked for q: the verified
+ * name or else the address as host ("[v6]" in the URL), the scheme from the
+ * port (http for 80, https for every other port), no path:
+ * "https://example.com:443".  Returns 0, or -1 when the buffers are too
+ * small. */
+int net_query_pac_args (const struct net_query *q, char *url, size_t url_size,
+                        char *host, size_t host_size);
+
 /* True when d refuses the connection. */
 bool net_decision_refuse_p (const struct net_decision *d);
 

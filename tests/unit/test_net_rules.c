@@ -241,6 +241,28 @@ cidrs_and_ports (void **state)
     }
 }
 
+static void
+pac_args (void **state)
+{
+  struct net_query q = { .port = 443, .hostname = "example.com" };
+  char url[300], host[260];
+  assert_int_equal (
+      net_query_pac_args (&q, url, sizeof url, host, sizeof host), 0);
+  assert_string_equal (url, "https://example.com:443");
+  assert_string_equal (host, "example.com");
+  q.hostname = NULL;
+  q.port = 80;
+  net_addr_parse ("2001:db8::1", &q.dst);
+  net_query_pac_args (&q, url, sizeof url, host, sizeof host);
+  assert_string_equal (url, "http://[2001:db8::1]:80");
+  assert_string_equal (host, "2001:db8::1");
+  q.port = 22;
+  net_addr_parse ("10.0.0.1", &q.dst);
+  net_query_pac_args (&q, url, sizeof url, host, sizeof host);
+  assert_string_equal (url, "https://10.0.0.1:22");
+  assert_int_equal (net_query_pac_args (&q, url, 5, host, sizeof host), -1);
+}
+
 int
 main (void)
 {
@@ -248,6 +270,7 @@ main (void)
     cmocka_unit_test (block_all),       cmocka_unit_test (exclude_internal),
     cmocka_unit_test (corporate_proxy), cmocka_unit_test (host_protection),
     cmocka_unit_test (proxy_urls),      cmocka_unit_test (cidrs_and_ports),
+    cmocka_unit_test (pac_args),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
