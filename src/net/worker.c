@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -51,15 +52,69 @@ default_resolve (const char *name, struct net_addr *out, size_t max,
   return (int)n;
 }
 
-static int
-resolve (const struct net_guard_config *cfg, const char *name,
-         struct net_addr *out, size_t max, moat_error_t *err)
+static uint64_t
+now_s (void)
 {
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec;
+}
+
+static unsigned
+name_hash (const char *s)
+{
+  unsigned h = 2166136261u; /* FNV-1a */
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 16777619u;
+  return h % NET_DNS_SLOTS;
+}
+
+static int
+resolve (struct net_pool *p, const char *name, struct net_addr *out,
+         size_t max, moat_error_t *err)
+{
+  const struct net_guard_config *cfg = p->cfg;
+  struct net_dns_entry *e = p->dns ? &p->dns[name_hash (name)] : NULL;
+  uint64_t now = now_s ();
+  int n;
+
   if (net_addr_parse (name, &out[0]) == 0)
     return 1;
-  if (cfg->resolve != NULL)
-    return cfg->resolve (cfg->resolve_ctx, name, out, max, err);
-  return default_resolve (name, out, max, err);
+  if (e != NULL)
+    {
+      pthread_mutex_lock (&p->lock);
+      if (e->expires_s > now && strcmp (e->name, name) == 0)
+        {
+          n = e->n;
+          for (int i = 0; i < n && (size_t)i < max; i++)
+            out[i] = e->addrs[i];
+          pthread_mutex_unlock (&p->lock);
+          if (n < 0)
+            return moat_error (err, 0, "resolve `%s`: failed (cached)", name);
+          return n < (int)max ? n : (int)max;
+        }
+      pthread_mutex_unlock (&p->lock);
+    }
+  {
+    struct net_addr tmp[NET_DNS_ADDRS];
+    if (cfg->resolve != NULL)
+      n = cfg->resolve (cfg->resolve_ctx, name, tmp, NET_DNS_ADDRS, err);
+    else
+      n = default_resolve (name, tmp, NET_DNS_ADDRS, err);
+    if (e != NULL && strlen (name) < sizeof e->name)
+      {
+        pthread_mutex_lock (&p->lock);
+        strcpy (e->name, name);
+        e->n = n < 0 ? -1 : n;
+        if (n > 0)
+          memcpy (e->addrs, tmp, (size_t)n * sizeof tmp[0]);
+        e->expires_s = now + (n < 0 ? NET_DNS_NEG_TTL_S : NET_DNS_TTL_S);
+        pthread_mutex_unlock (&p->lock);
+      }
+    for (int i = 0; i < n && (size_t)i < max; i++)
+      out[i] = tmp[i];
+    return n < 0 ? -1 : (n < (int)max ? n : (int)max);
+  }
 }
 
 static bool
@@ -100,7 +155,7 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
   if (j->claimed[0] != '\0')
     {
       struct net_addr addrs[16];
-      int n = resolve (cfg, j->claimed, addrs, 16, &err);
+      int n = resolve (p, j->claimed, addrs, 16, &err);
       for (int i = 0; i < n; i++)
         if (same_addr (&addrs[i], &j->dst))
           j->verified = true;
@@ -160,7 +215,7 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
         }
       if (h->kind == PROXY_REJECT)
         break;
-      if (resolve (cfg, h->host, a, 1, &err) >= 1)
+      if (resolve (p, h->host, a, 1, &err) >= 1)
         {
           j->hop_addr[i] = a[0];
           j->hop_ok[i] = true;
@@ -260,7 +315,8 @@ net_pool_start (struct net_pool *p, const struct net_guard_config *cfg,
   if (p->done_fd < 0)
     return moat_error (err, errno, "eventfd");
   p->threads = calloc (n, sizeof *p->threads);
-  if (p->threads == NULL)
+  p->dns = calloc (NET_DNS_SLOTS, sizeof *p->dns);
+  if (p->threads == NULL || p->dns == NULL)
     return moat_error (err, ENOMEM, "workers");
   for (; p->n_threads < n; p->n_threads++)
     {
@@ -294,6 +350,8 @@ net_pool_stop (struct net_pool *p)
   if (p->done_fd >= 0)
     close (p->done_fd);
   p->done_fd = -1;
+  free (p->dns);
+  p->dns = NULL;
 }
 
 void

@@ -40,6 +40,23 @@ struct net_job
   char error[192];
 };
 
+/* A small cache of name lookups (anti-spoofing checks and proxy names),
+ * so that a burst of connections to one site costs one lookup.  Entries
+ * live NET_DNS_TTL_S seconds (failures NET_DNS_NEG_TTL_S); the table is
+ * direct-mapped by hash, a collision evicts. */
+#define NET_DNS_SLOTS 1024
+#define NET_DNS_TTL_S 30
+#define NET_DNS_NEG_TTL_S 5
+#define NET_DNS_ADDRS 8
+
+struct net_dns_entry
+{
+  char name[NET_HOSTNAME_MAX];
+  struct net_addr addrs[NET_DNS_ADDRS];
+  int n; /* -1: lookup failed */
+  uint64_t expires_s;
+};
+
 struct net_pool
 {
   pthread_mutex_t lock;
@@ -52,6 +69,7 @@ struct net_pool
   unsigned n_threads;
   struct net_snapshot *snap;
   const struct net_guard_config *cfg;
+  struct net_dns_entry *dns; /* NET_DNS_SLOTS, under lock */
 };
 
 int net_pool_start (struct net_pool *p, const struct net_guard_config *cfg,
