@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -108,6 +109,10 @@ struct net_guard
   /* Deadlines are checked by a scan every SCAN_US while any is set. */
   bool any_deadline;
   uint64_t last_scan_us;
+  /* Out of descriptors: listeners are paused until this time, so a level-
+   * triggered listener does not spin the loop (and other connections keep
+   * being relayed). */
+  uint64_t paused_until_us;
   uint8_t *peek; /* sniff_cap bytes, loop-owned */
 };
 
@@ -739,6 +744,36 @@ original_dst (int fd, int family, struct sockaddr_storage *ss)
 }
 
 static void
+listeners_mask (struct net_guard *g, uint32_t ev)
+{
+  struct epoll_event e4 = { .events = ev, .data.ptr = &g->ltag4 };
+  struct epoll_event e6 = { .events = ev, .data.ptr = &g->ltag6 };
+  if (g->lfd4 >= 0)
+    epoll_ctl (g->epfd, EPOLL_CTL_MOD, g->lfd4, &e4);
+  if (g->lfd6 >= 0)
+    epoll_ctl (g->epfd, EPOLL_CTL_MOD, g->lfd6, &e6);
+}
+
+static void
+pause_listeners (struct net_guard *g)
+{
+  listeners_mask (g, 0);
+  g->paused_until_us = now_us () + 100000;
+  g->any_deadline = true;
+}
+
+/* Connections open from one container address (a scan: at most
+ * max_conns entries, and only on accept). */
+static unsigned
+src_count (struct net_guard *g, const struct net_addr *a)
+{
+  unsigned n = 0;
+  for (struct conn *c = g->conns; c != NULL; c = c->next)
+    n += net_addr_equal_p (&c->src, a);
+  return n;
+}
+
+static void
 accept_all (struct net_guard *g, int lfd, int family)
 {
   for (;;)
@@ -751,19 +786,27 @@ accept_all (struct net_guard *g, int lfd, int family)
 
       if (fd < 0)
         {
-          if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
+              || errno == ENOMEM)
+            {
+              log_warn ("net guard: accept: %s; pausing new connections",
+                        strerror (errno));
+              pause_listeners (g);
+            }
+          else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
             log_warn ("net guard: accept: %s", strerror (errno));
           return;
         }
       c = calloc (1, sizeof *c);
-      if (c == NULL || g->n_conns >= g->cfg.max_conns)
+      if (c == NULL)
         {
           reset_fd (fd);
           close (fd);
-          free (c);
-          log_warn ("net guard: connection refused: too many connections");
           continue;
         }
+      sockaddr_to (&peer, &c->src, &c->sport);
+      bool over = g->n_conns >= g->cfg.max_conns
+                  || src_count (g, &c->src) >= g->cfg.max_conns_per_src;
       c->cfd = fd;
       c->ufd = -1;
       c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
@@ -777,7 +820,6 @@ accept_all (struct net_guard *g, int lfd, int family)
         g->conns->prev = c;
       g->conns = c;
       g->n_conns++;
-      sockaddr_to (&peer, &c->src, &c->sport);
 
       memset (&odst, 0, sizeof odst);
       if (original_dst (fd, family, &odst) < 0)
@@ -786,6 +828,12 @@ accept_all (struct net_guard *g, int lfd, int family)
           continue;
         }
       sockaddr_to (&odst, &c->job.dst, &c->job.port);
+      /* Counted before refusing, so the audit shows who hit the limit. */
+      if (over)
+        {
+          refuse (g, c, "too many connections (net guard limit)");
+          continue;
+        }
       /* A connection made to the listener itself has no destination to
        * go to; relaying it would loop. */
       if (c->job.port == g->port)
@@ -820,6 +868,16 @@ expire (struct net_guard *g, uint64_t now)
 {
   g->any_deadline = false;
   g->last_scan_us = now;
+  if (g->paused_until_us != 0)
+    {
+      if (now >= g->paused_until_us)
+        {
+          g->paused_until_us = 0;
+          listeners_mask (g, EPOLLIN);
+        }
+      else
+        g->any_deadline = true;
+    }
   for (struct conn *c = g->conns, *next; c != NULL; c = next)
     {
       next = c->next;
@@ -946,6 +1004,24 @@ net_guard_new (const struct net_guard_config *cfg, struct net_guard **out,
     g->cfg.connect_timeout_ms = 5000;
   if (g->cfg.max_conns == 0)
     g->cfg.max_conns = 4096;
+  if (g->cfg.max_conns_per_src == 0)
+    g->cfg.max_conns_per_src = 1024;
+  {
+    /* Six descriptors per relayed connection (two sockets, two pipes):
+     * cap the connections to what RLIMIT_NOFILE allows, keeping 64 for the
+     * rest of the process, rather than fail in the middle of a relay. */
+    struct rlimit rl;
+    if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+        && (rlim_t)g->cfg.max_conns * 6 + 64 > rl.rlim_cur)
+      {
+        unsigned cap
+            = rl.rlim_cur > 64 + 6 ? (unsigned)((rl.rlim_cur - 64) / 6) : 1;
+        log_warn ("net guard: RLIMIT_NOFILE %llu allows %u connections, not "
+                  "%u; raise it in moatd",
+                  (unsigned long long)rl.rlim_cur, cap, g->cfg.max_conns);
+        g->cfg.max_conns = cap;
+      }
+  }
   pthread_mutex_init (&g->policy_lock, NULL);
   g->peek = malloc (g->cfg.sniff_cap);
   if (g->peek == NULL)

@@ -85,6 +85,9 @@ struct net_guard_config
   unsigned sniff_cap;             /* bytes peeked at most; 0: 16384 */
   unsigned connect_timeout_ms;    /* per hop; 0: 5000 */
   unsigned max_conns;             /* 0: 4096; beyond, new ones are reset */
+  /* Per container address, so that one container cannot take every slot;
+   * 0: 1024. */
+  unsigned max_conns_per_src;
   net_audit_fn audit;
   void *audit_ctx;
   net_decide_fn decide; /* NULL: static rules (a PAC policy is refused) */

@@ -289,6 +289,16 @@ out=$(curlC http://10.78.0.5:8000/); rc=$?
 check "failover: a dead first hop falls over to SOCKS5 (rc=$rc)" test "$out" = "hello from S"
 check "failover: audit shows the hop used" \
   audit_has '.decision == "socks5" and .via == "10.78.0.4:1080" and .rule == "fixed route"'
+stop_guard
+
+# ---- 6. one container cannot take every slot ----
+start_guard --ports '*' --exclude 10.78.0.0/24 --max-per-src 2 || exit 1
+spawn "$C" /dev/null socat -T 30 EXEC:"sleep 20" TCP:10.78.0.5:7000
+spawn "$C" /dev/null socat -T 30 EXEC:"sleep 20" TCP:10.78.0.5:7000
+sleep 0.5
+out=$(curlC http://10.78.0.5:8000/ 2>&1); rc=$?
+check "limits: a third connection from the same container is reset (rc=$rc)" reset_p "$rc"
+check "limits: audited" audit_has '.decision == "refused" and (.rule | test("too many connections"))'
 # restart with the same rules: the table is replaced, not duplicated
 stop_guard
 start_guard --ports '*' --http socks5://10.78.0.4:1080 || exit 1

@@ -147,6 +147,7 @@ main (int argc, char **argv)
     { "workers", required_argument, 0, 'w' },
     { "max-conns", required_argument, 0, 'M' },
     { "route", required_argument, 0, 'r' },
+    { "max-per-src", required_argument, 0, 'x' },
     { 0, 0, 0, 0 },
   };
   struct net_guard_config cfg = { .install_rules = true };
@@ -235,6 +236,9 @@ main (int argc, char **argv)
         break;
       case 'M':
         cfg.max_conns = (unsigned)atoi (optarg);
+        break;
+      case 'x':
+        cfg.max_conns_per_src = (unsigned)atoi (optarg);
         break;
       case 'r':
         if (parse_route (optarg) < 0)
