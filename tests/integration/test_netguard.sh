@@ -229,6 +229,25 @@ s.close()
 PY
 check "exclude: ClientHello over several segments gives the SNI" \
   audit_has '.dst == "10.78.0.3" and .hostname_source == "sni" and .bytes_up > 1500'
+# A client that says nothing: after the sniff deadline the IP decides.
+inC "$py" - <<'PY' > "$work/slow.out"
+import socket, time
+s = socket.create_connection(("10.78.0.2", 80), timeout=10)
+time.sleep(2.0)
+s.sendall(b"GET / HTTP/1.0\r\nHost: 10.78.0.2\r\n\r\n")
+print(s.recv(4096).split(b"\r\n")[0].decode())
+PY
+check "exclude: silent client decided on the IP after the deadline" grep -q '200' "$work/slow.out"
+check "exclude: deadline audited" audit_has '.dst == "10.78.0.2" and .hostname_source == "timeout" and .decision == "direct"'
+# Garbage past the byte cap on 443: decided on the IP, relayed untouched.
+inC "$py" - <<'PY'
+import socket
+s = socket.create_connection(("10.78.0.5", 443), timeout=5)
+s.sendall(b"\x16\x03\x01\xff\xff" + b"\x01\x00\xff\xfb" + b"A" * 40000)
+s.close()
+PY
+check "exclude: oversized ClientHello decided on the IP" \
+  audit_has '.dst == "10.78.0.5" and .dst_port == 443 and .hostname_source == "none" and .decision == "direct"'
 # Byte for byte, with the half-close forwarded: 2 MB through an echo.
 head -c 2000000 /dev/urandom > "$work/blob"
 inC socat -t 5 - TCP:10.78.0.5:7000 < "$work/blob" > "$work/blob.back"
