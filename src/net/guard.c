@@ -48,6 +48,7 @@ enum conn_state
 enum hs_step
 {
   HS_HTTP,
+  HS_SOCKS4,
   HS_SOCKS_METHOD,
   HS_SOCKS_AUTH,
   HS_SOCKS_CONNECT,
@@ -386,6 +387,8 @@ hop_decision (enum proxy_kind k)
       return "http-connect";
     case PROXY_SOCKS5:
       return "socks5";
+    case PROXY_SOCKS4:
+      return "socks4";
     default:
       return "failed";
     }
@@ -412,7 +415,7 @@ try_hop (struct net_guard *g, struct conn *c)
                   strchr (h->host, ':') ? "[%s]:%u" : "%s:%u", h->host,
                   h->port);
       if (h->kind != PROXY_DIRECT && h->kind != PROXY_HTTP
-          && h->kind != PROXY_SOCKS5)
+          && h->kind != PROXY_SOCKS5 && h->kind != PROXY_SOCKS4)
         {
           snprintf (c->error, sizeof c->error,
                     "%s: proxy type not supported by the net guard", c->via);
@@ -480,6 +483,16 @@ hs_begin (struct net_guard *g, struct conn *c)
           j->has_cred[c->hop] ? j->hop_user[c->hop] : NULL,
           j->has_cred[c->hop] ? j->hop_pass[c->hop] : NULL);
       c->hs = HS_HTTP;
+    }
+  else if (h->kind == PROXY_SOCKS4)
+    {
+      /* Plain SOCKS4 with the address, as browsers send for PAC's
+       * "SOCKS": SOCKS4a by name is not accepted by every server (dante
+       * refuses it). */
+      n = net_socks4_request (
+          c->hs_out, sizeof c->hs_out, NULL, &j->dst, j->port,
+          j->has_cred[c->hop] ? j->hop_user[c->hop] : NULL);
+      c->hs = HS_SOCKS4;
     }
   else
     {
@@ -619,6 +632,27 @@ hs_io (struct net_guard *g, struct conn *c)
                     net_socks5_request (c->hs_out, sizeof c->hs_out,
                                         j->verified ? j->claimed : NULL,
                                         &j->dst, j->port));
+      return;
+    case HS_SOCKS4:
+      r = net_socks4_reply (buf, len, &status);
+      if (r == 0)
+        return;
+      if (r < 0)
+        {
+          proxy_refused (g, c, "malformed SOCKS4 reply");
+          return;
+        }
+      if (recv (c->ufd, buf, 8, 0) != 8)
+        {
+          next_hop (g, c, "short read");
+          return;
+        }
+      if (!status)
+        {
+          proxy_refused (g, c, "SOCKS4 request rejected");
+          return;
+        }
+      start_relay (g, c);
       return;
     case HS_SOCKS_CONNECT:
       r = net_socks5_reply (buf, len, &take, &status);

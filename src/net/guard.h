@@ -11,8 +11,9 @@
  *      only if it resolves to the destination (else the IP decides and the
  *      audit says so); then the decide hook (PAC, wired by moatd) or the
  *      static rules (rules.h);
- *   4. connected DIRECT, through an HTTP proxy (CONNECT, Basic auth) or a
- *      SOCKS5 proxy (RFC 1928/1929), trying the route's hops in order;
+ *   4. connected DIRECT, through an HTTP proxy (CONNECT, Basic auth), a
+ *      SOCKS5 proxy (RFC 1928/1929) or a SOCKS4 one, trying the route's
+ *      hops in order;
  *      a refusal, or every hop failing, resets the container's connection
  *      (SO_LINGER 0) at once;
  *   5. relayed with splice(2) through a pipe pair, half-closes forwarded,
@@ -46,8 +47,8 @@ struct net_audit
    * resolve to dst (then it was ignored), "timeout" when the client sent
    * nothing in time. */
   const char *hostname_source;
-  /* "direct", "http-connect", "socks5", "refused" or "failed" (every hop
-   * failed, or the proxy refused). */
+  /* "direct", "http-connect", "socks5", "socks4", "refused" or "failed"
+   * (every hop failed). */
   const char *decision;
   char via[280];  /* the hop used, "host:port", or "" */
   char rule[192]; /* which rule decided */

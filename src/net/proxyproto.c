@@ -188,3 +188,51 @@ net_socks5_reply (const uint8_t *buf, size_t len, size_t *reply_len, int *rep)
   *rep = buf[1];
   return 1;
 }
+
+int
+net_socks4_request (uint8_t *buf, size_t size, const char *host,
+                    const struct net_addr *addr, uint16_t port,
+                    const char *user)
+{
+  size_t ul = user ? strlen (user) : 0, hl = host ? strlen (host) : 0;
+  size_t o = 8;
+
+  if (host == NULL && addr->family != AF_INET)
+    return -1;
+  if (ul > 255 || hl > 255 || 8 + ul + 1 + (host ? hl + 1 : 0) > size)
+    return -1;
+  buf[0] = 4;
+  buf[1] = 1; /* CONNECT */
+  buf[2] = (uint8_t)(port >> 8);
+  buf[3] = (uint8_t)port;
+  if (host != NULL)
+    {
+      /* SOCKS4a: 0.0.0.x says "the name follows" */
+      buf[4] = buf[5] = buf[6] = 0;
+      buf[7] = 1;
+    }
+  else
+    memcpy (buf + 4, addr->a, 4);
+  if (ul)
+    memcpy (buf + o, user, ul);
+  o += ul;
+  buf[o++] = 0;
+  if (host != NULL)
+    {
+      memcpy (buf + o, host, hl);
+      o += hl;
+      buf[o++] = 0;
+    }
+  return (int)o;
+}
+
+int
+net_socks4_reply (const uint8_t *buf, size_t len, int *granted)
+{
+  if (len >= 1 && buf[0] != 0)
+    return -1;
+  if (len < 8)
+    return 0;
+  *granted = buf[1] == 90;
+  return 1;
+}

@@ -38,4 +38,14 @@ int net_socks5_request (uint8_t *buf, size_t size, const char *host,
 int net_socks5_reply (const uint8_t *buf, size_t len, size_t *reply_len,
                       int *rep);
 
+/* SOCKS4 CONNECT (what a PAC's "SOCKS h:p" means): SOCKS4a with the name
+ * when host is non-NULL, else the IPv4 address (-1 for IPv6: SOCKS4 has
+ * no IPv6).  user may be NULL.  Returns the length or -1. */
+int net_socks4_request (uint8_t *buf, size_t size, const char *host,
+                        const struct net_addr *addr, uint16_t port,
+                        const char *user);
+/* The 8-byte reply: 1 with *granted (CD 90), 0 when fewer than 8 bytes,
+ * -1 when it is not a SOCKS4 reply. */
+int net_socks4_reply (const uint8_t *buf, size_t len, int *granted);
+
 #endif

@@ -17,5 +17,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     __builtin_trap ();
   if (net_socks5_reply (data, size, &len, &rep) == 1 && len > size)
     __builtin_trap ();
+  if (net_socks4_reply (data, size, &rep) == 1 && size < 8)
+    __builtin_trap ();
   return 0;
 }

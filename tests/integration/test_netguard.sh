@@ -132,11 +132,30 @@ BasicAuth alice s3cret
 CONF
 spawn "$S" /dev/null tinyproxy -d -c "$work/tinyproxy.conf"
 spawn "$S" "$work/microsocks.log" microsocks -i 10.78.0.4 -p 1080
+cat > "$work/danted.conf" <<CONF
+logoutput: $work/danted.log
+internal: 10.78.0.4 port = 1081
+external: 10.78.0.4
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass {
+  from: 0.0.0.0/0 to: 0.0.0.0/0
+}
+socks pass {
+  from: 0.0.0.0/0 to: 0.0.0.0/0
+  protocol: tcp
+  command: connect
+  log: connect
+}
+CONF
+spawn "$S" /dev/null danted -f "$work/danted.conf" -p "$work/danted.pid"
 for _ in $(seq 100); do
-  n=$(inS ss -ltnH | grep -cE ':(80|443|8000|8080|7000|8888|1080) ')
-  [ "$n" -ge 7 ] && break; sleep 0.1
+  n=$(inS ss -ltnH | grep -cE ':(80|443|8000|8080|7000|8888|1080|1081) ')
+  [ "$n" -ge 8 ] && break; sleep 0.1
 done
-[ "$n" -ge 7 ] || { echo "not ok - peers did not start"; exit 1; }
+[ "$n" -ge 8 ] || { echo "not ok - peers did not start"; exit 1; }
 
 scn=0
 start_guard() {
@@ -308,6 +327,16 @@ out=$(curlC http://10.78.0.5:8000/); rc=$?
 check "failover: a dead first hop falls over to SOCKS5 (rc=$rc)" test "$out" = "hello from S"
 check "failover: audit shows the hop used" \
   audit_has '.decision == "socks5" and .via == "10.78.0.4:1080" and .rule == "fixed route"'
+stop_guard
+
+# ---- SOCKS4 / SOCKS4a (PAC's "SOCKS h:p") through dante ----
+start_guard --ports '*' --http http://10.78.0.4:8888 \
+  --route "SOCKS 10.78.0.4:1081" --host www.example.test=10.78.0.5 || exit 1
+out=$(curlC http://10.78.0.5:8000/); rc=$?
+check "socks4: through dante by address (rc=$rc)" test "$out" = "hello from S"
+out=$(curlC -H 'Host: www.example.test' http://10.78.0.5/); rc=$?
+check "socks4: through dante with a (verified) name (rc=$rc)" test "$out" = "hello from S"
+check "socks4: audit" audit_has '.decision == "socks4" and .via == "10.78.0.4:1081" and .hostname == "www.example.test"'
 stop_guard
 
 # ---- 6. one container cannot take every slot ----

@@ -77,7 +77,10 @@ parse_route (char *s)
         h->kind = PROXY_DIRECT;
       else if (sscanf (t, "%15s %255[^:]:%u", kind, host, &port) == 3)
         {
-          h->kind = strcmp (kind, "SOCKS5") == 0 ? PROXY_SOCKS5 : PROXY_HTTP;
+          h->kind = strcmp (kind, "SOCKS5") == 0   ? PROXY_SOCKS5
+                    : strcmp (kind, "SOCKS4") == 0 ? PROXY_SOCKS4
+                    : strcmp (kind, "SOCKS") == 0  ? PROXY_SOCKS4
+                                                   : PROXY_HTTP;
           snprintf (h->host, sizeof h->host, "%s", host);
           h->port = (uint16_t)port;
         }

@@ -117,6 +117,39 @@ socks5 (void **state)
       net_socks5_reply ((const uint8_t *)"\x04\x5a", 2, &len, &rep), -1);
 }
 
+static void
+socks4 (void **state)
+{
+  uint8_t b[600];
+  struct net_addr a;
+  int granted = -1;
+
+  net_addr_parse ("10.0.0.1", &a);
+  assert_int_equal (net_socks4_request (b, sizeof b, NULL, &a, 80, "u"), 10);
+  assert_memory_equal (b, "\x04\x01\x00\x50\x0a\x00\x00\x01u\x00", 10);
+  /* SOCKS4a with the name */
+  assert_int_equal (net_socks4_request (b, sizeof b, "a.io", &a, 443, NULL),
+                    14);
+  assert_memory_equal (b,
+                       "\x04\x01\x01\xbb\x00\x00\x00\x01\x00"
+                       "a.io\x00",
+                       14);
+  net_addr_parse ("2001:db8::1", &a);
+  assert_int_equal (net_socks4_request (b, sizeof b, NULL, &a, 80, NULL), -1);
+  assert_int_equal (
+      net_socks4_reply ((const uint8_t *)"\x00\x5a\0\0\0\0\0\0", 8, &granted),
+      1);
+  assert_int_equal (granted, 1);
+  assert_int_equal (
+      net_socks4_reply ((const uint8_t *)"\x00\x5b\0\0\0\0\0\0", 8, &granted),
+      1);
+  assert_int_equal (granted, 0);
+  assert_int_equal (
+      net_socks4_reply ((const uint8_t *)"\x00\x5a", 2, &granted), 0);
+  assert_int_equal (
+      net_socks4_reply ((const uint8_t *)"\x05\x00", 2, &granted), -1);
+}
+
 int
 main (void)
 {
@@ -124,6 +157,7 @@ main (void)
     cmocka_unit_test (connect_request),
     cmocka_unit_test (connect_response),
     cmocka_unit_test (socks5),
+    cmocka_unit_test (socks4),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
