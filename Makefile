@@ -43,24 +43,30 @@ EXTRA_OBJS :=
 .PHONY: all tests check unit san fuzz install clean format lint
 all: $(PROG_BINS)
 
+# `make V=1` shows the full command lines.
+Q := $(if $(V),,@)
+
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<",true)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libmoat.a: $(LIB_OBJS) $(EXTRA_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 define prog_rule
 $(BUILD)/$(1): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cmd/$(1)/*.c)) $(BUILD)/libmoat.a
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	@echo "  LD      $$@"
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmoat.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -Wno-missing-prototypes -o $@ $^ \
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -Wno-missing-prototypes -o $@ $^ \
 	    $(LDFLAGS) $(LDLIBS) -lcmocka
 
 tests: all $(UNIT_BINS)
@@ -68,7 +74,7 @@ tests: all $(UNIT_BINS)
 san:
 	$(MAKE) BUILD=build/san SANITIZE=1 tests
 
-check: tests san
+check: tests san lint
 	tests/run.sh
 
 fuzz:

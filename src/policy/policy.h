@@ -18,6 +18,9 @@
 
 #include "common/error.h"
 #include "common/paths.h"
+#include "imageref.h"
+#include "netaddr.h"
+#include "url.h"
 
 /* Largest admin-settings.json / registry.json moat reads. */
 #define POLICY_MAX_FILE_SIZE (1024 * 1024)
@@ -40,7 +43,12 @@ struct policy_report
   struct policy_diag *items;
   size_t n;
   size_t n_errors;
+  bool oom;       /* a diagnostic could not be recorded */
+  size_t dropped; /* diagnostics beyond POLICY_MAX_DIAGS, not recorded */
 };
+
+/* A hostile file cannot make the report grow without bound. */
+#define POLICY_MAX_DIAGS 200
 
 void policy_report_free (struct policy_report *r);
 /* "error: containersProxy.exclude[1]: ..." lines, one per diagnostic. */
@@ -52,7 +60,8 @@ enum policy_source
   POLICY_SRC_ADMIN,
   POLICY_SRC_USER,
 };
-const char *policy_source_name (enum policy_source s); /* "default", "admin", "user" */
+const char *
+policy_source_name (enum policy_source s); /* "default", "admin", "user" */
 
 enum policy_cmdlist_type
 {
@@ -76,6 +85,7 @@ struct policy
     bool locked;
     char **images; /* as written, already validated */
     size_t n_images;
+    struct imageref_pattern *image_patterns; /* images[i], parsed */
     bool allow_derived_images;
     enum policy_cmdlist_type cmd_type;
     char **commands; /* CLI command names or group wildcards ("image*") */
@@ -90,6 +100,10 @@ struct policy
     char *pac;   /* "" = none */
     char **exclude;
     size_t n_exclude;
+    struct netaddr_exclude *excludes; /* exclude[i], parsed */
+    /* http/https parsed; valid only when the string is not "". */
+    struct policy_url http_url;
+    struct policy_url https_url;
     char *transparent_ports; /* as written: "*" or "80,443,8000-8100" */
     bool all_ports;
     uint8_t port_bitmap[65536 / 8]; /* bit p set = port p intercepted */
@@ -110,9 +124,8 @@ struct policy_admin;
 /* Parse and validate admin-settings.json bytes.  Returns 0 and *out when
  * there are no errors (warnings may be in rep); -1 with rep filled when the
  * document is invalid, or with *err set for other failures. */
-int policy_admin_parse (const char *buf, size_t len,
-                        struct policy_admin **out, struct policy_report *rep,
-                        moat_error_t *err);
+int policy_admin_parse (const char *buf, size_t len, struct policy_admin **out,
+                        struct policy_report *rep, moat_error_t *err);
 
 /* Read paths->admin_settings with size, ownership and permission checks and
  * parse it.  A missing file gives the defaults (and *out is still set). */
@@ -120,21 +133,53 @@ int policy_admin_load (const struct moat_paths *paths,
                        struct policy_admin **out, struct policy_report *rep,
                        moat_error_t *err);
 
+/* Like policy_admin_load for any file (`moat settings validate FILE`).
+ * Ownership is checked up to stop_at; when owner_errors is false a file
+ * writable by non-root is a warning (a draft outside /etc/moat), else an
+ * error.  A missing file is an error (*err). */
+int policy_admin_load_file (const char *path, const char *stop_at,
+                            bool owner_errors, struct policy_admin **out,
+                            struct policy_report *rep, moat_error_t *err);
+
+/* True when the admin file existed (false: built-in defaults only). */
+bool policy_admin_present_p (const struct policy_admin *a);
+
 void policy_admin_free (struct policy_admin *a);
 
+/* The setting keys users and `moat settings show` name, in display order
+ * ("enhancedContainerIsolation", "containersProxy.http", ...). */
+const char *const *policy_setting_keys (size_t *n);
+
+/* The canonical key for a user-typed key ("enhancedContainerIsolation.value"
+ * -> "enhancedContainerIsolation"), or NULL when it is not a setting. */
+const char *policy_setting_canonical (const char *key);
+
+/* Docker CLI command names and group wildcards ("image*") accepted in
+ * dockerSocketMount.commandList.commands; the engine guard maps API
+ * requests to these names. */
+const char *const *policy_command_names (size_t *n);
+bool policy_command_known_p (const char *name);
+
 /* Effective policy from the admin file and user overrides (a JSON object
- * {"dotted.key": value}).  Overrides of keys that are locked or unknown are
+ * {"dotted.key": value} keyed by canonical keys, see
+ * policy_setting_canonical).  admin may be NULL (defaults only).  Overrides
+ * of keys that are locked, unknown or whose value no longer validates are
  * ignored (they can only exist if the admin locked a key after the user set
- * it). */
+ * it, or after a downgrade): the result is never weaker than the admin's
+ * file. */
 int policy_build (const struct policy_admin *admin, json_t *overrides,
                   struct policy **out, moat_error_t *err);
 
 void policy_free (struct policy *p);
 
 /* Check a user's `moat settings set KEY VALUE`.  VALUE is parsed as JSON when
- * it is valid JSON, else taken as a string.  Refuses unknown keys (did you
- * mean), locked keys ("locked by the administrator") and invalid values.
- * On success *value_out holds the value to store. */
+ * it is valid JSON, else taken as a string (for a string setting, non-string
+ * JSON is taken as its text: "443" stays "443").  admin may be NULL.
+ * Refuses unknown keys (did you mean), "<group>.locked", locked keys ("...
+ * is locked by the administrator ...") and invalid values (the same
+ * validators as the file; the message names the key/element path).  On
+ * success *value_out holds the value to store under
+ * policy_setting_canonical (KEY). */
 int policy_check_override (const struct policy_admin *admin, const char *key,
                            const char *value_text, json_t **value_out,
                            moat_error_t *err);

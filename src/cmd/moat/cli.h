@@ -37,7 +37,10 @@ int cli_settings (struct moat_cli *cli, int argc, char **argv,
                   moat_error_t *err);
 int cli_signin (struct moat_cli *cli, int argc, char **argv,
                 moat_error_t *err);
+int cli_verify (struct moat_cli *cli, int argc, char **argv,
+                moat_error_t *err);
 int cli_audit (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
+int cli_pac (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
 int cli_net (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
 
 #endif

@@ -1,9 +1,82 @@
-/* moatd: the daemon.  Placeholder until the daemon core lands. */
+/* moatd: the daemon.  Parses options and runs src/daemon. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "daemon/daemon.h"
+
+static void
+usage (FILE *out)
+{
+  fprintf (out,
+           "Usage: moatd [--engine-sock PATH] [--log-format text|json] "
+           "[--debug]\n\n"
+           "The moat daemon: holds the effective policy, serves moat's "
+           "control socket\n($MOAT_ROOT/run/moat/moatd.sock), applies "
+           "admin-settings.json changes live\nand keeps the audit log.  "
+           "Normally started by `moat up`.\n\n"
+           "  --engine-sock PATH   the Docker engine socket moatd guards\n"
+           "                       (default $MOAT_ROOT/run/moat/engine.sock)\n"
+           "  --log-format FMT     text (default) or json lines on stderr\n"
+           "  --debug              log debug messages\n");
+}
 
 int
-main (void)
+main (int argc, char **argv)
 {
-  fprintf (stderr, "moatd: not built yet\n");
-  return 1;
+  static const struct option opts[] = {
+    { "engine-sock", required_argument, NULL, 'e' },
+    { "log-format", required_argument, NULL, 'f' },
+    { "debug", no_argument, NULL, 'D' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  struct moatd_config cfg = { 0 };
+  enum moat_log_format fmt = MOAT_LOG_HUMAN;
+  enum moat_log_level level = MOAT_LOG_INFO;
+  struct moat_paths paths;
+  struct moatd *d = NULL;
+  cleanup_error moat_error_t err = NULL;
+  int c, ret = 0;
+
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'e':
+        cfg.engine_sock = optarg;
+        break;
+      case 'f':
+        if (moat_log_format_parse (optarg, &fmt) < 0)
+          {
+            fprintf (stderr, "moatd: unknown log format `%s`\n", optarg);
+            return 2;
+          }
+        break;
+      case 'D':
+        level = MOAT_LOG_DEBUG;
+        break;
+      case 'h':
+        usage (stdout);
+        return 0;
+      default:
+        usage (stderr);
+        return 2;
+      }
+  moat_log_init ("moatd", fmt, level, 2);
+  if (moat_paths_init (&paths, getenv ("MOAT_ROOT"), &err) < 0)
+    {
+      log_error ("%s", moat_error_msg (&err));
+      return 1;
+    }
+  if (moatd_new (&paths, &cfg, &d, &err) < 0
+      || moatd_run (d, &err) < 0)
+    {
+      log_error ("%s", moat_error_msg (&err));
+      ret = 1;
+    }
+  moatd_free (d);
+  moat_paths_free (&paths);
+  return ret;
 }

@@ -1,0 +1,201 @@
+/* moat-runc: the OCI runtime containerd's runc shim calls.
+ *
+ * Accepts runc's command line.  Options of its own come first and are
+ * removed before runc sees the rest (dockerd passes them from daemon.json
+ * "runtimeArgs"):
+ *   --moat-root DIR      $MOAT_ROOT (default /): id pool in DIR/etc/subuid,
+ *                        DIR/etc/subgid, state in DIR/var/lib/moat/state.db,
+ *                        mounts under DIR/run/moat/runc/<id>
+ *   --moat-runc PATH     the runtime to delegate to (default /usr/sbin/runc)
+ *   --moat-protect PATH  a socket no bind mount may expose, beside moat's own
+ *                        and Docker's default ones (repeatable)
+ *   --moat-no-idmap-rootfs  keep Docker's rootfs and bind mounts as they are
+ *                        (the container's root then owns nothing on them)
+ * `create` and `delete` do moat's part (src/runtime/runtime.h); every other
+ * verb is exec'd into runc unchanged.  `moat-reconcile` (moat's own verb)
+ * releases ranges of containers runc no longer knows. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "runtime/runtime.h"
+
+#define MOAT_RUNC_VERSION "0.1.0"
+
+struct globals
+{
+  const char *moat_root;
+  const char *runc_path;
+  const char *log_path;
+  const char *log_format;
+  int no_idmap;
+  const char **protect; /* NULL-terminated */
+  size_t nprotect;
+  char **runc_argv; /* runc + passed-through globals */
+  size_t n;
+};
+
+/* runc's global options that take a value. */
+static int
+valued_global_p (const char *a)
+{
+  static const char *const v[]
+      = { "--root", "--log", "--log-format", "--criu", "--rootless", NULL };
+  for (size_t i = 0; v[i] != NULL; i++)
+    if (strcmp (a, v[i]) == 0)
+      return 1;
+  return 0;
+}
+
+static const char *
+opt_eq (const char *a, const char *name)
+{
+  size_t n = strlen (name);
+  if (strncmp (a, name, n) == 0 && a[n] == '=')
+    return a + n + 1;
+  return NULL;
+}
+
+/* Split argv into our options, runc's globals and the command; returns the
+ * index of the command (argc if none). */
+static int
+parse_globals (int argc, char **argv, struct globals *g)
+{
+  int i;
+  g->runc_argv = calloc ((size_t)argc + 2, sizeof *g->runc_argv);
+  g->protect = calloc ((size_t)argc + 1, sizeof *g->protect);
+  if (g->runc_argv == NULL || g->protect == NULL)
+    return -1;
+  g->runc_argv[g->n++] = (char *)g->runc_path;
+  for (i = 1; i < argc; i++)
+    {
+      const char *a = argv[i], *v;
+      if (a[0] != '-')
+        break;
+      if (strcmp (a, "--moat-root") == 0 && i + 1 < argc)
+        {
+          g->moat_root = argv[++i];
+          continue;
+        }
+      if ((v = opt_eq (a, "--moat-root")) != NULL)
+        {
+          g->moat_root = v;
+          continue;
+        }
+      if (strcmp (a, "--moat-runc") == 0 && i + 1 < argc)
+        {
+          g->runc_path = g->runc_argv[0] = argv[++i];
+          continue;
+        }
+      if (strcmp (a, "--moat-protect") == 0 && i + 1 < argc)
+        {
+          g->protect[g->nprotect++] = argv[++i];
+          continue;
+        }
+      if (strcmp (a, "--moat-no-idmap-rootfs") == 0)
+        {
+          g->no_idmap = 1;
+          continue;
+        }
+      g->runc_argv[g->n++] = argv[i];
+      if (strcmp (a, "--log") == 0 && i + 1 < argc)
+        g->log_path = argv[i + 1];
+      else if ((v = opt_eq (a, "--log")) != NULL)
+        g->log_path = v;
+      if (strcmp (a, "--log-format") == 0 && i + 1 < argc)
+        g->log_format = argv[i + 1];
+      else if ((v = opt_eq (a, "--log-format")) != NULL)
+        g->log_format = v;
+      if (valued_global_p (a) && i + 1 < argc)
+        g->runc_argv[g->n++] = argv[++i];
+    }
+  return i;
+}
+
+/* Errors go to runc's log (the shim reports the last "error" line of it
+ * as the reason create failed) and to stderr. */
+static int
+fail (moat_error_t *err)
+{
+  log_error ("%s", moat_error_msg (err));
+  fprintf (stderr, "moat-runc: %s\n", moat_error_msg (err));
+  return 1;
+}
+
+int
+main (int argc, char **argv)
+{
+  struct globals g = { .runc_path = "/usr/sbin/runc" };
+  struct runtime_ctx ctx = { 0 };
+  cleanup_error moat_error_t err = NULL;
+  enum moat_log_format fmt = MOAT_LOG_HUMAN;
+  const char *cmd;
+  int ci, rc, logfd = 2;
+
+  ci = parse_globals (argc, argv, &g);
+  if (ci < 0)
+    return 1;
+  cmd = ci < argc ? argv[ci] : NULL;
+
+  if (g.log_path != NULL)
+    {
+      logfd
+          = open (g.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+      if (logfd < 0)
+        logfd = 2;
+    }
+  if (g.log_format != NULL)
+    moat_log_format_parse (g.log_format, &fmt);
+  moat_log_init ("moat-runc", fmt, MOAT_LOG_INFO, logfd);
+
+  if (cmd == NULL || strcmp (cmd, "--version") == 0 || strcmp (cmd, "-v") == 0)
+    {
+      /* `runc --version` is parsed as a global flag: print ours first. */
+      for (int i = 1; i < argc; i++)
+        if (strcmp (argv[i], "--version") == 0 || strcmp (argv[i], "-v") == 0)
+          {
+            printf ("moat-runc version %s\n", MOAT_RUNC_VERSION);
+            fflush (stdout);
+            break;
+          }
+    }
+
+  ctx.runc_path = g.runc_path;
+  ctx.runc_globals = g.runc_argv;
+  ctx.idmap_rootfs = !g.no_idmap;
+  ctx.protect = g.protect;
+  if (moat_paths_init (&ctx.paths, g.moat_root, &err) < 0)
+    return fail (&err);
+
+  if (cmd != NULL && strcmp (cmd, "create") == 0)
+    {
+      rc = runtime_create (&ctx, argv + ci, &err);
+      if (rc < 0)
+        rc = fail (&err);
+    }
+  else if (cmd != NULL && strcmp (cmd, "delete") == 0)
+    rc = runtime_delete (&ctx, argv + ci, &err);
+  else if (cmd != NULL && strcmp (cmd, "moat-reconcile") == 0)
+    {
+      unsigned released = 0;
+      rc = runtime_reconcile (&ctx, &released, &err) < 0 ? fail (&err) : 0;
+      if (rc == 0)
+        printf ("released %u stale id range%s\n", released,
+                released == 1 ? "" : "s");
+    }
+  else
+    {
+      runtime_exec_runc (&ctx, cmd != NULL ? argv + ci : argv + argc, &err);
+      rc = fail (&err);
+    }
+  moat_paths_free (&ctx.paths);
+  free (g.runc_argv);
+  free (g.protect);
+  return rc;
+}

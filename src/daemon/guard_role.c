@@ -1,0 +1,110 @@
+/* The engine guard role: moatd runs the guard's event loop on a thread of
+ * its own, hands it every new policy snapshot, and turns its refusals and
+ * rewrites into audit records. */
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "engine/guard.h"
+#include "internal.h"
+
+static void
+guard_audit (void *ctx, const struct engine_audit_record *rec)
+{
+  struct moatd *d = ctx;
+  char endpoint[4096];
+  const char *container = rec->container && rec->container[0]
+                              ? rec->container
+                              : (rec->image && rec->image[0] ? rec->image
+                                                              : NULL);
+  struct audit_record r = {
+    .time_ms = (int64_t) rec->time.tv_sec * 1000
+               + rec->time.tv_nsec / 1000000,
+    .component = "engine",
+    .caller_uid = rec->uid,
+    .caller_pid = rec->pid,
+    .endpoint = endpoint,
+    .container = container,
+    .rule = rec->rule,
+    .outcome = rec->outcome,
+    .detail = rec->detail,
+  };
+  snprintf (endpoint, sizeof endpoint, "%s %s", rec->method, rec->uri);
+  moatd_audit_post (d, &r);
+}
+
+static void *
+guard_thread (void *arg)
+{
+  struct moatd *d = arg;
+  moat_error_t err = NULL;
+  if (engine_guard_run (d->guard, &err) < 0)
+    {
+      log_error ("engine guard stopped: %s", moat_error_msg (&err));
+      moat_error_release (&err);
+    }
+  return NULL;
+}
+
+int
+moatd_guard_start (struct moatd *d, moat_error_t *err)
+{
+  struct engine_guard_config cfg;
+  struct group *gr;
+
+  engine_guard_config_init (&cfg, &d->guard_paths, d->paths);
+  cfg.engine_path = d->engine_sock;
+  cfg.audit = guard_audit;
+  cfg.audit_ctx = d;
+  d->guard = engine_guard_new (&cfg, err);
+  if (d->guard == NULL)
+    return moat_error_wrap (err, "start the engine guard on `%s`",
+                            d->paths->docker_sock);
+  /* Users reach the guarded socket through the docker group, as they
+   * would reach a plain Docker socket. */
+  gr = getgrnam ("docker");
+  if (chown (d->paths->docker_sock, 0, gr != NULL ? gr->gr_gid : 0) < 0
+      || chmod (d->paths->docker_sock, 0660) < 0)
+    return moat_error (err, errno, "set owner of `%s`",
+                       d->paths->docker_sock);
+  moatd_guard_policy (d);
+  if (pthread_create (&d->guard_thread, NULL, guard_thread, d) != 0)
+    return moat_error (err, EAGAIN, "start the engine guard thread");
+  d->guard_running = true;
+  log_info ("engine guard serving %s -> %s", d->paths->docker_sock,
+            d->engine_sock);
+  return 0;
+}
+
+/* Hand the current policy to the guard; the guard's previous snapshot is
+ * released only once the guard has stopped using it. */
+void
+moatd_guard_policy (struct moatd *d)
+{
+  struct policy_snap *old = d->guard_snap;
+  if (d->guard == NULL)
+    return;
+  d->guard_snap = policy_snap_acquire (&d->snaps);
+  engine_guard_set_policy (d->guard, policy_snap_get (d->guard_snap));
+  policy_snap_release (old);
+}
+
+void
+moatd_guard_stop (struct moatd *d)
+{
+  if (d->guard == NULL)
+    return;
+  if (d->guard_running)
+    {
+      engine_guard_stop (d->guard);
+      pthread_join (d->guard_thread, NULL);
+      d->guard_running = false;
+    }
+  engine_guard_free (d->guard);
+  d->guard = NULL;
+  policy_snap_release (d->guard_snap);
+  d->guard_snap = NULL;
+}

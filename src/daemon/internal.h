@@ -1,0 +1,129 @@
+/* Private to src/daemon: the moatd structure shared by its files. */
+#ifndef MOAT_DAEMON_INTERNAL_H
+#define MOAT_DAEMON_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "daemon.h"
+#include "policy/policy.h"
+#include "policy/signin.h"
+#include "engine/guard.h"
+#include "snapshot.h"
+
+enum source_kind
+{
+  SRC_LISTEN,
+  SRC_CLIENT,
+  SRC_INOTIFY,
+  SRC_SIGNAL,
+  SRC_TIMER,
+  SRC_AUDIT,
+};
+
+struct source
+{
+  enum source_kind kind;
+};
+
+struct client
+{
+  struct source src; /* first: epoll data points here */
+  int fd;
+  uid_t uid;
+  pid_t pid;
+  char *in;
+  size_t in_len, in_cap;
+  char *out;
+  size_t out_len, out_off;
+  bool follow;   /* `moat audit --follow` */
+  bool closing;  /* close once out is flushed */
+  bool dead;     /* closed; freed after the current epoll batch */
+  struct client *next;
+};
+
+/* What a file looked like, to tell a real change from a repeated event. */
+struct file_sig
+{
+  bool present;
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime, ctime;
+  mode_t mode;
+  uid_t uid;
+  gid_t gid;
+};
+
+struct queued_audit
+{
+  struct audit_record rec;
+  char *strs[6]; /* owned copies of the record's strings */
+  struct queued_audit *next;
+};
+
+struct moatd
+{
+  const struct moat_paths *paths;
+  char *engine_sock;
+  struct moat_state *state;
+
+  struct policy_admin *admin;
+  struct policy_snap_holder snaps; /* what role threads acquire */
+  struct policy_snap *snap;         /* the main thread's reference */
+  const struct policy *policy;      /* = policy_snap_get (snap) */
+  struct file_sig admin_sig;
+  char *policy_error; /* why the last change was refused; NULL if none */
+  int64_t policy_loaded_ms;
+
+  struct signin_policy signin;     /* last valid sign-in policy */
+  struct file_sig signin_sig[2];   /* moat's registry.json, Docker's */
+  char *signin_error;              /* why the last change was refused */
+  int64_t started_ms;
+
+  int epfd, listen_fd, inotify_fd, signal_fd, timer_fd, audit_efd;
+  struct source src_listen, src_inotify, src_signal, src_timer, src_audit;
+  bool stop;
+
+  pthread_mutex_t audit_mu;
+  struct queued_audit *audit_head, *audit_tail;
+
+  struct client *clients;
+
+  /* The engine guard role (guard_role.c). */
+  struct engine_guard *guard;
+  struct engine_guard_paths guard_paths;
+  struct policy_snap *guard_snap;
+  pthread_t guard_thread;
+  bool guard_running;
+};
+
+int64_t moatd_now_ms (void);
+
+/* reload.c */
+int moatd_policy_init (struct moatd *d, moat_error_t *err);
+void moatd_policy_check (struct moatd *d, bool force);
+int moatd_policy_rebuild (struct moatd *d, moat_error_t *err);
+int moatd_signin_init (struct moatd *d, moat_error_t *err);
+void moatd_signin_check (struct moatd *d, bool force);
+
+/* guard_role.c */
+int moatd_guard_start (struct moatd *d, moat_error_t *err);
+void moatd_guard_policy (struct moatd *d);
+void moatd_guard_stop (struct moatd *d);
+
+/* control.c */
+void moatd_handle_request (struct moatd *d, struct client *c, json_t *req);
+void moatd_client_send (struct moatd *d, struct client *c, json_t *msg);
+
+/* audit.c */
+void moatd_audit_record (struct moatd *d, struct audit_record *r);
+void moatd_audit_drain (struct moatd *d);
+
+void file_sig_read (const char *path, struct file_sig *sig);
+bool file_sig_equal (const struct file_sig *a, const struct file_sig *b);
+
+#endif

@@ -1,0 +1,699 @@
+/* Enhanced Container Isolation: create-body checks and rewrites, bind-path
+ * resolution. */
+#include "eci.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "engine/route.h"
+
+#define MSG_PREFIX "enhanced container isolation: "
+
+void
+eci_verdict_clear (struct eci_verdict *v)
+{
+  free (v->message);
+  free (v->image);
+  free (v->rewrite);
+  memset (v, 0, sizeof *v);
+}
+
+__attribute__ ((format (printf, 4, 5))) static int
+refuse (struct eci_verdict *v, int status, const char *rule, const char *fmt,
+        ...)
+{
+  va_list ap;
+  char *m = NULL;
+  va_start (ap, fmt);
+  if (vasprintf (&m, fmt, ap) < 0)
+    m = NULL;
+  va_end (ap);
+  free (v->message);
+  v->message = m;
+  v->status = status;
+  v->rule = rule;
+  return -1;
+}
+
+static int
+oom (struct eci_verdict *v)
+{
+  return refuse (v, 500, "internal", "moat: out of memory");
+}
+
+/* ---- Go-compatible JSON key matching ---------------------------------- */
+
+/* Next code point of a UTF-8 string, folded the way encoding/json matches
+ * field names (ASCII lower case; U+017F LONG S -> 's', U+212A KELVIN -> 'k'
+ * since they fold to ASCII); other non-ASCII sequences -> -1. */
+static int
+next_folded (const unsigned char **p)
+{
+  const unsigned char *s = *p;
+  if (s[0] < 0x80)
+    {
+      *p = s + 1;
+      return (s[0] >= 'A' && s[0] <= 'Z') ? s[0] + 32 : s[0];
+    }
+  if (s[0] == 0xc5 && s[1] == 0xbf)
+    {
+      *p = s + 2;
+      return 's';
+    }
+  if (s[0] == 0xe2 && s[1] == 0x84 && s[2] == 0xaa)
+    {
+      *p = s + 3;
+      return 'k';
+    }
+  /* skip one UTF-8 sequence */
+  s++;
+  while ((*s & 0xc0) == 0x80)
+    s++;
+  *p = s;
+  return -1;
+}
+
+bool
+eci_json_key_fold_eq (const char *key, const char *field)
+{
+  const unsigned char *a = (const unsigned char *)key;
+  const unsigned char *b = (const unsigned char *)field;
+  while (*a && *b)
+    {
+      int ca = next_folded (&a);
+      int cb = next_folded (&b);
+      if (ca < 0 || ca != cb)
+        return false;
+    }
+  return *a == '\0' && *b == '\0';
+}
+
+/* The value Go would decode into `field` of obj.  Returns -1 when two keys
+ * fold to the field (Go takes the last, jansson's order is not the
+ * document's: refuse rather than guess). */
+static int
+obj_get (json_t *obj, const char *field, json_t **out, struct eci_verdict *v)
+{
+  const char *k;
+  json_t *val;
+  *out = NULL;
+  json_object_foreach (obj, k, val)
+  {
+    if (!eci_json_key_fold_eq (k, field))
+      continue;
+    if (*out != NULL)
+      return refuse (v, 400, "eci.json",
+                     MSG_PREFIX "ambiguous request: field \"%s\" given twice",
+                     field);
+    *out = val;
+  }
+  return 0;
+}
+
+/* Set field to val (stolen) after removing every key that folds to it. */
+static int
+obj_set_canonical (json_t *obj, const char *field, json_t *val)
+{
+  const char *k;
+  json_t *x;
+  void *tmp;
+  json_object_foreach_safe (obj, tmp, k, x)
+  {
+    if (eci_json_key_fold_eq (k, field))
+      json_object_del (obj, k);
+  }
+  return json_object_set_new (obj, field, val);
+}
+
+static const char *
+str_or_empty (json_t *j)
+{
+  return json_is_string (j) ? json_string_value (j) : "";
+}
+
+/* ---- host path resolution ---------------------------------------------- */
+
+/* Lexically clean an absolute path (like Go's filepath.Clean). */
+static char *
+lexical_clean (const char *path)
+{
+  size_t n = strlen (path);
+  char *out = malloc (n + 2);
+  size_t o = 0;
+  const char *p = path;
+  if (out == NULL)
+    return NULL;
+  out[o++] = '/';
+  while (*p)
+    {
+      while (*p == '/')
+        p++;
+      const char *e = strchrnul (p, '/');
+      size_t l = (size_t)(e - p);
+      if (l == 0 || (l == 1 && p[0] == '.'))
+        ;
+      else if (l == 2 && p[0] == '.' && p[1] == '.')
+        {
+          while (o > 1 && out[o - 1] != '/')
+            o--;
+          if (o > 1)
+            o--;
+        }
+      else
+        {
+          if (o > 1)
+            out[o++] = '/';
+          memcpy (out + o, p, l);
+          o += l;
+        }
+      p = e;
+    }
+  out[o] = '\0';
+  return out;
+}
+
+char *
+eci_resolve_host_path (const char *path)
+{
+  /* cur: resolved existing prefix; rest: components still to walk. */
+  char cur[PATH_MAX] = "/";
+  cleanup_free char *rest = NULL;
+  int links = 0;
+  bool missing = false;
+
+  if (path == NULL || path[0] != '/')
+    return NULL;
+  rest = strdup (path);
+  if (rest == NULL)
+    return NULL;
+  for (;;)
+    {
+      char *p = rest;
+      char *e;
+      size_t l;
+      while (*p == '/')
+        p++;
+      if (*p == '\0')
+        break;
+      e = strchrnul (p, '/');
+      l = (size_t)(e - p);
+      if (l == 1 && p[0] == '.')
+        ;
+      else if (l == 2 && p[0] == '.' && p[1] == '.')
+        {
+          char *slash = strrchr (cur, '/');
+          if (slash == cur)
+            cur[1] = '\0';
+          else
+            *slash = '\0';
+        }
+      else
+        {
+          size_t prev = strlen (cur);
+          size_t cl = prev;
+          struct stat st;
+          if (cl + 1 + l + 1 > sizeof cur)
+            return NULL;
+          if (cl > 1)
+            cur[cl++] = '/';
+          memcpy (cur + cl, p, l);
+          cur[cl + l] = '\0';
+          if (!missing && lstat (cur, &st) == 0 && S_ISLNK (st.st_mode))
+            {
+              char target[PATH_MAX];
+              char *nrest = NULL;
+              ssize_t tl;
+              if (++links > 40)
+                return NULL;
+              tl = readlink (cur, target, sizeof target - 1);
+              if (tl < 0)
+                return NULL;
+              target[tl] = '\0';
+              /* a relative target starts from the link's directory */
+              cur[prev] = '\0';
+              if (target[0] == '/')
+                strcpy (cur, "/");
+              if (asprintf (&nrest, "%s/%s", target, e) < 0)
+                return NULL;
+              free (rest);
+              rest = nrest;
+              continue;
+            }
+          else if (!missing && lstat (cur, &st) < 0)
+            missing = true; /* the engine creates the rest: lexical */
+        }
+      memmove (rest, e, strlen (e) + 1);
+    }
+  return lexical_clean (cur);
+}
+
+/* ---- bind checks ------------------------------------------------------- */
+
+static bool
+path_under (const char *p, const char *dir)
+{
+  size_t n = strlen (dir);
+  if (strcmp (dir, "/") == 0)
+    return true;
+  return strncmp (p, dir, n) == 0 && (p[n] == '\0' || p[n] == '/');
+}
+
+/* p equals q, is under it, or is a parent of it. */
+static bool
+path_overlaps (const char *p, const char *q)
+{
+  return path_under (p, q) || path_under (q, p);
+}
+
+static const char *const default_sockets[] = {
+  "/run/docker.sock",
+  "/var/run/docker.sock",
+  "/run/containerd/containerd.sock",
+};
+
+static bool
+reaches_socket (const struct eci_config *cfg, const char *resolved)
+{
+  struct stat st;
+  /* A socket file anywhere is treated as an engine socket: a copy or a
+   * bind of docker.sock can live under any name. */
+  if (stat (resolved, &st) == 0 && S_ISSOCK (st.st_mode))
+    return true;
+  for (size_t i = 0; i < cfg->n_sockets + 3; i++)
+    {
+      const char *s = i < cfg->n_sockets ? cfg->socket_paths[i]
+                                         : default_sockets[i - cfg->n_sockets];
+      cleanup_free char *rs = eci_resolve_host_path (s);
+      if (path_under (s, resolved) || (rs && path_under (rs, resolved)))
+        return true;
+    }
+  return false;
+}
+
+int
+eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
+                const char *src, const char *image, struct eci_verdict *v)
+{
+  cleanup_free char *resolved = NULL;
+  cleanup_free char *cleaned = NULL;
+  cleanup_free char *resolved_clean = NULL;
+  const char *cands[2];
+  bool allowed = true;
+
+  if (src[0] != '/')
+    return refuse (v, 400, "eci.bind",
+                   MSG_PREFIX "bind mount of \"%s\" denied; it is outside "
+                              "the shared directories",
+                   src);
+  /* The engine may clean the path lexically before the kernel follows
+   * symlinks, or not: both readings must pass. */
+  resolved = eci_resolve_host_path (src);
+  cleaned = lexical_clean (src);
+  resolved_clean = cleaned ? eci_resolve_host_path (cleaned) : NULL;
+  if (resolved == NULL || resolved_clean == NULL)
+    return refuse (v, 403, "eci.bind",
+                   MSG_PREFIX "bind mount of \"%s\" denied; it is outside "
+                              "the shared directories",
+                   src);
+  cands[0] = resolved;
+  cands[1] = resolved_clean;
+
+  for (int c = 0; c < 2; c++)
+    if (reaches_socket (cfg, cands[c]))
+      {
+        if (cfg->socket_mount_allowed
+            && cfg->socket_mount_allowed (cfg->socket_mount_ctx,
+                                          image ? image : "", cands[c]))
+          return 0;
+        return refuse (v, 403, "eci.socket-mount",
+                       MSG_PREFIX
+                       "docker socket mount denied for container with image "
+                       "\"%s\"; image is not in the allowed list; if you wish "
+                       "to allow it, configure the docker socket image list "
+                       "in the moat admin settings.",
+                       image ? image : "");
+      }
+
+  for (int c = 0; c < 2 && allowed; c++)
+    {
+      bool shared = false;
+      for (size_t i = 0; i < cfg->n_protected && allowed; i++)
+        {
+          cleanup_free char *rp
+              = eci_resolve_host_path (cfg->protected_paths[i]);
+          if (path_overlaps (cands[c], cfg->protected_paths[i])
+              || (rp && path_overlaps (cands[c], rp)))
+            allowed = false;
+        }
+      for (size_t i = 0; pol && i < pol->filesharing.n_dirs && !shared; i++)
+        {
+          cleanup_free char *rd
+              = eci_resolve_host_path (pol->filesharing.dirs[i]);
+          shared = path_under (cands[c], pol->filesharing.dirs[i])
+                   || (rd && path_under (cands[c], rd));
+        }
+      if (!shared)
+        allowed = false;
+    }
+  if (!allowed)
+    return refuse (v, 403, "eci.bind",
+                   MSG_PREFIX "bind mount of \"%s\" denied; it is outside "
+                              "the shared directories",
+                   src);
+  return 0;
+}
+
+/* Local-driver options {"type","o","device"}: a device that is a host path
+ * is a mount of the host's file system. */
+static int
+check_driver_opts (const struct eci_config *cfg, const struct policy *pol,
+                   json_t *opts, const char *image, struct eci_verdict *v)
+{
+  json_t *o, *dev;
+  if (opts == NULL || json_is_null (opts))
+    return 0;
+  if (!json_is_object (opts))
+    return refuse (v, 400, "eci.json", MSG_PREFIX "invalid volume options");
+  if (obj_get (opts, "device", &dev, v) < 0 || obj_get (opts, "o", &o, v) < 0)
+    return -1;
+  /* The local driver reads map keys exactly, not folded: also refuse a
+   * second spelling that the Go map would keep apart but a plugin might
+   * not. */
+  if (dev == NULL)
+    return 0;
+  if (!json_is_string (dev))
+    return refuse (v, 400, "eci.json", MSG_PREFIX "invalid volume device");
+  const char *d = json_string_value (dev);
+  if (d[0] != '/')
+    return 0; /* nfs "addr:/export", "tmpfs", ... */
+  (void)o;
+  return eci_check_bind (cfg, pol, d, image, v);
+}
+
+/* HostConfig namespace modes: "host" shares the host's namespace. */
+static const struct
+{
+  const char *field;
+  const char *ns;
+} ns_fields[] = {
+  { "PidMode", "pid" },     { "NetworkMode", "network" },
+  { "IpcMode", "ipc" },     { "UTSMode", "uts" },
+  { "UsernsMode", "user" }, { "CgroupnsMode", "cgroup" },
+};
+
+static int
+ns_refuse (struct eci_verdict *v, const char *ns)
+{
+  return refuse (v, 403, "eci.namespace",
+                 MSG_PREFIX "containers can't share the %s namespace with the "
+                            "host",
+                 ns);
+}
+
+static int
+check_host_config (const struct eci_config *cfg, const struct policy *pol,
+                   json_t *hc, const char *image, struct eci_verdict *v)
+{
+  json_t *x;
+
+  for (size_t i = 0; i < sizeof ns_fields / sizeof ns_fields[0]; i++)
+    {
+      if (obj_get (hc, ns_fields[i].field, &x, v) < 0)
+        return -1;
+      if (x == NULL || json_is_null (x))
+        continue;
+      if (!json_is_string (x))
+        return refuse (v, 400, "eci.json", MSG_PREFIX "invalid HostConfig.%s",
+                       ns_fields[i].field);
+      if (strcasecmp (json_string_value (x), "host") == 0)
+        return ns_refuse (v, ns_fields[i].ns);
+    }
+
+  if (obj_get (hc, "Binds", &x, v) < 0)
+    return -1;
+  if (x && !json_is_null (x))
+    {
+      size_t i;
+      json_t *b;
+      if (!json_is_array (x))
+        return refuse (v, 400, "eci.json", MSG_PREFIX "invalid Binds");
+      json_array_foreach (x, i, b)
+      {
+        if (!json_is_string (b))
+          return refuse (v, 400, "eci.json", MSG_PREFIX "invalid Binds");
+        const char *s = json_string_value (b);
+        const char *colon = strchr (s, ':');
+        if (s[0] != '/' || colon == NULL)
+          continue; /* named volume, or anonymous volume at that path */
+        cleanup_free char *src = strndup (s, (size_t)(colon - s));
+        if (src == NULL)
+          return oom (v);
+        if (eci_check_bind (cfg, pol, src, image, v) < 0)
+          return -1;
+      }
+    }
+
+  if (obj_get (hc, "Mounts", &x, v) < 0)
+    return -1;
+  if (x && !json_is_null (x))
+    {
+      size_t i;
+      json_t *m;
+      if (!json_is_array (x))
+        return refuse (v, 400, "eci.json", MSG_PREFIX "invalid Mounts");
+      json_array_foreach (x, i, m)
+      {
+        json_t *type, *src, *vo, *dc, *opts;
+        if (!json_is_object (m))
+          return refuse (v, 400, "eci.json", MSG_PREFIX "invalid Mounts");
+        if (obj_get (m, "Type", &type, v) < 0
+            || obj_get (m, "Source", &src, v) < 0
+            || obj_get (m, "VolumeOptions", &vo, v) < 0)
+          return -1;
+        const char *t = str_or_empty (type);
+        /* the engine matches types exactly; any spelling is checked */
+        if (strcasecmp (t, "bind") == 0)
+          {
+            if (eci_check_bind (cfg, pol, str_or_empty (src), image, v) < 0)
+              return -1;
+          }
+        else if (strcasecmp (t, "volume") == 0 && vo && json_is_object (vo))
+          {
+            json_t *name;
+            if (obj_get (vo, "DriverConfig", &dc, v) < 0)
+              return -1;
+            if (dc && json_is_object (dc))
+              {
+                if (obj_get (dc, "Name", &name, v) < 0
+                    || obj_get (dc, "Options", &opts, v) < 0)
+                  return -1;
+                const char *dn = str_or_empty (name);
+                if ((dn[0] == '\0' || strcmp (dn, "local") == 0)
+                    && check_driver_opts (cfg, pol, opts, image, v) < 0)
+                  return -1;
+              }
+          }
+      }
+    }
+  return 0;
+}
+
+/* Fields of HostConfig that old API versions also read from the top level
+ * of the create body. */
+static const char *const toplevel_hostconfig[] = {
+  "Binds",       "Mounts",     "NetworkMode",  "PidMode",     "IpcMode",
+  "UTSMode",     "UsernsMode", "CgroupnsMode", "Runtime",     "Privileged",
+  "VolumesFrom", "Devices",    "CapAdd",       "SecurityOpt", "CgroupParent",
+};
+
+static int
+parse_object (const char *body, size_t len, json_t **out,
+              struct eci_verdict *v)
+{
+  json_error_t jerr;
+  if (len > ECI_MAX_JSON_BODY)
+    return refuse (v, 413, "eci.json",
+                   "moat: request body larger than %d bytes",
+                   ECI_MAX_JSON_BODY);
+  *out = json_loadb (body, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (*out == NULL)
+    return refuse (v, 400, "eci.json", "moat: invalid JSON body: %s",
+                   jerr.text);
+  if (!json_is_object (*out))
+    {
+      json_decref (*out);
+      *out = NULL;
+      return refuse (v, 400, "eci.json", "moat: JSON body is not an object");
+    }
+  return 0;
+}
+
+static int
+dump (json_t *root, char **out, size_t *out_len, struct eci_verdict *v)
+{
+  *out = json_dumps (root, JSON_COMPACT);
+  if (*out == NULL)
+    return oom (v);
+  *out_len = strlen (*out);
+  return 0;
+}
+
+int
+eci_check_container_create (const struct eci_config *cfg,
+                            const struct policy *pol, const char *body,
+                            size_t len, char **out, size_t *out_len,
+                            struct eci_verdict *v)
+{
+  json_t *root = NULL, *hc, *img, *rt, *nc;
+  int ret = -1;
+
+  *out = NULL;
+  if (parse_object (body, len, &root, v) < 0)
+    return -1;
+  if (obj_get (root, "Image", &img, v) < 0)
+    goto done;
+  if (img && json_is_string (img))
+    v->image = strdup (json_string_value (img));
+
+  for (size_t i = 0;
+       i < sizeof toplevel_hostconfig / sizeof *toplevel_hostconfig; i++)
+    {
+      json_t *x;
+      if (obj_get (root, toplevel_hostconfig[i], &x, v) < 0)
+        goto done;
+      if (x != NULL)
+        {
+          refuse (v, 400, "eci.json",
+                  MSG_PREFIX "deprecated top-level field \"%s\" is not "
+                             "accepted; put it in HostConfig",
+                  toplevel_hostconfig[i]);
+          goto done;
+        }
+    }
+
+  if (obj_get (root, "HostConfig", &hc, v) < 0)
+    goto done;
+  if (hc == NULL || json_is_null (hc))
+    {
+      hc = json_object ();
+      if (hc == NULL || obj_set_canonical (root, "HostConfig", hc) < 0)
+        {
+          oom (v);
+          goto done;
+        }
+    }
+  else if (!json_is_object (hc))
+    {
+      refuse (v, 400, "eci.json", MSG_PREFIX "invalid HostConfig");
+      goto done;
+    }
+  else
+    {
+      /* one canonical spelling, so the engine reads the object we check */
+      json_incref (hc);
+      if (obj_set_canonical (root, "HostConfig", hc) < 0)
+        {
+          oom (v);
+          goto done;
+        }
+    }
+
+  if (check_host_config (cfg, pol, hc, v->image, v) < 0)
+    goto done;
+
+  /* NetworkingConfig.EndpointsConfig {"host": ...} joins the host
+   * network as surely as NetworkMode "host". */
+  if (obj_get (root, "NetworkingConfig", &nc, v) < 0)
+    goto done;
+  if (nc && json_is_object (nc))
+    {
+      json_t *ec;
+      const char *k;
+      json_t *val;
+      if (obj_get (nc, "EndpointsConfig", &ec, v) < 0)
+        goto done;
+      if (ec && json_is_object (ec))
+        json_object_foreach (ec, k, val)
+        {
+          if (strcasecmp (k, "host") == 0)
+            {
+              ns_refuse (v, "network");
+              goto done;
+            }
+        }
+    }
+
+  /* Image allow list hook point: socket mounts consult
+   * cfg->socket_mount_allowed in eci_check_bind. */
+
+  if (obj_get (hc, "Runtime", &rt, v) < 0)
+    goto done;
+  if (rt == NULL || !json_is_string (rt)
+      || strcmp (json_string_value (rt), ECI_RUNTIME) != 0)
+    {
+      if (asprintf (&v->rewrite, "HostConfig.Runtime \"%s\" -> \"%s\"",
+                    str_or_empty (rt), ECI_RUNTIME)
+          < 0)
+        {
+          v->rewrite = NULL;
+          oom (v);
+          goto done;
+        }
+    }
+  if (obj_set_canonical (hc, "Runtime", json_string (ECI_RUNTIME)) < 0)
+    {
+      oom (v);
+      goto done;
+    }
+  ret = dump (root, out, out_len, v);
+done:
+  json_decref (root);
+  return ret;
+}
+
+int
+eci_check_volume_create (const struct eci_config *cfg,
+                         const struct policy *pol, const char *body,
+                         size_t len, char **out, size_t *out_len,
+                         struct eci_verdict *v)
+{
+  json_t *root = NULL, *drv, *opts;
+  int ret = -1;
+  *out = NULL;
+  if (parse_object (body, len, &root, v) < 0)
+    return -1;
+  if (obj_get (root, "Driver", &drv, v) < 0
+      || obj_get (root, "DriverOpts", &opts, v) < 0)
+    goto done;
+  const char *dn = str_or_empty (drv);
+  if ((dn[0] == '\0' || strcmp (dn, "local") == 0)
+      && check_driver_opts (cfg, pol, opts, NULL, v) < 0)
+    goto done;
+  ret = dump (root, out, out_len, v);
+done:
+  json_decref (root);
+  return ret;
+}
+
+int
+eci_check_build (const char *query, struct eci_verdict *v)
+{
+  if (engine_query_any_equal (query, "networkmode", "host"))
+    return ns_refuse (v, "network");
+  /* BuildKit runs its steps in the engine's own executor, bypassing the
+   * OCI runtime, so it would escape every container check. */
+  if (engine_query_any_equal (query, "version", "2"))
+    return refuse (v, 403, "eci.buildkit",
+                   MSG_PREFIX "BuildKit builds bypass the container runtime "
+                              "and are blocked; build with the classic "
+                              "builder: DOCKER_BUILDKIT=0 docker build ...");
+  return 0;
+}

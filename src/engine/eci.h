@@ -1,0 +1,90 @@
+/* Enhanced Container Isolation checks on Engine API request bodies.
+ *
+ * Every check reads the body the way the engine's Go JSON decoder does
+ * (keys match case-insensitively, with Go's folding of U+017F and U+212A),
+ * refuses what would be ambiguous (two keys folding to one field), and
+ * re-serialises the body, so the engine sees exactly what was checked.
+ * The tables of what is checked where are in docs/engine-eci-checks.md. */
+#ifndef MOAT_ENGINE_ECI_H
+#define MOAT_ENGINE_ECI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy/policy.h"
+
+/* The runtime every container is forced to. */
+#define ECI_RUNTIME "moat-runc"
+
+/* Largest JSON body the guard reads to check it (create, volume create,
+ * start).  Larger ones are refused with 413 before any parsing. */
+#define ECI_MAX_JSON_BODY (1024 * 1024)
+
+/* Later step (image allow list with registry digest check): return true to
+ * let a container of `image` mount the engine socket at `host_path`.  NULL
+ * hook = never. */
+typedef bool (*eci_socket_mount_fn) (void *ctx, const char *image,
+                                     const char *host_path);
+
+struct eci_config
+{
+  /* Never mountable, nor any parent of them: moat's own paths, the engine's
+   * data and exec roots.  Absolute host paths. */
+  const char *const *protected_paths;
+  size_t n_protected;
+  /* Engine sockets; a bind of one of them or a parent directory is a socket
+   * mount.  /run/docker.sock and /run/containerd/containerd.sock are always
+   * added. */
+  const char *const *socket_paths;
+  size_t n_sockets;
+  eci_socket_mount_fn socket_mount_allowed;
+  void *socket_mount_ctx;
+};
+
+/* What a check decided. */
+struct eci_verdict
+{
+  int status;       /* 0 = passes (maybe rewritten); else HTTP status */
+  char *message;    /* refusal message (contract text where one exists) */
+  const char *rule; /* "eci.namespace", "eci.bind", "eci.socket-mount"... */
+  char *image;      /* image of a create request, or NULL */
+  char *rewrite;    /* what was rewritten, or NULL */
+};
+
+void eci_verdict_clear (struct eci_verdict *v);
+
+/* POST /containers/create.  Refuses host namespaces, binds outside the
+ * shared directories, socket mounts, deprecated top-level HostConfig
+ * fields; forces HostConfig.Runtime.  On pass, *out / *out_len hold the
+ * body to send (malloc'd).  Returns 0 on pass, -1 with v filled. */
+int eci_check_container_create (const struct eci_config *cfg,
+                                const struct policy *pol, const char *body,
+                                size_t len, char **out, size_t *out_len,
+                                struct eci_verdict *v);
+
+/* POST /volumes/create: a local-driver volume whose device is a host path
+ * is a bind mount and gets the same checks. */
+int eci_check_volume_create (const struct eci_config *cfg,
+                             const struct policy *pol, const char *body,
+                             size_t len, char **out, size_t *out_len,
+                             struct eci_verdict *v);
+
+/* POST /build query: networkmode=host and BuildKit (version=2) refused. */
+int eci_check_build (const char *query, struct eci_verdict *v);
+
+/* Check one bind source (host path as written) for a container of image
+ * (may be NULL). */
+int eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
+                    const char *src, const char *image, struct eci_verdict *v);
+
+/* Resolve a host path the way mounting it would: symlinks followed
+ * component by component, "..", "." and "//" handled, a missing tail
+ * appended lexically (the engine creates it).  Returns malloc'd absolute
+ * path or NULL (relative path, loop, allocation). */
+char *eci_resolve_host_path (const char *path);
+
+/* Go encoding/json key match: ASCII case-insensitive plus U+017F ~ 's' and
+ * U+212A ~ 'k'. */
+bool eci_json_key_fold_eq (const char *key, const char *field);
+
+#endif

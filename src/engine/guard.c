@@ -1,0 +1,2106 @@
+/* The engine guard's event loop and per-connection proxy state machine.
+ *
+ * Client -> engine: every request is parsed with llhttp.  Its head is
+ * checked, then re-serialised (one spelling of every header, CRLF line
+ * ends, chunked bodies re-framed) so that the engine reads exactly the
+ * request that was checked: no framing ambiguity survives the guard.
+ * Bodies stream through as llhttp yields them; only the bodies of the
+ * endpoints ECI inspects are collected, up to ECI_MAX_JSON_BODY.
+ *
+ * Engine -> client: bytes are forwarded unchanged; a response parser only
+ * tracks message boundaries, to know when a hijack (attach, exec start)
+ * really happened and when a locally generated answer may be sent.
+ *
+ * Memory per connection is bounded: reading stops while the peer's output
+ * queue is above HIGH_WATER, a request head is capped at
+ * ENGINE_GUARD_MAX_HEAD, collected bodies at ECI_MAX_JSON_BODY. */
+#include "guard.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <llhttp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "engine/guard_test.h"
+#include "engine/route.h"
+
+#define READ_CHUNK (64 * 1024)
+#define HIGH_WATER (256 * 1024)
+#define MAX_HEADERS 256
+#define MAX_PENDING 32
+#define MSG_PREFIX "enhanced container isolation: "
+
+struct buf
+{
+  char *d;
+  size_t off, len, cap;
+};
+
+static void
+buf_free (struct buf *b)
+{
+  free (b->d);
+  memset (b, 0, sizeof *b);
+}
+
+static int
+buf_append (struct buf *b, const void *p, size_t n)
+{
+  if (n == 0)
+    return 0;
+  if (b->off + b->len + n > b->cap)
+    {
+      if (b->off > 0)
+        {
+          memmove (b->d, b->d + b->off, b->len);
+          b->off = 0;
+        }
+      if (b->len + n > b->cap)
+        {
+          size_t nc = b->cap ? b->cap : 4096;
+          while (nc < b->len + n)
+            nc *= 2;
+          char *nd = realloc (b->d, nc);
+          if (nd == NULL)
+            return -1;
+          b->d = nd;
+          b->cap = nc;
+        }
+    }
+  memcpy (b->d + b->off + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
+__attribute__ ((format (printf, 2, 3))) static int
+buf_printf (struct buf *b, const char *fmt, ...)
+{
+  char tmp[512];
+  va_list ap;
+  int n;
+  va_start (ap, fmt);
+  n = vsnprintf (tmp, sizeof tmp, fmt, ap);
+  va_end (ap);
+  if (n < 0 || (size_t)n >= sizeof tmp)
+    return -1;
+  return buf_append (b, tmp, (size_t)n);
+}
+
+static void
+buf_consume (struct buf *b, size_t n)
+{
+  b->off += n;
+  b->len -= n;
+  if (b->len == 0)
+    {
+      b->off = 0;
+      /* idle connections hold no buffers */
+      if (b->cap > 64 * 1024)
+        buf_free (b);
+    }
+}
+
+enum ep_kind
+{
+  EP_LISTEN,
+  EP_STOP,
+  EP_WAKE,
+  EP_TIMER,
+  EP_CLIENT,
+  EP_ENGINE,
+};
+
+struct listener;
+
+struct ep
+{
+  enum ep_kind kind;
+  struct conn *c;
+  struct listener *l;
+};
+
+/* One listening socket; connections accepted on it inherit its flags. */
+struct listener
+{
+  int id;
+  int fd;
+  bool command_list;
+  struct ep ep;
+  struct listener *next;
+};
+
+/* Listener changes asked for by other threads, applied by the loop. */
+struct listener_op
+{
+  bool add;
+  int id;
+  int fd;
+  bool command_list;
+  struct listener_op *next;
+};
+
+enum req_state
+{
+  RS_HEAD,        /* reading a request head */
+  RS_FORWARD,     /* streaming the body to the engine */
+  RS_COLLECT,     /* collecting a JSON body to check */
+  RS_DISCARD,     /* dropping the body of a refused request */
+  RS_WAIT_HIJACK, /* attach/exec sent: wait for the engine's answer */
+  RS_WAIT_LOCAL,  /* a local answer waits for earlier responses */
+  RS_CLOSED,      /* no further requests on this connection */
+};
+
+struct pending
+{
+  bool head;
+  bool hijack;
+};
+
+struct conn
+{
+  struct engine_guard *g;
+  struct conn *prev, *next;
+  int cfd, ufd;
+  struct ep ep_c, ep_u;
+  uint32_t mask_c, mask_u;
+  struct ucred cred;
+  int listener_id;
+  bool command_list; /* apply eci.commandList (filtered socket) */
+
+  /* client -> engine */
+  llhttp_t req;
+  enum req_state rs;
+  struct buf cin;  /* read from the client, not yet parsed */
+  struct buf hbuf; /* copies of the current head's fields */
+  size_t url_off, url_len;
+  size_t hname_off[MAX_HEADERS], hname_len[MAX_HEADERS];
+  size_t hval_off[MAX_HEADERS], hval_len[MAX_HEADERS];
+  size_t n_headers;
+  bool in_value;
+  bool head_error; /* too many headers / too large */
+  struct timespec head_start;
+  bool head_started;
+  const struct engine_route *route;
+  bool chunked_out;    /* re-framing a chunked body to the engine */
+  struct buf head_out; /* re-serialised head (RS_COLLECT) */
+  struct buf body;     /* collected body */
+  bool body_too_big;
+  int op;           /* route op being collected */
+  char *container;  /* name= of a create */
+  struct buf local; /* local answer waiting (RS_WAIT_LOCAL/DISCARD) */
+  bool local_close; /* close after the local answer */
+  enum req_state after_local;
+  struct buf uout; /* to the engine */
+  bool cin_eof;
+  bool ushut_done;
+
+  /* engine -> client */
+  llhttp_t resp;
+  struct pending pend[MAX_PENDING];
+  size_t pend_head, pend_n;
+  bool resp_informational;
+  char resp_hname[32];
+  size_t resp_hname_len;
+  bool resp_in_ct;
+  char resp_ct[96];
+  size_t resp_ct_len;
+  bool resp_in_value;
+  struct buf cout; /* to the client */
+  bool uin_eof;
+  bool cshut_done;
+  bool raw; /* hijacked: bytes flow both ways unparsed */
+  /* Raw streams move through pipes with splice(2), never through user
+   * space, once the bytes buffered before the hijack are out.
+   * pipe_cu: client -> engine, pipe_uc: engine -> client. */
+  int pipe_cu[2], pipe_uc[2];
+  size_t in_cu, in_uc;
+  bool spliced;
+  bool close_when_flushed;
+  bool dead;
+  bool closed;  /* fds closed, on the graveyard list */
+  bool in_head; /* the parser is inside a request head */
+  bool kick;    /* run the parser even with no new bytes (it may complete a
+                   message without consuming input) */
+  bool reg_c, reg_u; /* fd registered with epoll */
+};
+
+struct engine_guard
+{
+  struct engine_guard_config cfg;
+  char *engine_path;
+  char *listen_path;
+  int efd, wfd, tfd, epfd;
+  struct ep ep_e, ep_w, ep_t;
+  struct listener *listeners; /* loop-owned */
+  struct listener_op *ops;    /* under mu */
+  int next_listener_id;       /* under mu */
+  pthread_mutex_t mu;
+  const struct policy *pol;
+  struct conn *conns;
+  struct conn *graveyard; /* closed during this epoll batch, freed after */
+  size_t n_conns;
+  llhttp_settings_t req_settings, resp_settings;
+  bool stopping;
+};
+
+/* ---- small helpers -------------------------------------------------------
+ */
+
+static int
+set_nonblock (int fd)
+{
+  int fl = fcntl (fd, F_GETFL);
+  if (fl < 0 || fcntl (fd, F_SETFL, fl | O_NONBLOCK) < 0)
+    return -1;
+  return 0;
+}
+
+static const char *
+status_text (int status)
+{
+  switch (status)
+    {
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Error";
+    }
+}
+
+/* JSON-escape s (bytes that are not valid UTF-8 are %-escaped so the
+ * message stays a faithful, printable rendering of what was received). */
+static int
+json_escape (struct buf *b, const char *s)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p)
+    {
+      unsigned char c = *p;
+      if (c == '"' || c == '\\')
+        {
+          char e[2] = { '\\', (char)c };
+          if (buf_append (b, e, 2) < 0)
+            return -1;
+          p++;
+        }
+      else if (c < 0x20 || c == 0x7f)
+        {
+          if (buf_printf (b, "\\u%04x", c) < 0)
+            return -1;
+          p++;
+        }
+      else if (c < 0x80)
+        {
+          if (buf_append (b, p, 1) < 0)
+            return -1;
+          p++;
+        }
+      else
+        {
+          /* validate one UTF-8 sequence */
+          int n = (c & 0xe0) == 0xc0   ? 2
+                  : (c & 0xf0) == 0xe0 ? 3
+                  : (c & 0xf8) == 0xf0 ? 4
+                                       : 0;
+          bool ok = n > 0 && c >= 0xc2;
+          for (int i = 1; ok && i < n; i++)
+            ok = (p[i] & 0xc0) == 0x80;
+          if (ok)
+            {
+              if (buf_append (b, p, (size_t)n) < 0)
+                return -1;
+              p += n;
+            }
+          else
+            {
+              if (buf_printf (b, "%%%02X", c) < 0)
+                return -1;
+              p++;
+            }
+        }
+    }
+  return 0;
+}
+
+/* The complete HTTP answer for an error, the way the engine writes its
+ * own: JSON body {"message": "..."}. */
+static int
+make_error (struct buf *out, int status, const char *message, bool close)
+{
+  struct buf body = { 0 };
+  int ret = -1;
+  if (buf_append (&body, "{\"message\":\"", 12) < 0
+      || json_escape (&body, message) < 0
+      || buf_append (&body, "\"}\n", 3) < 0)
+    goto done;
+  if (buf_printf (out,
+                  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                  "Content-Length: %zu\r\n%s\r\n",
+                  status, status_text (status), body.len,
+                  close ? "Connection: close\r\n" : "")
+          < 0
+      || buf_append (out, body.d + body.off, body.len) < 0)
+    goto done;
+  ret = 0;
+done:
+  buf_free (&body);
+  return ret;
+}
+
+static char *
+url_dup (struct conn *c)
+{
+  return strndup (c->hbuf.d ? c->hbuf.d + c->url_off : "", c->url_len);
+}
+
+static void
+audit (struct conn *c, const char *rule, const char *outcome,
+       const char *detail, const char *image)
+{
+  struct engine_guard *g = c->g;
+  struct engine_audit_record r;
+  cleanup_free char *uri = url_dup (c);
+  if (g->cfg.audit == NULL)
+    return;
+  memset (&r, 0, sizeof r);
+  clock_gettime (CLOCK_REALTIME, &r.time);
+  r.uid = c->cred.uid;
+  r.gid = c->cred.gid;
+  r.pid = c->cred.pid;
+  r.method = llhttp_method_name ((llhttp_method_t)c->req.method);
+  r.uri = uri ? uri : "";
+  r.endpoint = c->route ? c->route->commands : "";
+  char ep[64];
+  {
+    /* first command only */
+    const char *comma = strchr (r.endpoint, ',');
+    size_t n = comma ? (size_t)(comma - r.endpoint) : strlen (r.endpoint);
+    if (n >= sizeof ep)
+      n = sizeof ep - 1;
+    memcpy (ep, r.endpoint, n);
+    ep[n] = '\0';
+    r.endpoint = ep;
+  }
+  r.container = c->container ? c->container : "";
+  r.image = image ? image : "";
+  r.rule = rule;
+  r.outcome = outcome;
+  r.detail = detail ? detail : "";
+  g->cfg.audit (g->cfg.audit_ctx, &r);
+}
+
+static int conn_flush (struct conn *c);
+static void conn_update (struct conn *c);
+static void process_client (struct conn *c);
+
+/* Queue a local answer: sent now if nothing is outstanding on the engine
+ * side, else after the engine's responses (never interleaved). */
+static void
+local_answer (struct conn *c, int status, const char *message, bool close)
+{
+  buf_free (&c->local);
+  if (make_error (&c->local, status, message, close) < 0)
+    {
+      c->dead = true;
+      return;
+    }
+  /* sticky: once a connection is to close, no later answer reopens it */
+  if (close)
+    c->local_close = true;
+}
+
+static void
+emit_local (struct conn *c)
+{
+  if (c->local.len == 0)
+    return;
+  if (c->pend_n > 0)
+    {
+      c->rs = RS_WAIT_LOCAL;
+      return;
+    }
+  if (buf_append (&c->cout, c->local.d + c->local.off, c->local.len) < 0)
+    c->dead = true;
+  buf_free (&c->local);
+  if (c->local_close)
+    {
+      c->rs = RS_CLOSED;
+      c->close_when_flushed = true;
+    }
+  else
+    c->rs = RS_HEAD;
+}
+
+/* ---- request parser callbacks ------------------------------------------- */
+
+static int
+hbuf_add (struct conn *c, const char *at, size_t len)
+{
+  if (c->hbuf.len + len > ENGINE_GUARD_MAX_HEAD)
+    {
+      c->head_error = true;
+      return -1;
+    }
+  return buf_append (&c->hbuf, at, len);
+}
+
+static int
+on_req_begin (llhttp_t *p)
+{
+  struct conn *c = p->data;
+  c->hbuf.len = 0;
+  c->hbuf.off = 0;
+  c->url_len = 0;
+  c->n_headers = 0;
+  c->in_value = false;
+  c->route = NULL;
+  c->in_head = true;
+  if (!c->head_started)
+    {
+      clock_gettime (CLOCK_MONOTONIC, &c->head_start);
+      c->head_started = true;
+    }
+  return 0;
+}
+
+static int
+on_req_url (llhttp_t *p, const char *at, size_t len)
+{
+  struct conn *c = p->data;
+  if (c->url_len == 0)
+    c->url_off = c->hbuf.len;
+  c->url_len += len;
+  return hbuf_add (c, at, len);
+}
+
+static int
+on_req_hfield (llhttp_t *p, const char *at, size_t len)
+{
+  struct conn *c = p->data;
+  if (c->in_value || c->n_headers == 0)
+    {
+      if (c->n_headers == MAX_HEADERS)
+        {
+          c->head_error = true;
+          return -1;
+        }
+      c->hname_off[c->n_headers] = c->hbuf.len;
+      c->hname_len[c->n_headers] = 0;
+      c->hval_off[c->n_headers] = 0;
+      c->hval_len[c->n_headers] = 0;
+      c->n_headers++;
+      c->in_value = false;
+    }
+  c->hname_len[c->n_headers - 1] += len;
+  return hbuf_add (c, at, len);
+}
+
+static int
+on_req_hvalue (llhttp_t *p, const char *at, size_t len)
+{
+  struct conn *c = p->data;
+  size_t i = c->n_headers - 1;
+  if (c->n_headers == 0)
+    return -1;
+  if (!c->in_value)
+    {
+      c->in_value = true;
+      c->hval_off[i] = c->hbuf.len;
+    }
+  c->hval_len[i] += len;
+  return hbuf_add (c, at, len);
+}
+
+static int
+on_req_hvalue_complete (llhttp_t *p)
+{
+  struct conn *c = p->data;
+  /* an empty value never calls on_header_value */
+  if (!c->in_value && c->n_headers > 0)
+    {
+      c->in_value = true;
+      c->hval_off[c->n_headers - 1] = c->hbuf.len;
+    }
+  return 0;
+}
+
+static int
+on_req_headers_complete (llhttp_t *p)
+{
+  (void)p;
+  return HPE_PAUSED;
+}
+
+static int
+on_req_body (llhttp_t *p, const char *at, size_t len)
+{
+  struct conn *c = p->data;
+  switch (c->rs)
+    {
+    case RS_FORWARD:
+      if (c->chunked_out)
+        {
+          if (buf_printf (&c->uout, "%zx\r\n", len) < 0
+              || buf_append (&c->uout, at, len) < 0
+              || buf_append (&c->uout, "\r\n", 2) < 0)
+            return -1;
+          return 0;
+        }
+      return buf_append (&c->uout, at, len);
+    case RS_COLLECT:
+      if (c->body_too_big || c->body.len + len > ECI_MAX_JSON_BODY)
+        {
+          c->body_too_big = true;
+          buf_free (&c->body);
+          return 0;
+        }
+      return buf_append (&c->body, at, len);
+    default:
+      return 0;
+    }
+}
+
+static int
+on_req_message_complete (llhttp_t *p)
+{
+  (void)p;
+  return HPE_PAUSED;
+}
+
+/* ---- response parser callbacks ------------------------------------------ */
+
+static int
+on_resp_hfield (llhttp_t *p, const char *at, size_t len)
+{
+  struct conn *c = p->data;
+  if (c->resp_in_value)
+    {
+      c->resp_hname_len = 0;
+      c->resp_in_value = false;
+      c->resp_in_ct = false;
+    }
+  for (size_t i = 0; i < len && c->resp_hname_len < sizeof c->resp_hname; i++)
+    c->resp_hname[c->resp_hname_len++] = at[i];
+  return 0;
+}
+
+static int
+on_resp_hvalue (llhttp_t *p, const char *at, size_t len)
+{
+  struct conn *c = p->data;
+  if (!c->resp_in_value)
+    {
+      c->resp_in_value = true;
+      c->resp_in_ct = c->resp_hname_len == 12
+                      && strncasecmp (c->resp_hname, "content-type", 12) == 0;
+      if (c->resp_in_ct)
+        c->resp_ct_len = 0;
+    }
+  if (c->resp_in_ct)
+    for (size_t i = 0; i < len && c->resp_ct_len < sizeof c->resp_ct - 1; i++)
+      c->resp_ct[c->resp_ct_len++] = at[i];
+  return 0;
+}
+
+static int
+on_resp_begin (llhttp_t *p)
+{
+  struct conn *c = p->data;
+  c->resp_hname_len = 0;
+  c->resp_in_value = false;
+  c->resp_in_ct = false;
+  c->resp_ct_len = 0;
+  c->resp_informational = false;
+  return 0;
+}
+
+static int
+on_resp_headers_complete (llhttp_t *p)
+{
+  struct conn *c = p->data;
+  int status = p->status_code;
+  struct pending *pe;
+  if (c->pend_n == 0)
+    return -1; /* a response nobody asked for */
+  pe = &c->pend[c->pend_head];
+  if (status >= 100 && status < 200 && status != 101)
+    {
+      c->resp_informational = true;
+      return 0;
+    }
+  if (pe->hijack)
+    {
+      c->resp_ct[c->resp_ct_len] = '\0';
+      bool raw_ct
+          = strncasecmp (c->resp_ct, "application/vnd.docker.", 23) == 0
+            && strstr (c->resp_ct, "-stream") != NULL;
+      /* The engine took the connection over: from here on it speaks no
+       * HTTP, and neither may the client. */
+      if (status == 101 || (status == 200 && raw_ct))
+        {
+          c->raw = true;
+          return 2;
+        }
+    }
+  if (pe->head)
+    return 1;
+  return 0;
+}
+
+static int
+on_resp_message_complete (llhttp_t *p)
+{
+  struct conn *c = p->data;
+  if (c->resp_informational)
+    return 0;
+  if (c->pend_n == 0)
+    return -1;
+  bool was_hijack = c->pend[c->pend_head].hijack;
+  c->pend_head = (c->pend_head + 1) % MAX_PENDING;
+  c->pend_n--;
+  if (was_hijack && !c->raw && c->rs == RS_WAIT_HIJACK)
+    c->rs = RS_HEAD;
+  return 0;
+}
+
+/* ---- request handling ----------------------------------------------------
+ */
+
+static bool
+hdr_is (struct conn *c, size_t i, const char *name)
+{
+  size_t n = strlen (name);
+  return c->hname_len[i] == n
+         && strncasecmp (c->hbuf.d + c->hname_off[i], name, n) == 0;
+}
+
+/* Re-serialise the head into out, without framing headers; the caller
+ * adds them. */
+static int
+write_head (struct conn *c, struct buf *out)
+{
+  const char *m = llhttp_method_name ((llhttp_method_t)c->req.method);
+  if (buf_printf (out, "%s ", m) < 0
+      || buf_append (out, c->hbuf.d + c->url_off, c->url_len) < 0
+      || buf_printf (out, " HTTP/%d.%d\r\n", c->req.http_major,
+                     c->req.http_minor)
+             < 0)
+    return -1;
+  for (size_t i = 0; i < c->n_headers; i++)
+    {
+      /* framing is re-done by the guard; Expect would have the engine
+       * send 100-continue answers the guard does not relay. */
+      if (hdr_is (c, i, "content-length") || hdr_is (c, i, "transfer-encoding")
+          || hdr_is (c, i, "expect"))
+        continue;
+      if (buf_append (out, c->hbuf.d + c->hname_off[i], c->hname_len[i]) < 0
+          || buf_append (out, ": ", 2) < 0
+          || buf_append (out, c->hbuf.d + c->hval_off[i], c->hval_len[i]) < 0
+          || buf_append (out, "\r\n", 2) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+engine_connect (struct conn *c)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  int fd;
+  if (c->ufd >= 0)
+    return 0;
+  if (strlen (c->g->engine_path) >= sizeof sa.sun_path)
+    return -1;
+  strcpy (sa.sun_path, c->g->engine_path);
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return -1;
+  /* A unix connect either completes or fails at once (EAGAIN when the
+   * engine's backlog is full): never blocks the loop. */
+  if (connect (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  c->ufd = fd;
+  c->ep_u.kind = EP_ENGINE;
+  c->ep_u.c = c;
+  c->mask_u = 0;
+  c->reg_u = false;
+  return 0;
+}
+
+static bool
+has_body (struct conn *c)
+{
+  return (c->req.flags & F_CHUNKED) || c->req.content_length > 0;
+}
+
+static int
+push_pending (struct conn *c, bool hijack)
+{
+  if (c->pend_n == MAX_PENDING)
+    return -1;
+  struct pending *pe = &c->pend[(c->pend_head + c->pend_n) % MAX_PENDING];
+  pe->head = c->req.method == HTTP_HEAD;
+  pe->hijack = hijack;
+  c->pend_n++;
+  return 0;
+}
+
+/* Refuse the current request: answer once its body is consumed. */
+static void
+refuse (struct conn *c, int status, const char *message, bool close)
+{
+  local_answer (c, status, message, close);
+  c->rs = RS_DISCARD;
+}
+
+static bool
+tchar_p (unsigned char ch)
+{
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+         || (ch >= '0' && ch <= '9') || strchr ("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+/* Header names must be RFC 9110 tokens and values free of control bytes:
+ * what the guard re-serialises must parse the same way in the engine. */
+static bool
+headers_valid_p (struct conn *c)
+{
+  for (size_t i = 0; i < c->n_headers; i++)
+    {
+      const unsigned char *n
+          = (const unsigned char *)c->hbuf.d + c->hname_off[i];
+      const unsigned char *v
+          = (const unsigned char *)c->hbuf.d + c->hval_off[i];
+      if (c->hname_len[i] == 0)
+        return false;
+      for (size_t j = 0; j < c->hname_len[i]; j++)
+        if (n[j] == 0 || !tchar_p (n[j]))
+          return false;
+      for (size_t j = 0; j < c->hval_len[i]; j++)
+        if ((v[j] < 0x20 && v[j] != '\t') || v[j] == 0x7f)
+          return false;
+    }
+  return true;
+}
+
+/* Decide about a complete head.  Sets c->rs to what happens to the body. */
+static void
+handle_head (struct conn *c)
+{
+  struct engine_guard *g = c->g;
+  struct engine_uri uri;
+  char method[16];
+  const struct policy *pol;
+  cleanup_free char *raw_uri = url_dup (c);
+
+  c->head_started = false;
+  free (c->container);
+  c->container = NULL;
+  buf_free (&c->body);
+  c->body_too_big = false;
+  c->op = ROUTE_OP_NONE;
+  snprintf (method, sizeof method, "%s",
+            llhttp_method_name ((llhttp_method_t)c->req.method));
+
+  if (raw_uri == NULL)
+    {
+      c->dead = true;
+      return;
+    }
+  if (c->req.http_major != 1)
+    {
+      refuse (c, 505, "moat: only HTTP/1.x is served", true);
+      return;
+    }
+  switch (c->req.method)
+    {
+    case HTTP_GET:
+    case HTTP_HEAD:
+    case HTTP_POST:
+    case HTTP_PUT:
+    case HTTP_DELETE:
+      break;
+    default:
+      refuse (c, 405, "moat: method not allowed", true);
+      return;
+    }
+  if (!headers_valid_p (c))
+    {
+      refuse (c, 400, "moat: malformed request header", true);
+      return;
+    }
+  if (engine_uri_parse (raw_uri, strlen (raw_uri), &uri) < 0)
+    {
+      refuse (c, 400, "moat: malformed request-URI", false);
+      return;
+    }
+  c->route = engine_route_classify (method, uri.path);
+
+  pthread_mutex_lock (&g->mu);
+  pol = g->pol;
+  if (pol == NULL && !(c->route->flags & ROUTE_F_ALWAYS))
+    {
+      pthread_mutex_unlock (&g->mu);
+      engine_uri_free (&uri);
+      refuse (c, 503, "moat: policy not loaded yet", false);
+      return;
+    }
+  if (c->command_list && pol
+      && !engine_cmdlist_allows (pol->eci.cmd_type, pol->eci.commands,
+                                 pol->eci.n_commands, c->route))
+    {
+      cleanup_free char *msg = NULL;
+      pthread_mutex_unlock (&g->mu);
+      engine_uri_free (&uri);
+      if (asprintf (&msg,
+                    MSG_PREFIX "docker command \"%s\" is blocked; if you "
+                               "wish to allow it, configure the docker "
+                               "socket command list in the moat admin "
+                               "settings.",
+                    raw_uri)
+          < 0)
+        {
+          c->dead = true;
+          return;
+        }
+      audit (c, "commandList", "refused", msg, NULL);
+      refuse (c, 403, msg, false);
+      return;
+    }
+  if (pol && pol->eci.enabled)
+    {
+      const char *msg = NULL;
+      const char *rule = NULL;
+      struct eci_verdict v = { 0 };
+      switch (c->route->op)
+        {
+        case ROUTE_OP_BUILDKIT:
+          rule = "eci.buildkit";
+          msg = MSG_PREFIX "BuildKit builds bypass the container runtime "
+                           "and are blocked; build with the classic "
+                           "builder: DOCKER_BUILDKIT=0 docker build ...";
+          break;
+        case ROUTE_OP_SWARM:
+          rule = "eci.swarm";
+          msg = MSG_PREFIX "swarm services are created outside the "
+                           "container checks and are blocked";
+          break;
+        case ROUTE_OP_PLUGIN:
+          rule = "eci.plugin";
+          msg = MSG_PREFIX "engine plugins run with host privileges; "
+                           "installing or configuring them is blocked";
+          break;
+        case ROUTE_OP_BUILD:
+          if (eci_check_build (uri.query, &v) < 0)
+            {
+              pthread_mutex_unlock (&g->mu);
+              engine_uri_free (&uri);
+              audit (c, v.rule, "refused", v.message, NULL);
+              refuse (c, v.status, v.message ? v.message : "refused", false);
+              eci_verdict_clear (&v);
+              return;
+            }
+          break;
+        case ROUTE_OP_CONTAINER_CREATE:
+        case ROUTE_OP_VOLUME_CREATE:
+          c->op = c->route->op;
+          break;
+        case ROUTE_OP_CONTAINER_START:
+          if (has_body (c))
+            c->op = c->route->op;
+          break;
+        default:
+          break;
+        }
+      if (msg)
+        {
+          pthread_mutex_unlock (&g->mu);
+          engine_uri_free (&uri);
+          audit (c, rule, "refused", msg, NULL);
+          refuse (c, 403, msg, false);
+          return;
+        }
+    }
+  pthread_mutex_unlock (&g->mu);
+  if (c->op == ROUTE_OP_CONTAINER_CREATE)
+    c->container = engine_query_get (uri.query, "name");
+  else if (strncmp (uri.path, "/containers/", 12) == 0)
+    c->container = strndup (uri.path + 12, strcspn (uri.path + 12, "/"));
+  engine_uri_free (&uri);
+
+  if (engine_connect (c) < 0)
+    {
+      refuse (c, 502, "moat: cannot reach the engine", true);
+      return;
+    }
+  buf_free (&c->head_out);
+  if (write_head (c, &c->head_out) < 0)
+    {
+      c->dead = true;
+      return;
+    }
+  if (c->op != ROUTE_OP_NONE)
+    {
+      c->rs = RS_COLLECT;
+      return;
+    }
+  c->chunked_out = (c->req.flags & F_CHUNKED) != 0;
+  if (c->chunked_out)
+    buf_printf (&c->head_out, "Transfer-Encoding: chunked\r\n\r\n");
+  else if (c->req.flags & F_CONTENT_LENGTH)
+    buf_printf (&c->head_out, "Content-Length: %llu\r\n\r\n",
+                (unsigned long long)c->req.content_length);
+  else
+    buf_append (&c->head_out, "\r\n", 2);
+  if (buf_append (&c->uout, c->head_out.d + c->head_out.off, c->head_out.len)
+          < 0
+      || push_pending (c, (c->route->flags & ROUTE_F_HIJACK) != 0) < 0)
+    {
+      c->dead = true;
+      return;
+    }
+  buf_free (&c->head_out);
+  c->rs = RS_FORWARD;
+}
+
+static bool
+body_blank_p (const struct buf *b)
+{
+  size_t n = b->len;
+  const char *p = b->d ? b->d + b->off : "";
+  while (n
+         && (p[n - 1] == ' ' || p[n - 1] == '\n' || p[n - 1] == '\r'
+             || p[n - 1] == '\t'))
+    n--;
+  while (n && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    p++, n--;
+  return n == 0 || (n == 2 && memcmp (p, "{}", 2) == 0)
+         || (n == 4 && memcmp (p, "null", 4) == 0);
+}
+
+/* The collected body is complete: check, rewrite, send or refuse. */
+static void
+handle_collected (struct conn *c)
+{
+  struct engine_guard *g = c->g;
+  struct eci_verdict v = { 0 };
+  cleanup_free char *nb = NULL;
+  size_t nlen = 0;
+  int r = 0;
+
+  if (c->body_too_big)
+    {
+      char msg[96];
+      snprintf (msg, sizeof msg, "moat: request body larger than %d bytes",
+                ECI_MAX_JSON_BODY);
+      local_answer (c, 413, msg, false);
+      emit_local (c);
+      return;
+    }
+  pthread_mutex_lock (&g->mu);
+  const char *body = c->body.d ? c->body.d + c->body.off : "";
+  switch (c->op)
+    {
+    case ROUTE_OP_CONTAINER_CREATE:
+      r = eci_check_container_create (&g->cfg.eci, g->pol, body, c->body.len,
+                                      &nb, &nlen, &v);
+      break;
+    case ROUTE_OP_VOLUME_CREATE:
+      r = eci_check_volume_create (&g->cfg.eci, g->pol, body, c->body.len, &nb,
+                                   &nlen, &v);
+      break;
+    case ROUTE_OP_CONTAINER_START:
+      /* API < 1.24 took a HostConfig here, applied with no create check */
+      if (!body_blank_p (&c->body))
+        {
+          v.status = 400;
+          v.rule = "eci.start-hostconfig";
+          v.message = strdup (MSG_PREFIX "a HostConfig at container start is "
+                                         "not accepted; set it at create");
+          r = -1;
+        }
+      break;
+    default:
+      break;
+    }
+  pthread_mutex_unlock (&g->mu);
+
+  if (r < 0)
+    {
+      const char *m = v.message ? v.message : "moat: request refused";
+      audit (c, v.rule ? v.rule : "eci", "refused", m, v.image);
+      local_answer (c, v.status ? v.status : 403, m, false);
+      eci_verdict_clear (&v);
+      emit_local (c);
+      return;
+    }
+  if (v.rewrite)
+    audit (c, "eci.runtime", "rewritten", v.rewrite, v.image);
+  if (nb == NULL)
+    {
+      nlen = c->body.len;
+      nb = malloc (nlen + 1);
+      if (nb)
+        memcpy (nb, body, nlen);
+    }
+  eci_verdict_clear (&v);
+  if (nb == NULL
+      || buf_printf (&c->head_out, "Content-Length: %zu\r\n\r\n", nlen) < 0
+      || buf_append (&c->uout, c->head_out.d + c->head_out.off,
+                     c->head_out.len)
+             < 0
+      || buf_append (&c->uout, nb, nlen) < 0 || push_pending (c, false) < 0)
+    {
+      c->dead = true;
+      return;
+    }
+  buf_free (&c->head_out);
+  buf_free (&c->body);
+  c->rs = RS_HEAD;
+}
+
+/* A request message ended (body included). */
+static void
+handle_message_end (struct conn *c)
+{
+  bool keep = llhttp_should_keep_alive (&c->req);
+  if (!keep)
+    c->local_close = true;
+  switch (c->rs)
+    {
+    case RS_FORWARD:
+      if (c->chunked_out && buf_append (&c->uout, "0\r\n\r\n", 5) < 0)
+        c->dead = true;
+      c->rs = (c->route && (c->route->flags & ROUTE_F_HIJACK)) ? RS_WAIT_HIJACK
+                                                               : RS_HEAD;
+      break;
+    case RS_COLLECT:
+      handle_collected (c);
+      break;
+    case RS_DISCARD:
+      emit_local (c);
+      break;
+    default:
+      break;
+    }
+  /* A fresh parser per message: a "Connection: close" or upgrade state
+   * of the old one must not leak into the next request. */
+  llhttp_init (&c->req, HTTP_REQUEST, &c->g->req_settings);
+  c->req.data = c;
+  c->in_head = false;
+  if (!keep && c->rs == RS_HEAD)
+    c->rs = RS_CLOSED;
+}
+
+static void
+parse_error (struct conn *c, llhttp_errno_t e)
+{
+  char msg[160];
+  if (!c->in_head)
+    {
+      c->dead = true; /* mid-body: the engine holds half a request */
+      return;
+    }
+  c->in_head = false;
+  if (c->head_error)
+    snprintf (msg, sizeof msg, "moat: request head larger than %d bytes",
+              ENGINE_GUARD_MAX_HEAD);
+  else
+    snprintf (msg, sizeof msg, "moat: malformed request: %s",
+              llhttp_errno_name (e));
+  local_answer (c, c->head_error ? 431 : 400, msg, true);
+  emit_local (c);
+}
+
+/* Feed buffered client bytes to the parser while the state allows. */
+static void
+process_client (struct conn *c)
+{
+  while (!c->dead && (c->cin.len > 0 || c->kick))
+    {
+      if (c->raw)
+        {
+          if (buf_append (&c->uout, c->cin.d + c->cin.off, c->cin.len) < 0)
+            c->dead = true;
+          buf_consume (&c->cin, c->cin.len);
+          return;
+        }
+      if (c->rs == RS_WAIT_HIJACK || c->rs == RS_WAIT_LOCAL)
+        return;
+      if (c->rs == RS_CLOSED)
+        {
+          buf_consume (&c->cin, c->cin.len);
+          return;
+        }
+      if (c->uout.len > HIGH_WATER || c->pend_n >= MAX_PENDING - 1)
+        return;
+      const char *base = c->cin.d ? c->cin.d + c->cin.off : "";
+      c->kick = false;
+      llhttp_errno_t e = llhttp_execute (&c->req, base, c->cin.len);
+      size_t used = c->cin.len;
+      if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE)
+        used = (size_t)(llhttp_get_error_pos (&c->req) - base);
+      else if (e != HPE_OK)
+        {
+          buf_consume (&c->cin, c->cin.len);
+          if (c->rs == RS_HEAD)
+            c->in_head = true;
+          parse_error (c, e);
+          return;
+        }
+      buf_consume (&c->cin, used);
+      if (e == HPE_OK)
+        return;
+      if (e == HPE_PAUSED_UPGRADE)
+        {
+          handle_message_end (c);
+          continue;
+        }
+      llhttp_resume (&c->req);
+      if (c->in_head)
+        {
+          c->in_head = false;
+          handle_head (c);
+          c->kick = true;
+        }
+      else
+        handle_message_end (c);
+    }
+}
+
+/* ---- I/O --------------------------------------------------------------- */
+
+static int
+write_out (int fd, struct buf *b)
+{
+  while (b->len > 0)
+    {
+      ssize_t n = send (fd, b->d + b->off, b->len, MSG_NOSIGNAL);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          if (errno == EAGAIN)
+            return 0;
+          return -1;
+        }
+      buf_consume (b, (size_t)n);
+    }
+  return 0;
+}
+
+/* Move what a pipe holds to dst. */
+static int
+pipe_drain (int pipe_r, int dst, size_t *held)
+{
+  while (*held > 0)
+    {
+      ssize_t n = splice (pipe_r, NULL, dst, NULL, *held,
+                          SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return errno == EAGAIN ? 0 : -1;
+        }
+      *held -= (size_t)n;
+    }
+  return 0;
+}
+
+static int
+conn_flush (struct conn *c)
+{
+  if (c->ufd >= 0 && write_out (c->ufd, &c->uout) < 0)
+    return -1;
+  if (write_out (c->cfd, &c->cout) < 0)
+    return -1;
+  if (c->spliced)
+    {
+      if (c->uout.len == 0
+          && pipe_drain (c->pipe_cu[0], c->ufd, &c->in_cu) < 0)
+        return -1;
+      if (c->cout.len == 0
+          && pipe_drain (c->pipe_uc[0], c->cfd, &c->in_uc) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* Read from src into a pipe (raw mode); 0 on EOF sets *eof. */
+static int
+splice_in (int src, int pipe_w, size_t *held, bool *eof)
+{
+  ssize_t n = splice (src, NULL, pipe_w, NULL, READ_CHUNK,
+                      SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+  if (n < 0)
+    return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+  if (n == 0)
+    *eof = true;
+  *held += (size_t)n;
+  return 0;
+}
+
+/* Switch a hijacked connection to splice(2); on failure bytes keep going
+ * through user space. */
+static void
+start_splice (struct conn *c)
+{
+  if (c->spliced || !c->raw)
+    return;
+  if (pipe2 (c->pipe_cu, O_CLOEXEC | O_NONBLOCK) < 0)
+    return;
+  if (pipe2 (c->pipe_uc, O_CLOEXEC | O_NONBLOCK) < 0)
+    {
+      close (c->pipe_cu[0]);
+      close (c->pipe_cu[1]);
+      c->pipe_cu[0] = c->pipe_cu[1] = -1;
+      return;
+    }
+  c->spliced = true;
+}
+
+/* Close both sockets now; the memory goes when the epoll batch that may
+ * still name this connection is done. */
+static void
+conn_close (struct conn *c)
+{
+  struct engine_guard *g = c->g;
+  if (c->closed)
+    return;
+  c->closed = true;
+  c->dead = true;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    g->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  g->n_conns--;
+  close (c->cfd);
+  if (c->ufd >= 0)
+    close (c->ufd);
+  c->next = g->graveyard;
+  c->prev = NULL;
+  g->graveyard = c;
+}
+
+static void
+conn_free (struct conn *c)
+{
+  for (int i = 0; i < 2; i++)
+    {
+      if (c->pipe_cu[i] >= 0)
+        close (c->pipe_cu[i]);
+      if (c->pipe_uc[i] >= 0)
+        close (c->pipe_uc[i]);
+    }
+  buf_free (&c->cin);
+  buf_free (&c->hbuf);
+  buf_free (&c->head_out);
+  buf_free (&c->body);
+  buf_free (&c->local);
+  buf_free (&c->uout);
+  buf_free (&c->cout);
+  free (c->container);
+  free (c);
+}
+
+/* An fd with no interest is taken out of epoll altogether: a hung-up
+ * peer would otherwise report EPOLLHUP forever while the guard holds off
+ * reading it (back-pressure), and the unread tail must still be
+ * delivered. */
+static void
+set_mask (struct conn *c, int fd, struct ep *ep, uint32_t *cur, bool *reg,
+          uint32_t want)
+{
+  struct epoll_event ev;
+  int op;
+  if (fd < 0 || (*cur == want && *reg == (want != 0)))
+    return;
+  ev.events = want;
+  ev.data.ptr = ep;
+  op = want == 0 ? EPOLL_CTL_DEL : *reg ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (epoll_ctl (c->g->epfd, op, fd, &ev) == 0)
+    {
+      *cur = want;
+      *reg = want != 0;
+    }
+  else
+    c->dead = true;
+}
+
+/* Flush, apply half-closes, decide whether the connection is over, and set
+ * the epoll interest of both sockets. */
+static void
+conn_update (struct conn *c)
+{
+  uint32_t mc = 0, mu = 0;
+  if (c->closed)
+    return;
+  if (c->raw && !c->spliced && !c->dead)
+    start_splice (c);
+  if (!c->dead && conn_flush (c) < 0)
+    c->dead = true;
+  if (!c->dead && (c->cin.len > 0 || c->kick))
+    {
+      process_client (c);
+      if (!c->dead && conn_flush (c) < 0)
+        c->dead = true;
+    }
+  if (!c->dead && c->raw)
+    {
+      /* half-close travels on: each direction ends on its own */
+      if (c->cin_eof && c->uout.len == 0 && c->in_cu == 0 && !c->ushut_done
+          && c->ufd >= 0)
+        {
+          shutdown (c->ufd, SHUT_WR);
+          c->ushut_done = true;
+        }
+      if (c->uin_eof && c->cout.len == 0 && c->in_uc == 0 && !c->cshut_done)
+        {
+          shutdown (c->cfd, SHUT_WR);
+          c->cshut_done = true;
+        }
+      if (c->ushut_done && c->cshut_done)
+        c->dead = true;
+    }
+  else if (!c->dead)
+    {
+      if (c->close_when_flushed && c->cout.len == 0)
+        c->dead = true;
+      if (c->rs == RS_CLOSED && c->pend_n == 0 && c->local.len == 0
+          && c->cout.len == 0)
+        c->dead = true;
+      if (c->uin_eof && c->cout.len == 0)
+        c->dead = true;
+      if (c->cin_eof)
+        {
+          if (c->rs != RS_HEAD && c->rs != RS_CLOSED && c->rs != RS_WAIT_HIJACK
+              && c->rs != RS_WAIT_LOCAL)
+            c->dead = true; /* client left mid-request */
+          else if (c->pend_n == 0 && c->cout.len == 0 && c->local.len == 0)
+            c->dead = true;
+          else if (c->ufd >= 0 && c->uout.len == 0 && !c->ushut_done)
+            {
+              shutdown (c->ufd, SHUT_WR);
+              c->ushut_done = true;
+            }
+        }
+    }
+  if (c->dead)
+    {
+      conn_close (c);
+      return;
+    }
+  bool want_client
+      = !c->cin_eof && c->cin.len < READ_CHUNK && c->uout.len <= HIGH_WATER;
+  bool want_engine = !c->uin_eof && c->cout.len <= HIGH_WATER;
+  if (c->spliced)
+    {
+      /* the pipe is the queue: read again once it is empty */
+      want_client = want_client && c->uout.len == 0 && c->in_cu == 0;
+      want_engine = want_engine && c->cout.len == 0 && c->in_uc == 0;
+    }
+  else if (!c->raw && (c->rs == RS_WAIT_HIJACK || c->rs == RS_WAIT_LOCAL))
+    want_client = !c->cin_eof && c->cin.len < READ_CHUNK;
+  if (want_client)
+    mc |= EPOLLIN;
+  if (c->cout.len > 0 || c->in_uc > 0)
+    mc |= EPOLLOUT;
+  if (c->ufd >= 0)
+    {
+      if (want_engine)
+        mu |= EPOLLIN;
+      if (c->uout.len > 0 || c->in_cu > 0)
+        mu |= EPOLLOUT;
+    }
+  /* an idle kept-alive connection holds no buffers */
+  if (!c->raw && c->rs == RS_HEAD && !c->head_started && c->cin.len == 0)
+    {
+      buf_free (&c->cin);
+      buf_free (&c->hbuf);
+      if (c->uout.len == 0)
+        buf_free (&c->uout);
+      if (c->cout.len == 0)
+        buf_free (&c->cout);
+    }
+  set_mask (c, c->cfd, &c->ep_c, &c->mask_c, &c->reg_c, mc);
+  set_mask (c, c->ufd, &c->ep_u, &c->mask_u, &c->reg_u, mu);
+  if (c->dead)
+    conn_close (c);
+}
+
+static void
+on_client_readable (struct conn *c)
+{
+  char tmp[READ_CHUNK];
+  if (c->spliced && c->uout.len == 0 && c->cin.len == 0)
+    {
+      if (splice_in (c->cfd, c->pipe_cu[1], &c->in_cu, &c->cin_eof) < 0)
+        c->dead = true;
+      return;
+    }
+  ssize_t n = recv (c->cfd, tmp, sizeof tmp, 0);
+  if (n < 0)
+    {
+      if (errno != EAGAIN && errno != EINTR)
+        c->dead = true;
+      return;
+    }
+  if (n == 0)
+    {
+      c->cin_eof = true;
+      return;
+    }
+  if (buf_append (&c->cin, tmp, (size_t)n) < 0)
+    {
+      c->dead = true;
+      return;
+    }
+  process_client (c);
+}
+
+static void engine_bytes (struct conn *c, const char *tmp, size_t n);
+
+static void
+on_engine_readable (struct conn *c)
+{
+  char tmp[READ_CHUNK];
+  if (c->spliced && c->cout.len == 0)
+    {
+      if (splice_in (c->ufd, c->pipe_uc[1], &c->in_uc, &c->uin_eof) < 0)
+        c->dead = true;
+      return;
+    }
+  ssize_t n = recv (c->ufd, tmp, sizeof tmp, 0);
+  if (n < 0)
+    {
+      if (errno != EAGAIN && errno != EINTR)
+        c->dead = true;
+      return;
+    }
+  if (n == 0)
+    {
+      c->uin_eof = true;
+      if (!c->raw)
+        llhttp_finish (&c->resp);
+      return;
+    }
+  engine_bytes (c, tmp, (size_t)n);
+}
+
+/* Bytes from the engine: track response framing, queue them for the
+ * client. */
+static void
+engine_bytes (struct conn *c, const char *tmp, size_t n)
+{
+  if (!c->raw)
+    {
+      llhttp_errno_t e = llhttp_execute (&c->resp, tmp, n);
+      if (e != HPE_OK && e != HPE_PAUSED_UPGRADE)
+        {
+          /* lost track of the engine's framing: nothing safe to do */
+          log_warn ("engine guard: bad engine response: %s",
+                    llhttp_errno_name (e));
+          c->dead = true;
+          return;
+        }
+      if (e == HPE_PAUSED_UPGRADE)
+        {
+          /* only a hijack the guard recognised may switch to raw */
+          if (!c->raw)
+            {
+              c->dead = true;
+              return;
+            }
+          c->rs = RS_CLOSED;
+        }
+    }
+  if (buf_append (&c->cout, tmp, n) < 0)
+    {
+      c->dead = true;
+      return;
+    }
+  if (c->rs == RS_WAIT_LOCAL && c->pend_n == 0)
+    emit_local (c);
+  /* a finished response may let waiting client bytes through */
+  process_client (c);
+}
+
+static struct conn *
+conn_new (struct engine_guard *g, int fd)
+{
+  struct conn *c = calloc (1, sizeof *c);
+  if (c == NULL)
+    return NULL;
+  c->g = g;
+  c->cfd = fd;
+  c->ufd = -1;
+  c->pipe_cu[0] = c->pipe_cu[1] = c->pipe_uc[0] = c->pipe_uc[1] = -1;
+  llhttp_init (&c->req, HTTP_REQUEST, &g->req_settings);
+  c->req.data = c;
+  llhttp_init (&c->resp, HTTP_RESPONSE, &g->resp_settings);
+  c->resp.data = c;
+  c->rs = RS_HEAD;
+  c->ep_c.kind = EP_CLIENT;
+  c->ep_c.c = c;
+  return c;
+}
+
+static void
+conn_link (struct conn *c)
+{
+  struct engine_guard *g = c->g;
+  c->next = g->conns;
+  if (g->conns)
+    g->conns->prev = c;
+  g->conns = c;
+  g->n_conns++;
+}
+
+static void
+accept_clients (struct engine_guard *g, struct listener *l)
+{
+  for (;;)
+    {
+      int fd = accept4 (l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      struct epoll_event ev;
+      struct conn *c;
+      socklen_t sl;
+      if (fd < 0)
+        {
+          if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+          if (errno != EAGAIN)
+            log_warn ("engine guard: accept: %s", strerror (errno));
+          return;
+        }
+      if (g->n_conns >= g->cfg.max_conns)
+        {
+          close (fd);
+          continue;
+        }
+      c = conn_new (g, fd);
+      if (c == NULL)
+        {
+          close (fd);
+          continue;
+        }
+      c->listener_id = l->id;
+      c->command_list = l->command_list;
+      sl = sizeof c->cred;
+      if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &sl) < 0)
+        c->cred.pid = 0, c->cred.uid = (uid_t)-1, c->cred.gid = (gid_t)-1;
+      c->mask_c = EPOLLIN;
+      c->reg_c = true;
+      ev.events = EPOLLIN;
+      ev.data.ptr = &c->ep_c;
+      if (epoll_ctl (g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+        {
+          close (fd);
+          free (c);
+          continue;
+        }
+      conn_link (c);
+    }
+}
+
+/* Close connections whose request head is overdue (slowloris). */
+static void
+expire_heads (struct engine_guard *g)
+{
+  struct timespec now;
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  for (struct conn *c = g->conns, *next; c; c = next)
+    {
+      next = c->next;
+      if (c->raw || c->rs != RS_HEAD || !c->head_started)
+        continue;
+      long ms = (now.tv_sec - c->head_start.tv_sec) * 1000
+                + (now.tv_nsec - c->head_start.tv_nsec) / 1000000;
+      if (ms >= (long)g->cfg.head_timeout_ms)
+        conn_close (c);
+    }
+}
+
+/* ---- public API ----------------------------------------------------------
+ */
+
+static int
+make_listener (const char *path, moat_error_t *err)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  cleanup_close int fd = -1;
+  struct stat st;
+  if (strlen (path) >= sizeof sa.sun_path)
+    return moat_error (err, ENAMETOOLONG, "listen on `%s`", path);
+  strcpy (sa.sun_path, path);
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return moat_error (err, errno, "socket");
+  /* only a stale socket is replaced, never another kind of file */
+  if (lstat (path, &st) == 0)
+    {
+      if (!S_ISSOCK (st.st_mode))
+        return moat_error (err, EEXIST, "`%s` exists and is not a socket",
+                           path);
+      if (unlink (path) < 0)
+        return moat_error (err, errno, "remove stale `%s`", path);
+    }
+  if (bind (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+    return moat_error (err, errno, "bind `%s`", path);
+  if (chmod (path, 0660) < 0)
+    return moat_error (err, errno, "chmod `%s`", path);
+  if (listen (fd, SOMAXCONN) < 0)
+    return moat_error (err, errno, "listen on `%s`", path);
+  return steal_fd (&fd);
+}
+
+static int
+ep_add (struct engine_guard *g, int fd, struct ep *ep, enum ep_kind kind)
+{
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ep };
+  ep->kind = kind;
+  ep->c = NULL;
+  return epoll_ctl (g->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int
+listener_start (struct engine_guard *g, int id, int fd, bool command_list)
+{
+  struct listener *l = calloc (1, sizeof *l);
+  struct epoll_event ev = { .events = EPOLLIN };
+  if (l == NULL)
+    return -1;
+  l->id = id;
+  l->fd = fd;
+  l->command_list = command_list;
+  l->ep.kind = EP_LISTEN;
+  l->ep.l = l;
+  ev.data.ptr = &l->ep;
+  if (epoll_ctl (g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+    {
+      free (l);
+      return -1;
+    }
+  l->next = g->listeners;
+  g->listeners = l;
+  return 0;
+}
+
+/* Stop listener id and close the connections it accepted. */
+static void
+listener_stop (struct engine_guard *g, int id)
+{
+  for (struct listener **pp = &g->listeners; *pp; pp = &(*pp)->next)
+    if ((*pp)->id == id)
+      {
+        struct listener *l = *pp;
+        *pp = l->next;
+        close (l->fd);
+        free (l);
+        break;
+      }
+  for (struct conn *c = g->conns, *next; c; c = next)
+    {
+      next = c->next;
+      if (c->listener_id == id)
+        conn_close (c);
+    }
+}
+
+/* Apply the listener changes other threads queued, in order. */
+static void
+apply_listener_ops (struct engine_guard *g)
+{
+  struct listener_op *ops, *rev = NULL;
+  pthread_mutex_lock (&g->mu);
+  ops = g->ops;
+  g->ops = NULL;
+  pthread_mutex_unlock (&g->mu);
+  while (ops)
+    {
+      struct listener_op *n = ops->next;
+      ops->next = rev;
+      rev = ops;
+      ops = n;
+    }
+  while (rev)
+    {
+      struct listener_op *o = rev;
+      rev = o->next;
+      if (!o->add)
+        listener_stop (g, o->id);
+      else if (listener_start (g, o->id, o->fd, o->command_list) < 0)
+        {
+          log_warn ("engine guard: cannot serve listener %d: %s", o->id,
+                    strerror (errno));
+          close (o->fd);
+        }
+      free (o);
+    }
+}
+
+/* Hand o to the loop; o may be freed as soon as the mutex is released. */
+static int
+queue_listener_op (struct engine_guard *g, struct listener_op *o)
+{
+  uint64_t one = 1;
+  int ret;
+  pthread_mutex_lock (&g->mu);
+  if (o->add)
+    o->id = ++g->next_listener_id;
+  ret = o->add ? o->id : 0;
+  o->next = g->ops;
+  g->ops = o;
+  pthread_mutex_unlock (&g->mu);
+  if (write (g->wfd, &one, sizeof one) < 0 && errno != EAGAIN)
+    return -1;
+  return ret;
+}
+
+int
+engine_guard_add_listener (struct engine_guard *g, int fd, unsigned flags,
+                           moat_error_t *err)
+{
+  struct listener_op *o;
+  if (set_nonblock (fd) < 0)
+    return moat_error (err, errno, "listening socket");
+  o = calloc (1, sizeof *o);
+  if (o == NULL)
+    return moat_error (err, ENOMEM, "engine guard listener");
+  o->add = true;
+  o->fd = fd;
+  o->command_list = (flags & ENGINE_LISTENER_COMMAND_LIST) != 0;
+  return queue_listener_op (g, o);
+}
+
+void
+engine_guard_remove_listener (struct engine_guard *g, int id)
+{
+  struct listener_op *o = calloc (1, sizeof *o);
+  if (o == NULL)
+    return;
+  o->id = id;
+  queue_listener_op (g, o);
+}
+
+struct engine_guard *
+engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
+{
+  int lfd = -1;
+  struct engine_guard *g = calloc (1, sizeof *g);
+  struct itimerspec its = { { 1, 0 }, { 1, 0 } };
+  if (g == NULL)
+    {
+      moat_error (err, ENOMEM, "engine guard");
+      return NULL;
+    }
+  g->cfg = *cfg;
+  g->efd = g->wfd = g->tfd = g->epfd = -1;
+  pthread_mutex_init (&g->mu, NULL);
+  if (g->cfg.head_timeout_ms == 0)
+    g->cfg.head_timeout_ms = 10000;
+  if (g->cfg.max_conns == 0)
+    g->cfg.max_conns = 4096;
+  g->engine_path = strdup (cfg->engine_path ? cfg->engine_path : "");
+  if (g->engine_path == NULL)
+    {
+      moat_error (err, ENOMEM, "engine guard");
+      goto fail;
+    }
+  if (cfg->listen_fd >= 0)
+    {
+      lfd = cfg->listen_fd;
+      if (set_nonblock (lfd) < 0)
+        {
+          moat_error (err, errno, "listening socket");
+          goto fail;
+        }
+    }
+  else if (cfg->listen_path == NULL
+           || (lfd = make_listener (cfg->listen_path, err)) < 0)
+    {
+      if (cfg->listen_path == NULL)
+        moat_error (err, EINVAL, "engine guard: no listening socket");
+      goto fail;
+    }
+  g->efd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  g->wfd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  g->tfd = timerfd_create (CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  g->epfd = epoll_create1 (EPOLL_CLOEXEC);
+  if (g->efd < 0 || g->wfd < 0 || g->tfd < 0 || g->epfd < 0
+      || timerfd_settime (g->tfd, 0, &its, NULL) < 0
+      || listener_start (g, ++g->next_listener_id, lfd, cfg->command_list) < 0
+      || (lfd = -1, ep_add (g, g->efd, &g->ep_e, EP_STOP)) < 0
+      || ep_add (g, g->wfd, &g->ep_w, EP_WAKE) < 0
+      || ep_add (g, g->tfd, &g->ep_t, EP_TIMER) < 0)
+    {
+      moat_error (err, errno, "engine guard event loop");
+      goto fail;
+    }
+
+  llhttp_settings_init (&g->req_settings);
+  g->req_settings.on_message_begin = on_req_begin;
+  g->req_settings.on_url = on_req_url;
+  g->req_settings.on_header_field = on_req_hfield;
+  g->req_settings.on_header_value = on_req_hvalue;
+  g->req_settings.on_header_value_complete = on_req_hvalue_complete;
+  g->req_settings.on_headers_complete = on_req_headers_complete;
+  g->req_settings.on_body = on_req_body;
+  g->req_settings.on_message_complete = on_req_message_complete;
+  llhttp_settings_init (&g->resp_settings);
+  g->resp_settings.on_message_begin = on_resp_begin;
+  g->resp_settings.on_header_field = on_resp_hfield;
+  g->resp_settings.on_header_value = on_resp_hvalue;
+  g->resp_settings.on_headers_complete = on_resp_headers_complete;
+  g->resp_settings.on_message_complete = on_resp_message_complete;
+  return g;
+fail:
+  if (lfd >= 0)
+    close (lfd);
+  engine_guard_free (g);
+  return NULL;
+}
+
+void
+engine_guard_config_init (struct engine_guard_config *cfg,
+                          struct engine_guard_paths *store,
+                          const struct moat_paths *paths)
+{
+  size_t n = 0;
+  memset (cfg, 0, sizeof *cfg);
+  memset (store, 0, sizeof *store);
+  cfg->listen_fd = -1;
+  cfg->listen_path = paths->docker_sock;
+  cfg->engine_path = paths->engine_sock;
+  store->protect[n++] = paths->etc_dir;
+  store->protect[n++] = paths->state_dir;
+  store->protect[n++] = paths->run_dir;
+  store->protect[n++] = paths->log_dir;
+  store->protect[n++] = paths->engine_data;
+  store->protect[n++] = paths->engine_exec;
+  cfg->eci.protected_paths = store->protect;
+  cfg->eci.n_protected = n;
+  n = 0;
+  store->sockets[n++] = paths->engine_sock;
+  store->sockets[n++] = paths->docker_sock;
+  store->sockets[n++] = paths->control_sock;
+  cfg->eci.socket_paths = store->sockets;
+  cfg->eci.n_sockets = n;
+}
+
+void
+engine_guard_set_policy (struct engine_guard *g, const struct policy *pol)
+{
+  pthread_mutex_lock (&g->mu);
+  g->pol = pol;
+  pthread_mutex_unlock (&g->mu);
+}
+
+void
+engine_guard_stop (struct engine_guard *g)
+{
+  uint64_t one = 1;
+  ssize_t r = write (g->efd, &one, sizeof one);
+  (void)r;
+}
+
+int
+engine_guard_run (struct engine_guard *g, moat_error_t *err)
+{
+  struct epoll_event evs[64];
+  while (!g->stopping)
+    {
+      int n = epoll_wait (g->epfd, evs, 64, -1);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return moat_error (err, errno, "engine guard: epoll_wait");
+        }
+      for (int i = 0; i < n; i++)
+        {
+          struct ep *ep = evs[i].data.ptr;
+          uint64_t v;
+          switch (ep->kind)
+            {
+            case EP_LISTEN:
+              accept_clients (g, ep->l);
+              break;
+            case EP_WAKE:
+              if (read (g->wfd, &v, sizeof v) == sizeof v)
+                apply_listener_ops (g);
+              /* listeners stopped here may have events later in evs */
+              i = n;
+              break;
+            case EP_STOP:
+              if (read (g->efd, &v, sizeof v) == sizeof v)
+                g->stopping = true;
+              break;
+            case EP_TIMER:
+              if (read (g->tfd, &v, sizeof v) == sizeof v)
+                expire_heads (g);
+              break;
+            case EP_CLIENT:
+            case EP_ENGINE:
+              {
+                struct conn *c = ep->c;
+                bool is_c = ep->kind == EP_CLIENT;
+                uint32_t mask = is_c ? c->mask_c : c->mask_u;
+                if (c->closed)
+                  break;
+                if (evs[i].events & EPOLLERR)
+                  c->dead = true;
+                else if ((evs[i].events & (EPOLLIN | EPOLLHUP))
+                         && (mask & EPOLLIN))
+                  {
+                    if (is_c)
+                      on_client_readable (c);
+                    else
+                      on_engine_readable (c);
+                  }
+                else if ((evs[i].events & EPOLLHUP) && is_c)
+                  c->dead = true; /* the client is gone both ways */
+                conn_update (c);
+              }
+              break;
+            }
+        }
+      while (g->graveyard)
+        {
+          struct conn *c = g->graveyard;
+          g->graveyard = c->next;
+          conn_free (c);
+        }
+    }
+  return 0;
+}
+
+void
+engine_guard_free (struct engine_guard *g)
+{
+  if (g == NULL)
+    return;
+  while (g->conns)
+    conn_close (g->conns);
+  while (g->graveyard)
+    {
+      struct conn *c = g->graveyard;
+      g->graveyard = c->next;
+      conn_free (c);
+    }
+  while (g->listeners)
+    {
+      struct listener *l = g->listeners;
+      g->listeners = l->next;
+      close (l->fd);
+      free (l);
+    }
+  while (g->ops)
+    {
+      struct listener_op *o = g->ops;
+      g->ops = o->next;
+      if (o->add)
+        close (o->fd);
+      free (o);
+    }
+  if (g->efd >= 0)
+    close (g->efd);
+  if (g->wfd >= 0)
+    close (g->wfd);
+  if (g->tfd >= 0)
+    close (g->tfd);
+  if (g->epfd >= 0)
+    close (g->epfd);
+  pthread_mutex_destroy (&g->mu);
+  free (g->engine_path);
+  free (g);
+}
+
+/* ---- test entry point -----------------------------------------------------
+ */
+
+int
+engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
+                   const char *engine, size_t elen, size_t step)
+{
+  struct conn *c;
+  size_t ci = 0, ei = 0;
+  int in = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  int out = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (in < 0 || out < 0 || step == 0 || (c = conn_new (g, in)) == NULL)
+    {
+      if (in >= 0)
+        close (in);
+      if (out >= 0)
+        close (out);
+      return -1;
+    }
+  c->ufd = out; /* "connected": engine_connect() does nothing */
+  c->command_list = g->cfg.command_list;
+  conn_link (c);
+  while ((ci < clen || ei < elen) && !c->dead)
+    {
+      if (ci < clen)
+        {
+          size_t n = clen - ci < step ? clen - ci : step;
+          if (buf_append (&c->cin, client + ci, n) < 0)
+            break;
+          ci += n;
+          process_client (c);
+        }
+      if (ei < elen && !c->dead)
+        {
+          size_t n = elen - ei < step ? elen - ei : step;
+          engine_bytes (c, engine + ei, n);
+          ei += n;
+        }
+      /* what would be sent is dropped, as a fast peer would take it */
+      buf_consume (&c->uout, c->uout.len);
+      buf_consume (&c->cout, c->cout.len);
+    }
+  conn_close (c);
+  while (g->graveyard)
+    {
+      struct conn *d = g->graveyard;
+      g->graveyard = d->next;
+      conn_free (d);
+    }
+  return 0;
+}

@@ -1,0 +1,486 @@
+/* Engine API endpoint table and command-list matching. */
+#include "route.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define C_ROUTE(m, p, cmds, grp)                                              \
+  {                                                                           \
+    m, p, cmds, grp, ROUTE_OP_NONE, 0                                         \
+  }
+
+/* Order matters where two patterns can match one path: the specific ones
+ * ("/containers/json") come before the name-capturing ones, as the engine
+ * registers them.  "**" stands for the engine's {name:.*} (image and
+ * container references may contain '/'), "*" for a single segment. */
+static const struct engine_route routes[] = {
+  /* system */
+  { "GET", "/_ping", "", "", ROUTE_OP_NONE, ROUTE_F_ALWAYS },
+  { "HEAD", "/_ping", "", "", ROUTE_OP_NONE, ROUTE_F_ALWAYS },
+  C_ROUTE ("GET", "/version", "version", "system"),
+  C_ROUTE ("GET", "/info", "info,system info", "system"),
+  C_ROUTE ("GET", "/events", "events,system events", "system"),
+  C_ROUTE ("GET", "/system/df", "system df", "system"),
+  C_ROUTE ("POST", "/auth", "login", "system"),
+
+  /* containers */
+  C_ROUTE ("GET", "/containers/json", "ps,container ls", "container"),
+  { "POST", "/containers/create", "create,run", "container",
+    ROUTE_OP_CONTAINER_CREATE, 0 },
+  C_ROUTE ("POST", "/containers/prune", "container prune,system prune",
+           "container"),
+  C_ROUTE ("GET", "/containers/**/json", "inspect,container inspect,port",
+           "container"),
+  C_ROUTE ("GET", "/containers/**/top", "top", "container"),
+  C_ROUTE ("GET", "/containers/**/logs", "logs", "container"),
+  C_ROUTE ("GET", "/containers/**/changes", "diff", "container"),
+  C_ROUTE ("GET", "/containers/**/export", "export", "container"),
+  C_ROUTE ("GET", "/containers/**/stats", "stats", "container"),
+  { "GET", "/containers/**/attach/ws", "attach", "container", ROUTE_OP_NONE,
+    ROUTE_F_HIJACK },
+  C_ROUTE ("GET", "/containers/**/archive", "cp", "container"),
+  C_ROUTE ("HEAD", "/containers/**/archive", "cp", "container"),
+  C_ROUTE ("PUT", "/containers/**/archive", "cp", "container"),
+  { "POST", "/containers/**/start", "start,run", "container",
+    ROUTE_OP_CONTAINER_START, 0 },
+  C_ROUTE ("POST", "/containers/**/stop", "stop", "container"),
+  C_ROUTE ("POST", "/containers/**/restart", "restart", "container"),
+  C_ROUTE ("POST", "/containers/**/kill", "kill,run,start,attach",
+           "container"),
+  C_ROUTE ("POST", "/containers/**/pause", "pause", "container"),
+  C_ROUTE ("POST", "/containers/**/unpause", "unpause", "container"),
+  C_ROUTE ("POST", "/containers/**/wait", "wait,run,start", "container"),
+  C_ROUTE ("POST", "/containers/**/resize", "attach,run,start,exec",
+           "container"),
+  { "POST", "/containers/**/attach", "attach,run,start", "container",
+    ROUTE_OP_NONE, ROUTE_F_HIJACK },
+  C_ROUTE ("POST", "/containers/**/exec", "exec", "container"),
+  C_ROUTE ("POST", "/containers/**/rename", "rename", "container"),
+  C_ROUTE ("POST", "/containers/**/update", "update", "container"),
+  C_ROUTE ("GET", "/containers/**/checkpoints", "checkpoint", "container"),
+  C_ROUTE ("POST", "/containers/**/checkpoints", "checkpoint", "container"),
+  C_ROUTE ("DELETE", "/containers/**/checkpoints/*", "checkpoint",
+           "container"),
+  C_ROUTE ("DELETE", "/containers/**", "rm,run", "container"),
+  { "POST", "/exec/**/start", "exec", "container", ROUTE_OP_NONE,
+    ROUTE_F_HIJACK },
+  C_ROUTE ("POST", "/exec/**/resize", "exec", "container"),
+  C_ROUTE ("GET", "/exec/**/json", "exec", "container"),
+  C_ROUTE ("POST", "/commit", "commit", "container"),
+
+  /* images */
+  C_ROUTE ("GET", "/images/json", "images,image ls", "image"),
+  C_ROUTE ("GET", "/images/search", "search", "image"),
+  C_ROUTE ("GET", "/images/get", "save", "image"),
+  C_ROUTE ("POST", "/images/load", "load", "image"),
+  C_ROUTE ("POST", "/images/create", "pull,import,run,create", "image"),
+  C_ROUTE ("POST", "/images/prune", "image prune,system prune", "image"),
+  C_ROUTE ("GET", "/images/**/get", "save", "image"),
+  C_ROUTE ("GET", "/images/**/history", "history", "image"),
+  C_ROUTE ("GET", "/images/**/json", "inspect,image inspect", "image"),
+  C_ROUTE ("POST", "/images/**/push", "push", "image"),
+  C_ROUTE ("POST", "/images/**/tag", "tag", "image"),
+  C_ROUTE ("DELETE", "/images/**", "rmi", "image"),
+  C_ROUTE ("GET", "/distribution/**/json", "pull,run,create", "image"),
+
+  /* build */
+  { "POST", "/build", "build", "build", ROUTE_OP_BUILD, 0 },
+  C_ROUTE ("POST", "/build/prune", "builder prune,system prune", "build"),
+  C_ROUTE ("POST", "/build/cancel", "build", "build"),
+  { "POST", "/session", "build", "build", ROUTE_OP_BUILDKIT, ROUTE_F_HIJACK },
+  { "POST", "/grpc", "build", "build", ROUTE_OP_BUILDKIT, ROUTE_F_HIJACK },
+
+  /* volumes */
+  C_ROUTE ("GET", "/volumes", "volume ls", "volume"),
+  { "POST", "/volumes/create", "volume create,run,create", "volume",
+    ROUTE_OP_VOLUME_CREATE, 0 },
+  C_ROUTE ("POST", "/volumes/prune", "volume prune,system prune", "volume"),
+  C_ROUTE ("GET", "/volumes/**", "volume inspect", "volume"),
+  C_ROUTE ("PUT", "/volumes/**", "volume update", "volume"),
+  C_ROUTE ("DELETE", "/volumes/**", "volume rm", "volume"),
+
+  /* networks */
+  C_ROUTE ("GET", "/networks", "network ls", "network"),
+  C_ROUTE ("POST", "/networks/create", "network create", "network"),
+  C_ROUTE ("POST", "/networks/prune", "network prune,system prune", "network"),
+  C_ROUTE ("POST", "/networks/**/connect", "network connect", "network"),
+  C_ROUTE ("POST", "/networks/**/disconnect", "network disconnect", "network"),
+  C_ROUTE ("GET", "/networks/**", "network inspect", "network"),
+  C_ROUTE ("DELETE", "/networks/**", "network rm", "network"),
+
+  /* plugins: installing or configuring one runs privileged code on the
+   * host, outside any container isolation. */
+  C_ROUTE ("GET", "/plugins", "plugin ls", "plugin"),
+  C_ROUTE ("GET", "/plugins/privileges", "plugin install", "plugin"),
+  { "POST", "/plugins/pull", "plugin install", "plugin", ROUTE_OP_PLUGIN, 0 },
+  { "POST", "/plugins/create", "plugin create", "plugin", ROUTE_OP_PLUGIN, 0 },
+  C_ROUTE ("GET", "/plugins/**/json", "plugin inspect", "plugin"),
+  { "POST", "/plugins/**/enable", "plugin enable", "plugin", ROUTE_OP_PLUGIN,
+    0 },
+  C_ROUTE ("POST", "/plugins/**/disable", "plugin disable", "plugin"),
+  C_ROUTE ("POST", "/plugins/**/push", "plugin push", "plugin"),
+  { "POST", "/plugins/**/upgrade", "plugin upgrade", "plugin", ROUTE_OP_PLUGIN,
+    0 },
+  { "POST", "/plugins/**/set", "plugin set", "plugin", ROUTE_OP_PLUGIN, 0 },
+  C_ROUTE ("DELETE", "/plugins/**", "plugin rm", "plugin"),
+
+  /* swarm: service tasks are created by the engine's own executor, with
+   * none of the create checks, so joining a swarm is refused under ECI. */
+  C_ROUTE ("GET", "/swarm", "swarm inspect,info", "swarm"),
+  { "POST", "/swarm/init", "swarm init", "swarm", ROUTE_OP_SWARM, 0 },
+  { "POST", "/swarm/join", "swarm join", "swarm", ROUTE_OP_SWARM, 0 },
+  C_ROUTE ("POST", "/swarm/leave", "swarm leave", "swarm"),
+  C_ROUTE ("POST", "/swarm/update", "swarm update", "swarm"),
+  C_ROUTE ("GET", "/swarm/unlockkey", "swarm unlock-key", "swarm"),
+  C_ROUTE ("POST", "/swarm/unlock", "swarm unlock", "swarm"),
+  C_ROUTE ("GET", "/services", "service ls", "service"),
+  { "POST", "/services/create", "service create", "service", ROUTE_OP_SWARM,
+    0 },
+  { "POST", "/services/*/update", "service update", "service", ROUTE_OP_SWARM,
+    0 },
+  C_ROUTE ("GET", "/services/*/logs", "service logs", "service"),
+  C_ROUTE ("GET", "/services/*", "service inspect", "service"),
+  C_ROUTE ("DELETE", "/services/*", "service rm", "service"),
+  C_ROUTE ("GET", "/tasks", "service ps", "service"),
+  C_ROUTE ("GET", "/tasks/*/logs", "service logs", "service"),
+  C_ROUTE ("GET", "/tasks/*", "service ps", "service"),
+  C_ROUTE ("GET", "/nodes", "node ls", "node"),
+  C_ROUTE ("POST", "/nodes/*/update", "node update", "node"),
+  C_ROUTE ("GET", "/nodes/*", "node inspect", "node"),
+  C_ROUTE ("DELETE", "/nodes/*", "node rm", "node"),
+  C_ROUTE ("GET", "/secrets", "secret ls", "secret"),
+  C_ROUTE ("POST", "/secrets/create", "secret create", "secret"),
+  C_ROUTE ("POST", "/secrets/*/update", "secret update", "secret"),
+  C_ROUTE ("GET", "/secrets/*", "secret inspect", "secret"),
+  C_ROUTE ("DELETE", "/secrets/*", "secret rm", "secret"),
+  C_ROUTE ("GET", "/configs", "config ls", "config"),
+  C_ROUTE ("POST", "/configs/create", "config create", "config"),
+  C_ROUTE ("POST", "/configs/*/update", "config update", "config"),
+  C_ROUTE ("GET", "/configs/*", "config inspect", "config"),
+  C_ROUTE ("DELETE", "/configs/*", "config rm", "config"),
+};
+
+const struct engine_route engine_route_unknown
+    = { "", "", "unknown", "", ROUTE_OP_NONE, 0 };
+
+const struct engine_route *
+engine_route_table (size_t *n)
+{
+  *n = sizeof routes / sizeof routes[0];
+  return routes;
+}
+
+static int
+hexval (char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Percent-decode [s, s+len) into a new string; -1 on a bad escape or NUL. */
+static char *
+pct_decode (const char *s, size_t len)
+{
+  char *out = malloc (len + 1);
+  size_t o = 0;
+  if (out == NULL)
+    return NULL;
+  for (size_t i = 0; i < len; i++)
+    {
+      char c = s[i];
+      if (c == '%')
+        {
+          int hi, lo;
+          if (i + 2 >= len)
+            goto bad;
+          hi = hexval (s[i + 1]);
+          lo = hexval (s[i + 2]);
+          if (hi < 0 || lo < 0)
+            goto bad;
+          c = (char)(hi * 16 + lo);
+          i += 2;
+        }
+      if (c == '\0')
+        goto bad;
+      out[o++] = c;
+    }
+  out[o] = '\0';
+  return out;
+bad:
+  free (out);
+  return NULL;
+}
+
+static bool
+path_clean_p (const char *p)
+{
+  size_t n = strlen (p);
+  if (strstr (p, "//") || strstr (p, "/./") || strstr (p, "/../"))
+    return false;
+  if ((n >= 2 && strcmp (p + n - 2, "/.") == 0)
+      || (n >= 3 && strcmp (p + n - 3, "/..") == 0))
+    return false;
+  return true;
+}
+
+int
+engine_uri_parse (const char *uri, size_t len, struct engine_uri *out)
+{
+  const char *q;
+  size_t plen;
+  char *path;
+
+  memset (out, 0, sizeof *out);
+  out->query = "";
+  if (len == 0 || uri[0] != '/' || memchr (uri, '\0', len) != NULL)
+    return -1;
+  q = memchr (uri, '?', len);
+  plen = q ? (size_t)(q - uri) : len;
+  if (q)
+    out->query = q + 1;
+  path = pct_decode (uri, plen);
+  if (path == NULL || !path_clean_p (path))
+    {
+      free (path);
+      return -1;
+    }
+  /* Optional /v{version:[0-9.]+} prefix, as the engine registers it. */
+  if (path[1] == 'v')
+    {
+      size_t i = 2;
+      while (path[i] == '.' || (path[i] >= '0' && path[i] <= '9'))
+        i++;
+      if (i > 2 && (path[i] == '/' || path[i] == '\0')
+          && i - 2 < sizeof out->version)
+        {
+          memcpy (out->version, path + 2, i - 2);
+          out->version[i - 2] = '\0';
+          if (path[i] == '\0')
+            path[1] = '\0';
+          else
+            memmove (path, path + i, strlen (path + i) + 1);
+        }
+    }
+  out->path = path;
+  return 0;
+}
+
+void
+engine_uri_free (struct engine_uri *u)
+{
+  free (u->path);
+  u->path = NULL;
+}
+
+/* Match path segments against pattern segments.  "*" = exactly one
+ * non-empty segment; "**" = one or more segments. */
+static bool
+match_segments (const char *pat, const char *path)
+{
+  while (*pat == '/' && *path == '/')
+    {
+      const char *pe, *se;
+      size_t pl, sl;
+      pat++;
+      path++;
+      pe = strchrnul (pat, '/');
+      se = strchrnul (path, '/');
+      pl = (size_t)(pe - pat);
+      sl = (size_t)(se - path);
+      if (pl == 2 && pat[0] == '*' && pat[1] == '*')
+        {
+          /* Try every split: at least one segment consumed. */
+          if (sl == 0)
+            return false;
+          for (const char *s = se;; s = strchrnul (s + 1, '/'))
+            {
+              if (match_segments (pe, s))
+                return true;
+              if (*s == '\0')
+                return false;
+            }
+        }
+      if (pl == 1 && pat[0] == '*')
+        {
+          if (sl == 0)
+            return false;
+        }
+      else if (pl != sl || memcmp (pat, path, pl) != 0)
+        return false;
+      pat = pe;
+      path = se;
+    }
+  return *pat == '\0' && *path == '\0';
+}
+
+const struct engine_route *
+engine_route_classify (const char *method, const char *path)
+{
+  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+    if (strcmp (routes[i].method, method) == 0
+        && match_segments (routes[i].pattern, path))
+      return &routes[i];
+  return &engine_route_unknown;
+}
+
+bool
+engine_route_has_command (const struct engine_route *r, const char *command)
+{
+  size_t n = strlen (command);
+  const char *p = r->commands;
+  while (*p)
+    {
+      const char *e = strchrnul (p, ',');
+      if ((size_t)(e - p) == n && memcmp (p, command, n) == 0)
+        return true;
+      p = *e ? e + 1 : e;
+    }
+  return false;
+}
+
+/* Management commands (`docker network ...`) and the group whose
+ * endpoints they cover.  `docker system` is the exception: its verbs (df,
+ * events, info, prune) are matched by name, so that denying "system" does
+ * not block `docker version` or `docker login`. */
+static const struct
+{
+  const char *name;
+  const char *group;
+} mgmt[] = {
+  { "container", "container" }, { "image", "image" },
+  { "network", "network" },     { "volume", "volume" },
+  { "builder", "build" },       { "plugin", "plugin" },
+  { "swarm", "swarm" },         { "service", "service" },
+  { "node", "node" },           { "secret", "secret" },
+  { "config", "config" },
+};
+
+static bool
+has_command_prefix (const struct engine_route *r, const char *word)
+{
+  size_t n = strlen (word);
+  const char *p = r->commands;
+  while (*p)
+    {
+      const char *e = strchrnul (p, ',');
+      if ((size_t)(e - p) > n && memcmp (p, word, n) == 0 && p[n] == ' ')
+        return true;
+      p = *e ? e + 1 : e;
+    }
+  return false;
+}
+
+static bool
+entry_matches (const char *entry, const struct engine_route *r)
+{
+  size_t n = strlen (entry);
+  if (n == 0)
+    return false;
+  if (strcmp (entry, "*") == 0)
+    return true;
+  if (entry[n - 1] == '*')
+    return r->group[0] != '\0' && strlen (r->group) == n - 1
+           && memcmp (entry, r->group, n - 1) == 0;
+  for (size_t i = 0; i < sizeof mgmt / sizeof mgmt[0]; i++)
+    if (strcmp (entry, mgmt[i].name) == 0)
+      return strcmp (r->group, mgmt[i].group) == 0;
+  if (strcmp (entry, "system") == 0)
+    return has_command_prefix (r, "system");
+  return engine_route_has_command (r, entry);
+}
+
+bool
+engine_cmdlist_allows (enum policy_cmdlist_type type, char *const *entries,
+                       size_t n_entries, const struct engine_route *r)
+{
+  bool any = false;
+  if (r->flags & ROUTE_F_ALWAYS)
+    return true;
+  if (r == &engine_route_unknown)
+    return false;
+  for (size_t i = 0; i < n_entries && !any; i++)
+    any = entry_matches (entries[i], r);
+  return type == POLICY_CMDLIST_DENY ? !any : any;
+}
+
+/* Calls fn on every key=value pair of a raw query, split on '&' and ';'
+ * (engines built with Go < 1.17 split on both), '+' read as space, both
+ * sides percent-decoded.  Stops when fn returns true; returns that. */
+static bool
+query_each (const char *query,
+            bool (*fn) (const char *k, const char *v, void *ctx), void *ctx)
+{
+  const char *p = query;
+  while (*p)
+    {
+      const char *e = p;
+      while (*e && *e != '&' && *e != ';')
+        e++;
+      size_t len = (size_t)(e - p);
+      char *raw = strndup (p, len);
+      if (raw)
+        {
+          for (char *c = raw; *c; c++)
+            if (*c == '+')
+              *c = ' ';
+          char *eq = strchr (raw, '=');
+          if (eq)
+            *eq = '\0';
+          char *k = pct_decode (raw, strlen (raw));
+          char *v = eq ? pct_decode (eq + 1, strlen (eq + 1)) : strdup ("");
+          bool stop = k && v && fn (k, v, ctx);
+          free (k);
+          free (v);
+          free (raw);
+          if (stop)
+            return true;
+        }
+      p = *e ? e + 1 : e;
+    }
+  return false;
+}
+
+struct query_get_ctx
+{
+  const char *name;
+  const char *value; /* for query_any_equal */
+  char *out;
+};
+
+static bool
+query_get_cb (const char *k, const char *v, void *ctx)
+{
+  struct query_get_ctx *c = ctx;
+  if (strcmp (k, c->name) != 0)
+    return false;
+  c->out = strdup (v);
+  return true;
+}
+
+char *
+engine_query_get (const char *query, const char *name)
+{
+  struct query_get_ctx c = { name, NULL, NULL };
+  query_each (query, query_get_cb, &c);
+  return c.out;
+}
+
+static bool
+query_eq_cb (const char *k, const char *v, void *ctx)
+{
+  struct query_get_ctx *c = ctx;
+  return strcmp (k, c->name) == 0 && strcasecmp (v, c->value) == 0;
+}
+
+bool
+engine_query_any_equal (const char *query, const char *name, const char *value)
+{
+  struct query_get_ctx c = { name, value, NULL };
+  return query_each (query, query_eq_cb, &c);
+}

@@ -1,0 +1,559 @@
+/* The PAC engine: see engine.h.  The PAC runs in moat-sandbox; this side
+ * answers its host callbacks (DNS with a cache and a per-evaluation limit,
+ * the container's address, alert) and keeps the decision cache. */
+#include "pac/engine.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "pac/fetch.h"
+#include "pac/helpers.h"
+#include "sandbox/client.h"
+#include "sandbox/sandbox.h"
+
+#define NAME_MAX_LEN 253
+#define DNS_SLOTS 256
+#define DNS_ANSWER_MAX 512
+#define PROBE 8
+
+struct dns_entry
+{
+  char name[NAME_MAX_LEN + 1];
+  int family;
+  int rc; /* 0 resolved, 1 not */
+  char answer[DNS_ANSWER_MAX];
+  int64_t expires;
+};
+
+struct decision
+{
+  uint64_t hash;
+  char *key;
+  int64_t expires;
+  struct proxy_list list;
+};
+
+struct pac_engine
+{
+  struct pac_engine_opts opts;
+  pthread_mutex_t lock;
+  struct sandbox_client *sb;
+  bool loaded;
+  char why[512]; /* why not loaded */
+  /* Per evaluation. */
+  const char *seed_host, *seed_ip, *my_ip;
+  unsigned lookups;
+  struct dns_entry *dns;
+  struct decision *cache;
+  size_t cache_n; /* power of two */
+  struct pac_engine_stats stats;
+};
+
+static int64_t
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t
+fnv1a (const char *s)
+{
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static bool
+ipv4_literal_p (const char *s)
+{
+  struct in_addr a;
+  return inet_pton (AF_INET, s, &a) == 1;
+}
+
+static bool
+ip_literal_p (const char *s)
+{
+  struct in6_addr a;
+  return ipv4_literal_p (s) || inet_pton (AF_INET6, s, &a) == 1;
+}
+
+/* ---- default resolver ---- */
+
+int
+pac_resolve_default (void *ud, const char *name, int family, char *out,
+                     size_t outlen)
+{
+  unsigned cap_ms = ud ? *(const unsigned *)ud : 2000;
+  struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_STREAM };
+  /* Heap-allocated: if the lookup cannot be cancelled after the timeout,
+   * glibc's resolver thread still owns the request, so it is leaked rather
+   * than freed under it. */
+  struct gaicb *req = calloc (1, sizeof *req);
+  char *nm = strdup (name);
+  struct addrinfo *hp = malloc (sizeof *hp);
+  if (req == NULL || nm == NULL || hp == NULL)
+    {
+      free (req);
+      free (nm);
+      free (hp);
+      return -1;
+    }
+  *hp = hints;
+  req->ar_name = nm;
+  req->ar_request = hp;
+  struct gaicb *list[1] = { req };
+  if (getaddrinfo_a (GAI_NOWAIT, list, 1, NULL) != 0)
+    {
+      free (req);
+      free (nm);
+      free (hp);
+      return -1;
+    }
+  struct timespec ts = { cap_ms / 1000, (long)(cap_ms % 1000) * 1000000L };
+  while (gai_suspend ((const struct gaicb *const *)list, 1, &ts) == EAI_INTR)
+    ;
+  int rc = gai_error (req);
+  if (rc == EAI_INPROGRESS && gai_cancel (req) != EAI_CANCELED)
+    return -1; /* leaked on purpose, see above */
+  if (rc != 0)
+    {
+      if (req->ar_result)
+        freeaddrinfo (req->ar_result);
+      free (req);
+      free (nm);
+      free (hp);
+      return rc == EAI_INPROGRESS ? -1 : 1;
+    }
+  size_t used = 0;
+  out[0] = 0;
+  for (struct addrinfo *ai = req->ar_result; ai; ai = ai->ai_next)
+    {
+      char buf[INET6_ADDRSTRLEN];
+      const void *a
+          = ai->ai_family == AF_INET
+                ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+                : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)
+                      ->sin6_addr;
+      if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+          || inet_ntop (ai->ai_family, a, buf, sizeof buf) == NULL)
+        continue;
+      if (family == AF_INET)
+        {
+          snprintf (out, outlen, "%s", buf);
+          used = 1;
+          break;
+        }
+      if (strstr (out, buf)) /* one entry per address */
+        continue;
+      size_t bl = strlen (buf);
+      if (used + bl + 2 > outlen)
+        break;
+      if (used)
+        out[used++] = ';';
+      memcpy (out + used, buf, bl + 1);
+      used += bl;
+    }
+  freeaddrinfo (req->ar_result);
+  free (req);
+  free (nm);
+  free (hp);
+  return used ? 0 : 1;
+}
+
+/* ---- DNS answers for the PAC ---- */
+
+static int
+resolve_cached (struct pac_engine *e, const char *name, int family, char *out,
+                size_t outlen)
+{
+  char key[NAME_MAX_LEN + 8];
+  snprintf (key, sizeof key, "%d/%s", family, name);
+  struct dns_entry *d = &e->dns[fnv1a (key) % DNS_SLOTS];
+  int64_t now = now_ms ();
+  if (d->expires > now && d->family == family
+      && strcasecmp (d->name, name) == 0)
+    {
+      snprintf (out, outlen, "%s", d->answer);
+      return d->rc;
+    }
+  /* What it prevents: a PAC that resolves thousands of names per decision
+   * (a DNS amplifier, or a way to stall every connection). */
+  if (e->lookups >= e->opts.max_lookups)
+    {
+      e->stats.dns_limited++;
+      return 1;
+    }
+  e->lookups++;
+  e->stats.dns_lookups++;
+  pac_resolve_fn fn = e->opts.resolve ? e->opts.resolve : pac_resolve_default;
+  void *ud = e->opts.resolve ? e->opts.resolve_ud : &e->opts.timeout_ms;
+  int rc = fn (ud, name, family, out, outlen);
+  if (rc < 0)
+    rc = 1;
+  snprintf (d->name, sizeof d->name, "%s", name);
+  d->family = family;
+  d->rc = rc;
+  snprintf (d->answer, sizeof d->answer, "%s", rc == 0 ? out : "");
+  d->expires = now + e->opts.dns_ttl_ms;
+  return rc;
+}
+
+static char *
+json_str_or_null (const char *s)
+{
+  json_t *j = s ? json_string (s) : json_null ();
+  if (j == NULL)
+    j = json_null (); /* not UTF-8: cannot come from us, treat as null */
+  char *r = json_dumps (j, JSON_ENCODE_ANY);
+  json_decref (j);
+  return r;
+}
+
+static int
+host_callback (void *ud, const char *name, const char *args_json,
+               char **result, moat_error_t *err)
+{
+  struct pac_engine *e = ud;
+  json_error_t jerr;
+  json_t *args = json_loads (args_json, 0, &jerr);
+  const char *arg0 = NULL;
+  char answer[DNS_ANSWER_MAX];
+  int rc = 0;
+
+  if (args == NULL || !json_is_array (args))
+    {
+      json_decref (args);
+      return moat_error (err, EINVAL, "bad host call arguments");
+    }
+  if (json_array_size (args) > 0 && json_is_string (json_array_get (args, 0)))
+    arg0 = json_string_value (json_array_get (args, 0));
+
+  if (strcmp (name, "dnsResolve") == 0 || strcmp (name, "dnsResolveEx") == 0)
+    {
+      int family = name[10] == 'E' ? AF_UNSPEC : AF_INET;
+      const char *ans = NULL;
+      if (arg0 == NULL || strlen (arg0) > NAME_MAX_LEN || arg0[0] == 0)
+        ans = NULL;
+      else if (family == AF_INET ? ipv4_literal_p (arg0) : ip_literal_p (arg0))
+        ans = arg0;
+      else if (e->seed_host && e->seed_ip
+               && strcasecmp (arg0, e->seed_host) == 0
+               && (family == AF_UNSPEC || ipv4_literal_p (e->seed_ip)))
+        ans = e->seed_ip;
+      else if (resolve_cached (e, arg0, family, answer, sizeof answer) == 0)
+        ans = answer;
+      if (family == AF_UNSPEC && ans == NULL)
+        ans = "";
+      *result = json_str_or_null (ans);
+    }
+  else if (strcmp (name, "myIpAddress") == 0)
+    *result = json_str_or_null (
+        e->my_ip && ipv4_literal_p (e->my_ip) ? e->my_ip : "127.0.0.1");
+  else if (strcmp (name, "myIpAddressEx") == 0)
+    *result = json_str_or_null (e->my_ip ? e->my_ip : "");
+  else if (strcmp (name, "alert") == 0)
+    {
+      log_info ("PAC alert: %.200s", arg0 ? arg0 : "");
+      *result = json_str_or_null (NULL);
+    }
+  else
+    rc = moat_error (err, ENOENT, "no host function `%.64s`", name);
+  json_decref (args);
+  if (rc == 0 && *result == NULL)
+    return moat_error (err, ENOMEM, "host call answer");
+  return rc;
+}
+
+/* ---- decision cache ---- */
+
+static struct decision *
+cache_find (struct pac_engine *e, const char *key, uint64_t h, bool for_insert)
+{
+  if (e->cache == NULL)
+    return NULL;
+  int64_t now = now_ms ();
+  struct decision *victim = NULL;
+  for (size_t i = 0; i < PROBE; i++)
+    {
+      struct decision *d = &e->cache[(h + i) & (e->cache_n - 1)];
+      if (d->key && d->hash == h && strcmp (d->key, key) == 0)
+        return (for_insert || d->expires > now) ? d : NULL;
+      if (!for_insert)
+        continue;
+      if (victim == NULL || d->key == NULL || d->expires < victim->expires)
+        victim = d;
+    }
+  return victim;
+}
+
+static void
+cache_clear (struct pac_engine *e)
+{
+  if (e->cache == NULL)
+    return;
+  for (size_t i = 0; i < e->cache_n; i++)
+    {
+      free (e->cache[i].key);
+      e->cache[i].key = NULL;
+    }
+}
+
+/* ---- API ---- */
+
+int
+pac_engine_new (const struct pac_engine_opts *opts, struct pac_engine **out,
+                moat_error_t *err)
+{
+  struct pac_engine *e = calloc (1, sizeof *e);
+  if (e == NULL)
+    return moat_error (err, ENOMEM, "pac engine");
+  e->opts = *opts;
+  if (!e->opts.timeout_ms)
+    e->opts.timeout_ms = 200;
+  if (!e->opts.load_timeout_ms)
+    e->opts.load_timeout_ms = 1000;
+  if (!e->opts.max_lookups)
+    e->opts.max_lookups = 8;
+  if (!e->opts.dns_ttl_ms)
+    e->opts.dns_ttl_ms = 30000;
+  if (!e->opts.cache_max)
+    e->opts.cache_max = 4096;
+  pthread_mutex_init (&e->lock, NULL);
+  e->dns = calloc (DNS_SLOTS, sizeof *e->dns);
+  if (e->dns == NULL)
+    goto nomem;
+  if (e->opts.cache_ttl_ms)
+    {
+      e->cache_n = 16;
+      while (e->cache_n < e->opts.cache_max)
+        e->cache_n <<= 1;
+      e->cache = calloc (e->cache_n, sizeof *e->cache);
+      if (e->cache == NULL)
+        goto nomem;
+    }
+  struct sandbox_client_opts so = { .exe = opts->sandbox_exe,
+                                    .host = host_callback,
+                                    .host_ud = e,
+                                    .cpu_seconds = SANDBOX_DEFAULT_CPU };
+  if (sandbox_client_new (&so, &e->sb, err) < 0
+      || sandbox_client_load (e->sb, "pac-helpers.js", pac_helpers_js,
+                              pac_helpers_js_len, 5000, err)
+             < 0)
+    {
+      pac_engine_free (e);
+      return moat_error_wrap (err, "start the PAC sandbox");
+    }
+  *out = e;
+  return 0;
+nomem:
+  pac_engine_free (e);
+  return moat_error (err, ENOMEM, "pac engine");
+}
+
+void
+pac_engine_free (struct pac_engine *e)
+{
+  if (e == NULL)
+    return;
+  sandbox_client_free (e->sb);
+  cache_clear (e);
+  free (e->cache);
+  free (e->dns);
+  pthread_mutex_destroy (&e->lock);
+  free (e);
+}
+
+int
+pac_engine_load (struct pac_engine *e, const char *src, size_t len,
+                 moat_error_t *err)
+{
+  int r;
+  pthread_mutex_lock (&e->lock);
+  cache_clear (e);
+  e->loaded = false;
+  /* A fresh sandbox with only the helpers: nothing of the previous PAC
+   * (globals, functions) survives into the new one. */
+  r = sandbox_client_reset (e->sb, err);
+  if (r == 0)
+    r = sandbox_client_load (e->sb, "pac-helpers.js", pac_helpers_js,
+                             pac_helpers_js_len, 5000, err);
+  if (r == 0)
+    {
+      e->seed_host = e->seed_ip = e->my_ip = NULL;
+      e->lookups = 0;
+      r = sandbox_client_load (e->sb, "proxy.pac", src, len,
+                               e->opts.load_timeout_ms, err);
+      if (r < 0)
+        moat_error_wrap (err, "load PAC");
+    }
+  e->loaded = r == 0;
+  snprintf (e->why, sizeof e->why, "%s", r == 0 ? "" : moat_error_msg (err));
+  pthread_mutex_unlock (&e->lock);
+  return r;
+}
+
+int
+pac_engine_load_url (struct pac_engine *e, const char *url,
+                     unsigned timeout_ms, moat_error_t *err)
+{
+  cleanup_free char *src = NULL;
+  size_t len;
+  if (pac_fetch (url, timeout_ms, &src, &len, err) < 0)
+    {
+      pthread_mutex_lock (&e->lock);
+      cache_clear (e);
+      e->loaded = false;
+      snprintf (e->why, sizeof e->why, "%s", moat_error_msg (err));
+      pthread_mutex_unlock (&e->lock);
+      return -1;
+    }
+  return pac_engine_load (e, src, len, err);
+}
+
+bool
+pac_engine_ready (struct pac_engine *e, char *why, size_t len)
+{
+  pthread_mutex_lock (&e->lock);
+  bool ok = e->loaded;
+  if (!ok && why && len)
+    snprintf (why, len, "%s", e->why[0] ? e->why : "no PAC loaded");
+  pthread_mutex_unlock (&e->lock);
+  return ok;
+}
+
+/* Call __moat_pac_find with the per-evaluation state set; lock held. */
+static int
+eval_locked (struct pac_engine *e, const char *url, const char *host,
+             const char *seed_ip, const char *my_ip, char **result,
+             moat_error_t *err)
+{
+  if (!e->loaded)
+    return moat_error (err, ENOENT, "no PAC loaded");
+  json_t *args = json_pack ("[ss]", url, host);
+  if (args == NULL)
+    return moat_error (err, EINVAL, "URL or host is not valid UTF-8");
+  cleanup_free char *aj = json_dumps (args, JSON_COMPACT);
+  json_decref (args);
+  if (aj == NULL)
+    return moat_error (err, ENOMEM, "encode arguments");
+  e->seed_host = host;
+  e->seed_ip = seed_ip;
+  e->my_ip = my_ip;
+  e->lookups = 0;
+  e->stats.evaluations++;
+  cleanup_free char *rj = NULL;
+  int r = sandbox_client_call (e->sb, "__moat_pac_find", aj,
+                               e->opts.timeout_ms, &rj, err);
+  e->seed_host = e->seed_ip = e->my_ip = NULL;
+  if (r < 0)
+    return moat_error_wrap (err, "FindProxyForURL");
+  json_error_t jerr;
+  json_t *j = json_loads (rj, JSON_DECODE_ANY, &jerr);
+  if (j == NULL || !json_is_string (j))
+    {
+      json_decref (j);
+      return moat_error (err, EPROTO, "FindProxyForURL: bad result");
+    }
+  *result = strdup (json_string_value (j));
+  json_decref (j);
+  if (*result == NULL)
+    return moat_error (err, ENOMEM, "result");
+  return 0;
+}
+
+int
+pac_engine_eval (struct pac_engine *e, const char *url, const char *host,
+                 const char *my_ip, char **result, moat_error_t *err)
+{
+  pthread_mutex_lock (&e->lock);
+  int r = eval_locked (e, url, host, NULL, my_ip, result, err);
+  if (r < 0)
+    e->stats.failures++;
+  pthread_mutex_unlock (&e->lock);
+  return r;
+}
+
+int
+pac_engine_decide (struct pac_engine *e, const char *host, uint16_t port,
+                   const char *dest_ip, const char *my_ip,
+                   struct proxy_list *out, bool *cached, moat_error_t *err)
+{
+  char url[NAME_MAX_LEN + 32], key[2 * NAME_MAX_LEN + 80];
+  const char *h = host && *host ? host : dest_ip;
+  cleanup_free char *res = NULL; /* before any goto: cleanup needs it set */
+  int r = -1;
+
+  if (cached)
+    *cached = false;
+  if (h == NULL || strlen (h) > NAME_MAX_LEN)
+    return moat_error (err, EINVAL, "no usable host to decide on");
+  bool v6 = strchr (h, ':') != NULL;
+  snprintf (url, sizeof url, "%s://%s%s%s:%u", port == 443 ? "https" : "http",
+            v6 ? "[" : "", h, v6 ? "]" : "", (unsigned)port);
+  /* The container's address is part of the key: myIpAddress() may make the
+   * decision differ between containers. */
+  snprintf (key, sizeof key, "%s|%u|%s", h, (unsigned)port,
+            my_ip ? my_ip : "");
+  uint64_t hash = fnv1a (key);
+
+  pthread_mutex_lock (&e->lock);
+  struct decision *d = cache_find (e, key, hash, false);
+  if (d)
+    {
+      *out = d->list;
+      e->stats.cache_hits++;
+      if (cached)
+        *cached = true;
+      r = 0;
+      goto out;
+    }
+  if (e->cache)
+    e->stats.cache_misses++;
+  if (eval_locked (e, url, h, dest_ip, my_ip, &res, err) < 0
+      || pac_result_parse (res, out, err) < 0)
+    {
+      e->stats.failures++;
+      goto out;
+    }
+  r = 0;
+  d = cache_find (e, key, hash, true);
+  if (d)
+    {
+      char *k = d->key && strcmp (d->key, key) == 0 ? d->key : strdup (key);
+      if (k)
+        {
+          if (k != d->key)
+            free (d->key);
+          d->key = k;
+          d->hash = hash;
+          d->list = *out;
+          d->expires = now_ms () + e->opts.cache_ttl_ms;
+        }
+    }
+out:
+  pthread_mutex_unlock (&e->lock);
+  return r;
+}
+
+void
+pac_engine_stats (struct pac_engine *e, struct pac_engine_stats *out)
+{
+  pthread_mutex_lock (&e->lock);
+  *out = e->stats;
+  out->sandbox_restarts = sandbox_client_restarts (e->sb);
+  pthread_mutex_unlock (&e->lock);
+}

@@ -1,0 +1,98 @@
+/* The PAC engine the net guard calls: one moat-sandbox holding the helper
+ * functions and one PAC file, a decision cache, and the answers to the PAC's
+ * DNS and address questions.
+ *
+ * Thread safety: every function takes the engine's lock, so worker threads
+ * may share one engine; an evaluation holds it for at most timeout_ms plus
+ * the sandbox grace (a hostile PAC costs that much per cache miss).  Do not
+ * call these from an event loop that relays traffic: call from a worker. */
+#ifndef MOAT_PAC_ENGINE_H
+#define MOAT_PAC_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "pac/proxy.h"
+
+/* Resolve name for the PAC.  family AF_INET: write one dotted quad (what
+ * dnsResolve returns); AF_UNSPEC: a ';'-separated list of every IPv4 and
+ * IPv6 address (dnsResolveEx).  Return 0 with out filled, 1 when the name
+ * does not resolve, -1 on error (treated as does not resolve).  Called only
+ * within the per-evaluation lookup limit and on a cache miss. */
+typedef int (*pac_resolve_fn) (void *ud, const char *name, int family,
+                               char *out, size_t outlen);
+
+struct pac_engine_opts
+{
+  const char *sandbox_exe;  /* path of moat-sandbox (required) */
+  unsigned timeout_ms;      /* per evaluation; 0 = 200 */
+  unsigned load_timeout_ms; /* PAC top level; 0 = 1000 */
+  pac_resolve_fn resolve;   /* NULL: pac_resolve_default (getaddrinfo) */
+  void *resolve_ud;
+  unsigned max_lookups;  /* DNS lookups per evaluation; 0 = 8 */
+  unsigned dns_ttl_ms;   /* DNS answer cache; 0 = 30000 */
+  unsigned cache_ttl_ms; /* decision cache; 0 = off */
+  size_t cache_max;      /* decision cache entries; 0 = 4096 */
+};
+
+struct pac_engine;
+
+/* Start the sandbox and load the helper functions. */
+int pac_engine_new (const struct pac_engine_opts *opts,
+                    struct pac_engine **out, moat_error_t *err);
+void pac_engine_free (struct pac_engine *e);
+
+/* Load (or replace) the PAC source.  A syntax error or a top level that
+ * throws or runs past load_timeout_ms is returned as the error (the message
+ * names it, e.g. "SyntaxError: …"); the engine then has no PAC and every
+ * decision fails: fail closed.  Clears the decision cache. */
+int pac_engine_load (struct pac_engine *e, const char *src, size_t len,
+                     moat_error_t *err);
+
+/* Fetch url with pac_fetch() (http, https, file; 1 MB; HTTP 200) and load
+ * it.  On any failure the engine is left with no PAC, so every decision
+ * fails and the caller refuses every connection (fail closed); the reason is
+ * returned and kept for pac_engine_ready().  moatd calls this at start, on a
+ * policy change and periodically. */
+int pac_engine_load_url (struct pac_engine *e, const char *url,
+                         unsigned timeout_ms, moat_error_t *err);
+
+/* True when a PAC is loaded.  Otherwise, if why is not NULL, the reason of
+ * the last failed fetch or load ("no PAC loaded" before the first), for
+ * `moat status` and the audit log. */
+bool pac_engine_ready (struct pac_engine *e, char *why, size_t len);
+
+/* What the PAC says for a connection to host:port.
+ *   host:    the hostname learnt from SNI/Host, or NULL to decide on dest_ip
+ *   dest_ip: the destination address (text); dnsResolve(host) answers it
+ *            first, without a lookup, since the net guard verified it
+ *   my_ip:   the container's address, for myIpAddress(); NULL = 127.0.0.1
+ * The URL passed to FindProxyForURL is scheme://host:port with scheme https
+ * for port 443, else http, and no path.  Any failure (no PAC, timeout, error,
+ * unparsable result) returns -1: the caller refuses the connection.
+ * *cached tells whether the answer came from the decision cache. */
+int pac_engine_decide (struct pac_engine *e, const char *host, uint16_t port,
+                       const char *dest_ip, const char *my_ip,
+                       struct proxy_list *out, bool *cached,
+                       moat_error_t *err);
+
+/* The raw FindProxyForURL(url, host) string (for `moat pac eval`);
+ * *result is malloc'ed.  No decision cache. */
+int pac_engine_eval (struct pac_engine *e, const char *url, const char *host,
+                     const char *my_ip, char **result, moat_error_t *err);
+
+struct pac_engine_stats
+{
+  unsigned long evaluations, cache_hits, cache_misses, dns_lookups,
+      dns_limited, failures, sandbox_restarts;
+};
+void pac_engine_stats (struct pac_engine *e, struct pac_engine_stats *out);
+
+/* The default resolver: getaddrinfo, bounded by a 2 s timeout
+ * (getaddrinfo_a).  ud is unused. */
+int pac_resolve_default (void *ud, const char *name, int family, char *out,
+                         size_t outlen);
+
+#endif

@@ -1,0 +1,106 @@
+#include "pac/fetch.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+struct buf
+{
+  char *p;
+  size_t len;
+  bool over;
+};
+
+static size_t
+on_data (char *data, size_t size, size_t n, void *ud)
+{
+  struct buf *b = ud;
+  size_t add = size * n;
+  if (add > PAC_FETCH_MAX - b->len)
+    {
+      b->over = true;
+      return 0; /* aborts the transfer */
+    }
+  char *np = realloc (b->p, b->len + add + 1);
+  if (np == NULL)
+    return 0;
+  memcpy (np + b->len, data, add);
+  b->p = np;
+  b->len += add;
+  b->p[b->len] = 0;
+  return add;
+}
+
+int
+pac_fetch (const char *url, unsigned timeout_ms, char **body, size_t *len,
+           moat_error_t *err)
+{
+  char errbuf[CURL_ERROR_SIZE] = "";
+  struct buf b = { 0 };
+  long status = 0;
+  char *scheme = NULL;
+  int r = -1;
+
+  if (timeout_ms == 0)
+    timeout_ms = 10000;
+  CURL *c = curl_easy_init ();
+  if (c == NULL)
+    return moat_error (err, ENOMEM, "fetch PAC `%s`: curl init", url);
+  curl_easy_setopt (c, CURLOPT_URL, url);
+  curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+  curl_easy_setopt (c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt (c, CURLOPT_MAXREDIRS, 3L);
+  curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+  curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (c, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt (c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PAC_FETCH_MAX);
+  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt (c, CURLOPT_WRITEDATA, &b);
+  curl_easy_setopt (c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt (c, CURLOPT_USERAGENT, "moat-pac-fetch");
+
+  CURLcode rc = curl_easy_perform (c);
+  curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo (c, CURLINFO_SCHEME, &scheme);
+  bool http = scheme && strncasecmp (scheme, "http", 4) == 0;
+
+  if (b.over || rc == CURLE_FILESIZE_EXCEEDED)
+    moat_error (err, EFBIG, "fetch PAC `%s`: larger than %u bytes", url,
+                PAC_FETCH_MAX);
+  else if (rc == CURLE_OPERATION_TIMEDOUT)
+    moat_error (err, ETIMEDOUT,
+                "fetch PAC `%s`: no complete answer within %u ms", url,
+                timeout_ms);
+  else if (rc == CURLE_UNSUPPORTED_PROTOCOL)
+    moat_error (err, EPROTONOSUPPORT,
+                "fetch PAC `%s`: only http, https and file URLs are allowed",
+                url);
+  else if (rc != CURLE_OK && http && status != 0 && status != 200)
+    moat_error (err, EIO, "fetch PAC `%s`: HTTP status %ld (200 required)",
+                url, status);
+  else if (rc != CURLE_OK)
+    moat_error (err, EIO, "fetch PAC `%s`: %s", url,
+                errbuf[0] ? errbuf : curl_easy_strerror (rc));
+  else if (http && status != 200)
+    moat_error (err, EIO, "fetch PAC `%s`: HTTP status %ld (200 required)",
+                url, status);
+  else
+    {
+      if (b.p == NULL && (b.p = calloc (1, 1)) == NULL)
+        moat_error (err, ENOMEM, "fetch PAC `%s`", url);
+      else
+        {
+          *body = b.p;
+          *len = b.len;
+          b.p = NULL;
+          r = 0;
+        }
+    }
+  free (b.p);
+  curl_easy_cleanup (c);
+  return r;
+}

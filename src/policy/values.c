@@ -1,0 +1,395 @@
+/* The settings moat applies, their defaults, and one validator per kind of
+ * value.  The admin file and `moat settings set` both go through these, so
+ * a value a user may store is exactly a value an admin may write. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "imageref.h"
+#include "internal.h"
+#include "netaddr.h"
+#include "url.h"
+
+const char *const policy_group_names[GROUP_N] = {
+  "enhancedContainerIsolation",
+  "containersProxy",
+  "filesharingDirectories",
+};
+
+static int
+want_type (const json_t *v, json_type t, const char *what, const char *path,
+           struct policy_report *rep)
+{
+  bool ok = json_typeof (v) == t
+            || (t == JSON_TRUE && json_typeof (v) == JSON_FALSE);
+  if (ok)
+    return 0;
+  report_error (rep, path, "expected %s, found %s", what, json_type_desc (v));
+  return -1;
+}
+
+static int
+check_bool (const json_t *v, const char *path, struct policy_report *rep)
+{
+  return want_type (v, JSON_TRUE, "a boolean", path, rep);
+}
+
+static int
+check_enum (const json_t *v, const char *path, struct policy_report *rep,
+            const char *what, const char *a, const char *b)
+{
+  const char *cands[] = { a, b };
+  const char *s, *hint;
+
+  if (want_type (v, JSON_STRING, "a string", path, rep) < 0)
+    return -1;
+  s = json_string_value (v);
+  if (strcmp (s, a) == 0 || strcmp (s, b) == 0)
+    return 0;
+  hint = suggest (s, cands, 2);
+  if (hint != NULL)
+    report_error (rep, path,
+                  "invalid %s \"%s\"; expected \"%s\" or \"%s\"; "
+                  "did you mean \"%s\"?",
+                  what, s, a, b, hint);
+  else
+    report_error (rep, path, "invalid %s \"%s\"; expected \"%s\" or \"%s\"",
+                  what, s, a, b);
+  return -1;
+}
+
+static int
+check_cmd_type (const json_t *v, const char *path, struct policy_report *rep)
+{
+  return check_enum (v, path, rep, "type", "allow", "deny");
+}
+
+static int
+check_mode (const json_t *v, const char *path, struct policy_report *rep)
+{
+  return check_enum (v, path, rep, "mode", "manual", "system");
+}
+
+/* Run item() on every element of an array of strings. */
+static int
+each_string (const json_t *v, const char *path, struct policy_report *rep,
+             int (*item) (const char *s, const char *ipath,
+                          struct policy_report *rep))
+{
+  size_t i;
+  json_t *e;
+  int ret = 0;
+
+  if (want_type (v, JSON_ARRAY, "an array of strings", path, rep) < 0)
+    return -1;
+  json_array_foreach (v, i, e)
+  {
+    cleanup_free char *ipath = path_index (path, i);
+    if (!json_is_string (e))
+      {
+        report_error (rep, ipath, "expected a string, found %s",
+                      json_type_desc (e));
+        ret = -1;
+        continue;
+      }
+    if (item (json_string_value (e), ipath, rep) < 0)
+      ret = -1;
+  }
+  return ret;
+}
+
+static int
+image_item (const char *s, const char *path, struct policy_report *rep)
+{
+  cleanup_error moat_error_t err = NULL;
+  struct imageref_pattern p;
+
+  if (imageref_pattern_parse (s, &p, &err) < 0)
+    {
+      report_error (rep, path, "\"%s\" is not a valid image reference: %s", s,
+                    moat_error_msg (&err));
+      return -1;
+    }
+  imageref_pattern_free (&p);
+  if (strcmp (s, "*") == 0)
+    report_warn (rep, path,
+                 "\"*\" lets every image mount the Docker "
+                 "socket");
+  return 0;
+}
+
+static int
+check_images (const json_t *v, const char *path, struct policy_report *rep)
+{
+  return each_string (v, path, rep, image_item);
+}
+
+/* Client-side commands: they never reach the socket as themselves, so
+ * listing them would silently do nothing. */
+static const char *const client_only[] = {
+  "compose", "buildx", "context", "logout", "manifest", "trust",
+  "stack",   "scout",  "init",    "debug",  "sbom",     "help",
+};
+
+static int
+command_item (const char *s, const char *path, struct policy_report *rep)
+{
+  size_t n;
+  const char *const *names = policy_command_names (&n);
+  const char *hint;
+
+  if (policy_command_known_p (s))
+    return 0;
+  for (size_t i = 0; i < sizeof client_only / sizeof client_only[0]; i++)
+    if (strcmp (s, client_only[i]) == 0)
+      {
+        report_error (rep, path,
+                      "\"%s\" runs in the docker client and never reaches "
+                      "the socket as a command of its own; list the commands "
+                      "it sends instead (e.g. \"container*\", \"image*\")",
+                      s);
+        return -1;
+      }
+  hint = report_full_p (rep) ? NULL : suggest (s, names, n);
+  if (hint != NULL)
+    report_error (rep, path,
+                  "unknown docker command \"%s\"; did you mean "
+                  "\"%s\"?",
+                  s, hint);
+  else
+    report_error (rep, path,
+                  "unknown docker command \"%s\"; `moat settings --help` "
+                  "lists the accepted names",
+                  s);
+  return -1;
+}
+
+static int
+check_commands (const json_t *v, const char *path, struct policy_report *rep)
+{
+  return each_string (v, path, rep, command_item);
+}
+
+static int
+check_string (const json_t *v, const char *path, struct policy_report *rep,
+              const char **out)
+{
+  if (want_type (v, JSON_STRING, "a string", path, rep) < 0)
+    return -1;
+  *out = json_string_value (v);
+  return 0;
+}
+
+static int
+check_proxy (const json_t *v, const char *path, struct policy_report *rep)
+{
+  cleanup_error moat_error_t err = NULL;
+  struct policy_url u;
+  const char *s;
+
+  if (check_string (v, path, rep, &s) < 0)
+    return -1;
+  if (s[0] == '\0' || policy_proxy_url_parse (s, &u, &err) == 0)
+    return 0;
+  report_error (rep, path, "\"%s\" is not a valid proxy URL: %s", s,
+                moat_error_msg (&err));
+  return -1;
+}
+
+static int
+check_pac (const json_t *v, const char *path, struct policy_report *rep)
+{
+  cleanup_error moat_error_t err = NULL;
+  struct policy_url u;
+  const char *s;
+
+  if (check_string (v, path, rep, &s) < 0)
+    return -1;
+  if (s[0] == '\0' || policy_pac_url_parse (s, &u, &err) == 0)
+    return 0;
+  report_error (rep, path, "\"%s\" is not a valid PAC URL: %s", s,
+                moat_error_msg (&err));
+  return -1;
+}
+
+static int
+exclude_item (const char *s, const char *path, struct policy_report *rep)
+{
+  cleanup_error moat_error_t err = NULL;
+  struct netaddr_exclude e;
+
+  if (netaddr_exclude_parse (s, &e, &err) == 0)
+    return 0;
+  report_error (rep, path, "%s", moat_error_msg (&err));
+  return -1;
+}
+
+static int
+check_exclude (const json_t *v, const char *path, struct policy_report *rep)
+{
+  return each_string (v, path, rep, exclude_item);
+}
+
+static int
+check_ports (const json_t *v, const char *path, struct policy_report *rep)
+{
+  cleanup_error moat_error_t err = NULL;
+  uint8_t bitmap[65536 / 8];
+  bool all;
+  const char *s;
+
+  if (check_string (v, path, rep, &s) < 0)
+    return -1;
+  if (netaddr_parse_ports (s, &all, bitmap, &err) == 0)
+    return 0;
+  report_error (rep, path, "\"%s\" is not a valid port list: %s", s,
+                moat_error_msg (&err));
+  return -1;
+}
+
+/* Lexically normalise an absolute path: collapse "//", drop "." and trailing
+ * "/", resolve ".." (never above "/"). */
+static char *
+normalise_path (const char *s)
+{
+  char *out = malloc (strlen (s) + 2);
+  size_t n = 0;
+
+  if (out == NULL)
+    return NULL;
+  while (*s != '\0')
+    {
+      const char *end;
+      size_t len;
+      while (*s == '/')
+        s++;
+      end = strchrnul (s, '/');
+      len = (size_t)(end - s);
+      if (len == 0 || (len == 1 && s[0] == '.'))
+        ;
+      else if (len == 2 && s[0] == '.' && s[1] == '.')
+        {
+          while (n > 0 && out[n - 1] != '/')
+            n--;
+          if (n > 0)
+            n--;
+        }
+      else
+        {
+          out[n++] = '/';
+          memcpy (out + n, s, len);
+          n += len;
+        }
+      s = end;
+    }
+  if (n == 0)
+    out[n++] = '/';
+  out[n] = '\0';
+  return out;
+}
+
+static int
+dir_item (const char *s, const char *path, struct policy_report *rep)
+{
+  cleanup_free char *norm = NULL;
+
+  if (s[0] != '/')
+    {
+      report_error (rep, path, "\"%s\" is not an absolute path", s);
+      return -1;
+    }
+  norm = normalise_path (s);
+  if (norm == NULL)
+    {
+      rep->oom = true;
+      return -1;
+    }
+  if (strcmp (norm, s) != 0)
+    {
+      /* The engine guard compares prefixes; "/home/../etc" must not be read
+       * one way here and another way there. */
+      report_error (rep, path, "\"%s\" is not normalised; write \"%s\"", s,
+                    norm);
+      return -1;
+    }
+  if (strcmp (s, "/") == 0)
+    report_warn (rep, path,
+                 "sharing \"/\" lets containers bind-mount every "
+                 "host path");
+  return 0;
+}
+
+static int
+check_dirs (const json_t *v, const char *path, struct policy_report *rep)
+{
+  return each_string (v, path, rep, dir_item);
+}
+
+#define ECI "enhancedContainerIsolation"
+#define DSM ECI ".dockerSocketMount"
+#define CP "containersProxy"
+const struct setting_def policy_settings[] = {
+  { ECI, ECI ".value", GROUP_ECI, check_bool, "true" },
+  { DSM ".imageList.images", NULL, GROUP_ECI, check_images, "[]" },
+  { DSM ".imageList.allowDerivedImages", NULL, GROUP_ECI, check_bool,
+    "false" },
+  { DSM ".commandList.type", NULL, GROUP_ECI, check_cmd_type, "\"deny\"" },
+  { DSM ".commandList.commands", NULL, GROUP_ECI, check_commands, "[]" },
+  { CP ".mode", NULL, GROUP_PROXY, check_mode, "\"manual\"" },
+  { CP ".http", NULL, GROUP_PROXY, check_proxy, "\"\"" },
+  { CP ".https", NULL, GROUP_PROXY, check_proxy, "\"\"" },
+  { CP ".exclude", NULL, GROUP_PROXY, check_exclude, "[]" },
+  { CP ".pac", NULL, GROUP_PROXY, check_pac, "\"\"" },
+  { CP ".transparentPorts", NULL, GROUP_PROXY, check_ports, "\"\"" },
+  { "filesharingDirectories", "filesharingDirectories.value",
+    GROUP_FILESHARING, check_dirs, "[\"/home\", \"/tmp\"]" },
+};
+const size_t policy_n_settings
+    = sizeof policy_settings / sizeof policy_settings[0];
+
+_Static_assert(sizeof policy_settings / sizeof policy_settings[0] == SET_N,
+               "policy_settings and enum setting_id differ");
+
+int
+policy_setting_find (const char *key)
+{
+  for (size_t i = 0; i < policy_n_settings; i++)
+    {
+      const struct setting_def *d = &policy_settings[i];
+      if (strcmp (d->key, key) == 0
+          || (d->file_path != NULL && strcmp (d->file_path, key) == 0))
+        return (int)i;
+    }
+  return -1;
+}
+
+const char *const *
+policy_setting_keys (size_t *n)
+{
+  static const char *const keys[] = {
+    ECI,
+    DSM ".imageList.images",
+    DSM ".imageList.allowDerivedImages",
+    DSM ".commandList.type",
+    DSM ".commandList.commands",
+    CP ".mode",
+    CP ".http",
+    CP ".https",
+    CP ".exclude",
+    CP ".pac",
+    CP ".transparentPorts",
+    "filesharingDirectories",
+  };
+  _Static_assert(sizeof keys / sizeof keys[0]
+                     == sizeof policy_settings / sizeof policy_settings[0],
+                 "keys and policy_settings differ");
+  *n = sizeof keys / sizeof keys[0];
+  return keys;
+}
+
+const char *
+policy_setting_canonical (const char *key)
+{
+  int i = policy_setting_find (key);
+  return i < 0 ? NULL : policy_settings[i].key;
+}

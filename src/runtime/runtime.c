@@ -1,0 +1,485 @@
+/* create and delete around the delegated runc (see runtime.h). */
+#include "runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "idpool.h"
+#include "rootfs.h"
+#include "spec.h"
+
+#define SPEC_MAX (16u << 20)
+
+int
+runtime_id_valid_p (const char *id)
+{
+  size_t n = strlen (id);
+  if (n == 0 || n > 256 || id[0] == '.')
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      char c = id[i];
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+        return 0;
+    }
+  return 1;
+}
+
+static char **
+build_argv (const struct runtime_ctx *ctx, char *const *args)
+{
+  size_t ng = 0, na = 0;
+  char **v;
+  while (ctx->runc_globals[ng] != NULL)
+    ng++;
+  while (args[na] != NULL)
+    na++;
+  v = calloc (ng + na + 1, sizeof *v);
+  if (v == NULL)
+    return NULL;
+  memcpy (v, ctx->runc_globals, ng * sizeof *v);
+  memcpy (v + ng, args, na * sizeof *v);
+  return v;
+}
+
+int
+runtime_exec_runc (const struct runtime_ctx *ctx, char *const *args,
+                   moat_error_t *err)
+{
+  cleanup_free char **v = build_argv (ctx, args);
+  if (v == NULL)
+    return moat_error (err, ENOMEM, "build runc arguments");
+  execv (ctx->runc_path, v);
+  return moat_error (err, errno, "exec `%s`", ctx->runc_path);
+}
+
+int
+runtime_run_runc (const struct runtime_ctx *ctx, char *const *args)
+{
+  cleanup_free char **v = build_argv (ctx, args);
+  pid_t pid;
+  int status;
+
+  if (v == NULL)
+    return 127;
+  pid = fork ();
+  if (pid < 0)
+    return 127;
+  if (pid == 0)
+    {
+      execv (ctx->runc_path, v);
+      _exit (127);
+    }
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return 127;
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  return 128 + WTERMSIG (status);
+}
+
+/* Same as runtime_run_runc but with stdout and stderr on /dev/null. */
+static int
+run_runc_quiet (const struct runtime_ctx *ctx, char *const *args)
+{
+  cleanup_free char **v = build_argv (ctx, args);
+  pid_t pid;
+  int status;
+
+  if (v == NULL)
+    return 127;
+  pid = fork ();
+  if (pid < 0)
+    return 127;
+  if (pid == 0)
+    {
+      int fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || dup2 (fd, 1) < 0 || dup2 (fd, 2) < 0)
+        _exit (127);
+      execv (ctx->runc_path, v);
+      _exit (127);
+    }
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return 127;
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+int
+runtime_pool_config (const struct moat_paths *paths, uint32_t *uid_start,
+                     uint32_t *gid_start, uint32_t *count, moat_error_t *err)
+{
+  cleanup_free char *etc = moat_paths_join (paths, "/etc");
+  cleanup_free char *subuid = moat_paths_join (paths, "/etc/subuid");
+  cleanup_free char *subgid = moat_paths_join (paths, "/etc/subgid");
+  uint32_t ucount, gcount;
+
+  if (etc == NULL || subuid == NULL || subgid == NULL)
+    return moat_error (err, ENOMEM, "pool paths");
+  if (fs_mkdir_p (etc, 0755, err) < 0)
+    return -1;
+  if (subid_ensure (subuid, "moat", RUNTIME_POOL_START, RUNTIME_POOL_COUNT,
+                    uid_start, &ucount, err)
+          < 0
+      || subid_ensure (subgid, "moat", RUNTIME_POOL_START, RUNTIME_POOL_COUNT,
+                       gid_start, &gcount, err)
+             < 0)
+    return moat_error_wrap (err, "id pool");
+  if (*uid_start == 0 || *gid_start == 0)
+    return moat_error (err, EINVAL,
+                       "id pool: the `moat` entry starts at host id 0;"
+                       " refusing to map root");
+  *count = ucount < gcount ? ucount : gcount;
+  return 0;
+}
+
+static int
+open_pool (const struct runtime_ctx *ctx, struct idpool **pool,
+           uint32_t *uid_start, uint32_t *gid_start, moat_error_t *err)
+{
+  struct idpool_config cfg = { .size = IDPOOL_RANGE };
+  if (runtime_pool_config (&ctx->paths, uid_start, gid_start, &cfg.count, err)
+      < 0)
+    return -1;
+  cfg.start = *uid_start;
+  if (fs_mkdir_p (ctx->paths.state_dir, 0700, err) < 0)
+    return -1;
+  return idpool_open (pool, ctx->paths.state_db, &cfg, err);
+}
+
+/* The container's private directory for mounts: run/moat/runc/<id>. */
+static char *
+container_run_dir (const struct runtime_ctx *ctx, const char *id)
+{
+  char *s = NULL;
+  if (asprintf (&s, "%s/runc/%s", ctx->paths.run_dir, id) < 0)
+    return NULL;
+  return s;
+}
+
+static const char *
+last_positional (char *const *args, const char *const *valued)
+{
+  const char *id = NULL;
+  for (size_t i = 1; args[i] != NULL; i++)
+    {
+      const char *a = args[i];
+      if (a[0] != '-')
+        {
+          id = a;
+          continue;
+        }
+      if (strchr (a, '=') != NULL)
+        continue;
+      for (size_t k = 0; valued[k] != NULL; k++)
+        if (strcmp (a, valued[k]) == 0 && args[i + 1] != NULL)
+          {
+            i++;
+            break;
+          }
+    }
+  return id;
+}
+
+static void
+release_all (const struct runtime_ctx *ctx, const char *id)
+{
+  cleanup_error moat_error_t err = NULL;
+  cleanup_free char *dir = container_run_dir (ctx, id);
+  struct idpool *pool = NULL;
+  uint32_t us, gs;
+  int released = 0;
+
+  if (dir != NULL && rootfs_cleanup (dir, &err) < 0)
+    {
+      log_warn ("%s: %s", id, moat_error_msg (&err));
+      moat_error_release (&err);
+    }
+  if (open_pool (ctx, &pool, &us, &gs, &err) < 0
+      || idpool_release (pool, id, &released, &err) < 0)
+    log_error ("%s: %s", id, moat_error_msg (&err));
+  else if (released)
+    log_info ("%s: released id range", id);
+  idpool_close (pool);
+}
+
+int
+runtime_reconcile (const struct runtime_ctx *ctx, unsigned *released,
+                   moat_error_t *err)
+{
+  struct idpool *pool = NULL;
+  struct idpool_entry *e = NULL;
+  size_t n = 0;
+  uint32_t us, gs;
+
+  *released = 0;
+  if (open_pool (ctx, &pool, &us, &gs, err) < 0
+      || idpool_list (pool, &e, &n, err) < 0)
+    {
+      idpool_close (pool);
+      return moat_error_wrap (err, "reconcile id ranges");
+    }
+  idpool_close (pool);
+  for (size_t i = 0; i < n; i++)
+    {
+      char *st[] = { "state", e[i].container_id, NULL };
+      if (!runtime_id_valid_p (e[i].container_id))
+        continue;
+      if (run_runc_quiet (ctx, st) == 0)
+        continue;
+      log_warn ("%s: runc does not know this container; releasing its range "
+                "%" PRIu32,
+                e[i].container_id, e[i].base);
+      release_all (ctx, e[i].container_id);
+      (*released)++;
+    }
+  idpool_entries_free (e, n);
+  return 0;
+}
+
+/* Replace the bundle's config.json (temp file + rename).  No fsync: runc
+ * reads it right away and the bundle does not outlive a crash. */
+static int
+write_spec (const char *config, const char *data, moat_error_t *err)
+{
+  cleanup_free char *tmp = NULL;
+  cleanup_close int fd = -1;
+  size_t len = strlen (data), off = 0;
+
+  if (asprintf (&tmp, "%s.moat-tmp", config) < 0)
+    return moat_error (err, ENOMEM, "write spec");
+  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return moat_error (err, errno, "open `%s`", tmp);
+  while (off < len)
+    {
+      ssize_t n = write (fd, data + off, len - off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          unlink (tmp);
+          return moat_error (err, errno, "write `%s`", tmp);
+        }
+      off += (size_t)n;
+    }
+  if (rename (tmp, config) < 0)
+    {
+      unlink (tmp);
+      return moat_error (err, errno, "rename `%s`", tmp);
+    }
+  return 0;
+}
+
+static double
+elapsed_ms (const struct timespec *a)
+{
+  struct timespec b;
+  clock_gettime (CLOCK_MONOTONIC, &b);
+  return (double)(b.tv_sec - a->tv_sec) * 1e3
+         + (double)(b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+int
+runtime_create (const struct runtime_ctx *ctx, char *const *args,
+                moat_error_t *err)
+{
+  static const char *const valued[]
+      = { "--bundle",       "-b", "--console-socket", "--pid-file",
+          "--preserve-fds", NULL };
+  const char *bundle = ".";
+  const char *id = last_positional (args, valued);
+  cleanup_free char *config = NULL;
+  cleanup_free char *data = NULL;
+  cleanup_free char *out = NULL;
+  cleanup_free char *rundir = NULL;
+  struct spec_ctx sctx = { .size = IDPOOL_RANGE };
+  struct spec_report rep = { 0 };
+  struct rootfs_report rrep = { 0 };
+  struct idpool *pool = NULL;
+  json_t *spec = NULL;
+  json_error_t jerr;
+  uint32_t uid_start, gid_start, base;
+  size_t len;
+  int rc = -1;
+  struct timespec t0;
+  double t_alloc, t_rootfs = 0;
+
+  for (size_t i = 1; args[i] != NULL; i++)
+    {
+      if ((strcmp (args[i], "--bundle") == 0 || strcmp (args[i], "-b") == 0)
+          && args[i + 1] != NULL)
+        bundle = args[++i];
+      else if (strncmp (args[i], "--bundle=", 9) == 0)
+        bundle = args[i] + 9;
+    }
+  if (id == NULL)
+    return moat_error (err, EINVAL, "create: no container id");
+  if (!runtime_id_valid_p (id))
+    return moat_error (err, EINVAL, "create: invalid container id `%s`", id);
+  if (asprintf (&config, "%s/config.json", bundle) < 0)
+    return moat_error (err, ENOMEM, "create");
+  rundir = container_run_dir (ctx, id);
+  if (rundir == NULL)
+    return moat_error (err, ENOMEM, "create");
+
+  if (spec_ctx_probe_host (&sctx, err) < 0)
+    return moat_error_wrap (err, "create `%s`", id);
+  if (fs_read_file (config, SPEC_MAX, &data, &len, err) < 0)
+    return moat_error_wrap (err, "create `%s`", id);
+  spec = json_loadb (data, len, 0, &jerr);
+  if (spec == NULL)
+    return moat_error (err, EINVAL, "create `%s`: %s: line %d: %s", id, config,
+                       jerr.line, jerr.text);
+
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  if (open_pool (ctx, &pool, &uid_start, &gid_start, err) < 0)
+    {
+      moat_error_wrap (err, "create `%s`", id);
+      goto out;
+    }
+  if (idpool_alloc (pool, id, &base, err) < 0)
+    {
+      unsigned freed = 0;
+      cleanup_error moat_error_t e2 = NULL;
+      /* Exhausted: ranges of containers that died without delete may be
+       * holding slots.  Reconcile once and retry. */
+      if (moat_error_status (err) != ENOSPC
+          || runtime_reconcile (ctx, &freed, &e2) < 0 || freed == 0)
+        {
+          moat_error_wrap (err, "create `%s`", id);
+          goto out;
+        }
+      moat_error_release (err);
+      if (idpool_alloc (pool, id, &base, err) < 0)
+        {
+          moat_error_wrap (err, "create `%s`", id);
+          goto out;
+        }
+    }
+  t_alloc = elapsed_ms (&t0);
+  sctx.uid_base = base;
+  sctx.gid_base = gid_start + (base - uid_start);
+
+  {
+    const char *prot[64];
+    size_t np = 0;
+    const char *fixed[]
+        = { ctx->paths.engine_sock,  ctx->paths.docker_sock,
+            ctx->paths.control_sock, "/run/docker.sock",
+            "/var/run/docker.sock",  "/run/containerd/containerd.sock" };
+    for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
+      prot[np++] = fixed[k];
+    for (size_t k = 0; ctx->protect != NULL && ctx->protect[k] != NULL
+                       && np < sizeof prot / sizeof prot[0] - 1;
+         k++)
+      prot[np++] = ctx->protect[k];
+    prot[np] = NULL;
+    sctx.protected_paths = prot;
+    if (spec_rewrite (spec, &sctx, &rep, err) < 0)
+      goto fail;
+    sctx.protected_paths = NULL;
+  }
+  if (ctx->idmap_rootfs)
+    {
+      clock_gettime (CLOCK_MONOTONIC, &t0);
+      if (rootfs_prepare (rundir, spec, sctx.uid_base, sctx.gid_base,
+                          sctx.size, &rrep, err)
+          < 0)
+        {
+          moat_error_wrap (err, "create `%s`: root file system", id);
+          goto fail;
+        }
+      t_rootfs = elapsed_ms (&t0);
+    }
+  out = json_dumps (spec, JSON_COMPACT);
+  if (out == NULL)
+    {
+      moat_error (err, ENOMEM, "create `%s`: encode spec", id);
+      goto fail;
+    }
+  if (write_spec (config, out, err) < 0)
+    {
+      moat_error_wrap (err, "create `%s`", id);
+      goto fail;
+    }
+
+  log_info ("%s: uid map 0 %" PRIu32 " %" PRIu32 ", gid map 0 %" PRIu32
+            " %" PRIu32 "%s (range %.1f ms, rootfs %.1f ms, %u idmapped "
+            "layers, %u idmapped binds)",
+            id, sctx.uid_base, sctx.size, sctx.gid_base, sctx.size,
+            rep.privileged ? ", privileged" : "", t_alloc, t_rootfs,
+            rrep.layers, rrep.binds);
+  if (rep.dropped_caps != NULL)
+    log_warn ("%s: capabilities outside this runtime's bounding set left "
+              "out: %s",
+              id, rep.dropped_caps);
+  if (rep.dropped_devices != NULL)
+    log_warn ("%s: host devices pruned: %s", id, rep.dropped_devices);
+  if (rep.added_cgroup_ns)
+    log_info ("%s: added a private cgroup namespace", id);
+  if (rep.replaced_mappings)
+    log_warn ("%s: replaced the id mappings the spec came with", id);
+
+  rc = runtime_run_runc (ctx, args);
+  if (rc != 0)
+    {
+      /* runc failed: nothing of the container exists, give the range and
+       * mounts back now (the shim will not call delete for it). */
+      char *del[] = { "delete", "--force", (char *)id, NULL };
+      run_runc_quiet (ctx, del);
+      release_all (ctx, id);
+    }
+  goto out;
+
+fail:
+  rc = -1;
+  idpool_close (pool);
+  pool = NULL;
+  release_all (ctx, id);
+out:
+  idpool_close (pool);
+  spec_report_free (&rep);
+  json_decref (spec);
+  return rc;
+}
+
+int
+runtime_delete (const struct runtime_ctx *ctx, char *const *args,
+                moat_error_t *err)
+{
+  static const char *const valued[] = { NULL };
+  const char *id = last_positional (args, valued);
+  int rc;
+
+  if (id == NULL || !runtime_id_valid_p (id))
+    return runtime_run_runc (ctx, args);
+  rc = runtime_run_runc (ctx, args);
+  /* Release only once runc has forgotten the container: a failed delete of
+   * a running container must keep its range.  A failed delete of a
+   * container runc never knew (the shim's cleanup after a failed create)
+   * releases too. */
+  if (rc == 0)
+    release_all (ctx, id);
+  else
+    {
+      char *st[] = { "state", (char *)id, NULL };
+      if (run_runc_quiet (ctx, st) != 0)
+        release_all (ctx, id);
+    }
+  return rc;
+}

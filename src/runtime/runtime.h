@@ -1,0 +1,65 @@
+/* moat-runc's verbs that do more than hand over to runc.
+ *
+ * moat-runc is called by containerd's runc shim exactly like runc.  Every
+ * verb is delegated to the real runc with the same global options, except
+ * that `create` first rewrites the bundle's config.json (spec.h), reserves
+ * the container's id range (idpool.h) and prepares its root file system
+ * (rootfs.h), and `delete` releases what create took. */
+#ifndef MOAT_RUNTIME_RUNTIME_H
+#define MOAT_RUNTIME_RUNTIME_H
+
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/paths.h"
+
+struct runtime_ctx
+{
+  struct moat_paths paths;
+  const char *runc_path;      /* the runtime we delegate to */
+  char **runc_globals;        /* runc + global options, NULL-terminated */
+  int idmap_rootfs;           /* prepare id-mapped rootfs and bind mounts */
+  const char *const *protect; /* extra sockets no bind mount may expose */
+};
+
+/* Run the delegate with the globals followed by args; returns its exit
+ * status (127 if it could not be started). */
+int runtime_run_runc (const struct runtime_ctx *ctx, char *const *args);
+
+/* Replace this process with the delegate; returns only on error. */
+int runtime_exec_runc (const struct runtime_ctx *ctx, char *const *args,
+                       moat_error_t *err);
+
+/* `create [opts] ID`: args[0] is "create".  Returns the exit status for
+ * main, or -1 with *err set when moat refused or failed before runc ran. */
+int runtime_create (const struct runtime_ctx *ctx, char *const *args,
+                    moat_error_t *err);
+
+/* `delete [--force] ID`: delegate, then release the container's range and
+ * mounts once runc no longer knows the container. */
+int runtime_delete (const struct runtime_ctx *ctx, char *const *args,
+                    moat_error_t *err);
+
+/* Release every range (and its mounts) whose container runc no longer
+ * knows (`runc state ID` fails), e.g. after a crash between create and
+ * delete.  Sets *released to the number released.  moatd calls it at
+ * start-up through `moat-runc --moat-root R --root RUNC_ROOT
+ * moat-reconcile`; create calls it once when the pool is exhausted. */
+int runtime_reconcile (const struct runtime_ctx *ctx, unsigned *released,
+                       moat_error_t *err);
+
+/* Container ids become path components: refuse anything but
+ * [A-Za-z0-9_.-], a leading dot, and more than 256 bytes. */
+int runtime_id_valid_p (const char *id);
+
+/* Pool configuration from $MOAT_ROOT/etc/subuid and subgid, creating the
+ * `moat` entries (default RUNTIME_POOL_START, RUNTIME_POOL_COUNT) when
+ * missing.  uid and gid pools must be the same size; ranges use the same
+ * slot in both. */
+#define RUNTIME_POOL_START 1000000u
+#define RUNTIME_POOL_COUNT (65536u * 1000u)
+int runtime_pool_config (const struct moat_paths *paths, uint32_t *uid_start,
+                         uint32_t *gid_start, uint32_t *count,
+                         moat_error_t *err);
+
+#endif

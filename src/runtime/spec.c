@@ -1,0 +1,586 @@
+/* Spec rewrite: namespaces, id mappings, capabilities, devices. */
+#include "spec.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/cleanup.h"
+
+static const char *const ns_spec_names[SPEC_NS_COUNT]
+    = { "pid", "network", "ipc", "uts", "user", "cgroup", "mount" };
+static const char *const ns_proc_names[SPEC_NS_COUNT]
+    = { "pid", "net", "ipc", "uts", "user", "cgroup", "mnt" };
+
+/* include/linux/proc_ns.h: inode numbers of the initial namespaces
+ * (net and mnt have them since 6.x; 0 means none to compare). */
+static const unsigned long init_ns_ino[SPEC_NS_COUNT]
+    = { 0xEFFFFFFCu, 0xEFFFFFF9u, 0xEFFFFFFFu, 0xEFFFFFFEu,
+        0xEFFFFFFDu, 0xEFFFFFFBu, 0xEFFFFFF8u };
+
+static const char *const cap_names[] = {
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_DAC_READ_SEARCH",
+  "CAP_FOWNER",
+  "CAP_FSETID",
+  "CAP_KILL",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETPCAP",
+  "CAP_LINUX_IMMUTABLE",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_NET_BROADCAST",
+  "CAP_NET_ADMIN",
+  "CAP_NET_RAW",
+  "CAP_IPC_LOCK",
+  "CAP_IPC_OWNER",
+  "CAP_SYS_MODULE",
+  "CAP_SYS_RAWIO",
+  "CAP_SYS_CHROOT",
+  "CAP_SYS_PTRACE",
+  "CAP_SYS_PACCT",
+  "CAP_SYS_ADMIN",
+  "CAP_SYS_BOOT",
+  "CAP_SYS_NICE",
+  "CAP_SYS_RESOURCE",
+  "CAP_SYS_TIME",
+  "CAP_SYS_TTY_CONFIG",
+  "CAP_MKNOD",
+  "CAP_LEASE",
+  "CAP_AUDIT_WRITE",
+  "CAP_AUDIT_CONTROL",
+  "CAP_SETFCAP",
+  "CAP_MAC_OVERRIDE",
+  "CAP_MAC_ADMIN",
+  "CAP_SYSLOG",
+  "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND",
+  "CAP_AUDIT_READ",
+  "CAP_PERFMON",
+  "CAP_BPF",
+  "CAP_CHECKPOINT_RESTORE",
+};
+#define N_CAPS (sizeof cap_names / sizeof cap_names[0])
+_Static_assert(N_CAPS <= 64, "capability sets are 64-bit masks");
+
+/* Device nodes a privileged container keeps: the ones every container gets
+ * plus fuse and tun, which only reach the container's own namespaces.
+ * Everything else (disks, /dev/mem, /dev/kmsg, ...) reaches the host. */
+static const char *const safe_devices[]
+    = { "/dev/null",    "/dev/zero",   "/dev/full",    "/dev/random",
+        "/dev/urandom", "/dev/tty",    "/dev/console", "/dev/ptmx",
+        "/dev/fuse",    "/dev/net/tun" };
+
+/* Docker's defaults, restored for privileged containers.  /proc/sys stays
+ * writable so that sysctls of the container's own namespaces work; the
+ * host's are owned by an id the container cannot map. */
+static const char *const masked_default[]
+    = { "/proc/asound",      "/proc/acpi",          "/proc/kcore",
+        "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug",   "/proc/scsi",
+        "/sys/firmware" };
+static const char *const readonly_default[]
+    = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sysrq-trigger" };
+
+const char *
+spec_ns_name (enum spec_ns ns)
+{
+  return ns < SPEC_NS_COUNT ? ns_spec_names[ns] : "?";
+}
+
+int
+spec_cap_number (const char *name)
+{
+  for (size_t i = 0; i < N_CAPS; i++)
+    if (strcmp (cap_names[i], name) == 0)
+      return (int)i;
+  return -1;
+}
+
+void
+spec_report_free (struct spec_report *r)
+{
+  free (r->dropped_caps);
+  free (r->dropped_devices);
+  memset (r, 0, sizeof *r);
+}
+
+int
+spec_ctx_probe_host (struct spec_ctx *ctx, moat_error_t *err)
+{
+  cleanup_file FILE *f = NULL;
+  char line[256];
+  int have_bnd = 0;
+
+  for (int t = 0; t < SPEC_NS_COUNT; t++)
+    for (int w = 0; w < 2; w++)
+      {
+        char path[64];
+        struct stat st;
+        snprintf (path, sizeof path, "/proc/%s/ns/%s", w == 0 ? "1" : "self",
+                  ns_proc_names[t]);
+        if (stat (path, &st) < 0)
+          {
+            /* init may hold capabilities we lack (ptrace access check):
+             * its entry is then covered by the fixed inode below.  Our own
+             * namespaces must be readable: fail closed. */
+            if (w == 0 && (errno == EACCES || errno == EPERM))
+              continue;
+            return moat_error (err, errno, "stat `%s`", path);
+          }
+        ctx->host_ns[t][w].dev = st.st_dev;
+        ctx->host_ns[t][w].ino = st.st_ino;
+        ctx->host_ns[t][w].valid = 1;
+        if (w == 1)
+          {
+            ctx->host_ns[t][2].dev = st.st_dev;
+            ctx->host_ns[t][2].ino = (ino_t)init_ns_ino[t];
+            ctx->host_ns[t][2].valid = init_ns_ino[t] != 0;
+          }
+      }
+
+  f = fopen ("/proc/self/status", "re");
+  if (f == NULL)
+    return moat_error (err, errno, "open /proc/self/status");
+  while (fgets (line, sizeof line, f) != NULL)
+    if (strncmp (line, "CapBnd:", 7) == 0)
+      {
+        ctx->cap_bound = strtoull (line + 7, NULL, 16);
+        have_bnd = 1;
+      }
+  if (!have_bnd)
+    return moat_error (err, EINVAL, "no CapBnd in /proc/self/status");
+  return 0;
+}
+
+static int
+refuse_shared (enum spec_ns t, moat_error_t *err)
+{
+  return moat_error (err, 0,
+                     "enhanced container isolation: containers can't share "
+                     "the %s namespace with the host",
+                     ns_spec_names[t]);
+}
+
+static int
+ns_type (const char *s)
+{
+  for (int t = 0; t < SPEC_NS_COUNT; t++)
+    if (strcmp (s, ns_spec_names[t]) == 0)
+      return t;
+  return -1;
+}
+
+static int
+append_name (char **list, const char *name)
+{
+  char *n = NULL;
+  if (asprintf (&n, "%s%s%s", *list ? *list : "", *list ? "," : "", name) < 0)
+    return -1;
+  free (*list);
+  *list = n;
+  return 0;
+}
+
+/* Check and complete linux.namespaces. */
+static int
+rewrite_namespaces (json_t *linux_, const struct spec_ctx *ctx,
+                    struct spec_report *rep, moat_error_t *err)
+{
+  json_t *nss = json_object_get (linux_, "namespaces");
+  int seen[SPEC_NS_COUNT] = { 0 };
+  size_t i;
+  json_t *ns;
+
+  if (nss == NULL)
+    {
+      nss = json_array ();
+      if (nss == NULL || json_object_set_new (linux_, "namespaces", nss) < 0)
+        return moat_error (err, ENOMEM, "add namespaces");
+    }
+  if (!json_is_array (nss))
+    return moat_error (err, EINVAL, "linux.namespaces is not an array");
+
+  json_array_foreach (nss, i, ns)
+  {
+    const char *type = json_string_value (json_object_get (ns, "type"));
+    json_t *jpath = json_object_get (ns, "path");
+    const char *path = json_string_value (jpath);
+    struct stat st;
+    int t;
+
+    if (type == NULL)
+      return moat_error (err, EINVAL, "linux.namespaces[%zu]: no type", i);
+    t = ns_type (type);
+    if (t < 0)
+      continue; /* time namespace and future types: runc decides */
+    seen[t] = 1;
+    if (jpath != NULL && !json_is_string (jpath))
+      return moat_error (err, EINVAL, "linux.namespaces[%zu].path", i);
+    if (path == NULL || *path == '\0')
+      continue;
+    /* Joining any existing user namespace would bypass the exclusive
+     * range, whoever owns it. */
+    if (t == SPEC_NS_USER)
+      return refuse_shared (SPEC_NS_USER, err);
+    if (stat (path, &st) < 0)
+      return moat_error (err, errno, "linux.namespaces[%zu]: stat `%s`", i,
+                         path);
+    for (int w = 0; w < 3; w++)
+      if (ctx->host_ns[t][w].valid && ctx->host_ns[t][w].dev == st.st_dev
+          && ctx->host_ns[t][w].ino == st.st_ino)
+        return refuse_shared ((enum spec_ns)t, err);
+  }
+
+  /* A missing namespace means the host's.  cgroup is the exception: Docker
+   * leaves it out by default on cgroup v1, so it is added instead. */
+  for (int t = 0; t < SPEC_NS_COUNT; t++)
+    {
+      json_t *add;
+      if (seen[t])
+        continue;
+      if (t != SPEC_NS_USER && t != SPEC_NS_CGROUP)
+        return refuse_shared ((enum spec_ns)t, err);
+      add = json_pack ("{s:s}", "type", ns_spec_names[t]);
+      if (add == NULL || json_array_append_new (nss, add) < 0)
+        return moat_error (err, ENOMEM, "add namespace");
+      if (t == SPEC_NS_CGROUP)
+        rep->added_cgroup_ns = 1;
+    }
+  return 0;
+}
+
+static int
+set_mappings (json_t *linux_, const char *key, uint32_t base, uint32_t size,
+              struct spec_report *rep, moat_error_t *err)
+{
+  json_t *old = json_object_get (linux_, key);
+  json_t *m;
+  if (old != NULL && json_array_size (old) > 0)
+    rep->replaced_mappings = 1;
+  m = json_pack ("[{s:i, s:I, s:I}]", "containerID", 0, "hostID",
+                 (json_int_t)base, "size", (json_int_t)size);
+  if (m == NULL || json_object_set_new (linux_, key, m) < 0)
+    return moat_error (err, ENOMEM, "set %s", key);
+  return 0;
+}
+
+/* Keep only capabilities in ctx->cap_bound in every set; collect the
+ * names dropped (once each). */
+static int
+rewrite_caps (json_t *process, const struct spec_ctx *ctx,
+              struct spec_report *rep, int *has_sys_admin, moat_error_t *err)
+{
+  static const char *const sets[]
+      = { "bounding", "effective", "permitted", "inheritable", "ambient" };
+  json_t *caps = json_object_get (process, "capabilities");
+  uint64_t dropped = 0;
+  int dropped_unknown = 0;
+
+  *has_sys_admin = 0;
+  if (caps == NULL)
+    return 0;
+  for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++)
+    {
+      json_t *arr = json_object_get (caps, sets[s]);
+      json_t *keep;
+      size_t i;
+      json_t *c;
+      if (arr == NULL)
+        continue;
+      if (!json_is_array (arr))
+        return moat_error (err, EINVAL, "process.capabilities.%s", sets[s]);
+      keep = json_array ();
+      if (keep == NULL)
+        return moat_error (err, ENOMEM, "rewrite capabilities");
+      json_array_foreach (arr, i, c)
+      {
+        const char *name = json_string_value (c);
+        int n = name ? spec_cap_number (name) : -1;
+        if (n < 0)
+          {
+            if (name != NULL && !dropped_unknown)
+              {
+                append_name (&rep->dropped_caps, name);
+                dropped_unknown = 1;
+              }
+            continue;
+          }
+        if (!(ctx->cap_bound & (1ULL << n)))
+          {
+            if (!(dropped & (1ULL << n)))
+              {
+                dropped |= 1ULL << n;
+                if (append_name (&rep->dropped_caps, name) < 0)
+                  {
+                    json_decref (keep);
+                    return moat_error (err, ENOMEM, "rewrite capabilities");
+                  }
+              }
+            continue;
+          }
+        if (n == 21 && strcmp (sets[s], "bounding") == 0)
+          *has_sys_admin = 1;
+        json_array_append (keep, c);
+      }
+      if (json_object_set_new (caps, sets[s], keep) < 0)
+        return moat_error (err, ENOMEM, "rewrite capabilities");
+    }
+  return 0;
+}
+
+static int
+is_safe_device (const char *path)
+{
+  if (path == NULL)
+    return 0;
+  if (strncmp (path, "/dev/pts/", 9) == 0)
+    return 1;
+  for (size_t i = 0; i < sizeof safe_devices / sizeof safe_devices[0]; i++)
+    if (strcmp (path, safe_devices[i]) == 0)
+      return 1;
+  return 0;
+}
+
+static int
+prune_devices (json_t *linux_, struct spec_report *rep, moat_error_t *err)
+{
+  json_t *devs = json_object_get (linux_, "devices");
+  json_t *res = json_object_get (linux_, "resources");
+  json_t *rules = res ? json_object_get (res, "devices") : NULL;
+  size_t i;
+  json_t *d;
+
+  if (json_is_array (devs))
+    for (i = json_array_size (devs); i-- > 0;)
+      {
+        const char *path = json_string_value (
+            json_object_get (json_array_get (devs, i), "path"));
+        if (is_safe_device (path))
+          continue;
+        if (path != NULL)
+          append_name (&rep->dropped_devices, path);
+        json_array_remove (devs, i);
+      }
+
+  /* A rule allowing every device (privileged) becomes Docker's default
+   * list: deny all, then the safe character devices. */
+  if (json_is_array (rules))
+    {
+      int allow_all = 0;
+      json_array_foreach (rules, i, d)
+      {
+        json_t *type = json_object_get (d, "type");
+        if (json_is_true (json_object_get (d, "allow"))
+            && (type == NULL
+                || strcmp (json_string_value (type) ?: "", "a") == 0)
+            && json_object_get (d, "major") == NULL
+            && json_object_get (d, "minor") == NULL)
+          allow_all = 1;
+      }
+      if (allow_all)
+        {
+          json_t *nr = json_pack (
+              "[{s:b, s:s},"
+              " {s:b, s:s, s:s}, {s:b, s:s, s:s},"
+              " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
+              " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
+              " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
+              " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
+              " {s:b, s:s, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
+              " {s:b, s:s, s:i, s:i, s:s}]",
+              "allow", 0, "access", "rwm", "allow", 1, "type", "c", "access",
+              "m", "allow", 1, "type", "b", "access", "m", "allow", 1, "type",
+              "c", "major", 1, "minor", 3, "access", "rwm", "allow", 1, "type",
+              "c", "major", 1, "minor", 5, "access", "rwm", "allow", 1, "type",
+              "c", "major", 1, "minor", 7, "access", "rwm", "allow", 1, "type",
+              "c", "major", 1, "minor", 8, "access", "rwm", "allow", 1, "type",
+              "c", "major", 1, "minor", 9, "access", "rwm", "allow", 1, "type",
+              "c", "major", 5, "minor", 0, "access", "rwm", "allow", 1, "type",
+              "c", "major", 5, "minor", 1, "access", "rwm", "allow", 1, "type",
+              "c", "major", 5, "minor", 2, "access", "rwm", "allow", 1, "type",
+              "c", "major", 136, "access", "rwm", "allow", 1, "type", "c",
+              "major", 10, "minor", 229, "access", "rwm", "allow", 1, "type",
+              "c", "major", 10, "minor", 200, "access", "rwm");
+          if (nr == NULL || json_object_set_new (res, "devices", nr) < 0)
+            return moat_error (err, ENOMEM, "rewrite device rules");
+        }
+    }
+  return 0;
+}
+
+static int
+ensure_paths (json_t *linux_, const char *key, const char *const *paths,
+              size_t n, moat_error_t *err)
+{
+  json_t *arr = json_object_get (linux_, key);
+  if (arr == NULL)
+    {
+      arr = json_array ();
+      if (arr == NULL || json_object_set_new (linux_, key, arr) < 0)
+        return moat_error (err, ENOMEM, "set %s", key);
+    }
+  if (!json_is_array (arr))
+    return moat_error (err, EINVAL, "linux.%s is not an array", key);
+  for (size_t k = 0; k < n; k++)
+    {
+      size_t i;
+      json_t *v;
+      int found = 0;
+      json_array_foreach (arr, i, v)
+      {
+        const char *s = json_string_value (v);
+        if (s != NULL && strcmp (s, paths[k]) == 0)
+          found = 1;
+      }
+      if (!found && json_array_append_new (arr, json_string (paths[k])) < 0)
+        return moat_error (err, ENOMEM, "set %s", key);
+    }
+  return 0;
+}
+
+/* Docker sets net.ipv4.ping_group_range to "0 2147483647"; the kernel
+ * accepts only gids mapped in the writer's user namespace. */
+static int
+clamp_ping_range (json_t *linux_, uint32_t size, moat_error_t *err)
+{
+  json_t *sysctl = json_object_get (linux_, "sysctl");
+  const char *v = json_string_value (
+      json_object_get (sysctl, "net.ipv4.ping_group_range"));
+  unsigned long lo, hi;
+  char buf[64];
+  if (v == NULL)
+    return 0;
+  if (sscanf (v, "%lu %lu", &lo, &hi) != 2)
+    return moat_error (err, EINVAL, "bad net.ipv4.ping_group_range `%s`", v);
+  if (hi > size - 1)
+    hi = size - 1;
+  if (lo > hi)
+    lo = hi;
+  snprintf (buf, sizeof buf, "%lu %lu", lo, hi);
+  if (json_object_set_new (sysctl, "net.ipv4.ping_group_range",
+                           json_string (buf))
+      < 0)
+    return moat_error (err, ENOMEM, "set ping_group_range");
+  return 0;
+}
+
+/* Is `inner` equal to `outer` or below it? */
+static int
+path_within_p (const char *inner, const char *outer)
+{
+  size_t n = strlen (outer);
+  if (n == 1 && outer[0] == '/')
+    return inner[0] == '/';
+  return strncmp (inner, outer, n) == 0
+         && (inner[n] == '\0' || inner[n] == '/');
+}
+
+static int
+check_binds (json_t *spec, const struct spec_ctx *ctx, moat_error_t *err)
+{
+  json_t *mounts = json_object_get (spec, "mounts");
+  size_t i;
+  json_t *m;
+
+  if (ctx->protected_paths == NULL)
+    return 0;
+  json_array_foreach (mounts, i, m)
+  {
+    const char *src = json_string_value (json_object_get (m, "source"));
+    const char *type = json_string_value (json_object_get (m, "type"));
+    cleanup_free char *real = NULL;
+    int bind = type != NULL && strcmp (type, "bind") == 0;
+    size_t k;
+    json_t *o;
+    json_array_foreach (json_object_get (m, "options"), k, o)
+    {
+      const char *s = json_string_value (o);
+      if (s != NULL && (strcmp (s, "bind") == 0 || strcmp (s, "rbind") == 0))
+        bind = 1;
+    }
+    if (!bind || src == NULL || src[0] != '/')
+      continue;
+    /* Resolve symlinks so /var/run and /run, or a link to the socket's
+     * directory, are caught. */
+    real = realpath (src, NULL);
+    for (size_t p = 0; ctx->protected_paths[p] != NULL; p++)
+      {
+        const char *prot = ctx->protected_paths[p];
+        cleanup_free char *rprot = realpath (prot, NULL);
+        if (path_within_p (rprot ? rprot : prot, real ? real : src)
+            || path_within_p (prot, src))
+          return moat_error (err, 0,
+                             "enhanced container isolation: bind mount of "
+                             "\"%s\" denied; it exposes the engine socket",
+                             src);
+      }
+  }
+  return 0;
+}
+
+int
+spec_rewrite (json_t *spec, const struct spec_ctx *ctx,
+              struct spec_report *rep, moat_error_t *err)
+{
+  json_t *linux_, *process;
+  int sys_admin = 0;
+
+  memset (rep, 0, sizeof *rep);
+  if (!json_is_object (spec))
+    return moat_error (err, EINVAL, "spec is not a JSON object");
+  if (ctx->size == 0 || ctx->uid_base == 0 || ctx->gid_base == 0)
+    return moat_error (err, EINVAL, "refusing to map host id 0");
+  linux_ = json_object_get (spec, "linux");
+  if (linux_ == NULL)
+    {
+      linux_ = json_object ();
+      if (linux_ == NULL || json_object_set_new (spec, "linux", linux_) < 0)
+        return moat_error (err, ENOMEM, "add linux section");
+    }
+  if (!json_is_object (linux_))
+    return moat_error (err, EINVAL, "spec.linux is not an object");
+
+  if (rewrite_namespaces (linux_, ctx, rep, err) < 0)
+    return -1;
+  if (check_binds (spec, ctx, err) < 0)
+    return -1;
+  if (set_mappings (linux_, "uidMappings", ctx->uid_base, ctx->size, rep, err)
+          < 0
+      || set_mappings (linux_, "gidMappings", ctx->gid_base, ctx->size, rep,
+                       err)
+             < 0)
+    return -1;
+
+  if (clamp_ping_range (linux_, ctx->size, err) < 0)
+    return -1;
+
+  process = json_object_get (spec, "process");
+  if (json_is_object (process)
+      && rewrite_caps (process, ctx, rep, &sys_admin, err) < 0)
+    return -1;
+
+  /* Docker marks nothing as privileged in the spec; all of CAP_SYS_ADMIN
+   * and no masked paths is what --privileged produces. */
+  rep->privileged
+      = sys_admin
+        && json_array_size (json_object_get (linux_, "maskedPaths")) == 0;
+  if (prune_devices (linux_, rep, err) < 0)
+    return -1;
+  if (rep->privileged)
+    {
+      if (ensure_paths (linux_, "maskedPaths", masked_default,
+                        sizeof masked_default / sizeof masked_default[0], err)
+              < 0
+          || ensure_paths (
+                 linux_, "readonlyPaths", readonly_default,
+                 sizeof readonly_default / sizeof readonly_default[0], err)
+                 < 0)
+        return -1;
+    }
+  return 0;
+}

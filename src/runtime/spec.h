@@ -1,0 +1,96 @@
+/* Rewrite of an OCI runtime spec (config.json) before runc sees it.
+ *
+ * spec_rewrite accepts any spec Docker or containerd writes and refuses one
+ * that would share a namespace with the host: a pid, network, ipc, uts or
+ * mount namespace that is missing (the container would run in the host's),
+ * or any namespace whose path names the host's namespace (compared by
+ * device and inode with /proc/1/ns/<type>, the runtime's own
+ * /proc/self/ns/<type>, which is the engine's "host", and the fixed inode
+ * numbers the kernel gives initial namespaces).  A user namespace
+ * path is refused outright: the container must get its own user namespace
+ * with its exclusive range.  A missing cgroup namespace is added (Docker on
+ * cgroup v1 asks for the host's by default; the engine guard refuses an
+ * explicit --cgroupns=host).
+ *
+ * A bind mount of a protected path (the engine socket) or of a directory
+ * above one is refused with "enhanced container isolation: bind mount of
+ * "<source>" denied; it exposes the engine socket".
+ *
+ * Then it adds the user namespace and the mappings, keeps only the
+ * capabilities the runtime can grant (its own bounding set), and for a
+ * privileged container prunes host devices to a safe set and restores
+ * masked and read-only /proc and /sys paths. */
+#ifndef MOAT_RUNTIME_SPEC_H
+#define MOAT_RUNTIME_SPEC_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+enum spec_ns
+{
+  SPEC_NS_PID,
+  SPEC_NS_NETWORK,
+  SPEC_NS_IPC,
+  SPEC_NS_UTS,
+  SPEC_NS_USER,
+  SPEC_NS_CGROUP,
+  SPEC_NS_MOUNT,
+  SPEC_NS_COUNT
+};
+
+struct spec_ns_id
+{
+  dev_t dev;
+  ino_t ino;
+  int valid;
+};
+
+/* What the rewrite needs to know about the host. */
+struct spec_ctx
+{
+  uint32_t uid_base;
+  uint32_t gid_base;
+  uint32_t size;
+  uint64_t cap_bound; /* bit n set: capability n may be granted */
+  /* Host namespaces to refuse: [type][0] init's as /proc/1/ns shows it
+   * (unreadable when init holds capabilities we lack), [type][1] our own
+   * (the engine's), [type][2] the kernel's fixed inode number of the
+   * initial namespace. */
+  struct spec_ns_id host_ns[SPEC_NS_COUNT][3];
+  /* NULL-terminated: engine and control sockets.  A bind mount whose
+   * source is one of them or a directory above one is refused, because
+   * the container's root owns what it bind-mounts (id-mapped mounts). */
+  const char *const *protected_paths;
+};
+
+/* What the rewrite did, for the log.  Strings are malloc'd, may be NULL. */
+struct spec_report
+{
+  int privileged;
+  char *dropped_caps;    /* "CAP_SYS_RESOURCE,..." */
+  char *dropped_devices; /* "/dev/sda,/dev/mem,..." */
+  int added_cgroup_ns;
+  int replaced_mappings; /* the spec came with its own id mappings */
+};
+
+void spec_report_free (struct spec_report *r);
+
+/* Fill ctx->host_ns from /proc/1/ns and /proc/self/ns and ctx->cap_bound
+ * from /proc/self/status. */
+int spec_ctx_probe_host (struct spec_ctx *ctx, moat_error_t *err);
+
+/* Names as used in the spec ("pid", "network", ...). */
+const char *spec_ns_name (enum spec_ns ns);
+
+/* Rewrite spec in place.  On refusal returns -1 with status EPERM and the
+ * contract message as the whole error text. */
+int spec_rewrite (json_t *spec, const struct spec_ctx *ctx,
+                  struct spec_report *rep, moat_error_t *err);
+
+/* Capability name <-> number ("CAP_CHOWN" <-> 0); -1 if unknown. */
+int spec_cap_number (const char *name);
+
+#endif

@@ -1,0 +1,784 @@
+/* `moat up` and `moat down`: start the private engine and moatd, record
+ * them, stop exactly what was recorded. */
+#include "stack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "ctl/ctl.h"
+
+#define MOATD_STOP_MS 10000
+/* dockerd gives containers 15 s (shutdown-timeout) before killing them. */
+#define DOCKERD_STOP_MS 30000
+#define CONTAINERD_STOP_MS 10000
+
+void
+stack_up_opts_init (struct stack_up_opts *o)
+{
+  memset (o, 0, sizeof *o);
+  o->bridge = "moat0";
+  o->bridge_cidr = "10.213.0.1/24";
+  o->pool = "10.214.0.0/16";
+  o->pool_size = 24;
+  o->dockerd_path = "/usr/sbin/dockerd";
+  o->timeout_s = 60;
+}
+
+char *
+stack_find_helper (const char *name)
+{
+  char exe[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  const char *const rel[] = { "", "../sbin/" };
+  char *dir, *path = NULL;
+
+  if (n <= 0)
+    return NULL;
+  exe[n] = '\0';
+  dir = dirname (exe);
+  for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++)
+    {
+      if (asprintf (&path, "%s/%s%s", dir, rel[i], name) < 0)
+        return NULL;
+      if (access (path, X_OK) == 0)
+        return path;
+      free (path);
+      path = NULL;
+    }
+  return NULL;
+}
+
+static void
+sleep_ms (int ms)
+{
+  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
+    ;
+}
+
+static long long
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+aborted_p (const struct stack_up_opts *o)
+{
+  sigset_t pending;
+  if (o->abort_on == NULL || sigpending (&pending) < 0)
+    return false;
+  for (int s = 1; s < NSIG; s++)
+    if (sigismember (o->abort_on, s) == 1 && sigismember (&pending, s) == 1)
+      return true;
+  return false;
+}
+
+static off_t
+file_size (const char *path)
+{
+  struct stat st;
+  return stat (path, &st) == 0 ? st.st_size : 0;
+}
+
+static void
+unlink_quiet (const char *path)
+{
+  if (unlink (path) < 0 && errno != ENOENT)
+    log_warn ("cannot remove `%s`: %s", path, strerror (errno));
+}
+
+/* A pid file moat finds without a record of its process: removed when its
+ * process is gone, refused (never signalled) when one is alive. */
+static int
+check_orphan_pidfile (const char *path, moat_error_t *err)
+{
+  pid_t pid;
+  enum stack_proc_state s = stack_pidfile_check (path, &pid);
+
+  if (pid == 0)
+    {
+      if (access (path, F_OK) == 0)
+        {
+          log_warn ("removing malformed pid file `%s`", path);
+          unlink_quiet (path);
+        }
+      return 0;
+    }
+  if (s == STACK_PROC_ALIVE)
+    return moat_error (err, 0,
+                       "pid file `%s` names running process %d, which moat "
+                       "has no record of starting; stop that process or "
+                       "remove the file",
+                       path, (int)pid);
+  log_warn ("removing stale pid file `%s` (pid %d is not running)", path,
+            (int)pid);
+  unlink_quiet (path);
+  return 0;
+}
+
+static const char *
+record_str (json_t *record, const char *key)
+{
+  return json_string_value (json_object_get (record, key));
+}
+
+static char *
+containerd_pidfile (const struct moat_paths *paths)
+{
+  char *s = NULL;
+  if (asprintf (&s, "%s/containerd/containerd.pid", paths->engine_exec) < 0)
+    return NULL;
+  return s;
+}
+
+/* Stop everything a record names (moatd first, then dockerd, then a
+ * containerd dockerd left behind), remove the bridge moat created and the
+ * run-time files.  Data is kept.  Keeps going after a failure and reports
+ * the first one; the record is removed unless a process refused to die. */
+static int
+teardown (const struct moat_paths *paths, json_t *record, moat_error_t *err)
+{
+  static const struct
+  {
+    const char *name;
+    int stop_ms;
+  } order[] = {
+    { "moatd", MOATD_STOP_MS },
+    { "dockerd", DOCKERD_STOP_MS },
+    { "containerd", CONTAINERD_STOP_MS },
+  };
+  json_t *bridge = json_object_get (record, "bridge");
+  const char *netns = record_str (record, "netns");
+  bool keep_record = false;
+  int ret = 0;
+
+  for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+    {
+      cleanup_error moat_error_t e = NULL;
+      struct stack_proc p;
+      json_t *o = json_object_get (json_object_get (record, "processes"),
+                                   order[i].name);
+      const char *pidfile = json_string_value (json_object_get (o, "pidfile"));
+      enum stack_proc_state s;
+
+      if (!stack_record_get_proc (record, order[i].name, &p))
+        continue;
+      s = stack_proc_check (&p);
+      if (s == STACK_PROC_ALIVE)
+        log_info ("stopping %s (pid %d)", order[i].name, (int)p.pid);
+      else if (strcmp (order[i].name, "containerd") != 0)
+        log_warn ("%s (pid %d) is %s", order[i].name, (int)p.pid,
+                  stack_proc_state_name (s));
+      if (stack_proc_stop (order[i].name, &p, order[i].stop_ms, &e) < 0)
+        {
+          if (moat_error_status (&e) == ETIMEDOUT)
+            keep_record = true;
+          if (ret == 0)
+            {
+              *err = steal_pointer (&e);
+              ret = -1;
+            }
+          continue;
+        }
+      /* The pid file is removed only when it still names the process we
+       * recorded, which is gone now. */
+      if (pidfile != NULL)
+        {
+          pid_t fpid;
+          cleanup_error moat_error_t e2 = NULL;
+          if (stack_pidfile_read (pidfile, &fpid, &e2) == 0 && fpid == p.pid)
+            unlink_quiet (pidfile);
+        }
+    }
+  if (json_is_true (json_object_get (bridge, "created")))
+    {
+      cleanup_error moat_error_t e = NULL;
+      const char *name = json_string_value (json_object_get (bridge, "name"));
+      if (name != NULL && stack_bridge_delete (netns, name, &e) < 0
+          && ret == 0)
+        {
+          *err = steal_pointer (&e);
+          ret = -1;
+        }
+    }
+  if (keep_record)
+    return ret;
+  if (strcmp (record_str (record, "engine") ?: "", "private") == 0
+      && !stack_socket_in_use (paths->engine_sock))
+    unlink_quiet (paths->engine_sock);
+  if (!stack_socket_in_use (paths->control_sock))
+    unlink_quiet (paths->control_sock);
+  unlink_quiet (paths->stack_json);
+  return ret;
+}
+
+static void
+append_proc_desc (char **buf, json_t *record, const char *name, bool alive)
+{
+  struct stack_proc p;
+  char *nb = NULL;
+
+  if (!stack_record_get_proc (record, name, &p))
+    return;
+  if (alive && stack_proc_check (&p) != STACK_PROC_ALIVE)
+    return;
+  if (asprintf (&nb, "%s%s%s pid %d%s", *buf ?: "", *buf ? ", " : "", name,
+                (int)p.pid,
+                alive ? ""
+                      : (stack_proc_check (&p) == STACK_PROC_ALIVE
+                             ? " running"
+                             : " not running"))
+      < 0)
+    return;
+  free (*buf);
+  *buf = nb;
+}
+
+/* Refuse to start over a running stack; clean up after a crashed one. */
+static int
+check_previous (const struct moat_paths *paths, moat_error_t *err)
+{
+  json_t *record = NULL;
+  int r = stack_record_read (paths, &record, err);
+
+  if (r < 0)
+    {
+      /* An unreadable record cannot name processes to stop: keep it for
+       * the administrator rather than guess. */
+      return moat_error_wrap (err, "previous stack record (remove it if no "
+                                   "moat processes are running)");
+    }
+  if (r == 0)
+    {
+      cleanup_free char *alive = NULL;
+      cleanup_free char *all = NULL;
+      append_proc_desc (&alive, record, "moatd", true);
+      append_proc_desc (&alive, record, "dockerd", true);
+      if (alive != NULL)
+        {
+          json_decref (record);
+          return moat_error (err, 0,
+                             "moat is already running (%s); run `moat "
+                             "down` first",
+                             alive);
+        }
+      append_proc_desc (&all, record, "moatd", false);
+      append_proc_desc (&all, record, "dockerd", false);
+      log_warn ("a previous `moat up` did not stop cleanly (%s); cleaning "
+                "up its state",
+                all ?: "no processes recorded");
+      r = teardown (paths, record, err);
+      json_decref (record);
+      if (r < 0)
+        return moat_error_wrap (err, "clean up the previous stack");
+    }
+  if (check_orphan_pidfile (paths->moatd_pid, err) < 0
+      || check_orphan_pidfile (paths->dockerd_pid, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* Serialise `moat up` and `moat down`: two at once would both believe
+ * they own the stack.  Returns the locked descriptor (CLOEXEC, so no child
+ * inherits the lock), or -1. */
+static int
+lock_stack (const struct moat_paths *paths, moat_error_t *err)
+{
+  cleanup_free char *path = NULL;
+  cleanup_close int fd = -1;
+
+  if (asprintf (&path, "%s/stack.lock", paths->run_dir) < 0)
+    return moat_error (err, ENOMEM, "lock");
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return moat_error (err, errno, "open `%s`", path);
+  if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      if (errno != EWOULDBLOCK)
+        return moat_error (err, errno, "lock `%s`", path);
+      log_info ("waiting for another `moat up` or `moat down` to finish");
+      while (flock (fd, LOCK_EX) < 0)
+        if (errno != EINTR)
+          return moat_error (err, errno, "lock `%s`", path);
+    }
+  return steal_fd (&fd);
+}
+
+static int
+make_dirs (const struct moat_paths *paths, moat_error_t *err)
+{
+  const struct
+  {
+    const char *path;
+    mode_t mode;
+  } dirs[] = {
+    { paths->run_dir, 0755 },     { paths->log_dir, 0750 },
+    { paths->state_dir, 0755 },   { paths->engine_data, 0710 },
+    { paths->engine_exec, 0700 },
+  };
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+    if (fs_mkdir_p (dirs[i].path, dirs[i].mode, err) < 0)
+      return -1;
+  return 0;
+}
+
+static char *
+log_path (const struct moat_paths *paths, const char *name)
+{
+  char *s = NULL;
+  if (asprintf (&s, "%s/%s.log", paths->log_dir, name) < 0)
+    return NULL;
+  return s;
+}
+
+/* The error of a component that failed to start, with its log's tail. */
+static int
+startup_error (moat_error_t *err, const char *name, const char *log,
+               off_t from, const char *why)
+{
+  cleanup_free char *tail = stack_log_tail (log, from, 15);
+  if (tail == NULL)
+    return moat_error (err, 0, "%s %s (nothing new in its log `%s`)", name,
+                       why, log);
+  return moat_error (err, 0, "%s %s; last lines of `%s`:\n%s", name, why, log,
+                     tail);
+}
+
+/* A spawn that failed (exec error, or exited at once): say so with the
+ * log's tail. */
+static int
+spawn_error (int ret, moat_error_t *err, const char *name, const char *log,
+             off_t from)
+{
+  cleanup_free char *why = NULL;
+  if (asprintf (&why, ret == -2 ? "%s" : "did not start (%s)",
+                moat_error_msg (err))
+      < 0)
+    return moat_error_wrap (err, "start %s", name);
+  moat_error_release (err);
+  return startup_error (err, name, log, from, why);
+}
+
+static int
+wait_engine (const struct stack_up_opts *o, const char *sock,
+             const struct stack_proc *dockerd, const char *log, off_t from,
+             moat_error_t *err)
+{
+  long long deadline = now_ms () + (long long)o->timeout_s * 1000;
+  char why[64];
+
+  for (;;)
+    {
+      cleanup_error moat_error_t e = NULL;
+      int st = 0;
+
+      if (stack_proc_exited (dockerd, &st)
+          || stack_proc_check (dockerd) != STACK_PROC_ALIVE)
+        {
+          snprintf (why, sizeof why, "exited during startup (%s %d)",
+                    WIFEXITED (st) ? "status" : "signal",
+                    WIFEXITED (st) ? WEXITSTATUS (st) : WTERMSIG (st));
+          return startup_error (err, "dockerd", log, from, why);
+        }
+      if (access (sock, F_OK) == 0 && stack_engine_ping (sock, 2000, &e) == 0)
+        return 0;
+      if (aborted_p (o))
+        return moat_error (err, EINTR, "interrupted while dockerd started");
+      if (now_ms () > deadline)
+        {
+          snprintf (why, sizeof why,
+                    "did not answer on its socket within %d s", o->timeout_s);
+          return startup_error (err, "dockerd", log, from, why);
+        }
+      sleep_ms (100);
+    }
+}
+
+int
+stack_ctl_quick (const struct moat_paths *paths, const char *cmd,
+                 int timeout_ms, json_t **resp, moat_error_t *err)
+{
+  cleanup_close int fd = ctl_connect (paths, err);
+  json_t *req, *r = NULL;
+  int ret;
+
+  if (fd < 0)
+    return -1;
+  req = json_pack ("{s:s}", "cmd", cmd);
+  ret = req == NULL ? moat_error (err, ENOMEM, "request")
+                    : ctl_send (fd, req, err);
+  json_decref (req);
+  if (ret < 0)
+    return -1;
+  ret = ctl_recv (fd, timeout_ms, &r, err);
+  if (ret < 0)
+    return -1;
+  if (ret == 1)
+    return moat_error (err, EPROTO, "moatd closed the connection");
+  if (!json_is_true (json_object_get (r, "ok")))
+    {
+      const char *e = json_string_value (json_object_get (r, "error"));
+      moat_error (err, 0, "moatd: %s", e ?: "request refused");
+      json_decref (r);
+      return -1;
+    }
+  *resp = r;
+  return 0;
+}
+
+static int
+wait_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
+            const struct stack_proc *moatd, const char *log, off_t from,
+            moat_error_t *err)
+{
+  long long deadline = now_ms () + (long long)o->timeout_s * 1000;
+  char why[64];
+
+  for (;;)
+    {
+      cleanup_error moat_error_t e = NULL;
+      json_t *resp = NULL;
+      int st = 0;
+
+      if (stack_proc_exited (moatd, &st)
+          || stack_proc_check (moatd) != STACK_PROC_ALIVE)
+        {
+          snprintf (why, sizeof why, "exited during startup (%s %d)",
+                    WIFEXITED (st) ? "status" : "signal",
+                    WIFEXITED (st) ? WEXITSTATUS (st) : WTERMSIG (st));
+          return startup_error (err, "moatd", log, from, why);
+        }
+      if (stack_ctl_quick (paths, "ping", 2000, &resp, &e) == 0)
+        {
+          json_decref (resp);
+          return 0;
+        }
+      if (aborted_p (o))
+        return moat_error (err, EINTR, "interrupted while moatd started");
+      if (now_ms () > deadline)
+        {
+          snprintf (why, sizeof why, "did not answer ping within %d s",
+                    o->timeout_s);
+          return startup_error (err, "moatd", log, from, why);
+        }
+      sleep_ms (100);
+    }
+}
+
+static int
+write_moatd_pidfile (const struct moat_paths *paths, pid_t pid,
+                     moat_error_t *err)
+{
+  char buf[32];
+  int n = snprintf (buf, sizeof buf, "%d\n", (int)pid);
+  return fs_write_file_atomic (paths->moatd_pid, buf, (size_t)n, 0644, err);
+}
+
+static int
+start_dockerd (const struct moat_paths *paths, const struct stack_up_opts *o,
+               json_t *record, moat_error_t *err)
+{
+  cleanup_free char *cfg_path = NULL;
+  cleanup_free char *key_path = NULL;
+  cleanup_free char *cgroup = NULL;
+  cleanup_free char *ctrd_ns = NULL;
+  cleanup_free char *runtime = NULL;
+  cleanup_free char *cfg_text = NULL;
+  cleanup_free char *log = log_path (paths, "dockerd");
+  cleanup_free char *ctrd_pidfile = containerd_pidfile (paths);
+  struct stack_engine_config c = { 0 };
+  struct stack_proc dockerd, ctrd;
+  json_t *cfg;
+  off_t from;
+  pid_t cpid;
+
+  if (log == NULL || ctrd_pidfile == NULL
+      || asprintf (&cfg_path, "%s/dockerd.json", paths->run_dir) < 0
+      || asprintf (&key_path, "%s/key.json", paths->engine_data) < 0
+      || asprintf (&cgroup, "/moat%s%s", o->netns ? "-" : "", o->netns ?: "")
+             < 0
+      /* Test stacks side by side must not share a containerd namespace
+       * should they ever share a system containerd. */
+      || asprintf (&ctrd_ns, "moat%s%s", o->netns ? "-" : "", o->netns ?: "")
+             < 0)
+    return moat_error (err, ENOMEM, "start dockerd");
+  if (o->runtime_path == NULL)
+    runtime = stack_find_helper ("moat-runc");
+  else if (o->runtime_path[0] != '\0')
+    runtime = strdup (o->runtime_path);
+  if (runtime != NULL && access (runtime, X_OK) < 0)
+    return moat_error (err, errno, "runtime `%s`", runtime);
+
+  c.data_root = paths->engine_data;
+  c.exec_root = paths->engine_exec;
+  c.engine_sock = paths->engine_sock;
+  c.pidfile = paths->dockerd_pid;
+  c.key_path = key_path;
+  c.bridge = o->bridge;
+  c.pool_base = o->pool;
+  c.pool_size = o->pool_size;
+  c.cgroup_parent = cgroup;
+  c.containerd_ns = ctrd_ns;
+  c.runtime_path = runtime;
+  c.moat_root = paths->root;
+  cfg = stack_engine_config_build (&c, err);
+  if (cfg == NULL)
+    return -1;
+  cfg_text = json_dumps (cfg, JSON_INDENT (2) | JSON_SORT_KEYS);
+  json_decref (cfg);
+  if (cfg_text == NULL)
+    return moat_error (err, ENOMEM, "encode dockerd configuration");
+  if (fs_write_file_atomic (cfg_path, cfg_text, strlen (cfg_text), 0600, err)
+      < 0)
+    return moat_error_wrap (err, "write dockerd configuration");
+
+  {
+    char *const argv[]
+        = { (char *)o->dockerd_path, "--config-file", cfg_path, NULL };
+    from = file_size (log);
+    log_info ("starting dockerd (log `%s`)%s%s", log,
+              runtime ? ", default runtime " : "", runtime ?: "");
+    int r = stack_spawn (argv, log, o->netns, &dockerd, err);
+    if (r < 0)
+      return spawn_error (r, err, "dockerd", log, from);
+  }
+  if (stack_record_add_proc (record, "dockerd", &dockerd, paths->dockerd_pid)
+          < 0
+      || stack_record_write (paths, record, err) < 0)
+    return moat_error_wrap (err, "record dockerd");
+  if (wait_engine (o, paths->engine_sock, &dockerd, log, from, err) < 0)
+    return -1;
+  /* Only root may use the raw engine: it can do anything to the host. */
+  if (chmod (paths->engine_sock, 0600) < 0)
+    return moat_error (err, errno, "chmod `%s`", paths->engine_sock);
+
+  /* The containerd that dockerd started is recorded too, so that `moat
+   * down` can stop it if dockerd dies without taking it along. */
+  if (stack_pidfile_check (ctrd_pidfile, &cpid) == STACK_PROC_ALIVE)
+    {
+      char stat[64], buf[1024];
+      cleanup_close int fd = -1;
+      pid_t ppid = 0;
+      ssize_t n;
+      snprintf (stat, sizeof stat, "/proc/%d/stat", (int)cpid);
+      fd = open (stat, O_RDONLY | O_CLOEXEC);
+      n = fd >= 0 ? read (fd, buf, sizeof buf - 1) : -1;
+      if (n > 0)
+        {
+          cleanup_error moat_error_t e = NULL;
+          buf[n] = '\0';
+          ctrd.pid = cpid;
+          if (stack_proc_stat_parse (buf, NULL, &ppid, &ctrd.start_time, &e)
+                  == 0
+              && ppid == dockerd.pid)
+            stack_record_add_proc (record, "containerd", &ctrd, ctrd_pidfile);
+        }
+    }
+  return 0;
+}
+
+int
+stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
+          json_t **record_out, moat_error_t *err)
+{
+  bool private = o->engine == NULL || strcmp (o->engine, "private") == 0;
+  cleanup_free char *moatd_path = NULL;
+  cleanup_free char *moatd_log = NULL;
+  cleanup_free char *docker_host = NULL;
+  cleanup_close int lockfd = -1;
+  const char *engine_sock;
+  struct stack_proc moatd;
+  json_t *record = NULL;
+  char started[32];
+  time_t t = time (NULL);
+  struct tm tm;
+  off_t from;
+
+  engine_sock = private ? paths->engine_sock : o->engine;
+  if (strncmp (engine_sock, "unix://", 7) == 0)
+    engine_sock += 7;
+  if (engine_sock[0] != '/')
+    return moat_error (err, EINVAL,
+                       "--engine takes `private` or the absolute path of an "
+                       "engine socket (unix:///path), not `%s`",
+                       o->engine);
+  moatd_path
+      = o->moatd_path ? strdup (o->moatd_path) : stack_find_helper ("moatd");
+  if (moatd_path == NULL)
+    return moat_error (err, 0,
+                       "cannot find moatd next to the moat binary (or in "
+                       "../sbin); pass --moatd PATH");
+  moatd_log = log_path (paths, "moatd");
+  if (moatd_log == NULL
+      || asprintf (&docker_host, "unix://%s", paths->docker_sock) < 0)
+    return moat_error (err, ENOMEM, "moat up");
+
+  if (make_dirs (paths, err) < 0)
+    return -1;
+  lockfd = lock_stack (paths, err);
+  if (lockfd < 0 || check_previous (paths, err) < 0)
+    return -1;
+  if (private && stack_socket_in_use (paths->engine_sock))
+    return moat_error (err, 0,
+                       "engine socket `%s` is already in use by a process "
+                       "moat did not start; stop it, or use that engine with "
+                       "`moat up --engine %s`",
+                       paths->engine_sock, paths->engine_sock);
+  if (stack_socket_in_use (paths->control_sock))
+    return moat_error (err, 0,
+                       "moatd's control socket `%s` is already in use by a "
+                       "process moat did not start; stop it first",
+                       paths->control_sock);
+  if (private)
+    unlink_quiet (paths->engine_sock);
+  unlink_quiet (paths->control_sock);
+  if (!private)
+    {
+      if (stack_engine_ping (engine_sock, 5000, err) < 0)
+        return moat_error_wrap (err, "the engine given with --engine does not "
+                                     "answer");
+    }
+
+  gmtime_r (&t, &tm);
+  strftime (started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  record = json_pack ("{s:i, s:s, s:s, s:s, s:s, s:s, s:{}}", "version", 1,
+                      "state", "starting", "engine",
+                      private ? "private" : "external", "engine_sock",
+                      engine_sock, "docker_host", docker_host, "started",
+                      started, "processes");
+  if (record == NULL)
+    return moat_error (err, ENOMEM, "moat up");
+  if (o->netns != NULL)
+    json_object_set_new (record, "netns", json_string (o->netns));
+
+  if (private)
+    {
+      if (stack_bridge_create (o->netns, o->bridge, o->bridge_cidr, o->pool,
+                               err)
+          < 0)
+        goto fail_early;
+      json_object_set_new (record, "bridge",
+                           json_pack ("{s:s, s:s, s:b}", "name", o->bridge,
+                                      "cidr", o->bridge_cidr, "created",
+                                      true));
+      if (stack_record_write (paths, record, err) < 0)
+        goto fail;
+      if (start_dockerd (paths, o, record, err) < 0)
+        goto fail;
+    }
+
+  {
+    char *const argv[]
+        = { moatd_path, "--engine-sock", (char *)engine_sock, NULL };
+    from = file_size (moatd_log);
+    log_info ("starting moatd (log `%s`)", moatd_log);
+    int r = stack_spawn (argv, moatd_log, NULL, &moatd, err);
+    if (r < 0)
+      {
+        spawn_error (r, err, "moatd", moatd_log, from);
+        goto fail;
+      }
+  }
+  if (stack_record_add_proc (record, "moatd", &moatd, paths->moatd_pid) < 0
+      || write_moatd_pidfile (paths, moatd.pid, err) < 0
+      || stack_record_write (paths, record, err) < 0)
+    goto fail;
+  if (wait_moatd (paths, o, &moatd, moatd_log, from, err) < 0)
+    goto fail;
+
+  json_object_set_new (record, "state", json_string ("running"));
+  if (stack_record_write (paths, record, err) < 0)
+    goto fail;
+  *record_out = record;
+  return 0;
+
+fail:
+  {
+    cleanup_error moat_error_t e = NULL;
+    log_info ("startup failed; stopping what was started");
+    if (teardown (paths, record, &e) < 0)
+      log_error ("rollback incomplete: %s", moat_error_msg (&e));
+  }
+  json_decref (record);
+  return -1;
+fail_early:
+  json_decref (record);
+  return -1;
+}
+
+int
+stack_down (const struct moat_paths *paths, bool *was_running,
+            moat_error_t *err)
+{
+  cleanup_close int lockfd = -1;
+  json_t *record = NULL;
+  int r;
+
+  *was_running = false;
+  if (access (paths->run_dir, F_OK) == 0)
+    {
+      lockfd = lock_stack (paths, err);
+      if (lockfd < 0)
+        return -1;
+    }
+  r = stack_record_read (paths, &record, err);
+  if (r < 0)
+    return -1;
+  if (r == 1)
+    {
+      /* Nothing recorded: only stale pid files can be cleaned; a live
+       * process named by one is reported, never signalled. */
+      if (check_orphan_pidfile (paths->moatd_pid, err) < 0
+          || check_orphan_pidfile (paths->dockerd_pid, err) < 0)
+        return -1;
+      return 0;
+    }
+  *was_running = true;
+  r = teardown (paths, record, err);
+  json_decref (record);
+  return r;
+}
+
+int
+stack_supervise (const struct moat_paths *paths, json_t *record,
+                 const sigset_t *sigs, moat_error_t *err)
+{
+  static const char *const names[] = { "moatd", "dockerd" };
+  struct timespec tick = { 0, 500 * 1000000L };
+
+  (void)paths;
+  for (;;)
+    {
+      int sig = sigtimedwait (sigs, NULL, &tick);
+      if (sig > 0)
+        return sig;
+      for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        {
+          struct stack_proc p;
+          int st = 0;
+          if (!stack_record_get_proc (record, names[i], &p))
+            continue;
+          if (stack_proc_exited (&p, &st)
+              || stack_proc_check (&p) != STACK_PROC_ALIVE)
+            return moat_error (
+                err, 0, "%s (pid %d) exited (%s %d)", names[i], (int)p.pid,
+                WIFEXITED (st) ? "status" : "signal",
+                WIFEXITED (st) ? WEXITSTATUS (st) : WTERMSIG (st));
+        }
+    }
+}

@@ -1,0 +1,363 @@
+#include "verify.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/cleanup.h"
+#include "dockerapi/dockerapi.h"
+#include "verify-internal.h"
+
+#define CALL_TIMEOUT_MS 60000
+
+struct ctx
+{
+  const struct moat_paths *paths;
+  const struct verify_opts *o;
+  json_t *results;
+  bool all;
+};
+
+static void
+record (struct ctx *c, const char *check, bool passed, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+static void
+record (struct ctx *c, const char *check, bool passed, const char *fmt, ...)
+{
+  char detail[1024];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (detail, sizeof detail, fmt, ap);
+  va_end (ap);
+  json_array_append_new (c->results,
+                         json_pack ("{s:s, s:b, s:s}", "check", check,
+                                    "passed", passed, "detail", detail));
+  if (!passed)
+    c->all = false;
+}
+
+static int
+call (struct ctx *c, const char *method, const char *path, json_t *body,
+      struct dockerapi_response *r, moat_error_t *err)
+{
+  cleanup_free char *s = NULL;
+  if (body != NULL)
+    {
+      s = json_dumps (body, JSON_COMPACT);
+      if (s == NULL)
+        return moat_error (err, ENOMEM, "encode request");
+    }
+  return dockerapi_call (c->o->docker_sock, method, path, s,
+                         s ? strlen (s) : 0, false, CALL_TIMEOUT_MS, r, err);
+}
+
+/* Make sure the image exists; import one from busybox-static if not. */
+static int
+ensure_image (struct ctx *c, moat_error_t *err)
+{
+  struct dockerapi_response r;
+  struct tarbuf t = { 0 };
+  cleanup_free char *path = NULL;
+  char repo[512];
+  char *tag;
+  int ret;
+
+  if (strlen (c->o->image) >= sizeof repo)
+    return moat_error (err, ENAMETOOLONG, "image name `%s`", c->o->image);
+  strcpy (repo, c->o->image);
+  if (asprintf (&path, "/images/%s/json", c->o->image) < 0)
+    return moat_error (err, ENOMEM, "image");
+  if (call (c, "GET", path, NULL, &r, err) < 0)
+    return -1;
+  ret = r.status == 200 ? 1 : 0;
+  dockerapi_response_free (&r);
+  if (ret == 1)
+    return 0;
+  tag = strrchr (repo, ':');
+  if (tag != NULL && strchr (tag, '/') == NULL)
+    *tag++ = '\0';
+  else
+    tag = (char *) "latest";
+  if (verify_tar_busybox ("/bin/busybox", &t, err) < 0)
+    return -1;
+  free (path);
+  path = NULL;
+  if (asprintf (&path, "/images/create?fromSrc=-&repo=%s&tag=%s", repo, tag)
+      < 0)
+    {
+      free (t.buf);
+      return moat_error (err, ENOMEM, "image");
+    }
+  ret = dockerapi_call (c->o->docker_sock, "POST", path, t.buf, t.len, true,
+                        CALL_TIMEOUT_MS, &r, err);
+  free (t.buf);
+  if (ret < 0)
+    return -1;
+  if (r.status != 200)
+    {
+      char m[512];
+      moat_error (err, 0, "import %s: %s", c->o->image,
+                  dockerapi_error_message (&r, m, sizeof m));
+      dockerapi_response_free (&r);
+      return -1;
+    }
+  dockerapi_response_free (&r);
+  return 0;
+}
+
+/* Create a container from spec; *id on 201, else *refusal has the message.
+ * Returns -1 only on transport failure. */
+static int
+create (struct ctx *c, json_t *spec, char **id, char **refusal,
+        moat_error_t *err)
+{
+  struct dockerapi_response r;
+  json_t *j;
+
+  *id = *refusal = NULL;
+  if (call (c, "POST", "/containers/create", spec, &r, err) < 0)
+    return -1;
+  if (r.status == 201)
+    {
+      j = json_loads (r.body, 0, NULL);
+      if (json_string_value (json_object_get (j, "Id")) != NULL)
+        *id = strdup (json_string_value (json_object_get (j, "Id")));
+      json_decref (j);
+    }
+  else
+    {
+      char m[1024];
+      *refusal = strdup (dockerapi_error_message (&r, m, sizeof m));
+    }
+  dockerapi_response_free (&r);
+  return 0;
+}
+
+static void
+remove_container (struct ctx *c, const char *id)
+{
+  struct dockerapi_response r;
+  moat_error_t err = NULL;
+  char path[256];
+  snprintf (path, sizeof path, "/containers/%s?force=1", id);
+  if (call (c, "DELETE", path, NULL, &r, &err) < 0)
+    moat_error_release (&err);
+  else
+    dockerapi_response_free (&r);
+}
+
+/* Demultiplex a non-TTY logs stream (8-byte frame headers) into text. */
+static char *
+demux (const char *b, size_t len)
+{
+  char *out = malloc (len + 1);
+  size_t o = 0, i = 0;
+  if (out == NULL)
+    return NULL;
+  while (i + 8 <= len)
+    {
+      size_t n = ((size_t) (unsigned char) b[i + 4] << 24)
+                 | ((size_t) (unsigned char) b[i + 5] << 16)
+                 | ((size_t) (unsigned char) b[i + 6] << 8)
+                 | (size_t) (unsigned char) b[i + 7];
+      i += 8;
+      if (n > len - i)
+        n = len - i;
+      memcpy (out + o, b + i, n);
+      o += n;
+      i += n;
+    }
+  out[o] = '\0';
+  return out;
+}
+
+/* Run `cmd` in a container and return its stdout, plus its inspect JSON. */
+static int
+run_capture (struct ctx *c, json_t *spec, char **output, json_t **inspect,
+             char **refusal, moat_error_t *err)
+{
+  cleanup_free char *id = NULL;
+  struct dockerapi_response r;
+  char path[256];
+  int ret = -1;
+
+  *output = NULL;
+  *inspect = NULL;
+  if (create (c, spec, &id, refusal, err) < 0)
+    return -1;
+  if (id == NULL)
+    return 0;
+  snprintf (path, sizeof path, "/containers/%s/start", id);
+  if (call (c, "POST", path, NULL, &r, err) < 0)
+    goto out;
+  if (r.status != 204 && r.status != 304)
+    {
+      char m[1024];
+      moat_error (err, 0, "start: %s", dockerapi_error_message (&r, m, sizeof m));
+      dockerapi_response_free (&r);
+      goto out;
+    }
+  dockerapi_response_free (&r);
+  snprintf (path, sizeof path, "/containers/%s/wait", id);
+  if (call (c, "POST", path, NULL, &r, err) < 0)
+    goto out;
+  dockerapi_response_free (&r);
+  snprintf (path, sizeof path, "/containers/%s/logs?stdout=1&stderr=1", id);
+  if (call (c, "GET", path, NULL, &r, err) < 0)
+    goto out;
+  *output = demux (r.body, r.len);
+  dockerapi_response_free (&r);
+  snprintf (path, sizeof path, "/containers/%s/json", id);
+  if (call (c, "GET", path, NULL, &r, err) < 0)
+    goto out;
+  *inspect = json_loads (r.body, 0, NULL);
+  dockerapi_response_free (&r);
+  ret = 0;
+out:
+  remove_container (c, id);
+  return ret;
+}
+
+static void
+check_engine_socket (struct ctx *c)
+{
+  struct stat st;
+  if (stat (c->paths->engine_sock, &st) < 0)
+    {
+      record (c, "engine socket private", true,
+              "no private engine socket at %s (external engine)",
+              c->paths->engine_sock);
+      return;
+    }
+  record (c, "engine socket private",
+          st.st_uid == 0 && (st.st_mode & 0077) == 0,
+          "%s is mode %04o, owner uid %u", c->paths->engine_sock,
+          (unsigned) (st.st_mode & 07777), (unsigned) st.st_uid);
+}
+
+static void
+check_uid_map_and_runtime (struct ctx *c)
+{
+  json_t *spec = json_pack ("{s:s, s:[s,s], s:{s:s}}", "Image", c->o->image,
+                            "Cmd", "cat", "/proc/self/uid_map", "HostConfig",
+                            "Runtime", "runc");
+  cleanup_free char *out = NULL, *refusal = NULL;
+  json_t *inspect = NULL;
+  moat_error_t err = NULL;
+  unsigned long inside, base, len;
+  const char *runtime;
+
+  if (run_capture (c, spec, &out, &inspect, &refusal, &err) < 0)
+    {
+      record (c, "private uid range", false, "%s", moat_error_msg (&err));
+      record (c, "runtime forced to moat-runc", false, "container did not run");
+      moat_error_release (&err);
+      json_decref (spec);
+      return;
+    }
+  json_decref (spec);
+  if (refusal != NULL)
+    {
+      record (c, "private uid range", false, "container refused: %s", refusal);
+      record (c, "runtime forced to moat-runc", false,
+              "a request for --runtime=runc was refused instead of rewritten");
+      return;
+    }
+  if (out != NULL && sscanf (out, "%lu %lu %lu", &inside, &base, &len) == 3
+      && inside == 0 && base != 0 && len == 65536
+      && strchr (out, '\n') == strrchr (out, '\n'))
+    record (c, "private uid range", true,
+            "container root is host uid %lu, range of %lu ids", base, len);
+  else
+    record (c, "private uid range", false, "uid_map is `%s`",
+            out != NULL ? out : "");
+  runtime = json_string_value (
+      json_object_get (json_object_get (inspect, "HostConfig"), "Runtime"));
+  record (c, "runtime forced to moat-runc",
+          runtime != NULL && strcmp (runtime, "moat-runc") == 0,
+          "asked for runc, container runs with %s",
+          runtime != NULL ? runtime : "(unknown)");
+  json_decref (inspect);
+}
+
+/* A create that must be refused with a message containing `expect`. */
+static void
+check_refused (struct ctx *c, const char *check, json_t *spec,
+               const char *expect)
+{
+  cleanup_free char *id = NULL, *refusal = NULL;
+  moat_error_t err = NULL;
+
+  if (create (c, spec, &id, &refusal, &err) < 0)
+    {
+      record (c, check, false, "%s", moat_error_msg (&err));
+      moat_error_release (&err);
+    }
+  else if (id != NULL)
+    {
+      record (c, check, false, "the container was created");
+      remove_container (c, id);
+    }
+  else
+    record (c, check, strstr (refusal, expect) != NULL, "refused: %s",
+            refusal);
+  json_decref (spec);
+}
+
+int
+verify_run (const struct moat_paths *paths, const struct verify_opts *o,
+            json_t **out, bool *all_passed, moat_error_t *err)
+{
+  struct ctx c = { .paths = paths, .o = o, .results = json_array (),
+                   .all = true };
+  struct dockerapi_response r;
+  cleanup_free char *sock_bind = NULL;
+
+  if (c.results == NULL)
+    return moat_error (err, ENOMEM, "verify");
+  if (dockerapi_call (o->docker_sock, "GET", "/_ping", NULL, 0, false, 10000,
+                      &r, err)
+      < 0)
+    {
+      json_decref (c.results);
+      return moat_error_wrap (err, "the Docker API at `%s` does not answer",
+                              o->docker_sock);
+    }
+  dockerapi_response_free (&r);
+
+  check_engine_socket (&c);
+  if (ensure_image (&c, err) < 0)
+    {
+      record (&c, "test image", false, "%s", moat_error_msg (err));
+      moat_error_release (err);
+    }
+  else
+    check_uid_map_and_runtime (&c);
+
+  check_refused (&c, "host pid namespace refused",
+                 json_pack ("{s:s, s:{s:s}}", "Image", o->image, "HostConfig",
+                            "PidMode", "host"),
+                 "can't share the pid namespace with the host");
+  check_refused (&c, "host network namespace refused",
+                 json_pack ("{s:s, s:{s:s}}", "Image", o->image, "HostConfig",
+                            "NetworkMode", "host"),
+                 "can't share the network namespace with the host");
+  if (asprintf (&sock_bind, "%s:/var/run/docker.sock", paths->engine_sock) < 0)
+    sock_bind = NULL;
+  check_refused (&c, "engine socket mount refused",
+                 json_pack ("{s:s, s:{s:[s]}}", "Image", o->image,
+                            "HostConfig", "Binds",
+                            sock_bind ? sock_bind : "/run/moat/engine.sock:/s"),
+                 "docker socket mount denied");
+  check_refused (&c, "docker socket parent mount refused",
+                 json_pack ("{s:s, s:{s:[s]}}", "Image", o->image,
+                            "HostConfig", "Binds", "/var/run:/x"),
+                 "denied");
+  *out = c.results;
+  *all_passed = c.all;
+  return 0;
+}

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# moat-runc end to end: a private dockerd (in its own netns) whose default
+# runtime is the build's moat-runc; real containers from a busybox image.
+set -u
+cd "$(dirname "$0")/../.."
+top=$PWD
+B=${MOAT_BUILD:-$top/build}
+. tests/integration/lib_dockerd.sh
+trap dockerd_stop EXIT
+
+ok() { echo "ok - $1"; }
+fail() { echo "not ok - $1"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
+
+MR=$R/moat
+mkdir -p "$MR"
+DB=$MR/var/lib/moat/state.db
+ns=moat-rt-$$
+cat >"$R/daemon.json.in" <<JSON
+{"runtimes": {"moat-runc": {"path": "$B/moat-runc",
+                            "runtimeArgs": ["--moat-root", "$MR"]}},
+ "default-runtime": "moat-runc"}
+JSON
+dockerd_start "$ns" "$(cat "$R/daemon.json.in")" || { fail "dockerd starts"; exit 1; }
+import_busybox || { fail "import busybox"; exit 1; }
+
+ranges() { sqlite3 "$DB" 'SELECT count(*) FROM runtime_id_ranges' 2>/dev/null || echo 0; }
+
+# 1. A private, exclusive range.
+map=$(d run --rm busybox cat /proc/self/uid_map)
+read -r c0 base size <<<"$map"
+check "uid_map is 0 BASE 65536 with BASE != 0 ($map)" \
+  test "$c0" = 0 -a "$size" = 65536 -a "${base:-0}" -gt 0
+gmap=$(d run --rm busybox cat /proc/self/gid_map)
+read -r _ gbase gsize <<<"$gmap"
+check "gid_map is private too ($gmap)" test "${gbase:-0}" -gt 0 -a "$gsize" = 65536
+check "subuid entry created" grep -q '^moat:[1-9][0-9]*:[0-9]*$' "$MR/etc/subuid"
+
+# 2. Concurrent containers: different, non-overlapping ranges.
+d run -d --name c1 busybox sleep 600 >/dev/null
+d run -d --name c2 busybox sleep 600 >/dev/null
+b1=$(d exec c1 cat /proc/self/uid_map | awk '{print $2}')
+b2=$(d exec c2 cat /proc/self/uid_map | awk '{print $2}')
+check "two containers get disjoint ranges ($b1, $b2)" \
+  test -n "$b1" -a -n "$b2" -a $(( b1 > b2 ? b1 - b2 : b2 - b1 )) -ge 65536
+check "state db records both" test "$(ranges)" = 2
+
+# 3. Ownership without copying: root owns its rootfs, files it writes are
+#    the mapped range on the host side of the mount and container-relative
+#    on disk (what docker commit/cp/export read).
+check "container root can write /" d exec c1 sh -c 'echo x > /rootfile && mkdir -p /home/bob && chown 1000:1000 /home/bob && su -s /bin/sh nobody -c true 2>/dev/null; touch /home/bob/f && chown 1000:1000 /home/bob/f'
+pid1=$(d inspect -f '{{.State.Pid}}' c1)
+own=$(stat -c '%u:%g' "/proc/$pid1/root/rootfile")
+check "file from the container is the mapped range on the host ($own)" test "$own" = "$b1:$b1"
+own=$(stat -c '%u' "/proc/$pid1/root/home/bob/f")
+check "uid 1000 in the container is BASE+1000 on the host ($own)" test "$own" = $(( b1 + 1000 ))
+up=$(d inspect -f '{{.GraphDriver.Data.UpperDir}}' c1)
+check "on disk the layer keeps container ids" \
+  test "$(stat -c '%u' "$up/rootfile")/$(stat -c '%u' "$up/home/bob/f")" = "0/1000"
+d commit c1 moat-commit >/dev/null
+check "docker commit keeps normal ownership" \
+  test "$(d run --rm moat-commit stat -c '%u' /rootfile /home/bob/f | tr '\n' ' ')" = "0 1000 "
+check "docker export keeps normal ownership" \
+  sh -c "docker -H unix://$R/engine.sock export c1 | tar -tvf - | grep -q ' root/root .* rootfile\$'"
+echo hi >"$R/cpin"
+d cp "$R/cpin" c1:/cpin
+check "docker cp into the container is owned by its root" \
+  test "$(d exec c1 stat -c '%u' /cpin)" = 0
+check "image layers are untouched (no chown of lower dirs)" \
+  test "$(stat -c '%u' "$R"/data/overlay2/*/diff/bin/busybox | sort -u | head -1)" = 0
+
+# Opaque directories (a directory removed and made again) in both
+# directions: made under runc and seen under moat-runc, made under
+# moat-runc and committed for runc.
+d run --name op0 --runtime=runc busybox sh -c 'mkdir /data && touch /data/a' >/dev/null
+d commit op0 moat-op2 >/dev/null
+d run --name op1 moat-op2 sh -c 'rm -rf /data && mkdir /data && touch /data/b' >/dev/null
+d commit op1 moat-op3 >/dev/null
+check "opaque directory made under moat-runc survives commit" \
+  test "$(d run --rm --runtime=runc moat-op3 ls /data | tr '\n' ' ')" = "b "
+d run --name op2 --runtime=runc moat-op2 sh -c 'rm -rf /data && mkdir /data && touch /data/c' >/dev/null
+d commit op2 moat-op4 >/dev/null
+check "opaque directory in an image layer is honoured" \
+  test "$(d run --rm moat-op4 ls /data | tr '\n' ' ')" = "c "
+d rm op0 op1 op2 >/dev/null
+
+# 4. exec, restart.
+check "docker exec runs in the range" test "$(d exec c2 cat /proc/self/uid_map | awk '{print $2}')" = "$b2"
+d restart -t 1 c1 >/dev/null
+check "docker restart works and keeps files" \
+  test "$(d exec c1 cat /rootfile 2>/dev/null)" = x
+check "restart keeps one range per container" test "$(ranges)" = 2
+
+check "docker pause/unpause pass through" sh -c "docker -H unix://$R/engine.sock pause c2 >/dev/null && docker -H unix://$R/engine.sock unpause c2 >/dev/null"
+check "docker top passes through (runc ps)" sh -c "docker -H unix://$R/engine.sock top c2 | grep -q sleep"
+check "docker update passes through" d update --memory 100m --memory-swap 200m c2
+
+# A range whose container died without delete (crash) is reconciled.
+sqlite3 "$DB" "INSERT INTO runtime_id_ranges VALUES ('stale-crashed', 4000000000, 65536, 0)"
+out=$("$B/moat-runc" --moat-root "$MR" --root "$R/exec/runtime-runc/moby" moat-reconcile)
+check "moat-reconcile releases only the stale range ($out)" \
+  test "$out" = "released 1 stale id range" -a "$(ranges)" = 2
+
+# 5. Volumes and bind mounts are id-mapped.
+mkdir -p "$R/src"; echo v >"$R/src/host"; chmod 0711 "$R/src"
+check "bind mount is writable by container root" \
+  d run --rm -v "$R/src:/src" busybox sh -c 'cat /src/host && echo c > /src/made'
+check "file written to a bind mount is owned like without moat" \
+  test "$(stat -c '%u' "$R/src/made")" = 0
+d volume create shared >/dev/null
+d run --rm -v shared:/data busybox sh -c 'echo one > /data/f'
+check "two containers with different ranges share a volume" \
+  d run --rm -v shared:/data busybox sh -c 'echo two >> /data/f && test "$(cat /data/f)" = "one
+two"'
+
+# 6. Privileged: works, still in a user namespace, devices pruned, caps
+#    limited to what the host can grant.
+out=$(d run --rm --privileged busybox sh -c 'cat /proc/self/uid_map; ls /dev; grep CapBnd /proc/self/status' 2>&1)
+check "--privileged runs" test $? = 0
+check "--privileged is still in a private user namespace" \
+  sh -c "echo '$out' | head -1 | awk '{exit !(\$1==0 && \$2>0 && \$3==65536)}'"
+check "--privileged sees no host disks" sh -c "! echo '$out' | grep -qE '^(sd|vd|nvme|mem|kmsg)'"
+bnd=$(awk '/^CapBnd/ {print $2}' /proc/self/status)
+cbnd=$(echo "$out" | awk '/^CapBnd/ {print $2}')
+check "--privileged gets CAP_SYS_ADMIN and nothing outside the host's bounding set ($cbnd within $bnd)" \
+  test -n "$cbnd" -a $(( (0x$cbnd >> 21) & 1 )) = 1 -a $(( 0x$cbnd & ~0x$bnd )) = 0
+d run -d --name priv --privileged busybox sleep 600 >/dev/null
+if [ "$bnd" != 000001ffffffffff ]; then
+  check "moat-runc logged the capabilities it left out" \
+    sh -c "grep -hs 'left out' \$(find '$R' -name log.json) | grep -q CAP_"
+fi
+d rm -f priv >/dev/null
+
+# 7. Host namespaces refused with the contract message.
+for nsf in pid network ipc uts; do
+  case $nsf in network) flag=--network=host ;; *) flag=--$nsf=host ;; esac
+  msg=$(d run --rm $flag busybox true 2>&1)
+  if [ $? -ne 0 ] && echo "$msg" | grep -q "enhanced container isolation: containers can't share the $nsf namespace with the host"; then
+    ok "$flag refused"
+  else
+    fail "$flag refused (got: $msg)"
+  fi
+done
+check "refused creates leave no range behind" test "$(ranges)" = 2
+
+# 8. rm releases ranges and mounts.
+d rm -f c1 c2 >/dev/null
+check "ranges released after rm" test "$(ranges)" = 0
+check "no moat-runc mounts left" sh -c "! grep -q ' $MR/' /proc/self/mountinfo"
+exit 0

@@ -1,0 +1,376 @@
+# moat integration-test harness.  Source it from tests/integration/test_*.sh:
+#
+#   . "$(dirname "$0")/../lib/harness.sh"
+#   harness_setup                 # private stack + busybox:latest
+#   check "runs a container" docker run --rm busybox true
+#   check_fails "host pid refused" docker run --rm --pid=host busybox true
+#   harness_registry              # optional: $REGISTRY = 127.0.0.1:PORT
+#   harness_done                  # summary; exit status 1 on any failure
+#
+# What harness_setup gives a test (all exported):
+#   MOAT_BUILD      build dir with moat, moatd (default: <repo>/build; run.sh
+#                   sets build/san)
+#   MOAT            $MOAT_BUILD/moat
+#   MOAT_ROOT       private root (mktemp under /tmp, root-owned, 0755); every
+#                   moat path lives under it
+#   HARNESS_NETNS   private network namespace the engine runs in (its bridge,
+#                   iptables rules and the registry stay there)
+#   MOAT_ENGINE_HOST  unix://$MOAT_ROOT/run/moat/engine.sock (raw engine)
+#   MOAT_GUARD_HOST   unix://$MOAT_ROOT/run/moat/docker.sock (guarded API)
+#   DOCKER_HOST     what the docker CLI in tests talks to: the guarded socket
+#                   when moatd serves it, else the raw engine.  Force with
+#                   HARNESS_DOCKER=engine|guard before harness_setup.
+#   HARNESS_DIR     $MOAT_ROOT/harness: logs, pid files, scratch space
+#
+# To write admin settings before moat starts, call harness_init, write
+# $MOAT_ROOT/etc/moat/admin-settings.json, then harness_up and
+# harness_busybox (harness_setup is exactly those three).
+#
+# Processes a test starts itself go through harness_spawn / harness_spawn_netns
+# so teardown can end them by PID.  Teardown (trap EXIT, idempotent, runs even
+# when a test fails or is interrupted): moat down, end every harness PID
+# (start time checked), end what is left in the private netns, unmount
+# anything under MOAT_ROOT, delete the netns and cgroups, remove MOAT_ROOT.
+
+set -u
+
+HARNESS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export MOAT_BUILD=${MOAT_BUILD:-$HARNESS_TOP/build}
+export MOAT=$MOAT_BUILD/moat
+HARNESS_PASSED=0
+HARNESS_FAILED=0
+HARNESS_TORN_DOWN=0
+HARNESS_NETNS=
+HARNESS_DIR=
+
+# ---- reporting ----
+
+ok() {
+  echo "ok - $1"
+  HARNESS_PASSED=$((HARNESS_PASSED + 1))
+}
+
+# not_ok NAME [MSG...]: MSG lines are printed as "# " diagnostics.
+not_ok() {
+  local name=$1
+  shift
+  echo "not ok - $name"
+  if [ $# -gt 0 ]; then printf '%s\n' "$*" | sed 's/^/# /'; fi
+  HARNESS_FAILED=$((HARNESS_FAILED + 1))
+}
+
+# check NAME CMD...: ok when CMD exits 0; its output is shown on failure.
+check() {
+  local name=$1 out rc
+  shift
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ $rc -eq 0 ]; then ok "$name"; else not_ok "$name" "exit $rc: $*" "$(printf '%s' "$out" | tail -15)"; fi
+  return $rc
+}
+
+# check_fails NAME CMD...: ok when CMD fails (a forbidden thing stays
+# forbidden).
+check_fails() {
+  local name=$1 out rc
+  shift
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ $rc -ne 0 ]; then ok "$name"; return 0; fi
+  not_ok "$name" "unexpectedly succeeded: $*" "$(printf '%s' "$out" | tail -15)"
+  return 1
+}
+
+# check_refused NAME TEXT CMD...: ok when CMD fails and its output contains
+# TEXT (fixed string), e.g. a contract refusal message.
+check_refused() {
+  local name=$1 text=$2 out rc
+  shift 2
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ $rc -ne 0 ] && grep -qF -- "$text" <<<"$out"; then ok "$name"; return 0; fi
+  not_ok "$name" "exit $rc, expected failure saying: $text" "$(printf '%s' "$out" | tail -15)"
+  return 1
+}
+
+# check_output NAME TEXT CMD...: ok when CMD succeeds and prints TEXT.
+check_output() {
+  local name=$1 text=$2 out rc
+  shift 2
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ $rc -eq 0 ] && grep -qF -- "$text" <<<"$out"; then ok "$name"; return 0; fi
+  not_ok "$name" "exit $rc, expected output containing: $text" "$(printf '%s' "$out" | tail -15)"
+  return 1
+}
+
+harness_diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
+
+harness_done() {
+  echo "# $HARNESS_PASSED passed, $HARNESS_FAILED failed"
+  [ "$HARNESS_FAILED" -eq 0 ] && exit 0
+  exit 1
+}
+
+# Abort the test (teardown still runs).
+harness_bail() {
+  not_ok "${1:-harness}" "${2:-}"
+  harness_done
+}
+
+# ---- processes ----
+
+# Start time of a pid (field 22 of /proc/PID/stat), empty if gone.
+harness_start_time() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  # shellcheck disable=SC2086
+  set -- $stat
+  [ "$1" = Z ] && return 1
+  echo "${20}"
+}
+
+# Record a pid started by the harness or a test (teardown ends it).
+harness_track() {
+  local name=$1 pid=$2 t
+  t=$(harness_start_time "$pid") || t=0
+  echo "$pid $t" >"$HARNESS_DIR/pids/$name.pid"
+}
+
+# harness_spawn NAME CMD...: run CMD in the background, log to
+# $HARNESS_DIR/NAME.log, track its pid; prints the pid.
+harness_spawn() {
+  local name=$1 pid
+  shift
+  "$@" </dev/null >"$HARNESS_DIR/$name.log" 2>&1 &
+  pid=$!
+  harness_track "$name" "$pid"
+  echo "$pid"
+}
+
+# harness_spawn_netns NAME CMD...: the same, inside the private netns
+# (nsenter execs CMD, so the pid is CMD's).
+harness_spawn_netns() {
+  local name=$1
+  shift
+  harness_spawn "$name" nsenter --net="/run/netns/$HARNESS_NETNS" "$@"
+}
+
+# harness_kill NAME: end a tracked process (SIGTERM, then SIGKILL after 5 s)
+# if its pid still has the recorded start time.
+harness_kill() {
+  local f=$HARNESS_DIR/pids/$1.pid pid t now i
+  [ -f "$f" ] || return 0
+  read -r pid t <"$f"
+  now=$(harness_start_time "$pid") || { rm -f "$f"; return 0; }
+  if [ "$now" != "$t" ]; then rm -f "$f"; return 0; fi
+  kill -TERM "$pid" 2>/dev/null
+  for i in $(seq 50); do
+    harness_start_time "$pid" >/dev/null || break
+    sleep 0.1
+  done
+  if now=$(harness_start_time "$pid") && [ "$now" = "$t" ]; then
+    kill -KILL "$pid" 2>/dev/null
+    sleep 0.2
+  fi
+  wait "$pid" 2>/dev/null
+  rm -f "$f"
+}
+
+# ---- setup ----
+
+harness_init() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "not ok - harness needs root"
+    exit 1
+  fi
+  for b in "$MOAT" "$MOAT_BUILD/moatd"; do
+    [ -x "$b" ] || harness_bail "harness: build" "$b is missing; run make"
+  done
+  trap harness_teardown EXIT
+  trap 'exit 130' INT TERM HUP
+  MOAT_ROOT=$(mktemp -d /tmp/moat-test-XXXXXX) || harness_bail "harness: mktemp"
+  export MOAT_ROOT
+  chown root:root "$MOAT_ROOT"
+  chmod 0755 "$MOAT_ROOT"
+  export HARNESS_DIR=$MOAT_ROOT/harness
+  mkdir -p "$HARNESS_DIR/pids" "$MOAT_ROOT/etc/moat"
+  HARNESS_NETNS=moat-t-${MOAT_ROOT##*-}
+  export HARNESS_NETNS
+  echo "$HARNESS_NETNS" >"$HARNESS_DIR/netns"
+  ip netns add "$HARNESS_NETNS" || harness_bail "harness: netns" "ip netns add failed"
+  ip -n "$HARNESS_NETNS" link set lo up
+  export MOAT_ENGINE_HOST=unix://$MOAT_ROOT/run/moat/engine.sock
+  export MOAT_GUARD_HOST=unix://$MOAT_ROOT/run/moat/docker.sock
+  harness_diag "MOAT_ROOT=$MOAT_ROOT netns=$HARNESS_NETNS build=$MOAT_BUILD"
+}
+
+# Print a component's log tail as diagnostics.
+harness_logs() {
+  local f
+  for f in "$MOAT_ROOT"/var/log/moat/*.log; do
+    [ -f "$f" ] || continue
+    echo "# --- $f"
+    tail -"${1:-20}" "$f" | sed 's/^/# /'
+  done
+}
+
+# harness_up [moat up options]: moat up -d in the private netns.
+harness_up() {
+  local out
+  out=$(MOAT_ENGINE_NETNS=$HARNESS_NETNS "$MOAT" up -d "$@" 2>&1)
+  if [ $? -ne 0 ]; then
+    not_ok "harness: moat up" "$out"
+    harness_logs
+    harness_done
+  fi
+  case "${HARNESS_DOCKER:-auto}" in
+    engine) DOCKER_HOST=$MOAT_ENGINE_HOST ;;
+    guard) DOCKER_HOST=$MOAT_GUARD_HOST ;;
+    *)
+      if [ -S "$MOAT_ROOT/run/moat/docker.sock" ]; then
+        DOCKER_HOST=$MOAT_GUARD_HOST
+      else
+        DOCKER_HOST=$MOAT_ENGINE_HOST
+      fi ;;
+  esac
+  export DOCKER_HOST
+}
+
+# busybox:latest from busybox-static (applets as symlinks), imported through
+# the raw engine; the rootfs tarball is cached in build/cache.
+harness_busybox() {
+  local cache=$HARNESS_TOP/build/cache/busybox-rootfs.tar dir a
+  if [ ! -s "$cache" ] || [ /bin/busybox -nt "$cache" ]; then
+    mkdir -p "$(dirname "$cache")"
+    dir=$(mktemp -d "$HARNESS_DIR/rootfs.XXXXXX")
+    mkdir -p "$dir/bin" "$dir/etc" "$dir/tmp" "$dir/proc" "$dir/sys" "$dir/dev"
+    cp /bin/busybox "$dir/bin/busybox"
+    for a in $(/bin/busybox --list); do
+      [ "$a" = busybox ] || ln -s busybox "$dir/bin/$a"
+    done
+    echo 'root:x:0:0:root:/root:/bin/sh' >"$dir/etc/passwd"
+    echo 'root:x:0:' >"$dir/etc/group"
+    tar -C "$dir" -cf "$cache.tmp.$$" . && mv "$cache.tmp.$$" "$cache"
+    rm -rf "$dir"
+  fi
+  if ! docker -H "$MOAT_ENGINE_HOST" import -c 'ENV PATH=/bin' "$cache" busybox:latest >/dev/null 2>"$HARNESS_DIR/import.err"; then
+    harness_bail "harness: import busybox" "$(cat "$HARNESS_DIR/import.err")"
+  fi
+}
+
+harness_setup() {
+  harness_init
+  harness_up "$@"
+  harness_busybox
+}
+
+# harness_registry: Debian's docker-registry on 127.0.0.1:<free port> inside
+# the private netns (dockerd pulls from its own netns's loopback), storage
+# under MOAT_ROOT.  Exports REGISTRY=127.0.0.1:PORT.
+harness_registry() {
+  local port cfg=$HARNESS_DIR/registry.yml i
+  port=$(nsenter --net="/run/netns/$HARNESS_NETNS" /usr/bin/python3 -c \
+    'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  [ -n "$port" ] || harness_bail "harness: registry" "no free port"
+  mkdir -p "$HARNESS_DIR/registry"
+  cat >"$cfg" <<EOC
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $HARNESS_DIR/registry
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+EOC
+  harness_spawn_netns registry /usr/bin/docker-registry serve "$cfg" >/dev/null
+  for i in $(seq 100); do
+    if nsenter --net="/run/netns/$HARNESS_NETNS" curl -sf "http://127.0.0.1:$port/v2/" >/dev/null 2>&1; then
+      export REGISTRY=127.0.0.1:$port
+      return 0
+    fi
+    sleep 0.1
+  done
+  harness_bail "harness: registry" "docker-registry did not answer: $(tail -5 "$HARNESS_DIR/registry.log")"
+}
+
+# ---- teardown ----
+
+harness_teardown() {
+  local rc=$? f name pid t now pids m d
+  [ "$HARNESS_TORN_DOWN" = 1 ] && return
+  HARNESS_TORN_DOWN=1
+  trap - EXIT INT TERM HUP
+  [ -n "${MOAT_ROOT:-}" ] && [ -d "$MOAT_ROOT" ] || exit $rc
+
+  # 1. moat down (stops moatd, dockerd, containerd by PID).
+  if [ -f "$MOAT_ROOT/run/moat/stack.json" ]; then
+    timeout 120 "$MOAT" down >"$HARNESS_DIR/down.log" 2>&1 \
+      || harness_diag "teardown: moat down failed: $(tail -5 "$HARNESS_DIR/down.log")"
+  fi
+  # 2. If moat down could not, the processes stack.json names (start time
+  #    checked), then everything the harness tracked.
+  if [ -f "$MOAT_ROOT/run/moat/stack.json" ]; then
+    jq -r '.processes | to_entries[] | "\(.key) \(.value.pid) \(.value.start_time)"' \
+      "$MOAT_ROOT/run/moat/stack.json" 2>/dev/null |
+      while read -r name pid t; do
+        echo "$pid $t" >"$HARNESS_DIR/pids/stack-$name.pid"
+      done
+  fi
+  for f in "$HARNESS_DIR"/pids/*.pid; do
+    [ -f "$f" ] || continue
+    name=$(basename "$f" .pid)
+    harness_kill "$name"
+  done
+  # 3. Anything still running in the private netns was started through it
+  #    (dockerd, shims): ours by construction.
+  if [ -n "$HARNESS_NETNS" ] && [ -e "/run/netns/$HARNESS_NETNS" ]; then
+    pids=$(ip netns pids "$HARNESS_NETNS" 2>/dev/null)
+    if [ -n "$pids" ]; then
+      harness_diag "teardown: ending leftover pids in netns $HARNESS_NETNS: $pids"
+      # shellcheck disable=SC2086
+      kill -TERM $pids 2>/dev/null
+      sleep 1
+      pids=$(ip netns pids "$HARNESS_NETNS" 2>/dev/null)
+      # shellcheck disable=SC2086
+      [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
+    fi
+  fi
+  #    Container processes live in their own netns but in the cgroups
+  #    dockerd made under /moat-<netns> (cgroup-parent): ours too.
+  if [ -n "$HARNESS_NETNS" ]; then
+    pids=$(cat /sys/fs/cgroup/pids/moat-"$HARNESS_NETNS"/*/cgroup.procs \
+      /sys/fs/cgroup/unified/moat-"$HARNESS_NETNS"/*/cgroup.procs 2>/dev/null | sort -u)
+    if [ -n "$pids" ]; then
+      harness_diag "teardown: ending leftover container pids: $pids"
+      # shellcheck disable=SC2086
+      kill -KILL $pids 2>/dev/null
+      sleep 0.5
+    fi
+  fi
+  # 4. Mounts under MOAT_ROOT (overlay, netns bind mounts), deepest first.
+  for i in 1 2 3; do
+    m=$(findmnt -rn -o TARGET | grep -F "$MOAT_ROOT/" | sort -r)
+    [ -z "$m" ] && break
+    while read -r d; do
+      umount -R "$d" 2>/dev/null || umount -l "$d" 2>/dev/null
+    done <<<"$m"
+  done
+  # 5. netns, cgroups dockerd made under /moat-<netns>, the root.
+  if [ -n "$HARNESS_NETNS" ]; then
+    ip netns del "$HARNESS_NETNS" 2>/dev/null
+    for d in /sys/fs/cgroup/*/moat-"$HARNESS_NETNS" /sys/fs/cgroup/moat-"$HARNESS_NETNS"; do
+      [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+  fi
+  if [ -z "$(findmnt -rn -o TARGET | grep -F "$MOAT_ROOT/")" ]; then
+    rm -rf --one-file-system "$MOAT_ROOT"
+  else
+    harness_diag "teardown: mounts remain under $MOAT_ROOT; not removing it"
+  fi
+  exit $rc
+}

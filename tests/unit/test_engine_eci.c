@@ -1,0 +1,383 @@
+/* Unit tests of src/engine/eci.c: create-body checks and rewrites, Go-style
+ * key folding, bind-path resolution (on a scratch tree with symlinks). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "engine/eci.h"
+
+struct fx
+{
+  char root[64];
+  char share[PATH_MAX];
+  char prot[PATH_MAX];
+  char sock[PATH_MAX];
+  char *dirs[1];
+  const char *protected_paths[1];
+  const char *sockets[1];
+  struct policy pol;
+  struct eci_config cfg;
+};
+
+static void
+mk (const char *rel, const char *root, int kind, const char *target)
+{
+  char p[PATH_MAX];
+  snprintf (p, sizeof p, "%s/%s", root, rel);
+  if (kind == 'd')
+    assert_int_equal (mkdir (p, 0755), 0);
+  else
+    assert_int_equal (symlink (target, p), 0);
+}
+
+static int
+setup (void **state)
+{
+  struct fx *f = calloc (1, sizeof *f);
+  strcpy (f->root, "/tmp/moat-eci-XXXXXX");
+  assert_non_null (mkdtemp (f->root));
+  mk ("share", f->root, 'd', NULL);
+  mk ("share/sub", f->root, 'd', NULL);
+  mk ("moat", f->root, 'd', NULL);
+  mk ("run", f->root, 'd', NULL);
+  mk ("share/to-etc", f->root, 'l', "/etc");
+  mk ("share/to-sub", f->root, 'l', "sub");
+  mk ("share/up", f->root, 'l', "..");
+  mk ("share/loop", f->root, 'l', "loop");
+  snprintf (f->share, sizeof f->share, "%s/share", f->root);
+  snprintf (f->prot, sizeof f->prot, "%s/moat", f->root);
+  snprintf (f->sock, sizeof f->sock, "%s/run/engine.sock", f->root);
+  /* a real socket file inside the share, under a harmless name */
+  {
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+    snprintf (sa.sun_path, sizeof sa.sun_path, "%s/share/sub/x.sock", f->root);
+    assert_int_equal (bind (fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    close (fd);
+  }
+  f->dirs[0] = f->share;
+  f->protected_paths[0] = f->prot;
+  f->sockets[0] = f->sock;
+  f->pol.eci.enabled = true;
+  f->pol.filesharing.dirs = f->dirs;
+  f->pol.filesharing.n_dirs = 1;
+  f->cfg.protected_paths = f->protected_paths;
+  f->cfg.n_protected = 1;
+  f->cfg.socket_paths = f->sockets;
+  f->cfg.n_sockets = 1;
+  *state = f;
+  return 0;
+}
+
+static int
+teardown (void **state)
+{
+  struct fx *f = *state;
+  char cmd[PATH_MAX + 16];
+  snprintf (cmd, sizeof cmd, "rm -rf '%s'", f->root);
+  assert_int_equal (system (cmd), 0);
+  free (f);
+  return 0;
+}
+
+/* Run the create check; returns status (0 = pass), fills *msg / *body. */
+static int
+create (struct fx *f, const char *json, char **msg, json_t **body)
+{
+  char *out = NULL;
+  size_t len = 0;
+  struct eci_verdict v = { 0 };
+  int r = eci_check_container_create (&f->cfg, &f->pol, json, strlen (json),
+                                      &out, &len, &v);
+  int status = r < 0 ? v.status : 0;
+  if (msg)
+    *msg = v.message ? strdup (v.message) : NULL;
+  if (body)
+    *body = out ? json_loadb (out, len, 0, NULL) : NULL;
+  free (out);
+  eci_verdict_clear (&v);
+  return status;
+}
+
+static void
+runtime_forced (void **state)
+{
+  struct fx *f = *state;
+  json_t *b;
+  assert_int_equal (create (f, "{\"Image\":\"busybox\"}", NULL, &b), 0);
+  assert_string_equal (json_string_value (json_object_get (
+                           json_object_get (b, "HostConfig"), "Runtime")),
+                       "moat-runc");
+  json_decref (b);
+  assert_int_equal (create (f,
+                            "{\"Image\":\"busybox\",\"HostConfig\":"
+                            "{\"runtime\":\"runc\",\"Memory\":5}}",
+                            NULL, &b),
+                    0);
+  json_t *hc = json_object_get (b, "HostConfig");
+  assert_string_equal (json_string_value (json_object_get (hc, "Runtime")),
+                       "moat-runc");
+  assert_null (json_object_get (hc, "runtime"));
+  assert_int_equal (json_integer_value (json_object_get (hc, "Memory")), 5);
+  json_decref (b);
+  /* a differently spelled HostConfig key becomes the canonical one */
+  assert_int_equal (
+      create (f, "{\"hostconfig\":{\"Runtime\":\"runc\"}}", NULL, &b), 0);
+  assert_null (json_object_get (b, "hostconfig"));
+  assert_string_equal (json_string_value (json_object_get (
+                           json_object_get (b, "HostConfig"), "Runtime")),
+                       "moat-runc");
+  json_decref (b);
+}
+
+static void
+namespaces_refused (void **state)
+{
+  struct fx *f = *state;
+  const char *fields[] = { "PidMode", "NetworkMode", "IpcMode",
+                           "UTSMode", "UsernsMode",  "CgroupnsMode" };
+  const char *ns[] = { "pid", "network", "ipc", "uts", "user", "cgroup" };
+  for (size_t i = 0; i < 6; i++)
+    {
+      char json[256], want[160];
+      char *msg;
+      snprintf (json, sizeof json, "{\"HostConfig\":{\"%s\":\"host\"}}",
+                fields[i]);
+      snprintf (want, sizeof want,
+                "enhanced container isolation: containers can't share the %s "
+                "namespace with the host",
+                ns[i]);
+      assert_int_equal (create (f, json, &msg, NULL), 403);
+      assert_string_equal (msg, want);
+      free (msg);
+      snprintf (json, sizeof json,
+                "{\"HostConfig\":{\"%s\":\"container:abc\"}}", fields[i]);
+      assert_int_equal (create (f, json, NULL, NULL), 0);
+    }
+  /* Go folds U+017F (long s) to 's': "PidModſ" is not a key, but
+   * "UTSMode" spelled with a long s is */
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"UTSMode\":\"\","
+                            "\"UT\xc5\xbfMode\":\"host\"}}",
+                            NULL, NULL),
+                    400);
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"UT\xc5\xbfMode\":\"host\"}}", NULL, NULL),
+      403);
+  assert_int_equal (create (f,
+                            "{\"NetworkingConfig\":{\"EndpointsConfig\":"
+                            "{\"host\":{}}}}",
+                            NULL, NULL),
+                    403);
+  /* deprecated top-level HostConfig fields */
+  assert_int_equal (create (f, "{\"PidMode\":\"host\"}", NULL, NULL), 400);
+  assert_int_equal (create (f, "{\"binds\":[\"/:/h\"]}", NULL, NULL), 400);
+}
+
+static void
+bad_bodies (void **state)
+{
+  struct fx *f = *state;
+  assert_int_equal (create (f, "", NULL, NULL), 400);
+  assert_int_equal (create (f, "[]", NULL, NULL), 400);
+  assert_int_equal (create (f, "{\"a\":1,\"a\":2}", NULL, NULL), 400);
+  assert_int_equal (create (f, "{\"HostConfig\":\"x\"}", NULL, NULL), 400);
+  assert_int_equal (create (f, "{\"HostConfig\":{\"Binds\":{}}}", NULL, NULL),
+                    400);
+  assert_int_equal (create (f, "{} trailing", NULL, NULL), 400);
+}
+
+/* rel starting with "%s" is taken relative to the scratch root */
+static int
+bind_status (struct fx *f, const char *rel, char **msg)
+{
+  char json[PATH_MAX * 2], src[PATH_MAX];
+  if (strncmp (rel, "%s", 2) == 0)
+    snprintf (src, sizeof src, "%s%s", f->root, rel + 2);
+  else
+    snprintf (src, sizeof src, "%s", rel);
+  snprintf (json, sizeof json,
+            "{\"Image\":\"img:1\",\"HostConfig\":{\"Binds\":[\"%s:/x:ro\"]}}",
+            src);
+  return create (f, json, msg, NULL);
+}
+
+static void
+binds (void **state)
+{
+  struct fx *f = *state;
+  char *msg = NULL;
+  assert_int_equal (bind_status (f, "%s/share", NULL), 0);
+  assert_int_equal (bind_status (f, "%s/share/sub", NULL), 0);
+  assert_int_equal (bind_status (f, "%s/share/to-sub", NULL), 0);
+  assert_int_equal (bind_status (f, "%s/share/new/dir", NULL), 0);
+  assert_int_equal (bind_status (f, "%s//share/./sub", NULL), 0);
+  assert_int_equal (bind_status (f, "%s/share/to-etc", &msg), 403);
+  assert_non_null (strstr (msg, "/share/to-etc\" denied; it is outside the "
+                                "shared directories"));
+  free (msg);
+  assert_int_equal (bind_status (f, "%s/share/up", NULL), 403);
+  assert_int_equal (bind_status (f, "%s/share/up/share", NULL), 0);
+  assert_int_equal (bind_status (f, "%s/share/../moat", NULL), 403);
+  assert_int_equal (bind_status (f, "%s/share/loop", NULL), 403);
+  assert_int_equal (bind_status (f, "%s/share/missing/../../moat", NULL), 403);
+  assert_int_equal (bind_status (f, "%s", NULL), 403);
+  /* named volumes are not binds */
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"Binds\":[\"vol:/x\"]}}", NULL, NULL), 0);
+}
+
+static void
+socket_mounts (void **state)
+{
+  struct fx *f = *state;
+  char *msg = NULL;
+  const char *want = "enhanced container isolation: docker socket mount "
+                     "denied for container with image \"img:1\"; image is "
+                     "not in the allowed list; if you wish to allow it, "
+                     "configure the docker socket image list in the moat "
+                     "admin settings.";
+  assert_int_equal (bind_status (f, "%s/run/engine.sock", &msg), 403);
+  assert_string_equal (msg, want);
+  free (msg);
+  /* parents of a socket */
+  assert_int_equal (bind_status (f, "%s/run", NULL), 403);
+  assert_int_equal (bind_status (f, "/", &msg), 403);
+  assert_string_equal (msg, want);
+  free (msg);
+  assert_int_equal (bind_status (f, "/var/run", &msg), 403);
+  assert_string_equal (msg, want);
+  free (msg);
+  /* any socket file, whatever its name */
+  assert_int_equal (bind_status (f, "%s/share/sub/x.sock", &msg), 403);
+  assert_string_equal (msg, want);
+  free (msg);
+}
+
+static bool
+allow_all (void *ctx, const char *image, const char *path)
+{
+  return strcmp (image, "img:1") == 0;
+}
+
+static void
+socket_hook (void **state)
+{
+  struct fx *f = *state;
+  f->cfg.socket_mount_allowed = allow_all;
+  assert_int_equal (bind_status (f, "%s/run/engine.sock", NULL), 0);
+  f->cfg.socket_mount_allowed = NULL;
+}
+
+static void
+mounts_and_volumes (void **state)
+{
+  struct fx *f = *state;
+  char json[PATH_MAX * 2];
+  char *out = NULL;
+  size_t len;
+  struct eci_verdict v = { 0 };
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"Mounts\":[{\"Type\":"
+                            "\"bind\",\"Source\":\"/etc\",\"Target\":"
+                            "\"/x\"}]}}",
+                            NULL, NULL),
+                    403);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"Mounts\":[{\"Type\":"
+                            "\"volume\",\"Target\":\"/x\",\"VolumeOptions\":"
+                            "{\"DriverConfig\":{\"Name\":\"local\","
+                            "\"Options\":{\"type\":\"none\",\"o\":\"bind\","
+                            "\"device\":\"/etc\"}}}}]}}",
+                            NULL, NULL),
+                    403);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"Mounts\":[{\"Type\":"
+                            "\"tmpfs\",\"Target\":\"/x\"}]}}",
+                            NULL, NULL),
+                    0);
+  snprintf (json, sizeof json,
+            "{\"Name\":\"v\",\"Driver\":\"local\",\"DriverOpts\":{\"type\":"
+            "\"none\",\"o\":\"bind\",\"device\":\"%s/share\"}}",
+            f->root);
+  assert_int_equal (eci_check_volume_create (&f->cfg, &f->pol, json,
+                                             strlen (json), &out, &len, &v),
+                    0);
+  free (out);
+  const char *bad = "{\"Name\":\"v\",\"DriverOpts\":{\"o\":\"bind\","
+                    "\"device\":\"/etc\"}}";
+  assert_int_equal (eci_check_volume_create (&f->cfg, &f->pol, bad,
+                                             strlen (bad), &out, &len, &v),
+                    -1);
+  assert_int_equal (v.status, 403);
+  eci_verdict_clear (&v);
+}
+
+static void
+build_query (void **state)
+{
+  struct eci_verdict v = { 0 };
+  assert_int_equal (eci_check_build ("t=x&networkmode=default", &v), 0);
+  assert_int_equal (eci_check_build ("t=x&networkmode=host", &v), -1);
+  eci_verdict_clear (&v);
+  assert_int_equal (eci_check_build ("version=2", &v), -1);
+  assert_string_equal (v.rule, "eci.buildkit");
+  eci_verdict_clear (&v);
+  assert_int_equal (eci_check_build ("version=1", &v), 0);
+}
+
+static void
+key_folding (void **state)
+{
+  assert_true (eci_json_key_fold_eq ("hostconfig", "HostConfig"));
+  assert_true (eci_json_key_fold_eq ("HO\xc5\xbfTCONFIG", "HostConfig"));
+  assert_true (eci_json_key_fold_eq ("Networ\xe2\x84\xaaMode", "NetworkMode"));
+  assert_false (eci_json_key_fold_eq ("HostConfig2", "HostConfig"));
+  assert_false (eci_json_key_fold_eq ("H\xc3\xb6stConfig", "HostConfig"));
+}
+
+static void
+resolve (void **state)
+{
+  struct fx *f = *state;
+  char p[PATH_MAX], want[PATH_MAX];
+  char *r;
+  snprintf (p, sizeof p, "%s/share/to-sub/../sub/./x", f->root);
+  snprintf (want, sizeof want, "%s/share/sub/x", f->root);
+  r = eci_resolve_host_path (p);
+  assert_string_equal (r, want);
+  free (r);
+  r = eci_resolve_host_path ("/../..//etc/");
+  assert_string_equal (r, "/etc");
+  free (r);
+  assert_null (eci_resolve_host_path ("relative"));
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown (runtime_forced, setup, teardown),
+    cmocka_unit_test_setup_teardown (namespaces_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown (bad_bodies, setup, teardown),
+    cmocka_unit_test_setup_teardown (binds, setup, teardown),
+    cmocka_unit_test_setup_teardown (socket_mounts, setup, teardown),
+    cmocka_unit_test_setup_teardown (socket_hook, setup, teardown),
+    cmocka_unit_test_setup_teardown (mounts_and_volumes, setup, teardown),
+    cmocka_unit_test (build_query),
+    cmocka_unit_test (key_folding),
+    cmocka_unit_test_setup_teardown (resolve, setup, teardown),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}

@@ -1,0 +1,266 @@
+/* Unit tests of src/engine/route.c: URI decoding, endpoint classification,
+ * command-list matching. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/route.h"
+
+static const struct engine_route *
+classify_uri (const char *method, const char *uri)
+{
+  struct engine_uri u;
+  const struct engine_route *r;
+  assert_int_equal (engine_uri_parse (uri, strlen (uri), &u), 0);
+  r = engine_route_classify (method, u.path);
+  engine_uri_free (&u);
+  return r;
+}
+
+static void
+uri_version_and_decoding (void **state)
+{
+  struct engine_uri u;
+  const char *s = "/v1.41/containers%2Fjson?all=1";
+  assert_int_equal (engine_uri_parse (s, strlen (s), &u), 0);
+  assert_string_equal (u.path, "/containers/json");
+  assert_string_equal (u.version, "1.41");
+  assert_string_equal (u.query, "all=1");
+  engine_uri_free (&u);
+  s = "/_ping";
+  assert_int_equal (engine_uri_parse (s, strlen (s), &u), 0);
+  assert_string_equal (u.path, "/_ping");
+  assert_string_equal (u.version, "");
+  engine_uri_free (&u);
+  /* "/version" is an endpoint, not a prefix */
+  s = "/version";
+  assert_int_equal (engine_uri_parse (s, strlen (s), &u), 0);
+  assert_string_equal (u.path, "/version");
+  engine_uri_free (&u);
+}
+
+static void
+uri_refusals (void **state)
+{
+  struct engine_uri u;
+  const char *bad[] = {
+    "",       "containers/json", "*",      "http://x/containers/json",
+    "/a/%zz", "/a/%4",           "/a%00b", "/a//b",
+    "/a/./b", "/a/../b",         "/a/..",  "/a%2F..%2Fb",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    assert_int_equal (engine_uri_parse (bad[i], strlen (bad[i]), &u), -1);
+}
+
+static void
+classify_known (void **state)
+{
+  const struct
+  {
+    const char *m, *uri, *cmd, *group;
+    enum engine_route_op op;
+  } t[] = {
+    { "GET", "/v1.41/containers/json", "ps", "container", ROUTE_OP_NONE },
+    { "POST", "/v1.41/containers/create?name=x", "create", "container",
+      ROUTE_OP_CONTAINER_CREATE },
+    { "POST", "/containers/abc/start", "start", "container",
+      ROUTE_OP_CONTAINER_START },
+    { "GET", "/containers/abc/json", "inspect", "container", ROUTE_OP_NONE },
+    { "POST", "/v1.41/images/docker.io/library/busybox/push?tag=latest",
+      "push", "image", ROUTE_OP_NONE },
+    { "POST", "/images/localhost:5000/a/b/tag", "tag", "image",
+      ROUTE_OP_NONE },
+    { "DELETE", "/images/sha256:abc", "rmi", "image", ROUTE_OP_NONE },
+    { "GET", "/images/get?names=a", "save", "image", ROUTE_OP_NONE },
+    { "POST", "/images/load", "load", "image", ROUTE_OP_NONE },
+    { "POST", "/build?t=x", "build", "build", ROUTE_OP_BUILD },
+    { "POST", "/session", "build", "build", ROUTE_OP_BUILDKIT },
+    { "POST", "/volumes/create", "volume create", "volume",
+      ROUTE_OP_VOLUME_CREATE },
+    { "GET", "/networks", "network ls", "network", ROUTE_OP_NONE },
+    { "POST", "/networks/n1/connect", "network connect", "network",
+      ROUTE_OP_NONE },
+    { "GET", "/events?since=1", "events", "system", ROUTE_OP_NONE },
+    { "POST", "/swarm/init", "swarm init", "swarm", ROUTE_OP_SWARM },
+    { "POST", "/plugins/pull?remote=x", "plugin install", "plugin",
+      ROUTE_OP_PLUGIN },
+    { "PUT", "/containers/c/archive?path=/", "cp", "container",
+      ROUTE_OP_NONE },
+  };
+  for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+    {
+      const struct engine_route *r = classify_uri (t[i].m, t[i].uri);
+      assert_true (engine_route_has_command (r, t[i].cmd));
+      assert_string_equal (r->group, t[i].group);
+      assert_int_equal (r->op, t[i].op);
+    }
+  assert_true (classify_uri ("POST", "/containers/c/attach?stream=1")->flags
+               & ROUTE_F_HIJACK);
+  assert_true (classify_uri ("POST", "/exec/e1/start")->flags
+               & ROUTE_F_HIJACK);
+  assert_false (classify_uri ("GET", "/containers/c/logs")->flags
+                & ROUTE_F_HIJACK);
+  assert_true (classify_uri ("HEAD", "/_ping")->flags & ROUTE_F_ALWAYS);
+}
+
+static void
+classify_unknown (void **state)
+{
+  assert_ptr_equal (classify_uri ("GET", "/nope"), &engine_route_unknown);
+  assert_ptr_equal (classify_uri ("PATCH", "/containers/json"),
+                    &engine_route_unknown);
+  /* a second version prefix is not an endpoint */
+  assert_ptr_equal (classify_uri ("GET", "/v1.41/v1.40/containers/json"),
+                    &engine_route_unknown);
+}
+
+static bool
+allows (enum policy_cmdlist_type t, const char *entries, const char *m,
+        const char *uri)
+{
+  char *copy = strdup (entries);
+  char *v[16];
+  size_t n = 0;
+  for (char *tok = strtok (copy, ";"); tok && n < 16; tok = strtok (NULL, ";"))
+    v[n++] = tok;
+  bool r = engine_cmdlist_allows (t, v, n, classify_uri (m, uri));
+  free (copy);
+  return r;
+}
+
+static void
+cmdlist_deny (void **state)
+{
+  const enum policy_cmdlist_type D = POLICY_CMDLIST_DENY;
+  assert_false (allows (D, "push", "POST", "/images/a/push"));
+  assert_true (allows (D, "push", "GET", "/containers/json"));
+  assert_false (allows (D, "image*", "GET", "/images/json"));
+  assert_false (allows (D, "image*", "POST", "/images/a/tag"));
+  assert_true (allows (D, "image*", "GET", "/containers/json"));
+  assert_false (allows (D, "container*", "POST", "/containers/create"));
+  assert_false (allows (D, "run", "POST", "/containers/create"));
+  assert_false (allows (D, "build*", "POST", "/build"));
+  assert_false (allows (D, "network create", "POST", "/networks/create"));
+  assert_true (allows (D, "network create", "GET", "/networks"));
+  assert_false (allows (D, "*", "GET", "/info"));
+  /* /_ping always passes; unknown endpoints never do */
+  assert_true (allows (D, "*", "HEAD", "/_ping"));
+  assert_false (allows (D, "push", "GET", "/whatever"));
+  /* management commands cover their group; "system" only its verbs */
+  assert_false (allows (D, "network", "POST", "/networks/create"));
+  assert_false (allows (D, "image", "POST", "/images/a/push"));
+  assert_false (allows (D, "container", "POST", "/containers/x/start"));
+  assert_true (allows (D, "container", "GET", "/images/json"));
+  assert_false (allows (D, "builder", "POST", "/build"));
+  assert_false (allows (D, "system", "GET", "/system/df"));
+  assert_false (allows (D, "system", "GET", "/info"));
+  assert_true (allows (D, "system", "GET", "/version"));
+  assert_false (allows (D, "port", "GET", "/containers/c/json"));
+  assert_false (allows (D, "checkpoint", "POST", "/containers/c/checkpoints"));
+  /* "imag*" is not a group */
+  assert_true (allows (D, "imag*", "GET", "/images/json"));
+}
+
+static void
+cmdlist_allow (void **state)
+{
+  const enum policy_cmdlist_type A = POLICY_CMDLIST_ALLOW;
+  assert_true (allows (A, "ps", "GET", "/containers/json"));
+  assert_false (allows (A, "ps", "POST", "/containers/create"));
+  assert_true (allows (A, "run", "POST", "/containers/create"));
+  assert_true (allows (A, "run", "POST", "/containers/x/start"));
+  assert_true (allows (A, "container*", "POST", "/containers/x/wait"));
+  assert_false (allows (A, "container*", "GET", "/images/json"));
+  assert_true (allows (A, "ps", "GET", "/_ping"));
+  assert_false (allows (A, "*", "GET", "/nope"));
+}
+
+static void
+query_values (void **state)
+{
+  char *v = engine_query_get ("a=1&name=my%20c&name=second", "name");
+  assert_string_equal (v, "my c");
+  free (v);
+  v = engine_query_get ("a=1+2", "a");
+  assert_string_equal (v, "1 2");
+  free (v);
+  assert_null (engine_query_get ("a=1", "b"));
+  assert_true (engine_query_any_equal ("networkmode=bridge&networkmode=HOST",
+                                       "networkmode", "host"));
+  assert_true (
+      engine_query_any_equal ("x=1;networkmode=host", "networkmode", "host"));
+  assert_true (
+      engine_query_any_equal ("network%6Dode=h%6Fst", "networkmode", "host"));
+  assert_false (
+      engine_query_any_equal ("networkmode=hostx", "networkmode", "host"));
+}
+
+/* Every name moat's settings validator accepts (policy_command_names on
+ * main) must match at least one endpoint, or a deny entry would be a
+ * silent no-op. */
+static void
+policy_names_all_match (void **state)
+{
+  static const char *const names[] = {
+    "attach",    "build",    "builder", "checkpoint", "commit",     "config",
+    "container", "cp",       "create",  "diff",       "events",     "exec",
+    "export",    "history",  "image",   "images",     "import",     "info",
+    "inspect",   "kill",     "load",    "login",      "logs",       "network",
+    "node",      "pause",    "plugin",  "port",       "ps",         "pull",
+    "push",      "rename",   "restart", "rm",         "rmi",        "run",
+    "save",      "search",   "secret",  "service",    "start",      "stats",
+    "stop",      "swarm",    "system",  "tag",        "top",        "unpause",
+    "update",    "version",  "volume",  "wait",       "container*", "image*",
+    "volume*",   "network*", "system*", "build*",
+  };
+  size_t n;
+  const struct engine_route *t = engine_route_table (&n);
+  for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+    {
+      char *v[1] = { (char *)names[k] };
+      bool hit = false;
+      for (size_t i = 0; i < n && !hit; i++)
+        hit = !engine_cmdlist_allows (POLICY_CMDLIST_DENY, v, 1, &t[i]);
+      if (!hit)
+        fail_msg ("command list entry \"%s\" matches no endpoint", names[k]);
+    }
+}
+
+static void
+table_is_sane (void **state)
+{
+  size_t n;
+  const struct engine_route *t = engine_route_table (&n);
+  assert_true (n > 80);
+  for (size_t i = 0; i < n; i++)
+    {
+      assert_true (t[i].pattern[0] == '/');
+      /* every endpoint but /_ping belongs to a group and names a command */
+      if (!(t[i].flags & ROUTE_F_ALWAYS))
+        {
+          assert_true (t[i].group[0] != '\0');
+          assert_true (t[i].commands[0] != '\0');
+        }
+    }
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (uri_version_and_decoding),
+    cmocka_unit_test (uri_refusals),
+    cmocka_unit_test (classify_known),
+    cmocka_unit_test (classify_unknown),
+    cmocka_unit_test (cmdlist_deny),
+    cmocka_unit_test (cmdlist_allow),
+    cmocka_unit_test (query_values),
+    cmocka_unit_test (policy_names_all_match),
+    cmocka_unit_test (table_is_sane),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}

@@ -1,0 +1,263 @@
+/* Unit tests of src/runtime/spec: a config.json in, the expected one out
+ * (tests/unit/data/spec/NAME.{in,out}.json), and every refusal. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "runtime/spec.h"
+
+#define CAP_SYS_RESOURCE_BIT 24
+
+/* A context with no host namespaces to match except those a test sets,
+ * and the bounding set of the test machine: everything but
+ * CAP_SYS_RESOURCE. */
+static struct spec_ctx
+test_ctx (void)
+{
+  struct spec_ctx c;
+  memset (&c, 0, sizeof c);
+  c.uid_base = 1065536;
+  c.gid_base = 2065536;
+  c.size = 65536;
+  c.cap_bound = ((1ULL << 41) - 1) & ~(1ULL << CAP_SYS_RESOURCE_BIT);
+  return c;
+}
+
+static json_t *
+load (const char *name)
+{
+  char path[512];
+  json_error_t e;
+  json_t *j;
+  const char *dir = getenv ("MOAT_TEST_DATA");
+  snprintf (path, sizeof path, "%s/spec/%s", dir ? dir : "tests/unit/data",
+            name);
+  j = json_load_file (path, 0, &e);
+  if (j == NULL)
+    fail_msg ("load %s: %s", path, e.text);
+  return j;
+}
+
+static void
+check_fixture (const char *name)
+{
+  char in[128], out[128];
+  struct spec_ctx ctx = test_ctx ();
+  struct spec_report rep;
+  cleanup_error moat_error_t err = NULL;
+  json_t *spec, *want;
+  snprintf (in, sizeof in, "%s.in.json", name);
+  snprintf (out, sizeof out, "%s.out.json", name);
+  spec = load (in);
+  want = load (out);
+  if (spec_rewrite (spec, &ctx, &rep, &err) < 0)
+    fail_msg ("rewrite %s: %s", name, moat_error_msg (&err));
+  if (!json_equal (spec, want))
+    {
+      char *got = json_dumps (spec, JSON_INDENT (2) | JSON_SORT_KEYS);
+      print_error ("got:\n%s\n", got);
+      free (got);
+      fail_msg ("%s: rewritten spec differs from %s", name, out);
+    }
+  spec_report_free (&rep);
+  json_decref (spec);
+  json_decref (want);
+}
+
+static void
+rewrites_default_spec (void **state)
+{
+  check_fixture ("default");
+}
+
+static void
+rewrites_privileged_spec (void **state)
+{
+  struct spec_ctx ctx = test_ctx ();
+  struct spec_report rep;
+  cleanup_error moat_error_t err = NULL;
+  json_t *spec = load ("privileged.in.json");
+  check_fixture ("privileged");
+  assert_int_equal (spec_rewrite (spec, &ctx, &rep, &err), 0);
+  assert_true (rep.privileged);
+  assert_true (rep.replaced_mappings);
+  assert_string_equal (rep.dropped_caps, "CAP_SYS_RESOURCE");
+  assert_string_equal (rep.dropped_devices, "/dev/mem,/dev/sda");
+  spec_report_free (&rep);
+  json_decref (spec);
+}
+
+static void
+expect_refusal (const char *spec_text, const struct spec_ctx *ctx,
+                const char *msg)
+{
+  struct spec_report rep;
+  cleanup_error moat_error_t err = NULL;
+  json_t *spec = json_loads (spec_text, 0, NULL);
+  assert_non_null (spec);
+  assert_int_equal (spec_rewrite (spec, ctx, &rep, &err), -1);
+  assert_string_equal (moat_error_msg (&err), msg);
+  spec_report_free (&rep);
+  json_decref (spec);
+}
+
+static void
+refuses_missing_namespaces (void **state)
+{
+  struct spec_ctx ctx = test_ctx ();
+  /* --pid=host: Docker leaves the pid namespace out. */
+  expect_refusal ("{\"linux\":{\"namespaces\":[{\"type\":\"mount\"},"
+                  "{\"type\":\"network\"},{\"type\":\"uts\"},"
+                  "{\"type\":\"ipc\"}]}}",
+                  &ctx,
+                  "enhanced container isolation: containers can't share "
+                  "the pid namespace with the host");
+  expect_refusal ("{\"linux\":{\"namespaces\":[{\"type\":\"mount\"},"
+                  "{\"type\":\"network\"},{\"type\":\"pid\"},"
+                  "{\"type\":\"ipc\"}]}}",
+                  &ctx,
+                  "enhanced container isolation: containers can't share "
+                  "the uts namespace with the host");
+  expect_refusal ("{\"linux\":{\"namespaces\":[{\"type\":\"mount\"},"
+                  "{\"type\":\"network\"},{\"type\":\"pid\"},"
+                  "{\"type\":\"uts\"}]}}",
+                  &ctx,
+                  "enhanced container isolation: containers can't share "
+                  "the ipc namespace with the host");
+  expect_refusal ("{\"linux\":{}}", &ctx,
+                  "enhanced container isolation: containers can't share "
+                  "the pid namespace with the host");
+}
+
+static void
+refuses_host_namespace_paths (void **state)
+{
+  struct spec_ctx ctx = test_ctx ();
+  struct stat st;
+  char tmpl[] = "/tmp/moat-test-ns-XXXXXX";
+  char spec[512];
+  int fd = mkstemp (tmpl);
+  assert_true (fd >= 0);
+  assert_int_equal (fstat (fd, &st), 0);
+  /* The file plays the host's network namespace (--network=host: Docker
+   * points the path at the engine's own). */
+  ctx.host_ns[SPEC_NS_NETWORK][1].dev = st.st_dev;
+  ctx.host_ns[SPEC_NS_NETWORK][1].ino = st.st_ino;
+  ctx.host_ns[SPEC_NS_NETWORK][1].valid = 1;
+  snprintf (spec, sizeof spec,
+            "{\"linux\":{\"namespaces\":[{\"type\":\"mount\"},"
+            "{\"type\":\"network\",\"path\":\"%s\"},{\"type\":\"pid\"},"
+            "{\"type\":\"uts\"},{\"type\":\"ipc\"}]}}",
+            tmpl);
+  expect_refusal (spec, &ctx,
+                  "enhanced container isolation: containers can't share "
+                  "the network namespace with the host");
+  /* Same inode in the init slot. */
+  ctx.host_ns[SPEC_NS_NETWORK][1].valid = 0;
+  ctx.host_ns[SPEC_NS_NETWORK][0]
+      = (struct spec_ns_id){ st.st_dev, st.st_ino, 1 };
+  expect_refusal (spec, &ctx,
+                  "enhanced container isolation: containers can't share "
+                  "the network namespace with the host");
+  /* Any user namespace path: the range would not be the container's. */
+  expect_refusal ("{\"linux\":{\"namespaces\":[{\"type\":\"mount\"},"
+                  "{\"type\":\"network\"},{\"type\":\"pid\"},"
+                  "{\"type\":\"uts\"},{\"type\":\"ipc\"},"
+                  "{\"type\":\"user\",\"path\":\"/dev/null\"}]}}",
+                  &ctx,
+                  "enhanced container isolation: containers can't share "
+                  "the user namespace with the host");
+  close (fd);
+  unlink (tmpl);
+}
+
+static void
+refuses_host_id_zero (void **state)
+{
+  struct spec_ctx ctx = test_ctx ();
+  struct spec_report rep;
+  cleanup_error moat_error_t err = NULL;
+  json_t *spec = json_loads ("{}", 0, NULL);
+  ctx.uid_base = 0;
+  assert_int_equal (spec_rewrite (spec, &ctx, &rep, &err), -1);
+  json_decref (spec);
+}
+
+static void
+refuses_binds_exposing_the_engine_socket (void **state)
+{
+  struct spec_ctx ctx = test_ctx ();
+  const char *prot[] = { "/run/moat/engine.sock", NULL };
+  static const char ns[] = "\"linux\":{\"namespaces\":[{\"type\":\"mount\"},"
+                           "{\"type\":\"network\"},{\"type\":\"pid\"},"
+                           "{\"type\":\"uts\"},{\"type\":\"ipc\"}]}";
+  char spec[1024];
+  const char *bad[] = { "/run/moat", "/run/moat/engine.sock", "/run", "/" };
+  ctx.protected_paths = prot;
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+      char msg[256];
+      snprintf (spec, sizeof spec,
+                "{\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\","
+                "\"source\":\"%s\",\"options\":[\"rbind\"]}],%s}",
+                bad[i], ns);
+      snprintf (msg, sizeof msg,
+                "enhanced container isolation: bind mount of \"%s\" denied; "
+                "it exposes the engine socket",
+                bad[i]);
+      expect_refusal (spec, &ctx, msg);
+    }
+  /* A sibling directory with a common prefix is fine. */
+  {
+    struct spec_report rep;
+    cleanup_error moat_error_t err = NULL;
+    json_t *j;
+    snprintf (spec, sizeof spec,
+              "{\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\","
+              "\"source\":\"/run/moat-other\",\"options\":[\"rbind\"]}],%s}",
+              ns);
+    j = json_loads (spec, 0, NULL);
+    assert_int_equal (spec_rewrite (j, &ctx, &rep, &err), 0);
+    spec_report_free (&rep);
+    json_decref (j);
+  }
+}
+
+static void
+probes_host (void **state)
+{
+  struct spec_ctx ctx = test_ctx ();
+  cleanup_error moat_error_t err = NULL;
+  assert_int_equal (spec_ctx_probe_host (&ctx, &err), 0);
+  assert_true (ctx.host_ns[SPEC_NS_PID][1].valid);
+  assert_true (ctx.host_ns[SPEC_NS_USER][2].valid);
+  assert_true (ctx.cap_bound & 1);
+  assert_int_equal (spec_cap_number ("CAP_SYS_ADMIN"), 21);
+  assert_int_equal (spec_cap_number ("CAP_NOPE"), -1);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (rewrites_default_spec),
+    cmocka_unit_test (rewrites_privileged_spec),
+    cmocka_unit_test (refuses_missing_namespaces),
+    cmocka_unit_test (refuses_host_namespace_paths),
+    cmocka_unit_test (refuses_host_id_zero),
+    cmocka_unit_test (refuses_binds_exposing_the_engine_socket),
+    cmocka_unit_test (probes_host),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
