@@ -839,6 +839,7 @@ accept_all (struct net_guard *g, int lfd, int family)
           continue;
         }
       sockaddr_to (&peer, &c->src, &c->sport);
+      c->job.src = c->src;
       bool over = g->n_conns >= g->cfg.max_conns
                   || src_count (g, &c->src) >= g->cfg.max_conns_per_src;
       c->cfd = fd;

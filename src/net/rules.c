@@ -633,7 +633,7 @@ net_query_pac_args (const struct net_query *q, char *url, size_t url_size,
   if (n < 0 || (size_t)n >= host_size)
     return -1;
   n = snprintf (url, url_size, "%s://%s%s%s:%u",
-                q->port == 80 ? "http" : "https", v6 ? "[" : "", h,
+                q->port == 443 ? "https" : "http", v6 ? "[" : "", h,
                 v6 ? "]" : "", q->port);
   if (n < 0 || (size_t)n >= url_size)
     return -1;

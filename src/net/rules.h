@@ -126,7 +126,9 @@ struct net_query
   /* A host name the container named (SNI/Host) and that resolves to dst,
    * or NULL: unverified names are never used to decide. */
   const char *hostname;
-  bool dst_is_host; /* dst is one of the host's own addresses */
+  bool dst_is_host;    /* dst is one of the host's own addresses */
+  struct net_addr src; /* the container (family 0: unknown), for a PAC's
+                          myIpAddress() */
 };
 
 struct net_decision
@@ -152,9 +154,9 @@ bool net_decide_protected (const struct net_rules *r,
 
 /* What a PAC's FindProxyForURL(url, host) is asked for q: the verified
  * name or else the address as host ("[v6]" in the URL), the scheme from the
- * port (http for 80, https for every other port), no path:
- * "https://example.com:443".  Returns 0, or -1 when the buffers are too
- * small. */
+ * port (https for 443, http for every other port, as pac_engine_decide
+ * does), no path: "https://example.com:443".  Returns 0, or -1 when the
+ * buffers are too small. */
 int net_query_pac_args (const struct net_query *q, char *url, size_t url_size,
                         char *host, size_t host_size);
 

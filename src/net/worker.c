@@ -141,7 +141,7 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
          bool inline_only, bool *blocked)
 {
   const struct net_guard_config *cfg = p->cfg;
-  struct net_query q = { .dst = j->dst, .port = j->port };
+  struct net_query q = { .dst = j->dst, .port = j->port, .src = j->src };
   cleanup_error moat_error_t err = NULL;
 
   memset (&j->dec, 0, sizeof j->dec);

@@ -28,6 +28,7 @@ struct net_job
   /* in */
   struct net_addr dst;
   uint16_t port;
+  struct net_addr src; /* the container */
   char claimed[NET_HOSTNAME_MAX]; /* "" when none */
   /* out */
   bool verified;           /* claimed resolves to dst */

@@ -339,6 +339,37 @@ check "socks4: through dante with a (verified) name (rc=$rc)" test "$out" = "hel
 check "socks4: audit" audit_has '.decision == "socks4" and .via == "10.78.0.4:1081" and .hostname == "www.example.test"'
 stop_guard
 
+# ---- PAC by URL (served from S), decided in moat-sandbox ----
+sandbox=$build/moat-sandbox
+[ -x "$sandbox" ] || sandbox=$top/build/moat-sandbox
+cat > "$work/www/proxy.pac" <<'PAC'
+function FindProxyForURL(url, host) {
+  if (host == "10.78.0.2" || dnsDomainIs(host, ".company.local")) return "DIRECT";
+  if (host == "10.78.0.3") return "PROXY reject.docker.internal:1";
+  return "PROXY 10.78.0.4:9; PROXY 10.78.0.4:8888";
+}
+PAC
+# The http proxy setting carries the credentials the PAC's PROXY hop gets.
+start_guard --ports '*' --pac http://10.78.0.5:8000/proxy.pac --sandbox "$sandbox" \
+  --http http://alice:s3cret@10.78.0.4:8888 --host git.company.local=10.78.0.5 || exit 1
+out=$(curlC http://10.78.0.2/); rc=$?
+check "pac: DIRECT for the PAC's direct host (rc=$rc)" test "$out" = "hello from S"
+out=$(curlC http://10.78.0.5:8080/); rc=$?
+check "pac: PROXY list fails over to tinyproxy, with the setting's credentials (rc=$rc)" test "$out" = "hello from S"
+check "pac: audit shows the PAC rule and the hop" \
+  audit_has '.rule == "PAC" and .decision == "http-connect" and .via == "10.78.0.4:8888"'
+out=$(curlC http://10.78.0.3/ 2>&1); rc=$?
+check "pac: reject.docker.internal refuses (rc=$rc)" reset_p "$rc"
+out=$(curlC -H 'Host: git.company.local' http://10.78.0.5/); rc=$?
+check "pac: verified name reaches the PAC (dnsDomainIs -> DIRECT)" \
+  audit_has '.hostname == "git.company.local" and .decision == "direct" and .rule == "PAC"'
+stop_guard
+start_guard --ports '*' --pac http://10.78.0.5:8000/missing.pac --sandbox "$sandbox" || exit 1
+out=$(curlC http://10.78.0.2/ 2>&1); rc=$?
+check "pac: download failure refuses everything (rc=$rc)" reset_p "$rc"
+check "pac: the audit says why" audit_has '.decision == "refused" and (.rule | test("PAC"))'
+stop_guard
+
 # ---- 6. one container cannot take every slot ----
 start_guard --ports '*' --exclude 10.78.0.0/24 --max-per-src 2 || exit 1
 spawn "$C" /dev/null socat -T 30 EXEC:"sleep 20" TCP:10.78.0.5:7000

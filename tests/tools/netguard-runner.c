@@ -22,6 +22,8 @@
 
 #include "common/log.h"
 #include "net/guard.h"
+#include "net/pac_hook.h"
+#include "pac/engine.h"
 
 static struct net_guard *the_guard;
 
@@ -151,6 +153,8 @@ main (int argc, char **argv)
     { "max-conns", required_argument, 0, 'M' },
     { "route", required_argument, 0, 'r' },
     { "max-per-src", required_argument, 0, 'x' },
+    { "pac", required_argument, 0, 'A' },
+    { "sandbox", required_argument, 0, 'B' },
     { 0, 0, 0, 0 },
   };
   struct net_guard_config cfg = { .install_rules = true };
@@ -161,6 +165,8 @@ main (int argc, char **argv)
   char *exclude[64];
   struct policy pol;
   moat_error_t err = NULL;
+  const char *sandbox = NULL;
+  struct pac_engine *pac = NULL;
   int c;
 
   /* Six descriptors per relayed connection (two sockets, two pipes). */
@@ -240,6 +246,12 @@ main (int argc, char **argv)
       case 'M':
         cfg.max_conns = (unsigned)atoi (optarg);
         break;
+      case 'A':
+        pol.proxy.pac = optarg;
+        break;
+      case 'B':
+        sandbox = optarg;
+        break;
       case 'x':
         cfg.max_conns_per_src = (unsigned)atoi (optarg);
         break;
@@ -265,6 +277,25 @@ main (int argc, char **argv)
   cfg.audit = audit_json;
   cfg.resolve = map_resolve;
   cfg.resolve_ctx = &map;
+  if (pol.proxy.pac[0] != '\0')
+    {
+      /* As moatd does: one engine, loaded from the URL; a failed fetch
+       * leaves it empty and every connection is refused (fail closed). */
+      struct pac_engine_opts o = { .sandbox_exe = sandbox };
+      moat_error_t perr = NULL;
+      if (sandbox == NULL)
+        {
+          fprintf (stderr, "--pac needs --sandbox PATH\n");
+          return 2;
+        }
+      if (pac_engine_new (&o, &pac, &err) < 0)
+        goto fail;
+      if (pac_engine_load_url (pac, pol.proxy.pac, 5000, &perr) < 0)
+        fprintf (stderr, "netguard-runner: %s\n", moat_error_msg (&perr));
+      moat_error_release (&perr);
+      cfg.decide = net_pac_decide;
+      cfg.decide_ctx = pac;
+    }
   if (net_guard_new (&cfg, &the_guard, &err) < 0)
     goto fail;
   if (net_guard_set_policy (the_guard, &pol, NULL, &err) < 0)
@@ -278,6 +309,7 @@ main (int argc, char **argv)
   if (net_guard_run (the_guard, &err) < 0)
     goto fail;
   net_guard_free (the_guard);
+  pac_engine_free (pac);
   return 0;
 fail:
   fprintf (stderr, "netguard-runner: %s\n", moat_error_msg (&err));

@@ -259,7 +259,7 @@ pac_args (void **state)
   q.port = 22;
   net_addr_parse ("10.0.0.1", &q.dst);
   net_query_pac_args (&q, url, sizeof url, host, sizeof host);
-  assert_string_equal (url, "https://10.0.0.1:22");
+  assert_string_equal (url, "http://10.0.0.1:22");
   assert_int_equal (net_query_pac_args (&q, url, 5, host, sizeof host), -1);
 }
 

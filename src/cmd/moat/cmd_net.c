@@ -3,6 +3,7 @@
  * containersProxy settings. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <jansson.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -10,104 +11,103 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "net/pac_hook.h"
+#include "pac/engine.h"
 #include "net/rules.h"
 #include "net/sniff.h"
 
-/* ---- policy loading ----
- * STOPGAP until the policy library is on main: reads only containersProxy
- * from admin-settings.json.  The lead replaces load_policy()/free_policy()
- * with policy_admin_load() + policy_build() (+ user overrides) and
- * policy_free(); nothing else in this file depends on how the policy was
- * built. */
-struct net_cli_policy
-{
-  struct policy p;
-  json_t *doc;
-};
+/* ---- policy and PAC ---- */
 
-static void
-free_policy (struct net_cli_policy *np)
-{
-  free (np->p.proxy.exclude);
-  json_decref (np->doc);
-}
-
-static const char *
-str_or_empty (json_t *o, const char *key)
-{
-  const char *s = json_string_value (json_object_get (o, key));
-  return s ? s : "";
-}
-
+/* The effective policy from the admin settings (and the built-in defaults).
+ * User overrides of unlocked settings live in moatd's state; this command
+ * works without moatd, so it shows what the admin file alone decides. */
 static int
-load_policy (struct moat_cli *cli, struct net_cli_policy *np,
-             moat_error_t *err)
+load_policy (struct moat_cli *cli, struct policy **out, moat_error_t *err)
 {
-  cleanup_free char *buf = NULL;
-  size_t len;
-  json_error_t jerr;
-  json_t *cp, *ex;
-  const char *ports;
+  struct policy_report rep = { 0 };
+  struct policy_admin *admin = NULL;
+  int r = policy_admin_load (&cli->paths, &admin, &rep, err);
 
-  memset (np, 0, sizeof *np);
-  np->p.proxy.mode = POLICY_PROXY_MANUAL;
-  np->p.proxy.http = np->p.proxy.https = np->p.proxy.pac = (char *)"";
-  ports = "80,443";
-  if (fs_read_file (cli->paths.admin_settings, POLICY_MAX_FILE_SIZE, &buf,
-                    &len, err)
-      < 0)
+  if (r < 0 && rep.n_errors > 0)
     {
-      if (moat_error_status (err) != ENOENT)
-        return -1;
-      moat_error_release (err);
+      cleanup_free char *text = policy_report_format (&rep);
+      moat_error (err, EINVAL, "%s is invalid:\n%s", cli->paths.admin_settings,
+                  text ? text : "");
     }
-  else
+  policy_report_free (&rep);
+  if (r < 0)
     {
-      np->doc = json_loadb (buf, len, 0, &jerr);
-      if (np->doc == NULL)
-        return moat_error (err, 0, "%s: line %d: %s",
-                           cli->paths.admin_settings, jerr.line, jerr.text);
-      cp = json_object_get (np->doc, "containersProxy");
-      if (cp != NULL)
+      policy_admin_free (admin);
+      return -1;
+    }
+  r = policy_build (admin, NULL, out, err);
+  policy_admin_free (admin);
+  return r;
+}
+
+/* moat-sandbox next to moat (build tree) or in ../sbin (install);
+ * $MOAT_SANDBOX wins.  (The same search as `moat pac eval`.) */
+static int
+find_sandbox (char *out, size_t outlen, moat_error_t *err)
+{
+  char self[PATH_MAX];
+  const char *env = getenv ("MOAT_SANDBOX");
+  static const char *const where[]
+      = { "moat-sandbox", "../sbin/moat-sandbox" };
+  ssize_t n;
+  char *slash;
+
+  if (env && *env)
+    {
+      snprintf (out, outlen, "%s", env);
+      return 0;
+    }
+  n = readlink ("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0)
+    return moat_error (err, errno, "find own executable");
+  self[n] = 0;
+  slash = strrchr (self, '/');
+  if (slash)
+    *slash = 0;
+  for (size_t i = 0; i < 2; i++)
+    {
+      int w = snprintf (out, outlen, "%s/%s", self, where[i]);
+      if (w > 0 && (size_t)w < outlen && access (out, X_OK) == 0)
+        return 0;
+    }
+  return moat_error (err, ENOENT, "moat-sandbox not found next to `%s`", self);
+}
+
+/* Decide q with the PAC of r, as the guard's hook does; any failure is a
+ * refusal whose rule names the reason (fail closed). */
+static void
+decide_pac (const struct net_rules *r, const struct net_query *q,
+            struct net_decision *d)
+{
+  cleanup_error moat_error_t perr = NULL;
+  char exe[PATH_MAX];
+  struct pac_engine *e = NULL;
+
+  if (find_sandbox (exe, sizeof exe, &perr) == 0)
+    {
+      struct pac_engine_opts o = { .sandbox_exe = exe };
+      if (pac_engine_new (&o, &e, &perr) == 0
+          && pac_engine_load_url (e, r->pac_url, 5000, &perr) == 0
+          && net_pac_decide (e, r, q, d, &perr) == 0)
         {
-          if (strcmp (str_or_empty (cp, "mode"), "system") == 0)
-            np->p.proxy.mode = POLICY_PROXY_SYSTEM;
-          np->p.proxy.http = (char *)str_or_empty (cp, "http");
-          np->p.proxy.https = (char *)str_or_empty (cp, "https");
-          np->p.proxy.pac = (char *)str_or_empty (cp, "pac");
-          if (json_string_value (json_object_get (cp, "transparentPorts")))
-            ports
-                = json_string_value (json_object_get (cp, "transparentPorts"));
-          ex = json_object_get (cp, "exclude");
-          if (json_is_array (ex) && json_array_size (ex) > 0)
-            {
-              np->p.proxy.exclude
-                  = calloc (json_array_size (ex), sizeof (char *));
-              if (np->p.proxy.exclude == NULL)
-                return moat_error (err, ENOMEM, "exclude");
-              for (size_t i = 0; i < json_array_size (ex); i++)
-                {
-                  const char *e = json_string_value (json_array_get (ex, i));
-                  if (e == NULL)
-                    return moat_error (err, EINVAL,
-                                       "containersProxy.exclude[%zu]: not a "
-                                       "string",
-                                       i);
-                  np->p.proxy.exclude[np->p.proxy.n_exclude++] = (char *)e;
-                }
-            }
+          pac_engine_free (e);
+          return;
         }
     }
-  np->p.proxy.transparent_ports = (char *)ports;
-  if (net_ports_parse (ports, &np->p.proxy.all_ports, np->p.proxy.port_bitmap,
-                       err)
-      < 0)
-    return moat_error_wrap (err, "containersProxy.transparentPorts");
-  return 0;
+  pac_engine_free (e);
+  memset (d, 0, sizeof *d);
+  snprintf (d->rule, sizeof d->rule, "refused (fail closed): %s",
+            moat_error_msg (&perr));
 }
 
 /* ---- the command ---- */
@@ -195,7 +195,7 @@ decide_cmd (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
   static struct option opts[] = { { "json", no_argument, 0, 'j' },
                                   { "help", no_argument, 0, 'h' },
                                   { 0, 0, 0, 0 } };
-  struct net_cli_policy np;
+  struct policy *pol = NULL;
   struct net_rules *r = NULL;
   struct target t;
   struct net_query q;
@@ -225,13 +225,13 @@ decide_cmd (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
     }
   if (parse_url (argv[optind], &t, err) < 0)
     return -1;
-  if (load_policy (cli, &np, err) < 0)
+  if (load_policy (cli, &pol, err) < 0)
     goto out;
   {
     struct net_system_proxy sys
         = { getenv ("http_proxy"), getenv ("https_proxy"),
             getenv ("no_proxy") };
-    if (net_rules_compile (&np.p, &sys, &r, err) < 0)
+    if (net_rules_compile (pol, &sys, &r, err) < 0)
       goto out;
   }
   memset (&q, 0, sizeof q);
@@ -264,15 +264,9 @@ decide_cmd (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
   intercepted = net_rules_port_p (r, t.port);
   if (r->pac_url[0] != '\0' && intercepted)
     {
-      /* TODO(lead): evaluate the PAC here through the sandbox, as the
-       * guard's decide hook does; until then say so rather than guess. */
+      memset (&d, 0, sizeof d);
       if (!net_decide_protected (r, &q, &d))
-        {
-          memset (&d, 0, sizeof d);
-          snprintf (d.rule, sizeof d.rule,
-                    "PAC %s: evaluation not available in this build",
-                    r->pac_url);
-        }
+        decide_pac (r, &q, &d);
     }
   else
     net_decide_static (r, &q, &d);
@@ -321,14 +315,14 @@ decide_cmd (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
   else if (!intercepted)
     printf ("NOT INTERCEPTED (port %u is not in transparentPorts \"%s\": "
             "the connection passes untouched)\n",
-            t.port, np.p.proxy.transparent_ports);
+            t.port, pol->proxy.transparent_ports);
   else
     printf ("%s (rule: %s)\n", net_decision_format (&d, buf, sizeof buf),
             d.rule);
   ret = 0;
 out:
   net_rules_free (r);
-  free_policy (&np);
+  policy_free (pol);
   return ret;
 }
 
