@@ -41,5 +41,6 @@ int cli_verify (struct moat_cli *cli, int argc, char **argv,
                 moat_error_t *err);
 int cli_audit (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
 int cli_pac (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
+int cli_net (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
 
 #endif

@@ -1,0 +1,19 @@
+/* The net guard's decide hook for a PAC policy.
+ *
+ * moatd sets net_guard_config.decide = net_pac_decide and decide_ctx = the
+ * struct pac_engine it keeps loaded (pac_engine_load_url at start, on a
+ * policy change and periodically).  The hook runs in a decision worker (the
+ * engine may block up to its timeout).  A policy without a PAC URL is
+ * decided by the static rules; any PAC failure (no PAC loaded, timeout,
+ * error, unparsable result) returns -1 and the guard refuses the
+ * connection (fail closed) with the reason in the audit record. */
+#ifndef MOAT_NET_PAC_HOOK_H
+#define MOAT_NET_PAC_HOOK_H
+
+#include "net/rules.h"
+
+int net_pac_decide (void *engine, const struct net_rules *rules,
+                    const struct net_query *q, struct net_decision *out,
+                    moat_error_t *err);
+
+#endif

@@ -1,0 +1,90 @@
+/* Decision workers of the net guard (internal to src/net).  The loop hands
+ * a job to the pool; a worker verifies the claimed host name, decides, and
+ * resolves the route's proxy hosts, then posts the job back and wakes the
+ * loop through an eventfd.  Blocking work (DNS, the PAC sandbox) happens
+ * here, never in the loop. */
+#ifndef MOAT_NET_WORKER_H
+#define MOAT_NET_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "net/guard.h"
+
+/* The policy in force, shared by reference between set_policy and the
+ * workers; freed when the last user lets go. */
+struct net_snapshot
+{
+  struct net_rules *rules;
+  struct net_addr *host; /* the host's own addresses */
+  size_t n_host;
+  unsigned refs; /* under the pool's lock */
+};
+
+struct net_job
+{
+  struct net_job *next;
+  void *conn; /* the loop's connection; opaque here */
+  /* in */
+  struct net_addr dst;
+  uint16_t port;
+  struct net_addr src; /* the container */
+  char claimed[NET_HOSTNAME_MAX]; /* "" when none */
+  /* out */
+  bool verified;           /* claimed resolves to dst */
+  struct net_decision dec; /* refusal when route.n == 0 */
+  struct net_addr hop_addr[PROXY_LIST_MAX];
+  bool hop_ok[PROXY_LIST_MAX];
+  bool has_cred[PROXY_LIST_MAX];
+  char hop_user[PROXY_LIST_MAX][128];
+  char hop_pass[PROXY_LIST_MAX][128];
+  char error[192];
+};
+
+/* A small cache of name lookups (anti-spoofing checks and proxy names),
+ * so that a burst of connections to one site costs one lookup.  Entries
+ * live NET_DNS_TTL_S seconds (failures NET_DNS_NEG_TTL_S); the table is
+ * direct-mapped by hash, a collision evicts. */
+#define NET_DNS_SLOTS 1024
+#define NET_DNS_TTL_S 30
+#define NET_DNS_NEG_TTL_S 5
+#define NET_DNS_ADDRS 8
+
+struct net_dns_entry
+{
+  char name[NET_HOSTNAME_MAX];
+  struct net_addr addrs[NET_DNS_ADDRS];
+  int n; /* -1: lookup failed */
+  uint64_t expires_s;
+};
+
+struct net_pool
+{
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  struct net_job *todo, *todo_tail;
+  struct net_job *done;
+  bool stopping;
+  int done_fd; /* eventfd the loop watches */
+  pthread_t *threads;
+  unsigned n_threads;
+  struct net_snapshot *snap;
+  const struct net_guard_config *cfg;
+  struct net_dns_entry *dns; /* NET_DNS_SLOTS, under lock */
+};
+
+int net_pool_start (struct net_pool *p, const struct net_guard_config *cfg,
+                    unsigned n, moat_error_t *err);
+void net_pool_stop (struct net_pool *p);
+void net_pool_submit (struct net_pool *p, struct net_job *j);
+/* Take every finished job (a list linked by next). */
+struct net_job *net_pool_take_done (struct net_pool *p);
+/* Decide j at once in the calling thread when that cannot block: no name
+ * to verify, no decide hook (static rules are pure), and every proxy of
+ * the route given as an address.  Returns false when j must go to a
+ * worker instead. */
+bool net_pool_decide_inline (struct net_pool *p, struct net_job *j);
+/* Replace the snapshot (takes ownership of s). */
+void net_pool_set_snapshot (struct net_pool *p, struct net_snapshot *s);
+
+#endif

@@ -1,0 +1,412 @@
+#!/usr/bin/env bash
+# Integration test of the net guard (src/net) in network namespaces this
+# test creates:
+#
+#   C "container" 10.77.0.2 --veth-- H "host" 10.77.0.1 | 10.78.0.1 --veth-- S "servers"
+#                                     netguard-runner +     10.78.0.2-.5: HTTP
+#                                     nft interception      servers, echo,
+#                                                           tinyproxy, microsocks
+#
+# H runs the guard (tests/tools/netguard-runner over libmoat) with the
+# interception rules of each DESIGN.md example.  A test table in H drops
+# every TCP packet from C that would be forwarded on anything but the one
+# port left untouched (8080): if interception fails, the leak is counted
+# there and the test fails, and nothing leaves H anyway (H has no other
+# link).  Every process is started by this script and ended by its PID;
+# namespaces, rules and files go in the EXIT trap.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${MOAT_BUILD:-$top/build}
+runner=$build/tests/netguard-runner
+[ -x "$runner" ] || runner=$top/build/tests/netguard-runner
+py=/usr/bin/python3
+fails=0
+ok() { echo "ok - $1"; }
+nok() { echo "not ok - $1"; fails=$((fails + 1)); }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
+
+if [ "$(id -u)" -ne 0 ]; then echo "ok - netguard # SKIP needs root"; exit 0; fi
+for b in tinyproxy microsocks socat curl nft "$py"; do
+  command -v "$b" >/dev/null || { echo "not ok - missing $b"; exit 1; }
+done
+
+tag=mnt$$
+C=$tag-c; H=$tag-h; S=$tag-s
+work=$(mktemp -d /tmp/moat-net-test.XXXXXX)
+pids=()
+guard_pid=
+
+cleanup() {
+  set +e
+  [ -n "$guard_pid" ] && kill "$guard_pid" 2>/dev/null && wait "$guard_pid" 2>/dev/null
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  for n in "$C" "$H" "$S"; do ip netns del "$n" 2>/dev/null; done
+  rm -rf "/etc/netns/$S"; [ -n "${KEEP:-}" ] && echo "# kept $work" || rm -rf "$work"
+}
+trap cleanup EXIT
+
+inC() { ip netns exec "$C" "$@"; }
+inH() { ip netns exec "$H" "$@"; }
+inS() { ip netns exec "$S" "$@"; }
+# Start a background process in a namespace; its PID (ip execs, so this is
+# the process itself) goes to pids, or to the variable named by SPAWN_VAR.
+spawn() {
+  local ns=$1 log=$2; shift 2
+  ip netns exec "$ns" "$@" >"$log" 2>&1 &
+  last_pid=$!
+  pids+=("$last_pid")
+}
+
+# ---- topology ----
+ip netns add "$C" && ip netns add "$H" && ip netns add "$S" || exit 1
+for n in "$C" "$H" "$S"; do ip -n "$n" link set lo up; done
+ip link add "${tag}c" netns "$C" type veth peer name h0 netns "$H"
+ip link add "${tag}s" netns "$S" type veth peer name hs0 netns "$H"
+ip -n "$C" link set "${tag}c" name c0
+ip -n "$S" link set "${tag}s" name s0
+ip -n "$C" addr add 10.77.0.2/24 dev c0
+ip -n "$H" addr add 10.77.0.1/24 dev h0
+ip -n "$H" addr add 10.78.0.1/24 dev hs0
+for a in 2 3 4 5; do ip -n "$S" addr add 10.78.0.$a/24 dev s0; done
+for l in "$C:c0" "$H:h0" "$H:hs0" "$S:s0"; do ip -n "${l%%:*}" link set "${l#*:}" up; done
+ip -n "$C" route add default via 10.77.0.1
+ip -n "$S" route add default via 10.78.0.1
+ip -n "$C" addr add fd77::2/64 dev c0 nodad
+ip -n "$H" addr add fd77::1/64 dev h0 nodad
+ip -n "$H" addr add fd78::1/64 dev hs0 nodad
+ip -n "$S" addr add fd78::4/64 dev s0 nodad
+ip -n "$S" addr add fd78::5/64 dev s0 nodad
+ip -n "$C" -6 route add default via fd77::1
+ip -n "$S" -6 route add default via fd78::1
+inH sysctl -qw net.ipv6.conf.all.forwarding=1
+inH sysctl -qw net.ipv4.ip_forward=1
+# Names the SOCKS5 proxy resolves itself (ip netns exec binds this on /etc/hosts).
+mkdir -p "/etc/netns/$S"
+printf '127.0.0.1 localhost\n10.78.0.5 www.example.test\n' > "/etc/netns/$S/hosts"
+
+# The leak catcher: TCP from the container forwarded on any port but 8080.
+inH nft -f - <<'NFT' || exit 1
+table inet moattest {
+  counter leaks {}
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    iifname "h0" tcp dport != 8080 counter name leaks drop
+    iifname "h0" oifname != "hs0" drop
+  }
+}
+NFT
+leaks() { inH nft list counter inet moattest leaks | sed -n 's/.*packets \([0-9]*\).*/\1/p'; }
+
+# ---- peers in S ----
+mkdir -p "$work/www"; echo "hello from S" > "$work/www/index.html"
+# http.server without its reverse lookup of the bind address (no DNS here).
+cat > "$work/httpd.py" <<'PYS'
+import functools, http.server, socketserver, sys
+class S(http.server.ThreadingHTTPServer):
+    def server_bind(self):
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = "s", self.server_address[1]
+h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[2])
+import socket
+class S6(S):
+    address_family = socket.AF_INET6
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+S6(("::", int(sys.argv[1])), h).serve_forever()
+PYS
+for port in 80 443 8000 8080; do
+  spawn "$S" "$work/http-$port.log" "$py" -u "$work/httpd.py" "$port" "$work/www"
+done
+spawn "$S" /dev/null socat TCP6-LISTEN:7000,ipv6only=0,fork,reuseaddr EXEC:cat
+cat > "$work/tinyproxy.conf" <<CONF
+Port 8888
+Listen 10.78.0.4
+Timeout 30
+LogFile "$work/tinyproxy.log"
+LogLevel Connect
+MaxClients 50
+Allow 10.78.0.0/24
+BasicAuth alice s3cret
+CONF
+spawn "$S" /dev/null tinyproxy -d -c "$work/tinyproxy.conf"
+spawn "$S" "$work/microsocks.log" microsocks -i 10.78.0.4 -p 1080
+cat > "$work/danted.conf" <<CONF
+logoutput: $work/danted.log
+internal: 10.78.0.4 port = 1081
+external: 10.78.0.4
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass {
+  from: 0.0.0.0/0 to: 0.0.0.0/0
+}
+socks pass {
+  from: 0.0.0.0/0 to: 0.0.0.0/0
+  protocol: tcp
+  command: connect
+  log: connect
+}
+CONF
+spawn "$S" /dev/null danted -f "$work/danted.conf" -p "$work/danted.pid"
+for _ in $(seq 100); do
+  n=$(inS ss -ltnH | grep -cE ':(80|443|8000|8080|7000|8888|1080|1081) ')
+  [ "$n" -ge 8 ] && break; sleep 0.1
+done
+[ "$n" -ge 8 ] || { echo "not ok - peers did not start"; exit 1; }
+
+scn=0
+start_guard() {
+  scn=$((scn + 1))
+  audit=$work/audit-$scn.jsonl
+  : > "$audit"
+  ip netns exec "$H" "$runner" --port 15001 --iface h0 --src 10.77.0.0/24 --src fd77::/64 \
+      --dns 10.78.0.1 --audit "$audit" "$@" >>"$work/guard.log" 2>&1 &
+  guard_pid=$!
+  for _ in $(seq 50); do [ "$(grep -c listening "$work/guard.log")" -ge "$scn" ] && return 0; sleep 0.1; done
+  cat "$work/guard.log"; return 1
+}
+stop_guard() { kill "$guard_pid"; wait "$guard_pid"; echo "# guard exit $?"; guard_pid=; }
+# last audit record matching a jq filter
+audit_has() { sleep 0.2; jq -e -s "map(select($1)) | length > 0" "$audit" >/dev/null; }
+curlC() { inC curl -sS --max-time 5 "$@"; }
+# A refusal is a RST.  curl reports it as 56 (reset after connect) or 7
+# (connection refused) depending on whether the RST beat its connect
+# check; a hang would be 28.
+reset_p() { [ "$1" -eq 56 ] || [ "$1" -eq 7 ]; }
+
+# ---- 1. block all: mode manual, empty proxies, ports "*" ----
+start_guard --ports '*' || exit 1
+start=$(date +%s%N)
+out=$(curlC http://10.78.0.2/ 2>&1); rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "block-all: HTTP refused with a reset (rc=$rc: $out)" reset_p "$rc"
+check "block-all: refusal is immediate (${ms} ms)" test "$ms" -lt 1000
+out=$(curlC http://10.78.0.2:8080/ 2>&1); rc=$?
+check "block-all: every port refused (8080 rc=$rc)" reset_p "$rc"
+check "block-all: audit says refused with the rule" \
+  audit_has '.decision == "refused" and .dst == "10.78.0.2" and .dst_port == 80 and (.rule | test("no http proxy"))'
+# UDP: air-gapped, only DNS to the resolver; a datagram elsewhere is dropped.
+spawn "$S" /dev/null socat -u UDP-RECV:9999 OPEN:"$work/udp.out",creat
+sleep 0.3
+echo leak | inC socat -u - UDP:10.78.0.2:9999
+sleep 0.5
+check "block-all: UDP to a server is dropped" test ! -s "$work/udp.out"
+# host.docker.internal / the host's own addresses are refused
+out=$(curlC http://10.77.0.1:8080/ 2>&1); rc=$?
+check "block-all: host address refused (rc=$rc: $out)" reset_p "$rc"
+stop_guard
+
+# ---- 2. exclude: internal services direct, ports 80,443 (+7000 echo) ----
+start_guard --ports 80,443,7000 --exclude internal.company.com \
+  --exclude 10.78.0.2 --exclude 10.78.0.5/32 --exclude fd78::5/128 \
+  --host internal.company.com=10.78.0.3 || exit 1
+out=$(curlC http://10.78.0.2/); rc=$?
+check "exclude: excluded IP goes direct" test "$out" = "hello from S"
+check "exclude: server saw the guard, not the container" \
+  grep -qE '^(::ffff:)?10.78.0.1 .*"GET / HTTP/1.1" 200' "$work/http-80.log"
+check "exclude: audit direct by exclude rule" \
+  audit_has '.decision == "direct" and .dst == "10.78.0.2" and .rule == "exclude \"10.78.0.2\""'
+out=$(curlC -H 'Host: internal.company.com' http://10.78.0.3/); rc=$?
+check "exclude: excluded name (Host, verified) goes direct" test "$out" = "hello from S"
+check "exclude: audit learnt the name from Host" \
+  audit_has '.decision == "direct" and .hostname == "internal.company.com" and .hostname_source == "http-host"'
+out=$(curlC http://10.78.0.4/ 2>&1); rc=$?
+check "exclude: non-excluded destination refused (rc=$rc)" reset_p "$rc"
+# Forged Host: the name is excluded but does not resolve to 10.78.0.4.
+out=$(curlC -H 'Host: internal.company.com' http://10.78.0.4/ 2>&1); rc=$?
+check "exclude: forged Host is decided on the IP (refused, rc=$rc)" reset_p "$rc"
+check "exclude: forged Host audited as a mismatch" \
+  audit_has '.dst == "10.78.0.4" and .hostname_source == "http-host-mismatch" and .decision == "refused"'
+# Forged SNI: same trick over TLS.
+out=$(curlC -k --resolve internal.company.com:443:10.78.0.4 https://internal.company.com/ 2>&1); rc=$?
+check "exclude: forged SNI is decided on the IP (refused, rc=$rc)" test "$rc" -ne 0
+check "exclude: forged SNI audited as a mismatch" \
+  audit_has '.dst == "10.78.0.4" and .dst_port == 443 and .hostname_source == "sni-mismatch" and .decision == "refused"'
+# Genuine SNI: goes direct (the server is plain HTTP, so TLS fails after).
+curlC -k --resolve internal.company.com:443:10.78.0.3 https://internal.company.com/ >/dev/null 2>&1
+check "exclude: genuine SNI goes direct" \
+  audit_has '.dst == "10.78.0.3" and .hostname == "internal.company.com" and .hostname_source == "sni" and .decision == "direct"'
+# A ClientHello of ~1.7 KB (PQ key share) in three segments, 150 ms apart.
+inC "$py" - <<'PY'
+import socket, struct, time
+name = b"internal.company.com"
+sni = struct.pack(">HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
+ks = struct.pack(">HHH", 51, 1500 + 2, 1500) + b"\xab" * 1500
+exts = ks + sni
+body = b"\x03\x03" + b"\0" * 32 + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00" + struct.pack(">H", len(exts)) + exts
+hs = b"\x01" + struct.pack(">I", len(body))[1:] + body
+rec = b"\x16\x03\x01" + struct.pack(">H", len(hs)) + hs
+s = socket.create_connection(("10.78.0.3", 443), timeout=5)
+for part in (rec[:600], rec[600:1200], rec[1200:]):
+    s.sendall(part); time.sleep(0.15)
+try: s.recv(100)
+except Exception: pass
+s.close()
+PY
+check "exclude: ClientHello over several segments gives the SNI" \
+  audit_has '.dst == "10.78.0.3" and .hostname_source == "sni" and .bytes_up > 1500'
+# A client that says nothing: after the sniff deadline the IP decides.
+inC "$py" - <<'PY' > "$work/slow.out"
+import socket, time
+s = socket.create_connection(("10.78.0.2", 80), timeout=10)
+time.sleep(2.0)
+s.sendall(b"GET / HTTP/1.0\r\nHost: 10.78.0.2\r\n\r\n")
+print(s.recv(4096).split(b"\r\n")[0].decode())
+PY
+check "exclude: silent client decided on the IP after the deadline" grep -q '200' "$work/slow.out"
+check "exclude: deadline audited" audit_has '.dst == "10.78.0.2" and .hostname_source == "timeout" and .decision == "direct"'
+# Garbage past the byte cap on 443: decided on the IP, relayed untouched.
+inC "$py" - <<'PY'
+import socket
+s = socket.create_connection(("10.78.0.5", 443), timeout=5)
+s.sendall(b"\x16\x03\x01\xff\xff" + b"\x01\x00\xff\xfb" + b"A" * 40000)
+s.close()
+PY
+check "exclude: oversized ClientHello decided on the IP" \
+  audit_has '.dst == "10.78.0.5" and .dst_port == 443 and .hostname_source == "none" and .decision == "direct"'
+# Byte for byte, with the half-close forwarded: 2 MB through an echo.
+head -c 2000000 /dev/urandom > "$work/blob"
+inC socat -t 5 - TCP:10.78.0.5:7000 < "$work/blob" > "$work/blob.back"
+check "exclude: relay is byte for byte with half-close" cmp -s "$work/blob" "$work/blob.back"
+check "exclude: audit counts the bytes" \
+  audit_has '.dst_port == 7000 and .bytes_up == 2000000 and .bytes_down == 2000000'
+# IPv6: the original destination comes from IP6T_SO_ORIGINAL_DST.
+echo ping6 | inC socat -t 2 - 'TCP6:[fd78::5]:7000' > "$work/v6.out"
+check "exclude: IPv6 excluded destination relayed" grep -qx ping6 "$work/v6.out"
+check "exclude: IPv6 original destination audited" \
+  audit_has '.dst == "fd78::5" and .dst_port == 7000 and .decision == "direct"'
+out=$(curlC -g 'http://[fd78::4]/' 2>&1); rc=$?
+check "exclude: IPv6 non-excluded destination refused (rc=$rc)" reset_p "$rc"
+# A port not listed passes untouched: the server sees the container itself.
+out=$(curlC http://10.78.0.5:8080/); rc=$?
+check "exclude: unlisted port untouched" test "$out" = "hello from S"
+check "exclude: unlisted port reached the server from the container" \
+  grep -qE '^(::ffff:)?10.77.0.2 .*"GET / HTTP/1.1" 200' "$work/http-8080.log"
+stop_guard
+
+# ---- 3. corporate proxy with exclusions (tinyproxy with Basic auth) ----
+start_guard --ports '*' --http http://alice:s3cret@10.78.0.4:8888 \
+  --https http://alice:s3cret@10.78.0.4:8888 --exclude localhost \
+  --exclude '*.company.local' --host git.company.local=10.78.0.3 || exit 1
+out=$(curlC http://10.78.0.5/); rc=$?
+check "proxy: HTTP through tinyproxy (rc=$rc)" test "$out" = "hello from S"
+check "proxy: tinyproxy logged the CONNECT" grep -q 'CONNECT.*10.78.0.5:80' "$work/tinyproxy.log"
+check "proxy: audit via tinyproxy" \
+  audit_has '.decision == "http-connect" and .via == "10.78.0.4:8888" and .rule == "http proxy"'
+out=$(curlC http://10.78.0.5:8000/); rc=$?
+check "proxy: other port through CONNECT (rc=$rc)" test "$out" = "hello from S"
+check "proxy: tinyproxy logged the CONNECT to 8000" grep -q 'CONNECT.*10.78.0.5:8000' "$work/tinyproxy.log"
+out=$(curlC -H 'Host: git.company.local' http://10.78.0.3/); rc=$?
+check "proxy: *.company.local goes direct" \
+  audit_has '.hostname == "git.company.local" and .decision == "direct" and .rule == "exclude \"*.company.local\""'
+stop_guard
+# wrong credentials: the proxy's 407 is a refusal, not a fallback
+start_guard --ports '*' --http http://alice:wrong@10.78.0.4:8888 || exit 1
+out=$(curlC http://10.78.0.5/ 2>&1); rc=$?
+check "proxy: a 401/407 from the proxy resets the container (rc=$rc)" reset_p "$rc"
+check "proxy: audit names the proxy's answer" audit_has '.decision == "refused" and (.error | test("CONNECT with 40[17]"))'
+stop_guard
+
+# ---- 4. SOCKS5 (microsocks), domain-name addressing when known ----
+start_guard --ports '*' --http socks5://10.78.0.4:1080 --https socks5://10.78.0.4:1080 \
+  --host www.example.test=10.78.0.5 || exit 1
+out=$(curlC http://10.78.0.5:8000/); rc=$?
+check "socks5: through microsocks by address (rc=$rc)" test "$out" = "hello from S"
+out=$(curlC -H 'Host: www.example.test' http://10.78.0.5/); rc=$?
+check "socks5: through microsocks by name (rc=$rc)" test "$out" = "hello from S"
+check "socks5: audit" audit_has '.decision == "socks5" and .hostname == "www.example.test" and .via == "10.78.0.4:1080"'
+stop_guard
+
+# ---- 5. failover through a route of several hops (the PAC hook's shape) ----
+start_guard --ports '*' --http http://10.78.0.4:8888 \
+  --route "PROXY 10.78.0.4:9; SOCKS5 10.78.0.4:1080; DIRECT" || exit 1
+out=$(curlC http://10.78.0.5:8000/); rc=$?
+check "failover: a dead first hop falls over to SOCKS5 (rc=$rc)" test "$out" = "hello from S"
+check "failover: audit shows the hop used" \
+  audit_has '.decision == "socks5" and .via == "10.78.0.4:1080" and .rule == "fixed route"'
+stop_guard
+
+# ---- SOCKS4 / SOCKS4a (PAC's "SOCKS h:p") through dante ----
+start_guard --ports '*' --http http://10.78.0.4:8888 \
+  --route "SOCKS 10.78.0.4:1081" --host www.example.test=10.78.0.5 || exit 1
+out=$(curlC http://10.78.0.5:8000/); rc=$?
+check "socks4: through dante by address (rc=$rc)" test "$out" = "hello from S"
+out=$(curlC -H 'Host: www.example.test' http://10.78.0.5/); rc=$?
+check "socks4: through dante with a (verified) name (rc=$rc)" test "$out" = "hello from S"
+check "socks4: audit" audit_has '.decision == "socks4" and .via == "10.78.0.4:1081" and .hostname == "www.example.test"'
+stop_guard
+
+# ---- PAC by URL (served from S), decided in moat-sandbox ----
+sandbox=$build/moat-sandbox
+[ -x "$sandbox" ] || sandbox=$top/build/moat-sandbox
+cat > "$work/www/proxy.pac" <<'PAC'
+function FindProxyForURL(url, host) {
+  if (host == "10.78.0.2" || dnsDomainIs(host, ".company.local")) return "DIRECT";
+  if (host == "10.78.0.3") return "PROXY reject.docker.internal:1";
+  return "PROXY 10.78.0.4:9; PROXY 10.78.0.4:8888";
+}
+PAC
+# The http proxy setting carries the credentials the PAC's PROXY hop gets.
+start_guard --ports '*' --pac http://10.78.0.5:8000/proxy.pac --sandbox "$sandbox" \
+  --http http://alice:s3cret@10.78.0.4:8888 --host git.company.local=10.78.0.5 || exit 1
+out=$(curlC http://10.78.0.2/); rc=$?
+check "pac: DIRECT for the PAC's direct host (rc=$rc)" test "$out" = "hello from S"
+out=$(curlC http://10.78.0.5:8080/); rc=$?
+check "pac: PROXY list fails over to tinyproxy, with the setting's credentials (rc=$rc)" test "$out" = "hello from S"
+check "pac: audit shows the PAC rule and the hop" \
+  audit_has '.rule == "PAC" and .decision == "http-connect" and .via == "10.78.0.4:8888"'
+out=$(curlC http://10.78.0.3/ 2>&1); rc=$?
+check "pac: reject.docker.internal refuses (rc=$rc)" reset_p "$rc"
+out=$(curlC -H 'Host: git.company.local' http://10.78.0.5/); rc=$?
+check "pac: verified name reaches the PAC (dnsDomainIs -> DIRECT)" \
+  audit_has '.hostname == "git.company.local" and .decision == "direct" and .rule == "PAC"'
+stop_guard
+start_guard --ports '*' --pac http://10.78.0.5:8000/missing.pac --sandbox "$sandbox" || exit 1
+out=$(curlC http://10.78.0.2/ 2>&1); rc=$?
+check "pac: download failure refuses everything (rc=$rc)" reset_p "$rc"
+check "pac: the audit says why" audit_has '.decision == "refused" and (.rule | test("PAC"))'
+stop_guard
+
+# ---- 6. one container cannot take every slot ----
+start_guard --ports '*' --exclude 10.78.0.0/24 --max-per-src 2 || exit 1
+spawn "$C" /dev/null socat -T 30 EXEC:"sleep 20" TCP:10.78.0.5:7000
+spawn "$C" /dev/null socat -T 30 EXEC:"sleep 20" TCP:10.78.0.5:7000
+sleep 0.5
+out=$(curlC http://10.78.0.5:8000/ 2>&1); rc=$?
+check "limits: a third connection from the same container is reset (rc=$rc)" reset_p "$rc"
+check "limits: audited" audit_has '.decision == "refused" and (.rule | test("too many connections"))'
+# restart with the same rules: the table is replaced, not duplicated
+stop_guard
+start_guard --ports '*' --http socks5://10.78.0.4:1080 || exit 1
+n=$(inH nft list table inet moat | grep -c redirect)
+check "rules: replaced atomically on restart (one redirect rule per family, got $n)" test "$n" -eq 2
+stop_guard
+
+# ---- moat net decide, from an admin-settings.json under a private root ----
+moat=$build/moat
+[ -x "$moat" ] || moat=$top/build/moat
+mkdir -p "$work/root/etc/moat"
+cat > "$work/root/etc/moat/admin-settings.json" <<'JSON'
+{"configurationFileVersion": 2,
+ "containersProxy": {"locked": true, "mode": "manual",
+   "http": "http://alice:s3cret@10.78.0.4:8888", "https": "socks5://10.78.0.4:1080",
+   "exclude": ["internal.company.com", "10.0.0.0/8", "*.company.local"],
+   "pac": "", "transparentPorts": "80,443"}}
+JSON
+check "cli: exclude CIDR is DIRECT" bash -c "[ \"\$(MOAT_ROOT=$work/root ip netns exec $H $moat net decide http://10.1.2.3/)\" = 'DIRECT (rule: exclude \"10.0.0.0/8\")' ]"
+check "cli: http goes to the http proxy" bash -c "MOAT_ROOT=$work/root ip netns exec $H $moat net decide http://198.51.100.1/ | grep -qx 'PROXY 10.78.0.4:8888 (rule: http proxy)'"
+check "cli: https goes to the https proxy (SOCKS5)" bash -c "MOAT_ROOT=$work/root ip netns exec $H $moat net decide https://198.51.100.1/ | grep -qx 'SOCKS5 10.78.0.4:1080 (rule: https proxy)'"
+check "cli: unlisted port not intercepted" bash -c "MOAT_ROOT=$work/root ip netns exec $H $moat net decide http://198.51.100.1:22/ | grep -q '^NOT INTERCEPTED'"
+check "cli: --json names the rule" bash -c "MOAT_ROOT=$work/root ip netns exec $H $moat net decide --json https://internal.company.com/ | jq -e '.decision == \"DIRECT\" and .rule == \"exclude \\\"internal.company.com\\\"\"' >/dev/null"
+
+check "no TCP from the container was forwarded past interception (leaks=$(leaks))" test "$(leaks)" = 0
+check "guard ran clean (no sanitizer report)" \
+  bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' '$work/guard.log'"
+if [ "$fails" -gt 0 ]; then
+  echo "# guard log:"; sed 's/^/# /' "$work/guard.log" | tail -20
+  echo "# audit:"; cat "$work"/audit-*.jsonl | sed 's/^/# /' | tail -40
+fi
+[ "$fails" -eq 0 ]
