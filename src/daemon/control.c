@@ -35,6 +35,14 @@ status_reply (struct moatd *d)
     json_array_append_new (
         errors, json_pack ("{s:s, s:s}", "component", "policy", "message",
                            d->policy_error));
+  {
+    char why[512];
+    const char *pac = moatd_net_pac_problem (d, why, sizeof why);
+    if (pac != NULL)
+      json_array_append_new (
+          errors, json_pack ("{s:s, s:s}", "component", "pac", "message",
+                             pac));
+  }
   if (d->signin_error != NULL)
     json_array_append_new (
         errors, json_pack ("{s:s, s:s}", "component", "signin", "message",
@@ -56,12 +64,15 @@ status_reply (struct moatd *d)
       p->proxy.transparent_ports ? p->proxy.transparent_ports : "", "pac",
       p->proxy.pac != NULL && p->proxy.pac[0] != '\0',
       "filesharingDirectories", "count", (int) p->filesharing.n_dirs);
-  return json_pack ("{s:b, s:{s:i, s:I, s:s, s:s, s:i}, s:o, s:o, s:o}",
+  return json_pack ("{s:b, s:{s:i, s:I, s:s, s:s, s:i, s:b, s:b}, s:o, s:o,"
+                    " s:o}",
                     "ok", 1,
                     "moatd", "pid", (int) getpid (), "started_at_ms",
                     (json_int_t) d->started_ms, "engine_sock",
                     d->engine_sock, "state_db", d->paths->state_db,
                     "state_schema", state_schema_version (d->state),
+                    "engine_guard", d->guard != NULL, "net_guard",
+                    d->net != NULL,
                     "policy", policy, "signin", signin_json (d), "errors",
                     errors);
 }
@@ -156,6 +167,19 @@ moatd_handle_request (struct moatd *d, struct client *c, json_t *req)
     reply = status_reply (d);
   else if (strcmp (cmd, "settings.show") == 0)
     reply = json_pack ("{s:b, s:O}", "ok", 1, "settings", d->policy->settings);
+  else if (strcmp (cmd, "net.remove_rules") == 0)
+    {
+      moat_error_t err = NULL;
+      if (c->uid != 0)
+        reply = error_reply ("only root may remove the interception rules");
+      else if (moatd_net_remove_rules (d, &err) < 0)
+        {
+          reply = error_reply (moat_error_msg (&err));
+          moat_error_release (&err);
+        }
+      else
+        reply = json_pack ("{s:b}", "ok", 1);
+    }
   else if (strcmp (cmd, "signin.policy") == 0)
     reply = json_pack ("{s:b, s:o}", "ok", 1, "signin", signin_json (d));
   else if (strcmp (cmd, "settings.set") == 0)

@@ -155,6 +155,9 @@ moatd_new (const struct moat_paths *paths, const struct moatd_config *cfg,
   if (d == NULL)
     return moat_error (err, ENOMEM, "moatd");
   d->paths = paths;
+  if (cfg != NULL)
+    d->cfg = *cfg;
+  d->net_nsfd = d->host_nsfd = -1;
   d->epfd = d->listen_fd = d->inotify_fd = d->signal_fd = d->timer_fd
       = d->audit_efd = -1;
   d->started_ms = moatd_now_ms ();
@@ -173,7 +176,8 @@ moatd_new (const struct moat_paths *paths, const struct moatd_config *cfg,
       || state_open (paths->state_db, &d->state, err) < 0
       || moatd_policy_init (d, err) < 0 || moatd_signin_init (d, err) < 0
       || bind_control (d, err) < 0
-      || setup_fds (d, err) < 0 || moatd_guard_start (d, err) < 0)
+      || setup_fds (d, err) < 0 || moatd_guard_start (d, err) < 0
+      || moatd_net_start (d, err) < 0)
     {
       moatd_free (d);
       return -1;
@@ -466,6 +470,7 @@ moatd_run (struct moatd *d, moat_error_t *err)
                   (void) 0;
                 moatd_policy_check (d, false);
                 moatd_signin_check (d, false);
+                moatd_pac_refresh (d);
                 break;
               }
             case SRC_AUDIT:
@@ -502,6 +507,7 @@ moatd_free (struct moatd *d)
   if (d == NULL)
     return;
   moatd_guard_stop (d);
+  moatd_net_stop (d);
   for (struct client *c = d->clients; c != NULL; c = c->next)
     client_close (d, c);
   client_sweep (d);

@@ -12,6 +12,13 @@
 struct moatd_config
 {
   const char *engine_sock; /* the engine moatd guards; NULL = paths' own */
+  /* Net guard: the containers' networks ("10.213.0.0/24,10.214.0.0/16");
+   * NULL turns the net guard off (an external engine whose networks moat
+   * does not know). */
+  const char *container_cidrs;
+  const char *engine_netns; /* the engine's network namespace, or NULL */
+  unsigned net_port;        /* the net guard's listener; 0 = 15001 */
+  const char *sandbox_exe;  /* moat-sandbox; NULL = next to moatd */
 };
 
 struct moatd;

@@ -12,6 +12,8 @@
 #include "policy/policy.h"
 #include "policy/signin.h"
 #include "engine/guard.h"
+#include "net/guard.h"
+#include "pac/engine.h"
 #include "snapshot.h"
 
 enum source_kind
@@ -68,6 +70,7 @@ struct queued_audit
 struct moatd
 {
   const struct moat_paths *paths;
+  struct moatd_config cfg;
   char *engine_sock;
   struct moat_state *state;
 
@@ -99,6 +102,18 @@ struct moatd
   struct policy_snap *guard_snap;
   pthread_t guard_thread;
   bool guard_running;
+
+  /* The net guard role (net_role.c). */
+  struct net_guard *net;
+  struct pac_engine *pac;
+  pthread_t net_thread;
+  bool net_running;
+  int net_nsfd, host_nsfd;
+  struct net_cidr net_cidrs[8];
+  size_t n_net_cidrs;
+  struct net_addr net_dns[4];
+  size_t n_net_dns;
+  int64_t pac_loaded_ms;
 };
 
 int64_t moatd_now_ms (void);
@@ -114,6 +129,14 @@ void moatd_signin_check (struct moatd *d, bool force);
 int moatd_guard_start (struct moatd *d, moat_error_t *err);
 void moatd_guard_policy (struct moatd *d);
 void moatd_guard_stop (struct moatd *d);
+
+/* net_role.c */
+int moatd_net_start (struct moatd *d, moat_error_t *err);
+int moatd_net_policy (struct moatd *d, moat_error_t *err);
+int moatd_net_remove_rules (struct moatd *d, moat_error_t *err);
+const char *moatd_net_pac_problem (struct moatd *d, char *buf, size_t len);
+void moatd_net_stop (struct moatd *d);
+void moatd_pac_refresh (struct moatd *d);
 
 /* control.c */
 void moatd_handle_request (struct moatd *d, struct client *c, json_t *req);

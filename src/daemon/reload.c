@@ -66,6 +66,13 @@ moatd_policy_rebuild (struct moatd *d, moat_error_t *err)
   d->snap = policy_snap_acquire (&d->snaps);
   d->policy = policy_snap_get (d->snap);
   moatd_guard_policy (d);
+  if (moatd_net_policy (d, err) < 0)
+    {
+      /* The net guard keeps its previous rules; say so loudly. */
+      log_error ("net guard kept its previous policy: %s",
+                 moat_error_msg (err));
+      moat_error_release (err);
+    }
   d->policy_loaded_ms = moatd_now_ms ();
   return 0;
 }

@@ -725,8 +725,28 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
     }
 
   {
-    char *const argv[]
-        = { moatd_path, "--engine-sock", (char *)engine_sock, NULL };
+    /* The net guard intercepts the private engine's networks, in the
+     * engine's network namespace; an external engine's networks are not
+     * moat's to know, so its net guard stays off. */
+    cleanup_free char *cidrs = NULL;
+    char *argv[9];
+    int ac = 0;
+    argv[ac++] = moatd_path;
+    argv[ac++] = (char *)"--engine-sock";
+    argv[ac++] = (char *)engine_sock;
+    if (private)
+      {
+        if (asprintf (&cidrs, "%s,%s", o->bridge_cidr, o->pool) < 0)
+          goto fail;
+        argv[ac++] = (char *)"--container-cidrs";
+        argv[ac++] = cidrs;
+        if (o->netns != NULL)
+          {
+            argv[ac++] = (char *)"--engine-netns";
+            argv[ac++] = (char *)o->netns;
+          }
+      }
+    argv[ac] = NULL;
     from = file_size (moatd_log);
     log_info ("starting moatd (log `%s`)", moatd_log);
     int r = stack_spawn (argv, moatd_log, NULL, &moatd, err);
@@ -791,6 +811,20 @@ stack_down (const struct moat_paths *paths, bool *was_running,
       return 0;
     }
   *was_running = true;
+  {
+    /* The interception rules outlive a moatd restart on purpose (fail
+     * closed); only `moat down` takes them away. */
+    json_t *resp = NULL;
+    moat_error_t ctl_err = NULL;
+    if (stack_ctl_quick (paths, "net.remove_rules", 5000, &resp, &ctl_err)
+        < 0)
+      {
+        log_warn ("could not remove the net guard's rules: %s",
+                  moat_error_msg (&ctl_err));
+        moat_error_release (&ctl_err);
+      }
+    json_decref (resp);
+  }
   r = teardown (paths, record, err);
   json_decref (record);
   return r;

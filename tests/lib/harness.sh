@@ -360,7 +360,10 @@ harness_teardown() {
       umount -R "$d" 2>/dev/null || umount -l "$d" 2>/dev/null
     done <<<"$m"
   done
-  # 5. netns, cgroups dockerd made under /moat-<netns>, the root.
+  # 5. netns (the test's extra ones in HARNESS_EXTRA_NETNS too), cgroups
+  #    dockerd made under /moat-<netns>, the root.
+  for d in ${HARNESS_EXTRA_NETNS:-}; do ip netns del "$d" 2>/dev/null; done
+  [ -n "${HARNESS_EXTRA_CLEANUP:-}" ] && eval "$HARNESS_EXTRA_CLEANUP"
   if [ -n "$HARNESS_NETNS" ]; then
     ip netns del "$HARNESS_NETNS" 2>/dev/null
     for d in /sys/fs/cgroup/*/moat-"$HARNESS_NETNS" /sys/fs/cgroup/moat-"$HARNESS_NETNS"; do

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "daemon/daemon.h"
@@ -11,14 +12,24 @@ static void
 usage (FILE *out)
 {
   fprintf (out,
-           "Usage: moatd [--engine-sock PATH] [--log-format text|json] "
-           "[--debug]\n\n"
+           "Usage: moatd [--engine-sock PATH] [--container-cidrs LIST]\n"
+           "             [--engine-netns NAME] [--net-port N] "
+           "[--sandbox PATH]\n"
+           "             [--log-format text|json] [--debug]\n\n"
            "The moat daemon: holds the effective policy, serves moat's "
            "control socket\n($MOAT_ROOT/run/moat/moatd.sock), applies "
            "admin-settings.json changes live\nand keeps the audit log.  "
            "Normally started by `moat up`.\n\n"
            "  --engine-sock PATH   the Docker engine socket moatd guards\n"
            "                       (default $MOAT_ROOT/run/moat/engine.sock)\n"
+           "  --container-cidrs L  the containers' networks, comma "
+           "separated; turns on\n"
+           "                       the net guard (egress interception)\n"
+           "  --engine-netns NAME  network namespace the engine runs in "
+           "(tests)\n"
+           "  --net-port N         the net guard's listener (default "
+           "15001)\n"
+           "  --sandbox PATH       moat-sandbox (default: next to moatd)\n"
            "  --log-format FMT     text (default) or json lines on stderr\n"
            "  --debug              log debug messages\n");
 }
@@ -28,6 +39,10 @@ main (int argc, char **argv)
 {
   static const struct option opts[] = {
     { "engine-sock", required_argument, NULL, 'e' },
+    { "container-cidrs", required_argument, NULL, 'c' },
+    { "engine-netns", required_argument, NULL, 'n' },
+    { "net-port", required_argument, NULL, 'p' },
+    { "sandbox", required_argument, NULL, 's' },
     { "log-format", required_argument, NULL, 'f' },
     { "debug", no_argument, NULL, 'D' },
     { "help", no_argument, NULL, 'h' },
@@ -47,6 +62,27 @@ main (int argc, char **argv)
       case 'e':
         cfg.engine_sock = optarg;
         break;
+      case 'c':
+        cfg.container_cidrs = optarg;
+        break;
+      case 'n':
+        cfg.engine_netns = optarg;
+        break;
+      case 'p':
+        {
+          char *end;
+          unsigned long v = strtoul (optarg, &end, 10);
+          if (*end != '\0' || v == 0 || v > 65535)
+            {
+              fprintf (stderr, "moatd: bad --net-port `%s`\n", optarg);
+              return 2;
+            }
+          cfg.net_port = (unsigned) v;
+        }
+        break;
+      case 's':
+        cfg.sandbox_exe = optarg;
+        break;
       case 'f':
         if (moat_log_format_parse (optarg, &fmt) < 0)
           {
@@ -65,6 +101,25 @@ main (int argc, char **argv)
         return 2;
       }
   moat_log_init ("moatd", fmt, level, 2);
+  if (cfg.net_port == 0)
+    cfg.net_port = 15001;
+  if (cfg.sandbox_exe == NULL)
+    {
+      /* moat-sandbox sits next to moatd (build/ and sbin/ alike). */
+      static char exe[4096];
+      ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 32);
+      if (n > 0)
+        {
+          char *slash;
+          exe[n] = '\0';
+          slash = strrchr (exe, '/');
+          if (slash != NULL)
+            {
+              strcpy (slash + 1, "moat-sandbox");
+              cfg.sandbox_exe = exe;
+            }
+        }
+    }
   if (moat_paths_init (&paths, getenv ("MOAT_ROOT"), &err) < 0)
     {
       log_error ("%s", moat_error_msg (&err));

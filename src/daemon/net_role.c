@@ -1,0 +1,307 @@
+/* The net guard role: moatd runs the transparent egress proxy on a thread
+ * of its own, in the engine's network namespace (where the containers'
+ * traffic and the interception rules are), hands it every policy change,
+ * keeps the PAC loaded in moat-sandbox, and audits every connection. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "internal.h"
+#include "net/guard.h"
+#include "net/pac_hook.h"
+#include "pac/engine.h"
+
+#define NET_MAX_CIDRS 8
+#define NET_MAX_DNS 4
+
+static void
+net_audit (void *ctx, const struct net_audit *rec)
+{
+  struct moatd *d = ctx;
+  char endpoint[INET6_ADDRSTRLEN + 16], container[INET6_ADDRSTRLEN + 8];
+  char detail[2048];
+  struct audit_record r = {
+    .component = "net",
+    .caller_uid = -1,
+    .caller_pid = -1,
+    .endpoint = endpoint,
+    .container = container,
+    .rule = rec->rule,
+    .outcome = rec->decision,
+    .detail = detail,
+  };
+  snprintf (endpoint, sizeof endpoint, "%s:%u", rec->dst,
+            (unsigned) rec->dst_port);
+  snprintf (container, sizeof container, "%s", rec->src);
+  snprintf (detail, sizeof detail,
+            "host=%.255s (%s) via=%s up=%llu down=%llu duration_us=%llu%s%s",
+            rec->hostname[0] ? rec->hostname : "-", rec->hostname_source,
+            rec->via[0] ? rec->via : "-",
+            (unsigned long long) rec->bytes_up,
+            (unsigned long long) rec->bytes_down,
+            (unsigned long long) rec->duration_us,
+            rec->error[0] ? " error=" : "", rec->error);
+  moatd_audit_post (d, &r);
+}
+
+/* Run fn in the engine's network namespace (a no-op without one).  setns
+ * is per thread: the main thread steps in and back out around calls that
+ * create sockets or load nft rules. */
+static int
+enter_netns (struct moatd *d, moat_error_t *err)
+{
+  if (d->net_nsfd < 0)
+    return 0;
+  if (setns (d->net_nsfd, CLONE_NEWNET) < 0)
+    return moat_error (err, errno, "enter network namespace `%s`",
+                       d->cfg.engine_netns);
+  return 0;
+}
+
+static void
+leave_netns (struct moatd *d)
+{
+  if (d->net_nsfd >= 0 && setns (d->host_nsfd, CLONE_NEWNET) < 0)
+    log_error ("cannot return to moatd's own network namespace: %s",
+               strerror (errno));
+}
+
+static void *
+net_thread (void *arg)
+{
+  struct moatd *d = arg;
+  moat_error_t err = NULL;
+  /* The loop connects upstream: it must live in the engine's namespace,
+   * where the containers' routes are.  Refuse to run anywhere else. */
+  if (enter_netns (d, &err) < 0)
+    {
+      log_error ("net guard not started: %s", moat_error_msg (&err));
+      moat_error_release (&err);
+      return NULL;
+    }
+  if (net_guard_run (d->net, &err) < 0)
+    {
+      log_error ("net guard stopped: %s", moat_error_msg (&err));
+      moat_error_release (&err);
+    }
+  return NULL;
+}
+
+/* The engine's resolvers: what containers on the default bridge use. */
+static size_t
+read_resolvers (struct net_addr *out, size_t max)
+{
+  cleanup_file FILE *f = fopen ("/etc/resolv.conf", "re");
+  char line[256];
+  size_t n = 0;
+  if (f == NULL)
+    return 0;
+  while (n < max && fgets (line, sizeof line, f) != NULL)
+    {
+      char addr[128];
+      if (sscanf (line, " nameserver %127s", addr) == 1
+          && net_addr_parse (addr, &out[n]) == 0)
+        n++;
+    }
+  return n;
+}
+
+/* (Re)load the PAC when the policy names one; a failure leaves the engine
+ * without a PAC, so every decision refuses (fail closed) and status says
+ * why. */
+static void
+load_pac (struct moatd *d)
+{
+  moat_error_t err = NULL;
+  const char *url = d->policy->proxy.pac;
+  struct audit_record r = {
+    .component = "net", .caller_uid = -1, .caller_pid = -1,
+    .rule = "containersProxy.pac", .endpoint = url,
+  };
+
+  if (d->pac == NULL || url == NULL || url[0] == '\0')
+    return;
+  d->pac_loaded_ms = moatd_now_ms ();
+  if (pac_engine_load_url (d->pac, url, 10000, &err) < 0)
+    {
+      log_error ("PAC `%s` cannot be used; container connections are "
+                 "refused: %s",
+                 url, moat_error_msg (&err));
+      r.outcome = "rejected";
+      r.detail = moat_error_msg (&err);
+      moatd_audit_record (d, &r);
+      moat_error_release (&err);
+      return;
+    }
+  d->pac_loaded_ms = moatd_now_ms ();
+  r.outcome = "applied";
+  r.detail = "PAC loaded";
+  moatd_audit_record (d, &r);
+}
+
+int
+moatd_net_start (struct moatd *d, moat_error_t *err)
+{
+  struct net_guard_config cfg = { .install_rules = true };
+  struct pac_engine_opts po = { 0 };
+  size_t n = 0;
+
+  d->net_nsfd = d->host_nsfd = -1;
+  if (d->cfg.container_cidrs == NULL)
+    {
+      log_info ("net guard off: no container networks given "
+                "(--container-cidrs)");
+      return 0;
+    }
+  {
+    cleanup_free char *list = strdup (d->cfg.container_cidrs);
+    char *save = NULL;
+    if (list == NULL)
+      return moat_error (err, ENOMEM, "net guard");
+    for (char *t = strtok_r (list, ",", &save); t != NULL;
+         t = strtok_r (NULL, ",", &save))
+      {
+        if (n == NET_MAX_CIDRS)
+          return moat_error (err, E2BIG, "more than %d container networks",
+                             NET_MAX_CIDRS);
+        if (net_cidr_parse (t, &d->net_cidrs[n]) < 0)
+          return moat_error (err, EINVAL, "container network `%s`", t);
+        n++;
+      }
+  }
+  d->n_net_cidrs = n;
+  d->n_net_dns = read_resolvers (d->net_dns, NET_MAX_DNS);
+
+  if (d->cfg.engine_netns != NULL)
+    {
+      char path[PATH_MAX];
+      snprintf (path, sizeof path, "/run/netns/%s", d->cfg.engine_netns);
+      d->host_nsfd = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+      d->net_nsfd = open (path, O_RDONLY | O_CLOEXEC);
+      if (d->host_nsfd < 0 || d->net_nsfd < 0)
+        return moat_error (err, errno, "open network namespace `%s`", path);
+    }
+
+  po.sandbox_exe = d->cfg.sandbox_exe;
+  po.timeout_ms = 300;
+  po.cache_ttl_ms = 30000;
+  if (pac_engine_new (&po, &d->pac, err) < 0)
+    return moat_error_wrap (err, "start the PAC engine");
+
+  cfg.listen_port = d->cfg.net_port;
+  cfg.listen6 = "";
+  cfg.intercept.src = d->net_cidrs;
+  cfg.intercept.n_src = d->n_net_cidrs;
+  cfg.intercept.dns = d->net_dns;
+  cfg.intercept.n_dns = d->n_net_dns;
+  cfg.audit = net_audit;
+  cfg.audit_ctx = d;
+  cfg.decide = net_pac_decide;
+  cfg.decide_ctx = d->pac;
+
+  if (enter_netns (d, err) < 0)
+    return -1;
+  if (net_guard_new (&cfg, &d->net, err) < 0)
+    {
+      leave_netns (d);
+      return moat_error_wrap (err, "start the net guard");
+    }
+  leave_netns (d);
+  if (moatd_net_policy (d, err) < 0)
+    return -1;
+  if (pthread_create (&d->net_thread, NULL, net_thread, d) != 0)
+    return moat_error (err, EAGAIN, "start the net guard thread");
+  d->net_running = true;
+  log_info ("net guard listening on port %u%s%s",
+            (unsigned) net_guard_port (d->net),
+            d->cfg.engine_netns ? " in network namespace " : "",
+            d->cfg.engine_netns ? d->cfg.engine_netns : "");
+  return 0;
+}
+
+/* Apply the current policy: PAC first (so decisions never see a new PAC
+ * URL with the old script), then the rules.  A policy the net guard cannot
+ * compile leaves the previous one in force. */
+int
+moatd_net_policy (struct moatd *d, moat_error_t *err)
+{
+  int ret;
+  if (d->net == NULL)
+    return 0;
+  load_pac (d);
+  if (enter_netns (d, err) < 0)
+    return -1;
+  ret = net_guard_set_policy (d->net, d->policy, NULL, err);
+  leave_netns (d);
+  return ret;
+}
+
+/* Why the PAC is not usable, or NULL when it is (or there is none). */
+const char *
+moatd_net_pac_problem (struct moatd *d, char *buf, size_t len)
+{
+  if (d->pac == NULL || d->policy->proxy.pac == NULL
+      || d->policy->proxy.pac[0] == '\0')
+    return NULL;
+  if (pac_engine_ready (d->pac, buf, len))
+    return NULL;
+  return buf;
+}
+
+int
+moatd_net_remove_rules (struct moatd *d, moat_error_t *err)
+{
+  int ret;
+  if (d->net == NULL)
+    return 0;
+  if (enter_netns (d, err) < 0)
+    return -1;
+  ret = net_guard_remove_rules (d->net, err);
+  leave_netns (d);
+  return ret;
+}
+
+void
+moatd_net_stop (struct moatd *d)
+{
+  if (d->net != NULL)
+    {
+      if (d->net_running)
+        {
+          net_guard_stop (d->net);
+          pthread_join (d->net_thread, NULL);
+          d->net_running = false;
+        }
+      net_guard_free (d->net);
+      d->net = NULL;
+    }
+  pac_engine_free (d->pac);
+  d->pac = NULL;
+  if (d->net_nsfd >= 0)
+    close (d->net_nsfd);
+  if (d->host_nsfd >= 0)
+    close (d->host_nsfd);
+  d->net_nsfd = d->host_nsfd = -1;
+}
+
+/* Re-fetch the PAC every PAC_REFRESH_MS (a PAC server's change is picked
+ * up; a PAC that became unreachable makes connections fail closed). */
+#define PAC_REFRESH_MS (5 * 60 * 1000)
+
+void
+moatd_pac_refresh (struct moatd *d)
+{
+  if (d->pac == NULL || d->policy->proxy.pac == NULL
+      || d->policy->proxy.pac[0] == '\0')
+    return;
+  if (moatd_now_ms () - d->pac_loaded_ms < PAC_REFRESH_MS)
+    return;
+  load_pac (d);
+}

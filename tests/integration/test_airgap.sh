@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Air-gapped containers through the whole stack: moat up's engine, moatd's
+# net guard in the engine's network namespace, admin-settings.json
+# containersProxy applied live.  A server lives in a namespace of its own
+# (S) routed through the engine's namespace; a drop rule in the engine's
+# forward path counts anything that leaves un-intercepted (must stay 0).
+. "$(dirname "$0")/../lib/harness.sh"
+harness_init
+
+S=moat-s-${HARNESS_NETNS#moat-t-}
+export HARNESS_EXTRA_NETNS=$S
+# Safety net: in the machine's own namespace the test network is a
+# blackhole, so a connection made from the wrong namespace fails here
+# instead of leaving the machine.
+ip route add blackhole 10.78.0.0/24 2>/dev/null
+export HARNESS_EXTRA_CLEANUP="ip route del blackhole 10.78.0.0/24 2>/dev/null"
+H=$HARNESS_NETNS
+adm=$MOAT_ROOT/etc/moat/admin-settings.json
+mkdir -p "$MOAT_ROOT/etc/moat"
+write_admin() { cat >"$adm.new"; chmod 0644 "$adm.new"; mv "$adm.new" "$adm"; }
+write_admin <<'J'
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
+                     "exclude": [], "transparentPorts": "*"}}
+J
+
+ip netns add "$S"
+ip -n "$S" link set lo up
+ip link add "${S: -8}x" netns "$S" type veth peer name "${S: -8}y" netns "$H"
+ip -n "$S" link set "${S: -8}x" name s0
+ip -n "$H" link set "${S: -8}y" name hs0
+ip -n "$H" addr add 10.78.0.1/24 dev hs0
+ip -n "$S" addr add 10.78.0.2/24 dev s0
+ip -n "$S" addr add 10.78.0.5/24 dev s0
+ip -n "$H" link set hs0 up; ip -n "$S" link set s0 up
+ip -n "$S" route add default via 10.78.0.1
+ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1
+mkdir -p "$HARNESS_DIR/www"
+echo "hello from S" >"$HARNESS_DIR/www/index.html"
+harness_spawn httpd ip netns exec "$S" /usr/bin/python3 -m http.server \
+  --bind 0.0.0.0 --directory "$HARNESS_DIR/www" 80 >/dev/null
+
+harness_up
+harness_busybox
+
+# Leak catcher: TCP from the containers that is forwarded (not redirected
+# to the net guard) is dropped and counted.
+ip netns exec "$H" nft -f - <<'NFT'
+table inet moattest {
+  counter leaks {}
+  chain forward {
+    type filter hook forward priority filter + 10; policy accept;
+    iifname "moat0" meta l4proto tcp counter name leaks drop
+  }
+}
+NFT
+
+fetch() {
+  docker run --rm busybox sh -c \
+    "printf 'GET / HTTP/1.0\r\nHost: $1\r\n\r\n' | nc -w 5 $1 80" 2>&1
+}
+wait_setting() { # KEY VALUE: until moat settings show has it
+  for _ in $(seq 60); do
+    [ "$("$MOAT" settings show --json | jq -r --arg k "$1" '.[] | select(.key==$k) | .value | tostring')" = "$2" ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# 1. Block all external access.
+start=$(date +%s)
+out=$(fetch 10.78.0.2)
+secs=$(( $(date +%s) - start ))
+if ! echo "$out" | grep -q 'hello from S'; then ok "block-all: the container's connection is refused"
+else not_ok "block-all: the container's connection is refused" "$out"; fi
+[ "$secs" -lt 5 ] && ok "block-all: refused at once (${secs}s with docker run)" \
+  || not_ok "block-all: refused at once" "${secs}s"
+"$MOAT" audit --json -n 200 | jq -e -s 'map(select(.component=="net" and .outcome=="refused" and (.endpoint|startswith("10.78.0.2:80")))) | length > 0' >/dev/null \
+  && ok "block-all: refusal in moat audit" || not_ok "block-all: refusal in moat audit" "$("$MOAT" audit -n 20)"
+
+# 2. Allow an internal service (applied live, without a restart).
+write_admin <<'J'
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
+                     "exclude": ["10.78.0.2"], "transparentPorts": "80,443"}}
+J
+wait_setting containersProxy.transparentPorts "80,443" || not_ok "policy change applied"
+out=$(fetch 10.78.0.2)
+echo "$out" | grep -q 'hello from S' && ok "exclude: the container reaches the excluded server" \
+  || not_ok "exclude: the container reaches the excluded server" "$out"
+out=$(fetch 10.78.0.5)
+! echo "$out" | grep -q 'hello from S' && ok "exclude: another destination is refused" \
+  || not_ok "exclude: another destination is refused" "$out"
+"$MOAT" audit --json -n 200 | jq -e -s 'map(select(.component=="net" and .outcome=="direct" and (.endpoint|startswith("10.78.0.2:80")))) | length > 0' >/dev/null \
+  && ok "exclude: direct connection in moat audit" || not_ok "exclude: direct connection in moat audit"
+
+# 3. A PAC file: DIRECT for one address, reject for the rest.
+cat >"$MOAT_ROOT/etc/moat/proxy.pac" <<'PAC'
+function FindProxyForURL(url, host) {
+  if (isInNet(host, "10.78.0.2", "255.255.255.255")) return "DIRECT";
+  return "PROXY reject.docker.internal:1";
+}
+PAC
+write_admin <<J
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
+                     "pac": "file://$MOAT_ROOT/etc/moat/proxy.pac", "transparentPorts": "80"}}
+J
+wait_setting containersProxy.transparentPorts "80" || not_ok "PAC policy applied"
+out=$(fetch 10.78.0.2)
+echo "$out" | grep -q 'hello from S' && ok "PAC: DIRECT reaches the server" \
+  || not_ok "PAC: DIRECT reaches the server" "$out" "$("$MOAT" audit -n 5)"
+out=$(fetch 10.78.0.5)
+! echo "$out" | grep -q 'hello from S' && ok "PAC: reject.docker.internal refuses" \
+  || not_ok "PAC: reject.docker.internal refuses" "$out"
+
+# 4. A PAC that cannot be fetched: every connection refused, status says why.
+write_admin <<J
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
+                     "pac": "file://$MOAT_ROOT/etc/moat/missing.pac", "transparentPorts": "80"}}
+J
+wait_setting containersProxy.pac "file://$MOAT_ROOT/etc/moat/missing.pac" || not_ok "missing PAC policy applied"
+out=$(fetch 10.78.0.2)
+! echo "$out" | grep -q 'hello from S' && ok "PAC download failure: connections refused" \
+  || not_ok "PAC download failure: connections refused" "$out"
+"$MOAT" status --json | jq -e '[.errors[]? | select(.component=="pac")] | length > 0' >/dev/null \
+  && ok "PAC download failure: moat status says why" || not_ok "PAC download failure: moat status says why" "$("$MOAT" status --json)"
+
+leaks=$(ip netns exec "$H" nft list counter inet moattest leaks | sed -n 's/.*packets \([0-9]*\).*/\1/p')
+[ "$leaks" = 0 ] && ok "nothing forwarded past interception" || not_ok "nothing forwarded past interception" "leaks=$leaks"
+
+# moat down removes the interception table.
+"$MOAT" down >/dev/null 2>&1
+ip netns exec "$H" nft list table inet moat >/dev/null 2>&1 \
+  && not_ok "moat down removes the interception rules" || ok "moat down removes the interception rules"
+harness_done
