@@ -1,4 +1,5 @@
 /* Engine API endpoint table and command-list matching. */
+#include "common/strutil.h"
 #include "route.h"
 
 #include <stdlib.h>
@@ -171,51 +172,6 @@ engine_route_table (size_t *n)
   return routes;
 }
 
-static int
-hexval (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* Percent-decode [s, s+len) into a new string; -1 on a bad escape or NUL. */
-static char *
-pct_decode (const char *s, size_t len)
-{
-  char *out = malloc (len + 1);
-  size_t o = 0;
-  if (out == NULL)
-    return NULL;
-  for (size_t i = 0; i < len; i++)
-    {
-      char c = s[i];
-      if (c == '%')
-        {
-          int hi, lo;
-          if (i + 2 >= len)
-            goto bad;
-          hi = hexval (s[i + 1]);
-          lo = hexval (s[i + 2]);
-          if (hi < 0 || lo < 0)
-            goto bad;
-          c = (char)(hi * 16 + lo);
-          i += 2;
-        }
-      if (c == '\0')
-        goto bad;
-      out[o++] = c;
-    }
-  out[o] = '\0';
-  return out;
-bad:
-  free (out);
-  return NULL;
-}
 
 static bool
 path_clean_p (const char *p)
@@ -244,7 +200,7 @@ engine_uri_parse (const char *uri, size_t len, struct engine_uri *out)
   plen = q ? (size_t)(q - uri) : len;
   if (q)
     out->query = q + 1;
-  path = pct_decode (uri, plen);
+  path = pct_decode (uri, plen, true);
   if (path == NULL || !path_clean_p (path))
     {
       free (path);
@@ -432,8 +388,8 @@ query_each (const char *query,
           char *eq = strchr (raw, '=');
           if (eq)
             *eq = '\0';
-          char *k = pct_decode (raw, strlen (raw));
-          char *v = eq ? pct_decode (eq + 1, strlen (eq + 1)) : strdup ("");
+          char *k = pct_decode (raw, strlen (raw), true);
+          char *v = eq ? pct_decode (eq + 1, strlen (eq + 1), true) : strdup ("");
           bool stop = k && v && fn (k, v, ctx);
           free (k);
           free (v);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/strutil.h"
 #include "common/cleanup.h"
 #include "net/sniff.h"
 
@@ -99,40 +100,6 @@ net_cidr_contains_p (const struct net_cidr *c, const struct net_addr *a)
   return true;
 }
 
-static int
-hexval (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-static char *
-pct_decode (const char *s, size_t len)
-{
-  char *out = malloc (len + 1);
-  size_t o = 0;
-
-  if (out == NULL)
-    return NULL;
-  for (size_t i = 0; i < len; i++)
-    {
-      if (s[i] == '%' && i + 2 < len && hexval (s[i + 1]) >= 0
-          && hexval (s[i + 2]) >= 0)
-        {
-          out[o++] = (char)(hexval (s[i + 1]) * 16 + hexval (s[i + 2]));
-          i += 2;
-        }
-      else
-        out[o++] = s[i];
-    }
-  out[o] = '\0';
-  return out;
-}
 
 void
 net_proxy_url_clear (struct net_proxy_url *u)
@@ -178,8 +145,8 @@ net_proxy_url_parse (const char *url, struct net_proxy_url *out,
   if (at != NULL)
     {
       const char *colon = memchr (p, ':', (size_t)(at - p));
-      out->user = pct_decode (p, (size_t)((colon ? colon : at) - p));
-      out->pass = colon ? pct_decode (colon + 1, (size_t)(at - colon - 1))
+      out->user = pct_decode (p, (size_t)((colon ? colon : at) - p), false);
+      out->pass = colon ? pct_decode (colon + 1, (size_t)(at - colon - 1), false)
                         : strdup ("");
       if (out->user == NULL || out->pass == NULL)
         {

@@ -1,0 +1,17 @@
+/* Small string helpers shared by the parsers. */
+#ifndef MOAT_COMMON_STRUTIL_H
+#define MOAT_COMMON_STRUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Value of a hex digit, or -1. */
+int hex_digit_value (char c);
+
+/* Percent-decode [s, s+len) into a new NUL-terminated string.  strict:
+ * NULL on a malformed escape or a decoded NUL (for paths that policy
+ * matches: an ambiguous spelling is refused, not guessed).  Not strict: a
+ * malformed escape stays as written.  NULL also when out of memory. */
+char *pct_decode (const char *s, size_t len, bool strict);
+
+#endif
