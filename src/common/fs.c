@@ -186,3 +186,34 @@ fs_check_root_owned (const char *path, const char *stop_at, moat_error_t *err)
     }
   return 0;
 }
+
+char *
+fs_find_helper (const char *name, const char *env)
+{
+  char exe[4096];
+  const char *over = env != NULL ? getenv (env) : NULL;
+  const char *const rel[] = { "", "../sbin/" };
+  ssize_t n;
+  char *slash, *path = NULL;
+
+  if (over != NULL && over[0] != '\0')
+    return strdup (over);
+  n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return NULL;
+  exe[n] = '\0';
+  slash = strrchr (exe, '/');
+  if (slash == NULL)
+    return NULL;
+  *slash = '\0';
+  for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++)
+    {
+      if (asprintf (&path, "%s/%s%s", exe, rel[i], name) < 0)
+        return NULL;
+      if (access (path, X_OK) == 0)
+        return path;
+      free (path);
+      path = NULL;
+    }
+  return NULL;
+}

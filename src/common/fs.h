@@ -27,4 +27,9 @@ int fs_mkdir_p (const char *path, mode_t mode, moat_error_t *err);
 int fs_check_root_owned (const char *path, const char *stop_at,
                          moat_error_t *err);
 
+/* A moat program installed beside the running one: env (when not NULL
+ * and set) wins, then the directory of /proc/self/exe, then ../sbin of it
+ * (the layout of `make install`).  Returns a malloc'd path or NULL. */
+char *fs_find_helper (const char *name, const char *env);
+
 #endif

@@ -39,25 +39,7 @@ stack_up_opts_init (struct stack_up_opts *o)
 char *
 stack_find_helper (const char *name)
 {
-  char exe[PATH_MAX];
-  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-  const char *const rel[] = { "", "../sbin/" };
-  char *dir, *path = NULL;
-
-  if (n <= 0)
-    return NULL;
-  exe[n] = '\0';
-  dir = dirname (exe);
-  for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++)
-    {
-      if (asprintf (&path, "%s/%s%s", dir, rel[i], name) < 0)
-        return NULL;
-      if (access (path, X_OK) == 0)
-        return path;
-      free (path);
-      path = NULL;
-    }
-  return NULL;
+  return fs_find_helper (name, NULL);
 }
 
 static void

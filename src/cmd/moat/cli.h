@@ -3,6 +3,7 @@
 #define MOAT_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "common/error.h"
 #include "common/paths.h"
@@ -27,6 +28,9 @@ struct cli_command
 
 /* True when argv holds -h or --help before any "--". */
 bool cli_wants_help (int argc, char **argv);
+
+/* moat-sandbox beside moat (or $MOAT_SANDBOX) into out. */
+int cli_find_sandbox (char *out, size_t outlen, moat_error_t *err);
 
 /* Verbs. */
 int cli_up (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);

@@ -50,38 +50,6 @@ load_policy (struct moat_cli *cli, struct policy **out, moat_error_t *err)
   return r;
 }
 
-/* moat-sandbox next to moat (build tree) or in ../sbin (install);
- * $MOAT_SANDBOX wins.  (The same search as `moat pac eval`.) */
-static int
-find_sandbox (char *out, size_t outlen, moat_error_t *err)
-{
-  char self[PATH_MAX];
-  const char *env = getenv ("MOAT_SANDBOX");
-  static const char *const where[]
-      = { "moat-sandbox", "../sbin/moat-sandbox" };
-  ssize_t n;
-  char *slash;
-
-  if (env && *env)
-    {
-      snprintf (out, outlen, "%s", env);
-      return 0;
-    }
-  n = readlink ("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0)
-    return moat_error (err, errno, "find own executable");
-  self[n] = 0;
-  slash = strrchr (self, '/');
-  if (slash)
-    *slash = 0;
-  for (size_t i = 0; i < 2; i++)
-    {
-      int w = snprintf (out, outlen, "%s/%s", self, where[i]);
-      if (w > 0 && (size_t)w < outlen && access (out, X_OK) == 0)
-        return 0;
-    }
-  return moat_error (err, ENOENT, "moat-sandbox not found next to `%s`", self);
-}
 
 /* Decide q with the PAC of r, as the guard's hook does; any failure is a
  * refusal whose rule names the reason (fail closed). */
@@ -93,7 +61,7 @@ decide_pac (const struct net_rules *r, const struct net_query *q,
   char exe[PATH_MAX];
   struct pac_engine *e = NULL;
 
-  if (find_sandbox (exe, sizeof exe, &perr) == 0)
+  if (cli_find_sandbox (exe, sizeof exe, &perr) == 0)
     {
       struct pac_engine_opts o = { .sandbox_exe = exe };
       if (pac_engine_new (&o, &e, &perr) == 0

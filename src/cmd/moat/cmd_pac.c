@@ -40,33 +40,6 @@ pac_usage (FILE *out)
       "compiled or FindProxyForURL fails.\n");
 }
 
-/* The sandbox binary: next to moat (build tree), or in ../sbin (install). */
-static int
-find_sandbox (char *out, size_t outlen, moat_error_t *err)
-{
-  char self[PATH_MAX];
-  const char *env = getenv ("MOAT_SANDBOX");
-  if (env && *env)
-    {
-      snprintf (out, outlen, "%s", env);
-      return 0;
-    }
-  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0)
-    return moat_error (err, errno, "find own executable");
-  self[n] = 0;
-  char *slash = strrchr (self, '/');
-  *slash = 0;
-  static const char *const where[]
-      = { "moat-sandbox", "../sbin/moat-sandbox" };
-  for (size_t i = 0; i < 2; i++)
-    {
-      int w = snprintf (out, outlen, "%s/%s", self, where[i]);
-      if (w > 0 && (size_t)w < outlen && access (out, X_OK) == 0)
-        return 0;
-    }
-  return moat_error (err, ENOENT, "moat-sandbox not found next to `%s`", self);
-}
 
 /* Host part of scheme://[user@]host[:port][/...]; brackets of an IPv6
  * literal removed. */
@@ -244,7 +217,7 @@ pac_eval (int argc, char **argv, moat_error_t *err)
   char exe[PATH_MAX];
   cleanup_free char *src = NULL, *result = NULL;
   size_t len;
-  if (find_sandbox (exe, sizeof exe, err) < 0
+  if (cli_find_sandbox (exe, sizeof exe, err) < 0
       || read_pac (pac, &src, &len, err) < 0)
     return -1;
   struct pac_engine_opts o = { .sandbox_exe = exe, .timeout_ms = timeout };

@@ -1,10 +1,13 @@
 /* moat: the administrator's and user's command line.  Parses the verb and
  * dispatches; all work happens in the libraries and in moatd. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/log.h"
 
 #ifndef MOAT_VERSION
@@ -34,6 +37,19 @@ usage (FILE *out)
   fprintf (out,
            "\nRun `moat COMMAND --help` for a command's options.\n"
            "Environment: MOAT_ROOT (default /) roots every path moat uses.\n");
+}
+
+int
+cli_find_sandbox (char *out, size_t outlen, moat_error_t *err)
+{
+  cleanup_free char *path = fs_find_helper ("moat-sandbox", "MOAT_SANDBOX");
+  if (path == NULL)
+    return moat_error (err, ENOENT,
+                       "moat-sandbox not found next to moat (or in ../sbin)");
+  if (strlen (path) >= outlen)
+    return moat_error (err, ENAMETOOLONG, "moat-sandbox path");
+  strcpy (out, path);
+  return 0;
 }
 
 bool

@@ -3,8 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
 
@@ -55,6 +58,7 @@ main (int argc, char **argv)
   struct moatd *d = NULL;
   cleanup_error moat_error_t err = NULL;
   int c, ret = 0;
+  cleanup_free char *sandbox = NULL;
 
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     switch (c)
@@ -103,23 +107,20 @@ main (int argc, char **argv)
   moat_log_init ("moatd", fmt, level, 2);
   if (cfg.net_port == 0)
     cfg.net_port = 15001;
+  {
+    /* The guards hold several descriptors per connection (the net guard
+     * six): take the hard limit as the soft one. */
+    struct rlimit rl;
+    if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+      {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit (RLIMIT_NOFILE, &rl) < 0)
+          log_warn ("cannot raise the descriptor limit");
+      }
+  }
   if (cfg.sandbox_exe == NULL)
-    {
-      /* moat-sandbox sits next to moatd (build/ and sbin/ alike). */
-      static char exe[4096];
-      ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 32);
-      if (n > 0)
-        {
-          char *slash;
-          exe[n] = '\0';
-          slash = strrchr (exe, '/');
-          if (slash != NULL)
-            {
-              strcpy (slash + 1, "moat-sandbox");
-              cfg.sandbox_exe = exe;
-            }
-        }
-    }
+    cfg.sandbox_exe = sandbox = fs_find_helper ("moat-sandbox",
+                                                "MOAT_SANDBOX");
   if (moat_paths_init (&paths, getenv ("MOAT_ROOT"), &err) < 0)
     {
       log_error ("%s", moat_error_msg (&err));
