@@ -24,6 +24,31 @@ signin_json (struct moatd *d)
                     d->signin.source, "ignored", d->signin.ignored);
 }
 
+/* Isolation figures: the id ranges moat-runc holds for containers (its
+ * table appears with the first container). */
+static json_t *
+isolation_json (struct moatd *d)
+{
+  sqlite3_stmt *st = NULL;
+  json_t *o = NULL;
+  if (sqlite3_prepare_v2 (state_db (d->state),
+                          "SELECT count(*), coalesce(min(base), 0), "
+                          "coalesce(max(base + size), 0) FROM "
+                          "runtime_id_ranges",
+                          -1, &st, NULL)
+          == SQLITE_OK
+      && sqlite3_step (st) == SQLITE_ROW)
+    o = json_pack ("{s:I, s:I, s:I, s:i}", "containers_with_id_range",
+                   (json_int_t) sqlite3_column_int64 (st, 0), "lowest_base",
+                   (json_int_t) sqlite3_column_int64 (st, 1), "highest_end",
+                   (json_int_t) sqlite3_column_int64 (st, 2), "range_size",
+                   65536);
+  sqlite3_finalize (st);
+  return o != NULL ? o
+                   : json_pack ("{s:i, s:i}", "containers_with_id_range", 0,
+                                "range_size", 65536);
+}
+
 static json_t *
 status_reply (struct moatd *d)
 {
@@ -65,7 +90,7 @@ status_reply (struct moatd *d)
       p->proxy.pac != NULL && p->proxy.pac[0] != '\0',
       "filesharingDirectories", "count", (int) p->filesharing.n_dirs);
   return json_pack ("{s:b, s:{s:i, s:I, s:s, s:s, s:i, s:b, s:b}, s:o, s:o,"
-                    " s:o}",
+                    " s:o, s:o}",
                     "ok", 1,
                     "moatd", "pid", (int) getpid (), "started_at_ms",
                     (json_int_t) d->started_ms, "engine_sock",
@@ -73,8 +98,8 @@ status_reply (struct moatd *d)
                     "state_schema", state_schema_version (d->state),
                     "engine_guard", d->guard != NULL, "net_guard",
                     d->net != NULL,
-                    "policy", policy, "signin", signin_json (d), "errors",
-                    errors);
+                    "policy", policy, "signin", signin_json (d),
+                    "isolation", isolation_json (d), "errors", errors);
 }
 
 static json_t *

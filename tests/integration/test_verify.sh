@@ -36,5 +36,8 @@ mb=$(docker exec ct-b cat /proc/self/uid_map | awk '{print $2}')
 if [ -n "$ma" ] && [ -n "$mb" ] && [ "$ma" != "$mb" ] && [ $(( ma > mb ? ma - mb : mb - ma )) -ge 65536 ]; then
   ok "concurrent containers get disjoint ranges ($ma, $mb)"
 else not_ok "concurrent containers get disjoint ranges" "a=$ma b=$mb"; fi
+n=$("$MOAT" status --json | jq -r '.isolation.containers_with_id_range')
+[ "${n:-0}" -ge 2 ] 2>/dev/null && ok "moat status counts containers holding an id range ($n)" \
+  || not_ok "moat status counts containers holding an id range" "got $n"
 docker rm -f ct-a ct-b >/dev/null 2>&1
 harness_done
