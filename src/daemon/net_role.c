@@ -229,16 +229,31 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
 /* Apply the current policy: PAC first (so decisions never see a new PAC
  * URL with the old script), then the rules.  A policy the net guard cannot
  * compile leaves the previous one in force. */
+/* The host's proxy settings, for containersProxy.mode "system": the
+ * environment moatd was started with (systemd's Environment= or the
+ * shell's), upper case winning as curl does for HTTPS_PROXY. */
+static const char *
+env2 (const char *a, const char *b)
+{
+  const char *v = getenv (a);
+  return v != NULL && v[0] != '\0' ? v : getenv (b);
+}
+
 int
 moatd_net_policy (struct moatd *d, moat_error_t *err)
 {
+  struct net_system_proxy sys = {
+    .http = env2 ("http_proxy", "HTTP_PROXY"),
+    .https = env2 ("HTTPS_PROXY", "https_proxy"),
+    .no_proxy = env2 ("NO_PROXY", "no_proxy"),
+  };
   int ret;
   if (d->net == NULL)
     return 0;
   load_pac (d);
   if (enter_netns (d, err) < 0)
     return -1;
-  ret = net_guard_set_policy (d->net, d->policy, NULL, err);
+  ret = net_guard_set_policy (d->net, d->policy, &sys, err);
   leave_netns (d);
   return ret;
 }

@@ -41,6 +41,9 @@ echo "hello from S" >"$HARNESS_DIR/www/index.html"
 harness_spawn httpd ip netns exec "$S" /usr/bin/python3 -m http.server \
   --bind 0.0.0.0 --directory "$HARNESS_DIR/www" 80 >/dev/null
 
+# For mode "system": moatd takes the host's proxy settings from the
+# environment it starts with (no proxy here, one exclusion).
+export NO_PROXY=10.78.0.2
 harness_up
 harness_busybox
 
@@ -130,6 +133,21 @@ out=$(fetch 10.78.0.2)
   || not_ok "PAC download failure: connections refused" "$out"
 "$MOAT" status --json | jq -e '[.errors[]? | select(.component=="pac")] | length > 0' >/dev/null \
   && ok "PAC download failure: moat status says why" || not_ok "PAC download failure: moat status says why" "$("$MOAT" status --json)"
+
+# 5. mode "system": the host's settings (no proxy; NO_PROXY=10.78.0.2).
+write_admin <<'J'
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "containersProxy": {"locked": true, "mode": "system", "transparentPorts": "80"}}
+J
+wait_setting containersProxy.mode "system" || not_ok "system mode applied"
+sleep 0.5
+out=$(fetch 10.78.0.2)
+echo "$out" | grep -q 'hello from S' && ok "system mode: the host's no_proxy entry goes direct" \
+  || not_ok "system mode: the host's no_proxy entry goes direct" "$out" "$("$MOAT" audit -n 3)"
+out=$(fetch 10.78.0.5)
+! echo "$out" | grep -q 'hello from S' && ok "system mode: without a host proxy the rest is refused" \
+  || not_ok "system mode: without a host proxy the rest is refused" "$out"
 
 leaks=$(ip netns exec "$H" nft list counter inet moattest leaks | sed -n 's/.*packets \([0-9]*\).*/\1/p')
 [ "$leaks" = 0 ] && ok "nothing forwarded past interception" || not_ok "nothing forwarded past interception" "leaks=$leaks"
