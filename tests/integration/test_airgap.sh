@@ -40,6 +40,20 @@ mkdir -p "$HARNESS_DIR/www"
 echo "hello from S" >"$HARNESS_DIR/www/index.html"
 harness_spawn httpd ip netns exec "$S" /usr/bin/python3 -m http.server \
   --bind 0.0.0.0 --directory "$HARNESS_DIR/www" 80 >/dev/null
+# The corporate proxy: tinyproxy in S, with Basic auth.
+cat >"$HARNESS_DIR/tinyproxy.conf" <<CONF
+Port 8888
+Listen 10.78.0.2
+Timeout 30
+LogFile "$HARNESS_DIR/tinyproxy.log"
+LogLevel Connect
+MaxClients 20
+Allow 10.78.0.0/24
+BasicAuth alice s3cret
+ConnectPort 80
+ConnectPort 443
+CONF
+harness_spawn tinyproxy ip netns exec "$S" tinyproxy -d -c "$HARNESS_DIR/tinyproxy.conf" >/dev/null
 
 # For mode "system": moatd takes the host's proxy settings from the
 # environment it starts with (no proxy here, one exclusion).
@@ -62,6 +76,12 @@ NFT
 fetch() {
   docker run --rm busybox sh -c \
     "printf 'GET / HTTP/1.0\r\nHost: $1\r\n\r\n' | nc -w 5 $1 80" 2>&1
+}
+# tinyproxy tears a tunnel down when the client half-closes, so keep the
+# request side open until the answer is in.
+fetch_held() {
+  docker run --rm busybox sh -c \
+    "(printf 'GET / HTTP/1.0\r\nHost: $1\r\n\r\n'; sleep 2) | nc -w 5 $1 80" 2>&1
 }
 wait_setting() { # KEY VALUE: until moat settings show has it
   for _ in $(seq 60); do
@@ -134,7 +154,27 @@ out=$(fetch 10.78.0.2)
 "$MOAT" status --json | jq -e '[.errors[]? | select(.component=="pac")] | length > 0' >/dev/null \
   && ok "PAC download failure: moat status says why" || not_ok "PAC download failure: moat status says why" "$("$MOAT" status --json)"
 
-# 5. mode "system": the host's settings (no proxy; NO_PROXY=10.78.0.2).
+# 5. Everything through the corporate proxy, with exclusions.
+write_admin <<'J'
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "containersProxy": {"locked": true, "mode": "manual",
+                     "http": "http://alice:s3cret@10.78.0.2:8888",
+                     "https": "http://alice:s3cret@10.78.0.2:8888",
+                     "exclude": ["localhost", "*.company.local", "10.78.0.9"],
+                     "transparentPorts": "80,443"}}
+J
+wait_setting containersProxy.http "http://alice:s3cret@10.78.0.2:8888" || not_ok "proxy policy applied"
+sleep 0.5
+out=$(fetch_held 10.78.0.5)
+echo "$out" | grep -q 'hello from S' && ok "corporate proxy: the container reaches the server through it" \
+  || not_ok "corporate proxy: the container reaches the server through it" "$out" "$(tail -8 "$HARNESS_DIR/tinyproxy.log")"
+grep -q '10.78.0.5' "$HARNESS_DIR/tinyproxy.log" && ok "corporate proxy: tinyproxy carried the connection" \
+  || not_ok "corporate proxy: tinyproxy carried the connection" "$(tail -5 "$HARNESS_DIR/tinyproxy.log")"
+"$MOAT" audit --json -n 50 | jq -e -s 'map(select(.component=="net" and .outcome=="http-connect")) | length > 0' >/dev/null \
+  && ok "corporate proxy: audited as http-connect" || not_ok "corporate proxy: audited as http-connect"
+
+# 6. mode "system": the host's settings (no proxy; NO_PROXY=10.78.0.2).
 write_admin <<'J'
 {"configurationFileVersion": 2,
  "enhancedContainerIsolation": {"locked": true, "value": true},
