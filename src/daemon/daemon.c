@@ -89,6 +89,22 @@ bind_control (struct moatd *d, moat_error_t *err)
   return 0;
 }
 
+/* The audit log keeps the newest AUDIT_KEEP records: enough for months of
+ * refusals, and a bound on the file (and on the integrity check at open). */
+#define AUDIT_KEEP 200000
+
+static int
+audit_prune (struct moatd *d, moat_error_t *err)
+{
+  int64_t n = state_audit_prune (d->state, AUDIT_KEEP, err);
+  if (n < 0)
+    return moat_error_wrap (err, "prune the audit log");
+  if (n > 0)
+    log_info ("audit log: %lld old records pruned", (long long) n);
+  d->audit_pruned_ms = moatd_now_ms ();
+  return 0;
+}
+
 static int
 setup_fds (struct moatd *d, moat_error_t *err)
 {
@@ -176,7 +192,8 @@ moatd_new (const struct moat_paths *paths, const struct moatd_config *cfg,
       || state_open (paths->state_db, &d->state, err) < 0
       || moatd_policy_init (d, err) < 0 || moatd_signin_init (d, err) < 0
       || bind_control (d, err) < 0
-      || setup_fds (d, err) < 0 || moatd_guard_start (d, err) < 0
+      || setup_fds (d, err) < 0 || audit_prune (d, err) < 0
+      || moatd_guard_start (d, err) < 0
       || moatd_net_start (d, err) < 0)
     {
       moatd_free (d);
@@ -471,6 +488,15 @@ moatd_run (struct moatd *d, moat_error_t *err)
                 moatd_policy_check (d, false);
                 moatd_signin_check (d, false);
                 moatd_pac_refresh (d);
+                if (moatd_now_ms () - d->audit_pruned_ms > 3600 * 1000)
+                  {
+                    moat_error_t perr = NULL;
+                    if (audit_prune (d, &perr) < 0)
+                      {
+                        log_warn ("%s", moat_error_msg (&perr));
+                        moat_error_release (&perr);
+                      }
+                  }
                 break;
               }
             case SRC_AUDIT:

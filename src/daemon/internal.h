@@ -86,6 +86,7 @@ struct moatd
   struct file_sig signin_sig[2];   /* moat's registry.json, Docker's */
   char *signin_error;              /* why the last change was refused */
   int64_t started_ms;
+  int64_t audit_pruned_ms;
 
   int epfd, listen_fd, inotify_fd, signal_fd, timer_fd, audit_efd;
   struct source src_listen, src_inotify, src_signal, src_timer, src_audit;

@@ -21,8 +21,9 @@ struct idpool
   struct idpool_config cfg;
 };
 
-/* The state store will own this table through its migrations; until then it
- * is created on demand, inside the reserving transaction. */
+/* The state store's migration 2 owns this table; moat-runc still creates
+ * it on demand (same definition) so that it works on a state database that
+ * moatd has not opened yet. */
 static const char schema[] = "CREATE TABLE IF NOT EXISTS runtime_id_ranges ("
                              " container_id TEXT PRIMARY KEY NOT NULL,"
                              " base INTEGER NOT NULL UNIQUE,"

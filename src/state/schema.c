@@ -21,6 +21,14 @@ static const char *const migrations[] = {
   "  outcome TEXT NOT NULL,"
   "  detail TEXT);"
   "CREATE INDEX audit_time ON audit(time_ms);",
+  /* 2: moat-runc's exclusive id ranges (idpool.c reserves and releases
+   * them inside BEGIN IMMEDIATE).  IF NOT EXISTS: moat-runc may have
+   * created the table before this migration existed. */
+  "CREATE TABLE IF NOT EXISTS runtime_id_ranges ("
+  "  container_id TEXT PRIMARY KEY NOT NULL,"
+  "  base INTEGER NOT NULL UNIQUE,"
+  "  size INTEGER NOT NULL,"
+  "  created_at INTEGER NOT NULL);",
 };
 
 size_t

@@ -431,3 +431,23 @@ state_audit_tail (struct moat_state *st, int limit, json_t **out,
                       "WHERE id > ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
                       0, limit, out, err);
 }
+
+int64_t
+state_audit_prune (struct moat_state *st, int64_t keep, moat_error_t *err)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2 (st->db,
+                          "DELETE FROM audit WHERE id <= "
+                          "(SELECT coalesce(max(id), 0) FROM audit) - ?1",
+                          -1, &stmt, NULL)
+      != SQLITE_OK)
+    return sql_error (err, st->db, "prune audit");
+  sqlite3_bind_int64 (stmt, 1, keep);
+  rc = sqlite3_step (stmt);
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return sql_error (err, st->db, "prune audit");
+  return sqlite3_changes (st->db);
+}

@@ -70,6 +70,11 @@ int state_audit_list (struct moat_state *st, int64_t since_id, int limit,
 int state_audit_tail (struct moat_state *st, int limit, json_t **out,
                       moat_error_t *err);
 
+/* Keep the newest `keep` records, delete the older ones (bounds the file
+ * and the integrity check on open).  Returns how many were deleted. */
+int64_t state_audit_prune (struct moat_state *st, int64_t keep,
+                           moat_error_t *err);
+
 /* One record as JSON (the format of state_audit_list). */
 json_t *state_audit_record_json (const struct audit_record *r);
 

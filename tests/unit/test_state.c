@@ -139,6 +139,10 @@ audit_list_and_tail (void **state)
                         json_array_get (arr, 0), "id")),
                     8);
   json_decref (arr);
+  assert_int_equal (state_audit_prune (st, 4, &err), 6);
+  assert_int_equal (state_audit_list (st, 0, 0, &arr, &err), 0);
+  assert_int_equal (json_array_size (arr), 4);
+  json_decref (arr);
   assert_int_equal (state_audit_tail (st, 2, &arr, &err), 0);
   assert_int_equal (json_array_size (arr), 2);
   assert_string_equal (json_string_value (json_object_get (
