@@ -38,6 +38,13 @@ case "$out" in
   *) not_ok "run -it: the container gets a TTY" "$out" ;;
 esac
 
+# Keystrokes through the TTY: script's stdin goes to the terminal docker -it reads.
+out=$( (sleep 2; printf 'typed-in\r'; sleep 1) | script -qec "docker run -it --rm busybox sh -c 'read l; echo got:\$l'" /dev/null 2>&1 | tr -d '\r')
+case "$out" in
+  *got:typed-in*) ok "run -it: typed input reaches the container through the TTY" ;;
+  *) not_ok "run -it: typed input reaches the container through the TTY" "$out" ;;
+esac
+
 docker run -d --name ticker busybox sh -c \
   'i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done' >/dev/null
 out=$(script -qec "docker exec -it ticker sh -c 'tty; echo exec-tty-ok'" /dev/null </dev/null 2>&1 | tr -d '\r')
@@ -47,7 +54,9 @@ case "$out" in
 esac
 
 docker run -di --name reader busybox sh -c 'read l; echo "got:$l"' >/dev/null
-out=$(printf 'hello-attach\n' | timeout 20 docker attach reader 2>&1)
+# stdin stays open until the answer is back: dockerd ends a non-StdinOnce
+# attach's output as soon as its stdin ends (the raw engine does the same).
+out=$( (printf 'hello-attach\n'; sleep 2) | timeout 20 docker attach reader 2>&1)
 [ "$out" = got:hello-attach ] && ok "attach: piped stdin in, output back, ends with the container" \
   || not_ok "attach: piped stdin in, output back, ends with the container" "$out"
 out=$(timeout 10 docker attach --no-stdin ticker 2>&1 | head -3 | grep -c '^tick')
@@ -62,10 +71,11 @@ uid_map_private "$W/exec-uid_map" && ok "run: the container has a private uid ra
 
 # logs -f: the first line arrives while the container still runs, the rest
 # when it is written, and the stream ends when the container exits.
-docker run -d --name slowlog busybox sh -c 'echo first; sleep 3; echo second' >/dev/null
+docker run -d --name slowlog busybox sh -c 'echo first; sleep 5; echo second' >/dev/null
 docker logs -f slowlog >"$W/logs-f.out" 2>&1 &
 logs_pid=$!
-sleep 1.5
+for _ in $(seq 30); do [ -s "$W/logs-f.out" ] && break; sleep 0.1; done
+sleep 0.2
 running=$(docker inspect -f '{{.State.Running}}' slowlog 2>&1)
 early=$(cat "$W/logs-f.out")
 if [ "$running" = true ] && [ "$early" = first ]; then
@@ -149,7 +159,8 @@ check_output "save | load through pipes" clients/piped:1 sh -c 'docker load <"$1
 
 # ---- events -----------------------------------------------------------------
 
-docker events --filter type=container --filter event=create \
+# --since: a create that lands before the subscription is still reported.
+docker events --since "$(date +%s)" --filter type=container --filter event=create \
   --format '{{.Actor.Attributes.name}}' >"$W/events.out" 2>&1 &
 events_pid=$!
 sleep 1
