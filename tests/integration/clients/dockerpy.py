@@ -57,6 +57,17 @@ def main():
         good = rc == 0 and lines[0] == "exec-py" and len(fields) == 3 and fields[1] != "0"
         return good, repr((rc, out))
 
+    def stats_stream():
+        c = client.containers.run(image, ["sleep", "60"], detach=True, name="clients-py-stats")
+        made.append(c)
+        samples = []
+        for s in c.stats(stream=True, decode=True):
+            samples.append(s)
+            if len(samples) == 2:
+                break
+        good = len(samples) == 2 and all("memory_stats" in s for s in samples)
+        return good, repr(samples)[:2000]
+
     def refused_pid_host():
         try:
             c = client.containers.run(image, ["true"], pid_mode="host", detach=True)
@@ -73,6 +84,7 @@ def main():
     case("containers.run", run_detach_remove)
     case("containers.run detach + wait + logs", run_logs)
     case("exec_run in a private user namespace", exec_run)
+    case("stats stream (two samples)", stats_stream)
     case("pid_mode=host refused with the contract message", refused_pid_host)
     case("images.list", images_list)
     for c in made:
