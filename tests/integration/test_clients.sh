@@ -196,6 +196,10 @@ case "$(tail -1 <<<"$body")" in
   *) not_ok "API: PidMode=host gets 403 + JSON contract message" "$body" ;;
 esac
 
+n=$("$MOAT" audit --json -n 1000 2>/dev/null | jq -s 'map(select(.rule == "eci.namespace" and .outcome == "refused")) | length' 2>&1)
+[ "$n" -ge 7 ] 2>/dev/null && ok "audit: every namespace refusal recorded" \
+  || not_ok "audit: every namespace refusal recorded" "$n records" "$("$MOAT" audit -n 10 2>&1)"
+
 # ---- docker-compose (Debian's 1.29) -----------------------------------------
 
 mkdir -p "$W/compose" "$W/compose-bad"
