@@ -229,10 +229,12 @@ sweep (struct sockex_role *x)
   pthread_mutex_unlock (&x->mu);
   if (i == 0)
     return;
-  if (dockerapi_call (x->d->engine_sock, "GET",
-                      "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22"
-                      ECI_SOCKET_LABEL "%22%5D%7D",
-                      NULL, 0, false, SOCKEX_TIMEOUT_MS, &resp, &err)
+  if (dockerapi_call (
+          x->d->engine_sock, "GET",
+          "/containers/"
+          "json?all=1&filters=%7B%22label%22%3A%5B%22" ECI_SOCKET_LABEL
+          "%22%5D%7D",
+          NULL, 0, false, SOCKEX_TIMEOUT_MS, &resp, &err)
       < 0)
     {
       moat_error_release (&err);
@@ -274,8 +276,7 @@ sweep (struct sockex_role *x)
             && strcmp (json_string_value (l), x->s[k].path) == 0)
           in_use = true;
       }
-      if (!in_use
-          && (x->s[k].seen || now - x->s[k].created > SOCKEX_GRACE_S))
+      if (!in_use && (x->s[k].seen || now - x->s[k].created > SOCKEX_GRACE_S))
         {
           gone[n_gone++] = x->s[k];
           x->s[k] = x->s[--x->n];
@@ -320,7 +321,8 @@ moatd_sockex_start (struct moatd *d, moat_error_t *err)
   pthread_cond_init (&x->cv, NULL);
   d->sockex = x;
   x->reg = sockex_registry_new (SOCKEX_TTL_S, SOCKEX_TIMEOUT_MS);
-  if (x->reg == NULL || asprintf (&x->dir, "%s/sockets", d->paths->run_dir) < 0)
+  if (x->reg == NULL
+      || asprintf (&x->dir, "%s/sockets", d->paths->run_dir) < 0)
     {
       x->dir = NULL;
       return moat_error (err, ENOMEM, "socket exceptions");

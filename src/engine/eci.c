@@ -674,24 +674,25 @@ eci_check_container_create (const struct eci_config *cfg,
     if (labels != NULL && json_is_object (labels))
       json_object_del (labels, ECI_SOCKET_LABEL);
     if (v->socket != NULL)
-    {
-      if (labels == NULL || !json_is_object (labels))
-        {
-          labels = json_object ();
-          if (labels == NULL || obj_set_canonical (root, "Labels", labels) < 0)
-            {
-              oom (v);
-              goto done;
-            }
-        }
-      if (json_object_set_new (labels, ECI_SOCKET_LABEL,
-                               json_string (v->socket))
-          < 0)
-        {
-          oom (v);
-          goto done;
-        }
-    }
+      {
+        if (labels == NULL || !json_is_object (labels))
+          {
+            labels = json_object ();
+            if (labels == NULL
+                || obj_set_canonical (root, "Labels", labels) < 0)
+              {
+                oom (v);
+                goto done;
+              }
+          }
+        if (json_object_set_new (labels, ECI_SOCKET_LABEL,
+                                 json_string (v->socket))
+            < 0)
+          {
+            oom (v);
+            goto done;
+          }
+      }
   }
 
   if (obj_get (hc, "Runtime", &rt, v) < 0)

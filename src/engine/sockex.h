@@ -61,8 +61,7 @@ struct sockex_registry;
 
 /* ttl_s: how long a digest is trusted before it is fetched again;
  * timeout_ms: per request. */
-struct sockex_registry *sockex_registry_new (unsigned ttl_s,
-                                             long timeout_ms);
+struct sockex_registry *sockex_registry_new (unsigned ttl_s, long timeout_ms);
 void sockex_registry_free (struct sockex_registry *r);
 
 /* HEAD /v2/<path>/manifests/<tag> (Accept: docker v2 and OCI manifests and

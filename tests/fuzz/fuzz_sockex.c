@@ -16,8 +16,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (data[0] & 1)
     {
       char out[SOCKEX_DIGEST_MAX];
-      (void)sockex_parse_digest_header ((const char *)data + 1, size - 1,
-                                        out);
+      (void)sockex_parse_digest_header ((const char *)data + 1, size - 1, out);
     }
   else
     {

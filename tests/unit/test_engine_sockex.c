@@ -12,9 +12,12 @@
 
 #include "engine/sockex.h"
 
-#define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
-#define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
-#define D3 "sha256:3333333333333333333333333333333333333333333333333333333333333333"
+#define D1                                                                    \
+  "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+#define D2                                                                    \
+  "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+#define D3                                                                    \
+  "sha256:3333333333333333333333333333333333333333333333333333333333333333"
 
 struct fake_image
 {
@@ -117,9 +120,9 @@ set_list (struct pol_fx *x, const char *const *pats, bool derived)
   for (size_t i = 0; i < n; i++)
     {
       moat_error_t err = NULL;
-      assert_int_equal (
-          imageref_pattern_parse (pats[i], &x->pol.eci.image_patterns[i], &err),
-          0);
+      assert_int_equal (imageref_pattern_parse (
+                            pats[i], &x->pol.eci.image_patterns[i], &err),
+                        0);
     }
   x->pol.eci.allow_derived_images = derived;
 }
@@ -207,8 +210,8 @@ static void
 pinned (void **state)
 {
   struct pol_fx *x = *state;
-  static const char *const pats[] = { "docker@" D1, "unreach.example/*:*",
-                                      NULL };
+  static const char *const pats[]
+      = { "docker@" D1, "unreach.example/*:*", NULL };
   set_list (x, pats, false);
   x->f.remote_calls = 0;
   assert_int_equal (decide (x, "docker@" D1, NULL), 0);
@@ -310,8 +313,9 @@ inspect_parse (void **state)
 {
   struct sockex_image im;
   moat_error_t err = NULL;
-  const char *j = "{\"Id\":\"x\",\"RepoDigests\":[\"a@" D1 "\"],"
-                  "\"RootFS\":{\"Type\":\"layers\",\"Layers\":[\"L1\",\"L2\"]}}";
+  const char *j
+      = "{\"Id\":\"x\",\"RepoDigests\":[\"a@" D1 "\"],"
+        "\"RootFS\":{\"Type\":\"layers\",\"Layers\":[\"L1\",\"L2\"]}}";
   (void)state;
   assert_int_equal (sockex_image_parse (j, strlen (j), &im, &err), 0);
   assert_int_equal (im.n_repo_digests, 1);
@@ -341,7 +345,8 @@ registry_unreachable (void **state)
   /* port 1 on loopback: nothing listens; never any other address */
   assert_int_equal (imageref_parse ("127.0.0.1:1/x:1", &ref, &err), 0);
   assert_int_equal (sockex_registry_digest (r, &ref, &d, &err), -1);
-  assert_non_null (strstr (moat_error_msg (&err), "http://127.0.0.1:1/v2/x/manifests/1"));
+  assert_non_null (
+      strstr (moat_error_msg (&err), "http://127.0.0.1:1/v2/x/manifests/1"));
   moat_error_release (&err);
   imageref_free (&ref);
   sockex_registry_free (r);
