@@ -332,9 +332,14 @@ eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
       {
         cleanup_free char *msg = NULL;
         char *repl = NULL;
-        if (v->socket != NULL)
+        struct stat st;
+        /* Only the socket itself can be swapped for a filtered one: a
+         * parent directory (-v /var/run:/x) would hand over everything
+         * else in it too. */
+        bool is_dir = stat (cands[c], &st) == 0 && S_ISDIR (st.st_mode);
+        if (v->socket != NULL && !is_dir)
           return 1;
-        if (cfg->socket_mount_allowed
+        if (!is_dir && cfg->socket_mount_allowed
             && cfg->socket_mount_allowed (cfg->socket_mount_ctx, pol,
                                           image ? image : "", cands[c], &repl,
                                           &msg)

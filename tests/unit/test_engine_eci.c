@@ -287,6 +287,9 @@ socket_hook (void **state)
   json_t *b;
   f->cfg.socket_mount_allowed = allow_all;
   assert_int_equal (bind_status (f, "%s/run/engine.sock", NULL), 0);
+  /* a directory holding a socket is never swapped for it */
+  assert_int_equal (bind_status (f, "%s/run", NULL), 403);
+  assert_int_equal (bind_status (f, "/", NULL), 403);
   /* the bind (and a Mounts entry) now names the filtered socket, and the
    * container carries the label that ties the socket to it; a forged
    * label is dropped */
