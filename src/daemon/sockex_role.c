@@ -214,6 +214,78 @@ drop (struct sockex_role *x, struct fsock *f)
   free (f->path);
 }
 
+/* Did the engine create a container with this socket?  Its event log
+ * answers even when the container was removed before a sweep saw it. */
+static bool
+created_p (struct sockex_role *x, const char *path, time_t since, time_t until)
+{
+  struct dockerapi_response resp = { 0 };
+  moat_error_t err = NULL;
+  cleanup_free char *filters = NULL;
+  char enc[3 * 1024], url[4096];
+  size_t o = 0;
+  bool found;
+  if (asprintf (&filters,
+                "{\"type\":[\"container\"],\"event\":[\"create\"],"
+                "\"label\":[\"%s=%s\"]}",
+                ECI_SOCKET_LABEL, path)
+      < 0)
+    {
+      filters = NULL;
+      return false;
+    }
+  for (const char *p = filters; *p && o + 4 < sizeof enc; p++)
+    {
+      unsigned char ch = (unsigned char)*p;
+      if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+          || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.')
+        enc[o++] = (char)ch;
+      else
+        o += (size_t)snprintf (enc + o, 4, "%%%02X", ch);
+    }
+  enc[o] = '\0';
+  snprintf (url, sizeof url, "/events?since=%lld&until=%lld&filters=%s",
+            (long long)since, (long long)until, enc);
+  if (dockerapi_call (x->d->engine_sock, "GET", url, NULL, 0, false,
+                      SOCKEX_TIMEOUT_MS, &resp, &err)
+      < 0)
+    {
+      moat_error_release (&err);
+      return false;
+    }
+  found = resp.status == 200 && resp.body && strstr (resp.body, "\"create\"");
+  dockerapi_response_free (&resp);
+  return found;
+}
+
+/* Mark seen the sockets whose container the engine created. */
+static void
+mark_created (struct sockex_role *x, time_t now)
+{
+  struct fsock *cand;
+  size_t n = 0;
+  pthread_mutex_lock (&x->mu);
+  cand = calloc (x->n + 1, sizeof *cand);
+  for (size_t k = 0; cand && k < x->n; k++)
+    if (!x->s[k].seen && (cand[n].path = strdup (x->s[k].path)) != NULL)
+      cand[n++].created = x->s[k].created;
+  pthread_mutex_unlock (&x->mu);
+  for (size_t k = 0; k < n; k++)
+    {
+      /* I/O outside x->mu: the guard's hook may be waiting for it */
+      cand[k].seen = created_p (x, cand[k].path, cand[k].created - 2, now);
+    }
+  pthread_mutex_lock (&x->mu);
+  for (size_t k = 0; k < n; k++)
+    for (size_t j = 0; cand[k].seen && j < x->n; j++)
+      if (strcmp (x->s[j].path, cand[k].path) == 0)
+        x->s[j].seen = true;
+  pthread_mutex_unlock (&x->mu);
+  for (size_t k = 0; k < n; k++)
+    free (cand[k].path);
+  free (cand);
+}
+
 /* Remove the sockets whose container is gone. */
 static void
 sweep (struct sockex_role *x)
@@ -229,6 +301,7 @@ sweep (struct sockex_role *x)
   pthread_mutex_unlock (&x->mu);
   if (i == 0)
     return;
+  mark_created (x, now);
   if (dockerapi_call (
           x->d->engine_sock, "GET",
           "/containers/"
