@@ -94,6 +94,7 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
     return moat_error (err, errno, "set owner of `%s`",
                        d->paths->docker_sock);
   moatd_guard_policy (d);
+  moatd_sockex_restore (d);
   if (pthread_create (&d->guard_thread, NULL, guard_thread, d) != 0)
     return moat_error (err, EAGAIN, "start the engine guard thread");
   d->guard_running = true;

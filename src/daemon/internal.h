@@ -136,6 +136,7 @@ void moatd_guard_stop (struct moatd *d);
 int moatd_sockex_start (struct moatd *d, moat_error_t *err);
 int moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
                        const char *host_path, char **replace, char **message);
+void moatd_sockex_restore (struct moatd *d); /* after the guard exists */
 void moatd_sockex_stop (struct moatd *d);
 
 /* net_role.c */

@@ -383,6 +383,96 @@ sweeper (void *arg)
   return NULL;
 }
 
+/* Is path one of ours: x->dir/<32 hex>.sock? */
+static bool
+our_socket_p (struct sockex_role *x, const char *path)
+{
+  size_t dl = strlen (x->dir);
+  const char *b = path + dl + 1;
+  if (strncmp (path, x->dir, dl) != 0 || path[dl] != '/'
+      || strlen (b) != 32 + 5 || strcmp (b + 32, ".sock") != 0)
+    return false;
+  for (int i = 0; i < 32; i++)
+    if (!((b[i] >= '0' && b[i] <= '9') || (b[i] >= 'a' && b[i] <= 'f')))
+      return false;
+  return true;
+}
+
+/* Serve again the filtered sockets of the containers that exist (moatd
+ * restarted); their containers' binds name these paths. */
+void
+moatd_sockex_restore (struct moatd *d)
+{
+  struct sockex_role *x = d->sockex;
+  struct dockerapi_response resp = { 0 };
+  moat_error_t err = NULL;
+  json_t *list = NULL, *c;
+  size_t j;
+  if (x == NULL || d->guard == NULL)
+    return;
+  if (dockerapi_call (
+          d->engine_sock, "GET",
+          "/containers/"
+          "json?all=1&filters=%7B%22label%22%3A%5B%22" ECI_SOCKET_LABEL
+          "%22%5D%7D",
+          NULL, 0, false, SOCKEX_TIMEOUT_MS, &resp, &err)
+      < 0)
+    {
+      log_error ("filtered sockets not restored: %s", moat_error_msg (&err));
+      moat_error_release (&err);
+      return;
+    }
+  if (resp.status == 200)
+    list = json_loadb (resp.body, resp.len, 0, NULL);
+  dockerapi_response_free (&resp);
+  json_array_foreach (list, j, c)
+  {
+    json_t *l
+        = json_object_get (json_object_get (c, "Labels"), ECI_SOCKET_LABEL);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    const char *path = json_string_value (l);
+    struct fsock *ns;
+    int fd, id;
+    /* the label is moat's (ECI drops forged ones), but check anyway that
+     * it names a socket of ours and nothing else */
+    if (path == NULL || !our_socket_p (x, path)
+        || strlen (path) >= sizeof sa.sun_path)
+      continue;
+    memcpy (sa.sun_path, path, strlen (path) + 1);
+    unlink (path);
+    fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind (fd, (struct sockaddr *)&sa, sizeof sa) < 0
+        || chmod (path, 0666) < 0 || listen (fd, 128) < 0)
+      {
+        log_error ("filtered socket %s not restored: %s", path,
+                   strerror (errno));
+        if (fd >= 0)
+          close (fd);
+        continue;
+      }
+    id = engine_guard_add_listener (d->guard, fd, ENGINE_LISTENER_COMMAND_LIST,
+                                    &err);
+    if (id < 0)
+      {
+        moat_error_release (&err);
+        unlink (path);
+        continue;
+      }
+    pthread_mutex_lock (&x->mu);
+    ns = realloc (x->s, (x->n + 1) * sizeof *ns);
+    if (ns != NULL)
+      {
+        x->s = ns;
+        x->s[x->n++] = (struct fsock){
+          .path = strdup (path), .id = id, .created = time (NULL), .seen = true
+        };
+      }
+    pthread_mutex_unlock (&x->mu);
+    log_info ("filtered docker socket %s restored", path);
+  }
+  json_decref (list);
+}
+
 int
 moatd_sockex_start (struct moatd *d, moat_error_t *err)
 {

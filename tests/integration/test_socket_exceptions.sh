@@ -76,6 +76,14 @@ for _ in $(seq 50); do [ -e "$fs" ] || break; sleep 0.2; done
 [ -n "$fs" ] && [ ! -e "$fs" ] && ok "the filtered socket is gone after docker rm" \
   || not_ok "the filtered socket is gone after docker rm" "$fs still there"
 
+# moatd restarts: the filtered sockets of existing containers come back.
+docker create --name keep -v "$V" "$APP" docker ps >/dev/null 2>&1
+"$MOAT" down >/dev/null 2>&1
+harness_up
+check_output "a filtered socket is served again after moat down / up" "CONTAINER ID" \
+  docker start -a keep
+docker rm keep >/dev/null 2>&1
+
 notlisted() { echo "enhanced container isolation: docker socket mount denied for container with image \"$1\"; image is not in the allowed list; if you wish to allow it, configure the docker socket image list in the moat admin settings."; }
 check_refused "an image not in the list is refused" "$(notlisted busybox)" \
   docker run --rm -v "$V" busybox true
