@@ -1070,6 +1070,14 @@ handle_collected (struct conn *c)
     }
   if (v.rewrite)
     audit (c, "eci.runtime", "rewritten", v.rewrite, v.image);
+  if (v.socket)
+    {
+      cleanup_free char *what = NULL;
+      if (asprintf (&what, "engine socket bind -> filtered socket \"%s\"",
+                    v.socket)
+          >= 0)
+        audit (c, "eci.socket-mount", "rewritten", what, v.image);
+    }
   if (nb == NULL)
     {
       nlen = c->body.len;

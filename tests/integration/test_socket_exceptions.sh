@@ -76,6 +76,11 @@ for _ in $(seq 50); do [ -e "$fs" ] || break; sleep 0.2; done
 [ -n "$fs" ] && [ ! -e "$fs" ] && ok "the filtered socket is gone after docker rm" \
   || not_ok "the filtered socket is gone after docker rm" "$fs still there"
 
+a=$("$MOAT" audit --json 2>&1)
+if grep -q '"eci.socket-mount"' <<<"$a" && grep -q 'filtered socket' <<<"$a"; then
+  ok "moat audit records the socket rewrite"
+else not_ok "moat audit records the socket rewrite" "$(tail -5 <<<"$a")"; fi
+
 # moatd restarts: the filtered sockets of existing containers come back.
 docker create --name keep -v "$V" "$APP" docker ps >/dev/null 2>&1
 "$MOAT" down >/dev/null 2>&1
@@ -112,5 +117,5 @@ wait_derived false
 docker -H "$E" tag busybox "$APP"
 check_refused "re-tagged impostor (docker tag busybox $APP) refused" "$(notlisted "$APP")" \
   docker run --rm -v "$V" "$APP" true
-harness_diag "$(grep -h 'socket mount for a container' "$MOAT_ROOT"/var/log/moat/*.log 2>/dev/null | sed 's/.*socket mount/socket mount/')"
+harness_diag "$(grep -hE 'socket mount for a container|socket .* restored' "$MOAT_ROOT"/var/log/moat/*.log 2>/dev/null | sed 's/.*socket mount/socket mount/')"
 harness_done
