@@ -9,6 +9,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "engine/sockex.h"
 
@@ -352,6 +356,96 @@ registry_unreachable (void **state)
   sockex_registry_free (r);
 }
 
+/* A one-purpose registry on 127.0.0.1: answers every request with
+ * Docker-Content-Digest D1 and records the last request head. */
+struct mini_registry
+{
+  int lfd;
+  int port;
+  int requests;
+  char last[4096];
+  pthread_t th;
+};
+
+static void *
+mini_serve (void *arg)
+{
+  struct mini_registry *m = arg;
+  for (;;)
+    {
+      int fd = accept (m->lfd, NULL, NULL);
+      ssize_t n, got = 0;
+      if (fd < 0)
+        return NULL;
+      while (got < (ssize_t)sizeof m->last - 1
+             && (n = read (fd, m->last + got, sizeof m->last - 1 - got)) > 0)
+        {
+          got += n;
+          m->last[got] = '\0';
+          if (strstr (m->last, "\r\n\r\n"))
+            break;
+        }
+      m->requests++;
+      const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                         "Docker-Content-Digest: " D1 "\r\n"
+                         "Connection: close\r\n\r\n";
+      if (write (fd, resp, strlen (resp)) < 0)
+        {
+        }
+      close (fd);
+    }
+}
+
+static void
+registry_lookup_and_cache (void **state)
+{
+  struct mini_registry m = { 0 };
+  struct sockaddr_in sa
+      = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t sl = sizeof sa;
+  struct imageref ref = { 0 };
+  moat_error_t err = NULL;
+  char name[64], *d = NULL;
+  struct sockex_registry *r;
+  (void)state;
+  m.lfd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true (m.lfd >= 0);
+  assert_int_equal (bind (m.lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+  assert_int_equal (listen (m.lfd, 8), 0);
+  assert_int_equal (getsockname (m.lfd, (struct sockaddr *)&sa, &sl), 0);
+  m.port = ntohs (sa.sin_port);
+  assert_int_equal (pthread_create (&m.th, NULL, mini_serve, &m), 0);
+
+  snprintf (name, sizeof name, "127.0.0.1:%d/team/app:2", m.port);
+  assert_int_equal (imageref_parse (name, &ref, &err), 0);
+  r = sockex_registry_new (60, 2000);
+  assert_int_equal (sockex_registry_digest (r, &ref, &d, &err), 0);
+  assert_string_equal (d, D1);
+  free (d);
+  assert_int_equal (m.requests, 1);
+  assert_non_null (strstr (m.last, "HEAD /v2/team/app/manifests/2 HTTP/1.1"));
+  assert_non_null (
+      strstr (m.last, "application/vnd.docker.distribution.manifest.v2+json"));
+  assert_non_null (strstr (m.last, "application/vnd.oci.image.index.v1+json"));
+  /* cached: no second request within the TTL */
+  assert_int_equal (sockex_registry_digest (r, &ref, &d, &err), 0);
+  free (d);
+  assert_int_equal (m.requests, 1);
+  sockex_registry_free (r);
+  /* TTL 0: every lookup asks again */
+  r = sockex_registry_new (0, 2000);
+  assert_int_equal (sockex_registry_digest (r, &ref, &d, &err), 0);
+  free (d);
+  assert_int_equal (sockex_registry_digest (r, &ref, &d, &err), 0);
+  free (d);
+  assert_int_equal (m.requests, 3);
+  sockex_registry_free (r);
+  imageref_free (&ref);
+  shutdown (m.lfd, SHUT_RDWR);
+  close (m.lfd);
+  pthread_join (m.th, NULL);
+}
+
 int
 main (void)
 {
@@ -367,6 +461,7 @@ main (void)
     cmocka_unit_test (digest_header),
     cmocka_unit_test (inspect_parse),
     cmocka_unit_test (registry_unreachable),
+    cmocka_unit_test (registry_lookup_and_cache),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
