@@ -2,7 +2,10 @@
  * its own, hands it every new policy snapshot, and turns its refusals and
  * rewrites into audit records. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +44,22 @@ guard_thread (void *arg)
 {
   struct moatd *d = arg;
   moat_error_t err = NULL;
+  /* Registry lookups of the socket-mount hook run on this thread and must
+   * reach what the engine reaches.  Harmless for the guard itself: every
+   * socket it listens on or connects to is a unix socket named by path. */
+  if (d->cfg.engine_netns != NULL)
+    {
+      char path[PATH_MAX];
+      int fd;
+      snprintf (path, sizeof path, "/run/netns/%s", d->cfg.engine_netns);
+      fd = open (path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || setns (fd, CLONE_NEWNET) < 0)
+        log_error ("engine guard: cannot enter network namespace `%s` (%s); "
+                   "registries are reached from moatd's own",
+                   path, strerror (errno));
+      if (fd >= 0)
+        close (fd);
+    }
   if (engine_guard_run (d->guard, &err) < 0)
     {
       log_error ("engine guard stopped: %s", moat_error_msg (&err));
@@ -59,6 +78,10 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
   cfg.engine_path = d->engine_sock;
   cfg.audit = guard_audit;
   cfg.audit_ctx = d;
+  if (moatd_sockex_start (d, err) < 0)
+    return moat_error_wrap (err, "start the docker socket exceptions");
+  cfg.eci.socket_mount_allowed = moatd_sockex_hook;
+  cfg.eci.socket_mount_ctx = d;
   d->guard = engine_guard_new (&cfg, err);
   if (d->guard == NULL)
     return moat_error_wrap (err, "start the engine guard on `%s`",
@@ -71,6 +94,7 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
     return moat_error (err, errno, "set owner of `%s`",
                        d->paths->docker_sock);
   moatd_guard_policy (d);
+  moatd_sockex_restore (d);
   if (pthread_create (&d->guard_thread, NULL, guard_thread, d) != 0)
     return moat_error (err, EAGAIN, "start the engine guard thread");
   d->guard_running = true;
@@ -96,13 +120,17 @@ void
 moatd_guard_stop (struct moatd *d)
 {
   if (d->guard == NULL)
-    return;
+    {
+      moatd_sockex_stop (d);
+      return;
+    }
   if (d->guard_running)
     {
       engine_guard_stop (d->guard);
       pthread_join (d->guard_thread, NULL);
       d->guard_running = false;
     }
+  moatd_sockex_stop (d);
   engine_guard_free (d->guard);
   d->guard = NULL;
   policy_snap_release (d->guard_snap);

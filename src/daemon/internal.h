@@ -103,6 +103,7 @@ struct moatd
   struct policy_snap *guard_snap;
   pthread_t guard_thread;
   bool guard_running;
+  struct sockex_role *sockex; /* sockex_role.c */
 
   /* The net guard role (net_role.c). */
   struct net_guard *net;
@@ -130,6 +131,14 @@ void moatd_signin_check (struct moatd *d, bool force);
 int moatd_guard_start (struct moatd *d, moat_error_t *err);
 void moatd_guard_policy (struct moatd *d);
 void moatd_guard_stop (struct moatd *d);
+
+/* sockex_role.c: the socket-mount hook (an eci_socket_mount_fn, ctx =
+ * the moatd) and the filtered sockets' life cycle. */
+int moatd_sockex_start (struct moatd *d, moat_error_t *err);
+int moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
+                       const char *host_path, char **replace, char **message);
+void moatd_sockex_restore (struct moatd *d); /* after the guard exists */
+void moatd_sockex_stop (struct moatd *d);
 
 /* net_role.c */
 int moatd_net_start (struct moatd *d, moat_error_t *err);

@@ -23,6 +23,7 @@ eci_verdict_clear (struct eci_verdict *v)
   free (v->message);
   free (v->image);
   free (v->rewrite);
+  free (v->socket);
   memset (v, 0, sizeof *v);
 }
 
@@ -329,10 +330,29 @@ eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
   for (int c = 0; c < 2; c++)
     if (reaches_socket (cfg, cands[c]))
       {
-        if (cfg->socket_mount_allowed
-            && cfg->socket_mount_allowed (cfg->socket_mount_ctx,
-                                          image ? image : "", cands[c]))
-          return 0;
+        cleanup_free char *msg = NULL;
+        char *repl = NULL;
+        struct stat st;
+        /* Only the socket itself can be swapped for a filtered one: a
+         * parent directory (-v /var/run:/x) would hand over everything
+         * else in it too. */
+        bool is_dir = stat (cands[c], &st) == 0 && S_ISDIR (st.st_mode);
+        if (v->socket != NULL && !is_dir)
+          return 1;
+        if (!is_dir && cfg->socket_mount_allowed
+            && cfg->socket_mount_allowed (cfg->socket_mount_ctx, pol,
+                                          image ? image : "", cands[c], &repl,
+                                          &msg)
+                   == 0)
+          {
+            if (repl == NULL)
+              return 0;
+            v->socket = repl;
+            return 1;
+          }
+        free (repl);
+        if (msg != NULL)
+          return refuse (v, 403, "eci.socket-mount", "%s", msg);
         return refuse (v, 403, "eci.socket-mount",
                        MSG_PREFIX
                        "docker socket mount denied for container with image "
@@ -395,7 +415,12 @@ check_driver_opts (const struct eci_config *cfg, const struct policy *pol,
   if (d[0] != '/')
     return 0; /* nfs "addr:/export", "tmpfs", ... */
   (void)o;
-  return eci_check_bind (cfg, pol, d, image, v);
+  int r = eci_check_bind (cfg, pol, d, image, v);
+  if (r > 0)
+    return refuse (v, 403, "eci.socket-mount",
+                   MSG_PREFIX "an engine socket can be mounted only as a "
+                              "bind mount, not as a volume");
+  return r;
 }
 
 /* HostConfig namespace modes: "host" shares the host's namespace. */
@@ -454,10 +479,18 @@ check_host_config (const struct eci_config *cfg, const struct policy *pol,
         if (s[0] != '/' || colon == NULL)
           continue; /* named volume, or anonymous volume at that path */
         cleanup_free char *src = strndup (s, (size_t)(colon - s));
+        cleanup_free char *nb = NULL;
+        int r;
         if (src == NULL)
           return oom (v);
-        if (eci_check_bind (cfg, pol, src, image, v) < 0)
+        r = eci_check_bind (cfg, pol, src, image, v);
+        if (r < 0)
           return -1;
+        /* the engine mounts the container's filtered socket instead */
+        if (r > 0
+            && (asprintf (&nb, "%s%s", v->socket, colon) < 0
+                || json_array_set_new (x, i, json_string (nb)) < 0))
+          return oom (v);
       }
     }
 
@@ -482,8 +515,13 @@ check_host_config (const struct eci_config *cfg, const struct policy *pol,
         /* the engine matches types exactly; any spelling is checked */
         if (strcasecmp (t, "bind") == 0)
           {
-            if (eci_check_bind (cfg, pol, str_or_empty (src), image, v) < 0)
+            int r = eci_check_bind (cfg, pol, str_or_empty (src), image, v);
+            if (r < 0)
               return -1;
+            if (r > 0
+                && obj_set_canonical (m, "Source", json_string (v->socket))
+                       < 0)
+              return oom (v);
           }
         else if (strcasecmp (t, "volume") == 0 && vo && json_is_object (vo))
           {
@@ -631,8 +669,36 @@ eci_check_container_create (const struct eci_config *cfg,
         }
     }
 
-  /* Image allow list hook point: socket mounts consult
-   * cfg->socket_mount_allowed in eci_check_bind. */
+  /* A replaced socket bind: label the container with its filtered socket
+   * so that the socket goes away with it. */
+  {
+    json_t *labels;
+    if (obj_get (root, "Labels", &labels, v) < 0)
+      goto done;
+    /* only moat sets it: a forged one could keep a socket alive */
+    if (labels != NULL && json_is_object (labels))
+      json_object_del (labels, ECI_SOCKET_LABEL);
+    if (v->socket != NULL)
+      {
+        if (labels == NULL || !json_is_object (labels))
+          {
+            labels = json_object ();
+            if (labels == NULL
+                || obj_set_canonical (root, "Labels", labels) < 0)
+              {
+                oom (v);
+                goto done;
+              }
+          }
+        if (json_object_set_new (labels, ECI_SOCKET_LABEL,
+                                 json_string (v->socket))
+            < 0)
+          {
+            oom (v);
+            goto done;
+          }
+      }
+  }
 
   if (obj_get (hc, "Runtime", &rt, v) < 0)
     goto done;

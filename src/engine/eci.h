@@ -20,11 +20,21 @@
  * start).  Larger ones are refused with 413 before any parsing. */
 #define ECI_MAX_JSON_BODY (1024 * 1024)
 
-/* Later step (image allow list with registry digest check): return true to
- * let a container of `image` mount the engine socket at `host_path`.  NULL
+/* Decide whether a container of `image` (as written in the create body)
+ * may mount the engine socket at `host_path` (resolved).  Return 0 to
+ * allow: *replace is then a malloc'd host path that replaces the bind
+ * source (the container's filtered socket).  Return -1 to refuse: *message
+ * is a malloc'd refusal text, or NULL for the contract message.  Called
+ * once per create (the answer is reused for a second socket bind).  NULL
  * hook = never. */
-typedef bool (*eci_socket_mount_fn) (void *ctx, const char *image,
-                                     const char *host_path);
+typedef int (*eci_socket_mount_fn) (void *ctx, const struct policy *pol,
+                                    const char *image, const char *host_path,
+                                    char **replace, char **message);
+
+/* Label the create body gets when a socket bind was replaced: its value is
+ * the filtered socket's host path, so that it can be removed with the
+ * container. */
+#define ECI_SOCKET_LABEL "com.moat.filtered-socket"
 
 struct eci_config
 {
@@ -49,6 +59,7 @@ struct eci_verdict
   const char *rule; /* "eci.namespace", "eci.bind", "eci.socket-mount"... */
   char *image;      /* image of a create request, or NULL */
   char *rewrite;    /* what was rewritten, or NULL */
+  char *socket;     /* filtered socket that replaced engine socket binds */
 };
 
 void eci_verdict_clear (struct eci_verdict *v);
@@ -73,7 +84,9 @@ int eci_check_volume_create (const struct eci_config *cfg,
 int eci_check_build (const char *query, struct eci_verdict *v);
 
 /* Check one bind source (host path as written) for a container of image
- * (may be NULL). */
+ * (may be NULL).  Returns 0 when it passes as is, 1 when it is an engine
+ * socket that the hook allowed: the bind source must then be replaced by
+ * v->socket. */
 int eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
                     const char *src, const char *image, struct eci_verdict *v);
 

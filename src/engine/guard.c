@@ -1070,6 +1070,14 @@ handle_collected (struct conn *c)
     }
   if (v.rewrite)
     audit (c, "eci.runtime", "rewritten", v.rewrite, v.image);
+  if (v.socket)
+    {
+      cleanup_free char *what = NULL;
+      if (asprintf (&what, "engine socket bind -> filtered socket \"%s\"",
+                    v.socket)
+          >= 0)
+        audit (c, "eci.socket-mount", "rewritten", what, v.image);
+    }
   if (nb == NULL)
     {
       nlen = c->body.len;
@@ -1833,7 +1841,15 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
     }
   g->cfg = *cfg;
   g->efd = g->wfd = g->tfd = g->epfd = -1;
-  pthread_mutex_init (&g->mu, NULL);
+  {
+    /* recursive: the socket-mount hook runs under mu and may add a
+     * listener, which takes mu again */
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init (&ma);
+    pthread_mutexattr_settype (&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init (&g->mu, &ma);
+    pthread_mutexattr_destroy (&ma);
+  }
   if (g->cfg.head_timeout_ms == 0)
     g->cfg.head_timeout_ms = 10000;
   if (g->cfg.max_conns == 0)

@@ -265,18 +265,62 @@ socket_mounts (void **state)
   free (msg);
 }
 
-static bool
-allow_all (void *ctx, const char *image, const char *path)
+static int
+allow_all (void *ctx, const struct policy *pol, const char *image,
+           const char *path, char **replace, char **message)
 {
-  return strcmp (image, "img:1") == 0;
+  (void)ctx;
+  (void)pol;
+  (void)path;
+  (void)message;
+  if (strcmp (image, "img:1") != 0)
+    return -1;
+  *replace = strdup ("/filtered/c1.sock");
+  return 0;
 }
 
 static void
 socket_hook (void **state)
 {
   struct fx *f = *state;
+  char json[PATH_MAX * 3];
+  json_t *b;
   f->cfg.socket_mount_allowed = allow_all;
   assert_int_equal (bind_status (f, "%s/run/engine.sock", NULL), 0);
+  /* a directory holding a socket is never swapped for it */
+  assert_int_equal (bind_status (f, "%s/run", NULL), 403);
+  assert_int_equal (bind_status (f, "/", NULL), 403);
+  /* the bind (and a Mounts entry) now names the filtered socket, and the
+   * container carries the label that ties the socket to it; a forged
+   * label is dropped */
+  snprintf (json, sizeof json,
+            "{\"Image\":\"img:1\",\"Labels\":{\"a\":\"b\"},"
+            "\"HostConfig\":{\"Binds\":[\"%s/run/engine.sock:/s:ro\"],"
+            "\"Mounts\":[{\"Type\":\"bind\",\"Source\":"
+            "\"%s/run/engine.sock\",\"Target\":\"/t\"}]}}",
+            f->root, f->root);
+  assert_int_equal (create (f, json, NULL, &b), 0);
+  json_t *hc = json_object_get (b, "HostConfig");
+  assert_string_equal (
+      json_string_value (json_array_get (json_object_get (hc, "Binds"), 0)),
+      "/filtered/c1.sock:/s:ro");
+  assert_string_equal (
+      json_string_value (json_object_get (
+          json_array_get (json_object_get (hc, "Mounts"), 0), "Source")),
+      "/filtered/c1.sock");
+  assert_string_equal (json_string_value (json_object_get (
+                           json_object_get (b, "Labels"), ECI_SOCKET_LABEL)),
+                       "/filtered/c1.sock");
+  json_decref (b);
+  assert_int_equal (
+      create (f,
+              "{\"Image\":\"x\",\"Labels\":{\"" ECI_SOCKET_LABEL
+              "\":\"/a\"}}",
+              NULL, &b),
+      0);
+  assert_null (json_object_get (json_object_get (b, "Labels"),
+                                ECI_SOCKET_LABEL));
+  json_decref (b);
   f->cfg.socket_mount_allowed = NULL;
 }
 

@@ -1,0 +1,531 @@
+/* Docker socket exceptions in moatd: the engine guard's socket-mount hook
+ * (image allow list, registry digest check, derived images) and the
+ * per-container filtered sockets it hands out, removed again once their
+ * container is gone.
+ *
+ * The hook runs on the guard's thread, which lives in the engine's network
+ * namespace (guard_role.c) so that registries the engine reaches on its
+ * loopback are reached too.  A registry lookup blocks the guard loop for
+ * at most SOCKEX_TIMEOUT_MS; digests are cached for SOCKEX_TTL_S. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "dockerapi/dockerapi.h"
+#include "engine/guard.h"
+#include "engine/sockex.h"
+#include "internal.h"
+
+#define SOCKEX_TTL_S 300
+#define SOCKEX_TIMEOUT_MS 3000
+/* A socket whose container never showed up (its create failed) goes
+ * after this long. */
+#define SOCKEX_GRACE_S 30
+#define SOCKEX_MAX 1024
+
+struct fsock
+{
+  char *path;
+  int id;
+  time_t created;
+  bool seen;
+};
+
+struct sockex_role
+{
+  struct moatd *d;
+  struct sockex_registry *reg;
+  char *dir;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool stop;
+  pthread_t sweeper;
+  bool sweeper_running;
+  struct fsock *s;
+  size_t n;
+};
+
+static int
+engine_inspect (void *ctx, const char *name, struct sockex_image *out,
+                moat_error_t *err)
+{
+  struct sockex_role *x = ctx;
+  struct dockerapi_response resp = { 0 };
+  cleanup_free char *path = NULL;
+  int ret;
+  /* names were parsed as references: no '?', '#', '%' or spaces */
+  if (strpbrk (name, "?#% ") != NULL)
+    return 1;
+  if (asprintf (&path, "/images/%s/json", name) < 0)
+    {
+      path = NULL;
+      return moat_error (err, ENOMEM, "inspect");
+    }
+  if (dockerapi_call (x->d->engine_sock, "GET", path, NULL, 0, false,
+                      SOCKEX_TIMEOUT_MS, &resp, err)
+      < 0)
+    return -1;
+  if (resp.status == 404)
+    ret = 1;
+  else if (resp.status != 200)
+    ret = moat_error (err, EPROTO, "image inspect: HTTP %ld", resp.status);
+  else
+    ret = sockex_image_parse (resp.body, resp.len, out, err);
+  dockerapi_response_free (&resp);
+  return ret;
+}
+
+static int
+remote_digest (void *ctx, const struct imageref *ref, char **digest,
+               moat_error_t *err)
+{
+  struct sockex_role *x = ctx;
+  return sockex_registry_digest (x->reg, ref, digest, err);
+}
+
+/* A fresh listening socket for one container. */
+static char *
+make_socket (struct sockex_role *x, int *fd_out, moat_error_t *err)
+{
+  unsigned char rnd[16];
+  char hex[33];
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  cleanup_free char *path = NULL;
+  cleanup_close int fd = -1;
+  if (getrandom (rnd, sizeof rnd, 0) != sizeof rnd)
+    {
+      moat_error (err, errno, "getrandom");
+      return NULL;
+    }
+  for (size_t i = 0; i < sizeof rnd; i++)
+    snprintf (hex + 2 * i, 3, "%02x", rnd[i]);
+  if (asprintf (&path, "%s/%s.sock", x->dir, hex) < 0)
+    {
+      path = NULL;
+      moat_error (err, ENOMEM, "filtered socket");
+      return NULL;
+    }
+  if (strlen (path) >= sizeof sa.sun_path)
+    {
+      moat_error (err, ENAMETOOLONG, "filtered socket `%s`", path);
+      return NULL;
+    }
+  memcpy (sa.sun_path, path, strlen (path) + 1);
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+    {
+      moat_error (err, errno, "bind `%s`", path);
+      return NULL;
+    }
+  /* The container's root may be any id of its range: the socket is
+   * reachable only through its unlistable, unguessable path. */
+  if (chmod (path, 0666) < 0 || listen (fd, 128) < 0)
+    {
+      moat_error (err, errno, "listen on `%s`", path);
+      unlink (path);
+      return NULL;
+    }
+  *fd_out = steal_fd (&fd);
+  char *ret = path;
+  path = NULL;
+  return ret;
+}
+
+int
+moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
+                   const char *host_path, char **replace, char **message)
+{
+  struct moatd *d = ctx;
+  struct sockex_role *x = d->sockex;
+  struct sockex_ops ops = { engine_inspect, remote_digest, x };
+  moat_error_t err = NULL;
+  char *path;
+  int fd = -1, id;
+  (void)host_path;
+  if (x == NULL || d->guard == NULL)
+    return -1;
+  struct timespec t0, t1;
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  int r = sockex_decide (pol, &ops, image, message);
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  log_info ("socket mount for a container of %s %s in %.3f ms", image,
+            r == 0 ? "allowed" : "refused",
+            (double)(t1.tv_sec - t0.tv_sec) * 1e3
+                + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+  if (r < 0)
+    return -1;
+  pthread_mutex_lock (&x->mu);
+  if (x->n >= SOCKEX_MAX)
+    {
+      pthread_mutex_unlock (&x->mu);
+      *message = strdup ("moat: too many filtered docker sockets");
+      return -1;
+    }
+  pthread_mutex_unlock (&x->mu);
+  path = make_socket (x, &fd, &err);
+  if (path == NULL)
+    goto fail;
+  id = engine_guard_add_listener (d->guard, fd, ENGINE_LISTENER_COMMAND_LIST,
+                                  &err);
+  if (id < 0)
+    {
+      unlink (path);
+      free (path);
+      goto fail;
+    }
+  pthread_mutex_lock (&x->mu);
+  struct fsock *ns = realloc (x->s, (x->n + 1) * sizeof *ns);
+  if (ns != NULL)
+    {
+      x->s = ns;
+      x->s[x->n++] = (struct fsock){ .path = strdup (path),
+                                     .id = id,
+                                     .created = time (NULL) };
+    }
+  pthread_mutex_unlock (&x->mu);
+  log_info ("filtered docker socket %s for a container of %s", path, image);
+  *replace = path;
+  return 0;
+fail:
+  log_error ("filtered docker socket: %s", moat_error_msg (&err));
+  *message = strdup ("moat: cannot create the container's filtered docker "
+                     "socket");
+  moat_error_release (&err);
+  return -1;
+}
+
+/* Outside x->mu: the guard's hook takes the guard's lock, then x->mu. */
+static void
+drop (struct sockex_role *x, struct fsock *f)
+{
+  engine_guard_remove_listener (x->d->guard, f->id);
+  if (f->path)
+    unlink (f->path);
+  log_info ("filtered docker socket %s removed", f->path ? f->path : "?");
+  free (f->path);
+}
+
+/* Did the engine create a container with this socket?  Its event log
+ * answers even when the container was removed before a sweep saw it. */
+static bool
+created_p (struct sockex_role *x, const char *path, time_t since, time_t until)
+{
+  struct dockerapi_response resp = { 0 };
+  moat_error_t err = NULL;
+  cleanup_free char *filters = NULL;
+  char enc[3 * 1024], url[4096];
+  size_t o = 0;
+  bool found;
+  if (asprintf (&filters,
+                "{\"type\":[\"container\"],\"event\":[\"create\"],"
+                "\"label\":[\"%s=%s\"]}",
+                ECI_SOCKET_LABEL, path)
+      < 0)
+    {
+      filters = NULL;
+      return false;
+    }
+  for (const char *p = filters; *p && o + 4 < sizeof enc; p++)
+    {
+      unsigned char ch = (unsigned char)*p;
+      if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+          || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.')
+        enc[o++] = (char)ch;
+      else
+        o += (size_t)snprintf (enc + o, 4, "%%%02X", ch);
+    }
+  enc[o] = '\0';
+  snprintf (url, sizeof url, "/events?since=%lld&until=%lld&filters=%s",
+            (long long)since, (long long)until, enc);
+  if (dockerapi_call (x->d->engine_sock, "GET", url, NULL, 0, false,
+                      SOCKEX_TIMEOUT_MS, &resp, &err)
+      < 0)
+    {
+      moat_error_release (&err);
+      return false;
+    }
+  found = resp.status == 200 && resp.body && strstr (resp.body, "\"create\"");
+  dockerapi_response_free (&resp);
+  return found;
+}
+
+/* Mark seen the sockets whose container the engine created. */
+static void
+mark_created (struct sockex_role *x, time_t now)
+{
+  struct fsock *cand;
+  size_t n = 0;
+  pthread_mutex_lock (&x->mu);
+  cand = calloc (x->n + 1, sizeof *cand);
+  for (size_t k = 0; cand && k < x->n; k++)
+    if (!x->s[k].seen && (cand[n].path = strdup (x->s[k].path)) != NULL)
+      cand[n++].created = x->s[k].created;
+  pthread_mutex_unlock (&x->mu);
+  for (size_t k = 0; k < n; k++)
+    {
+      /* I/O outside x->mu: the guard's hook may be waiting for it */
+      cand[k].seen = created_p (x, cand[k].path, cand[k].created - 2, now);
+    }
+  pthread_mutex_lock (&x->mu);
+  for (size_t k = 0; k < n; k++)
+    for (size_t j = 0; cand[k].seen && j < x->n; j++)
+      if (strcmp (x->s[j].path, cand[k].path) == 0)
+        x->s[j].seen = true;
+  pthread_mutex_unlock (&x->mu);
+  for (size_t k = 0; k < n; k++)
+    free (cand[k].path);
+  free (cand);
+}
+
+/* Remove the sockets whose container is gone. */
+static void
+sweep (struct sockex_role *x)
+{
+  struct dockerapi_response resp = { 0 };
+  moat_error_t err = NULL;
+  json_t *list = NULL, *c;
+  size_t i;
+  time_t now = time (NULL);
+
+  pthread_mutex_lock (&x->mu);
+  i = x->n;
+  pthread_mutex_unlock (&x->mu);
+  if (i == 0)
+    return;
+  mark_created (x, now);
+  if (dockerapi_call (
+          x->d->engine_sock, "GET",
+          "/containers/"
+          "json?all=1&filters=%7B%22label%22%3A%5B%22" ECI_SOCKET_LABEL
+          "%22%5D%7D",
+          NULL, 0, false, SOCKEX_TIMEOUT_MS, &resp, &err)
+      < 0)
+    {
+      moat_error_release (&err);
+      return; /* the engine is down: keep everything until it answers */
+    }
+  if (resp.status == 200)
+    list = json_loadb (resp.body, resp.len, 0, NULL);
+  dockerapi_response_free (&resp);
+  if (!json_is_array (list))
+    {
+      json_decref (list);
+      return;
+    }
+  struct fsock *gone = NULL;
+  size_t n_gone = 0;
+  pthread_mutex_lock (&x->mu);
+  gone = calloc (x->n, sizeof *gone);
+  for (size_t k = 0; gone && k < x->n; k++)
+    {
+      size_t j;
+      json_array_foreach (list, j, c)
+      {
+        json_t *l = json_object_get (json_object_get (c, "Labels"),
+                                     ECI_SOCKET_LABEL);
+        if (json_is_string (l)
+            && strcmp (json_string_value (l), x->s[k].path) == 0)
+          x->s[k].seen = true;
+      }
+    }
+  for (size_t k = gone ? x->n : 0; k-- > 0;)
+    {
+      bool in_use = false;
+      size_t j;
+      json_array_foreach (list, j, c)
+      {
+        json_t *l = json_object_get (json_object_get (c, "Labels"),
+                                     ECI_SOCKET_LABEL);
+        if (json_is_string (l)
+            && strcmp (json_string_value (l), x->s[k].path) == 0)
+          in_use = true;
+      }
+      if (!in_use && (x->s[k].seen || now - x->s[k].created > SOCKEX_GRACE_S))
+        {
+          gone[n_gone++] = x->s[k];
+          x->s[k] = x->s[--x->n];
+        }
+    }
+  pthread_mutex_unlock (&x->mu);
+  for (size_t k = 0; k < n_gone; k++)
+    drop (x, &gone[k]);
+  free (gone);
+  json_decref (list);
+}
+
+static void *
+sweeper (void *arg)
+{
+  struct sockex_role *x = arg;
+  pthread_mutex_lock (&x->mu);
+  while (!x->stop)
+    {
+      struct timespec ts;
+      clock_gettime (CLOCK_REALTIME, &ts);
+      ts.tv_sec += 1;
+      pthread_cond_timedwait (&x->cv, &x->mu, &ts);
+      if (x->stop)
+        break;
+      pthread_mutex_unlock (&x->mu);
+      sweep (x);
+      pthread_mutex_lock (&x->mu);
+    }
+  pthread_mutex_unlock (&x->mu);
+  return NULL;
+}
+
+/* Is path one of ours: x->dir/<32 hex>.sock? */
+static bool
+our_socket_p (struct sockex_role *x, const char *path)
+{
+  size_t dl = strlen (x->dir);
+  const char *b = path + dl + 1;
+  if (strncmp (path, x->dir, dl) != 0 || path[dl] != '/'
+      || strlen (b) != 32 + 5 || strcmp (b + 32, ".sock") != 0)
+    return false;
+  for (int i = 0; i < 32; i++)
+    if (!((b[i] >= '0' && b[i] <= '9') || (b[i] >= 'a' && b[i] <= 'f')))
+      return false;
+  return true;
+}
+
+/* Serve again the filtered sockets of the containers that exist (moatd
+ * restarted); their containers' binds name these paths. */
+void
+moatd_sockex_restore (struct moatd *d)
+{
+  struct sockex_role *x = d->sockex;
+  struct dockerapi_response resp = { 0 };
+  moat_error_t err = NULL;
+  json_t *list = NULL, *c;
+  size_t j;
+  if (x == NULL || d->guard == NULL)
+    return;
+  if (dockerapi_call (
+          d->engine_sock, "GET",
+          "/containers/"
+          "json?all=1&filters=%7B%22label%22%3A%5B%22" ECI_SOCKET_LABEL
+          "%22%5D%7D",
+          NULL, 0, false, SOCKEX_TIMEOUT_MS, &resp, &err)
+      < 0)
+    {
+      log_error ("filtered sockets not restored: %s", moat_error_msg (&err));
+      moat_error_release (&err);
+      return;
+    }
+  if (resp.status == 200)
+    list = json_loadb (resp.body, resp.len, 0, NULL);
+  dockerapi_response_free (&resp);
+  json_array_foreach (list, j, c)
+  {
+    json_t *l
+        = json_object_get (json_object_get (c, "Labels"), ECI_SOCKET_LABEL);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    const char *path = json_string_value (l);
+    struct fsock *ns;
+    int fd, id;
+    /* the label is moat's (ECI drops forged ones), but check anyway that
+     * it names a socket of ours and nothing else */
+    if (path == NULL || !our_socket_p (x, path)
+        || strlen (path) >= sizeof sa.sun_path)
+      continue;
+    memcpy (sa.sun_path, path, strlen (path) + 1);
+    unlink (path);
+    fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind (fd, (struct sockaddr *)&sa, sizeof sa) < 0
+        || chmod (path, 0666) < 0 || listen (fd, 128) < 0)
+      {
+        log_error ("filtered socket %s not restored: %s", path,
+                   strerror (errno));
+        if (fd >= 0)
+          close (fd);
+        continue;
+      }
+    id = engine_guard_add_listener (d->guard, fd, ENGINE_LISTENER_COMMAND_LIST,
+                                    &err);
+    if (id < 0)
+      {
+        moat_error_release (&err);
+        unlink (path);
+        continue;
+      }
+    pthread_mutex_lock (&x->mu);
+    ns = realloc (x->s, (x->n + 1) * sizeof *ns);
+    if (ns != NULL)
+      {
+        x->s = ns;
+        x->s[x->n++] = (struct fsock){
+          .path = strdup (path), .id = id, .created = time (NULL), .seen = true
+        };
+      }
+    pthread_mutex_unlock (&x->mu);
+    log_info ("filtered docker socket %s restored", path);
+  }
+  json_decref (list);
+}
+
+int
+moatd_sockex_start (struct moatd *d, moat_error_t *err)
+{
+  struct sockex_role *x = calloc (1, sizeof *x);
+  if (x == NULL)
+    return moat_error (err, ENOMEM, "socket exceptions");
+  x->d = d;
+  pthread_mutex_init (&x->mu, NULL);
+  pthread_cond_init (&x->cv, NULL);
+  d->sockex = x;
+  x->reg = sockex_registry_new (SOCKEX_TTL_S, SOCKEX_TIMEOUT_MS);
+  if (x->reg == NULL
+      || asprintf (&x->dir, "%s/sockets", d->paths->run_dir) < 0)
+    {
+      x->dir = NULL;
+      return moat_error (err, ENOMEM, "socket exceptions");
+    }
+  /* 0711: the filtered sockets' names are their only secret */
+  if (mkdir (x->dir, 0711) < 0 && errno != EEXIST)
+    return moat_error (err, errno, "create `%s`", x->dir);
+  if (chmod (x->dir, 0711) < 0)
+    return moat_error (err, errno, "chmod `%s`", x->dir);
+  if (pthread_create (&x->sweeper, NULL, sweeper, x) != 0)
+    return moat_error (err, EAGAIN, "start the filtered socket sweeper");
+  x->sweeper_running = true;
+  return 0;
+}
+
+/* After the guard stopped: every filtered socket goes. */
+void
+moatd_sockex_stop (struct moatd *d)
+{
+  struct sockex_role *x = d->sockex;
+  if (x == NULL)
+    return;
+  if (x->sweeper_running)
+    {
+      pthread_mutex_lock (&x->mu);
+      x->stop = true;
+      pthread_cond_signal (&x->cv);
+      pthread_mutex_unlock (&x->mu);
+      pthread_join (x->sweeper, NULL);
+    }
+  for (size_t i = 0; i < x->n; i++)
+    {
+      unlink (x->s[i].path);
+      free (x->s[i].path);
+    }
+  free (x->s);
+  free (x->dir);
+  sockex_registry_free (x->reg);
+  pthread_cond_destroy (&x->cv);
+  pthread_mutex_destroy (&x->mu);
+  free (x);
+  d->sockex = NULL;
+}

@@ -1,0 +1,478 @@
+/* Docker socket exceptions: image allow list, registry digest check,
+ * derived images.  See sockex.h. */
+#include "sockex.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/cleanup.h"
+
+#define MSG_PREFIX "enhanced container isolation: "
+
+/* Bounds on what an inspect answer may hold (a hostile or broken engine
+ * must not make us allocate without limit). */
+#define MAX_LIST 4096
+
+void
+sockex_image_free (struct sockex_image *im)
+{
+  for (size_t i = 0; i < im->n_repo_digests; i++)
+    free (im->repo_digests[i]);
+  for (size_t i = 0; i < im->n_layers; i++)
+    free (im->layers[i]);
+  free (im->repo_digests);
+  free (im->layers);
+  memset (im, 0, sizeof *im);
+}
+
+static int
+str_list (json_t *a, char ***out, size_t *n, moat_error_t *err)
+{
+  size_t i;
+  json_t *x;
+  *out = NULL;
+  *n = 0;
+  if (a == NULL || json_is_null (a))
+    return 0;
+  if (!json_is_array (a) || json_array_size (a) > MAX_LIST)
+    return moat_error (err, EINVAL, "image inspect: bad list");
+  *out = calloc (json_array_size (a) + 1, sizeof **out);
+  if (*out == NULL)
+    return moat_error (err, ENOMEM, "image inspect");
+  json_array_foreach (a, i, x)
+  {
+    if (!json_is_string (x))
+      return moat_error (err, EINVAL, "image inspect: bad list entry");
+    (*out)[i] = strdup (json_string_value (x));
+    if ((*out)[i] == NULL)
+      return moat_error (err, ENOMEM, "image inspect");
+    *n = i + 1;
+  }
+  return 0;
+}
+
+int
+sockex_image_parse (const char *json, size_t len, struct sockex_image *im,
+                    moat_error_t *err)
+{
+  json_t *root = json_loadb (json, len, JSON_REJECT_DUPLICATES, NULL);
+  json_t *rootfs;
+  int ret = -1;
+  memset (im, 0, sizeof *im);
+  if (root == NULL || !json_is_object (root))
+    {
+      moat_error (err, EINVAL, "image inspect: not a JSON object");
+      goto done;
+    }
+  rootfs = json_object_get (root, "RootFS");
+  if (str_list (json_object_get (root, "RepoDigests"), &im->repo_digests,
+                &im->n_repo_digests, err)
+          < 0
+      || str_list (json_is_object (rootfs) ? json_object_get (rootfs, "Layers")
+                                           : NULL,
+                   &im->layers, &im->n_layers, err)
+             < 0)
+    goto done;
+  ret = 0;
+done:
+  if (ret < 0)
+    sockex_image_free (im);
+  json_decref (root);
+  return ret;
+}
+
+/* True when the image's RepoDigests hold ref's repository at digest. */
+static bool
+has_repo_digest (const struct sockex_image *im, const struct imageref *ref,
+                 const char *digest)
+{
+  for (size_t i = 0; i < im->n_repo_digests; i++)
+    {
+      struct imageref rd = { 0 };
+      moat_error_t e = NULL;
+      bool eq;
+      if (imageref_parse (im->repo_digests[i], &rd, &e) < 0)
+        {
+          moat_error_release (&e);
+          continue;
+        }
+      eq = rd.digest && strcmp (rd.domain, ref->domain) == 0
+           && strcmp (rd.path, ref->path) == 0
+           && strcmp (rd.digest, digest) == 0;
+      imageref_free (&rd);
+      if (eq)
+        return true;
+    }
+  return false;
+}
+
+/* Is im what ref names?  1 yes, 0 no, -1 registry unreachable (*why
+ * malloc'd). */
+static int
+validate (const struct sockex_ops *ops, const struct imageref *ref,
+          const struct sockex_image *im, char **why)
+{
+  cleanup_free char *digest = NULL;
+  moat_error_t e = NULL;
+  /* A pinned reference names content: the engine found the image by it. */
+  if (ref->digest)
+    return has_repo_digest (im, ref, ref->digest) ? 1 : 0;
+  if (ops->remote_digest (ops->ctx, ref, &digest, &e) < 0)
+    {
+      free (*why);
+      *why = strdup (moat_error_msg (&e));
+      moat_error_release (&e);
+      return -1;
+    }
+  return has_repo_digest (im, ref, digest) ? 1 : 0;
+}
+
+static bool
+layers_prefix (const struct sockex_image *base, const struct sockex_image *im)
+{
+  if (base->n_layers == 0 || base->n_layers > im->n_layers)
+    return false;
+  for (size_t i = 0; i < base->n_layers; i++)
+    if (strcmp (base->layers[i], im->layers[i]) != 0)
+      return false;
+  return true;
+}
+
+static int
+unreachable (char **message, const char *image, const struct imageref *ref,
+             const char *why)
+{
+  cleanup_free char *name = imageref_format (ref);
+  if (asprintf (message,
+                MSG_PREFIX "docker socket mount denied for container with "
+                           "image \"%s\"; the registry of \"%s\" cannot be "
+                           "reached to validate the image digest (%s); "
+                           "unpinned images are refused until it can be "
+                           "reached.",
+                image, name ? name : "?", why ? why : "unknown error")
+      < 0)
+    *message = NULL;
+  return -1;
+}
+
+int
+sockex_decide (const struct policy *pol, const struct sockex_ops *ops,
+               const char *image, char **message)
+{
+  struct imageref ref = { 0 };
+  struct sockex_image im = { 0 };
+  struct imageref unreach_ref = { 0 };
+  cleanup_free char *why = NULL;
+  moat_error_t e = NULL;
+  bool have_unreach = false;
+  int ret = -1;
+
+  *message = NULL;
+  if (pol == NULL || pol->eci.n_images == 0)
+    return -1;
+  /* The reference as the user wrote it is what the allow list speaks of;
+   * an image given by id alone is not in it. */
+  if (imageref_parse (image, &ref, &e) < 0)
+    {
+      moat_error_release (&e);
+      return -1;
+    }
+  if (ops->inspect (ops->ctx, image, &im, &e) != 0)
+    {
+      moat_error_release (&e);
+      goto done;
+    }
+  for (size_t i = 0; i < pol->eci.n_images; i++)
+    {
+      int r;
+      if (!imageref_pattern_match (&pol->eci.image_patterns[i], &ref))
+        continue;
+      r = validate (ops, &ref, &im, &why);
+      if (r > 0)
+        {
+          ret = 0;
+          goto done;
+        }
+      if (r < 0 && !have_unreach)
+        {
+          have_unreach = true;
+          unreach_ref = ref;
+        }
+    }
+  if (pol->eci.allow_derived_images)
+    for (size_t i = 0; i < pol->eci.n_images; i++)
+      {
+        const struct imageref_pattern *p = &pol->eci.image_patterns[i];
+        struct sockex_image base = { 0 };
+        cleanup_free char *bname = NULL;
+        int r;
+        /* only a pattern naming one image names a base */
+        if (p->any || p->repo_prefix || p->any_tag)
+          continue;
+        bname = imageref_format (&p->ref);
+        if (bname == NULL || ops->inspect (ops->ctx, bname, &base, &e) != 0)
+          {
+            moat_error_release (&e);
+            continue;
+          }
+        r = layers_prefix (&base, &im) ? validate (ops, &p->ref, &base, &why)
+                                       : 0;
+        sockex_image_free (&base);
+        if (r > 0)
+          {
+            ret = 0;
+            goto done;
+          }
+        if (r < 0 && !have_unreach)
+          {
+            have_unreach = true;
+            unreach_ref = p->ref;
+          }
+      }
+  if (have_unreach)
+    unreachable (message, image, &unreach_ref, why);
+done:
+  sockex_image_free (&im);
+  imageref_free (&ref);
+  return ret;
+}
+
+/* ---- registry ---- */
+
+struct cache_entry
+{
+  char *key; /* "domain/path:tag" */
+  char *digest;
+  time_t fetched;
+};
+
+struct sockex_registry
+{
+  unsigned ttl_s;
+  long timeout_ms;
+  struct cache_entry *c;
+  size_t n;
+};
+
+#define CACHE_MAX 256
+
+struct sockex_registry *
+sockex_registry_new (unsigned ttl_s, long timeout_ms)
+{
+  struct sockex_registry *r = calloc (1, sizeof *r);
+  if (r == NULL)
+    return NULL;
+  r->ttl_s = ttl_s;
+  r->timeout_ms = timeout_ms;
+  return r;
+}
+
+void
+sockex_registry_free (struct sockex_registry *r)
+{
+  if (r == NULL)
+    return;
+  for (size_t i = 0; i < r->n; i++)
+    {
+      free (r->c[i].key);
+      free (r->c[i].digest);
+    }
+  free (r->c);
+  free (r);
+}
+
+static bool
+digest_well_formed (const char *d, size_t n)
+{
+  size_t hex;
+  if (n > 7 && strncmp (d, "sha256:", 7) == 0)
+    hex = 64, d += 7, n -= 7;
+  else if (n > 7 && strncmp (d, "sha512:", 7) == 0)
+    hex = 128, d += 7, n -= 7;
+  else
+    return false;
+  if (n != hex)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!((d[i] >= '0' && d[i] <= '9') || (d[i] >= 'a' && d[i] <= 'f')))
+      return false;
+  return true;
+}
+
+int
+sockex_parse_digest_header (const char *line, size_t len,
+                            char out[SOCKEX_DIGEST_MAX])
+{
+  static const char name[] = "docker-content-digest:";
+  size_t nl = sizeof name - 1;
+  if (len < nl || strncasecmp (line, name, nl) != 0)
+    return 0;
+  line += nl;
+  len -= nl;
+  while (len > 0 && (*line == ' ' || *line == '\t'))
+    line++, len--;
+  while (len > 0
+         && (line[len - 1] == '\r' || line[len - 1] == '\n'
+             || line[len - 1] == ' ' || line[len - 1] == '\t'))
+    len--;
+  if (len >= SOCKEX_DIGEST_MAX || !digest_well_formed (line, len))
+    return 0;
+  memcpy (out, line, len);
+  out[len] = '\0';
+  return 1;
+}
+
+struct fetch
+{
+  char digest[SOCKEX_DIGEST_MAX];
+  bool found;
+};
+
+static size_t
+on_header (char *buf, size_t size, size_t n, void *arg)
+{
+  struct fetch *f = arg;
+  /* a new response (after 100-continue or a redirect) starts afresh */
+  if (n * size > 5 && strncmp (buf, "HTTP/", 5) == 0)
+    f->found = false;
+  if (sockex_parse_digest_header (buf, size * n, f->digest))
+    f->found = true;
+  return size * n;
+}
+
+static bool
+loopback_host (const char *domain)
+{
+  cleanup_free char *host = strdup (domain);
+  char *colon;
+  if (host == NULL)
+    return false;
+  if (host[0] == '[')
+    return strncmp (host, "[::1]", 5) == 0;
+  colon = strchr (host, ':');
+  if (colon)
+    *colon = '\0';
+  return strcmp (host, "localhost") == 0 || strncmp (host, "127.", 4) == 0;
+}
+
+static int
+fetch_digest (struct sockex_registry *r, const struct imageref *ref,
+              char **digest, moat_error_t *err)
+{
+  cleanup_free char *url = NULL;
+  struct curl_slist *hdrs = NULL;
+  struct fetch f = { .found = false };
+  CURL *c;
+  CURLcode rc;
+  long status = 0;
+  const char *host = strcmp (ref->domain, "docker.io") == 0
+                         ? "registry-1.docker.io"
+                         : ref->domain;
+  /* Docker talks plain HTTP to loopback registries; so do we. */
+  if (asprintf (&url, "%s://%s/v2/%s/manifests/%s",
+                loopback_host (host) ? "http" : "https", host, ref->path,
+                ref->tag ? ref->tag : "latest")
+      < 0)
+    {
+      url = NULL;
+      return moat_error (err, ENOMEM, "registry url");
+    }
+  c = curl_easy_init ();
+  if (c == NULL)
+    return moat_error (err, ENOMEM, "curl");
+  hdrs = curl_slist_append (
+      hdrs, "Accept: application/vnd.docker.distribution.manifest.v2+json, "
+            "application/vnd.docker.distribution.manifest.list.v2+json, "
+            "application/vnd.oci.image.manifest.v1+json, "
+            "application/vnd.oci.image.index.v1+json");
+  curl_easy_setopt (c, CURLOPT_URL, url);
+  curl_easy_setopt (c, CURLOPT_NOBODY, 1L);
+  curl_easy_setopt (c, CURLOPT_HTTPHEADER, hdrs);
+  curl_easy_setopt (c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt (c, CURLOPT_HEADERDATA, &f);
+  curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+  curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT_MS, r->timeout_ms);
+  curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt (c, CURLOPT_NOPROXY, "*");
+  rc = curl_easy_perform (c);
+  if (rc == CURLE_OK)
+    curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup (c);
+  curl_slist_free_all (hdrs);
+  if (rc != CURLE_OK)
+    return moat_error (err, EHOSTUNREACH, "%s: %s", url,
+                       curl_easy_strerror (rc));
+  if (status != 200)
+    return moat_error (err, EPROTO, "%s: HTTP %ld", url, status);
+  if (!f.found)
+    return moat_error (err, EPROTO, "%s: no Docker-Content-Digest", url);
+  *digest = strdup (f.digest);
+  if (*digest == NULL)
+    return moat_error (err, ENOMEM, "digest");
+  return 0;
+}
+
+int
+sockex_registry_digest (struct sockex_registry *r, const struct imageref *ref,
+                        char **digest, moat_error_t *err)
+{
+  cleanup_free char *key = NULL;
+  time_t now = time (NULL);
+  char *d = NULL;
+  size_t i;
+  if (asprintf (&key, "%s/%s:%s", ref->domain, ref->path,
+                ref->tag ? ref->tag : "latest")
+      < 0)
+    {
+      key = NULL;
+      return moat_error (err, ENOMEM, "registry cache");
+    }
+  for (i = 0; i < r->n; i++)
+    if (strcmp (r->c[i].key, key) == 0)
+      break;
+  if (i < r->n && now - r->c[i].fetched < (time_t)r->ttl_s)
+    {
+      *digest = strdup (r->c[i].digest);
+      return *digest ? 0 : moat_error (err, ENOMEM, "digest");
+    }
+  /* failures are not cached: a registry back up is seen at once */
+  if (fetch_digest (r, ref, &d, err) < 0)
+    return -1;
+  if (i == r->n)
+    {
+      struct cache_entry *nc;
+      if (r->n == CACHE_MAX)
+        {
+          /* drop the oldest slot (0): a small, bounded cache */
+          free (r->c[0].key);
+          free (r->c[0].digest);
+          memmove (r->c, r->c + 1, (r->n - 1) * sizeof *r->c);
+          r->n--;
+          i = r->n;
+        }
+      nc = realloc (r->c, (r->n + 1) * sizeof *nc);
+      if (nc == NULL)
+        {
+          *digest = d;
+          return 0;
+        }
+      r->c = nc;
+      r->c[i].key = key;
+      key = NULL;
+      r->c[i].digest = NULL;
+      r->n++;
+    }
+  free (r->c[i].digest);
+  r->c[i].digest = strdup (d);
+  r->c[i].fetched = now;
+  *digest = d;
+  return 0;
+}

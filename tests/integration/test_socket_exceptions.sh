@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Docker socket exceptions end to end: an image pushed to the harness
+# registry and allowed by reference may mount the guarded socket and gets a
+# filtered socket of its own (command list applied); a re-tagged impostor,
+# an image whose registry is unreachable and a derived image (unless
+# allowDerivedImages) are refused; the filtered socket goes with its
+# container.  Users mount the guarded socket they know (DOCKER_HOST's
+# path); any path reaching an engine socket is treated the same.
+. "$(dirname "$0")/../lib/harness.sh"
+harness_init
+harness_registry
+E=$MOAT_ENGINE_HOST
+APP=$REGISTRY/sockapp:1
+GONE=127.0.0.1:1/gone:1 # nothing listens there: an unreachable registry
+
+# wait_derived true|false: until moatd has loaded the new settings.
+wait_derived() {
+  local _
+  for _ in $(seq 50); do
+    [ "$("$MOAT" settings show --json 2>/dev/null |
+      jq -r '.. | objects | select(.key? // "" | endswith("allowDerivedImages")) | .value' 2>/dev/null)" = "$1" ] && return 0
+    sleep 0.2
+  done
+  not_ok "moatd reloads allowDerivedImages=$1"
+}
+write_settings() { # $1 = allowDerivedImages
+  cat >"$MOAT_ROOT/etc/moat/admin-settings.json.tmp" <<EOJ
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true,
+   "dockerSocketMount": {
+     "imageList": {"images": ["$APP", "$GONE"], "allowDerivedImages": $1},
+     "commandList": {"type": "deny", "commands": ["push"]}}},
+ "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
+EOJ
+  mv "$MOAT_ROOT/etc/moat/admin-settings.json.tmp" "$MOAT_ROOT/etc/moat/admin-settings.json"
+}
+write_settings false
+harness_up
+harness_busybox
+GSOCK=$MOAT_ROOT/run/moat/docker.sock
+
+# The allowed image: busybox plus the (static) docker CLI, pushed so that
+# it has a RepoDigest the registry vouches for.
+docker -H "$E" create --name mk busybox true >/dev/null &&
+  docker -H "$E" cp /usr/local/bin/docker mk:/bin/docker &&
+  docker -H "$E" commit mk "$APP" >/dev/null &&
+  docker -H "$E" rm mk >/dev/null &&
+  docker -H "$E" push "$APP" >/dev/null 2>"$HARNESS_DIR/push.err" ||
+  harness_bail "build and push $APP" "$(cat "$HARNESS_DIR/push.err")"
+# A local-only image derived from it.
+docker -H "$E" create --name mk2 "$APP" true >/dev/null &&
+  docker -H "$E" cp /etc/hostname mk2:/derived &&
+  docker -H "$E" commit mk2 sockderived:1 >/dev/null &&
+  docker -H "$E" rm mk2 >/dev/null || harness_bail "derived image"
+docker -H "$E" tag busybox "$GONE"
+
+V="$GSOCK:/var/run/docker.sock"
+check_output "allowed image runs docker ps over its filtered socket" "CONTAINER ID" \
+  docker run --rm -v "$V" "$APP" docker ps
+want="Error response from daemon: enhanced container isolation: docker command \"/v1.41/images/$REGISTRY/sockapp/push?tag=1\" is blocked; if you wish to allow it, configure the docker socket command list in the moat admin settings."
+check_refused "docker push inside is blocked with the contract message" "$want" \
+  docker run --rm -v "$V" "$APP" docker push "$APP"
+check_refused "ECI applies on the filtered socket too" \
+  "containers can't share the pid namespace with the host" \
+  docker run --rm -v "$V" "$APP" docker run --rm --pid=host busybox true
+
+# The filtered socket replaces the bind and goes with the container.
+cid=$(docker create -v "$V" "$APP" true 2>&1)
+fs=$(docker inspect --format '{{index .Config.Labels "com.moat.filtered-socket"}}' "$cid" 2>&1)
+src=$(docker inspect --format '{{range .Mounts}}{{.Source}}{{end}}' "$cid" 2>&1)
+if [ -S "$fs" ] && [ "$src" = "$fs" ] && case $fs in "$MOAT_ROOT"/run/moat/sockets/*.sock) true ;; *) false ;; esac; then
+  ok "create gets a filtered socket of its own ($fs)"
+else not_ok "create gets a filtered socket of its own" "cid=$cid label=$fs source=$src"; fi
+docker rm "$cid" >/dev/null
+for _ in $(seq 50); do [ -e "$fs" ] || break; sleep 0.2; done
+[ -n "$fs" ] && [ ! -e "$fs" ] && ok "the filtered socket is gone after docker rm" \
+  || not_ok "the filtered socket is gone after docker rm" "$fs still there"
+
+a=$("$MOAT" audit --json 2>&1)
+if grep -q '"eci.socket-mount"' <<<"$a" && grep -q 'filtered socket' <<<"$a"; then
+  ok "moat audit records the socket rewrite"
+else not_ok "moat audit records the socket rewrite" "$(tail -5 <<<"$a")"; fi
+
+# moatd restarts: the filtered sockets of existing containers come back.
+docker create --name keep -v "$V" "$APP" docker ps >/dev/null 2>&1
+"$MOAT" down >/dev/null 2>&1
+harness_up
+check_output "a filtered socket is served again after moat down / up" "CONTAINER ID" \
+  docker start -a keep
+docker rm keep >/dev/null 2>&1
+
+notlisted() { echo "enhanced container isolation: docker socket mount denied for container with image \"$1\"; image is not in the allowed list; if you wish to allow it, configure the docker socket image list in the moat admin settings."; }
+check_refused "an image not in the list is refused" "$(notlisted busybox)" \
+  docker run --rm -v "$V" busybox true
+check_refused "unreachable registry: unpinned reference refused, saying so" \
+  "the registry of \"$GONE\" cannot be reached to validate the image digest" \
+  docker run --rm -v "$V" "$GONE" true
+check_refused "derived image refused while allowDerivedImages is false" \
+  "$(notlisted sockderived:1)" docker run --rm -v "$V" sockderived:1 true
+
+write_settings true
+wait_derived true
+t0=$(date +%s%N)
+check "derived image allowed with allowDerivedImages true" \
+  docker create --name der -v "$V" sockderived:1 true
+t1=$(date +%s%N)
+docker create --name plain busybox true >/dev/null
+t2=$(date +%s%N)
+harness_diag "create with derived-image validation: $(( (t1 - t0) / 1000000 )) ms; plain create: $(( (t2 - t1) / 1000000 )) ms"
+docker rm der plain >/dev/null 2>&1
+
+# A re-tagged impostor: same name and tag, other content.  (Derived images
+# off again: otherwise the busybox-based impostor is judged as derived from
+# $GONE, whose registry is unreachable, and refused for that reason.)
+write_settings false
+wait_derived false
+docker -H "$E" tag busybox "$APP"
+check_refused "re-tagged impostor (docker tag busybox $APP) refused" "$(notlisted "$APP")" \
+  docker run --rm -v "$V" "$APP" true
+harness_diag "$(grep -hE 'socket mount for a container|socket .* restored' "$MOAT_ROOT"/var/log/moat/*.log 2>/dev/null | sed 's/.*socket mount/socket mount/')"
+harness_done

@@ -1,0 +1,467 @@
+/* Docker socket exceptions: allow-list matching, digest validation against
+ * the registry's answer, derived images, the registry header parser. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "engine/sockex.h"
+
+#define D1                                                                    \
+  "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+#define D2                                                                    \
+  "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+#define D3                                                                    \
+  "sha256:3333333333333333333333333333333333333333333333333333333333333333"
+
+struct fake_image
+{
+  const char *name;
+  const char *repo_digests[3];
+  const char *layers[4];
+};
+
+struct fake
+{
+  const struct fake_image *images;
+  size_t n_images;
+  /* registry: "domain/path:tag" -> digest; domain "unreach..." fails */
+  const char *const (*remote)[2];
+  size_t n_remote;
+  int remote_calls;
+};
+
+static char **
+dup_list (const char *const *src, size_t *n)
+{
+  char **out = calloc (5, sizeof *out);
+  *n = 0;
+  for (size_t i = 0; src[i] && i < 4; i++)
+    out[(*n)++] = strdup (src[i]);
+  return out;
+}
+
+static int
+fake_inspect (void *ctx, const char *name, struct sockex_image *out,
+              moat_error_t *err)
+{
+  struct fake *f = ctx;
+  (void)err;
+  for (size_t i = 0; i < f->n_images; i++)
+    if (strcmp (f->images[i].name, name) == 0)
+      {
+        out->repo_digests
+            = dup_list (f->images[i].repo_digests, &out->n_repo_digests);
+        out->layers = dup_list (f->images[i].layers, &out->n_layers);
+        return 0;
+      }
+  return 1;
+}
+
+static int
+fake_remote (void *ctx, const struct imageref *ref, char **digest,
+             moat_error_t *err)
+{
+  struct fake *f = ctx;
+  char key[512];
+  f->remote_calls++;
+  snprintf (key, sizeof key, "%s/%s:%s", ref->domain, ref->path, ref->tag);
+  if (strncmp (ref->domain, "unreach", 7) == 0)
+    return moat_error (err, 113, "connection refused");
+  for (size_t i = 0; i < f->n_remote; i++)
+    if (strcmp (f->remote[i][0], key) == 0)
+      {
+        *digest = strdup (f->remote[i][1]);
+        return 0;
+      }
+  return moat_error (err, 71, "HTTP 404");
+}
+
+static const struct fake_image images[] = {
+  { "docker:cli", { "docker@" D1 }, { "L1", "L2" } },
+  { "docker.io/library/docker:cli", { "docker@" D1 }, { "L1", "L2" } },
+  { "docker@" D1, { "docker@" D1 }, { "L1", "L2" } },
+  /* `docker tag evil docker:27`: the name, not the content */
+  { "docker:27", { "evil@" D2 }, { "E1" } },
+  { "evil:1", { "evil@" D2 }, { "E1" } },
+  { "mine:1", { NULL }, { "L1", "L2", "L3" } },
+  { "other:1", { NULL }, { "L1", "X2" } },
+  { "unreach.example/app:1", { "unreach.example/app@" D3 }, { "U1" } },
+  { "testcontainers/ryuk:0.5", { "testcontainers/ryuk@" D3 }, { "R1" } },
+};
+
+static const char *const remote[][2] = {
+  { "docker.io/library/docker:cli", D1 },
+  { "docker.io/library/docker:27", D1 },
+  { "docker.io/testcontainers/ryuk:0.5", D3 },
+};
+
+struct pol_fx
+{
+  struct policy pol;
+  struct fake f;
+  struct sockex_ops ops;
+};
+
+static void
+set_list (struct pol_fx *x, const char *const *pats, bool derived)
+{
+  size_t n = 0;
+  while (pats[n])
+    n++;
+  x->pol.eci.n_images = n;
+  x->pol.eci.images = (char **)pats;
+  x->pol.eci.image_patterns = calloc (n + 1, sizeof (struct imageref_pattern));
+  for (size_t i = 0; i < n; i++)
+    {
+      moat_error_t err = NULL;
+      assert_int_equal (imageref_pattern_parse (
+                            pats[i], &x->pol.eci.image_patterns[i], &err),
+                        0);
+    }
+  x->pol.eci.allow_derived_images = derived;
+}
+
+static void
+clear_list (struct pol_fx *x)
+{
+  for (size_t i = 0; i < x->pol.eci.n_images; i++)
+    imageref_pattern_free (&x->pol.eci.image_patterns[i]);
+  free (x->pol.eci.image_patterns);
+  x->pol.eci.image_patterns = NULL;
+  x->pol.eci.n_images = 0;
+}
+
+static int
+setup (void **state)
+{
+  struct pol_fx *x = calloc (1, sizeof *x);
+  x->f.images = images;
+  x->f.n_images = sizeof images / sizeof *images;
+  x->f.remote = remote;
+  x->f.n_remote = sizeof remote / sizeof *remote;
+  x->ops = (struct sockex_ops){ fake_inspect, fake_remote, &x->f };
+  *state = x;
+  return 0;
+}
+
+static int
+teardown (void **state)
+{
+  struct pol_fx *x = *state;
+  clear_list (x);
+  free (x);
+  return 0;
+}
+
+/* 0 = allowed; 1 = refused with the contract message; 2 = refused with a
+ * message of its own (returned in *msg when msg != NULL). */
+static int
+decide (struct pol_fx *x, const char *image, char **msg)
+{
+  char *m = NULL;
+  int r = sockex_decide (&x->pol, &x->ops, image, &m);
+  int ret = r == 0 ? 0 : (m ? 2 : 1);
+  if (r == 0)
+    assert_null (m);
+  if (msg)
+    *msg = m;
+  else
+    free (m);
+  return ret;
+}
+
+static void
+by_reference (void **state)
+{
+  struct pol_fx *x = *state;
+  static const char *const pats[] = { "docker:cli", NULL };
+  set_list (x, pats, false);
+  assert_int_equal (decide (x, "docker:cli", NULL), 0);
+  assert_int_equal (decide (x, "docker.io/library/docker:cli", NULL), 0);
+  assert_int_equal (decide (x, "evil:1", NULL), 1);
+  assert_int_equal (decide (x, "docker:27", NULL), 1);
+  /* not in the list: the registry is not even asked */
+  x->f.remote_calls = 0;
+  assert_int_equal (decide (x, "mine:1", NULL), 1);
+  assert_int_equal (x->f.remote_calls, 0);
+  /* no list, no exception */
+  clear_list (x);
+  assert_int_equal (decide (x, "docker:cli", NULL), 1);
+}
+
+static void
+impostor_tag (void **state)
+{
+  struct pol_fx *x = *state;
+  static const char *const pats[] = { "docker:*", NULL };
+  set_list (x, pats, false);
+  /* the registry says docker:27 is D1; the local docker:27 is evil (D2) */
+  assert_int_equal (decide (x, "docker:27", NULL), 1);
+  assert_int_equal (decide (x, "docker:cli", NULL), 0);
+}
+
+static void
+pinned (void **state)
+{
+  struct pol_fx *x = *state;
+  static const char *const pats[]
+      = { "docker@" D1, "unreach.example/*:*", NULL };
+  set_list (x, pats, false);
+  x->f.remote_calls = 0;
+  assert_int_equal (decide (x, "docker@" D1, NULL), 0);
+  assert_int_equal (x->f.remote_calls, 0);
+  /* a tag pattern-less digest list does not cover tags */
+  assert_int_equal (decide (x, "docker:cli", NULL), 1);
+}
+
+static void
+unreachable_fails_closed (void **state)
+{
+  struct pol_fx *x = *state;
+  static const char *const pats[] = { "unreach.example/*:*", NULL };
+  char *m = NULL;
+  set_list (x, pats, false);
+  assert_int_equal (decide (x, "unreach.example/app:1", &m), 2);
+  assert_non_null (strstr (m, "docker socket mount denied for container "
+                              "with image \"unreach.example/app:1\"; the "
+                              "registry of \"unreach.example/app:1\" cannot "
+                              "be reached"));
+  assert_non_null (strstr (m, "connection refused"));
+  free (m);
+}
+
+static void
+wildcards (void **state)
+{
+  struct pol_fx *x = *state;
+  static const char *const pats[] = { "testcontainers/*:*", NULL };
+  static const char *const all[] = { "*", NULL };
+  set_list (x, pats, false);
+  assert_int_equal (decide (x, "testcontainers/ryuk:0.5", NULL), 0);
+  assert_int_equal (decide (x, "docker:cli", NULL), 1);
+  clear_list (x);
+  set_list (x, all, false);
+  assert_int_equal (decide (x, "docker:cli", NULL), 0);
+  /* "*" still needs the image to be what its name says */
+  assert_int_equal (decide (x, "docker:27", NULL), 1);
+  /* and a local-only image has nothing to validate against: the
+   * registry's answer (404 here) is given as the reason */
+  char *m = NULL;
+  assert_int_equal (decide (x, "mine:1", &m), 2);
+  assert_non_null (strstr (m, "HTTP 404"));
+  free (m);
+}
+
+static void
+derived (void **state)
+{
+  struct pol_fx *x = *state;
+  static const char *const pats[] = { "docker:cli", NULL };
+  set_list (x, pats, false);
+  assert_int_equal (decide (x, "mine:1", NULL), 1);
+  x->pol.eci.allow_derived_images = true;
+  assert_int_equal (decide (x, "mine:1", NULL), 0);
+  /* shares only the first layer */
+  assert_int_equal (decide (x, "other:1", NULL), 1);
+  assert_int_equal (decide (x, "evil:1", NULL), 1);
+}
+
+static void
+derived_from_impostor (void **state)
+{
+  struct pol_fx *x = *state;
+  static const char *const pats[] = { "docker:27", NULL };
+  set_list (x, pats, true);
+  /* evil:1 starts with the layers of the local docker:27, but that one is
+   * not what the registry calls docker:27 */
+  assert_int_equal (decide (x, "evil:1", NULL), 1);
+}
+
+static void
+digest_header (void **state)
+{
+  char out[SOCKEX_DIGEST_MAX];
+  const char *h;
+  (void)state;
+  h = "Docker-Content-Digest: " D1 "\r\n";
+  assert_int_equal (sockex_parse_digest_header (h, strlen (h), out), 1);
+  assert_string_equal (out, D1);
+  h = "docker-content-digest:\t" D2 "  \r\n";
+  assert_int_equal (sockex_parse_digest_header (h, strlen (h), out), 1);
+  assert_string_equal (out, D2);
+  h = "Docker-Content-Digest: sha256:123\r\n";
+  assert_int_equal (sockex_parse_digest_header (h, strlen (h), out), 0);
+  h = "Docker-Content-Digest: md5:" D1 "\r\n";
+  assert_int_equal (sockex_parse_digest_header (h, strlen (h), out), 0);
+  h = "Docker-Content-Digest: sha256:"
+      "111111111111111111111111111111111111111111111111111111111111111G\r\n";
+  assert_int_equal (sockex_parse_digest_header (h, strlen (h), out), 0);
+  h = "Content-Length: 12\r\n";
+  assert_int_equal (sockex_parse_digest_header (h, strlen (h), out), 0);
+  h = "Docker-Content-Digest";
+  assert_int_equal (sockex_parse_digest_header (h, strlen (h), out), 0);
+}
+
+static void
+inspect_parse (void **state)
+{
+  struct sockex_image im;
+  moat_error_t err = NULL;
+  const char *j
+      = "{\"Id\":\"x\",\"RepoDigests\":[\"a@" D1 "\"],"
+        "\"RootFS\":{\"Type\":\"layers\",\"Layers\":[\"L1\",\"L2\"]}}";
+  (void)state;
+  assert_int_equal (sockex_image_parse (j, strlen (j), &im, &err), 0);
+  assert_int_equal (im.n_repo_digests, 1);
+  assert_int_equal (im.n_layers, 2);
+  assert_string_equal (im.layers[1], "L2");
+  sockex_image_free (&im);
+  j = "{\"RepoDigests\":null}";
+  assert_int_equal (sockex_image_parse (j, strlen (j), &im, &err), 0);
+  assert_int_equal (im.n_layers, 0);
+  sockex_image_free (&im);
+  j = "{\"RepoDigests\":[1]}";
+  assert_int_equal (sockex_image_parse (j, strlen (j), &im, &err), -1);
+  moat_error_release (&err);
+  j = "[]";
+  assert_int_equal (sockex_image_parse (j, strlen (j), &im, &err), -1);
+  moat_error_release (&err);
+}
+
+static void
+registry_unreachable (void **state)
+{
+  struct sockex_registry *r = sockex_registry_new (60, 2000);
+  struct imageref ref = { 0 };
+  moat_error_t err = NULL;
+  char *d = NULL;
+  (void)state;
+  /* port 1 on loopback: nothing listens; never any other address */
+  assert_int_equal (imageref_parse ("127.0.0.1:1/x:1", &ref, &err), 0);
+  assert_int_equal (sockex_registry_digest (r, &ref, &d, &err), -1);
+  assert_non_null (
+      strstr (moat_error_msg (&err), "http://127.0.0.1:1/v2/x/manifests/1"));
+  moat_error_release (&err);
+  imageref_free (&ref);
+  sockex_registry_free (r);
+}
+
+/* A one-purpose registry on 127.0.0.1: answers every request with
+ * Docker-Content-Digest D1 and records the last request head. */
+struct mini_registry
+{
+  int lfd;
+  int port;
+  int requests;
+  char last[4096];
+  pthread_t th;
+};
+
+static void *
+mini_serve (void *arg)
+{
+  struct mini_registry *m = arg;
+  for (;;)
+    {
+      int fd = accept (m->lfd, NULL, NULL);
+      ssize_t n, got = 0;
+      if (fd < 0)
+        return NULL;
+      while (got < (ssize_t)sizeof m->last - 1
+             && (n = read (fd, m->last + got, sizeof m->last - 1 - got)) > 0)
+        {
+          got += n;
+          m->last[got] = '\0';
+          if (strstr (m->last, "\r\n\r\n"))
+            break;
+        }
+      m->requests++;
+      const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                         "Docker-Content-Digest: " D1 "\r\n"
+                         "Connection: close\r\n\r\n";
+      if (write (fd, resp, strlen (resp)) < 0)
+        {
+        }
+      close (fd);
+    }
+}
+
+static void
+registry_lookup_and_cache (void **state)
+{
+  struct mini_registry m = { 0 };
+  struct sockaddr_in sa
+      = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t sl = sizeof sa;
+  struct imageref ref = { 0 };
+  moat_error_t err = NULL;
+  char name[64], *d = NULL;
+  struct sockex_registry *r;
+  (void)state;
+  m.lfd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true (m.lfd >= 0);
+  assert_int_equal (bind (m.lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+  assert_int_equal (listen (m.lfd, 8), 0);
+  assert_int_equal (getsockname (m.lfd, (struct sockaddr *)&sa, &sl), 0);
+  m.port = ntohs (sa.sin_port);
+  assert_int_equal (pthread_create (&m.th, NULL, mini_serve, &m), 0);
+
+  snprintf (name, sizeof name, "127.0.0.1:%d/team/app:2", m.port);
+  assert_int_equal (imageref_parse (name, &ref, &err), 0);
+  r = sockex_registry_new (60, 2000);
+  assert_int_equal (sockex_registry_digest (r, &ref, &d, &err), 0);
+  assert_string_equal (d, D1);
+  free (d);
+  assert_int_equal (m.requests, 1);
+  assert_non_null (strstr (m.last, "HEAD /v2/team/app/manifests/2 HTTP/1.1"));
+  assert_non_null (
+      strstr (m.last, "application/vnd.docker.distribution.manifest.v2+json"));
+  assert_non_null (strstr (m.last, "application/vnd.oci.image.index.v1+json"));
+  /* cached: no second request within the TTL */
+  assert_int_equal (sockex_registry_digest (r, &ref, &d, &err), 0);
+  free (d);
+  assert_int_equal (m.requests, 1);
+  sockex_registry_free (r);
+  /* TTL 0: every lookup asks again */
+  r = sockex_registry_new (0, 2000);
+  assert_int_equal (sockex_registry_digest (r, &ref, &d, &err), 0);
+  free (d);
+  assert_int_equal (sockex_registry_digest (r, &ref, &d, &err), 0);
+  free (d);
+  assert_int_equal (m.requests, 3);
+  sockex_registry_free (r);
+  imageref_free (&ref);
+  shutdown (m.lfd, SHUT_RDWR);
+  close (m.lfd);
+  pthread_join (m.th, NULL);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown (by_reference, setup, teardown),
+    cmocka_unit_test_setup_teardown (impostor_tag, setup, teardown),
+    cmocka_unit_test_setup_teardown (pinned, setup, teardown),
+    cmocka_unit_test_setup_teardown (unreachable_fails_closed, setup,
+                                     teardown),
+    cmocka_unit_test_setup_teardown (wildcards, setup, teardown),
+    cmocka_unit_test_setup_teardown (derived, setup, teardown),
+    cmocka_unit_test_setup_teardown (derived_from_impostor, setup, teardown),
+    cmocka_unit_test (digest_header),
+    cmocka_unit_test (inspect_parse),
+    cmocka_unit_test (registry_unreachable),
+    cmocka_unit_test (registry_lookup_and_cache),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
