@@ -45,6 +45,10 @@ dockerd_stop() {
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
   fi
   [ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
+  # dockerd's cgroups under /moat-<netns> (empty once its containers are gone)
+  for d in /sys/fs/cgroup/*/moat-"$NS" /sys/fs/cgroup/moat-"$NS"; do
+    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
   # Mounts left under the root (dockerd's, moat-runc's) go before the dir.
   grep -o " $R/[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do
     umount -l "$m" 2>/dev/null

@@ -32,6 +32,10 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   for n in "$H" "$S"; do ip netns del "$n" 2>/dev/null; done
   umount -R "$R/exec" 2>/dev/null; umount -R "$R/data" 2>/dev/null
+  # dockerd's cgroups under /moat-<tag> (empty once its containers are gone)
+  for d in /sys/fs/cgroup/*/moat-"$tag" /sys/fs/cgroup/moat-"$tag"; do
+    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
   rm -rf "$R"
 }
 trap cleanup EXIT

@@ -32,6 +32,10 @@ engine_stop() {
     for _ in $(seq 1 100); do kill -0 "$dp" 2>/dev/null || break; sleep 0.1; done
   fi
   ip netns del "$NS" 2>/dev/null
+  # dockerd's cgroups under /moat-<netns> (empty once its containers are gone)
+  for d in /sys/fs/cgroup/*/moat-"$NS" /sys/fs/cgroup/moat-"$NS"; do
+    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
   # dockerd leaves mounts under its roots
   grep -o " $R[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 }
