@@ -2,6 +2,7 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -67,34 +68,10 @@ runtime_exec_runc (const struct runtime_ctx *ctx, char *const *args,
   return moat_error (err, errno, "exec `%s`", ctx->runc_path);
 }
 
-int
-runtime_run_runc (const struct runtime_ctx *ctx, char *const *args)
-{
-  cleanup_free char **v = build_argv (ctx, args);
-  pid_t pid;
-  int status;
-
-  if (v == NULL)
-    return 127;
-  pid = fork ();
-  if (pid < 0)
-    return 127;
-  if (pid == 0)
-    {
-      execv (ctx->runc_path, v);
-      _exit (127);
-    }
-  while (waitpid (pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return 127;
-  if (WIFEXITED (status))
-    return WEXITSTATUS (status);
-  return 128 + WTERMSIG (status);
-}
-
-/* Same as runtime_run_runc but with stdout and stderr on /dev/null. */
+/* Run runc with args and wait; quiet sends its stdout and stderr to
+ * /dev/null (probes whose failure is an answer, not an error). */
 static int
-run_runc_quiet (const struct runtime_ctx *ctx, char *const *args)
+run_runc (const struct runtime_ctx *ctx, char *const *args, bool quiet)
 {
   cleanup_free char **v = build_argv (ctx, args);
   pid_t pid;
@@ -107,9 +84,12 @@ run_runc_quiet (const struct runtime_ctx *ctx, char *const *args)
     return 127;
   if (pid == 0)
     {
-      int fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
-      if (fd < 0 || dup2 (fd, 1) < 0 || dup2 (fd, 2) < 0)
-        _exit (127);
+      if (quiet)
+        {
+          int fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+          if (fd < 0 || dup2 (fd, 1) < 0 || dup2 (fd, 2) < 0)
+            _exit (127);
+        }
       execv (ctx->runc_path, v);
       _exit (127);
     }
@@ -117,6 +97,18 @@ run_runc_quiet (const struct runtime_ctx *ctx, char *const *args)
     if (errno != EINTR)
       return 127;
   return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+int
+runtime_run_runc (const struct runtime_ctx *ctx, char *const *args)
+{
+  return run_runc (ctx, args, false);
+}
+
+static int
+run_runc_quiet (const struct runtime_ctx *ctx, char *const *args)
+{
+  return run_runc (ctx, args, true);
 }
 
 int
