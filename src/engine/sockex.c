@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "common/cleanup.h"
+#include "regauth.h"
 
 #define MSG_PREFIX "enhanced container isolation: "
 
@@ -332,57 +333,39 @@ struct fetch
 {
   char digest[SOCKEX_DIGEST_MAX];
   bool found;
+  char *challenge; /* the 401's WWW-Authenticate value */
 };
 
 static size_t
 on_header (char *buf, size_t size, size_t n, void *arg)
 {
   struct fetch *f = arg;
+  const char *v;
+  size_t vlen;
   /* a new response (after 100-continue or a redirect) starts afresh */
   if (n * size > 5 && strncmp (buf, "HTTP/", 5) == 0)
-    f->found = false;
+    {
+      f->found = false;
+      free (f->challenge);
+      f->challenge = NULL;
+    }
   if (sockex_parse_digest_header (buf, size * n, f->digest))
     f->found = true;
+  v = regauth_header_value (buf, size * n, &vlen);
+  if (v != NULL && f->challenge == NULL && vlen <= REGAUTH_CHALLENGE_MAX)
+    f->challenge = strndup (v, vlen);
   return size * n;
 }
 
-static bool
-loopback_host (const char *domain)
-{
-  cleanup_free char *host = strdup (domain);
-  char *colon;
-  if (host == NULL)
-    return false;
-  if (host[0] == '[')
-    return strncmp (host, "[::1]", 5) == 0;
-  colon = strchr (host, ':');
-  if (colon)
-    *colon = '\0';
-  return strcmp (host, "localhost") == 0 || strncmp (host, "127.", 4) == 0;
-}
-
+/* HEAD the manifest URL, with a bearer token when given. */
 static int
-fetch_digest (struct sockex_registry *r, const struct imageref *ref,
-              char **digest, moat_error_t *err)
+head_manifest (struct sockex_registry *r, const char *url, const char *token,
+               struct fetch *f, long *status, moat_error_t *err)
 {
-  cleanup_free char *url = NULL;
   struct curl_slist *hdrs = NULL;
-  struct fetch f = { .found = false };
+  cleanup_free char *auth = NULL;
   CURL *c;
   CURLcode rc;
-  long status = 0;
-  const char *host = strcmp (ref->domain, "docker.io") == 0
-                         ? "registry-1.docker.io"
-                         : ref->domain;
-  /* Docker talks plain HTTP to loopback registries; so do we. */
-  if (asprintf (&url, "%s://%s/v2/%s/manifests/%s",
-                loopback_host (host) ? "http" : "https", host, ref->path,
-                ref->tag ? ref->tag : "latest")
-      < 0)
-    {
-      url = NULL;
-      return moat_error (err, ENOMEM, "registry url");
-    }
   c = curl_easy_init ();
   if (c == NULL)
     return moat_error (err, ENOMEM, "curl");
@@ -391,11 +374,22 @@ fetch_digest (struct sockex_registry *r, const struct imageref *ref,
             "application/vnd.docker.distribution.manifest.list.v2+json, "
             "application/vnd.oci.image.manifest.v1+json, "
             "application/vnd.oci.image.index.v1+json");
+  if (token != NULL)
+    {
+      if (asprintf (&auth, "Authorization: Bearer %s", token) < 0)
+        {
+          auth = NULL;
+          curl_slist_free_all (hdrs);
+          curl_easy_cleanup (c);
+          return moat_error (err, ENOMEM, "authorization");
+        }
+      hdrs = curl_slist_append (hdrs, auth);
+    }
   curl_easy_setopt (c, CURLOPT_URL, url);
   curl_easy_setopt (c, CURLOPT_NOBODY, 1L);
   curl_easy_setopt (c, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt (c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt (c, CURLOPT_HEADERDATA, &f);
+  curl_easy_setopt (c, CURLOPT_HEADERDATA, f);
   curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, r->timeout_ms);
   curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT_MS, r->timeout_ms);
   curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
@@ -404,12 +398,81 @@ fetch_digest (struct sockex_registry *r, const struct imageref *ref,
   curl_easy_setopt (c, CURLOPT_NOPROXY, "*");
   rc = curl_easy_perform (c);
   if (rc == CURLE_OK)
-    curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, status);
   curl_easy_cleanup (c);
   curl_slist_free_all (hdrs);
   if (rc != CURLE_OK)
     return moat_error (err, EHOSTUNREACH, "%s: %s", url,
                        curl_easy_strerror (rc));
+  return 0;
+}
+
+/* A 401: follow the registry's Bearer challenge to an anonymous token. */
+static int
+get_token (struct sockex_registry *r, const struct imageref *ref,
+           const char *url, const char *challenge, char **token,
+           moat_error_t *err)
+{
+  struct reg_challenge ch;
+  cleanup_free char *scope = NULL, *turl = NULL;
+  int rc;
+  if (challenge == NULL)
+    return moat_error (err, EACCES, "%s: HTTP 401 without a challenge", url);
+  if (regauth_parse_challenge (challenge, strlen (challenge), &ch, err) < 0)
+    return moat_error_wrap (err, "%s: HTTP 401", url);
+  if (strcasecmp (ch.scheme, "Bearer") != 0)
+    {
+      rc = moat_error (err, EACCES,
+                       "%s: the registry wants %s credentials; moat looks "
+                       "digests up anonymously",
+                       url, ch.scheme);
+      regauth_challenge_free (&ch);
+      return rc;
+    }
+  if (asprintf (&scope, "repository:%s:pull", ref->path) < 0)
+    scope = NULL;
+  rc = regauth_token_url (&ch, scope, &turl, err);
+  regauth_challenge_free (&ch);
+  if (rc < 0)
+    return moat_error_wrap (err, "%s: HTTP 401", url);
+  return regauth_fetch_token (turl, r->timeout_ms, token, err);
+}
+
+static int
+fetch_digest (struct sockex_registry *r, const struct imageref *ref,
+              char **digest, moat_error_t *err)
+{
+  cleanup_free char *url = NULL, *token = NULL;
+  struct fetch f = { .found = false };
+  long status = 0;
+  int rc;
+  const char *host = strcmp (ref->domain, "docker.io") == 0
+                         ? "registry-1.docker.io"
+                         : ref->domain;
+  /* Docker talks plain HTTP to loopback registries; so do we. */
+  if (asprintf (&url, "%s://%s/v2/%s/manifests/%s",
+                regauth_loopback_host (host) ? "http" : "https", host,
+                ref->path, ref->tag ? ref->tag : "latest")
+      < 0)
+    {
+      url = NULL;
+      return moat_error (err, ENOMEM, "registry url");
+    }
+  rc = head_manifest (r, url, NULL, &f, &status, err);
+  if (rc == 0 && status == 401)
+    {
+      rc = get_token (r, ref, url, f.challenge, &token, err);
+      free (f.challenge);
+      f = (struct fetch){ .found = false };
+      if (rc == 0)
+        rc = head_manifest (r, url, token, &f, &status, err);
+      if (rc == 0 && status == 401)
+        rc = moat_error (err, EACCES, "%s: HTTP 401 with the registry's own "
+                         "token", url);
+    }
+  free (f.challenge);
+  if (rc < 0)
+    return -1;
   if (status != 200)
     return moat_error (err, EPROTO, "%s: HTTP %ld", url, status);
   if (!f.found)

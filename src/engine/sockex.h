@@ -67,8 +67,9 @@ void sockex_registry_free (struct sockex_registry *r);
 /* HEAD /v2/<path>/manifests/<tag> (Accept: docker v2 and OCI manifests and
  * indexes) at ref's registry; the Docker-Content-Digest answer, cached.
  * http for loopback registries (as Docker treats them as insecure), https
- * otherwise; docker.io is registry-1.docker.io.  Token authentication is
- * not implemented: a 401 is an error. */
+ * otherwise; docker.io is registry-1.docker.io.  A 401 with a Bearer
+ * challenge is answered with an anonymous token from the realm (Docker
+ * Hub's flow, see regauth.h); any other 401 is an error. */
 int sockex_registry_digest (struct sockex_registry *r,
                             const struct imageref *ref, char **digest,
                             moat_error_t *err);
