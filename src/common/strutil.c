@@ -1,6 +1,8 @@
 #include "strutil.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 int
 hex_digit_value (char c)
@@ -31,7 +33,7 @@ pct_decode (const char *s, size_t len, bool strict)
           int lo = i + 2 < len ? hex_digit_value (s[i + 2]) : -1;
           if (hi >= 0 && lo >= 0)
             {
-              c = (char) (hi * 16 + lo);
+              c = (char)(hi * 16 + lo);
               i += 2;
             }
           else if (strict)
@@ -46,4 +48,23 @@ pct_decode (const char *s, size_t len, bool strict)
 bad:
   free (out);
   return NULL;
+}
+
+const char *
+header_line_value (const char *line, size_t len, const char *name,
+                   size_t *vlen)
+{
+  size_t nl = strlen (name);
+  if (len < nl || strncasecmp (line, name, nl) != 0)
+    return NULL;
+  line += nl;
+  len -= nl;
+  while (len > 0 && (*line == ' ' || *line == '\t'))
+    line++, len--;
+  while (len > 0
+         && (line[len - 1] == '\r' || line[len - 1] == '\n'
+             || line[len - 1] == ' ' || line[len - 1] == '\t'))
+    len--;
+  *vlen = len;
+  return line;
 }

@@ -14,4 +14,11 @@ int hex_digit_value (char c);
  * malformed escape stays as written.  NULL also when out of memory. */
 char *pct_decode (const char *s, size_t len, bool strict);
 
+/* If `line` (one HTTP header line, as libcurl hands them over) is the
+ * header `name` (lower case, with its colon: "www-authenticate:"), return
+ * its value with leading blanks and trailing CR/LF/blanks cut, length in
+ * *vlen; NULL otherwise. */
+const char *header_line_value (const char *line, size_t len, const char *name,
+                               size_t *vlen);
+
 #endif

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "common/cleanup.h"
+#include "common/strutil.h"
 
 #define TOKEN_BODY_MAX (1024 * 1024)
 
@@ -166,20 +167,7 @@ regauth_parse_challenge (const char *value, size_t len,
 const char *
 regauth_header_value (const char *line, size_t len, size_t *vlen)
 {
-  static const char name[] = "www-authenticate:";
-  size_t nl = sizeof name - 1;
-  if (len < nl || strncasecmp (line, name, nl) != 0)
-    return NULL;
-  line += nl;
-  len -= nl;
-  while (len > 0 && (*line == ' ' || *line == '\t'))
-    line++, len--;
-  while (len > 0
-         && (line[len - 1] == '\r' || line[len - 1] == '\n'
-             || line[len - 1] == ' ' || line[len - 1] == '\t'))
-    len--;
-  *vlen = len;
-  return line;
+  return header_line_value (line, len, "www-authenticate:", vlen);
 }
 
 int

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "common/cleanup.h"
+#include "common/strutil.h"
 #include "regauth.h"
 
 #define MSG_PREFIX "enhanced container isolation: "
@@ -310,22 +311,12 @@ int
 sockex_parse_digest_header (const char *line, size_t len,
                             char out[SOCKEX_DIGEST_MAX])
 {
-  static const char name[] = "docker-content-digest:";
-  size_t nl = sizeof name - 1;
-  if (len < nl || strncasecmp (line, name, nl) != 0)
+  size_t n;
+  const char *v = header_line_value (line, len, "docker-content-digest:", &n);
+  if (v == NULL || n >= SOCKEX_DIGEST_MAX || !digest_well_formed (v, n))
     return 0;
-  line += nl;
-  len -= nl;
-  while (len > 0 && (*line == ' ' || *line == '\t'))
-    line++, len--;
-  while (len > 0
-         && (line[len - 1] == '\r' || line[len - 1] == '\n'
-             || line[len - 1] == ' ' || line[len - 1] == '\t'))
-    len--;
-  if (len >= SOCKEX_DIGEST_MAX || !digest_well_formed (line, len))
-    return 0;
-  memcpy (out, line, len);
-  out[len] = '\0';
+  memcpy (out, v, n);
+  out[n] = '\0';
   return 1;
 }
 
@@ -467,8 +458,10 @@ fetch_digest (struct sockex_registry *r, const struct imageref *ref,
       if (rc == 0)
         rc = head_manifest (r, url, token, &f, &status, err);
       if (rc == 0 && status == 401)
-        rc = moat_error (err, EACCES, "%s: HTTP 401 with the registry's own "
-                         "token", url);
+        rc = moat_error (err, EACCES,
+                         "%s: HTTP 401 with the registry's own "
+                         "token",
+                         url);
     }
   free (f.challenge);
   if (rc < 0)
