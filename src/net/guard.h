@@ -95,6 +95,9 @@ struct net_guard_config
   void *decide_ctx;
   net_resolve_fn resolve; /* NULL: getaddrinfo */
   void *resolve_ctx;
+  /* PEM CA certificates trusted for https:// proxies besides the system
+   * store (NULL: the system store only).  Read once, by net_guard_new. */
+  const char *proxy_ca_file;
   /* Addresses that count as the host besides its interfaces' (read with
    * getifaddrs at every set_policy). */
   const struct net_addr *host_addrs;
