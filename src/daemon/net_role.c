@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "internal.h"
 #include "net/guard.h"
@@ -309,6 +310,30 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
   if (pac_loader_start (d, err) < 0)
     return -1;
 
+  /* Extra CAs for https:// proxies: /etc/moat/proxy-ca.pem when present,
+   * trusted only if root owns it (else a non-root user could make moat
+   * trust a proxy of theirs). */
+  cleanup_free char *ca = NULL;
+  if (asprintf (&ca, "%s/proxy-ca.pem", d->paths->etc_dir) < 0)
+    {
+      ca = NULL;
+      return moat_error (err, ENOMEM, "net guard");
+    }
+  if (access (ca, F_OK) == 0)
+    {
+      moat_error_t cerr = NULL;
+      if (fs_check_root_owned (ca, d->paths->root[0] ? d->paths->root : NULL,
+                               &cerr)
+          < 0)
+        {
+          log_error ("proxy CA file ignored (https:// proxies are verified "
+                     "against the system store only): %s",
+                     moat_error_msg (&cerr));
+          moat_error_release (&cerr);
+        }
+      else
+        cfg.proxy_ca_file = ca;
+    }
   cfg.listen_port = d->cfg.net_port;
   cfg.listen6 = "";
   cfg.intercept.src = d->net_cidrs;
