@@ -70,8 +70,11 @@ net_httpfwd_init (struct net_httpfwd *f, const char *host, uint16_t port,
   f->state = HF_HEAD;
   if (host[0] == '\0')
     return -1;
+  /* A host name or an address: nothing that could end the authority or
+   * the request line early. */
   for (const char *p = host; *p; p++)
-    if (!tchar_p ((uint8_t)*p) && *p != ':' && *p != '[' && *p != ']')
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+          || (*p >= '0' && *p <= '9') || strchr ("-._:", *p) != NULL))
       return -1;
   if (port == 80)
     n = snprintf (f->authority, sizeof f->authority, "%s%s%s", lb, host, rb);
