@@ -147,6 +147,7 @@ MaxClients 50
 Allow 10.78.0.0/24
 BasicAuth alice s3cret
 ConnectPort 443
+ConnectPort 7000
 CONF
 spawn "$S" /dev/null tinyproxy -d -c "$work/tinyproxy.conf"
 # A forward proxy that keeps client connections alive (tinyproxy closes
@@ -439,6 +440,25 @@ check "https proxy: audited as https-connect" \
 out=$(curlC --data-binary @"$work/post.body" http://10.78.0.5/echo | md5sum); rc=$?
 check "https proxy: port 80 in forward mode inside TLS, POST body intact" test "$out" = "$(md5sum < "$work/post.body")"
 check "https proxy: audited as https-forward" audit_has '.decision == "https-forward" and .dst_port == 80'
+# 8 MB each way through TLS + CONNECT to the echo server, read while
+# writing (backpressure both ways), without a half-close (tinyproxy ends
+# a tunnel on one).
+inC "$py" - > "$work/tls-echo.out" <<'PY'
+import hashlib, os, socket, threading, time
+data = os.urandom(8 << 20)
+s = socket.create_connection(("10.78.0.5", 7000), timeout=10)
+t0 = time.time()
+th = threading.Thread(target=s.sendall, args=(data,)); th.start()
+got = bytearray()
+while len(got) < len(data):
+    d = s.recv(1 << 20)
+    if not d: break
+    got += d
+th.join(); dt = time.time() - t0
+print(hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest(), "%.0f" % (2 * len(data) / dt / 1e6))
+PY
+check "https proxy: 8 MB each way through TLS byte for byte ($(cut -d' ' -f2 "$work/tls-echo.out") MB/s both ways, via haproxy+tinyproxy)" \
+  grep -q '^True' "$work/tls-echo.out"
 stop_guard
 start_guard --ports '*' --proxy-ca "$work/ca.pem" \
   --https https://alice:s3cret@10.78.0.4:8444 --route "HTTPS 10.78.0.4:8444; DIRECT" || exit 1
