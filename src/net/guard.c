@@ -39,8 +39,11 @@
 #define SCAN_US 20000
 /* A proxy's reply head larger than this is refused. */
 #define PROXY_HEAD_MAX 8192
-/* Userspace relay buffers (forward mode, TLS to the proxy), per direction. */
-#define UBUF (64 * 1024)
+/* User-space relay buffers (forward mode, TLS to the proxy), per
+ * direction (two TLS records; a forward-mode connection also holds the
+ * rewriter's ~35 KB state and UIN bytes of input). */
+#define UBUF (32 * 1024)
+#define UIN (16 * 1024)
 
 enum conn_state
 {
@@ -468,7 +471,14 @@ up_user (struct conn *c)
           return 0;
         }
       uint8_t *dst = c->hf != NULL ? c->ui + c->ui_len : c->uo;
-      size_t room = c->hf != NULL ? UBUF - c->ui_len : UBUF;
+      size_t room = c->hf != NULL ? UIN - c->ui_len : UBUF;
+      if (room == 0)
+        {
+          /* cannot happen: the rewriter takes every byte while its output
+           * has room; never read 0 bytes and take it for EOF */
+          errno = ENOBUFS;
+          return -1;
+        }
       ssize_t n = recv (c->cfd, dst, room, 0);
       if (n < 0)
         return errno == EAGAIN ? 0 : -1;
@@ -547,7 +557,7 @@ start_relay (struct net_guard *g, struct conn *c)
   bool user_up = c->hf != NULL || c->ssl != NULL;
   bool user_down = c->ssl != NULL;
   if ((user_up && (c->uo = malloc (UBUF)) == NULL)
-      || (c->hf != NULL && (c->ui = malloc (UBUF)) == NULL)
+      || (c->hf != NULL && (c->ui = malloc (UIN)) == NULL)
       || (user_down && c->db == NULL && (c->db = malloc (UBUF)) == NULL))
     {
       snprintf (c->error, sizeof c->error, "out of memory");
