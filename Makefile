@@ -9,7 +9,7 @@
 
 BUILD ?= build
 CC ?= cc
-PKGS := jansson sqlite3 libcurl libseccomp
+PKGS := jansson sqlite3 libcurl libseccomp openssl
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
         -Wstrict-prototypes -Wno-unused-parameter

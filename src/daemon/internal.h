@@ -108,6 +108,7 @@ struct moatd
   /* The net guard role (net_role.c). */
   struct net_guard *net;
   struct pac_engine *pac;
+  struct pac_loader *pac_loader; /* net_role.c: fetches off the main thread */
   pthread_t net_thread;
   bool net_running;
   int net_nsfd, host_nsfd;

@@ -6,12 +6,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "internal.h"
 #include "net/guard.h"
@@ -113,37 +115,148 @@ read_resolvers (struct net_addr *out, size_t max)
   return n;
 }
 
-/* (Re)load the PAC when the policy names one; a failure leaves the engine
- * without a PAC, so every decision refuses (fail closed) and status says
- * why. */
-static void
-load_pac (struct moatd *d)
+/* The PAC loader: a thread of its own fetches and loads the PAC, so that a
+ * PAC server that stalls (up to the 10 s fetch timeout) never holds
+ * moatd's main thread (control socket, policy reloads, audit).  The main
+ * thread posts the URL to load; only the newest request counts.  Until a
+ * new URL is loaded the engine has no PAC: connections are refused (fail
+ * closed) and `moat status` says the PAC is being fetched. */
+struct pac_loader
 {
-  moat_error_t err = NULL;
-  const char *url = d->policy->proxy.pac;
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  char *url;    /* the request waiting, or NULL */
+  char *loaded; /* the URL of the last request taken (main thread reads) */
+  uint64_t ticket;
+  bool stop;
+  atomic_bool cancel; /* abort the fetch in progress (shutdown) */
+  pthread_t thread;
+  bool started;
+};
+
+static void
+pac_audit (struct moatd *d, const char *url, const char *outcome,
+           const char *detail)
+{
   struct audit_record r = {
     .component = "net", .caller_uid = -1, .caller_pid = -1,
     .rule = "containersProxy.pac", .endpoint = url,
+    .outcome = outcome, .detail = detail,
   };
+  moatd_audit_post (d, &r);
+}
 
-  if (d->pac == NULL || url == NULL || url[0] == '\0')
-    return;
-  d->pac_loaded_ms = moatd_now_ms ();
-  if (pac_engine_load_url (d->pac, url, 10000, &err) < 0)
+static void *
+pac_loader_thread (void *arg)
+{
+  struct moatd *d = arg;
+  struct pac_loader *l = d->pac_loader;
+
+  pthread_mutex_lock (&l->mu);
+  for (;;)
     {
-      log_error ("PAC `%s` cannot be used; container connections are "
-                 "refused: %s",
-                 url, moat_error_msg (&err));
-      r.outcome = "rejected";
-      r.detail = moat_error_msg (&err);
-      moatd_audit_record (d, &r);
+      while (!l->stop && l->url == NULL)
+        pthread_cond_wait (&l->cond, &l->mu);
+      if (l->stop)
+        break;
+      cleanup_free char *url = l->url;
+      uint64_t ticket = l->ticket;
+      moat_error_t err = NULL;
+      l->url = NULL;
+      pthread_mutex_unlock (&l->mu);
+
+      int r = pac_engine_load_url_ticket (d->pac, url, 10000, ticket,
+                                          &l->cancel, &err);
+      if (r < 0 && !atomic_load (&l->cancel))
+        {
+          log_error ("PAC `%s` cannot be used; container connections are "
+                     "refused: %s",
+                     url, moat_error_msg (&err));
+          pac_audit (d, url, "rejected", moat_error_msg (&err));
+        }
+      else if (r == 0)
+        pac_audit (d, url, "applied", "PAC loaded");
+      /* r == 1: a newer request superseded this one; it reports itself. */
       moat_error_release (&err);
+      pthread_mutex_lock (&l->mu);
+    }
+  pthread_mutex_unlock (&l->mu);
+  return NULL;
+}
+
+static int
+pac_loader_start (struct moatd *d, moat_error_t *err)
+{
+  struct pac_loader *l = calloc (1, sizeof *l);
+  if (l == NULL)
+    return moat_error (err, ENOMEM, "PAC loader");
+  pthread_mutex_init (&l->mu, NULL);
+  pthread_cond_init (&l->cond, NULL);
+  atomic_init (&l->cancel, false);
+  d->pac_loader = l;
+  /* Created from the main thread while it is in moatd's own network
+   * namespace: the PAC server is reached from the host, as before. */
+  if (pthread_create (&l->thread, NULL, pac_loader_thread, d) != 0)
+    return moat_error (err, EAGAIN, "start the PAC loader thread");
+  l->started = true;
+  return 0;
+}
+
+static void
+pac_loader_stop (struct moatd *d)
+{
+  struct pac_loader *l = d->pac_loader;
+  if (l == NULL)
+    return;
+  if (l->started)
+    {
+      pthread_mutex_lock (&l->mu);
+      l->stop = true;
+      atomic_store (&l->cancel, true);
+      pthread_cond_signal (&l->cond);
+      pthread_mutex_unlock (&l->mu);
+      pthread_join (l->thread, NULL);
+    }
+  free (l->url);
+  free (l->loaded);
+  pthread_mutex_destroy (&l->mu);
+  pthread_cond_destroy (&l->cond);
+  free (l);
+  d->pac_loader = NULL;
+}
+
+/* (Re)load the PAC when the policy names one (main thread; never blocks on
+ * the network).  A URL other than the one last requested unloads the
+ * current PAC at once, so decisions never pair the new policy with the
+ * old script; the same URL (a refresh, or another setting changed) keeps
+ * the current PAC deciding until the fetch replaces it or fails. */
+static void
+load_pac (struct moatd *d)
+{
+  struct pac_loader *l = d->pac_loader;
+  const char *url = d->policy->proxy.pac;
+  char why[600];
+
+  if (d->pac == NULL || l == NULL || url == NULL || url[0] == '\0')
+    return;
+  char *copy = strdup (url);
+  if (copy == NULL)
+    {
+      /* Fail closed: no PAC rather than a stale one. */
+      pac_engine_begin (d->pac, "out of memory");
       return;
     }
+  bool same = l->loaded != NULL && strcmp (l->loaded, url) == 0;
+  snprintf (why, sizeof why, "fetching PAC `%s`", url);
   d->pac_loaded_ms = moatd_now_ms ();
-  r.outcome = "applied";
-  r.detail = "PAC loaded";
-  moatd_audit_record (d, &r);
+  pthread_mutex_lock (&l->mu);
+  l->ticket = pac_engine_begin (d->pac, same ? NULL : why);
+  free (l->url);
+  l->url = copy;
+  free (l->loaded);
+  l->loaded = strdup (url); /* NULL on ENOMEM: the next call unloads */
+  pthread_cond_signal (&l->cond);
+  pthread_mutex_unlock (&l->mu);
 }
 
 int
@@ -194,7 +307,33 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
   po.cache_ttl_ms = 30000;
   if (pac_engine_new (&po, &d->pac, err) < 0)
     return moat_error_wrap (err, "start the PAC engine");
+  if (pac_loader_start (d, err) < 0)
+    return -1;
 
+  /* Extra CAs for https:// proxies: /etc/moat/proxy-ca.pem when present,
+   * trusted only if root owns it (else a non-root user could make moat
+   * trust a proxy of theirs). */
+  cleanup_free char *ca = NULL;
+  if (asprintf (&ca, "%s/proxy-ca.pem", d->paths->etc_dir) < 0)
+    {
+      ca = NULL;
+      return moat_error (err, ENOMEM, "net guard");
+    }
+  if (access (ca, F_OK) == 0)
+    {
+      moat_error_t cerr = NULL;
+      if (fs_check_root_owned (ca, d->paths->root[0] ? d->paths->root : NULL,
+                               &cerr)
+          < 0)
+        {
+          log_error ("proxy CA file ignored (https:// proxies are verified "
+                     "against the system store only): %s",
+                     moat_error_msg (&cerr));
+          moat_error_release (&cerr);
+        }
+      else
+        cfg.proxy_ca_file = ca;
+    }
   cfg.listen_port = d->cfg.net_port;
   cfg.listen6 = "";
   cfg.intercept.src = d->net_cidrs;
@@ -297,6 +436,7 @@ moatd_net_stop (struct moatd *d)
       net_guard_free (d->net);
       d->net = NULL;
     }
+  pac_loader_stop (d);
   pac_engine_free (d->pac);
   d->pac = NULL;
   if (d->net_nsfd >= 0)

@@ -15,8 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "net/httpfwd.h"
 #include "net/proxyproto.h"
 #include "net/worker.h"
 
@@ -34,12 +39,18 @@
 #define SCAN_US 20000
 /* A proxy's reply head larger than this is refused. */
 #define PROXY_HEAD_MAX 8192
+/* User-space relay buffers (forward mode, TLS to the proxy), per
+ * direction (two TLS records; a forward-mode connection also holds the
+ * rewriter's ~35 KB state and UIN bytes of input). */
+#define UBUF (32 * 1024)
+#define UIN (16 * 1024)
 
 enum conn_state
 {
   ST_SNIFF,
   ST_DECIDING,
   ST_CONNECTING,
+  ST_TLS,     /* TLS handshake with an https:// proxy */
   ST_HS_SEND, /* sending hs_out to the proxy */
   ST_HS_RECV, /* waiting for the proxy's reply */
   ST_RELAY,
@@ -89,6 +100,19 @@ struct conn
   char via[280];
   char error[512];
   struct dir up, down; /* up: client -> upstream */
+  /* Port 80 and the container's first bytes are an HTTP/1.x request: an
+   * HTTP proxy gets it in forward mode (absolute form), not CONNECT. */
+  bool http;
+  SSL *ssl;          /* TLS to an https:// proxy, or NULL */
+  uint32_t ssl_want; /* epoll event the last SSL call waits for */
+  /* Userspace relay (forward mode or TLS; else splice): */
+  struct net_httpfwd *hf; /* forward-mode rewriter, or NULL */
+  uint8_t *ui;            /* container bytes waiting for the rewriter */
+  size_t ui_len;
+  uint8_t *uo; /* bytes for the upstream */
+  size_t uo_len, uo_off;
+  uint8_t *db; /* bytes from a TLS upstream for the container */
+  size_t db_len, db_off;
   /* Finished: fds closed, audited, waiting to be freed after the current
    * epoll batch (a later event of the batch may still name it). */
   bool dead;
@@ -114,7 +138,8 @@ struct net_guard
    * triggered listener does not spin the loop (and other connections keep
    * being relayed). */
   uint64_t paused_until_us;
-  uint8_t *peek; /* sniff_cap bytes, loop-owned */
+  uint8_t *peek;    /* sniff_cap bytes, loop-owned */
+  SSL_CTX *ssl_ctx; /* for https:// proxies */
 };
 
 static uint64_t
@@ -241,6 +266,15 @@ conn_finish (struct net_guard *g, struct conn *c, bool reset)
       reset_fd (c->cfd);
       reset_fd (c->ufd);
     }
+  if (c->ssl != NULL)
+    SSL_free (c->ssl);
+  c->ssl = NULL;
+  free (c->hf);
+  free (c->ui);
+  free (c->uo);
+  free (c->db);
+  c->hf = NULL;
+  c->ui = c->uo = c->db = NULL;
   if (c->cfd >= 0)
     close (c->cfd);
   if (c->ufd >= 0)
@@ -269,6 +303,57 @@ refuse (struct net_guard *g, struct conn *c, const char *why)
   if (why != NULL && c->job.dec.rule[0] == '\0')
     snprintf (c->job.dec.rule, sizeof c->job.dec.rule, "%s", why);
   conn_finish (g, c, true);
+}
+
+/* ---- TLS to an https:// proxy ---- */
+
+static const char *
+tls_error (char *buf, size_t size)
+{
+  unsigned long e = ERR_peek_last_error ();
+  if (e == 0)
+    snprintf (buf, size, "%s", errno ? strerror (errno) : "connection closed");
+  else
+    ERR_error_string_n (e, buf, size);
+  return buf;
+}
+
+/* I/O with the upstream, plain or TLS: op 'w' write, 'r' read, 'p' peek.
+ * Returns the byte count, 0 for EOF (reads), or -1 with errno (EAGAIN:
+ * wait for c->ssl_want under TLS). */
+static ssize_t
+up_io (struct conn *c, void *buf, size_t n, int op)
+{
+  int len = n > INT32_MAX ? INT32_MAX : (int)n, r;
+
+  if (c->ssl == NULL)
+    return op == 'w' ? send (c->ufd, buf, n, MSG_NOSIGNAL)
+                     : recv (c->ufd, buf, n, op == 'p' ? MSG_PEEK : 0);
+  ERR_clear_error ();
+  errno = 0;
+  r = op == 'w' ? SSL_write (c->ssl, buf, len) : SSL_read (c->ssl, buf, len);
+  if (r > 0)
+    return r;
+  switch (SSL_get_error (c->ssl, r))
+    {
+    case SSL_ERROR_WANT_READ:
+      c->ssl_want = EPOLLIN;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_WANT_WRITE:
+      c->ssl_want = EPOLLOUT;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;
+    case SSL_ERROR_SYSCALL:
+      if (errno == 0)
+        errno = ECONNRESET;
+      return -1;
+    default:
+      errno = EPROTO;
+      return -1;
+    }
 }
 
 /* ---- relay ---- */
@@ -313,9 +398,16 @@ pump (struct dir *d, int src, int dst)
     }
 }
 
+static void relay_user (struct net_guard *g, struct conn *c);
+
 static void
 relay (struct net_guard *g, struct conn *c)
 {
+  if (c->hf != NULL || c->ssl != NULL)
+    {
+      relay_user (g, c);
+      return;
+    }
   if (pump (&c->up, c->cfd, c->ufd) < 0 || pump (&c->down, c->ufd, c->cfd) < 0)
     {
       snprintf (c->error, sizeof c->error, "relay: %s", strerror (errno));
@@ -334,18 +426,155 @@ relay (struct net_guard *g, struct conn *c)
    * one pipe of data is held per direction (backpressure). */
 }
 
+/* Container -> upstream in user space: read, rewrite (forward mode) or
+ * copy, write (TLS or plain).  Runs until a read or a write would block,
+ * like pump().  At most UBUF bytes are held per direction (the rewriter
+ * is fed only when its output has been sent). */
+static int
+up_user (struct conn *c)
+{
+  for (;;)
+    {
+      while (c->uo_off < c->uo_len)
+        {
+          ssize_t n = up_io (c, c->uo + c->uo_off, c->uo_len - c->uo_off, 'w');
+          if (n < 0)
+            return errno == EAGAIN ? 0 : -1;
+          c->uo_off += (size_t)n;
+        }
+      c->uo_off = c->uo_len = 0;
+      if (c->hf != NULL && c->ui_len > 0)
+        {
+          ssize_t used = net_httpfwd_feed (c->hf, c->ui, c->ui_len, c->uo,
+                                           UBUF, &c->uo_len);
+          if (used < 0)
+            {
+              snprintf (c->error, sizeof c->error,
+                        "request refused in forward mode: %s", c->hf->error);
+              return -1;
+            }
+          memmove (c->ui, c->ui + used, c->ui_len - (size_t)used);
+          c->ui_len -= (size_t)used;
+          if (c->uo_len > 0)
+            continue;
+        }
+      if (c->up.eof)
+        {
+          if (!c->up.shut)
+            {
+              /* close_notify, then the TCP half-close */
+              if (c->ssl != NULL)
+                SSL_shutdown (c->ssl);
+              shutdown (c->ufd, SHUT_WR);
+              c->up.shut = true;
+            }
+          return 0;
+        }
+      uint8_t *dst = c->hf != NULL ? c->ui + c->ui_len : c->uo;
+      size_t room = c->hf != NULL ? UIN - c->ui_len : UBUF;
+      if (room == 0)
+        {
+          /* cannot happen: the rewriter takes every byte while its output
+           * has room; never read 0 bytes and take it for EOF */
+          errno = ENOBUFS;
+          return -1;
+        }
+      ssize_t n = recv (c->cfd, dst, room, 0);
+      if (n < 0)
+        return errno == EAGAIN ? 0 : -1;
+      if (n == 0)
+        {
+          c->up.eof = true;
+          continue;
+        }
+      c->up.bytes += (uint64_t)n;
+      if (c->hf != NULL)
+        c->ui_len += (size_t)n;
+      else
+        c->uo_len = (size_t)n;
+    }
+}
+
+/* TLS upstream -> container. */
+static int
+down_tls (struct conn *c)
+{
+  for (;;)
+    {
+      while (c->db_off < c->db_len)
+        {
+          ssize_t n = send (c->cfd, c->db + c->db_off, c->db_len - c->db_off,
+                            MSG_NOSIGNAL);
+          if (n < 0)
+            return errno == EAGAIN ? 0 : -1;
+          c->db_off += (size_t)n;
+        }
+      c->db_off = c->db_len = 0;
+      if (c->down.eof)
+        {
+          if (!c->down.shut)
+            {
+              shutdown (c->cfd, SHUT_WR);
+              c->down.shut = true;
+            }
+          return 0;
+        }
+      ssize_t n = up_io (c, c->db, UBUF, 'r');
+      if (n < 0)
+        return errno == EAGAIN ? 0 : -1;
+      if (n == 0)
+        c->down.eof = true;
+      else
+        {
+          c->db_len = (size_t)n;
+          c->down.bytes += (uint64_t)n;
+        }
+    }
+}
+
+static void
+relay_user (struct net_guard *g, struct conn *c)
+{
+  int r = up_user (c);
+  if (r == 0)
+    r = c->ssl != NULL ? down_tls (c) : pump (&c->down, c->ufd, c->cfd);
+  if (r < 0)
+    {
+      if (c->error[0] == '\0')
+        snprintf (c->error, sizeof c->error, "relay: %s", strerror (errno));
+      conn_finish (g, c, true);
+      return;
+    }
+  if (c->up.shut && c->down.shut)
+    conn_finish (g, c, false);
+}
+
 static void
 start_relay (struct net_guard *g, struct conn *c)
 {
-  if (pipe2 (c->up.pipe, O_NONBLOCK | O_CLOEXEC) < 0
-      || pipe2 (c->down.pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+  /* Splice where the bytes pass untouched; user space where they are
+   * rewritten (forward mode, up) or encrypted (TLS, both ways). */
+  bool user_up = c->hf != NULL || c->ssl != NULL;
+  bool user_down = c->ssl != NULL;
+  if ((user_up && (c->uo = malloc (UBUF)) == NULL)
+      || (c->hf != NULL && (c->ui = malloc (UIN)) == NULL)
+      || (user_down && c->db == NULL && (c->db = malloc (UBUF)) == NULL))
+    {
+      snprintf (c->error, sizeof c->error, "out of memory");
+      conn_finish (g, c, true);
+      return;
+    }
+  if ((!user_up && pipe2 (c->up.pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+      || (!user_down && pipe2 (c->down.pipe, O_NONBLOCK | O_CLOEXEC) < 0))
     {
       snprintf (c->error, sizeof c->error, "pipe: %s", strerror (errno));
       conn_finish (g, c, true);
       return;
     }
-  fcntl (c->up.pipe[1], F_SETPIPE_SZ, RELAY_CHUNK);
-  fcntl (c->down.pipe[1], F_SETPIPE_SZ, RELAY_CHUNK);
+  if (!user_up)
+    fcntl (c->up.pipe[1], F_SETPIPE_SZ, RELAY_CHUNK);
+  if (!user_down)
+    fcntl (c->down.pipe[1], F_SETPIPE_SZ, RELAY_CHUNK);
   /* The sender already chose its own batching; the guard must not add
    * Nagle delays on top. */
   int one = 1;
@@ -366,6 +595,11 @@ static void
 next_hop (struct net_guard *g, struct conn *c, const char *fmt_err)
 {
   snprintf (c->error, sizeof c->error, "%s: %s", c->via, fmt_err);
+  if (c->ssl != NULL)
+    {
+      SSL_free (c->ssl);
+      c->ssl = NULL;
+    }
   if (c->ufd >= 0)
     {
       epoll_ctl (g->epfd, EPOLL_CTL_DEL, c->ufd, NULL);
@@ -385,6 +619,8 @@ hop_decision (enum proxy_kind k)
       return "direct";
     case PROXY_HTTP:
       return "http-connect";
+    case PROXY_HTTPS:
+      return "https-connect";
     case PROXY_SOCKS5:
       return "socks5";
     case PROXY_SOCKS4:
@@ -414,8 +650,16 @@ try_hop (struct net_guard *g, struct conn *c)
         snprintf (c->via, sizeof c->via,
                   strchr (h->host, ':') ? "[%s]:%u" : "%s:%u", h->host,
                   h->port);
+      if (h->kind == PROXY_HTTPS && g->ssl_ctx == NULL)
+        {
+          snprintf (c->error, sizeof c->error,
+                    "%s: TLS to the proxy unavailable (see moatd's log)",
+                    c->via);
+          continue;
+        }
       if (h->kind != PROXY_DIRECT && h->kind != PROXY_HTTP
-          && h->kind != PROXY_SOCKS5 && h->kind != PROXY_SOCKS4)
+          && h->kind != PROXY_HTTPS && h->kind != PROXY_SOCKS5
+          && h->kind != PROXY_SOCKS4)
         {
           snprintf (c->error, sizeof c->error,
                     "%s: proxy type not supported by the net guard", c->via);
@@ -464,6 +708,85 @@ try_hop (struct net_guard *g, struct conn *c)
   conn_finish (g, c, true);
 }
 
+static void hs_begin (struct net_guard *g, struct conn *c);
+
+/* One step of the TLS handshake (ST_TLS).  A certificate that does not
+ * verify is a refusal, not a reason to fall over: the next hop may be
+ * DIRECT, and an interception of the proxy must not widen egress. */
+static void
+tls_step (struct net_guard *g, struct conn *c)
+{
+  char why[256];
+  int r;
+
+  ERR_clear_error ();
+  errno = 0;
+  r = SSL_connect (c->ssl);
+  if (r == 1)
+    {
+      hs_begin (g, c);
+      return;
+    }
+  switch (SSL_get_error (c->ssl, r))
+    {
+    case SSL_ERROR_WANT_READ:
+      set_mask (g, c->ufd, &c->utag, &c->umask, EPOLLIN);
+      return;
+    case SSL_ERROR_WANT_WRITE:
+      set_mask (g, c->ufd, &c->utag, &c->umask, EPOLLOUT);
+      return;
+    default:
+      break;
+    }
+  long v = SSL_get_verify_result (c->ssl);
+  if (v != X509_V_OK)
+    {
+      snprintf (c->error, sizeof c->error,
+                "%s: TLS: proxy certificate not trusted: %s", c->via,
+                X509_verify_cert_error_string (v));
+      c->decision = "refused";
+      conn_finish (g, c, true);
+      return;
+    }
+  snprintf (why, sizeof why, "TLS handshake: ");
+  tls_error (why + strlen (why), sizeof why - strlen (why));
+  next_hop (g, c, why);
+}
+
+static void
+tls_begin (struct net_guard *g, struct conn *c)
+{
+  const struct proxy_hop *h = &c->job.dec.route.hops[c->hop];
+  struct net_addr a;
+
+  c->ssl = SSL_new (g->ssl_ctx);
+  if (c->ssl == NULL || SSL_set_fd (c->ssl, c->ufd) != 1)
+    {
+      next_hop (g, c, "TLS: out of memory");
+      return;
+    }
+  SSL_set_mode (c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE
+                            | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  /* The proxy must prove the name (or address) the route names. */
+  if (net_addr_parse (h->host, &a) == 0)
+    {
+      if (X509_VERIFY_PARAM_set1_ip_asc (SSL_get0_param (c->ssl), h->host)
+          != 1)
+        {
+          next_hop (g, c, "TLS: bad proxy address");
+          return;
+        }
+    }
+  else if (SSL_set_tlsext_host_name (c->ssl, h->host) != 1
+           || SSL_set1_host (c->ssl, h->host) != 1)
+    {
+      next_hop (g, c, "TLS: bad proxy name");
+      return;
+    }
+  c->state = ST_TLS;
+  tls_step (g, c);
+}
+
 static void
 hs_begin (struct net_guard *g, struct conn *c)
 {
@@ -472,7 +795,32 @@ hs_begin (struct net_guard *g, struct conn *c)
   char abuf[INET6_ADDRSTRLEN];
   int n;
 
-  if (h->kind == PROXY_HTTP)
+  if ((h->kind == PROXY_HTTP || h->kind == PROXY_HTTPS) && j->port == 80
+      && c->http)
+    {
+      /* Forward mode: the authority is fixed to what the policy decided
+       * on (the verified name, else the address), whatever Host says. */
+      const char *target = j->verified
+                               ? j->claimed
+                               : net_addr_format (&j->dst, abuf, sizeof abuf);
+      c->hf = malloc (sizeof *c->hf);
+      if (c->hf == NULL
+          || net_httpfwd_init (
+                 c->hf, target, j->port,
+                 j->has_cred[c->hop] ? j->hop_user[c->hop] : NULL,
+                 j->has_cred[c->hop] ? j->hop_pass[c->hop] : NULL)
+                 < 0)
+        {
+          free (c->hf);
+          c->hf = NULL;
+          next_hop (g, c, "cannot set up forward mode");
+          return;
+        }
+      c->decision = h->kind == PROXY_HTTPS ? "https-forward" : "http-forward";
+      start_relay (g, c);
+      return;
+    }
+  if (h->kind == PROXY_HTTP || h->kind == PROXY_HTTPS)
     {
       /* A verified name is what the proxy's own policy expects to see. */
       const char *target = j->verified
@@ -534,6 +882,57 @@ hs_send_next (struct net_guard *g, struct conn *c, int n)
   set_mask (g, c->ufd, &c->utag, &c->umask, EPOLLOUT);
 }
 
+/* The CONNECT reply of a TLS proxy.  TLS cannot be peeked across
+ * records, so the reply is read into c->db; what follows the head belongs
+ * to the stream and is the first thing the relay gives the container. */
+static void
+hs_tls_reply (struct net_guard *g, struct conn *c)
+{
+  size_t take = 0;
+  int status = 0, r;
+
+  if (c->db == NULL && (c->db = malloc (UBUF)) == NULL)
+    {
+      next_hop (g, c, "out of memory");
+      return;
+    }
+  for (;;)
+    {
+      ssize_t n
+          = up_io (c, c->db + c->db_len, PROXY_HEAD_MAX - c->db_len, 'r');
+      if (n < 0 && errno == EAGAIN)
+        {
+          set_mask (g, c->ufd, &c->utag, &c->umask, c->ssl_want);
+          return;
+        }
+      if (n <= 0)
+        {
+          next_hop (g, c,
+                    n == 0 ? "proxy closed the connection" : strerror (errno));
+          return;
+        }
+      c->db_len += (size_t)n;
+      r = net_http_connect_response (c->db, c->db_len, PROXY_HEAD_MAX, &take,
+                                     &status);
+      if (r < 0 || (r == 0 && c->db_len == PROXY_HEAD_MAX))
+        {
+          proxy_refused (g, c, "malformed CONNECT reply");
+          return;
+        }
+      if (r == 1)
+        break;
+    }
+  if (status / 100 != 2)
+    {
+      char why[64];
+      snprintf (why, sizeof why, "proxy answered CONNECT with %d", status);
+      proxy_refused (g, c, why);
+      return;
+    }
+  c->db_off = take;
+  start_relay (g, c);
+}
+
 static void
 hs_io (struct net_guard *g, struct conn *c)
 {
@@ -545,10 +944,13 @@ hs_io (struct net_guard *g, struct conn *c)
     {
       while (c->hs_off < c->hs_len)
         {
-          n = send (c->ufd, c->hs_out + c->hs_off, c->hs_len - c->hs_off,
-                    MSG_NOSIGNAL);
+          n = up_io (c, c->hs_out + c->hs_off, c->hs_len - c->hs_off, 'w');
           if (n < 0 && errno == EAGAIN)
-            return;
+            {
+              if (c->ssl != NULL)
+                set_mask (g, c->ufd, &c->utag, &c->umask, c->ssl_want);
+              return;
+            }
           if (n < 0)
             {
               next_hop (g, c, strerror (errno));
@@ -558,6 +960,11 @@ hs_io (struct net_guard *g, struct conn *c)
         }
       c->state = ST_HS_RECV;
       set_mask (g, c->ufd, &c->utag, &c->umask, EPOLLIN);
+      return;
+    }
+  if (c->ssl != NULL)
+    {
+      hs_tls_reply (g, c);
       return;
     }
   /* Peek, then consume exactly the reply: bytes after it belong to the
@@ -700,6 +1107,8 @@ connected (struct net_guard *g, struct conn *c)
     return;
   if (c->job.dec.route.hops[c->hop].kind == PROXY_DIRECT)
     start_relay (g, c);
+  else if (c->job.dec.route.hops[c->hop].kind == PROXY_HTTPS)
+    tls_begin (g, c);
   else
     hs_begin (g, c);
 }
@@ -718,6 +1127,20 @@ decide (struct net_guard *g, struct conn *c)
     decided (g, &c->job);
   else
     net_pool_submit (&g->pool, &c->job);
+}
+
+/* The bytes start like an HTTP request line: an upper-case method, a
+ * space, a target.  Such a stream goes to an HTTP proxy in forward mode,
+ * where the rewriter checks every request (and refuses targets not in
+ * origin form); anything else on port 80 is tunnelled with CONNECT. */
+static bool
+http_request_p (const uint8_t *p, size_t n)
+{
+  size_t i = 0;
+  while (i < n && i < 32 && p[i] >= 'A' && p[i] <= 'Z')
+    i++;
+  return i > 0 && i + 1 < n && p[i] == ' ' && p[i + 1] > 0x20
+         && p[i + 1] < 0x7f;
 }
 
 static void
@@ -740,7 +1163,10 @@ sniff (struct net_guard *g, struct conn *c)
   if (c->job.port == 443)
     r = net_sniff_tls_sni (g->peek, (size_t)n, name, sizeof name);
   else
-    r = net_sniff_http_host (g->peek, (size_t)n, name, sizeof name);
+    {
+      r = net_sniff_http_host (g->peek, (size_t)n, name, sizeof name);
+      c->http = http_request_p (g->peek, (size_t)n);
+    }
   if (r == NET_SNIFF_MORE && (size_t)n < g->cfg.sniff_cap)
     return;
   if (r == NET_SNIFF_FOUND)
@@ -929,8 +1355,8 @@ expire (struct net_guard *g, uint64_t now)
           c->host_source = "timeout";
           decide (g, c);
         }
-      else if (c->state == ST_CONNECTING || c->state == ST_HS_SEND
-               || c->state == ST_HS_RECV)
+      else if (c->state == ST_CONNECTING || c->state == ST_TLS
+               || c->state == ST_HS_SEND || c->state == ST_HS_RECV)
         next_hop (g, c, "timed out");
     }
 }
@@ -963,6 +1389,10 @@ conn_event (struct net_guard *g, struct tag *t, uint32_t ev)
     case ST_CONNECTING:
       if (t->kind == 1)
         connected (g, c);
+      break;
+    case ST_TLS:
+      if (t->kind == 1)
+        tls_step (g, c);
       break;
     case ST_HS_SEND:
     case ST_HS_RECV:
@@ -1018,6 +1448,31 @@ listen_on (const char *addr, uint16_t port, int family, int *out,
   return 0;
 }
 
+/* The client context for https:// proxies: TLS 1.2 or later, the
+ * system's trust store plus cfg.proxy_ca_file, peer verification on. */
+static int
+tls_context (struct net_guard *g, moat_error_t *err)
+{
+  char buf[256];
+  g->ssl_ctx = SSL_CTX_new (TLS_client_method ());
+  if (g->ssl_ctx == NULL)
+    return moat_error (err, ENOMEM, "TLS context: %s",
+                       tls_error (buf, sizeof buf));
+  SSL_CTX_set_min_proto_version (g->ssl_ctx, TLS1_2_VERSION);
+  SSL_CTX_set_verify (g->ssl_ctx, SSL_VERIFY_PEER, NULL);
+  /* The relayed bytes carry their own framing (or their own TLS): a
+   * proxy that closes without close_notify ends the stream like TCP. */
+  SSL_CTX_set_options (g->ssl_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (SSL_CTX_set_default_verify_paths (g->ssl_ctx) != 1)
+    log_warn ("net guard: no system trust store for https:// proxies");
+  if (g->cfg.proxy_ca_file != NULL
+      && SSL_CTX_load_verify_locations (g->ssl_ctx, g->cfg.proxy_ca_file, NULL)
+             != 1)
+    return moat_error (err, EINVAL, "proxy CA file `%s`: %s",
+                       g->cfg.proxy_ca_file, tls_error (buf, sizeof buf));
+  return 0;
+}
+
 int
 net_guard_new (const struct net_guard_config *cfg, struct net_guard **out,
                moat_error_t *err)
@@ -1058,6 +1513,8 @@ net_guard_new (const struct net_guard_config *cfg, struct net_guard **out,
       }
   }
   pthread_mutex_init (&g->policy_lock, NULL);
+  if (tls_context (g, err) < 0)
+    goto fail;
   g->peek = malloc (g->cfg.sniff_cap);
   if (g->peek == NULL)
     {
@@ -1279,6 +1736,7 @@ net_guard_free (struct net_guard *g)
   if (g->stop_fd >= 0)
     close (g->stop_fd);
   free (g->peek);
+  SSL_CTX_free (g->ssl_ctx);
   pthread_mutex_destroy (&g->policy_lock);
   free (g);
 }

@@ -11,13 +11,17 @@
  *      only if it resolves to the destination (else the IP decides and the
  *      audit says so); then the decide hook (PAC, wired by moatd) or the
  *      static rules (rules.h);
- *   4. connected DIRECT, through an HTTP proxy (CONNECT, Basic auth), a
- *      SOCKS5 proxy (RFC 1928/1929) or a SOCKS4 one, trying the route's
- *      hops in order;
+ *   4. connected DIRECT, through an HTTP proxy (CONNECT, Basic auth; an
+ *      HTTP request stream on port 80 in forward mode instead, each request
+ *      rewritten to absolute form by httpfwd.h), over TLS for an https://
+ *      proxy (OpenSSL, certificate verified; a bad one refuses), a SOCKS5
+ *      proxy (RFC 1928/1929) or a SOCKS4 one, trying the route's hops in
+ *      order;
  *      a refusal, or every hop failing, resets the container's connection
  *      (SO_LINGER 0) at once;
- *   5. relayed with splice(2) through a pipe pair, half-closes forwarded,
- *      at most one pipe of data in flight per direction (backpressure);
+ *   5. relayed with splice(2) through a pipe pair (user-space buffers
+ *      where bytes are rewritten or encrypted), half-closes forwarded, at
+ *      most one pipe/buffer of data in flight per direction (backpressure);
  *   6. reported once, when it ends, to the audit callback.
  * No thread per connection: one loop thread plus a few decision workers
  * (DNS and PAC may block; the loop never does). */
@@ -47,8 +51,9 @@ struct net_audit
    * resolve to dst (then it was ignored), "timeout" when the client sent
    * nothing in time. */
   const char *hostname_source;
-  /* "direct", "http-connect", "socks5", "socks4", "refused" or "failed"
-   * (every hop failed). */
+  /* "direct", "http-connect", "http-forward" (port 80 in forward mode),
+   * "https-connect", "https-forward" (the same over TLS to the proxy),
+   * "socks5", "socks4", "refused" or "failed" (every hop failed). */
   const char *decision;
   char via[280];  /* the hop used, "host:port", or "" */
   char rule[192]; /* which rule decided */
@@ -95,6 +100,9 @@ struct net_guard_config
   void *decide_ctx;
   net_resolve_fn resolve; /* NULL: getaddrinfo */
   void *resolve_ctx;
+  /* PEM CA certificates trusted for https:// proxies besides the system
+   * store (NULL: the system store only).  Read once, by net_guard_new. */
+  const char *proxy_ca_file;
   /* Addresses that count as the host besides its interfaces' (read with
    * getifaddrs at every set_policy). */
   const struct net_addr *host_addrs;

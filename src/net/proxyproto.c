@@ -27,6 +27,26 @@ base64 (const uint8_t *in, size_t n, char *out)
 }
 
 int
+net_http_proxy_auth (char *buf, size_t size, const char *user,
+                     const char *pass)
+{
+  uint8_t cred[512];
+  size_t ul = strlen (user), pl = pass ? strlen (pass) : 0;
+  /* base64 of cred, the header name and CRLF, NUL */
+  if (ul + pl + 1 > sizeof cred || strchr (user, ':') != NULL
+      || size < 27 + (ul + pl + 3) / 3 * 4 + 3)
+    return -1;
+  memcpy (cred, user, ul);
+  cred[ul] = ':';
+  if (pl)
+    memcpy (cred + ul + 1, pass, pl);
+  memcpy (buf, "Proxy-Authorization: Basic ", 27);
+  size_t o = 27 + base64 (cred, ul + pl + 1, buf + 27);
+  memcpy (buf + o, "\r\n", 3);
+  return (int)o + 2;
+}
+
+int
 net_http_connect_request (char *buf, size_t size, const char *host,
                           uint16_t port, const char *user, const char *pass)
 {
@@ -36,20 +56,8 @@ net_http_connect_request (char *buf, size_t size, const char *host,
 
   if (strpbrk (host, "\r\n ") != NULL)
     return -1;
-  if (user != NULL)
-    {
-      uint8_t cred[512];
-      size_t ul = strlen (user), pl = pass ? strlen (pass) : 0;
-      if (ul + pl + 1 > sizeof cred || strchr (user, ':') != NULL)
-        return -1;
-      memcpy (cred, user, ul);
-      cred[ul] = ':';
-      if (pl)
-        memcpy (cred + ul + 1, pass, pl);
-      memcpy (auth, "Proxy-Authorization: Basic ", 27);
-      size_t o = 27 + base64 (cred, ul + pl + 1, auth + 27);
-      memcpy (auth + o, "\r\n", 3);
-    }
+  if (user != NULL && net_http_proxy_auth (auth, sizeof auth, user, pass) < 0)
+    return -1;
   n = snprintf (buf, size,
                 "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n%s\r\n", lb,
                 host, rb, port, lb, host, rb, port, auth);

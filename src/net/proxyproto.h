@@ -17,6 +17,11 @@ int net_http_connect_request (char *buf, size_t size, const char *host,
                               uint16_t port, const char *user,
                               const char *pass);
 
+/* "Proxy-Authorization: Basic <base64 user:pass>\r\n" into buf.  Returns
+ * the length, or -1 when it does not fit or user holds ':'. */
+int net_http_proxy_auth (char *buf, size_t size, const char *user,
+                         const char *pass);
+
 /* The proxy's reply head.  Returns 1 and sets *head_len (bytes up to and
  * including the empty line, to consume exactly) and *status; 0 when more
  * bytes are needed; -1 when it is not an HTTP/1.x status line or longer

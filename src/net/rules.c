@@ -411,6 +411,7 @@ net_rules_credentials (const struct net_rules *r, const struct proxy_hop *h)
   const struct net_proxy_url *c[2] = { &r->http, &r->https };
   for (int i = 0; i < 2; i++)
     if (c[i]->set && c[i]->user != NULL && c[i]->port == h->port
+        && c[i]->kind == h->kind
         && strcasecmp (c[i]->host, h->host) == 0)
       return c[i];
   return NULL;

@@ -114,7 +114,8 @@ int net_ports_parse (const char *s, bool *all, uint8_t bitmap[65536 / 8],
 bool net_rules_port_p (const struct net_rules *r, uint16_t port);
 
 /* The credentials to use for a hop the route names: those of the http or
- * https proxy URL with the same host and port, or NULL. */
+ * https proxy URL with the same kind, host and port, or NULL (credentials
+ * for a TLS proxy never go to a plain-text hop at the same address). */
 const struct net_proxy_url *net_rules_credentials (const struct net_rules *r,
                                                    const struct proxy_hop *h);
 

@@ -51,6 +51,9 @@ struct pac_engine
   struct sandbox_client *sb;
   bool loaded;
   char why[512]; /* why not loaded */
+  /* Bumped by pac_engine_begin: a load that started under an older
+   * ticket is stale and discarded (a newer policy named another PAC). */
+  uint64_t ticket;
   /* Per evaluation. */
   const char *seed_host, *seed_ip, *my_ip;
   unsigned lookups;
@@ -377,12 +380,19 @@ pac_engine_free (struct pac_engine *e)
   free (e);
 }
 
-int
-pac_engine_load (struct pac_engine *e, const char *src, size_t len,
-                 moat_error_t *err)
+/* Load src when ticket is current (any ticket when use_ticket is false);
+ * returns 1 without touching the engine for a stale one. */
+static int
+load_ticket (struct pac_engine *e, const char *src, size_t len,
+             bool use_ticket, uint64_t ticket, moat_error_t *err)
 {
   int r;
   pthread_mutex_lock (&e->lock);
+  if (use_ticket && ticket != e->ticket)
+    {
+      pthread_mutex_unlock (&e->lock);
+      return 1;
+    }
   cache_clear (e);
   e->loaded = false;
   /* A fresh sandbox with only the helpers: nothing of the previous PAC
@@ -407,21 +417,59 @@ pac_engine_load (struct pac_engine *e, const char *src, size_t len,
 }
 
 int
-pac_engine_load_url (struct pac_engine *e, const char *url,
-                     unsigned timeout_ms, moat_error_t *err)
+pac_engine_load (struct pac_engine *e, const char *src, size_t len,
+                 moat_error_t *err)
+{
+  return load_ticket (e, src, len, false, 0, err);
+}
+
+uint64_t
+pac_engine_begin (struct pac_engine *e, const char *why)
+{
+  uint64_t t;
+  pthread_mutex_lock (&e->lock);
+  t = ++e->ticket;
+  if (why != NULL)
+    {
+      cache_clear (e);
+      e->loaded = false;
+      snprintf (e->why, sizeof e->why, "%s", why);
+    }
+  pthread_mutex_unlock (&e->lock);
+  return t;
+}
+
+int
+pac_engine_load_url_ticket (struct pac_engine *e, const char *url,
+                            unsigned timeout_ms, uint64_t ticket,
+                            const atomic_bool *cancel, moat_error_t *err)
 {
   cleanup_free char *src = NULL;
   size_t len;
-  if (pac_fetch (url, timeout_ms, &src, &len, err) < 0)
+  if (pac_fetch_cancel (url, timeout_ms, cancel, &src, &len, err) < 0)
     {
       pthread_mutex_lock (&e->lock);
+      if (ticket != e->ticket)
+        {
+          pthread_mutex_unlock (&e->lock);
+          return 1;
+        }
       cache_clear (e);
       e->loaded = false;
       snprintf (e->why, sizeof e->why, "%s", moat_error_msg (err));
       pthread_mutex_unlock (&e->lock);
       return -1;
     }
-  return pac_engine_load (e, src, len, err);
+  return load_ticket (e, src, len, true, ticket, err);
+}
+
+int
+pac_engine_load_url (struct pac_engine *e, const char *url,
+                     unsigned timeout_ms, moat_error_t *err)
+{
+  uint64_t t = pac_engine_begin (e, NULL);
+  return pac_engine_load_url_ticket (e, url, timeout_ms, t, NULL, err) < 0 ? -1
+                                                                           : 0;
 }
 
 bool

@@ -9,6 +9,7 @@
 #ifndef MOAT_PAC_ENGINE_H
 #define MOAT_PAC_ENGINE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +59,25 @@ int pac_engine_load (struct pac_engine *e, const char *src, size_t len,
  * policy change and periodically. */
 int pac_engine_load_url (struct pac_engine *e, const char *url,
                          unsigned timeout_ms, moat_error_t *err);
+
+/* Loading in the background (moatd fetches on a thread of its own, so a
+ * slow PAC server never holds its main thread):
+ *   t = pac_engine_begin (e, why);   before starting a fetch
+ *   pac_engine_load_url_ticket (e, url, timeout_ms, t, &cancel, &err);
+ * begin() makes every earlier ticket stale: a fetch or load that finishes
+ * under a stale ticket changes nothing and returns 1, so an old PAC URL
+ * can never be installed after a newer policy named another.  With why
+ * non-NULL, begin() also unloads the current PAC at once (decisions fail
+ * closed and pac_engine_ready reports why, e.g. "fetching ..."): for a
+ * new URL.  With NULL the current PAC keeps deciding until the new one
+ * replaces it or the fetch fails (a periodic refresh of the same URL).
+ * cancel (may be NULL), when it becomes true, aborts the fetch within
+ * about a second.  Returns 0 loaded, 1 stale, -1 failed (the engine then
+ * has no PAC and keeps the reason). */
+uint64_t pac_engine_begin (struct pac_engine *e, const char *why);
+int pac_engine_load_url_ticket (struct pac_engine *e, const char *url,
+                                unsigned timeout_ms, uint64_t ticket,
+                                const atomic_bool *cancel, moat_error_t *err);
 
 /* True when a PAC is loaded.  Otherwise, if why is not NULL, the reason of
  * the last failed fetch or load ("no PAC loaded" before the first), for

@@ -34,9 +34,26 @@ on_data (char *data, size_t size, size_t n, void *ud)
   return add;
 }
 
+/* Progress callback: a non-zero return aborts the transfer. */
+static int
+on_progress (void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
+             curl_off_t uln)
+{
+  const atomic_bool *cancel = ud;
+  return atomic_load (cancel) ? 1 : 0;
+}
+
 int
 pac_fetch (const char *url, unsigned timeout_ms, char **body, size_t *len,
            moat_error_t *err)
+{
+  return pac_fetch_cancel (url, timeout_ms, NULL, body, len, err);
+}
+
+int
+pac_fetch_cancel (const char *url, unsigned timeout_ms,
+                  const atomic_bool *cancel, char **body, size_t *len,
+                  moat_error_t *err)
 {
   char errbuf[CURL_ERROR_SIZE] = "";
   struct buf b = { 0 };
@@ -62,13 +79,21 @@ pac_fetch (const char *url, unsigned timeout_ms, char **body, size_t *len,
   curl_easy_setopt (c, CURLOPT_WRITEDATA, &b);
   curl_easy_setopt (c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt (c, CURLOPT_USERAGENT, "moat-pac-fetch");
+  if (cancel != NULL)
+    {
+      curl_easy_setopt (c, CURLOPT_XFERINFOFUNCTION, on_progress);
+      curl_easy_setopt (c, CURLOPT_XFERINFODATA, (void *)cancel);
+      curl_easy_setopt (c, CURLOPT_NOPROGRESS, 0L);
+    }
 
   CURLcode rc = curl_easy_perform (c);
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo (c, CURLINFO_SCHEME, &scheme);
   bool http = scheme && strncasecmp (scheme, "http", 4) == 0;
 
-  if (b.over || rc == CURLE_FILESIZE_EXCEEDED)
+  if (rc == CURLE_ABORTED_BY_CALLBACK)
+    moat_error (err, ECANCELED, "fetch PAC `%s`: cancelled", url);
+  else if (b.over || rc == CURLE_FILESIZE_EXCEEDED)
     moat_error (err, EFBIG, "fetch PAC `%s`: larger than %u bytes", url,
                 PAC_FETCH_MAX);
   else if (rc == CURLE_OPERATION_TIMEDOUT)

@@ -2,6 +2,7 @@
 #ifndef MOAT_PAC_FETCH_H
 #define MOAT_PAC_FETCH_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "common/error.h"
@@ -17,5 +18,11 @@
  * Environment proxies are ignored: the PAC is fetched directly. */
 int pac_fetch (const char *url, unsigned timeout_ms, char **body, size_t *len,
                moat_error_t *err);
+
+/* The same, aborted (ECANCELED) within about a second once *cancel becomes
+ * true; cancel may be NULL. */
+int pac_fetch_cancel (const char *url, unsigned timeout_ms,
+                      const atomic_bool *cancel, char **body, size_t *len,
+                      moat_error_t *err);
 
 #endif

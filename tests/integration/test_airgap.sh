@@ -43,7 +43,9 @@ mkdir -p "$HARNESS_DIR/www"
 echo "hello from S" >"$HARNESS_DIR/www/index.html"
 harness_spawn httpd ip netns exec "$S" /usr/bin/python3 -m http.server \
   --bind 0.0.0.0 --directory "$HARNESS_DIR/www" 80 >/dev/null
-# The corporate proxy: tinyproxy in S, with Basic auth.
+# The corporate proxy: tinyproxy in S, with Basic auth.  Like many
+# corporate proxies it refuses CONNECT to port 80 (ConnectPort 443 only):
+# plain HTTP must reach it in forward mode (absolute-form requests).
 cat >"$HARNESS_DIR/tinyproxy.conf" <<CONF
 Port 8888
 Listen 10.78.0.2
@@ -53,10 +55,32 @@ LogLevel Connect
 MaxClients 20
 Allow 10.78.0.0/24
 BasicAuth alice s3cret
-ConnectPort 80
 ConnectPort 443
 CONF
 harness_spawn tinyproxy ip netns exec "$S" tinyproxy -d -c "$HARNESS_DIR/tinyproxy.conf" >/dev/null
+# The same proxy behind TLS (haproxy, https://10.78.0.2:8443), with a
+# certificate from a CA the test makes; moatd trusts that CA through
+# /etc/moat/proxy-ca.pem (root-owned), read when it starts.
+( cd "$HARNESS_DIR" && ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+  openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 -subj /CN=moat-test-ca
+  openssl req $ec -keyout p.key -out p.csr -subj /CN=10.78.0.2
+  printf 'subjectAltName=IP:10.78.0.2\n' > san.ext
+  openssl x509 -req -in p.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out p.crt -days 2 -extfile san.ext
+  cat p.crt p.key > proxy.pem ) >"$HARNESS_DIR/openssl.log" 2>&1
+install -m 0644 "$HARNESS_DIR/ca.pem" "$MOAT_ROOT/etc/moat/proxy-ca.pem"
+cat >"$HARNESS_DIR/haproxy.cfg" <<CONF
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend tls
+  bind 10.78.0.2:8443 ssl crt $HARNESS_DIR/proxy.pem
+  default_backend tiny
+backend tiny
+  server t 10.78.0.2:8888
+CONF
+harness_spawn haproxy ip netns exec "$S" haproxy -db -f "$HARNESS_DIR/haproxy.cfg" >/dev/null
 
 # For mode "system": moatd takes the host's proxy settings from the
 # environment it starts with (no proxy here, one exclusion).
@@ -174,10 +198,34 @@ sleep 0.5
 out=$(fetch_held 10.78.0.5)
 echo "$out" | grep -q 'hello from S' && ok "corporate proxy: the container reaches the server through it" \
   || not_ok "corporate proxy: the container reaches the server through it" "$out" "$(tail -8 "$HARNESS_DIR/tinyproxy.log")"
-grep -q '10.78.0.5' "$HARNESS_DIR/tinyproxy.log" && ok "corporate proxy: tinyproxy carried the connection" \
-  || not_ok "corporate proxy: tinyproxy carried the connection" "$(tail -5 "$HARNESS_DIR/tinyproxy.log")"
-"$MOAT" audit --json -n 50 | jq -e -s 'map(select(.component=="net" and .outcome=="http-connect")) | length > 0' >/dev/null \
-  && ok "corporate proxy: audited as http-connect" || not_ok "corporate proxy: audited as http-connect"
+grep -q 'GET http://10.78.0.5/ HTTP/1.0' "$HARNESS_DIR/tinyproxy.log" && ok "corporate proxy: tinyproxy got an absolute-form request (no CONNECT to port 80)" \
+  || not_ok "corporate proxy: tinyproxy got an absolute-form request" "$(tail -5 "$HARNESS_DIR/tinyproxy.log")"
+"$MOAT" audit --json -n 50 | jq -e -s 'map(select(.component=="net" and .outcome=="http-forward")) | length > 0' >/dev/null \
+  && ok "corporate proxy: audited as http-forward" || not_ok "corporate proxy: audited as http-forward" "$("$MOAT" audit -n 5)"
+# Two requests on one connection (HTTP/1.1 keep-alive from the
+# container's side; tinyproxy answers the first and closes, so the second
+# request must have been rewritten too for tinyproxy to have parsed it
+# before closing: check the first, and that nothing unrewritten reached it).
+docker run --rm busybox sh -c \
+  "(printf 'GET / HTTP/1.1\r\nHost: 10.78.0.5\r\n\r\nGET /index.html HTTP/1.1\r\nHost: 10.78.0.5\r\nConnection: close\r\n\r\n'; sleep 2) | nc -w 5 10.78.0.5 80" >/dev/null 2>&1
+! grep -qE '(GET|POST) /' "$HARNESS_DIR/tinyproxy.log" && ok "corporate proxy: no origin-form request ever reached the proxy" \
+  || not_ok "corporate proxy: no origin-form request ever reached the proxy" "$(grep -E '(GET|POST) /' "$HARNESS_DIR/tinyproxy.log" | head -3)"
+# The same through TLS to the proxy (https://, verified with the CA file).
+write_admin <<'J'
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "containersProxy": {"locked": true, "mode": "manual",
+                     "http": "https://alice:s3cret@10.78.0.2:8443",
+                     "https": "https://alice:s3cret@10.78.0.2:8443",
+                     "exclude": [], "transparentPorts": "80,443"}}
+J
+wait_setting containersProxy.http "https://alice:s3cret@10.78.0.2:8443" || not_ok "https proxy policy applied"
+sleep 0.5
+out=$(fetch_held 10.78.0.5)
+echo "$out" | grep -q 'hello from S' && ok "https proxy: the container reaches the server through TLS to the proxy" \
+  || not_ok "https proxy: the container reaches the server through TLS to the proxy" "$out" "$("$MOAT" audit -n 3)"
+"$MOAT" audit --json -n 50 | jq -e -s 'map(select(.component=="net" and .outcome=="https-forward")) | length > 0' >/dev/null \
+  && ok "https proxy: audited as https-forward" || not_ok "https proxy: audited as https-forward" "$("$MOAT" audit -n 5)"
 
 # 6. mode "system": the host's settings (no proxy; NO_PROXY=10.78.0.2).
 write_admin <<'J'

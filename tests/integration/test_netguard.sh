@@ -114,7 +114,24 @@ class S(http.server.ThreadingHTTPServer):
     def server_bind(self):
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = "s", self.server_address[1]
-h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[2])
+class Echo(http.server.SimpleHTTPRequestHandler):
+    # POST echoes its body (Content-Length or chunked) back.
+    def do_POST(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                n = int(self.rfile.readline().split(b";")[0], 16)
+                if n == 0:
+                    while self.rfile.readline() not in (b"\r\n", b""): pass
+                    break
+                body += self.rfile.read(n); self.rfile.readline()
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+h = functools.partial(Echo, directory=sys.argv[2])
 import socket
 class S6(S):
     address_family = socket.AF_INET6
@@ -136,8 +153,65 @@ LogLevel Connect
 MaxClients 50
 Allow 10.78.0.0/24
 BasicAuth alice s3cret
+ConnectPort 443
+ConnectPort 7000
 CONF
 spawn "$S" /dev/null tinyproxy -d -c "$work/tinyproxy.conf"
+# A forward proxy that keeps client connections alive (tinyproxy closes
+# after each request) and, like many corporate proxies, refuses CONNECT to
+# port 80: it logs each request line with the client's port.
+cat > "$work/fwdproxy.py" <<'PYS'
+import http.client, http.server, sys, urllib.parse
+log = open(sys.argv[1], "a", buffering=1)
+class P(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_CONNECT(self):
+        log.write("CONNECT %s port=%d\n" % (self.path, self.client_address[1]))
+        self.send_response(403); self.send_header("Content-Length", "0"); self.end_headers()
+    def relay(self):
+        log.write("%s %s port=%d auth=%s\n" % (self.command, self.path, self.client_address[1],
+                                             self.headers.get("Proxy-Authorization", "-")))
+        u = urllib.parse.urlsplit(self.path)
+        n = int(self.headers.get("Content-Length", 0) or 0)
+        body = self.rfile.read(n) if n else None
+        if u.scheme != "http":
+            self.send_response(400); self.send_header("Content-Length", "0"); self.end_headers(); return
+        c = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=5)
+        c.request(self.command, u.path + ("?" + u.query if u.query else ""), body=body,
+                  headers={"Host": u.netloc})
+        r = c.getresponse(); data = r.read()
+        self.send_response(r.status); self.send_header("Content-Length", str(len(data)))
+        self.end_headers(); self.wfile.write(data)
+    do_GET = do_POST = do_HEAD = relay
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("10.78.0.4", 3128), P).serve_forever()
+PYS
+spawn "$S" "$work/fwdproxy.err" "$py" -u "$work/fwdproxy.py" "$work/fwdproxy.log"
+# TLS in front of tinyproxy (haproxy): a certificate from a CA the test
+# makes (8443) and a self-signed one the guard must refuse (8444).
+( cd "$work" && ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+  openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 -subj /CN=moat-test-ca
+  openssl req $ec -keyout p.key -out p.csr -subj /CN=10.78.0.4
+  printf 'subjectAltName=IP:10.78.0.4\n' > san.ext
+  openssl x509 -req -in p.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out p.crt -days 2 -extfile san.ext
+  openssl req -x509 $ec -keyout bad.key -out bad.crt -days 2 -subj /CN=10.78.0.4 -addext subjectAltName=IP:10.78.0.4
+  cat p.crt p.key > proxy.pem; cat bad.crt bad.key > bad.pem ) >"$work/openssl.log" 2>&1
+cat > "$work/haproxy.cfg" <<CONF
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend good
+  bind 10.78.0.4:8443 ssl crt $work/proxy.pem
+  default_backend tiny
+frontend bad
+  bind 10.78.0.4:8444 ssl crt $work/bad.pem
+  default_backend tiny
+backend tiny
+  server t 10.78.0.4:8888
+CONF
+spawn "$S" "$work/haproxy.log" haproxy -db -f "$work/haproxy.cfg"
 spawn "$S" "$work/microsocks.log" microsocks -i 10.78.0.4 -p 1080
 cat > "$work/danted.conf" <<CONF
 logoutput: $work/danted.log
@@ -159,10 +233,10 @@ socks pass {
 CONF
 spawn "$S" /dev/null danted -f "$work/danted.conf" -p "$work/danted.pid"
 for _ in $(seq 100); do
-  n=$(inS ss -ltnH | grep -cE ':(80|443|8000|8080|7000|8888|1080|1081) ')
-  [ "$n" -ge 8 ] && break; sleep 0.1
+  n=$(inS ss -ltnH | grep -cE ':(80|443|8000|8080|7000|8888|1080|1081|3128|8443|8444) ')
+  [ "$n" -ge 11 ] && break; sleep 0.1
 done
-[ "$n" -ge 8 ] || { echo "not ok - peers did not start"; exit 1; }
+[ "$n" -ge 11 ] || { echo "not ok - peers did not start"; exit 1; }
 
 scn=0
 start_guard() {
@@ -300,23 +374,111 @@ stop_guard
 start_guard --ports '*' --http http://alice:s3cret@10.78.0.4:8888 \
   --https http://alice:s3cret@10.78.0.4:8888 --exclude localhost \
   --exclude '*.company.local' --host git.company.local=10.78.0.3 || exit 1
+# Port 80: forward mode (tinyproxy refuses CONNECT to 80: ConnectPort 443).
 out=$(curlC http://10.78.0.5/); rc=$?
-check "proxy: HTTP through tinyproxy (rc=$rc)" test "$out" = "hello from S"
-check "proxy: tinyproxy logged the CONNECT" grep -q 'CONNECT.*10.78.0.5:80' "$work/tinyproxy.log"
+check "proxy: HTTP through tinyproxy in forward mode (rc=$rc)" test "$out" = "hello from S"
+check "proxy: tinyproxy got the absolute form" grep -q 'GET http://10.78.0.5/ HTTP/1.1' "$work/tinyproxy.log"
+check "proxy: no CONNECT to port 80" bash -c "! grep -q 'CONNECT.*:80 ' '$work/tinyproxy.log'"
 check "proxy: audit via tinyproxy" \
-  audit_has '.decision == "http-connect" and .via == "10.78.0.4:8888" and .rule == "http proxy"'
-out=$(curlC http://10.78.0.5:8000/); rc=$?
+  audit_has '.decision == "http-forward" and .via == "10.78.0.4:8888" and .rule == "http proxy"'
+head -c 100000 /dev/urandom | base64 -w0 > "$work/post.body"
+out=$(curlC --data-binary @"$work/post.body" http://10.78.0.5/echo | md5sum); rc=$?
+check "proxy: POST body (Content-Length) through forward mode intact" test "$out" = "$(md5sum < "$work/post.body")"
+out=$(curlC -H 'Transfer-Encoding: chunked' --data-binary @"$work/post.body" http://10.78.0.5/echo | md5sum)
+check "proxy: POST body (chunked) through forward mode intact" test "$out" = "$(md5sum < "$work/post.body")"
+check "proxy: tinyproxy logged the POSTs in absolute form" grep -q 'POST http://10.78.0.5/echo HTTP/1.1' "$work/tinyproxy.log"
+# Other ports: CONNECT.
+out=$(curlC http://10.78.0.5:443/); rc=$?
 check "proxy: other port through CONNECT (rc=$rc)" test "$out" = "hello from S"
-check "proxy: tinyproxy logged the CONNECT to 8000" grep -q 'CONNECT.*10.78.0.5:8000' "$work/tinyproxy.log"
+check "proxy: tinyproxy logged the CONNECT to 443" grep -q 'CONNECT.*10.78.0.5:443' "$work/tinyproxy.log"
 out=$(curlC -H 'Host: git.company.local' http://10.78.0.3/); rc=$?
 check "proxy: *.company.local goes direct" \
   audit_has '.hostname == "git.company.local" and .decision == "direct" and .rule == "exclude \"*.company.local\""'
 stop_guard
+# Keep-alive and pipelining through a proxy that keeps connections open.
+start_guard --ports '*' --http http://alice:s3cret@10.78.0.4:3128 \
+  --host www.example.test=10.78.0.5 || exit 1
+out=$(curlC -H 'Host: www.example.test' http://10.78.0.5/ http://10.78.0.5/index.html); rc=$?
+check "forward: two requests on one kept-alive connection (rc=$rc)" \
+  test "$out" = "hello from S
+hello from S"
+ports=$(grep -E '^GET http://www.example.test/(index.html)? ' "$work/fwdproxy.log" | sed 's/.*port=\([0-9]*\).*/\1/' | sort -u)
+check "forward: both requests rewritten, one connection, verified name as authority ($(wc -l < "$work/fwdproxy.log") lines)" \
+  test "$(grep -cE '^GET http://www.example.test/(index.html)? .*auth=Basic YWxpY2U6czNjcmV0' "$work/fwdproxy.log")" -eq 2 -a "$(echo "$ports" | wc -l)" -eq 1
+inC "$py" - > "$work/pipe.out" <<'PY'
+import socket
+body = b"GET http://evil.example/ HTTP/1.1\r\n\r\n"
+reqs = (b"GET /index.html HTTP/1.1\r\nHost: 10.78.0.5\r\n\r\n"
+        + b"POST /echo HTTP/1.1\r\nHost: evil.example\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        + b"GET / HTTP/1.1\r\nHost: 10.78.0.5\r\nProxy-Authorization: Basic bWFsbG9yeTp4\r\n\r\n")
+s = socket.create_connection(("10.78.0.5", 80), timeout=5)
+s.sendall(reqs)
+data = b""
+while data.count(b"hello from S") < 2:
+    d = s.recv(65536)
+    if not d: break
+    data += d
+print(data.count(b"200 OK"), data.count(b"hello from S"), data.count(b"GET http://evil.example/"))
+PY
+check "forward: three pipelined requests answered, the body passed untouched ($(cat "$work/pipe.out"))" \
+  test "$(cat "$work/pipe.out")" = "3 2 1"
+check "forward: the forged Host and the body did not pick the destination" \
+  bash -c "! grep -q 'evil' '$work/fwdproxy.log' && [ \$(grep -c 'http://10.78.0.5/' '$work/fwdproxy.log') -ge 3 ]"
+check "forward: the container's own Proxy-Authorization was removed" \
+  bash -c "! grep -q 'bWFsbG9yeTp4' '$work/fwdproxy.log'"
+# An absolute-form request from the container would pick its own
+# destination: refused (reset) and audited.
+out=$(inC curl -sS --max-time 5 -x http://10.78.0.5:80 http://10.78.0.2/ 2>&1); rc=$?
+check "forward: an absolute-form request from the container is reset (rc=$rc)" reset_p "$rc"
+check "forward: audit says why" audit_has '(.error | test("origin form"))'
+stop_guard
 # wrong credentials: the proxy's 407 is a refusal, not a fallback
-start_guard --ports '*' --http http://alice:wrong@10.78.0.4:8888 || exit 1
-out=$(curlC http://10.78.0.5/ 2>&1); rc=$?
+start_guard --ports '*' --https http://alice:wrong@10.78.0.4:8888 || exit 1
+out=$(curlC http://10.78.0.5:443/ 2>&1); rc=$?
 check "proxy: a 401/407 from the proxy resets the container (rc=$rc)" reset_p "$rc"
 check "proxy: audit names the proxy's answer" audit_has '.decision == "refused" and (.error | test("CONNECT with 40[17]"))'
+stop_guard
+
+# ---- 3c. https:// proxy: TLS to haproxy in front of tinyproxy ----
+start_guard --ports '*' --proxy-ca "$work/ca.pem" \
+  --http https://alice:s3cret@10.78.0.4:8443 --https https://alice:s3cret@10.78.0.4:8443 || exit 1
+out=$(curlC http://10.78.0.5:443/); rc=$?
+check "https proxy: CONNECT inside TLS (rc=$rc)" test "$out" = "hello from S"
+check "https proxy: audited as https-connect" \
+  audit_has '.decision == "https-connect" and .via == "10.78.0.4:8443" and .dst_port == 443'
+out=$(curlC --data-binary @"$work/post.body" http://10.78.0.5/echo | md5sum); rc=$?
+check "https proxy: port 80 in forward mode inside TLS, POST body intact" test "$out" = "$(md5sum < "$work/post.body")"
+check "https proxy: audited as https-forward" audit_has '.decision == "https-forward" and .dst_port == 80'
+# 8 MB each way through TLS + CONNECT to the echo server, read while
+# writing (backpressure both ways), without a half-close (tinyproxy ends
+# a tunnel on one).
+inC "$py" - > "$work/tls-echo.out" <<'PY'
+import hashlib, os, socket, threading, time
+data = os.urandom(8 << 20)
+s = socket.create_connection(("10.78.0.5", 7000), timeout=10)
+t0 = time.time()
+th = threading.Thread(target=s.sendall, args=(data,)); th.start()
+got = bytearray()
+while len(got) < len(data):
+    d = s.recv(1 << 20)
+    if not d: break
+    got += d
+th.join(); dt = time.time() - t0
+print(hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest(), "%.0f" % (2 * len(data) / dt / 1e6))
+PY
+check "https proxy: 8 MB each way through TLS byte for byte ($(cut -d' ' -f2 "$work/tls-echo.out") MB/s both ways, via haproxy+tinyproxy)" \
+  grep -q '^True' "$work/tls-echo.out"
+stop_guard
+start_guard --ports '*' --proxy-ca "$work/ca.pem" \
+  --https https://alice:s3cret@10.78.0.4:8444 --route "HTTPS 10.78.0.4:8444; DIRECT" || exit 1
+out=$(curlC http://10.78.0.5:443/ 2>&1); rc=$?
+check "https proxy: an untrusted certificate is a refusal, no failover to DIRECT (rc=$rc)" reset_p "$rc"
+check "https proxy: audit names the certificate problem" \
+  audit_has '.decision == "refused" and (.error | test("certificate not trusted"))'
+stop_guard
+start_guard --ports '*' --https https://alice:s3cret@10.78.0.4:8443 || exit 1
+out=$(curlC http://10.78.0.5:443/ 2>&1); rc=$?
+check "https proxy: without the test CA the proxy is not trusted (rc=$rc)" reset_p "$rc"
 stop_guard
 
 # ---- 4. SOCKS5 (microsocks), domain-name addressing when known ----
@@ -363,7 +525,7 @@ start_guard --ports '*' --pac http://10.78.0.5:8000/proxy.pac --sandbox "$sandbo
   --http http://alice:s3cret@10.78.0.4:8888 --host git.company.local=10.78.0.5 || exit 1
 out=$(curlC http://10.78.0.2/); rc=$?
 check "pac: DIRECT for the PAC's direct host (rc=$rc)" test "$out" = "hello from S"
-out=$(curlC http://10.78.0.5:8080/); rc=$?
+out=$(curlC http://10.78.0.5:443/); rc=$?
 check "pac: PROXY list fails over to tinyproxy, with the setting's credentials (rc=$rc)" test "$out" = "hello from S"
 check "pac: audit shows the PAC rule and the hop" \
   audit_has '.rule == "PAC" and .decision == "http-connect" and .via == "10.78.0.4:8888"'

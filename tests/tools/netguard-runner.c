@@ -82,6 +82,7 @@ parse_route (char *s)
           h->kind = strcmp (kind, "SOCKS5") == 0   ? PROXY_SOCKS5
                     : strcmp (kind, "SOCKS4") == 0 ? PROXY_SOCKS4
                     : strcmp (kind, "SOCKS") == 0  ? PROXY_SOCKS4
+                    : strcmp (kind, "HTTPS") == 0  ? PROXY_HTTPS
                                                    : PROXY_HTTP;
           snprintf (h->host, sizeof h->host, "%s", host);
           h->port = (uint16_t)port;
@@ -155,6 +156,7 @@ main (int argc, char **argv)
     { "max-per-src", required_argument, 0, 'x' },
     { "pac", required_argument, 0, 'A' },
     { "sandbox", required_argument, 0, 'B' },
+    { "proxy-ca", required_argument, 0, 'C' },
     { 0, 0, 0, 0 },
   };
   struct net_guard_config cfg = { .install_rules = true };
@@ -239,6 +241,9 @@ main (int argc, char **argv)
             perror (optarg);
             return 2;
           }
+        break;
+      case 'C':
+        cfg.proxy_ca_file = optarg;
         break;
       case 'w':
         cfg.workers = (unsigned)atoi (optarg);

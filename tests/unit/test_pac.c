@@ -599,6 +599,23 @@ fetch_file_and_limits (void **state)
   write_file (path, body);
   assert_int_equal (pac_engine_load_url (e, url, 2000, &err), 0);
   assert_true (pac_engine_ready (e, NULL, 0));
+  /* Background loads: begin(NULL) keeps the current PAC deciding;
+   * begin(why) unloads it and reports why; a load under a stale ticket
+   * changes nothing. */
+  uint64_t t0 = pac_engine_begin (e, NULL);
+  assert_true (pac_engine_ready (e, NULL, 0));
+  uint64_t t1 = pac_engine_begin (e, "fetching one");
+  assert_true (t1 > t0);
+  assert_false (pac_engine_ready (e, why, sizeof why));
+  assert_string_equal (why, "fetching one");
+  uint64_t t2 = pac_engine_begin (e, "fetching two");
+  assert_int_equal (
+      pac_engine_load_url_ticket (e, url, 2000, t1, NULL, &err), 1);
+  assert_false (pac_engine_ready (e, why, sizeof why));
+  assert_string_equal (why, "fetching two");
+  assert_int_equal (
+      pac_engine_load_url_ticket (e, url, 2000, t2, NULL, &err), 0);
+  assert_true (pac_engine_ready (e, NULL, 0));
   pac_engine_free (e);
   unlink (path);
   assert_int_equal (pac_fetch (url, 2000, &got2, &len, &err), -1);
