@@ -20,6 +20,7 @@ struct runtime_ctx
   char **runc_globals;        /* runc + global options, NULL-terminated */
   int idmap_rootfs;           /* prepare id-mapped rootfs and bind mounts */
   const char *const *protect; /* extra sockets no bind mount may expose */
+  const char *lock_shim;      /* moat-lock on the host (static program) */
 };
 
 /* Run the delegate with the globals followed by args; returns its exit
@@ -34,6 +35,15 @@ int runtime_exec_runc (const struct runtime_ctx *ctx, char *const *args,
  * main, or -1 with *err set when moat refused or failed before runc ran. */
 int runtime_create (const struct runtime_ctx *ctx, char *const *args,
                     moat_error_t *err);
+
+/* `start ID`: delegate; for a container whose first process is the lock
+ * shim (spec_add_lock_shim), return only once that process has moved into
+ * its locked mount namespace, so that no `exec` (which joins pid 1's
+ * namespaces) can land in the unlocked one.  If it does not within
+ * RUNTIME_LOCK_WAIT_MS, the container is killed and start fails. */
+#define RUNTIME_LOCK_WAIT_MS 10000
+int runtime_start (const struct runtime_ctx *ctx, char *const *args,
+                   moat_error_t *err);
 
 /* `delete [--force] ID`: delegate, then release the container's range and
  * mounts once runc no longer knows the container. */
