@@ -4,7 +4,10 @@
  * verb is delegated to the real runc with the same global options, except
  * that `create` first rewrites the bundle's config.json (spec.h), reserves
  * the container's id range (idpool.h) and prepares its root file system
- * (rootfs.h), and `delete` releases what create took. */
+ * (rootfs.h) — for a container with CAP_SYS_ADMIN it also makes the
+ * moat-lock shim its first process (spec_add_lock_shim) — `start` waits
+ * until that shim has locked the container's mounts, and `delete` releases
+ * what create took. */
 #ifndef MOAT_RUNTIME_RUNTIME_H
 #define MOAT_RUNTIME_RUNTIME_H
 
