@@ -4,8 +4,9 @@
 # is set to now, a module load uses a file that is not a module, a block
 # device is mounted read-only.
 #
-# Source after lib_dockerd.sh with dockerd running; needs ok/fail, $R and
-# ENGINE_SOCK (the engine socket path).  escape_all runs every attempt.
+# Source after lib_dockerd.sh with dockerd running; needs ok/fail, $R,
+# ENGINE_SOCK (the engine socket path) and $B (the build directory, for
+# tests/mount-probe).  escape_all runs every attempt.
 
 priv() { d run --rm --privileged "$@"; }
 
@@ -65,6 +66,11 @@ lock_attempts() {
     unshare -m sh -c "$UMOUNT_MASKED"
   attempt "move a masked mount away (mount --move)$sfx" "$@" sh -c \
     'mkdir -p /x && mount --move /proc/keys /x || mount --move /sys/firmware /x'
+  # The new mount API: the same checks apply (mount-probe exits 0 if the
+  # kernel let it through).
+  attempt "fresh procfs through fsopen/fsmount$sfx" "$@" /probe fsmount proc
+  attempt "fresh sysfs through fsopen/fsmount$sfx" "$@" /probe fsmount sysfs
+  attempt "non-recursive open_tree clone of /proc$sfx" "$@" /probe clone /proc
   # Last: in an exec'd container an escape here would hide the rest.
   attempt "lazily unmount /proc (umount -l /proc)$sfx" "$@" umount -l /proc
   attempt "unmount /sys$sfx" "$@" umount -l /sys
@@ -119,9 +125,11 @@ escape_all() {
   # Masked and read-only paths: moat-lock moves every container with
   # CAP_SYS_ADMIN into a mount namespace the kernel locks (MNT_LOCKED,
   # MNT_LOCK_READONLY), from `run` and from `exec` alike.
+  local probe=${MOUNT_PROBE:-$B/tests/mount-probe}
+  if [ -x "$probe" ]; then ok "mount-probe is built"; else fail "mount-probe is built ($probe)"; fi
   check_masks "privileged container has masked and read-only /proc paths" priv busybox
-  lock_attempts "" priv busybox
-  d run -d --name lockd --privileged busybox sleep 600 >/dev/null
+  lock_attempts "" priv -v "$probe:/probe:ro" busybox
+  d run -d --name lockd --privileged -v "$probe:/probe:ro" busybox sleep 600 >/dev/null
   check_masks "exec into a privileged container sees the masks" d exec lockd
   lock_attempts " (docker exec)" d exec lockd
   d rm -f lockd >/dev/null
