@@ -18,6 +18,10 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(WARN)
 LDFLAGS += -pie -Wl,-z,relro,-z,now
 LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+# Programs that run inside a container's root file system: static, libc
+# only, never sanitized (ASan cannot be linked statically).
+STATIC_PROGS := moat-lock
+STATIC_CFLAGS := $(CFLAGS)
 
 ifeq ($(SANITIZE),1)
 CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2 -O2,$(CFLAGS)) -O1 \
@@ -61,7 +65,15 @@ $(BUILD)/$(1): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cmd/$(1)/*.c))
 	@echo "  LD      $$@"
 	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
-$(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+$(foreach p,$(filter-out $(STATIC_PROGS),$(PROGS)),$(eval $(call prog_rule,$(p))))
+
+define static_prog_rule
+$(BUILD)/obj/cmd/$(1)/%.o: CFLAGS := $(STATIC_CFLAGS)
+$(BUILD)/$(1): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cmd/$(1)/*.c))
+	@echo "  LD      $$@ (static)"
+	$(Q)$$(CC) -static-pie -Wl,-z,relro,-z,now -o $$@ $$^
+endef
+$(foreach p,$(filter $(STATIC_PROGS),$(PROGS)),$(eval $(call static_prog_rule,$(p))))
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmoat.a
 	@mkdir -p $(dir $@)

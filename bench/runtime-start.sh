@@ -4,7 +4,9 @@
 # (moat-runc, runc, crun, moat-runc, ...) so drift hits all three alike, on
 # busybox and on a 1 GB image (1024 files of 1 MiB over busybox).  Then the
 # two steps moat-runc adds, from its own log: range allocation and rootfs
-# preparation.
+# preparation.  `moat-priv` is moat-runc with --privileged: its containers
+# start through moat-lock (docs/moat-runc.md), which plain runc and crun
+# cannot run here at all (no CAP_SYS_RESOURCE).
 #
 # Usage: bench/runtime-start.sh [ROUNDS]      (default 20; BIG=0 skips 1 GB)
 # Needs root; uses build/moat-runc (MOAT_BUILD to override).
@@ -40,26 +42,34 @@ fi
 now() { date +%s%N; }
 echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cpus, rounds=$ROUNDS"
 echo "# runc $(runc --version | head -1 | awk '{print $3}'), crun $(crun --version | head -1 | awk '{print $3}'), docker $(d version -f '{{.Server.Version}}')"
+# rtrun RUNTIME IMAGE CMD...: moat-priv is moat-runc with --privileged.
+rtrun() {
+  local rt=$1; shift
+  case $rt in
+    moat-priv) d run --rm --runtime=moat-runc --privileged "$@" ;;
+    *) d run --rm --runtime="$rt" "$@" ;;
+  esac
+}
 runtimes=""
-for rt in moat-runc runc crun; do
-  if msg=$(d run --rm --runtime=$rt busybox true 2>&1); then
+for rt in moat-runc moat-priv runc crun; do
+  if msg=$(rtrun $rt busybox true 2>&1); then
     runtimes="$runtimes $rt"
   else
     echo "# $rt cannot run containers here: $(echo "$msg" | head -1)"
   fi
 done
 for img in $images; do
-  for rt in $runtimes; do d run --rm --runtime=$rt $img true >/dev/null; done  # warm up
+  for rt in $runtimes; do rtrun $rt $img true >/dev/null; done  # warm up
   declare -A t=()
   for _ in $(seq 1 "$ROUNDS"); do
     for rt in $runtimes; do
-      s=$(now); d run --rm --runtime=$rt "$img" true >/dev/null || echo "# $rt failed"
+      s=$(now); rtrun $rt "$img" true >/dev/null || echo "# $rt failed"
       t[$rt]="${t[$rt]:-} $(( ($(now) - s) / 1000000 ))"
     done
   done
   for rt in $runtimes; do
     echo "${t[$rt]}" | tr ' ' '\n' | grep . | sort -n | awk -v rt=$rt -v img=$img '
-      { v[NR]=$1; s+=$1 } END { printf "%-6s %-9s median %4d ms  mean %6.1f ms  min %4d  max %4d\n", img, rt, v[int((NR+1)/2)], s/NR, v[1], v[NR] }'
+      { v[NR]=$1; s+=$1 } END { printf "%-6s %-10s median %4d ms  mean %6.1f ms  min %4d  max %4d\n", img, rt, v[int((NR+1)/2)], s/NR, v[1], v[NR] }'
   done
   unset t
 done

@@ -277,6 +277,51 @@ write_spec (const char *config, const char *data, moat_error_t *err)
   return 0;
 }
 
+/* The lock marker: "PID INODE" of the init process and of the mount
+ * namespace runc made, which start waits for it to leave. */
+static char *
+lock_marker_path (const char *rundir)
+{
+  char *s = NULL;
+  if (asprintf (&s, "%s/lock-pending", rundir) < 0)
+    return NULL;
+  return s;
+}
+
+static int
+record_lock_pending (const char *rundir, const char *pidfile,
+                     moat_error_t *err)
+{
+  cleanup_free char *data = NULL;
+  cleanup_free char *marker = lock_marker_path (rundir);
+  cleanup_free char *line = NULL;
+  char path[64];
+  struct stat st;
+  size_t len;
+  long pid;
+
+  if (marker == NULL)
+    return moat_error (err, ENOMEM, "lock marker");
+  /* containerd always passes --pid-file; without it start could not tell
+   * when the container is locked. */
+  if (pidfile == NULL)
+    return moat_error (err, EINVAL,
+                       "a container with CAP_SYS_ADMIN needs --pid-file");
+  if (fs_read_file (pidfile, 64, &data, &len, err) < 0)
+    return -1;
+  pid = strtol (data, NULL, 10);
+  if (pid <= 0)
+    return moat_error (err, EINVAL, "bad pid in `%s`", pidfile);
+  snprintf (path, sizeof path, "/proc/%ld/ns/mnt", pid);
+  if (stat (path, &st) < 0)
+    return moat_error (err, errno, "stat `%s`", path);
+  if (fs_mkdir_p (rundir, 0700, err) < 0)
+    return -1;
+  if (asprintf (&line, "%ld %llu\n", pid, (unsigned long long)st.st_ino) < 0)
+    return moat_error (err, ENOMEM, "lock marker");
+  return write_spec (marker, line, err);
+}
+
 static double
 elapsed_ms (const struct timespec *a)
 {
@@ -398,6 +443,24 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
         }
       t_rootfs = elapsed_ms (&t0);
     }
+  if (rep.lock_mounts)
+    {
+      struct stat st;
+      if (ctx->lock_shim == NULL || stat (ctx->lock_shim, &st) < 0
+          || !S_ISREG (st.st_mode))
+        {
+          moat_error (err, ctx->lock_shim ? errno ? errno : EINVAL : ENOENT,
+                      "create `%s`: cannot lock the mounts of a container "
+                      "with CAP_SYS_ADMIN: lock shim `%s`",
+                      id, ctx->lock_shim ? ctx->lock_shim : "(none)");
+          goto fail;
+        }
+      if (spec_add_lock_shim (spec, ctx->lock_shim, sctx.cap_bound, err) < 0)
+        {
+          moat_error_wrap (err, "create `%s`", id);
+          goto fail;
+        }
+    }
   out = json_dumps (spec, JSON_COMPACT);
   if (out == NULL)
     {
@@ -411,11 +474,12 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
     }
 
   log_info ("%s: uid map 0 %" PRIu32 " %" PRIu32 ", gid map 0 %" PRIu32
-            " %" PRIu32 "%s (range %.1f ms, rootfs %.1f ms, %u idmapped "
+            " %" PRIu32 "%s%s (range %.1f ms, rootfs %.1f ms, %u idmapped "
             "layers, %u idmapped binds)",
             id, sctx.uid_base, sctx.size, sctx.gid_base, sctx.size,
-            rep.privileged ? ", privileged" : "", t_alloc, t_rootfs,
-            rrep.layers, rrep.binds);
+            rep.privileged ? ", privileged" : "",
+            rep.lock_mounts ? ", mounts locked by moat-lock" : "", t_alloc,
+            t_rootfs, rrep.layers, rrep.binds);
   if (rep.dropped_caps != NULL)
     log_warn ("%s: capabilities outside this runtime's bounding set left "
               "out: %s",
@@ -428,6 +492,20 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
     log_warn ("%s: replaced the id mappings the spec came with", id);
 
   rc = runtime_run_runc (ctx, args);
+  if (rc == 0 && rep.lock_mounts)
+    {
+      const char *pidfile = NULL;
+      for (size_t i = 1; args[i] != NULL; i++)
+        if (strcmp (args[i], "--pid-file") == 0 && args[i + 1] != NULL)
+          pidfile = args[i + 1];
+        else if (strncmp (args[i], "--pid-file=", 11) == 0)
+          pidfile = args[i] + 11;
+      if (record_lock_pending (rundir, pidfile, err) < 0)
+        {
+          moat_error_wrap (err, "create `%s`", id);
+          rc = -1;
+        }
+    }
   if (rc != 0)
     {
       /* runc failed: nothing of the container exists, give the range and
@@ -448,6 +526,61 @@ out:
   spec_report_free (&rep);
   json_decref (spec);
   return rc;
+}
+
+int
+runtime_start (const struct runtime_ctx *ctx, char *const *args,
+               moat_error_t *err)
+{
+  static const char *const valued[] = { NULL };
+  const char *id = last_positional (args, valued);
+  cleanup_free char *rundir = NULL;
+  cleanup_free char *marker = NULL;
+  cleanup_free char *data = NULL;
+  char path[64];
+  unsigned long long ino;
+  struct timespec t0;
+  long pid;
+  size_t len;
+  int rc;
+
+  rc = runtime_run_runc (ctx, args);
+  if (rc != 0 || id == NULL || !runtime_id_valid_p (id))
+    return rc;
+  rundir = container_run_dir (ctx, id);
+  marker = rundir ? lock_marker_path (rundir) : NULL;
+  if (marker == NULL)
+    return moat_error (err, ENOMEM, "start `%s`", id);
+  if (access (marker, F_OK) < 0)
+    return rc; /* not a locked container */
+  if (fs_read_file (marker, 128, &data, &len, err) < 0)
+    return moat_error_wrap (err, "start `%s`", id);
+  if (sscanf (data, "%ld %llu", &pid, &ino) != 2 || pid <= 0)
+    return moat_error (err, EINVAL, "start `%s`: bad lock marker", id);
+  snprintf (path, sizeof path, "/proc/%ld/ns/mnt", pid);
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  for (int waited = 0;; waited++)
+    {
+      struct stat st;
+      struct timespec ms = { 0, 1000000 };
+      /* Gone (the command failed or exited at once): nothing to lock. */
+      if (stat (path, &st) < 0 || (unsigned long long)st.st_ino != ino)
+        break;
+      if (waited >= RUNTIME_LOCK_WAIT_MS)
+        {
+          char *kill_[] = { "kill", (char *)id, "KILL", NULL };
+          run_runc_quiet (ctx, kill_);
+          return moat_error (err, ETIMEDOUT,
+                             "start `%s`: the container did not lock its "
+                             "mounts within %d ms; killed it",
+                             id, RUNTIME_LOCK_WAIT_MS);
+        }
+      nanosleep (&ms, NULL);
+    }
+  unlink (marker);
+  log_info ("%s: mounts locked %.1f ms after runc start returned", id,
+            elapsed_ms (&t0));
+  return 0;
 }
 
 int

@@ -4,7 +4,10 @@
  * verb is delegated to the real runc with the same global options, except
  * that `create` first rewrites the bundle's config.json (spec.h), reserves
  * the container's id range (idpool.h) and prepares its root file system
- * (rootfs.h), and `delete` releases what create took. */
+ * (rootfs.h) — for a container with CAP_SYS_ADMIN it also makes the
+ * moat-lock shim its first process (spec_add_lock_shim) — `start` waits
+ * until that shim has locked the container's mounts, and `delete` releases
+ * what create took. */
 #ifndef MOAT_RUNTIME_RUNTIME_H
 #define MOAT_RUNTIME_RUNTIME_H
 
@@ -20,6 +23,7 @@ struct runtime_ctx
   char **runc_globals;        /* runc + global options, NULL-terminated */
   int idmap_rootfs;           /* prepare id-mapped rootfs and bind mounts */
   const char *const *protect; /* extra sockets no bind mount may expose */
+  const char *lock_shim;      /* moat-lock on the host (static program) */
 };
 
 /* Run the delegate with the globals followed by args; returns its exit
@@ -34,6 +38,15 @@ int runtime_exec_runc (const struct runtime_ctx *ctx, char *const *args,
  * main, or -1 with *err set when moat refused or failed before runc ran. */
 int runtime_create (const struct runtime_ctx *ctx, char *const *args,
                     moat_error_t *err);
+
+/* `start ID`: delegate; for a container whose first process is the lock
+ * shim (spec_add_lock_shim), return only once that process has moved into
+ * its locked mount namespace, so that no `exec` (which joins pid 1's
+ * namespaces) can land in the unlocked one.  If it does not within
+ * RUNTIME_LOCK_WAIT_MS, the container is killed and start fails. */
+#define RUNTIME_LOCK_WAIT_MS 10000
+int runtime_start (const struct runtime_ctx *ctx, char *const *args,
+                   moat_error_t *err);
 
 /* `delete [--force] ID`: delegate, then release the container's range and
  * mounts once runc no longer knows the container. */

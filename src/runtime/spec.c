@@ -569,6 +569,7 @@ spec_rewrite (json_t *spec, const struct spec_ctx *ctx,
   rep->privileged
       = sys_admin
         && json_array_size (json_object_get (linux_, "maskedPaths")) == 0;
+  rep->lock_mounts = sys_admin;
   if (prune_devices (linux_, rep, err) < 0)
     return -1;
   if (rep->privileged)
@@ -582,5 +583,135 @@ spec_rewrite (json_t *spec, const struct spec_ctx *ctx,
                  < 0)
         return -1;
     }
+  return 0;
+}
+
+/* Capability sets as masks; names were checked by rewrite_caps. */
+static uint64_t
+caps_mask (json_t *arr)
+{
+  uint64_t m = 0;
+  size_t i;
+  json_t *c;
+  json_array_foreach (arr, i, c)
+  {
+    int n
+        = json_string_value (c) ? spec_cap_number (json_string_value (c)) : -1;
+    if (n >= 0)
+      m |= 1ULL << n;
+  }
+  return m;
+}
+
+static int
+add_cap_names (json_t *caps, const char *set, uint64_t add, moat_error_t *err)
+{
+  json_t *arr = json_object_get (caps, set);
+  uint64_t have;
+  if (arr == NULL)
+    {
+      arr = json_array ();
+      if (arr == NULL || json_object_set_new (caps, set, arr) < 0)
+        return moat_error (err, ENOMEM, "shim capabilities");
+    }
+  if (!json_is_array (arr))
+    return moat_error (err, EINVAL, "process.capabilities.%s", set);
+  have = caps_mask (arr);
+  for (size_t n = 0; n < N_CAPS; n++)
+    if ((add & (1ULL << n)) && !(have & (1ULL << n))
+        && json_array_append_new (arr, json_string (cap_names[n])) < 0)
+      return moat_error (err, ENOMEM, "shim capabilities");
+  return 0;
+}
+
+int
+spec_add_lock_shim (json_t *spec, const char *shim, uint64_t cap_bound,
+                    moat_error_t *err)
+{
+  static const char *const sets[]
+      = { "bounding", "effective", "permitted", "inheritable", "ambient" };
+  /* SETPCAP: drop the bounding set back; SYS_ADMIN + SYS_CHROOT: setns
+   * into a mount namespace; SETUID: become the spec's user again. */
+  const uint64_t need
+      = (1ULL << 8) | (1ULL << 21) | (1ULL << 18) | (1ULL << 7);
+  json_t *process = json_object_get (spec, "process");
+  json_t *args = json_object_get (process, "args");
+  json_t *caps = json_object_get (process, "capabilities");
+  json_t *user = json_object_get (process, "user");
+  json_t *mounts = json_object_get (spec, "mounts");
+  json_t *nargs, *m;
+  json_int_t uid = 0;
+  char masks[5 * 17 + 1], ubuf[24];
+  size_t off = 0, i;
+  json_t *a;
+
+  if (!json_is_object (process) || !json_is_array (args)
+      || json_array_size (args) == 0)
+    return moat_error (err, EINVAL, "process.args missing");
+  if (!json_is_object (caps))
+    return moat_error (err, EINVAL, "process.capabilities missing");
+  if ((need & cap_bound) != need)
+    return moat_error (err, EPERM,
+                       "cannot lock the mounts of a container with "
+                       "CAP_SYS_ADMIN: this runtime lacks CAP_SETPCAP, "
+                       "CAP_SYS_CHROOT or CAP_SETUID");
+  if (user != NULL)
+    {
+      json_t *ju = json_object_get (user, "uid");
+      if (ju != NULL && !json_is_integer (ju))
+        return moat_error (err, EINVAL, "process.user.uid");
+      uid = ju ? json_integer_value (ju) : 0;
+      if (uid < 0 || uid > UINT32_MAX - 1)
+        return moat_error (err, EINVAL, "process.user.uid %lld",
+                           (long long)uid);
+    }
+  for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++)
+    {
+      json_t *arr = json_object_get (caps, sets[s]);
+      off += (size_t)snprintf (masks + off, sizeof masks - off, "%s%" PRIx64,
+                               s ? "," : "", arr ? caps_mask (arr) : 0);
+    }
+  snprintf (ubuf, sizeof ubuf, "%lld", (long long)uid);
+
+  nargs = json_pack ("[s, s, s, s, s, s]", SPEC_LOCK_SHIM_DEST, "--uid", ubuf,
+                     "--caps", masks, "--");
+  if (nargs == NULL)
+    return moat_error (err, ENOMEM, "shim args");
+  json_array_foreach (args, i, a)
+  {
+    if (json_array_append (nargs, a) < 0)
+      {
+        json_decref (nargs);
+        return moat_error (err, ENOMEM, "shim args");
+      }
+  }
+  if (json_object_set_new (process, "args", nargs) < 0)
+    return moat_error (err, ENOMEM, "shim args");
+
+  for (size_t s = 0; s < 3; s++)
+    if (add_cap_names (caps, sets[s], need, err) < 0)
+      return -1;
+  if (user == NULL)
+    {
+      user = json_object ();
+      if (user == NULL || json_object_set_new (process, "user", user) < 0)
+        return moat_error (err, ENOMEM, "shim user");
+    }
+  if (json_object_set_new (user, "uid", json_integer (0)) < 0)
+    return moat_error (err, ENOMEM, "shim user");
+
+  if (mounts == NULL)
+    {
+      mounts = json_array ();
+      if (mounts == NULL || json_object_set_new (spec, "mounts", mounts) < 0)
+        return moat_error (err, ENOMEM, "shim mount");
+    }
+  if (!json_is_array (mounts))
+    return moat_error (err, EINVAL, "mounts is not an array");
+  m = json_pack ("{s:s, s:s, s:s, s:[s, s, s, s]}", "destination",
+                 SPEC_LOCK_SHIM_DEST, "type", "bind", "source", shim,
+                 "options", "bind", "ro", "nosuid", "nodev");
+  if (m == NULL || json_array_append_new (mounts, m) < 0)
+    return moat_error (err, ENOMEM, "shim mount");
   return 0;
 }

@@ -74,6 +74,7 @@ struct spec_report
   char *dropped_devices; /* "/dev/sda,/dev/mem,..." */
   int added_cgroup_ns;
   int replaced_mappings; /* the spec came with its own id mappings */
+  int lock_mounts; /* CAP_SYS_ADMIN granted: spec_add_lock_shim applies */
 };
 
 void spec_report_free (struct spec_report *r);
@@ -89,6 +90,22 @@ const char *spec_ns_name (enum spec_ns ns);
  * contract message as the whole error text. */
 int spec_rewrite (json_t *spec, const struct spec_ctx *ctx,
                   struct spec_report *rep, moat_error_t *err);
+
+/* Where the lock shim appears inside the container: runc's /dev tmpfs,
+ * so it is never written to an image layer (docker commit, export). */
+#define SPEC_LOCK_SHIM_DEST "/dev/.moat-lock"
+
+/* For a container whose bounding set holds CAP_SYS_ADMIN
+ * (rep->lock_mounts): make `shim` (moat-lock, a static program on the
+ * host) its first process, bind-mounted read-only at SPEC_LOCK_SHIM_DEST,
+ * with the original args after `--`.  The shim runs as uid 0 with the
+ * spec's capabilities plus CAP_SETPCAP, CAP_SYS_ADMIN, CAP_SYS_CHROOT and
+ * CAP_SETUID, moves into a mount namespace the kernel locks, then restores
+ * the original uid and capability sets (passed as arguments) and execs the
+ * command.  Refuses (EPERM) when those capabilities are outside
+ * cap_bound: such a container could not be locked. */
+int spec_add_lock_shim (json_t *spec, const char *shim, uint64_t cap_bound,
+                        moat_error_t *err);
 
 /* Capability name <-> number ("CAP_CHOWN" <-> 0); -1 if unknown. */
 int spec_cap_number (const char *name);

@@ -284,6 +284,59 @@ check_uid_map_and_runtime (struct ctx *c)
   json_decref (inspect);
 }
 
+/* A --privileged container must not undo its masks: unmount one, bind
+ * /proc without them, or mount a fresh procfs (moat-lock, see
+ * docs/moat-runc.md).  Also fails when no mask is there to test. */
+static void
+check_privileged_masks (struct ctx *c)
+{
+  static const char script[]
+      = "n=0; mkdir -p /x\n"
+        "for p in /proc/kcore /proc/keys /proc/timer_list /proc/acpi "
+        "/proc/scsi /sys/firmware; do\n"
+        "  grep -q \" $p \" /proc/self/mountinfo || continue\n"
+        "  n=$((n+1)); umount -l $p 2>/dev/null && echo \"ESCAPED umount $p\"\n"
+        "done\n"
+        "mount --bind /proc /x 2>/dev/null && echo 'ESCAPED bind /proc'\n"
+        "mount -t proc proc /x 2>/dev/null && echo 'ESCAPED fresh procfs'\n"
+        "echo masks=$n\n";
+  const char *check = "privileged container keeps its masks";
+  json_t *spec = json_pack ("{s:s, s:[s,s,s], s:{s:b}}", "Image", c->o->image,
+                            "Cmd", "sh", "-c", script, "HostConfig",
+                            "Privileged", 1);
+  cleanup_free char *out = NULL, *refusal = NULL;
+  json_t *inspect = NULL;
+  moat_error_t err = NULL;
+  const char *m, *esc;
+  int n = 0;
+
+  if (run_capture (c, spec, &out, &inspect, &refusal, &err) < 0)
+    {
+      record (c, check, false, "%s", moat_error_msg (&err));
+      moat_error_release (&err);
+      json_decref (spec);
+      return;
+    }
+  json_decref (spec);
+  json_decref (inspect);
+  if (refusal != NULL)
+    {
+      record (c, check, true, "--privileged is refused: %s", refusal);
+      return;
+    }
+  m = out ? strstr (out, "masks=") : NULL;
+  if (m != NULL)
+    n = atoi (m + 6);
+  esc = out ? strstr (out, "ESCAPED") : NULL;
+  if (esc != NULL)
+    record (c, check, false, "%.*s", (int) strcspn (esc, "\n"), esc);
+  else
+    record (c, check, n > 0,
+            "%d masked paths stay mounted; umount, bind of /proc and a "
+            "fresh procfs refused",
+            n);
+}
+
 /* A create that must be refused with a message containing `expect`. */
 static void
 check_refused (struct ctx *c, const char *check, json_t *spec,
@@ -336,7 +389,10 @@ verify_run (const struct moat_paths *paths, const struct verify_opts *o,
       moat_error_release (err);
     }
   else
-    check_uid_map_and_runtime (&c);
+    {
+      check_uid_map_and_runtime (&c);
+      check_privileged_masks (&c);
+    }
 
   check_refused (&c, "host pid namespace refused",
                  json_pack ("{s:s, s:{s:s}}", "Image", o->image, "HostConfig",

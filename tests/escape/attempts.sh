@@ -4,23 +4,11 @@
 # is set to now, a module load uses a file that is not a module, a block
 # device is mounted read-only.
 #
-# Source after lib_dockerd.sh with dockerd running; needs ok/fail, $R and
-# ENGINE_SOCK (the engine socket path).  escape_all runs every attempt.
+# Source after lib_dockerd.sh with dockerd running; needs ok/fail, $R,
+# ENGINE_SOCK (the engine socket path) and $B (the build directory, for
+# tests/mount-probe).  escape_all runs every attempt.
 
 priv() { d run --rm --privileged "$@"; }
-
-# known_gap NAME CMD...: like attempt, for a route that is not closed yet:
-# reported as a "# known gap" comment unless MOAT_ESCAPE_STRICT=1, so that
-# the suite stays green while the gap is tracked on the issue.
-known_gap() {
-  local name=$1; shift
-  if [ "${MOAT_ESCAPE_STRICT:-0}" = 1 ]; then attempt "$name" "$@"; return; fi
-  if "$@" >/dev/null 2>&1; then
-    echo "# known gap: $name (attempt succeeded)"
-  else
-    ok "escape blocked: $name"
-  fi
-}
 
 # attempt NAME CMD...: the command exits 0 only if the escape worked.
 attempt() {
@@ -31,6 +19,61 @@ attempt() {
   else
     ok "escape blocked: $name"
   fi
+}
+
+MASKED="/proc/keys /proc/timer_list /proc/sched_debug /proc/kcore /proc/acpi /proc/scsi /proc/latency_stats /proc/timer_stats /proc/asound /sys/firmware"
+READONLY="/proc/bus /proc/fs /proc/irq /proc/sysrq-trigger /proc/sys"
+# Each snippet exits 0 only if the escape worked; a path that is not a
+# mount in this container is skipped (check_masks proves some are).
+UMOUNT_MASKED="for p in $MASKED; do grep -q \" \$p \" /proc/self/mountinfo && umount \$p && exit 0; done; exit 1"
+
+# check_masks NAME CMD...: CMD (run or exec prefix) shows at least one
+# masked and one read-only path as mounts, so the attempts below are not
+# passing vacuously.
+check_masks() {
+  local name=$1; shift
+  local n
+  n=$("$@" sh -c "for p in $MASKED; do grep -q \" \$p \" /proc/self/mountinfo && echo m; done
+                  for p in $READONLY; do grep -q \" \$p ro,\" /proc/self/mountinfo && echo r; done" 2>/dev/null | sort -u | tr -d '\n')
+  if [ "$n" = mr ]; then ok "$name"; else fail "$name (got '$n')"; fi
+}
+
+# lock_attempts SUFFIX CMD...: the mount escapes, with CMD the prefix that
+# runs a command in a privileged container (`docker run` or `docker exec`).
+lock_attempts() {
+  local sfx=$1; shift
+  attempt "unmount a masked path$sfx" "$@" sh -c "$UMOUNT_MASKED"
+  attempt "lazily unmount a masked path (umount -l)$sfx" "$@" sh -c \
+    "for p in $MASKED; do grep -q \" \$p \" /proc/self/mountinfo && umount -l \$p && exit 0; done; exit 1"
+  attempt "unmount a read-only /proc path$sfx" "$@" sh -c \
+    "for p in $READONLY; do grep -q \" \$p \" /proc/self/mountinfo && umount \$p && exit 0; done; exit 1"
+  attempt "remount a read-only /proc path rw$sfx" "$@" sh -c \
+    "for p in $READONLY; do grep -q \" \$p ro,\" /proc/self/mountinfo || continue
+       mount -o remount,rw,bind \$p && exit 0; mount -o remount,rw \$p && exit 0; done; exit 1"
+  attempt "remount /proc/sys rw$sfx" "$@" sh -c \
+    'mount -o remount,rw /proc/sys && grep -q " /proc/sys rw," /proc/self/mountinfo'
+  attempt "non-recursive bind of /proc reveals masked files$sfx" "$@" sh -c \
+    'mkdir -p /x && mount --bind /proc /x && ls /x/ >/dev/null'
+  attempt "recursive bind of /proc, then unmount a mask in the copy$sfx" "$@" sh -c \
+    "mkdir -p /x && mount --rbind /proc /x || exit 1
+     for p in $MASKED; do case \$p in /proc/*) ;; *) continue ;; esac
+       q=/x/\${p#/proc/}; grep -q \" \$q \" /proc/self/mountinfo && umount \$q && exit 0; done; exit 1"
+  attempt "mount a fresh procfs (mount -t proc)$sfx" "$@" sh -c \
+    'mkdir -p /x && mount -t proc proc /x'
+  attempt "mount a fresh sysfs (mount -t sysfs)$sfx" "$@" sh -c \
+    'mkdir -p /x && mount -t sysfs sysfs /x'
+  attempt "unmount a masked path in a new mount namespace (unshare -m)$sfx" "$@" \
+    unshare -m sh -c "$UMOUNT_MASKED"
+  attempt "move a masked mount away (mount --move)$sfx" "$@" sh -c \
+    'mkdir -p /x && mount --move /proc/keys /x || mount --move /sys/firmware /x'
+  # The new mount API: the same checks apply (mount-probe exits 0 if the
+  # kernel let it through).
+  attempt "fresh procfs through fsopen/fsmount$sfx" "$@" /probe fsmount proc
+  attempt "fresh sysfs through fsopen/fsmount$sfx" "$@" /probe fsmount sysfs
+  attempt "non-recursive open_tree clone of /proc$sfx" "$@" /probe clone /proc
+  # Last: in an exec'd container an escape here would hide the rest.
+  attempt "lazily unmount /proc (umount -l /proc)$sfx" "$@" umount -l /proc
+  attempt "unmount /sys$sfx" "$@" umount -l /sys
 }
 
 escape_all() {
@@ -79,13 +122,23 @@ escape_all() {
     'mount -o remount,rw,bind /ro && touch /ro/escaped'
   rm -f "$R/ro/escaped"
 
-  # runc creates masks inside the container's user namespace: not locked.
-  known_gap "unmount a masked path" priv busybox sh -c '
-    for p in /proc/keys /proc/timer_list /proc/sched_debug /proc/kcore /proc/acpi /proc/scsi /sys/firmware; do
-      grep -q " $p " /proc/self/mountinfo && umount "$p" && exit 0
-    done; exit 1'
-  known_gap "unmount a read-only path (/proc/sysrq-trigger)" priv busybox sh -c \
-    'umount /proc/sysrq-trigger'
+  # Masked and read-only paths: moat-lock moves every container with
+  # CAP_SYS_ADMIN into a mount namespace the kernel locks (MNT_LOCKED,
+  # MNT_LOCK_READONLY), from `run` and from `exec` alike.
+  local probe=${MOUNT_PROBE:-$B/tests/mount-probe}
+  if [ -x "$probe" ]; then ok "mount-probe is built"; else fail "mount-probe is built ($probe)"; fi
+  check_masks "privileged container has masked and read-only /proc paths" priv busybox
+  lock_attempts "" priv -v "$probe:/probe:ro" busybox
+  d run -d --name lockd --privileged -v "$probe:/probe:ro" busybox sleep 600 >/dev/null
+  check_masks "exec into a privileged container sees the masks" d exec lockd
+  lock_attempts " (docker exec)" d exec lockd
+  d rm -f lockd >/dev/null
+  # --cap-add SYS_ADMIN without --privileged: Docker's own masks and a
+  # read-only /proc/sys, locked the same way.
+  attempt "remount /proc/sys rw (--cap-add SYS_ADMIN)" \
+    d run --rm --cap-add SYS_ADMIN busybox mount -o remount,rw /proc/sys
+  attempt "unmount a masked path (--cap-add SYS_ADMIN)" \
+    d run --rm --cap-add SYS_ADMIN busybox sh -c "$UMOUNT_MASKED"
   d run -d --name rofs --read-only --privileged busybox sleep 600 >/dev/null
   attempt "remount a --read-only root file system rw" d exec rofs sh -c \
     'mount -o remount,rw / && touch /escaped'

@@ -147,7 +147,68 @@ if [ "$bnd" != 000001ffffffffff ]; then
   check "moat-runc logged the capabilities it left out" \
     sh -c "grep -hs 'left out' \$(find '$R' -name log.json) | grep -q CAP_"
 fi
+
+# What --privileged is used for still works inside the locked mount
+# namespace moat-lock gives it (docs/moat-runc.md): new mounts of its own,
+# sysctls and hostname of its own namespaces, exec, tty, restart.
+P() { d run --rm --privileged "$@"; }
+check "--privileged: mount -t tmpfs, bind mount of its own dir, umount both" P busybox sh -c \
+  'mkdir -p /t && mount -t tmpfs t /t && mkdir /t/a /t/b && touch /t/a/f && mount --bind /t/a /t/b && test -e /t/b/f && umount /t/b && umount /t'
+check "--privileged: overlay mount inside the container" P busybox sh -c \
+  'mkdir -p /t && mount -t tmpfs t /t && mkdir /t/l /t/u /t/w /t/m && echo x > /t/l/f &&
+   mount -t overlay o -o lowerdir=/t/l,upperdir=/t/u,workdir=/t/w /t/m && echo y >> /t/m/f &&
+   test "$(cat /t/u/f | tr "\n" " ")" = "x y " && umount /t/m'
+check "--privileged: bind mount of an image dir onto another, then umount" P busybox sh -c \
+  'mkdir -p /m && mount --bind /bin /m && test -e /m/sh && umount /m'
+# /etc holds runc's locked hosts/hostname/resolv.conf mounts: only a
+# recursive bind may copy it (docs/moat-runc.md).
+check "--privileged: recursive bind of a dir holding runc's mounts" P busybox sh -c \
+  'mkdir -p /m && mount --rbind /etc /m && test -e /m/passwd'
+check "--privileged: make / rshared (docker-in-docker does)" P busybox mount --make-rshared /
+check "--privileged: hostname" P busybox sh -c 'hostname foo && test "$(hostname)" = foo'
+check "--privileged: sysctl of its own network namespace" P busybox sysctl -w net.ipv4.ip_forward=1
+check "--privileged: working directory and environment kept" \
+  test "$(P -w /etc -e FOO=bar busybox sh -c 'echo $(pwd) $FOO')" = "/etc bar"
+P busybox sh -c 'exit 3'
+check "--privileged: exit status of the command" test $? = 3
+check "--privileged: the command is pid 1" P busybox sh -c 'test "$(cat /proc/1/comm)" = sh'
+pmap=$(d exec priv cat /proc/self/uid_map)
+check "docker exec into a privileged container: its range ($pmap)" \
+  sh -c "echo '$pmap' | awk '{exit !(\$1==0 && \$2>0 && \$3==65536)}'"
+check "docker exec into a privileged container: mount and umount" \
+  d exec priv sh -c 'mkdir -p /t && mount -t tmpfs t /t && umount /t'
+check "docker exec into a privileged container: same mount namespace as pid 1" \
+  d exec priv sh -c 'test "$(stat -L -c %i /proc/self/ns/mnt)" = "$(stat -L -c %i /proc/1/ns/mnt)"'
+check "docker exec -u 1000 into a privileged container" \
+  test "$(d exec -u 1000 priv id -u)" = 1000
+if command -v script >/dev/null; then
+  check "docker run -it --privileged gets a tty" sh -c \
+    "script -qec 'docker -H unix://$R/engine.sock run --rm -it --privileged busybox tty' /dev/null | grep -q /dev/pts/"
+  check "docker exec -it into a privileged container gets a tty" sh -c \
+    "script -qec 'docker -H unix://$R/engine.sock exec -it priv tty' /dev/null | grep -q /dev/pts/"
+fi
+d exec priv sh -c 'echo kept > /kept'
+d restart -t 1 priv >/dev/null
+check "docker restart of a privileged container" \
+  test "$(d exec priv cat /kept 2>/dev/null)" = kept
+check "restarted privileged container is locked again" \
+  d exec priv sh -c '! umount /proc/keys 2>/dev/null && ! umount /proc/timer_list 2>/dev/null'
+check "docker commit of a privileged container leaves the lock shim out" \
+  sh -c "! docker -H unix://$R/engine.sock diff priv | grep -q moat-lock"
 d rm -f priv >/dev/null
+
+# --cap-add SYS_ADMIN goes through moat-lock too: user and capabilities
+# exactly as Docker sets them.
+dbnd=$(d run --rm busybox awk '/^CapBnd/ {print $2}' /proc/self/status)
+# (/proc/PID/status lists CapEff before CapBnd.)
+sa=$(d run --rm --cap-add SYS_ADMIN busybox sh -c 'id -u; grep -E "^Cap(Bnd|Eff)" /proc/self/status' | awk 'NR==1 {print} /^Cap/ {print $2}' | tr '\n' ' ')
+check "--cap-add SYS_ADMIN: root, default capabilities plus SYS_ADMIN ($sa)" \
+  test "$sa" = "0 $(printf '%016x' $(( 0x$dbnd | 1 << 21 ))) $(printf '%016x' $(( 0x$dbnd | 1 << 21 ))) "
+sa=$(d run --rm --user 1000 --cap-add SYS_ADMIN busybox sh -c 'id -u; grep -E "^Cap(Bnd|Eff)" /proc/self/status' | awk 'NR==1 {print} /^Cap/ {print $2}' | tr '\n' ' ')
+check "--user 1000 --cap-add SYS_ADMIN: uid 1000, no effective capabilities ($sa)" \
+  test "$sa" = "1000 0000000000000000 $(printf '%016x' $(( 0x$dbnd | 1 << 21 ))) "
+check "a container without CAP_SYS_ADMIN does not go through moat-lock" \
+  d run --rm busybox sh -c '! test -e /dev/.moat-lock'
 
 # 7. Host namespaces refused with the contract message.
 for nsf in pid network ipc uts; do

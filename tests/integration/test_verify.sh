@@ -8,7 +8,8 @@ harness_setup
 out=$("$MOAT" verify 2>&1); rc=$?
 if [ $rc -eq 0 ] && ! echo "$out" | grep -q '^FAIL'; then ok "moat verify passes on the guarded socket"
 else not_ok "moat verify passes on the guarded socket" "rc=$rc" "$out"; fi
-for c in "private uid range" "runtime forced to moat-runc" "host pid namespace refused" \
+for c in "private uid range" "runtime forced to moat-runc" "privileged container keeps its masks" \
+         "host pid namespace refused" \
          "host network namespace refused" "engine socket mount refused" "engine socket private"; do
   echo "$out" | grep -q "^PASS  $c" && ok "verify: $c" || not_ok "verify: $c" "$out"
 done

@@ -234,6 +234,71 @@ refuses_binds_exposing_the_engine_socket (void **state)
   }
 }
 
+/* A container with CAP_SYS_ADMIN starts through the lock shim, as root
+ * with the shim's capabilities, the original user and sets as arguments. */
+static void
+adds_lock_shim (void **state)
+{
+  struct spec_ctx ctx = test_ctx ();
+  struct spec_report rep;
+  cleanup_error moat_error_t err = NULL;
+  json_t *spec = load ("privileged.in.json");
+  json_t *proc, *args, *bnd, *mounts, *m;
+  uint64_t bound;
+
+  json_object_set_new (json_object_get (spec, "process"), "user",
+                       json_pack ("{s:i, s:i}", "uid", 1000, "gid", 7));
+  assert_int_equal (spec_rewrite (spec, &ctx, &rep, &err), 0);
+  assert_true (rep.lock_mounts);
+  assert_int_equal (
+      spec_add_lock_shim (spec, "/usr/sbin/moat-lock", ctx.cap_bound, &err),
+      0);
+  proc = json_object_get (spec, "process");
+  args = json_object_get (proc, "args");
+  assert_int_equal (json_array_size (args), 7);
+  assert_string_equal (json_string_value (json_array_get (args, 0)),
+                       SPEC_LOCK_SHIM_DEST);
+  assert_string_equal (json_string_value (json_array_get (args, 2)), "1000");
+  /* CAP_CHOWN, CAP_SYS_MODULE, CAP_SYS_ADMIN; no ambient set */
+  assert_string_equal (json_string_value (json_array_get (args, 4)),
+                       "210001,210001,210001,210001,0");
+  assert_string_equal (json_string_value (json_array_get (args, 5)), "--");
+  assert_string_equal (json_string_value (json_array_get (args, 6)), "sh");
+  assert_int_equal (json_integer_value (json_object_get (
+                        json_object_get (proc, "user"), "uid")),
+                    0);
+  assert_int_equal (json_integer_value (json_object_get (
+                        json_object_get (proc, "user"), "gid")),
+                    7);
+  bnd = json_object_get (json_object_get (proc, "capabilities"), "bounding");
+  /* CHOWN, SYS_MODULE, SYS_ADMIN + SETUID, SETPCAP, SYS_CHROOT */
+  assert_int_equal (json_array_size (bnd), 6);
+  mounts = json_object_get (spec, "mounts");
+  m = json_array_get (mounts, json_array_size (mounts) - 1);
+  assert_string_equal (json_string_value (json_object_get (m, "destination")),
+                       SPEC_LOCK_SHIM_DEST);
+  assert_string_equal (json_string_value (json_object_get (m, "source")),
+                       "/usr/sbin/moat-lock");
+  spec_report_free (&rep);
+  json_decref (spec);
+
+  /* A runtime that cannot give the shim what it needs refuses. */
+  spec = load ("privileged.in.json");
+  assert_int_equal (spec_rewrite (spec, &ctx, &rep, &err), 0);
+  bound = ctx.cap_bound & ~(1ULL << 18);
+  assert_int_equal (spec_add_lock_shim (spec, "/x", bound, &err), -1);
+  assert_int_equal (moat_error_status (&err), EPERM);
+  spec_report_free (&rep);
+  json_decref (spec);
+
+  /* Without CAP_SYS_ADMIN nothing changes. */
+  spec = load ("default.in.json");
+  assert_int_equal (spec_rewrite (spec, &ctx, &rep, &err), 0);
+  assert_false (rep.lock_mounts);
+  spec_report_free (&rep);
+  json_decref (spec);
+}
+
 static void
 probes_host (void **state)
 {
@@ -257,6 +322,7 @@ main (void)
     cmocka_unit_test (refuses_host_namespace_paths),
     cmocka_unit_test (refuses_host_id_zero),
     cmocka_unit_test (refuses_binds_exposing_the_engine_socket),
+    cmocka_unit_test (adds_lock_shim),
     cmocka_unit_test (probes_host),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

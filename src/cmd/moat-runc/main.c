@@ -12,9 +12,11 @@
  *                        and Docker's default ones (repeatable)
  *   --moat-no-idmap-rootfs  keep Docker's rootfs and bind mounts as they are
  *                        (the container's root then owns nothing on them)
- * `create` and `delete` do moat's part (src/runtime/runtime.h); every other
- * verb is exec'd into runc unchanged.  `moat-reconcile` (moat's own verb)
- * releases ranges of containers runc no longer knows. */
+ *   --moat-lock PATH     the lock shim for containers with CAP_SYS_ADMIN
+ *                        (default: moat-lock beside this program)
+ * `create`, `start` and `delete` do moat's part (src/runtime/runtime.h); every
+ * other verb is exec'd into runc unchanged.  `moat-reconcile` (moat's own
+ * verb) releases ranges of containers runc no longer knows. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,6 +38,7 @@ struct globals
   const char *log_path;
   const char *log_format;
   int no_idmap;
+  const char *lock_shim;
   const char **protect; /* NULL-terminated */
   size_t nprotect;
   char **runc_argv; /* runc + passed-through globals */
@@ -99,6 +102,11 @@ parse_globals (int argc, char **argv, struct globals *g)
           g->protect[g->nprotect++] = argv[++i];
           continue;
         }
+      if (strcmp (a, "--moat-lock") == 0 && i + 1 < argc)
+        {
+          g->lock_shim = argv[++i];
+          continue;
+        }
       if (strcmp (a, "--moat-no-idmap-rootfs") == 0)
         {
           g->no_idmap = 1;
@@ -117,6 +125,24 @@ parse_globals (int argc, char **argv, struct globals *g)
         g->runc_argv[g->n++] = argv[++i];
     }
   return i;
+}
+
+/* moat-lock installed beside moat-runc (build/, /usr/local/sbin). */
+static char *
+default_lock_shim (void)
+{
+  char self[4096], *slash, *s = NULL;
+  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0)
+    return NULL;
+  self[n] = '\0';
+  slash = strrchr (self, '/');
+  if (slash == NULL)
+    return NULL;
+  *slash = '\0';
+  if (asprintf (&s, "%s/moat-lock", self) < 0)
+    return NULL;
+  return s;
 }
 
 /* Errors go to runc's log (the shim reports the last "error" line of it
@@ -176,12 +202,22 @@ main (int argc, char **argv)
   ctx.runc_globals = g.runc_argv;
   ctx.idmap_rootfs = !g.no_idmap;
   ctx.protect = g.protect;
+  cleanup_free char *lock_default = NULL;
+  if (g.lock_shim == NULL)
+    g.lock_shim = lock_default = default_lock_shim ();
+  ctx.lock_shim = g.lock_shim;
   if (moat_paths_init (&ctx.paths, g.moat_root, &err) < 0)
     return fail (&err);
 
   if (cmd != NULL && strcmp (cmd, "create") == 0)
     {
       rc = runtime_create (&ctx, argv + ci, &err);
+      if (rc < 0)
+        rc = fail (&err);
+    }
+  else if (cmd != NULL && strcmp (cmd, "start") == 0)
+    {
+      rc = runtime_start (&ctx, argv + ci, &err);
       if (rc < 0)
         rc = fail (&err);
     }

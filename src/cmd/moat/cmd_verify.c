@@ -20,6 +20,8 @@ usage (FILE *out)
            "    (/proc/self/uid_map is `0 BASE 65536`, BASE not 0)\n"
            "  - the runtime is forced to moat-runc even when runc is asked "
            "for\n"
+           "  - a --privileged container cannot unmount its masked /proc and\n"
+           "    /sys paths, bind /proc without them or mount a fresh procfs\n"
            "  - --pid=host and --network=host are refused\n"
            "  - mounting the engine socket, or a parent of it, is refused\n\n"
            "  --host unix://PATH  the Docker API to check (default: "
