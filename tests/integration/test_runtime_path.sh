@@ -32,4 +32,13 @@ else
 fi
 n=$(sqlite3 "$R/moat/var/lib/moat/state.db" 'SELECT count(*) FROM runtime_id_ranges')
 if [ "$n" = 0 ]; then ok "ranges released"; else fail "ranges released ($n left)"; fi
+# run and restore would make a container without create's isolation.
+for verb in run restore; do
+  out=$(MOAT_ROOT=$R/moat "$B/moat-runc" --root "$R/runc-root" $verb --bundle "$R" moat-bypass 2>&1)
+  if [ $? -ne 0 ] && grep -q "\`$verb\` is not supported" <<<"$out"; then
+    ok "moat-runc $verb is refused"
+  else
+    fail "moat-runc $verb is refused (got: $out)"
+  fi
+done
 exit 0

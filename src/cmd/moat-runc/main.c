@@ -223,6 +223,17 @@ main (int argc, char **argv)
     }
   else if (cmd != NULL && strcmp (cmd, "delete") == 0)
     rc = runtime_delete (&ctx, argv + ci, &err);
+  else if (cmd != NULL
+           && (strcmp (cmd, "run") == 0 || strcmp (cmd, "restore") == 0))
+    {
+      /* Both make a container from a bundle without `create`: handed to
+       * runc they would skip the user namespace, the range, the checks. */
+      moat_error (&err, EPERM,
+                  "`%s` is not supported: it would start a container "
+                  "without moat-runc's isolation; use create and start",
+                  cmd);
+      rc = fail (&err);
+    }
   else if (cmd != NULL && strcmp (cmd, "moat-reconcile") == 0)
     {
       unsigned released = 0;
