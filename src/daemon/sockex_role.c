@@ -142,7 +142,8 @@ make_socket (struct sockex_role *x, int *fd_out, moat_error_t *err)
 
 int
 moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
-                   const char *host_path, char **replace, char **message)
+                   const char *host_path, char **replace, char **image_id,
+                   char **message)
 {
   struct moatd *d = ctx;
   struct sockex_role *x = d->sockex;
@@ -155,7 +156,7 @@ moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
     return -1;
   struct timespec t0, t1;
   clock_gettime (CLOCK_MONOTONIC, &t0);
-  int r = sockex_decide (pol, &ops, image, message);
+  int r = sockex_decide (pol, &ops, image, image_id, message);
   clock_gettime (CLOCK_MONOTONIC, &t1);
   log_info ("socket mount for a container of %s %s in %.3f ms", image,
             r == 0 ? "allowed" : "refused",
@@ -163,6 +164,8 @@ moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
                 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
   if (r < 0)
     return -1;
+  if (replace == NULL)
+    return 0; /* decision only: an inherited socket (VolumesFrom) */
   pthread_mutex_lock (&x->mu);
   if (x->n >= SOCKEX_MAX)
     {

@@ -24,6 +24,8 @@ eci_verdict_clear (struct eci_verdict *v)
   free (v->image);
   free (v->rewrite);
   free (v->socket);
+  free (v->image_id);
+  free (v->pin);
   memset (v, 0, sizeof *v);
 }
 
@@ -299,9 +301,12 @@ reaches_socket (const struct eci_config *cfg, const char *resolved)
   return false;
 }
 
-int
-eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
-                const char *src, const char *image, struct eci_verdict *v)
+/* eci_check_bind; decide_only: the bind cannot be rewritten (it is
+ * inherited), so an allowed socket gets no filtered socket of its own. */
+static int
+check_bind (const struct eci_config *cfg, const struct policy *pol,
+            const char *src, const char *image, bool decide_only,
+            struct eci_verdict *v)
 {
   cleanup_free char *resolved = NULL;
   cleanup_free char *cleaned = NULL;
@@ -337,19 +342,35 @@ eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
          * parent directory (-v /var/run:/x) would hand over everything
          * else in it too. */
         bool is_dir = stat (cands[c], &st) == 0 && S_ISDIR (st.st_mode);
-        if (v->socket != NULL && !is_dir)
+        char *id = NULL;
+        /* decided for an earlier bind of this create */
+        if (!is_dir && v->image_id != NULL
+            && (decide_only || v->socket != NULL))
           return 1;
         if (!is_dir && cfg->socket_mount_allowed
             && cfg->socket_mount_allowed (cfg->socket_mount_ctx, pol,
-                                          image ? image : "", cands[c], &repl,
+                                          image ? image : "", cands[c],
+                                          decide_only ? NULL : &repl, &id,
                                           &msg)
                    == 0)
           {
-            if (repl == NULL)
-              return 0;
-            v->socket = repl;
+            /* an allowed image with no id to pin the create to would be
+             * resolved by name again by the engine: refuse */
+            if (id == NULL || (!decide_only && repl == NULL))
+              {
+                free (id);
+                free (repl);
+                return refuse (v, 500, "eci.socket-mount",
+                               MSG_PREFIX "socket mount hook gave no image "
+                                          "id or socket");
+              }
+            free (v->image_id);
+            v->image_id = id;
+            if (!decide_only)
+              v->socket = repl;
             return 1;
           }
+        free (id);
         free (repl);
         if (msg != NULL)
           return refuse (v, 403, "eci.socket-mount", "%s", msg);
@@ -389,6 +410,13 @@ eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
                               "the shared directories",
                    src);
   return 0;
+}
+
+int
+eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
+                const char *src, const char *image, struct eci_verdict *v)
+{
+  return check_bind (cfg, pol, src, image, false, v);
 }
 
 /* Local-driver options {"type","o","device"}: a device that is a host path
@@ -675,10 +703,13 @@ eci_check_container_create (const struct eci_config *cfg,
     json_t *labels;
     if (obj_get (root, "Labels", &labels, v) < 0)
       goto done;
-    /* only moat sets it: a forged one could keep a socket alive */
+    /* only moat sets them: a forged one could keep a socket alive */
     if (labels != NULL && json_is_object (labels))
-      json_object_del (labels, ECI_SOCKET_LABEL);
-    if (v->socket != NULL)
+      {
+        json_object_del (labels, ECI_SOCKET_LABEL);
+        json_object_del (labels, ECI_IMAGE_LABEL);
+      }
+    if (v->socket != NULL || v->image_id != NULL)
       {
         if (labels == NULL || !json_is_object (labels))
           {
@@ -690,15 +721,41 @@ eci_check_container_create (const struct eci_config *cfg,
                 goto done;
               }
           }
-        if (json_object_set_new (labels, ECI_SOCKET_LABEL,
-                                 json_string (v->socket))
-            < 0)
+        if ((v->socket != NULL
+             && json_object_set_new (labels, ECI_SOCKET_LABEL,
+                                     json_string (v->socket))
+                    < 0)
+            || (v->image_id != NULL
+                && json_object_set_new (labels, ECI_IMAGE_LABEL,
+                                        json_string (v->image ? v->image
+                                                              : ""))
+                       < 0))
           {
             oom (v);
             goto done;
           }
       }
   }
+
+  /* The socket mount was allowed for the content that was checked: the
+   * engine must create exactly that, not what the name resolves to when
+   * it gets the request (`docker tag evil docker:cli` in between). */
+  if (v->image_id != NULL)
+    {
+      if (asprintf (&v->pin, "Image \"%s\" -> \"%s\"",
+                    v->image ? v->image : "", v->image_id)
+          < 0)
+        {
+          v->pin = NULL;
+          oom (v);
+          goto done;
+        }
+      if (obj_set_canonical (root, "Image", json_string (v->image_id)) < 0)
+        {
+          oom (v);
+          goto done;
+        }
+    }
 
   if (obj_get (hc, "Runtime", &rt, v) < 0)
     goto done;

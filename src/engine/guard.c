@@ -1078,6 +1078,8 @@ handle_collected (struct conn *c)
           >= 0)
         audit (c, "eci.socket-mount", "rewritten", what, v.image);
     }
+  if (v.pin)
+    audit (c, "eci.socket-mount", "rewritten", v.pin, v.image);
   if (nb == NULL)
     {
       nlen = c->body.len;

@@ -28,6 +28,7 @@ sockex_image_free (struct sockex_image *im)
     free (im->layers[i]);
   free (im->repo_digests);
   free (im->layers);
+  free (im->id);
   memset (im, 0, sizeof *im);
 }
 
@@ -71,6 +72,13 @@ sockex_image_parse (const char *json, size_t len, struct sockex_image *im,
       goto done;
     }
   rootfs = json_object_get (root, "RootFS");
+  if (json_is_string (json_object_get (root, "Id"))
+      && (im->id = strdup (json_string_value (json_object_get (root, "Id"))))
+             == NULL)
+    {
+      moat_error (err, ENOMEM, "image inspect");
+      goto done;
+    }
   if (str_list (json_object_get (root, "RepoDigests"), &im->repo_digests,
                 &im->n_repo_digests, err)
           < 0
@@ -161,9 +169,20 @@ unreachable (char **message, const char *image, const struct imageref *ref,
   return -1;
 }
 
+bool
+sockex_image_id_p (const char *id)
+{
+  if (id == NULL || strncmp (id, "sha256:", 7) != 0 || strlen (id) != 71)
+    return false;
+  for (const char *p = id + 7; *p; p++)
+    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+      return false;
+  return true;
+}
+
 int
 sockex_decide (const struct policy *pol, const struct sockex_ops *ops,
-               const char *image, char **message)
+               const char *image, char **image_id, char **message)
 {
   struct imageref ref = { 0 };
   struct sockex_image im = { 0 };
@@ -174,6 +193,8 @@ sockex_decide (const struct policy *pol, const struct sockex_ops *ops,
   int ret = -1;
 
   *message = NULL;
+  if (image_id != NULL)
+    *image_id = NULL;
   if (pol == NULL || pol->eci.n_images == 0)
     return -1;
   /* The reference as the user wrote it is what the allow list speaks of;
@@ -238,6 +259,25 @@ sockex_decide (const struct policy *pol, const struct sockex_ops *ops,
   if (have_unreach)
     unreachable (message, image, &unreach_ref, why);
 done:
+  /* Without the id of what was checked the create could not be pinned to
+   * it: refuse rather than let the engine resolve the name again. */
+  if (ret == 0 && !sockex_image_id_p (im.id))
+    {
+      ret = -1;
+      if (asprintf (message,
+                    MSG_PREFIX "docker socket mount denied for container "
+                               "with image \"%s\"; the engine gave no image "
+                               "id to pin the container to.",
+                    image)
+          < 0)
+        *message = NULL;
+    }
+  else if (ret == 0 && image_id != NULL)
+    {
+      *image_id = strdup (im.id);
+      if (*image_id == NULL)
+        ret = -1;
+    }
   sockex_image_free (&im);
   imageref_free (&ref);
   return ret;

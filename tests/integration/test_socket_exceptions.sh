@@ -71,6 +71,14 @@ src=$(docker inspect --format '{{range .Mounts}}{{.Source}}{{end}}' "$cid" 2>&1)
 if [ -S "$fs" ] && [ "$src" = "$fs" ] && case $fs in "$MOAT_ROOT"/run/moat/sockets/*.sock) true ;; *) false ;; esac; then
   ok "create gets a filtered socket of its own ($fs)"
 else not_ok "create gets a filtered socket of its own" "cid=$cid label=$fs source=$src"; fi
+# ... and runs exactly the image that was checked: Image is pinned to its id.
+app_id=$(docker -H "$E" image inspect --format '{{.Id}}' "$APP")
+got=$(docker inspect --format '{{.Image}} {{.Config.Image}} {{index .Config.Labels "com.moat.image"}}' "$cid" 2>&1)
+if [ "$got" = "$app_id $app_id $APP" ]; then
+  ok "the create is pinned to the checked image id"
+else not_ok "the create is pinned to the checked image id" "want: $app_id $app_id $APP" "got:  $got"; fi
+ps_img=$(docker ps -a --filter "id=$cid" --format '{{.Image}}')
+harness_diag "docker ps shows a pinned container's image as: $ps_img"
 docker rm "$cid" >/dev/null
 for _ in $(seq 50); do [ -e "$fs" ] || break; sleep 0.2; done
 [ -n "$fs" ] && [ ! -e "$fs" ] && ok "the filtered socket is gone after docker rm" \
@@ -117,5 +125,31 @@ wait_derived false
 docker -H "$E" tag busybox "$APP"
 check_refused "re-tagged impostor (docker tag busybox $APP) refused" "$(notlisted "$APP")" \
   docker run --rm -v "$V" "$APP" true
+
+# Check-to-create race: the name flips between the allowed image and an
+# impostor while creates go through.  Whatever the name says when the
+# engine reads the create, every container that got the socket runs the
+# image that was checked.
+docker -H "$E" tag "$app_id" "$APP"
+busy_id=$(docker -H "$E" image inspect --format '{{.Id}}' busybox)
+harness_spawn retag bash -c "while :; do docker -H '$E' tag '$busy_id' '$APP'; docker -H '$E' tag '$app_id' '$APP'; done" >/dev/null
+made=() bad=()
+for i in $(seq 30); do
+  if c=$(docker create --label race=1 -v "$V" "$APP" true 2>/dev/null); then
+    made+=("$c")
+    img=$(docker inspect --format '{{.Image}}' "$c")
+    [ "$img" = "$app_id" ] || bad+=("$c:$img")
+  fi
+done
+harness_kill retag
+docker -H "$E" tag "$app_id" "$APP"
+if [ ${#made[@]} -gt 0 ] && [ ${#bad[@]} -eq 0 ]; then
+  ok "re-tag race: all ${#made[@]} created containers run the checked image"
+else not_ok "re-tag race: created containers run the checked image" "made ${#made[@]}; wrong image: ${bad[*]}"; fi
+[ ${#made[@]} -gt 0 ] && docker rm "${made[@]}" >/dev/null 2>&1
+a=$("$MOAT" audit --json 2>&1)
+if grep -qF "Image \\\"$APP\\\" -> \\\"$app_id" <<<"$a"; then
+  ok "moat audit records the Image pin"
+else not_ok "moat audit records the Image pin" "$(grep -F -- '-> ' <<<"$a" | tail -3)"; fi
 harness_diag "$(grep -hE 'socket mount for a container|socket .* restored' "$MOAT_ROOT"/var/log/moat/*.log 2>/dev/null | sed 's/.*socket mount/socket mount/')"
 harness_done

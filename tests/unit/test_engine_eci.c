@@ -265,9 +265,12 @@ socket_mounts (void **state)
   free (msg);
 }
 
+#define IMG_ID                                                                \
+  "sha256:abababababababababababababababababababababababababababababababab"
+
 static int
 allow_all (void *ctx, const struct policy *pol, const char *image,
-           const char *path, char **replace, char **message)
+           const char *path, char **replace, char **image_id, char **message)
 {
   (void)ctx;
   (void)pol;
@@ -275,7 +278,9 @@ allow_all (void *ctx, const struct policy *pol, const char *image,
   (void)message;
   if (strcmp (image, "img:1") != 0)
     return -1;
-  *replace = strdup ("/filtered/c1.sock");
+  if (replace != NULL)
+    *replace = strdup ("/filtered/c1.sock");
+  *image_id = strdup (IMG_ID);
   return 0;
 }
 
@@ -311,6 +316,13 @@ socket_hook (void **state)
   assert_string_equal (json_string_value (json_object_get (
                            json_object_get (b, "Labels"), ECI_SOCKET_LABEL)),
                        "/filtered/c1.sock");
+  /* the create runs the image that was checked, whatever the name
+   * resolves to by the time the engine reads it */
+  assert_string_equal (json_string_value (json_object_get (b, "Image")),
+                       IMG_ID);
+  assert_string_equal (json_string_value (json_object_get (
+                           json_object_get (b, "Labels"), ECI_IMAGE_LABEL)),
+                       "img:1");
   json_decref (b);
   assert_int_equal (
       create (f,
