@@ -8,6 +8,8 @@
  * loopback are reached too.  A registry lookup blocks the guard loop for
  * at most SOCKEX_TIMEOUT_MS; digests are cached for SOCKEX_TTL_S. */
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +142,28 @@ make_socket (struct sockex_role *x, int *fd_out, moat_error_t *err)
   return ret;
 }
 
+/* Is path (resolved) one of the filtered sockets being served? */
+static bool
+filtered_socket_p (struct sockex_role *x, const char *path)
+{
+  cleanup_free char *rdir = realpath (x->dir, NULL);
+  const char *base = strrchr (path, '/');
+  bool found = false;
+  if (base == NULL)
+    return false;
+  pthread_mutex_lock (&x->mu);
+  for (size_t i = 0; i < x->n && !found; i++)
+    {
+      const char *fb = strrchr (x->s[i].path ? x->s[i].path : "", '/');
+      found = strcmp (x->s[i].path ? x->s[i].path : "", path) == 0
+              || (rdir != NULL && fb != NULL && strcmp (fb, base) == 0
+                  && strncmp (path, rdir, strlen (rdir)) == 0
+                  && path + strlen (rdir) == base);
+    }
+  pthread_mutex_unlock (&x->mu);
+  return found;
+}
+
 int
 moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
                    const char *host_path, char **replace, char **image_id,
@@ -154,6 +178,21 @@ moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
   (void)host_path;
   if (x == NULL || d->guard == NULL)
     return -1;
+  /* An inherited socket (VolumesFrom) cannot be swapped for a filtered
+   * one: only a filtered socket moat handed out may be shared, never the
+   * engine's own. */
+  if (replace == NULL && !filtered_socket_p (x, host_path))
+    {
+      if (asprintf (message,
+                    "enhanced container isolation: docker socket mount "
+                    "denied for container with image \"%s\"; only a "
+                    "filtered docker socket can be shared through "
+                    "volumes-from.",
+                    image)
+          < 0)
+        *message = NULL;
+      return -1;
+    }
   struct timespec t0, t1;
   clock_gettime (CLOCK_MONOTONIC, &t0);
   int r = sockex_decide (pol, &ops, image, image_id, message);

@@ -451,6 +451,145 @@ check_driver_opts (const struct eci_config *cfg, const struct policy *pol,
   return r;
 }
 
+/* A container name or id as VolumesFrom may give it: what the engine
+ * accepts ([a-zA-Z0-9][a-zA-Z0-9_.-]*, an optional leading '/'), and
+ * nothing that could change the inspect URL. */
+static bool
+container_ref_p (const char *s, size_t n)
+{
+  if (n > 0 && s[0] == '/')
+    s++, n--;
+  if (n == 0 || n > 256)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    {
+      char c = s[i];
+      bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                   || (c >= '0' && c <= '9');
+      if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
+        return false;
+    }
+  return true;
+}
+
+static bool
+full_id_p (const char *s)
+{
+  if (s == NULL || strlen (s) != 64)
+    return false;
+  for (; *s; s++)
+    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+      return false;
+  return true;
+}
+
+/* The bind mounts one VolumesFrom source container holds (from its
+ * inspect answer) are checked as binds of the new container of `image`:
+ * inheriting another container's engine socket or host directory is
+ * mounting it.  *id gets the source's full id. */
+static int
+check_inherited (const struct eci_config *cfg, const struct policy *pol,
+                 const char *name, const char *image, char **id,
+                 struct eci_verdict *v)
+{
+  cleanup_free char *body = NULL;
+  size_t len = 0;
+  json_t *root, *mounts, *m;
+  size_t i;
+  int r;
+
+  r = cfg->inspect_container (cfg->inspect_ctx, name, &body, &len);
+  if (r > 0)
+    return refuse (v, 404, "eci.volumes-from", "No such container: %s",
+                   name);
+  if (r < 0)
+    return refuse (v, 502, "eci.volumes-from",
+                   "moat: cannot inspect container \"%s\" to check the "
+                   "volumes it would share",
+                   name);
+  root = json_loadb (body, len, 0, NULL);
+  if (root == NULL || !json_is_object (root)
+      || !full_id_p (json_string_value (json_object_get (root, "Id"))))
+    {
+      json_decref (root);
+      return refuse (v, 502, "eci.volumes-from",
+                     "moat: bad inspect answer for container \"%s\"", name);
+    }
+  mounts = json_object_get (root, "Mounts");
+  json_array_foreach (mounts, i, m)
+  {
+    const char *type = json_string_value (json_object_get (m, "Type"));
+    const char *src = json_string_value (json_object_get (m, "Source"));
+    /* named volumes live in the engine's data root; a local volume with
+     * a host device was checked when it was created */
+    if (type == NULL || strcmp (type, "bind") != 0)
+      continue;
+    if (src == NULL || check_bind (cfg, pol, src, image, true, v) < 0)
+      {
+        if (src == NULL)
+          refuse (v, 502, "eci.volumes-from",
+                  "moat: bad inspect answer for container \"%s\"", name);
+        json_decref (root);
+        return -1;
+      }
+  }
+  *id = strdup (json_string_value (json_object_get (root, "Id")));
+  json_decref (root);
+  return *id ? 0 : oom (v);
+}
+
+/* HostConfig.VolumesFrom ["name[:ro|:rw]", ...]: every source container's
+ * binds are checked for the new container, and each entry is rewritten
+ * to the source's full id, so that the engine shares exactly the mounts
+ * that were checked (a container removed and re-created under the same
+ * name in between would otherwise be taken). */
+static int
+check_volumes_from (const struct eci_config *cfg, const struct policy *pol,
+                    json_t *hc, const char *image, struct eci_verdict *v)
+{
+  json_t *x, *e;
+  size_t i;
+
+  if (obj_get (hc, "VolumesFrom", &x, v) < 0)
+    return -1;
+  if (x == NULL || json_is_null (x))
+    return 0;
+  if (!json_is_array (x))
+    return refuse (v, 400, "eci.json", MSG_PREFIX "invalid VolumesFrom");
+  json_array_foreach (x, i, e)
+  {
+    const char *s = json_string_value (e);
+    size_t n;
+    cleanup_free char *name = NULL;
+    cleanup_free char *id = NULL;
+    cleanup_free char *ne = NULL;
+    if (s == NULL)
+      return refuse (v, 400, "eci.json", MSG_PREFIX "invalid VolumesFrom");
+    n = strcspn (s, ":");
+    if (!container_ref_p (s, n))
+      return refuse (v, 400, "eci.volumes-from",
+                     MSG_PREFIX "invalid VolumesFrom entry \"%s\"", s);
+    /* no way to check the source: refuse rather than share it unseen */
+    if (cfg->inspect_container == NULL)
+      return refuse (v, 403, "eci.volumes-from",
+                     MSG_PREFIX "volumes-from cannot be checked here and is "
+                                "blocked");
+    name = strndup (s, n);
+    if (name == NULL)
+      return oom (v);
+    if (check_inherited (cfg, pol, name, image, &id, v) < 0)
+      return -1;
+    if (asprintf (&ne, "%s%s", id, s + n) < 0)
+      {
+        ne = NULL;
+        return oom (v);
+      }
+    if (json_array_set_new (x, i, json_string (ne)) < 0)
+      return oom (v);
+  }
+  return 0;
+}
+
 /* HostConfig namespace modes: "host" shares the host's namespace. */
 static const struct
 {
@@ -569,7 +708,7 @@ check_host_config (const struct eci_config *cfg, const struct policy *pol,
           }
       }
     }
-  return 0;
+  return check_volumes_from (cfg, pol, hc, image, v);
 }
 
 /* Fields of HostConfig that old API versions also read from the top level

@@ -44,6 +44,12 @@ typedef int (*eci_socket_mount_fn) (void *ctx, const struct policy *pol,
  * it (`docker ps` shows the id the engine was told to run). */
 #define ECI_IMAGE_LABEL "com.moat.image"
 
+/* The engine's inspect answer (GET /containers/{name}/json) for a
+ * container: 0 with *json / *len malloc'd, 1 when there is no such
+ * container, -1 when the engine cannot be asked. */
+typedef int (*eci_inspect_container_fn) (void *ctx, const char *name,
+                                         char **json, size_t *len);
+
 struct eci_config
 {
   /* Never mountable, nor any parent of them: moat's own paths, the engine's
@@ -57,6 +63,9 @@ struct eci_config
   size_t n_sockets;
   eci_socket_mount_fn socket_mount_allowed;
   void *socket_mount_ctx;
+  /* For HostConfig.VolumesFrom (NULL: VolumesFrom is refused). */
+  eci_inspect_container_fn inspect_container;
+  void *inspect_ctx;
 };
 
 /* What a check decided. */

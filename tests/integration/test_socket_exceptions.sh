@@ -12,6 +12,7 @@ harness_registry
 E=$MOAT_ENGINE_HOST
 APP=$REGISTRY/sockapp:1
 GONE=127.0.0.1:1/gone:1 # nothing listens there: an unreachable registry
+notlisted() { echo "enhanced container isolation: docker socket mount denied for container with image \"$1\"; image is not in the allowed list; if you wish to allow it, configure the docker socket image list in the moat admin settings."; }
 
 # wait_derived true|false: until moatd has loaded the new settings.
 wait_derived() {
@@ -89,6 +90,31 @@ if grep -q '"eci.socket-mount"' <<<"$a" && grep -q 'filtered socket' <<<"$a"; th
   ok "moat audit records the socket rewrite"
 else not_ok "moat audit records the socket rewrite" "$(tail -5 <<<"$a")"; fi
 
+# --volumes-from: the source container's binds are checked as binds of
+# the new container.  Sources made through the raw engine (no guard).
+bindmsg() { echo "enhanced container isolation: bind mount of \"$1\" denied; it is outside the shared directories"; }
+mkdir -p "$HARNESS_DIR/share" && echo shared-ok >"$HARNESS_DIR/share/f"
+docker -H "$E" create --name vf-share -v "$HARNESS_DIR/share:/data" busybox true >/dev/null
+docker -H "$E" create --name vf-etc -v /etc:/x busybox true >/dev/null
+docker -H "$E" create --name vf-raw -v "$MOAT_ROOT/run/moat/engine.sock:/var/run/docker.sock" busybox true >/dev/null
+docker create --name vf-sock -v "$V" "$APP" true >/dev/null
+check_output "volumes-from a container with a shared-directory bind" "shared-ok" \
+  docker run --rm --volumes-from vf-share:ro busybox cat /data/f
+check_refused "volumes-from a bind outside the shared directories refused" "$(bindmsg /etc)" \
+  docker run --rm --volumes-from vf-etc busybox true
+check_refused "volumes-from an allowed container's socket, other image: refused" "$(notlisted busybox)" \
+  docker run --rm --volumes-from vf-sock busybox true
+check_output "volumes-from an allowed container's filtered socket, allowed image" "CONTAINER ID" \
+  docker run --rm --volumes-from vf-sock "$APP" docker ps
+check_refused "volumes-from the raw engine socket refused even for an allowed image" \
+  "only a filtered docker socket can be shared through volumes-from" \
+  docker run --rm --volumes-from vf-raw "$APP" true
+a=$("$MOAT" audit --json 2>&1)
+if grep -q '"eci.bind"' <<<"$a" && grep -qF '/etc' <<<"$a"; then
+  ok "moat audit records the volumes-from refusal"
+else not_ok "moat audit records the volumes-from refusal" "$(tail -3 <<<"$a")"; fi
+docker -H "$E" rm vf-share vf-etc vf-raw vf-sock >/dev/null
+
 # moatd restarts: the filtered sockets of existing containers come back.
 docker create --name keep -v "$V" "$APP" docker ps >/dev/null 2>&1
 "$MOAT" down >/dev/null 2>&1
@@ -97,7 +123,6 @@ check_output "a filtered socket is served again after moat down / up" "CONTAINER
   docker start -a keep
 docker rm keep >/dev/null 2>&1
 
-notlisted() { echo "enhanced container isolation: docker socket mount denied for container with image \"$1\"; image is not in the allowed list; if you wish to allow it, configure the docker socket image list in the moat admin settings."; }
 check_refused "an image not in the list is refused" "$(notlisted busybox)" \
   docker run --rm -v "$V" busybox true
 check_refused "unreachable registry: unpinned reference refused, saying so" \
