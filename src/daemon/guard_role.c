@@ -42,7 +42,7 @@ guard_audit (void *ctx, const struct engine_audit_record *rec)
 
 /* The guard's VolumesFrom check asks the engine about the source
  * container (name already validated: no character that changes the
- * URL).  Runs on the guard's thread: bounded by the timeout. */
+ * URL).  Runs on a check worker of the guard: bounded by the timeout. */
 static int
 guard_inspect_container (void *ctx, const char *name, char **json,
                          size_t *len)

@@ -3,10 +3,11 @@
  * per-container filtered sockets it hands out, removed again once their
  * container is gone.
  *
- * The hook runs on the guard's thread, which lives in the engine's network
- * namespace (guard_role.c) so that registries the engine reaches on its
- * loopback are reached too.  A registry lookup blocks the guard loop for
- * at most SOCKEX_TIMEOUT_MS; digests are cached for SOCKEX_TTL_S. */
+ * The hook runs on the guard's check workers (several at once), started by
+ * the guard's thread, which lives in the engine's network namespace
+ * (guard_role.c), so that registries the engine reaches on its loopback
+ * are reached too.  A lookup holds up only the create that needs it (at
+ * most SOCKEX_TIMEOUT_MS); digests are cached for SOCKEX_TTL_S. */
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>

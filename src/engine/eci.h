@@ -28,8 +28,9 @@
  * (the container's filtered socket); replace NULL asks for the decision
  * only (a socket inherited through VolumesFrom).  Return -1 to refuse:
  * *message is a malloc'd refusal text, or NULL for the contract message.
- * Called once per create (the answer is reused for a second socket bind).
- * NULL hook = never. */
+ * Called once per create (the answer is reused for a second socket bind),
+ * on one of the guard's check workers: it may block (bounded), and must be
+ * thread-safe.  NULL hook = never. */
 typedef int (*eci_socket_mount_fn) (void *ctx, const struct policy *pol,
                                     const char *image, const char *host_path,
                                     char **replace, char **image_id,
@@ -46,7 +47,8 @@ typedef int (*eci_socket_mount_fn) (void *ctx, const struct policy *pol,
 
 /* The engine's inspect answer (GET /containers/{name}/json) for a
  * container: 0 with *json / *len malloc'd, 1 when there is no such
- * container, -1 when the engine cannot be asked. */
+ * container, -1 when the engine cannot be asked.  Runs on a check worker,
+ * like the socket-mount hook. */
 typedef int (*eci_inspect_container_fn) (void *ctx, const char *name,
                                          char **json, size_t *len);
 

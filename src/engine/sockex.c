@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,7 @@ struct cache_entry
 
 struct sockex_registry
 {
+  pthread_mutex_t mu; /* the cache; lookups may run on several threads */
   unsigned ttl_s;
   long timeout_ms;
   struct cache_entry *c;
@@ -310,6 +312,7 @@ sockex_registry_new (unsigned ttl_s, long timeout_ms)
     return NULL;
   r->ttl_s = ttl_s;
   r->timeout_ms = timeout_ms;
+  pthread_mutex_init (&r->mu, NULL);
   return r;
 }
 
@@ -324,6 +327,7 @@ sockex_registry_free (struct sockex_registry *r)
       free (r->c[i].digest);
     }
   free (r->c);
+  pthread_mutex_destroy (&r->mu);
   free (r);
 }
 
@@ -475,17 +479,26 @@ sockex_registry_digest (struct sockex_registry *r, const struct imageref *ref,
       key = NULL;
       return moat_error (err, ENOMEM, "registry cache");
     }
+  pthread_mutex_lock (&r->mu);
   for (i = 0; i < r->n; i++)
     if (strcmp (r->c[i].key, key) == 0)
       break;
   if (i < r->n && now - r->c[i].fetched < (time_t)r->ttl_s)
     {
       *digest = strdup (r->c[i].digest);
+      pthread_mutex_unlock (&r->mu);
       return *digest ? 0 : moat_error (err, ENOMEM, "digest");
     }
-  /* failures are not cached: a registry back up is seen at once */
+  pthread_mutex_unlock (&r->mu);
+  /* fetched without the lock: a slow registry holds up only the lookups
+   * that need it.  Failures are not cached: a registry back up is seen at
+   * once. */
   if (fetch_digest (r, ref, &d, err) < 0)
     return -1;
+  pthread_mutex_lock (&r->mu);
+  for (i = 0; i < r->n; i++)
+    if (strcmp (r->c[i].key, key) == 0)
+      break;
   if (i == r->n)
     {
       struct cache_entry *nc;
@@ -501,6 +514,7 @@ sockex_registry_digest (struct sockex_registry *r, const struct imageref *ref,
       nc = realloc (r->c, (r->n + 1) * sizeof *nc);
       if (nc == NULL)
         {
+          pthread_mutex_unlock (&r->mu);
           *digest = d;
           return 0;
         }
@@ -513,6 +527,7 @@ sockex_registry_digest (struct sockex_registry *r, const struct imageref *ref,
   free (r->c[i].digest);
   r->c[i].digest = strdup (d);
   r->c[i].fetched = now;
+  pthread_mutex_unlock (&r->mu);
   *digest = d;
   return 0;
 }

@@ -24,12 +24,31 @@ wait_derived() {
   done
   not_ok "moatd reloads allowDerivedImages=$1"
 }
+# A registry that takes 2.5 s to answer a manifest lookup (in the netns,
+# where the guard's lookups go), for the "slow registry does not stall the
+# guard" check.
+harness_spawn_netns slowreg python3 -c '
+import http.server, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    def do_HEAD(self):
+        time.sleep(2.5)
+        self.send_response(200)
+        self.send_header("Docker-Content-Digest", "sha256:" + "5" * 64)
+        self.end_headers()
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_address[1]))
+s.serve_forever()
+' "$HARNESS_DIR/slowreg.port" >/dev/null
+for _ in $(seq 50); do [ -s "$HARNESS_DIR/slowreg.port" ] && break; sleep 0.1; done
+SLOW=127.0.0.1:$(cat "$HARNESS_DIR/slowreg.port")/slow:1
+
 write_settings() { # $1 = allowDerivedImages
   cat >"$MOAT_ROOT/etc/moat/admin-settings.json.tmp" <<EOJ
 {"configurationFileVersion": 2,
  "enhancedContainerIsolation": {"locked": true, "value": true,
    "dockerSocketMount": {
-     "imageList": {"images": ["$APP", "$GONE"], "allowDerivedImages": $1},
+     "imageList": {"images": ["$APP", "$GONE", "$SLOW"], "allowDerivedImages": $1},
      "commandList": {"type": "deny", "commands": ["push"]}}},
  "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
 EOJ
@@ -54,6 +73,7 @@ docker -H "$E" create --name mk2 "$APP" true >/dev/null &&
   docker -H "$E" commit mk2 sockderived:1 >/dev/null &&
   docker -H "$E" rm mk2 >/dev/null || harness_bail "derived image"
 docker -H "$E" tag busybox "$GONE"
+docker -H "$E" tag busybox "$SLOW"
 
 V="$GSOCK:/var/run/docker.sock"
 check_output "allowed image runs docker ps over its filtered socket" "CONTAINER ID" \
@@ -64,6 +84,26 @@ check_refused "docker push inside is blocked with the contract message" "$want" 
 check_refused "ECI applies on the filtered socket too" \
   "containers can't share the pid namespace with the host" \
   docker run --rm -v "$V" "$APP" docker run --rm --pid=host busybox true
+
+# A registry lookup runs on a worker thread: while one create waits 2.5 s
+# for the slow registry, the guard keeps answering everyone else.
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+t0=$(ms)
+docker run --rm -v "$V" "$SLOW" true >"$HARNESS_DIR/slow.out" 2>&1 &
+slow_pid=$!
+sleep 0.5
+t1=$(ms)
+ping=$(curl -s --max-time 10 --unix-socket "$GSOCK" http://moat/_ping)
+t2=$(ms)
+docker ps >/dev/null 2>&1
+t3=$(ms)
+wait "$slow_pid"
+t4=$(ms)
+harness_diag "slow registry: create answered after $((t4 - t0)) ms; meanwhile _ping took $((t2 - t1)) ms, docker ps $((t3 - t2)) ms"
+if [ "$ping" = OK ] && [ $((t2 - t1)) -lt 1000 ] && [ $((t3 - t2)) -lt 1500 ] && [ $((t4 - t0)) -ge 2000 ] &&
+  grep -qF "$(notlisted "$SLOW")" "$HARNESS_DIR/slow.out"; then
+  ok "a slow registry lookup does not stall other requests (refused after it, fail closed)"
+else not_ok "a slow registry lookup does not stall other requests" "ping=$ping $((t2 - t1)) ms, ps $((t3 - t2)) ms, create $((t4 - t0)) ms" "$(cat "$HARNESS_DIR/slow.out")"; fi
 
 # The filtered socket replaces the bind and goes with the container.
 cid=$(docker create -v "$V" "$APP" true 2>&1)
