@@ -1120,9 +1120,10 @@ check_worker (void *arg)
       g->jq = j->next;
       if (g->jq == NULL)
         g->jq_tail = NULL;
-      pthread_mutex_unlock (&g->jmu);
       /* a connection closed while queued needs no answer */
-      if (j->c != NULL)
+      bool live = j->c != NULL;
+      pthread_mutex_unlock (&g->jmu);
+      if (live)
         run_check (g, j);
       pthread_mutex_lock (&g->jmu);
       j->next = g->jdone;
