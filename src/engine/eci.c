@@ -348,10 +348,9 @@ check_bind (const struct eci_config *cfg, const struct policy *pol,
             && (decide_only || v->socket != NULL))
           return 1;
         if (!is_dir && cfg->socket_mount_allowed
-            && cfg->socket_mount_allowed (cfg->socket_mount_ctx, pol,
-                                          image ? image : "", cands[c],
-                                          decide_only ? NULL : &repl, &id,
-                                          &msg)
+            && cfg->socket_mount_allowed (
+                   cfg->socket_mount_ctx, pol, image ? image : "", cands[c],
+                   decide_only ? NULL : &repl, &id, &msg)
                    == 0)
           {
             /* an allowed image with no id to pin the create to would be
@@ -500,8 +499,7 @@ check_inherited (const struct eci_config *cfg, const struct policy *pol,
 
   r = cfg->inspect_container (cfg->inspect_ctx, name, &body, &len);
   if (r > 0)
-    return refuse (v, 404, "eci.volumes-from", "No such container: %s",
-                   name);
+    return refuse (v, 404, "eci.volumes-from", "No such container: %s", name);
   if (r < 0)
     return refuse (v, 502, "eci.volumes-from",
                    "moat: cannot inspect container \"%s\" to check the "
@@ -866,8 +864,7 @@ eci_check_container_create (const struct eci_config *cfg,
                     < 0)
             || (v->image_id != NULL
                 && json_object_set_new (labels, ECI_IMAGE_LABEL,
-                                        json_string (v->image ? v->image
-                                                              : ""))
+                                        json_string (v->image ? v->image : ""))
                        < 0))
           {
             oom (v);

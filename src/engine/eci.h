@@ -90,8 +90,9 @@ void eci_verdict_clear (struct eci_verdict *v);
  * shared directories, socket mounts, deprecated top-level HostConfig
  * fields; forces HostConfig.Runtime.  When a socket mount is allowed
  * because of the image, Image becomes the id of the image that was
- * checked (so a re-tag between check and create changes nothing).  On pass, *out / *out_len hold the
- * body to send (malloc'd).  Returns 0 on pass, -1 with v filled. */
+ * checked (so a re-tag between check and create changes nothing).  On pass,
+ * *out / *out_len hold the body to send (malloc'd).  Returns 0 on pass, -1
+ * with v filled. */
 int eci_check_container_create (const struct eci_config *cfg,
                                 const struct policy *pol, const char *body,
                                 size_t len, char **out, size_t *out_len,

@@ -2338,7 +2338,7 @@ engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
       return -1;
     }
   g->sync_checks = true; /* no loop to resume a parked connection */
-  c->ufd = out; /* "connected": engine_connect() does nothing */
+  c->ufd = out;          /* "connected": engine_connect() does nothing */
   c->command_list = g->cfg.command_list;
   conn_link (c);
   while ((ci < clen || ei < elen) && !c->dead)

@@ -132,8 +132,8 @@ engine_image (const char *data_root, const char *id)
   root = json_loadb (data, len, 0, NULL);
   cfg = json_object_get (root, "Config");
   {
-    const char *label = json_string_value (json_object_get (
-        json_object_get (cfg, "Labels"), "com.moat.image"));
+    const char *label = json_string_value (
+        json_object_get (json_object_get (cfg, "Labels"), "com.moat.image"));
     const char *img = json_string_value (json_object_get (cfg, "Image"));
     if (label != NULL && label[0] != '\0')
       ret = strdup (label);
@@ -181,8 +181,7 @@ load_settings (struct bindpol *bp, const struct moat_paths *paths)
     }
   bp->eci = pol->eci.enabled;
   for (size_t i = 0; i < pol->filesharing.n_dirs; i++)
-    if (push (&bp->shared, &bp->n_shared, pol->filesharing.dirs[i], true)
-        < 0)
+    if (push (&bp->shared, &bp->n_shared, pol->filesharing.dirs[i], true) < 0)
       ret = -1;
 out:
   if (bp->policy_error != NULL)
@@ -203,11 +202,11 @@ bindpol_load (struct bindpol *bp, const struct moat_paths *paths,
 {
   cleanup_free char *spec_root = spec_data_root (spec, id);
   cleanup_free char *fdir = NULL;
-  const char *prot[] = { paths->etc_dir,     paths->state_dir,
-                         paths->run_dir,     paths->log_dir,
-                         paths->engine_data, paths->engine_exec };
-  const char *socks[] = { paths->engine_sock, paths->docker_sock,
-                          paths->control_sock };
+  const char *prot[]
+      = { paths->etc_dir, paths->state_dir,   paths->run_dir,
+          paths->log_dir, paths->engine_data, paths->engine_exec };
+  const char *socks[]
+      = { paths->engine_sock, paths->docker_sock, paths->control_sock };
   int r = 0;
 
   memset (bp, 0, sizeof *bp);

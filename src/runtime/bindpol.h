@@ -35,19 +35,19 @@
 
 struct bindpol
 {
-  bool eci;            /* the shared-directory and protected rules apply */
-  char **shared;       /* filesharingDirectories, real paths */
+  bool eci;      /* the shared-directory and protected rules apply */
+  char **shared; /* filesharingDirectories, real paths */
   size_t n_shared;
-  char **protect;      /* never mountable, nor their parents (real paths) */
+  char **protect; /* never mountable, nor their parents (real paths) */
   size_t n_protect;
-  char **sockets;      /* engine sockets, as given and as real paths */
+  char **sockets; /* engine sockets, as given and as real paths */
   size_t n_sockets;
-  char *filtered_dir;  /* real path of <run>/moat/sockets, or NULL */
-  char **data_roots;   /* engine data roots (real paths) */
+  char *filtered_dir; /* real path of <run>/moat/sockets, or NULL */
+  char **data_roots;  /* engine data roots (real paths) */
   size_t n_data_roots;
-  char *image;         /* the container's image, for the socket message */
-  char *policy_error;  /* why the settings could not be read (fail closed:
-                          no shared directory), or NULL */
+  char *image;        /* the container's image, for the socket message */
+  char *policy_error; /* why the settings could not be read (fail closed:
+                         no shared directory), or NULL */
 };
 
 /* Build the policy for container `id` of `spec`: moat's paths and the

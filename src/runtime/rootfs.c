@@ -686,9 +686,8 @@ pin_bind (int fd, const char *src, const char *target, int userns_fd,
   struct stat st;
   unsigned rec = recursive ? AT_RECURSIVE : 0;
 
-  tree = sys_open_tree (fd, "",
-                        AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC
-                            | rec);
+  tree = sys_open_tree (
+      fd, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
   if (tree < 0)
     return moat_error (err, errno, "open_tree `%s`", src);
   attr.attr_set = MOUNT_ATTR_IDMAP | (rdonly ? MOUNT_ATTR_RDONLY : 0);
@@ -758,8 +757,9 @@ idmap_binds (const char *run_dir, json_t *spec, struct helper *h,
      * namespace: the container's copy of it is then locked read-only by
      * the kernel, and so is runc's bind of that copy, so the container's
      * root cannot remount it rw. */
-    if (pin_bind (fd, src, tgt, h->userns_fd, kind == 2 || has_opt (m, "rbind"),
-                  has_opt (m, "ro"), &mapped, err)
+    if (pin_bind (fd, src, tgt, h->userns_fd,
+                  kind == 2 || has_opt (m, "rbind"), has_opt (m, "ro"),
+                  &mapped, err)
         < 0)
       return -1;
     if (json_object_set_new (m, "source", json_string (tgt)) < 0)

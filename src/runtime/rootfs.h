@@ -59,9 +59,8 @@ struct rootfs_report
  * (NULL: any); a refusal fails with the contract message
  * (bindpol_refusal_p). */
 int rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
-                    uint32_t gid_base, uint32_t size,
-                    const struct bindpol *bp, struct rootfs_report *rep,
-                    moat_error_t *err);
+                    uint32_t gid_base, uint32_t size, const struct bindpol *bp,
+                    struct rootfs_report *rep, moat_error_t *err);
 
 /* Detach every mount under run_dir and remove it.  Missing is fine. */
 int rootfs_cleanup (const char *run_dir, moat_error_t *err);

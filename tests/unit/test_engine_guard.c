@@ -160,7 +160,8 @@ slow_hook (void *ctx, const struct policy *p, const char *image,
   if (replace != NULL)
     *replace = strdup ("/tmp/filtered.sock");
   *image_id = strdup (
-      "sha256:1212121212121212121212121212121212121212121212121212121212121212");
+      "sha256:"
+      "1212121212121212121212121212121212121212121212121212121212121212");
   return 0;
 }
 
@@ -371,9 +372,9 @@ slow_check_parks_only_its_connection (void **state)
   t0 = now_ms ();
   assert_int_equal (write (a, req, strlen (req)), (ssize_t)strlen (req));
   usleep (100 * 1000);
-  assert_int_equal (roundtrip (b, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n",
-                               out, sizeof out),
-                    200);
+  assert_int_equal (
+      roundtrip (b, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof out),
+      200);
   t1 = now_ms ();
   assert_true (t1 - t0 < 600);
   /* both answers of a, in order, after the check */

@@ -165,9 +165,8 @@ shared_and_symlinks (void **state)
   assert_int_equal (verdict (f, "share/to-etc", "/x"), 1);
   assert_int_equal (verdict (f, "share/to-data", "/x"), 1);
   assert_int_equal (verdict (f, "/etc", "/x"), 1);
-  assert_int_equal (verdict (f, "data/containers/" HEX64 "/config.v2.json",
-                             "/x"),
-                    1);
+  assert_int_equal (
+      verdict (f, "data/containers/" HEX64 "/config.v2.json", "/x"), 1);
   /* ECI off: only sockets are refused */
   f->bp.eci = false;
   assert_int_equal (verdict (f, "/etc", "/x"), 0);
