@@ -343,6 +343,97 @@ refuse_shared (const char *src, moat_error_t *err)
                      src);
 }
 
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void
+unescape (char *s)
+{
+  char *w = s;
+  for (char *r = s; *r;)
+    {
+      if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0'
+          && r[2] <= '7' && r[3] >= '0' && r[3] <= '7')
+        {
+          *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+          r += 4;
+        }
+      else
+        *w++ = *r++;
+    }
+  *w = '\0';
+}
+
+/* A local volume with a host device (-o o=bind -o device=/path) is the
+ * driver's bind mount of that path onto <root>/volumes/<name>/_data.
+ * The host directory behind it: the mount's root within its file system
+ * (mountinfo field 4) under where that file system's root is mounted.
+ * Returns 0 when fd is not such a bind (not a mount point, or a whole file
+ * system: tmpfs, nfs), 1 with *host malloc'd, -1 when it cannot tell. */
+static int
+volume_bind_source (int fd, char **host)
+{
+  struct statx a, b;
+  cleanup_close int parent = openat (fd, "..", O_PATH | O_CLOEXEC);
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+  char dev[32] = "", root[PATH_MAX] = "";
+  FILE *f;
+  int ret = -1;
+
+  *host = NULL;
+  if (parent < 0 || statx (fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &a) < 0
+      || statx (parent, "", AT_EMPTY_PATH, STATX_MNT_ID, &b) < 0
+      || !(a.stx_mask & b.stx_mask & STATX_MNT_ID))
+    return -1;
+  if (a.stx_mnt_id == b.stx_mnt_id)
+    return 0;
+  f = fopen ("/proc/self/mountinfo", "re");
+  if (f == NULL)
+    return -1;
+  /* pass 1: this mount's device and root; pass 2: where that device's
+   * file system (a root above ours) is mounted */
+  for (int pass = 0; pass < 2 && ret < 0; pass++)
+    {
+      size_t best = 0;
+      rewind (f);
+      while (getline (&line, &cap, f) > 0)
+        {
+          unsigned long long id;
+          char d[32], r[PATH_MAX], mp[PATH_MAX];
+          if (sscanf (line, "%llu %*u %31s %4095s %4095s", &id, d, r, mp) != 4)
+            continue;
+          unescape (r);
+          unescape (mp);
+          if (pass == 0 && id == a.stx_mnt_id)
+            {
+              snprintf (dev, sizeof dev, "%s", d);
+              snprintf (root, sizeof root, "%s", r);
+              if (strcmp (r, "/") == 0)
+                {
+                  ret = 0;
+                  break;
+                }
+            }
+          else if (pass == 1 && strcmp (d, dev) == 0 && path_under (root, r)
+                   && (best == 0 || strlen (r) < best))
+            {
+              size_t rl = strcmp (r, "/") == 0 ? 0 : strlen (r);
+              free (*host);
+              if (asprintf (host, "%s%s", strcmp (mp, "/") == 0 ? "" : mp,
+                            root + rl)
+                  < 0)
+                *host = NULL;
+              best = strlen (r) + 1;
+            }
+        }
+      if (pass == 0 && dev[0] == '\0')
+        break;
+      if (pass == 1 && *host != NULL)
+        ret = 1;
+    }
+  fclose (f);
+  return ret;
+}
+
 /* The decision on a real (symlink-free) path and what it is. */
 static int
 decide (const struct bindpol *bp, const char *real, const struct stat *st,
@@ -395,6 +486,18 @@ bindpol_check_fd (const struct bindpol *bp, int fd, const char *src,
    * place cannot be judged */
   if (real[0] != '/' || (n > 10 && strcmp (real + n - 10, " (deleted)") == 0))
     return refuse_shared (src, err);
+  if (engine_file_p (bp, real) && strstr (real, "/volumes/") != NULL)
+    {
+      /* a named volume: its data, unless the driver bound a host path
+       * there, which is then judged as that host path */
+      cleanup_free char *host = NULL;
+      int r = volume_bind_source (fd, &host);
+      if (r < 0)
+        return refuse_shared (src, err);
+      if (r > 0)
+        return decide (bp, host, &st, host, dest, err);
+      return 0;
+    }
   return decide (bp, real, &st, src, dest, err);
 }
 

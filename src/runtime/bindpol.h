@@ -12,7 +12,8 @@
  * A source passes when it is, by its real path:
  *   - a file the engine made for this or another container:
  *     <data-root>/containers/<64 hex>/{hostname,hosts,resolv.conf,mounts/shm},
- *     or a named volume's <data-root>/volumes/<name>/_data;
+ *     or a named volume's <data-root>/volumes/<name>/_data (a local volume
+ *     whose driver bound a host path there is judged as that path);
  *   - the engine's init binary (destination /sbin/docker-init, a root-owned
  *     regular file named docker-init that only root can write);
  *   - a filtered docker socket moatd handed out:

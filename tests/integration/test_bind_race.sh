@@ -38,6 +38,22 @@ check_refused "raw engine: engine socket mount refused by moat-runc, naming the 
 check_refused "raw engine: the engine's data root refused" \
   "$(bindmsg "$MOAT_ROOT/var/lib/moat/engine")" \
   docker -H "$E" run --rm -v "$MOAT_ROOT/var/lib/moat/engine:/x" busybox true
+# A local volume with a host device is the driver's bind of that path: it
+# is judged as that path when a container mounts it.
+docker -H "$E" volume create -o type=none -o o=bind -o device="$S/real/sub" vgood >/dev/null
+docker -H "$E" volume create -o type=none -o o=bind -o device="$F/sub" vbad >/dev/null
+check_output "a device volume inside the shared directory is mounted" ok-shared \
+  docker -H "$E" run --rm -v vgood:/x busybox cat /x/marker
+check_refused "raw engine: a device volume outside the shared directories refused by moat-runc" \
+  "$(bindmsg "$F/sub")" docker -H "$E" run --rm -v vbad:/x busybox cat /x/marker
+# through the guard: checked at volume create, swapped before first use
+ln -s real "$S/sw2"
+docker volume create -o type=none -o o=bind -o device="$S/sw2/sub" vswap >/dev/null
+ln -sfn "$F" "$S/sw2"
+check_refused "guard: a device volume whose path was swapped after its check refused at mount" \
+  "$(bindmsg "$F/sub")" docker run --rm -v vswap:/x busybox cat /x/marker
+check_output "a plain named volume still works" vol-ok \
+  docker run --rm -v plainvol:/x busybox sh -c 'echo vol-ok >/x/f && cat /x/f'
 a=$("$MOAT" audit --json 2>&1)
 if grep -q '"component":"runtime"' <<<"$a" && grep -qF "$F/sub" <<<"$a"; then
   ok "moat-runc's refusals are in moat audit"
