@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "dockerapi/dockerapi.h"
 #include "engine/guard.h"
 #include "internal.h"
 
@@ -37,6 +38,45 @@ guard_audit (void *ctx, const struct engine_audit_record *rec)
   };
   snprintf (endpoint, sizeof endpoint, "%s %s", rec->method, rec->uri);
   moatd_audit_post (d, &r);
+}
+
+/* The guard's VolumesFrom check asks the engine about the source
+ * container (name already validated: no character that changes the
+ * URL).  Runs on a check worker of the guard: bounded by the timeout. */
+static int
+guard_inspect_container (void *ctx, const char *name, char **json,
+                         size_t *len)
+{
+  struct moatd *d = ctx;
+  struct dockerapi_response resp = { 0 };
+  moat_error_t err = NULL;
+  char path[512];
+  int ret;
+  if (snprintf (path, sizeof path, "/containers/%s/json", name)
+      >= (int)sizeof path)
+    return -1;
+  if (dockerapi_call (d->engine_sock, "GET", path, NULL, 0, false, 3000,
+                      &resp, &err)
+      < 0)
+    {
+      log_warn ("engine guard: inspect container `%s`: %s", name,
+                moat_error_msg (&err));
+      moat_error_release (&err);
+      return -1;
+    }
+  if (resp.status == 404)
+    ret = 1;
+  else if (resp.status != 200)
+    ret = -1;
+  else
+    {
+      *json = resp.body;
+      *len = resp.len;
+      resp.body = NULL;
+      ret = 0;
+    }
+  dockerapi_response_free (&resp);
+  return ret;
 }
 
 static void *
@@ -82,6 +122,8 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
     return moat_error_wrap (err, "start the docker socket exceptions");
   cfg.eci.socket_mount_allowed = moatd_sockex_hook;
   cfg.eci.socket_mount_ctx = d;
+  cfg.eci.inspect_container = guard_inspect_container;
+  cfg.eci.inspect_ctx = d;
   d->guard = engine_guard_new (&cfg, err);
   if (d->guard == NULL)
     return moat_error_wrap (err, "start the engine guard on `%s`",

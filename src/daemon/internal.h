@@ -137,7 +137,8 @@ void moatd_guard_stop (struct moatd *d);
  * the moatd) and the filtered sockets' life cycle. */
 int moatd_sockex_start (struct moatd *d, moat_error_t *err);
 int moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
-                       const char *host_path, char **replace, char **message);
+                       const char *host_path, char **replace, char **image_id,
+                       char **message);
 void moatd_sockex_restore (struct moatd *d); /* after the guard exists */
 void moatd_sockex_stop (struct moatd *d);
 

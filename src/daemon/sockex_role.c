@@ -3,11 +3,14 @@
  * per-container filtered sockets it hands out, removed again once their
  * container is gone.
  *
- * The hook runs on the guard's thread, which lives in the engine's network
- * namespace (guard_role.c) so that registries the engine reaches on its
- * loopback are reached too.  A registry lookup blocks the guard loop for
- * at most SOCKEX_TIMEOUT_MS; digests are cached for SOCKEX_TTL_S. */
+ * The hook runs on the guard's check workers (several at once), started by
+ * the guard's thread, which lives in the engine's network namespace
+ * (guard_role.c), so that registries the engine reaches on its loopback
+ * are reached too.  A lookup holds up only the create that needs it (at
+ * most SOCKEX_TIMEOUT_MS); digests are cached for SOCKEX_TTL_S. */
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,9 +143,32 @@ make_socket (struct sockex_role *x, int *fd_out, moat_error_t *err)
   return ret;
 }
 
+/* Is path (resolved) one of the filtered sockets being served? */
+static bool
+filtered_socket_p (struct sockex_role *x, const char *path)
+{
+  cleanup_free char *rdir = realpath (x->dir, NULL);
+  const char *base = strrchr (path, '/');
+  bool found = false;
+  if (base == NULL)
+    return false;
+  pthread_mutex_lock (&x->mu);
+  for (size_t i = 0; i < x->n && !found; i++)
+    {
+      const char *fb = strrchr (x->s[i].path ? x->s[i].path : "", '/');
+      found = strcmp (x->s[i].path ? x->s[i].path : "", path) == 0
+              || (rdir != NULL && fb != NULL && strcmp (fb, base) == 0
+                  && strncmp (path, rdir, strlen (rdir)) == 0
+                  && path + strlen (rdir) == base);
+    }
+  pthread_mutex_unlock (&x->mu);
+  return found;
+}
+
 int
 moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
-                   const char *host_path, char **replace, char **message)
+                   const char *host_path, char **replace, char **image_id,
+                   char **message)
 {
   struct moatd *d = ctx;
   struct sockex_role *x = d->sockex;
@@ -153,9 +179,24 @@ moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
   (void)host_path;
   if (x == NULL || d->guard == NULL)
     return -1;
+  /* An inherited socket (VolumesFrom) cannot be swapped for a filtered
+   * one: only a filtered socket moat handed out may be shared, never the
+   * engine's own. */
+  if (replace == NULL && !filtered_socket_p (x, host_path))
+    {
+      if (asprintf (message,
+                    "enhanced container isolation: docker socket mount "
+                    "denied for container with image \"%s\"; only a "
+                    "filtered docker socket can be shared through "
+                    "volumes-from.",
+                    image)
+          < 0)
+        *message = NULL;
+      return -1;
+    }
   struct timespec t0, t1;
   clock_gettime (CLOCK_MONOTONIC, &t0);
-  int r = sockex_decide (pol, &ops, image, message);
+  int r = sockex_decide (pol, &ops, image, image_id, message);
   clock_gettime (CLOCK_MONOTONIC, &t1);
   log_info ("socket mount for a container of %s %s in %.3f ms", image,
             r == 0 ? "allowed" : "refused",
@@ -163,6 +204,8 @@ moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
                 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
   if (r < 0)
     return -1;
+  if (replace == NULL)
+    return 0; /* decision only: an inherited socket (VolumesFrom) */
   pthread_mutex_lock (&x->mu);
   if (x->n >= SOCKEX_MAX)
     {

@@ -24,6 +24,8 @@ eci_verdict_clear (struct eci_verdict *v)
   free (v->image);
   free (v->rewrite);
   free (v->socket);
+  free (v->image_id);
+  free (v->pin);
   memset (v, 0, sizeof *v);
 }
 
@@ -299,9 +301,12 @@ reaches_socket (const struct eci_config *cfg, const char *resolved)
   return false;
 }
 
-int
-eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
-                const char *src, const char *image, struct eci_verdict *v)
+/* eci_check_bind; decide_only: the bind cannot be rewritten (it is
+ * inherited), so an allowed socket gets no filtered socket of its own. */
+static int
+check_bind (const struct eci_config *cfg, const struct policy *pol,
+            const char *src, const char *image, bool decide_only,
+            struct eci_verdict *v)
 {
   cleanup_free char *resolved = NULL;
   cleanup_free char *cleaned = NULL;
@@ -337,19 +342,34 @@ eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
          * parent directory (-v /var/run:/x) would hand over everything
          * else in it too. */
         bool is_dir = stat (cands[c], &st) == 0 && S_ISDIR (st.st_mode);
-        if (v->socket != NULL && !is_dir)
+        char *id = NULL;
+        /* decided for an earlier bind of this create */
+        if (!is_dir && v->image_id != NULL
+            && (decide_only || v->socket != NULL))
           return 1;
         if (!is_dir && cfg->socket_mount_allowed
-            && cfg->socket_mount_allowed (cfg->socket_mount_ctx, pol,
-                                          image ? image : "", cands[c], &repl,
-                                          &msg)
+            && cfg->socket_mount_allowed (
+                   cfg->socket_mount_ctx, pol, image ? image : "", cands[c],
+                   decide_only ? NULL : &repl, &id, &msg)
                    == 0)
           {
-            if (repl == NULL)
-              return 0;
-            v->socket = repl;
+            /* an allowed image with no id to pin the create to would be
+             * resolved by name again by the engine: refuse */
+            if (id == NULL || (!decide_only && repl == NULL))
+              {
+                free (id);
+                free (repl);
+                return refuse (v, 500, "eci.socket-mount",
+                               MSG_PREFIX "socket mount hook gave no image "
+                                          "id or socket");
+              }
+            free (v->image_id);
+            v->image_id = id;
+            if (!decide_only)
+              v->socket = repl;
             return 1;
           }
+        free (id);
         free (repl);
         if (msg != NULL)
           return refuse (v, 403, "eci.socket-mount", "%s", msg);
@@ -391,6 +411,13 @@ eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
   return 0;
 }
 
+int
+eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
+                const char *src, const char *image, struct eci_verdict *v)
+{
+  return check_bind (cfg, pol, src, image, false, v);
+}
+
 /* Local-driver options {"type","o","device"}: a device that is a host path
  * is a mount of the host's file system. */
 static int
@@ -421,6 +448,144 @@ check_driver_opts (const struct eci_config *cfg, const struct policy *pol,
                    MSG_PREFIX "an engine socket can be mounted only as a "
                               "bind mount, not as a volume");
   return r;
+}
+
+/* A container name or id as VolumesFrom may give it: what the engine
+ * accepts ([a-zA-Z0-9][a-zA-Z0-9_.-]*, an optional leading '/'), and
+ * nothing that could change the inspect URL. */
+static bool
+container_ref_p (const char *s, size_t n)
+{
+  if (n > 0 && s[0] == '/')
+    s++, n--;
+  if (n == 0 || n > 256)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    {
+      char c = s[i];
+      bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                   || (c >= '0' && c <= '9');
+      if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
+        return false;
+    }
+  return true;
+}
+
+static bool
+full_id_p (const char *s)
+{
+  if (s == NULL || strlen (s) != 64)
+    return false;
+  for (; *s; s++)
+    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+      return false;
+  return true;
+}
+
+/* The bind mounts one VolumesFrom source container holds (from its
+ * inspect answer) are checked as binds of the new container of `image`:
+ * inheriting another container's engine socket or host directory is
+ * mounting it.  *id gets the source's full id. */
+static int
+check_inherited (const struct eci_config *cfg, const struct policy *pol,
+                 const char *name, const char *image, char **id,
+                 struct eci_verdict *v)
+{
+  cleanup_free char *body = NULL;
+  size_t len = 0;
+  json_t *root, *mounts, *m;
+  size_t i;
+  int r;
+
+  r = cfg->inspect_container (cfg->inspect_ctx, name, &body, &len);
+  if (r > 0)
+    return refuse (v, 404, "eci.volumes-from", "No such container: %s", name);
+  if (r < 0)
+    return refuse (v, 502, "eci.volumes-from",
+                   "moat: cannot inspect container \"%s\" to check the "
+                   "volumes it would share",
+                   name);
+  root = json_loadb (body, len, 0, NULL);
+  if (root == NULL || !json_is_object (root)
+      || !full_id_p (json_string_value (json_object_get (root, "Id"))))
+    {
+      json_decref (root);
+      return refuse (v, 502, "eci.volumes-from",
+                     "moat: bad inspect answer for container \"%s\"", name);
+    }
+  mounts = json_object_get (root, "Mounts");
+  json_array_foreach (mounts, i, m)
+  {
+    const char *type = json_string_value (json_object_get (m, "Type"));
+    const char *src = json_string_value (json_object_get (m, "Source"));
+    /* named volumes live in the engine's data root; a local volume with
+     * a host device was checked when it was created */
+    if (type == NULL || strcmp (type, "bind") != 0)
+      continue;
+    if (src == NULL || check_bind (cfg, pol, src, image, true, v) < 0)
+      {
+        if (src == NULL)
+          refuse (v, 502, "eci.volumes-from",
+                  "moat: bad inspect answer for container \"%s\"", name);
+        json_decref (root);
+        return -1;
+      }
+  }
+  *id = strdup (json_string_value (json_object_get (root, "Id")));
+  json_decref (root);
+  return *id ? 0 : oom (v);
+}
+
+/* HostConfig.VolumesFrom ["name[:ro|:rw]", ...]: every source container's
+ * binds are checked for the new container, and each entry is rewritten
+ * to the source's full id, so that the engine shares exactly the mounts
+ * that were checked (a container removed and re-created under the same
+ * name in between would otherwise be taken). */
+static int
+check_volumes_from (const struct eci_config *cfg, const struct policy *pol,
+                    json_t *hc, const char *image, struct eci_verdict *v)
+{
+  json_t *x, *e;
+  size_t i;
+
+  if (obj_get (hc, "VolumesFrom", &x, v) < 0)
+    return -1;
+  if (x == NULL || json_is_null (x))
+    return 0;
+  if (!json_is_array (x))
+    return refuse (v, 400, "eci.json", MSG_PREFIX "invalid VolumesFrom");
+  json_array_foreach (x, i, e)
+  {
+    const char *s = json_string_value (e);
+    size_t n;
+    cleanup_free char *name = NULL;
+    cleanup_free char *id = NULL;
+    cleanup_free char *ne = NULL;
+    if (s == NULL)
+      return refuse (v, 400, "eci.json", MSG_PREFIX "invalid VolumesFrom");
+    n = strcspn (s, ":");
+    if (!container_ref_p (s, n))
+      return refuse (v, 400, "eci.volumes-from",
+                     MSG_PREFIX "invalid VolumesFrom entry \"%s\"", s);
+    /* no way to check the source: refuse rather than share it unseen */
+    if (cfg->inspect_container == NULL)
+      return refuse (v, 403, "eci.volumes-from",
+                     MSG_PREFIX "volumes-from cannot be checked here and is "
+                                "blocked");
+    name = strndup (s, n);
+    if (name == NULL)
+      return oom (v);
+    if (check_inherited (cfg, pol, name, image, &id, v) < 0)
+      return -1;
+    if (asprintf (&ne, "%s%s", id, s + n) < 0)
+      {
+        ne = NULL;
+        return oom (v);
+      }
+    if (json_array_set_new (x, i, json_string (ne)) < 0)
+      return oom (v);
+  }
+  return 0;
 }
 
 /* HostConfig namespace modes: "host" shares the host's namespace. */
@@ -541,7 +706,7 @@ check_host_config (const struct eci_config *cfg, const struct policy *pol,
           }
       }
     }
-  return 0;
+  return check_volumes_from (cfg, pol, hc, image, v);
 }
 
 /* Fields of HostConfig that old API versions also read from the top level
@@ -675,10 +840,13 @@ eci_check_container_create (const struct eci_config *cfg,
     json_t *labels;
     if (obj_get (root, "Labels", &labels, v) < 0)
       goto done;
-    /* only moat sets it: a forged one could keep a socket alive */
+    /* only moat sets them: a forged one could keep a socket alive */
     if (labels != NULL && json_is_object (labels))
-      json_object_del (labels, ECI_SOCKET_LABEL);
-    if (v->socket != NULL)
+      {
+        json_object_del (labels, ECI_SOCKET_LABEL);
+        json_object_del (labels, ECI_IMAGE_LABEL);
+      }
+    if (v->socket != NULL || v->image_id != NULL)
       {
         if (labels == NULL || !json_is_object (labels))
           {
@@ -690,15 +858,40 @@ eci_check_container_create (const struct eci_config *cfg,
                 goto done;
               }
           }
-        if (json_object_set_new (labels, ECI_SOCKET_LABEL,
-                                 json_string (v->socket))
-            < 0)
+        if ((v->socket != NULL
+             && json_object_set_new (labels, ECI_SOCKET_LABEL,
+                                     json_string (v->socket))
+                    < 0)
+            || (v->image_id != NULL
+                && json_object_set_new (labels, ECI_IMAGE_LABEL,
+                                        json_string (v->image ? v->image : ""))
+                       < 0))
           {
             oom (v);
             goto done;
           }
       }
   }
+
+  /* The socket mount was allowed for the content that was checked: the
+   * engine must create exactly that, not what the name resolves to when
+   * it gets the request (`docker tag evil docker:cli` in between). */
+  if (v->image_id != NULL)
+    {
+      if (asprintf (&v->pin, "Image \"%s\" -> \"%s\"",
+                    v->image ? v->image : "", v->image_id)
+          < 0)
+        {
+          v->pin = NULL;
+          oom (v);
+          goto done;
+        }
+      if (obj_set_canonical (root, "Image", json_string (v->image_id)) < 0)
+        {
+          oom (v);
+          goto done;
+        }
+    }
 
   if (obj_get (hc, "Runtime", &rt, v) < 0)
     goto done;

@@ -22,19 +22,35 @@
 
 /* Decide whether a container of `image` (as written in the create body)
  * may mount the engine socket at `host_path` (resolved).  Return 0 to
- * allow: *replace is then a malloc'd host path that replaces the bind
- * source (the container's filtered socket).  Return -1 to refuse: *message
- * is a malloc'd refusal text, or NULL for the contract message.  Called
- * once per create (the answer is reused for a second socket bind).  NULL
- * hook = never. */
+ * allow: *image_id is then the malloc'd id ("sha256:...") of the image
+ * that was checked, which the create is pinned to, and, when replace is
+ * not NULL, *replace a malloc'd host path that replaces the bind source
+ * (the container's filtered socket); replace NULL asks for the decision
+ * only (a socket inherited through VolumesFrom).  Return -1 to refuse:
+ * *message is a malloc'd refusal text, or NULL for the contract message.
+ * Called once per create (the answer is reused for a second socket bind),
+ * on one of the guard's check workers: it may block (bounded), and must be
+ * thread-safe.  NULL hook = never. */
 typedef int (*eci_socket_mount_fn) (void *ctx, const struct policy *pol,
                                     const char *image, const char *host_path,
-                                    char **replace, char **message);
+                                    char **replace, char **image_id,
+                                    char **message);
 
 /* Label the create body gets when a socket bind was replaced: its value is
  * the filtered socket's host path, so that it can be removed with the
  * container. */
 #define ECI_SOCKET_LABEL "com.moat.filtered-socket"
+
+/* Label a create pinned to an image id gets: the image as the user wrote
+ * it (`docker ps` shows the id the engine was told to run). */
+#define ECI_IMAGE_LABEL "com.moat.image"
+
+/* The engine's inspect answer (GET /containers/{name}/json) for a
+ * container: 0 with *json / *len malloc'd, 1 when there is no such
+ * container, -1 when the engine cannot be asked.  Runs on a check worker,
+ * like the socket-mount hook. */
+typedef int (*eci_inspect_container_fn) (void *ctx, const char *name,
+                                         char **json, size_t *len);
 
 struct eci_config
 {
@@ -49,6 +65,9 @@ struct eci_config
   size_t n_sockets;
   eci_socket_mount_fn socket_mount_allowed;
   void *socket_mount_ctx;
+  /* For HostConfig.VolumesFrom (NULL: VolumesFrom is refused). */
+  eci_inspect_container_fn inspect_container;
+  void *inspect_ctx;
 };
 
 /* What a check decided. */
@@ -60,14 +79,20 @@ struct eci_verdict
   char *image;      /* image of a create request, or NULL */
   char *rewrite;    /* what was rewritten, or NULL */
   char *socket;     /* filtered socket that replaced engine socket binds */
+  char *image_id;   /* socket mount allowed for this image id: the create's
+                       Image is rewritten to it */
+  char *pin;        /* that rewrite, for the audit log, or NULL */
 };
 
 void eci_verdict_clear (struct eci_verdict *v);
 
 /* POST /containers/create.  Refuses host namespaces, binds outside the
  * shared directories, socket mounts, deprecated top-level HostConfig
- * fields; forces HostConfig.Runtime.  On pass, *out / *out_len hold the
- * body to send (malloc'd).  Returns 0 on pass, -1 with v filled. */
+ * fields; forces HostConfig.Runtime.  When a socket mount is allowed
+ * because of the image, Image becomes the id of the image that was
+ * checked (so a re-tag between check and create changes nothing).  On pass,
+ * *out / *out_len hold the body to send (malloc'd).  Returns 0 on pass, -1
+ * with v filled. */
 int eci_check_container_create (const struct eci_config *cfg,
                                 const struct policy *pol, const char *body,
                                 size_t len, char **out, size_t *out_len,

@@ -123,6 +123,7 @@ enum ep_kind
   EP_TIMER,
   EP_CLIENT,
   EP_ENGINE,
+  EP_JOBS,
 };
 
 struct listener;
@@ -162,6 +163,7 @@ enum req_state
   RS_DISCARD,     /* dropping the body of a refused request */
   RS_WAIT_HIJACK, /* attach/exec sent: wait for the engine's answer */
   RS_WAIT_LOCAL,  /* a local answer waits for earlier responses */
+  RS_PARKED,      /* a collected body is being checked off the loop */
   RS_CLOSED,      /* no further requests on this connection */
 };
 
@@ -171,9 +173,12 @@ struct pending
   bool hijack;
 };
 
+struct check_job;
+
 struct conn
 {
   struct engine_guard *g;
+  struct check_job *job; /* while RS_PARKED */
   struct conn *prev, *next;
   int cfd, ufd;
   struct ep ep_c, ep_u;
@@ -239,9 +244,42 @@ struct conn
   bool reg_c, reg_u; /* fd registered with epoll */
 };
 
+/* A collected body's check, run by a worker thread: a socket-mount
+ * decision may wait seconds for the engine and a registry, and the loop
+ * must keep serving everyone else meanwhile. */
+struct check_job
+{
+  struct engine_guard *g;
+  struct conn *c; /* NULL once the connection is gone (under g->jmu) */
+  int op;
+  char *body;
+  size_t len;
+  int r; /* results */
+  struct eci_verdict v;
+  char *out;
+  size_t out_len;
+  struct check_job *next;
+};
+
+#define N_WORKERS 4
+
 struct engine_guard
 {
   struct engine_guard_config cfg;
+  /* Check workers: a queue of jobs (jq), finished ones for the loop
+   * (jdone, announced on jfd).  Workers hold pol_rw for reading while
+   * they use the policy, so engine_guard_set_policy() waits for them,
+   * never the loop. */
+  pthread_mutex_t jmu;
+  pthread_cond_t jcv;
+  struct check_job *jq, *jq_tail, *jdone;
+  pthread_t workers[N_WORKERS];
+  int n_workers;
+  bool jstop;
+  int jfd;
+  struct ep ep_j;
+  pthread_rwlock_t pol_rw;
+  bool sync_checks; /* engine_guard_feed: check on the caller's thread */
   char *engine_path;
   char *listen_path;
   int efd, wfd, tfd, epfd;
@@ -1012,15 +1050,177 @@ body_blank_p (const struct buf *b)
          || (n == 4 && memcmp (p, "null", 4) == 0);
 }
 
-/* The collected body is complete: check, rewrite, send or refuse. */
+static void
+job_free (struct check_job *j)
+{
+  if (j == NULL)
+    return;
+  free (j->body);
+  free (j->out);
+  eci_verdict_clear (&j->v);
+  free (j);
+}
+
+/* The check itself (a worker, or the caller with sync_checks).  Touches
+ * no connection state. */
+static void
+run_check (struct engine_guard *g, struct check_job *j)
+{
+  const struct policy *pol;
+  pthread_rwlock_rdlock (&g->pol_rw);
+  pthread_mutex_lock (&g->mu);
+  pol = g->pol;
+  pthread_mutex_unlock (&g->mu);
+  switch (j->op)
+    {
+    case ROUTE_OP_CONTAINER_CREATE:
+      j->r = eci_check_container_create (&g->cfg.eci, pol, j->body, j->len,
+                                         &j->out, &j->out_len, &j->v);
+      break;
+    case ROUTE_OP_VOLUME_CREATE:
+      j->r = eci_check_volume_create (&g->cfg.eci, pol, j->body, j->len,
+                                      &j->out, &j->out_len, &j->v);
+      break;
+    case ROUTE_OP_CONTAINER_START:
+      {
+        /* API < 1.24 took a HostConfig here, applied with no create
+         * check */
+        struct buf b = { .d = j->body, .len = j->len };
+        if (!body_blank_p (&b))
+          {
+            j->v.status = 400;
+            j->v.rule = "eci.start-hostconfig";
+            j->v.message
+                = strdup (MSG_PREFIX "a HostConfig at container start is "
+                                     "not accepted; set it at create");
+            j->r = -1;
+          }
+      }
+      break;
+    default:
+      break;
+    }
+  pthread_rwlock_unlock (&g->pol_rw);
+}
+
+static void *
+check_worker (void *arg)
+{
+  struct engine_guard *g = arg;
+  uint64_t one = 1;
+  pthread_mutex_lock (&g->jmu);
+  for (;;)
+    {
+      struct check_job *j;
+      while (!g->jstop && g->jq == NULL)
+        pthread_cond_wait (&g->jcv, &g->jmu);
+      if (g->jstop)
+        break;
+      j = g->jq;
+      g->jq = j->next;
+      if (g->jq == NULL)
+        g->jq_tail = NULL;
+      /* a connection closed while queued needs no answer */
+      bool live = j->c != NULL;
+      pthread_mutex_unlock (&g->jmu);
+      if (live)
+        run_check (g, j);
+      pthread_mutex_lock (&g->jmu);
+      j->next = g->jdone;
+      g->jdone = j;
+      if (write (g->jfd, &one, sizeof one) < 0 && errno != EAGAIN)
+        log_warn ("engine guard: wake the loop: %s", strerror (errno));
+    }
+  pthread_mutex_unlock (&g->jmu);
+  return NULL;
+}
+
+/* Workers are started by the loop's thread, so that they share its
+ * network namespace (registry lookups reach what the engine reaches). */
+static void
+start_workers (struct engine_guard *g)
+{
+  while (g->n_workers < N_WORKERS)
+    {
+      if (pthread_create (&g->workers[g->n_workers], NULL, check_worker, g)
+          != 0)
+        break;
+      g->n_workers++;
+    }
+  if (g->n_workers == 0)
+    {
+      log_warn ("engine guard: no check worker thread; checking on the "
+                "loop");
+      g->sync_checks = true;
+    }
+}
+
+static void
+stop_workers (struct engine_guard *g)
+{
+  pthread_mutex_lock (&g->jmu);
+  g->jstop = true;
+  pthread_cond_broadcast (&g->jcv);
+  pthread_mutex_unlock (&g->jmu);
+  for (int i = 0; i < g->n_workers; i++)
+    pthread_join (g->workers[i], NULL);
+  g->n_workers = 0;
+}
+
+/* A check finished: audit, then send the (rewritten) body or refuse. */
+static void
+finish_collected (struct conn *c, struct check_job *j)
+{
+  struct eci_verdict *v = &j->v;
+  char *nb = j->out;
+  size_t nlen = j->out_len;
+
+  if (j->r < 0)
+    {
+      const char *m = v->message ? v->message : "moat: request refused";
+      audit (c, v->rule ? v->rule : "eci", "refused", m, v->image);
+      local_answer (c, v->status ? v->status : 403, m, false);
+      emit_local (c);
+      return;
+    }
+  if (v->rewrite)
+    audit (c, "eci.runtime", "rewritten", v->rewrite, v->image);
+  if (v->socket)
+    {
+      cleanup_free char *what = NULL;
+      if (asprintf (&what, "engine socket bind -> filtered socket \"%s\"",
+                    v->socket)
+          >= 0)
+        audit (c, "eci.socket-mount", "rewritten", what, v->image);
+    }
+  if (v->pin)
+    audit (c, "eci.socket-mount", "rewritten", v->pin, v->image);
+  if (nb == NULL)
+    {
+      nb = j->body;
+      nlen = j->len;
+    }
+  if (buf_printf (&c->head_out, "Content-Length: %zu\r\n\r\n", nlen) < 0
+      || buf_append (&c->uout, c->head_out.d + c->head_out.off,
+                     c->head_out.len)
+             < 0
+      || buf_append (&c->uout, nb, nlen) < 0 || push_pending (c, false) < 0)
+    {
+      c->dead = true;
+      return;
+    }
+  buf_free (&c->head_out);
+  c->rs = c->local_close ? RS_CLOSED : RS_HEAD;
+}
+
+/* The collected body is complete: park the connection and hand the check
+ * to a worker (its answer resumes the connection, resume_checked), or
+ * answer 413 at once. */
 static void
 handle_collected (struct conn *c)
 {
   struct engine_guard *g = c->g;
-  struct eci_verdict v = { 0 };
-  cleanup_free char *nb = NULL;
-  size_t nlen = 0;
-  int r = 0;
+  struct check_job *j;
 
   if (c->body_too_big)
     {
@@ -1031,74 +1231,71 @@ handle_collected (struct conn *c)
       emit_local (c);
       return;
     }
-  pthread_mutex_lock (&g->mu);
-  const char *body = c->body.d ? c->body.d + c->body.off : "";
-  switch (c->op)
+  j = calloc (1, sizeof *j);
+  if (j == NULL || (j->body = malloc (c->body.len + 1)) == NULL)
     {
-    case ROUTE_OP_CONTAINER_CREATE:
-      r = eci_check_container_create (&g->cfg.eci, g->pol, body, c->body.len,
-                                      &nb, &nlen, &v);
-      break;
-    case ROUTE_OP_VOLUME_CREATE:
-      r = eci_check_volume_create (&g->cfg.eci, g->pol, body, c->body.len, &nb,
-                                   &nlen, &v);
-      break;
-    case ROUTE_OP_CONTAINER_START:
-      /* API < 1.24 took a HostConfig here, applied with no create check */
-      if (!body_blank_p (&c->body))
-        {
-          v.status = 400;
-          v.rule = "eci.start-hostconfig";
-          v.message = strdup (MSG_PREFIX "a HostConfig at container start is "
-                                         "not accepted; set it at create");
-          r = -1;
-        }
-      break;
-    default:
-      break;
-    }
-  pthread_mutex_unlock (&g->mu);
-
-  if (r < 0)
-    {
-      const char *m = v.message ? v.message : "moat: request refused";
-      audit (c, v.rule ? v.rule : "eci", "refused", m, v.image);
-      local_answer (c, v.status ? v.status : 403, m, false);
-      eci_verdict_clear (&v);
-      emit_local (c);
-      return;
-    }
-  if (v.rewrite)
-    audit (c, "eci.runtime", "rewritten", v.rewrite, v.image);
-  if (v.socket)
-    {
-      cleanup_free char *what = NULL;
-      if (asprintf (&what, "engine socket bind -> filtered socket \"%s\"",
-                    v.socket)
-          >= 0)
-        audit (c, "eci.socket-mount", "rewritten", what, v.image);
-    }
-  if (nb == NULL)
-    {
-      nlen = c->body.len;
-      nb = malloc (nlen + 1);
-      if (nb)
-        memcpy (nb, body, nlen);
-    }
-  eci_verdict_clear (&v);
-  if (nb == NULL
-      || buf_printf (&c->head_out, "Content-Length: %zu\r\n\r\n", nlen) < 0
-      || buf_append (&c->uout, c->head_out.d + c->head_out.off,
-                     c->head_out.len)
-             < 0
-      || buf_append (&c->uout, nb, nlen) < 0 || push_pending (c, false) < 0)
-    {
+      free (j);
       c->dead = true;
       return;
     }
-  buf_free (&c->head_out);
+  memcpy (j->body, c->body.d ? c->body.d + c->body.off : "", c->body.len);
+  j->body[c->body.len] = '\0';
+  j->len = c->body.len;
+  j->op = c->op;
+  j->g = g;
+  j->c = c;
   buf_free (&c->body);
-  c->rs = RS_HEAD;
+  if (g->sync_checks)
+    {
+      run_check (g, j);
+      finish_collected (c, j);
+      job_free (j);
+      return;
+    }
+  /* nothing more is read from this client until the answer is in: its
+   * next request must not overtake this one */
+  c->job = j;
+  c->rs = RS_PARKED;
+  pthread_mutex_lock (&g->jmu);
+  if (g->jq_tail)
+    g->jq_tail->next = j;
+  else
+    g->jq = j;
+  g->jq_tail = j;
+  pthread_cond_signal (&g->jcv);
+  pthread_mutex_unlock (&g->jmu);
+}
+
+/* The loop's side of finished checks. */
+static void
+resume_checked (struct engine_guard *g)
+{
+  struct check_job *done, *rev = NULL;
+  pthread_mutex_lock (&g->jmu);
+  done = g->jdone;
+  g->jdone = NULL;
+  pthread_mutex_unlock (&g->jmu);
+  while (done)
+    {
+      struct check_job *n = done->next;
+      done->next = rev;
+      rev = done;
+      done = n;
+    }
+  while (rev)
+    {
+      struct check_job *j = rev;
+      struct conn *c = j->c;
+      rev = j->next;
+      if (c != NULL && !c->closed)
+        {
+          c->job = NULL;
+          finish_collected (c, j);
+          c->kick = true; /* pipelined requests may wait in cin */
+          conn_update (c);
+        }
+      job_free (j);
+    }
 }
 
 /* A request message ended (body included). */
@@ -1167,7 +1364,8 @@ process_client (struct conn *c)
           buf_consume (&c->cin, c->cin.len);
           return;
         }
-      if (c->rs == RS_WAIT_HIJACK || c->rs == RS_WAIT_LOCAL)
+      if (c->rs == RS_WAIT_HIJACK || c->rs == RS_WAIT_LOCAL
+          || c->rs == RS_PARKED)
         return;
       if (c->rs == RS_CLOSED)
         {
@@ -1312,6 +1510,14 @@ conn_close (struct conn *c)
     return;
   c->closed = true;
   c->dead = true;
+  if (c->job != NULL)
+    {
+      /* a worker still holds the job: it is freed when it comes back */
+      pthread_mutex_lock (&g->jmu);
+      c->job->c = NULL;
+      pthread_mutex_unlock (&g->jmu);
+      c->job = NULL;
+    }
   if (c->prev)
     c->prev->next = c->next;
   else
@@ -1419,8 +1625,10 @@ conn_update (struct conn *c)
       if (c->cin_eof)
         {
           if (c->rs != RS_HEAD && c->rs != RS_CLOSED && c->rs != RS_WAIT_HIJACK
-              && c->rs != RS_WAIT_LOCAL)
+              && c->rs != RS_WAIT_LOCAL && c->rs != RS_PARKED)
             c->dead = true; /* client left mid-request */
+          else if (c->rs == RS_PARKED)
+            ; /* its answer is still to come */
           else if (c->pend_n == 0 && c->cout.len == 0 && c->local.len == 0)
             c->dead = true;
           else if (c->ufd >= 0 && c->uout.len == 0 && !c->ushut_done)
@@ -1840,7 +2048,18 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
       return NULL;
     }
   g->cfg = *cfg;
-  g->efd = g->wfd = g->tfd = g->epfd = -1;
+  g->efd = g->wfd = g->tfd = g->epfd = g->jfd = -1;
+  pthread_mutex_init (&g->jmu, NULL);
+  pthread_cond_init (&g->jcv, NULL);
+  {
+    /* writers first: a policy swap is not starved by a stream of checks */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init (&ra);
+    pthread_rwlockattr_setkind_np (
+        &ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init (&g->pol_rw, &ra);
+    pthread_rwlockattr_destroy (&ra);
+  }
   {
     /* recursive: the socket-mount hook runs under mu and may add a
      * listener, which takes mu again */
@@ -1879,13 +2098,15 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
   g->efd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   g->wfd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   g->tfd = timerfd_create (CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  g->jfd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   g->epfd = epoll_create1 (EPOLL_CLOEXEC);
-  if (g->efd < 0 || g->wfd < 0 || g->tfd < 0 || g->epfd < 0
+  if (g->efd < 0 || g->wfd < 0 || g->tfd < 0 || g->jfd < 0 || g->epfd < 0
       || timerfd_settime (g->tfd, 0, &its, NULL) < 0
       || listener_start (g, ++g->next_listener_id, lfd, cfg->command_list) < 0
       || (lfd = -1, ep_add (g, g->efd, &g->ep_e, EP_STOP)) < 0
       || ep_add (g, g->wfd, &g->ep_w, EP_WAKE) < 0
-      || ep_add (g, g->tfd, &g->ep_t, EP_TIMER) < 0)
+      || ep_add (g, g->tfd, &g->ep_t, EP_TIMER) < 0
+      || ep_add (g, g->jfd, &g->ep_j, EP_JOBS) < 0)
     {
       moat_error (err, errno, "engine guard event loop");
       goto fail;
@@ -1944,9 +2165,12 @@ engine_guard_config_init (struct engine_guard_config *cfg,
 void
 engine_guard_set_policy (struct engine_guard *g, const struct policy *pol)
 {
+  /* waits for the checks that use the old policy (not for the loop) */
+  pthread_rwlock_wrlock (&g->pol_rw);
   pthread_mutex_lock (&g->mu);
   g->pol = pol;
   pthread_mutex_unlock (&g->mu);
+  pthread_rwlock_unlock (&g->pol_rw);
 }
 
 void
@@ -1961,6 +2185,8 @@ int
 engine_guard_run (struct engine_guard *g, moat_error_t *err)
 {
   struct epoll_event evs[64];
+  if (!g->sync_checks)
+    start_workers (g);
   while (!g->stopping)
     {
       int n = epoll_wait (g->epfd, evs, 64, -1);
@@ -1992,6 +2218,10 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
             case EP_TIMER:
               if (read (g->tfd, &v, sizeof v) == sizeof v)
                 expire_heads (g);
+              break;
+            case EP_JOBS:
+              if (read (g->jfd, &v, sizeof v) == sizeof v)
+                resume_checked (g);
               break;
             case EP_CLIENT:
             case EP_ENGINE:
@@ -2025,6 +2255,7 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
           conn_free (c);
         }
     }
+  stop_workers (g);
   return 0;
 }
 
@@ -2048,6 +2279,19 @@ engine_guard_free (struct engine_guard *g)
       close (l->fd);
       free (l);
     }
+  stop_workers (g);
+  while (g->jq)
+    {
+      struct check_job *j = g->jq;
+      g->jq = j->next;
+      job_free (j);
+    }
+  while (g->jdone)
+    {
+      struct check_job *j = g->jdone;
+      g->jdone = j->next;
+      job_free (j);
+    }
   while (g->ops)
     {
       struct listener_op *o = g->ops;
@@ -2064,7 +2308,12 @@ engine_guard_free (struct engine_guard *g)
     close (g->tfd);
   if (g->epfd >= 0)
     close (g->epfd);
+  if (g->jfd >= 0)
+    close (g->jfd);
   pthread_mutex_destroy (&g->mu);
+  pthread_mutex_destroy (&g->jmu);
+  pthread_cond_destroy (&g->jcv);
+  pthread_rwlock_destroy (&g->pol_rw);
   free (g->engine_path);
   free (g);
 }
@@ -2088,7 +2337,8 @@ engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
         close (out);
       return -1;
     }
-  c->ufd = out; /* "connected": engine_connect() does nothing */
+  g->sync_checks = true; /* no loop to resume a parked connection */
+  c->ufd = out;          /* "connected": engine_connect() does nothing */
   c->command_list = g->cfg.command_list;
   conn_link (c);
   while ((ci < clen || ei < elen) && !c->dead)

@@ -4,7 +4,11 @@
  * connections included.
  *
  * One guard = one event loop (epoll) serving one or more listening
- * sockets, run on the caller's thread by engine_guard_run().  Other threads
+ * sockets, run on the caller's thread by engine_guard_run().  The checks
+ * of collected bodies (container and volume create, start) run on worker
+ * threads that engine_guard_run() starts from the caller's thread (they
+ * share its namespaces); their connection is parked until the verdict is
+ * in, every other connection is served meanwhile.  Other threads
  * may call only engine_guard_set_policy(), engine_guard_add_listener(),
  * engine_guard_remove_listener() and engine_guard_stop(). */
 #ifndef MOAT_ENGINE_GUARD_H
@@ -84,7 +88,8 @@ struct engine_guard *engine_guard_new (const struct engine_guard_config *cfg,
 
 /* Swap the policy (thread-safe).  Until the first call every request but
  * /_ping is answered 503.  When this returns, the guard no longer uses the
- * previous policy: the caller may free it.  The new one must stay alive
+ * previous policy: the caller may free it (it waits for the checks in
+ * flight that use it, a few seconds at most).  The new one must stay alive
  * until it is replaced or the guard is freed. */
 void engine_guard_set_policy (struct engine_guard *g,
                               const struct policy *pol);

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ sockex_image_free (struct sockex_image *im)
     free (im->layers[i]);
   free (im->repo_digests);
   free (im->layers);
+  free (im->id);
   memset (im, 0, sizeof *im);
 }
 
@@ -73,6 +75,13 @@ sockex_image_parse (const char *json, size_t len, struct sockex_image *im,
       goto done;
     }
   rootfs = json_object_get (root, "RootFS");
+  if (json_is_string (json_object_get (root, "Id"))
+      && (im->id = strdup (json_string_value (json_object_get (root, "Id"))))
+             == NULL)
+    {
+      moat_error (err, ENOMEM, "image inspect");
+      goto done;
+    }
   if (str_list (json_object_get (root, "RepoDigests"), &im->repo_digests,
                 &im->n_repo_digests, err)
           < 0
@@ -163,9 +172,20 @@ unreachable (char **message, const char *image, const struct imageref *ref,
   return -1;
 }
 
+bool
+sockex_image_id_p (const char *id)
+{
+  if (id == NULL || strncmp (id, "sha256:", 7) != 0 || strlen (id) != 71)
+    return false;
+  for (const char *p = id + 7; *p; p++)
+    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+      return false;
+  return true;
+}
+
 int
 sockex_decide (const struct policy *pol, const struct sockex_ops *ops,
-               const char *image, char **message)
+               const char *image, char **image_id, char **message)
 {
   struct imageref ref = { 0 };
   struct sockex_image im = { 0 };
@@ -176,6 +196,8 @@ sockex_decide (const struct policy *pol, const struct sockex_ops *ops,
   int ret = -1;
 
   *message = NULL;
+  if (image_id != NULL)
+    *image_id = NULL;
   if (pol == NULL || pol->eci.n_images == 0)
     return -1;
   /* The reference as the user wrote it is what the allow list speaks of;
@@ -240,6 +262,25 @@ sockex_decide (const struct policy *pol, const struct sockex_ops *ops,
   if (have_unreach)
     unreachable (message, image, &unreach_ref, why);
 done:
+  /* Without the id of what was checked the create could not be pinned to
+   * it: refuse rather than let the engine resolve the name again. */
+  if (ret == 0 && !sockex_image_id_p (im.id))
+    {
+      ret = -1;
+      if (asprintf (message,
+                    MSG_PREFIX "docker socket mount denied for container "
+                               "with image \"%s\"; the engine gave no image "
+                               "id to pin the container to.",
+                    image)
+          < 0)
+        *message = NULL;
+    }
+  else if (ret == 0 && image_id != NULL)
+    {
+      *image_id = strdup (im.id);
+      if (*image_id == NULL)
+        ret = -1;
+    }
   sockex_image_free (&im);
   imageref_free (&ref);
   return ret;
@@ -256,6 +297,7 @@ struct cache_entry
 
 struct sockex_registry
 {
+  pthread_mutex_t mu; /* the cache; lookups may run on several threads */
   unsigned ttl_s;
   long timeout_ms;
   struct cache_entry *c;
@@ -272,6 +314,7 @@ sockex_registry_new (unsigned ttl_s, long timeout_ms)
     return NULL;
   r->ttl_s = ttl_s;
   r->timeout_ms = timeout_ms;
+  pthread_mutex_init (&r->mu, NULL);
   return r;
 }
 
@@ -286,6 +329,7 @@ sockex_registry_free (struct sockex_registry *r)
       free (r->c[i].digest);
     }
   free (r->c);
+  pthread_mutex_destroy (&r->mu);
   free (r);
 }
 
@@ -491,17 +535,26 @@ sockex_registry_digest (struct sockex_registry *r, const struct imageref *ref,
       key = NULL;
       return moat_error (err, ENOMEM, "registry cache");
     }
+  pthread_mutex_lock (&r->mu);
   for (i = 0; i < r->n; i++)
     if (strcmp (r->c[i].key, key) == 0)
       break;
   if (i < r->n && now - r->c[i].fetched < (time_t)r->ttl_s)
     {
       *digest = strdup (r->c[i].digest);
+      pthread_mutex_unlock (&r->mu);
       return *digest ? 0 : moat_error (err, ENOMEM, "digest");
     }
-  /* failures are not cached: a registry back up is seen at once */
+  pthread_mutex_unlock (&r->mu);
+  /* fetched without the lock: a slow registry holds up only the lookups
+   * that need it.  Failures are not cached: a registry back up is seen at
+   * once. */
   if (fetch_digest (r, ref, &d, err) < 0)
     return -1;
+  pthread_mutex_lock (&r->mu);
+  for (i = 0; i < r->n; i++)
+    if (strcmp (r->c[i].key, key) == 0)
+      break;
   if (i == r->n)
     {
       struct cache_entry *nc;
@@ -517,6 +570,7 @@ sockex_registry_digest (struct sockex_registry *r, const struct imageref *ref,
       nc = realloc (r->c, (r->n + 1) * sizeof *nc);
       if (nc == NULL)
         {
+          pthread_mutex_unlock (&r->mu);
           *digest = d;
           return 0;
         }
@@ -529,6 +583,7 @@ sockex_registry_digest (struct sockex_registry *r, const struct imageref *ref,
   free (r->c[i].digest);
   r->c[i].digest = strdup (d);
   r->c[i].fetched = now;
+  pthread_mutex_unlock (&r->mu);
   *digest = d;
   return 0;
 }

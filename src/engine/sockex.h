@@ -12,6 +12,7 @@
 #ifndef MOAT_ENGINE_SOCKEX_H
 #define MOAT_ENGINE_SOCKEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -25,6 +26,7 @@
 /* What the engine says of a local image (GET /images/{name}/json). */
 struct sockex_image
 {
+  char *id;            /* "sha256:<64 hex>", the content the engine runs */
   char **repo_digests; /* "domain/path@sha256:..." as the engine gives them */
   size_t n_repo_digests;
   char **layers; /* RootFS.Layers */
@@ -51,10 +53,16 @@ struct sockex_ops
 };
 
 /* Decide for a container of `image` (as written in the create body).
- * Returns 0 = allowed, -1 = refused with *message malloc'd (NULL: the
- * contract "not in the allowed list" message applies). */
+ * Returns 0 = allowed, with *image_id (when image_id is not NULL) the
+ * malloc'd id ("sha256:...") of the image that was checked: the create
+ * must run exactly that, not whatever the name resolves to later.
+ * Returns -1 = refused with *message malloc'd (NULL: the contract "not in
+ * the allowed list" message applies). */
 int sockex_decide (const struct policy *pol, const struct sockex_ops *ops,
-                   const char *image, char **message);
+                   const char *image, char **image_id, char **message);
+
+/* True for "sha256:" followed by 64 lower-case hex digits. */
+bool sockex_image_id_p (const char *id);
 
 /* A registry manifest digest lookup with a cache. */
 struct sockex_registry;

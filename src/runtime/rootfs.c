@@ -673,12 +673,63 @@ has_opt (json_t *m, const char *want)
   return 0;
 }
 
-/* Id-map every bind mount source into <run>/b<i> and point the spec
- * there.  Kernel file systems (/proc, /sys, /dev) are left alone: they
- * cannot be id-mapped and their ownership is the kernel's business. */
+/* Pin one bind source: fd (O_PATH, the source as the kernel resolved it
+ * once) is cloned, id-mapped through userns_fd when its file system
+ * allows, and attached at target; nothing resolves the source path
+ * again.  *mapped tells whether the id mapping took. */
+static int
+pin_bind (int fd, const char *src, const char *target, int userns_fd,
+          int recursive, int rdonly, int *mapped, moat_error_t *err)
+{
+  cleanup_close int tree = -1;
+  struct mount_attr attr = { 0 };
+  struct stat st;
+  unsigned rec = recursive ? AT_RECURSIVE : 0;
+
+  tree = sys_open_tree (
+      fd, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
+  if (tree < 0)
+    return moat_error (err, errno, "open_tree `%s`", src);
+  attr.attr_set = MOUNT_ATTR_IDMAP | (rdonly ? MOUNT_ATTR_RDONLY : 0);
+  attr.userns_fd = (uint64_t)userns_fd;
+  *mapped = sys_mount_setattr (tree, "", AT_EMPTY_PATH | rec, &attr) == 0;
+  if (!*mapped)
+    {
+      /* A file system without id-mapped mount support keeps host
+       * ownership (the container sees its files as nobody), but is still
+       * mounted from the pinned clone. */
+      log_warn ("bind mount `%s` not id-mapped: %s", src, strerror (errno));
+      struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+      if (rdonly && sys_mount_setattr (tree, "", AT_EMPTY_PATH | rec, &ro) < 0)
+        return moat_error (err, errno, "make `%s` read-only", src);
+    }
+  if (fstat (tree, &st) < 0)
+    return moat_error (err, errno, "stat `%s`", src);
+  if (S_ISDIR (st.st_mode))
+    {
+      if (mkdir (target, 0700) < 0 && errno != EEXIST)
+        return moat_error (err, errno, "mkdir `%s`", target);
+    }
+  else
+    {
+      int t = open (target, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+      if (t < 0)
+        return moat_error (err, errno, "create `%s`", target);
+      close (t);
+    }
+  if (sys_move_mount (tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return moat_error (err, errno, "attach `%s` at `%s`", src, target);
+  return 0;
+}
+
+/* Every bind mount source is opened once, judged by the tree that was
+ * opened (bp; a symlink swapped in after the engine guard's check cannot
+ * redirect it), id-mapped and attached at <run>/b<i>, and the spec
+ * points there: runc mounts exactly what was judged. */
 static int
 idmap_binds (const char *run_dir, json_t *spec, struct helper *h,
-             struct rootfs_report *rep, moat_error_t *err)
+             const struct bindpol *bp, struct rootfs_report *rep,
+             moat_error_t *err)
 {
   json_t *mounts = json_object_get (spec, "mounts");
   size_t i;
@@ -687,34 +738,36 @@ idmap_binds (const char *run_dir, json_t *spec, struct helper *h,
   json_array_foreach (mounts, i, m)
   {
     const char *src = json_string_value (json_object_get (m, "source"));
+    const char *dst = json_string_value (json_object_get (m, "destination"));
     cleanup_free char *tgt = NULL;
-    cleanup_error moat_error_t e = NULL;
+    cleanup_close int fd = -1;
     int kind = is_bind (m);
+    int mapped = 0;
     if (kind == 0 || src == NULL || src[0] != '/')
-      continue;
-    if (strncmp (src, "/proc", 5) == 0 || strncmp (src, "/sys", 4) == 0
-        || strncmp (src, "/dev", 4) == 0)
       continue;
     if (asprintf (&tgt, "%s/b%zu", run_dir, i) < 0)
       return moat_error (err, ENOMEM, "bind paths");
+    /* resolved once, as mount(2) would (symlinks followed) */
+    fd = open (src, O_PATH | O_CLOEXEC);
+    if (fd < 0)
+      return moat_error (err, errno, "bind mount source `%s`", src);
+    if (bp != NULL && bindpol_check_fd (bp, fd, src, dst, err) < 0)
+      return -1;
     /* A read-only bind is made read-only here, in the host's mount
      * namespace: the container's copy of it is then locked read-only by
      * the kernel, and so is runc's bind of that copy, so the container's
      * root cannot remount it rw. */
-    if (idmap_into (src, tgt, h->userns_fd, kind == 2 || has_opt (m, "rbind"),
-                    has_opt (m, "ro"), &e)
+    if (pin_bind (fd, src, tgt, h->userns_fd,
+                  kind == 2 || has_opt (m, "rbind"), has_opt (m, "ro"),
+                  &mapped, err)
         < 0)
-      {
-        /* A file system without id-mapped mount support keeps host
-         * ownership: the container sees its files as nobody. */
-        log_warn ("bind mount `%s` not id-mapped: %s", src,
-                  moat_error_msg (&e));
-        rep->skipped++;
-        continue;
-      }
+      return -1;
     if (json_object_set_new (m, "source", json_string (tgt)) < 0)
       return moat_error (err, ENOMEM, "rewrite bind source");
-    rep->binds++;
+    if (mapped)
+      rep->binds++;
+    else
+      rep->skipped++;
   }
   return 0;
 }
@@ -752,8 +805,8 @@ check_searchable (const char *run_dir, moat_error_t *err)
 
 int
 rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
-                uint32_t gid_base, uint32_t size, struct rootfs_report *rep,
-                moat_error_t *err)
+                uint32_t gid_base, uint32_t size, const struct bindpol *bp,
+                struct rootfs_report *rep, moat_error_t *err)
 {
   json_t *root = json_object_get (spec, "root");
   const char *root_path = json_string_value (json_object_get (root, "path"));
@@ -822,7 +875,7 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
           goto out;
         }
     }
-  if (idmap_binds (run_dir, spec, &h, rep, err) < 0)
+  if (idmap_binds (run_dir, spec, &h, bp, rep, err) < 0)
     goto out;
   ret = 0;
 out:

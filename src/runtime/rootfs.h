@@ -21,9 +21,12 @@
  * different range all see normal ownership.  The cost is a fixed number of
  * mount syscalls per layer: it does not grow with the size of the image.
  *
- * Bind mounts (volumes, -v, resolv.conf/hosts) are id-mapped the same way
- * into <run>/b<i> and the spec's source is pointed there; a source whose
- * file system cannot be id-mapped is left as it is, with a warning.
+ * Bind mounts (volumes, -v, resolv.conf/hosts) are opened once (O_PATH),
+ * judged by the real path of what was opened (bindpol.h), cloned from that
+ * descriptor (open_tree, no second path lookup), id-mapped the same way
+ * and attached at <run>/b<i>; the spec's source is pointed there.  A
+ * source whose file system cannot be id-mapped is attached unmapped, with
+ * a warning.
  *
  * That overlay (userxattr) keeps opaque-directory markers as
  * user.overlay.opaque where Docker uses trusted.overlay.opaque: create
@@ -41,6 +44,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "runtime/bindpol.h"
 
 struct rootfs_report
 {
@@ -51,9 +55,11 @@ struct rootfs_report
 
 /* run_dir: the container's private directory (created root:<gid_base>
  * 0710, so other host users cannot read the container's files).  Rewrites
- * root.path and bind mount sources in spec. */
+ * root.path and bind mount sources in spec.  bp: what bind sources may be
+ * (NULL: any); a refusal fails with the contract message
+ * (bindpol_refusal_p). */
 int rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
-                    uint32_t gid_base, uint32_t size,
+                    uint32_t gid_base, uint32_t size, const struct bindpol *bp,
                     struct rootfs_report *rep, moat_error_t *err);
 
 /* Detach every mount under run_dir and remove it.  Missing is fine. */

@@ -19,6 +19,8 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "idpool.h"
+#include "runtime/bindpol.h"
+#include "state/state.h"
 #include "rootfs.h"
 #include "spec.h"
 
@@ -331,6 +333,37 @@ elapsed_ms (const struct timespec *a)
          + (double)(b.tv_nsec - a->tv_nsec) / 1e6;
 }
 
+/* A refusal goes to the audit log beside the engine guard's (moatd and
+ * `moat audit` read the same table).  Best effort: the refusal stands. */
+static void
+audit_refusal (const struct runtime_ctx *ctx, const char *id,
+               const char *message)
+{
+  struct moat_state *st = NULL;
+  cleanup_error moat_error_t e = NULL;
+  cleanup_free char *endpoint = NULL;
+  const char *rule = strstr (message, "socket mount") ? "eci.socket-mount"
+                     : strstr (message, "bind mount") ? "eci.bind"
+                     : strstr (message, "namespace")  ? "eci.namespace"
+                                                      : "runtime";
+  struct audit_record r = {
+    .component = "runtime",
+    .caller_uid = -1,
+    .caller_pid = -1,
+    .container = id,
+    .rule = rule,
+    .outcome = "refused",
+    .detail = message,
+  };
+  if (asprintf (&endpoint, "moat-runc create %s", id) < 0)
+    endpoint = NULL;
+  r.endpoint = endpoint;
+  if (state_open (ctx->paths.state_db, &st, &e) < 0
+      || state_audit_append (st, &r, &e) < 0)
+    log_warn ("%s: refusal not audited: %s", id, moat_error_msg (&e));
+  state_close (st);
+}
+
 int
 runtime_create (const struct runtime_ctx *ctx, char *const *args,
                 moat_error_t *err)
@@ -347,6 +380,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   struct spec_ctx sctx = { .size = IDPOOL_RANGE };
   struct spec_report rep = { 0 };
   struct rootfs_report rrep = { 0 };
+  struct bindpol bp = { 0 };
   struct idpool *pool = NULL;
   json_t *spec = NULL;
   json_error_t jerr;
@@ -412,33 +446,23 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   sctx.uid_base = base;
   sctx.gid_base = gid_start + (base - uid_start);
 
-  {
-    const char *prot[64];
-    size_t np = 0;
-    const char *fixed[]
-        = { ctx->paths.engine_sock,  ctx->paths.docker_sock,
-            ctx->paths.control_sock, "/run/docker.sock",
-            "/var/run/docker.sock",  "/run/containerd/containerd.sock" };
-    for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
-      prot[np++] = fixed[k];
-    for (size_t k = 0; ctx->protect != NULL && ctx->protect[k] != NULL
-                       && np < sizeof prot / sizeof prot[0] - 1;
-         k++)
-      prot[np++] = ctx->protect[k];
-    prot[np] = NULL;
-    sctx.protected_paths = prot;
-    if (spec_rewrite (spec, &sctx, &rep, err) < 0)
-      goto fail;
-    sctx.protected_paths = NULL;
-  }
+  /* What bind sources may be: the engine guard's rules, applied here
+   * again on what is mounted (a guard bypassed, a path swapped since). */
+  if (bindpol_load (&bp, &ctx->paths, ctx->protect, spec, id, err) < 0)
+    goto fail;
+  sctx.binds = &bp;
+  if (spec_rewrite (spec, &sctx, &rep, err) < 0)
+    goto fail;
   if (ctx->idmap_rootfs)
     {
       clock_gettime (CLOCK_MONOTONIC, &t0);
       if (rootfs_prepare (rundir, spec, sctx.uid_base, sctx.gid_base,
-                          sctx.size, &rrep, err)
+                          sctx.size, &bp, &rrep, err)
           < 0)
         {
-          moat_error_wrap (err, "create `%s`: root file system", id);
+          /* a refusal is the contract message, as is */
+          if (!bindpol_refusal_p (err))
+            moat_error_wrap (err, "create `%s`: root file system", id);
           goto fail;
         }
       t_rootfs = elapsed_ms (&t0);
@@ -518,11 +542,14 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
 
 fail:
   rc = -1;
+  if (bindpol_refusal_p (err))
+    audit_refusal (ctx, id, moat_error_msg (err));
   idpool_close (pool);
   pool = NULL;
   release_all (ctx, id);
 out:
   idpool_close (pool);
+  bindpol_free (&bp);
   spec_report_free (&rep);
   json_decref (spec);
   return rc;

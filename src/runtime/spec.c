@@ -469,17 +469,8 @@ clamp_ping_range (json_t *linux_, uint32_t size, moat_error_t *err)
   return 0;
 }
 
-/* Is `inner` equal to `outer` or below it? */
-static int
-path_within_p (const char *inner, const char *outer)
-{
-  size_t n = strlen (outer);
-  if (n == 1 && outer[0] == '/')
-    return inner[0] == '/';
-  return strncmp (inner, outer, n) == 0
-         && (inner[n] == '\0' || inner[n] == '/');
-}
-
+/* Early refusal of bind sources by their real path now; rootfs.c
+ * decides again on the tree it mounts. */
 static int
 check_binds (json_t *spec, const struct spec_ctx *ctx, moat_error_t *err)
 {
@@ -487,38 +478,16 @@ check_binds (json_t *spec, const struct spec_ctx *ctx, moat_error_t *err)
   size_t i;
   json_t *m;
 
-  if (ctx->protected_paths == NULL)
+  if (ctx->binds == NULL)
     return 0;
   json_array_foreach (mounts, i, m)
   {
     const char *src = json_string_value (json_object_get (m, "source"));
-    const char *type = json_string_value (json_object_get (m, "type"));
-    cleanup_free char *real = NULL;
-    int bind = type != NULL && strcmp (type, "bind") == 0;
-    size_t k;
-    json_t *o;
-    json_array_foreach (json_object_get (m, "options"), k, o)
-    {
-      const char *s = json_string_value (o);
-      if (s != NULL && (strcmp (s, "bind") == 0 || strcmp (s, "rbind") == 0))
-        bind = 1;
-    }
-    if (!bind || src == NULL || src[0] != '/')
+    const char *dst = json_string_value (json_object_get (m, "destination"));
+    if (!bindpol_is_bind (m) || src == NULL || src[0] != '/')
       continue;
-    /* Resolve symlinks so /var/run and /run, or a link to the socket's
-     * directory, are caught. */
-    real = realpath (src, NULL);
-    for (size_t p = 0; ctx->protected_paths[p] != NULL; p++)
-      {
-        const char *prot = ctx->protected_paths[p];
-        cleanup_free char *rprot = realpath (prot, NULL);
-        if (path_within_p (rprot ? rprot : prot, real ? real : src)
-            || path_within_p (prot, src))
-          return moat_error (err, 0,
-                             "enhanced container isolation: bind mount of "
-                             "\"%s\" denied; it exposes the engine socket",
-                             src);
-      }
+    if (bindpol_check_path (ctx->binds, src, dst, err) < 0)
+      return -1;
   }
   return 0;
 }

@@ -12,9 +12,10 @@
  * cgroup v1 asks for the host's by default; the engine guard refuses an
  * explicit --cgroupns=host).
  *
- * A bind mount of a protected path (the engine socket) or of a directory
- * above one is refused with "enhanced container isolation: bind mount of
- * "<source>" denied; it exposes the engine socket".
+ * Bind mount sources are checked by their real path now (bindpol.h),
+ * refused with the contract messages (socket mount: the image is named;
+ * outside the shared directories); rootfs.c decides again on the tree it
+ * actually mounts.
  *
  * Then it adds the user namespace and the mappings, keeps only the
  * capabilities the runtime can grant (its own bounding set), and for a
@@ -28,6 +29,7 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "runtime/bindpol.h"
 
 enum spec_ns
 {
@@ -60,10 +62,8 @@ struct spec_ctx
    * (the engine's), [type][2] the kernel's fixed inode number of the
    * initial namespace. */
   struct spec_ns_id host_ns[SPEC_NS_COUNT][3];
-  /* NULL-terminated: engine and control sockets.  A bind mount whose
-   * source is one of them or a directory above one is refused, because
-   * the container's root owns what it bind-mounts (id-mapped mounts). */
-  const char *const *protected_paths;
+  /* What bind mount sources may be (NULL: not checked). */
+  const struct bindpol *binds;
 };
 
 /* What the rewrite did, for the log.  Strings are malloc'd, may be NULL. */

@@ -265,9 +265,12 @@ socket_mounts (void **state)
   free (msg);
 }
 
+#define IMG_ID                                                                \
+  "sha256:abababababababababababababababababababababababababababababababab"
+
 static int
 allow_all (void *ctx, const struct policy *pol, const char *image,
-           const char *path, char **replace, char **message)
+           const char *path, char **replace, char **image_id, char **message)
 {
   (void)ctx;
   (void)pol;
@@ -275,7 +278,9 @@ allow_all (void *ctx, const struct policy *pol, const char *image,
   (void)message;
   if (strcmp (image, "img:1") != 0)
     return -1;
-  *replace = strdup ("/filtered/c1.sock");
+  if (replace != NULL)
+    *replace = strdup ("/filtered/c1.sock");
+  *image_id = strdup (IMG_ID);
   return 0;
 }
 
@@ -311,6 +316,13 @@ socket_hook (void **state)
   assert_string_equal (json_string_value (json_object_get (
                            json_object_get (b, "Labels"), ECI_SOCKET_LABEL)),
                        "/filtered/c1.sock");
+  /* the create runs the image that was checked, whatever the name
+   * resolves to by the time the engine reads it */
+  assert_string_equal (json_string_value (json_object_get (b, "Image")),
+                       IMG_ID);
+  assert_string_equal (json_string_value (json_object_get (
+                           json_object_get (b, "Labels"), ECI_IMAGE_LABEL)),
+                       "img:1");
   json_decref (b);
   assert_int_equal (
       create (f,
@@ -322,6 +334,104 @@ socket_hook (void **state)
                                 ECI_SOCKET_LABEL));
   json_decref (b);
   f->cfg.socket_mount_allowed = NULL;
+}
+
+#define CID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+/* Containers the fake engine knows, each with one mount. */
+static int
+fake_inspect (void *ctx, const char *name, char **json, size_t *len)
+{
+  struct fx *f = ctx;
+  const char *type = "bind";
+  char src[PATH_MAX + 8];
+  if (strcmp (name, "share-c") == 0)
+    snprintf (src, sizeof src, "%s/sub", f->share);
+  else if (strcmp (name, "etc-c") == 0)
+    snprintf (src, sizeof src, "/etc");
+  else if (strcmp (name, "sock-c") == 0)
+    snprintf (src, sizeof src, "%s", f->sock);
+  else if (strcmp (name, "vol-c") == 0)
+    type = "volume", snprintf (src, sizeof src, "/var/lib/docker/volumes/v");
+  else if (strcmp (name, "broken") == 0)
+    return -1;
+  else
+    return 1;
+  if (asprintf (json,
+                "{\"Id\":\"" CID_A "\",\"Mounts\":[{\"Type\":\"%s\","
+                "\"Source\":\"%s\",\"Destination\":\"/d\"}]}",
+                type, src)
+      < 0)
+    return -1;
+  *len = strlen (*json);
+  return 0;
+}
+
+static int
+vf_status (struct fx *f, const char *entry, const char *image, char **msg,
+           json_t **body)
+{
+  char json[512];
+  snprintf (json, sizeof json,
+            "{\"Image\":\"%s\",\"HostConfig\":{\"VolumesFrom\":"
+            "[\"%s\"]}}",
+            image, entry);
+  return create (f, json, msg, body);
+}
+
+/* VolumesFrom: the source's binds are the new container's binds. */
+static void
+volumes_from (void **state)
+{
+  struct fx *f = *state;
+  char *msg = NULL;
+  json_t *b;
+  /* no way to look: refused */
+  assert_int_equal (vf_status (f, "share-c", "busybox", NULL, NULL), 403);
+  f->cfg.inspect_container = fake_inspect;
+  f->cfg.inspect_ctx = f;
+  /* an ordinary shared directory passes, the entry names the id */
+  assert_int_equal (vf_status (f, "share-c:ro", "busybox", NULL, &b), 0);
+  assert_string_equal (json_string_value (json_array_get (
+                           json_object_get (json_object_get (b, "HostConfig"),
+                                            "VolumesFrom"),
+                           0)),
+                       CID_A ":ro");
+  json_decref (b);
+  assert_int_equal (vf_status (f, "vol-c", "busybox", NULL, NULL), 0);
+  /* a bind outside the shared directories */
+  assert_int_equal (vf_status (f, "etc-c", "busybox", &msg, NULL), 403);
+  assert_string_equal (msg, "enhanced container isolation: bind mount of "
+                            "\"/etc\" denied; it is outside the shared "
+                            "directories");
+  free (msg);
+  /* the engine socket, for the new container's image */
+  assert_int_equal (vf_status (f, "sock-c:rw", "other:1", &msg, NULL), 403);
+  assert_non_null (strstr (msg, "docker socket mount denied for container "
+                                "with image \"other:1\""));
+  free (msg);
+  /* an allowed image inherits it: no socket of its own, pinned */
+  f->cfg.socket_mount_allowed = allow_all;
+  assert_int_equal (vf_status (f, "sock-c", "img:1", NULL, &b), 0);
+  assert_string_equal (json_string_value (json_object_get (b, "Image")),
+                       IMG_ID);
+  assert_null (json_object_get (json_object_get (b, "Labels"),
+                                ECI_SOCKET_LABEL));
+  json_decref (b);
+  assert_int_equal (vf_status (f, "sock-c", "other:1", NULL, NULL), 403);
+  f->cfg.socket_mount_allowed = NULL;
+  /* unknown, unreachable, malformed */
+  assert_int_equal (vf_status (f, "nope", "busybox", &msg, NULL), 404);
+  assert_string_equal (msg, "No such container: nope");
+  free (msg);
+  assert_int_equal (vf_status (f, "broken", "busybox", NULL, NULL), 502);
+  assert_int_equal (vf_status (f, "../x", "busybox", NULL, NULL), 400);
+  assert_int_equal (vf_status (f, "a?b", "busybox", NULL, NULL), 400);
+  assert_int_equal (vf_status (f, ":ro", "busybox", NULL, NULL), 400);
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"VolumesFrom\":\"x\"}}", NULL, NULL),
+      400);
+  f->cfg.inspect_container = NULL;
 }
 
 static void
@@ -418,6 +528,7 @@ main (void)
     cmocka_unit_test_setup_teardown (binds, setup, teardown),
     cmocka_unit_test_setup_teardown (socket_mounts, setup, teardown),
     cmocka_unit_test_setup_teardown (socket_hook, setup, teardown),
+    cmocka_unit_test_setup_teardown (volumes_from, setup, teardown),
     cmocka_unit_test_setup_teardown (mounts_and_volumes, setup, teardown),
     cmocka_unit_test (build_query),
     cmocka_unit_test (key_folding),

@@ -8,11 +8,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/guard.h"
@@ -63,12 +66,17 @@ engine_conn (void *arg)
   char buf[65536];
   size_t len = 0;
   free (arg);
+  bool more = false; /* buf may hold a pipelined request already */
   for (;;)
     {
-      ssize_t n = read (fd, buf + len, sizeof buf - 1 - len);
-      if (n <= 0)
-        break;
-      len += (size_t)n;
+      if (!more)
+        {
+          ssize_t n = read (fd, buf + len, sizeof buf - 1 - len);
+          if (n <= 0)
+            break;
+          len += (size_t)n;
+        }
+      more = false;
       buf[len] = 0;
       char *he = strstr (buf, "\r\n\r\n");
       if (!he)
@@ -96,6 +104,7 @@ engine_conn (void *arg)
         break;
       memmove (buf, buf + need, len - need);
       len -= need;
+      more = len > 0;
     }
   close (fd);
   return NULL;
@@ -136,6 +145,34 @@ on_audit (void *ctx, const struct engine_audit_record *r)
   f->audits++;
 }
 
+/* A socket-mount decision that takes its time (a slow registry). */
+static int
+slow_hook (void *ctx, const struct policy *p, const char *image,
+           const char *host_path, char **replace, char **image_id,
+           char **message)
+{
+  (void)ctx;
+  (void)p;
+  (void)image;
+  (void)host_path;
+  (void)message;
+  usleep (800 * 1000);
+  if (replace != NULL)
+    *replace = strdup ("/tmp/filtered.sock");
+  *image_id = strdup (
+      "sha256:"
+      "1212121212121212121212121212121212121212121212121212121212121212");
+  return 0;
+}
+
+static double
+now_ms (void)
+{
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
 static char *cmds[] = { "push" };
 static char *dirs[] = { "/tmp" };
 static struct policy pol;
@@ -160,6 +197,7 @@ setup (void **state)
   cfg.command_list = true;
   cfg.audit = on_audit;
   cfg.audit_ctx = f;
+  cfg.eci.socket_mount_allowed = slow_hook;
   f->g = engine_guard_new (&cfg, &err);
   assert_non_null (f->g);
   memset (&pol, 0, sizeof pol);
@@ -308,6 +346,63 @@ create_rewritten_chunked_reframed (void **state)
   close (fd);
 }
 
+/* A create whose check is slow parks only its own connection: another
+ * connection is served meanwhile, and a request pipelined behind the
+ * create is answered after it, in order. */
+static void
+slow_check_parks_only_its_connection (void **state)
+{
+  struct fake *f = *state;
+  char req[1024], out[4096];
+  int a = unix_dial (f->listen);
+  int b = unix_dial (f->listen);
+  size_t len = 0;
+  double t0, t1;
+  engine_guard_set_policy (f->g, &pol);
+  /* the fake engine's socket is a socket: a socket mount, slow to decide */
+  char body[256];
+  snprintf (body, sizeof body,
+            "{\"Image\":\"app:1\",\"HostConfig\":{\"Binds\":[\"%s:/s\"]}}",
+            f->engine);
+  snprintf (req, sizeof req,
+            "POST /containers/create HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n"
+            "%sGET /info HTTP/1.1\r\nHost: x\r\n\r\n",
+            strlen (body), body);
+  t0 = now_ms ();
+  assert_int_equal (write (a, req, strlen (req)), (ssize_t)strlen (req));
+  usleep (100 * 1000);
+  assert_int_equal (
+      roundtrip (b, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof out),
+      200);
+  t1 = now_ms ();
+  assert_true (t1 - t0 < 600);
+  /* both answers of a, in order, after the check */
+  {
+    struct timeval tv = { .tv_sec = 5 };
+    setsockopt (a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  while (len < sizeof out - 1)
+    {
+      ssize_t n = read (a, out + len, sizeof out - 1 - len);
+      if (n <= 0)
+        fail_msg ("after %zu bytes: %s", len, out);
+      len += (size_t)n;
+      out[len] = 0;
+      char *second = strstr (out, "HTTP/1.1 200");
+      if (second && strstr (second + 1, "HTTP/1.1 200")
+          && strstr (strstr (second + 1, "HTTP/1.1 200"), "\r\n\r\nOK"))
+        break;
+    }
+  assert_true (now_ms () - t0 >= 700);
+  pthread_mutex_lock (&f->mu);
+  /* the engine saw the create before the info (the last one) */
+  assert_non_null (strstr (f->last, "GET /info"));
+  pthread_mutex_unlock (&f->mu);
+  close (a);
+  close (b);
+}
+
 static void
 listeners_added_and_removed (void **state)
 {
@@ -378,6 +473,8 @@ main (void)
                                      teardown),
     cmocka_unit_test_setup_teardown (listeners_added_and_removed, setup,
                                      teardown),
+    cmocka_unit_test_setup_teardown (slow_check_parks_only_its_connection,
+                                     setup, teardown),
     cmocka_unit_test (config_from_paths),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

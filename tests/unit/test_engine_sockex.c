@@ -62,6 +62,10 @@ fake_inspect (void *ctx, const char *name, struct sockex_image *out,
         out->repo_digests
             = dup_list (f->images[i].repo_digests, &out->n_repo_digests);
         out->layers = dup_list (f->images[i].layers, &out->n_layers);
+        /* a distinct id per image; "noid" images have none */
+        if (strncmp (name, "noid", 4) != 0
+            && asprintf (&out->id, "sha256:%064zx", i + 1) < 0)
+          out->id = NULL;
         return 0;
       }
   return 1;
@@ -97,12 +101,14 @@ static const struct fake_image images[] = {
   { "other:1", { NULL }, { "L1", "X2" } },
   { "unreach.example/app:1", { "unreach.example/app@" D3 }, { "U1" } },
   { "testcontainers/ryuk:0.5", { "testcontainers/ryuk@" D3 }, { "R1" } },
+  { "noid:1", { "noid@" D1 }, { "N1" } },
 };
 
 static const char *const remote[][2] = {
   { "docker.io/library/docker:cli", D1 },
   { "docker.io/library/docker:27", D1 },
   { "docker.io/testcontainers/ryuk:0.5", D3 },
+  { "docker.io/library/noid:1", D1 },
 };
 
 struct pol_fx
@@ -169,15 +175,48 @@ static int
 decide (struct pol_fx *x, const char *image, char **msg)
 {
   char *m = NULL;
-  int r = sockex_decide (&x->pol, &x->ops, image, &m);
+  char *id = NULL;
+  int r = sockex_decide (&x->pol, &x->ops, image, &id, &m);
   int ret = r == 0 ? 0 : (m ? 2 : 1);
   if (r == 0)
-    assert_null (m);
+    {
+      assert_null (m);
+      assert_true (sockex_image_id_p (id));
+    }
+  else
+    assert_null (id);
+  free (id);
   if (msg)
     *msg = m;
   else
     free (m);
   return ret;
+}
+
+/* The id handed back is the one of the image that was inspected (the
+ * derived image, not its base), and an allowed image the engine gives no
+ * id for is refused: the create could not be pinned to it. */
+static void
+image_id_pinned (void **state)
+{
+  struct pol_fx *x = *state;
+  static const char *const pats[] = { "docker:cli", "noid:1", NULL };
+  char *id = NULL, *m = NULL;
+  char want[80];
+  set_list (x, pats, true);
+  assert_int_equal (sockex_decide (&x->pol, &x->ops, "mine:1", &id, &m), 0);
+  for (size_t i = 0; i < x->f.n_images; i++)
+    if (strcmp (x->f.images[i].name, "mine:1") == 0)
+      snprintf (want, sizeof want, "sha256:%064zx", i + 1);
+  assert_string_equal (id, want);
+  free (id);
+  id = NULL;
+  assert_int_equal (sockex_decide (&x->pol, &x->ops, "noid:1", &id, &m), -1);
+  assert_null (id);
+  assert_non_null (strstr (m, "no image id"));
+  free (m);
+  assert_false (sockex_image_id_p ("sha256:ABAB"));
+  assert_false (sockex_image_id_p (NULL));
 }
 
 static void
@@ -451,6 +490,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (by_reference, setup, teardown),
+    cmocka_unit_test_setup_teardown (image_id_pinned, setup, teardown),
     cmocka_unit_test_setup_teardown (impostor_tag, setup, teardown),
     cmocka_unit_test_setup_teardown (pinned, setup, teardown),
     cmocka_unit_test_setup_teardown (unreachable_fails_closed, setup,

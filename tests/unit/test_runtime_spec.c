@@ -198,25 +198,27 @@ static void
 refuses_binds_exposing_the_engine_socket (void **state)
 {
   struct spec_ctx ctx = test_ctx ();
-  const char *prot[] = { "/run/moat/engine.sock", NULL };
+  char *socks[] = { "/run/moat/engine.sock" };
+  struct bindpol bp = { .sockets = socks, .n_sockets = 1, .image = "img:1" };
   static const char ns[] = "\"linux\":{\"namespaces\":[{\"type\":\"mount\"},"
                            "{\"type\":\"network\"},{\"type\":\"pid\"},"
                            "{\"type\":\"uts\"},{\"type\":\"ipc\"}]}";
   char spec[1024];
-  const char *bad[] = { "/run/moat", "/run/moat/engine.sock", "/run", "/" };
-  ctx.protected_paths = prot;
+  /* parents of the socket that exist on any machine */
+  const char *bad[] = { "/run", "/" };
+  ctx.binds = &bp;
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     {
-      char msg[256];
       snprintf (spec, sizeof spec,
                 "{\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\","
                 "\"source\":\"%s\",\"options\":[\"rbind\"]}],%s}",
                 bad[i], ns);
-      snprintf (msg, sizeof msg,
-                "enhanced container isolation: bind mount of \"%s\" denied; "
-                "it exposes the engine socket",
-                bad[i]);
-      expect_refusal (spec, &ctx, msg);
+      expect_refusal (spec, &ctx,
+                      "enhanced container isolation: docker socket mount "
+                      "denied for container with image \"img:1\"; image is "
+                      "not in the allowed list; if you wish to allow it, "
+                      "configure the docker socket image list in the moat "
+                      "admin settings.");
     }
   /* A sibling directory with a common prefix is fine. */
   {
@@ -225,7 +227,7 @@ refuses_binds_exposing_the_engine_socket (void **state)
     json_t *j;
     snprintf (spec, sizeof spec,
               "{\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\","
-              "\"source\":\"/run/moat-other\",\"options\":[\"rbind\"]}],%s}",
+              "\"source\":\"/etc\",\"options\":[\"rbind\"]}],%s}",
               ns);
     j = json_loads (spec, 0, NULL);
     assert_int_equal (spec_rewrite (j, &ctx, &rep, &err), 0);

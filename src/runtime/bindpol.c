@@ -1,0 +1,512 @@
+/* Bind mount sources moat-runc accepts (see bindpol.h). */
+#include "bindpol.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "policy/policy.h"
+#include "state/state.h"
+
+#define MSG_PREFIX "enhanced container isolation: "
+#define CONFIG_MAX (4u << 20)
+
+static const char *const default_sockets[] = {
+  "/run/docker.sock",
+  "/var/run/docker.sock",
+  "/run/containerd/containerd.sock",
+};
+
+static void
+free_list (char **l, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free (l[i]);
+  free (l);
+}
+
+void
+bindpol_free (struct bindpol *bp)
+{
+  free_list (bp->shared, bp->n_shared);
+  free_list (bp->protect, bp->n_protect);
+  free_list (bp->sockets, bp->n_sockets);
+  free_list (bp->data_roots, bp->n_data_roots);
+  free (bp->filtered_dir);
+  free (bp->image);
+  free (bp->policy_error);
+  memset (bp, 0, sizeof *bp);
+}
+
+/* Append path, and its real path when that differs (or path itself when
+ * it does not exist yet): both spellings are compared. */
+static int
+push (char ***l, size_t *n, const char *path, bool real_only)
+{
+  cleanup_free char *real = realpath (path, NULL);
+  const char *add[2] = { real_only ? NULL : path, real };
+  if (real_only && real == NULL)
+    add[0] = path;
+  for (int i = 0; i < 2; i++)
+    {
+      char **nl;
+      if (add[i] == NULL || (i == 1 && add[0] && strcmp (add[0], real) == 0))
+        continue;
+      nl = realloc (*l, (*n + 1) * sizeof *nl);
+      if (nl == NULL)
+        return -1;
+      *l = nl;
+      if ((nl[*n] = strdup (add[i])) == NULL)
+        return -1;
+      (*n)++;
+    }
+  return 0;
+}
+
+static bool
+path_under (const char *p, const char *dir)
+{
+  size_t n = strlen (dir);
+  if (strcmp (dir, "/") == 0)
+    return p[0] == '/';
+  return strncmp (p, dir, n) == 0 && (p[n] == '\0' || p[n] == '/');
+}
+
+static bool
+hex_p (const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return false;
+  return true;
+}
+
+/* The engine's data root as the spec's /etc/hostname mount names it:
+ * <root>/containers/<id>/hostname.  The id is the engine's, chosen at
+ * create, so a user could not have prepared a path of that shape. */
+static char *
+spec_data_root (json_t *spec, const char *id)
+{
+  size_t i;
+  json_t *m;
+  json_array_foreach (json_object_get (spec, "mounts"), i, m)
+  {
+    const char *dst = json_string_value (json_object_get (m, "destination"));
+    const char *src = json_string_value (json_object_get (m, "source"));
+    char tail[320];
+    size_t sl, tl;
+    if (dst == NULL || src == NULL || strcmp (dst, "/etc/hostname") != 0)
+      continue;
+    snprintf (tail, sizeof tail, "/containers/%s/hostname", id);
+    sl = strlen (src);
+    tl = strlen (tail);
+    if (sl > tl && src[0] == '/' && strcmp (src + sl - tl, tail) == 0)
+      return strndup (src, sl - tl);
+  }
+  return NULL;
+}
+
+/* Config.Image of the engine's container config; the name as the user
+ * wrote it (label com.moat.image) when the guard pinned it to an id. */
+static char *
+engine_image (const char *data_root, const char *id)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char *data = NULL;
+  cleanup_error moat_error_t e = NULL;
+  size_t len;
+  json_t *root, *cfg;
+  char *ret = NULL;
+  if (asprintf (&path, "%s/containers/%s/config.v2.json", data_root, id) < 0)
+    return NULL;
+  if (fs_read_file (path, CONFIG_MAX, &data, &len, &e) < 0)
+    return NULL;
+  root = json_loadb (data, len, 0, NULL);
+  cfg = json_object_get (root, "Config");
+  {
+    const char *label = json_string_value (
+        json_object_get (json_object_get (cfg, "Labels"), "com.moat.image"));
+    const char *img = json_string_value (json_object_get (cfg, "Image"));
+    if (label != NULL && label[0] != '\0')
+      ret = strdup (label);
+    else if (img != NULL)
+      ret = strdup (img);
+  }
+  json_decref (root);
+  return ret;
+}
+
+/* The effective filesharingDirectories and ECI switch, as moatd builds
+ * them.  Fail closed: with no readable settings, nothing is shared. */
+static int
+load_settings (struct bindpol *bp, const struct moat_paths *paths)
+{
+  struct policy_admin *admin = NULL;
+  struct policy_report rep = { 0 };
+  struct policy *pol = NULL;
+  struct moat_state *st = NULL;
+  json_t *overrides = NULL;
+  cleanup_error moat_error_t e = NULL;
+  int ret = 0;
+
+  bp->eci = true;
+  if (policy_admin_load (paths, &admin, &rep, &e) < 0)
+    {
+      char *why = rep.n_errors > 0 ? policy_report_format (&rep)
+                                   : strdup (moat_error_msg (&e));
+      bp->policy_error = why;
+      goto out;
+    }
+  /* users' overrides of unlocked settings; without them the admin's */
+  if (state_open (paths->state_db, &st, &e) < 0
+      || state_overrides_load (st, &overrides, &e) < 0)
+    {
+      log_warn ("user settings not read (%s); the admin settings apply",
+                moat_error_msg (&e));
+      moat_error_release (&e);
+      overrides = NULL;
+    }
+  if (policy_build (admin, overrides, &pol, &e) < 0)
+    {
+      bp->policy_error = strdup (moat_error_msg (&e));
+      goto out;
+    }
+  bp->eci = pol->eci.enabled;
+  for (size_t i = 0; i < pol->filesharing.n_dirs; i++)
+    if (push (&bp->shared, &bp->n_shared, pol->filesharing.dirs[i], true) < 0)
+      ret = -1;
+out:
+  if (bp->policy_error != NULL)
+    log_error ("settings not readable, no directory is shared: %s",
+               bp->policy_error);
+  policy_free (pol);
+  json_decref (overrides);
+  state_close (st);
+  policy_report_free (&rep);
+  policy_admin_free (admin);
+  return ret;
+}
+
+int
+bindpol_load (struct bindpol *bp, const struct moat_paths *paths,
+              const char *const *extra_sockets, json_t *spec, const char *id,
+              moat_error_t *err)
+{
+  cleanup_free char *spec_root = spec_data_root (spec, id);
+  cleanup_free char *fdir = NULL;
+  const char *prot[]
+      = { paths->etc_dir, paths->state_dir,   paths->run_dir,
+          paths->log_dir, paths->engine_data, paths->engine_exec };
+  const char *socks[]
+      = { paths->engine_sock, paths->docker_sock, paths->control_sock };
+  int r = 0;
+
+  memset (bp, 0, sizeof *bp);
+  if (load_settings (bp, paths) < 0)
+    goto oom;
+  for (size_t i = 0; i < sizeof prot / sizeof *prot; i++)
+    r |= push (&bp->protect, &bp->n_protect, prot[i], false);
+  for (size_t i = 0; i < sizeof socks / sizeof *socks; i++)
+    r |= push (&bp->sockets, &bp->n_sockets, socks[i], false);
+  for (size_t i = 0; i < sizeof default_sockets / sizeof *default_sockets; i++)
+    r |= push (&bp->sockets, &bp->n_sockets, default_sockets[i], false);
+  for (size_t i = 0; extra_sockets != NULL && extra_sockets[i] != NULL; i++)
+    r |= push (&bp->sockets, &bp->n_sockets, extra_sockets[i], false);
+  r |= push (&bp->data_roots, &bp->n_data_roots, paths->engine_data, true);
+  if (spec_root != NULL)
+    {
+      /* an engine of its own: its data root is never mountable either */
+      r |= push (&bp->data_roots, &bp->n_data_roots, spec_root, true);
+      r |= push (&bp->protect, &bp->n_protect, spec_root, false);
+    }
+  if (r != 0)
+    goto oom;
+  if (asprintf (&fdir, "%s/sockets", paths->run_dir) < 0)
+    {
+      fdir = NULL;
+      goto oom;
+    }
+  bp->filtered_dir = realpath (fdir, NULL);
+  bp->image = engine_image (spec_root ? spec_root : paths->engine_data, id);
+  if (bp->image == NULL && spec_root != NULL)
+    bp->image = engine_image (paths->engine_data, id);
+  if (bp->image == NULL && (bp->image = strdup ("")) == NULL)
+    goto oom;
+  return 0;
+oom:
+  bindpol_free (bp);
+  return moat_error (err, ENOMEM, "bind mount policy");
+}
+
+bool
+bindpol_refusal_p (const moat_error_t *err)
+{
+  return moat_error_status (err) == 0
+         && strncmp (moat_error_msg (err), MSG_PREFIX, strlen (MSG_PREFIX))
+                == 0;
+}
+
+bool
+bindpol_is_bind (json_t *m)
+{
+  const char *type = json_string_value (json_object_get (m, "type"));
+  size_t i;
+  json_t *o;
+  if (type != NULL && strcmp (type, "bind") == 0)
+    return true;
+  json_array_foreach (json_object_get (m, "options"), i, o)
+  {
+    const char *s = json_string_value (o);
+    if (s != NULL && (strcmp (s, "bind") == 0 || strcmp (s, "rbind") == 0))
+      return true;
+  }
+  return false;
+}
+
+/* Files the engine makes for a container, and named volumes: inside a
+ * data root, only these. */
+static bool
+engine_file_p (const struct bindpol *bp, const char *real)
+{
+  for (size_t i = 0; i < bp->n_data_roots; i++)
+    {
+      const char *d = bp->data_roots[i];
+      size_t n = strlen (d);
+      const char *rest;
+      if (!path_under (real, d) || real[n] == '\0')
+        continue;
+      rest = real + n;
+      if (strncmp (rest, "/containers/", 12) == 0)
+        {
+          const char *c = rest + 12;
+          if (strlen (c) > 65 && hex_p (c, 64) && c[64] == '/')
+            {
+              const char *f = c + 65;
+              if (strcmp (f, "hostname") == 0 || strcmp (f, "hosts") == 0
+                  || strcmp (f, "resolv.conf") == 0
+                  || strcmp (f, "mounts/shm") == 0)
+                return true;
+            }
+        }
+      else if (strncmp (rest, "/volumes/", 9) == 0)
+        {
+          const char *v = rest + 9;
+          const char *slash = strchr (v, '/');
+          if (slash != NULL && slash > v && strcmp (slash, "/_data") == 0)
+            return true;
+        }
+    }
+  return false;
+}
+
+static bool
+filtered_socket_p (const struct bindpol *bp, const char *real,
+                   const struct stat *st)
+{
+  size_t n;
+  const char *b;
+  if (bp->filtered_dir == NULL || !S_ISSOCK (st->st_mode))
+    return false;
+  n = strlen (bp->filtered_dir);
+  if (strncmp (real, bp->filtered_dir, n) != 0 || real[n] != '/')
+    return false;
+  b = real + n + 1;
+  return strlen (b) == 37 && hex_p (b, 32) && strcmp (b + 32, ".sock") == 0;
+}
+
+static int
+refuse_socket (const struct bindpol *bp, moat_error_t *err)
+{
+  return moat_error (err, 0,
+                     MSG_PREFIX "docker socket mount denied for container "
+                                "with image \"%s\"; image is not in the "
+                                "allowed list; if you wish to allow it, "
+                                "configure the docker socket image list in "
+                                "the moat admin settings.",
+                     bp->image ? bp->image : "");
+}
+
+static int
+refuse_shared (const char *src, moat_error_t *err)
+{
+  return moat_error (err, 0,
+                     MSG_PREFIX "bind mount of \"%s\" denied; it is outside "
+                                "the shared directories",
+                     src);
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void
+unescape (char *s)
+{
+  char *w = s;
+  for (char *r = s; *r;)
+    {
+      if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0'
+          && r[2] <= '7' && r[3] >= '0' && r[3] <= '7')
+        {
+          *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+          r += 4;
+        }
+      else
+        *w++ = *r++;
+    }
+  *w = '\0';
+}
+
+/* A local volume with a host device (-o o=bind -o device=/path) is the
+ * driver's bind mount of that path onto <root>/volumes/<name>/_data.
+ * The host directory behind it: the mount's root within its file system
+ * (mountinfo field 4) under where that file system's root is mounted.
+ * Returns 0 when fd is not such a bind (not a mount point, or a whole file
+ * system: tmpfs, nfs), 1 with *host malloc'd, -1 when it cannot tell. */
+static int
+volume_bind_source (int fd, char **host)
+{
+  struct statx a, b;
+  cleanup_close int parent = openat (fd, "..", O_PATH | O_CLOEXEC);
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+  char dev[32] = "", root[PATH_MAX] = "";
+  FILE *f;
+  int ret = -1;
+
+  *host = NULL;
+  if (parent < 0 || statx (fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &a) < 0
+      || statx (parent, "", AT_EMPTY_PATH, STATX_MNT_ID, &b) < 0
+      || !(a.stx_mask & b.stx_mask & STATX_MNT_ID))
+    return -1;
+  if (a.stx_mnt_id == b.stx_mnt_id)
+    return 0;
+  f = fopen ("/proc/self/mountinfo", "re");
+  if (f == NULL)
+    return -1;
+  /* pass 1: this mount's device and root; pass 2: where that device's
+   * file system (a root above ours) is mounted */
+  for (int pass = 0; pass < 2 && ret < 0; pass++)
+    {
+      size_t best = 0;
+      rewind (f);
+      while (getline (&line, &cap, f) > 0)
+        {
+          unsigned long long id;
+          char d[32], r[PATH_MAX], mp[PATH_MAX];
+          if (sscanf (line, "%llu %*u %31s %4095s %4095s", &id, d, r, mp) != 4)
+            continue;
+          unescape (r);
+          unescape (mp);
+          if (pass == 0 && id == a.stx_mnt_id)
+            {
+              snprintf (dev, sizeof dev, "%s", d);
+              snprintf (root, sizeof root, "%s", r);
+              if (strcmp (r, "/") == 0)
+                {
+                  ret = 0;
+                  break;
+                }
+            }
+          else if (pass == 1 && strcmp (d, dev) == 0 && path_under (root, r)
+                   && (best == 0 || strlen (r) < best))
+            {
+              size_t rl = strcmp (r, "/") == 0 ? 0 : strlen (r);
+              free (*host);
+              if (asprintf (host, "%s%s", strcmp (mp, "/") == 0 ? "" : mp,
+                            root + rl)
+                  < 0)
+                *host = NULL;
+              best = strlen (r) + 1;
+            }
+        }
+      if (pass == 0 && dev[0] == '\0')
+        break;
+      if (pass == 1 && *host != NULL)
+        ret = 1;
+    }
+  fclose (f);
+  return ret;
+}
+
+/* The decision on a real (symlink-free) path and what it is. */
+static int
+decide (const struct bindpol *bp, const char *real, const struct stat *st,
+        const char *src, const char *dest, moat_error_t *err)
+{
+  const char *base = strrchr (real, '/');
+  if (engine_file_p (bp, real))
+    return 0;
+  if (dest != NULL && strcmp (dest, "/sbin/docker-init") == 0
+      && S_ISREG (st->st_mode) && st->st_uid == 0
+      && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0 && base != NULL
+      && strcmp (base, "/docker-init") == 0)
+    return 0;
+  if (filtered_socket_p (bp, real, st))
+    return 0;
+  /* A socket file anywhere is treated as an engine socket: a copy or a
+   * bind of docker.sock can live under any name. */
+  if (S_ISSOCK (st->st_mode))
+    return refuse_socket (bp, err);
+  for (size_t i = 0; i < bp->n_sockets; i++)
+    if (path_under (bp->sockets[i], real))
+      return refuse_socket (bp, err);
+  if (!bp->eci)
+    return 0;
+  for (size_t i = 0; i < bp->n_protect; i++)
+    if (path_under (real, bp->protect[i]) || path_under (bp->protect[i], real))
+      return refuse_shared (src, err);
+  for (size_t i = 0; i < bp->n_shared; i++)
+    if (path_under (real, bp->shared[i]))
+      return 0;
+  return refuse_shared (src, err);
+}
+
+int
+bindpol_check_fd (const struct bindpol *bp, int fd, const char *src,
+                  const char *dest, moat_error_t *err)
+{
+  char link[64];
+  char real[PATH_MAX];
+  struct stat st;
+  ssize_t n;
+  if (fstat (fd, &st) < 0)
+    return moat_error (err, errno, "stat bind source `%s`", src);
+  snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
+  n = readlink (link, real, sizeof real - 1);
+  if (n < 0)
+    return moat_error (err, errno, "real path of bind source `%s`", src);
+  real[n] = '\0';
+  /* unlinked since it was opened, or not reachable from our root: its
+   * place cannot be judged */
+  if (real[0] != '/' || (n > 10 && strcmp (real + n - 10, " (deleted)") == 0))
+    return refuse_shared (src, err);
+  if (engine_file_p (bp, real) && strstr (real, "/volumes/") != NULL)
+    {
+      /* a named volume: its data, unless the driver bound a host path
+       * there, which is then judged as that host path */
+      cleanup_free char *host = NULL;
+      int r = volume_bind_source (fd, &host);
+      if (r < 0)
+        return refuse_shared (src, err);
+      if (r > 0)
+        return decide (bp, host, &st, host, dest, err);
+      return 0;
+    }
+  return decide (bp, real, &st, src, dest, err);
+}
+
+int
+bindpol_check_path (const struct bindpol *bp, const char *src,
+                    const char *dest, moat_error_t *err)
+{
+  cleanup_close int fd = open (src, O_PATH | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  return bindpol_check_fd (bp, fd, src, dest, err);
+}

@@ -1,0 +1,90 @@
+/* Which bind mount sources moat-runc mounts: the engine guard's bind rules
+ * (docs/engine-eci-checks.md), applied again on the tree that is actually
+ * mounted.
+ *
+ * The guard checks a bind's path when the create request arrives; the
+ * engine mounts it later.  In between a user who can write inside a shared
+ * directory can swap a path component for a symlink.  So moat-runc opens
+ * each source once (O_PATH: the kernel resolves it as mount would), takes
+ * the real path from that descriptor, decides on it, and mounts that same
+ * descriptor (open_tree on the fd, no second resolution; rootfs.c).
+ *
+ * A source passes when it is, by its real path:
+ *   - a file the engine made for this or another container:
+ *     <data-root>/containers/<64 hex>/{hostname,hosts,resolv.conf,mounts/shm},
+ *     or a named volume's <data-root>/volumes/<name>/_data (a local volume
+ *     whose driver bound a host path there is judged as that path);
+ *   - the engine's init binary (destination /sbin/docker-init, a root-owned
+ *     regular file named docker-init that only root can write);
+ *   - a filtered docker socket moatd handed out:
+ *     <run>/moat/sockets/<32 hex>.sock, a socket;
+ *   - not a socket, nor an engine socket or a parent of one (else: the
+ *     contract socket-mount message naming the container's image), and,
+ *     with enhancedContainerIsolation on, not one of moat's or the engine's
+ *     directories (nor a parent of one) and inside a filesharingDirectories
+ *     entry (else: the contract shared-directories message naming the
+ *     source as written). */
+#ifndef MOAT_RUNTIME_BINDPOL_H
+#define MOAT_RUNTIME_BINDPOL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/error.h"
+#include "common/paths.h"
+
+struct bindpol
+{
+  bool eci;      /* the shared-directory and protected rules apply */
+  char **shared; /* filesharingDirectories, real paths */
+  size_t n_shared;
+  char **protect; /* never mountable, nor their parents (real paths) */
+  size_t n_protect;
+  char **sockets; /* engine sockets, as given and as real paths */
+  size_t n_sockets;
+  char *filtered_dir; /* real path of <run>/moat/sockets, or NULL */
+  char **data_roots;  /* engine data roots (real paths) */
+  size_t n_data_roots;
+  char *image;        /* the container's image, for the socket message */
+  char *policy_error; /* why the settings could not be read (fail closed:
+                         no shared directory), or NULL */
+};
+
+/* Build the policy for container `id` of `spec`: moat's paths and the
+ * effective settings under paths (admin-settings.json and users'
+ * overrides in the state database; an unreadable or invalid file leaves
+ * no shared directory), extra engine sockets (NULL-terminated, may be
+ * NULL), the engine's data root (moat's own, and the one the spec's
+ * /etc/hostname mount names) and the container's image from the engine's
+ * config.v2.json there.  Fails only on allocation. */
+int bindpol_load (struct bindpol *bp, const struct moat_paths *paths,
+                  const char *const *extra_sockets, json_t *spec,
+                  const char *id, moat_error_t *err);
+
+void bindpol_free (struct bindpol *bp);
+
+/* Decide on the source opened as fd (O_PATH or an open_tree clone of it);
+ * src is the source as written in the spec, dest the destination.
+ * Returns 0, or -1 with the contract refusal message as the whole error
+ * text (status 0, so that no errno text is appended; see
+ * bindpol_refusal_p), or another error when the source could not be
+ * examined. */
+int bindpol_check_fd (const struct bindpol *bp, int fd, const char *src,
+                      const char *dest, moat_error_t *err);
+
+/* The same decision on a path (resolved with realpath(3) now): for the
+ * early check of the spec, and when bind mounts are not pinned
+ * (--moat-no-idmap-rootfs).  A source that does not exist passes here
+ * (mounting it fails later). */
+int bindpol_check_path (const struct bindpol *bp, const char *src,
+                        const char *dest, moat_error_t *err);
+
+/* True when err is a refusal with a contract message (not a failure). */
+bool bindpol_refusal_p (const moat_error_t *err);
+
+/* True for a mount of the spec that is a bind (type "bind" or a "bind" /
+ * "rbind" option). */
+bool bindpol_is_bind (json_t *m);
+
+#endif
