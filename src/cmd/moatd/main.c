@@ -1,4 +1,5 @@
 /* moatd: the daemon.  Parses options and runs src/daemon. */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,13 @@ main (int argc, char **argv)
         return 2;
       }
   moat_log_init ("moatd", fmt, level, 2);
+  /* Before any thread: registry lookups (guard check workers) and PAC
+   * fetches (loader thread) use libcurl from several threads. */
+  if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    {
+      log_error ("cannot initialise libcurl");
+      return 1;
+    }
   if (cfg.net_port == 0)
     cfg.net_port = 15001;
   {
