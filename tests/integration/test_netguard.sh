@@ -273,6 +273,14 @@ inC socat -t 5 - TCP:10.78.0.5:7000 < "$work/blob" > "$work/blob.back"
 check "exclude: relay is byte for byte with half-close" cmp -s "$work/blob" "$work/blob.back"
 check "exclude: audit counts the bytes" \
   audit_has '.dst_port == 7000 and .bytes_up == 2000000 and .bytes_down == 2000000'
+# Backpressure both ways: the container reads nothing for 2 s, so the echo
+# stalls and the guard's pipes stay full in both directions; the relay
+# must resume on writability alone, with every byte in order.
+head -c 40000000 /dev/urandom > "$work/blob8"
+inC socat -t 10 - TCP:10.78.0.5:7000 < "$work/blob8" | { sleep 2; cat; } > "$work/blob8.back"
+check "exclude: relay resumes after backpressure, byte for byte" cmp -s "$work/blob8" "$work/blob8.back"
+check "exclude: audit counts the bytes after backpressure" \
+  audit_has '.dst_port == 7000 and .bytes_up == 40000000 and .bytes_down == 40000000'
 # IPv6: the original destination comes from IP6T_SO_ORIGINAL_DST.
 echo ping6 | inC socat -t 2 - 'TCP6:[fd78::5]:7000' > "$work/v6.out"
 check "exclude: IPv6 excluded destination relayed" grep -qx ping6 "$work/v6.out"
