@@ -277,6 +277,13 @@ main (int argc, char **argv)
   cfg.audit = audit_json;
   cfg.resolve = map_resolve;
   cfg.resolve_ctx = &map;
+  /* The hooks moatd sets: without a PAC they decide by the static rules,
+   * in the loop, as in moatd. */
+  if (cfg.decide == NULL)
+    {
+      cfg.decide = net_pac_decide;
+      cfg.decide_cached = net_pac_decide_cached;
+    }
   if (pol.proxy.pac[0] != '\0')
     {
       /* As moatd does: one engine, loaded from the URL; a failed fetch
@@ -293,7 +300,6 @@ main (int argc, char **argv)
       if (pac_engine_load_url (pac, pol.proxy.pac, 5000, &perr) < 0)
         fprintf (stderr, "netguard-runner: %s\n", moat_error_msg (&perr));
       moat_error_release (&perr);
-      cfg.decide = net_pac_decide;
       cfg.decide_ctx = pac;
     }
   if (net_guard_new (&cfg, &the_guard, &err) < 0)
