@@ -30,6 +30,14 @@
 /* Bytes moved per splice call; also the pipes' capacity, so at most this
  * much is buffered per direction (backpressure beyond it). */
 #define RELAY_CHUNK (256 * 1024)
+/* A direction whose read fills its whole pipe is a bulk transfer: its pipe
+ * grows to RELAY_BULK, for fewer splice calls and socket lock/unlock
+ * cycles per byte (guard CPU per GB relayed, bench/net: ~1090 ms with 64
+ * KB pipes, ~600 with 256 KB, ~510 with 1 MB).  At most BULK_MAX pipes
+ * are grown at a time, which bounds the extra data held to BULK_MAX MB.
+ * 1 MB is the default fs.pipe-max-size. */
+#define RELAY_BULK (1024 * 1024)
+#define BULK_MAX 64
 /* How often deadlines are checked (they are seconds long). */
 #define SCAN_US 20000
 /* A proxy's reply head larger than this is refused. */
@@ -71,6 +79,7 @@ struct dir
   size_t pending; /* bytes in the pipe */
   bool eof;       /* source said EOF */
   bool shut;      /* SHUT_WR sent to the destination */
+  bool bulk;      /* the pipe was grown to RELAY_BULK */
   uint64_t bytes;
 };
 
@@ -123,8 +132,9 @@ struct net_guard
    * triggered listener does not spin the loop (and other connections keep
    * being relayed). */
   uint64_t paused_until_us;
-  uint8_t *peek;  /* sniff_cap bytes, loop-owned */
-  uint64_t batch; /* epoll_wait calls so far */
+  uint8_t *peek;   /* sniff_cap bytes, loop-owned */
+  uint64_t batch;  /* epoll_wait calls so far */
+  unsigned n_bulk; /* pipes grown to RELAY_BULK */
   int pipes[PIPE_POOL_MAX][2];
   unsigned n_pipes;
 };
@@ -224,7 +234,13 @@ put_pipe (struct net_guard *g, struct dir *d)
 {
   if (d->pipe[0] < 0)
     return;
-  if (d->pending == 0 && g->n_pipes < PIPE_POOL_MAX)
+  if (d->bulk)
+    {
+      /* not pooled: the next connection is most likely a small one */
+      g->n_bulk--;
+      d->bulk = false;
+    }
+  else if (d->pending == 0 && g->n_pipes < PIPE_POOL_MAX)
     {
       memcpy (g->pipes[g->n_pipes++], d->pipe, sizeof d->pipe);
       d->pipe[0] = d->pipe[1] = -1;
@@ -311,7 +327,8 @@ refuse (struct net_guard *g, struct conn *c, const char *why)
  * a write says EAGAIN (the sockets are edge-triggered).  Returns -1 on a
  * socket error (the caller resets both sides). */
 static int
-pump (struct dir *d, const struct dir *other, int src, int dst)
+pump (struct net_guard *g, struct dir *d, const struct dir *other, int src,
+      int dst)
 {
   for (;;)
     {
@@ -338,7 +355,8 @@ pump (struct dir *d, const struct dir *other, int src, int dst)
             }
           return 0;
         }
-      ssize_t n = splice (src, NULL, d->pipe[1], NULL, RELAY_CHUNK,
+      size_t want = d->bulk ? RELAY_BULK : RELAY_CHUNK;
+      ssize_t n = splice (src, NULL, d->pipe[1], NULL, want,
                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (n == 0)
         d->eof = true;
@@ -348,6 +366,12 @@ pump (struct dir *d, const struct dir *other, int src, int dst)
         {
           d->pending += (size_t)n;
           d->bytes += (uint64_t)n;
+          if ((size_t)n == want && !d->bulk && g->n_bulk < BULK_MAX
+              && fcntl (d->pipe[1], F_SETPIPE_SZ, RELAY_BULK) >= 0)
+            {
+              d->bulk = true;
+              g->n_bulk++;
+            }
         }
     }
 }
@@ -356,8 +380,8 @@ pump (struct dir *d, const struct dir *other, int src, int dst)
 static void
 relay (struct net_guard *g, struct conn *c, bool up, bool down)
 {
-  if ((up && pump (&c->up, &c->down, c->cfd, c->ufd) < 0)
-      || (down && pump (&c->down, &c->up, c->ufd, c->cfd) < 0))
+  if ((up && pump (g, &c->up, &c->down, c->cfd, c->ufd) < 0)
+      || (down && pump (g, &c->down, &c->up, c->ufd, c->cfd) < 0))
     {
       snprintf (c->error, sizeof c->error, "relay: %s", strerror (errno));
       conn_finish (g, c, true);
