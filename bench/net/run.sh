@@ -9,6 +9,9 @@
 # (guard, redsocks, routing) -> S (server, microsocks).  Everything runs in
 # namespaces this script creates and is ended by PID.
 # Usage: bench/net/run.sh [BYTES] [SETUP_N] [CONC_N]   (as root)
+# Env: ROUNDS (default 3) rounds per figure, reported as median (min-max);
+# BASE_RUNNER=path of a netguard-runner built from an earlier commit adds
+# its rows ("before"), measured in the same run.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bytes=${1:-2000000000}; setup_n=${2:-2000}; conc_n=${3:-1000}
@@ -62,7 +65,9 @@ NFT
 sleep 1
 
 start_guard() {
-  ip netns exec "$H" "$runner" --port 15001 --iface h0 --src 10.77.0.0/24 \
+  local r=$runner
+  if [ "${1:-}" = --base ]; then r=$BASE_RUNNER; shift; fi
+  ip netns exec "$H" "$r" --port 15001 --iface h0 --src 10.77.0.0/24 \
     --ports 5001 --workers 2 --audit /dev/null "$@" >"$work/guard.log" 2>&1 &
   guard=$!
   for _ in $(seq 50); do grep -q listening "$work/guard.log" && return; sleep 0.1; done
@@ -70,27 +75,24 @@ start_guard() {
 }
 stop_guard() { kill "$guard"; wait "$guard" || true; guard=; }
 
-# Each figure is the best of $rounds rounds, direct and guard interleaved,
-# because this VM's neighbours make single runs noisy.
+# Each figure is the median of $rounds rounds with their range, because
+# this VM's neighbours make single runs noisy.
 rounds=${ROUNDS:-3}
-best_tput() { # port -> MB/s
-  local b=0 v
+# numbers on stdin -> "median (min-max)"
+med() { sort -n | awk '{v[NR]=$1} END{m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.0f (%.0f–%.0f)", m, v[1], v[NR]}'; }
+med_tput() { # port -> MB/s
   for _ in $(seq "$rounds"); do
-    v=$(ip netns exec "$C" "$nb" tput 10.78.0.5 "$1" "$bytes" | awk '{print $1}')
-    b=$(awk -v a="$b" -v c="$v" 'BEGIN{print (c>a)?c:a}')
-  done
-  echo "$b"
+    ip netns exec "$C" "$nb" tput 10.78.0.5 "$1" "$bytes" | awk '{print $1}'
+  done | med
 }
-best_setup() { # port -> "p50 mean p99" (round with the best p50)
-  local best="" bp=999999 line p50 mean p99
+med_setup() { # port -> "p50|mean|p99", each a median over the rounds
+  local f=$work/setup.txt line
+  : > "$f"
   for _ in $(seq "$rounds"); do
     line=$(ip netns exec "$C" "$nb" setup 10.78.0.5 "$1" "$setup_n")
-    mean=$(echo "$line" | sed -n 's/.*mean \([0-9]*\) us.*/\1/p')
-    p50=$(echo "$line" | sed -n 's/.*p50 \([0-9]*\) us.*/\1/p')
-    p99=$(echo "$line" | sed -n 's/.*p99 \([0-9]*\) us.*/\1/p')
-    if [ "$p50" -lt "$bp" ]; then bp=$p50; best="$p50 $mean $p99"; fi
+    echo "$line" | sed -n 's/.*mean \([0-9]*\) us, p50 \([0-9]*\) us, p99 \([0-9]*\) us.*/\2 \1 \3/p' >> "$f"
   done
-  echo "$best"
+  echo "$(awk '{print $1}' "$f" | med)|$(awk '{print $2}' "$f" | med)|$(awk '{print $3}' "$f" | med)"
 }
 conc() { ip netns exec "$C" "$nb" conc 10.78.0.5 "$1" "$conc_n" | sed 's/.*: \([0-9]*\) echoed, \([0-9]*\) failed.*, \([0-9.]*\) ms/\1 ok, \2 failed, \3 ms/'; }
 # CPU time (user+sys, ms) a process has used: the guard's own cost, which
@@ -98,8 +100,8 @@ conc() { ip netns exec "$C" "$nb" conc 10.78.0.5 "$1" "$conc_n" | sed 's/.*: \([
 cpu_ms() { [ -n "${1:-}" ] && awk '{print ($14 + $15) * 10}' "/proc/$1/stat" || echo 0; }
 row() { # label port [pid whose CPU to count]
   local t s c c0 c1 c2 c3 tput_cpu setup_cpu
-  c0=$(cpu_ms "${3:-}"); t=$(best_tput "$2"); c1=$(cpu_ms "${3:-}")
-  s=$(best_setup "$2"); c2=$(cpu_ms "${3:-}"); c=$(conc "$2")
+  c0=$(cpu_ms "${3:-}"); t=$(med_tput "$2"); c1=$(cpu_ms "${3:-}")
+  s=$(med_setup "$2"); c2=$(cpu_ms "${3:-}"); c=$(conc "$2")
   if [ -n "${3:-}" ]; then
     # ms per GB relayed; µs per connection set up (rounds x setup_n)
     tput_cpu=$(awk -v d=$((c1 - c0)) -v b="$bytes" -v r="$rounds" 'BEGIN{printf "%.0f ms/GB", d / (b * r / 1e9)}')
@@ -107,8 +109,8 @@ row() { # label port [pid whose CPU to count]
   else
     tput_cpu=-; setup_cpu=-
   fi
-  set -- "$1" "$t" $s "$c" "$tput_cpu" "$setup_cpu"
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$t" \
+    "${s%%|*}" "$(echo "$s" | cut -d'|' -f2)" "${s##*|}" "$c" "$tput_cpu" "$setup_cpu"
   sleep 1
 }
 
@@ -116,12 +118,29 @@ echo "bytes=$bytes setup_n=$setup_n conc_n=$conc_n rounds=$rounds load: $(cut -d
 echo
 echo "| path | MB/s (1 stream) | setup p50 µs | setup mean µs | setup p99 µs | $conc_n concurrent | proxy CPU, relay | proxy CPU, setup |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-start_guard --exclude 10.78.0.0/24
 row "direct (forwarded, not intercepted)" 5002
+start_guard --exclude 10.78.0.0/24
 row "net guard, DIRECT" 5001 "$guard"
-row "direct (again)" 5002
 stop_guard
+if [ -n "${BASE_RUNNER:-}" ]; then
+  start_guard --base --exclude 10.78.0.0/24
+  row "net guard, DIRECT (before)" 5001 "$guard"
+  stop_guard
+  # The decision path moatd had before: a decide hook, so every
+  # connection went through a decision worker.
+  start_guard --base --exclude 10.78.0.0/24 --route DIRECT
+  row "net guard, DIRECT, worker decision (moatd before)" 5001 "$guard"
+  stop_guard
+fi
+row "direct (again)" 5002
 start_guard --http socks5://10.78.0.4:1080 --https socks5://10.78.0.4:1080
 row "net guard → SOCKS5 (microsocks)" 5001 "$guard"
 stop_guard
+if [ -n "${BASE_RUNNER:-}" ]; then
+  start_guard --base --http socks5://10.78.0.4:1080 --https socks5://10.78.0.4:1080
+  row "net guard → SOCKS5 (before)" 5001 "$guard"
+  stop_guard
+fi
 row "redsocks → SOCKS5 (microsocks)" 5003 "$redsocks"
+echo
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
