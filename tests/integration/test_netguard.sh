@@ -372,6 +372,17 @@ out=$(curlC -H 'Host: git.company.local' http://10.78.0.5/); rc=$?
 check "pac: verified name reaches the PAC (dnsDomainIs -> DIRECT)" \
   audit_has '.hostname == "git.company.local" and .decision == "direct" and .rule == "PAC"'
 stop_guard
+# With moatd's decision cache: a repeated destination is decided from the
+# cache (in the guard's loop, without a worker), with the same answer.
+start_guard --ports '*' --pac http://10.78.0.5:8000/proxy.pac --sandbox "$sandbox" \
+  --pac-cache-ms 60000 || exit 1
+out=$(curlC http://10.78.0.2/); out2=$(curlC http://10.78.0.2/); rc=$?
+check "pac: cached decision relays the same (rc=$rc)" test "$out$out2" = "hello from Shello from S"
+check "pac: audit names the cached decision" \
+  audit_has '.dst == "10.78.0.2" and .rule == "PAC (cached)" and .decision == "direct"'
+out=$(curlC http://10.78.0.3/ 2>&1); out=$(curlC http://10.78.0.3/ 2>&1); rc=$?
+check "pac: a cached refusal still refuses (rc=$rc)" reset_p "$rc"
+stop_guard
 start_guard --ports '*' --pac http://10.78.0.5:8000/missing.pac --sandbox "$sandbox" || exit 1
 out=$(curlC http://10.78.0.2/ 2>&1); rc=$?
 check "pac: download failure refuses everything (rc=$rc)" reset_p "$rc"

@@ -7,6 +7,7 @@
  *   netguard-runner --port 15001 --iface h0 --src 10.77.0.0/24
  *     --ports '*' [--http URL] [--https URL] [--exclude E]...
  *     [--host NAME=IP]... [--dns IP] [--no-rules] [--audit FILE]
+ *     [--pac URL --sandbox PATH [--pac-cache-ms N]]
  *
  * --host entries are the only names the guard can resolve (a private
  * resolver, so the test never depends on the machine's DNS). */
@@ -155,6 +156,7 @@ main (int argc, char **argv)
     { "max-per-src", required_argument, 0, 'x' },
     { "pac", required_argument, 0, 'A' },
     { "sandbox", required_argument, 0, 'B' },
+    { "pac-cache-ms", required_argument, 0, 'C' },
     { 0, 0, 0, 0 },
   };
   struct net_guard_config cfg = { .install_rules = true };
@@ -166,6 +168,7 @@ main (int argc, char **argv)
   struct policy pol;
   moat_error_t err = NULL;
   const char *sandbox = NULL;
+  unsigned pac_cache_ms = 0;
   struct pac_engine *pac = NULL;
   int c;
 
@@ -252,6 +255,9 @@ main (int argc, char **argv)
       case 'B':
         sandbox = optarg;
         break;
+      case 'C':
+        pac_cache_ms = (unsigned)atoi (optarg);
+        break;
       case 'x':
         cfg.max_conns_per_src = (unsigned)atoi (optarg);
         break;
@@ -288,7 +294,8 @@ main (int argc, char **argv)
     {
       /* As moatd does: one engine, loaded from the URL; a failed fetch
        * leaves it empty and every connection is refused (fail closed). */
-      struct pac_engine_opts o = { .sandbox_exe = sandbox };
+      struct pac_engine_opts o
+          = { .sandbox_exe = sandbox, .cache_ttl_ms = pac_cache_ms };
       moat_error_t perr = NULL;
       if (sandbox == NULL)
         {
