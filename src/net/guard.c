@@ -399,19 +399,20 @@ relay (struct net_guard *g, struct conn *c, bool up, bool down)
 }
 
 /* An event on one side of a relay: run only the directions it can
- * unblock.  Readable: the direction reading this side, unless its pipe
- * still holds data (then it waits for the other side's EPOLLOUT, and reads
- * on after the pipe drained).  Writable: the direction writing this side,
- * only if it was stopped by a full socket (pending bytes); epoll reports
- * EPOLLOUT with every event of a writable socket, and a direction with an
- * empty pipe is waiting for its reader's event, not for this one. */
+ * unblock.  Readable: the direction reading this side; if its pipe still
+ * holds bytes, pump() first tries to write them out, which keeps a bulk
+ * stream moving before the writer's EPOLLOUT (TCP reports it only once a
+ * third of the send buffer is free; measured: a few % more MB/s, same
+ * CPU).  Writable: the direction writing this side, only if it was
+ * stopped by a full socket (pending bytes); epoll reports EPOLLOUT with
+ * every event of a writable socket, and a direction with an empty pipe is
+ * waiting for its reader's event, not for this one. */
 static void
 relay_event (struct net_guard *g, struct conn *c, bool client, uint32_t ev)
 {
   struct dir *rd = client ? &c->up : &c->down;
   struct dir *wr = client ? &c->down : &c->up;
-  bool run_rd = (ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) && rd->pending == 0
-                && !rd->eof;
+  bool run_rd = (ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) && !rd->eof;
   bool run_wr = (ev & EPOLLOUT) && wr->pending > 0;
 
   if (!run_rd && !run_wr)
