@@ -9,6 +9,10 @@
 # (guard, redsocks, routing) -> S (server, microsocks).  Everything runs in
 # namespaces this script creates and is ended by PID.
 # Usage: bench/net/run.sh [BYTES] [SETUP_N] [CONC_N]   (as root)
+# Env: ROUNDS (default 3) rounds, reported as median (min-max); every
+# round measures every path in turn, so that a neighbour's burst on this
+# shared VM hits all paths alike rather than one row.  BASE_RUNNER=path of
+# a netguard-runner built from an earlier commit adds its rows ("before").
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bytes=${1:-2000000000}; setup_n=${2:-2000}; conc_n=${3:-1000}
@@ -62,66 +66,86 @@ NFT
 sleep 1
 
 start_guard() {
-  ip netns exec "$H" "$runner" --port 15001 --iface h0 --src 10.77.0.0/24 \
+  local r=$runner
+  if [ "${1:-}" = --base ]; then r=$BASE_RUNNER; shift; fi
+  ip netns exec "$H" "$r" --port 15001 --iface h0 --src 10.77.0.0/24 \
     --ports 5001 --workers 2 --audit /dev/null "$@" >"$work/guard.log" 2>&1 &
   guard=$!
   for _ in $(seq 50); do grep -q listening "$work/guard.log" && return; sleep 0.1; done
   cat "$work/guard.log"; exit 1
 }
-stop_guard() { kill "$guard"; wait "$guard" || true; guard=; }
+stop_guard() { [ -n "$guard" ] && { kill "$guard"; wait "$guard" || true; }; guard=; }
 
-# Each figure is the best of $rounds rounds, direct and guard interleaved,
-# because this VM's neighbours make single runs noisy.
 rounds=${ROUNDS:-3}
-best_tput() { # port -> MB/s
-  local b=0 v
-  for _ in $(seq "$rounds"); do
-    v=$(ip netns exec "$C" "$nb" tput 10.78.0.5 "$1" "$bytes" | awk '{print $1}')
-    b=$(awk -v a="$b" -v c="$v" 'BEGIN{print (c>a)?c:a}')
-  done
-  echo "$b"
-}
-best_setup() { # port -> "p50 mean p99" (round with the best p50)
-  local best="" bp=999999 line p50 mean p99
-  for _ in $(seq "$rounds"); do
-    line=$(ip netns exec "$C" "$nb" setup 10.78.0.5 "$1" "$setup_n")
-    mean=$(echo "$line" | sed -n 's/.*mean \([0-9]*\) us.*/\1/p')
-    p50=$(echo "$line" | sed -n 's/.*p50 \([0-9]*\) us.*/\1/p')
-    p99=$(echo "$line" | sed -n 's/.*p99 \([0-9]*\) us.*/\1/p')
-    if [ "$p50" -lt "$bp" ]; then bp=$p50; best="$p50 $mean $p99"; fi
-  done
-  echo "$best"
-}
-conc() { ip netns exec "$C" "$nb" conc 10.78.0.5 "$1" "$conc_n" | sed 's/.*: \([0-9]*\) echoed, \([0-9]*\) failed.*, \([0-9.]*\) ms/\1 ok, \2 failed, \3 ms/'; }
+# numbers on stdin -> "median (min-max)"
+med() { sort -n | awk '{v[NR]=$1} END{m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.0f (%.0f–%.0f)", m, v[1], v[NR]}'; }
 # CPU time (user+sys, ms) a process has used: the guard's own cost, which
-# the neighbours' noise does not change.
+# the neighbours' noise moves much less than wall-clock figures.  It
+# includes the kernel TCP work done in the process's context (veth
+# transmit runs the receiver's stack).
 cpu_ms() { [ -n "${1:-}" ] && awk '{print ($14 + $15) * 10}' "/proc/$1/stat" || echo 0; }
-row() { # label port [pid whose CPU to count]
-  local t s c c0 c1 c2 c3 tput_cpu setup_cpu
-  c0=$(cpu_ms "${3:-}"); t=$(best_tput "$2"); c1=$(cpu_ms "${3:-}")
-  s=$(best_setup "$2"); c2=$(cpu_ms "${3:-}"); c=$(conc "$2")
-  if [ -n "${3:-}" ]; then
-    # ms per GB relayed; µs per connection set up (rounds x setup_n)
-    tput_cpu=$(awk -v d=$((c1 - c0)) -v b="$bytes" -v r="$rounds" 'BEGIN{printf "%.0f ms/GB", d / (b * r / 1e9)}')
-    setup_cpu=$(awk -v d=$((c2 - c1)) -v n="$setup_n" -v r="$rounds" 'BEGIN{printf "%.0f µs/conn", d * 1000 / (n * r)}')
-  else
-    tput_cpu=-; setup_cpu=-
-  fi
-  set -- "$1" "$t" $s "$c" "$tput_cpu" "$setup_cpu"
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8"
-  sleep 1
+
+# Paths: label | port | how to start its proxy (none, guard ARGS, base ARGS,
+# redsocks).
+paths=("direct (forwarded, not intercepted)|5002|none"
+       "net guard, DIRECT|5001|guard --exclude 10.78.0.0/24")
+if [ -n "${BASE_RUNNER:-}" ]; then
+  paths+=("net guard, DIRECT (before)|5001|base --exclude 10.78.0.0/24"
+          # moatd's decision path before: a decide hook, so every
+          # connection went through a decision worker
+          "net guard, DIRECT, worker decision (moatd before)|5001|base --exclude 10.78.0.0/24 --route DIRECT")
+fi
+paths+=("net guard → SOCKS5 (microsocks)|5001|guard --http socks5://10.78.0.4:1080 --https socks5://10.78.0.4:1080")
+if [ -n "${BASE_RUNNER:-}" ]; then
+  paths+=("net guard → SOCKS5 (before)|5001|base --http socks5://10.78.0.4:1080 --https socks5://10.78.0.4:1080")
+fi
+paths+=("redsocks → SOCKS5 (microsocks)|5003|redsocks")
+
+# One round of one path: appends "MB/s p50 mean p99 conc_ms cpu_tput_ms
+# cpu_setup_ms" to its file.
+measure() { # index
+  local label port how pid t line c c0 c1 c2
+  IFS='|' read -r label port how <<<"${paths[$1]}"
+  case "$how" in
+    none) pid= ;;
+    redsocks) pid=$redsocks ;;
+    guard*) start_guard ${how#guard}; pid=$guard ;;
+    base*) start_guard --base ${how#base}; pid=$guard ;;
+  esac
+  c0=$(cpu_ms "$pid")
+  t=$(ip netns exec "$C" "$nb" tput 10.78.0.5 "$port" "$bytes" | awk '{print $1}')
+  c1=$(cpu_ms "$pid")
+  line=$(ip netns exec "$C" "$nb" setup 10.78.0.5 "$port" "$setup_n")
+  c2=$(cpu_ms "$pid")
+  c=$(ip netns exec "$C" "$nb" conc 10.78.0.5 "$port" "$conc_n" || true)
+  case "$c" in *" $conc_n echoed, 0 failed"*) ;; *) echo "$label: $c" >> "$work/conc-fail" ;; esac
+  c=$(echo "$c" | sed 's/.*, \([0-9.]*\) ms$/\1/')
+  echo "$t $(echo "$line" | sed -n 's/.*mean \([0-9]*\) us, p50 \([0-9]*\) us, p99 \([0-9]*\) us.*/\2 \1 \3/p') $c $((c1 - c0)) $((c2 - c1))" >> "$work/path$1"
+  [ -n "$guard" ] && stop_guard
+  sleep 0.5
 }
 
 echo "bytes=$bytes setup_n=$setup_n conc_n=$conc_n rounds=$rounds load: $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq "$rounds"); do
+  for i in "${!paths[@]}"; do measure "$i"; done
+  echo "round $r done, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+done
 echo
-echo "| path | MB/s (1 stream) | setup p50 µs | setup mean µs | setup p99 µs | $conc_n concurrent | proxy CPU, relay | proxy CPU, setup |"
+echo "| path | MB/s (1 stream) | setup p50 µs | setup mean µs | setup p99 µs | $conc_n concurrent, ms | proxy CPU, relay | proxy CPU, setup |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-start_guard --exclude 10.78.0.0/24
-row "direct (forwarded, not intercepted)" 5002
-row "net guard, DIRECT" 5001 "$guard"
-row "direct (again)" 5002
-stop_guard
-start_guard --http socks5://10.78.0.4:1080 --https socks5://10.78.0.4:1080
-row "net guard → SOCKS5 (microsocks)" 5001 "$guard"
-stop_guard
-row "redsocks → SOCKS5 (microsocks)" 5003 "$redsocks"
+for i in "${!paths[@]}"; do
+  IFS='|' read -r label port how <<<"${paths[$i]}"
+  f=$work/path$i
+  col() { awk -v k="$1" '{print $k}' "$f" | med; }
+  if [ "$how" = none ]; then
+    tc=-; sc=-
+  else
+    # ms per GB relayed; µs per connection set up
+    tc="$(awk -v b="$bytes" '{print $6 / (b / 1e9)}' "$f" | med) ms/GB"
+    sc="$(awk -v n="$setup_n" '{print $7 * 1000 / n}' "$f" | med) µs/conn"
+  fi
+  echo "| $label | $(col 1) | $(col 2) | $(col 3) | $(col 4) | $(col 5) | $tc | $sc |"
+done
+echo
+[ -f "$work/conc-fail" ] && { echo "concurrent connections that failed:"; cat "$work/conc-fail"; }
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -343,6 +343,7 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
   cfg.audit = net_audit;
   cfg.audit_ctx = d;
   cfg.decide = net_pac_decide;
+  cfg.decide_cached = net_pac_decide_cached;
   cfg.decide_ctx = d->pac;
 
   if (enter_netns (d, err) < 0)

@@ -35,3 +35,32 @@ net_pac_decide (void *engine, const struct net_rules *rules,
   snprintf (out->rule, sizeof out->rule, "PAC%s", cached ? " (cached)" : "");
   return 0;
 }
+
+/* In the loop thread: the same answer as net_pac_decide when it needs no
+ * evaluation, else 0. */
+int
+net_pac_decide_cached (void *engine, const struct net_rules *rules,
+                       const struct net_query *q, struct net_decision *out)
+{
+  char dst[INET6_ADDRSTRLEN] = "", src[INET6_ADDRSTRLEN] = "";
+
+  memset (out, 0, sizeof *out);
+  if (rules->pac_url[0] == '\0')
+    {
+      net_decide_static (rules, q, out);
+      return 1;
+    }
+  if (engine == NULL)
+    return 0;
+  if (q->dst.family != 0)
+    net_addr_format (&q->dst, dst, sizeof dst);
+  if (q->src.family != 0)
+    net_addr_format (&q->src, src, sizeof src);
+  if (pac_engine_decide_cached (engine, q->hostname, q->port,
+                                dst[0] ? dst : NULL, src[0] ? src : NULL,
+                                &out->route)
+      != 1)
+    return 0;
+  snprintf (out->rule, sizeof out->rule, "PAC (cached)");
+  return 1;
+}

@@ -16,4 +16,11 @@ int net_pac_decide (void *engine, const struct net_rules *rules,
                     const struct net_query *q, struct net_decision *out,
                     moat_error_t *err);
 
+/* Its decide_cached companion (net_guard_config.decide_cached): the
+ * static rules when there is no PAC, else the PAC engine's decision cache
+ * (pac_engine_decide_cached); 0 on a miss. */
+int net_pac_decide_cached (void *engine, const struct net_rules *rules,
+                           const struct net_query *q,
+                           struct net_decision *out);
+
 #endif

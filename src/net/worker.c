@@ -69,9 +69,11 @@ name_hash (const char *s)
   return h % NET_DNS_SLOTS;
 }
 
+/* Returns the count of addresses, -1 with *err, or, with cached_only, -2
+ * when the answer is not in the cache (the caller must not block). */
 static int
 resolve (struct net_pool *p, const char *name, struct net_addr *out,
-         size_t max, moat_error_t *err)
+         size_t max, bool cached_only, moat_error_t *err)
 {
   const struct net_guard_config *cfg = p->cfg;
   struct net_dns_entry *e = p->dns ? &p->dns[name_hash (name)] : NULL;
@@ -95,6 +97,8 @@ resolve (struct net_pool *p, const char *name, struct net_addr *out,
         }
       pthread_mutex_unlock (&p->lock);
     }
+  if (cached_only)
+    return -2;
   {
     struct net_addr tmp[NET_DNS_ADDRS];
     if (cfg->resolve != NULL)
@@ -136,6 +140,9 @@ same_addr (const struct net_addr *x, const struct net_addr *y)
   return net_addr_equal_p (&a, &b);
 }
 
+/* Decide j.  inline_only: in the loop thread, where nothing may block; a
+ * step that would (a name not in the DNS cache, a decision that needs the
+ * decide hook) sets *blocked and returns at once. */
 static void
 run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
          bool inline_only, bool *blocked)
@@ -155,7 +162,12 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
   if (j->claimed[0] != '\0')
     {
       struct net_addr addrs[16];
-      int n = resolve (p, j->claimed, addrs, 16, &err);
+      int n = resolve (p, j->claimed, addrs, 16, inline_only, &err);
+      if (n == -2)
+        {
+          *blocked = true;
+          return;
+        }
       for (int i = 0; i < n; i++)
         if (same_addr (&addrs[i], &j->dst))
           j->verified = true;
@@ -178,7 +190,16 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
                 "PAC configured but no PAC evaluator: refused");
       return;
     }
-  if (cfg->decide != NULL)
+  if (cfg->decide != NULL && inline_only)
+    {
+      if (cfg->decide_cached == NULL
+          || cfg->decide_cached (cfg->decide_ctx, s->rules, &q, &j->dec) != 1)
+        {
+          *blocked = true;
+          return;
+        }
+    }
+  else if (cfg->decide != NULL)
     {
       if (cfg->decide (cfg->decide_ctx, s->rules, &q, &j->dec, &err) < 0)
         {
@@ -191,18 +212,6 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
   else
     net_decide_static (s->rules, &q, &j->dec);
 
-  if (inline_only)
-    for (size_t i = 0; i < j->dec.route.n; i++)
-      {
-        struct net_addr a;
-        const struct proxy_hop *h = &j->dec.route.hops[i];
-        if (h->kind != PROXY_DIRECT && h->kind != PROXY_REJECT
-            && net_addr_parse (h->host, &a) < 0)
-          {
-            *blocked = true;
-            return;
-          }
-      }
   for (size_t i = 0; i < j->dec.route.n; i++)
     {
       const struct proxy_hop *h = &j->dec.route.hops[i];
@@ -215,7 +224,13 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
         }
       if (h->kind == PROXY_REJECT)
         break;
-      if (resolve (p, h->host, a, 1, &err) >= 1)
+      int n = resolve (p, h->host, a, 1, inline_only, &err);
+      if (n == -2)
+        {
+          *blocked = true;
+          return;
+        }
+      if (n >= 1)
         {
           j->hop_addr[i] = a[0];
           j->hop_ok[i] = true;
@@ -280,7 +295,9 @@ net_pool_decide_inline (struct net_pool *p, struct net_job *j)
   struct net_snapshot *s;
   bool blocked = false;
 
-  if (j->claimed[0] != '\0' || p->cfg->decide != NULL)
+  /* Inline, run_job answers only from the DNS cache and decide_cached,
+   * and says "blocked" for anything else. */
+  if (p->cfg->decide != NULL && p->cfg->decide_cached == NULL)
     return false;
   pthread_mutex_lock (&p->lock);
   s = p->snap;
@@ -298,6 +315,7 @@ net_pool_decide_inline (struct net_pool *p, struct net_job *j)
       memset (j->hop_ok, 0, sizeof j->hop_ok);
       memset (j->has_cred, 0, sizeof j->has_cred);
       j->error[0] = '\0';
+      j->verified = false;
       return false;
     }
   return true;

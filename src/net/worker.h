@@ -79,10 +79,11 @@ void net_pool_stop (struct net_pool *p);
 void net_pool_submit (struct net_pool *p, struct net_job *j);
 /* Take every finished job (a list linked by next). */
 struct net_job *net_pool_take_done (struct net_pool *p);
-/* Decide j at once in the calling thread when that cannot block: no name
- * to verify, no decide hook (static rules are pure), and every proxy of
- * the route given as an address.  Returns false when j must go to a
- * worker instead. */
+/* Decide j at once in the calling thread when that cannot block: the
+ * claimed name and every proxy of the route are addresses or in the DNS
+ * cache, and the decision comes from the static rules (pure) or the decide
+ * hook's decide_cached.  Returns false when j must go to a worker instead
+ * (j is then as before the call). */
 bool net_pool_decide_inline (struct net_pool *p, struct net_job *j);
 /* Replace the snapshot (takes ownership of s). */
 void net_pool_set_snapshot (struct net_pool *p, struct net_snapshot *s);

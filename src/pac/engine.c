@@ -58,8 +58,14 @@ struct pac_engine
   const char *seed_host, *seed_ip, *my_ip;
   unsigned lookups;
   struct dns_entry *dns;
+  /* The decision cache has a lock of its own, never held across an
+   * evaluation, so that pac_engine_decide_cached answers at once while a
+   * worker waits on the sandbox.  Filled and cleared with both locks held
+   * (lock, then cache_lock). */
+  pthread_mutex_t cache_lock;
   struct decision *cache;
-  size_t cache_n; /* power of two */
+  size_t cache_n;           /* power of two */
+  unsigned long cache_hits; /* under cache_lock */
   struct pac_engine_stats stats;
 };
 
@@ -308,11 +314,45 @@ cache_clear (struct pac_engine *e)
 {
   if (e->cache == NULL)
     return;
+  pthread_mutex_lock (&e->cache_lock);
   for (size_t i = 0; i < e->cache_n; i++)
     {
       free (e->cache[i].key);
       e->cache[i].key = NULL;
     }
+  pthread_mutex_unlock (&e->cache_lock);
+}
+
+/* The cache key of a decision: the container's address is part of it,
+ * since myIpAddress() may make the decision differ between containers.
+ * Returns the host decided on, or NULL when there is none usable. */
+static const char *
+decision_key (const char *host, uint16_t port, const char *dest_ip,
+              const char *my_ip, char *key, size_t len)
+{
+  const char *h = host && *host ? host : dest_ip;
+  if (h == NULL || strlen (h) > NAME_MAX_LEN)
+    return NULL;
+  snprintf (key, len, "%s|%u|%s", h, (unsigned)port, my_ip ? my_ip : "");
+  return h;
+}
+
+/* A cached, unexpired decision into *out; false when there is none. */
+static bool
+cache_get (struct pac_engine *e, const char *key, uint64_t hash,
+           struct proxy_list *out)
+{
+  bool hit = false;
+  pthread_mutex_lock (&e->cache_lock);
+  struct decision *d = cache_find (e, key, hash, false);
+  if (d)
+    {
+      *out = d->list;
+      e->cache_hits++;
+      hit = true;
+    }
+  pthread_mutex_unlock (&e->cache_lock);
+  return hit;
 }
 
 /* ---- API ---- */
@@ -336,6 +376,7 @@ pac_engine_new (const struct pac_engine_opts *opts, struct pac_engine **out,
   if (!e->opts.cache_max)
     e->opts.cache_max = 4096;
   pthread_mutex_init (&e->lock, NULL);
+  pthread_mutex_init (&e->cache_lock, NULL);
   e->dns = calloc (DNS_SLOTS, sizeof *e->dns);
   if (e->dns == NULL)
     goto nomem;
@@ -377,6 +418,7 @@ pac_engine_free (struct pac_engine *e)
   free (e->cache);
   free (e->dns);
   pthread_mutex_destroy (&e->lock);
+  pthread_mutex_destroy (&e->cache_lock);
   free (e);
 }
 
@@ -541,29 +583,22 @@ pac_engine_decide (struct pac_engine *e, const char *host, uint16_t port,
                    struct proxy_list *out, bool *cached, moat_error_t *err)
 {
   char url[NAME_MAX_LEN + 32], key[2 * NAME_MAX_LEN + 80];
-  const char *h = host && *host ? host : dest_ip;
+  const char *h = decision_key (host, port, dest_ip, my_ip, key, sizeof key);
   cleanup_free char *res = NULL; /* before any goto: cleanup needs it set */
   int r = -1;
 
   if (cached)
     *cached = false;
-  if (h == NULL || strlen (h) > NAME_MAX_LEN)
+  if (h == NULL)
     return moat_error (err, EINVAL, "no usable host to decide on");
   bool v6 = strchr (h, ':') != NULL;
   snprintf (url, sizeof url, "%s://%s%s%s:%u", port == 443 ? "https" : "http",
             v6 ? "[" : "", h, v6 ? "]" : "", (unsigned)port);
-  /* The container's address is part of the key: myIpAddress() may make the
-   * decision differ between containers. */
-  snprintf (key, sizeof key, "%s|%u|%s", h, (unsigned)port,
-            my_ip ? my_ip : "");
   uint64_t hash = fnv1a (key);
 
   pthread_mutex_lock (&e->lock);
-  struct decision *d = cache_find (e, key, hash, false);
-  if (d)
+  if (cache_get (e, key, hash, out))
     {
-      *out = d->list;
-      e->stats.cache_hits++;
       if (cached)
         *cached = true;
       r = 0;
@@ -578,7 +613,8 @@ pac_engine_decide (struct pac_engine *e, const char *host, uint16_t port,
       goto out;
     }
   r = 0;
-  d = cache_find (e, key, hash, true);
+  pthread_mutex_lock (&e->cache_lock);
+  struct decision *d = cache_find (e, key, hash, true);
   if (d)
     {
       char *k = d->key && strcmp (d->key, key) == 0 ? d->key : strdup (key);
@@ -592,9 +628,22 @@ pac_engine_decide (struct pac_engine *e, const char *host, uint16_t port,
           d->expires = now_ms () + e->opts.cache_ttl_ms;
         }
     }
+  pthread_mutex_unlock (&e->cache_lock);
 out:
   pthread_mutex_unlock (&e->lock);
   return r;
+}
+
+int
+pac_engine_decide_cached (struct pac_engine *e, const char *host,
+                          uint16_t port, const char *dest_ip,
+                          const char *my_ip, struct proxy_list *out)
+{
+  char key[2 * NAME_MAX_LEN + 80];
+  if (e->cache == NULL
+      || decision_key (host, port, dest_ip, my_ip, key, sizeof key) == NULL)
+    return 0;
+  return cache_get (e, key, fnv1a (key), out) ? 1 : 0;
 }
 
 void
@@ -602,6 +651,9 @@ pac_engine_stats (struct pac_engine *e, struct pac_engine_stats *out)
 {
   pthread_mutex_lock (&e->lock);
   *out = e->stats;
+  pthread_mutex_lock (&e->cache_lock);
+  out->cache_hits = e->cache_hits;
+  pthread_mutex_unlock (&e->cache_lock);
   out->sandbox_restarts = sandbox_client_restarts (e->sb);
   pthread_mutex_unlock (&e->lock);
 }

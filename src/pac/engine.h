@@ -98,6 +98,15 @@ int pac_engine_decide (struct pac_engine *e, const char *host, uint16_t port,
                        struct proxy_list *out, bool *cached,
                        moat_error_t *err);
 
+/* The decision cache alone: 1 with *out filled when pac_engine_decide
+ * would answer host:port from its cache, else 0 (a miss, an expired entry,
+ * no cache).  Never waits for an evaluation (the cache has its own lock,
+ * held only to copy an entry), so the net guard's loop may call it and
+ * leave only the misses to its workers. */
+int pac_engine_decide_cached (struct pac_engine *e, const char *host,
+                              uint16_t port, const char *dest_ip,
+                              const char *my_ip, struct proxy_list *out);
+
 /* The raw FindProxyForURL(url, host) string (for `moat pac eval`);
  * *result is malloc'ed.  No decision cache. */
 int pac_engine_eval (struct pac_engine *e, const char *url, const char *host,

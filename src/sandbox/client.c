@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,11 @@ struct sandbox_client
   size_t nscripts;
   unsigned long restarts;
   unsigned long calls;
+  /* Bytes received from this sandbox and not consumed yet: a frame's
+   * header and payload come in one recv, not two.  Emptied with the
+   * sandbox (stop), so nothing of a dead one is read as the next one's. */
+  uint8_t in[4096];
+  size_t in_off, in_len;
 };
 
 static int64_t
@@ -81,6 +87,7 @@ stop (struct sandbox_client *c, char *how, size_t howlen)
       c->fd = -1;
     }
   c->pid = -1;
+  c->in_off = c->in_len = 0;
 }
 
 static int
@@ -111,32 +118,55 @@ send_all (struct sandbox_client *c, const uint8_t *buf, size_t len,
   return 0;
 }
 
+/* len bytes from the sandbox by the deadline.  What is buffered goes
+ * first; then it waits (poll) before reading, since an answer is never
+ * there the moment a request has been sent: a recv that would only say
+ * EAGAIN is a syscall (several microseconds in a VM) for nothing.  Small
+ * reads go through c->in, so one recv takes a whole frame. */
 static int
 recv_all (struct sandbox_client *c, uint8_t *buf, size_t len, int64_t deadline,
           moat_error_t *err)
 {
   while (len > 0)
     {
-      ssize_t n = recv (c->fd, buf, len, MSG_DONTWAIT);
-      if (n > 0)
+      if (c->in_off < c->in_len)
         {
-          buf += n;
-          len -= (size_t)n;
+          size_t k = c->in_len - c->in_off < len ? c->in_len - c->in_off : len;
+          memcpy (buf, c->in + c->in_off, k);
+          c->in_off += k;
+          buf += k;
+          len -= k;
           continue;
         }
-      if (n == 0)
-        return moat_error (err, ECHILD, "sandbox closed its pipe");
-      if (errno == EINTR)
-        continue;
-      if (errno != EAGAIN)
-        return moat_error (err, ECHILD, "read from sandbox: %s",
-                           strerror (errno));
       int64_t left = deadline - now_ms ();
       if (left <= 0)
         return moat_error (err, ETIMEDOUT, "no answer by the deadline");
       struct pollfd p = { .fd = c->fd, .events = POLLIN };
-      if (poll (&p, 1, (int)left) < 0 && errno != EINTR)
+      int r = poll (&p, 1, (int)left);
+      if (r < 0 && errno != EINTR)
         return moat_error (err, errno, "poll sandbox");
+      if (r <= 0)
+        continue; /* EINTR or the deadline: checked above */
+      bool direct = len >= sizeof c->in;
+      ssize_t n = recv (c->fd, direct ? buf : c->in,
+                        direct ? len : sizeof c->in, MSG_DONTWAIT);
+      if (n == 0)
+        return moat_error (err, ECHILD, "sandbox closed its pipe");
+      if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        continue;
+      if (n < 0)
+        return moat_error (err, ECHILD, "read from sandbox: %s",
+                           strerror (errno));
+      if (direct)
+        {
+          buf += n;
+          len -= (size_t)n;
+        }
+      else
+        {
+          c->in_off = 0;
+          c->in_len = (size_t)n;
+        }
     }
   return 0;
 }

@@ -29,6 +29,10 @@ struct rt
   size_t cap;
   bool armed;
   struct timespec deadline;
+  /* Read from the parent and not consumed yet: one read takes a whole
+   * request frame, header and payload. */
+  uint8_t in[4096];
+  size_t in_off, in_len;
 };
 
 duk_bool_t
@@ -165,19 +169,41 @@ fatal_handler (void *udata, const char *msg)
   _exit (70);
 }
 
+/* len bytes from the parent (fd 0), through rt->in for small reads. */
 static bool
-read_full (int fd, void *buf, size_t len)
+read_full (struct rt *rt, void *buf, size_t len)
 {
   char *p = buf;
   while (len > 0)
     {
-      ssize_t n = read (fd, p, len);
+      if (rt->in_off < rt->in_len)
+        {
+          size_t k = rt->in_len - rt->in_off;
+          if (k > len)
+            k = len;
+          memcpy (p, rt->in + rt->in_off, k);
+          rt->in_off += k;
+          p += k;
+          len -= k;
+          continue;
+        }
+      bool direct = len >= sizeof rt->in;
+      ssize_t n = read (0, direct ? (void *)p : rt->in,
+                        direct ? len : sizeof rt->in);
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
         return false;
-      p += n;
-      len -= (size_t)n;
+      if (direct)
+        {
+          p += n;
+          len -= (size_t)n;
+        }
+      else
+        {
+          rt->in_off = 0;
+          rt->in_len = (size_t)n;
+        }
     }
   return true;
 }
@@ -207,18 +233,19 @@ send_str (uint8_t type, const char *s)
 /* Read one frame; exits on EOF (the parent closed us) or a malformed frame.
  * *payload is malloc'ed. */
 static int
-recv_frame (uint8_t **payload, struct sb_field *f, size_t max, uint8_t *type)
+recv_frame (struct rt *rt, uint8_t **payload, struct sb_field *f, size_t max,
+            uint8_t *type)
 {
   uint8_t hdr[SB_FRAME_HDR];
   uint32_t len;
-  if (!read_full (0, hdr, sizeof hdr))
+  if (!read_full (rt, hdr, sizeof hdr))
     _exit (0);
   if (sb_header_parse (hdr, &len, type) < 0)
     _exit (2);
   uint8_t *p = malloc ((size_t)len + 1);
   if (p == NULL)
     _exit (3);
-  if (!read_full (0, p, len))
+  if (!read_full (rt, p, len))
     _exit (0);
   int n = sb_payload_fields (p, len, f, max);
   if (n < 0)
@@ -271,7 +298,7 @@ host_call (duk_context *ctx)
   uint8_t *payload = NULL;
   uint8_t type;
   struct sb_field f[SB_FIELDS_MAX];
-  int nf = recv_frame (&payload, f, SB_FIELDS_MAX, &type);
+  int nf = recv_frame (mf.udata, &payload, f, SB_FIELDS_MAX, &type);
   if (nf != 1 || (type != SB_MSG_HOST_OK && type != SB_MSG_HOST_ERR))
     _exit (2);
   /* Copy into the heap before anything that can throw (longjmp), so the
@@ -409,7 +436,7 @@ serve (duk_context *ctx, struct rt *rt)
       uint8_t *payload = NULL;
       uint8_t type;
       struct sb_field f[SB_FIELDS_MAX];
-      int nf = recv_frame (&payload, f, SB_FIELDS_MAX, &type);
+      int nf = recv_frame (rt, &payload, f, SB_FIELDS_MAX, &type);
 
       if (type == SB_MSG_LOAD && nf == 3)
         {

@@ -356,6 +356,14 @@ inC socat -t 5 - TCP:10.78.0.5:7000 < "$work/blob" > "$work/blob.back"
 check "exclude: relay is byte for byte with half-close" cmp -s "$work/blob" "$work/blob.back"
 check "exclude: audit counts the bytes" \
   audit_has '.dst_port == 7000 and .bytes_up == 2000000 and .bytes_down == 2000000'
+# Backpressure both ways: the container reads nothing for 2 s, so the echo
+# stalls and the guard's pipes stay full in both directions; the relay
+# must resume on writability alone, with every byte in order.
+head -c 40000000 /dev/urandom > "$work/blob8"
+inC socat -t 10 - TCP:10.78.0.5:7000 < "$work/blob8" | { sleep 2; cat; } > "$work/blob8.back"
+check "exclude: relay resumes after backpressure, byte for byte" cmp -s "$work/blob8" "$work/blob8.back"
+check "exclude: audit counts the bytes after backpressure" \
+  audit_has '.dst_port == 7000 and .bytes_up == 40000000 and .bytes_down == 40000000'
 # IPv6: the original destination comes from IP6T_SO_ORIGINAL_DST.
 echo ping6 | inC socat -t 2 - 'TCP6:[fd78::5]:7000' > "$work/v6.out"
 check "exclude: IPv6 excluded destination relayed" grep -qx ping6 "$work/v6.out"
@@ -534,6 +542,17 @@ check "pac: reject.docker.internal refuses (rc=$rc)" reset_p "$rc"
 out=$(curlC -H 'Host: git.company.local' http://10.78.0.5/); rc=$?
 check "pac: verified name reaches the PAC (dnsDomainIs -> DIRECT)" \
   audit_has '.hostname == "git.company.local" and .decision == "direct" and .rule == "PAC"'
+stop_guard
+# With moatd's decision cache: a repeated destination is decided from the
+# cache (in the guard's loop, without a worker), with the same answer.
+start_guard --ports '*' --pac http://10.78.0.5:8000/proxy.pac --sandbox "$sandbox" \
+  --pac-cache-ms 60000 || exit 1
+out=$(curlC http://10.78.0.2/); out2=$(curlC http://10.78.0.2/); rc=$?
+check "pac: cached decision relays the same (rc=$rc)" test "$out$out2" = "hello from Shello from S"
+check "pac: audit names the cached decision" \
+  audit_has '.dst == "10.78.0.2" and .rule == "PAC (cached)" and .decision == "direct"'
+out=$(curlC http://10.78.0.3/ 2>&1); out=$(curlC http://10.78.0.3/ 2>&1); rc=$?
+check "pac: a cached refusal still refuses (rc=$rc)" reset_p "$rc"
 stop_guard
 start_guard --ports '*' --pac http://10.78.0.5:8000/missing.pac --sandbox "$sandbox" || exit 1
 out=$(curlC http://10.78.0.2/ 2>&1); rc=$?

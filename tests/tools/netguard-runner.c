@@ -7,6 +7,7 @@
  *   netguard-runner --port 15001 --iface h0 --src 10.77.0.0/24
  *     --ports '*' [--http URL] [--https URL] [--exclude E]...
  *     [--host NAME=IP]... [--dns IP] [--no-rules] [--audit FILE]
+ *     [--pac URL --sandbox PATH [--pac-cache-ms N]]
  *
  * --host entries are the only names the guard can resolve (a private
  * resolver, so the test never depends on the machine's DNS). */
@@ -157,6 +158,7 @@ main (int argc, char **argv)
     { "pac", required_argument, 0, 'A' },
     { "sandbox", required_argument, 0, 'B' },
     { "proxy-ca", required_argument, 0, 'C' },
+    { "pac-cache-ms", required_argument, 0, 'T' },
     { 0, 0, 0, 0 },
   };
   struct net_guard_config cfg = { .install_rules = true };
@@ -168,6 +170,7 @@ main (int argc, char **argv)
   struct policy pol;
   moat_error_t err = NULL;
   const char *sandbox = NULL;
+  unsigned pac_cache_ms = 0;
   struct pac_engine *pac = NULL;
   int c;
 
@@ -257,6 +260,9 @@ main (int argc, char **argv)
       case 'B':
         sandbox = optarg;
         break;
+      case 'T':
+        pac_cache_ms = (unsigned)atoi (optarg);
+        break;
       case 'x':
         cfg.max_conns_per_src = (unsigned)atoi (optarg);
         break;
@@ -282,11 +288,19 @@ main (int argc, char **argv)
   cfg.audit = audit_json;
   cfg.resolve = map_resolve;
   cfg.resolve_ctx = &map;
+  /* The hooks moatd sets: without a PAC they decide by the static rules,
+   * in the loop, as in moatd. */
+  if (cfg.decide == NULL)
+    {
+      cfg.decide = net_pac_decide;
+      cfg.decide_cached = net_pac_decide_cached;
+    }
   if (pol.proxy.pac[0] != '\0')
     {
       /* As moatd does: one engine, loaded from the URL; a failed fetch
        * leaves it empty and every connection is refused (fail closed). */
-      struct pac_engine_opts o = { .sandbox_exe = sandbox };
+      struct pac_engine_opts o
+          = { .sandbox_exe = sandbox, .cache_ttl_ms = pac_cache_ms };
       moat_error_t perr = NULL;
       if (sandbox == NULL)
         {
@@ -298,7 +312,6 @@ main (int argc, char **argv)
       if (pac_engine_load_url (pac, pol.proxy.pac, 5000, &perr) < 0)
         fprintf (stderr, "netguard-runner: %s\n", moat_error_msg (&perr));
       moat_error_release (&perr);
-      cfg.decide = net_pac_decide;
       cfg.decide_ctx = pac;
     }
   if (net_guard_new (&cfg, &the_guard, &err) < 0)

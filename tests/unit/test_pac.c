@@ -455,6 +455,16 @@ engine_cache (void **state)
                     0);
   assert_true (cached);
   assert_string_equal (l.hops[0].host, "172.18.0.4");
+  /* the cache alone (the net guard's loop): the same answer, and a miss
+   * for what was never evaluated */
+  memset (&l, 0, sizeof l);
+  assert_int_equal (pac_engine_decide_cached (e, "me.example", 443, "1.1.1.1",
+                                              "172.18.0.4", &l),
+                    1);
+  assert_string_equal (l.hops[0].host, "172.18.0.4");
+  assert_int_equal (pac_engine_decide_cached (e, "me.example", 80, "1.1.1.1",
+                                              "172.18.0.4", &l),
+                    0);
   /* another container: its own entry (myIpAddress may differ) */
   assert_int_equal (pac_engine_decide (e, "me.example", 443, "1.1.1.1",
                                        "172.18.0.5", &l, &cached, &err),
@@ -466,8 +476,11 @@ engine_cache (void **state)
                                        "172.18.0.4", &l, &cached, &err),
                     0);
   assert_false (cached);
+  assert_int_equal (pac_engine_decide_cached (e, "me.example", 443, "1.1.1.1",
+                                              "172.18.0.5", &l),
+                    0); /* expired */
   pac_engine_stats (e, &st);
-  assert_int_equal (st.cache_hits, 1);
+  assert_int_equal (st.cache_hits, 2);
   assert_int_equal (st.cache_misses, 3);
   /* a new PAC clears the cache */
   const char *pac2 = "function FindProxyForURL(u, h) { return 'DIRECT'; }";
@@ -477,6 +490,9 @@ engine_cache (void **state)
                     0);
   assert_false (cached);
   assert_int_equal (l.hops[0].kind, PROXY_DIRECT);
+  assert_int_equal (pac_engine_decide_cached (e, "me.example", 443, "1.1.1.1",
+                                              "172.18.0.5", &l),
+                    0); /* cleared by the load */
   pac_engine_free (e);
 }
 
