@@ -171,9 +171,16 @@ def gen_cases(r, n, now_local):
     # timeRange, non-wrapping; 4- and 6-argument forms avoid starting at the
     # current minute/second (pacparser compares against a Date carrying the
     # current milliseconds: see docs/pac.md).
+    # pacparser's 4- and 6-argument "GMT" forms build their bounds on the
+    # local date: wrong whenever the local date is not the UTC date (e.g.
+    # after 18:30 UTC in IST); those forms are then generated local only
+    # (docs/pac.md).
+    split_day = now_local.date() != datetime.datetime.utcnow().date()
     for _ in range(n):
         gmt = ["GMT"] if r.random() < 0.3 else []
         form = r.choice([1, 2, 4, 6])
+        if form in (4, 6) and split_day:
+            gmt = []
         if form == 1:
             cases.append(call("timeRange", r.randint(0, 23), *gmt))
         elif form == 2:
