@@ -127,7 +127,10 @@ escape_all() {
   # MNT_LOCK_READONLY), from `run` and from `exec` alike.
   local probe=${MOUNT_PROBE:-$B/tests/mount-probe}
   if [ -x "$probe" ]; then ok "mount-probe is built"; else fail "mount-probe is built ($probe)"; fi
-  check_masks "privileged container has masked and read-only /proc paths" priv busybox
+  # The precheck runs with the attempts' own prefix: a container that
+  # cannot start must fail the suite, not pass every attempt.
+  check_masks "privileged container has masked and read-only /proc paths" \
+    priv -v "$probe:/probe:ro" busybox
   lock_attempts "" priv -v "$probe:/probe:ro" busybox
   d run -d --name lockd --privileged -v "$probe:/probe:ro" busybox sleep 600 >/dev/null
   check_masks "exec into a privileged container sees the masks" d exec lockd
