@@ -68,3 +68,21 @@ header_line_value (const char *line, size_t len, const char *name,
   *vlen = len;
   return line;
 }
+
+void
+mountinfo_unescape (char *s)
+{
+  char *w = s;
+  for (char *r = s; *r;)
+    {
+      if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0'
+          && r[2] <= '7' && r[3] >= '0' && r[3] <= '7')
+        {
+          *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+          r += 4;
+        }
+      else
+        *w++ = *r++;
+    }
+  *w = '\0';
+}

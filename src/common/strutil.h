@@ -21,4 +21,8 @@ char *pct_decode (const char *s, size_t len, bool strict);
 const char *header_line_value (const char *line, size_t len, const char *name,
                                size_t *vlen);
 
+/* Undo /proc/self/mountinfo's escapes (space, tab, newline and backslash
+ * written as \ooo), in place. */
+void mountinfo_unescape (char *s);
+
 #endif

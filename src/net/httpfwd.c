@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "net/proxyproto.h"
+#include "common/strutil.h"
 
 static ssize_t
 fail (struct net_httpfwd *f, const char *fmt, ...)
@@ -220,18 +221,6 @@ rewrite (struct net_httpfwd *f)
   return 0;
 }
 
-static int
-hexval (uint8_t c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* A complete line (ending in CRLF) in f->line for the chunk states. */
 static ssize_t
 chunk_line (struct net_httpfwd *f)
@@ -248,11 +237,11 @@ chunk_line (struct net_httpfwd *f)
       f->state = HF_CHUNK_SIZE;
       break;
     case HF_CHUNK_SIZE:
-      for (; i < n && hexval (l[i]) >= 0; i++)
+      for (; i < n && hex_digit_value ((char)l[i]) >= 0; i++)
         {
           if (i == 15)
             return fail (f, "chunk size too large");
-          size = size * 16 + (uint64_t)hexval (l[i]);
+          size = size * 16 + (uint64_t)hex_digit_value ((char)l[i]);
         }
       if (i == 0)
         return fail (f, "bad chunk size");

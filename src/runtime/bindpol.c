@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/strutil.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "policy/policy.h"
@@ -343,25 +344,6 @@ refuse_shared (const char *src, moat_error_t *err)
                      src);
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void
-unescape (char *s)
-{
-  char *w = s;
-  for (char *r = s; *r;)
-    {
-      if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0'
-          && r[2] <= '7' && r[3] >= '0' && r[3] <= '7')
-        {
-          *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-          r += 4;
-        }
-      else
-        *w++ = *r++;
-    }
-  *w = '\0';
-}
-
 /* A local volume with a host device (-o o=bind -o device=/path) is the
  * driver's bind mount of that path onto <root>/volumes/<name>/_data.
  * The host directory behind it: the mount's root within its file system
@@ -401,8 +383,8 @@ volume_bind_source (int fd, char **host)
           char d[32], r[PATH_MAX], mp[PATH_MAX];
           if (sscanf (line, "%llu %*u %31s %4095s %4095s", &id, d, r, mp) != 4)
             continue;
-          unescape (r);
-          unescape (mp);
+          mountinfo_unescape (r);
+          mountinfo_unescape (mp);
           if (pass == 0 && id == a.stx_mnt_id)
             {
               snprintf (dev, sizeof dev, "%s", d);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/strutil.h"
 #include "common/fs.h"
 #include "common/log.h"
 
@@ -62,25 +63,6 @@ sys_fsmount (int fd, unsigned flags, unsigned attrs)
   return (int)syscall (SYS_fsmount, fd, flags, attrs);
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void
-unescape (char *s)
-{
-  char *w = s;
-  for (char *r = s; *r;)
-    {
-      if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0'
-          && r[2] <= '7' && r[3] >= '0' && r[3] <= '7')
-        {
-          *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-          r += 4;
-        }
-      else
-        *w++ = *r++;
-    }
-  *w = '\0';
-}
-
 /* Find the last mount at `path`; fill fstype and super options.  Returns 1
  * if found, 0 if not, -1 on error. */
 static int
@@ -108,7 +90,7 @@ find_mount (const char *path, char **fstype, char **opts, moat_error_t *err)
           mnt = tok;
       if (mnt == NULL)
         continue;
-      unescape (mnt);
+      mountinfo_unescape (mnt);
       if (strcmp (mnt, path) != 0)
         continue;
       save = NULL;
@@ -144,7 +126,7 @@ opt_value (const char *opts, const char *key)
         {
           char *v = strndup (p + klen + 1, n - klen - 1);
           if (v != NULL)
-            unescape (v);
+            mountinfo_unescape (v);
           return v;
         }
       p = end ? end + 1 : NULL;
@@ -172,28 +154,12 @@ dir_of (const char *path)
   return d;
 }
 
-/* Clone src, id-map it through userns_fd and attach it at target (created
- * as a directory or an empty file like src).  Returns 0, or -1 with errno
- * of the failing step in the error. */
+/* Attach the detached tree fd (a clone of src) at target, created as a
+ * directory or an empty file like the tree's root. */
 static int
-idmap_into (const char *src, const char *target, int userns_fd, int recursive,
-            int rdonly, moat_error_t *err)
+attach_at (int fd, const char *src, const char *target, moat_error_t *err)
 {
-  cleanup_close int fd = -1;
-  struct mount_attr attr = { 0 };
   struct stat st;
-
-  fd = sys_open_tree (AT_FDCWD, src,
-                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC
-                          | (recursive ? AT_RECURSIVE : 0));
-  if (fd < 0)
-    return moat_error (err, errno, "open_tree `%s`", src);
-  attr.attr_set = MOUNT_ATTR_IDMAP | (rdonly ? MOUNT_ATTR_RDONLY : 0);
-  attr.userns_fd = (uint64_t)userns_fd;
-  if (sys_mount_setattr (fd, "",
-                         AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr)
-      < 0)
-    return moat_error (err, errno, "id-map `%s`", src);
   if (fstat (fd, &st) < 0)
     return moat_error (err, errno, "stat `%s`", src);
   if (S_ISDIR (st.st_mode))
@@ -211,6 +177,30 @@ idmap_into (const char *src, const char *target, int userns_fd, int recursive,
   if (sys_move_mount (fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
     return moat_error (err, errno, "attach `%s` at `%s`", src, target);
   return 0;
+}
+
+/* Clone src, id-map it through userns_fd and attach it at target (created
+ * as a directory or an empty file like src).  Returns 0, or -1 with errno
+ * of the failing step in the error. */
+static int
+idmap_into (const char *src, const char *target, int userns_fd, int recursive,
+            int rdonly, moat_error_t *err)
+{
+  cleanup_close int fd = -1;
+  struct mount_attr attr = { 0 };
+
+  fd = sys_open_tree (AT_FDCWD, src,
+                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC
+                          | (recursive ? AT_RECURSIVE : 0));
+  if (fd < 0)
+    return moat_error (err, errno, "open_tree `%s`", src);
+  attr.attr_set = MOUNT_ATTR_IDMAP | (rdonly ? MOUNT_ATTR_RDONLY : 0);
+  attr.userns_fd = (uint64_t)userns_fd;
+  if (sys_mount_setattr (fd, "",
+                         AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr)
+      < 0)
+    return moat_error (err, errno, "id-map `%s`", src);
+  return attach_at (fd, src, target, err);
 }
 
 /* The helper: a child that becomes root of a user namespace with the
@@ -683,7 +673,6 @@ pin_bind (int fd, const char *src, const char *target, int userns_fd,
 {
   cleanup_close int tree = -1;
   struct mount_attr attr = { 0 };
-  struct stat st;
   unsigned rec = recursive ? AT_RECURSIVE : 0;
 
   tree = sys_open_tree (
@@ -703,23 +692,7 @@ pin_bind (int fd, const char *src, const char *target, int userns_fd,
       if (rdonly && sys_mount_setattr (tree, "", AT_EMPTY_PATH | rec, &ro) < 0)
         return moat_error (err, errno, "make `%s` read-only", src);
     }
-  if (fstat (tree, &st) < 0)
-    return moat_error (err, errno, "stat `%s`", src);
-  if (S_ISDIR (st.st_mode))
-    {
-      if (mkdir (target, 0700) < 0 && errno != EEXIST)
-        return moat_error (err, errno, "mkdir `%s`", target);
-    }
-  else
-    {
-      int t = open (target, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-      if (t < 0)
-        return moat_error (err, errno, "create `%s`", target);
-      close (t);
-    }
-  if (sys_move_mount (tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-    return moat_error (err, errno, "attach `%s` at `%s`", src, target);
-  return 0;
+  return attach_at (tree, src, target, err);
 }
 
 /* Every bind mount source is opened once, judged by the tree that was
@@ -939,7 +912,7 @@ rootfs_cleanup (const char *run_dir, moat_error_t *err)
           mnt = tok;
       if (mnt == NULL)
         continue;
-      unescape (mnt);
+      mountinfo_unescape (mnt);
       if (strncmp (mnt, run_dir, dlen) == 0 && mnt[dlen] == '/')
         mnts[n++] = strdup (mnt);
     }
