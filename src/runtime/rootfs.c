@@ -8,12 +8,16 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/mount.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -776,6 +780,147 @@ check_searchable (const char *run_dir, moat_error_t *err)
   return 0;
 }
 
+/* Open `path` (absolute, as in the container) below rfd, every symlink
+ * resolved as if rfd were "/": an image's link cannot lead out. */
+static int
+open_in_root (int rfd, const char *path, int flags)
+{
+  struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+                          .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+  return (int)syscall (SYS_openat2, rfd, path, &how, sizeof how);
+}
+
+/* Make `dest` and its missing parents below rfd (directories 0755, the
+ * last one an empty 0644 file when is_file).  A dangling symlink on the
+ * way has its target made, inside the root too (depth bounds link
+ * chains).  0, or -1 with errno. */
+static int
+make_mountpoint (int rfd, const char *dest, bool is_file, int depth)
+{
+  cleanup_free char *path = NULL;
+  char *p;
+  if (depth > 8)
+    {
+      errno = ELOOP;
+      return -1;
+    }
+  path = strdup (dest);
+  if (path == NULL)
+    return -1;
+  for (p = path; *p == '/'; p++)
+    ;
+  while (*p != '\0')
+    {
+      char *end = strchr (p, '/');
+      bool last;
+      int fd;
+      if (end != NULL)
+        *end = '\0';
+      last = end == NULL || end[1] == '\0';
+      fd = open_in_root (rfd, path, O_PATH);
+      if (fd >= 0)
+        close (fd);
+      else if (errno != ENOENT)
+        return -1;
+      else
+        {
+          cleanup_close int link
+              = open_in_root (rfd, path, O_PATH | O_NOFOLLOW);
+          struct stat st;
+          if (link >= 0 && fstat (link, &st) == 0 && S_ISLNK (st.st_mode))
+            {
+              /* its target, resolved in the root: absolute as is, relative
+               * from the link's directory */
+              char target[PATH_MAX];
+              cleanup_free char *full = NULL;
+              ssize_t n = readlinkat (link, "", target, sizeof target - 1);
+              char *slash = strrchr (path, '/');
+              if (n <= 0)
+                return -1;
+              target[n] = '\0';
+              if (target[0] == '/')
+                full = strdup (target);
+              else if (asprintf (&full, "%.*s/%s", (int)(slash - path), path,
+                                 target)
+                       < 0)
+                full = NULL;
+              if (full == NULL
+                  || make_mountpoint (rfd, full, last && is_file, depth + 1)
+                         < 0)
+                return -1;
+            }
+          else
+            {
+              /* the parent exists (made or found on the previous turn) */
+              char *slash = strrchr (path, '/');
+              cleanup_close int parent = -1;
+              const char *name = slash + 1;
+              *slash = '\0';
+              parent = open_in_root (rfd, slash != path ? path : "/",
+                                     O_PATH | O_DIRECTORY);
+              *slash = '/';
+              if (parent < 0)
+                return -1;
+              if (last && is_file)
+                {
+                  fd = openat (parent, name,
+                               O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW
+                                   | O_CLOEXEC,
+                               0644);
+                  if (fd < 0)
+                    return -1;
+                  close (fd);
+                }
+              else if (mkdirat (parent, name, 0755) < 0)
+                return -1;
+            }
+        }
+      if (end == NULL)
+        break;
+      *end = '/';
+      p = end + 1;
+    }
+  return 0;
+}
+
+/* --read-only.  runc makes the mountpoints a spec needs and only then the
+ * root read-only; moat makes the root read-only first (in the host's mount
+ * namespace, so that the kernel locks it), so the missing mountpoints are
+ * made here, owned by the container's root (fsuid/fsgid: what runc would
+ * have made from inside).  One that cannot be made is left to runc, which
+ * then says why. */
+static void
+make_mountpoints (const char *rootfs, json_t *spec, uint32_t uid, uint32_t gid)
+{
+  cleanup_close int rfd = open (rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  json_t *m;
+  size_t i;
+  if (rfd < 0)
+    return;
+  json_array_foreach (json_object_get (spec, "mounts"), i, m)
+  {
+    const char *dest = json_string_value (json_object_get (m, "destination"));
+    const char *src = json_string_value (json_object_get (m, "source"));
+    struct stat st;
+    int rc, e;
+    /* the source is looked at as root, the mountpoint made as the
+     * container's root */
+    bool is_file = is_bind (m) && src != NULL && stat (src, &st) == 0
+                   && !S_ISDIR (st.st_mode);
+    if (dest == NULL || dest[0] != '/')
+      continue;
+    setfsgid (gid);
+    setfsuid (uid);
+    rc = make_mountpoint (rfd, dest, is_file, 0);
+    e = errno;
+    setfsuid (0);
+    setfsgid (0);
+    if (rc < 0)
+      log_warn ("mountpoint `%s` not made in the read-only root: %s", dest,
+                strerror (e));
+  }
+}
+
 int
 rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
                 uint32_t gid_base, uint32_t size, const struct bindpol *bp,
@@ -836,6 +981,7 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
       if (json_is_true (json_object_get (root, "readonly")))
         {
           struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+          make_mountpoints (plan.target, spec, uid_base, gid_base);
           if (sys_mount_setattr (AT_FDCWD, plan.target, 0, &ro) < 0)
             {
               moat_error (err, errno, "make `%s` read-only", plan.target);

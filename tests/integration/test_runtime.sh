@@ -131,6 +131,25 @@ check "two containers with different ranges share a volume" \
   d run --rm -v shared:/data busybox sh -c 'echo two >> /data/f && test "$(cat /data/f)" = "one
 two"'
 
+# 5b. --read-only: the root is read-only (and locked so) before runc
+#     runs, so moat-runc makes the mountpoints a spec needs; an image's
+#     symlink cannot turn that into a directory on the host.
+check "--read-only with a tmpfs the image has no directory for" \
+  d run --rm --read-only --tmpfs /run2/sub busybox sh -c 'test -d /run2/sub && ! touch /x 2>/dev/null'
+mkdir -p "$R/ro-shared" && touch "$R/ro-shared/f"
+check "--read-only with a file bind below a new directory" \
+  d run --rm --read-only -v "$R/ro-shared/f:/newdir/f:ro" busybox test -f /newdir/f
+out=$(d run --rm --read-only --tmpfs /run3 busybox stat -c '%u' /run3 2>&1)
+check "its mountpoint belongs to the container's root ($out)" test "$out" = 0
+hostdir=$R/ro-escape-target
+mkdir -p "$hostdir"
+d run --name linkmk busybox ln -s "$hostdir" /evil >/dev/null &&
+  d commit linkmk moat-evil-link >/dev/null && d rm linkmk >/dev/null
+check "--read-only --tmpfs below an image's absolute symlink runs" \
+  d run --rm --read-only --tmpfs /evil/sub moat-evil-link test -d "$hostdir/sub"
+check "that symlink did not lead the mountpoint out of the root" \
+  test ! -e "$hostdir/sub"
+
 # 6. Privileged: works, still in a user namespace, devices pruned, caps
 #    limited to what the host can grant.
 out=$(d run --rm --privileged busybox sh -c 'cat /proc/self/uid_map; ls /dev; grep CapBnd /proc/self/status' 2>&1)
