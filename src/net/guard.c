@@ -885,6 +885,22 @@ tls_begin (struct net_guard *g, struct conn *c)
   tls_step (g, c);
 }
 
+/* Send the handshake message of n bytes in c->hs_out; n < 0 (it could
+ * not be built): the next hop. */
+static void
+hs_send_next (struct net_guard *g, struct conn *c, int n)
+{
+  if (n < 0)
+    {
+      next_hop (g, c, "cannot build proxy request");
+      return;
+    }
+  c->hs_len = (size_t)n;
+  c->hs_off = 0;
+  c->state = ST_HS_SEND;
+  set_mask (g, c->ufd, &c->utag, &c->umask, EPOLLOUT);
+}
+
 static void
 hs_begin (struct net_guard *g, struct conn *c)
 {
@@ -945,15 +961,7 @@ hs_begin (struct net_guard *g, struct conn *c)
       n = (int)net_socks5_greeting (c->hs_out, j->has_cred[c->hop]);
       c->hs = HS_SOCKS_METHOD;
     }
-  if (n < 0)
-    {
-      next_hop (g, c, "cannot build proxy request");
-      return;
-    }
-  c->hs_len = (size_t)n;
-  c->hs_off = 0;
-  c->state = ST_HS_SEND;
-  set_mask (g, c->ufd, &c->utag, &c->umask, EPOLLOUT);
+  hs_send_next (g, c, n);
 }
 
 /* The proxy answered; a refusal by the proxy is final (no failover: the
@@ -964,20 +972,6 @@ proxy_refused (struct net_guard *g, struct conn *c, const char *why)
   snprintf (c->error, sizeof c->error, "%s: %s", c->via, why);
   c->decision = "refused";
   conn_finish (g, c, true);
-}
-
-static void
-hs_send_next (struct net_guard *g, struct conn *c, int n)
-{
-  if (n < 0)
-    {
-      next_hop (g, c, "cannot build proxy request");
-      return;
-    }
-  c->hs_len = (size_t)n;
-  c->hs_off = 0;
-  c->state = ST_HS_SEND;
-  set_mask (g, c->ufd, &c->utag, &c->umask, EPOLLOUT);
 }
 
 /* The CONNECT reply of a TLS proxy.  TLS cannot be peeked across
