@@ -20,13 +20,12 @@ guard_audit (void *ctx, const struct engine_audit_record *rec)
 {
   struct moatd *d = ctx;
   char endpoint[4096];
-  const char *container = rec->container && rec->container[0]
-                              ? rec->container
-                              : (rec->image && rec->image[0] ? rec->image
-                                                              : NULL);
+  const char *container
+      = rec->container && rec->container[0]
+            ? rec->container
+            : (rec->image && rec->image[0] ? rec->image : NULL);
   struct audit_record r = {
-    .time_ms = (int64_t) rec->time.tv_sec * 1000
-               + rec->time.tv_nsec / 1000000,
+    .time_ms = (int64_t)rec->time.tv_sec * 1000 + rec->time.tv_nsec / 1000000,
     .component = "engine",
     .caller_uid = rec->uid,
     .caller_pid = rec->pid,
@@ -44,8 +43,7 @@ guard_audit (void *ctx, const struct engine_audit_record *rec)
  * container (name already validated: no character that changes the
  * URL).  Runs on a check worker of the guard: bounded by the timeout. */
 static int
-guard_inspect_container (void *ctx, const char *name, char **json,
-                         size_t *len)
+guard_inspect_container (void *ctx, const char *name, char **json, size_t *len)
 {
   struct moatd *d = ctx;
   struct dockerapi_response resp = { 0 };
@@ -55,8 +53,8 @@ guard_inspect_container (void *ctx, const char *name, char **json,
   if (snprintf (path, sizeof path, "/containers/%s/json", name)
       >= (int)sizeof path)
     return -1;
-  if (dockerapi_call (d->engine_sock, "GET", path, NULL, 0, false, 3000,
-                      &resp, &err)
+  if (dockerapi_call (d->engine_sock, "GET", path, NULL, 0, false, 3000, &resp,
+                      &err)
       < 0)
     {
       log_warn ("engine guard: inspect container `%s`: %s", name,
@@ -71,6 +69,37 @@ guard_inspect_container (void *ctx, const char *name, char **json,
   else
     {
       *json = resp.body;
+      *len = resp.len;
+      resp.body = NULL;
+      ret = 0;
+    }
+  dockerapi_response_free (&resp);
+  return ret;
+}
+
+/* GET path on the engine for the docker cp check (an engine_get_fn). */
+static int
+guard_engine_get (void *ctx, const char *path, char **body, size_t *len)
+{
+  struct moatd *d = ctx;
+  struct dockerapi_response resp = { 0 };
+  moat_error_t err = NULL;
+  int ret;
+  if (dockerapi_call (d->engine_sock, "GET", path, NULL, 0, false, 3000, &resp,
+                      &err)
+      < 0)
+    {
+      log_warn ("engine guard: GET %s: %s", path, moat_error_msg (&err));
+      moat_error_release (&err);
+      return -1;
+    }
+  if (resp.status == 404)
+    ret = 1;
+  else if (resp.status != 200)
+    ret = -1;
+  else
+    {
+      *body = resp.body;
       *len = resp.len;
       resp.body = NULL;
       ret = 0;
@@ -124,6 +153,10 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
   cfg.eci.socket_mount_ctx = d;
   cfg.eci.inspect_container = guard_inspect_container;
   cfg.eci.inspect_ctx = d;
+  cfg.peer_check = moatd_sockex_peer;
+  cfg.peer_ctx = d;
+  cfg.engine_get = guard_engine_get;
+  cfg.engine_get_ctx = d;
   d->guard = engine_guard_new (&cfg, err);
   if (d->guard == NULL)
     return moat_error_wrap (err, "start the engine guard on `%s`",
@@ -133,8 +166,7 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
   gr = getgrnam ("docker");
   if (chown (d->paths->docker_sock, 0, gr != NULL ? gr->gr_gid : 0) < 0
       || chmod (d->paths->docker_sock, 0660) < 0)
-    return moat_error (err, errno, "set owner of `%s`",
-                       d->paths->docker_sock);
+    return moat_error (err, errno, "set owner of `%s`", d->paths->docker_sock);
   moatd_guard_policy (d);
   moatd_sockex_restore (d);
   if (pthread_create (&d->guard_thread, NULL, guard_thread, d) != 0)

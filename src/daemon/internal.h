@@ -139,6 +139,11 @@ int moatd_sockex_start (struct moatd *d, moat_error_t *err);
 int moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
                        const char *host_path, char **replace, char **image_id,
                        char **message);
+/* The guard's peer check of the filtered sockets (an engine_peer_fn, ctx =
+ * the moatd): only processes of a container that mounts the socket. */
+int moatd_sockex_peer (void *ctx, int listener_id, const struct ucred *cred,
+                       int pidfd, uid_t *caller_uid, gid_t *caller_gid,
+                       char **message);
 void moatd_sockex_restore (struct moatd *d); /* after the guard exists */
 void moatd_sockex_stop (struct moatd *d);
 

@@ -9,13 +9,17 @@
  * are reached too.  A lookup holds up only the create that needs it (at
  * most SOCKEX_TIMEOUT_MS); digests are cached for SOCKEX_TTL_S. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <linux/nsfs.h>
 #include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -243,6 +247,246 @@ fail:
   *message = strdup ("moat: cannot create the container's filtered docker "
                      "socket");
   moat_error_release (&err);
+  return -1;
+}
+
+/* ---- who may use a filtered socket ------------------------------------- */
+
+/* Is the pid namespace `want` (an nsfs inode) ns_fd's, or one of its
+ * ancestors (a container that nests pid namespaces of its own)?  Takes
+ * ns_fd. */
+static bool
+pidns_within (int ns_fd, dev_t want_dev, ino_t want_ino)
+{
+  bool found = false;
+  for (int depth = 0; ns_fd >= 0 && depth < 33 && !found; depth++)
+    {
+      struct stat st;
+      int parent;
+      if (fstat (ns_fd, &st) == 0 && st.st_dev == want_dev
+          && st.st_ino == want_ino)
+        found = true;
+      parent = found ? -1 : ioctl (ns_fd, NS_GET_PARENT);
+      close (ns_fd);
+      ns_fd = parent;
+    }
+  if (ns_fd >= 0)
+    close (ns_fd);
+  return found;
+}
+
+static int
+open_pidns (pid_t pid)
+{
+  char p[64];
+  snprintf (p, sizeof p, "/proc/%ld/ns/pid", (long)pid);
+  return open (p, O_RDONLY | O_CLOEXEC);
+}
+
+/* Is the process now at pid the one that connected?  With a pidfd, it is
+ * while it lives; without (Linux < 6.5), its effective uid must still be
+ * the connecting one: a recycled pid would belong to a process of another
+ * uid, a container's processes all run in its own id range. */
+static bool
+peer_still_p (const struct ucred *cred, int pidfd)
+{
+  char p[64], line[256];
+  cleanup_file FILE *f = NULL;
+  if (pidfd >= 0)
+    return syscall (SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
+  snprintf (p, sizeof p, "/proc/%ld/status", (long)cred->pid);
+  f = fopen (p, "re");
+  if (f == NULL)
+    return false;
+  while (fgets (line, sizeof line, f))
+    {
+      unsigned long r, e;
+      if (sscanf (line, "Uid: %lu %lu", &r, &e) == 2)
+        return e == (unsigned long)cred->uid;
+    }
+  return false;
+}
+
+static bool
+decimal_id (const char *s, unsigned long *out)
+{
+  char *end;
+  if (s == NULL || s[0] < '0' || s[0] > '9')
+    return false;
+  errno = 0;
+  *out = strtoul (s, &end, 10);
+  return errno == 0 && *end == '\0' && *out < 0xffffffffUL;
+}
+
+/* The running containers that mount `path` (their ids, malloc'd). */
+static json_t *
+containers_mounting (struct sockex_role *x, const char *path)
+{
+  struct dockerapi_response resp = { 0 };
+  moat_error_t err = NULL;
+  json_t *list = NULL, *c, *ids = json_array ();
+  size_t i;
+  if (ids == NULL)
+    return NULL;
+  if (dockerapi_call (x->d->engine_sock, "GET", "/containers/json", NULL, 0,
+                      false, SOCKEX_TIMEOUT_MS, &resp, &err)
+      < 0)
+    {
+      log_warn ("filtered socket peer: list containers: %s",
+                moat_error_msg (&err));
+      moat_error_release (&err);
+      return ids;
+    }
+  if (resp.status == 200)
+    list = json_loadb (resp.body, resp.len, 0, NULL);
+  dockerapi_response_free (&resp);
+  json_array_foreach (list, i, c)
+  {
+    json_t *m;
+    size_t k;
+    const char *id = json_string_value (json_object_get (c, "Id"));
+    json_array_foreach (json_object_get (c, "Mounts"), k, m)
+    {
+      const char *src = json_string_value (json_object_get (m, "Source"));
+      if (id != NULL && src != NULL && strcmp (src, path) == 0
+          && strspn (id, "0123456789abcdef") == strlen (id))
+        {
+          json_array_append_new (ids, json_string (id));
+          break;
+        }
+    }
+  }
+  json_decref (list);
+  return ids;
+}
+
+/* Is the peer (its pid namespace, ns_fd, taken) a process of container id?
+ * On yes, *uid / *gid are the caller labels of that container (who created
+ * it), 65534 when it has none (made before moat recorded callers). */
+static bool
+peer_in_container (struct sockex_role *x, const char *id, int ns_fd,
+                   uid_t *uid, gid_t *gid)
+{
+  struct dockerapi_response resp = { 0 };
+  moat_error_t err = NULL;
+  char url[128];
+  json_t *root = NULL, *labels;
+  json_int_t pid;
+  struct stat st;
+  bool found = false;
+  unsigned long u, g;
+  int cfd;
+  snprintf (url, sizeof url, "/containers/%.64s/json", id);
+  if (dockerapi_call (x->d->engine_sock, "GET", url, NULL, 0, false,
+                      SOCKEX_TIMEOUT_MS, &resp, &err)
+      < 0)
+    {
+      moat_error_release (&err);
+      close (ns_fd);
+      return false;
+    }
+  if (resp.status == 200)
+    root = json_loadb (resp.body, resp.len, 0, NULL);
+  dockerapi_response_free (&resp);
+  pid = json_integer_value (
+      json_object_get (json_object_get (root, "State"), "Pid"));
+  cfd = pid > 1 ? open_pidns ((pid_t)pid) : -1;
+  /* a container that shares moatd's pid namespace proves nothing */
+  if (cfd >= 0 && fstat (cfd, &st) == 0)
+    {
+      struct stat self;
+      if (stat ("/proc/self/ns/pid", &self) == 0
+          && !(self.st_dev == st.st_dev && self.st_ino == st.st_ino))
+        found = pidns_within (ns_fd, st.st_dev, st.st_ino);
+      else
+        close (ns_fd);
+    }
+  else
+    close (ns_fd);
+  if (cfd >= 0)
+    close (cfd);
+  labels = json_object_get (json_object_get (root, "Config"), "Labels");
+  if (found)
+    {
+      *uid = decimal_id (json_string_value (
+                             json_object_get (labels, ECI_CALLER_UID_LABEL)),
+                         &u)
+                 ? (uid_t)u
+                 : 65534;
+      *gid = decimal_id (json_string_value (
+                             json_object_get (labels, ECI_CALLER_GID_LABEL)),
+                         &g)
+                 ? (gid_t)g
+                 : 65534;
+    }
+  json_decref (root);
+  return found;
+}
+
+int
+moatd_sockex_peer (void *ctx, int listener_id, const struct ucred *cred,
+                   int pidfd, uid_t *caller_uid, gid_t *caller_gid,
+                   char **message)
+{
+  struct moatd *d = ctx;
+  struct sockex_role *x = d->sockex;
+  cleanup_free char *path = NULL;
+  json_t *ids = NULL, *idv;
+  size_t i;
+  int ns_fd = -1;
+  bool ok = false;
+
+  *message = NULL;
+  if (x == NULL || cred->pid <= 0)
+    goto refuse;
+  pthread_mutex_lock (&x->mu);
+  for (size_t k = 0; k < x->n && path == NULL; k++)
+    if (x->s[k].id == listener_id && x->s[k].path != NULL)
+      path = strdup (x->s[k].path);
+  pthread_mutex_unlock (&x->mu);
+  if (path == NULL)
+    goto refuse;
+  ns_fd = open_pidns (cred->pid);
+  if (ns_fd < 0 || !peer_still_p (cred, pidfd))
+    goto refuse;
+  /* host root may use any socket (it may do anything anyway) */
+  if (cred->uid == 0)
+    {
+      struct stat a, b;
+      if (fstat (ns_fd, &a) == 0 && stat ("/proc/self/ns/pid", &b) == 0
+          && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        {
+          *caller_uid = 0;
+          *caller_gid = 0;
+          close (ns_fd);
+          return 0;
+        }
+    }
+  ids = containers_mounting (x, path);
+  json_array_foreach (ids, i, idv)
+  {
+    int dup_fd = fcntl (ns_fd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0)
+      break;
+    if (peer_in_container (x, json_string_value (idv), dup_fd, caller_uid,
+                           caller_gid))
+      {
+        ok = true;
+        break;
+      }
+  }
+  json_decref (ids);
+refuse:
+  if (ns_fd >= 0)
+    close (ns_fd);
+  if (ok)
+    return 0;
+  log_info ("filtered docker socket %s: refused uid %ld pid %ld, not a "
+            "process of its container",
+            path ? path : "?", (long)cred->uid, (long)cred->pid);
+  *message = strdup (
+      "enhanced container isolation: this docker socket belongs to a "
+      "container; only that container's processes may use it");
   return -1;
 }
 

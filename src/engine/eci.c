@@ -956,3 +956,73 @@ eci_check_build (const char *query, struct eci_verdict *v)
                               "builder: DOCKER_BUILDKIT=0 docker build ...");
   return 0;
 }
+
+/* ---- caller labels ------------------------------------------------------ */
+
+int
+eci_set_caller_labels (const char *body, size_t len, uid_t uid, gid_t gid,
+                       const struct eci_verdict *v, char **out,
+                       size_t *out_len, struct eci_verdict *err)
+{
+  json_t *root = NULL, *labels;
+  const char *k;
+  json_t *val;
+  void *tmp;
+  char num[24];
+  int ret = -1;
+  size_t pl = strlen (ECI_LABEL_PREFIX);
+
+  *out = NULL;
+  if (parse_object (body, len, &root, err) < 0)
+    return -1;
+  if (obj_get (root, "Labels", &labels, err) < 0)
+    goto done;
+  if (labels != NULL && !json_is_null (labels) && !json_is_object (labels))
+    {
+      refuse (err, 400, "eci.json", MSG_PREFIX "invalid Labels");
+      goto done;
+    }
+  if (labels == NULL || json_is_null (labels))
+    {
+      labels = json_object ();
+      if (labels == NULL || obj_set_canonical (root, "Labels", labels) < 0)
+        {
+          oom (err);
+          goto done;
+        }
+    }
+  /* A client must not name its own caller, image or socket.  Label keys
+   * are matched exactly by the engine; any case of the prefix goes. */
+  json_object_foreach_safe (labels, tmp, k, val)
+  {
+    bool moats
+        = (v != NULL && v->socket != NULL && strcmp (k, ECI_SOCKET_LABEL) == 0)
+          || (v != NULL && v->image_id != NULL
+              && strcmp (k, ECI_IMAGE_LABEL) == 0);
+    if (strncasecmp (k, ECI_LABEL_PREFIX, pl) == 0 && !moats)
+      json_object_del (labels, k);
+  }
+  snprintf (num, sizeof num, "%lu", (unsigned long)uid);
+  if (json_object_set_new (labels, ECI_CALLER_UID_LABEL, json_string (num))
+      < 0)
+    {
+      oom (err);
+      goto done;
+    }
+  snprintf (num, sizeof num, "%lu", (unsigned long)gid);
+  if (json_object_set_new (labels, ECI_CALLER_GID_LABEL, json_string (num)) < 0
+      || (json_object_get (labels, ECI_SOCKET_LABEL) == NULL
+          && json_object_set_new (labels, ECI_SOCKET_LABEL, json_string (""))
+                 < 0)
+      || (json_object_get (labels, ECI_IMAGE_LABEL) == NULL
+          && json_object_set_new (labels, ECI_IMAGE_LABEL, json_string (""))
+                 < 0))
+    {
+      oom (err);
+      goto done;
+    }
+  ret = dump (root, out, out_len, err);
+done:
+  json_decref (root);
+  return ret;
+}

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "policy/policy.h"
 
@@ -44,6 +45,17 @@ typedef int (*eci_socket_mount_fn) (void *ctx, const struct policy *pol,
 /* Label a create pinned to an image id gets: the image as the user wrote
  * it (`docker ps` shows the id the engine was told to run). */
 #define ECI_IMAGE_LABEL "com.moat.image"
+
+/* Who asked for a container: the uid and gid of the caller on the guarded
+ * socket (SO_PEERCRED), or, through a container's filtered socket, those
+ * that created that container.  Every create that passes the guard
+ * carries them (decimal); moat-runc reads them from the engine's container
+ * config to give shared directories the caller's rights. */
+#define ECI_CALLER_UID_LABEL "com.moat.caller.uid"
+#define ECI_CALLER_GID_LABEL "com.moat.caller.gid"
+
+/* Every label under this prefix is moat's: a client's is removed. */
+#define ECI_LABEL_PREFIX "com.moat."
 
 /* The engine's inspect answer (GET /containers/{name}/json) for a
  * container: 0 with *json / *len malloc'd, 1 when there is no such
@@ -97,6 +109,18 @@ int eci_check_container_create (const struct eci_config *cfg,
                                 const struct policy *pol, const char *body,
                                 size_t len, char **out, size_t *out_len,
                                 struct eci_verdict *v);
+
+/* Labels of a container create body (after eci_check_container_create,
+ * or alone when ECI is off): every com.moat.* label the client wrote is
+ * removed, except ECI_SOCKET_LABEL and ECI_IMAGE_LABEL when v says moat
+ * set them (v may be NULL: none); the caller labels are set; and the
+ * socket and image labels are set to "" when moat did not set them, so
+ * that an image's own LABEL (which the engine merges under the create's)
+ * can never supply one.  On pass, *out / *out_len hold the body to send
+ * (malloc'd).  Returns 0, or -1 with err filled (status, message). */
+int eci_set_caller_labels (const char *body, size_t len, uid_t uid, gid_t gid,
+                           const struct eci_verdict *v, char **out,
+                           size_t *out_len, struct eci_verdict *err);
 
 /* POST /volumes/create: a local-driver volume whose device is a host path
  * is a bind mount and gets the same checks. */

@@ -36,8 +36,17 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "engine/archive.h"
 #include "engine/guard_test.h"
 #include "engine/route.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* Check jobs that are not route ops: a filtered socket's peer, checked
+ * before anything is read from it. */
+#define JOB_PEER (-1)
 
 #define READ_CHUNK (64 * 1024)
 #define HIGH_WATER (256 * 1024)
@@ -184,6 +193,10 @@ struct conn
   struct ep ep_c, ep_u;
   uint32_t mask_c, mask_u;
   struct ucred cred;
+  /* whom its requests act for: the peer, or on a filtered socket who
+   * created the socket's container (engine_peer_fn) */
+  uid_t caller_uid;
+  gid_t caller_gid;
   int listener_id;
   bool command_list; /* apply eci.commandList (filtered socket) */
 
@@ -205,8 +218,12 @@ struct conn
   struct buf head_out; /* re-serialised head (RS_COLLECT) */
   struct buf body;     /* collected body */
   bool body_too_big;
-  int op;           /* route op being collected */
+  int op;           /* route op being collected or checked */
+  bool eci_on;      /* ECI applied to the current request */
   char *container;  /* name= of a create */
+  char *archive;    /* container of a checked docker cp, as requested */
+  char version[16]; /* /vX.Y of the current request-URI, or "" */
+  char *query;      /* its query, or NULL */
   struct buf local; /* local answer waiting (RS_WAIT_LOCAL/DISCARD) */
   bool local_close; /* close after the local answer */
   enum req_state after_local;
@@ -251,12 +268,19 @@ struct check_job
 {
   struct engine_guard *g;
   struct conn *c; /* NULL once the connection is gone (under g->jmu) */
-  int op;
+  int op;         /* a route op, or JOB_PEER */
   char *body;
   size_t len;
-  int r; /* results */
+  bool eci;         /* ECI applies (else a create only gets its labels) */
+  uid_t caller_uid; /* in: a create's caller; out: JOB_PEER's */
+  gid_t caller_gid;
+  struct ucred cred; /* JOB_PEER */
+  int pidfd;         /* JOB_PEER, or -1 */
+  int listener_id;   /* JOB_PEER */
+  char *name;        /* ROUTE_OP_ARCHIVE: the container as requested */
+  int r;             /* results */
   struct eci_verdict v;
-  char *out;
+  char *out; /* the body to send; ROUTE_OP_ARCHIVE: the container's id */
   size_t out_len;
   struct check_job *next;
 };
@@ -433,8 +457,8 @@ audit (struct conn *c, const char *rule, const char *outcome,
     return;
   memset (&r, 0, sizeof r);
   clock_gettime (CLOCK_REALTIME, &r.time);
-  r.uid = c->cred.uid;
-  r.gid = c->cred.gid;
+  r.uid = c->caller_uid;
+  r.gid = c->caller_gid;
   r.pid = c->cred.pid;
   r.method = llhttp_method_name ((llhttp_method_t)c->req.method);
   r.uri = uri ? uri : "";
@@ -746,11 +770,13 @@ hdr_is (struct conn *c, size_t i, const char *name)
 /* Re-serialise the head into out, without framing headers; the caller
  * adds them. */
 static int
-write_head (struct conn *c, struct buf *out)
+write_head (struct conn *c, struct buf *out, const char *uri)
 {
   const char *m = llhttp_method_name ((llhttp_method_t)c->req.method);
   if (buf_printf (out, "%s ", m) < 0
-      || buf_append (out, c->hbuf.d + c->url_off, c->url_len) < 0
+      || (uri ? buf_append (out, uri, strlen (uri))
+              : buf_append (out, c->hbuf.d + c->url_off, c->url_len))
+             < 0
       || buf_printf (out, " HTTP/%d.%d\r\n", c->req.http_major,
                      c->req.http_minor)
              < 0)
@@ -854,6 +880,9 @@ headers_valid_p (struct conn *c)
     }
   return true;
 }
+
+static void forward_head (struct conn *c);
+static void start_archive_check (struct conn *c);
 
 /* Decide about a complete head.  Sets c->rs to what happens to the body. */
 static void
@@ -981,6 +1010,12 @@ handle_head (struct conn *c)
           if (has_body (c))
             c->op = c->route->op;
           break;
+        case ROUTE_OP_ARCHIVE:
+          /* the engine copies as host root: a non-root caller's copy
+           * must not reach a host path (engine/archive.h) */
+          if (c->caller_uid != 0)
+            c->op = c->route->op;
+          break;
         default:
           break;
         }
@@ -993,11 +1028,35 @@ handle_head (struct conn *c)
           return;
         }
     }
+  /* Every create gets its caller's labels, ECI or not: moat-runc reads
+   * them, and a client must not be able to write its own. */
+  c->eci_on = pol && pol->eci.enabled;
+  if (pol && c->route->op == ROUTE_OP_CONTAINER_CREATE)
+    c->op = ROUTE_OP_CONTAINER_CREATE;
   pthread_mutex_unlock (&g->mu);
   if (c->op == ROUTE_OP_CONTAINER_CREATE)
     c->container = engine_query_get (uri.query, "name");
   else if (strncmp (uri.path, "/containers/", 12) == 0)
     c->container = strndup (uri.path + 12, strcspn (uri.path + 12, "/"));
+  free (c->archive);
+  c->archive = NULL;
+  free (c->query);
+  c->query = NULL;
+  if (c->op == ROUTE_OP_ARCHIVE)
+    {
+      /* the whole name between "/containers/" and "/archive" (the
+       * engine's {name:.*}), checked as a name later */
+      size_t pl = strlen (uri.path);
+      c->archive = strndup (uri.path + 12, pl - 12 - 8);
+      c->query = strdup (uri.query);
+      snprintf (c->version, sizeof c->version, "%s", uri.version);
+      if (c->archive == NULL || c->query == NULL)
+        {
+          engine_uri_free (&uri);
+          c->dead = true;
+          return;
+        }
+    }
   engine_uri_free (&uri);
 
   if (engine_connect (c) < 0)
@@ -1006,9 +1065,14 @@ handle_head (struct conn *c)
       return;
     }
   buf_free (&c->head_out);
-  if (write_head (c, &c->head_out) < 0)
+  if (write_head (c, &c->head_out, NULL) < 0)
     {
       c->dead = true;
+      return;
+    }
+  if (c->op == ROUTE_OP_ARCHIVE)
+    {
+      start_archive_check (c);
       return;
     }
   if (c->op != ROUTE_OP_NONE)
@@ -1016,6 +1080,14 @@ handle_head (struct conn *c)
       c->rs = RS_COLLECT;
       return;
     }
+  forward_head (c);
+}
+
+/* Send the checked head (c->head_out, without framing) and stream the
+ * body after it. */
+static void
+forward_head (struct conn *c)
+{
   c->chunked_out = (c->req.flags & F_CHUNKED) != 0;
   if (c->chunked_out)
     buf_printf (&c->head_out, "Transfer-Encoding: chunked\r\n\r\n");
@@ -1057,6 +1129,9 @@ job_free (struct check_job *j)
     return;
   free (j->body);
   free (j->out);
+  free (j->name);
+  if (j->pidfd >= 0)
+    close (j->pidfd);
   eci_verdict_clear (&j->v);
   free (j);
 }
@@ -1074,8 +1149,55 @@ run_check (struct engine_guard *g, struct check_job *j)
   switch (j->op)
     {
     case ROUTE_OP_CONTAINER_CREATE:
-      j->r = eci_check_container_create (&g->cfg.eci, pol, j->body, j->len,
-                                         &j->out, &j->out_len, &j->v);
+      {
+        cleanup_free char *checked = NULL;
+        size_t checked_len = 0;
+        const char *b = j->body;
+        size_t bl = j->len;
+        if (j->eci)
+          {
+            j->r = eci_check_container_create (&g->cfg.eci, pol, j->body,
+                                               j->len, &checked, &checked_len,
+                                               &j->v);
+            if (j->r < 0)
+              break;
+            b = checked;
+            bl = checked_len;
+          }
+        j->r = eci_set_caller_labels (b, bl, j->caller_uid, j->caller_gid,
+                                      j->eci ? &j->v : NULL, &j->out,
+                                      &j->out_len, &j->v);
+      }
+      break;
+    case ROUTE_OP_ARCHIVE:
+      j->r = engine_archive_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
+                                   j->name, &j->out, &j->v);
+      break;
+    case JOB_PEER:
+      if (g->cfg.peer_check == NULL)
+        {
+          j->caller_uid = j->cred.uid;
+          j->caller_gid = j->cred.gid;
+          j->r = 0;
+          break;
+        }
+      {
+        char *m = NULL;
+        j->r
+            = g->cfg.peer_check (g->cfg.peer_ctx, j->listener_id, &j->cred,
+                                 j->pidfd, &j->caller_uid, &j->caller_gid, &m);
+        if (j->r < 0)
+          {
+            j->v.status = 403;
+            j->v.rule = "socket.peer";
+            j->v.message
+                = m ? m
+                    : strdup (MSG_PREFIX "this filtered docker socket "
+                                         "belongs to another container");
+          }
+        else
+          free (m);
+      }
       break;
     case ROUTE_OP_VOLUME_CREATE:
       j->r = eci_check_volume_create (&g->cfg.eci, pol, j->body, j->len,
@@ -1195,6 +1317,15 @@ finish_collected (struct conn *c, struct check_job *j)
     }
   if (v->pin)
     audit (c, "eci.socket-mount", "rewritten", v->pin, v->image);
+  if (j->op == ROUTE_OP_CONTAINER_CREATE)
+    {
+      char what[128];
+      snprintf (what, sizeof what,
+                "Labels " ECI_CALLER_UID_LABEL "=\"%lu\" " ECI_CALLER_GID_LABEL
+                "=\"%lu\"",
+                (unsigned long)j->caller_uid, (unsigned long)j->caller_gid);
+      audit (c, "caller", "rewritten", what, v->image);
+    }
   if (nb == NULL)
     {
       nb = j->body;
@@ -1213,13 +1344,14 @@ finish_collected (struct conn *c, struct check_job *j)
   c->rs = c->local_close ? RS_CLOSED : RS_HEAD;
 }
 
+static void submit_job (struct conn *c, struct check_job *j);
+
 /* The collected body is complete: park the connection and hand the check
  * to a worker (its answer resumes the connection, resume_checked), or
  * answer 413 at once. */
 static void
 handle_collected (struct conn *c)
 {
-  struct engine_guard *g = c->g;
   struct check_job *j;
 
   if (c->body_too_big)
@@ -1242,13 +1374,28 @@ handle_collected (struct conn *c)
   j->body[c->body.len] = '\0';
   j->len = c->body.len;
   j->op = c->op;
+  j->eci = c->eci_on;
+  j->caller_uid = c->caller_uid;
+  j->caller_gid = c->caller_gid;
+  j->pidfd = -1;
+  buf_free (&c->body);
+  submit_job (c, j);
+}
+
+static void finish_job (struct conn *c, struct check_job *j);
+
+/* Run j for c on a worker: c is parked until the answer is in (or, with
+ * sync_checks, checked here and now). */
+static void
+submit_job (struct conn *c, struct check_job *j)
+{
+  struct engine_guard *g = c->g;
   j->g = g;
   j->c = c;
-  buf_free (&c->body);
   if (g->sync_checks)
     {
       run_check (g, j);
-      finish_collected (c, j);
+      finish_job (c, j);
       job_free (j);
       return;
     }
@@ -1264,6 +1411,110 @@ handle_collected (struct conn *c)
   g->jq_tail = j;
   pthread_cond_signal (&g->jcv);
   pthread_mutex_unlock (&g->jmu);
+}
+
+/* A non-root caller's docker cp: ask whether the container mounts a host
+ * path before the head (and any tar) goes to the engine. */
+static void
+start_archive_check (struct conn *c)
+{
+  struct check_job *j = calloc (1, sizeof *j);
+  if (j == NULL || (j->name = strdup (c->archive)) == NULL)
+    {
+      free (j);
+      c->dead = true;
+      return;
+    }
+  j->op = ROUTE_OP_ARCHIVE;
+  j->pidfd = -1;
+  submit_job (c, j);
+}
+
+static void
+finish_archive (struct conn *c, struct check_job *j)
+{
+  cleanup_free char *uri = NULL;
+  if (j->r < 0)
+    {
+      const char *m = j->v.message ? j->v.message : "moat: request refused";
+      audit (c, j->v.rule ? j->v.rule : "eci.archive", "refused", m, NULL);
+      refuse (c, j->v.status ? j->v.status : 403, m, false);
+      return;
+    }
+  /* sent for the id that was checked, not the name */
+  if (asprintf (&uri, "%s%s/containers/%s/archive%s%s",
+                c->version[0] ? "/v" : "", c->version, j->out,
+                c->query && c->query[0] ? "?" : "", c->query ? c->query : "")
+      < 0)
+    {
+      uri = NULL;
+      c->dead = true;
+      return;
+    }
+  buf_free (&c->head_out);
+  if (write_head (c, &c->head_out, uri) < 0)
+    {
+      c->dead = true;
+      return;
+    }
+  forward_head (c);
+}
+
+/* A filtered socket's peer was checked: serve it, or answer once and
+ * close. */
+static void
+finish_peer (struct conn *c, struct check_job *j)
+{
+  if (j->r < 0)
+    {
+      const char *m = j->v.message ? j->v.message : "moat: refused";
+      audit (c, "socket.peer", "refused", m, NULL);
+      local_answer (c, 403, m, true);
+      emit_local (c);
+      return;
+    }
+  c->caller_uid = j->caller_uid;
+  c->caller_gid = j->caller_gid;
+  c->rs = RS_HEAD;
+}
+
+static void
+finish_job (struct conn *c, struct check_job *j)
+{
+  switch (j->op)
+    {
+    case JOB_PEER:
+      finish_peer (c, j);
+      break;
+    case ROUTE_OP_ARCHIVE:
+      finish_archive (c, j);
+      break;
+    default:
+      finish_collected (c, j);
+      break;
+    }
+}
+
+/* A new connection on a filtered socket: nothing is read from it until
+ * its peer is known to be the socket's container. */
+static void
+start_peer_check (struct conn *c, int listener_id)
+{
+  struct check_job *j = calloc (1, sizeof *j);
+  socklen_t sl = sizeof j->pidfd;
+  if (j == NULL)
+    {
+      c->dead = true;
+      return;
+    }
+  j->op = JOB_PEER;
+  j->cred = c->cred;
+  j->listener_id = listener_id;
+  /* a pidfd names the peer process itself (Linux >= 6.5), so that its
+   * pid cannot be recycled under the check */
+  if (getsockopt (c->cfd, SOL_SOCKET, SO_PEERPIDFD, &j->pidfd, &sl) < 0)
+    j->pidfd = -1;
+  submit_job (c, j);
 }
 
 /* The loop's side of finished checks. */
@@ -1290,7 +1541,7 @@ resume_checked (struct engine_guard *g)
       if (c != NULL && !c->closed)
         {
           c->job = NULL;
-          finish_collected (c, j);
+          finish_job (c, j);
           c->kick = true; /* pipelined requests may wait in cin */
           conn_update (c);
         }
@@ -1551,6 +1802,8 @@ conn_free (struct conn *c)
   buf_free (&c->uout);
   buf_free (&c->cout);
   free (c->container);
+  free (c->archive);
+  free (c->query);
   free (c);
 }
 
@@ -1842,6 +2095,8 @@ accept_clients (struct engine_guard *g, struct listener *l)
       sl = sizeof c->cred;
       if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &sl) < 0)
         c->cred.pid = 0, c->cred.uid = (uid_t)-1, c->cred.gid = (gid_t)-1;
+      c->caller_uid = c->cred.uid;
+      c->caller_gid = c->cred.gid;
       c->mask_c = EPOLLIN;
       c->reg_c = true;
       ev.events = EPOLLIN;
@@ -1853,6 +2108,11 @@ accept_clients (struct engine_guard *g, struct listener *l)
           continue;
         }
       conn_link (c);
+      if (l->command_list && g->cfg.peer_check != NULL)
+        {
+          start_peer_check (c, l->id);
+          conn_update (c);
+        }
     }
 }
 

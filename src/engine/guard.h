@@ -15,11 +15,13 @@
 #define MOAT_ENGINE_GUARD_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
 
 #include "common/error.h"
 #include "common/paths.h"
+#include "engine/archive.h"
 #include "engine/eci.h"
 #include "policy/policy.h"
 
@@ -31,9 +33,10 @@
 struct engine_audit_record
 {
   struct timespec time; /* CLOCK_REALTIME */
-  uid_t uid;            /* caller, from SO_PEERCRED */
+  uid_t uid;            /* caller: SO_PEERCRED on the guarded socket; on a
+                           filtered socket, who created its container */
   gid_t gid;
-  pid_t pid;
+  pid_t pid; /* the peer's pid (SO_PEERCRED) */
   const char *method;
   const char *uri;       /* request-URI as received */
   const char *endpoint;  /* CLI command of the endpoint ("create", "push") */
@@ -49,6 +52,17 @@ struct engine_audit_record
 typedef void (*engine_audit_fn) (void *ctx,
                                  const struct engine_audit_record *rec);
 
+/* Who may use a filtered socket (listener `listener_id`): the peer
+ * (SO_PEERCRED; pidfd from SO_PEERPIDFD or -1, valid during the call) must
+ * be a process of the container the socket belongs to.  Return 0 to serve
+ * it, with *caller_uid / *caller_gid the caller its requests act for (who
+ * created that container); -1 to refuse, *message malloc'd (or NULL).
+ * Runs on a check worker: may block (bounded); thread-safe. */
+typedef int (*engine_peer_fn) (void *ctx, int listener_id,
+                               const struct ucred *cred, int pidfd,
+                               uid_t *caller_uid, gid_t *caller_gid,
+                               char **message);
+
 struct engine_guard_config
 {
   /* Listening unix stream socket: an fd the caller made (the guard takes
@@ -63,6 +77,15 @@ struct engine_guard_config
   struct eci_config eci;    /* copied; the strings must outlive the guard */
   engine_audit_fn audit;
   void *audit_ctx;
+  /* Checked on every connection to a listener added with
+   * ENGINE_LISTENER_COMMAND_LIST before anything is read from it; NULL:
+   * every peer is served as its own caller. */
+  engine_peer_fn peer_check;
+  void *peer_ctx;
+  /* Engine lookups of the docker cp check (engine/archive.h); NULL: a
+   * non-root caller's docker cp is refused under ECI. */
+  engine_get_fn engine_get;
+  void *engine_get_ctx;
 };
 
 struct engine_guard;

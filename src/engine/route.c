@@ -40,9 +40,9 @@ static const struct engine_route routes[] = {
   C_ROUTE ("GET", "/containers/**/stats", "stats", "container"),
   { "GET", "/containers/**/attach/ws", "attach", "container", ROUTE_OP_NONE,
     ROUTE_F_HIJACK },
-  C_ROUTE ("GET", "/containers/**/archive", "cp", "container"),
-  C_ROUTE ("HEAD", "/containers/**/archive", "cp", "container"),
-  C_ROUTE ("PUT", "/containers/**/archive", "cp", "container"),
+  { "GET", "/containers/**/archive", "cp", "container", ROUTE_OP_ARCHIVE, 0 },
+  { "HEAD", "/containers/**/archive", "cp", "container", ROUTE_OP_ARCHIVE, 0 },
+  { "PUT", "/containers/**/archive", "cp", "container", ROUTE_OP_ARCHIVE, 0 },
   { "POST", "/containers/**/start", "start,run", "container",
     ROUTE_OP_CONTAINER_START, 0 },
   C_ROUTE ("POST", "/containers/**/stop", "stop", "container"),
@@ -171,7 +171,6 @@ engine_route_table (size_t *n)
   *n = sizeof routes / sizeof routes[0];
   return routes;
 }
-
 
 static bool
 path_clean_p (const char *p)
@@ -341,8 +340,19 @@ entry_matches (const char *entry, const struct engine_route *r)
   if (strcmp (entry, "*") == 0)
     return true;
   if (entry[n - 1] == '*')
-    return r->group[0] != '\0' && strlen (r->group) == n - 1
-           && memcmp (entry, r->group, n - 1) == 0;
+    {
+      /* "<group>*": every `docker <group> ...` command, so the endpoints
+       * of the group and those a verb of that management command calls
+       * in another group ("system*" covers `docker system prune`, whose
+       * endpoints are /containers/prune, /images/prune, ...). */
+      char word[32];
+      if (n - 1 >= sizeof word)
+        return false;
+      memcpy (word, entry, n - 1);
+      word[n - 1] = '\0';
+      return (r->group[0] != '\0' && strcmp (r->group, word) == 0)
+             || has_command_prefix (r, word);
+    }
   for (size_t i = 0; i < sizeof mgmt / sizeof mgmt[0]; i++)
     if (strcmp (entry, mgmt[i].name) == 0)
       return strcmp (r->group, mgmt[i].group) == 0;
@@ -389,7 +399,8 @@ query_each (const char *query,
           if (eq)
             *eq = '\0';
           char *k = pct_decode (raw, strlen (raw), true);
-          char *v = eq ? pct_decode (eq + 1, strlen (eq + 1), true) : strdup ("");
+          char *v
+              = eq ? pct_decode (eq + 1, strlen (eq + 1), true) : strdup ("");
           bool stop = k && v && fn (k, v, ctx);
           free (k);
           free (v);

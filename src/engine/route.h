@@ -23,6 +23,7 @@ enum engine_route_op
   ROUTE_OP_BUILDKIT,         /* /session, /grpc: refused under ECI */
   ROUTE_OP_SWARM,            /* swarm init/join, services: refused (ECI) */
   ROUTE_OP_PLUGIN,           /* plugin install/enable/set: refused (ECI) */
+  ROUTE_OP_ARCHIVE, /* docker cp: a non-root caller's is checked (ECI) */
 };
 
 enum

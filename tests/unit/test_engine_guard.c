@@ -14,7 +14,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,6 +167,50 @@ slow_hook (void *ctx, const struct policy *p, const char *image,
   return 0;
 }
 
+/* Filtered sockets: root is "the container", served as caller 4242;
+ * anyone else is refused.  The first listener serves every peer as
+ * itself. */
+static int
+fake_peer (void *ctx, int listener_id, const struct ucred *cred, int pidfd,
+           uid_t *caller_uid, gid_t *caller_gid, char **message)
+{
+  (void)ctx;
+  (void)pidfd;
+  if (listener_id == 1)
+    {
+      *caller_uid = cred->uid;
+      *caller_gid = cred->gid;
+      return 0;
+    }
+  if (cred->uid != 0)
+    {
+      *message = strdup ("enhanced container isolation: not yours");
+      return -1;
+    }
+  *caller_uid = 4242;
+  *caller_gid = 4343;
+  return 0;
+}
+
+#define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static int
+fake_get (void *ctx, const char *path, char **body, size_t *len)
+{
+  const char *j = NULL;
+  (void)ctx;
+  if (strcmp (path, "/containers/plain/json") == 0)
+    j = "{\"Id\":\"" ID64 "\",\"Mounts\":[]}";
+  else if (strcmp (path, "/containers/withbind/json") == 0)
+    j = "{\"Id\":\"" ID64 "\",\"Mounts\":[{\"Type\":\"bind\","
+        "\"Source\":\"/tmp\"}]}";
+  if (j == NULL)
+    return 1;
+  *body = strdup (j);
+  *len = strlen (j);
+  return 0;
+}
+
 static double
 now_ms (void)
 {
@@ -198,6 +244,8 @@ setup (void **state)
   cfg.audit = on_audit;
   cfg.audit_ctx = f;
   cfg.eci.socket_mount_allowed = slow_hook;
+  cfg.peer_check = fake_peer;
+  cfg.engine_get = fake_get;
   f->g = engine_guard_new (&cfg, &err);
   assert_non_null (f->g);
   memset (&pol, 0, sizeof pol);
@@ -442,6 +490,107 @@ listeners_added_and_removed (void **state)
   close (fd1);
 }
 
+static bool
+last_has (struct fake *f, const char *what)
+{
+  bool r;
+  pthread_mutex_lock (&f->mu);
+  r = strstr (f->last, what) != NULL;
+  pthread_mutex_unlock (&f->mu);
+  return r;
+}
+
+/* Every create carries its caller; on a filtered socket that is who the
+ * peer hook says (the container's creator), forged labels go, and a
+ * peer the hook refuses gets one answer and nothing else. */
+static void
+caller_labels_and_filtered_peers (void **state)
+{
+  struct fake *f = *state;
+  char out[4096], path[100], req[1024];
+  moat_error_t err = NULL;
+  const char *body = "{\"Image\":\"busybox\",\"Labels\":{"
+                     "\"com.moat.caller.uid\":\"0\"}}";
+  pid_t pid;
+  int st;
+  engine_guard_set_policy (f->g, &pol);
+  snprintf (req, sizeof req,
+            "POST /containers/create HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+            strlen (body), body);
+  int fd0 = unix_dial (f->listen);
+  assert_int_equal (roundtrip (fd0, req, out, sizeof out), 200);
+  assert_true (last_has (f, "\"com.moat.caller.uid\":\"0\""));
+  assert_true (last_has (f, "\"com.moat.caller.gid\":\"0\""));
+  close (fd0);
+
+  snprintf (path, sizeof path, "%s/filtered.sock", f->dir);
+  int lfd = unix_listen (path);
+  assert_int_equal (chmod (path, 0666), 0);
+  assert_int_equal (chmod (f->dir, 0711), 0);
+  int id = engine_guard_add_listener (f->g, lfd, ENGINE_LISTENER_COMMAND_LIST,
+                                      &err);
+  assert_true (id > 1);
+  int fd = unix_dial (path);
+  assert_int_equal (roundtrip (fd, req, out, sizeof out), 200);
+  assert_true (last_has (f, "\"com.moat.caller.uid\":\"4242\""));
+  assert_true (last_has (f, "\"com.moat.caller.gid\":\"4343\""));
+  assert_false (last_has (f, "\"com.moat.caller.uid\":\"0\""));
+  /* the caller (4242) is not root: docker cp is checked */
+  assert_int_equal (
+      roundtrip (fd,
+                 "PUT /v1.41/containers/withbind/archive?path=/ HTTP/1.1\r\n"
+                 "Host: x\r\nContent-Length: 3\r\n\r\nabc",
+                 out, sizeof out),
+      403);
+  assert_non_null (strstr (out, "copy into the shared directory"));
+  assert_int_equal (
+      roundtrip (fd,
+                 "PUT /v1.41/containers/plain/archive?path=/ HTTP/1.1\r\n"
+                 "Host: x\r\nContent-Length: 3\r\n\r\nabc",
+                 out, sizeof out),
+      200);
+  assert_true (last_has (f, "PUT /v1.41/containers/" ID64
+                            "/archive?path=/ HTTP/1.1\r\n"));
+  assert_true (last_has (f, "\r\n\r\nabc"));
+  close (fd);
+
+  /* another user on the filtered socket: one refusal, then closed */
+  pid = fork ();
+  assert_true (pid >= 0);
+  if (pid == 0)
+    {
+      struct sockaddr_un sa = { .sun_family = AF_UNIX };
+      char buf[2048];
+      size_t n = 0;
+      ssize_t r;
+      int c;
+      if (setresgid (65534, 65534, 65534) < 0
+          || setresuid (65534, 65534, 65534) < 0)
+        _exit (10);
+      c = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
+      if (connect (c, (struct sockaddr *)&sa, sizeof sa) < 0)
+        _exit (11);
+      static const char q[] = "GET /info HTTP/1.1\r\nHost: x\r\n\r\n";
+      if (write (c, q, sizeof q - 1) != (ssize_t)(sizeof q - 1))
+        _exit (12);
+      while ((r = read (c, buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+      buf[n] = '\0';
+      if (strncmp (buf, "HTTP/1.1 403", 12) != 0
+          || strstr (buf, "not yours") == NULL)
+        _exit (13);
+      _exit (0);
+    }
+  assert_int_equal (waitpid (pid, &st, 0), pid);
+  assert_true (WIFEXITED (st));
+  assert_int_equal (WEXITSTATUS (st), 0);
+  pthread_mutex_lock (&f->mu);
+  assert_null (strstr (f->last, "GET /info"));
+  pthread_mutex_unlock (&f->mu);
+}
+
 static void
 config_from_paths (void **state)
 {
@@ -475,6 +624,8 @@ main (void)
                                      teardown),
     cmocka_unit_test_setup_teardown (slow_check_parks_only_its_connection,
                                      setup, teardown),
+    cmocka_unit_test_setup_teardown (caller_labels_and_filtered_peers, setup,
+                                     teardown),
     cmocka_unit_test (config_from_paths),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -90,7 +90,11 @@ classify_known (void **state)
     { "POST", "/plugins/pull?remote=x", "plugin install", "plugin",
       ROUTE_OP_PLUGIN },
     { "PUT", "/containers/c/archive?path=/", "cp", "container",
-      ROUTE_OP_NONE },
+      ROUTE_OP_ARCHIVE },
+    { "HEAD", "/containers/c/archive?path=/", "cp", "container",
+      ROUTE_OP_ARCHIVE },
+    { "GET", "/containers/c/archive?path=/", "cp", "container",
+      ROUTE_OP_ARCHIVE },
   };
   for (size_t i = 0; i < sizeof t / sizeof *t; i++)
     {
@@ -200,6 +204,89 @@ query_values (void **state)
       engine_query_any_equal ("networkmode=hostx", "networkmode", "host"));
 }
 
+/* What each docker CLI command of a group calls (docs/engine-api-commands.md,
+ * "Command groups"): every endpoint must be known, carry that command in
+ * its CLI column, and be refused by a deny list of "<group>*" and of the
+ * management command.  Docker documents "system*" as "all docker system
+ * ... commands", and `docker system prune` calls the prune endpoints of
+ * four other groups. */
+static const struct
+{
+  const char *cli;      /* "system prune" */
+  const char *wildcard; /* "system*" */
+  const char *method;
+  const char *uri;
+} cli_calls[] = {
+  { "system df", "system*", "GET", "/v1.41/system/df" },
+  { "system events", "system*", "GET", "/v1.41/events" },
+  { "system info", "system*", "GET", "/v1.41/info" },
+  { "system prune", "system*", "POST", "/v1.41/containers/prune" },
+  { "system prune", "system*", "POST", "/v1.41/networks/prune" },
+  { "system prune", "system*", "POST", "/v1.41/images/prune" },
+  { "system prune", "system*", "POST", "/v1.41/build/prune" },
+  { "system prune", "system*", "POST", "/v1.41/volumes/prune" },
+  { "container ls", "container*", "GET", "/v1.41/containers/json" },
+  { "container prune", "container*", "POST", "/v1.41/containers/prune" },
+  { "container inspect", "container*", "GET", "/v1.41/containers/c/json" },
+  { "image ls", "image*", "GET", "/v1.41/images/json" },
+  { "image prune", "image*", "POST", "/v1.41/images/prune" },
+  { "image inspect", "image*", "GET", "/v1.41/images/busybox/json" },
+  { "builder prune", "build*", "POST", "/v1.41/build/prune" },
+  { "volume ls", "volume*", "GET", "/v1.41/volumes" },
+  { "volume create", "volume*", "POST", "/v1.41/volumes/create" },
+  { "volume inspect", "volume*", "GET", "/v1.41/volumes/v" },
+  { "volume rm", "volume*", "DELETE", "/v1.41/volumes/v" },
+  { "volume prune", "volume*", "POST", "/v1.41/volumes/prune" },
+  { "volume update", "volume*", "PUT", "/v1.41/volumes/v" },
+  { "network ls", "network*", "GET", "/v1.41/networks" },
+  { "network create", "network*", "POST", "/v1.41/networks/create" },
+  { "network connect", "network*", "POST", "/v1.41/networks/n/connect" },
+  { "network disconnect", "network*", "POST", "/v1.41/networks/n/disconnect" },
+  { "network inspect", "network*", "GET", "/v1.41/networks/n" },
+  { "network rm", "network*", "DELETE", "/v1.41/networks/n" },
+  { "network prune", "network*", "POST", "/v1.41/networks/prune" },
+};
+
+static void
+cli_groups_cover_their_endpoints (void **state)
+{
+  for (size_t i = 0; i < sizeof cli_calls / sizeof cli_calls[0]; i++)
+    {
+      const struct engine_route *r
+          = classify_uri (cli_calls[i].method, cli_calls[i].uri);
+      char mgmt[32];
+      char *v[1];
+      size_t n = strcspn (cli_calls[i].cli, " ");
+      if (r == &engine_route_unknown)
+        fail_msg ("%s %s is not classified", cli_calls[i].method,
+                  cli_calls[i].uri);
+      if (!engine_route_has_command (r, cli_calls[i].cli))
+        fail_msg ("%s %s does not list \"%s\"", cli_calls[i].method,
+                  cli_calls[i].uri, cli_calls[i].cli);
+      v[0] = (char *)cli_calls[i].wildcard;
+      if (engine_cmdlist_allows (POLICY_CMDLIST_DENY, v, 1, r))
+        fail_msg ("deny \"%s\" lets `docker %s` (%s %s) through",
+                  cli_calls[i].wildcard, cli_calls[i].cli, cli_calls[i].method,
+                  cli_calls[i].uri);
+      if (!engine_cmdlist_allows (POLICY_CMDLIST_ALLOW, v, 1, r))
+        fail_msg ("allow \"%s\" does not let `docker %s` through",
+                  cli_calls[i].wildcard, cli_calls[i].cli);
+      memcpy (mgmt, cli_calls[i].cli, n);
+      mgmt[n] = '\0';
+      v[0] = mgmt;
+      if (engine_cmdlist_allows (POLICY_CMDLIST_DENY, v, 1, r))
+        fail_msg ("deny \"%s\" lets `docker %s` through", mgmt,
+                  cli_calls[i].cli);
+    }
+  /* and no further: a group wildcard is not every endpoint */
+  assert_true (
+      allows (POLICY_CMDLIST_DENY, "system*", "POST", "/containers/create"));
+  assert_true (allows (POLICY_CMDLIST_DENY, "system*", "GET", "/images/json"));
+  assert_true (
+      allows (POLICY_CMDLIST_DENY, "volume*", "POST", "/containers/prune"));
+  assert_true (allows (POLICY_CMDLIST_DENY, "imag*", "POST", "/images/prune"));
+}
+
 /* Every name moat's settings validator accepts must match at least one
  * endpoint, or a deny entry would be a silent no-op.  The list comes from
  * the validator itself, so a name added there is checked here too. */
@@ -249,6 +336,7 @@ main (void)
     cmocka_unit_test (classify_unknown),
     cmocka_unit_test (cmdlist_deny),
     cmocka_unit_test (cmdlist_allow),
+    cmocka_unit_test (cli_groups_cover_their_endpoints),
     cmocka_unit_test (query_values),
     cmocka_unit_test (policy_names_all_match),
     cmocka_unit_test (table_is_sane),

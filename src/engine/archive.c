@@ -1,0 +1,195 @@
+/* docker cp checks: which containers' archive endpoints a non-root
+ * caller may use. */
+#include "archive.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/cleanup.h"
+
+#define MSG_PREFIX "enhanced container isolation: "
+
+__attribute__ ((format (printf, 3, 4))) static int
+refuse (struct eci_verdict *v, int status, const char *fmt, ...)
+{
+  va_list ap;
+  char *m = NULL;
+  va_start (ap, fmt);
+  if (vasprintf (&m, fmt, ap) < 0)
+    m = NULL;
+  va_end (ap);
+  free (v->message);
+  v->message = m;
+  v->status = status;
+  v->rule = "eci.archive";
+  return -1;
+}
+
+/* A container or volume name the engine accepts
+ * ([a-zA-Z0-9][a-zA-Z0-9_.-]*, a container's with an optional leading
+ * '/'): nothing that could change the URL it is put in. */
+static bool
+name_p (const char *s, bool slash)
+{
+  size_t n;
+  if (slash && s[0] == '/')
+    s++;
+  n = strlen (s);
+  if (n == 0 || n > 256)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    {
+      char c = s[i];
+      bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                   || (c >= '0' && c <= '9');
+      if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
+        return false;
+    }
+  return true;
+}
+
+static bool
+full_id_p (const char *s)
+{
+  if (s == NULL || strlen (s) != 64)
+    return false;
+  for (; *s; s++)
+    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+      return false;
+  return true;
+}
+
+static int
+blocked (struct eci_verdict *v, const char *name, const char *what)
+{
+  return refuse (v, 403,
+                 MSG_PREFIX "docker cp to or from container \"%s\" is "
+                            "blocked: it mounts %s, which the engine would "
+                            "read and write as host root; copy into the "
+                            "shared directory on the host instead",
+                 name, what);
+}
+
+/* Does local volume `vol` have a device (a host path or a remote file
+ * system mounted as root)?  1 yes, 0 no, -1 cannot tell. */
+static int
+volume_has_device (engine_get_fn get, void *ctx, const char *vol)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char *body = NULL;
+  size_t len = 0;
+  json_t *root, *opts;
+  int r;
+  if (!name_p (vol, false) || asprintf (&path, "/volumes/%s", vol) < 0)
+    return -1;
+  if (get (ctx, path, &body, &len) != 0)
+    return -1;
+  root = json_loadb (body, len, 0, NULL);
+  if (!json_is_object (root))
+    {
+      json_decref (root);
+      return -1;
+    }
+  opts = json_object_get (root, "Options");
+  r = 0;
+  if (opts != NULL && !json_is_null (opts))
+    {
+      const char *k = NULL;
+      json_t *val = NULL;
+      if (!json_is_object (opts))
+        r = -1;
+      else
+        json_object_foreach (opts, k, val)
+        {
+          /* the local driver reads "device" exactly; any spelling
+           * counts, in case another reads it folded */
+          if (strcasecmp (k, "device") == 0)
+            r = 1;
+        }
+    }
+  json_decref (root);
+  return r;
+}
+
+int
+engine_archive_check (engine_get_fn get, void *ctx, const char *name,
+                      char **id, struct eci_verdict *v)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char *body = NULL;
+  size_t len = 0, i;
+  json_t *root, *m;
+  int r;
+
+  *id = NULL;
+  if (!name_p (name, true))
+    return refuse (v, 404, "No such container: %s", name);
+  if (get == NULL)
+    return refuse (v, 403,
+                   MSG_PREFIX "docker cp cannot be checked here "
+                              "and is blocked");
+  if (asprintf (&path, "/containers/%s/json", name) < 0)
+    {
+      path = NULL;
+      return refuse (v, 500, "moat: out of memory");
+    }
+  r = get (ctx, path, &body, &len);
+  if (r > 0)
+    return refuse (v, 404, "No such container: %s", name);
+  if (r < 0)
+    return refuse (v, 502,
+                   "moat: cannot inspect container \"%s\" to check docker "
+                   "cp",
+                   name);
+  root = json_loadb (body, len, 0, NULL);
+  if (!json_is_object (root)
+      || !full_id_p (json_string_value (json_object_get (root, "Id")))
+      || !json_is_array (json_object_get (root, "Mounts")))
+    {
+      json_decref (root);
+      return refuse (v, 502, "moat: bad inspect answer for container \"%s\"",
+                     name);
+    }
+  json_array_foreach (json_object_get (root, "Mounts"), i, m)
+  {
+    const char *type = json_string_value (json_object_get (m, "Type"));
+    const char *src = json_string_value (json_object_get (m, "Source"));
+    const char *drv = json_string_value (json_object_get (m, "Driver"));
+    const char *vol = json_string_value (json_object_get (m, "Name"));
+    cleanup_free char *what = NULL;
+    if (type != NULL
+        && (strcmp (type, "tmpfs") == 0 || strcmp (type, "image") == 0))
+      continue;
+    if (type != NULL && strcmp (type, "volume") == 0 && vol != NULL
+        && (drv == NULL || drv[0] == '\0' || strcmp (drv, "local") == 0))
+      {
+        int d = volume_has_device (get, ctx, vol);
+        if (d == 0)
+          continue;
+        if (asprintf (&what, "volume \"%s\" with a host device", vol) < 0)
+          what = NULL;
+      }
+    else if (type != NULL && strcmp (type, "bind") == 0)
+      {
+        if (asprintf (&what, "the host path \"%s\"", src ? src : "") < 0)
+          what = NULL;
+      }
+    else if (asprintf (&what, "a %s mount%s%s%s", type ? type : "unknown",
+                       vol ? " \"" : "", vol ? vol : "", vol ? "\"" : "")
+             < 0)
+      what = NULL;
+    r = blocked (v, name, what ? what : "a host path");
+    json_decref (root);
+    return r;
+  }
+  *id = strdup (json_string_value (json_object_get (root, "Id")));
+  json_decref (root);
+  if (*id == NULL)
+    return refuse (v, 500, "moat: out of memory");
+  return 0;
+}

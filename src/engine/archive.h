@@ -1,0 +1,33 @@
+/* docker cp (PUT/GET/HEAD /containers/{name}/archive) is carried out by
+ * the engine itself, as host root, without starting the container's
+ * runtime: through a bind mount it would write files with the tar's
+ * owners and modes (a setuid-root file) and read files the caller cannot
+ * read.  So for a caller that is not root, a container that mounts a host
+ * path is refused these endpoints.  docs/engine-eci-checks.md, "docker
+ * cp". */
+#ifndef MOAT_ENGINE_ARCHIVE_H
+#define MOAT_ENGINE_ARCHIVE_H
+
+#include <stddef.h>
+
+#include "engine/eci.h"
+
+/* GET path on the engine: 0 with *body / *len malloc'd (200), 1 for 404,
+ * -1 when the engine cannot be asked or answers otherwise.  May block
+ * (bounded); thread-safe. */
+typedef int (*engine_get_fn) (void *ctx, const char *path, char **body,
+                              size_t *len);
+
+/* Decide a non-root caller's archive request on container `name` (as in
+ * the request path).  Passes (0) when no mount of the container reaches a
+ * host path: only tmpfs and image mounts, and volumes of the local driver
+ * without a `device` option; *id is then the container's full id (the
+ * request is sent for that id, so that a container re-created under the
+ * same name in between is not the one written to).  Refuses (-1, v
+ * filled) a bind mount, a local volume with a device, a volume of any
+ * other driver, a mount type it does not know, a container that does not
+ * exist, and an engine that cannot be asked (fail closed). */
+int engine_archive_check (engine_get_fn get, void *ctx, const char *name,
+                          char **id, struct eci_verdict *v);
+
+#endif

@@ -1,0 +1,235 @@
+/* Unit tests of the caller's part of a create (eci_set_caller_labels) and
+ * of the docker cp check (src/engine/archive.c) against a fake engine. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/archive.h"
+#include "engine/eci.h"
+
+static json_t *
+labels_of (const char *body, size_t len)
+{
+  json_t *root = json_loadb (body, len, 0, NULL);
+  json_t *l;
+  assert_non_null (root);
+  l = json_object_get (root, "Labels");
+  assert_true (json_is_object (l));
+  json_incref (l);
+  json_decref (root);
+  return l;
+}
+
+static const char *
+label (json_t *l, const char *k)
+{
+  return json_string_value (json_object_get (l, k));
+}
+
+static void
+caller_labels_set (void **state)
+{
+  struct eci_verdict v = { 0 };
+  char *out = NULL;
+  size_t len = 0;
+  const char *body = "{\"Image\":\"busybox\"}";
+  json_t *l;
+  assert_int_equal (eci_set_caller_labels (body, strlen (body), 1000, 999,
+                                           NULL, &out, &len, &v),
+                    0);
+  l = labels_of (out, len);
+  assert_string_equal (label (l, ECI_CALLER_UID_LABEL), "1000");
+  assert_string_equal (label (l, ECI_CALLER_GID_LABEL), "999");
+  /* present and empty, so that an image's LABEL cannot supply them */
+  assert_string_equal (label (l, ECI_SOCKET_LABEL), "");
+  assert_string_equal (label (l, ECI_IMAGE_LABEL), "");
+  json_decref (l);
+  free (out);
+  eci_verdict_clear (&v);
+}
+
+static void
+forged_labels_removed (void **state)
+{
+  struct eci_verdict v = { 0 };
+  char *out = NULL;
+  size_t len = 0;
+  const char *body
+      = "{\"Image\":\"busybox\",\"labels\":{\"com.moat.caller.uid\":\"0\","
+        "\"com.moat.caller.gid\":\"0\",\"COM.MOAT.caller.uid\":\"0\","
+        "\"com.moat.image\":\"docker:cli\",\"com.moat.filtered-socket\":"
+        "\"/x.sock\",\"com.moat.other\":\"1\",\"keep\":\"me\"}}";
+  json_t *l, *root;
+  assert_int_equal (eci_set_caller_labels (body, strlen (body), 1000, 999,
+                                           NULL, &out, &len, &v),
+                    0);
+  /* the client's spelling of Labels is kept, its moat labels are not */
+  root = json_loadb (out, len, 0, NULL);
+  l = json_object_get (root, "labels");
+  assert_non_null (l);
+  assert_int_equal (json_object_size (l), 5);
+  assert_string_equal (label (l, ECI_CALLER_UID_LABEL), "1000");
+  assert_string_equal (label (l, ECI_CALLER_GID_LABEL), "999");
+  assert_string_equal (label (l, ECI_SOCKET_LABEL), "");
+  assert_string_equal (label (l, ECI_IMAGE_LABEL), "");
+  assert_string_equal (label (l, "keep"), "me");
+  json_decref (root);
+  free (out);
+  eci_verdict_clear (&v);
+}
+
+static void
+moats_own_labels_kept (void **state)
+{
+  struct eci_verdict v = { 0 };
+  char *out = NULL;
+  size_t len = 0;
+  /* what eci_check_container_create wrote for an allowed socket mount */
+  const char *body = "{\"Image\":\"sha256:aa\",\"Labels\":{"
+                     "\"com.moat.filtered-socket\":\"/run/s/1.sock\","
+                     "\"com.moat.image\":\"docker:cli\"}}";
+  json_t *l;
+  v.socket = strdup ("/run/s/1.sock");
+  v.image_id = strdup ("sha256:aa");
+  assert_int_equal (
+      eci_set_caller_labels (body, strlen (body), 0, 0, &v, &out, &len, &v),
+      0);
+  l = labels_of (out, len);
+  assert_string_equal (label (l, ECI_SOCKET_LABEL), "/run/s/1.sock");
+  assert_string_equal (label (l, ECI_IMAGE_LABEL), "docker:cli");
+  assert_string_equal (label (l, ECI_CALLER_UID_LABEL), "0");
+  json_decref (l);
+  free (out);
+  eci_verdict_clear (&v);
+}
+
+static void
+bad_labels_refused (void **state)
+{
+  const char *bodies[] = {
+    "{\"Labels\":[\"com.moat.caller.uid=0\"]}",
+    "{\"Labels\":{},\"labels\":{\"com.moat.caller.uid\":\"0\"}}",
+    "[1]",
+  };
+  for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++)
+    {
+      struct eci_verdict v = { 0 };
+      char *out = NULL;
+      size_t len = 0;
+      assert_int_equal (eci_set_caller_labels (bodies[i], strlen (bodies[i]),
+                                               1000, 1000, NULL, &out, &len,
+                                               &v),
+                        -1);
+      assert_int_equal (v.status, 400);
+      assert_null (out);
+      eci_verdict_clear (&v);
+    }
+}
+
+/* ---- docker cp ---------------------------------------------------------- */
+
+#define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static int
+fake_get (void *ctx, const char *path, char **body, size_t *len)
+{
+  static const struct
+  {
+    const char *path, *json;
+  } answers[] = {
+    { "/containers/plain/json",
+      "{\"Id\":\"" ID64 "\",\"Mounts\":[{\"Type\":\"volume\",\"Name\":\"v\","
+      "\"Driver\":\"local\",\"Source\":\"/var/lib/docker/volumes/v/_data\"},"
+      "{\"Type\":\"tmpfs\",\"Destination\":\"/t\"}]}" },
+    { "/containers/withbind/json",
+      "{\"Id\":\"" ID64 "\",\"Mounts\":[{\"Type\":\"bind\",\"Source\":"
+      "\"/home/u/share\"}]}" },
+    { "/containers/devvol/json",
+      "{\"Id\":\"" ID64 "\",\"Mounts\":[{\"Type\":\"volume\",\"Name\":\"dv\","
+      "\"Driver\":\"local\"}]}" },
+    { "/containers/plugvol/json",
+      "{\"Id\":\"" ID64 "\",\"Mounts\":[{\"Type\":\"volume\",\"Name\":\"pv\","
+      "\"Driver\":\"evil\"}]}" },
+    { "/containers/odd/json",
+      "{\"Id\":\"" ID64 "\",\"Mounts\":[{\"Type\":\"cluster\"}]}" },
+    { "/containers/noid/json", "{\"Mounts\":[]}" },
+    { "/volumes/v", "{\"Name\":\"v\",\"Options\":null}" },
+    { "/volumes/dv",
+      "{\"Name\":\"dv\",\"Options\":{\"type\":\"none\",\"o\":\"bind\","
+      "\"device\":\"/home/u\"}}" },
+  };
+  (void)ctx;
+  if (strcmp (path, "/containers/down/json") == 0)
+    return -1;
+  for (size_t i = 0; i < sizeof answers / sizeof *answers; i++)
+    if (strcmp (path, answers[i].path) == 0)
+      {
+        *body = strdup (answers[i].json);
+        *len = strlen (*body);
+        return 0;
+      }
+  return 1;
+}
+
+static int
+archive (const char *name, char **id, struct eci_verdict *v)
+{
+  return engine_archive_check (fake_get, NULL, name, id, v);
+}
+
+static void
+archive_decisions (void **state)
+{
+  struct eci_verdict v = { 0 };
+  char *id = NULL;
+  assert_int_equal (archive ("plain", &id, &v), 0);
+  assert_string_equal (id, ID64);
+  free (id);
+  assert_int_equal (archive ("/plain", &id, &v), -1); /* no such (fake) */
+  assert_int_equal (v.status, 404);
+  eci_verdict_clear (&v);
+
+  assert_int_equal (archive ("withbind", &id, &v), -1);
+  assert_null (id);
+  assert_int_equal (v.status, 403);
+  assert_string_equal (v.rule, "eci.archive");
+  assert_string_equal (
+      v.message,
+      "enhanced container isolation: docker cp to or from container "
+      "\"withbind\" is blocked: it mounts the host path \"/home/u/share\", "
+      "which the engine would read and write as host root; copy into the "
+      "shared directory on the host instead");
+  eci_verdict_clear (&v);
+
+  const char *refused[] = { "devvol", "plugvol", "odd",  "noid", "down",
+                            "gone",   "a/b",     "../x", "a?b",  "" };
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+    {
+      if (archive (refused[i], &id, &v) != -1)
+        fail_msg ("docker cp on \"%s\" passed", refused[i]);
+      assert_null (id);
+      assert_non_null (v.message);
+      eci_verdict_clear (&v);
+    }
+  assert_int_equal (engine_archive_check (NULL, NULL, "plain", &id, &v), -1);
+  eci_verdict_clear (&v);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (caller_labels_set),
+    cmocka_unit_test (forged_labels_removed),
+    cmocka_unit_test (moats_own_labels_kept),
+    cmocka_unit_test (bad_labels_refused),
+    cmocka_unit_test (archive_decisions),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
