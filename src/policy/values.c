@@ -288,9 +288,52 @@ normalise_path (const char *s)
   return out;
 }
 
+/* moat's own directories, as component runs under any MOAT_ROOT: its
+ * configuration, state (with the engine's data root), run directory
+ * (sockets, the engine's exec root) and logs.  Longer runs first
+ * ("var/run/moat" before "run/moat"). */
+static const struct
+{
+  const char *name;
+  const char *parts[3];
+} own_dirs[] = {
+  { "/etc/moat", { "etc", "moat", NULL } },
+  { "/var/lib/moat", { "var", "lib", "moat" } },
+  { "/var/run/moat", { "var", "run", "moat" } },
+  { "/run/moat", { "run", "moat", NULL } },
+  { "/var/log/moat", { "var", "log", "moat" } },
+};
+
+/* The moat directory a normalised absolute path is or lies in, or NULL.
+ * Lexical (the setting is a list of names); the engine guard and moat-runc
+ * resolve binds and refuse these directories through symlinks too. */
+static const char *
+own_dir_p (const char *norm)
+{
+  for (size_t d = 0; d < sizeof own_dirs / sizeof own_dirs[0]; d++)
+    for (const char *p = norm; p != NULL && *p == '/'; p = strchr (p + 1, '/'))
+      {
+        const char *const *parts = own_dirs[d].parts;
+        const char *q = p;
+        size_t k = 0;
+        for (; k < 3 && parts[k] != NULL; k++)
+          {
+            size_t l = strlen (parts[k]);
+            if (q[0] != '/' || strncmp (q + 1, parts[k], l) != 0
+                || (q[1 + l] != '/' && q[1 + l] != '\0'))
+              break;
+            q += 1 + l;
+          }
+        if (k == 3 || parts[k] == NULL)
+          return own_dirs[d].name;
+      }
+  return NULL;
+}
+
 static int
 dir_item (const char *s, const char *path, struct policy_report *rep)
 {
+  const char *own;
   cleanup_free char *norm = NULL;
 
   if (s[0] != '/')
@@ -310,6 +353,17 @@ dir_item (const char *s, const char *path, struct policy_report *rep)
        * one way here and another way there. */
       report_error (rep, path, "\"%s\" is not normalised; write \"%s\"", s,
                     norm);
+      return -1;
+    }
+  /* A shared moat directory would hand containers the engine's sockets,
+   * the engine's data and moat's own policy and state. */
+  own = own_dir_p (s);
+  if (own != NULL)
+    {
+      report_error (rep, path,
+                    "\"%s\" is moat's own directory (%s) or inside it; it "
+                    "can never be shared",
+                    s, own);
       return -1;
     }
   if (strcmp (s, "/") == 0)

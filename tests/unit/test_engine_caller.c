@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine/archive.h"
 #include "engine/eci.h"
@@ -221,6 +223,56 @@ archive_decisions (void **state)
   eci_verdict_clear (&v);
 }
 
+/* filesharingDirectories ["/"] (unlocked, a user's choice) still never
+ * shares moat's own directories: the bind check refuses them, also
+ * through a symlink. */
+static void
+shared_root_never_shares_moat (void **state)
+{
+  char root[] = "/tmp/moat-caller-XXXXXX";
+  char prot[128], sub[160], link[160], other[160];
+  char *dirs[] = { "/" };
+  const char *protected_paths[1];
+  struct policy pol;
+  struct eci_config cfg;
+  assert_non_null (mkdtemp (root));
+  snprintf (prot, sizeof prot, "%s/run/moat", root);
+  snprintf (sub, sizeof sub, "%s/run", root);
+  assert_int_equal (mkdir (sub, 0755), 0);
+  assert_int_equal (mkdir (prot, 0755), 0);
+  snprintf (sub, sizeof sub, "%s/sockets", prot);
+  assert_int_equal (mkdir (sub, 0755), 0);
+  snprintf (link, sizeof link, "%s/innocent", root);
+  assert_int_equal (symlink (prot, link), 0);
+  snprintf (other, sizeof other, "%s/work", root);
+  assert_int_equal (mkdir (other, 0755), 0);
+  protected_paths[0] = prot;
+  memset (&cfg, 0, sizeof cfg);
+  cfg.protected_paths = protected_paths;
+  cfg.n_protected = 1;
+  memset (&pol, 0, sizeof pol);
+  pol.eci.enabled = true;
+  pol.filesharing.dirs = dirs;
+  pol.filesharing.n_dirs = 1;
+  const char *refused[] = { prot, sub, link, "/" };
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+    {
+      struct eci_verdict v = { 0 };
+      if (eci_check_bind (&cfg, &pol, refused[i], NULL, &v) != -1)
+        fail_msg ("bind of %s passed", refused[i]);
+      assert_non_null (v.message);
+      eci_verdict_clear (&v);
+    }
+  {
+    struct eci_verdict v = { 0 };
+    assert_int_equal (eci_check_bind (&cfg, &pol, other, NULL, &v), 0);
+    eci_verdict_clear (&v);
+  }
+  char cmd[96];
+  snprintf (cmd, sizeof cmd, "rm -rf '%s'", root);
+  assert_int_equal (system (cmd), 0);
+}
+
 int
 main (void)
 {
@@ -230,6 +282,7 @@ main (void)
     cmocka_unit_test (moats_own_labels_kept),
     cmocka_unit_test (bad_labels_refused),
     cmocka_unit_test (archive_decisions),
+    cmocka_unit_test (shared_root_never_shares_moat),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

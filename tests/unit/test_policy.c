@@ -362,6 +362,63 @@ filesharing_paths (void **state)
           "[\"/a//b\"]}}",
        "filesharingDirectories.value[0]",
        "\"/a//b\" is not normalised; write \"/a/b\"");
+  /* moat's own directories, under any root, never */
+  bad (V2 "\"filesharingDirectories\": {\"locked\": true, \"value\": "
+          "[\"/run/moat\"]}}",
+       "filesharingDirectories.value[0]",
+       "\"/run/moat\" is moat's own directory (/run/moat) or inside it; it "
+       "can never be shared");
+  bad (V2 "\"filesharingDirectories\": {\"locked\": true, \"value\": "
+          "[\"/tmp/moat-test-x/var/lib/moat/engine\"]}}",
+       "filesharingDirectories.value[0]",
+       "\"/tmp/moat-test-x/var/lib/moat/engine\" is moat's own directory "
+       "(/var/lib/moat) or inside it; it can never be shared");
+  bad (V2 "\"filesharingDirectories\": {\"locked\": true, \"value\": "
+          "[\"/srv\", \"/var/run/moat/sockets\"]}}",
+       "filesharingDirectories.value[1]",
+       "\"/var/run/moat/sockets\" is moat's own directory (/var/run/moat) or "
+       "inside it; it can never be shared");
+  bad (V2 "\"filesharingDirectories\": {\"locked\": true, \"value\": "
+          "[\"/etc/moat\"]}}",
+       "filesharingDirectories.value[0]",
+       "\"/etc/moat\" is moat's own directory (/etc/moat) or inside it; it "
+       "can never be shared");
+  {
+    /* parents and look-alikes are fine: binds into moat's directories are
+     * refused when they are checked */
+    const char *fine[] = { "/",
+                           "/var",
+                           "/run",
+                           "/home/moat",
+                           "/run/moatx",
+                           "/var/lib/moatdata",
+                           "/tmp/moat-test-x" };
+    for (size_t i = 0; i < sizeof fine / sizeof *fine; i++)
+      {
+        struct policy_report rep = { 0 };
+        char doc[256];
+        snprintf (doc, sizeof doc,
+                  V2 "\"filesharingDirectories\": {\"value\": "
+                     "[\"%s\"]}}",
+                  fine[i]);
+        if (parse (doc, &rep) != 0)
+          fail_msg ("\"%s\" refused", fine[i]);
+        policy_report_free (&rep);
+      }
+  }
+  /* settings set: the same validator */
+  {
+    json_t *v = NULL;
+    moat_error_t err = NULL;
+    assert_int_equal (policy_check_override (NULL, "filesharingDirectories",
+                                             "[\"/home\", \"/run/moat\"]", &v,
+                                             &err),
+                      -1);
+    assert_non_null (strstr (moat_error_msg (&err),
+                             "\"/run/moat\" is moat's own directory"));
+    moat_error_release (&err);
+    assert_null (v);
+  }
 }
 
 static void
