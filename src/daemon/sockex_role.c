@@ -252,11 +252,11 @@ fail:
 
 /* ---- who may use a filtered socket ------------------------------------- */
 
-/* Is the pid namespace `want` (an nsfs inode) ns_fd's, or one of its
- * ancestors (a container that nests pid namespaces of its own)?  Takes
- * ns_fd. */
+/* Is the namespace `want` (an nsfs inode) ns_fd's, or one of its
+ * ancestors (a container that nests pid or user namespaces of its own)?
+ * Takes ns_fd. */
 static bool
-pidns_within (int ns_fd, dev_t want_dev, ino_t want_ino)
+ns_within (int ns_fd, dev_t want_dev, ino_t want_ino)
 {
   bool found = false;
   for (int depth = 0; ns_fd >= 0 && depth < 33 && !found; depth++)
@@ -276,11 +276,39 @@ pidns_within (int ns_fd, dev_t want_dev, ino_t want_ino)
 }
 
 static int
-open_pidns (pid_t pid)
+open_ns (pid_t pid, const char *ns)
 {
   char p[64];
-  snprintf (p, sizeof p, "/proc/%ld/ns/pid", (long)pid);
+  snprintf (p, sizeof p, "/proc/%ld/ns/%s", (long)pid, ns);
   return open (p, O_RDONLY | O_CLOEXEC);
+}
+
+/* Is the peer's namespace (peer_fd, kept) of kind `ns` within the one of
+ * pid?  A container in moatd's own namespace of that kind proves nothing:
+ * false for pid namespaces, and "no constraint" (true) for user
+ * namespaces (a container without one of its own). */
+static bool
+peer_ns_within (int peer_fd, pid_t pid, const char *ns)
+{
+  struct stat st, self;
+  char selfp[32];
+  int cfd = open_ns (pid, ns);
+  int dup_fd;
+  bool r = false;
+  snprintf (selfp, sizeof selfp, "/proc/self/ns/%s", ns);
+  if (cfd < 0 || fstat (cfd, &st) < 0 || stat (selfp, &self) < 0)
+    goto out;
+  if (self.st_dev == st.st_dev && self.st_ino == st.st_ino)
+    {
+      r = strcmp (ns, "user") == 0;
+      goto out;
+    }
+  dup_fd = fcntl (peer_fd, F_DUPFD_CLOEXEC, 0);
+  r = dup_fd >= 0 && ns_within (dup_fd, st.st_dev, st.st_ino);
+out:
+  if (cfd >= 0)
+    close (cfd);
+  return r;
 }
 
 /* Is the process now at pid the one that connected?  With a pidfd, it is
@@ -360,29 +388,28 @@ containers_mounting (struct sockex_role *x, const char *path)
   return ids;
 }
 
-/* Is the peer (its pid namespace, ns_fd, taken) a process of container id?
- * On yes, *uid / *gid are the caller labels of that container (who created
+/* Is the peer (its pid and user namespaces, kept) a process of container
+ * id: in its pid namespace and its user namespace (so that a container
+ * that joined this one's pid namespace, with ids of its own, is not)?  On
+ * yes, *uid / *gid are the caller labels of that container (who created
  * it), 65534 when it has none (made before moat recorded callers). */
 static bool
-peer_in_container (struct sockex_role *x, const char *id, int ns_fd,
-                   uid_t *uid, gid_t *gid)
+peer_in_container (struct sockex_role *x, const char *id, int pid_fd,
+                   int user_fd, uid_t *uid, gid_t *gid)
 {
   struct dockerapi_response resp = { 0 };
   moat_error_t err = NULL;
   char url[128];
   json_t *root = NULL, *labels;
   json_int_t pid;
-  struct stat st;
   bool found = false;
   unsigned long u, g;
-  int cfd;
   snprintf (url, sizeof url, "/containers/%.64s/json", id);
   if (dockerapi_call (x->d->engine_sock, "GET", url, NULL, 0, false,
                       SOCKEX_TIMEOUT_MS, &resp, &err)
       < 0)
     {
       moat_error_release (&err);
-      close (ns_fd);
       return false;
     }
   if (resp.status == 200)
@@ -390,21 +417,8 @@ peer_in_container (struct sockex_role *x, const char *id, int ns_fd,
   dockerapi_response_free (&resp);
   pid = json_integer_value (
       json_object_get (json_object_get (root, "State"), "Pid"));
-  cfd = pid > 1 ? open_pidns ((pid_t)pid) : -1;
-  /* a container that shares moatd's pid namespace proves nothing */
-  if (cfd >= 0 && fstat (cfd, &st) == 0)
-    {
-      struct stat self;
-      if (stat ("/proc/self/ns/pid", &self) == 0
-          && !(self.st_dev == st.st_dev && self.st_ino == st.st_ino))
-        found = pidns_within (ns_fd, st.st_dev, st.st_ino);
-      else
-        close (ns_fd);
-    }
-  else
-    close (ns_fd);
-  if (cfd >= 0)
-    close (cfd);
+  found = pid > 1 && peer_ns_within (pid_fd, (pid_t)pid, "pid")
+          && peer_ns_within (user_fd, (pid_t)pid, "user");
   labels = json_object_get (json_object_get (root, "Config"), "Labels");
   if (found)
     {
@@ -433,7 +447,7 @@ moatd_sockex_peer (void *ctx, int listener_id, const struct ucred *cred,
   cleanup_free char *path = NULL;
   json_t *ids = NULL, *idv;
   size_t i;
-  int ns_fd = -1;
+  int ns_fd = -1, user_fd = -1;
   bool ok = false;
 
   *message = NULL;
@@ -446,8 +460,9 @@ moatd_sockex_peer (void *ctx, int listener_id, const struct ucred *cred,
   pthread_mutex_unlock (&x->mu);
   if (path == NULL)
     goto refuse;
-  ns_fd = open_pidns (cred->pid);
-  if (ns_fd < 0 || !peer_still_p (cred, pidfd))
+  ns_fd = open_ns (cred->pid, "pid");
+  user_fd = open_ns (cred->pid, "user");
+  if (ns_fd < 0 || user_fd < 0 || !peer_still_p (cred, pidfd))
     goto refuse;
   /* host root may use any socket (it may do anything anyway) */
   if (cred->uid == 0)
@@ -459,17 +474,15 @@ moatd_sockex_peer (void *ctx, int listener_id, const struct ucred *cred,
           *caller_uid = 0;
           *caller_gid = 0;
           close (ns_fd);
+          close (user_fd);
           return 0;
         }
     }
   ids = containers_mounting (x, path);
   json_array_foreach (ids, i, idv)
   {
-    int dup_fd = fcntl (ns_fd, F_DUPFD_CLOEXEC, 0);
-    if (dup_fd < 0)
-      break;
-    if (peer_in_container (x, json_string_value (idv), dup_fd, caller_uid,
-                           caller_gid))
+    if (peer_in_container (x, json_string_value (idv), ns_fd, user_fd,
+                           caller_uid, caller_gid))
       {
         ok = true;
         break;
@@ -479,6 +492,8 @@ moatd_sockex_peer (void *ctx, int listener_id, const struct ucred *cred,
 refuse:
   if (ns_fd >= 0)
     close (ns_fd);
+  if (user_fd >= 0)
+    close (user_fd);
   if (ok)
     return 0;
   log_info ("filtered docker socket %s: refused uid %ld pid %ld, not a "
