@@ -38,6 +38,9 @@
  * after this long. */
 #define SOCKEX_GRACE_S 30
 #define SOCKEX_MAX 1024
+/* How long a filtered socket's peer may wait for its starting container
+ * to be listed as running. */
+#define PEER_WAIT_MS 1500
 
 struct fsock
 {
@@ -346,9 +349,12 @@ decimal_id (const char *s, unsigned long *out)
   return errno == 0 && *end == '\0' && *out < 0xffffffffUL;
 }
 
-/* The running containers that mount `path` (their ids, malloc'd). */
+/* The running or starting containers that mount `path` (their ids); sets
+ * *starting when one of them is still "created": the engine records a
+ * container as running (with its pid) only once its runtime's start has
+ * returned, and by then its first process may already be connecting. */
 static json_t *
-containers_mounting (struct sockex_role *x, const char *path)
+containers_mounting (struct sockex_role *x, const char *path, bool *starting)
 {
   struct dockerapi_response resp = { 0 };
   moat_error_t err = NULL;
@@ -356,8 +362,9 @@ containers_mounting (struct sockex_role *x, const char *path)
   size_t i;
   if (ids == NULL)
     return NULL;
-  if (dockerapi_call (x->d->engine_sock, "GET", "/containers/json", NULL, 0,
-                      false, SOCKEX_TIMEOUT_MS, &resp, &err)
+  *starting = false;
+  if (dockerapi_call (x->d->engine_sock, "GET", "/containers/json?all=1", NULL,
+                      0, false, SOCKEX_TIMEOUT_MS, &resp, &err)
       < 0)
     {
       log_warn ("filtered socket peer: list containers: %s",
@@ -373,6 +380,12 @@ containers_mounting (struct sockex_role *x, const char *path)
     json_t *m;
     size_t k;
     const char *id = json_string_value (json_object_get (c, "Id"));
+    const char *state = json_string_value (json_object_get (c, "State"));
+    bool created = state != NULL && strcmp (state, "created") == 0;
+    if (state == NULL
+        || !(created || strcmp (state, "running") == 0
+             || strcmp (state, "restarting") == 0))
+      continue;
     json_array_foreach (json_object_get (c, "Mounts"), k, m)
     {
       const char *src = json_string_value (json_object_get (m, "Source"));
@@ -380,6 +393,7 @@ containers_mounting (struct sockex_role *x, const char *path)
           && strspn (id, "0123456789abcdef") == strlen (id))
         {
           json_array_append_new (ids, json_string (id));
+          *starting = *starting || created;
           break;
         }
     }
@@ -464,31 +478,43 @@ moatd_sockex_peer (void *ctx, int listener_id, const struct ucred *cred,
   user_fd = open_ns (cred->pid, "user");
   if (ns_fd < 0 || user_fd < 0 || !peer_still_p (cred, pidfd))
     goto refuse;
-  /* host root may use any socket (it may do anything anyway) */
-  if (cred->uid == 0)
-    {
-      struct stat a, b;
-      if (fstat (ns_fd, &a) == 0 && stat ("/proc/self/ns/pid", &b) == 0
-          && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-        {
-          *caller_uid = 0;
-          *caller_gid = 0;
-          close (ns_fd);
-          close (user_fd);
-          return 0;
-        }
-    }
-  ids = containers_mounting (x, path);
-  json_array_foreach (ids, i, idv)
   {
-    if (peer_in_container (x, json_string_value (idv), ns_fd, user_fd,
-                           caller_uid, caller_gid))
+    struct stat a, b;
+    bool host = fstat (ns_fd, &a) == 0 && stat ("/proc/self/ns/pid", &b) == 0
+                && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    /* host root may use any socket (it may do anything anyway) */
+    if (host && cred->uid == 0)
       {
-        ok = true;
-        break;
+        *caller_uid = 0;
+        *caller_gid = 0;
+        close (ns_fd);
+        close (user_fd);
+        return 0;
+      }
+    /* A container's first process may connect before the engine lists
+     * it as running: while one of the socket's containers is starting,
+     * look again, for at most PEER_WAIT_MS.  Never for a process of the
+     * host's pid namespace, which no container's can be. */
+    for (int tries = 0; !ok && tries <= PEER_WAIT_MS / 50; tries++)
+      {
+        bool starting = false;
+        if (tries > 0)
+          usleep (50 * 1000);
+        ids = containers_mounting (x, path, &starting);
+        json_array_foreach (ids, i, idv)
+        {
+          if (peer_in_container (x, json_string_value (idv), ns_fd, user_fd,
+                                 caller_uid, caller_gid))
+            {
+              ok = true;
+              break;
+            }
+        }
+        json_decref (ids);
+        if (host || !starting)
+          break;
       }
   }
-  json_decref (ids);
 refuse:
   if (ns_fd >= 0)
     close (ns_fd);
