@@ -416,9 +416,11 @@ json_escape (struct buf *b, const char *s)
 }
 
 /* The complete HTTP answer for an error, the way the engine writes its
- * own: JSON body {"message": "..."}. */
+ * own: JSON body {"message": "..."}; to a HEAD request, the head alone
+ * (a body there would be read as an answer nobody asked for). */
 static int
-make_error (struct buf *out, int status, const char *message, bool close)
+make_error (struct buf *out, int status, const char *message, bool close,
+            bool head)
 {
   struct buf body = { 0 };
   int ret = -1;
@@ -432,7 +434,7 @@ make_error (struct buf *out, int status, const char *message, bool close)
                   status, status_text (status), body.len,
                   close ? "Connection: close\r\n" : "")
           < 0
-      || buf_append (out, body.d + body.off, body.len) < 0)
+      || (!head && buf_append (out, body.d + body.off, body.len) < 0))
     goto done;
   ret = 0;
 done:
@@ -492,7 +494,9 @@ static void
 local_answer (struct conn *c, int status, const char *message, bool close)
 {
   buf_free (&c->local);
-  if (make_error (&c->local, status, message, close) < 0)
+  if (make_error (&c->local, status, message, close,
+                  c->req.method == HTTP_HEAD)
+      < 0)
     {
       c->dead = true;
       return;

@@ -151,12 +151,25 @@ echo hello >"$HARNESS_DIR/hello" && chmod 0644 "$HARNESS_DIR/hello"
 as_user docker create --name cp-bind -v "$SHARE:/data" busybox sleep 300 >/dev/null
 as_user docker create --name cp-none busybox sleep 300 >/dev/null
 CPMSG='docker cp to or from container "cp-bind" is blocked: it mounts the host path'
-check_refused "a non-root user's docker cp of a setuid-root tar into a container with a bind is refused" \
-  "$CPMSG" as_user docker cp - cp-bind:/data <"$HARNESS_DIR/suid.tar"
+# PUT of the tar itself, as the docker CLI sends it
+put() { as_user curl -s --max-time 20 --unix-socket "$GSOCK" -X PUT -H 'Content-Type: application/x-tar' \
+  --data-binary @"$HARNESS_DIR/suid.tar" "http://moat/v1.41/containers/cp-bind/archive?path=$1"; }
+out=$(put /data 2>&1)
+if grep -qF "$CPMSG" <<<"$out"; then
+  ok "a non-root user's PUT of a setuid-root tar into a container with a bind is refused"
+else not_ok "a non-root user's PUT of a setuid-root tar into a container with a bind is refused" "$out"; fi
+out=$(put /tmp 2>&1)
+if grep -qF "$CPMSG" <<<"$out"; then
+  ok "... also to a path outside the bind (the engine resolves symlinks as root)"
+else not_ok "... also to a path outside the bind (the engine resolves symlinks as root)" "$out"; fi
+# docker cp - (a tar on stdin) stats the destination first (HEAD, refused
+# without a body) and stops there
+check_fails "docker cp - of the tar fails too" as_user docker cp - cp-bind:/data <"$HARNESS_DIR/suid.tar"
 [ ! -e "$SHARE/suid" ] && ok "... and nothing landed on the host" ||
   not_ok "... and nothing landed on the host" "$(ls -l "$SHARE")"
-check_refused "... also to a path outside the bind (the engine resolves symlinks as root)" \
-  "$CPMSG" as_user docker cp - cp-bind:/tmp <"$HARNESS_DIR/suid.tar"
+check_refused "docker cp of a file into a container with a bind says why" \
+  "$CPMSG" as_user docker cp "$HARNESS_DIR/tar/suid" cp-bind:/data/
+[ ! -e "$SHARE/suid" ] || not_ok "a setuid file landed on the host" "$(ls -l "$SHARE")"
 out=$(as_user docker cp cp-bind:/data/secret - 2>&1)
 if grep -qF "$CPMSG" <<<"$out" && ! grep -q top-secret <<<"$out"; then
   ok "a non-root user's docker cp of another user's 0600 file out of a bind is refused"

@@ -553,6 +553,28 @@ caller_labels_and_filtered_peers (void **state)
   assert_true (last_has (f, "PUT /v1.41/containers/" ID64
                             "/archive?path=/ HTTP/1.1\r\n"));
   assert_true (last_has (f, "\r\n\r\nabc"));
+  /* a refused HEAD (docker cp's stat) gets a head and no body: the next
+   * answer on the connection follows the blank line at once */
+  {
+    static const char q[]
+        = "HEAD /v1.41/containers/withbind/archive?path=/ HTTP/1.1\r\n"
+          "Host: x\r\n\r\nGET /_ping HTTP/1.1\r\nHost: x\r\n\r\n";
+    size_t n = 0;
+    assert_int_equal (write (fd, q, sizeof q - 1), (ssize_t)(sizeof q - 1));
+    while (n < sizeof out - 1)
+      {
+        ssize_t r = read (fd, out + n, sizeof out - 1 - n);
+        if (r <= 0)
+          fail_msg ("after %zu bytes: %s", n, out);
+        n += (size_t)r;
+        out[n] = 0;
+        if (strstr (out, "\r\n\r\nOK"))
+          break;
+      }
+    assert_int_equal (strncmp (out, "HTTP/1.1 403", 12), 0);
+    assert_non_null (strstr (out, "\r\n\r\nHTTP/1.1 200"));
+    assert_null (strstr (out, "copy into"));
+  }
   close (fd);
 
   /* another user on the filtered socket: one refusal, then closed */
