@@ -153,7 +153,8 @@ as_user docker create --name cp-none busybox sleep 300 >/dev/null
 CPMSG='docker cp to or from container "cp-bind" is blocked: it mounts the host path'
 # PUT of the tar itself, as the docker CLI sends it
 put() { as_user curl -s --max-time 20 --unix-socket "$GSOCK" -X PUT -H 'Content-Type: application/x-tar' \
-  --data-binary @"$HARNESS_DIR/suid.tar" "http://moat/v1.41/containers/cp-bind/archive?path=$1"; }
+  --data-binary @"$HARNESS_DIR/suid.tar" "http://moat/v1.41/containers/cp-bind/archive?path=$1" |
+  jq -r .message; }
 out=$(put /data 2>&1)
 if grep -qF "$CPMSG" <<<"$out"; then
   ok "a non-root user's PUT of a setuid-root tar into a container with a bind is refused"
@@ -168,7 +169,7 @@ check_fails "docker cp - of the tar fails too" as_user docker cp - cp-bind:/data
 [ ! -e "$SHARE/suid" ] && ok "... and nothing landed on the host" ||
   not_ok "... and nothing landed on the host" "$(ls -l "$SHARE")"
 check_refused "docker cp of a file into a container with a bind says why" \
-  "$CPMSG" as_user docker cp "$HARNESS_DIR/tar/suid" cp-bind:/data/
+  "$CPMSG" as_user docker cp "$HARNESS_DIR/tar/suid" cp-bind:/data/suid
 [ ! -e "$SHARE/suid" ] || not_ok "a setuid file landed on the host" "$(ls -l "$SHARE")"
 out=$(as_user docker cp cp-bind:/data/secret - 2>&1)
 if grep -qF "$CPMSG" <<<"$out" && ! grep -q top-secret <<<"$out"; then
