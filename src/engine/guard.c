@@ -1780,6 +1780,13 @@ conn_close (struct conn *c)
   if (c->next)
     c->next->prev = c->prev;
   g->n_conns--;
+  /* Out of the epoll set before closing: a copy of the descriptor (a
+   * forked child's, before its exec) would keep the registration, and
+   * its events would name freed memory. */
+  if (c->reg_c)
+    epoll_ctl (g->epfd, EPOLL_CTL_DEL, c->cfd, NULL);
+  if (c->reg_u && c->ufd >= 0)
+    epoll_ctl (g->epfd, EPOLL_CTL_DEL, c->ufd, NULL);
   close (c->cfd);
   if (c->ufd >= 0)
     close (c->ufd);
