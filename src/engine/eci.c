@@ -999,7 +999,14 @@ eci_set_caller_labels (const char *body, size_t len, uid_t uid, gid_t gid,
         = (v != NULL && v->socket != NULL && strcmp (k, ECI_SOCKET_LABEL) == 0)
           || (v != NULL && v->image_id != NULL
               && strcmp (k, ECI_IMAGE_LABEL) == 0);
-    if (strncasecmp (k, ECI_LABEL_PREFIX, pl) == 0 && !moats)
+    /* root (moatd itself) may label its own containers, e.g. an
+     * extension's backend, but never name a caller, image or socket */
+    bool managed = strcmp (k, ECI_CALLER_UID_LABEL) == 0
+                   || strcmp (k, ECI_CALLER_GID_LABEL) == 0
+                   || strcmp (k, ECI_SOCKET_LABEL) == 0
+                   || strcmp (k, ECI_IMAGE_LABEL) == 0;
+    if (strncasecmp (k, ECI_LABEL_PREFIX, pl) == 0 && !moats
+        && (uid != 0 || managed || strncmp (k, ECI_LABEL_PREFIX, pl) != 0))
       json_object_del (labels, k);
   }
   snprintf (num, sizeof num, "%lu", (unsigned long)uid);

@@ -111,9 +111,11 @@ int eci_check_container_create (const struct eci_config *cfg,
                                 struct eci_verdict *v);
 
 /* Labels of a container create body (after eci_check_container_create,
- * or alone when ECI is off): every com.moat.* label the client wrote is
- * removed, except ECI_SOCKET_LABEL and ECI_IMAGE_LABEL when v says moat
- * set them (v may be NULL: none); the caller labels are set; and the
+ * or alone when ECI is off): every com.moat.* label the client wrote (any
+ * case of the prefix) is removed, except ECI_SOCKET_LABEL and
+ * ECI_IMAGE_LABEL when v says moat set them (v may be NULL: none), and,
+ * for a root caller, exact-prefix labels other than those four (moatd
+ * labels its own containers); the caller labels are set; and the
  * socket and image labels are set to "" when moat did not set them, so
  * that an image's own LABEL (which the engine merges under the create's)
  * can never supply one.  On pass, *out / *out_len hold the body to send

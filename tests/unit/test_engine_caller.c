@@ -86,6 +86,30 @@ forged_labels_removed (void **state)
   eci_verdict_clear (&v);
 }
 
+/* root (moatd) may set other com.moat.* labels, never the managed ones */
+static void
+root_keeps_other_moat_labels (void **state)
+{
+  struct eci_verdict v = { 0 };
+  char *out = NULL;
+  size_t len = 0;
+  const char *body
+      = "{\"Labels\":{\"com.moat.extension\":\"x\",\"COM.MOAT.other\":\"1\","
+        "\"com.moat.caller.uid\":\"1000\",\"com.moat.image\":\"a\"}}";
+  json_t *l;
+  assert_int_equal (
+      eci_set_caller_labels (body, strlen (body), 0, 0, NULL, &out, &len, &v),
+      0);
+  l = labels_of (out, len);
+  assert_string_equal (label (l, "com.moat.extension"), "x");
+  assert_null (label (l, "COM.MOAT.other"));
+  assert_string_equal (label (l, ECI_CALLER_UID_LABEL), "0");
+  assert_string_equal (label (l, ECI_IMAGE_LABEL), "");
+  json_decref (l);
+  free (out);
+  eci_verdict_clear (&v);
+}
+
 static void
 moats_own_labels_kept (void **state)
 {
@@ -280,6 +304,7 @@ main (void)
     cmocka_unit_test (caller_labels_set),
     cmocka_unit_test (forged_labels_removed),
     cmocka_unit_test (moats_own_labels_kept),
+    cmocka_unit_test (root_keeps_other_moat_labels),
     cmocka_unit_test (bad_labels_refused),
     cmocka_unit_test (archive_decisions),
     cmocka_unit_test (shared_root_never_shares_moat),
