@@ -188,4 +188,29 @@ as_user docker run -d --name cp-app -v "$V" "$APP" sleep 300 >/dev/null
 check_refused "docker cp through a non-root user's container's filtered socket is refused on a bind" \
   "$CPMSG" docker exec cp-app docker cp cp-bind:/data/secret -
 docker rm -f cp-bind cp-none cp-app >/dev/null 2>&1
+
+# ---- hole 8: an unlocked filesharingDirectories never shares moat's own
+# directories (the user may widen it to /, which binds then hold to).
+jq '.filesharingDirectories.locked = false' "$MOAT_ROOT/etc/moat/admin-settings.json" \
+  >"$MOAT_ROOT/etc/moat/admin-settings.json.tmp" &&
+  mv "$MOAT_ROOT/etc/moat/admin-settings.json.tmp" "$MOAT_ROOT/etc/moat/admin-settings.json"
+for _ in $(seq 50); do
+  [ "$("$MOAT" settings show --json 2>/dev/null | jq -r '.[] | select(.key=="filesharingDirectories") | .locked')" = false ] && break
+  sleep 0.2
+done
+check_refused "settings set refuses moat's run directory as a shared directory" \
+  "is moat's own directory (/run/moat) or inside it; it can never be shared" \
+  as_user "$MOAT" settings set filesharingDirectories "[\"$MOAT_ROOT/run/moat\"]"
+check_refused "... and the engine's data root" "is moat's own directory (/var/lib/moat)" \
+  as_user "$MOAT" settings set filesharingDirectories "[\"/tmp\", \"$MOAT_ROOT/var/lib/moat/engine\"]"
+check "a user may still share /" as_user "$MOAT" settings set filesharingDirectories '["/"]'
+for _ in $(seq 50); do
+  [ "$("$MOAT" settings show --json 2>/dev/null | jq -c '.[] | select(.key=="filesharingDirectories") | .value')" = '["/"]' ] && break
+  sleep 0.2
+done
+check_refused "with / shared, a bind of moat's state directory is still refused" \
+  "denied; it is outside the shared directories" \
+  as_user docker run --rm -v "$MOAT_ROOT/var/lib/moat:/x" busybox true
+check_refused "... and of moat's run directory" "denied" \
+  as_user docker run --rm -v "$MOAT_ROOT/run/moat/sockets:/x" busybox true
 harness_done
