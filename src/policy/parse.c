@@ -199,8 +199,11 @@ policy_read_file (const char *path, const char *stop_at,
                   ? "moat ignores this file: "
                   : "moat would ignore this file if installed as is: ",
               mlen, m);
-  /* Read it anyway, only to report on its content too: with an error
-   * reported the caller never uses it. */
+  /* The file in force is not read at all: nothing a user could have put
+   * there reaches the parser.  A draft is read anyway, without the checks,
+   * only to report on its content too. */
+  if (owner_sev == POLICY_DIAG_ERROR)
+    return -1;
   moat_error_release (&why);
   if (fs_read_file (path, POLICY_MAX_FILE_SIZE, buf, len, &why) < 0)
     {
