@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,23 +13,20 @@
 
 #include "cleanup.h"
 
-int
-fs_read_file (const char *path, size_t max, char **out, size_t *len,
-              moat_error_t *err)
+/* Read the regular file open on fd (at most max bytes). */
+static int
+read_fd (int fd, const char *path, size_t max, char **out, size_t *len,
+         moat_error_t *err)
 {
-  cleanup_close int fd = -1;
   cleanup_free char *buf = NULL;
   struct stat st;
   size_t used = 0;
 
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return moat_error (err, errno, "open `%s`", path);
   if (fstat (fd, &st) < 0)
     return moat_error (err, errno, "stat `%s`", path);
   if (!S_ISREG (st.st_mode))
     return moat_error (err, EINVAL, "`%s` is not a regular file", path);
-  if ((size_t) st.st_size > max)
+  if ((size_t)st.st_size > max)
     return moat_error (err, EFBIG, "`%s` is larger than %zu bytes", path, max);
   buf = malloc (max + 1);
   if (buf == NULL)
@@ -41,7 +40,7 @@ fs_read_file (const char *path, size_t max, char **out, size_t *len,
         return moat_error (err, errno, "read `%s`", path);
       if (n == 0)
         break;
-      used += (size_t) n;
+      used += (size_t)n;
       if (used > max)
         return moat_error (err, EFBIG, "`%s` is larger than %zu bytes", path,
                            max);
@@ -54,6 +53,20 @@ fs_read_file (const char *path, size_t max, char **out, size_t *len,
 }
 
 int
+fs_read_file (const char *path, size_t max, char **out, size_t *len,
+              moat_error_t *err)
+{
+  cleanup_close int fd = -1;
+
+  /* O_NONBLOCK: opening a FIFO for reading must not wait for a writer;
+   * read_fd refuses it before any read. */
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    return moat_error (err, errno, "open `%s`", path);
+  return read_fd (fd, path, max, out, len, err);
+}
+
+int
 fs_write_file_atomic (const char *path, const void *data, size_t len,
                       mode_t mode, moat_error_t *err)
 {
@@ -63,10 +76,9 @@ fs_write_file_atomic (const char *path, const void *data, size_t len,
   cleanup_close int dfd = -1;
   const char *p = data;
 
-  if (asprintf (&tmp, "%s.tmp.%d", path, (int) getpid ()) < 0)
+  if (asprintf (&tmp, "%s.tmp.%d", path, (int)getpid ()) < 0)
     return moat_error (err, ENOMEM, "write `%s`", path);
-  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-             mode);
+  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0)
     return moat_error (err, errno, "create `%s`", tmp);
   while (len > 0)
@@ -81,7 +93,7 @@ fs_write_file_atomic (const char *path, const void *data, size_t len,
           return moat_error (err, e, "write `%s`", tmp);
         }
       p += n;
-      len -= (size_t) n;
+      len -= (size_t)n;
     }
   if (fchmod (fd, mode) < 0 || fsync (fd) < 0)
     {
@@ -100,7 +112,7 @@ fs_write_file_atomic (const char *path, const void *data, size_t len,
     return moat_error (err, ENOMEM, "write `%s`", path);
   dfd = open (dirname (dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0)
-    (void) fsync (dfd);
+    (void)fsync (dfd);
   return 0;
 }
 
@@ -133,7 +145,7 @@ check_one (const char *path, const struct stat *st, moat_error_t *err)
     return moat_error (err, EPERM,
                        "`%s` is owned by uid %u, not root; a non-root user "
                        "could change it",
-                       path, (unsigned) st->st_uid);
+                       path, (unsigned)st->st_uid);
   if ((st->st_mode & S_IWOTH) != 0 && !S_ISDIR (st->st_mode))
     return moat_error (err, EPERM, "`%s` is writable by all users", path);
   /* A world-writable directory is only safe with the sticky bit (/tmp). */
@@ -141,50 +153,146 @@ check_one (const char *path, const struct stat *st, moat_error_t *err)
     return moat_error (err, EPERM, "`%s` is writable by all users", path);
   if ((st->st_mode & S_IWGRP) != 0 && st->st_gid != 0)
     return moat_error (err, EPERM,
-                       "`%s` is writable by group %u, which is not root",
-                       path, (unsigned) st->st_gid);
+                       "`%s` is writable by group %u, which is not root", path,
+                       (unsigned)st->st_gid);
   return 0;
 }
 
-int
-fs_check_root_owned (const char *path, const char *stop_at, moat_error_t *err)
+/* The next component of *rest ("" at the end); advances *rest. */
+static size_t
+next_component (const char **rest, const char **name)
 {
-  cleanup_free char *cur = strdup (path);
-  struct stat st;
-  size_t stop_len = stop_at != NULL ? strlen (stop_at) : 0;
+  const char *p = *rest;
+  size_t n;
 
-  if (cur == NULL)
-    return moat_error (err, ENOMEM, "check `%s`", path);
-  if (lstat (cur, &st) < 0)
-    return moat_error (err, errno, "stat `%s`", cur);
-  if (S_ISLNK (st.st_mode))
+  while (*p == '/')
+    p++;
+  n = strcspn (p, "/");
+  *name = p;
+  *rest = p + n;
+  return n;
+}
+
+/* Is the rest of a path only slashes? */
+static bool
+last_component_p (const char *rest)
+{
+  return rest[strspn (rest, "/")] == '\0';
+}
+
+int
+fs_open_trusted (const char *path, const char *stop_at, moat_error_t *err)
+{
+  cleanup_close int dfd = -1;
+  cleanup_free char *shown = NULL;
+  const char *rest = path;
+  size_t shown_len, stop_len;
+  struct stat st;
+
+  if (path[0] != '/')
+    return moat_error (err, EINVAL, "`%s` is not an absolute path", path);
+  shown = malloc (strlen (path) + 2);
+  if (shown == NULL)
+    return moat_error (err, ENOMEM, "open `%s`", path);
+  stop_len = stop_at != NULL ? strlen (stop_at) : 0;
+  while (stop_len > 1 && stop_at[stop_len - 1] == '/')
+    stop_len--;
+  if (stop_len > 1 && strncmp (path, stop_at, stop_len) == 0
+      && path[stop_len] == '/')
     {
-      /* A symlink is as safe as its target and the link's own directory. */
-      if (stat (cur, &st) < 0)
-        return moat_error (err, errno, "stat `%s`", cur);
+      /* Tests put moat under a private root; what lies above it is theirs. */
+      memcpy (shown, path, stop_len);
+      shown[stop_len] = '\0';
+      dfd = open (shown, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0)
+        return moat_error (err, errno, "open `%s`", shown);
+      rest = path + stop_len;
     }
-  if (check_one (cur, &st, err) < 0)
-    return -1;
+  else
+    {
+      strcpy (shown, "/");
+      dfd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0 || fstat (dfd, &st) < 0)
+        return moat_error (err, errno, "open `/`");
+      if (check_one ("/", &st, err) < 0)
+        return -1;
+    }
+  shown_len = strlen (shown);
   for (;;)
     {
-      char *slash = strrchr (cur, '/');
-      if (slash == NULL)
-        break;
-      if (slash == cur)
-        slash[1] = '\0';
-      else
-        *slash = '\0';
-      if (stop_len > 0 && strlen (cur) <= stop_len
-          && strncmp (cur, stop_at, strlen (cur)) == 0)
-        break;
-      if (lstat (cur, &st) < 0)
-        return moat_error (err, errno, "stat `%s`", cur);
-      if (check_one (cur, &st, err) < 0)
+      const char *name;
+      size_t n = next_component (&rest, &name);
+      bool last = last_component_p (rest);
+      int fd;
+
+      if (n == 0)
+        return moat_error (err, EINVAL, "`%s` names a directory", path);
+      if ((n == 1 && name[0] == '.')
+          || (n == 2 && name[0] == '.' && name[1] == '.'))
+        return moat_error (err, EINVAL,
+                           "`%s`: \".\" and \"..\" are not allowed in the "
+                           "path of a file only root may change",
+                           path);
+      if (shown_len > 1)
+        shown[shown_len++] = '/';
+      memcpy (shown + shown_len, name, n);
+      shown_len += n;
+      shown[shown_len] = '\0';
+      {
+        char comp[NAME_MAX + 1];
+        if (n > NAME_MAX)
+          return moat_error (err, ENAMETOOLONG, "open `%s`", shown);
+        memcpy (comp, name, n);
+        comp[n] = '\0';
+        /* O_NOFOLLOW on every component: a link's target could sit in a
+         * directory a user controls and be swapped at will.  O_NONBLOCK:
+         * a FIFO must not wedge the caller; fstat below refuses it. */
+        fd = last ? openat (dfd, comp,
+                            O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY
+                                | O_CLOEXEC)
+                  : openat (dfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      }
+      if (fd < 0 && errno == ELOOP)
+        return moat_error (err, EPERM,
+                           "`%s` is a symbolic link; moat follows no "
+                           "symbolic link to a file only root may change",
+                           shown);
+      if (fd < 0)
+        return moat_error (err, errno, "open `%s`", shown);
+      close (dfd);
+      dfd = fd;
+      if (fstat (dfd, &st) < 0)
+        return moat_error (err, errno, "stat `%s`", shown);
+      if (S_ISLNK (st.st_mode))
+        return moat_error (err, EPERM,
+                           "`%s` is a symbolic link; moat follows no "
+                           "symbolic link to a file only root may change",
+                           shown);
+      if (!last && !S_ISDIR (st.st_mode))
+        return moat_error (err, ENOTDIR, "open `%s`", shown);
+      if (last && !S_ISREG (st.st_mode))
+        return moat_error (err, EINVAL,
+                           "`%s` is not a regular file (it is a %s)", shown,
+                           S_ISFIFO (st.st_mode)   ? "FIFO"
+                           : S_ISDIR (st.st_mode)  ? "directory"
+                           : S_ISSOCK (st.st_mode) ? "socket"
+                                                   : "device");
+      if (check_one (shown, &st, err) < 0)
         return -1;
-      if (strcmp (cur, "/") == 0)
-        break;
+      if (last)
+        return steal_fd (&dfd);
     }
-  return 0;
+}
+
+int
+fs_read_trusted (const char *path, const char *stop_at, size_t max, char **out,
+                 size_t *len, moat_error_t *err)
+{
+  cleanup_close int fd = fs_open_trusted (path, stop_at, err);
+
+  if (fd < 0)
+    return -1;
+  return read_fd (fd, path, max, out, len, err);
 }
 
 char *

@@ -24,11 +24,6 @@
 #include "ctl/ctl.h"
 #include "internal.h"
 
-/* A follower that falls this far behind is dropped rather than letting its
- * backlog grow without bound. */
-#define CLIENT_MAX_OUT (8 * 1024 * 1024)
-#define MAX_CLIENTS 256
-
 int64_t
 moatd_now_ms (void)
 {
@@ -203,235 +198,6 @@ moatd_new (const struct moat_paths *paths, const struct moatd_config *cfg,
   return 0;
 }
 
-/* Closing only marks the client dead: events for it may still sit in the
- * current epoll batch.  client_sweep frees the dead after each batch. */
-static void
-client_close (struct moatd *d, struct client *c)
-{
-  if (c->dead)
-    return;
-  c->dead = true;
-  epoll_ctl (d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-  close (c->fd);
-  c->fd = -1;
-}
-
-static void
-client_sweep (struct moatd *d)
-{
-  struct client **pp = &d->clients;
-  while (*pp != NULL)
-    {
-      struct client *c = *pp;
-      if (!c->dead)
-        {
-          pp = &c->next;
-          continue;
-        }
-      *pp = c->next;
-      free (c->in);
-      free (c->out);
-      free (c);
-    }
-}
-
-static void
-client_update_events (struct moatd *d, struct client *c)
-{
-  struct epoll_event ev = { .data.ptr = &c->src };
-  ev.events = (c->closing ? 0 : EPOLLIN)
-              | (c->out_len > c->out_off ? EPOLLOUT : 0);
-  epoll_ctl (d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-}
-
-/* Returns false when the client was closed. */
-static bool
-client_flush (struct moatd *d, struct client *c)
-{
-  while (c->out_off < c->out_len)
-    {
-      ssize_t n = send (c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                        MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && errno == EAGAIN)
-        break;
-      if (n <= 0)
-        {
-          client_close (d, c);
-          return false;
-        }
-      c->out_off += (size_t) n;
-    }
-  if (c->out_off == c->out_len)
-    {
-      c->out_off = c->out_len = 0;
-      if (c->closing)
-        {
-          client_close (d, c);
-          return false;
-        }
-    }
-  client_update_events (d, c);
-  return true;
-}
-
-void
-moatd_client_send (struct moatd *d, struct client *c, json_t *msg)
-{
-  cleanup_free char *s = json_dumps (msg, JSON_COMPACT);
-  size_t len;
-
-  if (s == NULL || c->dead)
-    return;
-  len = strlen (s);
-  if (c->out_len - c->out_off + len + 1 > CLIENT_MAX_OUT)
-    {
-      log_warn ("control client pid %d is not reading; dropping it",
-                (int) c->pid);
-      c->closing = true;
-      c->out_len = c->out_off = 0;
-      client_update_events (d, c);
-      return;
-    }
-  if (c->out_off > 0)
-    {
-      memmove (c->out, c->out + c->out_off, c->out_len - c->out_off);
-      c->out_len -= c->out_off;
-      c->out_off = 0;
-    }
-  {
-    char *nb = realloc (c->out, c->out_len + len + 1);
-    if (nb == NULL)
-      {
-        c->closing = true;
-        return;
-      }
-    c->out = nb;
-  }
-  memcpy (c->out + c->out_len, s, len);
-  c->out[c->out_len + len] = '\n';
-  c->out_len += len + 1;
-  client_update_events (d, c);
-}
-
-static void
-client_accept (struct moatd *d)
-{
-  for (;;)
-    {
-      int fd = accept4 (d->listen_fd, NULL, NULL,
-                        SOCK_CLOEXEC | SOCK_NONBLOCK);
-      struct ucred cred;
-      socklen_t len = sizeof cred;
-      struct client *c;
-      size_t n = 0;
-      moat_error_t err = NULL;
-
-      if (fd < 0)
-        return;
-      for (c = d->clients; c != NULL; c = c->next)
-        n++;
-      if (n >= MAX_CLIENTS
-          || getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-        {
-          close (fd);
-          continue;
-        }
-      c = calloc (1, sizeof *c);
-      if (c == NULL)
-        {
-          close (fd);
-          continue;
-        }
-      c->src.kind = SRC_CLIENT;
-      c->fd = fd;
-      c->uid = cred.uid;
-      c->pid = cred.pid;
-      if (ep_add (d, fd, EPOLLIN, &c->src, &err) < 0)
-        {
-          moat_error_release (&err);
-          close (fd);
-          free (c);
-          continue;
-        }
-      c->next = d->clients;
-      d->clients = c;
-    }
-}
-
-static void
-client_read (struct moatd *d, struct client *c)
-{
-  for (;;)
-    {
-      ssize_t n;
-      char *nl;
-      if (c->in_cap - c->in_len < 4096)
-        {
-          size_t ncap = c->in_cap == 0 ? 8192 : c->in_cap * 2;
-          char *nb;
-          if (ncap > CTL_MAX_LINE + 4096)
-            {
-              /* Bound what one client can make us hold. */
-              json_t *r = json_pack ("{s:b, s:s}", "ok", 0, "error",
-                                     "request too large");
-              moatd_client_send (d, c, r);
-              json_decref (r);
-              c->closing = true;
-              client_flush (d, c);
-              return;
-            }
-          nb = realloc (c->in, ncap);
-          if (nb == NULL)
-            {
-              client_close (d, c);
-              return;
-            }
-          c->in = nb;
-          c->in_cap = ncap;
-        }
-      n = read (c->fd, c->in + c->in_len, c->in_cap - c->in_len - 1);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && errno == EAGAIN)
-        return;
-      if (n <= 0)
-        {
-          /* The client may half-close after its request: answer first. */
-          if (n == 0 && c->out_len > c->out_off && !c->follow)
-            {
-              c->closing = true;
-              client_flush (d, c);
-            }
-          else
-            client_close (d, c);
-          return;
-        }
-      c->in_len += (size_t) n;
-      c->in[c->in_len] = '\0';
-      while ((nl = memchr (c->in, '\n', c->in_len)) != NULL)
-        {
-          json_error_t jerr;
-          size_t line_len = (size_t) (nl - c->in);
-          json_t *req = json_loadb (c->in, line_len, JSON_REJECT_DUPLICATES,
-                                    &jerr);
-          memmove (c->in, nl + 1, c->in_len - line_len - 1);
-          c->in_len -= line_len + 1;
-          if (req == NULL || !json_is_object (req))
-            {
-              json_t *r = json_pack ("{s:b, s:s}", "ok", 0, "error",
-                                     "malformed request");
-              moatd_client_send (d, c, r);
-              json_decref (r);
-            }
-          else
-            moatd_handle_request (d, c, req);
-          json_decref (req);
-        }
-    }
-}
-
 static void
 drain_inotify (struct moatd *d)
 {
@@ -449,7 +215,7 @@ moatd_run (struct moatd *d, moat_error_t *err)
             (int) getpid (), d->paths->control_sock, d->engine_sock);
   while (!d->stop)
     {
-      int n = epoll_wait (d->epfd, events, 32, -1);
+      int n = epoll_wait (d->epfd, events, 32, moatd_clients_wait_ms (d));
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
@@ -460,21 +226,12 @@ moatd_run (struct moatd *d, moat_error_t *err)
           switch (src->kind)
             {
             case SRC_LISTEN:
-              client_accept (d);
+              moatd_clients_accept (d);
               break;
             case SRC_CLIENT:
-              {
-                struct client *c = (struct client *) src;
-                if (c->dead)
-                  break;
-                if ((events[i].events & EPOLLOUT) && !client_flush (d, c))
-                  break;
-                if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-                  client_read (d, c);
-                else if (c->out_len > c->out_off)
-                  client_flush (d, c);
-                break;
-              }
+              moatd_client_event (d, (struct client *) src,
+                                  events[i].events);
+              break;
             case SRC_INOTIFY:
               drain_inotify (d);
               moatd_policy_check (d, false);
@@ -488,6 +245,7 @@ moatd_run (struct moatd *d, moat_error_t *err)
                 moatd_policy_check (d, false);
                 moatd_signin_check (d, false);
                 moatd_pac_refresh (d);
+                moatd_clients_idle (d);
                 if (moatd_now_ms () - d->audit_pruned_ms > 3600 * 1000)
                   {
                     moat_error_t perr = NULL;
@@ -522,7 +280,7 @@ moatd_run (struct moatd *d, moat_error_t *err)
               }
             }
         }
-      client_sweep (d);
+      moatd_clients_turn (d);
     }
   return 0;
 }
@@ -534,9 +292,7 @@ moatd_free (struct moatd *d)
     return;
   moatd_guard_stop (d);
   moatd_net_stop (d);
-  for (struct client *c = d->clients; c != NULL; c = c->next)
-    client_close (d, c);
-  client_sweep (d);
+  moatd_clients_close_all (d);
   if (d->audit_efd >= 0 && d->state != NULL)
     moatd_audit_drain (d);
   if (d->listen_fd >= 0)

@@ -41,10 +41,29 @@ struct client
   size_t in_len, in_cap;
   char *out;
   size_t out_len, out_off;
-  bool follow;   /* `moat audit --follow` */
-  bool closing;  /* close once out is flushed */
-  bool dead;     /* closed; freed after the current epoll batch */
+  bool follow;         /* `moat audit --follow` */
+  bool closing;        /* close once out is flushed */
+  bool dead;           /* closed; freed after the current epoll batch */
+  bool eof;            /* the peer half-closed: serve what is buffered */
+  bool throttled;      /* its uid is out of tokens: not read meanwhile */
+  int64_t last_req_ms; /* monotonic; accept or last request served */
   struct client *next;
+};
+
+/* Control-socket limits (clients.c; docs/settings.md). */
+#define CTL_MAX_CLIENTS 256
+#define CTL_ROOT_RESERVE 32 /* of CTL_MAX_CLIENTS, only root may use */
+#define CTL_UID_MAX 16      /* connections per non-root uid */
+#define CTL_IDLE_MS 10000   /* without a complete request: closed */
+#define CTL_RATE 50         /* requests a second per non-root uid */
+#define CTL_BURST 100
+
+/* A non-root uid's request tokens, in thousandths. */
+struct ctl_bucket
+{
+  uid_t uid;
+  int64_t milli;
+  int64_t at_ms; /* monotonic time of the last refill */
 };
 
 /* What a file looked like, to tell a real change from a repeated event. */
@@ -76,15 +95,15 @@ struct moatd
 
   struct policy_admin *admin;
   struct policy_snap_holder snaps; /* what role threads acquire */
-  struct policy_snap *snap;         /* the main thread's reference */
-  const struct policy *policy;      /* = policy_snap_get (snap) */
+  struct policy_snap *snap;        /* the main thread's reference */
+  const struct policy *policy;     /* = policy_snap_get (snap) */
   struct file_sig admin_sig;
   char *policy_error; /* why the last change was refused; NULL if none */
   int64_t policy_loaded_ms;
 
-  struct signin_policy signin;     /* last valid sign-in policy */
-  struct file_sig signin_sig[2];   /* moat's registry.json, Docker's */
-  char *signin_error;              /* why the last change was refused */
+  struct signin_policy signin;   /* last valid sign-in policy */
+  struct file_sig signin_sig[2]; /* moat's registry.json, Docker's */
+  char *signin_error;            /* why the last change was refused */
   int64_t started_ms;
   int64_t audit_pruned_ms;
 
@@ -96,6 +115,8 @@ struct moatd
   struct queued_audit *audit_head, *audit_tail;
 
   struct client *clients;
+  struct ctl_bucket buckets[2 * CTL_MAX_CLIENTS];
+  size_t n_buckets;
 
   /* The engine guard role (guard_role.c). */
   struct engine_guard *guard;
@@ -157,7 +178,19 @@ void moatd_pac_refresh (struct moatd *d);
 
 /* control.c */
 void moatd_handle_request (struct moatd *d, struct client *c, json_t *req);
+
+/* clients.c: the control socket's connections. */
 void moatd_client_send (struct moatd *d, struct client *c, json_t *msg);
+void moatd_client_event (struct moatd *d, struct client *c, uint32_t events);
+void moatd_clients_accept (struct moatd *d);
+/* After each epoll batch: serve buffered requests fairly, free the dead. */
+void moatd_clients_turn (struct moatd *d);
+/* epoll_wait's timeout: 0 while requests wait, a token's time while a
+ * uid is throttled, else -1. */
+int moatd_clients_wait_ms (struct moatd *d);
+/* From the periodic timer: close idle connections. */
+void moatd_clients_idle (struct moatd *d);
+void moatd_clients_close_all (struct moatd *d);
 
 /* audit.c */
 void moatd_audit_record (struct moatd *d, struct audit_record *r);

@@ -311,29 +311,32 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
     return -1;
 
   /* Extra CAs for https:// proxies: /etc/moat/proxy-ca.pem when present,
-   * trusted only if root owns it (else a non-root user could make moat
-   * trust a proxy of theirs). */
+   * trusted only if root owns it and the path to it (else a non-root user
+   * could make moat trust a proxy of theirs).  Checked through one
+   * descriptor, which the guard then reads through /proc: the file checked
+   * is the file loaded, whatever happens to the path in between. */
   cleanup_free char *ca = NULL;
+  cleanup_close int ca_fd = -1;
+  char ca_proc[64];
   if (asprintf (&ca, "%s/proxy-ca.pem", d->paths->etc_dir) < 0)
     {
       ca = NULL;
       return moat_error (err, ENOMEM, "net guard");
     }
-  if (access (ca, F_OK) == 0)
-    {
-      moat_error_t cerr = NULL;
-      if (fs_check_root_owned (ca, d->paths->root[0] ? d->paths->root : NULL,
-                               &cerr)
-          < 0)
-        {
-          log_error ("proxy CA file ignored (https:// proxies are verified "
-                     "against the system store only): %s",
-                     moat_error_msg (&cerr));
-          moat_error_release (&cerr);
-        }
-      else
-        cfg.proxy_ca_file = ca;
-    }
+  {
+    moat_error_t cerr = NULL;
+    ca_fd = fs_open_trusted (ca, d->paths->root, &cerr);
+    if (ca_fd >= 0)
+      {
+        snprintf (ca_proc, sizeof ca_proc, "/proc/self/fd/%d", ca_fd);
+        cfg.proxy_ca_file = ca_proc;
+      }
+    else if (moat_error_status (&cerr) != ENOENT)
+      log_error ("proxy CA file ignored (https:// proxies are verified "
+                 "against the system store only): %s",
+                 moat_error_msg (&cerr));
+    moat_error_release (&cerr);
+  }
   cfg.listen_port = d->cfg.net_port;
   cfg.listen6 = "";
   cfg.intercept.src = d->net_cidrs;

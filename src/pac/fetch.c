@@ -1,5 +1,9 @@
 #include "pac/fetch.h"
 
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/strutil.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -43,6 +47,29 @@ on_progress (void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
   return atomic_load (cancel) ? 1 : 0;
 }
 
+/* A file:// PAC is read through fs_read_trusted, never through curl: it
+ * must be a file only root may change, like admin-settings.json (else a
+ * non-root user could route every container's traffic). */
+static int
+fetch_file (const char *url, char **body, size_t *len, moat_error_t *err)
+{
+  const char *rest = url + strlen ("file://");
+  cleanup_free char *path = pct_decode (rest, strlen (rest), true);
+
+  if (path == NULL)
+    return moat_error (err, EINVAL, "fetch PAC `%s`: malformed %%-escape",
+                       url);
+  if (fs_read_trusted (path, NULL, PAC_FETCH_MAX, body, len, err) == 0)
+    return 0;
+  if (moat_error_status (err) == EFBIG)
+    {
+      moat_error_release (err);
+      return moat_error (err, EFBIG, "fetch PAC `%s`: larger than %u bytes",
+                         url, PAC_FETCH_MAX);
+    }
+  return moat_error_wrap (err, "fetch PAC `%s`", url);
+}
+
 int
 pac_fetch (const char *url, unsigned timeout_ms, char **body, size_t *len,
            moat_error_t *err)
@@ -61,13 +88,15 @@ pac_fetch_cancel (const char *url, unsigned timeout_ms,
   char *scheme = NULL;
   int r = -1;
 
+  if (strncasecmp (url, "file://", 7) == 0)
+    return fetch_file (url, body, len, err);
   if (timeout_ms == 0)
     timeout_ms = 10000;
   CURL *c = curl_easy_init ();
   if (c == NULL)
     return moat_error (err, ENOMEM, "fetch PAC `%s`: curl init", url);
   curl_easy_setopt (c, CURLOPT_URL, url);
-  curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+  curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt (c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt (c, CURLOPT_MAXREDIRS, 3L);

@@ -98,9 +98,13 @@ const char *suggest (const char *word, const char *const *cands, size_t n);
 json_t *policy_json_from_bytes (const char *buf, size_t len,
                                 struct policy_report *rep);
 
-/* Read path (size-capped) after checking it is root-owned up to stop_at;
- * an ownership problem is added to rep with severity owner_sev.  Returns 0,
- * or -1 with *err set (missing file, read error) or with an error in rep. */
+/* Read path (size-capped) with fs_read_trusted (one descriptor: no
+ * symlinks, root-owned up to stop_at, a regular file).  A trust problem is
+ * added to rep with severity owner_sev; as a warning (a draft) the file is
+ * then read without the checks, only to report on its content; as an error
+ * it is not read.  Returns 0, or -1 with *err
+ * set (missing file, not a regular file, read error) or with an error in
+ * rep. */
 int policy_read_file (const char *path, const char *stop_at,
                       enum policy_diag_severity owner_sev, char **buf,
                       size_t *len, struct policy_report *rep,

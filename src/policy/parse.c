@@ -2,9 +2,11 @@
  * gets: root ownership, size cap, no BOM, strict UTF-8, no duplicate keys,
  * an object at the top. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -159,31 +161,50 @@ policy_read_file (const char *path, const char *stop_at,
                   struct policy_report *rep, moat_error_t *err)
 {
   cleanup_error moat_error_t why = NULL;
-  struct stat st;
+  cleanup_free char *abs = NULL;
+  const char *m, *tail;
+  int mlen;
 
-  if (stat (path, &st) < 0)
-    return moat_error (err, errno, "`%s`", path);
-  if (fs_check_root_owned (path, stop_at, &why) < 0)
+  if (path[0] != '/')
     {
-      /* A file a non-root user can change is not the administrator's
-       * policy: refuse it rather than let that user weaken it. */
-      if (moat_error_status (&why) == EPERM)
-        {
-          /* fs_check_root_owned's message ends in strerror(EPERM), which
-           * says nothing here. */
-          const char *m = moat_error_msg (&why);
-          const char *tail = strstr (m, ": Operation not permitted");
-          int mlen = tail != NULL ? (int)(tail - m) : (int)strlen (m);
-          report_add (rep, owner_sev, "", "%s%.*s",
-                      owner_sev == POLICY_DIAG_ERROR
-                          ? "moat ignores this file: "
-                          : "moat would ignore this file if installed as "
-                            "is: ",
-                      mlen, m);
-        }
-      else
-        return hand_over (err, &why);
+      /* A draft named relative to the working directory. */
+      cleanup_free char *cwd = getcwd (NULL, 0);
+      if (cwd == NULL)
+        return moat_error (err, errno, "`%s`", path);
+      if (asprintf (&abs, "%s/%s", cwd, path) < 0)
+        return moat_error (err, ENOMEM, "`%s`", path);
+      path = abs;
     }
+  /* Opened once, checked and read through the same descriptor: nothing
+   * can be swapped in between. */
+  if (fs_read_trusted (path, stop_at, POLICY_MAX_FILE_SIZE, buf, len, &why)
+      == 0)
+    return 0;
+  if (moat_error_status (&why) == EFBIG)
+    {
+      report_error (rep, "", "the file is larger than %d bytes",
+                    POLICY_MAX_FILE_SIZE);
+      return -1;
+    }
+  if (moat_error_status (&why) != EPERM)
+    return hand_over (err, &why);
+  /* A file a non-root user can change is not the administrator's policy:
+   * refuse it rather than let that user weaken it.  The message ends in
+   * strerror(EPERM), which says nothing here. */
+  m = moat_error_msg (&why);
+  tail = strstr (m, ": Operation not permitted");
+  mlen = tail != NULL ? (int)(tail - m) : (int)strlen (m);
+  report_add (rep, owner_sev, "", "%s%.*s",
+              owner_sev == POLICY_DIAG_ERROR
+                  ? "moat ignores this file: "
+                  : "moat would ignore this file if installed as is: ",
+              mlen, m);
+  /* The file in force is not read at all: nothing a user could have put
+   * there reaches the parser.  A draft is read anyway, without the checks,
+   * only to report on its content too. */
+  if (owner_sev == POLICY_DIAG_ERROR)
+    return -1;
+  moat_error_release (&why);
   if (fs_read_file (path, POLICY_MAX_FILE_SIZE, buf, len, &why) < 0)
     {
       if (moat_error_status (&why) == EFBIG)

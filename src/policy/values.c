@@ -1,10 +1,14 @@
 /* The settings moat applies, their defaults, and one validator per kind of
  * value.  The admin file and `moat settings set` both go through these, so
  * a value a user may store is exactly a value an admin may write. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/strutil.h"
 #include "imageref.h"
 #include "internal.h"
 #include "netaddr.h"
@@ -196,6 +200,51 @@ check_proxy (const json_t *v, const char *path, struct policy_report *rep)
   return -1;
 }
 
+/* A file:// PAC follows the rules of admin-settings.json (one descriptor,
+ * no symlinks, root-owned up to "/", a regular file): a PAC a non-root user
+ * could change would let them route every container's traffic.  A file
+ * that does not exist yet is accepted (moatd fails closed until it does);
+ * one this caller may not open (a non-root validator) gets a warning. */
+static int
+check_pac_file (const char *url, const char *upath, const char *path,
+                struct policy_report *rep)
+{
+  cleanup_error moat_error_t err = NULL;
+  cleanup_free char *file = pct_decode (upath, strlen (upath), true);
+  const char *m, *tail;
+  int fd;
+
+  if (file == NULL)
+    {
+      report_error (rep, path,
+                    "\"%s\" is not a valid PAC URL: a malformed "
+                    "%%-escape",
+                    url);
+      return -1;
+    }
+  fd = fs_open_trusted (file, NULL, &err);
+  if (fd >= 0)
+    {
+      close (fd);
+      return 0;
+    }
+  if (moat_error_status (&err) == ENOENT)
+    return 0;
+  if (moat_error_status (&err) == EACCES)
+    {
+      report_warn (rep, path, "could not check the PAC file: %s",
+                   moat_error_msg (&err));
+      return 0;
+    }
+  m = moat_error_msg (&err);
+  tail = moat_error_status (&err) == EPERM
+             ? strstr (m, ": Operation not permitted")
+             : NULL;
+  report_error (rep, path, "moat ignores this PAC file: %.*s",
+                tail != NULL ? (int)(tail - m) : (int)strlen (m), m);
+  return -1;
+}
+
 static int
 check_pac (const json_t *v, const char *path, struct policy_report *rep)
 {
@@ -205,11 +254,17 @@ check_pac (const json_t *v, const char *path, struct policy_report *rep)
 
   if (check_string (v, path, rep, &s) < 0)
     return -1;
-  if (s[0] == '\0' || policy_pac_url_parse (s, &u, &err) == 0)
+  if (s[0] == '\0')
     return 0;
-  report_error (rep, path, "\"%s\" is not a valid PAC URL: %s", s,
-                moat_error_msg (&err));
-  return -1;
+  if (policy_pac_url_parse (s, &u, &err) < 0)
+    {
+      report_error (rep, path, "\"%s\" is not a valid PAC URL: %s", s,
+                    moat_error_msg (&err));
+      return -1;
+    }
+  if (u.scheme == POLICY_URL_FILE)
+    return check_pac_file (s, u.path, path, rep);
+  return 0;
 }
 
 static int

@@ -3,6 +3,7 @@
  * it must not open files, sockets or processes: everything it needs (time
  * zone, locale) is warmed up before the filter goes on. */
 #include <errno.h>
+#include <grp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -538,13 +539,42 @@ apply_rlimits (const struct sandbox_limits *l, moat_error_t *err)
   return 0;
 }
 
+/* Started by root (moatd), become SANDBOX_UID/GID with no supplementary
+ * groups before any JavaScript runs: script that escapes Duktape and the
+ * seccomp filter is then nobody, not root.  Changing every uid from 0
+ * clears all capabilities (no SECBIT_KEEP_CAPS); no_new_privs follows with
+ * the seccomp filter.  Not root (moat run by a user): nothing to drop. */
+static int
+drop_root (moat_error_t *err)
+{
+  uid_t r, e, s;
+
+  if (getresuid (&r, &e, &s) < 0)
+    return moat_error (err, errno, "getresuid");
+  if (r != 0 && e != 0 && s != 0)
+    return 0;
+  if (setgroups (0, NULL) < 0)
+    return moat_error (err, errno, "drop supplementary groups");
+  if (setresgid (SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) < 0)
+    return moat_error (err, errno, "setresgid %u", (unsigned)SANDBOX_GID);
+  if (setresuid (SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) < 0)
+    return moat_error (err, errno, "setresuid %u", (unsigned)SANDBOX_UID);
+  /* Make sure it sticks: no way back to 0. */
+  if (setresuid (0, 0, 0) == 0 || geteuid () == 0 || getegid () == 0)
+    return moat_error (err, EPERM, "could not leave root");
+  return 0;
+}
+
 int
 sandbox_run (const struct sandbox_limits *limits, moat_error_t *err)
 {
   struct rt rt = { .cap = limits->heap_bytes };
   duk_context *ctx;
 
-  /* No core dumps of a heap full of policy, no ptrace by same-uid peers. */
+  if (drop_root (err) < 0)
+    return -1;
+  /* No core dumps of a heap full of policy, no ptrace by same-uid peers.
+   * After drop_root: a change of uid resets the flag. */
   if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     return moat_error (err, errno, "clear dumpable");
   ctx = duk_create_heap (cap_alloc, cap_realloc, cap_free, &rt, fatal_handler);

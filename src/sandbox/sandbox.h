@@ -1,7 +1,8 @@
 /* The child side of moat-sandbox: a Duktape heap behind the framed protocol
  * of proto.h, locked down with rlimits and a seccomp filter.
  *
- * Lifecycle: sandbox_run() initialises the heap (capped allocator, fatal
+ * Lifecycle: sandbox_run() drops root for SANDBOX_UID (when started as
+ * root), initialises the heap (capped allocator, fatal
  * handler), applies rlimits, closes every descriptor above 2, installs the
  * seccomp filter, sends READY and then serves LOAD/CALL frames on fd 0/1
  * until EOF.  Only main() of src/cmd/moat-sandbox calls it. */
@@ -18,6 +19,13 @@ struct sandbox_limits
   size_t address_space; /* RLIMIT_AS; 0 = leave (sanitizer builds) */
   unsigned cpu_seconds; /* RLIMIT_CPU, cumulative over the process */
 };
+
+/* The identity moat-sandbox takes when started as root: nobody/nogroup.
+ * Other processes running as nobody may signal it (a killed sandbox is
+ * restarted; the PAC fails closed meanwhile) but not ptrace it (it is not
+ * dumpable) nor reach it otherwise: seccomp leaves it only its pipe. */
+#define SANDBOX_UID 65534
+#define SANDBOX_GID 65534
 
 #define SANDBOX_DEFAULT_HEAP (64u << 20)
 #define SANDBOX_DEFAULT_AS (512ul << 20)

@@ -167,6 +167,55 @@ v=$("$B/moat" settings show --json | jq -r '.[] | select(.key=="enhancedContaine
 [ "$v" = "true admin" ] && ok "removing the admin file does not drop the policy" \
   || not_ok "removing the admin file does not drop the policy" "got $v"
 
+# 7b. A FIFO at admin-settings.json is refused at once (issue 11 item 8):
+# moatd's main thread never blocks on it, `moat status` answers and says
+# why.  A symlink is refused the same way (issue 10 hole 9).
+write_admin <<'J'
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true}}
+J
+sleep 2.5
+rm -f "$adm"; mkfifo -m 0644 "$adm"
+msg=
+for _ in $(seq 50); do
+  msg=$(ctl '{"cmd":"status"}' | jq -r '.errors[]?.message' 2>/dev/null)
+  echo "$msg" | grep -q 'not a regular file (it is a FIFO)' && break
+  sleep 0.1
+done
+echo "$msg" | grep -q 'not a regular file (it is a FIFO)' \
+  && ok "FIFO admin file refused, reported in status" \
+  || not_ok "FIFO admin file refused, reported in status" "errors=$msg"
+t0=$(date +%s%N)
+st=$(timeout 5 "$B/moat" status --json 2>&1)
+t1=$(date +%s%N)
+if echo "$st" | grep -q 'it is a FIFO' && [ $(( (t1 - t0) / 1000000 )) -lt 5000 ]; then
+  ok "moat status answers with a FIFO in place ($(( (t1 - t0) / 1000000 )) ms)"
+else not_ok "moat status answers with a FIFO in place" "$st"; fi
+"$B/moat" settings validate >"$root/validate.out" 2>&1; rc=$?
+[ $rc -ne 0 ] && grep -q 'it is a FIFO' "$root/validate.out" \
+  && ok "settings validate refuses a FIFO without blocking" \
+  || not_ok "settings validate refuses a FIFO without blocking" "rc=$rc" "$(cat "$root/validate.out")"
+rm -f "$adm"
+printf '{"configurationFileVersion": 2}\n' >"$root/elsewhere.json"
+chmod 0644 "$root/elsewhere.json"
+ln -s "$root/elsewhere.json" "$adm"
+msg=
+for _ in $(seq 50); do
+  msg=$(ctl '{"cmd":"status"}' | jq -r '.errors[]?.message' 2>/dev/null)
+  echo "$msg" | grep -q 'is a symbolic link' && break
+  sleep 0.1
+done
+echo "$msg" | grep -q 'admin-settings.json` is a symbolic link' \
+  && ok "symlinked admin file refused" || not_ok "symlinked admin file refused" "errors=$msg"
+rm -f "$adm"
+write_admin <<'J'
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
+                     "exclude": ["10.0.0.0/8"], "transparentPorts": "80"}}
+J
+sleep 2.5
+
 # 8. Control socket: malformed and oversized requests get an error, moatd lives.
 out=$(printf 'not json\n' | timeout 5 socat -t 5 - UNIX-CONNECT:"$root/run/moat/moatd.sock" 2>&1)
 echo "$out" | grep -q 'malformed request' && ok "malformed control request answered" \
@@ -201,3 +250,12 @@ timeout 20 "$B/moatd" >"$root/moatd.$n.log" 2>&1; rc=$?
 [ $rc -ne 0 ] && grep -q 'sign-in policy is invalid' "$root/moatd.$n.log" \
   && ok "moatd refuses to start with an invalid registry.json" \
   || not_ok "moatd refuses to start with an invalid registry.json" "rc=$rc" "$(cat "$root/moatd.$n.log")"
+
+# 10. A FIFO at admin-settings.json when moatd starts: refused at once.
+rm -f "$reg" "$adm"; mkfifo -m 0644 "$adm"
+n=$((n + 1))
+timeout 20 "$B/moatd" >"$root/moatd.$n.log" 2>&1; rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q 'it is a FIFO' "$root/moatd.$n.log" \
+  && ok "moatd refuses to start with a FIFO admin file, without hanging" \
+  || not_ok "moatd refuses to start with a FIFO admin file" "rc=$rc" "$(cat "$root/moatd.$n.log")"
+rm -f "$adm"

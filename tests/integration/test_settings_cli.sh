@@ -173,4 +173,29 @@ expect "registry writable by others refused" 1 "is writable by all users" \
   "$moat" signin policy
 expect "signin --help" 0 "first found wins" "$moat" signin policy --help
 
+# A file:// PAC a non-root user owns or could replace (issue 10 hole 10):
+# validate names it; root's own file passes.
+mkdir -p "$root/pac"
+printf 'function FindProxyForURL(u, h) { return "DIRECT"; }\n' >"$root/pac/p.pac"
+chmod 0644 "$root/pac/p.pac"
+cat >"$root/pac.json" <<J
+{"configurationFileVersion": 2,
+ "containersProxy": {"locked": true, "mode": "manual", "pac": "file://$root/pac/p.pac"}}
+J
+expect "root-owned file:// PAC validates" 0 "pac.json: valid" \
+  "$moat" settings validate "$root/pac.json"
+chown 65534:65534 "$root/pac/p.pac"
+expect "user-owned file:// PAC is an error" 1 \
+  "error: containersProxy.pac: moat ignores this PAC file: \`$root/pac/p.pac\` is owned by uid 65534, not root" \
+  "$moat" settings validate "$root/pac.json"
+chown 0:0 "$root/pac/p.pac"; chown 65534:65534 "$root/pac"
+expect "file:// PAC in a user's directory is an error" 1 \
+  "\`$root/pac\` is owned by uid 65534, not root" \
+  "$moat" settings validate "$root/pac.json"
+chown 0:0 "$root/pac"
+ln -s p.pac "$root/pac/link.pac"
+sed -i 's#p.pac"#link.pac"#' "$root/pac.json"
+expect "symlinked file:// PAC is an error" 1 "link.pac\` is a symbolic link" \
+  "$moat" settings validate "$root/pac.json"
+
 [ "$fails" -eq 0 ]

@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -39,7 +41,8 @@ paths_honour_root (void **state)
   struct moat_paths p;
   moat_error_t err = NULL;
   assert_int_equal (moat_paths_init (&p, "/tmp/r/", &err), 0);
-  assert_string_equal (p.admin_settings, "/tmp/r/etc/moat/admin-settings.json");
+  assert_string_equal (p.admin_settings,
+                       "/tmp/r/etc/moat/admin-settings.json");
   assert_string_equal (p.engine_sock, "/tmp/r/run/moat/engine.sock");
   moat_paths_free (&p);
   assert_int_equal (moat_paths_init (&p, NULL, &err), 0);
@@ -67,25 +70,122 @@ read_file_caps_size (void **state)
   unlink (tmpl);
 }
 
+/* fs_open_trusted refuses with status want and a message holding frag. */
 static void
-root_owned_refuses_writable (void **state)
+refused (const char *path, const char *stop_at, int want, const char *frag)
+{
+  cleanup_error moat_error_t err = NULL;
+  int fd = fs_open_trusted (path, stop_at, &err);
+  if (fd >= 0)
+    close (fd);
+  assert_int_equal (fd, -1);
+  if (moat_error_status (&err) != want
+      || strstr (moat_error_msg (&err), frag) == NULL)
+    fail_msg ("`%s`: got \"%s\" (%d), want \"%s\" (%d)", path,
+              moat_error_msg (&err), moat_error_status (&err), frag, want);
+}
+
+static void
+accepted (const char *path, const char *stop_at)
+{
+  cleanup_error moat_error_t err = NULL;
+  int fd = fs_open_trusted (path, stop_at, &err);
+  if (fd < 0)
+    fail_msg ("`%s` refused: %s", path, moat_error_msg (&err));
+  close (fd);
+}
+
+static void
+trusted_open_refusals (void **state)
 {
   char dir[] = "/tmp/moat-test-XXXXXX";
-  cleanup_free char *file = NULL;
+  cleanup_free char *file = NULL, *sub = NULL, *sfile = NULL, *link = NULL,
+                    *dlink = NULL, *fifo = NULL, *dots = NULL, *cmd = NULL;
+  cleanup_free char *buf = NULL;
   cleanup_error moat_error_t err = NULL;
+  struct timespec t0, t1;
+  size_t len;
+
+  if (geteuid () != 0)
+    skip ();
   assert_non_null (mkdtemp (dir));
+  assert_int_equal (chmod (dir, 0755), 0);
   assert_true (asprintf (&file, "%s/f.json", dir) > 0);
+  assert_true (asprintf (&sub, "%s/sub", dir) > 0);
+  assert_true (asprintf (&sfile, "%s/sub/g.json", dir) > 0);
+  assert_true (asprintf (&link, "%s/link.json", dir) > 0);
+  assert_true (asprintf (&dlink, "%s/dlink/g.json", dir) > 0);
+  assert_true (asprintf (&fifo, "%s/fifo.json", dir) > 0);
+  assert_true (asprintf (&dots, "%s/sub/../f.json", dir) > 0);
   assert_int_equal (fs_write_file_atomic (file, "{}", 2, 0644, &err), 0);
-  assert_int_equal (fs_check_root_owned (file, dir, &err), 0);
+  assert_int_equal (mkdir (sub, 0755), 0);
+  assert_int_equal (fs_write_file_atomic (sfile, "{}", 2, 0644, &err), 0);
+
+  /* Walked from "/" (no stop_at): /tmp is root's and sticky. */
+  accepted (file, NULL);
+  accepted (sfile, dir);
+  assert_int_equal (fs_read_trusted (file, NULL, 10, &buf, &len, &err), 0);
+  assert_string_equal (buf, "{}");
+  assert_int_equal (fs_read_trusted (file, NULL, 1, &buf, &len, &err), -1);
+  assert_int_equal (moat_error_status (&err), EFBIG);
+  moat_error_release (&err);
+
+  /* The file: mode and owner. */
   chmod (file, 0666);
-  assert_int_equal (fs_check_root_owned (file, dir, &err), -1);
-  assert_non_null (strstr (moat_error_msg (&err), "writable by all users"));
+  refused (file, dir, EPERM, "writable by all users");
+  chmod (file, 0664);
+  assert_int_equal (chown (file, 0, 65534), 0);
+  refused (file, dir, EPERM, "writable by group 65534, which is not root");
+  assert_int_equal (chown (file, 0, 0), 0);
+  accepted (file, dir); /* group root may write */
   chmod (file, 0644);
   assert_int_equal (chown (file, 65534, 0), 0);
-  assert_int_equal (fs_check_root_owned (file, dir, &err), -1);
-  assert_non_null (strstr (moat_error_msg (&err), "not root"));
-  unlink (file);
-  rmdir (dir);
+  refused (file, dir, EPERM, "owned by uid 65534, not root");
+  assert_int_equal (chown (file, 0, 0), 0);
+
+  /* A directory on the way: owner and mode, sticky or not. */
+  assert_int_equal (chown (sub, 65534, 0), 0);
+  refused (sfile, NULL, EPERM, "/sub` is owned by uid 65534");
+  assert_int_equal (chown (sub, 0, 0), 0);
+  chmod (sub, 0777);
+  refused (sfile, NULL, EPERM, "/sub` is writable by all users");
+  chmod (sub, 01777);
+  accepted (sfile, NULL);
+  chmod (sub, 0755);
+  /* Above stop_at is the caller's business (a test's private root). */
+  assert_int_equal (chown (dir, 65534, 0), 0);
+  refused (sfile, NULL, EPERM, "is owned by uid 65534");
+  accepted (sfile, dir);
+  assert_int_equal (chown (dir, 0, 0), 0);
+
+  /* No symbolic link anywhere, whatever it points to. */
+  assert_int_equal (symlink (file, link), 0);
+  refused (link, NULL, EPERM, "link.json` is a symbolic link");
+  refused (link, dir, EPERM, "is a symbolic link");
+  assert_true (asprintf (&cmd, "ln -s sub '%s/dlink'", dir) > 0);
+  assert_int_equal (system (cmd), 0);
+  refused (dlink, NULL, EPERM, "/dlink` is a symbolic link");
+
+  /* Not a regular file: refused at once, a FIFO never blocks. */
+  assert_int_equal (mkfifo (fifo, 0644), 0);
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  refused (fifo, NULL, EINVAL, "is not a regular file (it is a FIFO)");
+  assert_int_equal (fs_read_file (fifo, 10, &buf, &len, &err), -1);
+  assert_int_equal (moat_error_status (&err), EINVAL);
+  moat_error_release (&err);
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  assert_true (t1.tv_sec - t0.tv_sec < 2);
+  refused (sub, NULL, EINVAL, "(it is a directory)");
+
+  /* Missing, relative, dot-dot. */
+  refused ("/tmp/moat-test-no-such-dir/x.json", NULL, ENOENT, "no-such-dir");
+  refused ("tmp/x.json", NULL, EINVAL, "not an absolute path");
+  refused (dots, NULL, EINVAL, "are not allowed");
+  refused (sfile + 1, NULL, EINVAL, "not an absolute path");
+
+  free (cmd);
+  assert_true (asprintf (&cmd, "rm -rf '%s'", dir) > 0);
+  assert_int_equal (system (cmd), 0);
 }
 
 int
@@ -95,7 +195,7 @@ main (void)
     cmocka_unit_test (error_wraps_context),
     cmocka_unit_test (paths_honour_root),
     cmocka_unit_test (read_file_caps_size),
-    cmocka_unit_test (root_owned_refuses_writable),
+    cmocka_unit_test (trusted_open_refusals),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -9,11 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "pac/fetch.h"
 #include "policy/policy.h"
 
 #ifndef FIXTURES
@@ -525,6 +531,199 @@ load_from_disk (void **state)
   assert_int_equal (system (cmd), 0);
 }
 
+/* Hole 9: admin-settings.json is a symlink into a directory a user
+ * controls, and the user swaps a root-owned strict file with their own
+ * permissive one (renameat2 RENAME_EXCHANGE in a loop).  Checking by path
+ * and then reading by path lets the user's file through now and then;
+ * moat must never load it.  Bounded: 10 s, or until a load wins. */
+static void
+symlink_swap_race_never_wins (void **state)
+{
+  cleanup_free char *root = make_root ();
+  char udir[] = "/tmp/moat-test-race-XXXXXX";
+  char cur[64], alt[64], cmd[512];
+  struct moat_paths paths;
+  moat_error_t err = NULL;
+  struct timespec t0, now;
+  unsigned long tries = 0, refused = 0, won = 0;
+  pid_t pid;
+  FILE *f;
+
+  if (geteuid () != 0)
+    skip ();
+  assert_int_equal (moat_paths_init (&paths, root, &err), 0);
+  assert_non_null (mkdtemp (udir));
+  assert_int_equal (chmod (udir, 0755), 0);
+  snprintf (cur, sizeof cur, "%s/cur", udir);
+  snprintf (alt, sizeof alt, "%s/alt", udir);
+  f = fopen (cur, "w");
+  assert_non_null (f);
+  fputs ("{\"configurationFileVersion\": 2, \"enhancedContainerIsolation\": "
+         "{\"locked\": true, \"value\": true}}",
+         f);
+  fclose (f);
+  f = fopen (alt, "w");
+  assert_non_null (f);
+  fputs ("{\"configurationFileVersion\": 2, \"enhancedContainerIsolation\": "
+         "{\"locked\": true, \"value\": false}}",
+         f);
+  fclose (f);
+  assert_int_equal (chmod (cur, 0644), 0);
+  assert_int_equal (chmod (alt, 0644), 0);
+  assert_int_equal (chown (alt, 65534, 65534), 0);
+  assert_int_equal (chown (udir, 65534, 65534), 0);
+  assert_int_equal (symlink (cur, paths.admin_settings), 0);
+
+  pid = fork ();
+  assert_true (pid >= 0);
+  if (pid == 0)
+    {
+      /* The user: owns udir, swaps the two names forever. */
+      if (setgroups (0, NULL) < 0 || setgid (65534) < 0 || setuid (65534) < 0)
+        _exit (2);
+      for (;;)
+        (void)renameat2 (AT_FDCWD, cur, AT_FDCWD, alt, RENAME_EXCHANGE);
+    }
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  do
+    {
+      struct policy_report rep = { 0 };
+      struct policy_admin *a = NULL;
+      struct policy *p = NULL;
+      moat_error_t e = NULL;
+
+      tries++;
+      if (policy_admin_load (&paths, &a, &rep, &e) == 0)
+        {
+          assert_int_equal (policy_build (a, NULL, &p, &e), 0);
+          if (!p->eci.enabled)
+            won++;
+          policy_free (p);
+        }
+      else
+        refused++;
+      policy_admin_free (a);
+      policy_report_free (&rep);
+      moat_error_release (&e);
+      clock_gettime (CLOCK_MONOTONIC, &now);
+    }
+  while (won == 0 && now.tv_sec - t0.tv_sec < 10);
+  kill (pid, SIGKILL);
+  waitpid (pid, NULL, 0);
+  fprintf (stderr, "# race: %lu loads, %lu refused, %lu won by the user\n",
+           tries, refused, won);
+  assert_int_equal (won, 0);
+  /* A symlink is refused, whichever file it points to at the moment. */
+  assert_int_equal (refused, tries);
+  unlink (paths.admin_settings);
+  moat_paths_free (&paths);
+  snprintf (cmd, sizeof cmd, "rm -rf '%s' '%s'", root, udir);
+  assert_int_equal (system (cmd), 0);
+}
+
+/* Hole 10: a file:// PAC follows admin-settings.json's ownership rule, in
+ * validation (the admin file, `moat settings validate`, `settings set`)
+ * and when moatd loads it (pac_fetch). */
+static void
+pac_file_must_be_roots (void **state)
+{
+  char dir[] = "/tmp/moat-test-pac-XXXXXX";
+  char pac[64], link[64], later[64], text[512], url[96], cmd[128];
+  const char *body = "function FindProxyForURL(u, h) { return 'DIRECT'; }";
+  struct policy_report rep = { 0 };
+  moat_error_t err = NULL;
+  char *got = NULL;
+  size_t len;
+  FILE *f;
+
+  if (geteuid () != 0)
+    skip ();
+  assert_non_null (mkdtemp (dir));
+  assert_int_equal (chmod (dir, 0755), 0);
+  snprintf (pac, sizeof pac, "%s/proxy.pac", dir);
+  snprintf (link, sizeof link, "%s/link.pac", dir);
+  f = fopen (pac, "w");
+  assert_non_null (f);
+  fputs (body, f);
+  fclose (f);
+  assert_int_equal (chmod (pac, 0644), 0);
+  assert_int_equal (symlink (pac, link), 0);
+#define PAC_DOC(u)                                                            \
+  (snprintf (text, sizeof text, CP ("\"pac\": \"file://%s\""), (u)), text)
+
+  /* Root's file: valid, and loaded. */
+  assert_int_equal (parse (PAC_DOC (pac), &rep), 0);
+  policy_report_free (&rep);
+  snprintf (url, sizeof url, "file://%s", pac);
+  assert_int_equal (pac_fetch (url, 2000, &got, &len, &err), 0);
+  assert_string_equal (got, body);
+  free (got);
+  got = NULL;
+  /* A missing file is accepted (moatd fails closed until it exists). */
+  snprintf (later, sizeof later, "%s/later.pac", dir);
+  assert_int_equal (parse (PAC_DOC (later), &rep), 0);
+  policy_report_free (&rep);
+
+  /* A user's file: refused by validation and at load. */
+  assert_int_equal (chown (pac, 65534, 65534), 0);
+  {
+    char want[256];
+    snprintf (want, sizeof want,
+              "moat ignores this PAC file: `%s` is owned by uid 65534, not "
+              "root; a non-root user could change it",
+              pac);
+    assert_int_equal (parse (PAC_DOC (pac), &rep), -1);
+    has (&rep, POLICY_DIAG_ERROR, "containersProxy.pac", want);
+    policy_report_free (&rep);
+  }
+  assert_int_equal (pac_fetch (url, 2000, &got, &len, &err), -1);
+  assert_null (got);
+  assert_non_null (strstr (moat_error_msg (&err), "not root"));
+  moat_error_release (&err);
+  assert_int_equal (chown (pac, 0, 0), 0);
+  /* A user's directory, a symlink, a FIFO: refused the same way. */
+  assert_int_equal (chown (dir, 65534, 65534), 0);
+  assert_int_equal (parse (PAC_DOC (pac), &rep), -1);
+  policy_report_free (&rep);
+  assert_int_equal (pac_fetch (url, 2000, &got, &len, &err), -1);
+  moat_error_release (&err);
+  assert_int_equal (chown (dir, 0, 0), 0);
+  assert_int_equal (parse (PAC_DOC (link), &rep), -1);
+  policy_report_free (&rep);
+  snprintf (url, sizeof url, "file://%s", link);
+  assert_int_equal (pac_fetch (url, 2000, &got, &len, &err), -1);
+  assert_non_null (strstr (moat_error_msg (&err), "symbolic link"));
+  moat_error_release (&err);
+  unlink (link);
+  assert_int_equal (mkfifo (link, 0644), 0);
+  assert_int_equal (parse (PAC_DOC (link), &rep), -1);
+  policy_report_free (&rep);
+  assert_int_equal (pac_fetch (url, 2000, &got, &len, &err), -1);
+  assert_non_null (strstr (moat_error_msg (&err), "FIFO"));
+  moat_error_release (&err);
+  /* A user may not point an unlocked pac at their own file either. */
+  assert_int_equal (chown (pac, 65534, 65534), 0);
+  {
+    struct policy_admin *a = NULL;
+    json_t *value = NULL;
+    snprintf (url, sizeof url, "file://%s", pac);
+    const char *unlocked = V2 "\"containersProxy\": {\"locked\": false}}";
+    assert_int_equal (
+        policy_admin_parse (unlocked, strlen (unlocked), &a, &rep, &err), 0);
+    policy_report_free (&rep);
+    assert_int_equal (
+        policy_check_override (a, "containersProxy.pac", url, &value, &err),
+        -1);
+    assert_non_null (strstr (moat_error_msg (&err), "not root"));
+    moat_error_release (&err);
+    json_decref (value);
+    policy_admin_free (a);
+  }
+#undef PAC_DOC
+  snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal (system (cmd), 0);
+}
+
 static const char *
 row_field (const struct policy *p, const char *key, const char *field)
 {
@@ -722,6 +921,8 @@ main (void)
     cmocka_unit_test (filesharing_paths),
     cmocka_unit_test (encoding_and_syntax),
     cmocka_unit_test (load_from_disk),
+    cmocka_unit_test (symlink_swap_race_never_wins),
+    cmocka_unit_test (pac_file_must_be_roots),
     cmocka_unit_test (effective_precedence),
     cmocka_unit_test (defaults),
     cmocka_unit_test (override_checks),

@@ -272,6 +272,27 @@ real_sandbox_is_locked_down (void **state)
   pid_t pid = sandbox_client_pid (c);
   assert_true (proc_has (pid, "status", "Seccomp:\t2"));
   assert_true (proc_has (pid, "status", "NoNewPrivs:\t1"));
+  /* Not root (issue 11 item 13): started by root, it runs as nobody with
+   * no supplementary groups and no capabilities. */
+  if (geteuid () == 0)
+    {
+      if (!proc_has (pid, "status", "Uid:\t65534\t65534\t65534\t65534\n")
+          || !proc_has (pid, "status", "Gid:\t65534\t65534\t65534\t65534\n")
+          || !(proc_has (pid, "status", "Groups:\t\n")
+               || proc_has (pid, "status", "Groups:\t \n"))
+          || !proc_has (pid, "status", "CapPrm:\t0000000000000000")
+          || !proc_has (pid, "status", "CapEff:\t0000000000000000"))
+        {
+          char cmd[64];
+          snprintf (cmd, sizeof cmd,
+                    "grep -E 'Uid|Gid|Groups|Cap' "
+                    "/proc/%d/status >&2",
+                    (int)pid);
+          if (system (cmd) != 0)
+            fprintf (stderr, "# (no status)\n");
+          fail_msg ("moat-sandbox still holds root's identity");
+        }
+    }
   assert_true (proc_has (pid, "limits", "Max cpu time              300"));
   assert_true (proc_has (pid, "limits", "Max core file size        0"));
   struct sandbox_limits l;
