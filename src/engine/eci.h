@@ -65,6 +65,12 @@ struct eci_config
   size_t n_sockets;
   eci_socket_mount_fn socket_mount_allowed;
   void *socket_mount_ctx;
+  /* The address pool of the engine's networks (moatd's --container-cidrs,
+   * IPv4 or IPv6 CIDRs): a user network's subnets must lie inside one of
+   * the same family.  None: subnets are not restricted (an engine moat
+   * did not start). */
+  const char *const *container_cidrs;
+  size_t n_container_cidrs;
   /* For HostConfig.VolumesFrom (NULL: VolumesFrom is refused). */
   eci_inspect_container_fn inspect_container;
   void *inspect_ctx;
@@ -98,14 +104,25 @@ int eci_check_container_create (const struct eci_config *cfg,
                                 size_t len, char **out, size_t *out_len,
                                 struct eci_verdict *v);
 
-/* POST /volumes/create: a local-driver volume whose device is a host path
- * is a bind mount and gets the same checks. */
+/* POST /volumes/create: Driver built in ("local") or allowed; a local
+ * volume's options: tmpfs, or a bind whose device is an absolute, clean
+ * path that passes as a bind source; nothing else. */
 int eci_check_volume_create (const struct eci_config *cfg,
                              const struct policy *pol, const char *body,
                              size_t len, char **out, size_t *out_len,
                              struct eci_verdict *v);
 
-/* POST /build query: networkmode=host and BuildKit (version=2) refused. */
+/* POST /networks/create: Driver and IPAM.Driver built in or allowed
+ * (macvlan, ipvlan, overlay and plugins need the admin's allowedDrivers),
+ * no bridge option that names a host interface, subnets inside
+ * cfg->container_cidrs.  On pass, *out / *out_len hold the body to send. */
+int eci_check_network_create (const struct eci_config *cfg,
+                              const struct policy *pol, const char *body,
+                              size_t len, char **out, size_t *out_len,
+                              struct eci_verdict *v);
+
+/* POST /build query: networkmode=host, cgroupparent and BuildKit
+ * (version=2) refused. */
 int eci_check_build (const char *query, struct eci_verdict *v);
 
 /* Check one bind source (host path as written) for a container of image

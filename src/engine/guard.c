@@ -975,6 +975,7 @@ handle_head (struct conn *c)
           break;
         case ROUTE_OP_CONTAINER_CREATE:
         case ROUTE_OP_VOLUME_CREATE:
+        case ROUTE_OP_NETWORK_CREATE:
           c->op = c->route->op;
           break;
         case ROUTE_OP_CONTAINER_START:
@@ -1080,6 +1081,10 @@ run_check (struct engine_guard *g, struct check_job *j)
     case ROUTE_OP_VOLUME_CREATE:
       j->r = eci_check_volume_create (&g->cfg.eci, pol, j->body, j->len,
                                       &j->out, &j->out_len, &j->v);
+      break;
+    case ROUTE_OP_NETWORK_CREATE:
+      j->r = eci_check_network_create (&g->cfg.eci, pol, j->body, j->len,
+                                       &j->out, &j->out_len, &j->v);
       break;
     case ROUTE_OP_CONTAINER_START:
       {

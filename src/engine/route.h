@@ -18,7 +18,8 @@ enum engine_route_op
   ROUTE_OP_NONE,
   ROUTE_OP_CONTAINER_CREATE, /* JSON body checked and rewritten (ECI) */
   ROUTE_OP_CONTAINER_START,  /* a body (pre-1.24 HostConfig) is refused */
-  ROUTE_OP_VOLUME_CREATE,    /* DriverOpts checked (bind-style volumes) */
+  ROUTE_OP_VOLUME_CREATE,    /* Driver and DriverOpts checked */
+  ROUTE_OP_NETWORK_CREATE,   /* drivers, bridge options, subnets checked */
   ROUTE_OP_BUILD,            /* query checked: networkmode, BuildKit */
   ROUTE_OP_BUILDKIT,         /* /session, /grpc: refused under ECI */
   ROUTE_OP_SWARM,            /* swarm init/join, services: refused (ECI) */
@@ -89,6 +90,9 @@ char *engine_query_get (const char *query, const char *name);
  * splitting or duplicate trick can hide a value from them. */
 bool engine_query_any_equal (const char *query, const char *name,
                              const char *value);
+
+/* True when any occurrence of parameter `name` has a non-empty value. */
+bool engine_query_any_set (const char *query, const char *name);
 
 /* The table, for docs and tests. */
 const struct engine_route *engine_route_table (size_t *n);
