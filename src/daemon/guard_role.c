@@ -124,6 +124,26 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
   cfg.eci.socket_mount_ctx = d;
   cfg.eci.inspect_container = guard_inspect_container;
   cfg.eci.inspect_ctx = d;
+  /* user networks stay inside the engine's address pool */
+  if (d->cfg.container_cidrs != NULL)
+    {
+      char *save = NULL;
+      size_t n = 0;
+      free (d->guard_cidr_list);
+      d->guard_cidr_list = strdup (d->cfg.container_cidrs);
+      if (d->guard_cidr_list == NULL)
+        return moat_error (err, ENOMEM, "start the engine guard");
+      for (char *t = strtok_r (d->guard_cidr_list, ",", &save); t != NULL;
+           t = strtok_r (NULL, ",", &save))
+        {
+          if (n == sizeof d->guard_cidrs / sizeof d->guard_cidrs[0])
+            return moat_error (err, E2BIG, "more than %zu container networks",
+                               n);
+          d->guard_cidrs[n++] = t;
+        }
+      cfg.eci.container_cidrs = d->guard_cidrs;
+      cfg.eci.n_container_cidrs = n;
+    }
   d->guard = engine_guard_new (&cfg, err);
   if (d->guard == NULL)
     return moat_error_wrap (err, "start the engine guard on `%s`",
@@ -164,6 +184,8 @@ moatd_guard_stop (struct moatd *d)
   if (d->guard == NULL)
     {
       moatd_sockex_stop (d);
+      free (d->guard_cidr_list);
+      d->guard_cidr_list = NULL;
       return;
     }
   if (d->guard_running)
@@ -177,4 +199,7 @@ moatd_guard_stop (struct moatd *d)
   d->guard = NULL;
   policy_snap_release (d->guard_snap);
   d->guard_snap = NULL;
+  /* the guard's config pointed into it */
+  free (d->guard_cidr_list);
+  d->guard_cidr_list = NULL;
 }
