@@ -871,9 +871,10 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
         return -1;
       if (x != NULL && !json_is_null (x))
         return refuse (v, 403, "eci.masks",
-                       MSG_PREFIX "HostConfig.%s can't be set; the engine's "
-                                  "%s are kept",
-                       field, f == 0 ? "masked paths" : "read-only paths");
+                       MSG_PREFIX "HostConfig.%s can't be set (--security-opt "
+                                  "systempaths=unconfined); /proc and /sys "
+                                  "stay masked",
+                       field);
     }
 
   if (obj_get (hc, "VolumeDriver", &x, v) < 0

@@ -780,8 +780,9 @@ host_config_fields (void **state)
   assert_int_equal (
       create (f, "{\"HostConfig\":{\"MaskedPaths\":[]}}", &msg, NULL), 403);
   assert_string_equal (msg, "enhanced container isolation: "
-                            "HostConfig.MaskedPaths can't be set; the "
-                            "engine's masked paths are kept");
+                            "HostConfig.MaskedPaths can't be set "
+                            "(--security-opt systempaths=unconfined); /proc "
+                            "and /sys stay masked");
   free (msg);
   assert_int_equal (
       create (f, "{\"HostConfig\":{\"ReadonlyPaths\":[]}}", NULL, NULL), 403);
