@@ -877,6 +877,16 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
                        field);
     }
 
+  if (obj_get (hc, "OomScoreAdj", &x, v) < 0)
+    return -1;
+  if (x != NULL && !json_is_null (x) && !json_is_integer (x))
+    return refuse (v, 400, "eci.json",
+                   MSG_PREFIX "invalid HostConfig.OomScoreAdj");
+  if (json_is_integer (x) && json_integer_value (x) < 0)
+    return refuse (v, 403, "eci.oom",
+                   MSG_PREFIX "a negative OOM score adjustment can't be set; "
+                              "the kernel would kill host processes first");
+
   if (obj_get (hc, "VolumeDriver", &x, v) < 0
       || check_driver (pol, DRV_VOLUME, x, v) < 0)
     return -1;
@@ -1233,6 +1243,34 @@ done:
   return ret;
 }
 
+/* A URL the engine would download itself: as host root, from the host's
+ * network (cloud metadata, services on the host's loopback), outside the
+ * net guard. */
+static int
+refuse_fetch (struct eci_verdict *v, const char *url)
+{
+  return refuse (v, 403, "eci.fetch",
+                 MSG_PREFIX "the engine would fetch \"%s\" itself, from the "
+                            "host and outside the net guard; fetch it "
+                            "yourself and send it as the build context",
+                 url ? url : "");
+}
+
+int
+eci_check_image_create (const char *query, struct eci_verdict *v)
+{
+  cleanup_free char *src = NULL;
+  /* "-": the image is the request body; anything else is fetched */
+  if (!engine_query_any_other (query, "fromSrc", "-"))
+    return 0;
+  src = engine_query_get (query, "fromSrc");
+  return refuse (v, 403, "eci.fetch",
+                 MSG_PREFIX "the engine would fetch \"%s\" itself, from the "
+                            "host and outside the net guard; download it and "
+                            "import it from stdin: docker import - < file",
+                 src ? src : "");
+}
+
 int
 eci_check_build (const char *query, struct eci_verdict *v)
 {
@@ -1240,6 +1278,11 @@ eci_check_build (const char *query, struct eci_verdict *v)
     return ns_refuse (v, "network");
   /* BuildKit runs its steps in the engine's own executor, bypassing the
    * OCI runtime, so it would escape every container check. */
+  {
+    cleanup_free char *remote = engine_query_get (query, "remote");
+    if (engine_query_any_set (query, "remote"))
+      return refuse_fetch (v, remote);
+  }
   /* build steps are containers: the same cgroup rule as a create */
   if (engine_query_any_set (query, "cgroupparent"))
     return refuse (v, 403, "eci.cgroup",

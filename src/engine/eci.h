@@ -121,9 +121,13 @@ int eci_check_network_create (const struct eci_config *cfg,
                               size_t len, char **out, size_t *out_len,
                               struct eci_verdict *v);
 
-/* POST /build query: networkmode=host, cgroupparent and BuildKit
- * (version=2) refused. */
+/* POST /build query: networkmode=host, cgroupparent, remote (a context
+ * the engine would fetch itself) and BuildKit (version=2) refused. */
 int eci_check_build (const char *query, struct eci_verdict *v);
+
+/* POST /images/create query: fromSrc other than "-" (the engine would
+ * download a URL as host root) refused. */
+int eci_check_image_create (const char *query, struct eci_verdict *v);
 
 /* Check one bind source (host path as written) for a container of image
  * (may be NULL).  Returns 0 when it passes as is, 1 when it is an engine

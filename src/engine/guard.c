@@ -963,7 +963,11 @@ handle_head (struct conn *c)
                            "installing or configuring them is blocked";
           break;
         case ROUTE_OP_BUILD:
-          if (eci_check_build (uri.query, &v) < 0)
+        case ROUTE_OP_IMAGE_CREATE:
+          if ((c->route->op == ROUTE_OP_BUILD
+                   ? eci_check_build (uri.query, &v)
+                   : eci_check_image_create (uri.query, &v))
+              < 0)
             {
               pthread_mutex_unlock (&g->mu);
               engine_uri_free (&uri);

@@ -21,6 +21,7 @@ enum engine_route_op
   ROUTE_OP_VOLUME_CREATE,    /* Driver and DriverOpts checked */
   ROUTE_OP_NETWORK_CREATE,   /* drivers, bridge options, subnets checked */
   ROUTE_OP_BUILD,            /* query checked: networkmode, BuildKit */
+  ROUTE_OP_IMAGE_CREATE,     /* query checked: fromSrc URLs */
   ROUTE_OP_BUILDKIT,         /* /session, /grpc: refused under ECI */
   ROUTE_OP_SWARM,            /* swarm init/join, services: refused (ECI) */
   ROUTE_OP_PLUGIN,           /* plugin install/enable/set: refused (ECI) */
@@ -93,6 +94,11 @@ bool engine_query_any_equal (const char *query, const char *name,
 
 /* True when any occurrence of parameter `name` has a non-empty value. */
 bool engine_query_any_set (const char *query, const char *name);
+
+/* True when any occurrence of parameter `name` has a value other than
+ * `value` (exactly). */
+bool engine_query_any_other (const char *query, const char *name,
+                             const char *value);
 
 /* The table, for docs and tests. */
 const struct engine_route *engine_route_table (size_t *n);

@@ -172,6 +172,19 @@ printf 'FROM busybox\nRUN true\n' >"$R/ctx/Dockerfile"
 refused "build --cgroup-parent" "${E}a cgroup parent can't be set" \
   docker build -q --cgroup-parent /elsewhere "$R/ctx"
 
+refused "run --oom-score-adj -500" "${E}a negative OOM score adjustment can't be set" \
+  docker run --rm --oom-score-adj -500 busybox true
+# URLs the engine would fetch as host root (127.0.0.1:9 in the engine's own
+# network namespace: nothing listens, nothing leaves)
+refused "import from a URL" "${E}the engine would fetch \"http://127.0.0.1:9/x.tar\" itself" \
+  docker import http://127.0.0.1:9/x.tar evil:1
+out=$(curl -s --unix-socket "$gsock" -X POST "http://moat/v1.41/build?remote=http%3A%2F%2F127.0.0.1%3A9%2Fctx.tar&t=x")
+case "$out" in *"${E}the engine would fetch"*) ok "build with a remote context refused" ;;
+  *) nok "build with a remote context refused" "$out" ;; esac
+echo hi >"$R/ctx/f"
+out=$(tar -C "$R/ctx" -c f | docker import - imported:1 2>&1) && ok "import from stdin works" \
+  || nok "import from stdin works" "$out"
+
 # ---- issue 11 item 1: user networks ------------------------------------------
 refused "network create -d macvlan" "${E}network driver \"macvlan\" denied" \
   docker network create -d macvlan -o parent=lo n1

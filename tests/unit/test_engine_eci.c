@@ -788,6 +788,15 @@ host_config_fields (void **state)
       create (f, "{\"HostConfig\":{\"ReadonlyPaths\":[]}}", NULL, NULL), 403);
   assert_int_equal (
       create (f, "{\"HostConfig\":{\"MaskedPaths\":null}}", NULL, NULL), 0);
+  /* the kernel would kill host processes before the container */
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"OomScoreAdj\":-1000}}", &msg, NULL), 403);
+  assert_string_equal (msg, "enhanced container isolation: a negative OOM "
+                            "score adjustment can't be set; the kernel would "
+                            "kill host processes first");
+  free (msg);
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"OomScoreAdj\":500}}", NULL, NULL), 0);
 }
 
 /* Run the network create check; returns status (0 = pass). */
@@ -918,6 +927,23 @@ build_query (void **state)
   assert_string_equal (v.rule, "eci.buildkit");
   eci_verdict_clear (&v);
   assert_int_equal (eci_check_build ("version=1", &v), 0);
+  /* the engine would fetch the context itself, as host root */
+  assert_int_equal (
+      eci_check_build ("remote=http%3A%2F%2F169.254.169.254%2Fx", &v), -1);
+  assert_int_equal (v.status, 403);
+  assert_string_equal (
+      v.message, "enhanced container isolation: the engine would fetch "
+                 "\"http://169.254.169.254/x\" itself, from the host and "
+                 "outside the net guard; fetch it yourself and send it "
+                 "as the build context");
+  eci_verdict_clear (&v);
+  assert_int_equal (eci_check_image_create ("fromImage=busybox&tag=1", &v), 0);
+  assert_int_equal (eci_check_image_create ("fromSrc=-&repo=x", &v), 0);
+  assert_int_equal (
+      eci_check_image_create ("fromSrc=-&fromSrc=http://10.0.0.1/r.tar", &v),
+      -1);
+  assert_int_equal (v.status, 403);
+  eci_verdict_clear (&v);
   /* build steps are containers too: no cgroup placement */
   assert_int_equal (eci_check_build ("t=x&cgroupparent=/", &v), -1);
   assert_int_equal (v.status, 403);
