@@ -737,6 +737,12 @@ host_config_fields (void **state)
                             "\"/dev\"}]}}",
                             NULL, NULL),
                     403);
+  /* a path through a link a user could swap, even to a safe device */
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"Devices\":[{\"PathOnHost\":"
+                            "\"/dev/../dev/fuse\"}]}}",
+                            NULL, NULL),
+                    403);
   assert_int_equal (create (f,
                             "{\"HostConfig\":{\"Devices\":[{\"PathOnHost\":"
                             "\"/dev/fuse\",\"PathInContainer\":\"/dev/fuse\","
