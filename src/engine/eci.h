@@ -93,8 +93,11 @@ struct eci_verdict
 void eci_verdict_clear (struct eci_verdict *v);
 
 /* POST /containers/create.  Refuses host namespaces, binds outside the
- * shared directories, socket mounts, deprecated top-level HostConfig
- * fields; forces HostConfig.Runtime.  When a socket mount is allowed
+ * shared directories, socket mounts, local volume options that name host
+ * paths or devices, driver names that are not built in or allowed (volume,
+ * log), host devices beyond the safe list, device cgroup rules and
+ * requests, a cgroup parent, mask changes, a negative OOM score,
+ * deprecated top-level HostConfig fields; forces HostConfig.Runtime.  When a socket mount is allowed
  * because of the image, Image becomes the id of the image that was
  * checked (so a re-tag between check and create changes nothing).  On pass,
  * *out / *out_len hold the body to send (malloc'd).  Returns 0 on pass, -1
