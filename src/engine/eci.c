@@ -479,10 +479,11 @@ check_driver (const struct policy *pol, enum driver_kind kind, json_t *name,
   if (policy_driver_allowed_p (pol, n))
     return 0;
   return refuse (v, 403, "eci.driver",
-                 MSG_PREFIX "%s \"%s\" denied; it is not built in; if you "
-                            "wish to allow it, add it to "
-                            "enhancedContainerIsolation.allowedDrivers in "
-                            "the moat admin settings.",
+                 MSG_PREFIX
+                 "%s \"%s\" denied; it is not in the allowed list; if you "
+                 "wish to allow it, add it to "
+                 "enhancedContainerIsolation.allowedDrivers in "
+                 "the moat admin settings.",
                  what, n);
 }
 

@@ -137,7 +137,7 @@ refused "run --log-driver <path>" "${E}log driver" \
   docker run --rm --log-driver "$evil" busybox true
 [ -e "$R/plug/contacted" ] && nok "the fake plugin was never contacted" "$(cat "$R/plug/contacted")" \
   || ok "the fake plugin was never contacted"
-refused "volume create -d <plugin not allowed>" "not built in; if you wish to allow it, add it to enhancedContainerIsolation.allowedDrivers" \
+refused "volume create -d <plugin not allowed>" "not in the allowed list; if you wish to allow it, add it to enhancedContainerIsolation.allowedDrivers" \
   docker volume create -d someplugin h3f
 refused "run --log-driver syslog (host service, outside the net guard)" "${E}log driver \"syslog\" denied" \
   docker run --rm --log-driver syslog busybox true

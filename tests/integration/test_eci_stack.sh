@@ -25,7 +25,7 @@ case "$out" in
 esac
 out=$(docker volume create -d otherplugin v2 2>&1)
 case "$out" in
-  *"${E}volume driver \"otherplugin\" denied; it is not built in; if you wish to allow it, add it to enhancedContainerIsolation.allowedDrivers in the moat admin settings."*)
+  *"${E}volume driver \"otherplugin\" denied; it is not in the allowed list; if you wish to allow it, add it to enhancedContainerIsolation.allowedDrivers in the moat admin settings."*)
     ok "allowedDrivers: an unlisted plugin is refused" ;;
   *) not_ok "allowedDrivers: an unlisted plugin is refused" "$out" ;;
 esac

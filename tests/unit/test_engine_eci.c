@@ -628,11 +628,12 @@ driver_names (void **state)
   free (msg);
   assert_int_equal (
       volume (f, "{\"Name\":\"v\",\"Driver\":\"nfsplug\"}", &msg), 403);
-  assert_string_equal (msg, "enhanced container isolation: volume driver "
-                            "\"nfsplug\" denied; it is not built in; if you "
-                            "wish to allow it, add it to "
-                            "enhancedContainerIsolation.allowedDrivers in the "
-                            "moat admin settings.");
+  assert_string_equal (
+      msg, "enhanced container isolation: volume driver "
+           "\"nfsplug\" denied; it is not in the allowed list; if you "
+           "wish to allow it, add it to "
+           "enhancedContainerIsolation.allowedDrivers in the "
+           "moat admin settings.");
   free (msg);
   assert_int_equal (volume (f, "{\"Name\":\"v\",\"Driver\":\"local\"}", NULL),
                     0);
@@ -658,11 +659,12 @@ driver_names (void **state)
       create (f, "{\"HostConfig\":{\"LogConfig\":{\"Type\":\"syslog\"}}}",
               &msg, NULL),
       403);
-  assert_string_equal (msg, "enhanced container isolation: log driver "
-                            "\"syslog\" denied; it is not built in; if you "
-                            "wish to allow it, add it to "
-                            "enhancedContainerIsolation.allowedDrivers in the "
-                            "moat admin settings.");
+  assert_string_equal (
+      msg, "enhanced container isolation: log driver "
+           "\"syslog\" denied; it is not in the allowed list; if you "
+           "wish to allow it, add it to "
+           "enhancedContainerIsolation.allowedDrivers in the "
+           "moat admin settings.");
   free (msg);
   assert_int_equal (
       create (f,
@@ -838,11 +840,12 @@ network_create (void **state)
                              "\"Options\":{\"parent\":\"eth0\"}}",
                              &msg),
                     403);
-  assert_string_equal (msg, "enhanced container isolation: network driver "
-                            "\"macvlan\" denied; it is not built in; if you "
-                            "wish to allow it, add it to "
-                            "enhancedContainerIsolation.allowedDrivers in the "
-                            "moat admin settings.");
+  assert_string_equal (
+      msg, "enhanced container isolation: network driver "
+           "\"macvlan\" denied; it is not in the allowed list; if you "
+           "wish to allow it, add it to "
+           "enhancedContainerIsolation.allowedDrivers in the "
+           "moat admin settings.");
   free (msg);
   assert_int_equal (
       network (f, "{\"Name\":\"n\",\"Driver\":\"ipvlan\"}", NULL), 403);
