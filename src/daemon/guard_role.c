@@ -118,12 +118,6 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
   cfg.engine_path = d->engine_sock;
   cfg.audit = guard_audit;
   cfg.audit_ctx = d;
-  if (moatd_sockex_start (d, err) < 0)
-    return moat_error_wrap (err, "start the docker socket exceptions");
-  cfg.eci.socket_mount_allowed = moatd_sockex_hook;
-  cfg.eci.socket_mount_ctx = d;
-  cfg.eci.inspect_container = guard_inspect_container;
-  cfg.eci.inspect_ctx = d;
   /* user networks stay inside the engine's address pool */
   if (d->cfg.container_cidrs != NULL)
     {
@@ -144,6 +138,12 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
       cfg.eci.container_cidrs = d->guard_cidrs;
       cfg.eci.n_container_cidrs = n;
     }
+  if (moatd_sockex_start (d, err) < 0)
+    return moat_error_wrap (err, "start the docker socket exceptions");
+  cfg.eci.socket_mount_allowed = moatd_sockex_hook;
+  cfg.eci.socket_mount_ctx = d;
+  cfg.eci.inspect_container = guard_inspect_container;
+  cfg.eci.inspect_ctx = d;
   d->guard = engine_guard_new (&cfg, err);
   if (d->guard == NULL)
     return moat_error_wrap (err, "start the engine guard on `%s`",

@@ -1244,59 +1244,6 @@ done:
   return ret;
 }
 
-/* A URL the engine would download itself: as host root, from the host's
- * network (cloud metadata, services on the host's loopback), outside the
- * net guard. */
-static int
-refuse_fetch (struct eci_verdict *v, const char *url)
-{
-  return refuse (v, 403, "eci.fetch",
-                 MSG_PREFIX "the engine would fetch \"%s\" itself, from the "
-                            "host and outside the net guard; fetch it "
-                            "yourself and send it as the build context",
-                 url ? url : "");
-}
-
-int
-eci_check_image_create (const char *query, struct eci_verdict *v)
-{
-  cleanup_free char *src = NULL;
-  /* "-": the image is the request body; anything else is fetched */
-  if (!engine_query_any_other (query, "fromSrc", "-"))
-    return 0;
-  src = engine_query_get (query, "fromSrc");
-  return refuse (v, 403, "eci.fetch",
-                 MSG_PREFIX "the engine would fetch \"%s\" itself, from the "
-                            "host and outside the net guard; download it and "
-                            "import it from stdin: docker import - < file",
-                 src ? src : "");
-}
-
-int
-eci_check_build (const char *query, struct eci_verdict *v)
-{
-  if (engine_query_any_equal (query, "networkmode", "host"))
-    return ns_refuse (v, "network");
-  /* BuildKit runs its steps in the engine's own executor, bypassing the
-   * OCI runtime, so it would escape every container check. */
-  {
-    cleanup_free char *remote = engine_query_get (query, "remote");
-    if (engine_query_any_set (query, "remote"))
-      return refuse_fetch (v, remote);
-  }
-  /* build steps are containers: the same cgroup rule as a create */
-  if (engine_query_any_set (query, "cgroupparent"))
-    return refuse (v, 403, "eci.cgroup",
-                   MSG_PREFIX "a cgroup parent can't be set; containers stay "
-                              "in the engine's cgroup");
-  if (engine_query_any_equal (query, "version", "2"))
-    return refuse (v, 403, "eci.buildkit",
-                   MSG_PREFIX "BuildKit builds bypass the container runtime "
-                              "and are blocked; build with the classic "
-                              "builder: DOCKER_BUILDKIT=0 docker build ...");
-  return 0;
-}
-
 /* Bridge options that would put the network on a host interface: the
  * engine uses an existing bridge of that name (another engine's, a host
  * LAN bridge), and the net guard intercepts only the engine's own
@@ -1434,4 +1381,57 @@ eci_check_network_create (const struct eci_config *cfg,
 done:
   json_decref (root);
   return ret;
+}
+
+/* A URL the engine would download itself: as host root, from the host's
+ * network (cloud metadata, services on the host's loopback), outside the
+ * net guard. */
+static int
+refuse_fetch (struct eci_verdict *v, const char *url)
+{
+  return refuse (v, 403, "eci.fetch",
+                 MSG_PREFIX "the engine would fetch \"%s\" itself, from the "
+                            "host and outside the net guard; fetch it "
+                            "yourself and send it as the build context",
+                 url ? url : "");
+}
+
+int
+eci_check_image_create (const char *query, struct eci_verdict *v)
+{
+  cleanup_free char *src = NULL;
+  /* "-": the image is the request body; anything else is fetched */
+  if (!engine_query_any_other (query, "fromSrc", "-"))
+    return 0;
+  src = engine_query_get (query, "fromSrc");
+  return refuse (v, 403, "eci.fetch",
+                 MSG_PREFIX "the engine would fetch \"%s\" itself, from the "
+                            "host and outside the net guard; download it and "
+                            "import it from stdin: docker import - < file",
+                 src ? src : "");
+}
+
+int
+eci_check_build (const char *query, struct eci_verdict *v)
+{
+  if (engine_query_any_equal (query, "networkmode", "host"))
+    return ns_refuse (v, "network");
+  /* BuildKit runs its steps in the engine's own executor, bypassing the
+   * OCI runtime, so it would escape every container check. */
+  {
+    cleanup_free char *remote = engine_query_get (query, "remote");
+    if (engine_query_any_set (query, "remote"))
+      return refuse_fetch (v, remote);
+  }
+  /* build steps are containers: the same cgroup rule as a create */
+  if (engine_query_any_set (query, "cgroupparent"))
+    return refuse (v, 403, "eci.cgroup",
+                   MSG_PREFIX "a cgroup parent can't be set; containers stay "
+                              "in the engine's cgroup");
+  if (engine_query_any_equal (query, "version", "2"))
+    return refuse (v, 403, "eci.buildkit",
+                   MSG_PREFIX "BuildKit builds bypass the container runtime "
+                              "and are blocked; build with the classic "
+                              "builder: DOCKER_BUILDKIT=0 docker build ...");
+  return 0;
 }

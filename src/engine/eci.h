@@ -97,19 +97,20 @@ void eci_verdict_clear (struct eci_verdict *v);
  * paths or devices, driver names that are not built in or allowed (volume,
  * log), host devices beyond the safe list, device cgroup rules and
  * requests, a cgroup parent, mask changes, a negative OOM score,
- * deprecated top-level HostConfig fields; forces HostConfig.Runtime.  When a socket mount is allowed
- * because of the image, Image becomes the id of the image that was
- * checked (so a re-tag between check and create changes nothing).  On pass,
- * *out / *out_len hold the body to send (malloc'd).  Returns 0 on pass, -1
- * with v filled. */
+ * deprecated top-level HostConfig fields; forces HostConfig.Runtime.
+ * When a socket mount is allowed because of the image, Image becomes the id of
+ * the image that was checked (so a re-tag between check and create changes
+ * nothing).  On pass, *out / *out_len hold the body to send (malloc'd).
+ * Returns 0 on pass, -1 with v filled. */
 int eci_check_container_create (const struct eci_config *cfg,
                                 const struct policy *pol, const char *body,
                                 size_t len, char **out, size_t *out_len,
                                 struct eci_verdict *v);
 
-/* POST /volumes/create: Driver built in ("local") or allowed; a local
- * volume's options: tmpfs, or a bind whose device is an absolute, clean
- * path that passes as a bind source; nothing else. */
+/* POST /volumes/create: a local-driver volume whose device is a host path
+ * is a bind mount: its device must be an absolute, clean path that passes
+ * as a bind source; other local volumes: tmpfs only; Driver built in
+ * ("local") or allowed. */
 int eci_check_volume_create (const struct eci_config *cfg,
                              const struct policy *pol, const char *body,
                              size_t len, char **out, size_t *out_len,
