@@ -147,6 +147,26 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
   cfg.engine_path = d->engine_sock;
   cfg.audit = guard_audit;
   cfg.audit_ctx = d;
+  /* user networks stay inside the engine's address pool */
+  if (d->cfg.container_cidrs != NULL)
+    {
+      char *save = NULL;
+      size_t n = 0;
+      free (d->guard_cidr_list);
+      d->guard_cidr_list = strdup (d->cfg.container_cidrs);
+      if (d->guard_cidr_list == NULL)
+        return moat_error (err, ENOMEM, "start the engine guard");
+      for (char *t = strtok_r (d->guard_cidr_list, ",", &save); t != NULL;
+           t = strtok_r (NULL, ",", &save))
+        {
+          if (n == sizeof d->guard_cidrs / sizeof d->guard_cidrs[0])
+            return moat_error (err, E2BIG, "more than %zu container networks",
+                               n);
+          d->guard_cidrs[n++] = t;
+        }
+      cfg.eci.container_cidrs = d->guard_cidrs;
+      cfg.eci.n_container_cidrs = n;
+    }
   if (moatd_sockex_start (d, err) < 0)
     return moat_error_wrap (err, "start the docker socket exceptions");
   cfg.eci.socket_mount_allowed = moatd_sockex_hook;
@@ -196,6 +216,8 @@ moatd_guard_stop (struct moatd *d)
   if (d->guard == NULL)
     {
       moatd_sockex_stop (d);
+      free (d->guard_cidr_list);
+      d->guard_cidr_list = NULL;
       return;
     }
   if (d->guard_running)
@@ -209,4 +231,7 @@ moatd_guard_stop (struct moatd *d)
   d->guard = NULL;
   policy_snap_release (d->guard_snap);
   d->guard_snap = NULL;
+  /* the guard's config pointed into it */
+  free (d->guard_cidr_list);
+  d->guard_cidr_list = NULL;
 }

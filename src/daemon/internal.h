@@ -121,6 +121,9 @@ struct moatd
   /* The engine guard role (guard_role.c). */
   struct engine_guard *guard;
   struct engine_guard_paths guard_paths;
+  /* cfg.container_cidrs split, for the network create check */
+  char *guard_cidr_list;
+  const char *guard_cidrs[16];
   struct policy_snap *guard_snap;
   pthread_t guard_thread;
   bool guard_running;

@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "engine/route.h"
+#include "policy/netaddr.h"
 
 #define MSG_PREFIX "enhanced container isolation: "
 
@@ -418,36 +419,191 @@ eci_check_bind (const struct eci_config *cfg, const struct policy *pol,
   return check_bind (cfg, pol, src, image, false, v);
 }
 
-/* Local-driver options {"type","o","device"}: a device that is a host path
- * is a mount of the host's file system. */
+/* ---- drivers and plugins ---------------------------------------------- */
+
+/* Where a driver name is used, and the engine's built-in drivers that need
+ * no permission.  Any other name is an engine plugin, looked up by a
+ * lexical join of the name to /run/docker/plugins/ (and the spec
+ * directories): it must be a plain name, and one the admin allows. */
+enum driver_kind
+{
+  DRV_VOLUME,
+  DRV_NETWORK,
+  DRV_IPAM,
+  DRV_LOG,
+};
+
+static const char *const builtin_volume[] = { "local", NULL };
+/* macvlan and ipvlan put a container on a host link; overlay needs swarm */
+static const char *const builtin_network[] = { "bridge", NULL };
+static const char *const builtin_ipam[] = { "default", "null", NULL };
+/* the others send container output to host services or remote servers,
+ * from the host, outside the net guard */
+static const char *const builtin_log[]
+    = { "json-file", "local", "none", NULL };
+
+static const struct
+{
+  const char *what;
+  const char *const *builtin;
+} driver_kinds[] = {
+  [DRV_VOLUME] = { "volume driver", builtin_volume },
+  [DRV_NETWORK] = { "network driver", builtin_network },
+  [DRV_IPAM] = { "IPAM driver", builtin_ipam },
+  [DRV_LOG] = { "log driver", builtin_log },
+};
+
+/* A driver name as a request gives it (NULL, null or "" = the engine's
+ * default): built in, or a plugin name the admin allows. */
+static int
+check_driver (const struct policy *pol, enum driver_kind kind, json_t *name,
+              struct eci_verdict *v)
+{
+  const char *what = driver_kinds[kind].what;
+  const char *n;
+  if (name == NULL || json_is_null (name))
+    return 0;
+  if (!json_is_string (name))
+    return refuse (v, 400, "eci.json", MSG_PREFIX "invalid %s", what);
+  n = json_string_value (name);
+  if (n[0] == '\0')
+    return 0;
+  for (const char *const *b = driver_kinds[kind].builtin; *b; b++)
+    if (strcmp (n, *b) == 0)
+      return 0;
+  /* a path would name a socket anywhere on the host */
+  if (!policy_driver_name_p (n))
+    return refuse (v, 403, "eci.driver",
+                   MSG_PREFIX "%s \"%s\" denied; it is not a plugin name",
+                   what, n);
+  if (policy_driver_allowed_p (pol, n))
+    return 0;
+  return refuse (v, 403, "eci.driver",
+                 MSG_PREFIX
+                 "%s \"%s\" denied; it is not in the allowed list; if you "
+                 "wish to allow it, add it to "
+                 "enhancedContainerIsolation.allowedDrivers in "
+                 "the moat admin settings.",
+                 what, n);
+}
+
+static bool
+in_list (const char *s, const char *const *list)
+{
+  for (; *list; list++)
+    if (strcmp (s, *list) == 0)
+      return true;
+  return false;
+}
+
+/* Mount flags of the engine's option parser that change nothing outside
+ * the volume's own mount. */
+static const char *const safe_mount_flags[] = {
+  "defaults",   "ro",       "rw",         "suid",        "nosuid",
+  "dev",        "nodev",    "exec",       "noexec",      "sync",
+  "async",      "dirsync",  "atime",      "noatime",     "diratime",
+  "nodiratime", "relatime", "norelatime", "strictatime", "nostrictatime",
+  "private",    "rprivate", "slave",      "rslave",      NULL,
+};
+
+/* tmpfs data options (key=value) */
+static const char *const tmpfs_options[] = {
+  "size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", NULL,
+};
+
+/* Local-driver options {"type","o","device"}, read as the engine's local
+ * driver does (keys exactly; "o" split on ',' into mount flags and fs
+ * data).  Accepts no options, tmpfs, and binds ("bind"/"rbind" in o) whose
+ * device is an absolute, clean host path that passes as a bind source.
+ * Refuses every other file system type: a block device (ext4 on
+ * /dev/loop0), overlay (its options name host directories), network file
+ * systems (mounted by the host as root, outside the net guard, with the
+ * server's device nodes and setuid files), proc and the like; and every
+ * option that is neither a known harmless flag nor tmpfs data. */
 static int
 check_driver_opts (const struct eci_config *cfg, const struct policy *pol,
                    json_t *opts, const char *image, struct eci_verdict *v)
 {
-  json_t *o, *dev;
+  const char *k;
+  json_t *x;
+  const char *type = "", *o = "", *dev = NULL;
+  bool bind = false;
+  cleanup_free char *ocopy = NULL;
+
   if (opts == NULL || json_is_null (opts))
     return 0;
   if (!json_is_object (opts))
     return refuse (v, 400, "eci.json", MSG_PREFIX "invalid volume options");
-  if (obj_get (opts, "device", &dev, v) < 0 || obj_get (opts, "o", &o, v) < 0)
-    return -1;
-  /* The local driver reads map keys exactly, not folded: also refuse a
-   * second spelling that the Go map would keep apart but a plugin might
-   * not. */
-  if (dev == NULL)
+  json_object_foreach (opts, k, x)
+  {
+    if (strcmp (k, "type") != 0 && strcmp (k, "o") != 0
+        && strcmp (k, "device") != 0)
+      return refuse (v, 403, "eci.volume",
+                     MSG_PREFIX "volume option key \"%s\" denied", k);
+    if (!json_is_string (x))
+      return refuse (v, 400, "eci.json",
+                     MSG_PREFIX "invalid volume option \"%s\"", k);
+    if (k[0] == 't')
+      type = json_string_value (x);
+    else if (k[0] == 'o')
+      o = json_string_value (x);
+    else
+      dev = json_string_value (x);
+  }
+  if (json_object_size (opts) == 0)
     return 0;
-  if (!json_is_string (dev))
-    return refuse (v, 400, "eci.json", MSG_PREFIX "invalid volume device");
-  const char *d = json_string_value (dev);
-  if (d[0] != '/')
-    return 0; /* nfs "addr:/export", "tmpfs", ... */
-  (void)o;
-  int r = eci_check_bind (cfg, pol, d, image, v);
-  if (r > 0)
-    return refuse (v, 403, "eci.socket-mount",
-                   MSG_PREFIX "an engine socket can be mounted only as a "
-                              "bind mount, not as a volume");
-  return r;
+
+  /* with MS_BIND the kernel ignores the type */
+  ocopy = strdup (o);
+  if (ocopy == NULL)
+    return oom (v);
+  for (char *save = NULL, *it = strtok_r (ocopy, ",", &save); it;
+       it = strtok_r (NULL, ",", &save))
+    if (strcmp (it, "bind") == 0 || strcmp (it, "rbind") == 0)
+      bind = true;
+  if (!bind && strcmp (type, "tmpfs") != 0)
+    return refuse (v, 403, "eci.volume",
+                   MSG_PREFIX "volume type \"%s\" denied; only tmpfs "
+                              "volumes and bind volumes of shared "
+                              "directories are accepted",
+                   type);
+  strcpy (ocopy, o);
+  for (char *save = NULL, *it = strtok_r (ocopy, ",", &save); it;
+       it = strtok_r (NULL, ",", &save))
+    {
+      size_t kl = strcspn (it, "=");
+      bool tmpfs_data = false;
+      for (const char *const *t = tmpfs_options; *t && !tmpfs_data; t++)
+        tmpfs_data
+            = strlen (*t) == kl && strncmp (it, *t, kl) == 0 && it[kl] == '=';
+      if (strcmp (it, "bind") == 0 || strcmp (it, "rbind") == 0
+          || in_list (it, safe_mount_flags) || (tmpfs_data && !bind))
+        continue;
+      return refuse (v, 403, "eci.volume",
+                     MSG_PREFIX "volume option \"%s\" denied", it);
+    }
+
+  if (bind)
+    {
+      cleanup_free char *clean = NULL;
+      int r;
+      /* The engine resolves a relative device against its own working
+       * directory, and may or may not clean it: only one reading. */
+      if (dev == NULL || dev[0] != '/' || (clean = lexical_clean (dev)) == NULL
+          || strcmp (clean, dev) != 0)
+        return refuse (v, 403, "eci.volume",
+                       MSG_PREFIX "volume device \"%s\" denied; a bind "
+                                  "volume's device must be an absolute, "
+                                  "clean host path",
+                       dev ? dev : "");
+      r = eci_check_bind (cfg, pol, dev, image, v);
+      if (r > 0)
+        return refuse (v, 403, "eci.socket-mount",
+                       MSG_PREFIX "an engine socket can be mounted only as a "
+                                  "bind mount, not as a volume");
+      return r;
+    }
+  return 0;
 }
 
 /* A container name or id as VolumesFrom may give it: what the engine
@@ -608,6 +764,147 @@ ns_refuse (struct eci_verdict *v, const char *ns)
                  ns);
 }
 
+/* Host devices moat-runc keeps in a container (docs/moat-runc.md): the
+ * only ones --device may name. */
+static const char *const safe_devices[] = {
+  "/dev/null", "/dev/zero", "/dev/full",    "/dev/random", "/dev/urandom",
+  "/dev/tty",  "/dev/fuse", "/dev/net/tun", NULL,
+};
+
+/* The field is absent, null or an empty array. */
+static int
+empty_array (json_t *hc, const char *field, bool *empty, struct eci_verdict *v)
+{
+  json_t *x;
+  if (obj_get (hc, field, &x, v) < 0)
+    return -1;
+  if (x != NULL && !json_is_null (x) && !json_is_array (x))
+    return refuse (v, 400, "eci.json", MSG_PREFIX "invalid HostConfig.%s",
+                   field);
+  *empty = x == NULL || json_array_size (x) == 0;
+  return 0;
+}
+
+/* HostConfig fields that reach host devices, host cgroups, the engine's
+ * masks or a plugin: Devices (only the safe list), DeviceCgroupRules and
+ * DeviceRequests (none), CgroupParent (none), SecurityOpt
+ * systempaths=unconfined, MaskedPaths / ReadonlyPaths (engine defaults
+ * only), VolumeDriver and LogConfig.Type (built in or allowed). */
+static int
+check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
+{
+  json_t *x, *e;
+  size_t i;
+  bool empty;
+
+  if (obj_get (hc, "Devices", &x, v) < 0)
+    return -1;
+  if (x != NULL && !json_is_null (x) && !json_is_array (x))
+    return refuse (v, 400, "eci.json",
+                   MSG_PREFIX "invalid HostConfig.Devices");
+  json_array_foreach (x, i, e)
+  {
+    json_t *ph;
+    if (!json_is_object (e))
+      return refuse (v, 400, "eci.json",
+                     MSG_PREFIX "invalid HostConfig.Devices");
+    if (obj_get (e, "PathOnHost", &ph, v) < 0)
+      return -1;
+    const char *p = str_or_empty (ph);
+    /* Exactly as written: the engine follows symlinks and walks
+     * directories later, and a link a user owns could be swapped for
+     * /dev/sda in between; /dev itself is root's. */
+    if (!in_list (p, safe_devices))
+      return refuse (v, 403, "eci.device",
+                     MSG_PREFIX "host device \"%s\" can't be given to a "
+                                "container; only /dev/fuse, /dev/net/tun and "
+                                "the standard character devices (null, zero, "
+                                "full, random, urandom, tty) can",
+                     p);
+  }
+  if (empty_array (hc, "DeviceCgroupRules", &empty, v) < 0)
+    return -1;
+  if (!empty)
+    return refuse (v, 403, "eci.device",
+                   MSG_PREFIX "device cgroup rules can't be set; they would "
+                              "give access to host devices");
+  if (empty_array (hc, "DeviceRequests", &empty, v) < 0)
+    return -1;
+  if (!empty)
+    return refuse (v, 403, "eci.device",
+                   MSG_PREFIX "device requests (--gpus) can't be set; they "
+                              "give access to host devices");
+
+  /* a container placed in any host cgroup leaves the engine's limits and
+   * device rules */
+  if (obj_get (hc, "CgroupParent", &x, v) < 0)
+    return -1;
+  if (x != NULL && !json_is_null (x)
+      && (!json_is_string (x) || json_string_length (x) > 0))
+    return refuse (v, 403, "eci.cgroup",
+                   MSG_PREFIX "a cgroup parent can't be set; containers stay "
+                              "in the engine's cgroup");
+
+  if (obj_get (hc, "SecurityOpt", &x, v) < 0)
+    return -1;
+  if (x != NULL && !json_is_null (x) && !json_is_array (x))
+    return refuse (v, 400, "eci.json",
+                   MSG_PREFIX "invalid HostConfig.SecurityOpt");
+  json_array_foreach (x, i, e)
+  {
+    if (!json_is_string (e))
+      return refuse (v, 400, "eci.json",
+                     MSG_PREFIX "invalid HostConfig.SecurityOpt");
+    const char *so = json_string_value (e);
+    /* the engine splits on '=', or on ':' when there is none */
+    size_t kl = strchr (so, '=') ? strcspn (so, "=") : strcspn (so, ":");
+    if (kl == strlen ("systempaths") && strncmp (so, "systempaths", kl) == 0)
+      return refuse (v, 403, "eci.masks",
+                     MSG_PREFIX "security option \"%s\" denied; /proc and "
+                                "/sys stay masked",
+                     so);
+  }
+  /* no value means the engine's defaults; any value replaces them */
+  for (int f = 0; f < 2; f++)
+    {
+      const char *field = f == 0 ? "MaskedPaths" : "ReadonlyPaths";
+      if (obj_get (hc, field, &x, v) < 0)
+        return -1;
+      if (x != NULL && !json_is_null (x))
+        return refuse (v, 403, "eci.masks",
+                       MSG_PREFIX "HostConfig.%s can't be set (--security-opt "
+                                  "systempaths=unconfined); /proc and /sys "
+                                  "stay masked",
+                       field);
+    }
+
+  if (obj_get (hc, "OomScoreAdj", &x, v) < 0)
+    return -1;
+  if (x != NULL && !json_is_null (x) && !json_is_integer (x))
+    return refuse (v, 400, "eci.json",
+                   MSG_PREFIX "invalid HostConfig.OomScoreAdj");
+  if (json_is_integer (x) && json_integer_value (x) < 0)
+    return refuse (v, 403, "eci.oom",
+                   MSG_PREFIX "a negative OOM score adjustment can't be set; "
+                              "the kernel would kill host processes first");
+
+  if (obj_get (hc, "VolumeDriver", &x, v) < 0
+      || check_driver (pol, DRV_VOLUME, x, v) < 0)
+    return -1;
+  if (obj_get (hc, "LogConfig", &x, v) < 0)
+    return -1;
+  if (x != NULL && !json_is_null (x))
+    {
+      if (!json_is_object (x))
+        return refuse (v, 400, "eci.json",
+                       MSG_PREFIX "invalid HostConfig.LogConfig");
+      if (obj_get (x, "Type", &e, v) < 0
+          || check_driver (pol, DRV_LOG, e, v) < 0)
+        return -1;
+    }
+  return 0;
+}
+
 static int
 check_host_config (const struct eci_config *cfg, const struct policy *pol,
                    json_t *hc, const char *image, struct eci_verdict *v)
@@ -696,7 +993,8 @@ check_host_config (const struct eci_config *cfg, const struct policy *pol,
             if (dc && json_is_object (dc))
               {
                 if (obj_get (dc, "Name", &name, v) < 0
-                    || obj_get (dc, "Options", &opts, v) < 0)
+                    || obj_get (dc, "Options", &opts, v) < 0
+                    || check_driver (pol, DRV_VOLUME, name, v) < 0)
                   return -1;
                 const char *dn = str_or_empty (name);
                 if ((dn[0] == '\0' || strcmp (dn, "local") == 0)
@@ -706,6 +1004,8 @@ check_host_config (const struct eci_config *cfg, const struct policy *pol,
           }
       }
     }
+  if (check_host_access (pol, hc, v) < 0)
+    return -1;
   return check_volumes_from (cfg, pol, hc, image, v);
 }
 
@@ -932,6 +1232,8 @@ eci_check_volume_create (const struct eci_config *cfg,
   if (obj_get (root, "Driver", &drv, v) < 0
       || obj_get (root, "DriverOpts", &opts, v) < 0)
     goto done;
+  if (check_driver (pol, DRV_VOLUME, drv, v) < 0)
+    goto done;
   const char *dn = str_or_empty (drv);
   if ((dn[0] == '\0' || strcmp (dn, "local") == 0)
       && check_driver_opts (cfg, pol, opts, NULL, v) < 0)
@@ -942,6 +1244,173 @@ done:
   return ret;
 }
 
+/* Bridge options that would put the network on a host interface: the
+ * engine uses an existing bridge of that name (another engine's, a host
+ * LAN bridge), and the net guard intercepts only the engine's own
+ * bridges (moat0, br-<id>). */
+static const char *const bridge_host_options[] = {
+  "com.docker.network.bridge.name",
+  "com.docker.network.bridge.default_bridge",
+  NULL,
+};
+
+/* subnet lies inside one of the container CIDRs, same family. */
+static bool
+subnet_in_pool (const struct eci_config *cfg, const struct netaddr_cidr *s)
+{
+  for (size_t i = 0; i < cfg->n_container_cidrs; i++)
+    {
+      struct netaddr_cidr pool;
+      struct netaddr_cidr a = *s;
+      cleanup_error moat_error_t err = NULL;
+      if (netaddr_parse_cidr (cfg->container_cidrs[i], &pool, &err) < 0)
+        continue;
+      a.prefix = a.family == 4 ? 32 : 128;
+      if (pool.family == s->family && s->prefix >= pool.prefix
+          && netaddr_cidr_contains (&pool, &a))
+        return true;
+    }
+  return false;
+}
+
+static int
+check_subnet (const struct eci_config *cfg, json_t *sub, struct eci_verdict *v)
+{
+  struct netaddr_cidr c;
+  cleanup_error moat_error_t err = NULL;
+  cleanup_free char *list = NULL;
+  size_t n = 0;
+  if (sub == NULL || json_is_null (sub))
+    return 0;
+  if (!json_is_string (sub)
+      || netaddr_parse_cidr (json_string_value (sub), &c, &err) < 0)
+    return refuse (v, 400, "eci.json", MSG_PREFIX "invalid subnet");
+  /* no pool known (an engine moat did not start): the engine's own
+   * checks only */
+  if (cfg->n_container_cidrs == 0 || subnet_in_pool (cfg, &c))
+    return 0;
+  for (size_t i = 0; i < cfg->n_container_cidrs; i++)
+    n += strlen (cfg->container_cidrs[i]) + 2;
+  list = calloc (1, n + 1);
+  if (list == NULL)
+    return oom (v);
+  for (size_t i = 0; i < cfg->n_container_cidrs; i++)
+    {
+      if (i > 0)
+        strcat (list, ", ");
+      strcat (list, cfg->container_cidrs[i]);
+    }
+  return refuse (v, 403, "eci.network",
+                 MSG_PREFIX "subnet \"%s\" denied; user networks must lie "
+                            "inside moat's address pool (%s)",
+                 json_string_value (sub), list);
+}
+
+int
+eci_check_network_create (const struct eci_config *cfg,
+                          const struct policy *pol, const char *body,
+                          size_t len, char **out, size_t *out_len,
+                          struct eci_verdict *v)
+{
+  json_t *root = NULL, *x, *ipam, *e;
+  size_t i;
+  int ret = -1;
+
+  *out = NULL;
+  if (parse_object (body, len, &root, v) < 0)
+    return -1;
+  if (obj_get (root, "Driver", &x, v) < 0
+      || check_driver (pol, DRV_NETWORK, x, v) < 0)
+    goto done;
+  if (obj_get (root, "Options", &x, v) < 0)
+    goto done;
+  if (x != NULL && !json_is_null (x))
+    {
+      const char *k;
+      if (!json_is_object (x))
+        {
+          refuse (v, 400, "eci.json", MSG_PREFIX "invalid network options");
+          goto done;
+        }
+      json_object_foreach (x, k, e)
+      {
+        /* a Go map: keys are read exactly */
+        if (in_list (k, bridge_host_options))
+          {
+            refuse (v, 403, "eci.network",
+                    MSG_PREFIX "network option \"%s\" denied; user networks "
+                               "get the engine's own bridge",
+                    k);
+            goto done;
+          }
+      }
+    }
+  if (obj_get (root, "IPAM", &ipam, v) < 0)
+    goto done;
+  if (ipam != NULL && !json_is_null (ipam))
+    {
+      json_t *conf;
+      if (!json_is_object (ipam))
+        {
+          refuse (v, 400, "eci.json", MSG_PREFIX "invalid IPAM");
+          goto done;
+        }
+      if (obj_get (ipam, "Driver", &x, v) < 0
+          || check_driver (pol, DRV_IPAM, x, v) < 0
+          || obj_get (ipam, "Config", &conf, v) < 0)
+        goto done;
+      if (conf != NULL && !json_is_null (conf) && !json_is_array (conf))
+        {
+          refuse (v, 400, "eci.json", MSG_PREFIX "invalid IPAM.Config");
+          goto done;
+        }
+      json_array_foreach (conf, i, e)
+      {
+        json_t *sub;
+        if (!json_is_object (e))
+          {
+            refuse (v, 400, "eci.json", MSG_PREFIX "invalid IPAM.Config");
+            goto done;
+          }
+        if (obj_get (e, "Subnet", &sub, v) < 0
+            || check_subnet (cfg, sub, v) < 0)
+          goto done;
+      }
+    }
+  ret = dump (root, out, out_len, v);
+done:
+  json_decref (root);
+  return ret;
+}
+
+/* A URL the engine would download itself: as host root, from the host's
+ * network (cloud metadata, services on the host's loopback), outside the
+ * net guard. */
+static int
+refuse_fetch (struct eci_verdict *v, const char *url)
+{
+  return refuse (v, 403, "eci.fetch",
+                 MSG_PREFIX "the engine would fetch \"%s\" itself, from the "
+                            "host and outside the net guard; fetch it "
+                            "yourself and send it as the build context",
+                 url ? url : "");
+}
+
+int
+eci_check_image_create (const char *query, struct eci_verdict *v)
+{
+  cleanup_free char *src = NULL;
+  /* "-": the image is the request body; anything else is fetched */
+  if (!engine_query_any_other (query, "fromSrc", "-"))
+    return 0;
+  src = engine_query_get (query, "fromSrc");
+  return refuse (v, 403, "eci.fetch",
+                 MSG_PREFIX "the engine would fetch \"%s\" itself, from the "
+                            "host and outside the net guard; download it and "
+                            "import it from stdin: docker import - < file",
+                 src ? src : "");
+}
+
 int
 eci_check_build (const char *query, struct eci_verdict *v)
 {
@@ -949,6 +1418,16 @@ eci_check_build (const char *query, struct eci_verdict *v)
     return ns_refuse (v, "network");
   /* BuildKit runs its steps in the engine's own executor, bypassing the
    * OCI runtime, so it would escape every container check. */
+  {
+    cleanup_free char *remote = engine_query_get (query, "remote");
+    if (engine_query_any_set (query, "remote"))
+      return refuse_fetch (v, remote);
+  }
+  /* build steps are containers: the same cgroup rule as a create */
+  if (engine_query_any_set (query, "cgroupparent"))
+    return refuse (v, 403, "eci.cgroup",
+                   MSG_PREFIX "a cgroup parent can't be set; containers stay "
+                              "in the engine's cgroup");
   if (engine_query_any_equal (query, "version", "2"))
     return refuse (v, 403, "eci.buildkit",
                    MSG_PREFIX "BuildKit builds bypass the container runtime "

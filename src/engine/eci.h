@@ -77,6 +77,12 @@ struct eci_config
   size_t n_sockets;
   eci_socket_mount_fn socket_mount_allowed;
   void *socket_mount_ctx;
+  /* The address pool of the engine's networks (moatd's --container-cidrs,
+   * IPv4 or IPv6 CIDRs): a user network's subnets must lie inside one of
+   * the same family.  None: subnets are not restricted (an engine moat
+   * did not start). */
+  const char *const *container_cidrs;
+  size_t n_container_cidrs;
   /* For HostConfig.VolumesFrom (NULL: VolumesFrom is refused). */
   eci_inspect_container_fn inspect_container;
   void *inspect_ctx;
@@ -99,12 +105,15 @@ struct eci_verdict
 void eci_verdict_clear (struct eci_verdict *v);
 
 /* POST /containers/create.  Refuses host namespaces, binds outside the
- * shared directories, socket mounts, deprecated top-level HostConfig
- * fields; forces HostConfig.Runtime.  When a socket mount is allowed
- * because of the image, Image becomes the id of the image that was
- * checked (so a re-tag between check and create changes nothing).  On pass,
- * *out / *out_len hold the body to send (malloc'd).  Returns 0 on pass, -1
- * with v filled. */
+ * shared directories, socket mounts, local volume options that name host
+ * paths or devices, driver names that are not built in or allowed (volume,
+ * log), host devices beyond the safe list, device cgroup rules and
+ * requests, a cgroup parent, mask changes, a negative OOM score,
+ * deprecated top-level HostConfig fields; forces HostConfig.Runtime.
+ * When a socket mount is allowed because of the image, Image becomes the id of
+ * the image that was checked (so a re-tag between check and create changes
+ * nothing).  On pass, *out / *out_len hold the body to send (malloc'd).
+ * Returns 0 on pass, -1 with v filled. */
 int eci_check_container_create (const struct eci_config *cfg,
                                 const struct policy *pol, const char *body,
                                 size_t len, char **out, size_t *out_len,
@@ -125,14 +134,30 @@ int eci_set_caller_labels (const char *body, size_t len, uid_t uid, gid_t gid,
                            size_t *out_len, struct eci_verdict *err);
 
 /* POST /volumes/create: a local-driver volume whose device is a host path
- * is a bind mount and gets the same checks. */
+ * is a bind mount: its device must be an absolute, clean path that passes
+ * as a bind source; other local volumes: tmpfs only; Driver built in
+ * ("local") or allowed. */
 int eci_check_volume_create (const struct eci_config *cfg,
                              const struct policy *pol, const char *body,
                              size_t len, char **out, size_t *out_len,
                              struct eci_verdict *v);
 
-/* POST /build query: networkmode=host and BuildKit (version=2) refused. */
+/* POST /networks/create: Driver and IPAM.Driver built in or allowed
+ * (macvlan, ipvlan, overlay and plugins need the admin's allowedDrivers),
+ * no bridge option that names a host interface, subnets inside
+ * cfg->container_cidrs.  On pass, *out / *out_len hold the body to send. */
+int eci_check_network_create (const struct eci_config *cfg,
+                              const struct policy *pol, const char *body,
+                              size_t len, char **out, size_t *out_len,
+                              struct eci_verdict *v);
+
+/* POST /build query: networkmode=host, cgroupparent, remote (a context
+ * the engine would fetch itself) and BuildKit (version=2) refused. */
 int eci_check_build (const char *query, struct eci_verdict *v);
+
+/* POST /images/create query: fromSrc other than "-" (the engine would
+ * download a URL as host root) refused. */
+int eci_check_image_create (const char *query, struct eci_verdict *v);
 
 /* Check one bind source (host path as written) for a container of image
  * (may be NULL).  Returns 0 when it passes as is, 1 when it is an engine

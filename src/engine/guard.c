@@ -996,7 +996,11 @@ handle_head (struct conn *c)
                            "installing or configuring them is blocked";
           break;
         case ROUTE_OP_BUILD:
-          if (eci_check_build (uri.query, &v) < 0)
+        case ROUTE_OP_IMAGE_CREATE:
+          if ((c->route->op == ROUTE_OP_BUILD
+                   ? eci_check_build (uri.query, &v)
+                   : eci_check_image_create (uri.query, &v))
+              < 0)
             {
               pthread_mutex_unlock (&g->mu);
               engine_uri_free (&uri);
@@ -1008,6 +1012,7 @@ handle_head (struct conn *c)
           break;
         case ROUTE_OP_CONTAINER_CREATE:
         case ROUTE_OP_VOLUME_CREATE:
+        case ROUTE_OP_NETWORK_CREATE:
           c->op = c->route->op;
           break;
         case ROUTE_OP_CONTAINER_START:
@@ -1206,6 +1211,10 @@ run_check (struct engine_guard *g, struct check_job *j)
     case ROUTE_OP_VOLUME_CREATE:
       j->r = eci_check_volume_create (&g->cfg.eci, pol, j->body, j->len,
                                       &j->out, &j->out_len, &j->v);
+      break;
+    case ROUTE_OP_NETWORK_CREATE:
+      j->r = eci_check_network_create (&g->cfg.eci, pol, j->body, j->len,
+                                       &j->out, &j->out_len, &j->v);
       break;
     case ROUTE_OP_CONTAINER_START:
       {

@@ -75,7 +75,8 @@ static const struct engine_route routes[] = {
   C_ROUTE ("GET", "/images/search", "search", "image"),
   C_ROUTE ("GET", "/images/get", "save", "image"),
   C_ROUTE ("POST", "/images/load", "load", "image"),
-  C_ROUTE ("POST", "/images/create", "pull,import,run,create", "image"),
+  { "POST", "/images/create", "pull,import,run,create", "image",
+    ROUTE_OP_IMAGE_CREATE, 0 },
   C_ROUTE ("POST", "/images/prune", "image prune,system prune", "image"),
   C_ROUTE ("GET", "/images/**/get", "save", "image"),
   C_ROUTE ("GET", "/images/**/history", "history", "image"),
@@ -103,7 +104,8 @@ static const struct engine_route routes[] = {
 
   /* networks */
   C_ROUTE ("GET", "/networks", "network ls", "network"),
-  C_ROUTE ("POST", "/networks/create", "network create", "network"),
+  { "POST", "/networks/create", "network create", "network",
+    ROUTE_OP_NETWORK_CREATE, 0 },
   C_ROUTE ("POST", "/networks/prune", "network prune,system prune", "network"),
   C_ROUTE ("POST", "/networks/**/connect", "network connect", "network"),
   C_ROUTE ("POST", "/networks/**/disconnect", "network disconnect", "network"),
@@ -450,4 +452,33 @@ engine_query_any_equal (const char *query, const char *name, const char *value)
 {
   struct query_get_ctx c = { name, value, NULL };
   return query_each (query, query_eq_cb, &c);
+}
+
+static bool
+query_set_cb (const char *k, const char *v, void *ctx)
+{
+  struct query_get_ctx *c = ctx;
+  return strcmp (k, c->name) == 0 && v[0] != '\0';
+}
+
+bool
+engine_query_any_set (const char *query, const char *name)
+{
+  struct query_get_ctx c = { name, NULL, NULL };
+  return query_each (query, query_set_cb, &c);
+}
+
+static bool
+query_other_cb (const char *k, const char *v, void *ctx)
+{
+  struct query_get_ctx *c = ctx;
+  return strcmp (k, c->name) == 0 && strcmp (v, c->value) != 0;
+}
+
+bool
+engine_query_any_other (const char *query, const char *name,
+                        const char *value)
+{
+  struct query_get_ctx c = { name, value, NULL };
+  return query_each (query, query_other_cb, &c);
 }

@@ -18,8 +18,10 @@ enum engine_route_op
   ROUTE_OP_NONE,
   ROUTE_OP_CONTAINER_CREATE, /* JSON body checked and rewritten (ECI) */
   ROUTE_OP_CONTAINER_START,  /* a body (pre-1.24 HostConfig) is refused */
-  ROUTE_OP_VOLUME_CREATE,    /* DriverOpts checked (bind-style volumes) */
+  ROUTE_OP_VOLUME_CREATE,    /* Driver and DriverOpts checked */
+  ROUTE_OP_NETWORK_CREATE,   /* drivers, bridge options, subnets checked */
   ROUTE_OP_BUILD,            /* query checked: networkmode, BuildKit */
+  ROUTE_OP_IMAGE_CREATE,     /* query checked: fromSrc URLs */
   ROUTE_OP_BUILDKIT,         /* /session, /grpc: refused under ECI */
   ROUTE_OP_SWARM,            /* swarm init/join, services: refused (ECI) */
   ROUTE_OP_PLUGIN,           /* plugin install/enable/set: refused (ECI) */
@@ -89,6 +91,14 @@ char *engine_query_get (const char *query, const char *name);
  * ignored).  Security checks use this, not the first value, so that no
  * splitting or duplicate trick can hide a value from them. */
 bool engine_query_any_equal (const char *query, const char *name,
+                             const char *value);
+
+/* True when any occurrence of parameter `name` has a non-empty value. */
+bool engine_query_any_set (const char *query, const char *name);
+
+/* True when any occurrence of parameter `name` has a value other than
+ * `value` (exactly). */
+bool engine_query_any_other (const char *query, const char *name,
                              const char *value);
 
 /* The table, for docs and tests. */

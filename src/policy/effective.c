@@ -172,6 +172,9 @@ apply (struct policy *p, int i, const struct chosen *c, moat_error_t *err)
     case SET_COMMANDS:
       r = dup_strings (v, &p->eci.commands, &p->eci.n_commands);
       break;
+    case SET_DRIVERS:
+      r = dup_strings (v, &p->eci.drivers, &p->eci.n_drivers);
+      break;
     case SET_PROXY_MODE:
       p->proxy.locked = c->locked;
       p->proxy.mode = strcmp (json_string_value (v), "system") == 0
@@ -259,6 +262,7 @@ policy_free (struct policy *p)
   free (p->proxy.excludes);
   free_strings (p->eci.images, p->eci.n_images);
   free_strings (p->eci.commands, p->eci.n_commands);
+  free_strings (p->eci.drivers, p->eci.n_drivers);
   free (p->proxy.http);
   free (p->proxy.https);
   free (p->proxy.pac);

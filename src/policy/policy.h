@@ -90,6 +90,10 @@ struct policy
     enum policy_cmdlist_type cmd_type;
     char **commands; /* CLI command names or group wildcards ("image*") */
     size_t n_commands;
+    /* Engine plugins and non-default built-in drivers (macvlan, syslog...)
+     * the admin allows, by name (policy_driver_name_p holds for each). */
+    char **drivers;
+    size_t n_drivers;
   } eci;
   struct
   {
@@ -183,6 +187,16 @@ void policy_free (struct policy *p);
 int policy_check_override (const struct policy_admin *admin, const char *key,
                            const char *value_text, json_t **value_out,
                            moat_error_t *err);
+
+/* A name the engine may look a plugin up by without leaving its plugin
+ * directories: [A-Za-z0-9][A-Za-z0-9_.-]*, no "..", at most 128 bytes.
+ * The engine joins a driver name to /run/docker/plugins/ lexically, so
+ * anything else could name a socket anywhere on the host. */
+bool policy_driver_name_p (const char *name);
+
+/* True when the admin allows driver or plugin `name`
+ * (enhancedContainerIsolation.allowedDrivers). */
+bool policy_driver_allowed_p (const struct policy *p, const char *name);
 
 /* True when port is intercepted by the net guard. */
 bool policy_port_intercepted (const struct policy *p, uint16_t port);

@@ -43,6 +43,7 @@ static const struct node eci[] = {
   { "locked", NULL, LEAF_LOCKED },
   { "value", NULL, SET_ECI },
   { "dockerSocketMount", socket_mount, NOT_LEAF },
+  { "allowedDrivers", NULL, SET_DRIVERS },
   { NULL, NULL, 0 },
 };
 static const struct node proxy[] = {

@@ -174,6 +174,53 @@ check_commands (const json_t *v, const char *path, struct policy_report *rep)
   return each_string (v, path, rep, command_item);
 }
 
+#define DRIVER_NAME_MAX 128
+
+bool
+policy_driver_name_p (const char *s)
+{
+  size_t n = strlen (s);
+  if (n == 0 || n > DRIVER_NAME_MAX || strstr (s, "..") != NULL)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    {
+      char c = s[i];
+      bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                   || (c >= '0' && c <= '9');
+      if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
+        return false;
+    }
+  return true;
+}
+
+bool
+policy_driver_allowed_p (const struct policy *p, const char *name)
+{
+  for (size_t i = 0; p != NULL && i < p->eci.n_drivers; i++)
+    if (strcmp (p->eci.drivers[i], name) == 0)
+      return true;
+  return false;
+}
+
+static int
+driver_item (const char *s, const char *path, struct policy_report *rep)
+{
+  if (policy_driver_name_p (s))
+    return 0;
+  report_error (rep, path,
+                "\"%s\" is not a driver or plugin name: names are letters, "
+                "digits, '_', '.' and '-', starting with a letter or digit, "
+                "without \"..\"",
+                s);
+  return -1;
+}
+
+static int
+check_drivers (const json_t *v, const char *path, struct policy_report *rep)
+{
+  return each_string (v, path, rep, driver_item);
+}
+
 static int
 check_string (const json_t *v, const char *path, struct policy_report *rep,
               const char **out)
@@ -444,6 +491,7 @@ const struct setting_def policy_settings[] = {
     "false" },
   { DSM ".commandList.type", NULL, GROUP_ECI, check_cmd_type, "\"deny\"" },
   { DSM ".commandList.commands", NULL, GROUP_ECI, check_commands, "[]" },
+  { ECI ".allowedDrivers", NULL, GROUP_ECI, check_drivers, "[]" },
   { CP ".mode", NULL, GROUP_PROXY, check_mode, "\"manual\"" },
   { CP ".http", NULL, GROUP_PROXY, check_proxy, "\"\"" },
   { CP ".https", NULL, GROUP_PROXY, check_proxy, "\"\"" },
@@ -481,6 +529,7 @@ policy_setting_keys (size_t *n)
     DSM ".imageList.allowDerivedImages",
     DSM ".commandList.type",
     DSM ".commandList.commands",
+    ECI ".allowedDrivers",
     CP ".mode",
     CP ".http",
     CP ".https",

@@ -143,7 +143,7 @@ remove_container (struct ctx *c, const char *id)
   struct dockerapi_response r;
   moat_error_t err = NULL;
   char path[256];
-  snprintf (path, sizeof path, "/containers/%s?force=1", id);
+  snprintf (path, sizeof path, "/containers/%s?force=1&v=1", id);
   if (call (c, "DELETE", path, NULL, &r, &err) < 0)
     moat_error_release (&err);
   else
@@ -409,6 +409,23 @@ verify_run (const struct moat_paths *paths, const struct verify_opts *o,
                             "HostConfig", "Binds",
                             sock_bind ? sock_bind : "/run/moat/engine.sock:/s"),
                  "docker socket mount denied");
+  /* issue 10 hole 1: dockerd resolves a relative device against its own
+   * working directory (nothing is mounted before start) */
+  check_refused (&c, "local volume with a relative device refused",
+                 json_pack ("{s:s, s:{s:[{s:s, s:s, s:{s:{s:{s:s, s:s, "
+                            "s:s}}}}]}}",
+                            "Image", o->image, "HostConfig", "Mounts", "Type",
+                            "volume", "Target", "/h", "VolumeOptions",
+                            "DriverConfig", "Options", "type", "none", "o",
+                            "bind", "device", "../.."),
+                 "volume device");
+  /* hole 3: a driver name is joined to the plugin directory (this path
+   * does not exist, and no volume asks for the driver) */
+  check_refused (&c, "driver name with a path refused",
+                 json_pack ("{s:s, s:{s:s}}", "Image", o->image, "HostConfig",
+                            "VolumeDriver",
+                            "../../../nonexistent/moat-verify"),
+                 "it is not a plugin name");
   check_refused (&c, "docker socket parent mount refused",
                  json_pack ("{s:s, s:{s:[s]}}", "Image", o->image,
                             "HostConfig", "Binds", "/var/run:/x"),

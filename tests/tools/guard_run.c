@@ -4,7 +4,8 @@
  *   guard-run --listen SOCK --engine SOCK [--share DIR]... [--protect P]...
  *             [--deny CMD]... | [--allow CMD]... [--command-list]
  *             [--filtered SOCK]... [--no-eci] [--audit FILE]
- *             [--head-timeout MS]
+ *             [--head-timeout MS] [--allow-driver NAME]...
+ *             [--container-cidr CIDR]...
  *
  * --deny/--allow set the policy's command list; it applies on --listen only
  * with --command-list, and always on each --filtered socket (served by the
@@ -82,12 +83,14 @@ main (int argc, char **argv)
     { "head-timeout", required_argument, 0, 't' },
     { "command-list", no_argument, 0, 'c' },
     { "filtered", required_argument, 0, 'f' },
+    { "allow-driver", required_argument, 0, 'D' },
+    { "container-cidr", required_argument, 0, 'C' },
     { 0, 0, 0, 0 },
   };
   struct policy pol;
   struct engine_guard_config cfg;
-  char **protect = NULL, **sockets = NULL, **filtered = NULL;
-  size_t n_protect = 0, n_sockets = 0, n_filtered = 0;
+  char **protect = NULL, **sockets = NULL, **filtered = NULL, **cidrs = NULL;
+  size_t n_protect = 0, n_sockets = 0, n_filtered = 0, n_cidrs = 0;
   bool cmdlist = false;
   FILE *audit = stderr;
   moat_error_t err = NULL;
@@ -132,6 +135,12 @@ main (int argc, char **argv)
       case 'n':
         pol.eci.enabled = false;
         break;
+      case 'D':
+        push (&pol.eci.drivers, &pol.eci.n_drivers, optarg);
+        break;
+      case 'C':
+        push (&cidrs, &n_cidrs, optarg);
+        break;
       case 'A':
         audit = fopen (optarg, "ae");
         if (audit == NULL)
@@ -161,6 +170,8 @@ main (int argc, char **argv)
   cfg.eci.n_protected = n_protect;
   cfg.eci.socket_paths = (const char *const *)sockets;
   cfg.eci.n_sockets = n_sockets;
+  cfg.eci.container_cidrs = (const char *const *)cidrs;
+  cfg.eci.n_container_cidrs = n_cidrs;
   cfg.audit = audit_line;
   cfg.audit_ctx = audit;
 
@@ -213,5 +224,11 @@ main (int argc, char **argv)
   for (size_t i = 0; i < pol.eci.n_commands; i++)
     free (pol.eci.commands[i]);
   free (pol.eci.commands);
+  for (size_t i = 0; i < pol.eci.n_drivers; i++)
+    free (pol.eci.drivers[i]);
+  free (pol.eci.drivers);
+  for (size_t i = 0; i < n_cidrs; i++)
+    free (cidrs[i]);
+  free (cidrs);
   return 0;
 }

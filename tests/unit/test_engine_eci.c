@@ -324,19 +324,19 @@ socket_hook (void **state)
                            json_object_get (b, "Labels"), ECI_IMAGE_LABEL)),
                        "img:1");
   json_decref (b);
-  assert_int_equal (
-      create (f,
-              "{\"Image\":\"x\",\"Labels\":{\"" ECI_SOCKET_LABEL
-              "\":\"/a\"}}",
-              NULL, &b),
-      0);
-  assert_null (json_object_get (json_object_get (b, "Labels"),
-                                ECI_SOCKET_LABEL));
+  assert_int_equal (create (f,
+                            "{\"Image\":\"x\",\"Labels\":{\"" ECI_SOCKET_LABEL
+                            "\":\"/a\"}}",
+                            NULL, &b),
+                    0);
+  assert_null (
+      json_object_get (json_object_get (b, "Labels"), ECI_SOCKET_LABEL));
   json_decref (b);
   f->cfg.socket_mount_allowed = NULL;
 }
 
-#define CID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define CID_A                                                                 \
+  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 /* Containers the fake engine knows, each with one mount. */
 static int
@@ -392,11 +392,11 @@ volumes_from (void **state)
   f->cfg.inspect_ctx = f;
   /* an ordinary shared directory passes, the entry names the id */
   assert_int_equal (vf_status (f, "share-c:ro", "busybox", NULL, &b), 0);
-  assert_string_equal (json_string_value (json_array_get (
-                           json_object_get (json_object_get (b, "HostConfig"),
-                                            "VolumesFrom"),
-                           0)),
-                       CID_A ":ro");
+  assert_string_equal (
+      json_string_value (json_array_get (
+          json_object_get (json_object_get (b, "HostConfig"), "VolumesFrom"),
+          0)),
+      CID_A ":ro");
   json_decref (b);
   assert_int_equal (vf_status (f, "vol-c", "busybox", NULL, NULL), 0);
   /* a bind outside the shared directories */
@@ -415,8 +415,8 @@ volumes_from (void **state)
   assert_int_equal (vf_status (f, "sock-c", "img:1", NULL, &b), 0);
   assert_string_equal (json_string_value (json_object_get (b, "Image")),
                        IMG_ID);
-  assert_null (json_object_get (json_object_get (b, "Labels"),
-                                ECI_SOCKET_LABEL));
+  assert_null (
+      json_object_get (json_object_get (b, "Labels"), ECI_SOCKET_LABEL));
   json_decref (b);
   assert_int_equal (vf_status (f, "sock-c", "other:1", NULL, NULL), 403);
   f->cfg.socket_mount_allowed = NULL;
@@ -429,8 +429,7 @@ volumes_from (void **state)
   assert_int_equal (vf_status (f, "a?b", "busybox", NULL, NULL), 400);
   assert_int_equal (vf_status (f, ":ro", "busybox", NULL, NULL), 400);
   assert_int_equal (
-      create (f, "{\"HostConfig\":{\"VolumesFrom\":\"x\"}}", NULL, NULL),
-      400);
+      create (f, "{\"HostConfig\":{\"VolumesFrom\":\"x\"}}", NULL, NULL), 400);
   f->cfg.inspect_container = NULL;
 }
 
@@ -478,6 +477,454 @@ mounts_and_volumes (void **state)
   eci_verdict_clear (&v);
 }
 
+/* Run the volume create check; returns status (0 = pass). */
+static int
+volume (struct fx *f, const char *json, char **msg)
+{
+  char *out = NULL;
+  size_t len = 0;
+  struct eci_verdict v = { 0 };
+  int r = eci_check_volume_create (&f->cfg, &f->pol, json, strlen (json), &out,
+                                   &len, &v);
+  int status = r < 0 ? v.status : 0;
+  if (msg)
+    *msg = v.message ? strdup (v.message) : NULL;
+  free (out);
+  eci_verdict_clear (&v);
+  return status;
+}
+
+/* A local volume's DriverOpts as a volume create and as a --mount
+ * volume-opt. */
+static int
+local_opts (struct fx *f, const char *opts, char **msg)
+{
+  char json[PATH_MAX * 2];
+  char *m2 = NULL;
+  int a, b;
+  snprintf (json, sizeof json, "{\"Name\":\"v\",\"DriverOpts\":%s}", opts);
+  a = volume (f, json, msg);
+  snprintf (json, sizeof json,
+            "{\"Image\":\"busybox\",\"HostConfig\":{\"Mounts\":[{\"Type\":"
+            "\"volume\",\"Target\":\"/h\",\"VolumeOptions\":{\"DriverConfig\":"
+            "{\"Options\":%s}}}]}}",
+            opts);
+  b = create (f, json, &m2, NULL);
+  free (m2);
+  assert_int_equal (a, b);
+  return a;
+}
+
+/* Hole 1: a local volume's device is a bind source, judged exactly like
+ * one; every mount option is known; no fs type but tmpfs and bind. */
+static void
+local_volume_options (void **state)
+{
+  struct fx *f = *state;
+  char opts[PATH_MAX * 2];
+  char *msg = NULL;
+  /* the reproducer: dockerd resolves a relative device against its cwd */
+  assert_int_equal (local_opts (f,
+                                "{\"type\":\"none\",\"o\":\"bind\","
+                                "\"device\":\"../..\"}",
+                                &msg),
+                    403);
+  assert_string_equal (msg, "enhanced container isolation: volume device "
+                            "\"../..\" denied; a bind volume's device must "
+                            "be an absolute, clean host path");
+  free (msg);
+  assert_int_equal (
+      local_opts (f, "{\"o\":\"rbind\",\"device\":\"etc\"}", NULL), 403);
+  /* not clean: the engine and the guard could read it two ways */
+  snprintf (opts, sizeof opts,
+            "{\"type\":\"none\",\"o\":\"bind\",\"device\":\"%s/share/"
+            "sub/../sub\"}",
+            f->root);
+  assert_int_equal (local_opts (f, opts, NULL), 403);
+  snprintf (opts, sizeof opts,
+            "{\"type\":\"none\",\"o\":\"bind,ro,nosuid\",\"device\":\"%s/"
+            "share/sub\"}",
+            f->root);
+  assert_int_equal (local_opts (f, opts, NULL), 0);
+  /* rbind under any type is a bind: judged */
+  assert_int_equal (local_opts (f,
+                                "{\"type\":\"ext4\",\"o\":\"rbind\","
+                                "\"device\":\"/etc\"}",
+                                NULL),
+                    403);
+  /* a symlink out of the share is judged by where it leads */
+  snprintf (opts, sizeof opts,
+            "{\"type\":\"none\",\"o\":\"bind\",\"device\":\"%s/share/"
+            "to-etc\"}",
+            f->root);
+  assert_int_equal (local_opts (f, opts, NULL), 403);
+  /* overlay names host directories in its options */
+  snprintf (opts, sizeof opts,
+            "{\"type\":\"overlay\",\"device\":\"overlay\",\"o\":\"lowerdir="
+            "%s/share:/etc,upperdir=%s/share/sub,workdir=%s/share/w\"}",
+            f->root, f->root, f->root);
+  assert_int_equal (local_opts (f, opts, &msg), 403);
+  assert_string_equal (msg, "enhanced container isolation: volume type "
+                            "\"overlay\" denied; only tmpfs volumes and bind "
+                            "volumes of shared directories are accepted");
+  free (msg);
+  /* a host block device */
+  assert_int_equal (local_opts (f,
+                                "{\"type\":\"ext4\",\"device\":\"/dev/"
+                                "loop0\"}",
+                                NULL),
+                    403);
+  /* the host kernel mounting a server as root, outside the net guard */
+  assert_int_equal (local_opts (f,
+                                "{\"type\":\"nfs\",\"o\":\"addr=10.0.0.1\","
+                                "\"device\":\":/export\"}",
+                                NULL),
+                    403);
+  assert_int_equal (
+      local_opts (f, "{\"type\":\"proc\",\"device\":\"proc\"}", NULL), 403);
+  /* tmpfs: memory, no host path */
+  assert_int_equal (local_opts (f,
+                                "{\"type\":\"tmpfs\",\"device\":\"tmpfs\","
+                                "\"o\":\"size=100m,uid=1000,mode=0700\"}",
+                                NULL),
+                    0);
+  /* options the engine would apply to the host mount */
+  snprintf (opts, sizeof opts,
+            "{\"type\":\"none\",\"o\":\"bind,remount\",\"device\":\"%s/"
+            "share\"}",
+            f->root);
+  assert_int_equal (local_opts (f, opts, &msg), 403);
+  assert_string_equal (msg, "enhanced container isolation: volume option "
+                            "\"remount\" denied");
+  free (msg);
+  assert_int_equal (local_opts (f,
+                                "{\"type\":\"tmpfs\",\"device\":\"x\","
+                                "\"o\":\"size=1m,rshared\"}",
+                                NULL),
+                    403);
+  /* keys the local driver does not know (or a folded spelling of one) */
+  assert_int_equal (local_opts (f,
+                                "{\"type\":\"tmpfs\",\"device\":\"x\","
+                                "\"Device\":\"/etc\"}",
+                                NULL),
+                    403);
+  assert_int_equal (local_opts (f, "{\"o\":1}", NULL), 400);
+  assert_int_equal (local_opts (f, "{}", NULL), 0);
+}
+
+/* Hole 3: a driver name is joined to the engine's plugin directory. */
+static void
+driver_names (void **state)
+{
+  struct fx *f = *state;
+  char *msg = NULL;
+  char *allowed[] = { "macvlan", "syslog", "nfsplug" };
+  assert_int_equal (
+      volume (f, "{\"Name\":\"v\",\"Driver\":\"../../tmp/x/evil\"}", &msg),
+      403);
+  assert_string_equal (msg, "enhanced container isolation: volume driver "
+                            "\"../../tmp/x/evil\" denied; it is not a plugin "
+                            "name");
+  free (msg);
+  assert_int_equal (
+      volume (f, "{\"Name\":\"v\",\"Driver\":\"nfsplug\"}", &msg), 403);
+  assert_string_equal (
+      msg, "enhanced container isolation: volume driver "
+           "\"nfsplug\" denied; it is not in the allowed list; if you "
+           "wish to allow it, add it to "
+           "enhancedContainerIsolation.allowedDrivers in the "
+           "moat admin settings.");
+  free (msg);
+  assert_int_equal (volume (f, "{\"Name\":\"v\",\"Driver\":\"local\"}", NULL),
+                    0);
+  assert_int_equal (volume (f, "{\"Name\":\"v\",\"driver\":\"\"}", NULL), 0);
+  assert_int_equal (volume (f, "{\"Name\":\"v\",\"Driver\":5}", NULL), 400);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"VolumeDriver\":\"../../x\"}}",
+                            NULL, NULL),
+                    403);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"Mounts\":[{\"Type\":"
+                            "\"volume\",\"Source\":\"v\",\"Target\":\"/x\","
+                            "\"VolumeOptions\":{\"DriverConfig\":{\"Name\":"
+                            "\"../../x\"}}}]}}",
+                            NULL, NULL),
+                    403);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"LogConfig\":{\"Type\":"
+                            "\"../../../tmp/evil\"}}}",
+                            NULL, NULL),
+                    403);
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"LogConfig\":{\"Type\":\"syslog\"}}}",
+              &msg, NULL),
+      403);
+  assert_string_equal (
+      msg, "enhanced container isolation: log driver "
+           "\"syslog\" denied; it is not in the allowed list; if you "
+           "wish to allow it, add it to "
+           "enhancedContainerIsolation.allowedDrivers in the "
+           "moat admin settings.");
+  free (msg);
+  assert_int_equal (
+      create (f,
+              "{\"HostConfig\":{\"LogConfig\":{\"Type\":\"json-file\","
+              "\"Config\":{\"max-size\":\"1m\"}}}}",
+              NULL, NULL),
+      0);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"LogConfig\":{\"Type\":\"\"}}}",
+                            NULL, NULL),
+                    0);
+  f->pol.eci.drivers = allowed;
+  f->pol.eci.n_drivers = 3;
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"LogConfig\":{\"Type\":\"syslog\"}}}",
+              NULL, NULL),
+      0);
+  assert_int_equal (
+      volume (f, "{\"Name\":\"v\",\"Driver\":\"nfsplug\"}", NULL), 0);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"VolumeDriver\":\"nfsplug\"}}",
+                            NULL, NULL),
+                    0);
+  /* an allowed plugin's options are its own business */
+  assert_int_equal (
+      volume (f,
+              "{\"Name\":\"v\",\"Driver\":\"nfsplug\",\"DriverOpts\":"
+              "{\"share\":\"srv:/x\"}}",
+              NULL),
+      0);
+  f->pol.eci.drivers = NULL;
+  f->pol.eci.n_drivers = 0;
+}
+
+/* Hole 2 and the HostConfig pass: host devices, cgroup placement, masks. */
+static void
+host_config_fields (void **state)
+{
+  struct fx *f = *state;
+  char *msg = NULL;
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"DeviceCgroupRules\":"
+                            "[\"b 7:* rwm\"]}}",
+                            &msg, NULL),
+                    403);
+  assert_string_equal (msg, "enhanced container isolation: device cgroup "
+                            "rules can't be set; they would give access to "
+                            "host devices");
+  free (msg);
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"DeviceCgroupRules\":[]}}", NULL, NULL),
+      0);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"Devices\":[{\"PathOnHost\":"
+                            "\"/dev/loop0\",\"PathInContainer\":\"/dev/"
+                            "loop0\",\"CgroupPermissions\":\"rwm\"}]}}",
+                            &msg, NULL),
+                    403);
+  assert_string_equal (msg, "enhanced container isolation: host device "
+                            "\"/dev/loop0\" can't be given to a container; "
+                            "only /dev/fuse, /dev/net/tun and the standard "
+                            "character devices (null, zero, full, random, "
+                            "urandom, tty) can");
+  free (msg);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"Devices\":[{\"PathOnHost\":"
+                            "\"/dev/../dev/sda\"}]}}",
+                            NULL, NULL),
+                    403);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"Devices\":[{\"PathOnHost\":"
+                            "\"/dev\"}]}}",
+                            NULL, NULL),
+                    403);
+  /* a path through a link a user could swap, even to a safe device */
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"Devices\":[{\"PathOnHost\":"
+                            "\"/dev/../dev/fuse\"}]}}",
+                            NULL, NULL),
+                    403);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"Devices\":[{\"PathOnHost\":"
+                            "\"/dev/fuse\",\"PathInContainer\":\"/dev/fuse\","
+                            "\"CgroupPermissions\":\"rwm\"}]}}",
+                            NULL, NULL),
+                    0);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"DeviceRequests\":[{"
+                            "\"Driver\":\"nvidia\",\"Count\":-1}]}}",
+                            NULL, NULL),
+                    403);
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"CgroupParent\":\"../../init.scope\"}}",
+              &msg, NULL),
+      403);
+  assert_string_equal (msg, "enhanced container isolation: a cgroup parent "
+                            "can't be set; containers stay in the engine's "
+                            "cgroup");
+  free (msg);
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"CgroupParent\":\"\"}}", NULL, NULL), 0);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"SecurityOpt\":["
+                            "\"systempaths=unconfined\"]}}",
+                            &msg, NULL),
+                    403);
+  assert_string_equal (msg, "enhanced container isolation: security option "
+                            "\"systempaths=unconfined\" denied; /proc and "
+                            "/sys stay masked");
+  free (msg);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"SecurityOpt\":["
+                            "\"systempaths:unconfined\"]}}",
+                            NULL, NULL),
+                    403);
+  assert_int_equal (create (f,
+                            "{\"HostConfig\":{\"SecurityOpt\":["
+                            "\"no-new-privileges\",\"seccomp=unconfined\"]}}",
+                            NULL, NULL),
+                    0);
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"MaskedPaths\":[]}}", &msg, NULL), 403);
+  assert_string_equal (msg, "enhanced container isolation: "
+                            "HostConfig.MaskedPaths can't be set "
+                            "(--security-opt systempaths=unconfined); /proc "
+                            "and /sys stay masked");
+  free (msg);
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"ReadonlyPaths\":[]}}", NULL, NULL), 403);
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"MaskedPaths\":null}}", NULL, NULL), 0);
+  /* the kernel would kill host processes before the container */
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"OomScoreAdj\":-1000}}", &msg, NULL), 403);
+  assert_string_equal (msg, "enhanced container isolation: a negative OOM "
+                            "score adjustment can't be set; the kernel would "
+                            "kill host processes first");
+  free (msg);
+  assert_int_equal (
+      create (f, "{\"HostConfig\":{\"OomScoreAdj\":500}}", NULL, NULL), 0);
+}
+
+/* Run the network create check; returns status (0 = pass). */
+static int
+network (struct fx *f, const char *json, char **msg)
+{
+  char *out = NULL;
+  size_t len = 0;
+  struct eci_verdict v = { 0 };
+  int r = eci_check_network_create (&f->cfg, &f->pol, json, strlen (json),
+                                    &out, &len, &v);
+  int status = r < 0 ? v.status : 0;
+  if (msg)
+    *msg = v.message ? strdup (v.message) : NULL;
+  free (out);
+  eci_verdict_clear (&v);
+  return status;
+}
+
+/* Issue 11 item 1: user networks stay on engine bridges in the pool. */
+static void
+network_create (void **state)
+{
+  struct fx *f = *state;
+  char *msg = NULL;
+  char *allowed[] = { "macvlan" };
+  const char *cidrs[] = { "10.213.0.1/24", "10.214.0.0/16" };
+  assert_int_equal (network (f, "{\"Name\":\"n\"}", NULL), 0);
+  assert_int_equal (
+      network (f, "{\"Name\":\"n\",\"Driver\":\"bridge\"}", NULL), 0);
+  assert_int_equal (network (f,
+                             "{\"Name\":\"n\",\"Driver\":\"macvlan\","
+                             "\"Options\":{\"parent\":\"eth0\"}}",
+                             &msg),
+                    403);
+  assert_string_equal (
+      msg, "enhanced container isolation: network driver "
+           "\"macvlan\" denied; it is not in the allowed list; if you "
+           "wish to allow it, add it to "
+           "enhancedContainerIsolation.allowedDrivers in the "
+           "moat admin settings.");
+  free (msg);
+  assert_int_equal (
+      network (f, "{\"Name\":\"n\",\"Driver\":\"ipvlan\"}", NULL), 403);
+  assert_int_equal (
+      network (f, "{\"Name\":\"n\",\"driver\":\"../../../tmp/evil\"}", NULL),
+      403);
+  assert_int_equal (network (f,
+                             "{\"Name\":\"n\",\"IPAM\":{\"Driver\":\"../"
+                             "x\"}}",
+                             NULL),
+                    403);
+  assert_int_equal (network (f,
+                             "{\"Name\":\"n\",\"IPAM\":{\"Driver\":"
+                             "\"default\"}}",
+                             NULL),
+                    0);
+  assert_int_equal (network (f,
+                             "{\"Name\":\"n\",\"Options\":{\"com.docker."
+                             "network.bridge.name\":\"eth0\"}}",
+                             &msg),
+                    403);
+  assert_string_equal (msg, "enhanced container isolation: network option "
+                            "\"com.docker.network.bridge.name\" denied; user "
+                            "networks get the engine's own bridge");
+  free (msg);
+  assert_int_equal (network (f,
+                             "{\"Name\":\"n\",\"Options\":{\"com.docker."
+                             "network.driver.mtu\":\"1400\"}}",
+                             NULL),
+                    0);
+  /* no pool known (external engine): subnets are not restricted */
+  assert_int_equal (network (f,
+                             "{\"Name\":\"n\",\"IPAM\":{\"Config\":[{"
+                             "\"Subnet\":\"192.168.213.0/24\"}]}}",
+                             NULL),
+                    0);
+  f->cfg.container_cidrs = cidrs;
+  f->cfg.n_container_cidrs = 2;
+  assert_int_equal (network (f,
+                             "{\"Name\":\"n\",\"IPAM\":{\"Config\":[{"
+                             "\"Subnet\":\"192.168.213.0/24\"}]}}",
+                             &msg),
+                    403);
+  assert_string_equal (msg, "enhanced container isolation: subnet "
+                            "\"192.168.213.0/24\" denied; user networks must "
+                            "lie inside moat's address pool "
+                            "(10.213.0.1/24, 10.214.0.0/16)");
+  free (msg);
+  assert_int_equal (network (f,
+                             "{\"Name\":\"n\",\"IPAM\":{\"Config\":[{"
+                             "\"Subnet\":\"10.214.9.0/24\",\"Gateway\":"
+                             "\"10.214.9.1\"}]}}",
+                             NULL),
+                    0);
+  assert_int_equal (network (f,
+                             "{\"Name\":\"n\",\"IPAM\":{\"Config\":[{"
+                             "\"Subnet\":\"10.0.0.0/8\"}]}}",
+                             NULL),
+                    403);
+  assert_int_equal (network (f,
+                             "{\"Name\":\"n\",\"EnableIPv6\":true,\"IPAM\":"
+                             "{\"Config\":[{\"Subnet\":\"fd00:1::/64\"}]}}",
+                             NULL),
+                    403);
+  assert_int_equal (network (f,
+                             "{\"Name\":\"n\",\"IPAM\":{\"Config\":[{"
+                             "\"Subnet\":\"bogus\"}]}}",
+                             NULL),
+                    400);
+  f->pol.eci.drivers = allowed;
+  f->pol.eci.n_drivers = 1;
+  assert_int_equal (
+      network (f, "{\"Name\":\"n\",\"Driver\":\"macvlan\"}", NULL), 0);
+  f->pol.eci.drivers = NULL;
+  f->pol.eci.n_drivers = 0;
+  f->cfg.container_cidrs = NULL;
+  f->cfg.n_container_cidrs = 0;
+}
+
 static void
 build_query (void **state)
 {
@@ -489,6 +936,27 @@ build_query (void **state)
   assert_string_equal (v.rule, "eci.buildkit");
   eci_verdict_clear (&v);
   assert_int_equal (eci_check_build ("version=1", &v), 0);
+  /* the engine would fetch the context itself, as host root */
+  assert_int_equal (
+      eci_check_build ("remote=http%3A%2F%2F169.254.169.254%2Fx", &v), -1);
+  assert_int_equal (v.status, 403);
+  assert_string_equal (
+      v.message, "enhanced container isolation: the engine would fetch "
+                 "\"http://169.254.169.254/x\" itself, from the host and "
+                 "outside the net guard; fetch it yourself and send it "
+                 "as the build context");
+  eci_verdict_clear (&v);
+  assert_int_equal (eci_check_image_create ("fromImage=busybox&tag=1", &v), 0);
+  assert_int_equal (eci_check_image_create ("fromSrc=-&repo=x", &v), 0);
+  assert_int_equal (
+      eci_check_image_create ("fromSrc=-&fromSrc=http://10.0.0.1/r.tar", &v),
+      -1);
+  assert_int_equal (v.status, 403);
+  eci_verdict_clear (&v);
+  /* build steps are containers too: no cgroup placement */
+  assert_int_equal (eci_check_build ("t=x&cgroupparent=/", &v), -1);
+  assert_int_equal (v.status, 403);
+  eci_verdict_clear (&v);
 }
 
 static void
@@ -530,6 +998,10 @@ main (void)
     cmocka_unit_test_setup_teardown (socket_hook, setup, teardown),
     cmocka_unit_test_setup_teardown (volumes_from, setup, teardown),
     cmocka_unit_test_setup_teardown (mounts_and_volumes, setup, teardown),
+    cmocka_unit_test_setup_teardown (local_volume_options, setup, teardown),
+    cmocka_unit_test_setup_teardown (driver_names, setup, teardown),
+    cmocka_unit_test_setup_teardown (host_config_fields, setup, teardown),
+    cmocka_unit_test_setup_teardown (network_create, setup, teardown),
     cmocka_unit_test (build_query),
     cmocka_unit_test (key_folding),
     cmocka_unit_test_setup_teardown (resolve, setup, teardown),

@@ -83,6 +83,10 @@ classify_known (void **state)
     { "POST", "/volumes/create", "volume create", "volume",
       ROUTE_OP_VOLUME_CREATE },
     { "GET", "/networks", "network ls", "network", ROUTE_OP_NONE },
+    { "POST", "/networks/create", "network create", "network",
+      ROUTE_OP_NETWORK_CREATE },
+    { "POST", "/images/create?fromImage=x", "pull", "image",
+      ROUTE_OP_IMAGE_CREATE },
     { "POST", "/networks/n1/connect", "network connect", "network",
       ROUTE_OP_NONE },
     { "GET", "/events?since=1", "events", "system", ROUTE_OP_NONE },
@@ -194,6 +198,11 @@ query_values (void **state)
   assert_string_equal (v, "1 2");
   free (v);
   assert_null (engine_query_get ("a=1", "b"));
+  assert_true (engine_query_any_set ("remote=&remote=x", "remote"));
+  assert_false (engine_query_any_set ("remote=&t=x", "remote"));
+  assert_true (
+      engine_query_any_other ("fromSrc=-;fromSrc=%68ttp://x", "fromSrc", "-"));
+  assert_false (engine_query_any_other ("fromSrc=%2D&repo=r", "fromSrc", "-"));
   assert_true (engine_query_any_equal ("networkmode=bridge&networkmode=HOST",
                                        "networkmode", "host"));
   assert_true (

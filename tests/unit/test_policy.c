@@ -303,6 +303,52 @@ image_list (void **state)
        "expected a boolean, found a string");
 }
 
+#define ECI_KEYS(x)                                                           \
+  V2 "\"enhancedContainerIsolation\": {\"locked\": true, " x "}}"
+
+/* enhancedContainerIsolation.allowedDrivers: plugin and driver names only;
+ * a path (what the engine would join to its plugin directory) never. */
+static void
+allowed_drivers (void **state)
+{
+  struct policy_report rep = { 0 };
+  struct policy_admin *a = NULL;
+  struct policy *p = NULL;
+  moat_error_t err = NULL;
+  const char *ok = ECI_KEYS ("\"allowedDrivers\": [\"macvlan\", "
+                             "\"my_nfs-plugin.v2\"]");
+  assert_int_equal (policy_admin_parse (ok, strlen (ok), &a, &rep, &err), 0);
+  assert_int_equal (policy_build (a, NULL, &p, &err), 0);
+  assert_int_equal (p->eci.n_drivers, 2);
+  assert_string_equal (p->eci.drivers[1], "my_nfs-plugin.v2");
+  assert_true (policy_driver_allowed_p (p, "macvlan"));
+  assert_false (policy_driver_allowed_p (p, "ipvlan"));
+  policy_free (p);
+  policy_admin_free (a);
+  policy_report_free (&rep);
+  bad (ECI_KEYS ("\"allowedDrivers\": [\"ok\", \"../../tmp/evil\"]"),
+       "enhancedContainerIsolation.allowedDrivers[1]",
+       "\"../../tmp/evil\" is not a driver or plugin name: names are letters, "
+       "digits, '_', '.' and '-', starting with a letter or digit, without "
+       "\"..\"");
+  bad (ECI_KEYS ("\"allowedDrivers\": [\"vieux/sshfs:latest\"]"),
+       "enhancedContainerIsolation.allowedDrivers[0]",
+       "\"vieux/sshfs:latest\" is not a driver or plugin name: names are "
+       "letters, digits, '_', '.' and '-', starting with a letter or digit, "
+       "without \"..\"");
+  bad (ECI_KEYS ("\"allowedDrivers\": \"macvlan\""),
+       "enhancedContainerIsolation.allowedDrivers",
+       "expected an array of strings, found a string");
+  bad (ECI_KEYS ("\"allowedDriver\": []"),
+       "enhancedContainerIsolation.allowedDriver",
+       "unknown key \"allowedDriver\"; did you mean \"allowedDrivers\"?");
+  assert_true (policy_driver_name_p ("json-file"));
+  assert_false (policy_driver_name_p (""));
+  assert_false (policy_driver_name_p ("a..b"));
+  assert_false (policy_driver_name_p (".hidden"));
+  assert_false (policy_driver_name_p ("a/b"));
+}
+
 #define CP(x) V2 "\"containersProxy\": {\"locked\": true, " x "}}"
 
 static void
@@ -794,7 +840,7 @@ effective_precedence (void **state)
   assert_int_equal (p->filesharing.n_dirs, 2);
   assert_string_equal (row_field (p, "filesharingDirectories", "source"),
                        "default");
-  assert_int_equal (json_array_size (p->settings), 12);
+  assert_int_equal (json_array_size (p->settings), 13);
   policy_free (p);
   policy_admin_free (a);
   json_decref (ov);
@@ -917,6 +963,7 @@ main (void)
     cmocka_unit_test (locked_missing_warns),
     cmocka_unit_test (command_list),
     cmocka_unit_test (image_list),
+    cmocka_unit_test (allowed_drivers),
     cmocka_unit_test (proxy_values),
     cmocka_unit_test (filesharing_paths),
     cmocka_unit_test (encoding_and_syntax),

@@ -78,6 +78,10 @@ usage (FILE *out)
       col += w;
     }
   fprintf (out, "\n"
+                "  allowedDrivers    engine plugins and drivers beyond the "
+                "built-in ones\n"
+                "                    (macvlan, ipvlan, syslog, a plugin "
+                "name...)\n"
                 "  mode              \"manual\" or \"system\"\n"
                 "  http, https       \"\" or http://[user:pass@]host[:port],"
                 " https://..., socks5://...\n"

@@ -22,6 +22,8 @@ usage (FILE *out)
            "for\n"
            "  - a --privileged container cannot unmount its masked /proc and\n"
            "    /sys paths, bind /proc without them or mount a fresh procfs\n"
+           "  - a local volume with a relative device, and a driver name\n"
+           "    that is a path, are refused\n"
            "  - --pid=host and --network=host are refused\n"
            "  - mounting the engine socket, or a parent of it, is refused\n\n"
            "  --host unix://PATH  the Docker API to check (default: "
