@@ -5,7 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "dockerapi/dockerapi.h"
@@ -21,8 +28,8 @@ struct ctx
   bool all;
 };
 
-static void
-record (struct ctx *c, const char *check, bool passed, const char *fmt, ...)
+static void record (struct ctx *c, const char *check, bool passed,
+                    const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
 
 static void
@@ -81,7 +88,7 @@ ensure_image (struct ctx *c, moat_error_t *err)
   if (tag != NULL && strchr (tag, '/') == NULL)
     *tag++ = '\0';
   else
-    tag = (char *) "latest";
+    tag = (char *)"latest";
   if (verify_tar_busybox ("/bin/busybox", &t, err) < 0)
     return -1;
   free (path);
@@ -160,10 +167,10 @@ demux (const char *b, size_t len)
     return NULL;
   while (i + 8 <= len)
     {
-      size_t n = ((size_t) (unsigned char) b[i + 4] << 24)
-                 | ((size_t) (unsigned char) b[i + 5] << 16)
-                 | ((size_t) (unsigned char) b[i + 6] << 8)
-                 | (size_t) (unsigned char) b[i + 7];
+      size_t n = ((size_t)(unsigned char)b[i + 4] << 24)
+                 | ((size_t)(unsigned char)b[i + 5] << 16)
+                 | ((size_t)(unsigned char)b[i + 6] << 8)
+                 | (size_t)(unsigned char)b[i + 7];
       i += 8;
       if (n > len - i)
         n = len - i;
@@ -197,7 +204,8 @@ run_capture (struct ctx *c, json_t *spec, char **output, json_t **inspect,
   if (r.status != 204 && r.status != 304)
     {
       char m[1024];
-      moat_error (err, 0, "start: %s", dockerapi_error_message (&r, m, sizeof m));
+      moat_error (err, 0, "start: %s",
+                  dockerapi_error_message (&r, m, sizeof m));
       dockerapi_response_free (&r);
       goto out;
     }
@@ -236,7 +244,7 @@ check_engine_socket (struct ctx *c)
   record (c, "engine socket private",
           st.st_uid == 0 && (st.st_mode & 0077) == 0,
           "%s is mode %04o, owner uid %u", c->paths->engine_sock,
-          (unsigned) (st.st_mode & 07777), (unsigned) st.st_uid);
+          (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
 }
 
 static void
@@ -254,7 +262,8 @@ check_uid_map_and_runtime (struct ctx *c)
   if (run_capture (c, spec, &out, &inspect, &refusal, &err) < 0)
     {
       record (c, "private uid range", false, "%s", moat_error_msg (&err));
-      record (c, "runtime forced to moat-runc", false, "container did not run");
+      record (c, "runtime forced to moat-runc", false,
+              "container did not run");
       moat_error_release (&err);
       json_decref (spec);
       return;
@@ -295,15 +304,16 @@ check_privileged_masks (struct ctx *c)
         "for p in /proc/kcore /proc/keys /proc/timer_list /proc/acpi "
         "/proc/scsi /sys/firmware; do\n"
         "  grep -q \" $p \" /proc/self/mountinfo || continue\n"
-        "  n=$((n+1)); umount -l $p 2>/dev/null && echo \"ESCAPED umount $p\"\n"
+        "  n=$((n+1)); umount -l $p 2>/dev/null && echo \"ESCAPED umount "
+        "$p\"\n"
         "done\n"
         "mount --bind /proc /x 2>/dev/null && echo 'ESCAPED bind /proc'\n"
         "mount -t proc proc /x 2>/dev/null && echo 'ESCAPED fresh procfs'\n"
         "echo masks=$n\n";
   const char *check = "privileged container keeps its masks";
-  json_t *spec = json_pack ("{s:s, s:[s,s,s], s:{s:b}}", "Image", c->o->image,
-                            "Cmd", "sh", "-c", script, "HostConfig",
-                            "Privileged", 1);
+  json_t *spec
+      = json_pack ("{s:s, s:[s,s,s], s:{s:b}}", "Image", c->o->image, "Cmd",
+                   "sh", "-c", script, "HostConfig", "Privileged", 1);
   cleanup_free char *out = NULL, *refusal = NULL;
   json_t *inspect = NULL;
   moat_error_t err = NULL;
@@ -329,12 +339,168 @@ check_privileged_masks (struct ctx *c)
     n = atoi (m + 6);
   esc = out ? strstr (out, "ESCAPED") : NULL;
   if (esc != NULL)
-    record (c, check, false, "%.*s", (int) strcspn (esc, "\n"), esc);
+    record (c, check, false, "%.*s", (int)strcspn (esc, "\n"), esc);
   else
     record (c, check, n > 0,
             "%d masked paths stay mounted; umount, bind of /proc and a "
             "fresh procfs refused",
             n);
+}
+
+/* Issue 10 hole 5: a container writes a shared directory with its
+ * caller's rights at most, so it can never leave a set-id file there that
+ * belongs to anyone else (root above all).  The scratch directory is made
+ * in /tmp as the caller; a policy that does not share /tmp skips it. */
+static void
+check_setid_plant (struct ctx *c)
+{
+  static const char script[]
+      = "touch /h/u /h/g; chmod 4755 /h/u; chmod 2755 /h/g; echo done";
+  const char *check = "no set-id file planted in a shared directory";
+  char dir[] = "/tmp/moat-verify-XXXXXX";
+  cleanup_free char *bind = NULL, *output = NULL, *refusal = NULL;
+  moat_error_t err = NULL;
+  json_t *inspect = NULL, *spec;
+  const char *names[] = { "u", "g" };
+  int bad = 0;
+
+  if (mkdtemp (dir) == NULL || chmod (dir, 0755) < 0)
+    {
+      record (c, check, false, "scratch directory: %s", strerror (errno));
+      return;
+    }
+  if (asprintf (&bind, "%s:/h", dir) < 0)
+    bind = NULL;
+  spec = json_pack ("{s:s, s:[s, s, s], s:{s:[s]}}", "Image", c->o->image,
+                    "Cmd", "sh", "-c", script, "HostConfig", "Binds",
+                    bind ? bind : "/nonexistent:/h");
+  if (spec == NULL
+      || run_capture (c, spec, &output, &inspect, &refusal, &err) < 0)
+    {
+      record (c, check, false, "%s",
+              err ? moat_error_msg (&err) : "out of memory");
+      moat_error_release (&err);
+    }
+  else if (refusal != NULL)
+    record (c, check,
+            strstr (refusal, "outside the shared directories") != NULL,
+            "skipped: %s", refusal);
+  else
+    {
+      char detail[512] = "";
+      size_t o = 0;
+      for (size_t i = 0; i < 2; i++)
+        {
+          char path[64];
+          struct stat st;
+          snprintf (path, sizeof path, "%s/%s", dir, names[i]);
+          if (lstat (path, &st) < 0)
+            continue;
+          /* a set-id file is only the caller's own business */
+          if ((st.st_mode & (S_ISUID | S_ISGID)) != 0
+              && (st.st_uid != geteuid () || st.st_uid == 0))
+            bad++;
+          if (o < sizeof detail)
+            o += (size_t)snprintf (detail + o, sizeof detail - o,
+                                   "%s%s mode %04o owner %u", o ? ", " : "",
+                                   names[i], (unsigned)(st.st_mode & 07777),
+                                   (unsigned)st.st_uid);
+        }
+      record (c, check, bad == 0, "%s", detail[0] ? detail : "no file made");
+    }
+  json_decref (inspect);
+  json_decref (spec);
+  for (size_t i = 0; i < 2; i++)
+    {
+      char path[64];
+      snprintf (path, sizeof path, "%s/%s", dir, names[i]);
+      unlink (path);
+    }
+  rmdir (dir);
+}
+
+/* Hole 7: a filtered socket answers only its own container.  Connect to
+ * each one being served as nobody (root drops to 65534 in a child) and
+ * expect the guard's 403. */
+static int
+probe_socket_as_nobody (const char *path)
+{
+  pid_t pid = fork ();
+  int status;
+  if (pid < 0)
+    return -1;
+  if (pid == 0)
+    {
+      static const char req[] = "GET /_ping HTTP/1.1\r\nHost: moat\r\n\r\n";
+      struct sockaddr_un sa = { .sun_family = AF_UNIX };
+      char buf[64] = "";
+      int fd;
+      if (geteuid () == 0
+          && (setgroups (0, NULL) < 0 || setresgid (65534, 65534, 65534) < 0
+              || setresuid (65534, 65534, 65534) < 0))
+        _exit (3);
+      if (strlen (path) >= sizeof sa.sun_path)
+        _exit (3);
+      strcpy (sa.sun_path, path);
+      fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0)
+        _exit (3);
+      if (connect (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+        _exit (0); /* unreachable: refused */
+      alarm (10);
+      if (write (fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1))
+        _exit (0);
+      if (read (fd, buf, sizeof buf - 1) <= 0)
+        _exit (0);
+      _exit (strncmp (buf, "HTTP/1.1 200", 12) == 0 ? 1 : 0);
+    }
+  if (waitpid (pid, &status, 0) < 0 || !WIFEXITED (status))
+    return -1;
+  return WEXITSTATUS (status);
+}
+
+static void
+check_filtered_sockets (struct ctx *c)
+{
+  const char *check = "filtered sockets answer only their container";
+  cleanup_free char *dirpath = NULL;
+  struct dirent *e;
+  DIR *d;
+  int n = 0, open_ = 0, errs = 0;
+
+  if (asprintf (&dirpath, "%s/sockets", c->paths->run_dir) < 0)
+    {
+      record (c, check, false, "out of memory");
+      return;
+    }
+  d = opendir (dirpath);
+  while (d != NULL && (e = readdir (d)) != NULL)
+    {
+      char path[512];
+      size_t len = strlen (e->d_name);
+      if (len < 6 || strcmp (e->d_name + len - 5, ".sock") != 0)
+        continue;
+      snprintf (path, sizeof path, "%s/%s", dirpath, e->d_name);
+      n++;
+      switch (probe_socket_as_nobody (path))
+        {
+        case 0:
+          break;
+        case 1:
+          open_++;
+          break;
+        default:
+          errs++;
+        }
+    }
+  if (d != NULL)
+    closedir (d);
+  if (n == 0)
+    record (c, check, true, "no filtered socket is being served");
+  else
+    record (c, check, open_ == 0 && errs == 0,
+            "%d socket(s): %d answered a host user, %d could not be probed", n,
+            open_, errs);
 }
 
 /* A create that must be refused with a message containing `expect`. */
@@ -365,8 +531,8 @@ int
 verify_run (const struct moat_paths *paths, const struct verify_opts *o,
             json_t **out, bool *all_passed, moat_error_t *err)
 {
-  struct ctx c = { .paths = paths, .o = o, .results = json_array (),
-                   .all = true };
+  struct ctx c
+      = { .paths = paths, .o = o, .results = json_array (), .all = true };
   struct dockerapi_response r;
   cleanup_free char *sock_bind = NULL;
 
@@ -392,7 +558,9 @@ verify_run (const struct moat_paths *paths, const struct verify_opts *o,
     {
       check_uid_map_and_runtime (&c);
       check_privileged_masks (&c);
+      check_setid_plant (&c);
     }
+  check_filtered_sockets (&c);
 
   check_refused (&c, "host pid namespace refused",
                  json_pack ("{s:s, s:{s:s}}", "Image", o->image, "HostConfig",
@@ -404,11 +572,11 @@ verify_run (const struct moat_paths *paths, const struct verify_opts *o,
                  "can't share the network namespace with the host");
   if (asprintf (&sock_bind, "%s:/var/run/docker.sock", paths->engine_sock) < 0)
     sock_bind = NULL;
-  check_refused (&c, "engine socket mount refused",
-                 json_pack ("{s:s, s:{s:[s]}}", "Image", o->image,
-                            "HostConfig", "Binds",
-                            sock_bind ? sock_bind : "/run/moat/engine.sock:/s"),
-                 "docker socket mount denied");
+  check_refused (
+      &c, "engine socket mount refused",
+      json_pack ("{s:s, s:{s:[s]}}", "Image", o->image, "HostConfig", "Binds",
+                 sock_bind ? sock_bind : "/run/moat/engine.sock:/s"),
+      "docker socket mount denied");
   /* issue 10 hole 1: dockerd resolves a relative device against its own
    * working directory (nothing is mounted before start) */
   check_refused (&c, "local volume with a relative device refused",

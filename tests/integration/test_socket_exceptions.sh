@@ -118,6 +118,11 @@ got=$(docker inspect --format '{{.Image}} {{.Config.Image}} {{index .Config.Labe
 if [ "$got" = "$app_id $app_id $APP" ]; then
   ok "the create is pinned to the checked image id"
 else not_ok "the create is pinned to the checked image id" "want: $app_id $app_id $APP" "got:  $got"; fi
+# moat verify probes every filtered socket being served as a host user.
+vout=$("$MOAT" verify 2>&1)
+if grep -q '^PASS  filtered sockets answer only their container  *1 socket' <<<"$vout"; then
+  ok "moat verify probes the filtered socket and finds it closed to host users"
+else not_ok "moat verify probes the filtered socket" "$(grep 'filtered sockets' <<<"$vout")"; fi
 ps_img=$(docker ps -a --filter "id=$cid" --format '{{.Image}}')
 harness_diag "docker ps shows a pinned container's image as: $ps_img"
 docker rm "$cid" >/dev/null
