@@ -305,6 +305,10 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
   po.sandbox_exe = d->cfg.sandbox_exe;
   po.timeout_ms = 300;
   po.cache_ttl_ms = 30000;
+  /* A pool of sandboxes, and two workers more than sandboxes for the
+   * decisions that wait on DNS only (docs/net-guard.md, "PAC pool"). */
+  po.sandboxes = pac_engine_default_sandboxes ();
+  cfg.workers = po.sandboxes + 2;
   if (pac_engine_new (&po, &d->pac, err) < 0)
     return moat_error_wrap (err, "start the PAC engine");
   if (pac_loader_start (d, err) < 0)
