@@ -673,8 +673,11 @@ slot_take (struct pac_engine *e, moat_error_t *err)
     pthread_cond_wait (&e->slot_free, &e->lock);
   if (!e->loaded)
     {
-      moat_error (err, ENOENT, "no PAC loaded (%s)",
+      /* Status ENOENT without its strerror text in the message. */
+      moat_error (err, 0, "no PAC loaded (%s)",
                   e->why[0] ? e->why : "none yet");
+      if (err != NULL && *err != NULL)
+        (*err)->status = ENOENT;
       return NULL;
     }
   sl->busy = true;

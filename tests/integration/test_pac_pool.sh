@@ -199,6 +199,22 @@ check "pac-failed: audit rule is pac-failed for an unusable result" \
   audit_has '.dst == "10.78.0.8" and .decision == "refused" and .rule == "pac-failed"'
 stop_guard
 
+# ---- moat net decide agrees: exclude first, the rest fails closed ----
+moat=$build/moat
+[ -x "$moat" ] || moat=$top/build/moat
+mkdir -p "$work/root/etc/moat"
+cat > "$work/root/etc/moat/admin-settings.json" <<JSON
+{"configurationFileVersion": 2,
+ "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
+   "exclude": ["10.78.0.2"], "pac": "file://$work/syntax.pac", "transparentPorts": "80,443"}}
+JSON
+out=$(MOAT_ROOT=$work/root "$moat" net decide http://10.78.0.2/ 2>&1)
+check "cli: an excluded address is DIRECT while the PAC cannot load ($out)" \
+  test "$out" = 'DIRECT (rule: exclude "10.78.0.2")'
+out=$(MOAT_ROOT=$work/root "$moat" net decide http://10.78.0.9/ 2>&1)
+check "cli: the rest is refused, saying why ($out)" \
+  bash -c "echo '$out' | grep -q 'fail closed.*SyntaxError'"
+
 check "no TCP from the containers was forwarded past interception (leaks=$(leaks))" test "$(leaks)" = 0
 check "guard ran clean (no sanitizer report)" \
   bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' '$work/guard.log'"
