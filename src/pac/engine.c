@@ -443,15 +443,20 @@ pac_engine_new (const struct pac_engine_opts *opts, struct pac_engine **out,
   for (; e->n_slots < e->opts.sandboxes; e->n_slots++)
     {
       struct pac_slot *sl = &e->slots[e->n_slots];
+      /* The first sandbox starts now (a missing or broken moat-sandbox
+       * fails here); the others at the first PAC load, which starts every
+       * sandbox afresh anyway. */
       struct sandbox_client_opts so = { .exe = opts->sandbox_exe,
                                         .host = host_callback,
                                         .host_ud = sl,
-                                        .cpu_seconds = SANDBOX_DEFAULT_CPU };
+                                        .cpu_seconds = SANDBOX_DEFAULT_CPU,
+                                        .lazy = e->n_slots > 0 };
       sl->e = e;
       if (sandbox_client_new (&so, &sl->sb, err) < 0
-          || sandbox_client_load (sl->sb, "pac-helpers.js", pac_helpers_js,
-                                  pac_helpers_js_len, 5000, err)
-                 < 0)
+          || (e->n_slots == 0
+              && sandbox_client_load (sl->sb, "pac-helpers.js", pac_helpers_js,
+                                      pac_helpers_js_len, 5000, err)
+                     < 0))
         {
           e->n_slots++; /* freed with the rest */
           pac_engine_free (e);
