@@ -74,6 +74,7 @@ struct pac_engine
   uint64_t ticket;
   uint64_t unload_ticket; /* the ticket of the last begin() that unloaded */
   bool loading;           /* a load owns every slot */
+  uint64_t turn_next, turn_serving; /* FIFO order of slot_take callers */
   /* Bumped whenever the PAC goes or changes: a decision evaluated under
    * an older generation is not cached. */
   uint64_t gen;
@@ -673,9 +674,15 @@ pac_engine_health (struct pac_engine *e, struct pac_engine_health *out)
 static struct pac_slot *
 slot_take (struct pac_engine *e, moat_error_t *err)
 {
-  struct pac_slot *sl;
-  while (e->loading || (sl = free_slot (e)) == NULL)
+  struct pac_slot *sl = NULL;
+  /* First come, first served: a thread that just gave a sandbox back
+   * cannot take it again ahead of those already waiting (the net guard's
+   * round-robin order across containers is kept up to the sandboxes). */
+  uint64_t turn = e->turn_next++;
+  while (e->loading || turn != e->turn_serving || (sl = free_slot (e)) == NULL)
     pthread_cond_wait (&e->slot_free, &e->lock);
+  e->turn_serving++;
+  pthread_cond_broadcast (&e->slot_free); /* the next turn may go too */
   if (!e->loaded)
     {
       /* Status ENOENT without its strerror text in the message. */
