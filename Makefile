@@ -114,4 +114,8 @@ lint:
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d)
+# Header dependencies of the library and of the programs' own objects (a
+# changed header must rebuild src/cmd/*/ objects too, or a program keeps a
+# stale struct layout).
+PROG_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cmd/*/*.c))
+-include $(LIB_OBJS:.o=.d) $(PROG_OBJS:.o=.d)

@@ -305,6 +305,10 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
   po.sandbox_exe = d->cfg.sandbox_exe;
   po.timeout_ms = 300;
   po.cache_ttl_ms = 30000;
+  /* A pool of sandboxes, and two workers more than sandboxes for the
+   * decisions that wait on DNS only (docs/net-guard.md, "PAC pool"). */
+  po.sandboxes = pac_engine_default_sandboxes ();
+  cfg.workers = po.sandboxes + 2;
   if (pac_engine_new (&po, &d->pac, err) < 0)
     return moat_error_wrap (err, "start the PAC engine");
   if (pac_loader_start (d, err) < 0)
@@ -401,14 +405,26 @@ moatd_net_policy (struct moatd *d, moat_error_t *err)
   return ret;
 }
 
-/* Why the PAC is not usable, or NULL when it is (or there is none). */
+/* Why the PAC is not usable, or NULL when it is (or there is none): not
+ * loaded (the fetch or load failed), or its latest evaluations failed or
+ * timed out (until one succeeds). */
 const char *
 moatd_net_pac_problem (struct moatd *d, char *buf, size_t len)
 {
+  struct pac_engine_health h;
   if (d->pac == NULL || d->policy->proxy.pac == NULL
       || d->policy->proxy.pac[0] == '\0')
     return NULL;
-  if (pac_engine_ready (d->pac, buf, len))
+  pac_engine_health (d->pac, &h);
+  if (!h.loaded)
+    snprintf (buf, len, "%s", h.why);
+  else if (h.consecutive_failures > 0)
+    snprintf (buf, len,
+              "PAC evaluation %s (%lu in a row; connections not in exclude "
+              "are refused): %s",
+              h.last_kind == PAC_TIMEOUT ? "timed out" : "failed",
+              h.consecutive_failures, h.last_error);
+  else
     return NULL;
   return buf;
 }

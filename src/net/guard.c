@@ -760,7 +760,7 @@ try_hop (struct net_guard *g, struct conn *c)
         }
       if (!j->hop_ok[c->hop])
         {
-          snprintf (c->error, sizeof c->error, "%s: %s", c->via,
+          snprintf (c->error, sizeof c->error, "%s: %.200s", c->via,
                     j->error[0] ? j->error : "cannot resolve");
           continue;
         }
@@ -1278,6 +1278,8 @@ decided (struct net_guard *g, struct net_job *j)
         = c->job.port == 443 ? "sni-mismatch" : "http-host-mismatch";
   if (net_decision_refuse_p (&c->job.dec))
     {
+      if (c->error[0] == '\0' && c->job.error[0] != '\0')
+        snprintf (c->error, sizeof c->error, "%s", c->job.error);
       refuse (g, c, NULL);
       return;
     }

@@ -1,6 +1,7 @@
 #include "pac_hook.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,8 +21,15 @@ net_pac_decide (void *engine, const struct net_rules *rules,
       net_decide_static (rules, q, out);
       return 0;
     }
+  /* exclude first: the admin's explicit list goes DIRECT whatever the PAC
+   * says, and also while the PAC cannot be used. */
+  if (net_decide_exclude (rules, q, out))
+    return 0;
   if (engine == NULL)
-    return moat_error (err, 0, "PAC `%s`: no PAC engine", rules->pac_url);
+    {
+      snprintf (out->rule, sizeof out->rule, "pac-failed");
+      return moat_error (err, 0, "PAC `%s`: no PAC engine", rules->pac_url);
+    }
   if (q->dst.family != 0)
     net_addr_format (&q->dst, dst, sizeof dst);
   if (q->src.family != 0)
@@ -31,7 +39,13 @@ net_pac_decide (void *engine, const struct net_rules *rules,
   if (pac_engine_decide (engine, q->hostname, q->port, dst[0] ? dst : NULL,
                          src[0] ? src : NULL, &out->route, &cached, err)
       < 0)
-    return moat_error_wrap (err, "PAC `%s`", rules->pac_url);
+    {
+      memset (out, 0, sizeof *out);
+      snprintf (out->rule, sizeof out->rule, "%s",
+                moat_error_status (err) == ETIMEDOUT ? "pac-timeout"
+                                                     : "pac-failed");
+      return moat_error_wrap (err, "PAC `%s`", rules->pac_url);
+    }
   snprintf (out->rule, sizeof out->rule, "PAC%s", cached ? " (cached)" : "");
   return 0;
 }
@@ -50,6 +64,8 @@ net_pac_decide_cached (void *engine, const struct net_rules *rules,
       net_decide_static (rules, q, out);
       return 1;
     }
+  if (net_decide_exclude (rules, q, out))
+    return 1;
   if (engine == NULL)
     return 0;
   if (q->dst.family != 0)

@@ -4,9 +4,13 @@
  * struct pac_engine it keeps loaded (pac_engine_load_url at start, on a
  * policy change and periodically).  The hook runs in a decision worker (the
  * engine may block up to its timeout).  A policy without a PAC URL is
- * decided by the static rules; any PAC failure (no PAC loaded, timeout,
- * error, unparsable result) returns -1 and the guard refuses the
- * connection (fail closed) with the reason in the audit record. */
+ * decided by the static rules.  With a PAC, the exclude list comes first
+ * (an excluded destination goes DIRECT, also while the PAC cannot be
+ * used); any PAC failure (no PAC loaded, timeout, error, unparsable
+ * result) returns -1 with out->rule "pac-timeout" (the sandbox's deadline
+ * or the watchdog) or "pac-failed" (anything else), and the guard refuses
+ * the connection (fail closed) with that rule and the reason as the audit
+ * record's error. */
 #ifndef MOAT_NET_PAC_HOOK_H
 #define MOAT_NET_PAC_HOOK_H
 

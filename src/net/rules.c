@@ -543,6 +543,18 @@ net_decide_protected (const struct net_rules *r, const struct net_query *q,
   return false;
 }
 
+bool
+net_decide_exclude (const struct net_rules *r, const struct net_query *q,
+                    struct net_decision *out)
+{
+  const struct net_exclude *e = find_exclude (r, q, false);
+  if (e == NULL)
+    return false;
+  memset (out, 0, sizeof *out);
+  direct (out, e);
+  return true;
+}
+
 void
 net_decide_static (const struct net_rules *r, const struct net_query *q,
                    struct net_decision *out)

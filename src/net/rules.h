@@ -146,6 +146,13 @@ struct net_decision
 void net_decide_static (const struct net_rules *r, const struct net_query *q,
                         struct net_decision *out);
 
+/* The exclude list alone (used before a PAC decision: exclude is the
+ * admin's explicit DIRECT list, in force whether the PAC decides, fails or
+ * is not loaded): returns true and fills out with DIRECT when an entry
+ * matches q. */
+bool net_decide_exclude (const struct net_rules *r, const struct net_query *q,
+                         struct net_decision *out);
+
 /* The protection checks alone (used before a PAC decision too): returns
  * true and fills out with a refusal when q must be refused whatever the
  * rules say. */

@@ -203,9 +203,12 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
     {
       if (cfg->decide (cfg->decide_ctx, s->rules, &q, &j->dec, &err) < 0)
         {
+          /* The hook may name the refusal (e.g. "pac-timeout"); the
+           * reason goes to the audit record's error. */
           j->dec.route.n = 0;
-          snprintf (j->dec.rule, sizeof j->dec.rule, "decision failed: %s",
-                    moat_error_msg (&err));
+          if (j->dec.rule[0] == '\0')
+            snprintf (j->dec.rule, sizeof j->dec.rule, "decision failed");
+          snprintf (j->error, sizeof j->error, "%s", moat_error_msg (&err));
           return;
         }
     }
@@ -249,6 +252,37 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
     }
 }
 
+/* Append the first job of a source's queue to the ring; lock held. */
+static void
+ring_append (struct net_pool *p, struct net_job *h)
+{
+  h->rnext = NULL;
+  if (p->rtail)
+    p->rtail->rnext = h;
+  else
+    p->rhead = h;
+  p->rtail = h;
+}
+
+/* The next job in round-robin order; lock held, ring not empty. */
+static struct net_job *
+take_next (struct net_pool *p)
+{
+  struct net_job *j = p->rhead, *nx = j->next;
+  p->rhead = j->rnext;
+  if (p->rhead == NULL)
+    p->rtail = NULL;
+  if (nx != NULL)
+    {
+      /* the source's next job heads its queue, at the back of the ring */
+      nx->qtail = j->qtail;
+      ring_append (p, nx);
+    }
+  j->next = j->rnext = j->qtail = NULL;
+  p->queued--;
+  return j;
+}
+
 static void *
 worker_main (void *arg)
 {
@@ -260,17 +294,14 @@ worker_main (void *arg)
       uint64_t one = 1;
 
       pthread_mutex_lock (&p->lock);
-      while (!p->stopping && p->todo == NULL)
+      while (!p->stopping && p->rhead == NULL)
         pthread_cond_wait (&p->cond, &p->lock);
       if (p->stopping)
         {
           pthread_mutex_unlock (&p->lock);
           return NULL;
         }
-      j = p->todo;
-      p->todo = j->next;
-      if (p->todo == NULL)
-        p->todo_tail = NULL;
+      j = take_next (p);
       s = p->snap;
       if (s != NULL)
         s->refs++;
@@ -375,13 +406,24 @@ net_pool_stop (struct net_pool *p)
 void
 net_pool_submit (struct net_pool *p, struct net_job *j)
 {
-  j->next = NULL;
+  struct net_job *h;
+  j->next = j->rnext = j->qtail = NULL;
   pthread_mutex_lock (&p->lock);
-  if (p->todo_tail)
-    p->todo_tail->next = j;
+  /* A scan of the sources waiting (few: one per busy container). */
+  for (h = p->rhead; h != NULL; h = h->rnext)
+    if (same_addr (&h->src, &j->src))
+      break;
+  if (h != NULL)
+    {
+      h->qtail->next = j;
+      h->qtail = j;
+    }
   else
-    p->todo = j;
-  p->todo_tail = j;
+    {
+      j->qtail = j;
+      ring_append (p, j);
+    }
+  p->queued++;
   pthread_cond_signal (&p->cond);
   pthread_mutex_unlock (&p->lock);
 }

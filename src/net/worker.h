@@ -1,8 +1,9 @@
 /* Decision workers of the net guard (internal to src/net).  The loop hands
  * a job to the pool; a worker verifies the claimed host name, decides, and
  * resolves the route's proxy hosts, then posts the job back and wakes the
- * loop through an eventfd.  Blocking work (DNS, the PAC sandbox) happens
- * here, never in the loop. */
+ * loop through an eventfd.  Blocking work (DNS, the PAC sandboxes) happens
+ * here, never in the loop.  Workers take jobs round-robin across container
+ * addresses (see struct net_pool). */
 #ifndef MOAT_NET_WORKER_H
 #define MOAT_NET_WORKER_H
 
@@ -23,12 +24,15 @@ struct net_snapshot
 
 struct net_job
 {
-  struct net_job *next;
+  struct net_job *next; /* in its source's queue, then in the done list */
+  /* While queued and first of its source's queue: the next source in
+   * round-robin order, and the last job of its own queue. */
+  struct net_job *rnext, *qtail;
   void *conn; /* the loop's connection; opaque here */
   /* in */
   struct net_addr dst;
   uint16_t port;
-  struct net_addr src; /* the container */
+  struct net_addr src;            /* the container */
   char claimed[NET_HOSTNAME_MAX]; /* "" when none */
   /* out */
   bool verified;           /* claimed resolves to dst */
@@ -38,7 +42,8 @@ struct net_job
   bool has_cred[PROXY_LIST_MAX];
   char hop_user[PROXY_LIST_MAX][128];
   char hop_pass[PROXY_LIST_MAX][128];
-  char error[192];
+  char error[384]; /* why the decision failed, or a proxy name did not
+                      resolve */
 };
 
 /* A small cache of name lookups (anti-spoofing checks and proxy names),
@@ -62,7 +67,13 @@ struct net_pool
 {
   pthread_mutex_t lock;
   pthread_cond_t cond;
-  struct net_job *todo, *todo_tail;
+  /* Jobs waiting for a worker, one FIFO queue per container address,
+   * served round-robin: a ring of the queues' first jobs (rhead is served
+   * next; a source that was served goes to the back).  So one container's
+   * backlog delays another container's next decision by at most one
+   * decision per other busy source, not by its whole backlog. */
+  struct net_job *rhead, *rtail;
+  unsigned long queued;
   struct net_job *done;
   bool stopping;
   int done_fd; /* eventfd the loop watches */
@@ -76,6 +87,7 @@ struct net_pool
 int net_pool_start (struct net_pool *p, const struct net_guard_config *cfg,
                     unsigned n, moat_error_t *err);
 void net_pool_stop (struct net_pool *p);
+/* Queue j behind the jobs of the same source address (j->src). */
 void net_pool_submit (struct net_pool *p, struct net_job *j);
 /* Take every finished job (a list linked by next). */
 struct net_job *net_pool_take_done (struct net_pool *p);

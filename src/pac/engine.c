@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -44,24 +45,47 @@ struct decision
   struct proxy_list list;
 };
 
+/* One sandbox of the pool, with the state of the evaluation it runs. */
+struct pac_slot
+{
+  struct pac_engine *e;
+  struct sandbox_client *sb;
+  bool busy;              /* under the engine's lock: a thread owns sb */
+  unsigned long restarts; /* sb's count, copied under the lock */
+  /* Per evaluation (only the owning thread touches them). */
+  const char *seed_host, *seed_ip, *my_ip;
+  unsigned lookups;
+};
+
 struct pac_engine
 {
   struct pac_engine_opts opts;
+  /* Guards everything but the slots' sandboxes (owned by the thread that
+   * marked the slot busy), the DNS table and the decision cache.  Never
+   * held across an evaluation. */
   pthread_mutex_t lock;
-  struct sandbox_client *sb;
+  pthread_cond_t slot_free; /* a slot became free */
+  struct pac_slot *slots;
+  unsigned n_slots;
   bool loaded;
   char why[512]; /* why not loaded */
   /* Bumped by pac_engine_begin: a load that started under an older
    * ticket is stale and discarded (a newer policy named another PAC). */
   uint64_t ticket;
-  /* Per evaluation. */
-  const char *seed_host, *seed_ip, *my_ip;
-  unsigned lookups;
+  uint64_t unload_ticket; /* the ticket of the last begin() that unloaded */
+  bool loading;           /* a load owns every slot */
+  uint64_t turn_next, turn_serving; /* FIFO order of slot_take callers */
+  /* Bumped whenever the PAC goes or changes: a decision evaluated under
+   * an older generation is not cached. */
+  uint64_t gen;
+  /* The latest evaluation's outcome (pac_engine_health). */
+  struct pac_engine_health health;
+  pthread_mutex_t dns_lock; /* the table and the DNS counters */
   struct dns_entry *dns;
+  unsigned long dns_lookups, dns_limited;
   /* The decision cache has a lock of its own, never held across an
-   * evaluation, so that pac_engine_decide_cached answers at once while a
-   * worker waits on the sandbox.  Filled and cleared with both locks held
-   * (lock, then cache_lock). */
+   * evaluation, so that pac_engine_decide_cached answers at once while
+   * workers wait on the sandboxes. */
   pthread_mutex_t cache_lock;
   struct decision *cache;
   size_t cache_n;           /* power of two */
@@ -185,39 +209,49 @@ pac_resolve_default (void *ud, const char *name, int family, char *out,
 
 /* ---- DNS answers for the PAC ---- */
 
+/* The lookup itself runs without the DNS lock, so that one slow name
+ * does not hold the other sandboxes' answers. */
 static int
-resolve_cached (struct pac_engine *e, const char *name, int family, char *out,
+resolve_cached (struct pac_slot *sl, const char *name, int family, char *out,
                 size_t outlen)
 {
+  struct pac_engine *e = sl->e;
   char key[NAME_MAX_LEN + 8];
   snprintf (key, sizeof key, "%d/%s", family, name);
   struct dns_entry *d = &e->dns[fnv1a (key) % DNS_SLOTS];
   int64_t now = now_ms ();
+  pthread_mutex_lock (&e->dns_lock);
   if (d->expires > now && d->family == family
       && strcasecmp (d->name, name) == 0)
     {
       snprintf (out, outlen, "%s", d->answer);
-      return d->rc;
+      int rc = d->rc;
+      pthread_mutex_unlock (&e->dns_lock);
+      return rc;
     }
   /* What it prevents: a PAC that resolves thousands of names per decision
    * (a DNS amplifier, or a way to stall every connection). */
-  if (e->lookups >= e->opts.max_lookups)
+  if (sl->lookups >= e->opts.max_lookups)
     {
-      e->stats.dns_limited++;
+      e->dns_limited++;
+      pthread_mutex_unlock (&e->dns_lock);
       return 1;
     }
-  e->lookups++;
-  e->stats.dns_lookups++;
+  sl->lookups++;
+  e->dns_lookups++;
+  pthread_mutex_unlock (&e->dns_lock);
   pac_resolve_fn fn = e->opts.resolve ? e->opts.resolve : pac_resolve_default;
   void *ud = e->opts.resolve ? e->opts.resolve_ud : &e->opts.timeout_ms;
   int rc = fn (ud, name, family, out, outlen);
   if (rc < 0)
     rc = 1;
+  pthread_mutex_lock (&e->dns_lock);
   snprintf (d->name, sizeof d->name, "%s", name);
   d->family = family;
   d->rc = rc;
   snprintf (d->answer, sizeof d->answer, "%s", rc == 0 ? out : "");
   d->expires = now + e->opts.dns_ttl_ms;
+  pthread_mutex_unlock (&e->dns_lock);
   return rc;
 }
 
@@ -236,7 +270,7 @@ static int
 host_callback (void *ud, const char *name, const char *args_json,
                char **result, moat_error_t *err)
 {
-  struct pac_engine *e = ud;
+  struct pac_slot *sl = ud;
   json_error_t jerr;
   json_t *args = json_loads (args_json, 0, &jerr);
   const char *arg0 = NULL;
@@ -259,11 +293,11 @@ host_callback (void *ud, const char *name, const char *args_json,
         ans = NULL;
       else if (family == AF_INET ? ipv4_literal_p (arg0) : ip_literal_p (arg0))
         ans = arg0;
-      else if (e->seed_host && e->seed_ip
-               && strcasecmp (arg0, e->seed_host) == 0
-               && (family == AF_UNSPEC || ipv4_literal_p (e->seed_ip)))
-        ans = e->seed_ip;
-      else if (resolve_cached (e, arg0, family, answer, sizeof answer) == 0)
+      else if (sl->seed_host && sl->seed_ip
+               && strcasecmp (arg0, sl->seed_host) == 0
+               && (family == AF_UNSPEC || ipv4_literal_p (sl->seed_ip)))
+        ans = sl->seed_ip;
+      else if (resolve_cached (sl, arg0, family, answer, sizeof answer) == 0)
         ans = answer;
       if (family == AF_UNSPEC && ans == NULL)
         ans = "";
@@ -271,9 +305,9 @@ host_callback (void *ud, const char *name, const char *args_json,
     }
   else if (strcmp (name, "myIpAddress") == 0)
     *result = json_str_or_null (
-        e->my_ip && ipv4_literal_p (e->my_ip) ? e->my_ip : "127.0.0.1");
+        sl->my_ip && ipv4_literal_p (sl->my_ip) ? sl->my_ip : "127.0.0.1");
   else if (strcmp (name, "myIpAddressEx") == 0)
-    *result = json_str_or_null (e->my_ip ? e->my_ip : "");
+    *result = json_str_or_null (sl->my_ip ? sl->my_ip : "");
   else if (strcmp (name, "alert") == 0)
     {
       log_info ("PAC alert: %.200s", arg0 ? arg0 : "");
@@ -357,6 +391,17 @@ cache_get (struct pac_engine *e, const char *key, uint64_t hash,
 
 /* ---- API ---- */
 
+unsigned
+pac_engine_default_sandboxes (void)
+{
+  long n = sysconf (_SC_NPROCESSORS_ONLN);
+  if (n < PAC_POOL_MIN)
+    n = PAC_POOL_MIN;
+  if (n > PAC_POOL_MAX)
+    n = PAC_POOL_MAX;
+  return (unsigned)n;
+}
+
 int
 pac_engine_new (const struct pac_engine_opts *opts, struct pac_engine **out,
                 moat_error_t *err)
@@ -375,10 +420,17 @@ pac_engine_new (const struct pac_engine_opts *opts, struct pac_engine **out,
     e->opts.dns_ttl_ms = 30000;
   if (!e->opts.cache_max)
     e->opts.cache_max = 4096;
+  if (!e->opts.sandboxes)
+    e->opts.sandboxes = 1;
+  if (e->opts.sandboxes > PAC_POOL_MAX)
+    e->opts.sandboxes = PAC_POOL_MAX;
   pthread_mutex_init (&e->lock, NULL);
+  pthread_cond_init (&e->slot_free, NULL);
+  pthread_mutex_init (&e->dns_lock, NULL);
   pthread_mutex_init (&e->cache_lock, NULL);
   e->dns = calloc (DNS_SLOTS, sizeof *e->dns);
-  if (e->dns == NULL)
+  e->slots = calloc (e->opts.sandboxes, sizeof *e->slots);
+  if (e->dns == NULL || e->slots == NULL)
     goto nomem;
   if (e->opts.cache_ttl_ms)
     {
@@ -389,17 +441,28 @@ pac_engine_new (const struct pac_engine_opts *opts, struct pac_engine **out,
       if (e->cache == NULL)
         goto nomem;
     }
-  struct sandbox_client_opts so = { .exe = opts->sandbox_exe,
-                                    .host = host_callback,
-                                    .host_ud = e,
-                                    .cpu_seconds = SANDBOX_DEFAULT_CPU };
-  if (sandbox_client_new (&so, &e->sb, err) < 0
-      || sandbox_client_load (e->sb, "pac-helpers.js", pac_helpers_js,
-                              pac_helpers_js_len, 5000, err)
-             < 0)
+  for (; e->n_slots < e->opts.sandboxes; e->n_slots++)
     {
-      pac_engine_free (e);
-      return moat_error_wrap (err, "start the PAC sandbox");
+      struct pac_slot *sl = &e->slots[e->n_slots];
+      /* The first sandbox starts now (a missing or broken moat-sandbox
+       * fails here); the others at the first PAC load, which starts every
+       * sandbox afresh anyway. */
+      struct sandbox_client_opts so = { .exe = opts->sandbox_exe,
+                                        .host = host_callback,
+                                        .host_ud = sl,
+                                        .cpu_seconds = SANDBOX_DEFAULT_CPU,
+                                        .lazy = e->n_slots > 0 };
+      sl->e = e;
+      if (sandbox_client_new (&so, &sl->sb, err) < 0
+          || (e->n_slots == 0
+              && sandbox_client_load (sl->sb, "pac-helpers.js", pac_helpers_js,
+                                      pac_helpers_js_len, 5000, err)
+                     < 0))
+        {
+          e->n_slots++; /* freed with the rest */
+          pac_engine_free (e);
+          return moat_error_wrap (err, "start the PAC sandbox");
+        }
     }
   *out = e;
   return 0;
@@ -413,47 +476,110 @@ pac_engine_free (struct pac_engine *e)
 {
   if (e == NULL)
     return;
-  sandbox_client_free (e->sb);
+  for (unsigned i = 0; i < e->n_slots; i++)
+    sandbox_client_free (e->slots[i].sb);
+  free (e->slots);
   cache_clear (e);
   free (e->cache);
   free (e->dns);
   pthread_mutex_destroy (&e->lock);
+  pthread_cond_destroy (&e->slot_free);
+  pthread_mutex_destroy (&e->dns_lock);
   pthread_mutex_destroy (&e->cache_lock);
   free (e);
 }
 
-/* Load src when ticket is current (any ticket when use_ticket is false);
- * returns 1 without touching the engine for a stale one. */
+/* A free slot, or NULL; lock held. */
+static struct pac_slot *
+free_slot (struct pac_engine *e)
+{
+  for (unsigned i = 0; i < e->n_slots; i++)
+    if (!e->slots[i].busy)
+      return &e->slots[i];
+  return NULL;
+}
+
+/* Give a slot back; lock held. */
+static void
+slot_release (struct pac_engine *e, struct pac_slot *sl)
+{
+  sl->restarts = sandbox_client_restarts (sl->sb);
+  sl->busy = false;
+  pthread_cond_broadcast (&e->slot_free);
+}
+
+/* Reset one sandbox and load the helpers and src into it (its owner). */
+static int
+slot_load (struct pac_engine *e, struct pac_slot *sl, const char *src,
+           size_t len, moat_error_t *err)
+{
+  /* A fresh sandbox with only the helpers: nothing of the previous PAC
+   * (globals, functions) survives into the new one. */
+  int r = sandbox_client_reset (sl->sb, err);
+  if (r == 0)
+    r = sandbox_client_load (sl->sb, "pac-helpers.js", pac_helpers_js,
+                             pac_helpers_js_len, 5000, err);
+  if (r == 0)
+    {
+      sl->seed_host = sl->seed_ip = sl->my_ip = NULL;
+      sl->lookups = 0;
+      r = sandbox_client_load (sl->sb, "proxy.pac", src, len,
+                               e->opts.load_timeout_ms, err);
+      if (r < 0)
+        moat_error_wrap (err, "load PAC");
+    }
+  return r;
+}
+
+/* Load src into every sandbox when ticket is current (any ticket when
+ * use_ticket is false); returns 1 without touching the engine for a stale
+ * one.  Decisions wait while the sandboxes load (as they would for one
+ * sandbox), so a refresh of the same PAC refuses nothing. */
 static int
 load_ticket (struct pac_engine *e, const char *src, size_t len,
              bool use_ticket, uint64_t ticket, moat_error_t *err)
 {
-  int r;
+  int r = 0;
   pthread_mutex_lock (&e->lock);
+  while (e->loading)
+    pthread_cond_wait (&e->slot_free, &e->lock);
   if (use_ticket && ticket != e->ticket)
     {
       pthread_mutex_unlock (&e->lock);
       return 1;
     }
-  cache_clear (e);
-  e->loaded = false;
-  /* A fresh sandbox with only the helpers: nothing of the previous PAC
-   * (globals, functions) survives into the new one. */
-  r = sandbox_client_reset (e->sb, err);
-  if (r == 0)
-    r = sandbox_client_load (e->sb, "pac-helpers.js", pac_helpers_js,
-                             pac_helpers_js_len, 5000, err);
-  if (r == 0)
+  e->loading = true;
+  uint64_t mine = e->ticket;
+  for (unsigned i = 0; i < e->n_slots; i++)
     {
-      e->seed_host = e->seed_ip = e->my_ip = NULL;
-      e->lookups = 0;
-      r = sandbox_client_load (e->sb, "proxy.pac", src, len,
-                               e->opts.load_timeout_ms, err);
-      if (r < 0)
-        moat_error_wrap (err, "load PAC");
+      while (e->slots[i].busy)
+        pthread_cond_wait (&e->slot_free, &e->lock);
+      e->slots[i].busy = true;
+    }
+  cache_clear (e);
+  e->gen++;
+  pthread_mutex_unlock (&e->lock);
+
+  for (unsigned i = 0; i < e->n_slots && r == 0; i++)
+    r = slot_load (e, &e->slots[i], src, len, err);
+
+  pthread_mutex_lock (&e->lock);
+  for (unsigned i = 0; i < e->n_slots; i++)
+    slot_release (e, &e->slots[i]);
+  e->loading = false;
+  e->gen++;
+  if (use_ticket && e->unload_ticket > mine)
+    {
+      /* A newer policy named another PAC while this one loaded: it stays
+       * unloaded (begin set the reason) until that one arrives. */
+      pthread_mutex_unlock (&e->lock);
+      return 1;
     }
   e->loaded = r == 0;
   snprintf (e->why, sizeof e->why, "%s", r == 0 ? "" : moat_error_msg (err));
+  memset (&e->health.last_error, 0, sizeof e->health.last_error);
+  e->health.consecutive_failures = 0;
+  e->health.last_kind = PAC_OK;
   pthread_mutex_unlock (&e->lock);
   return r;
 }
@@ -474,7 +600,9 @@ pac_engine_begin (struct pac_engine *e, const char *why)
   if (why != NULL)
     {
       cache_clear (e);
+      e->gen++;
       e->loaded = false;
+      e->unload_ticket = t;
       snprintf (e->why, sizeof e->why, "%s", why);
     }
   pthread_mutex_unlock (&e->lock);
@@ -497,6 +625,7 @@ pac_engine_load_url_ticket (struct pac_engine *e, const char *url,
           return 1;
         }
       cache_clear (e);
+      e->gen++;
       e->loaded = false;
       snprintf (e->why, sizeof e->why, "%s", moat_error_msg (err));
       pthread_mutex_unlock (&e->lock);
@@ -525,14 +654,74 @@ pac_engine_ready (struct pac_engine *e, char *why, size_t len)
   return ok;
 }
 
-/* Call __moat_pac_find with the per-evaluation state set; lock held. */
-static int
-eval_locked (struct pac_engine *e, const char *url, const char *host,
-             const char *seed_ip, const char *my_ip, char **result,
-             moat_error_t *err)
+void
+pac_engine_health (struct pac_engine *e, struct pac_engine_health *out)
 {
+  pthread_mutex_lock (&e->lock);
+  *out = e->health;
+  out->loaded = e->loaded;
   if (!e->loaded)
-    return moat_error (err, ENOENT, "no PAC loaded");
+    snprintf (out->why, sizeof out->why, "%s",
+              e->why[0] ? e->why : "no PAC loaded");
+  else
+    out->why[0] = '\0';
+  pthread_mutex_unlock (&e->lock);
+}
+
+/* Take a slot for an evaluation: waits while every sandbox is busy or the
+ * PAC is being (re)loaded.  NULL with *err when there is no PAC; lock
+ * held. */
+static struct pac_slot *
+slot_take (struct pac_engine *e, moat_error_t *err)
+{
+  struct pac_slot *sl = NULL;
+  /* First come, first served: a thread that just gave a sandbox back
+   * cannot take it again ahead of those already waiting (the net guard's
+   * round-robin order across containers is kept up to the sandboxes). */
+  uint64_t turn = e->turn_next++;
+  while (e->loading || turn != e->turn_serving || (sl = free_slot (e)) == NULL)
+    pthread_cond_wait (&e->slot_free, &e->lock);
+  e->turn_serving++;
+  pthread_cond_broadcast (&e->slot_free); /* the next turn may go too */
+  if (!e->loaded)
+    {
+      /* Status ENOENT without its strerror text in the message. */
+      moat_error (err, 0, "no PAC loaded (%s)",
+                  e->why[0] ? e->why : "none yet");
+      if (err != NULL && *err != NULL)
+        (*err)->status = ENOENT;
+      return NULL;
+    }
+  sl->busy = true;
+  return sl;
+}
+
+/* Record how an evaluation ended; lock held. */
+static void
+note_outcome (struct pac_engine *e, int r, const moat_error_t *err)
+{
+  if (r == 0)
+    {
+      e->health.consecutive_failures = 0;
+      e->health.last_kind = PAC_OK;
+      e->health.successes++;
+      return;
+    }
+  e->stats.failures++;
+  e->health.failures++;
+  e->health.consecutive_failures++;
+  e->health.last_kind
+      = moat_error_status (err) == ETIMEDOUT ? PAC_TIMEOUT : PAC_FAILED;
+  snprintf (e->health.last_error, sizeof e->health.last_error, "%s",
+            moat_error_msg (err));
+}
+
+/* Call __moat_pac_find in sl (owned by the caller, no lock held). */
+static int
+eval_slot (struct pac_engine *e, struct pac_slot *sl, const char *url,
+           const char *host, const char *seed_ip, const char *my_ip,
+           char **result, moat_error_t *err)
+{
   json_t *args = json_pack ("[ss]", url, host);
   if (args == NULL)
     return moat_error (err, EINVAL, "URL or host is not valid UTF-8");
@@ -540,15 +729,14 @@ eval_locked (struct pac_engine *e, const char *url, const char *host,
   json_decref (args);
   if (aj == NULL)
     return moat_error (err, ENOMEM, "encode arguments");
-  e->seed_host = host;
-  e->seed_ip = seed_ip;
-  e->my_ip = my_ip;
-  e->lookups = 0;
-  e->stats.evaluations++;
+  sl->seed_host = host;
+  sl->seed_ip = seed_ip;
+  sl->my_ip = my_ip;
+  sl->lookups = 0;
   cleanup_free char *rj = NULL;
-  int r = sandbox_client_call (e->sb, "__moat_pac_find", aj,
+  int r = sandbox_client_call (sl->sb, "__moat_pac_find", aj,
                                e->opts.timeout_ms, &rj, err);
-  e->seed_host = e->seed_ip = e->my_ip = NULL;
+  sl->seed_host = sl->seed_ip = sl->my_ip = NULL;
   if (r < 0)
     return moat_error_wrap (err, "FindProxyForURL");
   json_error_t jerr;
@@ -569,10 +757,18 @@ int
 pac_engine_eval (struct pac_engine *e, const char *url, const char *host,
                  const char *my_ip, char **result, moat_error_t *err)
 {
+  int r = -1;
   pthread_mutex_lock (&e->lock);
-  int r = eval_locked (e, url, host, NULL, my_ip, result, err);
-  if (r < 0)
-    e->stats.failures++;
+  struct pac_slot *sl = slot_take (e, err);
+  if (sl != NULL)
+    {
+      e->stats.evaluations++;
+      pthread_mutex_unlock (&e->lock);
+      r = eval_slot (e, sl, url, host, NULL, my_ip, result, err);
+      pthread_mutex_lock (&e->lock);
+      slot_release (e, sl);
+    }
+  note_outcome (e, r, err);
   pthread_mutex_unlock (&e->lock);
   return r;
 }
@@ -584,7 +780,7 @@ pac_engine_decide (struct pac_engine *e, const char *host, uint16_t port,
 {
   char url[NAME_MAX_LEN + 32], key[2 * NAME_MAX_LEN + 80];
   const char *h = decision_key (host, port, dest_ip, my_ip, key, sizeof key);
-  cleanup_free char *res = NULL; /* before any goto: cleanup needs it set */
+  cleanup_free char *res = NULL;
   int r = -1;
 
   if (cached)
@@ -596,40 +792,55 @@ pac_engine_decide (struct pac_engine *e, const char *host, uint16_t port,
             v6 ? "[" : "", h, v6 ? "]" : "", (unsigned)port);
   uint64_t hash = fnv1a (key);
 
-  pthread_mutex_lock (&e->lock);
   if (cache_get (e, key, hash, out))
     {
       if (cached)
         *cached = true;
-      r = 0;
-      goto out;
+      return 0;
     }
+  pthread_mutex_lock (&e->lock);
   if (e->cache)
     e->stats.cache_misses++;
-  if (eval_locked (e, url, h, dest_ip, my_ip, &res, err) < 0
-      || pac_result_parse (res, out, err) < 0)
+  struct pac_slot *sl = slot_take (e, err);
+  if (sl == NULL)
     {
-      e->stats.failures++;
-      goto out;
+      note_outcome (e, -1, err);
+      pthread_mutex_unlock (&e->lock);
+      return -1;
     }
-  r = 0;
-  pthread_mutex_lock (&e->cache_lock);
-  struct decision *d = cache_find (e, key, hash, true);
-  if (d)
+  uint64_t gen = e->gen;
+  e->stats.evaluations++;
+  pthread_mutex_unlock (&e->lock);
+
+  r = eval_slot (e, sl, url, h, dest_ip, my_ip, &res, err);
+  if (r == 0)
+    r = pac_result_parse (res, out, err);
+
+  pthread_mutex_lock (&e->lock);
+  slot_release (e, sl);
+  note_outcome (e, r, err);
+  /* Cached only when no reload or unload happened meanwhile: a decision
+   * of the old PAC must not outlive it. */
+  if (r == 0 && gen == e->gen && e->cache != NULL)
     {
-      char *k = d->key && strcmp (d->key, key) == 0 ? d->key : strdup (key);
-      if (k)
+      pthread_mutex_lock (&e->cache_lock);
+      struct decision *d = cache_find (e, key, hash, true);
+      if (d)
         {
-          if (k != d->key)
-            free (d->key);
-          d->key = k;
-          d->hash = hash;
-          d->list = *out;
-          d->expires = now_ms () + e->opts.cache_ttl_ms;
+          char *k
+              = d->key && strcmp (d->key, key) == 0 ? d->key : strdup (key);
+          if (k)
+            {
+              if (k != d->key)
+                free (d->key);
+              d->key = k;
+              d->hash = hash;
+              d->list = *out;
+              d->expires = now_ms () + e->opts.cache_ttl_ms;
+            }
         }
+      pthread_mutex_unlock (&e->cache_lock);
     }
-  pthread_mutex_unlock (&e->cache_lock);
-out:
   pthread_mutex_unlock (&e->lock);
   return r;
 }
@@ -651,9 +862,18 @@ pac_engine_stats (struct pac_engine *e, struct pac_engine_stats *out)
 {
   pthread_mutex_lock (&e->lock);
   *out = e->stats;
+  out->sandbox_restarts = 0;
+  for (unsigned i = 0; i < e->n_slots; i++)
+    out->sandbox_restarts += e->slots[i].busy
+                                 ? e->slots[i].restarts
+                                 : sandbox_client_restarts (e->slots[i].sb);
+  out->sandboxes = e->n_slots;
+  pthread_mutex_unlock (&e->lock);
+  pthread_mutex_lock (&e->dns_lock);
+  out->dns_lookups = e->dns_lookups;
+  out->dns_limited = e->dns_limited;
+  pthread_mutex_unlock (&e->dns_lock);
   pthread_mutex_lock (&e->cache_lock);
   out->cache_hits = e->cache_hits;
   pthread_mutex_unlock (&e->cache_lock);
-  out->sandbox_restarts = sandbox_client_restarts (e->sb);
-  pthread_mutex_unlock (&e->lock);
 }

@@ -1,10 +1,11 @@
-/* The PAC engine the net guard calls: one moat-sandbox holding the helper
- * functions and one PAC file, a decision cache, and the answers to the PAC's
- * DNS and address questions.
+/* The PAC engine the net guard calls: a small pool of moat-sandbox
+ * processes, each holding the helper functions and the same PAC file, a
+ * decision cache, and the answers to the PAC's DNS and address questions.
  *
- * Thread safety: every function takes the engine's lock, so worker threads
- * may share one engine; an evaluation holds it for at most timeout_ms plus
- * the sandbox grace (a hostile PAC costs that much per cache miss).  Do not
+ * Thread safety: worker threads may share one engine.  An evaluation takes
+ * a free sandbox of the pool (waiting while all are busy) and keeps it for
+ * at most timeout_ms plus the sandbox grace (a hostile PAC costs that much
+ * per cache miss), so up to `sandboxes` evaluations run at once.  Do not
  * call these from an event loop that relays traffic: call from a worker. */
 #ifndef MOAT_PAC_ENGINE_H
 #define MOAT_PAC_ENGINE_H
@@ -36,7 +37,20 @@ struct pac_engine_opts
   unsigned dns_ttl_ms;   /* DNS answer cache; 0 = 30000 */
   unsigned cache_ttl_ms; /* decision cache; 0 = off */
   size_t cache_max;      /* decision cache entries; 0 = 4096 */
+  /* Sandboxes in the pool; 0 = 1 (one-shot callers: the CLI).  Long-lived
+   * callers (moatd) use pac_engine_default_sandboxes().  At most
+   * PAC_POOL_MAX. */
+  unsigned sandboxes;
 };
+
+#define PAC_POOL_MIN 2
+#define PAC_POOL_MAX 8
+
+/* The pool size for moatd: the online CPUs, at least PAC_POOL_MIN (one
+ * slow evaluation never holds every other decision), at most PAC_POOL_MAX
+ * (a PAC is CPU-bound: more sandboxes than cores add memory, not
+ * throughput; see BENCHMARKS.md, "PAC pool"). */
+unsigned pac_engine_default_sandboxes (void);
 
 struct pac_engine;
 
@@ -84,6 +98,28 @@ int pac_engine_load_url_ticket (struct pac_engine *e, const char *url,
  * `moat status` and the audit log. */
 bool pac_engine_ready (struct pac_engine *e, char *why, size_t len);
 
+/* How usable the PAC is, for `moat status`, `moat verify` and the audit:
+ * loaded (else why), and how the latest evaluations ended.  An evaluation
+ * that fails (the script throws, returns something unusable) or times out
+ * (the sandbox's deadline or the watchdog) counts in consecutive_failures
+ * until one succeeds; a (re)load starts afresh. */
+enum pac_outcome
+{
+  PAC_OK,
+  PAC_FAILED,
+  PAC_TIMEOUT,
+};
+
+struct pac_engine_health
+{
+  bool loaded;
+  char why[512]; /* when not loaded */
+  enum pac_outcome last_kind;
+  unsigned long consecutive_failures, failures, successes;
+  char last_error[256]; /* of the latest failure */
+};
+void pac_engine_health (struct pac_engine *e, struct pac_engine_health *out);
+
 /* What the PAC says for a connection to host:port.
  *   host:    the hostname learnt from SNI/Host, or NULL to decide on dest_ip
  *   dest_ip: the destination address (text); dnsResolve(host) answers it
@@ -91,7 +127,8 @@ bool pac_engine_ready (struct pac_engine *e, char *why, size_t len);
  *   my_ip:   the container's address, for myIpAddress(); NULL = 127.0.0.1
  * The URL passed to FindProxyForURL is scheme://host:port with scheme https
  * for port 443, else http, and no path.  Any failure (no PAC, timeout, error,
- * unparsable result) returns -1: the caller refuses the connection.
+ * unparsable result) returns -1: the caller refuses the connection; the
+ * error's status is ETIMEDOUT for a timeout, ENOENT when no PAC is loaded.
  * *cached tells whether the answer came from the decision cache. */
 int pac_engine_decide (struct pac_engine *e, const char *host, uint16_t port,
                        const char *dest_ip, const char *my_ip,
@@ -116,6 +153,7 @@ struct pac_engine_stats
 {
   unsigned long evaluations, cache_hits, cache_misses, dns_lookups,
       dns_limited, failures, sandbox_restarts;
+  unsigned sandboxes;
 };
 void pac_engine_stats (struct pac_engine *e, struct pac_engine_stats *out);
 

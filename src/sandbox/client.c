@@ -43,6 +43,7 @@ struct sandbox_client
   size_t nscripts;
   unsigned long restarts;
   unsigned long calls;
+  bool spawned; /* once at least (a lazy client starts at its first use) */
   /* Bytes received from this sandbox and not consumed yet: a frame's
    * header and payload come in one recv, not two.  Emptied with the
    * sandbox (stop), so nothing of a dead one is read as the next one's. */
@@ -247,6 +248,7 @@ spawn (struct sandbox_client *c, moat_error_t *err)
   close (sv[1]);
   c->fd = sv[0];
   c->pid = pid;
+  c->spawned = true;
 
   cleanup_free uint8_t *payload = NULL;
   if (recv_frame (c, now_ms () + c->opts.start_timeout_ms, &type, &payload, f,
@@ -366,6 +368,8 @@ ensure_running (struct sandbox_client *c, moat_error_t *err)
 {
   if (c->pid > 0)
     return 0;
+  if (!c->spawned) /* lazy: the first start, not a restart */
+    return spawn (c, err);
   cleanup_error moat_error_t e = NULL;
   restart (c, &e);
   if (c->pid <= 0)
@@ -426,7 +430,7 @@ sandbox_client_new (const struct sandbox_client_opts *opts,
       return moat_error (err, ENOMEM, "sandbox client");
     }
   c->opts.exe = c->exe;
-  if (spawn (c, err) < 0)
+  if (!c->opts.lazy && spawn (c, err) < 0)
     {
       sandbox_client_free (c);
       return -1;

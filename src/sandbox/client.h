@@ -8,6 +8,7 @@
 #ifndef MOAT_SANDBOX_CLIENT_H
 #define MOAT_SANDBOX_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -30,6 +31,10 @@ struct sandbox_client_opts
   unsigned grace_ms; /* watchdog slack after a call's timeout; 0 = 50 ms */
   unsigned start_timeout_ms; /* spawn until READY; 0 = 5000 ms */
   unsigned cpu_seconds;      /* the sandbox's RLIMIT_CPU; recycled at half */
+  /* Start the process at the first load, call or reset rather than in
+   * sandbox_client_new (the PAC pool's extra sandboxes: reset at the first
+   * PAC load anyway, so starting them earlier only delays moatd's start). */
+  bool lazy;
 };
 
 struct sandbox_client;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "ctl/ctl.h"
 #include "dockerapi/dockerapi.h"
 #include "verify-internal.h"
 
@@ -527,6 +528,46 @@ check_refused (struct ctx *c, const char *check, json_t *spec,
   json_decref (spec);
 }
 
+/* The PAC, when the policy names one, is loaded and deciding: moatd's
+ * status reports a "pac" error while it cannot be fetched or loaded, or
+ * while its latest evaluations fail or time out (then every connection
+ * not in exclude is refused). */
+static void
+check_pac (struct ctx *c)
+{
+  cleanup_error moat_error_t err = NULL;
+  json_t *req = json_pack ("{s:s}", "cmd", "status"), *resp = NULL;
+  const char *problem = NULL;
+  size_t i;
+  json_t *e;
+
+  if (req == NULL || ctl_call (c->paths, req, &resp, &err) < 0)
+    {
+      json_decref (req);
+      record (c, "PAC usable", false, "moatd does not answer: %s",
+              err ? moat_error_msg (&err) : "out of memory");
+      return;
+    }
+  json_decref (req);
+  json_array_foreach (json_object_get (resp, "errors"), i, e)
+  {
+    const char *comp = json_string_value (json_object_get (e, "component"));
+    if (comp != NULL && strcmp (comp, "pac") == 0)
+      problem = json_string_value (json_object_get (e, "message"));
+  }
+  if (problem != NULL)
+    record (c, "PAC usable", false,
+            "%s; connections not in exclude are refused", problem);
+  else if (json_is_true (json_object_get (
+               json_object_get (json_object_get (resp, "policy"),
+                                "containersProxy"),
+               "pac")))
+    record (c, "PAC usable", true, "the PAC is loaded and deciding");
+  else
+    record (c, "PAC usable", true, "no PAC configured");
+  json_decref (resp);
+}
+
 int
 verify_run (const struct moat_paths *paths, const struct verify_opts *o,
             json_t **out, bool *all_passed, moat_error_t *err)
@@ -598,6 +639,7 @@ verify_run (const struct moat_paths *paths, const struct verify_opts *o,
                  json_pack ("{s:s, s:{s:[s]}}", "Image", o->image,
                             "HostConfig", "Binds", "/var/run:/x"),
                  "denied");
+  check_pac (&c);
   *out = c.results;
   *all_passed = c.all;
   return 0;

@@ -557,7 +557,7 @@ stop_guard
 start_guard --ports '*' --pac http://10.78.0.5:8000/missing.pac --sandbox "$sandbox" || exit 1
 out=$(curlC http://10.78.0.2/ 2>&1); rc=$?
 check "pac: download failure refuses everything (rc=$rc)" reset_p "$rc"
-check "pac: the audit says why" audit_has '.decision == "refused" and (.rule | test("PAC"))'
+check "pac: the audit says why" audit_has '.decision == "refused" and .rule == "pac-failed" and (.error | test("no PAC loaded"))'
 stop_guard
 
 # ---- 6. one container cannot take every slot ----

@@ -7,7 +7,7 @@
  *   netguard-runner --port 15001 --iface h0 --src 10.77.0.0/24
  *     --ports '*' [--http URL] [--https URL] [--exclude E]...
  *     [--host NAME=IP]... [--dns IP] [--no-rules] [--audit FILE]
- *     [--pac URL --sandbox PATH [--pac-cache-ms N]]
+ *     [--pac URL --sandbox PATH [--pac-cache-ms N] [--pac-sandboxes N]]
  *
  * --host entries are the only names the guard can resolve (a private
  * resolver, so the test never depends on the machine's DNS). */
@@ -159,6 +159,7 @@ main (int argc, char **argv)
     { "sandbox", required_argument, 0, 'B' },
     { "proxy-ca", required_argument, 0, 'C' },
     { "pac-cache-ms", required_argument, 0, 'T' },
+    { "pac-sandboxes", required_argument, 0, 'N' },
     { 0, 0, 0, 0 },
   };
   struct net_guard_config cfg = { .install_rules = true };
@@ -170,7 +171,7 @@ main (int argc, char **argv)
   struct policy pol;
   moat_error_t err = NULL;
   const char *sandbox = NULL;
-  unsigned pac_cache_ms = 0;
+  unsigned pac_cache_ms = 0, pac_sandboxes = pac_engine_default_sandboxes ();
   struct pac_engine *pac = NULL;
   int c;
 
@@ -263,6 +264,9 @@ main (int argc, char **argv)
       case 'T':
         pac_cache_ms = (unsigned)atoi (optarg);
         break;
+      case 'N':
+        pac_sandboxes = (unsigned)atoi (optarg);
+        break;
       case 'x':
         cfg.max_conns_per_src = (unsigned)atoi (optarg);
         break;
@@ -297,10 +301,14 @@ main (int argc, char **argv)
     }
   if (pol.proxy.pac[0] != '\0')
     {
-      /* As moatd does: one engine, loaded from the URL; a failed fetch
+      /* As moatd does: one engine with a pool of sandboxes and two more
+       * workers than sandboxes, loaded from the URL; a failed fetch
        * leaves it empty and every connection is refused (fail closed). */
-      struct pac_engine_opts o
-          = { .sandbox_exe = sandbox, .cache_ttl_ms = pac_cache_ms };
+      struct pac_engine_opts o = { .sandbox_exe = sandbox,
+                                   .cache_ttl_ms = pac_cache_ms,
+                                   .sandboxes = pac_sandboxes };
+      if (cfg.workers == 0)
+        cfg.workers = (pac_sandboxes ? pac_sandboxes : 1) + 2;
       moat_error_t perr = NULL;
       if (sandbox == NULL)
         {

@@ -4,6 +4,7 @@
  * cache, fail-closed behaviour, hostile PACs, fetch. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -496,6 +497,147 @@ engine_cache (void **state)
   pac_engine_free (e);
 }
 
+/* ---- the sandbox pool ---- */
+
+static const char echo_pac[]
+    = "function FindProxyForURL(u, h) { return 'PROXY ' + h + ':1'; }";
+static const char echo_pac2[]
+    = "function FindProxyForURL(u, h) { return 'PROXY ' + h + ':2'; }";
+
+struct pool_arg
+{
+  struct pac_engine *e;
+  int id, wrong;
+};
+
+static void *
+pool_thread (void *p)
+{
+  struct pool_arg *a = p;
+  for (int i = 0; i < 25; i++)
+    {
+      char host[64];
+      struct proxy_list l;
+      moat_error_t err = NULL;
+      snprintf (host, sizeof host, "h%d-%d.example", a->id, i);
+      /* Each answer names the host asked about (no state leaks from one
+       * evaluation or sandbox into another); port 1 or 2 depending on
+       * which PAC was loaded at the time. */
+      if (pac_engine_decide (a->e, host, 443, "10.1.1.1", NULL, &l, NULL, &err)
+              < 0
+          || l.n != 1 || strcmp (l.hops[0].host, host) != 0
+          || (l.hops[0].port != 1 && l.hops[0].port != 2))
+        a->wrong++;
+      moat_error_release (&err);
+    }
+  return NULL;
+}
+
+static void
+engine_pool (void **state)
+{
+  struct pac_engine *e = NULL;
+  cleanup_error moat_error_t err = NULL;
+  struct pac_engine_opts o = { .sandbox_exe = test_sandbox_exe (),
+                               .timeout_ms = 1000,
+                               .sandboxes = 2 };
+  struct pool_arg args[4];
+  pthread_t t[4];
+  struct pac_engine_stats st;
+
+  assert_int_equal (pac_engine_new (&o, &e, &err), 0);
+  assert_int_equal (pac_engine_load (e, echo_pac, strlen (echo_pac), &err), 0);
+  for (int i = 0; i < 4; i++)
+    {
+      args[i] = (struct pool_arg){ e, i, 0 };
+      assert_int_equal (pthread_create (&t[i], NULL, pool_thread, &args[i]),
+                        0);
+    }
+  /* A reload in the middle: decisions wait for it, none fails. */
+  usleep (20 * 1000);
+  assert_int_equal (pac_engine_load (e, echo_pac2, strlen (echo_pac2), &err),
+                    0);
+  for (int i = 0; i < 4; i++)
+    {
+      pthread_join (t[i], NULL);
+      assert_int_equal (args[i].wrong, 0);
+    }
+  pac_engine_stats (e, &st);
+  assert_int_equal (st.sandboxes, 2);
+  assert_int_equal (st.evaluations, 100);
+  assert_int_equal (st.failures, 0);
+  pac_engine_free (e);
+  assert_true (pac_engine_default_sandboxes () >= PAC_POOL_MIN);
+  assert_true (pac_engine_default_sandboxes () <= PAC_POOL_MAX);
+}
+
+/* How usable the PAC is: load failures, evaluation failures and timeouts,
+ * as `moat status` and the audit report them. */
+static void
+engine_health (void **state)
+{
+  struct fake_dns dns = { 0 };
+  struct pac_engine *e = engine (&dns, 0, NULL);
+  struct pac_engine_health h;
+  struct proxy_list l;
+  moat_error_t err = NULL;
+
+  pac_engine_health (e, &h);
+  assert_false (h.loaded);
+  assert_string_equal (h.why, "no PAC loaded");
+  const char *bad = "function FindProxyForURL(u, h) { return 'DIRECT' ";
+  assert_int_equal (pac_engine_load (e, bad, strlen (bad), &err), -1);
+  moat_error_release (&err);
+  pac_engine_health (e, &h);
+  assert_false (h.loaded);
+  assert_non_null (strstr (h.why, "SyntaxError"));
+  assert_int_equal (
+      pac_engine_decide (e, "a.example", 443, "1.1.1.1", NULL, &l, NULL, &err),
+      -1);
+  assert_int_equal (moat_error_status (&err), ENOENT);
+  assert_non_null (strstr (moat_error_msg (&err), "SyntaxError"));
+  moat_error_release (&err);
+
+  const char *pac = "function FindProxyForURL(u, h) {\n"
+                    "  if (h == 'throw.example') throw new Error('boom');\n"
+                    "  if (h == 'junk.example') return 'NONSENSE x';\n"
+                    "  if (h == 'loop.example') for (;;) {}\n"
+                    "  return 'DIRECT'; }";
+  assert_int_equal (pac_engine_load (e, pac, strlen (pac), &err), 0);
+  pac_engine_health (e, &h);
+  assert_true (h.loaded);
+  assert_int_equal (h.consecutive_failures, 0);
+  assert_int_equal (pac_engine_decide (e, "throw.example", 443, "1.1.1.1",
+                                       NULL, &l, NULL, &err),
+                    -1);
+  assert_int_not_equal (moat_error_status (&err), ETIMEDOUT);
+  moat_error_release (&err);
+  pac_engine_health (e, &h);
+  assert_int_equal (h.last_kind, PAC_FAILED);
+  assert_non_null (strstr (h.last_error, "boom"));
+  assert_int_equal (pac_engine_decide (e, "junk.example", 443, "1.1.1.1", NULL,
+                                       &l, NULL, &err),
+                    -1);
+  moat_error_release (&err);
+  assert_int_equal (pac_engine_decide (e, "loop.example", 443, "1.1.1.1", NULL,
+                                       &l, NULL, &err),
+                    -1);
+  assert_int_equal (moat_error_status (&err), ETIMEDOUT);
+  moat_error_release (&err);
+  pac_engine_health (e, &h);
+  assert_true (h.loaded);
+  assert_int_equal (h.last_kind, PAC_TIMEOUT);
+  assert_int_equal (h.consecutive_failures, 3);
+  assert_int_equal (pac_engine_decide (e, "ok.example", 443, "1.1.1.1", NULL,
+                                       &l, NULL, &err),
+                    0);
+  pac_engine_health (e, &h);
+  assert_int_equal (h.last_kind, PAC_OK);
+  assert_int_equal (h.consecutive_failures, 0);
+  assert_int_equal (h.failures, 4); /* with the one while not loaded */
+  pac_engine_free (e);
+}
+
 static void
 engine_fails_closed (void **state)
 {
@@ -625,12 +767,12 @@ fetch_file_and_limits (void **state)
   assert_false (pac_engine_ready (e, why, sizeof why));
   assert_string_equal (why, "fetching one");
   uint64_t t2 = pac_engine_begin (e, "fetching two");
-  assert_int_equal (
-      pac_engine_load_url_ticket (e, url, 2000, t1, NULL, &err), 1);
+  assert_int_equal (pac_engine_load_url_ticket (e, url, 2000, t1, NULL, &err),
+                    1);
   assert_false (pac_engine_ready (e, why, sizeof why));
   assert_string_equal (why, "fetching two");
-  assert_int_equal (
-      pac_engine_load_url_ticket (e, url, 2000, t2, NULL, &err), 0);
+  assert_int_equal (pac_engine_load_url_ticket (e, url, 2000, t2, NULL, &err),
+                    0);
   assert_true (pac_engine_ready (e, NULL, 0));
   pac_engine_free (e);
   unlink (path);
@@ -656,6 +798,8 @@ main (void)
     cmocka_unit_test (engine_prefers_ex),
     cmocka_unit_test (engine_cache),
     cmocka_unit_test (engine_fails_closed),
+    cmocka_unit_test (engine_pool),
+    cmocka_unit_test (engine_health),
     cmocka_unit_test (engine_hostile_pacs),
     cmocka_unit_test (fetch_file_and_limits),
   };

@@ -50,7 +50,6 @@ load_policy (struct moat_cli *cli, struct policy **out, moat_error_t *err)
   return r;
 }
 
-
 /* Decide q with the PAC of r, as the guard's hook does; any failure is a
  * refusal whose rule names the reason (fail closed). */
 static void
@@ -64,12 +63,18 @@ decide_pac (const struct net_rules *r, const struct net_query *q,
   if (cli_find_sandbox (exe, sizeof exe, &perr) == 0)
     {
       struct pac_engine_opts o = { .sandbox_exe = exe };
-      if (pac_engine_new (&o, &e, &perr) == 0
-          && pac_engine_load_url (e, r->pac_url, 5000, &perr) == 0
-          && net_pac_decide (e, r, q, d, &perr) == 0)
+      if (pac_engine_new (&o, &e, &perr) == 0)
         {
-          pac_engine_free (e);
-          return;
+          /* A PAC that cannot be loaded still lets exclude decide, as in
+           * the guard; the rest fails with the load's reason. */
+          moat_error_t lerr = NULL;
+          pac_engine_load_url (e, r->pac_url, 5000, &lerr);
+          moat_error_release (&lerr);
+          if (net_pac_decide (e, r, q, d, &perr) == 0)
+            {
+              pac_engine_free (e);
+              return;
+            }
         }
     }
   pac_engine_free (e);
