@@ -257,7 +257,7 @@ teardown (const struct moat_paths *paths, json_t *record, moat_error_t *err)
        * then the user-defined bridges themselves (only those with
        * dockerd's own `br-<id>` names: a bridge named by option may be
        * another program's). */
-      json_t *ifaces = json_array (), *subnets = json_array (), *n, *v;
+      json_t *ifaces = json_array (), *subnets = json_array (), *n;
       cleanup_error moat_error_t e = NULL;
       size_t i, k;
       json_array_foreach (nets, i, n)
@@ -265,9 +265,10 @@ teardown (const struct moat_paths *paths, json_t *record, moat_error_t *err)
         if (!engine_bridge_p (json_string_value (json_object_get (n, "name")),
                               bname))
           continue;
+        json_t *sn = json_object_get (n, "subnets");
         json_array_append (ifaces, json_object_get (n, "name"));
-        json_array_foreach (json_object_get (n, "subnets"), k, v)
-            json_array_append (subnets, v);
+        for (k = 0; k < json_array_size (sn); k++)
+          json_array_append (subnets, json_array_get (sn, k));
       }
       if (stack_iptables_forget (netns, ifaces, subnets, &e) < 0)
         log_warn ("some of the engine's iptables rules stay: %s",
