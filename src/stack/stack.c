@@ -2,6 +2,7 @@
  * them, stop exactly what was recorded. */
 #include "stack.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -165,12 +166,64 @@ engine_bridge_p (const char *name, const char *bname)
   return strspn (name + 3, "0123456789abcdef") == 12;
 }
 
+/* Does a process still run in the cgroup directory `dir` or below? */
+static bool
+cgroup_busy (const char *dir, int depth)
+{
+  char path[PATH_MAX];
+  struct dirent *e;
+  bool busy = false;
+  DIR *d;
+  FILE *f;
+
+  snprintf (path, sizeof path, "%s/cgroup.procs", dir);
+  f = fopen (path, "re");
+  if (f != NULL)
+    {
+      busy = fgetc (f) != EOF;
+      fclose (f);
+      if (busy)
+        return true;
+    }
+  if (depth > 6 || (d = opendir (dir)) == NULL)
+    return false;
+  while (!busy && (e = readdir (d)) != NULL)
+    {
+      if (e->d_type != DT_DIR || e->d_name[0] == '.')
+        continue;
+      if ((size_t)snprintf (path, sizeof path, "%s/%s", dir, e->d_name)
+          < sizeof path)
+        busy = cgroup_busy (path, depth + 1);
+    }
+  closedir (d);
+  return busy;
+}
+
+/* Are containers of the engine still running although dockerd has exited
+ * (a dockerd that was killed leaves its containers' shims behind)?  They
+ * sit below the engine's cgroup parent (start_dockerd), cgroup v1 or v2. */
+static bool
+engine_containers_left (const char *netns, char *which, size_t len)
+{
+  static const char *const roots[]
+      = { "/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup" };
+  for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++)
+    {
+      snprintf (which, len, "%s/moat%s%s", roots[i], netns ? "-" : "",
+                netns ? netns : "");
+      if (access (which, F_OK) == 0 && cgroup_busy (which, 0))
+        return true;
+    }
+  return false;
+}
+
 /* Stop everything a record names (moatd first, then dockerd, then a
  * containerd dockerd left behind), remove the bridge moat created and the
  * run-time files.  Data is kept.  Keeps going after a failure and reports
  * the first one; the record is removed unless a process refused to die. */
 static int
-teardown (const struct moat_paths *paths, json_t *record, moat_error_t *err)
+teardown (const struct moat_paths *paths, json_t *record, bool restarting,
+          moat_error_t *err)
 {
   static const struct
   {
@@ -251,6 +304,27 @@ teardown (const struct moat_paths *paths, json_t *record, moat_error_t *err)
       json_decref (nets);
       return ret;
     }
+  if (private)
+    {
+      /* dockerd has exited but its containers may not have (a dockerd
+       * that was killed leaves them running under their shims).  Then
+       * nothing is taken away: without its bridge a container's veth would
+       * route on its own, outside the interception rules. */
+      char cg[PATH_MAX];
+      if (engine_containers_left (netns, cg, sizeof cg))
+        {
+          json_decref (nets);
+          if (ret == 0)
+            ret = moat_error (err, 0,
+                              "dockerd has exited but containers of its "
+                              "engine still run (cgroup `%s`): the bridge "
+                              "and the interception rules stay until they "
+                              "have stopped; stop them, then run `moat "
+                              "down` again",
+                              cg);
+          return ret;
+        }
+    }
   if (nets != NULL)
     {
       /* What dockerd made for its bridges: iptables rules naming them,
@@ -296,8 +370,10 @@ teardown (const struct moat_paths *paths, json_t *record, moat_error_t *err)
           ret = -1;
         }
     }
-  /* The interception rules go last, once no container can run. */
-  if (json_is_true (json_object_get (record, "intercept")) && bname != NULL)
+  /* The interception rules go last, once no container can run.  `moat up`
+   * cleaning up after a crash keeps them: it loads its own at once. */
+  if (json_is_true (json_object_get (record, "intercept")) && bname != NULL
+      && !restarting)
     {
       struct net_intercept ic;
       cleanup_error moat_error_t e = NULL;
@@ -404,7 +480,7 @@ check_previous (const struct moat_paths *paths, json_t **out,
       log_warn ("a previous `moat up` did not stop cleanly (%s); cleaning "
                 "up its state",
                 all ?: "no processes recorded");
-      r = teardown (paths, record, err);
+      r = teardown (paths, record, true, err);
       json_decref (record);
       if (r < 0)
         return moat_error_wrap (err, "clean up the previous stack");
@@ -985,7 +1061,7 @@ fail:
   {
     cleanup_error moat_error_t e = NULL;
     log_info ("startup failed; stopping what was started");
-    if (teardown (paths, record, &e) < 0)
+    if (teardown (paths, record, false, &e) < 0)
       log_error ("rollback incomplete: %s", moat_error_msg (&e));
   }
   json_decref (record);
@@ -1025,7 +1101,7 @@ stack_down (const struct moat_paths *paths, bool *was_running,
   *was_running = true;
   /* The interception rules stay until dockerd (and with it every
    * container) has exited: teardown removes them last. */
-  r = teardown (paths, record, err);
+  r = teardown (paths, record, false, err);
   json_decref (record);
   return r;
 }

@@ -59,6 +59,10 @@ table inet moattest {
   counter leaks {}
   chain forward {
     type filter hook forward priority filter + 10; policy accept;
+    oifname "hs0" iifname "moat0" counter
+    oifname "hs0" iifname "br-*" counter
+    oifname "hs0" iifname "veth*" counter
+    oifname "hs0" meta nfproto ipv6 counter
     oifname "hs0" counter name leaks drop
   }
 }
@@ -70,7 +74,8 @@ nothing_out() { # NAME
   local l r
   l=$(cnt "$H" leaks); r=$(cnt "$S" refused)
   [ "$l" = 0 ] && [ "$r" = 0 ] && ok "$1: nothing got out" \
-    || not_ok "$1: nothing got out" "forwarded=$l arrived=$r" "$(docker logs --tail 5 loop 2>&1)"
+    || not_ok "$1: nothing got out" "forwarded=$l arrived=$r" "$(docker logs --tail 5 loop 2>&1)" \
+         "$(ip netns exec "$H" nft list chain inet moattest forward)" "$(ip -n "$H" -o link show | cut -d: -f2 | tr '\n' ' ')"
 }
 up() { MOAT_ENGINE_NETNS=$H "$MOAT" up -d 2>&1; }
 
@@ -150,5 +155,45 @@ for _ in $(seq 100); do "$MOAT" status >/dev/null 2>&1 && break; sleep 0.2; done
 sleep 2
 nothing_out "foreground restart"
 "$MOAT" down >/dev/null 2>&1
+nothing_out "moat down of a foreground moat up"
+
+# moat down with moatd dead: the rules are still removed (by moat itself,
+# once dockerd has exited).
+out=$(up) || not_ok "moat up once more" "$out"
+kill -KILL "$(stack_pid moatd)"
+sleep 1
+out=$("$MOAT" down 2>&1) && ok "moat down with moatd dead" || not_ok "moat down with moatd dead" "$out"
+ip netns exec "$H" nft list table inet moat >/dev/null 2>&1 \
+  && not_ok "moat down with moatd dead removes the interception rules" \
+  || ok "moat down with moatd dead removes the interception rules"
+nothing_out "moat down with moatd dead"
+
+# dockerd killed: its containers keep running (their shims survive), so
+# `moat down` keeps the rules and says why; once they are gone it removes
+# them.
+out=$(up) || not_ok "moat up after moatd dead" "$out"
+for _ in $(seq 50); do docker inspect -f '{{.State.Running}}' loop 2>/dev/null | grep -q true && break; sleep 0.2; done
+sleep 1
+kill -KILL "$(stack_pid dockerd)"
+sleep 2
+out=$("$MOAT" down 2>&1); rc=$?
+[ $rc != 0 ] && echo "$out" | grep -q 'containers of its engine still run' \
+  && ok "moat down with containers left by a killed dockerd keeps the rules and says why" \
+  || not_ok "moat down with containers left by a killed dockerd keeps the rules and says why" "rc=$rc" "$out"
+ip netns exec "$H" nft list table inet moat >/dev/null 2>&1 && ok "those containers stay behind the rules" \
+  || not_ok "those containers stay behind the rules"
+sleep 2
+nothing_out "containers left by a killed dockerd"
+# End them (the test's own containers: processes in the engine's cgroup).
+for f in $(find /sys/fs/cgroup/pids/moat-"$H" /sys/fs/cgroup/moat-"$H" -name cgroup.procs 2>/dev/null); do
+  for p in $(cat "$f"); do kill -KILL "$p" 2>/dev/null; done
+done
+for _ in $(seq 50); do
+  [ -z "$(find /sys/fs/cgroup/pids/moat-"$H" /sys/fs/cgroup/moat-"$H" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && break
+  sleep 0.2
+done
+out=$("$MOAT" down 2>&1) && ok "moat down once they are gone" || not_ok "moat down once they are gone" "$out"
+ip netns exec "$H" nft list table inet moat >/dev/null 2>&1 \
+  && not_ok "then the rules are removed" || ok "then the rules are removed"
 nothing_out "final moat down"
 harness_done
