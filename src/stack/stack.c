@@ -277,9 +277,12 @@ teardown (const struct moat_paths *paths, json_t *record, bool restarting,
       if (stack_proc_stop (order[i].name, &p, order[i].stop_ms, &e) < 0)
         {
           if (moat_error_status (&e) == ETIMEDOUT)
-            keep_record = true;
-          if (strcmp (order[i].name, "moatd") != 0)
-            engine_gone = false;
+            {
+              keep_record = true;
+              /* still running: its containers may be too */
+              if (strcmp (order[i].name, "moatd") != 0)
+                engine_gone = false;
+            }
           if (ret == 0)
             {
               *err = steal_pointer (&e);
