@@ -325,10 +325,8 @@ stack_bridge_delete (const char *netns, const char *name, moat_error_t *err)
   return 0;
 }
 
-/* Does the iptables-save rule `line` (-A CHAIN ...) name one of ifaces
- * with -i/-o, or (POSTROUTING) come from one of subnets? */
-static bool
-rule_ours (const char *line, json_t *ifaces, json_t *subnets)
+bool
+stack_iptables_rule_ours (const char *line, json_t *ifaces, json_t *subnets)
 {
   cleanup_free char *copy = strdup (line);
   char *save = NULL, *prev = NULL, *chain = NULL;
@@ -413,7 +411,7 @@ stack_iptables_forget (const char *netns, json_t *ifaces, json_t *subnets,
             if (next != NULL)
               *next++ = '\0';
             if (strncmp (line, "-A ", 3) != 0
-                || !rule_ours (line, ifaces, subnets))
+                || !stack_iptables_rule_ours (line, ifaces, subnets))
               continue;
             argv[0] = "-t";
             argv[1] = tables[t];

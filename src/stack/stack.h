@@ -150,6 +150,12 @@ int stack_bridge_delete (const char *netns, const char *name,
 int stack_iptables_forget (const char *netns, json_t *ifaces, json_t *subnets,
                            moat_error_t *err);
 
+/* The test stack_iptables_forget applies to one `iptables-save` line:
+ * `-A CHAIN ...` naming one of ifaces after -i/-o (negated or not), or a
+ * POSTROUTING rule with -s one of subnets. */
+bool stack_iptables_rule_ours (const char *line, json_t *ifaces,
+                               json_t *subnets);
+
 /* ---- the stack (stack.c) ---- */
 
 struct stack_up_opts
