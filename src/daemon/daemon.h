@@ -17,6 +17,7 @@ struct moatd_config
    * does not know). */
   const char *container_cidrs;
   const char *engine_netns; /* the engine's network namespace, or NULL */
+  const char *engine_bridge; /* its default bridge; NULL = moat0 */
   unsigned net_port;        /* the net guard's listener; 0 = 15001 */
   const char *sandbox_exe;  /* moat-sandbox; NULL = next to moatd */
 };

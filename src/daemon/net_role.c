@@ -341,10 +341,13 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
                  moat_error_msg (&cerr));
     moat_error_release (&cerr);
   }
+  /* The engine's interfaces: its default bridge and the `br-*` bridges of
+   * user-defined networks, whatever their subnets (docs/net-guard.md). */
+  static const char *const user_bridges[] = { "br-*" };
   cfg.listen_port = d->cfg.net_port;
-  cfg.listen6 = "";
-  cfg.intercept.src = d->net_cidrs;
-  cfg.intercept.n_src = d->n_net_cidrs;
+  cfg.intercept.iface = d->cfg.engine_bridge ? d->cfg.engine_bridge : "moat0";
+  cfg.intercept.ifaces = user_bridges;
+  cfg.intercept.n_ifaces = 1;
   cfg.intercept.dns = d->net_dns;
   cfg.intercept.n_dns = d->n_net_dns;
   cfg.audit = net_audit;
@@ -355,10 +358,21 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
 
   if (enter_netns (d, err) < 0)
     return -1;
+  /* IPv6 TCP is intercepted like IPv4: listen on both families, or on
+   * IPv4 alone where IPv6 is off (redirected IPv6 then meets a closed
+   * port or no address: refused either way). */
   if (net_guard_new (&cfg, &d->net, err) < 0)
     {
-      leave_netns (d);
-      return moat_error_wrap (err, "start the net guard");
+      log_warn ("net guard: no IPv6 listener (%s); IPv6 connections will "
+                "be refused",
+                moat_error_msg (err));
+      moat_error_release (err);
+      cfg.listen6 = "";
+      if (net_guard_new (&cfg, &d->net, err) < 0)
+        {
+          leave_netns (d);
+          return moat_error_wrap (err, "start the net guard");
+        }
     }
   leave_netns (d);
   if (moatd_net_policy (d, err) < 0)

@@ -11,3 +11,13 @@ $(BUILD)/tests/netguard-runner: tests/tools/netguard-runner.c $(BUILD)/libmoat.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ \
 	    $(LDFLAGS) $(LDLIBS)
 .DEFAULT_GOAL := $(net_saved_goal)
+
+# net-probe (tests/tools/net_probe.c): egress attempts from inside a
+# container for tests/integration/test_airgap_nets.sh.  Static and never
+# sanitized: it runs inside a busybox container.
+$(BUILD)/tests/net-probe: tests/tools/net_probe.c
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@ (static)"
+	$(Q)$(CC) $(CPPFLAGS) $(STATIC_CFLAGS) -Wno-missing-prototypes \
+	    -static-pie -o $@ $<
+tests: $(BUILD)/tests/net-probe

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,34 +56,7 @@ any_port_p (const struct net_rules *r)
   return false;
 }
 
-/* "{ 10.0.0.0/24, 10.1.0.0/16 }" of one family; false when none. */
-static bool
-put_cidrs (FILE *f, const struct net_cidr *c, size_t n, int family)
-{
-  bool first = true;
-  char buf[64];
-  for (size_t i = 0; i < n; i++)
-    {
-      if (c[i].net.family != family)
-        continue;
-      fprintf (f, "%s%s/%u", first ? "{ " : ", ",
-               net_addr_format (&c[i].net, buf, sizeof buf), c[i].prefix);
-      first = false;
-    }
-  if (!first)
-    fputs (" }", f);
-  return !first;
-}
-
-static bool
-has_family (const struct net_cidr *c, size_t n, int family)
-{
-  for (size_t i = 0; i < n; i++)
-    if (c[i].net.family == family)
-      return true;
-  return false;
-}
-
+/* "{ 10.0.0.53, 10.0.0.54 }" of one family; false when none. */
 static bool
 put_addrs (FILE *f, const struct net_addr *a, size_t n, int family)
 {
@@ -101,148 +75,174 @@ put_addrs (FILE *f, const struct net_addr *a, size_t n, int family)
   return !first;
 }
 
-/* "from the containers": iifname "br" ip saddr {...}. */
-static void
-put_src (FILE *f, const struct net_intercept *ic, int family)
+static bool
+iface_ok (const char *s)
 {
-  fputs ("    ", f);
-  if (ic->iface != NULL && ic->iface[0] != '\0')
-    fprintf (f, "iifname \"%s\" ", ic->iface);
-  fprintf (f, "%s saddr ", family == AF_INET ? "ip" : "ip6");
-  put_cidrs (f, ic->src, ic->n_src, family);
-  fputc (' ', f);
+  size_t len = strlen (s);
+  /* IFNAMSIZ - 1 characters, a `*` only at the end. */
+  if (len == 0 || len > 15)
+    return false;
+  for (size_t i = 0; i < len; i++)
+    {
+      unsigned char c = (unsigned char)s[i];
+      if (c == '*'
+              ? i + 1 != len
+              : !(c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9')
+                  || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+        return false;
+    }
+  return true;
 }
 
-/* The match for "from the containers, leaving their network" of one
- * family: iifname "br" ip saddr {...} ip daddr != {...}. */
+/* The start of every rule: `iifname { "moat0", "br-*" } `. */
 static void
-put_from (FILE *f, const struct net_intercept *ic, int family)
+put_in (FILE *f, const struct net_intercept *ic)
 {
-  const char *ip = family == AF_INET ? "ip" : "ip6";
-  fputs ("    ", f);
-  if (ic->iface != NULL && ic->iface[0] != '\0')
-    fprintf (f, "iifname \"%s\" ", ic->iface);
-  fprintf (f, "%s saddr ", ip);
-  put_cidrs (f, ic->src, ic->n_src, family);
-  fprintf (f, " %s daddr != ", ip);
-  put_cidrs (f, ic->src, ic->n_src, family);
-  fputc (' ', f);
+  bool first = true;
+  fputs ("    iifname { ", f);
+  if (ic->iface != NULL)
+    {
+      fprintf (f, "\"%s\"", ic->iface);
+      first = false;
+    }
+  for (size_t i = 0; i < ic->n_ifaces; i++)
+    {
+      fprintf (f, "%s\"%s\"", first ? "" : ", ", ic->ifaces[i]);
+      first = false;
+    }
+  fputs (" } ", f);
 }
 
-int
-net_nft_render (const struct net_intercept *ic, const struct net_rules *r,
-                char **out, moat_error_t *err)
+/* DNS to the engine's resolvers, of both families:
+ * `... ip daddr { r } <what>`. */
+static void
+put_dns (FILE *f, const struct net_intercept *ic, const char *what)
+{
+  static const int fams[2] = { AF_INET, AF_INET6 };
+  for (int k = 0; k < 2; k++)
+    {
+      cleanup_free char *set = NULL;
+      size_t len = 0;
+      FILE *s = open_memstream (&set, &len);
+      bool any;
+      if (s == NULL)
+        continue;
+      any = put_addrs (s, ic->dns, ic->n_dns, fams[k]);
+      fclose (s);
+      if (!any)
+        continue;
+      put_in (f, ic);
+      fprintf (f, "%s daddr %s %s\n", fams[k] == AF_INET ? "ip" : "ip6", set,
+               what);
+    }
+}
+
+/* all: every TCP port; ports: else the ports of r.  airgap: drop every
+ * other packet (DNS to ic->dns excepted). */
+static int
+render (const struct net_intercept *ic, const struct net_rules *r, bool all,
+        bool airgap, char **out, moat_error_t *err)
 {
   char *buf = NULL;
   size_t len = 0;
   FILE *f;
   const char *t = table_name (ic);
-  const int fams[2] = { AF_INET, AF_INET6 };
 
-  if (ic->n_src == 0)
+  if ((ic->iface == NULL || ic->iface[0] == '\0') && ic->n_ifaces == 0)
     return moat_error (err, EINVAL,
-                       "interception needs the containers' "
-                       "source networks");
-  if (ic->iface != NULL && strpbrk (ic->iface, "\"\\\n ") != NULL)
+                       "interception needs the engine's interfaces");
+  if (ic->iface != NULL && !iface_ok (ic->iface))
     return moat_error (err, EINVAL, "bad interface name `%s`", ic->iface);
+  for (size_t i = 0; i < ic->n_ifaces; i++)
+    if (ic->ifaces[i] == NULL || !iface_ok (ic->ifaces[i]))
+      return moat_error (err, EINVAL, "bad interface name `%s`",
+                         ic->ifaces[i] ? ic->ifaces[i] : "(null)");
   f = open_memstream (&buf, &len);
   if (f == NULL)
     return moat_error (err, errno, "open_memstream");
   /* Declaring then deleting makes the delete succeed whether or not the
    * table exists; the whole file is one transaction. */
   fprintf (f, "table inet %s {}\ndelete table inet %s\n", t, t);
-  if (r != NULL && any_port_p (r))
+  if (all || (r != NULL && any_port_p (r)))
     {
       fprintf (f, "table inet %s {\n", t);
+      /* Anti-spoofing, before anything else looks at the packet: a source
+       * address must be routed back through the interface it came in on
+       * (strict reverse path, both families), so a container cannot send
+       * with the address of another network or of the outside. */
+      fputs ("  chain antispoof {\n"
+             "    type filter hook prerouting priority raw - 10; "
+             "policy accept;\n",
+             f);
+      put_in (f, ic);
+      fputs ("fib saddr . iif oif missing drop\n", f);
+      fputs ("  }\n", f);
+
       fputs ("  chain prerouting {\n"
              "    type nat hook prerouting priority dstnat - 10; "
              "policy accept;\n",
              f);
-      for (int k = 0; k < 2; k++)
-        {
-          int fam = fams[k];
-          const char *ip = fam == AF_INET ? "ip" : "ip6";
-          if (!has_family (ic->src, ic->n_src, fam))
-            continue;
-          if (r->all_ports && ic->n_dns > 0)
-            {
-              /* DNS over TCP to the engine's resolvers is not redirected. */
-              put_from (f, ic, fam);
-              fprintf (f, "%s daddr ", ip);
-              if (put_addrs (f, ic->dns, ic->n_dns, fam))
-                fputs (" tcp dport 53 accept\n", f);
-              else
-                fputs ("{ } tcp dport 53 accept\n", f);
-            }
-          /* Container to container on the same network is not egress; the
-           * host's own address on that network is (the bridge gateway),
-           * so it is redirected like any other destination. */
-          put_src (f, ic, fam);
-          fprintf (f, "%s daddr ", ip);
-          put_cidrs (f, ic->src, ic->n_src, fam);
-          fputs (" fib daddr type != local return\n", f);
-          put_src (f, ic, fam);
-          fputs ("tcp dport ", f);
-          if (r->all_ports)
-            fputs ("1-65535", f);
-          else
-            put_ports (f, r);
-          fprintf (f, " redirect to :%u\n", ic->listen_port);
-        }
+      /* Container to container on the same network is not egress; the
+       * host's own address on that network (the gateway) is, so it is
+       * redirected like any other destination. */
+      put_in (f, ic);
+      fputs ("fib daddr . iif oif exists fib daddr type != local return\n", f);
+      if (airgap)
+        /* DNS over TCP to the engine's resolvers is not redirected. */
+        put_dns (f, ic, "tcp dport 53 return");
+      put_in (f, ic);
+      fputs ("tcp dport ", f);
+      if (all)
+        fputs ("1-65535", f);
+      else
+        put_ports (f, r);
+      fprintf (f, " redirect to :%u\n", ic->listen_port);
       fputs ("  }\n", f);
+
       fputs ("  chain forward {\n"
              "    type filter hook forward priority filter - 10; "
              "policy accept;\n",
              f);
-      for (int k = 0; k < 2; k++)
+      put_in (f, ic);
+      fputs ("fib daddr . iif oif exists return\n", f);
+      if (airgap)
+        /* Air-gapped: the only egress besides the net guard is DNS (UDP
+         * and TCP) to the engine's resolvers. */
+        put_dns (f, ic, "meta l4proto { tcp, udp } th dport 53 accept");
+      /* Intercepted TCP is redirected, never forwarded: a flow that
+       * predates the rules is cut here instead of leaking. */
+      put_in (f, ic);
+      fputs ("tcp dport ", f);
+      if (all)
+        fputs ("1-65535", f);
+      else
+        put_ports (f, r);
+      fputs (" reject with tcp reset\n", f);
+      if (airgap)
         {
-          int fam = fams[k];
-          const char *ip = fam == AF_INET ? "ip" : "ip6";
-          if (!has_family (ic->src, ic->n_src, fam))
-            continue;
-          /* Intercepted TCP is redirected, never forwarded: a flow that
-           * predates the rules is cut here instead of leaking. */
-          put_from (f, ic, fam);
-          fputs ("tcp dport ", f);
-          if (r->all_ports)
-            fputs ("1-65535", f);
-          else
-            put_ports (f, r);
-          fputs (" reject with tcp reset\n", f);
-          if (r->all_ports)
-            {
-              /* Air-gapped: the only non-TCP egress is DNS to the
-               * engine's resolvers. */
-              if (ic->n_dns > 0)
-                {
-                  put_from (f, ic, fam);
-                  fprintf (f, "%s daddr ", ip);
-                  bool any = put_addrs (f, ic->dns, ic->n_dns, fam);
-                  if (any)
-                    fputs (" udp dport 53 accept\n", f);
-                  else
-                    fputs ("{ } udp dport 53 accept\n", f);
-                }
-              put_from (f, ic, fam);
-              fputs ("drop\n", f);
-            }
+          put_in (f, ic);
+          fputs ("drop\n", f);
         }
       fputs ("  }\n", f);
-      if (r->all_ports)
+      if (airgap)
         {
-          /* Air-gapped: UDP to the host itself only for DNS (a host
-           * service must not become a way out). */
+          /* Air-gapped: to the host itself only TCP (redirected to the
+           * guard, which protects the host's addresses), DNS (when there
+           * are resolvers) and ICMP (neighbour discovery); a host service
+           * must not become a way out. */
           fputs ("  chain input {\n"
                  "    type filter hook input priority filter - 10; "
                  "policy accept;\n",
                  f);
-          for (int k = 0; k < 2; k++)
+          put_in (f, ic);
+          fputs ("meta l4proto { tcp, icmp, ipv6-icmp } accept\n", f);
+          if (ic->n_dns > 0)
             {
-              if (!has_family (ic->src, ic->n_src, fams[k]))
-                continue;
-              put_src (f, ic, fams[k]);
-              fputs ("udp dport != 53 drop\n", f);
+              put_in (f, ic);
+              fputs ("meta l4proto { tcp, udp } th dport 53 accept\n", f);
             }
+          put_in (f, ic);
+          fputs ("drop\n", f);
           fputs ("  }\n", f);
         }
       fputs ("}\n", f);
@@ -252,29 +252,59 @@ net_nft_render (const struct net_intercept *ic, const struct net_rules *r,
       free (buf);
       return moat_error (err, errno, "render ruleset");
     }
-  /* nft refuses an empty anonymous set: drop rules that would have one. */
-  for (char *p; (p = strstr (buf, "{ } ")) != NULL;)
-    {
-      char *start = p, *end = strchr (p, '\n');
-      while (start > buf && start[-1] != '\n')
-        start--;
-      memmove (start, end + 1, strlen (end + 1) + 1);
-    }
   *out = buf;
   return 0;
 }
 
 int
-net_nft_load (const struct net_intercept *ic, const char *ruleset,
-              moat_error_t *err)
+net_nft_render (const struct net_intercept *ic, const struct net_rules *r,
+                char **out, moat_error_t *err)
+{
+  bool all = r != NULL && r->all_ports;
+  return render (ic, r, all, all, out, err);
+}
+
+int
+net_nft_render_closed (const struct net_intercept *ic, char **out,
+                       moat_error_t *err)
+{
+  struct net_intercept closed = *ic;
+  closed.n_dns = 0;
+  return render (&closed, NULL, true, true, out, err);
+}
+
+/* Run `nft ARGS...` with `input` on its stdin, in ic->netns when set.
+ * Returns nft's exit status (0 on success) or -1 when it could not run;
+ * *msg (optional) is its output. */
+static int
+run_nft (const struct net_intercept *ic, const char *const args[],
+         const char *input, char *msg, size_t msg_len, moat_error_t *err)
 {
   cleanup_close int in = -1;
   cleanup_close int errfd = -1;
+  cleanup_close int nsfd = -1;
   const char *nft = ic->nft ? ic->nft : "/usr/sbin/nft";
-  size_t len = strlen (ruleset);
+  const char *argv[8];
+  size_t len = strlen (input), n = 0;
   int status;
   pid_t pid;
 
+  argv[n++] = nft;
+  for (size_t i = 0; args[i] != NULL && n < 7; i++)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  if (ic->netns != NULL)
+    {
+      char path[256];
+      if (ic->netns[0] == '\0' || strchr (ic->netns, '/') != NULL
+          || strlen (ic->netns) > 200)
+        return moat_error (err, EINVAL, "bad network namespace `%s`",
+                           ic->netns);
+      snprintf (path, sizeof path, "/run/netns/%s", ic->netns);
+      nsfd = open (path, O_RDONLY | O_CLOEXEC);
+      if (nsfd < 0)
+        return moat_error (err, errno, "open network namespace `%s`", path);
+    }
   /* memfds as stdin/stderr: no pipe to deadlock on, whatever the size. */
   in = memfd_create ("moat-nft-in", MFD_CLOEXEC);
   errfd = memfd_create ("moat-nft-err", MFD_CLOEXEC);
@@ -282,12 +312,12 @@ net_nft_load (const struct net_intercept *ic, const char *ruleset,
     return moat_error (err, errno, "memfd_create");
   for (size_t o = 0; o < len;)
     {
-      ssize_t n = write (in, ruleset + o, len - o);
-      if (n < 0 && errno == EINTR)
+      ssize_t w = write (in, input + o, len - o);
+      if (w < 0 && errno == EINTR)
         continue;
-      if (n < 0)
+      if (w < 0)
         return moat_error (err, errno, "write ruleset");
-      o += (size_t)n;
+      o += (size_t)w;
     }
   if (lseek (in, 0, SEEK_SET) < 0)
     return moat_error (err, errno, "lseek");
@@ -297,28 +327,62 @@ net_nft_load (const struct net_intercept *ic, const char *ruleset,
   if (pid == 0)
     {
       /* Only async-signal-safe calls until exec. */
-      if (dup2 (in, 0) < 0 || dup2 (errfd, 1) < 0 || dup2 (errfd, 2) < 0)
-        _exit (127);
-      execl (nft, nft, "-f", "-", (char *)NULL);
+      if ((nsfd >= 0 && setns (nsfd, CLONE_NEWNET) < 0) || dup2 (in, 0) < 0
+          || dup2 (errfd, 1) < 0 || dup2 (errfd, 2) < 0)
+        _exit (126);
+      execv (nft, (char *const *)argv);
       _exit (127);
     }
   while (waitpid (pid, &status, 0) < 0)
     if (errno != EINTR)
       return moat_error (err, errno, "waitpid nft");
-  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+  if (msg != NULL && msg_len > 0)
+    {
+      ssize_t got = pread (errfd, msg, msg_len - 1, 0);
+      msg[got > 0 ? got : 0] = '\0';
+      for (char *p = msg; *p; p++)
+        if (*p == '\n')
+          *p = ' ';
+    }
+  if (!WIFEXITED (status))
+    return moat_error (err, 0, "`%s` killed by signal %d", nft,
+                       WTERMSIG (status));
+  if (WEXITSTATUS (status) == 127 || WEXITSTATUS (status) == 126)
+    return moat_error (err, 0, "cannot run `%s`%s%s", nft,
+                       ic->netns ? " in network namespace " : "",
+                       ic->netns ? ic->netns : "");
+  return WEXITSTATUS (status);
+}
+
+int
+net_nft_load (const struct net_intercept *ic, const char *ruleset,
+              moat_error_t *err)
+{
+  static const char *const args[] = { "-f", "-", NULL };
+  char msg[1024];
+  int st = run_nft (ic, args, ruleset, msg, sizeof msg, err);
+  if (st < 0)
+    return -1;
+  if (st != 0)
+    return moat_error (err, 0, "`%s -f -` failed (status %d): %s",
+                       ic->nft ? ic->nft : "/usr/sbin/nft", st, msg);
+  return 0;
+}
+
+int
+net_nft_table_exists (const struct net_intercept *ic, moat_error_t *err)
+{
+  const char *args[] = { "list", "table", "inet", table_name (ic), NULL };
+  char msg[256];
+  int st = run_nft (ic, args, "", msg, sizeof msg, err);
+  if (st < 0)
+    return -1;
+  if (st == 0)
+    return 1;
+  if (strstr (msg, "No such file") != NULL)
     return 0;
-  {
-    char msg[1024];
-    ssize_t n = pread (errfd, msg, sizeof msg - 1, 0);
-    msg[n > 0 ? n : 0] = '\0';
-    for (char *p = msg; *p; p++)
-      if (*p == '\n')
-        *p = ' ';
-    if (WIFEXITED (status) && WEXITSTATUS (status) == 127 && n <= 0)
-      return moat_error (err, 0, "cannot run `%s`", nft);
-    return moat_error (err, 0, "`%s -f -` failed (status %d): %s", nft,
-                       WIFEXITED (status) ? WEXITSTATUS (status) : -1, msg);
-  }
+  return moat_error (err, 0, "`nft list table` failed (status %d): %s", st,
+                     msg);
 }
 
 int
@@ -331,5 +395,17 @@ net_nft_apply (const struct net_intercept *ic, const struct net_rules *r,
   if (net_nft_load (ic, rs, err) < 0)
     return moat_error_wrap (err, r ? "install interception rules"
                                    : "remove interception rules");
+  return 0;
+}
+
+int
+net_nft_apply_closed (const struct net_intercept *ic, moat_error_t *err)
+{
+  cleanup_free char *rs = NULL;
+  if (net_nft_render_closed (ic, &rs, err) < 0)
+    return -1;
+  if (net_nft_load (ic, rs, err) < 0)
+    return moat_error_wrap (err, "install the fail-closed interception "
+                                 "rules");
   return 0;
 }

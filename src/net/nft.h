@@ -1,13 +1,18 @@
 /* Interception rules: an nftables table of moat's own ("inet moat") that
- * redirects the containers' TCP on the intercepted ports to the net
- * guard's listener.
+ * governs everything the engine's containers send: TCP on the intercepted
+ * ports is redirected to the net guard's listener, and (air-gapped) every
+ * other packet is dropped except DNS to the engine's resolvers.
+ *
+ * Packets are recognised by the interface they arrive on (the engine's
+ * bridges: moat0 and the `br-*` bridges of user-defined networks, both
+ * address families), never by their source address, so a network with
+ * any subnet is governed, and a source address that does not belong on
+ * its interface is dropped first (reverse-path check).
  *
  * The ruleset is rendered as text (pure, unit-tested) and loaded with
  * `nft -f -` in one transaction that first deletes the table, so loading is
  * atomic and idempotent: a restarted moatd replaces what the last one left,
- * and no moment exists with half the rules.  Only packets that arrive on the
- * engine's bridge from the containers' source networks are matched; the
- * host's own traffic and other bridges are never touched. */
+ * and no moment exists with half the rules. */
 #ifndef MOAT_NET_NFT_H
 #define MOAT_NET_NFT_H
 
@@ -18,25 +23,37 @@
 #include "net/rules.h"
 
 #define NET_NFT_TABLE "moat"
+#define NET_NFT_MAX_IFACES 8
 
 struct net_intercept
 {
-  const char *table;          /* NULL: NET_NFT_TABLE */
-  const char *iface;          /* the engine's bridge; NULL: any interface */
-  const struct net_cidr *src; /* the containers' networks (at least one) */
-  size_t n_src;
+  const char *table; /* NULL: NET_NFT_TABLE */
+  /* The engine's interfaces (at least one between the two): iface, then
+   * ifaces[0..n_ifaces).  A name ending in `*` matches every interface
+   * whose name starts with what precedes it (`br-*`). */
+  const char *iface;
+  const char *const *ifaces;
+  size_t n_ifaces;
   uint16_t listen_port; /* the guard's listener (both families) */
   /* Resolvers the containers may reach on port 53 (UDP and TCP) when every
    * port is intercepted; all other non-TCP egress is then dropped. */
   const struct net_addr *dns;
   size_t n_dns;
-  const char *nft; /* path of nft; NULL: /usr/sbin/nft */
+  const char *nft;   /* path of nft; NULL: /usr/sbin/nft */
+  const char *netns; /* load in /run/netns/<netns>; NULL: the caller's */
 };
 
 /* The ruleset for rules r (its intercepted ports), or the removal alone
  * when r is NULL.  *out is malloc'd. */
 int net_nft_render (const struct net_intercept *ic, const struct net_rules *r,
                     char **out, moat_error_t *err);
+
+/* The fail-closed ruleset: every TCP port redirected to the listener
+ * (refused while nothing listens), everything else dropped, no DNS.  What
+ * `moat up` loads before the engine starts; moatd replaces it with the
+ * policy's. */
+int net_nft_render_closed (const struct net_intercept *ic, char **out,
+                           moat_error_t *err);
 
 /* Load a rendered ruleset with `nft -f -`; nft's message on failure. */
 int net_nft_load (const struct net_intercept *ic, const char *ruleset,
@@ -45,5 +62,11 @@ int net_nft_load (const struct net_intercept *ic, const char *ruleset,
 /* Render and load (r NULL: remove the table). */
 int net_nft_apply (const struct net_intercept *ic, const struct net_rules *r,
                    moat_error_t *err);
+
+/* Load the fail-closed ruleset. */
+int net_nft_apply_closed (const struct net_intercept *ic, moat_error_t *err);
+
+/* 1 when the table exists, 0 when not, -1 when nft cannot tell. */
+int net_nft_table_exists (const struct net_intercept *ic, moat_error_t *err);
 
 #endif

@@ -28,10 +28,10 @@ check_ifname (const char *name, moat_error_t *err)
 /* Run `ip [-n NETNS] ARGS...`; on failure the message carries ip's
  * stderr. */
 static int
-run_ip_out (const char *netns, const char *const args[], bool quiet,
-            char **stdout_text, moat_error_t *err)
+run_prog_out (const char *prog, const char *netns, const char *const args[],
+              bool quiet, char **stdout_text, moat_error_t *err)
 {
-  const char *argv[16];
+  const char *argv[48];
   char out[512];
   size_t n = 0, used = 0;
   int pipefd[2], st;
@@ -39,14 +39,30 @@ run_ip_out (const char *netns, const char *const args[], bool quiet,
   pid_t pid;
   ssize_t r;
 
-  argv[n++] = IP_BIN;
-  if (netns != NULL)
+  /* prog NULL: `ip [-n NETNS] ARGS`; else `[ip netns exec NETNS] prog
+   * ARGS`. */
+  if (prog == NULL || netns != NULL)
+    argv[n++] = IP_BIN;
+  if (prog == NULL && netns != NULL)
     {
       argv[n++] = "-n";
       argv[n++] = netns;
     }
-  for (size_t i = 0; args[i] != NULL && n < 15; i++)
-    argv[n++] = args[i];
+  if (prog != NULL && netns != NULL)
+    {
+      argv[n++] = "netns";
+      argv[n++] = "exec";
+      argv[n++] = netns;
+    }
+  if (prog != NULL)
+    argv[n++] = prog;
+  for (size_t i = 0; args[i] != NULL; i++)
+    {
+      if (n == sizeof argv / sizeof argv[0] - 1)
+        return moat_error (err, E2BIG, "too many arguments for `%s`",
+                           prog ? prog : IP_BIN);
+      argv[n++] = args[i];
+    }
   argv[n] = NULL;
 
   if (pipe2 (pipefd, O_CLOEXEC) < 0)
@@ -80,7 +96,7 @@ run_ip_out (const char *netns, const char *const args[], bool quiet,
           || dup2 (outfd[0] >= 0 ? outfd[0] : nullfd, 1) < 0
           || dup2 (pipefd[1], 2) < 0)
         _exit (127);
-      execv (IP_BIN, (char *const *)argv);
+      execv (argv[0], (char *const *)argv);
       _exit (127);
     }
   close (pipefd[1]);
@@ -137,10 +153,21 @@ run_ip_out (const char *netns, const char *const args[], bool quiet,
     }
   if (quiet)
     return moat_error (err, 0, "ip failed");
+  if (prog != NULL)
+    return moat_error (err, 0, "`%s %s %s` failed: %s", prog, args[0],
+                       args[0] && args[1] ? args[1] : "",
+                       used ? out : "(no message)");
   return moat_error (err, 0, "`ip%s%s %s %s %s` failed: %s",
                      netns ? " -n " : "", netns ? netns : "", args[0],
                      args[1] ? args[1] : "", args[1] && args[2] ? args[2] : "",
                      used ? out : "(no message)");
+}
+
+static int
+run_ip_out (const char *netns, const char *const args[], bool quiet,
+            char **stdout_text, moat_error_t *err)
+{
+  return run_prog_out (NULL, netns, args, quiet, stdout_text, err);
 }
 
 static int
@@ -296,4 +323,107 @@ stack_bridge_delete (const char *netns, const char *name, moat_error_t *err)
   if (run_ip (netns, del, false, err) < 0)
     return moat_error_wrap (err, "remove bridge `%s`", name);
   return 0;
+}
+
+bool
+stack_iptables_rule_ours (const char *line, json_t *ifaces, json_t *subnets)
+{
+  cleanup_free char *copy = strdup (line);
+  char *save = NULL, *prev = NULL, *chain = NULL;
+  size_t i;
+  json_t *v;
+
+  if (copy == NULL)
+    return false;
+  for (char *t = strtok_r (copy, " ", &save); t != NULL;
+       prev = t, t = strtok_r (NULL, " ", &save))
+    {
+      if (prev != NULL && strcmp (prev, "-A") == 0)
+        chain = t;
+      if (prev == NULL)
+        continue;
+      if (strcmp (prev, "-i") == 0 || strcmp (prev, "-o") == 0)
+        json_array_foreach (ifaces, i, v)
+        {
+          if (json_is_string (v) && strcmp (json_string_value (v), t) == 0)
+            return true;
+        }
+      if (strcmp (prev, "-s") == 0 && chain != NULL
+          && strcmp (chain, "POSTROUTING") == 0)
+        json_array_foreach (subnets, i, v)
+        {
+          if (json_is_string (v) && strcmp (json_string_value (v), t) == 0)
+            return true;
+        }
+    }
+  return false;
+}
+
+/* Split an iptables-save rule into argv for `iptables -t T -D ...`;
+ * refuses quoted arguments (dockerd writes none). */
+static int
+rule_argv (char *line, const char *argv[], size_t max)
+{
+  size_t n = 0;
+  char *save = NULL;
+  if (strchr (line, '"') != NULL || strchr (line, '\'') != NULL)
+    return -1;
+  for (char *t = strtok_r (line, " ", &save); t != NULL;
+       t = strtok_r (NULL, " ", &save))
+    {
+      if (n + 1 >= max)
+        return -1;
+      argv[n] = n == 0 ? "-D" : t;
+      n++;
+    }
+  argv[n] = NULL;
+  return n > 1 ? 0 : -1;
+}
+
+int
+stack_iptables_forget (const char *netns, json_t *ifaces, json_t *subnets,
+                       moat_error_t *err)
+{
+  static const char *const tools[][2] = {
+    { "/usr/sbin/iptables-save", "/usr/sbin/iptables" },
+    { "/usr/sbin/ip6tables-save", "/usr/sbin/ip6tables" },
+  };
+  static const char *const tables[] = { "filter", "nat" };
+  int ret = 0;
+
+  for (size_t k = 0; k < 2; k++)
+    for (size_t t = 0; t < 2; t++)
+      {
+        const char *save_args[] = { "-t", tables[t], NULL };
+        cleanup_free char *text = NULL;
+        cleanup_error moat_error_t e = NULL;
+        char *line, *next;
+
+        if (access (tools[k][0], X_OK) < 0
+            || run_prog_out (tools[k][0], netns, save_args, true, &text, &e)
+                   < 0)
+          continue; /* no such tool or table: nothing of ours there */
+        for (line = text; line != NULL && *line != '\0'; line = next)
+          {
+            const char *argv[40];
+            cleanup_error moat_error_t e2 = NULL;
+            next = strchr (line, '\n');
+            if (next != NULL)
+              *next++ = '\0';
+            if (strncmp (line, "-A ", 3) != 0
+                || !stack_iptables_rule_ours (line, ifaces, subnets))
+              continue;
+            argv[0] = "-t";
+            argv[1] = tables[t];
+            if (rule_argv (line, argv + 2, 38) < 0)
+              continue;
+            if (run_prog_out (tools[k][1], netns, argv, false, NULL, &e2) < 0
+                && ret == 0)
+              {
+                *err = steal_pointer (&e2);
+                ret = -1;
+              }
+          }
+      }
+  return ret;
 }

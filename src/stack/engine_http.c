@@ -79,3 +79,65 @@ stack_socket_in_use (const char *path)
     return false;
   return connect (fd, (struct sockaddr *)&addr, sizeof addr) == 0;
 }
+
+int
+stack_engine_bridges (const char *sock, long timeout_ms, json_t **out,
+                      moat_error_t *err)
+{
+  cleanup_free char *body = NULL;
+  json_error_t jerr;
+  json_t *nets, *res, *n;
+  size_t i;
+
+  if (engine_get (sock, "/networks", timeout_ms, &body, err) < 0)
+    return -1;
+  nets = json_loads (body, 0, &jerr);
+  if (nets == NULL || !json_is_array (nets))
+    {
+      json_decref (nets);
+      return moat_error (err, EPROTO, "engine /networks is not a JSON array");
+    }
+  res = json_array ();
+  if (res == NULL)
+    {
+      json_decref (nets);
+      return moat_error (err, ENOMEM, "networks");
+    }
+  json_array_foreach (nets, i, n)
+  {
+    const char *driver = json_string_value (json_object_get (n, "Driver"));
+    const char *id = json_string_value (json_object_get (n, "Id"));
+    const char *name = json_string_value (json_object_get (
+        json_object_get (n, "Options"), "com.docker.network.bridge.name"));
+    json_t *subnets = json_array (), *c;
+    char dflt[16];
+    size_t k;
+
+    if (driver == NULL || strcmp (driver, "bridge") != 0 || subnets == NULL)
+      {
+        json_decref (subnets);
+        continue;
+      }
+    if (name == NULL && id != NULL && strlen (id) >= 12)
+      {
+        /* dockerd's own name for a user-defined bridge. */
+        snprintf (dflt, sizeof dflt, "br-%.12s", id);
+        name = dflt;
+      }
+    json_array_foreach (
+        json_object_get (json_object_get (n, "IPAM"), "Config"), k, c)
+    {
+      const char *s = json_string_value (json_object_get (c, "Subnet"));
+      if (s != NULL)
+        json_array_append_new (subnets, json_string (s));
+    }
+    if (name != NULL)
+      json_array_append_new (
+          res, json_pack ("{s:s, s:o}", "name", name, "subnets", subnets));
+    else
+      json_decref (subnets);
+  }
+  json_decref (nets);
+  *out = res;
+  return 0;
+}

@@ -2,6 +2,7 @@
  * them, stop exactly what was recorded. */
 #include "stack.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -18,11 +19,33 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "ctl/ctl.h"
+#include "net/nft.h"
 
 #define MOATD_STOP_MS 10000
 /* dockerd gives containers 15 s (shutdown-timeout) before killing them. */
 #define DOCKERD_STOP_MS 30000
 #define CONTAINERD_STOP_MS 10000
+/* moatd's default --net-port: where the rules moat up loads before moatd
+ * runs redirect to (nothing listens yet: refused). */
+#define STACK_NET_PORT 15001
+/* A moatd that dies is restarted alone at most this often. */
+#define MOATD_RESTARTS 5
+#define MOATD_RESTART_WINDOW_MS (10 * 60 * 1000)
+
+static const char *const user_bridges[] = { "br-*" };
+
+/* The interception rules of the private engine on `bridge`: the same
+ * interfaces moatd intercepts (src/daemon/net_role.c). */
+static void
+intercept_for (const char *bridge, const char *netns, struct net_intercept *ic)
+{
+  memset (ic, 0, sizeof *ic);
+  ic->iface = bridge;
+  ic->ifaces = user_bridges;
+  ic->n_ifaces = 1;
+  ic->listen_port = STACK_NET_PORT;
+  ic->netns = netns;
+}
 
 void
 stack_up_opts_init (struct stack_up_opts *o)
@@ -128,12 +151,79 @@ containerd_pidfile (const struct moat_paths *paths)
   return s;
 }
 
+/* A bridge moat's engine made: moat's own (`bname`), or one dockerd named
+ * `br-<12 hex>` for a user-defined network.  A bridge named with the
+ * com.docker.network.bridge.name option may be another program's. */
+static bool
+engine_bridge_p (const char *name, const char *bname)
+{
+  if (name == NULL)
+    return false;
+  if (bname != NULL && strcmp (name, bname) == 0)
+    return true;
+  if (strncmp (name, "br-", 3) != 0 || strlen (name) != 15)
+    return false;
+  return strspn (name + 3, "0123456789abcdef") == 12;
+}
+
+/* Does a process still run in the cgroup directory `dir` or below? */
+static bool
+cgroup_busy (const char *dir, int depth)
+{
+  char path[PATH_MAX];
+  struct dirent *e;
+  bool busy = false;
+  DIR *d;
+  FILE *f;
+
+  snprintf (path, sizeof path, "%s/cgroup.procs", dir);
+  f = fopen (path, "re");
+  if (f != NULL)
+    {
+      busy = fgetc (f) != EOF;
+      fclose (f);
+      if (busy)
+        return true;
+    }
+  if (depth > 6 || (d = opendir (dir)) == NULL)
+    return false;
+  while (!busy && (e = readdir (d)) != NULL)
+    {
+      if (e->d_type != DT_DIR || e->d_name[0] == '.')
+        continue;
+      if ((size_t)snprintf (path, sizeof path, "%s/%s", dir, e->d_name)
+          < sizeof path)
+        busy = cgroup_busy (path, depth + 1);
+    }
+  closedir (d);
+  return busy;
+}
+
+/* Are containers of the engine still running although dockerd has exited
+ * (a dockerd that was killed leaves its containers' shims behind)?  They
+ * sit below the engine's cgroup parent (start_dockerd), cgroup v1 or v2. */
+static bool
+engine_containers_left (const char *netns, char *which, size_t len)
+{
+  static const char *const roots[]
+      = { "/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup" };
+  for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++)
+    {
+      snprintf (which, len, "%s/moat%s%s", roots[i], netns ? "-" : "",
+                netns ? netns : "");
+      if (access (which, F_OK) == 0 && cgroup_busy (which, 0))
+        return true;
+    }
+  return false;
+}
+
 /* Stop everything a record names (moatd first, then dockerd, then a
  * containerd dockerd left behind), remove the bridge moat created and the
  * run-time files.  Data is kept.  Keeps going after a failure and reports
  * the first one; the record is removed unless a process refused to die. */
 static int
-teardown (const struct moat_paths *paths, json_t *record, moat_error_t *err)
+teardown (const struct moat_paths *paths, json_t *record, bool restarting,
+          moat_error_t *err)
 {
   static const struct
   {
@@ -146,8 +236,26 @@ teardown (const struct moat_paths *paths, json_t *record, moat_error_t *err)
   };
   json_t *bridge = json_object_get (record, "bridge");
   const char *netns = record_str (record, "netns");
-  bool keep_record = false;
+  const char *bname = json_string_value (json_object_get (bridge, "name"));
+  bool private = strcmp (record_str (record, "engine") ?: "", "private") == 0;
+  bool keep_record = false, engine_gone = true;
+  json_t *nets = NULL;
   int ret = 0;
+
+  /* The engine's bridges (user-defined networks too), asked while it still
+   * answers: dockerd leaves them, and its iptables rules, behind when it
+   * exits. */
+  if (private)
+    {
+      cleanup_error moat_error_t e = NULL;
+      struct stack_proc p;
+      if (stack_record_get_proc (record, "dockerd", &p)
+          && stack_proc_check (&p) == STACK_PROC_ALIVE
+          && stack_engine_bridges (paths->engine_sock, 5000, &nets, &e) < 0)
+        log_warn ("cannot list the engine's networks (their bridges may "
+                  "stay behind): %s",
+                  moat_error_msg (&e));
+    }
 
   for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
     {
@@ -169,7 +277,12 @@ teardown (const struct moat_paths *paths, json_t *record, moat_error_t *err)
       if (stack_proc_stop (order[i].name, &p, order[i].stop_ms, &e) < 0)
         {
           if (moat_error_status (&e) == ETIMEDOUT)
-            keep_record = true;
+            {
+              keep_record = true;
+              /* still running: its containers may be too */
+              if (strcmp (order[i].name, "moatd") != 0)
+                engine_gone = false;
+            }
           if (ret == 0)
             {
               *err = steal_pointer (&e);
@@ -187,12 +300,88 @@ teardown (const struct moat_paths *paths, json_t *record, moat_error_t *err)
             unlink_quiet (pidfile);
         }
     }
+  if (!engine_gone)
+    {
+      /* Containers may still run: the rules, bridges and record stay
+       * (fail closed); `moat down` can be run again. */
+      json_decref (nets);
+      return ret;
+    }
+  if (private)
+    {
+      /* dockerd has exited but its containers may not have (a dockerd
+       * that was killed leaves them running under their shims).  Then
+       * nothing is taken away: without its bridge a container's veth would
+       * route on its own, outside the interception rules. */
+      char cg[PATH_MAX];
+      if (engine_containers_left (netns, cg, sizeof cg))
+        {
+          json_decref (nets);
+          if (ret == 0)
+            ret = moat_error (err, 0,
+                              "dockerd has exited but containers of its "
+                              "engine still run (cgroup `%s`): the bridge "
+                              "and the interception rules stay until they "
+                              "have stopped; stop them, then run `moat "
+                              "down` again",
+                              cg);
+          return ret;
+        }
+    }
+  if (nets != NULL)
+    {
+      /* What dockerd made for its bridges: iptables rules naming them,
+       * then the user-defined bridges themselves (only those with
+       * dockerd's own `br-<id>` names: a bridge named by option may be
+       * another program's). */
+      json_t *ifaces = json_array (), *subnets = json_array (), *n;
+      cleanup_error moat_error_t e = NULL;
+      size_t i, k;
+      json_array_foreach (nets, i, n)
+      {
+        if (!engine_bridge_p (json_string_value (json_object_get (n, "name")),
+                              bname))
+          continue;
+        json_t *sn = json_object_get (n, "subnets");
+        json_array_append (ifaces, json_object_get (n, "name"));
+        for (k = 0; k < json_array_size (sn); k++)
+          json_array_append (subnets, json_array_get (sn, k));
+      }
+      if (stack_iptables_forget (netns, ifaces, subnets, &e) < 0)
+        log_warn ("some of the engine's iptables rules stay: %s",
+                  moat_error_msg (&e));
+      json_array_foreach (nets, i, n)
+      {
+        const char *name = json_string_value (json_object_get (n, "name"));
+        cleanup_error moat_error_t e2 = NULL;
+        if (!engine_bridge_p (name, NULL))
+          continue;
+        if (stack_bridge_delete (netns, name, &e2) < 0)
+          log_warn ("%s", moat_error_msg (&e2));
+      }
+      json_decref (ifaces);
+      json_decref (subnets);
+      json_decref (nets);
+    }
   if (json_is_true (json_object_get (bridge, "created")))
     {
       cleanup_error moat_error_t e = NULL;
-      const char *name = json_string_value (json_object_get (bridge, "name"));
-      if (name != NULL && stack_bridge_delete (netns, name, &e) < 0
+      if (bname != NULL && stack_bridge_delete (netns, bname, &e) < 0
           && ret == 0)
+        {
+          *err = steal_pointer (&e);
+          ret = -1;
+        }
+    }
+  /* The interception rules go last, once no container can run.  `moat up`
+   * cleaning up after a crash keeps them: it loads its own at once. */
+  if (json_is_true (json_object_get (record, "intercept")) && bname != NULL
+      && !restarting)
+    {
+      struct net_intercept ic;
+      cleanup_error moat_error_t e = NULL;
+      intercept_for (bname, netns, &ic);
+      if (net_nft_apply (&ic, NULL, &e) < 0 && ret == 0)
         {
           *err = steal_pointer (&e);
           ret = -1;
@@ -231,9 +420,29 @@ append_proc_desc (char **buf, json_t *record, const char *name, bool alive)
   *buf = nb;
 }
 
-/* Refuse to start over a running stack; clean up after a crashed one. */
+/* Is this a stack whose moatd died while everything else still runs? */
+static bool
+moatd_only_dead_p (json_t *record)
+{
+  struct stack_proc p;
+  const char *state = record_str (record, "state") ?: "";
+  if (strcmp (state, "running") != 0 && strcmp (state, "repairing") != 0)
+    return false;
+  if (!stack_record_get_proc (record, "moatd", &p)
+      || stack_proc_check (&p) == STACK_PROC_ALIVE)
+    return false;
+  if (stack_record_get_proc (record, "dockerd", &p))
+    return stack_proc_check (&p) == STACK_PROC_ALIVE;
+  /* An external engine: nothing of moat's runs but moatd. */
+  return strcmp (record_str (record, "engine") ?: "", "external") == 0;
+}
+
+/* Refuse to start over a running stack; clean up after a crashed one.
+ * Returns 1 with *out the record when only moatd died (repair it), 0 when
+ * a new stack may start. */
 static int
-check_previous (const struct moat_paths *paths, moat_error_t *err)
+check_previous (const struct moat_paths *paths, json_t **out,
+                moat_error_t *err)
 {
   json_t *record = NULL;
   int r = stack_record_read (paths, &record, err);
@@ -244,6 +453,16 @@ check_previous (const struct moat_paths *paths, moat_error_t *err)
        * the administrator rather than guess. */
       return moat_error_wrap (err, "previous stack record (remove it if no "
                                    "moat processes are running)");
+    }
+  if (r == 0 && moatd_only_dead_p (record))
+    {
+      struct stack_proc p;
+      stack_record_get_proc (record, "moatd", &p);
+      log_warn ("moatd (pid %d) is not running but the engine is; "
+                "restarting moatd alone",
+                (int)p.pid);
+      *out = record;
+      return 1;
     }
   if (r == 0)
     {
@@ -264,7 +483,7 @@ check_previous (const struct moat_paths *paths, moat_error_t *err)
       log_warn ("a previous `moat up` did not stop cleanly (%s); cleaning "
                 "up its state",
                 all ?: "no processes recorded");
-      r = teardown (paths, record, err);
+      r = teardown (paths, record, true, err);
       json_decref (record);
       if (r < 0)
         return moat_error_wrap (err, "clean up the previous stack");
@@ -494,8 +713,9 @@ runtime_shadow_runc (const struct moat_paths *paths, const char *runtime,
   if (symlink (runtime, link) < 0)
     return moat_error (err, errno, "link `%s` to `%s`", link, runtime);
   if (asprintf (&path, "%s:%s", dir,
-                old != NULL ? old : "/usr/local/sbin:/usr/local/bin:"
-                                    "/usr/sbin:/usr/bin:/sbin:/bin")
+                old != NULL ? old
+                            : "/usr/local/sbin:/usr/local/bin:"
+                              "/usr/sbin:/usr/bin:/sbin:/bin")
       < 0)
     return moat_error (err, ENOMEM, "runtime path");
   *saved = strdup (old != NULL ? old : "");
@@ -616,6 +836,106 @@ start_dockerd (const struct moat_paths *paths, const struct stack_up_opts *o,
   return 0;
 }
 
+/* Start moatd for the stack `record` describes (a new one, or one whose
+ * moatd died), record it, and wait until it answers. */
+static int
+start_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
+             json_t *record, const char *moatd_path, moat_error_t *err)
+{
+  /* The net guard intercepts the private engine's networks, in the
+   * engine's network namespace; an external engine's networks are not
+   * moat's to know, so its net guard stays off. */
+  bool private = strcmp (record_str (record, "engine") ?: "", "private") == 0;
+  json_t *bridge = json_object_get (record, "bridge");
+  const char *bname = json_string_value (json_object_get (bridge, "name"));
+  const char *bcidr = json_string_value (json_object_get (bridge, "cidr"));
+  const char *pool = record_str (record, "pool") ?: o->pool;
+  const char *netns = record_str (record, "netns");
+  cleanup_free char *cidrs = NULL;
+  cleanup_free char *moatd_log = log_path (paths, "moatd");
+  struct stack_proc moatd;
+  char *argv[11];
+  int ac = 0;
+  off_t from;
+
+  if (moatd_log == NULL)
+    return moat_error (err, ENOMEM, "start moatd");
+  argv[ac++] = (char *)moatd_path;
+  argv[ac++] = (char *)"--engine-sock";
+  argv[ac++] = (char *)record_str (record, "engine_sock");
+  if (private && bname != NULL && bcidr != NULL)
+    {
+      if (asprintf (&cidrs, "%s,%s", bcidr, pool) < 0)
+        {
+          cidrs = NULL;
+          return moat_error (err, ENOMEM, "start moatd");
+        }
+      argv[ac++] = (char *)"--container-cidrs";
+      argv[ac++] = cidrs;
+      argv[ac++] = (char *)"--engine-bridge";
+      argv[ac++] = (char *)bname;
+      if (netns != NULL)
+        {
+          argv[ac++] = (char *)"--engine-netns";
+          argv[ac++] = (char *)netns;
+        }
+    }
+  argv[ac] = NULL;
+  /* moatd_path may be the record's own string: set it only when new. */
+  if (strcmp (record_str (record, "moatd_path") ?: "", moatd_path) != 0)
+    json_object_set_new (record, "moatd_path", json_string (moatd_path));
+  from = file_size (moatd_log);
+  log_info ("starting moatd (log `%s`)", moatd_log);
+  int r = stack_spawn (argv, moatd_log, NULL, &moatd, err);
+  if (r < 0)
+    return spawn_error (r, err, "moatd", moatd_log, from);
+  if (stack_record_add_proc (record, "moatd", &moatd, paths->moatd_pid) < 0
+      || write_moatd_pidfile (paths, moatd.pid, err) < 0
+      || stack_record_write (paths, record, err) < 0)
+    return -1;
+  return wait_moatd (paths, o, &moatd, moatd_log, from, err);
+}
+
+/* moatd died but the engine runs (its containers with it): start moatd
+ * alone.  The interception rules stay in place throughout (moatd left
+ * them; were they missing, the fail-closed ones are loaded first). */
+static int
+repair_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
+              json_t *record, const char *moatd_path, moat_error_t *err)
+{
+  json_t *bridge = json_object_get (record, "bridge");
+  const char *bname = json_string_value (json_object_get (bridge, "name"));
+
+  if (json_is_true (json_object_get (record, "intercept")) && bname != NULL)
+    {
+      struct net_intercept ic;
+      int r;
+      intercept_for (bname, record_str (record, "netns"), &ic);
+      r = net_nft_table_exists (&ic, err);
+      if (r < 0)
+        return -1;
+      if (r == 0)
+        {
+          log_warn ("the interception rules were missing; loading the "
+                    "fail-closed ones until moatd is up");
+          if (net_nft_apply_closed (&ic, err) < 0)
+            return -1;
+        }
+    }
+  if (stack_socket_in_use (paths->control_sock))
+    return moat_error (err, 0,
+                       "moatd's control socket `%s` is in use by a process "
+                       "moat did not start; stop it first",
+                       paths->control_sock);
+  unlink_quiet (paths->control_sock);
+  json_object_set_new (record, "state", json_string ("repairing"));
+  if (start_moatd (paths, o, record, moatd_path, err) < 0)
+    return moat_error_wrap (err, "restart moatd (the engine and the "
+                                 "interception rules are left running)");
+  json_object_set_new (record, "state", json_string ("running"));
+  return stack_record_write (paths, record, err);
+}
+
 int
 stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
           json_t **record_out, moat_error_t *err)
@@ -626,12 +946,11 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
   cleanup_free char *docker_host = NULL;
   cleanup_close int lockfd = -1;
   const char *engine_sock;
-  struct stack_proc moatd;
   json_t *record = NULL;
   char started[32];
   time_t t = time (NULL);
   struct tm tm;
-  off_t from;
+  int prev;
 
   engine_sock = private ? paths->engine_sock : o->engine;
   if (strncmp (engine_sock, "unix://", 7) == 0)
@@ -655,8 +974,22 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
   if (make_dirs (paths, err) < 0)
     return -1;
   lockfd = lock_stack (paths, err);
-  if (lockfd < 0 || check_previous (paths, err) < 0)
+  if (lockfd < 0)
     return -1;
+  prev = check_previous (paths, &record, err);
+  if (prev < 0)
+    return -1;
+  if (prev == 1)
+    {
+      /* Half running: the engine is up, moatd is not. */
+      if (repair_moatd (paths, o, record, moatd_path, err) < 0)
+        {
+          json_decref (record);
+          return -1;
+        }
+      *record_out = record;
+      return 0;
+    }
   if (private && stack_socket_in_use (paths->engine_sock))
     return moat_error (err, 0,
                        "engine socket `%s` is already in use by a process "
@@ -700,49 +1033,25 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
                            json_pack ("{s:s, s:s, s:b}", "name", o->bridge,
                                       "cidr", o->bridge_cidr, "created",
                                       true));
+      json_object_set_new (record, "pool", json_string (o->pool));
+      /* Fail closed from the first moment a container could run: the
+       * interception rules (everything refused until moatd loads the
+       * policy's) are in place before dockerd starts, and stay until it
+       * has exited (teardown). */
+      json_object_set_new (record, "intercept", json_true ());
       if (stack_record_write (paths, record, err) < 0)
         goto fail;
+      {
+        struct net_intercept ic;
+        intercept_for (o->bridge, o->netns, &ic);
+        if (net_nft_apply_closed (&ic, err) < 0)
+          goto fail;
+      }
       if (start_dockerd (paths, o, record, err) < 0)
         goto fail;
     }
 
-  {
-    /* The net guard intercepts the private engine's networks, in the
-     * engine's network namespace; an external engine's networks are not
-     * moat's to know, so its net guard stays off. */
-    cleanup_free char *cidrs = NULL;
-    char *argv[9];
-    int ac = 0;
-    argv[ac++] = moatd_path;
-    argv[ac++] = (char *)"--engine-sock";
-    argv[ac++] = (char *)engine_sock;
-    if (private)
-      {
-        if (asprintf (&cidrs, "%s,%s", o->bridge_cidr, o->pool) < 0)
-          goto fail;
-        argv[ac++] = (char *)"--container-cidrs";
-        argv[ac++] = cidrs;
-        if (o->netns != NULL)
-          {
-            argv[ac++] = (char *)"--engine-netns";
-            argv[ac++] = (char *)o->netns;
-          }
-      }
-    argv[ac] = NULL;
-    from = file_size (moatd_log);
-    log_info ("starting moatd (log `%s`)", moatd_log);
-    int r = stack_spawn (argv, moatd_log, NULL, &moatd, err);
-    if (r < 0)
-      {
-        spawn_error (r, err, "moatd", moatd_log, from);
-        goto fail;
-      }
-  }
-  if (stack_record_add_proc (record, "moatd", &moatd, paths->moatd_pid) < 0
-      || write_moatd_pidfile (paths, moatd.pid, err) < 0
-      || stack_record_write (paths, record, err) < 0)
-    goto fail;
-  if (wait_moatd (paths, o, &moatd, moatd_log, from, err) < 0)
+  if (start_moatd (paths, o, record, moatd_path, err) < 0)
     goto fail;
 
   json_object_set_new (record, "state", json_string ("running"));
@@ -755,7 +1064,7 @@ fail:
   {
     cleanup_error moat_error_t e = NULL;
     log_info ("startup failed; stopping what was started");
-    if (teardown (paths, record, &e) < 0)
+    if (teardown (paths, record, false, &e) < 0)
       log_error ("rollback incomplete: %s", moat_error_msg (&e));
   }
   json_decref (record);
@@ -793,23 +1102,49 @@ stack_down (const struct moat_paths *paths, bool *was_running,
       return 0;
     }
   *was_running = true;
-  {
-    /* The interception rules outlive a moatd restart on purpose (fail
-     * closed); only `moat down` takes them away. */
-    json_t *resp = NULL;
-    moat_error_t ctl_err = NULL;
-    if (stack_ctl_quick (paths, "net.remove_rules", 5000, &resp, &ctl_err)
-        < 0)
-      {
-        log_warn ("could not remove the net guard's rules: %s",
-                  moat_error_msg (&ctl_err));
-        moat_error_release (&ctl_err);
-      }
-    json_decref (resp);
-  }
-  r = teardown (paths, record, err);
+  /* The interception rules stay until dockerd (and with it every
+   * container) has exited: teardown removes them last. */
+  r = teardown (paths, record, false, err);
   json_decref (record);
   return r;
+}
+
+/* In the foreground: moatd died, the engine still runs.  Restart moatd
+ * alone under the stack lock (a `moat down` meanwhile wins: then there is
+ * nothing to restart).  *record is replaced by the new one. */
+static int
+supervise_restart_moatd (const struct moat_paths *paths, json_t **record,
+                         const sigset_t *sigs, moat_error_t *err)
+{
+  cleanup_close int lockfd = lock_stack (paths, err);
+  struct stack_up_opts o;
+  json_t *now = NULL;
+  const char *moatd_path;
+  int r;
+
+  if (lockfd < 0)
+    return -1;
+  r = stack_record_read (paths, &now, err);
+  if (r != 0)
+    return r < 0 ? -1 : moat_error (err, 0, "moat was stopped meanwhile");
+  if (!moatd_only_dead_p (now))
+    {
+      json_decref (now);
+      return moat_error (err, 0, "the engine is not running either");
+    }
+  stack_up_opts_init (&o);
+  o.abort_on = sigs;
+  moatd_path = record_str (now, "moatd_path");
+  if (moatd_path == NULL || repair_moatd (paths, &o, now, moatd_path, err) < 0)
+    {
+      if (moatd_path == NULL)
+        moat_error (err, 0, "the record does not name moatd's binary");
+      json_decref (now);
+      return -1;
+    }
+  json_decref (*record);
+  *record = now;
+  return 0;
 }
 
 int
@@ -818,25 +1153,52 @@ stack_supervise (const struct moat_paths *paths, json_t *record,
 {
   static const char *const names[] = { "moatd", "dockerd" };
   struct timespec tick = { 0, 500 * 1000000L };
+  long long restarts[MOATD_RESTARTS] = { 0 };
+  size_t n_restarts = 0;
+  json_t *rec = json_incref (record);
 
-  (void)paths;
   for (;;)
     {
       int sig = sigtimedwait (sigs, NULL, &tick);
       if (sig > 0)
-        return sig;
+        {
+          json_decref (rec);
+          return sig;
+        }
       for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         {
           struct stack_proc p;
           int st = 0;
-          if (!stack_record_get_proc (record, names[i], &p))
+          if (!stack_record_get_proc (rec, names[i], &p))
             continue;
           if (stack_proc_exited (&p, &st)
               || stack_proc_check (&p) != STACK_PROC_ALIVE)
-            return moat_error (
-                err, 0, "%s (pid %d) exited (%s %d)", names[i], (int)p.pid,
-                WIFEXITED (st) ? "status" : "signal",
-                WIFEXITED (st) ? WEXITSTATUS (st) : WTERMSIG (st));
+            {
+              moat_error (err, 0, "%s (pid %d) exited (%s %d)", names[i],
+                          (int)p.pid, WIFEXITED (st) ? "status" : "signal",
+                          WIFEXITED (st) ? WEXITSTATUS (st) : WTERMSIG (st));
+              /* moatd alone is restarted (the engine, its containers and
+               * the interception rules stay), a few times at most. */
+              long long now = now_ms ();
+              size_t slot = n_restarts % MOATD_RESTARTS;
+              if (strcmp (names[i], "moatd") == 0
+                  && (n_restarts < MOATD_RESTARTS
+                      || now - restarts[slot] > MOATD_RESTART_WINDOW_MS))
+                {
+                  cleanup_error moat_error_t e = NULL;
+                  log_error ("%s; restarting it", moat_error_msg (err));
+                  if (supervise_restart_moatd (paths, &rec, sigs, &e) == 0)
+                    {
+                      moat_error_release (err);
+                      restarts[slot] = now;
+                      n_restarts++;
+                      break;
+                    }
+                  log_error ("%s", moat_error_msg (&e));
+                }
+              json_decref (rec);
+              return 0;
+            }
         }
     }
 }

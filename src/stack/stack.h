@@ -114,6 +114,11 @@ int stack_engine_ping (const char *sock, long timeout_ms, moat_error_t *err);
 int stack_engine_version (const char *sock, long timeout_ms, json_t **out,
                           moat_error_t *err);
 
+/* The engine's bridge networks: [{"name": "br-…", "subnets": [CIDR…]}],
+ * the default bridge included (GET /networks). */
+int stack_engine_bridges (const char *sock, long timeout_ms, json_t **out,
+                          moat_error_t *err);
+
 /* True when something accepts connections on the unix socket path. */
 bool stack_socket_in_use (const char *path);
 
@@ -136,6 +141,20 @@ int stack_bridge_create (const char *netns, const char *name, const char *cidr,
                          const char *pool, moat_error_t *err);
 int stack_bridge_delete (const char *netns, const char *name,
                          moat_error_t *err);
+
+/* Remove the iptables rules (filter and nat, IPv4 and IPv6) that name one
+ * of `ifaces` (-i/-o) or, in POSTROUTING, come from one of `subnets` (-s):
+ * what dockerd made for those bridges and left behind when it exited.
+ * Chains and every other rule are kept.  Best effort: the first failure is
+ * reported, the rest still tried. */
+int stack_iptables_forget (const char *netns, json_t *ifaces, json_t *subnets,
+                           moat_error_t *err);
+
+/* The test stack_iptables_forget applies to one `iptables-save` line:
+ * `-A CHAIN ...` naming one of ifaces after -i/-o (negated or not), or a
+ * POSTROUTING rule with -s one of subnets. */
+bool stack_iptables_rule_ours (const char *line, json_t *ifaces,
+                               json_t *subnets);
 
 /* ---- the stack (stack.c) ---- */
 

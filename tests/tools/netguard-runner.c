@@ -285,8 +285,7 @@ main (int argc, char **argv)
                        pol.proxy.port_bitmap, &err)
       < 0)
     goto fail;
-  cfg.intercept.src = src;
-  cfg.intercept.n_src = n_src;
+  (void)src; /* --src: interception matches --iface; kept for old scripts */
   cfg.intercept.dns = dns;
   cfg.intercept.n_dns = n_dns;
   cfg.audit = audit_json;

@@ -25,30 +25,41 @@ rules_for (const char *ports)
   return r;
 }
 
+static const char *const user_bridges[] = { "br-*" };
+
 static void
 render_ports (void **state)
 {
-  struct net_cidr c;
   struct net_rules *r = rules_for ("443,80,8000-8100");
   moat_error_t err = NULL;
   char *out = NULL;
-  net_cidr_parse ("172.30.0.0/16", &c);
-  struct net_intercept ic
-      = { .iface = "moat0", .src = &c, .n_src = 1, .listen_port = 15001 };
+  struct net_intercept ic = { .iface = "moat0",
+                              .ifaces = user_bridges,
+                              .n_ifaces = 1,
+                              .listen_port = 15001 };
   assert_int_equal (net_nft_render (&ic, r, &out, &err), 0);
   /* atomic replace: the file starts by deleting the table */
   assert_non_null (
       strstr (out, "table inet moat {}\ndelete table inet moat\n"));
+  /* every rule matches the engine's interfaces, never a source range */
+  assert_null (strstr (out, "saddr {"));
+  /* anti-spoofing: strict reverse path on the engine's interfaces */
+  assert_non_null (strstr (out, "type filter hook prerouting priority raw"));
+  assert_non_null (strstr (out, "iifname { \"moat0\", \"br-*\" } fib saddr "
+                                ". iif oif missing drop\n"));
   /* same-network traffic returns untouched unless it is for the host */
   assert_non_null (
-      strstr (out, "iifname \"moat0\" ip saddr { 172.30.0.0/16 } ip daddr { "
-                   "172.30.0.0/16 } fib daddr type != local return\n"));
+      strstr (out, "iifname { \"moat0\", \"br-*\" } fib daddr . iif oif "
+                   "exists fib daddr type != local return\n"));
+  /* both families at once (inet): no ip/ip6 qualifier on the redirect */
   assert_non_null (strstr (
-      out, "iifname \"moat0\" ip saddr { 172.30.0.0/16 } tcp dport { 80, "
-           "443, 8000-8100 } redirect to :15001\n"));
-  /* no IPv6 source network: no ip6 rules; a port list is not air-gapped */
-  assert_null (strstr (out, "ip6"));
-  assert_null (strstr (out, " drop\n"));
+      out, "iifname { \"moat0\", \"br-*\" } tcp dport { 80, 443, 8000-8100 "
+           "} redirect to :15001\n"));
+  assert_non_null (strstr (out, "tcp dport { 80, 443, 8000-8100 } reject "
+                                "with tcp reset\n"));
+  /* a port list is not air-gapped: no drop of other traffic */
+  assert_null (strstr (out, "} drop\n"));
+  assert_null (strstr (out, "hook input"));
   free (out);
   net_rules_free (r);
 }
@@ -56,50 +67,82 @@ render_ports (void **state)
 static void
 render_all_ports_airgap (void **state)
 {
-  struct net_cidr c[2];
   struct net_addr dns;
   struct net_rules *r = rules_for ("*");
   moat_error_t err = NULL;
   char *out = NULL;
-  net_cidr_parse ("172.30.0.0/16", &c[0]);
-  net_cidr_parse ("fd30::/64", &c[1]);
   net_addr_parse ("172.30.0.1", &dns);
   struct net_intercept ic = { .iface = "moat0",
-                              .src = c,
-                              .n_src = 2,
+                              .ifaces = user_bridges,
+                              .n_ifaces = 1,
                               .listen_port = 15001,
                               .dns = &dns,
                               .n_dns = 1 };
   assert_int_equal (net_nft_render (&ic, r, &out, &err), 0);
   assert_non_null (strstr (out, "tcp dport 1-65535 redirect to :15001"));
-  assert_non_null (
-      strstr (out, "ip daddr { 172.30.0.1 } udp dport 53 accept"));
-  assert_non_null (strstr (out, "ip6 daddr != { fd30::/64 } drop\n"));
-  /* UDP to the host itself: DNS only */
+  /* DNS to the resolver, UDP and TCP, before TCP is reset */
+  const char *dns_fwd = strstr (out, "ip daddr { 172.30.0.1 } meta l4proto "
+                                     "{ tcp, udp } th dport 53 accept\n");
+  const char *reset = strstr (out, "tcp dport 1-65535 reject with tcp reset");
+  assert_non_null (dns_fwd);
+  assert_non_null (reset);
+  assert_true (dns_fwd < reset);
+  assert_non_null (strstr (out, "ip daddr { 172.30.0.1 } tcp dport 53 "
+                                "return\n"));
+  /* everything else from the engine's interfaces, both families */
+  assert_non_null (strstr (out, "iifname { \"moat0\", \"br-*\" } drop\n"));
+  /* to the host itself: TCP (redirected), DNS, ICMP only */
   assert_non_null (strstr (out, "type filter hook input"));
-  assert_non_null (strstr (out, "udp dport != 53 drop\n"));
-  /* no IPv6 resolver: no empty set left behind */
+  assert_non_null (
+      strstr (out, "meta l4proto { tcp, icmp, ipv6-icmp } accept\n"));
+  /* no IPv6 resolver: no empty set */
   assert_null (strstr (out, "{ }"));
+  assert_null (strstr (out, "ip6 daddr"));
   free (out);
   net_rules_free (r);
 }
 
 static void
-render_remove_and_refusals (void **state)
+render_closed (void **state)
 {
-  struct net_cidr c;
+  struct net_addr dns;
   moat_error_t err = NULL;
   char *out = NULL;
-  net_cidr_parse ("172.30.0.0/16", &c);
-  struct net_intercept ic = { .src = &c, .n_src = 1, .listen_port = 1 };
+  net_addr_parse ("172.30.0.1", &dns);
+  struct net_intercept ic = { .iface = "moat0",
+                              .ifaces = user_bridges,
+                              .n_ifaces = 1,
+                              .listen_port = 15001,
+                              .dns = &dns,
+                              .n_dns = 1 };
+  assert_int_equal (net_nft_render_closed (&ic, &out, &err), 0);
+  assert_non_null (strstr (out, "tcp dport 1-65535 redirect to :15001"));
+  assert_non_null (strstr (out, "iifname { \"moat0\", \"br-*\" } drop\n"));
+  /* fail closed: not even DNS */
+  assert_null (strstr (out, "dport 53"));
+  free (out);
+}
+
+static void
+render_remove_and_refusals (void **state)
+{
+  moat_error_t err = NULL;
+  char *out = NULL;
+  struct net_intercept ic = { .iface = "moat0", .listen_port = 1 };
   assert_int_equal (net_nft_render (&ic, NULL, &out, &err), 0);
   assert_string_equal (out, "table inet moat {}\ndelete table inet moat\n");
   free (out);
   ic.iface = "x\" accept";
   assert_int_equal (net_nft_render (&ic, NULL, &out, &err), -1);
   moat_error_release (&err);
+  ic.iface = "a*b";
+  assert_int_equal (net_nft_render (&ic, NULL, &out, &err), -1);
+  moat_error_release (&err);
+  ic.iface = "sixteen-chars-xx";
+  assert_int_equal (net_nft_render (&ic, NULL, &out, &err), -1);
+  moat_error_release (&err);
+  /* no interface at all: refused (never "any interface") */
   ic.iface = NULL;
-  ic.n_src = 0;
   assert_int_equal (net_nft_render (&ic, NULL, &out, &err), -1);
   moat_error_release (&err);
 }
@@ -110,6 +153,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (render_ports),
     cmocka_unit_test (render_all_ports_airgap),
+    cmocka_unit_test (render_closed),
     cmocka_unit_test (render_remove_and_refusals),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -331,6 +331,39 @@ log_tail_from_offset (void **state)
   unlink (path);
 }
 
+static void
+iptables_rules_of_the_engine (void **state)
+{
+  json_t *ifaces = json_pack ("[s, s]", "moat0", "br-0123456789ab");
+  json_t *subnets = json_pack ("[s]", "10.213.0.0/24");
+  (void)state;
+  assert_true (stack_iptables_rule_ours ("-A FORWARD -o moat0 -j DOCKER",
+                                         ifaces, subnets));
+  assert_true (stack_iptables_rule_ours (
+      "-A DOCKER-ISOLATION-STAGE-1 -i br-0123456789ab ! -o br-0123456789ab "
+      "-j DOCKER-ISOLATION-STAGE-2",
+      ifaces, subnets));
+  assert_true (stack_iptables_rule_ours (
+      "-A DOCKER ! -i moat0 -p tcp -m tcp --dport 8080 -j DNAT "
+      "--to-destination 10.213.0.2:80",
+      ifaces, subnets));
+  assert_true (stack_iptables_rule_ours (
+      "-A POSTROUTING -s 10.213.0.0/24 ! -o docker0 -j MASQUERADE", ifaces,
+      subnets));
+  /* another engine's bridge, the shared jumps, a prefix of a name */
+  assert_false (stack_iptables_rule_ours ("-A FORWARD -o docker0 -j DOCKER",
+                                          ifaces, subnets));
+  assert_false (
+      stack_iptables_rule_ours ("-A FORWARD -j DOCKER-USER", ifaces, subnets));
+  assert_false (stack_iptables_rule_ours ("-A FORWARD -o moat0x -j ACCEPT",
+                                          ifaces, subnets));
+  /* a subnet outside POSTROUTING is not enough */
+  assert_false (stack_iptables_rule_ours (
+      "-A INPUT -s 10.213.0.0/24 -j ACCEPT", ifaces, subnets));
+  json_decref (ifaces);
+  json_decref (subnets);
+}
+
 int
 main (void)
 {
@@ -346,6 +379,7 @@ main (void)
     cmocka_unit_test (stop_refuses_reused_pid),
     cmocka_unit_test (spawn_and_stop),
     cmocka_unit_test (log_tail_from_offset),
+    cmocka_unit_test (iptables_rules_of_the_engine),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

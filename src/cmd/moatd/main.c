@@ -17,7 +17,8 @@ usage (FILE *out)
 {
   fprintf (out,
            "Usage: moatd [--engine-sock PATH] [--container-cidrs LIST]\n"
-           "             [--engine-netns NAME] [--net-port N] "
+           "             [--engine-netns NAME] [--engine-bridge NAME]\n"
+           "             [--net-port N] "
            "[--sandbox PATH]\n"
            "             [--log-format text|json] [--debug]\n\n"
            "The moat daemon: holds the effective policy, serves moat's "
@@ -31,6 +32,9 @@ usage (FILE *out)
            "                       the net guard (egress interception)\n"
            "  --engine-netns NAME  network namespace the engine runs in "
            "(tests)\n"
+           "  --engine-bridge NAME the engine's default bridge (default "
+           "moat0); it and\n"
+           "                       the br-* bridges are intercepted\n"
            "  --net-port N         the net guard's listener (default "
            "15001)\n"
            "  --sandbox PATH       moat-sandbox (default: next to moatd)\n"
@@ -45,6 +49,7 @@ main (int argc, char **argv)
     { "engine-sock", required_argument, NULL, 'e' },
     { "container-cidrs", required_argument, NULL, 'c' },
     { "engine-netns", required_argument, NULL, 'n' },
+    { "engine-bridge", required_argument, NULL, 'b' },
     { "net-port", required_argument, NULL, 'p' },
     { "sandbox", required_argument, NULL, 's' },
     { "log-format", required_argument, NULL, 'f' },
@@ -72,6 +77,9 @@ main (int argc, char **argv)
         break;
       case 'n':
         cfg.engine_netns = optarg;
+        break;
+      case 'b':
+        cfg.engine_bridge = optarg;
         break;
       case 'p':
         {
