@@ -1049,6 +1049,48 @@ dump (json_t *root, char **out, size_t *out_len, struct eci_verdict *v)
   return 0;
 }
 
+/* ECI drops CAP_NET_RAW unless the create asks for it (CapAdd NET_RAW or
+ * ALL, or Privileged): with it, a container forges packets with another
+ * container's source address on its own network, which the reverse-path
+ * check on the bridge cannot tell apart (docs/engine-eci-checks.md).
+ * ping keeps working through ICMP sockets (net.ipv4.ping_group_range,
+ * which moat-runc sets to the container's gids). */
+static int
+drop_net_raw (json_t *hc, struct eci_verdict *v)
+{
+  json_t *priv, *add, *drop, *e;
+  size_t i;
+
+  if (obj_get (hc, "Privileged", &priv, v) < 0
+      || obj_get (hc, "CapAdd", &add, v) < 0
+      || obj_get (hc, "CapDrop", &drop, v) < 0)
+    return -1;
+  if (json_is_true (priv))
+    return 0;
+  json_array_foreach (add, i, e)
+  {
+    const char *c = json_string_value (e);
+    if (c == NULL)
+      continue;
+    if (strncasecmp (c, "CAP_", 4) == 0)
+      c += 4;
+    if (strcasecmp (c, "NET_RAW") == 0 || strcasecmp (c, "ALL") == 0)
+      return 0;
+  }
+  if (drop == NULL || json_is_null (drop))
+    {
+      drop = json_array ();
+      if (drop == NULL || obj_set_canonical (hc, "CapDrop", drop) < 0)
+        return oom (v);
+    }
+  else if (!json_is_array (drop))
+    return refuse (v, 400, "eci.json",
+                   MSG_PREFIX "invalid HostConfig.CapDrop");
+  if (json_array_append_new (drop, json_string ("NET_RAW")) < 0)
+    return oom (v);
+  return 0;
+}
+
 int
 eci_check_container_create (const struct eci_config *cfg,
                             const struct policy *pol, const char *body,
@@ -1212,6 +1254,8 @@ eci_check_container_create (const struct eci_config *cfg,
       oom (v);
       goto done;
     }
+  if (drop_net_raw (hc, v) < 0)
+    goto done;
   ret = dump (root, out, out_len, v);
 done:
   json_decref (root);

@@ -73,4 +73,15 @@ case "$out" in *"${E}network option \"com.docker.network.bridge.name\" denied"*)
   *) not_ok "a user network cannot take moat0 or a host bridge" "$out" ;; esac
 out=$("$MOAT" audit --json 2>/dev/null | grep -c '"eci.network"')
 [ "${out:-0}" -ge 1 ] && ok "network refusals are audited" || not_ok "network refusals are audited" "$("$MOAT" audit 2>&1 | tail -3)"
+# CAP_NET_RAW is dropped by default (bit 13 of CapEff), kept when asked for;
+# an ICMP-socket ping (iputils) still works through ping_group_range.
+capnr() { docker run --rm "$@" busybox sh -c 'grep CapEff /proc/self/status' 2>&1 |
+  awk '{ v = 0; h = $2; for (i = 1; i <= length(h); i++) { v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1 }
+         print (int(v / 8192) % 2) }'; }
+[ "$(capnr)" = 0 ] && ok "CAP_NET_RAW dropped by default" || not_ok "CAP_NET_RAW dropped by default" "$(capnr)"
+[ "$(capnr --cap-add NET_RAW)" = 1 ] && ok "--cap-add NET_RAW keeps it" || not_ok "--cap-add NET_RAW keeps it" "$(capnr --cap-add NET_RAW)"
+# busybox ping opens a raw socket only (iputils ping falls back to an ICMP
+# socket): it needs --cap-add NET_RAW, as under Podman's defaults.
+out=$(docker run --rm --cap-add NET_RAW busybox sh -c 'ping -c 1 -W 5 127.0.0.1 >/dev/null && echo pinged' 2>&1)
+[ "$out" = pinged ] && ok "ping works with --cap-add NET_RAW" || not_ok "ping works with --cap-add NET_RAW" "$out"
 harness_done

@@ -141,6 +141,45 @@ runtime_forced (void **state)
   json_decref (b);
 }
 
+/* CAP_NET_RAW is dropped unless asked for (CapAdd NET_RAW/ALL, Privileged). */
+static bool
+drops_net_raw (struct fx *f, const char *json)
+{
+  json_t *b = NULL, *e;
+  size_t i;
+  bool found = false;
+  assert_int_equal (create (f, json, NULL, &b), 0);
+  json_array_foreach (
+      json_object_get (json_object_get (b, "HostConfig"), "CapDrop"), i,
+      e) if (strcmp (json_string_value (e) ?: "", "NET_RAW") == 0) found
+      = true;
+  json_decref (b);
+  return found;
+}
+
+static void
+net_raw_dropped (void **state)
+{
+  struct fx *f = *state;
+  assert_true (drops_net_raw (f, "{\"Image\":\"busybox\"}"));
+  assert_true (drops_net_raw (
+      f, "{\"Image\":\"b\",\"HostConfig\":{\"CapDrop\":[\"MKNOD\"]}}"));
+  assert_true (drops_net_raw (
+      f, "{\"Image\":\"b\",\"HostConfig\":{\"CapAdd\":[\"NET_ADMIN\"]}}"));
+  assert_false (drops_net_raw (
+      f, "{\"Image\":\"b\",\"HostConfig\":{\"CapAdd\":[\"net_raw\"]}}"));
+  assert_false (drops_net_raw (
+      f, "{\"Image\":\"b\",\"HostConfig\":{\"CapAdd\":[\"CAP_NET_RAW\"]}}"));
+  assert_false (drops_net_raw (
+      f, "{\"Image\":\"b\",\"HostConfig\":{\"CapAdd\":[\"ALL\"]}}"));
+  assert_false (drops_net_raw (
+      f, "{\"Image\":\"b\",\"HostConfig\":{\"Privileged\":true}}"));
+  assert_int_equal (create (f,
+                            "{\"Image\":\"b\",\"HostConfig\":{\"CapDrop\":5}}",
+                            NULL, NULL),
+                    400);
+}
+
 static void
 namespaces_refused (void **state)
 {
@@ -991,6 +1030,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (runtime_forced, setup, teardown),
+    cmocka_unit_test_setup_teardown (net_raw_dropped, setup, teardown),
     cmocka_unit_test_setup_teardown (namespaces_refused, setup, teardown),
     cmocka_unit_test_setup_teardown (bad_bodies, setup, teardown),
     cmocka_unit_test_setup_teardown (binds, setup, teardown),
