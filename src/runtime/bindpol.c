@@ -44,6 +44,7 @@ bindpol_free (struct bindpol *bp)
   free (bp->filtered_dir);
   free (bp->image);
   free (bp->policy_error);
+  free (bp->caller_error);
   memset (bp, 0, sizeof *bp);
 }
 
@@ -115,34 +116,81 @@ spec_data_root (json_t *spec, const char *id)
   return NULL;
 }
 
-/* Config.Image of the engine's container config; the name as the user
- * wrote it (label com.moat.image) when the guard pinned it to an id. */
-static char *
-engine_image (const char *data_root, const char *id)
+/* A caller label's value: decimal, below UINT32_MAX (-1 is no id). */
+static bool
+parse_id (const char *s, uint32_t *out)
+{
+  unsigned long long v = 0;
+  if (s == NULL || *s == '\0' || strlen (s) > 10)
+    return false;
+  for (const char *p = s; *p != '\0'; p++)
+    {
+      if (*p < '0' || *p > '9')
+        return false;
+      v = v * 10 + (unsigned)(*p - '0');
+    }
+  if (v >= UINT32_MAX)
+    return false;
+  *out = (uint32_t)v;
+  return true;
+}
+
+/* The caller from the labels (bindpol.h); a missing uid label is root. */
+static void
+read_caller (struct bindpol *bp, json_t *labels)
+{
+  json_t *ju = json_object_get (labels, BINDPOL_LABEL_UID);
+  json_t *jg = json_object_get (labels, BINDPOL_LABEL_GID);
+  const char *u = json_string_value (ju), *g = json_string_value (jg);
+
+  bp->caller_root = true;
+  if (ju == NULL && jg == NULL)
+    return;
+  if (!parse_id (u, &bp->caller_uid) || !parse_id (g, &bp->caller_gid))
+    {
+      if (asprintf (&bp->caller_error,
+                    "invalid caller labels " BINDPOL_LABEL_UID
+                    "=\"%s\" " BINDPOL_LABEL_GID "=\"%s\"",
+                    u ? u : "(none)", g ? g : "(none)")
+          < 0)
+        bp->caller_error = NULL;
+      return;
+    }
+  bp->caller_root = bp->caller_uid == 0;
+}
+
+/* From the engine's container config: Config.Image (the name as the user
+ * wrote it, label com.moat.image, when the guard pinned it to an id) and
+ * the caller labels.  Returns 1 when the config was read, 0 if not. */
+static int
+engine_config (struct bindpol *bp, const char *data_root, const char *id)
 {
   cleanup_free char *path = NULL;
   cleanup_free char *data = NULL;
   cleanup_error moat_error_t e = NULL;
   size_t len;
-  json_t *root, *cfg;
-  char *ret = NULL;
+  json_t *root, *cfg, *labels;
+  const char *label, *img;
   if (asprintf (&path, "%s/containers/%s/config.v2.json", data_root, id) < 0)
-    return NULL;
+    return 0;
   if (fs_read_file (path, CONFIG_MAX, &data, &len, &e) < 0)
-    return NULL;
+    return 0;
   root = json_loadb (data, len, 0, NULL);
+  if (root == NULL)
+    return 0;
   cfg = json_object_get (root, "Config");
-  {
-    const char *label = json_string_value (
-        json_object_get (json_object_get (cfg, "Labels"), "com.moat.image"));
-    const char *img = json_string_value (json_object_get (cfg, "Image"));
-    if (label != NULL && label[0] != '\0')
-      ret = strdup (label);
-    else if (img != NULL)
-      ret = strdup (img);
-  }
+  labels = json_object_get (cfg, "Labels");
+  label = json_string_value (json_object_get (labels, "com.moat.image"));
+  img = json_string_value (json_object_get (cfg, "Image"));
+  free (bp->image);
+  bp->image = NULL;
+  if (label != NULL && label[0] != '\0')
+    bp->image = strdup (label);
+  else if (img != NULL)
+    bp->image = strdup (img);
+  read_caller (bp, labels);
   json_decref (root);
-  return ret;
+  return 1;
 }
 
 /* The effective filesharingDirectories and ECI switch, as moatd builds
@@ -236,9 +284,10 @@ bindpol_load (struct bindpol *bp, const struct moat_paths *paths,
       goto oom;
     }
   bp->filtered_dir = realpath (fdir, NULL);
-  bp->image = engine_image (spec_root ? spec_root : paths->engine_data, id);
-  if (bp->image == NULL && spec_root != NULL)
-    bp->image = engine_image (paths->engine_data, id);
+  bp->caller_root = true;
+  if (!engine_config (bp, spec_root ? spec_root : paths->engine_data, id)
+      && spec_root != NULL)
+    engine_config (bp, paths->engine_data, id);
   if (bp->image == NULL && (bp->image = strdup ("")) == NULL)
     goto oom;
   return 0;
@@ -419,9 +468,11 @@ volume_bind_source (int fd, char **host)
 /* The decision on a real (symlink-free) path and what it is. */
 static int
 decide (const struct bindpol *bp, const char *real, const struct stat *st,
-        const char *src, const char *dest, moat_error_t *err)
+        const char *src, const char *dest, enum bindpol_kind *kind,
+        moat_error_t *err)
 {
   const char *base = strrchr (real, '/');
+  *kind = BINDPOL_ENGINE;
   if (engine_file_p (bp, real))
     return 0;
   if (dest != NULL && strcmp (dest, "/sbin/docker-init") == 0
@@ -438,6 +489,7 @@ decide (const struct bindpol *bp, const char *real, const struct stat *st,
   for (size_t i = 0; i < bp->n_sockets; i++)
     if (path_under (bp->sockets[i], real))
       return refuse_socket (bp, err);
+  *kind = BINDPOL_HOST;
   if (!bp->eci)
     return 0;
   for (size_t i = 0; i < bp->n_protect; i++)
@@ -452,6 +504,14 @@ decide (const struct bindpol *bp, const char *real, const struct stat *st,
 int
 bindpol_check_fd (const struct bindpol *bp, int fd, const char *src,
                   const char *dest, moat_error_t *err)
+{
+  enum bindpol_kind kind;
+  return bindpol_judge_fd (bp, fd, src, dest, &kind, err);
+}
+
+int
+bindpol_judge_fd (const struct bindpol *bp, int fd, const char *src,
+                  const char *dest, enum bindpol_kind *kind, moat_error_t *err)
 {
   char link[64];
   char real[PATH_MAX];
@@ -477,10 +537,11 @@ bindpol_check_fd (const struct bindpol *bp, int fd, const char *src,
       if (r < 0)
         return refuse_shared (src, err);
       if (r > 0)
-        return decide (bp, host, &st, host, dest, err);
+        return decide (bp, host, &st, host, dest, kind, err);
+      *kind = BINDPOL_ENGINE;
       return 0;
     }
-  return decide (bp, real, &st, src, dest, err);
+  return decide (bp, real, &st, src, dest, kind, err);
 }
 
 int

@@ -304,15 +304,17 @@ helper_child (int sock, const struct overlay_args *ov)
   _exit (0);
 }
 
+/* One line "INSIDE OUTSIDE COUNT" into /proc/PID/{uid,gid}_map. */
 static int
-write_map (pid_t pid, const char *file, uint32_t base, uint32_t size,
-           moat_error_t *err)
+write_map (pid_t pid, const char *file, uint32_t inside, uint32_t outside,
+           uint32_t size, moat_error_t *err)
 {
   char path[64], buf[64];
   cleanup_close int fd = -1;
   int n;
   snprintf (path, sizeof path, "/proc/%d/%s", (int)pid, file);
-  n = snprintf (buf, sizeof buf, "0 %" PRIu32 " %" PRIu32 "\n", base, size);
+  n = snprintf (buf, sizeof buf, "%" PRIu32 " %" PRIu32 " %" PRIu32 "\n",
+                inside, outside, size);
   fd = open (path, O_WRONLY | O_CLOEXEC);
   if (fd < 0)
     return moat_error (err, errno, "open `%s`", path);
@@ -339,9 +341,16 @@ helper_end (struct helper *h)
   h->pid = 0;
 }
 
+/* The id mapping of a helper's user namespace: ids inside..inside+size
+ * are host ids outside..outside+size. */
+struct idmap
+{
+  uint32_t uid_in, uid_out, gid_in, gid_out, size;
+};
+
 static int
-helper_start (struct helper *h, const struct overlay_args *ov, uint32_t uid,
-              uint32_t gid, uint32_t size, moat_error_t *err)
+helper_start (struct helper *h, const struct overlay_args *ov,
+              const struct idmap *map, moat_error_t *err)
 {
   int sv[2];
   char c, path[64];
@@ -369,8 +378,11 @@ helper_start (struct helper *h, const struct overlay_args *ov, uint32_t uid,
       helper_end (h);
       return moat_error (err, EIO, "user namespace helper failed to start");
     }
-  if (write_map (h->pid, "uid_map", uid, size, err) < 0
-      || write_map (h->pid, "gid_map", gid, size, err) < 0)
+  if (write_map (h->pid, "uid_map", map->uid_in, map->uid_out, map->size, err)
+          < 0
+      || write_map (h->pid, "gid_map", map->gid_in, map->gid_out, map->size,
+                    err)
+             < 0)
     {
       helper_end (h);
       return -1;
@@ -699,18 +711,49 @@ pin_bind (int fd, const char *src, const char *target, int userns_fd,
   return attach_at (tree, src, target, err);
 }
 
+/* The container's process user (spec process.user, 0 by default). */
+static int
+process_ids (json_t *spec, uint32_t size, uint32_t *uid, uint32_t *gid,
+             moat_error_t *err)
+{
+  json_t *user = json_object_get (json_object_get (spec, "process"), "user");
+  json_t *ju = json_object_get (user, "uid"),
+         *jg = json_object_get (user, "gid");
+  json_int_t u = ju ? json_integer_value (ju) : 0;
+  json_int_t g = jg ? json_integer_value (jg) : 0;
+  if ((ju != NULL && !json_is_integer (ju))
+      || (jg != NULL && !json_is_integer (jg)) || u < 0 || g < 0
+      || u >= (json_int_t)size || g >= (json_int_t)size)
+    return moat_error (err, EINVAL,
+                       "process.user %lld:%lld is outside the container's "
+                       "%" PRIu32 " ids",
+                       (long long)u, (long long)g, size);
+  *uid = (uint32_t)u;
+  *gid = (uint32_t)g;
+  return 0;
+}
+
 /* Every bind mount source is opened once, judged by the tree that was
  * opened (bp; a symlink swapped in after the engine guard's check cannot
  * redirect it), id-mapped and attached at <run>/b<i>, and the spec
- * points there: runc mounts exactly what was judged. */
+ * points there: runc mounts exactly what was judged.
+ *
+ * The engine's own files and volumes are mapped as the container's (host
+ * n is container n).  A host directory (BINDPOL_HOST) of a non-root
+ * caller is mapped through a second user namespace that maps only the
+ * caller's uid and gid, to the container's process user: every other
+ * owner is unmapped there, so the container has the caller's rights on
+ * it and what it creates is the caller's. */
 static int
 idmap_binds (const char *run_dir, json_t *spec, struct helper *h,
-             const struct bindpol *bp, struct rootfs_report *rep,
-             moat_error_t *err)
+             const struct bindpol *bp, const struct idmap *cmap,
+             struct rootfs_report *rep, moat_error_t *err)
 {
   json_t *mounts = json_object_get (spec, "mounts");
+  struct helper ch = { .pid = 0, .sock = -1, .userns_fd = -1 };
   size_t i;
   json_t *m;
+  int ret = -1;
 
   json_array_foreach (mounts, i, m)
   {
@@ -718,35 +761,73 @@ idmap_binds (const char *run_dir, json_t *spec, struct helper *h,
     const char *dst = json_string_value (json_object_get (m, "destination"));
     cleanup_free char *tgt = NULL;
     cleanup_close int fd = -1;
-    int kind = is_bind (m);
-    int mapped = 0;
-    if (kind == 0 || src == NULL || src[0] != '/')
+    enum bindpol_kind kind = BINDPOL_HOST;
+    int bind = is_bind (m);
+    int ro = has_opt (m, "ro");
+    int mapped = 0, userns = h->userns_fd;
+    if (bind == 0 || src == NULL || src[0] != '/')
       continue;
     if (asprintf (&tgt, "%s/b%zu", run_dir, i) < 0)
-      return moat_error (err, ENOMEM, "bind paths");
+      {
+        moat_error (err, ENOMEM, "bind paths");
+        goto out;
+      }
     /* resolved once, as mount(2) would (symlinks followed) */
     fd = open (src, O_PATH | O_CLOEXEC);
     if (fd < 0)
-      return moat_error (err, errno, "bind mount source `%s`", src);
-    if (bp != NULL && bindpol_check_fd (bp, fd, src, dst, err) < 0)
-      return -1;
+      {
+        moat_error (err, errno, "bind mount source `%s`", src);
+        goto out;
+      }
+    if (bp != NULL && bindpol_judge_fd (bp, fd, src, dst, &kind, err) < 0)
+      goto out;
+    if (kind == BINDPOL_HOST && bp != NULL && !bp->caller_root)
+      {
+        if (ch.pid == 0)
+          {
+            struct overlay_args none = { 0 };
+            struct idmap one = {
+              .uid_in = bp->caller_uid,
+              .uid_out = cmap->uid_out + cmap->uid_in,
+              .gid_in = bp->caller_gid,
+              .gid_out = cmap->gid_out + cmap->gid_in,
+              .size = 1,
+            };
+            if (helper_start (&ch, &none, &one, err) < 0)
+              goto out;
+          }
+        userns = ch.userns_fd;
+      }
     /* A read-only bind is made read-only here, in the host's mount
      * namespace: the container's copy of it is then locked read-only by
      * the kernel, and so is runc's bind of that copy, so the container's
      * root cannot remount it rw. */
-    if (pin_bind (fd, src, tgt, h->userns_fd,
-                  kind == 2 || has_opt (m, "rbind"), has_opt (m, "ro"),
+    if (pin_bind (fd, src, tgt, userns, bind == 2 || has_opt (m, "rbind"), ro,
                   &mapped, err)
         < 0)
-      return -1;
+      goto out;
     if (json_object_set_new (m, "source", json_string (tgt)) < 0)
-      return moat_error (err, ENOMEM, "rewrite bind source");
+      {
+        moat_error (err, ENOMEM, "rewrite bind source");
+        goto out;
+      }
     if (mapped)
       rep->binds++;
     else
       rep->skipped++;
+    if (kind == BINDPOL_HOST && !ro)
+      {
+        rep->host_rw++;
+        if (!mapped || bp == NULL || bp->caller_root)
+          rep->host_rw_unconfined++;
+      }
+    if (kind == BINDPOL_HOST && mapped && bp != NULL && !bp->caller_root)
+      rep->caller_mapped++;
   }
-  return 0;
+  ret = 0;
+out:
+  helper_end (&ch);
+  return ret;
 }
 
 /* runc mounts root.path and the bind sources from inside the container's
@@ -932,9 +1013,14 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
   struct overlay_plan plan = { 0 };
   struct overlay_args ov = { 0 };
   struct helper h = { .pid = 0, .sock = -1, .userns_fd = -1 };
+  struct idmap cmap
+      = { 0, uid_base, 0, gid_base, size }; /* the container's mapping */
+  struct idmap pmap = { 0, uid_base, 0, gid_base, 1 }; /* its process user */
   int overlay = 0, ret = -1;
 
   memset (rep, 0, sizeof *rep);
+  if (process_ids (spec, size, &pmap.uid_in, &pmap.gid_in, err) < 0)
+    return -1;
   parent = dir_of (run_dir);
   if (parent == NULL || fs_mkdir_p (parent, 0711, err) < 0)
     return moat_error_wrap (err, "prepare `%s`", run_dir);
@@ -971,7 +1057,7 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
               "it is",
               root_path ? root_path : "(none)");
 
-  if (helper_start (&h, &ov, uid_base, gid_base, size, err) < 0)
+  if (helper_start (&h, &ov, &cmap, err) < 0)
     goto out;
   if (overlay)
     {
@@ -994,7 +1080,7 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
           goto out;
         }
     }
-  if (idmap_binds (run_dir, spec, &h, bp, rep, err) < 0)
+  if (idmap_binds (run_dir, spec, &h, bp, &pmap, rep, err) < 0)
     goto out;
   ret = 0;
 out:
