@@ -473,6 +473,18 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
         }
       t_rootfs = elapsed_ms (&t0);
     }
+  /* A container that writes a host directory as someone other than its
+   * caller must not leave set-id files there. */
+  if (rrep.host_rw_unconfined > 0)
+    {
+      if (spec_guard_setid (spec, err) < 0)
+        {
+          moat_error_wrap (err, "create `%s`", id);
+          goto fail;
+        }
+      log_info ("%s: set-id guard on (a writable host directory, caller %s)",
+                id, bp.caller_root ? "root" : "not id-mapped");
+    }
   if (rep.lock_mounts)
     {
       struct stat st;

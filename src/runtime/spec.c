@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -683,4 +684,223 @@ spec_add_lock_shim (json_t *spec, const char *shim, uint64_t cap_bound,
   if (m == NULL || json_array_append_new (mounts, m) < 0)
     return moat_error (err, ENOMEM, "shim mount");
   return 0;
+}
+
+/* Calls that can give a file S_ISUID or S_ISGID, with the index of their
+ * mode argument and of their open flags (-1: none). */
+struct setid_call
+{
+  const char *name;
+  int mode;
+  int flags;
+};
+
+static const struct setid_call setid_calls[] = {
+  { "chmod", 1, -1 },     { "fchmod", 1, -1 }, { "fchmodat", 2, -1 },
+  { "fchmodat2", 2, -1 }, { "creat", 1, -1 },  { "mknod", 1, -1 },
+  { "mknodat", 2, -1 },   { "open", 2, 1 },    { "openat", 3, 2 },
+};
+
+/* Calls whose mode or flags a filter cannot see (a struct, a ring):
+ * ENOSYS, so that libraries fall back to the calls above. */
+static const char *const blind_calls[]
+    = { "openat2", "io_uring_setup", "io_uring_enter", "io_uring_register" };
+
+#define SETID_BITS 06000u       /* S_ISUID | S_ISGID */
+#define CREATE_FLAGS 0100u      /* O_CREAT */
+#define TMPFILE_FLAG 020000000u /* __O_TMPFILE */
+
+static bool
+guarded_name_p (const char *s)
+{
+  if (s == NULL)
+    return false;
+  for (size_t i = 0; i < sizeof setid_calls / sizeof *setid_calls; i++)
+    if (strcmp (s, setid_calls[i].name) == 0)
+      return true;
+  for (size_t i = 0; i < sizeof blind_calls / sizeof *blind_calls; i++)
+    if (strcmp (s, blind_calls[i]) == 0)
+      return true;
+  return false;
+}
+
+static bool
+permissive_p (const char *action)
+{
+  return action != NULL
+         && (strcmp (action, "SCMP_ACT_ALLOW") == 0
+             || strcmp (action, "SCMP_ACT_LOG") == 0);
+}
+
+/* Append {names:[name], action, errnoRet?, args:[cmp...]}; each cmp is
+ * (index, mask, value) for SCMP_CMP_MASKED_EQ, all must hold. */
+static int
+add_rule (json_t *rules, const char *name, const char *action, int errno_ret,
+          int n, const json_int_t (*cmp)[3])
+{
+  json_t *args = json_array ();
+  json_t *r = json_pack ("{s:[s], s:s, s:o}", "names", name, "action", action,
+                         "args", args);
+  if (r == NULL)
+    return -1;
+  for (int i = 0; i < n; i++)
+    if (json_array_append_new (
+            args, json_pack ("{s:I, s:I, s:I, s:s}", "index", cmp[i][0],
+                             "value", cmp[i][1], "valueTwo", cmp[i][2], "op",
+                             "SCMP_CMP_MASKED_EQ"))
+        < 0)
+      {
+        json_decref (r);
+        return -1;
+      }
+  if (errno_ret > 0
+      && json_object_set_new (r, "errnoRet", json_integer (errno_ret)) < 0)
+    {
+      json_decref (r);
+      return -1;
+    }
+  return json_array_append_new (rules, r);
+}
+
+/* A filter of moat's own for a container that had none: allow all. */
+static json_t *
+permissive_filter (void)
+{
+#if defined(__x86_64__)
+  return json_pack ("{s:s, s:[s, s, s], s:[]}", "defaultAction",
+                    "SCMP_ACT_ALLOW", "architectures", "SCMP_ARCH_X86_64",
+                    "SCMP_ARCH_X86", "SCMP_ARCH_X32", "syscalls");
+#elif defined(__aarch64__)
+  return json_pack ("{s:s, s:[s, s], s:[]}", "defaultAction", "SCMP_ACT_ALLOW",
+                    "architectures", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM",
+                    "syscalls");
+#else
+  return json_pack ("{s:s, s:[]}", "defaultAction", "SCMP_ACT_ALLOW",
+                    "syscalls");
+#endif
+}
+
+static int
+drop_cap (json_t *process, const char *name)
+{
+  static const char *const sets[]
+      = { "bounding", "effective", "permitted", "inheritable", "ambient" };
+  json_t *caps = json_object_get (process, "capabilities");
+  for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++)
+    {
+      json_t *arr = json_object_get (caps, sets[s]);
+      for (size_t i = json_array_size (arr); i-- > 0;)
+        if (strcmp (json_string_value (json_array_get (arr, i)) ?: "", name)
+            == 0)
+          json_array_remove (arr, i);
+    }
+  return 0;
+}
+
+int
+spec_guard_setid (json_t *spec, moat_error_t *err)
+{
+  json_t *linux_ = json_object_get (spec, "linux");
+  json_t *sc = json_object_get (linux_, "seccomp");
+  json_t *rules, *e;
+  bool allow_default;
+  /* bit i: setid_calls[i] / blind_calls[i - 16] was allowed */
+  uint32_t allowed = 0;
+  size_t i;
+
+  if (!json_is_object (linux_))
+    return moat_error (err, EINVAL, "spec.linux missing");
+  if (sc == NULL || json_is_null (sc))
+    {
+      sc = permissive_filter ();
+      if (sc == NULL || json_object_set_new (linux_, "seccomp", sc) < 0)
+        return moat_error (err, ENOMEM, "seccomp filter");
+    }
+  if (!json_is_object (sc))
+    return moat_error (err, EINVAL, "linux.seccomp is not an object");
+  allow_default = permissive_p (
+      json_string_value (json_object_get (sc, "defaultAction")));
+  rules = json_object_get (sc, "syscalls");
+  if (rules == NULL)
+    {
+      rules = json_array ();
+      if (rules == NULL || json_object_set_new (sc, "syscalls", rules) < 0)
+        return moat_error (err, ENOMEM, "seccomp filter");
+    }
+  if (!json_is_array (rules))
+    return moat_error (err, EINVAL, "linux.seccomp.syscalls");
+
+  /* Take the guarded calls out of every rule that allows them; rules of
+   * moat's own below decide on them instead. */
+  for (i = json_array_size (rules); i-- > 0;)
+    {
+      json_t *names;
+      e = json_array_get (rules, i);
+      names = json_object_get (e, "names");
+      if (!permissive_p (json_string_value (json_object_get (e, "action")))
+          || !json_is_array (names))
+        continue;
+      for (size_t k = json_array_size (names); k-- > 0;)
+        {
+          const char *n = json_string_value (json_array_get (names, k));
+          if (!guarded_name_p (n))
+            continue;
+          for (size_t c = 0; c < sizeof setid_calls / sizeof *setid_calls; c++)
+            if (strcmp (n, setid_calls[c].name) == 0)
+              allowed |= 1u << c;
+          for (size_t c = 0; c < sizeof blind_calls / sizeof *blind_calls; c++)
+            if (strcmp (n, blind_calls[c]) == 0)
+              allowed |= 1u << (16 + c);
+          json_array_remove (names, k);
+        }
+      if (json_array_size (names) == 0)
+        json_array_remove (rules, i);
+    }
+
+  for (size_t c = 0; c < sizeof setid_calls / sizeof *setid_calls; c++)
+    {
+      const struct setid_call *s = &setid_calls[c];
+      int r = 0;
+      if (allow_default)
+        {
+          /* refuse: a set-id bit (with O_CREAT or O_TMPFILE for open) */
+          for (json_int_t bit = 04000; bit >= 02000 && r == 0; bit >>= 1)
+            if (s->flags < 0)
+              {
+                const json_int_t cmp[1][3] = { { s->mode, bit, bit } };
+                r = add_rule (rules, s->name, "SCMP_ACT_ERRNO", EPERM, 1, cmp);
+              }
+            else
+              for (int f = 0; f < 2 && r == 0; f++)
+                {
+                  json_int_t fl = f == 0 ? CREATE_FLAGS : TMPFILE_FLAG;
+                  const json_int_t cmp[2][3]
+                      = { { s->flags, fl, fl }, { s->mode, bit, bit } };
+                  r = add_rule (rules, s->name, "SCMP_ACT_ERRNO", EPERM, 2,
+                                cmp);
+                }
+        }
+      else if (allowed & (1u << c))
+        {
+          /* allow: no set-id bit, or (open) nothing created */
+          const json_int_t m[1][3] = { { s->mode, SETID_BITS, 0 } };
+          const json_int_t f[1][3]
+              = { { s->flags, CREATE_FLAGS | TMPFILE_FLAG, 0 } };
+          r = add_rule (rules, s->name, "SCMP_ACT_ALLOW", 0, 1, m);
+          if (r == 0 && s->flags >= 0)
+            r = add_rule (rules, s->name, "SCMP_ACT_ALLOW", 0, 1, f);
+        }
+      if (r < 0)
+        return moat_error (err, ENOMEM, "seccomp filter");
+    }
+  for (size_t c = 0; c < sizeof blind_calls / sizeof *blind_calls; c++)
+    if ((allow_default || (allowed & (1u << (16 + c))))
+        && add_rule (rules, blind_calls[c], "SCMP_ACT_ERRNO", ENOSYS, 0, NULL)
+               < 0)
+      return moat_error (err, ENOMEM, "seccomp filter");
+
+  /* A file capability is a set-id bit by another name: a v3
+   * security.capability written through a mount that maps the
+   * container's root to host root would hold for the host. */
+  return drop_cap (json_object_get (spec, "process"), "CAP_SETFCAP");
 }

@@ -68,4 +68,26 @@ check "container root's chmod 4755 leaves nothing setuid-root ($(stat -c '%U:%G 
 check "nothing in the shared directory belongs to root but what the test made" \
   sh -c "test -z \"\$(find '$W' -uid 0 ! -name public)\""
 
+
+# A root caller (no label: the raw engine socket) keeps root's rights in
+# the directory, but its container leaves no set-id file there: a
+# malicious image must not plant a root backdoor.
+Rt=$R/rootwork; mkdir -p "$Rt"
+SETID='cp /bin/busybox /w/f; chmod 4755 /w/f; chmod 2755 /w/f; chmod u+s /w/f; install -m 4755 /bin/busybox /w/g; mkdir /w/d; chmod 2755 /w/d; true'
+for mode in "" "--privileged" "--security-opt seccomp=unconfined" "--cap-add SYS_ADMIN"; do
+  d run --rm $mode -v "$Rt:/w" busybox sh -c "$SETID" >/dev/null 2>&1
+  check "root caller${mode:+ $mode}: no set-id file in the shared directory ($(find "$Rt" -perm /6000 | tr '\n' ' '))" \
+    sh -c "! find '$Rt' -perm /6000 | grep -q ."
+  rm -rf "${Rt:?}"/*
+done
+check "root caller: ordinary chmod, tar -x and file creation still work" \
+  d run --rm -v "$Rt:/w" busybox sh -c 'echo a > /w/a && chmod 0600 /w/a && mkdir /w/t && tar -C / -cf /w/t.tar bin/ls etc && tar -C /w/t -xf /w/t.tar && test -e /w/t/etc/passwd'
+check "root caller: files land as root" test "$(stat -c %u "$Rt/a")" = 0
+check "root caller with a read-only bind: setuid in its own root file system works" \
+  d run --rm -v "$Rt:/w:ro" busybox sh -c 'chmod 4755 /bin/busybox && test -u /bin/busybox'
+check "root caller without a shared directory: setuid works (image builds)" \
+  d run --rm busybox sh -c 'cp /bin/busybox /x && chmod 4755 /x && test -u /x'
+check "root caller --privileged without a shared directory: setuid works" \
+  d run --rm --privileged busybox sh -c 'cp /bin/busybox /x && chmod 6755 /x && test -u /x -a -g /x'
+
 trap - EXIT; dockerd_stop
