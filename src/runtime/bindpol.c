@@ -393,25 +393,132 @@ refuse_shared (const char *src, moat_error_t *err)
                      src);
 }
 
-/* A local volume with a host device (-o o=bind -o device=/path) is the
- * driver's bind mount of that path onto <root>/volumes/<name>/_data.
- * The host directory behind it: the mount's root within its file system
- * (mountinfo field 4) under where that file system's root is mounted.
- * Returns 0 when fd is not such a bind (not a mount point, or a whole file
- * system: tmpfs, nfs), 1 with *host malloc'd, -1 when it cannot tell. */
+/* One mountinfo line: id, device, root, mount point, file system type,
+ * super options (unescaped but the super options).  0 if malformed. */
+struct mi
+{
+  unsigned long long id;
+  char dev[32];
+  char root[PATH_MAX];
+  char mp[PATH_MAX];
+  char fstype[64];
+  char super[PATH_MAX];
+};
+
 static int
-volume_bind_source (int fd, char **host)
+mi_parse (const char *line, struct mi *m)
+{
+  const char *sep = strstr (line, " - ");
+  if (sep == NULL
+      || sscanf (line, "%llu %*u %31s %4095s %4095s", &m->id, m->dev, m->root,
+                 m->mp)
+             != 4
+      || sscanf (sep + 3, "%63s %*s %4095s", m->fstype, m->super) != 2)
+    return 0;
+  mountinfo_unescape (m->root);
+  mountinfo_unescape (m->mp);
+  return 1;
+}
+
+static int
+push_host (char ***l, size_t *n, const char *mp, const char *rest)
+{
+  char *h = NULL;
+  char **nl;
+  if (asprintf (&h, "%s%s", strcmp (mp, "/") == 0 && rest[0] ? "" : mp, rest)
+      < 0)
+    return -1;
+  nl = realloc (*l, (*n + 2) * sizeof *nl);
+  if (nl == NULL)
+    {
+      free (h);
+      return -1;
+    }
+  *l = nl;
+  nl[(*n)++] = h;
+  nl[*n] = NULL;
+  return 0;
+}
+
+/* The directories an overlay volume (-o type=overlay -o o=lowerdir=...)
+ * shows: lowerdir (':'-separated, "\:" escaped), upperdir, workdir. */
+static int
+overlay_dirs (const char *super, char ***hosts, size_t *n)
+{
+  cleanup_free char *opts = strdup (super);
+  char *save = NULL;
+  if (opts == NULL)
+    return -1;
+  for (char *o = strtok_r (opts, ",", &save); o != NULL;
+       o = strtok_r (NULL, ",", &save))
+    {
+      const char *keys[] = { "lowerdir=", "upperdir=", "workdir=",
+                             "lowerdir+=", "datadir+=" };
+      for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+        {
+          size_t kl = strlen (keys[k]);
+          char *v, *w;
+          if (strncmp (o, keys[k], kl) != 0)
+            continue;
+          v = o + kl;
+          w = v;
+          for (char *r = v;; r++)
+            {
+              if (*r == '\\' && r[1] == ':')
+                {
+                  *w++ = ':';
+                  r++;
+                  continue;
+                }
+              if (*r == ':' || *r == '\0')
+                {
+                  char end = *r;
+                  *w = '\0';
+                  mountinfo_unescape (v);
+                  if (*v != '\0' && push_host (hosts, n, v, "") < 0)
+                    return -1;
+                  if (end == '\0')
+                    break;
+                  v = w = r + 1;
+                  continue;
+                }
+              *w++ = *r;
+            }
+        }
+    }
+  return 0;
+}
+
+/* A local volume's driver mounts onto <root>/volumes/<name>/_data what its
+ * options say: a bind of a host path (-o o=bind -o device=/path), an
+ * overlay of host directories, or a file system of its own (tmpfs, nfs).
+ * What the container would see of the host: for a mount whose file system
+ * is also mounted elsewhere here, the place that shows the same tree
+ * (the mount's root within its file system, mountinfo field 4, below the
+ * root of a mount of that file system, whatever the root is: a bind of the
+ * host's `/` has root `/`); for an overlay, its directories.  Mounts at
+ * another volume's _data do not count (the same volume seen twice).
+ * Returns 0 when fd is not a mount point or is a file system found
+ * nowhere else, 1 with *hosts (NULL-terminated, malloc'd) to judge, -1
+ * when it cannot tell. */
+static int
+volume_bind_source (const struct bindpol *bp, int fd, char ***hosts)
 {
   struct statx a, b;
   cleanup_close int parent = openat (fd, "..", O_PATH | O_CLOEXEC);
   cleanup_free char *line = NULL;
-  size_t cap = 0;
-  char dev[32] = "", root[PATH_MAX] = "";
+  cleanup_free struct mi *self = calloc (1, sizeof *self);
+  cleanup_free struct mi *m = calloc (1, sizeof *m);
+  size_t cap = 0, n = 0, best = 0;
+  cleanup_free char *best_mp = NULL;
+  cleanup_free char *best_root = NULL;
+  bool found = false;
   FILE *f;
   int ret = -1;
 
-  *host = NULL;
-  if (parent < 0 || statx (fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &a) < 0
+  *hosts = NULL;
+  if (self == NULL || m == NULL || parent < 0
+      || statx (fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &a) < 0
       || statx (parent, "", AT_EMPTY_PATH, STATX_MNT_ID, &b) < 0
       || !(a.stx_mask & b.stx_mask & STATX_MNT_ID))
     return -1;
@@ -420,48 +527,68 @@ volume_bind_source (int fd, char **host)
   f = fopen ("/proc/self/mountinfo", "re");
   if (f == NULL)
     return -1;
-  /* pass 1: this mount's device and root; pass 2: where that device's
-   * file system (a root above ours) is mounted */
-  for (int pass = 0; pass < 2 && ret < 0; pass++)
+  /* pass 1: this mount; pass 2: other mounts of its file system */
+  for (int pass = 0; pass < 2; pass++)
     {
-      size_t best = 0;
       rewind (f);
       while (getline (&line, &cap, f) > 0)
         {
-          unsigned long long id;
-          char d[32], r[PATH_MAX], mp[PATH_MAX];
-          if (sscanf (line, "%llu %*u %31s %4095s %4095s", &id, d, r, mp) != 4)
+          if (!mi_parse (line, m))
             continue;
-          mountinfo_unescape (r);
-          mountinfo_unescape (mp);
-          if (pass == 0 && id == a.stx_mnt_id)
+          if (pass == 0)
             {
-              snprintf (dev, sizeof dev, "%s", d);
-              snprintf (root, sizeof root, "%s", r);
-              if (strcmp (r, "/") == 0)
+              if (m->id == a.stx_mnt_id)
                 {
-                  ret = 0;
-                  break;
+                  *self = *m;
+                  found = true;
                 }
+              continue;
             }
-          else if (pass == 1 && strcmp (d, dev) == 0 && path_under (root, r)
-                   && (best == 0 || strlen (r) < best))
+          if (m->id == self->id || strcmp (m->dev, self->dev) != 0
+              || !path_under (self->root, m->root)
+              || engine_file_p (bp, m->mp))
+            continue;
+          if (best == 0 || strlen (m->root) < best)
             {
-              size_t rl = strcmp (r, "/") == 0 ? 0 : strlen (r);
-              free (*host);
-              if (asprintf (host, "%s%s", strcmp (mp, "/") == 0 ? "" : mp,
-                            root + rl)
-                  < 0)
-                *host = NULL;
-              best = strlen (r) + 1;
+              free (best_mp);
+              free (best_root);
+              best_mp = strdup (m->mp);
+              best_root = strdup (m->root);
+              best = strlen (m->root) + 1;
+              if (best_mp == NULL || best_root == NULL)
+                goto out;
             }
         }
-      if (pass == 0 && dev[0] == '\0')
-        break;
-      if (pass == 1 && *host != NULL)
-        ret = 1;
+      if (!found)
+        goto out;
     }
+  if (strcmp (self->fstype, "overlay") == 0)
+    {
+      if (overlay_dirs (self->super, hosts, &n) < 0)
+        goto out;
+      ret = n > 0 ? 1 : -1;
+      goto out;
+    }
+  if (best == 0)
+    {
+      ret = 0;
+      goto out;
+    }
+  if (push_host (hosts, &n, best_mp,
+                 self->root
+                     + (strcmp (best_root, "/") == 0 ? 0 : strlen (best_root)))
+      < 0)
+    goto out;
+  ret = 1;
+out:
   fclose (f);
+  if (ret < 0 && *hosts != NULL)
+    {
+      for (size_t i = 0; (*hosts)[i] != NULL; i++)
+        free ((*hosts)[i]);
+      free (*hosts);
+      *hosts = NULL;
+    }
   return ret;
 }
 
@@ -530,16 +657,29 @@ bindpol_judge_fd (const struct bindpol *bp, int fd, const char *src,
     return refuse_shared (src, err);
   if (engine_file_p (bp, real) && strstr (real, "/volumes/") != NULL)
     {
-      /* a named volume: its data, unless the driver bound a host path
-       * there, which is then judged as that host path */
-      cleanup_free char *host = NULL;
-      int r = volume_bind_source (fd, &host);
+      /* a named volume: its data, unless the driver mounted host
+       * directories there, which are then judged as those */
+      char **host = NULL;
+      int r = volume_bind_source (bp, fd, &host);
+      int ret = 0;
+      *kind = BINDPOL_ENGINE;
       if (r < 0)
         return refuse_shared (src, err);
-      if (r > 0)
-        return decide (bp, host, &st, host, dest, kind, err);
-      *kind = BINDPOL_ENGINE;
-      return 0;
+      for (size_t i = 0; r > 0 && host[i] != NULL; i++)
+        {
+          cleanup_free char *hreal = realpath (host[i], NULL);
+          struct stat hst;
+          if (ret == 0
+              && (hreal == NULL || stat (hreal, &hst) < 0
+                  || decide (bp, hreal, &hst, host[i], dest, kind, err) < 0))
+            ret = bindpol_refusal_p (err) ? -1 : refuse_shared (host[i], err);
+          free (host[i]);
+        }
+      free (host);
+      /* an overlay of host directories is the host's, whoever asks */
+      if (r > 0 && ret == 0)
+        *kind = BINDPOL_HOST;
+      return ret;
     }
   return decide (bp, real, &st, src, dest, kind, err);
 }

@@ -90,4 +90,24 @@ check "root caller without a shared directory: setuid works (image builds)" \
 check "root caller --privileged without a shared directory: setuid works" \
   d run --rm --privileged busybox sh -c 'cp /bin/busybox /x && chmod 6755 /x && test -u /x -a -g /x'
 
+# Hole 1: a local volume whose driver mounted a host directory is judged as
+# that directory, whatever its root within its file system (a bind of the
+# host's / is rooted at /), and an overlay volume by its directories.
+mkdir -p "$R/ovl/l" "$R/ovl/u" "$R/ovl/w"
+d volume create -o type=none -o o=bind -o device=/ vroot >/dev/null
+d volume create -o type=none -o o=bind -o device=../.. vrel >/dev/null
+d volume create -o type=overlay -o device=overlay -o "o=lowerdir=$R/ovl/l:/etc" vovl >/dev/null
+d volume create -o type=overlay -o device=overlay \
+  -o "o=lowerdir=$R/ovl/l,upperdir=$R/ovl/u,workdir=$R/ovl/w" vovlok >/dev/null
+d volume create -o type=tmpfs -o device=tmpfs vtmp >/dev/null
+for v in vroot vrel vovl; do
+  out=$(d run --rm -v $v:/h busybox sh -c 'ls /h/etc/shadow /h/shadow' 2>&1)
+  check "raw engine: volume $v (a host directory outside the shared ones) refused" \
+    sh -c "echo '$out' | grep -q 'enhanced container isolation: .*\\(outside the shared directories\\|socket mount denied\\)'"
+done
+echo x >"$R/ovl/l/f"
+check "an overlay volume of shared directories is mounted" \
+  d run --rm -v vovlok:/h busybox cat /h/f
+check "a tmpfs volume is mounted" d run --rm -v vtmp:/h busybox sh -c 'echo x > /h/f'
+
 trap - EXIT; dockerd_stop
