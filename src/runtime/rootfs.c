@@ -695,7 +695,10 @@ pin_bind (int fd, const char *src, const char *target, int userns_fd,
       fd, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
   if (tree < 0)
     return moat_error (err, errno, "open_tree `%s`", src);
-  attr.attr_set = MOUNT_ATTR_IDMAP | (rdonly ? MOUNT_ATTR_RDONLY : 0);
+  /* nodev, set here in the host's mount namespace so the container
+   * cannot clear it: a volume or shared directory may hold device nodes */
+  attr.attr_set
+      = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV | (rdonly ? MOUNT_ATTR_RDONLY : 0);
   attr.userns_fd = (uint64_t)userns_fd;
   *mapped = sys_mount_setattr (tree, "", AT_EMPTY_PATH | rec, &attr) == 0;
   if (!*mapped)
@@ -704,9 +707,11 @@ pin_bind (int fd, const char *src, const char *target, int userns_fd,
        * ownership (the container sees its files as nobody), but is still
        * mounted from the pinned clone. */
       log_warn ("bind mount `%s` not id-mapped: %s", src, strerror (errno));
-      struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
-      if (rdonly && sys_mount_setattr (tree, "", AT_EMPTY_PATH | rec, &ro) < 0)
-        return moat_error (err, errno, "make `%s` read-only", src);
+      struct mount_attr ro
+          = { .attr_set
+              = MOUNT_ATTR_NODEV | (rdonly ? MOUNT_ATTR_RDONLY : 0) };
+      if (sys_mount_setattr (tree, "", AT_EMPTY_PATH | rec, &ro) < 0)
+        return moat_error (err, errno, "make `%s` nodev", src);
     }
   return attach_at (tree, src, target, err);
 }

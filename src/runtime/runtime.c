@@ -533,6 +533,10 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
               id, rep.dropped_caps);
   if (rep.dropped_devices != NULL)
     log_warn ("%s: host devices pruned: %s", id, rep.dropped_devices);
+  if (rep.dropped_rules > 0)
+    log_info ("%s: device cgroup rebuilt for the devices it keeps (%u allow "
+              "rules replaced)",
+              id, rep.dropped_rules);
   if (rep.added_cgroup_ns)
     log_info ("%s: added a private cgroup namespace", id);
   if (rep.replaced_mappings)

@@ -79,11 +79,12 @@ static const char *const safe_devices[]
 /* Docker's defaults, restored for privileged containers.  /proc/sys stays
  * writable so that sysctls of the container's own namespaces work; the
  * host's are owned by an id the container cannot map. */
-static const char *const masked_default[]
-    = { "/proc/asound",      "/proc/acpi",          "/proc/kcore",
-        "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",
-        "/proc/timer_stats", "/proc/sched_debug",   "/proc/scsi",
-        "/sys/firmware" };
+static const char *const masked_default[] = {
+  "/proc/asound",     "/proc/acpi",        "/proc/interrupts",
+  "/proc/kcore",      "/proc/keys",        "/proc/latency_stats",
+  "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+  "/proc/scsi",       "/sys/firmware",     "/sys/devices/virtual/powercap"
+};
 static const char *const readonly_default[]
     = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sysrq-trigger" };
 
@@ -368,49 +369,70 @@ prune_devices (json_t *linux_, struct spec_report *rep, moat_error_t *err)
         json_array_remove (devs, i);
       }
 
-  /* A rule allowing every device (privileged) becomes Docker's default
-   * list: deny all, then the safe character devices. */
-  if (json_is_array (rules))
+  /* The device cgroup is rebuilt: deny all, Docker's default rules, then
+   * one rule per device node the container keeps.  Rules the spec came
+   * with for devices it no longer has (--device pruned above,
+   * --device-cgroup-rule, --privileged's allow-all) are left out. */
+  if (res == NULL)
     {
-      int allow_all = 0;
-      json_array_foreach (rules, i, d)
-      {
-        json_t *type = json_object_get (d, "type");
-        if (json_is_true (json_object_get (d, "allow"))
-            && (type == NULL
-                || strcmp (json_string_value (type) ?: "", "a") == 0)
-            && json_object_get (d, "major") == NULL
-            && json_object_get (d, "minor") == NULL)
-          allow_all = 1;
-      }
-      if (allow_all)
-        {
-          json_t *nr = json_pack (
-              "[{s:b, s:s},"
-              " {s:b, s:s, s:s}, {s:b, s:s, s:s},"
-              " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
-              " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
-              " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
-              " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
-              " {s:b, s:s, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
-              " {s:b, s:s, s:i, s:i, s:s}]",
-              "allow", 0, "access", "rwm", "allow", 1, "type", "c", "access",
-              "m", "allow", 1, "type", "b", "access", "m", "allow", 1, "type",
-              "c", "major", 1, "minor", 3, "access", "rwm", "allow", 1, "type",
-              "c", "major", 1, "minor", 5, "access", "rwm", "allow", 1, "type",
-              "c", "major", 1, "minor", 7, "access", "rwm", "allow", 1, "type",
-              "c", "major", 1, "minor", 8, "access", "rwm", "allow", 1, "type",
-              "c", "major", 1, "minor", 9, "access", "rwm", "allow", 1, "type",
-              "c", "major", 5, "minor", 0, "access", "rwm", "allow", 1, "type",
-              "c", "major", 5, "minor", 1, "access", "rwm", "allow", 1, "type",
-              "c", "major", 5, "minor", 2, "access", "rwm", "allow", 1, "type",
-              "c", "major", 136, "access", "rwm", "allow", 1, "type", "c",
-              "major", 10, "minor", 229, "access", "rwm", "allow", 1, "type",
-              "c", "major", 10, "minor", 200, "access", "rwm");
-          if (nr == NULL || json_object_set_new (res, "devices", nr) < 0)
-            return moat_error (err, ENOMEM, "rewrite device rules");
-        }
+      res = json_object ();
+      if (res == NULL || json_object_set_new (linux_, "resources", res) < 0)
+        return moat_error (err, ENOMEM, "rewrite device rules");
     }
+  if (!json_is_object (res))
+    return moat_error (err, EINVAL, "linux.resources is not an object");
+  if (json_is_array (rules))
+    json_array_foreach (rules, i, d)
+    {
+      if (json_is_true (json_object_get (d, "allow")))
+        rep->dropped_rules++;
+    }
+  {
+    json_t *nr = json_pack (
+        "[{s:b, s:s},"
+        " {s:b, s:s, s:s}, {s:b, s:s, s:s},"
+        " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
+        " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
+        " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
+        " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
+        " {s:b, s:s, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s}]",
+        "allow", 0, "access", "rwm", "allow", 1, "type", "c", "access", "m",
+        "allow", 1, "type", "b", "access", "m", "allow", 1, "type", "c",
+        "major", 1, "minor", 3, "access", "rwm", "allow", 1, "type", "c",
+        "major", 1, "minor", 5, "access", "rwm", "allow", 1, "type", "c",
+        "major", 1, "minor", 7, "access", "rwm", "allow", 1, "type", "c",
+        "major", 1, "minor", 8, "access", "rwm", "allow", 1, "type", "c",
+        "major", 1, "minor", 9, "access", "rwm", "allow", 1, "type", "c",
+        "major", 5, "minor", 0, "access", "rwm", "allow", 1, "type", "c",
+        "major", 5, "minor", 1, "access", "rwm", "allow", 1, "type", "c",
+        "major", 5, "minor", 2, "access", "rwm", "allow", 1, "type", "c",
+        "major", 136, "access", "rwm", "allow", 1, "type", "c", "major", 10,
+        "minor", 200, "access", "rwm");
+    if (nr == NULL)
+      return moat_error (err, ENOMEM, "rewrite device rules");
+    /* the kept nodes (fuse, tun, ... with --device or --privileged) */
+    if (json_is_array (devs))
+      json_array_foreach (devs, i, d)
+      {
+        const char *type = json_string_value (json_object_get (d, "type"));
+        json_t *maj = json_object_get (d, "major");
+        json_t *min = json_object_get (d, "minor");
+        if (type == NULL || !json_is_integer (maj) || !json_is_integer (min)
+            || (strcmp (type, "c") != 0 && strcmp (type, "u") != 0))
+          continue;
+        if (json_array_append_new (
+                nr, json_pack ("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type",
+                               "c", "major", json_integer_value (maj), "minor",
+                               json_integer_value (min), "access", "rwm"))
+            < 0)
+          {
+            json_decref (nr);
+            return moat_error (err, ENOMEM, "rewrite device rules");
+          }
+      }
+    if (json_object_set_new (res, "devices", nr) < 0)
+      return moat_error (err, ENOMEM, "rewrite device rules");
+  }
   return 0;
 }
 
@@ -467,6 +489,83 @@ clamp_ping_range (json_t *linux_, uint32_t size, moat_error_t *err)
                            json_string (buf))
       < 0)
     return moat_error (err, ENOMEM, "set ping_group_range");
+  return 0;
+}
+
+/* Calls that change mounts; a filter that allows any of them does not
+ * keep a process with CAP_SYS_ADMIN from undoing the masks. */
+static const char *const mount_calls[]
+    = { "mount",    "umount", "umount2",    "fsopen",    "fsmount",
+        "fsconfig", "fspick", "move_mount", "open_tree", "mount_setattr" };
+
+static bool
+seccomp_allows_mounts (json_t *linux_)
+{
+  json_t *sc = json_object_get (linux_, "seccomp");
+  const char *def = json_string_value (json_object_get (sc, "defaultAction"));
+  size_t i, k;
+  json_t *e, *n;
+  if (!json_is_object (sc) || def == NULL
+      || strcmp (def, "SCMP_ACT_ALLOW") == 0
+      || strcmp (def, "SCMP_ACT_LOG") == 0)
+    return true;
+  json_array_foreach (json_object_get (sc, "syscalls"), i, e)
+  {
+    const char *act = json_string_value (json_object_get (e, "action"));
+    if (act == NULL
+        || (strcmp (act, "SCMP_ACT_ALLOW") != 0
+            && strcmp (act, "SCMP_ACT_LOG") != 0))
+      continue;
+    json_array_foreach (json_object_get (e, "names"), k, n)
+    {
+      const char *name = json_string_value (n);
+      for (size_t m = 0;
+           name != NULL && m < sizeof mount_calls / sizeof *mount_calls; m++)
+        if (strcmp (name, mount_calls[m]) == 0)
+          return true;
+    }
+  }
+  return false;
+}
+
+/* Every bind mount nodev: a volume can hold device nodes (dockerd copies
+ * an image's VOLUME contents into it), and a shared directory too. */
+static int
+nodev_binds (json_t *spec, moat_error_t *err)
+{
+  size_t i;
+  json_t *m;
+  json_array_foreach (json_object_get (spec, "mounts"), i, m)
+  {
+    json_t *opts = json_object_get (m, "options");
+    size_t k;
+    json_t *o;
+    bool have = false;
+    if (!bindpol_is_bind (m))
+      continue;
+    if (opts == NULL)
+      {
+        opts = json_array ();
+        if (opts == NULL || json_object_set_new (m, "options", opts) < 0)
+          return moat_error (err, ENOMEM, "bind options");
+      }
+    if (!json_is_array (opts))
+      return moat_error (err, EINVAL, "mounts[%zu].options", i);
+    json_array_foreach (opts, k, o)
+    {
+      const char *s = json_string_value (o);
+      if (s != NULL && strcmp (s, "dev") == 0)
+        {
+          json_array_remove (opts, k);
+          k--;
+          continue;
+        }
+      if (s != NULL && strcmp (s, "nodev") == 0)
+        have = true;
+    }
+    if (!have && json_array_append_new (opts, json_string ("nodev")) < 0)
+      return moat_error (err, ENOMEM, "bind options");
+  }
   return 0;
 }
 
@@ -539,20 +638,32 @@ spec_rewrite (json_t *spec, const struct spec_ctx *ctx,
   rep->privileged
       = sys_admin
         && json_array_size (json_object_get (linux_, "maskedPaths")) == 0;
-  rep->lock_mounts = sys_admin;
+  /* A process that gains CAP_SYS_ADMIN later (`docker exec
+   * --privileged`) can unmount what runc mounted unless the seccomp
+   * filter stops the mount calls: such containers are locked too. */
+  rep->lock_mounts = sys_admin || seccomp_allows_mounts (linux_);
   if (prune_devices (linux_, rep, err) < 0)
     return -1;
-  if (rep->privileged)
+  /* Docker's masks for every container (--privileged and
+   * --security-opt systempaths=unconfined drop them).  /proc/sys stays
+   * writable for a container with CAP_SYS_ADMIN (sysctls of its own
+   * namespaces; the host's are owned by an id it cannot map). */
+  if (ensure_paths (linux_, "maskedPaths", masked_default,
+                    sizeof masked_default / sizeof masked_default[0], err)
+          < 0
+      || ensure_paths (linux_, "readonlyPaths", readonly_default,
+                       sizeof readonly_default / sizeof readonly_default[0],
+                       err)
+             < 0)
+    return -1;
+  if (!sys_admin)
     {
-      if (ensure_paths (linux_, "maskedPaths", masked_default,
-                        sizeof masked_default / sizeof masked_default[0], err)
-              < 0
-          || ensure_paths (
-                 linux_, "readonlyPaths", readonly_default,
-                 sizeof readonly_default / sizeof readonly_default[0], err)
-                 < 0)
+      static const char *const proc_sys[] = { "/proc/sys" };
+      if (ensure_paths (linux_, "readonlyPaths", proc_sys, 1, err) < 0)
         return -1;
     }
+  if (nodev_binds (spec, err) < 0)
+    return -1;
   return 0;
 }
 

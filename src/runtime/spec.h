@@ -74,7 +74,10 @@ struct spec_report
   char *dropped_devices; /* "/dev/sda,/dev/mem,..." */
   int added_cgroup_ns;
   int replaced_mappings; /* the spec came with its own id mappings */
-  int lock_mounts; /* CAP_SYS_ADMIN granted: spec_add_lock_shim applies */
+  int lock_mounts; /* CAP_SYS_ADMIN granted, or a seccomp filter that lets
+                      a process granted it later (exec --privileged)
+                      mount: spec_add_lock_shim applies */
+  unsigned dropped_rules; /* device cgroup allow rules replaced */
 };
 
 void spec_report_free (struct spec_report *r);

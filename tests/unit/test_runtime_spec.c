@@ -293,10 +293,33 @@ adds_lock_shim (void **state)
   spec_report_free (&rep);
   json_decref (spec);
 
-  /* Without CAP_SYS_ADMIN nothing changes. */
+  /* Without CAP_SYS_ADMIN, under a filter that refuses the mount calls
+   * (Docker's default profile), nothing changes. */
   spec = load ("default.in.json");
+  json_object_set_new (json_object_get (spec, "linux"), "seccomp",
+                       json_pack ("{s:s, s:[{s:[s, s], s:s}]}",
+                                  "defaultAction", "SCMP_ACT_ERRNO",
+                                  "syscalls", "names", "read", "write",
+                                  "action", "SCMP_ACT_ALLOW"));
   assert_int_equal (spec_rewrite (spec, &ctx, &rep, &err), 0);
   assert_false (rep.lock_mounts);
+  spec_report_free (&rep);
+  json_decref (spec);
+
+  /* seccomp=unconfined, or a filter allowing umount2: `docker exec
+   * --privileged` could unmount the masks, so it is locked too. */
+  spec = load ("default.in.json");
+  assert_int_equal (spec_rewrite (spec, &ctx, &rep, &err), 0);
+  assert_true (rep.lock_mounts);
+  spec_report_free (&rep);
+  json_decref (spec);
+  spec = load ("default.in.json");
+  json_object_set_new (json_object_get (spec, "linux"), "seccomp",
+                       json_pack ("{s:s, s:[{s:[s], s:s}]}", "defaultAction",
+                                  "SCMP_ACT_ERRNO", "syscalls", "names",
+                                  "umount2", "action", "SCMP_ACT_ALLOW"));
+  assert_int_equal (spec_rewrite (spec, &ctx, &rep, &err), 0);
+  assert_true (rep.lock_mounts);
   spec_report_free (&rep);
   json_decref (spec);
 }
