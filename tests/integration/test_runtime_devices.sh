@@ -56,7 +56,8 @@ d volume create vdev >/dev/null
 d run --rm -v vdev:/data devimg true >/dev/null 2>&1
 blocked "image device node copied into a named volume" \
   d run --rm --device-cgroup-rule "b $maj:* rwm" -v vdev:/data busybox head -c 16 /data/disk
-mi=$(d run --rm -v vdev:/data -v "$R:/r" busybox cat /proc/self/mountinfo)
+mkdir -p "$R/nd"
+mi=$(d run --rm -v vdev:/data -v "$R/nd:/r" busybox cat /proc/self/mountinfo)
 check "volumes and binds are nodev" sh -c "echo '$mi' | awk '\$5==\"/data\"||\$5==\"/r\" {n++; if (\$6 ~ /nodev/) k++} END {exit !(n==2 && k==2)}'"
 mkdir -p "$R/shared"; mknod "$R/shared/disk" b "$maj" "$min"; chmod 0666 "$R/shared/disk"
 blocked "device node in a shared directory" \
