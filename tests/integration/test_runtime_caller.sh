@@ -53,6 +53,12 @@ check "... and it lands as the caller ($(stat -c %u:%g "$W/nonroot" 2>/dev/null)
   test "$(stat -c %u:%g "$W/nonroot")" = "$C:$C"
 check "a read-only bind is readable" \
   d run --rm $U -v "$W:/src:ro" busybox cat /src/mine /src/public
+check_not "a caller label that does not parse fails create" \
+  d run --rm --label com.moat.caller.uid=1000x --label com.moat.caller.gid=1000 busybox true
+check_not "a uid label without a gid label fails create" \
+  d run --rm --label com.moat.caller.uid=1000 busybox true
+check "a root caller label (0) is root" \
+  d run --rm --label com.moat.caller.uid=0 --label com.moat.caller.gid=0 -v "$W:/src" busybox cat /src/secret
 
 # No more than the caller's rights.
 check_not "container root cannot read another user's 0600 file" \
