@@ -18,7 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -835,6 +839,164 @@ out:
   return ret;
 }
 
+/* A detached clone of `path` as process pid's mount namespace shows it
+ * (open_tree clones only mounts of the caller's own namespace): a child
+ * joins that namespace, clones, and passes the descriptor back.  The
+ * clone is of that mount alone, or with the mounts below it when those are
+ * locked (a container moat-lock locked: its masks come along). */
+static int
+clone_foreign (int pid, const char *path, moat_error_t *err)
+{
+  int sv[2], status, fd = -1;
+  char c = 0;
+  pid_t child;
+  struct msghdr mh = { 0 };
+  struct iovec iov = { &c, 1 };
+  union
+  {
+    char b[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } cm;
+  struct cmsghdr *h;
+
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return moat_error (err, errno, "socketpair");
+  child = fork ();
+  if (child < 0)
+    {
+      close (sv[0]);
+      close (sv[1]);
+      return moat_error (err, errno, "fork");
+    }
+  if (child == 0)
+    {
+      char ns[64];
+      int nfd, t;
+      close (sv[0]);
+      snprintf (ns, sizeof ns, "/proc/%d/ns/mnt", pid);
+      nfd = open (ns, O_RDONLY | O_CLOEXEC);
+      if (nfd < 0 || setns (nfd, CLONE_NEWNS) < 0)
+        _exit (2);
+      t = sys_open_tree (AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+      /* a locked container's mounts below path come along (its masks) */
+      if (t < 0 && errno == EINVAL)
+        t = sys_open_tree (AT_FDCWD, path,
+                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+      if (t < 0)
+        _exit (3);
+      mh.msg_iov = &iov;
+      mh.msg_iovlen = 1;
+      mh.msg_control = cm.b;
+      mh.msg_controllen = sizeof cm.b;
+      h = CMSG_FIRSTHDR (&mh);
+      h->cmsg_level = SOL_SOCKET;
+      h->cmsg_type = SCM_RIGHTS;
+      h->cmsg_len = CMSG_LEN (sizeof (int));
+      memcpy (CMSG_DATA (h), &t, sizeof (int));
+      _exit (sendmsg (sv[1], &mh, 0) == 1 ? 0 : 4);
+    }
+  close (sv[1]);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cm.b;
+  mh.msg_controllen = sizeof cm.b;
+  if (recvmsg (sv[0], &mh, MSG_CMSG_CLOEXEC) == 1)
+    for (h = CMSG_FIRSTHDR (&mh); h != NULL; h = CMSG_NXTHDR (&mh, h))
+      if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+        memcpy (&fd, CMSG_DATA (h), sizeof fd);
+  close (sv[0]);
+  while (waitpid (child, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (fd < 0)
+    return moat_error (err, EIO, "clone `%s` of process %d (step %d failed)",
+                       path, pid,
+                       WIFEXITED (status) ? WEXITSTATUS (status) : -1);
+  return fd;
+}
+
+/* --network container:<id>: the spec joins /proc/<pid>/ns/net of another
+ * container, whose network namespace its own user namespace owns.  runc
+ * cannot mount a sysfs for it (the kernel wants CAP_SYS_ADMIN over the
+ * network namespace's owner), so /sys becomes a read-only, non-recursive
+ * clone of that container's own /sys (a sysfs: checked), which shows the
+ * same network namespace.  Only when the namespace is owned by that
+ * process's user namespace, which is not ours (the host's is refused
+ * earlier).  0 when there is nothing to do. */
+static int
+share_netns_sysfs (const char *run_dir, json_t *spec, moat_error_t *err)
+{
+  json_t *linux_ = json_object_get (spec, "linux");
+  json_t *sys = NULL, *m, *ns;
+  const char *path = NULL;
+  cleanup_close int nsfd = -1, owner = -1, tree = -1;
+  cleanup_free char *tgt = NULL;
+  char proc[64], extra;
+  struct stat a, b, self;
+  struct statfs sfs;
+  struct mount_attr attr
+      = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+                      | MOUNT_ATTR_NOEXEC };
+  size_t i;
+  int pid;
+
+  json_array_foreach (json_object_get (linux_, "namespaces"), i, ns)
+  {
+    const char *t = json_string_value (json_object_get (ns, "type"));
+    if (t != NULL && strcmp (t, "network") == 0)
+      path = json_string_value (json_object_get (ns, "path"));
+  }
+  json_array_foreach (json_object_get (spec, "mounts"), i, m)
+  {
+    const char *d = json_string_value (json_object_get (m, "destination"));
+    const char *t = json_string_value (json_object_get (m, "type"));
+    if (d != NULL && t != NULL && strcmp (d, "/sys") == 0
+        && strcmp (t, "sysfs") == 0)
+      sys = m;
+  }
+  if (path == NULL || *path == '\0' || sys == NULL)
+    return 0;
+  if (sscanf (path, "/proc/%d/ns/ne%c", &pid, &extra) != 2 || extra != 't'
+      || pid <= 0)
+    return moat_error (err, EINVAL,
+                       "network namespace `%s`: only another container's "
+                       "(/proc/PID/ns/net) can be joined",
+                       path);
+  nsfd = open (path, O_RDONLY | O_CLOEXEC);
+  if (nsfd < 0)
+    return moat_error (err, errno, "open `%s`", path);
+  owner = ioctl (nsfd, NS_GET_USERNS);
+  snprintf (proc, sizeof proc, "/proc/%d/ns/user", pid);
+  if (owner < 0 || fstat (owner, &a) < 0 || stat (proc, &b) < 0
+      || stat ("/proc/self/ns/user", &self) < 0)
+    return moat_error (err, errno, "owner of network namespace `%s`", path);
+  if (a.st_dev != b.st_dev || a.st_ino != b.st_ino
+      || (a.st_dev == self.st_dev && a.st_ino == self.st_ino))
+    return moat_error (err, EPERM,
+                       "network namespace `%s` is not owned by its "
+                       "container's user namespace",
+                       path);
+  snprintf (proc, sizeof proc, "/proc/%d/root/sys", pid);
+  tree = clone_foreign (pid, "/sys", err);
+  if (tree < 0)
+    return -1;
+  if (fstatfs (tree, &sfs) < 0 || sfs.f_type != SYSFS_MAGIC)
+    return moat_error (err, EPERM, "`%s` is not a sysfs", proc);
+  if (sys_mount_setattr (tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+    return moat_error (err, errno, "make `%s` read-only", proc);
+  if (asprintf (&tgt, "%s/sys", run_dir) < 0)
+    return moat_error (err, ENOMEM, "sysfs path");
+  if (attach_at (tree, proc, tgt, err) < 0)
+    return -1;
+  if (json_object_set_new (sys, "type", json_string ("bind")) < 0
+      || json_object_set_new (sys, "source", json_string (tgt)) < 0
+      || json_object_set_new (sys, "options",
+                              json_pack ("[s, s, s, s, s]", "rbind", "ro",
+                                         "nosuid", "nodev", "noexec"))
+             < 0)
+    return moat_error (err, ENOMEM, "rewrite /sys mount");
+  return 0;
+}
+
 /* runc mounts root.path and the bind sources from inside the container's
  * user namespace: every directory above run_dir must be searchable by
  * others.  Say so instead of letting runc fail with EACCES. */
@@ -1086,6 +1248,8 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
         }
     }
   if (idmap_binds (run_dir, spec, &h, bp, &pmap, rep, err) < 0)
+    goto out;
+  if (share_netns_sysfs (run_dir, spec, err) < 0)
     goto out;
   ret = 0;
 out:

@@ -75,4 +75,22 @@ d run --rm --device /dev/fuse busybox sh -c 'exec 3<>/dev/fuse' 2>/dev/null
 check "... and its cgroup rule too (open is not EPERM)" \
   sh -c "! d run --rm --device /dev/fuse busybox sh -c 'exec 3<>/dev/fuse' 2>&1 | grep -q 'not permitted'"
 
+# --network container:<id> (issue 11, item 14): runc cannot mount a sysfs
+# for a network namespace another user namespace owns; moat-runc gives the
+# joining container a read-only clone of the other container's /sys.
+d run -d --name netowner busybox sleep 600 >/dev/null
+d run -d --name netpriv --privileged busybox sleep 600 >/dev/null
+out=$(d run --rm --network container:netowner busybox sh -c \
+  'ls /sys/class/net | tr "\n" " "; awk "{print \$2}" /proc/self/uid_map; grep " /sys " /proc/self/mountinfo' 2>&1)
+check "--network container:<id> runs and sees its interfaces ($(echo "$out" | head -1))" \
+  sh -c "echo '$out' | head -1 | grep -q 'eth0 lo'"
+obase=$(d exec netowner awk '{print $2}' /proc/self/uid_map)
+check "... in a range of its own" sh -c "echo '$out' | sed -n 2p | grep -qv '^$obase\$'"
+check "... with /sys read-only" sh -c "echo '$out' | grep ' /sys ' | grep -q ' ro,'"
+check "... and /sys/firmware masked" \
+  d run --rm --network container:netowner busybox sh -c 'test -z "$(ls /sys/firmware)"'
+check "--network container:<privileged container> runs" \
+  d run --rm --network container:netpriv busybox ls /sys/class/net/eth0
+d rm -f netowner netpriv >/dev/null
+
 trap - EXIT; cleanup
