@@ -507,8 +507,8 @@ volume_bind_source (const struct bindpol *bp, int fd, char ***hosts)
   struct statx a, b;
   cleanup_close int parent = openat (fd, "..", O_PATH | O_CLOEXEC);
   cleanup_free char *line = NULL;
-  cleanup_free struct mi *self = calloc (1, sizeof *self);
-  cleanup_free struct mi *m = calloc (1, sizeof *m);
+  struct mi self_, m_;
+  struct mi *self = &self_, *m = &m_;
   size_t cap = 0, n = 0, best = 0;
   cleanup_free char *best_mp = NULL;
   cleanup_free char *best_root = NULL;
@@ -517,8 +517,8 @@ volume_bind_source (const struct bindpol *bp, int fd, char ***hosts)
   int ret = -1;
 
   *hosts = NULL;
-  if (self == NULL || m == NULL || parent < 0
-      || statx (fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &a) < 0
+  memset (self, 0, sizeof *self);
+  if (parent < 0 || statx (fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &a) < 0
       || statx (parent, "", AT_EMPTY_PATH, STATX_MNT_ID, &b) < 0
       || !(a.stx_mask & b.stx_mask & STATX_MNT_ID))
     return -1;

@@ -381,12 +381,11 @@ prune_devices (json_t *linux_, struct spec_report *rep, moat_error_t *err)
     }
   if (!json_is_object (res))
     return moat_error (err, EINVAL, "linux.resources is not an object");
-  if (json_is_array (rules))
-    json_array_foreach (rules, i, d)
-    {
-      if (json_is_true (json_object_get (d, "allow")))
-        rep->dropped_rules++;
-    }
+  json_array_foreach (rules, i, d)
+  {
+    if (json_is_true (json_object_get (d, "allow")))
+      rep->dropped_rules++;
+  }
   {
     json_t *nr = json_pack (
         "[{s:b, s:s},"
@@ -411,25 +410,24 @@ prune_devices (json_t *linux_, struct spec_report *rep, moat_error_t *err)
     if (nr == NULL)
       return moat_error (err, ENOMEM, "rewrite device rules");
     /* the kept nodes (fuse, tun, ... with --device or --privileged) */
-    if (json_is_array (devs))
-      json_array_foreach (devs, i, d)
-      {
-        const char *type = json_string_value (json_object_get (d, "type"));
-        json_t *maj = json_object_get (d, "major");
-        json_t *min = json_object_get (d, "minor");
-        if (type == NULL || !json_is_integer (maj) || !json_is_integer (min)
-            || (strcmp (type, "c") != 0 && strcmp (type, "u") != 0))
-          continue;
-        if (json_array_append_new (
-                nr, json_pack ("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type",
-                               "c", "major", json_integer_value (maj), "minor",
-                               json_integer_value (min), "access", "rwm"))
-            < 0)
-          {
-            json_decref (nr);
-            return moat_error (err, ENOMEM, "rewrite device rules");
-          }
-      }
+    json_array_foreach (devs, i, d)
+    {
+      const char *type = json_string_value (json_object_get (d, "type"));
+      json_t *maj = json_object_get (d, "major");
+      json_t *min = json_object_get (d, "minor");
+      if (type == NULL || !json_is_integer (maj) || !json_is_integer (min)
+          || (strcmp (type, "c") != 0 && strcmp (type, "u") != 0))
+        continue;
+      if (json_array_append_new (
+              nr, json_pack ("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type",
+                             "c", "major", json_integer_value (maj), "minor",
+                             json_integer_value (min), "access", "rwm"))
+          < 0)
+        {
+          json_decref (nr);
+          return moat_error (err, ENOMEM, "rewrite device rules");
+        }
+    }
     if (json_object_set_new (res, "devices", nr) < 0)
       return moat_error (err, ENOMEM, "rewrite device rules");
   }
