@@ -11,9 +11,11 @@
 #
 # Workloads, timed inside the container (/proc/uptime, 10 ms): write a
 # 1 GiB file (dd bs=1M, conv=fsync), read it back five times (page cache:
-# the mount's own cost, not the disk's), `tar -x` of 20,000 files of 1 KiB in 200
-# directories, then `rm -rf` of them.  Prints the median seconds per
-# configuration and the throughput ratio plain/moat (1.00 = as fast).
+# the mount's own cost, not the disk's), `tar -x` of 20,000 files of 1 KiB
+# in 200 directories, then `rm -rf` of them (each followed by a timed
+# `sync`: one step's writeback does not land in the next).  Prints every
+# round, the median seconds per configuration and the throughput ratio
+# plain/moat (1.00 = as fast).
 #
 # Usage: bench/bind-throughput.sh [ROUNDS]   (default 5)
 # Needs root; uses build/moat-runc (MOAT_BUILD to override).
@@ -45,8 +47,8 @@ chown 1000:1000 "$W"
 WORK='t() { cut -d" " -f1 /proc/uptime; }
 a=$(t); dd if=/dev/zero of=/w/big bs=1M count=1024 conv=fsync 2>/dev/null; b=$(t)
 for i in 1 2 3 4 5; do cat /w/big >/dev/null; done; c=$(t)
-mkdir /w/x && tar -C /w/x -xf /t/small.tar; e=$(t)
-rm -rf /w/x /w/big; f=$(t)
+mkdir /w/x && tar -C /w/x -xf /t/small.tar; sync; e=$(t)
+rm -rf /w/x /w/big; sync; f=$(t)
 echo "$a $b $c $e $f"'
 
 run() {
@@ -67,6 +69,7 @@ for r in $(seq 1 "$ROUNDS"); do
     echo "$c $out" | awk '{printf "%s %.2f %.2f %.2f %.2f\n", $1, $3-$2, $4-$3, $5-$4, $6-$5}' >>"$R/times"
   done
 done
+sed 's/^/# round: /' "$R/times"
 median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 printf '%-8s %10s %10s %10s %10s\n' config "write 1G" "read 5x1G" "tar -x 20k" "rm -rf 20k"
 for c in $cfgs; do
