@@ -6,7 +6,10 @@
 # two steps moat-runc adds, from its own log: range allocation and rootfs
 # preparation.  `moat-priv` is moat-runc with --privileged: its containers
 # start through moat-lock (docs/moat-runc.md), which plain runc and crun
-# cannot run here at all (no CAP_SYS_RESOURCE).
+# cannot run here at all (no CAP_SYS_RESOURCE).  `moat-unconf` is
+# moat-runc with --security-opt seccomp=unconfined: locked through
+# moat-lock too (an exec --privileged could unmount its masks), against
+# `runc-unconf`, the same container under plain runc.
 #
 # Usage: bench/runtime-start.sh [ROUNDS]      (default 20; BIG=0 skips 1 GB)
 # Needs root; uses build/moat-runc (MOAT_BUILD to override).
@@ -47,11 +50,13 @@ rtrun() {
   local rt=$1; shift
   case $rt in
     moat-priv) d run --rm --runtime=moat-runc --privileged "$@" ;;
+    moat-unconf) d run --rm --runtime=moat-runc --security-opt seccomp=unconfined "$@" ;;
+    runc-unconf) d run --rm --runtime=runc --security-opt seccomp=unconfined "$@" ;;
     *) d run --rm --runtime="$rt" "$@" ;;
   esac
 }
 runtimes=""
-for rt in moat-runc moat-priv runc crun; do
+for rt in moat-runc moat-priv moat-unconf runc runc-unconf crun; do
   if msg=$(rtrun $rt busybox true 2>&1); then
     runtimes="$runtimes $rt"
   else

@@ -44,6 +44,7 @@ bindpol_free (struct bindpol *bp)
   free (bp->filtered_dir);
   free (bp->image);
   free (bp->policy_error);
+  free (bp->caller_error);
   memset (bp, 0, sizeof *bp);
 }
 
@@ -115,34 +116,81 @@ spec_data_root (json_t *spec, const char *id)
   return NULL;
 }
 
-/* Config.Image of the engine's container config; the name as the user
- * wrote it (label com.moat.image) when the guard pinned it to an id. */
-static char *
-engine_image (const char *data_root, const char *id)
+/* A caller label's value: decimal, below UINT32_MAX (-1 is no id). */
+static bool
+parse_id (const char *s, uint32_t *out)
+{
+  unsigned long long v = 0;
+  if (s == NULL || *s == '\0' || strlen (s) > 10)
+    return false;
+  for (const char *p = s; *p != '\0'; p++)
+    {
+      if (*p < '0' || *p > '9')
+        return false;
+      v = v * 10 + (unsigned)(*p - '0');
+    }
+  if (v >= UINT32_MAX)
+    return false;
+  *out = (uint32_t)v;
+  return true;
+}
+
+/* The caller from the labels (bindpol.h); a missing uid label is root. */
+static void
+read_caller (struct bindpol *bp, json_t *labels)
+{
+  json_t *ju = json_object_get (labels, BINDPOL_LABEL_UID);
+  json_t *jg = json_object_get (labels, BINDPOL_LABEL_GID);
+  const char *u = json_string_value (ju), *g = json_string_value (jg);
+
+  bp->caller_root = true;
+  if (ju == NULL && jg == NULL)
+    return;
+  if (!parse_id (u, &bp->caller_uid) || !parse_id (g, &bp->caller_gid))
+    {
+      if (asprintf (&bp->caller_error,
+                    "invalid caller labels " BINDPOL_LABEL_UID
+                    "=\"%s\" " BINDPOL_LABEL_GID "=\"%s\"",
+                    u ? u : "(none)", g ? g : "(none)")
+          < 0)
+        bp->caller_error = NULL;
+      return;
+    }
+  bp->caller_root = bp->caller_uid == 0;
+}
+
+/* From the engine's container config: Config.Image (the name as the user
+ * wrote it, label com.moat.image, when the guard pinned it to an id) and
+ * the caller labels.  Returns 1 when the config was read, 0 if not. */
+static int
+engine_config (struct bindpol *bp, const char *data_root, const char *id)
 {
   cleanup_free char *path = NULL;
   cleanup_free char *data = NULL;
   cleanup_error moat_error_t e = NULL;
   size_t len;
-  json_t *root, *cfg;
-  char *ret = NULL;
+  json_t *root, *cfg, *labels;
+  const char *label, *img;
   if (asprintf (&path, "%s/containers/%s/config.v2.json", data_root, id) < 0)
-    return NULL;
+    return 0;
   if (fs_read_file (path, CONFIG_MAX, &data, &len, &e) < 0)
-    return NULL;
+    return 0;
   root = json_loadb (data, len, 0, NULL);
+  if (root == NULL)
+    return 0;
   cfg = json_object_get (root, "Config");
-  {
-    const char *label = json_string_value (
-        json_object_get (json_object_get (cfg, "Labels"), "com.moat.image"));
-    const char *img = json_string_value (json_object_get (cfg, "Image"));
-    if (label != NULL && label[0] != '\0')
-      ret = strdup (label);
-    else if (img != NULL)
-      ret = strdup (img);
-  }
+  labels = json_object_get (cfg, "Labels");
+  label = json_string_value (json_object_get (labels, "com.moat.image"));
+  img = json_string_value (json_object_get (cfg, "Image"));
+  free (bp->image);
+  bp->image = NULL;
+  if (label != NULL && label[0] != '\0')
+    bp->image = strdup (label);
+  else if (img != NULL)
+    bp->image = strdup (img);
+  read_caller (bp, labels);
   json_decref (root);
-  return ret;
+  return 1;
 }
 
 /* The effective filesharingDirectories and ECI switch, as moatd builds
@@ -236,9 +284,10 @@ bindpol_load (struct bindpol *bp, const struct moat_paths *paths,
       goto oom;
     }
   bp->filtered_dir = realpath (fdir, NULL);
-  bp->image = engine_image (spec_root ? spec_root : paths->engine_data, id);
-  if (bp->image == NULL && spec_root != NULL)
-    bp->image = engine_image (paths->engine_data, id);
+  bp->caller_root = true;
+  if (!engine_config (bp, spec_root ? spec_root : paths->engine_data, id)
+      && spec_root != NULL)
+    engine_config (bp, paths->engine_data, id);
   if (bp->image == NULL && (bp->image = strdup ("")) == NULL)
     goto oom;
   return 0;
@@ -344,24 +393,131 @@ refuse_shared (const char *src, moat_error_t *err)
                      src);
 }
 
-/* A local volume with a host device (-o o=bind -o device=/path) is the
- * driver's bind mount of that path onto <root>/volumes/<name>/_data.
- * The host directory behind it: the mount's root within its file system
- * (mountinfo field 4) under where that file system's root is mounted.
- * Returns 0 when fd is not such a bind (not a mount point, or a whole file
- * system: tmpfs, nfs), 1 with *host malloc'd, -1 when it cannot tell. */
+/* One mountinfo line: id, device, root, mount point, file system type,
+ * super options (unescaped but the super options).  0 if malformed. */
+struct mi
+{
+  unsigned long long id;
+  char dev[32];
+  char root[PATH_MAX];
+  char mp[PATH_MAX];
+  char fstype[64];
+  char super[PATH_MAX];
+};
+
 static int
-volume_bind_source (int fd, char **host)
+mi_parse (const char *line, struct mi *m)
+{
+  const char *sep = strstr (line, " - ");
+  if (sep == NULL
+      || sscanf (line, "%llu %*u %31s %4095s %4095s", &m->id, m->dev, m->root,
+                 m->mp)
+             != 4
+      || sscanf (sep + 3, "%63s %*s %4095s", m->fstype, m->super) != 2)
+    return 0;
+  mountinfo_unescape (m->root);
+  mountinfo_unescape (m->mp);
+  return 1;
+}
+
+static int
+push_host (char ***l, size_t *n, const char *mp, const char *rest)
+{
+  char *h = NULL;
+  char **nl;
+  if (asprintf (&h, "%s%s", strcmp (mp, "/") == 0 && rest[0] ? "" : mp, rest)
+      < 0)
+    return -1;
+  nl = realloc (*l, (*n + 2) * sizeof *nl);
+  if (nl == NULL)
+    {
+      free (h);
+      return -1;
+    }
+  *l = nl;
+  nl[(*n)++] = h;
+  nl[*n] = NULL;
+  return 0;
+}
+
+/* The directories an overlay volume (-o type=overlay -o o=lowerdir=...)
+ * shows: lowerdir (':'-separated, "\:" escaped), upperdir, workdir. */
+static int
+overlay_dirs (const char *super, char ***hosts, size_t *n)
+{
+  cleanup_free char *opts = strdup (super);
+  char *save = NULL;
+  if (opts == NULL)
+    return -1;
+  for (char *o = strtok_r (opts, ",", &save); o != NULL;
+       o = strtok_r (NULL, ",", &save))
+    {
+      const char *keys[] = { "lowerdir=", "upperdir=", "workdir=",
+                             "lowerdir+=", "datadir+=" };
+      for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+        {
+          size_t kl = strlen (keys[k]);
+          char *v, *w;
+          if (strncmp (o, keys[k], kl) != 0)
+            continue;
+          v = o + kl;
+          w = v;
+          for (char *r = v;; r++)
+            {
+              if (*r == '\\' && r[1] == ':')
+                {
+                  *w++ = ':';
+                  r++;
+                  continue;
+                }
+              if (*r == ':' || *r == '\0')
+                {
+                  char end = *r;
+                  *w = '\0';
+                  mountinfo_unescape (v);
+                  if (*v != '\0' && push_host (hosts, n, v, "") < 0)
+                    return -1;
+                  if (end == '\0')
+                    break;
+                  v = w = r + 1;
+                  continue;
+                }
+              *w++ = *r;
+            }
+        }
+    }
+  return 0;
+}
+
+/* A local volume's driver mounts onto <root>/volumes/<name>/_data what its
+ * options say: a bind of a host path (-o o=bind -o device=/path), an
+ * overlay of host directories, or a file system of its own (tmpfs, nfs).
+ * What the container would see of the host: for a mount whose file system
+ * is also mounted elsewhere here, the place that shows the same tree
+ * (the mount's root within its file system, mountinfo field 4, below the
+ * root of a mount of that file system, whatever the root is: a bind of the
+ * host's `/` has root `/`); for an overlay, its directories.  Mounts at
+ * another volume's _data do not count (the same volume seen twice).
+ * Returns 0 when fd is not a mount point or is a file system found
+ * nowhere else, 1 with *hosts (NULL-terminated, malloc'd) to judge, -1
+ * when it cannot tell. */
+static int
+volume_bind_source (const struct bindpol *bp, int fd, char ***hosts)
 {
   struct statx a, b;
   cleanup_close int parent = openat (fd, "..", O_PATH | O_CLOEXEC);
   cleanup_free char *line = NULL;
-  size_t cap = 0;
-  char dev[32] = "", root[PATH_MAX] = "";
+  struct mi self_, m_;
+  struct mi *self = &self_, *m = &m_;
+  size_t cap = 0, n = 0, best = 0;
+  cleanup_free char *best_mp = NULL;
+  cleanup_free char *best_root = NULL;
+  bool found = false;
   FILE *f;
   int ret = -1;
 
-  *host = NULL;
+  *hosts = NULL;
+  memset (self, 0, sizeof *self);
   if (parent < 0 || statx (fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &a) < 0
       || statx (parent, "", AT_EMPTY_PATH, STATX_MNT_ID, &b) < 0
       || !(a.stx_mask & b.stx_mask & STATX_MNT_ID))
@@ -371,57 +527,79 @@ volume_bind_source (int fd, char **host)
   f = fopen ("/proc/self/mountinfo", "re");
   if (f == NULL)
     return -1;
-  /* pass 1: this mount's device and root; pass 2: where that device's
-   * file system (a root above ours) is mounted */
-  for (int pass = 0; pass < 2 && ret < 0; pass++)
+  /* pass 1: this mount; pass 2: other mounts of its file system */
+  for (int pass = 0; pass < 2; pass++)
     {
-      size_t best = 0;
       rewind (f);
       while (getline (&line, &cap, f) > 0)
         {
-          unsigned long long id;
-          char d[32], r[PATH_MAX], mp[PATH_MAX];
-          if (sscanf (line, "%llu %*u %31s %4095s %4095s", &id, d, r, mp) != 4)
+          if (!mi_parse (line, m))
             continue;
-          mountinfo_unescape (r);
-          mountinfo_unescape (mp);
-          if (pass == 0 && id == a.stx_mnt_id)
+          if (pass == 0)
             {
-              snprintf (dev, sizeof dev, "%s", d);
-              snprintf (root, sizeof root, "%s", r);
-              if (strcmp (r, "/") == 0)
+              if (m->id == a.stx_mnt_id)
                 {
-                  ret = 0;
-                  break;
+                  *self = *m;
+                  found = true;
                 }
+              continue;
             }
-          else if (pass == 1 && strcmp (d, dev) == 0 && path_under (root, r)
-                   && (best == 0 || strlen (r) < best))
+          if (m->id == self->id || strcmp (m->dev, self->dev) != 0
+              || !path_under (self->root, m->root)
+              || engine_file_p (bp, m->mp))
+            continue;
+          if (best == 0 || strlen (m->root) < best)
             {
-              size_t rl = strcmp (r, "/") == 0 ? 0 : strlen (r);
-              free (*host);
-              if (asprintf (host, "%s%s", strcmp (mp, "/") == 0 ? "" : mp,
-                            root + rl)
-                  < 0)
-                *host = NULL;
-              best = strlen (r) + 1;
+              free (best_mp);
+              free (best_root);
+              best_mp = strdup (m->mp);
+              best_root = strdup (m->root);
+              best = strlen (m->root) + 1;
+              if (best_mp == NULL || best_root == NULL)
+                goto out;
             }
         }
-      if (pass == 0 && dev[0] == '\0')
-        break;
-      if (pass == 1 && *host != NULL)
-        ret = 1;
+      if (!found)
+        goto out;
     }
+  if (strcmp (self->fstype, "overlay") == 0)
+    {
+      if (overlay_dirs (self->super, hosts, &n) < 0)
+        goto out;
+      ret = n > 0 ? 1 : -1;
+      goto out;
+    }
+  if (best == 0)
+    {
+      ret = 0;
+      goto out;
+    }
+  if (push_host (hosts, &n, best_mp,
+                 self->root
+                     + (strcmp (best_root, "/") == 0 ? 0 : strlen (best_root)))
+      < 0)
+    goto out;
+  ret = 1;
+out:
   fclose (f);
+  if (ret < 0 && *hosts != NULL)
+    {
+      for (size_t i = 0; (*hosts)[i] != NULL; i++)
+        free ((*hosts)[i]);
+      free (*hosts);
+      *hosts = NULL;
+    }
   return ret;
 }
 
 /* The decision on a real (symlink-free) path and what it is. */
 static int
 decide (const struct bindpol *bp, const char *real, const struct stat *st,
-        const char *src, const char *dest, moat_error_t *err)
+        const char *src, const char *dest, enum bindpol_kind *kind,
+        moat_error_t *err)
 {
   const char *base = strrchr (real, '/');
+  *kind = BINDPOL_ENGINE;
   if (engine_file_p (bp, real))
     return 0;
   if (dest != NULL && strcmp (dest, "/sbin/docker-init") == 0
@@ -438,6 +616,7 @@ decide (const struct bindpol *bp, const char *real, const struct stat *st,
   for (size_t i = 0; i < bp->n_sockets; i++)
     if (path_under (bp->sockets[i], real))
       return refuse_socket (bp, err);
+  *kind = BINDPOL_HOST;
   if (!bp->eci)
     return 0;
   for (size_t i = 0; i < bp->n_protect; i++)
@@ -452,6 +631,14 @@ decide (const struct bindpol *bp, const char *real, const struct stat *st,
 int
 bindpol_check_fd (const struct bindpol *bp, int fd, const char *src,
                   const char *dest, moat_error_t *err)
+{
+  enum bindpol_kind kind;
+  return bindpol_judge_fd (bp, fd, src, dest, &kind, err);
+}
+
+int
+bindpol_judge_fd (const struct bindpol *bp, int fd, const char *src,
+                  const char *dest, enum bindpol_kind *kind, moat_error_t *err)
 {
   char link[64];
   char real[PATH_MAX];
@@ -470,17 +657,31 @@ bindpol_check_fd (const struct bindpol *bp, int fd, const char *src,
     return refuse_shared (src, err);
   if (engine_file_p (bp, real) && strstr (real, "/volumes/") != NULL)
     {
-      /* a named volume: its data, unless the driver bound a host path
-       * there, which is then judged as that host path */
-      cleanup_free char *host = NULL;
-      int r = volume_bind_source (fd, &host);
+      /* a named volume: its data, unless the driver mounted host
+       * directories there, which are then judged as those */
+      char **host = NULL;
+      int r = volume_bind_source (bp, fd, &host);
+      int ret = 0;
+      *kind = BINDPOL_ENGINE;
       if (r < 0)
         return refuse_shared (src, err);
-      if (r > 0)
-        return decide (bp, host, &st, host, dest, err);
-      return 0;
+      for (size_t i = 0; r > 0 && host[i] != NULL; i++)
+        {
+          cleanup_free char *hreal = realpath (host[i], NULL);
+          struct stat hst;
+          if (ret == 0
+              && (hreal == NULL || stat (hreal, &hst) < 0
+                  || decide (bp, hreal, &hst, host[i], dest, kind, err) < 0))
+            ret = bindpol_refusal_p (err) ? -1 : refuse_shared (host[i], err);
+          free (host[i]);
+        }
+      free (host);
+      /* an overlay of host directories is the host's, whoever asks */
+      if (r > 0 && ret == 0)
+        *kind = BINDPOL_HOST;
+      return ret;
     }
-  return decide (bp, real, &st, src, dest, err);
+  return decide (bp, real, &st, src, dest, kind, err);
 }
 
 int

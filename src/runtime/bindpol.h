@@ -30,9 +30,14 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 #include "common/paths.h"
+
+/* Labels the engine guard puts on every container it creates. */
+#define BINDPOL_LABEL_UID "com.moat.caller.uid"
+#define BINDPOL_LABEL_GID "com.moat.caller.gid"
 
 struct bindpol
 {
@@ -46,7 +51,14 @@ struct bindpol
   char *filtered_dir; /* real path of <run>/moat/sockets, or NULL */
   char **data_roots;  /* engine data roots (real paths) */
   size_t n_data_roots;
-  char *image;        /* the container's image, for the socket message */
+  char *image; /* the container's image, for the socket message */
+  /* Who asked for the container: the labels com.moat.caller.uid and
+   * com.moat.caller.gid the engine guard sets on every create (decimal,
+   * from SO_PEERCRED, overwriting what the client sent).  No label means
+   * the raw engine socket, which only root can reach: caller_root. */
+  bool caller_root;
+  uint32_t caller_uid, caller_gid;
+  char *caller_error; /* a caller label that does not parse, or NULL */
   char *policy_error; /* why the settings could not be read (fail closed:
                          no shared directory), or NULL */
 };
@@ -72,6 +84,20 @@ void bindpol_free (struct bindpol *bp);
  * examined. */
 int bindpol_check_fd (const struct bindpol *bp, int fd, const char *src,
                       const char *dest, moat_error_t *err);
+
+/* What a source that passed is. */
+enum bindpol_kind
+{
+  BINDPOL_ENGINE, /* a file or volume the engine made, the init binary, a
+                     filtered socket: mapped as the container's own */
+  BINDPOL_HOST    /* a host directory or file (a shared directory, or what a
+                     local volume's driver bound): the caller's rights */
+};
+
+/* bindpol_check_fd, and on success *kind says what the source is. */
+int bindpol_judge_fd (const struct bindpol *bp, int fd, const char *src,
+                      const char *dest, enum bindpol_kind *kind,
+                      moat_error_t *err);
 
 /* The same decision on a path (resolved with realpath(3) now): for the
  * early check of the spec, and when bind mounts are not pinned

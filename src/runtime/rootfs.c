@@ -18,7 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -304,15 +308,17 @@ helper_child (int sock, const struct overlay_args *ov)
   _exit (0);
 }
 
+/* One line "INSIDE OUTSIDE COUNT" into /proc/PID/{uid,gid}_map. */
 static int
-write_map (pid_t pid, const char *file, uint32_t base, uint32_t size,
-           moat_error_t *err)
+write_map (pid_t pid, const char *file, uint32_t inside, uint32_t outside,
+           uint32_t size, moat_error_t *err)
 {
   char path[64], buf[64];
   cleanup_close int fd = -1;
   int n;
   snprintf (path, sizeof path, "/proc/%d/%s", (int)pid, file);
-  n = snprintf (buf, sizeof buf, "0 %" PRIu32 " %" PRIu32 "\n", base, size);
+  n = snprintf (buf, sizeof buf, "%" PRIu32 " %" PRIu32 " %" PRIu32 "\n",
+                inside, outside, size);
   fd = open (path, O_WRONLY | O_CLOEXEC);
   if (fd < 0)
     return moat_error (err, errno, "open `%s`", path);
@@ -339,9 +345,16 @@ helper_end (struct helper *h)
   h->pid = 0;
 }
 
+/* The id mapping of a helper's user namespace: ids inside..inside+size
+ * are host ids outside..outside+size. */
+struct idmap
+{
+  uint32_t uid_in, uid_out, gid_in, gid_out, size;
+};
+
 static int
-helper_start (struct helper *h, const struct overlay_args *ov, uint32_t uid,
-              uint32_t gid, uint32_t size, moat_error_t *err)
+helper_start (struct helper *h, const struct overlay_args *ov,
+              const struct idmap *map, moat_error_t *err)
 {
   int sv[2];
   char c, path[64];
@@ -369,8 +382,11 @@ helper_start (struct helper *h, const struct overlay_args *ov, uint32_t uid,
       helper_end (h);
       return moat_error (err, EIO, "user namespace helper failed to start");
     }
-  if (write_map (h->pid, "uid_map", uid, size, err) < 0
-      || write_map (h->pid, "gid_map", gid, size, err) < 0)
+  if (write_map (h->pid, "uid_map", map->uid_in, map->uid_out, map->size, err)
+          < 0
+      || write_map (h->pid, "gid_map", map->gid_in, map->gid_out, map->size,
+                    err)
+             < 0)
     {
       helper_end (h);
       return -1;
@@ -683,7 +699,10 @@ pin_bind (int fd, const char *src, const char *target, int userns_fd,
       fd, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
   if (tree < 0)
     return moat_error (err, errno, "open_tree `%s`", src);
-  attr.attr_set = MOUNT_ATTR_IDMAP | (rdonly ? MOUNT_ATTR_RDONLY : 0);
+  /* nodev, set here in the host's mount namespace so the container
+   * cannot clear it: a volume or shared directory may hold device nodes */
+  attr.attr_set
+      = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV | (rdonly ? MOUNT_ATTR_RDONLY : 0);
   attr.userns_fd = (uint64_t)userns_fd;
   *mapped = sys_mount_setattr (tree, "", AT_EMPTY_PATH | rec, &attr) == 0;
   if (!*mapped)
@@ -692,25 +711,58 @@ pin_bind (int fd, const char *src, const char *target, int userns_fd,
        * ownership (the container sees its files as nobody), but is still
        * mounted from the pinned clone. */
       log_warn ("bind mount `%s` not id-mapped: %s", src, strerror (errno));
-      struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
-      if (rdonly && sys_mount_setattr (tree, "", AT_EMPTY_PATH | rec, &ro) < 0)
-        return moat_error (err, errno, "make `%s` read-only", src);
+      struct mount_attr ro
+          = { .attr_set
+              = MOUNT_ATTR_NODEV | (rdonly ? MOUNT_ATTR_RDONLY : 0) };
+      if (sys_mount_setattr (tree, "", AT_EMPTY_PATH | rec, &ro) < 0)
+        return moat_error (err, errno, "make `%s` nodev", src);
     }
   return attach_at (tree, src, target, err);
+}
+
+/* The container's process user (spec process.user, 0 by default). */
+static int
+process_ids (json_t *spec, uint32_t size, uint32_t *uid, uint32_t *gid,
+             moat_error_t *err)
+{
+  json_t *user = json_object_get (json_object_get (spec, "process"), "user");
+  json_t *ju = json_object_get (user, "uid"),
+         *jg = json_object_get (user, "gid");
+  json_int_t u = ju ? json_integer_value (ju) : 0;
+  json_int_t g = jg ? json_integer_value (jg) : 0;
+  if ((ju != NULL && !json_is_integer (ju))
+      || (jg != NULL && !json_is_integer (jg)) || u < 0 || g < 0
+      || u >= (json_int_t)size || g >= (json_int_t)size)
+    return moat_error (err, EINVAL,
+                       "process.user %lld:%lld is outside the container's "
+                       "%" PRIu32 " ids",
+                       (long long)u, (long long)g, size);
+  *uid = (uint32_t)u;
+  *gid = (uint32_t)g;
+  return 0;
 }
 
 /* Every bind mount source is opened once, judged by the tree that was
  * opened (bp; a symlink swapped in after the engine guard's check cannot
  * redirect it), id-mapped and attached at <run>/b<i>, and the spec
- * points there: runc mounts exactly what was judged. */
+ * points there: runc mounts exactly what was judged.
+ *
+ * The engine's own files and volumes are mapped as the container's (host
+ * n is container n).  A host directory (BINDPOL_HOST) of a non-root
+ * caller is mapped through a second user namespace that maps only the
+ * caller's uid and gid, to the container's process user: every other
+ * owner is unmapped there, so the container has the caller's rights on
+ * it and what it creates is the caller's. */
 static int
 idmap_binds (const char *run_dir, json_t *spec, struct helper *h,
-             const struct bindpol *bp, struct rootfs_report *rep,
-             moat_error_t *err)
+             const struct bindpol *bp, const struct idmap *cmap,
+             struct rootfs_report *rep, moat_error_t *err)
 {
   json_t *mounts = json_object_get (spec, "mounts");
+  struct helper ch = { .pid = 0, .sock = -1, .userns_fd = -1 };
   size_t i;
   json_t *m;
+  int ret = -1;
 
   json_array_foreach (mounts, i, m)
   {
@@ -718,34 +770,230 @@ idmap_binds (const char *run_dir, json_t *spec, struct helper *h,
     const char *dst = json_string_value (json_object_get (m, "destination"));
     cleanup_free char *tgt = NULL;
     cleanup_close int fd = -1;
-    int kind = is_bind (m);
-    int mapped = 0;
-    if (kind == 0 || src == NULL || src[0] != '/')
+    enum bindpol_kind kind = BINDPOL_HOST;
+    int bind = is_bind (m);
+    int ro = has_opt (m, "ro");
+    int mapped = 0, userns = h->userns_fd;
+    if (bind == 0 || src == NULL || src[0] != '/')
       continue;
     if (asprintf (&tgt, "%s/b%zu", run_dir, i) < 0)
-      return moat_error (err, ENOMEM, "bind paths");
+      {
+        moat_error (err, ENOMEM, "bind paths");
+        goto out;
+      }
     /* resolved once, as mount(2) would (symlinks followed) */
     fd = open (src, O_PATH | O_CLOEXEC);
     if (fd < 0)
-      return moat_error (err, errno, "bind mount source `%s`", src);
-    if (bp != NULL && bindpol_check_fd (bp, fd, src, dst, err) < 0)
-      return -1;
+      {
+        moat_error (err, errno, "bind mount source `%s`", src);
+        goto out;
+      }
+    if (bp != NULL && bindpol_judge_fd (bp, fd, src, dst, &kind, err) < 0)
+      goto out;
+    if (kind == BINDPOL_HOST && bp != NULL && !bp->caller_root)
+      {
+        if (ch.pid == 0)
+          {
+            struct overlay_args none = { 0 };
+            struct idmap one = {
+              .uid_in = bp->caller_uid,
+              .uid_out = cmap->uid_out + cmap->uid_in,
+              .gid_in = bp->caller_gid,
+              .gid_out = cmap->gid_out + cmap->gid_in,
+              .size = 1,
+            };
+            if (helper_start (&ch, &none, &one, err) < 0)
+              goto out;
+          }
+        userns = ch.userns_fd;
+      }
     /* A read-only bind is made read-only here, in the host's mount
      * namespace: the container's copy of it is then locked read-only by
      * the kernel, and so is runc's bind of that copy, so the container's
      * root cannot remount it rw. */
-    if (pin_bind (fd, src, tgt, h->userns_fd,
-                  kind == 2 || has_opt (m, "rbind"), has_opt (m, "ro"),
+    if (pin_bind (fd, src, tgt, userns, bind == 2 || has_opt (m, "rbind"), ro,
                   &mapped, err)
         < 0)
-      return -1;
+      goto out;
     if (json_object_set_new (m, "source", json_string (tgt)) < 0)
-      return moat_error (err, ENOMEM, "rewrite bind source");
+      {
+        moat_error (err, ENOMEM, "rewrite bind source");
+        goto out;
+      }
     if (mapped)
       rep->binds++;
     else
       rep->skipped++;
+    if (kind == BINDPOL_HOST && !ro)
+      {
+        rep->host_rw++;
+        if (!mapped || bp == NULL || bp->caller_root)
+          rep->host_rw_unconfined++;
+      }
+    if (kind == BINDPOL_HOST && mapped && bp != NULL && !bp->caller_root)
+      rep->caller_mapped++;
   }
+  ret = 0;
+out:
+  helper_end (&ch);
+  return ret;
+}
+
+/* A detached clone of `path` as process pid's mount namespace shows it
+ * (open_tree clones only mounts of the caller's own namespace): a child
+ * joins that namespace, clones, and passes the descriptor back.  The
+ * clone is of that mount alone, or with the mounts below it when those are
+ * locked (a container moat-lock locked: its masks come along). */
+static int
+clone_foreign (int pid, const char *path, moat_error_t *err)
+{
+  int sv[2], status, fd = -1;
+  char c = 0;
+  pid_t child;
+  struct msghdr mh = { 0 };
+  struct iovec iov = { &c, 1 };
+  union
+  {
+    char b[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } cm;
+  struct cmsghdr *h;
+
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return moat_error (err, errno, "socketpair");
+  child = fork ();
+  if (child < 0)
+    {
+      close (sv[0]);
+      close (sv[1]);
+      return moat_error (err, errno, "fork");
+    }
+  if (child == 0)
+    {
+      char ns[64];
+      int nfd, t;
+      close (sv[0]);
+      snprintf (ns, sizeof ns, "/proc/%d/ns/mnt", pid);
+      nfd = open (ns, O_RDONLY | O_CLOEXEC);
+      if (nfd < 0 || setns (nfd, CLONE_NEWNS) < 0)
+        _exit (2);
+      t = sys_open_tree (AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+      /* a locked container's mounts below path come along (its masks) */
+      if (t < 0 && errno == EINVAL)
+        t = sys_open_tree (AT_FDCWD, path,
+                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+      if (t < 0)
+        _exit (3);
+      mh.msg_iov = &iov;
+      mh.msg_iovlen = 1;
+      mh.msg_control = cm.b;
+      mh.msg_controllen = sizeof cm.b;
+      h = CMSG_FIRSTHDR (&mh);
+      h->cmsg_level = SOL_SOCKET;
+      h->cmsg_type = SCM_RIGHTS;
+      h->cmsg_len = CMSG_LEN (sizeof (int));
+      memcpy (CMSG_DATA (h), &t, sizeof (int));
+      _exit (sendmsg (sv[1], &mh, 0) == 1 ? 0 : 4);
+    }
+  close (sv[1]);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cm.b;
+  mh.msg_controllen = sizeof cm.b;
+  if (recvmsg (sv[0], &mh, MSG_CMSG_CLOEXEC) == 1)
+    for (h = CMSG_FIRSTHDR (&mh); h != NULL; h = CMSG_NXTHDR (&mh, h))
+      if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+        memcpy (&fd, CMSG_DATA (h), sizeof fd);
+  close (sv[0]);
+  while (waitpid (child, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (fd < 0)
+    return moat_error (err, EIO, "clone `%s` of process %d (step %d failed)",
+                       path, pid,
+                       WIFEXITED (status) ? WEXITSTATUS (status) : -1);
+  return fd;
+}
+
+/* --network container:<id>: the spec joins /proc/<pid>/ns/net of another
+ * container, whose network namespace its own user namespace owns.  runc
+ * cannot mount a sysfs for it (the kernel wants CAP_SYS_ADMIN over the
+ * network namespace's owner), so /sys becomes a read-only, non-recursive
+ * clone of that container's own /sys (a sysfs: checked), which shows the
+ * same network namespace.  Only when the namespace is owned by that
+ * process's user namespace, which is not ours (the host's is refused
+ * earlier).  0 when there is nothing to do. */
+static int
+share_netns_sysfs (const char *run_dir, json_t *spec, moat_error_t *err)
+{
+  json_t *linux_ = json_object_get (spec, "linux");
+  json_t *sys = NULL, *m, *ns;
+  const char *path = NULL;
+  cleanup_close int nsfd = -1, owner = -1, tree = -1;
+  cleanup_free char *tgt = NULL;
+  char proc[64], extra;
+  struct stat a, b, self;
+  struct statfs sfs;
+  struct mount_attr attr
+      = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+                      | MOUNT_ATTR_NOEXEC };
+  size_t i;
+  int pid;
+
+  json_array_foreach (json_object_get (linux_, "namespaces"), i, ns)
+  {
+    const char *t = json_string_value (json_object_get (ns, "type"));
+    if (t != NULL && strcmp (t, "network") == 0)
+      path = json_string_value (json_object_get (ns, "path"));
+  }
+  json_array_foreach (json_object_get (spec, "mounts"), i, m)
+  {
+    const char *d = json_string_value (json_object_get (m, "destination"));
+    const char *t = json_string_value (json_object_get (m, "type"));
+    if (d != NULL && t != NULL && strcmp (d, "/sys") == 0
+        && strcmp (t, "sysfs") == 0)
+      sys = m;
+  }
+  if (path == NULL || *path == '\0' || sys == NULL)
+    return 0;
+  if (sscanf (path, "/proc/%d/ns/ne%c", &pid, &extra) != 2 || extra != 't'
+      || pid <= 0)
+    return moat_error (err, EINVAL,
+                       "network namespace `%s`: only another container's "
+                       "(/proc/PID/ns/net) can be joined",
+                       path);
+  nsfd = open (path, O_RDONLY | O_CLOEXEC);
+  if (nsfd < 0)
+    return moat_error (err, errno, "open `%s`", path);
+  owner = ioctl (nsfd, NS_GET_USERNS);
+  snprintf (proc, sizeof proc, "/proc/%d/ns/user", pid);
+  if (owner < 0 || fstat (owner, &a) < 0 || stat (proc, &b) < 0
+      || stat ("/proc/self/ns/user", &self) < 0)
+    return moat_error (err, errno, "owner of network namespace `%s`", path);
+  if (a.st_dev != b.st_dev || a.st_ino != b.st_ino
+      || (a.st_dev == self.st_dev && a.st_ino == self.st_ino))
+    return moat_error (err, EPERM,
+                       "network namespace `%s` is not owned by its "
+                       "container's user namespace",
+                       path);
+  snprintf (proc, sizeof proc, "/proc/%d/root/sys", pid);
+  tree = clone_foreign (pid, "/sys", err);
+  if (tree < 0)
+    return -1;
+  if (fstatfs (tree, &sfs) < 0 || sfs.f_type != SYSFS_MAGIC)
+    return moat_error (err, EPERM, "`%s` is not a sysfs", proc);
+  if (sys_mount_setattr (tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+    return moat_error (err, errno, "make `%s` read-only", proc);
+  if (asprintf (&tgt, "%s/sys", run_dir) < 0)
+    return moat_error (err, ENOMEM, "sysfs path");
+  if (attach_at (tree, proc, tgt, err) < 0)
+    return -1;
+  if (json_object_set_new (sys, "type", json_string ("bind")) < 0
+      || json_object_set_new (sys, "source", json_string (tgt)) < 0
+      || json_object_set_new (sys, "options",
+                              json_pack ("[s, s, s, s, s]", "rbind", "ro",
+                                         "nosuid", "nodev", "noexec"))
+             < 0)
+    return moat_error (err, ENOMEM, "rewrite /sys mount");
   return 0;
 }
 
@@ -932,9 +1180,14 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
   struct overlay_plan plan = { 0 };
   struct overlay_args ov = { 0 };
   struct helper h = { .pid = 0, .sock = -1, .userns_fd = -1 };
+  struct idmap cmap
+      = { 0, uid_base, 0, gid_base, size }; /* the container's mapping */
+  struct idmap pmap = { 0, uid_base, 0, gid_base, 1 }; /* its process user */
   int overlay = 0, ret = -1;
 
   memset (rep, 0, sizeof *rep);
+  if (process_ids (spec, size, &pmap.uid_in, &pmap.gid_in, err) < 0)
+    return -1;
   parent = dir_of (run_dir);
   if (parent == NULL || fs_mkdir_p (parent, 0711, err) < 0)
     return moat_error_wrap (err, "prepare `%s`", run_dir);
@@ -971,7 +1224,7 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
               "it is",
               root_path ? root_path : "(none)");
 
-  if (helper_start (&h, &ov, uid_base, gid_base, size, err) < 0)
+  if (helper_start (&h, &ov, &cmap, err) < 0)
     goto out;
   if (overlay)
     {
@@ -994,7 +1247,9 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
           goto out;
         }
     }
-  if (idmap_binds (run_dir, spec, &h, bp, rep, err) < 0)
+  if (idmap_binds (run_dir, spec, &h, bp, &pmap, rep, err) < 0)
+    goto out;
+  if (share_netns_sysfs (run_dir, spec, err) < 0)
     goto out;
   ret = 0;
 out:

@@ -48,9 +48,14 @@
 
 struct rootfs_report
 {
-  unsigned layers;  /* id-mapped lower layers */
-  unsigned binds;   /* id-mapped bind mounts */
-  unsigned skipped; /* bind mounts left as they were */
+  unsigned layers;             /* id-mapped lower layers */
+  unsigned binds;              /* id-mapped bind mounts */
+  unsigned skipped;            /* bind mounts left as they were */
+  unsigned caller_mapped;      /* host binds mapped to the caller only */
+  unsigned host_rw;            /* writable binds of host directories */
+  unsigned host_rw_unconfined; /* of those, where the container's root may
+                                  act as someone other than the caller
+                                  (root caller, or not id-mapped) */
 };
 
 /* run_dir: the container's private directory (created root:<gid_base>

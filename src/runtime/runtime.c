@@ -389,6 +389,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   int rc = -1;
   struct timespec t0;
   double t_alloc, t_rootfs = 0;
+  char caller[32];
 
   for (size_t i = 1; args[i] != NULL; i++)
     {
@@ -451,6 +452,11 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   if (bindpol_load (&bp, &ctx->paths, ctx->protect, spec, id, err) < 0)
     goto fail;
   sctx.binds = &bp;
+  if (bp.caller_error != NULL)
+    {
+      moat_error (err, EINVAL, "create `%s`: %s", id, bp.caller_error);
+      goto fail;
+    }
   if (spec_rewrite (spec, &sctx, &rep, err) < 0)
     goto fail;
   if (ctx->idmap_rootfs)
@@ -466,6 +472,18 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
           goto fail;
         }
       t_rootfs = elapsed_ms (&t0);
+    }
+  /* A container that writes a host directory as someone other than its
+   * caller must not leave set-id files there. */
+  if (rrep.host_rw_unconfined > 0)
+    {
+      if (spec_guard_setid (spec, err) < 0)
+        {
+          moat_error_wrap (err, "create `%s`", id);
+          goto fail;
+        }
+      log_info ("%s: set-id guard on (a writable host directory, caller %s)",
+                id, bp.caller_root ? "root" : "not id-mapped");
     }
   if (rep.lock_mounts)
     {
@@ -497,19 +515,28 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
       goto fail;
     }
 
+  if (bp.caller_root)
+    snprintf (caller, sizeof caller, "root");
+  else
+    snprintf (caller, sizeof caller, "%" PRIu32 ":%" PRIu32, bp.caller_uid,
+              bp.caller_gid);
   log_info ("%s: uid map 0 %" PRIu32 " %" PRIu32 ", gid map 0 %" PRIu32
             " %" PRIu32 "%s%s (range %.1f ms, rootfs %.1f ms, %u idmapped "
-            "layers, %u idmapped binds)",
+            "layers, %u idmapped binds, %u to caller %s)",
             id, sctx.uid_base, sctx.size, sctx.gid_base, sctx.size,
             rep.privileged ? ", privileged" : "",
             rep.lock_mounts ? ", mounts locked by moat-lock" : "", t_alloc,
-            t_rootfs, rrep.layers, rrep.binds);
+            t_rootfs, rrep.layers, rrep.binds, rrep.caller_mapped, caller);
   if (rep.dropped_caps != NULL)
     log_warn ("%s: capabilities outside this runtime's bounding set left "
               "out: %s",
               id, rep.dropped_caps);
   if (rep.dropped_devices != NULL)
     log_warn ("%s: host devices pruned: %s", id, rep.dropped_devices);
+  if (rep.dropped_rules > 0)
+    log_info ("%s: device cgroup rebuilt for the devices it keeps (%u allow "
+              "rules replaced)",
+              id, rep.dropped_rules);
   if (rep.added_cgroup_ns)
     log_info ("%s: added a private cgroup namespace", id);
   if (rep.replaced_mappings)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,11 +79,12 @@ static const char *const safe_devices[]
 /* Docker's defaults, restored for privileged containers.  /proc/sys stays
  * writable so that sysctls of the container's own namespaces work; the
  * host's are owned by an id the container cannot map. */
-static const char *const masked_default[]
-    = { "/proc/asound",      "/proc/acpi",          "/proc/kcore",
-        "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",
-        "/proc/timer_stats", "/proc/sched_debug",   "/proc/scsi",
-        "/sys/firmware" };
+static const char *const masked_default[] = {
+  "/proc/asound",     "/proc/acpi",        "/proc/interrupts",
+  "/proc/kcore",      "/proc/keys",        "/proc/latency_stats",
+  "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+  "/proc/scsi",       "/sys/firmware",     "/sys/devices/virtual/powercap"
+};
 static const char *const readonly_default[]
     = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sysrq-trigger" };
 
@@ -367,49 +369,68 @@ prune_devices (json_t *linux_, struct spec_report *rep, moat_error_t *err)
         json_array_remove (devs, i);
       }
 
-  /* A rule allowing every device (privileged) becomes Docker's default
-   * list: deny all, then the safe character devices. */
-  if (json_is_array (rules))
+  /* The device cgroup is rebuilt: deny all, Docker's default rules, then
+   * one rule per device node the container keeps.  Rules the spec came
+   * with for devices it no longer has (--device pruned above,
+   * --device-cgroup-rule, --privileged's allow-all) are left out. */
+  if (res == NULL)
     {
-      int allow_all = 0;
-      json_array_foreach (rules, i, d)
-      {
-        json_t *type = json_object_get (d, "type");
-        if (json_is_true (json_object_get (d, "allow"))
-            && (type == NULL
-                || strcmp (json_string_value (type) ?: "", "a") == 0)
-            && json_object_get (d, "major") == NULL
-            && json_object_get (d, "minor") == NULL)
-          allow_all = 1;
-      }
-      if (allow_all)
+      res = json_object ();
+      if (res == NULL || json_object_set_new (linux_, "resources", res) < 0)
+        return moat_error (err, ENOMEM, "rewrite device rules");
+    }
+  if (!json_is_object (res))
+    return moat_error (err, EINVAL, "linux.resources is not an object");
+  json_array_foreach (rules, i, d)
+  {
+    if (json_is_true (json_object_get (d, "allow")))
+      rep->dropped_rules++;
+  }
+  {
+    json_t *nr = json_pack (
+        "[{s:b, s:s},"
+        " {s:b, s:s, s:s}, {s:b, s:s, s:s},"
+        " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
+        " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
+        " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
+        " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
+        " {s:b, s:s, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s}]",
+        "allow", 0, "access", "rwm", "allow", 1, "type", "c", "access", "m",
+        "allow", 1, "type", "b", "access", "m", "allow", 1, "type", "c",
+        "major", 1, "minor", 3, "access", "rwm", "allow", 1, "type", "c",
+        "major", 1, "minor", 5, "access", "rwm", "allow", 1, "type", "c",
+        "major", 1, "minor", 7, "access", "rwm", "allow", 1, "type", "c",
+        "major", 1, "minor", 8, "access", "rwm", "allow", 1, "type", "c",
+        "major", 1, "minor", 9, "access", "rwm", "allow", 1, "type", "c",
+        "major", 5, "minor", 0, "access", "rwm", "allow", 1, "type", "c",
+        "major", 5, "minor", 1, "access", "rwm", "allow", 1, "type", "c",
+        "major", 5, "minor", 2, "access", "rwm", "allow", 1, "type", "c",
+        "major", 136, "access", "rwm", "allow", 1, "type", "c", "major", 10,
+        "minor", 200, "access", "rwm");
+    if (nr == NULL)
+      return moat_error (err, ENOMEM, "rewrite device rules");
+    /* the kept nodes (fuse, tun, ... with --device or --privileged) */
+    json_array_foreach (devs, i, d)
+    {
+      const char *type = json_string_value (json_object_get (d, "type"));
+      json_t *maj = json_object_get (d, "major");
+      json_t *min = json_object_get (d, "minor");
+      if (type == NULL || !json_is_integer (maj) || !json_is_integer (min)
+          || (strcmp (type, "c") != 0 && strcmp (type, "u") != 0))
+        continue;
+      if (json_array_append_new (
+              nr, json_pack ("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type",
+                             "c", "major", json_integer_value (maj), "minor",
+                             json_integer_value (min), "access", "rwm"))
+          < 0)
         {
-          json_t *nr = json_pack (
-              "[{s:b, s:s},"
-              " {s:b, s:s, s:s}, {s:b, s:s, s:s},"
-              " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
-              " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
-              " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
-              " {s:b, s:s, s:i, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
-              " {s:b, s:s, s:i, s:s}, {s:b, s:s, s:i, s:i, s:s},"
-              " {s:b, s:s, s:i, s:i, s:s}]",
-              "allow", 0, "access", "rwm", "allow", 1, "type", "c", "access",
-              "m", "allow", 1, "type", "b", "access", "m", "allow", 1, "type",
-              "c", "major", 1, "minor", 3, "access", "rwm", "allow", 1, "type",
-              "c", "major", 1, "minor", 5, "access", "rwm", "allow", 1, "type",
-              "c", "major", 1, "minor", 7, "access", "rwm", "allow", 1, "type",
-              "c", "major", 1, "minor", 8, "access", "rwm", "allow", 1, "type",
-              "c", "major", 1, "minor", 9, "access", "rwm", "allow", 1, "type",
-              "c", "major", 5, "minor", 0, "access", "rwm", "allow", 1, "type",
-              "c", "major", 5, "minor", 1, "access", "rwm", "allow", 1, "type",
-              "c", "major", 5, "minor", 2, "access", "rwm", "allow", 1, "type",
-              "c", "major", 136, "access", "rwm", "allow", 1, "type", "c",
-              "major", 10, "minor", 229, "access", "rwm", "allow", 1, "type",
-              "c", "major", 10, "minor", 200, "access", "rwm");
-          if (nr == NULL || json_object_set_new (res, "devices", nr) < 0)
-            return moat_error (err, ENOMEM, "rewrite device rules");
+          json_decref (nr);
+          return moat_error (err, ENOMEM, "rewrite device rules");
         }
     }
+    if (json_object_set_new (res, "devices", nr) < 0)
+      return moat_error (err, ENOMEM, "rewrite device rules");
+  }
   return 0;
 }
 
@@ -466,6 +487,83 @@ clamp_ping_range (json_t *linux_, uint32_t size, moat_error_t *err)
                            json_string (buf))
       < 0)
     return moat_error (err, ENOMEM, "set ping_group_range");
+  return 0;
+}
+
+/* Calls that change mounts; a filter that allows any of them does not
+ * keep a process with CAP_SYS_ADMIN from undoing the masks. */
+static const char *const mount_calls[]
+    = { "mount",    "umount", "umount2",    "fsopen",    "fsmount",
+        "fsconfig", "fspick", "move_mount", "open_tree", "mount_setattr" };
+
+static bool
+seccomp_allows_mounts (json_t *linux_)
+{
+  json_t *sc = json_object_get (linux_, "seccomp");
+  const char *def = json_string_value (json_object_get (sc, "defaultAction"));
+  size_t i, k;
+  json_t *e, *n;
+  if (!json_is_object (sc) || def == NULL
+      || strcmp (def, "SCMP_ACT_ALLOW") == 0
+      || strcmp (def, "SCMP_ACT_LOG") == 0)
+    return true;
+  json_array_foreach (json_object_get (sc, "syscalls"), i, e)
+  {
+    const char *act = json_string_value (json_object_get (e, "action"));
+    if (act == NULL
+        || (strcmp (act, "SCMP_ACT_ALLOW") != 0
+            && strcmp (act, "SCMP_ACT_LOG") != 0))
+      continue;
+    json_array_foreach (json_object_get (e, "names"), k, n)
+    {
+      const char *name = json_string_value (n);
+      for (size_t m = 0;
+           name != NULL && m < sizeof mount_calls / sizeof *mount_calls; m++)
+        if (strcmp (name, mount_calls[m]) == 0)
+          return true;
+    }
+  }
+  return false;
+}
+
+/* Every bind mount nodev: a volume can hold device nodes (dockerd copies
+ * an image's VOLUME contents into it), and a shared directory too. */
+static int
+nodev_binds (json_t *spec, moat_error_t *err)
+{
+  size_t i;
+  json_t *m;
+  json_array_foreach (json_object_get (spec, "mounts"), i, m)
+  {
+    json_t *opts = json_object_get (m, "options");
+    size_t k;
+    json_t *o;
+    bool have = false;
+    if (!bindpol_is_bind (m))
+      continue;
+    if (opts == NULL)
+      {
+        opts = json_array ();
+        if (opts == NULL || json_object_set_new (m, "options", opts) < 0)
+          return moat_error (err, ENOMEM, "bind options");
+      }
+    if (!json_is_array (opts))
+      return moat_error (err, EINVAL, "mounts[%zu].options", i);
+    json_array_foreach (opts, k, o)
+    {
+      const char *s = json_string_value (o);
+      if (s != NULL && strcmp (s, "dev") == 0)
+        {
+          json_array_remove (opts, k);
+          k--;
+          continue;
+        }
+      if (s != NULL && strcmp (s, "nodev") == 0)
+        have = true;
+    }
+    if (!have && json_array_append_new (opts, json_string ("nodev")) < 0)
+      return moat_error (err, ENOMEM, "bind options");
+  }
   return 0;
 }
 
@@ -538,20 +636,32 @@ spec_rewrite (json_t *spec, const struct spec_ctx *ctx,
   rep->privileged
       = sys_admin
         && json_array_size (json_object_get (linux_, "maskedPaths")) == 0;
-  rep->lock_mounts = sys_admin;
+  /* A process that gains CAP_SYS_ADMIN later (`docker exec
+   * --privileged`) can unmount what runc mounted unless the seccomp
+   * filter stops the mount calls: such containers are locked too. */
+  rep->lock_mounts = sys_admin || seccomp_allows_mounts (linux_);
   if (prune_devices (linux_, rep, err) < 0)
     return -1;
-  if (rep->privileged)
+  /* Docker's masks for every container (--privileged and
+   * --security-opt systempaths=unconfined drop them).  /proc/sys stays
+   * writable for a container with CAP_SYS_ADMIN (sysctls of its own
+   * namespaces; the host's are owned by an id it cannot map). */
+  if (ensure_paths (linux_, "maskedPaths", masked_default,
+                    sizeof masked_default / sizeof masked_default[0], err)
+          < 0
+      || ensure_paths (linux_, "readonlyPaths", readonly_default,
+                       sizeof readonly_default / sizeof readonly_default[0],
+                       err)
+             < 0)
+    return -1;
+  if (!sys_admin)
     {
-      if (ensure_paths (linux_, "maskedPaths", masked_default,
-                        sizeof masked_default / sizeof masked_default[0], err)
-              < 0
-          || ensure_paths (
-                 linux_, "readonlyPaths", readonly_default,
-                 sizeof readonly_default / sizeof readonly_default[0], err)
-                 < 0)
+      static const char *const proc_sys[] = { "/proc/sys" };
+      if (ensure_paths (linux_, "readonlyPaths", proc_sys, 1, err) < 0)
         return -1;
     }
+  if (nodev_binds (spec, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -683,4 +793,223 @@ spec_add_lock_shim (json_t *spec, const char *shim, uint64_t cap_bound,
   if (m == NULL || json_array_append_new (mounts, m) < 0)
     return moat_error (err, ENOMEM, "shim mount");
   return 0;
+}
+
+/* Calls that can give a file S_ISUID or S_ISGID, with the index of their
+ * mode argument and of their open flags (-1: none). */
+struct setid_call
+{
+  const char *name;
+  int mode;
+  int flags;
+};
+
+static const struct setid_call setid_calls[] = {
+  { "chmod", 1, -1 },     { "fchmod", 1, -1 }, { "fchmodat", 2, -1 },
+  { "fchmodat2", 2, -1 }, { "creat", 1, -1 },  { "mknod", 1, -1 },
+  { "mknodat", 2, -1 },   { "open", 2, 1 },    { "openat", 3, 2 },
+};
+
+/* Calls whose mode or flags a filter cannot see (a struct, a ring):
+ * ENOSYS, so that libraries fall back to the calls above. */
+static const char *const blind_calls[]
+    = { "openat2", "io_uring_setup", "io_uring_enter", "io_uring_register" };
+
+#define SETID_BITS 06000u       /* S_ISUID | S_ISGID */
+#define CREATE_FLAGS 0100u      /* O_CREAT */
+#define TMPFILE_FLAG 020000000u /* __O_TMPFILE */
+
+static bool
+guarded_name_p (const char *s)
+{
+  if (s == NULL)
+    return false;
+  for (size_t i = 0; i < sizeof setid_calls / sizeof *setid_calls; i++)
+    if (strcmp (s, setid_calls[i].name) == 0)
+      return true;
+  for (size_t i = 0; i < sizeof blind_calls / sizeof *blind_calls; i++)
+    if (strcmp (s, blind_calls[i]) == 0)
+      return true;
+  return false;
+}
+
+static bool
+permissive_p (const char *action)
+{
+  return action != NULL
+         && (strcmp (action, "SCMP_ACT_ALLOW") == 0
+             || strcmp (action, "SCMP_ACT_LOG") == 0);
+}
+
+/* Append {names:[name], action, errnoRet?, args:[cmp...]}; each cmp is
+ * (index, mask, value) for SCMP_CMP_MASKED_EQ, all must hold. */
+static int
+add_rule (json_t *rules, const char *name, const char *action, int errno_ret,
+          int n, const json_int_t (*cmp)[3])
+{
+  json_t *args = json_array ();
+  json_t *r = json_pack ("{s:[s], s:s, s:o}", "names", name, "action", action,
+                         "args", args);
+  if (r == NULL)
+    return -1;
+  for (int i = 0; i < n; i++)
+    if (json_array_append_new (
+            args, json_pack ("{s:I, s:I, s:I, s:s}", "index", cmp[i][0],
+                             "value", cmp[i][1], "valueTwo", cmp[i][2], "op",
+                             "SCMP_CMP_MASKED_EQ"))
+        < 0)
+      {
+        json_decref (r);
+        return -1;
+      }
+  if (errno_ret > 0
+      && json_object_set_new (r, "errnoRet", json_integer (errno_ret)) < 0)
+    {
+      json_decref (r);
+      return -1;
+    }
+  return json_array_append_new (rules, r);
+}
+
+/* A filter of moat's own for a container that had none: allow all. */
+static json_t *
+permissive_filter (void)
+{
+#if defined(__x86_64__)
+  return json_pack ("{s:s, s:[s, s, s], s:[]}", "defaultAction",
+                    "SCMP_ACT_ALLOW", "architectures", "SCMP_ARCH_X86_64",
+                    "SCMP_ARCH_X86", "SCMP_ARCH_X32", "syscalls");
+#elif defined(__aarch64__)
+  return json_pack ("{s:s, s:[s, s], s:[]}", "defaultAction", "SCMP_ACT_ALLOW",
+                    "architectures", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM",
+                    "syscalls");
+#else
+  return json_pack ("{s:s, s:[]}", "defaultAction", "SCMP_ACT_ALLOW",
+                    "syscalls");
+#endif
+}
+
+static int
+drop_cap (json_t *process, const char *name)
+{
+  static const char *const sets[]
+      = { "bounding", "effective", "permitted", "inheritable", "ambient" };
+  json_t *caps = json_object_get (process, "capabilities");
+  for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++)
+    {
+      json_t *arr = json_object_get (caps, sets[s]);
+      for (size_t i = json_array_size (arr); i-- > 0;)
+        if (strcmp (json_string_value (json_array_get (arr, i)) ?: "", name)
+            == 0)
+          json_array_remove (arr, i);
+    }
+  return 0;
+}
+
+int
+spec_guard_setid (json_t *spec, moat_error_t *err)
+{
+  json_t *linux_ = json_object_get (spec, "linux");
+  json_t *sc = json_object_get (linux_, "seccomp");
+  json_t *rules, *e;
+  bool allow_default;
+  /* bit i: setid_calls[i] / blind_calls[i - 16] was allowed */
+  uint32_t allowed = 0;
+  size_t i;
+
+  if (!json_is_object (linux_))
+    return moat_error (err, EINVAL, "spec.linux missing");
+  if (sc == NULL || json_is_null (sc))
+    {
+      sc = permissive_filter ();
+      if (sc == NULL || json_object_set_new (linux_, "seccomp", sc) < 0)
+        return moat_error (err, ENOMEM, "seccomp filter");
+    }
+  if (!json_is_object (sc))
+    return moat_error (err, EINVAL, "linux.seccomp is not an object");
+  allow_default = permissive_p (
+      json_string_value (json_object_get (sc, "defaultAction")));
+  rules = json_object_get (sc, "syscalls");
+  if (rules == NULL)
+    {
+      rules = json_array ();
+      if (rules == NULL || json_object_set_new (sc, "syscalls", rules) < 0)
+        return moat_error (err, ENOMEM, "seccomp filter");
+    }
+  if (!json_is_array (rules))
+    return moat_error (err, EINVAL, "linux.seccomp.syscalls");
+
+  /* Take the guarded calls out of every rule that allows them; rules of
+   * moat's own below decide on them instead. */
+  for (i = json_array_size (rules); i-- > 0;)
+    {
+      json_t *names;
+      e = json_array_get (rules, i);
+      names = json_object_get (e, "names");
+      if (!permissive_p (json_string_value (json_object_get (e, "action")))
+          || !json_is_array (names))
+        continue;
+      for (size_t k = json_array_size (names); k-- > 0;)
+        {
+          const char *n = json_string_value (json_array_get (names, k));
+          if (!guarded_name_p (n))
+            continue;
+          for (size_t c = 0; c < sizeof setid_calls / sizeof *setid_calls; c++)
+            if (strcmp (n, setid_calls[c].name) == 0)
+              allowed |= 1u << c;
+          for (size_t c = 0; c < sizeof blind_calls / sizeof *blind_calls; c++)
+            if (strcmp (n, blind_calls[c]) == 0)
+              allowed |= 1u << (16 + c);
+          json_array_remove (names, k);
+        }
+      if (json_array_size (names) == 0)
+        json_array_remove (rules, i);
+    }
+
+  for (size_t c = 0; c < sizeof setid_calls / sizeof *setid_calls; c++)
+    {
+      const struct setid_call *s = &setid_calls[c];
+      int r = 0;
+      if (allow_default)
+        {
+          /* refuse: a set-id bit (with O_CREAT or O_TMPFILE for open) */
+          for (json_int_t bit = 04000; bit >= 02000 && r == 0; bit >>= 1)
+            if (s->flags < 0)
+              {
+                const json_int_t cmp[1][3] = { { s->mode, bit, bit } };
+                r = add_rule (rules, s->name, "SCMP_ACT_ERRNO", EPERM, 1, cmp);
+              }
+            else
+              for (int f = 0; f < 2 && r == 0; f++)
+                {
+                  json_int_t fl = f == 0 ? CREATE_FLAGS : TMPFILE_FLAG;
+                  const json_int_t cmp[2][3]
+                      = { { s->flags, fl, fl }, { s->mode, bit, bit } };
+                  r = add_rule (rules, s->name, "SCMP_ACT_ERRNO", EPERM, 2,
+                                cmp);
+                }
+        }
+      else if (allowed & (1u << c))
+        {
+          /* allow: no set-id bit, or (open) nothing created */
+          const json_int_t m[1][3] = { { s->mode, SETID_BITS, 0 } };
+          const json_int_t f[1][3]
+              = { { s->flags, CREATE_FLAGS | TMPFILE_FLAG, 0 } };
+          r = add_rule (rules, s->name, "SCMP_ACT_ALLOW", 0, 1, m);
+          if (r == 0 && s->flags >= 0)
+            r = add_rule (rules, s->name, "SCMP_ACT_ALLOW", 0, 1, f);
+        }
+      if (r < 0)
+        return moat_error (err, ENOMEM, "seccomp filter");
+    }
+  for (size_t c = 0; c < sizeof blind_calls / sizeof *blind_calls; c++)
+    if ((allow_default || (allowed & (1u << (16 + c))))
+        && add_rule (rules, blind_calls[c], "SCMP_ACT_ERRNO", ENOSYS, 0, NULL)
+               < 0)
+      return moat_error (err, ENOMEM, "seccomp filter");
+
+  /* A file capability is a set-id bit by another name: a v3
+   * security.capability written through a mount that maps the
+   * container's root to host root would hold for the host. */
+  return drop_cap (json_object_get (spec, "process"), "CAP_SETFCAP");
 }

@@ -74,7 +74,10 @@ struct spec_report
   char *dropped_devices; /* "/dev/sda,/dev/mem,..." */
   int added_cgroup_ns;
   int replaced_mappings; /* the spec came with its own id mappings */
-  int lock_mounts; /* CAP_SYS_ADMIN granted: spec_add_lock_shim applies */
+  int lock_mounts; /* CAP_SYS_ADMIN granted, or a seccomp filter that lets
+                      a process granted it later (exec --privileged)
+                      mount: spec_add_lock_shim applies */
+  unsigned dropped_rules; /* device cgroup allow rules replaced */
 };
 
 void spec_report_free (struct spec_report *r);
@@ -106,6 +109,19 @@ int spec_rewrite (json_t *spec, const struct spec_ctx *ctx,
  * cap_bound: such a container could not be locked. */
 int spec_add_lock_shim (json_t *spec, const char *shim, uint64_t cap_bound,
                         moat_error_t *err);
+
+/* For a container that can write a host directory while acting as
+ * someone other than its caller (a root caller, or a bind that could not
+ * be id-mapped): make sure it leaves no set-user-ID or set-group-ID file.
+ * Its seccomp filter refuses (EPERM) chmod, fchmod, fchmodat, fchmodat2,
+ * creat, mknod, mknodat and open/openat with O_CREAT or O_TMPFILE whose
+ * mode has S_ISUID or S_ISGID, and answers openat2 and io_uring_* (whose
+ * arguments a filter cannot read) with ENOSYS; CAP_SETFCAP is dropped (a
+ * file capability is a set-id bit by another name).  A container without
+ * a filter (--privileged, seccomp=unconfined) gets one of moat's own that
+ * allows everything else.  Applies to the whole container, its root file
+ * system included. */
+int spec_guard_setid (json_t *spec, moat_error_t *err);
 
 /* Capability name <-> number ("CAP_CHOWN" <-> 0); -1 if unknown. */
 int spec_cap_number (const char *name);

@@ -142,6 +142,23 @@ escape_all() {
     d run --rm --cap-add SYS_ADMIN busybox mount -o remount,rw /proc/sys
   attempt "unmount a masked path (--cap-add SYS_ADMIN)" \
     d run --rm --cap-add SYS_ADMIN busybox sh -c "$UMOUNT_MASKED"
+  # seccomp=unconfined without SYS_ADMIN: `docker exec --privileged` gains
+  # CAP_SYS_ADMIN and nothing filters mount calls, so it is locked too.
+  d run -d --name unconf --security-opt seccomp=unconfined -v "$probe:/probe:ro" \
+    busybox sleep 600 >/dev/null
+  check_masks "exec --privileged into a seccomp=unconfined container sees the masks" \
+    d exec --privileged unconf
+  lock_attempts " (exec --privileged, seccomp=unconfined)" d exec --privileged unconf
+  d rm -f unconf >/dev/null
+  # systempaths=unconfined: Docker drops its masks; moat keeps them.
+  check_masks "--security-opt systempaths=unconfined keeps the masks" \
+    d run --rm --security-opt systempaths=unconfined busybox
+  attempt "read a masked path (systempaths=unconfined)" \
+    d run --rm --security-opt systempaths=unconfined busybox sh -c \
+    'grep -q . /proc/keys /proc/timer_list /proc/sched_debug 2>/dev/null'
+  attempt "write /proc/sys (systempaths=unconfined)" \
+    d run --rm --security-opt systempaths=unconfined busybox sh -c \
+    'grep -q " /proc/sys rw," /proc/self/mountinfo || ! grep -q " /proc/sys " /proc/self/mountinfo'
   d run -d --name rofs --read-only --privileged busybox sleep 600 >/dev/null
   attempt "remount a --read-only root file system rw" d exec rofs sh -c \
     'mount -o remount,rw / && touch /escaped'

@@ -293,10 +293,33 @@ adds_lock_shim (void **state)
   spec_report_free (&rep);
   json_decref (spec);
 
-  /* Without CAP_SYS_ADMIN nothing changes. */
+  /* Without CAP_SYS_ADMIN, under a filter that refuses the mount calls
+   * (Docker's default profile), nothing changes. */
   spec = load ("default.in.json");
+  json_object_set_new (json_object_get (spec, "linux"), "seccomp",
+                       json_pack ("{s:s, s:[{s:[s, s], s:s}]}",
+                                  "defaultAction", "SCMP_ACT_ERRNO",
+                                  "syscalls", "names", "read", "write",
+                                  "action", "SCMP_ACT_ALLOW"));
   assert_int_equal (spec_rewrite (spec, &ctx, &rep, &err), 0);
   assert_false (rep.lock_mounts);
+  spec_report_free (&rep);
+  json_decref (spec);
+
+  /* seccomp=unconfined, or a filter allowing umount2: `docker exec
+   * --privileged` could unmount the masks, so it is locked too. */
+  spec = load ("default.in.json");
+  assert_int_equal (spec_rewrite (spec, &ctx, &rep, &err), 0);
+  assert_true (rep.lock_mounts);
+  spec_report_free (&rep);
+  json_decref (spec);
+  spec = load ("default.in.json");
+  json_object_set_new (json_object_get (spec, "linux"), "seccomp",
+                       json_pack ("{s:s, s:[{s:[s], s:s}]}", "defaultAction",
+                                  "SCMP_ACT_ERRNO", "syscalls", "names",
+                                  "umount2", "action", "SCMP_ACT_ALLOW"));
+  assert_int_equal (spec_rewrite (spec, &ctx, &rep, &err), 0);
+  assert_true (rep.lock_mounts);
   spec_report_free (&rep);
   json_decref (spec);
 }
@@ -314,6 +337,81 @@ probes_host (void **state)
   assert_int_equal (spec_cap_number ("CAP_NOPE"), -1);
 }
 
+/* Rules of the filter for name, as "ACTION errno idx:mask:value ..." */
+static int
+count_rules (json_t *spec, const char *name, const char *action)
+{
+  json_t *rules = json_object_get (
+      json_object_get (json_object_get (spec, "linux"), "seccomp"),
+      "syscalls");
+  size_t i, k;
+  json_t *r, *n;
+  int c = 0;
+  json_array_foreach (rules, i, r)
+  {
+    const char *a = json_string_value (json_object_get (r, "action"));
+    json_array_foreach (json_object_get (r, "names"), k, n)
+    {
+      if (strcmp (json_string_value (n), name) == 0 && a != NULL
+          && strcmp (a, action) == 0)
+        c++;
+    }
+  }
+  return c;
+}
+
+/* The set-id guard: Docker's profile (default deny) keeps chmod only
+ * without set-id bits; no filter becomes moat's default-allow filter
+ * refusing them; CAP_SETFCAP goes. */
+static void
+guards_setid (void **state)
+{
+  cleanup_error moat_error_t err = NULL;
+  json_t *spec = json_pack (
+      "{s:{s:{s:[s, s]}}, s:{s:{s:s, s:[{s:[s, s, s, s], s:s}]}}}", "process",
+      "capabilities", "bounding", "CAP_CHOWN", "CAP_SETFCAP", "linux",
+      "seccomp", "defaultAction", "SCMP_ACT_ERRNO", "syscalls", "names",
+      "read", "chmod", "openat", "openat2", "action", "SCMP_ACT_ALLOW");
+  json_t *r0, *names;
+  assert_int_equal (spec_guard_setid (spec, &err), 0);
+  r0 = json_array_get (
+      json_object_get (
+          json_object_get (json_object_get (spec, "linux"), "seccomp"),
+          "syscalls"),
+      0);
+  names = json_object_get (r0, "names");
+  assert_int_equal (json_array_size (names), 1);
+  assert_string_equal (json_string_value (json_array_get (names, 0)), "read");
+  /* chmod: allowed when mode & 06000 == 0; openat: also without O_CREAT */
+  assert_int_equal (count_rules (spec, "chmod", "SCMP_ACT_ALLOW"), 1);
+  assert_int_equal (count_rules (spec, "openat", "SCMP_ACT_ALLOW"), 2);
+  assert_int_equal (count_rules (spec, "openat2", "SCMP_ACT_ERRNO"), 1);
+  /* not allowed before, not allowed now */
+  assert_int_equal (count_rules (spec, "fchmod", "SCMP_ACT_ALLOW"), 0);
+  assert_int_equal (
+      json_array_size (json_object_get (
+          json_object_get (json_object_get (spec, "process"), "capabilities"),
+          "bounding")),
+      1);
+  json_decref (spec);
+
+  /* --privileged / seccomp=unconfined: no filter */
+  spec = json_pack ("{s:{}, s:{}}", "process", "linux");
+  assert_int_equal (spec_guard_setid (spec, &err), 0);
+  assert_string_equal (
+      json_string_value (json_object_get (
+          json_object_get (json_object_get (spec, "linux"), "seccomp"),
+          "defaultAction")),
+      "SCMP_ACT_ALLOW");
+  /* S_ISUID and S_ISGID, each */
+  assert_int_equal (count_rules (spec, "fchmodat2", "SCMP_ACT_ERRNO"), 2);
+  /* x O_CREAT and O_TMPFILE */
+  assert_int_equal (count_rules (spec, "open", "SCMP_ACT_ERRNO"), 4);
+  assert_int_equal (count_rules (spec, "io_uring_setup", "SCMP_ACT_ERRNO"), 1);
+  assert_int_equal (count_rules (spec, "read", "SCMP_ACT_ALLOW"), 0);
+  json_decref (spec);
+}
+
 int
 main (void)
 {
@@ -326,6 +424,7 @@ main (void)
     cmocka_unit_test (refuses_binds_exposing_the_engine_socket),
     cmocka_unit_test (adds_lock_shim),
     cmocka_unit_test (probes_host),
+    cmocka_unit_test (guards_setid),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
