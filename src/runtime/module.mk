@@ -8,3 +8,13 @@ $(BUILD)/tests/mount-probe: tests/tools/mount_probe.c
 	    -static-pie -o $@ $<
 
 tests: $(BUILD)/tests/mount-probe
+
+# fcap-probe (tests/tools/fcap_probe.c): tries to leave a file capability
+# the host honours through a bind (tests/integration/test_caller_rights.sh).
+$(BUILD)/tests/fcap-probe: tests/tools/fcap_probe.c
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@ (static)"
+	$(Q)$(CC) $(CPPFLAGS) $(STATIC_CFLAGS) -Wno-missing-prototypes \
+	    -static-pie -o $@ $<
+
+tests: $(BUILD)/tests/fcap-probe
