@@ -62,8 +62,16 @@ run() {
 
 echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cpus, rounds=$ROUNDS, $(stat -f -c %T "$W") under $R"
 cfgs="plain caller root"
+# The order turns each round (plain caller root, caller root plain, ...):
+# the file system slows as the rounds go on, and a fixed order would charge
+# that drift to whichever configuration always runs last.
 for r in $(seq 1 "$ROUNDS"); do
-  for c in $cfgs; do
+  case $(( (r - 1) % 3 )) in
+    0) order="plain caller root" ;;
+    1) order="caller root plain" ;;
+    *) order="root plain caller" ;;
+  esac
+  for c in $order; do
     sync
     out=$(run $c) || { echo "# $c failed: $out"; exit 1; }
     echo "$c $out" | awk '{printf "%s %.2f %.2f %.2f %.2f\n", $1, $3-$2, $4-$3, $5-$4, $6-$5}' >>"$R/times"
