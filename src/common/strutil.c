@@ -86,3 +86,30 @@ mountinfo_unescape (char *s)
     }
   *w = '\0';
 }
+
+bool
+engine_name_p (const char *s, size_t n, size_t max)
+{
+  if (n == 0 || n > max)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    {
+      char c = s[i];
+      bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                   || (c >= '0' && c <= '9');
+      if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
+        return false;
+    }
+  return true;
+}
+
+bool
+full_id_p (const char *s)
+{
+  if (s == NULL || strlen (s) != 64)
+    return false;
+  for (; *s; s++)
+    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+      return false;
+  return true;
+}

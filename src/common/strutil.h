@@ -25,4 +25,12 @@ const char *header_line_value (const char *line, size_t len, const char *name,
  * written as \ooo), in place. */
 void mountinfo_unescape (char *s);
 
+/* Is [s, s+n) a name the engine gives objects (containers, volumes,
+ * drivers): [A-Za-z0-9][A-Za-z0-9_.-]*, 1 to max bytes?  Such a name
+ * cannot change a URL or a path it is put in (no '/', '%', '?'). */
+bool engine_name_p (const char *s, size_t n, size_t max);
+
+/* Is s a full object id: exactly 64 lower-case hex digits? */
+bool full_id_p (const char *s);
+
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/strutil.h"
 #include "common/cleanup.h"
 
 #define MSG_PREFIX "enhanced container isolation: "
@@ -40,28 +41,7 @@ name_p (const char *s, bool slash)
   if (slash && s[0] == '/')
     s++;
   n = strlen (s);
-  if (n == 0 || n > 256)
-    return false;
-  for (size_t i = 0; i < n; i++)
-    {
-      char c = s[i];
-      bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                   || (c >= '0' && c <= '9');
-      if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
-        return false;
-    }
-  return true;
-}
-
-static bool
-full_id_p (const char *s)
-{
-  if (s == NULL || strlen (s) != 64)
-    return false;
-  for (; *s; s++)
-    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-      return false;
-  return true;
+  return engine_name_p (s, n, 256);
 }
 
 static int

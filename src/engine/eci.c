@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/strutil.h"
 #include "common/cleanup.h"
 #include "engine/route.h"
 #include "policy/netaddr.h"
@@ -614,28 +615,7 @@ container_ref_p (const char *s, size_t n)
 {
   if (n > 0 && s[0] == '/')
     s++, n--;
-  if (n == 0 || n > 256)
-    return false;
-  for (size_t i = 0; i < n; i++)
-    {
-      char c = s[i];
-      bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                   || (c >= '0' && c <= '9');
-      if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
-        return false;
-    }
-  return true;
-}
-
-static bool
-full_id_p (const char *s)
-{
-  if (s == NULL || strlen (s) != 64)
-    return false;
-  for (; *s; s++)
-    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-      return false;
-  return true;
+  return engine_name_p (s, n, 256);
 }
 
 /* The bind mounts one VolumesFrom source container holds (from its

@@ -179,18 +179,8 @@ check_commands (const json_t *v, const char *path, struct policy_report *rep)
 bool
 policy_driver_name_p (const char *s)
 {
-  size_t n = strlen (s);
-  if (n == 0 || n > DRIVER_NAME_MAX || strstr (s, "..") != NULL)
-    return false;
-  for (size_t i = 0; i < n; i++)
-    {
-      char c = s[i];
-      bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                   || (c >= '0' && c <= '9');
-      if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
-        return false;
-    }
-  return true;
+  return strstr (s, "..") == NULL
+         && engine_name_p (s, strlen (s), DRIVER_NAME_MAX);
 }
 
 bool

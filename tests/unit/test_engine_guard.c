@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,7 +150,10 @@ on_audit (void *ctx, const struct engine_audit_record *r)
   f->audits++;
 }
 
-/* A socket-mount decision that takes its time (a slow registry). */
+/* A socket-mount decision that takes its time (a slow registry); while
+ * slow_gate_armed, until the test posts slow_gate. */
+static sem_t slow_gate;
+static volatile bool slow_gate_armed;
 static int
 slow_hook (void *ctx, const struct policy *p, const char *image,
            const char *host_path, char **replace, char **image_id,
@@ -159,7 +164,18 @@ slow_hook (void *ctx, const struct policy *p, const char *image,
   (void)image;
   (void)host_path;
   (void)message;
-  usleep (800 * 1000);
+  if (slow_gate_armed)
+    {
+      /* held until the test has seen another connection served: ordering,
+       * not a wall-clock bound, proves the loop was not blocked */
+      struct timespec ts;
+      clock_gettime (CLOCK_REALTIME, &ts);
+      ts.tv_sec += 20;
+      while (sem_timedwait (&slow_gate, &ts) < 0 && errno == EINTR)
+        ;
+    }
+  else
+    usleep (800 * 1000);
   if (replace != NULL)
     *replace = strdup ("/tmp/filtered.sock");
   *image_id = strdup (
@@ -210,14 +226,6 @@ fake_get (void *ctx, const char *path, char **body, size_t *len)
   *body = strdup (j);
   *len = strlen (j);
   return 0;
-}
-
-static double
-now_ms (void)
-{
-  struct timespec t;
-  clock_gettime (CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
 static char *cmds[] = { "push" };
@@ -406,7 +414,6 @@ slow_check_parks_only_its_connection (void **state)
   int a = unix_dial (f->listen);
   int b = unix_dial (f->listen);
   size_t len = 0;
-  double t0, t1;
   engine_guard_set_policy (f->g, &pol);
   /* the fake engine's socket is a socket: a socket mount, slow to decide */
   char body[256];
@@ -418,19 +425,24 @@ slow_check_parks_only_its_connection (void **state)
             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n"
             "%sGET /info HTTP/1.1\r\nHost: x\r\n\r\n",
             strlen (body), body);
-  t0 = now_ms ();
+  assert_int_equal (sem_init (&slow_gate, 0, 0), 0);
+  slow_gate_armed = true;
   assert_int_equal (write (a, req, strlen (req)), (ssize_t)strlen (req));
   usleep (100 * 1000);
+  /* b is served while a's check is still held */
+  {
+    struct timeval tv = { .tv_sec = 15 };
+    setsockopt (b, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt (a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
   assert_int_equal (
       roundtrip (b, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof out),
       200);
-  t1 = now_ms ();
-  assert_true (t1 - t0 < 600);
+  /* ... and a has had no answer yet: its check has not finished */
+  assert_int_equal (recv (a, out, sizeof out, MSG_DONTWAIT), -1);
+  assert_true (errno == EAGAIN || errno == EWOULDBLOCK);
+  sem_post (&slow_gate);
   /* both answers of a, in order, after the check */
-  {
-    struct timeval tv = { .tv_sec = 5 };
-    setsockopt (a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
   while (len < sizeof out - 1)
     {
       ssize_t n = read (a, out + len, sizeof out - 1 - len);
@@ -443,7 +455,8 @@ slow_check_parks_only_its_connection (void **state)
           && strstr (strstr (second + 1, "HTTP/1.1 200"), "\r\n\r\nOK"))
         break;
     }
-  assert_true (now_ms () - t0 >= 700);
+  slow_gate_armed = false;
+  sem_destroy (&slow_gate);
   pthread_mutex_lock (&f->mu);
   /* the engine saw the create before the info (the last one) */
   assert_non_null (strstr (f->last, "GET /info"));
