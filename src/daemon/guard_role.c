@@ -39,45 +39,9 @@ guard_audit (void *ctx, const struct engine_audit_record *rec)
   moatd_audit_post (d, &r);
 }
 
-/* The guard's VolumesFrom check asks the engine about the source
- * container (name already validated: no character that changes the
- * URL).  Runs on a check worker of the guard: bounded by the timeout. */
-static int
-guard_inspect_container (void *ctx, const char *name, char **json, size_t *len)
-{
-  struct moatd *d = ctx;
-  struct dockerapi_response resp = { 0 };
-  moat_error_t err = NULL;
-  char path[512];
-  int ret;
-  if (snprintf (path, sizeof path, "/containers/%s/json", name)
-      >= (int)sizeof path)
-    return -1;
-  if (dockerapi_call (d->engine_sock, "GET", path, NULL, 0, false, 3000, &resp,
-                      &err)
-      < 0)
-    {
-      log_warn ("engine guard: inspect container `%s`: %s", name,
-                moat_error_msg (&err));
-      moat_error_release (&err);
-      return -1;
-    }
-  if (resp.status == 404)
-    ret = 1;
-  else if (resp.status != 200)
-    ret = -1;
-  else
-    {
-      *json = resp.body;
-      *len = resp.len;
-      resp.body = NULL;
-      ret = 0;
-    }
-  dockerapi_response_free (&resp);
-  return ret;
-}
-
-/* GET path on the engine for the docker cp check (an engine_get_fn). */
+/* GET path on the engine (an engine_get_fn, for the docker cp check):
+ * 0 with the body, 1 on 404, -1 otherwise.  Runs on a check worker of the
+ * guard: bounded by the timeout. */
 static int
 guard_engine_get (void *ctx, const char *path, char **body, size_t *len)
 {
@@ -106,6 +70,19 @@ guard_engine_get (void *ctx, const char *path, char **body, size_t *len)
     }
   dockerapi_response_free (&resp);
   return ret;
+}
+
+/* The guard's VolumesFrom check asks the engine about the source
+ * container (name already validated: no character that changes the
+ * URL). */
+static int
+guard_inspect_container (void *ctx, const char *name, char **json, size_t *len)
+{
+  char path[512];
+  if (snprintf (path, sizeof path, "/containers/%s/json", name)
+      >= (int)sizeof path)
+    return -1;
+  return guard_engine_get (ctx, path, json, len);
 }
 
 static void *

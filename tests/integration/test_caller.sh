@@ -29,23 +29,7 @@ harness_busybox
 GSOCK=$MOAT_ROOT/run/moat/docker.sock
 V="$GSOCK:/var/run/docker.sock"
 
-# The test user: its own group, plus the group the guarded socket allows.
-SOCK_GROUP=$(stat -c %G "$GSOCK")
-TUSER=moatc${MOAT_ROOT##*-}
-TUSER=${TUSER,,}
-useradd --no-create-home --shell /usr/sbin/nologin --user-group \
-  --groups "$SOCK_GROUP" "$TUSER" >/dev/null 2>&1 ||
-  harness_bail "create test user $TUSER" "useradd failed (group $SOCK_GROUP)"
-HARNESS_EXTRA_CLEANUP="userdel $TUSER >/dev/null 2>&1; groupdel $TUSER >/dev/null 2>&1"
-TUID=$(id -u "$TUSER")
-TGID=$(id -g "$TUSER")
-UHOME=$HARNESS_DIR/home-$TUSER
-mkdir -p "$UHOME" && chown "$TUSER:$TUSER" "$UHOME"
-harness_diag "test user $TUSER uid=$TUID gid=$TGID, socket group $SOCK_GROUP"
-as_user() {
-  setpriv --reuid="$TUID" --regid="$TGID" --init-groups \
-    env HOME="$UHOME" DOCKER_HOST="$MOAT_GUARD_HOST" "$@"
-}
+harness_docker_user moatc
 label() { docker inspect --format "{{index .Config.Labels \"$2\"}}" "$1" 2>&1; }
 
 check "the test user reaches the guarded socket" as_user docker version

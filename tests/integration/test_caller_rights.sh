@@ -14,22 +14,7 @@ cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
 EOJ
 harness_up
 harness_busybox
-GSOCK=$MOAT_ROOT/run/moat/docker.sock
-SOCK_GROUP=$(stat -c %G "$GSOCK")
-TUSER=moatr${MOAT_ROOT##*-}
-TUSER=${TUSER,,}
-useradd --no-create-home --shell /usr/sbin/nologin --user-group \
-  --groups "$SOCK_GROUP" "$TUSER" >/dev/null 2>&1 ||
-  harness_bail "create test user $TUSER" "useradd failed (group $SOCK_GROUP)"
-HARNESS_EXTRA_CLEANUP="userdel $TUSER >/dev/null 2>&1; groupdel $TUSER >/dev/null 2>&1"
-TUID=$(id -u "$TUSER")
-TGID=$(id -g "$TUSER")
-UHOME=$HARNESS_DIR/home-$TUSER
-mkdir -p "$UHOME" && chown "$TUSER:$TUSER" "$UHOME"
-as_user() {
-  setpriv --reuid="$TUID" --regid="$TGID" --init-groups \
-    env HOME="$UHOME" DOCKER_HOST="$MOAT_GUARD_HOST" "$@"
-}
+harness_docker_user moatr
 # The user's project directory in the shared /tmp, and beside it a secret
 # of root's and a directory the user may not write.
 W=$(mktemp -d /tmp/moat-rights-XXXXXX)

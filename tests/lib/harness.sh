@@ -113,6 +113,30 @@ harness_done() {
 }
 
 # Abort the test (teardown still runs).
+# harness_docker_user PREFIX: a real non-root user of the group the guarded
+# socket allows, made now and removed at teardown (appended to
+# HARNESS_EXTRA_CLEANUP).  Sets TUSER, TUID, TGID and UHOME (its home, in
+# HARNESS_DIR); as_user CMD... runs CMD as that user against the guard.
+harness_docker_user() {
+  local sock_group
+  sock_group=$(stat -c %G "$MOAT_ROOT/run/moat/docker.sock")
+  TUSER=$1${MOAT_ROOT##*-}
+  TUSER=${TUSER,,}
+  useradd --no-create-home --shell /usr/sbin/nologin --user-group \
+    --groups "$sock_group" "$TUSER" >/dev/null 2>&1 ||
+    harness_bail "create test user $TUSER" "useradd failed (group $sock_group)"
+  HARNESS_EXTRA_CLEANUP="${HARNESS_EXTRA_CLEANUP:+$HARNESS_EXTRA_CLEANUP; }userdel $TUSER >/dev/null 2>&1; groupdel $TUSER >/dev/null 2>&1"
+  TUID=$(id -u "$TUSER")
+  TGID=$(id -g "$TUSER")
+  UHOME=$HARNESS_DIR/home-$TUSER
+  mkdir -p "$UHOME" && chown "$TUSER:$TUSER" "$UHOME"
+  harness_diag "test user $TUSER uid=$TUID gid=$TGID, socket group $sock_group"
+}
+as_user() {
+  setpriv --reuid="$TUID" --regid="$TGID" --init-groups \
+    env HOME="$UHOME" DOCKER_HOST="$MOAT_GUARD_HOST" "$@"
+}
+
 harness_bail() {
   not_ok "${1:-harness}" "${2:-}"
   harness_done
