@@ -12,8 +12,7 @@
 
 #include "common/strutil.h"
 #include "common/cleanup.h"
-
-#define MSG_PREFIX "enhanced container isolation: "
+#include "common/refusal.h"
 
 __attribute__ ((format (printf, 3, 4))) static int
 refuse (struct eci_verdict *v, int status, const char *fmt, ...)
@@ -48,10 +47,11 @@ static int
 blocked (struct eci_verdict *v, const char *name, const char *what)
 {
   return refuse (v, 403,
-                 MSG_PREFIX "docker cp to or from container \"%s\" is "
-                            "blocked: it mounts %s, which the engine would "
-                            "read and write as host root; copy into the "
-                            "shared directory on the host instead",
+                 REFUSAL_PREFIX
+                 "docker cp to or from container \"%s\" is "
+                 "blocked: it mounts %s, which the engine would "
+                 "read and write as host root; copy into the "
+                 "shared directory on the host instead",
                  name, what);
 }
 
@@ -111,8 +111,8 @@ engine_archive_check (engine_get_fn get, void *ctx, const char *name,
     return refuse (v, 404, "No such container: %s", name);
   if (get == NULL)
     return refuse (v, 403,
-                   MSG_PREFIX "docker cp cannot be checked here "
-                              "and is blocked");
+                   REFUSAL_PREFIX "docker cp cannot be checked here "
+                                  "and is blocked");
   if (asprintf (&path, "/containers/%s/json", name) < 0)
     {
       path = NULL;

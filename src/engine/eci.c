@@ -14,10 +14,9 @@
 
 #include "common/strutil.h"
 #include "common/cleanup.h"
+#include "common/refusal.h"
 #include "engine/route.h"
 #include "policy/netaddr.h"
-
-#define MSG_PREFIX "enhanced container isolation: "
 
 void
 eci_verdict_clear (struct eci_verdict *v)
@@ -115,9 +114,9 @@ obj_get (json_t *obj, const char *field, json_t **out, struct eci_verdict *v)
     if (!eci_json_key_fold_eq (k, field))
       continue;
     if (*out != NULL)
-      return refuse (v, 400, "eci.json",
-                     MSG_PREFIX "ambiguous request: field \"%s\" given twice",
-                     field);
+      return refuse (
+          v, 400, "eci.json",
+          REFUSAL_PREFIX "ambiguous request: field \"%s\" given twice", field);
     *out = val;
   }
   return 0;
@@ -318,8 +317,8 @@ check_bind (const struct eci_config *cfg, const struct policy *pol,
 
   if (src[0] != '/')
     return refuse (v, 400, "eci.bind",
-                   MSG_PREFIX "bind mount of \"%s\" denied; it is outside "
-                              "the shared directories",
+                   REFUSAL_PREFIX "bind mount of \"%s\" denied; it is outside "
+                                  "the shared directories",
                    src);
   /* The engine may clean the path lexically before the kernel follows
    * symlinks, or not: both readings must pass. */
@@ -328,8 +327,8 @@ check_bind (const struct eci_config *cfg, const struct policy *pol,
   resolved_clean = cleaned ? eci_resolve_host_path (cleaned) : NULL;
   if (resolved == NULL || resolved_clean == NULL)
     return refuse (v, 403, "eci.bind",
-                   MSG_PREFIX "bind mount of \"%s\" denied; it is outside "
-                              "the shared directories",
+                   REFUSAL_PREFIX "bind mount of \"%s\" denied; it is outside "
+                                  "the shared directories",
                    src);
   cands[0] = resolved;
   cands[1] = resolved_clean;
@@ -362,8 +361,9 @@ check_bind (const struct eci_config *cfg, const struct policy *pol,
                 free (id);
                 free (repl);
                 return refuse (v, 500, "eci.socket-mount",
-                               MSG_PREFIX "socket mount hook gave no image "
-                                          "id or socket");
+                               REFUSAL_PREFIX
+                               "socket mount hook gave no image "
+                               "id or socket");
               }
             free (v->image_id);
             v->image_id = id;
@@ -376,7 +376,7 @@ check_bind (const struct eci_config *cfg, const struct policy *pol,
         if (msg != NULL)
           return refuse (v, 403, "eci.socket-mount", "%s", msg);
         return refuse (v, 403, "eci.socket-mount",
-                       MSG_PREFIX
+                       REFUSAL_PREFIX
                        "docker socket mount denied for container with image "
                        "\"%s\"; image is not in the allowed list; if you wish "
                        "to allow it, configure the docker socket image list "
@@ -407,8 +407,8 @@ check_bind (const struct eci_config *cfg, const struct policy *pol,
     }
   if (!allowed)
     return refuse (v, 403, "eci.bind",
-                   MSG_PREFIX "bind mount of \"%s\" denied; it is outside "
-                              "the shared directories",
+                   REFUSAL_PREFIX "bind mount of \"%s\" denied; it is outside "
+                                  "the shared directories",
                    src);
   return 0;
 }
@@ -465,7 +465,7 @@ check_driver (const struct policy *pol, enum driver_kind kind, json_t *name,
   if (name == NULL || json_is_null (name))
     return 0;
   if (!json_is_string (name))
-    return refuse (v, 400, "eci.json", MSG_PREFIX "invalid %s", what);
+    return refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid %s", what);
   n = json_string_value (name);
   if (n[0] == '\0')
     return 0;
@@ -475,12 +475,12 @@ check_driver (const struct policy *pol, enum driver_kind kind, json_t *name,
   /* a path would name a socket anywhere on the host */
   if (!policy_driver_name_p (n))
     return refuse (v, 403, "eci.driver",
-                   MSG_PREFIX "%s \"%s\" denied; it is not a plugin name",
+                   REFUSAL_PREFIX "%s \"%s\" denied; it is not a plugin name",
                    what, n);
   if (policy_driver_allowed_p (pol, n))
     return 0;
   return refuse (v, 403, "eci.driver",
-                 MSG_PREFIX
+                 REFUSAL_PREFIX
                  "%s \"%s\" denied; it is not in the allowed list; if you "
                  "wish to allow it, add it to "
                  "enhancedContainerIsolation.allowedDrivers in "
@@ -534,16 +534,17 @@ check_driver_opts (const struct eci_config *cfg, const struct policy *pol,
   if (opts == NULL || json_is_null (opts))
     return 0;
   if (!json_is_object (opts))
-    return refuse (v, 400, "eci.json", MSG_PREFIX "invalid volume options");
+    return refuse (v, 400, "eci.json",
+                   REFUSAL_PREFIX "invalid volume options");
   json_object_foreach (opts, k, x)
   {
     if (strcmp (k, "type") != 0 && strcmp (k, "o") != 0
         && strcmp (k, "device") != 0)
       return refuse (v, 403, "eci.volume",
-                     MSG_PREFIX "volume option key \"%s\" denied", k);
+                     REFUSAL_PREFIX "volume option key \"%s\" denied", k);
     if (!json_is_string (x))
       return refuse (v, 400, "eci.json",
-                     MSG_PREFIX "invalid volume option \"%s\"", k);
+                     REFUSAL_PREFIX "invalid volume option \"%s\"", k);
     if (k[0] == 't')
       type = json_string_value (x);
     else if (k[0] == 'o')
@@ -564,9 +565,9 @@ check_driver_opts (const struct eci_config *cfg, const struct policy *pol,
       bind = true;
   if (!bind && strcmp (type, "tmpfs") != 0)
     return refuse (v, 403, "eci.volume",
-                   MSG_PREFIX "volume type \"%s\" denied; only tmpfs "
-                              "volumes and bind volumes of shared "
-                              "directories are accepted",
+                   REFUSAL_PREFIX "volume type \"%s\" denied; only tmpfs "
+                                  "volumes and bind volumes of shared "
+                                  "directories are accepted",
                    type);
   strcpy (ocopy, o);
   for (char *save = NULL, *it = strtok_r (ocopy, ",", &save); it;
@@ -581,7 +582,7 @@ check_driver_opts (const struct eci_config *cfg, const struct policy *pol,
           || in_list (it, safe_mount_flags) || (tmpfs_data && !bind))
         continue;
       return refuse (v, 403, "eci.volume",
-                     MSG_PREFIX "volume option \"%s\" denied", it);
+                     REFUSAL_PREFIX "volume option \"%s\" denied", it);
     }
 
   if (bind)
@@ -593,15 +594,16 @@ check_driver_opts (const struct eci_config *cfg, const struct policy *pol,
       if (dev == NULL || dev[0] != '/' || (clean = lexical_clean (dev)) == NULL
           || strcmp (clean, dev) != 0)
         return refuse (v, 403, "eci.volume",
-                       MSG_PREFIX "volume device \"%s\" denied; a bind "
-                                  "volume's device must be an absolute, "
-                                  "clean host path",
+                       REFUSAL_PREFIX "volume device \"%s\" denied; a bind "
+                                      "volume's device must be an absolute, "
+                                      "clean host path",
                        dev ? dev : "");
       r = eci_check_bind (cfg, pol, dev, image, v);
       if (r > 0)
         return refuse (v, 403, "eci.socket-mount",
-                       MSG_PREFIX "an engine socket can be mounted only as a "
-                                  "bind mount, not as a volume");
+                       REFUSAL_PREFIX
+                       "an engine socket can be mounted only as a "
+                       "bind mount, not as a volume");
       return r;
     }
   return 0;
@@ -689,7 +691,7 @@ check_volumes_from (const struct eci_config *cfg, const struct policy *pol,
   if (x == NULL || json_is_null (x))
     return 0;
   if (!json_is_array (x))
-    return refuse (v, 400, "eci.json", MSG_PREFIX "invalid VolumesFrom");
+    return refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid VolumesFrom");
   json_array_foreach (x, i, e)
   {
     const char *s = json_string_value (e);
@@ -698,16 +700,17 @@ check_volumes_from (const struct eci_config *cfg, const struct policy *pol,
     cleanup_free char *id = NULL;
     cleanup_free char *ne = NULL;
     if (s == NULL)
-      return refuse (v, 400, "eci.json", MSG_PREFIX "invalid VolumesFrom");
+      return refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid VolumesFrom");
     n = strcspn (s, ":");
     if (!container_ref_p (s, n))
       return refuse (v, 400, "eci.volumes-from",
-                     MSG_PREFIX "invalid VolumesFrom entry \"%s\"", s);
+                     REFUSAL_PREFIX "invalid VolumesFrom entry \"%s\"", s);
     /* no way to check the source: refuse rather than share it unseen */
     if (cfg->inspect_container == NULL)
       return refuse (v, 403, "eci.volumes-from",
-                     MSG_PREFIX "volumes-from cannot be checked here and is "
-                                "blocked");
+                     REFUSAL_PREFIX
+                     "volumes-from cannot be checked here and is "
+                     "blocked");
     name = strndup (s, n);
     if (name == NULL)
       return oom (v);
@@ -739,8 +742,9 @@ static int
 ns_refuse (struct eci_verdict *v, const char *ns)
 {
   return refuse (v, 403, "eci.namespace",
-                 MSG_PREFIX "containers can't share the %s namespace with the "
-                            "host",
+                 REFUSAL_PREFIX
+                 "containers can't share the %s namespace with the "
+                 "host",
                  ns);
 }
 
@@ -759,7 +763,7 @@ empty_array (json_t *hc, const char *field, bool *empty, struct eci_verdict *v)
   if (obj_get (hc, field, &x, v) < 0)
     return -1;
   if (x != NULL && !json_is_null (x) && !json_is_array (x))
-    return refuse (v, 400, "eci.json", MSG_PREFIX "invalid HostConfig.%s",
+    return refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid HostConfig.%s",
                    field);
   *empty = x == NULL || json_array_size (x) == 0;
   return 0;
@@ -781,13 +785,13 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
     return -1;
   if (x != NULL && !json_is_null (x) && !json_is_array (x))
     return refuse (v, 400, "eci.json",
-                   MSG_PREFIX "invalid HostConfig.Devices");
+                   REFUSAL_PREFIX "invalid HostConfig.Devices");
   json_array_foreach (x, i, e)
   {
     json_t *ph;
     if (!json_is_object (e))
       return refuse (v, 400, "eci.json",
-                     MSG_PREFIX "invalid HostConfig.Devices");
+                     REFUSAL_PREFIX "invalid HostConfig.Devices");
     if (obj_get (e, "PathOnHost", &ph, v) < 0)
       return -1;
     const char *p = str_or_empty (ph);
@@ -796,24 +800,27 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
      * /dev/sda in between; /dev itself is root's. */
     if (!in_list (p, safe_devices))
       return refuse (v, 403, "eci.device",
-                     MSG_PREFIX "host device \"%s\" can't be given to a "
-                                "container; only /dev/fuse, /dev/net/tun and "
-                                "the standard character devices (null, zero, "
-                                "full, random, urandom, tty) can",
+                     REFUSAL_PREFIX
+                     "host device \"%s\" can't be given to a "
+                     "container; only /dev/fuse, /dev/net/tun and "
+                     "the standard character devices (null, zero, "
+                     "full, random, urandom, tty) can",
                      p);
   }
   if (empty_array (hc, "DeviceCgroupRules", &empty, v) < 0)
     return -1;
   if (!empty)
     return refuse (v, 403, "eci.device",
-                   MSG_PREFIX "device cgroup rules can't be set; they would "
-                              "give access to host devices");
+                   REFUSAL_PREFIX
+                   "device cgroup rules can't be set; they would "
+                   "give access to host devices");
   if (empty_array (hc, "DeviceRequests", &empty, v) < 0)
     return -1;
   if (!empty)
     return refuse (v, 403, "eci.device",
-                   MSG_PREFIX "device requests (--gpus) can't be set; they "
-                              "give access to host devices");
+                   REFUSAL_PREFIX
+                   "device requests (--gpus) can't be set; they "
+                   "give access to host devices");
 
   /* a container placed in any host cgroup leaves the engine's limits and
    * device rules */
@@ -822,26 +829,27 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
   if (x != NULL && !json_is_null (x)
       && (!json_is_string (x) || json_string_length (x) > 0))
     return refuse (v, 403, "eci.cgroup",
-                   MSG_PREFIX "a cgroup parent can't be set; containers stay "
-                              "in the engine's cgroup");
+                   REFUSAL_PREFIX
+                   "a cgroup parent can't be set; containers stay "
+                   "in the engine's cgroup");
 
   if (obj_get (hc, "SecurityOpt", &x, v) < 0)
     return -1;
   if (x != NULL && !json_is_null (x) && !json_is_array (x))
     return refuse (v, 400, "eci.json",
-                   MSG_PREFIX "invalid HostConfig.SecurityOpt");
+                   REFUSAL_PREFIX "invalid HostConfig.SecurityOpt");
   json_array_foreach (x, i, e)
   {
     if (!json_is_string (e))
       return refuse (v, 400, "eci.json",
-                     MSG_PREFIX "invalid HostConfig.SecurityOpt");
+                     REFUSAL_PREFIX "invalid HostConfig.SecurityOpt");
     const char *so = json_string_value (e);
     /* the engine splits on '=', or on ':' when there is none */
     size_t kl = strchr (so, '=') ? strcspn (so, "=") : strcspn (so, ":");
     if (kl == strlen ("systempaths") && strncmp (so, "systempaths", kl) == 0)
       return refuse (v, 403, "eci.masks",
-                     MSG_PREFIX "security option \"%s\" denied; /proc and "
-                                "/sys stay masked",
+                     REFUSAL_PREFIX "security option \"%s\" denied; /proc and "
+                                    "/sys stay masked",
                      so);
   }
   /* no value means the engine's defaults; any value replaces them */
@@ -852,9 +860,10 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
         return -1;
       if (x != NULL && !json_is_null (x))
         return refuse (v, 403, "eci.masks",
-                       MSG_PREFIX "HostConfig.%s can't be set (--security-opt "
-                                  "systempaths=unconfined); /proc and /sys "
-                                  "stay masked",
+                       REFUSAL_PREFIX
+                       "HostConfig.%s can't be set (--security-opt "
+                       "systempaths=unconfined); /proc and /sys "
+                       "stay masked",
                        field);
     }
 
@@ -862,11 +871,12 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
     return -1;
   if (x != NULL && !json_is_null (x) && !json_is_integer (x))
     return refuse (v, 400, "eci.json",
-                   MSG_PREFIX "invalid HostConfig.OomScoreAdj");
+                   REFUSAL_PREFIX "invalid HostConfig.OomScoreAdj");
   if (json_is_integer (x) && json_integer_value (x) < 0)
     return refuse (v, 403, "eci.oom",
-                   MSG_PREFIX "a negative OOM score adjustment can't be set; "
-                              "the kernel would kill host processes first");
+                   REFUSAL_PREFIX
+                   "a negative OOM score adjustment can't be set; "
+                   "the kernel would kill host processes first");
 
   if (obj_get (hc, "VolumeDriver", &x, v) < 0
       || check_driver (pol, DRV_VOLUME, x, v) < 0)
@@ -877,7 +887,7 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
     {
       if (!json_is_object (x))
         return refuse (v, 400, "eci.json",
-                       MSG_PREFIX "invalid HostConfig.LogConfig");
+                       REFUSAL_PREFIX "invalid HostConfig.LogConfig");
       if (obj_get (x, "Type", &e, v) < 0
           || check_driver (pol, DRV_LOG, e, v) < 0)
         return -1;
@@ -898,7 +908,8 @@ check_host_config (const struct eci_config *cfg, const struct policy *pol,
       if (x == NULL || json_is_null (x))
         continue;
       if (!json_is_string (x))
-        return refuse (v, 400, "eci.json", MSG_PREFIX "invalid HostConfig.%s",
+        return refuse (v, 400, "eci.json",
+                       REFUSAL_PREFIX "invalid HostConfig.%s",
                        ns_fields[i].field);
       if (strcasecmp (json_string_value (x), "host") == 0)
         return ns_refuse (v, ns_fields[i].ns);
@@ -911,11 +922,11 @@ check_host_config (const struct eci_config *cfg, const struct policy *pol,
       size_t i;
       json_t *b;
       if (!json_is_array (x))
-        return refuse (v, 400, "eci.json", MSG_PREFIX "invalid Binds");
+        return refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid Binds");
       json_array_foreach (x, i, b)
       {
         if (!json_is_string (b))
-          return refuse (v, 400, "eci.json", MSG_PREFIX "invalid Binds");
+          return refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid Binds");
         const char *s = json_string_value (b);
         const char *colon = strchr (s, ':');
         if (s[0] != '/' || colon == NULL)
@@ -943,12 +954,12 @@ check_host_config (const struct eci_config *cfg, const struct policy *pol,
       size_t i;
       json_t *m;
       if (!json_is_array (x))
-        return refuse (v, 400, "eci.json", MSG_PREFIX "invalid Mounts");
+        return refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid Mounts");
       json_array_foreach (x, i, m)
       {
         json_t *type, *src, *vo, *dc, *opts;
         if (!json_is_object (m))
-          return refuse (v, 400, "eci.json", MSG_PREFIX "invalid Mounts");
+          return refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid Mounts");
         if (obj_get (m, "Type", &type, v) < 0
             || obj_get (m, "Source", &src, v) < 0
             || obj_get (m, "VolumeOptions", &vo, v) < 0)
@@ -1065,7 +1076,7 @@ drop_net_raw (json_t *hc, struct eci_verdict *v)
     }
   else if (!json_is_array (drop))
     return refuse (v, 400, "eci.json",
-                   MSG_PREFIX "invalid HostConfig.CapDrop");
+                   REFUSAL_PREFIX "invalid HostConfig.CapDrop");
   if (json_array_append_new (drop, json_string ("NET_RAW")) < 0)
     return oom (v);
   return 0;
@@ -1097,8 +1108,8 @@ eci_check_container_create (const struct eci_config *cfg,
       if (x != NULL)
         {
           refuse (v, 400, "eci.json",
-                  MSG_PREFIX "deprecated top-level field \"%s\" is not "
-                             "accepted; put it in HostConfig",
+                  REFUSAL_PREFIX "deprecated top-level field \"%s\" is not "
+                                 "accepted; put it in HostConfig",
                   toplevel_hostconfig[i]);
           goto done;
         }
@@ -1117,7 +1128,7 @@ eci_check_container_create (const struct eci_config *cfg,
     }
   else if (!json_is_object (hc))
     {
-      refuse (v, 400, "eci.json", MSG_PREFIX "invalid HostConfig");
+      refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid HostConfig");
       goto done;
     }
   else
@@ -1308,7 +1319,7 @@ check_subnet (const struct eci_config *cfg, json_t *sub, struct eci_verdict *v)
     return 0;
   if (!json_is_string (sub)
       || netaddr_parse_cidr (json_string_value (sub), &c, &err) < 0)
-    return refuse (v, 400, "eci.json", MSG_PREFIX "invalid subnet");
+    return refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid subnet");
   /* no pool known (an engine moat did not start): the engine's own
    * checks only */
   if (cfg->n_container_cidrs == 0 || subnet_in_pool (cfg, &c))
@@ -1325,8 +1336,8 @@ check_subnet (const struct eci_config *cfg, json_t *sub, struct eci_verdict *v)
       strcat (list, cfg->container_cidrs[i]);
     }
   return refuse (v, 403, "eci.network",
-                 MSG_PREFIX "subnet \"%s\" denied; user networks must lie "
-                            "inside moat's address pool (%s)",
+                 REFUSAL_PREFIX "subnet \"%s\" denied; user networks must lie "
+                                "inside moat's address pool (%s)",
                  json_string_value (sub), list);
 }
 
@@ -1353,7 +1364,8 @@ eci_check_network_create (const struct eci_config *cfg,
       const char *k;
       if (!json_is_object (x))
         {
-          refuse (v, 400, "eci.json", MSG_PREFIX "invalid network options");
+          refuse (v, 400, "eci.json",
+                  REFUSAL_PREFIX "invalid network options");
           goto done;
         }
       json_object_foreach (x, k, e)
@@ -1362,8 +1374,9 @@ eci_check_network_create (const struct eci_config *cfg,
         if (in_list (k, bridge_host_options))
           {
             refuse (v, 403, "eci.network",
-                    MSG_PREFIX "network option \"%s\" denied; user networks "
-                               "get the engine's own bridge",
+                    REFUSAL_PREFIX
+                    "network option \"%s\" denied; user networks "
+                    "get the engine's own bridge",
                     k);
             goto done;
           }
@@ -1376,7 +1389,7 @@ eci_check_network_create (const struct eci_config *cfg,
       json_t *conf;
       if (!json_is_object (ipam))
         {
-          refuse (v, 400, "eci.json", MSG_PREFIX "invalid IPAM");
+          refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid IPAM");
           goto done;
         }
       if (obj_get (ipam, "Driver", &x, v) < 0
@@ -1385,7 +1398,7 @@ eci_check_network_create (const struct eci_config *cfg,
         goto done;
       if (conf != NULL && !json_is_null (conf) && !json_is_array (conf))
         {
-          refuse (v, 400, "eci.json", MSG_PREFIX "invalid IPAM.Config");
+          refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid IPAM.Config");
           goto done;
         }
       json_array_foreach (conf, i, e)
@@ -1393,7 +1406,7 @@ eci_check_network_create (const struct eci_config *cfg,
         json_t *sub;
         if (!json_is_object (e))
           {
-            refuse (v, 400, "eci.json", MSG_PREFIX "invalid IPAM.Config");
+            refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid IPAM.Config");
             goto done;
           }
         if (obj_get (e, "Subnet", &sub, v) < 0
@@ -1414,9 +1427,10 @@ static int
 refuse_fetch (struct eci_verdict *v, const char *url)
 {
   return refuse (v, 403, "eci.fetch",
-                 MSG_PREFIX "the engine would fetch \"%s\" itself, from the "
-                            "host and outside the net guard; fetch it "
-                            "yourself and send it as the build context",
+                 REFUSAL_PREFIX
+                 "the engine would fetch \"%s\" itself, from the "
+                 "host and outside the net guard; fetch it "
+                 "yourself and send it as the build context",
                  url ? url : "");
 }
 
@@ -1429,9 +1443,10 @@ eci_check_image_create (const char *query, struct eci_verdict *v)
     return 0;
   src = engine_query_get (query, "fromSrc");
   return refuse (v, 403, "eci.fetch",
-                 MSG_PREFIX "the engine would fetch \"%s\" itself, from the "
-                            "host and outside the net guard; download it and "
-                            "import it from stdin: docker import - < file",
+                 REFUSAL_PREFIX
+                 "the engine would fetch \"%s\" itself, from the "
+                 "host and outside the net guard; download it and "
+                 "import it from stdin: docker import - < file",
                  src ? src : "");
 }
 
@@ -1450,13 +1465,15 @@ eci_check_build (const char *query, struct eci_verdict *v)
   /* build steps are containers: the same cgroup rule as a create */
   if (engine_query_any_set (query, "cgroupparent"))
     return refuse (v, 403, "eci.cgroup",
-                   MSG_PREFIX "a cgroup parent can't be set; containers stay "
-                              "in the engine's cgroup");
+                   REFUSAL_PREFIX
+                   "a cgroup parent can't be set; containers stay "
+                   "in the engine's cgroup");
   if (engine_query_any_equal (query, "version", "2"))
     return refuse (v, 403, "eci.buildkit",
-                   MSG_PREFIX "BuildKit builds bypass the container runtime "
-                              "and are blocked; build with the classic "
-                              "builder: DOCKER_BUILDKIT=0 docker build ...");
+                   REFUSAL_PREFIX
+                   "BuildKit builds bypass the container runtime "
+                   "and are blocked; build with the classic "
+                   "builder: DOCKER_BUILDKIT=0 docker build ...");
   return 0;
 }
 
@@ -1482,7 +1499,7 @@ eci_set_caller_labels (const char *body, size_t len, uid_t uid, gid_t gid,
     goto done;
   if (labels != NULL && !json_is_null (labels) && !json_is_object (labels))
     {
-      refuse (err, 400, "eci.json", MSG_PREFIX "invalid Labels");
+      refuse (err, 400, "eci.json", REFUSAL_PREFIX "invalid Labels");
       goto done;
     }
   if (labels == NULL || json_is_null (labels))

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/refusal.h"
 #include "common/log.h"
 #include "engine/archive.h"
 #include "engine/guard_test.h"
@@ -52,7 +53,6 @@
 #define HIGH_WATER (256 * 1024)
 #define MAX_HEADERS 256
 #define MAX_PENDING 32
-#define MSG_PREFIX "enhanced container isolation: "
 
 struct buf
 {
@@ -958,10 +958,10 @@ handle_head (struct conn *c)
       pthread_mutex_unlock (&g->mu);
       engine_uri_free (&uri);
       if (asprintf (&msg,
-                    MSG_PREFIX "docker command \"%s\" is blocked; if you "
-                               "wish to allow it, configure the docker "
-                               "socket command list in the moat admin "
-                               "settings.",
+                    REFUSAL_PREFIX "docker command \"%s\" is blocked; if you "
+                                   "wish to allow it, configure the docker "
+                                   "socket command list in the moat admin "
+                                   "settings.",
                     raw_uri)
           < 0)
         {
@@ -981,19 +981,19 @@ handle_head (struct conn *c)
         {
         case ROUTE_OP_BUILDKIT:
           rule = "eci.buildkit";
-          msg = MSG_PREFIX "BuildKit builds bypass the container runtime "
-                           "and are blocked; build with the classic "
-                           "builder: DOCKER_BUILDKIT=0 docker build ...";
+          msg = REFUSAL_PREFIX "BuildKit builds bypass the container runtime "
+                               "and are blocked; build with the classic "
+                               "builder: DOCKER_BUILDKIT=0 docker build ...";
           break;
         case ROUTE_OP_SWARM:
           rule = "eci.swarm";
-          msg = MSG_PREFIX "swarm services are created outside the "
-                           "container checks and are blocked";
+          msg = REFUSAL_PREFIX "swarm services are created outside the "
+                               "container checks and are blocked";
           break;
         case ROUTE_OP_PLUGIN:
           rule = "eci.plugin";
-          msg = MSG_PREFIX "engine plugins run with host privileges; "
-                           "installing or configuring them is blocked";
+          msg = REFUSAL_PREFIX "engine plugins run with host privileges; "
+                               "installing or configuring them is blocked";
           break;
         case ROUTE_OP_BUILD:
         case ROUTE_OP_IMAGE_CREATE:
@@ -1201,8 +1201,8 @@ run_check (struct engine_guard *g, struct check_job *j)
             j->v.rule = "socket.peer";
             j->v.message
                 = m ? m
-                    : strdup (MSG_PREFIX "this filtered docker socket "
-                                         "belongs to another container");
+                    : strdup (REFUSAL_PREFIX "this filtered docker socket "
+                                             "belongs to another container");
           }
         else
           free (m);
@@ -1226,8 +1226,8 @@ run_check (struct engine_guard *g, struct check_job *j)
             j->v.status = 400;
             j->v.rule = "eci.start-hostconfig";
             j->v.message
-                = strdup (MSG_PREFIX "a HostConfig at container start is "
-                                     "not accepted; set it at create");
+                = strdup (REFUSAL_PREFIX "a HostConfig at container start is "
+                                         "not accepted; set it at create");
             j->r = -1;
           }
       }

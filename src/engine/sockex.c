@@ -13,10 +13,9 @@
 #include <strings.h>
 
 #include "common/cleanup.h"
+#include "common/refusal.h"
 #include "common/strutil.h"
 #include "regauth.h"
-
-#define MSG_PREFIX "enhanced container isolation: "
 
 /* Bounds on what an inspect answer may hold (a hostile or broken engine
  * must not make us allocate without limit). */
@@ -161,11 +160,12 @@ unreachable (char **message, const char *image, const struct imageref *ref,
 {
   cleanup_free char *name = imageref_format (ref);
   if (asprintf (message,
-                MSG_PREFIX "docker socket mount denied for container with "
-                           "image \"%s\"; the registry of \"%s\" cannot be "
-                           "reached to validate the image digest (%s); "
-                           "unpinned images are refused until it can be "
-                           "reached.",
+                REFUSAL_PREFIX
+                "docker socket mount denied for container with "
+                "image \"%s\"; the registry of \"%s\" cannot be "
+                "reached to validate the image digest (%s); "
+                "unpinned images are refused until it can be "
+                "reached.",
                 image, name ? name : "?", why ? why : "unknown error")
       < 0)
     *message = NULL;
@@ -268,9 +268,10 @@ done:
     {
       ret = -1;
       if (asprintf (message,
-                    MSG_PREFIX "docker socket mount denied for container "
-                               "with image \"%s\"; the engine gave no image "
-                               "id to pin the container to.",
+                    REFUSAL_PREFIX
+                    "docker socket mount denied for container "
+                    "with image \"%s\"; the engine gave no image "
+                    "id to pin the container to.",
                     image)
           < 0)
         *message = NULL;

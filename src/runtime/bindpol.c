@@ -11,13 +11,13 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/refusal.h"
 #include "common/strutil.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "policy/policy.h"
 #include "state/state.h"
 
-#define MSG_PREFIX "enhanced container isolation: "
 #define CONFIG_MAX (4u << 20)
 
 static const char *const default_sockets[] = {
@@ -300,7 +300,8 @@ bool
 bindpol_refusal_p (const moat_error_t *err)
 {
   return moat_error_status (err) == 0
-         && strncmp (moat_error_msg (err), MSG_PREFIX, strlen (MSG_PREFIX))
+         && strncmp (moat_error_msg (err), REFUSAL_PREFIX,
+                     strlen (REFUSAL_PREFIX))
                 == 0;
 }
 
@@ -376,11 +377,12 @@ static int
 refuse_socket (const struct bindpol *bp, moat_error_t *err)
 {
   return moat_error (err, 0,
-                     MSG_PREFIX "docker socket mount denied for container "
-                                "with image \"%s\"; image is not in the "
-                                "allowed list; if you wish to allow it, "
-                                "configure the docker socket image list in "
-                                "the moat admin settings.",
+                     REFUSAL_PREFIX
+                     "docker socket mount denied for container "
+                     "with image \"%s\"; image is not in the "
+                     "allowed list; if you wish to allow it, "
+                     "configure the docker socket image list in "
+                     "the moat admin settings.",
                      bp->image ? bp->image : "");
 }
 
@@ -388,8 +390,9 @@ static int
 refuse_shared (const char *src, moat_error_t *err)
 {
   return moat_error (err, 0,
-                     MSG_PREFIX "bind mount of \"%s\" denied; it is outside "
-                                "the shared directories",
+                     REFUSAL_PREFIX
+                     "bind mount of \"%s\" denied; it is outside "
+                     "the shared directories",
                      src);
 }
 
