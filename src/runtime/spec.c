@@ -567,7 +567,7 @@ nodev_binds (json_t *spec, moat_error_t *err)
   return 0;
 }
 
-/* Early refusal of bind sources by their real path now; rootfs.c
+/* Early refusal of bind sources by their real path now; binds.c
  * decides again on the tree it mounts. */
 static int
 check_binds (json_t *spec, const struct spec_ctx *ctx, moat_error_t *err)
