@@ -47,7 +47,7 @@ eci_refuse (struct eci_verdict *v, int status, const char *rule,
 int
 eci_oom (struct eci_verdict *v)
 {
-  return eci_refuse (v, 500, "internal", "moat: out of memory");
+  return eci_refuse (v, 500, "internal", REFUSAL_ERR_OOM);
 }
 
 /* ---- Go-compatible JSON key matching ---------------------------------- */
@@ -112,9 +112,7 @@ eci_obj_get (json_t *obj, const char *field, json_t **out,
     if (!eci_json_key_fold_eq (k, field))
       continue;
     if (*out != NULL)
-      return eci_refuse (
-          v, 400, "eci.json",
-          REFUSAL_PREFIX "ambiguous request: field \"%s\" given twice", field);
+      return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_AMBIGUOUS, field);
     *out = val;
   }
   return 0;
@@ -164,19 +162,16 @@ eci_parse_object (const char *body, size_t len, json_t **out,
 {
   json_error_t jerr;
   if (len > ECI_MAX_JSON_BODY)
-    return eci_refuse (v, 413, "eci.json",
-                       "moat: request body larger than %d bytes",
+    return eci_refuse (v, 413, "eci.json", REFUSAL_ERR_BODY_SIZE,
                        ECI_MAX_JSON_BODY);
   *out = json_loadb (body, len, JSON_REJECT_DUPLICATES, &jerr);
   if (*out == NULL)
-    return eci_refuse (v, 400, "eci.json", "moat: invalid JSON body: %s",
-                       jerr.text);
+    return eci_refuse (v, 400, "eci.json", REFUSAL_ERR_JSON, jerr.text);
   if (!json_is_object (*out))
     {
       json_decref (*out);
       *out = NULL;
-      return eci_refuse (v, 400, "eci.json",
-                         "moat: JSON body is not an object");
+      return eci_refuse (v, 400, "eci.json", REFUSAL_ERR_JSON_OBJECT);
     }
   return 0;
 }
@@ -216,10 +211,7 @@ eci_check_container_create (const struct eci_config *cfg,
         goto done;
       if (x != NULL)
         {
-          eci_refuse (v, 400, "eci.json",
-                      REFUSAL_PREFIX
-                      "deprecated top-level field \"%s\" is not "
-                      "accepted; put it in HostConfig",
+          eci_refuse (v, 400, "eci.json", REFUSAL_ECI_TOPLEVEL,
                       toplevel_hostconfig[i]);
           goto done;
         }
@@ -238,7 +230,7 @@ eci_check_container_create (const struct eci_config *cfg,
     }
   else if (!json_is_object (hc))
     {
-      eci_refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid HostConfig");
+      eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID, "HostConfig");
       goto done;
     }
   else
@@ -369,11 +361,7 @@ done:
 static int
 refuse_fetch (struct eci_verdict *v, const char *url)
 {
-  return eci_refuse (v, 403, "eci.fetch",
-                     REFUSAL_PREFIX
-                     "the engine would fetch \"%s\" itself, from the "
-                     "host and outside the net guard; fetch it "
-                     "yourself and send it as the build context",
+  return eci_refuse (v, 403, "eci.fetch", REFUSAL_ECI_FETCH_BUILD,
                      url ? url : "");
 }
 
@@ -385,11 +373,7 @@ eci_check_image_create (const char *query, struct eci_verdict *v)
   if (!engine_query_any_other (query, "fromSrc", "-"))
     return 0;
   src = engine_query_get (query, "fromSrc");
-  return eci_refuse (v, 403, "eci.fetch",
-                     REFUSAL_PREFIX
-                     "the engine would fetch \"%s\" itself, from the "
-                     "host and outside the net guard; download it and "
-                     "import it from stdin: docker import - < file",
+  return eci_refuse (v, 403, "eci.fetch", REFUSAL_ECI_FETCH_IMPORT,
                      src ? src : "");
 }
 
@@ -407,16 +391,9 @@ eci_check_build (const char *query, struct eci_verdict *v)
   }
   /* build steps are containers: the same cgroup rule as a create */
   if (engine_query_any_set (query, "cgroupparent"))
-    return eci_refuse (v, 403, "eci.cgroup",
-                       REFUSAL_PREFIX
-                       "a cgroup parent can't be set; containers stay "
-                       "in the engine's cgroup");
+    return eci_refuse (v, 403, "eci.cgroup", REFUSAL_ECI_CGROUP_PARENT);
   if (engine_query_any_equal (query, "version", "2"))
-    return eci_refuse (v, 403, "eci.buildkit",
-                       REFUSAL_PREFIX
-                       "BuildKit builds bypass the container runtime "
-                       "and are blocked; build with the classic "
-                       "builder: DOCKER_BUILDKIT=0 docker build ...");
+    return eci_refuse (v, 403, "eci.buildkit", REFUSAL_ECI_BUILDKIT);
   return 0;
 }
 
@@ -442,7 +419,7 @@ eci_set_caller_labels (const char *body, size_t len, uid_t uid, gid_t gid,
     goto done;
   if (labels != NULL && !json_is_null (labels) && !json_is_object (labels))
     {
-      eci_refuse (err, 400, "eci.json", REFUSAL_PREFIX "invalid Labels");
+      eci_refuse (err, 400, "eci.json", REFUSAL_ECI_INVALID, "Labels");
       goto done;
     }
   if (labels == NULL || json_is_null (labels))

@@ -186,22 +186,14 @@ check_bind (const struct eci_config *cfg, const struct policy *pol,
   bool allowed = true;
 
   if (src[0] != '/')
-    return eci_refuse (v, 400, "eci.bind",
-                       REFUSAL_PREFIX
-                       "bind mount of \"%s\" denied; it is outside "
-                       "the shared directories",
-                       src);
+    return eci_refuse (v, 400, "eci.bind", REFUSAL_ECI_BIND, src);
   /* The engine may clean the path lexically before the kernel follows
    * symlinks, or not: both readings must pass. */
   resolved = eci_resolve_host_path (src);
   cleaned = eci_lexical_clean (src);
   resolved_clean = cleaned ? eci_resolve_host_path (cleaned) : NULL;
   if (resolved == NULL || resolved_clean == NULL)
-    return eci_refuse (v, 403, "eci.bind",
-                       REFUSAL_PREFIX
-                       "bind mount of \"%s\" denied; it is outside "
-                       "the shared directories",
-                       src);
+    return eci_refuse (v, 403, "eci.bind", REFUSAL_ECI_BIND, src);
   cands[0] = resolved;
   cands[1] = resolved_clean;
 
@@ -233,9 +225,7 @@ check_bind (const struct eci_config *cfg, const struct policy *pol,
                 free (id);
                 free (repl);
                 return eci_refuse (v, 500, "eci.socket-mount",
-                                   REFUSAL_PREFIX
-                                   "socket mount hook gave no image "
-                                   "id or socket");
+                                   REFUSAL_ECI_SOCKET_HOOK);
               }
             free (v->image_id);
             v->image_id = id;
@@ -247,14 +237,8 @@ check_bind (const struct eci_config *cfg, const struct policy *pol,
         free (repl);
         if (msg != NULL)
           return eci_refuse (v, 403, "eci.socket-mount", "%s", msg);
-        return eci_refuse (
-            v, 403, "eci.socket-mount",
-            REFUSAL_PREFIX
-            "docker socket mount denied for container with image "
-            "\"%s\"; image is not in the allowed list; if you wish "
-            "to allow it, configure the docker socket image list "
-            "in the moat admin settings.",
-            image ? image : "");
+        return eci_refuse (v, 403, "eci.socket-mount",
+                           REFUSAL_ECI_SOCKET_MOUNT, image ? image : "");
       }
 
   for (int c = 0; c < 2 && allowed; c++)
@@ -279,11 +263,7 @@ check_bind (const struct eci_config *cfg, const struct policy *pol,
         allowed = false;
     }
   if (!allowed)
-    return eci_refuse (v, 403, "eci.bind",
-                       REFUSAL_PREFIX
-                       "bind mount of \"%s\" denied; it is outside "
-                       "the shared directories",
-                       src);
+    return eci_refuse (v, 403, "eci.bind", REFUSAL_ECI_BIND, src);
   return 0;
 }
 
@@ -322,21 +302,18 @@ check_inherited (const struct eci_config *cfg, const struct policy *pol,
 
   r = cfg->inspect_container (cfg->inspect_ctx, name, &body, &len);
   if (r > 0)
-    return eci_refuse (v, 404, "eci.volumes-from", "No such container: %s",
+    return eci_refuse (v, 404, "eci.volumes-from", REFUSAL_NO_SUCH_CONTAINER,
                        name);
   if (r < 0)
     return eci_refuse (v, 502, "eci.volumes-from",
-                       "moat: cannot inspect container \"%s\" to check the "
-                       "volumes it would share",
-                       name);
+                       REFUSAL_ERR_INSPECT_VOLUMES_FROM, name);
   root = json_loadb (body, len, 0, NULL);
   if (root == NULL || !json_is_object (root)
       || !full_id_p (json_string_value (json_object_get (root, "Id"))))
     {
       json_decref (root);
       return eci_refuse (v, 502, "eci.volumes-from",
-                         "moat: bad inspect answer for container \"%s\"",
-                         name);
+                         REFUSAL_ERR_INSPECT_ANSWER, name);
     }
   mounts = json_object_get (root, "Mounts");
   json_array_foreach (mounts, i, m)
@@ -350,8 +327,8 @@ check_inherited (const struct eci_config *cfg, const struct policy *pol,
     if (src == NULL || check_bind (cfg, pol, src, image, true, v) < 0)
       {
         if (src == NULL)
-          eci_refuse (v, 502, "eci.volumes-from",
-                      "moat: bad inspect answer for container \"%s\"", name);
+          eci_refuse (v, 502, "eci.volumes-from", REFUSAL_ERR_INSPECT_ANSWER,
+                      name);
         json_decref (root);
         return -1;
       }
@@ -378,8 +355,7 @@ eci_check_volumes_from (const struct eci_config *cfg, const struct policy *pol,
   if (x == NULL || json_is_null (x))
     return 0;
   if (!json_is_array (x))
-    return eci_refuse (v, 400, "eci.json",
-                       REFUSAL_PREFIX "invalid VolumesFrom");
+    return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID, "VolumesFrom");
   json_array_foreach (x, i, e)
   {
     const char *s = json_string_value (e);
@@ -388,18 +364,16 @@ eci_check_volumes_from (const struct eci_config *cfg, const struct policy *pol,
     cleanup_free char *id = NULL;
     cleanup_free char *ne = NULL;
     if (s == NULL)
-      return eci_refuse (v, 400, "eci.json",
-                         REFUSAL_PREFIX "invalid VolumesFrom");
+      return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID,
+                         "VolumesFrom");
     n = strcspn (s, ":");
     if (!container_ref_p (s, n))
       return eci_refuse (v, 400, "eci.volumes-from",
-                         REFUSAL_PREFIX "invalid VolumesFrom entry \"%s\"", s);
+                         REFUSAL_ECI_VOLUMES_FROM_ENTRY, s);
     /* no way to check the source: refuse rather than share it unseen */
     if (cfg->inspect_container == NULL)
       return eci_refuse (v, 403, "eci.volumes-from",
-                         REFUSAL_PREFIX
-                         "volumes-from cannot be checked here and is "
-                         "blocked");
+                         REFUSAL_ECI_VOLUMES_FROM_UNCHECKED);
     name = strndup (s, n);
     if (name == NULL)
       return eci_oom (v);

@@ -24,11 +24,7 @@ static const struct
 int
 eci_ns_refuse (struct eci_verdict *v, const char *ns)
 {
-  return eci_refuse (v, 403, "eci.namespace",
-                     REFUSAL_PREFIX
-                     "containers can't share the %s namespace with the "
-                     "host",
-                     ns);
+  return eci_refuse (v, 403, "eci.namespace", REFUSAL_ECI_NAMESPACE, ns);
 }
 
 /* Host devices moat-runc keeps in a container (docs/moat-runc.md): the
@@ -46,8 +42,8 @@ empty_array (json_t *hc, const char *field, bool *empty, struct eci_verdict *v)
   if (eci_obj_get (hc, field, &x, v) < 0)
     return -1;
   if (x != NULL && !json_is_null (x) && !json_is_array (x))
-    return eci_refuse (v, 400, "eci.json",
-                       REFUSAL_PREFIX "invalid HostConfig.%s", field);
+    return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID_HOSTCONFIG,
+                       field);
   *empty = x == NULL || json_array_size (x) == 0;
   return 0;
 }
@@ -67,14 +63,14 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
   if (eci_obj_get (hc, "Devices", &x, v) < 0)
     return -1;
   if (x != NULL && !json_is_null (x) && !json_is_array (x))
-    return eci_refuse (v, 400, "eci.json",
-                       REFUSAL_PREFIX "invalid HostConfig.Devices");
+    return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID,
+                       "HostConfig.Devices");
   json_array_foreach (x, i, e)
   {
     json_t *ph;
     if (!json_is_object (e))
-      return eci_refuse (v, 400, "eci.json",
-                         REFUSAL_PREFIX "invalid HostConfig.Devices");
+      return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID,
+                         "HostConfig.Devices");
     if (eci_obj_get (e, "PathOnHost", &ph, v) < 0)
       return -1;
     const char *p = eci_str_or_empty (ph);
@@ -82,28 +78,16 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
      * directories later, and a link a user owns could be swapped for
      * /dev/sda in between; /dev itself is root's. */
     if (!eci_in_list (p, safe_devices))
-      return eci_refuse (v, 403, "eci.device",
-                         REFUSAL_PREFIX
-                         "host device \"%s\" can't be given to a "
-                         "container; only /dev/fuse, /dev/net/tun and "
-                         "the standard character devices (null, zero, "
-                         "full, random, urandom, tty) can",
-                         p);
+      return eci_refuse (v, 403, "eci.device", REFUSAL_ECI_DEVICE, p);
   }
   if (empty_array (hc, "DeviceCgroupRules", &empty, v) < 0)
     return -1;
   if (!empty)
-    return eci_refuse (v, 403, "eci.device",
-                       REFUSAL_PREFIX
-                       "device cgroup rules can't be set; they would "
-                       "give access to host devices");
+    return eci_refuse (v, 403, "eci.device", REFUSAL_ECI_DEVICE_CGROUP_RULES);
   if (empty_array (hc, "DeviceRequests", &empty, v) < 0)
     return -1;
   if (!empty)
-    return eci_refuse (v, 403, "eci.device",
-                       REFUSAL_PREFIX
-                       "device requests (--gpus) can't be set; they "
-                       "give access to host devices");
+    return eci_refuse (v, 403, "eci.device", REFUSAL_ECI_DEVICE_REQUESTS);
 
   /* a container placed in any host cgroup leaves the engine's limits and
    * device rules */
@@ -111,30 +95,23 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
     return -1;
   if (x != NULL && !json_is_null (x)
       && (!json_is_string (x) || json_string_length (x) > 0))
-    return eci_refuse (v, 403, "eci.cgroup",
-                       REFUSAL_PREFIX
-                       "a cgroup parent can't be set; containers stay "
-                       "in the engine's cgroup");
+    return eci_refuse (v, 403, "eci.cgroup", REFUSAL_ECI_CGROUP_PARENT);
 
   if (eci_obj_get (hc, "SecurityOpt", &x, v) < 0)
     return -1;
   if (x != NULL && !json_is_null (x) && !json_is_array (x))
-    return eci_refuse (v, 400, "eci.json",
-                       REFUSAL_PREFIX "invalid HostConfig.SecurityOpt");
+    return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID,
+                       "HostConfig.SecurityOpt");
   json_array_foreach (x, i, e)
   {
     if (!json_is_string (e))
-      return eci_refuse (v, 400, "eci.json",
-                         REFUSAL_PREFIX "invalid HostConfig.SecurityOpt");
+      return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID,
+                         "HostConfig.SecurityOpt");
     const char *so = json_string_value (e);
     /* the engine splits on '=', or on ':' when there is none */
     size_t kl = strchr (so, '=') ? strcspn (so, "=") : strcspn (so, ":");
     if (kl == strlen ("systempaths") && strncmp (so, "systempaths", kl) == 0)
-      return eci_refuse (v, 403, "eci.masks",
-                         REFUSAL_PREFIX
-                         "security option \"%s\" denied; /proc and "
-                         "/sys stay masked",
-                         so);
+      return eci_refuse (v, 403, "eci.masks", REFUSAL_ECI_SECURITY_OPT, so);
   }
   /* no value means the engine's defaults; any value replaces them */
   for (int f = 0; f < 2; f++)
@@ -143,24 +120,16 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
       if (eci_obj_get (hc, field, &x, v) < 0)
         return -1;
       if (x != NULL && !json_is_null (x))
-        return eci_refuse (v, 403, "eci.masks",
-                           REFUSAL_PREFIX
-                           "HostConfig.%s can't be set (--security-opt "
-                           "systempaths=unconfined); /proc and /sys "
-                           "stay masked",
-                           field);
+        return eci_refuse (v, 403, "eci.masks", REFUSAL_ECI_MASKS, field);
     }
 
   if (eci_obj_get (hc, "OomScoreAdj", &x, v) < 0)
     return -1;
   if (x != NULL && !json_is_null (x) && !json_is_integer (x))
-    return eci_refuse (v, 400, "eci.json",
-                       REFUSAL_PREFIX "invalid HostConfig.OomScoreAdj");
+    return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID,
+                       "HostConfig.OomScoreAdj");
   if (json_is_integer (x) && json_integer_value (x) < 0)
-    return eci_refuse (v, 403, "eci.oom",
-                       REFUSAL_PREFIX
-                       "a negative OOM score adjustment can't be set; "
-                       "the kernel would kill host processes first");
+    return eci_refuse (v, 403, "eci.oom", REFUSAL_ECI_OOM_SCORE);
 
   if (eci_obj_get (hc, "VolumeDriver", &x, v) < 0
       || eci_check_driver (pol, DRV_VOLUME, x, v) < 0)
@@ -170,8 +139,8 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
   if (x != NULL && !json_is_null (x))
     {
       if (!json_is_object (x))
-        return eci_refuse (v, 400, "eci.json",
-                           REFUSAL_PREFIX "invalid HostConfig.LogConfig");
+        return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID,
+                           "HostConfig.LogConfig");
       if (eci_obj_get (x, "Type", &e, v) < 0
           || eci_check_driver (pol, DRV_LOG, e, v) < 0)
         return -1;
@@ -192,8 +161,7 @@ eci_check_host_config (const struct eci_config *cfg, const struct policy *pol,
       if (x == NULL || json_is_null (x))
         continue;
       if (!json_is_string (x))
-        return eci_refuse (v, 400, "eci.json",
-                           REFUSAL_PREFIX "invalid HostConfig.%s",
+        return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID_HOSTCONFIG,
                            ns_fields[i].field);
       if (strcasecmp (json_string_value (x), "host") == 0)
         return eci_ns_refuse (v, ns_fields[i].ns);
@@ -206,12 +174,11 @@ eci_check_host_config (const struct eci_config *cfg, const struct policy *pol,
       size_t i;
       json_t *b;
       if (!json_is_array (x))
-        return eci_refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid Binds");
+        return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID, "Binds");
       json_array_foreach (x, i, b)
       {
         if (!json_is_string (b))
-          return eci_refuse (v, 400, "eci.json",
-                             REFUSAL_PREFIX "invalid Binds");
+          return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID, "Binds");
         const char *s = json_string_value (b);
         const char *colon = strchr (s, ':');
         if (s[0] != '/' || colon == NULL)
@@ -239,14 +206,13 @@ eci_check_host_config (const struct eci_config *cfg, const struct policy *pol,
       size_t i;
       json_t *m;
       if (!json_is_array (x))
-        return eci_refuse (v, 400, "eci.json",
-                           REFUSAL_PREFIX "invalid Mounts");
+        return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID, "Mounts");
       json_array_foreach (x, i, m)
       {
         json_t *type, *src, *vo, *dc, *opts;
         if (!json_is_object (m))
-          return eci_refuse (v, 400, "eci.json",
-                             REFUSAL_PREFIX "invalid Mounts");
+          return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID,
+                             "Mounts");
         if (eci_obj_get (m, "Type", &type, v) < 0
             || eci_obj_get (m, "Source", &src, v) < 0
             || eci_obj_get (m, "VolumeOptions", &vo, v) < 0)
@@ -323,8 +289,8 @@ eci_drop_net_raw (json_t *hc, struct eci_verdict *v)
         return eci_oom (v);
     }
   else if (!json_is_array (drop))
-    return eci_refuse (v, 400, "eci.json",
-                       REFUSAL_PREFIX "invalid HostConfig.CapDrop");
+    return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID,
+                       "HostConfig.CapDrop");
   if (json_array_append_new (drop, json_string ("NET_RAW")) < 0)
     return eci_oom (v);
   return 0;

@@ -48,7 +48,7 @@ check_subnet (const struct eci_config *cfg, json_t *sub, struct eci_verdict *v)
     return 0;
   if (!json_is_string (sub)
       || netaddr_parse_cidr (json_string_value (sub), &c, &err) < 0)
-    return eci_refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid subnet");
+    return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID, "subnet");
   /* no pool known (an engine moat did not start): the engine's own
    * checks only */
   if (cfg->n_container_cidrs == 0 || subnet_in_pool (cfg, &c))
@@ -64,10 +64,7 @@ check_subnet (const struct eci_config *cfg, json_t *sub, struct eci_verdict *v)
         strcat (list, ", ");
       strcat (list, cfg->container_cidrs[i]);
     }
-  return eci_refuse (v, 403, "eci.network",
-                     REFUSAL_PREFIX
-                     "subnet \"%s\" denied; user networks must lie "
-                     "inside moat's address pool (%s)",
+  return eci_refuse (v, 403, "eci.network", REFUSAL_ECI_SUBNET,
                      json_string_value (sub), list);
 }
 
@@ -94,8 +91,8 @@ eci_check_network_create (const struct eci_config *cfg,
       const char *k;
       if (!json_is_object (x))
         {
-          eci_refuse (v, 400, "eci.json",
-                      REFUSAL_PREFIX "invalid network options");
+          eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID,
+                      "network options");
           goto done;
         }
       json_object_foreach (x, k, e)
@@ -103,11 +100,7 @@ eci_check_network_create (const struct eci_config *cfg,
         /* a Go map: keys are read exactly */
         if (eci_in_list (k, bridge_host_options))
           {
-            eci_refuse (v, 403, "eci.network",
-                        REFUSAL_PREFIX
-                        "network option \"%s\" denied; user networks "
-                        "get the engine's own bridge",
-                        k);
+            eci_refuse (v, 403, "eci.network", REFUSAL_ECI_NETWORK_OPTION, k);
             goto done;
           }
       }
@@ -119,7 +112,7 @@ eci_check_network_create (const struct eci_config *cfg,
       json_t *conf;
       if (!json_is_object (ipam))
         {
-          eci_refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid IPAM");
+          eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID, "IPAM");
           goto done;
         }
       if (eci_obj_get (ipam, "Driver", &x, v) < 0
@@ -128,8 +121,7 @@ eci_check_network_create (const struct eci_config *cfg,
         goto done;
       if (conf != NULL && !json_is_null (conf) && !json_is_array (conf))
         {
-          eci_refuse (v, 400, "eci.json",
-                      REFUSAL_PREFIX "invalid IPAM.Config");
+          eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID, "IPAM.Config");
           goto done;
         }
       json_array_foreach (conf, i, e)
@@ -137,8 +129,8 @@ eci_check_network_create (const struct eci_config *cfg,
         json_t *sub;
         if (!json_is_object (e))
           {
-            eci_refuse (v, 400, "eci.json",
-                        REFUSAL_PREFIX "invalid IPAM.Config");
+            eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID,
+                        "IPAM.Config");
             goto done;
           }
         if (eci_obj_get (e, "Subnet", &sub, v) < 0

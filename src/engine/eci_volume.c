@@ -45,7 +45,7 @@ eci_check_driver (const struct policy *pol, enum eci_driver_kind kind,
   if (name == NULL || json_is_null (name))
     return 0;
   if (!json_is_string (name))
-    return eci_refuse (v, 400, "eci.json", REFUSAL_PREFIX "invalid %s", what);
+    return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID, what);
   n = json_string_value (name);
   if (n[0] == '\0')
     return 0;
@@ -54,17 +54,10 @@ eci_check_driver (const struct policy *pol, enum eci_driver_kind kind,
       return 0;
   /* a path would name a socket anywhere on the host */
   if (!policy_driver_name_p (n))
-    return eci_refuse (
-        v, 403, "eci.driver",
-        REFUSAL_PREFIX "%s \"%s\" denied; it is not a plugin name", what, n);
+    return eci_refuse (v, 403, "eci.driver", REFUSAL_ECI_DRIVER_NAME, what, n);
   if (policy_driver_allowed_p (pol, n))
     return 0;
-  return eci_refuse (v, 403, "eci.driver",
-                     REFUSAL_PREFIX
-                     "%s \"%s\" denied; it is not in the allowed list; if you "
-                     "wish to allow it, add it to "
-                     "enhancedContainerIsolation.allowedDrivers in "
-                     "the moat admin settings.",
+  return eci_refuse (v, 403, "eci.driver", REFUSAL_ECI_DRIVER_NOT_ALLOWED,
                      what, n);
 }
 
@@ -105,17 +98,17 @@ eci_check_driver_opts (const struct eci_config *cfg, const struct policy *pol,
   if (opts == NULL || json_is_null (opts))
     return 0;
   if (!json_is_object (opts))
-    return eci_refuse (v, 400, "eci.json",
-                       REFUSAL_PREFIX "invalid volume options");
+    return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID,
+                       "volume options");
   json_object_foreach (opts, k, x)
   {
     if (strcmp (k, "type") != 0 && strcmp (k, "o") != 0
         && strcmp (k, "device") != 0)
-      return eci_refuse (v, 403, "eci.volume",
-                         REFUSAL_PREFIX "volume option key \"%s\" denied", k);
+      return eci_refuse (v, 403, "eci.volume", REFUSAL_ECI_VOLUME_OPTION_KEY,
+                         k);
     if (!json_is_string (x))
-      return eci_refuse (v, 400, "eci.json",
-                         REFUSAL_PREFIX "invalid volume option \"%s\"", k);
+      return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_VOLUME_OPTION_INVALID,
+                         k);
     if (k[0] == 't')
       type = json_string_value (x);
     else if (k[0] == 'o')
@@ -135,11 +128,7 @@ eci_check_driver_opts (const struct eci_config *cfg, const struct policy *pol,
     if (strcmp (it, "bind") == 0 || strcmp (it, "rbind") == 0)
       bind = true;
   if (!bind && strcmp (type, "tmpfs") != 0)
-    return eci_refuse (v, 403, "eci.volume",
-                       REFUSAL_PREFIX "volume type \"%s\" denied; only tmpfs "
-                                      "volumes and bind volumes of shared "
-                                      "directories are accepted",
-                       type);
+    return eci_refuse (v, 403, "eci.volume", REFUSAL_ECI_VOLUME_TYPE, type);
   strcpy (ocopy, o);
   for (char *save = NULL, *it = strtok_r (ocopy, ",", &save); it;
        it = strtok_r (NULL, ",", &save))
@@ -152,8 +141,7 @@ eci_check_driver_opts (const struct eci_config *cfg, const struct policy *pol,
       if (strcmp (it, "bind") == 0 || strcmp (it, "rbind") == 0
           || eci_in_list (it, safe_mount_flags) || (tmpfs_data && !bind))
         continue;
-      return eci_refuse (v, 403, "eci.volume",
-                         REFUSAL_PREFIX "volume option \"%s\" denied", it);
+      return eci_refuse (v, 403, "eci.volume", REFUSAL_ECI_VOLUME_OPTION, it);
     }
 
   if (bind)
@@ -165,18 +153,12 @@ eci_check_driver_opts (const struct eci_config *cfg, const struct policy *pol,
       if (dev == NULL || dev[0] != '/'
           || (clean = eci_lexical_clean (dev)) == NULL
           || strcmp (clean, dev) != 0)
-        return eci_refuse (v, 403, "eci.volume",
-                           REFUSAL_PREFIX
-                           "volume device \"%s\" denied; a bind "
-                           "volume's device must be an absolute, "
-                           "clean host path",
+        return eci_refuse (v, 403, "eci.volume", REFUSAL_ECI_VOLUME_DEVICE,
                            dev ? dev : "");
       r = eci_check_bind (cfg, pol, dev, image, v);
       if (r > 0)
         return eci_refuse (v, 403, "eci.socket-mount",
-                           REFUSAL_PREFIX
-                           "an engine socket can be mounted only as a "
-                           "bind mount, not as a volume");
+                           REFUSAL_ECI_SOCKET_VOLUME);
       return r;
     }
   return 0;
