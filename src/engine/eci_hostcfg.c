@@ -132,7 +132,7 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
     return eci_refuse (v, 403, "eci.oom", REFUSAL_ECI_OOM_SCORE);
 
   if (eci_obj_get (hc, "VolumeDriver", &x, v) < 0
-      || eci_check_driver (pol, DRV_VOLUME, x, v) < 0)
+      || eci_check_driver (pol, ECI_DRV_VOLUME, x, v) < 0)
     return -1;
   if (eci_obj_get (hc, "LogConfig", &x, v) < 0)
     return -1;
@@ -142,7 +142,7 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
         return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID,
                            "HostConfig.LogConfig");
       if (eci_obj_get (x, "Type", &e, v) < 0
-          || eci_check_driver (pol, DRV_LOG, e, v) < 0)
+          || eci_check_driver (pol, ECI_DRV_LOG, e, v) < 0)
         return -1;
     }
   return 0;
@@ -239,7 +239,7 @@ eci_check_host_config (const struct eci_config *cfg, const struct policy *pol,
               {
                 if (eci_obj_get (dc, "Name", &name, v) < 0
                     || eci_obj_get (dc, "Options", &opts, v) < 0
-                    || eci_check_driver (pol, DRV_VOLUME, name, v) < 0)
+                    || eci_check_driver (pol, ECI_DRV_VOLUME, name, v) < 0)
                   return -1;
                 const char *dn = eci_str_or_empty (name);
                 if ((dn[0] == '\0' || strcmp (dn, "local") == 0)

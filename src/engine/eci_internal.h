@@ -64,10 +64,10 @@ int eci_check_volumes_from (const struct eci_config *cfg,
 /* Where a driver name is used. */
 enum eci_driver_kind
 {
-  DRV_VOLUME,
-  DRV_NETWORK,
-  DRV_IPAM,
-  DRV_LOG,
+  ECI_DRV_VOLUME,
+  ECI_DRV_NETWORK,
+  ECI_DRV_IPAM,
+  ECI_DRV_LOG,
 };
 
 /* A driver name as a request gives it (NULL, null or "" = the engine's

@@ -82,7 +82,7 @@ eci_check_network_create (const struct eci_config *cfg,
   if (eci_parse_object (body, len, &root, v) < 0)
     return -1;
   if (eci_obj_get (root, "Driver", &x, v) < 0
-      || eci_check_driver (pol, DRV_NETWORK, x, v) < 0)
+      || eci_check_driver (pol, ECI_DRV_NETWORK, x, v) < 0)
     goto done;
   if (eci_obj_get (root, "Options", &x, v) < 0)
     goto done;
@@ -116,7 +116,7 @@ eci_check_network_create (const struct eci_config *cfg,
           goto done;
         }
       if (eci_obj_get (ipam, "Driver", &x, v) < 0
-          || eci_check_driver (pol, DRV_IPAM, x, v) < 0
+          || eci_check_driver (pol, ECI_DRV_IPAM, x, v) < 0
           || eci_obj_get (ipam, "Config", &conf, v) < 0)
         goto done;
       if (conf != NULL && !json_is_null (conf) && !json_is_array (conf))

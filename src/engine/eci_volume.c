@@ -28,10 +28,10 @@ static const struct
   const char *what;
   const char *const *builtin;
 } driver_kinds[] = {
-  [DRV_VOLUME] = { "volume driver", builtin_volume },
-  [DRV_NETWORK] = { "network driver", builtin_network },
-  [DRV_IPAM] = { "IPAM driver", builtin_ipam },
-  [DRV_LOG] = { "log driver", builtin_log },
+  [ECI_DRV_VOLUME] = { "volume driver", builtin_volume },
+  [ECI_DRV_NETWORK] = { "network driver", builtin_network },
+  [ECI_DRV_IPAM] = { "IPAM driver", builtin_ipam },
+  [ECI_DRV_LOG] = { "log driver", builtin_log },
 };
 
 /* A driver name as a request gives it (NULL, null or "" = the engine's
@@ -178,7 +178,7 @@ eci_check_volume_create (const struct eci_config *cfg,
   if (eci_obj_get (root, "Driver", &drv, v) < 0
       || eci_obj_get (root, "DriverOpts", &opts, v) < 0)
     goto done;
-  if (eci_check_driver (pol, DRV_VOLUME, drv, v) < 0)
+  if (eci_check_driver (pol, ECI_DRV_VOLUME, drv, v) < 0)
     goto done;
   const char *dn = eci_str_or_empty (drv);
   if ((dn[0] == '\0' || strcmp (dn, "local") == 0)
