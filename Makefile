@@ -107,7 +107,9 @@ install: all
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
 
+# The folder graph and file sizes of docs/architecture.md, then cppcheck.
 lint:
+	scripts/check-layers
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr -Isrc $(LIB_DIRS) src/cmd
 
