@@ -120,7 +120,7 @@ proxy_from_policy (const struct policy_url *pu, struct net_proxy_url *out,
   };
 
   memset (out, 0, sizeof *out);
-  if (pu->scheme == POLICY_URL_FILE || strlen (pu->host) >= sizeof out->host)
+  if (pu->scheme >= POLICY_URL_FILE || strlen (pu->host) >= sizeof out->host)
     return moat_error (err, EINVAL, "not a proxy URL");
   out->kind = kinds[pu->scheme];
   strcpy (out->host, pu->host);

@@ -208,3 +208,37 @@ policy_pac_url_parse (const char *s, struct policy_url *out, moat_error_t *err)
                        "URL");
   return parse_authority (rest, n, out, err);
 }
+
+int
+policy_dest_url_parse (const char *s, struct policy_url *out,
+                       moat_error_t *err)
+{
+  const char *sep = strstr (s, "://"), *rest, *end;
+  size_t sn;
+
+  memset (out, 0, sizeof *out);
+  sn = sep != NULL ? (size_t)(sep - s) : 0;
+  if (sn == 0 || !isalpha ((unsigned char)s[0])
+      || strspn (s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789+.-")
+             != sn)
+    return moat_error (err, 0, "`%s` is not a URL (scheme://host...)", s);
+  out->scheme = POLICY_URL_OTHER;
+  if (sn == 4 && strncasecmp (s, "http", 4) == 0)
+    {
+      out->scheme = POLICY_URL_HTTP;
+      out->port = 80;
+    }
+  else if (sn == 5 && strncasecmp (s, "https", 5) == 0)
+    {
+      out->scheme = POLICY_URL_HTTPS;
+      out->port = 443;
+    }
+  rest = sep + 3;
+  end = rest + strcspn (rest, "/?#");
+  if (parse_authority (rest, (size_t)(end - rest), out, err) < 0)
+    return -1;
+  if (out->port == 0)
+    return moat_error (err, 0, "give a port for scheme `%.*s`", (int)sn, s);
+  return 0;
+}

@@ -18,6 +18,7 @@ enum policy_url_scheme
   POLICY_URL_SOCKS5H, /* SOCKS5 as well (the guard sends names itself) */
   POLICY_URL_SOCKS4,
   POLICY_URL_FILE,
+  POLICY_URL_OTHER, /* policy_dest_url_parse: any other scheme */
 };
 
 struct policy_url
@@ -46,5 +47,12 @@ int policy_proxy_url_parse (const char *s, struct policy_url *out,
 /* "http(s)://host[:port]/path" or "file:///absolute/path". */
 int policy_pac_url_parse (const char *s, struct policy_url *out,
                           moat_error_t *err);
+
+/* A destination as `moat net decide` takes it:
+ * "scheme://[userinfo@]host[:port][/path...]", with the host rules of a
+ * proxy URL (so a name is spelled as exclude entries match it).  The port
+ * defaults to 80 for http and 443 for https; another scheme needs one. */
+int policy_dest_url_parse (const char *s, struct policy_url *out,
+                           moat_error_t *err);
 
 #endif

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 
 #include "common/cleanup.h"
+#include "net/decide.h"
 #include "net/rules.h"
 #include "policy/policy.h"
 
@@ -363,6 +364,51 @@ ports_table (void **state)
     }
 }
 
+/* ---- one decision function ---- */
+
+/* net_decide (the guard's and `moat net decide`'s) finds the host's
+ * addresses itself: with exclude "0.0.0.0/0", the bridge gateway is still
+ * the host and refused, also written as an IPv4-mapped address. */
+static void
+one_decision (void **state)
+{
+  struct net_rules *r = rules_from_file (
+      "\"http\": \"http://proxy.test:3128\", \"https\": \"\", "
+      "\"exclude\": [\"0.0.0.0/0\"]");
+  struct net_addr host[2];
+  struct net_decision d;
+  char buf[128];
+  (void)state;
+  assert_int_equal (net_addr_parse ("192.0.2.99", &host[0]), 0);
+  assert_int_equal (net_addr_parse ("172.17.0.1", &host[1]), 0);
+  const struct net_decider dd = { .rules = r,
+                                  .host = host,
+                                  .n_host = 1,
+                                  .extra_host = host + 1,
+                                  .n_extra_host = 1 };
+  static const struct
+  {
+    const char *ip, *want, *rule;
+  } cases[] = {
+    { "172.17.0.1", "REFUSE", "host address not allowed" },
+    { "::ffff:172.17.0.1", "REFUSE", "host address not allowed" },
+    { "192.0.2.99", "REFUSE", "host address not allowed" },
+    { "172.17.0.2", "DIRECT", "exclude \"0.0.0.0/0\"" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      struct net_query q = { .port = 80 };
+      assert_int_equal (net_addr_parse (cases[i].ip, &q.dst), 0);
+      assert_int_equal (net_decide (&dd, &q, false, &d, NULL, 0), 0);
+      net_decision_format (&d, buf, sizeof buf);
+      if (strcmp (buf, cases[i].want) != 0
+          || strncmp (d.rule, cases[i].rule, strlen (cases[i].rule)) != 0)
+        fail_msg ("%s: %s (rule %s), want %s (rule %s)", cases[i].ip, buf,
+                  d.rule, cases[i].want, cases[i].rule);
+    }
+  net_rules_free (r);
+}
+
 int
 main (void)
 {
@@ -370,6 +416,7 @@ main (void)
     cmocka_unit_test (proxy_url_table),
     cmocka_unit_test (exclude_table),
     cmocka_unit_test (ports_table),
+    cmocka_unit_test (one_decision),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
