@@ -8,9 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/strutil.h"
 #include "common/cleanup.h"
-#include "net/sniff.h"
 
 int
 net_addr_parse (const char *s, struct net_addr *out)

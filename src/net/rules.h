@@ -1,11 +1,12 @@
 /* The net guard's view of the policy, and the static-rule decision.
  *
  * net_rules_compile() turns the `containersProxy` part of an effective
- * policy into parsed, immutable rules (exclude entries, proxy URLs with their
- * credentials, intercepted ports); net_decide_static() is a pure function of
- * those rules and one connection.  A PAC policy is decided by a hook the
- * guard calls instead (see guard.h); the hook may fall back to these
- * functions for the host-protection checks. */
+ * policy, as the policy library parsed it, into immutable rules (exclude
+ * entries, proxy routes with their credentials, intercepted ports);
+ * net_decide_static() is a pure function of those rules and one
+ * connection.  net_decide() (decide.h) is the whole decision the guard and
+ * `moat net decide` take: host addresses, then these functions or the PAC
+ * hook. */
 #ifndef MOAT_NET_RULES_H
 #define MOAT_NET_RULES_H
 
