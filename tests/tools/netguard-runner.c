@@ -281,9 +281,8 @@ main (int argc, char **argv)
       default:
         return 2;
       }
-  if (net_ports_parse (pol.proxy.transparent_ports, &pol.proxy.all_ports,
-                       pol.proxy.port_bitmap, &err)
-      < 0)
+  /* The policy library's parsers, as policy_build uses them. */
+  if (policy_proxy_parse (&pol, &err) < 0)
     goto fail;
   (void)src; /* --src: interception matches --iface; kept for old scripts */
   cfg.intercept.dns = dns;
@@ -335,8 +334,10 @@ main (int argc, char **argv)
     goto fail;
   net_guard_free (the_guard);
   pac_engine_free (pac);
+  free (pol.proxy.excludes);
   return 0;
 fail:
   fprintf (stderr, "netguard-runner: %s\n", moat_error_msg (&err));
+  free (pol.proxy.excludes);
   return 1;
 }

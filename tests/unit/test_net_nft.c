@@ -18,9 +18,9 @@ rules_for (const char *ports)
   moat_error_t err = NULL;
   memset (&p, 0, sizeof p);
   p.proxy.http = p.proxy.https = p.proxy.pac = (char *)"";
-  assert_int_equal (
-      net_ports_parse (ports, &p.proxy.all_ports, p.proxy.port_bitmap, &err),
-      0);
+  assert_int_equal (netaddr_parse_ports (ports, &p.proxy.all_ports,
+                                         p.proxy.port_bitmap, &err),
+                    0);
   assert_int_equal (net_rules_compile (&p, NULL, &r, &err), 0);
   return r;
 }
