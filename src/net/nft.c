@@ -137,6 +137,91 @@ put_dns (FILE *f, const struct net_intercept *ic, const char *what)
     }
 }
 
+/* IP-literal exclusions decided in nft (docs/net-guard.md, "Exclusions
+ * decided in nft"): the exclude list's addresses and CIDRs of one family,
+ * `*` as the whole family.  Host names are the guard's: they need the
+ * name the container sent. */
+static bool
+put_excluded (FILE *f, const struct net_rules *r, int family)
+{
+  bool first = true;
+  char addr[64], buf[80];
+  if (r == NULL)
+    return false;
+  for (size_t i = 0; i < r->n_ex; i++)
+    {
+      const struct net_exclude *e = &r->ex[i];
+      const char *pfx;
+      if (e->kind == NET_EXCLUDE_ALL)
+        pfx = family == AF_INET ? "0.0.0.0/0" : "::/0";
+      else if (e->kind == NET_EXCLUDE_CIDR && e->cidr.net.family == family)
+        {
+          snprintf (buf, sizeof buf, "%s/%u",
+                    net_addr_format (&e->cidr.net, addr, sizeof addr),
+                    e->cidr.prefix);
+          pfx = buf;
+        }
+      else
+        continue;
+      if (f != NULL)
+        fprintf (f, "%s%s", first ? "{ " : ", ", pfx);
+      first = false;
+    }
+  if (f != NULL && !first)
+    fputs (" }", f);
+  return !first;
+}
+
+/* What an exclusion never opens, by family: what the guard always refuses
+ * (loopback, unspecified, multicast and broadcast), link-local addresses
+ * (cloud metadata; the guard allows them only when exclude names them,
+ * and then decides them itself) and IPv4-mapped IPv6 (the guard decides
+ * those as IPv4).  The host's own addresses are kept out by
+ * `fib daddr type unicast` (they are `local`). */
+static const char *const never_excluded[2]
+    = { "ip daddr != { 0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16, "
+        "224.0.0.0/3 }",
+        "ip6 daddr != { ::/127, ::ffff:0:0/96, fe80::/10, ff00::/8 }" };
+
+/* The named sets `exclude4` / `exclude6` (only those with elements). */
+static void
+put_exclude_sets (FILE *f, const struct net_rules *r)
+{
+  static const int fams[2] = { AF_INET, AF_INET6 };
+  for (int k = 0; k < 2; k++)
+    {
+      if (!put_excluded (NULL, r, fams[k]))
+        continue;
+      fprintf (f,
+               "  set exclude%c {\n"
+               "    type %s_addr; flags interval; auto-merge;\n"
+               "    elements = ",
+               k == 0 ? '4' : '6', k == 0 ? "ipv4" : "ipv6");
+      put_excluded (f, r, fams[k]);
+      fputs ("\n  }\n", f);
+    }
+}
+
+/* `... meta l4proto tcp ip daddr @exclude4 ip daddr != {...} fib daddr
+ * type unicast counter <verdict>`, per family with a set. */
+static void
+put_exclude_rules (FILE *f, const struct net_intercept *ic,
+                   const struct net_rules *r, const char *verdict)
+{
+  static const int fams[2] = { AF_INET, AF_INET6 };
+  for (int k = 0; k < 2; k++)
+    {
+      if (!put_excluded (NULL, r, fams[k]))
+        continue;
+      put_in (f, ic);
+      fprintf (f,
+               "meta l4proto tcp %s daddr @exclude%c %s fib daddr type "
+               "unicast counter %s\n",
+               k == 0 ? "ip" : "ip6", k == 0 ? '4' : '6', never_excluded[k],
+               verdict);
+    }
+}
+
 /* all: every TCP port; ports: else the ports of r.  airgap: drop every
  * other packet (DNS to ic->dns excepted). */
 static int
@@ -166,6 +251,7 @@ render (const struct net_intercept *ic, const struct net_rules *r, bool all,
   if (all || (r != NULL && any_port_p (r)))
     {
       fprintf (f, "table inet %s {\n", t);
+      put_exclude_sets (f, r);
       /* Anti-spoofing, before anything else looks at the packet: a source
        * address must be routed back through the interface it came in on
        * (strict reverse path, both families), so a container cannot send
@@ -190,6 +276,8 @@ render (const struct net_intercept *ic, const struct net_rules *r, bool all,
       if (airgap)
         /* DNS over TCP to the engine's resolvers is not redirected. */
         put_dns (f, ic, "tcp dport 53 return");
+      /* Excluded prefixes go DIRECT without the guard: not redirected. */
+      put_exclude_rules (f, ic, r, "return");
       put_in (f, ic);
       fputs ("tcp dport ", f);
       if (all)
@@ -209,6 +297,9 @@ render (const struct net_intercept *ic, const struct net_rules *r, bool all,
         /* Air-gapped: the only egress besides the net guard is DNS (UDP
          * and TCP) to the engine's resolvers. */
         put_dns (f, ic, "meta l4proto { tcp, udp } th dport 53 accept");
+      /* ... and forwarded, ahead of the reset (and of the air gap's drop:
+       * TCP only, like the guard). */
+      put_exclude_rules (f, ic, r, "accept");
       /* Intercepted TCP is redirected, never forwarded: a flow that
        * predates the rules is cut here instead of leaking. */
       put_in (f, ic);
