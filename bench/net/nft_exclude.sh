@@ -52,7 +52,7 @@ sleep 0.5
 
 start_guard() {
   ip netns exec "$H" "$runner" --port 15001 --iface h0 --src 10.77.0.0/24 \
-    --ports 5001 --workers 2 --audit "$work/audit" --exclude 10.78.0.0/24 \
+    --ports 5001 --workers 2 --audit "$work/audit" --exclude 10.78.0.0/24 --nft-exclude \
     >"$work/guard.log" 2>&1 &
   guard=$!
   for _ in $(seq 50); do grep -q listening "$work/guard.log" && return; sleep 0.1; done

@@ -185,9 +185,12 @@ static const char *const never_excluded[2]
 
 /* The named sets `exclude4` / `exclude6` (only those with elements). */
 static void
-put_exclude_sets (FILE *f, const struct net_rules *r)
+put_exclude_sets (FILE *f, const struct net_intercept *ic,
+                  const struct net_rules *r)
 {
   static const int fams[2] = { AF_INET, AF_INET6 };
+  if (!ic->exclude_in_nft)
+    return;
   for (int k = 0; k < 2; k++)
     {
       if (!put_excluded (NULL, r, fams[k]))
@@ -209,6 +212,8 @@ put_exclude_rules (FILE *f, const struct net_intercept *ic,
                    const struct net_rules *r, const char *verdict)
 {
   static const int fams[2] = { AF_INET, AF_INET6 };
+  if (!ic->exclude_in_nft)
+    return;
   for (int k = 0; k < 2; k++)
     {
       if (!put_excluded (NULL, r, fams[k]))
@@ -220,6 +225,41 @@ put_exclude_rules (FILE *f, const struct net_intercept *ic,
                k == 0 ? "ip" : "ip6", k == 0 ? '4' : '6', never_excluded[k],
                verdict);
     }
+}
+
+/* The excluded flows leave with the host's address, as the guard's own
+ * connections did: the engine masquerades IPv4 from its bridges but not
+ * IPv6 (dockerd without ip6tables), and a server must be able to answer.
+ * Only the intercepted ports: on others nothing changes. */
+static void
+put_exclude_masquerade (FILE *f, const struct net_intercept *ic,
+                        const struct net_rules *r, bool all)
+{
+  static const int fams[2] = { AF_INET, AF_INET6 };
+  bool any = false;
+  if (!ic->exclude_in_nft)
+    return;
+  for (int k = 0; k < 2; k++)
+    {
+      if (!put_excluded (NULL, r, fams[k]))
+        continue;
+      if (!any)
+        fputs ("  chain postrouting {\n"
+               "    type nat hook postrouting priority srcnat - 10; "
+               "policy accept;\n",
+               f);
+      any = true;
+      put_in (f, ic);
+      fputs ("tcp dport ", f);
+      if (all)
+        fputs ("1-65535", f);
+      else
+        put_ports (f, r);
+      fprintf (f, " %s daddr @exclude%c masquerade\n", k == 0 ? "ip" : "ip6",
+               k == 0 ? '4' : '6');
+    }
+  if (any)
+    fputs ("  }\n", f);
 }
 
 /* all: every TCP port; ports: else the ports of r.  airgap: drop every
@@ -251,7 +291,7 @@ render (const struct net_intercept *ic, const struct net_rules *r, bool all,
   if (all || (r != NULL && any_port_p (r)))
     {
       fprintf (f, "table inet %s {\n", t);
-      put_exclude_sets (f, r);
+      put_exclude_sets (f, ic, r);
       /* Anti-spoofing, before anything else looks at the packet: a source
        * address must be routed back through the interface it came in on
        * (strict reverse path, both families), so a container cannot send
@@ -315,6 +355,7 @@ render (const struct net_intercept *ic, const struct net_rules *r, bool all,
           fputs ("drop\n", f);
         }
       fputs ("  }\n", f);
+      put_exclude_masquerade (f, ic, r, all);
       if (airgap)
         {
           /* Air-gapped: to the host itself only TCP (redirected to the

@@ -77,8 +77,8 @@ table inet moattest {
 NFT
 leaks() { inH nft list counter inet moattest leaks | sed -n 's/.*packets \([0-9]*\).*/\1/p'; }
 
-# Servers: each answers with the address it sees the client at.  Through
-# the guard that is H (10.78.0.1); forwarded it is the container itself.
+# Servers: each answers with the address it sees the client at (H's, through
+# the guard or forwarded and masqueraded).
 # The "host service" in H answers `host-service`: reaching it means a host
 # address was let through.
 peer_says='echo peer=$SOCAT_PEERADDR'
@@ -101,7 +101,7 @@ start_guard() {
   : >"$audit"
   harness_kill guard
   harness_spawn guard ip netns exec "$H" "$runner" --port 15001 --iface h0 \
-    --src 10.77.0.0/24 --src fd77::/64 --ports 80,443 --audit "$audit" "$@" >/dev/null
+    --src 10.77.0.0/24 --src fd77::/64 --ports 80,443 --nft-exclude --audit "$audit" "$@" >/dev/null
   for _ in $(seq 50); do grep -q listening "$work/guard.log" && return 0; sleep 0.1; done
   harness_bail "guard did not start" "$(cat "$work/guard.log")"
 }
@@ -119,13 +119,14 @@ excl_packets() {
 
 # ---- 1. exclude one address per family ----
 start_guard --exclude 10.78.0.4 --exclude fd78::4/128 --exclude internal.company.com
+# Forwarded, the flow leaves with H's address (moat masquerades it, as the
+# guard's own connection would have had it).
 out=$(get 10.78.0.4)
-check "excluded address reached forwarded, not through the guard ($out)" \
-  test "$out" = "peer=10.77.0.2"
+check "excluded address reached ($out)" test "$out" = "peer=10.78.0.1"
 out=$(get6 fd78::4)
-# socat writes the peer's address in full: [fd77:0000:…:0002]
-check "excluded IPv6 address reached forwarded ($out)" \
-  test "$out" = "peer=[fd77:0000:0000:0000:0000:0000:0000:0002]"
+# socat writes the peer's address in full: [fd78:0000:…:0001]
+check "excluded IPv6 address reached, masqueraded ($out)" \
+  test "$out" = "peer=[fd78:0000:0000:0000:0000:0000:0000:0001]"
 check "the guard never saw the excluded connections" \
   test "$(audit_count '.dst == "10.78.0.4" or .dst == "fd78::4"')" -eq 0
 check "nft counted them (prerouting)" test "$(excl_packets prerouting)" -ge 2
@@ -139,7 +140,9 @@ check "no set holds a name" sh -c "! ip netns exec $H nft list table inet moat |
 # ---- 2. everything excluded: host and link-local stay refused ----
 start_guard --exclude 0.0.0.0/0 --exclude ::/0
 out=$(get 10.78.0.5)
-check "0.0.0.0/0 excluded: any outside address forwarded ($out)" test "$out" = "peer=10.77.0.2"
+check "0.0.0.0/0 excluded: any outside address reached ($out)" test "$out" = "peer=10.78.0.1"
+check "... and the guard never saw it" \
+  test "$(audit_count '.dst == "10.78.0.5"')" -eq 0
 for a in 10.77.0.1 10.78.0.1; do
   out=$(get $a)
   check "host address $a still refused by the guard ($out)" test -z "$out"

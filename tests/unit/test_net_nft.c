@@ -172,6 +172,11 @@ render_exclusions (void **state)
                               .ifaces = user_bridges,
                               .n_ifaces = 1,
                               .listen_port = 15001 };
+  /* not asked for: every intercepted connection stays with the guard */
+  assert_int_equal (net_nft_render (&ic, r, &out, &err), 0);
+  assert_null (strstr (out, "exclude"));
+  free (out);
+  ic.exclude_in_nft = true;
   assert_int_equal (net_nft_render (&ic, r, &out, &err), 0);
   /* named sets of the excluded prefixes, names left to the guard */
   assert_non_null (strstr (out, "  set exclude4 {\n"
@@ -216,6 +221,16 @@ render_exclusions (void **state)
   assert_non_null (fwd4);
   assert_non_null (reset);
   assert_true (fwd4 < reset);
+  /* they leave with the host's address (IPv6 is not masqueraded by the
+   * engine), on the intercepted ports only */
+  assert_non_null (strstr (out, "type nat hook postrouting priority srcnat "
+                                "- 10; policy accept;\n"));
+  assert_non_null (strstr (out, "iifname { \"moat0\", \"br-*\" } tcp "
+                                "dport { 80, 443 } ip daddr @exclude4 "
+                                "masquerade\n"));
+  assert_non_null (strstr (out, "iifname { \"moat0\", \"br-*\" } tcp "
+                                "dport { 80, 443 } ip6 daddr @exclude6 "
+                                "masquerade\n"));
   free (out);
   net_rules_free (r);
 
@@ -235,6 +250,7 @@ render_exclusions (void **state)
   assert_int_equal (net_nft_render (&ic, r, &out, &err), 0);
   assert_null (strstr (out, "exclude4"));
   assert_null (strstr (out, "exclude6"));
+  assert_null (strstr (out, "postrouting"));
   free (out);
   net_rules_free (r);
 }
