@@ -48,6 +48,7 @@ ip -n "$C" route add default via 10.77.0.1; ip -n "$S" route add default via 10.
 ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1
 for n in "$C" "$H" "$S"; do ip netns exec "$n" sysctl -qw net.ipv4.ip_local_port_range="10000 65000"; done
 ip netns exec "$S" "$nb" serve 5001 >/dev/null 2>&1 & pids+=($!)
+: >"$work/audit"
 sleep 0.5
 
 start_guard() {

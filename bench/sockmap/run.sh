@@ -71,10 +71,11 @@ measure() {
   [ "$how" != none ] && { start_relay "$how"; pid=$relay; }
   c0=$(cpu_ms "$pid")
   # shellcheck disable=SC2086
-  t=$(ip netns exec "$C" "$nb" tput $dst "$bytes" | awk '{print $1}')
+  t=$(ip netns exec "$C" "$nb" tput $dst "$bytes" 2>>"$work/errors" | awk '{print $1}') || true
+  [ -n "$t" ] || { echo "$label: tput failed" >>"$work/errors"; t=0; }
   c1=$(cpu_ms "$pid")
   # shellcheck disable=SC2086
-  line=$(ip netns exec "$C" "$nb" setup $dst "$setup_n")
+  line=$(ip netns exec "$C" "$nb" setup $dst "$setup_n" 2>>"$work/errors") || echo "$label: setup failed" >>"$work/errors"
   c2=$(cpu_ms "$pid")
   # shellcheck disable=SC2086
   c=$(ip netns exec "$C" "$nb" conc $dst "$conc_n" || true)
@@ -105,4 +106,5 @@ for i in "${!paths[@]}"; do
 done
 echo
 [ -f "$work/conc-fail" ] && { echo "concurrent connections that failed:"; cat "$work/conc-fail"; }
+[ -s "$work/errors" ] && { echo "errors:"; cat "$work/errors"; }
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
