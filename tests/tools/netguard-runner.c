@@ -6,7 +6,8 @@
  *
  *   netguard-runner --port 15001 --iface h0 --src 10.77.0.0/24
  *     --ports '*' [--http URL] [--https URL] [--exclude E]...
- *     [--host NAME=IP]... [--dns IP] [--no-rules] [--audit FILE]
+ *     [--host NAME=IP]... [--dns IP] [--no-rules] [--nft-exclude]
+ *     [--audit FILE]
  *     [--pac URL --sandbox PATH [--pac-cache-ms N] [--pac-sandboxes N]]
  *
  * --host entries are the only names the guard can resolve (a private
@@ -160,6 +161,7 @@ main (int argc, char **argv)
     { "proxy-ca", required_argument, 0, 'C' },
     { "pac-cache-ms", required_argument, 0, 'T' },
     { "pac-sandboxes", required_argument, 0, 'N' },
+    { "nft-exclude", no_argument, 0, 'X' },
     { 0, 0, 0, 0 },
   };
   struct net_guard_config cfg = { .install_rules = true };
@@ -237,6 +239,10 @@ main (int argc, char **argv)
         }
       case 'n':
         cfg.install_rules = false;
+        break;
+      case 'X':
+        /* IP-literal exclusions decided in nft, as moatd does */
+        cfg.intercept.exclude_in_nft = true;
         break;
       case 'a':
         audit_file = fopen (optarg, "ae");
