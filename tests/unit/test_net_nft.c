@@ -165,9 +165,14 @@ static void
 render_exclusions (void **state)
 {
   char *ex[]
-      = { (char *)"10.0.0.0/8", (char *)"192.168.1.7", (char *)"2001:db8::/32",
-          (char *)"internal.company.com", (char *)"*.corp.example" };
-  struct net_rules *r = rules_ex ("80,443", ex, 5);
+      = { (char *)"10.0.0.0/8",
+          (char *)"192.168.1.7",
+          (char *)"2001:db8::/32",
+          (char *)"internal.company.com",
+          (char *)"*.corp.example",
+          (char *)"10.9.9.9:443" /* one port: the guard's */,
+          (char *)"172.16.0.1/12" /* host bits masked, as nft would */ };
+  struct net_rules *r = rules_ex ("80,443", ex, 7);
   moat_error_t err = NULL;
   char *out = NULL;
   struct net_intercept ic = { .iface = "moat0",
@@ -185,7 +190,7 @@ render_exclusions (void **state)
                                 "    type ipv4_addr; flags interval; "
                                 "auto-merge;\n"
                                 "    elements = { 10.0.0.0/8, "
-                                "192.168.1.7/32 }\n"
+                                "192.168.1.7/32, 172.16.0.0/12 }\n"
                                 "  }\n"));
   assert_non_null (strstr (out, "  set exclude6 {\n"
                                 "    type ipv6_addr; flags interval; "
