@@ -156,7 +156,7 @@ int stack_iptables_forget (const char *netns, json_t *ifaces, json_t *subnets,
 bool stack_iptables_rule_ours (const char *line, json_t *ifaces,
                                json_t *subnets);
 
-/* ---- the stack (stack.c) ---- */
+/* ---- the stack (stack.c; stopping it: teardown.c) ---- */
 
 struct stack_up_opts
 {
