@@ -724,6 +724,10 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
 
   if (make_dirs (paths, err) < 0)
     return -1;
+  /* A root no container can reach is refused before anything starts: a
+   * stack that answers but cannot run a container is not healthy. */
+  if (private && stack_root_check (paths, true, err) < 0)
+    return -1;
   lockfd = stack_lock (paths, err);
   if (lockfd < 0)
     return -1;
