@@ -5,36 +5,32 @@
 #     it into the anonymous volume): every bind and volume is nodev;
 #   - through --device-cgroup-rule plus mknod, or --device: the device cgroup
 #     allows exactly the devices moat keeps.
-set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/harness.sh"
+cd "$HARNESS_TOP"
 top=$PWD
-B=${MOAT_BUILD:-$top/build}
-. tests/integration/lib_dockerd.sh
+B=$MOAT_BUILD
+harness_init
+R=$HARNESS_DIR
 LOOP=""
-cleanup() { dockerd_stop; [ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null; }
-trap cleanup EXIT
+HARNESS_EXTRA_CLEANUP='[ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null'
 
-ok() { echo "ok - $1"; }
-fail() { echo "not ok - $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
 # blocked NAME CMD...: the command must not print the disk's marker.
 blocked() {
   local name=$1 out; shift
   out=$("$@" 2>&1)
-  if echo "$out" | grep -q moat-loop-marker; then fail "$name (read the device)"; else ok "$name"; fi
+  if echo "$out" | grep -q moat-loop-marker; then not_ok "$name (read the device)"; else ok "$name"; fi
 }
 
 MR=$R/moat
 mkdir -p "$MR"
-dockerd_start "moat-dev-$$" "{\"runtimes\": {\"moat-runc\": {\"path\": \"$B/moat-runc\",
-  \"runtimeArgs\": [\"--moat-root\", \"$MR\"]}}, \"default-runtime\": \"moat-runc\"}" \
-  || { fail "dockerd starts"; exit 1; }
-import_busybox || { fail "import busybox"; exit 1; }
+harness_engine "{\"runtimes\": {\"moat-runc\": {\"path\": \"$B/moat-runc\",
+  \"runtimeArgs\": [\"--moat-root\", \"$MR\"]}}, \"default-runtime\": \"moat-runc\"}"
+harness_busybox
 
 img=$R/disk.img
 head -c 1048576 /dev/zero >"$img"
 printf 'moat-loop-marker' | dd of="$img" conv=notrunc status=none
-LOOP=$(losetup -f --show "$img") || { fail "losetup"; exit 1; }
+LOOP=$(losetup -f --show "$img") || harness_bail "losetup"
 maj=$((0x$(stat -c %t "$LOOP"))); min=$((0x$(stat -c %T "$LOOP")))
 check "the host can read its loop device" sh -c "head -c 16 $LOOP | grep -q moat-loop-marker"
 
@@ -93,4 +89,4 @@ check "--network container:<privileged container> runs" \
   d run --rm --network container:netpriv busybox ls /sys/class/net/eth0
 d rm -f netowner netpriv >/dev/null
 
-trap - EXIT; cleanup
+harness_done
