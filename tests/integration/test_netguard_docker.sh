@@ -65,15 +65,44 @@ start_guard() {
 }
 stop_guard() { kill "$guard_pid"; wait "$guard_pid"; guard_pid=; : > "$R/guard.log"; }
 run() { d run --rm busybox "$@" 2>&1; }
-# busybox wget segfaults when static (NSS); nc with a hand-made request.
-fetch() { run sh -c "printf 'GET / HTTP/1.0\\r\\nHost: $1\\r\\n\\r\\n' | nc -w 5 $1 80"; }
+# busybox wget segfaults when static (NSS); nc with a hand-made request,
+# then nc's own exit status ("nc-exit=N": the container ran, nc ran).
+fetch() { run sh -c "printf 'GET / HTTP/1.0\\r\\nHost: $1\\r\\n\\r\\n' | nc -w 5 $1 80; echo nc-exit=\$?"; }
+# refusals DST: refusals of DST from the containers' bridge in the audit.
+refusals() {
+  jq -s --arg d "$1" 'map(select(.decision == "refused" and (.src | startswith("172.31.77.")) and .dst == $d)) | length' "$R/audit.jsonl"
+}
+# check_guard_refused NAME DST OUT BEFORE: refused by the net guard and for
+# no other reason: nc ran and got no reply (the guard's reset; busybox nc
+# may still exit 0),
+# nothing says the attempt broke, one more refusal of DST audited.
+check_guard_refused() {
+  local name=$1 dst=$2 out=$3 before=$4 n=0 i
+  for i in $(seq 25); do
+    n=$(refusals "$dst")
+    [ "${n:-0}" -gt "$before" ] && break
+    sleep 0.2
+  done
+  if ! grep -qE '^nc-exit=[01]$' <<<"$out"; then
+    not_ok "$name" "nc did not run" "$out"
+  elif grep -qE 'hello from S|^HTTP/' <<<"$out"; then
+    not_ok "$name" "the server answered" "$out"
+  elif grep -qE ': not found|Unable to find image|Error response from daemon|Cannot connect|docker: ' <<<"$out"; then
+    not_ok "$name" "the attempt did not run as written" "$out"
+  elif [ "${n:-0}" -le "$before" ]; then
+    not_ok "$name" "no refusal of $dst audited (before: $before, now: ${n:-0})" "$out" "$(tail -3 "$R/audit.jsonl")"
+  else
+    ok "$name"
+  fi
+}
 
 start_guard --ports '*' || harness_bail "net guard starts" "$(tail -5 "$R/guard.log")"
 # Timed inside the container against nc's own 30 s idle timeout: a hung
 # connection takes 30 s, a reset one returns at once, whatever the load.
-out=$(run sh -c "s=\$(date +%s); printf 'GET / HTTP/1.0\\r\\nHost: 10.78.0.2\\r\\n\\r\\n' | nc -w 30 10.78.0.2 80; echo elapsed=\$(( \$(date +%s) - s ))")
+out=$(run sh -c "s=\$(date +%s); printf 'GET / HTTP/1.0\\r\\nHost: 10.78.0.2\\r\\n\\r\\n' | nc -w 30 10.78.0.2 80; echo nc-exit=\$?; echo elapsed=\$(( \$(date +%s) - s ))")
 secs=$(echo "$out" | sed -n 's/^elapsed=//p')
-check "docker block-all: container's HTTP refused" bash -c "! echo '$out' | grep -q 'hello from S'"
+check_guard_refused "docker block-all: container's HTTP refused by the net guard" 10.78.0.2 \
+  "$(grep -v '^elapsed=' <<<"$out")" 0
 check "docker block-all: refused at once, not timed out (${secs}s in the container; nc -w 30)" test -n "$secs" -a "${secs:-99}" -lt 15
 check "docker block-all: refusal audited with the container's address" \
   jq -e -s 'map(select(.decision == "refused" and (.src | startswith("172.31.77.")) and .dst == "10.78.0.2")) | length > 0' "$R/audit.jsonl"
@@ -83,8 +112,18 @@ out=$(fetch 10.78.0.2)
 check "docker exclude: container reaches the excluded server" bash -c "echo '$out' | grep -q 'hello from S'"
 check "docker exclude: audited as direct from the container" \
   jq -e -s 'map(select(.decision == "direct" and (.src | startswith("172.31.77.")) and .dst == "10.78.0.2")) | length > 0' "$R/audit.jsonl"
+before=$(refusals 10.78.0.5)
 out=$(fetch 10.78.0.5)
-check "docker exclude: other destination refused" bash -c "! echo '$out' | grep -q 'hello from S'"
+check_guard_refused "docker exclude: other destination refused" 10.78.0.5 "$out" "$before"
+# The verdict itself: a container that never ran, or an nc that is not
+# there, is not a refusal (the old "no hello in the output" check passed
+# both).
+verdict() { (ok() { echo pass; }; not_ok() { echo fail; }; check_guard_refused "$@"); }
+before=$(refusals 10.78.0.5)
+check "verdict: a container that did not start is not a refusal" \
+  test "$(verdict v 10.78.0.5 "$(d run --rm no-such-image-moat:1 true 2>&1)" "$before")" = fail
+check "verdict: a missing nc is not a refusal" \
+  test "$(verdict v 10.78.0.5 "$(run sh -c 'no-such-nc-moat 10.78.0.5 80; echo nc-exit=$?')" "$before")" = fail
 stop_guard
 leaks=$(ip netns exec "$H" nft list counter inet moattest leaks | sed -n 's/.*packets \([0-9]*\).*/\1/p')
 check "docker: nothing forwarded past interception (leaks=$leaks)" test "$leaks" = 0
