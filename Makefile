@@ -1,6 +1,7 @@
 # moat build.  `make` builds everything into build/; `make check` runs the
 # whole test suite (unit tests plain and under ASan+UBSan, then integration
-# tests against the sanitizer build); `make fuzz` builds libFuzzer targets.
+# tests against the sanitizer build) and prints "N skipped", then ends with
+# the line "N passed, N failed"; `make fuzz` builds libFuzzer targets.
 #
 # Layout: every directory under src/ except src/cmd is a library concern and
 # goes into build/libmoat.a; every directory src/cmd/<prog>/ is a program

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Engine guard benchmark: direct engine socket vs the guard, in one run, on a
-# private dockerd (tests/integration/lib/private_engine.sh).
+# private dockerd (harness_engine of tests/lib/harness.sh).
 #   bench/guard_bench.sh [IMAGE_MB]      (default 300)
 # Prints: llhttp vs nothing (per request head, per chunked body), GET /_ping
 # and GET /containers/json p50/p99 (kept-alive and new connection), docker
@@ -14,24 +14,18 @@ cc -O2 -D_GNU_SOURCE -I/usr/share/include/llhttp -o "$top/build/bench/bench_llht
   "$top/bench/bench_llhttp.c" "$top"/build/obj/llhttp/*.o
 cc -O2 -D_GNU_SOURCE -o "$top/build/bench/ping_lat" "$top/bench/ping_lat.c"
 
-R=$(mktemp -d /tmp/moat-gbench-XXXXXX)
-NS=moatb$$
-guard_pid=
-haproxy_pid=
-. "$top/tests/integration/lib/private_engine.sh"
-cleanup() {
-  set +e # a failing kill/wait must not skip stopping dockerd
-  [ -n "$guard_pid" ] && kill "$guard_pid" 2>/dev/null && wait "$guard_pid" 2>/dev/null
-  [ -n "$haproxy_pid" ] && kill "$haproxy_pid" 2>/dev/null && wait "$haproxy_pid" 2>/dev/null
-  engine_stop
-  rm -rf "$R"
-}
-trap cleanup EXIT
-engine_start
+. "$top/tests/lib/harness.sh"
+harness_init
+R=$HARNESS_DIR
+engine=${MOAT_ENGINE_HOST#unix://}
+harness_engine '{"runtimes": {"moat-runc": {"path": "runc"}}}'
+harness_busybox
+mkdir -p "$R/run/moat"
 gsock=$R/run/moat/docker.sock
 "$top/build/tests/guard-run" --listen "$gsock" --engine "$engine" --share "$R" \
   --audit /dev/null 2>"$R/guard.log" &
 guard_pid=$!
+harness_track guard "$guard_pid"
 for _ in $(seq 1 50); do [ -S "$gsock" ] && break; sleep 0.1; done
 
 # HAProxy configured as Tecnativa's docker-socket-proxy does: path ACLs on
@@ -62,6 +56,7 @@ backend dockerbackend
 CFG
   haproxy -db -f "$R/haproxy.cfg" >"$R/haproxy.log" 2>&1 &
   haproxy_pid=$!
+  harness_track haproxy "$haproxy_pid"
   for _ in $(seq 1 50); do [ -S "$hsock" ] && break; sleep 0.1; done
   targets="$targets haproxy:$hsock"
 fi

@@ -199,7 +199,7 @@ if [ -n "$R" ]; then
   [ "$(cnt "$S" resolver)" = 0 ] && ok "TCP to another port of the resolver does not pass" \
     || not_ok "TCP to another port of the resolver does not pass" "resolver=$(cnt "$S" resolver)"
 else
-  ok "# SKIP DNS over TCP: no usable IPv4 nameserver in /etc/resolv.conf"
+  skip "DNS over TCP" "no usable IPv4 nameserver in /etc/resolv.conf"
 fi
 
 [ "$(cnt "$H" leaks)" = 0 ] && ok "total: nothing forwarded past moat's rules" \
