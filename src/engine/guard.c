@@ -202,6 +202,15 @@ struct conn
 
   /* client -> engine */
   llhttp_t req;
+  /* The current request's line and framing, copied when its head is
+   * complete: the parser is reset for the next request before a parked
+   * check ends, and its fields then describe no request (method 0 is
+   * DELETE). */
+  int method; /* llhttp_method_t, or -1 before a method was read */
+  unsigned char http_major, http_minor;
+  bool chunked_in; /* Transfer-Encoding: chunked */
+  bool has_length; /* Content-Length given */
+  uint64_t content_length;
   enum req_state rs;
   struct buf cin;  /* read from the client, not yet parsed */
   struct buf hbuf; /* copies of the current head's fields */
@@ -462,7 +471,8 @@ audit (struct conn *c, const char *rule, const char *outcome,
   r.uid = c->caller_uid;
   r.gid = c->caller_gid;
   r.pid = c->cred.pid;
-  r.method = llhttp_method_name ((llhttp_method_t)c->req.method);
+  r.method
+      = c->method >= 0 ? llhttp_method_name ((llhttp_method_t)c->method) : "";
   r.uri = uri ? uri : "";
   r.endpoint = c->route ? c->route->commands : "";
   char ep[64];
@@ -494,8 +504,7 @@ static void
 local_answer (struct conn *c, int status, const char *message, bool close)
 {
   buf_free (&c->local);
-  if (make_error (&c->local, status, message, close,
-                  c->req.method == HTTP_HEAD)
+  if (make_error (&c->local, status, message, close, c->method == HTTP_HEAD)
       < 0)
     {
       c->dead = true;
@@ -552,6 +561,7 @@ on_req_begin (llhttp_t *p)
   c->in_value = false;
   c->route = NULL;
   c->in_head = true;
+  c->method = -1;
   if (!c->head_started)
     {
       clock_gettime (CLOCK_MONOTONIC, &c->head_start);
@@ -564,6 +574,9 @@ static int
 on_req_url (llhttp_t *p, const char *at, size_t len)
 {
   struct conn *c = p->data;
+  /* known once the URL starts: a malformed head's answer to HEAD has no
+   * body */
+  c->method = p->method;
   if (c->url_len == 0)
     c->url_off = c->hbuf.len;
   c->url_len += len;
@@ -624,7 +637,13 @@ on_req_hvalue_complete (llhttp_t *p)
 static int
 on_req_headers_complete (llhttp_t *p)
 {
-  (void)p;
+  struct conn *c = p->data;
+  c->method = p->method;
+  c->http_major = p->http_major;
+  c->http_minor = p->http_minor;
+  c->chunked_in = (p->flags & F_CHUNKED) != 0;
+  c->has_length = (p->flags & F_CONTENT_LENGTH) != 0;
+  c->content_length = c->has_length ? p->content_length : 0;
   return HPE_PAUSED;
 }
 
@@ -776,14 +795,12 @@ hdr_is (struct conn *c, size_t i, const char *name)
 static int
 write_head (struct conn *c, struct buf *out, const char *uri)
 {
-  const char *m = llhttp_method_name ((llhttp_method_t)c->req.method);
+  const char *m = llhttp_method_name ((llhttp_method_t)c->method);
   if (buf_printf (out, "%s ", m) < 0
       || (uri ? buf_append (out, uri, strlen (uri))
               : buf_append (out, c->hbuf.d + c->url_off, c->url_len))
              < 0
-      || buf_printf (out, " HTTP/%d.%d\r\n", c->req.http_major,
-                     c->req.http_minor)
-             < 0)
+      || buf_printf (out, " HTTP/%d.%d\r\n", c->http_major, c->http_minor) < 0)
     return -1;
   for (size_t i = 0; i < c->n_headers; i++)
     {
@@ -832,7 +849,7 @@ engine_connect (struct conn *c)
 static bool
 has_body (struct conn *c)
 {
-  return (c->req.flags & F_CHUNKED) || c->req.content_length > 0;
+  return c->chunked_in || c->content_length > 0;
 }
 
 static int
@@ -841,7 +858,7 @@ push_pending (struct conn *c, bool hijack)
   if (c->pend_n == MAX_PENDING)
     return -1;
   struct pending *pe = &c->pend[(c->pend_head + c->pend_n) % MAX_PENDING];
-  pe->head = c->req.method == HTTP_HEAD;
+  pe->head = c->method == HTTP_HEAD;
   pe->hijack = hijack;
   c->pend_n++;
   return 0;
@@ -905,19 +922,19 @@ handle_head (struct conn *c)
   c->body_too_big = false;
   c->op = ROUTE_OP_NONE;
   snprintf (method, sizeof method, "%s",
-            llhttp_method_name ((llhttp_method_t)c->req.method));
+            llhttp_method_name ((llhttp_method_t)c->method));
 
   if (raw_uri == NULL)
     {
       c->dead = true;
       return;
     }
-  if (c->req.http_major != 1)
+  if (c->http_major != 1)
     {
       refuse (c, 505, "moat: only HTTP/1.x is served", true);
       return;
     }
-  switch (c->req.method)
+  switch (c->method)
     {
     case HTTP_GET:
     case HTTP_HEAD:
@@ -1097,12 +1114,12 @@ handle_head (struct conn *c)
 static void
 forward_head (struct conn *c)
 {
-  c->chunked_out = (c->req.flags & F_CHUNKED) != 0;
+  c->chunked_out = c->chunked_in;
   if (c->chunked_out)
     buf_printf (&c->head_out, "Transfer-Encoding: chunked\r\n\r\n");
-  else if (c->req.flags & F_CONTENT_LENGTH)
+  else if (c->has_length)
     buf_printf (&c->head_out, "Content-Length: %llu\r\n\r\n",
-                (unsigned long long)c->req.content_length);
+                (unsigned long long)c->content_length);
   else
     buf_append (&c->head_out, "\r\n", 2);
   if (buf_append (&c->uout, c->head_out.d + c->head_out.off, c->head_out.len)
@@ -2066,6 +2083,7 @@ conn_new (struct engine_guard *g, int fd)
   llhttp_init (&c->resp, HTTP_RESPONSE, &g->resp_settings);
   c->resp.data = c;
   c->rs = RS_HEAD;
+  c->method = -1;
   c->ep_c.kind = EP_CLIENT;
   c->ep_c.c = c;
   return c;

@@ -37,6 +37,7 @@ struct fake
   size_t last_len;
   pthread_mutex_t mu;
   int audits;
+  char audit_methods[512]; /* "METHOD rule outcome;" per audit record */
 };
 
 static int
@@ -147,7 +148,12 @@ static void
 on_audit (void *ctx, const struct engine_audit_record *r)
 {
   struct fake *f = ctx;
+  pthread_mutex_lock (&f->mu);
+  size_t n = strlen (f->audit_methods);
   f->audits++;
+  snprintf (f->audit_methods + n, sizeof f->audit_methods - n, "%s %s %s;",
+            r->method, r->rule, r->outcome);
+  pthread_mutex_unlock (&f->mu);
 }
 
 /* A socket-mount decision that takes its time (a slow registry); while
@@ -400,6 +406,42 @@ create_rewritten_chunked_reframed (void **state)
   assert_non_null (strstr (
       f->last, "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
   pthread_mutex_unlock (&f->mu);
+  close (fd);
+}
+
+/* The audit names the method of the request it records: a collected
+ * body's check ends after the parser was reset for the next request, and
+ * the record once said DELETE (llhttp's method 0) for a POST. */
+static void
+audit_names_the_checked_method (void **state)
+{
+  struct fake *f = *state;
+  char out[4096];
+  int fd = unix_dial (f->listen);
+  engine_guard_set_policy (f->g, &pol);
+  f->audit_methods[0] = '\0';
+  assert_int_equal (
+      roundtrip (fd,
+                 "POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\n"
+                 "Content-Type: application/json\r\nContent-Length: 19\r\n"
+                 "\r\n{\"Image\":\"busybox\"}",
+                 out, sizeof out),
+      200);
+  print_message ("audit: %s\n", f->audit_methods);
+  assert_non_null (strstr (f->audit_methods, "POST caller rewritten;"));
+  assert_null (strstr (f->audit_methods, "DELETE"));
+  /* a refused create (a bind outside the shared directories) too */
+  f->audit_methods[0] = '\0';
+  assert_int_equal (
+      roundtrip (fd,
+                 "POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\n"
+                 "Content-Type: application/json\r\nContent-Length: 54\r\n"
+                 "\r\n{\"Image\":\"busybox\",\"HostConfig\":{\"Binds\":[\"/"
+                 "etc:/h\"]}}",
+                 out, sizeof out),
+      403);
+  assert_non_null (strstr (f->audit_methods, "POST eci.bind refused;"));
+  assert_null (strstr (f->audit_methods, "DELETE"));
   close (fd);
 }
 
@@ -662,6 +704,8 @@ main (void)
     cmocka_unit_test_setup_teardown (create_rewritten_chunked_reframed, setup,
                                      teardown),
     cmocka_unit_test_setup_teardown (listeners_added_and_removed, setup,
+                                     teardown),
+    cmocka_unit_test_setup_teardown (audit_names_the_checked_method, setup,
                                      teardown),
     cmocka_unit_test_setup_teardown (slow_check_parks_only_its_connection,
                                      setup, teardown),
