@@ -54,24 +54,37 @@
 #define MAX_HEADERS 256
 #define MAX_PENDING 32
 
+#define MUST_CHECK __attribute__ ((warn_unused_result))
+
 struct buf
 {
   char *d;
   size_t off, len, cap;
+  size_t limit; /* most bytes held; 0: no limit but memory */
 };
 
+/* keeps the limit */
 static void
 buf_free (struct buf *b)
 {
+  size_t limit = b->limit;
   free (b->d);
   memset (b, 0, sizeof *b);
+  b->limit = limit;
 }
 
-static int
+/* Adds all n bytes or none: on failure (-1, errno ENOMEM or ENOBUFS past
+ * the limit) the buffer is as before the call. */
+static int MUST_CHECK
 buf_append (struct buf *b, const void *p, size_t n)
 {
   if (n == 0)
     return 0;
+  if (b->limit != 0 && (n > b->limit || b->len > b->limit - n))
+    {
+      errno = ENOBUFS;
+      return -1;
+    }
   if (b->off + b->len + n > b->cap)
     {
       if (b->off > 0)
@@ -96,7 +109,7 @@ buf_append (struct buf *b, const void *p, size_t n)
   return 0;
 }
 
-__attribute__ ((format (printf, 2, 3))) static int
+__attribute__ ((format (printf, 2, 3))) static int MUST_CHECK
 buf_printf (struct buf *b, const char *fmt, ...)
 {
   char tmp[512];
@@ -312,7 +325,8 @@ struct engine_guard
   int jfd;
   struct ep ep_j;
   pthread_rwlock_t pol_rw;
-  bool sync_checks; /* engine_guard_feed: check on the caller's thread */
+  bool sync_checks;  /* engine_guard_feed: check on the caller's thread */
+  size_t head_limit; /* engine_guard_feed_ex: limit of head_out */
   char *engine_path;
   char *listen_path;
   int efd, wfd, tfd, epfd;
@@ -903,6 +917,7 @@ headers_valid_p (struct conn *c)
 }
 
 static void forward_head (struct conn *c);
+static void refuse_unwritable (struct conn *c);
 static void start_archive_check (struct conn *c);
 
 /* Decide about a complete head.  Sets c->rs to what happens to the body. */
@@ -1091,9 +1106,10 @@ handle_head (struct conn *c)
       return;
     }
   buf_free (&c->head_out);
+  c->head_out.limit = g->head_limit;
   if (write_head (c, &c->head_out, NULL) < 0)
     {
-      c->dead = true;
+      refuse_unwritable (c);
       return;
     }
   if (c->op == ROUTE_OP_ARCHIVE)
@@ -1109,22 +1125,40 @@ handle_head (struct conn *c)
   forward_head (c);
 }
 
+/* A request that cannot be written whole (out of memory) is answered 500
+ * and the connection closed: never half a head to the engine. */
+static void
+refuse_unwritable (struct conn *c)
+{
+  log_warn ("engine guard: cannot write a request: %s", strerror (errno));
+  buf_free (&c->head_out);
+  refuse (c, 500, "moat: out of memory", true);
+}
+
 /* Send the checked head (c->head_out, without framing) and stream the
- * body after it. */
+ * body after it.  The head reaches uout in one append: whole, or not at
+ * all. */
 static void
 forward_head (struct conn *c)
 {
+  int r;
   c->chunked_out = c->chunked_in;
   if (c->chunked_out)
-    buf_printf (&c->head_out, "Transfer-Encoding: chunked\r\n\r\n");
+    r = buf_printf (&c->head_out, "Transfer-Encoding: chunked\r\n\r\n");
   else if (c->has_length)
-    buf_printf (&c->head_out, "Content-Length: %llu\r\n\r\n",
-                (unsigned long long)c->content_length);
+    r = buf_printf (&c->head_out, "Content-Length: %llu\r\n\r\n",
+                    (unsigned long long)c->content_length);
   else
-    buf_append (&c->head_out, "\r\n", 2);
-  if (buf_append (&c->uout, c->head_out.d + c->head_out.off, c->head_out.len)
-          < 0
-      || push_pending (c, (c->route->flags & ROUTE_F_HIJACK) != 0) < 0)
+    r = buf_append (&c->head_out, "\r\n", 2);
+  if (r < 0
+      || buf_append (&c->uout, c->head_out.d + c->head_out.off,
+                     c->head_out.len)
+             < 0)
+    {
+      refuse_unwritable (c);
+      return;
+    }
+  if (push_pending (c, (c->route->flags & ROUTE_F_HIJACK) != 0) < 0)
     {
       c->dead = true;
       return;
@@ -1361,11 +1395,18 @@ finish_collected (struct conn *c, struct check_job *j)
       nb = j->body;
       nlen = j->len;
     }
+  /* head and body reach uout in one append: whole, or not at all */
   if (buf_printf (&c->head_out, "Content-Length: %zu\r\n\r\n", nlen) < 0
+      || buf_append (&c->head_out, nb, nlen) < 0
       || buf_append (&c->uout, c->head_out.d + c->head_out.off,
                      c->head_out.len)
-             < 0
-      || buf_append (&c->uout, nb, nlen) < 0 || push_pending (c, false) < 0)
+             < 0)
+    {
+      refuse_unwritable (c);
+      emit_local (c);
+      return;
+    }
+  if (push_pending (c, false) < 0)
     {
       c->dead = true;
       return;
@@ -1482,9 +1523,10 @@ finish_archive (struct conn *c, struct check_job *j)
       return;
     }
   buf_free (&c->head_out);
+  c->head_out.limit = c->g->head_limit;
   if (write_head (c, &c->head_out, uri) < 0)
     {
-      c->dead = true;
+      refuse_unwritable (c);
       return;
     }
   forward_head (c);
@@ -2619,12 +2661,14 @@ engine_guard_free (struct engine_guard *g)
 /* ---- test entry point -----------------------------------------------------
  */
 
-int
-engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
-                   const char *engine, size_t elen, size_t step)
+static int
+feed (struct engine_guard *g, const char *client, size_t clen,
+      const char *engine, size_t elen, size_t step, size_t head_limit,
+      struct buf *to_engine, struct buf *to_client)
 {
   struct conn *c;
   size_t ci = 0, ei = 0;
+  int ret = 0;
   int in = open ("/dev/null", O_RDWR | O_CLOEXEC);
   int out = open ("/dev/null", O_RDWR | O_CLOEXEC);
   if (in < 0 || out < 0 || step == 0 || (c = conn_new (g, in)) == NULL)
@@ -2636,7 +2680,8 @@ engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
       return -1;
     }
   g->sync_checks = true; /* no loop to resume a parked connection */
-  c->ufd = out;          /* "connected": engine_connect() does nothing */
+  g->head_limit = head_limit;
+  c->ufd = out; /* "connected": engine_connect() does nothing */
   c->command_list = g->cfg.command_list;
   conn_link (c);
   while ((ci < clen || ei < elen) && !c->dead)
@@ -2655,10 +2700,18 @@ engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
           engine_bytes (c, engine + ei, n);
           ei += n;
         }
-      /* what would be sent is dropped, as a fast peer would take it */
+      /* what would be sent is taken at once, as by a fast peer; a dead
+       * connection sends nothing more */
+      if (!c->dead && to_engine
+          && buf_append (to_engine, c->uout.d + c->uout.off, c->uout.len) < 0)
+        ret = -1;
+      if (!c->dead && to_client
+          && buf_append (to_client, c->cout.d + c->cout.off, c->cout.len) < 0)
+        ret = -1;
       buf_consume (&c->uout, c->uout.len);
       buf_consume (&c->cout, c->cout.len);
     }
+  g->head_limit = 0;
   conn_close (c);
   while (g->graveyard)
     {
@@ -2666,5 +2719,41 @@ engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
       g->graveyard = d->next;
       conn_free (d);
     }
-  return 0;
+  return ret;
+}
+
+int
+engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
+                   const char *engine, size_t elen, size_t step)
+{
+  return feed (g, client, clen, engine, elen, step, 0, NULL, NULL);
+}
+
+static char *
+buf_take (struct buf *b, size_t *len)
+{
+  char *s = malloc (b->len + 1);
+  if (s != NULL)
+    {
+      memcpy (s, b->d ? b->d + b->off : "", b->len);
+      s[b->len] = '\0';
+      *len = b->len;
+    }
+  buf_free (b);
+  return s;
+}
+
+int
+engine_guard_feed_ex (struct engine_guard *g, const char *client, size_t clen,
+                      const char *engine, size_t elen, size_t step,
+                      size_t head_limit, struct engine_guard_feed_out *out)
+{
+  struct buf te = { 0 }, tc = { 0 };
+  int r = feed (g, client, clen, engine, elen, step, head_limit, &te, &tc);
+  memset (out, 0, sizeof *out);
+  out->to_engine = buf_take (&te, &out->to_engine_len);
+  out->to_client = buf_take (&tc, &out->to_client_len);
+  if (out->to_engine == NULL || out->to_client == NULL)
+    r = -1;
+  return r;
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "engine/guard.h"
+#include "engine/guard_test.h"
 
 struct fake
 {
@@ -674,6 +675,70 @@ caller_labels_and_filtered_peers (void **state)
   pthread_mutex_unlock (&f->mu);
 }
 
+/* A head that cannot be written whole (out of memory; here a size limit
+ * on the re-serialised head) is never forwarded in part: the client gets
+ * 500 and the connection closes.  The limit is moved across the whole
+ * head, so it fails at every append of the head, framing included. */
+static void
+head_write_failure_forwards_nothing (void **state)
+{
+  struct engine_guard_config cfg;
+  struct engine_guard *g;
+  moat_error_t err = NULL;
+  char path[64];
+  const char *reqs[] = {
+    "PUT /v1.41/containers/c/archive?path=/ HTTP/1.1\r\nHost: x\r\n"
+    "X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
+    "Content-Length: 3\r\n\r\nabc",
+    "PUT /v1.41/containers/c/archive?path=/ HTTP/1.1\r\nHost: x\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    "POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\n"
+    "Content-Length: 19\r\n\r\n{\"Image\":\"busybox\"}",
+    "GET /v1.41/containers/json HTTP/1.1\r\nHost: x\r\n\r\n",
+  };
+  (void)state;
+  snprintf (path, sizeof path, "/tmp/moat-guardut-feed-%d.sock",
+            (int)getpid ());
+  memset (&cfg, 0, sizeof cfg);
+  cfg.listen_fd = -1;
+  cfg.listen_path = path;
+  cfg.engine_path = "/nonexistent";
+  g = engine_guard_new (&cfg, &err);
+  assert_non_null (g);
+  unlink (path);
+  memset (&pol, 0, sizeof pol);
+  pol.eci.enabled = true;
+  pol.filesharing.dirs = dirs;
+  pol.filesharing.n_dirs = 1;
+  engine_guard_set_policy (g, &pol);
+  for (size_t r = 0; r < sizeof reqs / sizeof *reqs; r++)
+    for (size_t limit = 1; limit < 200; limit++)
+      {
+        struct engine_guard_feed_out o = { 0 };
+        assert_int_equal (engine_guard_feed_ex (g, reqs[r], strlen (reqs[r]),
+                                                "", 0, 4096, limit, &o),
+                          0);
+        if (o.to_engine_len > 0)
+          {
+            /* forwarded: the whole head, its framing and the body */
+            char *he = strstr (o.to_engine, "\r\n\r\n");
+            if (he == NULL
+                || (strncmp (reqs[r], "GET", 3) != 0
+                    && strcasestr (o.to_engine, "content-length:") == NULL
+                    && strcasestr (o.to_engine, "transfer-encoding:") == NULL))
+              fail_msg ("limit %zu: partial head forwarded: %s", limit,
+                        o.to_engine);
+          }
+        else if (strncmp (o.to_client, "HTTP/1.1 500 ", 13) != 0
+                 || strstr (o.to_client, "Connection: close\r\n") == NULL)
+          fail_msg ("limit %zu: neither forwarded nor 500: %s", limit,
+                    o.to_client);
+        free (o.to_engine);
+        free (o.to_client);
+      }
+  engine_guard_free (g);
+}
+
 static void
 config_from_paths (void **state)
 {
@@ -711,6 +776,7 @@ main (void)
                                      setup, teardown),
     cmocka_unit_test_setup_teardown (caller_labels_and_filtered_peers, setup,
                                      teardown),
+    cmocka_unit_test (head_write_failure_forwards_nothing),
     cmocka_unit_test (config_from_paths),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
