@@ -38,6 +38,7 @@
 #include "common/refusal.h"
 #include "common/log.h"
 #include "engine/archive.h"
+#include "engine/decide.h"
 #include "engine/guard_test.h"
 #include "engine/route.h"
 
@@ -920,189 +921,70 @@ static void forward_head (struct conn *c);
 static void refuse_unwritable (struct conn *c);
 static void start_archive_check (struct conn *c);
 
-/* Decide about a complete head.  Sets c->rs to what happens to the body. */
+/* Decide about a complete head (engine/decide.c).  Sets c->rs to what
+ * happens to the body. */
 static void
 handle_head (struct conn *c)
 {
   struct engine_guard *g = c->g;
-  struct engine_uri uri;
-  char method[16];
-  const struct policy *pol;
+  struct engine_decision d;
   cleanup_free char *raw_uri = url_dup (c);
+  struct engine_head_facts f = {
+    .method = c->method,
+    .http_major = c->http_major,
+    .raw_uri = raw_uri,
+    .has_body = has_body (c),
+    .caller_uid = c->caller_uid,
+    .command_list = c->command_list,
+  };
+  int r;
 
   c->head_started = false;
   free (c->container);
   c->container = NULL;
+  free (c->archive);
+  c->archive = NULL;
+  free (c->query);
+  c->query = NULL;
   buf_free (&c->body);
   c->body_too_big = false;
   c->op = ROUTE_OP_NONE;
-  snprintf (method, sizeof method, "%s",
-            llhttp_method_name ((llhttp_method_t)c->method));
-
+  c->route = NULL;
   if (raw_uri == NULL)
     {
       c->dead = true;
       return;
     }
-  if (c->http_major != 1)
-    {
-      refuse (c, 505, "moat: only HTTP/1.x is served", true);
-      return;
-    }
-  switch (c->method)
-    {
-    case HTTP_GET:
-    case HTTP_HEAD:
-    case HTTP_POST:
-    case HTTP_PUT:
-    case HTTP_DELETE:
-      break;
-    default:
-      refuse (c, 405, "moat: method not allowed", true);
-      return;
-    }
-  if (!headers_valid_p (c))
-    {
-      refuse (c, 400, "moat: malformed request header", true);
-      return;
-    }
-  if (engine_uri_parse (raw_uri, strlen (raw_uri), &uri) < 0)
-    {
-      refuse (c, 400, "moat: malformed request-URI", false);
-      return;
-    }
-  c->route = engine_route_classify (method, uri.path);
-
+  f.headers_valid = headers_valid_p (c);
   pthread_mutex_lock (&g->mu);
-  pol = g->pol;
-  if (pol == NULL && !(c->route->flags & ROUTE_F_ALWAYS))
-    {
-      pthread_mutex_unlock (&g->mu);
-      engine_uri_free (&uri);
-      refuse (c, 503, "moat: policy not loaded yet", false);
-      return;
-    }
-  if (c->command_list && pol
-      && !engine_cmdlist_allows (pol->eci.cmd_type, pol->eci.commands,
-                                 pol->eci.n_commands, c->route))
-    {
-      cleanup_free char *msg = NULL;
-      pthread_mutex_unlock (&g->mu);
-      engine_uri_free (&uri);
-      if (asprintf (&msg,
-                    REFUSAL_PREFIX "docker command \"%s\" is blocked; if you "
-                                   "wish to allow it, configure the docker "
-                                   "socket command list in the moat admin "
-                                   "settings.",
-                    raw_uri)
-          < 0)
-        {
-          c->dead = true;
-          return;
-        }
-      audit (c, "commandList", "refused", msg, NULL);
-      refuse (c, 403, msg, false);
-      return;
-    }
-  if (pol && pol->eci.enabled)
-    {
-      const char *msg = NULL;
-      const char *rule = NULL;
-      struct eci_verdict v = { 0 };
-      switch (c->route->op)
-        {
-        case ROUTE_OP_BUILDKIT:
-          rule = "eci.buildkit";
-          msg = REFUSAL_PREFIX "BuildKit builds bypass the container runtime "
-                               "and are blocked; build with the classic "
-                               "builder: DOCKER_BUILDKIT=0 docker build ...";
-          break;
-        case ROUTE_OP_SWARM:
-          rule = "eci.swarm";
-          msg = REFUSAL_PREFIX "swarm services are created outside the "
-                               "container checks and are blocked";
-          break;
-        case ROUTE_OP_PLUGIN:
-          rule = "eci.plugin";
-          msg = REFUSAL_PREFIX "engine plugins run with host privileges; "
-                               "installing or configuring them is blocked";
-          break;
-        case ROUTE_OP_BUILD:
-        case ROUTE_OP_IMAGE_CREATE:
-          if ((c->route->op == ROUTE_OP_BUILD
-                   ? eci_check_build (uri.query, &v)
-                   : eci_check_image_create (uri.query, &v))
-              < 0)
-            {
-              pthread_mutex_unlock (&g->mu);
-              engine_uri_free (&uri);
-              audit (c, v.rule, "refused", v.message, NULL);
-              refuse (c, v.status, v.message ? v.message : "refused", false);
-              eci_verdict_clear (&v);
-              return;
-            }
-          break;
-        case ROUTE_OP_CONTAINER_CREATE:
-        case ROUTE_OP_VOLUME_CREATE:
-        case ROUTE_OP_NETWORK_CREATE:
-          c->op = c->route->op;
-          break;
-        case ROUTE_OP_CONTAINER_START:
-          if (has_body (c))
-            c->op = c->route->op;
-          break;
-        case ROUTE_OP_ARCHIVE:
-          /* the engine copies as host root: a non-root caller's copy
-           * must not reach a host path (engine/archive.h) */
-          if (c->caller_uid != 0)
-            c->op = c->route->op;
-          break;
-        default:
-          break;
-        }
-      if (msg)
-        {
-          pthread_mutex_unlock (&g->mu);
-          engine_uri_free (&uri);
-          audit (c, rule, "refused", msg, NULL);
-          refuse (c, 403, msg, false);
-          return;
-        }
-    }
-  /* Every create gets its caller's labels, ECI or not: moat-runc reads
-   * them, and a client must not be able to write its own. */
-  c->eci_on = pol && pol->eci.enabled;
-  if (pol && c->route->op == ROUTE_OP_CONTAINER_CREATE)
-    c->op = ROUTE_OP_CONTAINER_CREATE;
+  r = engine_decide (&f, g->pol, &d);
   pthread_mutex_unlock (&g->mu);
-  if (c->op == ROUTE_OP_CONTAINER_CREATE)
-    c->container = engine_query_get (uri.query, "name");
-  else if (strncmp (uri.path, "/containers/", 12) == 0)
-    c->container = strndup (uri.path + 12, strcspn (uri.path + 12, "/"));
-  free (c->archive);
-  c->archive = NULL;
-  free (c->query);
-  c->query = NULL;
-  if (c->op == ROUTE_OP_ARCHIVE)
+  if (r < 0)
     {
-      /* the whole name between "/containers/" and "/archive" (the
-       * engine's {name:.*}), checked as a name later */
-      size_t pl = strlen (uri.path);
-      c->archive = strndup (uri.path + 12, pl - 12 - 8);
-      c->query = strdup (uri.query);
-      snprintf (c->version, sizeof c->version, "%s", uri.version);
-      if (c->archive == NULL || c->query == NULL)
-        {
-          engine_uri_free (&uri);
-          c->dead = true;
-          return;
-        }
+      refuse_unwritable (c);
+      return;
     }
-  engine_uri_free (&uri);
+  c->route = d.route;
+  c->op = d.op;
+  c->eci_on = d.eci;
+  c->container = d.container;
+  c->archive = d.archive;
+  c->query = d.query;
+  d.container = d.archive = d.query = NULL;
+  snprintf (c->version, sizeof c->version, "%s", d.version);
+  if (d.verdict == ENGINE_REFUSE)
+    {
+      if (d.rule)
+        audit (c, d.rule, "refused", d.message, NULL);
+      refuse (c, d.status, d.message, d.close);
+      engine_decision_clear (&d);
+      return;
+    }
+  engine_decision_clear (&d);
 
   if (engine_connect (c) < 0)
     {
-      refuse (c, 502, "moat: cannot reach the engine", true);
+      refuse (c, 502, REFUSAL_ENGINE_NO_ENGINE, true);
       return;
     }
   buf_free (&c->head_out);
@@ -1132,7 +1014,7 @@ refuse_unwritable (struct conn *c)
 {
   log_warn ("engine guard: cannot write a request: %s", strerror (errno));
   buf_free (&c->head_out);
-  refuse (c, 500, "moat: out of memory", true);
+  refuse (c, 500, REFUSAL_ENGINE_NO_MEMORY, true);
 }
 
 /* Send the checked head (c->head_out, without framing) and stream the
@@ -1250,10 +1132,7 @@ run_check (struct engine_guard *g, struct check_job *j)
           {
             j->v.status = 403;
             j->v.rule = "socket.peer";
-            j->v.message
-                = m ? m
-                    : strdup (REFUSAL_PREFIX "this filtered docker socket "
-                                             "belongs to another container");
+            j->v.message = m ? m : strdup (REFUSAL_ENGINE_PEER);
           }
         else
           free (m);
@@ -1276,9 +1155,7 @@ run_check (struct engine_guard *g, struct check_job *j)
           {
             j->v.status = 400;
             j->v.rule = "eci.start-hostconfig";
-            j->v.message
-                = strdup (REFUSAL_PREFIX "a HostConfig at container start is "
-                                         "not accepted; set it at create");
+            j->v.message = strdup (REFUSAL_ENGINE_START_HOSTCONFIG);
             j->r = -1;
           }
       }
@@ -1363,7 +1240,7 @@ finish_collected (struct conn *c, struct check_job *j)
 
   if (j->r < 0)
     {
-      const char *m = v->message ? v->message : "moat: request refused";
+      const char *m = v->message ? v->message : REFUSAL_ENGINE_REFUSED;
       audit (c, v->rule ? v->rule : "eci", "refused", m, v->image);
       local_answer (c, v->status ? v->status : 403, m, false);
       emit_local (c);
@@ -1428,7 +1305,7 @@ handle_collected (struct conn *c)
   if (c->body_too_big)
     {
       char msg[96];
-      snprintf (msg, sizeof msg, "moat: request body larger than %d bytes",
+      snprintf (msg, sizeof msg, REFUSAL_ENGINE_BODY_TOO_LARGE,
                 ECI_MAX_JSON_BODY);
       local_answer (c, 413, msg, false);
       emit_local (c);
@@ -1507,7 +1384,7 @@ finish_archive (struct conn *c, struct check_job *j)
   cleanup_free char *uri = NULL;
   if (j->r < 0)
     {
-      const char *m = j->v.message ? j->v.message : "moat: request refused";
+      const char *m = j->v.message ? j->v.message : REFUSAL_ENGINE_REFUSED;
       audit (c, j->v.rule ? j->v.rule : "eci.archive", "refused", m, NULL);
       refuse (c, j->v.status ? j->v.status : 403, m, false);
       return;
@@ -1539,7 +1416,7 @@ finish_peer (struct conn *c, struct check_job *j)
 {
   if (j->r < 0)
     {
-      const char *m = j->v.message ? j->v.message : "moat: refused";
+      const char *m = j->v.message ? j->v.message : REFUSAL_ENGINE_REFUSED;
       audit (c, "socket.peer", "refused", m, NULL);
       local_answer (c, 403, m, true);
       emit_local (c);
@@ -1665,10 +1542,10 @@ parse_error (struct conn *c, llhttp_errno_t e)
     }
   c->in_head = false;
   if (c->head_error)
-    snprintf (msg, sizeof msg, "moat: request head larger than %d bytes",
+    snprintf (msg, sizeof msg, REFUSAL_ENGINE_HEAD_TOO_LARGE,
               ENGINE_GUARD_MAX_HEAD);
   else
-    snprintf (msg, sizeof msg, "moat: malformed request: %s",
+    snprintf (msg, sizeof msg, REFUSAL_ENGINE_MALFORMED,
               llhttp_errno_name (e));
   local_answer (c, c->head_error ? 431 : 400, msg, true);
   emit_local (c);
