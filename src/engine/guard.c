@@ -39,7 +39,9 @@
 #include "common/log.h"
 #include "engine/archive.h"
 #include "engine/decide.h"
+#include "engine/gbuf.h"
 #include "engine/guard_test.h"
+#include "engine/request.h"
 #include "engine/route.h"
 
 #ifndef SO_PEERPIDFD
@@ -52,91 +54,7 @@
 
 #define READ_CHUNK (64 * 1024)
 #define HIGH_WATER (256 * 1024)
-#define MAX_HEADERS 256
 #define MAX_PENDING 32
-
-#define MUST_CHECK __attribute__ ((warn_unused_result))
-
-struct buf
-{
-  char *d;
-  size_t off, len, cap;
-  size_t limit; /* most bytes held; 0: no limit but memory */
-};
-
-/* keeps the limit */
-static void
-buf_free (struct buf *b)
-{
-  size_t limit = b->limit;
-  free (b->d);
-  memset (b, 0, sizeof *b);
-  b->limit = limit;
-}
-
-/* Adds all n bytes or none: on failure (-1, errno ENOMEM or ENOBUFS past
- * the limit) the buffer is as before the call. */
-static int MUST_CHECK
-buf_append (struct buf *b, const void *p, size_t n)
-{
-  if (n == 0)
-    return 0;
-  if (b->limit != 0 && (n > b->limit || b->len > b->limit - n))
-    {
-      errno = ENOBUFS;
-      return -1;
-    }
-  if (b->off + b->len + n > b->cap)
-    {
-      if (b->off > 0)
-        {
-          memmove (b->d, b->d + b->off, b->len);
-          b->off = 0;
-        }
-      if (b->len + n > b->cap)
-        {
-          size_t nc = b->cap ? b->cap : 4096;
-          while (nc < b->len + n)
-            nc *= 2;
-          char *nd = realloc (b->d, nc);
-          if (nd == NULL)
-            return -1;
-          b->d = nd;
-          b->cap = nc;
-        }
-    }
-  memcpy (b->d + b->off + b->len, p, n);
-  b->len += n;
-  return 0;
-}
-
-__attribute__ ((format (printf, 2, 3))) static int MUST_CHECK
-buf_printf (struct buf *b, const char *fmt, ...)
-{
-  char tmp[512];
-  va_list ap;
-  int n;
-  va_start (ap, fmt);
-  n = vsnprintf (tmp, sizeof tmp, fmt, ap);
-  va_end (ap);
-  if (n < 0 || (size_t)n >= sizeof tmp)
-    return -1;
-  return buf_append (b, tmp, (size_t)n);
-}
-
-static void
-buf_consume (struct buf *b, size_t n)
-{
-  b->off += n;
-  b->len -= n;
-  if (b->len == 0)
-    {
-      b->off = 0;
-      /* idle connections hold no buffers */
-      if (b->cap > 64 * 1024)
-        buf_free (b);
-    }
-}
 
 enum ep_kind
 {
@@ -215,42 +133,24 @@ struct conn
   bool command_list; /* apply eci.commandList (filtered socket) */
 
   /* client -> engine */
-  llhttp_t req;
-  /* The current request's line and framing, copied when its head is
-   * complete: the parser is reset for the next request before a parked
-   * check ends, and its fields then describe no request (method 0 is
-   * DELETE). */
-  int method; /* llhttp_method_t, or -1 before a method was read */
-  unsigned char http_major, http_minor;
-  bool chunked_in; /* Transfer-Encoding: chunked */
-  bool has_length; /* Content-Length given */
-  uint64_t content_length;
+  struct engine_req req;
   enum req_state rs;
-  struct buf cin;  /* read from the client, not yet parsed */
-  struct buf hbuf; /* copies of the current head's fields */
-  size_t url_off, url_len;
-  size_t hname_off[MAX_HEADERS], hname_len[MAX_HEADERS];
-  size_t hval_off[MAX_HEADERS], hval_len[MAX_HEADERS];
-  size_t n_headers;
-  bool in_value;
-  bool head_error; /* too many headers / too large */
-  struct timespec head_start;
-  bool head_started;
+  struct gbuf cin; /* read from the client, not yet parsed */
   const struct engine_route *route;
-  bool chunked_out;    /* re-framing a chunked body to the engine */
-  struct buf head_out; /* re-serialised head (RS_COLLECT) */
-  struct buf body;     /* collected body */
+  bool chunked_out;     /* re-framing a chunked body to the engine */
+  struct gbuf head_out; /* re-serialised head (RS_COLLECT) */
+  struct gbuf body;     /* collected body */
   bool body_too_big;
-  int op;           /* route op being collected or checked */
-  bool eci_on;      /* ECI applied to the current request */
-  char *container;  /* name= of a create */
-  char *archive;    /* container of a checked docker cp, as requested */
-  char version[16]; /* /vX.Y of the current request-URI, or "" */
-  char *query;      /* its query, or NULL */
-  struct buf local; /* local answer waiting (RS_WAIT_LOCAL/DISCARD) */
-  bool local_close; /* close after the local answer */
+  int op;            /* route op being collected or checked */
+  bool eci_on;       /* ECI applied to the current request */
+  char *container;   /* name= of a create */
+  char *archive;     /* container of a checked docker cp, as requested */
+  char version[16];  /* /vX.Y of the current request-URI, or "" */
+  char *query;       /* its query, or NULL */
+  struct gbuf local; /* local answer waiting (RS_WAIT_LOCAL/DISCARD) */
+  bool local_close;  /* close after the local answer */
   enum req_state after_local;
-  struct buf uout; /* to the engine */
+  struct gbuf uout; /* to the engine */
   bool cin_eof;
   bool ushut_done;
 
@@ -265,7 +165,7 @@ struct conn
   char resp_ct[96];
   size_t resp_ct_len;
   bool resp_in_value;
-  struct buf cout; /* to the client */
+  struct gbuf cout; /* to the client */
   bool uin_eof;
   bool cshut_done;
   bool raw; /* hijacked: bytes flow both ways unparsed */
@@ -277,10 +177,9 @@ struct conn
   bool spliced;
   bool close_when_flushed;
   bool dead;
-  bool closed;  /* fds closed, on the graveyard list */
-  bool in_head; /* the parser is inside a request head */
-  bool kick;    /* run the parser even with no new bytes (it may complete a
-                   message without consuming input) */
+  bool closed; /* fds closed, on the graveyard list */
+  bool kick;   /* run the parser even with no new bytes (it may complete a
+                  message without consuming input) */
   bool reg_c, reg_u; /* fd registered with epoll */
 };
 
@@ -340,7 +239,7 @@ struct engine_guard
   struct conn *conns;
   struct conn *graveyard; /* closed during this epoll batch, freed after */
   size_t n_conns;
-  llhttp_settings_t req_settings, resp_settings;
+  llhttp_settings_t resp_settings;
   bool stopping;
 };
 
@@ -356,129 +255,13 @@ set_nonblock (int fd)
   return 0;
 }
 
-static const char *
-status_text (int status)
-{
-  switch (status)
-    {
-    case 400:
-      return "Bad Request";
-    case 403:
-      return "Forbidden";
-    case 405:
-      return "Method Not Allowed";
-    case 413:
-      return "Payload Too Large";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Error";
-    }
-}
-
-/* JSON-escape s (bytes that are not valid UTF-8 are %-escaped so the
- * message stays a faithful, printable rendering of what was received). */
-static int
-json_escape (struct buf *b, const char *s)
-{
-  const unsigned char *p = (const unsigned char *)s;
-  while (*p)
-    {
-      unsigned char c = *p;
-      if (c == '"' || c == '\\')
-        {
-          char e[2] = { '\\', (char)c };
-          if (buf_append (b, e, 2) < 0)
-            return -1;
-          p++;
-        }
-      else if (c < 0x20 || c == 0x7f)
-        {
-          if (buf_printf (b, "\\u%04x", c) < 0)
-            return -1;
-          p++;
-        }
-      else if (c < 0x80)
-        {
-          if (buf_append (b, p, 1) < 0)
-            return -1;
-          p++;
-        }
-      else
-        {
-          /* validate one UTF-8 sequence */
-          int n = (c & 0xe0) == 0xc0   ? 2
-                  : (c & 0xf0) == 0xe0 ? 3
-                  : (c & 0xf8) == 0xf0 ? 4
-                                       : 0;
-          bool ok = n > 0 && c >= 0xc2;
-          for (int i = 1; ok && i < n; i++)
-            ok = (p[i] & 0xc0) == 0x80;
-          if (ok)
-            {
-              if (buf_append (b, p, (size_t)n) < 0)
-                return -1;
-              p += n;
-            }
-          else
-            {
-              if (buf_printf (b, "%%%02X", c) < 0)
-                return -1;
-              p++;
-            }
-        }
-    }
-  return 0;
-}
-
-/* The complete HTTP answer for an error, the way the engine writes its
- * own: JSON body {"message": "..."}; to a HEAD request, the head alone
- * (a body there would be read as an answer nobody asked for). */
-static int
-make_error (struct buf *out, int status, const char *message, bool close,
-            bool head)
-{
-  struct buf body = { 0 };
-  int ret = -1;
-  if (buf_append (&body, "{\"message\":\"", 12) < 0
-      || json_escape (&body, message) < 0
-      || buf_append (&body, "\"}\n", 3) < 0)
-    goto done;
-  if (buf_printf (out,
-                  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                  "Content-Length: %zu\r\n%s\r\n",
-                  status, status_text (status), body.len,
-                  close ? "Connection: close\r\n" : "")
-          < 0
-      || (!head && buf_append (out, body.d + body.off, body.len) < 0))
-    goto done;
-  ret = 0;
-done:
-  buf_free (&body);
-  return ret;
-}
-
-static char *
-url_dup (struct conn *c)
-{
-  return strndup (c->hbuf.d ? c->hbuf.d + c->url_off : "", c->url_len);
-}
-
 static void
 audit (struct conn *c, const char *rule, const char *outcome,
        const char *detail, const char *image)
 {
   struct engine_guard *g = c->g;
   struct engine_audit_record r;
-  cleanup_free char *uri = url_dup (c);
+  cleanup_free char *uri = engine_req_url (&c->req);
   if (g->cfg.audit == NULL)
     return;
   memset (&r, 0, sizeof r);
@@ -486,8 +269,9 @@ audit (struct conn *c, const char *rule, const char *outcome,
   r.uid = c->caller_uid;
   r.gid = c->caller_gid;
   r.pid = c->cred.pid;
-  r.method
-      = c->method >= 0 ? llhttp_method_name ((llhttp_method_t)c->method) : "";
+  r.method = c->req.method >= 0
+                 ? llhttp_method_name ((llhttp_method_t)c->req.method)
+                 : "";
   r.uri = uri ? uri : "";
   r.endpoint = c->route ? c->route->commands : "";
   char ep[64];
@@ -518,8 +302,9 @@ static void process_client (struct conn *c);
 static void
 local_answer (struct conn *c, int status, const char *message, bool close)
 {
-  buf_free (&c->local);
-  if (make_error (&c->local, status, message, close, c->method == HTTP_HEAD)
+  gbuf_free (&c->local);
+  if (engine_error_answer (&c->local, status, message, close,
+                           c->req.method == HTTP_HEAD)
       < 0)
     {
       c->dead = true;
@@ -540,9 +325,9 @@ emit_local (struct conn *c)
       c->rs = RS_WAIT_LOCAL;
       return;
     }
-  if (buf_append (&c->cout, c->local.d + c->local.off, c->local.len) < 0)
+  if (gbuf_append (&c->cout, c->local.d + c->local.off, c->local.len) < 0)
     c->dead = true;
-  buf_free (&c->local);
+  gbuf_free (&c->local);
   if (c->local_close)
     {
       c->rs = RS_CLOSED;
@@ -554,148 +339,34 @@ emit_local (struct conn *c)
 
 /* ---- request parser callbacks ------------------------------------------- */
 
+/* Body bytes of the current request (engine_req's on_body). */
 static int
-hbuf_add (struct conn *c, const char *at, size_t len)
+conn_body (void *owner, const char *at, size_t len)
 {
-  if (c->hbuf.len + len > ENGINE_GUARD_MAX_HEAD)
-    {
-      c->head_error = true;
-      return -1;
-    }
-  return buf_append (&c->hbuf, at, len);
-}
-
-static int
-on_req_begin (llhttp_t *p)
-{
-  struct conn *c = p->data;
-  c->hbuf.len = 0;
-  c->hbuf.off = 0;
-  c->url_len = 0;
-  c->n_headers = 0;
-  c->in_value = false;
-  c->route = NULL;
-  c->in_head = true;
-  c->method = -1;
-  if (!c->head_started)
-    {
-      clock_gettime (CLOCK_MONOTONIC, &c->head_start);
-      c->head_started = true;
-    }
-  return 0;
-}
-
-static int
-on_req_url (llhttp_t *p, const char *at, size_t len)
-{
-  struct conn *c = p->data;
-  /* known once the URL starts: a malformed head's answer to HEAD has no
-   * body */
-  c->method = p->method;
-  if (c->url_len == 0)
-    c->url_off = c->hbuf.len;
-  c->url_len += len;
-  return hbuf_add (c, at, len);
-}
-
-static int
-on_req_hfield (llhttp_t *p, const char *at, size_t len)
-{
-  struct conn *c = p->data;
-  if (c->in_value || c->n_headers == 0)
-    {
-      if (c->n_headers == MAX_HEADERS)
-        {
-          c->head_error = true;
-          return -1;
-        }
-      c->hname_off[c->n_headers] = c->hbuf.len;
-      c->hname_len[c->n_headers] = 0;
-      c->hval_off[c->n_headers] = 0;
-      c->hval_len[c->n_headers] = 0;
-      c->n_headers++;
-      c->in_value = false;
-    }
-  c->hname_len[c->n_headers - 1] += len;
-  return hbuf_add (c, at, len);
-}
-
-static int
-on_req_hvalue (llhttp_t *p, const char *at, size_t len)
-{
-  struct conn *c = p->data;
-  size_t i = c->n_headers - 1;
-  if (c->n_headers == 0)
-    return -1;
-  if (!c->in_value)
-    {
-      c->in_value = true;
-      c->hval_off[i] = c->hbuf.len;
-    }
-  c->hval_len[i] += len;
-  return hbuf_add (c, at, len);
-}
-
-static int
-on_req_hvalue_complete (llhttp_t *p)
-{
-  struct conn *c = p->data;
-  /* an empty value never calls on_header_value */
-  if (!c->in_value && c->n_headers > 0)
-    {
-      c->in_value = true;
-      c->hval_off[c->n_headers - 1] = c->hbuf.len;
-    }
-  return 0;
-}
-
-static int
-on_req_headers_complete (llhttp_t *p)
-{
-  struct conn *c = p->data;
-  c->method = p->method;
-  c->http_major = p->http_major;
-  c->http_minor = p->http_minor;
-  c->chunked_in = (p->flags & F_CHUNKED) != 0;
-  c->has_length = (p->flags & F_CONTENT_LENGTH) != 0;
-  c->content_length = c->has_length ? p->content_length : 0;
-  return HPE_PAUSED;
-}
-
-static int
-on_req_body (llhttp_t *p, const char *at, size_t len)
-{
-  struct conn *c = p->data;
+  struct conn *c = owner;
   switch (c->rs)
     {
     case RS_FORWARD:
       if (c->chunked_out)
         {
-          if (buf_printf (&c->uout, "%zx\r\n", len) < 0
-              || buf_append (&c->uout, at, len) < 0
-              || buf_append (&c->uout, "\r\n", 2) < 0)
+          if (gbuf_printf (&c->uout, "%zx\r\n", len) < 0
+              || gbuf_append (&c->uout, at, len) < 0
+              || gbuf_append (&c->uout, "\r\n", 2) < 0)
             return -1;
           return 0;
         }
-      return buf_append (&c->uout, at, len);
+      return gbuf_append (&c->uout, at, len);
     case RS_COLLECT:
       if (c->body_too_big || c->body.len + len > ECI_MAX_JSON_BODY)
         {
           c->body_too_big = true;
-          buf_free (&c->body);
+          gbuf_free (&c->body);
           return 0;
         }
-      return buf_append (&c->body, at, len);
+      return gbuf_append (&c->body, at, len);
     default:
       return 0;
     }
-}
-
-static int
-on_req_message_complete (llhttp_t *p)
-{
-  (void)p;
-  return HPE_PAUSED;
 }
 
 /* ---- response parser callbacks ------------------------------------------ */
@@ -797,42 +468,6 @@ on_resp_message_complete (llhttp_t *p)
 /* ---- request handling ----------------------------------------------------
  */
 
-static bool
-hdr_is (struct conn *c, size_t i, const char *name)
-{
-  size_t n = strlen (name);
-  return c->hname_len[i] == n
-         && strncasecmp (c->hbuf.d + c->hname_off[i], name, n) == 0;
-}
-
-/* Re-serialise the head into out, without framing headers; the caller
- * adds them. */
-static int
-write_head (struct conn *c, struct buf *out, const char *uri)
-{
-  const char *m = llhttp_method_name ((llhttp_method_t)c->method);
-  if (buf_printf (out, "%s ", m) < 0
-      || (uri ? buf_append (out, uri, strlen (uri))
-              : buf_append (out, c->hbuf.d + c->url_off, c->url_len))
-             < 0
-      || buf_printf (out, " HTTP/%d.%d\r\n", c->http_major, c->http_minor) < 0)
-    return -1;
-  for (size_t i = 0; i < c->n_headers; i++)
-    {
-      /* framing is re-done by the guard; Expect would have the engine
-       * send 100-continue answers the guard does not relay. */
-      if (hdr_is (c, i, "content-length") || hdr_is (c, i, "transfer-encoding")
-          || hdr_is (c, i, "expect"))
-        continue;
-      if (buf_append (out, c->hbuf.d + c->hname_off[i], c->hname_len[i]) < 0
-          || buf_append (out, ": ", 2) < 0
-          || buf_append (out, c->hbuf.d + c->hval_off[i], c->hval_len[i]) < 0
-          || buf_append (out, "\r\n", 2) < 0)
-        return -1;
-    }
-  return 0;
-}
-
 static int
 engine_connect (struct conn *c)
 {
@@ -861,19 +496,13 @@ engine_connect (struct conn *c)
   return 0;
 }
 
-static bool
-has_body (struct conn *c)
-{
-  return c->chunked_in || c->content_length > 0;
-}
-
 static int
 push_pending (struct conn *c, bool hijack)
 {
   if (c->pend_n == MAX_PENDING)
     return -1;
   struct pending *pe = &c->pend[(c->pend_head + c->pend_n) % MAX_PENDING];
-  pe->head = c->method == HTTP_HEAD;
+  pe->head = c->req.method == HTTP_HEAD;
   pe->hijack = hijack;
   c->pend_n++;
   return 0;
@@ -887,36 +516,6 @@ refuse (struct conn *c, int status, const char *message, bool close)
   c->rs = RS_DISCARD;
 }
 
-static bool
-tchar_p (unsigned char ch)
-{
-  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
-         || (ch >= '0' && ch <= '9') || strchr ("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
-/* Header names must be RFC 9110 tokens and values free of control bytes:
- * what the guard re-serialises must parse the same way in the engine. */
-static bool
-headers_valid_p (struct conn *c)
-{
-  for (size_t i = 0; i < c->n_headers; i++)
-    {
-      const unsigned char *n
-          = (const unsigned char *)c->hbuf.d + c->hname_off[i];
-      const unsigned char *v
-          = (const unsigned char *)c->hbuf.d + c->hval_off[i];
-      if (c->hname_len[i] == 0)
-        return false;
-      for (size_t j = 0; j < c->hname_len[i]; j++)
-        if (n[j] == 0 || !tchar_p (n[j]))
-          return false;
-      for (size_t j = 0; j < c->hval_len[i]; j++)
-        if ((v[j] < 0x20 && v[j] != '\t') || v[j] == 0x7f)
-          return false;
-    }
-  return true;
-}
-
 static void forward_head (struct conn *c);
 static void refuse_unwritable (struct conn *c);
 static void start_archive_check (struct conn *c);
@@ -928,25 +527,25 @@ handle_head (struct conn *c)
 {
   struct engine_guard *g = c->g;
   struct engine_decision d;
-  cleanup_free char *raw_uri = url_dup (c);
+  cleanup_free char *raw_uri = engine_req_url (&c->req);
   struct engine_head_facts f = {
-    .method = c->method,
-    .http_major = c->http_major,
+    .method = c->req.method,
+    .http_major = c->req.http_major,
     .raw_uri = raw_uri,
-    .has_body = has_body (c),
+    .has_body = engine_req_has_body (&c->req),
     .caller_uid = c->caller_uid,
     .command_list = c->command_list,
   };
   int r;
 
-  c->head_started = false;
+  c->req.head_started = false;
   free (c->container);
   c->container = NULL;
   free (c->archive);
   c->archive = NULL;
   free (c->query);
   c->query = NULL;
-  buf_free (&c->body);
+  gbuf_free (&c->body);
   c->body_too_big = false;
   c->op = ROUTE_OP_NONE;
   c->route = NULL;
@@ -955,7 +554,7 @@ handle_head (struct conn *c)
       c->dead = true;
       return;
     }
-  f.headers_valid = headers_valid_p (c);
+  f.headers_valid = engine_req_headers_valid (&c->req);
   pthread_mutex_lock (&g->mu);
   r = engine_decide (&f, g->pol, &d);
   pthread_mutex_unlock (&g->mu);
@@ -987,9 +586,9 @@ handle_head (struct conn *c)
       refuse (c, 502, REFUSAL_ENGINE_NO_ENGINE, true);
       return;
     }
-  buf_free (&c->head_out);
+  gbuf_free (&c->head_out);
   c->head_out.limit = g->head_limit;
-  if (write_head (c, &c->head_out, NULL) < 0)
+  if (engine_req_write_head (&c->req, &c->head_out, NULL) < 0)
     {
       refuse_unwritable (c);
       return;
@@ -1013,7 +612,7 @@ static void
 refuse_unwritable (struct conn *c)
 {
   log_warn ("engine guard: cannot write a request: %s", strerror (errno));
-  buf_free (&c->head_out);
+  gbuf_free (&c->head_out);
   refuse (c, 500, REFUSAL_ENGINE_NO_MEMORY, true);
 }
 
@@ -1024,17 +623,17 @@ static void
 forward_head (struct conn *c)
 {
   int r;
-  c->chunked_out = c->chunked_in;
+  c->chunked_out = c->req.chunked_in;
   if (c->chunked_out)
-    r = buf_printf (&c->head_out, "Transfer-Encoding: chunked\r\n\r\n");
-  else if (c->has_length)
-    r = buf_printf (&c->head_out, "Content-Length: %llu\r\n\r\n",
-                    (unsigned long long)c->content_length);
+    r = gbuf_printf (&c->head_out, "Transfer-Encoding: chunked\r\n\r\n");
+  else if (c->req.has_length)
+    r = gbuf_printf (&c->head_out, "Content-Length: %llu\r\n\r\n",
+                     (unsigned long long)c->req.content_length);
   else
-    r = buf_append (&c->head_out, "\r\n", 2);
+    r = gbuf_append (&c->head_out, "\r\n", 2);
   if (r < 0
-      || buf_append (&c->uout, c->head_out.d + c->head_out.off,
-                     c->head_out.len)
+      || gbuf_append (&c->uout, c->head_out.d + c->head_out.off,
+                      c->head_out.len)
              < 0)
     {
       refuse_unwritable (c);
@@ -1045,12 +644,12 @@ forward_head (struct conn *c)
       c->dead = true;
       return;
     }
-  buf_free (&c->head_out);
+  gbuf_free (&c->head_out);
   c->rs = RS_FORWARD;
 }
 
 static bool
-body_blank_p (const struct buf *b)
+body_blank_p (const struct gbuf *b)
 {
   size_t n = b->len;
   const char *p = b->d ? b->d + b->off : "";
@@ -1150,7 +749,7 @@ run_check (struct engine_guard *g, struct check_job *j)
       {
         /* API < 1.24 took a HostConfig here, applied with no create
          * check */
-        struct buf b = { .d = j->body, .len = j->len };
+        struct gbuf b = { .d = j->body, .len = j->len };
         if (!body_blank_p (&b))
           {
             j->v.status = 400;
@@ -1273,10 +872,10 @@ finish_collected (struct conn *c, struct check_job *j)
       nlen = j->len;
     }
   /* head and body reach uout in one append: whole, or not at all */
-  if (buf_printf (&c->head_out, "Content-Length: %zu\r\n\r\n", nlen) < 0
-      || buf_append (&c->head_out, nb, nlen) < 0
-      || buf_append (&c->uout, c->head_out.d + c->head_out.off,
-                     c->head_out.len)
+  if (gbuf_printf (&c->head_out, "Content-Length: %zu\r\n\r\n", nlen) < 0
+      || gbuf_append (&c->head_out, nb, nlen) < 0
+      || gbuf_append (&c->uout, c->head_out.d + c->head_out.off,
+                      c->head_out.len)
              < 0)
     {
       refuse_unwritable (c);
@@ -1288,7 +887,7 @@ finish_collected (struct conn *c, struct check_job *j)
       c->dead = true;
       return;
     }
-  buf_free (&c->head_out);
+  gbuf_free (&c->head_out);
   c->rs = c->local_close ? RS_CLOSED : RS_HEAD;
 }
 
@@ -1326,7 +925,7 @@ handle_collected (struct conn *c)
   j->caller_uid = c->caller_uid;
   j->caller_gid = c->caller_gid;
   j->pidfd = -1;
-  buf_free (&c->body);
+  gbuf_free (&c->body);
   submit_job (c, j);
 }
 
@@ -1399,9 +998,9 @@ finish_archive (struct conn *c, struct check_job *j)
       c->dead = true;
       return;
     }
-  buf_free (&c->head_out);
+  gbuf_free (&c->head_out);
   c->head_out.limit = c->g->head_limit;
-  if (write_head (c, &c->head_out, uri) < 0)
+  if (engine_req_write_head (&c->req, &c->head_out, uri) < 0)
     {
       refuse_unwritable (c);
       return;
@@ -1502,13 +1101,13 @@ resume_checked (struct engine_guard *g)
 static void
 handle_message_end (struct conn *c)
 {
-  bool keep = llhttp_should_keep_alive (&c->req);
+  bool keep = llhttp_should_keep_alive (&c->req.p);
   if (!keep)
     c->local_close = true;
   switch (c->rs)
     {
     case RS_FORWARD:
-      if (c->chunked_out && buf_append (&c->uout, "0\r\n\r\n", 5) < 0)
+      if (c->chunked_out && gbuf_append (&c->uout, "0\r\n\r\n", 5) < 0)
         c->dead = true;
       c->rs = (c->route && (c->route->flags & ROUTE_F_HIJACK)) ? RS_WAIT_HIJACK
                                                                : RS_HEAD;
@@ -1522,11 +1121,7 @@ handle_message_end (struct conn *c)
     default:
       break;
     }
-  /* A fresh parser per message: a "Connection: close" or upgrade state
-   * of the old one must not leak into the next request. */
-  llhttp_init (&c->req, HTTP_REQUEST, &c->g->req_settings);
-  c->req.data = c;
-  c->in_head = false;
+  engine_req_next (&c->req);
   if (!keep && c->rs == RS_HEAD)
     c->rs = RS_CLOSED;
 }
@@ -1535,19 +1130,19 @@ static void
 parse_error (struct conn *c, llhttp_errno_t e)
 {
   char msg[160];
-  if (!c->in_head)
+  if (!c->req.in_head)
     {
       c->dead = true; /* mid-body: the engine holds half a request */
       return;
     }
-  c->in_head = false;
-  if (c->head_error)
+  c->req.in_head = false;
+  if (c->req.head_error)
     snprintf (msg, sizeof msg, REFUSAL_ENGINE_HEAD_TOO_LARGE,
               ENGINE_GUARD_MAX_HEAD);
   else
     snprintf (msg, sizeof msg, REFUSAL_ENGINE_MALFORMED,
               llhttp_errno_name (e));
-  local_answer (c, c->head_error ? 431 : 400, msg, true);
+  local_answer (c, c->req.head_error ? 431 : 400, msg, true);
   emit_local (c);
 }
 
@@ -1559,9 +1154,9 @@ process_client (struct conn *c)
     {
       if (c->raw)
         {
-          if (buf_append (&c->uout, c->cin.d + c->cin.off, c->cin.len) < 0)
+          if (gbuf_append (&c->uout, c->cin.d + c->cin.off, c->cin.len) < 0)
             c->dead = true;
-          buf_consume (&c->cin, c->cin.len);
+          gbuf_consume (&c->cin, c->cin.len);
           return;
         }
       if (c->rs == RS_WAIT_HIJACK || c->rs == RS_WAIT_LOCAL
@@ -1569,26 +1164,26 @@ process_client (struct conn *c)
         return;
       if (c->rs == RS_CLOSED)
         {
-          buf_consume (&c->cin, c->cin.len);
+          gbuf_consume (&c->cin, c->cin.len);
           return;
         }
       if (c->uout.len > HIGH_WATER || c->pend_n >= MAX_PENDING - 1)
         return;
       const char *base = c->cin.d ? c->cin.d + c->cin.off : "";
       c->kick = false;
-      llhttp_errno_t e = llhttp_execute (&c->req, base, c->cin.len);
+      llhttp_errno_t e = llhttp_execute (&c->req.p, base, c->cin.len);
       size_t used = c->cin.len;
       if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE)
-        used = (size_t)(llhttp_get_error_pos (&c->req) - base);
+        used = (size_t)(llhttp_get_error_pos (&c->req.p) - base);
       else if (e != HPE_OK)
         {
-          buf_consume (&c->cin, c->cin.len);
+          gbuf_consume (&c->cin, c->cin.len);
           if (c->rs == RS_HEAD)
-            c->in_head = true;
+            c->req.in_head = true;
           parse_error (c, e);
           return;
         }
-      buf_consume (&c->cin, used);
+      gbuf_consume (&c->cin, used);
       if (e == HPE_OK)
         return;
       if (e == HPE_PAUSED_UPGRADE)
@@ -1596,10 +1191,10 @@ process_client (struct conn *c)
           handle_message_end (c);
           continue;
         }
-      llhttp_resume (&c->req);
-      if (c->in_head)
+      llhttp_resume (&c->req.p);
+      if (c->req.in_head)
         {
-          c->in_head = false;
+          c->req.in_head = false;
           handle_head (c);
           c->kick = true;
         }
@@ -1611,7 +1206,7 @@ process_client (struct conn *c)
 /* ---- I/O --------------------------------------------------------------- */
 
 static int
-write_out (int fd, struct buf *b)
+write_out (int fd, struct gbuf *b)
 {
   while (b->len > 0)
     {
@@ -1624,7 +1219,7 @@ write_out (int fd, struct buf *b)
             return 0;
           return -1;
         }
-      buf_consume (b, (size_t)n);
+      gbuf_consume (b, (size_t)n);
     }
   return 0;
 }
@@ -1750,13 +1345,13 @@ conn_free (struct conn *c)
       if (c->pipe_uc[i] >= 0)
         close (c->pipe_uc[i]);
     }
-  buf_free (&c->cin);
-  buf_free (&c->hbuf);
-  buf_free (&c->head_out);
-  buf_free (&c->body);
-  buf_free (&c->local);
-  buf_free (&c->uout);
-  buf_free (&c->cout);
+  gbuf_free (&c->cin);
+  engine_req_free (&c->req);
+  gbuf_free (&c->head_out);
+  gbuf_free (&c->body);
+  gbuf_free (&c->local);
+  gbuf_free (&c->uout);
+  gbuf_free (&c->cout);
   free (c->container);
   free (c->archive);
   free (c->query);
@@ -1875,14 +1470,14 @@ conn_update (struct conn *c)
         mu |= EPOLLOUT;
     }
   /* an idle kept-alive connection holds no buffers */
-  if (!c->raw && c->rs == RS_HEAD && !c->head_started && c->cin.len == 0)
+  if (!c->raw && c->rs == RS_HEAD && !c->req.head_started && c->cin.len == 0)
     {
-      buf_free (&c->cin);
-      buf_free (&c->hbuf);
+      gbuf_free (&c->cin);
+      gbuf_free (&c->req.hbuf);
       if (c->uout.len == 0)
-        buf_free (&c->uout);
+        gbuf_free (&c->uout);
       if (c->cout.len == 0)
-        buf_free (&c->cout);
+        gbuf_free (&c->cout);
     }
   set_mask (c, c->cfd, &c->ep_c, &c->mask_c, &c->reg_c, mc);
   set_mask (c, c->ufd, &c->ep_u, &c->mask_u, &c->reg_u, mu);
@@ -1912,7 +1507,7 @@ on_client_readable (struct conn *c)
       c->cin_eof = true;
       return;
     }
-  if (buf_append (&c->cin, tmp, (size_t)n) < 0)
+  if (gbuf_append (&c->cin, tmp, (size_t)n) < 0)
     {
       c->dead = true;
       return;
@@ -1976,7 +1571,7 @@ engine_bytes (struct conn *c, const char *tmp, size_t n)
           c->rs = RS_CLOSED;
         }
     }
-  if (buf_append (&c->cout, tmp, n) < 0)
+  if (gbuf_append (&c->cout, tmp, n) < 0)
     {
       c->dead = true;
       return;
@@ -1997,12 +1592,11 @@ conn_new (struct engine_guard *g, int fd)
   c->cfd = fd;
   c->ufd = -1;
   c->pipe_cu[0] = c->pipe_cu[1] = c->pipe_uc[0] = c->pipe_uc[1] = -1;
-  llhttp_init (&c->req, HTTP_REQUEST, &g->req_settings);
-  c->req.data = c;
+  engine_req_init (&c->req, ENGINE_GUARD_MAX_HEAD, conn_body, c);
   llhttp_init (&c->resp, HTTP_RESPONSE, &g->resp_settings);
   c->resp.data = c;
   c->rs = RS_HEAD;
-  c->method = -1;
+  c->req.method = -1;
   c->ep_c.kind = EP_CLIENT;
   c->ep_c.c = c;
   return c;
@@ -2082,10 +1676,10 @@ expire_heads (struct engine_guard *g)
   for (struct conn *c = g->conns, *next; c; c = next)
     {
       next = c->next;
-      if (c->raw || c->rs != RS_HEAD || !c->head_started)
+      if (c->raw || c->rs != RS_HEAD || !c->req.head_started)
         continue;
-      long ms = (now.tv_sec - c->head_start.tv_sec) * 1000
-                + (now.tv_nsec - c->head_start.tv_nsec) / 1000000;
+      long ms = (now.tv_sec - c->req.head_start.tv_sec) * 1000
+                + (now.tv_nsec - c->req.head_start.tv_nsec) / 1000000;
       if (ms >= (long)g->cfg.head_timeout_ms)
         conn_close (c);
     }
@@ -2329,15 +1923,6 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
       goto fail;
     }
 
-  llhttp_settings_init (&g->req_settings);
-  g->req_settings.on_message_begin = on_req_begin;
-  g->req_settings.on_url = on_req_url;
-  g->req_settings.on_header_field = on_req_hfield;
-  g->req_settings.on_header_value = on_req_hvalue;
-  g->req_settings.on_header_value_complete = on_req_hvalue_complete;
-  g->req_settings.on_headers_complete = on_req_headers_complete;
-  g->req_settings.on_body = on_req_body;
-  g->req_settings.on_message_complete = on_req_message_complete;
   llhttp_settings_init (&g->resp_settings);
   g->resp_settings.on_message_begin = on_resp_begin;
   g->resp_settings.on_header_field = on_resp_hfield;
@@ -2541,7 +2126,7 @@ engine_guard_free (struct engine_guard *g)
 static int
 feed (struct engine_guard *g, const char *client, size_t clen,
       const char *engine, size_t elen, size_t step, size_t head_limit,
-      struct buf *to_engine, struct buf *to_client)
+      struct gbuf *to_engine, struct gbuf *to_client)
 {
   struct conn *c;
   size_t ci = 0, ei = 0;
@@ -2566,7 +2151,7 @@ feed (struct engine_guard *g, const char *client, size_t clen,
       if (ci < clen)
         {
           size_t n = clen - ci < step ? clen - ci : step;
-          if (buf_append (&c->cin, client + ci, n) < 0)
+          if (gbuf_append (&c->cin, client + ci, n) < 0)
             break;
           ci += n;
           process_client (c);
@@ -2580,13 +2165,13 @@ feed (struct engine_guard *g, const char *client, size_t clen,
       /* what would be sent is taken at once, as by a fast peer; a dead
        * connection sends nothing more */
       if (!c->dead && to_engine
-          && buf_append (to_engine, c->uout.d + c->uout.off, c->uout.len) < 0)
+          && gbuf_append (to_engine, c->uout.d + c->uout.off, c->uout.len) < 0)
         ret = -1;
       if (!c->dead && to_client
-          && buf_append (to_client, c->cout.d + c->cout.off, c->cout.len) < 0)
+          && gbuf_append (to_client, c->cout.d + c->cout.off, c->cout.len) < 0)
         ret = -1;
-      buf_consume (&c->uout, c->uout.len);
-      buf_consume (&c->cout, c->cout.len);
+      gbuf_consume (&c->uout, c->uout.len);
+      gbuf_consume (&c->cout, c->cout.len);
     }
   g->head_limit = 0;
   conn_close (c);
@@ -2607,7 +2192,7 @@ engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
 }
 
 static char *
-buf_take (struct buf *b, size_t *len)
+buf_take (struct gbuf *b, size_t *len)
 {
   char *s = malloc (b->len + 1);
   if (s != NULL)
@@ -2616,7 +2201,7 @@ buf_take (struct buf *b, size_t *len)
       s[b->len] = '\0';
       *len = b->len;
     }
-  buf_free (b);
+  gbuf_free (b);
   return s;
 }
 
@@ -2625,7 +2210,7 @@ engine_guard_feed_ex (struct engine_guard *g, const char *client, size_t clen,
                       const char *engine, size_t elen, size_t step,
                       size_t head_limit, struct engine_guard_feed_out *out)
 {
-  struct buf te = { 0 }, tc = { 0 };
+  struct gbuf te = { 0 }, tc = { 0 };
   int r = feed (g, client, clen, engine, elen, step, head_limit, &te, &tc);
   memset (out, 0, sizeof *out);
   out->to_engine = buf_take (&te, &out->to_engine_len);
