@@ -37,211 +37,9 @@
 #include "common/cleanup.h"
 #include "common/refusal.h"
 #include "common/log.h"
-#include "engine/archive.h"
 #include "engine/decide.h"
-#include "engine/gbuf.h"
+#include "engine/guard_int.h"
 #include "engine/guard_test.h"
-#include "engine/request.h"
-#include "engine/route.h"
-
-#ifndef SO_PEERPIDFD
-#define SO_PEERPIDFD 77
-#endif
-
-/* Check jobs that are not route ops: a filtered socket's peer, checked
- * before anything is read from it. */
-#define JOB_PEER (-1)
-
-#define READ_CHUNK (64 * 1024)
-#define HIGH_WATER (256 * 1024)
-#define MAX_PENDING 32
-
-enum ep_kind
-{
-  EP_LISTEN,
-  EP_STOP,
-  EP_WAKE,
-  EP_TIMER,
-  EP_CLIENT,
-  EP_ENGINE,
-  EP_JOBS,
-};
-
-struct listener;
-
-struct ep
-{
-  enum ep_kind kind;
-  struct conn *c;
-  struct listener *l;
-};
-
-/* One listening socket; connections accepted on it inherit its flags. */
-struct listener
-{
-  int id;
-  int fd;
-  bool command_list;
-  struct ep ep;
-  struct listener *next;
-};
-
-/* Listener changes asked for by other threads, applied by the loop. */
-struct listener_op
-{
-  bool add;
-  int id;
-  int fd;
-  bool command_list;
-  struct listener_op *next;
-};
-
-enum req_state
-{
-  RS_HEAD,        /* reading a request head */
-  RS_FORWARD,     /* streaming the body to the engine */
-  RS_COLLECT,     /* collecting a JSON body to check */
-  RS_DISCARD,     /* dropping the body of a refused request */
-  RS_WAIT_HIJACK, /* attach/exec sent: wait for the engine's answer */
-  RS_WAIT_LOCAL,  /* a local answer waits for earlier responses */
-  RS_PARKED,      /* a collected body is being checked off the loop */
-  RS_CLOSED,      /* no further requests on this connection */
-};
-
-struct pending
-{
-  bool head;
-  bool hijack;
-};
-
-struct check_job;
-
-struct conn
-{
-  struct engine_guard *g;
-  struct check_job *job; /* while RS_PARKED */
-  struct conn *prev, *next;
-  int cfd, ufd;
-  struct ep ep_c, ep_u;
-  uint32_t mask_c, mask_u;
-  struct ucred cred;
-  /* whom its requests act for: the peer, or on a filtered socket who
-   * created the socket's container (engine_peer_fn) */
-  uid_t caller_uid;
-  gid_t caller_gid;
-  int listener_id;
-  bool command_list; /* apply eci.commandList (filtered socket) */
-
-  /* client -> engine */
-  struct engine_req req;
-  enum req_state rs;
-  struct gbuf cin; /* read from the client, not yet parsed */
-  const struct engine_route *route;
-  bool chunked_out;     /* re-framing a chunked body to the engine */
-  struct gbuf head_out; /* re-serialised head (RS_COLLECT) */
-  struct gbuf body;     /* collected body */
-  bool body_too_big;
-  int op;            /* route op being collected or checked */
-  bool eci_on;       /* ECI applied to the current request */
-  char *container;   /* name= of a create */
-  char *archive;     /* container of a checked docker cp, as requested */
-  char version[16];  /* /vX.Y of the current request-URI, or "" */
-  char *query;       /* its query, or NULL */
-  struct gbuf local; /* local answer waiting (RS_WAIT_LOCAL/DISCARD) */
-  bool local_close;  /* close after the local answer */
-  enum req_state after_local;
-  struct gbuf uout; /* to the engine */
-  bool cin_eof;
-  bool ushut_done;
-
-  /* engine -> client */
-  llhttp_t resp;
-  struct pending pend[MAX_PENDING];
-  size_t pend_head, pend_n;
-  bool resp_informational;
-  char resp_hname[32];
-  size_t resp_hname_len;
-  bool resp_in_ct;
-  char resp_ct[96];
-  size_t resp_ct_len;
-  bool resp_in_value;
-  struct gbuf cout; /* to the client */
-  bool uin_eof;
-  bool cshut_done;
-  bool raw; /* hijacked: bytes flow both ways unparsed */
-  /* Raw streams move through pipes with splice(2), never through user
-   * space, once the bytes buffered before the hijack are out.
-   * pipe_cu: client -> engine, pipe_uc: engine -> client. */
-  int pipe_cu[2], pipe_uc[2];
-  size_t in_cu, in_uc;
-  bool spliced;
-  bool close_when_flushed;
-  bool dead;
-  bool closed; /* fds closed, on the graveyard list */
-  bool kick;   /* run the parser even with no new bytes (it may complete a
-                  message without consuming input) */
-  bool reg_c, reg_u; /* fd registered with epoll */
-};
-
-/* A collected body's check, run by a worker thread: a socket-mount
- * decision may wait seconds for the engine and a registry, and the loop
- * must keep serving everyone else meanwhile. */
-struct check_job
-{
-  struct engine_guard *g;
-  struct conn *c; /* NULL once the connection is gone (under g->jmu) */
-  int op;         /* a route op, or JOB_PEER */
-  char *body;
-  size_t len;
-  bool eci;         /* ECI applies (else a create only gets its labels) */
-  uid_t caller_uid; /* in: a create's caller; out: JOB_PEER's */
-  gid_t caller_gid;
-  struct ucred cred; /* JOB_PEER */
-  int pidfd;         /* JOB_PEER, or -1 */
-  int listener_id;   /* JOB_PEER */
-  char *name;        /* ROUTE_OP_ARCHIVE: the container as requested */
-  int r;             /* results */
-  struct eci_verdict v;
-  char *out; /* the body to send; ROUTE_OP_ARCHIVE: the container's id */
-  size_t out_len;
-  struct check_job *next;
-};
-
-#define N_WORKERS 4
-
-struct engine_guard
-{
-  struct engine_guard_config cfg;
-  /* Check workers: a queue of jobs (jq), finished ones for the loop
-   * (jdone, announced on jfd).  Workers hold pol_rw for reading while
-   * they use the policy, so engine_guard_set_policy() waits for them,
-   * never the loop. */
-  pthread_mutex_t jmu;
-  pthread_cond_t jcv;
-  struct check_job *jq, *jq_tail, *jdone;
-  pthread_t workers[N_WORKERS];
-  int n_workers;
-  bool jstop;
-  int jfd;
-  struct ep ep_j;
-  pthread_rwlock_t pol_rw;
-  bool sync_checks;  /* engine_guard_feed: check on the caller's thread */
-  size_t head_limit; /* engine_guard_feed_ex: limit of head_out */
-  char *engine_path;
-  char *listen_path;
-  int efd, wfd, tfd, epfd;
-  struct ep ep_e, ep_w, ep_t;
-  struct listener *listeners; /* loop-owned */
-  struct listener_op *ops;    /* under mu */
-  int next_listener_id;       /* under mu */
-  pthread_mutex_t mu;
-  const struct policy *pol;
-  struct conn *conns;
-  struct conn *graveyard; /* closed during this epoll batch, freed after */
-  size_t n_conns;
-  llhttp_settings_t resp_settings;
-  bool stopping;
-};
 
 /* ---- small helpers -------------------------------------------------------
  */
@@ -648,188 +446,6 @@ forward_head (struct conn *c)
   c->rs = RS_FORWARD;
 }
 
-static bool
-body_blank_p (const struct gbuf *b)
-{
-  size_t n = b->len;
-  const char *p = b->d ? b->d + b->off : "";
-  while (n
-         && (p[n - 1] == ' ' || p[n - 1] == '\n' || p[n - 1] == '\r'
-             || p[n - 1] == '\t'))
-    n--;
-  while (n && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-    p++, n--;
-  return n == 0 || (n == 2 && memcmp (p, "{}", 2) == 0)
-         || (n == 4 && memcmp (p, "null", 4) == 0);
-}
-
-static void
-job_free (struct check_job *j)
-{
-  if (j == NULL)
-    return;
-  free (j->body);
-  free (j->out);
-  free (j->name);
-  if (j->pidfd >= 0)
-    close (j->pidfd);
-  eci_verdict_clear (&j->v);
-  free (j);
-}
-
-/* The check itself (a worker, or the caller with sync_checks).  Touches
- * no connection state. */
-static void
-run_check (struct engine_guard *g, struct check_job *j)
-{
-  const struct policy *pol;
-  pthread_rwlock_rdlock (&g->pol_rw);
-  pthread_mutex_lock (&g->mu);
-  pol = g->pol;
-  pthread_mutex_unlock (&g->mu);
-  switch (j->op)
-    {
-    case ROUTE_OP_CONTAINER_CREATE:
-      {
-        cleanup_free char *checked = NULL;
-        size_t checked_len = 0;
-        const char *b = j->body;
-        size_t bl = j->len;
-        if (j->eci)
-          {
-            j->r = eci_check_container_create (&g->cfg.eci, pol, j->body,
-                                               j->len, &checked, &checked_len,
-                                               &j->v);
-            if (j->r < 0)
-              break;
-            b = checked;
-            bl = checked_len;
-          }
-        j->r = eci_set_caller_labels (b, bl, j->caller_uid, j->caller_gid,
-                                      j->eci ? &j->v : NULL, &j->out,
-                                      &j->out_len, &j->v);
-      }
-      break;
-    case ROUTE_OP_ARCHIVE:
-      j->r = engine_archive_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
-                                   j->name, &j->out, &j->v);
-      break;
-    case JOB_PEER:
-      if (g->cfg.peer_check == NULL)
-        {
-          j->caller_uid = j->cred.uid;
-          j->caller_gid = j->cred.gid;
-          j->r = 0;
-          break;
-        }
-      {
-        char *m = NULL;
-        j->r
-            = g->cfg.peer_check (g->cfg.peer_ctx, j->listener_id, &j->cred,
-                                 j->pidfd, &j->caller_uid, &j->caller_gid, &m);
-        if (j->r < 0)
-          {
-            j->v.status = 403;
-            j->v.rule = "socket.peer";
-            j->v.message = m ? m : strdup (REFUSAL_ENGINE_PEER);
-          }
-        else
-          free (m);
-      }
-      break;
-    case ROUTE_OP_VOLUME_CREATE:
-      j->r = eci_check_volume_create (&g->cfg.eci, pol, j->body, j->len,
-                                      &j->out, &j->out_len, &j->v);
-      break;
-    case ROUTE_OP_NETWORK_CREATE:
-      j->r = eci_check_network_create (&g->cfg.eci, pol, j->body, j->len,
-                                       &j->out, &j->out_len, &j->v);
-      break;
-    case ROUTE_OP_CONTAINER_START:
-      {
-        /* API < 1.24 took a HostConfig here, applied with no create
-         * check */
-        struct gbuf b = { .d = j->body, .len = j->len };
-        if (!body_blank_p (&b))
-          {
-            j->v.status = 400;
-            j->v.rule = "eci.start-hostconfig";
-            j->v.message = strdup (REFUSAL_ENGINE_START_HOSTCONFIG);
-            j->r = -1;
-          }
-      }
-      break;
-    default:
-      break;
-    }
-  pthread_rwlock_unlock (&g->pol_rw);
-}
-
-static void *
-check_worker (void *arg)
-{
-  struct engine_guard *g = arg;
-  uint64_t one = 1;
-  pthread_mutex_lock (&g->jmu);
-  for (;;)
-    {
-      struct check_job *j;
-      while (!g->jstop && g->jq == NULL)
-        pthread_cond_wait (&g->jcv, &g->jmu);
-      if (g->jstop)
-        break;
-      j = g->jq;
-      g->jq = j->next;
-      if (g->jq == NULL)
-        g->jq_tail = NULL;
-      /* a connection closed while queued needs no answer */
-      bool live = j->c != NULL;
-      pthread_mutex_unlock (&g->jmu);
-      if (live)
-        run_check (g, j);
-      pthread_mutex_lock (&g->jmu);
-      j->next = g->jdone;
-      g->jdone = j;
-      if (write (g->jfd, &one, sizeof one) < 0 && errno != EAGAIN)
-        log_warn ("engine guard: wake the loop: %s", strerror (errno));
-    }
-  pthread_mutex_unlock (&g->jmu);
-  return NULL;
-}
-
-/* Workers are started by the loop's thread, so that they share its
- * network namespace (registry lookups reach what the engine reaches). */
-static void
-start_workers (struct engine_guard *g)
-{
-  while (g->n_workers < N_WORKERS)
-    {
-      if (pthread_create (&g->workers[g->n_workers], NULL, check_worker, g)
-          != 0)
-        break;
-      g->n_workers++;
-    }
-  if (g->n_workers == 0)
-    {
-      log_warn ("engine guard: no check worker thread; checking on the "
-                "loop");
-      g->sync_checks = true;
-    }
-}
-
-static void
-stop_workers (struct engine_guard *g)
-{
-  pthread_mutex_lock (&g->jmu);
-  g->jstop = true;
-  pthread_cond_broadcast (&g->jcv);
-  pthread_mutex_unlock (&g->jmu);
-  for (int i = 0; i < g->n_workers; i++)
-    pthread_join (g->workers[i], NULL);
-  g->n_workers = 0;
-}
-
-/* A check finished: audit, then send the (rewritten) body or refuse. */
 static void
 finish_collected (struct conn *c, struct check_job *j)
 {
@@ -941,23 +557,16 @@ submit_job (struct conn *c, struct check_job *j)
   j->c = c;
   if (g->sync_checks)
     {
-      run_check (g, j);
+      guard_checks_run (g, j);
       finish_job (c, j);
-      job_free (j);
+      guard_job_free (j);
       return;
     }
   /* nothing more is read from this client until the answer is in: its
    * next request must not overtake this one */
   c->job = j;
   c->rs = RS_PARKED;
-  pthread_mutex_lock (&g->jmu);
-  if (g->jq_tail)
-    g->jq_tail->next = j;
-  else
-    g->jq = j;
-  g->jq_tail = j;
-  pthread_cond_signal (&g->jcv);
-  pthread_mutex_unlock (&g->jmu);
+  guard_checks_enqueue (g, j);
 }
 
 /* A non-root caller's docker cp: ask whether the container mounts a host
@@ -1069,18 +678,7 @@ start_peer_check (struct conn *c, int listener_id)
 static void
 resume_checked (struct engine_guard *g)
 {
-  struct check_job *done, *rev = NULL;
-  pthread_mutex_lock (&g->jmu);
-  done = g->jdone;
-  g->jdone = NULL;
-  pthread_mutex_unlock (&g->jmu);
-  while (done)
-    {
-      struct check_job *n = done->next;
-      done->next = rev;
-      rev = done;
-      done = n;
-    }
+  struct check_job *rev = guard_checks_take_done (g);
   while (rev)
     {
       struct check_job *j = rev;
@@ -1093,7 +691,7 @@ resume_checked (struct engine_guard *g)
           c->kick = true; /* pipelined requests may wait in cin */
           conn_update (c);
         }
-      job_free (j);
+      guard_job_free (j);
     }
 }
 
@@ -1988,7 +1586,7 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
 {
   struct epoll_event evs[64];
   if (!g->sync_checks)
-    start_workers (g);
+    guard_checks_start (g);
   while (!g->stopping)
     {
       int n = epoll_wait (g->epfd, evs, 64, -1);
@@ -2057,7 +1655,7 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
           conn_free (c);
         }
     }
-  stop_workers (g);
+  guard_checks_stop (g);
   return 0;
 }
 
@@ -2081,18 +1679,18 @@ engine_guard_free (struct engine_guard *g)
       close (l->fd);
       free (l);
     }
-  stop_workers (g);
+  guard_checks_stop (g);
   while (g->jq)
     {
       struct check_job *j = g->jq;
       g->jq = j->next;
-      job_free (j);
+      guard_job_free (j);
     }
   while (g->jdone)
     {
       struct check_job *j = g->jdone;
       g->jdone = j->next;
-      job_free (j);
+      guard_job_free (j);
     }
   while (g->ops)
     {

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -657,7 +658,11 @@ caller_labels_and_filtered_peers (void **state)
       if (connect (c, (struct sockaddr *)&sa, sizeof sa) < 0)
         _exit (11);
       static const char q[] = "GET /info HTTP/1.1\r\nHost: x\r\n\r\n";
-      if (write (c, q, sizeof q - 1) != (ssize_t)(sizeof q - 1))
+      /* the guard refuses before it reads: it may have answered and
+       * closed before this write (EPIPE, not SIGPIPE) */
+      signal (SIGPIPE, SIG_IGN);
+      if (write (c, q, sizeof q - 1) != (ssize_t)(sizeof q - 1)
+          && errno != EPIPE)
         _exit (12);
       while ((r = read (c, buf + n, sizeof buf - 1 - n)) > 0)
         n += (size_t)r;
@@ -668,7 +673,8 @@ caller_labels_and_filtered_peers (void **state)
       _exit (0);
     }
   assert_int_equal (waitpid (pid, &st, 0), pid);
-  assert_true (WIFEXITED (st));
+  if (!WIFEXITED (st))
+    fail_msg ("child killed by signal %d", WTERMSIG (st));
   assert_int_equal (WEXITSTATUS (st), 0);
   pthread_mutex_lock (&f->mu);
   assert_null (strstr (f->last, "GET /info"));

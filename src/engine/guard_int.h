@@ -1,0 +1,234 @@
+/* The engine guard's internals, shared by its files: guard.c (the loop
+ * and connections) and guard_checks.c (the check workers).  Not for other
+ * modules: engine/guard.h is the guard's interface. */
+#ifndef MOAT_ENGINE_GUARD_INT_H
+#define MOAT_ENGINE_GUARD_INT_H
+
+#include <llhttp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "engine/archive.h"
+#include "engine/gbuf.h"
+#include "engine/guard.h"
+#include "engine/request.h"
+#include "engine/route.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* Check jobs that are not route ops: a filtered socket's peer, checked
+ * before anything is read from it. */
+#define JOB_PEER (-1)
+
+#define READ_CHUNK (64 * 1024)
+#define HIGH_WATER (256 * 1024)
+#define MAX_PENDING 32
+
+enum ep_kind
+{
+  EP_LISTEN,
+  EP_STOP,
+  EP_WAKE,
+  EP_TIMER,
+  EP_CLIENT,
+  EP_ENGINE,
+  EP_JOBS,
+};
+
+struct listener;
+
+struct ep
+{
+  enum ep_kind kind;
+  struct conn *c;
+  struct listener *l;
+};
+
+/* One listening socket; connections accepted on it inherit its flags. */
+struct listener
+{
+  int id;
+  int fd;
+  bool command_list;
+  struct ep ep;
+  struct listener *next;
+};
+
+/* Listener changes asked for by other threads, applied by the loop. */
+struct listener_op
+{
+  bool add;
+  int id;
+  int fd;
+  bool command_list;
+  struct listener_op *next;
+};
+
+enum req_state
+{
+  RS_HEAD,        /* reading a request head */
+  RS_FORWARD,     /* streaming the body to the engine */
+  RS_COLLECT,     /* collecting a JSON body to check */
+  RS_DISCARD,     /* dropping the body of a refused request */
+  RS_WAIT_HIJACK, /* attach/exec sent: wait for the engine's answer */
+  RS_WAIT_LOCAL,  /* a local answer waits for earlier responses */
+  RS_PARKED,      /* a collected body is being checked off the loop */
+  RS_CLOSED,      /* no further requests on this connection */
+};
+
+struct pending
+{
+  bool head;
+  bool hijack;
+};
+
+struct check_job;
+
+struct conn
+{
+  struct engine_guard *g;
+  struct check_job *job; /* while RS_PARKED */
+  struct conn *prev, *next;
+  int cfd, ufd;
+  struct ep ep_c, ep_u;
+  uint32_t mask_c, mask_u;
+  struct ucred cred;
+  /* whom its requests act for: the peer, or on a filtered socket who
+   * created the socket's container (engine_peer_fn) */
+  uid_t caller_uid;
+  gid_t caller_gid;
+  int listener_id;
+  bool command_list; /* apply eci.commandList (filtered socket) */
+
+  /* client -> engine */
+  struct engine_req req;
+  enum req_state rs;
+  struct gbuf cin; /* read from the client, not yet parsed */
+  const struct engine_route *route;
+  bool chunked_out;     /* re-framing a chunked body to the engine */
+  struct gbuf head_out; /* re-serialised head (RS_COLLECT) */
+  struct gbuf body;     /* collected body */
+  bool body_too_big;
+  int op;            /* route op being collected or checked */
+  bool eci_on;       /* ECI applied to the current request */
+  char *container;   /* name= of a create */
+  char *archive;     /* container of a checked docker cp, as requested */
+  char version[16];  /* /vX.Y of the current request-URI, or "" */
+  char *query;       /* its query, or NULL */
+  struct gbuf local; /* local answer waiting (RS_WAIT_LOCAL/DISCARD) */
+  bool local_close;  /* close after the local answer */
+  enum req_state after_local;
+  struct gbuf uout; /* to the engine */
+  bool cin_eof;
+  bool ushut_done;
+
+  /* engine -> client */
+  llhttp_t resp;
+  struct pending pend[MAX_PENDING];
+  size_t pend_head, pend_n;
+  bool resp_informational;
+  char resp_hname[32];
+  size_t resp_hname_len;
+  bool resp_in_ct;
+  char resp_ct[96];
+  size_t resp_ct_len;
+  bool resp_in_value;
+  struct gbuf cout; /* to the client */
+  bool uin_eof;
+  bool cshut_done;
+  bool raw; /* hijacked: bytes flow both ways unparsed */
+  /* Raw streams move through pipes with splice(2), never through user
+   * space, once the bytes buffered before the hijack are out.
+   * pipe_cu: client -> engine, pipe_uc: engine -> client. */
+  int pipe_cu[2], pipe_uc[2];
+  size_t in_cu, in_uc;
+  bool spliced;
+  bool close_when_flushed;
+  bool dead;
+  bool closed; /* fds closed, on the graveyard list */
+  bool kick;   /* run the parser even with no new bytes (it may complete a
+                  message without consuming input) */
+  bool reg_c, reg_u; /* fd registered with epoll */
+};
+
+/* A collected body's check, run by a worker thread: a socket-mount
+ * decision may wait seconds for the engine and a registry, and the loop
+ * must keep serving everyone else meanwhile. */
+struct check_job
+{
+  struct engine_guard *g;
+  struct conn *c; /* NULL once the connection is gone (under g->jmu) */
+  int op;         /* a route op, or JOB_PEER */
+  char *body;
+  size_t len;
+  bool eci;         /* ECI applies (else a create only gets its labels) */
+  uid_t caller_uid; /* in: a create's caller; out: JOB_PEER's */
+  gid_t caller_gid;
+  struct ucred cred; /* JOB_PEER */
+  int pidfd;         /* JOB_PEER, or -1 */
+  int listener_id;   /* JOB_PEER */
+  char *name;        /* ROUTE_OP_ARCHIVE: the container as requested */
+  int r;             /* results */
+  struct eci_verdict v;
+  char *out; /* the body to send; ROUTE_OP_ARCHIVE: the container's id */
+  size_t out_len;
+  struct check_job *next;
+};
+
+#define N_WORKERS 4
+
+struct engine_guard
+{
+  struct engine_guard_config cfg;
+  /* Check workers: a queue of jobs (jq), finished ones for the loop
+   * (jdone, announced on jfd).  Workers hold pol_rw for reading while
+   * they use the policy, so engine_guard_set_policy() waits for them,
+   * never the loop. */
+  pthread_mutex_t jmu;
+  pthread_cond_t jcv;
+  struct check_job *jq, *jq_tail, *jdone;
+  pthread_t workers[N_WORKERS];
+  int n_workers;
+  bool jstop;
+  int jfd;
+  struct ep ep_j;
+  pthread_rwlock_t pol_rw;
+  bool sync_checks;  /* engine_guard_feed: check on the caller's thread */
+  size_t head_limit; /* engine_guard_feed_ex: limit of head_out */
+  char *engine_path;
+  char *listen_path;
+  int efd, wfd, tfd, epfd;
+  struct ep ep_e, ep_w, ep_t;
+  struct listener *listeners; /* loop-owned */
+  struct listener_op *ops;    /* under mu */
+  int next_listener_id;       /* under mu */
+  pthread_mutex_t mu;
+  const struct policy *pol;
+  struct conn *conns;
+  struct conn *graveyard; /* closed during this epoll batch, freed after */
+  size_t n_conns;
+  llhttp_settings_t resp_settings;
+  bool stopping;
+};
+
+/* guard_checks.c */
+void guard_job_free (struct check_job *j);
+/* Run j's check now, on the calling thread (a worker, or the caller with
+ * sync_checks). */
+void guard_checks_run (struct engine_guard *g, struct check_job *j);
+/* Queue j for a worker; it comes back through guard_checks_take_done
+ * (announced on g->jfd). */
+void guard_checks_enqueue (struct engine_guard *g, struct check_job *j);
+/* The finished jobs, oldest first. */
+struct check_job *guard_checks_take_done (struct engine_guard *g);
+/* Start the workers from the loop's thread (they share its namespaces);
+ * with none, checks run on the loop (sync_checks). */
+void guard_checks_start (struct engine_guard *g);
+void guard_checks_stop (struct engine_guard *g);
+
+#endif
