@@ -269,23 +269,12 @@ on_resp_message_complete (llhttp_t *p)
 static int
 engine_connect (struct conn *c)
 {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
   int fd;
   if (c->ufd >= 0)
     return 0;
-  if (strlen (c->g->engine_path) >= sizeof sa.sun_path)
-    return -1;
-  strcpy (sa.sun_path, c->g->engine_path);
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  fd = guard_pool_take (c->g);
   if (fd < 0)
     return -1;
-  /* A unix connect either completes or fails at once (EAGAIN when the
-   * engine's backlog is full): never blocks the loop. */
-  if (connect (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-    {
-      close (fd);
-      return -1;
-    }
   c->ufd = fd;
   c->ep_u.kind = EP_ENGINE;
   c->ep_u.c = c;
@@ -1482,6 +1471,11 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
     g->cfg.head_timeout_ms = 10000;
   if (g->cfg.max_conns == 0)
     g->cfg.max_conns = 4096;
+  g->pool_max = cfg->no_pool            ? 0
+                : cfg->engine_pool == 0 ? ENGINE_GUARD_POOL_DEFAULT
+                : cfg->engine_pool > ENGINE_GUARD_POOL_MAX
+                    ? ENGINE_GUARD_POOL_MAX
+                    : cfg->engine_pool;
   g->engine_path = strdup (cfg->engine_path ? cfg->engine_path : "");
   if (g->engine_path == NULL)
     {
@@ -1589,7 +1583,9 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
     guard_checks_start (g);
   while (!g->stopping)
     {
-      int n = epoll_wait (g->epfd, evs, 64, -1);
+      int n;
+      guard_pool_fill (g);
+      n = epoll_wait (g->epfd, evs, 64, -1);
       if (n < 0)
         {
           if (errno == EINTR)
@@ -1618,6 +1614,7 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
             case EP_TIMER:
               if (read (g->tfd, &v, sizeof v) == sizeof v)
                 expire_heads (g);
+              g->pool_hold = false;
               break;
             case EP_JOBS:
               if (read (g->jfd, &v, sizeof v) == sizeof v)
@@ -1714,6 +1711,7 @@ engine_guard_free (struct engine_guard *g)
   pthread_mutex_destroy (&g->jmu);
   pthread_cond_destroy (&g->jcv);
   pthread_rwlock_destroy (&g->pol_rw);
+  guard_pool_free (g);
   free (g->engine_path);
   free (g);
 }

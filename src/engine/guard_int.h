@@ -214,7 +214,21 @@ struct engine_guard
   size_t n_conns;
   llhttp_settings_t resp_settings;
   bool stopping;
+  /* pre-connected engine connections (guard_pool.c) */
+  int pool[ENGINE_GUARD_POOL_MAX];
+  unsigned pool_n, pool_max;
+  bool pool_hold; /* connecting failed: wait for the timer */
 };
+
+/* guard_pool.c: pre-connected engine connections */
+/* A new connection to the engine at path (non-blocking), or -1. */
+int guard_engine_dial (const char *path);
+/* An engine connection for a client connection: a pooled one, else a new
+ * one; -1 with errno. */
+int guard_pool_take (struct engine_guard *g);
+/* Top the pool up (the loop, before it waits). */
+void guard_pool_fill (struct engine_guard *g);
+void guard_pool_free (struct engine_guard *g);
 
 /* guard_checks.c */
 void guard_job_free (struct check_job *j);

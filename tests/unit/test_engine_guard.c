@@ -40,6 +40,8 @@ struct fake
   pthread_mutex_t mu;
   int audits;
   char audit_methods[512]; /* "METHOD rule outcome;" per audit record */
+  int conns[256];          /* engine connections accepted (under mu) */
+  size_t n_conns;
 };
 
 static int
@@ -128,6 +130,10 @@ engine_main (void *arg)
       pthread_t t;
       if (c < 0)
         return NULL;
+      pthread_mutex_lock (&f->mu);
+      if (f->n_conns < sizeof f->conns / sizeof *f->conns)
+        f->conns[f->n_conns++] = c;
+      pthread_mutex_unlock (&f->mu);
       void **a = malloc (2 * sizeof *a);
       a[0] = f;
       a[1] = (void *)(intptr_t)c;
@@ -445,6 +451,41 @@ audit_names_the_checked_method (void **state)
   assert_non_null (strstr (f->audit_methods, "POST eci.bind refused;"));
   assert_null (strstr (f->audit_methods, "DELETE"));
   close (fd);
+}
+
+/* Engine connections opened ahead serve new clients; those the engine
+ * closed meanwhile (a restart) are dropped when taken, never handed to a
+ * client. */
+static void
+pooled_engine_connections (void **state)
+{
+  struct fake *f = *state;
+  char out[4096];
+  int a = unix_dial (f->listen), b;
+  size_t n;
+  engine_guard_set_policy (f->g, &pol);
+  assert_int_equal (
+      roundtrip (a, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof out),
+      200);
+  close (a);
+  usleep (100 * 1000);
+  pthread_mutex_lock (&f->mu);
+  n = f->n_conns;
+  /* the one a used, and the pool opened ahead */
+  assert_true (n >= 1 + ENGINE_GUARD_POOL_DEFAULT);
+  /* the engine "restarts": every connection it had is closed */
+  for (size_t i = 0; i < n; i++)
+    shutdown (f->conns[i], SHUT_RDWR);
+  pthread_mutex_unlock (&f->mu);
+  usleep (100 * 1000);
+  for (int i = 0; i < 2 * ENGINE_GUARD_POOL_DEFAULT; i++)
+    {
+      b = unix_dial (f->listen);
+      assert_int_equal (roundtrip (b, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n",
+                                   out, sizeof out),
+                        200);
+      close (b);
+    }
 }
 
 /* A create whose check is slow parks only its own connection: another
@@ -777,6 +818,8 @@ main (void)
     cmocka_unit_test_setup_teardown (listeners_added_and_removed, setup,
                                      teardown),
     cmocka_unit_test_setup_teardown (audit_names_the_checked_method, setup,
+                                     teardown),
+    cmocka_unit_test_setup_teardown (pooled_engine_connections, setup,
                                      teardown),
     cmocka_unit_test_setup_teardown (slow_check_parks_only_its_connection,
                                      setup, teardown),
