@@ -44,8 +44,8 @@
 /* ---- small helpers -------------------------------------------------------
  */
 
-static int
-set_nonblock (int fd)
+int
+guard_set_nonblock (int fd)
 {
   int fl = fcntl (fd, F_GETFL);
   if (fl < 0 || fcntl (fd, F_SETFL, fl | O_NONBLOCK) < 0)
@@ -53,9 +53,9 @@ set_nonblock (int fd)
   return 0;
 }
 
-static void
-audit (struct conn *c, const char *rule, const char *outcome,
-       const char *detail, const char *image)
+void
+guard_audit (struct conn *c, const char *rule, const char *outcome,
+             const char *detail, const char *image)
 {
   struct engine_guard *g = c->g;
   struct engine_audit_record r;
@@ -91,14 +91,11 @@ audit (struct conn *c, const char *rule, const char *outcome,
   g->cfg.audit (g->cfg.audit_ctx, &r);
 }
 
-static int conn_flush (struct conn *c);
-static void conn_update (struct conn *c);
-static void process_client (struct conn *c);
-
 /* Queue a local answer: sent now if nothing is outstanding on the engine
  * side, else after the engine's responses (never interleaved). */
-static void
-local_answer (struct conn *c, int status, const char *message, bool close)
+void
+guard_local_answer (struct conn *c, int status, const char *message,
+                    bool close)
 {
   gbuf_free (&c->local);
   if (engine_error_answer (&c->local, status, message, close,
@@ -113,8 +110,8 @@ local_answer (struct conn *c, int status, const char *message, bool close)
     c->local_close = true;
 }
 
-static void
-emit_local (struct conn *c)
+void
+guard_emit_local (struct conn *c)
 {
   if (c->local.len == 0)
     return;
@@ -283,8 +280,8 @@ engine_connect (struct conn *c)
   return 0;
 }
 
-static int
-push_pending (struct conn *c, bool hijack)
+int
+guard_push_pending (struct conn *c, bool hijack)
 {
   if (c->pend_n == MAX_PENDING)
     return -1;
@@ -296,16 +293,12 @@ push_pending (struct conn *c, bool hijack)
 }
 
 /* Refuse the current request: answer once its body is consumed. */
-static void
-refuse (struct conn *c, int status, const char *message, bool close)
+void
+guard_refuse (struct conn *c, int status, const char *message, bool close)
 {
-  local_answer (c, status, message, close);
+  guard_local_answer (c, status, message, close);
   c->rs = RS_DISCARD;
 }
-
-static void forward_head (struct conn *c);
-static void refuse_unwritable (struct conn *c);
-static void start_archive_check (struct conn *c);
 
 /* Decide about a complete head (engine/decide.c).  Sets c->rs to what
  * happens to the body. */
@@ -347,7 +340,7 @@ handle_head (struct conn *c)
   pthread_mutex_unlock (&g->mu);
   if (r < 0)
     {
-      refuse_unwritable (c);
+      guard_refuse_unwritable (c);
       return;
     }
   c->route = d.route;
@@ -361,8 +354,8 @@ handle_head (struct conn *c)
   if (d.verdict == ENGINE_REFUSE)
     {
       if (d.rule)
-        audit (c, d.rule, "refused", d.message, NULL);
-      refuse (c, d.status, d.message, d.close);
+        guard_audit (c, d.rule, "refused", d.message, NULL);
+      guard_refuse (c, d.status, d.message, d.close);
       engine_decision_clear (&d);
       return;
     }
@@ -370,19 +363,19 @@ handle_head (struct conn *c)
 
   if (engine_connect (c) < 0)
     {
-      refuse (c, 502, REFUSAL_ENGINE_NO_ENGINE, true);
+      guard_refuse (c, 502, REFUSAL_ENGINE_NO_ENGINE, true);
       return;
     }
   gbuf_free (&c->head_out);
   c->head_out.limit = g->head_limit;
   if (engine_req_write_head (&c->req, &c->head_out, NULL) < 0)
     {
-      refuse_unwritable (c);
+      guard_refuse_unwritable (c);
       return;
     }
   if (c->op == ROUTE_OP_ARCHIVE)
     {
-      start_archive_check (c);
+      guard_start_archive_check (c);
       return;
     }
   if (c->op != ROUTE_OP_NONE)
@@ -390,24 +383,24 @@ handle_head (struct conn *c)
       c->rs = RS_COLLECT;
       return;
     }
-  forward_head (c);
+  guard_forward_head (c);
 }
 
 /* A request that cannot be written whole (out of memory) is answered 500
  * and the connection closed: never half a head to the engine. */
-static void
-refuse_unwritable (struct conn *c)
+void
+guard_refuse_unwritable (struct conn *c)
 {
   log_warn ("engine guard: cannot write a request: %s", strerror (errno));
   gbuf_free (&c->head_out);
-  refuse (c, 500, REFUSAL_ENGINE_NO_MEMORY, true);
+  guard_refuse (c, 500, REFUSAL_ENGINE_NO_MEMORY, true);
 }
 
 /* Send the checked head (c->head_out, without framing) and stream the
  * body after it.  The head reaches uout in one append: whole, or not at
  * all. */
-static void
-forward_head (struct conn *c)
+void
+guard_forward_head (struct conn *c)
 {
   int r;
   c->chunked_out = c->req.chunked_in;
@@ -423,265 +416,16 @@ forward_head (struct conn *c)
                       c->head_out.len)
              < 0)
     {
-      refuse_unwritable (c);
+      guard_refuse_unwritable (c);
       return;
     }
-  if (push_pending (c, (c->route->flags & ROUTE_F_HIJACK) != 0) < 0)
+  if (guard_push_pending (c, (c->route->flags & ROUTE_F_HIJACK) != 0) < 0)
     {
       c->dead = true;
       return;
     }
   gbuf_free (&c->head_out);
   c->rs = RS_FORWARD;
-}
-
-static void
-finish_collected (struct conn *c, struct check_job *j)
-{
-  struct eci_verdict *v = &j->v;
-  char *nb = j->out;
-  size_t nlen = j->out_len;
-
-  if (j->r < 0)
-    {
-      const char *m = v->message ? v->message : REFUSAL_ENGINE_REFUSED;
-      audit (c, v->rule ? v->rule : "eci", "refused", m, v->image);
-      local_answer (c, v->status ? v->status : 403, m, false);
-      emit_local (c);
-      return;
-    }
-  if (v->rewrite)
-    audit (c, "eci.runtime", "rewritten", v->rewrite, v->image);
-  if (v->socket)
-    {
-      cleanup_free char *what = NULL;
-      if (asprintf (&what, "engine socket bind -> filtered socket \"%s\"",
-                    v->socket)
-          >= 0)
-        audit (c, "eci.socket-mount", "rewritten", what, v->image);
-    }
-  if (v->pin)
-    audit (c, "eci.socket-mount", "rewritten", v->pin, v->image);
-  if (j->op == ROUTE_OP_CONTAINER_CREATE)
-    {
-      char what[128];
-      snprintf (what, sizeof what,
-                "Labels " ECI_CALLER_UID_LABEL "=\"%lu\" " ECI_CALLER_GID_LABEL
-                "=\"%lu\"",
-                (unsigned long)j->caller_uid, (unsigned long)j->caller_gid);
-      audit (c, "caller", "rewritten", what, v->image);
-    }
-  if (nb == NULL)
-    {
-      nb = j->body;
-      nlen = j->len;
-    }
-  /* head and body reach uout in one append: whole, or not at all */
-  if (gbuf_printf (&c->head_out, "Content-Length: %zu\r\n\r\n", nlen) < 0
-      || gbuf_append (&c->head_out, nb, nlen) < 0
-      || gbuf_append (&c->uout, c->head_out.d + c->head_out.off,
-                      c->head_out.len)
-             < 0)
-    {
-      refuse_unwritable (c);
-      emit_local (c);
-      return;
-    }
-  if (push_pending (c, false) < 0)
-    {
-      c->dead = true;
-      return;
-    }
-  gbuf_free (&c->head_out);
-  c->rs = c->local_close ? RS_CLOSED : RS_HEAD;
-}
-
-static void submit_job (struct conn *c, struct check_job *j);
-
-/* The collected body is complete: park the connection and hand the check
- * to a worker (its answer resumes the connection, resume_checked), or
- * answer 413 at once. */
-static void
-handle_collected (struct conn *c)
-{
-  struct check_job *j;
-
-  if (c->body_too_big)
-    {
-      char msg[96];
-      snprintf (msg, sizeof msg, REFUSAL_ENGINE_BODY_TOO_LARGE,
-                ECI_MAX_JSON_BODY);
-      local_answer (c, 413, msg, false);
-      emit_local (c);
-      return;
-    }
-  j = calloc (1, sizeof *j);
-  if (j == NULL || (j->body = malloc (c->body.len + 1)) == NULL)
-    {
-      free (j);
-      c->dead = true;
-      return;
-    }
-  memcpy (j->body, c->body.d ? c->body.d + c->body.off : "", c->body.len);
-  j->body[c->body.len] = '\0';
-  j->len = c->body.len;
-  j->op = c->op;
-  j->eci = c->eci_on;
-  j->caller_uid = c->caller_uid;
-  j->caller_gid = c->caller_gid;
-  j->pidfd = -1;
-  gbuf_free (&c->body);
-  submit_job (c, j);
-}
-
-static void finish_job (struct conn *c, struct check_job *j);
-
-/* Run j for c on a worker: c is parked until the answer is in (or, with
- * sync_checks, checked here and now). */
-static void
-submit_job (struct conn *c, struct check_job *j)
-{
-  struct engine_guard *g = c->g;
-  j->g = g;
-  j->c = c;
-  if (g->sync_checks)
-    {
-      guard_checks_run (g, j);
-      finish_job (c, j);
-      guard_job_free (j);
-      return;
-    }
-  /* nothing more is read from this client until the answer is in: its
-   * next request must not overtake this one */
-  c->job = j;
-  c->rs = RS_PARKED;
-  guard_checks_enqueue (g, j);
-}
-
-/* A non-root caller's docker cp: ask whether the container mounts a host
- * path before the head (and any tar) goes to the engine. */
-static void
-start_archive_check (struct conn *c)
-{
-  struct check_job *j = calloc (1, sizeof *j);
-  if (j == NULL || (j->name = strdup (c->archive)) == NULL)
-    {
-      free (j);
-      c->dead = true;
-      return;
-    }
-  j->op = ROUTE_OP_ARCHIVE;
-  j->pidfd = -1;
-  submit_job (c, j);
-}
-
-static void
-finish_archive (struct conn *c, struct check_job *j)
-{
-  cleanup_free char *uri = NULL;
-  if (j->r < 0)
-    {
-      const char *m = j->v.message ? j->v.message : REFUSAL_ENGINE_REFUSED;
-      audit (c, j->v.rule ? j->v.rule : "eci.archive", "refused", m, NULL);
-      refuse (c, j->v.status ? j->v.status : 403, m, false);
-      return;
-    }
-  /* sent for the id that was checked, not the name */
-  if (asprintf (&uri, "%s%s/containers/%s/archive%s%s",
-                c->version[0] ? "/v" : "", c->version, j->out,
-                c->query && c->query[0] ? "?" : "", c->query ? c->query : "")
-      < 0)
-    {
-      uri = NULL;
-      c->dead = true;
-      return;
-    }
-  gbuf_free (&c->head_out);
-  c->head_out.limit = c->g->head_limit;
-  if (engine_req_write_head (&c->req, &c->head_out, uri) < 0)
-    {
-      refuse_unwritable (c);
-      return;
-    }
-  forward_head (c);
-}
-
-/* A filtered socket's peer was checked: serve it, or answer once and
- * close. */
-static void
-finish_peer (struct conn *c, struct check_job *j)
-{
-  if (j->r < 0)
-    {
-      const char *m = j->v.message ? j->v.message : REFUSAL_ENGINE_REFUSED;
-      audit (c, "socket.peer", "refused", m, NULL);
-      local_answer (c, 403, m, true);
-      emit_local (c);
-      return;
-    }
-  c->caller_uid = j->caller_uid;
-  c->caller_gid = j->caller_gid;
-  c->rs = RS_HEAD;
-}
-
-static void
-finish_job (struct conn *c, struct check_job *j)
-{
-  switch (j->op)
-    {
-    case JOB_PEER:
-      finish_peer (c, j);
-      break;
-    case ROUTE_OP_ARCHIVE:
-      finish_archive (c, j);
-      break;
-    default:
-      finish_collected (c, j);
-      break;
-    }
-}
-
-/* A new connection on a filtered socket: nothing is read from it until
- * its peer is known to be the socket's container. */
-static void
-start_peer_check (struct conn *c, int listener_id)
-{
-  struct check_job *j = calloc (1, sizeof *j);
-  socklen_t sl = sizeof j->pidfd;
-  if (j == NULL)
-    {
-      c->dead = true;
-      return;
-    }
-  j->op = JOB_PEER;
-  j->cred = c->cred;
-  j->listener_id = listener_id;
-  /* a pidfd names the peer process itself (Linux >= 6.5), so that its
-   * pid cannot be recycled under the check */
-  if (getsockopt (c->cfd, SOL_SOCKET, SO_PEERPIDFD, &j->pidfd, &sl) < 0)
-    j->pidfd = -1;
-  submit_job (c, j);
-}
-
-/* The loop's side of finished checks. */
-static void
-resume_checked (struct engine_guard *g)
-{
-  struct check_job *rev = guard_checks_take_done (g);
-  while (rev)
-    {
-      struct check_job *j = rev;
-      struct conn *c = j->c;
-      rev = j->next;
-      if (c != NULL && !c->closed)
-        {
-          c->job = NULL;
-          finish_job (c, j);
-          c->kick = true; /* pipelined requests may wait in cin */
-          conn_update (c);
-        }
-      guard_job_free (j);
-    }
 }
 
 /* A request message ended (body included). */
@@ -700,10 +444,10 @@ handle_message_end (struct conn *c)
                                                                : RS_HEAD;
       break;
     case RS_COLLECT:
-      handle_collected (c);
+      guard_handle_collected (c);
       break;
     case RS_DISCARD:
-      emit_local (c);
+      guard_emit_local (c);
       break;
     default:
       break;
@@ -729,13 +473,13 @@ parse_error (struct conn *c, llhttp_errno_t e)
   else
     snprintf (msg, sizeof msg, REFUSAL_ENGINE_MALFORMED,
               llhttp_errno_name (e));
-  local_answer (c, c->req.head_error ? 431 : 400, msg, true);
-  emit_local (c);
+  guard_local_answer (c, c->req.head_error ? 431 : 400, msg, true);
+  guard_emit_local (c);
 }
 
 /* Feed buffered client bytes to the parser while the state allows. */
-static void
-process_client (struct conn *c)
+void
+guard_process_client (struct conn *c)
 {
   while (!c->dead && (c->cin.len > 0 || c->kick))
     {
@@ -831,7 +575,7 @@ pipe_drain (int pipe_r, int dst, size_t *held)
 }
 
 static int
-conn_flush (struct conn *c)
+guard_conn_flush (struct conn *c)
 {
   if (c->ufd >= 0 && write_out (c->ufd, &c->uout) < 0)
     return -1;
@@ -884,8 +628,8 @@ start_splice (struct conn *c)
 
 /* Close both sockets now; the memory goes when the epoll batch that may
  * still name this connection is done. */
-static void
-conn_close (struct conn *c)
+void
+guard_conn_close (struct conn *c)
 {
   struct engine_guard *g = c->g;
   if (c->closed)
@@ -922,8 +666,8 @@ conn_close (struct conn *c)
   g->graveyard = c;
 }
 
-static void
-conn_free (struct conn *c)
+void
+guard_conn_free (struct conn *c)
 {
   for (int i = 0; i < 2; i++)
     {
@@ -971,20 +715,20 @@ set_mask (struct conn *c, int fd, struct ep *ep, uint32_t *cur, bool *reg,
 
 /* Flush, apply half-closes, decide whether the connection is over, and set
  * the epoll interest of both sockets. */
-static void
-conn_update (struct conn *c)
+void
+guard_conn_update (struct conn *c)
 {
   uint32_t mc = 0, mu = 0;
   if (c->closed)
     return;
   if (c->raw && !c->spliced && !c->dead)
     start_splice (c);
-  if (!c->dead && conn_flush (c) < 0)
+  if (!c->dead && guard_conn_flush (c) < 0)
     c->dead = true;
   if (!c->dead && (c->cin.len > 0 || c->kick))
     {
-      process_client (c);
-      if (!c->dead && conn_flush (c) < 0)
+      guard_process_client (c);
+      if (!c->dead && guard_conn_flush (c) < 0)
         c->dead = true;
     }
   if (!c->dead && c->raw)
@@ -1031,7 +775,7 @@ conn_update (struct conn *c)
     }
   if (c->dead)
     {
-      conn_close (c);
+      guard_conn_close (c);
       return;
     }
   bool want_client
@@ -1069,7 +813,7 @@ conn_update (struct conn *c)
   set_mask (c, c->cfd, &c->ep_c, &c->mask_c, &c->reg_c, mc);
   set_mask (c, c->ufd, &c->ep_u, &c->mask_u, &c->reg_u, mu);
   if (c->dead)
-    conn_close (c);
+    guard_conn_close (c);
 }
 
 static void
@@ -1099,10 +843,8 @@ on_client_readable (struct conn *c)
       c->dead = true;
       return;
     }
-  process_client (c);
+  guard_process_client (c);
 }
-
-static void engine_bytes (struct conn *c, const char *tmp, size_t n);
 
 static void
 on_engine_readable (struct conn *c)
@@ -1128,13 +870,13 @@ on_engine_readable (struct conn *c)
         llhttp_finish (&c->resp);
       return;
     }
-  engine_bytes (c, tmp, (size_t)n);
+  guard_engine_bytes (c, tmp, (size_t)n);
 }
 
 /* Bytes from the engine: track response framing, queue them for the
  * client. */
-static void
-engine_bytes (struct conn *c, const char *tmp, size_t n)
+void
+guard_engine_bytes (struct conn *c, const char *tmp, size_t n)
 {
   if (!c->raw)
     {
@@ -1164,13 +906,13 @@ engine_bytes (struct conn *c, const char *tmp, size_t n)
       return;
     }
   if (c->rs == RS_WAIT_LOCAL && c->pend_n == 0)
-    emit_local (c);
+    guard_emit_local (c);
   /* a finished response may let waiting client bytes through */
-  process_client (c);
+  guard_process_client (c);
 }
 
-static struct conn *
-conn_new (struct engine_guard *g, int fd)
+struct conn *
+guard_conn_new (struct engine_guard *g, int fd)
 {
   struct conn *c = calloc (1, sizeof *c);
   if (c == NULL)
@@ -1189,8 +931,8 @@ conn_new (struct engine_guard *g, int fd)
   return c;
 }
 
-static void
-conn_link (struct conn *c)
+void
+guard_conn_link (struct conn *c)
 {
   struct engine_guard *g = c->g;
   c->next = g->conns;
@@ -1222,7 +964,7 @@ accept_clients (struct engine_guard *g, struct listener *l)
           close (fd);
           continue;
         }
-      c = conn_new (g, fd);
+      c = guard_conn_new (g, fd);
       if (c == NULL)
         {
           close (fd);
@@ -1245,11 +987,11 @@ accept_clients (struct engine_guard *g, struct listener *l)
           free (c);
           continue;
         }
-      conn_link (c);
+      guard_conn_link (c);
       if (l->command_list && g->cfg.peer_check != NULL)
         {
-          start_peer_check (c, l->id);
-          conn_update (c);
+          guard_start_peer_check (c, l->id);
+          guard_conn_update (c);
         }
     }
 }
@@ -1268,171 +1010,12 @@ expire_heads (struct engine_guard *g)
       long ms = (now.tv_sec - c->req.head_start.tv_sec) * 1000
                 + (now.tv_nsec - c->req.head_start.tv_nsec) / 1000000;
       if (ms >= (long)g->cfg.head_timeout_ms)
-        conn_close (c);
+        guard_conn_close (c);
     }
 }
 
 /* ---- public API ----------------------------------------------------------
  */
-
-static int
-make_listener (const char *path, moat_error_t *err)
-{
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  cleanup_close int fd = -1;
-  struct stat st;
-  if (strlen (path) >= sizeof sa.sun_path)
-    return moat_error (err, ENAMETOOLONG, "listen on `%s`", path);
-  strcpy (sa.sun_path, path);
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0)
-    return moat_error (err, errno, "socket");
-  /* only a stale socket is replaced, never another kind of file */
-  if (lstat (path, &st) == 0)
-    {
-      if (!S_ISSOCK (st.st_mode))
-        return moat_error (err, EEXIST, "`%s` exists and is not a socket",
-                           path);
-      if (unlink (path) < 0)
-        return moat_error (err, errno, "remove stale `%s`", path);
-    }
-  if (bind (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-    return moat_error (err, errno, "bind `%s`", path);
-  if (chmod (path, 0660) < 0)
-    return moat_error (err, errno, "chmod `%s`", path);
-  if (listen (fd, SOMAXCONN) < 0)
-    return moat_error (err, errno, "listen on `%s`", path);
-  return steal_fd (&fd);
-}
-
-static int
-ep_add (struct engine_guard *g, int fd, struct ep *ep, enum ep_kind kind)
-{
-  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ep };
-  ep->kind = kind;
-  ep->c = NULL;
-  return epoll_ctl (g->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-static int
-listener_start (struct engine_guard *g, int id, int fd, bool command_list)
-{
-  struct listener *l = calloc (1, sizeof *l);
-  struct epoll_event ev = { .events = EPOLLIN };
-  if (l == NULL)
-    return -1;
-  l->id = id;
-  l->fd = fd;
-  l->command_list = command_list;
-  l->ep.kind = EP_LISTEN;
-  l->ep.l = l;
-  ev.data.ptr = &l->ep;
-  if (epoll_ctl (g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-    {
-      free (l);
-      return -1;
-    }
-  l->next = g->listeners;
-  g->listeners = l;
-  return 0;
-}
-
-/* Stop listener id and close the connections it accepted. */
-static void
-listener_stop (struct engine_guard *g, int id)
-{
-  for (struct listener **pp = &g->listeners; *pp; pp = &(*pp)->next)
-    if ((*pp)->id == id)
-      {
-        struct listener *l = *pp;
-        *pp = l->next;
-        close (l->fd);
-        free (l);
-        break;
-      }
-  for (struct conn *c = g->conns, *next; c; c = next)
-    {
-      next = c->next;
-      if (c->listener_id == id)
-        conn_close (c);
-    }
-}
-
-/* Apply the listener changes other threads queued, in order. */
-static void
-apply_listener_ops (struct engine_guard *g)
-{
-  struct listener_op *ops, *rev = NULL;
-  pthread_mutex_lock (&g->mu);
-  ops = g->ops;
-  g->ops = NULL;
-  pthread_mutex_unlock (&g->mu);
-  while (ops)
-    {
-      struct listener_op *n = ops->next;
-      ops->next = rev;
-      rev = ops;
-      ops = n;
-    }
-  while (rev)
-    {
-      struct listener_op *o = rev;
-      rev = o->next;
-      if (!o->add)
-        listener_stop (g, o->id);
-      else if (listener_start (g, o->id, o->fd, o->command_list) < 0)
-        {
-          log_warn ("engine guard: cannot serve listener %d: %s", o->id,
-                    strerror (errno));
-          close (o->fd);
-        }
-      free (o);
-    }
-}
-
-/* Hand o to the loop; o may be freed as soon as the mutex is released. */
-static int
-queue_listener_op (struct engine_guard *g, struct listener_op *o)
-{
-  uint64_t one = 1;
-  int ret;
-  pthread_mutex_lock (&g->mu);
-  if (o->add)
-    o->id = ++g->next_listener_id;
-  ret = o->add ? o->id : 0;
-  o->next = g->ops;
-  g->ops = o;
-  pthread_mutex_unlock (&g->mu);
-  if (write (g->wfd, &one, sizeof one) < 0 && errno != EAGAIN)
-    return -1;
-  return ret;
-}
-
-int
-engine_guard_add_listener (struct engine_guard *g, int fd, unsigned flags,
-                           moat_error_t *err)
-{
-  struct listener_op *o;
-  if (set_nonblock (fd) < 0)
-    return moat_error (err, errno, "listening socket");
-  o = calloc (1, sizeof *o);
-  if (o == NULL)
-    return moat_error (err, ENOMEM, "engine guard listener");
-  o->add = true;
-  o->fd = fd;
-  o->command_list = (flags & ENGINE_LISTENER_COMMAND_LIST) != 0;
-  return queue_listener_op (g, o);
-}
-
-void
-engine_guard_remove_listener (struct engine_guard *g, int id)
-{
-  struct listener_op *o = calloc (1, sizeof *o);
-  if (o == NULL)
-    return;
-  o->id = id;
-  queue_listener_op (g, o);
-}
 
 struct engine_guard *
 engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
@@ -1485,14 +1068,14 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
   if (cfg->listen_fd >= 0)
     {
       lfd = cfg->listen_fd;
-      if (set_nonblock (lfd) < 0)
+      if (guard_set_nonblock (lfd) < 0)
         {
           moat_error (err, errno, "listening socket");
           goto fail;
         }
     }
   else if (cfg->listen_path == NULL
-           || (lfd = make_listener (cfg->listen_path, err)) < 0)
+           || (lfd = guard_make_listener (cfg->listen_path, err)) < 0)
     {
       if (cfg->listen_path == NULL)
         moat_error (err, EINVAL, "engine guard: no listening socket");
@@ -1505,11 +1088,13 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
   g->epfd = epoll_create1 (EPOLL_CLOEXEC);
   if (g->efd < 0 || g->wfd < 0 || g->tfd < 0 || g->jfd < 0 || g->epfd < 0
       || timerfd_settime (g->tfd, 0, &its, NULL) < 0
-      || listener_start (g, ++g->next_listener_id, lfd, cfg->command_list) < 0
-      || (lfd = -1, ep_add (g, g->efd, &g->ep_e, EP_STOP)) < 0
-      || ep_add (g, g->wfd, &g->ep_w, EP_WAKE) < 0
-      || ep_add (g, g->tfd, &g->ep_t, EP_TIMER) < 0
-      || ep_add (g, g->jfd, &g->ep_j, EP_JOBS) < 0)
+      || guard_listener_start (g, ++g->next_listener_id, lfd,
+                               cfg->command_list)
+             < 0
+      || (lfd = -1, guard_ep_add (g, g->efd, &g->ep_e, EP_STOP)) < 0
+      || guard_ep_add (g, g->wfd, &g->ep_w, EP_WAKE) < 0
+      || guard_ep_add (g, g->tfd, &g->ep_t, EP_TIMER) < 0
+      || guard_ep_add (g, g->jfd, &g->ep_j, EP_JOBS) < 0)
     {
       moat_error (err, errno, "engine guard event loop");
       goto fail;
@@ -1603,7 +1188,7 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
               break;
             case EP_WAKE:
               if (read (g->wfd, &v, sizeof v) == sizeof v)
-                apply_listener_ops (g);
+                guard_apply_listener_ops (g);
               /* listeners stopped here may have events later in evs */
               i = n;
               break;
@@ -1618,7 +1203,7 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
               break;
             case EP_JOBS:
               if (read (g->jfd, &v, sizeof v) == sizeof v)
-                resume_checked (g);
+                guard_resume_checked (g);
               break;
             case EP_CLIENT:
             case EP_ENGINE:
@@ -1640,7 +1225,7 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
                   }
                 else if ((evs[i].events & EPOLLHUP) && is_c)
                   c->dead = true; /* the client is gone both ways */
-                conn_update (c);
+                guard_conn_update (c);
               }
               break;
             }
@@ -1649,7 +1234,7 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
         {
           struct conn *c = g->graveyard;
           g->graveyard = c->next;
-          conn_free (c);
+          guard_conn_free (c);
         }
     }
   guard_checks_stop (g);
@@ -1662,12 +1247,12 @@ engine_guard_free (struct engine_guard *g)
   if (g == NULL)
     return;
   while (g->conns)
-    conn_close (g->conns);
+    guard_conn_close (g->conns);
   while (g->graveyard)
     {
       struct conn *c = g->graveyard;
       g->graveyard = c->next;
-      conn_free (c);
+      guard_conn_free (c);
     }
   while (g->listeners)
     {
@@ -1714,104 +1299,4 @@ engine_guard_free (struct engine_guard *g)
   guard_pool_free (g);
   free (g->engine_path);
   free (g);
-}
-
-/* ---- test entry point -----------------------------------------------------
- */
-
-static int
-feed (struct engine_guard *g, const char *client, size_t clen,
-      const char *engine, size_t elen, size_t step, size_t head_limit,
-      struct gbuf *to_engine, struct gbuf *to_client)
-{
-  struct conn *c;
-  size_t ci = 0, ei = 0;
-  int ret = 0;
-  int in = open ("/dev/null", O_RDWR | O_CLOEXEC);
-  int out = open ("/dev/null", O_RDWR | O_CLOEXEC);
-  if (in < 0 || out < 0 || step == 0 || (c = conn_new (g, in)) == NULL)
-    {
-      if (in >= 0)
-        close (in);
-      if (out >= 0)
-        close (out);
-      return -1;
-    }
-  g->sync_checks = true; /* no loop to resume a parked connection */
-  g->head_limit = head_limit;
-  c->ufd = out; /* "connected": engine_connect() does nothing */
-  c->command_list = g->cfg.command_list;
-  conn_link (c);
-  while ((ci < clen || ei < elen) && !c->dead)
-    {
-      if (ci < clen)
-        {
-          size_t n = clen - ci < step ? clen - ci : step;
-          if (gbuf_append (&c->cin, client + ci, n) < 0)
-            break;
-          ci += n;
-          process_client (c);
-        }
-      if (ei < elen && !c->dead)
-        {
-          size_t n = elen - ei < step ? elen - ei : step;
-          engine_bytes (c, engine + ei, n);
-          ei += n;
-        }
-      /* what would be sent is taken at once, as by a fast peer; a dead
-       * connection sends nothing more */
-      if (!c->dead && to_engine
-          && gbuf_append (to_engine, c->uout.d + c->uout.off, c->uout.len) < 0)
-        ret = -1;
-      if (!c->dead && to_client
-          && gbuf_append (to_client, c->cout.d + c->cout.off, c->cout.len) < 0)
-        ret = -1;
-      gbuf_consume (&c->uout, c->uout.len);
-      gbuf_consume (&c->cout, c->cout.len);
-    }
-  g->head_limit = 0;
-  conn_close (c);
-  while (g->graveyard)
-    {
-      struct conn *d = g->graveyard;
-      g->graveyard = d->next;
-      conn_free (d);
-    }
-  return ret;
-}
-
-int
-engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
-                   const char *engine, size_t elen, size_t step)
-{
-  return feed (g, client, clen, engine, elen, step, 0, NULL, NULL);
-}
-
-static char *
-buf_take (struct gbuf *b, size_t *len)
-{
-  char *s = malloc (b->len + 1);
-  if (s != NULL)
-    {
-      memcpy (s, b->d ? b->d + b->off : "", b->len);
-      s[b->len] = '\0';
-      *len = b->len;
-    }
-  gbuf_free (b);
-  return s;
-}
-
-int
-engine_guard_feed_ex (struct engine_guard *g, const char *client, size_t clen,
-                      const char *engine, size_t elen, size_t step,
-                      size_t head_limit, struct engine_guard_feed_out *out)
-{
-  struct gbuf te = { 0 }, tc = { 0 };
-  int r = feed (g, client, clen, engine, elen, step, head_limit, &te, &tc);
-  memset (out, 0, sizeof *out);
-  out->to_engine = buf_take (&te, &out->to_engine_len);
-  out->to_client = buf_take (&tc, &out->to_client_len);
-  if (out->to_engine == NULL || out->to_client == NULL)
-    r = -1;
-  return r;
 }

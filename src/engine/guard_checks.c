@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/refusal.h"
+#include "engine/eci.h"
 
 static bool
 body_blank_p (const struct gbuf *b)
@@ -195,7 +196,6 @@ guard_checks_stop (struct engine_guard *g)
   g->n_workers = 0;
 }
 
-/* A check finished: audit, then send the (rewritten) body or refuse. */
 void
 guard_checks_enqueue (struct engine_guard *g, struct check_job *j)
 {
@@ -225,4 +225,256 @@ guard_checks_take_done (struct engine_guard *g)
       done = n;
     }
   return rev;
+}
+
+/* ---- the loop's side: park a connection, apply a finished check ---- */
+
+static void guard_submit_job (struct conn *c, struct check_job *j);
+static void guard_finish_job (struct conn *c, struct check_job *j);
+
+/* A check finished: audit, then send the (rewritten) body or refuse. */
+static void
+guard_finish_collected (struct conn *c, struct check_job *j)
+{
+  struct eci_verdict *v = &j->v;
+  char *nb = j->out;
+  size_t nlen = j->out_len;
+
+  if (j->r < 0)
+    {
+      const char *m = v->message ? v->message : REFUSAL_ENGINE_REFUSED;
+      guard_audit (c, v->rule ? v->rule : "eci", "refused", m, v->image);
+      guard_local_answer (c, v->status ? v->status : 403, m, false);
+      guard_emit_local (c);
+      return;
+    }
+  if (v->rewrite)
+    guard_audit (c, "eci.runtime", "rewritten", v->rewrite, v->image);
+  if (v->socket)
+    {
+      cleanup_free char *what = NULL;
+      if (asprintf (&what, "engine socket bind -> filtered socket \"%s\"",
+                    v->socket)
+          >= 0)
+        guard_audit (c, "eci.socket-mount", "rewritten", what, v->image);
+    }
+  if (v->pin)
+    guard_audit (c, "eci.socket-mount", "rewritten", v->pin, v->image);
+  if (j->op == ROUTE_OP_CONTAINER_CREATE)
+    {
+      char what[128];
+      snprintf (what, sizeof what,
+                "Labels " ECI_CALLER_UID_LABEL "=\"%lu\" " ECI_CALLER_GID_LABEL
+                "=\"%lu\"",
+                (unsigned long)j->caller_uid, (unsigned long)j->caller_gid);
+      guard_audit (c, "caller", "rewritten", what, v->image);
+    }
+  if (nb == NULL)
+    {
+      nb = j->body;
+      nlen = j->len;
+    }
+  /* head and body reach uout in one append: whole, or not at all */
+  if (gbuf_printf (&c->head_out, "Content-Length: %zu\r\n\r\n", nlen) < 0
+      || gbuf_append (&c->head_out, nb, nlen) < 0
+      || gbuf_append (&c->uout, c->head_out.d + c->head_out.off,
+                      c->head_out.len)
+             < 0)
+    {
+      guard_refuse_unwritable (c);
+      guard_emit_local (c);
+      return;
+    }
+  if (guard_push_pending (c, false) < 0)
+    {
+      c->dead = true;
+      return;
+    }
+  gbuf_free (&c->head_out);
+  c->rs = c->local_close ? RS_CLOSED : RS_HEAD;
+}
+
+/* The collected body is complete: park the connection and hand the check
+ * to a worker (its answer resumes the connection, resume_checked), or
+ * answer 413 at once. */
+void
+guard_handle_collected (struct conn *c)
+{
+  struct check_job *j;
+
+  if (c->body_too_big)
+    {
+      char msg[96];
+      snprintf (msg, sizeof msg, REFUSAL_ENGINE_BODY_TOO_LARGE,
+                ECI_MAX_JSON_BODY);
+      guard_local_answer (c, 413, msg, false);
+      guard_emit_local (c);
+      return;
+    }
+  j = calloc (1, sizeof *j);
+  if (j == NULL || (j->body = malloc (c->body.len + 1)) == NULL)
+    {
+      free (j);
+      c->dead = true;
+      return;
+    }
+  memcpy (j->body, c->body.d ? c->body.d + c->body.off : "", c->body.len);
+  j->body[c->body.len] = '\0';
+  j->len = c->body.len;
+  j->op = c->op;
+  j->eci = c->eci_on;
+  j->caller_uid = c->caller_uid;
+  j->caller_gid = c->caller_gid;
+  j->pidfd = -1;
+  gbuf_free (&c->body);
+  guard_submit_job (c, j);
+}
+
+/* Run j for c on a worker: c is parked until the answer is in (or, with
+ * sync_checks, checked here and now). */
+static void
+guard_submit_job (struct conn *c, struct check_job *j)
+{
+  struct engine_guard *g = c->g;
+  j->g = g;
+  j->c = c;
+  if (g->sync_checks)
+    {
+      guard_checks_run (g, j);
+      guard_finish_job (c, j);
+      guard_job_free (j);
+      return;
+    }
+  /* nothing more is read from this client until the answer is in: its
+   * next request must not overtake this one */
+  c->job = j;
+  c->rs = RS_PARKED;
+  guard_checks_enqueue (g, j);
+}
+
+/* A non-root caller's docker cp: ask whether the container mounts a host
+ * path before the head (and any tar) goes to the engine. */
+void
+guard_start_archive_check (struct conn *c)
+{
+  struct check_job *j = calloc (1, sizeof *j);
+  if (j == NULL || (j->name = strdup (c->archive)) == NULL)
+    {
+      free (j);
+      c->dead = true;
+      return;
+    }
+  j->op = ROUTE_OP_ARCHIVE;
+  j->pidfd = -1;
+  guard_submit_job (c, j);
+}
+
+static void
+guard_finish_archive (struct conn *c, struct check_job *j)
+{
+  cleanup_free char *uri = NULL;
+  if (j->r < 0)
+    {
+      const char *m = j->v.message ? j->v.message : REFUSAL_ENGINE_REFUSED;
+      guard_audit (c, j->v.rule ? j->v.rule : "eci.archive", "refused", m,
+                   NULL);
+      guard_refuse (c, j->v.status ? j->v.status : 403, m, false);
+      return;
+    }
+  /* sent for the id that was checked, not the name */
+  if (asprintf (&uri, "%s%s/containers/%s/archive%s%s",
+                c->version[0] ? "/v" : "", c->version, j->out,
+                c->query && c->query[0] ? "?" : "", c->query ? c->query : "")
+      < 0)
+    {
+      uri = NULL;
+      c->dead = true;
+      return;
+    }
+  gbuf_free (&c->head_out);
+  c->head_out.limit = c->g->head_limit;
+  if (engine_req_write_head (&c->req, &c->head_out, uri) < 0)
+    {
+      guard_refuse_unwritable (c);
+      return;
+    }
+  guard_forward_head (c);
+}
+
+/* A filtered socket's peer was checked: serve it, or answer once and
+ * close. */
+static void
+guard_finish_peer (struct conn *c, struct check_job *j)
+{
+  if (j->r < 0)
+    {
+      const char *m = j->v.message ? j->v.message : REFUSAL_ENGINE_REFUSED;
+      guard_audit (c, "socket.peer", "refused", m, NULL);
+      guard_local_answer (c, 403, m, true);
+      guard_emit_local (c);
+      return;
+    }
+  c->caller_uid = j->caller_uid;
+  c->caller_gid = j->caller_gid;
+  c->rs = RS_HEAD;
+}
+
+static void
+guard_finish_job (struct conn *c, struct check_job *j)
+{
+  switch (j->op)
+    {
+    case JOB_PEER:
+      guard_finish_peer (c, j);
+      break;
+    case ROUTE_OP_ARCHIVE:
+      guard_finish_archive (c, j);
+      break;
+    default:
+      guard_finish_collected (c, j);
+      break;
+    }
+}
+
+/* A new connection on a filtered socket: nothing is read from it until
+ * its peer is known to be the socket's container. */
+void
+guard_start_peer_check (struct conn *c, int listener_id)
+{
+  struct check_job *j = calloc (1, sizeof *j);
+  socklen_t sl = sizeof j->pidfd;
+  if (j == NULL)
+    {
+      c->dead = true;
+      return;
+    }
+  j->op = JOB_PEER;
+  j->cred = c->cred;
+  j->listener_id = listener_id;
+  /* a pidfd names the peer process itself (Linux >= 6.5), so that its
+   * pid cannot be recycled under the check */
+  if (getsockopt (c->cfd, SOL_SOCKET, SO_PEERPIDFD, &j->pidfd, &sl) < 0)
+    j->pidfd = -1;
+  guard_submit_job (c, j);
+}
+
+/* The loop's side of finished checks. */
+void
+guard_resume_checked (struct engine_guard *g)
+{
+  struct check_job *rev = guard_checks_take_done (g);
+  while (rev)
+    {
+      struct check_job *j = rev;
+      struct conn *c = j->c;
+      rev = j->next;
+      if (c != NULL && !c->closed)
+        {
+          c->job = NULL;
+          guard_finish_job (c, j);
+          c->kick = true; /* pipelined requests may wait in cin */
+          guard_conn_update (c);
+        }
+      guard_job_free (j);
+    }
 }

@@ -220,6 +220,57 @@ struct engine_guard
   bool pool_hold; /* connecting failed: wait for the timer */
 };
 
+/* guard.c: connections */
+int guard_set_nonblock (int fd);
+struct conn *guard_conn_new (struct engine_guard *g, int fd);
+void guard_conn_link (struct conn *c);
+/* Close both sockets now; the memory goes after the epoll batch. */
+void guard_conn_close (struct conn *c);
+void guard_conn_free (struct conn *c);
+/* Flush, apply half-closes, decide whether the connection is over, and
+ * set the epoll interest of both sockets. */
+void guard_conn_update (struct conn *c);
+/* Feed buffered client bytes to the parser while the state allows. */
+void guard_process_client (struct conn *c);
+/* Bytes from the engine: track response framing, queue them for the
+ * client. */
+void guard_engine_bytes (struct conn *c, const char *tmp, size_t n);
+void guard_audit (struct conn *c, const char *rule, const char *outcome,
+                  const char *detail, const char *image);
+/* Queue a local answer: sent now if nothing is outstanding on the engine
+ * side (guard_emit_local), else after the engine's responses. */
+void guard_local_answer (struct conn *c, int status, const char *message,
+                         bool close);
+void guard_emit_local (struct conn *c);
+/* Refuse the current request: answer once its body is consumed. */
+void guard_refuse (struct conn *c, int status, const char *message,
+                   bool close);
+/* A request that cannot be written whole: 500, then close. */
+void guard_refuse_unwritable (struct conn *c);
+/* Send the checked head (c->head_out, without framing), then the body. */
+void guard_forward_head (struct conn *c);
+int guard_push_pending (struct conn *c, bool hijack);
+
+/* guard_checks.c: the loop's side of checks */
+/* The collected body is complete: park c and check it, or answer 413. */
+void guard_handle_collected (struct conn *c);
+/* A non-root caller's docker cp: check the container first. */
+void guard_start_archive_check (struct conn *c);
+/* A filtered socket's new connection: check its peer first. */
+void guard_start_peer_check (struct conn *c, int listener_id);
+/* Apply the finished checks (on g->jfd). */
+void guard_resume_checked (struct engine_guard *g);
+
+/* guard_listen.c */
+/* A listening unix socket at path (a stale socket is replaced). */
+int guard_make_listener (const char *path, moat_error_t *err);
+int guard_ep_add (struct engine_guard *g, int fd, struct ep *ep,
+                  enum ep_kind kind);
+int guard_listener_start (struct engine_guard *g, int id, int fd,
+                          bool command_list);
+/* Apply the listener changes other threads queued, in order. */
+void guard_apply_listener_ops (struct engine_guard *g);
+
 /* guard_pool.c: pre-connected engine connections */
 /* A new connection to the engine at path (non-blocking), or -1. */
 int guard_engine_dial (const char *path);
