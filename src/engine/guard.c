@@ -1160,6 +1160,40 @@ engine_guard_stop (struct engine_guard *g)
   (void)r;
 }
 
+static uint64_t
+now_us (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* epoll_wait; with cfg.spin_us, poll without sleeping for up to that long
+ * first while an engine response is awaited (it saves the wake-up of the
+ * loop's thread when the answer comes quickly, at the price of CPU). */
+static int
+loop_wait (struct engine_guard *g, struct epoll_event *evs, int max)
+{
+  if (g->cfg.spin_us > 0)
+    {
+      bool awaited = false;
+      for (struct conn *c = g->conns; c && !awaited; c = c->next)
+        awaited = c->pend_n > 0 && !c->raw;
+      if (awaited)
+        {
+          uint64_t until = now_us () + g->cfg.spin_us;
+          do
+            {
+              int n = epoll_wait (g->epfd, evs, max, 0);
+              if (n != 0)
+                return n;
+            }
+          while (now_us () < until);
+        }
+    }
+  return epoll_wait (g->epfd, evs, max, -1);
+}
+
 int
 engine_guard_run (struct engine_guard *g, moat_error_t *err)
 {
@@ -1170,7 +1204,7 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
     {
       int n;
       guard_pool_fill (g);
-      n = epoll_wait (g->epfd, evs, 64, -1);
+      n = loop_wait (g, evs, 64);
       if (n < 0)
         {
           if (errno == EINTR)
