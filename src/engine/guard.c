@@ -97,7 +97,7 @@ void
 guard_local_answer (struct conn *c, int status, const char *message,
                     bool close)
 {
-  gbuf_free (&c->local);
+  io_buf_free (&c->local);
   if (engine_error_answer (&c->local, status, message, close,
                            c->req.method == HTTP_HEAD)
       < 0)
@@ -120,9 +120,9 @@ guard_emit_local (struct conn *c)
       c->rs = RS_WAIT_LOCAL;
       return;
     }
-  if (gbuf_append (&c->cout, c->local.d + c->local.off, c->local.len) < 0)
+  if (io_buf_append (&c->cout, c->local.d + c->local.off, c->local.len) < 0)
     c->dead = true;
-  gbuf_free (&c->local);
+  io_buf_free (&c->local);
   if (c->local_close)
     {
       c->rs = RS_CLOSED;
@@ -144,21 +144,21 @@ conn_body (void *owner, const char *at, size_t len)
     case RS_FORWARD:
       if (c->chunked_out)
         {
-          if (gbuf_printf (&c->uout, "%zx\r\n", len) < 0
-              || gbuf_append (&c->uout, at, len) < 0
-              || gbuf_append (&c->uout, "\r\n", 2) < 0)
+          if (io_buf_printf (&c->uout, "%zx\r\n", len) < 0
+              || io_buf_append (&c->uout, at, len) < 0
+              || io_buf_append (&c->uout, "\r\n", 2) < 0)
             return -1;
           return 0;
         }
-      return gbuf_append (&c->uout, at, len);
+      return io_buf_append (&c->uout, at, len);
     case RS_COLLECT:
       if (c->body_too_big || c->body.len + len > ECI_MAX_JSON_BODY)
         {
           c->body_too_big = true;
-          gbuf_free (&c->body);
+          io_buf_free (&c->body);
           return 0;
         }
-      return gbuf_append (&c->body, at, len);
+      return io_buf_append (&c->body, at, len);
     default:
       return 0;
     }
@@ -325,7 +325,7 @@ handle_head (struct conn *c)
   c->archive = NULL;
   free (c->query);
   c->query = NULL;
-  gbuf_free (&c->body);
+  io_buf_free (&c->body);
   c->body_too_big = false;
   c->op = ROUTE_OP_NONE;
   c->route = NULL;
@@ -366,7 +366,7 @@ handle_head (struct conn *c)
       guard_refuse (c, 502, REFUSAL_ENGINE_NO_ENGINE, true);
       return;
     }
-  gbuf_free (&c->head_out);
+  io_buf_free (&c->head_out);
   c->head_out.limit = g->head_limit;
   if (engine_req_write_head (&c->req, &c->head_out, NULL) < 0)
     {
@@ -392,7 +392,7 @@ void
 guard_refuse_unwritable (struct conn *c)
 {
   log_warn ("engine guard: cannot write a request: %s", strerror (errno));
-  gbuf_free (&c->head_out);
+  io_buf_free (&c->head_out);
   guard_refuse (c, 500, REFUSAL_ENGINE_NO_MEMORY, true);
 }
 
@@ -405,15 +405,15 @@ guard_forward_head (struct conn *c)
   int r;
   c->chunked_out = c->req.chunked_in;
   if (c->chunked_out)
-    r = gbuf_printf (&c->head_out, "Transfer-Encoding: chunked\r\n\r\n");
+    r = io_buf_printf (&c->head_out, "Transfer-Encoding: chunked\r\n\r\n");
   else if (c->req.has_length)
-    r = gbuf_printf (&c->head_out, "Content-Length: %llu\r\n\r\n",
-                     (unsigned long long)c->req.content_length);
+    r = io_buf_printf (&c->head_out, "Content-Length: %llu\r\n\r\n",
+                       (unsigned long long)c->req.content_length);
   else
-    r = gbuf_append (&c->head_out, "\r\n", 2);
+    r = io_buf_append (&c->head_out, "\r\n", 2);
   if (r < 0
-      || gbuf_append (&c->uout, c->head_out.d + c->head_out.off,
-                      c->head_out.len)
+      || io_buf_append (&c->uout, c->head_out.d + c->head_out.off,
+                        c->head_out.len)
              < 0)
     {
       guard_refuse_unwritable (c);
@@ -424,7 +424,7 @@ guard_forward_head (struct conn *c)
       c->dead = true;
       return;
     }
-  gbuf_free (&c->head_out);
+  io_buf_free (&c->head_out);
   c->rs = RS_FORWARD;
 }
 
@@ -438,7 +438,7 @@ handle_message_end (struct conn *c)
   switch (c->rs)
     {
     case RS_FORWARD:
-      if (c->chunked_out && gbuf_append (&c->uout, "0\r\n\r\n", 5) < 0)
+      if (c->chunked_out && io_buf_append (&c->uout, "0\r\n\r\n", 5) < 0)
         c->dead = true;
       c->rs = (c->route && (c->route->flags & ROUTE_F_HIJACK)) ? RS_WAIT_HIJACK
                                                                : RS_HEAD;
@@ -485,9 +485,9 @@ guard_process_client (struct conn *c)
     {
       if (c->raw)
         {
-          if (gbuf_append (&c->uout, c->cin.d + c->cin.off, c->cin.len) < 0)
+          if (io_buf_append (&c->uout, c->cin.d + c->cin.off, c->cin.len) < 0)
             c->dead = true;
-          gbuf_consume (&c->cin, c->cin.len);
+          io_buf_consume (&c->cin, c->cin.len);
           return;
         }
       if (c->rs == RS_WAIT_HIJACK || c->rs == RS_WAIT_LOCAL
@@ -495,7 +495,7 @@ guard_process_client (struct conn *c)
         return;
       if (c->rs == RS_CLOSED)
         {
-          gbuf_consume (&c->cin, c->cin.len);
+          io_buf_consume (&c->cin, c->cin.len);
           return;
         }
       if (c->uout.len > HIGH_WATER || c->pend_n >= MAX_PENDING - 1)
@@ -508,13 +508,13 @@ guard_process_client (struct conn *c)
         used = (size_t)(llhttp_get_error_pos (&c->req.p) - base);
       else if (e != HPE_OK)
         {
-          gbuf_consume (&c->cin, c->cin.len);
+          io_buf_consume (&c->cin, c->cin.len);
           if (c->rs == RS_HEAD)
             c->req.in_head = true;
           parse_error (c, e);
           return;
         }
-      gbuf_consume (&c->cin, used);
+      io_buf_consume (&c->cin, used);
       if (e == HPE_OK)
         return;
       if (e == HPE_PAUSED_UPGRADE)
@@ -537,7 +537,7 @@ guard_process_client (struct conn *c)
 /* ---- I/O --------------------------------------------------------------- */
 
 static int
-write_out (int fd, struct gbuf *b)
+write_out (int fd, struct io_buf *b)
 {
   while (b->len > 0)
     {
@@ -550,7 +550,7 @@ write_out (int fd, struct gbuf *b)
             return 0;
           return -1;
         }
-      gbuf_consume (b, (size_t)n);
+      io_buf_consume (b, (size_t)n);
     }
   return 0;
 }
@@ -676,13 +676,13 @@ guard_conn_free (struct conn *c)
       if (c->pipe_uc[i] >= 0)
         close (c->pipe_uc[i]);
     }
-  gbuf_free (&c->cin);
+  io_buf_free (&c->cin);
   engine_req_free (&c->req);
-  gbuf_free (&c->head_out);
-  gbuf_free (&c->body);
-  gbuf_free (&c->local);
-  gbuf_free (&c->uout);
-  gbuf_free (&c->cout);
+  io_buf_free (&c->head_out);
+  io_buf_free (&c->body);
+  io_buf_free (&c->local);
+  io_buf_free (&c->uout);
+  io_buf_free (&c->cout);
   free (c->container);
   free (c->archive);
   free (c->query);
@@ -803,12 +803,12 @@ guard_conn_update (struct conn *c)
   /* an idle kept-alive connection holds no buffers */
   if (!c->raw && c->rs == RS_HEAD && !c->req.head_started && c->cin.len == 0)
     {
-      gbuf_free (&c->cin);
-      gbuf_free (&c->req.hbuf);
+      io_buf_free (&c->cin);
+      io_buf_free (&c->req.hbuf);
       if (c->uout.len == 0)
-        gbuf_free (&c->uout);
+        io_buf_free (&c->uout);
       if (c->cout.len == 0)
-        gbuf_free (&c->cout);
+        io_buf_free (&c->cout);
     }
   set_mask (c, c->cfd, &c->ep_c, &c->mask_c, &c->reg_c, mc);
   set_mask (c, c->ufd, &c->ep_u, &c->mask_u, &c->reg_u, mu);
@@ -838,7 +838,7 @@ on_client_readable (struct conn *c)
       c->cin_eof = true;
       return;
     }
-  if (gbuf_append (&c->cin, tmp, (size_t)n) < 0)
+  if (io_buf_append (&c->cin, tmp, (size_t)n) < 0)
     {
       c->dead = true;
       return;
@@ -900,7 +900,7 @@ guard_engine_bytes (struct conn *c, const char *tmp, size_t n)
           c->rs = RS_CLOSED;
         }
     }
-  if (gbuf_append (&c->cout, tmp, n) < 0)
+  if (io_buf_append (&c->cout, tmp, n) < 0)
     {
       c->dead = true;
       return;

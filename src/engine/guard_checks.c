@@ -16,7 +16,7 @@
 #include "engine/eci.h"
 
 static bool
-body_blank_p (const struct gbuf *b)
+body_blank_p (const struct io_buf *b)
 {
   size_t n = b->len;
   const char *p = b->d ? b->d + b->off : "";
@@ -116,7 +116,7 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
       {
         /* API < 1.24 took a HostConfig here, applied with no create
          * check */
-        struct gbuf b = { .d = j->body, .len = j->len };
+        struct io_buf b = { .d = j->body, .len = j->len };
         if (!body_blank_p (&b))
           {
             j->v.status = 400;
@@ -275,10 +275,10 @@ guard_finish_collected (struct conn *c, struct check_job *j)
       nlen = j->len;
     }
   /* head and body reach uout in one append: whole, or not at all */
-  if (gbuf_printf (&c->head_out, "Content-Length: %zu\r\n\r\n", nlen) < 0
-      || gbuf_append (&c->head_out, nb, nlen) < 0
-      || gbuf_append (&c->uout, c->head_out.d + c->head_out.off,
-                      c->head_out.len)
+  if (io_buf_printf (&c->head_out, "Content-Length: %zu\r\n\r\n", nlen) < 0
+      || io_buf_append (&c->head_out, nb, nlen) < 0
+      || io_buf_append (&c->uout, c->head_out.d + c->head_out.off,
+                        c->head_out.len)
              < 0)
     {
       guard_refuse_unwritable (c);
@@ -290,7 +290,7 @@ guard_finish_collected (struct conn *c, struct check_job *j)
       c->dead = true;
       return;
     }
-  gbuf_free (&c->head_out);
+  io_buf_free (&c->head_out);
   c->rs = c->local_close ? RS_CLOSED : RS_HEAD;
 }
 
@@ -326,7 +326,7 @@ guard_handle_collected (struct conn *c)
   j->caller_uid = c->caller_uid;
   j->caller_gid = c->caller_gid;
   j->pidfd = -1;
-  gbuf_free (&c->body);
+  io_buf_free (&c->body);
   guard_submit_job (c, j);
 }
 
@@ -391,7 +391,7 @@ guard_finish_archive (struct conn *c, struct check_job *j)
       c->dead = true;
       return;
     }
-  gbuf_free (&c->head_out);
+  io_buf_free (&c->head_out);
   c->head_out.limit = c->g->head_limit;
   if (engine_req_write_head (&c->req, &c->head_out, uri) < 0)
     {

@@ -12,7 +12,7 @@
 static int
 feed (struct engine_guard *g, const char *client, size_t clen,
       const char *engine, size_t elen, size_t step, size_t head_limit,
-      struct gbuf *to_engine, struct gbuf *to_client)
+      struct io_buf *to_engine, struct io_buf *to_client)
 {
   struct conn *c;
   size_t ci = 0, ei = 0;
@@ -37,7 +37,7 @@ feed (struct engine_guard *g, const char *client, size_t clen,
       if (ci < clen)
         {
           size_t n = clen - ci < step ? clen - ci : step;
-          if (gbuf_append (&c->cin, client + ci, n) < 0)
+          if (io_buf_append (&c->cin, client + ci, n) < 0)
             break;
           ci += n;
           guard_process_client (c);
@@ -51,13 +51,15 @@ feed (struct engine_guard *g, const char *client, size_t clen,
       /* what would be sent is taken at once, as by a fast peer; a dead
        * connection sends nothing more */
       if (!c->dead && to_engine
-          && gbuf_append (to_engine, c->uout.d + c->uout.off, c->uout.len) < 0)
+          && io_buf_append (to_engine, c->uout.d + c->uout.off, c->uout.len)
+                 < 0)
         ret = -1;
       if (!c->dead && to_client
-          && gbuf_append (to_client, c->cout.d + c->cout.off, c->cout.len) < 0)
+          && io_buf_append (to_client, c->cout.d + c->cout.off, c->cout.len)
+                 < 0)
         ret = -1;
-      gbuf_consume (&c->uout, c->uout.len);
-      gbuf_consume (&c->cout, c->cout.len);
+      io_buf_consume (&c->uout, c->uout.len);
+      io_buf_consume (&c->cout, c->cout.len);
     }
   g->head_limit = 0;
   guard_conn_close (c);
@@ -78,7 +80,7 @@ engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
 }
 
 static char *
-buf_take (struct gbuf *b, size_t *len)
+buf_take (struct io_buf *b, size_t *len)
 {
   char *s = malloc (b->len + 1);
   if (s != NULL)
@@ -87,7 +89,7 @@ buf_take (struct gbuf *b, size_t *len)
       s[b->len] = '\0';
       *len = b->len;
     }
-  gbuf_free (b);
+  io_buf_free (b);
   return s;
 }
 
@@ -96,7 +98,7 @@ engine_guard_feed_ex (struct engine_guard *g, const char *client, size_t clen,
                       const char *engine, size_t elen, size_t step,
                       size_t head_limit, struct engine_guard_feed_out *out)
 {
-  struct gbuf te = { 0 }, tc = { 0 };
+  struct io_buf te = { 0 }, tc = { 0 };
   int r = feed (g, client, clen, engine, elen, step, head_limit, &te, &tc);
   memset (out, 0, sizeof *out);
   out->to_engine = buf_take (&te, &out->to_engine_len);

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "engine/archive.h"
-#include "engine/gbuf.h"
+#include "io/buf.h"
 #include "engine/guard.h"
 #include "engine/request.h"
 #include "engine/route.h"
@@ -108,22 +108,22 @@ struct conn
   /* client -> engine */
   struct engine_req req;
   enum req_state rs;
-  struct gbuf cin; /* read from the client, not yet parsed */
+  struct io_buf cin; /* read from the client, not yet parsed */
   const struct engine_route *route;
-  bool chunked_out;     /* re-framing a chunked body to the engine */
-  struct gbuf head_out; /* re-serialised head (RS_COLLECT) */
-  struct gbuf body;     /* collected body */
+  bool chunked_out;       /* re-framing a chunked body to the engine */
+  struct io_buf head_out; /* re-serialised head (RS_COLLECT) */
+  struct io_buf body;     /* collected body */
   bool body_too_big;
-  int op;            /* route op being collected or checked */
-  bool eci_on;       /* ECI applied to the current request */
-  char *container;   /* name= of a create */
-  char *archive;     /* container of a checked docker cp, as requested */
-  char version[16];  /* /vX.Y of the current request-URI, or "" */
-  char *query;       /* its query, or NULL */
-  struct gbuf local; /* local answer waiting (RS_WAIT_LOCAL/DISCARD) */
-  bool local_close;  /* close after the local answer */
+  int op;              /* route op being collected or checked */
+  bool eci_on;         /* ECI applied to the current request */
+  char *container;     /* name= of a create */
+  char *archive;       /* container of a checked docker cp, as requested */
+  char version[16];    /* /vX.Y of the current request-URI, or "" */
+  char *query;         /* its query, or NULL */
+  struct io_buf local; /* local answer waiting (RS_WAIT_LOCAL/DISCARD) */
+  bool local_close;    /* close after the local answer */
   enum req_state after_local;
-  struct gbuf uout; /* to the engine */
+  struct io_buf uout; /* to the engine */
   bool cin_eof;
   bool ushut_done;
 
@@ -138,7 +138,7 @@ struct conn
   char resp_ct[96];
   size_t resp_ct_len;
   bool resp_in_value;
-  struct gbuf cout; /* to the client */
+  struct io_buf cout; /* to the client */
   bool uin_eof;
   bool cshut_done;
   bool raw; /* hijacked: bytes flow both ways unparsed */

@@ -39,7 +39,7 @@ status_text (int status)
 /* JSON-escape s (bytes that are not valid UTF-8 are %-escaped so the
  * message stays a faithful, printable rendering of what was received). */
 static int
-json_escape (struct gbuf *b, const char *s)
+json_escape (struct io_buf *b, const char *s)
 {
   const unsigned char *p = (const unsigned char *)s;
   while (*p)
@@ -48,19 +48,19 @@ json_escape (struct gbuf *b, const char *s)
       if (c == '"' || c == '\\')
         {
           char e[2] = { '\\', (char)c };
-          if (gbuf_append (b, e, 2) < 0)
+          if (io_buf_append (b, e, 2) < 0)
             return -1;
           p++;
         }
       else if (c < 0x20 || c == 0x7f)
         {
-          if (gbuf_printf (b, "\\u%04x", c) < 0)
+          if (io_buf_printf (b, "\\u%04x", c) < 0)
             return -1;
           p++;
         }
       else if (c < 0x80)
         {
-          if (gbuf_append (b, p, 1) < 0)
+          if (io_buf_append (b, p, 1) < 0)
             return -1;
           p++;
         }
@@ -76,13 +76,13 @@ json_escape (struct gbuf *b, const char *s)
             ok = (p[i] & 0xc0) == 0x80;
           if (ok)
             {
-              if (gbuf_append (b, p, (size_t)n) < 0)
+              if (io_buf_append (b, p, (size_t)n) < 0)
                 return -1;
               p += n;
             }
           else
             {
-              if (gbuf_printf (b, "%%%02X", c) < 0)
+              if (io_buf_printf (b, "%%%02X", c) < 0)
                 return -1;
               p++;
             }
@@ -95,26 +95,26 @@ json_escape (struct gbuf *b, const char *s)
  * own: JSON body {"message": "..."}; to a HEAD request, the head alone
  * (a body there would be read as an answer nobody asked for). */
 int
-engine_error_answer (struct gbuf *out, int status, const char *message,
+engine_error_answer (struct io_buf *out, int status, const char *message,
                      bool close, bool head)
 {
-  struct gbuf body = { 0 };
+  struct io_buf body = { 0 };
   int ret = -1;
-  if (gbuf_append (&body, "{\"message\":\"", 12) < 0
+  if (io_buf_append (&body, "{\"message\":\"", 12) < 0
       || json_escape (&body, message) < 0
-      || gbuf_append (&body, "\"}\n", 3) < 0)
+      || io_buf_append (&body, "\"}\n", 3) < 0)
     goto done;
-  if (gbuf_printf (out,
-                   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                   "Content-Length: %zu\r\n%s\r\n",
-                   status, status_text (status), body.len,
-                   close ? "Connection: close\r\n" : "")
+  if (io_buf_printf (out,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n%s\r\n",
+                     status, status_text (status), body.len,
+                     close ? "Connection: close\r\n" : "")
           < 0
-      || (!head && gbuf_append (out, body.d + body.off, body.len) < 0))
+      || (!head && io_buf_append (out, body.d + body.off, body.len) < 0))
     goto done;
   ret = 0;
 done:
-  gbuf_free (&body);
+  io_buf_free (&body);
   return ret;
 }
 
@@ -132,7 +132,7 @@ hbuf_add (struct engine_req *c, const char *at, size_t len)
       c->head_error = true;
       return -1;
     }
-  return gbuf_append (&c->hbuf, at, len);
+  return io_buf_append (&c->hbuf, at, len);
 }
 
 static int
@@ -249,15 +249,15 @@ hdr_is (const struct engine_req *c, size_t i, const char *name)
 /* Re-serialise the head into out, without framing headers; the caller
  * adds them. */
 int
-engine_req_write_head (const struct engine_req *c, struct gbuf *out,
+engine_req_write_head (const struct engine_req *c, struct io_buf *out,
                        const char *uri)
 {
   const char *m = llhttp_method_name ((llhttp_method_t)c->method);
-  if (gbuf_printf (out, "%s ", m) < 0
-      || (uri ? gbuf_append (out, uri, strlen (uri))
-              : gbuf_append (out, c->hbuf.d + c->url_off, c->url_len))
+  if (io_buf_printf (out, "%s ", m) < 0
+      || (uri ? io_buf_append (out, uri, strlen (uri))
+              : io_buf_append (out, c->hbuf.d + c->url_off, c->url_len))
              < 0
-      || gbuf_printf (out, " HTTP/%d.%d\r\n", c->http_major, c->http_minor)
+      || io_buf_printf (out, " HTTP/%d.%d\r\n", c->http_major, c->http_minor)
              < 0)
     return -1;
   for (size_t i = 0; i < c->n_headers; i++)
@@ -267,10 +267,11 @@ engine_req_write_head (const struct engine_req *c, struct gbuf *out,
       if (hdr_is (c, i, "content-length") || hdr_is (c, i, "transfer-encoding")
           || hdr_is (c, i, "expect"))
         continue;
-      if (gbuf_append (out, c->hbuf.d + c->hname_off[i], c->hname_len[i]) < 0
-          || gbuf_append (out, ": ", 2) < 0
-          || gbuf_append (out, c->hbuf.d + c->hval_off[i], c->hval_len[i]) < 0
-          || gbuf_append (out, "\r\n", 2) < 0)
+      if (io_buf_append (out, c->hbuf.d + c->hname_off[i], c->hname_len[i]) < 0
+          || io_buf_append (out, ": ", 2) < 0
+          || io_buf_append (out, c->hbuf.d + c->hval_off[i], c->hval_len[i])
+                 < 0
+          || io_buf_append (out, "\r\n", 2) < 0)
         return -1;
     }
   return 0;
@@ -361,5 +362,5 @@ engine_req_next (struct engine_req *r)
 void
 engine_req_free (struct engine_req *r)
 {
-  gbuf_free (&r->hbuf);
+  io_buf_free (&r->hbuf);
 }

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "engine/gbuf.h"
+#include "io/buf.h"
 
 #define ENGINE_REQ_MAX_HEADERS 256
 
@@ -29,8 +29,8 @@ struct engine_req
   llhttp_t p;
   engine_req_body_fn on_body;
   void *owner;
-  size_t max_head;  /* bytes of the head's fields; more: head_error */
-  struct gbuf hbuf; /* copies of the current head's fields */
+  size_t max_head;    /* bytes of the head's fields; more: head_error */
+  struct io_buf hbuf; /* copies of the current head's fields */
   size_t url_off, url_len;
   size_t hname_off[ENGINE_REQ_MAX_HEADERS], hname_len[ENGINE_REQ_MAX_HEADERS];
   size_t hval_off[ENGINE_REQ_MAX_HEADERS], hval_len[ENGINE_REQ_MAX_HEADERS];
@@ -67,13 +67,13 @@ bool engine_req_has_body (const struct engine_req *r);
 /* Append the head to out without framing headers (Content-Length,
  * Transfer-Encoding) nor Expect, and without the blank line; uri replaces
  * the request-URI when not NULL.  0, or -1 with errno. */
-int engine_req_write_head (const struct engine_req *r, struct gbuf *out,
-                           const char *uri) GBUF_MUST_CHECK;
+int engine_req_write_head (const struct engine_req *r, struct io_buf *out,
+                           const char *uri) IO_MUST_CHECK;
 
 /* The complete HTTP answer for an error, the way the engine writes its
  * own: JSON body {"message": "..."}; to a HEAD request, the head alone.
  * 0, or -1 with errno. */
-int engine_error_answer (struct gbuf *out, int status, const char *message,
-                         bool close, bool head) GBUF_MUST_CHECK;
+int engine_error_answer (struct io_buf *out, int status, const char *message,
+                         bool close, bool head) IO_MUST_CHECK;
 
 #endif
