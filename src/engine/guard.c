@@ -27,10 +27,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -40,6 +38,9 @@
 #include "engine/decide.h"
 #include "engine/guard_int.h"
 #include "engine/guard_test.h"
+
+/* The loop's tick: overdue heads are closed, pool filling retried. */
+#define TICK_US 1000000u
 
 /* ---- small helpers -------------------------------------------------------
  */
@@ -267,16 +268,17 @@ static int
 engine_connect (struct conn *c)
 {
   int fd;
-  if (c->ufd >= 0)
+  if (c->hu.fd >= 0)
     return 0;
   fd = guard_pool_take (c->g);
   if (fd < 0)
     return -1;
-  c->ufd = fd;
-  c->ep_u.kind = EP_ENGINE;
-  c->ep_u.c = c;
-  c->mask_u = 0;
-  c->reg_u = false;
+  /* owned, registered once there is something to wait for */
+  if (io_handle_add (c->g->loop, &c->hu, fd, 0) < 0)
+    {
+      close (fd);
+      return -1;
+    }
   return 0;
 }
 
@@ -577,17 +579,17 @@ pipe_drain (int pipe_r, int dst, size_t *held)
 static int
 guard_conn_flush (struct conn *c)
 {
-  if (c->ufd >= 0 && write_out (c->ufd, &c->uout) < 0)
+  if (c->hu.fd >= 0 && write_out (c->hu.fd, &c->uout) < 0)
     return -1;
-  if (write_out (c->cfd, &c->cout) < 0)
+  if (write_out (c->hc.fd, &c->cout) < 0)
     return -1;
   if (c->spliced)
     {
       if (c->uout.len == 0
-          && pipe_drain (c->pipe_cu[0], c->ufd, &c->in_cu) < 0)
+          && pipe_drain (c->pipe_cu[0], c->hu.fd, &c->in_cu) < 0)
         return -1;
       if (c->cout.len == 0
-          && pipe_drain (c->pipe_uc[0], c->cfd, &c->in_uc) < 0)
+          && pipe_drain (c->pipe_uc[0], c->hc.fd, &c->in_uc) < 0)
         return -1;
     }
   return 0;
@@ -628,6 +630,8 @@ start_splice (struct conn *c)
 
 /* Close both sockets now; the memory goes when the epoll batch that may
  * still name this connection is done. */
+static void conn_free_cb (void *p);
+
 void
 guard_conn_close (struct conn *c)
 {
@@ -651,19 +655,18 @@ guard_conn_close (struct conn *c)
   if (c->next)
     c->next->prev = c->prev;
   g->n_conns--;
-  /* Out of the epoll set before closing: a copy of the descriptor (a
-   * forked child's, before its exec) would keep the registration, and
-   * its events would name freed memory. */
-  if (c->reg_c)
-    epoll_ctl (g->epfd, EPOLL_CTL_DEL, c->cfd, NULL);
-  if (c->reg_u && c->ufd >= 0)
-    epoll_ctl (g->epfd, EPOLL_CTL_DEL, c->ufd, NULL);
-  close (c->cfd);
-  if (c->ufd >= 0)
-    close (c->ufd);
-  c->next = g->graveyard;
-  c->prev = NULL;
-  g->graveyard = c;
+  /* out of the epoll set before closing (io_handle_close): a copy of the
+   * descriptor (a forked child's, before its exec) would keep the
+   * registration */
+  io_handle_close (g->loop, &c->hc);
+  io_handle_close (g->loop, &c->hu);
+  io_loop_defer_free (g->loop, &c->grave, conn_free_cb, c);
+}
+
+static void
+conn_free_cb (void *p)
+{
+  guard_conn_free (p);
 }
 
 void
@@ -689,27 +692,14 @@ guard_conn_free (struct conn *c)
   free (c);
 }
 
-/* An fd with no interest is taken out of epoll altogether: a hung-up
- * peer would otherwise report EPOLLHUP forever while the guard holds off
- * reading it (back-pressure), and the unread tail must still be
- * delivered. */
+/* An fd with no interest is taken out of epoll altogether (io_handle_set
+ * with 0): a hung-up peer would otherwise report EPOLLHUP forever while
+ * the guard holds off reading it (back-pressure), and the unread tail must
+ * still be delivered. */
 static void
-set_mask (struct conn *c, int fd, struct ep *ep, uint32_t *cur, bool *reg,
-          uint32_t want)
+set_mask (struct conn *c, struct io_handle *h, uint32_t want)
 {
-  struct epoll_event ev;
-  int op;
-  if (fd < 0 || (*cur == want && *reg == (want != 0)))
-    return;
-  ev.events = want;
-  ev.data.ptr = ep;
-  op = want == 0 ? EPOLL_CTL_DEL : *reg ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-  if (epoll_ctl (c->g->epfd, op, fd, &ev) == 0)
-    {
-      *cur = want;
-      *reg = want != 0;
-    }
-  else
+  if (h->fd >= 0 && io_handle_set (c->g->loop, h, want) < 0)
     c->dead = true;
 }
 
@@ -735,14 +725,14 @@ guard_conn_update (struct conn *c)
     {
       /* half-close travels on: each direction ends on its own */
       if (c->cin_eof && c->uout.len == 0 && c->in_cu == 0 && !c->ushut_done
-          && c->ufd >= 0)
+          && c->hu.fd >= 0)
         {
-          shutdown (c->ufd, SHUT_WR);
+          shutdown (c->hu.fd, SHUT_WR);
           c->ushut_done = true;
         }
       if (c->uin_eof && c->cout.len == 0 && c->in_uc == 0 && !c->cshut_done)
         {
-          shutdown (c->cfd, SHUT_WR);
+          shutdown (c->hc.fd, SHUT_WR);
           c->cshut_done = true;
         }
       if (c->ushut_done && c->cshut_done)
@@ -766,9 +756,9 @@ guard_conn_update (struct conn *c)
             ; /* its answer is still to come */
           else if (c->pend_n == 0 && c->cout.len == 0 && c->local.len == 0)
             c->dead = true;
-          else if (c->ufd >= 0 && c->uout.len == 0 && !c->ushut_done)
+          else if (c->hu.fd >= 0 && c->uout.len == 0 && !c->ushut_done)
             {
-              shutdown (c->ufd, SHUT_WR);
+              shutdown (c->hu.fd, SHUT_WR);
               c->ushut_done = true;
             }
         }
@@ -793,7 +783,7 @@ guard_conn_update (struct conn *c)
     mc |= EPOLLIN;
   if (c->cout.len > 0 || c->in_uc > 0)
     mc |= EPOLLOUT;
-  if (c->ufd >= 0)
+  if (c->hu.fd >= 0)
     {
       if (want_engine)
         mu |= EPOLLIN;
@@ -810,8 +800,8 @@ guard_conn_update (struct conn *c)
       if (c->cout.len == 0)
         io_buf_free (&c->cout);
     }
-  set_mask (c, c->cfd, &c->ep_c, &c->mask_c, &c->reg_c, mc);
-  set_mask (c, c->ufd, &c->ep_u, &c->mask_u, &c->reg_u, mu);
+  set_mask (c, &c->hc, mc);
+  set_mask (c, &c->hu, mu);
   if (c->dead)
     guard_conn_close (c);
 }
@@ -822,11 +812,11 @@ on_client_readable (struct conn *c)
   char tmp[READ_CHUNK];
   if (c->spliced && c->uout.len == 0 && c->cin.len == 0)
     {
-      if (splice_in (c->cfd, c->pipe_cu[1], &c->in_cu, &c->cin_eof) < 0)
+      if (splice_in (c->hc.fd, c->pipe_cu[1], &c->in_cu, &c->cin_eof) < 0)
         c->dead = true;
       return;
     }
-  ssize_t n = recv (c->cfd, tmp, sizeof tmp, 0);
+  ssize_t n = recv (c->hc.fd, tmp, sizeof tmp, 0);
   if (n < 0)
     {
       if (errno != EAGAIN && errno != EINTR)
@@ -852,11 +842,11 @@ on_engine_readable (struct conn *c)
   char tmp[READ_CHUNK];
   if (c->spliced && c->cout.len == 0)
     {
-      if (splice_in (c->ufd, c->pipe_uc[1], &c->in_uc, &c->uin_eof) < 0)
+      if (splice_in (c->hu.fd, c->pipe_uc[1], &c->in_uc, &c->uin_eof) < 0)
         c->dead = true;
       return;
     }
-  ssize_t n = recv (c->ufd, tmp, sizeof tmp, 0);
+  ssize_t n = recv (c->hu.fd, tmp, sizeof tmp, 0);
   if (n < 0)
     {
       if (errno != EAGAIN && errno != EINTR)
@@ -911,23 +901,28 @@ guard_engine_bytes (struct conn *c, const char *tmp, size_t n)
   guard_process_client (c);
 }
 
+static void on_conn_event (struct io_loop *l, struct io_handle *h,
+                           uint32_t events);
+
 struct conn *
-guard_conn_new (struct engine_guard *g, int fd)
+guard_conn_new (struct engine_guard *g, int fd, uint32_t mask)
 {
   struct conn *c = calloc (1, sizeof *c);
   if (c == NULL)
     return NULL;
   c->g = g;
-  c->cfd = fd;
-  c->ufd = -1;
+  io_handle_init (&c->hc, IO_CLIENT, on_conn_event, c);
+  io_handle_init (&c->hu, IO_UPSTREAM, on_conn_event, c);
+  if (io_handle_add (g->loop, &c->hc, fd, mask) < 0)
+    {
+      free (c); /* fd stays the caller's */
+      return NULL;
+    }
   c->pipe_cu[0] = c->pipe_cu[1] = c->pipe_uc[0] = c->pipe_uc[1] = -1;
   engine_req_init (&c->req, ENGINE_GUARD_MAX_HEAD, conn_body, c);
   llhttp_init (&c->resp, HTTP_RESPONSE, &g->resp_settings);
   c->resp.data = c;
   c->rs = RS_HEAD;
-  c->req.method = -1;
-  c->ep_c.kind = EP_CLIENT;
-  c->ep_c.c = c;
   return c;
 }
 
@@ -942,13 +937,12 @@ guard_conn_link (struct conn *c)
   g->n_conns++;
 }
 
-static void
-accept_clients (struct engine_guard *g, struct listener *l)
+void
+guard_accept_clients (struct engine_guard *g, struct listener *l)
 {
   for (;;)
     {
-      int fd = accept4 (l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      struct epoll_event ev;
+      int fd = accept4 (l->h.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
       struct conn *c;
       socklen_t sl;
       if (fd < 0)
@@ -964,7 +958,7 @@ accept_clients (struct engine_guard *g, struct listener *l)
           close (fd);
           continue;
         }
-      c = guard_conn_new (g, fd);
+      c = guard_conn_new (g, fd, EPOLLIN);
       if (c == NULL)
         {
           close (fd);
@@ -977,16 +971,6 @@ accept_clients (struct engine_guard *g, struct listener *l)
         c->cred.pid = 0, c->cred.uid = (uid_t)-1, c->cred.gid = (gid_t)-1;
       c->caller_uid = c->cred.uid;
       c->caller_gid = c->cred.gid;
-      c->mask_c = EPOLLIN;
-      c->reg_c = true;
-      ev.events = EPOLLIN;
-      ev.data.ptr = &c->ep_c;
-      if (epoll_ctl (g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-        {
-          close (fd);
-          free (c);
-          continue;
-        }
       guard_conn_link (c);
       if (l->command_list && g->cfg.peer_check != NULL)
         {
@@ -1017,19 +1001,20 @@ expire_heads (struct engine_guard *g)
 /* ---- public API ----------------------------------------------------------
  */
 
+static void on_wake (struct io_loop *l, void *ctx);
+static void on_tick (struct io_loop *l, struct io_timer *t);
+
 struct engine_guard *
 engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
 {
   int lfd = -1;
   struct engine_guard *g = calloc (1, sizeof *g);
-  struct itimerspec its = { { 1, 0 }, { 1, 0 } };
   if (g == NULL)
     {
       moat_error (err, ENOMEM, "engine guard");
       return NULL;
     }
   g->cfg = *cfg;
-  g->efd = g->wfd = g->tfd = g->epfd = g->jfd = -1;
   pthread_mutex_init (&g->jmu, NULL);
   pthread_cond_init (&g->jcv, NULL);
   {
@@ -1081,20 +1066,16 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
         moat_error (err, EINVAL, "engine guard: no listening socket");
       goto fail;
     }
-  g->efd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  g->wfd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  g->tfd = timerfd_create (CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-  g->jfd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  g->epfd = epoll_create1 (EPOLL_CLOEXEC);
-  if (g->efd < 0 || g->wfd < 0 || g->tfd < 0 || g->jfd < 0 || g->epfd < 0
-      || timerfd_settime (g->tfd, 0, &its, NULL) < 0
-      || guard_listener_start (g, ++g->next_listener_id, lfd,
-                               cfg->command_list)
-             < 0
-      || (lfd = -1, guard_ep_add (g, g->efd, &g->ep_e, EP_STOP)) < 0
-      || guard_ep_add (g, g->wfd, &g->ep_w, EP_WAKE) < 0
-      || guard_ep_add (g, g->tfd, &g->ep_t, EP_TIMER) < 0
-      || guard_ep_add (g, g->jfd, &g->ep_j, EP_JOBS) < 0)
+  {
+    struct io_loop_config lc = { .on_wake = on_wake, .ctx = g };
+    if (io_loop_new (&lc, &g->loop, err) < 0)
+      goto fail;
+  }
+  if (guard_listener_start (g, ++g->next_listener_id, lfd, cfg->command_list)
+          < 0
+      || (lfd = -1,
+          io_timer_set (g->loop, &g->tick, io_now_us () + TICK_US, on_tick, g))
+             < 0)
     {
       moat_error (err, errno, "engine guard event loop");
       goto fail;
@@ -1155,124 +1136,92 @@ engine_guard_set_policy (struct engine_guard *g, const struct policy *pol)
 void
 engine_guard_stop (struct engine_guard *g)
 {
-  uint64_t one = 1;
-  ssize_t r = write (g->efd, &one, sizeof one);
-  (void)r;
+  io_loop_stop (g->loop);
 }
 
-static uint64_t
-now_us (void)
+/* Both sockets of a connection. */
+static void
+on_conn_event (struct io_loop *l, struct io_handle *h, uint32_t events)
 {
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* epoll_wait; with cfg.spin_us, poll without sleeping for up to that long
- * first while an engine response is awaited (it saves the wake-up of the
- * loop's thread when the answer comes quickly, at the price of CPU). */
-static int
-loop_wait (struct engine_guard *g, struct epoll_event *evs, int max)
-{
-  if (g->cfg.spin_us > 0)
+  struct conn *c = h->owner;
+  bool is_c = h == &c->hc;
+  (void)l;
+  c->g->dispatched++;
+  if (c->closed)
+    return;
+  if (events & EPOLLERR)
+    c->dead = true;
+  else if ((events & (EPOLLIN | EPOLLHUP)) && (h->mask & EPOLLIN))
     {
-      bool awaited = false;
-      for (struct conn *c = g->conns; c && !awaited; c = c->next)
-        awaited = c->pend_n > 0 && !c->raw;
-      if (awaited)
-        {
-          uint64_t until = now_us () + g->cfg.spin_us;
-          do
-            {
-              int n = epoll_wait (g->epfd, evs, max, 0);
-              if (n != 0)
-                return n;
-            }
-          while (now_us () < until);
-        }
+      if (is_c)
+        on_client_readable (c);
+      else
+        on_engine_readable (c);
     }
-  return epoll_wait (g->epfd, evs, max, -1);
+  else if ((events & EPOLLHUP) && is_c)
+    c->dead = true; /* the client is gone both ways */
+  guard_conn_update (c);
+}
+
+/* Listener changes and finished checks (other threads: io_loop_wake). */
+static void
+on_wake (struct io_loop *l, void *ctx)
+{
+  struct engine_guard *g = ctx;
+  (void)l;
+  g->dispatched++;
+  guard_apply_listener_ops (g);
+  guard_resume_checked (g);
+}
+
+static void
+on_tick (struct io_loop *l, struct io_timer *t)
+{
+  struct engine_guard *g = t->owner;
+  expire_heads (g);
+  g->pool_hold = false;
+  if (io_timer_set (l, t, io_now_us () + TICK_US, on_tick, g) < 0)
+    log_warn ("engine guard: re-arm the tick: %s", strerror (errno));
+}
+
+/* With cfg.spin_us, poll without sleeping for up to that long while an
+ * engine answer is awaited (it saves the wake-up of the loop's thread when
+ * the answer comes quickly, at the price of CPU). */
+static void
+spin (struct engine_guard *g)
+{
+  bool awaited = false;
+  moat_error_t err = NULL;
+  uint64_t until, seen = g->dispatched;
+  for (struct conn *c = g->conns; c && !awaited; c = c->next)
+    awaited = c->pend_n > 0 && !c->raw;
+  if (!awaited)
+    return;
+  until = io_now_us () + g->cfg.spin_us;
+  while (g->dispatched == seen && io_now_us () < until)
+    if (io_loop_once (g->loop, 0, &err) != 0)
+      {
+        moat_error_release (&err);
+        return;
+      }
 }
 
 int
 engine_guard_run (struct engine_guard *g, moat_error_t *err)
 {
-  struct epoll_event evs[64];
+  int r = 0;
   if (!g->sync_checks)
     guard_checks_start (g);
-  while (!g->stopping)
+  while (r == 0 && !io_loop_stopped_p (g->loop))
     {
-      int n;
       guard_pool_fill (g);
-      n = loop_wait (g, evs, 64);
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return moat_error (err, errno, "engine guard: epoll_wait");
-        }
-      for (int i = 0; i < n; i++)
-        {
-          struct ep *ep = evs[i].data.ptr;
-          uint64_t v;
-          switch (ep->kind)
-            {
-            case EP_LISTEN:
-              accept_clients (g, ep->l);
-              break;
-            case EP_WAKE:
-              if (read (g->wfd, &v, sizeof v) == sizeof v)
-                guard_apply_listener_ops (g);
-              /* listeners stopped here may have events later in evs */
-              i = n;
-              break;
-            case EP_STOP:
-              if (read (g->efd, &v, sizeof v) == sizeof v)
-                g->stopping = true;
-              break;
-            case EP_TIMER:
-              if (read (g->tfd, &v, sizeof v) == sizeof v)
-                expire_heads (g);
-              g->pool_hold = false;
-              break;
-            case EP_JOBS:
-              if (read (g->jfd, &v, sizeof v) == sizeof v)
-                guard_resume_checked (g);
-              break;
-            case EP_CLIENT:
-            case EP_ENGINE:
-              {
-                struct conn *c = ep->c;
-                bool is_c = ep->kind == EP_CLIENT;
-                uint32_t mask = is_c ? c->mask_c : c->mask_u;
-                if (c->closed)
-                  break;
-                if (evs[i].events & EPOLLERR)
-                  c->dead = true;
-                else if ((evs[i].events & (EPOLLIN | EPOLLHUP))
-                         && (mask & EPOLLIN))
-                  {
-                    if (is_c)
-                      on_client_readable (c);
-                    else
-                      on_engine_readable (c);
-                  }
-                else if ((evs[i].events & EPOLLHUP) && is_c)
-                  c->dead = true; /* the client is gone both ways */
-                guard_conn_update (c);
-              }
-              break;
-            }
-        }
-      while (g->graveyard)
-        {
-          struct conn *c = g->graveyard;
-          g->graveyard = c->next;
-          guard_conn_free (c);
-        }
+      if (g->cfg.spin_us > 0)
+        spin (g);
+      if (!io_loop_stopped_p (g->loop))
+        r = io_loop_once (g->loop, -1, err);
     }
   guard_checks_stop (g);
-  return 0;
+  return r < 0 ? -1 : 0;
 }
 
 void
@@ -1280,19 +1229,14 @@ engine_guard_free (struct engine_guard *g)
 {
   if (g == NULL)
     return;
+  /* closed connections are freed with the loop (its graves) */
   while (g->conns)
     guard_conn_close (g->conns);
-  while (g->graveyard)
-    {
-      struct conn *c = g->graveyard;
-      g->graveyard = c->next;
-      guard_conn_free (c);
-    }
   while (g->listeners)
     {
       struct listener *l = g->listeners;
       g->listeners = l->next;
-      close (l->fd);
+      io_handle_close (g->loop, &l->h);
       free (l);
     }
   guard_checks_stop (g);
@@ -1316,16 +1260,11 @@ engine_guard_free (struct engine_guard *g)
         close (o->fd);
       free (o);
     }
-  if (g->efd >= 0)
-    close (g->efd);
-  if (g->wfd >= 0)
-    close (g->wfd);
-  if (g->tfd >= 0)
-    close (g->tfd);
-  if (g->epfd >= 0)
-    close (g->epfd);
-  if (g->jfd >= 0)
-    close (g->jfd);
+  if (g->loop != NULL)
+    {
+      io_timer_cancel (g->loop, &g->tick);
+      io_loop_free (g->loop);
+    }
   pthread_mutex_destroy (&g->mu);
   pthread_mutex_destroy (&g->jmu);
   pthread_cond_destroy (&g->jcv);

@@ -136,7 +136,6 @@ static void *
 check_worker (void *arg)
 {
   struct engine_guard *g = arg;
-  uint64_t one = 1;
   pthread_mutex_lock (&g->jmu);
   for (;;)
     {
@@ -157,8 +156,7 @@ check_worker (void *arg)
       pthread_mutex_lock (&g->jmu);
       j->next = g->jdone;
       g->jdone = j;
-      if (write (g->jfd, &one, sizeof one) < 0 && errno != EAGAIN)
-        log_warn ("engine guard: wake the loop: %s", strerror (errno));
+      io_loop_wake (g->loop);
     }
   pthread_mutex_unlock (&g->jmu);
   return NULL;
@@ -453,7 +451,7 @@ guard_start_peer_check (struct conn *c, int listener_id)
   j->listener_id = listener_id;
   /* a pidfd names the peer process itself (Linux >= 6.5), so that its
    * pid cannot be recycled under the check */
-  if (getsockopt (c->cfd, SOL_SOCKET, SO_PEERPIDFD, &j->pidfd, &sl) < 0)
+  if (getsockopt (c->hc.fd, SOL_SOCKET, SO_PEERPIDFD, &j->pidfd, &sl) < 0)
     j->pidfd = -1;
   guard_submit_job (c, j);
 }

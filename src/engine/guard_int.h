@@ -13,6 +13,7 @@
 
 #include "engine/archive.h"
 #include "io/buf.h"
+#include "io/loop.h"
 #include "engine/guard.h"
 #include "engine/request.h"
 #include "engine/route.h"
@@ -29,33 +30,14 @@
 #define HIGH_WATER (256 * 1024)
 #define MAX_PENDING 32
 
-enum ep_kind
-{
-  EP_LISTEN,
-  EP_STOP,
-  EP_WAKE,
-  EP_TIMER,
-  EP_CLIENT,
-  EP_ENGINE,
-  EP_JOBS,
-};
-
-struct listener;
-
-struct ep
-{
-  enum ep_kind kind;
-  struct conn *c;
-  struct listener *l;
-};
-
 /* One listening socket; connections accepted on it inherit its flags. */
 struct listener
 {
+  struct engine_guard *g;
   int id;
-  int fd;
+  struct io_handle h; /* IO_LISTEN */
   bool command_list;
-  struct ep ep;
+  struct io_grave grave;
   struct listener *next;
 };
 
@@ -94,9 +76,9 @@ struct conn
   struct engine_guard *g;
   struct check_job *job; /* while RS_PARKED */
   struct conn *prev, *next;
-  int cfd, ufd;
-  struct ep ep_c, ep_u;
-  uint32_t mask_c, mask_u;
+  struct io_handle hc; /* the client (IO_CLIENT) */
+  struct io_handle hu; /* the engine (IO_UPSTREAM); fd -1 until connected */
+  struct io_grave grave;
   struct ucred cred;
   /* whom its requests act for: the peer, or on a filtered socket who
    * created the socket's container (engine_peer_fn) */
@@ -150,10 +132,9 @@ struct conn
   bool spliced;
   bool close_when_flushed;
   bool dead;
-  bool closed; /* fds closed, on the graveyard list */
+  bool closed; /* handles closed, memory freed after the batch */
   bool kick;   /* run the parser even with no new bytes (it may complete a
                   message without consuming input) */
-  bool reg_c, reg_u; /* fd registered with epoll */
 };
 
 /* A collected body's check, run by a worker thread: a socket-mount
@@ -186,7 +167,7 @@ struct engine_guard
 {
   struct engine_guard_config cfg;
   /* Check workers: a queue of jobs (jq), finished ones for the loop
-   * (jdone, announced on jfd).  Workers hold pol_rw for reading while
+   * (jdone, announced by io_loop_wake).  Workers hold pol_rw for reading while
    * they use the policy, so engine_guard_set_policy() waits for them,
    * never the loop. */
   pthread_mutex_t jmu;
@@ -195,25 +176,22 @@ struct engine_guard
   pthread_t workers[N_WORKERS];
   int n_workers;
   bool jstop;
-  int jfd;
-  struct ep ep_j;
   pthread_rwlock_t pol_rw;
   bool sync_checks;  /* engine_guard_feed: check on the caller's thread */
   size_t head_limit; /* engine_guard_feed_ex: limit of head_out */
   char *engine_path;
   char *listen_path;
-  int efd, wfd, tfd, epfd;
-  struct ep ep_e, ep_w, ep_t;
+  struct io_loop *loop;       /* wake: listener ops and finished checks */
+  struct io_timer tick;       /* 1 s: overdue heads, pool retry */
   struct listener *listeners; /* loop-owned */
   struct listener_op *ops;    /* under mu */
   int next_listener_id;       /* under mu */
   pthread_mutex_t mu;
   const struct policy *pol;
   struct conn *conns;
-  struct conn *graveyard; /* closed during this epoll batch, freed after */
   size_t n_conns;
   llhttp_settings_t resp_settings;
-  bool stopping;
+  uint64_t dispatched; /* events handled (spin_us) */
   /* pre-connected engine connections (guard_pool.c) */
   int pool[ENGINE_GUARD_POOL_MAX];
   unsigned pool_n, pool_max;
@@ -222,7 +200,9 @@ struct engine_guard
 
 /* guard.c: connections */
 int guard_set_nonblock (int fd);
-struct conn *guard_conn_new (struct engine_guard *g, int fd);
+/* A connection on fd, registered with mask (0: not registered); NULL:
+ * fd stays the caller's. */
+struct conn *guard_conn_new (struct engine_guard *g, int fd, uint32_t mask);
 void guard_conn_link (struct conn *c);
 /* Close both sockets now; the memory goes after the epoll batch. */
 void guard_conn_close (struct conn *c);
@@ -258,18 +238,18 @@ void guard_handle_collected (struct conn *c);
 void guard_start_archive_check (struct conn *c);
 /* A filtered socket's new connection: check its peer first. */
 void guard_start_peer_check (struct conn *c, int listener_id);
-/* Apply the finished checks (on g->jfd). */
+/* Apply the finished checks (on the loop's wake). */
 void guard_resume_checked (struct engine_guard *g);
 
 /* guard_listen.c */
 /* A listening unix socket at path (a stale socket is replaced). */
 int guard_make_listener (const char *path, moat_error_t *err);
-int guard_ep_add (struct engine_guard *g, int fd, struct ep *ep,
-                  enum ep_kind kind);
 int guard_listener_start (struct engine_guard *g, int id, int fd,
                           bool command_list);
 /* Apply the listener changes other threads queued, in order. */
 void guard_apply_listener_ops (struct engine_guard *g);
+/* Accept what a listener has (guard.c). */
+void guard_accept_clients (struct engine_guard *g, struct listener *l);
 
 /* guard_pool.c: pre-connected engine connections */
 /* A new connection to the engine at path (non-blocking), or -1. */
@@ -287,7 +267,7 @@ void guard_job_free (struct check_job *j);
  * sync_checks). */
 void guard_checks_run (struct engine_guard *g, struct check_job *j);
 /* Queue j for a worker; it comes back through guard_checks_take_done
- * (announced on g->jfd). */
+ * (announced by io_loop_wake). */
 void guard_checks_enqueue (struct engine_guard *g, struct check_job *j);
 /* The finished jobs, oldest first. */
 struct check_job *guard_checks_take_done (struct engine_guard *g);

@@ -46,13 +46,13 @@ guard_make_listener (const char *path, moat_error_t *err)
   return steal_fd (&fd);
 }
 
-int
-guard_ep_add (struct engine_guard *g, int fd, struct ep *ep, enum ep_kind kind)
+static void
+on_listen_event (struct io_loop *l, struct io_handle *h, uint32_t events)
 {
-  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ep };
-  ep->kind = kind;
-  ep->c = NULL;
-  return epoll_ctl (g->epfd, EPOLL_CTL_ADD, fd, &ev);
+  struct listener *ls = h->owner;
+  (void)l;
+  (void)events;
+  guard_accept_clients (ls->g, ls);
 }
 
 int
@@ -60,18 +60,15 @@ guard_listener_start (struct engine_guard *g, int id, int fd,
                       bool command_list)
 {
   struct listener *l = calloc (1, sizeof *l);
-  struct epoll_event ev = { .events = EPOLLIN };
   if (l == NULL)
     return -1;
+  l->g = g;
   l->id = id;
-  l->fd = fd;
   l->command_list = command_list;
-  l->ep.kind = EP_LISTEN;
-  l->ep.l = l;
-  ev.data.ptr = &l->ep;
-  if (epoll_ctl (g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+  io_handle_init (&l->h, IO_LISTEN, on_listen_event, l);
+  if (io_handle_add (g->loop, &l->h, fd, EPOLLIN) < 0)
     {
-      free (l);
+      free (l); /* fd stays the caller's */
       return -1;
     }
   l->next = g->listeners;
@@ -88,8 +85,9 @@ listener_stop (struct engine_guard *g, int id)
       {
         struct listener *l = *pp;
         *pp = l->next;
-        close (l->fd);
-        free (l);
+        /* events later in this batch may name it: freed after */
+        io_handle_close (g->loop, &l->h);
+        io_loop_defer_free (g->loop, &l->grave, free, l);
         break;
       }
   for (struct conn *c = g->conns, *next; c; c = next)
@@ -136,7 +134,6 @@ guard_apply_listener_ops (struct engine_guard *g)
 static int
 queue_listener_op (struct engine_guard *g, struct listener_op *o)
 {
-  uint64_t one = 1;
   int ret;
   pthread_mutex_lock (&g->mu);
   if (o->add)
@@ -145,8 +142,7 @@ queue_listener_op (struct engine_guard *g, struct listener_op *o)
   o->next = g->ops;
   g->ops = o;
   pthread_mutex_unlock (&g->mu);
-  if (write (g->wfd, &one, sizeof one) < 0 && errno != EAGAIN)
-    return -1;
+  io_loop_wake (g->loop);
   return ret;
 }
 
