@@ -557,25 +557,6 @@ write_out (int fd, struct io_buf *b)
   return 0;
 }
 
-/* Move what a pipe holds to dst. */
-static int
-pipe_drain (int pipe_r, int dst, size_t *held)
-{
-  while (*held > 0)
-    {
-      ssize_t n = splice (pipe_r, NULL, dst, NULL, *held,
-                          SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return errno == EAGAIN ? 0 : -1;
-        }
-      *held -= (size_t)n;
-    }
-  return 0;
-}
-
 static int
 guard_conn_flush (struct conn *c)
 {
@@ -583,49 +564,52 @@ guard_conn_flush (struct conn *c)
     return -1;
   if (write_out (c->hc.fd, &c->cout) < 0)
     return -1;
-  if (c->spliced)
-    {
-      if (c->uout.len == 0
-          && pipe_drain (c->pipe_cu[0], c->hu.fd, &c->in_cu) < 0)
-        return -1;
-      if (c->cout.len == 0
-          && pipe_drain (c->pipe_uc[0], c->hc.fd, &c->in_uc) < 0)
-        return -1;
-    }
   return 0;
 }
 
-/* Read from src into a pipe (raw mode); 0 on EOF sets *eof. */
+static void set_mask (struct conn *c, struct io_handle *h, uint32_t want);
+
+/* A hijacked connection: from now on src/io's relay moves its bytes,
+ * those buffered before the hijack first (what the client sent after its
+ * request, and the engine's answer with what followed it). */
 static int
-splice_in (int src, int pipe_w, size_t *held, bool *eof)
+start_relay (struct conn *c)
 {
-  ssize_t n = splice (src, NULL, pipe_w, NULL, READ_CHUNK,
-                      SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-  if (n < 0)
-    return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
-  if (n == 0)
-    *eof = true;
-  *held += (size_t)n;
+  struct io_relay *r = &c->relay;
+  io_relay_init (r, c->hc.fd, c->hu.fd);
+  c->relaying = true;
+  if (io_buf_append (&r->ab.pre, c->uout.d + c->uout.off, c->uout.len) < 0
+      || io_buf_append (&r->ab.pre, c->cin.d + c->cin.off, c->cin.len) < 0
+      || io_buf_append (&r->ba.pre, c->cout.d + c->cout.off, c->cout.len) < 0)
+    return -1;
+  io_buf_consume (&c->uout, c->uout.len);
+  io_buf_consume (&c->cin, c->cin.len);
+  io_buf_consume (&c->cout, c->cout.len);
+  /* what either side already said or was told */
+  r->ab.eof = c->cin_eof;
+  r->ab.shut = c->ushut_done;
+  r->ba.eof = c->uin_eof;
+  r->ba.shut = c->cshut_done;
   return 0;
 }
 
-/* Switch a hijacked connection to splice(2); on failure bytes keep going
- * through user space. */
+/* Run the relay and set both interests from it. */
 static void
-start_splice (struct conn *c)
+relay_update (struct conn *c)
 {
-  if (c->spliced || !c->raw)
-    return;
-  if (pipe2 (c->pipe_cu, O_CLOEXEC | O_NONBLOCK) < 0)
-    return;
-  if (pipe2 (c->pipe_uc, O_CLOEXEC | O_NONBLOCK) < 0)
+  if (!c->relaying && start_relay (c) < 0)
+    c->dead = true;
+  if (!c->dead && io_relay_run (&c->g->pipes, &c->relay, true, true) < 0)
+    c->dead = true;
+  if (!c->dead && io_relay_done_p (&c->relay))
+    c->dead = true;
+  if (!c->dead)
     {
-      close (c->pipe_cu[0]);
-      close (c->pipe_cu[1]);
-      c->pipe_cu[0] = c->pipe_cu[1] = -1;
-      return;
+      set_mask (c, &c->hc, io_relay_mask_a (&c->relay));
+      set_mask (c, &c->hu, io_relay_mask_b (&c->relay));
     }
-  c->spliced = true;
+  if (c->dead)
+    guard_conn_close (c);
 }
 
 /* Close both sockets now; the memory goes when the epoll batch that may
@@ -658,6 +642,11 @@ guard_conn_close (struct conn *c)
   /* out of the epoll set before closing (io_handle_close): a copy of the
    * descriptor (a forked child's, before its exec) would keep the
    * registration */
+  if (c->relaying)
+    {
+      io_relay_release (&g->pipes, &c->relay);
+      c->relaying = false;
+    }
   io_handle_close (g->loop, &c->hc);
   io_handle_close (g->loop, &c->hu);
   io_loop_defer_free (g->loop, &c->grave, conn_free_cb, c);
@@ -672,13 +661,6 @@ conn_free_cb (void *p)
 void
 guard_conn_free (struct conn *c)
 {
-  for (int i = 0; i < 2; i++)
-    {
-      if (c->pipe_cu[i] >= 0)
-        close (c->pipe_cu[i]);
-      if (c->pipe_uc[i] >= 0)
-        close (c->pipe_uc[i]);
-    }
   io_buf_free (&c->cin);
   engine_req_free (&c->req);
   io_buf_free (&c->head_out);
@@ -711,8 +693,11 @@ guard_conn_update (struct conn *c)
   uint32_t mc = 0, mu = 0;
   if (c->closed)
     return;
-  if (c->raw && !c->spliced && !c->dead)
-    start_splice (c);
+  if (c->relaying)
+    {
+      relay_update (c);
+      return;
+    }
   if (!c->dead && guard_conn_flush (c) < 0)
     c->dead = true;
   if (!c->dead && (c->cin.len > 0 || c->kick))
@@ -723,20 +708,9 @@ guard_conn_update (struct conn *c)
     }
   if (!c->dead && c->raw)
     {
-      /* half-close travels on: each direction ends on its own */
-      if (c->cin_eof && c->uout.len == 0 && c->in_cu == 0 && !c->ushut_done
-          && c->hu.fd >= 0)
-        {
-          shutdown (c->hu.fd, SHUT_WR);
-          c->ushut_done = true;
-        }
-      if (c->uin_eof && c->cout.len == 0 && c->in_uc == 0 && !c->cshut_done)
-        {
-          shutdown (c->hc.fd, SHUT_WR);
-          c->cshut_done = true;
-        }
-      if (c->ushut_done && c->cshut_done)
-        c->dead = true;
+      /* hijacked: the relay takes over from here */
+      relay_update (c);
+      return;
     }
   else if (!c->dead)
     {
@@ -771,23 +745,17 @@ guard_conn_update (struct conn *c)
   bool want_client
       = !c->cin_eof && c->cin.len < READ_CHUNK && c->uout.len <= HIGH_WATER;
   bool want_engine = !c->uin_eof && c->cout.len <= HIGH_WATER;
-  if (c->spliced)
-    {
-      /* the pipe is the queue: read again once it is empty */
-      want_client = want_client && c->uout.len == 0 && c->in_cu == 0;
-      want_engine = want_engine && c->cout.len == 0 && c->in_uc == 0;
-    }
-  else if (!c->raw && (c->rs == RS_WAIT_HIJACK || c->rs == RS_WAIT_LOCAL))
+  if (!c->raw && (c->rs == RS_WAIT_HIJACK || c->rs == RS_WAIT_LOCAL))
     want_client = !c->cin_eof && c->cin.len < READ_CHUNK;
   if (want_client)
     mc |= EPOLLIN;
-  if (c->cout.len > 0 || c->in_uc > 0)
+  if (c->cout.len > 0)
     mc |= EPOLLOUT;
   if (c->hu.fd >= 0)
     {
       if (want_engine)
         mu |= EPOLLIN;
-      if (c->uout.len > 0 || c->in_cu > 0)
+      if (c->uout.len > 0)
         mu |= EPOLLOUT;
     }
   /* an idle kept-alive connection holds no buffers */
@@ -810,12 +778,6 @@ static void
 on_client_readable (struct conn *c)
 {
   char tmp[READ_CHUNK];
-  if (c->spliced && c->uout.len == 0 && c->cin.len == 0)
-    {
-      if (splice_in (c->hc.fd, c->pipe_cu[1], &c->in_cu, &c->cin_eof) < 0)
-        c->dead = true;
-      return;
-    }
   ssize_t n = recv (c->hc.fd, tmp, sizeof tmp, 0);
   if (n < 0)
     {
@@ -840,12 +802,6 @@ static void
 on_engine_readable (struct conn *c)
 {
   char tmp[READ_CHUNK];
-  if (c->spliced && c->cout.len == 0)
-    {
-      if (splice_in (c->hu.fd, c->pipe_uc[1], &c->in_uc, &c->uin_eof) < 0)
-        c->dead = true;
-      return;
-    }
   ssize_t n = recv (c->hu.fd, tmp, sizeof tmp, 0);
   if (n < 0)
     {
@@ -918,7 +874,6 @@ guard_conn_new (struct engine_guard *g, int fd, uint32_t mask)
       free (c); /* fd stays the caller's */
       return NULL;
     }
-  c->pipe_cu[0] = c->pipe_cu[1] = c->pipe_uc[0] = c->pipe_uc[1] = -1;
   engine_req_init (&c->req, ENGINE_GUARD_MAX_HEAD, conn_body, c);
   llhttp_init (&c->resp, HTTP_RESPONSE, &g->resp_settings);
   c->resp.data = c;
@@ -1066,6 +1021,11 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
         moat_error (err, EINVAL, "engine guard: no listening socket");
       goto fail;
     }
+  if (io_pipe_pool_init (&g->pipes, 64, 8) < 0)
+    {
+      moat_error (err, ENOMEM, "engine guard");
+      goto fail;
+    }
   {
     struct io_loop_config lc = { .on_wake = on_wake, .ctx = g };
     if (io_loop_new (&lc, &g->loop, err) < 0)
@@ -1149,6 +1109,14 @@ on_conn_event (struct io_loop *l, struct io_handle *h, uint32_t events)
   c->g->dispatched++;
   if (c->closed)
     return;
+  if (c->relaying)
+    {
+      /* the relay reads, writes and sees EOF itself */
+      if (events & EPOLLERR)
+        c->dead = true;
+      guard_conn_update (c);
+      return;
+    }
   if (events & EPOLLERR)
     c->dead = true;
   else if ((events & (EPOLLIN | EPOLLHUP)) && (h->mask & EPOLLIN))
@@ -1265,6 +1233,7 @@ engine_guard_free (struct engine_guard *g)
       io_timer_cancel (g->loop, &g->tick);
       io_loop_free (g->loop);
     }
+  io_pipe_pool_free (&g->pipes);
   pthread_mutex_destroy (&g->mu);
   pthread_mutex_destroy (&g->jmu);
   pthread_cond_destroy (&g->jcv);

@@ -14,6 +14,7 @@
 #include "engine/archive.h"
 #include "io/buf.h"
 #include "io/loop.h"
+#include "io/relay.h"
 #include "engine/guard.h"
 #include "engine/request.h"
 #include "engine/route.h"
@@ -124,12 +125,10 @@ struct conn
   bool uin_eof;
   bool cshut_done;
   bool raw; /* hijacked: bytes flow both ways unparsed */
-  /* Raw streams move through pipes with splice(2), never through user
-   * space, once the bytes buffered before the hijack are out.
-   * pipe_cu: client -> engine, pipe_uc: engine -> client. */
-  int pipe_cu[2], pipe_uc[2];
-  size_t in_cu, in_uc;
-  bool spliced;
+  /* A raw stream is handed to src/io's splice relay (a: the client, b:
+   * the engine); the bytes buffered before the hijack go first. */
+  struct io_relay relay;
+  bool relaying;
   bool close_when_flushed;
   bool dead;
   bool closed; /* handles closed, memory freed after the batch */
@@ -183,6 +182,7 @@ struct engine_guard
   char *listen_path;
   struct io_loop *loop;       /* wake: listener ops and finished checks */
   struct io_timer tick;       /* 1 s: overdue heads, pool retry */
+  struct io_pipe_pool pipes; /* of the relays of hijacked streams */
   struct listener *listeners; /* loop-owned */
   struct listener_op *ops;    /* under mu */
   int next_listener_id;       /* under mu */
