@@ -18,14 +18,12 @@ R=$(mktemp -d /tmp/moat-gbench-XXXXXX)
 NS=moatb$$
 guard_pid=
 nopool_pid=
-spin_pid=
 haproxy_pid=
 . "$top/tests/integration/lib/private_engine.sh"
 cleanup() {
   set +e # a failing kill/wait must not skip stopping dockerd
   [ -n "$guard_pid" ] && kill "$guard_pid" 2>/dev/null && wait "$guard_pid" 2>/dev/null
   [ -n "$nopool_pid" ] && kill "$nopool_pid" 2>/dev/null && wait "$nopool_pid" 2>/dev/null
-  [ -n "$spin_pid" ] && kill "$spin_pid" 2>/dev/null && wait "$spin_pid" 2>/dev/null
   [ -n "$haproxy_pid" ] && kill "$haproxy_pid" 2>/dev/null && wait "$haproxy_pid" 2>/dev/null
   engine_stop
   rm -rf "$R"
@@ -43,17 +41,11 @@ npsock=$R/run/moat/nopool.sock
   --audit /dev/null --engine-pool 0 2>"$R/nopool.log" &
 nopool_pid=$!
 for _ in $(seq 1 50); do [ -S "$npsock" ] && break; sleep 0.1; done
-# the guard polling up to 50 us for an engine answer before it sleeps
-spsock=$R/run/moat/spin.sock
-"$top/build/tests/guard-run" --listen "$spsock" --engine "$engine" --share "$R" \
-  --audit /dev/null --spin-us 50 2>"$R/spin.log" &
-spin_pid=$!
-for _ in $(seq 1 50); do [ -S "$spsock" ] && break; sleep 0.1; done
 
 # HAProxy configured as Tecnativa's docker-socket-proxy does: path ACLs on
 # the url-decoded path with an optional /vX.Y prefix, http-server-close.
 hsock=$R/run/moat/haproxy.sock
-targets="direct:$engine guard:$gsock guard-nopool:$npsock guard-spin50:$spsock"
+targets="direct:$engine guard:$gsock guard-nopool:$npsock"
 if command -v haproxy >/dev/null; then
   cat >"$R/haproxy.cfg" <<CFG
 global

@@ -1106,7 +1106,6 @@ on_conn_event (struct io_loop *l, struct io_handle *h, uint32_t events)
   struct conn *c = h->owner;
   bool is_c = h == &c->hc;
   (void)l;
-  c->g->dispatched++;
   if (c->closed)
     return;
   if (c->relaying)
@@ -1137,7 +1136,6 @@ on_wake (struct io_loop *l, void *ctx)
 {
   struct engine_guard *g = ctx;
   (void)l;
-  g->dispatched++;
   guard_apply_listener_ops (g);
   guard_resume_checked (g);
 }
@@ -1152,28 +1150,6 @@ on_tick (struct io_loop *l, struct io_timer *t)
     log_warn ("engine guard: re-arm the tick: %s", strerror (errno));
 }
 
-/* With cfg.spin_us, poll without sleeping for up to that long while an
- * engine answer is awaited (it saves the wake-up of the loop's thread when
- * the answer comes quickly, at the price of CPU). */
-static void
-spin (struct engine_guard *g)
-{
-  bool awaited = false;
-  moat_error_t err = NULL;
-  uint64_t until, seen = g->dispatched;
-  for (struct conn *c = g->conns; c && !awaited; c = c->next)
-    awaited = c->pend_n > 0 && !c->raw;
-  if (!awaited)
-    return;
-  until = io_now_us () + g->cfg.spin_us;
-  while (g->dispatched == seen && io_now_us () < until)
-    if (io_loop_once (g->loop, 0, &err) != 0)
-      {
-        moat_error_release (&err);
-        return;
-      }
-}
-
 int
 engine_guard_run (struct engine_guard *g, moat_error_t *err)
 {
@@ -1183,10 +1159,7 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
   while (r == 0 && !io_loop_stopped_p (g->loop))
     {
       guard_pool_fill (g);
-      if (g->cfg.spin_us > 0)
-        spin (g);
-      if (!io_loop_stopped_p (g->loop))
-        r = io_loop_once (g->loop, -1, err);
+      r = io_loop_once (g->loop, -1, err);
     }
   guard_checks_stop (g);
   return r < 0 ? -1 : 0;

@@ -84,9 +84,6 @@ struct engine_guard_config
    * decided). */
   unsigned engine_pool;
   bool no_pool;
-  /* Microseconds the loop polls without sleeping while an engine answer
-   * is awaited, before it sleeps; 0 (default): never. */
-  unsigned spin_us;
   struct eci_config eci; /* copied; the strings must outlive the guard */
   engine_audit_fn audit;
   void *audit_ctx;

@@ -182,7 +182,7 @@ struct engine_guard
   char *listen_path;
   struct io_loop *loop;       /* wake: listener ops and finished checks */
   struct io_timer tick;       /* 1 s: overdue heads, pool retry */
-  struct io_pipe_pool pipes; /* of the relays of hijacked streams */
+  struct io_pipe_pool pipes;  /* of the relays of hijacked streams */
   struct listener *listeners; /* loop-owned */
   struct listener_op *ops;    /* under mu */
   int next_listener_id;       /* under mu */
@@ -191,7 +191,6 @@ struct engine_guard
   struct conn *conns;
   size_t n_conns;
   llhttp_settings_t resp_settings;
-  uint64_t dispatched; /* events handled (spin_us) */
   /* pre-connected engine connections (guard_pool.c) */
   int pool[ENGINE_GUARD_POOL_MAX];
   unsigned pool_n, pool_max;

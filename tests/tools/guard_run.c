@@ -5,7 +5,7 @@
  *             [--deny CMD]... | [--allow CMD]... [--command-list]
  *             [--filtered SOCK]... [--no-eci] [--audit FILE]
  *             [--head-timeout MS] [--allow-driver NAME]...
- *             [--container-cidr CIDR]... [--engine-pool N] [--spin-us US]
+ *             [--container-cidr CIDR]... [--engine-pool N]
  *
  * --engine-pool N: engine connections kept opened ahead (0: none; default
  * ENGINE_GUARD_POOL_DEFAULT).
@@ -88,7 +88,6 @@ main (int argc, char **argv)
     { "allow-driver", required_argument, 0, 'D' },
     { "container-cidr", required_argument, 0, 'C' },
     { "engine-pool", required_argument, 0, 'P' },
-    { "spin-us", required_argument, 0, 'S' },
     { 0, 0, 0, 0 },
   };
   struct policy pol;
@@ -155,9 +154,6 @@ main (int argc, char **argv)
         break;
       case 't':
         cfg.head_timeout_ms = (unsigned)atoi (optarg);
-        break;
-      case 'S':
-        cfg.spin_us = (unsigned)atoi (optarg);
         break;
       case 'P':
         cfg.engine_pool = (unsigned)atoi (optarg);
