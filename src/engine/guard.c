@@ -165,102 +165,6 @@ conn_body (void *owner, const char *at, size_t len)
     }
 }
 
-/* ---- response parser callbacks ------------------------------------------ */
-
-static int
-on_resp_hfield (llhttp_t *p, const char *at, size_t len)
-{
-  struct conn *c = p->data;
-  if (c->resp_in_value)
-    {
-      c->resp_hname_len = 0;
-      c->resp_in_value = false;
-      c->resp_in_ct = false;
-    }
-  for (size_t i = 0; i < len && c->resp_hname_len < sizeof c->resp_hname; i++)
-    c->resp_hname[c->resp_hname_len++] = at[i];
-  return 0;
-}
-
-static int
-on_resp_hvalue (llhttp_t *p, const char *at, size_t len)
-{
-  struct conn *c = p->data;
-  if (!c->resp_in_value)
-    {
-      c->resp_in_value = true;
-      c->resp_in_ct = c->resp_hname_len == 12
-                      && strncasecmp (c->resp_hname, "content-type", 12) == 0;
-      if (c->resp_in_ct)
-        c->resp_ct_len = 0;
-    }
-  if (c->resp_in_ct)
-    for (size_t i = 0; i < len && c->resp_ct_len < sizeof c->resp_ct - 1; i++)
-      c->resp_ct[c->resp_ct_len++] = at[i];
-  return 0;
-}
-
-static int
-on_resp_begin (llhttp_t *p)
-{
-  struct conn *c = p->data;
-  c->resp_hname_len = 0;
-  c->resp_in_value = false;
-  c->resp_in_ct = false;
-  c->resp_ct_len = 0;
-  c->resp_informational = false;
-  return 0;
-}
-
-static int
-on_resp_headers_complete (llhttp_t *p)
-{
-  struct conn *c = p->data;
-  int status = p->status_code;
-  struct pending *pe;
-  if (c->pend_n == 0)
-    return -1; /* a response nobody asked for */
-  pe = &c->pend[c->pend_head];
-  if (status >= 100 && status < 200 && status != 101)
-    {
-      c->resp_informational = true;
-      return 0;
-    }
-  if (pe->hijack)
-    {
-      c->resp_ct[c->resp_ct_len] = '\0';
-      bool raw_ct
-          = strncasecmp (c->resp_ct, "application/vnd.docker.", 23) == 0
-            && strstr (c->resp_ct, "-stream") != NULL;
-      /* The engine took the connection over: from here on it speaks no
-       * HTTP, and neither may the client. */
-      if (status == 101 || (status == 200 && raw_ct))
-        {
-          c->raw = true;
-          return 2;
-        }
-    }
-  if (pe->head)
-    return 1;
-  return 0;
-}
-
-static int
-on_resp_message_complete (llhttp_t *p)
-{
-  struct conn *c = p->data;
-  if (c->resp_informational)
-    return 0;
-  if (c->pend_n == 0)
-    return -1;
-  bool was_hijack = c->pend[c->pend_head].hijack;
-  c->pend_head = (c->pend_head + 1) % MAX_PENDING;
-  c->pend_n--;
-  if (was_hijack && !c->raw && c->rs == RS_WAIT_HIJACK)
-    c->rs = RS_HEAD;
-  return 0;
-}
-
 /* ---- request handling ----------------------------------------------------
  */
 
@@ -892,49 +796,6 @@ guard_conn_link (struct conn *c)
   g->n_conns++;
 }
 
-void
-guard_accept_clients (struct engine_guard *g, struct listener *l)
-{
-  for (;;)
-    {
-      int fd = accept4 (l->h.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      struct conn *c;
-      socklen_t sl;
-      if (fd < 0)
-        {
-          if (errno == EINTR || errno == ECONNABORTED)
-            continue;
-          if (errno != EAGAIN)
-            log_warn ("engine guard: accept: %s", strerror (errno));
-          return;
-        }
-      if (g->n_conns >= g->cfg.max_conns)
-        {
-          close (fd);
-          continue;
-        }
-      c = guard_conn_new (g, fd, EPOLLIN);
-      if (c == NULL)
-        {
-          close (fd);
-          continue;
-        }
-      c->listener_id = l->id;
-      c->command_list = l->command_list;
-      sl = sizeof c->cred;
-      if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &sl) < 0)
-        c->cred.pid = 0, c->cred.uid = (uid_t)-1, c->cred.gid = (gid_t)-1;
-      c->caller_uid = c->cred.uid;
-      c->caller_gid = c->cred.gid;
-      guard_conn_link (c);
-      if (l->command_list && g->cfg.peer_check != NULL)
-        {
-          guard_start_peer_check (c, l->id);
-          guard_conn_update (c);
-        }
-    }
-}
-
 /* Close connections whose request head is overdue (slowloris). */
 static void
 expire_heads (struct engine_guard *g)
@@ -1041,12 +902,7 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
       goto fail;
     }
 
-  llhttp_settings_init (&g->resp_settings);
-  g->resp_settings.on_message_begin = on_resp_begin;
-  g->resp_settings.on_header_field = on_resp_hfield;
-  g->resp_settings.on_header_value = on_resp_hvalue;
-  g->resp_settings.on_headers_complete = on_resp_headers_complete;
-  g->resp_settings.on_message_complete = on_resp_message_complete;
+  guard_resp_settings (&g->resp_settings);
   return g;
 fail:
   if (lfd >= 0)

@@ -240,6 +240,9 @@ void guard_start_peer_check (struct conn *c, int listener_id);
 /* Apply the finished checks (on the loop's wake). */
 void guard_resume_checked (struct engine_guard *g);
 
+/* guard_resp.c: the response parser's settings */
+void guard_resp_settings (llhttp_settings_t *s);
+
 /* guard_listen.c */
 /* A listening unix socket at path (a stale socket is replaced). */
 int guard_make_listener (const char *path, moat_error_t *err);
@@ -247,7 +250,7 @@ int guard_listener_start (struct engine_guard *g, int id, int fd,
                           bool command_list);
 /* Apply the listener changes other threads queued, in order. */
 void guard_apply_listener_ops (struct engine_guard *g);
-/* Accept what a listener has (guard.c). */
+/* Accept what a listener has. */
 void guard_accept_clients (struct engine_guard *g, struct listener *l);
 
 /* guard_pool.c: pre-connected engine connections */

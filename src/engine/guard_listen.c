@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -170,4 +171,49 @@ engine_guard_remove_listener (struct engine_guard *g, int id)
     return;
   o->id = id;
   queue_listener_op (g, o);
+}
+
+/* New clients of listener l; on a filtered socket nothing is read before
+ * its peer is checked. */
+void
+guard_accept_clients (struct engine_guard *g, struct listener *l)
+{
+  for (;;)
+    {
+      int fd = accept4 (l->h.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      struct conn *c;
+      socklen_t sl;
+      if (fd < 0)
+        {
+          if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+          if (errno != EAGAIN)
+            log_warn ("engine guard: accept: %s", strerror (errno));
+          return;
+        }
+      if (g->n_conns >= g->cfg.max_conns)
+        {
+          close (fd);
+          continue;
+        }
+      c = guard_conn_new (g, fd, EPOLLIN);
+      if (c == NULL)
+        {
+          close (fd);
+          continue;
+        }
+      c->listener_id = l->id;
+      c->command_list = l->command_list;
+      sl = sizeof c->cred;
+      if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &sl) < 0)
+        c->cred.pid = 0, c->cred.uid = (uid_t)-1, c->cred.gid = (gid_t)-1;
+      c->caller_uid = c->cred.uid;
+      c->caller_gid = c->cred.gid;
+      guard_conn_link (c);
+      if (l->command_list && g->cfg.peer_check != NULL)
+        {
+          guard_start_peer_check (c, l->id);
+          guard_conn_update (c);
+        }
+    }
 }
