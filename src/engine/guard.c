@@ -1,6 +1,9 @@
-/* The engine guard's event loop and per-connection proxy state machine.
+/* The engine guard's per-connection proxy state machine, on src/io's event
+ * loop (one io_handle per socket, level-triggered; docs/io-core.md).
  *
- * Client -> engine: every request is parsed with llhttp.  Its head is
+ * Client -> engine: every request is parsed with llhttp (request.c) and
+ * decided (decide.c, pure); slow checks run on workers (guard_checks.c).
+ * Its head is
  * checked, then re-serialised (one spelling of every header, CRLF line
  * ends, chunked bodies re-framed) so that the engine reads exactly the
  * request that was checked: no framing ambiguity survives the guard.
@@ -8,8 +11,9 @@
  * endpoints ECI inspects are collected, up to ECI_MAX_JSON_BODY.
  *
  * Engine -> client: bytes are forwarded unchanged; a response parser only
- * tracks message boundaries, to know when a hijack (attach, exec start)
- * really happened and when a locally generated answer may be sent.
+ * tracks message boundaries (guard_resp.c), to know when a hijack (attach,
+ * exec start) really happened and when a locally generated answer may be
+ * sent.  A hijacked stream goes to src/io's splice relay.
  *
  * Memory per connection is bounded: reading stops while the peer's output
  * queue is above HIGH_WATER, a request head is capped at
