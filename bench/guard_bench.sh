@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Engine guard benchmark: direct engine socket vs the guard, in one run, on a
 # private dockerd (harness_engine of tests/lib/harness.sh).
-#   bench/guard_bench.sh [IMAGE_MB]      (default 300)
+#   bench/guard_bench.sh [IMAGE_MB]      (default 300; 0: no streaming)
 # Prints: llhttp vs nothing (per request head, per chunked body), GET /_ping
 # and GET /containers/json p50/p99 (kept-alive and new connection), docker
 # save/load MB/s of an IMAGE_MB image, `docker run --rm busybox true` time.
@@ -27,11 +27,18 @@ gsock=$R/run/moat/docker.sock
 guard_pid=$!
 harness_track guard "$guard_pid"
 for _ in $(seq 1 50); do [ -S "$gsock" ] && break; sleep 0.1; done
+# the same guard without pre-connected engine connections (the lever)
+npsock=$R/run/moat/nopool.sock
+"$top/build/tests/guard-run" --listen "$npsock" --engine "$engine" --share "$R" \
+  --audit /dev/null --engine-pool 0 2>"$R/nopool.log" &
+nopool_pid=$!
+harness_track guard-nopool "$nopool_pid"
+for _ in $(seq 1 50); do [ -S "$npsock" ] && break; sleep 0.1; done
 
 # HAProxy configured as Tecnativa's docker-socket-proxy does: path ACLs on
 # the url-decoded path with an optional /vX.Y prefix, http-server-close.
 hsock=$R/run/moat/haproxy.sock
-targets="direct:$engine guard:$gsock"
+targets="direct:$engine guard:$gsock guard-nopool:$npsock"
 if command -v haproxy >/dev/null; then
   cat >"$R/haproxy.cfg" <<CFG
 global
@@ -75,6 +82,8 @@ for target in $targets; do
   echo "$name  GET /containers/json new:   $(lat "$sock" 1000 new /v1.41/containers/json)"
 done
 
+timed() { local a b; a=$(date +%s.%N); "$@" >/dev/null; b=$(date +%s.%N); awk -v a="$a" -v b="$b" 'BEGIN { print b - a }'; }
+if [ "$mb" -gt 0 ]; then
 echo "== streaming ($mb MB image)"
 mkdir -p "$R/ctx"
 head -c $((mb * 1024 * 1024)) /dev/urandom >"$R/ctx/blob"
@@ -86,7 +95,6 @@ size=$(stat -c %s "$R/big.tar")
 rate() { # seconds -> MB/s
   awk -v s="$size" -v t="$1" 'BEGIN { printf "%.0f MB/s (%.2f s)", s / t / 1e6, t }'
 }
-timed() { local a b; a=$(date +%s.%N); "$@" >/dev/null; b=$(date +%s.%N); awk -v a="$a" -v b="$b" 'BEGIN { print b - a }'; }
 for target in $targets $targets; do
   name=${target%%:*}; export DOCKER_HOST=unix://${target#*:}
   t=$(timed sh -c 'docker save big:1 >/dev/null')
@@ -94,6 +102,7 @@ for target in $targets $targets; do
   t=$(timed sh -c "docker load -i '$R/big.tar'")
   echo "$name  docker load: $(rate "$t")"
 done
+fi
 
 echo "== docker run --rm busybox true (median of 5)"
 for target in $targets; do

@@ -560,6 +560,45 @@ check "pac: download failure refuses everything (rc=$rc)" reset_p "$rc"
 check "pac: the audit says why" audit_has '.decision == "refused" and .rule == "pac-failed" and (.error | test("no PAC loaded"))'
 stop_guard
 
+# ---- a proxy that answers half a handshake and stalls (issue 12) ----
+# It sends "HTTP/1.1 200" (no end of head) to a CONNECT and then nothing:
+# the guard must wait for the rest without burning CPU.  Measured in the
+# guard's own ticks (utime + stime, /proc/PID/stat) over 2 s; the defect
+# was a full core (~200 ticks; 60 on a loaded 2-core machine), an idle
+# wait is ~0: the bound is 10 % of a core (20 ticks).
+cat > "$work/stallproxy.py" <<'PYS'
+import socket, sys, threading, time
+def serve(c):
+    try:
+        c.recv(4096); c.sendall(sys.argv[2].encode()); time.sleep(30)
+    except OSError: pass
+    c.close()
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.78.0.4", int(sys.argv[1]))); s.listen(16)
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+PYS
+spawn "$S" "$work/stallproxy.log" "$py" -u "$work/stallproxy.py" 3130 'HTTP/1.1 200'
+spawn "$S" "$work/stallproxy2.log" "$py" -u "$work/stallproxy.py" 3131 $'\x05'
+for _ in $(seq 50); do inS ss -ltnH | grep -q ':3131 ' && break; sleep 0.1; done
+guard_ticks() { awk '{print $14 + $15}' "/proc/$guard_pid/stat"; }
+stall_check() { # NAME URL
+  inC curl -sk --max-time 6 "$2" >/dev/null 2>&1 &
+  local cpid=$! t0 t1
+  sleep 1
+  t0=$(guard_ticks); sleep 2; t1=$(guard_ticks)
+  check "$1: guard idle while the proxy stalls ($((t1 - t0)) ticks in 2 s)" \
+    test $((t1 - t0)) -le 20
+  kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+}
+start_guard --ports '*' --https http://10.78.0.4:3130 --http http://10.78.0.4:3130 || exit 1
+stall_check "stalled CONNECT (TLS client)" https://10.78.0.2/
+stall_check "stalled CONNECT (port 7000)" http://10.78.0.2:7000/
+stop_guard
+start_guard --ports '*' --https socks5://10.78.0.4:3131 --http socks5://10.78.0.4:3131 || exit 1
+stall_check "stalled SOCKS5 method reply" https://10.78.0.2/
+stop_guard
+
 # ---- 6. one container cannot take every slot ----
 start_guard --ports '*' --exclude 10.78.0.0/24 --max-per-src 2 || exit 1
 spawn "$C" /dev/null socat -T 30 EXEC:"sleep 20" TCP:10.78.0.5:7000
