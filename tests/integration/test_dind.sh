@@ -96,4 +96,20 @@ while IFS=: read -r _ ctrls path; do
 done <"/proc/$pid/cgroup"
 check "nothing outside the delegated files is the container's (${bad:-none})" test -z "$bad"
 
+# --- what stays forbidden from the privileged dind container ---
+check_fails "no fresh procfs while the masks are locked (next wall, and an escape attempt)" \
+  ic sh -c 'mkdir -p /tmp/fp && mount -t proc proc /tmp/fp'
+check_fails "no fresh procfs with subset=pid either" \
+  ic sh -c 'mkdir -p /tmp/fp && mount -t proc -o subset=pid proc /tmp/fp'
+check_fails "masks stay: umount /proc/keys" ic umount /proc/keys
+check_fails "no host-wide knob: core_pattern" \
+  ic sh -c 'echo "|/tmp/x" > /proc/sys/kernel/core_pattern'
+check_fails "no host-wide knob: drop_caches" \
+  ic sh -c 'echo 3 > /proc/sys/vm/drop_caches'
+# A fresh v1 hierarchy mount in the container's cgroup namespace is rooted
+# at its own cgroup: no release_agent to write (CVE-2022-0492's path).
+check_fails "no release_agent through a fresh cgroup mount" \
+  ic sh -c 'mkdir -p /tmp/cg && mount -t cgroup -o memory cgroup /tmp/cg 2>/dev/null;
+            echo /tmp/x > /tmp/cg/release_agent'
+
 harness_done
