@@ -96,6 +96,19 @@ while IFS=: read -r _ ctrls path; do
 done <"/proc/$pid/cgroup"
 check "nothing outside the delegated files is the container's (${bad:-none})" test -z "$bad"
 
+# --- a fresh procfs with the masks re-applied and locked (procfs.h, the
+#     building block of the mount supervisor: docs/moat-runc.md) ---
+ic mkdir -p /tmp/np
+check "moat-runc moat-procfs attaches a fresh procfs in the container" \
+  "$MOAT_BUILD/moat-runc" moat-procfs "$pid" /tmp/np
+check "it shows the container's own pid namespace" ic test -d /tmp/np/1 -a -f /tmp/np/meminfo
+check "its masked files read empty" \
+  sh -c "test -z \"\$(docker exec dind cat /tmp/np/keys /tmp/np/timer_list)\""
+check_fails "its masks are locked: umount keys" ic umount /tmp/np/keys
+check_fails "its masks are locked: umount -l timer_list" ic umount -l /tmp/np/timer_list
+check_fails "its read-only paths stay read-only" ic mount -o remount,rw,bind /tmp/np/bus
+check "the container may unmount the whole new procfs" ic umount /tmp/np
+
 # --- what stays forbidden from the privileged dind container ---
 check_fails "no fresh procfs while the masks are locked (next wall, and an escape attempt)" \
   ic sh -c 'mkdir -p /tmp/fp && mount -t proc proc /tmp/fp'
