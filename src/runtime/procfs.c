@@ -1,6 +1,6 @@
-/* A fresh, masked and locked procfs for a process of a locked container
- * (see procfs.h).  Every namespace change happens in forked children;
- * the caller's namespaces never change. */
+/* A fresh, masked and locked procfs or sysfs for a process of a locked
+ * container (see procfs.h).  Every namespace change happens in forked
+ * children; the caller's namespaces never change. */
 #include "procfs.h"
 
 #include <errno.h>
@@ -30,9 +30,9 @@ struct step
 
 static const struct step steps[] = {
   { 10, "open the namespaces of the process" },
-  { 11, "join its pid namespace" },
+  { 11, "join its pid (proc) or network (sysfs) namespace" },
   { 12, "make a private mount namespace" },
-  { 13, "make the procfs" },
+  { 13, "make the file system" },
   { 14, "attach it in the private namespace" },
   { 15, "cover a masked path" },
   { 16, "make a read-only path read-only" },
@@ -55,8 +55,9 @@ report (int fd, int code)
 /* Cover the masks of the procfs attached at DIR and lock them.  Runs in
  * the private mount namespace. */
 static int
-apply_masks (const char *dir)
+apply_masks (const char *dir, const char *prefix)
 {
+  size_t pl = strlen (prefix);
   size_t n = 0;
   const char *const *masked = spec_masked_paths (&n);
   char p[4096];
@@ -64,9 +65,9 @@ apply_masks (const char *dir)
   for (size_t i = 0; i < n; i++)
     {
       struct stat st;
-      if (strncmp (masked[i], "/proc/", 6) != 0)
+      if (strncmp (masked[i], prefix, pl) != 0)
         continue;
-      snprintf (p, sizeof p, "%s/%s", dir, masked[i] + 6);
+      snprintf (p, sizeof p, "%s/%s", dir, masked[i] + pl);
       if (lstat (p, &st) < 0)
         {
           if (errno == ENOENT)
@@ -87,9 +88,9 @@ apply_masks (const char *dir)
   const char *const *ro = spec_readonly_paths (&n);
   for (size_t i = 0; i < n; i++)
     {
-      if (strncmp (ro[i], "/proc/", 6) != 0)
+      if (strncmp (ro[i], prefix, pl) != 0)
         continue;
-      snprintf (p, sizeof p, "%s/%s", dir, ro[i] + 6);
+      snprintf (p, sizeof p, "%s/%s", dir, ro[i] + pl);
       if (mount (p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
         {
           if (errno == ENOENT)
@@ -108,8 +109,10 @@ apply_masks (const char *dir)
 
 /* In PID's active pid namespace: build, lock and attach. */
 static void
-builder (int efd, int mntns, int rootfd, const char *dir, const char *target)
+builder (int efd, int netns, int mntns, int rootfd, const char *fstype,
+         const char *dir, const char *target)
 {
+  int sysfs = strcmp (fstype, "sysfs") == 0;
   int fs, pfd, tree, tfd, rc, lockpipe[2], go[2];
   pid_t locker;
   struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
@@ -118,7 +121,10 @@ builder (int efd, int mntns, int rootfd, const char *dir, const char *target)
   if (unshare (CLONE_NEWNS) < 0
       || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     report (efd, 12);
-  fs = sys_fsopen ("proc", FSOPEN_CLOEXEC);
+  /* sysfs shows the mounter's network namespace */
+  if (sysfs && setns (netns, CLONE_NEWNET) < 0)
+    report (efd, 11);
+  fs = sys_fsopen (fstype, FSOPEN_CLOEXEC);
   if (fs < 0 || sys_fsconfig (fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
     report (efd, 13);
   pfd = sys_fsmount (fs, FSMOUNT_CLOEXEC,
@@ -129,7 +135,7 @@ builder (int efd, int mntns, int rootfd, const char *dir, const char *target)
    * private namespace */
   if (sys_move_mount (pfd, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
     report (efd, 14);
-  rc = apply_masks (dir);
+  rc = apply_masks (dir, sysfs ? "/sys/" : "/proc/");
   if (rc != 0)
     report (efd, rc);
   /* The locker copies this namespace into one owned by a fresh user
@@ -191,9 +197,11 @@ builder (int efd, int mntns, int rootfd, const char *dir, const char *target)
 }
 
 int
-procfs_attach (pid_t pid, const char *target, moat_error_t *err)
+procfs_attach (pid_t pid, const char *fstype, const char *target,
+               moat_error_t *err)
 {
   char path[64];
+  cleanup_close int netns = -1;
   cleanup_close int pidns = -1;
   cleanup_close int mntns = -1;
   cleanup_close int rootfd = -1;
@@ -204,20 +212,25 @@ procfs_attach (pid_t pid, const char *target, moat_error_t *err)
 
   snprintf (path, sizeof path, "/proc/%d/ns/pid", (int)pid);
   pidns = open (path, O_RDONLY | O_CLOEXEC);
+  if (strcmp (fstype, "proc") != 0 && strcmp (fstype, "sysfs") != 0)
+    return moat_error (err, EINVAL, "fresh mount: `%s` is not proc or sysfs",
+                       fstype);
   snprintf (path, sizeof path, "/proc/%d/ns/mnt", (int)pid);
   mntns = open (path, O_RDONLY | O_CLOEXEC);
+  snprintf (path, sizeof path, "/proc/%d/ns/net", (int)pid);
+  netns = open (path, O_RDONLY | O_CLOEXEC);
   snprintf (path, sizeof path, "/proc/%d/root", (int)pid);
   rootfd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (pidns < 0 || mntns < 0 || rootfd < 0)
-    return moat_error (err, errno, "fresh procfs for %d: %s", (int)pid,
+  if (pidns < 0 || mntns < 0 || netns < 0 || rootfd < 0)
+    return moat_error (err, errno, "fresh %s for %d: %s", fstype, (int)pid,
                        steps[0].what);
   if (mkdtemp (dir) == NULL)
-    return moat_error (err, errno, "fresh procfs: mkdtemp");
+    return moat_error (err, errno, "fresh mount: mkdtemp");
   if (pipe2 (efd, O_CLOEXEC) < 0)
     {
       int en = errno;
       rmdir (dir);
-      return moat_error (err, en, "fresh procfs: pipe");
+      return moat_error (err, en, "fresh mount: pipe");
     }
   child = fork ();
   if (child < 0)
@@ -226,7 +239,7 @@ procfs_attach (pid_t pid, const char *target, moat_error_t *err)
       close (efd[0]);
       close (efd[1]);
       rmdir (dir);
-      return moat_error (err, en, "fresh procfs: fork");
+      return moat_error (err, en, "fresh mount: fork");
     }
   if (child == 0)
     {
@@ -240,7 +253,7 @@ procfs_attach (pid_t pid, const char *target, moat_error_t *err)
       if (b < 0)
         report (efd[1], 11);
       if (b == 0)
-        builder (efd[1], mntns, rootfd, dir, target);
+        builder (efd[1], netns, mntns, rootfd, fstype, dir, target);
       waitpid (b, NULL, 0);
       _exit (0);
     }
@@ -262,7 +275,7 @@ procfs_attach (pid_t pid, const char *target, moat_error_t *err)
       for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
         if (steps[i].code == e[0])
           what = steps[i].what;
-      return moat_error (err, e[1], "fresh procfs for %d at `%s`: %s",
+      return moat_error (err, e[1], "fresh %s for %d at `%s`: %s", fstype,
                          (int)pid, target, what);
     }
   return 0;

@@ -1,8 +1,12 @@
-/* A fresh procfs for a process of a locked container, with the masks
- * re-applied and locked (docs/moat-runc.md, "Nested runtimes: procfs and
- * sysfs").  The first building block of the mount supervisor: nothing in
- * create/start calls it yet; `moat-runc moat-procfs PID TARGET` does, for
- * tests.
+/* A fresh procfs or sysfs for a process of a locked container, with the
+ * masks re-applied and locked (docs/moat-runc.md, "Nested runtimes: procfs
+ * and sysfs").  The first building block of the mount supervisor: nothing
+ * in create/start calls it yet; `moat-runc moat-fresh-mount PID TYPE
+ * TARGET` does, for tests.
+ *
+ * For sysfs the helper joins PID's network namespace instead (sysfs shows
+ * the mounter's) and the masks are Docker's /sys ones; the rest is as
+ * below.
  *
  * A helper joins PID's pid namespace (procfs shows the mounter's active
  * pid namespace), makes the procfs with fsopen/fsmount in a private mount
@@ -21,6 +25,8 @@
 
 #include "common/error.h"
 
-int procfs_attach (pid_t pid, const char *target, moat_error_t *err);
+/* FSTYPE: "proc" or "sysfs". */
+int procfs_attach (pid_t pid, const char *fstype, const char *target,
+                   moat_error_t *err);
 
 #endif

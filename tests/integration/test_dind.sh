@@ -96,11 +96,11 @@ while IFS=: read -r _ ctrls path; do
 done <"/proc/$pid/cgroup"
 check "nothing outside the delegated files is the container's (${bad:-none})" test -z "$bad"
 
-# --- a fresh procfs with the masks re-applied and locked (procfs.h, the
+# --- a fresh procfs/sysfs with the masks re-applied and locked (procfs.h, the
 #     building block of the mount supervisor: docs/moat-runc.md) ---
 ic mkdir -p /tmp/np
-check "moat-runc moat-procfs attaches a fresh procfs in the container" \
-  "$MOAT_BUILD/moat-runc" moat-procfs "$pid" /tmp/np
+check "moat-runc moat-fresh-mount attaches a fresh procfs in the container" \
+  "$MOAT_BUILD/moat-runc" moat-fresh-mount "$pid" proc /tmp/np
 check "it shows the container's own pid namespace" ic test -d /tmp/np/1 -a -f /tmp/np/meminfo
 check "its masked files read empty" \
   sh -c "test -z \"\$(docker exec dind cat /tmp/np/keys /tmp/np/timer_list)\""
@@ -110,6 +110,16 @@ check_fails "its read-only paths stay read-only" ic mount -o remount,rw,bind /tm
 # the whole tree, masks with it (lazily: the masks are mounts below it)
 check "the container may unmount the whole new procfs" \
   ic sh -c 'umount -l /tmp/np && ! grep -q " /tmp/np" /proc/self/mountinfo'
+ic mkdir -p /tmp/ns
+check "moat-runc moat-fresh-mount attaches a fresh sysfs in the container" \
+  "$MOAT_BUILD/moat-runc" moat-fresh-mount "$pid" sysfs /tmp/ns
+check "it shows the container's own network namespace" \
+  sh -c "docker exec dind ls /tmp/ns/class/net | grep -qx eth0"
+check_fails "its /sys/firmware mask is locked" ic umount /tmp/ns/firmware
+check_fails "its /sys/firmware mask is read-only and empty" ic touch /tmp/ns/firmware/x
+check "the container may unmount the whole new sysfs" ic umount -l /tmp/ns
+check_fails "moat-fresh-mount makes only proc and sysfs" \
+  "$MOAT_BUILD/moat-runc" moat-fresh-mount "$pid" tmpfs /tmp/ns
 
 # --- what stays forbidden from the privileged dind container ---
 check_fails "no fresh procfs while the masks are locked (next wall, and an escape attempt)" \

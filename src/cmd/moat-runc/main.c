@@ -16,8 +16,9 @@
  *                        (default: moat-lock beside this program)
  * `create`, `start` and `delete` do moat's part (src/runtime/runtime.h); every
  * other verb is exec'd into runc unchanged.  `moat-reconcile` (moat's own
- * verb) releases ranges of containers runc no longer knows; `moat-procfs
- * PID TARGET` attaches a fresh, masked and locked procfs for PID. */
+ * verb) releases ranges of containers runc no longer knows; `moat-fresh-mount
+ * PID proc|sysfs TARGET` attaches a fresh, masked and locked procfs or
+ * sysfs for PID. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -244,19 +245,22 @@ main (int argc, char **argv)
         printf ("released %u stale id range%s\n", released,
                 released == 1 ? "" : "s");
     }
-  else if (cmd != NULL && strcmp (cmd, "moat-procfs") == 0)
+  else if (cmd != NULL && strcmp (cmd, "moat-fresh-mount") == 0)
     {
-      /* moat-procfs PID TARGET: a fresh, masked, locked procfs for PID at
-       * TARGET (procfs.h; the mount supervisor's building block) */
+      /* moat-fresh-mount PID proc|sysfs TARGET: a fresh, masked, locked
+       * procfs or sysfs for PID at TARGET (procfs.h; the mount
+       * supervisor's building block) */
       char *const *a = argv + ci;
       long pid = a[1] != NULL ? strtol (a[1], NULL, 10) : 0;
-      if (pid <= 0 || a[2] == NULL)
+      if (pid <= 0 || a[2] == NULL || a[3] == NULL)
         {
-          moat_error (&err, EINVAL, "usage: moat-procfs PID TARGET");
+          moat_error (&err, EINVAL,
+                      "usage: moat-fresh-mount PID proc|sysfs TARGET");
           rc = fail (&err);
         }
       else
-        rc = procfs_attach ((pid_t)pid, a[2], &err) < 0 ? fail (&err) : 0;
+        rc = procfs_attach ((pid_t)pid, a[2], a[3], &err) < 0 ? fail (&err)
+                                                              : 0;
     }
   else
     {
