@@ -32,6 +32,9 @@ harness_diag "inner dockerd answered after ${i} s"
 drv=$(ic docker info --format '{{.Driver}}' 2>&1)
 check "inner docker info shows overlay2 ($drv)" test "$drv" = overlay2
 
+vol=$(ic stat -c '%u:%g' /var/lib/docker)
+check "the /var/lib/docker volume is owned by the container's root ($vol)" test "$vol" = 0:0
+
 check "inner engine imports busybox" \
   ic sh -c 'docker import -c "ENV PATH=/bin" /busybox.tar busybox:latest'
 out=$(ic docker run --rm busybox echo inner-ok 2>&1)
