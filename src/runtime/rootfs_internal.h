@@ -1,6 +1,6 @@
-/* Private to src/runtime/rootfs.c and binds.c: the new mount API, the
- * user namespace helper both id-map through, and the bind steps of
- * rootfs_prepare. */
+/* Private to src/runtime: the new mount API (rootfs.c, binds.c,
+ * procfs.c), the user namespace helper rootfs.c and binds.c id-map
+ * through, and the bind steps of rootfs_prepare. */
 #ifndef MOAT_RUNTIME_ROOTFS_INTERNAL_H
 #define MOAT_RUNTIME_ROOTFS_INTERNAL_H
 

@@ -18,6 +18,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "cgdeleg.h"
 #include "idpool.h"
 #include "runtime/bindpol.h"
 #include "state/state.h"
@@ -324,6 +325,32 @@ record_lock_pending (const char *rundir, const char *pidfile,
   return write_spec (marker, line, err);
 }
 
+/* A privileged container's cgroups are delegated to its root once runc
+ * create has put its init in them (cgdeleg.h). */
+static int
+delegate_cgroups (const char *id, const char *pidfile, uint32_t uid,
+                  uint32_t gid, moat_error_t *err)
+{
+  cleanup_free char *data = NULL;
+  unsigned n = 0, skipped = 0;
+  size_t len;
+  long pid;
+
+  if (pidfile == NULL)
+    return moat_error (err, EINVAL, "a privileged container needs --pid-file");
+  if (fs_read_file (pidfile, 64, &data, &len, err) < 0)
+    return -1;
+  pid = strtol (data, NULL, 10);
+  if (pid <= 0)
+    return moat_error (err, EINVAL, "bad pid in `%s`", pidfile);
+  if (cgdeleg_delegate (pid, uid, gid, &n, &skipped, err) < 0)
+    return -1;
+  log_info ("%s: cgroups delegated to the container's root (%u "
+            "directories, %u hierarchies left out)",
+            id, n, skipped);
+  return 0;
+}
+
 static double
 elapsed_ms (const struct timespec *a)
 {
@@ -543,7 +570,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
     log_warn ("%s: replaced the id mappings the spec came with", id);
 
   rc = runtime_run_runc (ctx, args);
-  if (rc == 0 && rep.lock_mounts)
+  if (rc == 0 && (rep.lock_mounts || rep.privileged))
     {
       const char *pidfile = NULL;
       for (size_t i = 1; args[i] != NULL; i++)
@@ -551,7 +578,15 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
           pidfile = args[i + 1];
         else if (strncmp (args[i], "--pid-file=", 11) == 0)
           pidfile = args[i] + 11;
-      if (record_lock_pending (rundir, pidfile, err) < 0)
+      if (rep.privileged
+          && delegate_cgroups (id, pidfile, sctx.uid_base, sctx.gid_base, err)
+                 < 0)
+        {
+          moat_error_wrap (err, "create `%s`", id);
+          rc = -1;
+        }
+      if (rc == 0 && rep.lock_mounts
+          && record_lock_pending (rundir, pidfile, err) < 0)
         {
           moat_error_wrap (err, "create `%s`", id);
           rc = -1;

@@ -89,6 +89,20 @@ static const char *const masked_default[] = {
 static const char *const readonly_default[]
     = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sysrq-trigger" };
 
+const char *const *
+spec_masked_paths (size_t *n)
+{
+  *n = sizeof masked_default / sizeof masked_default[0];
+  return masked_default;
+}
+
+const char *const *
+spec_readonly_paths (size_t *n)
+{
+  *n = sizeof readonly_default / sizeof readonly_default[0];
+  return readonly_default;
+}
+
 const char *
 spec_ns_name (enum spec_ns ns)
 {

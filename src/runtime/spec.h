@@ -86,6 +86,11 @@ void spec_report_free (struct spec_report *r);
  * from /proc/self/status. */
 int spec_ctx_probe_host (struct spec_ctx *ctx, moat_error_t *err);
 
+/* Docker's masked and read-only paths, which create restores for every
+ * container (also what a fresh procfs gets: procfs.h). */
+const char *const *spec_masked_paths (size_t *n);
+const char *const *spec_readonly_paths (size_t *n);
+
 /* Names as used in the spec ("pid", "network", ...). */
 const char *spec_ns_name (enum spec_ns ns);
 

@@ -16,7 +16,9 @@
  *                        (default: moat-lock beside this program)
  * `create`, `start` and `delete` do moat's part (src/runtime/runtime.h); every
  * other verb is exec'd into runc unchanged.  `moat-reconcile` (moat's own
- * verb) releases ranges of containers runc no longer knows. */
+ * verb) releases ranges of containers runc no longer knows; `moat-fresh-mount
+ * PID proc|sysfs TARGET` attaches a fresh, masked and locked procfs or
+ * sysfs for PID. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "runtime/procfs.h"
 #include "runtime/runtime.h"
 
 #define MOAT_RUNC_VERSION "0.1.0"
@@ -241,6 +244,23 @@ main (int argc, char **argv)
       if (rc == 0)
         printf ("released %u stale id range%s\n", released,
                 released == 1 ? "" : "s");
+    }
+  else if (cmd != NULL && strcmp (cmd, "moat-fresh-mount") == 0)
+    {
+      /* moat-fresh-mount PID proc|sysfs TARGET: a fresh, masked, locked
+       * procfs or sysfs for PID at TARGET (procfs.h; the mount
+       * supervisor's building block) */
+      char *const *a = argv + ci;
+      long pid = a[1] != NULL ? strtol (a[1], NULL, 10) : 0;
+      if (pid <= 0 || a[2] == NULL || a[3] == NULL)
+        {
+          moat_error (&err, EINVAL,
+                      "usage: moat-fresh-mount PID proc|sysfs TARGET");
+          rc = fail (&err);
+        }
+      else
+        rc = procfs_attach ((pid_t)pid, a[2], a[3], &err) < 0 ? fail (&err)
+                                                              : 0;
     }
   else
     {
