@@ -43,11 +43,14 @@ check "inner docker run gets past cgroup configuration" \
   sh -c "! printf '%s' \"\$1\" | grep -q 'cgroup'" _ "$out"
 # The next wall (docs/moat-runc.md, "Nested runtimes: procfs and sysfs"):
 # the inner runc cannot mount a fresh procfs while the outer masks are
-# locked.  Until that is solved this is reported, not failed.
+# locked.  Until that is solved (issue 13) the check is skipped, and only
+# for that reason: any other failure of the inner run fails the test.
 if [ "$out" = inner-ok ]; then
   ok "inner docker run works"
+elif printf '%s' "$out" | grep -q 'mount.*proc.*operation not permitted'; then
+  skip "inner docker run works" "next wall (issue 13): fresh procfs refused under locked masks"
 else
-  echo "ok - inner docker run works # TODO next wall: fresh procfs refused under locked masks"
+  not_ok "inner docker run works" "$out"
 fi
 
 # --- cgroup delegation: what the container may and may not write ---
