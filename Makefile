@@ -111,6 +111,7 @@ format:
 # The folder graph and file sizes of docs/architecture.md, then cppcheck.
 lint:
 	scripts/check-layers
+	scripts/check-test-harness
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr -Isrc $(LIB_DIRS) src/cmd
 

@@ -2,17 +2,12 @@
 # moatd without an engine: fail-closed start, settings show/set through the
 # daemon, live reload of admin-settings.json (valid applied, invalid
 # refused loudly with the last valid policy kept), audit records.
-set -u
-B=${MOAT_BUILD:-$(pwd)/build/san}
-root=$(mktemp -d /tmp/moat-moatd-XXXXXX)
-chmod 0755 "$root"
-export MOAT_ROOT=$root
+. "$(dirname "$0")/../lib/harness.sh"
+harness_init
+B=$MOAT_BUILD
+root=$MOAT_ROOT
 moatd_pid=
 n=0
-
-ok() { echo "ok - $1"; }
-not_ok() { echo "not ok - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-check() { local name=$1; shift; if "$@" >/dev/null 2>&1; then ok "$name"; else not_ok "$name" "command failed: $*"; fi; }
 
 stop_moatd() {
   if [ -n "$moatd_pid" ] && kill -0 "$moatd_pid" 2>/dev/null; then
@@ -30,8 +25,6 @@ stop_moatd() {
   fi
   moatd_pid=
 }
-cleanup() { stop_moatd; [ -n "${KEEP:-}" ] || rm -rf "$root"; }
-trap cleanup EXIT
 
 # One control request straight to moatd's socket.
 ctl() { printf '%s\n' "$1" | timeout 5 socat -t 5 - UNIX-CONNECT:"$root/run/moat/moatd.sock"; }
@@ -40,6 +33,7 @@ start_moatd() {
   n=$((n + 1))
   "$B/moatd" >"$root/moatd.$n.log" 2>&1 &
   moatd_pid=$!
+  harness_track "moatd$n" "$moatd_pid"
   for _ in $(seq 100); do
     "$B/moat" audit -n 1 >/dev/null 2>&1 && return 0
     kill -0 "$moatd_pid" 2>/dev/null || return 1
@@ -48,7 +42,6 @@ start_moatd() {
   return 1
 }
 
-mkdir -p "$root/etc/moat"
 adm=$root/etc/moat/admin-settings.json
 write_admin() { cat >"$adm.new"; chmod 0644 "$adm.new"; mv "$adm.new" "$adm"; }
 
@@ -60,6 +53,7 @@ write_admin <<'J'
 J
 "$B/moatd" >"$root/bad.log" 2>&1 &
 bad=$!
+harness_track moatd-bad "$bad"
 for _ in $(seq 100); do kill -0 $bad 2>/dev/null || break; sleep 0.1; done
 if kill -0 $bad 2>/dev/null; then
   kill $bad; not_ok "moatd refuses to start with an invalid admin file"
@@ -82,7 +76,7 @@ write_admin <<'J'
  "filesharingDirectories": {"locked": true, "value": ["/home", "/tmp"]}}
 J
 if start_moatd; then ok "moatd starts with a valid admin file"; else
-  not_ok "moatd starts with a valid admin file" "$(cat "$root/moatd.$n.log")"; exit 1; fi
+  harness_bail "moatd starts with a valid admin file" "$(cat "$root/moatd.$n.log")"; fi
 
 show=$("$B/moat" settings show --json 2>&1)
 src=$(echo "$show" | jq -r '.[] | select(.key=="enhancedContainerIsolation") | "\(.value) \(.source) \(.locked)"')
@@ -259,3 +253,5 @@ timeout 20 "$B/moatd" >"$root/moatd.$n.log" 2>&1; rc=$?
   && ok "moatd refuses to start with a FIFO admin file, without hanging" \
   || not_ok "moatd refuses to start with a FIFO admin file" "rc=$rc" "$(cat "$root/moatd.$n.log")"
 rm -f "$adm"
+stop_moatd
+harness_done

@@ -7,34 +7,16 @@
 #
 # The user and its group are created here and removed on exit; the group is
 # our own (the private socket is chgrp'ed to it), never `docker`.
-set -u
-B=${MOAT_BUILD:-$(pwd)/build/san}
+. "$(dirname "$0")/../lib/harness.sh"
+harness_init
+B=$MOAT_BUILD
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(mktemp -d /tmp/moat-ctl-XXXXXX)
-chmod 0755 "$root"
-export MOAT_ROOT=$root
+root=$MOAT_ROOT
 sock=$root/run/moat/moatd.sock
 user=moatctl$$
 moatd_pid=
 hostile_pid=
-fails=0
-
-ok() { echo "ok - $1"; }
-not_ok() { echo "not ok - $1"; shift; for l in "$@"; do echo "# $l"; done; fails=$((fails + 1)); }
-
-cleanup() {
-  [ -n "$hostile_pid" ] && kill "$hostile_pid" 2>/dev/null && wait "$hostile_pid" 2>/dev/null
-  if [ -n "$moatd_pid" ] && kill -0 "$moatd_pid" 2>/dev/null; then
-    kill -TERM "$moatd_pid"
-    for _ in $(seq 50); do kill -0 "$moatd_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$moatd_pid" 2>/dev/null && kill -KILL "$moatd_pid"
-    wait "$moatd_pid" 2>/dev/null
-  fi
-  id "$user" >/dev/null 2>&1 && userdel "$user" 2>/dev/null
-  getent group "$user" >/dev/null && groupdel "$user" 2>/dev/null
-  [ -n "${KEEP:-}" ] || rm -rf "$root"
-}
-trap cleanup EXIT
+export HARNESS_EXTRA_CLEANUP="userdel $user >/dev/null 2>&1; groupdel $user >/dev/null 2>&1"
 
 # Root's status, straight to the socket: prints the answer time in ms, or
 # fails.
@@ -49,26 +31,27 @@ root_status_ms() {
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-mkdir -p "$root/etc/moat"
 printf '{"configurationFileVersion": 2}\n' >"$root/etc/moat/admin-settings.json"
 chmod 0644 "$root/etc/moat/admin-settings.json"
 "$B/moatd" >"$root/moatd.log" 2>&1 &
 moatd_pid=$!
+harness_track moatd "$moatd_pid"
 for _ in $(seq 100); do
   [ -S "$sock" ] && "$B/moat" audit -n 1 >/dev/null 2>&1 && break
   sleep 0.1
 done
-"$B/moat" audit -n 1 >/dev/null 2>&1 || { not_ok "moatd starts" "$(cat "$root/moatd.log")"; exit 1; }
+"$B/moat" audit -n 1 >/dev/null 2>&1 || harness_bail "moatd starts" "$(cat "$root/moatd.log")"
 
 groupadd "$user" && useradd -M -N -g "$user" -d /nonexistent -s /usr/sbin/nologin "$user" \
-  || { not_ok "create test user $user"; exit 1; }
+  || harness_bail "create test user $user"
 chgrp "$user" "$sock"
 uid=$(id -u "$user")
-as_user() { runuser -u "$user" -- "$@"; }
+run_as() { runuser -u "$user" -- "$@"; }
 
 # 1. Lock-out: the user holds 300 idle connections.
-as_user python3 "$here/lib/ctl_hostile.py" hold "$sock" 300 25 >"$root/hold.out" 2>&1 &
+run_as python3 "$here/lib/ctl_hostile.py" hold "$sock" 300 25 >"$root/hold.out" 2>&1 &
 hostile_pid=$!
+harness_track hostile "$hostile_pid"
 for _ in $(seq 100); do [ -s "$root/hold.out" ] && break; sleep 0.1; done
 first=$(head -1 "$root/hold.out")
 open=$(echo "$first" | jq -r '.open' 2>/dev/null)
@@ -99,8 +82,9 @@ wait "$hostile_pid" 2>/dev/null; hostile_pid=
 
 # 2. CPU hog: the user floods `{}` lines for 5 s.
 t0=$(cpu_ticks "$moatd_pid")
-as_user python3 "$here/lib/ctl_hostile.py" flood "$sock" 5 >"$root/flood.out" 2>&1 &
+run_as python3 "$here/lib/ctl_hostile.py" flood "$sock" 5 >"$root/flood.out" 2>&1 &
 hostile_pid=$!
+harness_track hostile "$hostile_pid"
 sleep 1
 worst=0; bad=0
 for _ in 1 2 3; do
@@ -126,8 +110,8 @@ pct=$(( (t1 - t0) * 100 / hz / 6 ))
   || not_ok "moatd CPU during the flood: ${pct}% (>= 50%)"
 
 # 3. moatd is still healthy and the user can still talk to it.
-out=$(printf '{"cmd":"ping"}\n' | as_user timeout 5 socat -t 5 - UNIX-CONNECT:"$sock" 2>&1)
+out=$(printf '{"cmd":"ping"}\n' | run_as timeout 5 socat -t 5 - UNIX-CONNECT:"$sock" 2>&1)
 echo "$out" | jq -e '.ok == true' >/dev/null 2>&1 && ok "the user is served again after the flood" \
   || not_ok "the user is served again after the flood" "$out"
 grep -qE 'Sanitizer|runtime error' "$root/moatd.log" && not_ok "no sanitizer report" "$(grep -A20 -E 'Sanitizer|runtime error' "$root/moatd.log" | head -30)"
-[ $fails -eq 0 ]
+harness_done

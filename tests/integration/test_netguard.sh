@@ -14,20 +14,16 @@
 # there and the test fails, and nothing leaves H anyway (H has no other
 # link).  Every process is started by this script and ended by its PID;
 # namespaces, rules and files go in the EXIT trap.
-set -u
+. "$(dirname "$0")/../lib/harness.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${MOAT_BUILD:-$top/build}
 runner=$build/tests/netguard-runner
 [ -x "$runner" ] || runner=$top/build/tests/netguard-runner
 py=/usr/bin/python3
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
 
-if [ "$(id -u)" -ne 0 ]; then echo "ok - netguard # SKIP needs root"; exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then skip netguard "needs root"; harness_done; fi
 for b in tinyproxy microsocks socat curl nft "$py"; do
-  command -v "$b" >/dev/null || { echo "not ok - missing $b"; exit 1; }
+  command -v "$b" >/dev/null || harness_bail "missing $b"
 done
 
 tag=mnt$$
@@ -50,8 +46,8 @@ trap cleanup EXIT
 # Safety net: in the machine's own namespace the test networks are a
 # blackhole (a route of this run's own, metric = pid), so a connection made
 # from the wrong namespace fails here instead of leaving the machine.
-ip route add blackhole 10.77.0.0/24 metric $$ || { echo "not ok - blackhole route"; exit 1; }
-ip route add blackhole 10.78.0.0/24 metric $$ || { echo "not ok - blackhole route"; exit 1; }
+ip route add blackhole 10.77.0.0/24 metric $$ || harness_bail "blackhole route"
+ip route add blackhole 10.78.0.0/24 metric $$ || harness_bail "blackhole route"
 
 inC() { ip netns exec "$C" "$@"; }
 inH() { ip netns exec "$H" "$@"; }
@@ -236,7 +232,7 @@ for _ in $(seq 100); do
   n=$(inS ss -ltnH | grep -cE ':(80|443|8000|8080|7000|8888|1080|1081|3128|8443|8444) ')
   [ "$n" -ge 11 ] && break; sleep 0.1
 done
-[ "$n" -ge 11 ] || { echo "not ok - peers did not start"; exit 1; }
+[ "$n" -ge 11 ] || harness_bail "peers did not start"
 
 scn=0
 start_guard() {
@@ -658,8 +654,8 @@ check "cli: exclude 0.0.0.0/0 is DIRECT elsewhere ($out)" \
 check "no TCP from the container was forwarded past interception (leaks=$(leaks))" test "$(leaks)" = 0
 check "guard ran clean (no sanitizer report)" \
   bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' '$work/guard.log'"
-if [ "$fails" -gt 0 ]; then
+if [ "$HARNESS_FAILED" -gt 0 ]; then
   echo "# guard log:"; sed 's/^/# /' "$work/guard.log" | tail -20
   echo "# audit:"; cat "$work"/audit-*.jsonl | sed 's/^/# /' | tail -40
 fi
-[ "$fails" -eq 0 ]
+harness_done

@@ -6,32 +6,12 @@
 # wins over a fetch still in progress; moatd stops promptly mid-fetch.
 # The PAC server is the test's own, on 127.0.0.1; moatd's net guard runs in
 # a network namespace the test creates (its nft rules land there).
-set -u
-B=${MOAT_BUILD:-$(pwd)/build/san}
-[ -x "$B/moatd" ] || B=$(pwd)/build
-if [ "$(id -u)" -ne 0 ]; then echo "ok - pac_fetch # SKIP needs root"; exit 0; fi
-root=$(mktemp -d /tmp/moat-pacfetch-XXXXXX)
-chmod 0755 "$root"
-export MOAT_ROOT=$root
-ns=moat-pf$$
+. "$(dirname "$0")/../lib/harness.sh"
+harness_init
+B=$MOAT_BUILD
+root=$MOAT_ROOT
+ns=$HARNESS_NETNS
 moatd_pid=
-srv_pid=
-fails=0
-
-ok() { echo "ok - $1"; }
-not_ok() { echo "not ok - $1"; fails=$((fails + 1)); shift; for l in "$@"; do echo "# $l"; done; }
-
-cleanup() {
-  set +e
-  if [ -n "$moatd_pid" ]; then kill -TERM "$moatd_pid" 2>/dev/null; wait "$moatd_pid" 2>/dev/null; fi
-  if [ -n "$srv_pid" ]; then kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; fi
-  ip netns del "$ns" 2>/dev/null
-  [ -n "${KEEP:-}" ] && echo "# kept $root" || rm -rf "$root"
-}
-trap cleanup EXIT
-
-ip netns add "$ns" || exit 1
-ip -n "$ns" link set lo up
 
 # PAC server: /slow.pac answers after 8 s, /slow2.pac after 8 s too,
 # /good.pac at once.
@@ -54,12 +34,11 @@ print(s.server_address[1], flush=True)
 s.serve_forever()
 PY
 python3 -u "$root/pacd.py" >"$root/pacd.port" 2>"$root/pacd.log" &
-srv_pid=$!
+harness_track pacd $!
 for _ in $(seq 50); do [ -s "$root/pacd.port" ] && break; sleep 0.1; done
 port=$(head -1 "$root/pacd.port")
-[ -n "$port" ] || { not_ok "PAC server started"; exit 1; }
+[ -n "$port" ] || harness_bail "PAC server started" "$(cat "$root/pacd.log")"
 
-mkdir -p "$root/etc/moat"
 adm=$root/etc/moat/admin-settings.json
 write_admin() { cat >"$adm.new"; chmod 0644 "$adm.new"; mv "$adm.new" "$adm"; }
 pac_policy() {
@@ -79,6 +58,7 @@ t0=$(ms_now)
 "$B/moatd" --container-cidrs 10.99.0.0/24 --engine-netns "$ns" --net-port 15991 \
   >"$root/moatd.log" 2>&1 &
 moatd_pid=$!
+harness_track moatd "$moatd_pid"
 up=
 for _ in $(seq 100); do
   if ctl '{"cmd":"ping"}' 2>/dev/null | grep -q '"ok": *true'; then up=1; break; fi
@@ -87,7 +67,7 @@ for _ in $(seq 100); do
 done
 t_up=$(( $(ms_now) - t0 ))
 [ -n "$up" ] && ok "moatd answers while its first PAC fetch stalls (${t_up} ms after start)" \
-  || { not_ok "moatd answers while its first PAC fetch stalls" "$(tail -20 "$root/moatd.log")"; exit 1; }
+  || harness_bail "moatd answers while its first PAC fetch stalls" "$(tail -20 "$root/moatd.log")"
 [ "$t_up" -lt 5000 ] && ok "startup not held by the PAC fetch (${t_up} ms < 5000)" \
   || not_ok "startup not held by the PAC fetch (${t_up} ms)"
 
@@ -140,4 +120,4 @@ moatd_pid=
 grep -qE 'Sanitizer|runtime error' "$root/moatd.log" \
   && not_ok "moatd ran clean (no sanitizer report)" "$(grep -A20 -E 'Sanitizer|runtime error' "$root/moatd.log" | head -40)" \
   || ok "moatd ran clean (no sanitizer report)"
-[ "$fails" -eq 0 ]
+harness_done

@@ -21,58 +21,44 @@
 #    DIRECT (exclude is the admin's explicit list, applied before the PAC).
 #
 # Every process is started by this script and ended by its PID; the
-# namespaces and files go in the EXIT trap.  A drop rule in H counts any
+# namespaces, routes and files go in the harness teardown.  A drop rule in H counts any
 # TCP from C forwarded past the interception (must stay 0).
-set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${MOAT_BUILD:-$top/build}
-runner=$build/tests/netguard-runner
-[ -x "$runner" ] || runner=$top/build/tests/netguard-runner
-sandbox=$build/moat-sandbox
-[ -x "$sandbox" ] || sandbox=$top/build/moat-sandbox
+. "$(dirname "$0")/../lib/harness.sh"
+harness_init
+runner=$MOAT_BUILD/tests/netguard-runner
+[ -x "$runner" ] || runner=$HARNESS_TOP/build/tests/netguard-runner
+sandbox=$MOAT_BUILD/moat-sandbox
+[ -x "$sandbox" ] || sandbox=$HARNESS_TOP/build/moat-sandbox
 py=/usr/bin/python3
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
-
-if [ "$(id -u)" -ne 0 ]; then echo "ok - pac_pool # SKIP needs root"; exit 0; fi
 for b in curl nft jq "$py"; do
-  command -v "$b" >/dev/null || { echo "not ok - missing $b"; exit 1; }
+  command -v "$b" >/dev/null || harness_bail "missing $b"
 done
 
+# H is the harness's own namespace; C and S are this test's, deleted by
+# teardown (HARNESS_EXTRA_NETNS) like the blackhole routes below.
 tag=mpp$$
-C=$tag-c; H=$tag-h; S=$tag-s
-work=$(mktemp -d /tmp/moat-pacpool-test.XXXXXX)
-chmod 0755 "$work"
-pids=()
+C=$tag-c; H=$HARNESS_NETNS; S=$tag-s
+work=$HARNESS_DIR
 guard_pid=
-
-cleanup() {
-  set +e
-  ip route del blackhole 10.77.0.0/24 metric $$ 2>/dev/null
-  ip route del blackhole 10.78.0.0/24 metric $$ 2>/dev/null
-  [ -n "$guard_pid" ] && kill "$guard_pid" 2>/dev/null && wait "$guard_pid" 2>/dev/null
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  for n in "$C" "$H" "$S"; do ip netns del "$n" 2>/dev/null; done
-  [ -n "${KEEP:-}" ] && echo "# kept $work" || rm -rf "$work"
-}
-trap cleanup EXIT
+export HARNESS_EXTRA_NETNS="$C $S"
+export HARNESS_EXTRA_CLEANUP="ip route del blackhole 10.77.0.0/24 metric $$ 2>/dev/null; ip route del blackhole 10.78.0.0/24 metric $$ 2>/dev/null"
 # In the machine's own namespace the test networks are a blackhole.
-ip route add blackhole 10.77.0.0/24 metric $$ || { echo "not ok - blackhole route"; exit 1; }
-ip route add blackhole 10.78.0.0/24 metric $$ || { echo "not ok - blackhole route"; exit 1; }
+ip route add blackhole 10.77.0.0/24 metric $$ || harness_bail "blackhole route"
+ip route add blackhole 10.78.0.0/24 metric $$ || harness_bail "blackhole route"
 
 inC() { ip netns exec "$C" "$@"; }
 inH() { ip netns exec "$H" "$@"; }
 inS() { ip netns exec "$S" "$@"; }
-spawn() {
+nspawn=0
+spawn() { # NS LOG CMD...: in the background, tracked; its pid in $spawned
   local ns=$1 log=$2; shift 2
   ip netns exec "$ns" "$@" >"$log" 2>&1 &
-  pids+=("$!")
+  spawned=$!
+  nspawn=$((nspawn + 1))
+  harness_track "spawn$nspawn" "$spawned"
 }
 
-ip netns add "$C" && ip netns add "$H" && ip netns add "$S" || exit 1
+ip netns add "$C" && ip netns add "$S" || harness_bail "test namespaces"
 for n in "$C" "$H" "$S"; do ip -n "$n" link set lo up; done
 ip link add "${tag}c" netns "$C" type veth peer name h0 netns "$H"
 ip link add "${tag}s" netns "$S" type veth peer name hs0 netns "$H"
@@ -87,7 +73,7 @@ for l in "$C:c0" "$H:h0" "$H:hs0" "$S:s0"; do ip -n "${l%%:*}" link set "${l#*:}
 ip -n "$C" route add default via 10.77.0.1
 ip -n "$S" route add default via 10.78.0.1
 inH sysctl -qw net.ipv4.ip_forward=1
-inH nft -f - <<'NFT' || exit 1
+inH nft -f - <<'NFT' || harness_bail "nft drop rule"
 table inet moattest {
   counter leaks {}
   chain forward {
@@ -110,6 +96,7 @@ start_guard() {
   ip netns exec "$H" "$runner" --port 15001 --iface h0 --src 10.77.0.0/24 \
       --audit "$audit" --sandbox "$sandbox" "$@" >>"$work/guard.log" 2>&1 &
   guard_pid=$!
+  harness_track "guard$scn" "$guard_pid"
   for _ in $(seq 100); do [ "$(grep -c listening "$work/guard.log")" -ge "$scn" ] && return 0; sleep 0.1; done
   cat "$work/guard.log"; return 1
 }
@@ -127,7 +114,7 @@ function FindProxyForURL(url, host) {
 PAC
 # Two sandboxes (the smallest pool moatd uses) whatever the core count, so
 # the figures do not depend on the machine.
-start_guard --ports '*' --pac "file://$work/slow.pac" --pac-sandboxes 2 || exit 1
+start_guard --ports '*' --pac "file://$work/slow.pac" --pac-sandboxes 2 || harness_bail "guard starts"
 # The flood: 400 connections from 10.77.0.2, each to its own port (no
 # decision cache hit), held open until the victim is done.
 cat > "$work/flood.py" <<'PYS'
@@ -147,7 +134,7 @@ while True:
     time.sleep(1)
 PYS
 spawn "$C" "$work/flood.log" "$py" -u "$work/flood.py"
-flood_pid=${pids[-1]}
+flood_pid=$spawned
 for _ in $(seq 100); do grep -q flooding "$work/flood.log" && break; sleep 0.1; done
 sleep 1
 # Flood decisions made before the victim even connected do not count.
@@ -169,7 +156,7 @@ stop_guard
 
 # ---- 10. a PAC that cannot be used: the audit says why; exclude still DIRECT ----
 printf 'function FindProxyForURL(url, host) { return "DIRECT" \n' > "$work/syntax.pac"
-start_guard --ports '*' --pac "file://$work/syntax.pac" --exclude 10.78.0.2/32 || exit 1
+start_guard --ports '*' --pac "file://$work/syntax.pac" --exclude 10.78.0.2/32 || harness_bail "guard starts"
 out=$(inC curl -sS --max-time 5 http://10.78.0.2:8000/ 2>&1); rc=$?
 check "pac-failed: an excluded destination still goes DIRECT (rc=$rc)" test "$out" = "hello from S"
 check "pac-failed: audit names the exclude rule" \
@@ -186,7 +173,7 @@ function FindProxyForURL(url, host) {
   for (;;) {}
 }
 PAC
-start_guard --ports '*' --pac "file://$work/loop.pac" --exclude 10.78.0.2/32 || exit 1
+start_guard --ports '*' --pac "file://$work/loop.pac" --exclude 10.78.0.2/32 || harness_bail "guard starts"
 out=$(inC curl -sS --max-time 5 http://10.78.0.2:8000/ 2>&1); rc=$?
 check "pac-timeout: an excluded destination still goes DIRECT (rc=$rc)" test "$out" = "hello from S"
 out=$(inC curl -sS --max-time 5 http://10.78.0.9:8000/ 2>&1); rc=$?
@@ -200,8 +187,8 @@ check "pac-failed: audit rule is pac-failed for an unusable result" \
 stop_guard
 
 # ---- moat net decide agrees: exclude first, the rest fails closed ----
-moat=$build/moat
-[ -x "$moat" ] || moat=$top/build/moat
+moat=$MOAT
+[ -x "$moat" ] || moat=$HARNESS_TOP/build/moat
 mkdir -p "$work/root/etc/moat"
 cat > "$work/root/etc/moat/admin-settings.json" <<JSON
 {"configurationFileVersion": 2,
@@ -218,8 +205,8 @@ check "cli: the rest is refused, saying why ($out)" \
 check "no TCP from the containers was forwarded past interception (leaks=$(leaks))" test "$(leaks)" = 0
 check "guard ran clean (no sanitizer report)" \
   bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' '$work/guard.log'"
-if [ "$fails" -gt 0 ]; then
+if [ "$HARNESS_FAILED" -gt 0 ]; then
   echo "# guard log:"; sed 's/^/# /' "$work/guard.log" | tail -20
   echo "# audit:"; cat "$work"/audit-*.jsonl | grep -v '"10.77.0.2"' | sed 's/^/# /' | tail -30
 fi
-[ "$fails" -eq 0 ]
+harness_done

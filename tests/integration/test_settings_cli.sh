@@ -1,20 +1,12 @@
 #!/usr/bin/env bash
 # `moat settings validate` and `moat signin policy` on good and bad files:
 # exit codes and the exact messages an administrator sees.  No daemon.
-set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${MOAT_BUILD:-$top/build/san}
-moat=$build/moat
-fixtures=$top/tests/fixtures/settings
-root=$(mktemp -d /tmp/moat-settings-cli-XXXXXX)
-trap 'rm -rf "$root"' EXIT
-chmod 0755 "$root"
+. "$(dirname "$0")/../lib/harness.sh"
+harness_init
+moat=$MOAT
+fixtures=$HARNESS_TOP/tests/fixtures/settings
+root=$MOAT_ROOT
 mkdir -p "$root/etc/moat" "$root/usr/share/docker-desktop/registry"
-export MOAT_ROOT=$root
-fails=0
-
-ok() { echo "ok - $1"; }
-not_ok() { echo "not ok - $1"; fails=$((fails + 1)); }
 
 # expect NAME RC PATTERN CMD...: CMD exits RC and its output has PATTERN
 # (a fixed string).
@@ -176,7 +168,7 @@ while True:
 PY
 python3 "$root/fake_moatd.py" "$root/run/moat/moatd.sock" "$root/requests.log" &
 fake_pid=$!
-trap 'kill "$fake_pid" 2>/dev/null; wait "$fake_pid" 2>/dev/null; rm -rf "$root"' EXIT
+harness_track fake_moatd "$fake_pid"
 for _ in $(seq 50); do [ -e "$root/run/moat/moatd.sock.ready" ] && break; sleep 0.1; done
 expect "settings show prints a table" 0 "enhancedContainerIsolation" "$moat" settings show
 out=$("$moat" settings show 2>&1)
@@ -257,4 +249,4 @@ sed -i 's#p.pac"#link.pac"#' "$root/pac.json"
 expect "symlinked file:// PAC is an error" 1 "link.pac\` is a symbolic link" \
   "$moat" settings validate "$root/pac.json"
 
-[ "$fails" -eq 0 ]
+harness_done
