@@ -181,14 +181,14 @@ io_relay_done_p (const struct io_relay *r)
   return r->ab.shut && r->ba.shut;
 }
 
-static bool
-wants_read (const struct io_relay_dir *d)
+bool
+io_relay_dir_wants_read_p (const struct io_relay_dir *d)
 {
   return !d->eof && d->pending == 0 && io_buf_empty_p (&d->pre);
 }
 
-static bool
-wants_write (const struct io_relay_dir *d)
+bool
+io_relay_dir_wants_write_p (const struct io_relay_dir *d)
 {
   return d->pending > 0 || !io_buf_empty_p (&d->pre);
 }
@@ -196,13 +196,13 @@ wants_write (const struct io_relay_dir *d)
 uint32_t
 io_relay_mask_a (const struct io_relay *r)
 {
-  return (wants_read (&r->ab) ? EPOLLIN : 0)
-         | (wants_write (&r->ba) ? EPOLLOUT : 0);
+  return (io_relay_dir_wants_read_p (&r->ab) ? EPOLLIN : 0)
+         | (io_relay_dir_wants_write_p (&r->ba) ? EPOLLOUT : 0);
 }
 
 uint32_t
 io_relay_mask_b (const struct io_relay *r)
 {
-  return (wants_read (&r->ba) ? EPOLLIN : 0)
-         | (wants_write (&r->ab) ? EPOLLOUT : 0);
+  return (io_relay_dir_wants_read_p (&r->ba) ? EPOLLIN : 0)
+         | (io_relay_dir_wants_write_p (&r->ab) ? EPOLLOUT : 0);
 }

@@ -81,6 +81,10 @@ int io_relay_run (struct io_pipe_pool *p, struct io_relay *r, bool ab,
  * ended last does not shutdown() its destination; the close sends that
  * FIN (one system call less per connection). */
 bool io_relay_done_p (const struct io_relay *r);
+/* What one direction waits for: its source readable (its pipe and pre
+ * are empty, no EOF yet) or its destination writable (bytes held). */
+bool io_relay_dir_wants_read_p (const struct io_relay_dir *d);
+bool io_relay_dir_wants_write_p (const struct io_relay_dir *d);
 /* The interest the relay needs on a and on b now. */
 uint32_t io_relay_mask_a (const struct io_relay *r);
 uint32_t io_relay_mask_b (const struct io_relay *r);
