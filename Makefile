@@ -1,6 +1,7 @@
 # moat build.  `make` builds everything into build/; `make check` runs the
 # whole test suite (unit tests plain and under ASan+UBSan, then integration
-# tests against the sanitizer build); `make fuzz` builds libFuzzer targets.
+# tests against the sanitizer build) and prints "N skipped", then ends with
+# the line "N passed, N failed"; `make fuzz` builds libFuzzer targets.
 #
 # Layout: every directory under src/ except src/cmd is a library concern and
 # goes into build/libmoat.a; every directory src/cmd/<prog>/ is a program
@@ -107,7 +108,9 @@ install: all
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
 
+# The folder graph and file sizes of docs/architecture.md, then cppcheck.
 lint:
+	scripts/check-layers
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr -Isrc $(LIB_DIRS) src/cmd
 

@@ -22,15 +22,17 @@
 set -u
 cd "$(dirname "$0")/.."
 top=$PWD
-B=${MOAT_BUILD:-$top/build}
+export MOAT_BUILD=${MOAT_BUILD:-$top/build}
+B=$MOAT_BUILD
 ROUNDS=${1:-5}
-. tests/integration/lib_dockerd.sh
-trap dockerd_stop EXIT
+. tests/lib/harness.sh
+harness_init
+R=$HARNESS_DIR
 MR=$R/moat
 mkdir -p "$MR"
-dockerd_start "moat-bbench-$$" "{\"runtimes\": {
-  \"moat-runc\": {\"path\": \"$B/moat-runc\", \"runtimeArgs\": [\"--moat-root\", \"$MR\"]}}}" || exit 1
-import_busybox
+harness_engine "{\"runtimes\": {
+  \"moat-runc\": {\"path\": \"$B/moat-runc\", \"runtimeArgs\": [\"--moat-root\", \"$MR\"]}}}"
+harness_busybox
 
 W=$R/w
 mkdir -p "$W"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Engine guard benchmark: direct engine socket vs the guard, in one run, on a
-# private dockerd (tests/integration/lib/private_engine.sh).
-#   bench/guard_bench.sh [IMAGE_MB]      (default 300)
+# private dockerd (harness_engine of tests/lib/harness.sh).
+#   bench/guard_bench.sh [IMAGE_MB]      (default 300; 0: no streaming)
 # Prints: llhttp vs nothing (per request head, per chunked body), GET /_ping
 # and GET /containers/json p50/p99 (kept-alive and new connection), docker
 # save/load MB/s of an IMAGE_MB image, `docker run --rm busybox true` time.
@@ -14,30 +14,31 @@ cc -O2 -D_GNU_SOURCE -I/usr/share/include/llhttp -o "$top/build/bench/bench_llht
   "$top/bench/bench_llhttp.c" "$top"/build/obj/llhttp/*.o
 cc -O2 -D_GNU_SOURCE -o "$top/build/bench/ping_lat" "$top/bench/ping_lat.c"
 
-R=$(mktemp -d /tmp/moat-gbench-XXXXXX)
-NS=moatb$$
-guard_pid=
-haproxy_pid=
-. "$top/tests/integration/lib/private_engine.sh"
-cleanup() {
-  set +e # a failing kill/wait must not skip stopping dockerd
-  [ -n "$guard_pid" ] && kill "$guard_pid" 2>/dev/null && wait "$guard_pid" 2>/dev/null
-  [ -n "$haproxy_pid" ] && kill "$haproxy_pid" 2>/dev/null && wait "$haproxy_pid" 2>/dev/null
-  engine_stop
-  rm -rf "$R"
-}
-trap cleanup EXIT
-engine_start
+. "$top/tests/lib/harness.sh"
+harness_init
+R=$HARNESS_DIR
+engine=${MOAT_ENGINE_HOST#unix://}
+harness_engine '{"runtimes": {"moat-runc": {"path": "runc"}}}'
+harness_busybox
+mkdir -p "$R/run/moat"
 gsock=$R/run/moat/docker.sock
 "$top/build/tests/guard-run" --listen "$gsock" --engine "$engine" --share "$R" \
   --audit /dev/null 2>"$R/guard.log" &
 guard_pid=$!
+harness_track guard "$guard_pid"
 for _ in $(seq 1 50); do [ -S "$gsock" ] && break; sleep 0.1; done
+# the same guard without pre-connected engine connections (the lever)
+npsock=$R/run/moat/nopool.sock
+"$top/build/tests/guard-run" --listen "$npsock" --engine "$engine" --share "$R" \
+  --audit /dev/null --engine-pool 0 2>"$R/nopool.log" &
+nopool_pid=$!
+harness_track guard-nopool "$nopool_pid"
+for _ in $(seq 1 50); do [ -S "$npsock" ] && break; sleep 0.1; done
 
 # HAProxy configured as Tecnativa's docker-socket-proxy does: path ACLs on
 # the url-decoded path with an optional /vX.Y prefix, http-server-close.
 hsock=$R/run/moat/haproxy.sock
-targets="direct:$engine guard:$gsock"
+targets="direct:$engine guard:$gsock guard-nopool:$npsock"
 if command -v haproxy >/dev/null; then
   cat >"$R/haproxy.cfg" <<CFG
 global
@@ -62,6 +63,7 @@ backend dockerbackend
 CFG
   haproxy -db -f "$R/haproxy.cfg" >"$R/haproxy.log" 2>&1 &
   haproxy_pid=$!
+  harness_track haproxy "$haproxy_pid"
   for _ in $(seq 1 50); do [ -S "$hsock" ] && break; sleep 0.1; done
   targets="$targets haproxy:$hsock"
 fi
@@ -80,6 +82,8 @@ for target in $targets; do
   echo "$name  GET /containers/json new:   $(lat "$sock" 1000 new /v1.41/containers/json)"
 done
 
+timed() { local a b; a=$(date +%s.%N); "$@" >/dev/null; b=$(date +%s.%N); awk -v a="$a" -v b="$b" 'BEGIN { print b - a }'; }
+if [ "$mb" -gt 0 ]; then
 echo "== streaming ($mb MB image)"
 mkdir -p "$R/ctx"
 head -c $((mb * 1024 * 1024)) /dev/urandom >"$R/ctx/blob"
@@ -91,7 +95,6 @@ size=$(stat -c %s "$R/big.tar")
 rate() { # seconds -> MB/s
   awk -v s="$size" -v t="$1" 'BEGIN { printf "%.0f MB/s (%.2f s)", s / t / 1e6, t }'
 }
-timed() { local a b; a=$(date +%s.%N); "$@" >/dev/null; b=$(date +%s.%N); awk -v a="$a" -v b="$b" 'BEGIN { print b - a }'; }
 for target in $targets $targets; do
   name=${target%%:*}; export DOCKER_HOST=unix://${target#*:}
   t=$(timed sh -c 'docker save big:1 >/dev/null')
@@ -99,6 +102,7 @@ for target in $targets $targets; do
   t=$(timed sh -c "docker load -i '$R/big.tar'")
   echo "$name  docker load: $(rate "$t")"
 done
+fi
 
 echo "== docker run --rm busybox true (median of 5)"
 for target in $targets; do

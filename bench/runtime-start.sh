@@ -20,17 +20,19 @@
 set -u
 cd "$(dirname "$0")/.."
 top=$PWD
-B=${MOAT_BUILD:-$top/build}
+export MOAT_BUILD=${MOAT_BUILD:-$top/build}
+B=$MOAT_BUILD
 ROUNDS=${1:-20}
 BIG=${BIG:-1}
-. tests/integration/lib_dockerd.sh
-trap dockerd_stop EXIT
+. tests/lib/harness.sh
+harness_init
+R=$HARNESS_DIR
 MR=$R/moat
 mkdir -p "$MR"
-dockerd_start "moat-bench-$$" "{\"runtimes\": {
+harness_engine "{\"runtimes\": {
   \"moat-runc\": {\"path\": \"$B/moat-runc\", \"runtimeArgs\": [\"--moat-root\", \"$MR\"]},
-  \"crun\": {\"path\": \"/usr/bin/crun\"}}}" || exit 1
-import_busybox
+  \"crun\": {\"path\": \"/usr/bin/crun\"}}}"
+harness_busybox
 images=busybox
 if [ "$BIG" = 1 ]; then
   big=$R/big-rootfs

@@ -11,12 +11,192 @@
 
 /* ---- engine guard: request framing, routes, command lists ---- */
 
+/* What the engine guard answers itself (engine/decide.c, engine/guard.c).
+ * Protocol-level answers start "moat: " (they are about the request's
+ * form, not the isolation policy); policy refusals start with
+ * REFUSAL_PREFIX.  A printf format takes the argument named beside it. */
+#define REFUSAL_ENGINE_HTTP_VERSION "moat: only HTTP/1.x is served"
+#define REFUSAL_ENGINE_METHOD "moat: method not allowed"
+#define REFUSAL_ENGINE_HEADER "moat: malformed request header"
+#define REFUSAL_ENGINE_URI "moat: malformed request-URI"
+#define REFUSAL_ENGINE_NO_POLICY "moat: policy not loaded yet"
+#define REFUSAL_ENGINE_NO_ENGINE "moat: cannot reach the engine"
+#define REFUSAL_ENGINE_NO_MEMORY "moat: out of memory"
+#define REFUSAL_ENGINE_REFUSED "moat: request refused"
+/* %d: ENGINE_GUARD_MAX_HEAD */
+#define REFUSAL_ENGINE_HEAD_TOO_LARGE "moat: request head larger than %d bytes"
+/* %s: llhttp's error name */
+#define REFUSAL_ENGINE_MALFORMED "moat: malformed request: %s"
+/* %d: ECI_MAX_JSON_BODY */
+#define REFUSAL_ENGINE_BODY_TOO_LARGE "moat: request body larger than %d bytes"
+/* %s: the request-URI as received (contract text) */
+#define REFUSAL_ENGINE_COMMAND_LIST                                           \
+  REFUSAL_PREFIX "docker command \"%s\" is blocked; if you wish to allow "    \
+                 "it, configure the docker socket command list in the moat "  \
+                 "admin settings."
+#define REFUSAL_ENGINE_BUILDKIT                                               \
+  REFUSAL_PREFIX "BuildKit builds bypass the container runtime and are "      \
+                 "blocked; build with the classic builder: "                  \
+                 "DOCKER_BUILDKIT=0 docker build ..."
+#define REFUSAL_ENGINE_SWARM                                                  \
+  REFUSAL_PREFIX "swarm services are created outside the container checks "   \
+                 "and are blocked"
+#define REFUSAL_ENGINE_PLUGIN                                                 \
+  REFUSAL_PREFIX "engine plugins run with host privileges; installing or "    \
+                 "configuring them is blocked"
+#define REFUSAL_ENGINE_START_HOSTCONFIG                                       \
+  REFUSAL_PREFIX "a HostConfig at container start is not accepted; set it "   \
+                 "at create"
+#define REFUSAL_ENGINE_PEER                                                   \
+  REFUSAL_PREFIX "this filtered docker socket belongs to another container"
+
 /* ---- ECI checks of container, volume and network bodies ---- */
 
+/* The contract's messages (shared/DESIGN.md).  moat-runc refuses with the
+ * same texts (bind policy, spec namespaces), so that a client sees one
+ * answer whichever layer caught it. */
+#define REFUSAL_ECI_NAMESPACE                                                 \
+  REFUSAL_PREFIX "containers can't share the %s namespace with the host"
+#define REFUSAL_ECI_BIND                                                      \
+  REFUSAL_PREFIX "bind mount of \"%s\" denied; it is outside the shared "     \
+                 "directories"
+#define REFUSAL_ECI_SOCKET_MOUNT                                              \
+  REFUSAL_PREFIX "docker socket mount denied for container with image "       \
+                 "\"%s\"; image is not in the allowed list; if you wish to "  \
+                 "allow it, configure the docker socket image list in the "   \
+                 "moat admin settings."
+
+/* A field of a body that is not what the engine's decoder would accept
+ * ("HostConfig.Devices", "Binds", "IPAM.Config", "volume driver", ...). */
+#define REFUSAL_ECI_INVALID REFUSAL_PREFIX "invalid %s"
+#define REFUSAL_ECI_INVALID_HOSTCONFIG REFUSAL_PREFIX "invalid HostConfig.%s"
+#define REFUSAL_ECI_AMBIGUOUS                                                 \
+  REFUSAL_PREFIX "ambiguous request: field \"%s\" given twice"
+#define REFUSAL_ECI_TOPLEVEL                                                  \
+  REFUSAL_PREFIX "deprecated top-level field \"%s\" is not accepted; put it " \
+                 "in HostConfig"
+
+/* Engine sockets. */
+#define REFUSAL_ECI_SOCKET_HOOK                                               \
+  REFUSAL_PREFIX "socket mount hook gave no image id or socket"
+#define REFUSAL_ECI_SOCKET_VOLUME                                             \
+  REFUSAL_PREFIX "an engine socket can be mounted only as a bind mount, not " \
+                 "as a volume"
+
+/* VolumesFrom. */
+#define REFUSAL_ECI_VOLUMES_FROM_ENTRY                                        \
+  REFUSAL_PREFIX "invalid VolumesFrom entry \"%s\""
+#define REFUSAL_ECI_VOLUMES_FROM_UNCHECKED                                    \
+  REFUSAL_PREFIX "volumes-from cannot be checked here and is blocked"
+
+/* Drivers (first %s: "volume driver", "network driver", "IPAM driver",
+ * "log driver"; second: the name). */
+#define REFUSAL_ECI_DRIVER_NAME                                               \
+  REFUSAL_PREFIX "%s \"%s\" denied; it is not a plugin name"
+#define REFUSAL_ECI_DRIVER_NOT_ALLOWED                                        \
+  REFUSAL_PREFIX "%s \"%s\" denied; it is not in the allowed list; if you "   \
+                 "wish to allow it, add it to "                               \
+                 "enhancedContainerIsolation.allowedDrivers in the moat "     \
+                 "admin settings."
+
+/* Local volume driver options. */
+#define REFUSAL_ECI_VOLUME_OPTION_KEY                                         \
+  REFUSAL_PREFIX "volume option key \"%s\" denied"
+#define REFUSAL_ECI_VOLUME_OPTION_INVALID                                     \
+  REFUSAL_PREFIX "invalid volume option \"%s\""
+#define REFUSAL_ECI_VOLUME_TYPE                                               \
+  REFUSAL_PREFIX "volume type \"%s\" denied; only tmpfs volumes and bind "    \
+                 "volumes of shared directories are accepted"
+#define REFUSAL_ECI_VOLUME_OPTION REFUSAL_PREFIX "volume option \"%s\" denied"
+#define REFUSAL_ECI_VOLUME_DEVICE                                             \
+  REFUSAL_PREFIX "volume device \"%s\" denied; a bind volume's device must "  \
+                 "be an absolute, clean host path"
+
+/* Host devices, cgroups, masks, OOM score. */
+#define REFUSAL_ECI_DEVICE                                                    \
+  REFUSAL_PREFIX "host device \"%s\" can't be given to a container; only "    \
+                 "/dev/fuse, /dev/net/tun and the standard character "        \
+                 "devices (null, zero, full, random, urandom, tty) can"
+#define REFUSAL_ECI_DEVICE_CGROUP_RULES                                       \
+  REFUSAL_PREFIX "device cgroup rules can't be set; they would give access "  \
+                 "to host devices"
+#define REFUSAL_ECI_DEVICE_REQUESTS                                           \
+  REFUSAL_PREFIX "device requests (--gpus) can't be set; they give access "   \
+                 "to host devices"
+#define REFUSAL_ECI_CGROUP_PARENT                                             \
+  REFUSAL_PREFIX "a cgroup parent can't be set; containers stay in the "      \
+                 "engine's cgroup"
+#define REFUSAL_ECI_SECURITY_OPT                                              \
+  REFUSAL_PREFIX "security option \"%s\" denied; /proc and /sys stay masked"
+#define REFUSAL_ECI_MASKS                                                     \
+  REFUSAL_PREFIX "HostConfig.%s can't be set (--security-opt "                \
+                 "systempaths=unconfined); /proc and /sys stay masked"
+#define REFUSAL_ECI_OOM_SCORE                                                 \
+  REFUSAL_PREFIX "a negative OOM score adjustment can't be set; the kernel "  \
+                 "would kill host processes first"
+
+/* Networks. */
+#define REFUSAL_ECI_SUBNET                                                    \
+  REFUSAL_PREFIX "subnet \"%s\" denied; user networks must lie inside "       \
+                 "moat's address pool (%s)"
+#define REFUSAL_ECI_NETWORK_OPTION                                            \
+  REFUSAL_PREFIX "network option \"%s\" denied; user networks get the "       \
+                 "engine's own bridge"
+
+/* What the engine would fetch itself, and BuildKit. */
+#define REFUSAL_ECI_FETCH_BUILD                                               \
+  REFUSAL_PREFIX "the engine would fetch \"%s\" itself, from the host and "   \
+                 "outside the net guard; fetch it yourself and send it as "   \
+                 "the build context"
+#define REFUSAL_ECI_FETCH_IMPORT                                              \
+  REFUSAL_PREFIX "the engine would fetch \"%s\" itself, from the host and "   \
+                 "outside the net guard; download it and import it from "     \
+                 "stdin: docker import - < file"
+#define REFUSAL_ECI_BUILDKIT                                                  \
+  REFUSAL_PREFIX                                                              \
+      "BuildKit builds bypass the container runtime and are "                 \
+      "blocked; build with the classic builder: DOCKER_BUILDKIT=0 "           \
+      "docker build ..."
+
+/* Not refusals (no contract prefix): the request could not be checked.
+ * REFUSAL_NO_SUCH_CONTAINER is the engine's own wording, so that a client
+ * sees what the engine would have said. */
+#define REFUSAL_NO_SUCH_CONTAINER "No such container: %s"
+#define REFUSAL_ERR_OOM "moat: out of memory"
+#define REFUSAL_ERR_BODY_SIZE "moat: request body larger than %d bytes"
+#define REFUSAL_ERR_JSON "moat: invalid JSON body: %s"
+#define REFUSAL_ERR_JSON_OBJECT "moat: JSON body is not an object"
+#define REFUSAL_ERR_INSPECT_VOLUMES_FROM                                      \
+  "moat: cannot inspect container \"%s\" to check the volumes it would share"
+#define REFUSAL_ERR_INSPECT_ANSWER                                            \
+  "moat: bad inspect answer for container \"%s\""
+
 /* ---- archive (docker cp) ---- */
+
+/* %s: the container as named; then what it mounts, one of the
+ * REFUSAL_ARCHIVE_WHAT_* below. */
+#define REFUSAL_ARCHIVE_BLOCKED                                               \
+  REFUSAL_PREFIX "docker cp to or from container \"%s\" is blocked: it "      \
+                 "mounts %s, which the engine would read and write as host "  \
+                 "root; copy into the shared directory on the host instead"
+#define REFUSAL_ARCHIVE_WHAT_VOLUME "volume \"%s\" with a host device"
+#define REFUSAL_ARCHIVE_WHAT_BIND "the host path \"%s\""
+/* type, then ` "name"` when the mount has a name */
+#define REFUSAL_ARCHIVE_WHAT_MOUNT "a %s mount%s%s%s"
+#define REFUSAL_ARCHIVE_WHAT_UNKNOWN "a host path"
+#define REFUSAL_ARCHIVE_UNCHECKED                                             \
+  REFUSAL_PREFIX "docker cp cannot be checked here and is blocked"
+/* not a refusal: the engine could not be asked */
+#define REFUSAL_ERR_INSPECT_ARCHIVE                                           \
+  "moat: cannot inspect container \"%s\" to check docker cp"
 
 /* ---- docker socket exceptions ---- */
 
 /* ---- moat-runc bind policy ---- */
+
+/* moat-runc's bind policy refuses with the guard's contract texts:
+ * REFUSAL_ECI_BIND (outside the shared directories), REFUSAL_ECI_SOCKET_MOUNT
+ * (an engine socket for an image not allowed), and its spec check with
+ * REFUSAL_ECI_NAMESPACE.  It has no texts of its own. */
 
 #endif

@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,6 +16,17 @@
 #include "dockerapi/dockerapi.h"
 #include "engine/guard.h"
 #include "internal.h"
+
+struct guard_role
+{
+  struct engine_guard_paths paths; /* the guard's config points into it */
+  /* cfg.container_cidrs split, for the network create check */
+  char *cidr_list;
+  const char *cidrs[16];
+  struct policy_snap *snap; /* the policy the guard uses */
+  pthread_t thread;
+  bool running;
+};
 
 static void
 guard_audit (void *ctx, const struct engine_audit_record *rec)
@@ -119,8 +132,11 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
 {
   struct engine_guard_config cfg;
   struct group *gr;
+  struct guard_role *r = d->guard_role;
 
-  engine_guard_config_init (&cfg, &d->guard_paths, d->paths);
+  if (r == NULL && (r = d->guard_role = calloc (1, sizeof *r)) == NULL)
+    return moat_error (err, ENOMEM, "start the engine guard");
+  engine_guard_config_init (&cfg, &r->paths, d->paths);
   cfg.engine_path = d->engine_sock;
   cfg.audit = guard_audit;
   cfg.audit_ctx = d;
@@ -129,19 +145,19 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
     {
       char *save = NULL;
       size_t n = 0;
-      free (d->guard_cidr_list);
-      d->guard_cidr_list = strdup (d->cfg.container_cidrs);
-      if (d->guard_cidr_list == NULL)
+      free (r->cidr_list);
+      r->cidr_list = strdup (d->cfg.container_cidrs);
+      if (r->cidr_list == NULL)
         return moat_error (err, ENOMEM, "start the engine guard");
-      for (char *t = strtok_r (d->guard_cidr_list, ",", &save); t != NULL;
+      for (char *t = strtok_r (r->cidr_list, ",", &save); t != NULL;
            t = strtok_r (NULL, ",", &save))
         {
-          if (n == sizeof d->guard_cidrs / sizeof d->guard_cidrs[0])
+          if (n == sizeof r->cidrs / sizeof r->cidrs[0])
             return moat_error (err, E2BIG, "more than %zu container networks",
                                n);
-          d->guard_cidrs[n++] = t;
+          r->cidrs[n++] = t;
         }
-      cfg.eci.container_cidrs = d->guard_cidrs;
+      cfg.eci.container_cidrs = r->cidrs;
       cfg.eci.n_container_cidrs = n;
     }
   if (moatd_sockex_start (d, err) < 0)
@@ -166,9 +182,9 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
     return moat_error (err, errno, "set owner of `%s`", d->paths->docker_sock);
   moatd_guard_policy (d);
   moatd_sockex_restore (d);
-  if (pthread_create (&d->guard_thread, NULL, guard_thread, d) != 0)
+  if (pthread_create (&r->thread, NULL, guard_thread, d) != 0)
     return moat_error (err, EAGAIN, "start the engine guard thread");
-  d->guard_running = true;
+  r->running = true;
   log_info ("engine guard serving %s -> %s", d->paths->docker_sock,
             d->engine_sock);
   return 0;
@@ -179,36 +195,34 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
 void
 moatd_guard_policy (struct moatd *d)
 {
-  struct policy_snap *old = d->guard_snap;
-  if (d->guard == NULL)
+  struct guard_role *r = d->guard_role;
+  struct policy_snap *old;
+  if (d->guard == NULL || r == NULL)
     return;
-  d->guard_snap = policy_snap_acquire (&d->snaps);
-  engine_guard_set_policy (d->guard, policy_snap_get (d->guard_snap));
+  old = r->snap;
+  r->snap = policy_snap_acquire (&d->snaps);
+  engine_guard_set_policy (d->guard, policy_snap_get (r->snap));
   policy_snap_release (old);
 }
 
 void
 moatd_guard_stop (struct moatd *d)
 {
-  if (d->guard == NULL)
-    {
-      moatd_sockex_stop (d);
-      free (d->guard_cidr_list);
-      d->guard_cidr_list = NULL;
-      return;
-    }
-  if (d->guard_running)
+  struct guard_role *r = d->guard_role;
+  if (r != NULL && r->running)
     {
       engine_guard_stop (d->guard);
-      pthread_join (d->guard_thread, NULL);
-      d->guard_running = false;
+      pthread_join (r->thread, NULL);
+      r->running = false;
     }
   moatd_sockex_stop (d);
   engine_guard_free (d->guard);
   d->guard = NULL;
-  policy_snap_release (d->guard_snap);
-  d->guard_snap = NULL;
-  /* the guard's config pointed into it */
-  free (d->guard_cidr_list);
-  d->guard_cidr_list = NULL;
+  if (r == NULL)
+    return;
+  policy_snap_release (r->snap);
+  /* the guard's config pointed into it: freed after the guard */
+  free (r->cidr_list);
+  free (r);
+  d->guard_role = NULL;
 }

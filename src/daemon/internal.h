@@ -118,15 +118,10 @@ struct moatd
   struct ctl_bucket buckets[2 * CTL_MAX_CLIENTS];
   size_t n_buckets;
 
-  /* The engine guard role (guard_role.c). */
+  /* The engine guard role (guard_role.c, opaque); guard is its running
+   * guard, to which the socket exceptions add listeners. */
+  struct guard_role *guard_role;
   struct engine_guard *guard;
-  struct engine_guard_paths guard_paths;
-  /* cfg.container_cidrs split, for the network create check */
-  char *guard_cidr_list;
-  const char *guard_cidrs[16];
-  struct policy_snap *guard_snap;
-  pthread_t guard_thread;
-  bool guard_running;
   struct sockex_role *sockex; /* sockex_role.c */
 
   /* The net guard role, opaque outside net_role.c (NULL until

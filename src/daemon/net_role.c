@@ -374,6 +374,9 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
   cfg.intercept.n_ifaces = 1;
   cfg.intercept.dns = d->netr->net_dns;
   cfg.intercept.n_dns = d->netr->n_net_dns;
+  /* IP-literal exclusions are forwarded by nft, never redirected
+   * (docs/net-guard.md, "Exclusions decided in nft"). */
+  cfg.intercept.exclude_in_nft = true;
   cfg.audit = net_audit;
   cfg.audit_ctx = d;
   cfg.decide = net_pac_decide;

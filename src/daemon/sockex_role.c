@@ -95,6 +95,25 @@ engine_inspect (void *ctx, const char *name, struct sockex_image *out,
 }
 
 static int
+engine_list_images (void *ctx, struct sockex_local **out, size_t *n,
+                    moat_error_t *err)
+{
+  struct sockex_role *x = ctx;
+  struct dockerapi_response resp = { 0 };
+  int ret;
+  if (dockerapi_call (x->d->engine_sock, "GET", "/images/json", NULL, 0, false,
+                      SOCKEX_TIMEOUT_MS, &resp, err)
+      < 0)
+    return -1;
+  if (resp.status != 200)
+    ret = moat_error (err, EPROTO, "image list: HTTP %ld", resp.status);
+  else
+    ret = sockex_local_parse (resp.body, resp.len, out, n, err);
+  dockerapi_response_free (&resp);
+  return ret;
+}
+
+static int
 remote_digest (void *ctx, const struct imageref *ref, char **digest,
                moat_error_t *err)
 {
@@ -179,7 +198,10 @@ moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
 {
   struct moatd *d = ctx;
   struct sockex_role *x = d->sockex;
-  struct sockex_ops ops = { engine_inspect, remote_digest, x };
+  struct sockex_ops ops = { .inspect = engine_inspect,
+                            .remote_digest = remote_digest,
+                            .list_images = engine_list_images,
+                            .ctx = x };
   moat_error_t err = NULL;
   char *path;
   int fd = -1, id;

@@ -46,13 +46,7 @@ name_p (const char *s, bool slash)
 static int
 blocked (struct eci_verdict *v, const char *name, const char *what)
 {
-  return refuse (v, 403,
-                 REFUSAL_PREFIX
-                 "docker cp to or from container \"%s\" is "
-                 "blocked: it mounts %s, which the engine would "
-                 "read and write as host root; copy into the "
-                 "shared directory on the host instead",
-                 name, what);
+  return refuse (v, 403, REFUSAL_ARCHIVE_BLOCKED, name, what);
 }
 
 /* Does local volume `vol` have a device (a host path or a remote file
@@ -108,32 +102,26 @@ engine_archive_check (engine_get_fn get, void *ctx, const char *name,
 
   *id = NULL;
   if (!name_p (name, true))
-    return refuse (v, 404, "No such container: %s", name);
+    return refuse (v, 404, REFUSAL_NO_SUCH_CONTAINER, name);
   if (get == NULL)
-    return refuse (v, 403,
-                   REFUSAL_PREFIX "docker cp cannot be checked here "
-                                  "and is blocked");
+    return refuse (v, 403, REFUSAL_ARCHIVE_UNCHECKED);
   if (asprintf (&path, "/containers/%s/json", name) < 0)
     {
       path = NULL;
-      return refuse (v, 500, "moat: out of memory");
+      return refuse (v, 500, REFUSAL_ERR_OOM);
     }
   r = get (ctx, path, &body, &len);
   if (r > 0)
-    return refuse (v, 404, "No such container: %s", name);
+    return refuse (v, 404, REFUSAL_NO_SUCH_CONTAINER, name);
   if (r < 0)
-    return refuse (v, 502,
-                   "moat: cannot inspect container \"%s\" to check docker "
-                   "cp",
-                   name);
+    return refuse (v, 502, REFUSAL_ERR_INSPECT_ARCHIVE, name);
   root = json_loadb (body, len, 0, NULL);
   if (!json_is_object (root)
       || !full_id_p (json_string_value (json_object_get (root, "Id")))
       || !json_is_array (json_object_get (root, "Mounts")))
     {
       json_decref (root);
-      return refuse (v, 502, "moat: bad inspect answer for container \"%s\"",
-                     name);
+      return refuse (v, 502, REFUSAL_ERR_INSPECT_ANSWER, name);
     }
   json_array_foreach (json_object_get (root, "Mounts"), i, m)
   {
@@ -151,25 +139,26 @@ engine_archive_check (engine_get_fn get, void *ctx, const char *name,
         int d = volume_has_device (get, ctx, vol);
         if (d == 0)
           continue;
-        if (asprintf (&what, "volume \"%s\" with a host device", vol) < 0)
+        if (asprintf (&what, REFUSAL_ARCHIVE_WHAT_VOLUME, vol) < 0)
           what = NULL;
       }
     else if (type != NULL && strcmp (type, "bind") == 0)
       {
-        if (asprintf (&what, "the host path \"%s\"", src ? src : "") < 0)
+        if (asprintf (&what, REFUSAL_ARCHIVE_WHAT_BIND, src ? src : "") < 0)
           what = NULL;
       }
-    else if (asprintf (&what, "a %s mount%s%s%s", type ? type : "unknown",
-                       vol ? " \"" : "", vol ? vol : "", vol ? "\"" : "")
+    else if (asprintf (&what, REFUSAL_ARCHIVE_WHAT_MOUNT,
+                       type ? type : "unknown", vol ? " \"" : "",
+                       vol ? vol : "", vol ? "\"" : "")
              < 0)
       what = NULL;
-    r = blocked (v, name, what ? what : "a host path");
+    r = blocked (v, name, what ? what : REFUSAL_ARCHIVE_WHAT_UNKNOWN);
     json_decref (root);
     return r;
   }
   *id = strdup (json_string_value (json_object_get (root, "Id")));
   json_decref (root);
   if (*id == NULL)
-    return refuse (v, 500, "moat: out of memory");
+    return refuse (v, 500, REFUSAL_ERR_OOM);
   return 0;
 }

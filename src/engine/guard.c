@@ -1,6 +1,9 @@
-/* The engine guard's event loop and per-connection proxy state machine.
+/* The engine guard's per-connection proxy state machine, on src/io's event
+ * loop (one io_handle per socket, level-triggered; docs/io-core.md).
  *
- * Client -> engine: every request is parsed with llhttp.  Its head is
+ * Client -> engine: every request is parsed with llhttp (request.c) and
+ * decided (decide.c, pure); slow checks run on workers (guard_checks.c).
+ * Its head is
  * checked, then re-serialised (one spelling of every header, CRLF line
  * ends, chunked bodies re-framed) so that the engine reads exactly the
  * request that was checked: no framing ambiguity survives the guard.
@@ -8,8 +11,9 @@
  * endpoints ECI inspects are collected, up to ECI_MAX_JSON_BODY.
  *
  * Engine -> client: bytes are forwarded unchanged; a response parser only
- * tracks message boundaries, to know when a hijack (attach, exec start)
- * really happened and when a locally generated answer may be sent.
+ * tracks message boundaries (guard_resp.c), to know when a hijack (attach,
+ * exec start) really happened and when a locally generated answer may be
+ * sent.  A hijacked stream goes to src/io's splice relay.
  *
  * Memory per connection is bounded: reading stops while the peer's output
  * queue is above HIGH_WATER, a request head is capped at
@@ -27,304 +31,26 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/refusal.h"
 #include "common/log.h"
-#include "engine/archive.h"
+#include "engine/decide.h"
+#include "engine/guard_int.h"
 #include "engine/guard_test.h"
-#include "engine/route.h"
 
-#ifndef SO_PEERPIDFD
-#define SO_PEERPIDFD 77
-#endif
-
-/* Check jobs that are not route ops: a filtered socket's peer, checked
- * before anything is read from it. */
-#define JOB_PEER (-1)
-
-#define READ_CHUNK (64 * 1024)
-#define HIGH_WATER (256 * 1024)
-#define MAX_HEADERS 256
-#define MAX_PENDING 32
-
-struct buf
-{
-  char *d;
-  size_t off, len, cap;
-};
-
-static void
-buf_free (struct buf *b)
-{
-  free (b->d);
-  memset (b, 0, sizeof *b);
-}
-
-static int
-buf_append (struct buf *b, const void *p, size_t n)
-{
-  if (n == 0)
-    return 0;
-  if (b->off + b->len + n > b->cap)
-    {
-      if (b->off > 0)
-        {
-          memmove (b->d, b->d + b->off, b->len);
-          b->off = 0;
-        }
-      if (b->len + n > b->cap)
-        {
-          size_t nc = b->cap ? b->cap : 4096;
-          while (nc < b->len + n)
-            nc *= 2;
-          char *nd = realloc (b->d, nc);
-          if (nd == NULL)
-            return -1;
-          b->d = nd;
-          b->cap = nc;
-        }
-    }
-  memcpy (b->d + b->off + b->len, p, n);
-  b->len += n;
-  return 0;
-}
-
-__attribute__ ((format (printf, 2, 3))) static int
-buf_printf (struct buf *b, const char *fmt, ...)
-{
-  char tmp[512];
-  va_list ap;
-  int n;
-  va_start (ap, fmt);
-  n = vsnprintf (tmp, sizeof tmp, fmt, ap);
-  va_end (ap);
-  if (n < 0 || (size_t)n >= sizeof tmp)
-    return -1;
-  return buf_append (b, tmp, (size_t)n);
-}
-
-static void
-buf_consume (struct buf *b, size_t n)
-{
-  b->off += n;
-  b->len -= n;
-  if (b->len == 0)
-    {
-      b->off = 0;
-      /* idle connections hold no buffers */
-      if (b->cap > 64 * 1024)
-        buf_free (b);
-    }
-}
-
-enum ep_kind
-{
-  EP_LISTEN,
-  EP_STOP,
-  EP_WAKE,
-  EP_TIMER,
-  EP_CLIENT,
-  EP_ENGINE,
-  EP_JOBS,
-};
-
-struct listener;
-
-struct ep
-{
-  enum ep_kind kind;
-  struct conn *c;
-  struct listener *l;
-};
-
-/* One listening socket; connections accepted on it inherit its flags. */
-struct listener
-{
-  int id;
-  int fd;
-  bool command_list;
-  struct ep ep;
-  struct listener *next;
-};
-
-/* Listener changes asked for by other threads, applied by the loop. */
-struct listener_op
-{
-  bool add;
-  int id;
-  int fd;
-  bool command_list;
-  struct listener_op *next;
-};
-
-enum req_state
-{
-  RS_HEAD,        /* reading a request head */
-  RS_FORWARD,     /* streaming the body to the engine */
-  RS_COLLECT,     /* collecting a JSON body to check */
-  RS_DISCARD,     /* dropping the body of a refused request */
-  RS_WAIT_HIJACK, /* attach/exec sent: wait for the engine's answer */
-  RS_WAIT_LOCAL,  /* a local answer waits for earlier responses */
-  RS_PARKED,      /* a collected body is being checked off the loop */
-  RS_CLOSED,      /* no further requests on this connection */
-};
-
-struct pending
-{
-  bool head;
-  bool hijack;
-};
-
-struct check_job;
-
-struct conn
-{
-  struct engine_guard *g;
-  struct check_job *job; /* while RS_PARKED */
-  struct conn *prev, *next;
-  int cfd, ufd;
-  struct ep ep_c, ep_u;
-  uint32_t mask_c, mask_u;
-  struct ucred cred;
-  /* whom its requests act for: the peer, or on a filtered socket who
-   * created the socket's container (engine_peer_fn) */
-  uid_t caller_uid;
-  gid_t caller_gid;
-  int listener_id;
-  bool command_list; /* apply eci.commandList (filtered socket) */
-
-  /* client -> engine */
-  llhttp_t req;
-  enum req_state rs;
-  struct buf cin;  /* read from the client, not yet parsed */
-  struct buf hbuf; /* copies of the current head's fields */
-  size_t url_off, url_len;
-  size_t hname_off[MAX_HEADERS], hname_len[MAX_HEADERS];
-  size_t hval_off[MAX_HEADERS], hval_len[MAX_HEADERS];
-  size_t n_headers;
-  bool in_value;
-  bool head_error; /* too many headers / too large */
-  struct timespec head_start;
-  bool head_started;
-  const struct engine_route *route;
-  bool chunked_out;    /* re-framing a chunked body to the engine */
-  struct buf head_out; /* re-serialised head (RS_COLLECT) */
-  struct buf body;     /* collected body */
-  bool body_too_big;
-  int op;           /* route op being collected or checked */
-  bool eci_on;      /* ECI applied to the current request */
-  char *container;  /* name= of a create */
-  char *archive;    /* container of a checked docker cp, as requested */
-  char version[16]; /* /vX.Y of the current request-URI, or "" */
-  char *query;      /* its query, or NULL */
-  struct buf local; /* local answer waiting (RS_WAIT_LOCAL/DISCARD) */
-  bool local_close; /* close after the local answer */
-  enum req_state after_local;
-  struct buf uout; /* to the engine */
-  bool cin_eof;
-  bool ushut_done;
-
-  /* engine -> client */
-  llhttp_t resp;
-  struct pending pend[MAX_PENDING];
-  size_t pend_head, pend_n;
-  bool resp_informational;
-  char resp_hname[32];
-  size_t resp_hname_len;
-  bool resp_in_ct;
-  char resp_ct[96];
-  size_t resp_ct_len;
-  bool resp_in_value;
-  struct buf cout; /* to the client */
-  bool uin_eof;
-  bool cshut_done;
-  bool raw; /* hijacked: bytes flow both ways unparsed */
-  /* Raw streams move through pipes with splice(2), never through user
-   * space, once the bytes buffered before the hijack are out.
-   * pipe_cu: client -> engine, pipe_uc: engine -> client. */
-  int pipe_cu[2], pipe_uc[2];
-  size_t in_cu, in_uc;
-  bool spliced;
-  bool close_when_flushed;
-  bool dead;
-  bool closed;  /* fds closed, on the graveyard list */
-  bool in_head; /* the parser is inside a request head */
-  bool kick;    /* run the parser even with no new bytes (it may complete a
-                   message without consuming input) */
-  bool reg_c, reg_u; /* fd registered with epoll */
-};
-
-/* A collected body's check, run by a worker thread: a socket-mount
- * decision may wait seconds for the engine and a registry, and the loop
- * must keep serving everyone else meanwhile. */
-struct check_job
-{
-  struct engine_guard *g;
-  struct conn *c; /* NULL once the connection is gone (under g->jmu) */
-  int op;         /* a route op, or JOB_PEER */
-  char *body;
-  size_t len;
-  bool eci;         /* ECI applies (else a create only gets its labels) */
-  uid_t caller_uid; /* in: a create's caller; out: JOB_PEER's */
-  gid_t caller_gid;
-  struct ucred cred; /* JOB_PEER */
-  int pidfd;         /* JOB_PEER, or -1 */
-  int listener_id;   /* JOB_PEER */
-  char *name;        /* ROUTE_OP_ARCHIVE: the container as requested */
-  int r;             /* results */
-  struct eci_verdict v;
-  char *out; /* the body to send; ROUTE_OP_ARCHIVE: the container's id */
-  size_t out_len;
-  struct check_job *next;
-};
-
-#define N_WORKERS 4
-
-struct engine_guard
-{
-  struct engine_guard_config cfg;
-  /* Check workers: a queue of jobs (jq), finished ones for the loop
-   * (jdone, announced on jfd).  Workers hold pol_rw for reading while
-   * they use the policy, so engine_guard_set_policy() waits for them,
-   * never the loop. */
-  pthread_mutex_t jmu;
-  pthread_cond_t jcv;
-  struct check_job *jq, *jq_tail, *jdone;
-  pthread_t workers[N_WORKERS];
-  int n_workers;
-  bool jstop;
-  int jfd;
-  struct ep ep_j;
-  pthread_rwlock_t pol_rw;
-  bool sync_checks; /* engine_guard_feed: check on the caller's thread */
-  char *engine_path;
-  char *listen_path;
-  int efd, wfd, tfd, epfd;
-  struct ep ep_e, ep_w, ep_t;
-  struct listener *listeners; /* loop-owned */
-  struct listener_op *ops;    /* under mu */
-  int next_listener_id;       /* under mu */
-  pthread_mutex_t mu;
-  const struct policy *pol;
-  struct conn *conns;
-  struct conn *graveyard; /* closed during this epoll batch, freed after */
-  size_t n_conns;
-  llhttp_settings_t req_settings, resp_settings;
-  bool stopping;
-};
+/* The loop's tick: overdue heads are closed, pool filling retried. */
+#define TICK_US 1000000u
 
 /* ---- small helpers -------------------------------------------------------
  */
 
-static int
-set_nonblock (int fd)
+int
+guard_set_nonblock (int fd)
 {
   int fl = fcntl (fd, F_GETFL);
   if (fl < 0 || fcntl (fd, F_SETFL, fl | O_NONBLOCK) < 0)
@@ -332,129 +58,13 @@ set_nonblock (int fd)
   return 0;
 }
 
-static const char *
-status_text (int status)
-{
-  switch (status)
-    {
-    case 400:
-      return "Bad Request";
-    case 403:
-      return "Forbidden";
-    case 405:
-      return "Method Not Allowed";
-    case 413:
-      return "Payload Too Large";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Error";
-    }
-}
-
-/* JSON-escape s (bytes that are not valid UTF-8 are %-escaped so the
- * message stays a faithful, printable rendering of what was received). */
-static int
-json_escape (struct buf *b, const char *s)
-{
-  const unsigned char *p = (const unsigned char *)s;
-  while (*p)
-    {
-      unsigned char c = *p;
-      if (c == '"' || c == '\\')
-        {
-          char e[2] = { '\\', (char)c };
-          if (buf_append (b, e, 2) < 0)
-            return -1;
-          p++;
-        }
-      else if (c < 0x20 || c == 0x7f)
-        {
-          if (buf_printf (b, "\\u%04x", c) < 0)
-            return -1;
-          p++;
-        }
-      else if (c < 0x80)
-        {
-          if (buf_append (b, p, 1) < 0)
-            return -1;
-          p++;
-        }
-      else
-        {
-          /* validate one UTF-8 sequence */
-          int n = (c & 0xe0) == 0xc0   ? 2
-                  : (c & 0xf0) == 0xe0 ? 3
-                  : (c & 0xf8) == 0xf0 ? 4
-                                       : 0;
-          bool ok = n > 0 && c >= 0xc2;
-          for (int i = 1; ok && i < n; i++)
-            ok = (p[i] & 0xc0) == 0x80;
-          if (ok)
-            {
-              if (buf_append (b, p, (size_t)n) < 0)
-                return -1;
-              p += n;
-            }
-          else
-            {
-              if (buf_printf (b, "%%%02X", c) < 0)
-                return -1;
-              p++;
-            }
-        }
-    }
-  return 0;
-}
-
-/* The complete HTTP answer for an error, the way the engine writes its
- * own: JSON body {"message": "..."}; to a HEAD request, the head alone
- * (a body there would be read as an answer nobody asked for). */
-static int
-make_error (struct buf *out, int status, const char *message, bool close,
-            bool head)
-{
-  struct buf body = { 0 };
-  int ret = -1;
-  if (buf_append (&body, "{\"message\":\"", 12) < 0
-      || json_escape (&body, message) < 0
-      || buf_append (&body, "\"}\n", 3) < 0)
-    goto done;
-  if (buf_printf (out,
-                  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                  "Content-Length: %zu\r\n%s\r\n",
-                  status, status_text (status), body.len,
-                  close ? "Connection: close\r\n" : "")
-          < 0
-      || (!head && buf_append (out, body.d + body.off, body.len) < 0))
-    goto done;
-  ret = 0;
-done:
-  buf_free (&body);
-  return ret;
-}
-
-static char *
-url_dup (struct conn *c)
-{
-  return strndup (c->hbuf.d ? c->hbuf.d + c->url_off : "", c->url_len);
-}
-
-static void
-audit (struct conn *c, const char *rule, const char *outcome,
-       const char *detail, const char *image)
+void
+guard_audit (struct conn *c, const char *rule, const char *outcome,
+             const char *detail, const char *image)
 {
   struct engine_guard *g = c->g;
   struct engine_audit_record r;
-  cleanup_free char *uri = url_dup (c);
+  cleanup_free char *uri = engine_req_url (&c->req);
   if (g->cfg.audit == NULL)
     return;
   memset (&r, 0, sizeof r);
@@ -462,7 +72,9 @@ audit (struct conn *c, const char *rule, const char *outcome,
   r.uid = c->caller_uid;
   r.gid = c->caller_gid;
   r.pid = c->cred.pid;
-  r.method = llhttp_method_name ((llhttp_method_t)c->req.method);
+  r.method = c->req.method >= 0
+                 ? llhttp_method_name ((llhttp_method_t)c->req.method)
+                 : "";
   r.uri = uri ? uri : "";
   r.endpoint = c->route ? c->route->commands : "";
   char ep[64];
@@ -484,18 +96,15 @@ audit (struct conn *c, const char *rule, const char *outcome,
   g->cfg.audit (g->cfg.audit_ctx, &r);
 }
 
-static int conn_flush (struct conn *c);
-static void conn_update (struct conn *c);
-static void process_client (struct conn *c);
-
 /* Queue a local answer: sent now if nothing is outstanding on the engine
  * side, else after the engine's responses (never interleaved). */
-static void
-local_answer (struct conn *c, int status, const char *message, bool close)
+void
+guard_local_answer (struct conn *c, int status, const char *message,
+                    bool close)
 {
-  buf_free (&c->local);
-  if (make_error (&c->local, status, message, close,
-                  c->req.method == HTTP_HEAD)
+  io_buf_free (&c->local);
+  if (engine_error_answer (&c->local, status, message, close,
+                           c->req.method == HTTP_HEAD)
       < 0)
     {
       c->dead = true;
@@ -506,8 +115,8 @@ local_answer (struct conn *c, int status, const char *message, bool close)
     c->local_close = true;
 }
 
-static void
-emit_local (struct conn *c)
+void
+guard_emit_local (struct conn *c)
 {
   if (c->local.len == 0)
     return;
@@ -516,9 +125,9 @@ emit_local (struct conn *c)
       c->rs = RS_WAIT_LOCAL;
       return;
     }
-  if (buf_append (&c->cout, c->local.d + c->local.off, c->local.len) < 0)
+  if (io_buf_append (&c->cout, c->local.d + c->local.off, c->local.len) < 0)
     c->dead = true;
-  buf_free (&c->local);
+  io_buf_free (&c->local);
   if (c->local_close)
     {
       c->rs = RS_CLOSED;
@@ -530,313 +139,59 @@ emit_local (struct conn *c)
 
 /* ---- request parser callbacks ------------------------------------------- */
 
+/* Body bytes of the current request (engine_req's on_body). */
 static int
-hbuf_add (struct conn *c, const char *at, size_t len)
+conn_body (void *owner, const char *at, size_t len)
 {
-  if (c->hbuf.len + len > ENGINE_GUARD_MAX_HEAD)
-    {
-      c->head_error = true;
-      return -1;
-    }
-  return buf_append (&c->hbuf, at, len);
-}
-
-static int
-on_req_begin (llhttp_t *p)
-{
-  struct conn *c = p->data;
-  c->hbuf.len = 0;
-  c->hbuf.off = 0;
-  c->url_len = 0;
-  c->n_headers = 0;
-  c->in_value = false;
-  c->route = NULL;
-  c->in_head = true;
-  if (!c->head_started)
-    {
-      clock_gettime (CLOCK_MONOTONIC, &c->head_start);
-      c->head_started = true;
-    }
-  return 0;
-}
-
-static int
-on_req_url (llhttp_t *p, const char *at, size_t len)
-{
-  struct conn *c = p->data;
-  if (c->url_len == 0)
-    c->url_off = c->hbuf.len;
-  c->url_len += len;
-  return hbuf_add (c, at, len);
-}
-
-static int
-on_req_hfield (llhttp_t *p, const char *at, size_t len)
-{
-  struct conn *c = p->data;
-  if (c->in_value || c->n_headers == 0)
-    {
-      if (c->n_headers == MAX_HEADERS)
-        {
-          c->head_error = true;
-          return -1;
-        }
-      c->hname_off[c->n_headers] = c->hbuf.len;
-      c->hname_len[c->n_headers] = 0;
-      c->hval_off[c->n_headers] = 0;
-      c->hval_len[c->n_headers] = 0;
-      c->n_headers++;
-      c->in_value = false;
-    }
-  c->hname_len[c->n_headers - 1] += len;
-  return hbuf_add (c, at, len);
-}
-
-static int
-on_req_hvalue (llhttp_t *p, const char *at, size_t len)
-{
-  struct conn *c = p->data;
-  size_t i = c->n_headers - 1;
-  if (c->n_headers == 0)
-    return -1;
-  if (!c->in_value)
-    {
-      c->in_value = true;
-      c->hval_off[i] = c->hbuf.len;
-    }
-  c->hval_len[i] += len;
-  return hbuf_add (c, at, len);
-}
-
-static int
-on_req_hvalue_complete (llhttp_t *p)
-{
-  struct conn *c = p->data;
-  /* an empty value never calls on_header_value */
-  if (!c->in_value && c->n_headers > 0)
-    {
-      c->in_value = true;
-      c->hval_off[c->n_headers - 1] = c->hbuf.len;
-    }
-  return 0;
-}
-
-static int
-on_req_headers_complete (llhttp_t *p)
-{
-  (void)p;
-  return HPE_PAUSED;
-}
-
-static int
-on_req_body (llhttp_t *p, const char *at, size_t len)
-{
-  struct conn *c = p->data;
+  struct conn *c = owner;
   switch (c->rs)
     {
     case RS_FORWARD:
       if (c->chunked_out)
         {
-          if (buf_printf (&c->uout, "%zx\r\n", len) < 0
-              || buf_append (&c->uout, at, len) < 0
-              || buf_append (&c->uout, "\r\n", 2) < 0)
+          if (io_buf_printf (&c->uout, "%zx\r\n", len) < 0
+              || io_buf_append (&c->uout, at, len) < 0
+              || io_buf_append (&c->uout, "\r\n", 2) < 0)
             return -1;
           return 0;
         }
-      return buf_append (&c->uout, at, len);
+      return io_buf_append (&c->uout, at, len);
     case RS_COLLECT:
       if (c->body_too_big || c->body.len + len > ECI_MAX_JSON_BODY)
         {
           c->body_too_big = true;
-          buf_free (&c->body);
+          io_buf_free (&c->body);
           return 0;
         }
-      return buf_append (&c->body, at, len);
+      return io_buf_append (&c->body, at, len);
     default:
       return 0;
     }
 }
 
-static int
-on_req_message_complete (llhttp_t *p)
-{
-  (void)p;
-  return HPE_PAUSED;
-}
-
-/* ---- response parser callbacks ------------------------------------------ */
-
-static int
-on_resp_hfield (llhttp_t *p, const char *at, size_t len)
-{
-  struct conn *c = p->data;
-  if (c->resp_in_value)
-    {
-      c->resp_hname_len = 0;
-      c->resp_in_value = false;
-      c->resp_in_ct = false;
-    }
-  for (size_t i = 0; i < len && c->resp_hname_len < sizeof c->resp_hname; i++)
-    c->resp_hname[c->resp_hname_len++] = at[i];
-  return 0;
-}
-
-static int
-on_resp_hvalue (llhttp_t *p, const char *at, size_t len)
-{
-  struct conn *c = p->data;
-  if (!c->resp_in_value)
-    {
-      c->resp_in_value = true;
-      c->resp_in_ct = c->resp_hname_len == 12
-                      && strncasecmp (c->resp_hname, "content-type", 12) == 0;
-      if (c->resp_in_ct)
-        c->resp_ct_len = 0;
-    }
-  if (c->resp_in_ct)
-    for (size_t i = 0; i < len && c->resp_ct_len < sizeof c->resp_ct - 1; i++)
-      c->resp_ct[c->resp_ct_len++] = at[i];
-  return 0;
-}
-
-static int
-on_resp_begin (llhttp_t *p)
-{
-  struct conn *c = p->data;
-  c->resp_hname_len = 0;
-  c->resp_in_value = false;
-  c->resp_in_ct = false;
-  c->resp_ct_len = 0;
-  c->resp_informational = false;
-  return 0;
-}
-
-static int
-on_resp_headers_complete (llhttp_t *p)
-{
-  struct conn *c = p->data;
-  int status = p->status_code;
-  struct pending *pe;
-  if (c->pend_n == 0)
-    return -1; /* a response nobody asked for */
-  pe = &c->pend[c->pend_head];
-  if (status >= 100 && status < 200 && status != 101)
-    {
-      c->resp_informational = true;
-      return 0;
-    }
-  if (pe->hijack)
-    {
-      c->resp_ct[c->resp_ct_len] = '\0';
-      bool raw_ct
-          = strncasecmp (c->resp_ct, "application/vnd.docker.", 23) == 0
-            && strstr (c->resp_ct, "-stream") != NULL;
-      /* The engine took the connection over: from here on it speaks no
-       * HTTP, and neither may the client. */
-      if (status == 101 || (status == 200 && raw_ct))
-        {
-          c->raw = true;
-          return 2;
-        }
-    }
-  if (pe->head)
-    return 1;
-  return 0;
-}
-
-static int
-on_resp_message_complete (llhttp_t *p)
-{
-  struct conn *c = p->data;
-  if (c->resp_informational)
-    return 0;
-  if (c->pend_n == 0)
-    return -1;
-  bool was_hijack = c->pend[c->pend_head].hijack;
-  c->pend_head = (c->pend_head + 1) % MAX_PENDING;
-  c->pend_n--;
-  if (was_hijack && !c->raw && c->rs == RS_WAIT_HIJACK)
-    c->rs = RS_HEAD;
-  return 0;
-}
-
 /* ---- request handling ----------------------------------------------------
  */
-
-static bool
-hdr_is (struct conn *c, size_t i, const char *name)
-{
-  size_t n = strlen (name);
-  return c->hname_len[i] == n
-         && strncasecmp (c->hbuf.d + c->hname_off[i], name, n) == 0;
-}
-
-/* Re-serialise the head into out, without framing headers; the caller
- * adds them. */
-static int
-write_head (struct conn *c, struct buf *out, const char *uri)
-{
-  const char *m = llhttp_method_name ((llhttp_method_t)c->req.method);
-  if (buf_printf (out, "%s ", m) < 0
-      || (uri ? buf_append (out, uri, strlen (uri))
-              : buf_append (out, c->hbuf.d + c->url_off, c->url_len))
-             < 0
-      || buf_printf (out, " HTTP/%d.%d\r\n", c->req.http_major,
-                     c->req.http_minor)
-             < 0)
-    return -1;
-  for (size_t i = 0; i < c->n_headers; i++)
-    {
-      /* framing is re-done by the guard; Expect would have the engine
-       * send 100-continue answers the guard does not relay. */
-      if (hdr_is (c, i, "content-length") || hdr_is (c, i, "transfer-encoding")
-          || hdr_is (c, i, "expect"))
-        continue;
-      if (buf_append (out, c->hbuf.d + c->hname_off[i], c->hname_len[i]) < 0
-          || buf_append (out, ": ", 2) < 0
-          || buf_append (out, c->hbuf.d + c->hval_off[i], c->hval_len[i]) < 0
-          || buf_append (out, "\r\n", 2) < 0)
-        return -1;
-    }
-  return 0;
-}
 
 static int
 engine_connect (struct conn *c)
 {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
   int fd;
-  if (c->ufd >= 0)
+  if (c->hu.fd >= 0)
     return 0;
-  if (strlen (c->g->engine_path) >= sizeof sa.sun_path)
-    return -1;
-  strcpy (sa.sun_path, c->g->engine_path);
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  fd = guard_pool_take (c->g);
   if (fd < 0)
     return -1;
-  /* A unix connect either completes or fails at once (EAGAIN when the
-   * engine's backlog is full): never blocks the loop. */
-  if (connect (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+  /* owned, registered once there is something to wait for */
+  if (io_handle_add (c->g->loop, &c->hu, fd, 0) < 0)
     {
       close (fd);
       return -1;
     }
-  c->ufd = fd;
-  c->ep_u.kind = EP_ENGINE;
-  c->ep_u.c = c;
-  c->mask_u = 0;
-  c->reg_u = false;
   return 0;
 }
 
-static bool
-has_body (struct conn *c)
-{
-  return (c->req.flags & F_CHUNKED) || c->req.content_length > 0;
-}
-
-static int
-push_pending (struct conn *c, bool hijack)
+int
+guard_push_pending (struct conn *c, bool hijack)
 {
   if (c->pend_n == MAX_PENDING)
     return -1;
@@ -848,240 +203,89 @@ push_pending (struct conn *c, bool hijack)
 }
 
 /* Refuse the current request: answer once its body is consumed. */
-static void
-refuse (struct conn *c, int status, const char *message, bool close)
+void
+guard_refuse (struct conn *c, int status, const char *message, bool close)
 {
-  local_answer (c, status, message, close);
+  guard_local_answer (c, status, message, close);
   c->rs = RS_DISCARD;
 }
 
-static bool
-tchar_p (unsigned char ch)
-{
-  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
-         || (ch >= '0' && ch <= '9') || strchr ("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
-/* Header names must be RFC 9110 tokens and values free of control bytes:
- * what the guard re-serialises must parse the same way in the engine. */
-static bool
-headers_valid_p (struct conn *c)
-{
-  for (size_t i = 0; i < c->n_headers; i++)
-    {
-      const unsigned char *n
-          = (const unsigned char *)c->hbuf.d + c->hname_off[i];
-      const unsigned char *v
-          = (const unsigned char *)c->hbuf.d + c->hval_off[i];
-      if (c->hname_len[i] == 0)
-        return false;
-      for (size_t j = 0; j < c->hname_len[i]; j++)
-        if (n[j] == 0 || !tchar_p (n[j]))
-          return false;
-      for (size_t j = 0; j < c->hval_len[i]; j++)
-        if ((v[j] < 0x20 && v[j] != '\t') || v[j] == 0x7f)
-          return false;
-    }
-  return true;
-}
-
-static void forward_head (struct conn *c);
-static void start_archive_check (struct conn *c);
-
-/* Decide about a complete head.  Sets c->rs to what happens to the body. */
+/* Decide about a complete head (engine/decide.c).  Sets c->rs to what
+ * happens to the body. */
 static void
 handle_head (struct conn *c)
 {
   struct engine_guard *g = c->g;
-  struct engine_uri uri;
-  char method[16];
-  const struct policy *pol;
-  cleanup_free char *raw_uri = url_dup (c);
+  struct engine_decision d;
+  cleanup_free char *raw_uri = engine_req_url (&c->req);
+  struct engine_head_facts f = {
+    .method = c->req.method,
+    .http_major = c->req.http_major,
+    .raw_uri = raw_uri,
+    .has_body = engine_req_has_body (&c->req),
+    .caller_uid = c->caller_uid,
+    .command_list = c->command_list,
+  };
+  int r;
 
-  c->head_started = false;
+  c->req.head_started = false;
   free (c->container);
   c->container = NULL;
-  buf_free (&c->body);
+  free (c->archive);
+  c->archive = NULL;
+  free (c->query);
+  c->query = NULL;
+  io_buf_free (&c->body);
   c->body_too_big = false;
   c->op = ROUTE_OP_NONE;
-  snprintf (method, sizeof method, "%s",
-            llhttp_method_name ((llhttp_method_t)c->req.method));
-
+  c->route = NULL;
   if (raw_uri == NULL)
     {
       c->dead = true;
       return;
     }
-  if (c->req.http_major != 1)
-    {
-      refuse (c, 505, "moat: only HTTP/1.x is served", true);
-      return;
-    }
-  switch (c->req.method)
-    {
-    case HTTP_GET:
-    case HTTP_HEAD:
-    case HTTP_POST:
-    case HTTP_PUT:
-    case HTTP_DELETE:
-      break;
-    default:
-      refuse (c, 405, "moat: method not allowed", true);
-      return;
-    }
-  if (!headers_valid_p (c))
-    {
-      refuse (c, 400, "moat: malformed request header", true);
-      return;
-    }
-  if (engine_uri_parse (raw_uri, strlen (raw_uri), &uri) < 0)
-    {
-      refuse (c, 400, "moat: malformed request-URI", false);
-      return;
-    }
-  c->route = engine_route_classify (method, uri.path);
-
+  f.headers_valid = engine_req_headers_valid (&c->req);
   pthread_mutex_lock (&g->mu);
-  pol = g->pol;
-  if (pol == NULL && !(c->route->flags & ROUTE_F_ALWAYS))
-    {
-      pthread_mutex_unlock (&g->mu);
-      engine_uri_free (&uri);
-      refuse (c, 503, "moat: policy not loaded yet", false);
-      return;
-    }
-  if (c->command_list && pol
-      && !engine_cmdlist_allows (pol->eci.cmd_type, pol->eci.commands,
-                                 pol->eci.n_commands, c->route))
-    {
-      cleanup_free char *msg = NULL;
-      pthread_mutex_unlock (&g->mu);
-      engine_uri_free (&uri);
-      if (asprintf (&msg,
-                    REFUSAL_PREFIX "docker command \"%s\" is blocked; if you "
-                                   "wish to allow it, configure the docker "
-                                   "socket command list in the moat admin "
-                                   "settings.",
-                    raw_uri)
-          < 0)
-        {
-          c->dead = true;
-          return;
-        }
-      audit (c, "commandList", "refused", msg, NULL);
-      refuse (c, 403, msg, false);
-      return;
-    }
-  if (pol && pol->eci.enabled)
-    {
-      const char *msg = NULL;
-      const char *rule = NULL;
-      struct eci_verdict v = { 0 };
-      switch (c->route->op)
-        {
-        case ROUTE_OP_BUILDKIT:
-          rule = "eci.buildkit";
-          msg = REFUSAL_PREFIX "BuildKit builds bypass the container runtime "
-                               "and are blocked; build with the classic "
-                               "builder: DOCKER_BUILDKIT=0 docker build ...";
-          break;
-        case ROUTE_OP_SWARM:
-          rule = "eci.swarm";
-          msg = REFUSAL_PREFIX "swarm services are created outside the "
-                               "container checks and are blocked";
-          break;
-        case ROUTE_OP_PLUGIN:
-          rule = "eci.plugin";
-          msg = REFUSAL_PREFIX "engine plugins run with host privileges; "
-                               "installing or configuring them is blocked";
-          break;
-        case ROUTE_OP_BUILD:
-        case ROUTE_OP_IMAGE_CREATE:
-          if ((c->route->op == ROUTE_OP_BUILD
-                   ? eci_check_build (uri.query, &v)
-                   : eci_check_image_create (uri.query, &v))
-              < 0)
-            {
-              pthread_mutex_unlock (&g->mu);
-              engine_uri_free (&uri);
-              audit (c, v.rule, "refused", v.message, NULL);
-              refuse (c, v.status, v.message ? v.message : "refused", false);
-              eci_verdict_clear (&v);
-              return;
-            }
-          break;
-        case ROUTE_OP_CONTAINER_CREATE:
-        case ROUTE_OP_VOLUME_CREATE:
-        case ROUTE_OP_NETWORK_CREATE:
-          c->op = c->route->op;
-          break;
-        case ROUTE_OP_CONTAINER_START:
-          if (has_body (c))
-            c->op = c->route->op;
-          break;
-        case ROUTE_OP_ARCHIVE:
-          /* the engine copies as host root: a non-root caller's copy
-           * must not reach a host path (engine/archive.h) */
-          if (c->caller_uid != 0)
-            c->op = c->route->op;
-          break;
-        default:
-          break;
-        }
-      if (msg)
-        {
-          pthread_mutex_unlock (&g->mu);
-          engine_uri_free (&uri);
-          audit (c, rule, "refused", msg, NULL);
-          refuse (c, 403, msg, false);
-          return;
-        }
-    }
-  /* Every create gets its caller's labels, ECI or not: moat-runc reads
-   * them, and a client must not be able to write its own. */
-  c->eci_on = pol && pol->eci.enabled;
-  if (pol && c->route->op == ROUTE_OP_CONTAINER_CREATE)
-    c->op = ROUTE_OP_CONTAINER_CREATE;
+  r = engine_decide (&f, g->pol, &d);
   pthread_mutex_unlock (&g->mu);
-  if (c->op == ROUTE_OP_CONTAINER_CREATE)
-    c->container = engine_query_get (uri.query, "name");
-  else if (strncmp (uri.path, "/containers/", 12) == 0)
-    c->container = strndup (uri.path + 12, strcspn (uri.path + 12, "/"));
-  free (c->archive);
-  c->archive = NULL;
-  free (c->query);
-  c->query = NULL;
-  if (c->op == ROUTE_OP_ARCHIVE)
+  if (r < 0)
     {
-      /* the whole name between "/containers/" and "/archive" (the
-       * engine's {name:.*}), checked as a name later */
-      size_t pl = strlen (uri.path);
-      c->archive = strndup (uri.path + 12, pl - 12 - 8);
-      c->query = strdup (uri.query);
-      snprintf (c->version, sizeof c->version, "%s", uri.version);
-      if (c->archive == NULL || c->query == NULL)
-        {
-          engine_uri_free (&uri);
-          c->dead = true;
-          return;
-        }
+      guard_refuse_unwritable (c);
+      return;
     }
-  engine_uri_free (&uri);
+  c->route = d.route;
+  c->op = d.op;
+  c->eci_on = d.eci;
+  c->container = d.container;
+  c->archive = d.archive;
+  c->query = d.query;
+  d.container = d.archive = d.query = NULL;
+  snprintf (c->version, sizeof c->version, "%s", d.version);
+  if (d.verdict == ENGINE_REFUSE)
+    {
+      if (d.rule)
+        guard_audit (c, d.rule, "refused", d.message, NULL);
+      guard_refuse (c, d.status, d.message, d.close);
+      engine_decision_clear (&d);
+      return;
+    }
+  engine_decision_clear (&d);
 
   if (engine_connect (c) < 0)
     {
-      refuse (c, 502, "moat: cannot reach the engine", true);
+      guard_refuse (c, 502, REFUSAL_ENGINE_NO_ENGINE, true);
       return;
     }
-  buf_free (&c->head_out);
-  if (write_head (c, &c->head_out, NULL) < 0)
+  io_buf_free (&c->head_out);
+  c->head_out.limit = g->head_limit;
+  if (engine_req_write_head (&c->req, &c->head_out, NULL) < 0)
     {
-      c->dead = true;
+      guard_refuse_unwritable (c);
       return;
     }
   if (c->op == ROUTE_OP_ARCHIVE)
     {
-      start_archive_check (c);
+      guard_start_archive_check (c);
       return;
     }
   if (c->op != ROUTE_OP_NONE)
@@ -1089,508 +293,76 @@ handle_head (struct conn *c)
       c->rs = RS_COLLECT;
       return;
     }
-  forward_head (c);
+  guard_forward_head (c);
+}
+
+/* A request that cannot be written whole (out of memory) is answered 500
+ * and the connection closed: never half a head to the engine. */
+void
+guard_refuse_unwritable (struct conn *c)
+{
+  log_warn ("engine guard: cannot write a request: %s", strerror (errno));
+  io_buf_free (&c->head_out);
+  guard_refuse (c, 500, REFUSAL_ENGINE_NO_MEMORY, true);
 }
 
 /* Send the checked head (c->head_out, without framing) and stream the
- * body after it. */
-static void
-forward_head (struct conn *c)
+ * body after it.  The head reaches uout in one append: whole, or not at
+ * all. */
+void
+guard_forward_head (struct conn *c)
 {
-  c->chunked_out = (c->req.flags & F_CHUNKED) != 0;
+  int r;
+  c->chunked_out = c->req.chunked_in;
   if (c->chunked_out)
-    buf_printf (&c->head_out, "Transfer-Encoding: chunked\r\n\r\n");
-  else if (c->req.flags & F_CONTENT_LENGTH)
-    buf_printf (&c->head_out, "Content-Length: %llu\r\n\r\n",
-                (unsigned long long)c->req.content_length);
+    r = io_buf_printf (&c->head_out, "Transfer-Encoding: chunked\r\n\r\n");
+  else if (c->req.has_length)
+    r = io_buf_printf (&c->head_out, "Content-Length: %llu\r\n\r\n",
+                       (unsigned long long)c->req.content_length);
   else
-    buf_append (&c->head_out, "\r\n", 2);
-  if (buf_append (&c->uout, c->head_out.d + c->head_out.off, c->head_out.len)
-          < 0
-      || push_pending (c, (c->route->flags & ROUTE_F_HIJACK) != 0) < 0)
+    r = io_buf_append (&c->head_out, "\r\n", 2);
+  if (r < 0
+      || io_buf_append (&c->uout, c->head_out.d + c->head_out.off,
+                        c->head_out.len)
+             < 0)
+    {
+      guard_refuse_unwritable (c);
+      return;
+    }
+  if (guard_push_pending (c, (c->route->flags & ROUTE_F_HIJACK) != 0) < 0)
     {
       c->dead = true;
       return;
     }
-  buf_free (&c->head_out);
+  io_buf_free (&c->head_out);
   c->rs = RS_FORWARD;
-}
-
-static bool
-body_blank_p (const struct buf *b)
-{
-  size_t n = b->len;
-  const char *p = b->d ? b->d + b->off : "";
-  while (n
-         && (p[n - 1] == ' ' || p[n - 1] == '\n' || p[n - 1] == '\r'
-             || p[n - 1] == '\t'))
-    n--;
-  while (n && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-    p++, n--;
-  return n == 0 || (n == 2 && memcmp (p, "{}", 2) == 0)
-         || (n == 4 && memcmp (p, "null", 4) == 0);
-}
-
-static void
-job_free (struct check_job *j)
-{
-  if (j == NULL)
-    return;
-  free (j->body);
-  free (j->out);
-  free (j->name);
-  if (j->pidfd >= 0)
-    close (j->pidfd);
-  eci_verdict_clear (&j->v);
-  free (j);
-}
-
-/* The check itself (a worker, or the caller with sync_checks).  Touches
- * no connection state. */
-static void
-run_check (struct engine_guard *g, struct check_job *j)
-{
-  const struct policy *pol;
-  pthread_rwlock_rdlock (&g->pol_rw);
-  pthread_mutex_lock (&g->mu);
-  pol = g->pol;
-  pthread_mutex_unlock (&g->mu);
-  switch (j->op)
-    {
-    case ROUTE_OP_CONTAINER_CREATE:
-      {
-        cleanup_free char *checked = NULL;
-        size_t checked_len = 0;
-        const char *b = j->body;
-        size_t bl = j->len;
-        if (j->eci)
-          {
-            j->r = eci_check_container_create (&g->cfg.eci, pol, j->body,
-                                               j->len, &checked, &checked_len,
-                                               &j->v);
-            if (j->r < 0)
-              break;
-            b = checked;
-            bl = checked_len;
-          }
-        j->r = eci_set_caller_labels (b, bl, j->caller_uid, j->caller_gid,
-                                      j->eci ? &j->v : NULL, &j->out,
-                                      &j->out_len, &j->v);
-      }
-      break;
-    case ROUTE_OP_ARCHIVE:
-      j->r = engine_archive_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
-                                   j->name, &j->out, &j->v);
-      break;
-    case JOB_PEER:
-      if (g->cfg.peer_check == NULL)
-        {
-          j->caller_uid = j->cred.uid;
-          j->caller_gid = j->cred.gid;
-          j->r = 0;
-          break;
-        }
-      {
-        char *m = NULL;
-        j->r
-            = g->cfg.peer_check (g->cfg.peer_ctx, j->listener_id, &j->cred,
-                                 j->pidfd, &j->caller_uid, &j->caller_gid, &m);
-        if (j->r < 0)
-          {
-            j->v.status = 403;
-            j->v.rule = "socket.peer";
-            j->v.message
-                = m ? m
-                    : strdup (REFUSAL_PREFIX "this filtered docker socket "
-                                             "belongs to another container");
-          }
-        else
-          free (m);
-      }
-      break;
-    case ROUTE_OP_VOLUME_CREATE:
-      j->r = eci_check_volume_create (&g->cfg.eci, pol, j->body, j->len,
-                                      &j->out, &j->out_len, &j->v);
-      break;
-    case ROUTE_OP_NETWORK_CREATE:
-      j->r = eci_check_network_create (&g->cfg.eci, pol, j->body, j->len,
-                                       &j->out, &j->out_len, &j->v);
-      break;
-    case ROUTE_OP_CONTAINER_START:
-      {
-        /* API < 1.24 took a HostConfig here, applied with no create
-         * check */
-        struct buf b = { .d = j->body, .len = j->len };
-        if (!body_blank_p (&b))
-          {
-            j->v.status = 400;
-            j->v.rule = "eci.start-hostconfig";
-            j->v.message
-                = strdup (REFUSAL_PREFIX "a HostConfig at container start is "
-                                         "not accepted; set it at create");
-            j->r = -1;
-          }
-      }
-      break;
-    default:
-      break;
-    }
-  pthread_rwlock_unlock (&g->pol_rw);
-}
-
-static void *
-check_worker (void *arg)
-{
-  struct engine_guard *g = arg;
-  uint64_t one = 1;
-  pthread_mutex_lock (&g->jmu);
-  for (;;)
-    {
-      struct check_job *j;
-      while (!g->jstop && g->jq == NULL)
-        pthread_cond_wait (&g->jcv, &g->jmu);
-      if (g->jstop)
-        break;
-      j = g->jq;
-      g->jq = j->next;
-      if (g->jq == NULL)
-        g->jq_tail = NULL;
-      /* a connection closed while queued needs no answer */
-      bool live = j->c != NULL;
-      pthread_mutex_unlock (&g->jmu);
-      if (live)
-        run_check (g, j);
-      pthread_mutex_lock (&g->jmu);
-      j->next = g->jdone;
-      g->jdone = j;
-      if (write (g->jfd, &one, sizeof one) < 0 && errno != EAGAIN)
-        log_warn ("engine guard: wake the loop: %s", strerror (errno));
-    }
-  pthread_mutex_unlock (&g->jmu);
-  return NULL;
-}
-
-/* Workers are started by the loop's thread, so that they share its
- * network namespace (registry lookups reach what the engine reaches). */
-static void
-start_workers (struct engine_guard *g)
-{
-  while (g->n_workers < N_WORKERS)
-    {
-      if (pthread_create (&g->workers[g->n_workers], NULL, check_worker, g)
-          != 0)
-        break;
-      g->n_workers++;
-    }
-  if (g->n_workers == 0)
-    {
-      log_warn ("engine guard: no check worker thread; checking on the "
-                "loop");
-      g->sync_checks = true;
-    }
-}
-
-static void
-stop_workers (struct engine_guard *g)
-{
-  pthread_mutex_lock (&g->jmu);
-  g->jstop = true;
-  pthread_cond_broadcast (&g->jcv);
-  pthread_mutex_unlock (&g->jmu);
-  for (int i = 0; i < g->n_workers; i++)
-    pthread_join (g->workers[i], NULL);
-  g->n_workers = 0;
-}
-
-/* A check finished: audit, then send the (rewritten) body or refuse. */
-static void
-finish_collected (struct conn *c, struct check_job *j)
-{
-  struct eci_verdict *v = &j->v;
-  char *nb = j->out;
-  size_t nlen = j->out_len;
-
-  if (j->r < 0)
-    {
-      const char *m = v->message ? v->message : "moat: request refused";
-      audit (c, v->rule ? v->rule : "eci", "refused", m, v->image);
-      local_answer (c, v->status ? v->status : 403, m, false);
-      emit_local (c);
-      return;
-    }
-  if (v->rewrite)
-    audit (c, "eci.runtime", "rewritten", v->rewrite, v->image);
-  if (v->socket)
-    {
-      cleanup_free char *what = NULL;
-      if (asprintf (&what, "engine socket bind -> filtered socket \"%s\"",
-                    v->socket)
-          >= 0)
-        audit (c, "eci.socket-mount", "rewritten", what, v->image);
-    }
-  if (v->pin)
-    audit (c, "eci.socket-mount", "rewritten", v->pin, v->image);
-  if (j->op == ROUTE_OP_CONTAINER_CREATE)
-    {
-      char what[128];
-      snprintf (what, sizeof what,
-                "Labels " ECI_CALLER_UID_LABEL "=\"%lu\" " ECI_CALLER_GID_LABEL
-                "=\"%lu\"",
-                (unsigned long)j->caller_uid, (unsigned long)j->caller_gid);
-      audit (c, "caller", "rewritten", what, v->image);
-    }
-  if (nb == NULL)
-    {
-      nb = j->body;
-      nlen = j->len;
-    }
-  if (buf_printf (&c->head_out, "Content-Length: %zu\r\n\r\n", nlen) < 0
-      || buf_append (&c->uout, c->head_out.d + c->head_out.off,
-                     c->head_out.len)
-             < 0
-      || buf_append (&c->uout, nb, nlen) < 0 || push_pending (c, false) < 0)
-    {
-      c->dead = true;
-      return;
-    }
-  buf_free (&c->head_out);
-  c->rs = c->local_close ? RS_CLOSED : RS_HEAD;
-}
-
-static void submit_job (struct conn *c, struct check_job *j);
-
-/* The collected body is complete: park the connection and hand the check
- * to a worker (its answer resumes the connection, resume_checked), or
- * answer 413 at once. */
-static void
-handle_collected (struct conn *c)
-{
-  struct check_job *j;
-
-  if (c->body_too_big)
-    {
-      char msg[96];
-      snprintf (msg, sizeof msg, "moat: request body larger than %d bytes",
-                ECI_MAX_JSON_BODY);
-      local_answer (c, 413, msg, false);
-      emit_local (c);
-      return;
-    }
-  j = calloc (1, sizeof *j);
-  if (j == NULL || (j->body = malloc (c->body.len + 1)) == NULL)
-    {
-      free (j);
-      c->dead = true;
-      return;
-    }
-  memcpy (j->body, c->body.d ? c->body.d + c->body.off : "", c->body.len);
-  j->body[c->body.len] = '\0';
-  j->len = c->body.len;
-  j->op = c->op;
-  j->eci = c->eci_on;
-  j->caller_uid = c->caller_uid;
-  j->caller_gid = c->caller_gid;
-  j->pidfd = -1;
-  buf_free (&c->body);
-  submit_job (c, j);
-}
-
-static void finish_job (struct conn *c, struct check_job *j);
-
-/* Run j for c on a worker: c is parked until the answer is in (or, with
- * sync_checks, checked here and now). */
-static void
-submit_job (struct conn *c, struct check_job *j)
-{
-  struct engine_guard *g = c->g;
-  j->g = g;
-  j->c = c;
-  if (g->sync_checks)
-    {
-      run_check (g, j);
-      finish_job (c, j);
-      job_free (j);
-      return;
-    }
-  /* nothing more is read from this client until the answer is in: its
-   * next request must not overtake this one */
-  c->job = j;
-  c->rs = RS_PARKED;
-  pthread_mutex_lock (&g->jmu);
-  if (g->jq_tail)
-    g->jq_tail->next = j;
-  else
-    g->jq = j;
-  g->jq_tail = j;
-  pthread_cond_signal (&g->jcv);
-  pthread_mutex_unlock (&g->jmu);
-}
-
-/* A non-root caller's docker cp: ask whether the container mounts a host
- * path before the head (and any tar) goes to the engine. */
-static void
-start_archive_check (struct conn *c)
-{
-  struct check_job *j = calloc (1, sizeof *j);
-  if (j == NULL || (j->name = strdup (c->archive)) == NULL)
-    {
-      free (j);
-      c->dead = true;
-      return;
-    }
-  j->op = ROUTE_OP_ARCHIVE;
-  j->pidfd = -1;
-  submit_job (c, j);
-}
-
-static void
-finish_archive (struct conn *c, struct check_job *j)
-{
-  cleanup_free char *uri = NULL;
-  if (j->r < 0)
-    {
-      const char *m = j->v.message ? j->v.message : "moat: request refused";
-      audit (c, j->v.rule ? j->v.rule : "eci.archive", "refused", m, NULL);
-      refuse (c, j->v.status ? j->v.status : 403, m, false);
-      return;
-    }
-  /* sent for the id that was checked, not the name */
-  if (asprintf (&uri, "%s%s/containers/%s/archive%s%s",
-                c->version[0] ? "/v" : "", c->version, j->out,
-                c->query && c->query[0] ? "?" : "", c->query ? c->query : "")
-      < 0)
-    {
-      uri = NULL;
-      c->dead = true;
-      return;
-    }
-  buf_free (&c->head_out);
-  if (write_head (c, &c->head_out, uri) < 0)
-    {
-      c->dead = true;
-      return;
-    }
-  forward_head (c);
-}
-
-/* A filtered socket's peer was checked: serve it, or answer once and
- * close. */
-static void
-finish_peer (struct conn *c, struct check_job *j)
-{
-  if (j->r < 0)
-    {
-      const char *m = j->v.message ? j->v.message : "moat: refused";
-      audit (c, "socket.peer", "refused", m, NULL);
-      local_answer (c, 403, m, true);
-      emit_local (c);
-      return;
-    }
-  c->caller_uid = j->caller_uid;
-  c->caller_gid = j->caller_gid;
-  c->rs = RS_HEAD;
-}
-
-static void
-finish_job (struct conn *c, struct check_job *j)
-{
-  switch (j->op)
-    {
-    case JOB_PEER:
-      finish_peer (c, j);
-      break;
-    case ROUTE_OP_ARCHIVE:
-      finish_archive (c, j);
-      break;
-    default:
-      finish_collected (c, j);
-      break;
-    }
-}
-
-/* A new connection on a filtered socket: nothing is read from it until
- * its peer is known to be the socket's container. */
-static void
-start_peer_check (struct conn *c, int listener_id)
-{
-  struct check_job *j = calloc (1, sizeof *j);
-  socklen_t sl = sizeof j->pidfd;
-  if (j == NULL)
-    {
-      c->dead = true;
-      return;
-    }
-  j->op = JOB_PEER;
-  j->cred = c->cred;
-  j->listener_id = listener_id;
-  /* a pidfd names the peer process itself (Linux >= 6.5), so that its
-   * pid cannot be recycled under the check */
-  if (getsockopt (c->cfd, SOL_SOCKET, SO_PEERPIDFD, &j->pidfd, &sl) < 0)
-    j->pidfd = -1;
-  submit_job (c, j);
-}
-
-/* The loop's side of finished checks. */
-static void
-resume_checked (struct engine_guard *g)
-{
-  struct check_job *done, *rev = NULL;
-  pthread_mutex_lock (&g->jmu);
-  done = g->jdone;
-  g->jdone = NULL;
-  pthread_mutex_unlock (&g->jmu);
-  while (done)
-    {
-      struct check_job *n = done->next;
-      done->next = rev;
-      rev = done;
-      done = n;
-    }
-  while (rev)
-    {
-      struct check_job *j = rev;
-      struct conn *c = j->c;
-      rev = j->next;
-      if (c != NULL && !c->closed)
-        {
-          c->job = NULL;
-          finish_job (c, j);
-          c->kick = true; /* pipelined requests may wait in cin */
-          conn_update (c);
-        }
-      job_free (j);
-    }
 }
 
 /* A request message ended (body included). */
 static void
 handle_message_end (struct conn *c)
 {
-  bool keep = llhttp_should_keep_alive (&c->req);
+  bool keep = llhttp_should_keep_alive (&c->req.p);
   if (!keep)
     c->local_close = true;
   switch (c->rs)
     {
     case RS_FORWARD:
-      if (c->chunked_out && buf_append (&c->uout, "0\r\n\r\n", 5) < 0)
+      if (c->chunked_out && io_buf_append (&c->uout, "0\r\n\r\n", 5) < 0)
         c->dead = true;
       c->rs = (c->route && (c->route->flags & ROUTE_F_HIJACK)) ? RS_WAIT_HIJACK
                                                                : RS_HEAD;
       break;
     case RS_COLLECT:
-      handle_collected (c);
+      guard_handle_collected (c);
       break;
     case RS_DISCARD:
-      emit_local (c);
+      guard_emit_local (c);
       break;
     default:
       break;
     }
-  /* A fresh parser per message: a "Connection: close" or upgrade state
-   * of the old one must not leak into the next request. */
-  llhttp_init (&c->req, HTTP_REQUEST, &c->g->req_settings);
-  c->req.data = c;
-  c->in_head = false;
+  engine_req_next (&c->req);
   if (!keep && c->rs == RS_HEAD)
     c->rs = RS_CLOSED;
 }
@@ -1599,33 +371,33 @@ static void
 parse_error (struct conn *c, llhttp_errno_t e)
 {
   char msg[160];
-  if (!c->in_head)
+  if (!c->req.in_head)
     {
       c->dead = true; /* mid-body: the engine holds half a request */
       return;
     }
-  c->in_head = false;
-  if (c->head_error)
-    snprintf (msg, sizeof msg, "moat: request head larger than %d bytes",
+  c->req.in_head = false;
+  if (c->req.head_error)
+    snprintf (msg, sizeof msg, REFUSAL_ENGINE_HEAD_TOO_LARGE,
               ENGINE_GUARD_MAX_HEAD);
   else
-    snprintf (msg, sizeof msg, "moat: malformed request: %s",
+    snprintf (msg, sizeof msg, REFUSAL_ENGINE_MALFORMED,
               llhttp_errno_name (e));
-  local_answer (c, c->head_error ? 431 : 400, msg, true);
-  emit_local (c);
+  guard_local_answer (c, c->req.head_error ? 431 : 400, msg, true);
+  guard_emit_local (c);
 }
 
 /* Feed buffered client bytes to the parser while the state allows. */
-static void
-process_client (struct conn *c)
+void
+guard_process_client (struct conn *c)
 {
   while (!c->dead && (c->cin.len > 0 || c->kick))
     {
       if (c->raw)
         {
-          if (buf_append (&c->uout, c->cin.d + c->cin.off, c->cin.len) < 0)
+          if (io_buf_append (&c->uout, c->cin.d + c->cin.off, c->cin.len) < 0)
             c->dead = true;
-          buf_consume (&c->cin, c->cin.len);
+          io_buf_consume (&c->cin, c->cin.len);
           return;
         }
       if (c->rs == RS_WAIT_HIJACK || c->rs == RS_WAIT_LOCAL
@@ -1633,26 +405,26 @@ process_client (struct conn *c)
         return;
       if (c->rs == RS_CLOSED)
         {
-          buf_consume (&c->cin, c->cin.len);
+          io_buf_consume (&c->cin, c->cin.len);
           return;
         }
       if (c->uout.len > HIGH_WATER || c->pend_n >= MAX_PENDING - 1)
         return;
       const char *base = c->cin.d ? c->cin.d + c->cin.off : "";
       c->kick = false;
-      llhttp_errno_t e = llhttp_execute (&c->req, base, c->cin.len);
+      llhttp_errno_t e = llhttp_execute (&c->req.p, base, c->cin.len);
       size_t used = c->cin.len;
       if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE)
-        used = (size_t)(llhttp_get_error_pos (&c->req) - base);
+        used = (size_t)(llhttp_get_error_pos (&c->req.p) - base);
       else if (e != HPE_OK)
         {
-          buf_consume (&c->cin, c->cin.len);
+          io_buf_consume (&c->cin, c->cin.len);
           if (c->rs == RS_HEAD)
-            c->in_head = true;
+            c->req.in_head = true;
           parse_error (c, e);
           return;
         }
-      buf_consume (&c->cin, used);
+      io_buf_consume (&c->cin, used);
       if (e == HPE_OK)
         return;
       if (e == HPE_PAUSED_UPGRADE)
@@ -1660,10 +432,10 @@ process_client (struct conn *c)
           handle_message_end (c);
           continue;
         }
-      llhttp_resume (&c->req);
-      if (c->in_head)
+      llhttp_resume (&c->req.p);
+      if (c->req.in_head)
         {
-          c->in_head = false;
+          c->req.in_head = false;
           handle_head (c);
           c->kick = true;
         }
@@ -1675,7 +447,7 @@ process_client (struct conn *c)
 /* ---- I/O --------------------------------------------------------------- */
 
 static int
-write_out (int fd, struct buf *b)
+write_out (int fd, struct io_buf *b)
 {
   while (b->len > 0)
     {
@@ -1688,86 +460,72 @@ write_out (int fd, struct buf *b)
             return 0;
           return -1;
         }
-      buf_consume (b, (size_t)n);
-    }
-  return 0;
-}
-
-/* Move what a pipe holds to dst. */
-static int
-pipe_drain (int pipe_r, int dst, size_t *held)
-{
-  while (*held > 0)
-    {
-      ssize_t n = splice (pipe_r, NULL, dst, NULL, *held,
-                          SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return errno == EAGAIN ? 0 : -1;
-        }
-      *held -= (size_t)n;
+      io_buf_consume (b, (size_t)n);
     }
   return 0;
 }
 
 static int
-conn_flush (struct conn *c)
+guard_conn_flush (struct conn *c)
 {
-  if (c->ufd >= 0 && write_out (c->ufd, &c->uout) < 0)
+  if (c->hu.fd >= 0 && write_out (c->hu.fd, &c->uout) < 0)
     return -1;
-  if (write_out (c->cfd, &c->cout) < 0)
+  if (write_out (c->hc.fd, &c->cout) < 0)
     return -1;
-  if (c->spliced)
-    {
-      if (c->uout.len == 0
-          && pipe_drain (c->pipe_cu[0], c->ufd, &c->in_cu) < 0)
-        return -1;
-      if (c->cout.len == 0
-          && pipe_drain (c->pipe_uc[0], c->cfd, &c->in_uc) < 0)
-        return -1;
-    }
   return 0;
 }
 
-/* Read from src into a pipe (raw mode); 0 on EOF sets *eof. */
+static void set_mask (struct conn *c, struct io_handle *h, uint32_t want);
+
+/* A hijacked connection: from now on src/io's relay moves its bytes,
+ * those buffered before the hijack first (what the client sent after its
+ * request, and the engine's answer with what followed it). */
 static int
-splice_in (int src, int pipe_w, size_t *held, bool *eof)
+start_relay (struct conn *c)
 {
-  ssize_t n = splice (src, NULL, pipe_w, NULL, READ_CHUNK,
-                      SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-  if (n < 0)
-    return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
-  if (n == 0)
-    *eof = true;
-  *held += (size_t)n;
+  struct io_relay *r = &c->relay;
+  io_relay_init (r, c->hc.fd, c->hu.fd);
+  c->relaying = true;
+  if (io_buf_append (&r->ab.pre, c->uout.d + c->uout.off, c->uout.len) < 0
+      || io_buf_append (&r->ab.pre, c->cin.d + c->cin.off, c->cin.len) < 0
+      || io_buf_append (&r->ba.pre, c->cout.d + c->cout.off, c->cout.len) < 0)
+    return -1;
+  io_buf_consume (&c->uout, c->uout.len);
+  io_buf_consume (&c->cin, c->cin.len);
+  io_buf_consume (&c->cout, c->cout.len);
+  /* what either side already said or was told */
+  r->ab.eof = c->cin_eof;
+  r->ab.shut = c->ushut_done;
+  r->ba.eof = c->uin_eof;
+  r->ba.shut = c->cshut_done;
   return 0;
 }
 
-/* Switch a hijacked connection to splice(2); on failure bytes keep going
- * through user space. */
+/* Run the relay and set both interests from it. */
 static void
-start_splice (struct conn *c)
+relay_update (struct conn *c)
 {
-  if (c->spliced || !c->raw)
-    return;
-  if (pipe2 (c->pipe_cu, O_CLOEXEC | O_NONBLOCK) < 0)
-    return;
-  if (pipe2 (c->pipe_uc, O_CLOEXEC | O_NONBLOCK) < 0)
+  if (!c->relaying && start_relay (c) < 0)
+    c->dead = true;
+  if (!c->dead && io_relay_run (&c->g->pipes, &c->relay, true, true) < 0)
+    c->dead = true;
+  if (!c->dead && io_relay_done_p (&c->relay))
+    c->dead = true;
+  if (!c->dead)
     {
-      close (c->pipe_cu[0]);
-      close (c->pipe_cu[1]);
-      c->pipe_cu[0] = c->pipe_cu[1] = -1;
-      return;
+      set_mask (c, &c->hc, io_relay_mask_a (&c->relay));
+      set_mask (c, &c->hu, io_relay_mask_b (&c->relay));
     }
-  c->spliced = true;
+  if (c->dead)
+    guard_conn_close (c);
 }
 
 /* Close both sockets now; the memory goes when the epoll batch that may
  * still name this connection is done. */
-static void
-conn_close (struct conn *c)
+static void conn_free_cb (void *p);
+
+void
+guard_conn_close (struct conn *c)
 {
   struct engine_guard *g = c->g;
   if (c->closed)
@@ -1789,102 +547,78 @@ conn_close (struct conn *c)
   if (c->next)
     c->next->prev = c->prev;
   g->n_conns--;
-  /* Out of the epoll set before closing: a copy of the descriptor (a
-   * forked child's, before its exec) would keep the registration, and
-   * its events would name freed memory. */
-  if (c->reg_c)
-    epoll_ctl (g->epfd, EPOLL_CTL_DEL, c->cfd, NULL);
-  if (c->reg_u && c->ufd >= 0)
-    epoll_ctl (g->epfd, EPOLL_CTL_DEL, c->ufd, NULL);
-  close (c->cfd);
-  if (c->ufd >= 0)
-    close (c->ufd);
-  c->next = g->graveyard;
-  c->prev = NULL;
-  g->graveyard = c;
+  /* out of the epoll set before closing (io_handle_close): a copy of the
+   * descriptor (a forked child's, before its exec) would keep the
+   * registration */
+  if (c->relaying)
+    {
+      io_relay_release (&g->pipes, &c->relay);
+      c->relaying = false;
+    }
+  io_handle_close (g->loop, &c->hc);
+  io_handle_close (g->loop, &c->hu);
+  io_loop_defer_free (g->loop, &c->grave, conn_free_cb, c);
 }
 
 static void
-conn_free (struct conn *c)
+conn_free_cb (void *p)
 {
-  for (int i = 0; i < 2; i++)
-    {
-      if (c->pipe_cu[i] >= 0)
-        close (c->pipe_cu[i]);
-      if (c->pipe_uc[i] >= 0)
-        close (c->pipe_uc[i]);
-    }
-  buf_free (&c->cin);
-  buf_free (&c->hbuf);
-  buf_free (&c->head_out);
-  buf_free (&c->body);
-  buf_free (&c->local);
-  buf_free (&c->uout);
-  buf_free (&c->cout);
+  guard_conn_free (p);
+}
+
+void
+guard_conn_free (struct conn *c)
+{
+  io_buf_free (&c->cin);
+  engine_req_free (&c->req);
+  io_buf_free (&c->head_out);
+  io_buf_free (&c->body);
+  io_buf_free (&c->local);
+  io_buf_free (&c->uout);
+  io_buf_free (&c->cout);
   free (c->container);
   free (c->archive);
   free (c->query);
   free (c);
 }
 
-/* An fd with no interest is taken out of epoll altogether: a hung-up
- * peer would otherwise report EPOLLHUP forever while the guard holds off
- * reading it (back-pressure), and the unread tail must still be
- * delivered. */
+/* An fd with no interest is taken out of epoll altogether (io_handle_set
+ * with 0): a hung-up peer would otherwise report EPOLLHUP forever while
+ * the guard holds off reading it (back-pressure), and the unread tail must
+ * still be delivered. */
 static void
-set_mask (struct conn *c, int fd, struct ep *ep, uint32_t *cur, bool *reg,
-          uint32_t want)
+set_mask (struct conn *c, struct io_handle *h, uint32_t want)
 {
-  struct epoll_event ev;
-  int op;
-  if (fd < 0 || (*cur == want && *reg == (want != 0)))
-    return;
-  ev.events = want;
-  ev.data.ptr = ep;
-  op = want == 0 ? EPOLL_CTL_DEL : *reg ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-  if (epoll_ctl (c->g->epfd, op, fd, &ev) == 0)
-    {
-      *cur = want;
-      *reg = want != 0;
-    }
-  else
+  if (h->fd >= 0 && io_handle_set (c->g->loop, h, want) < 0)
     c->dead = true;
 }
 
 /* Flush, apply half-closes, decide whether the connection is over, and set
  * the epoll interest of both sockets. */
-static void
-conn_update (struct conn *c)
+void
+guard_conn_update (struct conn *c)
 {
   uint32_t mc = 0, mu = 0;
   if (c->closed)
     return;
-  if (c->raw && !c->spliced && !c->dead)
-    start_splice (c);
-  if (!c->dead && conn_flush (c) < 0)
+  if (c->relaying)
+    {
+      relay_update (c);
+      return;
+    }
+  if (!c->dead && guard_conn_flush (c) < 0)
     c->dead = true;
   if (!c->dead && (c->cin.len > 0 || c->kick))
     {
-      process_client (c);
-      if (!c->dead && conn_flush (c) < 0)
+      guard_process_client (c);
+      if (!c->dead && guard_conn_flush (c) < 0)
         c->dead = true;
     }
   if (!c->dead && c->raw)
     {
-      /* half-close travels on: each direction ends on its own */
-      if (c->cin_eof && c->uout.len == 0 && c->in_cu == 0 && !c->ushut_done
-          && c->ufd >= 0)
-        {
-          shutdown (c->ufd, SHUT_WR);
-          c->ushut_done = true;
-        }
-      if (c->uin_eof && c->cout.len == 0 && c->in_uc == 0 && !c->cshut_done)
-        {
-          shutdown (c->cfd, SHUT_WR);
-          c->cshut_done = true;
-        }
-      if (c->ushut_done && c->cshut_done)
-        c->dead = true;
+      /* hijacked: the relay takes over from here */
+      relay_update (c);
+      return;
     }
   else if (!c->dead)
     {
@@ -1904,67 +638,55 @@ conn_update (struct conn *c)
             ; /* its answer is still to come */
           else if (c->pend_n == 0 && c->cout.len == 0 && c->local.len == 0)
             c->dead = true;
-          else if (c->ufd >= 0 && c->uout.len == 0 && !c->ushut_done)
+          else if (c->hu.fd >= 0 && c->uout.len == 0 && !c->ushut_done)
             {
-              shutdown (c->ufd, SHUT_WR);
+              shutdown (c->hu.fd, SHUT_WR);
               c->ushut_done = true;
             }
         }
     }
   if (c->dead)
     {
-      conn_close (c);
+      guard_conn_close (c);
       return;
     }
   bool want_client
       = !c->cin_eof && c->cin.len < READ_CHUNK && c->uout.len <= HIGH_WATER;
   bool want_engine = !c->uin_eof && c->cout.len <= HIGH_WATER;
-  if (c->spliced)
-    {
-      /* the pipe is the queue: read again once it is empty */
-      want_client = want_client && c->uout.len == 0 && c->in_cu == 0;
-      want_engine = want_engine && c->cout.len == 0 && c->in_uc == 0;
-    }
-  else if (!c->raw && (c->rs == RS_WAIT_HIJACK || c->rs == RS_WAIT_LOCAL))
+  if (!c->raw && (c->rs == RS_WAIT_HIJACK || c->rs == RS_WAIT_LOCAL))
     want_client = !c->cin_eof && c->cin.len < READ_CHUNK;
   if (want_client)
     mc |= EPOLLIN;
-  if (c->cout.len > 0 || c->in_uc > 0)
+  if (c->cout.len > 0)
     mc |= EPOLLOUT;
-  if (c->ufd >= 0)
+  if (c->hu.fd >= 0)
     {
       if (want_engine)
         mu |= EPOLLIN;
-      if (c->uout.len > 0 || c->in_cu > 0)
+      if (c->uout.len > 0)
         mu |= EPOLLOUT;
     }
   /* an idle kept-alive connection holds no buffers */
-  if (!c->raw && c->rs == RS_HEAD && !c->head_started && c->cin.len == 0)
+  if (!c->raw && c->rs == RS_HEAD && !c->req.head_started && c->cin.len == 0)
     {
-      buf_free (&c->cin);
-      buf_free (&c->hbuf);
+      io_buf_free (&c->cin);
+      io_buf_free (&c->req.hbuf);
       if (c->uout.len == 0)
-        buf_free (&c->uout);
+        io_buf_free (&c->uout);
       if (c->cout.len == 0)
-        buf_free (&c->cout);
+        io_buf_free (&c->cout);
     }
-  set_mask (c, c->cfd, &c->ep_c, &c->mask_c, &c->reg_c, mc);
-  set_mask (c, c->ufd, &c->ep_u, &c->mask_u, &c->reg_u, mu);
+  set_mask (c, &c->hc, mc);
+  set_mask (c, &c->hu, mu);
   if (c->dead)
-    conn_close (c);
+    guard_conn_close (c);
 }
 
 static void
 on_client_readable (struct conn *c)
 {
   char tmp[READ_CHUNK];
-  if (c->spliced && c->uout.len == 0 && c->cin.len == 0)
-    {
-      if (splice_in (c->cfd, c->pipe_cu[1], &c->in_cu, &c->cin_eof) < 0)
-        c->dead = true;
-      return;
-    }
-  ssize_t n = recv (c->cfd, tmp, sizeof tmp, 0);
+  ssize_t n = recv (c->hc.fd, tmp, sizeof tmp, 0);
   if (n < 0)
     {
       if (errno != EAGAIN && errno != EINTR)
@@ -1976,27 +698,19 @@ on_client_readable (struct conn *c)
       c->cin_eof = true;
       return;
     }
-  if (buf_append (&c->cin, tmp, (size_t)n) < 0)
+  if (io_buf_append (&c->cin, tmp, (size_t)n) < 0)
     {
       c->dead = true;
       return;
     }
-  process_client (c);
+  guard_process_client (c);
 }
-
-static void engine_bytes (struct conn *c, const char *tmp, size_t n);
 
 static void
 on_engine_readable (struct conn *c)
 {
   char tmp[READ_CHUNK];
-  if (c->spliced && c->cout.len == 0)
-    {
-      if (splice_in (c->ufd, c->pipe_uc[1], &c->in_uc, &c->uin_eof) < 0)
-        c->dead = true;
-      return;
-    }
-  ssize_t n = recv (c->ufd, tmp, sizeof tmp, 0);
+  ssize_t n = recv (c->hu.fd, tmp, sizeof tmp, 0);
   if (n < 0)
     {
       if (errno != EAGAIN && errno != EINTR)
@@ -2010,13 +724,13 @@ on_engine_readable (struct conn *c)
         llhttp_finish (&c->resp);
       return;
     }
-  engine_bytes (c, tmp, (size_t)n);
+  guard_engine_bytes (c, tmp, (size_t)n);
 }
 
 /* Bytes from the engine: track response framing, queue them for the
  * client. */
-static void
-engine_bytes (struct conn *c, const char *tmp, size_t n)
+void
+guard_engine_bytes (struct conn *c, const char *tmp, size_t n)
 {
   if (!c->raw)
     {
@@ -2040,39 +754,43 @@ engine_bytes (struct conn *c, const char *tmp, size_t n)
           c->rs = RS_CLOSED;
         }
     }
-  if (buf_append (&c->cout, tmp, n) < 0)
+  if (io_buf_append (&c->cout, tmp, n) < 0)
     {
       c->dead = true;
       return;
     }
   if (c->rs == RS_WAIT_LOCAL && c->pend_n == 0)
-    emit_local (c);
+    guard_emit_local (c);
   /* a finished response may let waiting client bytes through */
-  process_client (c);
+  guard_process_client (c);
 }
 
-static struct conn *
-conn_new (struct engine_guard *g, int fd)
+static void on_conn_event (struct io_loop *l, struct io_handle *h,
+                           uint32_t events);
+
+struct conn *
+guard_conn_new (struct engine_guard *g, int fd, uint32_t mask)
 {
   struct conn *c = calloc (1, sizeof *c);
   if (c == NULL)
     return NULL;
   c->g = g;
-  c->cfd = fd;
-  c->ufd = -1;
-  c->pipe_cu[0] = c->pipe_cu[1] = c->pipe_uc[0] = c->pipe_uc[1] = -1;
-  llhttp_init (&c->req, HTTP_REQUEST, &g->req_settings);
-  c->req.data = c;
+  io_handle_init (&c->hc, IO_CLIENT, on_conn_event, c);
+  io_handle_init (&c->hu, IO_UPSTREAM, on_conn_event, c);
+  if (io_handle_add (g->loop, &c->hc, fd, mask) < 0)
+    {
+      free (c); /* fd stays the caller's */
+      return NULL;
+    }
+  engine_req_init (&c->req, ENGINE_GUARD_MAX_HEAD, conn_body, c);
   llhttp_init (&c->resp, HTTP_RESPONSE, &g->resp_settings);
   c->resp.data = c;
   c->rs = RS_HEAD;
-  c->ep_c.kind = EP_CLIENT;
-  c->ep_c.c = c;
   return c;
 }
 
-static void
-conn_link (struct conn *c)
+void
+guard_conn_link (struct conn *c)
 {
   struct engine_guard *g = c->g;
   c->next = g->conns;
@@ -2080,60 +798,6 @@ conn_link (struct conn *c)
     g->conns->prev = c;
   g->conns = c;
   g->n_conns++;
-}
-
-static void
-accept_clients (struct engine_guard *g, struct listener *l)
-{
-  for (;;)
-    {
-      int fd = accept4 (l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      struct epoll_event ev;
-      struct conn *c;
-      socklen_t sl;
-      if (fd < 0)
-        {
-          if (errno == EINTR || errno == ECONNABORTED)
-            continue;
-          if (errno != EAGAIN)
-            log_warn ("engine guard: accept: %s", strerror (errno));
-          return;
-        }
-      if (g->n_conns >= g->cfg.max_conns)
-        {
-          close (fd);
-          continue;
-        }
-      c = conn_new (g, fd);
-      if (c == NULL)
-        {
-          close (fd);
-          continue;
-        }
-      c->listener_id = l->id;
-      c->command_list = l->command_list;
-      sl = sizeof c->cred;
-      if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &sl) < 0)
-        c->cred.pid = 0, c->cred.uid = (uid_t)-1, c->cred.gid = (gid_t)-1;
-      c->caller_uid = c->cred.uid;
-      c->caller_gid = c->cred.gid;
-      c->mask_c = EPOLLIN;
-      c->reg_c = true;
-      ev.events = EPOLLIN;
-      ev.data.ptr = &c->ep_c;
-      if (epoll_ctl (g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-        {
-          close (fd);
-          free (c);
-          continue;
-        }
-      conn_link (c);
-      if (l->command_list && g->cfg.peer_check != NULL)
-        {
-          start_peer_check (c, l->id);
-          conn_update (c);
-        }
-    }
 }
 
 /* Close connections whose request head is overdue (slowloris). */
@@ -2145,190 +809,32 @@ expire_heads (struct engine_guard *g)
   for (struct conn *c = g->conns, *next; c; c = next)
     {
       next = c->next;
-      if (c->raw || c->rs != RS_HEAD || !c->head_started)
+      if (c->raw || c->rs != RS_HEAD || !c->req.head_started)
         continue;
-      long ms = (now.tv_sec - c->head_start.tv_sec) * 1000
-                + (now.tv_nsec - c->head_start.tv_nsec) / 1000000;
+      long ms = (now.tv_sec - c->req.head_start.tv_sec) * 1000
+                + (now.tv_nsec - c->req.head_start.tv_nsec) / 1000000;
       if (ms >= (long)g->cfg.head_timeout_ms)
-        conn_close (c);
+        guard_conn_close (c);
     }
 }
 
 /* ---- public API ----------------------------------------------------------
  */
 
-static int
-make_listener (const char *path, moat_error_t *err)
-{
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  cleanup_close int fd = -1;
-  struct stat st;
-  if (strlen (path) >= sizeof sa.sun_path)
-    return moat_error (err, ENAMETOOLONG, "listen on `%s`", path);
-  strcpy (sa.sun_path, path);
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0)
-    return moat_error (err, errno, "socket");
-  /* only a stale socket is replaced, never another kind of file */
-  if (lstat (path, &st) == 0)
-    {
-      if (!S_ISSOCK (st.st_mode))
-        return moat_error (err, EEXIST, "`%s` exists and is not a socket",
-                           path);
-      if (unlink (path) < 0)
-        return moat_error (err, errno, "remove stale `%s`", path);
-    }
-  if (bind (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-    return moat_error (err, errno, "bind `%s`", path);
-  if (chmod (path, 0660) < 0)
-    return moat_error (err, errno, "chmod `%s`", path);
-  if (listen (fd, SOMAXCONN) < 0)
-    return moat_error (err, errno, "listen on `%s`", path);
-  return steal_fd (&fd);
-}
-
-static int
-ep_add (struct engine_guard *g, int fd, struct ep *ep, enum ep_kind kind)
-{
-  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ep };
-  ep->kind = kind;
-  ep->c = NULL;
-  return epoll_ctl (g->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-static int
-listener_start (struct engine_guard *g, int id, int fd, bool command_list)
-{
-  struct listener *l = calloc (1, sizeof *l);
-  struct epoll_event ev = { .events = EPOLLIN };
-  if (l == NULL)
-    return -1;
-  l->id = id;
-  l->fd = fd;
-  l->command_list = command_list;
-  l->ep.kind = EP_LISTEN;
-  l->ep.l = l;
-  ev.data.ptr = &l->ep;
-  if (epoll_ctl (g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-    {
-      free (l);
-      return -1;
-    }
-  l->next = g->listeners;
-  g->listeners = l;
-  return 0;
-}
-
-/* Stop listener id and close the connections it accepted. */
-static void
-listener_stop (struct engine_guard *g, int id)
-{
-  for (struct listener **pp = &g->listeners; *pp; pp = &(*pp)->next)
-    if ((*pp)->id == id)
-      {
-        struct listener *l = *pp;
-        *pp = l->next;
-        close (l->fd);
-        free (l);
-        break;
-      }
-  for (struct conn *c = g->conns, *next; c; c = next)
-    {
-      next = c->next;
-      if (c->listener_id == id)
-        conn_close (c);
-    }
-}
-
-/* Apply the listener changes other threads queued, in order. */
-static void
-apply_listener_ops (struct engine_guard *g)
-{
-  struct listener_op *ops, *rev = NULL;
-  pthread_mutex_lock (&g->mu);
-  ops = g->ops;
-  g->ops = NULL;
-  pthread_mutex_unlock (&g->mu);
-  while (ops)
-    {
-      struct listener_op *n = ops->next;
-      ops->next = rev;
-      rev = ops;
-      ops = n;
-    }
-  while (rev)
-    {
-      struct listener_op *o = rev;
-      rev = o->next;
-      if (!o->add)
-        listener_stop (g, o->id);
-      else if (listener_start (g, o->id, o->fd, o->command_list) < 0)
-        {
-          log_warn ("engine guard: cannot serve listener %d: %s", o->id,
-                    strerror (errno));
-          close (o->fd);
-        }
-      free (o);
-    }
-}
-
-/* Hand o to the loop; o may be freed as soon as the mutex is released. */
-static int
-queue_listener_op (struct engine_guard *g, struct listener_op *o)
-{
-  uint64_t one = 1;
-  int ret;
-  pthread_mutex_lock (&g->mu);
-  if (o->add)
-    o->id = ++g->next_listener_id;
-  ret = o->add ? o->id : 0;
-  o->next = g->ops;
-  g->ops = o;
-  pthread_mutex_unlock (&g->mu);
-  if (write (g->wfd, &one, sizeof one) < 0 && errno != EAGAIN)
-    return -1;
-  return ret;
-}
-
-int
-engine_guard_add_listener (struct engine_guard *g, int fd, unsigned flags,
-                           moat_error_t *err)
-{
-  struct listener_op *o;
-  if (set_nonblock (fd) < 0)
-    return moat_error (err, errno, "listening socket");
-  o = calloc (1, sizeof *o);
-  if (o == NULL)
-    return moat_error (err, ENOMEM, "engine guard listener");
-  o->add = true;
-  o->fd = fd;
-  o->command_list = (flags & ENGINE_LISTENER_COMMAND_LIST) != 0;
-  return queue_listener_op (g, o);
-}
-
-void
-engine_guard_remove_listener (struct engine_guard *g, int id)
-{
-  struct listener_op *o = calloc (1, sizeof *o);
-  if (o == NULL)
-    return;
-  o->id = id;
-  queue_listener_op (g, o);
-}
+static void on_wake (struct io_loop *l, void *ctx);
+static void on_tick (struct io_loop *l, struct io_timer *t);
 
 struct engine_guard *
 engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
 {
   int lfd = -1;
   struct engine_guard *g = calloc (1, sizeof *g);
-  struct itimerspec its = { { 1, 0 }, { 1, 0 } };
   if (g == NULL)
     {
       moat_error (err, ENOMEM, "engine guard");
       return NULL;
     }
   g->cfg = *cfg;
-  g->efd = g->wfd = g->tfd = g->epfd = g->jfd = -1;
   pthread_mutex_init (&g->jmu, NULL);
   pthread_cond_init (&g->jcv, NULL);
   {
@@ -2353,6 +859,11 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
     g->cfg.head_timeout_ms = 10000;
   if (g->cfg.max_conns == 0)
     g->cfg.max_conns = 4096;
+  g->pool_max = cfg->no_pool            ? 0
+                : cfg->engine_pool == 0 ? ENGINE_GUARD_POOL_DEFAULT
+                : cfg->engine_pool > ENGINE_GUARD_POOL_MAX
+                    ? ENGINE_GUARD_POOL_MAX
+                    : cfg->engine_pool;
   g->engine_path = strdup (cfg->engine_path ? cfg->engine_path : "");
   if (g->engine_path == NULL)
     {
@@ -2362,51 +873,40 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
   if (cfg->listen_fd >= 0)
     {
       lfd = cfg->listen_fd;
-      if (set_nonblock (lfd) < 0)
+      if (guard_set_nonblock (lfd) < 0)
         {
           moat_error (err, errno, "listening socket");
           goto fail;
         }
     }
   else if (cfg->listen_path == NULL
-           || (lfd = make_listener (cfg->listen_path, err)) < 0)
+           || (lfd = guard_make_listener (cfg->listen_path, err)) < 0)
     {
       if (cfg->listen_path == NULL)
         moat_error (err, EINVAL, "engine guard: no listening socket");
       goto fail;
     }
-  g->efd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  g->wfd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  g->tfd = timerfd_create (CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-  g->jfd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  g->epfd = epoll_create1 (EPOLL_CLOEXEC);
-  if (g->efd < 0 || g->wfd < 0 || g->tfd < 0 || g->jfd < 0 || g->epfd < 0
-      || timerfd_settime (g->tfd, 0, &its, NULL) < 0
-      || listener_start (g, ++g->next_listener_id, lfd, cfg->command_list) < 0
-      || (lfd = -1, ep_add (g, g->efd, &g->ep_e, EP_STOP)) < 0
-      || ep_add (g, g->wfd, &g->ep_w, EP_WAKE) < 0
-      || ep_add (g, g->tfd, &g->ep_t, EP_TIMER) < 0
-      || ep_add (g, g->jfd, &g->ep_j, EP_JOBS) < 0)
+  if (io_pipe_pool_init (&g->pipes, 64, 8) < 0)
+    {
+      moat_error (err, ENOMEM, "engine guard");
+      goto fail;
+    }
+  {
+    struct io_loop_config lc = { .on_wake = on_wake, .ctx = g };
+    if (io_loop_new (&lc, &g->loop, err) < 0)
+      goto fail;
+  }
+  if (guard_listener_start (g, ++g->next_listener_id, lfd, cfg->command_list)
+          < 0
+      || (lfd = -1,
+          io_timer_set (g->loop, &g->tick, io_now_us () + TICK_US, on_tick, g))
+             < 0)
     {
       moat_error (err, errno, "engine guard event loop");
       goto fail;
     }
 
-  llhttp_settings_init (&g->req_settings);
-  g->req_settings.on_message_begin = on_req_begin;
-  g->req_settings.on_url = on_req_url;
-  g->req_settings.on_header_field = on_req_hfield;
-  g->req_settings.on_header_value = on_req_hvalue;
-  g->req_settings.on_header_value_complete = on_req_hvalue_complete;
-  g->req_settings.on_headers_complete = on_req_headers_complete;
-  g->req_settings.on_body = on_req_body;
-  g->req_settings.on_message_complete = on_req_message_complete;
-  llhttp_settings_init (&g->resp_settings);
-  g->resp_settings.on_message_begin = on_resp_begin;
-  g->resp_settings.on_header_field = on_resp_hfield;
-  g->resp_settings.on_header_value = on_resp_hvalue;
-  g->resp_settings.on_headers_complete = on_resp_headers_complete;
-  g->resp_settings.on_message_complete = on_resp_message_complete;
+  guard_resp_settings (&g->resp_settings);
   return g;
 fail:
   if (lfd >= 0)
@@ -2456,87 +956,73 @@ engine_guard_set_policy (struct engine_guard *g, const struct policy *pol)
 void
 engine_guard_stop (struct engine_guard *g)
 {
-  uint64_t one = 1;
-  ssize_t r = write (g->efd, &one, sizeof one);
-  (void)r;
+  io_loop_stop (g->loop);
+}
+
+/* Both sockets of a connection. */
+static void
+on_conn_event (struct io_loop *l, struct io_handle *h, uint32_t events)
+{
+  struct conn *c = h->owner;
+  bool is_c = h == &c->hc;
+  (void)l;
+  if (c->closed)
+    return;
+  if (c->relaying)
+    {
+      /* the relay reads, writes and sees EOF itself */
+      if (events & EPOLLERR)
+        c->dead = true;
+      guard_conn_update (c);
+      return;
+    }
+  if (events & EPOLLERR)
+    c->dead = true;
+  else if ((events & (EPOLLIN | EPOLLHUP)) && (h->mask & EPOLLIN))
+    {
+      if (is_c)
+        on_client_readable (c);
+      else
+        on_engine_readable (c);
+    }
+  else if ((events & EPOLLHUP) && is_c)
+    c->dead = true; /* the client is gone both ways */
+  guard_conn_update (c);
+}
+
+/* Listener changes and finished checks (other threads: io_loop_wake). */
+static void
+on_wake (struct io_loop *l, void *ctx)
+{
+  struct engine_guard *g = ctx;
+  (void)l;
+  guard_apply_listener_ops (g);
+  guard_resume_checked (g);
+}
+
+static void
+on_tick (struct io_loop *l, struct io_timer *t)
+{
+  struct engine_guard *g = t->owner;
+  expire_heads (g);
+  g->pool_hold = false;
+  if (io_timer_set (l, t, io_now_us () + TICK_US, on_tick, g) < 0)
+    log_warn ("engine guard: re-arm the tick: %s", strerror (errno));
 }
 
 int
 engine_guard_run (struct engine_guard *g, moat_error_t *err)
 {
-  struct epoll_event evs[64];
+  int r = 0;
   if (!g->sync_checks)
-    start_workers (g);
-  while (!g->stopping)
+    guard_checks_start (g);
+  while (r == 0 && !io_loop_stopped_p (g->loop))
     {
-      int n = epoll_wait (g->epfd, evs, 64, -1);
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return moat_error (err, errno, "engine guard: epoll_wait");
-        }
-      for (int i = 0; i < n; i++)
-        {
-          struct ep *ep = evs[i].data.ptr;
-          uint64_t v;
-          switch (ep->kind)
-            {
-            case EP_LISTEN:
-              accept_clients (g, ep->l);
-              break;
-            case EP_WAKE:
-              if (read (g->wfd, &v, sizeof v) == sizeof v)
-                apply_listener_ops (g);
-              /* listeners stopped here may have events later in evs */
-              i = n;
-              break;
-            case EP_STOP:
-              if (read (g->efd, &v, sizeof v) == sizeof v)
-                g->stopping = true;
-              break;
-            case EP_TIMER:
-              if (read (g->tfd, &v, sizeof v) == sizeof v)
-                expire_heads (g);
-              break;
-            case EP_JOBS:
-              if (read (g->jfd, &v, sizeof v) == sizeof v)
-                resume_checked (g);
-              break;
-            case EP_CLIENT:
-            case EP_ENGINE:
-              {
-                struct conn *c = ep->c;
-                bool is_c = ep->kind == EP_CLIENT;
-                uint32_t mask = is_c ? c->mask_c : c->mask_u;
-                if (c->closed)
-                  break;
-                if (evs[i].events & EPOLLERR)
-                  c->dead = true;
-                else if ((evs[i].events & (EPOLLIN | EPOLLHUP))
-                         && (mask & EPOLLIN))
-                  {
-                    if (is_c)
-                      on_client_readable (c);
-                    else
-                      on_engine_readable (c);
-                  }
-                else if ((evs[i].events & EPOLLHUP) && is_c)
-                  c->dead = true; /* the client is gone both ways */
-                conn_update (c);
-              }
-              break;
-            }
-        }
-      while (g->graveyard)
-        {
-          struct conn *c = g->graveyard;
-          g->graveyard = c->next;
-          conn_free (c);
-        }
+      guard_pool_fill (g);
+      r = io_loop_once (g->loop, -1, err);
     }
-  stop_workers (g);
-  return 0;
+  guard_checks_stop (g);
+  return r < 0 ? -1 : 0;
 }
 
 void
@@ -2544,33 +1030,28 @@ engine_guard_free (struct engine_guard *g)
 {
   if (g == NULL)
     return;
+  /* closed connections are freed with the loop (its graves) */
   while (g->conns)
-    conn_close (g->conns);
-  while (g->graveyard)
-    {
-      struct conn *c = g->graveyard;
-      g->graveyard = c->next;
-      conn_free (c);
-    }
+    guard_conn_close (g->conns);
   while (g->listeners)
     {
       struct listener *l = g->listeners;
       g->listeners = l->next;
-      close (l->fd);
+      io_handle_close (g->loop, &l->h);
       free (l);
     }
-  stop_workers (g);
+  guard_checks_stop (g);
   while (g->jq)
     {
       struct check_job *j = g->jq;
       g->jq = j->next;
-      job_free (j);
+      guard_job_free (j);
     }
   while (g->jdone)
     {
       struct check_job *j = g->jdone;
       g->jdone = j->next;
-      job_free (j);
+      guard_job_free (j);
     }
   while (g->ops)
     {
@@ -2580,73 +1061,17 @@ engine_guard_free (struct engine_guard *g)
         close (o->fd);
       free (o);
     }
-  if (g->efd >= 0)
-    close (g->efd);
-  if (g->wfd >= 0)
-    close (g->wfd);
-  if (g->tfd >= 0)
-    close (g->tfd);
-  if (g->epfd >= 0)
-    close (g->epfd);
-  if (g->jfd >= 0)
-    close (g->jfd);
+  if (g->loop != NULL)
+    {
+      io_timer_cancel (g->loop, &g->tick);
+      io_loop_free (g->loop);
+    }
+  io_pipe_pool_free (&g->pipes);
   pthread_mutex_destroy (&g->mu);
   pthread_mutex_destroy (&g->jmu);
   pthread_cond_destroy (&g->jcv);
   pthread_rwlock_destroy (&g->pol_rw);
+  guard_pool_free (g);
   free (g->engine_path);
   free (g);
-}
-
-/* ---- test entry point -----------------------------------------------------
- */
-
-int
-engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
-                   const char *engine, size_t elen, size_t step)
-{
-  struct conn *c;
-  size_t ci = 0, ei = 0;
-  int in = open ("/dev/null", O_RDWR | O_CLOEXEC);
-  int out = open ("/dev/null", O_RDWR | O_CLOEXEC);
-  if (in < 0 || out < 0 || step == 0 || (c = conn_new (g, in)) == NULL)
-    {
-      if (in >= 0)
-        close (in);
-      if (out >= 0)
-        close (out);
-      return -1;
-    }
-  g->sync_checks = true; /* no loop to resume a parked connection */
-  c->ufd = out;          /* "connected": engine_connect() does nothing */
-  c->command_list = g->cfg.command_list;
-  conn_link (c);
-  while ((ci < clen || ei < elen) && !c->dead)
-    {
-      if (ci < clen)
-        {
-          size_t n = clen - ci < step ? clen - ci : step;
-          if (buf_append (&c->cin, client + ci, n) < 0)
-            break;
-          ci += n;
-          process_client (c);
-        }
-      if (ei < elen && !c->dead)
-        {
-          size_t n = elen - ei < step ? elen - ei : step;
-          engine_bytes (c, engine + ei, n);
-          ei += n;
-        }
-      /* what would be sent is dropped, as a fast peer would take it */
-      buf_consume (&c->uout, c->uout.len);
-      buf_consume (&c->cout, c->cout.len);
-    }
-  conn_close (c);
-  while (g->graveyard)
-    {
-      struct conn *d = g->graveyard;
-      g->graveyard = d->next;
-      conn_free (d);
-    }
-  return 0;
 }

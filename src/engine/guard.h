@@ -29,6 +29,10 @@
  * and the connection is closed. */
 #define ENGINE_GUARD_MAX_HEAD (64 * 1024)
 
+/* Pre-connected engine connections (engine_guard_config.engine_pool). */
+#define ENGINE_GUARD_POOL_DEFAULT 4
+#define ENGINE_GUARD_POOL_MAX 32
+
 /* One refusal or rewrite.  Strings are valid during the callback only. */
 struct engine_audit_record
 {
@@ -74,7 +78,13 @@ struct engine_guard_config
   bool command_list;        /* apply eci.commandList on this first listener */
   unsigned head_timeout_ms; /* request head must complete within; 0=10 s */
   unsigned max_conns;       /* 0 = 4096; beyond, new clients are closed */
-  struct eci_config eci;    /* copied; the strings must outlive the guard */
+  /* Engine connections kept opened ahead for new client connections, at
+   * most ENGINE_GUARD_POOL_MAX; 0: ENGINE_GUARD_POOL_DEFAULT.  no_pool:
+   * none (each client connection connects when its first request is
+   * decided). */
+  unsigned engine_pool;
+  bool no_pool;
+  struct eci_config eci; /* copied; the strings must outlive the guard */
   engine_audit_fn audit;
   void *audit_ctx;
   /* Checked on every connection to a listener added with

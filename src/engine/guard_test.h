@@ -14,4 +14,22 @@
 int engine_guard_feed (struct engine_guard *g, const char *client, size_t clen,
                        const char *engine, size_t elen, size_t step);
 
+/* What engine_guard_feed_ex() would have sent; malloc'd, NUL-terminated. */
+struct engine_guard_feed_out
+{
+  char *to_engine;
+  size_t to_engine_len;
+  char *to_client;
+  size_t to_client_len;
+};
+
+/* engine_guard_feed, keeping what would be sent (free both in *out), with
+ * the re-serialised head of each request limited to head_limit bytes
+ * (0: no limit): a stand-in for running out of memory while a head is
+ * written. */
+int engine_guard_feed_ex (struct engine_guard *g, const char *client,
+                          size_t clen, const char *engine, size_t elen,
+                          size_t step, size_t head_limit,
+                          struct engine_guard_feed_out *out);
+
 #endif

@@ -476,8 +476,7 @@ query_other_cb (const char *k, const char *v, void *ctx)
 }
 
 bool
-engine_query_any_other (const char *query, const char *name,
-                        const char *value)
+engine_query_any_other (const char *query, const char *name, const char *value)
 {
   struct query_get_ctx c = { name, value, NULL };
   return query_each (query, query_other_cb, &c);

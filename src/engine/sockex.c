@@ -97,6 +97,93 @@ done:
   return ret;
 }
 
+void
+sockex_local_free (struct sockex_local *l, size_t n)
+{
+  for (size_t i = 0; l != NULL && i < n; i++)
+    {
+      for (size_t k = 0; k < l[i].n_tags; k++)
+        free (l[i].tags[k]);
+      free (l[i].tags);
+      free (l[i].id);
+    }
+  free (l);
+}
+
+int
+sockex_local_parse (const char *json, size_t len, struct sockex_local **out,
+                    size_t *n, moat_error_t *err)
+{
+  json_t *root = json_loadb (json, len, 0, NULL);
+  struct sockex_local *l = NULL;
+  size_t i, cnt = 0;
+  json_t *x;
+  int ret = -1;
+
+  *out = NULL;
+  *n = 0;
+  if (!json_is_array (root) || json_array_size (root) > SOCKEX_MAX_LOCAL)
+    {
+      moat_error (err, EINVAL, "image list: not a JSON array of at most %d",
+                  SOCKEX_MAX_LOCAL);
+      goto done;
+    }
+  l = calloc (json_array_size (root) + 1, sizeof *l);
+  if (l == NULL)
+    {
+      moat_error (err, ENOMEM, "image list");
+      goto done;
+    }
+  json_array_foreach (root, i, x)
+  {
+    const char *id = json_string_value (json_object_get (x, "Id"));
+    json_t *tags = json_object_get (x, "RepoTags"), *t;
+    size_t k;
+    if (!sockex_image_id_p (id) || !json_is_array (tags)
+        || json_array_size (tags) == 0)
+      continue;
+    if (json_array_size (tags) > MAX_LIST)
+      {
+        moat_error (err, EINVAL, "image list: bad RepoTags");
+        goto done;
+      }
+    l[cnt].tags = calloc (json_array_size (tags), sizeof *l[cnt].tags);
+    l[cnt].id = strdup (id);
+    if (l[cnt].tags == NULL || l[cnt].id == NULL)
+      {
+        cnt++;
+        moat_error (err, ENOMEM, "image list");
+        goto done;
+      }
+    json_array_foreach (tags, k, t)
+    {
+      const char *tag = json_string_value (t);
+      char *dup;
+      if (tag == NULL || strcmp (tag, "<none>:<none>") == 0)
+        continue;
+      if ((dup = strdup (tag)) == NULL)
+        {
+          cnt++;
+          moat_error (err, ENOMEM, "image list");
+          goto done;
+        }
+      l[cnt].tags[l[cnt].n_tags++] = dup;
+    }
+    cnt++;
+  }
+  ret = 0;
+done:
+  json_decref (root);
+  if (ret < 0)
+    {
+      sockex_local_free (l, cnt);
+      return -1;
+    }
+  *out = l;
+  *n = cnt;
+  return 0;
+}
+
 /* True when the image's RepoDigests hold ref's repository at digest. */
 static bool
 has_repo_digest (const struct sockex_image *im, const struct imageref *ref,
@@ -172,6 +259,114 @@ unreachable (char **message, const char *image, const struct imageref *ref,
   return -1;
 }
 
+static bool
+wildcard_p (const struct imageref_pattern *p)
+{
+  return p->any || p->repo_prefix || p->any_tag;
+}
+
+/* Is `tag` a tag (not ref itself) that a wildcard pattern of the list
+ * matches?  Then *out is it, parsed (free it). */
+static bool
+wildcard_tag (const struct policy *pol, const char *tag,
+              const struct imageref *ref, struct imageref *out)
+{
+  moat_error_t e = NULL;
+  memset (out, 0, sizeof *out);
+  if (imageref_parse (tag, out, &e) < 0)
+    {
+      moat_error_release (&e);
+      return false;
+    }
+  /* ref itself was checked against every pattern already */
+  if (out->tag != NULL && out->digest == NULL
+      && !(strcmp (out->domain, ref->domain) == 0
+           && strcmp (out->path, ref->path) == 0 && ref->tag != NULL
+           && strcmp (out->tag, ref->tag) == 0))
+    for (size_t i = 0; i < pol->eci.n_images; i++)
+      if (wildcard_p (&pol->eci.image_patterns[i])
+          && imageref_pattern_match (&pol->eci.image_patterns[i], out))
+        return true;
+  imageref_free (out);
+  return false;
+}
+
+/* allowDerivedImages for wildcard patterns (as Docker Desktop 4.36): the
+ * base may be any local image with a tag a wildcard pattern matches whose
+ * layers start im's and that passes the digest check under that tag (a
+ * re-tagged image does not: its RepoDigests are not what the registry
+ * calls the tag).  The local images are listed once and the candidates
+ * inspected by id, at most SOCKEX_MAX_BASES of them.  Returns 1 when a
+ * base passed, else 0; the first registry that could not be reached goes
+ * to *unreach_own / *unreach_ref, as for a named base. */
+static int
+wildcard_bases (const struct policy *pol, const struct sockex_ops *ops,
+                const struct imageref *ref, const struct sockex_image *im,
+                struct imageref *unreach_ref, struct imageref *unreach_own,
+                bool *have_unreach, char **why)
+{
+  struct sockex_local *l = NULL;
+  size_t n = 0, inspected = 0;
+  moat_error_t e = NULL;
+  bool any = false;
+  int found = 0;
+
+  for (size_t i = 0; i < pol->eci.n_images; i++)
+    any = any || wildcard_p (&pol->eci.image_patterns[i]);
+  if (!any || ops->list_images == NULL || im->n_layers == 0)
+    return 0;
+  if (ops->list_images (ops->ctx, &l, &n, &e) < 0)
+    {
+      /* no list, no base: refused (fail closed) */
+      moat_error_release (&e);
+      return 0;
+    }
+  for (size_t i = 0; i < n && !found; i++)
+    {
+      struct sockex_image base = { 0 };
+      struct imageref tr;
+      bool cand = false;
+      for (size_t k = 0; k < l[i].n_tags && !cand; k++)
+        if (wildcard_tag (pol, l[i].tags[k], ref, &tr))
+          {
+            cand = true;
+            imageref_free (&tr);
+          }
+      if (!cand)
+        continue;
+      if (inspected++ >= SOCKEX_MAX_BASES)
+        break;
+      if (ops->inspect (ops->ctx, l[i].id, &base, &e) != 0)
+        {
+          moat_error_release (&e);
+          continue;
+        }
+      /* The content inspected is what is compared and validated, whatever
+       * its tags name by now. */
+      for (size_t k = 0;
+           k < l[i].n_tags && !found && layers_prefix (&base, im); k++)
+        {
+          int r;
+          if (!wildcard_tag (pol, l[i].tags[k], ref, &tr))
+            continue;
+          r = validate (ops, &tr, &base, why);
+          if (r > 0)
+            found = 1;
+          else if (r < 0 && !*have_unreach)
+            {
+              *have_unreach = true;
+              *unreach_own = tr;
+              *unreach_ref = *unreach_own;
+              continue;
+            }
+          imageref_free (&tr);
+        }
+      sockex_image_free (&base);
+    }
+  sockex_local_free (l, n);
+  return found;
+}
+
 bool
 sockex_image_id_p (const char *id)
 {
@@ -190,6 +385,7 @@ sockex_decide (const struct policy *pol, const struct sockex_ops *ops,
   struct imageref ref = { 0 };
   struct sockex_image im = { 0 };
   struct imageref unreach_ref = { 0 };
+  struct imageref unreach_own = { 0 }; /* a base tag's, when it is that */
   cleanup_free char *why = NULL;
   moat_error_t e = NULL;
   bool have_unreach = false;
@@ -236,7 +432,7 @@ sockex_decide (const struct policy *pol, const struct sockex_ops *ops,
         struct sockex_image base = { 0 };
         cleanup_free char *bname = NULL;
         int r;
-        /* only a pattern naming one image names a base */
+        /* a wildcard pattern names no one base: see wildcard_bases */
         if (p->any || p->repo_prefix || p->any_tag)
           continue;
         bname = imageref_format (&p->ref);
@@ -259,6 +455,16 @@ sockex_decide (const struct policy *pol, const struct sockex_ops *ops,
             unreach_ref = p->ref;
           }
       }
+  if (pol->eci.allow_derived_images)
+    {
+      int r = wildcard_bases (pol, ops, &ref, &im, &unreach_ref, &unreach_own,
+                              &have_unreach, &why);
+      if (r > 0)
+        {
+          ret = 0;
+          goto done;
+        }
+    }
   if (have_unreach)
     unreachable (message, image, &unreach_ref, why);
 done:
@@ -284,6 +490,7 @@ done:
     }
   sockex_image_free (&im);
   imageref_free (&ref);
+  imageref_free (&unreach_own);
   return ret;
 }
 

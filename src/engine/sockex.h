@@ -8,7 +8,8 @@
  * `docker tag malicious docker:cli` does not pass.  A registry that cannot
  * be reached refuses unpinned references (fail closed).  With
  * allowDerivedImages, a local image whose layers start with the layers of
- * a validated allowed base passes too. */
+ * a validated allowed base passes too: the image a pattern names, or, for
+ * a wildcard pattern, any local image whose tag it matches. */
 #ifndef MOAT_ENGINE_SOCKEX_H
 #define MOAT_ENGINE_SOCKEX_H
 
@@ -39,6 +40,16 @@ void sockex_image_free (struct sockex_image *im);
 int sockex_image_parse (const char *json, size_t len, struct sockex_image *im,
                         moat_error_t *err);
 
+/* A local image as the engine lists it. */
+struct sockex_local
+{
+  char *id;    /* "sha256:<64 hex>" */
+  char **tags; /* RepoTags: "name:tag" */
+  size_t n_tags;
+};
+
+#define SOCKEX_MAX_LOCAL 4096
+
 /* The lookups a decision needs; injected so that tests can fake them. */
 struct sockex_ops
 {
@@ -49,8 +60,24 @@ struct sockex_ops
    * registry cannot be reached or does not answer with one. */
   int (*remote_digest) (void *ctx, const struct imageref *ref, char **digest,
                         moat_error_t *err);
+  /* The engine's local images with their tags (GET /images/json); -1 on
+   * error.  Needed only for derived images of wildcard patterns; NULL:
+   * such patterns name no base. */
+  int (*list_images) (void *ctx, struct sockex_local **out, size_t *n,
+                      moat_error_t *err);
   void *ctx;
 };
+
+/* Parse the answer of GET /images/json: the images that have an id and at
+ * least one tag ("<none>:<none>" left out), at most SOCKEX_MAX_LOCAL. */
+int sockex_local_parse (const char *json, size_t len,
+                        struct sockex_local **out, size_t *n,
+                        moat_error_t *err);
+void sockex_local_free (struct sockex_local *l, size_t n);
+
+/* A wildcard pattern's derived-image check inspects at most this many
+ * local images (those with a tag the pattern matches). */
+#define SOCKEX_MAX_BASES 256
 
 /* Decide for a container of `image` (as written in the create body).
  * Returns 0 = allowed, with *image_id (when image_id is not NULL) the

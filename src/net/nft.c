@@ -1,5 +1,6 @@
 #include "nft.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -137,6 +138,138 @@ put_dns (FILE *f, const struct net_intercept *ic, const char *what)
     }
 }
 
+/* IP-literal exclusions decided in nft (docs/net-guard.md, "Exclusions
+ * decided in nft"): the exclude list's addresses and CIDRs of one family,
+ * `*` as the whole family.  Host names are the guard's: they need the
+ * name the container sent. */
+static bool
+put_excluded (FILE *f, const struct net_rules *r, int family)
+{
+  bool first = true;
+  char addr[64], buf[80];
+  if (r == NULL)
+    return false;
+  for (size_t i = 0; i < r->n_ex; i++)
+    {
+      const struct netaddr_exclude *e = &r->ex[i].e;
+      const char *pfx;
+      if (e->port != 0)
+        continue; /* one port only: the guard decides it */
+      if (e->kind == NETADDR_EXCLUDE_ALL)
+        pfx = family == AF_INET ? "0.0.0.0/0" : "::/0";
+      else if (e->kind == NETADDR_EXCLUDE_CIDR
+               && e->cidr.family == (family == AF_INET ? 4 : 6))
+        {
+          uint8_t a[16] = { 0 };
+          unsigned bytes = family == AF_INET ? 4 : 16;
+          for (unsigned b = 0; b < bytes * 8 && b < e->cidr.prefix; b++)
+            a[b / 8] |= e->cidr.addr[b / 8] & (0x80u >> (b % 8));
+          if (inet_ntop (family, a, addr, sizeof addr) == NULL)
+            continue;
+          snprintf (buf, sizeof buf, "%s/%u", addr, e->cidr.prefix);
+          pfx = buf;
+        }
+      else
+        continue;
+      if (f != NULL)
+        fprintf (f, "%s%s", first ? "{ " : ", ", pfx);
+      first = false;
+    }
+  if (f != NULL && !first)
+    fputs (" }", f);
+  return !first;
+}
+
+/* What an exclusion never opens, by family: what the guard always refuses
+ * (loopback, unspecified, multicast and broadcast), link-local addresses
+ * (cloud metadata; the guard allows them only when exclude names them,
+ * and then decides them itself) and IPv4-mapped IPv6 (the guard decides
+ * those as IPv4).  The host's own addresses are kept out by
+ * `fib daddr type unicast` (they are `local`). */
+static const char *const never_excluded[2]
+    = { "ip daddr != { 0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16, "
+        "224.0.0.0/3 }",
+        "ip6 daddr != { ::/127, ::ffff:0:0/96, fe80::/10, ff00::/8 }" };
+
+/* The named sets `exclude4` / `exclude6` (only those with elements). */
+static void
+put_exclude_sets (FILE *f, const struct net_intercept *ic,
+                  const struct net_rules *r)
+{
+  static const int fams[2] = { AF_INET, AF_INET6 };
+  if (!ic->exclude_in_nft)
+    return;
+  for (int k = 0; k < 2; k++)
+    {
+      if (!put_excluded (NULL, r, fams[k]))
+        continue;
+      fprintf (f,
+               "  set exclude%c {\n"
+               "    type %s_addr; flags interval; auto-merge;\n"
+               "    elements = ",
+               k == 0 ? '4' : '6', k == 0 ? "ipv4" : "ipv6");
+      put_excluded (f, r, fams[k]);
+      fputs ("\n  }\n", f);
+    }
+}
+
+/* `... meta l4proto tcp ip daddr @exclude4 ip daddr != {...} fib daddr
+ * type unicast counter <verdict>`, per family with a set. */
+static void
+put_exclude_rules (FILE *f, const struct net_intercept *ic,
+                   const struct net_rules *r, const char *verdict)
+{
+  static const int fams[2] = { AF_INET, AF_INET6 };
+  if (!ic->exclude_in_nft)
+    return;
+  for (int k = 0; k < 2; k++)
+    {
+      if (!put_excluded (NULL, r, fams[k]))
+        continue;
+      put_in (f, ic);
+      fprintf (f,
+               "meta l4proto tcp %s daddr @exclude%c %s fib daddr type "
+               "unicast counter %s\n",
+               k == 0 ? "ip" : "ip6", k == 0 ? '4' : '6', never_excluded[k],
+               verdict);
+    }
+}
+
+/* The excluded flows leave with the host's address, as the guard's own
+ * connections did: the engine masquerades IPv4 from its bridges but not
+ * IPv6 (dockerd without ip6tables), and a server must be able to answer.
+ * Only the intercepted ports: on others nothing changes. */
+static void
+put_exclude_masquerade (FILE *f, const struct net_intercept *ic,
+                        const struct net_rules *r, bool all)
+{
+  static const int fams[2] = { AF_INET, AF_INET6 };
+  bool any = false;
+  if (!ic->exclude_in_nft)
+    return;
+  for (int k = 0; k < 2; k++)
+    {
+      if (!put_excluded (NULL, r, fams[k]))
+        continue;
+      if (!any)
+        fputs ("  chain postrouting {\n"
+               "    type nat hook postrouting priority srcnat - 10; "
+               "policy accept;\n",
+               f);
+      any = true;
+      put_in (f, ic);
+      fputs ("tcp dport ", f);
+      if (all)
+        fputs ("1-65535", f);
+      else
+        put_ports (f, r);
+      fprintf (f, " %s daddr @exclude%c masquerade\n", k == 0 ? "ip" : "ip6",
+               k == 0 ? '4' : '6');
+    }
+  if (any)
+    fputs ("  }\n", f);
+}
+
 /* all: every TCP port; ports: else the ports of r.  airgap: drop every
  * other packet (DNS to ic->dns excepted). */
 static int
@@ -166,6 +299,7 @@ render (const struct net_intercept *ic, const struct net_rules *r, bool all,
   if (all || (r != NULL && any_port_p (r)))
     {
       fprintf (f, "table inet %s {\n", t);
+      put_exclude_sets (f, ic, r);
       /* Anti-spoofing, before anything else looks at the packet: a source
        * address must be routed back through the interface it came in on
        * (strict reverse path, both families), so a container cannot send
@@ -190,6 +324,8 @@ render (const struct net_intercept *ic, const struct net_rules *r, bool all,
       if (airgap)
         /* DNS over TCP to the engine's resolvers is not redirected. */
         put_dns (f, ic, "tcp dport 53 return");
+      /* Excluded prefixes go DIRECT without the guard: not redirected. */
+      put_exclude_rules (f, ic, r, "return");
       put_in (f, ic);
       fputs ("tcp dport ", f);
       if (all)
@@ -209,6 +345,9 @@ render (const struct net_intercept *ic, const struct net_rules *r, bool all,
         /* Air-gapped: the only egress besides the net guard is DNS (UDP
          * and TCP) to the engine's resolvers. */
         put_dns (f, ic, "meta l4proto { tcp, udp } th dport 53 accept");
+      /* ... and forwarded, ahead of the reset (and of the air gap's drop:
+       * TCP only, like the guard). */
+      put_exclude_rules (f, ic, r, "accept");
       /* Intercepted TCP is redirected, never forwarded: a flow that
        * predates the rules is cut here instead of leaking. */
       put_in (f, ic);
@@ -224,6 +363,7 @@ render (const struct net_intercept *ic, const struct net_rules *r, bool all,
           fputs ("drop\n", f);
         }
       fputs ("  }\n", f);
+      put_exclude_masquerade (f, ic, r, all);
       if (airgap)
         {
           /* Air-gapped: to the host itself only TCP (redirected to the

@@ -16,6 +16,7 @@
 #ifndef MOAT_NET_NFT_H
 #define MOAT_NET_NFT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,13 @@ struct net_intercept
    * port is intercepted; all other non-TCP egress is then dropped. */
   const struct net_addr *dns;
   size_t n_dns;
+  /* Decide the policy's IP-literal exclusions in nft: connections to an
+   * excluded address or CIDR are forwarded, never redirected (sets
+   * exclude4/exclude6; the host's own, loopback, link-local and multicast
+   * addresses stay redirected).  moatd sets it; false keeps every
+   * intercepted connection for the guard (the guard's tests and benchmarks
+   * of its DIRECT relay). */
+  bool exclude_in_nft;
   const char *nft;   /* path of nft; NULL: /usr/sbin/nft */
   const char *netns; /* load in /run/netns/<netns>; NULL: the caller's */
 };

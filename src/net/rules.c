@@ -8,9 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/strutil.h"
 #include "common/cleanup.h"
-#include "net/sniff.h"
 
 int
 net_addr_parse (const char *s, struct net_addr *out)
@@ -100,160 +98,42 @@ net_cidr_contains_p (const struct net_cidr *c, const struct net_addr *a)
   return true;
 }
 
-
-void
-net_proxy_url_clear (struct net_proxy_url *u)
+static void
+proxy_url_clear (struct net_proxy_url *u)
 {
   free (u->user);
   free (u->pass);
   memset (u, 0, sizeof *u);
 }
 
-int
-net_proxy_url_parse (const char *url, struct net_proxy_url *out,
-                     moat_error_t *err)
+/* The route to a proxy the policy library parsed. */
+static int
+proxy_from_policy (const struct policy_url *pu, struct net_proxy_url *out,
+                   moat_error_t *err)
 {
-  static const struct
-  {
-    const char *scheme;
-    enum proxy_kind kind;
-    uint16_t port;
-  } schemes[] = {
-    { "http://", PROXY_HTTP, 80 },       { "https://", PROXY_HTTPS, 443 },
-    { "socks5://", PROXY_SOCKS5, 1080 }, { "socks5h://", PROXY_SOCKS5, 1080 },
-    { "socks4://", PROXY_SOCKS4, 1080 },
+  static const enum proxy_kind kinds[] = {
+    [POLICY_URL_HTTP] = PROXY_HTTP,     [POLICY_URL_HTTPS] = PROXY_HTTPS,
+    [POLICY_URL_SOCKS5] = PROXY_SOCKS5, [POLICY_URL_SOCKS5H] = PROXY_SOCKS5,
+    [POLICY_URL_SOCKS4] = PROXY_SOCKS4,
   };
-  const char *p = NULL, *at, *end, *hostend;
-  size_t i;
 
   memset (out, 0, sizeof *out);
-  for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
-    if (strncasecmp (url, schemes[i].scheme, strlen (schemes[i].scheme)) == 0)
-      {
-        p = url + strlen (schemes[i].scheme);
-        out->kind = schemes[i].kind;
-        out->port = schemes[i].port;
-        break;
-      }
-  if (p == NULL)
-    return moat_error (
-        err, EINVAL, "proxy `%s`: scheme must be http, https or socks5", url);
-  end = p + strcspn (p, "/?#");
-  if (*end != '\0' && strcmp (end, "/") != 0)
-    return moat_error (err, EINVAL, "proxy `%s`: a path is not allowed", url);
-  at = memrchr (p, '@', (size_t)(end - p));
-  if (at != NULL)
+  if (pu->scheme >= POLICY_URL_FILE || strlen (pu->host) >= sizeof out->host)
+    return moat_error (err, EINVAL, "not a proxy URL");
+  out->kind = kinds[pu->scheme];
+  strcpy (out->host, pu->host);
+  out->port = pu->port;
+  if (pu->has_user)
     {
-      const char *colon = memchr (p, ':', (size_t)(at - p));
-      out->user = pct_decode (p, (size_t)((colon ? colon : at) - p), false);
-      out->pass = colon ? pct_decode (colon + 1, (size_t)(at - colon - 1), false)
-                        : strdup ("");
+      out->user = strdup (pu->user);
+      out->pass = strdup (pu->pass);
       if (out->user == NULL || out->pass == NULL)
         {
-          net_proxy_url_clear (out);
+          proxy_url_clear (out);
           return moat_error (err, ENOMEM, "proxy URL");
         }
-      p = at + 1;
-    }
-  if (*p == '[')
-    {
-      const char *close = memchr (p, ']', (size_t)(end - p));
-      if (close == NULL)
-        goto bad;
-      if ((size_t)(close - p - 1) >= sizeof out->host)
-        goto bad;
-      memcpy (out->host, p + 1, (size_t)(close - p - 1));
-      out->host[close - p - 1] = '\0';
-      hostend = close + 1;
-      struct net_addr a;
-      if (net_addr_parse (out->host, &a) < 0 || a.family != AF_INET6)
-        goto bad;
-    }
-  else
-    {
-      hostend = memchr (p, ':', (size_t)(end - p));
-      if (hostend == NULL)
-        hostend = end;
-      if (net_hostname_normalize (p, (size_t)(hostend - p), out->host,
-                                  sizeof out->host)
-          < 0)
-        goto bad;
-    }
-  if (hostend < end)
-    {
-      long v = 0;
-      if (*hostend != ':' || hostend + 1 == end || end - hostend > 6)
-        goto bad;
-      for (const char *c = hostend + 1; c < end; c++)
-        {
-          if (*c < '0' || *c > '9')
-            goto bad;
-          v = v * 10 + (*c - '0');
-        }
-      if (v < 1 || v > 65535)
-        goto bad;
-      out->port = (uint16_t)v;
     }
   out->set = true;
-  return 0;
-bad:
-  net_proxy_url_clear (out);
-  return moat_error (err, EINVAL, "proxy `%s`: bad host or port", url);
-}
-
-static int
-exclude_parse (const char *s, struct net_exclude *e, moat_error_t *err)
-{
-  char name[NET_HOSTNAME_MAX];
-  const char *n = s;
-
-  memset (e, 0, sizeof *e);
-  e->text = strdup (s);
-  if (e->text == NULL)
-    return moat_error (err, ENOMEM, "exclude");
-  if (strcmp (s, "*") == 0)
-    {
-      e->kind = NET_EXCLUDE_ALL;
-      return 0;
-    }
-  if (net_cidr_parse (s, &e->cidr) == 0)
-    {
-      e->kind = NET_EXCLUDE_CIDR;
-      return 0;
-    }
-  if (strncmp (s, "*.", 2) == 0)
-    {
-      e->kind = NET_EXCLUDE_SUFFIX;
-      n = s + 1;
-    }
-  else if (s[0] == '.')
-    {
-      e->kind = NET_EXCLUDE_SUFFIX;
-      e->apex = true;
-    }
-  else
-    e->kind = NET_EXCLUDE_HOST;
-  if (e->kind == NET_EXCLUDE_SUFFIX)
-    {
-      /* ".corp.example" is kept with its dot, so that "xcorp.example"
-       * never matches. */
-      if (net_hostname_normalize (n + 1, strlen (n + 1), name + 1,
-                                  sizeof name - 1)
-          < 0)
-        return moat_error (err, EINVAL,
-                           "exclude entry `%s` is not a host "
-                           "name, *.suffix, IP or CIDR",
-                           s);
-      name[0] = '.';
-    }
-  else if (net_hostname_normalize (n, strlen (n), name, sizeof name) < 0)
-    return moat_error (err, EINVAL,
-                       "exclude entry `%s` is not a host name, *.suffix, IP "
-                       "or CIDR",
-                       s);
-  e->name = strdup (name);
-  if (e->name == NULL)
-    return moat_error (err, ENOMEM, "exclude");
   return 0;
 }
 
@@ -263,45 +143,64 @@ net_rules_free (struct net_rules *r)
   if (r == NULL)
     return;
   for (size_t i = 0; i < r->n_ex; i++)
-    {
-      free (r->ex[i].text);
-      free (r->ex[i].name);
-    }
+    free (r->ex[i].text);
   free (r->ex);
-  net_proxy_url_clear (&r->http);
-  net_proxy_url_clear (&r->https);
+  proxy_url_clear (&r->http);
+  proxy_url_clear (&r->https);
   free (r->pac_url);
   free (r);
 }
 
 static int
-add_exclude (struct net_rules *r, const char *s, moat_error_t *err)
+add_exclude (struct net_rules *r, const char *text,
+             const struct netaddr_exclude *e, moat_error_t *err)
 {
   struct net_exclude *ex = realloc (r->ex, (r->n_ex + 1) * sizeof *ex);
   if (ex == NULL)
     return moat_error (err, ENOMEM, "exclude");
   r->ex = ex;
-  if (exclude_parse (s, &r->ex[r->n_ex], err) < 0)
-    {
-      free (r->ex[r->n_ex].text);
-      free (r->ex[r->n_ex].name);
-      return -1;
-    }
-  if (r->ex[r->n_ex].kind == NET_EXCLUDE_HOST
-      && strcmp (r->ex[r->n_ex].name, "host.docker.internal") == 0)
-    r->allow_host = true;
+  r->ex[r->n_ex].e = *e;
+  r->ex[r->n_ex].text = strdup (text);
+  if (r->ex[r->n_ex].text == NULL)
+    return moat_error (err, ENOMEM, "exclude");
   r->n_ex++;
   return 0;
 }
 
+/* The host's no_proxy: entries separated by commas and/or spaces, each
+ * read by the policy library's exclude parser. */
 static int
-set_proxy (struct net_proxy_url *u, const char *url, const char *what,
-           moat_error_t *err)
+add_no_proxy (struct net_rules *r, const char *no_proxy, moat_error_t *err)
 {
+  cleanup_free char *copy = strdup (no_proxy);
+  char *save = NULL;
+
+  if (copy == NULL)
+    return moat_error (err, ENOMEM, "no_proxy");
+  for (char *t = strtok_r (copy, ", ", &save); t != NULL;
+       t = strtok_r (NULL, ", ", &save))
+    {
+      struct netaddr_exclude e;
+      if (netaddr_exclude_parse (t, &e, err) < 0)
+        return moat_error_wrap (err, "no_proxy");
+      if (add_exclude (r, t, &e, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* The host's http_proxy/https_proxy, read by the policy library's parser. */
+static int
+system_proxy (const char *url, struct net_proxy_url *out, const char *what,
+              moat_error_t *err)
+{
+  struct policy_url pu;
+
   if (url == NULL || url[0] == '\0')
     return 0;
-  if (net_proxy_url_parse (url, u, err) < 0)
-    return moat_error_wrap (err, "containersProxy.%s", what);
+  if (policy_proxy_url_parse (url, &pu, err) < 0
+      || proxy_from_policy (&pu, out, err) < 0)
+    return moat_error_wrap (err, "%s `%s`", what, url);
   return 0;
 }
 
@@ -310,7 +209,6 @@ net_rules_compile (const struct policy *p, const struct net_system_proxy *sys,
                    struct net_rules **out, moat_error_t *err)
 {
   struct net_rules *r = calloc (1, sizeof *r);
-  const char *http = p->proxy.http, *https = p->proxy.https;
 
   if (r == NULL)
     return moat_error (err, ENOMEM, "net rules");
@@ -318,85 +216,44 @@ net_rules_compile (const struct policy *p, const struct net_system_proxy *sys,
   memcpy (r->ports, p->proxy.port_bitmap, sizeof r->ports);
   r->pac_url = strdup (p->proxy.pac ? p->proxy.pac : "");
   if (r->pac_url == NULL)
-    goto oom;
+    {
+      moat_error (err, ENOMEM, "net rules");
+      goto fail;
+    }
   if (p->proxy.mode == POLICY_PROXY_SYSTEM)
     {
       /* The host's settings replace the manual ones (PAC stays the
        * admin's). */
-      http = sys ? sys->http : NULL;
-      https = sys ? sys->https : NULL;
-      if (sys != NULL && sys->no_proxy != NULL)
-        {
-          cleanup_free char *copy = strdup (sys->no_proxy);
-          char *save = NULL;
-          if (copy == NULL)
-            goto oom;
-          for (char *t = strtok_r (copy, ", ", &save); t != NULL;
-               t = strtok_r (NULL, ", ", &save))
-            if (add_exclude (r, t, err) < 0)
-              goto fail;
-        }
+      if (sys != NULL
+          && ((sys->no_proxy != NULL
+               && add_no_proxy (r, sys->no_proxy, err) < 0)
+              || system_proxy (sys->http, &r->http, "http_proxy", err) < 0
+              || system_proxy (sys->https, &r->https, "https_proxy", err) < 0))
+        goto fail;
     }
   else
-    for (size_t i = 0; i < p->proxy.n_exclude; i++)
-      if (add_exclude (r, p->proxy.exclude[i], err) < 0)
+    {
+      if (p->proxy.n_exclude > 0 && p->proxy.excludes == NULL)
         {
-          moat_error_wrap (err, "containersProxy.exclude[%zu]", i);
+          moat_error (err, EINVAL,
+                      "containersProxy: the policy's values are not parsed");
           goto fail;
         }
-  if (set_proxy (&r->http, http, "http", err) < 0
-      || set_proxy (&r->https, https, "https", err) < 0)
-    goto fail;
+      for (size_t i = 0; i < p->proxy.n_exclude; i++)
+        if (add_exclude (r, p->proxy.exclude[i], &p->proxy.excludes[i], err)
+            < 0)
+          goto fail;
+      if ((p->proxy.http != NULL && p->proxy.http[0] != '\0'
+           && proxy_from_policy (&p->proxy.http_url, &r->http, err) < 0)
+          || (p->proxy.https != NULL && p->proxy.https[0] != '\0'
+              && proxy_from_policy (&p->proxy.https_url, &r->https, err) < 0))
+        goto fail;
+    }
   *out = r;
   return 0;
-oom:
-  moat_error (err, ENOMEM, "net rules");
 fail:
   net_rules_free (r);
   return -1;
-}
-
-int
-net_ports_parse (const char *s, bool *all, uint8_t bitmap[65536 / 8],
-                 moat_error_t *err)
-{
-  const char *p = s;
-
-  *all = false;
-  memset (bitmap, 0, 65536 / 8);
-  if (strcmp (s, "*") == 0)
-    {
-      *all = true;
-      return 0;
-    }
-  for (;;)
-    {
-      char *end;
-      long lo, hi;
-      while (*p == ' ')
-        p++;
-      if (*p < '0' || *p > '9')
-        return moat_error (err, EINVAL, "ports `%s`: expected a number", s);
-      lo = strtol (p, &end, 10);
-      hi = lo;
-      if (*end == '-')
-        {
-          if (end[1] < '0' || end[1] > '9')
-            return moat_error (err, EINVAL, "ports `%s`: bad range", s);
-          hi = strtol (end + 1, &end, 10);
-        }
-      if (lo < 1 || hi > 65535 || lo > hi)
-        return moat_error (err, EINVAL, "ports `%s`: out of range", s);
-      for (long v = lo; v <= hi; v++)
-        bitmap[v / 8] |= (uint8_t)(1u << (v % 8));
-      while (*end == ' ')
-        end++;
-      if (*end == '\0')
-        return 0;
-      if (*end != ',')
-        return moat_error (err, EINVAL, "ports `%s`: expected `,`", s);
-      p = end + 1;
-    }
 }
 
 bool
@@ -411,58 +268,62 @@ net_rules_credentials (const struct net_rules *r, const struct proxy_hop *h)
   const struct net_proxy_url *c[2] = { &r->http, &r->https };
   for (int i = 0; i < 2; i++)
     if (c[i]->set && c[i]->user != NULL && c[i]->port == h->port
-        && c[i]->kind == h->kind
-        && strcasecmp (c[i]->host, h->host) == 0)
+        && c[i]->kind == h->kind && strcasecmp (c[i]->host, h->host) == 0)
       return c[i];
   return NULL;
 }
 
-static bool
-name_matches (const struct net_exclude *e, const char *host)
+static void
+to_netaddr (const struct net_addr *a, struct netaddr_cidr *out)
 {
-  size_t hl, sl;
-
-  if (host == NULL)
-    return false;
-  if (e->kind == NET_EXCLUDE_HOST)
-    return strcmp (e->name, host) == 0;
-  hl = strlen (host);
-  sl = strlen (e->name);
-  if (e->apex && strcmp (e->name + 1, host) == 0)
-    return true;
-  return hl > sl && strcmp (host + hl - sl, e->name) == 0;
+  memset (out, 0, sizeof *out);
+  out->family = a->family == AF_INET ? 4 : 6;
+  memcpy (out->addr, a->a, a->family == AF_INET ? 4 : 16);
+  out->prefix = a->family == AF_INET ? 32 : 128;
 }
 
 /* The first exclude entry that matches, or NULL.  Names match only the
- * verified host name; IPs and CIDRs match the destination address. */
+ * verified host name; IPs and CIDRs match the destination address.
+ * explicit_only: only entries that name an address on purpose (an address
+ * or a CIDR with a non-zero prefix), for the protected destinations. */
 static const struct net_exclude *
 find_exclude (const struct net_rules *r, const struct net_query *q,
               bool explicit_only)
 {
+  struct netaddr_cidr ip;
+  const struct netaddr_cidr *ipp = NULL;
+
+  if (q->dst.family == AF_INET || q->dst.family == AF_INET6)
+    {
+      to_netaddr (&q->dst, &ip);
+      ipp = &ip;
+    }
   for (size_t i = 0; i < r->n_ex; i++)
     {
-      const struct net_exclude *e = &r->ex[i];
-      switch (e->kind)
-        {
-        case NET_EXCLUDE_ALL:
-          if (!explicit_only)
-            return e;
-          break;
-        case NET_EXCLUDE_CIDR:
-          /* A protected address needs an entry that means it, not 0/0. */
-          if (explicit_only && e->cidr.prefix == 0)
-            break;
-          if (net_cidr_contains_p (&e->cidr, &q->dst))
-            return e;
-          break;
-        case NET_EXCLUDE_HOST:
-        case NET_EXCLUDE_SUFFIX:
-          if (!explicit_only && name_matches (e, q->hostname))
-            return e;
-          break;
-        }
+      const struct netaddr_exclude *e = &r->ex[i].e;
+      if (explicit_only
+          && (e->kind != NETADDR_EXCLUDE_CIDR || e->cidr.prefix == 0))
+        continue;
+      if (netaddr_exclude_matches (e, ipp, q->hostname, q->port))
+        return &r->ex[i];
     }
   return NULL;
+}
+
+/* exclude names host.docker.internal (for q's port): the host may be
+ * reached. */
+static bool
+host_allowed_p (const struct net_rules *r, const struct net_query *q)
+{
+  for (size_t i = 0; i < r->n_ex; i++)
+    {
+      const struct netaddr_exclude *e = &r->ex[i].e;
+      if (e->kind == NETADDR_EXCLUDE_DOMAIN
+          && strcmp (e->host, "host.docker.internal") == 0
+          && (e->port == 0 || e->port == q->port))
+        return true;
+    }
+  return false;
 }
 
 static void
@@ -530,7 +391,7 @@ net_decide_protected (const struct net_rules *r, const struct net_query *q,
   if (q->dst_is_host || link_local
       || (q->hostname && strcmp (q->hostname, "host.docker.internal") == 0))
     {
-      if (r->allow_host && (q->dst_is_host || q->hostname != NULL))
+      if (host_allowed_p (r, q) && (q->dst_is_host || q->hostname != NULL))
         return false;
       e = find_exclude (r, q, true);
       if (e != NULL)
@@ -574,7 +435,8 @@ net_decide_static (const struct net_rules *r, const struct net_query *q,
   if (q->dst_is_host
       || (q->hostname && strcmp (q->hostname, "host.docker.internal") == 0))
     {
-      /* allow_host: the host is named in exclude, go direct. */
+      /* The host is named in exclude (net_decide_protected let it through):
+       * go direct. */
       out->route.n = 1;
       out->route.hops[0].kind = PROXY_DIRECT;
       snprintf (out->rule, sizeof out->rule,

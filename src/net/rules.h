@@ -1,11 +1,12 @@
 /* The net guard's view of the policy, and the static-rule decision.
  *
  * net_rules_compile() turns the `containersProxy` part of an effective
- * policy into parsed, immutable rules (exclude entries, proxy URLs with their
- * credentials, intercepted ports); net_decide_static() is a pure function of
- * those rules and one connection.  A PAC policy is decided by a hook the
- * guard calls instead (see guard.h); the hook may fall back to these
- * functions for the host-protection checks. */
+ * policy, as the policy library parsed it, into immutable rules (exclude
+ * entries, proxy routes with their credentials, intercepted ports);
+ * net_decide_static() is a pure function of those rules and one
+ * connection.  net_decide() (decide.h) is the whole decision the guard and
+ * `moat net decide` take: host addresses, then these functions or the PAC
+ * hook. */
 #ifndef MOAT_NET_RULES_H
 #define MOAT_NET_RULES_H
 
@@ -41,26 +42,17 @@ struct net_cidr
 int net_cidr_parse (const char *s, struct net_cidr *out);
 bool net_cidr_contains_p (const struct net_cidr *c, const struct net_addr *a);
 
-enum net_exclude_kind
-{
-  NET_EXCLUDE_HOST,   /* exact host name */
-  NET_EXCLUDE_SUFFIX, /* "*.corp.example" (subdomains only) or
-                         ".corp.example" (the name and subdomains) */
-  NET_EXCLUDE_CIDR,   /* IP address or CIDR */
-  NET_EXCLUDE_ALL,    /* "*" */
-};
-
+/* An exclude entry as the guard keeps it: the policy library's parsed
+ * entry (policy/netaddr.h says what each form means) and its text. */
 struct net_exclude
 {
-  enum net_exclude_kind kind;
+  struct netaddr_exclude e;
   char *text; /* as written, for audit */
-  char *name; /* HOST: normalised name; SUFFIX: ".corp.example" */
-  bool apex;  /* SUFFIX written ".x": the name x itself matches too */
-  struct net_cidr cidr;
 };
 
-/* A proxy from a settings URL: http://[user[:pass]@]host[:port],
- * https://, socks5://, socks5h://.  user/pass are percent-decoded. */
+/* A proxy the rules route to, compiled from a struct policy_url (the one
+ * parser of proxy URLs, policy/url.h): socks5h:// is SOCKS5.  user/pass
+ * are percent-decoded. */
 struct net_proxy_url
 {
   bool set;
@@ -70,10 +62,6 @@ struct net_proxy_url
   char *user; /* NULL when none */
   char *pass;
 };
-
-int net_proxy_url_parse (const char *url, struct net_proxy_url *out,
-                         moat_error_t *err);
-void net_proxy_url_clear (struct net_proxy_url *u);
 
 /* For mode "system": the host's proxy settings, as main() read them from
  * the environment (http_proxy, https_proxy, no_proxy) or NULL. */
@@ -93,23 +81,17 @@ struct net_rules
   char *pac_url;              /* "" when no PAC */
   bool all_ports;
   uint8_t ports[65536 / 8];
-  /* host.docker.internal is named in exclude: the host may be reached. */
-  bool allow_host;
 };
 
-/* Compile p->proxy (and sys when p->proxy.mode is system).  Refuses
- * exclude entries and proxy URLs that do not parse (the policy library
- * validated them already; this is the second line). */
+/* Compile p->proxy (and sys when p->proxy.mode is system) from the values
+ * the policy library parsed (p->proxy.excludes, http_url, https_url,
+ * port_bitmap: policy_build or policy_proxy_parse fills them).  The host's
+ * http_proxy/https_proxy/no_proxy strings are parsed with the same policy
+ * parsers; one that does not parse refuses the policy. */
 int net_rules_compile (const struct policy *p,
                        const struct net_system_proxy *sys,
                        struct net_rules **out, moat_error_t *err);
 void net_rules_free (struct net_rules *r);
-
-/* Parse a transparentPorts value ("*", "80,443", "8000-8100") into the
- * form struct policy holds.  For callers that build a policy by hand (the
- * test runner, `moat net decide` until the policy library is wired). */
-int net_ports_parse (const char *s, bool *all, uint8_t bitmap[65536 / 8],
-                     moat_error_t *err);
 
 bool net_rules_port_p (const struct net_rules *r, uint16_t port);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "net/decide.h"
 
 static void
 snapshot_unref (struct net_snapshot *s)
@@ -174,46 +175,21 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
       moat_error_release (&err);
     }
   q.hostname = j->verified ? j->claimed : NULL;
-  for (size_t i = 0; i < s->n_host; i++)
-    if (same_addr (&s->host[i], &j->dst))
-      q.dst_is_host = true;
-  for (size_t i = 0; i < cfg->n_host_addrs; i++)
-    if (same_addr (&cfg->host_addrs[i], &j->dst))
-      q.dst_is_host = true;
-
-  if (net_decide_protected (s->rules, &q, &j->dec))
-    return;
-  if (s->rules->pac_url[0] != '\0' && cfg->decide == NULL)
+  /* The one decision function, which `moat net decide` calls too. */
+  const struct net_decider dd = { .rules = s->rules,
+                                  .host = s->host,
+                                  .n_host = s->n_host,
+                                  .extra_host = cfg->host_addrs,
+                                  .n_extra_host = cfg->n_host_addrs,
+                                  .decide = cfg->decide,
+                                  .decide_cached = cfg->decide_cached,
+                                  .ctx = cfg->decide_ctx };
+  if (net_decide (&dd, &q, inline_only, &j->dec, j->error, sizeof j->error)
+      != 0)
     {
-      j->dec.route.n = 0;
-      snprintf (j->dec.rule, sizeof j->dec.rule,
-                "PAC configured but no PAC evaluator: refused");
+      *blocked = true;
       return;
     }
-  if (cfg->decide != NULL && inline_only)
-    {
-      if (cfg->decide_cached == NULL
-          || cfg->decide_cached (cfg->decide_ctx, s->rules, &q, &j->dec) != 1)
-        {
-          *blocked = true;
-          return;
-        }
-    }
-  else if (cfg->decide != NULL)
-    {
-      if (cfg->decide (cfg->decide_ctx, s->rules, &q, &j->dec, &err) < 0)
-        {
-          /* The hook may name the refusal (e.g. "pac-timeout"); the
-           * reason goes to the audit record's error. */
-          j->dec.route.n = 0;
-          if (j->dec.rule[0] == '\0')
-            snprintf (j->dec.rule, sizeof j->dec.rule, "decision failed");
-          snprintf (j->error, sizeof j->error, "%s", moat_error_msg (&err));
-          return;
-        }
-    }
-  else
-    net_decide_static (s->rules, &q, &j->dec);
 
   for (size_t i = 0; i < j->dec.route.n; i++)
     {

@@ -111,9 +111,7 @@ parse_lists (struct policy *p, moat_error_t *err)
 
   p->eci.image_patterns
       = calloc (p->eci.n_images + 1, sizeof *p->eci.image_patterns);
-  p->proxy.excludes
-      = calloc (p->proxy.n_exclude + 1, sizeof *p->proxy.excludes);
-  if (p->eci.image_patterns == NULL || p->proxy.excludes == NULL)
+  if (p->eci.image_patterns == NULL)
     return moat_error (err, ENOMEM, "effective policy");
   /* Every value was validated already; a failure here is a bug or an
    * allocation failure, and refusing the policy is the safe answer. */
@@ -123,11 +121,27 @@ parse_lists (struct policy *p, moat_error_t *err)
         < 0)
       return moat_error (err, EINVAL, "image `%s`: %s", p->eci.images[i],
                          moat_error_msg (&why));
+  return policy_proxy_parse (p, err);
+}
+
+int
+policy_proxy_parse (struct policy *p, moat_error_t *err)
+{
+  cleanup_error moat_error_t why = NULL;
+
+  if (p->proxy.excludes == NULL)
+    {
+      p->proxy.excludes
+          = calloc (p->proxy.n_exclude + 1, sizeof *p->proxy.excludes);
+      if (p->proxy.excludes == NULL)
+        return moat_error (err, ENOMEM, "effective policy");
+    }
   for (size_t i = 0; i < p->proxy.n_exclude; i++)
     if (netaddr_exclude_parse (p->proxy.exclude[i], &p->proxy.excludes[i],
                                &why)
         < 0)
-      return moat_error (err, EINVAL, "%s", moat_error_msg (&why));
+      return moat_error (err, EINVAL, "exclude[%zu]: %s", i,
+                         moat_error_msg (&why));
   if (p->proxy.http[0] != '\0'
       && policy_proxy_url_parse (p->proxy.http, &p->proxy.http_url, &why) < 0)
     return moat_error (err, EINVAL, "http: %s", moat_error_msg (&why));
@@ -135,6 +149,12 @@ parse_lists (struct policy *p, moat_error_t *err)
       && policy_proxy_url_parse (p->proxy.https, &p->proxy.https_url, &why)
              < 0)
     return moat_error (err, EINVAL, "https: %s", moat_error_msg (&why));
+  if (p->proxy.transparent_ports != NULL
+      && netaddr_parse_ports (p->proxy.transparent_ports, &p->proxy.all_ports,
+                              p->proxy.port_bitmap, &why)
+             < 0)
+    return moat_error (err, EINVAL, "transparentPorts: %s",
+                       moat_error_msg (&why));
   return 0;
 }
 

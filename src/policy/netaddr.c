@@ -127,7 +127,7 @@ netaddr_hostname_valid_p (const char *s)
           all_digits = true;
           continue;
         }
-      if (!isalnum ((unsigned char)c) && c != '-')
+      if (!isalnum ((unsigned char)c) && c != '-' && c != '_')
         return false;
       if (c == '-' && label == 0)
         return false;
@@ -139,12 +139,74 @@ netaddr_hostname_valid_p (const char *s)
   return !all_digits;
 }
 
-static void
-lower_copy (char *dst, const char *src)
+int
+netaddr_hostname_normalize (const char *s, size_t n, char *out, size_t size)
 {
-  while (*src != '\0')
-    *dst++ = (char)tolower ((unsigned char)*src++);
-  *dst = '\0';
+  if (n > 0 && s[n - 1] == '.')
+    n--;
+  if (n == 0 || n >= size)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    out[i] = (char)tolower ((unsigned char)s[i]);
+  out[n] = '\0';
+  return netaddr_hostname_valid_p (out) ? 0 : -1;
+}
+
+static int parse_port (const char *s, size_t n, unsigned *out);
+
+#define EXCLUDE_BAD "\"%s\" is not a valid IP address, CIDR or host name"
+
+/* Split "host:port", "[v6]:port" or "[v6]" into the host part (in buf) and
+ * the port; an IPv6 address or CIDR without brackets has no port. */
+static int
+split_port (const char *s, char *buf, size_t size, uint16_t *port,
+            moat_error_t *err)
+{
+  const char *colon = strchr (s, ':'), *hp = s, *pp = NULL;
+  size_t hn = strlen (s);
+  unsigned v;
+
+  *port = 0;
+  if (s[0] == '[')
+    {
+      const char *close = strchr (s, ']');
+      if (close == NULL)
+        return moat_error (err, 0, EXCLUDE_BAD ": missing `]`", s);
+      if (close[1] != '\0' && close[1] != ':')
+        return moat_error (err, 0, EXCLUDE_BAD ": unexpected text after `]`",
+                           s);
+      hp = s + 1;
+      hn = (size_t)(close - hp);
+      if (close[1] == ':')
+        pp = close + 2;
+      if (memchr (hp, ':', hn) == NULL)
+        return moat_error (
+            err, 0, EXCLUDE_BAD ": only an IPv6 address goes in `[]`", s);
+    }
+  else if (colon != NULL && strchr (colon + 1, ':') == NULL)
+    {
+      hn = (size_t)(colon - s);
+      pp = colon + 1;
+    }
+  if (hn >= size)
+    return moat_error (err, 0, EXCLUDE_BAD ": too long", s);
+  memcpy (buf, hp, hn);
+  buf[hn] = '\0';
+  if (pp != NULL)
+    {
+      if (parse_port (pp, strlen (pp), &v) < 0)
+        return moat_error (
+            err, 0, EXCLUDE_BAD ": `%s` is not a port number 1-65535", s, pp);
+      *port = (uint16_t)v;
+    }
+  if (s[0] == '[')
+    {
+      struct netaddr_cidr ip;
+      if (netaddr_parse_ip (buf, &ip) < 0)
+        return moat_error (err, 0, EXCLUDE_BAD ": `%s` is not an IPv6 address",
+                           s, buf);
+    }
+  return 0;
 }
 
 int
@@ -152,68 +214,93 @@ netaddr_exclude_parse (const char *s, struct netaddr_exclude *out,
                        moat_error_t *err)
 {
   cleanup_error moat_error_t why = NULL;
+  char body[NETADDR_HOST_MAX + 4];
   const char *suffix = NULL;
 
   memset (out, 0, sizeof *out);
-  if (strncmp (s, "*.", 2) == 0)
-    suffix = s + 2;
-  else if (s[0] == '.')
-    suffix = s + 1;
+  if (strcmp (s, "*") == 0)
+    {
+      out->kind = NETADDR_EXCLUDE_ALL;
+      return 0;
+    }
+  if (s[0] == '\0')
+    return moat_error (err, 0, "an exclude entry may not be empty");
+  if (split_port (s, body, sizeof body, &out->port, err) < 0)
+    return -1;
+  if (strncmp (body, "*.", 2) == 0)
+    suffix = body + 2;
+  else if (body[0] == '.')
+    suffix = body + 1;
   if (suffix != NULL)
     {
-      if (!netaddr_hostname_valid_p (suffix))
+      if (netaddr_hostname_normalize (suffix, strlen (suffix), out->host,
+                                      sizeof out->host)
+          < 0)
+        return moat_error (err, 0, EXCLUDE_BAD ": `%s` is not a host name", s,
+                           suffix);
+      out->kind = NETADDR_EXCLUDE_SUBDOMAINS;
+      return 0;
+    }
+  if (netaddr_hostname_normalize (body, strlen (body), out->host,
+                                  sizeof out->host)
+      == 0)
+    {
+      out->kind = NETADDR_EXCLUDE_DOMAIN;
+      return 0;
+    }
+  if (strchr (body, '/') != NULL || strchr (body, ':') != NULL
+      || (body[0] != '\0' && strspn (body, "0123456789.") == strlen (body)))
+    {
+      if (netaddr_parse_cidr (body, &out->cidr, &why) < 0)
+        return moat_error (err, 0, EXCLUDE_BAD ": %s", s,
+                           moat_error_msg (&why));
+      if (out->port != 0 && strchr (body, '/') != NULL)
         return moat_error (err, 0,
-                           "\"%s\" is not a valid IP address, CIDR or host "
-                           "name: `%s` is not a host name",
-                           s, suffix);
-      out->kind = NETADDR_EXCLUDE_SUFFIX;
-      out->host[0] = '.';
-      lower_copy (out->host + 1, suffix);
+                           EXCLUDE_BAD ": a port goes with an address or a "
+                                       "host name, not a CIDR",
+                           s);
+      out->kind = NETADDR_EXCLUDE_CIDR;
       return 0;
     }
-  if (netaddr_hostname_valid_p (s))
-    {
-      out->kind = NETADDR_EXCLUDE_HOST;
-      lower_copy (out->host, s);
-      return 0;
-    }
-  if (strchr (s, '/') != NULL || strchr (s, ':') != NULL
-      || (s[0] != '\0' && strspn (s, "0123456789.") == strlen (s)))
-    {
-      if (netaddr_parse_cidr (s, &out->cidr, &why) == 0)
-        {
-          out->kind = NETADDR_EXCLUDE_CIDR;
-          return 0;
-        }
-      return moat_error (err, 0,
-                         "\"%s\" is not a valid IP address, CIDR or host "
-                         "name: %s",
-                         s, moat_error_msg (&why));
-    }
-  return moat_error (err, 0,
-                     "\"%s\" is not a valid IP address, CIDR or host name", s);
+  return moat_error (err, 0, EXCLUDE_BAD, s);
 }
 
 bool
-netaddr_host_match (const char *pattern, const char *host)
+netaddr_exclude_matches (const struct netaddr_exclude *e,
+                         const struct netaddr_cidr *ip, const char *name,
+                         uint16_t port)
 {
-  size_t hl = strlen (host), sl;
+  size_t hl, sl;
 
-  if (strncmp (pattern, "*.", 2) == 0)
-    pattern++;
-  if (pattern[0] != '.')
-    return strcasecmp (pattern, host) == 0;
-  /* ".example.com" matches "a.example.com", not "example.com" nor
-   * "badexample.com". */
-  sl = strlen (pattern);
-  return hl > sl && strcasecmp (host + hl - sl, pattern) == 0;
+  if (e->port != 0 && e->port != port)
+    return false;
+  switch (e->kind)
+    {
+    case NETADDR_EXCLUDE_ALL:
+      return true;
+    case NETADDR_EXCLUDE_CIDR:
+      return ip != NULL && netaddr_cidr_contains (&e->cidr, ip);
+    case NETADDR_EXCLUDE_DOMAIN:
+    case NETADDR_EXCLUDE_SUBDOMAINS:
+      if (name == NULL)
+        return false;
+      if (e->kind == NETADDR_EXCLUDE_DOMAIN && strcasecmp (name, e->host) == 0)
+        return true;
+      /* "corp.example" matches "a.corp.example", never "xcorp.example". */
+      hl = strlen (name);
+      sl = strlen (e->host);
+      return hl > sl + 1 && name[hl - sl - 1] == '.'
+             && strcasecmp (name + hl - sl, e->host) == 0;
+    }
+  return false;
 }
 
 bool
-netaddr_exclude_match (const struct netaddr_exclude *e, const char *dest)
+netaddr_exclude_match (const struct netaddr_exclude *e, const char *dest,
+                       uint16_t port)
 {
   struct netaddr_cidr ip;
-  char buf[INET6_ADDRSTRLEN + 2];
+  char buf[NETADDR_HOST_MAX + 1];
   size_t n = strlen (dest);
 
   /* Accept "[v6]" as a Host header carries it. */
@@ -223,16 +310,11 @@ netaddr_exclude_match (const struct netaddr_exclude *e, const char *dest)
       buf[n - 2] = '\0';
       dest = buf;
     }
-  switch (e->kind)
-    {
-    case NETADDR_EXCLUDE_CIDR:
-      return netaddr_parse_ip (dest, &ip) == 0
-             && netaddr_cidr_contains (&e->cidr, &ip);
-    case NETADDR_EXCLUDE_HOST:
-    case NETADDR_EXCLUDE_SUFFIX:
-      return netaddr_host_match (e->host, dest);
-    }
-  return false;
+  if (netaddr_parse_ip (dest, &ip) == 0)
+    return netaddr_exclude_matches (e, &ip, NULL, port);
+  if (netaddr_hostname_normalize (dest, strlen (dest), buf, sizeof buf) < 0)
+    return false;
+  return netaddr_exclude_matches (e, NULL, buf, port);
 }
 
 static int

@@ -40,25 +40,43 @@ int netaddr_parse_cidr (const char *s, struct netaddr_cidr *out,
 bool netaddr_cidr_contains (const struct netaddr_cidr *c,
                             const struct netaddr_cidr *ip);
 
-/* A DNS host name: labels of [A-Za-z0-9-], 1-63 chars, not starting or
+/* A DNS host name: labels of [A-Za-z0-9_-], 1-63 chars, not starting or
  * ending with '-', total at most 253, last label not all digits (so that
- * "300.1.1.1" is not a host name).  No trailing dot, no underscore. */
+ * "300.1.1.1" is not a host name).  No trailing dot.  The underscore is
+ * allowed as in DNS (and as the net guard reads SNI and Host). */
 bool netaddr_hostname_valid_p (const char *s);
 
-/* An exclude entry: an IP address, a CIDR, a host name, "*.suffix" or
- * ".suffix" (both match the suffix's subdomains, not the suffix itself). */
+/* The one spelling of a host name in policy values: s[0..n) lower-cased,
+ * one trailing dot dropped ("Host.Example." is "host.example"), then
+ * netaddr_hostname_valid_p.  Returns 0, or -1 when it is not a host name
+ * or does not fit in size. */
+int netaddr_hostname_normalize (const char *s, size_t n, char *out,
+                                size_t size);
+
+/* An exclude entry (containersProxy.exclude, and no_proxy in mode system),
+ * with the meaning of Docker Desktop's exclude list, which is Go's
+ * NO_PROXY (golang.org/x/net/http/httpproxy):
+ *   "*"                   every destination
+ *   "10.0.0.1", "fd00::/8" an address or CIDR: the destination address
+ *   "corp.example"        the name and all its subdomains
+ *   ".corp.example", "*.corp.example"  its subdomains only
+ * Each form but "*" and CIDRs may carry a port ("10.0.0.1:443",
+ * "[fd00::1]:443", "corp.example:8443"): then only that port matches.
+ * Names match a verified host name only, never an address. */
 enum netaddr_exclude_kind
 {
   NETADDR_EXCLUDE_CIDR,
-  NETADDR_EXCLUDE_HOST,   /* exact host name, case-insensitive */
-  NETADDR_EXCLUDE_SUFFIX, /* *.suffix / .suffix */
+  NETADDR_EXCLUDE_DOMAIN,     /* the name and its subdomains */
+  NETADDR_EXCLUDE_SUBDOMAINS, /* subdomains only */
+  NETADDR_EXCLUDE_ALL,        /* "*" */
 };
 
 struct netaddr_exclude
 {
   enum netaddr_exclude_kind kind;
   struct netaddr_cidr cidr;        /* NETADDR_EXCLUDE_CIDR */
-  char host[NETADDR_HOST_MAX + 2]; /* lowercase; for SUFFIX: ".suffix" */
+  char host[NETADDR_HOST_MAX + 1]; /* normalised, without "*." or "." */
+  uint16_t port;                   /* 0: every port */
 };
 
 /* Parse an exclude entry.  On failure *err says why, e.g. `"10.0.0.0/33" is
@@ -66,13 +84,17 @@ struct netaddr_exclude
 int netaddr_exclude_parse (const char *s, struct netaddr_exclude *out,
                            moat_error_t *err);
 
-/* True when dest (a host name or an IP address literal, as the net guard
- * sees it from SNI/Host or the original destination) is matched by e. */
-bool netaddr_exclude_match (const struct netaddr_exclude *e, const char *dest);
+/* True when e matches a connection to address ip (NULL: not known), with
+ * the verified host name name (normalised, or NULL), on port (0: not
+ * known; then an entry with a port never matches). */
+bool netaddr_exclude_matches (const struct netaddr_exclude *e,
+                              const struct netaddr_cidr *ip, const char *name,
+                              uint16_t port);
 
-/* Match a host name against a pattern: exact (case-insensitive) or
- * "*.suffix" / ".suffix" (subdomains only). */
-bool netaddr_host_match (const char *pattern, const char *host);
+/* The same for a destination written as text: a host name, an IP address
+ * literal or "[v6]". */
+bool netaddr_exclude_match (const struct netaddr_exclude *e, const char *dest,
+                            uint16_t port);
 
 /* Parse a transparent-port list: "" (no port), "*" (every port), or a
  * comma-separated list of ports 1-65535 and ranges "a-b" (a <= b); spaces

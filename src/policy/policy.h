@@ -198,6 +198,15 @@ bool policy_driver_name_p (const char *name);
  * (enhancedContainerIsolation.allowedDrivers). */
 bool policy_driver_allowed_p (const struct policy *p, const char *name);
 
+/* Parse p->proxy's strings (exclude, http, https, transparentPorts) into
+ * its typed fields (excludes, http_url, https_url, all_ports and
+ * port_bitmap) with the one parser of each (url.h, netaddr.h).
+ * policy_build does it; a caller that fills a struct policy by hand (the
+ * net guard's test runner, unit tests) calls it too.  p->proxy.excludes is
+ * allocated when NULL (free it, or policy_free a built policy).  Refuses a
+ * value the validator would refuse, naming it. */
+int policy_proxy_parse (struct policy *p, moat_error_t *err);
+
 /* True when port is intercepted by the net guard. */
 bool policy_port_intercepted (const struct policy *p, uint16_t port);
 

@@ -4,6 +4,11 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
+#include <stdlib.h>
+
+#include "common/cleanup.h"
+#include "common/strutil.h"
 
 static int
 parse_scheme (const char *s, const char **rest, struct policy_url *out,
@@ -19,6 +24,8 @@ parse_scheme (const char *s, const char **rest, struct policy_url *out,
     { "http://", POLICY_URL_HTTP, 80, true, true },
     { "https://", POLICY_URL_HTTPS, 443, true, true },
     { "socks5://", POLICY_URL_SOCKS5, 1080, true, false },
+    { "socks5h://", POLICY_URL_SOCKS5H, 1080, true, false },
+    { "socks4://", POLICY_URL_SOCKS4, 1080, true, false },
     { "file://", POLICY_URL_FILE, 0, false, true },
   };
   for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
@@ -35,7 +42,8 @@ parse_scheme (const char *s, const char **rest, struct policy_url *out,
     }
   return moat_error (err, 0, "the scheme must be %s",
                      pac ? "http://, https:// or file://"
-                         : "http://, https:// or socks5://");
+                         : "http://, https://, socks5://, socks5h:// or "
+                           "socks4://");
 }
 
 static bool
@@ -67,18 +75,25 @@ parse_authority (const char *a, size_t n, struct policy_url *out,
     {
       const char *colon = memchr (a, ':', (size_t)(at - a));
       size_t un = colon != NULL ? (size_t)(colon - a) : (size_t)(at - a);
+      cleanup_free char *user = NULL, *pass = NULL;
       if (un == 0)
         return moat_error (err, 0, "empty user name before `@`");
-      if (un >= sizeof out->user
-          || (colon != NULL && (size_t)(at - colon - 1) >= sizeof out->pass))
+      if (out->scheme == POLICY_URL_SOCKS4 && colon != NULL)
+        return moat_error (err, 0, "SOCKS4 has no password");
+      user = pct_decode (a, un, true);
+      pass = colon != NULL
+                 ? pct_decode (colon + 1, (size_t)(at - colon - 1), true)
+                 : strdup ("");
+      if (user == NULL || pass == NULL)
+        return moat_error (err, 0,
+                           "user name or password: a `%%` escape is not "
+                           "two hex digits, or decodes to NUL");
+      if (strlen (user) >= sizeof out->user
+          || strlen (pass) >= sizeof out->pass)
         return moat_error (err, 0, "user name or password too long");
-      memcpy (out->user, a, un);
-      out->user[un] = '\0';
-      if (colon != NULL)
-        {
-          memcpy (out->pass, colon + 1, (size_t)(at - colon - 1));
-          out->pass[at - colon - 1] = '\0';
-        }
+      strcpy (out->user, user);
+      strcpy (out->pass, pass);
+      out->has_user = true;
       n -= (size_t)(at + 1 - a);
       a = at + 1;
     }
@@ -116,9 +131,11 @@ parse_authority (const char *a, size_t n, struct policy_url *out,
         return moat_error (err, 0, "`%s` is not an IPv6 address", out->host);
     }
   else if (netaddr_parse_ip (out->host, &ip) < 0
-           && !netaddr_hostname_valid_p (out->host))
-    return moat_error (err, 0, "`%s` is not a host name or IP address",
-                       out->host);
+           && netaddr_hostname_normalize (host, hn, out->host,
+                                          sizeof out->host)
+                  < 0)
+    return moat_error (err, 0, "`%.*s` is not a host name or IP address",
+                       (int)hn, host);
   if (port != NULL)
     {
       size_t pn = (size_t)(a + n - port);
@@ -190,4 +207,38 @@ policy_pac_url_parse (const char *s, struct policy_url *out, moat_error_t *err)
                        "credentials are not allowed in a PAC "
                        "URL");
   return parse_authority (rest, n, out, err);
+}
+
+int
+policy_dest_url_parse (const char *s, struct policy_url *out,
+                       moat_error_t *err)
+{
+  const char *sep = strstr (s, "://"), *rest, *end;
+  size_t sn;
+
+  memset (out, 0, sizeof *out);
+  sn = sep != NULL ? (size_t)(sep - s) : 0;
+  if (sn == 0 || !isalpha ((unsigned char)s[0])
+      || strspn (s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789+.-")
+             != sn)
+    return moat_error (err, 0, "`%s` is not a URL (scheme://host...)", s);
+  out->scheme = POLICY_URL_OTHER;
+  if (sn == 4 && strncasecmp (s, "http", 4) == 0)
+    {
+      out->scheme = POLICY_URL_HTTP;
+      out->port = 80;
+    }
+  else if (sn == 5 && strncasecmp (s, "https", 5) == 0)
+    {
+      out->scheme = POLICY_URL_HTTPS;
+      out->port = 443;
+    }
+  rest = sep + 3;
+  end = rest + strcspn (rest, "/?#");
+  if (parse_authority (rest, (size_t)(end - rest), out, err) < 0)
+    return -1;
+  if (out->port == 0)
+    return moat_error (err, 0, "give a port for scheme `%.*s`", (int)sn, s);
+  return 0;
 }

@@ -376,24 +376,14 @@ filtered_socket_p (const struct bindpol *bp, const char *real,
 static int
 refuse_socket (const struct bindpol *bp, moat_error_t *err)
 {
-  return moat_error (err, 0,
-                     REFUSAL_PREFIX
-                     "docker socket mount denied for container "
-                     "with image \"%s\"; image is not in the "
-                     "allowed list; if you wish to allow it, "
-                     "configure the docker socket image list in "
-                     "the moat admin settings.",
+  return moat_error (err, 0, REFUSAL_ECI_SOCKET_MOUNT,
                      bp->image ? bp->image : "");
 }
 
 static int
 refuse_shared (const char *src, moat_error_t *err)
 {
-  return moat_error (err, 0,
-                     REFUSAL_PREFIX
-                     "bind mount of \"%s\" denied; it is outside "
-                     "the shared directories",
-                     src);
+  return moat_error (err, 0, REFUSAL_ECI_BIND, src);
 }
 
 /* One mountinfo line: id, device, root, mount point, file system type,

@@ -7,7 +7,7 @@
  * directory can swap a path component for a symlink.  So moat-runc opens
  * each source once (O_PATH: the kernel resolves it as mount would), takes
  * the real path from that descriptor, decides on it, and mounts that same
- * descriptor (open_tree on the fd, no second resolution; rootfs.c).
+ * descriptor (open_tree on the fd, no second resolution; binds.c).
  *
  * A source passes when it is, by its real path:
  *   - a file the engine made for this or another container:

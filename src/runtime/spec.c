@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "common/cleanup.h"
+#include "common/refusal.h"
 
 static const char *const ns_spec_names[SPEC_NS_COUNT]
     = { "pid", "network", "ipc", "uts", "user", "cgroup", "mount" };
@@ -162,10 +163,7 @@ spec_ctx_probe_host (struct spec_ctx *ctx, moat_error_t *err)
 static int
 refuse_shared (enum spec_ns t, moat_error_t *err)
 {
-  return moat_error (err, 0,
-                     "enhanced container isolation: containers can't share "
-                     "the %s namespace with the host",
-                     ns_spec_names[t]);
+  return moat_error (err, 0, REFUSAL_ECI_NAMESPACE, ns_spec_names[t]);
 }
 
 static int
@@ -567,7 +565,7 @@ nodev_binds (json_t *spec, moat_error_t *err)
   return 0;
 }
 
-/* Early refusal of bind sources by their real path now; rootfs.c
+/* Early refusal of bind sources by their real path now; binds.c
  * decides again on the tree it mounts. */
 static int
 check_binds (json_t *spec, const struct spec_ctx *ctx, moat_error_t *err)

@@ -14,7 +14,7 @@
  *
  * Bind mount sources are checked by their real path now (bindpol.h),
  * refused with the contract messages (socket mount: the image is named;
- * outside the shared directories); rootfs.c decides again on the tree it
+ * outside the shared directories); binds.c decides again on the tree it
  * actually mounts.
  *
  * Then it adds the user namespace and the mappings, keeps only the

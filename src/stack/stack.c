@@ -1,11 +1,10 @@
-/* `moat up` and `moat down`: start the private engine and moatd, record
- * them, stop exactly what was recorded. */
+/* `moat up`: start the private engine and moatd, record them (and roll
+ * back what was started when a step fails); foreground supervision.
+ * Stopping (`moat down`, rollback) is teardown.c. */
 #include "stack.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +18,9 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "ctl/ctl.h"
+#include "internal.h"
 #include "net/nft.h"
 
-#define MOATD_STOP_MS 10000
-/* dockerd gives containers 15 s (shutdown-timeout) before killing them. */
-#define DOCKERD_STOP_MS 30000
-#define CONTAINERD_STOP_MS 10000
 /* moatd's default --net-port: where the rules moat up loads before moatd
  * runs redirect to (nothing listens yet: refused). */
 #define STACK_NET_PORT 15001
@@ -36,8 +32,9 @@ static const char *const user_bridges[] = { "br-*" };
 
 /* The interception rules of the private engine on `bridge`: the same
  * interfaces moatd intercepts (src/daemon/net_role.c). */
-static void
-intercept_for (const char *bridge, const char *netns, struct net_intercept *ic)
+void
+stack_intercept_for (const char *bridge, const char *netns,
+                     struct net_intercept *ic)
 {
   memset (ic, 0, sizeof *ic);
   ic->iface = bridge;
@@ -100,8 +97,8 @@ file_size (const char *path)
   return stat (path, &st) == 0 ? st.st_size : 0;
 }
 
-static void
-unlink_quiet (const char *path)
+void
+stack_unlink_quiet (const char *path)
 {
   if (unlink (path) < 0 && errno != ENOENT)
     log_warn ("cannot remove `%s`: %s", path, strerror (errno));
@@ -109,8 +106,8 @@ unlink_quiet (const char *path)
 
 /* A pid file moat finds without a record of its process: removed when its
  * process is gone, refused (never signalled) when one is alive. */
-static int
-check_orphan_pidfile (const char *path, moat_error_t *err)
+int
+stack_check_orphan_pidfile (const char *path, moat_error_t *err)
 {
   pid_t pid;
   enum stack_proc_state s = stack_pidfile_check (path, &pid);
@@ -120,7 +117,7 @@ check_orphan_pidfile (const char *path, moat_error_t *err)
       if (access (path, F_OK) == 0)
         {
           log_warn ("removing malformed pid file `%s`", path);
-          unlink_quiet (path);
+          stack_unlink_quiet (path);
         }
       return 0;
     }
@@ -132,12 +129,12 @@ check_orphan_pidfile (const char *path, moat_error_t *err)
                        path, (int)pid);
   log_warn ("removing stale pid file `%s` (pid %d is not running)", path,
             (int)pid);
-  unlink_quiet (path);
+  stack_unlink_quiet (path);
   return 0;
 }
 
-static const char *
-record_str (json_t *record, const char *key)
+const char *
+stack_record_str (json_t *record, const char *key)
 {
   return json_string_value (json_object_get (record, key));
 }
@@ -149,253 +146,6 @@ containerd_pidfile (const struct moat_paths *paths)
   if (asprintf (&s, "%s/containerd/containerd.pid", paths->engine_exec) < 0)
     return NULL;
   return s;
-}
-
-/* A bridge moat's engine made: moat's own (`bname`), or one dockerd named
- * `br-<12 hex>` for a user-defined network.  A bridge named with the
- * com.docker.network.bridge.name option may be another program's. */
-static bool
-engine_bridge_p (const char *name, const char *bname)
-{
-  if (name == NULL)
-    return false;
-  if (bname != NULL && strcmp (name, bname) == 0)
-    return true;
-  if (strncmp (name, "br-", 3) != 0 || strlen (name) != 15)
-    return false;
-  return strspn (name + 3, "0123456789abcdef") == 12;
-}
-
-/* Does a process still run in the cgroup directory `dir` or below? */
-static bool
-cgroup_busy (const char *dir, int depth)
-{
-  char path[PATH_MAX];
-  struct dirent *e;
-  bool busy = false;
-  DIR *d;
-  FILE *f;
-
-  snprintf (path, sizeof path, "%s/cgroup.procs", dir);
-  f = fopen (path, "re");
-  if (f != NULL)
-    {
-      busy = fgetc (f) != EOF;
-      fclose (f);
-      if (busy)
-        return true;
-    }
-  if (depth > 6 || (d = opendir (dir)) == NULL)
-    return false;
-  while (!busy && (e = readdir (d)) != NULL)
-    {
-      if (e->d_type != DT_DIR || e->d_name[0] == '.')
-        continue;
-      if ((size_t)snprintf (path, sizeof path, "%s/%s", dir, e->d_name)
-          < sizeof path)
-        busy = cgroup_busy (path, depth + 1);
-    }
-  closedir (d);
-  return busy;
-}
-
-/* Are containers of the engine still running although dockerd has exited
- * (a dockerd that was killed leaves its containers' shims behind)?  They
- * sit below the engine's cgroup parent (start_dockerd), cgroup v1 or v2. */
-static bool
-engine_containers_left (const char *netns, char *which, size_t len)
-{
-  static const char *const roots[]
-      = { "/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup" };
-  for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++)
-    {
-      snprintf (which, len, "%s/moat%s%s", roots[i], netns ? "-" : "",
-                netns ? netns : "");
-      if (access (which, F_OK) == 0 && cgroup_busy (which, 0))
-        return true;
-    }
-  return false;
-}
-
-/* Stop everything a record names (moatd first, then dockerd, then a
- * containerd dockerd left behind), remove the bridge moat created and the
- * run-time files.  Data is kept.  Keeps going after a failure and reports
- * the first one; the record is removed unless a process refused to die. */
-static int
-teardown (const struct moat_paths *paths, json_t *record, bool restarting,
-          moat_error_t *err)
-{
-  static const struct
-  {
-    const char *name;
-    int stop_ms;
-  } order[] = {
-    { "moatd", MOATD_STOP_MS },
-    { "dockerd", DOCKERD_STOP_MS },
-    { "containerd", CONTAINERD_STOP_MS },
-  };
-  json_t *bridge = json_object_get (record, "bridge");
-  const char *netns = record_str (record, "netns");
-  const char *bname = json_string_value (json_object_get (bridge, "name"));
-  bool private = strcmp (record_str (record, "engine") ?: "", "private") == 0;
-  bool keep_record = false, engine_gone = true;
-  json_t *nets = NULL;
-  int ret = 0;
-
-  /* The engine's bridges (user-defined networks too), asked while it still
-   * answers: dockerd leaves them, and its iptables rules, behind when it
-   * exits. */
-  if (private)
-    {
-      cleanup_error moat_error_t e = NULL;
-      struct stack_proc p;
-      if (stack_record_get_proc (record, "dockerd", &p)
-          && stack_proc_check (&p) == STACK_PROC_ALIVE
-          && stack_engine_bridges (paths->engine_sock, 5000, &nets, &e) < 0)
-        log_warn ("cannot list the engine's networks (their bridges may "
-                  "stay behind): %s",
-                  moat_error_msg (&e));
-    }
-
-  for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-    {
-      cleanup_error moat_error_t e = NULL;
-      struct stack_proc p;
-      json_t *o = json_object_get (json_object_get (record, "processes"),
-                                   order[i].name);
-      const char *pidfile = json_string_value (json_object_get (o, "pidfile"));
-      enum stack_proc_state s;
-
-      if (!stack_record_get_proc (record, order[i].name, &p))
-        continue;
-      s = stack_proc_check (&p);
-      if (s == STACK_PROC_ALIVE)
-        log_info ("stopping %s (pid %d)", order[i].name, (int)p.pid);
-      else if (strcmp (order[i].name, "containerd") != 0)
-        log_warn ("%s (pid %d) is %s", order[i].name, (int)p.pid,
-                  stack_proc_state_name (s));
-      if (stack_proc_stop (order[i].name, &p, order[i].stop_ms, &e) < 0)
-        {
-          if (moat_error_status (&e) == ETIMEDOUT)
-            {
-              keep_record = true;
-              /* still running: its containers may be too */
-              if (strcmp (order[i].name, "moatd") != 0)
-                engine_gone = false;
-            }
-          if (ret == 0)
-            {
-              *err = steal_pointer (&e);
-              ret = -1;
-            }
-          continue;
-        }
-      /* The pid file is removed only when it still names the process we
-       * recorded, which is gone now. */
-      if (pidfile != NULL)
-        {
-          pid_t fpid;
-          cleanup_error moat_error_t e2 = NULL;
-          if (stack_pidfile_read (pidfile, &fpid, &e2) == 0 && fpid == p.pid)
-            unlink_quiet (pidfile);
-        }
-    }
-  if (!engine_gone)
-    {
-      /* Containers may still run: the rules, bridges and record stay
-       * (fail closed); `moat down` can be run again. */
-      json_decref (nets);
-      return ret;
-    }
-  if (private)
-    {
-      /* dockerd has exited but its containers may not have (a dockerd
-       * that was killed leaves them running under their shims).  Then
-       * nothing is taken away: without its bridge a container's veth would
-       * route on its own, outside the interception rules. */
-      char cg[PATH_MAX];
-      if (engine_containers_left (netns, cg, sizeof cg))
-        {
-          json_decref (nets);
-          if (ret == 0)
-            ret = moat_error (err, 0,
-                              "dockerd has exited but containers of its "
-                              "engine still run (cgroup `%s`): the bridge "
-                              "and the interception rules stay until they "
-                              "have stopped; stop them, then run `moat "
-                              "down` again",
-                              cg);
-          return ret;
-        }
-    }
-  if (nets != NULL)
-    {
-      /* What dockerd made for its bridges: iptables rules naming them,
-       * then the user-defined bridges themselves (only those with
-       * dockerd's own `br-<id>` names: a bridge named by option may be
-       * another program's). */
-      json_t *ifaces = json_array (), *subnets = json_array (), *n;
-      cleanup_error moat_error_t e = NULL;
-      size_t i, k;
-      json_array_foreach (nets, i, n)
-      {
-        if (!engine_bridge_p (json_string_value (json_object_get (n, "name")),
-                              bname))
-          continue;
-        json_t *sn = json_object_get (n, "subnets");
-        json_array_append (ifaces, json_object_get (n, "name"));
-        for (k = 0; k < json_array_size (sn); k++)
-          json_array_append (subnets, json_array_get (sn, k));
-      }
-      if (stack_iptables_forget (netns, ifaces, subnets, &e) < 0)
-        log_warn ("some of the engine's iptables rules stay: %s",
-                  moat_error_msg (&e));
-      json_array_foreach (nets, i, n)
-      {
-        const char *name = json_string_value (json_object_get (n, "name"));
-        cleanup_error moat_error_t e2 = NULL;
-        if (!engine_bridge_p (name, NULL))
-          continue;
-        if (stack_bridge_delete (netns, name, &e2) < 0)
-          log_warn ("%s", moat_error_msg (&e2));
-      }
-      json_decref (ifaces);
-      json_decref (subnets);
-      json_decref (nets);
-    }
-  if (json_is_true (json_object_get (bridge, "created")))
-    {
-      cleanup_error moat_error_t e = NULL;
-      if (bname != NULL && stack_bridge_delete (netns, bname, &e) < 0
-          && ret == 0)
-        {
-          *err = steal_pointer (&e);
-          ret = -1;
-        }
-    }
-  /* The interception rules go last, once no container can run.  `moat up`
-   * cleaning up after a crash keeps them: it loads its own at once. */
-  if (json_is_true (json_object_get (record, "intercept")) && bname != NULL
-      && !restarting)
-    {
-      struct net_intercept ic;
-      cleanup_error moat_error_t e = NULL;
-      intercept_for (bname, netns, &ic);
-      if (net_nft_apply (&ic, NULL, &e) < 0 && ret == 0)
-        {
-          *err = steal_pointer (&e);
-          ret = -1;
-        }
-    }
-  if (keep_record)
-    return ret;
-  if (strcmp (record_str (record, "engine") ?: "", "private") == 0
-      && !stack_socket_in_use (paths->engine_sock))
-    unlink_quiet (paths->engine_sock);
-  if (!stack_socket_in_use (paths->control_sock))
-    unlink_quiet (paths->control_sock);
-  unlink_quiet (paths->stack_json);
-  return ret;
 }
 
 static void
@@ -425,7 +175,7 @@ static bool
 moatd_only_dead_p (json_t *record)
 {
   struct stack_proc p;
-  const char *state = record_str (record, "state") ?: "";
+  const char *state = stack_record_str (record, "state") ?: "";
   if (strcmp (state, "running") != 0 && strcmp (state, "repairing") != 0)
     return false;
   if (!stack_record_get_proc (record, "moatd", &p)
@@ -434,7 +184,7 @@ moatd_only_dead_p (json_t *record)
   if (stack_record_get_proc (record, "dockerd", &p))
     return stack_proc_check (&p) == STACK_PROC_ALIVE;
   /* An external engine: nothing of moat's runs but moatd. */
-  return strcmp (record_str (record, "engine") ?: "", "external") == 0;
+  return strcmp (stack_record_str (record, "engine") ?: "", "external") == 0;
 }
 
 /* Refuse to start over a running stack; clean up after a crashed one.
@@ -483,13 +233,13 @@ check_previous (const struct moat_paths *paths, json_t **out,
       log_warn ("a previous `moat up` did not stop cleanly (%s); cleaning "
                 "up its state",
                 all ?: "no processes recorded");
-      r = teardown (paths, record, true, err);
+      r = stack_teardown (paths, record, true, err);
       json_decref (record);
       if (r < 0)
         return moat_error_wrap (err, "clean up the previous stack");
     }
-  if (check_orphan_pidfile (paths->moatd_pid, err) < 0
-      || check_orphan_pidfile (paths->dockerd_pid, err) < 0)
+  if (stack_check_orphan_pidfile (paths->moatd_pid, err) < 0
+      || stack_check_orphan_pidfile (paths->dockerd_pid, err) < 0)
     return -1;
   return 0;
 }
@@ -497,8 +247,8 @@ check_previous (const struct moat_paths *paths, json_t **out,
 /* Serialise `moat up` and `moat down`: two at once would both believe
  * they own the stack.  Returns the locked descriptor (CLOEXEC, so no child
  * inherits the lock), or -1. */
-static int
-lock_stack (const struct moat_paths *paths, moat_error_t *err)
+int
+stack_lock (const struct moat_paths *paths, moat_error_t *err)
 {
   cleanup_free char *path = NULL;
   cleanup_close int fd = -1;
@@ -845,12 +595,13 @@ start_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
   /* The net guard intercepts the private engine's networks, in the
    * engine's network namespace; an external engine's networks are not
    * moat's to know, so its net guard stays off. */
-  bool private = strcmp (record_str (record, "engine") ?: "", "private") == 0;
+  bool private
+      = strcmp (stack_record_str (record, "engine") ?: "", "private") == 0;
   json_t *bridge = json_object_get (record, "bridge");
   const char *bname = json_string_value (json_object_get (bridge, "name"));
   const char *bcidr = json_string_value (json_object_get (bridge, "cidr"));
-  const char *pool = record_str (record, "pool") ?: o->pool;
-  const char *netns = record_str (record, "netns");
+  const char *pool = stack_record_str (record, "pool") ?: o->pool;
+  const char *netns = stack_record_str (record, "netns");
   cleanup_free char *cidrs = NULL;
   cleanup_free char *moatd_log = log_path (paths, "moatd");
   struct stack_proc moatd;
@@ -862,7 +613,7 @@ start_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
     return moat_error (err, ENOMEM, "start moatd");
   argv[ac++] = (char *)moatd_path;
   argv[ac++] = (char *)"--engine-sock";
-  argv[ac++] = (char *)record_str (record, "engine_sock");
+  argv[ac++] = (char *)stack_record_str (record, "engine_sock");
   if (private && bname != NULL && bcidr != NULL)
     {
       if (asprintf (&cidrs, "%s,%s", bcidr, pool) < 0)
@@ -882,7 +633,7 @@ start_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
     }
   argv[ac] = NULL;
   /* moatd_path may be the record's own string: set it only when new. */
-  if (strcmp (record_str (record, "moatd_path") ?: "", moatd_path) != 0)
+  if (strcmp (stack_record_str (record, "moatd_path") ?: "", moatd_path) != 0)
     json_object_set_new (record, "moatd_path", json_string (moatd_path));
   from = file_size (moatd_log);
   log_info ("starting moatd (log `%s`)", moatd_log);
@@ -910,7 +661,7 @@ repair_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
     {
       struct net_intercept ic;
       int r;
-      intercept_for (bname, record_str (record, "netns"), &ic);
+      stack_intercept_for (bname, stack_record_str (record, "netns"), &ic);
       r = net_nft_table_exists (&ic, err);
       if (r < 0)
         return -1;
@@ -927,7 +678,7 @@ repair_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
                        "moatd's control socket `%s` is in use by a process "
                        "moat did not start; stop it first",
                        paths->control_sock);
-  unlink_quiet (paths->control_sock);
+  stack_unlink_quiet (paths->control_sock);
   json_object_set_new (record, "state", json_string ("repairing"));
   if (start_moatd (paths, o, record, moatd_path, err) < 0)
     return moat_error_wrap (err, "restart moatd (the engine and the "
@@ -973,7 +724,11 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
 
   if (make_dirs (paths, err) < 0)
     return -1;
-  lockfd = lock_stack (paths, err);
+  /* A root no container can reach is refused before anything starts: a
+   * stack that answers but cannot run a container is not healthy. */
+  if (private && stack_root_check (paths, true, err) < 0)
+    return -1;
+  lockfd = stack_lock (paths, err);
   if (lockfd < 0)
     return -1;
   prev = check_previous (paths, &record, err);
@@ -1002,8 +757,8 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
                        "process moat did not start; stop it first",
                        paths->control_sock);
   if (private)
-    unlink_quiet (paths->engine_sock);
-  unlink_quiet (paths->control_sock);
+    stack_unlink_quiet (paths->engine_sock);
+  stack_unlink_quiet (paths->control_sock);
   if (!private)
     {
       if (stack_engine_ping (engine_sock, 5000, err) < 0)
@@ -1043,7 +798,7 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
         goto fail;
       {
         struct net_intercept ic;
-        intercept_for (o->bridge, o->netns, &ic);
+        stack_intercept_for (o->bridge, o->netns, &ic);
         if (net_nft_apply_closed (&ic, err) < 0)
           goto fail;
       }
@@ -1064,7 +819,7 @@ fail:
   {
     cleanup_error moat_error_t e = NULL;
     log_info ("startup failed; stopping what was started");
-    if (teardown (paths, record, false, &e) < 0)
+    if (stack_teardown (paths, record, false, &e) < 0)
       log_error ("rollback incomplete: %s", moat_error_msg (&e));
   }
   json_decref (record);
@@ -1074,41 +829,6 @@ fail_early:
   return -1;
 }
 
-int
-stack_down (const struct moat_paths *paths, bool *was_running,
-            moat_error_t *err)
-{
-  cleanup_close int lockfd = -1;
-  json_t *record = NULL;
-  int r;
-
-  *was_running = false;
-  if (access (paths->run_dir, F_OK) == 0)
-    {
-      lockfd = lock_stack (paths, err);
-      if (lockfd < 0)
-        return -1;
-    }
-  r = stack_record_read (paths, &record, err);
-  if (r < 0)
-    return -1;
-  if (r == 1)
-    {
-      /* Nothing recorded: only stale pid files can be cleaned; a live
-       * process named by one is reported, never signalled. */
-      if (check_orphan_pidfile (paths->moatd_pid, err) < 0
-          || check_orphan_pidfile (paths->dockerd_pid, err) < 0)
-        return -1;
-      return 0;
-    }
-  *was_running = true;
-  /* The interception rules stay until dockerd (and with it every
-   * container) has exited: teardown removes them last. */
-  r = teardown (paths, record, false, err);
-  json_decref (record);
-  return r;
-}
-
 /* In the foreground: moatd died, the engine still runs.  Restart moatd
  * alone under the stack lock (a `moat down` meanwhile wins: then there is
  * nothing to restart).  *record is replaced by the new one. */
@@ -1116,7 +836,7 @@ static int
 supervise_restart_moatd (const struct moat_paths *paths, json_t **record,
                          const sigset_t *sigs, moat_error_t *err)
 {
-  cleanup_close int lockfd = lock_stack (paths, err);
+  cleanup_close int lockfd = stack_lock (paths, err);
   struct stack_up_opts o;
   json_t *now = NULL;
   const char *moatd_path;
@@ -1134,7 +854,7 @@ supervise_restart_moatd (const struct moat_paths *paths, json_t **record,
     }
   stack_up_opts_init (&o);
   o.abort_on = sigs;
-  moatd_path = record_str (now, "moatd_path");
+  moatd_path = stack_record_str (now, "moatd_path");
   if (moatd_path == NULL || repair_moatd (paths, &o, now, moatd_path, err) < 0)
     {
       if (moatd_path == NULL)

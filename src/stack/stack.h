@@ -156,7 +156,7 @@ int stack_iptables_forget (const char *netns, json_t *ifaces, json_t *subnets,
 bool stack_iptables_rule_ours (const char *line, json_t *ifaces,
                                json_t *subnets);
 
-/* ---- the stack (stack.c) ---- */
+/* ---- the stack (stack.c; stopping it: teardown.c) ---- */
 
 struct stack_up_opts
 {
@@ -204,6 +204,16 @@ int stack_ctl_quick (const struct moat_paths *paths, const char *cmd,
 /* Health of the stack as a JSON object (see cmd_status.c for the keys);
  * *healthy is true when every component answers. */
 json_t *stack_status (const struct moat_paths *paths, bool *healthy);
+
+/* Can a container start under this root (rootperm.c)?  Every directory
+ * from "/" down to paths->run_dir/runc (where moat-runc mounts containers'
+ * root file systems, from inside their user namespace) must be searchable
+ * by others.  With fix, moat's own directories (MOAT_ROOT and below; with
+ * the root "/", run_dir and below) that are owned by root get g+x and o+x
+ * (0700 becomes 0711, as dockerd does for its data root).  Otherwise -1,
+ * EACCES, and *err names the first directory that blocks. */
+int stack_root_check (const struct moat_paths *paths, bool fix,
+                      moat_error_t *err);
 
 /* Read stack.json; returns 1 when it does not exist. */
 int stack_record_read (const struct moat_paths *paths, json_t **record,

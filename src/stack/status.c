@@ -95,6 +95,22 @@ stack_status (const struct moat_paths *paths, bool *healthy)
 
   engine_sock = json_string_value (json_object_get (record, "engine_sock"));
   mode = json_string_value (json_object_get (record, "engine"));
+  /* The private engine's containers are mounted below the run directory
+   * (moat-runc): when others cannot reach it, no container starts. */
+  if (r == 0 && strcmp (mode ?: "private", "private") == 0)
+    {
+      moat_error_release (&err);
+      if (stack_root_check (paths, false, &err) < 0)
+        {
+          json_object_set_new (out, "root",
+                               json_pack ("{s:b, s:s}", "searchable", false,
+                                          "error", moat_error_msg (&err)));
+          ok = false;
+        }
+      else
+        json_object_set_new (out, "root",
+                             json_pack ("{s:b}", "searchable", true));
+    }
   json_object_set_new (out, "engine",
                        engine_status (engine_sock ?: paths->engine_sock,
                                       mode ?: "private", &eng_ok));

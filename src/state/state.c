@@ -266,6 +266,50 @@ state_overrides_load (struct moat_state *st, json_t **out, moat_error_t *err)
 }
 
 int
+state_overrides_read (const char *path, json_t **out, moat_error_t *err)
+{
+  struct moat_state st = { NULL };
+  int version, ret;
+
+  *out = NULL;
+  if (access (path, F_OK) < 0)
+    {
+      if (errno != ENOENT)
+        return moat_error (err, errno, "state `%s`", path);
+      *out = json_object ();
+      return *out != NULL ? 1 : moat_error (err, ENOMEM, "load overrides");
+    }
+  if (sqlite3_open_v2 (path, &st.db,
+                       SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+                           | SQLITE_OPEN_NOFOLLOW,
+                       NULL)
+      != SQLITE_OK)
+    {
+      moat_error (err, EIO, "open state `%s`: %s", path,
+                  st.db != NULL ? sqlite3_errmsg (st.db) : "no memory");
+      sqlite3_close (st.db);
+      return -1;
+    }
+  sqlite3_busy_timeout (st.db, 5000);
+  ret = pragma_int (st.db, "PRAGMA user_version", &version, err);
+  if (ret == 0 && (version < 0 || (size_t) version > schema_n_migrations ()))
+    ret = moat_error (err, EPROTO,
+                      "state database `%s` has schema version %d; this moat "
+                      "knows up to %zu (was it written by a newer moat?)",
+                      path, version, schema_n_migrations ());
+  else if (ret == 0 && version == 0)
+    {
+      /* created, never migrated: no overrides yet */
+      *out = json_object ();
+      ret = *out != NULL ? 0 : moat_error (err, ENOMEM, "load overrides");
+    }
+  else if (ret == 0)
+    ret = state_overrides_load (&st, out, err);
+  sqlite3_close (st.db);
+  return ret;
+}
+
+int
 state_override_set (struct moat_state *st, const char *key, json_t *value,
                     uid_t by_uid, moat_error_t *err)
 {

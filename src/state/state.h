@@ -38,6 +38,11 @@ void state_rollback (struct moat_state *st);
 /* User overrides of unlocked settings: {"dotted.key": value}. */
 int state_overrides_load (struct moat_state *st, json_t **out,
                           moat_error_t *err);
+/* The overrides of the database at path, read without moatd: opened
+ * read-only, never created or migrated (an older schema is read as it is,
+ * a newer one refused).  Returns 1 with an empty *out when there is no
+ * database. */
+int state_overrides_read (const char *path, json_t **out, moat_error_t *err);
 int state_override_set (struct moat_state *st, const char *key,
                         json_t *value, uid_t by_uid, moat_error_t *err);
 

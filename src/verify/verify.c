@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "ctl/ctl.h"
 #include "dockerapi/dockerapi.h"
+#include "stack/stack.h"
 #include "verify-internal.h"
 
 #define CALL_TIMEOUT_MS 60000
@@ -246,6 +247,28 @@ check_engine_socket (struct ctx *c)
           st.st_uid == 0 && (st.st_mode & 0077) == 0,
           "%s is mode %04o, owner uid %u", c->paths->engine_sock,
           (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+}
+
+/* moat-runc mounts containers' root file systems below MOAT_ROOT/run/moat
+ * from inside their user namespace: a directory on the way that others
+ * cannot search stops every container (the checks that run one fail
+ * too; this one names the directory). */
+static void
+check_root_searchable (struct ctx *c)
+{
+  moat_error_t err = NULL;
+  if (access (c->paths->engine_sock, F_OK) < 0)
+    return; /* an external engine: its runtime is not moat's */
+  if (stack_root_check (c->paths, false, &err) < 0)
+    {
+      record (c, "containers can start under MOAT_ROOT", false, "%s",
+              moat_error_msg (&err));
+      moat_error_release (&err);
+      return;
+    }
+  record (c, "containers can start under MOAT_ROOT", true,
+          "every directory down to %s/runc is searchable by others",
+          c->paths->run_dir);
 }
 
 static void
@@ -590,6 +613,7 @@ verify_run (const struct moat_paths *paths, const struct verify_opts *o,
   dockerapi_response_free (&r);
 
   check_engine_socket (&c);
+  check_root_searchable (&c);
   if (ensure_image (&c, err) < 0)
     {
       record (&c, "test image", false, "%s", moat_error_msg (err));

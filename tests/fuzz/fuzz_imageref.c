@@ -55,7 +55,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   imageref_free (&r);
 
   if (netaddr_exclude_parse (s, &e, &err) == 0)
-    (void)netaddr_exclude_match (&e, second);
+    (void)netaddr_exclude_match (&e, second, 443);
   moat_error_release (&err);
   (void)netaddr_parse_ports (s, &all, bitmap, &err);
   moat_error_release (&err);

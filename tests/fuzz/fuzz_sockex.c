@@ -1,7 +1,8 @@
 /* libFuzzer entry point: the registry answers and engine answers the
  * socket-exception code reads: a Docker-Content-Digest header line, an
- * image inspect body, a WWW-Authenticate challenge (and the token URL made
- * from it) and a token endpoint's answer.  The first byte picks which. */
+ * image inspect body, an image list, a WWW-Authenticate challenge (and the
+ * token URL made from it) and a token endpoint's answer.  The first byte picks
+ * which. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     {
       char out[SOCKEX_DIGEST_MAX];
       (void)sockex_parse_digest_header ((const char *)data + 1, size - 1, out);
+    }
+  else if (data[0] & 4)
+    {
+      struct sockex_local *l = NULL;
+      size_t n = 0;
+      moat_error_t err = NULL;
+      if (sockex_local_parse ((const char *)data + 1, size - 1, &l, &n, &err)
+          == 0)
+        sockex_local_free (l, n);
+      moat_error_release (&err);
     }
   else
     {

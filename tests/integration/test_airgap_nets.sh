@@ -101,7 +101,10 @@ docker -H "$MOAT_ENGINE_HOST" import -c 'ENV PATH=/bin' "$HARNESS_DIR/probe.tar"
 
 # Leak catcher in the engine's namespace, after moat's rules: anything from
 # the engine's interfaces forwarded towards S (the only way out of the
-# engine's namespace), except DNS to the resolver.
+# engine's namespace), except DNS to the resolver and TCP to the excluded
+# hosts' port 80 from a source that belongs on its interface (IP-literal
+# exclusions are forwarded by nft, docs/net-guard.md; forged sources still
+# count).
 dns_ok=
 [ -n "$R" ] && dns_ok="iifname { \"moat0\", \"br-*\" } ip daddr $R th dport 53 accept"
 ip netns exec "$H" nft -f - <<NFT || harness_bail "leak catcher" "nft failed"
@@ -110,6 +113,8 @@ table inet moattest {
   chain forward {
     type filter hook forward priority filter + 10; policy accept;
     $dns_ok
+    iifname { "moat0", "br-*" } oifname "hs0" ip daddr 10.78.0.2 tcp dport 80 fib saddr . iif oif exists counter accept
+    iifname { "moat0", "br-*" } oifname "hs0" ip6 daddr fd78::2 tcp dport 80 fib saddr . iif oif exists counter accept
     iifname { "moat0", "br-*" } oifname "hs0" meta nfproto ipv4 meta l4proto tcp counter
     iifname { "moat0", "br-*" } oifname "hs0" meta nfproto ipv4 meta l4proto != tcp counter
     iifname { "moat0", "br-*" } oifname "hs0" meta nfproto ipv6 meta l4proto tcp counter
@@ -194,7 +199,7 @@ if [ -n "$R" ]; then
   [ "$(cnt "$S" resolver)" = 0 ] && ok "TCP to another port of the resolver does not pass" \
     || not_ok "TCP to another port of the resolver does not pass" "resolver=$(cnt "$S" resolver)"
 else
-  ok "# SKIP DNS over TCP: no usable IPv4 nameserver in /etc/resolv.conf"
+  skip "DNS over TCP" "no usable IPv4 nameserver in /etc/resolv.conf"
 fi
 
 [ "$(cnt "$H" leaks)" = 0 ] && ok "total: nothing forwarded past moat's rules" \

@@ -8,42 +8,30 @@
 # message before the engine acts on it.  Payloads are harmless: the only
 # "plugin" is a listener in a directory this test made, which records
 # whether anything connected.  Prints "ok - NAME" / "not ok - NAME".
-set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${MOAT_BUILD:-$top/build}
+. "$(dirname "$0")/../lib/harness.sh"
+top=$HARNESS_TOP
+build=$MOAT_BUILD
 guard_bin=$build/tests/guard-run
 [ -x "$guard_bin" ] || guard_bin=$top/build/tests/guard-run
 
-R=$(mktemp -d /tmp/moat-ecih-XXXXXX)
-NS=moateh$$
+harness_init
+R=$HARNESS_DIR
+engine=${MOAT_ENGINE_HOST#unix://}
 share=$R/share
 gsock=$R/run/moat/docker.sock
-guard_pid=
-plug_pid=
-. "$top/tests/integration/lib/private_engine.sh"
-cleanup() {
-  [ -n "$guard_pid" ] && kill "$guard_pid" 2>/dev/null && wait "$guard_pid" 2>/dev/null
-  [ -n "$plug_pid" ] && kill "$plug_pid" 2>/dev/null && wait "$plug_pid" 2>/dev/null
-  [ -n "${engine:-}" ] && DOCKER_HOST=unix://$engine docker rm -f vc >/dev/null 2>&1
-  engine_stop
-  rm -rf "$R"
-}
-trap cleanup EXIT
-
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; shift; for l in "$@"; do echo "# $l"; done; }
 
 mkdir -p "$share/data" "$share/ok" "$R/plug"
 echo marker-from-share >"$share/ok/marker"
-if ! engine_start; then
-  nok "dockerd starts" "$(tail -5 "$R/dockerd.log")"; exit 1
-fi
+harness_engine '{"runtimes": {"moat-runc": {"path": "runc"}}}'
+harness_busybox
+mkdir -p "$(dirname "$gsock")"
 
 "$guard_bin" --listen "$gsock" --engine "$engine" --share "$share" \
-  --protect "$R/data" --protect "$R/exec" --protect "$R/run/moat" \
+  --protect "$R/data" --protect "$R/exec" --protect "$(dirname "$engine")" \
   --container-cidr 10.213.0.1/24 --container-cidr 10.214.0.0/16 \
   --audit "$R/audit.jsonl" 2>"$R/guard.log" &
 guard_pid=$!
+harness_track guard "$guard_pid"
 for _ in $(seq 1 50); do [ -S "$gsock" ] && break; sleep 0.1; done
 export DOCKER_HOST=unix://$gsock
 export DOCKER_BUILDKIT=0
@@ -62,6 +50,7 @@ while True:
     c.close()
 PY
 plug_pid=$!
+harness_track plugin "$plug_pid"
 for _ in $(seq 1 50); do [ -S "$R/plug/evil.sock" ] && break; sleep 0.1; done
 evil=../../..$R/plug/evil
 
@@ -70,11 +59,11 @@ refused() {
   local name=$1 want=$2 out
   shift 2
   if out=$("$@" 2>&1); then
-    nok "$name" "accepted: $out"
+    not_ok "$name" "accepted: $out"
   else
     case "$out" in
       *"$want"*) ok "$name" ;;
-      *) nok "$name" "$out" ;;
+      *) not_ok "$name" "$out" ;;
     esac
   fi
 }
@@ -89,9 +78,9 @@ out=$(api POST /volumes/create '{"Name":"h1","DriverOpts":{"type":"none","o":"bi
 case "$out" in
   *"${E}volume device \\\"../..\\\" denied; a bind volume's device must be an absolute, clean host path"*)
     ok "volume create: relative device refused (API reproducer)" ;;
-  *) nok "volume create: relative device refused (API reproducer)" "$out" ;;
+  *) not_ok "volume create: relative device refused (API reproducer)" "$out" ;;
 esac
-raw docker volume inspect h1 >/dev/null 2>&1 && nok "the engine never made volume h1" \
+raw docker volume inspect h1 >/dev/null 2>&1 && not_ok "the engine never made volume h1" \
   || ok "the engine never made volume h1"
 refused "docker volume create: relative device" "${E}volume device" \
   docker volume create -o type=none -o o=bind -o device=../.. h1b
@@ -116,10 +105,10 @@ if docker volume create -o type=none -o o=bind -o device="$share/ok" okv >/dev/n
   && out=$(docker run --rm -v okv:/h busybox cat /h/marker 2>&1) && [ "$out" = marker-from-share ]; then
   ok "bind volume of a shared directory works"
 else
-  nok "bind volume of a shared directory works" "$out"
+  not_ok "bind volume of a shared directory works" "$out"
 fi
 docker volume create -o type=tmpfs -o device=tmpfs -o o=size=1m tmpv >/dev/null 2>&1 \
-  && ok "tmpfs volume works" || nok "tmpfs volume works"
+  && ok "tmpfs volume works" || not_ok "tmpfs volume works"
 docker volume rm okv tmpv >/dev/null 2>&1
 
 # ---- hole 3: driver and plugin names ------------------------------------------
@@ -135,14 +124,14 @@ refused "network create --ipam-driver <path>" "${E}IPAM driver" \
   docker network create --ipam-driver "$evil" h3e
 refused "run --log-driver <path>" "${E}log driver" \
   docker run --rm --log-driver "$evil" busybox true
-[ -e "$R/plug/contacted" ] && nok "the fake plugin was never contacted" "$(cat "$R/plug/contacted")" \
+[ -e "$R/plug/contacted" ] && not_ok "the fake plugin was never contacted" "$(cat "$R/plug/contacted")" \
   || ok "the fake plugin was never contacted"
 refused "volume create -d <plugin not allowed>" "not in the allowed list; if you wish to allow it, add it to enhancedContainerIsolation.allowedDrivers" \
   docker volume create -d someplugin h3f
 refused "run --log-driver syslog (host service, outside the net guard)" "${E}log driver \"syslog\" denied" \
   docker run --rm --log-driver syslog busybox true
 out=$(docker run --rm --log-driver json-file --log-opt max-size=1m busybox echo logged 2>&1)
-[ "$out" = logged ] && ok "run --log-driver json-file works" || nok "run --log-driver json-file works" "$out"
+[ "$out" = logged ] && ok "run --log-driver json-file works" || not_ok "run --log-driver json-file works" "$out"
 
 # ---- hole 2 and the HostConfig pass -------------------------------------------
 refused "run --device host block device" "${E}host device \"/dev/loop0\" can't be given to a container" \
@@ -153,7 +142,7 @@ refused "run --gpus" "${E}device requests (--gpus) can't be set" \
   docker run --rm --gpus all busybox true
 if [ -c /dev/fuse ]; then
   out=$(docker run --rm --device /dev/fuse busybox ls /dev/fuse 2>&1)
-  [ "$out" = /dev/fuse ] && ok "run --device /dev/fuse works" || nok "run --device /dev/fuse works" "$out"
+  [ "$out" = /dev/fuse ] && ok "run --device /dev/fuse works" || not_ok "run --device /dev/fuse works" "$out"
 fi
 refused "run --cgroup-parent" "${E}a cgroup parent can't be set" \
   docker run --rm --cgroup-parent /elsewhere busybox true
@@ -162,11 +151,11 @@ refused "run --security-opt systempaths=unconfined" "systempaths=unconfined); /p
   docker run --rm --security-opt systempaths=unconfined busybox true
 out=$(api POST /containers/create '{"Image":"busybox","HostConfig":{"MaskedPaths":[],"ReadonlyPaths":[]}}')
 case "$out" in *"${E}HostConfig.MaskedPaths can't be set"*) ok "create with MaskedPaths [] refused" ;;
-  *) nok "create with MaskedPaths [] refused" "$out" ;; esac
+  *) not_ok "create with MaskedPaths [] refused" "$out" ;; esac
 out=$(api POST /containers/create '{"Image":"busybox","HostConfig":{"SecurityOpt":["systempaths=unconfined"]}}')
 case "$out" in *'security option \"systempaths=unconfined\" denied; /proc and /sys stay masked'*)
   ok "create with SecurityOpt systempaths=unconfined refused" ;;
-  *) nok "create with SecurityOpt systempaths=unconfined refused" "$out" ;; esac
+  *) not_ok "create with SecurityOpt systempaths=unconfined refused" "$out" ;; esac
 mkdir -p "$R/ctx"
 printf 'FROM busybox\nRUN true\n' >"$R/ctx/Dockerfile"
 refused "build --cgroup-parent" "${E}a cgroup parent can't be set" \
@@ -180,10 +169,10 @@ refused "import from a URL" "${E}the engine would fetch \"http://127.0.0.1:9/x.t
   docker import http://127.0.0.1:9/x.tar evil:1
 out=$(curl -s --unix-socket "$gsock" -X POST "http://moat/v1.41/build?remote=http%3A%2F%2F127.0.0.1%3A9%2Fctx.tar&t=x")
 case "$out" in *"${E}the engine would fetch"*) ok "build with a remote context refused" ;;
-  *) nok "build with a remote context refused" "$out" ;; esac
+  *) not_ok "build with a remote context refused" "$out" ;; esac
 echo hi >"$R/ctx/f"
 out=$(tar -C "$R/ctx" -c f | docker import - imported:1 2>&1) && ok "import from stdin works" \
-  || nok "import from stdin works" "$out"
+  || not_ok "import from stdin works" "$out"
 
 # ---- issue 11 item 1: user networks ------------------------------------------
 refused "network create -d macvlan" "${E}network driver \"macvlan\" denied" \
@@ -200,33 +189,34 @@ if out=$(docker network create --subnet 10.214.77.0/24 n6 2>&1); then
   ok "network create: subnet inside the pool works"
   docker network rm n6 >/dev/null 2>&1
 else
-  nok "network create: subnet inside the pool works" "$out"
+  not_ok "network create: subnet inside the pool works" "$out"
 fi
 if out=$(docker network create n7 2>&1); then
   ok "network create: default bridge network works"
   docker network rm n7 >/dev/null 2>&1
 else
-  nok "network create: default bridge network works" "$out"
+  not_ok "network create: default bridge network works" "$out"
 fi
 made=
 for n in n1 n2 n3 n4 n5; do
   raw docker network inspect $n >/dev/null 2>&1 && made="$made $n"
 done
-[ -z "$made" ] && ok "the engine made no refused network" || nok "the engine made no refused network" "$made"
+[ -z "$made" ] && ok "the engine made no refused network" || not_ok "the engine made no refused network" "$made"
 # everyday flags that must keep working
 out=$(docker run --rm --privileged busybox true 2>&1)
 # (plain runc in this private engine may fail it for its own reasons)
-case "$out" in *"$E"*) nok "run --privileged passes the guard" "$out" ;;
+case "$out" in *"$E"*) not_ok "run --privileged passes the guard" "$out" ;;
   *) ok "run --privileged passes the guard" ;; esac
 for args in "--cap-add SYS_ADMIN" "--security-opt no-new-privileges" \
   "--tmpfs /t:size=1m" "--sysctl net.ipv4.ip_forward=1" "--add-host h:10.0.0.1" "--shm-size 8m" \
   "--ulimit nofile=1024:1024" "--read-only"; do
   # shellcheck disable=SC2086
   out=$(docker run --rm $args busybox echo fine 2>&1)
-  [ "$out" = fine ] && ok "run $args works" || nok "run $args works" "$out"
+  [ "$out" = fine ] && ok "run $args works" || not_ok "run $args works" "$out"
 done
 grep -q '"rule":"eci.driver","outcome":"refused"' "$R/audit.jsonl" \
-  && ok "refusals are audited (eci.driver)" || nok "refusals are audited (eci.driver)" "$(tail -3 "$R/audit.jsonl")"
+  && ok "refusals are audited (eci.driver)" || not_ok "refusals are audited (eci.driver)" "$(tail -3 "$R/audit.jsonl")"
 
 kill "$guard_pid"; wait "$guard_pid"; rc=$?; guard_pid=
-[ "$rc" = 0 ] && ok "guard stops on SIGTERM" || nok "guard stops on SIGTERM" "rc=$rc" "$(tail -20 "$R/guard.log")"
+[ "$rc" = 0 ] && ok "guard stops on SIGTERM" || not_ok "guard stops on SIGTERM" "rc=$rc" "$(tail -20 "$R/guard.log")"
+harness_done

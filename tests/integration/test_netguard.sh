@@ -631,6 +631,30 @@ check "cli: https goes to the https proxy (SOCKS5)" bash -c "MOAT_ROOT=$work/roo
 check "cli: unlisted port not intercepted" bash -c "MOAT_ROOT=$work/root ip netns exec $H $moat net decide http://198.51.100.1:22/ | grep -q '^NOT INTERCEPTED'"
 check "cli: --json names the rule" bash -c "MOAT_ROOT=$work/root ip netns exec $H $moat net decide --json https://internal.company.com/ | jq -e '.decision == \"DIRECT\" and .rule == \"exclude \\\"internal.company.com\\\"\"' >/dev/null"
 
+# Issue 12 defect: the CLI calls the guard's decision function, host
+# protection included.  10.77.0.1 is H's own address (the container's
+# gateway): "0.0.0.0/0" does not name it, so the guard refuses it and so
+# must `moat net decide`.
+start_guard --ports 80,443 --exclude 0.0.0.0/0 || exit 1
+out=$(curlC http://10.77.0.1:80/ 2>&1); rc=$?
+check "exclude 0.0.0.0/0: the guard refuses the host address (rc=$rc)" reset_p "$rc"
+check "exclude 0.0.0.0/0: audit names host protection" \
+  audit_has '.decision == "refused" and .dst == "10.77.0.1" and (.rule | test("host address not allowed"))'
+stop_guard
+mkdir -p "$work/root2/etc/moat"
+cat > "$work/root2/etc/moat/admin-settings.json" <<'JSON'
+{"configurationFileVersion": 2,
+ "containersProxy": {"locked": true, "mode": "manual",
+   "http": "http://10.78.0.4:8888", "https": "", "exclude": ["0.0.0.0/0"],
+   "pac": "", "transparentPorts": "80,443"}}
+JSON
+out=$(MOAT_ROOT=$work/root2 ip netns exec $H $moat net decide http://10.77.0.1:80/ 2>&1)
+check "cli: exclude 0.0.0.0/0 does not open the host address ($out)" \
+  test "$out" = 'REFUSE (rule: host address not allowed (exclude host.docker.internal to allow it))'
+out=$(MOAT_ROOT=$work/root2 ip netns exec $H $moat net decide http://198.51.100.1/ 2>&1)
+check "cli: exclude 0.0.0.0/0 is DIRECT elsewhere ($out)" \
+  test "$out" = 'DIRECT (rule: exclude "0.0.0.0/0")'
+
 check "no TCP from the container was forwarded past interception (leaks=$(leaks))" test "$(leaks)" = 0
 check "guard ran clean (no sanitizer report)" \
   bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' '$work/guard.log'"

@@ -1,88 +1,47 @@
 #!/usr/bin/env bash
-# The net guard in front of real containers: a private dockerd in a network
-# namespace H (as the helper brief describes), its default bridge
-# intercepted by tests/tools/netguard-runner, servers in a namespace S
-# behind H.  Checks the block-all and exclude examples from a busybox
-# container.  Everything is this test's own: namespaces, dockerd (data and
-# exec roots under a temp dir, its own socket), processes ended by PID.
-set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${MOAT_BUILD:-$top/build}
+# The net guard in front of real containers: the harness's private dockerd
+# (harness_engine) in its network namespace H, its bridge intercepted by
+# tests/tools/netguard-runner, servers in a namespace S behind H.  Checks
+# the block-all and exclude examples from a busybox container.
+# Everything is this test's own: namespaces, dockerd (data and exec roots
+# under MOAT_ROOT, its own socket), processes ended by PID.
+. "$(dirname "$0")/../lib/harness.sh"
+top=$HARNESS_TOP
+build=$MOAT_BUILD
 runner=$build/tests/netguard-runner
 [ -x "$runner" ] || runner=$top/build/tests/netguard-runner
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
-if [ "$(id -u)" -ne 0 ] || ! command -v dockerd >/dev/null || ! [ -x /bin/busybox ]; then
-  echo "ok - netguard-docker # SKIP needs root, dockerd and busybox-static"; exit 0
-fi
-
-tag=mnd$$; H=$tag-h; S=$tag-s
-R=$(mktemp -d /tmp/moat-net-docker.XXXXXX)
-pids=(); guard_pid=; dockerd_pid=
-cleanup() {
-  set +e
-  ip route del blackhole 10.78.0.0/24 metric $$ 2>/dev/null
-  [ -n "$guard_pid" ] && kill "$guard_pid" && wait "$guard_pid" 2>/dev/null
-  if [ -n "$dockerd_pid" ]; then
-    docker -H "unix://$R/engine.sock" rm -f $(docker -H "unix://$R/engine.sock" ps -aq) >/dev/null 2>&1
-    kill "$dockerd_pid"
-    for _ in $(seq 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
-  fi
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  for n in "$H" "$S"; do ip netns del "$n" 2>/dev/null; done
-  umount -R "$R/exec" 2>/dev/null; umount -R "$R/data" 2>/dev/null
-  # dockerd's cgroups under /moat-<tag> (empty once its containers are gone)
-  for d in /sys/fs/cgroup/*/moat-"$tag" /sys/fs/cgroup/moat-"$tag"; do
-    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-  done
-  rm -rf "$R"
-}
-trap cleanup EXIT
+harness_init
+R=$HARNESS_DIR
+H=$HARNESS_NETNS
+S=moat-s-${HARNESS_NETNS#moat-t-}
+export HARNESS_EXTRA_NETNS=$S
 # Safety net: in the machine's own namespace the test networks are a
 # blackhole (a route of this run's own, metric = pid), so a connection made
 # from the wrong namespace fails here instead of leaving the machine.
-ip route add blackhole 10.78.0.0/24 metric $$ || { echo "not ok - blackhole route"; exit 1; }
-D() { docker -H "unix://$R/engine.sock" "$@"; }
+ip route add blackhole 10.78.0.0/24 metric $$ || harness_bail "blackhole route"
+export HARNESS_EXTRA_CLEANUP="ip route del blackhole 10.78.0.0/24 metric $$ 2>/dev/null"
 
-ip netns add "$H"; ip netns add "$S"
-ip -n "$H" link set lo up; ip -n "$S" link set lo up
-ip link add "${tag}s" netns "$S" type veth peer name hs0 netns "$H"
-ip -n "$S" link set "${tag}s" name s0
+ip netns add "$S"
+ip -n "$S" link set lo up
+ip link add "${S: -8}x" netns "$S" type veth peer name "${S: -8}y" netns "$H"
+ip -n "$S" link set "${S: -8}x" name s0
+ip -n "$H" link set "${S: -8}y" name hs0
 ip -n "$H" addr add 10.78.0.1/24 dev hs0
 ip -n "$S" addr add 10.78.0.2/24 dev s0; ip -n "$S" addr add 10.78.0.5/24 dev s0
 ip -n "$H" link set hs0 up; ip -n "$S" link set s0 up
 ip -n "$S" route add default via 10.78.0.1
 ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1
 
-mkdir -p "$R/www" "$R/img/bin"
+mkdir -p "$R/www"
 echo "hello from S" > "$R/www/index.html"
-cat > "$R/httpd.py" <<'PYS'
-import functools, http.server, socketserver, sys
-class S(http.server.ThreadingHTTPServer):
-    def server_bind(self):
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "s", self.server_address[1]
-h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[2])
-S(("0.0.0.0", int(sys.argv[1])), h).serve_forever()
-PYS
-ip netns exec "$S" /usr/bin/python3 -u "$R/httpd.py" 80 "$R/www" >"$R/http.log" 2>&1 &
-pids+=($!)
+harness_spawn httpd ip netns exec "$S" /usr/bin/python3 -m http.server \
+  --bind 0.0.0.0 --directory "$R/www" 80 >/dev/null
 
-echo '{"bridge": "mnd0", "iptables": true}' > "$R/daemon.json"
 ip -n "$H" link add mnd0 type bridge
 ip -n "$H" addr add 172.31.77.1/24 dev mnd0
 ip -n "$H" link set mnd0 up
-nsenter --net=/run/netns/"$H" dockerd --data-root "$R/data" --exec-root "$R/exec" \
-  --pidfile "$R/dockerd.pid" -H "unix://$R/engine.sock" --config-file "$R/daemon.json" \
-  --cgroup-parent "/moat-$tag" >"$R/dockerd.log" 2>&1 &
-dockerd_pid=$!
-for _ in $(seq 150); do D info >/dev/null 2>&1 && break; sleep 0.2; done
-if ! D info >/dev/null 2>&1; then echo "not ok - private dockerd did not start"; tail -20 "$R/dockerd.log" | sed 's/^/# /'; exit 1; fi
-cp /bin/busybox "$R/img/bin/"
-for a in sh wget nc sleep cat echo; do ln -s busybox "$R/img/bin/$a"; done
-tar -C "$R/img" -c . | D import - busybox:moatnet >/dev/null || { echo "not ok - image import"; exit 1; }
+harness_engine '{"bridge": "mnd0", "iptables": true}'
+harness_busybox
 
 # leak catcher: TCP from the containers forwarded is dropped and counted
 ip netns exec "$H" nft -f - <<'NFT'
@@ -100,32 +59,72 @@ start_guard() {
   ip netns exec "$H" "$runner" --port 15001 --iface mnd0 --src 172.31.77.0/24 \
     --audit "$R/audit.jsonl" "$@" >>"$R/guard.log" 2>&1 &
   guard_pid=$!
+  harness_track guard "$guard_pid"
   for _ in $(seq 50); do grep -q listening "$R/guard.log" && return 0; sleep 0.1; done
   return 1
 }
 stop_guard() { kill "$guard_pid"; wait "$guard_pid"; guard_pid=; : > "$R/guard.log"; }
-run() { D run --rm busybox:moatnet "$@" 2>&1; }
-# busybox wget segfaults when static (NSS); nc with a hand-made request.
-fetch() { run sh -c "printf 'GET / HTTP/1.0\\r\\nHost: $1\\r\\n\\r\\n' | nc -w 5 $1 80"; }
+run() { d run --rm busybox "$@" 2>&1; }
+# busybox wget segfaults when static (NSS); nc with a hand-made request,
+# then nc's own exit status ("nc-exit=N": the container ran, nc ran).
+fetch() { run sh -c "printf 'GET / HTTP/1.0\\r\\nHost: $1\\r\\n\\r\\n' | nc -w 5 $1 80; echo nc-exit=\$?"; }
+# refusals DST: refusals of DST from the containers' bridge in the audit.
+refusals() {
+  jq -s --arg d "$1" 'map(select(.decision == "refused" and (.src | startswith("172.31.77.")) and .dst == $d)) | length' "$R/audit.jsonl"
+}
+# check_guard_refused NAME DST OUT BEFORE: refused by the net guard and for
+# no other reason: nc ran and got no reply (the guard's reset; busybox nc
+# may still exit 0),
+# nothing says the attempt broke, one more refusal of DST audited.
+check_guard_refused() {
+  local name=$1 dst=$2 out=$3 before=$4 n=0 i
+  for i in $(seq 25); do
+    n=$(refusals "$dst")
+    [ "${n:-0}" -gt "$before" ] && break
+    sleep 0.2
+  done
+  if ! grep -qE '^nc-exit=[01]$' <<<"$out"; then
+    not_ok "$name" "nc did not run" "$out"
+  elif grep -qE 'hello from S|^HTTP/' <<<"$out"; then
+    not_ok "$name" "the server answered" "$out"
+  elif grep -qE ': not found|Unable to find image|Error response from daemon|Cannot connect|docker: ' <<<"$out"; then
+    not_ok "$name" "the attempt did not run as written" "$out"
+  elif [ "${n:-0}" -le "$before" ]; then
+    not_ok "$name" "no refusal of $dst audited (before: $before, now: ${n:-0})" "$out" "$(tail -3 "$R/audit.jsonl")"
+  else
+    ok "$name"
+  fi
+}
 
-start_guard --ports '*' || { echo "not ok - guard"; exit 1; }
+start_guard --ports '*' || harness_bail "net guard starts" "$(tail -5 "$R/guard.log")"
 # Timed inside the container against nc's own 30 s idle timeout: a hung
 # connection takes 30 s, a reset one returns at once, whatever the load.
-out=$(run sh -c "s=\$(date +%s); printf 'GET / HTTP/1.0\\r\\nHost: 10.78.0.2\\r\\n\\r\\n' | nc -w 30 10.78.0.2 80; echo elapsed=\$(( \$(date +%s) - s ))")
+out=$(run sh -c "s=\$(date +%s); printf 'GET / HTTP/1.0\\r\\nHost: 10.78.0.2\\r\\n\\r\\n' | nc -w 30 10.78.0.2 80; echo nc-exit=\$?; echo elapsed=\$(( \$(date +%s) - s ))")
 secs=$(echo "$out" | sed -n 's/^elapsed=//p')
-check "docker block-all: container's HTTP refused" bash -c "! echo '$out' | grep -q 'hello from S'"
+check_guard_refused "docker block-all: container's HTTP refused by the net guard" 10.78.0.2 \
+  "$(grep -v '^elapsed=' <<<"$out")" 0
 check "docker block-all: refused at once, not timed out (${secs}s in the container; nc -w 30)" test -n "$secs" -a "${secs:-99}" -lt 15
 check "docker block-all: refusal audited with the container's address" \
   jq -e -s 'map(select(.decision == "refused" and (.src | startswith("172.31.77.")) and .dst == "10.78.0.2")) | length > 0' "$R/audit.jsonl"
 stop_guard
-start_guard --ports 80,443 --exclude 10.78.0.2 || { echo "not ok - guard"; exit 1; }
+start_guard --ports 80,443 --exclude 10.78.0.2 || harness_bail "net guard starts" "$(tail -5 "$R/guard.log")"
 out=$(fetch 10.78.0.2)
 check "docker exclude: container reaches the excluded server" bash -c "echo '$out' | grep -q 'hello from S'"
 check "docker exclude: audited as direct from the container" \
   jq -e -s 'map(select(.decision == "direct" and (.src | startswith("172.31.77.")) and .dst == "10.78.0.2")) | length > 0' "$R/audit.jsonl"
+before=$(refusals 10.78.0.5)
 out=$(fetch 10.78.0.5)
-check "docker exclude: other destination refused" bash -c "! echo '$out' | grep -q 'hello from S'"
+check_guard_refused "docker exclude: other destination refused" 10.78.0.5 "$out" "$before"
+# The verdict itself: a container that never ran, or an nc that is not
+# there, is not a refusal (the old "no hello in the output" check passed
+# both).
+verdict() { (ok() { echo pass; }; not_ok() { echo fail; }; check_guard_refused "$@"); }
+before=$(refusals 10.78.0.5)
+check "verdict: a container that did not start is not a refusal" \
+  test "$(verdict v 10.78.0.5 "$(d run --rm no-such-image-moat:1 true 2>&1)" "$before")" = fail
+check "verdict: a missing nc is not a refusal" \
+  test "$(verdict v 10.78.0.5 "$(run sh -c 'no-such-nc-moat 10.78.0.5 80; echo nc-exit=$?')" "$before")" = fail
 stop_guard
 leaks=$(ip netns exec "$H" nft list counter inet moattest leaks | sed -n 's/.*packets \([0-9]*\).*/\1/p')
 check "docker: nothing forwarded past interception (leaks=$leaks)" test "$leaks" = 0
-[ "$fails" -eq 0 ]
+harness_done

@@ -1,28 +1,23 @@
 #!/usr/bin/env bash
 # moat-runc end to end: a private dockerd (in its own netns) whose default
 # runtime is the build's moat-runc; real containers from a busybox image.
-set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/harness.sh"
+cd "$HARNESS_TOP"
 top=$PWD
-B=${MOAT_BUILD:-$top/build}
-. tests/integration/lib_dockerd.sh
-trap dockerd_stop EXIT
-
-ok() { echo "ok - $1"; }
-fail() { echo "not ok - $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
+B=$MOAT_BUILD
+harness_init
+R=$HARNESS_DIR
 
 MR=$R/moat
 mkdir -p "$MR"
 DB=$MR/var/lib/moat/state.db
-ns=moat-rt-$$
 cat >"$R/daemon.json.in" <<JSON
 {"runtimes": {"moat-runc": {"path": "$B/moat-runc",
                             "runtimeArgs": ["--moat-root", "$MR"]}},
  "default-runtime": "moat-runc"}
 JSON
-dockerd_start "$ns" "$(cat "$R/daemon.json.in")" || { fail "dockerd starts"; exit 1; }
-import_busybox || { fail "import busybox"; exit 1; }
+harness_engine "$(cat "$R/daemon.json.in")"
+harness_busybox
 
 ranges() { sqlite3 "$DB" 'SELECT count(*) FROM runtime_id_ranges' 2>/dev/null || echo 0; }
 
@@ -61,7 +56,7 @@ d commit c1 moat-commit >/dev/null
 check "docker commit keeps normal ownership" \
   test "$(d run --rm moat-commit stat -c '%u' /rootfile /home/bob/f | tr '\n' ' ')" = "0 1000 "
 check "docker export keeps normal ownership" \
-  sh -c "docker -H unix://$R/engine.sock export c1 | tar -tvf - | grep -q ' root/root .* rootfile\$'"
+  sh -c "docker -H $MOAT_ENGINE_HOST export c1 | tar -tvf - | grep -q ' root/root .* rootfile\$'"
 echo hi >"$R/cpin"
 d cp "$R/cpin" c1:/cpin
 check "docker cp into the container is owned by its root" \
@@ -104,8 +99,8 @@ check "restarted with another range ($b1 -> $nb1), files still owned by its root
   test "$nb1" != "$b1" -a "$(d exec c1 stat -c '%u' /rootfile)" = 0 -a "$(d exec c1 sh -c 'echo y >> /rootfile && cat /rootfile' | tail -1)" = y
 d rm -f c3 >/dev/null
 
-check "docker pause/unpause pass through" sh -c "docker -H unix://$R/engine.sock pause c2 >/dev/null && docker -H unix://$R/engine.sock unpause c2 >/dev/null"
-check "docker top passes through (runc ps)" sh -c "docker -H unix://$R/engine.sock top c2 | grep -q sleep"
+check "docker pause/unpause pass through" sh -c "docker -H $MOAT_ENGINE_HOST pause c2 >/dev/null && docker -H $MOAT_ENGINE_HOST unpause c2 >/dev/null"
+check "docker top passes through (runc ps)" sh -c "docker -H $MOAT_ENGINE_HOST top c2 | grep -q sleep"
 check "docker update passes through" d update --memory 100m --memory-swap 200m c2
 
 # A range whose container died without delete (crash) is reconciled.
@@ -115,7 +110,7 @@ check "moat-reconcile releases only the stale range ($out)" \
   test "$out" = "released 1 stale id range" -a "$(ranges)" = 2
 
 check "docker run -t (console socket) gets a pty" \
-  sh -c "docker -H unix://$R/engine.sock run --rm -t busybox tty | grep -q '^/dev/pts/'"
+  sh -c "docker -H $MOAT_ENGINE_HOST run --rm -t busybox tty | grep -q '^/dev/pts/'"
 check "docker run --user 1000 runs as 1000 inside the range" \
   test "$(d run --rm --user 1000:1000 busybox sh -c 'id -u; cat /proc/self/uid_map' | head -1)" = 1000
 
@@ -202,9 +197,9 @@ check "docker exec -u 1000 into a privileged container" \
   test "$(d exec -u 1000 priv id -u)" = 1000
 if command -v script >/dev/null; then
   check "docker run -it --privileged gets a tty" sh -c \
-    "script -qec 'docker -H unix://$R/engine.sock run --rm -it --privileged busybox tty' /dev/null | grep -q /dev/pts/"
+    "script -qec 'docker -H $MOAT_ENGINE_HOST run --rm -it --privileged busybox tty' /dev/null | grep -q /dev/pts/"
   check "docker exec -it into a privileged container gets a tty" sh -c \
-    "script -qec 'docker -H unix://$R/engine.sock exec -it priv tty' /dev/null | grep -q /dev/pts/"
+    "script -qec 'docker -H $MOAT_ENGINE_HOST exec -it priv tty' /dev/null | grep -q /dev/pts/"
 fi
 d exec priv sh -c 'echo kept > /kept'
 d restart -t 1 priv >/dev/null
@@ -213,7 +208,7 @@ check "docker restart of a privileged container" \
 check "restarted privileged container is locked again" \
   d exec priv sh -c '! umount /proc/keys 2>/dev/null && ! umount /proc/timer_list 2>/dev/null'
 check "docker commit of a privileged container leaves the lock shim out" \
-  sh -c "! docker -H unix://$R/engine.sock diff priv | grep -q moat-lock"
+  sh -c "! docker -H $MOAT_ENGINE_HOST diff priv | grep -q moat-lock"
 d rm -f priv >/dev/null
 
 # --cap-add SYS_ADMIN goes through moat-lock too: user and capabilities
@@ -236,7 +231,7 @@ for nsf in pid network ipc uts; do
   if [ $? -ne 0 ] && echo "$msg" | grep -q "enhanced container isolation: containers can't share the $nsf namespace with the host"; then
     ok "$flag refused"
   else
-    fail "$flag refused (got: $msg)"
+    not_ok "$flag refused (got: $msg)"
   fi
 done
 check "refused creates leave no range behind" test "$(ranges)" = 2
@@ -245,4 +240,4 @@ check "refused creates leave no range behind" test "$(ranges)" = 2
 d rm -f c1 c2 >/dev/null
 check "ranges released after rm" test "$(ranges)" = 0
 check "no moat-runc mounts left" sh -c "! grep -q ' $MR/' /proc/self/mountinfo"
-exit 0
+harness_done

@@ -5,24 +5,19 @@
 # sees host directories it binds through an id mapping of that caller
 # only.  Any caller's container leaves no setuid/setgid file owned by
 # anyone but the caller.
-set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/harness.sh"
+cd "$HARNESS_TOP"
 top=$PWD
-B=${MOAT_BUILD:-$top/build}
-. tests/integration/lib_dockerd.sh
-trap dockerd_stop EXIT
+B=$MOAT_BUILD
+harness_init
+R=$HARNESS_DIR
 
-ok() { echo "ok - $1"; }
-fail() { echo "not ok - $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
-check_not() { local name=$1; shift; if "$@"; then fail "$name"; else ok "$name"; fi; }
 
 MR=$R/moat
 mkdir -p "$MR"
-dockerd_start "moat-caller-$$" "{\"runtimes\": {\"moat-runc\": {\"path\": \"$B/moat-runc\",
-  \"runtimeArgs\": [\"--moat-root\", \"$MR\"]}}, \"default-runtime\": \"moat-runc\"}" \
-  || { fail "dockerd starts"; exit 1; }
-import_busybox || { fail "import busybox"; exit 1; }
+harness_engine "{\"runtimes\": {\"moat-runc\": {\"path\": \"$B/moat-runc\",
+  \"runtimeArgs\": [\"--moat-root\", \"$MR\"]}}, \"default-runtime\": \"moat-runc\"}"
+harness_busybox
 # an image whose USER is not root
 tar -C "$R/busybox-rootfs" -c . | d import --change 'USER 1000:1000' - busybox:user >/dev/null
 
@@ -53,20 +48,20 @@ check "... and it lands as the caller ($(stat -c %u:%g "$W/nonroot" 2>/dev/null)
   test "$(stat -c %u:%g "$W/nonroot")" = "$C:$C"
 check "a read-only bind is readable" \
   d run --rm $U -v "$W:/src:ro" busybox cat /src/mine /src/public
-check_not "a caller label that does not parse fails create" \
+check_fails "a caller label that does not parse fails create" \
   d run --rm --label com.moat.caller.uid=1000x --label com.moat.caller.gid=1000 busybox true
-check_not "a uid label without a gid label fails create" \
+check_fails "a uid label without a gid label fails create" \
   d run --rm --label com.moat.caller.uid=1000 busybox true
 check "a root caller label (0) is root" \
   d run --rm --label com.moat.caller.uid=0 --label com.moat.caller.gid=0 -v "$W:/src" busybox cat /src/secret
 
 # No more than the caller's rights.
-check_not "container root cannot read another user's 0600 file" \
+check_fails "container root cannot read another user's 0600 file" \
   d run --rm $U -v "$W:/src" busybox cat /src/secret
-check_not "container root cannot write where the caller cannot" \
+check_fails "container root cannot write where the caller cannot" \
   d run --rm $U -v "$R/rootdir:/r" busybox touch /r/x
 check "nothing landed there" test ! -e "$R/rootdir/x"
-check_not "container root cannot give a file away (chown 5:5: unmapped)" \
+check_fails "container root cannot give a file away (chown 5:5: unmapped)" \
   d run --rm $U -v "$W:/src" busybox chown 5:5 /src/out
 d run --rm $U -v "$W:/src" busybox sh -c 'cp /bin/busybox /src/sh && chmod 4755 /src/sh; chmod 6755 /src/out' >/dev/null 2>&1
 check "container root's chmod 4755 leaves nothing setuid-root ($(stat -c '%U:%G %A' "$W/sh" 2>/dev/null))" \
@@ -116,4 +111,4 @@ check "an overlay volume of shared directories is mounted" \
   d run --rm -v vovlok:/h busybox cat /h/f
 check "a tmpfs volume is mounted" d run --rm -v vtmp:/h busybox sh -c 'echo x > /h/f'
 
-trap - EXIT; dockerd_stop
+harness_done

@@ -87,8 +87,67 @@ expect "settings validate --help" 0 "Exit 0 when valid" \
   "$moat" settings validate --help
 expect "settings set --help" 0 "locked by the administrator" \
   "$moat" settings set --help
-expect "settings show without moatd fails clearly" 1 "is \`moat up\` running?" \
-  "$moat" settings show
+# Without moatd, show computes the settings from the files (the admin file
+# and the state database) and says on stderr that moatd is down.
+expect "settings show without moatd: an invalid admin file is named" 1 \
+  "is writable by all users" "$moat" settings show
+chmod 0644 "$root/etc/moat/admin-settings.json"
+out=$("$moat" settings show 2>"$root/show.err"); rc=$?
+if [ $rc -eq 0 ] && grep -qE '^enhancedContainerIsolation +true +admin +yes$' <<<"$out" \
+   && grep -qE '^KEY +VALUE +SOURCE +LOCKED$' <<<"$out" \
+   && grep -qF "moatd is not running" "$root/show.err"; then
+  ok "settings show without moatd: computed from the admin file, moatd down on stderr"
+else
+  not_ok "settings show without moatd: computed from the admin file, moatd down on stderr"
+  { echo "exit $rc"; echo "$out"; cat "$root/show.err"; } | sed 's/^/# /'
+fi
+j=$("$moat" settings show --json 2>/dev/null)
+if jq -e 'any(.[]; .key == "containersProxy.exclude" and .source == "admin" and .locked == true
+               and .value == ["internal.company.com", "10.0.0.0/8"])' <<<"$j" >/dev/null; then
+  ok "settings show --json without moatd: stdout is the array"
+else
+  not_ok "settings show --json without moatd: stdout is the array"; echo "$j" | sed 's/^/# /'
+fi
+# A user override kept in the state database (as moatd writes it), under
+# the defaults (nothing locked).
+mv "$root/etc/moat/admin-settings.json" "$root/admin.saved"
+mkdir -p "$root/var/lib/moat"
+python3 - "$root/var/lib/moat/state.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.executescript("""
+CREATE TABLE settings_override (key TEXT PRIMARY KEY NOT NULL,
+  value_json TEXT NOT NULL, set_by_uid INTEGER NOT NULL,
+  set_at_ms INTEGER NOT NULL);
+INSERT INTO settings_override VALUES ('containersProxy.http', '"http://u:3128"', 0, 0);
+PRAGMA user_version = 1;
+""")
+db.commit()
+PY
+before=$(sha256sum "$root/var/lib/moat/state.db")
+out=$("$moat" settings show 2>&1); rc=$?
+if [ $rc -eq 0 ] && grep -qE '^containersProxy.http +"http://u:3128" +user +no$' <<<"$out" \
+   && grep -qE '^enhancedContainerIsolation +true +default +no$' <<<"$out"; then
+  ok "settings show without moatd: user overrides from the state database"
+else
+  not_ok "settings show without moatd: user overrides from the state database"; echo "$out" | sed 's/^/# /'
+fi
+[ "$(sha256sum "$root/var/lib/moat/state.db")" = "$before" ] && [ ! -e "$root/var/lib/moat/state.db-wal" ] \
+  && ok "settings show leaves the state database as it was (not migrated)" \
+  || not_ok "settings show leaves the state database as it was (not migrated)"
+python3 -c 'import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute("PRAGMA user_version = 99"); db.commit()' \
+  "$root/var/lib/moat/state.db"
+expect "settings show without moatd: a newer state database is refused" 1 \
+  "schema version 99" "$moat" settings show
+rm -rf "$root/var/lib/moat"
+out=$("$moat" settings show 2>&1); rc=$?
+if [ $rc -eq 0 ] && grep -qE '^containersProxy.http +"" +default +no$' <<<"$out" \
+   && [ ! -e "$root/var/lib/moat/state.db" ]; then
+  ok "settings show without moatd and without a state database: defaults, nothing created"
+else
+  not_ok "settings show without moatd and without a state database: defaults, nothing created"; echo "$out" | sed 's/^/# /'
+fi
+mv "$root/admin.saved" "$root/etc/moat/admin-settings.json"
 
 # show/set against a stand-in moatd that records the requests (moatd's own
 # handling is tested with moatd).

@@ -39,6 +39,7 @@ export MOAT_BUILD=${MOAT_BUILD:-$HARNESS_TOP/build}
 export MOAT=$MOAT_BUILD/moat
 HARNESS_PASSED=0
 HARNESS_FAILED=0
+HARNESS_SKIPPED=0
 HARNESS_TORN_DOWN=0
 HARNESS_NETNS=
 HARNESS_DIR=
@@ -48,6 +49,13 @@ HARNESS_DIR=
 ok() {
   echo "ok - $1"
   HARNESS_PASSED=$((HARNESS_PASSED + 1))
+}
+
+# skip NAME REASON: a check that could not run here (TAP "# SKIP"); counted
+# apart from pass and fail by harness_done and tests/run.sh.
+skip() {
+  echo "ok - $1 # SKIP ${2:-}"
+  HARNESS_SKIPPED=$((HARNESS_SKIPPED + 1))
 }
 
 # not_ok NAME [MSG...]: MSG lines are printed as "# " diagnostics.
@@ -107,12 +115,11 @@ check_output() {
 harness_diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
 
 harness_done() {
-  echo "# $HARNESS_PASSED passed, $HARNESS_FAILED failed"
+  echo "# $HARNESS_PASSED passed, $HARNESS_FAILED failed, $HARNESS_SKIPPED skipped"
   [ "$HARNESS_FAILED" -eq 0 ] && exit 0
   exit 1
 }
 
-# Abort the test (teardown still runs).
 # harness_docker_user PREFIX: a real non-root user of the group the guarded
 # socket allows, made now and removed at teardown (appended to
 # HARNESS_EXTRA_CLEANUP).  Sets TUSER, TUID, TGID and UHOME (its home, in
@@ -137,6 +144,8 @@ as_user() {
     env HOME="$UHOME" DOCKER_HOST="$MOAT_GUARD_HOST" "$@"
 }
 
+# harness_bail NAME [MSG]: report NAME failed and end the test (teardown
+# still runs).
 harness_bail() {
   not_ok "${1:-harness}" "${2:-}"
   harness_done
@@ -262,14 +271,46 @@ harness_up() {
   export DOCKER_HOST
 }
 
-# busybox:latest from busybox-static (applets as symlinks), imported through
-# the raw engine; the rootfs tarball is cached in build/cache.
+# harness_engine [DAEMON_JSON]: a plain dockerd, without the rest of moat's
+# stack, for tests of one component (moat-runc, the guard, the net guard)
+# against a real engine.  It runs in the private netns with data and exec
+# roots $HARNESS_DIR/data and $HARNESS_DIR/exec, socket $MOAT_ENGINE_HOST,
+# cgroup parent /moat-$HARNESS_NETNS (teardown ends what is left in it),
+# config DAEMON_JSON (default {}) in $HARNESS_DIR/daemon.json; its log is
+# $HARNESS_DIR/dockerd.log.  dockerd inherits the caller's environment
+# (PATH=... harness_engine '{}' puts a runc of the test's first).  Sets
+# DOCKER_HOST to the engine; d ARGS... is the docker CLI against it.
+harness_engine() {
+  local sock=${MOAT_ENGINE_HOST#unix://} i
+  printf '%s\n' "${1:-{\}}" >"$HARNESS_DIR/daemon.json"
+  mkdir -p "$HARNESS_DIR/data" "$HARNESS_DIR/exec" "$(dirname "$sock")"
+  harness_spawn_netns dockerd dockerd --data-root "$HARNESS_DIR/data" \
+    --exec-root "$HARNESS_DIR/exec" --pidfile "$HARNESS_DIR/dockerd.pid" \
+    -H "$MOAT_ENGINE_HOST" --config-file "$HARNESS_DIR/daemon.json" \
+    --cgroup-parent "/moat-$HARNESS_NETNS" >/dev/null
+  export DOCKER_HOST=$MOAT_ENGINE_HOST
+  for i in $(seq 300); do
+    docker -H "$MOAT_ENGINE_HOST" version >/dev/null 2>&1 && return 0
+    harness_start_time "$(cut -d' ' -f1 "$HARNESS_DIR/pids/dockerd.pid")" >/dev/null || break
+    sleep 0.2
+  done
+  harness_bail "harness: dockerd starts" "$(tail -20 "$HARNESS_DIR/dockerd.log")"
+}
+d() { docker -H "$MOAT_ENGINE_HOST" "$@"; }
+
+# busybox:latest from busybox-static (applets as symlinks, /etc/passwd with
+# root, /tmp 1777), imported through the raw engine; the rootfs tarball is
+# cached in build/cache, and unpacked in $HARNESS_DIR/busybox-rootfs for
+# tests that build images of their own from it.
 harness_busybox() {
   local cache=$HARNESS_TOP/build/cache/busybox-rootfs.tar dir a
-  if [ ! -s "$cache" ] || [ /bin/busybox -nt "$cache" ]; then
+  if [ ! -s "$cache" ] || [ /bin/busybox -nt "$cache" ] ||
+    [ "${BASH_SOURCE[0]}" -nt "$cache" ]; then
     mkdir -p "$(dirname "$cache")"
     dir=$(mktemp -d "$HARNESS_DIR/rootfs.XXXXXX")
-    mkdir -p "$dir/bin" "$dir/etc" "$dir/tmp" "$dir/proc" "$dir/sys" "$dir/dev"
+    mkdir -p "$dir/bin" "$dir/etc" "$dir/tmp" "$dir/proc" "$dir/sys" "$dir/dev" "$dir/root"
+    chmod 0755 "$dir"
+    chmod 1777 "$dir/tmp"
     cp /bin/busybox "$dir/bin/busybox"
     for a in $(/bin/busybox --list); do
       [ "$a" = busybox ] || ln -s busybox "$dir/bin/$a"
@@ -279,6 +320,8 @@ harness_busybox() {
     tar -C "$dir" -cf "$cache.tmp.$$" . && mv "$cache.tmp.$$" "$cache"
     rm -rf "$dir"
   fi
+  mkdir -p "$HARNESS_DIR/busybox-rootfs"
+  tar -C "$HARNESS_DIR/busybox-rootfs" -xf "$cache"
   if ! docker -H "$MOAT_ENGINE_HOST" import -c 'ENV PATH=/bin' "$cache" busybox:latest >/dev/null 2>"$HARNESS_DIR/import.err"; then
     harness_bail "harness: import busybox" "$(cat "$HARNESS_DIR/import.err")"
   fi
@@ -324,14 +367,64 @@ EOC
 
 # ---- teardown ----
 
+# The engine's cgroup directories: /moat-<netns> in every hierarchy (cgroup
+# v1 controllers, v2 unified).
+harness_cgroup_dirs() {
+  local d
+  [ -n "$HARNESS_NETNS" ] || return 0
+  for d in /sys/fs/cgroup/*/moat-"$HARNESS_NETNS" /sys/fs/cgroup/moat-"$HARNESS_NETNS"; do
+    [ -d "$d" ] && echo "$d"
+  done
+}
+
+# Pids in the engine's cgroups, at any depth.
+harness_cgroup_pids() {
+  local d
+  harness_cgroup_dirs | while read -r d; do
+    find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null
+  done | sort -un
+}
+
+# End every process left in the engine's cgroups (containers, shims' `runc
+# init`): thaw frozen (paused) ones so SIGKILL is delivered, SIGKILL by pid,
+# wait up to 10 s for the cgroups to empty, then remove them.
+harness_cgroup_reap() {
+  local pids i d
+  pids=$(harness_cgroup_pids)
+  if [ -n "$pids" ]; then
+    harness_diag "teardown: ending leftover pids in cgroups /moat-$HARNESS_NETNS: $(echo $pids)"
+    for d in $(harness_cgroup_dirs); do
+      find "$d" -name freezer.state 2>/dev/null | while read -r f; do echo THAWED >"$f"; done 2>/dev/null
+      find "$d" -name cgroup.freeze 2>/dev/null | while read -r f; do echo 0 >"$f"; done 2>/dev/null
+    done
+    for i in $(seq 50); do
+      # shellcheck disable=SC2086
+      kill -KILL $pids 2>/dev/null
+      sleep 0.2
+      pids=$(harness_cgroup_pids)
+      [ -z "$pids" ] && break
+    done
+    [ -z "$pids" ] || harness_diag "teardown: pids still in /moat-$HARNESS_NETNS: $(echo $pids)"
+  fi
+  for d in $(harness_cgroup_dirs); do
+    find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
+}
+
 harness_teardown() {
   local rc=$? f name pid t now pids m d
   [ "$HARNESS_TORN_DOWN" = 1 ] && return
   HARNESS_TORN_DOWN=1
+  set +e # a caller's set -e must not cut teardown short
   trap - EXIT INT TERM HUP
   [ -n "${MOAT_ROOT:-}" ] && [ -d "$MOAT_ROOT" ] || exit $rc
 
-  # 1. moat down (stops moatd, dockerd, containerd by PID).
+  # 1. moat down (stops moatd, dockerd, containerd by PID); a plain engine
+  #    (harness_engine) first removes its containers.
+  if [ -f "$HARNESS_DIR/pids/dockerd.pid" ]; then
+    timeout 60 docker -H "$MOAT_ENGINE_HOST" ps -aq 2>/dev/null |
+      xargs -r timeout 60 docker -H "$MOAT_ENGINE_HOST" rm -f >/dev/null 2>&1
+  fi
   if [ -f "$MOAT_ROOT/run/moat/stack.json" ]; then
     timeout 120 "$MOAT" down >"$HARNESS_DIR/down.log" 2>&1 \
       || harness_diag "teardown: moat down failed: $(tail -5 "$HARNESS_DIR/down.log")"
@@ -364,18 +457,10 @@ harness_teardown() {
       [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
     fi
   fi
-  #    Container processes live in their own netns but in the cgroups
-  #    dockerd made under /moat-<netns> (cgroup-parent): ours too.
-  if [ -n "$HARNESS_NETNS" ]; then
-    pids=$(cat /sys/fs/cgroup/pids/moat-"$HARNESS_NETNS"/*/cgroup.procs \
-      /sys/fs/cgroup/unified/moat-"$HARNESS_NETNS"/*/cgroup.procs 2>/dev/null | sort -u)
-    if [ -n "$pids" ]; then
-      harness_diag "teardown: ending leftover container pids: $pids"
-      # shellcheck disable=SC2086
-      kill -KILL $pids 2>/dev/null
-      sleep 0.5
-    fi
-  fi
+  #    Container processes (and a `runc init` that never finished) live in
+  #    their own netns but in the cgroups the test's engine made under
+  #    /moat-<netns> (cgroup parent): ours too.
+  harness_cgroup_reap
   # 4. Mounts under MOAT_ROOT (overlay, netns bind mounts), deepest first.
   for i in 1 2 3; do
     m=$(findmnt -rn -o TARGET | grep -F "$MOAT_ROOT/" | sort -r)
@@ -390,9 +475,7 @@ harness_teardown() {
   [ -n "${HARNESS_EXTRA_CLEANUP:-}" ] && eval "$HARNESS_EXTRA_CLEANUP"
   if [ -n "$HARNESS_NETNS" ]; then
     ip netns del "$HARNESS_NETNS" 2>/dev/null
-    for d in /sys/fs/cgroup/*/moat-"$HARNESS_NETNS" /sys/fs/cgroup/moat-"$HARNESS_NETNS"; do
-      [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-    done
+    harness_cgroup_reap
   fi
   if [ -z "$(findmnt -rn -o TARGET | grep -F "$MOAT_ROOT/")" ]; then
     rm -rf --one-file-system "$MOAT_ROOT"

@@ -5,8 +5,10 @@
  *             [--deny CMD]... | [--allow CMD]... [--command-list]
  *             [--filtered SOCK]... [--no-eci] [--audit FILE]
  *             [--head-timeout MS] [--allow-driver NAME]...
- *             [--container-cidr CIDR]...
+ *             [--container-cidr CIDR]... [--engine-pool N]
  *
+ * --engine-pool N: engine connections kept opened ahead (0: none; default
+ * ENGINE_GUARD_POOL_DEFAULT).
  * --deny/--allow set the policy's command list; it applies on --listen only
  * with --command-list, and always on each --filtered socket (served by the
  * same loop through engine_guard_add_listener).
@@ -85,6 +87,7 @@ main (int argc, char **argv)
     { "filtered", required_argument, 0, 'f' },
     { "allow-driver", required_argument, 0, 'D' },
     { "container-cidr", required_argument, 0, 'C' },
+    { "engine-pool", required_argument, 0, 'P' },
     { 0, 0, 0, 0 },
   };
   struct policy pol;
@@ -151,6 +154,10 @@ main (int argc, char **argv)
         break;
       case 't':
         cfg.head_timeout_ms = (unsigned)atoi (optarg);
+        break;
+      case 'P':
+        cfg.engine_pool = (unsigned)atoi (optarg);
+        cfg.no_pool = cfg.engine_pool == 0;
         break;
       default:
         fprintf (stderr,

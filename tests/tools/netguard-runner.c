@@ -6,7 +6,8 @@
  *
  *   netguard-runner --port 15001 --iface h0 --src 10.77.0.0/24
  *     --ports '*' [--http URL] [--https URL] [--exclude E]...
- *     [--host NAME=IP]... [--dns IP] [--no-rules] [--audit FILE]
+ *     [--host NAME=IP]... [--dns IP] [--no-rules] [--nft-exclude]
+ *     [--audit FILE]
  *     [--pac URL --sandbox PATH [--pac-cache-ms N] [--pac-sandboxes N]]
  *
  * --host entries are the only names the guard can resolve (a private
@@ -160,6 +161,7 @@ main (int argc, char **argv)
     { "proxy-ca", required_argument, 0, 'C' },
     { "pac-cache-ms", required_argument, 0, 'T' },
     { "pac-sandboxes", required_argument, 0, 'N' },
+    { "nft-exclude", no_argument, 0, 'X' },
     { 0, 0, 0, 0 },
   };
   struct net_guard_config cfg = { .install_rules = true };
@@ -238,6 +240,10 @@ main (int argc, char **argv)
       case 'n':
         cfg.install_rules = false;
         break;
+      case 'X':
+        /* IP-literal exclusions decided in nft, as moatd does */
+        cfg.intercept.exclude_in_nft = true;
+        break;
       case 'a':
         audit_file = fopen (optarg, "ae");
         if (audit_file == NULL)
@@ -281,9 +287,8 @@ main (int argc, char **argv)
       default:
         return 2;
       }
-  if (net_ports_parse (pol.proxy.transparent_ports, &pol.proxy.all_ports,
-                       pol.proxy.port_bitmap, &err)
-      < 0)
+  /* The policy library's parsers, as policy_build uses them. */
+  if (policy_proxy_parse (&pol, &err) < 0)
     goto fail;
   (void)src; /* --src: interception matches --iface; kept for old scripts */
   cfg.intercept.dns = dns;
@@ -335,8 +340,10 @@ main (int argc, char **argv)
     goto fail;
   net_guard_free (the_guard);
   pac_engine_free (pac);
+  free (pol.proxy.excludes);
   return 0;
 fail:
   fprintf (stderr, "netguard-runner: %s\n", moat_error_msg (&err));
+  free (pol.proxy.excludes);
   return 1;
 }

@@ -1,4 +1,4 @@
-/* Unit tests of src/engine/eci.c: create-body checks and rewrites, Go-style
+/* Unit tests of src/engine/eci*.c: create-body checks and rewrites, Go-style
  * key folding, bind-path resolution (on a scratch tree with symlinks). */
 #include <setjmp.h>
 #include <stdarg.h>

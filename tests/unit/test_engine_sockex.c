@@ -38,6 +38,7 @@ struct fake
   const char *const (*remote)[2];
   size_t n_remote;
   int remote_calls;
+  int list_calls;
 };
 
 static char **
@@ -55,9 +56,13 @@ fake_inspect (void *ctx, const char *name, struct sockex_image *out,
               moat_error_t *err)
 {
   struct fake *f = ctx;
+  size_t by_id = 0;
   (void)err;
+  /* by id, as the list gives it: "sha256:%064zx" of index + 1 */
+  if (strncmp (name, "sha256:", 7) == 0)
+    by_id = (size_t)strtoull (name + 7, NULL, 16);
   for (size_t i = 0; i < f->n_images; i++)
-    if (strcmp (f->images[i].name, name) == 0)
+    if (by_id == i + 1 || strcmp (f->images[i].name, name) == 0)
       {
         out->repo_digests
             = dup_list (f->images[i].repo_digests, &out->n_repo_digests);
@@ -69,6 +74,31 @@ fake_inspect (void *ctx, const char *name, struct sockex_image *out,
         return 0;
       }
   return 1;
+}
+
+/* The engine's image list: every fake image with an id, its name as its
+ * one tag (names without a tag too: the decision must skip them). */
+static int
+fake_list_images (void *ctx, struct sockex_local **out, size_t *n,
+                  moat_error_t *err)
+{
+  struct fake *f = ctx;
+  (void)err;
+  f->list_calls++;
+  *out = calloc (f->n_images + 1, sizeof **out);
+  *n = 0;
+  for (size_t i = 0; *out != NULL && i < f->n_images; i++)
+    {
+      struct sockex_local *l = &(*out)[*n];
+      if (strncmp (f->images[i].name, "noid", 4) == 0
+          || asprintf (&l->id, "sha256:%064zx", i + 1) < 0)
+        continue;
+      l->tags = calloc (1, sizeof *l->tags);
+      l->tags[0] = strdup (f->images[i].name);
+      l->n_tags = 1;
+      (*n)++;
+    }
+  return *out != NULL ? 0 : -1;
 }
 
 static int
@@ -102,6 +132,10 @@ static const struct fake_image images[] = {
   { "unreach.example/app:1", { "unreach.example/app@" D3 }, { "U1" } },
   { "testcontainers/ryuk:0.5", { "testcontainers/ryuk@" D3 }, { "R1" } },
   { "noid:1", { "noid@" D1 }, { "N1" } },
+  /* built FROM the re-tagged docker:27 (evil's content) */
+  { "evilchild:1", { NULL }, { "E1", "E3" } },
+  /* built FROM testcontainers/ryuk:0.5 */
+  { "ryukchild:1", { NULL }, { "R1", "R2" } },
 };
 
 static const char *const remote[][2] = {
@@ -155,7 +189,10 @@ setup (void **state)
   x->f.n_images = sizeof images / sizeof *images;
   x->f.remote = remote;
   x->f.n_remote = sizeof remote / sizeof *remote;
-  x->ops = (struct sockex_ops){ fake_inspect, fake_remote, &x->f };
+  x->ops = (struct sockex_ops){ .inspect = fake_inspect,
+                                .remote_digest = fake_remote,
+                                .list_images = fake_list_images,
+                                .ctx = &x->f };
   *state = x;
   return 0;
 }
@@ -326,6 +363,44 @@ derived_from_impostor (void **state)
   assert_int_equal (decide (x, "evil:1", NULL), 1);
 }
 
+/* A wildcard pattern names no one base: any local image whose tag matches
+ * it and that passes the digest check is one (Docker Desktop 4.36). */
+static void
+derived_wildcard (void **state)
+{
+  struct pol_fx *x = *state;
+  static const char *const tag_any[] = { "docker:*", NULL };
+  static const char *const prefix[] = { "testcontainers/*:*", NULL };
+  static const char *const all[] = { "*", NULL };
+  set_list (x, tag_any, false);
+  assert_int_equal (decide (x, "mine:1", NULL), 1);
+  assert_int_equal (x->f.list_calls, 0);
+  x->pol.eci.allow_derived_images = true;
+  /* FROM docker:cli, which the registry vouches for */
+  assert_int_equal (decide (x, "mine:1", NULL), 0);
+  /* shares only the first layer of docker:cli */
+  assert_int_equal (decide (x, "other:1", NULL), 1);
+  /* FROM the local docker:27, which is evil re-tagged: its digest is not
+   * the registry's docker:27 */
+  assert_int_equal (decide (x, "evilchild:1", NULL), 1);
+  clear_list (x);
+  set_list (x, prefix, true);
+  assert_int_equal (decide (x, "ryukchild:1", NULL), 0);
+  assert_int_equal (decide (x, "mine:1", NULL), 1);
+  clear_list (x);
+  set_list (x, all, true);
+  assert_int_equal (decide (x, "mine:1", NULL), 0);
+  assert_int_equal (decide (x, "ryukchild:1", NULL), 0);
+  /* refused: the registry knows no evilchild:1 nor evil:1 (404, named),
+   * and the local docker:27 is not its docker:27 */
+  assert_int_not_equal (decide (x, "evilchild:1", NULL), 0);
+  /* without a way to list local images, a wildcard names no base */
+  clear_list (x);
+  set_list (x, tag_any, true);
+  x->ops.list_images = NULL;
+  assert_int_equal (decide (x, "mine:1", NULL), 1);
+}
+
 static void
 digest_header (void **state)
 {
@@ -374,6 +449,36 @@ inspect_parse (void **state)
   moat_error_release (&err);
   j = "[]";
   assert_int_equal (sockex_image_parse (j, strlen (j), &im, &err), -1);
+  moat_error_release (&err);
+}
+
+/* GET /images/json: images with an id and a tag, "<none>:<none>" and
+ * malformed entries left out; anything but an array refused. */
+static void
+local_parse (void **state)
+{
+  struct sockex_local *l = NULL;
+  size_t n = 0;
+  moat_error_t err = NULL;
+  const char *j
+      = "[{\"Id\":\"" D1 "\",\"RepoTags\":[\"a:1\",\"<none>:<none>\","
+        "\"b:2\"]},"
+        "{\"Id\":\"" D2 "\",\"RepoTags\":null},"
+        "{\"Id\":\"nohex\",\"RepoTags\":[\"c:1\"]},"
+        "{\"Id\":\"" D3 "\",\"RepoTags\":[7, \"d:1\"]}, 5]";
+  (void)state;
+  assert_int_equal (sockex_local_parse (j, strlen (j), &l, &n, &err), 0);
+  assert_int_equal (n, 2);
+  assert_string_equal (l[0].id, D1);
+  assert_int_equal (l[0].n_tags, 2);
+  assert_string_equal (l[0].tags[1], "b:2");
+  assert_string_equal (l[1].id, D3);
+  assert_int_equal (l[1].n_tags, 1);
+  assert_string_equal (l[1].tags[0], "d:1");
+  sockex_local_free (l, n);
+  j = "{}";
+  assert_int_equal (sockex_local_parse (j, strlen (j), &l, &n, &err), -1);
+  assert_null (l);
   moat_error_release (&err);
 }
 
@@ -498,8 +603,10 @@ main (void)
     cmocka_unit_test_setup_teardown (wildcards, setup, teardown),
     cmocka_unit_test_setup_teardown (derived, setup, teardown),
     cmocka_unit_test_setup_teardown (derived_from_impostor, setup, teardown),
+    cmocka_unit_test_setup_teardown (derived_wildcard, setup, teardown),
     cmocka_unit_test (digest_header),
     cmocka_unit_test (inspect_parse),
+    cmocka_unit_test (local_parse),
     cmocka_unit_test (registry_unreachable),
     cmocka_unit_test (registry_lookup_and_cache),
   };

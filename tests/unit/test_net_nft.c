@@ -11,18 +11,29 @@
 #include "net/nft.h"
 
 static struct net_rules *
-rules_for (const char *ports)
+rules_ex (const char *ports, char **ex, size_t n_ex)
 {
   struct policy p;
   struct net_rules *r = NULL;
   moat_error_t err = NULL;
   memset (&p, 0, sizeof p);
   p.proxy.http = p.proxy.https = p.proxy.pac = (char *)"";
-  assert_int_equal (
-      net_ports_parse (ports, &p.proxy.all_ports, p.proxy.port_bitmap, &err),
-      0);
+  assert_int_equal (netaddr_parse_ports (ports, &p.proxy.all_ports,
+                                         p.proxy.port_bitmap, &err),
+                    0);
+  p.proxy.mode = POLICY_PROXY_MANUAL;
+  p.proxy.exclude = ex;
+  p.proxy.n_exclude = n_ex;
+  assert_int_equal (policy_proxy_parse (&p, &err), 0);
   assert_int_equal (net_rules_compile (&p, NULL, &r, &err), 0);
+  free (p.proxy.excludes);
   return r;
+}
+
+static struct net_rules *
+rules_for (const char *ports)
+{
+  return rules_ex (ports, NULL, 0);
 }
 
 static const char *const user_bridges[] = { "br-*" };
@@ -147,6 +158,110 @@ render_remove_and_refusals (void **state)
   moat_error_release (&err);
 }
 
+/* IP-literal exclusions are decided in nft: accepted before the redirect
+ * (never reaching the guard) and before the forward chain's reset, but
+ * never for the host's own addresses or what the guard always refuses. */
+static void
+render_exclusions (void **state)
+{
+  char *ex[]
+      = { (char *)"10.0.0.0/8",
+          (char *)"192.168.1.7",
+          (char *)"2001:db8::/32",
+          (char *)"internal.company.com",
+          (char *)"*.corp.example",
+          (char *)"10.9.9.9:443" /* one port: the guard's */,
+          (char *)"172.16.0.1/12" /* host bits masked, as nft would */ };
+  struct net_rules *r = rules_ex ("80,443", ex, 7);
+  moat_error_t err = NULL;
+  char *out = NULL;
+  struct net_intercept ic = { .iface = "moat0",
+                              .ifaces = user_bridges,
+                              .n_ifaces = 1,
+                              .listen_port = 15001 };
+  /* not asked for: every intercepted connection stays with the guard */
+  assert_int_equal (net_nft_render (&ic, r, &out, &err), 0);
+  assert_null (strstr (out, "exclude"));
+  free (out);
+  ic.exclude_in_nft = true;
+  assert_int_equal (net_nft_render (&ic, r, &out, &err), 0);
+  /* named sets of the excluded prefixes, names left to the guard */
+  assert_non_null (strstr (out, "  set exclude4 {\n"
+                                "    type ipv4_addr; flags interval; "
+                                "auto-merge;\n"
+                                "    elements = { 10.0.0.0/8, "
+                                "192.168.1.7/32, 172.16.0.0/12 }\n"
+                                "  }\n"));
+  assert_non_null (strstr (out, "  set exclude6 {\n"
+                                "    type ipv6_addr; flags interval; "
+                                "auto-merge;\n"
+                                "    elements = { 2001:db8::/32 }\n"
+                                "  }\n"));
+  assert_null (strstr (out, "company"));
+  assert_null (strstr (out, "corp"));
+  /* accepted ahead of the redirect, with the host and the always-refused
+   * ranges kept out */
+  const char *pre4 = strstr (
+      out, "iifname { \"moat0\", \"br-*\" } meta l4proto tcp ip daddr "
+           "@exclude4 ip daddr != { 0.0.0.0/8, 127.0.0.0/8, "
+           "169.254.0.0/16, 224.0.0.0/3 } fib daddr type unicast counter "
+           "return\n");
+  const char *pre6 = strstr (
+      out, "iifname { \"moat0\", \"br-*\" } meta l4proto tcp ip6 daddr "
+           "@exclude6 ip6 daddr != { ::/127, ::ffff:0:0/96, fe80::/10, "
+           "ff00::/8 } fib daddr type unicast counter return\n");
+  const char *redirect = strstr (out, "redirect to :15001");
+  assert_non_null (pre4);
+  assert_non_null (pre6);
+  assert_non_null (redirect);
+  assert_true (pre4 < redirect && pre6 < redirect);
+  /* the same-network return comes first: the host's gateway address is
+   * still redirected (its rule stays ahead of the exclusions) */
+  assert_true (strstr (out, "fib daddr type != local return") < pre4);
+  /* forwarded: accepted ahead of the reset */
+  const char *fwd4 = strstr (
+      out, "iifname { \"moat0\", \"br-*\" } meta l4proto tcp ip daddr "
+           "@exclude4 ip daddr != { 0.0.0.0/8, 127.0.0.0/8, "
+           "169.254.0.0/16, 224.0.0.0/3 } fib daddr type unicast counter "
+           "accept\n");
+  const char *reset = strstr (out, "reject with tcp reset");
+  assert_non_null (fwd4);
+  assert_non_null (reset);
+  assert_true (fwd4 < reset);
+  /* they leave with the host's address (IPv6 is not masqueraded by the
+   * engine), on the intercepted ports only */
+  assert_non_null (strstr (out, "type nat hook postrouting priority srcnat "
+                                "- 10; policy accept;\n"));
+  assert_non_null (strstr (out, "iifname { \"moat0\", \"br-*\" } tcp "
+                                "dport { 80, 443 } ip daddr @exclude4 "
+                                "masquerade\n"));
+  assert_non_null (strstr (out, "iifname { \"moat0\", \"br-*\" } tcp "
+                                "dport { 80, 443 } ip6 daddr @exclude6 "
+                                "masquerade\n"));
+  free (out);
+  net_rules_free (r);
+
+  /* "*": every prefix, the protections unchanged */
+  char *all[] = { (char *)"*" };
+  r = rules_ex ("*", all, 1);
+  assert_int_equal (net_nft_render (&ic, r, &out, &err), 0);
+  assert_non_null (strstr (out, "elements = { 0.0.0.0/0 }\n"));
+  assert_non_null (strstr (out, "elements = { ::/0 }\n"));
+  assert_non_null (strstr (out, "@exclude4 ip daddr != { 0.0.0.0/8"));
+  free (out);
+  net_rules_free (r);
+
+  /* names only, or nothing: no set, no rule */
+  char *names[] = { (char *)"internal.company.com" };
+  r = rules_ex ("80,443", names, 1);
+  assert_int_equal (net_nft_render (&ic, r, &out, &err), 0);
+  assert_null (strstr (out, "exclude4"));
+  assert_null (strstr (out, "exclude6"));
+  assert_null (strstr (out, "postrouting"));
+  free (out);
+  net_rules_free (r);
+}
+
 int
 main (void)
 {
@@ -155,6 +270,7 @@ main (void)
     cmocka_unit_test (render_all_ports_airgap),
     cmocka_unit_test (render_closed),
     cmocka_unit_test (render_remove_and_refusals),
+    cmocka_unit_test (render_exclusions),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

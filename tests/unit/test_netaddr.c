@@ -17,7 +17,7 @@ excl (const char *entry, const char *dest)
   moat_error_t err = NULL;
   if (netaddr_exclude_parse (entry, &e, &err) < 0)
     fail_msg ("%s: %s", entry, moat_error_msg (&err));
-  return netaddr_exclude_match (&e, dest);
+  return netaddr_exclude_match (&e, dest, 443);
 }
 
 static void
@@ -49,18 +49,32 @@ cidr_match (void **state)
   assert_true (excl ("::1", "::1"));
 }
 
+/* Docker Desktop's exclude is Go's NO_PROXY: a name matches itself and its
+ * subdomains, ".x" and "*.x" only the subdomains. */
 static void
 host_match (void **state)
 {
   assert_true (excl ("internal.company.com", "INTERNAL.company.com"));
-  assert_false (excl ("internal.company.com", "x.internal.company.com"));
+  assert_true (excl ("internal.company.com", "x.internal.company.com"));
+  assert_false (excl ("internal.company.com", "xinternal.company.com"));
   assert_true (excl ("*.corp", "a.corp"));
   assert_true (excl ("*.corp", "a.b.corp"));
   assert_false (excl ("*.corp", "corp"));
   assert_false (excl ("*.corp", "acorp"));
   assert_true (excl (".corp", "x.corp"));
+  assert_false (excl (".corp", "corp"));
   assert_true (excl ("localhost", "localhost"));
-  assert_true (netaddr_host_match ("*.Example.com", "a.example.COM"));
+  assert_true (excl ("Host.Example.", "host.example."));
+  assert_true (excl ("h_x.example", "h_x.example"));
+  assert_true (excl ("*", "anything.example"));
+  assert_true (excl ("*", "10.0.0.1"));
+  /* with a port: that port only (excl tries port 443) */
+  assert_true (excl ("corp.example:443", "a.corp.example"));
+  assert_false (excl ("corp.example:8443", "a.corp.example"));
+  assert_true (excl ("10.0.0.1:443", "10.0.0.1"));
+  assert_false (excl ("10.0.0.1:80", "10.0.0.1"));
+  assert_true (excl ("[fd00::1]:443", "[fd00::1]"));
+  assert_false (excl ("10.0.0.1:80", "10.0.0.1:80"));
 }
 
 static void
@@ -81,12 +95,19 @@ bad_entries (void **state)
                          "host name: `010.1.1.1` is not an IPv4 or IPv6 "
                          "address");
   excl_bad ("a b", "\"a b\" is not a valid IP address, CIDR or host name");
-  excl_bad ("", "\"\" is not a valid IP address, CIDR or host name");
-  excl_bad ("*", "\"*\" is not a valid IP address, CIDR or host name");
+  excl_bad ("", "an exclude entry may not be empty");
+  excl_bad ("**", "\"**\" is not a valid IP address, CIDR or host name");
+  excl_bad ("10.0.0.0/8:443",
+            "\"10.0.0.0/8:443\" is not a valid IP address, CIDR or host "
+            "name: a port goes with an address or a host name, not a CIDR");
+  excl_bad ("10.0.0.1:0", "\"10.0.0.1:0\" is not a valid IP address, CIDR or "
+                          "host name: `0` is not a port number 1-65535");
+  excl_bad ("[h]:80", "\"[h]:80\" is not a valid IP address, CIDR or host "
+                      "name: only an IPv6 address goes in `[]`");
   excl_bad ("*.-x.com", "\"*.-x.com\" is not a valid IP address, CIDR or "
                         "host name: `-x.com` is not a host name");
-  excl_bad ("under_score.com",
-            "\"under_score.com\" is not a valid IP address, CIDR or host "
+  excl_bad ("under score.com",
+            "\"under score.com\" is not a valid IP address, CIDR or host "
             "name");
 }
 
@@ -98,6 +119,7 @@ hostnames (void **state)
   strcpy (long_label + 64, ".com");
   assert_true (netaddr_hostname_valid_p ("a-b.c0m"));
   assert_true (netaddr_hostname_valid_p ("x"));
+  assert_true (netaddr_hostname_valid_p ("_srv.h_x"));
   assert_false (netaddr_hostname_valid_p ("a..b"));
   assert_false (netaddr_hostname_valid_p ("a.b."));
   assert_false (netaddr_hostname_valid_p ("a-.b"));
@@ -173,10 +195,25 @@ urls (void **state)
   assert_int_equal (policy_proxy_url_parse ("http://h:0", &u, &err), -1);
   assert_string_equal (moat_error_msg (&err), "invalid port `0`");
   moat_error_release (&err);
-  assert_int_equal (policy_proxy_url_parse ("http://h_x:1", &u, &err), -1);
+  assert_int_equal (policy_proxy_url_parse ("http://h x:1", &u, &err), -1);
   assert_string_equal (moat_error_msg (&err),
-                       "`h_x` is not a host name or IP address");
+                       "spaces and control characters are not allowed");
   moat_error_release (&err);
+  assert_int_equal (policy_proxy_url_parse ("http://h..x:1", &u, &err), -1);
+  assert_string_equal (moat_error_msg (&err),
+                       "`h..x` is not a host name or IP address");
+  moat_error_release (&err);
+  assert_int_equal (policy_proxy_url_parse ("socks4://u:p@h", &u, &err), -1);
+  assert_string_equal (moat_error_msg (&err), "SOCKS4 has no password");
+  moat_error_release (&err);
+  assert_int_equal (
+      policy_proxy_url_parse ("SOCKS5H://A%3Ab@Proxy.Local.:1081", &u, &err),
+      0);
+  assert_int_equal (u.scheme, POLICY_URL_SOCKS5H);
+  assert_true (u.has_user);
+  assert_string_equal (u.user, "A:b");
+  assert_string_equal (u.host, "proxy.local");
+  assert_int_equal (u.port, 1081);
   assert_int_equal (policy_pac_url_parse ("https://h/p.pac?x=1", &u, &err), 0);
   assert_string_equal (u.path, "/p.pac?x=1");
   assert_int_equal (policy_pac_url_parse ("file:///etc/moat/p.pac", &u, &err),

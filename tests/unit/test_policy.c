@@ -112,9 +112,10 @@ design_example_valid (void **state)
     assert_true (imageref_pattern_match (&p->eci.image_patterns[0], &r));
     assert_false (imageref_pattern_match (&p->eci.image_patterns[1], &r));
     imageref_free (&r);
-    assert_true (netaddr_exclude_match (&p->proxy.excludes[1], "10.2.3.4"));
     assert_true (
-        netaddr_exclude_match (&p->proxy.excludes[0], "internal.company.com"));
+        netaddr_exclude_match (&p->proxy.excludes[1], "10.2.3.4", 80));
+    assert_true (netaddr_exclude_match (&p->proxy.excludes[0],
+                                        "internal.company.com", 80));
   }
   policy_free (p);
   policy_admin_free (a);
@@ -373,7 +374,7 @@ proxy_values (void **state)
        "\"80,,443\" is not a valid port list: empty item");
   bad (CP ("\"http\": \"ftp://p:21\""), "containersProxy.http",
        "\"ftp://p:21\" is not a valid proxy URL: the scheme must be "
-       "http://, https:// or socks5://");
+       "http://, https://, socks5://, socks5h:// or socks4://");
   bad (CP ("\"https\": \"http://p:99999\""), "containersProxy.https",
        "\"http://p:99999\" is not a valid proxy URL: port 99999 is out of "
        "range 1-65535");

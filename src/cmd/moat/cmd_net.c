@@ -18,8 +18,8 @@
 #include "common/fs.h"
 #include "net/pac_hook.h"
 #include "pac/engine.h"
+#include "net/decide.h"
 #include "net/rules.h"
-#include "net/sniff.h"
 
 /* ---- policy and PAC ---- */
 
@@ -50,102 +50,57 @@ load_policy (struct moat_cli *cli, struct policy **out, moat_error_t *err)
   return r;
 }
 
-/* Decide q with the PAC of r, as the guard's hook does; any failure is a
- * refusal whose rule names the reason (fail closed). */
-static void
-decide_pac (const struct net_rules *r, const struct net_query *q,
-            struct net_decision *d)
+/* The decide hook of net_decide for a PAC policy: a PAC engine in
+ * moat-sandbox for this one decision, as moatd's hook over its engine.  A
+ * PAC that cannot be loaded still lets exclude decide, as in the guard;
+ * the rest fails closed with the reason. */
+static int
+decide_pac (void *ctx, const struct net_rules *r, const struct net_query *q,
+            struct net_decision *d, moat_error_t *err)
 {
-  cleanup_error moat_error_t perr = NULL;
   char exe[PATH_MAX];
   struct pac_engine *e = NULL;
+  int ret;
 
-  if (cli_find_sandbox (exe, sizeof exe, &perr) == 0)
-    {
-      struct pac_engine_opts o = { .sandbox_exe = exe };
-      if (pac_engine_new (&o, &e, &perr) == 0)
-        {
-          /* A PAC that cannot be loaded still lets exclude decide, as in
-           * the guard; the rest fails with the load's reason. */
-          moat_error_t lerr = NULL;
-          pac_engine_load_url (e, r->pac_url, 5000, &lerr);
-          moat_error_release (&lerr);
-          if (net_pac_decide (e, r, q, d, &perr) == 0)
-            {
-              pac_engine_free (e);
-              return;
-            }
-        }
-    }
+  (void)ctx;
+  if (cli_find_sandbox (exe, sizeof exe, err) < 0)
+    goto failed;
+  {
+    struct pac_engine_opts o = { .sandbox_exe = exe };
+    if (pac_engine_new (&o, &e, err) < 0)
+      goto failed;
+  }
+  {
+    moat_error_t lerr = NULL;
+    pac_engine_load_url (e, r->pac_url, 5000, &lerr);
+    moat_error_release (&lerr);
+  }
+  ret = net_pac_decide (e, r, q, d, err);
   pac_engine_free (e);
+  return ret;
+failed:
   memset (d, 0, sizeof *d);
-  snprintf (d->rule, sizeof d->rule, "refused (fail closed): %s",
-            moat_error_msg (&perr));
+  snprintf (d->rule, sizeof d->rule, "pac-failed");
+  return -1;
 }
 
 /* ---- the command ---- */
 
 struct target
 {
-  char host[NET_HOSTNAME_MAX];
-  uint16_t port;
+  struct policy_url url; /* host normalised, port defaulted */
   bool is_ip;
   struct net_addr addr;
 };
 
-/* scheme://[userinfo@]host[:port][/...]; the port defaults from the
- * scheme (http 80, https 443), as the guard sees connections. */
+/* The destination URL, read by the policy library's URL parser. */
 static int
-parse_url (const char *url, struct target *t, moat_error_t *err)
+parse_target (const char *url, struct target *t, moat_error_t *err)
 {
-  const char *p = strstr (url, "://"), *end, *at, *hs, *he;
-  long port = 0;
-
   memset (t, 0, sizeof *t);
-  if (p == NULL)
-    return moat_error (err, EINVAL, "`%s` is not a URL (scheme://host...)",
-                       url);
-  if (strncasecmp (url, "http://", 7) == 0)
-    port = 80;
-  else if (strncasecmp (url, "https://", 8) == 0)
-    port = 443;
-  p += 3;
-  end = p + strcspn (p, "/?#");
-  at = memrchr (p, '@', (size_t)(end - p));
-  if (at)
-    p = at + 1;
-  if (*p == '[')
-    {
-      hs = p + 1;
-      he = memchr (hs, ']', (size_t)(end - hs));
-      if (he == NULL)
-        return moat_error (err, EINVAL, "`%s`: unclosed `[`", url);
-      p = he + 1;
-    }
-  else
-    {
-      hs = p;
-      he = memchr (p, ':', (size_t)(end - p));
-      if (he == NULL)
-        he = end;
-      p = he;
-    }
-  if (p < end && *p == ':')
-    {
-      char *e;
-      port = strtol (p + 1, &e, 10);
-      if (e != end || port < 1 || port > 65535)
-        return moat_error (err, EINVAL, "`%s`: bad port", url);
-    }
-  else if (p != end)
-    return moat_error (err, EINVAL, "`%s`: bad host", url);
-  if (port == 0)
-    return moat_error (err, EINVAL, "`%s`: give a port for this scheme", url);
-  if (net_hostname_normalize (hs, (size_t)(he - hs), t->host, sizeof t->host)
-      < 0)
-    return moat_error (err, EINVAL, "`%s`: bad host", url);
-  t->port = (uint16_t)port;
-  t->is_ip = net_addr_parse (t->host, &t->addr) == 0;
+  if (policy_dest_url_parse (url, &t->url, err) < 0)
+    return moat_error_wrap (err, "`%s`", url);
+  t->is_ip = net_addr_parse (t->url.host, &t->addr) == 0;
   return 0;
 }
 
@@ -174,7 +129,9 @@ decide_cmd (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
   struct net_query q;
   struct net_decision d;
   bool json = false, intercepted;
-  char buf[1024], abuf[64] = "";
+  char buf[1024], abuf[64] = "", error[512] = "", rule[800];
+  struct net_addr *host = NULL;
+  size_t n_host = 0;
   int c, ret = -1;
 
   optind = 1;
@@ -196,7 +153,7 @@ decide_cmd (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
       usage (stderr);
       return 2;
     }
-  if (parse_url (argv[optind], &t, err) < 0)
+  if (parse_target (argv[optind], &t, err) < 0)
     return -1;
   if (load_policy (cli, &pol, err) < 0)
     goto out;
@@ -208,14 +165,14 @@ decide_cmd (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
       goto out;
   }
   memset (&q, 0, sizeof q);
-  q.port = t.port;
+  q.port = t.url.port;
   if (t.is_ip)
     q.dst = t.addr;
   else
     {
       struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-      q.hostname = t.host;
-      if (getaddrinfo (t.host, NULL, &hints, &res) == 0 && res != NULL)
+      q.hostname = t.url.host;
+      if (getaddrinfo (t.url.host, NULL, &hints, &res) == 0 && res != NULL)
         {
           if (res->ai_family == AF_INET)
             {
@@ -234,21 +191,30 @@ decide_cmd (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
     }
   if (q.dst.family != 0)
     net_addr_format (&q.dst, abuf, sizeof abuf);
-  intercepted = net_rules_port_p (r, t.port);
-  if (r->pac_url[0] != '\0' && intercepted)
-    {
-      memset (&d, 0, sizeof d);
-      if (!net_decide_protected (r, &q, &d))
-        decide_pac (r, &q, &d);
-    }
+  intercepted = net_rules_port_p (r, t.url.port);
+  /* The guard's own decision function, host protection included: this
+   * machine's addresses are the host's, as they are for moatd. */
+  if (net_host_addrs (&host, &n_host, err) < 0)
+    goto out;
+  {
+    const struct net_decider dd
+        = { .rules = r,
+            .host = host,
+            .n_host = n_host,
+            .decide = r->pac_url[0] != '\0' ? decide_pac : NULL };
+    net_decide (&dd, &q, false, &d, error, sizeof error);
+  }
+  /* A hook failure refuses; the guard audits the reason as the error. */
+  if (error[0] != '\0')
+    snprintf (rule, sizeof rule, "%s (fail closed): %s", d.rule, error);
   else
-    net_decide_static (r, &q, &d);
+    snprintf (rule, sizeof rule, "%s", d.rule);
 
   if (json)
     {
-      json_t *o
-          = json_pack ("{s:s,s:s,s:i,s:b}", "url", argv[optind], "host",
-                       t.host, "port", t.port, "intercepted", intercepted);
+      json_t *o = json_pack ("{s:s,s:s,s:i,s:b}", "url", argv[optind], "host",
+                             t.url.host, "port", t.url.port, "intercepted",
+                             intercepted);
       json_t *route = json_array ();
       static const char *const kinds[]
           = { "DIRECT", "PROXY", "HTTPS", "SOCKS", "SOCKS5", "REFUSE" };
@@ -271,7 +237,7 @@ decide_cmd (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
               o, "decision",
               json_string (net_decision_format (&d, buf, sizeof buf)));
           json_object_set_new (o, "route", route);
-          json_object_set_new (o, "rule", json_string (d.rule));
+          json_object_set_new (o, "rule", json_string (rule));
         }
       else
         {
@@ -288,12 +254,13 @@ decide_cmd (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
   else if (!intercepted)
     printf ("NOT INTERCEPTED (port %u is not in transparentPorts \"%s\": "
             "the connection passes untouched)\n",
-            t.port, pol->proxy.transparent_ports);
+            t.url.port, pol->proxy.transparent_ports);
   else
     printf ("%s (rule: %s)\n", net_decision_format (&d, buf, sizeof buf),
-            d.rule);
+            rule);
   ret = 0;
 out:
+  free (host);
   net_rules_free (r);
   policy_free (pol);
   return ret;

@@ -1,5 +1,6 @@
 /* moat settings: show, validate, set.  `validate` reads the file itself;
- * `show` and `set` ask moatd, which owns the user overrides. */
+ * `show` and `set` ask moatd, which owns the user overrides (without
+ * moatd, `show` computes the same from the files). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "common/cleanup.h"
 #include "ctl/ctl.h"
 #include "policy/policy.h"
+#include "state/state.h"
 
 static void
 usage (FILE *out)
@@ -32,7 +34,10 @@ usage (FILE *out)
       "Subcommands:\n"
       "  show       print every effective setting: KEY VALUE SOURCE\n"
       "             LOCKED (source is default, admin or user); asks\n"
-      "             moatd.  --json prints the array\n"
+      "             moatd.  When moatd is not running, computes them\n"
+      "             from admin-settings.json and the user settings in\n"
+      "             $MOAT_ROOT/var/lib/moat/state.db (read only) and\n"
+      "             says so on stderr.  --json prints the array\n"
       "             [{\"key\",\"value\",\"source\",\"locked\"}].\n"
       "  validate   check an admin-settings.json (default: the\n"
       "             installed one) without moatd.  Prints every\n"
@@ -178,6 +183,44 @@ cmd_validate (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
   return r == 0 ? 0 : 1;
 }
 
+/* The effective settings as moatd would compute them, from the files
+ * alone: the admin file (checked as moatd checks it) and the overrides in
+ * the state database (read-only).  For an administrator checking the
+ * settings before anything runs. */
+static json_t *
+settings_from_files (struct moat_cli *cli, moat_error_t *err)
+{
+  struct policy_report rep = { 0 };
+  struct policy_admin *admin = NULL;
+  struct policy *p = NULL;
+  json_t *overrides = NULL, *rows = NULL;
+  int r = policy_admin_load (&cli->paths, &admin, &rep, err);
+
+  if (r < 0 && rep.n_errors > 0)
+    {
+      cleanup_free char *text = policy_report_format (&rep);
+      moat_error (err, EINVAL,
+                  "%s is invalid (moatd would not start with it):\n%s",
+                  cli->paths.admin_settings, text ? text : "");
+    }
+  policy_report_free (&rep);
+  if (r < 0)
+    goto done;
+  if (state_overrides_read (cli->paths.state_db, &overrides, err) < 0)
+    {
+      moat_error_wrap (err, "user settings");
+      goto done;
+    }
+  if (policy_build (admin, overrides, &p, err) < 0)
+    goto done;
+  rows = json_incref (p->settings);
+done:
+  policy_free (p);
+  json_decref (overrides);
+  policy_admin_free (admin);
+  return rows;
+}
+
 static int
 cmd_show (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
 {
@@ -198,10 +241,26 @@ cmd_show (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
     return moat_error (err, ENOMEM, "show");
   if (ctl_call (&cli->paths, req, &resp, err) < 0)
     {
+      int st = moat_error_status (err);
       json_decref (req);
-      return moat_error_wrap (err, "show");
+      /* No moatd listening (never started, or stopped): the same
+       * computation from the files.  Any other failure is moatd's. */
+      if (st != ENOENT && st != ECONNREFUSED)
+        return moat_error_wrap (err, "show");
+      moat_error_release (err);
+      rows = settings_from_files (cli, err);
+      if (rows == NULL)
+        return moat_error_wrap (err, "show (moatd is not running)");
+      fprintf (stderr,
+               "moat settings: moatd is not running; these settings are "
+               "computed from %s and %s\n",
+               cli->paths.admin_settings, cli->paths.state_db);
+      resp = json_pack ("{s:o}", "settings", rows);
+      if (resp == NULL)
+        return moat_error (err, ENOMEM, "show");
     }
-  json_decref (req);
+  else
+    json_decref (req);
   rows = json_object_get (resp, "settings");
   if (!json_is_array (rows))
     {

@@ -20,7 +20,9 @@ usage (FILE *out)
            "errors.\n\n"
            "Options:\n"
            "  --json       one JSON object: healthy, running, processes,\n"
-           "               engine, moatd, docker_host, bridge, and every key\n"
+           "               engine, moatd, docker_host, bridge, root\n"
+           "               ({searchable, error}: can containers reach their\n"
+           "               root file systems below MOAT_ROOT), and every key\n"
            "               moatd's status adds (policy, errors, ...)\n"
            "  -h, --help   this help\n\n"
            "Exit status: 0 when every component is healthy, 1 otherwise.\n"
@@ -80,6 +82,12 @@ print_human (json_t *st)
           json_is_true (json_object_get (moatd, "reachable"))
               ? "reachable"
               : json_string_value (json_object_get (moatd, "error")) ?: "?");
+  if (json_is_false (
+          json_object_get (json_object_get (st, "root"), "searchable")))
+    printf ("  containers  cannot start: %s\n",
+            json_string_value (
+                json_object_get (json_object_get (st, "root"), "error"))
+                ?: "?");
   if (json_object_get (st, "docker_host"))
     printf ("  DOCKER_HOST %s\n",
             json_string_value (json_object_get (st, "docker_host")));
@@ -103,7 +111,7 @@ print_human (json_t *st)
       {
         static const char *const known[]
             = { "healthy", "running",     "error",  "processes", "engine",
-                "moatd",   "docker_host", "bridge", "started" };
+                "moatd",   "docker_host", "bridge", "started",   "root" };
         bool skip = false;
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
           skip = skip || strcmp (key, known[i]) == 0;

@@ -72,12 +72,17 @@ usage (FILE *out)
       "foreground, a moatd that dies is restarted the same way (at most 5\n"
       "times in 10 minutes); if dockerd dies, everything is stopped and\n"
       "moat up fails.\n\n"
+      "Containers' root file systems are mounted below $MOAT_ROOT/run/moat\n"
+      "from inside their user namespace: moat up makes moat's own\n"
+      "directories on the way searchable by others ($MOAT_ROOT and below;\n"
+      "0700 becomes 0711, as dockerd does for its data root).\n\n"
       "Fails with a clear message, and leaves nothing half-started, when "
       "moat\n"
       "is already running, a pid file names a live process moat did not\n"
-      "record, the engine socket or bridge is taken, or a component dies or\n"
-      "does not answer in time.  Stale state of a crashed run is cleaned "
-      "up.\n");
+      "record, the engine socket or bridge is taken, a directory moat does\n"
+      "not own keeps others from searching the way to $MOAT_ROOT/run/moat,\n"
+      "or a component dies or does not answer in time.  Stale state of a\n"
+      "crashed run is cleaned up.\n");
 }
 
 static int

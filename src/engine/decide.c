@@ -1,0 +1,165 @@
+/* The engine guard's pure decision about a request head (decide.h). */
+#include "decide.h"
+
+#include <errno.h>
+#include <llhttp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/refusal.h"
+#include "engine/eci.h"
+
+void
+engine_decision_clear (struct engine_decision *d)
+{
+  free (d->message);
+  free (d->container);
+  free (d->archive);
+  free (d->query);
+  memset (d, 0, sizeof *d);
+}
+
+static int
+refuse (struct engine_decision *d, int status, const char *rule, bool close,
+        const char *message)
+{
+  d->verdict = ENGINE_REFUSE;
+  d->status = status;
+  d->rule = rule;
+  d->close = close;
+  d->message = strdup (message);
+  return d->message ? 0 : -1;
+}
+
+/* The policy refusals of ECI that need no body: by route alone, or by the
+ * query of a build or image create. */
+static int
+decide_eci (const struct engine_head_facts *f, const struct engine_uri *uri,
+            struct engine_decision *d)
+{
+  struct eci_verdict v = { 0 };
+  int r;
+  switch (d->route->op)
+    {
+    case ROUTE_OP_BUILDKIT:
+      return refuse (d, 403, "eci.buildkit", false, REFUSAL_ENGINE_BUILDKIT);
+    case ROUTE_OP_SWARM:
+      return refuse (d, 403, "eci.swarm", false, REFUSAL_ENGINE_SWARM);
+    case ROUTE_OP_PLUGIN:
+      return refuse (d, 403, "eci.plugin", false, REFUSAL_ENGINE_PLUGIN);
+    case ROUTE_OP_BUILD:
+    case ROUTE_OP_IMAGE_CREATE:
+      if ((d->route->op == ROUTE_OP_BUILD
+               ? eci_check_build (uri->query, &v)
+               : eci_check_image_create (uri->query, &v))
+          == 0)
+        return 0;
+      r = refuse (d, v.status ? v.status : 403, v.rule ? v.rule : "eci", false,
+                  v.message ? v.message : REFUSAL_ENGINE_REFUSED);
+      eci_verdict_clear (&v);
+      return r;
+    case ROUTE_OP_CONTAINER_CREATE:
+    case ROUTE_OP_VOLUME_CREATE:
+    case ROUTE_OP_NETWORK_CREATE:
+      d->op = d->route->op;
+      return 0;
+    case ROUTE_OP_CONTAINER_START:
+      if (f->has_body)
+        d->op = d->route->op;
+      return 0;
+    case ROUTE_OP_ARCHIVE:
+      /* the engine copies as host root: a non-root caller's copy must not
+       * reach a host path (engine/archive.h) */
+      if (f->caller_uid != 0)
+        d->op = d->route->op;
+      return 0;
+    default:
+      return 0;
+    }
+}
+
+static int
+decide_uri (const struct engine_head_facts *f, const struct policy *pol,
+            const struct engine_uri *uri, struct engine_decision *d)
+{
+  char method[16];
+  snprintf (method, sizeof method, "%s",
+            llhttp_method_name ((llhttp_method_t)f->method));
+  d->route = engine_route_classify (method, uri->path);
+  if (pol == NULL && !(d->route->flags & ROUTE_F_ALWAYS))
+    return refuse (d, 503, NULL, false, REFUSAL_ENGINE_NO_POLICY);
+  if (f->command_list && pol
+      && !engine_cmdlist_allows (pol->eci.cmd_type, pol->eci.commands,
+                                 pol->eci.n_commands, d->route))
+    {
+      char *msg;
+      if (asprintf (&msg, REFUSAL_ENGINE_COMMAND_LIST, f->raw_uri) < 0)
+        return -1;
+      d->verdict = ENGINE_REFUSE;
+      d->status = 403;
+      d->rule = "commandList";
+      d->message = msg;
+      return 0;
+    }
+  d->eci = pol && pol->eci.enabled;
+  if (d->eci && decide_eci (f, uri, d) < 0)
+    return -1;
+  if (d->verdict == ENGINE_REFUSE)
+    return 0;
+  /* Every create gets its caller's labels, ECI or not: moat-runc reads
+   * them, and a client must not be able to write its own. */
+  if (pol && d->route->op == ROUTE_OP_CONTAINER_CREATE)
+    d->op = ROUTE_OP_CONTAINER_CREATE;
+  if (d->op == ROUTE_OP_CONTAINER_CREATE)
+    d->container = engine_query_get (uri->query, "name");
+  else if (strncmp (uri->path, "/containers/", 12) == 0)
+    {
+      d->container = strndup (uri->path + 12, strcspn (uri->path + 12, "/"));
+      if (d->container == NULL)
+        return -1;
+    }
+  if (d->op == ROUTE_OP_ARCHIVE)
+    {
+      /* the whole name between "/containers/" and "/archive" (the
+       * engine's {name:.*}), checked as a name later */
+      size_t pl = strlen (uri->path);
+      d->archive = strndup (uri->path + 12, pl - 12 - 8);
+      d->query = strdup (uri->query);
+      snprintf (d->version, sizeof d->version, "%s", uri->version);
+      if (d->archive == NULL || d->query == NULL)
+        return -1;
+    }
+  d->verdict = d->op != ROUTE_OP_NONE ? ENGINE_CHECK : ENGINE_ALLOW;
+  return 0;
+}
+
+int
+engine_decide (const struct engine_head_facts *f, const struct policy *pol,
+               struct engine_decision *d)
+{
+  struct engine_uri uri;
+  int r;
+  memset (d, 0, sizeof *d);
+  if (f->http_major != 1)
+    r = refuse (d, 505, NULL, true, REFUSAL_ENGINE_HTTP_VERSION);
+  else if (f->method != HTTP_GET && f->method != HTTP_HEAD
+           && f->method != HTTP_POST && f->method != HTTP_PUT
+           && f->method != HTTP_DELETE)
+    r = refuse (d, 405, NULL, true, REFUSAL_ENGINE_METHOD);
+  else if (!f->headers_valid)
+    r = refuse (d, 400, NULL, true, REFUSAL_ENGINE_HEADER);
+  else if (engine_uri_parse (f->raw_uri, strlen (f->raw_uri), &uri) < 0)
+    r = refuse (d, 400, NULL, false, REFUSAL_ENGINE_URI);
+  else
+    {
+      r = decide_uri (f, pol, &uri, d);
+      engine_uri_free (&uri);
+    }
+  if (r < 0)
+    {
+      engine_decision_clear (d);
+      errno = ENOMEM;
+    }
+  return r;
+}

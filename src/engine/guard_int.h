@@ -1,0 +1,281 @@
+/* The engine guard's internals, shared by its files: guard.c (the loop
+ * and connections) and guard_checks.c (the check workers).  Not for other
+ * modules: engine/guard.h is the guard's interface. */
+#ifndef MOAT_ENGINE_GUARD_INT_H
+#define MOAT_ENGINE_GUARD_INT_H
+
+#include <llhttp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "engine/archive.h"
+#include "io/buf.h"
+#include "io/loop.h"
+#include "io/relay.h"
+#include "engine/guard.h"
+#include "engine/request.h"
+#include "engine/route.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* Check jobs that are not route ops: a filtered socket's peer, checked
+ * before anything is read from it. */
+#define JOB_PEER (-1)
+
+#define READ_CHUNK (64 * 1024)
+#define HIGH_WATER (256 * 1024)
+#define MAX_PENDING 32
+
+/* One listening socket; connections accepted on it inherit its flags. */
+struct listener
+{
+  struct engine_guard *g;
+  int id;
+  struct io_handle h; /* IO_LISTEN */
+  bool command_list;
+  struct io_grave grave;
+  struct listener *next;
+};
+
+/* Listener changes asked for by other threads, applied by the loop. */
+struct listener_op
+{
+  bool add;
+  int id;
+  int fd;
+  bool command_list;
+  struct listener_op *next;
+};
+
+enum req_state
+{
+  RS_HEAD,        /* reading a request head */
+  RS_FORWARD,     /* streaming the body to the engine */
+  RS_COLLECT,     /* collecting a JSON body to check */
+  RS_DISCARD,     /* dropping the body of a refused request */
+  RS_WAIT_HIJACK, /* attach/exec sent: wait for the engine's answer */
+  RS_WAIT_LOCAL,  /* a local answer waits for earlier responses */
+  RS_PARKED,      /* a collected body is being checked off the loop */
+  RS_CLOSED,      /* no further requests on this connection */
+};
+
+struct pending
+{
+  bool head;
+  bool hijack;
+};
+
+struct check_job;
+
+struct conn
+{
+  struct engine_guard *g;
+  struct check_job *job; /* while RS_PARKED */
+  struct conn *prev, *next;
+  struct io_handle hc; /* the client (IO_CLIENT) */
+  struct io_handle hu; /* the engine (IO_UPSTREAM); fd -1 until connected */
+  struct io_grave grave;
+  struct ucred cred;
+  /* whom its requests act for: the peer, or on a filtered socket who
+   * created the socket's container (engine_peer_fn) */
+  uid_t caller_uid;
+  gid_t caller_gid;
+  int listener_id;
+  bool command_list; /* apply eci.commandList (filtered socket) */
+
+  /* client -> engine */
+  struct engine_req req;
+  enum req_state rs;
+  struct io_buf cin; /* read from the client, not yet parsed */
+  const struct engine_route *route;
+  bool chunked_out;       /* re-framing a chunked body to the engine */
+  struct io_buf head_out; /* re-serialised head (RS_COLLECT) */
+  struct io_buf body;     /* collected body */
+  bool body_too_big;
+  int op;              /* route op being collected or checked */
+  bool eci_on;         /* ECI applied to the current request */
+  char *container;     /* name= of a create */
+  char *archive;       /* container of a checked docker cp, as requested */
+  char version[16];    /* /vX.Y of the current request-URI, or "" */
+  char *query;         /* its query, or NULL */
+  struct io_buf local; /* local answer waiting (RS_WAIT_LOCAL/DISCARD) */
+  bool local_close;    /* close after the local answer */
+  enum req_state after_local;
+  struct io_buf uout; /* to the engine */
+  bool cin_eof;
+  bool ushut_done;
+
+  /* engine -> client */
+  llhttp_t resp;
+  struct pending pend[MAX_PENDING];
+  size_t pend_head, pend_n;
+  bool resp_informational;
+  char resp_hname[32];
+  size_t resp_hname_len;
+  bool resp_in_ct;
+  char resp_ct[96];
+  size_t resp_ct_len;
+  bool resp_in_value;
+  struct io_buf cout; /* to the client */
+  bool uin_eof;
+  bool cshut_done;
+  bool raw; /* hijacked: bytes flow both ways unparsed */
+  /* A raw stream is handed to src/io's splice relay (a: the client, b:
+   * the engine); the bytes buffered before the hijack go first. */
+  struct io_relay relay;
+  bool relaying;
+  bool close_when_flushed;
+  bool dead;
+  bool closed; /* handles closed, memory freed after the batch */
+  bool kick;   /* run the parser even with no new bytes (it may complete a
+                  message without consuming input) */
+};
+
+/* A collected body's check, run by a worker thread: a socket-mount
+ * decision may wait seconds for the engine and a registry, and the loop
+ * must keep serving everyone else meanwhile. */
+struct check_job
+{
+  struct engine_guard *g;
+  struct conn *c; /* NULL once the connection is gone (under g->jmu) */
+  int op;         /* a route op, or JOB_PEER */
+  char *body;
+  size_t len;
+  bool eci;         /* ECI applies (else a create only gets its labels) */
+  uid_t caller_uid; /* in: a create's caller; out: JOB_PEER's */
+  gid_t caller_gid;
+  struct ucred cred; /* JOB_PEER */
+  int pidfd;         /* JOB_PEER, or -1 */
+  int listener_id;   /* JOB_PEER */
+  char *name;        /* ROUTE_OP_ARCHIVE: the container as requested */
+  int r;             /* results */
+  struct eci_verdict v;
+  char *out; /* the body to send; ROUTE_OP_ARCHIVE: the container's id */
+  size_t out_len;
+  struct check_job *next;
+};
+
+#define N_WORKERS 4
+
+struct engine_guard
+{
+  struct engine_guard_config cfg;
+  /* Check workers: a queue of jobs (jq), finished ones for the loop
+   * (jdone, announced by io_loop_wake).  Workers hold pol_rw for reading while
+   * they use the policy, so engine_guard_set_policy() waits for them,
+   * never the loop. */
+  pthread_mutex_t jmu;
+  pthread_cond_t jcv;
+  struct check_job *jq, *jq_tail, *jdone;
+  pthread_t workers[N_WORKERS];
+  int n_workers;
+  bool jstop;
+  pthread_rwlock_t pol_rw;
+  bool sync_checks;  /* engine_guard_feed: check on the caller's thread */
+  size_t head_limit; /* engine_guard_feed_ex: limit of head_out */
+  char *engine_path;
+  char *listen_path;
+  struct io_loop *loop;       /* wake: listener ops and finished checks */
+  struct io_timer tick;       /* 1 s: overdue heads, pool retry */
+  struct io_pipe_pool pipes;  /* of the relays of hijacked streams */
+  struct listener *listeners; /* loop-owned */
+  struct listener_op *ops;    /* under mu */
+  int next_listener_id;       /* under mu */
+  pthread_mutex_t mu;
+  const struct policy *pol;
+  struct conn *conns;
+  size_t n_conns;
+  llhttp_settings_t resp_settings;
+  /* pre-connected engine connections (guard_pool.c) */
+  int pool[ENGINE_GUARD_POOL_MAX];
+  unsigned pool_n, pool_max;
+  bool pool_hold; /* connecting failed: wait for the timer */
+};
+
+/* guard.c: connections */
+int guard_set_nonblock (int fd);
+/* A connection on fd, registered with mask (0: not registered); NULL:
+ * fd stays the caller's. */
+struct conn *guard_conn_new (struct engine_guard *g, int fd, uint32_t mask);
+void guard_conn_link (struct conn *c);
+/* Close both sockets now; the memory goes after the epoll batch. */
+void guard_conn_close (struct conn *c);
+void guard_conn_free (struct conn *c);
+/* Flush, apply half-closes, decide whether the connection is over, and
+ * set the epoll interest of both sockets. */
+void guard_conn_update (struct conn *c);
+/* Feed buffered client bytes to the parser while the state allows. */
+void guard_process_client (struct conn *c);
+/* Bytes from the engine: track response framing, queue them for the
+ * client. */
+void guard_engine_bytes (struct conn *c, const char *tmp, size_t n);
+void guard_audit (struct conn *c, const char *rule, const char *outcome,
+                  const char *detail, const char *image);
+/* Queue a local answer: sent now if nothing is outstanding on the engine
+ * side (guard_emit_local), else after the engine's responses. */
+void guard_local_answer (struct conn *c, int status, const char *message,
+                         bool close);
+void guard_emit_local (struct conn *c);
+/* Refuse the current request: answer once its body is consumed. */
+void guard_refuse (struct conn *c, int status, const char *message,
+                   bool close);
+/* A request that cannot be written whole: 500, then close. */
+void guard_refuse_unwritable (struct conn *c);
+/* Send the checked head (c->head_out, without framing), then the body. */
+void guard_forward_head (struct conn *c);
+int guard_push_pending (struct conn *c, bool hijack);
+
+/* guard_checks.c: the loop's side of checks */
+/* The collected body is complete: park c and check it, or answer 413. */
+void guard_handle_collected (struct conn *c);
+/* A non-root caller's docker cp: check the container first. */
+void guard_start_archive_check (struct conn *c);
+/* A filtered socket's new connection: check its peer first. */
+void guard_start_peer_check (struct conn *c, int listener_id);
+/* Apply the finished checks (on the loop's wake). */
+void guard_resume_checked (struct engine_guard *g);
+
+/* guard_resp.c: the response parser's settings */
+void guard_resp_settings (llhttp_settings_t *s);
+
+/* guard_listen.c */
+/* A listening unix socket at path (a stale socket is replaced). */
+int guard_make_listener (const char *path, moat_error_t *err);
+int guard_listener_start (struct engine_guard *g, int id, int fd,
+                          bool command_list);
+/* Apply the listener changes other threads queued, in order. */
+void guard_apply_listener_ops (struct engine_guard *g);
+/* Accept what a listener has. */
+void guard_accept_clients (struct engine_guard *g, struct listener *l);
+
+/* guard_pool.c: pre-connected engine connections */
+/* A new connection to the engine at path (non-blocking), or -1. */
+int guard_engine_dial (const char *path);
+/* An engine connection for a client connection: a pooled one, else a new
+ * one; -1 with errno. */
+int guard_pool_take (struct engine_guard *g);
+/* Top the pool up (the loop, before it waits). */
+void guard_pool_fill (struct engine_guard *g);
+void guard_pool_free (struct engine_guard *g);
+
+/* guard_checks.c */
+void guard_job_free (struct check_job *j);
+/* Run j's check now, on the calling thread (a worker, or the caller with
+ * sync_checks). */
+void guard_checks_run (struct engine_guard *g, struct check_job *j);
+/* Queue j for a worker; it comes back through guard_checks_take_done
+ * (announced by io_loop_wake). */
+void guard_checks_enqueue (struct engine_guard *g, struct check_job *j);
+/* The finished jobs, oldest first. */
+struct check_job *guard_checks_take_done (struct engine_guard *g);
+/* Start the workers from the loop's thread (they share its namespaces);
+ * with none, checks run on the loop (sync_checks). */
+void guard_checks_start (struct engine_guard *g);
+void guard_checks_stop (struct engine_guard *g);
+
+#endif

@@ -1,0 +1,284 @@
+/* Unit tests of the engine guard's pure decision (src/engine/decide.c):
+ * one test per rule, in the order decide.c applies them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <llhttp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/refusal.h"
+#include "engine/decide.h"
+
+static char *deny_push[] = { "push" };
+static char *allow_ps[] = { "ps" };
+
+static struct policy
+eci_policy (void)
+{
+  struct policy p;
+  memset (&p, 0, sizeof p);
+  p.eci.enabled = true;
+  p.eci.cmd_type = POLICY_CMDLIST_DENY;
+  p.eci.commands = deny_push;
+  p.eci.n_commands = 1;
+  return p;
+}
+
+static struct engine_head_facts
+facts (int method, const char *uri)
+{
+  struct engine_head_facts f = {
+    .method = method,
+    .http_major = 1,
+    .headers_valid = true,
+    .raw_uri = uri,
+    .caller_uid = 1000,
+  };
+  return f;
+}
+
+/* decide, expect a refusal, return nothing (d cleared) */
+static void
+expect_refuse (const struct engine_head_facts *f, const struct policy *pol,
+               int status, const char *rule, bool close, const char *msg)
+{
+  struct engine_decision d;
+  assert_int_equal (engine_decide (f, pol, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_REFUSE);
+  assert_int_equal (d.status, status);
+  if (rule)
+    assert_string_equal (d.rule, rule);
+  else
+    assert_null (d.rule);
+  assert_int_equal (d.close, close);
+  if (msg)
+    assert_string_equal (d.message, msg);
+  else
+    assert_true (strncmp (d.message, REFUSAL_PREFIX, strlen (REFUSAL_PREFIX))
+                 == 0);
+  engine_decision_clear (&d);
+}
+
+static void
+protocol_rules (void **state)
+{
+  struct policy p = eci_policy ();
+  struct engine_head_facts f = facts (HTTP_GET, "/info");
+  (void)state;
+  f.http_major = 2;
+  expect_refuse (&f, &p, 505, NULL, true, REFUSAL_ENGINE_HTTP_VERSION);
+  f = facts (HTTP_PATCH, "/info");
+  expect_refuse (&f, &p, 405, NULL, true, REFUSAL_ENGINE_METHOD);
+  f = facts (HTTP_OPTIONS, "/info");
+  expect_refuse (&f, &p, 405, NULL, true, REFUSAL_ENGINE_METHOD);
+  f = facts (HTTP_GET, "/info");
+  f.headers_valid = false;
+  expect_refuse (&f, &p, 400, NULL, true, REFUSAL_ENGINE_HEADER);
+  /* a URI that is not clean keeps the connection */
+  f = facts (HTTP_GET, "/containers/../info");
+  expect_refuse (&f, &p, 400, NULL, false, REFUSAL_ENGINE_URI);
+  f = facts (HTTP_GET, "info");
+  expect_refuse (&f, &p, 400, NULL, false, REFUSAL_ENGINE_URI);
+}
+
+static void
+no_policy_only_ping (void **state)
+{
+  struct engine_head_facts f = facts (HTTP_GET, "/_ping");
+  struct engine_decision d;
+  (void)state;
+  assert_int_equal (engine_decide (&f, NULL, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+  f = facts (HTTP_GET, "/v1.41/info");
+  expect_refuse (&f, NULL, 503, NULL, false, REFUSAL_ENGINE_NO_POLICY);
+}
+
+static void
+command_list (void **state)
+{
+  struct policy p = eci_policy ();
+  struct engine_head_facts f = facts (HTTP_POST, "/v1.41/images/x/push");
+  struct engine_decision d;
+  char msg[512];
+  (void)state;
+  /* the main socket: no command list */
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+  /* a filtered socket: the contract text, with the URI as received */
+  f.command_list = true;
+  snprintf (msg, sizeof msg, REFUSAL_ENGINE_COMMAND_LIST,
+            "/v1.41/images/x/push");
+  assert_non_null (strstr (msg, "docker command \"/v1.41/images/x/push\" is "
+                                "blocked; if you wish to allow it"));
+  expect_refuse (&f, &p, 403, "commandList", false, msg);
+  /* allow list: only ps; unknown endpoints refused; /_ping passes */
+  p.eci.cmd_type = POLICY_CMDLIST_ALLOW;
+  p.eci.commands = allow_ps;
+  f = facts (HTTP_GET, "/containers/json");
+  f.command_list = true;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+  f = facts (HTTP_GET, "/no/such/endpoint");
+  f.command_list = true;
+  expect_refuse (&f, &p, 403, "commandList", false, NULL);
+  f = facts (HTTP_GET, "/_ping");
+  f.command_list = true;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+}
+
+static void
+eci_route_refusals (void **state)
+{
+  struct policy p = eci_policy ();
+  struct engine_head_facts f;
+  struct engine_decision d;
+  (void)state;
+  f = facts (HTTP_POST, "/session");
+  expect_refuse (&f, &p, 403, "eci.buildkit", false, REFUSAL_ENGINE_BUILDKIT);
+  f = facts (HTTP_POST, "/v1.44/swarm/init");
+  expect_refuse (&f, &p, 403, "eci.swarm", false, REFUSAL_ENGINE_SWARM);
+  f = facts (HTTP_POST, "/services/create");
+  expect_refuse (&f, &p, 403, "eci.swarm", false, REFUSAL_ENGINE_SWARM);
+  f = facts (HTTP_POST, "/plugins/pull?remote=x");
+  expect_refuse (&f, &p, 403, "eci.plugin", false, REFUSAL_ENGINE_PLUGIN);
+  /* by query */
+  f = facts (HTTP_POST, "/build?networkmode=host");
+  expect_refuse (&f, &p, 403, "eci.namespace", false,
+                 REFUSAL_PREFIX "containers can't share the network "
+                                "namespace with the host");
+  f = facts (HTTP_POST, "/build?version=2");
+  expect_refuse (&f, &p, 403, "eci.buildkit", false, NULL);
+  f = facts (HTTP_POST, "/images/create?fromSrc=http://x/y.tar");
+  expect_refuse (&f, &p, 403, "eci.fetch", false, NULL);
+  /* the same without ECI pass */
+  p.eci.enabled = false;
+  const char *uris[] = { "/session", "/swarm/init", "/plugins/pull",
+                         "/build?networkmode=host" };
+  for (size_t i = 0; i < sizeof uris / sizeof *uris; i++)
+    {
+      f = facts (HTTP_POST, uris[i]);
+      assert_int_equal (engine_decide (&f, &p, &d), 0);
+      assert_int_equal (d.verdict, ENGINE_ALLOW);
+      assert_false (d.eci);
+      engine_decision_clear (&d);
+    }
+}
+
+static void
+bodies_to_check (void **state)
+{
+  struct policy p = eci_policy ();
+  struct engine_head_facts f;
+  struct engine_decision d;
+  (void)state;
+  f = facts (HTTP_POST, "/v1.41/containers/create?name=web");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_CHECK);
+  assert_int_equal (d.op, ROUTE_OP_CONTAINER_CREATE);
+  assert_true (d.eci);
+  assert_string_equal (d.container, "web");
+  engine_decision_clear (&d);
+  /* ECI off: a create still gets its caller's labels */
+  p.eci.enabled = false;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_CHECK);
+  assert_int_equal (d.op, ROUTE_OP_CONTAINER_CREATE);
+  assert_false (d.eci);
+  engine_decision_clear (&d);
+  p.eci.enabled = true;
+  f = facts (HTTP_POST, "/volumes/create");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_CHECK);
+  assert_int_equal (d.op, ROUTE_OP_VOLUME_CREATE);
+  engine_decision_clear (&d);
+  f = facts (HTTP_POST, "/networks/create");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.op, ROUTE_OP_NETWORK_CREATE);
+  engine_decision_clear (&d);
+  /* start: checked only with a body (a pre-1.24 HostConfig) */
+  f = facts (HTTP_POST, "/containers/abc/start");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  assert_string_equal (d.container, "abc");
+  engine_decision_clear (&d);
+  f.has_body = true;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_CHECK);
+  assert_int_equal (d.op, ROUTE_OP_CONTAINER_START);
+  engine_decision_clear (&d);
+}
+
+static void
+archive_checked_for_non_root (void **state)
+{
+  struct policy p = eci_policy ();
+  struct engine_head_facts f
+      = facts (HTTP_PUT, "/v1.43/containers/a/b/archive?path=/x");
+  struct engine_decision d;
+  (void)state;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_CHECK);
+  assert_int_equal (d.op, ROUTE_OP_ARCHIVE);
+  assert_string_equal (d.archive, "a/b"); /* the engine's {name:.*} */
+  assert_string_equal (d.query, "path=/x");
+  assert_string_equal (d.version, "1.43");
+  engine_decision_clear (&d);
+  f.caller_uid = 0;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  assert_null (d.archive);
+  engine_decision_clear (&d);
+  /* ECI off: not checked */
+  f.caller_uid = 1000;
+  p.eci.enabled = false;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+}
+
+static void
+plain_requests_allowed (void **state)
+{
+  struct policy p = eci_policy ();
+  struct engine_head_facts f = facts (HTTP_GET, "/v1.41/containers/c1/json");
+  struct engine_decision d;
+  (void)state;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  assert_string_equal (d.route->group, "container");
+  assert_string_equal (d.container, "c1");
+  engine_decision_clear (&d);
+  f = facts (HTTP_HEAD, "/_ping");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+  f = facts (HTTP_DELETE, "/containers/c1?force=1");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (protocol_rules),
+    cmocka_unit_test (no_policy_only_ping),
+    cmocka_unit_test (command_list),
+    cmocka_unit_test (eci_route_refusals),
+    cmocka_unit_test (bodies_to_check),
+    cmocka_unit_test (archive_checked_for_non_root),
+    cmocka_unit_test (plain_requests_allowed),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
