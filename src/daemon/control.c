@@ -97,7 +97,7 @@ status_reply (struct moatd *d)
                     d->engine_sock, "state_db", d->paths->state_db,
                     "state_schema", state_schema_version (d->state),
                     "engine_guard", d->guard != NULL, "net_guard",
-                    d->net != NULL,
+                    moatd_net_running_p (d),
                     "policy", policy, "signin", signin_json (d),
                     "isolation", isolation_json (d), "errors", errors);
 }

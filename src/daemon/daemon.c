@@ -168,7 +168,6 @@ moatd_new (const struct moat_paths *paths, const struct moatd_config *cfg,
   d->paths = paths;
   if (cfg != NULL)
     d->cfg = *cfg;
-  d->net_nsfd = d->host_nsfd = -1;
   d->epfd = d->listen_fd = d->inotify_fd = d->signal_fd = d->timer_fd
       = d->audit_efd = -1;
   d->started_ms = moatd_now_ms ();

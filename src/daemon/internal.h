@@ -124,18 +124,9 @@ struct moatd
   struct engine_guard *guard;
   struct sockex_role *sockex; /* sockex_role.c */
 
-  /* The net guard role (net_role.c). */
-  struct net_guard *net;
-  struct pac_engine *pac;
-  struct pac_loader *pac_loader; /* net_role.c: fetches off the main thread */
-  pthread_t net_thread;
-  bool net_running;
-  int net_nsfd, host_nsfd;
-  struct net_cidr net_cidrs[8];
-  size_t n_net_cidrs;
-  struct net_addr net_dns[4];
-  size_t n_net_dns;
-  int64_t pac_loaded_ms;
+  /* The net guard role, opaque outside net_role.c (NULL until
+   * moatd_net_start). */
+  struct net_role *netr;
 };
 
 int64_t moatd_now_ms (void);
@@ -172,6 +163,8 @@ int moatd_net_policy (struct moatd *d, moat_error_t *err);
 int moatd_net_remove_rules (struct moatd *d, moat_error_t *err);
 const char *moatd_net_pac_problem (struct moatd *d, char *buf, size_t len);
 void moatd_net_stop (struct moatd *d);
+/* The net guard runs (for `moat status`). */
+bool moatd_net_running_p (const struct moatd *d);
 void moatd_pac_refresh (struct moatd *d);
 
 /* control.c */

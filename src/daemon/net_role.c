@@ -23,6 +23,28 @@
 #define NET_MAX_CIDRS 8
 #define NET_MAX_DNS 4
 
+/* The net role's part of struct moatd (opaque outside this file). */
+struct net_role
+{
+  struct net_guard *net;
+  struct pac_engine *pac;
+  struct pac_loader *pac_loader; /* fetches off the main thread */
+  pthread_t net_thread;
+  bool net_running;
+  int net_nsfd, host_nsfd;
+  struct net_cidr net_cidrs[NET_MAX_CIDRS];
+  size_t n_net_cidrs;
+  struct net_addr net_dns[NET_MAX_DNS];
+  size_t n_net_dns;
+  int64_t pac_loaded_ms;
+};
+
+bool
+moatd_net_running_p (const struct moatd *d)
+{
+  return d->netr != NULL && d->netr->net != NULL;
+}
+
 static void
 net_audit (void *ctx, const struct net_audit *rec)
 {
@@ -59,9 +81,9 @@ net_audit (void *ctx, const struct net_audit *rec)
 static int
 enter_netns (struct moatd *d, moat_error_t *err)
 {
-  if (d->net_nsfd < 0)
+  if (d->netr->net_nsfd < 0)
     return 0;
-  if (setns (d->net_nsfd, CLONE_NEWNET) < 0)
+  if (setns (d->netr->net_nsfd, CLONE_NEWNET) < 0)
     return moat_error (err, errno, "enter network namespace `%s`",
                        d->cfg.engine_netns);
   return 0;
@@ -70,7 +92,7 @@ enter_netns (struct moatd *d, moat_error_t *err)
 static void
 leave_netns (struct moatd *d)
 {
-  if (d->net_nsfd >= 0 && setns (d->host_nsfd, CLONE_NEWNET) < 0)
+  if (d->netr->net_nsfd >= 0 && setns (d->netr->host_nsfd, CLONE_NEWNET) < 0)
     log_error ("cannot return to moatd's own network namespace: %s",
                strerror (errno));
 }
@@ -88,7 +110,7 @@ net_thread (void *arg)
       moat_error_release (&err);
       return NULL;
     }
-  if (net_guard_run (d->net, &err) < 0)
+  if (net_guard_run (d->netr->net, &err) < 0)
     {
       log_error ("net guard stopped: %s", moat_error_msg (&err));
       moat_error_release (&err);
@@ -150,7 +172,7 @@ static void *
 pac_loader_thread (void *arg)
 {
   struct moatd *d = arg;
-  struct pac_loader *l = d->pac_loader;
+  struct pac_loader *l = d->netr->pac_loader;
 
   pthread_mutex_lock (&l->mu);
   for (;;)
@@ -165,7 +187,7 @@ pac_loader_thread (void *arg)
       l->url = NULL;
       pthread_mutex_unlock (&l->mu);
 
-      int r = pac_engine_load_url_ticket (d->pac, url, 10000, ticket,
+      int r = pac_engine_load_url_ticket (d->netr->pac, url, 10000, ticket,
                                           &l->cancel, &err);
       if (r < 0 && !atomic_load (&l->cancel))
         {
@@ -193,7 +215,7 @@ pac_loader_start (struct moatd *d, moat_error_t *err)
   pthread_mutex_init (&l->mu, NULL);
   pthread_cond_init (&l->cond, NULL);
   atomic_init (&l->cancel, false);
-  d->pac_loader = l;
+  d->netr->pac_loader = l;
   /* Created from the main thread while it is in moatd's own network
    * namespace: the PAC server is reached from the host, as before. */
   if (pthread_create (&l->thread, NULL, pac_loader_thread, d) != 0)
@@ -205,7 +227,7 @@ pac_loader_start (struct moatd *d, moat_error_t *err)
 static void
 pac_loader_stop (struct moatd *d)
 {
-  struct pac_loader *l = d->pac_loader;
+  struct pac_loader *l = d->netr->pac_loader;
   if (l == NULL)
     return;
   if (l->started)
@@ -222,7 +244,7 @@ pac_loader_stop (struct moatd *d)
   pthread_mutex_destroy (&l->mu);
   pthread_cond_destroy (&l->cond);
   free (l);
-  d->pac_loader = NULL;
+  d->netr->pac_loader = NULL;
 }
 
 /* (Re)load the PAC when the policy names one (main thread; never blocks on
@@ -233,24 +255,24 @@ pac_loader_stop (struct moatd *d)
 static void
 load_pac (struct moatd *d)
 {
-  struct pac_loader *l = d->pac_loader;
+  struct pac_loader *l = d->netr->pac_loader;
   const char *url = d->policy->proxy.pac;
   char why[600];
 
-  if (d->pac == NULL || l == NULL || url == NULL || url[0] == '\0')
+  if (d->netr->pac == NULL || l == NULL || url == NULL || url[0] == '\0')
     return;
   char *copy = strdup (url);
   if (copy == NULL)
     {
       /* Fail closed: no PAC rather than a stale one. */
-      pac_engine_begin (d->pac, "out of memory");
+      pac_engine_begin (d->netr->pac, "out of memory");
       return;
     }
   bool same = l->loaded != NULL && strcmp (l->loaded, url) == 0;
   snprintf (why, sizeof why, "fetching PAC `%s`", url);
-  d->pac_loaded_ms = moatd_now_ms ();
+  d->netr->pac_loaded_ms = moatd_now_ms ();
   pthread_mutex_lock (&l->mu);
-  l->ticket = pac_engine_begin (d->pac, same ? NULL : why);
+  l->ticket = pac_engine_begin (d->netr->pac, same ? NULL : why);
   free (l->url);
   l->url = copy;
   free (l->loaded);
@@ -266,7 +288,9 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
   struct pac_engine_opts po = { 0 };
   size_t n = 0;
 
-  d->net_nsfd = d->host_nsfd = -1;
+  if (d->netr == NULL && (d->netr = calloc (1, sizeof *d->netr)) == NULL)
+    return moat_error (err, ENOMEM, "net guard role");
+  d->netr->net_nsfd = d->netr->host_nsfd = -1;
   if (d->cfg.container_cidrs == NULL)
     {
       log_info ("net guard off: no container networks given "
@@ -284,21 +308,21 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
         if (n == NET_MAX_CIDRS)
           return moat_error (err, E2BIG, "more than %d container networks",
                              NET_MAX_CIDRS);
-        if (net_cidr_parse (t, &d->net_cidrs[n]) < 0)
+        if (net_cidr_parse (t, &d->netr->net_cidrs[n]) < 0)
           return moat_error (err, EINVAL, "container network `%s`", t);
         n++;
       }
   }
-  d->n_net_cidrs = n;
-  d->n_net_dns = read_resolvers (d->net_dns, NET_MAX_DNS);
+  d->netr->n_net_cidrs = n;
+  d->netr->n_net_dns = read_resolvers (d->netr->net_dns, NET_MAX_DNS);
 
   if (d->cfg.engine_netns != NULL)
     {
       char path[PATH_MAX];
       snprintf (path, sizeof path, "/run/netns/%s", d->cfg.engine_netns);
-      d->host_nsfd = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-      d->net_nsfd = open (path, O_RDONLY | O_CLOEXEC);
-      if (d->host_nsfd < 0 || d->net_nsfd < 0)
+      d->netr->host_nsfd = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+      d->netr->net_nsfd = open (path, O_RDONLY | O_CLOEXEC);
+      if (d->netr->host_nsfd < 0 || d->netr->net_nsfd < 0)
         return moat_error (err, errno, "open network namespace `%s`", path);
     }
 
@@ -309,7 +333,7 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
    * decisions that wait on DNS only (docs/net-guard.md, "PAC pool"). */
   po.sandboxes = pac_engine_default_sandboxes ();
   cfg.workers = po.sandboxes + 2;
-  if (pac_engine_new (&po, &d->pac, err) < 0)
+  if (pac_engine_new (&po, &d->netr->pac, err) < 0)
     return moat_error_wrap (err, "start the PAC engine");
   if (pac_loader_start (d, err) < 0)
     return -1;
@@ -348,8 +372,8 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
   cfg.intercept.iface = d->cfg.engine_bridge ? d->cfg.engine_bridge : "moat0";
   cfg.intercept.ifaces = user_bridges;
   cfg.intercept.n_ifaces = 1;
-  cfg.intercept.dns = d->net_dns;
-  cfg.intercept.n_dns = d->n_net_dns;
+  cfg.intercept.dns = d->netr->net_dns;
+  cfg.intercept.n_dns = d->netr->n_net_dns;
   /* IP-literal exclusions are forwarded by nft, never redirected
    * (docs/net-guard.md, "Exclusions decided in nft"). */
   cfg.intercept.exclude_in_nft = true;
@@ -357,21 +381,21 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
   cfg.audit_ctx = d;
   cfg.decide = net_pac_decide;
   cfg.decide_cached = net_pac_decide_cached;
-  cfg.decide_ctx = d->pac;
+  cfg.decide_ctx = d->netr->pac;
 
   if (enter_netns (d, err) < 0)
     return -1;
   /* IPv6 TCP is intercepted like IPv4: listen on both families, or on
    * IPv4 alone where IPv6 is off (redirected IPv6 then meets a closed
    * port or no address: refused either way). */
-  if (net_guard_new (&cfg, &d->net, err) < 0)
+  if (net_guard_new (&cfg, &d->netr->net, err) < 0)
     {
       log_warn ("net guard: no IPv6 listener (%s); IPv6 connections will "
                 "be refused",
                 moat_error_msg (err));
       moat_error_release (err);
       cfg.listen6 = "";
-      if (net_guard_new (&cfg, &d->net, err) < 0)
+      if (net_guard_new (&cfg, &d->netr->net, err) < 0)
         {
           leave_netns (d);
           return moat_error_wrap (err, "start the net guard");
@@ -380,11 +404,11 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
   leave_netns (d);
   if (moatd_net_policy (d, err) < 0)
     return -1;
-  if (pthread_create (&d->net_thread, NULL, net_thread, d) != 0)
+  if (pthread_create (&d->netr->net_thread, NULL, net_thread, d) != 0)
     return moat_error (err, EAGAIN, "start the net guard thread");
-  d->net_running = true;
+  d->netr->net_running = true;
   log_info ("net guard listening on port %u%s%s",
-            (unsigned) net_guard_port (d->net),
+            (unsigned) net_guard_port (d->netr->net),
             d->cfg.engine_netns ? " in network namespace " : "",
             d->cfg.engine_netns ? d->cfg.engine_netns : "");
   return 0;
@@ -412,12 +436,12 @@ moatd_net_policy (struct moatd *d, moat_error_t *err)
     .no_proxy = env2 ("NO_PROXY", "no_proxy"),
   };
   int ret;
-  if (d->net == NULL)
+  if (d->netr == NULL || d->netr->net == NULL)
     return 0;
   load_pac (d);
   if (enter_netns (d, err) < 0)
     return -1;
-  ret = net_guard_set_policy (d->net, d->policy, &sys, err);
+  ret = net_guard_set_policy (d->netr->net, d->policy, &sys, err);
   leave_netns (d);
   return ret;
 }
@@ -429,10 +453,11 @@ const char *
 moatd_net_pac_problem (struct moatd *d, char *buf, size_t len)
 {
   struct pac_engine_health h;
-  if (d->pac == NULL || d->policy->proxy.pac == NULL
+  if (d->netr == NULL || d->netr->pac == NULL
+      || d->policy->proxy.pac == NULL
       || d->policy->proxy.pac[0] == '\0')
     return NULL;
-  pac_engine_health (d->pac, &h);
+  pac_engine_health (d->netr->pac, &h);
   if (!h.loaded)
     snprintf (buf, len, "%s", h.why);
   else if (h.consecutive_failures > 0)
@@ -450,11 +475,11 @@ int
 moatd_net_remove_rules (struct moatd *d, moat_error_t *err)
 {
   int ret;
-  if (d->net == NULL)
+  if (d->netr == NULL || d->netr->net == NULL)
     return 0;
   if (enter_netns (d, err) < 0)
     return -1;
-  ret = net_guard_remove_rules (d->net, err);
+  ret = net_guard_remove_rules (d->netr->net, err);
   leave_netns (d);
   return ret;
 }
@@ -462,25 +487,28 @@ moatd_net_remove_rules (struct moatd *d, moat_error_t *err)
 void
 moatd_net_stop (struct moatd *d)
 {
-  if (d->net != NULL)
+  if (d->netr == NULL)
+    return;
+  if (d->netr->net != NULL)
     {
-      if (d->net_running)
+      if (d->netr->net_running)
         {
-          net_guard_stop (d->net);
-          pthread_join (d->net_thread, NULL);
-          d->net_running = false;
+          net_guard_stop (d->netr->net);
+          pthread_join (d->netr->net_thread, NULL);
+          d->netr->net_running = false;
         }
-      net_guard_free (d->net);
-      d->net = NULL;
+      net_guard_free (d->netr->net);
+      d->netr->net = NULL;
     }
   pac_loader_stop (d);
-  pac_engine_free (d->pac);
-  d->pac = NULL;
-  if (d->net_nsfd >= 0)
-    close (d->net_nsfd);
-  if (d->host_nsfd >= 0)
-    close (d->host_nsfd);
-  d->net_nsfd = d->host_nsfd = -1;
+  pac_engine_free (d->netr->pac);
+  d->netr->pac = NULL;
+  if (d->netr->net_nsfd >= 0)
+    close (d->netr->net_nsfd);
+  if (d->netr->host_nsfd >= 0)
+    close (d->netr->host_nsfd);
+  free (d->netr);
+  d->netr = NULL;
 }
 
 /* Re-fetch the PAC every PAC_REFRESH_MS (a PAC server's change is picked
@@ -490,10 +518,11 @@ moatd_net_stop (struct moatd *d)
 void
 moatd_pac_refresh (struct moatd *d)
 {
-  if (d->pac == NULL || d->policy->proxy.pac == NULL
+  if (d->netr == NULL || d->netr->pac == NULL
+      || d->policy->proxy.pac == NULL
       || d->policy->proxy.pac[0] == '\0')
     return;
-  if (moatd_now_ms () - d->pac_loaded_ms < PAC_REFRESH_MS)
+  if (moatd_now_ms () - d->netr->pac_loaded_ms < PAC_REFRESH_MS)
     return;
   load_pac (d);
 }

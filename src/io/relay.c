@@ -114,6 +114,10 @@ pump (struct io_pipe_pool *p, struct io_relay_dir *d,
     return 0;
   if (d->pipe[0] < 0 && !d->eof && get_pipe (p, d) < 0)
     return -1;
+  /* A read shorter than asked most likely emptied the socket: once its
+   * bytes are out, stop instead of reading again for an EAGAIN.  If more
+   * came meanwhile, the level-triggered loop reports the socket again. */
+  bool drained = false;
   for (;;)
     {
       if (d->pending > 0)
@@ -139,6 +143,8 @@ pump (struct io_pipe_pool *p, struct io_relay_dir *d,
             }
           return 0;
         }
+      if (drained)
+        return 0;
       size_t want = d->bulk ? p->bulk : p->chunk;
       ssize_t n = splice (src, NULL, d->pipe[1], NULL, want,
                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -154,6 +160,7 @@ pump (struct io_pipe_pool *p, struct io_relay_dir *d,
         {
           d->pending += (size_t)n;
           d->bytes += (uint64_t)n;
+          drained = (size_t)n < want;
           if ((size_t)n == want && !d->bulk && p->bulk > p->chunk
               && p->n_bulk < p->bulk_max
               && fcntl (d->pipe[1], F_SETPIPE_SZ, (int)p->bulk) >= 0)
@@ -181,14 +188,14 @@ io_relay_done_p (const struct io_relay *r)
   return r->ab.shut && r->ba.shut;
 }
 
-static bool
-wants_read (const struct io_relay_dir *d)
+bool
+io_relay_dir_wants_read_p (const struct io_relay_dir *d)
 {
   return !d->eof && d->pending == 0 && io_buf_empty_p (&d->pre);
 }
 
-static bool
-wants_write (const struct io_relay_dir *d)
+bool
+io_relay_dir_wants_write_p (const struct io_relay_dir *d)
 {
   return d->pending > 0 || !io_buf_empty_p (&d->pre);
 }
@@ -196,13 +203,13 @@ wants_write (const struct io_relay_dir *d)
 uint32_t
 io_relay_mask_a (const struct io_relay *r)
 {
-  return (wants_read (&r->ab) ? EPOLLIN : 0)
-         | (wants_write (&r->ba) ? EPOLLOUT : 0);
+  return (io_relay_dir_wants_read_p (&r->ab) ? EPOLLIN : 0)
+         | (io_relay_dir_wants_write_p (&r->ba) ? EPOLLOUT : 0);
 }
 
 uint32_t
 io_relay_mask_b (const struct io_relay *r)
 {
-  return (wants_read (&r->ba) ? EPOLLIN : 0)
-         | (wants_write (&r->ab) ? EPOLLOUT : 0);
+  return (io_relay_dir_wants_read_p (&r->ba) ? EPOLLIN : 0)
+         | (io_relay_dir_wants_write_p (&r->ab) ? EPOLLOUT : 0);
 }

@@ -72,15 +72,21 @@ void io_relay_init (struct io_relay *r, int a, int b);
 /* Give the pipes back to the pool (or close them) and free pre. */
 void io_relay_release (struct io_pipe_pool *p, struct io_relay *r);
 
-/* Move what can be moved in each direction named (ab, ba) until a read
- * or a write says EAGAIN.  Returns 0, or -1 with errno on a socket or
- * pipe error (the caller resets both sides). */
+/* Move what can be moved in each direction named (ab, ba) until a write
+ * says EAGAIN, a read says EAGAIN, or a read came short and its bytes are
+ * out (the socket is most likely empty: level-triggered, it is reported
+ * again if not, and the EAGAIN read is saved).  Returns 0, or -1 with
+ * errno on a socket or pipe error (the caller resets both sides). */
 int io_relay_run (struct io_pipe_pool *p, struct io_relay *r, bool ab,
                   bool ba) IO_MUST_CHECK;
 /* Both directions ended: close both sockets now.  The direction that
  * ended last does not shutdown() its destination; the close sends that
  * FIN (one system call less per connection). */
 bool io_relay_done_p (const struct io_relay *r);
+/* What one direction waits for: its source readable (its pipe and pre
+ * are empty, no EOF yet) or its destination writable (bytes held). */
+bool io_relay_dir_wants_read_p (const struct io_relay_dir *d);
+bool io_relay_dir_wants_write_p (const struct io_relay_dir *d);
 /* The interest the relay needs on a and on b now. */
 uint32_t io_relay_mask_a (const struct io_relay *r);
 uint32_t io_relay_mask_b (const struct io_relay *r);
