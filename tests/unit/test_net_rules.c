@@ -195,6 +195,46 @@ host_protection (void **state)
   net_rules_free (r);
 }
 
+/* Review finding: excluding host.docker.internal (which opens the host)
+ * must not also open link-local destinations (cloud metadata) to any
+ * connection that carries a verified host name.  net_decide_protected's
+ * `host_allowed_p (r, q) && (q->dst_is_host || q->hostname != NULL)` lets
+ * a link-local destination through when the container names any host that
+ * resolves to it (a public DNS name pointing at 169.254.169.254 is easy to
+ * have); a `*` or a domain exclusion matching that name then sends it
+ * DIRECT.  Fails today. */
+static void
+host_exclusion_opens_link_local (void **state)
+{
+  struct policy p;
+  char rule[256];
+  const char *ex[] = { "*", "host.docker.internal", NULL };
+  struct net_rules *r = compile (&p, "", "", ex, "*");
+  /* the host itself: named, so allowed */
+  assert_string_equal (decide (r, "172.17.0.1", 443, NULL, true, NULL),
+                       "DIRECT");
+  /* metadata without a name: refused (host_protection shows it) */
+  assert_string_equal (decide (r, "169.254.169.254", 80, NULL, false, rule),
+                       "REFUSE");
+  /* metadata with a verified name (the worker sets hostname only when
+   * the name resolves to the destination): must stay refused */
+  assert_string_equal (decide (r, "169.254.169.254", 80,
+                               "metadata.attacker.example", false, rule),
+                       "REFUSE");
+  assert_string_equal (decide (r, "fe80::a9fe:a9fe", 80,
+                               "metadata.attacker.example", false, rule),
+                       "REFUSE");
+  net_rules_free (r);
+
+  /* the same with a domain exclusion (Go NO_PROXY meaning: subdomains) */
+  const char *ex2[] = { "host.docker.internal:80", "corp.example", NULL };
+  r = compile (&p, "", "", ex2, "*");
+  assert_string_equal (
+      decide (r, "169.254.169.254", 80, "meta.corp.example", false, rule),
+      "REFUSE");
+  net_rules_free (r);
+}
+
 static void
 proxy_urls (void **state)
 {
@@ -251,9 +291,13 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (block_all),       cmocka_unit_test (exclude_internal),
-    cmocka_unit_test (corporate_proxy), cmocka_unit_test (host_protection),
-    cmocka_unit_test (proxy_urls),      cmocka_unit_test (cidrs_and_ports),
+    cmocka_unit_test (block_all),
+    cmocka_unit_test (exclude_internal),
+    cmocka_unit_test (corporate_proxy),
+    cmocka_unit_test (host_protection),
+    cmocka_unit_test (host_exclusion_opens_link_local),
+    cmocka_unit_test (proxy_urls),
+    cmocka_unit_test (cidrs_and_ports),
     cmocka_unit_test (pac_args),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
