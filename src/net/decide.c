@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static void
 unmap (struct net_addr *a)
@@ -79,6 +81,51 @@ in_list (const struct net_addr *list, size_t n, const struct net_addr *a)
   return false;
 }
 
+/* True when a is an address of this network namespace now: the kernel
+ * lets a socket bind to it only then (or to a broadcast or multicast
+ * address, which is never a container's destination either).  A snapshot
+ * of the interfaces would miss a bridge made after it, e.g. by `docker
+ * network create`.  Any failure answers true, so the host's protection
+ * holds. */
+static bool
+local_now_p (const struct net_addr *x)
+{
+  struct net_addr a = *x;
+  struct sockaddr_storage ss;
+  socklen_t len;
+  int fd, r, e;
+
+  unmap (&a);
+  memset (&ss, 0, sizeof ss);
+  if (a.family == AF_INET)
+    {
+      struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+      sin->sin_family = AF_INET;
+      memcpy (&sin->sin_addr, a.a, 4);
+      len = sizeof *sin;
+    }
+  else if (a.family == AF_INET6)
+    {
+      struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+      /* link-local needs a scope to bind; net_decide_protected refuses
+       * those unless exclude names them explicitly */
+      if (IN6_IS_ADDR_LINKLOCAL ((const struct in6_addr *)a.a))
+        return false;
+      sin6->sin6_family = AF_INET6;
+      memcpy (&sin6->sin6_addr, a.a, 16);
+      len = sizeof *sin6;
+    }
+  else
+    return false;
+  fd = socket (a.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return true;
+  r = bind (fd, (struct sockaddr *)&ss, len);
+  e = errno;
+  close (fd);
+  return r == 0 || e != EADDRNOTAVAIL;
+}
+
 int
 net_decide (const struct net_decider *d, struct net_query *q, bool inline_only,
             struct net_decision *out, char *error, size_t error_size)
@@ -88,7 +135,8 @@ net_decide (const struct net_decider *d, struct net_query *q, bool inline_only,
   memset (out, 0, sizeof *out);
   if (q->dst.family != 0
       && (in_list (d->host, d->n_host, &q->dst)
-          || in_list (d->extra_host, d->n_extra_host, &q->dst)))
+          || in_list (d->extra_host, d->n_extra_host, &q->dst)
+          || local_now_p (&q->dst)))
     q->dst_is_host = true;
   if (net_decide_protected (d->rules, q, out))
     return 0;

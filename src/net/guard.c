@@ -4,11 +4,11 @@
  * them.  This file accepts, sniffs, decides and ends connections; conn.c
  * connects and relays them. */
 #include "net/conn.h"
+#include "net/decide.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,35 +128,6 @@ tls_context (struct net_guard *g, moat_error_t *err)
   return 0;
 }
 
-static int
-host_addresses (struct net_snapshot *s, moat_error_t *err)
-{
-  struct ifaddrs *ifa = NULL;
-  size_t n = 0;
-  if (getifaddrs (&ifa) < 0)
-    return moat_error (err, errno, "getifaddrs");
-  for (struct ifaddrs *i = ifa; i; i = i->ifa_next)
-    n += i->ifa_addr != NULL;
-  s->host = calloc (n ? n : 1, sizeof *s->host);
-  if (s->host == NULL)
-    {
-      freeifaddrs (ifa);
-      return moat_error (err, ENOMEM, "host addresses");
-    }
-  for (struct ifaddrs *i = ifa; i; i = i->ifa_next)
-    {
-      uint16_t port;
-      if (i->ifa_addr == NULL
-          || (i->ifa_addr->sa_family != AF_INET
-              && i->ifa_addr->sa_family != AF_INET6))
-        continue;
-      sockaddr_to ((const struct sockaddr_storage *)i->ifa_addr,
-                   &s->host[s->n_host++], &port);
-    }
-  freeifaddrs (ifa);
-  return 0;
-}
-
 int
 net_guard_set_policy (struct net_guard *g, const struct policy *p,
                       const struct net_system_proxy *sys, moat_error_t *err)
@@ -168,7 +139,7 @@ net_guard_set_policy (struct net_guard *g, const struct policy *p,
     return moat_error (err, ENOMEM, "net policy");
   pthread_mutex_lock (&g->policy_lock);
   if (net_rules_compile (p, sys, &s->rules, err) < 0
-      || host_addresses (s, err) < 0)
+      || net_host_addrs (&s->host, &s->n_host, err) < 0)
     {
       moat_error_wrap (err, "net guard policy");
       goto out;

@@ -391,7 +391,14 @@ net_decide_protected (const struct net_rules *r, const struct net_query *q,
   if (q->dst_is_host || link_local
       || (q->hostname && strcmp (q->hostname, "host.docker.internal") == 0))
     {
-      if (host_allowed_p (r, q) && (q->dst_is_host || q->hostname != NULL))
+      /* host.docker.internal in exclude opens the host's own addresses,
+       * nothing else: a link-local service (cloud metadata) named by any
+       * other name still needs an explicit CIDR.  Family 0 (`moat net
+       * decide` on the name alone) has no address to check. */
+      bool named_host
+          = q->hostname && strcmp (q->hostname, "host.docker.internal") == 0;
+      if (host_allowed_p (r, q)
+          && (q->dst_is_host || (named_host && q->dst.family == 0)))
         return false;
       e = find_exclude (r, q, true);
       if (e != NULL)

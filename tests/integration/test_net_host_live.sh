@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Review reproducer (host protection, src/net/guard.c host_addresses):
-# the net guard's list of the host's own addresses is taken when moatd
-# loads the policy (net_guard_set_policy), never again.  Every network the
-# engine creates afterwards adds a host address (its bridge's gateway),
-# which the guard then does not know as the host: with `exclude: ["*"]`
-# (docs/net-guard.md: "Even 0.0.0.0/0 leaves them refused") a container
-# on the new network reaches a host service on its gateway, DIRECT.
-# Expected to FAIL today on the new network's gateway.
+# Host protection is decided on the addresses the host has now, not on a
+# list taken when moatd loaded the policy (src/net/decide.c local_now_p):
+# every network the engine creates afterwards adds a host address (its
+# bridge's gateway).  With `exclude: ["*"]` (docs/net-guard.md: "Even
+# 0.0.0.0/0 leaves them refused") a container on a network made later must
+# still be refused a host service on its gateway, by the guard's host
+# protection (audited), not by any failure.  Found by review; failed
+# before local_now_p (the gateway answered, audited `direct exclude "*"`).
 #
 # All in the harness's private namespace: the "host service" is a Python
 # HTTP server listening there on 0.0.0.0:8099, the containers connect to
@@ -41,15 +41,30 @@ harness_spawn hostsvc ip netns exec "$H" /usr/bin/python3 -m http.server \
   --bind 0.0.0.0 --directory "$HARNESS_DIR/www" 8099 >/dev/null
 sleep 1
 
+host_refusals() { # ENDPOINT: audited host-protection refusals of it
+  "$MOAT" audit --json -n 1000 2>/dev/null | jq -s --arg e "$1" \
+    'map(select(.component=="net" and .outcome=="refused" and .endpoint==$e and ((.rule // "")|test("host address")))) | length'
+}
 probe() { # NAME NETWORK
-  local gw out
+  local gw out before n=0
   gw=$(docker -H "$MOAT_ENGINE_HOST" network inspect "$2" -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
+  before=$(host_refusals "$gw:8099")
   out=$(docker run --rm --network "$2" probe net-probe tcp "$gw" 8099 2>&1)
+  for _ in $(seq 25); do
+    n=$(host_refusals "$gw:8099")
+    [ "${n:-0}" -gt "${before:-0}" ] && break
+    sleep 0.2
+  done
   if echo "$out" | grep -q 'reply: HTTP/'; then
     not_ok "$1: a host service on the gateway $gw is refused with exclude [\"*\"]" "$out" \
       "$("$MOAT" audit -n 3 2>&1)"
+  elif ! echo "$out" | grep -qE '^(connected|net-probe: )'; then
+    not_ok "$1: a host service on the gateway $gw is refused with exclude [\"*\"]" "the probe did not run" "$out"
+  elif [ "${n:-0}" -le "${before:-0}" ]; then
+    not_ok "$1: a host service on the gateway $gw is refused with exclude [\"*\"]" "no host-protection refusal audited" \
+      "$("$MOAT" audit -n 3 2>&1)"
   else
-    ok "$1: a host service on the gateway $gw is refused with exclude [\"*\"]"; echo "# $out" | head -2
+    ok "$1: a host service on the gateway $gw is refused with exclude [\"*\"]"
   fi
 }
 # control: the default network's gateway existed when moatd loaded the policy
