@@ -43,7 +43,7 @@
 #include "engine/guard_int.h"
 #include "engine/guard_test.h"
 
-/* The loop's tick: overdue heads are closed, pool filling retried. */
+/* The loop's tick: pool filling retried. */
 #define TICK_US 1000000u
 
 /* ---- small helpers -------------------------------------------------------
@@ -555,6 +555,7 @@ guard_conn_close (struct conn *c)
       io_relay_release (&g->pipes, &c->relay);
       c->relaying = false;
     }
+  io_timer_cancel (g->loop, &c->head_timer);
   io_handle_close (g->loop, &c->hc);
   io_handle_close (g->loop, &c->hu);
   io_loop_defer_free (g->loop, &c->grave, conn_free_cb, c);
@@ -590,6 +591,35 @@ static void
 set_mask (struct conn *c, struct io_handle *h, uint32_t want)
 {
   if (h->fd >= 0 && io_handle_set (c->g->loop, h, want) < 0)
+    c->dead = true;
+}
+
+/* A request head overdue (slowloris): the connection goes. */
+static void
+on_head_overdue (struct io_loop *l, struct io_timer *t)
+{
+  (void)l;
+  guard_conn_close (t->owner);
+}
+
+/* The head deadline follows the parser: armed at the head's start plus
+ * head_timeout_ms while a begun head is incomplete, cancelled otherwise.
+ * A head read whole in one go never arms it. */
+static void
+head_deadline_sync (struct conn *c)
+{
+  struct io_loop *l = c->g->loop;
+  if (c->raw || c->rs != RS_HEAD || !c->req.head_started)
+    {
+      io_timer_cancel (l, &c->head_timer);
+      return;
+    }
+  uint64_t when = (uint64_t)c->req.head_start.tv_sec * 1000000u
+                  + (uint64_t)c->req.head_start.tv_nsec / 1000u
+                  + (uint64_t)c->g->cfg.head_timeout_ms * 1000u;
+  if (io_timer_armed_p (&c->head_timer) && c->head_timer.when_us == when)
+    return;
+  if (io_timer_set (l, &c->head_timer, when, on_head_overdue, c) < 0)
     c->dead = true;
 }
 
@@ -676,6 +706,7 @@ guard_conn_update (struct conn *c)
       if (c->cout.len == 0)
         io_buf_free (&c->cout);
     }
+  head_deadline_sync (c);
   set_mask (c, &c->hc, mc);
   set_mask (c, &c->hu, mu);
   if (c->dead)
@@ -798,24 +829,6 @@ guard_conn_link (struct conn *c)
     g->conns->prev = c;
   g->conns = c;
   g->n_conns++;
-}
-
-/* Close connections whose request head is overdue (slowloris). */
-static void
-expire_heads (struct engine_guard *g)
-{
-  struct timespec now;
-  clock_gettime (CLOCK_MONOTONIC, &now);
-  for (struct conn *c = g->conns, *next; c; c = next)
-    {
-      next = c->next;
-      if (c->raw || c->rs != RS_HEAD || !c->req.head_started)
-        continue;
-      long ms = (now.tv_sec - c->req.head_start.tv_sec) * 1000
-                + (now.tv_nsec - c->req.head_start.tv_nsec) / 1000000;
-      if (ms >= (long)g->cfg.head_timeout_ms)
-        guard_conn_close (c);
-    }
 }
 
 /* ---- public API ----------------------------------------------------------
@@ -1004,7 +1017,6 @@ static void
 on_tick (struct io_loop *l, struct io_timer *t)
 {
   struct engine_guard *g = t->owner;
-  expire_heads (g);
   g->pool_hold = false;
   if (io_timer_set (l, t, io_now_us () + TICK_US, on_tick, g) < 0)
     log_warn ("engine guard: re-arm the tick: %s", strerror (errno));
