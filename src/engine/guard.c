@@ -737,65 +737,6 @@ on_client_readable (struct conn *c)
   guard_process_client (c);
 }
 
-static void
-on_engine_readable (struct conn *c)
-{
-  char tmp[READ_CHUNK];
-  ssize_t n = recv (c->hu.fd, tmp, sizeof tmp, 0);
-  if (n < 0)
-    {
-      if (errno != EAGAIN && errno != EINTR)
-        c->dead = true;
-      return;
-    }
-  if (n == 0)
-    {
-      c->uin_eof = true;
-      if (!c->raw)
-        llhttp_finish (&c->resp);
-      return;
-    }
-  guard_engine_bytes (c, tmp, (size_t)n);
-}
-
-/* Bytes from the engine: track response framing, queue them for the
- * client. */
-void
-guard_engine_bytes (struct conn *c, const char *tmp, size_t n)
-{
-  if (!c->raw)
-    {
-      llhttp_errno_t e = llhttp_execute (&c->resp, tmp, n);
-      if (e != HPE_OK && e != HPE_PAUSED_UPGRADE)
-        {
-          /* lost track of the engine's framing: nothing safe to do */
-          log_warn ("engine guard: bad engine response: %s",
-                    llhttp_errno_name (e));
-          c->dead = true;
-          return;
-        }
-      if (e == HPE_PAUSED_UPGRADE)
-        {
-          /* only a hijack the guard recognised may switch to raw */
-          if (!c->raw)
-            {
-              c->dead = true;
-              return;
-            }
-          c->rs = RS_CLOSED;
-        }
-    }
-  if (io_buf_append (&c->cout, tmp, n) < 0)
-    {
-      c->dead = true;
-      return;
-    }
-  if (c->rs == RS_WAIT_LOCAL && c->pend_n == 0)
-    guard_emit_local (c);
-  /* a finished response may let waiting client bytes through */
-  guard_process_client (c);
-}
-
 static void on_conn_event (struct io_loop *l, struct io_handle *h,
                            uint32_t events);
 
@@ -996,7 +937,7 @@ on_conn_event (struct io_loop *l, struct io_handle *h, uint32_t events)
       if (is_c)
         on_client_readable (c);
       else
-        on_engine_readable (c);
+        guard_engine_readable (c);
     }
   else if ((events & EPOLLHUP) && is_c)
     c->dead = true; /* the client is gone both ways */
@@ -1035,55 +976,4 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
     }
   guard_checks_stop (g);
   return r < 0 ? -1 : 0;
-}
-
-void
-engine_guard_free (struct engine_guard *g)
-{
-  if (g == NULL)
-    return;
-  /* closed connections are freed with the loop (its graves) */
-  while (g->conns)
-    guard_conn_close (g->conns);
-  while (g->listeners)
-    {
-      struct listener *l = g->listeners;
-      g->listeners = l->next;
-      io_handle_close (g->loop, &l->h);
-      free (l);
-    }
-  guard_checks_stop (g);
-  while (g->jq)
-    {
-      struct check_job *j = g->jq;
-      g->jq = j->next;
-      guard_job_free (j);
-    }
-  while (g->jdone)
-    {
-      struct check_job *j = g->jdone;
-      g->jdone = j->next;
-      guard_job_free (j);
-    }
-  while (g->ops)
-    {
-      struct listener_op *o = g->ops;
-      g->ops = o->next;
-      if (o->add)
-        close (o->fd);
-      free (o);
-    }
-  if (g->loop != NULL)
-    {
-      io_timer_cancel (g->loop, &g->tick);
-      io_loop_free (g->loop);
-    }
-  io_pipe_pool_free (&g->pipes);
-  pthread_mutex_destroy (&g->mu);
-  pthread_mutex_destroy (&g->jmu);
-  pthread_cond_destroy (&g->jcv);
-  pthread_rwlock_destroy (&g->pol_rw);
-  guard_pool_free (g);
-  free (g->engine_path);
-  free (g);
 }

@@ -215,6 +215,7 @@ void guard_process_client (struct conn *c);
 /* Bytes from the engine: track response framing, queue them for the
  * client. */
 void guard_engine_bytes (struct conn *c, const char *tmp, size_t n);
+void guard_engine_readable (struct conn *c);
 void guard_audit (struct conn *c, const char *rule, const char *outcome,
                   const char *detail, const char *image);
 /* Queue a local answer: sent now if nothing is outstanding on the engine
