@@ -43,7 +43,7 @@
 #include "engine/guard_int.h"
 #include "engine/guard_test.h"
 
-/* The loop's tick: overdue heads are closed, pool filling retried. */
+/* The loop's tick: pool filling retried. */
 #define TICK_US 1000000u
 
 /* ---- small helpers -------------------------------------------------------
@@ -555,6 +555,7 @@ guard_conn_close (struct conn *c)
       io_relay_release (&g->pipes, &c->relay);
       c->relaying = false;
     }
+  io_timer_cancel (g->loop, &c->head_timer);
   io_handle_close (g->loop, &c->hc);
   io_handle_close (g->loop, &c->hu);
   io_loop_defer_free (g->loop, &c->grave, conn_free_cb, c);
@@ -590,6 +591,35 @@ static void
 set_mask (struct conn *c, struct io_handle *h, uint32_t want)
 {
   if (h->fd >= 0 && io_handle_set (c->g->loop, h, want) < 0)
+    c->dead = true;
+}
+
+/* A request head overdue (slowloris): the connection goes. */
+static void
+on_head_overdue (struct io_loop *l, struct io_timer *t)
+{
+  (void)l;
+  guard_conn_close (t->owner);
+}
+
+/* The head deadline follows the parser: armed at the head's start plus
+ * head_timeout_ms while a begun head is incomplete, cancelled otherwise.
+ * A head read whole in one go never arms it. */
+static void
+head_deadline_sync (struct conn *c)
+{
+  struct io_loop *l = c->g->loop;
+  if (c->raw || c->rs != RS_HEAD || !c->req.head_started)
+    {
+      io_timer_cancel (l, &c->head_timer);
+      return;
+    }
+  uint64_t when = (uint64_t)c->req.head_start.tv_sec * 1000000u
+                  + (uint64_t)c->req.head_start.tv_nsec / 1000u
+                  + (uint64_t)c->g->cfg.head_timeout_ms * 1000u;
+  if (io_timer_armed_p (&c->head_timer) && c->head_timer.when_us == when)
+    return;
+  if (io_timer_set (l, &c->head_timer, when, on_head_overdue, c) < 0)
     c->dead = true;
 }
 
@@ -676,6 +706,7 @@ guard_conn_update (struct conn *c)
       if (c->cout.len == 0)
         io_buf_free (&c->cout);
     }
+  head_deadline_sync (c);
   set_mask (c, &c->hc, mc);
   set_mask (c, &c->hu, mu);
   if (c->dead)
@@ -703,65 +734,6 @@ on_client_readable (struct conn *c)
       c->dead = true;
       return;
     }
-  guard_process_client (c);
-}
-
-static void
-on_engine_readable (struct conn *c)
-{
-  char tmp[READ_CHUNK];
-  ssize_t n = recv (c->hu.fd, tmp, sizeof tmp, 0);
-  if (n < 0)
-    {
-      if (errno != EAGAIN && errno != EINTR)
-        c->dead = true;
-      return;
-    }
-  if (n == 0)
-    {
-      c->uin_eof = true;
-      if (!c->raw)
-        llhttp_finish (&c->resp);
-      return;
-    }
-  guard_engine_bytes (c, tmp, (size_t)n);
-}
-
-/* Bytes from the engine: track response framing, queue them for the
- * client. */
-void
-guard_engine_bytes (struct conn *c, const char *tmp, size_t n)
-{
-  if (!c->raw)
-    {
-      llhttp_errno_t e = llhttp_execute (&c->resp, tmp, n);
-      if (e != HPE_OK && e != HPE_PAUSED_UPGRADE)
-        {
-          /* lost track of the engine's framing: nothing safe to do */
-          log_warn ("engine guard: bad engine response: %s",
-                    llhttp_errno_name (e));
-          c->dead = true;
-          return;
-        }
-      if (e == HPE_PAUSED_UPGRADE)
-        {
-          /* only a hijack the guard recognised may switch to raw */
-          if (!c->raw)
-            {
-              c->dead = true;
-              return;
-            }
-          c->rs = RS_CLOSED;
-        }
-    }
-  if (io_buf_append (&c->cout, tmp, n) < 0)
-    {
-      c->dead = true;
-      return;
-    }
-  if (c->rs == RS_WAIT_LOCAL && c->pend_n == 0)
-    guard_emit_local (c);
-  /* a finished response may let waiting client bytes through */
   guard_process_client (c);
 }
 
@@ -798,24 +770,6 @@ guard_conn_link (struct conn *c)
     g->conns->prev = c;
   g->conns = c;
   g->n_conns++;
-}
-
-/* Close connections whose request head is overdue (slowloris). */
-static void
-expire_heads (struct engine_guard *g)
-{
-  struct timespec now;
-  clock_gettime (CLOCK_MONOTONIC, &now);
-  for (struct conn *c = g->conns, *next; c; c = next)
-    {
-      next = c->next;
-      if (c->raw || c->rs != RS_HEAD || !c->req.head_started)
-        continue;
-      long ms = (now.tv_sec - c->req.head_start.tv_sec) * 1000
-                + (now.tv_nsec - c->req.head_start.tv_nsec) / 1000000;
-      if (ms >= (long)g->cfg.head_timeout_ms)
-        guard_conn_close (c);
-    }
 }
 
 /* ---- public API ----------------------------------------------------------
@@ -983,7 +937,7 @@ on_conn_event (struct io_loop *l, struct io_handle *h, uint32_t events)
       if (is_c)
         on_client_readable (c);
       else
-        on_engine_readable (c);
+        guard_engine_readable (c);
     }
   else if ((events & EPOLLHUP) && is_c)
     c->dead = true; /* the client is gone both ways */
@@ -1004,7 +958,6 @@ static void
 on_tick (struct io_loop *l, struct io_timer *t)
 {
   struct engine_guard *g = t->owner;
-  expire_heads (g);
   g->pool_hold = false;
   if (io_timer_set (l, t, io_now_us () + TICK_US, on_tick, g) < 0)
     log_warn ("engine guard: re-arm the tick: %s", strerror (errno));
@@ -1023,55 +976,4 @@ engine_guard_run (struct engine_guard *g, moat_error_t *err)
     }
   guard_checks_stop (g);
   return r < 0 ? -1 : 0;
-}
-
-void
-engine_guard_free (struct engine_guard *g)
-{
-  if (g == NULL)
-    return;
-  /* closed connections are freed with the loop (its graves) */
-  while (g->conns)
-    guard_conn_close (g->conns);
-  while (g->listeners)
-    {
-      struct listener *l = g->listeners;
-      g->listeners = l->next;
-      io_handle_close (g->loop, &l->h);
-      free (l);
-    }
-  guard_checks_stop (g);
-  while (g->jq)
-    {
-      struct check_job *j = g->jq;
-      g->jq = j->next;
-      guard_job_free (j);
-    }
-  while (g->jdone)
-    {
-      struct check_job *j = g->jdone;
-      g->jdone = j->next;
-      guard_job_free (j);
-    }
-  while (g->ops)
-    {
-      struct listener_op *o = g->ops;
-      g->ops = o->next;
-      if (o->add)
-        close (o->fd);
-      free (o);
-    }
-  if (g->loop != NULL)
-    {
-      io_timer_cancel (g->loop, &g->tick);
-      io_loop_free (g->loop);
-    }
-  io_pipe_pool_free (&g->pipes);
-  pthread_mutex_destroy (&g->mu);
-  pthread_mutex_destroy (&g->jmu);
-  pthread_cond_destroy (&g->jcv);
-  pthread_rwlock_destroy (&g->pol_rw);
-  guard_pool_free (g);
-  free (g->engine_path);
-  free (g);
 }

@@ -80,6 +80,7 @@ struct conn
   struct io_handle hc; /* the client (IO_CLIENT) */
   struct io_handle hu; /* the engine (IO_UPSTREAM); fd -1 until connected */
   struct io_grave grave;
+  struct io_timer head_timer; /* armed while a begun head is incomplete */
   struct ucred cred;
   /* whom its requests act for: the peer, or on a filtered socket who
    * created the socket's container (engine_peer_fn) */
@@ -181,7 +182,7 @@ struct engine_guard
   char *engine_path;
   char *listen_path;
   struct io_loop *loop;       /* wake: listener ops and finished checks */
-  struct io_timer tick;       /* 1 s: overdue heads, pool retry */
+  struct io_timer tick;       /* 1 s: engine pool retry */
   struct io_pipe_pool pipes;  /* of the relays of hijacked streams */
   struct listener *listeners; /* loop-owned */
   struct listener_op *ops;    /* under mu */
@@ -214,6 +215,7 @@ void guard_process_client (struct conn *c);
 /* Bytes from the engine: track response framing, queue them for the
  * client. */
 void guard_engine_bytes (struct conn *c, const char *tmp, size_t n);
+void guard_engine_readable (struct conn *c);
 void guard_audit (struct conn *c, const char *rule, const char *outcome,
                   const char *detail, const char *image);
 /* Queue a local answer: sent now if nothing is outstanding on the engine

@@ -1,6 +1,7 @@
 /* The engine guard's listening sockets (guard_int.h): the first one made
  * or given at engine_guard_new, and those other threads add and remove
- * (filtered sockets), applied by the loop in order. */
+ * (filtered sockets), applied by the loop in order; and the guard's
+ * teardown (engine_guard_free), listeners first. */
 #include "engine/guard_int.h"
 
 #include <errno.h>
@@ -216,4 +217,55 @@ guard_accept_clients (struct engine_guard *g, struct listener *l)
           guard_conn_update (c);
         }
     }
+}
+
+void
+engine_guard_free (struct engine_guard *g)
+{
+  if (g == NULL)
+    return;
+  /* closed connections are freed with the loop (its graves) */
+  while (g->conns)
+    guard_conn_close (g->conns);
+  while (g->listeners)
+    {
+      struct listener *l = g->listeners;
+      g->listeners = l->next;
+      io_handle_close (g->loop, &l->h);
+      free (l);
+    }
+  guard_checks_stop (g);
+  while (g->jq)
+    {
+      struct check_job *j = g->jq;
+      g->jq = j->next;
+      guard_job_free (j);
+    }
+  while (g->jdone)
+    {
+      struct check_job *j = g->jdone;
+      g->jdone = j->next;
+      guard_job_free (j);
+    }
+  while (g->ops)
+    {
+      struct listener_op *o = g->ops;
+      g->ops = o->next;
+      if (o->add)
+        close (o->fd);
+      free (o);
+    }
+  if (g->loop != NULL)
+    {
+      io_timer_cancel (g->loop, &g->tick);
+      io_loop_free (g->loop);
+    }
+  io_pipe_pool_free (&g->pipes);
+  pthread_mutex_destroy (&g->mu);
+  pthread_mutex_destroy (&g->jmu);
+  pthread_cond_destroy (&g->jcv);
+  pthread_rwlock_destroy (&g->pol_rw);
+  guard_pool_free (g);
+  free (g->engine_path);
+  free (g);
 }

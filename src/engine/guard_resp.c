@@ -4,8 +4,12 @@
  * locally generated answer may be sent (never inside an engine answer). */
 #include "engine/guard_int.h"
 
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+
+#include "common/log.h"
 
 static int
 on_resp_hfield (llhttp_t *p, const char *at, size_t len)
@@ -110,4 +114,64 @@ guard_resp_settings (llhttp_settings_t *s)
   s->on_header_value = on_resp_hvalue;
   s->on_headers_complete = on_resp_headers_complete;
   s->on_message_complete = on_resp_message_complete;
+}
+
+/* The engine's socket is readable (not hijacked). */
+void
+guard_engine_readable (struct conn *c)
+{
+  char tmp[READ_CHUNK];
+  ssize_t n = recv (c->hu.fd, tmp, sizeof tmp, 0);
+  if (n < 0)
+    {
+      if (errno != EAGAIN && errno != EINTR)
+        c->dead = true;
+      return;
+    }
+  if (n == 0)
+    {
+      c->uin_eof = true;
+      if (!c->raw)
+        llhttp_finish (&c->resp);
+      return;
+    }
+  guard_engine_bytes (c, tmp, (size_t)n);
+}
+
+/* Bytes from the engine: track response framing, queue them for the
+ * client. */
+void
+guard_engine_bytes (struct conn *c, const char *tmp, size_t n)
+{
+  if (!c->raw)
+    {
+      llhttp_errno_t e = llhttp_execute (&c->resp, tmp, n);
+      if (e != HPE_OK && e != HPE_PAUSED_UPGRADE)
+        {
+          /* lost track of the engine's framing: nothing safe to do */
+          log_warn ("engine guard: bad engine response: %s",
+                    llhttp_errno_name (e));
+          c->dead = true;
+          return;
+        }
+      if (e == HPE_PAUSED_UPGRADE)
+        {
+          /* only a hijack the guard recognised may switch to raw */
+          if (!c->raw)
+            {
+              c->dead = true;
+              return;
+            }
+          c->rs = RS_CLOSED;
+        }
+    }
+  if (io_buf_append (&c->cout, tmp, n) < 0)
+    {
+      c->dead = true;
+      return;
+    }
+  if (c->rs == RS_WAIT_LOCAL && c->pend_n == 0)
+    guard_emit_local (c);
+  /* a finished response may let waiting client bytes through */
+  guard_process_client (c);
 }

@@ -245,6 +245,7 @@ fake_get (void *ctx, const char *path, char **body, size_t *len)
 static char *cmds[] = { "push" };
 static char *dirs[] = { "/tmp" };
 static struct policy pol;
+static unsigned setup_head_ms; /* cfg.head_timeout_ms of the next setup */
 
 static int
 setup (void **state)
@@ -269,6 +270,7 @@ setup (void **state)
   cfg.eci.socket_mount_allowed = slow_hook;
   cfg.peer_check = fake_peer;
   cfg.engine_get = fake_get;
+  cfg.head_timeout_ms = setup_head_ms;
   f->g = engine_guard_new (&cfg, &err);
   assert_non_null (f->g);
   memset (&pol, 0, sizeof pol);
@@ -298,6 +300,23 @@ teardown (void **state)
   assert_int_equal (system (cmd), 0);
   free (f);
   return 0;
+}
+
+static int
+setup_fast_head (void **state)
+{
+  setup_head_ms = 150;
+  int r = setup (state);
+  setup_head_ms = 0;
+  return r;
+}
+
+static uint64_t
+mono_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* Send req, read one response (Content-Length framed) into out. */
@@ -786,6 +805,47 @@ head_write_failure_forwards_nothing (void **state)
   engine_guard_free (g);
 }
 
+/* A request head that does not complete within head_timeout_ms (150 ms
+ * here) closes its connection at its own deadline, not at a coarse
+ * tick; an idle kept-alive connection (no head begun) and one whose head
+ * completed in time stay open. */
+static void
+overdue_head_closed_at_its_deadline (void **state)
+{
+  struct fake *f = *state;
+  char out[4096];
+  int idle = unix_dial (f->listen);
+  int kept = unix_dial (f->listen);
+  int slow = unix_dial (f->listen);
+  assert_int_equal (roundtrip (kept, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n",
+                               out, sizeof out),
+                    200);
+  const char *part = "GET /_ping HTTP/1.1\r\nHo";
+  uint64_t t0 = mono_ms ();
+  assert_int_equal (write (slow, part, strlen (part)), (ssize_t)strlen (part));
+  ssize_t n = read (slow, out, sizeof out);
+  uint64_t took = mono_ms () - t0;
+  assert_true (n <= 0);
+  if (took < 100 || took > 600)
+    fail_msg ("overdue head closed after %llu ms (timeout 150 ms)",
+              (unsigned long long)took);
+  /* the others are past 150 ms too, with no head begun: still served */
+  assert_int_equal (roundtrip (idle, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n",
+                               out, sizeof out),
+                    200);
+  assert_int_equal (roundtrip (kept, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n",
+                               out, sizeof out),
+                    200);
+  /* a head completed in time is not closed later by its old deadline */
+  usleep (300 * 1000);
+  assert_int_equal (roundtrip (kept, "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n",
+                               out, sizeof out),
+                    200);
+  close (idle);
+  close (kept);
+  close (slow);
+}
+
 static void
 config_from_paths (void **state)
 {
@@ -825,6 +885,8 @@ main (void)
                                      setup, teardown),
     cmocka_unit_test_setup_teardown (caller_labels_and_filtered_peers, setup,
                                      teardown),
+    cmocka_unit_test_setup_teardown (overdue_head_closed_at_its_deadline,
+                                     setup_fast_head, teardown),
     cmocka_unit_test (head_write_failure_forwards_nothing),
     cmocka_unit_test (config_from_paths),
   };
