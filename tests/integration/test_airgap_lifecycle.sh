@@ -10,9 +10,6 @@
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
 
-PROBE=$MOAT_BUILD/tests/net-probe
-[ -x "$PROBE" ] || PROBE=$HARNESS_TOP/build/tests/net-probe
-[ -x "$PROBE" ] || harness_bail "net-probe" "build it with make tests"
 S=moat-s-${HARNESS_NETNS#moat-t-}
 export HARNESS_EXTRA_NETNS=$S
 ip route add blackhole 10.78.0.0/24 metric $$ ||
@@ -84,11 +81,7 @@ up() { MOAT_ENGINE_NETNS=$H "$MOAT" up -d 2>&1; }
 
 harness_up
 harness_busybox
-cp "$HARNESS_TOP/build/cache/busybox-rootfs.tar" "$HARNESS_DIR/probe.tar"
-mkdir -p "$HARNESS_DIR/pr/bin" && cp "$PROBE" "$HARNESS_DIR/pr/bin/net-probe"
-tar -C "$HARNESS_DIR/pr" -rf "$HARNESS_DIR/probe.tar" ./bin/net-probe
-docker -H "$MOAT_ENGINE_HOST" import -c 'ENV PATH=/bin' "$HARNESS_DIR/probe.tar" probe:latest >/dev/null ||
-  harness_bail "import the probe image" "docker import failed"
+harness_probe_image
 
 # A user-defined network, so that `moat down` has a bridge of dockerd's to
 # remove; the looping container sits on the default one.

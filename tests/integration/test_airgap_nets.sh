@@ -14,9 +14,6 @@
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
 
-PROBE=$MOAT_BUILD/tests/net-probe
-[ -x "$PROBE" ] || PROBE=$HARNESS_TOP/build/tests/net-probe
-[ -x "$PROBE" ] || harness_bail "net-probe" "build it with make tests"
 S=moat-s-${HARNESS_NETNS#moat-t-}
 export HARNESS_EXTRA_NETNS=$S
 # Safety net: in the machine's own namespace the test networks are
@@ -93,11 +90,7 @@ NFT
 harness_up
 harness_busybox
 # The probe image: busybox plus net-probe.
-cp "$HARNESS_TOP/build/cache/busybox-rootfs.tar" "$HARNESS_DIR/probe.tar"
-mkdir -p "$HARNESS_DIR/pr/bin" && cp "$PROBE" "$HARNESS_DIR/pr/bin/net-probe"
-tar -C "$HARNESS_DIR/pr" -rf "$HARNESS_DIR/probe.tar" ./bin/net-probe
-docker -H "$MOAT_ENGINE_HOST" import -c 'ENV PATH=/bin' "$HARNESS_DIR/probe.tar" probe:latest >/dev/null ||
-  harness_bail "import the probe image" "docker import failed"
+harness_probe_image
 
 # Leak catcher in the engine's namespace, after moat's rules: anything from
 # the engine's interfaces forwarded towards S (the only way out of the

@@ -14,9 +14,6 @@
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
 
-PROBE=$MOAT_BUILD/tests/net-probe
-[ -x "$PROBE" ] || PROBE=$HARNESS_TOP/build/tests/net-probe
-[ -x "$PROBE" ] || harness_bail "net-probe" "build it with make tests"
 H=$HARNESS_NETNS
 adm=$MOAT_ROOT/etc/moat/admin-settings.json
 mkdir -p "$MOAT_ROOT/etc/moat"
@@ -30,11 +27,7 @@ chmod 0644 "$adm"
 
 harness_up
 harness_busybox
-cp "$HARNESS_TOP/build/cache/busybox-rootfs.tar" "$HARNESS_DIR/probe.tar"
-mkdir -p "$HARNESS_DIR/pr/bin" && cp "$PROBE" "$HARNESS_DIR/pr/bin/net-probe"
-tar -C "$HARNESS_DIR/pr" -rf "$HARNESS_DIR/probe.tar" ./bin/net-probe
-docker -H "$MOAT_ENGINE_HOST" import -c 'ENV PATH=/bin' "$HARNESS_DIR/probe.tar" probe:latest >/dev/null ||
-  harness_bail "import the probe image" "docker import failed"
+harness_probe_image
 
 mkdir -p "$HARNESS_DIR/www" && echo host-service >"$HARNESS_DIR/www/index.html"
 harness_spawn hostsvc ip netns exec "$H" /usr/bin/python3 -m http.server \

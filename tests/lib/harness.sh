@@ -327,6 +327,19 @@ harness_busybox() {
   fi
 }
 
+# harness_probe_image: import `probe:latest`, busybox plus the static
+# tests/tools net-probe at /bin/net-probe (after harness_busybox).
+harness_probe_image() {
+  local probe=$MOAT_BUILD/tests/net-probe
+  [ -x "$probe" ] || probe=$HARNESS_TOP/build/tests/net-probe
+  [ -x "$probe" ] || harness_bail "net-probe" "build it with make tests"
+  cp "$HARNESS_TOP/build/cache/busybox-rootfs.tar" "$HARNESS_DIR/probe.tar"
+  mkdir -p "$HARNESS_DIR/pr/bin" && cp "$probe" "$HARNESS_DIR/pr/bin/net-probe"
+  tar -C "$HARNESS_DIR/pr" -rf "$HARNESS_DIR/probe.tar" ./bin/net-probe
+  docker -H "$MOAT_ENGINE_HOST" import -c 'ENV PATH=/bin' "$HARNESS_DIR/probe.tar" probe:latest >/dev/null ||
+    harness_bail "import the probe image" "docker import failed"
+}
+
 harness_setup() {
   harness_init
   harness_up "$@"
