@@ -150,6 +150,12 @@ void
 net_hs_tls_out_consume (struct net_hs_tls *t, size_t n)
 {
   uint8_t sink[4096];
+  if (n > 0 && n >= BIO_ctrl_pending (t->out))
+    {
+      /* all of it sent (the usual case): empty it without a copy */
+      (void)BIO_reset (t->out);
+      return;
+    }
   while (n > 0)
     {
       int k = BIO_read (t->out, sink,
