@@ -96,6 +96,10 @@ struct net_guard
   struct io_loop *loop;
   struct io_handle l4, l6, done; /* listeners, the workers' eventfd */
   struct io_timer unpause;
+  /* Per listener (l4, l6): accepts per event (1..64) and the loop batch
+   * of the last event that stopped at that limit (on_listen). */
+  unsigned accept_max[2];
+  uint64_t accept_cut[2];
   uint16_t port;
   struct net_pool pool;
   bool pool_started;

@@ -575,9 +575,25 @@ on_listen (struct io_loop *l, struct io_handle *h, uint32_t ev)
 {
   struct net_guard *g = h->owner;
   int family = h == &g->l4 ? AF_INET : AF_INET6;
-  /* a bounded batch: other connections get their turn */
-  for (int i = 0; i < 64; i++)
+  /* How many to accept: accepting until EAGAIN costs one failed accept4
+   * per connection when they come one at a time.  So take one; only when
+   * the listener is readable again in the very next batch after a stop
+   * at the limit (a burst) take twice as many, up to 64 (a bounded
+   * batch: other connections get their turn).  Level-triggered, a
+   * listener with connections left is reported again. */
+  int k = family == AF_INET6;
+  uint64_t batch = io_loop_batch (l);
+  g->accept_max[k] = g->accept_cut[k] != 0 && batch == g->accept_cut[k] + 1
+                         ? (g->accept_max[k] < 32 ? g->accept_max[k] * 2 : 64)
+                         : 1;
+  g->accept_cut[k] = 0;
+  for (unsigned i = 0;; i++)
     {
+      if (i == g->accept_max[k])
+        {
+          g->accept_cut[k] = batch;
+          return;
+        }
       struct sockaddr_storage peer;
       socklen_t pl = sizeof peer;
       int fd = accept4 (h->fd, (struct sockaddr *)&peer, &pl,
