@@ -16,9 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/x509v3.h>
-
 #include "common/log.h"
 
 socklen_t
@@ -41,48 +38,94 @@ net_to_sockaddr (const struct net_addr *a, uint16_t port,
   return sizeof *s6;
 }
 
+/* Send the ciphertext waiting for a TLS upstream: 0 when all is sent,
+ * else -1 with errno (EAGAIN: the rest waits for EPOLLOUT). */
+static int
+tls_flush (struct conn *c)
+{
+  const uint8_t *p;
+  size_t n;
+  while ((n = net_hs_tls_out (c->tls, &p)) > 0)
+    {
+      ssize_t k;
+      do
+        k = send (c->uh.fd, p, n, MSG_NOSIGNAL);
+      while (k < 0 && errno == EINTR);
+      if (k < 0)
+        return -1;
+      net_hs_tls_out_consume (c->tls, (size_t)k);
+    }
+  return 0;
+}
+
+static ssize_t
+tls_failed (struct conn *c)
+{
+  if (c->error[0] == '\0')
+    snprintf (c->error, sizeof c->error, "relay: %s", c->tls->why);
+  errno = EPROTO;
+  return -1;
+}
+
 /* I/O with the upstream, plain or TLS: write (w) or read (r).  Returns
  * the byte count, 0 for EOF (reads), or -1 with errno (EAGAIN: wait for
- * *want, which is EPOLLIN or EPOLLOUT). */
+ * *want, which is EPOLLIN or EPOLLOUT).  A TLS write that waits must be
+ * called again with the same bytes first in buf (SSL_write's rule): they
+ * are reported written once their ciphertext is sent. */
 static ssize_t
 up_io (struct conn *c, void *buf, size_t n, bool w, uint32_t *want)
 {
-  int len = n > INT32_MAX ? INT32_MAX : (int)n, r;
+  ssize_t k;
 
   *want = w ? EPOLLOUT : EPOLLIN;
-  if (c->ssl == NULL)
+  if (c->tls == NULL)
     {
-      ssize_t k;
       do
         k = w ? send (c->uh.fd, buf, n, MSG_NOSIGNAL)
               : recv (c->uh.fd, buf, n, 0);
       while (k < 0 && errno == EINTR);
       return k;
     }
-  ERR_clear_error ();
-  errno = 0;
-  r = w ? SSL_write (c->ssl, buf, len) : SSL_read (c->ssl, buf, len);
-  if (r > 0)
-    return r;
-  switch (SSL_get_error (c->ssl, r))
+  if (w)
     {
-    case SSL_ERROR_WANT_READ:
-      *want = EPOLLIN;
-      errno = EAGAIN;
-      return -1;
-    case SSL_ERROR_WANT_WRITE:
-      *want = EPOLLOUT;
-      errno = EAGAIN;
-      return -1;
-    case SSL_ERROR_ZERO_RETURN:
-      return 0;
-    case SSL_ERROR_SYSCALL:
-      if (errno == 0)
-        errno = ECONNRESET;
-      return -1;
-    default:
-      errno = EPROTO;
-      return -1;
+      if (c->tls->unacked == 0)
+        {
+          k = net_hs_tls_write (c->tls, buf, n);
+          if (k < 0)
+            return tls_failed (c);
+          c->tls->unacked = (size_t)k;
+        }
+      if (tls_flush (c) < 0)
+        return -1;
+      k = (ssize_t)c->tls->unacked;
+      c->tls->unacked = 0;
+      return k;
+    }
+  for (;;)
+    {
+      uint8_t raw[UBUF / 2];
+      k = net_hs_tls_read (c->tls, buf, n);
+      if (k >= 0)
+        {
+          /* what reading made TLS answer (a key update): best effort,
+           * the next write sends the rest first */
+          (void)tls_flush (c);
+          return k;
+        }
+      if (errno != EAGAIN)
+        return tls_failed (c);
+      do
+        k = recv (c->uh.fd, raw, sizeof raw, 0);
+      while (k < 0 && errno == EINTR);
+      /* EOF without close_notify: EOF (the relayed bytes carry their own
+       * framing) */
+      if (k <= 0)
+        return k;
+      if (net_hs_tls_feed (c->tls, raw, (size_t)k) < 0)
+        {
+          errno = ENOMEM;
+          return -1;
+        }
     }
 }
 
@@ -132,8 +175,11 @@ up_user (struct conn *c)
           if (!d->shut)
             {
               /* close_notify, then the TCP half-close */
-              if (c->ssl != NULL)
-                SSL_shutdown (c->ssl);
+              if (c->tls != NULL)
+                {
+                  net_hs_tls_close (c->tls);
+                  (void)tls_flush (c);
+                }
               shutdown (c->uh.fd, SHUT_WR);
               d->shut = true;
             }
@@ -215,7 +261,7 @@ conn_relay_masks (const struct conn *c, uint32_t *mc, uint32_t *mu)
   if (up_user_wants_read (c))
     *mc |= EPOLLIN;
   if (!io_buf_empty_p (&c->uo))
-    *mu |= c->ssl != NULL ? c->want_up : EPOLLOUT;
+    *mu |= c->tls != NULL ? c->want_up : EPOLLOUT;
   /* down */
   if (c->mode == RM_TLS)
     {
@@ -320,7 +366,7 @@ start_relay (struct net_guard *g, struct conn *c)
   setsockopt (c->uh.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   c->r.a = c->ch.fd;
   c->r.b = c->uh.fd;
-  c->mode = c->ssl != NULL ? RM_TLS : c->hf != NULL ? RM_FORWARD : RM_SPLICE;
+  c->mode = c->tls != NULL ? RM_TLS : c->hf != NULL ? RM_FORWARD : RM_SPLICE;
   /* What the container sent before: first in line for the upstream (for
    * the rewriter in forward mode).  What the proxy sent after its reply:
    * first in line for the container. */
@@ -352,10 +398,11 @@ void
 conn_next_hop (struct net_guard *g, struct conn *c, const char *why)
 {
   snprintf (c->error, sizeof c->error, "%s: %s", c->via, why);
-  if (c->ssl != NULL)
+  if (c->tls != NULL)
     {
-      SSL_free (c->ssl);
-      c->ssl = NULL;
+      net_hs_tls_free (c->tls);
+      free (c->tls);
+      c->tls = NULL;
     }
   io_handle_close (g->loop, &c->uh);
   io_buf_clear (&c->hsin);
@@ -635,79 +682,79 @@ hs_io (struct net_guard *g, struct conn *c)
 
 /* ---- TLS to an https:// proxy ---- */
 
-/* One step of the TLS handshake (CS_TLS).  A certificate that does not
+/* The TLS handshake (CS_TLS, hs_tls.h): send what the module has for
+ * the proxy, feed it what the proxy answers.  A certificate that does not
  * verify is a refusal, not a reason to fall over: the next hop may be
- * DIRECT, and an interception of the proxy must not widen egress. */
+ * DIRECT, and an interception of the proxy must not widen egress.  Other
+ * failures (the port does not speak TLS, the proxy hangs up) fall over
+ * like a connect error. */
 static void
 tls_step (struct net_guard *g, struct conn *c)
 {
-  char why[256];
-  int r;
+  uint8_t raw[4096];
 
-  ERR_clear_error ();
-  errno = 0;
-  r = SSL_connect (c->ssl);
-  if (r == 1)
+  for (;;)
     {
-      hs_begin (g, c);
-      return;
+      if (tls_flush (c) < 0)
+        {
+          if (errno == EAGAIN)
+            {
+              c->want_down = EPOLLOUT;
+              conn_sync (g, c);
+            }
+          else
+            conn_next_hop (g, c, strerror (errno));
+          return;
+        }
+      ssize_t n;
+      do
+        n = recv (c->uh.fd, raw, sizeof raw, 0);
+      while (n < 0 && errno == EINTR);
+      if (n < 0 && errno == EAGAIN)
+        {
+          c->want_down = EPOLLIN;
+          conn_sync (g, c);
+          return;
+        }
+      if (n <= 0)
+        {
+          conn_next_hop (g, c,
+                         n == 0 ? "TLS handshake: proxy closed the connection"
+                                : strerror (errno));
+          return;
+        }
+      switch (net_hs_tls_handshake (c->tls, raw, (size_t)n))
+        {
+        case NET_HS_DONE:
+          /* the Finished left in the module goes first with CONNECT */
+          hs_begin (g, c);
+          return;
+        case NET_HS_REFUSE:
+          if (c->tls->untrusted)
+            proxy_refused (g, c, c->tls->why);
+          else
+            conn_next_hop (g, c, c->tls->why);
+          return;
+        default:
+          break;
+        }
     }
-  switch (SSL_get_error (c->ssl, r))
-    {
-    case SSL_ERROR_WANT_READ:
-      c->want_down = EPOLLIN;
-      conn_sync (g, c);
-      return;
-    case SSL_ERROR_WANT_WRITE:
-      c->want_down = EPOLLOUT;
-      conn_sync (g, c);
-      return;
-    default:
-      break;
-    }
-  long v = SSL_get_verify_result (c->ssl);
-  if (v != X509_V_OK)
-    {
-      snprintf (c->error, sizeof c->error,
-                "%s: TLS: proxy certificate not trusted: %s", c->via,
-                X509_verify_cert_error_string (v));
-      c->decision = "refused";
-      conn_finish (g, c, true);
-      return;
-    }
-  snprintf (why, sizeof why, "TLS handshake: ");
-  net_tls_error (why + strlen (why), sizeof why - strlen (why));
-  conn_next_hop (g, c, why);
 }
 
 static void
 tls_begin (struct net_guard *g, struct conn *c)
 {
   const struct proxy_hop *h = &c->job.dec.route.hops[c->hop];
-  struct net_addr a;
 
-  c->ssl = SSL_new (g->ssl_ctx);
-  if (c->ssl == NULL || SSL_set_fd (c->ssl, c->uh.fd) != 1)
+  c->tls = malloc (sizeof *c->tls);
+  if (c->tls == NULL)
     {
       conn_next_hop (g, c, "TLS: out of memory");
       return;
     }
-  SSL_set_mode (c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE
-                            | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  /* The proxy must prove the name (or address) the route names. */
-  if (net_addr_parse (h->host, &a) == 0)
+  if (net_hs_tls_start (c->tls, g->ssl_ctx, h->host) != NET_HS_SEND)
     {
-      if (X509_VERIFY_PARAM_set1_ip_asc (SSL_get0_param (c->ssl), h->host)
-          != 1)
-        {
-          conn_next_hop (g, c, "TLS: bad proxy address");
-          return;
-        }
-    }
-  else if (SSL_set_tlsext_host_name (c->ssl, h->host) != 1
-           || SSL_set1_host (c->ssl, h->host) != 1)
-    {
-      conn_next_hop (g, c, "TLS: bad proxy name");
+      conn_next_hop (g, c, c->tls->why);
       return;
     }
   c->state = CS_TLS;

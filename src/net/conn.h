@@ -14,6 +14,7 @@
 #include "io/relay.h"
 #include "net/guard.h"
 #include "net/hs.h"
+#include "net/hs_tls.h"
 #include "net/httpfwd.h"
 #include "net/worker.h"
 
@@ -80,9 +81,9 @@ struct conn
   /* ab: container -> upstream, ba: upstream -> container.  Their eof,
    * shut and bytes are the directions' state in every relay mode. */
   struct io_relay r;
-  SSL *ssl;               /* TLS to an https:// proxy, or NULL */
-  uint32_t want_up;       /* epoll event the last SSL write waits for */
-  uint32_t want_down;     /* ... and the last SSL read or handshake */
+  struct net_hs_tls *tls; /* TLS to an https:// proxy, or NULL */
+  uint32_t want_up;       /* epoll event the last TLS write waits for */
+  uint32_t want_down;     /* ... and the last TLS read or handshake */
   struct net_httpfwd *hf; /* forward-mode rewriter, or NULL */
   struct io_buf ui;       /* container bytes waiting for the rewriter */
   struct io_buf uo;       /* bytes for the upstream (user-space modes) */

@@ -248,9 +248,10 @@ conn_finish (struct net_guard *g, struct conn *c, bool reset)
       reset_fd (c->ch.fd);
       reset_fd (c->uh.fd);
     }
-  if (c->ssl != NULL)
-    SSL_free (c->ssl);
-  c->ssl = NULL;
+  if (c->tls != NULL)
+    net_hs_tls_free (c->tls);
+  free (c->tls);
+  c->tls = NULL;
   free (c->hf);
   c->hf = NULL;
   io_buf_free (&c->in);

@@ -7,7 +7,8 @@
  * One module per protocol: hs_http.c (HTTP CONNECT, Basic auth) and
  * hs_socks.c (SOCKS5 with RFC 1929 auth, SOCKS4).  Forward mode (an HTTP
  * request stream rewritten to absolute form) is httpfwd.h; TLS to an
- * https:// proxy wraps a CONNECT handshake (OpenSSL in the guard). */
+ * https:// proxy (hs_tls.h, OpenSSL over memory buffers) wraps a CONNECT
+ * handshake. */
 #ifndef MOAT_NET_HS_H
 #define MOAT_NET_HS_H
 

@@ -484,6 +484,13 @@ start_guard --ports '*' --https https://alice:s3cret@10.78.0.4:8443 || exit 1
 out=$(curlC http://10.78.0.5:443/ 2>&1); rc=$?
 check "https proxy: without the test CA the proxy is not trusted (rc=$rc)" reset_p "$rc"
 stop_guard
+# A port that does not speak TLS (the echo server sends the ClientHello
+# back) is a failed hop, not an untrusted one: it falls over.
+start_guard --ports '*' --https https://10.78.0.5:7000 --route "HTTPS 10.78.0.5:7000; DIRECT" || exit 1
+out=$(curlC http://10.78.0.5:443/ 2>&1); rc=$?
+check "https proxy: a port that does not speak TLS falls over like a connect error (rc=$rc)" test "$out" = "hello from S"
+check "https proxy: audited as direct after the failed TLS hop" audit_has '.decision == "direct" and .dst_port == 443'
+stop_guard
 
 # ---- 4. SOCKS5 (microsocks), domain-name addressing when known ----
 start_guard --ports '*' --http socks5://10.78.0.4:1080 --https socks5://10.78.0.4:1080 \
