@@ -252,7 +252,9 @@ curlC() { inC curl -sS --max-time 5 "$@"; }
 # A refusal is a RST.  curl reports it as 56 (reset after connect) or 7
 # (connection refused) depending on whether the RST beat its connect
 # check; a hang would be 28.
-reset_p() { [ "$1" -eq 56 ] || [ "$1" -eq 7 ]; }
+# curl: 56 (recv failure), 7 (connect refused) or 55 (send failure: the
+# reset came while curl was still writing its request)
+reset_p() { [ "$1" -eq 56 ] || [ "$1" -eq 7 ] || [ "$1" -eq 55 ]; }
 
 # ---- 1. block all: mode manual, empty proxies, ports "*" ----
 start_guard --ports '*' || exit 1
