@@ -110,36 +110,10 @@ fetch() {
   docker run --rm busybox sh -c \
     "printf 'GET / HTTP/1.0\r\nHost: $1\r\n\r\n' | nc -w 5 $1 80; echo nc-exit=\$?" 2>&1
 }
-# net_refusals DST: how many refusals of DST:80 moat audit holds.
-net_refusals() {
+# refusals DST: how many refusals of DST:80 moat audit holds.
+refusals() {
   "$MOAT" audit --json -n 1000 2>/dev/null | jq -s --arg e "$1:80" \
     'map(select(.component=="net" and .outcome=="refused" and (.endpoint|startswith($e)))) | length'
-}
-# check_guard_refused NAME DST OUT BEFORE: the container's connection to
-# DST was refused by the net guard, and for no other reason: nc ran and
-# got no reply (the guard resets the connection; busybox nc may still exit
-# 0), nothing says
-# the attempt itself broke (a missing image or applet, a container that
-# did not start), and the guard audited a refusal of DST:80 since BEFORE
-# (net_refusals DST before the attempt).  Any failure is not a refusal.
-check_guard_refused() {
-  local name=$1 dst=$2 out=$3 before=$4 n=0 i
-  for i in $(seq 25); do
-    n=$(net_refusals "$dst")
-    [ "${n:-0}" -gt "$before" ] && break
-    sleep 0.2
-  done
-  if ! grep -qE '^nc-exit=[01]$' <<<"$out"; then
-    not_ok "$name" "nc did not run" "$out"
-  elif grep -qE 'hello from S|^HTTP/' <<<"$out"; then
-    not_ok "$name" "the server answered" "$out"
-  elif grep -qE ': not found|Unable to find image|Error response from daemon|Cannot connect|docker: ' <<<"$out"; then
-    not_ok "$name" "the attempt did not run as written" "$out"
-  elif [ "${n:-0}" -le "$before" ]; then
-    not_ok "$name" "no refusal of $dst:80 audited (before: $before, now: ${n:-0})" "$out" "$("$MOAT" audit -n 5)"
-  else
-    ok "$name"
-  fi
 }
 # tinyproxy tears a tunnel down when the client half-closes, so keep the
 # request side open until the answer is in.
@@ -158,7 +132,7 @@ wait_setting() { # KEY VALUE: until moat settings show has it
 # 1. Block all external access.  "At once" is timed inside the container,
 # against nc's own 30 s idle timeout: a connection left hanging takes 30 s,
 # a reset one returns at once, however loaded the machine is.
-before=$(net_refusals 10.78.0.2)
+before=$(refusals 10.78.0.2)
 out=$(docker run --rm busybox sh -c \
   "s=\$(date +%s); printf 'GET / HTTP/1.0\r\nHost: 10.78.0.2\r\n\r\n' | nc -w 30 10.78.0.2 80; echo nc-exit=\$?; echo elapsed=\$(( \$(date +%s) - s ))" 2>&1)
 secs=$(echo "$out" | sed -n 's/^elapsed=//p')
@@ -180,7 +154,7 @@ wait_setting containersProxy.transparentPorts "80,443" || not_ok "policy change 
 out=$(fetch 10.78.0.2)
 echo "$out" | grep -q 'hello from S' && ok "exclude: the container reaches the excluded server" \
   || not_ok "exclude: the container reaches the excluded server" "$out"
-before=$(net_refusals 10.78.0.5)
+before=$(refusals 10.78.0.5)
 out=$(fetch 10.78.0.5)
 check_guard_refused "exclude: another destination is refused" 10.78.0.5 "$out" "$before"
 # An IP-literal exclusion is decided in nft (docs/net-guard.md): forwarded,
@@ -208,7 +182,7 @@ wait_setting containersProxy.transparentPorts "80" || not_ok "PAC policy applied
 out=$(fetch 10.78.0.2)
 echo "$out" | grep -q 'hello from S' && ok "PAC: DIRECT reaches the server" \
   || not_ok "PAC: DIRECT reaches the server" "$out" "$("$MOAT" audit -n 5)"
-before=$(net_refusals 10.78.0.5)
+before=$(refusals 10.78.0.5)
 out=$(fetch 10.78.0.5)
 check_guard_refused "PAC: reject.docker.internal refuses" 10.78.0.5 "$out" "$before"
 
@@ -220,7 +194,7 @@ write_admin <<J
                      "pac": "file://$MOAT_ROOT/etc/moat/missing.pac", "transparentPorts": "80"}}
 J
 wait_setting containersProxy.pac "file://$MOAT_ROOT/etc/moat/missing.pac" || not_ok "missing PAC policy applied"
-before=$(net_refusals 10.78.0.2)
+before=$(refusals 10.78.0.2)
 out=$(fetch 10.78.0.2)
 check_guard_refused "PAC download failure: connections refused" 10.78.0.2 "$out" "$before"
 "$MOAT" status --json | jq -e '[.errors[]? | select(.component=="pac")] | length > 0' >/dev/null \
@@ -281,7 +255,7 @@ sleep 0.5
 out=$(fetch 10.78.0.2)
 echo "$out" | grep -q 'hello from S' && ok "system mode: the host's no_proxy entry goes direct" \
   || not_ok "system mode: the host's no_proxy entry goes direct" "$out" "$("$MOAT" audit -n 3)"
-before=$(net_refusals 10.78.0.5)
+before=$(refusals 10.78.0.5)
 out=$(fetch 10.78.0.5)
 check_guard_refused "system mode: without a host proxy the rest is refused" 10.78.0.5 "$out" "$before"
 

@@ -327,6 +327,35 @@ harness_busybox() {
   fi
 }
 
+# check_guard_refused NAME DST OUT BEFORE: the container's connection to
+# DST (made by `printf ... | nc ...; echo nc-exit=$?`, output OUT) was
+# refused by the net guard, and for no other reason: nc ran and got no
+# reply (the guard resets the connection; busybox nc may still exit 0),
+# nothing says the attempt itself broke (a missing image or applet, a
+# container that did not start), and the guard audited one more refusal
+# of DST than BEFORE.  The test defines `refusals DST`, which prints how
+# many refusals of DST its audit holds.  Any other failure is not a
+# refusal.
+check_guard_refused() {
+  local name=$1 dst=$2 out=$3 before=$4 n=0 i
+  for i in $(seq 25); do
+    n=$(refusals "$dst")
+    [ "${n:-0}" -gt "$before" ] && break
+    sleep 0.2
+  done
+  if ! grep -qE '^nc-exit=[01]$' <<<"$out"; then
+    not_ok "$name" "nc did not run" "$out"
+  elif grep -qE 'hello from S|^HTTP/' <<<"$out"; then
+    not_ok "$name" "the server answered" "$out"
+  elif grep -qE ': not found|Unable to find image|Error response from daemon|Cannot connect|docker: ' <<<"$out"; then
+    not_ok "$name" "the attempt did not run as written" "$out"
+  elif [ "${n:-0}" -le "$before" ]; then
+    not_ok "$name" "no refusal of $dst audited (before: $before, now: ${n:-0})" "$out"
+  else
+    ok "$name"
+  fi
+}
+
 # harness_probe_image: import `probe:latest`, busybox plus the static
 # tests/tools net-probe at /bin/net-probe (after harness_busybox).
 harness_probe_image() {
