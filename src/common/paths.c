@@ -39,6 +39,7 @@ moat_paths_init (struct moat_paths *p, const char *root, moat_error_t *err)
     { &p->moatd_pid, "/run/moat/moatd.pid" },
     { &p->dockerd_pid, "/run/moat/dockerd.pid" },
     { &p->stack_json, "/run/moat/stack.json" },
+    { &p->bind_standin, "/run/moat/bind-standin" },
   };
 
   memset (p, 0, sizeof *p);
@@ -71,12 +72,12 @@ void
 moat_paths_free (struct moat_paths *p)
 {
   char **fields[] = {
-    &p->root,         &p->etc_dir,     &p->admin_settings,
+    &p->root,          &p->etc_dir,          &p->admin_settings,
     &p->registry_json, &p->dd_registry_json, &p->state_dir,
-    &p->state_db,     &p->engine_data, &p->log_dir,
-    &p->run_dir,      &p->docker_sock, &p->engine_sock,
-    &p->control_sock, &p->engine_exec, &p->moatd_pid,
-    &p->dockerd_pid,  &p->stack_json,
+    &p->state_db,      &p->engine_data,      &p->log_dir,
+    &p->run_dir,       &p->docker_sock,      &p->engine_sock,
+    &p->control_sock,  &p->engine_exec,      &p->moatd_pid,
+    &p->dockerd_pid,   &p->stack_json,       &p->bind_standin,
   };
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
     {

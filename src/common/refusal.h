@@ -60,6 +60,23 @@
 #define REFUSAL_ECI_BIND                                                      \
   REFUSAL_PREFIX "bind mount of \"%s\" denied; it is outside the shared "     \
                  "directories"
+/* A non-root caller's bind source is reached as that caller when the
+ * container starts (moat-runc; docs/engine-eci-checks.md, "Bind sources
+ * are the caller's"), never by the engine as host root. */
+#define REFUSAL_BIND_MISSING                                                  \
+  REFUSAL_PREFIX "bind mount of \"%s\" denied; it does not exist"
+#define REFUSAL_BIND_NO_CREATE                                                \
+  REFUSAL_PREFIX "bind mount of \"%s\" denied; it does not exist and you "    \
+                 "may not create it"
+#define REFUSAL_BIND_NO_ACCESS                                                \
+  REFUSAL_PREFIX "bind mount of \"%s\" denied; you may not reach it"
+#define REFUSAL_ECI_VOLUMES_FROM_PINNED                                       \
+  REFUSAL_PREFIX "--volumes-from \"%s\" denied; its bind mounts are reached " \
+                 "with its creator's rights; bind the directory itself with " \
+                 "-v"
+#define REFUSAL_BIND_UNRECORDED                                               \
+  REFUSAL_PREFIX "bind mount at \"%s\" denied; its source was not "           \
+                 "recorded when the container was created"
 #define REFUSAL_ECI_SOCKET_MOUNT                                              \
   REFUSAL_PREFIX "docker socket mount denied for container with image "       \
                  "\"%s\"; image is not in the allowed list; if you wish to "  \
@@ -154,9 +171,9 @@
                  "stdin: docker import - < file"
 #define REFUSAL_ECI_BUILDKIT                                                  \
   REFUSAL_PREFIX                                                              \
-      "BuildKit builds bypass the container runtime and are "                 \
-      "blocked; build with the classic builder: DOCKER_BUILDKIT=0 "           \
-      "docker build ..."
+  "BuildKit builds bypass the container runtime and are "                     \
+  "blocked; build with the classic builder: DOCKER_BUILDKIT=0 "               \
+  "docker build ..."
 
 /* Not refusals (no contract prefix): the request could not be checked.
  * REFUSAL_NO_SUCH_CONTAINER is the engine's own wording, so that a client
@@ -179,6 +196,12 @@
   REFUSAL_PREFIX "docker cp to or from container \"%s\" is blocked: it "      \
                  "mounts %s, which the engine would read and write as host "  \
                  "root; copy into the shared directory on the host instead"
+/* root's docker cp on a container whose binds moat stood in for */
+#define REFUSAL_ARCHIVE_STANDIN                                               \
+  REFUSAL_PREFIX "docker cp to or from container \"%s\" is blocked: its "     \
+                 "bind mount at \"%s\" is its creator's, reached with their " \
+                 "rights, and the engine would copy into moat's stand-in; "   \
+                 "copy into the shared directory on the host instead"
 #define REFUSAL_ARCHIVE_WHAT_VOLUME "volume \"%s\" with a host device"
 #define REFUSAL_ARCHIVE_WHAT_BIND "the host path \"%s\""
 /* type, then ` "name"` when the mount has a name */

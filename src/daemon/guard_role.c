@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,11 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
     return moat_error_wrap (err, "start the docker socket exceptions");
   cfg.eci.socket_mount_allowed = moatd_sockex_hook;
   cfg.eci.socket_mount_ctx = d;
+  /* a non-root caller's host binds reach the engine as this empty,
+   * root-owned directory (engine/eci.h ECI_BINDS_LABEL) */
+  if (mkdir (d->paths->bind_standin, 0555) < 0 && errno != EEXIST)
+    return moat_error (err, errno, "create `%s`", d->paths->bind_standin);
+  cfg.eci.bind_standin = d->paths->bind_standin;
   cfg.eci.inspect_container = guard_inspect_container;
   cfg.eci.inspect_ctx = d;
   cfg.peer_check = moatd_sockex_peer;

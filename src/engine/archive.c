@@ -90,9 +90,31 @@ volume_has_device (engine_get_fn get, void *ctx, const char *vol)
   return r;
 }
 
+static int archive_check (engine_get_fn get, void *ctx, const char *name,
+                          const char *standin, char **id,
+                          struct eci_verdict *v);
+
 int
 engine_archive_check (engine_get_fn get, void *ctx, const char *name,
                       char **id, struct eci_verdict *v)
+{
+  return archive_check (get, ctx, name, NULL, id, v);
+}
+
+int
+engine_archive_check_root (engine_get_fn get, void *ctx, const char *name,
+                           const char *standin, char **id,
+                           struct eci_verdict *v)
+{
+  /* "" never equals a mount's source: every container passes */
+  return archive_check (get, ctx, name, standin ? standin : "", id, v);
+}
+
+/* standin NULL: a non-root caller's check; else root's (only binds whose
+ * source is standin are refused). */
+static int
+archive_check (engine_get_fn get, void *ctx, const char *name,
+               const char *standin, char **id, struct eci_verdict *v)
 {
   cleanup_free char *path = NULL;
   cleanup_free char *body = NULL;
@@ -130,6 +152,17 @@ engine_archive_check (engine_get_fn get, void *ctx, const char *name,
     const char *drv = json_string_value (json_object_get (m, "Driver"));
     const char *vol = json_string_value (json_object_get (m, "Name"));
     cleanup_free char *what = NULL;
+    if (standin != NULL)
+      {
+        const char *dst
+            = json_string_value (json_object_get (m, "Destination"));
+        if (type == NULL || strcmp (type, "bind") != 0 || src == NULL
+            || strcmp (src, standin) != 0)
+          continue;
+        r = refuse (v, 403, REFUSAL_ARCHIVE_STANDIN, name, dst ? dst : "");
+        json_decref (root);
+        return r;
+      }
     if (type != NULL
         && (strcmp (type, "tmpfs") == 0 || strcmp (type, "image") == 0))
       continue;
@@ -144,8 +177,22 @@ engine_archive_check (engine_get_fn get, void *ctx, const char *name,
       }
     else if (type != NULL && strcmp (type, "bind") == 0)
       {
-        if (asprintf (&what, REFUSAL_ARCHIVE_WHAT_BIND, src ? src : "") < 0)
+        /* a stand-in: name the path the caller wrote (eci.h) */
+        const char *dst
+            = json_string_value (json_object_get (m, "Destination"));
+        const char *lab = json_string_value (json_object_get (
+            json_object_get (json_object_get (root, "Config"), "Labels"),
+            ECI_BINDS_LABEL));
+        json_t *binds = lab ? json_loads (lab, 0, NULL) : NULL;
+        const char *orig = json_string_value (
+            json_object_get (json_object_get (binds, dst ? dst : ""), "src"));
+        if (asprintf (&what, REFUSAL_ARCHIVE_WHAT_BIND,
+                      orig  ? orig
+                      : src ? src
+                            : "")
+            < 0)
           what = NULL;
+        json_decref (binds);
       }
     else if (asprintf (&what, REFUSAL_ARCHIVE_WHAT_MOUNT,
                        type ? type : "unknown", vol ? " \"" : "",

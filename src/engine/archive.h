@@ -30,4 +30,12 @@ typedef int (*engine_get_fn) (void *ctx, const char *path, char **body,
 int engine_archive_check (engine_get_fn get, void *ctx, const char *name,
                           char **id, struct eci_verdict *v);
 
+/* The same for a root caller: only a bind whose source is standin (a
+ * non-root caller's bind, eci.h ECI_BINDS_LABEL) is refused: the engine
+ * would copy into or out of the empty stand-in, not the creator's
+ * directory.  standin NULL: every container passes (*id still set). */
+int engine_archive_check_root (engine_get_fn get, void *ctx, const char *name,
+                               const char *standin, char **id,
+                               struct eci_verdict *v);
+
 #endif

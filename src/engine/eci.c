@@ -399,10 +399,81 @@ eci_check_build (const char *query, struct eci_verdict *v)
 
 /* ---- caller labels ------------------------------------------------------ */
 
+/* Record one host bind (src as written, dst as written) in map and return
+ * the stand-in; NULL on allocation failure. */
+static int
+standin_record (json_t *map, const char *src, const char *dst, bool create)
+{
+  cleanup_free char *d = eci_lexical_clean (dst);
+  json_t *e = json_pack ("{s:s, s:b}", "src", src, "create", create);
+  if (d == NULL || e == NULL)
+    {
+      json_decref (e);
+      return -1;
+    }
+  return json_object_set_new (map, d, e);
+}
+
+/* ECI_BINDS_LABEL: replace every host bind source of HostConfig.Binds and
+ * of HostConfig.Mounts (type bind) by standin, except the filtered socket
+ * the guard put there; map gets what was replaced. */
+static int
+standin_binds (json_t *root, const char *standin, const char *socket,
+               json_t *map, struct eci_verdict *err)
+{
+  json_t *hc, *x, *e;
+  size_t i;
+
+  if (eci_obj_get (root, "HostConfig", &hc, err) < 0)
+    return -1;
+  if (hc == NULL || !json_is_object (hc))
+    return 0;
+  if (eci_obj_get (hc, "Binds", &x, err) < 0)
+    return -1;
+  json_array_foreach (x, i, e)
+  {
+    const char *b = json_string_value (e);
+    const char *colon = b != NULL ? strchr (b, ':') : NULL;
+    cleanup_free char *src = NULL, *dst = NULL, *nb = NULL;
+    if (b == NULL || b[0] != '/' || colon == NULL)
+      continue;
+    src = strndup (b, (size_t)(colon - b));
+    dst = strndup (colon + 1, strcspn (colon + 1, ":"));
+    if (src == NULL || dst == NULL)
+      return eci_oom (err);
+    if (socket != NULL && strcmp (src, socket) == 0)
+      continue;
+    if (standin_record (map, src, dst, true) < 0
+        || asprintf (&nb, "%s%s", standin, colon) < 0
+        || json_array_set_new (x, i, json_string (nb)) < 0)
+      return eci_oom (err);
+  }
+  if (eci_obj_get (hc, "Mounts", &x, err) < 0)
+    return -1;
+  json_array_foreach (x, i, e)
+  {
+    json_t *type, *src, *dst;
+    if (!json_is_object (e))
+      continue;
+    if (eci_obj_get (e, "Type", &type, err) < 0
+        || eci_obj_get (e, "Source", &src, err) < 0
+        || eci_obj_get (e, "Target", &dst, err) < 0)
+      return -1;
+    const char *s = eci_str_or_empty (src);
+    if (strcasecmp (eci_str_or_empty (type), "bind") != 0 || s[0] != '/'
+        || (socket != NULL && strcmp (s, socket) == 0))
+      continue;
+    if (standin_record (map, s, eci_str_or_empty (dst), false) < 0
+        || eci_obj_set_canonical (e, "Source", json_string (standin)) < 0)
+      return eci_oom (err);
+  }
+  return 0;
+}
+
 int
 eci_set_caller_labels (const char *body, size_t len, uid_t uid, gid_t gid,
-                       const struct eci_verdict *v, char **out,
-                       size_t *out_len, struct eci_verdict *err)
+                       const char *standin, const struct eci_verdict *v,
+                       char **out, size_t *out_len, struct eci_verdict *err)
 {
   json_t *root = NULL, *labels;
   const char *k;
@@ -443,6 +514,7 @@ eci_set_caller_labels (const char *body, size_t len, uid_t uid, gid_t gid,
      * extension's backend, but never name a caller, image or socket */
     bool managed = strcmp (k, ECI_CALLER_UID_LABEL) == 0
                    || strcmp (k, ECI_CALLER_GID_LABEL) == 0
+                   || strcmp (k, ECI_BINDS_LABEL) == 0
                    || strcmp (k, ECI_SOCKET_LABEL) == 0
                    || strcmp (k, ECI_IMAGE_LABEL) == 0;
     if (strncasecmp (k, ECI_LABEL_PREFIX, pl) == 0 && !moats
@@ -456,6 +528,34 @@ eci_set_caller_labels (const char *body, size_t len, uid_t uid, gid_t gid,
       eci_oom (err);
       goto done;
     }
+  {
+    json_t *map = json_object ();
+    cleanup_free char *mapped = NULL;
+    if (map == NULL)
+      {
+        eci_oom (err);
+        goto done;
+      }
+    if (standin != NULL && uid != 0
+        && standin_binds (root, standin, v != NULL ? v->socket : NULL, map,
+                          err)
+               < 0)
+      {
+        json_decref (map);
+        goto done;
+      }
+    mapped = json_object_size (map) > 0
+                 ? json_dumps (map, JSON_COMPACT | JSON_SORT_KEYS)
+                 : strdup ("");
+    json_decref (map);
+    if (mapped == NULL
+        || json_object_set_new (labels, ECI_BINDS_LABEL, json_string (mapped))
+               < 0)
+      {
+        eci_oom (err);
+        goto done;
+      }
+  }
   snprintf (num, sizeof num, "%lu", (unsigned long)gid);
   if (json_object_set_new (labels, ECI_CALLER_GID_LABEL, json_string (num)) < 0
       || (json_object_get (labels, ECI_SOCKET_LABEL) == NULL

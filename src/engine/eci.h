@@ -54,6 +54,16 @@ typedef int (*eci_socket_mount_fn) (void *ctx, const struct policy *pol,
 #define ECI_CALLER_UID_LABEL "com.moat.caller.uid"
 #define ECI_CALLER_GID_LABEL "com.moat.caller.gid"
 
+/* A non-root caller's host bind sources, as written: the create the engine
+ * gets names a stand-in directory instead (eci_config.bind_standin), so
+ * that the engine, which creates a missing bind source as host root at
+ * every start and follows symlinks on the way, never resolves a path the
+ * caller controls.  The value is a JSON object keyed by the cleaned
+ * destination: {"/dst": {"src": "/host/path", "create": true|false}}
+ * (create: Binds, which the engine creates when missing; Mounts, which it
+ * does not).  moat-runc opens each source as the caller. */
+#define ECI_BINDS_LABEL "com.moat.binds"
+
 /* Every label under this prefix is moat's: a client's is removed. */
 #define ECI_LABEL_PREFIX "com.moat."
 
@@ -83,6 +93,10 @@ struct eci_config
    * did not start). */
   const char *const *container_cidrs;
   size_t n_container_cidrs;
+  /* An existing root-owned directory the engine is given in place of a
+   * non-root caller's host bind sources (ECI_BINDS_LABEL); NULL: sources
+   * are passed as written. */
+  const char *bind_standin;
   /* For HostConfig.VolumesFrom (NULL: VolumesFrom is refused). */
   eci_inspect_container_fn inspect_container;
   void *inspect_ctx;
@@ -127,11 +141,15 @@ int eci_check_container_create (const struct eci_config *cfg,
  * labels its own containers); the caller labels are set; and the
  * socket and image labels are set to "" when moat did not set them, so
  * that an image's own LABEL (which the engine merges under the create's)
- * can never supply one.  On pass, *out / *out_len hold the body to send
- * (malloc'd).  Returns 0, or -1 with err filled (status, message). */
+ * can never supply one.  With standin (a non-root caller under ECI), host
+ * bind sources are replaced by standin and recorded in ECI_BINDS_LABEL
+ * (else that label is ""), except the filtered socket v names.  On pass,
+ * *out / *out_len hold the body to send (malloc'd).  Returns 0, or -1
+ * with err filled (status, message). */
 int eci_set_caller_labels (const char *body, size_t len, uid_t uid, gid_t gid,
-                           const struct eci_verdict *v, char **out,
-                           size_t *out_len, struct eci_verdict *err);
+                           const char *standin, const struct eci_verdict *v,
+                           char **out, size_t *out_len,
+                           struct eci_verdict *err);
 
 /* POST /volumes/create: a local-driver volume whose device is a host path
  * is a bind mount: its device must be an absolute, clean path that passes

@@ -324,6 +324,15 @@ check_inherited (const struct eci_config *cfg, const struct policy *pol,
      * a host device was checked when it was created */
     if (type == NULL || strcmp (type, "bind") != 0)
       continue;
+    /* a non-root caller's bind: only its recorded source, opened as that
+     * caller, is what the engine's stand-in stands for */
+    if (src != NULL && cfg->bind_standin != NULL
+        && strcmp (src, cfg->bind_standin) == 0)
+      {
+        json_decref (root);
+        return eci_refuse (v, 403, "eci.volumes-from",
+                           REFUSAL_ECI_VOLUMES_FROM_PINNED, name);
+      }
     if (src == NULL || check_bind (cfg, pol, src, image, true, v) < 0)
       {
         if (src == NULL)

@@ -73,13 +73,19 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
             bl = checked_len;
           }
         j->r = eci_set_caller_labels (b, bl, j->caller_uid, j->caller_gid,
+                                      j->eci ? g->cfg.eci.bind_standin : NULL,
                                       j->eci ? &j->v : NULL, &j->out,
                                       &j->out_len, &j->v);
       }
       break;
     case ROUTE_OP_ARCHIVE:
-      j->r = engine_archive_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
-                                   j->name, &j->out, &j->v);
+      j->r = j->caller_uid == 0
+                 ? engine_archive_check_root (
+                     g->cfg.engine_get, g->cfg.engine_get_ctx, j->name,
+                     g->cfg.eci.bind_standin, &j->out, &j->v)
+                 : engine_archive_check (g->cfg.engine_get,
+                                         g->cfg.engine_get_ctx, j->name,
+                                         &j->out, &j->v);
       break;
     case JOB_PEER:
       if (g->cfg.peer_check == NULL)
@@ -363,6 +369,8 @@ guard_start_archive_check (struct conn *c)
       return;
     }
   j->op = ROUTE_OP_ARCHIVE;
+  j->caller_uid = c->caller_uid;
+  j->caller_gid = c->caller_gid;
   j->pidfd = -1;
   guard_submit_job (c, j);
 }

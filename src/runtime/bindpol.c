@@ -45,6 +45,8 @@ bindpol_free (struct bindpol *bp)
   free (bp->image);
   free (bp->policy_error);
   free (bp->caller_error);
+  free (bp->standin);
+  json_decref (bp->pinned);
   memset (bp, 0, sizeof *bp);
 }
 
@@ -189,6 +191,16 @@ engine_config (struct bindpol *bp, const char *data_root, const char *id)
   else if (img != NULL)
     bp->image = strdup (img);
   read_caller (bp, labels);
+  label = json_string_value (json_object_get (labels, BINDPOL_LABEL_BINDS));
+  json_decref (bp->pinned);
+  bp->pinned = label != NULL && label[0] != '\0'
+                   ? json_loads (label, JSON_REJECT_DUPLICATES, NULL)
+                   : NULL;
+  if (bp->pinned != NULL && !json_is_object (bp->pinned))
+    {
+      json_decref (bp->pinned);
+      bp->pinned = NULL;
+    }
   json_decref (root);
   return 1;
 }
@@ -284,6 +296,8 @@ bindpol_load (struct bindpol *bp, const struct moat_paths *paths,
       goto oom;
     }
   bp->filtered_dir = realpath (fdir, NULL);
+  if ((bp->standin = strdup (paths->bind_standin)) == NULL)
+    goto oom;
   bp->caller_root = true;
   if (!engine_config (bp, spec_root ? spec_root : paths->engine_data, id)
       && spec_root != NULL)
@@ -294,6 +308,33 @@ bindpol_load (struct bindpol *bp, const struct moat_paths *paths,
 oom:
   bindpol_free (bp);
   return moat_error (err, ENOMEM, "bind mount policy");
+}
+
+int
+bindpol_pinned (const struct bindpol *bp, const char *src, const char *dest,
+                const char **orig, bool *create)
+{
+  char clean[PATH_MAX];
+  size_t o = 0;
+  json_t *e;
+
+  *orig = NULL;
+  *create = false;
+  if (bp->standin == NULL || src == NULL || strcmp (src, bp->standin) != 0)
+    return 0;
+  /* the engine gives runc the destination cleaned; the guard keyed it
+   * cleaned lexically: only repeated and trailing slashes can differ */
+  for (const char *p = dest ? dest : ""; *p != '\0' && o + 1 < sizeof clean;
+       p++)
+    if (!(*p == '/' && o > 0 && clean[o - 1] == '/'))
+      clean[o++] = *p;
+  if (o > 1 && clean[o - 1] == '/')
+    o--;
+  clean[o] = '\0';
+  e = json_object_get (bp->pinned, clean);
+  *orig = json_string_value (json_object_get (e, "src"));
+  *create = json_is_true (json_object_get (e, "create"));
+  return 1;
 }
 
 bool
@@ -681,6 +722,11 @@ int
 bindpol_check_path (const struct bindpol *bp, const char *src,
                     const char *dest, moat_error_t *err)
 {
+  const char *orig;
+  bool create;
+  /* a caller's source is opened, and judged, when it is mounted (binds.c) */
+  if (bindpol_pinned (bp, src, dest, &orig, &create))
+    return 0;
   cleanup_close int fd = open (src, O_PATH | O_CLOEXEC);
   if (fd < 0)
     return 0;

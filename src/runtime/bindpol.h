@@ -38,6 +38,9 @@
 /* Labels the engine guard puts on every container it creates. */
 #define BINDPOL_LABEL_UID "com.moat.caller.uid"
 #define BINDPOL_LABEL_GID "com.moat.caller.gid"
+/* A non-root caller's host bind sources, keyed by destination; the spec
+ * names paths->bind_standin instead (engine/eci.h, ECI_BINDS_LABEL). */
+#define BINDPOL_LABEL_BINDS "com.moat.binds"
 
 struct bindpol
 {
@@ -59,6 +62,8 @@ struct bindpol
   bool caller_root;
   uint32_t caller_uid, caller_gid;
   char *caller_error; /* a caller label that does not parse, or NULL */
+  char *standin;      /* paths->bind_standin */
+  json_t *pinned;     /* BINDPOL_LABEL_BINDS parsed, or NULL */
   char *policy_error; /* why the settings could not be read (fail closed:
                          no shared directory), or NULL */
 };
@@ -75,6 +80,12 @@ int bindpol_load (struct bindpol *bp, const struct moat_paths *paths,
                   const char *id, moat_error_t *err);
 
 void bindpol_free (struct bindpol *bp);
+
+/* A spec mount whose source is the stand-in: 1 with *orig the source the
+ * caller wrote (NULL when none was recorded for dest: refuse) and *create
+ * whether the engine would have made it; 0 for any other mount. */
+int bindpol_pinned (const struct bindpol *bp, const char *src,
+                    const char *dest, const char **orig, bool *create);
 
 /* Decide on the source opened as fd (O_PATH or an open_tree clone of it);
  * src is the source as written in the spec, dest the destination.

@@ -19,8 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "asuser.h"
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/refusal.h"
 
 int
 binds_is_bind (json_t *m)
@@ -129,12 +131,31 @@ binds_idmap (const char *run_dir, json_t *spec, struct helper *h,
         moat_error (err, ENOMEM, "bind paths");
         goto out;
       }
-    /* resolved once, as mount(2) would (symlinks followed) */
-    fd = open (src, O_PATH | O_CLOEXEC);
-    if (fd < 0)
+    const char *orig;
+    bool create;
+    if (bp != NULL && bindpol_pinned (bp, src, dst, &orig, &create))
       {
-        moat_error (err, errno, "bind mount source `%s`", src);
-        goto out;
+        /* a non-root caller's source: reached with the caller's rights,
+         * made by the caller when missing (engine/eci.h, ECI_BINDS_LABEL) */
+        if (orig == NULL)
+          {
+            moat_error (err, 0, REFUSAL_BIND_UNRECORDED, dst ? dst : "");
+            goto out;
+          }
+        fd = asuser_open (bp->caller_uid, bp->caller_gid, orig, create, err);
+        if (fd < 0)
+          goto out;
+        src = orig;
+      }
+    else
+      {
+        /* resolved once, as mount(2) would (symlinks followed) */
+        fd = open (src, O_PATH | O_CLOEXEC);
+        if (fd < 0)
+          {
+            moat_error (err, errno, "bind mount source `%s`", src);
+            goto out;
+          }
       }
     if (bp != NULL && bindpol_judge_fd (bp, fd, src, dst, &kind, err) < 0)
       goto out;

@@ -134,7 +134,7 @@ echo hello >"$HARNESS_DIR/hello" && chmod 0644 "$HARNESS_DIR/hello"
 
 as_user docker create --name cp-bind -v "$SHARE:/data" busybox sleep 300 >/dev/null
 as_user docker create --name cp-none busybox sleep 300 >/dev/null
-CPMSG='docker cp to or from container "cp-bind" is blocked: it mounts the host path'
+CPMSG="docker cp to or from container \"cp-bind\" is blocked: it mounts the host path \"$SHARE\""
 # PUT of the tar itself, as the docker CLI sends it
 put() { as_user curl -s --max-time 20 --unix-socket "$GSOCK" -X PUT -H 'Content-Type: application/x-tar' \
   --data-binary @"$HARNESS_DIR/suid.tar" "http://moat/v1.41/containers/cp-bind/archive?path=$1" |
@@ -164,9 +164,16 @@ grep -qF "copy into the shared directory on the host instead" <<<"$out" &&
 check "a non-root user's docker cp into a container without binds works" \
   as_user docker cp "$HARNESS_DIR/hello" cp-none:/tmp/hello
 check_output "... and out of it" "hello" as_user sh -c "docker cp cp-none:/tmp/hello - | tar -xO"
-check "root keeps docker cp into a container with a bind" \
-  docker cp "$HARNESS_DIR/hello" cp-bind:/data/hello-root
+docker create --name cp-rootbind -v "$SHARE:/data" busybox sleep 300 >/dev/null
+check "root keeps docker cp into a container of its own with a bind" \
+  docker cp "$HARNESS_DIR/hello" cp-rootbind:/data/hello-root
 [ -f "$SHARE/hello-root" ] && ok "... and the file is there" || not_ok "... and the file is there" "$(ls -l "$SHARE")"
+# a user's bind reaches the engine as moat's stand-in (opened with the
+# user's rights when the container starts): root's cp would land there
+check_refused "root's docker cp into a user's container with a bind is refused" \
+  'its bind mount at "/data" is its creator'"'"'s' docker cp "$HARNESS_DIR/hello" cp-bind:/data/hello-root2
+[ -z "$(ls -A "$MOAT_ROOT/run/moat/bind-standin")" ] && ok "moat's stand-in stays empty" ||
+  not_ok "moat's stand-in stays empty" "$(ls -la "$MOAT_ROOT/run/moat/bind-standin")"
 # through a filtered socket, the caller is the container's creator (non-root)
 as_user docker run -d --name cp-app -v "$V" "$APP" sleep 300 >/dev/null
 check_refused "docker cp through a non-root user's container's filtered socket is refused on a bind" \

@@ -55,6 +55,50 @@ as_user docker run --rm -v "$W:/w" busybox sh -c 'chown 0:0 /w/proj/out' >/dev/n
 [ "$(stat -c %u "$W/proj/out")" = "$TUID" ] && ok "the container cannot give the user's file to root" ||
   not_ok "the container cannot give the user's file to root" "$(owner "$W/proj/out")"
 
+# A missing bind source: dockerd would create it, as host root, wherever
+# the path points.  For a non-root caller the guard creates it as the
+# caller, or refuses where the caller could not.
+out=$(as_user docker run --rm -v "$W/rootdir/made/deep:/x" busybox true 2>&1)
+if [ -e "$W/rootdir/made" ]; then
+  not_ok "a missing bind source the user cannot create is not created" "$(ls -ln "$W/rootdir")" "$out"
+else
+  case $out in *'enhanced container isolation: bind mount of "'"$W/rootdir/made/deep"'" denied; it does not exist and you may not create it'*)
+    ok "a missing bind source the user cannot create is refused and not created" ;;
+  *) not_ok "a missing bind source the user cannot create is refused with its reason" "$out" ;; esac
+fi
+out=$(as_user docker run --rm -v "$W/proj/new/sub:/x" busybox sh -c 'echo in >/x/f && echo ok' 2>&1)
+[ "$out" = ok ] && [ "$(owner "$W/proj/new")" = "$TUID:$TGID 755" ] &&
+  [ "$(owner "$W/proj/new/sub")" = "$TUID:$TGID 755" ] &&
+  [ "$(stat -c %u "$W/proj/new/sub/f" 2>/dev/null)" = "$TUID" ] &&
+  ok "a missing bind source the user may create is created as the user" ||
+  not_ok "a missing bind source the user may create is created as the user" "$out" "$(ls -lnR "$W/proj/new")"
+mkdir "$W/proj/gone" && chown "$TUID:$TGID" "$W/proj/gone"
+ln -s "$W/rootdir" "$W/proj/gone/link"
+out=$(as_user docker run --rm -v "$W/proj/gone/link/viasym:/x" busybox true 2>&1)
+[ ! -e "$W/rootdir/viasym" ] && ok "a missing bind source behind a symlink is not created where the user may not" ||
+  not_ok "a missing bind source behind a symlink is not created" "$(ls -ln "$W/rootdir")" "$out"
+
+# The engine makes a missing bind source at every start, not only at
+# create: a source swapped for a symlink after the create must not take it
+# (as host root) anywhere the user could not go.
+mkdir -p "$W/proj/sw/x" && chown -R "$TUID:$TGID" "$W/proj/sw"
+cid=$(as_user docker create -v "$W/proj/sw/x:/x" busybox true 2>&1)
+as_user sh -c "rm -rf '$W/proj/sw' && ln -s '$W/rootdir' '$W/proj/sw'"
+out=$(as_user docker start -a "$cid" 2>&1)
+[ ! -e "$W/rootdir/x" ] && ok "a bind source swapped for a symlink after create is not made at start" ||
+  not_ok "a bind source swapped for a symlink after create is not made at start" "$(ls -ln "$W/rootdir")" "$out"
+as_user docker rm -f "$cid" >/dev/null 2>&1
+out=$(as_user docker inspect -f '{{json .HostConfig.Binds}}' "$(as_user docker create -v "$W/proj:/src" busybox true)" 2>&1)
+case $out in *'/run/moat/bind-standin:/src"'*) ok "the engine is given the stand-in, not the user's path ($out)" ;;
+  *) not_ok "the engine is given the stand-in, not the user's path" "$out" ;; esac
+
+as_user docker create --name vfrom -v "$W/proj:/src" busybox true >/dev/null 2>&1
+out=$(as_user docker run --rm --volumes-from vfrom busybox ls /src 2>&1)
+case $out in *'--volumes-from "vfrom" denied; its bind mounts are reached with its creator'*)
+  ok "--volumes-from a container with a user's binds is refused, saying why" ;;
+  *) not_ok "--volumes-from a container with a user's binds is refused" "$out" ;; esac
+as_user docker rm -f vfrom >/dev/null 2>&1
+
 # Set-id: a non-root user's container can only make set-id files of the
 # user's own; root's container (the set-id guard) none at all.
 as_user docker run --rm -v "$W/proj:/src" busybox sh -c 'touch /src/s && chmod 4755 /src/s' >/dev/null 2>&1

@@ -43,7 +43,7 @@ caller_labels_set (void **state)
   const char *body = "{\"Image\":\"busybox\"}";
   json_t *l;
   assert_int_equal (eci_set_caller_labels (body, strlen (body), 1000, 999,
-                                           NULL, &out, &len, &v),
+                                           NULL, NULL, &out, &len, &v),
                     0);
   l = labels_of (out, len);
   assert_string_equal (label (l, ECI_CALLER_UID_LABEL), "1000");
@@ -52,6 +52,76 @@ caller_labels_set (void **state)
   assert_string_equal (label (l, ECI_SOCKET_LABEL), "");
   assert_string_equal (label (l, ECI_IMAGE_LABEL), "");
   json_decref (l);
+  free (out);
+  eci_verdict_clear (&v);
+}
+
+/* A non-root caller's host binds reach the engine as the stand-in; the
+ * label keeps what was written, keyed by the cleaned destination.  Named
+ * volumes, the filtered socket and a root caller's binds stay as they are;
+ * a client cannot supply the label. */
+static void
+nonroot_binds_standin (void **state)
+{
+  struct eci_verdict v = { 0 };
+  char *out = NULL;
+  size_t len = 0;
+  const char *body
+      = "{\"Image\":\"busybox\",\"Labels\":{\"com.moat.binds\":"
+        "\"{\\\"/d\\\":{\\\"src\\\":\\\"/etc\\\"}}\"},\"HostConfig\":"
+        "{\"Binds\":[\"/tmp/a:/d//x/:ro\",\"vol:/v\",\"/f.sock:/s\"],"
+        "\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/tmp/m\",\"Target\":"
+        "\"/m\"},{\"Type\":\"volume\",\"Source\":\"n\",\"Target\":\"/n\"}]}}";
+  json_t *root, *l, *map, *b;
+  v.socket = strdup ("/f.sock");
+  assert_int_equal (eci_set_caller_labels (body, strlen (body), 1000, 1000,
+                                           "/run/moat/bind-standin", &v, &out,
+                                           &len, &v),
+                    0);
+  root = json_loadb (out, len, 0, NULL);
+  b = json_object_get (json_object_get (root, "HostConfig"), "Binds");
+  assert_string_equal (json_string_value (json_array_get (b, 0)),
+                       "/run/moat/bind-standin:/d//x/:ro");
+  assert_string_equal (json_string_value (json_array_get (b, 1)), "vol:/v");
+  assert_string_equal (json_string_value (json_array_get (b, 2)),
+                       "/f.sock:/s");
+  b = json_object_get (json_object_get (root, "HostConfig"), "Mounts");
+  assert_string_equal (
+      json_string_value (json_object_get (json_array_get (b, 0), "Source")),
+      "/run/moat/bind-standin");
+  assert_string_equal (
+      json_string_value (json_object_get (json_array_get (b, 1), "Source")),
+      "n");
+  l = json_object_get (root, "Labels");
+  map = json_loads (label (l, ECI_BINDS_LABEL), 0, NULL);
+  assert_non_null (map);
+  assert_int_equal (json_object_size (map), 2);
+  assert_string_equal (json_string_value (json_object_get (
+                           json_object_get (map, "/d/x"), "src")),
+                       "/tmp/a");
+  assert_true (json_is_true (
+      json_object_get (json_object_get (map, "/d/x"), "create")));
+  assert_string_equal (
+      json_string_value (json_object_get (json_object_get (map, "/m"), "src")),
+      "/tmp/m");
+  assert_true (
+      json_is_false (json_object_get (json_object_get (map, "/m"), "create")));
+  json_decref (map);
+  json_decref (root);
+  free (out);
+  out = NULL;
+  /* root: written as is, and the label empty */
+  assert_int_equal (eci_set_caller_labels (body, strlen (body), 0, 0,
+                                           "/run/moat/bind-standin", &v, &out,
+                                           &len, &v),
+                    0);
+  root = json_loadb (out, len, 0, NULL);
+  b = json_object_get (json_object_get (root, "HostConfig"), "Binds");
+  assert_string_equal (json_string_value (json_array_get (b, 0)),
+                       "/tmp/a:/d//x/:ro");
+  assert_string_equal (
+      label (json_object_get (root, "Labels"), ECI_BINDS_LABEL), "");
+  json_decref (root);
   free (out);
   eci_verdict_clear (&v);
 }
@@ -69,13 +139,13 @@ forged_labels_removed (void **state)
         "\"/x.sock\",\"com.moat.other\":\"1\",\"keep\":\"me\"}}";
   json_t *l, *root;
   assert_int_equal (eci_set_caller_labels (body, strlen (body), 1000, 999,
-                                           NULL, &out, &len, &v),
+                                           NULL, NULL, &out, &len, &v),
                     0);
   /* the client's spelling of Labels is kept, its moat labels are not */
   root = json_loadb (out, len, 0, NULL);
   l = json_object_get (root, "labels");
   assert_non_null (l);
-  assert_int_equal (json_object_size (l), 5);
+  assert_int_equal (json_object_size (l), 6);
   assert_string_equal (label (l, ECI_CALLER_UID_LABEL), "1000");
   assert_string_equal (label (l, ECI_CALLER_GID_LABEL), "999");
   assert_string_equal (label (l, ECI_SOCKET_LABEL), "");
@@ -97,9 +167,9 @@ root_keeps_other_moat_labels (void **state)
       = "{\"Labels\":{\"com.moat.extension\":\"x\",\"COM.MOAT.other\":\"1\","
         "\"com.moat.caller.uid\":\"1000\",\"com.moat.image\":\"a\"}}";
   json_t *l;
-  assert_int_equal (
-      eci_set_caller_labels (body, strlen (body), 0, 0, NULL, &out, &len, &v),
-      0);
+  assert_int_equal (eci_set_caller_labels (body, strlen (body), 0, 0, NULL,
+                                           NULL, &out, &len, &v),
+                    0);
   l = labels_of (out, len);
   assert_string_equal (label (l, "com.moat.extension"), "x");
   assert_null (label (l, "COM.MOAT.other"));
@@ -123,9 +193,9 @@ moats_own_labels_kept (void **state)
   json_t *l;
   v.socket = strdup ("/run/s/1.sock");
   v.image_id = strdup ("sha256:aa");
-  assert_int_equal (
-      eci_set_caller_labels (body, strlen (body), 0, 0, &v, &out, &len, &v),
-      0);
+  assert_int_equal (eci_set_caller_labels (body, strlen (body), 0, 0, NULL, &v,
+                                           &out, &len, &v),
+                    0);
   l = labels_of (out, len);
   assert_string_equal (label (l, ECI_SOCKET_LABEL), "/run/s/1.sock");
   assert_string_equal (label (l, ECI_IMAGE_LABEL), "docker:cli");
@@ -149,8 +219,8 @@ bad_labels_refused (void **state)
       char *out = NULL;
       size_t len = 0;
       assert_int_equal (eci_set_caller_labels (bodies[i], strlen (bodies[i]),
-                                               1000, 1000, NULL, &out, &len,
-                                               &v),
+                                               1000, 1000, NULL, NULL, &out,
+                                               &len, &v),
                         -1);
       assert_int_equal (v.status, 400);
       assert_null (out);
@@ -176,6 +246,11 @@ fake_get (void *ctx, const char *path, char **body, size_t *len)
     { "/containers/withbind/json",
       "{\"Id\":\"" ID64 "\",\"Mounts\":[{\"Type\":\"bind\",\"Source\":"
       "\"/home/u/share\"}]}" },
+    { "/containers/standin/json",
+      "{\"Id\":\"" ID64 "\",\"Mounts\":[{\"Type\":\"bind\",\"Source\":"
+      "\"/run/moat/bind-standin\",\"Destination\":\"/src\"}],\"Config\":"
+      "{\"Labels\":{\"com.moat.binds\":\"{\\\"/src\\\":{\\\"src\\\":"
+      "\\\"/home/u/p\\\",\\\"create\\\":true}}\"}}}" },
     { "/containers/devvol/json",
       "{\"Id\":\"" ID64 "\",\"Mounts\":[{\"Type\":\"volume\",\"Name\":\"dv\","
       "\"Driver\":\"local\"}]}" },
@@ -233,6 +308,10 @@ archive_decisions (void **state)
       "shared directory on the host instead");
   eci_verdict_clear (&v);
 
+  assert_int_equal (archive ("standin", &id, &v), -1);
+  assert_non_null (strstr (v.message, "mounts the host path \"/home/u/p\""));
+  eci_verdict_clear (&v);
+
   const char *refused[] = { "devvol", "plugvol", "odd",  "noid", "down",
                             "gone",   "a/b",     "../x", "a?b",  "" };
   for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
@@ -245,6 +324,26 @@ archive_decisions (void **state)
     }
   assert_int_equal (engine_archive_check (NULL, NULL, "plain", &id, &v), -1);
   eci_verdict_clear (&v);
+
+  /* root: only a bind moat stood in for is refused */
+  const char *si = "/run/moat/bind-standin";
+  const char *root_ok[] = { "plain", "withbind", "devvol", "plugvol", "odd" };
+  for (size_t i = 0; i < sizeof root_ok / sizeof *root_ok; i++)
+    {
+      if (engine_archive_check_root (fake_get, NULL, root_ok[i], si, &id, &v)
+          != 0)
+        fail_msg ("root's docker cp on \"%s\" refused", root_ok[i]);
+      free (id);
+    }
+  assert_int_equal (
+      engine_archive_check_root (fake_get, NULL, "standin", si, &id, &v), -1);
+  assert_int_equal (v.status, 403);
+  assert_non_null (strstr (v.message, "its bind mount at \"/src\" is its "
+                                      "creator's"));
+  eci_verdict_clear (&v);
+  assert_int_equal (
+      engine_archive_check_root (fake_get, NULL, "standin", NULL, &id, &v), 0);
+  free (id);
 }
 
 /* filesharingDirectories ["/"] (unlocked, a user's choice) still never
@@ -303,6 +402,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (caller_labels_set),
     cmocka_unit_test (forged_labels_removed),
+    cmocka_unit_test (nonroot_binds_standin),
     cmocka_unit_test (moats_own_labels_kept),
     cmocka_unit_test (root_keeps_other_moat_labels),
     cmocka_unit_test (bad_labels_refused),
