@@ -6,15 +6,18 @@
 #
 # The rootfs tarball is cached as
 # ${MOAT_TEST_CACHE:-build/cache}/systemd-rootfs-<key>.tar, key = a hash of
-# the suite, mirror, package list and this script: the first run pays the
-# download (about a minute), later runs and later tests reuse it.  Set
-# MOAT_SYSTEMD_MIRROR to use another mirror.
+# the suite, mirror, package list and $recipe (bump it when the rootfs
+# steps below change): the first run pays the download and install (1 to 8
+# minutes on the 2-core VMs), later runs and later tests reuse it.  Set
+# MOAT_SYSTEMD_MIRROR to use another mirror.  `docker import` takes no
+# STOPSIGNAL: run it with --stop-signal SIGRTMIN+3 (systemd's halt).
 set -eu
 engine=${1:?usage: systemd-image.sh ENGINE_HOST [TAG]}
 tag=${2:-moat-systemd:test}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 suite=bookworm
 pkgs=systemd,systemd-sysv
+recipe=1
 
 # The mirror apt uses here (deb822 URIs: or a one-line `deb URL bookworm`).
 mirror=${MOAT_SYSTEMD_MIRROR:-}
@@ -29,7 +32,7 @@ if [ -z "$mirror" ]; then
 fi
 
 cache_dir=${MOAT_TEST_CACHE:-$top/build/cache}
-key=$( (printf '%s\n' "$suite" "$mirror" "$pkgs"; cat "$0") | sha256sum | cut -c1-16)
+key=$(printf '%s\n' "$suite" "$mirror" "$pkgs" "$recipe" | sha256sum | cut -c1-16)
 cache=$cache_dir/systemd-rootfs-$key.tar
 
 if [ ! -s "$cache" ]; then
@@ -67,6 +70,5 @@ fi
 
 docker -H "$engine" import \
   -c 'ENV container=docker' \
-  -c 'STOPSIGNAL SIGRTMIN+3' \
   -c 'CMD ["/sbin/init"]' \
   "$cache" "$tag" >/dev/null
