@@ -120,6 +120,13 @@ check "systemd's services have cgroups of their own (system.slice)" \
 bad=$(in_range sd)
 check "every process of the systemd container is in its range (${bad:-none outside})" test -z "$bad"
 check "the container stops on SIGRTMIN+3 (docker stop)" docker stop -t 30 sd
+# A second boot: create delegates the new cgroups again.
+check "docker start boots it again" docker start sd
+s=$(state sd)
+check "second boot reaches the same state ($s)" sh -c "[ '$s' = running ] || [ '$s' = degraded ]"
+bad=$(in_range sd)
+check "after the second boot every process is in its range (${bad:-none outside})" test -z "$bad"
+docker rm -f sd >/dev/null 2>&1
 
 # --- without --privileged ---
 # Docker's usual recipe for systemd: tmpfs on /run and /run/lock.  moat
