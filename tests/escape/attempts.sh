@@ -5,7 +5,8 @@
 # An attempt that fails for another reason (command or applet not found,
 # image missing, a shell syntax error, a container that did not start) is
 # a failed test, not a blocked escape.  Payloads are harmless if isolation
-# ever fails: values are written back unchanged, sysrq `h` only prints
+# ever fails: values are written back unchanged (drop_caches gets 4, which
+# drops nothing), sysrq `h` only prints
 # help, the clock is set to now, a module load uses a file that is not a
 # module, a block device is mounted read-only.
 #
@@ -121,6 +122,23 @@ escape_all() {
   # is not read-only under --privileged).
   attempt "write /proc/sys/kernel/core_pattern" "core_pattern: (Permission denied|$EROFS)" priv busybox sh -c \
     'v=$(cat /proc/sys/kernel/core_pattern) && printf "%s\n" "$v" > /proc/sys/kernel/core_pattern'
+
+  # Writing 4 only silences the kernel's drop_caches message: nothing is
+  # dropped even if isolation failed.
+  attempt "write /proc/sys/vm/drop_caches" "drop_caches: (Permission denied|$EROFS)" priv busybox sh -c \
+    'echo 4 > /proc/sys/vm/drop_caches'
+
+  # nsdelegate semantics: a privileged container's cgroups are delegated to
+  # its root (child cgroups, cgroup.procs), but its own limits files stay
+  # host root's (docs/moat-runc.md, "cgroup delegation").
+  attempt "raise its own memory limit" "(memory.limit_in_bytes|memory.max): Permission denied" \
+    priv --memory 64m busybox sh -c '
+    f=/sys/fs/cgroup/memory/memory.limit_in_bytes; [ -e $f ] || f=/sys/fs/cgroup/memory.max
+    echo 1073741824 > $f && [ "$(cat $f)" = 1073741824 ]'
+  attempt "raise its own pids limit" "pids.max: Permission denied" \
+    priv --pids-limit 100 busybox sh -c '
+    f=/sys/fs/cgroup/pids/pids.max; [ -e $f ] || f=/sys/fs/cgroup/pids.max
+    echo max > $f && [ "$(cat $f)" = max ]'
 
   # CVE-2022-0492: a cgroup v1 hierarchy's release_agent runs as host root.
   # Mounting a v1 hierarchy is refused (the controllers are bound on the

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# systemd as PID 1 under moat's defaults (issue 13): a Debian 12 image with
+# systemd made by debootstrap (tests/tools/systemd-image.sh, cached) boots
+# --privileged to `systemctl is-system-running` = running, restarts
+# journald, and every one of its processes runs inside the container's
+# 65536-id range (checked from the host).  Without --privileged, what
+# happens is checked too (docs/moat-runc.md, "systemd as PID 1").
+. "$(dirname "$0")/../lib/harness.sh"
+harness_setup
+
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+  harness_diag "cgroup hierarchy: v2 only (cgroup2 at /sys/fs/cgroup)"
+else
+  harness_diag "cgroup hierarchy: hybrid (v1 controllers$(
+    [ -d /sys/fs/cgroup/systemd ] && echo ', name=systemd')$(
+    [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ] &&
+      echo ' + v2 at /sys/fs/cgroup/unified'))"
+fi
+
+if ! command -v debootstrap >/dev/null; then
+  skip "systemd image builds" "debootstrap is not installed (scripts/install-deps)"
+  harness_done
+  exit
+fi
+check "systemd image builds (debootstrap, cached) and imports" \
+  "$HARNESS_TOP/tests/tools/systemd-image.sh" "$MOAT_ENGINE_HOST" ||
+  harness_bail "systemd image" "no image to run"
+
+# state NAME: `systemctl is-system-running` once it has left
+# initializing/starting (at most 90 s).
+state() {
+  local s i=0
+  while :; do
+    s=$(docker exec "$1" systemctl is-system-running 2>/dev/null)
+    case $s in running | degraded | maintenance | stopping | offline) break ;; esac
+    [ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ] || break
+    [ $i -ge 90 ] && break
+    sleep 1
+    i=$((i + 1))
+  done
+  harness_diag "$1: '$s' after ${i} s" >&2
+  printf '%s' "$s"
+}
+
+# in_range NAME: every process of container NAME, i.e. every pid in its
+# cgroup (all hierarchies, recursively) and in its pid namespace, has all
+# its uids and gids in [BASE, BASE+65536).  Prints the offenders.
+in_range() {
+  local pid base gbase bad="" p n=0
+  pid=$(docker inspect -f '{{.State.Pid}}' "$1" 2>/dev/null)
+  case $pid in '' | 0) echo "no-running-container" && return ;; esac
+  base=$(awk '{print $2}' "/proc/$pid/uid_map")
+  gbase=$(awk '{print $2}' "/proc/$pid/gid_map")
+  local pids
+  pids=$(
+    while IFS=: read -r _ ctrls path; do
+      c=${ctrls#name=}
+      [ -n "$c" ] || c=unified
+      d=/sys/fs/cgroup/$c$path
+      [ -d "$d" ] || d=/sys/fs/cgroup$path
+      d=${d%/init.scope}
+      [ -d "$d" ] && [ "$path" != / ] && find "$d" -name cgroup.procs -exec cat {} +
+    done <"/proc/$pid/cgroup"
+    for p in /proc/[0-9]*; do
+      [ "$p/ns/pid" -ef "/proc/$pid/ns/pid" ] && echo "${p#/proc/}"
+    done
+  )
+  for p in $(printf '%s\n' $pids | sort -un); do
+    [ -r "/proc/$p/status" ] || continue
+    n=$((n + 1))
+    awk -v b="$base" -v g="$gbase" -v p="$p" '
+      /^Uid:/ { for (i = 2; i <= 5; i++) if ($i < b || $i >= b + 65536) bad = 1 }
+      /^Gid:/ { for (i = 2; i <= 5; i++) if ($i < g || $i >= g + 65536) bad = 1 }
+      END { if (bad) print p }' "/proc/$p/status"
+  done
+  harness_diag "$1: $n processes checked against range $base/$gbase+65536" >&2
+}
+
+# --- --privileged ---
+check "systemd container starts --privileged" \
+  docker run -d --privileged --stop-signal SIGRTMIN+3 --name sd moat-systemd:test
+s=$(state sd)
+failed=$(docker exec sd systemctl --failed --no-legend --plain 2>&1 | awk '{print $1}' | sort | tr '\n' ' ')
+if [ "$s" != running ]; then
+  harness_diag "failed units: $failed"
+  harness_diag "$(docker logs sd 2>&1 | tail -30)"
+fi
+# The one known reason for "degraded" (docs/moat-runc.md, "systemd as PID
+# 1"): debugfs and tracefs cannot be mounted outside the host's user
+# namespace, and systemd tries because the bounding set holds
+# CAP_SYS_RAWIO.  Anything else failing fails the test.
+case $s in
+  running) ok "systemd boots to running" ;;
+  degraded)
+    if [ "$failed" = "sys-kernel-debug.mount sys-kernel-tracing.mount " ]; then
+      ok "systemd boots (degraded only by debugfs/tracefs, which the kernel refuses in a user namespace)"
+    else
+      not_ok "systemd boots to running" "degraded: $failed"
+    fi ;;
+  *) not_ok "systemd boots to running" "state '$s'" ;;
+esac
+check "PID 1 is systemd" sh -c "docker exec sd cat /proc/1/comm | grep -qx systemd"
+old=$(docker exec sd systemctl show -p MainPID --value systemd-journald)
+check "systemctl restart systemd-journald" docker exec sd systemctl restart systemd-journald
+new=$(docker exec sd systemctl show -p MainPID --value systemd-journald)
+check "journald runs again with a new pid ($old -> $new)" \
+  sh -c "[ '$new' != 0 ] && [ '$new' != '$old' ] && docker exec sd systemctl is-active -q systemd-journald"
+check "journald takes a message after the restart" \
+  sh -c 'docker exec sd systemd-cat -t moat-probe echo hello-journal &&
+         sleep 1 && docker exec sd journalctl -q -t moat-probe | grep -q hello-journal'
+# systemd's own cgroups below the container's: system.slice and init.scope.
+check "systemd made its cgroups in the delegated subtree" \
+  sh -c "docker exec sd cat /proc/1/cgroup | grep -q '/init.scope'"
+check "a oneshot service runs in its own cgroup (systemd-tmpfiles-clean)" \
+  sh -c "docker exec sd systemctl start systemd-tmpfiles-clean.service &&
+         docker exec sd systemctl show -p Result --value systemd-tmpfiles-clean.service | grep -qx success"
+check "systemd's services have cgroups of their own (system.slice)" \
+  sh -c "docker exec sd cat /proc/\$(docker exec sd systemctl show -p MainPID --value systemd-journald)/cgroup |
+         grep -q 'system.slice/systemd-journald.service'"
+bad=$(in_range sd)
+check "every process of the systemd container is in its range (${bad:-none outside})" test -z "$bad"
+check "the container stops on SIGRTMIN+3 (docker stop)" docker stop -t 30 sd
+# A second boot: create delegates the new cgroups again.
+check "docker start boots it again" docker start sd
+s=$(state sd)
+check "second boot reaches the same state ($s)" sh -c "[ '$s' = running ] || [ '$s' = degraded ]"
+bad=$(in_range sd)
+check "after the second boot every process is in its range (${bad:-none outside})" test -z "$bad"
+docker rm -f sd >/dev/null 2>&1
+
+# --- without --privileged ---
+# Docker's usual recipe for systemd: tmpfs on /run and /run/lock.  moat
+# delegates cgroups only to privileged containers, and Docker mounts
+# /sys/fs/cgroup read-only for the others: systemd cannot make its
+# init.scope and exits; if it runs, it stays in its range.
+docker run -d -t --name sdu --stop-signal SIGRTMIN+3 --tmpfs /run --tmpfs /run/lock \
+  moat-systemd:test >/dev/null 2>&1
+su=$(state sdu)
+harness_diag "unprivileged: $(docker inspect -f '{{.State.Status}} exit {{.State.ExitCode}}' sdu) state '$su'"
+harness_diag "$(docker logs sdu 2>&1 | tail -8)"
+# Documented (docs/moat-runc.md): the read-only /sys/fs/cgroup stops it.
+check_output "unprivileged: systemd stops at its cgroup (not delegated)" \
+  "Failed to create /init.scope control group: Read-only file system" docker logs sdu
+if [ "$(docker inspect -f '{{.State.Running}}' sdu)" = true ]; then
+  bad=$(in_range sdu)
+  check "an unprivileged systemd container stays in its range (${bad:-none outside})" test -z "$bad"
+fi
+docker rm -f sdu >/dev/null 2>&1
+
+harness_done
