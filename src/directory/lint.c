@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/cms.h>
 #include <plist/plist.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -679,6 +680,37 @@ parse_plist (struct signin_lint_file *f, const char *buf, size_t len,
   return r;
 }
 
+/* A signed configuration profile: CMS SignedData (DER) around the plist.
+ * The content is taken out and checked; the signature is not verified
+ * (the Mac that installs the profile does that) and a warning says so. */
+static int
+parse_signed (struct signin_lint_file *f, const char *buf, size_t len,
+              moat_error_t *err)
+{
+  const unsigned char *p = (const unsigned char *)buf;
+  CMS_ContentInfo *cms = d2i_CMS_ContentInfo (NULL, &p, (long)len);
+  ASN1_OCTET_STRING **content;
+  int r;
+
+  f->method = SIGNIN_M_PROFILE;
+  if (cms == NULL || OBJ_obj2nid (CMS_get0_type (cms)) != NID_pkcs7_signed
+      || (content = CMS_get0_content (cms)) == NULL || *content == NULL)
+    {
+      CMS_ContentInfo_free (cms);
+      lint_error (f, "",
+                  "starts like a signed configuration profile (CMS) but "
+                  "is not one that carries its content");
+      return 0;
+    }
+  lint_warn (f, "",
+             "a signed profile: its content is checked, its signature is "
+             "not (macOS verifies it when the profile is installed)");
+  r = parse_plist (f, (const char *)ASN1_STRING_get0_data (*content),
+                   (size_t)ASN1_STRING_length (*content), err);
+  CMS_ContentInfo_free (cms);
+  return r;
+}
+
 /* ---- recognition ---- */
 
 int
@@ -707,16 +739,8 @@ signin_lint_parse (const char *path, const char *buf, size_t len,
   else if ((len >= 8 && memcmp (buf, "bplist00", 8) == 0)
            || (len - skip >= 1 && buf[skip] == '<'))
     r = parse_plist (out, buf + skip, len - skip, err);
-  else if (len >= 2 && (unsigned char)buf[0] == 0x30
-           && ((unsigned char)buf[1] == 0x80 || (unsigned char)buf[1] >= 0x81))
-    {
-      out->method = SIGNIN_M_PROFILE;
-      lint_error (out, "",
-                  "a signed configuration profile (CMS); lint the unsigned "
-                  "profile, or extract it: openssl smime -verify -noverify "
-                  "-inform DER -in FILE -out profile.mobileconfig");
-      r = 0;
-    }
+  else if (len >= 2 && (unsigned char)buf[0] == 0x30)
+    r = parse_signed (out, buf, len, err);
   else if (len - skip >= 1 && (buf[skip] == '{' || buf[skip] == '['))
     {
       out->method = SIGNIN_M_REGISTRY_JSON;

@@ -8,7 +8,8 @@
  *     exported as hex(7); UTF-16LE "Version 5.00" exports and REGEDIT4);
  *   - a macOS configuration profile (.mobileconfig: PayloadContent whose
  *     payload holds allowedOrgs as one string, organizations separated by
- *     ';'), or the bare payload dictionary some MDMs take;
+ *     ';'), signed (CMS, unwrapped, signature not verified) or not, or the
+ *     bare payload dictionary some MDMs take;
  *   - the macOS plist file method (desktop.plist: allowedOrgs, an array of
  *     strings), XML or binary;
  *   - registry.json ({"allowedOrgs": [...]}).

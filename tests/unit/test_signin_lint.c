@@ -78,6 +78,10 @@ valid_forms (void **state)
   load ("docker.mobileconfig", &f);
   orgs_are (&f, SIGNIN_M_PROFILE, "myorg1", "myorg2");
   signin_lint_file_free (&f);
+  load ("signed.mobileconfig", &f);
+  orgs_are (&f, SIGNIN_M_PROFILE, "myorg1", "myorg2");
+  has (&f, POLICY_DIAG_WARNING, "", "its signature is not");
+  signin_lint_file_free (&f);
   load ("payload-dict.plist", &f);
   orgs_are (&f, SIGNIN_M_PROFILE, "myorg1", "myorg2");
   signin_lint_file_free (&f);
