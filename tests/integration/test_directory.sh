@@ -29,6 +29,7 @@ nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 
 expect "non-root is refused" 1 "root only" nobody "$MOAT" directory ls
 expect "ls of no directory" 0 "users: none" "$MOAT" directory ls
+expect "probe of no directory" 0 "ok:" "$auth" probe -
 [ ! -e "$db" ] && ok "ls creates nothing" || not_ok "ls creates nothing"
 
 expect "user add (stdin)" 0 "added user alice" \

@@ -73,12 +73,14 @@ expect "filter characters in a name are refused" 1 "badcred" \
 expect "DN characters in a name are refused" 1 "badcred" \
   sh -c "printf 'alice-pw\n' | '$auth' auth 'alice,ou=people'"
 expect "lookups without an account fail closed" 3 "fails closed" "$auth" orgs alice
+expect "probe without an account fails" 3 "read of groupBaseDn" "$auth" probe -
 
 # 2. baseDn search with a service account; posixGroup memberUid.
 printf 'reader-pw\n' >"$MOAT_ROOT/etc/moat/ldap-reader.pw"
 chmod 0600 "$MOAT_ROOT/etc/moat/ldap-reader.pw"
 svc="\"bindDn\": \"cn=reader,dc=example,dc=org\", \"bindPasswordFile\": \"/etc/moat/ldap-reader.pw\""
 write_conf "{\"type\": \"ldap\", \"url\": \"$url\", \"baseDn\": \"$people\", \"groupBaseDn\": \"$groups\", $svc}"
+expect "probe: reachable with the service account" 0 "ok:" "$auth" probe -
 expect "user found by search, then bound" 0 "ok: acme,beta-org" \
   sh -c "printf 'alice-pw\n' | '$auth' auth alice"
 expect "wrong password (search mode)" 1 "badcred" sh -c "printf 'x\n' | '$auth' auth alice"
@@ -107,4 +109,5 @@ harness_kill slapd
 expect "server down: sign-in fails closed" 3 "directory unavailable (sign-in fails closed)" \
   sh -c "printf 'alice-pw\n' | '$auth' auth alice"
 expect "server down: lookups fail closed" 3 "Can't contact LDAP server" "$auth" orgs alice
+expect "server down: probe says so" 3 "Can't contact LDAP server" "$auth" probe -
 harness_done
