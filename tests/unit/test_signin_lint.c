@@ -186,6 +186,20 @@ hostile_bytes (void **state)
     signin_lint_file_free (&f);
   }
   {
+    /* A binary plist string libplist cannot decode (found by
+     * fuzz_signin_lint: invalid UTF-8 was taken for an allocation failure
+     * and the half-filled result leaked). */
+    static const char bad[]
+        = "bplist00\xd1\x01\x02[allowedOrgs\xa2\x03\x04Vmyor\xc2"
+          "1Uother\x08\x0b\x17\x1a!\0\0\0\0\0\0\x01\x01\0\0\0\0\0\0\0"
+          "\x05\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'";
+    struct signin_lint_file f;
+    parse ("x.plist", bad, sizeof bad - 1, &f);
+    assert_false (f.valid);
+    has (&f, POLICY_DIAG_ERROR, "allowedOrgs[0]", "not valid UTF-8");
+    signin_lint_file_free (&f);
+  }
+  {
     /* A .reg in UTF-16LE with an odd byte count and a lone surrogate. */
     static const char odd[] = "\xff\xfeR\0E\0G\0\x00\xd8";
     struct signin_lint_file f;
