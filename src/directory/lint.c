@@ -514,6 +514,31 @@ parse_reg (struct signin_lint_file *f, const char *buf, size_t len,
 
 /* ---- macOS property lists ---- */
 
+/* A copy of a string node, or NULL: not a string, or one holding a NUL
+ * byte (*nul set; libplist's plist_get_string_val asserts on those, so
+ * the bytes are read through plist_get_string_ptr).  *oom on failure to
+ * copy. */
+static char *
+string_copy (plist_t v, bool *nul, bool *oom)
+{
+  uint64_t len = 0;
+  const char *p;
+  char *c;
+
+  *nul = *oom = false;
+  if (v == NULL || plist_get_node_type (v) != PLIST_STRING)
+    return NULL;
+  p = plist_get_string_ptr (v, &len);
+  if (p == NULL || len > SIGNIN_LINT_MAX || memchr (p, '\0', len) != NULL)
+    {
+      *nul = true;
+      return NULL;
+    }
+  c = strndup (p, len);
+  *oom = c == NULL;
+  return c;
+}
+
 static bool
 ends_with (const char *s, const char *suffix)
 {
@@ -538,12 +563,17 @@ profile_orgs (struct signin_lint_file *f, plist_t v, moat_error_t *err)
                   "(<string>org1;org2</string>)");
       return 0;
     }
-  plist_get_string_val (v, &s);
-  if (s == NULL)
-    {
-      lint_error (f, "allowedOrgs", "not a readable string");
-      return 0;
-    }
+  {
+    bool nul, oom;
+    s = string_copy (v, &nul, &oom);
+    if (oom)
+      return moat_error (err, ENOMEM, "signin lint");
+    if (s == NULL)
+      {
+        lint_error (f, "allowedOrgs", "not a readable string");
+        return 0;
+      }
+  }
   for (const char *p = s;; p++)
     {
       const char *e = strchr (p, ';');
@@ -590,9 +620,12 @@ plist_orgs (struct signin_lint_file *f, plist_t v, moat_error_t *err)
           lint_error (f, "allowedOrgs", "entry %u is not a <string>", i);
           continue;
         }
-      plist_get_string_val (e, &s);
-      if (s == NULL)
-        /* libplist gives no value for a string it cannot decode. */
+      bool nul, oom;
+      s = string_copy (e, &nul, &oom);
+      if (oom)
+        r = moat_error (err, ENOMEM, "signin lint");
+      else if (s == NULL)
+        /* a NUL byte inside: no organisation name has one */
         lint_error (f, "allowedOrgs", "entry %u is not a readable string", i);
       else if (push (&orgs, &n, s, strlen (s)) < 0)
         r = moat_error (err, ENOMEM, "signin lint");
@@ -607,11 +640,8 @@ plist_orgs (struct signin_lint_file *f, plist_t v, moat_error_t *err)
 static char *
 string_of (plist_t d, const char *key)
 {
-  plist_t v = plist_dict_get_item (d, key);
-  char *s = NULL;
-  if (v != NULL && plist_get_node_type (v) == PLIST_STRING)
-    plist_get_string_val (v, &s);
-  return s;
+  bool nul, oom;
+  return string_copy (plist_dict_get_item (d, key), &nul, &oom);
 }
 
 static int

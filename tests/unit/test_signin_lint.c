@@ -135,6 +135,12 @@ wrong_shapes (void **state)
   assert_int_equal (f.method, SIGNIN_M_PROFILE);
   has (&f, POLICY_DIAG_ERROR, "allowedOrgs", "separated by ';'");
   signin_lint_file_free (&f);
+  /* A signed profile whose PayloadType holds a NUL byte: libplist's
+   * plist_get_string_val asserts (aborts) on it; found by
+   * fuzz_signin_lint.  The string is refused, the rest still checked. */
+  load ("nul-in-string.mobileconfig", &f);
+  has (&f, POLICY_DIAG_WARNING, "PayloadContent", "PayloadType \"(none)\"");
+  signin_lint_file_free (&f);
   load ("not-a-form.txt", &f);
   assert_int_equal (f.method, SIGNIN_M_UNKNOWN);
   assert_false (f.valid);
