@@ -19,11 +19,12 @@ static const struct cli_command commands[] = {
   { "down", cli_down, "stop what `moat up` started; data is kept" },
   { "status", cli_status, "components, effective policy, isolation figures" },
   { "settings", cli_settings, "show, validate or change settings" },
-  { "signin", cli_signin, "sign-in enforcement policy (allowedOrgs)" },
+  { "signin", cli_signin, "sign-in enforcement: policy, lint of other forms" },
   { "audit", cli_audit, "the decisions log" },
   { "verify", cli_verify, "run the isolation checks and report each" },
   { "pac", cli_pac, "evaluate a PAC file in the sandbox (pac eval)" },
   { "net", cli_net, "what the net guard would decide for a URL" },
+  { "directory", cli_directory, "the local organization directory (root)" },
 };
 
 static void
