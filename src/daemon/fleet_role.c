@@ -12,6 +12,7 @@
  * log (not once per refresh while the server stays down). */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -69,6 +70,7 @@ struct fleet_role
   const char *last_result; /* "applied", "unchanged", "failed", NULL */
   char *last_msg;
   time_t last_fetch_at;
+  int64_t n_fetches; /* results handled, for `moat status` */
   time_t failing_since;
   char *audited; /* the failure last recorded in the audit log */
   char *config_error;
@@ -379,8 +381,18 @@ moatd_fleet_start (struct moatd *d, moat_error_t *err)
       return 0;
     }
   load_last_good (d);
-  if (pthread_create (&fr->thread, NULL, worker, fr) != 0)
-    return moat_error (err, errno, "fleet: start the fetch thread");
+  {
+    /* The worker takes no signals: moatd's main thread reads them from its
+     * signalfd, and one delivered here (SIGHUP) would end moatd. */
+    sigset_t all, old;
+    int r;
+    sigfillset (&all);
+    pthread_sigmask (SIG_BLOCK, &all, &old);
+    r = pthread_create (&fr->thread, NULL, worker, fr);
+    pthread_sigmask (SIG_SETMASK, &old, NULL);
+    if (r != 0)
+      return moat_error (err, r, "fleet: start the fetch thread");
+  }
   fr->thread_started = true;
   log_info ("fleet: fetching %s every %d s", fr->cfg.url,
             fr->cfg.refresh_seconds);
@@ -419,9 +431,9 @@ failed (struct moatd *d, const char *msg)
   if (fr->audited != NULL && strcmp (fr->audited, msg) == 0)
     return;
   set_str (&fr->audited, msg);
-  if (asprintf (&detail, "%s; %s stays in force", msg,
-                fr->in_force ? "the last good fleet copy"
-                             : "the local admin settings")
+  if (asprintf (&detail, "%s; %s in force", msg,
+                fr->in_force ? "the last good fleet copy stays"
+                             : "the local admin settings stay")
       < 0)
     detail = NULL;
   log_error ("fleet: %s", detail != NULL ? detail : msg);
@@ -455,6 +467,7 @@ moatd_fleet_poll (struct moatd *d)
   if (r.kind == RES_NONE)
     return;
   fr->last_fetch_at = time (NULL);
+  fr->n_fetches++;
   switch (r.kind)
     {
     case RES_NONE:
@@ -516,13 +529,14 @@ moatd_fleet_status (struct moatd *d)
   serial = fr->good_serial;
   pthread_mutex_unlock (&fr->mu);
   return json_pack (
-      "{s:b, s:s?, s:s, s:I?, s:I?, s:s?, s:s?, s:I?, s:I?, s:s?, s:b}",
+      "{s:b, s:s?, s:s, s:I, s:I, s:s?, s:s?, s:I, s:I, s:I, s:s?, s:b}",
       "configured", fr->cfg.url != NULL, "url", fr->cfg.url, "in_force",
       fr->in_force ? "fleet" : "local", "fleet_serial",
       fr->in_force ? (json_int_t)serial : (json_int_t)0, "in_force_since",
       fr->in_force ? (json_int_t)fr->in_force_since : (json_int_t)0,
       "last_fetch", fr->last_result, "last_error", fr->last_msg,
-      "last_fetch_at", (json_int_t)fr->last_fetch_at, "failing_since",
+      "last_fetch_at", (json_int_t)fr->last_fetch_at, "fetches",
+      (json_int_t)fr->n_fetches, "failing_since",
       (json_int_t)fr->failing_since, "config_error", fr->config_error,
       "config_changed", fr->config_changed);
 }
