@@ -47,6 +47,16 @@ class H(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
+        if mode == "big":
+            body = b" " * (2 * 1024 * 1024)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:
+                pass
+            return
         if mode == "drip":
             self.send_response(200)
             self.send_header("Content-Length", "4096")
@@ -198,7 +208,7 @@ if [ "$(stat -c '%u %a' "$store")" = "0 700" ] \
   ok "the last good copy is kept root-only (0700 dir, 0600 file)"
 else not_ok "the last good copy is kept root-only" "$(ls -la "$store" 2>&1)"; fi
 "$B/moat" status >"$HARNESS_DIR/status.txt" 2>&1
-grep -q 'fleet' "$HARNESS_DIR/status.txt" && ok "moat status (human) shows the fleet" \
+grep -q 'in force   fleet copy, fleetSerial 1, since' "$HARNESS_DIR/status.txt" && ok "moat status (human) shows the fleet" \
   || not_ok "moat status (human) shows the fleet" "$(cat "$HARNESS_DIR/status.txt")"
 
 # 2. A refresh of an unchanged copy asks with If-None-Match and gets 304.
@@ -262,6 +272,8 @@ kept "an HTML page answered with 200" "the signature is"
 # 9. A redirect to another host is not followed.
 mode redirect
 kept "a redirect to another host" "redirects"
+mode big
+kept "an answer over 1 MiB" "larger than 1048576 bytes"
 mode normal
 
 # 10. A newer copy is applied; then the older one is a rollback.

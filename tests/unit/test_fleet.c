@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fleet/fleet.h"
+#include "policy/policy.h"
 
 static EVP_PKEY *
 keygen (const char *type)
@@ -240,14 +241,60 @@ serial (void **state)
   moat_error_release (&err);
 }
 
+/* A fleet copy validates like admin-settings.json (fleetSerial accepted,
+ * must be a positive integer) and its values show with source "fleet". */
+static void
+policy_source_fleet (void **state)
+{
+  static const char good[]
+      = "{\"configurationFileVersion\": 2, \"fleetSerial\": 7, "
+        "\"enhancedContainerIsolation\": {\"locked\": true, \"value\": "
+        "true}}";
+  static const char bad[] = "{\"configurationFileVersion\": 2, "
+                            "\"fleetSerial\": \"7\"}";
+  struct policy_report rep = { 0 };
+  struct policy_admin *a = NULL;
+  struct policy *p = NULL;
+  moat_error_t err = NULL;
+  size_t i;
+  json_t *row;
+  bool seen = false;
+
+  assert_int_equal (policy_admin_parse (bad, strlen (bad), &a, &rep, &err),
+                    -1);
+  assert_int_equal (rep.n_errors, 1);
+  assert_string_equal (rep.items[0].path, "fleetSerial");
+  policy_report_free (&rep);
+  assert_int_equal (policy_admin_parse (good, strlen (good), &a, &rep, &err),
+                    0);
+  policy_report_free (&rep);
+  policy_admin_set_fleet (a);
+  assert_int_equal (policy_build (a, NULL, &p, &err), 0);
+  json_array_foreach (p->settings, i, row)
+  {
+    const char *key = json_string_value (json_object_get (row, "key"));
+    const char *src = json_string_value (json_object_get (row, "source"));
+    if (strcmp (key, "enhancedContainerIsolation") == 0)
+      {
+        assert_string_equal (src, "fleet");
+        assert_true (json_is_true (json_object_get (row, "locked")));
+        seen = true;
+      }
+    else if (strcmp (key, "containersProxy.http") == 0)
+      assert_string_equal (src, "default");
+  }
+  assert_true (seen);
+  policy_free (p);
+  policy_admin_free (a);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (verify_good_and_bad),
-    cmocka_unit_test (key_types),
-    cmocka_unit_test (config_strict),
-    cmocka_unit_test (serial),
+    cmocka_unit_test (verify_good_and_bad), cmocka_unit_test (key_types),
+    cmocka_unit_test (config_strict),       cmocka_unit_test (serial),
+    cmocka_unit_test (policy_source_fleet),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
