@@ -68,6 +68,10 @@ status_reply (struct moatd *d)
           errors, json_pack ("{s:s, s:s}", "component", "pac", "message",
                              pac));
   }
+  if (moatd_fleet_problem (d) != NULL)
+    json_array_append_new (
+        errors, json_pack ("{s:s, s:s}", "component", "fleet", "message",
+                           moatd_fleet_problem (d)));
   if (d->signin_error != NULL)
     json_array_append_new (
         errors, json_pack ("{s:s, s:s}", "component", "signin", "message",
@@ -76,7 +80,9 @@ status_reply (struct moatd *d)
       "{s:s, s:b, s:I, s:{s:b, s:b, s:i, s:b, s:s, s:i}, s:{s:s, s:s, s:b},"
       " s:{s:i}}",
       "source",
-      d->admin_sig.present ? d->paths->admin_settings : "defaults",
+      moatd_fleet_in_force_p (d) ? "fleet"
+      : d->admin_sig.present     ? d->paths->admin_settings
+                                 : "defaults",
       "change_refused", d->policy_error != NULL, "loaded_at_ms",
       (json_int_t) d->policy_loaded_ms, "enhancedContainerIsolation",
       "enabled", p->eci.enabled, "locked", p->eci.locked,
@@ -90,7 +96,7 @@ status_reply (struct moatd *d)
       p->proxy.pac != NULL && p->proxy.pac[0] != '\0',
       "filesharingDirectories", "count", (int) p->filesharing.n_dirs);
   return json_pack ("{s:b, s:{s:i, s:I, s:s, s:s, s:i, s:b, s:b}, s:o, s:o,"
-                    " s:o, s:o}",
+                    " s:o, s:o, s:o}",
                     "ok", 1,
                     "moatd", "pid", (int) getpid (), "started_at_ms",
                     (json_int_t) d->started_ms, "engine_sock",
@@ -99,7 +105,8 @@ status_reply (struct moatd *d)
                     "engine_guard", d->guard != NULL, "net_guard",
                     moatd_net_running_p (d),
                     "policy", policy, "signin", signin_json (d),
-                    "isolation", isolation_json (d), "errors", errors);
+                    "isolation", isolation_json (d), "fleet",
+                    moatd_fleet_status (d), "errors", errors);
 }
 
 static json_t *
@@ -212,6 +219,7 @@ moatd_handle_request (struct moatd *d, struct client *c, json_t *req)
   else if (strcmp (cmd, "policy.reload") == 0)
     {
       moatd_policy_check (d, true);
+      moatd_fleet_kick (d);
       moatd_signin_check (d, true);
       reply = d->policy_error != NULL
                   ? error_reply (d->policy_error)

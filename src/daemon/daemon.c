@@ -184,7 +184,8 @@ moatd_new (const struct moat_paths *paths, const struct moatd_config *cfg,
   if (fs_mkdir_p (paths->run_dir, 0755, err) < 0
       || fs_mkdir_p (paths->etc_dir, 0755, err) < 0
       || state_open (paths->state_db, &d->state, err) < 0
-      || moatd_policy_init (d, err) < 0 || moatd_signin_init (d, err) < 0
+      || moatd_policy_init (d, err) < 0 || moatd_fleet_start (d, err) < 0
+      || moatd_signin_init (d, err) < 0
       || bind_control (d, err) < 0
       || setup_fds (d, err) < 0 || audit_prune (d, err) < 0
       || moatd_guard_start (d, err) < 0
@@ -242,6 +243,7 @@ moatd_run (struct moatd *d, moat_error_t *err)
                 if (read (d->timer_fd, &x, sizeof x) < 0)
                   (void) 0;
                 moatd_policy_check (d, false);
+                moatd_fleet_poll (d);
                 moatd_signin_check (d, false);
                 moatd_pac_refresh (d);
                 moatd_clients_idle (d);
@@ -267,6 +269,7 @@ moatd_run (struct moatd *d, moat_error_t *err)
                     if (si.ssi_signo == SIGHUP)
                       {
                         moatd_policy_check (d, true);
+                        moatd_fleet_kick (d);
                         moatd_signin_check (d, true);
                       }
                     else
@@ -291,6 +294,7 @@ moatd_free (struct moatd *d)
     return;
   moatd_guard_stop (d);
   moatd_net_stop (d);
+  moatd_fleet_stop (d);
   moatd_clients_close_all (d);
   if (d->audit_efd >= 0 && d->state != NULL)
     moatd_audit_drain (d);

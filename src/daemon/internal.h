@@ -127,6 +127,8 @@ struct moatd
   /* The net guard role, opaque outside net_role.c (NULL until
    * moatd_net_start). */
   struct net_role *netr;
+
+  struct fleet_role *fleet; /* fleet_role.c; NULL before moatd_fleet_start */
 };
 
 int64_t moatd_now_ms (void);
@@ -166,6 +168,15 @@ void moatd_net_stop (struct moatd *d);
 /* The net guard runs (for `moat status`). */
 bool moatd_net_running_p (const struct moatd *d);
 void moatd_pac_refresh (struct moatd *d);
+
+/* fleet_role.c (docs/fleet.md) */
+int moatd_fleet_start (struct moatd *d, moat_error_t *err);
+bool moatd_fleet_in_force_p (const struct moatd *d);
+void moatd_fleet_kick (struct moatd *d); /* fetch now (reload, SIGHUP) */
+void moatd_fleet_poll (struct moatd *d); /* apply a result; main thread */
+json_t *moatd_fleet_status (struct moatd *d);
+const char *moatd_fleet_problem (const struct moatd *d);
+void moatd_fleet_stop (struct moatd *d);
 
 /* control.c */
 void moatd_handle_request (struct moatd *d, struct client *c, json_t *req);

@@ -165,6 +165,12 @@ moatd_policy_check (struct moatd *d, bool force)
   if (!force && file_sig_equal (&sig, &d->admin_sig))
     return;
   d->admin_sig = sig;
+  /* The fleet copy takes the place of the local file (docs/fleet.md). */
+  if (moatd_fleet_in_force_p (d))
+    {
+      log_info ("admin-settings.json changed; the fleet copy stays in force");
+      return;
+    }
 
   /* Removing the file must not drop the policy behind the admin's back:
    * whoever can delete it could otherwise weaken it. */

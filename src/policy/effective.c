@@ -46,7 +46,7 @@ choose (const struct policy_admin *admin, json_t *overrides, int i,
   else if (admin_v != NULL)
     {
       c->value = json_incref (admin_v);
-      c->source = POLICY_SRC_ADMIN;
+      c->source = admin->fleet ? POLICY_SRC_FLEET : POLICY_SRC_ADMIN;
     }
   else
     {

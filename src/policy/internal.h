@@ -61,6 +61,7 @@ int policy_setting_find (const char *key);
 struct policy_admin
 {
   bool present;
+  bool fleet; /* a verified fleet copy (policy_admin_set_fleet) */
   bool locked[GROUP_N];
   json_t *values[SET_N]; /* admin's value per setting, NULL = not written */
 };

@@ -59,9 +59,10 @@ enum policy_source
   POLICY_SRC_DEFAULT,
   POLICY_SRC_ADMIN,
   POLICY_SRC_USER,
+  POLICY_SRC_FLEET, /* the admin's values, from a signed fleet copy */
 };
-const char *
-policy_source_name (enum policy_source s); /* "default", "admin", "user" */
+/* "default", "admin", "user", "fleet" */
+const char *policy_source_name (enum policy_source s);
 
 enum policy_cmdlist_type
 {
@@ -147,6 +148,10 @@ int policy_admin_load_file (const char *path, const char *stop_at,
 
 /* True when the admin file existed (false: built-in defaults only). */
 bool policy_admin_present_p (const struct policy_admin *a);
+
+/* Mark a as a verified fleet copy (docs/fleet.md): its values show as
+ * source "fleet" in the effective policy's settings rows. */
+void policy_admin_set_fleet (struct policy_admin *a);
 
 void policy_admin_free (struct policy_admin *a);
 

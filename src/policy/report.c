@@ -102,6 +102,8 @@ policy_source_name (enum policy_source s)
       return "admin";
     case POLICY_SRC_USER:
       return "user";
+    case POLICY_SRC_FLEET:
+      return "fleet";
     }
   return "?";
 }

@@ -14,6 +14,7 @@ enum
 {
   LEAF_LOCKED = -2,
   LEAF_VERSION = -3,
+  LEAF_SERIAL = -4,
   NOT_LEAF = -1,
 };
 
@@ -63,6 +64,7 @@ static const struct node filesharing[] = {
 };
 static const struct node top[] = {
   { "configurationFileVersion", NULL, LEAF_VERSION },
+  { "fleetSerial", NULL, LEAF_SERIAL }, /* docs/fleet.md: rollback guard */
   { "enhancedContainerIsolation", eci, NOT_LEAF },
   { "containersProxy", proxy, NOT_LEAF },
   { "filesharingDirectories", filesharing, NOT_LEAF },
@@ -98,6 +100,12 @@ visit_leaf (struct walk *w, const struct node *n, const json_t *v,
 {
   if (n->leaf == LEAF_VERSION)
     check_version (w, v, path);
+  else if (n->leaf == LEAF_SERIAL)
+    {
+      if (!json_is_integer (v) || json_integer_value (v) < 1)
+        report_error (w->rep, path, "expected a positive integer, found %s",
+                      json_type_desc (v));
+    }
   else if (n->leaf == LEAF_LOCKED)
     {
       if (!json_is_boolean (v))
@@ -310,6 +318,12 @@ bool
 policy_admin_present_p (const struct policy_admin *a)
 {
   return a != NULL && a->present;
+}
+
+void
+policy_admin_set_fleet (struct policy_admin *a)
+{
+  a->fleet = true;
 }
 
 void

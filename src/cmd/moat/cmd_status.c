@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "stack/stack.h"
@@ -23,7 +24,7 @@ usage (FILE *out)
            "               engine, moatd, docker_host, bridge, root\n"
            "               ({searchable, error}: can containers reach their\n"
            "               root file systems below MOAT_ROOT), and every key\n"
-           "               moatd's status adds (policy, errors, ...)\n"
+           "               moatd's status adds (policy, fleet, errors, ...)\n"
            "  -h, --help   this help\n\n"
            "Exit status: 0 when every component is healthy, 1 otherwise.\n"
            "Environment: MOAT_ROOT (default /) roots every path moat uses.\n");
@@ -44,6 +45,59 @@ print_value (const char *label, json_t *v)
   if (s != NULL)
     printf ("%s: %s\n", label, s);
   free (s);
+}
+
+static void
+print_time (const char *label, json_t *v)
+{
+  time_t t = (time_t)json_integer_value (v);
+  char buf[64];
+  struct tm tm;
+  if (t <= 0 || gmtime_r (&t, &tm) == NULL
+      || strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    return;
+  printf ("%s%s", label, buf);
+}
+
+/* The fleet (docs/fleet.md): which source is in force, since when, and
+ * how the last fetch went. */
+static void
+print_fleet (json_t *f)
+{
+  const char *last = json_string_value (json_object_get (f, "last_fetch"));
+  const char *why = json_string_value (json_object_get (f, "last_error"));
+  const char *cfg = json_string_value (json_object_get (f, "config_error"));
+
+  if (cfg != NULL)
+    {
+      printf ("fleet: fleet.json IGNORED: %s\n", cfg);
+      return;
+    }
+  if (!json_is_true (json_object_get (f, "configured")))
+    return;
+  printf ("fleet: %s\n",
+          json_string_value (json_object_get (f, "url")) ?: "?");
+  if (strcmp (json_string_value (json_object_get (f, "in_force")) ?: "",
+              "fleet")
+      == 0)
+    {
+      printf (
+          "  in force   fleet copy, fleetSerial %lld",
+          (long long)json_integer_value (json_object_get (f, "fleet_serial")));
+      print_time (", since ", json_object_get (f, "in_force_since"));
+      printf ("\n");
+    }
+  else
+    printf ("  in force   the local admin settings (no verified fleet copy "
+            "yet)\n");
+  printf ("  last fetch %s", last != NULL ? last : "pending");
+  print_time (" at ", json_object_get (f, "last_fetch_at"));
+  printf ("\n");
+  if (why != NULL)
+    printf ("  problem    %s\n", why);
+  print_time ("  failing since ", json_object_get (f, "failing_since"));
+  if (json_integer_value (json_object_get (f, "failing_since")) > 0)
+    printf ("\n");
 }
 
 static void
@@ -110,14 +164,16 @@ print_human (json_t *st)
         && (val = json_object_iter_value (it)) != NULL)
       {
         static const char *const known[]
-            = { "healthy", "running",     "error",  "processes", "engine",
-                "moatd",   "docker_host", "bridge", "started",   "root" };
+            = { "healthy", "running", "error",       "processes",
+                "engine",  "moatd",   "docker_host", "bridge",
+                "started", "root",    "fleet" };
         bool skip = false;
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
           skip = skip || strcmp (key, known[i]) == 0;
         if (!skip)
           print_value (key, val);
       }
+  print_fleet (json_object_get (st, "fleet"));
 }
 
 int
