@@ -1,0 +1,5 @@
+# The organization directory: Argon2id (libargon2), LDAP (libldap) and
+# Apple property lists for `moat signin lint` (libplist), all from Debian.
+DIRECTORY_PKGS := libargon2 ldap lber libplist-2.0
+CPPFLAGS += $(shell pkg-config --cflags $(DIRECTORY_PKGS))
+LDLIBS += $(shell pkg-config --libs $(DIRECTORY_PKGS))
