@@ -127,6 +127,8 @@ struct moatd
   /* The net guard role, opaque outside net_role.c (NULL until
    * moatd_net_start). */
   struct net_role *netr;
+
+  struct signin_role *signin_role; /* sessions and the gate, signin_role.c */
 };
 
 int64_t moatd_now_ms (void);
@@ -166,6 +168,23 @@ void moatd_net_stop (struct moatd *d);
 /* The net guard runs (for `moat status`). */
 bool moatd_net_running_p (const struct moatd *d);
 void moatd_pac_refresh (struct moatd *d);
+
+/* signin_role.c: sign-in sessions and the gate they publish to the
+ * engine guard (docs/signin.md).  Main thread only. */
+int moatd_session_start (struct moatd *d, moat_error_t *err);
+/* Hand the guard a gate built from the sessions and allowedOrgs. */
+void moatd_session_publish (struct moatd *d);
+/* Re-check every session's organisations in the directory now (policy
+ * reload); sign out those no longer in an allowed organisation. */
+void moatd_session_check (struct moatd *d);
+/* From the periodic timer: expiry, and the check every 15 minutes. */
+void moatd_session_tick (struct moatd *d);
+/* signin.login, signin.logout, signin.whoami; NULL for another cmd. */
+json_t *moatd_session_request (struct moatd *d, struct client *c,
+                               const char *cmd, json_t *req);
+/* A problem of the last check (directory unavailable), or NULL. */
+const char *moatd_session_problem (const struct moatd *d);
+void moatd_session_stop (struct moatd *d); /* after the guard stopped */
 
 /* control.c */
 void moatd_handle_request (struct moatd *d, struct client *c, json_t *req);
