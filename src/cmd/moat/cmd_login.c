@@ -68,13 +68,12 @@ usage_whoami (FILE *out)
 static void
 print_list (const char *label, json_t *a)
 {
-  size_t i;
-  json_t *v;
   printf ("%s:", label);
   if (json_array_size (a) == 0)
     printf (" none");
-  json_array_foreach (a, i, v)
-      printf ("%s%s", i > 0 ? ", " : " ", json_string_value (v));
+  for (size_t i = 0; i < json_array_size (a); i++)
+    printf ("%s%s", i > 0 ? ", " : " ",
+            json_string_value (json_array_get (a, i)));
   printf ("\n");
 }
 
@@ -171,14 +170,13 @@ cli_login (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
   if (!json_is_true (json_object_get (resp, "satisfied")))
     {
       json_t *a = json_object_get (resp, "allowedOrgs");
-      size_t i;
-      json_t *v;
       fprintf (stderr,
                "warning: user \"%s\" is not a member of any of these "
                "organizations:",
                user);
-      json_array_foreach (a, i, v)
-          fprintf (stderr, "%s%s", i > 0 ? ", " : " ", json_string_value (v));
+      for (size_t i = 0; i < json_array_size (a); i++)
+        fprintf (stderr, "%s%s", i > 0 ? ", " : " ",
+                 json_string_value (json_array_get (a, i)));
       fprintf (stderr, "; the docker socket stays closed to you\n");
     }
   json_decref (resp);
