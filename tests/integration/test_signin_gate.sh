@@ -9,14 +9,31 @@
 # no audit record.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
+harness_registry
+E=$MOAT_ENGINE_HOST
+APP=$REGISTRY/sockapp:1
 REQUIRED='sign-in required: your administrator requires you to sign in to an account in one of these organizations: acme, beta; run "moat login"'
 notmember() { echo "sign-in required: user \"$1\" is not a member of any of these organizations: acme, beta"; }
 PW_A=alice-pw-7d1f3c
 PW_B=bob-pw-92e4aa
 printf '{"allowedOrgs": ["acme", "beta"]}\n' >"$MOAT_ROOT/etc/moat/registry.json"
 chmod 0644 "$MOAT_ROOT/etc/moat/registry.json"
+# A socket exception for $APP, whose filtered sockets must be gated too.
+cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true,
+   "dockerSocketMount": {"imageList": {"images": ["$APP"]}}},
+ "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
+EOJ
 harness_up
 harness_busybox
+# busybox plus the docker CLI, pushed so that the registry vouches for it
+docker -H "$E" create --name mk busybox true >/dev/null &&
+  docker -H "$E" cp /usr/local/bin/docker mk:/bin/docker &&
+  docker -H "$E" commit mk "$APP" >/dev/null &&
+  docker -H "$E" rm mk >/dev/null &&
+  docker -H "$E" push "$APP" >/dev/null 2>"$HARNESS_DIR/push.err" ||
+  harness_bail "build and push $APP" "$(cat "$HARNESS_DIR/push.err")"
 harness_docker_user moatg
 CTL=$MOAT_ROOT/run/moat/moatd.sock
 GSOCK=$MOAT_ROOT/run/moat/docker.sock
@@ -80,16 +97,31 @@ check_refused "after logout: the sign-in message again" "$REQUIRED" docker ps
 
 # A restart of moatd keeps the sessions (they live in the state database).
 pid=$(cat "$MOAT_ROOT/run/moat/moatd.pid" 2>/dev/null)
+pid=${pid%% *}
 if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
   # moat up restarts a moatd that is gone; the session must survive
   kill -TERM "$pid"
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   out=$(MOAT_ENGINE_NETNS=$HARNESS_NETNS "$MOAT" up -d 2>&1) || harness_diag "moat up again: $out"
   for _ in $(seq 100); do ctl '{"cmd":"ping"}' 2>/dev/null | grep -q '"ok": *true' && break; sleep 0.1; done
-  check "a moatd restart keeps the member's session" as_user docker ps
+  npid=$(cat "$MOAT_ROOT/run/moat/moatd.pid" 2>/dev/null)
+  npid=${npid%% *}
+  if [ -n "$npid" ] && [ "$npid" != "$pid" ]; then
+    check "a moatd restart keeps the member's session (moatd $pid -> $npid)" as_user docker ps
+  else
+    not_ok "moatd restarted" "pid $pid -> ${npid:-none}: $out"
+  fi
 else
   skip "a moatd restart keeps the member's session" "no moatd pid file"
 fi
+
+# A filtered socket counts as the uid that created its container: the
+# member's container may call docker through it, whoever the process
+# inside is (exec'd here through the raw engine socket).
+check "the member starts a container with a filtered socket" \
+  as_user docker run -d --name fs1 -v "$GSOCK:/var/run/docker.sock" "$APP" sleep 600
+check_output "its filtered socket serves the member's container" "CONTAINER ID" \
+  docker -H "$E" exec fs1 docker ps
 
 # Revocation: alice leaves acme; the check at the next policy reload signs
 # her out.
@@ -99,11 +131,14 @@ out=$(ctl '{"cmd":"policy.reload"}')
 grep -q '"ok": *true' <<<"$out" || harness_diag "policy.reload: $out"
 check_refused "revoked at the policy reload: the sign-in message" "$REQUIRED" as_user docker ps
 check_fails "whoami: signed out" as_user "$MOAT" whoami
+check_refused "the revoked user's filtered socket is gated too" "$REQUIRED" \
+  docker -H "$E" exec fs1 docker ps
+docker -H "$E" rm -f fs1 >/dev/null 2>&1
 
 # Audit: every sign-in, sign-out, revocation and gate refusal; never a
 # password.
 A=$("$MOAT" audit --json --limit 1000 2>&1)
-has() { jq -e --arg r "$1" --arg o "$2" '[.. | objects | select(.rule? == $r and .outcome? == $o)] | length > 0' <<<"$A" >/dev/null 2>&1; }
+has() { jq -s -e --arg r "$1" --arg o "$2" '[.. | objects | select(.rule? == $r and .outcome? == $o)] | length > 0' <<<"$A" >/dev/null 2>&1; }
 has signin.login allowed && ok "audit: sign-in" || not_ok "audit: sign-in" "$(tail -c 2000 <<<"$A")"
 has signin.login refused && ok "audit: refused sign-in" || not_ok "audit: refused sign-in"
 has signin.logout applied && ok "audit: sign-out" || not_ok "audit: sign-out"
