@@ -246,3 +246,11 @@ directory_user_orgs (struct directory *dir, const char *user, char ***orgs,
     return ldap_user_orgs (dir, user, orgs, err);
   return local_user_orgs (dir, user, orgs, err);
 }
+
+int
+directory_probe (struct directory *dir, moat_error_t *err)
+{
+  if (dir->kind == DIRECTORY_LDAP)
+    return ldap_probe (dir, err);
+  return local_probe (dir, err);
+}

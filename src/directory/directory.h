@@ -74,6 +74,12 @@ int directory_authenticate (struct directory *dir, const char *user,
 int directory_user_orgs (struct directory *dir, const char *user, char ***orgs,
                          moat_error_t *err);
 
+/* Is the directory usable now (for `moat status`)?  Local: the database,
+ * when it exists, opens (0 also when there is none yet).  LDAP: a
+ * connection, the service bind when bindDn is set, and a read of
+ * groupBaseDn itself; -1 with DIRECTORY_E_UNAVAILABLE otherwise. */
+int directory_probe (struct directory *dir, moat_error_t *err);
+
 /* DIRECTORY_E_BADCRED, DIRECTORY_E_UNAVAILABLE, or 0 for any other error. */
 int directory_error_kind (const moat_error_t *err);
 

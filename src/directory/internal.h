@@ -57,6 +57,7 @@ int local_authenticate (struct directory *dir, const char *user,
                         const char *password, char ***orgs, moat_error_t *err);
 int local_user_orgs (struct directory *dir, const char *user, char ***orgs,
                      moat_error_t *err);
+int local_probe (struct directory *dir, moat_error_t *err);
 /* Open dir->db_path (create: make it, 0600, with its schema). */
 int local_db_open (const char *path, bool create, sqlite3 **out,
                    moat_error_t *err);
@@ -66,6 +67,7 @@ int ldap_authenticate (struct directory *dir, const char *user,
                        const char *password, char ***orgs, moat_error_t *err);
 int ldap_user_orgs (struct directory *dir, const char *user, char ***orgs,
                     moat_error_t *err);
+int ldap_probe (struct directory *dir, moat_error_t *err);
 
 /* Password hashes (hash.c): Argon2id, parameters in docs/signin.md. */
 int hash_password (const char *pw, size_t len, char **encoded,

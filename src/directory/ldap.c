@@ -315,3 +315,32 @@ ldap_user_orgs (struct directory *dir, const char *user, char ***orgs,
   unbind (ld);
   return r;
 }
+
+int
+ldap_probe (struct directory *dir, moat_error_t *err)
+{
+  char *attrs[] = { (char *)LDAP_NO_ATTRS, NULL };
+  LDAPMessage *res = NULL;
+  LDAP *ld = NULL;
+  int rc;
+
+  if (connect_ldap (dir, &ld, err) < 0)
+    return -1;
+  if (service_bind (ld, dir, err) < 0)
+    {
+      unbind (ld);
+      return -1;
+    }
+  rc = ldap_search_ext_s (ld, dir->ldap.group_base_dn, LDAP_SCOPE_BASE,
+                          "(objectClass=*)", attrs, 0, NULL, NULL, NULL, 1,
+                          &res);
+  ldap_msgfree (res);
+  if (rc != LDAP_SUCCESS)
+    {
+      unavailable (ld, dir, "read of groupBaseDn", rc, err);
+      unbind (ld);
+      return -1;
+    }
+  unbind (ld);
+  return 0;
+}

@@ -270,6 +270,12 @@ local_user_orgs (struct directory *dir, const char *user, char ***orgs,
   return orgs_of (dir->db, user, orgs, err);
 }
 
+int
+local_probe (struct directory *dir, moat_error_t *err)
+{
+  return ensure_db (dir, err);
+}
+
 /* Administration. */
 
 int

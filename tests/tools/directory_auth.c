@@ -3,6 +3,7 @@
  *
  *   directory-auth auth USER   password on stdin (one line)
  *   directory-auth orgs USER   the user's organizations, no password
+ *   directory-auth probe -     is the directory usable (directory_probe)
  *
  * Prints "ok: org1,org2" and exits 0; "badcred: MSG" exit 1;
  * "unavailable: MSG" exit 3; "error: MSG" exit 2.  MOAT_ROOT roots the
@@ -25,9 +26,10 @@ main (int argc, char **argv)
   int r, code = 0;
 
   if (argc != 3
-      || (strcmp (argv[1], "auth") != 0 && strcmp (argv[1], "orgs") != 0))
+      || (strcmp (argv[1], "auth") != 0 && strcmp (argv[1], "orgs") != 0
+          && strcmp (argv[1], "probe") != 0))
     {
-      fprintf (stderr, "usage: directory-auth auth|orgs USER\n");
+      fprintf (stderr, "usage: directory-auth auth|orgs|probe USER\n");
       return 2;
     }
   if (moat_paths_init (&paths, getenv ("MOAT_ROOT"), &err) < 0
@@ -48,6 +50,12 @@ main (int argc, char **argv)
       r = directory_authenticate (dir, argv[2], pw != NULL ? pw : "", &orgs,
                                   &err);
       directory_password_free (pw, cap);
+    }
+  else if (strcmp (argv[1], "probe") == 0)
+    {
+      r = directory_probe (dir, &err);
+      if (r == 0 && (orgs = calloc (1, sizeof *orgs)) == NULL)
+        r = -1;
     }
   else
     r = directory_user_orgs (dir, argv[2], &orgs, &err);

@@ -19,7 +19,7 @@ static const struct cli_command commands[] = {
   { "down", cli_down, "stop what `moat up` started; data is kept" },
   { "status", cli_status, "components, effective policy, isolation figures" },
   { "settings", cli_settings, "show, validate or change settings" },
-  { "signin", cli_signin, "sign-in enforcement policy (allowedOrgs)" },
+  { "signin", cli_signin, "sign-in enforcement: policy, lint of other forms" },
   { "login", cli_login, "sign the calling user in to the directory" },
   { "logout", cli_logout, "end the calling user's sign-in session" },
   { "whoami", cli_whoami, "who the calling user is signed in as" },
