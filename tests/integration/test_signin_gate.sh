@@ -158,4 +158,22 @@ check_refused "a new allowedOrgs is in force at once" \
   "organizations: zeta; run" docker ps
 out=$(printf '%s\n' "$PW_B" | "$MOAT" login --user bob --password-stdin 2>&1)
 check "bob, member of zeta, is served under the new list" docker ps
+
+# A directory that cannot be read confirms nobody: the check fails closed,
+# signs the session out, and moat status says why.
+printf '{"type": \n' >"$MOAT_ROOT/etc/moat/directory.json"
+ctl '{"cmd":"policy.reload"}' >/dev/null
+check_refused "directory unavailable at the check: signed out (fail closed)" \
+  "organizations: zeta; run" docker ps
+out=$("$MOAT" status --json 2>&1)
+jq -e '[.errors[]? | select(.component == "signin.directory")] | length == 1' <<<"$out" >/dev/null 2>&1 &&
+  ok "moat status names the directory problem" ||
+  not_ok "moat status names the directory problem" "$(jq -c .errors <<<"$out" 2>&1)"
+check_refused "and sign-in fails while it lasts" "sign-in failed" \
+  sh -c "printf '%s\n' '$PW_B' | '$MOAT' login --user bob --password-stdin"
+rm -f "$MOAT_ROOT/etc/moat/directory.json"
+ctl '{"cmd":"policy.reload"}' >/dev/null
+out=$("$MOAT" status --json 2>&1)
+jq -e '[.errors[]? | select(.component == "signin.directory")] | length == 0' <<<"$out" >/dev/null 2>&1 &&
+  ok "the problem clears at the next check" || not_ok "the problem clears at the next check" "$(jq -c .errors <<<"$out" 2>&1)"
 harness_done
