@@ -373,13 +373,19 @@ login (struct moatd *d, struct client *c, json_t *req)
   struct signin_session s = { 0 };
   cleanup_free char *msg = NULL;
   json_t *reply;
+  int ret;
 
   if (user == NULL || password == NULL)
     return fail ("signin.login needs \"user\" and \"password\" strings");
   if (strlen (user) > USER_MAX)
     return fail ("sign-in failed: " DIRECTORY_BADCRED_MSG);
-  if (directory_open (d->paths, &dir, &err) < 0
-      || directory_authenticate (dir, user, password, &orgs, &err) < 0)
+  ret = directory_open (d->paths, &dir, &err) < 0
+            ? -1
+            : directory_authenticate (dir, user, password, &orgs, &err);
+  /* the request's copy of the password is not kept either */
+  explicit_bzero ((char *)password,
+                  json_string_length (json_object_get (req, "password")));
+  if (ret < 0)
     {
       int kind = directory_error_kind (&err);
       if (kind == DIRECTORY_E_BADCRED)
