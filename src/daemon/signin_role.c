@@ -25,6 +25,12 @@
 #define CHECK_PERIOD_MS (15 * 60 * 1000)
 /* Longest user name accepted on the control socket. */
 #define USER_MAX 256
+/* One sign-in attempt per uid per LOGIN_GAP_MS: a directory check (an
+ * Argon2id verify, an LDAP bind) runs on moatd's main thread, so a uid
+ * looping on `moat login` would otherwise stall the control socket for
+ * everyone, and guess passwords as fast as the hash allows. */
+#define LOGIN_GAP_MS 1000
+#define LOGIN_SLOTS 64
 
 struct signin_role
 {
@@ -34,7 +40,45 @@ struct signin_role
   bool dirty;               /* the last publish failed: retry */
   int64_t checked_ms;       /* monotonic time of the last check */
   char *problem;            /* why the last check failed closed */
+  struct
+  {
+    uid_t uid;
+    int64_t at_ms; /* monotonic; 0: free */
+  } attempts[LOGIN_SLOTS];
 };
+
+/* The gap runs from the end of uid's last attempt (an attempt may take
+ * longer than the gap itself). */
+static void
+attempt_done (struct signin_role *r, uid_t uid)
+{
+  for (size_t i = 0; i < LOGIN_SLOTS; i++)
+    if (r->attempts[i].at_ms != 0 && r->attempts[i].uid == uid)
+      r->attempts[i].at_ms = moatd_now_ms ();
+}
+
+/* Whether uid may attempt a sign-in now; records the attempt. */
+static bool
+attempt_allowed (struct signin_role *r, uid_t uid)
+{
+  int64_t now = moatd_now_ms ();
+  size_t oldest = 0;
+  for (size_t i = 0; i < LOGIN_SLOTS; i++)
+    {
+      if (r->attempts[i].at_ms != 0 && r->attempts[i].uid == uid)
+        {
+          if (now - r->attempts[i].at_ms < LOGIN_GAP_MS)
+            return false;
+          r->attempts[i].at_ms = now;
+          return true;
+        }
+      if (r->attempts[i].at_ms < r->attempts[oldest].at_ms)
+        oldest = i;
+    }
+  r->attempts[oldest].uid = uid;
+  r->attempts[oldest].at_ms = now;
+  return true;
+}
 
 static int64_t
 now_s (void)
@@ -379,12 +423,17 @@ login (struct moatd *d, struct client *c, json_t *req)
     return fail ("signin.login needs \"user\" and \"password\" strings");
   if (strlen (user) > USER_MAX)
     return fail ("sign-in failed: " DIRECTORY_BADCRED_MSG);
+  if (!attempt_allowed (r, c->uid))
+    {
+      audit (d, c->uid, c->pid, user, "signin.login", "refused",
+             "too many attempts");
+      return fail ("sign-in failed: too many attempts; try again in a "
+                   "second");
+    }
   ret = directory_open (d->paths, &dir, &err) < 0
             ? -1
             : directory_authenticate (dir, user, password, &orgs, &err);
-  /* the request's copy of the password is not kept either */
-  explicit_bzero ((char *)password,
-                  json_string_length (json_object_get (req, "password")));
+  attempt_done (r, c->uid);
   if (ret < 0)
     {
       int kind = directory_error_kind (&err);
@@ -459,7 +508,15 @@ moatd_session_request (struct moatd *d, struct client *c, const char *cmd,
   if (d->signin_role == NULL)
     return NULL;
   if (strcmp (cmd, "signin.login") == 0)
-    return login (d, c, req);
+    {
+      json_t *reply = login (d, c, req);
+      /* the request's copy of the password is not kept either */
+      json_t *pw = json_object_get (req, "password");
+      if (json_is_string (pw))
+        explicit_bzero ((char *)json_string_value (pw),
+                        json_string_length (pw));
+      return reply;
+    }
   if (strcmp (cmd, "signin.logout") == 0)
     return logout (d, c);
   if (strcmp (cmd, "signin.whoami") == 0)

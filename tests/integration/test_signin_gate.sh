@@ -70,8 +70,14 @@ case $m in "0 "[67]00) ok "the raw engine socket is root's only (mode $m)" ;;
 # user; nothing changes.
 check_refused "a wrong password is refused" "unknown user or wrong password" \
   as_user sh -c "printf 'nope\n' | '$MOAT' login --user alice --password-stdin"
+check_refused "a second attempt within a second is refused (no password guessing at hash speed)" \
+  "too many attempts" \
+  as_user sh -c "printf '%s\n' '$PW_A' | '$MOAT' login --user alice --password-stdin"
+check "another uid is not held back by it" sh -c "printf 'nope\n' | '$MOAT' login --user alice --password-stdin 2>&1 | grep -q 'wrong password'"
+sleep 1.1
 check_refused "an unknown user gets the same message" "unknown user or wrong password" \
   as_user sh -c "printf '%s\n' '$PW_A' | '$MOAT' login --user mallory --password-stdin"
+sleep 1.1
 check_refused "still refused after failed sign-ins" "$REQUIRED" as_user docker ps
 check_fails "whoami without a session exits non-zero" as_user "$MOAT" whoami
 
@@ -86,6 +92,7 @@ out=$(as_user "$MOAT" whoami --json 2>&1)
   ok "whoami --json: user, orgs, satisfied" || not_ok "whoami --json: user, orgs, satisfied" "$out"
 
 # Signed in, not a member.
+sleep 1.1
 out=$(printf '%s\n' "$PW_B" | "$MOAT" login --user bob --password-stdin 2>&1)
 grep -q "signed in as bob" <<<"$out" && grep -q "not a member" <<<"$out" &&
   ok "root signs in as a non-member (with a warning)" || not_ok "root signs in as a non-member" "$out"
@@ -169,6 +176,7 @@ out=$("$MOAT" status --json 2>&1)
 jq -e '[.errors[]? | select(.component == "signin.directory")] | length == 1' <<<"$out" >/dev/null 2>&1 &&
   ok "moat status names the directory problem" ||
   not_ok "moat status names the directory problem" "$(jq -c .errors <<<"$out" 2>&1)"
+sleep 1.1
 check_refused "and sign-in fails while it lasts" "sign-in failed" \
   sh -c "printf '%s\n' '$PW_B' | '$MOAT' login --user bob --password-stdin"
 rm -f "$MOAT_ROOT/etc/moat/directory.json"
