@@ -115,24 +115,43 @@ signin_lint_winner (const struct signin_lint_file *files, size_t n,
   return best;
 }
 
-/* The list through signin_parse: the rules of registry.json, exactly. */
+/* The list through signin_parse: the rules of registry.json, exactly.
+ * Entries that are not UTF-8 (a .reg or a binary plist can hold any
+ * bytes) are reported here, since JSON cannot carry them. */
 static int
 check_orgs (struct signin_lint_file *f, char **orgs, size_t n,
             moat_error_t *err)
 {
   json_t *arr = json_array (), *doc;
+  bool bad = false;
   char *s;
   int r;
 
-  for (size_t i = 0; arr != NULL && i < n; i++)
-    if (json_array_append_new (
-            arr, json_stringn_nocheck (orgs[i], strlen (orgs[i])))
-        < 0)
-      {
-        json_decref (arr);
-        arr = NULL;
-      }
-  doc = arr != NULL ? json_pack ("{s:o}", "allowedOrgs", arr) : NULL;
+  if (arr == NULL)
+    return moat_error (err, ENOMEM, "signin lint");
+  for (size_t i = 0; i < n; i++)
+    {
+      json_t *js = json_string (orgs[i]);
+      if (js == NULL)
+        {
+          char ipath[40];
+          snprintf (ipath, sizeof ipath, "allowedOrgs[%zu]", i);
+          lint_error (f, ipath, "not valid UTF-8");
+          bad = true;
+          continue;
+        }
+      if (json_array_append_new (arr, js) < 0)
+        {
+          json_decref (arr);
+          return moat_error (err, ENOMEM, "signin lint");
+        }
+    }
+  if (bad)
+    {
+      json_decref (arr);
+      return 0;
+    }
+  doc = json_pack ("{s:o}", "allowedOrgs", arr);
   s = doc != NULL ? json_dumps (doc, JSON_COMPACT) : NULL;
   json_decref (doc);
   if (s == NULL)
@@ -495,6 +514,31 @@ parse_reg (struct signin_lint_file *f, const char *buf, size_t len,
 
 /* ---- macOS property lists ---- */
 
+/* A copy of a string node, or NULL: not a string, or one holding a NUL
+ * byte (*nul set; libplist's plist_get_string_val asserts on those, so
+ * the bytes are read through plist_get_string_ptr).  *oom on failure to
+ * copy. */
+static char *
+string_copy (plist_t v, bool *nul, bool *oom)
+{
+  uint64_t len = 0;
+  const char *p;
+  char *c;
+
+  *nul = *oom = false;
+  if (v == NULL || plist_get_node_type (v) != PLIST_STRING)
+    return NULL;
+  p = plist_get_string_ptr (v, &len);
+  if (p == NULL || len > SIGNIN_LINT_MAX || memchr (p, '\0', len) != NULL)
+    {
+      *nul = true;
+      return NULL;
+    }
+  c = strndup (p, len);
+  *oom = c == NULL;
+  return c;
+}
+
 static bool
 ends_with (const char *s, const char *suffix)
 {
@@ -519,9 +563,17 @@ profile_orgs (struct signin_lint_file *f, plist_t v, moat_error_t *err)
                   "(<string>org1;org2</string>)");
       return 0;
     }
-  plist_get_string_val (v, &s);
-  if (s == NULL)
-    return moat_error (err, ENOMEM, "signin lint");
+  {
+    bool nul, oom;
+    s = string_copy (v, &nul, &oom);
+    if (oom)
+      return moat_error (err, ENOMEM, "signin lint");
+    if (s == NULL)
+      {
+        lint_error (f, "allowedOrgs", "not a readable string");
+        return 0;
+      }
+  }
   for (const char *p = s;; p++)
     {
       const char *e = strchr (p, ';');
@@ -568,8 +620,14 @@ plist_orgs (struct signin_lint_file *f, plist_t v, moat_error_t *err)
           lint_error (f, "allowedOrgs", "entry %u is not a <string>", i);
           continue;
         }
-      plist_get_string_val (e, &s);
-      if (s == NULL || push (&orgs, &n, s, strlen (s)) < 0)
+      bool nul, oom;
+      s = string_copy (e, &nul, &oom);
+      if (oom)
+        r = moat_error (err, ENOMEM, "signin lint");
+      else if (s == NULL)
+        /* a NUL byte inside: no organisation name has one */
+        lint_error (f, "allowedOrgs", "entry %u is not a readable string", i);
+      else if (push (&orgs, &n, s, strlen (s)) < 0)
         r = moat_error (err, ENOMEM, "signin lint");
       free (s);
     }
@@ -582,11 +640,8 @@ plist_orgs (struct signin_lint_file *f, plist_t v, moat_error_t *err)
 static char *
 string_of (plist_t d, const char *key)
 {
-  plist_t v = plist_dict_get_item (d, key);
-  char *s = NULL;
-  if (v != NULL && plist_get_node_type (v) == PLIST_STRING)
-    plist_get_string_val (v, &s);
-  return s;
+  bool nul, oom;
+  return string_copy (plist_dict_get_item (d, key), &nul, &oom);
 }
 
 static int
@@ -746,9 +801,12 @@ signin_lint_parse (const char *path, const char *buf, size_t len,
       out->method = SIGNIN_M_REGISTRY_JSON;
       r = signin_parse (buf, len, &out->policy, &out->rep, err);
       if (r < 0 && moat_error_status (err) == ENOMEM)
-        return -1;
-      moat_error_release (err);
-      r = 0;
+        r = -1;
+      else
+        {
+          moat_error_release (err);
+          r = 0;
+        }
     }
   else
     {
@@ -758,10 +816,13 @@ signin_lint_parse (const char *path, const char *buf, size_t len,
                   "registry.json");
       r = 0;
     }
+  if (r == 0 && out->rep.oom)
+    r = moat_error (err, ENOMEM, "signin lint");
   if (r < 0)
-    return -1;
-  if (out->rep.oom)
-    return moat_error (err, ENOMEM, "signin lint");
+    {
+      signin_lint_file_free (out);
+      return -1;
+    }
   out->valid = out->rep.n_errors == 0;
   return 0;
 }

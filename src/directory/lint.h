@@ -63,7 +63,7 @@ struct signin_lint_file
 /* Recognise and check one file's bytes (path names it in messages and
  * decides nothing but the .mobileconfig/.plist ambiguity).  Returns 0 with
  * out filled (out->valid says whether it passed), or -1 with *err when
- * memory ran out. */
+ * memory ran out (then out holds nothing to free). */
 int signin_lint_parse (const char *path, const char *buf, size_t len,
                        struct signin_lint_file *out, moat_error_t *err);
 /* Read path (at most SIGNIN_LINT_MAX bytes) and signin_lint_parse it; a

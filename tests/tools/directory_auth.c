@@ -32,10 +32,13 @@ main (int argc, char **argv)
       fprintf (stderr, "usage: directory-auth auth|orgs|probe USER\n");
       return 2;
     }
+  memset (&paths, 0, sizeof paths);
   if (moat_paths_init (&paths, getenv ("MOAT_ROOT"), &err) < 0
       || directory_open (&paths, &dir, &err) < 0)
     {
       printf ("error: %s\n", moat_error_msg (&err));
+      moat_error_release (&err);
+      moat_paths_free (&paths);
       return 2;
     }
   if (strcmp (argv[1], "auth") == 0)

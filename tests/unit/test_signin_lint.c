@@ -135,6 +135,12 @@ wrong_shapes (void **state)
   assert_int_equal (f.method, SIGNIN_M_PROFILE);
   has (&f, POLICY_DIAG_ERROR, "allowedOrgs", "separated by ';'");
   signin_lint_file_free (&f);
+  /* A signed profile whose PayloadType holds a NUL byte: libplist's
+   * plist_get_string_val asserts (aborts) on it; found by
+   * fuzz_signin_lint.  The string is refused, the rest still checked. */
+  load ("nul-in-string.mobileconfig", &f);
+  has (&f, POLICY_DIAG_WARNING, "PayloadContent", "PayloadType \"(none)\"");
+  signin_lint_file_free (&f);
   load ("not-a-form.txt", &f);
   assert_int_equal (f.method, SIGNIN_M_UNKNOWN);
   assert_false (f.valid);
@@ -183,6 +189,20 @@ hostile_bytes (void **state)
     assert_true (f.valid);
     assert_int_equal (f.policy.n_orgs, 1);
     has (&f, POLICY_DIAG_WARNING, "allowedOrgs", "ignored by Windows");
+    signin_lint_file_free (&f);
+  }
+  {
+    /* A binary plist string libplist cannot decode (found by
+     * fuzz_signin_lint: invalid UTF-8 was taken for an allocation failure
+     * and the half-filled result leaked). */
+    static const char bad[]
+        = "bplist00\xd1\x01\x02[allowedOrgs\xa2\x03\x04Vmyor\xc2"
+          "1Uother\x08\x0b\x17\x1a!\0\0\0\0\0\0\x01\x01\0\0\0\0\0\0\0"
+          "\x05\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'";
+    struct signin_lint_file f;
+    parse ("x.plist", bad, sizeof bad - 1, &f);
+    assert_false (f.valid);
+    has (&f, POLICY_DIAG_ERROR, "allowedOrgs[0]", "not valid UTF-8");
     signin_lint_file_free (&f);
   }
   {

@@ -177,18 +177,18 @@ cmd_member (struct directory_local *l, int argc, char **argv,
 static void
 print_list (json_t *arr, const char *key, const char *none)
 {
-  size_t i, k;
-  json_t *e, *m;
-  json_array_foreach (arr, i, e)
-  {
-    json_t *others = json_object_get (e, key);
-    printf ("  %s:", json_string_value (json_object_get (e, "name")));
-    if (json_array_size (others) == 0)
-      printf (" %s", none);
-    json_array_foreach (others, k, m)
-        printf ("%s%s", k > 0 ? ", " : " ", json_string_value (m));
-    printf ("\n");
-  }
+  for (size_t i = 0; i < json_array_size (arr); i++)
+    {
+      json_t *e = json_array_get (arr, i);
+      json_t *others = json_object_get (e, key);
+      printf ("  %s:", json_string_value (json_object_get (e, "name")));
+      if (json_array_size (others) == 0)
+        printf (" %s", none);
+      for (size_t k = 0; k < json_array_size (others); k++)
+        printf ("%s%s", k > 0 ? ", " : " ",
+                json_string_value (json_array_get (others, k)));
+      printf ("\n");
+    }
 }
 
 static int
