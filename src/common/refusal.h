@@ -222,4 +222,15 @@
  * (an engine socket for an image not allowed), and its spec check with
  * REFUSAL_ECI_NAMESPACE.  It has no texts of its own. */
 
+/* ---- sign-in gate (engine/gate.c) ---- */
+
+/* Not REFUSAL_PREFIX: the contract's texts start "sign-in required: ".
+ * %s: the allowed organisations joined by ", " (then the user first). */
+#define REFUSAL_SIGNIN_REQUIRED                                               \
+  "sign-in required: your administrator requires you to sign in to an "       \
+  "account in one of these organizations: %s; run \"moat login\""
+#define REFUSAL_SIGNIN_NOT_MEMBER                                             \
+  "sign-in required: user \"%s\" is not a member of any of these "            \
+  "organizations: %s"
+
 #endif

@@ -19,6 +19,17 @@
  *   audit.follow {"since_id"?}            -> a stream of {"record":{...}}
  *                                             lines until the client leaves
  *   policy.reload                         -> re-read the admin files now
+ *                                             (and re-check every sign-in
+ *                                             session in the directory)
+ *   signin.login {"user","password"}      -> sign the caller's uid in; as
+ *                                             signin.whoami, or ok:false
+ *                                             "sign-in failed: ..."
+ *   signin.logout                         -> {"ok":true,"signed_out":bool}
+ *   signin.whoami                         -> {"ok":true,"signed_in":bool,
+ *                                             "uid","user","orgs":[...],
+ *                                             "allowedOrgs":[...],
+ *                                             "enforced","satisfied",
+ *                                             "expires_at"} (docs/signin.md)
  */
 #ifndef MOAT_CTL_CTL_H
 #define MOAT_CTL_CTL_H

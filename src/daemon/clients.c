@@ -273,6 +273,8 @@ serve (struct moatd *d, struct client *c)
       req = json_loadb (c->in, line_len, JSON_REJECT_DUPLICATES, &jerr);
       memmove (c->in, nl + 1, c->in_len - line_len - 1);
       c->in_len -= line_len + 1;
+      /* a served line may hold a password (signin.login): not kept */
+      explicit_bzero (c->in + c->in_len, line_len + 1);
       if (req == NULL || !json_is_object (req))
         {
           json_t *r = json_pack ("{s:b, s:s}", "ok", 0, "error",

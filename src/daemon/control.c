@@ -76,6 +76,10 @@ status_reply (struct moatd *d)
     json_array_append_new (
         errors, json_pack ("{s:s, s:s}", "component", "signin", "message",
                            d->signin_error));
+  if (moatd_session_problem (d) != NULL)
+    json_array_append_new (
+        errors, json_pack ("{s:s, s:s}", "component", "signin.directory",
+                           "message", moatd_session_problem (d)));
   policy = json_pack (
       "{s:s, s:b, s:I, s:{s:b, s:b, s:i, s:b, s:s, s:i}, s:{s:s, s:s, s:b},"
       " s:{s:i}}",
@@ -227,6 +231,9 @@ moatd_handle_request (struct moatd *d, struct client *c, json_t *req)
     }
   else if (strcmp (cmd, "audit.list") == 0)
     reply = audit_list (d, req);
+  else if (strncmp (cmd, "signin.", 7) == 0
+           && (reply = moatd_session_request (d, c, cmd, req)) != NULL)
+    (void) 0;
   else if (strcmp (cmd, "audit.follow") == 0)
     {
       json_t *since = json_object_get (req, "since_id");

@@ -185,7 +185,7 @@ moatd_new (const struct moat_paths *paths, const struct moatd_config *cfg,
       || fs_mkdir_p (paths->etc_dir, 0755, err) < 0
       || state_open (paths->state_db, &d->state, err) < 0
       || moatd_policy_init (d, err) < 0 || moatd_fleet_start (d, err) < 0
-      || moatd_signin_init (d, err) < 0
+      || moatd_signin_init (d, err) < 0 || moatd_session_start (d, err) < 0
       || bind_control (d, err) < 0
       || setup_fds (d, err) < 0 || audit_prune (d, err) < 0
       || moatd_guard_start (d, err) < 0
@@ -247,6 +247,7 @@ moatd_run (struct moatd *d, moat_error_t *err)
                 moatd_signin_check (d, false);
                 moatd_pac_refresh (d);
                 moatd_clients_idle (d);
+                moatd_session_tick (d);
                 if (moatd_now_ms () - d->audit_pruned_ms > 3600 * 1000)
                   {
                     moat_error_t perr = NULL;
@@ -293,6 +294,7 @@ moatd_free (struct moatd *d)
   if (d == NULL)
     return;
   moatd_guard_stop (d);
+  moatd_session_stop (d);
   moatd_net_stop (d);
   moatd_fleet_stop (d);
   moatd_clients_close_all (d);

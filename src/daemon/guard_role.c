@@ -180,6 +180,8 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
   if (d->guard == NULL)
     return moat_error_wrap (err, "start the engine guard on `%s`",
                             d->paths->docker_sock);
+  /* the sign-in gate is in place before the first request is read */
+  moatd_session_publish (d);
   /* Users reach the guarded socket through the docker group, as they
    * would reach a plain Docker socket. */
   gr = getgrnam ("docker");

@@ -129,6 +129,7 @@ struct moatd
   struct net_role *netr;
 
   struct fleet_role *fleet; /* fleet_role.c; NULL before moatd_fleet_start */
+  struct signin_role *signin_role; /* sessions and the gate, signin_role.c */
 };
 
 int64_t moatd_now_ms (void);
@@ -177,6 +178,22 @@ void moatd_fleet_poll (struct moatd *d); /* apply a result; main thread */
 json_t *moatd_fleet_status (struct moatd *d);
 const char *moatd_fleet_problem (const struct moatd *d);
 void moatd_fleet_stop (struct moatd *d);
+/* signin_role.c: sign-in sessions and the gate they publish to the
+ * engine guard (docs/signin.md).  Main thread only. */
+int moatd_session_start (struct moatd *d, moat_error_t *err);
+/* Hand the guard a gate built from the sessions and allowedOrgs. */
+void moatd_session_publish (struct moatd *d);
+/* Re-check every session's organisations in the directory now (policy
+ * reload); sign out those no longer in an allowed organisation. */
+void moatd_session_check (struct moatd *d);
+/* From the periodic timer: expiry, and the check every 15 minutes. */
+void moatd_session_tick (struct moatd *d);
+/* signin.login, signin.logout, signin.whoami; NULL for another cmd. */
+json_t *moatd_session_request (struct moatd *d, struct client *c,
+                               const char *cmd, json_t *req);
+/* A problem of the last check (directory unavailable), or NULL. */
+const char *moatd_session_problem (const struct moatd *d);
+void moatd_session_stop (struct moatd *d); /* after the guard stopped */
 
 /* control.c */
 void moatd_handle_request (struct moatd *d, struct client *c, json_t *req);

@@ -276,6 +276,7 @@ moatd_signin_check (struct moatd *d, bool force)
       r.detail = "new sign-in policy in force";
       log_info ("sign-in policy changed; new policy in force");
       moatd_audit_record (d, &r);
+      moatd_session_check (d); /* revocation at every reload */
       return;
     }
   else
@@ -288,4 +289,5 @@ moatd_signin_check (struct moatd *d, bool force)
   r.outcome = "rejected";
   r.detail = why;
   moatd_audit_record (d, &r);
+  moatd_session_check (d); /* revocation at every reload */
 }

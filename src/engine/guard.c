@@ -217,6 +217,8 @@ handle_head (struct conn *c)
 {
   struct engine_guard *g = c->g;
   struct engine_decision d;
+  struct timespec now;
+  const char *gate_text = NULL;
   cleanup_free char *raw_uri = engine_req_url (&c->req);
   struct engine_head_facts f = {
     .method = c->req.method,
@@ -245,11 +247,28 @@ handle_head (struct conn *c)
       return;
     }
   f.headers_valid = engine_req_headers_valid (&c->req);
+  clock_gettime (CLOCK_REALTIME_COARSE, &now);
   pthread_mutex_lock (&g->mu);
   r = engine_decide (&f, g->pol, &d);
+  /* The sign-in gate (docs/signin.md): one lookup in the table moatd
+   * publishes; its text is copied before the table may be swapped. */
+  if (r == 0 && g->gate != NULL
+      && !engine_gate_exempt_p (d.route != NULL ? d.route->pattern : NULL)
+      && engine_gate_check (g->gate, c->caller_uid, now.tv_sec, &gate_text)
+             < 0)
+    {
+      free (d.message);
+      d.message = strdup (gate_text);
+      d.verdict = ENGINE_REFUSE;
+      d.status = 403;
+      d.rule = "signin";
+      if (d.message == NULL)
+        r = -1;
+    }
   pthread_mutex_unlock (&g->mu);
   if (r < 0)
     {
+      engine_decision_clear (&d);
       guard_refuse_unwritable (c);
       return;
     }
@@ -905,6 +924,14 @@ engine_guard_set_policy (struct engine_guard *g, const struct policy *pol)
   g->pol = pol;
   pthread_mutex_unlock (&g->mu);
   pthread_rwlock_unlock (&g->pol_rw);
+}
+
+void
+engine_guard_set_gate (struct engine_guard *g, const struct engine_gate *gate)
+{
+  pthread_mutex_lock (&g->mu);
+  g->gate = gate;
+  pthread_mutex_unlock (&g->mu);
 }
 
 void

@@ -23,6 +23,7 @@
 #include "common/paths.h"
 #include "engine/archive.h"
 #include "engine/eci.h"
+#include "engine/gate.h"
 #include "policy/policy.h"
 
 /* Largest request head (request line + headers) accepted: larger gets 431
@@ -126,6 +127,14 @@ struct engine_guard *engine_guard_new (const struct engine_guard_config *cfg,
  * until it is replaced or the guard is freed. */
 void engine_guard_set_policy (struct engine_guard *g,
                               const struct policy *pol);
+
+/* Swap the sign-in gate (engine/gate.h; thread-safe; NULL: none).  Every
+ * request head is checked against it, on every listener, as the
+ * connection's caller uid (a filtered socket's caller is who created its
+ * container).  When this returns the guard no longer uses the previous
+ * table: the caller may free it. */
+void engine_guard_set_gate (struct engine_guard *g,
+                            const struct engine_gate *gate);
 
 /* Run the event loop until engine_guard_stop().  Returns 0, or -1 on a
  * failure of the loop itself (never because of a client). */

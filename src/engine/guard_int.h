@@ -15,6 +15,7 @@
 #include "io/buf.h"
 #include "io/loop.h"
 #include "io/relay.h"
+#include "engine/gate.h"
 #include "engine/guard.h"
 #include "engine/request.h"
 #include "engine/route.h"
@@ -189,6 +190,7 @@ struct engine_guard
   int next_listener_id;       /* under mu */
   pthread_mutex_t mu;
   const struct policy *pol;
+  const struct engine_gate *gate; /* under mu; NULL: no sign-in gate */
   struct conn *conns;
   size_t n_conns;
   llhttp_settings_t resp_settings;

@@ -41,6 +41,11 @@ int cli_settings (struct moat_cli *cli, int argc, char **argv,
                   moat_error_t *err);
 int cli_signin (struct moat_cli *cli, int argc, char **argv,
                 moat_error_t *err);
+int cli_login (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
+int cli_logout (struct moat_cli *cli, int argc, char **argv,
+                moat_error_t *err);
+int cli_whoami (struct moat_cli *cli, int argc, char **argv,
+                moat_error_t *err);
 int cli_verify (struct moat_cli *cli, int argc, char **argv,
                 moat_error_t *err);
 int cli_audit (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
