@@ -16,7 +16,7 @@ fi
 check "dind image builds and imports" "$HARNESS_TOP/tests/tools/dind-image.sh" "$MOAT_ENGINE_HOST"
 
 check "dind container starts --privileged" \
-  docker run -d --privileged --name dind moat-dind:test
+  docker run -d --privileged --pids-limit 4096 --name dind moat-dind:test
 ic() { docker exec dind "$@"; }
 
 # The inner engine: up within 60 s, on overlay2.
@@ -41,17 +41,49 @@ out=$(ic docker run --rm busybox echo inner-ok 2>&1)
 harness_diag "inner docker run: $out"
 check "inner docker run gets past cgroup configuration" \
   sh -c "! printf '%s' \"\$1\" | grep -q 'cgroup'" _ "$out"
-# The next wall (docs/moat-runc.md, "Nested runtimes: procfs and sysfs"):
-# the inner runc cannot mount a fresh procfs while the outer masks are
-# locked.  Until that is solved (issue 13) the check is skipped, and only
-# for that reason: any other failure of the inner run fails the test.
-if [ "$out" = inner-ok ]; then
-  ok "inner docker run works"
-elif printf '%s' "$out" | grep -q 'mount.*proc.*operation not permitted'; then
-  skip "inner docker run works" "next wall (issue 13): fresh procfs refused under locked masks"
-else
-  not_ok "inner docker run works" "$out"
-fi
+# The inner runc's procfs and sysfs come from the mount supervisor
+# (docs/moat-runc.md, "Nested runtimes: procfs and sysfs").
+check "inner docker run works ($out)" test "$out" = inner-ok
+check_output "inner --privileged docker run works" priv-ok \
+  ic docker run --rm --privileged busybox sh -c 'mount -t tmpfs t /mnt && echo priv-ok'
+
+# -p: docker-proxy and the inner engine's NAT inside the outer netns.
+ic docker run -d --name web -p 8080:80 busybox \
+  sh -c 'mkdir -p /www && echo hello-inner >/www/index.html && exec httpd -f -p 80 -h /www' >/dev/null
+oip=$(ic sh -c "ip -4 -o addr show eth0 | awk '{print \$4}' | cut -d/ -f1")
+i=0
+until [ "$(ic wget -qO- -T 2 http://127.0.0.1:8080/ 2>/dev/null)" = hello-inner ] || [ $i -ge 20 ]; do
+  sleep 0.5
+  i=$((i + 1))
+done
+check_output "inner -p 8080:80 answers on the outer container's loopback" hello-inner \
+  ic wget -qO- -T 5 http://127.0.0.1:8080/
+check_output "inner -p 8080:80 answers on the outer container's address ($oip)" hello-inner \
+  ic wget -qO- -T 5 "http://$oip:8080/"
+
+# docker build (the classic builder: RUN is an inner container too).
+ic sh -c 'mkdir -p /tmp/b && printf "FROM busybox:latest\nRUN echo built-inside >/built\n" >/tmp/b/Dockerfile'
+out=$(ic sh -c 'DOCKER_BUILDKIT=0 docker build -q -t inner-built /tmp/b' 2>&1)
+check "inner docker build works" ic docker image inspect inner-built
+[ $? = 0 ] || harness_diag "inner build: $out"
+check_output "the built image holds what RUN wrote" built-inside ic docker run --rm inner-built cat /built
+
+# Id ranges: an inner container's processes are inside the outer range.
+pid=$(docker inspect -f '{{.State.Pid}}' dind)
+base=$(awk '{print $2}' "/proc/$pid/uid_map")
+ic docker run -d --name sleeper busybox sleep 31337 >/dev/null
+ic docker run -d --name psleeper --privileged busybox sleep 31338 >/dev/null
+sleep 1
+for arg in 31337 31338; do
+  ip_=
+  for p in /proc/[0-9]*; do
+    [ "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" = "sleep $arg " ] && ip_=${p#/proc/} && break
+  done
+  ids=$(awk '/^(Uid|Gid):/{print $2, $3, $4, $5}' "/proc/${ip_:-0}/status" 2>/dev/null | tr '\n' ' ')
+  bad=$(for v in $ids; do [ "$v" -ge "$base" ] && [ "$v" -lt $((base + 65536)) ] || echo "$v"; done)
+  check "inner container ($arg) runs inside the outer range from the host (pid ${ip_:-?}: $ids)" \
+    test -n "$ip_" -a -n "$ids" -a -z "$bad"
+done
 
 # --- cgroup delegation: what the container may and may not write ---
 pid=$(docker inspect -f '{{.State.Pid}}' dind)
@@ -128,7 +160,8 @@ check_fails "moat-fresh-mount makes only proc and sysfs" \
   "$MOAT_BUILD/moat-runc" moat-fresh-mount "$pid" tmpfs /tmp/ns
 
 # --- what stays forbidden from the privileged dind container ---
-check_fails "no fresh procfs while the masks are locked (next wall, and an escape attempt)" \
+# docker exec'd processes carry no supervisor filter: the kernel's answer
+check_fails "no fresh procfs from an exec'd process (not supervised)" \
   ic sh -c 'mkdir -p /tmp/fp && mount -t proc proc /tmp/fp'
 check_fails "no fresh procfs with subset=pid either" \
   ic sh -c 'mkdir -p /tmp/fp && mount -t proc -o subset=pid proc /tmp/fp'
@@ -142,5 +175,46 @@ check_fails "no host-wide knob: drop_caches" \
 check_fails "no release_agent through a fresh cgroup mount" \
   ic sh -c 'mkdir -p /tmp/cg && mount -t cgroup -o memory cgroup /tmp/cg 2>/dev/null;
             echo /tmp/x > /tmp/cg/release_agent'
+
+# --- the same from an inner --privileged container (its processes are
+#     under the mount supervisor: its /proc is a fresh procfs it made) ---
+inner() { ic docker run --rm --privileged busybox sh -c "$1"; }
+check "inner privileged container: /proc is a fresh procfs of its own pid namespace" \
+  inner 'test "$(readlink /proc/self)" -lt 100 && test -d /proc/1'
+check "inner privileged container: masked files read empty" \
+  sh -c "test -z \"\$(docker exec dind docker run --rm --privileged busybox cat /proc/keys /proc/timer_list)\""
+check_fails "inner privileged container: umount /proc/keys (a mask of the supervisor's procfs)" \
+  inner 'umount /proc/keys'
+check_fails "inner privileged container: umount -l /proc/timer_list" inner 'umount -l /proc/timer_list'
+check_output "inner privileged container: a fresh procfs of its own gets the masks" masked \
+  inner 'mkdir -p /x && mount -t proc proc /x && test -d /x/1 && test -z "$(cat /x/keys)" &&
+         grep -q " /x/keys " /proc/self/mountinfo && echo masked'
+check_fails "inner privileged container: ... which stay locked (umount /x/keys)" \
+  inner 'mkdir -p /x && mount -t proc proc /x && umount /x/keys'
+check_fails "inner privileged container: no write to core_pattern" \
+  inner 'v=$(cat /proc/sys/kernel/core_pattern) && printf "%s\n" "$v" >/proc/sys/kernel/core_pattern'
+check_fails "inner privileged container: no write to drop_caches" inner 'echo 3 >/proc/sys/vm/drop_caches'
+check_fails "inner privileged container: no sysrq" inner 'echo h >/proc/sysrq-trigger'
+# busybox date exits 0 even when it could not set the clock; the clock is
+# set to now (harmless if it worked)
+check_fails "inner privileged container: cannot set the clock" \
+  inner 'out=$(date -s "@$(date +%s)" 2>&1); ! echo "$out" | grep -q "can.t set"'
+check_output "inner privileged container: cannot load a module" "Operation not permitted" \
+  inner 'insmod /bin/busybox 2>&1; true'
+rootdev=$(awk '$5 == "/" {print $3; exit}' /proc/self/mountinfo)
+check_fails "inner privileged container: cannot mount the host's block device ($rootdev)" \
+  inner "mknod /tmp/blk b ${rootdev%%:*} ${rootdev##*:} 2>/dev/null
+         for d in /tmp/blk /dev/vda /dev/sda /dev/nvme0n1; do
+           [ -b \$d ] && mkdir -p /mnt/h && mount -o ro \$d /mnt/h && exit 0
+         done; exit 1"
+# Limits: the outer container runs with --pids-limit 4096; an inner
+# privileged container writes max to every pids.max it can reach.
+pmax=
+while IFS=: read -r _ ctrls path; do
+  case ",$ctrls," in *,pids,*) pmax=/sys/fs/cgroup/pids$path/pids.max ;; ,,) [ -f "/sys/fs/cgroup$path/pids.max" ] && pmax=/sys/fs/cgroup$path/pids.max ;; esac
+done <"/proc/$pid/cgroup"
+inner 'for f in $(find /sys/fs/cgroup -name pids.max 2>/dev/null); do echo max >"$f" 2>/dev/null; done; true'
+check "inner privileged container cannot raise the outer pids limit ($pmax: $(cat "$pmax" 2>&1))" \
+  test "$(cat "$pmax" 2>/dev/null)" = 4096
 
 harness_done
