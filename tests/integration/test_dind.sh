@@ -29,6 +29,24 @@ done
 harness_diag "inner dockerd answered after ${i} s"
 [ "$(docker inspect -f '{{.State.Running}}' dind 2>/dev/null)" = true ] ||
   harness_diag "$(docker logs dind 2>&1 | tail -20)"
+# The mount supervisor (docs/moat-runc.md): one per container that keeps
+# CAP_SYS_ADMIN, none for an ordinary container.
+did=$(docker inspect -f '{{.Id}}' dind)
+supf=$(find "$MOAT_ROOT" -path "*/runc/$did/mountsup.pid" 2>/dev/null | head -1)
+sup=$(cat "$supf" 2>/dev/null)
+check "the dind container has a mount supervisor (pid ${sup:-none})" \
+  test "$(cat "/proc/${sup:-0}/comm" 2>/dev/null)" = moat-mountsup
+check "it holds the container's seccomp listener" \
+  sh -c "ls -l /proc/${sup:-0}/fd | grep -q 'seccomp notify'"
+docker run -d --name plain busybox sleep 600 >/dev/null
+plid=$(docker inspect -f '{{.Id}}' plain)
+plpid=$(docker inspect -f '{{.State.Pid}}' plain)
+check "an ordinary container has none" \
+  sh -c "! find '$MOAT_ROOT' -path '*/runc/$plid/mountsup.pid' | grep -q ."
+check "an ordinary container carries only Docker's seccomp filter ($(awk '/^Seccomp_filters/{print $2}' "/proc/$plpid/status"))" \
+  test "$(awk '/^Seccomp_filters/{print $2}' "/proc/$plpid/status")" = 1
+docker rm -f plain >/dev/null
+
 drv=$(ic docker info --format '{{.Driver}}' 2>&1)
 check "inner docker info shows overlay2 ($drv)" test "$drv" = overlay2
 
@@ -247,5 +265,15 @@ done <"/proc/$pid/cgroup"
 inner 'for f in $(find /sys/fs/cgroup -name pids.max 2>/dev/null); do echo max >"$f" 2>/dev/null; done; true'
 check "inner privileged container cannot raise the outer pids limit ($pmax: $(cat "$pmax" 2>&1))" \
   test "$(cat "$pmax" 2>/dev/null)" = 4096
+
+# The supervisor ends with its container.
+docker rm -f dind >/dev/null
+i=0
+while [ "$(cat "/proc/${sup:-0}/comm" 2>/dev/null)" = moat-mountsup ] && [ $i -lt 20 ]; do
+  sleep 0.5
+  i=$((i + 1))
+done
+check "the mount supervisor is gone with its container" \
+  test "$(cat "/proc/${sup:-0}/comm" 2>/dev/null)" != moat-mountsup
 
 harness_done
