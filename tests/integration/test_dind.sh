@@ -281,7 +281,9 @@ B=$MOAT_BUILD
 probe=$HARNESS_DIR/mount-probe
 cp "$B/tests/mount-probe" "$probe" && chmod 0755 "$probe"
 ic mkdir -p "$HARNESS_DIR"
-docker cp "$probe" "dind:$probe" >/dev/null
+# written by the outer container's root (docker cp would leave it owned
+# by an id the container does not map)
+docker exec -i dind sh -c "cat >'$probe' && chmod 0755 '$probe'" <"$probe"
 # the inner engine's own policy (socket mounts, systempaths) is its
 # business; what the kernel and the supervisor enforce is the same
 innerp() { ic docker run --rm $IPRIV -v "$probe:/probe:ro" busybox "$@"; }
