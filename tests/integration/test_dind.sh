@@ -3,7 +3,11 @@
 # Debian's packages (tests/tools/dind-image.sh) runs --privileged on the
 # real stack; its inner engine comes up on overlay2 and runs containers in
 # cgroups delegated to the outer container, which cannot raise its own
-# limits nor write anything outside its cgroup.
+# limits nor write anything outside its cgroup.  The inner runc's procfs
+# and sysfs come from the outer container's mount supervisor (masks locked
+# on them): inner run, privileged run, -p, build, id ranges seen from the
+# host, and every "must stay true" line of issue 13 plus the escape
+# suite's mount attempts from an inner privileged container.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_setup
 
