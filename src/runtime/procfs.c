@@ -110,7 +110,7 @@ apply_masks (const char *dir, const char *prefix)
 /* In PID's active pid namespace: build, lock and attach. */
 static void
 builder (int efd, int netns, int mntns, int rootfd, const char *fstype,
-         const char *dir, const char *target)
+         const char *dir, const char *target, int target_fd, int rdonly)
 {
   int sysfs = strcmp (fstype, "sysfs") == 0;
   int fs, pfd, tree, tfd, rc, lockpipe[2], go[2];
@@ -128,7 +128,8 @@ builder (int efd, int netns, int mntns, int rootfd, const char *fstype,
   if (fs < 0 || sys_fsconfig (fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
     report (efd, 13);
   pfd = sys_fsmount (fs, FSMOUNT_CLOEXEC,
-                     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+                     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC
+                         | (rdonly ? MOUNT_ATTR_RDONLY : 0));
   if (pfd < 0)
     report (efd, 13);
   /* the caller's empty directory: the procfs on it is seen only in this
@@ -186,7 +187,9 @@ builder (int efd, int netns, int mntns, int rootfd, const char *fstype,
     report (efd, 18);
   if (setns (mntns, CLONE_NEWNS) < 0)
     report (efd, 19);
-  tfd = (int)syscall (SYS_openat2, rootfd, target, &how, sizeof how);
+  tfd = target_fd >= 0
+            ? target_fd
+            : (int)syscall (SYS_openat2, rootfd, target, &how, sizeof how);
   if (tfd < 0)
     report (efd, 20);
   if (sys_move_mount (tree, "", tfd, "",
@@ -196,9 +199,9 @@ builder (int efd, int netns, int mntns, int rootfd, const char *fstype,
   report (efd, 0);
 }
 
-int
-procfs_attach (pid_t pid, const char *fstype, const char *target,
-               moat_error_t *err)
+static int
+attach (pid_t pid, const char *fstype, const char *target, int target_fd,
+        int rdonly, moat_error_t *err)
 {
   char path[64];
   cleanup_close int netns = -1;
@@ -253,7 +256,8 @@ procfs_attach (pid_t pid, const char *fstype, const char *target,
       if (b < 0)
         report (efd[1], 11);
       if (b == 0)
-        builder (efd[1], netns, mntns, rootfd, fstype, dir, target);
+        builder (efd[1], netns, mntns, rootfd, fstype, dir, target, target_fd,
+                 rdonly);
       waitpid (b, NULL, 0);
       _exit (0);
     }
@@ -279,4 +283,18 @@ procfs_attach (pid_t pid, const char *fstype, const char *target,
                          (int)pid, target, what);
     }
   return 0;
+}
+
+int
+procfs_attach (pid_t pid, const char *fstype, const char *target,
+               moat_error_t *err)
+{
+  return attach (pid, fstype, target, -1, 0, err);
+}
+
+int
+procfs_attach_fd (pid_t pid, const char *fstype, int target_fd, int rdonly,
+                  moat_error_t *err)
+{
+  return attach (pid, fstype, "(descriptor)", target_fd, rdonly, err);
 }

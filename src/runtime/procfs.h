@@ -29,4 +29,10 @@
 int procfs_attach (pid_t pid, const char *fstype, const char *target,
                    moat_error_t *err);
 
+/* The same at TARGET_FD, a directory already resolved by the caller (the
+ * mount supervisor, supervise.h) in PID's mount namespace; RDONLY makes
+ * the new mount read-only. */
+int procfs_attach_fd (pid_t pid, const char *fstype, int target_fd, int rdonly,
+                      moat_error_t *err);
+
 #endif

@@ -24,6 +24,7 @@
 #include "state/state.h"
 #include "rootfs.h"
 #include "spec.h"
+#include "supervise.h"
 
 #define SPEC_MAX (16u << 20)
 
@@ -199,6 +200,8 @@ release_all (const struct runtime_ctx *ctx, const char *id)
   uint32_t us, gs;
   int released = 0;
 
+  if (dir != NULL)
+    supervise_stop (dir);
   if (dir != NULL && rootfs_cleanup (dir, &err) < 0)
     {
       log_warn ("%s: %s", id, moat_error_msg (&err));
@@ -280,8 +283,9 @@ write_spec (const char *config, const char *data, moat_error_t *err)
   return 0;
 }
 
-/* The lock marker: "PID INODE" of the init process and of the mount
- * namespace runc made, which start waits for it to leave. */
+/* The lock marker: "PID INODE SUP" of the init process and of the mount
+ * namespace runc made, which start waits for it to leave; SUP 1: start
+ * then starts the mount supervisor (supervise.h). */
 static char *
 lock_marker_path (const char *rundir)
 {
@@ -292,7 +296,7 @@ lock_marker_path (const char *rundir)
 }
 
 static int
-record_lock_pending (const char *rundir, const char *pidfile,
+record_lock_pending (const char *rundir, const char *pidfile, int sup,
                      moat_error_t *err)
 {
   cleanup_free char *data = NULL;
@@ -320,7 +324,9 @@ record_lock_pending (const char *rundir, const char *pidfile,
     return moat_error (err, errno, "stat `%s`", path);
   if (fs_mkdir_p (rundir, 0700, err) < 0)
     return -1;
-  if (asprintf (&line, "%ld %llu\n", pid, (unsigned long long)st.st_ino) < 0)
+  if (asprintf (&line, "%ld %llu %d\n", pid, (unsigned long long)st.st_ino,
+                sup)
+      < 0)
     return moat_error (err, ENOMEM, "lock marker");
   return write_spec (marker, line, err);
 }
@@ -417,6 +423,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   struct timespec t0;
   double t_alloc, t_rootfs = 0;
   char caller[32];
+  int sup = 0;
 
   for (size_t i = 1; args[i] != NULL; i++)
     {
@@ -524,6 +531,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
                       id, ctx->lock_shim ? ctx->lock_shim : "(none)");
           goto fail;
         }
+      sup = supervise_wanted_p (spec);
       if (spec_add_lock_shim (spec, ctx->lock_shim, sctx.cap_bound, err) < 0)
         {
           moat_error_wrap (err, "create `%s`", id);
@@ -552,8 +560,12 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
             "layers, %u idmapped binds, %u to caller %s)",
             id, sctx.uid_base, sctx.size, sctx.gid_base, sctx.size,
             rep.privileged ? ", privileged" : "",
-            rep.lock_mounts ? ", mounts locked by moat-lock" : "", t_alloc,
-            t_rootfs, rrep.layers, rrep.binds, rrep.caller_mapped, caller);
+            rep.lock_mounts ? sup ? ", mounts locked by moat-lock, mount "
+                                    "supervisor"
+                                  : ", mounts locked by moat-lock"
+                            : "",
+            t_alloc, t_rootfs, rrep.layers, rrep.binds, rrep.caller_mapped,
+            caller);
   if (rep.dropped_caps != NULL)
     log_warn ("%s: capabilities outside this runtime's bounding set left "
               "out: %s",
@@ -586,7 +598,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
           rc = -1;
         }
       if (rc == 0 && rep.lock_mounts
-          && record_lock_pending (rundir, pidfile, err) < 0)
+          && record_lock_pending (rundir, pidfile, sup, err) < 0)
         {
           moat_error_wrap (err, "create `%s`", id);
           rc = -1;
@@ -630,6 +642,7 @@ runtime_start (const struct runtime_ctx *ctx, char *const *args,
   unsigned long long ino;
   struct timespec t0;
   long pid;
+  int sup = 0;
   size_t len;
   int rc;
 
@@ -644,7 +657,7 @@ runtime_start (const struct runtime_ctx *ctx, char *const *args,
     return rc; /* not a locked container */
   if (fs_read_file (marker, 128, &data, &len, err) < 0)
     return moat_error_wrap (err, "start `%s`", id);
-  if (sscanf (data, "%ld %llu", &pid, &ino) != 2 || pid <= 0)
+  if (sscanf (data, "%ld %llu %d", &pid, &ino, &sup) < 2 || pid <= 0)
     return moat_error (err, EINVAL, "start `%s`: bad lock marker", id);
   snprintf (path, sizeof path, "/proc/%ld/ns/mnt", pid);
   clock_gettime (CLOCK_MONOTONIC, &t0);
@@ -669,6 +682,17 @@ runtime_start (const struct runtime_ctx *ctx, char *const *args,
   unlink (marker);
   log_info ("%s: mounts locked %.1f ms after runc start returned", id,
             elapsed_ms (&t0));
+  if (sup && kill ((pid_t)pid, 0) == 0)
+    {
+      if (supervise_start (id, (pid_t)pid, rundir, err) < 0)
+        {
+          char *kill_[] = { "kill", (char *)id, "KILL", NULL };
+          run_runc_quiet (ctx, kill_);
+          return moat_error_wrap (err, "start `%s`; killed it", id);
+        }
+      log_info ("%s: mount supervisor up %.1f ms after runc start returned",
+                id, elapsed_ms (&t0));
+    }
   return 0;
 }
 

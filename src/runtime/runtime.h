@@ -43,7 +43,10 @@ int runtime_create (const struct runtime_ctx *ctx, char *const *args,
  * shim (spec_add_lock_shim), return only once that process has moved into
  * its locked mount namespace, so that no `exec` (which joins pid 1's
  * namespaces) can land in the unlocked one.  If it does not within
- * RUNTIME_LOCK_WAIT_MS, the container is killed and start fails. */
+ * RUNTIME_LOCK_WAIT_MS, the container is killed and start fails.  For a
+ * container that keeps CAP_SYS_ADMIN it then starts the container's mount
+ * supervisor (supervise.h) and returns once that holds the listener; if
+ * it cannot, the container is killed and start fails. */
 #define RUNTIME_LOCK_WAIT_MS 10000
 int runtime_start (const struct runtime_ctx *ctx, char *const *args,
                    moat_error_t *err);

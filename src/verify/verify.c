@@ -318,8 +318,9 @@ check_uid_map_and_runtime (struct ctx *c)
 }
 
 /* A --privileged container must not undo its masks: unmount one, bind
- * /proc without them, or mount a fresh procfs (moat-lock, see
- * docs/moat-runc.md).  Also fails when no mask is there to test. */
+ * /proc without them, or mount a fresh procfs without them (moat-lock and
+ * the mount supervisor, see docs/moat-runc.md).  Also fails when no mask
+ * is there to test. */
 static void
 check_privileged_masks (struct ctx *c)
 {
@@ -332,7 +333,13 @@ check_privileged_masks (struct ctx *c)
         "$p\"\n"
         "done\n"
         "mount --bind /proc /x 2>/dev/null && echo 'ESCAPED bind /proc'\n"
-        "mount -t proc proc /x 2>/dev/null && echo 'ESCAPED fresh procfs'\n"
+        "mkdir -p /y\n"
+        "if mount -t proc proc /y 2>/dev/null; then\n"
+        "  grep -q ' /y/keys ' /proc/self/mountinfo || echo 'ESCAPED fresh "
+        "procfs without masks'\n"
+        "  umount /y/keys 2>/dev/null && echo 'ESCAPED umount in a fresh "
+        "procfs'\n"
+        "fi\n"
         "echo masks=$n\n";
   const char *check = "privileged container keeps its masks";
   json_t *spec
@@ -366,9 +373,58 @@ check_privileged_masks (struct ctx *c)
     record (c, check, false, "%.*s", (int)strcspn (esc, "\n"), esc);
   else
     record (c, check, n > 0,
-            "%d masked paths stay mounted; umount, bind of /proc and a "
-            "fresh procfs refused",
+            "%d masked paths stay mounted; umount and bind of /proc "
+            "refused, a fresh procfs masked",
             n);
+}
+
+/* Issue 13: what a nested runtime does first, without a dind image: a
+ * --privileged container makes a pid namespace and mounts its procfs
+ * (through the mount supervisor), which shows only the new namespace's
+ * processes and keeps the masks. */
+static void
+check_nested (struct ctx *c)
+{
+  static const char script[]
+      = "unshare -m -p -f --mount-proc sh -c '"
+        "n=$(ls /proc | grep -c \"^[0-9]\"); "
+        "grep -q \" /proc/keys \" /proc/self/mountinfo "
+        "&& test -z \"$(cat /proc/keys)\" && echo nested-ok pids=$n'";
+  const char *check = "nested containers work";
+  json_t *spec
+      = json_pack ("{s:s, s:[s,s,s], s:{s:b}}", "Image", c->o->image, "Cmd",
+                   "sh", "-c", script, "HostConfig", "Privileged", 1);
+  cleanup_free char *out = NULL, *refusal = NULL;
+  json_t *inspect = NULL;
+  moat_error_t err = NULL;
+  const char *p;
+
+  if (spec == NULL
+      || run_capture (c, spec, &out, &inspect, &refusal, &err) < 0)
+    {
+      record (c, check, false, "%s",
+              err ? moat_error_msg (&err) : "out of memory");
+      moat_error_release (&err);
+      json_decref (spec);
+      return;
+    }
+  json_decref (spec);
+  json_decref (inspect);
+  if (refusal != NULL)
+    {
+      record (c, check, false, "--privileged is refused: %s", refusal);
+      return;
+    }
+  p = out ? strstr (out, "nested-ok pids=") : NULL;
+  if (p != NULL && atoi (p + 15) > 0 && atoi (p + 15) <= 5)
+    record (c, check, true,
+            "a privileged container mounted the procfs of a pid namespace "
+            "of its own (%d processes), masks on it",
+            atoi (p + 15));
+  else
+    record (c, check, false,
+            "pid namespace + fresh procfs in a privileged container: `%.*s`",
+            out ? (int)strcspn (out, "\n") : 0, out ? out : "");
 }
 
 /* Issue 10 hole 5: a container writes a shared directory with its
@@ -623,6 +679,7 @@ verify_run (const struct moat_paths *paths, const struct verify_opts *o,
     {
       check_uid_map_and_runtime (&c);
       check_privileged_masks (&c);
+      check_nested (&c);
       check_setid_plant (&c);
     }
   check_filtered_sockets (&c);

@@ -72,6 +72,21 @@ check_masks() {
   if [ "$n" = mr ]; then ok "$name"; else not_ok "$name" "got '$n'"; fi
 }
 
+# fresh_reveals proc|sys: a snippet that mounts a fresh procfs (sysfs) at
+# /x and exits 0 if one of the masked paths is not a mount there, or can
+# be unmounted.
+fresh_reveals() {
+  local t=$1 fs=proc
+  [ "$t" = sys ] && fs=sysfs
+  printf '%s' "mkdir -p /x && mount -t $fs $fs /x || exit 1
+    n=0
+    for p in $MASKED; do case \$p in /$t/*) ;; *) continue ;; esac
+      q=/x/\${p#/$t/}; [ -e \$q ] || continue; n=\$((n + 1))
+      grep -q \" \$q \" /proc/self/mountinfo || { echo \"\$q is not masked\"; exit 0; }
+      umount \$q && exit 0
+    done; [ \$n -gt 0 ] || { echo 'no masked path to check'; exit 0; }; exit 1"
+}
+
 # lock_attempts SUFFIX CMD...: the mount escapes, with CMD the prefix that
 # runs a command in a privileged container (`docker run` or `docker exec`).
 lock_attempts() {
@@ -96,10 +111,13 @@ lock_attempts() {
     "mkdir -p /x && mount --rbind /proc /x || exit 1
      for p in $MASKED; do case \$p in /proc/*) ;; *) continue ;; esac
        q=/x/\${p#/proc/}; grep -q \" \$q \" /proc/self/mountinfo && umount \$q && exit 0; done; exit 1"
-  attempt "mount a fresh procfs (mount -t proc)$sfx" "$MOUNT_EPERM" "$@" sh -c \
-    'mkdir -p /x && mount -t proc proc /x'
-  attempt "mount a fresh sysfs (mount -t sysfs)$sfx" "$MOUNT_EPERM" "$@" sh -c \
-    'mkdir -p /x && mount -t sysfs sysfs /x'
+  # A process under the mount supervisor (a container's first process and
+  # its descendants) gets a fresh procfs/sysfs with the masks locked on it;
+  # an exec'd one is refused as before (docs/moat-runc.md).
+  attempt "a fresh procfs (mount -t proc) reveals a masked path$sfx" "$LOCKED|$MOUNT_EPERM" "$@" sh -c \
+    "$(fresh_reveals proc)"
+  attempt "a fresh sysfs (mount -t sysfs) reveals a masked path$sfx" "$LOCKED|$MOUNT_EPERM" "$@" sh -c \
+    "$(fresh_reveals sys)"
   attempt "unmount a masked path in a new mount namespace (unshare -m)$sfx" "$LOCKED" "$@" \
     unshare -m sh -c "$UMOUNT_MASKED"
   attempt "move a masked mount away (mount --move)$sfx" "$LOCKED" "$@" sh -c \
@@ -110,6 +128,10 @@ lock_attempts() {
   attempt "fresh sysfs through fsopen/fsmount$sfx" "fsmount sysfs: $EPERM" "$@" /probe fsmount sysfs
   attempt "non-recursive open_tree clone of /proc$sfx" "open_tree /proc: $LOCKED" "$@" /probe clone /proc
   # Last: in an exec'd container an escape here would hide the rest.
+  # NO_WHOLE_TREE=1 (a container nested in a moat container: its /proc and
+  # /sys are the mount supervisor's fresh trees, whose top mount it may
+  # unmount, revealing the empty directory below, never a mask)
+  [ "${NO_WHOLE_TREE:-0}" = 1 ] && return 0
   attempt "lazily unmount /proc (umount -l /proc)$sfx" "$LOCKED" "$@" umount -l /proc
   attempt "unmount /sys$sfx" "$LOCKED" "$@" umount -l /sys
 }

@@ -9,6 +9,7 @@ out=$("$MOAT" verify 2>&1); rc=$?
 if [ $rc -eq 0 ] && ! echo "$out" | grep -q '^FAIL'; then ok "moat verify passes on the guarded socket"
 else not_ok "moat verify passes on the guarded socket" "rc=$rc" "$out"; fi
 for c in "private uid range" "runtime forced to moat-runc" "privileged container keeps its masks" \
+         "nested containers work" \
          "host pid namespace refused" \
          "host network namespace refused" "engine socket mount refused" "engine socket private" \
          "local volume with a relative device refused" "driver name with a path refused" \

@@ -33,6 +33,16 @@
  *
  *   moat-lock --uid UID --caps BND,EFF,PRM,INH,AMB -- CMD [ARG...]
  *
+ * When the command keeps CAP_SYS_ADMIN in its bounding set (it can mount),
+ * moat-lock also adds the mount supervisor's seccomp filter before it
+ * execs the command (docs/moat-runc.md, "Nested runtimes: procfs and
+ * sysfs"): mount(2) calls that make a new mount (no MS_BIND, MS_REMOUNT,
+ * MS_MOVE or propagation flag) return SECCOMP_RET_USER_NOTIF; every other
+ * call is allowed by this filter.  The listener is close-on-exec: moat-lock
+ * blocks SIGUSR1, installs the filter and waits (at most LISTENER_WAIT_S)
+ * for the supervisor, which takes the listener with pidfd_getfd and then
+ * sends SIGUSR1.
+ *
  * Capability sets are hexadecimal masks.  Any failure exits 126 (127 if
  * CMD is not found) before CMD runs: the container never runs unlocked.
  * Built static: it runs inside the container's root file system. */
@@ -40,7 +50,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/audit.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/mount.h>
+#include <time.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -142,6 +159,60 @@ enter_locked_mount_ns (void)
     die (126, "join the locked mount namespace");
   close (nsfd);
   close (ready[0]);
+}
+
+#define LISTENER_WAIT_S 10
+#define CAP_SYS_ADMIN_BIT 21
+
+/* Flags that never make a new file system: such calls go straight to the
+ * kernel. */
+#define PASS_FLAGS                                                            \
+  (MS_BIND | MS_REMOUNT | MS_MOVE | MS_SHARED | MS_PRIVATE | MS_SLAVE         \
+   | MS_UNBINDABLE)
+
+/* The filter: new mounts of the native architecture notify, the rest is
+ * allowed (the kernel decides, as without the filter). */
+static void
+add_mount_supervisor_filter (void)
+{
+  struct sock_filter f[] = {
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, arch)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_mount, 1, 0),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    /* low 32 bits of the flags (args[3]) */
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS,
+              offsetof (struct seccomp_data, args) + 3 * sizeof (__u64)),
+    BPF_JUMP (BPF_JMP | BPF_JSET | BPF_K, PASS_FLAGS, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+  };
+  struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
+  struct timespec ts = { LISTENER_WAIT_S, 0 };
+  sigset_t usr1, old;
+  int fd, sig;
+
+  sigemptyset (&usr1);
+  sigaddset (&usr1, SIGUSR1);
+  if (sigprocmask (SIG_BLOCK, &usr1, &old) < 0)
+    die (126, "block SIGUSR1");
+  /* allowed without no_new_privs: we hold CAP_SYS_ADMIN in our user
+   * namespace */
+  fd = (int)syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                     SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+  if (fd < 0)
+    die (126, "add the mount supervisor's seccomp filter");
+  do
+    sig = sigtimedwait (&usr1, NULL, &ts);
+  while (sig < 0 && errno == EINTR);
+  if (sig < 0)
+    die (126, "no mount supervisor took the listener within %d s",
+         LISTENER_WAIT_S);
+  close (fd);
+  if (sigprocmask (SIG_SETMASK, &old, NULL) < 0)
+    die (126, "restore the signal mask");
 }
 
 static int
@@ -251,6 +322,8 @@ main (int argc, char **argv)
   enter_locked_mount_ns ();
   if (chdir (cwd) < 0)
     die (126, "chdir `%s`", cwd);
+  if (caps[CAPS_BND] & (1ULL << CAP_SYS_ADMIN_BIT))
+    add_mount_supervisor_filter ();
   apply_user_and_caps ((uid_t)uid, caps);
 
   execvp (argv[i], argv + i);
