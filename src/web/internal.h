@@ -42,7 +42,8 @@ struct web_conn
   int n_host;
   int error; /* a status to answer with (431, 413, 400), 0: none */
   bool complete;
-  bool closing; /* close once out is sent */
+  bool closing;   /* close once out is sent */
+  bool lingering; /* closing: answer sent, input drained until EOF */
   bool stream;  /* an audit stream follower */
   char session[WEB_TOKEN_LEN + 1];
 };

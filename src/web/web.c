@@ -119,11 +119,21 @@ conn_flush (struct web_conn *c)
     }
   if (!io_buf_empty_p (&c->out))
     mask = EPOLLOUT;
-  else if (c->closing)
+  else if (c->closing && !c->lingering)
     {
-      conn_close (c);
-      return;
+      /* Half-close and read what the client still sends, for a while:
+       * closing with unread bytes would reset the connection, and the
+       * client could lose the answer (an oversized head's 431). */
+      c->lingering = true;
+      if (shutdown (c->h.fd, SHUT_WR) < 0 || conn_arm (c, 2000) < 0)
+        {
+          conn_close (c);
+          return;
+        }
+      mask = EPOLLIN | EPOLLRDHUP;
     }
+  else if (c->closing)
+    mask = EPOLLIN | EPOLLRDHUP;
   else
     mask = c->stream ? EPOLLRDHUP : EPOLLIN | EPOLLRDHUP;
   if (io_handle_set (c->w->l, &c->h, mask) < 0)
@@ -424,7 +434,16 @@ web_reply_error (struct web_conn *c, int status, const char *msg)
 static void
 conn_read (struct web_conn *c)
 {
-  ssize_t n = io_buf_recv (&c->in, c->h.fd, 16384);
+  ssize_t n;
+  if (c->lingering)
+    {
+      char sink[4096];
+      n = recv (c->h.fd, sink, sizeof sink, 0);
+      if (n == 0 || (n < 0 && errno != EAGAIN))
+        conn_close (c);
+      return;
+    }
+  n = io_buf_recv (&c->in, c->h.fd, 16384);
   if (n == 0 || (n < 0 && errno != EAGAIN))
     {
       conn_close (c);
