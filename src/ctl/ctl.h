@@ -19,6 +19,10 @@
  *   audit.follow {"since_id"?}            -> a stream of {"record":{...}}
  *                                             lines until the client leaves
  *   policy.reload                         -> re-read the admin files now
+ *   dashboard.ticket                      -> {"ok":true,"url":URL,
+ *                                             "expires_in_s":60}: a one-time
+ *                                             sign-in URL for the caller's
+ *                                             uid (docs/dashboard.md)
  */
 #ifndef MOAT_CTL_CTL_H
 #define MOAT_CTL_CTL_H

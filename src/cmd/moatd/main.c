@@ -109,7 +109,7 @@ main (int argc, char **argv)
               fprintf (stderr, "moatd: bad --dashboard-port `%s`\n", optarg);
               return 2;
             }
-          cfg.dashboard_port = (unsigned) v;
+          cfg.dashboard_port = (unsigned)v;
         }
         break;
       case 'f':
