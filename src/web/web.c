@@ -527,7 +527,7 @@ on_accept (struct io_loop *l, struct io_handle *h, uint32_t events)
       c->w = w;
       c->in.limit = WEB_MAX_HEAD + WEB_MAX_BODY + 4096;
       c->body.limit = WEB_MAX_BODY;
-      c->out.limit = WEB_STREAM_BUF;
+      c->out.limit = WEB_MAX_REPLY;
       c->peer_known = web_peer_uid (fd, &c->peer_uid) == 0;
       llhttp_init (&c->p, HTTP_REQUEST, &w->settings);
       c->p.data = c;
@@ -655,6 +655,7 @@ web_stream_start (struct web_conn *c, int64_t since_id)
       < 0)
     return -1;
   c->stream = true;
+  c->out.limit = WEB_STREAM_BUF;
   w->n_followers++;
   io_timer_cancel (w->l, &c->t);
   if (since_id > 0 && w->ops.audit_since != NULL)

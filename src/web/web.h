@@ -31,6 +31,7 @@
 #define WEB_REQ_DEADLINE_MS 10000    /* a begun request must be complete */
 #define WEB_IDLE_MS 30000            /* keep-alive without a request */
 #define WEB_STREAM_BUF (1024 * 1024) /* a slow follower past it: dropped */
+#define WEB_MAX_REPLY (16 * 1024 * 1024) /* queued answers of a connection */
 
 /* What the dashboard shows; every call returns a new reference (NULL: the
  * request gets 500).  uid is the session's. */

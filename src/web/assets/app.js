@@ -167,7 +167,8 @@
       stream.onerror = () => { $("live").textContent = "reconnecting"; };
       stream.onmessage = (ev) => {
         const r = JSON.parse(ev.data);
-        lastId = Math.max(lastId, r.id);
+        if (r.id <= lastId) return; // a reconnect's catch-up repeats some
+        lastId = r.id;
         if (matches(r, filt())) tb.prepend(auditRow(r));
         while (tb.rows.length > 500) tb.deleteRow(-1);
       };
