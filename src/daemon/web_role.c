@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/epoll.h>
+#include <time.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -15,17 +17,34 @@
 #include "internal.h"
 #include "web/web.h"
 
-#define CONTAINERS_TTL_MS 1000 /* the engine's list is reused this long */
-#define INSPECT_PER_LIST 64    /* runtimes looked up per refresh */
+#define CONTAINERS_TTL_MS 1000   /* a list older than this is refreshed */
+#define CONTAINERS_STALE_MS 5000 /* older than this: wait for a new one */
+#define CONTAINERS_WAIT_MS 2000  /* at most, on moatd's main thread */
+#define INSPECT_PER_LIST 64      /* runtimes looked up per refresh */
 
+/* The engine's container list is fetched by a thread of its own, so that
+ * a slow engine never holds moatd's main thread (control socket, audit,
+ * the dashboard itself) for longer than CONTAINERS_WAIT_MS, and a page is
+ * served from the last list while a newer one is fetched. */
 struct web_role
 {
   struct io_loop *loop;
   struct web *web;
   struct source src;
-  json_t *containers; /* the last list, and when it was fetched */
-  int64_t containers_ms;
-  json_t *runtimes; /* container id -> runtime (never changes) */
+  json_t *containers; /* main thread: the last list taken, its time */
+  int64_t containers_ms, used_ms;
+
+  pthread_t thr;
+  bool thr_started;
+  pthread_mutex_t mu;
+  pthread_cond_t cond, done;
+  bool want;        /* under mu: fetch a new list */
+  atomic_bool stop; /* the thread ends (checked between calls) */
+  uint64_t fetches; /* under mu: lists fetched (or failed) so far */
+  json_t *fresh;    /* under mu: handed from the thread to main */
+  int64_t fresh_ms;
+  char *engine_sock; /* the thread's own copy */
+  json_t *runtimes;  /* the thread's: container id -> runtime */
 };
 
 static json_t *
@@ -70,23 +89,22 @@ id_ranges (struct moatd *d)
   return o;
 }
 
-/* The engine's HostConfig.Runtime of a container (the list does not
- * carry it): inspected once, remembered. */
+/* (lister thread) The engine's HostConfig.Runtime of a container (the
+ * list does not carry it): inspected once, remembered. */
 static const char *
-runtime_of (struct moatd *d, const char *id, int *budget)
+runtime_of (struct web_role *r, const char *id, int *budget)
 {
-  struct web_role *r = d->web;
   json_t *v = json_object_get (r->runtimes, id);
   struct dockerapi_response resp = { 0 };
   moat_error_t err = NULL;
   char path[160];
   if (v != NULL)
     return json_string_value (v);
-  if (*budget <= 0)
+  if (*budget <= 0 || atomic_load (&r->stop))
     return NULL;
   (*budget)--;
   snprintf (path, sizeof path, "/containers/%.80s/json", id);
-  if (dockerapi_call (d->engine_sock, "GET", path, NULL, 0, false, 1000, &resp,
+  if (dockerapi_call (r->engine_sock, "GET", path, NULL, 0, false, 1000, &resp,
                       &err)
           == 0
       && resp.status == 200)
@@ -102,21 +120,17 @@ runtime_of (struct moatd *d, const char *id, int *budget)
   return json_string_value (json_object_get (r->runtimes, id));
 }
 
+/* (lister thread) [{id, name, image, state, runtime}], or NULL. */
 static json_t *
-op_containers (void *ctx)
+fetch_list (struct web_role *r)
 {
-  struct moatd *d = ctx;
-  struct web_role *r = d->web;
   struct dockerapi_response resp = { 0 };
   moat_error_t err = NULL;
-  json_t *list, *out, *ranges, *c;
+  json_t *list, *out, *c;
   int budget = INSPECT_PER_LIST;
   size_t i;
 
-  if (r->containers != NULL
-      && moatd_now_ms () - r->containers_ms < CONTAINERS_TTL_MS)
-    return json_incref (r->containers);
-  if (dockerapi_call (d->engine_sock, "GET", "/containers/json?all=1", NULL, 0,
+  if (dockerapi_call (r->engine_sock, "GET", "/containers/json?all=1", NULL, 0,
                       false, 2000, &resp, &err)
           < 0
       || resp.status != 200)
@@ -125,35 +139,129 @@ op_containers (void *ctx)
                 err ? moat_error_msg (&err) : resp.body);
       moat_error_release (&err);
       dockerapi_response_free (&resp);
-      return json_array ();
+      return NULL;
     }
   list = json_loads (resp.body, 0, NULL);
   dockerapi_response_free (&resp);
-  ranges = id_ranges (d);
   out = json_array ();
   json_array_foreach (list, i, c)
   {
     const char *id = json_string_value (json_object_get (c, "Id"));
     const char *name
         = json_string_value (json_array_get (json_object_get (c, "Names"), 0));
-    const char *rt;
     if (id == NULL)
       continue;
-    rt = runtime_of (d, id, &budget);
     json_array_append_new (
         out,
-        json_pack ("{s:s, s:s, s:s, s:s, s:O?, s:s?}", "id", id, "name",
+        json_pack ("{s:s, s:s, s:s, s:s, s:s?}", "id", id, "name",
                    name ? (name[0] == '/' ? name + 1 : name) : "", "image",
                    json_string_value (json_object_get (c, "Image")) ?: "",
                    "state",
                    json_string_value (json_object_get (c, "State")) ?: "",
-                   "id_range", json_object_get (ranges, id), "runtime", rt));
+                   "runtime", runtime_of (r, id, &budget)));
   }
   json_decref (list);
+  return out;
+}
+
+static void *
+lister (void *arg)
+{
+  struct web_role *r = arg;
+  pthread_mutex_lock (&r->mu);
+  for (;;)
+    {
+      while (!atomic_load (&r->stop) && !r->want)
+        pthread_cond_wait (&r->cond, &r->mu);
+      if (atomic_load (&r->stop))
+        break;
+      r->want = false;
+      pthread_mutex_unlock (&r->mu);
+      json_t *list = fetch_list (r);
+      pthread_mutex_lock (&r->mu);
+      if (list != NULL)
+        {
+          json_decref (r->fresh);
+          r->fresh = list;
+          r->fresh_ms = moatd_now_ms ();
+        }
+      r->fetches++;
+      pthread_cond_broadcast (&r->done);
+    }
+  pthread_mutex_unlock (&r->mu);
+  return NULL;
+}
+
+/* Ask for a new list; with wait_ms, wait that long at most for it.  Then
+ * take the newest list the thread has. */
+static void
+refresh (struct web_role *r, int wait_ms)
+{
+  pthread_mutex_lock (&r->mu);
+  uint64_t before = r->fetches;
+  r->want = true;
+  pthread_cond_signal (&r->cond);
+  if (wait_ms > 0)
+    {
+      struct timespec until;
+      clock_gettime (CLOCK_REALTIME, &until);
+      until.tv_sec += wait_ms / 1000;
+      until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+      if (until.tv_nsec >= 1000000000)
+        {
+          until.tv_sec++;
+          until.tv_nsec -= 1000000000;
+        }
+      while (r->fetches == before
+             && pthread_cond_timedwait (&r->done, &r->mu, &until) == 0)
+        ;
+    }
+  if (r->fresh != NULL)
+    {
+      json_decref (r->containers);
+      r->containers = r->fresh;
+      r->containers_ms = r->fresh_ms;
+      r->fresh = NULL;
+    }
+  pthread_mutex_unlock (&r->mu);
+}
+
+static json_t *
+op_containers (void *ctx)
+{
+  struct moatd *d = ctx;
+  struct web_role *r = d->web;
+  json_t *out, *ranges, *c;
+  int64_t now = moatd_now_ms ();
+  size_t i;
+
+  r->used_ms = now;
+  pthread_mutex_lock (&r->mu);
+  if (r->fresh != NULL)
+    {
+      json_decref (r->containers);
+      r->containers = r->fresh;
+      r->containers_ms = r->fresh_ms;
+      r->fresh = NULL;
+    }
+  pthread_mutex_unlock (&r->mu);
+  if (r->containers == NULL || now - r->containers_ms >= CONTAINERS_STALE_MS)
+    refresh (r, CONTAINERS_WAIT_MS);
+  else if (now - r->containers_ms >= CONTAINERS_TTL_MS)
+    refresh (r, 0);
+  if (r->containers == NULL)
+    return json_array ();
+  ranges = id_ranges (d);
+  out = json_array ();
+  json_array_foreach (r->containers, i, c)
+  {
+    json_t *row = json_copy (c);
+    json_t *range = json_object_get (
+        ranges, json_string_value (json_object_get (c, "id")));
+    json_object_set (row, "id_range", range != NULL ? range : json_null ());
+    json_array_append_new (out, row);
+  }
   json_decref (ranges);
-  json_decref (r->containers);
-  r->containers = json_incref (out);
-  r->containers_ms = moatd_now_ms ();
   return out;
 }
 
@@ -312,13 +420,19 @@ moatd_web_start (struct moatd *d, moat_error_t *err)
       log_info ("dashboard off (--dashboard-port 0)");
       return 0;
     }
-  if ((r = calloc (1, sizeof *r)) == NULL
-      || (r->runtimes = json_object ()) == NULL)
-    {
-      free (r);
-      return moat_error (err, ENOMEM, "dashboard");
-    }
+  if ((r = calloc (1, sizeof *r)) == NULL)
+    return moat_error (err, ENOMEM, "dashboard");
   d->web = r;
+  pthread_mutex_init (&r->mu, NULL);
+  pthread_cond_init (&r->cond, NULL);
+  pthread_cond_init (&r->done, NULL);
+  atomic_init (&r->stop, false);
+  if ((r->runtimes = json_object ()) == NULL
+      || (r->engine_sock = strdup (d->engine_sock)) == NULL)
+    return moat_error (err, ENOMEM, "dashboard");
+  if (pthread_create (&r->thr, NULL, lister, r) != 0)
+    return moat_error (err, EAGAIN, "dashboard: start the list thread");
+  r->thr_started = true;
   if (ttl != NULL)
     cfg.ticket_ttl_ms = strtoull (ttl, NULL, 10);
   r->src.kind = SRC_WEB;
@@ -357,8 +471,12 @@ moatd_web_turn (struct moatd *d)
 void
 moatd_web_tick (struct moatd *d)
 {
-  if (d->web != NULL)
-    web_tick (d->web->web);
+  if (d->web == NULL)
+    return;
+  web_tick (d->web->web);
+  /* keep the list fresh while someone looks at it */
+  if (d->web->thr_started && moatd_now_ms () - d->web->used_ms < 60000)
+    refresh (d->web, 0);
   moatd_web_turn (d);
 }
 
@@ -418,8 +536,21 @@ moatd_web_stop (struct moatd *d)
         moat_error_release (&err);
       io_loop_free (r->loop);
     }
+  if (r->thr_started)
+    {
+      pthread_mutex_lock (&r->mu);
+      atomic_store (&r->stop, true);
+      pthread_cond_signal (&r->cond);
+      pthread_mutex_unlock (&r->mu);
+      pthread_join (r->thr, NULL);
+    }
+  pthread_mutex_destroy (&r->mu);
+  pthread_cond_destroy (&r->cond);
+  pthread_cond_destroy (&r->done);
+  json_decref (r->fresh);
   json_decref (r->containers);
   json_decref (r->runtimes);
+  free (r->engine_sock);
   free (r);
   d->web = NULL;
   free (d->web_error);
