@@ -4,10 +4,11 @@ followers.  Used by bench/dashboard/run.sh (which starts the stack).
 
   load.py MOAT PORT PAGES FOLLOWERS RECORDS
 
-Prints JSON: page p50/p95/max (ms) with the container list cached, the
-same for the container list fetched from the engine (a cold list every
-1.1 s, served from the last list while a new one is fetched), and for FOLLOWERS streams: records each got, and the time from the
-last record's write to its arrival at the last follower.
+Prints JSON: page p50/p95/max (ms) loaded back to back, the same after
+1.1 s idle each (the list is then older than its 1 s: moatd serves the
+last one and fetches a new one meanwhile), and for FOLLOWERS streams:
+records each got, and the time from the last record's write to its
+arrival at the last follower.
 """
 import http.client
 import json
