@@ -137,7 +137,18 @@ else
   harness_diag "screenshots: $art"
 fi
 
-"$MOAT" audit --json 2>/dev/null | grep -q '"rule":"settings.set"' || true
+# moatd restarted by moat up: the same port, and the sessions are gone
+# (kept in memory only: docs/dashboard.md).
+moatd=$(jq -r .processes.moatd.pid "$MOAT_ROOT/run/moat/stack.json")
+kill -TERM "$moatd"
+for _ in $(seq 100); do kill -0 "$moatd" 2>/dev/null || break; sleep 0.1; done
+out=$(MOAT_ENGINE_NETNS=$HARNESS_NETNS "$MOAT" up -d 2>&1) || not_ok "moat up restarts moatd" "$out"
+st=$("$MOAT" status --json 2>&1)
+jq -e --argjson p "$port" '.dashboard.running and .dashboard.port == $p' \
+  <<<"$st" >/dev/null && ok "a restarted moatd serves the dashboard on the same port" \
+  || not_ok "a restarted moatd serves the dashboard on the same port" "$st"
+expect_code "a session from before the restart is gone" 401 \
+  -b "moat_session=$cookie" "$base/api/status"
 grep -E 'Sanitizer|runtime error' "$MOAT_ROOT"/var/log/moat/moatd.log >/dev/null \
   && not_ok "no sanitizer report in moatd's log" \
   "$(grep -A20 -E 'Sanitizer|runtime error' "$MOAT_ROOT"/var/log/moat/moatd.log | head -30)" \
