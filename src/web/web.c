@@ -715,14 +715,12 @@ web_audit_push (struct web *w, json_t *rec)
           conn_close (c);
           continue;
         }
-      /* all or nothing: a follower that cannot take the record whole
-       * (its buffer is full: it does not read) is dropped */
-      size_t before = io_buf_len (&c->out);
+      /* a follower that cannot take the record (1 MiB queued: it does
+       * not read) is dropped rather than sent a gap */
       if (io_buf_append (&c->out, head, hl) < 0
           || io_buf_append (&c->out, s, sl) < 0
           || io_buf_append (&c->out, "\n\n", 2) < 0)
         {
-          (void)before;
           conn_close (c);
           continue;
         }
