@@ -30,6 +30,10 @@
  *                                             "allowedOrgs":[...],
  *                                             "enforced","satisfied",
  *                                             "expires_at"} (docs/signin.md)
+ *   dashboard.ticket                      -> {"ok":true,"url":URL,
+ *                                             "expires_in_s":60}: a one-time
+ *                                             sign-in URL for the caller's
+ *                                             uid (docs/dashboard.md)
  */
 #ifndef MOAT_CTL_CTL_H
 #define MOAT_CTL_CTL_H

@@ -29,6 +29,7 @@ moatd_audit_record (struct moatd *d, struct audit_record *r)
   for (struct client *c = d->clients; c != NULL; c = c->next)
     if (c->follow && !c->closing && !c->dead)
       moatd_client_send (d, c, msg);
+  moatd_web_audit (d, json_object_get (msg, "record"));
   json_decref (msg);
 }
 

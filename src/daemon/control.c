@@ -49,8 +49,8 @@ isolation_json (struct moatd *d)
                                 "range_size", 65536);
 }
 
-static json_t *
-status_reply (struct moatd *d)
+json_t *
+moatd_status_json (struct moatd *d)
 {
   json_t *errors = json_array ();
   json_t *policy;
@@ -72,6 +72,10 @@ status_reply (struct moatd *d)
     json_array_append_new (
         errors, json_pack ("{s:s, s:s}", "component", "fleet", "message",
                            moatd_fleet_problem (d)));
+  if (d->web_error != NULL)
+    json_array_append_new (
+        errors, json_pack ("{s:s, s:s}", "component", "dashboard", "message",
+                           d->web_error));
   if (d->signin_error != NULL)
     json_array_append_new (
         errors, json_pack ("{s:s, s:s}", "component", "signin", "message",
@@ -100,7 +104,7 @@ status_reply (struct moatd *d)
       p->proxy.pac != NULL && p->proxy.pac[0] != '\0',
       "filesharingDirectories", "count", (int) p->filesharing.n_dirs);
   return json_pack ("{s:b, s:{s:i, s:I, s:s, s:s, s:i, s:b, s:b}, s:o, s:o,"
-                    " s:o, s:o, s:o}",
+                    " s:o, s:o, s:o, s:o}",
                     "ok", 1,
                     "moatd", "pid", (int) getpid (), "started_at_ms",
                     (json_int_t) d->started_ms, "engine_sock",
@@ -110,19 +114,19 @@ status_reply (struct moatd *d)
                     moatd_net_running_p (d),
                     "policy", policy, "signin", signin_json (d),
                     "isolation", isolation_json (d), "fleet",
-                    moatd_fleet_status (d), "errors", errors);
+                    moatd_fleet_status (d), "errors", errors, "dashboard",
+                    moatd_web_status (d));
 }
 
-static json_t *
-settings_set (struct moatd *d, struct client *c, json_t *req)
+json_t *
+moatd_settings_set (struct moatd *d, uid_t uid, pid_t pid, const char *key,
+                    const char *text)
 {
-  const char *key = json_string_value (json_object_get (req, "key"));
-  const char *text = json_string_value (json_object_get (req, "value"));
   json_t *value = NULL;
   moat_error_t err = NULL;
   cleanup_free char *detail = NULL;
   struct audit_record r = {
-    .component = "policy", .caller_uid = c->uid, .caller_pid = c->pid,
+    .component = "policy", .caller_uid = uid, .caller_pid = pid,
     .rule = "settings.set", .endpoint = key,
   };
   json_t *reply;
@@ -140,7 +144,7 @@ settings_set (struct moatd *d, struct client *c, json_t *req)
     }
   if (state_begin (d->state, &err) < 0
       || state_override_set (d->state, policy_setting_canonical (key), value,
-                             c->uid, &err)
+                             uid, &err)
              < 0
       || state_commit (d->state, &err) < 0)
     {
@@ -156,7 +160,7 @@ settings_set (struct moatd *d, struct client *c, json_t *req)
       goto out;
     }
   r.outcome = "applied";
-  log_info ("uid %d set %s", (int) c->uid, detail ? detail : key);
+  log_info ("uid %d set %s", (int) uid, detail ? detail : key);
   reply = json_pack ("{s:b, s:s, s:O}", "ok", 1, "key", key, "value", value);
 out:
   moatd_audit_record (d, &r);
@@ -200,7 +204,7 @@ moatd_handle_request (struct moatd *d, struct client *c, json_t *req)
   else if (strcmp (cmd, "ping") == 0)
     reply = json_pack ("{s:b, s:i}", "ok", 1, "pid", (int) getpid ());
   else if (strcmp (cmd, "status") == 0)
-    reply = status_reply (d);
+    reply = moatd_status_json (d);
   else if (strcmp (cmd, "settings.show") == 0)
     reply = json_pack ("{s:b, s:O}", "ok", 1, "settings", d->policy->settings);
   else if (strcmp (cmd, "net.remove_rules") == 0)
@@ -219,7 +223,11 @@ moatd_handle_request (struct moatd *d, struct client *c, json_t *req)
   else if (strcmp (cmd, "signin.policy") == 0)
     reply = json_pack ("{s:b, s:o}", "ok", 1, "signin", signin_json (d));
   else if (strcmp (cmd, "settings.set") == 0)
-    reply = settings_set (d, c, req);
+    reply = moatd_settings_set (
+        d, c->uid, c->pid, json_string_value (json_object_get (req, "key")),
+        json_string_value (json_object_get (req, "value")));
+  else if (strcmp (cmd, "dashboard.ticket") == 0)
+    reply = moatd_web_ticket (d, c->uid); /* SO_PEERCRED's uid */
   else if (strcmp (cmd, "policy.reload") == 0)
     {
       moatd_policy_check (d, true);

@@ -189,7 +189,8 @@ moatd_new (const struct moat_paths *paths, const struct moatd_config *cfg,
       || bind_control (d, err) < 0
       || setup_fds (d, err) < 0 || audit_prune (d, err) < 0
       || moatd_guard_start (d, err) < 0
-      || moatd_net_start (d, err) < 0)
+      || moatd_net_start (d, err) < 0
+      || moatd_web_start (d, err) < 0)
     {
       moatd_free (d);
       return -1;
@@ -248,6 +249,7 @@ moatd_run (struct moatd *d, moat_error_t *err)
                 moatd_pac_refresh (d);
                 moatd_clients_idle (d);
                 moatd_session_tick (d);
+                moatd_web_tick (d);
                 if (moatd_now_ms () - d->audit_pruned_ms > 3600 * 1000)
                   {
                     moat_error_t perr = NULL;
@@ -261,6 +263,9 @@ moatd_run (struct moatd *d, moat_error_t *err)
               }
             case SRC_AUDIT:
               moatd_audit_drain (d);
+              break;
+            case SRC_WEB:
+              moatd_web_turn (d);
               break;
             case SRC_SIGNAL:
               {
@@ -293,6 +298,7 @@ moatd_free (struct moatd *d)
 {
   if (d == NULL)
     return;
+  moatd_web_stop (d);
   moatd_guard_stop (d);
   moatd_session_stop (d);
   moatd_net_stop (d);

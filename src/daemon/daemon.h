@@ -20,6 +20,7 @@ struct moatd_config
   const char *engine_bridge; /* its default bridge; NULL = moat0 */
   unsigned net_port;        /* the net guard's listener; 0 = 15001 */
   const char *sandbox_exe;  /* moat-sandbox; NULL = next to moatd */
+  unsigned dashboard_port;  /* 127.0.0.1:PORT; 0 = no dashboard */
 };
 
 struct moatd;

@@ -24,6 +24,7 @@ enum source_kind
   SRC_SIGNAL,
   SRC_TIMER,
   SRC_AUDIT,
+  SRC_WEB, /* the dashboard's I/O core loop (web_role.c) */
 };
 
 struct source
@@ -130,6 +131,10 @@ struct moatd
 
   struct fleet_role *fleet; /* fleet_role.c; NULL before moatd_fleet_start */
   struct signin_role *signin_role; /* sessions and the gate, signin_role.c */
+  /* The dashboard (web_role.c, opaque); web_error says why it is not
+   * served when it should be. */
+  struct web_role *web;
+  char *web_error;
 };
 
 int64_t moatd_now_ms (void);
@@ -197,6 +202,20 @@ void moatd_session_stop (struct moatd *d); /* after the guard stopped */
 
 /* control.c */
 void moatd_handle_request (struct moatd *d, struct client *c, json_t *req);
+/* The `status` reply, and `settings.set` as uid (pid -1: unknown): the
+ * control socket and the dashboard share them. */
+json_t *moatd_status_json (struct moatd *d);
+json_t *moatd_settings_set (struct moatd *d, uid_t uid, pid_t pid,
+                            const char *key, const char *text);
+
+/* web_role.c: the dashboard. */
+int moatd_web_start (struct moatd *d, moat_error_t *err);
+void moatd_web_turn (struct moatd *d); /* its loop's fd is readable */
+void moatd_web_tick (struct moatd *d); /* periodic */
+void moatd_web_audit (struct moatd *d, json_t *rec);
+json_t *moatd_web_ticket (struct moatd *d, uid_t uid);
+json_t *moatd_web_status (struct moatd *d);
+void moatd_web_stop (struct moatd *d);
 
 /* clients.c: the control socket's connections. */
 void moatd_client_send (struct moatd *d, struct client *c, json_t *msg);

@@ -159,6 +159,12 @@ io_loop_stopped_p (const struct io_loop *l)
   return l->stopped;
 }
 
+int
+io_loop_fd (const struct io_loop *l)
+{
+  return l->epfd;
+}
+
 uint64_t
 io_loop_batch (const struct io_loop *l)
 {

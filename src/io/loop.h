@@ -118,6 +118,12 @@ void io_loop_stop (struct io_loop *l);
 void io_loop_wake (struct io_loop *l);
 bool io_loop_stopped_p (const struct io_loop *l);
 
+/* The loop's epoll descriptor, readable when an event is pending: an
+ * owner with an epoll loop of its own (moatd's main thread) watches it and
+ * runs io_loop_once (l, 0).  Timers then fire only when that owner turns
+ * the loop (moatd: at least every 2 s). */
+int io_loop_fd (const struct io_loop *l);
+
 /* The number of epoll_wait calls made so far. */
 uint64_t io_loop_batch (const struct io_loop *l);
 

@@ -54,6 +54,7 @@ stack_up_opts_init (struct stack_up_opts *o)
   o->pool_size = 24;
   o->dockerd_path = "/usr/sbin/dockerd";
   o->timeout_s = 60;
+  o->dashboard_port = 7979;
 }
 
 char *
@@ -605,8 +606,12 @@ start_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
   cleanup_free char *cidrs = NULL;
   cleanup_free char *moatd_log = log_path (paths, "moatd");
   struct stack_proc moatd;
-  char *argv[11];
+  char *argv[13], port[16];
   int ac = 0;
+  /* The port of the first start: a restarted moatd keeps it. */
+  json_t *jport = json_object_get (record, "dashboard_port");
+  int dport = json_is_integer (jport) ? (int)json_integer_value (jport)
+                                      : o->dashboard_port;
   off_t from;
 
   if (moatd_log == NULL)
@@ -614,6 +619,11 @@ start_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
   argv[ac++] = (char *)moatd_path;
   argv[ac++] = (char *)"--engine-sock";
   argv[ac++] = (char *)stack_record_str (record, "engine_sock");
+  snprintf (port, sizeof port, "%d", dport);
+  argv[ac++] = (char *)"--dashboard-port";
+  argv[ac++] = port;
+  if (!json_is_integer (jport))
+    json_object_set_new (record, "dashboard_port", json_integer (dport));
   if (private && bname != NULL && bcidr != NULL)
     {
       if (asprintf (&cidrs, "%s,%s", bcidr, pool) < 0)

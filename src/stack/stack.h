@@ -170,6 +170,7 @@ struct stack_up_opts
   const char *moatd_path;   /* default: next to the moat binary */
   const char *runtime_path; /* NULL: look for moat-runc; "" : none */
   int timeout_s;            /* startup timeout per component */
+  int dashboard_port;       /* moatd's dashboard; default 7979, 0: off */
   const sigset_t *abort_on; /* pending signals that abort startup */
 };
 

@@ -252,7 +252,10 @@ harness_logs() {
 # harness_up [moat up options]: moat up -d in the private netns.
 harness_up() {
   local out
-  out=$(MOAT_ENGINE_NETNS=$HARNESS_NETNS "$MOAT" up -d "$@" 2>&1)
+  # The dashboard is off unless a test names a port (tests run side by
+  # side; a later --dashboard-port in "$@" wins).
+  out=$(MOAT_ENGINE_NETNS=$HARNESS_NETNS "$MOAT" up -d \
+    --dashboard-port "${HARNESS_DASHBOARD_PORT:-0}" "$@" 2>&1)
   if [ $? -ne 0 ]; then
     not_ok "harness: moat up" "$out"
     harness_logs

@@ -53,5 +53,7 @@ int cli_pac (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
 int cli_net (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
 int cli_directory (struct moat_cli *cli, int argc, char **argv,
                    moat_error_t *err);
+int cli_dashboard (struct moat_cli *cli, int argc, char **argv,
+                   moat_error_t *err);
 
 #endif

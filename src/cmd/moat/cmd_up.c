@@ -51,6 +51,9 @@ usage (FILE *out)
       "../sbin)\n"
       "  --timeout SECONDS      how long each component may take to answer\n"
       "                         (default 60)\n"
+      "  --dashboard-port N     moatd serves the dashboard on 127.0.0.1:N\n"
+      "                         (default 7979; 0 turns it off; see `moat\n"
+      "                         dashboard`)\n"
       "  -h, --help             this help\n\n"
       "Output: `DOCKER_HOST=unix://…/run/moat/docker.sock` on stdout (the\n"
       "guarded socket), then a `#` comment naming the raw engine socket "
@@ -118,6 +121,7 @@ cli_up (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
     OPT_DOCKERD,
     OPT_MOATD,
     OPT_TIMEOUT,
+    OPT_DASHBOARD,
   };
   static const struct option longopts[] = {
     { "engine", required_argument, NULL, OPT_ENGINE },
@@ -129,6 +133,7 @@ cli_up (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
     { "dockerd", required_argument, NULL, OPT_DOCKERD },
     { "moatd", required_argument, NULL, OPT_MOATD },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "dashboard-port", required_argument, NULL, OPT_DASHBOARD },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -180,6 +185,14 @@ cli_up (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
           if (errno != 0 || *end != '\0' || o.timeout_s < 1
               || o.timeout_s > 3600)
             return moat_error (err, EINVAL, "bad --timeout `%s`", optarg);
+          break;
+        case OPT_DASHBOARD:
+          errno = 0;
+          o.dashboard_port = (int)strtol (optarg, &end, 10);
+          if (errno != 0 || *end != '\0' || optarg[0] == '\0'
+              || o.dashboard_port < 0 || o.dashboard_port > 65535)
+            return moat_error (err, EINVAL, "bad --dashboard-port `%s`",
+                               optarg);
           break;
         default:
           usage (stderr);

@@ -28,6 +28,7 @@ static const struct cli_command commands[] = {
   { "pac", cli_pac, "evaluate a PAC file in the sandbox (pac eval)" },
   { "net", cli_net, "what the net guard would decide for a URL" },
   { "directory", cli_directory, "the local organization directory (root)" },
+  { "dashboard", cli_dashboard, "open the dashboard (one-time link)" },
 };
 
 static void

@@ -18,7 +18,7 @@ usage (FILE *out)
   fprintf (out,
            "Usage: moatd [--engine-sock PATH] [--container-cidrs LIST]\n"
            "             [--engine-netns NAME] [--engine-bridge NAME]\n"
-           "             [--net-port N] "
+           "             [--net-port N] [--dashboard-port N] "
            "[--sandbox PATH]\n"
            "             [--log-format text|json] [--debug]\n\n"
            "The moat daemon: holds the effective policy, serves moat's "
@@ -37,6 +37,9 @@ usage (FILE *out)
            "                       the br-* bridges are intercepted\n"
            "  --net-port N         the net guard's listener (default "
            "15001)\n"
+           "  --dashboard-port N   serve the dashboard on 127.0.0.1:N "
+           "(default: none;\n"
+           "                       `moat up` passes 7979)\n"
            "  --sandbox PATH       moat-sandbox (default: next to moatd)\n"
            "  --log-format FMT     text (default) or json lines on stderr\n"
            "  --debug              log debug messages\n");
@@ -52,6 +55,7 @@ main (int argc, char **argv)
     { "engine-bridge", required_argument, NULL, 'b' },
     { "net-port", required_argument, NULL, 'p' },
     { "sandbox", required_argument, NULL, 's' },
+    { "dashboard-port", required_argument, NULL, 'W' },
     { "log-format", required_argument, NULL, 'f' },
     { "debug", no_argument, NULL, 'D' },
     { "help", no_argument, NULL, 'h' },
@@ -95,6 +99,18 @@ main (int argc, char **argv)
         break;
       case 's':
         cfg.sandbox_exe = optarg;
+        break;
+      case 'W':
+        {
+          char *end;
+          unsigned long v = strtoul (optarg, &end, 10);
+          if (*end != '\0' || optarg[0] == '\0' || v > 65535)
+            {
+              fprintf (stderr, "moatd: bad --dashboard-port `%s`\n", optarg);
+              return 2;
+            }
+          cfg.dashboard_port = (unsigned)v;
+        }
         break;
       case 'f':
         if (moat_log_format_parse (optarg, &fmt) < 0)
