@@ -391,6 +391,30 @@ audit_refusal (const struct runtime_ctx *ctx, const char *id,
   state_close (st);
 }
 
+/* containerd's shim writes root.path relative to the bundle ("rootfs");
+ * dockerd writes it absolute.  The root is prepared from moat's own run
+ * directory, so make it absolute (resolved: the bundle may be reached
+ * through a symlink). */
+static int
+absolute_root (json_t *spec, const char *bundle, moat_error_t *err)
+{
+  json_t *root = json_object_get (spec, "root");
+  const char *path = json_string_value (json_object_get (root, "path"));
+  cleanup_free char *joined = NULL;
+  cleanup_free char *real = NULL;
+
+  if (path == NULL || path[0] == '/')
+    return 0;
+  if (asprintf (&joined, "%s/%s", bundle, path) < 0)
+    return moat_error (err, ENOMEM, "root path");
+  real = realpath (joined, NULL);
+  if (real == NULL)
+    return moat_error (err, errno, "resolve root `%s`", joined);
+  if (json_object_set_new (root, "path", json_string (real)) < 0)
+    return moat_error (err, ENOMEM, "rewrite root.path");
+  return 0;
+}
+
 int
 runtime_create (const struct runtime_ctx *ctx, char *const *args,
                 moat_error_t *err)
@@ -444,6 +468,12 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   if (spec == NULL)
     return moat_error (err, EINVAL, "create `%s`: %s: line %d: %s", id, config,
                        jerr.line, jerr.text);
+
+  if (absolute_root (spec, bundle, err) < 0)
+    {
+      moat_error_wrap (err, "create `%s`", id);
+      goto out;
+    }
 
   clock_gettime (CLOCK_MONOTONIC, &t0);
   if (open_pool (ctx, &pool, &uid_start, &gid_start, err) < 0)
