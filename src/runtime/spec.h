@@ -64,6 +64,11 @@ struct spec_ctx
   struct spec_ns_id host_ns[SPEC_NS_COUNT][3];
   /* What bind mount sources may be (NULL: not checked). */
   const struct bindpol *binds;
+  /* A container of a Kubernetes pod joins its sandbox's user namespace,
+   * which has the pod's range (handler.h): this path is the one user
+   * namespace path accepted, and added when the spec has none.  NULL:
+   * the container gets a user namespace of its own. */
+  const char *pod_userns;
 };
 
 /* What the rewrite did, for the log.  Strings are malloc'd, may be NULL. */

@@ -14,6 +14,9 @@
  *                        (the container's root then owns nothing on them)
  *   --moat-lock PATH     the lock shim for containers with CAP_SYS_ADMIN
  *                        (default: moat-lock beside this program)
+ *   --moat-containerd    called as a containerd runtime handler
+ *                        (Kubernetes): ranges keyed by runc's --root and
+ *                        the id, one range per CRI pod (handler.h)
  * `create`, `start` and `delete` do moat's part (src/runtime/runtime.h); every
  * other verb is exec'd into runc unchanged.  `moat-reconcile` (moat's own
  * verb) releases ranges of containers runc no longer knows; `moat-fresh-mount
@@ -41,6 +44,8 @@ struct globals
   const char *log_path;
   const char *log_format;
   int no_idmap;
+  int containerd;
+  const char *runc_root;
   const char *lock_shim;
   const char **protect; /* NULL-terminated */
   size_t nprotect;
@@ -115,11 +120,20 @@ parse_globals (int argc, char **argv, struct globals *g)
           g->no_idmap = 1;
           continue;
         }
+      if (strcmp (a, "--moat-containerd") == 0)
+        {
+          g->containerd = 1;
+          continue;
+        }
       g->runc_argv[g->n++] = argv[i];
       if (strcmp (a, "--log") == 0 && i + 1 < argc)
         g->log_path = argv[i + 1];
       else if ((v = opt_eq (a, "--log")) != NULL)
         g->log_path = v;
+      if (strcmp (a, "--root") == 0 && i + 1 < argc)
+        g->runc_root = argv[i + 1];
+      else if ((v = opt_eq (a, "--root")) != NULL)
+        g->runc_root = v;
       if (strcmp (a, "--log-format") == 0 && i + 1 < argc)
         g->log_format = argv[i + 1];
       else if ((v = opt_eq (a, "--log-format")) != NULL)
@@ -205,6 +219,8 @@ main (int argc, char **argv)
   ctx.runc_globals = g.runc_argv;
   ctx.idmap_rootfs = !g.no_idmap;
   ctx.protect = g.protect;
+  ctx.containerd = g.containerd;
+  ctx.runc_root = g.runc_root;
   cleanup_free char *lock_default = NULL;
   if (g.lock_shim == NULL)
     g.lock_shim = lock_default = default_lock_shim ();

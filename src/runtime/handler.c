@@ -1,0 +1,84 @@
+/* Keys and pods of moat-runc as a containerd runtime handler (handler.h). */
+#include "handler.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/runtime.h"
+
+char *
+handler_key (const char *runc_root, const char *id)
+{
+  char *s = NULL;
+  size_t n = strlen (runc_root);
+  /* "/run/x/" and "/run/x" are one root */
+  while (n > 1 && runc_root[n - 1] == '/')
+    n--;
+  if (asprintf (&s, "%.*s/%s", (int)n, runc_root, id) < 0)
+    return NULL;
+  return s;
+}
+
+int
+handler_split_key (const char *key, char **root, char **id, moat_error_t *err)
+{
+  const char *slash = strrchr (key, '/');
+  *root = *id = NULL;
+  if (slash == NULL || slash == key || slash[1] == '\0')
+    return moat_error (err, EINVAL, "`%s` is not a handler key", key);
+  *root = strndup (key, (size_t)(slash - key));
+  *id = strdup (slash + 1);
+  if (*root == NULL || *id == NULL)
+    {
+      free (*root);
+      free (*id);
+      *root = *id = NULL;
+      return moat_error (err, ENOMEM, "split key");
+    }
+  return 0;
+}
+
+char *
+handler_scope (const char *runc_root)
+{
+  uint64_t h = 14695981039346656037ull;
+  char *s = NULL;
+  size_t n = strlen (runc_root);
+  while (n > 1 && runc_root[n - 1] == '/')
+    n--;
+  for (size_t i = 0; i < n; i++)
+    {
+      h ^= (unsigned char)runc_root[i];
+      h *= 1099511628211ull;
+    }
+  if (asprintf (&s, "ctd-%016" PRIx64, h) < 0)
+    return NULL;
+  return s;
+}
+
+int
+handler_pod_sandbox (json_t *spec, const char **sandbox_id, moat_error_t *err)
+{
+  json_t *ann = json_object_get (spec, "annotations");
+  const char *type
+      = json_string_value (json_object_get (ann, HANDLER_ANN_TYPE));
+  const char *sid
+      = json_string_value (json_object_get (ann, HANDLER_ANN_SANDBOX));
+
+  *sandbox_id = NULL;
+  if (type == NULL || strcmp (type, "sandbox") == 0)
+    return 0;
+  if (strcmp (type, "container") != 0)
+    return moat_error (err, EINVAL, "annotation %s: unknown type `%s`",
+                       HANDLER_ANN_TYPE, type);
+  if (sid == NULL || !runtime_id_valid_p (sid))
+    return moat_error (err, EINVAL,
+                       "a CRI container without a valid %s annotation",
+                       HANDLER_ANN_SANDBOX);
+  *sandbox_id = sid;
+  return 0;
+}

@@ -1,0 +1,54 @@
+/* moat-runc as a containerd runtime handler (a Kubernetes RuntimeClass;
+ * docs/kubernetes.md).
+ *
+ * Under dockerd a container's range and run directory are keyed by its id
+ * alone: one engine, one runc root.  As a containerd handler
+ * (`--moat-containerd`, what dist/k8s/moat-runc-containerd passes) the same
+ * id may exist in several containerd namespaces or instances, each with its
+ * own runc root (`--root`, which the runc shim sets to
+ * <Root option>/<namespace>).  runc refuses two containers of one id under
+ * one root, so "<runc root>/<id>" is unique on the host: it keys the range
+ * in the state database, and the run directory lives under a directory
+ * named after the root (run/moat/runc/ctd-<hash>/<id>).  Such keys hold a
+ * `/`, which moatd's reconciliation (dockerd's runc root) never touches.
+ *
+ * A Kubernetes pod is a sandbox (pause) container plus its containers, all
+ * sharing the sandbox's network and IPC namespaces.  containerd's CRI
+ * plugin marks them with the OCI annotations io.kubernetes.cri.container-type
+ * ("sandbox" or "container") and io.kubernetes.cri.sandbox-id: a container
+ * of a pod takes the range of its sandbox ("<runc root>/<sandbox id>"), so
+ * the whole pod has one range, and only the sandbox's delete releases it. */
+#ifndef MOAT_RUNTIME_HANDLER_H
+#define MOAT_RUNTIME_HANDLER_H
+
+#include <jansson.h>
+
+#include "common/error.h"
+
+#define HANDLER_ANN_TYPE "io.kubernetes.cri.container-type"
+#define HANDLER_ANN_SANDBOX "io.kubernetes.cri.sandbox-id"
+
+/* runc's root when the shim passes no --root. */
+#define HANDLER_RUNC_DEFAULT_ROOT "/run/runc"
+
+/* "<runc_root>/<id>" (malloc'd), or NULL on allocation failure. */
+char *handler_key (const char *runc_root, const char *id);
+
+/* Split a key made by handler_key at its last `/`: *root and *id are
+ * malloc'd.  -1 (EINVAL) for a key without a `/` or with an empty part. */
+int handler_split_key (const char *key, char **root, char **id,
+                       moat_error_t *err);
+
+/* The run directory's scope name for runc_root: "ctd-" and 16 hex digits
+ * (FNV-1a of the path), malloc'd. */
+char *handler_scope (const char *runc_root);
+
+/* The pod a CRI container belongs to: sets *sandbox_id to the sandbox's
+ * id (a pointer into spec) for a container of type "container", NULL for
+ * a sandbox or a container without CRI annotations.  -1 (EINVAL) when the
+ * annotations are malformed (a container without a valid sandbox id, a
+ * type that is neither "sandbox" nor "container"). */
+int handler_pod_sandbox (json_t *spec, const char **sandbox_id,
+                         moat_error_t *err);
+
+#endif
