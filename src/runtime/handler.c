@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "runtime/runtime.h"
+#include "runtime/spec.h"
 
 char *
 handler_key (const char *runc_root, const char *id)
@@ -81,4 +82,38 @@ handler_pod_sandbox (json_t *spec, const char **sandbox_id, moat_error_t *err)
                        HANDLER_ANN_SANDBOX);
   *sandbox_id = sid;
   return 0;
+}
+
+int
+handler_parse_host_ns (const char *list, unsigned *mask, moat_error_t *err)
+{
+  const char *p = list;
+  *mask = 0;
+  while (*p != '\0')
+    {
+      size_t n = strcspn (p, ",");
+      if (n == 7 && strncmp (p, "network", n) == 0)
+        *mask |= 1u << SPEC_NS_NETWORK;
+      else if (n == 3 && strncmp (p, "ipc", n) == 0)
+        *mask |= 1u << SPEC_NS_IPC;
+      else if (n == 3 && strncmp (p, "pid", n) == 0)
+        *mask |= 1u << SPEC_NS_PID;
+      else if (n > 0)
+        return moat_error (err, EINVAL,
+                           "--moat-allow-host-ns: `%.*s` is not one of "
+                           "network, ipc, pid",
+                           (int)n, p);
+      p += n;
+      if (*p == ',')
+        p++;
+    }
+  return 0;
+}
+
+int
+handler_cri_p (json_t *spec)
+{
+  return json_string_value (json_object_get (
+             json_object_get (spec, "annotations"), HANDLER_ANN_TYPE))
+         != NULL;
 }

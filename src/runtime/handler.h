@@ -51,4 +51,16 @@ char *handler_scope (const char *runc_root);
 int handler_pod_sandbox (json_t *spec, const char **sandbox_id,
                          moat_error_t *err);
 
+/* --moat-allow-host-ns LIST: the host namespaces ("network", "ipc",
+ * "pid", comma-separated; "" for none) a CRI pod that asks for them
+ * (hostNetwork, hostIPC, hostPID) may share.  Node policy, in the
+ * handler's wrapper: only root can change it.  Sets *mask (bits
+ * 1 << enum spec_ns); -1 (EINVAL) for any other name. */
+int handler_parse_host_ns (const char *list, unsigned *mask,
+                           moat_error_t *err);
+
+/* Is spec a container of containerd's CRI plugin (it has the
+ * io.kubernetes.cri.container-type annotation)? */
+int handler_cri_p (json_t *spec);
+
 #endif

@@ -693,6 +693,8 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
       moat_error (err, EINVAL, "create `%s`: %s", id, bp.caller_error);
       goto fail;
     }
+  if (ctx->containerd && handler_cri_p (spec))
+    sctx.allow_host_ns = ctx->allow_host_ns;
   if (spec_rewrite (spec, &sctx, &rep, err) < 0)
     goto fail;
   if (ctx->idmap_rootfs)
@@ -773,6 +775,13 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
     log_info ("%s: device cgroup rebuilt for the devices it keeps (%u allow "
               "rules replaced)",
               id, rep.dropped_rules);
+  if (rep.host_ns_allowed)
+    log_warn ("%s: shares the host's%s%s%s namespace by node policy "
+              "(--moat-allow-host-ns)",
+              id,
+              rep.host_ns_allowed & (1u << SPEC_NS_NETWORK) ? " network" : "",
+              rep.host_ns_allowed & (1u << SPEC_NS_IPC) ? " ipc" : "",
+              rep.host_ns_allowed & (1u << SPEC_NS_PID) ? " pid" : "");
   if (rep.added_cgroup_ns)
     log_info ("%s: added a private cgroup namespace", id);
   if (rep.replaced_mappings)

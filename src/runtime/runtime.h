@@ -28,6 +28,8 @@ struct runtime_ctx
                                  run directories keyed by runc's root too
                                  (handler.h) */
   const char *runc_root;      /* runc's --root (NULL: runc's default) */
+  unsigned allow_host_ns;     /* host namespaces CRI pods may share
+                                 (handler_parse_host_ns; containerd only) */
 };
 
 /* Run the delegate with the globals followed by args; returns its exit

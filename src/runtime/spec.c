@@ -258,8 +258,13 @@ rewrite_namespaces (json_t *linux_, const struct spec_ctx *ctx,
                          path);
     for (int w = 0; w < 3; w++)
       if (ctx->host_ns[t][w].valid && ctx->host_ns[t][w].dev == st.st_dev
-          && ctx->host_ns[t][w].ino == st.st_ino)
+          && ctx->host_ns[t][w].ino == st.st_ino
+          && !(ctx->allow_host_ns & (1u << t)))
         return refuse_shared ((enum spec_ns)t, err);
+    for (int w = 0; w < 3; w++)
+      if (ctx->host_ns[t][w].valid && ctx->host_ns[t][w].dev == st.st_dev
+          && ctx->host_ns[t][w].ino == st.st_ino)
+        rep->host_ns_allowed |= 1u << t;
   }
 
   /* A missing namespace means the host's.  cgroup is the exception: Docker
@@ -269,6 +274,12 @@ rewrite_namespaces (json_t *linux_, const struct spec_ctx *ctx,
       json_t *add;
       if (seen[t])
         continue;
+      if (t != SPEC_NS_USER && t != SPEC_NS_CGROUP
+          && (ctx->allow_host_ns & (1u << t)))
+        {
+          rep->host_ns_allowed |= 1u << t;
+          continue;
+        }
       if (t != SPEC_NS_USER && t != SPEC_NS_CGROUP)
         return refuse_shared ((enum spec_ns)t, err);
       if (t == SPEC_NS_USER && ctx->pod_userns != NULL)

@@ -69,6 +69,10 @@ struct spec_ctx
    * namespace path accepted, and added when the spec has none.  NULL:
    * the container gets a user namespace of its own. */
   const char *pod_userns;
+  /* Host namespaces the node's policy lets this container share (bit
+   * 1 << enum spec_ns: network, ipc, pid only; handler.h).  0 under
+   * dockerd. */
+  unsigned allow_host_ns;
 };
 
 /* What the rewrite did, for the log.  Strings are malloc'd, may be NULL. */
@@ -82,7 +86,9 @@ struct spec_report
   int lock_mounts; /* CAP_SYS_ADMIN granted, or a seccomp filter that lets
                       a process granted it later (exec --privileged)
                       mount: spec_add_lock_shim applies */
-  unsigned dropped_rules; /* device cgroup allow rules replaced */
+  unsigned dropped_rules;   /* device cgroup allow rules replaced */
+  unsigned host_ns_allowed; /* host namespaces shared by node policy
+                               (bits as spec_ctx.allow_host_ns) */
 };
 
 void spec_report_free (struct spec_report *r);

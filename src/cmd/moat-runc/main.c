@@ -17,6 +17,8 @@
  *   --moat-containerd    called as a containerd runtime handler
  *                        (Kubernetes): ranges keyed by runc's --root and
  *                        the id, one range per CRI pod (handler.h)
+ *   --moat-allow-host-ns LIST  with --moat-containerd: host namespaces
+ *                        (network,ipc,pid) CRI pods may ask for
  * `create`, `start` and `delete` do moat's part (src/runtime/runtime.h); every
  * other verb is exec'd into runc unchanged.  `moat-reconcile` (moat's own
  * verb) releases ranges of containers runc no longer knows; `moat-fresh-mount
@@ -32,6 +34,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "runtime/handler.h"
 #include "runtime/procfs.h"
 #include "runtime/runtime.h"
 
@@ -46,6 +49,7 @@ struct globals
   int no_idmap;
   int containerd;
   const char *runc_root;
+  const char *allow_host_ns;
   const char *lock_shim;
   const char **protect; /* NULL-terminated */
   size_t nprotect;
@@ -123,6 +127,11 @@ parse_globals (int argc, char **argv, struct globals *g)
       if (strcmp (a, "--moat-containerd") == 0)
         {
           g->containerd = 1;
+          continue;
+        }
+      if (strcmp (a, "--moat-allow-host-ns") == 0 && i + 1 < argc)
+        {
+          g->allow_host_ns = argv[++i];
           continue;
         }
       g->runc_argv[g->n++] = argv[i];
@@ -221,6 +230,9 @@ main (int argc, char **argv)
   ctx.protect = g.protect;
   ctx.containerd = g.containerd;
   ctx.runc_root = g.runc_root;
+  if (g.allow_host_ns != NULL
+      && handler_parse_host_ns (g.allow_host_ns, &ctx.allow_host_ns, &err) < 0)
+    return fail (&err);
   cleanup_free char *lock_default = NULL;
   if (g.lock_shim == NULL)
     g.lock_shim = lock_default = default_lock_shim ();
