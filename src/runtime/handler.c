@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/cleanup.h"
+#include "runtime/bindpol.h"
 #include "runtime/runtime.h"
 #include "runtime/spec.h"
 
@@ -116,4 +119,68 @@ handler_cri_p (json_t *spec)
   return json_string_value (json_object_get (
              json_object_get (spec, "annotations"), HANDLER_ANN_TYPE))
          != NULL;
+}
+
+#define TASK_DIR "/io.containerd.runtime.v2.task/"
+#define CRI_DIR "io.containerd.grpc.v1.cri/sandboxes"
+
+/* The containerd directory a task path lies in: the prefix before
+ * TASK_DIR (malloc'd), or NULL. */
+static char *
+ctd_dir_of (const char *task_path)
+{
+  const char *t = task_path ? strstr (task_path, TASK_DIR) : NULL;
+  if (t == NULL || t == task_path)
+    return NULL;
+  return strndup (task_path, (size_t)(t - task_path));
+}
+
+int
+handler_pod_binds (struct bindpol *bp, json_t *spec, const char *bundle,
+                   const char *id, const char *kubelet_root, moat_error_t *err)
+{
+  json_t *ann = json_object_get (spec, "annotations");
+  const char *type
+      = json_string_value (json_object_get (ann, HANDLER_ANN_TYPE));
+  const char *uid
+      = json_string_value (json_object_get (ann, HANDLER_ANN_POD_UID));
+  const char *sid = NULL;
+  cleanup_free char *real = realpath (bundle, NULL);
+  cleanup_free char *work = NULL, *wreal = NULL;
+  cleanup_free char *state = NULL, *root = NULL;
+  int r = 0;
+
+  if (type == NULL)
+    return 0;
+  if (strcmp (type, "sandbox") == 0)
+    sid = id;
+  else if (handler_pod_sandbox (spec, &sid, err) < 0)
+    return -1;
+  if (asprintf (&work, "%s/work", bundle) < 0)
+    return moat_error (err, ENOMEM, "pod binds");
+  wreal = realpath (work, NULL);
+  state = ctd_dir_of (real);
+  root = ctd_dir_of (wreal);
+  for (int i = 0; i < 2; i++)
+    {
+      const char *d = i == 0 ? root : state;
+      cleanup_free char *dir = NULL;
+      if (d == NULL)
+        continue;
+      if (asprintf (&dir, "%s/" CRI_DIR "/%s", d, sid) < 0)
+        return moat_error (err, ENOMEM, "pod binds");
+      r |= bindpol_add_pod_dir (bp, dir);
+      r |= bindpol_add_protected (bp, d);
+    }
+  if (uid != NULL && runtime_id_valid_p (uid))
+    {
+      cleanup_free char *dir = NULL;
+      if (asprintf (&dir, "%s/pods/%s", kubelet_root, uid) < 0)
+        return moat_error (err, ENOMEM, "pod binds");
+      r |= bindpol_add_pod_dir (bp, dir);
+    }
+  r |= bindpol_add_protected (bp, kubelet_root);
+  if (r != 0)
+    return moat_error (err, ENOMEM, "pod binds");
+  return 0;
 }

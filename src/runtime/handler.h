@@ -63,4 +63,22 @@ int handler_parse_host_ns (const char *list, unsigned *mask,
  * io.kubernetes.cri.container-type annotation)? */
 int handler_cri_p (json_t *spec);
 
+#define HANDLER_ANN_POD_UID "io.kubernetes.cri.sandbox-uid"
+#define HANDLER_KUBELET_ROOT "/var/lib/kubelet"
+
+struct bindpol;
+
+/* A CRI container's own files, for the bind rules: containerd's root and
+ * state (from the bundle, <state>/io.containerd.runtime.v2.task/<ns>/<id>,
+ * and its `work` link into <root>) give the pod's CRI sandbox directories
+ * (<root|state>/io.containerd.grpc.v1.cri/sandboxes/<sandbox id>: hosts,
+ * hostname, resolv.conf, shm), the annotation io.kubernetes.cri.sandbox-uid
+ * the kubelet's <kubelet_root>/pods/<uid> (volumes, etc-hosts,
+ * termination log).  Those become bp's pod directories; containerd's root
+ * and state and the kubelet's root become directories no bind may name
+ * otherwise.  A bundle not laid out so adds nothing. */
+int handler_pod_binds (struct bindpol *bp, json_t *spec, const char *bundle,
+                       const char *id, const char *kubelet_root,
+                       moat_error_t *err);
+
 #endif

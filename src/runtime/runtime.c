@@ -687,6 +687,15 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
    * again on what is mounted (a guard bypassed, a path swapped since). */
   if (bindpol_load (&bp, &ctx->paths, ctx->protect, spec, id, err) < 0)
     goto fail;
+  if (ctx->containerd
+      && handler_pod_binds (
+             &bp, spec, bundle, id,
+             ctx->kubelet_root ? ctx->kubelet_root : HANDLER_KUBELET_ROOT, err)
+             < 0)
+    {
+      moat_error_wrap (err, "create `%s`", id);
+      goto fail;
+    }
   sctx.binds = &bp;
   if (bp.caller_error != NULL)
     {

@@ -28,6 +28,7 @@ struct runtime_ctx
                                  run directories keyed by runc's root too
                                  (handler.h) */
   const char *runc_root;      /* runc's --root (NULL: runc's default) */
+  const char *kubelet_root;   /* the kubelet's --root-dir (NULL: default) */
   unsigned allow_host_ns;     /* host namespaces CRI pods may share
                                  (handler_parse_host_ns; containerd only) */
 };

@@ -11,6 +11,9 @@ R=$HARNESS_DIR
 NS=$HARNESS_NETNS
 WRAP=$HARNESS_TOP/dist/k8s/moat-runc-containerd
 export MOAT_RUNC=$MOAT_BUILD/moat-runc
+# read by the wrapper, which the shims of the containerd started below
+# inherit
+export MOAT_KUBELET_ROOT=$R/kubelet
 DB=$MOAT_ROOT/var/lib/moat/state.db
 
 for b in containerd ctr containerd-shim-runc-v2; do
@@ -214,6 +217,36 @@ check_output "bind of a shared directory works" shared-data \
 check_refused "bind outside the shared directories refused" \
   "enhanced container isolation: bind mount of \"$R/private\" denied; it is outside the shared directories" \
   run a default bp --rm --mount "type=bind,src=$R/private,dst=/p,options=rbind:ro" -- cat /p/f
+
+# 5b. A CRI pod's own files (CRI's sandbox directory, the kubelet's pod
+#     directory) may be bound into it; another pod's, or containerd's and
+#     the kubelet's other files, may not (ECI on, none of them shared).
+PUID=0b9f7a52-5c1e-4b8e-9d0e-1f2a3b4c5d6e
+mkdir -p "$R/a/state/io.containerd.grpc.v1.cri/sandboxes/podf" \
+  "$MOAT_KUBELET_ROOT/pods/$PUID/volumes/kubernetes.io~empty-dir/cache" \
+  "$MOAT_KUBELET_ROOT/pods/other-uid"
+echo cri-hosts >"$R/a/state/io.containerd.grpc.v1.cri/sandboxes/podf/hosts"
+echo kube-data >"$MOAT_KUBELET_ROOT/pods/$PUID/volumes/kubernetes.io~empty-dir/cache/f"
+echo other-pod >"$MOAT_KUBELET_ROOT/pods/other-uid/f"
+SB=(--annotation io.kubernetes.cri.container-type=sandbox --annotation "io.kubernetes.cri.sandbox-uid=$PUID")
+check_output "a pod sandbox may bind CRI's hosts file of its own sandbox" cri-hosts \
+  run a default podf --rm "${SB[@]}" \
+  --mount "type=bind,src=$R/a/state/io.containerd.grpc.v1.cri/sandboxes/podf/hosts,dst=/etc/hosts,options=rbind:ro" -- cat /etc/hosts
+check_output "a pod may bind its own kubelet volume" kube-data \
+  run a default podv --rm "${SB[@]}" \
+  --mount "type=bind,src=$MOAT_KUBELET_ROOT/pods/$PUID/volumes/kubernetes.io~empty-dir/cache,dst=/cache,options=rbind" -- cat /cache/f
+check_refused "a pod may not bind another pod's kubelet directory" \
+  "enhanced container isolation: bind mount of \"$MOAT_KUBELET_ROOT/pods/other-uid\" denied; it is outside the shared directories" \
+  run a default podo --rm "${SB[@]}" \
+  --mount "type=bind,src=$MOAT_KUBELET_ROOT/pods/other-uid,dst=/o,options=rbind:ro" -- cat /o/f
+check_refused "a pod may not bind another sandbox's CRI files" \
+  "enhanced container isolation: bind mount of" \
+  run a default podx --rm "${SB[@]}" \
+  --mount "type=bind,src=$R/a/state/io.containerd.grpc.v1.cri/sandboxes/podf/hosts,dst=/etc/hosts,options=rbind:ro" -- cat /etc/hosts
+check_refused "a container without CRI annotations may not bind CRI's files" \
+  "enhanced container isolation: bind mount of" \
+  run a default podn --rm \
+  --mount "type=bind,src=$R/a/state/io.containerd.grpc.v1.cri/sandboxes/podf/hosts,dst=/etc/hosts,options=rbind:ro" -- cat /etc/hosts
 
 # 6. A Kubernetes pod: sandbox + container (CRI annotations) share one
 #    range and the sandbox's user and network namespaces; exec works.

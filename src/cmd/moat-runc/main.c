@@ -19,6 +19,8 @@
  *                        the id, one range per CRI pod (handler.h)
  *   --moat-allow-host-ns LIST  with --moat-containerd: host namespaces
  *                        (network,ipc,pid) CRI pods may ask for
+ *   --moat-kubelet-root DIR  the kubelet's root (default /var/lib/kubelet):
+ *                        a pod's files under DIR/pods/<uid> may be bound
  * `create`, `start` and `delete` do moat's part (src/runtime/runtime.h); every
  * other verb is exec'd into runc unchanged.  `moat-reconcile` (moat's own
  * verb) releases ranges of containers runc no longer knows; `moat-fresh-mount
@@ -50,6 +52,7 @@ struct globals
   int containerd;
   const char *runc_root;
   const char *allow_host_ns;
+  const char *kubelet_root;
   const char *lock_shim;
   const char **protect; /* NULL-terminated */
   size_t nprotect;
@@ -127,6 +130,11 @@ parse_globals (int argc, char **argv, struct globals *g)
       if (strcmp (a, "--moat-containerd") == 0)
         {
           g->containerd = 1;
+          continue;
+        }
+      if (strcmp (a, "--moat-kubelet-root") == 0 && i + 1 < argc)
+        {
+          g->kubelet_root = argv[++i];
           continue;
         }
       if (strcmp (a, "--moat-allow-host-ns") == 0 && i + 1 < argc)
@@ -230,6 +238,7 @@ main (int argc, char **argv)
   ctx.protect = g.protect;
   ctx.containerd = g.containerd;
   ctx.runc_root = g.runc_root;
+  ctx.kubelet_root = g.kubelet_root;
   if (g.allow_host_ns != NULL
       && handler_parse_host_ns (g.allow_host_ns, &ctx.allow_host_ns, &err) < 0)
     return fail (&err);
