@@ -517,11 +517,39 @@ overlay_dirs (const char *super, char ***hosts, size_t *n)
  * Returns 0 when fd is not a mount point or is a file system found
  * nowhere else, 1 with *hosts (NULL-terminated, malloc'd) to judge, -1
  * when it cannot tell. */
+/* The directory holding what fd is: ".." of a directory; for a file
+ * (a pod's hosts file, a file bind), the directory of its real path. */
+static int
+parent_of (int fd)
+{
+  struct stat st;
+  char link[64], real[PATH_MAX];
+  char *slash;
+  ssize_t n;
+  if (fstat (fd, &st) < 0)
+    return -1;
+  if (S_ISDIR (st.st_mode))
+    return openat (fd, "..", O_PATH | O_CLOEXEC);
+  snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
+  n = readlink (link, real, sizeof real - 1);
+  if (n <= 0)
+    return -1;
+  real[n] = '\0';
+  slash = strrchr (real, '/');
+  if (slash == NULL)
+    return -1;
+  if (slash == real)
+    slash[1] = '\0';
+  else
+    *slash = '\0';
+  return open (real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 static int
 volume_bind_source (const struct bindpol *bp, int fd, char ***hosts)
 {
   struct statx a, b;
-  cleanup_close int parent = openat (fd, "..", O_PATH | O_CLOEXEC);
+  cleanup_close int parent = parent_of (fd);
   cleanup_free char *line = NULL;
   struct mi self_, m_;
   struct mi *self = &self_, *m = &m_;
