@@ -239,6 +239,14 @@ check_refused "a pod may not bind another pod's kubelet directory" \
   "enhanced container isolation: bind mount of \"$MOAT_KUBELET_ROOT/pods/other-uid\" denied; it is outside the shared directories" \
   run a default podo --rm "${SB[@]}" \
   --mount "type=bind,src=$MOAT_KUBELET_ROOT/pods/other-uid,dst=/o,options=rbind:ro" -- cat /o/f
+SBD=$R/a/state/io.containerd.grpc.v1.cri/sandboxes/podf
+touch "$SBD/resolv.conf"
+mount --bind "$R/private/f" "$SBD/resolv.conf"
+check_refused "a host file mounted over a pod file is judged as the host file" \
+  "enhanced container isolation: bind mount of \"$R/private/f\" denied; it is outside the shared directories" \
+  run a default podf --rm "${SB[@]}" \
+  --mount "type=bind,src=$SBD/resolv.conf,dst=/etc/resolv.conf,options=rbind:ro" -- cat /etc/resolv.conf
+umount "$SBD/resolv.conf"
 check_refused "a pod may not bind another sandbox's CRI files" \
   "enhanced container isolation: bind mount of" \
   run a default podx --rm "${SB[@]}" \
