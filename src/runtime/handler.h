@@ -63,6 +63,29 @@ int handler_parse_host_ns (const char *list, unsigned *mask,
  * io.kubernetes.cri.container-type annotation)? */
 int handler_cri_p (json_t *spec);
 
+/* /sys of a container whose network namespace the host's user namespace
+ * owns: a CRI sandbox's CNI namespace (/var/run/netns/cni-...), its pod's
+ * containers, the host's own by policy (--moat-allow-host-ns network).
+ * runc cannot mount a sysfs for it from the container's user namespace
+ * (the kernel wants CAP_SYS_ADMIN over the namespace's owner), so
+ * moat-runc, host root, makes one: a helper joins the network namespace
+ * (none to join for the host's), makes a fresh sysfs (fsopen/fsmount,
+ * read-only, nosuid, nodev, noexec: it shows that namespace's interfaces)
+ * and attaches it at <run_dir>/sys; the spec's /sys becomes a bind of it,
+ * and runc still masks /sys/firmware and powercap over it.
+ *
+ * handler_sysfs_plan, before the root file system is prepared: returns 1
+ * and sets *sys (the spec's /sys mount, its type set aside so that the
+ * bind steps leave it) when the container needs it, 0 when not.
+ * handler_sysfs_make, after: makes the sysfs and rewrites *sys. */
+/* 1 when the container's network namespace is owned by the host's user
+ * namespace (a path such as CNI's, or none: the host's, by policy), 0
+ * when it is a namespace of its own or another container's. */
+int handler_netns_host_owned (json_t *spec, moat_error_t *err);
+int handler_sysfs_plan (json_t *spec, json_t **sys, moat_error_t *err);
+int handler_sysfs_make (json_t *spec, json_t *sys, const char *run_dir,
+                        moat_error_t *err);
+
 #define HANDLER_ANN_POD_UID "io.kubernetes.cri.sandbox-uid"
 #define HANDLER_KUBELET_ROOT "/var/lib/kubelet"
 

@@ -592,6 +592,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   cleanup_free char *key = NULL;
   cleanup_free char *pod_userns = NULL;
   const char *pod = NULL;
+  json_t *sys_fresh = NULL; /* /sys made by moat-runc (handler.h) */
   struct spec_ctx sctx = { .size = IDPOOL_RANGE };
   struct spec_report rep = { 0 };
   struct rootfs_report rrep = { 0 };
@@ -673,6 +674,22 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   t_alloc = elapsed_ms (&t0);
   sctx.uid_base = base;
   sctx.gid_base = gid_start + (base - uid_start);
+  /* A pod whose network namespace the host's user namespace owns (CNI's):
+   * runc 1.1 joins a user namespace path before the network namespace,
+   * and could not join the latter from the sandbox's user namespace.  The
+   * container then gets a user namespace of its own with the pod's range
+   * (docs/kubernetes.md, "Pods"). */
+  if (pod != NULL)
+    {
+      int host_net = handler_netns_host_owned (spec, err);
+      if (host_net < 0)
+        {
+          moat_error_wrap (err, "create `%s`", id);
+          goto fail;
+        }
+      if (host_net)
+        pod = NULL;
+    }
   if (pod != NULL)
     {
       if (pod_userns_path (ctx, pod, base, sctx.size, &pod_userns, err) < 0)
@@ -706,6 +723,12 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
     sctx.allow_host_ns = ctx->allow_host_ns;
   if (spec_rewrite (spec, &sctx, &rep, err) < 0)
     goto fail;
+  if (ctx->containerd && ctx->idmap_rootfs
+      && handler_sysfs_plan (spec, &sys_fresh, err) < 0)
+    {
+      moat_error_wrap (err, "create `%s`", id);
+      goto fail;
+    }
   if (ctx->idmap_rootfs)
     {
       clock_gettime (CLOCK_MONOTONIC, &t0);
@@ -719,6 +742,12 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
           goto fail;
         }
       t_rootfs = elapsed_ms (&t0);
+    }
+  if (sys_fresh != NULL
+      && handler_sysfs_make (spec, sys_fresh, rundir, err) < 0)
+    {
+      moat_error_wrap (err, "create `%s`", id);
+      goto fail;
     }
   /* A container that writes a host directory as someone other than its
    * caller must not leave set-id files there. */

@@ -14,6 +14,8 @@ export MOAT_RUNC=$MOAT_BUILD/moat-runc
 # read by the wrapper, which the shims of the containerd started below
 # inherit
 export MOAT_KUBELET_ROOT=$R/kubelet
+# node policy: CRI pods that ask for the host's network may have it
+export MOAT_ALLOW_HOST_NS=network
 DB=$MOAT_ROOT/var/lib/moat/state.db
 
 for b in containerd ctr containerd-shim-runc-v2; do
@@ -195,6 +197,27 @@ check_refused "joining another user namespace refused" \
   "enhanced container isolation: containers can't share the user namespace with the host" \
   run a default hu --rm --with-ns user:/proc/1/ns/user -- true
 
+# The node policy (MOAT_ALLOW_HOST_NS=network) lets a CRI pod that asks
+# for the host's network have it, in its own range; nothing else.
+# (the host's network by path: ctr's --net-host also binds the host's
+# /etc/hosts and resolv.conf, which the bind rules refuse; CRI binds its
+# own copies)
+cpid=$(cut -d' ' -f1 "$R/pids/a.pid")
+out=$(run a default hnp --rm --with-ns "network:/proc/$cpid/ns/net" \
+  --annotation io.kubernetes.cri.container-type=sandbox -- sh -c 'cat /proc/self/uid_map; readlink /proc/self/ns/net; ls /sys/class/net; echo x >/sys/kernel/uevent_helper 2>/dev/null && echo WROTE-SYS' 2>&1)
+read -r c0 hb _ <<<"$out"
+check "policy: a CRI pod with the host network runs in a private range ($c0 $hb)" \
+  test "$c0" = 0 -a "${hb:-0}" -gt 0
+check_output "policy: it is in the host's network namespace" "$(readlink "/proc/$cpid/ns/net")" echo "$out"
+check_fails "policy: its /sys is read-only" grep -q WROTE-SYS <<<"$out"
+want=$(ip -n "$NS" -o link | awk -F': ' '{print $2}' | sed 's/@.*//' | sort | tr '\n' ' ')
+got=$(grep -vE '^( *0 |net:)' <<<"$out" | sort | tr '\n' ' ')
+check "policy: its /sys shows the host network's interfaces ($got)" test "$got" = "$want"
+check_refused "policy: a CRI pod asking for the host pid namespace is still refused" \
+  "enhanced container isolation: containers can't share the pid namespace with the host" \
+  run a default hpp --rm --annotation io.kubernetes.cri.container-type=sandbox \
+  --with-ns "pid:/proc/$$/ns/pid" -- true
+
 # 4. Privileged: contained (test_escape style probes).
 mkdir -p "$R/marker"
 out=$(run a default priv --rm --privileged -- sh -c '
@@ -276,6 +299,26 @@ check_refused "a container naming an unknown sandbox is refused" \
   "pod sandbox \`nopod\` is not a container of this runtime" \
   run a default app2 --rm --annotation io.kubernetes.cri.container-type=container \
   --annotation io.kubernetes.cri.sandbox-id=nopod -- true
+# A pod in a network namespace CRI made (CNI's /var/run/netns/cni-...,
+# owned by the host's user namespace): runc cannot mount its sysfs from
+# the container's user namespace, so moat-runc makes it; sandbox and
+# container see that namespace's interfaces.
+CNI=moat-cni-${MOAT_ROOT##*-}
+HARNESS_EXTRA_NETNS="${HARNESS_EXTRA_NETNS:-} $CNI"
+ip netns add "$CNI" && ip -n "$CNI" link add moatd0 type veth peer name moatd1
+run a default pod2 -d --annotation io.kubernetes.cri.container-type=sandbox \
+  --with-ns "network:/run/netns/$CNI" -- sleep 600 >/dev/null
+p2=$(c a task ls | awk '$1=="pod2"{print $2}')
+check_output "a CRI sandbox in a CNI network namespace sees its interfaces in /sys" moatd0 \
+  ls "/proc/$p2/root/sys/class/net"
+out=$(run a default app3 --rm --annotation io.kubernetes.cri.container-type=container \
+  --annotation io.kubernetes.cri.sandbox-id=pod2 --with-ns "network:/run/netns/$CNI" \
+  -- sh -c 'cat /proc/self/uid_map; ls /sys/class/net; echo x >/sys/kernel/uevent_helper 2>/dev/null && echo WROTE-SYS' 2>&1)
+check_output "a container of that pod sees them too" moatd1 echo "$out"
+check "... in the pod's range ($(base_of "$out"))" test "$(base_of "$out")" = "$(base_of "$(cat "/proc/$p2/uid_map")")"
+check_fails "... and its /sys is read-only" grep -q WROTE-SYS <<<"$out"
+stop a default pod2
+
 n=$(ranges)
 stop a default app1
 check "deleting a pod's container keeps the pod's range" test "$(ranges)" = "$n"
