@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "runtime/handler.h"
+#include "runtime/spec.h"
 
 static void
 key_round_trip (void **state)
@@ -117,6 +118,27 @@ pods_from_annotations (void **state)
   pod_of ("{}", &sid, &err);
 }
 
+static void
+host_ns_policy (void **state)
+{
+  unsigned m = 99;
+  moat_error_t err = NULL;
+  (void)state;
+  assert_int_equal (handler_parse_host_ns ("", &m, &err), 0);
+  assert_int_equal (m, 0);
+  assert_int_equal (handler_parse_host_ns ("network,pid", &m, &err), 0);
+  assert_int_equal (m, (1u << SPEC_NS_NETWORK) | (1u << SPEC_NS_PID));
+  assert_int_equal (handler_parse_host_ns ("ipc,", &m, &err), 0);
+  assert_int_equal (m, 1u << SPEC_NS_IPC);
+  /* never the user, mount, uts or cgroup namespace */
+  assert_int_equal (handler_parse_host_ns ("network,user", &m, &err), -1);
+  moat_error_release (&err);
+  assert_int_equal (handler_parse_host_ns ("mount", &m, &err), -1);
+  moat_error_release (&err);
+  assert_int_equal (handler_parse_host_ns ("net", &m, &err), -1);
+  moat_error_release (&err);
+}
+
 int
 main (void)
 {
@@ -125,6 +147,7 @@ main (void)
     cmocka_unit_test (dockerd_ids_are_not_keys),
     cmocka_unit_test (scope_per_root),
     cmocka_unit_test (pods_from_annotations),
+    cmocka_unit_test (host_ns_policy),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
