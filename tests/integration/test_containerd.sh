@@ -204,7 +204,7 @@ check_refused "joining another user namespace refused" \
 # own copies)
 cpid=$(cut -d' ' -f1 "$R/pids/a.pid")
 out=$(run a default hnp --rm --with-ns "network:/proc/$cpid/ns/net" \
-  --annotation io.kubernetes.cri.container-type=sandbox -- sh -c 'cat /proc/self/uid_map; readlink /proc/self/ns/net; ls /sys/class/net; echo x >/sys/kernel/uevent_helper 2>/dev/null && echo WROTE-SYS' 2>&1)
+  --annotation io.kubernetes.cri.container-type=sandbox -- sh -c 'cat /proc/self/uid_map; readlink /proc/self/ns/net; ls /sys/class/net; (echo x >/sys/kernel/uevent_helper) 2>/dev/null && echo WROTE-SYS' 2>&1)
 read -r c0 hb _ <<<"$out"
 check "policy: a CRI pod with the host network runs in a private range ($c0 $hb)" \
   test "$c0" = 0 -a "${hb:-0}" -gt 0
@@ -313,7 +313,7 @@ check_output "a CRI sandbox in a CNI network namespace sees its interfaces in /s
   ls "/proc/$p2/root/sys/class/net"
 out=$(run a default app3 --rm --annotation io.kubernetes.cri.container-type=container \
   --annotation io.kubernetes.cri.sandbox-id=pod2 --with-ns "network:/run/netns/$CNI" \
-  -- sh -c 'cat /proc/self/uid_map; ls /sys/class/net; echo x >/sys/kernel/uevent_helper 2>/dev/null && echo WROTE-SYS' 2>&1)
+  -- sh -c 'cat /proc/self/uid_map; ls /sys/class/net; (echo x >/sys/kernel/uevent_helper) 2>/dev/null && echo WROTE-SYS' 2>&1)
 check_output "a container of that pod sees them too" moatd1 echo "$out"
 check "... in the pod's range ($(base_of "$out"))" test "$(base_of "$out")" = "$(base_of "$(cat "/proc/$p2/uid_map")")"
 check_fails "... and its /sys is read-only" grep -q WROTE-SYS <<<"$out"
