@@ -41,6 +41,7 @@ bindpol_free (struct bindpol *bp)
   free_list (bp->protect, bp->n_protect);
   free_list (bp->sockets, bp->n_sockets);
   free_list (bp->data_roots, bp->n_data_roots);
+  free_list (bp->pod_dirs, bp->n_pod_dirs);
   free (bp->filtered_dir);
   free (bp->image);
   free (bp->policy_error);
@@ -363,6 +364,28 @@ bindpol_is_bind (json_t *m)
   return false;
 }
 
+/* Inside one of the pod's own directories (bindpol.pod_dirs)? */
+static bool
+pod_file_p (const struct bindpol *bp, const char *real)
+{
+  for (size_t i = 0; i < bp->n_pod_dirs; i++)
+    if (path_under (real, bp->pod_dirs[i]))
+      return true;
+  return false;
+}
+
+int
+bindpol_add_pod_dir (struct bindpol *bp, const char *dir)
+{
+  return push (&bp->pod_dirs, &bp->n_pod_dirs, dir, true) < 0 ? -1 : 0;
+}
+
+int
+bindpol_add_protected (struct bindpol *bp, const char *dir)
+{
+  return push (&bp->protect, &bp->n_protect, dir, false) < 0 ? -1 : 0;
+}
+
 /* Files the engine makes for a container, and named volumes: inside a
  * data root, only these. */
 static bool
@@ -535,11 +558,39 @@ overlay_dirs (const char *super, char ***hosts, size_t *n)
  * Returns 0 when fd is not a mount point or is a file system found
  * nowhere else, 1 with *hosts (NULL-terminated, malloc'd) to judge, -1
  * when it cannot tell. */
+/* The directory holding what fd is: ".." of a directory; for a file
+ * (a pod's hosts file, a file bind), the directory of its real path. */
+static int
+parent_of (int fd)
+{
+  struct stat st;
+  char link[64], real[PATH_MAX];
+  char *slash;
+  ssize_t n;
+  if (fstat (fd, &st) < 0)
+    return -1;
+  if (S_ISDIR (st.st_mode))
+    return openat (fd, "..", O_PATH | O_CLOEXEC);
+  snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
+  n = readlink (link, real, sizeof real - 1);
+  if (n <= 0)
+    return -1;
+  real[n] = '\0';
+  slash = strrchr (real, '/');
+  if (slash == NULL)
+    return -1;
+  if (slash == real)
+    slash[1] = '\0';
+  else
+    *slash = '\0';
+  return open (real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 static int
 volume_bind_source (const struct bindpol *bp, int fd, char ***hosts)
 {
   struct statx a, b;
-  cleanup_close int parent = openat (fd, "..", O_PATH | O_CLOEXEC);
+  cleanup_close int parent = parent_of (fd);
   cleanup_free char *line = NULL;
   struct mi self_, m_;
   struct mi *self = &self_, *m = &m_;
@@ -634,7 +685,7 @@ decide (const struct bindpol *bp, const char *real, const struct stat *st,
 {
   const char *base = strrchr (real, '/');
   *kind = BINDPOL_ENGINE;
-  if (engine_file_p (bp, real))
+  if (engine_file_p (bp, real) || pod_file_p (bp, real))
     return 0;
   if (dest != NULL && strcmp (dest, "/sbin/docker-init") == 0
       && S_ISREG (st->st_mode) && st->st_uid == 0
@@ -689,7 +740,8 @@ bindpol_judge_fd (const struct bindpol *bp, int fd, const char *src,
    * place cannot be judged */
   if (real[0] != '/' || (n > 10 && strcmp (real + n - 10, " (deleted)") == 0))
     return refuse_shared (src, err);
-  if (engine_file_p (bp, real) && strstr (real, "/volumes/") != NULL)
+  if ((engine_file_p (bp, real) && strstr (real, "/volumes/") != NULL)
+      || pod_file_p (bp, real))
     {
       /* a named volume: its data, unless the driver mounted host
        * directories there, which are then judged as those */

@@ -66,7 +66,20 @@ struct bindpol
   json_t *pinned;     /* BINDPOL_LABEL_BINDS parsed, or NULL */
   char *policy_error; /* why the settings could not be read (fail closed:
                          no shared directory), or NULL */
+  /* A Kubernetes pod under the containerd handler (handler.h): the
+   * directories of this pod's own files (CRI's sandbox hosts, hostname,
+   * resolv.conf and shm; the kubelet's pod directory with its volumes),
+   * real paths.  Inside them a source passes as the engine's files do
+   * (a mount point there is judged as a volume's _data is). */
+  char **pod_dirs;
+  size_t n_pod_dirs;
 };
+
+/* Add a pod directory (bindpol.pod_dirs, by its real path, or as given
+ * while it does not exist) or a directory never mountable
+ * (bindpol.protect).  -1 on allocation. */
+int bindpol_add_pod_dir (struct bindpol *bp, const char *dir);
+int bindpol_add_protected (struct bindpol *bp, const char *dir);
 
 /* Build the policy for container `id` of `spec`: moat's paths and the
  * effective settings under paths (admin-settings.json and users'

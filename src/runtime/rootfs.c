@@ -784,6 +784,50 @@ make_mountpoints (const char *rootfs, json_t *spec, uint32_t uid, uint32_t gid)
   }
 }
 
+/* A root that is not an overlay: a directory (containerd's native
+ * snapshotter bind-mounts one at the bundle's rootfs; a vfs-style
+ * engine hands the directory itself).  Its whole tree is cloned, id-mapped
+ * through userns_fd and attached at target: what the container's root
+ * writes lands on disk as container-relative ids, as with the overlay.
+ * Returns 1 when mapped, 0 when the root's file system cannot be
+ * id-mapped (left as it is, with a warning, like such a bind source), -1
+ * on error. */
+static int
+idmap_root_dir (const char *root_path, const char *target, int userns_fd,
+                moat_error_t *err)
+{
+  cleanup_close int fd = -1;
+  struct mount_attr attr = { 0 };
+  struct stat st;
+
+  if (stat (root_path, &st) < 0)
+    return moat_error (err, errno, "stat root `%s`", root_path);
+  if (!S_ISDIR (st.st_mode))
+    return moat_error (err, ENOTDIR, "root `%s`", root_path);
+  fd = sys_open_tree (AT_FDCWD, root_path,
+                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  if (fd < 0)
+    return moat_error (err, errno, "open_tree `%s`", root_path);
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = (uint64_t)userns_fd;
+  if (sys_mount_setattr (fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+    {
+      if (errno == EINVAL || errno == EPERM || errno == EOPNOTSUPP)
+        {
+          log_warn ("root `%s`: its file system cannot be id-mapped (%s); "
+                    "its ownership is left as it is",
+                    root_path, strerror (errno));
+          return 0;
+        }
+      return moat_error (err, errno, "id-map `%s`", root_path);
+    }
+  if (mkdir (target, 0711) < 0 && errno != EEXIST)
+    return moat_error (err, errno, "mkdir `%s`", target);
+  if (sys_move_mount (fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return moat_error (err, errno, "attach root at `%s`", target);
+  return 1;
+}
+
 int
 rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
                 uint32_t gid_base, uint32_t size, const struct bindpol *bp,
@@ -834,17 +878,29 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
       ov.upperdir = plan.u_upper;
       ov.workdir = plan.u_work;
     }
-  else
-    log_warn ("root `%s` is not an overlay mount; its ownership is left as "
-              "it is",
-              root_path ? root_path : "(none)");
-
   if (rootfs_helper_start (&h, &ov, &cmap, err) < 0)
     goto out;
-  if (overlay)
+  if (overlay || (root_path != NULL && root_path[0] == '/'))
     {
-      if (build_overlay (run_dir, &plan, &h, rep, err) < 0)
+      int mapped = 0;
+      if (overlay && build_overlay (run_dir, &plan, &h, rep, err) < 0)
         goto out;
+      if (!overlay)
+        {
+          /* containerd's native snapshots (and any root that is a plain
+           * directory or bind mount): one id-mapped clone of it */
+          if (asprintf (&plan.target, "%s/rootfs", run_dir) < 0)
+            {
+              moat_error (err, ENOMEM, "rootfs path");
+              goto out;
+            }
+          mapped = idmap_root_dir (root_path, plan.target, h.userns_fd, err);
+          if (mapped < 0)
+            goto out;
+          if (mapped == 0)
+            goto binds;
+          rep->layers++;
+        }
       /* --read-only: same locking as read-only binds. */
       if (json_is_true (json_object_get (root, "readonly")))
         {
@@ -862,6 +918,11 @@ rootfs_prepare (const char *run_dir, json_t *spec, uint32_t uid_base,
           goto out;
         }
     }
+  else
+    log_warn ("root.path `%s` is not absolute; its ownership is left as "
+              "it is",
+              root_path ? root_path : "(none)");
+binds:
   if (binds_idmap (run_dir, spec, &h, bp, &pmap, rep, err) < 0)
     goto out;
   if (binds_share_netns_sysfs (run_dir, spec, err) < 0)

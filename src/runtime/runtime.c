@@ -19,6 +19,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "cgdeleg.h"
+#include "handler.h"
 #include "idpool.h"
 #include "runtime/bindpol.h"
 #include "state/state.h"
@@ -157,14 +158,40 @@ open_pool (const struct runtime_ctx *ctx, struct idpool **pool,
   return idpool_open (pool, ctx->paths.state_db, &cfg, err);
 }
 
-/* The container's private directory for mounts: run/moat/runc/<id>. */
+static const char *
+runc_root (const struct runtime_ctx *ctx)
+{
+  return ctx->runc_root != NULL ? ctx->runc_root : HANDLER_RUNC_DEFAULT_ROOT;
+}
+
+/* The container's private directory for mounts: run/moat/runc/<id>, and
+ * run/moat/runc/ctd-<hash of runc's root>/<id> for a containerd handler
+ * (handler.h). */
 static char *
 container_run_dir (const struct runtime_ctx *ctx, const char *id)
 {
   char *s = NULL;
+  if (ctx->containerd)
+    {
+      cleanup_free char *scope = handler_scope (runc_root (ctx));
+      if (scope == NULL
+          || asprintf (&s, "%s/runc/%s/%s", ctx->paths.run_dir, scope, id) < 0)
+        return NULL;
+      return s;
+    }
   if (asprintf (&s, "%s/runc/%s", ctx->paths.run_dir, id) < 0)
     return NULL;
   return s;
+}
+
+/* The container's own key in the id pool: its id under dockerd,
+ * "<runc root>/<id>" for a containerd handler. */
+static char *
+pool_key (const struct runtime_ctx *ctx, const char *id)
+{
+  if (ctx->containerd)
+    return handler_key (runc_root (ctx), id);
+  return strdup (id);
 }
 
 static const char *
@@ -196,6 +223,7 @@ release_all (const struct runtime_ctx *ctx, const char *id)
 {
   cleanup_error moat_error_t err = NULL;
   cleanup_free char *dir = container_run_dir (ctx, id);
+  cleanup_free char *key = pool_key (ctx, id);
   struct idpool *pool = NULL;
   uint32_t us, gs;
   int released = 0;
@@ -207,12 +235,50 @@ release_all (const struct runtime_ctx *ctx, const char *id)
       log_warn ("%s: %s", id, moat_error_msg (&err));
       moat_error_release (&err);
     }
-  if (open_pool (ctx, &pool, &us, &gs, &err) < 0
-      || idpool_release (pool, id, &released, &err) < 0)
+  if (key == NULL)
+    log_error ("%s: out of memory", id);
+  else if (open_pool (ctx, &pool, &us, &gs, &err) < 0
+           || idpool_release (pool, key, &released, &err) < 0)
     log_error ("%s: %s", id, moat_error_msg (&err));
   else if (released)
     log_info ("%s: released id range", id);
   idpool_close (pool);
+}
+
+/* Does runc under ctx->runc_root know the container?  The globals'
+ * --root is replaced by ctx->runc_root (reconcile asks under each key's
+ * root). */
+static int
+handler_runc_knows (const struct runtime_ctx *ctx, const char *id)
+{
+  size_t n = 0, k = 0;
+  cleanup_free char **g = NULL;
+  struct runtime_ctx c2 = *ctx;
+  char *st[] = { "state", (char *)id, NULL };
+  while (ctx->runc_globals[n] != NULL)
+    n++;
+  g = calloc (n + 3, sizeof *g);
+  if (g == NULL)
+    return 1; /* keep the range when in doubt */
+  for (size_t i = 0; i < n; i++)
+    {
+      if (strcmp (ctx->runc_globals[i], "--root") == 0
+          && ctx->runc_globals[i + 1] != NULL)
+        {
+          i++;
+          continue;
+        }
+      if (strncmp (ctx->runc_globals[i], "--root=", 7) == 0)
+        continue;
+      g[k++] = ctx->runc_globals[i];
+    }
+  g[k++] = (char *)"--root";
+  g[k++] = (char *)runc_root (ctx);
+  g[k] = NULL;
+  /* g[0] is runc itself, the globals follow: build_argv takes them as
+   * they are */
+  c2.runc_globals = g;
+  return run_runc_quiet (&c2, st) == 0;
 }
 
 int
@@ -235,6 +301,26 @@ runtime_reconcile (const struct runtime_ctx *ctx, unsigned *released,
   for (size_t i = 0; i < n; i++)
     {
       char *st[] = { "state", e[i].container_id, NULL };
+      cleanup_free char *root = NULL, *cid = NULL;
+      cleanup_error moat_error_t kerr = NULL;
+      if (ctx->containerd)
+        {
+          /* a handler's keys, whichever runc root they name: runc is
+           * asked under that root */
+          struct runtime_ctx c2 = *ctx;
+          if (handler_split_key (e[i].container_id, &root, &cid, &kerr) < 0
+              || !runtime_id_valid_p (cid))
+            continue;
+          c2.runc_root = root;
+          if (handler_runc_knows (&c2, cid))
+            continue;
+          log_warn ("%s: runc does not know this container; releasing its "
+                    "range %" PRIu32,
+                    e[i].container_id, e[i].base);
+          release_all (&c2, cid);
+          (*released)++;
+          continue;
+        }
       if (!runtime_id_valid_p (e[i].container_id))
         continue;
       if (run_runc_quiet (ctx, st) == 0)
@@ -397,6 +483,105 @@ audit_refusal (const struct runtime_ctx *ctx, const char *id,
   state_close (st);
 }
 
+/* The pool key create allocates under: the container's own (pool_key),
+ * or for a container of a Kubernetes pod its sandbox's, so that the pod
+ * has one range (handler.h).  The sandbox must be a container runc knows
+ * under the same root. */
+static int
+create_key (const struct runtime_ctx *ctx, json_t *spec, const char *id,
+            char **key, const char **pod, moat_error_t *err)
+{
+  const char *sid = NULL;
+  *pod = NULL;
+  if (ctx->containerd && handler_pod_sandbox (spec, &sid, err) < 0)
+    return -1;
+  if (sid != NULL && strcmp (sid, id) != 0)
+    {
+      if (!handler_runc_knows (ctx, sid))
+        return moat_error (err, ENOENT,
+                           "pod sandbox `%s` is not a container of this "
+                           "runtime (runc root `%s`)",
+                           sid, runc_root (ctx));
+      *key = handler_key (runc_root (ctx), sid);
+      *pod = sid;
+      if (*key != NULL)
+        log_info ("%s: a container of pod sandbox %s: the pod's range", id,
+                  sid);
+    }
+  else
+    *key = pool_key (ctx, id);
+  if (*key == NULL)
+    return moat_error (err, ENOMEM, "pool key");
+  return 0;
+}
+
+/* The user namespace of pod sandbox sid (its init process, from runc's
+ * state.json under our runc root), checked to map exactly the pod's range
+ * [base, base + size): only the pod holds that range, so joining it gives
+ * the container nothing the pod does not have. */
+static int
+pod_userns_path (const struct runtime_ctx *ctx, const char *sid, uint32_t base,
+                 uint32_t size, char **out, moat_error_t *err)
+{
+  cleanup_free char *state = NULL, *data = NULL, *map = NULL;
+  cleanup_free char *mapfile = NULL;
+  json_t *j, *jpid;
+  json_error_t jerr;
+  size_t len;
+  long pid;
+  unsigned long inside, outside, count;
+
+  if (asprintf (&state, "%s/%s/state.json", runc_root (ctx), sid) < 0)
+    return moat_error (err, ENOMEM, "pod state");
+  if (fs_read_file (state, SPEC_MAX, &data, &len, err) < 0)
+    return moat_error_wrap (err, "pod sandbox `%s`", sid);
+  j = json_loadb (data, len, 0, &jerr);
+  jpid = json_object_get (j, "init_process_pid");
+  pid = json_is_integer (jpid) ? (long)json_integer_value (jpid) : 0;
+  json_decref (j);
+  if (pid <= 0)
+    return moat_error (err, EINVAL, "pod sandbox `%s`: no init pid in `%s`",
+                       sid, state);
+  if (asprintf (&mapfile, "/proc/%ld/uid_map", pid) < 0)
+    return moat_error (err, ENOMEM, "pod state");
+  if (fs_read_file (mapfile, 4096, &map, &len, err) < 0)
+    return moat_error_wrap (err, "pod sandbox `%s`", sid);
+  if (sscanf (map, "%lu %lu %lu", &inside, &outside, &count) != 3
+      || inside != 0 || outside != base || count != size
+      || strchr (map, '\n') != map + len - 1)
+    return moat_error (err, EPERM,
+                       "pod sandbox `%s`: its user namespace does not map "
+                       "the pod's range %" PRIu32,
+                       sid, base);
+  if (asprintf (out, "/proc/%ld/ns/user", pid) < 0)
+    return moat_error (err, ENOMEM, "pod state");
+  return 0;
+}
+
+/* containerd's shim writes root.path relative to the bundle ("rootfs");
+ * dockerd writes it absolute.  The root is prepared from moat's own run
+ * directory, so make it absolute (resolved: the bundle may be reached
+ * through a symlink). */
+static int
+absolute_root (json_t *spec, const char *bundle, moat_error_t *err)
+{
+  json_t *root = json_object_get (spec, "root");
+  const char *path = json_string_value (json_object_get (root, "path"));
+  cleanup_free char *joined = NULL;
+  cleanup_free char *real = NULL;
+
+  if (path == NULL || path[0] == '/')
+    return 0;
+  if (asprintf (&joined, "%s/%s", bundle, path) < 0)
+    return moat_error (err, ENOMEM, "root path");
+  real = realpath (joined, NULL);
+  if (real == NULL)
+    return moat_error (err, errno, "resolve root `%s`", joined);
+  if (json_object_set_new (root, "path", json_string (real)) < 0)
+    return moat_error (err, ENOMEM, "rewrite root.path");
+  return 0;
+}
+
 int
 runtime_create (const struct runtime_ctx *ctx, char *const *args,
                 moat_error_t *err)
@@ -410,6 +595,10 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   cleanup_free char *data = NULL;
   cleanup_free char *out = NULL;
   cleanup_free char *rundir = NULL;
+  cleanup_free char *key = NULL;
+  cleanup_free char *pod_userns = NULL;
+  const char *pod = NULL;
+  json_t *sys_fresh = NULL; /* /sys made by moat-runc (handler.h) */
   struct spec_ctx sctx = { .size = IDPOOL_RANGE };
   struct spec_report rep = { 0 };
   struct rootfs_report rrep = { 0 };
@@ -452,13 +641,25 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
     return moat_error (err, EINVAL, "create `%s`: %s: line %d: %s", id, config,
                        jerr.line, jerr.text);
 
+  if (absolute_root (spec, bundle, err) < 0)
+    {
+      moat_error_wrap (err, "create `%s`", id);
+      goto out;
+    }
+
+  if (create_key (ctx, spec, id, &key, &pod, err) < 0)
+    {
+      moat_error_wrap (err, "create `%s`", id);
+      goto out;
+    }
+
   clock_gettime (CLOCK_MONOTONIC, &t0);
   if (open_pool (ctx, &pool, &uid_start, &gid_start, err) < 0)
     {
       moat_error_wrap (err, "create `%s`", id);
       goto out;
     }
-  if (idpool_alloc (pool, id, &base, err) < 0)
+  if (idpool_alloc (pool, key, &base, err) < 0)
     {
       unsigned freed = 0;
       cleanup_error moat_error_t e2 = NULL;
@@ -471,7 +672,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
           goto out;
         }
       moat_error_release (err);
-      if (idpool_alloc (pool, id, &base, err) < 0)
+      if (idpool_alloc (pool, key, &base, err) < 0)
         {
           moat_error_wrap (err, "create `%s`", id);
           goto out;
@@ -480,19 +681,61 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   t_alloc = elapsed_ms (&t0);
   sctx.uid_base = base;
   sctx.gid_base = gid_start + (base - uid_start);
+  /* A pod whose network namespace the host's user namespace owns (CNI's):
+   * runc 1.1 joins a user namespace path before the network namespace,
+   * and could not join the latter from the sandbox's user namespace.  The
+   * container then gets a user namespace of its own with the pod's range
+   * (docs/kubernetes.md, "Pods"). */
+  if (pod != NULL)
+    {
+      int host_net = handler_netns_host_owned (spec, err);
+      if (host_net < 0)
+        {
+          moat_error_wrap (err, "create `%s`", id);
+          goto fail;
+        }
+      if (host_net)
+        pod = NULL;
+    }
+  if (pod != NULL)
+    {
+      if (pod_userns_path (ctx, pod, base, sctx.size, &pod_userns, err) < 0)
+        {
+          moat_error_wrap (err, "create `%s`", id);
+          goto fail;
+        }
+      sctx.pod_userns = pod_userns;
+    }
 
   /* What bind sources may be: the engine guard's rules, applied here
    * again on what is mounted (a guard bypassed, a path swapped since). */
   if (bindpol_load (&bp, &ctx->paths, ctx->protect, spec, id, err) < 0)
     goto fail;
+  if (ctx->containerd
+      && handler_pod_binds (
+             &bp, spec, bundle, id,
+             ctx->kubelet_root ? ctx->kubelet_root : HANDLER_KUBELET_ROOT, err)
+             < 0)
+    {
+      moat_error_wrap (err, "create `%s`", id);
+      goto fail;
+    }
   sctx.binds = &bp;
   if (bp.caller_error != NULL)
     {
       moat_error (err, EINVAL, "create `%s`: %s", id, bp.caller_error);
       goto fail;
     }
+  if (ctx->containerd && handler_cri_p (spec))
+    sctx.allow_host_ns = ctx->allow_host_ns;
   if (spec_rewrite (spec, &sctx, &rep, err) < 0)
     goto fail;
+  if (ctx->containerd && ctx->idmap_rootfs
+      && handler_sysfs_plan (spec, &sys_fresh, err) < 0)
+    {
+      moat_error_wrap (err, "create `%s`", id);
+      goto fail;
+    }
   if (ctx->idmap_rootfs)
     {
       clock_gettime (CLOCK_MONOTONIC, &t0);
@@ -506,6 +749,12 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
           goto fail;
         }
       t_rootfs = elapsed_ms (&t0);
+    }
+  if (sys_fresh != NULL
+      && handler_sysfs_make (spec, sys_fresh, rundir, err) < 0)
+    {
+      moat_error_wrap (err, "create `%s`", id);
+      goto fail;
     }
   /* A container that writes a host directory as someone other than its
    * caller must not leave set-id files there. */
@@ -576,6 +825,13 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
     log_info ("%s: device cgroup rebuilt for the devices it keeps (%u allow "
               "rules replaced)",
               id, rep.dropped_rules);
+  if (rep.host_ns_allowed)
+    log_warn ("%s: shares the host's%s%s%s namespace by node policy "
+              "(--moat-allow-host-ns)",
+              id,
+              rep.host_ns_allowed & (1u << SPEC_NS_NETWORK) ? " network" : "",
+              rep.host_ns_allowed & (1u << SPEC_NS_IPC) ? " ipc" : "",
+              rep.host_ns_allowed & (1u << SPEC_NS_PID) ? " pid" : "");
   if (rep.added_cgroup_ns)
     log_info ("%s: added a private cgroup namespace", id);
   if (rep.replaced_mappings)

@@ -24,6 +24,13 @@ struct runtime_ctx
   int idmap_rootfs;           /* prepare id-mapped rootfs and bind mounts */
   const char *const *protect; /* extra sockets no bind mount may expose */
   const char *lock_shim;      /* moat-lock on the host (static program) */
+  int containerd;             /* a containerd runtime handler: ranges and
+                                 run directories keyed by runc's root too
+                                 (handler.h) */
+  const char *runc_root;      /* runc's --root (NULL: runc's default) */
+  const char *kubelet_root;   /* the kubelet's --root-dir (NULL: default) */
+  unsigned allow_host_ns;     /* host namespaces CRI pods may share
+                                 (handler_parse_host_ns; containerd only) */
 };
 
 /* Run the delegate with the globals followed by args; returns its exit

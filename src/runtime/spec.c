@@ -235,19 +235,36 @@ rewrite_namespaces (json_t *linux_, const struct spec_ctx *ctx,
     seen[t] = 1;
     if (jpath != NULL && !json_is_string (jpath))
       return moat_error (err, EINVAL, "linux.namespaces[%zu].path", i);
+    if (t == SPEC_NS_USER && ctx->pod_userns != NULL
+        && (path == NULL || *path == '\0'))
+      {
+        if (json_object_set_new (ns, "path", json_string (ctx->pod_userns))
+            < 0)
+          return moat_error (err, ENOMEM, "join the pod's user namespace");
+        continue;
+      }
     if (path == NULL || *path == '\0')
       continue;
     /* Joining any existing user namespace would bypass the exclusive
      * range, whoever owns it. */
     if (t == SPEC_NS_USER)
-      return refuse_shared (SPEC_NS_USER, err);
+      {
+        if (ctx->pod_userns != NULL && strcmp (path, ctx->pod_userns) == 0)
+          continue;
+        return refuse_shared (SPEC_NS_USER, err);
+      }
     if (stat (path, &st) < 0)
       return moat_error (err, errno, "linux.namespaces[%zu]: stat `%s`", i,
                          path);
     for (int w = 0; w < 3; w++)
       if (ctx->host_ns[t][w].valid && ctx->host_ns[t][w].dev == st.st_dev
-          && ctx->host_ns[t][w].ino == st.st_ino)
+          && ctx->host_ns[t][w].ino == st.st_ino
+          && !(ctx->allow_host_ns & (1u << t)))
         return refuse_shared ((enum spec_ns)t, err);
+    for (int w = 0; w < 3; w++)
+      if (ctx->host_ns[t][w].valid && ctx->host_ns[t][w].dev == st.st_dev
+          && ctx->host_ns[t][w].ino == st.st_ino)
+        rep->host_ns_allowed |= 1u << t;
   }
 
   /* A missing namespace means the host's.  cgroup is the exception: Docker
@@ -257,9 +274,19 @@ rewrite_namespaces (json_t *linux_, const struct spec_ctx *ctx,
       json_t *add;
       if (seen[t])
         continue;
+      if (t != SPEC_NS_USER && t != SPEC_NS_CGROUP
+          && (ctx->allow_host_ns & (1u << t)))
+        {
+          rep->host_ns_allowed |= 1u << t;
+          continue;
+        }
       if (t != SPEC_NS_USER && t != SPEC_NS_CGROUP)
         return refuse_shared ((enum spec_ns)t, err);
-      add = json_pack ("{s:s}", "type", ns_spec_names[t]);
+      if (t == SPEC_NS_USER && ctx->pod_userns != NULL)
+        add = json_pack ("{s:s, s:s}", "type", ns_spec_names[t], "path",
+                         ctx->pod_userns);
+      else
+        add = json_pack ("{s:s}", "type", ns_spec_names[t]);
       if (add == NULL || json_array_append_new (nss, add) < 0)
         return moat_error (err, ENOMEM, "add namespace");
       if (t == SPEC_NS_CGROUP)

@@ -64,6 +64,15 @@ struct spec_ctx
   struct spec_ns_id host_ns[SPEC_NS_COUNT][3];
   /* What bind mount sources may be (NULL: not checked). */
   const struct bindpol *binds;
+  /* A container of a Kubernetes pod joins its sandbox's user namespace,
+   * which has the pod's range (handler.h): this path is the one user
+   * namespace path accepted, and added when the spec has none.  NULL:
+   * the container gets a user namespace of its own. */
+  const char *pod_userns;
+  /* Host namespaces the node's policy lets this container share (bit
+   * 1 << enum spec_ns: network, ipc, pid only; handler.h).  0 under
+   * dockerd. */
+  unsigned allow_host_ns;
 };
 
 /* What the rewrite did, for the log.  Strings are malloc'd, may be NULL. */
@@ -77,7 +86,9 @@ struct spec_report
   int lock_mounts; /* CAP_SYS_ADMIN granted, or a seccomp filter that lets
                       a process granted it later (exec --privileged)
                       mount: spec_add_lock_shim applies */
-  unsigned dropped_rules; /* device cgroup allow rules replaced */
+  unsigned dropped_rules;   /* device cgroup allow rules replaced */
+  unsigned host_ns_allowed; /* host namespaces shared by node policy
+                               (bits as spec_ctx.allow_host_ns) */
 };
 
 void spec_report_free (struct spec_report *r);

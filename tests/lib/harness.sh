@@ -306,6 +306,18 @@ d() { docker -H "$MOAT_ENGINE_HOST" "$@"; }
 # cached in build/cache, and unpacked in $HARNESS_DIR/busybox-rootfs for
 # tests that build images of their own from it.
 harness_busybox() {
+  local cache=$HARNESS_TOP/build/cache/busybox-rootfs.tar
+  harness_busybox_tar
+  mkdir -p "$HARNESS_DIR/busybox-rootfs"
+  tar -C "$HARNESS_DIR/busybox-rootfs" -xf "$cache"
+  if ! docker -H "$MOAT_ENGINE_HOST" import -c 'ENV PATH=/bin' "$cache" busybox:latest >/dev/null 2>"$HARNESS_DIR/import.err"; then
+    harness_bail "harness: import busybox" "$(cat "$HARNESS_DIR/import.err")"
+  fi
+}
+
+# harness_busybox_tar: only the cached rootfs tarball
+# (build/cache/busybox-rootfs.tar), for tests without a Docker engine.
+harness_busybox_tar() {
   local cache=$HARNESS_TOP/build/cache/busybox-rootfs.tar dir a
   if [ ! -s "$cache" ] || [ /bin/busybox -nt "$cache" ] ||
     [ "${BASH_SOURCE[0]}" -nt "$cache" ]; then
@@ -322,11 +334,6 @@ harness_busybox() {
     echo 'root:x:0:' >"$dir/etc/group"
     tar -C "$dir" -cf "$cache.tmp.$$" . && mv "$cache.tmp.$$" "$cache"
     rm -rf "$dir"
-  fi
-  mkdir -p "$HARNESS_DIR/busybox-rootfs"
-  tar -C "$HARNESS_DIR/busybox-rootfs" -xf "$cache"
-  if ! docker -H "$MOAT_ENGINE_HOST" import -c 'ENV PATH=/bin' "$cache" busybox:latest >/dev/null 2>"$HARNESS_DIR/import.err"; then
-    harness_bail "harness: import busybox" "$(cat "$HARNESS_DIR/import.err")"
   fi
 }
 

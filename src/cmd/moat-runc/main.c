@@ -14,6 +14,13 @@
  *                        (the container's root then owns nothing on them)
  *   --moat-lock PATH     the lock shim for containers with CAP_SYS_ADMIN
  *                        (default: moat-lock beside this program)
+ *   --moat-containerd    called as a containerd runtime handler
+ *                        (Kubernetes): ranges keyed by runc's --root and
+ *                        the id, one range per CRI pod (handler.h)
+ *   --moat-allow-host-ns LIST  with --moat-containerd: host namespaces
+ *                        (network,ipc,pid) CRI pods may ask for
+ *   --moat-kubelet-root DIR  the kubelet's root (default /var/lib/kubelet):
+ *                        a pod's files under DIR/pods/<uid> may be bound
  * `create`, `start` and `delete` do moat's part (src/runtime/runtime.h); every
  * other verb is exec'd into runc unchanged.  `moat-reconcile` (moat's own
  * verb) releases ranges of containers runc no longer knows; `moat-fresh-mount
@@ -29,6 +36,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "runtime/handler.h"
 #include "runtime/procfs.h"
 #include "runtime/runtime.h"
 
@@ -41,6 +49,10 @@ struct globals
   const char *log_path;
   const char *log_format;
   int no_idmap;
+  int containerd;
+  const char *runc_root;
+  const char *allow_host_ns;
+  const char *kubelet_root;
   const char *lock_shim;
   const char **protect; /* NULL-terminated */
   size_t nprotect;
@@ -115,11 +127,30 @@ parse_globals (int argc, char **argv, struct globals *g)
           g->no_idmap = 1;
           continue;
         }
+      if (strcmp (a, "--moat-containerd") == 0)
+        {
+          g->containerd = 1;
+          continue;
+        }
+      if (strcmp (a, "--moat-kubelet-root") == 0 && i + 1 < argc)
+        {
+          g->kubelet_root = argv[++i];
+          continue;
+        }
+      if (strcmp (a, "--moat-allow-host-ns") == 0 && i + 1 < argc)
+        {
+          g->allow_host_ns = argv[++i];
+          continue;
+        }
       g->runc_argv[g->n++] = argv[i];
       if (strcmp (a, "--log") == 0 && i + 1 < argc)
         g->log_path = argv[i + 1];
       else if ((v = opt_eq (a, "--log")) != NULL)
         g->log_path = v;
+      if (strcmp (a, "--root") == 0 && i + 1 < argc)
+        g->runc_root = argv[i + 1];
+      else if ((v = opt_eq (a, "--root")) != NULL)
+        g->runc_root = v;
       if (strcmp (a, "--log-format") == 0 && i + 1 < argc)
         g->log_format = argv[i + 1];
       else if ((v = opt_eq (a, "--log-format")) != NULL)
@@ -205,6 +236,12 @@ main (int argc, char **argv)
   ctx.runc_globals = g.runc_argv;
   ctx.idmap_rootfs = !g.no_idmap;
   ctx.protect = g.protect;
+  ctx.containerd = g.containerd;
+  ctx.runc_root = g.runc_root;
+  ctx.kubelet_root = g.kubelet_root;
+  if (g.allow_host_ns != NULL
+      && handler_parse_host_ns (g.allow_host_ns, &ctx.allow_host_ns, &err) < 0)
+    return fail (&err);
   cleanup_free char *lock_default = NULL;
   if (g.lock_shim == NULL)
     g.lock_shim = lock_default = default_lock_shim ();
