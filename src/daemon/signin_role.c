@@ -252,9 +252,30 @@ moatd_session_check (struct moatd *d)
     return;
   r->checked_ms = moatd_now_ms ();
   /* Without allowedOrgs nothing is enforced: no directory traffic. */
-  if (r->n == 0 || d->signin.n_orgs == 0)
+  if (d->signin.n_orgs == 0)
     {
       set_problem (d, NULL);
+      moatd_session_publish (d);
+      return;
+    }
+  /* Nobody to re-check: still say whether a sign-in could work now (an
+   * LDAP server that is down shows in moat status before anyone tries). */
+  if (r->n == 0)
+    {
+      if (directory_open (d->paths, &dir, &err) < 0
+          || directory_probe (dir, &err) < 0)
+        {
+          cleanup_free char *why = NULL;
+          if (asprintf (&why, "the directory is unavailable: %s",
+                        moat_error_msg (&err))
+              < 0)
+            why = NULL;
+          set_problem (d, why ? why : "the directory is unavailable");
+          moat_error_release (&err);
+        }
+      else
+        set_problem (d, NULL);
+      directory_close (dir);
       moatd_session_publish (d);
       return;
     }

@@ -184,4 +184,17 @@ ctl '{"cmd":"policy.reload"}' >/dev/null
 out=$("$MOAT" status --json 2>&1)
 jq -e '[.errors[]? | select(.component == "signin.directory")] | length == 0' <<<"$out" >/dev/null 2>&1 &&
   ok "the problem clears at the next check" || not_ok "the problem clears at the next check" "$(jq -c .errors <<<"$out" 2>&1)"
+
+# An LDAP server that is down shows in moat status even before anyone
+# signs in (a probe at the check when there is no session to re-check).
+"$MOAT" logout >/dev/null 2>&1
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf '{"type": "ldap", "url": "ldap://127.0.0.1:%s", "userDnTemplate": "uid=%%s,ou=people,dc=t", "groupBaseDn": "ou=groups,dc=t", "timeoutSeconds": 2}\n' "$port" \
+  >"$MOAT_ROOT/etc/moat/directory.json"
+ctl '{"cmd":"policy.reload"}' >/dev/null
+out=$("$MOAT" status --json 2>&1)
+jq -e '[.errors[]? | select(.component == "signin.directory")] | length == 1' <<<"$out" >/dev/null 2>&1 &&
+  ok "an LDAP server that is down shows in moat status with nobody signed in" ||
+  not_ok "an LDAP server that is down shows in moat status with nobody signed in" "$(jq -c .errors <<<"$out" 2>&1)"
+rm -f "$MOAT_ROOT/etc/moat/directory.json"
 harness_done
