@@ -199,4 +199,14 @@
  * (an engine socket for an image not allowed), and its spec check with
  * REFUSAL_ECI_NAMESPACE.  It has no texts of its own. */
 
+/* ---- extensions (src/ext) ---- */
+
+/* %s: the image as the user wrote it (contract text) */
+#define REFUSAL_EXTENSION_FMT                                                 \
+  "extensions: \"%s\" is not an allowed extension; ask your administrator "  \
+  "to add it to the private marketplace"
+#define REFUSAL_EXTENSION_DISABLED                                            \
+  "extensions: extensions are disabled by your administrator "               \
+  "(extensionsEnabled)"
+
 #endif
