@@ -219,6 +219,8 @@ moatd_handle_request (struct moatd *d, struct client *c, json_t *req)
     }
   else if (strcmp (cmd, "audit.list") == 0)
     reply = audit_list (d, req);
+  else if (strncmp (cmd, "extension.", 10) == 0)
+    reply = moatd_ext_request (d, c, cmd, req);
   else if (strcmp (cmd, "audit.follow") == 0)
     {
       json_t *since = json_object_get (req, "since_id");

@@ -11,9 +11,10 @@
 
 #include "common/error.h"
 
-#define EXT_META_MAX (64 * 1024) /* metadata.json larger than this: refused   \
-                                  */
-#define EXT_NAME_MAX 63          /* one DNS label: <name>.ext.localhost */
+#define EXT_META_MAX                                                          \
+  (64 * 1024)           /* metadata.json larger than this: refused            \
+                         */
+#define EXT_NAME_MAX 63 /* one DNS label: <name>.ext.localhost */
 #define EXT_MAX_PROBLEMS 64
 #define EXT_MAX_BINARIES 32
 

@@ -46,5 +46,7 @@ int cli_verify (struct moat_cli *cli, int argc, char **argv,
 int cli_audit (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
 int cli_pac (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
 int cli_net (struct moat_cli *cli, int argc, char **argv, moat_error_t *err);
+int cli_extension (struct moat_cli *cli, int argc, char **argv,
+                   moat_error_t *err);
 
 #endif

@@ -24,6 +24,7 @@ static const struct cli_command commands[] = {
   { "verify", cli_verify, "run the isolation checks and report each" },
   { "pac", cli_pac, "evaluate a PAC file in the sandbox (pac eval)" },
   { "net", cli_net, "what the net guard would decide for a URL" },
+  { "extension", cli_extension, "install, list, update, remove extensions" },
 };
 
 static void
