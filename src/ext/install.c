@@ -366,7 +366,7 @@ stage_files (const struct ext_ctx *c, int dfd, const char *sub,
 
 static int
 backend_state (const struct ext_ctx *c, const char *id, bool *running,
-               long *pid, long *exit_code, moat_error_t *err)
+               long *pid, long *exit_code, long *restarts, moat_error_t *err)
 {
   cleanup_free char *url = NULL;
   json_t *info = NULL, *state;
@@ -381,7 +381,12 @@ backend_state (const struct ext_ctx *c, const char *id, bool *running,
       return st == 200 ? moat_error (err, EIO, "inspect") : -1;
     }
   state = json_object_get (info, "State");
-  *running = json_is_true (json_object_get (state, "Running"));
+  /* A backend that exits is restarted (unless-stopped): while it waits
+   * for that it is not running. */
+  *running = json_is_true (json_object_get (state, "Running"))
+             && !json_is_true (json_object_get (state, "Restarting"));
+  *restarts
+      = (long)json_integer_value (json_object_get (info, "RestartCount"));
   *pid = (long)json_integer_value (json_object_get (state, "Pid"));
   *exit_code = (long)json_integer_value (json_object_get (state, "ExitCode"));
   json_decref (info);
@@ -416,7 +421,8 @@ connect_p (const char *path)
  * socket.  *id is the container's id (also on failure, for rollback). */
 static int
 start_backend (const struct ext_ctx *c, const char *name,
-               const struct ext_meta *m, char **id, moat_error_t *err)
+               const struct ext_meta *m, json_t *binds, char **id,
+               moat_error_t *err)
 {
   cleanup_free char *url = NULL;
   json_t *body, *created = NULL;
@@ -446,6 +452,8 @@ start_backend (const struct ext_ctx *c, const char *name,
                     m->vm_image, "Labels", "com.moat.extension", name,
                     "HostConfig", "Tmpfs", "/run/guest-services", "mode=1777",
                     "RestartPolicy", "Name", "unless-stopped");
+  if (body != NULL && json_array_size (binds) > 0)
+    json_object_set (json_object_get (body, "HostConfig"), "Binds", binds);
   st = eng (c->guard_sock, "POST", url, body, &created, err);
   json_decref (body);
   if (st != 201 || created == NULL)
@@ -473,12 +481,13 @@ start_backend (const struct ext_ctx *c, const char *name,
   for (;;)
     {
       bool running = false;
-      long pid = 0, code = 0;
+      long pid = 0, code = 0, restarts = 0;
       char path[128];
 
-      if (backend_state (c, *id, &running, &pid, &code, err) < 0)
+      if (backend_state (c, *id, &running, &pid, &code, &restarts, err) < 0)
         return moat_error_wrap (err, "backend");
-      if (!running)
+      /* One that exited and was restarted counts as exited. */
+      if (!running || restarts > 0)
         return moat_error (err, 0,
                            "backend exited (code %ld) before it opened "
                            "/run/guest-services/%s",
@@ -597,7 +606,7 @@ ext_install (const struct ext_ctx *c, const char *image, int64_t uid,
         goto fail;
       }
   }
-  if (start_backend (c, name, &p.meta, &backend, err) < 0)
+  if (start_backend (c, name, &p.meta, NULL, &backend, err) < 0)
     goto fail;
   rec = make_record (name, image, &p, backend, uid);
   if (rec == NULL)
@@ -660,6 +669,41 @@ stop_container (const char *sock, const char *id, moat_error_t *err)
   return st == 204 || st == 304 || st == 404 ? 0 : -1;
 }
 
+/* The volumes of container id as Binds ("<volume>:<destination>"), so
+ * that the new backend of an update gets the old one's volumes, its
+ * anonymous ones included. */
+static json_t *
+volume_binds (const struct ext_ctx *c, const char *id)
+{
+  cleanup_free char *url = NULL;
+  json_t *info = NULL, *binds = json_array (), *mnt;
+  moat_error_t e = NULL;
+  size_t i;
+
+  if (asprintf (&url, "/containers/%s/json", id) < 0
+      || eng (c->engine_sock, "GET", url, NULL, &info, &e) != 200)
+    {
+      moat_error_release (&e);
+      json_decref (info);
+      return binds;
+    }
+  json_array_foreach (json_object_get (info, "Mounts"), i, mnt)
+  {
+    const char *type = json_string_value (json_object_get (mnt, "Type"));
+    const char *vn = json_string_value (json_object_get (mnt, "Name"));
+    const char *dst = json_string_value (json_object_get (mnt, "Destination"));
+    char *b = NULL;
+    if (type == NULL || strcmp (type, "volume") != 0 || vn == NULL
+        || dst == NULL || !engine_name_p (vn, strlen (vn), 255)
+        || asprintf (&b, "%s:%s", vn, dst) < 0)
+      continue;
+    json_array_append_new (binds, json_string (b));
+    free (b);
+  }
+  json_decref (info);
+  return binds;
+}
+
 /* Swap dfd/a/leaf and dfd/b/leaf (either may be missing). */
 static int
 exchange (int dfd, const char *a, const char *b, const char *leaf,
@@ -700,7 +744,7 @@ ext_update (const struct ext_ctx *c, const char *image, int64_t uid,
   cleanup_close int dfd = -1;
   struct ext_problems probs = { 0 };
   struct probe p = { 0 };
-  json_t *old = NULL, *rec = NULL;
+  json_t *old = NULL, *rec = NULL, *binds = NULL;
   const char *old_id;
   bool old_stopped = false;
 
@@ -751,11 +795,12 @@ ext_update (const struct ext_ctx *c, const char *image, int64_t uid,
   /* The old backend stops first: both never run on the same volumes. */
   if (old_id != NULL && full_id_p (old_id))
     {
+      binds = volume_binds (c, old_id);
       if (stop_container (c->engine_sock, old_id, err) < 0)
         goto fail;
       old_stopped = true;
     }
-  if (start_backend (c, name, &p.meta, &backend, err) < 0)
+  if (start_backend (c, name, &p.meta, binds, &backend, err) < 0)
     goto fail;
   rec = make_record (name, image, &p, backend, uid);
   if (rec == NULL)
@@ -780,6 +825,7 @@ ext_update (const struct ext_ctx *c, const char *image, int64_t uid,
   }
   probe_free (c, &p);
   json_decref (old);
+  json_decref (binds);
   *record = rec;
   return 0;
 
@@ -795,6 +841,7 @@ fail:
     ext_problems_free (&probs);
     json_decref (rec);
     json_decref (old);
+    json_decref (binds);
     if (*err == NULL)
       moat_error (err, EIO, "update");
     return moat_error_wrap (
@@ -902,7 +949,7 @@ ext_backend_socket (const struct ext_ctx *c, const char *name, char *buf,
   json_t *rec, *be;
   const char *id, *sock;
   bool running = false;
-  long pid = 0, code = 0;
+  long pid = 0, code = 0, restarts = 0;
   int r;
 
   if (dfd < 0)
@@ -917,7 +964,7 @@ ext_backend_socket (const struct ext_ctx *c, const char *name, char *buf,
   sock = json_string_value (json_object_get (be, "socket"));
   if (id == NULL || sock == NULL || !full_id_p (id))
     r = moat_error (err, ENOENT, "`%s` has no backend socket", name);
-  else if (backend_state (c, id, &running, &pid, &code, err) < 0)
+  else if (backend_state (c, id, &running, &pid, &code, &restarts, err) < 0)
     r = -1;
   else if (!running)
     r = moat_error (err, ECONNREFUSED, "the backend of `%s` is not running",
@@ -970,9 +1017,9 @@ ext_list (const struct ext_ctx *c, json_t **out, moat_error_t *err)
       if (id != NULL && full_id_p (id))
         {
           bool running = false;
-          long pid = 0, code = 0;
+          long pid = 0, code = 0, restarts = 0;
           char path[128];
-          if (backend_state (c, id, &running, &pid, &code, &e2) < 0)
+          if (backend_state (c, id, &running, &pid, &code, &restarts, &e2) < 0)
             state = "missing";
           else
             state = running ? "running" : "stopped";
