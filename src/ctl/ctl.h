@@ -19,6 +19,11 @@
  *   audit.follow {"since_id"?}            -> a stream of {"record":{...}}
  *                                             lines until the client leaves
  *   policy.reload                         -> re-read the admin files now
+ *   extension.validate {"image"}          -> {"ok":true,"valid":B,
+ *                                             "problems":[...]}
+ *   extension.install|update {"image"}    -> {"ok":true,"extension":{...}}
+ *   extension.rm {"name","volumes"?}      -> {"ok":true,"volumes_left":[]}
+ *   extension.ls                          -> {"ok":true,"extensions":[...]}
  */
 #ifndef MOAT_CTL_CTL_H
 #define MOAT_CTL_CTL_H
