@@ -64,6 +64,9 @@ write_file_at (int dirfd, const char *rel, const char *data, size_t size,
                0644);
   if (fd < 0)
     return moat_error (err, errno, "create `%s`", rel);
+  /* The dashboard serves these files: readable whatever moatd's umask. */
+  if (fchmod (fd, 0644) < 0)
+    return moat_error (err, errno, "chmod `%s`", rel);
   while (size > 0)
     {
       ssize_t n = write (fd, data, size);

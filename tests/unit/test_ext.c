@@ -9,8 +9,139 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ext/files.h"
 #include "ext/market.h"
 #include "ext/metadata.h"
+#include "ext/tar.h"
+
+/* Append one ustar entry (header + data padded to 512) to buf at *len. */
+static void
+tar_add (char *buf, size_t *len, const char *name, char type, const char *data,
+         const char *link)
+{
+  char *h = buf + *len;
+  size_t n = data != NULL ? strlen (data) : 0;
+  unsigned sum = 0;
+
+  memset (h, 0, 512);
+  snprintf (h, 100, "%s", name);
+  snprintf (h + 100, 8, "%07o", 0644);
+  snprintf (h + 124, 12, "%011o", (unsigned)(n & 0777777));
+  h[156] = type;
+  if (link != NULL)
+    snprintf (h + 157, 100, "%s", link);
+  memcpy (h + 257, "ustar", 6);
+  memset (h + 148, ' ', 8);
+  for (int i = 0; i < 512; i++)
+    sum += (unsigned char)h[i];
+  snprintf (h + 148, 8, "%06o", sum);
+  *len += 512;
+  if (n > 0)
+    {
+      memset (buf + *len, 0, (n + 511) / 512 * 512);
+      memcpy (buf + *len, data, n);
+      *len += (n + 511) / 512 * 512;
+    }
+}
+
+static char *
+tmpdir (void)
+{
+  char t[] = "/tmp/test-ext-XXXXXX";
+  char *d = mkdtemp (t);
+  assert_non_null (d);
+  return strdup (d);
+}
+
+static void
+rm_rf (const char *d)
+{
+  int fd = open ("/", O_RDONLY | O_DIRECTORY);
+  moat_error_t err = NULL;
+  assert_int_equal (ext_rm_tree_at (fd, d + 1, &err), 0);
+  close (fd);
+}
+
+static void
+unpack (void **state)
+{
+  static char buf[64 * 1024];
+  size_t len = 0;
+  char *d = tmpdir ();
+  int fd = open (d, O_RDONLY | O_DIRECTORY);
+  moat_error_t err = NULL;
+  struct stat st;
+
+  tar_add (buf, &len, "ui/", '5', NULL, NULL);
+  tar_add (buf, &len, "ui/index.html", '0', "<html>", NULL);
+  tar_add (buf, &len, "ui/css/", '5', NULL, NULL);
+  tar_add (buf, &len, "ui/css/a.css", '0', "body{}", NULL);
+  memset (buf + len, 0, 1024);
+  len += 1024;
+  assert_int_equal (ext_unpack_at (fd, buf, len, "ui", NULL, &err), 0);
+  assert_int_equal (fstatat (fd, "css/a.css", &st, AT_SYMLINK_NOFOLLOW), 0);
+  assert_int_equal (st.st_size, 6);
+  assert_int_equal (st.st_mode & 07777, 0644);
+  close (fd);
+  rm_rf (d);
+  free (d);
+}
+
+/* Links, escapes and truncation are refused; nothing is written outside. */
+static void
+unpack_hostile (void **state)
+{
+  static char buf[64 * 1024];
+  struct
+  {
+    const char *name;
+    char type;
+    const char *link;
+    const char *want;
+  } cases[] = {
+    { "ui/passwd", '2', "/etc/passwd", "is a symbolic link" },
+    { "ui/hard", '1', "ui/../../etc/passwd", "is a hard link" },
+    { "ui/../../escaped", '0', NULL, "leaves the directory" },
+    { "ui/dev", '3', NULL, "is a special file" },
+  };
+
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      size_t len = 0;
+      char *d = tmpdir ();
+      int fd = open (d, O_RDONLY | O_DIRECTORY);
+      moat_error_t err = NULL;
+
+      tar_add (buf, &len, "ui/", '5', NULL, NULL);
+      tar_add (buf, &len, cases[i].name, cases[i].type,
+               cases[i].type == '0' ? "x" : NULL, cases[i].link);
+      memset (buf + len, 0, 1024);
+      len += 1024;
+      assert_int_equal (ext_unpack_at (fd, buf, len, "ui", NULL, &err), -1);
+      if (strstr (moat_error_msg (&err), cases[i].want) == NULL)
+        fail_msg ("%s: %s", cases[i].name, moat_error_msg (&err));
+      moat_error_release (&err);
+      assert_int_not_equal (access ("/tmp/escaped", F_OK), 0);
+      close (fd);
+      rm_rf (d);
+      free (d);
+    }
+  /* A size field larger than what follows. */
+  {
+    size_t len = 0;
+    struct ext_tar_entry e;
+    size_t off = 0;
+    moat_error_t err = NULL;
+    tar_add (buf, &len, "ui/big", '0', "abc", NULL);
+    snprintf (buf + 124, 12, "%011o", 077777777);
+    assert_int_equal (ext_tar_next (buf, len, &off, &e, &err), -1);
+    moat_error_release (&err);
+  }
+}
 
 static void
 has (const struct ext_problems *p, const char *want)
@@ -262,6 +393,8 @@ main (void)
     cmocka_unit_test (names_and_paths),
     cmocka_unit_test (marketplace),
     cmocka_unit_test (policy_decision),
+    cmocka_unit_test (unpack),
+    cmocka_unit_test (unpack_hostile),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

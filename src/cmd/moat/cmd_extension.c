@@ -88,7 +88,9 @@ print_problems (const char *what, json_t *problems)
   size_t i;
   json_t *p;
   json_array_foreach (problems, i, p)
-      printf ("error: %s\n", json_string_value (p));
+  {
+    printf ("error: %s\n", json_string_value (p));
+  }
   if (json_array_size (problems) == 0)
     {
       printf ("%s: valid\n", what);
@@ -235,7 +237,7 @@ cmd_ls (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
   json_array_foreach (list, i, e)
   {
     json_t *be = json_object_get (e, "backend");
-    json_t *bins = json_object_get (e, "host_binaries"), *b;
+    json_t *bins = json_object_get (e, "host_binaries");
     size_t j;
     printf (
         "%-20s %-32s %-10s %-4s %-8s ",
@@ -246,8 +248,9 @@ cmd_ls (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
             ? "yes"
             : "no",
         json_string_value (json_object_get (be, "state")) ?: "none");
-    json_array_foreach (bins, j, b)
-        printf ("%s%s", j ? "," : "", json_string_value (b));
+    for (j = 0; j < json_array_size (bins); j++)
+      printf ("%s%s", j ? "," : "",
+              json_string_value (json_array_get (bins, j)));
     printf ("%s\n", json_array_size (bins) ? "" : "-");
   }
   json_decref (resp);
@@ -259,7 +262,7 @@ cmd_rm (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
 {
   const char *name = NULL;
   bool volumes = false;
-  json_t *resp = NULL, *left, *v;
+  json_t *resp = NULL, *left;
   size_t i;
 
   for (int k = 1; k < argc; k++)
@@ -286,7 +289,8 @@ cmd_rm (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
   if (json_array_size (left) > 0)
     {
       printf ("volumes left:");
-      json_array_foreach (left, i, v) printf (" %s", json_string_value (v));
+      for (i = 0; i < json_array_size (left); i++)
+        printf (" %s", json_string_value (json_array_get (left, i)));
       printf ("\n(remove them with `moat extension rm %s --volumes` before "
               "removing the extension, or `docker volume rm`)\n",
               name);
