@@ -18,6 +18,7 @@
 #include "common/fs.h"
 #include "common/strutil.h"
 #include "dockerapi/dockerapi.h"
+#include "ext/compose.h"
 #include "ext/files.h"
 #include "ext/tar.h"
 
@@ -354,6 +355,21 @@ stage_files (const struct ext_ctx *c, int dfd, const char *sub,
       free (tar);
       tar = NULL;
     }
+  if (m->vm_compose != NULL)
+    {
+      r = get_archive (c->engine_sock, p->probe_id, m->vm_compose, &tar, &len,
+                       err);
+      if (r < 0)
+        return -1;
+      if (r == 1)
+        return moat_error (err, 0, "vm.composefile: `/%s` is not in the image",
+                           m->vm_compose);
+      if (ext_unpack_at (sfd, tar, len, "vm.composefile", "compose.yml", err)
+          < 0)
+        return -1;
+      free (tar);
+      tar = NULL;
+    }
   r = get_archive (c->engine_sock, p->probe_id, m->icon, &tar, &len, err);
   if (r < 0)
     return -1;
@@ -420,9 +436,9 @@ connect_p (const char *path)
 /* Create and start the backend on the guarded engine; wait for its
  * socket.  *id is the container's id (also on failure, for rollback). */
 static int
-start_backend (const struct ext_ctx *c, const char *name,
-               const struct ext_meta *m, json_t *binds, char **id,
-               moat_error_t *err)
+start_backend (const struct ext_ctx *c, const char *name, const char *image,
+               const char *dir, const struct ext_meta *m, json_t *binds,
+               char **id, moat_error_t *err)
 {
   cleanup_free char *url = NULL;
   json_t *body, *created = NULL;
@@ -431,9 +447,11 @@ start_backend (const struct ext_ctx *c, const char *name,
 
   *id = NULL;
   if (m->vm_compose != NULL)
-    return moat_error (err, 0,
-                       "vm.composefile: compose backends are not supported "
-                       "yet; use vm.image");
+    {
+      if (ext_compose_up (c, name, image, dir, id, err) < 0)
+        return -1;
+      goto wait;
+    }
   if (m->vm_image == NULL)
     return 0;
   if (!image_ref_p (m->vm_image))
@@ -478,6 +496,7 @@ start_backend (const struct ext_ctx *c, const char *name,
   if (st != 204 && st != 304)
     return st >= 0 && st < 300 ? moat_error (err, EIO, "backend start")
                                : moat_error_wrap (err, "backend start");
+wait:
   for (;;)
     {
       bool running = false;
@@ -555,6 +574,7 @@ ext_install (const struct ext_ctx *c, const char *image, int64_t uid,
 {
   char name[EXT_NAME_MAX + 1];
   cleanup_free char *staging = NULL;
+  cleanup_free char *sdir = NULL;
   cleanup_free char *backend = NULL;
   cleanup_close int dfd = -1;
   struct ext_problems probs = { 0 };
@@ -606,7 +626,12 @@ ext_install (const struct ext_ctx *c, const char *image, int64_t uid,
         goto fail;
       }
   }
-  if (start_backend (c, name, &p.meta, NULL, &backend, err) < 0)
+  if (asprintf (&sdir, "%s/%s", c->dir, staging) < 0)
+    {
+      moat_error (err, ENOMEM, "install");
+      goto fail;
+    }
+  if (start_backend (c, name, image, sdir, &p.meta, NULL, &backend, err) < 0)
     goto fail;
   rec = make_record (name, image, &p, backend, uid);
   if (rec == NULL)
@@ -631,6 +656,8 @@ fail:
   {
     moat_error_t e2 = NULL;
     remove_container (c->engine_sock, backend, true);
+    if (p.have_meta && p.meta.vm_compose != NULL)
+      ext_compose_down (c, name, true);
     probe_free (c, &p);
     ext_rm_tree_at (dfd, staging, &e2);
     moat_error_release (&e2);
@@ -738,6 +765,7 @@ ext_update (const struct ext_ctx *c, const char *image, int64_t uid,
 {
   char name[EXT_NAME_MAX + 1];
   cleanup_free char *staging = NULL;
+  cleanup_free char *sdir = NULL;
   cleanup_free char *backend = NULL;
   cleanup_free char *old_c = NULL;
   cleanup_free char *new_c = NULL;
@@ -800,7 +828,12 @@ ext_update (const struct ext_ctx *c, const char *image, int64_t uid,
         goto fail;
       old_stopped = true;
     }
-  if (start_backend (c, name, &p.meta, binds, &backend, err) < 0)
+  if (asprintf (&sdir, "%s/%s", c->dir, staging) < 0)
+    {
+      moat_error (err, ENOMEM, "update");
+      goto fail;
+    }
+  if (start_backend (c, name, image, sdir, &p.meta, binds, &backend, err) < 0)
     goto fail;
   rec = make_record (name, image, &p, backend, uid);
   if (rec == NULL)
@@ -929,6 +962,10 @@ ext_remove (const struct ext_ctx *c, const char *name, bool volumes,
             }
         }
     }
+  if (json_string_value (
+          json_object_get (json_object_get (rec, "backend"), "compose"))
+      != NULL)
+    ext_compose_down (c, name, volumes);
   json_decref (info);
   json_decref (rec);
   return ext_rm_tree_at (dfd, name, err);

@@ -200,9 +200,42 @@ check_rolled_back dies "backend exited" "$MOAT" extension install -f acme/dies:1
 mkext nobackend nobackend '{"icon": "icon.svg", "vm": {"image": "acme/not-built:1"}}'
 build nobackend acme/nobackend:1
 check_rolled_back nobackend "backend \`acme/not-built:1\`" "$MOAT" extension install -f acme/nobackend:1
-mkext hostpid hostpid '{"icon": "icon.svg", "vm": {"composefile": "compose.yml"}}'
+# A compose backend that asks for the host's pid namespace: ECI refuses
+# it at the guard, and nothing of the project is left.
+mkext hostpid hostpid '{"icon": "icon.svg", "vm": {"composefile": "compose.yml", "exposes": {"socket": "backend.sock"}}}'
+printf 'version: "3"\nservices:\n  backend:\n    image: ${DESKTOP_PLUGIN_IMAGE}\n    pid: host\n' \
+  >"$HARNESS_DIR/ctx/hostpid/compose.yml"
+sed -i 's|^COPY metadata.json icon.svg /|COPY metadata.json icon.svg compose.yml /|' "$HARNESS_DIR/ctx/hostpid/Dockerfile"
 build hostpid acme/hostpid:1
-check_rolled_back hostpid "compose backends are not supported yet" "$MOAT" extension install -f acme/hostpid:1
+check_rolled_back hostpid "can't share the pid namespace with the host" "$MOAT" extension install -f acme/hostpid:1
+[ -z "$(d ps -aq --filter label=com.docker.compose.project=moat-ext-hostpid)" ] &&
+  ok "no container of the refused compose project" || not_ok "compose project left containers"
+
+# A compose backend: Debian's docker-compose against the guarded socket;
+# the first service is the backend.
+mkext composed composed '{"icon": "icon.svg", "ui": {"dashboard-tab": {"title": "c", "root": "/ui", "src": "index.html"}}, "vm": {"composefile": "/compose.yml", "exposes": {"socket": "backend.sock"}}}'
+printf 'version: "3"\nservices:\n  backend:\n    image: ${DESKTOP_PLUGIN_IMAGE}\n  side:\n    image: busybox:latest\n    entrypoint: ["sleep", "3600"]\n' \
+  >"$HARNESS_DIR/ctx/composed/compose.yml"
+sed -i 's|^COPY metadata.json icon.svg /|COPY metadata.json icon.svg compose.yml /|' "$HARNESS_DIR/ctx/composed/Dockerfile"
+build composed acme/composed:1
+if [ -x /usr/bin/docker-compose ]; then
+  check_output "install a compose backend" "installed extension composed" "$MOAT" extension install -f acme/composed:1
+  cid=$(backend_id composed)
+  [ "$(d inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$cid" 2>/dev/null)" = backend ] &&
+    ok "compose: the first service is the backend" || not_ok "compose backend" "$cid"
+  n=$(d ps -q --filter label=com.moat.extension=composed | wc -l)
+  [ "$n" = 2 ] && ok "compose: every service labelled com.moat.extension" || not_ok "compose labels" "$n"
+  "$MOAT" extension ls --json | jq -e '.[] | select(.name == "composed") | .backend.socket_reachable' >/dev/null &&
+    ok "compose: backend socket reachable by moatd" || not_ok "compose socket" "$("$MOAT" extension ls --json)"
+  cpid=$(backend_pid "$cid")
+  read -r _ cbase _ <"/proc/$cpid/uid_map"
+  [ "${cbase:-0}" -ge 65536 ] && ok "compose: backend in its own id range" || not_ok "compose id range" "$(cat "/proc/$cpid/uid_map")"
+  check "rm a compose extension" "$MOAT" extension rm composed --volumes
+  [ -z "$(d ps -aq --filter label=com.docker.compose.project=moat-ext-composed)" ] &&
+    ok "rm removed every service" || not_ok "rm left compose services"
+else
+  skip "compose backends" "Debian's docker-compose is not installed"
+fi
 check_refused "an image that is not on the engine" "is not on the engine" "$MOAT" extension install -f acme/absent:1
 check_refused "a name that is not a DNS label" "must be a DNS label" "$MOAT" extension install -f acme/Bad_Name:1
 
