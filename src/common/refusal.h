@@ -233,4 +233,14 @@
   "sign-in required: user \"%s\" is not a member of any of these "            \
   "organizations: %s"
 
+/* ---- extensions (src/ext) ---- */
+
+/* %s: the image as the user wrote it (contract text) */
+#define REFUSAL_EXTENSION_FMT                                                 \
+  "extensions: \"%s\" is not an allowed extension; ask your administrator "  \
+  "to add it to the private marketplace"
+#define REFUSAL_EXTENSION_DISABLED                                            \
+  "extensions: extensions are disabled by your administrator "               \
+  "(extensionsEnabled)"
+
 #endif

@@ -34,6 +34,12 @@
  *                                             "expires_in_s":60}: a one-time
  *                                             sign-in URL for the caller's
  *                                             uid (docs/dashboard.md)
+
+ *   extension.validate {"image"}          -> {"ok":true,"valid":B,
+ *                                             "problems":[...]}
+ *   extension.install|update {"image"}    -> {"ok":true,"extension":{...}}
+ *   extension.rm {"name","volumes"?}      -> {"ok":true,"volumes_left":[]}
+ *   extension.ls                          -> {"ok":true,"extensions":[...]}
  */
 #ifndef MOAT_CTL_CTL_H
 #define MOAT_CTL_CTL_H

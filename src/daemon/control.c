@@ -242,6 +242,8 @@ moatd_handle_request (struct moatd *d, struct client *c, json_t *req)
   else if (strncmp (cmd, "signin.", 7) == 0
            && (reply = moatd_session_request (d, c, cmd, req)) != NULL)
     (void) 0;
+  else if (strncmp (cmd, "extension.", 10) == 0)
+    reply = moatd_ext_request (d, c, cmd, req);
   else if (strcmp (cmd, "audit.follow") == 0)
     {
       json_t *since = json_object_get (req, "since_id");

@@ -146,6 +146,10 @@ int moatd_policy_rebuild (struct moatd *d, moat_error_t *err);
 int moatd_signin_init (struct moatd *d, moat_error_t *err);
 void moatd_signin_check (struct moatd *d, bool force);
 
+/* ext_role.c: extension.* control requests. */
+json_t *moatd_ext_request (struct moatd *d, struct client *c, const char *cmd,
+                           json_t *req);
+
 /* guard_role.c */
 int moatd_guard_start (struct moatd *d, moat_error_t *err);
 void moatd_guard_policy (struct moatd *d);

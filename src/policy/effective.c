@@ -218,6 +218,15 @@ apply (struct policy *p, int i, const struct chosen *c, moat_error_t *err)
       p->filesharing.locked = c->locked;
       r = dup_strings (v, &p->filesharing.dirs, &p->filesharing.n_dirs);
       break;
+    case SET_EXT_ENABLED:
+      p->extensions.enabled = json_is_true (v);
+      break;
+    case SET_EXT_ONLY_MARKET:
+      p->extensions.only_marketplace = json_is_true (v);
+      break;
+    case SET_EXT_PRIVATE_MARKET:
+      p->extensions.private_marketplace = json_is_true (v);
+      break;
     }
   if (r < 0)
     return moat_error (err, ENOMEM, "effective policy");

@@ -119,6 +119,13 @@ struct policy
     char **dirs; /* absolute, normalised, no trailing slash */
     size_t n_dirs;
   } filesharing;
+  /* Docker Desktop's extension keys (src/ext applies them). */
+  struct
+  {
+    bool enabled;
+    bool only_marketplace;
+    bool private_marketplace;
+  } extensions;
   /* For `moat settings show`: [{"key","value","source","locked"}...]. */
   json_t *settings;
 };

@@ -62,12 +62,30 @@ static const struct node filesharing[] = {
   { "value", NULL, SET_DIRS },
   { NULL, NULL, 0 },
 };
+static const struct node ext_enabled[] = {
+  { "locked", NULL, LEAF_LOCKED },
+  { "value", NULL, SET_EXT_ENABLED },
+  { NULL, NULL, 0 },
+};
+static const struct node ext_only_market[] = {
+  { "locked", NULL, LEAF_LOCKED },
+  { "value", NULL, SET_EXT_ONLY_MARKET },
+  { NULL, NULL, 0 },
+};
+static const struct node ext_private_market[] = {
+  { "locked", NULL, LEAF_LOCKED },
+  { "value", NULL, SET_EXT_PRIVATE_MARKET },
+  { NULL, NULL, 0 },
+};
 static const struct node top[] = {
   { "configurationFileVersion", NULL, LEAF_VERSION },
   { "fleetSerial", NULL, LEAF_SERIAL }, /* docs/fleet.md: rollback guard */
   { "enhancedContainerIsolation", eci, NOT_LEAF },
   { "containersProxy", proxy, NOT_LEAF },
   { "filesharingDirectories", filesharing, NOT_LEAF },
+  { "extensionsEnabled", ext_enabled, NOT_LEAF },
+  { "onlyMarketplaceExtensions", ext_only_market, NOT_LEAF },
+  { "extensionsPrivateMarketplace", ext_private_market, NOT_LEAF },
   { NULL, NULL, 0 },
 };
 

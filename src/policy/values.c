@@ -15,9 +15,9 @@
 #include "url.h"
 
 const char *const policy_group_names[GROUP_N] = {
-  "enhancedContainerIsolation",
-  "containersProxy",
-  "filesharingDirectories",
+  "enhancedContainerIsolation", "containersProxy",
+  "filesharingDirectories",     "extensionsEnabled",
+  "onlyMarketplaceExtensions",  "extensionsPrivateMarketplace",
 };
 
 static int
@@ -490,6 +490,12 @@ const struct setting_def policy_settings[] = {
   { CP ".transparentPorts", NULL, GROUP_PROXY, check_ports, "\"\"" },
   { "filesharingDirectories", "filesharingDirectories.value",
     GROUP_FILESHARING, check_dirs, "[\"/home\", \"/tmp\"]" },
+  { "extensionsEnabled", "extensionsEnabled.value", GROUP_EXT_ENABLED,
+    check_bool, "true" },
+  { "onlyMarketplaceExtensions", "onlyMarketplaceExtensions.value",
+    GROUP_EXT_ONLY_MARKET, check_bool, "false" },
+  { "extensionsPrivateMarketplace", "extensionsPrivateMarketplace.value",
+    GROUP_EXT_PRIVATE_MARKET, check_bool, "false" },
 };
 const size_t policy_n_settings
     = sizeof policy_settings / sizeof policy_settings[0];
@@ -527,6 +533,9 @@ policy_setting_keys (size_t *n)
     CP ".pac",
     CP ".transparentPorts",
     "filesharingDirectories",
+    "extensionsEnabled",
+    "onlyMarketplaceExtensions",
+    "extensionsPrivateMarketplace",
   };
   _Static_assert(sizeof keys / sizeof keys[0]
                      == sizeof policy_settings / sizeof policy_settings[0],

@@ -142,6 +142,16 @@ docker_desktop_file_warns (void **state)
        "empty)");
   has (&rep, POLICY_DIAG_WARNING, "enableInferenceGPUVariant",
        "Docker Desktop setting that moat does not apply; ignored");
+  /* The extension keys are applied now, not warned about. */
+  for (size_t i = 0; i < rep.n; i++)
+    assert_null (strstr (rep.items[i].path, "xtensionsEnabled"));
+  {
+    struct policy *p = NULL;
+    assert_int_equal (policy_build (a, NULL, &p, &err), 0);
+    assert_false (p->extensions.enabled);
+    assert_false (p->extensions.only_marketplace);
+    policy_free (p);
+  }
   policy_report_free (&rep);
   policy_admin_free (a);
 }
@@ -841,7 +851,7 @@ effective_precedence (void **state)
   assert_int_equal (p->filesharing.n_dirs, 2);
   assert_string_equal (row_field (p, "filesharingDirectories", "source"),
                        "default");
-  assert_int_equal (json_array_size (p->settings), 13);
+  assert_int_equal (json_array_size (p->settings), 16);
   policy_free (p);
   policy_admin_free (a);
   json_decref (ov);

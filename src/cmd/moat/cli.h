@@ -55,5 +55,7 @@ int cli_directory (struct moat_cli *cli, int argc, char **argv,
                    moat_error_t *err);
 int cli_dashboard (struct moat_cli *cli, int argc, char **argv,
                    moat_error_t *err);
+int cli_extension (struct moat_cli *cli, int argc, char **argv,
+                   moat_error_t *err);
 
 #endif

@@ -29,6 +29,7 @@ static const struct cli_command commands[] = {
   { "net", cli_net, "what the net guard would decide for a URL" },
   { "directory", cli_directory, "the local organization directory (root)" },
   { "dashboard", cli_dashboard, "open the dashboard (one-time link)" },
+  { "extension", cli_extension, "install, list, update, remove extensions" },
 };
 
 static void

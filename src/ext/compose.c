@@ -1,0 +1,281 @@
+/* compose.h. */
+#include "compose.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/strutil.h"
+#include "dockerapi/dockerapi.h"
+
+#define COMPOSE_TIMEOUT_MS 120000
+#define COMPOSE_OUT_MAX (64 * 1024)
+
+/* Run docker-compose with args in dir; its stdout+stderr (bounded) in
+ * *out.  0 when it exits 0. */
+static int
+run_compose (const struct ext_ctx *c, const char *dir, const char *image,
+             const char *const *args, char **out, moat_error_t *err)
+{
+  cleanup_free char *host = NULL;
+  cleanup_free char *img = NULL;
+  char *argv[16];
+  char *envp[6];
+  int pfd[2], status = 0, n = 0;
+  size_t len = 0;
+  char *buf = malloc (COMPOSE_OUT_MAX + 1);
+  pid_t pid;
+  long waited = 0;
+
+  *out = buf;
+  if (buf == NULL
+      || asprintf (&host, "DOCKER_HOST=unix://%s", c->guard_sock) < 0
+      || asprintf (&img, "DESKTOP_PLUGIN_IMAGE=%s", image) < 0)
+    return moat_error (err, ENOMEM, "compose");
+  buf[0] = '\0';
+  argv[n++] = (char *)EXT_COMPOSE_BIN;
+  for (size_t i = 0; args[i] != NULL && n < 15; i++)
+    argv[n++] = (char *)args[i];
+  argv[n] = NULL;
+  envp[0] = host;
+  envp[1] = img;
+  envp[2] = (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+  envp[3] = (char *)"HOME=/nonexistent";
+  envp[4] = (char *)"COMPOSE_INTERACTIVE_NO_CLI=1";
+  envp[5] = NULL;
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    return moat_error (err, errno, "pipe");
+  pid = fork ();
+  if (pid < 0)
+    {
+      close (pfd[0]);
+      close (pfd[1]);
+      return moat_error (err, errno, "fork");
+    }
+  if (pid == 0)
+    {
+      int devnull = open ("/dev/null", O_RDONLY);
+      if (devnull < 0 || dup2 (devnull, 0) < 0 || dup2 (pfd[1], 1) < 0
+          || dup2 (pfd[1], 2) < 0 || chdir (dir) < 0)
+        _exit (127);
+      execve (EXT_COMPOSE_BIN, argv, envp);
+      _exit (127);
+    }
+  close (pfd[1]);
+  for (;;)
+    {
+      struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+      int r = poll (&p, 1, 500);
+      if (r > 0)
+        {
+          char tmp[4096];
+          ssize_t k = read (pfd[0], tmp, sizeof tmp);
+          if (k <= 0)
+            break;
+          if (len + (size_t)k > COMPOSE_OUT_MAX)
+            k = (ssize_t)(COMPOSE_OUT_MAX - len);
+          memcpy (buf + len, tmp, (size_t)k);
+          len += (size_t)k;
+          buf[len] = '\0';
+        }
+      else if (r == 0 && (waited += 500) >= COMPOSE_TIMEOUT_MS)
+        {
+          kill (pid, SIGKILL);
+          break;
+        }
+    }
+  close (pfd[0]);
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    {
+      /* Say why: the engine's (ECI's) refusal when there is one, else
+       * compose's first ERROR line, else its last line. */
+      char *last = strstr (buf, "enhanced container isolation: ");
+      if (last == NULL)
+        last = strstr (buf, "ERROR: ");
+      if (last == NULL)
+        {
+          last = buf + len;
+          while (last > buf && (last[-1] == '\n' || last[-1] == '\r'))
+            *--last = '\0';
+          while (last > buf && last[-1] != '\n')
+            last--;
+        }
+      last[strcspn (last, "\r\n")] = '\0';
+      return moat_error (err, 0, "docker-compose: %s",
+                         last[0] ? last : "failed");
+    }
+  return 0;
+}
+
+void
+ext_compose_down (const struct ext_ctx *c, const char *name, bool volumes)
+{
+  cleanup_free char *url = NULL;
+  struct dockerapi_response r;
+  moat_error_t e = NULL;
+  json_t *list, *ct;
+  size_t i;
+
+  /* filters={"label":["com.docker.compose.project=moat-ext-<name>"]} */
+  if (asprintf (&url,
+                "/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B%%22"
+                "com.docker.compose.project%%3Dmoat-ext-%s%%22%%5D%%7D",
+                name)
+          < 0
+      || dockerapi_call (c->engine_sock, "GET", url, NULL, 0, false, 30000, &r,
+                         &e)
+             < 0)
+    {
+      moat_error_release (&e);
+      return;
+    }
+  list = json_loadb (r.body, r.len, 0, NULL);
+  dockerapi_response_free (&r);
+  json_array_foreach (list, i, ct)
+  {
+    const char *id = json_string_value (json_object_get (ct, "Id"));
+    cleanup_free char *del = NULL;
+    if (id == NULL || !full_id_p (id)
+        || asprintf (&del, "/containers/%s?force=1&v=%d", id, volumes ? 1 : 0)
+               < 0)
+      continue;
+    if (dockerapi_call (c->engine_sock, "DELETE", del, NULL, 0, false, 30000,
+                        &r, &e)
+        == 0)
+      dockerapi_response_free (&r);
+    moat_error_release (&e);
+  }
+  json_decref (list);
+  free (url);
+  url = NULL;
+  if (asprintf (&url, "/networks/moat-ext-%s_default", name) >= 0
+      && dockerapi_call (c->engine_sock, "DELETE", url, NULL, 0, false, 30000,
+                         &r, &e)
+             == 0)
+    dockerapi_response_free (&r);
+  moat_error_release (&e);
+}
+
+int
+ext_compose_up (const struct ext_ctx *c, const char *name, const char *image,
+                const char *dir, char **backend, moat_error_t *err)
+{
+  cleanup_free char *project = NULL;
+  cleanup_free char *out = NULL;
+  cleanup_free char *override = NULL;
+  cleanup_free char *opath = NULL;
+  char *first = NULL, *line, *save = NULL;
+  size_t olen = 0;
+  bool ok = true;
+
+  *backend = NULL;
+  if (access (EXT_COMPOSE_BIN, X_OK) < 0)
+    return moat_error (err, errno,
+                       "vm.composefile needs %s (Debian's "
+                       "docker-compose)",
+                       EXT_COMPOSE_BIN);
+  if (asprintf (&project, "moat-ext-%s", name) < 0)
+    return moat_error (err, ENOMEM, "compose");
+  {
+    const char *args[]
+        = { "-p", project, "-f", "compose.yml", "config", "--services", NULL };
+    if (run_compose (c, dir, image, args, &out, err) < 0)
+      return moat_error_wrap (err, "vm.composefile");
+  }
+  /* The override: every service labelled; the first gets the socket
+   * directory.  Service names are compose's own ([a-zA-Z0-9._-]). */
+  override = malloc (COMPOSE_OUT_MAX * 2 + 256);
+  if (override == NULL)
+    return moat_error (err, ENOMEM, "compose");
+  olen = (size_t)sprintf (override, "version: \"3\"\nservices:\n");
+  for (line = strtok_r (out, "\n", &save); line != NULL;
+       line = strtok_r (NULL, "\n", &save))
+    {
+      if (!engine_name_p (line, strlen (line), 128))
+        {
+          ok = false;
+          break;
+        }
+      olen += (size_t)sprintf (override + olen,
+                               "  %s:\n    labels:\n"
+                               "      com.moat.extension: \"%s\"\n",
+                               line, name);
+      if (first == NULL)
+        {
+          first = strdup (line);
+          olen += (size_t)sprintf (override + olen,
+                                   "    tmpfs:\n"
+                                   "      - /run/guest-services:mode=1777\n");
+        }
+    }
+  if (!ok || first == NULL)
+    {
+      free (first);
+      return moat_error (err, 0, "vm.composefile: no usable services");
+    }
+  if (asprintf (&opath, "%s/moat-override.yml", dir) < 0
+      || fs_write_file_atomic (opath, override, olen, 0600, err) < 0)
+    {
+      free (first);
+      return moat_error_wrap (err, "compose override");
+    }
+  free (out);
+  out = NULL;
+  {
+    /* -f twice: compose merges moat's override over the file. */
+    const char *args2[] = { "-p",          project, "-f",
+                            "compose.yml", "-f",    "moat-override.yml",
+                            "up",          "-d",    "--no-build",
+                            NULL };
+    if (run_compose (c, dir, image, args2, &out, err) < 0)
+      {
+        free (first);
+        return moat_error_wrap (err, "vm.composefile");
+      }
+  }
+  /* The backend: the first service's container. */
+  {
+    cleanup_free char *url = NULL;
+    struct dockerapi_response r;
+    json_t *list;
+    if (asprintf (&url,
+                  "/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B"
+                  "%%22com.docker.compose.project%%3D%s%%22%%2C%%22"
+                  "com.docker.compose.service%%3D%s%%22%%5D%%7D",
+                  project, first)
+        < 0)
+      {
+        free (first);
+        return moat_error (err, ENOMEM, "compose");
+      }
+    free (first);
+    if (dockerapi_call (c->engine_sock, "GET", url, NULL, 0, false, 30000, &r,
+                        err)
+        < 0)
+      return -1;
+    list = json_loadb (r.body, r.len, 0, NULL);
+    dockerapi_response_free (&r);
+    {
+      const char *id = json_string_value (
+          json_object_get (json_array_get (list, 0), "Id"));
+      *backend = id != NULL && full_id_p (id) ? strdup (id) : NULL;
+    }
+    json_decref (list);
+  }
+  if (*backend == NULL)
+    return moat_error (err, 0,
+                       "vm.composefile: the first service has no "
+                       "container");
+  return 0;
+}
