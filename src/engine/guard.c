@@ -251,8 +251,10 @@ handle_head (struct conn *c)
   pthread_mutex_lock (&g->mu);
   r = engine_decide (&f, g->pol, &d);
   /* The sign-in gate (docs/signin.md): one lookup in the table moatd
-   * publishes; its text is copied before the table may be swapped. */
-  if (r == 0 && g->gate != NULL
+   * publishes; its text is copied before the table may be swapped.
+   * moatd's own calls (an extension's backend it creates) are its own
+   * process's: the gate is for users. */
+  if (r == 0 && g->gate != NULL && c->cred.pid != g->self
       && !engine_gate_exempt_p (d.route != NULL ? d.route->pattern : NULL)
       && engine_gate_check (g->gate, c->caller_uid, now.tv_sec, &gate_text)
              < 0)
@@ -808,6 +810,7 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
       return NULL;
     }
   g->cfg = *cfg;
+  g->self = getpid ();
   pthread_mutex_init (&g->jmu, NULL);
   pthread_cond_init (&g->jcv, NULL);
   {

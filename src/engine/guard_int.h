@@ -191,6 +191,7 @@ struct engine_guard
   pthread_mutex_t mu;
   const struct policy *pol;
   const struct engine_gate *gate; /* under mu; NULL: no sign-in gate */
+  pid_t self;                      /* this process: moatd's own calls */
   struct conn *conns;
   size_t n_conns;
   llhttp_settings_t resp_settings;

@@ -270,4 +270,16 @@ check_output "private marketplace: the listed tag installs" "installed extension
 check "rm" "$MOAT" extension rm hello --volumes
 "$MOAT" audit --json 2>/dev/null | grep -q '"extension.install"' && ok "installs are audited" || not_ok "installs are audited"
 
+# While sign-in is enforced, moatd's own calls on the guarded socket (the
+# backend it creates) are not a user's: the install still works, and root
+# without a session is still refused.
+printf '{"allowedOrgs": ["acme"]}\n' >"$MOAT_ROOT/etc/moat/registry.json"
+chmod 0644 "$MOAT_ROOT/etc/moat/registry.json"
+for _ in $(seq 50); do docker ps >/dev/null 2>&1 || break; sleep 0.2; done
+check_refused "sign-in enforced: root without a session is refused" "sign-in required" docker ps
+check_output "sign-in enforced: moatd still creates an extension's backend" "installed extension hello" \
+  "$MOAT" extension install -f acme/hello:2
+check "rm under sign-in" "$MOAT" extension rm hello --volumes
+rm -f "$MOAT_ROOT/etc/moat/registry.json"
+
 harness_done
