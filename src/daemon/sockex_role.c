@@ -10,6 +10,7 @@
  * most SOCKEX_TIMEOUT_MS); digests are cached for SOCKEX_TTL_S. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <linux/nsfs.h>
 #include <stdbool.h>
@@ -18,11 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -748,6 +751,137 @@ our_socket_p (struct sockex_role *x, const char *path)
   return true;
 }
 
+/* Mount the socket now at path over dest in the mount namespace of the
+ * process pid (a running container's first process): its bind still names
+ * the socket file moatd made before it restarted, an inode nobody listens
+ * on any more.  The socket is cloned as a detached mount here (host mount
+ * namespace), a child enters the container's mount namespace (setns needs
+ * a single-threaded caller; it also makes the container's root the
+ * child's root, so dest resolves inside the container), takes the old
+ * bind off when it can and attaches the clone there. */
+static int
+reattach (pid_t pid, const char *path, const char *dest, moat_error_t *err)
+{
+  char ns[64];
+  int tree, mnt, st;
+  pid_t child;
+  snprintf (ns, sizeof ns, "/proc/%ld/ns/mnt", (long)pid);
+  tree = (int)syscall (SYS_open_tree, AT_FDCWD, path,
+                       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (tree < 0)
+    return moat_error (err, errno, "clone the mount of `%s`", path);
+  mnt = open (ns, O_RDONLY | O_CLOEXEC);
+  if (mnt < 0)
+    {
+      close (tree);
+      return moat_error (err, errno, "open `%s`", ns);
+    }
+  child = fork ();
+  if (child == 0)
+    {
+      if (setns (mnt, CLONE_NEWNS) < 0)
+        _exit (1);
+      (void)umount2 (dest, MNT_DETACH | UMOUNT_NOFOLLOW);
+      if (syscall (SYS_move_mount, tree, "", AT_FDCWD, dest,
+                   MOVE_MOUNT_F_EMPTY_PATH)
+          < 0)
+        _exit (2);
+      _exit (0);
+    }
+  close (tree);
+  close (mnt);
+  if (child < 0)
+    return moat_error (err, errno, "fork");
+  while (waitpid (child, &st, 0) < 0)
+    if (errno != EINTR)
+      return moat_error (err, errno, "wait");
+  if (!WIFEXITED (st) || WEXITSTATUS (st) != 0)
+    return moat_error (err, EIO, "%s `%s` in the mount namespace of pid %ld",
+                       WIFEXITED (st) && WEXITSTATUS (st) == 1
+                           ? "cannot enter"
+                           : "cannot mount over",
+                       dest, (long)pid);
+  return 0;
+}
+
+/* Is path one of the sockets restored? */
+static bool
+restored_p (struct sockex_role *x, const char *path)
+{
+  bool r = false;
+  pthread_mutex_lock (&x->mu);
+  for (size_t i = 0; i < x->n && !r; i++)
+    r = x->s[i].path != NULL && strcmp (x->s[i].path, path) == 0;
+  pthread_mutex_unlock (&x->mu);
+  return r;
+}
+
+/* The running containers that mount a restored socket (the one it was
+ * made for and those that inherited it, VolumesFrom) get it mounted anew
+ * over their bind. */
+static void
+reattach_running (struct sockex_role *x)
+{
+  struct dockerapi_response resp = { 0 };
+  moat_error_t err = NULL;
+  json_t *list = NULL, *c, *m;
+  size_t j, k;
+  if (dockerapi_call (x->d->engine_sock, "GET", "/containers/json", NULL, 0,
+                      false, SOCKEX_TIMEOUT_MS, &resp, &err)
+      < 0)
+    {
+      log_error ("filtered sockets not mounted again: %s",
+                 moat_error_msg (&err));
+      moat_error_release (&err);
+      return;
+    }
+  if (resp.status == 200)
+    list = json_loadb (resp.body, resp.len, 0, NULL);
+  dockerapi_response_free (&resp);
+  json_array_foreach (list, j, c)
+  {
+    const char *id = json_string_value (json_object_get (c, "Id"));
+    json_array_foreach (json_object_get (c, "Mounts"), k, m)
+    {
+      const char *src = json_string_value (json_object_get (m, "Source"));
+      const char *dst = json_string_value (json_object_get (m, "Destination"));
+      char url[128];
+      json_t *root = NULL;
+      json_int_t pid;
+      if (id == NULL || src == NULL || dst == NULL || dst[0] != '/'
+          || !our_socket_p (x, src) || !restored_p (x, src))
+        continue;
+      snprintf (url, sizeof url, "/containers/%.64s/json", id);
+      if (dockerapi_call (x->d->engine_sock, "GET", url, NULL, 0, false,
+                          SOCKEX_TIMEOUT_MS, &resp, &err)
+          < 0)
+        {
+          moat_error_release (&err);
+          continue;
+        }
+      if (resp.status == 200)
+        root = json_loadb (resp.body, resp.len, 0, NULL);
+      dockerapi_response_free (&resp);
+      pid = json_integer_value (
+          json_object_get (json_object_get (root, "State"), "Pid"));
+      json_decref (root);
+      if (pid <= 1)
+        continue;
+      if (reattach ((pid_t)pid, src, dst, &err) < 0)
+        {
+          log_error ("filtered docker socket %s: container %.12s: %s", src, id,
+                     moat_error_msg (&err));
+          moat_error_release (&err);
+        }
+      else
+        log_info ("filtered docker socket %s mounted again at %s in "
+                  "container %.12s",
+                  src, dst, id);
+    }
+  }
+  json_decref (list);
+}
+
 /* Serve again the filtered sockets of the containers that exist (moatd
  * restarted); their containers' binds name these paths. */
 void
@@ -821,6 +955,7 @@ moatd_sockex_restore (struct moatd *d)
     log_info ("filtered docker socket %s restored", path);
   }
   json_decref (list);
+  reattach_running (x);
 }
 
 int

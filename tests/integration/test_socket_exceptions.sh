@@ -167,6 +167,18 @@ harness_up
 check_output "a filtered socket is served again after moat down / up" "CONTAINER ID" \
   docker start -a keep
 docker rm keep >/dev/null 2>&1
+# A running container keeps its filtered socket across a moatd restart
+# (moatd stopped by its pid file, dockerd and the container go on): moatd
+# re-creates the socket and mounts it anew over the container's bind.
+docker run -d --name keeprun -v "$V" "$APP" sleep 300 >/dev/null 2>&1
+mpid=$(cat "$MOAT_ROOT/run/moat/moatd.pid" 2>/dev/null)
+if [ -n "$mpid" ] && kill -TERM "$mpid" 2>/dev/null; then
+  for _ in $(seq 100); do kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
+fi
+harness_up
+check_output "a running container's filtered socket is served again after moatd restarts" \
+  "Server:" docker exec keeprun docker version
+docker rm -f keeprun >/dev/null 2>&1
 
 check_refused "an image not in the list is refused" "$(notlisted busybox)" \
   docker run --rm -v "$V" busybox true
