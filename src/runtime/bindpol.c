@@ -26,6 +26,11 @@ static const char *const default_sockets[] = {
   "/run/containerd/containerd.sock",
 };
 
+static const char *const init_dirs[] = {
+  "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin",
+  "/sbin",           "/bin",           NULL,
+};
+
 static void
 free_list (char **l, size_t n)
 {
@@ -44,6 +49,7 @@ bindpol_free (struct bindpol *bp)
   free_list (bp->pod_dirs, bp->n_pod_dirs);
   free (bp->filtered_dir);
   free (bp->image);
+  free (bp->init_real);
   free (bp->policy_error);
   free (bp->caller_error);
   free (bp->standin);
@@ -257,6 +263,29 @@ out:
   return ret;
 }
 
+char *
+bindpol_engine_init (const char *const *dirs)
+{
+  const char *const *d = dirs != NULL ? dirs : init_dirs;
+  for (size_t i = 0; d[i] != NULL; i++)
+    {
+      cleanup_free char *p = NULL;
+      char *real;
+      struct stat st;
+      if (asprintf (&p, "%s/docker-init", d[i]) < 0)
+        {
+          p = NULL;
+          return NULL;
+        }
+      if (stat (p, &st) < 0 || !S_ISREG (st.st_mode))
+        continue;
+      real = realpath (p, NULL);
+      if (real != NULL)
+        return real;
+    }
+  return NULL;
+}
+
 int
 bindpol_load (struct bindpol *bp, const struct moat_paths *paths,
               const char *const *extra_sockets, json_t *spec, const char *id,
@@ -297,6 +326,7 @@ bindpol_load (struct bindpol *bp, const struct moat_paths *paths,
       goto oom;
     }
   bp->filtered_dir = realpath (fdir, NULL);
+  bp->init_real = bindpol_engine_init (NULL);
   if ((bp->standin = strdup (paths->bind_standin)) == NULL)
     goto oom;
   bp->caller_root = true;
@@ -687,10 +717,13 @@ decide (const struct bindpol *bp, const char *real, const struct stat *st,
   *kind = BINDPOL_ENGINE;
   if (engine_file_p (bp, real) || pod_file_p (bp, real))
     return 0;
+  /* the engine's init: named docker-init, or what the system's
+   * docker-init resolves to (Debian: a symlink to tini-static) */
   if (dest != NULL && strcmp (dest, "/sbin/docker-init") == 0
       && S_ISREG (st->st_mode) && st->st_uid == 0
-      && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0 && base != NULL
-      && strcmp (base, "/docker-init") == 0)
+      && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0
+      && ((base != NULL && strcmp (base, "/docker-init") == 0)
+          || (bp->init_real != NULL && strcmp (real, bp->init_real) == 0)))
     return 0;
   if (filtered_socket_p (bp, real, st))
     return 0;

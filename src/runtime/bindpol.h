@@ -15,7 +15,10 @@
  *     or a named volume's <data-root>/volumes/<name>/_data (a local volume
  *     whose driver bound a host path there is judged as that path);
  *   - the engine's init binary (destination /sbin/docker-init, a root-owned
- *     regular file named docker-init that only root can write);
+ *     regular file that only root can write, named docker-init or the real
+ *     path of the docker-init that dockerd's PATH lookup finds in the
+ *     system directories: Debian's docker-init is a symlink to
+ *     tini-static);
  *   - a filtered docker socket moatd handed out:
  *     <run>/moat/sockets/<32 hex>.sock, a socket;
  *   - not a socket, nor an engine socket or a parent of one (else: the
@@ -54,7 +57,8 @@ struct bindpol
   char *filtered_dir; /* real path of <run>/moat/sockets, or NULL */
   char **data_roots;  /* engine data roots (real paths) */
   size_t n_data_roots;
-  char *image; /* the container's image, for the socket message */
+  char *image;     /* the container's image, for the socket message */
+  char *init_real; /* bindpol_engine_init (NULL), or NULL if none */
   /* Who asked for the container: the labels com.moat.caller.uid and
    * com.moat.caller.gid the engine guard sets on every create (decimal,
    * from SO_PEERCRED, overwriting what the client sent).  No label means
@@ -93,6 +97,13 @@ int bindpol_load (struct bindpol *bp, const struct moat_paths *paths,
                   const char *id, moat_error_t *err);
 
 void bindpol_free (struct bindpol *bp);
+
+/* The real path of the engine's init binary: the first `docker-init`
+ * found in dirs (NULL-terminated; NULL means the system directories of
+ * dockerd's PATH lookup: /usr/local/sbin /usr/local/bin /usr/sbin
+ * /usr/bin /sbin /bin) that is a regular file after symlinks.  NULL when
+ * there is none (or on allocation failure). */
+char *bindpol_engine_init (const char *const *dirs);
 
 /* A spec mount whose source is the stand-in: 1 with *orig the source the
  * caller wrote (NULL when none was recorded for dest: refuse) and *create

@@ -84,4 +84,12 @@ capnr() { docker run --rm "$@" busybox sh -c 'grep CapEff /proc/self/status' 2>&
 # socket): it needs --cap-add NET_RAW, as under Podman's defaults.
 out=$(docker run --rm --cap-add NET_RAW busybox sh -c 'ping -c 1 -W 5 127.0.0.1 >/dev/null && echo pinged' 2>&1)
 [ "$out" = pinged ] && ok "ping works with --cap-add NET_RAW" || not_ok "ping works with --cap-add NET_RAW" "$out"
+# --init under ECI: the engine's docker-init (on Debian a symlink to
+# tini-static) is the init binary, not a host path outside the shared
+# directories (docs/moat-runc.md "Bind mounts").
+out=$(docker run --rm --init busybox sh -c 'cat /proc/1/comm' 2>&1)
+case "$out" in
+  docker-init|tini*) ok "docker run --init passes and runs the engine's init as pid 1" ;;
+  *) not_ok "docker run --init passes and runs the engine's init as pid 1" "$out" ;;
+esac
 harness_done

@@ -121,6 +121,7 @@ teardown (void **state)
   snprintf (cmd, sizeof cmd, "rm -rf '%s'", f->root);
   assert_int_equal (system (cmd), 0);
   free (f->bp.filtered_dir);
+  free (f->bp.init_real);
   free (f);
   return 0;
 }
@@ -195,6 +196,70 @@ engine_files_and_sockets (void **state)
   assert_int_equal (verdict (f, "/bin/sh", "/sbin/docker-init"), 1);
 }
 
+/* --init on Debian: the engine's docker-init is a symlink to tini-static,
+ * so the real path's name is not docker-init.  It passes because it is
+ * what the system's docker-init resolves to; a docker-init symlink of the
+ * user's pointing elsewhere does not. */
+static void
+init_binary_symlink (void **state)
+{
+  struct fx *f = *state;
+  char d1[PATH_MAX + 16], d2[PATH_MAX + 16], want[PATH_MAX + 32];
+  const char *dirs[3] = { d1, d2, NULL };
+  cleanup_free char *real = NULL;
+  mkp (f, "sys", 'd', NULL);
+  mkp (f, "sys/sbin", 'd', NULL);
+  mkp (f, "sys/bin", 'd', NULL);
+  mkp (f, "sys/bin/tini-static", 'f', NULL);
+  mkp (f, "sys/bin/docker-init", 'l', "tini-static");
+  mkp (f, "elsewhere", 'f', NULL);
+  mkp (f, "share/docker-init", 'l', "../elsewhere");
+  snprintf (d1, sizeof d1, "%s/sys/sbin", f->root);
+  snprintf (d2, sizeof d2, "%s/sys/bin", f->root);
+  snprintf (want, sizeof want, "%s/sys/bin/tini-static", f->root);
+  real = realpath (want, NULL);
+  assert_non_null (real);
+  f->bp.init_real = bindpol_engine_init (dirs);
+  assert_non_null (f->bp.init_real);
+  assert_string_equal (f->bp.init_real, real);
+
+  /* the files are root's (the unit tests run as root) */
+  assert_int_equal (verdict (f, "sys/bin/docker-init", "/sbin/docker-init"),
+                    0);
+  assert_int_equal (verdict (f, "sys/bin/tini-static", "/sbin/docker-init"),
+                    0);
+  /* only as the init binary */
+  assert_int_equal (verdict (f, "sys/bin/docker-init", "/x"), 1);
+  /* a docker-init of the user's, pointing elsewhere */
+  assert_int_equal (verdict (f, "share/docker-init", "/sbin/docker-init"), 1);
+  /* writable by others: not the engine's */
+  assert_int_equal (chmod (real, 0775), 0);
+  assert_int_equal (verdict (f, "sys/bin/docker-init", "/sbin/docker-init"),
+                    1);
+  assert_int_equal (chmod (real, 0755), 0);
+
+  /* no docker-init in the directories: nothing but the name passes */
+  dirs[1] = NULL;
+  assert_null (bindpol_engine_init (dirs));
+  free (f->bp.init_real);
+  f->bp.init_real = NULL;
+  assert_int_equal (verdict (f, "sys/bin/docker-init", "/sbin/docker-init"),
+                    1);
+
+  /* the system's own, when this host has one */
+  if (access ("/usr/bin/docker-init", F_OK) == 0)
+    {
+      cleanup_free char *sys = bindpol_engine_init (NULL);
+      cleanup_free char *r = realpath ("/usr/bin/docker-init", NULL);
+      assert_non_null (sys);
+      assert_non_null (r);
+      if (access ("/usr/local/sbin/docker-init", F_OK) != 0
+          && access ("/usr/local/bin/docker-init", F_OK) != 0
+          && access ("/usr/sbin/docker-init", F_OK) != 0)
+        assert_string_equal (sys, r);
+    }
+}
+
 /* The path check (spec.c's early pass) agrees, and lets a missing source
  * through for the mount to fail on. */
 static void
@@ -219,6 +284,7 @@ main (void)
     cmocka_unit_test_setup_teardown (engine_files_and_sockets, setup,
                                      teardown),
     cmocka_unit_test_setup_teardown (path_check, setup, teardown),
+    cmocka_unit_test_setup_teardown (init_binary_symlink, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
