@@ -237,10 +237,13 @@
 
 /* %s: the image as the user wrote it (contract text) */
 #define REFUSAL_EXTENSION_FMT                                                 \
-  "extensions: \"%s\" is not an allowed extension; ask your administrator "  \
+  "extensions: \"%s\" is not an allowed extension; ask your administrator "   \
   "to add it to the private marketplace"
+#define REFUSAL_EXTENSION_ROOT_ONLY                                           \
+  "extensions: only root may install, update or remove extensions (moatd "    \
+  "runs an extension's backend as itself)"
 #define REFUSAL_EXTENSION_DISABLED                                            \
-  "extensions: extensions are disabled by your administrator "               \
+  "extensions: extensions are disabled by your administrator "                \
   "(extensionsEnabled)"
 
 #endif

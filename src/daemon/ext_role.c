@@ -9,6 +9,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/refusal.h"
 #include "ext/ext.h"
 #include "ext/market.h"
 #include "internal.h"
@@ -103,6 +104,21 @@ moatd_ext_request (struct moatd *d, struct client *c, const char *cmd,
     return json_pack ("{s:b, s:s}", "ok", 0, "error",
                       "extensions need the engine guard (moat up without "
                       "--no-guard): backends run on the guarded engine");
+  /* moatd creates the backend (and runs a compose file's services) as
+   * itself, a root caller: only root may choose what it runs */
+  if (c->uid != 0
+      && (strcmp (cmd, "extension.install") == 0
+          || strcmp (cmd, "extension.update") == 0
+          || strcmp (cmd, "extension.rm") == 0))
+    {
+      r.rule = cmd;
+      r.endpoint = image != NULL ? image : name;
+      r.outcome = "refused";
+      r.detail = REFUSAL_EXTENSION_ROOT_ONLY;
+      moatd_audit_record (d, &r);
+      return json_pack ("{s:b, s:s}", "ok", 0, "error",
+                        REFUSAL_EXTENSION_ROOT_ONLY);
+    }
   if (strcmp (cmd, "extension.install") == 0
       || strcmp (cmd, "extension.update") == 0)
     {

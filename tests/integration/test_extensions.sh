@@ -239,6 +239,13 @@ fi
 check_refused "an image that is not on the engine" "is not on the engine" "$MOAT" extension install -f acme/absent:1
 check_refused "a name that is not a DNS label" "must be a DNS label" "$MOAT" extension install -f acme/Bad_Name:1
 
+# moatd runs a backend (and a compose file's services) as a root caller:
+# a docker-group user may not choose what it runs.
+check_refused "a docker-group user may not install an extension" \
+  "extensions: only root may install, update or remove extensions" \
+  as_user "$MOAT" extension install -f acme/hello:1
+check_refused "... nor remove one" "only root may" as_user "$MOAT" extension rm hello
+
 # ---- admin keys ----
 set_admin() {
   printf '%s\n' "$1" >"$MOAT_ROOT/etc/moat/admin-settings.json"
