@@ -55,8 +55,13 @@ int ext_remove (const struct ext_ctx *c, const char *name, bool volumes,
  * "socket"} filled in from the engine now. */
 int ext_list (const struct ext_ctx *c, json_t **out, moat_error_t *err);
 
-/* The path (for connect(2) as root) of the backend socket of an installed
- * extension, valid while its container runs. */
+/* The path of the backend socket of an installed extension
+ * (/proc/PID/root/run/guest-services/SOCK), valid while its container
+ * runs.  Never connect(2) to it as is: the backend controls every
+ * component after /root/, and an absolute symlink there is followed from
+ * the connecting process's root (a host socket).  Resolve it inside the
+ * container's root first (openat2 RESOLVE_IN_ROOT, then
+ * /proc/self/fd/N), as install.c connect_p does. */
 int ext_backend_socket (const struct ext_ctx *c, const char *name, char *buf,
                         size_t bufsz, moat_error_t *err);
 

@@ -197,6 +197,20 @@ mkext dies dies
 sed -i 's|^ENTRYPOINT .*|ENTRYPOINT ["/bin/true"]|' "$HARNESS_DIR/ctx/dies/Dockerfile"
 build dies acme/dies:1
 check_rolled_back dies "backend exited" "$MOAT" extension install -f acme/dies:1
+# A backend whose socket is an absolute symlink to a host socket: moatd
+# resolves it inside the container's root, never from its own, so it
+# neither connects to the host socket nor takes it for the backend's.
+hsock=$HARNESS_DIR/host-trap.sock
+socat UNIX-LISTEN:"$hsock",fork SYSTEM:'echo touched >>'"$HARNESS_DIR/trap.log" >/dev/null 2>&1 &
+harness_track socat-trap $!
+for _ in $(seq 50); do [ -S "$hsock" ] && break; sleep 0.1; done
+mkext symsock symsock
+sed -i 's|^ENTRYPOINT .*|ENTRYPOINT ["/bin/sh", "-c", "ln -s '"$hsock"' /run/guest-services/backend.sock \&\& exec sleep 600"]|' \
+  "$HARNESS_DIR/ctx/symsock/Dockerfile"
+build symsock acme/symsock:1
+check_rolled_back symsock "backend did not open" "$MOAT" extension install -f acme/symsock:1
+[ ! -s "$HARNESS_DIR/trap.log" ] && ok "moatd never connected to the host socket the symlink names" ||
+  not_ok "moatd connected to a host socket through the backend's symlink" "$(cat "$HARNESS_DIR/trap.log")"
 mkext nobackend nobackend '{"icon": "icon.svg", "vm": {"image": "acme/not-built:1"}}'
 build nobackend acme/nobackend:1
 check_rolled_back nobackend "backend \`acme/not-built:1\`" "$MOAT" extension install -f acme/nobackend:1
