@@ -816,8 +816,8 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
             t_alloc, t_rootfs, rrep.layers, rrep.binds, rrep.caller_mapped,
             caller);
   if (rep.dropped_caps != NULL)
-    log_warn ("%s: capabilities outside this runtime's bounding set, or "
-              "never granted (CAP_SYS_RAWIO), left out: %s",
+    log_warn ("%s: capabilities outside this runtime's bounding set left "
+              "out: %s",
               id, rep.dropped_caps);
   if (rep.dropped_devices != NULL)
     log_warn ("%s: host devices pruned: %s", id, rep.dropped_devices);

@@ -310,15 +310,8 @@ set_mappings (json_t *linux_, const char *key, uint32_t base, uint32_t size,
   return 0;
 }
 
-/* Capabilities no container gets, whatever the host grants:
- * CAP_SYS_RAWIO (17) grants nothing inside a user namespace (the kernel
- * checks it against the initial one), and systemd, seeing it in the
- * bounding set, tries debugfs and tracefs mounts that no user namespace
- * may make (systemd-nspawn leaves it out too). */
-#define NEVER_CAPS (1ULL << 17)
-
-/* Keep only capabilities in ctx->cap_bound, less NEVER_CAPS, in every
- * set; collect the names dropped (once each). */
+/* Keep only capabilities in ctx->cap_bound in every set; collect the
+ * names dropped (once each). */
 static int
 rewrite_caps (json_t *process, const struct spec_ctx *ctx,
               struct spec_report *rep, int *has_sys_admin, moat_error_t *err)
@@ -358,7 +351,7 @@ rewrite_caps (json_t *process, const struct spec_ctx *ctx,
               }
             continue;
           }
-        if (!(ctx->cap_bound & ~NEVER_CAPS & (1ULL << n)))
+        if (!(ctx->cap_bound & (1ULL << n)))
           {
             if (!(dropped & (1ULL << n)))
               {
