@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "policy/policy.h"
 
 #define PLUGIN_IMAGE "${DESKTOP_PLUGIN_IMAGE}"
 
@@ -165,28 +166,6 @@ jpath (const char *base, const char *key)
   return s;
 }
 
-static const char *
-type_desc (const json_t *v)
-{
-  switch (json_typeof (v))
-    {
-    case JSON_OBJECT:
-      return "an object";
-    case JSON_ARRAY:
-      return "an array";
-    case JSON_STRING:
-      return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-      return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-      return "a boolean";
-    default:
-      return "null";
-    }
-}
-
 /* Every key of obj not in allowed[] (NULL-terminated) is a problem. */
 static void
 unknown_keys (const json_t *obj, const char *path, const char *const *allowed,
@@ -233,7 +212,7 @@ member (const json_t *obj, const char *path, const char *key, json_type t,
                         : t == JSON_ARRAY  ? "an array"
                         : t == JSON_STRING ? "a string"
                                            : "a boolean",
-                        type_desc (v));
+                        json_type_desc (v));
       return NULL;
     }
   return v;
@@ -412,7 +391,7 @@ parse_host (const json_t *host, struct ext_meta *m, struct ext_problems *probs)
     if (!json_is_object (entry))
       {
         ext_problems_add (probs, ep, "must be an object, not %s",
-                          type_desc (entry));
+                          json_type_desc (entry));
         continue;
       }
     unknown_keys (entry, ep, platforms, probs);
@@ -426,7 +405,7 @@ parse_host (const json_t *host, struct ext_meta *m, struct ext_problems *probs)
       if (!json_is_array (list))
         {
           ext_problems_add (probs, lp, "must be an array, not %s",
-                            type_desc (list));
+                            json_type_desc (list));
           continue;
         }
       json_array_foreach (list, j, b)
@@ -439,7 +418,7 @@ parse_host (const json_t *host, struct ext_meta *m, struct ext_problems *probs)
         if (!json_is_object (b))
           {
             ext_problems_add (probs, bp, "must be an object, not %s",
-                              type_desc (b));
+                              json_type_desc (b));
             continue;
           }
         unknown_keys (b, bp, bin_keys, probs);
@@ -510,7 +489,7 @@ ext_meta_parse (const char *buf, size_t len, const char *image,
   if (!json_is_object (doc))
     {
       ext_problems_add (probs, "", "must be an object, not %s",
-                        type_desc (doc));
+                        json_type_desc (doc));
       json_decref (doc);
       return -1;
     }

@@ -94,9 +94,6 @@ report_full_p (const struct policy_report *rep)
 char *path_join (const char *base, const char *key);
 char *path_index (const char *base, size_t i);
 
-/* "a boolean", "a string", ... for type errors. */
-const char *json_type_desc (const json_t *v);
-
 /* The closest candidate within a small edit distance, or NULL. */
 const char *suggest (const char *word, const char *const *cands, size_t n);
 

@@ -222,4 +222,8 @@ int policy_proxy_parse (struct policy *p, moat_error_t *err);
 /* True when port is intercepted by the net guard. */
 bool policy_port_intercepted (const struct policy *p, uint16_t port);
 
+/* "a boolean", "a string", ... for the type errors of a JSON path report
+ * (the settings validator's, and the extension metadata checker's). */
+const char *json_type_desc (const json_t *v);
+
 #endif
