@@ -78,6 +78,15 @@ out=$(as_user docker run --rm -v "$W/proj/gone/link/viasym:/x" busybox true 2>&1
 [ ! -e "$W/rootdir/viasym" ] && ok "a missing bind source behind a symlink is not created where the user may not" ||
   not_ok "a missing bind source behind a symlink is not created" "$(ls -ln "$W/rootdir")" "$out"
 
+mkdir -p "$W/closed/sub" && chmod 0700 "$W/closed"
+check_refused "a bind source the user cannot reach is refused, saying why" \
+  "bind mount of \"$W/closed/sub\" denied; you may not reach it" \
+  as_user docker run --rm -v "$W/closed/sub:/x" busybox true
+check_refused "a --mount bind source that does not exist is refused, not made" \
+  "bind mount of \"$W/proj/absent\" denied; it does not exist" \
+  as_user docker run --rm --mount "type=bind,src=$W/proj/absent,dst=/x" busybox true
+[ ! -e "$W/proj/absent" ] || not_ok "--mount made its missing source" "$(ls -ln "$W/proj")"
+
 # The engine makes a missing bind source at every start, not only at
 # create: a source swapped for a symlink after the create must not take it
 # (as host root) anywhere the user could not go.
