@@ -751,30 +751,83 @@ our_socket_p (struct sockex_role *x, const char *path)
   return true;
 }
 
+/* Is the process pid, held by pidfd, in container id?  Every hierarchy of
+ * its /proc/PID/cgroup must name the container (cgroup_names_p), read while
+ * the pidfd shows it alive: a pid recycled after the engine answered
+ * belongs to another cgroup, and a process that died after the read fails
+ * the pidfd check. */
+static bool
+container_pid_p (pid_t pid, int pidfd, const char *id)
+{
+  char p[64], line[1024];
+  bool any = false;
+  cleanup_file FILE *f = NULL;
+  snprintf (p, sizeof p, "/proc/%ld/cgroup", (long)pid);
+  f = fopen (p, "re");
+  if (f == NULL)
+    return false;
+  while (fgets (line, sizeof line, f))
+    {
+      /* hierarchy-id:controllers:path; the empty v2 of a hybrid host and
+       * v1 hierarchies the engine does not use (name=systemd's path is
+       * the engine's too) all name it, or the line is "/" */
+      const char *path = strchr (line, ':');
+      path = path ? strchr (path + 1, ':') : NULL;
+      if (path == NULL)
+        return false;
+      path++;
+      if (strcmp (path, "/\n") == 0 || strcmp (path, "/") == 0)
+        continue;
+      if (!sockex_cgroup_names_p (path, id))
+        return false;
+      any = true;
+    }
+  return any && syscall (SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
+}
+
 /* Mount the socket now at path over dest in the mount namespace of the
- * process pid (a running container's first process): its bind still names
+ * process pid (container id's first process): its bind still names
  * the socket file moatd made before it restarted, an inode nobody listens
- * on any more.  The socket is cloned as a detached mount here (host mount
- * namespace), a child enters the container's mount namespace (setns needs
- * a single-threaded caller; it also makes the container's root the
- * child's root, so dest resolves inside the container), takes the old
- * bind off when it can and attaches the clone there. */
+ * on any more.  The process is held by a pidfd and checked to be the
+ * container's (container_pid_p), and its mount namespace must not be
+ * moatd's own: a recycled pid never takes the mount to the host.  The
+ * socket is cloned as a detached mount here (host mount namespace), a
+ * child enters the container's mount namespace (setns needs a
+ * single-threaded caller; it also makes the container's root the child's
+ * root, so dest resolves inside the container), takes the old bind off
+ * when it can and attaches the clone there. */
 static int
-reattach (pid_t pid, const char *path, const char *dest, moat_error_t *err)
+reattach (pid_t pid, const char *id, const char *path, const char *dest,
+          moat_error_t *err)
 {
   char ns[64];
-  int tree, mnt, st;
+  int tree, mnt, st, pidfd;
+  struct stat self_ns, its_ns;
   pid_t child;
+  pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
+  if (pidfd < 0)
+    return moat_error (err, errno, "pidfd_open pid %ld", (long)pid);
   snprintf (ns, sizeof ns, "/proc/%ld/ns/mnt", (long)pid);
+  mnt = open (ns, O_RDONLY | O_CLOEXEC);
+  if (mnt < 0 || !container_pid_p (pid, pidfd, id)
+      || stat ("/proc/self/ns/mnt", &self_ns) < 0 || fstat (mnt, &its_ns) < 0
+      || (self_ns.st_dev == its_ns.st_dev && self_ns.st_ino == its_ns.st_ino))
+    {
+      int e = mnt < 0 ? errno : ESRCH;
+      if (mnt >= 0)
+        close (mnt);
+      close (pidfd);
+      return moat_error (err, e,
+                         "pid %ld is no longer the container's first process",
+                         (long)pid);
+    }
+  close (pidfd);
   tree = (int)syscall (SYS_open_tree, AT_FDCWD, path,
                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
   if (tree < 0)
-    return moat_error (err, errno, "clone the mount of `%s`", path);
-  mnt = open (ns, O_RDONLY | O_CLOEXEC);
-  if (mnt < 0)
     {
-      close (tree);
-      return moat_error (err, errno, "open `%s`", ns);
+      close (mnt);
+      return moat_error (err, errno, "clone the mount of `%s`", path);
     }
   child = fork ();
   if (child == 0)
@@ -867,7 +920,7 @@ reattach_running (struct sockex_role *x)
       json_decref (root);
       if (pid <= 1)
         continue;
-      if (reattach ((pid_t)pid, src, dst, &err) < 0)
+      if (reattach ((pid_t)pid, id, src, dst, &err) < 0)
         {
           log_error ("filtered docker socket %s: container %.12s: %s", src, id,
                      moat_error_msg (&err));

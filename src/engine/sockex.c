@@ -795,3 +795,32 @@ sockex_registry_digest (struct sockex_registry *r, const struct imageref *ref,
   *digest = d;
   return 0;
 }
+
+/* The container id a cgroup path names: its first component that is 64
+ * hex digits, bare (cgroupfs driver: /docker/<id>) or as docker-<id>.scope
+ * (systemd driver).  The first, because a container with a delegated
+ * cgroup may name its own sub-cgroups as it likes. */
+bool
+sockex_cgroup_names_p (const char *cgpath, const char *id)
+{
+  const char *c = cgpath;
+  while (*c != '\0')
+    {
+      size_t n = strcspn (c, "/\n"), i;
+      const char *h = c;
+      if (n == 64 + 13 && strncmp (c, "docker-", 7) == 0
+          && strncmp (c + 7 + 64, ".scope", 6) == 0)
+        h = c + 7, n = 64;
+      for (i = 0; n == 64 && i < 64; i++)
+        if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+          break;
+      if (n == 64 && i == 64)
+        return strncmp (h, id, 64) == 0 && strlen (id) == 64;
+      c += n;
+      if (*c == '\n')
+        break;
+      if (*c == '/')
+        c++;
+    }
+  return false;
+}

@@ -91,6 +91,11 @@ int sockex_decide (const struct policy *pol, const struct sockex_ops *ops,
 /* True for "sha256:" followed by 64 lower-case hex digits. */
 bool sockex_image_id_p (const char *id);
 
+/* Does the cgroup path (one line's path of /proc/PID/cgroup) put its
+ * process in container id (64 hex digits)?  Its first component that is
+ * a container id decides: /docker/<id>[/...] or .../docker-<id>.scope. */
+bool sockex_cgroup_names_p (const char *cgpath, const char *id);
+
 /* A registry manifest digest lookup with a cache. */
 struct sockex_registry;
 

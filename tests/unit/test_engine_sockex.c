@@ -590,6 +590,40 @@ registry_lookup_and_cache (void **state)
   pthread_join (m.th, NULL);
 }
 
+/* A restored filtered socket goes only into the container whose first
+ * process moatd found: the cgroup path must name that container first. */
+static void
+cgroup_names (void **state)
+{
+  (void)state;
+  const char *a
+      = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  const char *b
+      = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+  char p[512];
+  snprintf (p, sizeof p, "/docker/%s\n", a);
+  assert_true (sockex_cgroup_names_p (p, a));
+  assert_false (sockex_cgroup_names_p (p, b));
+  snprintf (p, sizeof p, "/docker/%s/init", a);
+  assert_true (sockex_cgroup_names_p (p, a));
+  snprintf (p, sizeof p, "/system.slice/docker-%s.scope", a);
+  assert_true (sockex_cgroup_names_p (p, a));
+  /* container b (delegated cgroup) names a sub-cgroup after a */
+  snprintf (p, sizeof p, "/docker/%s/%s", b, a);
+  assert_false (sockex_cgroup_names_p (p, a));
+  snprintf (p, sizeof p, "/system.slice/docker-%s.scope/%s", b, a);
+  assert_false (sockex_cgroup_names_p (p, a));
+  /* a host process, and near misses */
+  assert_false (sockex_cgroup_names_p ("/user.slice/session-1.scope", a));
+  assert_false (sockex_cgroup_names_p ("/", a));
+  snprintf (p, sizeof p, "/docker/%sx", a);
+  assert_false (sockex_cgroup_names_p (p, a));
+  snprintf (p, sizeof p, "/docker/x%s", a);
+  assert_false (sockex_cgroup_names_p (p, a));
+  snprintf (p, sizeof p, "/docker/%s", a);
+  assert_false (sockex_cgroup_names_p (p, "aaaa"));
+}
+
 int
 main (void)
 {
@@ -609,6 +643,7 @@ main (void)
     cmocka_unit_test (local_parse),
     cmocka_unit_test (registry_unreachable),
     cmocka_unit_test (registry_lookup_and_cache),
+    cmocka_unit_test (cgroup_names),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
