@@ -3,7 +3,8 @@
  *   netbench serve PORT...            epoll server: first byte 'S' = sink
  *                                      (reads to EOF, answers 8 bytes),
  *                                      'E' = echo until EOF
- *   netbench tput HOST PORT BYTES     one stream up; prints MB/s
+ *   netbench tput HOST PORT BYTES     one stream up; prints MB/s (and
+ *                                      its own CPU time, as setup does)
  *   netbench setup HOST PORT N        N sequential connect+1-byte echo;
  *                                      prints mean/p50/p99 microseconds
  *   netbench conc HOST PORT N         N connections opened at once, all
@@ -173,6 +174,18 @@ dial (struct sockaddr_in *a)
   return fd;
 }
 
+/* This process's CPU time (user + system) so far, ms: the client's share
+ * of the run's CPU (bench/net/run.sh adds the server's and the proxy's). */
+static long
+cpu_ms (void)
+{
+  struct rusage u;
+  if (getrusage (RUSAGE_SELF, &u) < 0)
+    return -1;
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000L
+         + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000L;
+}
+
 static int
 tput (char **argv)
 {
@@ -211,9 +224,9 @@ tput (char **argv)
     }
   total -= 9;
   double dt = now () - t0;
-  printf ("%.1f MB/s (%.2f Gbit/s, %llu bytes in %.3f s)\n",
+  printf ("%.1f MB/s (%.2f Gbit/s, %llu bytes in %.3f s), cpu %ld ms\n",
           (double)total / dt / 1e6, (double)total * 8 / dt / 1e9,
-          (unsigned long long)total, dt);
+          (unsigned long long)total, dt, cpu_ms ());
   close (fd);
   return 0;
 }
@@ -250,9 +263,9 @@ setup (char **argv)
     }
   qsort (t, (size_t)n, sizeof *t, cmp);
   printf ("connect+first byte: mean %.0f us, p50 %.0f us, p99 %.0f us "
-          "(%d connections, %d failed)\n",
+          "(%d connections, %d failed), cpu %ld ms\n",
           sum / (n - fails), t[fails + (n - fails) / 2],
-          t[fails + (int)((n - fails) * 0.99)], n, fails);
+          t[fails + (int)((n - fails) * 0.99)], n, fails, cpu_ms ());
   return fails ? 1 : 0;
 }
 

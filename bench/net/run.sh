@@ -25,7 +25,9 @@ gcc -O2 -D_GNU_SOURCE -o "$nb" "$top/bench/net/netbench.c"
 bench_netns mnb$$ net-bench
 
 ip netns exec "$S" "$nb" serve 5001 5002 5003 >/dev/null 2>&1 & pids+=($!)
+server=$!
 ip netns exec "$S" microsocks -i 10.78.0.4 -p 1080 >/dev/null 2>&1 & pids+=($!)
+msocks=$!
 cat > "$work/redsocks.conf" <<CONF
 base { log_debug = off; log_info = off; daemon = off; redirector = iptables; }
 redsocks { local_ip = 0.0.0.0; local_port = 12345; ip = 10.78.0.4; port = 1080; type = socks5; }
@@ -61,6 +63,20 @@ med() { sort -n | awk '{v[NR]=$1} END{m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2
 # includes the kernel TCP work done in the process's context (veth
 # transmit runs the receiver's stack).
 cpu_ms() { [ -n "${1:-}" ] && awk '{print ($14 + $15) * 10}' "/proc/$1/stat" || echo 0; }
+# CPU time (ms) of every party to a path but the client (which reports
+# its own): the server, microsocks, the proxy (pid $1, may be empty) and
+# the softirq threads.  With the client's, this is what the path costs the
+# machine: direct forwarding is done in the client's and server's context;
+# the guard adds two TCP endpoints.  When direct's stream already keeps
+# every vCPU busy, a path that costs (1 + X) times direct's CPU per GB can
+# at best reach 1 / (1 + X) of direct's MB/s.
+others_ms() {
+  local t=0 p
+  for p in $server $msocks ${1:-} $(pgrep -x 'ksoftirqd/[0-9]*'); do
+    t=$((t + $(cpu_ms "$p")))
+  done
+  echo $t
+}
 
 # Paths: label | port | how to start its proxy (none, guard ARGS, base ARGS,
 # redsocks).
@@ -79,9 +95,9 @@ fi
 paths+=("redsocks → SOCKS5 (microsocks)|5003|redsocks")
 
 # One round of one path: appends "MB/s p50 mean p99 conc_ms cpu_tput_ms
-# cpu_setup_ms" to its file.
+# cpu_setup_ms all_cpu_tput_ms all_cpu_setup_ms" to its file.
 measure() { # index
-  local label port how pid t line c c0 c1 c2
+  local label port how pid t line c c0 c1 c2 o0 o1 o2 ct cs
   IFS='|' read -r label port how <<<"${paths[$1]}"
   case "$how" in
     none) pid= ;;
@@ -89,15 +105,18 @@ measure() { # index
     guard*) start_guard ${how#guard}; pid=$guard ;;
     base*) start_guard --base ${how#base}; pid=$guard ;;
   esac
-  c0=$(cpu_ms "$pid")
-  t=$(ip netns exec "$C" "$nb" tput 10.78.0.5 "$port" "$bytes" | awk '{print $1}')
-  c1=$(cpu_ms "$pid")
+  c0=$(cpu_ms "$pid"); o0=$(others_ms "$pid")
+  t=$(ip netns exec "$C" "$nb" tput 10.78.0.5 "$port" "$bytes")
+  c1=$(cpu_ms "$pid"); o1=$(others_ms "$pid")
+  ct=$(echo "$t" | sed -n 's/.*, cpu \([0-9]*\) ms$/\1/p')
+  t=$(echo "$t" | awk '{print $1}')
   line=$(ip netns exec "$C" "$nb" setup 10.78.0.5 "$port" "$setup_n")
-  c2=$(cpu_ms "$pid")
+  c2=$(cpu_ms "$pid"); o2=$(others_ms "$pid")
+  cs=$(echo "$line" | sed -n 's/.*, cpu \([0-9]*\) ms$/\1/p')
   c=$(ip netns exec "$C" "$nb" conc 10.78.0.5 "$port" "$conc_n" || true)
   case "$c" in *" $conc_n echoed, 0 failed"*) ;; *) echo "$label: $c" >> "$work/conc-fail" ;; esac
   c=$(echo "$c" | sed 's/.*, \([0-9.]*\) ms$/\1/')
-  echo "$t $(echo "$line" | sed -n 's/.*mean \([0-9]*\) us, p50 \([0-9]*\) us, p99 \([0-9]*\) us.*/\2 \1 \3/p') $c $((c1 - c0)) $((c2 - c1))" >> "$work/path$1"
+  echo "$t $(echo "$line" | sed -n 's/.*mean \([0-9]*\) us, p50 \([0-9]*\) us, p99 \([0-9]*\) us.*/\2 \1 \3/p') $c $((c1 - c0)) $((c2 - c1)) $((o1 - o0 + ct)) $((o2 - o1 + cs))" >> "$work/path$1"
   [ -n "$guard" ] && stop_guard
   sleep 0.5
 }
@@ -108,8 +127,8 @@ for r in $(seq "$rounds"); do
   echo "round $r done, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 echo
-echo "| path | MB/s (1 stream) | setup p50 µs | setup mean µs | setup p99 µs | $conc_n concurrent, ms | proxy CPU, relay | proxy CPU, setup |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| path | MB/s (1 stream) | setup p50 µs | setup mean µs | setup p99 µs | $conc_n concurrent, ms | proxy CPU, relay | proxy CPU, setup | all CPU, relay | all CPU, setup |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for i in "${!paths[@]}"; do
   IFS='|' read -r label port how <<<"${paths[$i]}"
   f=$work/path$i
@@ -121,7 +140,10 @@ for i in "${!paths[@]}"; do
     tc="$(awk -v b="$bytes" '{print $6 / (b / 1e9)}' "$f" | med) ms/GB"
     sc="$(awk -v n="$setup_n" '{print $7 * 1000 / n}' "$f" | med) µs/conn"
   fi
-  echo "| $label | $(col 1) | $(col 2) | $(col 3) | $(col 4) | $(col 5) | $tc | $sc |"
+  # every party's CPU (client, server, microsocks, proxy, softirq threads)
+  ac="$(awk -v b="$bytes" '{print $8 / (b / 1e9)}' "$f" | med) ms/GB"
+  as="$(awk -v n="$setup_n" '{print $9 * 1000 / n}' "$f" | med) µs/conn"
+  echo "| $label | $(col 1) | $(col 2) | $(col 3) | $(col 4) | $(col 5) | $tc | $sc | $ac | $as |"
 done
 echo
 [ -f "$work/conc-fail" ] && { echo "concurrent connections that failed:"; cat "$work/conc-fail"; }
