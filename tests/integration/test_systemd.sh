@@ -116,10 +116,12 @@ for m in /sys/kernel/debug /sys/kernel/tracing; do
 done
 # A service (under the supervisor, like the mount units) asking for debugfs
 # and tracefs again gets the same inert tmpfs; options are refused.
-# svc NAME CMD: run CMD as a oneshot service of the systemd container.
+# svc NAME SCRIPT: run SCRIPT (sh) as a oneshot service of the systemd
+# container (DOCKER_HOST may be overridden by the caller).
 svc() {
-  docker exec sd sh -c "printf '[Service]\nType=oneshot\nExecStart=/bin/sh -c \"%s\"\n' '$2' \
-    >/run/systemd/system/$1.service && systemctl daemon-reload && systemctl start $1.service"
+  printf '%s\n' "$2" | docker exec -i sd sh -c "cat >/run/$1.sh &&
+    printf '[Service]\nType=oneshot\nExecStart=/bin/sh /run/$1.sh\n' >/run/systemd/system/$1.service &&
+    systemctl daemon-reload && systemctl start $1.service"
 }
 svc moat-dbg 'mkdir -p /run/dbg /run/trc && mount -t debugfs debugfs /run/dbg && mount -t tracefs tracefs /run/trc'
 f=$(fsof sd /run/dbg)
@@ -151,6 +153,52 @@ check "a oneshot service runs in its own cgroup (systemd-tmpfiles-clean)" \
 check "systemd's services have cgroups of their own (system.slice)" \
   sh -c "docker exec sd cat /proc/\$(docker exec sd systemctl show -p MainPID --value systemd-journald)/cgroup |
          grep -q 'system.slice/systemd-journald.service'"
+
+# --- moatd restarts while the supervisor runs (docs/moat-runc.md: the
+#     supervisor is not moatd's and does not depend on it) ---
+# A fresh procfs for a new pid and mount namespace of a service: the
+# container's own, with the masks (proc/keys a locked mount, empty).
+NEWPROC='unshare -pfm --mount-proc sh -c '"'"'test -d /proc/1 && test ! -d /proc/2 &&
+  grep -q " /proc/keys " /proc/self/mountinfo && test -z "$(cat /proc/keys)" &&
+  ! umount /proc/keys'"'"
+check "a service gets a fresh masked procfs (unshare --mount-proc)" svc moat-np0 "$NEWPROC"
+sid=$(docker inspect -f '{{.Id}}' sd)
+supf=$(find "$MOAT_ROOT/run/moat" -path "*/runc/$sid/mountsup.pid" 2>/dev/null | head -1)
+sup=$(cat "$supf" 2>/dev/null)
+check "the systemd container has a mount supervisor (pid ${sup:-none})" \
+  test "$(cat "/proc/${sup:-0}/comm" 2>/dev/null)" = moat-mountsup
+mpid() { jq -r '.processes.moatd.pid // empty' "$MOAT_ROOT/run/moat/stack.json" 2>/dev/null; }
+m1=$(mpid)
+if [ -n "$m1" ] && [ "$(cat "/proc/$m1/comm" 2>/dev/null)" = moatd ]; then
+  kill -KILL "$m1"
+  for _ in $(seq 50); do kill -0 "$m1" 2>/dev/null || break; sleep 0.1; done
+  check "moatd is gone (SIGKILL)" sh -c "! kill -0 $m1 2>/dev/null"
+  check "the supervisor survives moatd's death (pid $sup)" \
+    test "$(cat "/proc/${sup:-0}/comm" 2>/dev/null)" = moat-mountsup
+  # moatd serves the guard socket: straight to the engine while it is down
+  eng() { DOCKER_HOST=$MOAT_ENGINE_HOST "$@"; }
+  check "with moatd down a service still gets a fresh masked procfs" eng svc moat-np1 "$NEWPROC"
+  out=$(MOAT_ENGINE_NETNS=$HARNESS_NETNS "$MOAT" up -d --dashboard-port 0 2>&1)
+  m2=$(mpid)
+  if [ -n "$m2" ] && [ "$m2" != "$m1" ] && kill -0 "$m2" 2>/dev/null; then
+    ok "moat up restarts moatd ($m1 -> $m2)"
+  else
+    not_ok "moat up restarts moatd ($m1 -> $m2)" "$out"
+  fi
+  for _ in $(seq 100); do docker exec sd true 2>/dev/null && break; sleep 0.2; done
+  check "the same supervisor still serves the container (pid $sup)" \
+    sh -c "test \"\$(cat /proc/${sup:-0}/comm)\" = moat-mountsup && ls -l /proc/${sup:-0}/fd | grep -q 'seccomp notify'"
+  check_fails "after the restart the masks stay: umount /proc/keys" docker exec sd umount /proc/keys
+  check_fails "after the restart the masks stay: umount -l /proc/timer_list" docker exec sd umount -l /proc/timer_list
+  check "after the restart a service gets a fresh masked procfs" svc moat-np2 "$NEWPROC"
+  svc moat-dbg2 'mkdir -p /run/dbg2 && mount -t debugfs debugfs /run/dbg2' >/dev/null 2>&1
+  f=$(fsof sd /run/dbg2)
+  check "after the restart debugfs is still the inert tmpfs ($f)" sh -c "case '$f' in 'tmpfs ro,'*) ;; *) exit 1 ;; esac"
+  check "after the restart systemd is still running" \
+    sh -c "test \"\$(docker exec sd systemctl is-system-running)\" = running"
+else
+  not_ok "moatd restart while a supervisor runs" "no moatd pid in stack.json ('$m1')"
+fi
 bad=$(in_range sd)
 check "every process of the systemd container is in its range (${bad:-none outside})" test -z "$bad"
 check "the container stops on SIGRTMIN+3 (docker stop)" docker stop -t 30 sd
