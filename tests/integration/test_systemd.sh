@@ -132,6 +132,18 @@ check_fails "a service's debugfs mount with options is refused" \
   svc moat-dbo 'mkdir -p /run/dbo && mount -t debugfs -o mode=0777 debugfs /run/dbo'
 f=$(fsof sd /run/dbo)
 check "... and nothing is mounted there ($f)" test "$f" = " "
+# Path tricks: a symlink to a host path and a /proc/self/fd target are
+# resolved inside the container's root (the host's directory gets nothing).
+ht=$HARNESS_DIR/host-target
+mkdir -p "$ht"
+svc moat-dbs "ln -sfn '$ht' /run/esc-link && mount -t debugfs debugfs /run/esc-link" >/dev/null 2>&1
+check "a debugfs mount through a symlink to a host path mounts nothing on the host" \
+  sh -c "! grep -q ' $ht ' /proc/self/mountinfo && ! grep -qs ' $ht ' /proc/*/mountinfo"
+check_fails "a debugfs mount on a file (a masked /proc file) is refused" \
+  svc moat-dbf 'mount -t debugfs debugfs /proc/keys'
+svc moat-dbd 'mkdir -p /run/dbd && exec 7</run/dbd && mount -t debugfs debugfs /proc/self/fd/7' >/dev/null 2>&1
+f=$(fsof sd /run/dbd)
+check "a /proc/self/fd/N target is the caller's own directory ($f)" sh -c "case '$f' in 'tmpfs ro,'*) ;; *) exit 1 ;; esac"
 docker exec sd systemctl reset-failed >/dev/null 2>&1
 check_fails "an exec'd process (no supervisor) gets the kernel's refusal for debugfs" \
   docker exec sd sh -c 'mkdir -p /run/dbx && mount -t debugfs debugfs /run/dbx'
