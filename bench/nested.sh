@@ -7,7 +7,10 @@
 #   - inner container start: `docker exec dind docker run --rm busybox
 #     true` against an ordinary moat container start on the outer engine
 #     (`docker run --rm busybox true`) and a privileged one (moat-lock and
-#     the mount supervisor), interleaved, ROUNDS rounds after a warm-up.
+#     the mount supervisor), interleaved, ROUNDS rounds after a warm-up;
+#   - Debian's runc alone (`docker run --rm --runtime=runc busybox true`)
+#     in the same rounds: the ordinary moat start against it (goal <= 1.1x),
+#     the inner start against the ordinary moat one (goal <= 1.5x).
 #     `docker exec dind true` is timed too: the inner figure includes one
 #     exec into the outer container, which an inner workload does not pay.
 #
@@ -58,7 +61,10 @@ d exec "$dind" sh -c 'docker import -c "ENV PATH=/bin" /busybox.tar busybox:late
 d exec "$dind" docker run --rm busybox true # warm-up
 d run --rm busybox true
 d run --rm --privileged busybox true
+d run --rm --runtime=runc busybox true
 for i in $(seq 1 "$ROUNDS"); do
+  tr=$(now)
+  d run --rm --runtime=runc busybox true
   t0=$(now)
   d run --rm busybox true
   t1=$(now)
@@ -68,6 +74,7 @@ for i in $(seq 1 "$ROUNDS"); do
   t3=$(now)
   d exec "$dind" true
   t4=$(now)
+  echo $(((t0 - tr) / 1000000)) >>"$R/runc"
   echo $(((t1 - t0) / 1000000)) >>"$R/plain"
   echo $(((t2 - t1) / 1000000)) >>"$R/priv"
   echo $(((t3 - t2) / 1000000)) >>"$R/inner"
@@ -76,8 +83,13 @@ done
 echo "| what | median | mean | min | max |"
 echo "| --- | ---: | ---: | ---: | ---: |"
 stats "outer dind start to a ready inner daemon" "$R/outer"
+stats "Debian's runc alone (docker run --rm --runtime=runc busybox true)" "$R/runc"
 stats "ordinary moat container (docker run --rm busybox true)" "$R/plain"
 stats "privileged moat container (moat-lock + mount supervisor)" "$R/priv"
 stats "inner container (docker exec dind docker run --rm busybox true)" "$R/inner"
 stats "docker exec dind true (included in the line above)" "$R/xexec"
+med() { sort -n "$1" | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+awk -v r="$(med "$R/runc")" -v p="$(med "$R/plain")" -v i="$(med "$R/inner")" -v x="$(med "$R/xexec")" 'BEGIN {
+  printf "ordinary moat / runc: %.2fx (goal <= 1.1x)\n", p / r
+  printf "inner / ordinary moat: %.2fx, %.2fx without the docker exec (goal <= 1.5x)\n", i / p, (i - x) / p }'
 harness_done

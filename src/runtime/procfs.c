@@ -43,6 +43,12 @@ static const struct step steps[] = {
   { 21, "attach at the target" },
 };
 
+int
+procfs_inert_p (const char *fstype)
+{
+  return strcmp (fstype, "debugfs") == 0 || strcmp (fstype, "tracefs") == 0;
+}
+
 static void
 report (int fd, int code)
 {
@@ -113,6 +119,7 @@ builder (int efd, int netns, int mntns, int rootfd, const char *fstype,
          const char *dir, const char *target, int target_fd, int rdonly)
 {
   int sysfs = strcmp (fstype, "sysfs") == 0;
+  int inert = procfs_inert_p (fstype);
   int fs, pfd, tree, tfd, rc, lockpipe[2], go[2];
   pid_t locker;
   struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
@@ -124,9 +131,25 @@ builder (int efd, int netns, int mntns, int rootfd, const char *fstype,
   /* sysfs shows the mounter's network namespace */
   if (sysfs && setns (netns, CLONE_NEWNET) < 0)
     report (efd, 11);
-  fs = sys_fsopen (fstype, FSOPEN_CLOEXEC);
-  if (fs < 0 || sys_fsconfig (fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-    report (efd, 13);
+  if (inert)
+    {
+      /* debugfs, tracefs: an empty, read-only, one-page tmpfs in their
+       * place; nothing of the host's kernel debug interfaces */
+      fs = sys_fsopen ("tmpfs", FSOPEN_CLOEXEC);
+      if (fs < 0
+          || sys_fsconfig (fs, FSCONFIG_SET_STRING, "mode", "0555", 0) < 0
+          || sys_fsconfig (fs, FSCONFIG_SET_STRING, "size", "4k", 0) < 0
+          || sys_fsconfig (fs, FSCONFIG_SET_STRING, "nr_inodes", "1", 0) < 0
+          || sys_fsconfig (fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        report (efd, 13);
+      rdonly = 1;
+    }
+  else
+    {
+      fs = sys_fsopen (fstype, FSOPEN_CLOEXEC);
+      if (fs < 0 || sys_fsconfig (fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        report (efd, 13);
+    }
   pfd = sys_fsmount (fs, FSMOUNT_CLOEXEC,
                      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC
                          | (rdonly ? MOUNT_ATTR_RDONLY : 0));
@@ -136,7 +159,7 @@ builder (int efd, int netns, int mntns, int rootfd, const char *fstype,
    * private namespace */
   if (sys_move_mount (pfd, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
     report (efd, 14);
-  rc = apply_masks (dir, sysfs ? "/sys/" : "/proc/");
+  rc = inert ? 0 : apply_masks (dir, sysfs ? "/sys/" : "/proc/");
   if (rc != 0)
     report (efd, rc);
   /* The locker copies this namespace into one owned by a fresh user
@@ -215,8 +238,11 @@ attach (pid_t pid, const char *fstype, const char *target, int target_fd,
 
   snprintf (path, sizeof path, "/proc/%d/ns/pid", (int)pid);
   pidns = open (path, O_RDONLY | O_CLOEXEC);
-  if (strcmp (fstype, "proc") != 0 && strcmp (fstype, "sysfs") != 0)
-    return moat_error (err, EINVAL, "fresh mount: `%s` is not proc or sysfs",
+  if (strcmp (fstype, "proc") != 0 && strcmp (fstype, "sysfs") != 0
+      && !procfs_inert_p (fstype))
+    return moat_error (err, EINVAL,
+                       "fresh mount: `%s` is not proc, sysfs, debugfs or "
+                       "tracefs",
                        fstype);
   snprintf (path, sizeof path, "/proc/%d/ns/mnt", (int)pid);
   mntns = open (path, O_RDONLY | O_CLOEXEC);

@@ -25,7 +25,13 @@
 
 #include "common/error.h"
 
-/* FSTYPE: "proc" or "sysfs". */
+/* debugfs and tracefs (1, else 0): the kernel never lets a user namespace
+ * mount them; a container that asks (systemd's sys-kernel-debug.mount and
+ * sys-kernel-tracing.mount) gets an empty, read-only, one-page tmpfs
+ * instead, made, locked and attached like the procfs below. */
+int procfs_inert_p (const char *fstype);
+
+/* FSTYPE: "proc", "sysfs", or one procfs_inert_p accepts. */
 int procfs_attach (pid_t pid, const char *fstype, const char *target,
                    moat_error_t *err);
 

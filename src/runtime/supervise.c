@@ -113,6 +113,45 @@ ns_owner (pid_t tid, const char *ns, ino_t *ino)
   return 0;
 }
 
+/* 1 if TID's own user namespace is the owner of its namespace NS or an
+ * ancestor of that owner (then TID's capabilities cover it, as the
+ * kernel's cap_capable walks up), else 0.  moat-lock's locked mount
+ * namespace is owned by a child of the container's user namespace. */
+static int
+covers_ns (pid_t tid, const char *ns)
+{
+  char path[64];
+  struct stat self, st;
+  cleanup_close int fd = -1;
+  int u;
+
+  snprintf (path, sizeof path, "/proc/%d/ns/user", (int)tid);
+  if (stat (path, &self) < 0)
+    return 0;
+  snprintf (path, sizeof path, "/proc/%d/ns/%s", (int)tid, ns);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  u = ioctl (fd, NS_GET_USERNS);
+  for (int depth = 0; u >= 0 && depth < 33; depth++)
+    {
+      int parent;
+      if (fstat (u, &st) < 0)
+        break;
+      if (st.st_ino == self.st_ino && st.st_dev == self.st_dev)
+        {
+          close (u);
+          return 1;
+        }
+      parent = ioctl (u, NS_GET_PARENT);
+      close (u);
+      u = parent;
+    }
+  if (u >= 0)
+    close (u);
+  return 0;
+}
+
 static int
 has_sys_admin (pid_t tid)
 {
@@ -214,7 +253,7 @@ handle (const char *id, int listener, const struct seccomp_notif *req,
   cleanup_close int mem = -1;
   cleanup_close int tfd = -1;
   unsigned long flags = (unsigned long)req->data.args[3];
-  int sysfs;
+  int sysfs, inert;
   ino_t u_self, u_mnt, u_fs;
   cleanup_error moat_error_t err = NULL;
 
@@ -225,7 +264,8 @@ handle (const char *id, int listener, const struct seccomp_notif *req,
   if (mem < 0
       || read_string (mem, req->data.args[2], fstype, sizeof fstype) < 0)
     return 1; /* the kernel reads it again and answers */
-  if (strcmp (fstype, "proc") != 0 && strcmp (fstype, "sysfs") != 0)
+  inert = procfs_inert_p (fstype);
+  if (strcmp (fstype, "proc") != 0 && strcmp (fstype, "sysfs") != 0 && !inert)
     return 1;
   sysfs = fstype[0] == 's';
   if (read_string (mem, req->data.args[1], target, sizeof target) < 0)
@@ -244,11 +284,15 @@ handle (const char *id, int listener, const struct seccomp_notif *req,
   if (ioctl (listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
     return 1;
 
-  /* Could the caller make it itself (apart from the masks)? */
-  if (!has_sys_admin (tid) || ns_owner (tid, "user", &u_self) < 0
-      || ns_owner (tid, "mnt", &u_mnt) < 0
-      || ns_owner (tid, sysfs ? "net" : "pid", &u_fs) < 0 || u_mnt != u_self
-      || u_fs != u_self)
+  /* Could the caller make it itself (apart from the masks)?  For debugfs
+   * and tracefs: could it mount a tmpfs there (CAP_SYS_ADMIN over its
+   * mount namespace)? */
+  if (!has_sys_admin (tid)
+      || (inert ? !covers_ns (tid, "mnt")
+                : (ns_owner (tid, "user", &u_self) < 0
+                   || ns_owner (tid, "mnt", &u_mnt) < 0
+                   || ns_owner (tid, sysfs ? "net" : "pid", &u_fs) < 0
+                   || u_mnt != u_self || u_fs != u_self)))
     {
       log_warn ("%s: mount supervisor: %s at `%s` by %d refused: the caller "
                 "cannot mount it in its own namespaces",

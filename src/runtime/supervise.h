@@ -11,8 +11,14 @@
  * that takes the listener with pidfd_getfd, sends SIGUSR1 and answers
  * every notification:
  *
- *   - a type other than proc or sysfs: continue (the kernel decides, with
- *     the locks in place, exactly as without the filter);
+ *   - a type other than proc, sysfs, debugfs or tracefs: continue (the
+ *     kernel decides, with the locks in place, exactly as without the
+ *     filter);
+ *   - debugfs or tracefs (which the kernel refuses to every user
+ *     namespace): as proc below, the caller's mount namespace standing for
+ *     the file system's, but what is attached is an empty read-only tmpfs
+ *     (procfs_inert_p): systemd's sys-kernel-debug.mount and
+ *     sys-kernel-tracing.mount succeed and nothing of the host's is seen;
  *   - proc or sysfs: refused (EPERM) when the caller could not make it
  *     itself (no CAP_SYS_ADMIN, or the mount, pid (proc) or network
  *     (sysfs) namespace is not owned by the caller's user namespace), or

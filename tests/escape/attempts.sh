@@ -234,7 +234,23 @@ escape_all() {
   d run -d --name lockd --privileged -v "$probe:/probe:ro" busybox sleep 600 >/dev/null
   check_masks "exec into a privileged container sees the masks" d exec lockd
   lock_attempts " (docker exec)" d exec lockd
+  # An exec'd process does not descend from the container's first process:
+  # it carries no mount-supervisor filter, so the kernel answers it (the
+  # masks are locked in the mount namespace it joins).  Nothing of the
+  # supervisor's is reachable from it either.
+  attempt "exec'd process reaches the mount supervisor's listener" "no listener" \
+    d exec lockd sh -c 'for f in /proc/[0-9]*/fd/*; do
+      [ "$(readlink "$f" 2>/dev/null)" = "anon_inode:seccomp notify" ] && { echo "$f"; exit 0; }
+    done; echo "no listener"; exit 1'
   d rm -f lockd >/dev/null
+  # --cap-add SYS_ADMIN keeps CAP_SYS_ADMIN in the bounding set, so the
+  # first process is under the mount supervisor; `docker exec --privileged`
+  # then adds every capability to a process without the filter.
+  d run -d --name capsa --cap-add SYS_ADMIN -v "$probe:/probe:ro" busybox sleep 600 >/dev/null
+  check_masks "exec --privileged into a supervised --cap-add SYS_ADMIN container sees the masks" \
+    d exec --privileged capsa
+  lock_attempts " (exec --privileged, --cap-add SYS_ADMIN)" d exec --privileged capsa
+  d rm -f capsa >/dev/null
   # --cap-add SYS_ADMIN without --privileged: Docker's own masks and a
   # read-only /proc/sys, locked the same way.
   attempt "remount /proc/sys rw (--cap-add SYS_ADMIN)" "$MOUNT_EPERM" \

@@ -293,6 +293,14 @@ docker exec -i dind sh -c "cat >'$probe' && chmod 0755 '$probe'" <"$probe"
 innerp() { ic docker run --rm $IPRIV -v "$probe:/probe:ro" busybox "$@"; }
 check_masks "inner privileged container has masked and read-only /proc paths" innerp
 NO_WHOLE_TREE=1 lock_attempts " (inner privileged container)" innerp
+# ... and from `docker exec --privileged` into the supervised dind
+# container: an exec'd process carries no supervisor filter, the kernel
+# answers it (docs/moat-runc.md, "Limits").
+docker exec -i dind sh -c "cat >/probe && chmod 0755 /probe" <"$probe"
+check_masks "exec --privileged into dind sees the masks" docker exec --privileged dind
+lock_attempts " (exec --privileged into dind)" docker exec --privileged dind
+check "after the exec'd attempts dind's own /proc still has its masks" \
+  sh -c "docker exec dind grep -q ' /proc/keys ' /proc/1/mountinfo"
 
 # The supervisor ends with its container.
 docker rm -f dind >/dev/null

@@ -284,15 +284,17 @@ main (int argc, char **argv)
     }
   else if (cmd != NULL && strcmp (cmd, "moat-fresh-mount") == 0)
     {
-      /* moat-fresh-mount PID proc|sysfs TARGET: a fresh, masked, locked
-       * procfs or sysfs for PID at TARGET (procfs.h; the mount
-       * supervisor's building block) */
+      /* moat-fresh-mount PID proc|sysfs|debugfs|tracefs TARGET: a fresh,
+       * masked, locked procfs or sysfs (or the inert tmpfs for debugfs and
+       * tracefs) for PID at TARGET (procfs.h; the mount supervisor's
+       * building block) */
       char *const *a = argv + ci;
       long pid = a[1] != NULL ? strtol (a[1], NULL, 10) : 0;
       if (pid <= 0 || a[2] == NULL || a[3] == NULL)
         {
           moat_error (&err, EINVAL,
-                      "usage: moat-fresh-mount PID proc|sysfs TARGET");
+                      "usage: moat-fresh-mount PID "
+                      "proc|sysfs|debugfs|tracefs TARGET");
           rc = fail (&err);
         }
       else
