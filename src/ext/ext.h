@@ -28,6 +28,9 @@ struct ext_ctx
   const char *guard_sock;  /* guarded engine: backends are created here */
   const char *dir;         /* $MOAT_ROOT/var/lib/moat/extensions */
   long socket_wait_ms;     /* how long a backend has to open its socket */
+  /* extensionSandboxGrants (admin-settings.json): {NAME or "*": scopes},
+   * the most a sandbox may be granted; NULL when the key is not set. */
+  const json_t *sandbox_pins;
 };
 
 /* Check an image on the engine: labels and metadata.json.  Returns 0 (no

@@ -43,10 +43,16 @@
 /* The message of a call outside the granted scopes (contract). */
 #define EXT_SANDBOX_NO_PERMISSION "no permission to access \"%s\""
 
-/* Egress decision for the request scope: 0 when the URL may be fetched,
- * -1 with a refusal in *err otherwise.  moatd passes the net guard's
- * decision; NULL allows what the globs allow. */
-typedef int (*ext_sandbox_egress_fn) (void *ud, const char *url,
+/* Egress decision for the request scope, the one a container gets: host
+ * is the URL's host name, addr one numeric address it resolved to (the one
+ * the request will connect to), port the URL's port.  Returns 0 when the
+ * connection may go, with proxy set to "" (direct) or the proxy to go
+ * through ("http://h:p", "socks5h://h:p"); -1 with the refusal in *err.
+ * NULL: only loopback, unspecified, multicast and link-local destinations
+ * are refused (a container cannot reach them either). */
+typedef int (*ext_sandbox_egress_fn) (void *ud, const char *host,
+                                      const char *addr, unsigned port,
+                                      char *proxy, size_t proxy_size,
                                       moat_error_t *err);
 
 struct ext_sandbox_conf
