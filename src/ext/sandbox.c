@@ -7,6 +7,8 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <fnmatch.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -17,6 +19,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -50,6 +53,16 @@ struct sbx
   int64_t retry_at_ms;
   char last_error[256];
   int64_t call_start_ms; /* of the call in progress (host functions) */
+  /* What ext_sandbox_status reports, copied under g_mu at the end of each
+   * locked section: status never waits for a call in progress. */
+  struct
+  {
+    bool running, quarantined;
+    unsigned failures;
+    unsigned long starts;
+    int64_t retry_at_ms;
+    char last_error[256];
+  } pub;
   struct sbx *next;
 };
 
@@ -57,7 +70,7 @@ static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct sbx *g_list;
 static struct
 {
-  char *exe, *ext_dir, *guard_sock;
+  char *exe, *ext_dir, *guard_sock, *netns;
   unsigned heap_mb, call_ms;
   ext_sandbox_egress_fn egress;
   void *egress_ud;
@@ -139,15 +152,18 @@ ext_sandbox_init (const struct ext_sandbox_conf *conf, moat_error_t *err)
   free (g_conf.exe);
   free (g_conf.ext_dir);
   free (g_conf.guard_sock);
+  free (g_conf.netns);
   g_conf.exe = strdup (conf->exe ? conf->exe : "moat-sandbox");
   g_conf.ext_dir = strdup (conf->ext_dir ? conf->ext_dir : "");
   g_conf.guard_sock = conf->guard_sock ? strdup (conf->guard_sock) : NULL;
+  g_conf.netns = conf->netns ? strdup (conf->netns) : NULL;
   g_conf.heap_mb = conf->heap_mb ? conf->heap_mb : EXT_SANDBOX_DEFAULT_HEAP_MB;
   g_conf.call_ms = conf->call_ms ? conf->call_ms : EXT_SANDBOX_DEFAULT_CALL_MS;
   g_conf.egress = conf->egress;
   g_conf.egress_ud = conf->egress_ud;
   g_conf.set = g_conf.exe && g_conf.ext_dir
-               && (conf->guard_sock == NULL || g_conf.guard_sock);
+               && (conf->guard_sock == NULL || g_conf.guard_sock)
+               && (conf->netns == NULL || g_conf.netns);
   pthread_mutex_unlock (&g_mu);
   if (!g_conf.set)
     return moat_error (err, ENOMEM, "extension sandboxes");
@@ -175,6 +191,20 @@ lookup (const char *name, bool create)
   return e;
 }
 
+/* With e->mu held: publish e's state for ext_sandbox_status. */
+static void
+publish_locked (struct sbx *e)
+{
+  pthread_mutex_lock (&g_mu);
+  e->pub.running = e->client != NULL;
+  e->pub.quarantined = e->quarantined;
+  e->pub.failures = e->failures;
+  e->pub.starts = e->starts;
+  e->pub.retry_at_ms = e->retry_at_ms;
+  memcpy (e->pub.last_error, e->last_error, sizeof e->last_error);
+  pthread_mutex_unlock (&g_mu);
+}
+
 /* With e->mu held. */
 static void
 stop_locked (struct sbx *e)
@@ -200,6 +230,7 @@ ext_sandbox_forget (const char *name)
   e->quarantined = false;
   e->retry_at_ms = 0;
   e->last_error[0] = 0;
+  publish_locked (e);
   pthread_mutex_unlock (&e->mu);
 }
 
@@ -215,6 +246,7 @@ ext_sandbox_shutdown (void)
       struct sbx *n = e->next;
       pthread_mutex_lock (&e->mu);
       stop_locked (e);
+      publish_locked (e);
       pthread_mutex_unlock (&e->mu);
       pthread_mutex_destroy (&e->mu);
       free (e);
@@ -225,19 +257,23 @@ ext_sandbox_shutdown (void)
 json_t *
 ext_sandbox_status (const char *name)
 {
-  struct sbx *e = lookup (name, false);
-  json_t *o;
-  if (e == NULL)
-    return NULL;
-  pthread_mutex_lock (&e->mu);
-  const char *state = e->quarantined               ? "quarantined"
-                      : e->client != NULL          ? "running"
-                      : e->retry_at_ms > now_ms () ? "backoff"
-                                                   : "idle";
-  o = json_pack ("{s:s, s:i, s:I, s:s}", "state", state, "failures",
-                 (int)e->failures, "starts", (json_int_t)e->starts,
-                 "last_error", e->last_error);
-  pthread_mutex_unlock (&e->mu);
+  struct sbx *e;
+  json_t *o = NULL;
+  pthread_mutex_lock (&g_mu);
+  for (e = g_list; e != NULL; e = e->next)
+    if (strcmp (e->name, name) == 0)
+      break;
+  if (e != NULL)
+    {
+      const char *state = e->pub.quarantined               ? "quarantined"
+                          : e->pub.running                 ? "running"
+                          : e->pub.retry_at_ms > now_ms () ? "backoff"
+                                                           : "idle";
+      o = json_pack ("{s:s, s:i, s:I, s:s}", "state", state, "failures",
+                     (int)e->pub.failures, "starts", (json_int_t)e->pub.starts,
+                     "last_error", e->pub.last_error);
+    }
+  pthread_mutex_unlock (&g_mu);
   return o;
 }
 
@@ -614,63 +650,16 @@ header_ok_p (const char *s)
   return s != NULL && strpbrk (s, "\r\n") == NULL && strlen (s) < 4096;
 }
 
+/* Resolve once, decide on that address and connect to it alone. */
 static int
-request (struct sbx *e, json_t *args, char **result, moat_error_t *err)
+fetch (struct sbx *e, const char *url, const char *host, const char *port_s,
+       const char *method, const char *body, json_t *hdrs, char **result,
+       moat_error_t *err)
 {
-  const json_t *g = granted (e, "request");
-  const char *url = json_string_value (json_array_get (args, 0));
-  json_t *opts = json_array_get (args, 1);
-  const char *method = json_string_value (json_object_get (opts, "method"));
-  const char *body = json_string_value (json_object_get (opts, "body"));
-  json_t *hdrs = json_object_get (opts, "headers");
-  cleanup_free char *scheme = NULL;
-  cleanup_free char *host = NULL;
-  cleanup_free char *port_s = NULL;
   char addr[INET6_ADDRSTRLEN], proxy[300] = "", pin[600];
   struct body_buf b = { 0 };
   struct curl_slist *resolve = NULL, *headers = NULL;
-  bool ok = false;
-  size_t i;
-  json_t *v;
 
-  if (g == NULL)
-    return no_permission (err, "request", NULL);
-  if (method == NULL)
-    method = "GET";
-  if (url == NULL || strlen (url) > 4096)
-    return moat_error (err, 0, "request: a URL of at most 4096 bytes");
-  json_array_foreach (json_object_get (g, "methods"), i, v)
-  {
-    if (json_string_value (v) && strcmp (json_string_value (v), method) == 0)
-      ok = true;
-  }
-  if (!ok)
-    return no_permission (err, "request", "method not granted");
-  ok = false;
-  json_array_foreach (json_object_get (g, "urls"), i, v)
-  {
-    if (json_string_value (v) && fnmatch (json_string_value (v), url, 0) == 0)
-      ok = true;
-  }
-  if (!ok)
-    return no_permission (err, "request", "URL not in the granted urls");
-
-  CURLU *u = curl_url ();
-  if (u == NULL)
-    return moat_error (err, ENOMEM, "request");
-  if (curl_url_set (u, CURLUPART_URL, url, 0) != CURLUE_OK
-      || curl_url_get (u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK
-      || curl_url_get (u, CURLUPART_HOST, &host, 0) != CURLUE_OK
-      || curl_url_get (u, CURLUPART_PORT, &port_s, CURLU_DEFAULT_PORT)
-             != CURLUE_OK
-      || (strcmp (scheme, "http") != 0 && strcmp (scheme, "https") != 0))
-    {
-      curl_url_cleanup (u);
-      return moat_error (err, 0, "request: `%s` is not an http(s) URL", url);
-    }
-  curl_url_cleanup (u);
-
-  /* Resolve once, decide on that address and connect to it alone. */
   {
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
     char bare[256];
@@ -770,6 +759,75 @@ request (struct sbx *e, json_t *args, char **result, moat_error_t *err)
   *result = json_dumps (o, JSON_COMPACT);
   json_decref (o);
   return *result ? 0 : moat_error (err, ENOMEM, "request");
+}
+
+static int
+request (struct sbx *e, json_t *args, char **result, moat_error_t *err)
+{
+  const json_t *g = granted (e, "request");
+  const char *url = json_string_value (json_array_get (args, 0));
+  json_t *opts = json_array_get (args, 1);
+  const char *method = json_string_value (json_object_get (opts, "method"));
+  const char *body = json_string_value (json_object_get (opts, "body"));
+  json_t *hdrs = json_object_get (opts, "headers");
+  cleanup_free char *scheme = NULL;
+  cleanup_free char *host = NULL;
+  cleanup_free char *port_s = NULL;
+  bool ok = false;
+  size_t i;
+  json_t *v;
+
+  if (g == NULL)
+    return no_permission (err, "request", NULL);
+  if (method == NULL)
+    method = "GET";
+  if (url == NULL || strlen (url) > 4096)
+    return moat_error (err, 0, "request: a URL of at most 4096 bytes");
+  json_array_foreach (json_object_get (g, "methods"), i, v)
+  {
+    if (json_string_value (v) && strcmp (json_string_value (v), method) == 0)
+      ok = true;
+  }
+  if (!ok)
+    return no_permission (err, "request", "method not granted");
+  ok = false;
+  json_array_foreach (json_object_get (g, "urls"), i, v)
+  {
+    if (json_string_value (v) && fnmatch (json_string_value (v), url, 0) == 0)
+      ok = true;
+  }
+  if (!ok)
+    return no_permission (err, "request", "URL not in the granted urls");
+
+  CURLU *u = curl_url ();
+  if (u == NULL)
+    return moat_error (err, ENOMEM, "request");
+  if (curl_url_set (u, CURLUPART_URL, url, 0) != CURLUE_OK
+      || curl_url_get (u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK
+      || curl_url_get (u, CURLUPART_HOST, &host, 0) != CURLUE_OK
+      || curl_url_get (u, CURLUPART_PORT, &port_s, CURLU_DEFAULT_PORT)
+             != CURLUE_OK
+      || (strcmp (scheme, "http") != 0 && strcmp (scheme, "https") != 0))
+    {
+      curl_url_cleanup (u);
+      return moat_error (err, 0, "request: `%s` is not an http(s) URL", url);
+    }
+  curl_url_cleanup (u);
+
+  if (g_conf.netns == NULL)
+    return fetch (e, url, host, port_s, method, body, hdrs, result, err);
+  /* From the engine's network namespace, as a container's request;
+   * setns affects this thread only, and it goes back before returning. */
+  cleanup_close int self
+      = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  cleanup_close int ns = open (g_conf.netns, O_RDONLY | O_CLOEXEC);
+  if (self < 0 || ns < 0 || setns (ns, CLONE_NEWNET) < 0)
+    return moat_error (err, errno, "request: enter `%s`", g_conf.netns);
+  int r = fetch (e, url, host, port_s, method, body, hdrs, result, err);
+  if (setns (self, CLONE_NEWNET) < 0)
+    log_error ("extension %s: cannot leave `%s`: %s", e->name, g_conf.netns,
+               strerror (errno));
+  return r;
 }
 
 static int
@@ -1074,6 +1132,7 @@ ext_sandbox_call (const char *name, const char *method, const char *path,
                 "sandbox quarantined after %u failures in a row (last: %s); "
                 "update or reinstall the extension, or restart moat",
                 e->failures, e->last_error);
+      publish_locked (e);
       pthread_mutex_unlock (&e->mu);
       return reply_str (503, msg, status, reply, reply_len, err);
     }
@@ -1086,6 +1145,7 @@ ext_sandbox_call (const char *name, const char *method, const char *path,
                     "sandbox restarting after a failure (%s); retry in "
                     "%lld ms",
                     e->last_error, (long long)wait);
+          publish_locked (e);
           pthread_mutex_unlock (&e->mu);
           return reply_str (503, msg, status, reply, reply_len, err);
         }
@@ -1095,6 +1155,7 @@ ext_sandbox_call (const char *name, const char *method, const char *path,
           if (moat_error_status (&serr) == ENOENT)
             {
               stop_locked (e);
+              publish_locked (e);
               pthread_mutex_unlock (&e->mu);
               *err = serr;
               serr = NULL;
@@ -1102,6 +1163,7 @@ ext_sandbox_call (const char *name, const char *method, const char *path,
             }
           snprintf (msg, sizeof msg, "%s", moat_error_msg (&serr));
           failed_locked (e, msg);
+          publish_locked (e);
           pthread_mutex_unlock (&e->mu);
           return reply_str (502, msg, status, reply, reply_len, err);
         }
@@ -1120,6 +1182,7 @@ ext_sandbox_call (const char *name, const char *method, const char *path,
           {
             /* The script threw: its own error, the sandbox is fine. */
             e->failures = 0;
+            publish_locked (e);
             pthread_mutex_unlock (&e->mu);
             return reply_str (500, msg, status, reply, reply_len, err);
           }
@@ -1130,12 +1193,14 @@ ext_sandbox_call (const char *name, const char *method, const char *path,
           snprintf (msg, sizeof msg, "timed out (%u ms per call): %s",
                     g_conf.call_ms, em);
         failed_locked (e, msg);
+        publish_locked (e);
         pthread_mutex_unlock (&e->mu);
         return reply_str (st == ETIMEDOUT ? 504 : 502, msg, status, reply,
                           reply_len, err);
       }
     e->failures = 0;
   }
+  publish_locked (e);
   pthread_mutex_unlock (&e->mu);
 
   /* The sandbox's answer is as hostile as the rest of it. */

@@ -62,6 +62,9 @@ struct ext_sandbox_conf
   unsigned heap_mb;       /* 0 = EXT_SANDBOX_DEFAULT_HEAP_MB */
   unsigned call_ms;       /* 0 = EXT_SANDBOX_DEFAULT_CALL_MS */
   const char *guard_sock; /* guarded engine, for the docker scope */
+  /* The engine's network namespace (a /run/netns path) or NULL: requests
+   * leave from there, as a container's would. */
+  const char *netns;
   ext_sandbox_egress_fn egress;
   void *egress_ud;
 };
