@@ -35,8 +35,8 @@
 #define SCRIPT_MAX (1u << 20)
 #define KEY_MAX 256
 #define LOG_MAX 1024
-#define BACKOFF_FIRST_MS 200
-#define BACKOFF_MAX_MS 5000
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS 30000
 #define URLS_MAX 64
 #define HEADERS_MAX 32
 
@@ -940,7 +940,11 @@ host_fn (void *ud, const char *name, const char *args_json, char **result,
           struct timespec ts = { t / 1000, (t % 1000) * 1000000L };
           while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
             ;
-          r = 0;
+          r = ms > (double)left
+                  ? moat_error (err, 0,
+                                "RangeError: execution timeout (sleep past "
+                                "the call's time limit)")
+                  : 0;
         }
     }
   else if (strncmp (name, "storage.", 8) == 0)

@@ -350,6 +350,7 @@ cmd_call (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
   status = (int)json_integer_value (json_object_get (resp, "status"));
   fputs (json_string_value (json_object_get (resp, "body")) ?: "", stdout);
   printf ("\n");
+  fflush (stdout); /* the body first, then the status on stderr */
   json_decref (resp);
   if (status >= 400)
     {
