@@ -492,6 +492,7 @@ open_db (struct sbx *e, moat_error_t *err)
                        NULL)
           != SQLITE_OK
       || sqlite3_exec (e->db,
+                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                        "CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, "
                        "v TEXT NOT NULL)",
                        NULL, NULL, NULL)

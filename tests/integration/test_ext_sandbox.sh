@@ -77,8 +77,9 @@ moat.route ("GET", "/get", function (req) {
   return guard (function () { return moat.storage.get (req.query); });
 });
 moat.route ("GET", "/fill", function () {
-  var s = new Array (300001).join ("x");
-  return guard (function () { for (var i = 0; i < 4; i++) moat.storage.set ("big" + i, s); });
+  var s = "x";
+  for (var i = 0; i < 18; i++) s = s + s;   /* 256 KiB */
+  return guard (function () { for (var i = 0; i < 5; i++) moat.storage.set ("big" + i, s); });
 });
 moat.route ("GET", "/loop", function () { while (true) {} });
 moat.route ("GET", "/membomb", function () {
