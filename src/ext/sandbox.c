@@ -115,7 +115,7 @@ static const char prelude[]
       "    storage: {\n"
       "      get: function (k) { return h ('storage.get', String (k)); },\n"
       "      set: function (k, v) {\n"
-      "        h ('storage.set', String (k), JSON.stringify (v));\n"
+      "        h ('storage.set', String (k), v === undefined ? null : v);\n"
       "      },\n"
       "      remove: function (k) { h ('storage.delete', String (k)); },\n"
       "      keys: function () { return h ('storage.keys'); }\n"
@@ -558,12 +558,13 @@ storage (struct sbx *e, const char *op, json_t *args, char **result,
     }
   if (strcmp (op, "set") == 0)
     {
-      const char *v = json_string_value (json_array_get (args, 1));
-      json_t *check;
+      /* The value arrives decoded (the script passed any JSON value);
+       * it is stored as its JSON text, which get returns as is. */
+      cleanup_free char *v = json_dumps (json_array_get (args, 1),
+                                         JSON_COMPACT | JSON_ENCODE_ANY);
       sqlite3_int64 used = 0;
-      if (v == NULL || (check = json_loads (v, JSON_DECODE_ANY, NULL)) == NULL)
+      if (v == NULL)
         return moat_error (err, 0, "storage: the value must be JSON");
-      json_decref (check);
       sqlite3_prepare_v2 (e->db,
                           "SELECT coalesce(sum(length(CAST(k AS BLOB)) + "
                           "length(CAST(v AS BLOB))), 0) FROM kv WHERE k != ?",
