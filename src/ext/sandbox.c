@@ -792,29 +792,44 @@ request (struct sbx *e, json_t *args, char **result, moat_error_t *err)
   }
   if (!ok)
     return no_permission (err, "request", "method not granted");
+  /* The globs are matched against the URL as curl will send it: parsed
+   * and normalised (dot segments removed), with no user part (which makes
+   * "http://allowed@other/" look allowed) and no percent-encoded dot or
+   * slash (which a server decodes into a path the glob never saw). */
+  cleanup_free char *norm = NULL;
+  cleanup_free char *user = NULL;
+  cleanup_free char *path = NULL;
+  CURLU *u = curl_url ();
+  if (u == NULL)
+    return moat_error (err, ENOMEM, "request");
+  CURLUcode uc = curl_url_set (u, CURLUPART_URL, url, 0);
+  if (uc == CURLUE_OK)
+    uc = curl_url_get (u, CURLUPART_USER, &user, 0);
+  bool bad = uc != CURLUE_NO_USER
+             || curl_url_get (u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK
+             || curl_url_get (u, CURLUPART_HOST, &host, 0) != CURLUE_OK
+             || curl_url_get (u, CURLUPART_PORT, &port_s, CURLU_DEFAULT_PORT)
+                    != CURLUE_OK
+             || curl_url_get (u, CURLUPART_PATH, &path, 0) != CURLUE_OK
+             || curl_url_get (u, CURLUPART_URL, &norm, 0) != CURLUE_OK
+             || (strcmp (scheme, "http") != 0 && strcmp (scheme, "https") != 0)
+             || strcasestr (path, "%2e") || strcasestr (path, "%2f")
+             || strcasestr (path, "%5c");
+  curl_url_cleanup (u);
+  if (bad)
+    return moat_error (err, 0,
+                       "request: `%s` is not an http(s) URL without a user "
+                       "part and encoded dots or slashes",
+                       url);
   ok = false;
   json_array_foreach (json_object_get (g, "urls"), i, v)
   {
-    if (json_string_value (v) && fnmatch (json_string_value (v), url, 0) == 0)
+    if (json_string_value (v) && fnmatch (json_string_value (v), norm, 0) == 0)
       ok = true;
   }
   if (!ok)
     return no_permission (err, "request", "URL not in the granted urls");
-
-  CURLU *u = curl_url ();
-  if (u == NULL)
-    return moat_error (err, ENOMEM, "request");
-  if (curl_url_set (u, CURLUPART_URL, url, 0) != CURLUE_OK
-      || curl_url_get (u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK
-      || curl_url_get (u, CURLUPART_HOST, &host, 0) != CURLUE_OK
-      || curl_url_get (u, CURLUPART_PORT, &port_s, CURLU_DEFAULT_PORT)
-             != CURLUE_OK
-      || (strcmp (scheme, "http") != 0 && strcmp (scheme, "https") != 0))
-    {
-      curl_url_cleanup (u);
-      return moat_error (err, 0, "request: `%s` is not an http(s) URL", url);
-    }
-  curl_url_cleanup (u);
+  url = norm;
 
   if (g_conf.netns == NULL)
     return fetch (e, url, host, port_s, method, body, hdrs, result, err);

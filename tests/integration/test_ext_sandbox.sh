@@ -168,6 +168,16 @@ case $out in
   'no permission to access "request"'*) ok "request outside the globs refused" ;;
   *) not_ok "request outside the globs refused" "$out" ;;
 esac
+# Tricks that match a glob as text but name another path or host.
+for u in 'http://10.79.0.1:8099/pub/../secret.txt' 'http://10.79.0.1:8099/pub/%2e%2e/secret.txt' \
+  'http://10.79.0.1:8099/pub/..%2fsecret.txt' 'http://10.79.0.1:8099@10.79.0.2:8099/pub/hello.txt' \
+  'http://10.79.0.2:8099/pub/@10.79.0.1:8099/pub/hello.txt'; do
+  out=$(sbx GET "/fetch?$u")
+  case $out in
+    'no permission to access "request"'* | *"without a user part"* | *'enhanced container isolation: '*) ok "path/host trick refused: $u" ;;
+    *) not_ok "path/host trick refused: $u" "$out" ;;
+  esac
+done
 out=$(sbx GET '/fetch?http://10.79.0.2:8099/pub/hello.txt')
 case $out in
   *'enhanced container isolation: '*'egress policy'*) ok "request the egress policy refuses: refused" ;;
