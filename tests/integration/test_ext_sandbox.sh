@@ -216,9 +216,20 @@ t1=$(date +%s%N)
 case $out in *"timed out"*"status 504"*) ok "infinite loop: 504" ;; *) not_ok "infinite loop: 504" "$out" ;; esac
 [ $(((t1 - t0) / 1000000)) -lt 5000 ] && ok "infinite loop ended within the time limit" ||
   not_ok "infinite loop ended within the time limit" "$(((t1 - t0) / 1000000)) ms"
-healthy "infinite loop"
+t2=$(date +%s%N)
 out=$(sbx GET '/hello?x')
-case $out in *"restarting"*"status 503"*) ok "backoff right after a failure: 503" ;; *) not_ok "backoff right after a failure: 503" "$out" ;; esac
+case $out in
+  *"restarting"*"status 503"*) ok "backoff right after a failure: 503" ;;
+  *)
+    # The backoff is 1 s: an ASan CLI on a loaded machine can take longer
+    # than that to make the next call.
+    if [ $(((t2 - t1) / 1000000)) -ge 900 ]; then
+      skip "backoff right after a failure: 503" "the next call came $(((t2 - t1) / 1000000)) ms later (machine too slow)"
+    else
+      not_ok "backoff right after a failure: 503" "$out"
+    fi ;;
+esac
+healthy "infinite loop"
 wait_ready
 check_output "restarted after the backoff" "hello again" "$MOAT" extension call sbx GET '/hello?again'
 check_output "storage survives a restart" '{"v":"1"}' "$MOAT" extension call sbx GET '/get?k'
