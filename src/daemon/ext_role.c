@@ -456,8 +456,14 @@ moatd_ext_request (struct moatd *d, struct client *c, const char *cmd,
       for (size_t i = 0; i < probs.n; i++)
         json_array_append_new (list, json_string (probs.items[i]));
       ext_problems_free (&probs);
-      return json_pack ("{s:b, s:b, s:o}", "ok", 1, "valid", ret == 0,
-                        "problems", list);
+      {
+        /* What an install would grant its sandbox (the install prompt). */
+        json_t *sb = NULL;
+        if (ret == 0 && ext_sandbox_preview (&ctx, image, &sb, &err) < 0)
+          moat_error_release (&err);
+        return json_pack ("{s:b, s:b, s:o, s:o*}", "ok", 1, "valid", ret == 0,
+                          "problems", list, "sandbox", sb);
+      }
     }
   if (d->guard == NULL && strcmp (cmd, "extension.rm") != 0)
     return json_pack ("{s:b, s:s}", "ok", 0, "error",

@@ -39,6 +39,12 @@ struct ext_ctx
 int ext_validate_image (const struct ext_ctx *c, const char *image,
                         struct ext_problems *probs, moat_error_t *err);
 
+/* What installing image would grant its sandboxed JavaScript:
+ * {"script", "requestedScopes", "grants"} (*out NULL when it has none or
+ * is not valid), for the install prompt. */
+int ext_sandbox_preview (const struct ext_ctx *c, const char *image,
+                         json_t **out, moat_error_t *err);
+
 /* Install image (the policy check is the caller's).  *record: what was
  * installed (the record ls shows). */
 int ext_install (const struct ext_ctx *c, const char *image, int64_t uid,

@@ -642,6 +642,31 @@ add_sandbox_record (const struct ext_ctx *c, const char *name,
     json_decref (req);
 }
 
+int
+ext_sandbox_preview (const struct ext_ctx *c, const char *image, json_t **out,
+                     moat_error_t *err)
+{
+  char name[EXT_NAME_MAX + 1];
+  struct ext_problems probs = { 0 };
+  struct probe p;
+  int r;
+
+  *out = NULL;
+  if (ext_name_from_image (image, name, sizeof name, err) < 0)
+    return -1;
+  r = probe_image (c, image, &p, &probs, err);
+  if (r == 0 && probs.n == 0 && p.have_meta && p.meta.sandbox_script != NULL)
+    {
+      json_t *rec = json_object ();
+      add_sandbox_record (c, name, &p.meta, rec);
+      *out = json_incref (json_object_get (rec, "sandbox"));
+      json_decref (rec);
+    }
+  probe_free (c, &p);
+  ext_problems_free (&probs);
+  return r;
+}
+
 static int
 invalid (const char *image, struct ext_problems *probs, moat_error_t *err)
 {

@@ -134,6 +134,14 @@ wait_ready() {
   done
 }
 
+# The interactive prompt (a terminal through script(1)) shows the scopes
+# requested and those the administrator's pin leaves; "n" installs nothing.
+out=$(printf 'n\n' | script -qec "$MOAT extension install acme/sbx:1" /dev/null 2>&1)
+case $out in
+  *'requests the scopes'*'"docker"'*'would be granted'*'"log"'*'not confirmed'*) ok "prompt shows requested and granted scopes" ;;
+  *) not_ok "prompt shows requested and granted scopes" "$out" ;;
+esac
+check_fails "declined: not installed" test -d "$EXT/sbx"
 out=$("$MOAT" extension install -f acme/sbx:1 2>&1)
 check "install" test $? -eq 0
 case $out in

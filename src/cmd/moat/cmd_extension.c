@@ -156,15 +156,40 @@ cmd_validate (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
 /* Docker Desktop warns before an install; moat's own words, and what moat
  * does about each risk. */
 static int
-confirm (const char *image, moat_error_t *err)
+confirm (struct moat_cli *cli, const char *image, moat_error_t *err)
 {
   char line[16];
+  json_t *resp = NULL, *sb;
 
   if (!isatty (STDIN_FILENO))
     return moat_error (err, 0,
                        "installing `%s` needs a confirmation and stdin is not "
                        "a terminal; run with -f to install without asking",
                        image);
+  /* What its sandboxed JavaScript would be granted, asked of moatd
+   * (which reads the image and applies the administrator's pins). */
+  if (call (cli,
+            json_pack ("{s:s, s:s}", "cmd", "extension.validate", "image",
+                       image),
+            &resp, err)
+      < 0)
+    return -1;
+  sb = json_object_get (resp, "sandbox");
+  if (json_is_object (sb))
+    {
+      char *req = json_dumps (json_object_get (sb, "requestedScopes"),
+                              JSON_COMPACT | JSON_SORT_KEYS);
+      char *gr = json_dumps (json_object_get (sb, "grants"),
+                             JSON_COMPACT | JSON_SORT_KEYS);
+      fprintf (stderr,
+               "It ships sandboxed JavaScript (%s) that requests the scopes\n"
+               "  %s\nand would be granted\n  %s\n",
+               json_string_value (json_object_get (sb, "script")) ?: "?",
+               req ? req : "?", gr ? gr : "?");
+      free (req);
+      free (gr);
+    }
+  json_decref (resp);
   fprintf (stderr,
            "Extensions are third-party code.  `%s` may ship a UI that calls\n"
            "its backend and the Docker API, a backend that runs as a\n"
@@ -201,7 +226,7 @@ cmd_install (struct moat_cli *cli, int argc, char **argv, moat_error_t *err,
     }
   if (image == NULL)
     return moat_error (err, EINVAL, "%s IMAGE", update ? "update" : "install");
-  if (!update && !force && confirm (image, err) < 0)
+  if (!update && !force && confirm (cli, image, err) < 0)
     return -1;
   if (call (cli,
             json_pack ("{s:s, s:s}", "cmd",
