@@ -188,7 +188,7 @@ scopes (void **state)
    * the fourth value takes the extension past 1 MiB. */
   for (int i = 1; i <= 3; i++)
     {
-      char path[16];
+      char path[32];
       snprintf (path, sizeof path, "/fill?%d", i);
       assert_int_equal (call ("sbx", "GET", path, NULL, &r), 200);
       free (r);
