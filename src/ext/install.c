@@ -310,7 +310,40 @@ write_record (const struct ext_ctx *c, const char *sub, json_t *rec,
   return fs_write_file_atomic (path, text, strlen (text), 0600, err);
 }
 
-/* Unpack the UI and the icon of p into dfd/sub (made here). */
+/* A host binary (host.binaries[*].linux[*].path, inside the image) into
+ * sfd/host/<path>, 0755.  Read like the UI: a link is refused (it could
+ * lead out of the image), so is anything but one regular file. */
+static int
+stage_binary (const struct ext_ctx *c, int sfd, const char *probe_id,
+              const char *path, moat_error_t *err)
+{
+  cleanup_free char *tar = NULL;
+  cleanup_free char *leaf = NULL;
+  cleanup_close int fd = -1;
+  size_t len = 0;
+  struct stat st;
+  int r;
+
+  if (asprintf (&leaf, "host/%s", path) < 0)
+    return moat_error (err, ENOMEM, "host binary");
+  if (fstatat (sfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    return 0; /* listed twice */
+  r = get_archive (c->engine_sock, probe_id, path, &tar, &len, err);
+  if (r < 0)
+    return -1;
+  if (r == 1)
+    return moat_error (err, 0, "host.binaries: `/%s` is not in the image",
+                       path);
+  if (ext_unpack_at (sfd, tar, len, "host.binaries", leaf, err) < 0)
+    return -1;
+  fd = openat (sfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || fchmod (fd, 0755) < 0)
+    return moat_error (err, errno, "chmod `%s`", leaf);
+  return 0;
+}
+
+/* Unpack the UI, the host binaries and the icon of p into dfd/sub (made
+ * here). */
 static int
 stage_files (const struct ext_ctx *c, int dfd, const char *sub,
              const struct probe *p, moat_error_t *err)
@@ -372,6 +405,9 @@ stage_files (const struct ext_ctx *c, int dfd, const char *sub,
       free (tar);
       tar = NULL;
     }
+  for (size_t i = 0; i < m->n_binaries; i++)
+    if (stage_binary (c, sfd, p->probe_id, m->binaries[i], err) < 0)
+      return -1;
   r = get_archive (c->engine_sock, p->probe_id, m->icon, &tar, &len, err);
   if (r < 0)
     return -1;
@@ -869,6 +905,7 @@ ext_update (const struct ext_ctx *c, const char *image, int64_t uid,
   if (write_record (c, staging, rec, err) < 0
       || exchange (dfd, staging, name, "ui", err) < 0
       || exchange (dfd, staging, name, "icon", err) < 0
+      || exchange (dfd, staging, name, "host", err) < 0
       || exchange (dfd, staging, name, RECORD, err) < 0)
     goto fail; /* before the record moved, the old files are back */
   if (old_id != NULL && full_id_p (old_id))
