@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "ext/files.h"
 #include "ext/metadata.h"
 
 #define RECORD "extension.json"
@@ -57,27 +58,53 @@ open_ext (const char *ext_dir, const char *name, moat_error_t *err)
   return fd;
 }
 
-/* Make dfd traversable by everyone (adds only x bits): a caller's HOME
- * lies beneath it.  The names stay unlistable (no r for others). */
-static int
-make_traversable (int dfd, const char *what, moat_error_t *err)
+/* The homes live outside moat's state directory (root's, 0700, and it
+ * must stay so): <ext_dir>/../../moat-extension-home, that is
+ * $MOAT_ROOT/var/lib/moat-extension-home.  Every level there is root's
+ * and 0711, so a caller reaches its own <uid> directory by path (HOME) and
+ * lists nothing. */
+static char *
+homes_root (const char *ext_dir)
 {
-  struct stat st;
-  if (fstat (dfd, &st) < 0)
-    return moat_error (err, errno, "stat %s", what);
-  if ((st.st_mode & 0011) != 0011
-      && fchmod (dfd, (st.st_mode & 07777) | 0011) < 0)
-    return moat_error (err, errno, "chmod %s", what);
-  return 0;
+  char *r = NULL;
+  const char *end = ext_dir + strlen (ext_dir);
+  for (int up = 0; up < 2; up++)
+    {
+      while (end > ext_dir && end[-1] == '/')
+        end--;
+      while (end > ext_dir && end[-1] != '/')
+        end--;
+    }
+  while (end > ext_dir && end[-1] == '/')
+    end--;
+  if (asprintf (&r, "%.*s/moat-extension-home", (int)(end - ext_dir), ext_dir)
+      < 0)
+    return NULL;
+  return r;
+}
+
+/* mkdir name under dfd (mode, root's) unless there, and open it; it must
+ * be a directory, not a link. */
+static int
+sub_dir (int dfd, const char *name, mode_t mode, moat_error_t *err)
+{
+  int fd;
+  if (mkdirat (dfd, name, mode) < 0 && errno != EEXIST)
+    return moat_error (err, errno, "mkdir `%s`", name);
+  fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return moat_error (err, errno, "open `%s`", name);
+  return fd;
 }
 
 char *
 ext_host_home (const char *ext_dir, const char *name, uid_t uid, gid_t gid,
                moat_error_t *err)
 {
-  cleanup_close int dfd = -1;
+  cleanup_free char *root = homes_root (ext_dir);
   cleanup_close int efd = -1;
-  cleanup_close int hfd = -1;
+  cleanup_close int rfd = -1;
+  cleanup_close int nfd = -1;
   cleanup_close int ufd = -1;
   char uname[32];
   char *path = NULL;
@@ -85,59 +112,75 @@ ext_host_home (const char *ext_dir, const char *name, uid_t uid, gid_t gid,
 
   if (check_name (name, err) < 0)
     return NULL;
-  dfd = open (ext_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dfd < 0)
+  if (root == NULL)
     {
-      moat_error (err, errno, "open `%s`", ext_dir);
+      moat_error (err, ENOMEM, "home");
       return NULL;
     }
-  efd = open_ext (ext_dir, name, err);
+  efd = open_ext (ext_dir, name, err); /* installed */
   if (efd < 0)
     return NULL;
-  if (make_traversable (dfd, ext_dir, err) < 0
-      || make_traversable (efd, name, err) < 0)
-    return NULL;
-  if (mkdirat (efd, "home", 0711) < 0 && errno != EEXIST)
+  if (mkdir (root, 0711) < 0 && errno != EEXIST)
     {
-      moat_error (err, errno, "mkdir `%s/home`", name);
+      moat_error (err, errno, "mkdir `%s`", root);
       return NULL;
     }
-  hfd = openat (efd, "home", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (hfd < 0 || make_traversable (hfd, "home", err) < 0)
+  rfd = open (root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (rfd < 0 || fstat (rfd, &st) < 0)
     {
-      if (hfd < 0)
-        moat_error (err, errno, "open `%s/home`", name);
+      moat_error (err, errno, "open `%s`", root);
+      return NULL;
+    }
+  /* Root's, and nobody else may write it (else a user could swap a home
+   * for a link before moatd chowns it). */
+  if (st.st_uid != 0 || (st.st_mode & 0022) != 0)
+    {
+      moat_error (err, EPERM, "`%s` is not root's alone", root);
+      return NULL;
+    }
+  nfd = sub_dir (rfd, name, 0711, err);
+  if (nfd < 0 || fstat (nfd, &st) < 0)
+    return NULL;
+  if (st.st_uid != 0 || (st.st_mode & 0022) != 0)
+    {
+      moat_error (err, EPERM, "`%s/%s` is not root's alone", root, name);
       return NULL;
     }
   snprintf (uname, sizeof uname, "%u", (unsigned)uid);
-  if (mkdirat (hfd, uname, 0700) < 0 && errno != EEXIST)
-    {
-      moat_error (err, errno, "mkdir `%s/home/%s`", name, uname);
-      return NULL;
-    }
-  /* home/ is root's: only moatd made this entry, but check it anyway. */
-  ufd = openat (hfd, uname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  ufd = sub_dir (nfd, uname, 0700, err);
   if (ufd < 0 || fstat (ufd, &st) < 0)
-    {
-      moat_error (err, errno, "open `%s/home/%s`", name, uname);
-      return NULL;
-    }
+    return NULL;
   if ((st.st_uid != uid || st.st_gid != gid) && fchown (ufd, uid, gid) < 0)
     {
-      moat_error (err, errno, "chown `%s/home/%s`", name, uname);
+      moat_error (err, errno, "chown `%s/%s/%s`", root, name, uname);
       return NULL;
     }
   if ((st.st_mode & 07777) != 0700 && fchmod (ufd, 0700) < 0)
     {
-      moat_error (err, errno, "chmod `%s/home/%s`", name, uname);
+      moat_error (err, errno, "chmod `%s/%s/%s`", root, name, uname);
       return NULL;
     }
-  if (asprintf (&path, "%s/%s/home/%s", ext_dir, name, uname) < 0)
+  if (asprintf (&path, "%s/%s/%s", root, name, uname) < 0)
     {
       moat_error (err, ENOMEM, "home");
       return NULL;
     }
   return path;
+}
+
+int
+ext_host_home_remove (const char *ext_dir, const char *name, moat_error_t *err)
+{
+  cleanup_free char *root = homes_root (ext_dir);
+  cleanup_close int rfd = -1;
+  if (check_name (name, err) < 0)
+    return -1;
+  if (root == NULL)
+    return moat_error (err, ENOMEM, "home");
+  rfd = open (root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (rfd < 0)
+    return errno == ENOENT ? 0 : moat_error (err, errno, "open `%s`", root);
+  return ext_rm_tree_at (rfd, name, err);
 }
 
 /* The record's host binary that `binary` names: its full path in the image

@@ -69,10 +69,10 @@ void ext_exec_result_free (struct ext_exec_result *res);
  * terminated, without argv[0]).  binary is matched against the record's
  * host binaries (the full path in the image, or its last component); a
  * binary the metadata does not list never runs.  It reads and executes
- * beneath <name>/host/, writes only beneath <name>/home/<uid>/ (created
- * 0700 for uid, and its HOME and working directory).  env: extra NAME=value
- * entries (NULL-terminated, may be NULL), checked against the allowed list.
- * Same return as ext_exec_confined. */
+ * beneath <name>/host/ (and ui/), writes only beneath its home
+ * (ext_host_home: also its HOME, TMPDIR and working directory).  env: extra
+ * NAME=value entries (NULL-terminated, may be NULL), checked against the
+ * allowed list. Same return as ext_exec_confined. */
 int ext_host_exec (const char *ext_dir, const char *name, const char *binary,
                    char *const *args, char *const *env, uid_t uid, gid_t gid,
                    const gid_t *groups, size_t ngroups, unsigned timeout_ms,
@@ -80,9 +80,16 @@ int ext_host_exec (const char *ext_dir, const char *name, const char *binary,
 
 /* The directory (malloc'd) an extension's host binaries, or a confined
  * docker CLI run for it, may write and use as HOME for uid:
- * <ext_dir>/<name>/home/<uid>, made 0700 for uid:gid when missing (the
- * extension must be installed).  NULL with *err on failure. */
+ * $MOAT_ROOT/var/lib/moat-extension-home/<name>/<uid> (derived from ext_dir
+ * = $MOAT_ROOT/var/lib/moat/extensions), made 0700 for uid:gid when
+ * missing; the levels above are root's, 0711.  Outside moat's state
+ * directory, which stays root-only.  The extension must be installed.
+ * NULL with *err on failure. */
 char *ext_host_home (const char *ext_dir, const char *name, uid_t uid,
                      gid_t gid, moat_error_t *err);
+
+/* Remove every home of extension name (ext_remove calls it). */
+int ext_host_home_remove (const char *ext_dir, const char *name,
+                          moat_error_t *err);
 
 #endif

@@ -22,6 +22,7 @@
 #include "dockerapi/dockerapi.h"
 #include "ext/compose.h"
 #include "ext/files.h"
+#include "ext/hostexec.h"
 #include "ext/tar.h"
 
 #define ENGINE_TIMEOUT_MS 60000
@@ -1027,7 +1028,9 @@ ext_remove (const struct ext_ctx *c, const char *name, bool volumes,
     ext_compose_down (c, name, volumes);
   json_decref (info);
   json_decref (rec);
-  return ext_rm_tree_at (dfd, name, err);
+  if (ext_rm_tree_at (dfd, name, err) < 0)
+    return -1;
+  return ext_host_home_remove (c->dir, name, err); /* host binaries' homes */
 
 nomem:
   moat_error (err, ENOMEM, "remove");
