@@ -26,9 +26,8 @@ struct ext_exec_req
   const char *path;  /* absolute; opened (as root when moatd is) before the
                         child drops to uid, then executed by descriptor */
   char *const *argv; /* NULL-terminated; argv[0] may be NULL = path */
-  char *const *envp; /* NULL-terminated, NAME=value; nothing else is
-                        passed (PATH is set to a fixed default when envp
-                        has none) */
+  char *const *envp; /* NULL-terminated, NAME=value: exactly this
+                        environment, nothing inherited */
   uid_t uid;         /* the child runs as uid:gid with exactly groups */
   gid_t gid;
   const gid_t *groups;

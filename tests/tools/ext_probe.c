@@ -78,6 +78,15 @@ main (int argc, char **argv)
               (int)geteuid (), (int)getgid (), (int)getegid (), n);
       return 0;
     }
+  if (strcmp (cmd, "fds") == 0)
+    {
+      printf ("fds");
+      for (int fd = 0; fd < 1024; fd++)
+        if (fcntl (fd, F_GETFD) >= 0)
+          printf (" %d", fd);
+      printf ("\n");
+      return 0;
+    }
   if (strcmp (cmd, "mount") == 0)
     return report ("mount", mount ("none", arg, "tmpfs", 0, NULL));
   if (strcmp (cmd, "unshare") == 0)
@@ -149,6 +158,6 @@ main (int argc, char **argv)
       return 0;
     }
   fprintf (stderr, "usage: ext-probe echo|read|write|env|ids|mount|unshare|"
-                   "socket|setsid|ptrace|forktree|spew|sleep ...\n");
+                   "fds|socket|setsid|ptrace|forktree|spew|sleep ...\n");
   return 2;
 }
