@@ -112,7 +112,22 @@ jcheck "no IP socket" '.out == "socket: Permission denied\n"'
 run --uid "$U" --gid "$G" --read "$T/ro" --write "$T/home" -- "$T/ro/probe" setsid
 jcheck "cannot leave its process group (setsid)" '.out == "setsid: Operation not permitted\n"'
 
-# ---- environment, descriptors ----
+# Signals: the user's own process outside the binary's domain (Landlock
+# ABI 6 scope).
+setpriv --reuid="$U" --regid="$G" --clear-groups sleep 60 &
+victim=$!
+harness_track victim "$victim"
+if [ "$(jq .landlock_abi <<<"$J")" -ge 6 ]; then
+  run --uid "$U" --gid "$G" --read "$T/ro" -- "$T/ro/probe" kill "$victim"
+  jcheck "no signal to the caller's other processes (Landlock scope)" '.out == "kill: Operation not permitted\n"'
+  kill -0 "$victim" 2>/dev/null && ok "the victim still runs" || not_ok "the victim still runs"
+else
+  skip "no signal to the caller's other processes" "Landlock ABI < 6"
+fi
+c=$(unconfined kill "$victim")
+[ "$c" = "kill: ok" ] && ok "control: unconfined, the user may kill it" || not_ok "control: kill" "$c"
+
+# ---- environment, descriptors, sizes ----
 run --uid "$U" --gid "$G" --read "$T/ro" --env LANG=C.UTF-8 -- "$T/ro/probe" env
 jcheck "environment cleared: only what the caller passes" '.out == "LANG=C.UTF-8\n"'
 J=$(env SECRET_TOKEN=leak GCONV_PATH=/tmp "$EXEC" --read "$T/ro" -- "$T/ro/probe" env)
@@ -122,6 +137,13 @@ exec 7<"$T/out/theirs"
 run --uid "$U" --gid "$G" --read "$T/ro" -- "$T/ro/probe" fds
 exec 7<&-
 jcheck "no descriptor inherited (fd 7 of the runner): only 0 1 2" '.out == "fds 0 1 2\n"'
+
+many=$(seq 1 300)
+# shellcheck disable=SC2086
+check_refused "more than 256 arguments refused before anything runs" "more than 256 arguments" \
+  "$EXEC" --read "$T/ro" -- "$T/ro/probe" echo $many
+check_refused "arguments over 64 KiB refused" "over 65536 bytes" \
+  "$EXEC" --read "$T/ro" -- "$T/ro/probe" echo "$(head -c 70000 /dev/zero | tr '\0' x)"
 
 # ---- setuid gains nothing ----
 cp "$T/ro/probe" "$T/ro/suid"
@@ -256,6 +278,16 @@ check_refused "nor a name with a path in it" "is not an extension name" \
 ln -sf /bin/busybox "$EXT/hbin/host/linux/probe.tmp" && mv -f "$EXT/hbin/host/linux/probe.tmp" "$EXT/hbin/host/linux/probe"
 check_refused "a symbolic link in host/ is not followed" "Too many levels of symbolic links" \
   host --host "$EXT" hbin probe -- ids
+
+# ---- update: new binaries, the home kept ----
+mkext hbin '[{"path": "/linux/probe"}, {"path": "/linux/probe2"}]'
+cp "$PROBE_SRC" "$HARNESS_DIR/ctx/hbin/linux/probe2"
+DOCKER_BUILDKIT=0 docker -H "$MOAT_ENGINE_HOST" build -q -t acme/hbin:2 "$HARNESS_DIR/ctx/hbin" >"$HARNESS_DIR/build.log" 2>&1 ||
+  harness_bail "build hbin:2" "$(tail -5 "$HARNESS_DIR/build.log")"
+check_output "update to a tag with another host binary" "hbin" "$MOAT" extension update acme/hbin:2
+J=$(host --host "$EXT" hbin probe2 -- read "$home/state")
+JRC=$?
+jcheck "the new binary runs, and the home survived update" '.out == "marker\n"'
 
 # ---- install refusals: nothing left ----
 leftovers() { ls -A "$EXT" | grep -E "^(\.staging-)?$1\$"; d ps -aq --filter "label=com.moat.extension=$1"; }

@@ -87,6 +87,8 @@ main (int argc, char **argv)
       printf ("\n");
       return 0;
     }
+  if (strcmp (cmd, "kill") == 0)
+    return report ("kill", kill ((pid_t)atoi (arg), SIGKILL));
   if (strcmp (cmd, "mount") == 0)
     return report ("mount", mount ("none", arg, "tmpfs", 0, NULL));
   if (strcmp (cmd, "unshare") == 0)
@@ -158,6 +160,6 @@ main (int argc, char **argv)
       return 0;
     }
   fprintf (stderr, "usage: ext-probe echo|read|write|env|ids|mount|unshare|"
-                   "fds|socket|setsid|ptrace|forktree|spew|sleep ...\n");
+                   "fds|kill|socket|setsid|ptrace|forktree|spew|sleep ...\n");
   return 2;
 }
