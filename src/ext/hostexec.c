@@ -347,6 +347,10 @@ build_seccomp (struct sock_fprog *prog, moat_error_t *err)
       rc |= seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (clone), 1,
                               SCMP_A0 (SCMP_CMP_MASKED_EQ, f, f));
   rc |= seccomp_rule_add (ctx, SCMP_ACT_ERRNO (ENOSYS), SCMP_SYS (clone3), 0);
+  /* personality: a query (0xffffffff) only; setting flags such as
+   * READ_IMPLIES_EXEC or ADDR_NO_RANDOMIZE weakens the process. */
+  rc |= seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (personality),
+                          1, SCMP_A0 (SCMP_CMP_NE, 0xffffffffu));
   /* Typing into the caller's terminal. */
   rc |= seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (ioctl), 1,
                           SCMP_A1 (SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
@@ -393,6 +397,7 @@ struct child_plan
   int exec_fd, ruleset_fd, cwd_fd;
   int keep[4];  /* the four above, sorted */
   bool as_root; /* moatd (or the tool) is root: switch ids */
+  bool script;  /* "#!": the interpreter opens /dev/fd/<exec_fd> */
   struct sock_fprog prog;
   unsigned cpu_seconds;
 };
@@ -505,6 +510,10 @@ child_run (const struct child_plan *p)
     child_fail (rw, STEP_LANDLOCK);
   if (prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &p->prog, 0, 0) < 0)
     child_fail (rw, STEP_SECCOMP);
+  /* A script's interpreter reads it through /dev/fd/N: that descriptor
+   * (O_PATH, the script itself) stays open, nothing else. */
+  if (p->script && fcntl (p->exec_fd, F_SETFD, 0) < 0)
+    child_fail (rw, STEP_EXEC);
   syscall (SYS_execveat, p->exec_fd, "", p->argv, req->envp, AT_EMPTY_PATH);
   child_fail (rw, STEP_EXEC);
 }
@@ -651,6 +660,14 @@ ext_exec_confined (const struct ext_exec_req *req, struct ext_exec_result *res,
       return moat_error (err, errno, "stat `%s`", req->path);
     if (!S_ISREG (st.st_mode))
       return moat_error (err, EACCES, "`%s` is not a regular file", req->path);
+  }
+  {
+    char self[64], magic[2] = { 0, 0 };
+    cleanup_close int rfd = -1;
+    snprintf (self, sizeof self, "/proc/self/fd/%d", exec_fd);
+    rfd = open (self, O_RDONLY | O_CLOEXEC);
+    p.script = rfd >= 0 && read (rfd, magic, 2) == 2 && magic[0] == '#'
+               && magic[1] == '!';
   }
   ruleset_fd = high_fd (build_ruleset (req, &res->landlock_abi, err));
   if (ruleset_fd < 0)

@@ -59,6 +59,10 @@ jcheck "runs as the caller's uid and returns its output" '.exit_code == 0 and .o
 harness_diag "Landlock ABI: $(jq .landlock_abi <<<"$J")"
 run --uid "$U" --gid "$G" --read "$T/ro" --write "$T/home" -- "$T/ro/probe" ids
 jcheck "uid, gid, no supplementary groups" ".out == \"uid=$U euid=$U gid=$G egid=$G groups=0\n\""
+printf '#!/bin/sh\necho "script $*"\n' >"$T/ro/script.sh"
+chmod 0755 "$T/ro/script.sh"
+run --uid "$U" --gid "$G" --read "$T/ro" -- "$T/ro/script.sh" a b
+jcheck "a #! script runs too (its interpreter from /usr)" '.out == "script a b\n"'
 run --uid "$U" --gid "$G" --read "$T/ro" --write "$T/home" -- "$T/ro/probe" write "$T/home/marker"
 jcheck "writes inside its write directory" '.exit_code == 0'
 [ "$(stat -c %u "$T/home/marker" 2>/dev/null)" = "$U" ] && ok "the file it wrote is the caller's" ||
