@@ -138,12 +138,23 @@ ext_host_home (const char *ext_dir, const char *name, uid_t uid, gid_t gid,
       moat_error (err, EPERM, "`%s` is not root's alone", root);
       return NULL;
     }
+  /* 0711 whatever moatd's umask: a caller must traverse it. */
+  if ((st.st_mode & 07777) != 0711 && fchmod (rfd, 0711) < 0)
+    {
+      moat_error (err, errno, "chmod `%s`", root);
+      return NULL;
+    }
   nfd = sub_dir (rfd, name, 0711, err);
   if (nfd < 0 || fstat (nfd, &st) < 0)
     return NULL;
   if (st.st_uid != 0 || (st.st_mode & 0022) != 0)
     {
       moat_error (err, EPERM, "`%s/%s` is not root's alone", root, name);
+      return NULL;
+    }
+  if ((st.st_mode & 07777) != 0711 && fchmod (nfd, 0711) < 0)
+    {
+      moat_error (err, errno, "chmod `%s/%s`", root, name);
       return NULL;
     }
   snprintf (uname, sizeof uname, "%u", (unsigned)uid);

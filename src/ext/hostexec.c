@@ -473,6 +473,7 @@ child_run (const struct child_plan *p)
       || set_limit (RLIMIT_MEMLOCK, 0, 0) < 0
       || (req->uid != 0 && set_limit (RLIMIT_NPROC, 2048, 2048) < 0))
     child_fail (rw, STEP_RLIMIT);
+  umask (077); /* what it creates is the caller's alone, whatever moatd's */
   if (p->cwd_fd >= 0 ? fchdir (p->cwd_fd) < 0 : chdir ("/") < 0)
     child_fail (rw, STEP_CHDIR);
   if (p->as_root)
