@@ -5,14 +5,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "dockerapi/dockerapi.h"
 #include "ext/metadata.h"
 #include "ext/tar.h"
+
+#define ARCHIVE_TIMEOUT_MS 60000
 
 /* The directory holding rel's last component, made as needed; *leaf
  * points into rel.  Each component is opened with O_NOFOLLOW: the tree
@@ -187,4 +191,97 @@ ext_rm_tree_at (int dirfd, const char *name, moat_error_t *err)
   if (ret == 0 && unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
     return moat_error (err, errno, "remove `%s`", name);
   return ret;
+}
+
+/* ---- reading an image through a never-started container ---- */
+
+/* GET an archive; the raw tar in *tar / *len; 404 gives 1. */
+int
+ext_get_archive (const char *sock, const char *id, const char *path,
+                 char **tar, size_t *len, moat_error_t *err)
+{
+  struct dockerapi_response r;
+  cleanup_free char *url = NULL;
+
+  if (asprintf (&url, "/containers/%s/archive?path=/%s", id, path) < 0)
+    return moat_error (err, ENOMEM, "archive");
+  if (dockerapi_call (sock, "GET", url, NULL, 0, false, ARCHIVE_TIMEOUT_MS, &r,
+                      err)
+      < 0)
+    return moat_error_wrap (err, "read /%s from the image", path);
+  if (r.status == 404)
+    {
+      dockerapi_response_free (&r);
+      return 1;
+    }
+  if (r.status != 200)
+    {
+      char m[512];
+      dockerapi_error_message (&r, m, sizeof m);
+      dockerapi_response_free (&r);
+      return moat_error (err, 0, "read /%s from the image: %s", path, m);
+    }
+  *tar = r.body;
+  *len = r.len;
+  return 0;
+}
+
+/* A host binary (host.binaries[*].linux[*].path, inside the image) into
+ * sfd/host/<path>, 0755.  Read like the UI: a link is refused (it could
+ * lead out of the image), so is anything but one regular file. */
+int
+ext_stage_binary (const char *sock, int sfd, const char *probe_id,
+                  const char *path, moat_error_t *err)
+{
+  cleanup_free char *tar = NULL;
+  cleanup_free char *leaf = NULL;
+  cleanup_close int fd = -1;
+  size_t len = 0;
+  struct stat st;
+  int r;
+
+  if (asprintf (&leaf, "host/%s", path) < 0)
+    return moat_error (err, ENOMEM, "host binary");
+  if (fstatat (sfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    return 0; /* listed twice */
+  r = ext_get_archive (sock, probe_id, path, &tar, &len, err);
+  if (r < 0)
+    return -1;
+  if (r == 1)
+    return moat_error (err, 0, "host.binaries: `/%s` is not in the image",
+                       path);
+  if (ext_unpack_at (sfd, tar, len, "host.binaries", leaf, err) < 0)
+    return -1;
+  fd = openat (sfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || fchmod (fd, 0755) < 0)
+    return moat_error (err, errno, "chmod `%s`", leaf);
+  return 0;
+}
+
+/* The sandbox script (moat.sandbox.script, inside the image) into
+ * sfd/sandbox.js: one regular file of at most 1 MiB. */
+int
+ext_stage_sandbox (const char *sock, int sfd, const char *probe_id,
+                   const char *script, moat_error_t *err)
+{
+  cleanup_free char *tar = NULL;
+  size_t len = 0;
+  struct stat st;
+  int r;
+  r = ext_get_archive (sock, probe_id, script, &tar, &len, err);
+  if (r < 0)
+    return -1;
+  if (r == 1)
+    return moat_error (
+        err, 0, "moat.sandbox.script: `/%s` is not in the image", script);
+  if (ext_unpack_at (sfd, tar, len, "moat.sandbox.script", "sandbox.js", err)
+      < 0)
+    return -1;
+  if (fstatat (sfd, "sandbox.js", &st, AT_SYMLINK_NOFOLLOW) < 0
+      || !S_ISREG (st.st_mode) || st.st_size > (1 << 20))
+    return moat_error (err, 0,
+                       "moat.sandbox.script: `/%s` is not a regular file of "
+                       "at most 1 MiB",
+                       script);
+  return 0;
 }

@@ -21,4 +21,18 @@ int ext_unpack_at (int dirfd, const char *tar, size_t len, const char *what,
  * fine. */
 int ext_rm_tree_at (int dirfd, const char *name, moat_error_t *err);
 
+/* GET /path of the never-started container id as a tar (*tar, *len,
+ * malloc'd); 1 when the engine says it is not there (404). */
+int ext_get_archive (const char *sock, const char *id, const char *path,
+                     char **tar, size_t *len, moat_error_t *err);
+
+/* A host binary (host.binaries[*].linux[*].path) into sfd/host/<path>,
+ * 0755; a link or anything but one regular file is refused. */
+int ext_stage_binary (const char *sock, int sfd, const char *probe_id,
+                      const char *path, moat_error_t *err);
+
+/* The sandbox script (moat.sandbox.script) into sfd/sandbox.js. */
+int ext_stage_sandbox (const char *sock, int sfd, const char *probe_id,
+                       const char *script, moat_error_t *err);
+
 #endif

@@ -22,6 +22,7 @@
 #include "dockerapi/dockerapi.h"
 #include "ext/compose.h"
 #include "ext/files.h"
+#include "ext/hostexec.h"
 #include "ext/sandbox.h"
 #include "ext/tar.h"
 
@@ -79,37 +80,6 @@ eng (const char *sock, const char *method, const char *path, json_t *body,
     *out = json_loadb (r.body, r.len, 0, NULL);
   dockerapi_response_free (&r);
   return st;
-}
-
-/* GET an archive; the raw tar in *tar / *len; 404 gives 1. */
-static int
-get_archive (const char *sock, const char *id, const char *path, char **tar,
-             size_t *len, moat_error_t *err)
-{
-  struct dockerapi_response r;
-  cleanup_free char *url = NULL;
-
-  if (asprintf (&url, "/containers/%s/archive?path=/%s", id, path) < 0)
-    return moat_error (err, ENOMEM, "archive");
-  if (dockerapi_call (sock, "GET", url, NULL, 0, false, ENGINE_TIMEOUT_MS, &r,
-                      err)
-      < 0)
-    return moat_error_wrap (err, "read /%s from the image", path);
-  if (r.status == 404)
-    {
-      dockerapi_response_free (&r);
-      return 1;
-    }
-  if (r.status != 200)
-    {
-      char m[512];
-      dockerapi_error_message (&r, m, sizeof m);
-      dockerapi_response_free (&r);
-      return moat_error (err, 0, "read /%s from the image: %s", path, m);
-    }
-  *tar = r.body;
-  *len = r.len;
-  return 0;
 }
 
 static void
@@ -214,8 +184,8 @@ probe_image (const struct ext_ctx *c, const char *image, struct probe *p,
   if (p->probe_id == NULL)
     return moat_error (err, EIO, "create: no container id");
 
-  r = get_archive (c->engine_sock, p->probe_id, "metadata.json", &tar, &len,
-                   err);
+  r = ext_get_archive (c->engine_sock, p->probe_id, "metadata.json", &tar,
+                       &len, err);
   if (r < 0)
     return -1;
   if (r == 1)
@@ -311,7 +281,8 @@ write_record (const struct ext_ctx *c, const char *sub, json_t *rec,
   return fs_write_file_atomic (path, text, strlen (text), 0600, err);
 }
 
-/* Unpack the UI and the icon of p into dfd/sub (made here). */
+/* Unpack the UI, the host binaries and the icon of p into dfd/sub (made
+ * here). */
 static int
 stage_files (const struct ext_ctx *c, int dfd, const char *sub,
              const struct probe *p, moat_error_t *err)
@@ -332,8 +303,8 @@ stage_files (const struct ext_ctx *c, int dfd, const char *sub,
       cleanup_close int ufd = -1;
       struct stat st;
 
-      r = get_archive (c->engine_sock, p->probe_id, m->ui_root, &tar, &len,
-                       err);
+      r = ext_get_archive (c->engine_sock, p->probe_id, m->ui_root, &tar, &len,
+                           err);
       if (r < 0)
         return -1;
       if (r == 1)
@@ -360,8 +331,8 @@ stage_files (const struct ext_ctx *c, int dfd, const char *sub,
     }
   if (m->vm_compose != NULL)
     {
-      r = get_archive (c->engine_sock, p->probe_id, m->vm_compose, &tar, &len,
-                       err);
+      r = ext_get_archive (c->engine_sock, p->probe_id, m->vm_compose, &tar,
+                           &len, err);
       if (r < 0)
         return -1;
       if (r == 1)
@@ -373,32 +344,17 @@ stage_files (const struct ext_ctx *c, int dfd, const char *sub,
       free (tar);
       tar = NULL;
     }
-  if (m->sandbox_script != NULL)
-    {
-      struct stat st;
-      r = get_archive (c->engine_sock, p->probe_id, m->sandbox_script, &tar,
-                       &len, err);
-      if (r < 0)
-        return -1;
-      if (r == 1)
-        return moat_error (err, 0,
-                           "moat.sandbox.script: `/%s` is not in "
-                           "the image",
-                           m->sandbox_script);
-      if (ext_unpack_at (sfd, tar, len, "moat.sandbox.script", "sandbox.js",
-                         err)
-          < 0)
-        return -1;
-      if (fstatat (sfd, "sandbox.js", &st, AT_SYMLINK_NOFOLLOW) < 0
-          || !S_ISREG (st.st_mode) || st.st_size > (1 << 20))
-        return moat_error (err, 0,
-                           "moat.sandbox.script: `/%s` is not a "
-                           "regular file of at most 1 MiB",
-                           m->sandbox_script);
-      free (tar);
-      tar = NULL;
-    }
-  r = get_archive (c->engine_sock, p->probe_id, m->icon, &tar, &len, err);
+  if (m->sandbox_script != NULL
+      && ext_stage_sandbox (c->engine_sock, sfd, p->probe_id,
+                            m->sandbox_script, err)
+             < 0)
+    return -1;
+  for (size_t i = 0; i < m->n_binaries; i++)
+    if (ext_stage_binary (c->engine_sock, sfd, p->probe_id, m->binaries[i],
+                          err)
+        < 0)
+      return -1;
+  r = ext_get_archive (c->engine_sock, p->probe_id, m->icon, &tar, &len, err);
   if (r < 0)
     return -1;
   if (r == 1)
@@ -957,6 +913,8 @@ ext_update (const struct ext_ctx *c, const char *image, int64_t uid,
       || exchange (dfd, staging, name, "ui", err) < 0
       || exchange (dfd, staging, name, "icon", err) < 0
       || exchange (dfd, staging, name, "sandbox.js", err) < 0
+
+      || exchange (dfd, staging, name, "host", err) < 0
       || exchange (dfd, staging, name, RECORD, err) < 0)
     goto fail; /* before the record moved, the old files are back */
   if (old_id != NULL && full_id_p (old_id))
@@ -1078,7 +1036,9 @@ ext_remove (const struct ext_ctx *c, const char *name, bool volumes,
     ext_compose_down (c, name, volumes);
   json_decref (info);
   json_decref (rec);
-  return ext_rm_tree_at (dfd, name, err);
+  if (ext_rm_tree_at (dfd, name, err) < 0)
+    return -1;
+  return ext_host_home_remove (c->dir, name, err); /* host binaries' homes */
 
 nomem:
   moat_error (err, ENOMEM, "remove");
