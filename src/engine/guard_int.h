@@ -72,6 +72,7 @@ struct pending
 };
 
 struct check_job;
+struct build_scan;
 
 struct conn
 {
@@ -136,6 +137,11 @@ struct conn
   bool closed; /* handles closed, memory freed after the batch */
   bool kick;   /* run the parser even with no new bytes (it may complete a
                   message without consuming input) */
+  /* a build's context under ECI (guard_build.c): scanned as it is relayed;
+   * bheld: body bytes not yet released to the engine */
+  struct build_scan *bscan;
+  struct io_buf bheld;
+  uint64_t bfed, bsent;
 };
 
 /* A collected body's check, run by a worker thread: a socket-mount
@@ -191,7 +197,7 @@ struct engine_guard
   pthread_mutex_t mu;
   const struct policy *pol;
   const struct engine_gate *gate; /* under mu; NULL: no sign-in gate */
-  pid_t self;                      /* this process: moatd's own calls */
+  pid_t self;                     /* this process: moatd's own calls */
   struct conn *conns;
   size_t n_conns;
   llhttp_settings_t resp_settings;
@@ -244,6 +250,16 @@ void guard_start_archive_check (struct conn *c);
 void guard_start_peer_check (struct conn *c, int listener_id);
 /* Apply the finished checks (on the loop's wake). */
 void guard_resume_checked (struct engine_guard *g);
+
+/* guard_build.c: a build's context, scanned for ADD <URL> on its way */
+/* Start scanning the current request's body (a build under ECI). */
+int guard_build_start (struct conn *c);
+/* Body bytes of a scanned build (RS_FORWARD): held, scanned, released. */
+int guard_build_body (struct conn *c, const char *at, size_t len);
+/* The body is complete: release the rest (0), or refuse (-1: the engine
+ * connection is cut and the refusal is c->local). */
+int guard_build_end (struct conn *c);
+void guard_build_clear (struct conn *c);
 
 /* guard_resp.c: the response parser's settings */
 void guard_resp_settings (llhttp_settings_t *s);
