@@ -180,6 +180,11 @@
   REFUSAL_PREFIX "the Dockerfile's ADD \"%s\" has a variable, which could "   \
                  "name a URL the engine would fetch itself; write the ADD "   \
                  "source out"
+/* %s: the FROM image as written; %s: why (the trigger's refusal without
+ * its prefix) */
+#define REFUSAL_ECI_BUILD_BASE                                                \
+  REFUSAL_PREFIX "the base image \"%s\" has an ONBUILD trigger the build "    \
+                 "would run: %s"
 /* %s: why (unsupported compression, malformed tar, ...) */
 #define REFUSAL_ECI_BUILD_CONTEXT                                             \
   REFUSAL_PREFIX "the build context can't be checked for ADD of a URL: %s"

@@ -199,10 +199,112 @@ is_instr (const char *p, size_t n, const char *word, size_t *rest)
   return true;
 }
 
+/* The images a Dockerfile builds FROM (not its own stages, nor scratch):
+ * their ONBUILD triggers run in this build. */
+struct bases
+{
+  char **refs;
+  size_t n;
+  char **stages;
+  size_t n_stages;
+  bool oom;
+};
+
+static void
+bases_push (char ***v, size_t *n, const char *w, size_t l, bool *oom)
+{
+  size_t i;
+  for (i = 0; i < *n; i++)
+    if (strlen ((*v)[i]) == l && strncasecmp ((*v)[i], w, l) == 0)
+      return;
+  char **nv = realloc (*v, (*n + 1) * sizeof *nv);
+  if (nv == NULL || (nv[*n] = strndup (w, l)) == NULL)
+    {
+      if (nv)
+        *v = nv;
+      *oom = true;
+      return;
+    }
+  *v = nv;
+  (*n)++;
+}
+
+static void
+bases_free (struct bases *b)
+{
+  size_t i;
+  for (i = 0; i < b->n; i++)
+    free (b->refs[i]);
+  for (i = 0; i < b->n_stages; i++)
+    free (b->stages[i]);
+  free (b->refs);
+  free (b->stages);
+  memset (b, 0, sizeof *b);
+}
+
+/* FROM [--flag...] image [AS name] */
+static void
+note_from (const char *a, size_t n, struct bases *b)
+{
+  size_t i = 0, st, l;
+  const char *img = NULL;
+  size_t il = 0;
+  while (i < n)
+    {
+      while (i < n && ascii_space ((unsigned char)a[i]))
+        i++;
+      if (i == n)
+        break;
+      st = i;
+      while (i < n && !ascii_space ((unsigned char)a[i]))
+        i++;
+      l = i - st;
+      if (img == NULL)
+        {
+          if (l >= 2 && a[st] == '-' && a[st + 1] == '-')
+            continue;
+          img = a + st;
+          il = l;
+          size_t k;
+          for (k = 0; k < b->n_stages; k++)
+            if (strlen (b->stages[k]) == il
+                && strncasecmp (b->stages[k], img, il) == 0)
+              img = NULL;
+          if (img == NULL)
+            {
+              img = a + st; /* a stage: nothing to look up */
+              il = 0;
+            }
+          continue;
+        }
+      if (l == 2 && strncasecmp (a + st, "as", 2) == 0)
+        {
+          while (i < n && ascii_space ((unsigned char)a[i]))
+            i++;
+          st = i;
+          while (i < n && !ascii_space ((unsigned char)a[i]))
+            i++;
+          if (i > st)
+            bases_push (&b->stages, &b->n_stages, a + st, i - st, &b->oom);
+        }
+      break;
+    }
+  if (img == NULL || il == 0
+      || (il == 7 && strncasecmp (img, "scratch", 7) == 0))
+    return;
+  bases_push (&b->refs, &b->n, img, il, &b->oom);
+}
+
 static int
-check_instruction (const char *p, size_t n, char esc, char **message)
+check_instruction (const char *p, size_t n, char esc, char **message,
+                   struct bases *b)
 {
   size_t r;
+  if (b != NULL && is_instr (p, n, "from", &r))
+    {
+      note_from (p + r, n - r, b);
+      return 0;
+    }
   if (is_instr (p, n, "onbuild", &r))
     {
       p += r;
@@ -252,7 +354,8 @@ trim_cont (const char *p, size_t *n, char esc)
  * and blank lines inside a continuation are skipped, lines are joined
  * without a separator), each checked. */
 static int
-check_logical (const char *t, size_t len, char esc, char **message)
+check_logical (const char *t, size_t len, char esc, char **message,
+               struct bases *b)
 {
   size_t pos = 0;
   cleanup_free char *buf = malloc (len + 1);
@@ -284,7 +387,7 @@ check_logical (const char *t, size_t len, char esc, char **message)
           memcpy (buf + bn, l, n);
           bn += n;
         }
-      if (check_instruction (buf, bn, esc, message) < 0)
+      if (check_instruction (buf, bn, esc, message, b) < 0)
         return -1;
     }
   return 0;
@@ -303,14 +406,14 @@ check_physical (const char *t, size_t len, char esc, char **message)
       size_t n;
       next_line (t, len, &pos, &l, &n);
       trim_cont (l, &n, esc);
-      if (check_instruction (l, n, esc, message) < 0)
+      if (check_instruction (l, n, esc, message, NULL) < 0)
         return -1;
     }
   return 0;
 }
 
-int
-build_dockerfile_check (const char *text, size_t len, char **message)
+static int
+df_check (const char *text, size_t len, char **message, struct bases *b)
 {
   /* both escape characters: no need to get the escape directive's rules
    * exactly right */
@@ -318,10 +421,16 @@ build_dockerfile_check (const char *text, size_t len, char **message)
   size_t i;
   *message = NULL;
   for (i = 0; i < sizeof escs; i++)
-    if (check_logical (text, len, escs[i], message) < 0
+    if (check_logical (text, len, escs[i], message, b) < 0
         || check_physical (text, len, escs[i], message) < 0)
       return -1;
   return 0;
+}
+
+int
+build_dockerfile_check (const char *text, size_t len, char **message)
+{
+  return df_check (text, len, message, NULL);
 }
 
 /* ---- the tar stream ----------------------------------------------------- */
@@ -377,6 +486,7 @@ struct build_scan
 
   char *targets[2];
   size_t n_targets;
+  struct bases bases;
   char *message;
 };
 
@@ -484,7 +594,15 @@ build_scan_free (struct build_scan *s)
   for (i = 0; i < s->n_targets; i++)
     free (s->targets[i]);
   free (s->message);
+  bases_free (&s->bases);
   free (s);
+}
+
+size_t
+build_scan_bases (const struct build_scan *s, char *const **refs)
+{
+  *refs = s->bases.refs;
+  return s->bases.n;
 }
 
 const char *
@@ -656,7 +774,9 @@ keep_done (struct build_scan *s)
         r = scan_refuse (s, REFUSAL_PREFIX "out of memory");
       break;
     case DK_DOCKERFILE:
-      if (build_dockerfile_check (s->keep ? s->keep : "", s->keep_n, &m) < 0)
+      if (df_check (s->keep ? s->keep : "", s->keep_n, &m, &s->bases) < 0
+          || (s->bases.oom
+              && (m = strdup (REFUSAL_PREFIX "out of memory"), true)))
         {
           if (s->message == NULL)
             s->message = m ? m : strdup (REFUSAL_PREFIX "out of memory");

@@ -38,6 +38,13 @@ int build_scan_finish (struct build_scan *s);
 /* The refusal (contract prefix), once refused. */
 const char *build_scan_message (const struct build_scan *s);
 
+/* The images the Dockerfile(s) build FROM, as written (not the
+ * Dockerfile's own stages, nor scratch; a reference with a variable is
+ * listed as written).  Their ONBUILD triggers run in the build: the guard
+ * looks them up in the engine (build_dockerfile_check on each trigger)
+ * before it lets the context's end through. */
+size_t build_scan_bases (const struct build_scan *s, char *const **refs);
+
 /* Check a Dockerfile's text: 0 when no ADD (nor ONBUILD ADD) could make
  * the engine fetch a URL; -1 otherwise, with *message a malloc'd refusal
  * (NULL when out of memory). */

@@ -383,11 +383,13 @@ handle_message_end (struct conn *c)
   switch (c->rs)
     {
     case RS_FORWARD:
-      if (c->bscan != NULL && guard_build_end (c) < 0)
+      if (c->bscan != NULL)
         {
-          if (!c->dead)
+          int br = guard_build_end (c);
+          if (br < 0 && !c->dead)
             guard_emit_local (c);
-          break;
+          if (br != 0)
+            break;
         }
       if (c->chunked_out && io_buf_append (&c->uout, "0\r\n\r\n", 5) < 0)
         c->dead = true;

@@ -27,6 +27,8 @@
 /* Check jobs that are not route ops: a filtered socket's peer, checked
  * before anything is read from it. */
 #define JOB_PEER (-1)
+/* a build's base images, looked up for ONBUILD triggers (guard_build.c) */
+#define JOB_BUILD_BASES (-2)
 
 #define READ_CHUNK (64 * 1024)
 #define HIGH_WATER (256 * 1024)
@@ -248,6 +250,8 @@ void guard_handle_collected (struct conn *c);
 void guard_start_archive_check (struct conn *c);
 /* A filtered socket's new connection: check its peer first. */
 void guard_start_peer_check (struct conn *c, int listener_id);
+/* Run j for c on a worker, c parked meanwhile. */
+void guard_submit_job (struct conn *c, struct check_job *j);
 /* Apply the finished checks (on the loop's wake). */
 void guard_resume_checked (struct engine_guard *g);
 
@@ -256,9 +260,14 @@ void guard_resume_checked (struct engine_guard *g);
 int guard_build_start (struct conn *c);
 /* Body bytes of a scanned build (RS_FORWARD): held, scanned, released. */
 int guard_build_body (struct conn *c, const char *at, size_t len);
-/* The body is complete: release the rest (0), or refuse (-1: the engine
- * connection is cut and the refusal is c->local). */
+/* The body is complete: release the rest (0), refuse (-1: the engine
+ * connection is cut and the refusal is c->local), or park c while its
+ * base images are looked up (1: guard_build_bases_finish ends the
+ * request). */
 int guard_build_end (struct conn *c);
+/* JOB_BUILD_BASES: the lookup (a worker) and its end (the loop) */
+void guard_build_bases_run (struct engine_guard *g, struct check_job *j);
+void guard_build_bases_finish (struct conn *c, struct check_job *j);
 void guard_build_clear (struct conn *c);
 
 /* guard_resp.c: the response parser's settings */
