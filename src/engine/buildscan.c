@@ -855,12 +855,24 @@ tar_header (struct build_scan *s)
   switch (type)
     {
     case 'x':
+    case 'g':
+      /* Go's reader: each PAX header replaces the records before it; a
+       * global one is returned as an entry of its own, which also drops
+       * a pending GNU long name */
+      free (s->pax_path);
+      s->pax_path = NULL;
+      s->pax_size_set = false;
+      if (type == 'g')
+        {
+          free (s->long_name);
+          s->long_name = NULL;
+          break;
+        }
       s->kind = DK_PAX;
       break;
     case 'L':
       s->kind = DK_LONGNAME;
       break;
-    case 'g':
     case 'K':
       break;
     case 'S':
