@@ -80,6 +80,30 @@ ascii_space (unsigned char ch)
          || ch == '\n';
 }
 
+/* Four hex digits (a JSON \\u escape's). */
+static bool
+hex4 (const char *p, unsigned *code)
+{
+  unsigned v = 0;
+  int i;
+  for (i = 0; i < 4; i++)
+    {
+      char ch = p[i];
+      unsigned d;
+      if (ch >= '0' && ch <= '9')
+        d = (unsigned)(ch - '0');
+      else if (ch >= 'a' && ch <= 'f')
+        d = (unsigned)(ch - 'a' + 10);
+      else if (ch >= 'A' && ch <= 'F')
+        d = (unsigned)(ch - 'A' + 10);
+      else
+        return false;
+      v = v * 16 + d;
+    }
+  *code = v;
+  return true;
+}
+
 /* The arguments of an ADD, both as the JSON form and as the shell form
  * (the engine uses the JSON form when it parses, else the shell form;
  * checking both never misses either).  Shell words lose quotes and escape
@@ -130,7 +154,18 @@ check_add (const char *a, size_t n, char esc, char **message)
       size_t m = 0, j;
       for (j = 0; j < lens[k]; j++)
         {
-          char ch = a[starts[k] + j];
+          const char *w = a + starts[k];
+          char ch = w[j];
+          unsigned code;
+          /* a JSON escape the engine's JSON reader would decode (its
+           * reader also takes what jansson refuses, e.g. bad UTF-8) */
+          if (ch == '\\' && j + 5 < lens[k] && w[j + 1] == 'u'
+              && hex4 (w + j + 2, &code))
+            {
+              norm[m++] = code < 0x80 ? (char)code : '?';
+              j += 5;
+              continue;
+            }
           if (ch == '"' || ch == '\'' || ch == esc)
             continue;
           norm[m++] = ch;
@@ -140,6 +175,9 @@ check_add (const char *a, size_t n, char esc, char **message)
         return -1;
     }
   /* JSON form */
+  /* the engine trims Unicode white space before the '[' */
+  while (first_arg < n && (unsigned char)a[first_arg] >= 0x80)
+    first_arg++;
   if (first_arg < n && a[first_arg] == '[')
     {
       json_error_t err;
