@@ -217,6 +217,45 @@ skip_lead (const char *p, size_t n)
   return i;
 }
 
+/* Length of the Unicode white space (Go's unicode.IsSpace, beyond ASCII)
+ * UTF-8 sequence at p, or 0. */
+static size_t
+uspace_len (const unsigned char *p, size_t n)
+{
+  if (n >= 2 && p[0] == 0xc2 && (p[1] == 0x85 || p[1] == 0xa0))
+    return 2;
+  if (n >= 3 && p[0] == 0xe1 && p[1] == 0x9a && p[2] == 0x80)
+    return 3;
+  if (n >= 3 && p[0] == 0xe2 && p[1] == 0x80
+      && ((p[2] >= 0x80 && p[2] <= 0x8a) || p[2] == 0xa8 || p[2] == 0xa9
+          || p[2] == 0xaf))
+    return 3;
+  if (n >= 3 && p[0] == 0xe2 && p[1] == 0x81 && p[2] == 0x9f)
+    return 3;
+  if (n >= 3 && p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80)
+    return 3;
+  return 0;
+}
+
+/* Leading white space exactly as the engine's parser strips it (for
+ * comment and blank lines: skipping more would hide text from the
+ * check). */
+static size_t
+skip_space (const char *p, size_t n)
+{
+  size_t i = 0, u;
+  while (i < n)
+    {
+      if (ascii_space ((unsigned char)p[i]))
+        i++;
+      else if ((u = uspace_len ((const unsigned char *)p + i, n - i)) > 0)
+        i += u;
+      else
+        break;
+    }
+  return i;
+}
+
 /* Does the line start with the instruction `word` (case ignored)?  Sets
  * *rest past it. */
 static bool
@@ -370,7 +409,7 @@ next_line (const char *t, size_t len, size_t *pos, const char **line,
 static bool
 is_comment (const char *p, size_t n)
 {
-  size_t i = skip_lead (p, n);
+  size_t i = skip_space (p, n);
   return i < n && p[i] == '#';
 }
 
@@ -406,7 +445,7 @@ check_logical (const char *t, size_t len, char esc, char **message,
       const char *l;
       size_t n, bn = 0, lead;
       next_line (t, len, &pos, &l, &n);
-      lead = skip_lead (l, n);
+      lead = skip_space (l, n);
       l += lead;
       n -= lead;
       if (n > 0 && l[0] == '#')
@@ -419,7 +458,7 @@ check_logical (const char *t, size_t len, char esc, char **message,
       while (cont && pos < len)
         {
           next_line (t, len, &pos, &l, &n);
-          if (is_comment (l, n) || skip_lead (l, n) == n)
+          if (is_comment (l, n) || skip_space (l, n) == n)
             continue;
           cont = trim_cont (l, &n, esc);
           memcpy (buf + bn, l, n);

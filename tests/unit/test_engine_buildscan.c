@@ -56,6 +56,8 @@ test_dockerfile_refused (void **state)
     "ADD http://h/x /x\n",
     "FROM b\nADD local http://h/x /dst/\n",
     "FROM b\nRUN <<EOF\nx \\\nEOF\nADD http://h/x /x\n",
+    /* not a comment for the engine (U+200B is no white space) */
+    "FROM b\nADD \\\n\xe2\x80\x8b# http://h/y \\\n/z\n",
     /* JSON jansson refuses (bad UTF-8) but Go's reader decodes */
     "FROM b\nADD [\"http\\u003a//h/x\xff\", \"/x\"]\n",
     "FROM b\nADD \xc2\xa0[\"http\\u003a\\u002f/h/x\", \"/x\"]\n",
