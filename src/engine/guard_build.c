@@ -17,7 +17,7 @@
 
 /* Most body bytes held back at once (the tar's end and what follows it,
  * or a gzip stretch that yields no tar bytes).  More is refused. */
-#define BUILD_HELD_MAX (4 * 1024 * 1024)
+#define BUILD_HELD_MAX (1024 * 1024)
 
 static int
 forward (struct conn *c, const char *p, size_t n)
@@ -96,7 +96,7 @@ release (struct conn *c, uint64_t safe, bool all)
     {
       char msg[200];
       snprintf (msg, sizeof msg, REFUSAL_ECI_BUILD_CONTEXT,
-                "more than 4 MiB of it would have to be held back");
+                "more than 1 MiB of it would have to be held back");
       build_refuse (c, msg);
     }
   return 0;
