@@ -10,7 +10,7 @@
 
 BUILD ?= build
 CC ?= cc
-PKGS := jansson sqlite3 libcurl libseccomp openssl
+PKGS := jansson sqlite3 libcurl libseccomp openssl zlib
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
         -Wstrict-prototypes -Wno-unused-parameter

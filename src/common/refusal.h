@@ -169,6 +169,25 @@
   REFUSAL_PREFIX "the engine would fetch \"%s\" itself, from the host and "   \
                  "outside the net guard; download it and import it from "     \
                  "stdin: docker import - < file"
+/* A local build context whose Dockerfile would make the legacy builder
+ * fetch a URL itself (engine/buildscan.h, docs/engine-eci-checks.md,
+ * "build contexts").  %s: the ADD source as written (shortened). */
+#define REFUSAL_ECI_BUILD_ADD_URL                                             \
+  REFUSAL_PREFIX "the Dockerfile's ADD \"%s\" would make the engine fetch "   \
+                 "a URL itself, from the host and outside the net guard; "    \
+                 "download it yourself and ADD the file from the context"
+#define REFUSAL_ECI_BUILD_ADD_VAR                                             \
+  REFUSAL_PREFIX "the Dockerfile's ADD \"%s\" has a variable, which could "   \
+                 "name a URL the engine would fetch itself; write the ADD "   \
+                 "source out"
+/* %s: the FROM image as written; %s: why (the trigger's refusal without
+ * its prefix) */
+#define REFUSAL_ECI_BUILD_BASE                                                \
+  REFUSAL_PREFIX "the base image \"%s\" has an ONBUILD trigger the build "    \
+                 "would run: %s"
+/* %s: why (unsupported compression, malformed tar, ...) */
+#define REFUSAL_ECI_BUILD_CONTEXT                                             \
+  REFUSAL_PREFIX "the build context can't be checked for ADD of a URL: %s"
 #define REFUSAL_ECI_BUILDKIT                                                  \
   REFUSAL_PREFIX                                                              \
   "BuildKit builds bypass the container runtime and are "                     \

@@ -119,6 +119,14 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
       if (d->container == NULL)
         return -1;
     }
+  /* a build under ECI: its context is scanned (engine/buildscan.h),
+   * which reads dockerfile= from the query */
+  if (d->eci && d->route->op == ROUTE_OP_BUILD)
+    {
+      d->query = strdup (uri->query ? uri->query : "");
+      if (d->query == NULL)
+        return -1;
+    }
   if (d->op == ROUTE_OP_ARCHIVE)
     {
       /* the whole name between "/containers/" and "/archive" (the

@@ -54,7 +54,7 @@ struct engine_decision
   char *container;  /* name= of a create, or the {name} of /containers/{name}/
                        ...; malloc'd or NULL */
   char *archive;    /* ROUTE_OP_ARCHIVE: the container as requested */
-  char *query;      /* ROUTE_OP_ARCHIVE: the raw query */
+  char *query;      /* ROUTE_OP_ARCHIVE, a build under ECI: the raw query */
   char version[16]; /* ROUTE_OP_ARCHIVE: X.Y of a /vX.Y prefix, or "" */
 };
 

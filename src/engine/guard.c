@@ -147,6 +147,8 @@ conn_body (void *owner, const char *at, size_t len)
   switch (c->rs)
     {
     case RS_FORWARD:
+      if (c->bscan != NULL)
+        return guard_build_body (c, at, len);
       if (c->chunked_out)
         {
           if (io_buf_printf (&c->uout, "%zx\r\n", len) < 0
@@ -318,6 +320,14 @@ handle_head (struct conn *c)
       c->rs = RS_COLLECT;
       return;
     }
+  guard_build_clear (c);
+  /* a build's context: scanned for ADD <URL> on its way */
+  if (c->eci_on && c->route != NULL && c->route->op == ROUTE_OP_BUILD
+      && f.has_body && guard_build_start (c) < 0)
+    {
+      guard_refuse_unwritable (c);
+      return;
+    }
   guard_forward_head (c);
 }
 
@@ -373,6 +383,14 @@ handle_message_end (struct conn *c)
   switch (c->rs)
     {
     case RS_FORWARD:
+      if (c->bscan != NULL)
+        {
+          int br = guard_build_end (c);
+          if (br < 0 && !c->dead)
+            guard_emit_local (c);
+          if (br != 0)
+            break;
+        }
       if (c->chunked_out && io_buf_append (&c->uout, "0\r\n\r\n", 5) < 0)
         c->dead = true;
       c->rs = (c->route && (c->route->flags & ROUTE_F_HIJACK)) ? RS_WAIT_HIJACK
@@ -605,6 +623,7 @@ guard_conn_free (struct conn *c)
   free (c->container);
   free (c->archive);
   free (c->query);
+  guard_build_clear (c);
   free (c);
 }
 

@@ -110,6 +110,9 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
           free (m);
       }
       break;
+    case JOB_BUILD_BASES:
+      guard_build_bases_run (g, j);
+      break;
     case ROUTE_OP_VOLUME_CREATE:
       j->r = eci_check_volume_create (&g->cfg.eci, pol, j->body, j->len,
                                       &j->out, &j->out_len, &j->v);
@@ -233,7 +236,6 @@ guard_checks_take_done (struct engine_guard *g)
 
 /* ---- the loop's side: park a connection, apply a finished check ---- */
 
-static void guard_submit_job (struct conn *c, struct check_job *j);
 static void guard_finish_job (struct conn *c, struct check_job *j);
 
 /* A check finished: audit, then send the (rewritten) body or refuse. */
@@ -336,7 +338,7 @@ guard_handle_collected (struct conn *c)
 
 /* Run j for c on a worker: c is parked until the answer is in (or, with
  * sync_checks, checked here and now). */
-static void
+void
 guard_submit_job (struct conn *c, struct check_job *j)
 {
   struct engine_guard *g = c->g;
@@ -432,6 +434,9 @@ guard_finish_job (struct conn *c, struct check_job *j)
     {
     case JOB_PEER:
       guard_finish_peer (c, j);
+      break;
+    case JOB_BUILD_BASES:
+      guard_build_bases_finish (c, j);
       break;
     case ROUTE_OP_ARCHIVE:
       guard_finish_archive (c, j);

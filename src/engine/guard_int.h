@@ -27,6 +27,8 @@
 /* Check jobs that are not route ops: a filtered socket's peer, checked
  * before anything is read from it. */
 #define JOB_PEER (-1)
+/* a build's base images, looked up for ONBUILD triggers (guard_build.c) */
+#define JOB_BUILD_BASES (-2)
 
 #define READ_CHUNK (64 * 1024)
 #define HIGH_WATER (256 * 1024)
@@ -72,6 +74,7 @@ struct pending
 };
 
 struct check_job;
+struct build_scan;
 
 struct conn
 {
@@ -136,6 +139,11 @@ struct conn
   bool closed; /* handles closed, memory freed after the batch */
   bool kick;   /* run the parser even with no new bytes (it may complete a
                   message without consuming input) */
+  /* a build's context under ECI (guard_build.c): scanned as it is relayed;
+   * bheld: body bytes not yet released to the engine */
+  struct build_scan *bscan;
+  struct io_buf bheld;
+  uint64_t bfed, bsent;
 };
 
 /* A collected body's check, run by a worker thread: a socket-mount
@@ -191,7 +199,7 @@ struct engine_guard
   pthread_mutex_t mu;
   const struct policy *pol;
   const struct engine_gate *gate; /* under mu; NULL: no sign-in gate */
-  pid_t self;                      /* this process: moatd's own calls */
+  pid_t self;                     /* this process: moatd's own calls */
   struct conn *conns;
   size_t n_conns;
   llhttp_settings_t resp_settings;
@@ -242,8 +250,25 @@ void guard_handle_collected (struct conn *c);
 void guard_start_archive_check (struct conn *c);
 /* A filtered socket's new connection: check its peer first. */
 void guard_start_peer_check (struct conn *c, int listener_id);
+/* Run j for c on a worker, c parked meanwhile. */
+void guard_submit_job (struct conn *c, struct check_job *j);
 /* Apply the finished checks (on the loop's wake). */
 void guard_resume_checked (struct engine_guard *g);
+
+/* guard_build.c: a build's context, scanned for ADD <URL> on its way */
+/* Start scanning the current request's body (a build under ECI). */
+int guard_build_start (struct conn *c);
+/* Body bytes of a scanned build (RS_FORWARD): held, scanned, released. */
+int guard_build_body (struct conn *c, const char *at, size_t len);
+/* The body is complete: release the rest (0), refuse (-1: the engine
+ * connection is cut and the refusal is c->local), or park c while its
+ * base images are looked up (1: guard_build_bases_finish ends the
+ * request). */
+int guard_build_end (struct conn *c);
+/* JOB_BUILD_BASES: the lookup (a worker) and its end (the loop) */
+void guard_build_bases_run (struct engine_guard *g, struct check_job *j);
+void guard_build_bases_finish (struct conn *c, struct check_job *j);
+void guard_build_clear (struct conn *c);
 
 /* guard_resp.c: the response parser's settings */
 void guard_resp_settings (llhttp_settings_t *s);

@@ -8,7 +8,7 @@
 
 BUILD := build/fuzz
 CC := clang
-PKGS := jansson sqlite3 libcurl libseccomp openssl
+PKGS := jansson sqlite3 libcurl libseccomp openssl zlib
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 CPPFLAGS := -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS))
 CFLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra \

@@ -5,8 +5,10 @@
  *             [--deny CMD]... | [--allow CMD]... [--command-list]
  *             [--filtered SOCK]... [--no-eci] [--audit FILE]
  *             [--head-timeout MS] [--allow-driver NAME]...
- *             [--container-cidr CIDR]... [--engine-pool N]
+ *             [--container-cidr CIDR]... [--engine-pool N] [--engine-get]
  *
+ * --engine-get: the guard may ask the engine (GET) itself, as moatd's
+ * does: the docker cp check and a build's base images (off by default).
  * --engine-pool N: engine connections kept opened ahead (0: none; default
  * ENGINE_GUARD_POOL_DEFAULT).
  * --deny/--allow set the policy's command list; it applies on --listen only
@@ -25,9 +27,38 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "dockerapi/dockerapi.h"
 #include "engine/guard.h"
 
 static struct engine_guard *the_guard;
+
+/* GET path on the engine (--engine-get): 0 with the body, 1 on 404, -1
+ * otherwise. */
+static int
+engine_get (void *ctx, const char *path, char **body, size_t *len)
+{
+  struct dockerapi_response resp = { 0 };
+  moat_error_t err = NULL;
+  int ret;
+  if (dockerapi_call (ctx, "GET", path, NULL, 0, false, 3000, &resp, &err) < 0)
+    {
+      moat_error_release (&err);
+      return -1;
+    }
+  if (resp.status == 404)
+    ret = 1;
+  else if (resp.status != 200)
+    ret = -1;
+  else
+    {
+      *body = resp.body;
+      *len = resp.len;
+      resp.body = NULL;
+      ret = 0;
+    }
+  dockerapi_response_free (&resp);
+  return ret;
+}
 
 static void
 on_signal (int sig)
@@ -88,6 +119,7 @@ main (int argc, char **argv)
     { "allow-driver", required_argument, 0, 'D' },
     { "container-cidr", required_argument, 0, 'C' },
     { "engine-pool", required_argument, 0, 'P' },
+    { "engine-get", no_argument, 0, 'G' },
     { 0, 0, 0, 0 },
   };
   struct policy pol;
@@ -155,6 +187,9 @@ main (int argc, char **argv)
       case 't':
         cfg.head_timeout_ms = (unsigned)atoi (optarg);
         break;
+      case 'G':
+        cfg.engine_get = engine_get;
+        break;
       case 'P':
         cfg.engine_pool = (unsigned)atoi (optarg);
         cfg.no_pool = cfg.engine_pool == 0;
@@ -164,6 +199,8 @@ main (int argc, char **argv)
                  "usage: see the comment in tests/tools/guard_run.c\n");
         return 2;
       }
+  if (cfg.engine_get != NULL)
+    cfg.engine_get_ctx = (void *)cfg.engine_path;
   if (cfg.listen_path == NULL || cfg.engine_path == NULL)
     {
       fprintf (stderr, "guard-run: --listen and --engine are required\n");

@@ -1,0 +1,277 @@
+/* A build's context under ECI: relayed to the engine while
+ * engine/buildscan.c reads it, its end withheld until the scanner has
+ * decided.  A refusal cuts the engine's connection (it sees a truncated
+ * context and builds nothing) and answers the client.
+ * docs/engine-eci-checks.md, "build contexts". */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/refusal.h"
+#include "engine/buildscan.h"
+#include "engine/guard_int.h"
+
+/* Most body bytes held back at once (the tar's end and what follows it,
+ * or a gzip stretch that yields no tar bytes).  More is refused. */
+#define BUILD_HELD_MAX (1024 * 1024)
+
+static int
+forward (struct conn *c, const char *p, size_t n)
+{
+  if (n == 0)
+    return 0;
+  if (c->chunked_out)
+    {
+      if (io_buf_printf (&c->uout, "%zx\r\n", n) < 0
+          || io_buf_append (&c->uout, p, n) < 0
+          || io_buf_append (&c->uout, "\r\n", 2) < 0)
+        return -1;
+      return 0;
+    }
+  return io_buf_append (&c->uout, p, n);
+}
+
+static void
+build_refuse (struct conn *c, const char *message)
+{
+  const char *m = message ? message : REFUSAL_ENGINE_REFUSED;
+  guard_audit (c, "eci.build", "refused", m, NULL);
+  /* the engine gets a cut request: it unpacks nothing further */
+  io_handle_close (c->g->loop, &c->hu);
+  io_buf_free (&c->uout);
+  io_buf_free (&c->bheld);
+  if (c->pend_n != 1 || c->cout.len > 0)
+    {
+      /* earlier answers, or the engine's own already begun: nothing
+       * can be said cleanly */
+      c->dead = true;
+      c->rs = RS_DISCARD;
+      return;
+    }
+  c->pend_n = 0;
+  c->uin_eof = false;
+  guard_local_answer (c, 403, m, true);
+  c->rs = RS_DISCARD;
+}
+
+int
+guard_build_start (struct conn *c)
+{
+  guard_build_clear (c);
+  c->bscan = build_scan_new (c->query);
+  return c->bscan ? 0 : -1;
+}
+
+void
+guard_build_clear (struct conn *c)
+{
+  build_scan_free (c->bscan);
+  c->bscan = NULL;
+  io_buf_free (&c->bheld);
+  c->bfed = c->bsent = 0;
+}
+
+/* Send the held bytes up to `safe` (never the body's last byte before the
+ * decision: a tar without end blocks ends with the body). */
+static int
+release (struct conn *c, uint64_t safe, bool all)
+{
+  if (!all && safe + 1 > c->bfed)
+    safe = c->bfed > 0 ? c->bfed - 1 : 0;
+  if (all)
+    safe = c->bfed;
+  if (safe > c->bsent)
+    {
+      size_t n = (size_t)(safe - c->bsent);
+      if (forward (c, c->bheld.d + c->bheld.off, n) < 0)
+        return -1;
+      io_buf_consume (&c->bheld, n);
+      c->bsent = safe;
+    }
+  if (c->bheld.len > BUILD_HELD_MAX)
+    {
+      char msg[200];
+      snprintf (msg, sizeof msg, REFUSAL_ECI_BUILD_CONTEXT,
+                "more than 1 MiB of it would have to be held back");
+      build_refuse (c, msg);
+    }
+  return 0;
+}
+
+int
+guard_build_body (struct conn *c, const char *at, size_t len)
+{
+  if (io_buf_append (&c->bheld, at, len) < 0)
+    return -1;
+  c->bfed += len;
+  if (build_scan_feed (c->bscan, at, len) < 0)
+    {
+      build_refuse (c, build_scan_message (c->bscan));
+      return 0;
+    }
+  return release (c, build_scan_safe (c->bscan), false);
+}
+
+/* Let the rest of the body through and end the request as the loop
+ * would have. */
+static void
+build_pass (struct conn *c)
+{
+  if (release (c, 0, true) < 0
+      || (c->chunked_out && io_buf_append (&c->uout, "0\r\n\r\n", 5) < 0))
+    {
+      log_warn ("engine guard: cannot hold a build context: %s",
+                strerror (errno));
+      c->dead = true;
+    }
+  guard_build_clear (c);
+}
+
+int
+guard_build_end (struct conn *c)
+{
+  char *const *refs;
+  size_t n, i, len = 0;
+  struct check_job *j;
+  if (build_scan_finish (c->bscan) < 0)
+    {
+      build_refuse (c, build_scan_message (c->bscan));
+      guard_build_clear (c);
+      return -1;
+    }
+  n = build_scan_bases (c->bscan, &refs);
+  if (n == 0 || c->g->cfg.engine_get == NULL)
+    {
+      if (release (c, 0, true) < 0)
+        c->dead = true;
+      guard_build_clear (c);
+      return 0;
+    }
+  /* the base images' ONBUILD triggers run in this build: look them up
+   * (the engine, on a worker) before the context's end goes */
+  j = calloc (1, sizeof *j);
+  for (i = 0; i < n; i++)
+    len += strlen (refs[i]) + 1;
+  if (j == NULL || (j->body = malloc (len + 1)) == NULL)
+    {
+      free (j);
+      c->dead = true;
+      return 1;
+    }
+  j->len = 0;
+  for (i = 0; i < n; i++)
+    {
+      size_t l = strlen (refs[i]);
+      memcpy (j->body + j->len, refs[i], l);
+      j->body[j->len + l] = '\n';
+      j->len += l + 1;
+    }
+  j->body[j->len] = '\0';
+  j->op = JOB_BUILD_BASES;
+  j->pidfd = -1;
+  j->caller_uid = c->caller_uid;
+  j->caller_gid = c->caller_gid;
+  guard_submit_job (c, j);
+  return 1;
+}
+
+/* A reference the engine's route reads as one path segment run: the
+ * characters of image references only. */
+static bool
+ref_plain (const char *r)
+{
+  if (*r == '\0')
+    return false;
+  for (; *r; r++)
+    if (!((*r >= 'a' && *r <= 'z') || (*r >= 'A' && *r <= 'Z')
+          || (*r >= '0' && *r <= '9') || strchr ("._-/:@", *r) != NULL))
+      return false;
+  return true;
+}
+
+static int
+bases_refuse (struct check_job *j, const char *ref, const char *why)
+{
+  char *m = NULL;
+  if (asprintf (&m, REFUSAL_ECI_BUILD_BASE, ref, why) < 0)
+    m = NULL;
+  j->v.message = m;
+  j->v.status = 403;
+  j->v.rule = "eci.build";
+  return -1;
+}
+
+void
+guard_build_bases_run (struct engine_guard *g, struct check_job *j)
+{
+  char *save = NULL, *ref;
+  j->r = 0;
+  for (ref = strtok_r (j->body, "\n", &save); ref != NULL && j->r == 0;
+       ref = strtok_r (NULL, "\n", &save))
+    {
+      cleanup_free char *path = NULL, *body = NULL;
+      size_t blen = 0, i;
+      json_t *root, *ob;
+      /* a reference with a variable, or one no image can have, is not
+       * looked up (docs/engine-eci-checks.md: a known limit) */
+      if (!ref_plain (ref))
+        continue;
+      if (asprintf (&path, "/images/%s/json", ref) < 0)
+        {
+          path = NULL;
+          j->r = bases_refuse (j, ref, "out of memory");
+          break;
+        }
+      int r = g->cfg.engine_get (g->cfg.engine_get_ctx, path, &body, &blen);
+      if (r == 1)
+        continue; /* not here: the engine pulls it (a known limit) */
+      if (r < 0)
+        {
+          j->r = bases_refuse (j, ref,
+                               "the engine could not be asked about it");
+          break;
+        }
+      root = json_loadb (body, blen, 0, NULL);
+      ob = json_object_get (json_object_get (root, "Config"), "OnBuild");
+      for (i = 0; i < json_array_size (ob) && j->r == 0; i++)
+        {
+          json_t *t = json_array_get (ob, i);
+          char *m = NULL;
+          if (!json_is_string (t))
+            continue;
+          if (build_dockerfile_check (json_string_value (t),
+                                      json_string_length (t), &m)
+              < 0)
+            {
+              const char *why = m ? m : "an ONBUILD trigger";
+              if (strncmp (why, REFUSAL_PREFIX, strlen (REFUSAL_PREFIX)) == 0)
+                why += strlen (REFUSAL_PREFIX);
+              j->r = bases_refuse (j, ref, why);
+            }
+          free (m);
+        }
+      if (root == NULL)
+        j->r = bases_refuse (j, ref, "the engine's answer is not JSON");
+      json_decref (root);
+    }
+}
+
+void
+guard_build_bases_finish (struct conn *c, struct check_job *j)
+{
+  if (j->r < 0)
+    {
+      build_refuse (c, j->v.message);
+      guard_build_clear (c);
+      if (!c->dead)
+        guard_emit_local (c);
+      return;
+    }
+  build_pass (c);
+  if (!c->dead)
+    c->rs = c->local_close ? RS_CLOSED : RS_HEAD;
+}
