@@ -62,6 +62,10 @@ try:
         req.config.image.image = image
         req.config.command.extend(a[7:])
         req.config.log_path = name + ".log"
+        # as the kubelet sends it without shareProcessNamespace: the pod's
+        # network and IPC, a pid namespace of the container's own
+        no = req.config.linux.security_context.namespace_options
+        no.network, no.pid, no.ipc = pb.POD, pb.CONTAINER, pb.POD
         # the sandbox's config again, as the kubelet sends it
         req.sandbox_config.CopyFrom(sandbox_config(pod_name, pod_uid, cgroup, logdir))
         r = call("CreateContainer", req, pb.CreateContainerResponse)
