@@ -19,9 +19,8 @@ moatd_audit_record (struct moatd *d, struct audit_record *r)
   if (state_audit_append (d->state, r, &err) < 0)
     {
       /* The log still has it: the decision itself was already taken. */
-      log_error ("audit record lost (%s %s %s): %s", r->component,
-                 r->outcome, r->endpoint ? r->endpoint : "",
-                 moat_error_msg (&err));
+      log_error ("audit record lost (%s %s %s): %s", r->component, r->outcome,
+                 r->endpoint ? r->endpoint : "", moat_error_msg (&err));
       moat_error_release (&err);
       return;
     }
@@ -30,6 +29,8 @@ moatd_audit_record (struct moatd *d, struct audit_record *r)
     if (c->follow && !c->closing && !c->dead)
       moatd_client_send (d, c, msg);
   moatd_web_audit (d, json_object_get (msg, "record"));
+  if (d->export != NULL)
+    audit_export_post (d->export, r);
   json_decref (msg);
 }
 

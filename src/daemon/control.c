@@ -39,9 +39,9 @@ isolation_json (struct moatd *d)
           == SQLITE_OK
       && sqlite3_step (st) == SQLITE_ROW)
     o = json_pack ("{s:I, s:I, s:I, s:i}", "containers_with_id_range",
-                   (json_int_t) sqlite3_column_int64 (st, 0), "lowest_base",
-                   (json_int_t) sqlite3_column_int64 (st, 1), "highest_end",
-                   (json_int_t) sqlite3_column_int64 (st, 2), "range_size",
+                   (json_int_t)sqlite3_column_int64 (st, 0), "lowest_base",
+                   (json_int_t)sqlite3_column_int64 (st, 1), "highest_end",
+                   (json_int_t)sqlite3_column_int64 (st, 2), "range_size",
                    65536);
   sqlite3_finalize (st);
   return o != NULL ? o
@@ -57,33 +57,40 @@ moatd_status_json (struct moatd *d)
   const struct policy *p = d->policy;
 
   if (d->policy_error != NULL)
-    json_array_append_new (
-        errors, json_pack ("{s:s, s:s}", "component", "policy", "message",
-                           d->policy_error));
+    json_array_append_new (errors,
+                           json_pack ("{s:s, s:s}", "component", "policy",
+                                      "message", d->policy_error));
   {
     char why[512];
     const char *pac = moatd_net_pac_problem (d, why, sizeof why);
     if (pac != NULL)
-      json_array_append_new (
-          errors, json_pack ("{s:s, s:s}", "component", "pac", "message",
-                             pac));
+      json_array_append_new (errors, json_pack ("{s:s, s:s}", "component",
+                                                "pac", "message", pac));
   }
   if (moatd_fleet_problem (d) != NULL)
-    json_array_append_new (
-        errors, json_pack ("{s:s, s:s}", "component", "fleet", "message",
-                           moatd_fleet_problem (d)));
+    json_array_append_new (errors,
+                           json_pack ("{s:s, s:s}", "component", "fleet",
+                                      "message", moatd_fleet_problem (d)));
+  {
+    cleanup_free char *xp
+        = d->export != NULL ? audit_export_problem (d->export) : NULL;
+    if (xp != NULL)
+      json_array_append_new (errors,
+                             json_pack ("{s:s, s:s}", "component",
+                                        "audit-export", "message", xp));
+  }
   if (d->web_error != NULL)
-    json_array_append_new (
-        errors, json_pack ("{s:s, s:s}", "component", "dashboard", "message",
-                           d->web_error));
+    json_array_append_new (errors,
+                           json_pack ("{s:s, s:s}", "component", "dashboard",
+                                      "message", d->web_error));
   if (d->signin_error != NULL)
-    json_array_append_new (
-        errors, json_pack ("{s:s, s:s}", "component", "signin", "message",
-                           d->signin_error));
+    json_array_append_new (errors,
+                           json_pack ("{s:s, s:s}", "component", "signin",
+                                      "message", d->signin_error));
   if (moatd_session_problem (d) != NULL)
-    json_array_append_new (
-        errors, json_pack ("{s:s, s:s}", "component", "signin.directory",
-                           "message", moatd_session_problem (d)));
+    json_array_append_new (errors, json_pack ("{s:s, s:s}", "component",
+                                              "signin.directory", "message",
+                                              moatd_session_problem (d)));
   policy = json_pack (
       "{s:s, s:b, s:I, s:{s:b, s:b, s:i, s:b, s:s, s:i}, s:{s:s, s:s, s:b},"
       " s:{s:i}}",
@@ -92,30 +99,28 @@ moatd_status_json (struct moatd *d)
       : d->admin_sig.present     ? d->paths->admin_settings
                                  : "defaults",
       "change_refused", d->policy_error != NULL, "loaded_at_ms",
-      (json_int_t) d->policy_loaded_ms, "enhancedContainerIsolation",
-      "enabled", p->eci.enabled, "locked", p->eci.locked,
-      "socket_mount_images", (int) p->eci.n_images, "allowDerivedImages",
-      p->eci.allow_derived_images, "commandList",
-      p->eci.cmd_type == POLICY_CMDLIST_ALLOW ? "allow" : "deny",
-      "commands", (int) p->eci.n_commands, "containersProxy", "mode",
+      (json_int_t)d->policy_loaded_ms, "enhancedContainerIsolation", "enabled",
+      p->eci.enabled, "locked", p->eci.locked, "socket_mount_images",
+      (int)p->eci.n_images, "allowDerivedImages", p->eci.allow_derived_images,
+      "commandList",
+      p->eci.cmd_type == POLICY_CMDLIST_ALLOW ? "allow" : "deny", "commands",
+      (int)p->eci.n_commands, "containersProxy", "mode",
       p->proxy.mode == POLICY_PROXY_MANUAL ? "manual" : "system",
       "transparentPorts",
       p->proxy.transparent_ports ? p->proxy.transparent_ports : "", "pac",
       p->proxy.pac != NULL && p->proxy.pac[0] != '\0',
-      "filesharingDirectories", "count", (int) p->filesharing.n_dirs);
-  return json_pack ("{s:b, s:{s:i, s:I, s:s, s:s, s:i, s:b, s:b}, s:o, s:o,"
-                    " s:o, s:o, s:o, s:o}",
-                    "ok", 1,
-                    "moatd", "pid", (int) getpid (), "started_at_ms",
-                    (json_int_t) d->started_ms, "engine_sock",
-                    d->engine_sock, "state_db", d->paths->state_db,
-                    "state_schema", state_schema_version (d->state),
-                    "engine_guard", d->guard != NULL, "net_guard",
-                    moatd_net_running_p (d),
-                    "policy", policy, "signin", signin_json (d),
-                    "isolation", isolation_json (d), "fleet",
-                    moatd_fleet_status (d), "errors", errors, "dashboard",
-                    moatd_web_status (d));
+      "filesharingDirectories", "count", (int)p->filesharing.n_dirs);
+  return json_pack (
+      "{s:b, s:{s:i, s:I, s:s, s:s, s:i, s:b, s:b}, s:o, s:o,"
+      " s:o, s:o, s:o, s:o, s:o}",
+      "ok", 1, "moatd", "pid", (int)getpid (), "started_at_ms",
+      (json_int_t)d->started_ms, "engine_sock", d->engine_sock, "state_db",
+      d->paths->state_db, "state_schema", state_schema_version (d->state),
+      "engine_guard", d->guard != NULL, "net_guard", moatd_net_running_p (d),
+      "policy", policy, "signin", signin_json (d), "isolation",
+      isolation_json (d), "fleet", moatd_fleet_status (d), "errors", errors,
+      "dashboard", moatd_web_status (d), "audit_export",
+      d->export != NULL ? audit_export_status (d->export) : json_null ());
 }
 
 json_t *
@@ -126,8 +131,11 @@ moatd_settings_set (struct moatd *d, uid_t uid, pid_t pid, const char *key,
   moat_error_t err = NULL;
   cleanup_free char *detail = NULL;
   struct audit_record r = {
-    .component = "policy", .caller_uid = uid, .caller_pid = pid,
-    .rule = "settings.set", .endpoint = key,
+    .component = "policy",
+    .caller_uid = uid,
+    .caller_pid = pid,
+    .rule = "settings.set",
+    .endpoint = key,
   };
   json_t *reply;
 
@@ -160,7 +168,7 @@ moatd_settings_set (struct moatd *d, uid_t uid, pid_t pid, const char *key,
       goto out;
     }
   r.outcome = "applied";
-  log_info ("uid %d set %s", (int) uid, detail ? detail : key);
+  log_info ("uid %d set %s", (int)uid, detail ? detail : key);
   reply = json_pack ("{s:b, s:s, s:O}", "ok", 1, "key", key, "value", value);
 out:
   moatd_audit_record (d, &r);
@@ -179,10 +187,10 @@ audit_list (struct moatd *d, json_t *req)
   int ret;
 
   if (json_is_integer (since))
-    ret = state_audit_list (d->state, json_integer_value (since), (int) limit,
+    ret = state_audit_list (d->state, json_integer_value (since), (int)limit,
                             &recs, &err);
   else
-    ret = state_audit_tail (d->state, limit > 0 ? (int) limit : 100, &recs,
+    ret = state_audit_tail (d->state, limit > 0 ? (int)limit : 100, &recs,
                             &err);
   if (ret < 0)
     {
@@ -202,7 +210,7 @@ moatd_handle_request (struct moatd *d, struct client *c, json_t *req)
   if (cmd == NULL)
     reply = error_reply ("request without \"cmd\"");
   else if (strcmp (cmd, "ping") == 0)
-    reply = json_pack ("{s:b, s:i}", "ok", 1, "pid", (int) getpid ());
+    reply = json_pack ("{s:b, s:i}", "ok", 1, "pid", (int)getpid ());
   else if (strcmp (cmd, "status") == 0)
     reply = moatd_status_json (d);
   else if (strcmp (cmd, "settings.show") == 0)
@@ -233,15 +241,14 @@ moatd_handle_request (struct moatd *d, struct client *c, json_t *req)
       moatd_policy_check (d, true);
       moatd_fleet_kick (d);
       moatd_signin_check (d, true);
-      reply = d->policy_error != NULL
-                  ? error_reply (d->policy_error)
-                  : json_pack ("{s:b}", "ok", 1);
+      reply = d->policy_error != NULL ? error_reply (d->policy_error)
+                                      : json_pack ("{s:b}", "ok", 1);
     }
   else if (strcmp (cmd, "audit.list") == 0)
     reply = audit_list (d, req);
   else if (strncmp (cmd, "signin.", 7) == 0
            && (reply = moatd_session_request (d, c, cmd, req)) != NULL)
-    (void) 0;
+    (void)0;
   else if (strncmp (cmd, "extension.", 10) == 0)
     {
       reply = moatd_ext_request (d, c, cmd, req);

@@ -29,7 +29,7 @@ moatd_now_ms (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_REALTIME, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int
@@ -71,7 +71,7 @@ bind_control (struct moatd *d, moat_error_t *err)
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     return moat_error (err, errno, "socket");
-  if (bind (fd, (struct sockaddr *) &addr, sizeof addr) < 0)
+  if (bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0)
     return moat_error (err, errno, "bind `%s`", path);
   /* Readable by the docker group, like the Docker socket itself. */
   gr = getgrnam ("docker");
@@ -95,7 +95,7 @@ audit_prune (struct moatd *d, moat_error_t *err)
   if (n < 0)
     return moat_error_wrap (err, "prune the audit log");
   if (n > 0)
-    log_info ("audit log: %lld old records pruned", (long long) n);
+    log_info ("audit log: %lld old records pruned", (long long)n);
   d->audit_pruned_ms = moatd_now_ms ();
   return 0;
 }
@@ -173,9 +173,9 @@ moatd_new (const struct moat_paths *paths, const struct moatd_config *cfg,
   d->started_ms = moatd_now_ms ();
   pthread_mutex_init (&d->audit_mu, NULL);
   policy_snap_holder_init (&d->snaps);
-  d->engine_sock = strdup (cfg != NULL && cfg->engine_sock != NULL
-                               ? cfg->engine_sock
-                               : paths->engine_sock);
+  d->engine_sock
+      = strdup (cfg != NULL && cfg->engine_sock != NULL ? cfg->engine_sock
+                                                        : paths->engine_sock);
   if (d->engine_sock == NULL)
     {
       moatd_free (d);
@@ -184,6 +184,7 @@ moatd_new (const struct moat_paths *paths, const struct moatd_config *cfg,
   if (fs_mkdir_p (paths->run_dir, 0755, err) < 0
       || fs_mkdir_p (paths->etc_dir, 0755, err) < 0
       || state_open (paths->state_db, &d->state, err) < 0
+      || audit_export_new (&d->export, err) < 0
       || moatd_policy_init (d, err) < 0 || moatd_fleet_start (d, err) < 0
       || moatd_signin_init (d, err) < 0 || moatd_session_start (d, err) < 0
       || bind_control (d, err) < 0
@@ -213,8 +214,8 @@ moatd_run (struct moatd *d, moat_error_t *err)
 {
   struct epoll_event events[32];
 
-  log_info ("moatd %d serving control socket %s (engine %s)",
-            (int) getpid (), d->paths->control_sock, d->engine_sock);
+  log_info ("moatd %d serving control socket %s (engine %s)", (int)getpid (),
+            d->paths->control_sock, d->engine_sock);
   while (!d->stop)
     {
       int n = epoll_wait (d->epfd, events, 32, moatd_clients_wait_ms (d));
@@ -231,8 +232,7 @@ moatd_run (struct moatd *d, moat_error_t *err)
               moatd_clients_accept (d);
               break;
             case SRC_CLIENT:
-              moatd_client_event (d, (struct client *) src,
-                                  events[i].events);
+              moatd_client_event (d, (struct client *)src, events[i].events);
               break;
             case SRC_INOTIFY:
               drain_inotify (d);
@@ -243,7 +243,7 @@ moatd_run (struct moatd *d, moat_error_t *err)
               {
                 uint64_t x;
                 if (read (d->timer_fd, &x, sizeof x) < 0)
-                  (void) 0;
+                  (void)0;
                 moatd_policy_check (d, false);
                 moatd_fleet_poll (d);
                 moatd_signin_check (d, false);
@@ -311,13 +311,14 @@ moatd_free (struct moatd *d)
   moatd_clients_close_all (d);
   if (d->audit_efd >= 0 && d->state != NULL)
     moatd_audit_drain (d);
+  audit_export_free (d->export);
   if (d->listen_fd >= 0)
     {
       close (d->listen_fd);
       unlink (d->paths->control_sock);
     }
-  int fds[] = { d->epfd, d->inotify_fd, d->signal_fd, d->timer_fd,
-                d->audit_efd };
+  int fds[]
+      = { d->epfd, d->inotify_fd, d->signal_fd, d->timer_fd, d->audit_efd };
   for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
     if (fds[i] >= 0)
       close (fds[i]);

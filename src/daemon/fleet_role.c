@@ -36,7 +36,7 @@ struct result
 {
   enum result_kind kind;
   char *msg; /* RES_FAILED */
-  char *body, *sig, *etag;
+  char *body, *sig, *etag, *last_modified;
   size_t len, sig_len;
   struct policy_admin *admin;
   int64_t serial;
@@ -62,6 +62,7 @@ struct fleet_role
   size_t good_len;
   int64_t good_serial;
   char *good_etag;
+  char *good_last_modified; /* sent as If-Modified-Since */
   struct result pending;
 
   /* Main thread only. */
@@ -84,6 +85,7 @@ result_clear (struct result *r)
   free (r->body);
   free (r->sig);
   free (r->etag);
+  free (r->last_modified);
   policy_admin_free (r->admin);
   memset (r, 0, sizeof *r);
 }
@@ -140,17 +142,20 @@ fetch_once (struct fleet_role *fr, struct result *r)
 {
   moat_error_t err = NULL;
   cleanup_free char *etag = NULL;
+  cleanup_free char *ims = NULL;
   int64_t good_serial;
   bool same;
   int st;
 
   pthread_mutex_lock (&fr->mu);
   etag = fr->good_etag != NULL ? strdup (fr->good_etag) : NULL;
+  ims = fr->good_last_modified != NULL ? strdup (fr->good_last_modified)
+                                       : NULL;
   good_serial = fr->good_serial;
   pthread_mutex_unlock (&fr->mu);
 
-  st = fleet_http_get (fr->cfg.url, POLICY_MAX_FILE_SIZE, etag, &fr->stop,
-                       &r->body, &r->len, &r->etag, &err);
+  st = fleet_http_get (fr->cfg.url, POLICY_MAX_FILE_SIZE, etag, ims, &fr->stop,
+                       &r->body, &r->len, &r->etag, &r->last_modified, &err);
   if (st < 0)
     {
       fail (r, &err, "fetch failed");
@@ -170,8 +175,8 @@ fetch_once (struct fleet_role *fr, struct result *r)
       r->kind = RES_UNCHANGED;
       return;
     }
-  st = fleet_http_get (fr->cfg.sig_url, FLEET_SIG_MAX, NULL, &fr->stop,
-                       &r->sig, &r->sig_len, NULL, &err);
+  st = fleet_http_get (fr->cfg.sig_url, FLEET_SIG_MAX, NULL, NULL, &fr->stop,
+                       &r->sig, &r->sig_len, NULL, NULL, &err);
   if (st < 0)
     {
       fail (r, &err, "fetch of the signature failed");
@@ -285,10 +290,12 @@ apply (struct moatd *d, struct result *r, bool save, moat_error_t *err)
   pthread_mutex_lock (&fr->mu);
   free (fr->good_body);
   free (fr->good_etag);
+  free (fr->good_last_modified);
   fr->good_body = steal_pointer (&r->body);
   fr->good_len = r->len;
   fr->good_serial = r->serial;
   fr->good_etag = steal_pointer (&r->etag);
+  fr->good_last_modified = steal_pointer (&r->last_modified);
   pthread_mutex_unlock (&fr->mu);
   fr->in_force = true;
   return 0;
@@ -579,6 +586,7 @@ moatd_fleet_stop (struct moatd *d)
   free (fr->cfg_path);
   free (fr->good_body);
   free (fr->good_etag);
+  free (fr->good_last_modified);
   free (fr->last_msg);
   free (fr->audited);
   free (fr->config_error);

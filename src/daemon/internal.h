@@ -14,6 +14,7 @@
 #include "engine/guard.h"
 #include "net/guard.h"
 #include "pac/engine.h"
+#include "audit_export.h"
 #include "snapshot.h"
 
 enum source_kind
@@ -136,6 +137,7 @@ struct moatd
    * served when it should be. */
   struct web_role *web;
   char *web_error;
+  struct audit_export *export; /* audit_export.c: syslog / journal copies */
 };
 
 int64_t moatd_now_ms (void);

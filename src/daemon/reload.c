@@ -66,6 +66,8 @@ moatd_policy_rebuild (struct moatd *d, moat_error_t *err)
   d->snap = policy_snap_acquire (&d->snaps);
   d->policy = policy_snap_get (d->snap);
   moatd_guard_policy (d);
+  if (d->export != NULL)
+    audit_export_configure (d->export, &d->policy->audit_export);
   if (moatd_net_policy (d, err) < 0)
     {
       /* The net guard keeps its previous rules; say so loudly. */
@@ -117,8 +119,7 @@ moatd_policy_init (struct moatd *d, moat_error_t *err)
 
   file_sig_read (d->paths->admin_settings, &d->admin_sig);
   if (load_admin (d, &d->admin, &why) < 0)
-    return moat_error (err, EINVAL,
-                       "refusing to start: `%s` is invalid:\n%s",
+    return moat_error (err, EINVAL, "refusing to start: `%s` is invalid:\n%s",
                        d->paths->admin_settings, why ? why : "");
   if (moatd_policy_rebuild (d, err) < 0)
     return -1;
@@ -157,8 +158,11 @@ moatd_policy_check (struct moatd *d, bool force)
   cleanup_free char *why = NULL;
   moat_error_t err = NULL;
   struct audit_record r = {
-    .component = "policy", .caller_uid = -1, .caller_pid = -1,
-    .rule = "admin-settings", .outcome = "applied",
+    .component = "policy",
+    .caller_uid = -1,
+    .caller_pid = -1,
+    .rule = "admin-settings",
+    .outcome = "applied",
   };
 
   file_sig_read (d->paths->admin_settings, &sig);
@@ -238,9 +242,9 @@ moatd_signin_init (struct moatd *d, moat_error_t *err)
   if (load_signin (d, &d->signin, &why) < 0)
     {
       signin_policy_free (&d->signin);
-      return moat_error (err, EINVAL,
-                         "refusing to start: the sign-in policy is invalid:\n%s",
-                         why ? why : "");
+      return moat_error (
+          err, EINVAL, "refusing to start: the sign-in policy is invalid:\n%s",
+          why ? why : "");
     }
   return 0;
 }
@@ -252,8 +256,11 @@ moatd_signin_check (struct moatd *d, bool force)
   struct signin_policy next;
   cleanup_free char *why = NULL;
   struct audit_record r = {
-    .component = "policy", .caller_uid = -1, .caller_pid = -1,
-    .rule = "registry.json", .outcome = "applied",
+    .component = "policy",
+    .caller_uid = -1,
+    .caller_pid = -1,
+    .rule = "registry.json",
+    .outcome = "applied",
   };
 
   file_sig_read (d->paths->registry_json, &sig[0]);

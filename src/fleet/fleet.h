@@ -78,13 +78,17 @@ int fleet_serial (const char *buf, size_t len, int64_t *serial,
 
 /* One HTTP(S) GET.  Redirects are refused (not followed); the body is
  * capped at max bytes; FLEET_FETCH_TIMEOUT_S bounds the whole transfer.
- * etag: when not NULL, sent as If-None-Match.  Returns 200 with *body,
- * *len and *etag_out (the response's ETag or NULL), 304 (not modified,
- * nothing set), or -1 with *err.  cancel: when not NULL and it becomes
- * true the transfer stops (moatd stopping). */
+ * etag: when not NULL, sent as If-None-Match; last_modified: when not
+ * NULL, sent as If-Modified-Since (the Last-Modified of the last good
+ * copy, as the server wrote it).  Returns 200 with *body, *len, *etag_out
+ * and *last_modified_out (the response's ETag and Last-Modified, or NULL;
+ * only printable ASCII values are kept), 304 (not modified, nothing set;
+ * only when a validator was sent), or -1 with *err.  cancel: when not
+ * NULL and it becomes true the transfer stops (moatd stopping). */
 int fleet_http_get (const char *url, size_t max, const char *etag,
-                    const volatile bool *cancel, char **body, size_t *len,
-                    char **etag_out, moat_error_t *err);
+                    const char *last_modified, const volatile bool *cancel,
+                    char **body, size_t *len, char **etag_out,
+                    char **last_modified_out, moat_error_t *err);
 
 /* The last good copy: settings bytes and their signature, root-owned, mode
  * 0600 in a 0700 directory.  Saved only after verification; loaded with

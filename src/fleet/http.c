@@ -18,6 +18,7 @@ struct sink
   size_t len, max;
   bool too_big;
   char *etag;
+  char *last_modified;
 };
 
 static size_t
@@ -42,23 +43,46 @@ on_data (char *p, size_t size, size_t n, void *ud)
   return add;
 }
 
+/* The value of header `name` (with its colon) in line p, trimmed, or
+ * NULL.  Only printable ASCII is kept: the value is sent back to the
+ * server as a request header, so a CR, LF or NUL in it is refused. */
+static char *
+header_value (const char *p, size_t len, const char *name)
+{
+  size_t nl = strlen (name), vl;
+  const char *v;
+
+  if (len <= nl || len >= 512 || strncasecmp (p, name, nl) != 0)
+    return NULL;
+  v = p + nl;
+  vl = len - nl;
+  while (vl > 0 && (*v == ' ' || *v == '\t'))
+    v++, vl--;
+  while (vl > 0
+         && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+    vl--;
+  for (size_t i = 0; i < vl; i++)
+    if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+      return NULL;
+  return vl > 0 ? strndup (v, vl) : NULL;
+}
+
 static size_t
 on_header (char *p, size_t size, size_t n, void *ud)
 {
   struct sink *s = ud;
   size_t len = size * n;
+  char *v;
 
-  if (len > 5 && strncasecmp (p, "ETag:", 5) == 0 && len < 512)
+  if ((v = header_value (p, len, "ETag:")) != NULL)
     {
-      const char *v = p + 5;
-      size_t vl = len - 5;
-      while (vl > 0 && (*v == ' ' || *v == '\t'))
-        v++, vl--;
-      while (vl > 0
-             && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-        vl--;
       free (s->etag);
-      s->etag = vl > 0 ? strndup (v, vl) : NULL;
+      s->etag = v;
+    }
+  else if ((v = header_value (p, len, "Last-Modified:")) != NULL)
+    {
+      free (s->last_modified);
+      s->last_modified = v;
     }
   return len;
 }
@@ -73,13 +97,16 @@ on_progress (void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
 
 int
 fleet_http_get (const char *url, size_t max, const char *etag,
-                const volatile bool *cancel, char **body, size_t *len,
-                char **etag_out, moat_error_t *err)
+                const char *last_modified, const volatile bool *cancel,
+                char **body, size_t *len, char **etag_out,
+                char **last_modified_out, moat_error_t *err)
 {
   struct sink s = { .max = max };
   char errbuf[CURL_ERROR_SIZE] = "";
   struct curl_slist *hdrs = NULL;
   cleanup_free char *inm = NULL;
+  cleanup_free char *ims = NULL;
+  bool conditional = false;
   long status = 0;
   char *redirect = NULL;
   CURLcode rc;
@@ -90,6 +117,8 @@ fleet_http_get (const char *url, size_t max, const char *etag,
   *len = 0;
   if (etag_out != NULL)
     *etag_out = NULL;
+  if (last_modified_out != NULL)
+    *last_modified_out = NULL;
   c = curl_easy_init ();
   if (c == NULL)
     return moat_error (err, ENOMEM, "curl");
@@ -115,14 +144,26 @@ fleet_http_get (const char *url, size_t max, const char *etag,
       curl_easy_setopt (c, CURLOPT_XFERINFODATA, (void *)cancel);
       curl_easy_setopt (c, CURLOPT_NOPROGRESS, 0L);
     }
+  /* Both validators of the last good copy: a server that keeps no ETag
+   * may still answer 304 to If-Modified-Since (RFC 9110 13.1.3). */
   if (etag != NULL && strpbrk (etag, "\r\n") == NULL
       && asprintf (&inm, "If-None-Match: %s", etag) >= 0)
     {
-      hdrs = curl_slist_append (NULL, inm);
-      curl_easy_setopt (c, CURLOPT_HTTPHEADER, hdrs);
+      hdrs = curl_slist_append (hdrs, inm);
+      conditional = true;
     }
   else
     inm = NULL;
+  if (last_modified != NULL && strpbrk (last_modified, "\r\n") == NULL
+      && asprintf (&ims, "If-Modified-Since: %s", last_modified) >= 0)
+    {
+      hdrs = curl_slist_append (hdrs, ims);
+      conditional = true;
+    }
+  else
+    ims = NULL;
+  if (hdrs != NULL)
+    curl_easy_setopt (c, CURLOPT_HTTPHEADER, hdrs);
 
   rc = curl_easy_perform (c);
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &status);
@@ -135,7 +176,7 @@ fleet_http_get (const char *url, size_t max, const char *etag,
   else if (rc != CURLE_OK)
     moat_error (err, EIO, "GET %s: %s", url,
                 errbuf[0] ? errbuf : curl_easy_strerror (rc));
-  else if (status == 304 && etag != NULL)
+  else if (status == 304 && conditional)
     ret = 304;
   else if (status >= 300 && status < 400)
     {
@@ -159,6 +200,8 @@ fleet_http_get (const char *url, size_t max, const char *etag,
           *len = s.len;
           if (etag_out != NULL)
             *etag_out = steal_pointer (&s.etag);
+          if (last_modified_out != NULL)
+            *last_modified_out = steal_pointer (&s.last_modified);
           ret = 200;
         }
     }
@@ -166,5 +209,6 @@ fleet_http_get (const char *url, size_t max, const char *etag,
   curl_easy_cleanup (c);
   free (s.buf);
   free (s.etag);
+  free (s.last_modified);
   return ret;
 }

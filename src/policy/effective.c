@@ -247,6 +247,22 @@ add_row (json_t *rows, int i, const struct chosen *c)
   return row == NULL ? -1 : json_array_append_new (rows, row);
 }
 
+/* Admin only: a user override could silence the export. */
+static int
+build_audit_export (const struct policy_admin *admin, struct policy *p,
+                    moat_error_t *err)
+{
+  struct policy_report rep = { 0 };
+  int r;
+
+  r = policy_audit_export_parse (admin != NULL ? admin->audit_export : NULL,
+                                 &p->audit_export, "auditExport", &rep);
+  policy_report_free (&rep);
+  if (r < 0)
+    return moat_error (err, EINVAL, "auditExport does not validate");
+  return 0;
+}
+
 int
 policy_build (const struct policy_admin *admin, json_t *overrides,
               struct policy **out, moat_error_t *err)
@@ -276,7 +292,7 @@ policy_build (const struct policy_admin *admin, json_t *overrides,
           return -1;
         }
     }
-  if (parse_lists (p, err) < 0)
+  if (parse_lists (p, err) < 0 || build_audit_export (admin, p, err) < 0)
     {
       policy_free (p);
       return -1;

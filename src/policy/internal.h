@@ -72,6 +72,7 @@ struct policy_admin
   bool fleet; /* a verified fleet copy (policy_admin_set_fleet) */
   bool locked[GROUP_N];
   json_t *values[SET_N]; /* admin's value per setting, NULL = not written */
+  json_t *audit_export;  /* auditExport, validated; NULL = not written */
 };
 
 /* Diagnostics. */

@@ -76,6 +76,37 @@ enum policy_proxy_mode
   POLICY_PROXY_MANUAL,
 };
 
+/* auditExport (docs/audit-export.md): admin-only, no user override. */
+enum policy_syslog_transport
+{
+  POLICY_SYSLOG_NONE,
+  POLICY_SYSLOG_UNIX, /* "unix:/dev/log": a datagram socket */
+  POLICY_SYSLOG_UDP,  /* RFC 5426 */
+  POLICY_SYSLOG_TCP,  /* RFC 6587, octet-counted framing */
+};
+
+struct policy_audit_export
+{
+  bool enabled; /* syslog or journald */
+  enum policy_syslog_transport syslog;
+  char syslog_target[512];         /* as written; "" = none */
+  char host[NETADDR_HOST_MAX + 1]; /* UDP/TCP: name or address */
+  uint16_t port;                   /* UDP/TCP */
+  char path[108];                  /* UNIX: the socket */
+  int facility;                    /* 0-23; default 4 (auth) */
+  bool journald;                   /* native journal protocol */
+  char journal_socket[108];        /* default /run/systemd/journal/socket */
+  size_t max_message;              /* bytes per message; default 8192 */
+};
+
+/* Parse and validate an auditExport object (at JSON path `path`) into *x,
+ * every problem into rep.  Returns 0 when valid.  v NULL: the defaults
+ * (nothing exported). */
+int policy_audit_export_parse (const json_t *v, struct policy_audit_export *x,
+                               const char *path, struct policy_report *rep);
+/* "auth", "local0", ...; NULL for a number that is no facility. */
+const char *policy_syslog_facility_name (int facility);
+
 /* The effective policy.  Built once, never mutated; a reload builds a new
  * one.  Consumers read the fields directly. */
 struct policy
@@ -129,6 +160,7 @@ struct policy
      * (docs/extensions.md "Grants"). */
     json_t *sandbox_grants;
   } extensions;
+  struct policy_audit_export audit_export;
   /* For `moat settings show`: [{"key","value","source","locked"}...]. */
   json_t *settings;
 };

@@ -15,6 +15,7 @@ enum
   LEAF_LOCKED = -2,
   LEAF_VERSION = -3,
   LEAF_SERIAL = -4,
+  LEAF_AUDIT_EXPORT = -5,
   NOT_LEAF = -1,
 };
 
@@ -92,6 +93,7 @@ static const struct node top[] = {
   { "onlyMarketplaceExtensions", ext_only_market, NOT_LEAF },
   { "extensionsPrivateMarketplace", ext_private_market, NOT_LEAF },
   { "extensionSandboxGrants", ext_sandbox_grants, NOT_LEAF },
+  { "auditExport", NULL, LEAF_AUDIT_EXPORT }, /* docs/audit-export.md */
   { NULL, NULL, 0 },
 };
 
@@ -129,6 +131,15 @@ visit_leaf (struct walk *w, const struct node *n, const json_t *v,
       if (!json_is_integer (v) || json_integer_value (v) < 1)
         report_error (w->rep, path, "expected a positive integer, found %s",
                       json_type_desc (v));
+    }
+  else if (n->leaf == LEAF_AUDIT_EXPORT)
+    {
+      struct policy_audit_export x;
+      if (policy_audit_export_parse (v, &x, path, w->rep) == 0)
+        {
+          json_decref (w->admin->audit_export);
+          w->admin->audit_export = json_incref ((json_t *)v);
+        }
     }
   else if (n->leaf == LEAF_LOCKED)
     {
@@ -357,5 +368,6 @@ policy_admin_free (struct policy_admin *a)
     return;
   for (size_t i = 0; i < policy_n_settings; i++)
     json_decref (a->values[i]);
+  json_decref (a->audit_export);
   free (a);
 }

@@ -48,6 +48,7 @@ bindpol_free (struct bindpol *bp)
   free_list (bp->data_roots, bp->n_data_roots);
   free_list (bp->pod_dirs, bp->n_pod_dirs);
   free (bp->filtered_dir);
+  free (bp->pinned_dir);
   free (bp->image);
   free (bp->init_real);
   free (bp->policy_error);
@@ -326,6 +327,13 @@ bindpol_load (struct bindpol *bp, const struct moat_paths *paths,
       goto oom;
     }
   bp->filtered_dir = realpath (fdir, NULL);
+  free (fdir);
+  if (asprintf (&fdir, "%s/runc", paths->run_dir) < 0)
+    {
+      fdir = NULL;
+      goto oom;
+    }
+  bp->pinned_dir = realpath (fdir, NULL);
   bp->init_real = bindpol_engine_init (NULL);
   if ((bp->standin = strdup (paths->bind_standin)) == NULL)
     goto oom;
@@ -659,9 +667,14 @@ volume_bind_source (const struct bindpol *bp, int fd, char ***hosts)
                 }
               continue;
             }
+          /* moat-runc's own pinned copies are clones of sources already
+           * judged (a pod sandbox's /dev/shm tmpfs): not where the file
+           * system is on the host.  Skipping them never hides the
+           * original mount, which is still a candidate. */
           if (m->id == self->id || strcmp (m->dev, self->dev) != 0
-              || !path_under (self->root, m->root)
-              || engine_file_p (bp, m->mp))
+              || !path_under (self->root, m->root) || engine_file_p (bp, m->mp)
+              || (bp->pinned_dir != NULL
+                  && path_under (m->mp, bp->pinned_dir)))
             continue;
           if (best == 0 || strlen (m->root) < best)
             {

@@ -55,6 +55,8 @@ struct bindpol
   char **sockets; /* engine sockets, as given and as real paths */
   size_t n_sockets;
   char *filtered_dir; /* real path of <run>/moat/sockets, or NULL */
+  char *pinned_dir;   /* real path of <run>/moat/runc (moat-runc's pinned
+                         copies of judged sources), or NULL */
   char **data_roots;  /* engine data roots (real paths) */
   size_t n_data_roots;
   char *image;     /* the container's image, for the socket message */

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,40 @@ has_opt (json_t *m, const char *want)
     if (s != NULL && strcmp (s, want) == 0)
       return 1;
   }
+  return 0;
+}
+
+/* The flags the container's user namespace will lock on the pinned copy
+ * (nodev: pin_bind sets it; nosuid, noexec: the source mount's, which the
+ * clone keeps) must be in the spec's options too: runc 1.1 remounts a
+ * bind with exactly the options' flags, and a remount that would clear a
+ * locked flag fails with EPERM (CRI's sandbox /dev/shm: a nosuid,noexec
+ * tmpfs bound "ro").  Adding them only narrows what the container gets. */
+static int
+keep_locked_flags (json_t *m, int fd, moat_error_t *err)
+{
+  struct statfs sf;
+  json_t *opts = json_object_get (m, "options");
+  const char *add[3];
+  size_t n = 0;
+
+  if (fstatfs (fd, &sf) < 0)
+    return moat_error (err, errno, "statfs of a bind mount source");
+  add[n++] = "nodev";
+  if (sf.f_flags & ST_NOSUID)
+    add[n++] = "nosuid";
+  if (sf.f_flags & ST_NOEXEC)
+    add[n++] = "noexec";
+  if (opts == NULL)
+    {
+      opts = json_array ();
+      if (opts == NULL || json_object_set_new (m, "options", opts) < 0)
+        return moat_error (err, ENOMEM, "bind options");
+    }
+  for (size_t i = 0; i < n; i++)
+    if (!has_opt (m, add[i])
+        && json_array_append_new (opts, json_string (add[i])) < 0)
+      return moat_error (err, ENOMEM, "bind options");
   return 0;
 }
 
@@ -189,6 +224,8 @@ binds_idmap (const char *run_dir, json_t *spec, struct helper *h,
         moat_error (err, ENOMEM, "rewrite bind source");
         goto out;
       }
+    if (keep_locked_flags (m, fd, err) < 0)
+      goto out;
     if (mapped)
       rep->binds++;
     else

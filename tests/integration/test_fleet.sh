@@ -27,7 +27,9 @@ import hashlib, http.server, os, sys, time
 www, port_file = sys.argv[1], sys.argv[2]
 class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
-        sys.stderr.write("%s inm=%s\n" % (self.path, self.headers.get("If-None-Match")))
+        code = a[2] if len(a) > 2 and a[0].startswith('"') else "-"
+        sys.stderr.write("%s inm=%s ims=%s code=%s\n" % (self.path, self.headers.get("If-None-Match"),
+                                                           self.headers.get("If-Modified-Since"), code))
         sys.stderr.flush()
     def do_GET(self):
         try:
@@ -74,6 +76,19 @@ class H(http.server.BaseHTTPRequestHandler):
             body = open(os.path.join(www, name), "rb").read()
         except OSError:
             self.send_error(404)
+            return
+        if mode == "ims":
+            # No ETag; 304 only to If-Modified-Since naming this copy's date.
+            lm = "Sun, 06 Dec 2026 %02d:00:00 GMT" % (int(hashlib.sha256(body).hexdigest()[:4], 16) % 24)
+            if self.headers.get("If-Modified-Since") == lm:
+                self.send_response(304)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Last-Modified", lm)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
             return
         etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
         if self.headers.get("If-None-Match") == etag:
@@ -341,6 +356,21 @@ echo "$st" | jq -r .fleet.last_error | grep -q "no complete answer within" \
   && [ "$(echo "$st" | jq -r .fleet.fleet_serial)" = 3 ] \
   && ok "a dripping server is cut off at the deadline; the last good copy stays" \
   || not_ok "a dripping server is cut off" "$(echo "$st" | jq .fleet)"
+
+# 13b. A server without ETags: moatd sends If-Modified-Since with the
+# Last-Modified of the copy in force, and takes the 304.
+mode ims
+publish 4 "four.example"
+fetch_now
+[ "$(fleet fleet_serial)" = 4 ] && ok "ims: a copy served with Last-Modified and no ETag is applied" \
+  || not_ok "ims: the copy is applied" "$(status | jq .fleet)"
+: >"$srvlog.mark"; lines=$(wc -l <"$srvlog")
+fetch_now
+tail -n +$((lines + 1)) "$srvlog" >"$srvlog.mark"
+if grep -q '^/admin-settings.json inm=None ims=Sun, 06 Dec 2026 [0-9][0-9]:00:00 GMT code=304' "$srvlog.mark" \
+   && [ "$(fleet last_fetch)" = unchanged ] && [ "$(fleet fleet_serial)" = 4 ]; then
+  ok "ims: a refresh sends If-Modified-Since (the copy's Last-Modified), gets 304, the copy stays"
+else not_ok "ims: a refresh sends If-Modified-Since and gets 304" "$(cat "$srvlog.mark")" "$(status | jq .fleet)"; fi
 mode normal
 stop_moatd
 
