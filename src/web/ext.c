@@ -443,8 +443,9 @@ sdk_call (struct web_conn *c, const char *name, json_t *info)
     known = known || strcmp (call, known_calls[k]) == 0;
   if (!json_is_object (body) || !known)
     {
+      /* call points into body: refuse before letting it go */
+      refuse (c, 400, name, "call", "unknown SDK call");
       json_decref (body);
-      refuse (c, 400, name, call ? call : "call", "unknown SDK call");
       return;
     }
   c->pending = ++c->w->next_tag;
