@@ -235,6 +235,29 @@ for i in $(seq 12); do call "$A" "$tokA" "$svc" >/dev/null & done
 got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Cookie: moat_session=$cookie" "$base/api/session")
 wait
 [ "$got" = 200 ] && ok "the dashboard answers while calls run" || not_ok "dashboard during calls" "HTTP $got"
+# A backend that accepts and never answers (paused: the kernel still
+# queues connections) holds its own call only: moatd's loop, the
+# dashboard and the other extension's calls go on.
+idA=$("$MOAT" extension ls --json | jq -r '.[] | select(.name == "ea") | .backend.container')
+if d pause "$idA" >/dev/null 2>&1; then
+  (call "$A" "$tokA" "$svc" >/dev/null) &
+  slow=$!
+  sleep 1
+  t0=$(date +%s%N)
+  got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 -H "Cookie: moat_session=$cookie" "$base/api/session")
+  got2=$(curl -s -o "$HARNESS_DIR/body2" -w '%{http_code}' --max-time 3 -X POST -H "Host: $B" -H "X-Moat-Token: $tokB" \
+    -H "Origin: http://$B" -H 'Content-Type: application/json' -d "$svc" "$base/.moat/call")
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  [ "$got" = 200 ] && [ "$got2" = 200 ] && ok "a silent backend holds nothing else (dashboard and eb answered in $ms ms)" ||
+    not_ok "silent backend" "dashboard $got, eb $got2 ($ms ms)"
+  st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 -X POST -H "Host: $A" -H "Origin: http://$A" \
+    -H 'Content-Type: application/json' -d '{}' "$base/.moat/session")
+  [ "$st" = 403 ] && ok "  and ea's own origin still answers" || not_ok "ea's origin during a slow call" "$st"
+  d unpause "$idA" >/dev/null
+  wait "$slow"
+else
+  skip "a silent backend" "docker pause failed here"
+fi
 aud=$(curl -s -H "Cookie: moat_session=$cookie" "$base/api/audit?component=extensions&limit=200")
 jq -e '[.[] | select(.rule == "extension.call" and .container == "ea" and .outcome == "allowed")] | length > 0' <<<"$aud" >/dev/null &&
   jq -e '[.[] | select(.rule == "extension.call" and .container == "eb" and .outcome == "refused" and (.detail | test("another extension")))] | length > 0' <<<"$aud" >/dev/null &&
