@@ -42,7 +42,6 @@ mkext() {
 <!doctype html>
 <html><head><meta charset="utf-8"><title>$name</title>
 <script src="app.js"></script>
-<script src="http://203.0.113.7/external.js"></script>
 </head><body><h1>extension $name</h1>
 <p>backend: <span id="backend">waiting</span></p>
 <p>stored: <span id="stored"></span></p>
@@ -58,6 +57,11 @@ document.addEventListener("securitypolicyviolation", (e) => {
   if (s) s.textContent = "blocked " + e.blockedURI;
 });
 window.addEventListener("DOMContentLoaded", () => {
+  // an external script, added once the listener above is there (a tag in
+  // the page would be seen first by the preload scanner)
+  const ext = document.createElement("script");
+  ext.src = "http://203.0.113.7/external.js";
+  document.head.append(ext);
   document.getElementById("dd").textContent = typeof window.ddClient;
   document.getElementById("stored").textContent = String(localStorage.getItem("note"));
   window.ddClient.extension.vm.service.get("/hello").then(
