@@ -243,7 +243,11 @@ moatd_handle_request (struct moatd *d, struct client *c, json_t *req)
            && (reply = moatd_session_request (d, c, cmd, req)) != NULL)
     (void) 0;
   else if (strncmp (cmd, "extension.", 10) == 0)
-    reply = moatd_ext_request (d, c, cmd, req);
+    {
+      reply = moatd_ext_request (d, c, cmd, req);
+      if (reply == NULL)
+        return; /* extension.call: answered from moatd_ext_drain */
+    }
   else if (strcmp (cmd, "audit.follow") == 0)
     {
       json_t *since = json_object_get (req, "since_id");

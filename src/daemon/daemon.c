@@ -190,7 +190,8 @@ moatd_new (const struct moat_paths *paths, const struct moatd_config *cfg,
       || setup_fds (d, err) < 0 || audit_prune (d, err) < 0
       || moatd_guard_start (d, err) < 0
       || moatd_net_start (d, err) < 0
-      || moatd_web_start (d, err) < 0)
+      || moatd_web_start (d, err) < 0
+      || moatd_ext_start (d, err) < 0)
     {
       moatd_free (d);
       return -1;
@@ -267,6 +268,9 @@ moatd_run (struct moatd *d, moat_error_t *err)
             case SRC_WEB:
               moatd_web_turn (d);
               break;
+            case SRC_EXT:
+              moatd_ext_drain (d);
+              break;
             case SRC_SIGNAL:
               {
                 struct signalfd_siginfo si;
@@ -298,6 +302,7 @@ moatd_free (struct moatd *d)
 {
   if (d == NULL)
     return;
+  moatd_ext_stop (d);
   moatd_web_stop (d);
   moatd_guard_stop (d);
   moatd_session_stop (d);

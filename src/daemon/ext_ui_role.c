@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "ext/sandbox.h"
 #include "ext/ui.h"
 #include "ext_ui.h"
 
@@ -83,6 +84,51 @@ message (const char *fmt, ...)
   return json_pack ("{s:s}", "message", m);
 }
 
+/* (worker) A route of the extension's sandboxed backend code
+ * (src/ext/sandbox.h): /sandbox/PATH goes to its route PATH. */
+static void
+sandbox (struct job *j)
+{
+  moat_error_t err = NULL;
+  cleanup_free char *rest = NULL;
+  char *reply = NULL;
+  size_t len = 0;
+  int status = 0;
+  json_t *body;
+
+  if (asprintf (&rest, "%s%s", j->path[8] == '/' ? "" : "/", j->path + 8) < 0)
+    {
+      rest = NULL;
+      j->status = 500;
+      j->reply = message ("out of memory");
+      return;
+    }
+  if (ext_sandbox_call (j->name, j->method, rest, j->body, j->len, &status,
+                        &reply, &len, &err)
+      < 0)
+    {
+      j->status = moat_error_status (&err) == ENOENT ? 404 : 502;
+      j->reply = message (PREFIX "extension %s: %s", j->name,
+                          j->status == 404 ? "no sandboxed backend code"
+                                           : moat_error_msg (&err));
+      moat_error_release (&err);
+      return;
+    }
+  body = json_stringn (reply, len);
+  free (reply);
+  if (body == NULL)
+    {
+      j->status = 502;
+      j->reply = message (PREFIX "extension %s: the route's answer is not "
+                                 "UTF-8 text",
+                          j->name);
+      return;
+    }
+  j->status = 200;
+  j->reply = json_pack ("{s:i, s:s, s:o}", "status", status, "contentType", "",
+                        "body", body);
+}
+
 /* (worker) Run one call. */
 static void
 run (struct ext_ui *u, struct job *j)
@@ -105,11 +151,10 @@ run (struct ext_ui *u, struct job *j)
       return;
     }
   if (strcmp (j->path, "/sandbox") == 0
-      || strncmp (j->path, "/sandbox/", 9) == 0)
+      || strncmp (j->path, "/sandbox/", 9) == 0
+      || strncmp (j->path, "/sandbox?", 9) == 0)
     {
-      j->status = 404;
-      j->reply = message (PREFIX "extension %s: no sandbox routes (%s)",
-                          j->name, j->path);
+      sandbox (j);
       return;
     }
   if (ext_backend_call (&c, j->name, j->method, j->path, j->ctype, j->body,

@@ -25,6 +25,7 @@ enum source_kind
   SRC_TIMER,
   SRC_AUDIT,
   SRC_WEB, /* the dashboard's I/O core loop (web_role.c) */
+  SRC_EXT, /* extension sandbox calls done (ext_role.c) */
 };
 
 struct source
@@ -146,7 +147,11 @@ int moatd_policy_rebuild (struct moatd *d, moat_error_t *err);
 int moatd_signin_init (struct moatd *d, moat_error_t *err);
 void moatd_signin_check (struct moatd *d, bool force);
 
-/* ext_role.c: extension.* control requests. */
+/* ext_role.c: extension.* control requests (NULL: answered later, from
+ * moatd_ext_drain) and the extension sandboxes. */
+int moatd_ext_start (struct moatd *d, moat_error_t *err);
+void moatd_ext_drain (struct moatd *d);
+void moatd_ext_stop (struct moatd *d);
 json_t *moatd_ext_request (struct moatd *d, struct client *c, const char *cmd,
                            json_t *req);
 

@@ -28,6 +28,9 @@ struct ext_ctx
   const char *guard_sock;  /* guarded engine: backends are created here */
   const char *dir;         /* $MOAT_ROOT/var/lib/moat/extensions */
   long socket_wait_ms;     /* how long a backend has to open its socket */
+  /* extensionSandboxGrants (admin-settings.json): {NAME or "*": scopes},
+   * the most a sandbox may be granted; NULL when the key is not set. */
+  const json_t *sandbox_pins;
 };
 
 /* Check an image on the engine: labels and metadata.json.  Returns 0 (no
@@ -35,6 +38,12 @@ struct ext_ctx
  * cannot be read at all. */
 int ext_validate_image (const struct ext_ctx *c, const char *image,
                         struct ext_problems *probs, moat_error_t *err);
+
+/* What installing image would grant its sandboxed JavaScript:
+ * {"script", "requestedScopes", "grants"} (*out NULL when it has none or
+ * is not valid), for the install prompt. */
+int ext_sandbox_preview (const struct ext_ctx *c, const char *image,
+                         json_t **out, moat_error_t *err);
 
 /* Install image (the policy check is the caller's).  *record: what was
  * installed (the record ls shows). */

@@ -22,6 +22,7 @@
 #include "dockerapi/dockerapi.h"
 #include "ext/compose.h"
 #include "ext/files.h"
+#include "ext/sandbox.h"
 #include "ext/tar.h"
 
 #define ENGINE_TIMEOUT_MS 60000
@@ -372,6 +373,31 @@ stage_files (const struct ext_ctx *c, int dfd, const char *sub,
       free (tar);
       tar = NULL;
     }
+  if (m->sandbox_script != NULL)
+    {
+      struct stat st;
+      r = get_archive (c->engine_sock, p->probe_id, m->sandbox_script, &tar,
+                       &len, err);
+      if (r < 0)
+        return -1;
+      if (r == 1)
+        return moat_error (err, 0,
+                           "moat.sandbox.script: `/%s` is not in "
+                           "the image",
+                           m->sandbox_script);
+      if (ext_unpack_at (sfd, tar, len, "moat.sandbox.script", "sandbox.js",
+                         err)
+          < 0)
+        return -1;
+      if (fstatat (sfd, "sandbox.js", &st, AT_SYMLINK_NOFOLLOW) < 0
+          || !S_ISREG (st.st_mode) || st.st_size > (1 << 20))
+        return moat_error (err, 0,
+                           "moat.sandbox.script: `/%s` is not a "
+                           "regular file of at most 1 MiB",
+                           m->sandbox_script);
+      free (tar);
+      tar = NULL;
+    }
   r = get_archive (c->engine_sock, p->probe_id, m->icon, &tar, &len, err);
   if (r < 0)
     return -1;
@@ -597,6 +623,65 @@ make_record (const char *name, const char *image, const struct probe *p,
       (json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
 }
 
+/* The sandbox part of the record: what was requested and what is
+ * granted (the request cut to the administrator's pins, docs/extensions.md
+ * "Grants"). */
+static void
+add_sandbox_record (const struct ext_ctx *c, const char *name,
+                    const struct ext_meta *m, json_t *rec)
+{
+  const json_t *pins = NULL;
+  json_t *req = m->sandbox_scopes ? m->sandbox_scopes : json_object ();
+  if (m->sandbox_script == NULL)
+    {
+      if (m->sandbox_scopes == NULL)
+        json_decref (req);
+      return;
+    }
+  if (c->sandbox_pins != NULL)
+    {
+      pins = json_object_get (c->sandbox_pins, name);
+      if (pins == NULL)
+        pins = json_object_get (c->sandbox_pins, "*");
+      if (pins == NULL)
+        pins = json_object (); /* pinned, and nothing for this one */
+      else
+        json_incref ((json_t *)pins);
+    }
+  json_object_set_new (rec, "sandbox",
+                       json_pack ("{s:s, s:O, s:o}", "script",
+                                  m->sandbox_script, "requestedScopes", req,
+                                  "grants", ext_sandbox_grants (req, pins)));
+  json_decref ((json_t *)pins);
+  if (m->sandbox_scopes == NULL)
+    json_decref (req);
+}
+
+int
+ext_sandbox_preview (const struct ext_ctx *c, const char *image, json_t **out,
+                     moat_error_t *err)
+{
+  char name[EXT_NAME_MAX + 1];
+  struct ext_problems probs = { 0 };
+  struct probe p;
+  int r;
+
+  *out = NULL;
+  if (ext_name_from_image (image, name, sizeof name, err) < 0)
+    return -1;
+  r = probe_image (c, image, &p, &probs, err);
+  if (r == 0 && probs.n == 0 && p.have_meta && p.meta.sandbox_script != NULL)
+    {
+      json_t *rec = json_object ();
+      add_sandbox_record (c, name, &p.meta, rec);
+      *out = json_incref (json_object_get (rec, "sandbox"));
+      json_decref (rec);
+    }
+  probe_free (c, &p);
+  ext_problems_free (&probs);
+  return r;
+}
+
 static int
 invalid (const char *image, struct ext_problems *probs, moat_error_t *err)
 {
@@ -676,6 +761,7 @@ ext_install (const struct ext_ctx *c, const char *image, int64_t uid,
       moat_error (err, ENOMEM, "record");
       goto fail;
     }
+  add_sandbox_record (c, name, &p.meta, rec);
   if (write_record (c, staging, rec, err) < 0)
     goto fail;
   /* The last step: the extension exists from here on. */
@@ -878,12 +964,14 @@ ext_update (const struct ext_ctx *c, const char *image, int64_t uid,
       moat_error (err, ENOMEM, "record");
       goto fail;
     }
+  add_sandbox_record (c, name, &p.meta, rec);
   json_object_set (rec, "installed_at_ms",
                    json_object_get (old, "installed_at_ms"));
   json_object_set_new (rec, "updated_by_uid", json_integer (uid));
   if (write_record (c, staging, rec, err) < 0
       || exchange (dfd, staging, name, "ui", err) < 0
       || exchange (dfd, staging, name, "icon", err) < 0
+      || exchange (dfd, staging, name, "sandbox.js", err) < 0
       || exchange (dfd, staging, name, RECORD, err) < 0)
     goto fail; /* before the record moved, the old files are back */
   if (old_id != NULL && full_id_p (old_id))

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "ext/sandbox.h"
 #include "policy/policy.h"
 
 #define PLUGIN_IMAGE "${DESKTOP_PLUGIN_IMAGE}"
@@ -460,7 +461,10 @@ parse_moat (const json_t *moat, struct ext_meta *m, struct ext_problems *probs)
   scopes = member (sb, "moat.sandbox", "requestedScopes", JSON_OBJECT, false,
                    probs);
   if (scopes != NULL)
-    m->sandbox_scopes = json_incref (scopes);
+    {
+      m->sandbox_scopes = json_incref (scopes);
+      ext_sandbox_scopes_check (scopes, probs);
+    }
 }
 
 int

@@ -227,6 +227,11 @@ apply (struct policy *p, int i, const struct chosen *c, moat_error_t *err)
     case SET_EXT_PRIVATE_MARKET:
       p->extensions.private_marketplace = json_is_true (v);
       break;
+    case SET_EXT_SANDBOX_GRANTS:
+      json_decref (p->extensions.sandbox_grants);
+      p->extensions.sandbox_grants
+          = json_is_object (v) ? json_incref ((json_t *)v) : NULL;
+      break;
     }
   if (r < 0)
     return moat_error (err, ENOMEM, "effective policy");
@@ -298,6 +303,7 @@ policy_free (struct policy *p)
   free_strings (p->proxy.exclude, p->proxy.n_exclude);
   free (p->proxy.transparent_ports);
   free_strings (p->filesharing.dirs, p->filesharing.n_dirs);
+  json_decref (p->extensions.sandbox_grants);
   json_decref (p->settings);
   free (p);
 }

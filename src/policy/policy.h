@@ -125,6 +125,9 @@ struct policy
     bool enabled;
     bool only_marketplace;
     bool private_marketplace;
+    /* extensionSandboxGrants: {NAME or "*": scopes}, NULL when not set
+     * (docs/extensions.md "Grants"). */
+    json_t *sandbox_grants;
   } extensions;
   /* For `moat settings show`: [{"key","value","source","locked"}...]. */
   json_t *settings;

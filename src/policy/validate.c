@@ -77,6 +77,11 @@ static const struct node ext_private_market[] = {
   { "value", NULL, SET_EXT_PRIVATE_MARKET },
   { NULL, NULL, 0 },
 };
+static const struct node ext_sandbox_grants[] = {
+  { "locked", NULL, LEAF_LOCKED },
+  { "value", NULL, SET_EXT_SANDBOX_GRANTS },
+  { NULL, NULL, 0 },
+};
 static const struct node top[] = {
   { "configurationFileVersion", NULL, LEAF_VERSION },
   { "fleetSerial", NULL, LEAF_SERIAL }, /* docs/fleet.md: rollback guard */
@@ -86,6 +91,7 @@ static const struct node top[] = {
   { "extensionsEnabled", ext_enabled, NOT_LEAF },
   { "onlyMarketplaceExtensions", ext_only_market, NOT_LEAF },
   { "extensionsPrivateMarketplace", ext_private_market, NOT_LEAF },
+  { "extensionSandboxGrants", ext_sandbox_grants, NOT_LEAF },
   { NULL, NULL, 0 },
 };
 

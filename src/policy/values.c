@@ -18,6 +18,7 @@ const char *const policy_group_names[GROUP_N] = {
   "enhancedContainerIsolation", "containersProxy",
   "filesharingDirectories",     "extensionsEnabled",
   "onlyMarketplaceExtensions",  "extensionsPrivateMarketplace",
+  "extensionSandboxGrants",
 };
 
 static int
@@ -474,6 +475,116 @@ check_dirs (const json_t *v, const char *path, struct policy_report *rep)
 #define ECI "enhancedContainerIsolation"
 #define DSM ECI ".dockerSocketMount"
 #define CP "containersProxy"
+/* extensionSandboxGrants: null (not pinned) or {NAME or "*": {scope:
+ * {...}}}, the most an extension's sandbox may be granted
+ * (docs/extensions.md "Grants"); the scope names and shapes are those of
+ * moat.sandbox.requestedScopes. */
+static int
+check_string_array (const json_t *v, const char *path,
+                    struct policy_report *rep)
+{
+  size_t i;
+  json_t *x;
+  if (!json_is_array (v))
+    {
+      report_error (rep, path, "expected an array of strings, found %s",
+                    json_type_desc (v));
+      return -1;
+    }
+  json_array_foreach (v, i, x)
+  {
+    if (!json_is_string (x) || json_string_length (x) == 0
+        || json_string_length (x) > 1024)
+      {
+        report_error (rep, path,
+                      "[%zu]: expected a string of 1 to 1024 "
+                      "bytes",
+                      i);
+        return -1;
+      }
+  }
+  return 0;
+}
+
+static int
+check_sandbox_grants (const json_t *v, const char *path,
+                      struct policy_report *rep)
+{
+  const char *name, *scope, *k;
+  json_t *sc, *body, *x;
+  int ret = 0;
+
+  if (json_is_null (v))
+    return 0;
+  if (!json_is_object (v))
+    {
+      report_error (rep, path,
+                    "expected null or an object of extension names, found %s",
+                    json_type_desc (v));
+      return -1;
+    }
+  json_object_foreach ((json_t *)v, name, sc)
+  {
+    size_t n = strlen (name);
+    if (strcmp (name, "*") != 0
+        && (n == 0 || n > 63
+            || strspn (name, "abcdefghijklmnopqrstuvwxyz0123456789-") != n))
+      {
+        report_error (rep, path, "`%s`: not an extension name nor \"*\"",
+                      name);
+        ret = -1;
+        continue;
+      }
+    if (!json_is_object (sc))
+      {
+        report_error (rep, path, "%s: expected an object of scopes, found %s",
+                      name, json_type_desc (sc));
+        ret = -1;
+        continue;
+      }
+    json_object_foreach (sc, scope, body)
+    {
+      char sub[192];
+      snprintf (sub, sizeof sub, "%s.%s.%.32s", path, name, scope);
+      if (!json_is_object (body))
+        {
+          report_error (rep, sub, "expected an object, found %s",
+                        json_type_desc (body));
+          ret = -1;
+          continue;
+        }
+      bool log_like = strcmp (scope, "log") == 0
+                      || strcmp (scope, "sleep") == 0
+                      || strcmp (scope, "storage") == 0;
+      if (!log_like && strcmp (scope, "request") != 0
+          && strcmp (scope, "docker") != 0)
+        {
+          report_error (rep, sub,
+                        "unknown scope (request, log, sleep, "
+                        "storage, docker)");
+          ret = -1;
+          continue;
+        }
+      json_object_foreach (body, k, x)
+      {
+        bool known
+            = (strcmp (scope, "request") == 0
+               && (strcmp (k, "urls") == 0 || strcmp (k, "methods") == 0))
+              || (strcmp (scope, "docker") == 0
+                  && strcmp (k, "commands") == 0);
+        if (!known)
+          {
+            report_error (rep, sub, "unknown key `%s`", k);
+            ret = -1;
+          }
+        else if (check_string_array (x, sub, rep) < 0)
+          ret = -1;
+      }
+    }
+  }
+  return ret;
+}
+
 const struct setting_def policy_settings[] = {
   { ECI, ECI ".value", GROUP_ECI, check_bool, "true" },
   { DSM ".imageList.images", NULL, GROUP_ECI, check_images, "[]" },
@@ -496,6 +607,8 @@ const struct setting_def policy_settings[] = {
     GROUP_EXT_ONLY_MARKET, check_bool, "false" },
   { "extensionsPrivateMarketplace", "extensionsPrivateMarketplace.value",
     GROUP_EXT_PRIVATE_MARKET, check_bool, "false" },
+  { "extensionSandboxGrants", "extensionSandboxGrants.value",
+    GROUP_EXT_SANDBOX_GRANTS, check_sandbox_grants, "null" },
 };
 const size_t policy_n_settings
     = sizeof policy_settings / sizeof policy_settings[0];
@@ -536,6 +649,7 @@ policy_setting_keys (size_t *n)
     "extensionsEnabled",
     "onlyMarketplaceExtensions",
     "extensionsPrivateMarketplace",
+    "extensionSandboxGrants",
   };
   _Static_assert(sizeof keys / sizeof keys[0]
                      == sizeof policy_settings / sizeof policy_settings[0],

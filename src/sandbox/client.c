@@ -222,6 +222,15 @@ spawn (struct sandbox_client *c, moat_error_t *err)
   if (tz && snprintf (tzbuf, sizeof tzbuf, "TZ=%s", tz) < (int)sizeof tzbuf)
     envp[0] = tzbuf;
 
+  char heap[16];
+  char *argv[4] = { (char *)"moat-sandbox", NULL, NULL, NULL };
+  if (c->opts.heap_mb != 0)
+    {
+      snprintf (heap, sizeof heap, "%u", c->opts.heap_mb);
+      argv[1] = (char *)"--heap-mb";
+      argv[2] = heap;
+    }
+
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
     return moat_error (err, errno, "socketpair");
   pid_t pid = fork ();
@@ -241,7 +250,6 @@ spawn (struct sandbox_client *c, moat_error_t *err)
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       if (dup2 (sv[1], 0) < 0 || dup2 (sv[1], 1) < 0)
         _exit (127);
-      char *argv[] = { (char *)"moat-sandbox", NULL };
       execve (c->exe, argv, envp);
       _exit (127);
     }

@@ -35,6 +35,8 @@ struct sandbox_client_opts
    * sandbox_client_new (the PAC pool's extra sandboxes: reset at the first
    * PAC load anyway, so starting them earlier only delays moatd's start). */
   bool lazy;
+  /* Heap cap in MiB passed as --heap-mb (0: the binary's default). */
+  unsigned heap_mb;
 };
 
 struct sandbox_client;

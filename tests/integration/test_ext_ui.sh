@@ -70,12 +70,16 @@ window.addEventListener("DOMContentLoaded", () => {
 });
 EOJ
   echo "<svg xmlns='http://www.w3.org/2000/svg'/>" >"$dir/icon.svg"
+  # eb also has sandboxed backend code (its /sandbox/ routes)
+  local sbx=""
+  echo 'moat.route ("GET", "/hello", function (req) { return "sandboxed '"$name"'"; });' >"$dir/backend.js"
+  [ "$name" = eb ] && sbx=', "moat": {"sandbox": {"script": "/backend.js", "requestedScopes": {"log": {}}}}'
   cat >"$dir/metadata.json" <<EOM
 {
   "icon": "icon.svg",
   "ui": {"dashboard-tab": {"title": "Ext $name", "root": "/ui", "src": "index.html",
                            "backend": {"socket": "backend.sock"}}},
-  "vm": {"image": "\${DESKTOP_PLUGIN_IMAGE}", "exposes": {"socket": "backend.sock"}}
+  "vm": {"image": "\${DESKTOP_PLUGIN_IMAGE}", "exposes": {"socket": "backend.sock"}}$sbx
 }
 EOM
   cat >"$dir/Dockerfile" <<EOD
@@ -85,7 +89,7 @@ LABEL org.opencontainers.image.title="$name" \\
       org.opencontainers.image.vendor="moat tests" \\
       com.docker.desktop.extension.api.version=">= 0.3.0" \\
       com.docker.desktop.extension.icon="icon.svg"
-COPY metadata.json icon.svg /
+COPY metadata.json icon.svg backend.js /
 COPY ui /ui
 COPY ext-backend /ext-backend
 ENTRYPOINT ["/ext-backend", "/run/guest-services/backend.sock", "$name"]
@@ -224,7 +228,13 @@ pre=$(curl -s -D - -o /dev/null -X OPTIONS -H "Host: $B" -H "Origin: http://$A" 
 grep -q "^HTTP/1.1 405" <<<"$pre" && ! grep -qi "access-control-allow" <<<"$pre" &&
   ok "a CORS preflight is never granted" || not_ok "preflight" "$pre"
 got=$(call "$A" "$tokA" '{"call":"vm.service","method":"GET","path":"/sandbox/x"}')
-[ "$got" = 404 ] && ok "/sandbox/ routes: 404 (no sandbox here)" || not_ok "/sandbox" "HTTP $got $(cat "$HARNESS_DIR/body")"
+[ "$got" = 404 ] && grep -q "no sandboxed backend code" "$HARNESS_DIR/body" && ok "/sandbox/ of an extension without sandboxed code: 404" ||
+  not_ok "/sandbox without code" "HTTP $got $(cat "$HARNESS_DIR/body")"
+got=$(call "$B" "$tokB" '{"call":"vm.service","method":"GET","path":"/sandbox/hello"}')
+[ "$got" = 200 ] && jq -e '.status == 200 and .body == "sandboxed eb"' "$HARNESS_DIR/body" >/dev/null &&
+  ok "eb's /sandbox/hello reaches its sandboxed route" || not_ok "eb's sandbox route" "HTTP $got $(cat "$HARNESS_DIR/body")"
+got=$(call "$B" "$tokA" '{"call":"vm.service","method":"GET","path":"/sandbox/hello"}')
+[ "$got" = 403 ] && ok "  not with ea's token" || not_ok "eb's sandbox with ea's token" "HTTP $got"
 got=$(call "$A" "$tokA" '{"call":"vm.service","method":"GET","path":"/a b"}')
 [ "$got" = 502 ] && grep -q "no spaces" "$HARNESS_DIR/body" && ok "a path with a space is refused" ||
   not_ok "path with space" "HTTP $got $(cat "$HARNESS_DIR/body")"

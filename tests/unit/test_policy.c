@@ -851,7 +851,8 @@ effective_precedence (void **state)
   assert_int_equal (p->filesharing.n_dirs, 2);
   assert_string_equal (row_field (p, "filesharingDirectories", "source"),
                        "default");
-  assert_int_equal (json_array_size (p->settings), 16);
+  /* 16 of Docker Desktop's and extensionSandboxGrants */
+  assert_int_equal (json_array_size (p->settings), 17);
   policy_free (p);
   policy_admin_free (a);
   json_decref (ov);
@@ -961,6 +962,49 @@ report_format (void **state)
   policy_report_free (&rep);
 }
 
+/* extensionSandboxGrants (docs/settings.md): validated, and the effective
+ * policy carries the object (NULL when not set). */
+static void
+sandbox_grants (void **state)
+{
+  struct policy_report rep = { 0 };
+  struct policy_admin *a = NULL;
+  struct policy *p = NULL;
+  moat_error_t err = NULL;
+  const char *good
+      = "{\"configurationFileVersion\": 2, \"extensionSandboxGrants\": "
+        "{\"locked\": true, \"value\": {\"disk-usage\": {\"log\": {}, "
+        "\"request\": {\"urls\": [\"https://a/*\"], \"methods\": "
+        "[\"GET\"]}}, \"*\": {}}}}";
+  assert_int_equal (policy_admin_parse (good, strlen (good), &a, &rep, &err),
+                    0);
+  assert_int_equal (policy_build (a, NULL, &p, &err), 0);
+  assert_non_null (p->extensions.sandbox_grants);
+  assert_non_null (
+      json_object_get (p->extensions.sandbox_grants, "disk-usage"));
+  policy_free (p);
+  policy_admin_free (a);
+  policy_report_free (&rep);
+  bad ("{\"configurationFileVersion\": 2, \"extensionSandboxGrants\": "
+       "{\"locked\": true, \"value\": {\"Bad_Name\": {}}}}",
+       "extensionSandboxGrants.value",
+       "`Bad_Name`: not an extension name nor \"*\"");
+  bad ("{\"configurationFileVersion\": 2, \"extensionSandboxGrants\": "
+       "{\"locked\": true, \"value\": {\"x\": {\"exec\": {}}}}}",
+       "extensionSandboxGrants.value.x.exec",
+       "unknown scope (request, log, sleep, storage, docker)");
+  bad ("{\"configurationFileVersion\": 2, \"extensionSandboxGrants\": "
+       "{\"locked\": true, \"value\": {\"x\": {\"request\": "
+       "{\"urls\": [1]}}}}}",
+       "extensionSandboxGrants.value.x.request",
+       "[0]: expected a string of 1 to 1024 bytes");
+  bad ("{\"configurationFileVersion\": 2, \"extensionSandboxGrants\": "
+       "{\"locked\": true, \"value\": []}}",
+       "extensionSandboxGrants.value",
+       "expected null or an object of extension names, found an array");
+  (void)state;
+}
+
 int
 main (void)
 {
@@ -985,6 +1029,7 @@ main (void)
     cmocka_unit_test (defaults),
     cmocka_unit_test (override_checks),
     cmocka_unit_test (report_format),
+    cmocka_unit_test (sandbox_grants),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

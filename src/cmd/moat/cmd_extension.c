@@ -28,6 +28,7 @@ usage (FILE *out)
       "       moat extension ls [--json]\n"
       "       moat extension update IMAGE\n"
       "       moat extension rm NAME [--volumes]\n"
+      "       moat extension call NAME METHOD PATH [--data STR]\n"
       "\n"
       "Extensions in Docker Desktop's extension image format.  NAME is\n"
       "the last component of the image's repository (acme/disk-usage ->\n"
@@ -47,7 +48,12 @@ usage (FILE *out)
       "  update    replace an installed extension by another tag of the\n"
       "            same repository; its data and volumes are kept.\n"
       "  rm        remove its backend container, UI files and data;\n"
-      "            its volumes only with --volumes (else they are named).\n");
+      "            its volumes only with --volumes (else they are named).\n"
+      "  call      (root) call a route of the extension's sandboxed\n"
+      "            JavaScript, as its UI does with\n"
+      "            ddClient.extension.vm.service (PATH /hello or\n"
+      "            /sandbox/hello); prints the body; exit 1 when the\n"
+      "            status is 400 or more (the status goes to stderr).\n");
 }
 
 static int
@@ -150,15 +156,40 @@ cmd_validate (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
 /* Docker Desktop warns before an install; moat's own words, and what moat
  * does about each risk. */
 static int
-confirm (const char *image, moat_error_t *err)
+confirm (struct moat_cli *cli, const char *image, moat_error_t *err)
 {
   char line[16];
+  json_t *resp = NULL, *sb;
 
   if (!isatty (STDIN_FILENO))
     return moat_error (err, 0,
                        "installing `%s` needs a confirmation and stdin is not "
                        "a terminal; run with -f to install without asking",
                        image);
+  /* What its sandboxed JavaScript would be granted, asked of moatd
+   * (which reads the image and applies the administrator's pins). */
+  if (call (cli,
+            json_pack ("{s:s, s:s}", "cmd", "extension.validate", "image",
+                       image),
+            &resp, err)
+      < 0)
+    return -1;
+  sb = json_object_get (resp, "sandbox");
+  if (json_is_object (sb))
+    {
+      char *req = json_dumps (json_object_get (sb, "requestedScopes"),
+                              JSON_COMPACT | JSON_SORT_KEYS);
+      char *gr = json_dumps (json_object_get (sb, "grants"),
+                             JSON_COMPACT | JSON_SORT_KEYS);
+      fprintf (stderr,
+               "It ships sandboxed JavaScript (%s) that requests the scopes\n"
+               "  %s\nand would be granted\n  %s\n",
+               json_string_value (json_object_get (sb, "script")) ?: "?",
+               req ? req : "?", gr ? gr : "?");
+      free (req);
+      free (gr);
+    }
+  json_decref (resp);
   fprintf (stderr,
            "Extensions are third-party code.  `%s` may ship a UI that calls\n"
            "its backend and the Docker API, a backend that runs as a\n"
@@ -195,7 +226,7 @@ cmd_install (struct moat_cli *cli, int argc, char **argv, moat_error_t *err,
     }
   if (image == NULL)
     return moat_error (err, EINVAL, "%s IMAGE", update ? "update" : "install");
-  if (!update && !force && confirm (image, err) < 0)
+  if (!update && !force && confirm (cli, image, err) < 0)
     return -1;
   if (call (cli,
             json_pack ("{s:s, s:s}", "cmd",
@@ -208,6 +239,15 @@ cmd_install (struct moat_cli *cli, int argc, char **argv, moat_error_t *err,
   printf ("%s extension %s (%s)\n", update ? "updated" : "installed",
           json_string_value (json_object_get (e, "name")),
           json_string_value (json_object_get (e, "image")));
+  {
+    json_t *g = json_object_get (json_object_get (e, "sandbox"), "grants");
+    if (json_is_object (g))
+      {
+        char *t = json_dumps (g, JSON_COMPACT | JSON_SORT_KEYS);
+        printf ("sandbox scopes granted: %s\n", t ? t : "?");
+        free (t);
+      }
+  }
   json_decref (resp);
   return 0;
 }
@@ -232,8 +272,8 @@ cmd_ls (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
       json_decref (resp);
       return 0;
     }
-  printf ("%-20s %-32s %-10s %-4s %-8s %s\n", "NAME", "IMAGE", "VERSION", "UI",
-          "BACKEND", "HOST BINARIES");
+  printf ("%-20s %-32s %-10s %-4s %-8s %-12s %s\n", "NAME", "IMAGE", "VERSION",
+          "UI", "BACKEND", "SANDBOX", "HOST BINARIES");
   json_array_foreach (list, i, e)
   {
     json_t *be = json_object_get (e, "backend");
@@ -248,6 +288,9 @@ cmd_ls (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
             ? "yes"
             : "no",
         json_string_value (json_object_get (be, "state")) ?: "none");
+    printf ("%-12s ", json_string_value (json_object_get (
+                          json_object_get (e, "sandbox"), "state"))
+                          ?: "-");
     for (j = 0; j < json_array_size (bins); j++)
       printf ("%s%s", j ? "," : "",
               json_string_value (json_array_get (bins, j)));
@@ -299,6 +342,49 @@ cmd_rm (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
   return 0;
 }
 
+static int
+cmd_call (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
+{
+  const char *pos[3] = { NULL, NULL, NULL };
+  const char *data = NULL;
+  json_t *resp = NULL, *req;
+  size_t n = 0;
+  int status;
+
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "--data") == 0 && i + 1 < argc)
+        data = argv[++i];
+      else if (argv[i][0] == '-' && argv[i][1] != 0)
+        return moat_error (err, EINVAL, "unknown option `%s`", argv[i]);
+      else if (n < 3)
+        pos[n++] = argv[i];
+      else
+        return moat_error (err, EINVAL, "call NAME METHOD PATH [--data STR]");
+    }
+  if (n != 3)
+    return moat_error (err, EINVAL, "call NAME METHOD PATH [--data STR]");
+  req = json_pack ("{s:s, s:s, s:s, s:s}", "cmd", "extension.call", "name",
+                   pos[0], "method", pos[1], "path", pos[2]);
+  if (req != NULL && data != NULL)
+    json_object_set_new (req, "data", json_string (data));
+  if (req == NULL)
+    return moat_error (err, EINVAL, "arguments must be UTF-8");
+  if (call (cli, req, &resp, err) < 0)
+    return -1;
+  status = (int)json_integer_value (json_object_get (resp, "status"));
+  fputs (json_string_value (json_object_get (resp, "body")) ?: "", stdout);
+  printf ("\n");
+  fflush (stdout); /* the body first, then the status on stderr */
+  json_decref (resp);
+  if (status >= 400)
+    {
+      fprintf (stderr, "moat: status %d\n", status);
+      return 1;
+    }
+  return 0;
+}
+
 int
 cli_extension (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
 {
@@ -317,6 +403,8 @@ cli_extension (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
     return cmd_ls (cli, argc - 1, argv + 1, err);
   if (strcmp (argv[1], "rm") == 0)
     return cmd_rm (cli, argc - 1, argv + 1, err);
+  if (strcmp (argv[1], "call") == 0)
+    return cmd_call (cli, argc - 1, argv + 1, err);
   usage (stderr);
   return 2;
 }
