@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "dockerapi/dockerapi.h"
+#include "ext_ui.h"
 #include "internal.h"
 #include "web/web.h"
 
@@ -411,6 +412,7 @@ moatd_web_start (struct moatd *d, moat_error_t *err)
     .audit_since = op_audit_since,
     .charts = op_charts,
   };
+  struct io_loop_config lcfg = { .on_wake = moatd_ext_ui_drain, .ctx = d };
   struct web_role *r;
   moat_error_t werr = NULL;
   const char *ttl = getenv ("MOAT_DASHBOARD_TICKET_TTL_MS"); /* tests */
@@ -420,6 +422,7 @@ moatd_web_start (struct moatd *d, moat_error_t *err)
       log_info ("dashboard off (--dashboard-port 0)");
       return 0;
     }
+  moatd_ext_ui_ops (&ops);
   if ((r = calloc (1, sizeof *r)) == NULL)
     return moat_error (err, ENOMEM, "dashboard");
   d->web = r;
@@ -436,8 +439,10 @@ moatd_web_start (struct moatd *d, moat_error_t *err)
   if (ttl != NULL)
     cfg.ticket_ttl_ms = strtoull (ttl, NULL, 10);
   r->src.kind = SRC_WEB;
-  if (io_loop_new (NULL, &r->loop, err) < 0)
+  if (io_loop_new (&lcfg, &r->loop, err) < 0)
     return moat_error_wrap (err, "dashboard");
+  if (moatd_ext_ui_start (d, r->loop, &r->web, err) < 0)
+    return -1;
   struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &r->src };
   if (epoll_ctl (d->epfd, EPOLL_CTL_ADD, io_loop_fd (r->loop), &ev) < 0)
     return moat_error (err, errno, "dashboard: epoll_ctl");
@@ -527,6 +532,7 @@ moatd_web_stop (struct moatd *d)
   struct web_role *r = d->web;
   if (r == NULL)
     return;
+  moatd_ext_ui_stop (d);
   web_free (r->web);
   if (r->loop != NULL)
     {

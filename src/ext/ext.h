@@ -74,4 +74,9 @@ int ext_list (const struct ext_ctx *c, json_t **out, moat_error_t *err);
 int ext_backend_socket (const struct ext_ctx *c, const char *name, char *buf,
                         size_t bufsz, moat_error_t *err);
 
+/* A connected descriptor to the socket at path (ext_backend_socket's
+ * form), resolved inside the container's root as described above; -1
+ * with errno otherwise.  The only way moatd reaches a backend. */
+int ext_socket_open (const char *path);
+
 #endif

@@ -16,6 +16,7 @@ enum web_hdr
   HDR_COOKIE,
   HDR_CTYPE,
   HDR_FETCH_SITE,
+  HDR_TOKEN, /* X-Moat-Token: an extension UI's SDK token (ext.c) */
 };
 
 struct web_conn
@@ -39,14 +40,30 @@ struct web_conn
   enum web_hdr cur;
   bool in_value;
   char host[256], origin[256], cookie[4096], ctype[128], fetch_site[32];
+  char token[80];
   int n_host;
   int error; /* a status to answer with (431, 413, 400), 0: none */
   bool complete;
-  bool closing;   /* close once out is sent */
-  bool lingering; /* closing: answer sent, input drained until EOF */
-  bool stream;  /* an audit stream follower */
+  bool closing;     /* close once out is sent */
+  bool lingering;   /* closing: answer sent, input drained until EOF */
+  bool stream;      /* an audit stream follower */
+  bool ext;         /* the request names an extension's origin (ext.c) */
+  uint64_t pending; /* an answer owed by web_ext_reply (its tag), 0: none */
   char session[WEB_TOKEN_LEN + 1];
 };
+
+/* An extension UI's one-time ticket or SDK token (ext.c): bound to the
+ * uid, the extension and its storage generation. */
+struct web_ext_token
+{
+  char tok[WEB_TOKEN_LEN + 1];
+  uid_t uid;
+  char name[64];
+  char gen[40];
+  uint64_t expires_us;
+};
+#define WEB_EXT_TICKETS 64
+#define WEB_EXT_TOKENS 256
 
 struct web
 {
@@ -58,6 +75,9 @@ struct web
   struct web_conn *conns;
   size_t n_conns, n_followers;
   llhttp_settings_t settings;
+  struct web_ext_token ext_tickets[WEB_EXT_TICKETS];
+  struct web_ext_token ext_tokens[WEB_EXT_TOKENS];
+  uint64_t next_tag;
 };
 
 /* Responses (web.c). */
@@ -68,6 +88,14 @@ int web_reply_error (struct web_conn *c, int status, const char *msg);
 
 /* The routes (routes.c): answer c's complete request. */
 void web_route (struct web_conn *c);
+/* An extension origin's request (ext.c): name is its label. */
+void web_ext_route (struct web_conn *c, const char *name);
+/* The dashboard's extension API (ext.c): GET /api/extensions, POST
+ * /api/extensions/NAME/ticket.  false when path is not one of them. */
+bool web_ext_dashboard (struct web_conn *c, const char *path, uid_t uid,
+                        bool post);
+/* Go on reading c's requests after an owed answer was queued (web.c). */
+void web_conn_resume (struct web_conn *c);
 /* Start an audit stream on c (routes.c calls, web.c keeps it). */
 int web_stream_start (struct web_conn *c, int64_t since_id);
 

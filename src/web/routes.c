@@ -220,6 +220,13 @@ web_route (struct web_conn *c)
       c->closing = true;
       return;
     }
+  /* An extension's origin never serves the dashboard (ext.c). */
+  if (strncasecmp (c->host, "127.0.0.1:", 10) != 0
+      && strncasecmp (c->host, "localhost:", 10) != 0)
+    {
+      web_ext_route (c, c->host);
+      return;
+    }
   if (web_target_path (c->url, path, sizeof path) < 0)
     {
       web_reply_error (c, 400, "malformed request target");
@@ -251,7 +258,9 @@ web_route (struct web_conn *c)
     {
       if (!same_origin (c))
         return;
-      if (strcmp (path, "/api/settings") == 0)
+      if (web_ext_dashboard (c, path, uid, true))
+        ;
+      else if (strcmp (path, "/api/settings") == 0)
         settings_set (c, uid);
       else if (strcmp (path, "/logout") == 0)
         {
@@ -289,8 +298,8 @@ web_route (struct web_conn *c)
     audit (c, NULL);
   else if (strcmp (path, "/api/net") == 0)
     audit (c, "net");
-  else if (strcmp (path, "/api/extensions") == 0)
-    web_reply_json (c, 200, json_array ()); /* the extensions issue */
+  else if (web_ext_dashboard (c, path, uid, false))
+    ;
   else if (strcmp (path, "/api/audit/stream") == 0)
     {
       memcpy (c->session, tok, sizeof c->session);

@@ -42,6 +42,14 @@ status_text (int status)
       return "Payload Too Large";
     case 415:
       return "Unsupported Media Type";
+    case 409:
+      return "Conflict";
+    case 429:
+      return "Too Many Requests";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
     case 421:
       return "Misdirected Request";
     case 431:
@@ -135,7 +143,7 @@ conn_flush (struct web_conn *c)
   else if (c->closing)
     mask = EPOLLIN | EPOLLRDHUP;
   else
-    mask = c->stream ? EPOLLRDHUP : EPOLLIN | EPOLLRDHUP;
+    mask = c->stream || c->pending ? EPOLLRDHUP : EPOLLIN | EPOLLRDHUP;
   if (io_handle_set (c->w->l, &c->h, mask) < 0)
     conn_close (c);
 }
@@ -152,6 +160,8 @@ req_reset (struct web_conn *c)
   c->in_value = false;
   c->host[0] = c->origin[0] = c->cookie[0] = c->ctype[0] = '\0';
   c->fetch_site[0] = '\0';
+  c->token[0] = '\0';
+  c->ext = false;
   c->n_host = 0;
   c->error = 0;
   c->complete = false;
@@ -241,6 +251,9 @@ hdr_target (struct web_conn *c, size_t *cap)
     case HDR_FETCH_SITE:
       *cap = sizeof c->fetch_site;
       return c->fetch_site;
+    case HDR_TOKEN:
+      *cap = sizeof c->token;
+      return c->token;
     default:
       return NULL;
     }
@@ -259,6 +272,7 @@ start_value (struct web_conn *c)
     { "cookie", HDR_COOKIE },
     { "content-type", HDR_CTYPE },
     { "sec-fetch-site", HDR_FETCH_SITE },
+    { "x-moat-token", HDR_TOKEN },
   };
   c->in_value = true;
   c->cur = HDR_NONE;
@@ -375,24 +389,38 @@ web_reply (struct web_conn *c, int status, const char *ctype,
            const char *extra, const void *body, size_t len)
 {
   bool keep = !c->closing && llhttp_should_keep_alive (&c->p);
+  char csp[320];
   if (!keep)
     c->closing = true;
-  if (io_buf_printf (
-          &c->out,
-          "HTTP/1.1 %d %s\r\n"
-          "Content-Type: %s\r\n"
-          "Content-Length: %zu\r\n"
-          "Cache-Control: no-store\r\n"
-          "X-Content-Type-Options: nosniff\r\n"
-          "X-Frame-Options: DENY\r\n"
-          "Referrer-Policy: no-referrer\r\n"
-          "Content-Security-Policy: default-src 'none'; script-src 'self'; "
-          "style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-          "form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n"
-          "%s"
-          "Connection: %s\r\n\r\n",
-          status, status_text (status), ctype, len, extra ? extra : "",
-          keep ? "keep-alive" : "close")
+  /* An extension's origin: the contract's policy exactly, framed by the
+   * dashboard only (docs/extensions.md, "The UI").  The dashboard: this
+   * origin only, and frames of the extensions' origins. */
+  if (c->ext)
+    snprintf (csp, sizeof csp,
+              "Content-Security-Policy: default-src 'self'; "
+              "frame-ancestors http://127.0.0.1:%u\r\n"
+              "Cross-Origin-Resource-Policy: same-origin\r\n",
+              c->w->port);
+  else
+    snprintf (csp, sizeof csp,
+              "X-Frame-Options: DENY\r\n"
+              "Content-Security-Policy: default-src 'none'; script-src "
+              "'self'; style-src 'self'; img-src 'self' data:; connect-src "
+              "'self'; frame-src http://*.ext.localhost:%u; form-action "
+              "'self'; frame-ancestors 'none'; base-uri 'none'\r\n",
+              c->w->port);
+  if (io_buf_printf (&c->out,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: %s\r\n"
+                     "Content-Length: %zu\r\n"
+                     "Cache-Control: no-store\r\n"
+                     "X-Content-Type-Options: nosniff\r\n"
+                     "Referrer-Policy: no-referrer\r\n"
+                     "%s"
+                     "%s"
+                     "Connection: %s\r\n\r\n",
+                     status, status_text (status), ctype, len, csp,
+                     extra ? extra : "", keep ? "keep-alive" : "close")
           < 0
       || (c->p.method != HTTP_HEAD && len > 0
           && io_buf_append (&c->out, body, len) < 0))
@@ -431,6 +459,43 @@ web_reply_error (struct web_conn *c, int status, const char *msg)
 
 /* ---- reading ---- */
 
+/* Answer the complete requests buffered on c, in order. */
+static void
+conn_parse (struct web_conn *c)
+{
+  while (!io_buf_empty_p (&c->in) && !c->closing && !c->stream
+         && c->pending == 0)
+    {
+      const char *base = io_buf_data (&c->in);
+      llhttp_errno_t e = llhttp_execute (&c->p, base, io_buf_len (&c->in));
+      size_t used = io_buf_len (&c->in);
+      if (e == HPE_PAUSED)
+        used = (size_t)(llhttp_get_error_pos (&c->p) - base);
+      io_buf_consume (&c->in, used);
+      if (e == HPE_PAUSED && c->complete)
+        {
+          llhttp_resume (&c->p);
+          io_timer_cancel (c->w->l, &c->t);
+          web_route (c);
+          if (c->pending != 0)
+            break; /* answered later: web_conn_resume */
+          if (!c->stream && !c->closing && conn_arm (c, WEB_IDLE_MS) < 0)
+            c->closing = true;
+          continue;
+        }
+      if (e != HPE_OK)
+        {
+          int st = c->error != 0 ? c->error : 400;
+          web_reply_error (c, st,
+                           st == 431   ? "request head too large"
+                           : st == 413 ? "request body too large"
+                                       : "malformed request");
+          c->closing = true;
+        }
+      break;
+    }
+}
+
 static void
 conn_read (struct web_conn *c)
 {
@@ -449,34 +514,18 @@ conn_read (struct web_conn *c)
       conn_close (c);
       return;
     }
-  while (!io_buf_empty_p (&c->in) && !c->closing && !c->stream)
-    {
-      const char *base = io_buf_data (&c->in);
-      llhttp_errno_t e = llhttp_execute (&c->p, base, io_buf_len (&c->in));
-      size_t used = io_buf_len (&c->in);
-      if (e == HPE_PAUSED)
-        used = (size_t)(llhttp_get_error_pos (&c->p) - base);
-      io_buf_consume (&c->in, used);
-      if (e == HPE_PAUSED && c->complete)
-        {
-          llhttp_resume (&c->p);
-          io_timer_cancel (c->w->l, &c->t);
-          web_route (c);
-          if (!c->stream && !c->closing && conn_arm (c, WEB_IDLE_MS) < 0)
-            c->closing = true;
-          continue;
-        }
-      if (e != HPE_OK)
-        {
-          int st = c->error != 0 ? c->error : 400;
-          web_reply_error (c, st,
-                           st == 431   ? "request head too large"
-                           : st == 413 ? "request body too large"
-                                       : "malformed request");
-          c->closing = true;
-        }
-      break;
-    }
+  conn_parse (c);
+  conn_flush (c);
+}
+
+void
+web_conn_resume (struct web_conn *c)
+{
+  if (c->h.fd < 0)
+    return;
+  if (!c->closing && conn_arm (c, WEB_IDLE_MS) < 0)
+    c->closing = true;
+  conn_parse (c);
   conn_flush (c);
 }
 
@@ -490,7 +539,7 @@ conn_event (struct io_loop *l, struct io_handle *h, uint32_t events)
       conn_close (c);
       return;
     }
-  if (c->stream && (events & EPOLLRDHUP))
+  if ((c->stream || c->pending) && (events & EPOLLRDHUP))
     {
       conn_close (c);
       return;

@@ -52,6 +52,25 @@ struct web_ops
   json_t *(*audit_since) (void *ctx, int64_t since_id);
   /* Chart data: {"pool":{...},"ranges":[...],"refusals":[...]}. */
   json_t *(*charts) (void *ctx);
+
+  /* Extensions' UIs (docs/extensions.md, "The UI").  May be NULL: no
+   * extension origin is then served. */
+  /* [{"name","title","src","generation"}] of the installed UIs. */
+  json_t *(*ext_list) (void *ctx);
+  /* One of them, or NULL when name has no installed UI. */
+  json_t *(*ext_info) (void *ctx, const char *name);
+  /* A UI file: 0 with *fd, *size, or -1 with errno (ENOENT, EFBIG). */
+  int (*ext_open) (void *ctx, const char *name, const char *rel, int *fd,
+                   size_t *size);
+  /* An SDK call of name's page by uid, already authenticated: call is
+   * {"call","method","path","contentType","body"}.  Returns 0 when queued:
+   * the answer then comes with web_ext_reply (w, tag, ...) on the loop's
+   * thread; -1 (too many calls in flight) is answered 429 here. */
+  int (*ext_call) (void *ctx, uid_t uid, const char *name, json_t *call,
+                   uint64_t tag);
+  /* Audit a refused SDK call (outcome "refused"). */
+  void (*ext_audit) (void *ctx, uid_t uid, const char *name, const char *call,
+                     const char *detail);
 };
 
 struct web_config
@@ -83,5 +102,10 @@ void web_audit_push (struct web *w, json_t *rec);
 void web_tick (struct web *w);
 
 size_t web_followers (const struct web *w);
+
+/* The answer to the SDK call tag (web_ops.ext_call): status and a JSON
+ * object body (taken).  On the loop's thread; a call whose connection has
+ * gone is dropped. */
+void web_ext_reply (struct web *w, uint64_t tag, int status, json_t *body);
 
 #endif

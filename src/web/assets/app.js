@@ -184,10 +184,50 @@
       el("td", {}, r.rule), el("td", { class: "detail" }, r.detail || ""))));
   };
 
+  // ---- extensions: a tab each, the UI framed from its own origin ----
+  const frames = new Map(); // iframe -> {name, title, src, origin}
+  function toast(x, kind, msg) {
+    const t = el("div", { class: "toast " + (["success", "warning", "error"].includes(kind) ? kind : "") },
+      x.title + ": " + msg);
+    $("toasts").append(t);
+    setTimeout(() => t.remove(), 8000);
+  }
+  async function loadExtensions() {
+    for (const x of await api("/api/extensions")) {
+      const id = "ext-" + x.name;
+      const tab = el("button", { role: "tab", id: "tab-" + id, "aria-controls": "view-" + id,
+        "aria-selected": "false" }, x.title);
+      const frame = el("iframe", { id: "frame-" + x.name, title: x.title, class: "ext-frame",
+        src: x.origin + "/" + x.src });
+      const view = el("section", { role: "tabpanel", id: "view-" + id, "aria-labelledby": "tab-" + id },
+        el("h2", {}, x.title), frame);
+      view.hidden = true;
+      $("ext-tabs").append(tab);
+      document.querySelector("main").append(view);
+      tabs.push(id);
+      frames.set(frame, x);
+      tab.addEventListener("click", () => show(id));
+    }
+  }
+  // Only a frame of ours, from its own origin, is answered.
+  window.addEventListener("message", async (ev) => {
+    let x = null;
+    for (const [f, info] of frames) if (f.contentWindow === ev.source) x = info;
+    if (!x || ev.origin !== x.origin || !ev.data || typeof ev.data !== "object") return;
+    if (ev.data.moat === "ticket") {
+      const r = await api("/api/extensions/" + encodeURIComponent(x.name) + "/ticket",
+        { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+      ev.source.postMessage({ moat: "ticket", ticket: r.ticket }, x.origin);
+    } else if (ev.data.moat === "toast") {
+      toast(x, ev.data.kind, String(ev.data.text).slice(0, 500));
+    }
+  });
+
   $("logout").addEventListener("click", async () => {
     await fetch("/logout", { method: "POST", credentials: "same-origin" });
     location.reload();
   });
   api("/api/session").then((s) => { $("who").textContent = "signed in as uid " + s.uid; });
   show("status");
+  loadExtensions().catch(() => {});
 })();

@@ -1,0 +1,128 @@
+// window.ddClient for an extension's page (docs/extensions.md, "The UI"):
+// moat's own code, a compatible subset of Docker Desktop's extension SDK.
+// Served on the extension's origin as /.moat/ddclient.js, wrapped in
+// (function (MOAT) { ... })({name, generation, dashboard}), and put before
+// anything else of each HTML page, so createDockerDesktopClient() finds it.
+const DASH = MOAT.dashboard;
+
+// The browser's storage of an earlier install of this name is not this
+// install's: cleared before the page's own scripts run (the key
+// "moat.generation" is moat's).
+try {
+  if (localStorage.getItem("moat.generation") !== MOAT.generation) {
+    localStorage.clear();
+    sessionStorage.clear();
+    localStorage.setItem("moat.generation", MOAT.generation);
+    if (window.indexedDB && indexedDB.databases) {
+      indexedDB.databases().then((l) => l.forEach((d) => indexedDB.deleteDatabase(d.name))).catch(() => {});
+    }
+    if (window.caches) caches.keys().then((k) => k.forEach((n) => caches.delete(n))).catch(() => {});
+  }
+} catch (e) { /* storage disabled: nothing to clear */ }
+
+// The token: the dashboard (our parent frame, checked by origin) hands a
+// one-time ticket, traded here for a token that lives in this closure.
+let tokenP = null;
+function token() {
+  if (tokenP) return tokenP;
+  tokenP = new Promise((resolve, reject) => {
+    if (window.parent === window) {
+      reject(new Error("open this extension from the moat dashboard"));
+      return;
+    }
+    const on = (ev) => {
+      if (ev.source !== window.parent || ev.origin !== DASH || !ev.data || ev.data.moat !== "ticket") return;
+      window.removeEventListener("message", on);
+      clearTimeout(timer);
+      fetch("/.moat/session", {
+        method: "POST", credentials: "omit",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ ticket: String(ev.data.ticket) }),
+      }).then((r) => r.json().then((b) => {
+        if (!r.ok) throw new Error(b.message || r.statusText);
+        resolve(b.token);
+      })).catch(reject);
+    };
+    const timer = setTimeout(() => {
+      window.removeEventListener("message", on);
+      reject(new Error("the moat dashboard did not answer"));
+    }, 10000);
+    window.addEventListener("message", on);
+    window.parent.postMessage({ moat: "ticket" }, DASH);
+  });
+  tokenP.catch(() => { tokenP = null; });
+  return tokenP;
+}
+
+async function call(body) {
+  const tok = await token();
+  const r = await fetch("/.moat/call", {
+    method: "POST", credentials: "omit",
+    headers: { "Content-Type": "application/json", "X-Moat-Token": tok },
+    body: JSON.stringify(body),
+  });
+  let b;
+  try { b = await r.json(); } catch (e) { b = { message: r.statusText }; }
+  if (!r.ok) {
+    const err = new Error(b.message || r.statusText);
+    err.statusCode = r.status;
+    throw err;
+  }
+  return b;
+}
+
+function parse(text) {
+  try { return JSON.parse(text); } catch (e) { return text; }
+}
+
+async function service(method, url, data) {
+  const body = { call: "vm.service", method: String(method).toUpperCase(), path: String(url) };
+  if (data !== undefined && data !== null) {
+    body.body = data;
+    body.contentType = typeof data === "string" ? "text/plain" : "application/json";
+  }
+  const b = await call(body);
+  if (b.status >= 400) {
+    const err = new Error(typeof b.body === "string" && b.body ? b.body : "HTTP " + b.status);
+    err.statusCode = b.status;
+    throw err;
+  }
+  return parse(b.body);
+}
+
+function execResult(o) {
+  return {
+    stdout: o.stdout || "", stderr: o.stderr || "", code: o.code,
+    lines() { return this.stdout.split("\n").filter((l) => l !== ""); },
+    parseJsonLines() { return this.lines().map((l) => JSON.parse(l)); },
+    parseJsonObject() { return JSON.parse(this.stdout); },
+  };
+}
+const exec = (kind) => async (command, args) =>
+  execResult(await call({ call: kind, command: String(command), args: (args || []).map(String) }));
+const toast = (kind) => (msg) => { window.parent.postMessage({ moat: "toast", kind, text: String(msg) }, DASH); };
+
+const client = {
+  extension: {
+    vm: {
+      service: {
+        get: (url) => service("GET", url),
+        post: (url, data) => service("POST", url, data),
+        put: (url, data) => service("PUT", url, data),
+        delete: (url) => service("DELETE", url),
+        request: (c) => service(c.method || "GET", c.url, c.data),
+      },
+      cli: { exec: exec("vm.cli.exec") },
+    },
+    host: { cli: { exec: exec("host.cli.exec") } },
+    image: MOAT.name,
+  },
+  docker: {
+    cli: { exec: exec("docker.cli.exec") },
+    listContainers: (options) => call({ call: "docker.listContainers", options: options || {} }),
+    listImages: (options) => call({ call: "docker.listImages", options: options || {} }),
+  },
+  desktopUI: { toast: { success: toast("success"), warning: toast("warning"), error: toast("error") } },
+  host: { platform: "linux", openExternal: () => {} },
+};
+Object.defineProperty(window, "ddClient", { value: client, writable: false, configurable: false });

@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""Extension UIs in a real headless Chromium (chromium-driver, Debian's
+python3-selenium), for tests/integration/test_ext_ui.sh.
+
+Usage: ext_ui_browser.py MOAT PORT ARTIFACT_DIR PROFILE PHASE
+
+PHASE: "first" (each UI reaches its own backend, its own localStorage,
+CSP, cross-origin calls), "kept" (after update and a moat down/up: the
+storage is still there), "gone" (after rm and reinstall: it is not).
+The profile directory is kept between phases, as a user's browser keeps
+its storage.  Prints "PASS name" or "FAIL name: detail" lines.  The
+browser goes only to loopback: every other request is sent to a proxy
+address where nothing listens (127.0.0.1:9).
+"""
+import subprocess
+import sys
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+moat, port, artifacts, profile, phase = sys.argv[1:6]
+base = "http://127.0.0.1:%s" % port
+failed = 0
+
+
+def report(name, ok, detail=""):
+    global failed
+    if ok:
+        print("PASS %s" % name, flush=True)
+    else:
+        failed += 1
+        print("FAIL %s: %s" % (name, detail), flush=True)
+
+
+opts = webdriver.ChromeOptions()
+for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
+          "--disable-dev-shm-usage", "--no-first-run",
+          "--disable-background-networking", "--disable-component-update",
+          "--disable-sync", "--disable-default-apps",
+          "--disable-domain-reliability", "--disable-features=Translate",
+          "--proxy-server=http://127.0.0.1:9", "--window-size=1280,900",
+          "--user-data-dir=" + profile):
+    opts.add_argument(a)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"),
+                          options=opts)
+driver.set_script_timeout(20)
+wait = WebDriverWait(driver, 20)
+
+
+def in_frame(name):
+    driver.switch_to.default_content()
+    driver.find_element(By.ID, "tab-ext-" + name).click()
+    driver.switch_to.frame(driver.find_element(By.ID, "frame-" + name))
+
+
+def text_of(el_id):
+    return driver.execute_script(
+        "const e = document.getElementById(arguments[0]);"
+        "return e ? e.textContent : null;", el_id)
+
+
+def wait_text(el_id, pred):
+    try:
+        wait.until(lambda d: pred(text_of(el_id) or ""))
+    except Exception:  # noqa: BLE001
+        pass
+    return text_of(el_id)
+
+
+def fetch(js_call):
+    """Run a fetch in the current frame: 'status N' or 'error ...'."""
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "(" + js_call + ").then((r) => done('status ' + r.status),"
+        " (e) => done('error ' + e));")
+
+
+try:
+    url = subprocess.run([moat, "dashboard", "--print-url"], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    driver.get(url)
+    wait.until(EC.presence_of_element_located((By.ID, "tab-ext-ea")))
+    wait.until(EC.presence_of_element_located((By.ID, "tab-ext-eb")))
+    report("a tab per extension", True)
+
+    for name in ("ea", "eb"):
+        in_frame(name)
+        got = wait_text("backend", lambda t: t != "waiting")
+        report("%s: its UI reaches its own backend through ddClient" % name,
+               got == "hello from %s" % name, got)
+        report("%s: window.ddClient is there" % name,
+               text_of("dd") == "object", text_of("dd"))
+        stored = text_of("stored")
+        if phase == "first":
+            report("%s: no storage at first" % name, stored == "null", stored)
+            driver.execute_script(
+                "localStorage.setItem('note', 'note of ' + arguments[0]);",
+                name)
+        elif phase == "kept" or name == "eb":
+            report("%s: its own localStorage kept (update, moat down/up)"
+                   % name, stored == "note of %s" % name, stored)
+        else:
+            report("ea: localStorage gone after rm and reinstall",
+                   stored == "null", stored)
+        if phase == "first" and name == "eb":
+            report("eb does not see ea's localStorage (set before)",
+                   stored == "null", stored)
+
+    if phase == "first":
+        in_frame("ea")
+        csp = wait_text("csp", lambda t: t.startswith("blocked"))
+        report("an external script is blocked by CSP",
+               "203.0.113.7" in (csp or ""), csp)
+        ext_ran = driver.execute_script("return window.externalRan === true")
+        report("  and did not run", not ext_ran)
+        other = "http://eb.ext.localhost:%s/.moat/call" % port
+        r = fetch("fetch(%r, {method: 'POST', headers: {'Content-Type': "
+                  "'application/json', 'X-Moat-Token': '0'.repeat(64)}, "
+                  "body: JSON.stringify({call: 'vm.service', method: 'GET', "
+                  "path: '/hello'})})" % other)
+        report("ea's page cannot call eb's backend", r.startswith("error"), r)
+        r = fetch("fetch(%r, {method: 'POST', mode: 'no-cors', body: "
+                  "JSON.stringify({call: 'vm.service', path: '/hello'})})"
+                  % other)
+        report("  nor with a no-cors request", r.startswith("error")
+               or r == "status 0", r)
+        r = fetch("fetch(%r, {credentials: 'include'})" % (base + "/api/status"))
+        report("ea's page cannot read moatd's dashboard API",
+               r.startswith("error"), r)
+        r = fetch("fetch('/api/status', {credentials: 'include'})")
+        report("  nor find it on its own origin", r == "status 404", r)
+        r = fetch("fetch('/.moat/call', {method: 'POST', headers: "
+                  "{'Content-Type': 'application/json', 'X-Moat-Token': "
+                  "'0'.repeat(64)}, body: '{}'})")
+        report("a forged token on its own origin is refused",
+               r == "status 401", r)
+        r = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "window.ddClient.docker.cli.exec('ps', []).then("
+            "() => done('ok'), (e) => done('error ' + e.statusCode));")
+        report("docker.cli.exec answers 501 (not available yet)",
+               r == "error 501", r)
+        driver.execute_script(
+            "window.ddClient.desktopUI.toast.success('hello from the page');")
+        driver.switch_to.default_content()
+        try:
+            wait.until(lambda d: "hello from the page"
+                       in d.find_element(By.ID, "toasts").text)
+            report("desktopUI.toast is shown by the dashboard", True)
+        except Exception as e:  # noqa: BLE001
+            report("desktopUI.toast is shown by the dashboard", False,
+                   repr(e))
+
+    in_frame("ea")
+    driver.switch_to.default_content()
+    path = "%s/ext-ui-%s.png" % (artifacts, phase)
+    driver.save_screenshot(path)
+    report("screenshot saved %s" % path, True)
+except Exception as e:  # noqa: BLE001
+    report("browser %s" % phase, False, repr(e))
+finally:
+    driver.quit()
+sys.exit(1 if failed else 0)
