@@ -267,6 +267,9 @@ moatd_run (struct moatd *d, moat_error_t *err)
             case SRC_WEB:
               moatd_web_turn (d);
               break;
+            case SRC_SIGNIN:
+              moatd_session_results (d);
+              break;
             case SRC_SIGNAL:
               {
                 struct signalfd_siginfo si;

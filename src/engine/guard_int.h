@@ -133,9 +133,10 @@ struct conn
   bool relaying;
   bool close_when_flushed;
   bool dead;
-  bool closed; /* handles closed, memory freed after the batch */
-  bool kick;   /* run the parser even with no new bytes (it may complete a
-                  message without consuming input) */
+  bool closed;   /* handles closed, memory freed after the batch */
+  bool kick;     /* run the parser even with no new bytes (it may complete a
+                    message without consuming input) */
+  bool gate_cut; /* the gate no longer serves its caller: closed */
 };
 
 /* A collected body's check, run by a worker thread: a socket-mount
@@ -191,7 +192,8 @@ struct engine_guard
   pthread_mutex_t mu;
   const struct policy *pol;
   const struct engine_gate *gate; /* under mu; NULL: no sign-in gate */
-  pid_t self;                      /* this process: moatd's own calls */
+  bool gate_changed; /* under mu: the loop re-judges open connections */
+  pid_t self;        /* this process: moatd's own calls */
   struct conn *conns;
   size_t n_conns;
   llhttp_settings_t resp_settings;
