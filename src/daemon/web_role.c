@@ -633,9 +633,16 @@ json_t *
 moatd_web_status (struct moatd *d)
 {
   if (d->web != NULL && d->web->web != NULL)
-    return json_pack ("{s:b, s:i, s:i}", "running", 1, "port",
-                      (int)web_port (d->web->web), "followers",
-                      (int)web_followers (d->web->web));
+    {
+      json_int_t lists;
+      pthread_mutex_lock (&d->web->mu);
+      lists = (json_int_t)d->web->full_lists;
+      pthread_mutex_unlock (&d->web->mu);
+      return json_pack ("{s:b, s:i, s:i, s:I}", "running", 1, "port",
+                        (int)web_port (d->web->web), "followers",
+                        (int)web_followers (d->web->web), "container_lists",
+                        lists);
+    }
   return json_pack ("{s:b, s:s?}", "running", 0, "error", d->web_error);
 }
 
