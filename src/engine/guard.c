@@ -968,8 +968,11 @@ apply_gate (struct engine_guard *g)
   for (c = g->conns; c != NULL; c = c->next)
     {
       const char *text;
+      /* (a filtered socket's connection whose peer check still runs has
+       * no caller yet: its first request is gated) */
       c->gate_cut
           = !c->closed && g->gate != NULL && c->cred.pid != g->self
+            && !(c->job != NULL && c->job->op == JOB_PEER)
             && engine_gate_check (g->gate, c->caller_uid, now.tv_sec, &text)
                    < 0;
       cut += c->gate_cut;

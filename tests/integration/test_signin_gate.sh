@@ -243,7 +243,7 @@ for i in $(seq 50); do
   python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),1).close()' "$sport" 2>/dev/null && break
   sleep 0.1
 done
-printf '{"type": "ldap", "url": "ldap://127.0.0.1:%s", "userDnTemplate": "uid=%%s,ou=people,dc=t", "groupBaseDn": "ou=groups,dc=t", "timeoutSeconds": 4}\n' "$sport" \
+printf '{"type": "ldap", "url": "ldap://127.0.0.1:%s", "userDnTemplate": "uid=%%s,ou=people,dc=t", "groupBaseDn": "ou=groups,dc=t", "timeoutSeconds": 8}\n' "$sport" \
   >"$MOAT_ROOT/etc/moat/directory.json"
 sleep 1.1 # past the sign-in attempt gap
 t0=$(date +%s%N)
@@ -254,7 +254,7 @@ t1=$(date +%s%N)
 out=$(timeout 10 "$MOAT" status --json 2>&1)
 t2=$(date +%s%N)
 ms=$(((t2 - t1) / 1000000))
-if jq -e 'type == "object"' <<<"$out" >/dev/null 2>&1 && [ "$ms" -lt 2000 ] && [ ! -e "$HARNESS_DIR/slow-login.rc" ]; then
+if jq -e 'type == "object"' <<<"$out" >/dev/null 2>&1 && [ "$ms" -lt 3000 ] && [ ! -e "$HARNESS_DIR/slow-login.rc" ]; then
   ok "a sign-in waiting on a silent LDAP server does not hold the control loop (status in $ms ms)"
 else
   not_ok "a sign-in waiting on a silent LDAP server does not hold the control loop" "status took $ms ms: $(head -c 300 <<<"$out")"
@@ -262,7 +262,7 @@ fi
 out=$(timeout 10 "$MOAT" whoami --json 2>&1)
 t3=$(date +%s%N)
 ms=$(((t3 - t2) / 1000000))
-[ "$ms" -lt 2000 ] && ok "whoami answers meanwhile too ($ms ms)" ||
+[ "$ms" -lt 3000 ] && ok "whoami answers meanwhile too ($ms ms)" ||
   not_ok "whoami answers meanwhile too" "$ms ms: $out"
 wait "$lpid"
 ms=$((($(date +%s%N) - t0) / 1000000))
@@ -279,7 +279,7 @@ sleep 0.5
 t1=$(date +%s%N)
 out=$(timeout 10 "$MOAT" status --json 2>&1)
 ms=$((($(date +%s%N) - t1) / 1000000))
-[ "$ms" -lt 2000 ] && jq -e 'type == "object"' <<<"$out" >/dev/null 2>&1 &&
+[ "$ms" -lt 3000 ] && jq -e 'type == "object"' <<<"$out" >/dev/null 2>&1 &&
   ok "a reload's directory check does not hold the control loop ($ms ms)" ||
   not_ok "a reload's directory check does not hold the control loop" "$ms ms: $(head -c 300 <<<"$out")"
 wait "$rpid"
