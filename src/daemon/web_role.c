@@ -203,7 +203,7 @@ fetch_list (struct web_role *r)
 
 /* (lister thread) Whether the engine's containers may have changed since
  * the last full list began: true unless the engine answers, for the
- * window from one second before that start to now, with no container
+ * window from just before that start to now, with no container
  * event at all.  The window only grows until the next full list, so an
  * event is seen whenever it happened. */
 static bool
@@ -211,12 +211,21 @@ changed_since_list (struct web_role *r)
 {
   struct dockerapi_response resp = { 0 };
   moat_error_t err = NULL;
-  struct timespec now;
+  struct timespec now, since = r->list_start;
   char path[256];
   bool changed = true;
 
   if (!r->have_list || !r->complete)
     return true;
+  /* a quarter second before the list began: an event is stamped after
+   * its change, on the same clock, so this is margin only */
+  if (since.tv_nsec >= 250000000)
+    since.tv_nsec -= 250000000;
+  else
+    {
+      since.tv_sec--;
+      since.tv_nsec += 750000000;
+    }
   clock_gettime (CLOCK_REALTIME, &now);
   /* until a millisecond ago: the engine then answers at once, from the
    * past only, instead of streaming */
@@ -230,8 +239,8 @@ changed_since_list (struct web_role *r)
   snprintf (path, sizeof path,
             "/events?since=%lld.%09ld&until=%lld.%09ld"
             "&filters=%%7B%%22type%%22%%3A%%5B%%22container%%22%%5D%%7D",
-            (long long)r->list_start.tv_sec - 1, r->list_start.tv_nsec,
-            (long long)now.tv_sec, now.tv_nsec);
+            (long long)since.tv_sec, since.tv_nsec, (long long)now.tv_sec,
+            now.tv_nsec);
   if (dockerapi_call (r->engine_sock, "GET", path, NULL, 0, false, 1000, &resp,
                       &err)
           == 0

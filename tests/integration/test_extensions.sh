@@ -310,6 +310,12 @@ check_output "root signs in as a member" "signed in as extadmin" \
   sh -c "printf 'ext-admin-pw-5c1e\n' | '$MOAT' login --user extadmin --password-stdin"
 check_output "sign-in enforced, root signed in: the extension installs" "installed extension hello" \
   "$MOAT" extension install -f acme/hello:2
+if [ -x /usr/bin/docker-compose ]; then
+  # docker-compose, moatd's child, calls the guarded socket as root
+  check_output "sign-in enforced, root signed in: a compose backend installs" \
+    "installed extension composed" "$MOAT" extension install -f acme/composed:1
+  check "and is removed" "$MOAT" extension rm composed --volumes
+fi
 "$MOAT" logout >/dev/null 2>&1
 check_refused "signed out: rm is refused too" "sign-in required" "$MOAT" extension rm hello --volumes
 sleep 1.1
