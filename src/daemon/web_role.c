@@ -23,6 +23,7 @@
 #define CONTAINERS_STALE_MS 5000 /* older than this: wait for a new one */
 #define CONTAINERS_WAIT_MS 2000  /* at most, on moatd's main thread */
 #define INSPECT_PER_LIST 64      /* runtimes looked up per refresh */
+#define FULL_LIST_MAX_S 30       /* a full list at least this often */
 
 /* The engine's container list is fetched by a thread of its own, so that
  * a slow engine never holds moatd's main thread (control socket, audit,
@@ -216,6 +217,12 @@ changed_since_list (struct web_role *r)
   bool changed = true;
 
   if (!r->have_list || !r->complete)
+    return true;
+  /* the engine keeps its events in memory only: a restarted engine has
+   * forgotten those of its shutdown.  A full list at least this often. */
+  clock_gettime (CLOCK_REALTIME, &now);
+  if (now.tv_sec - r->list_start.tv_sec >= FULL_LIST_MAX_S
+      || now.tv_sec < r->list_start.tv_sec)
     return true;
   /* a quarter second before the list began: an event is stamped after
    * its change, on the same clock, so this is margin only */
