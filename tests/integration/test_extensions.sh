@@ -312,6 +312,7 @@ check_output "sign-in enforced, root signed in: the extension installs" "install
   "$MOAT" extension install -f acme/hello:2
 if [ -x /usr/bin/docker-compose ]; then
   # docker-compose, moatd's child, calls the guarded socket as root
+  printf 'acme/composed:1\n' >>"$MOAT_ROOT/etc/moat/extension-marketplace/extensions.txt"
   check_output "sign-in enforced, root signed in: a compose backend installs" \
     "installed extension composed" "$MOAT" extension install -f acme/composed:1
   check "and is removed" "$MOAT" extension rm composed --volumes
