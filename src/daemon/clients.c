@@ -73,7 +73,7 @@ sweep (struct moatd *d)
   while (*pp != NULL)
     {
       struct client *c = *pp;
-      if (!c->dead)
+      if (!c->dead || c->waiting)
         {
           pp = &c->next;
           continue;
@@ -92,7 +92,9 @@ update_events (struct moatd *d, struct client *c)
   if (c->dead)
     return;
   ev.events
-      = (c->closing || c->eof || c->throttled || has_line (c) ? 0 : EPOLLIN)
+      = (c->closing || c->eof || c->throttled || c->waiting || has_line (c)
+             ? 0
+             : EPOLLIN)
         | (c->out_len > c->out_off ? EPOLLOUT : 0);
   epoll_ctl (d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
@@ -238,7 +240,13 @@ has_token (struct moatd *d, uid_t uid)
 static void
 finish_eof (struct moatd *d, struct client *c)
 {
-  /* The client may half-close after its request: answer first. */
+  /* The client may half-close after its request: answer first (a worker
+   * may still be preparing the answer). */
+  if (c->waiting)
+    {
+      update_events (d, c);
+      return;
+    }
   if (c->out_len > c->out_off && !c->follow)
     {
       c->closing = true;
@@ -256,7 +264,7 @@ serve (struct moatd *d, struct client *c)
   char *nl;
 
   c->throttled = false;
-  while (!c->dead && !c->closing && budget > 0
+  while (!c->dead && !c->closing && !c->waiting && budget > 0
          && (nl = memchr (c->in, '\n', c->in_len)) != NULL)
     {
       json_error_t jerr;
@@ -462,7 +470,7 @@ moatd_clients_turn (struct moatd *d)
 {
   for (struct client *c = d->clients; c != NULL; c = c->next)
     {
-      if (c->dead || c->closing || !has_line (c))
+      if (c->dead || c->closing || c->waiting || !has_line (c))
         continue;
       if (c->throttled && !has_token (d, c->uid))
         continue;
@@ -477,7 +485,7 @@ moatd_clients_wait_ms (struct moatd *d)
   int wait = -1;
   for (struct client *c = d->clients; c != NULL; c = c->next)
     {
-      if (c->dead || c->closing || !has_line (c))
+      if (c->dead || c->closing || c->waiting || !has_line (c))
         continue;
       if (!c->throttled)
         return 0;
@@ -493,7 +501,8 @@ moatd_clients_idle (struct moatd *d)
   size_t k = 0;
 
   for (struct client *c = d->clients; c != NULL; c = c->next)
-    if (!c->dead && !c->follow && now - c->last_req_ms > CTL_IDLE_MS)
+    if (!c->dead && !c->follow && !c->waiting
+        && now - c->last_req_ms > CTL_IDLE_MS)
       client_close (d, c);
   sweep (d);
   /* Forget full buckets: a uid that comes back starts full anyway. */
@@ -507,9 +516,35 @@ moatd_clients_idle (struct moatd *d)
 }
 
 void
+moatd_client_wait (struct moatd *d, struct client *c)
+{
+  c->waiting = true;
+  update_events (d, c);
+}
+
+void
+moatd_client_resume (struct moatd *d, struct client *c, json_t *reply)
+{
+  c->waiting = false;
+  c->last_req_ms = mono_ms ();
+  if (c->dead)
+    return; /* freed at the next sweep */
+  if (reply != NULL)
+    moatd_client_send (d, c, reply);
+  if (c->eof && !has_line (c))
+    finish_eof (d, c);
+  else
+    update_events (d, c); /* a buffered request is served next turn */
+}
+
+void
 moatd_clients_close_all (struct moatd *d)
 {
+  /* the workers have stopped: nothing will resume a waiting client */
   for (struct client *c = d->clients; c != NULL; c = c->next)
-    client_close (d, c);
+    {
+      c->waiting = false;
+      client_close (d, c);
+    }
   sweep (d);
 }

@@ -241,8 +241,12 @@ moatd_handle_request (struct moatd *d, struct client *c, json_t *req)
       moatd_policy_check (d, true);
       moatd_fleet_kick (d);
       moatd_signin_check (d, true);
-      reply = d->policy_error != NULL ? error_reply (d->policy_error)
-                                      : json_pack ("{s:b}", "ok", 1);
+      reply = d->policy_error != NULL
+                  ? error_reply (d->policy_error)
+                  : json_pack ("{s:b}", "ok", 1);
+      /* answered once the sessions are re-checked (off this thread) */
+      if (moatd_session_reply_after_check (d, c, reply))
+        return;
     }
   else if (strcmp (cmd, "audit.list") == 0)
     reply = audit_list (d, req);
@@ -290,6 +294,7 @@ moatd_handle_request (struct moatd *d, struct client *c, json_t *req)
         m = NULL;
       reply = error_reply (m ? m : "unknown command");
     }
-  moatd_client_send (d, c, reply);
+  if (!json_is_null (reply)) /* null: a worker answers later */
+    moatd_client_send (d, c, reply);
   json_decref (reply);
 }

@@ -271,6 +271,9 @@ moatd_run (struct moatd *d, moat_error_t *err)
             case SRC_EXT:
               moatd_ext_drain (d);
               break;
+            case SRC_SIGNIN:
+              moatd_session_results (d);
+              break;
             case SRC_SIGNAL:
               {
                 struct signalfd_siginfo si;

@@ -484,6 +484,22 @@ moatd_ext_request (struct moatd *d, struct client *c, const char *cmd,
       return json_pack ("{s:b, s:s}", "ok", 0, "error",
                         REFUSAL_EXTENSION_ROOT_ONLY);
     }
+  /* An extension's engine work (its backend, a compose file's services,
+   * their removal) is the installing admin's: gated as the caller, like
+   * the caller's own docker calls (docs/signin.md). */
+  if ((strcmp (cmd, "extension.install") == 0
+       || strcmp (cmd, "extension.update") == 0
+       || strcmp (cmd, "extension.rm") == 0)
+      && moatd_session_gate_refusal (d, c->uid) != NULL)
+    {
+      r.rule = "signin";
+      r.endpoint = image != NULL ? image : name;
+      r.outcome = "refused";
+      r.detail = moatd_session_gate_refusal (d, c->uid);
+      moatd_audit_record (d, &r);
+      return json_pack ("{s:b, s:s}", "ok", 0, "error",
+                        moatd_session_gate_refusal (d, c->uid));
+    }
   if (strcmp (cmd, "extension.install") == 0
       || strcmp (cmd, "extension.update") == 0)
     {

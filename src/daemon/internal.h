@@ -25,8 +25,9 @@ enum source_kind
   SRC_SIGNAL,
   SRC_TIMER,
   SRC_AUDIT,
-  SRC_WEB, /* the dashboard's I/O core loop (web_role.c) */
-  SRC_EXT, /* extension sandbox calls done (ext_role.c) */
+  SRC_WEB,    /* the dashboard's I/O core loop (web_role.c) */
+  SRC_EXT,    /* extension sandbox calls done (ext_role.c) */
+  SRC_SIGNIN, /* the sign-in worker's results (signin_role.c) */
 };
 
 struct source
@@ -49,6 +50,8 @@ struct client
   bool dead;           /* closed; freed after the current epoll batch */
   bool eof;            /* the peer half-closed: serve what is buffered */
   bool throttled;      /* its uid is out of tokens: not read meanwhile */
+  bool waiting;        /* its request is with a worker: neither read nor
+                          served, nor freed, until moatd_client_resume */
   int64_t last_req_ms; /* monotonic; accept or last request served */
   struct client *next;
 };
@@ -204,9 +207,21 @@ void moatd_session_publish (struct moatd *d);
 void moatd_session_check (struct moatd *d);
 /* From the periodic timer: expiry, and the check every 15 minutes. */
 void moatd_session_tick (struct moatd *d);
-/* signin.login, signin.logout, signin.whoami; NULL for another cmd. */
+/* The directory work (sign-in, check) runs on a worker thread; its
+ * results are applied here when SRC_SIGNIN is readable. */
+void moatd_session_results (struct moatd *d);
+/* While a check is under way: answer c with reply when it is done (true;
+ * reply is taken).  false: no check under way, reply stays the caller's. */
+bool moatd_session_reply_after_check (struct moatd *d, struct client *c,
+                                      json_t *reply);
+/* signin.login, signin.logout, signin.whoami; NULL for another cmd,
+ * json_null () when the reply comes later (moatd_client_resume). */
 json_t *moatd_session_request (struct moatd *d, struct client *c,
                                const char *cmd, json_t *req);
+/* The gate's refusal of uid now (its text, valid until the next publish),
+ * or NULL when the gate serves uid: for engine work moatd does on a
+ * caller's behalf (extensions). */
+const char *moatd_session_gate_refusal (struct moatd *d, uid_t uid);
 /* A problem of the last check (directory unavailable), or NULL. */
 const char *moatd_session_problem (const struct moatd *d);
 void moatd_session_stop (struct moatd *d); /* after the guard stopped */
@@ -230,6 +245,11 @@ void moatd_web_stop (struct moatd *d);
 
 /* clients.c: the control socket's connections. */
 void moatd_client_send (struct moatd *d, struct client *c, json_t *msg);
+/* c's request went to a worker: c is neither read nor served (nor freed)
+ * until moatd_client_resume, which sends reply (unless c was closed
+ * meanwhile) and serves c again. */
+void moatd_client_wait (struct moatd *d, struct client *c);
+void moatd_client_resume (struct moatd *d, struct client *c, json_t *reply);
 void moatd_client_event (struct moatd *d, struct client *c, uint32_t events);
 void moatd_clients_accept (struct moatd *d);
 /* After each epoll batch: serve buffered requests fairly, free the dead. */

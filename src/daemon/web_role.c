@@ -9,7 +9,9 @@
 #include <string.h>
 #include <stdatomic.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -22,11 +24,19 @@
 #define CONTAINERS_STALE_MS 5000 /* older than this: wait for a new one */
 #define CONTAINERS_WAIT_MS 2000  /* at most, on moatd's main thread */
 #define INSPECT_PER_LIST 64      /* runtimes looked up per refresh */
+#define FULL_LIST_MAX_S 30       /* a full list at least this often */
 
 /* The engine's container list is fetched by a thread of its own, so that
  * a slow engine never holds moatd's main thread (control socket, audit,
  * the dashboard itself) for longer than CONTAINERS_WAIT_MS, and a page is
- * served from the last list while a newer one is fetched. */
+ * served from the last list while a newer one is fetched.
+ *
+ * A refresh first asks the engine for the container events since the last
+ * full list began (a bounded, past-only /events call: the engine answers
+ * from the events it keeps in memory).  None: the list still holds and is
+ * not fetched again, so an idle dashboard costs the engine (and the two
+ * CPUs a page shares with it) next to nothing.  The thread also runs at a
+ * lower CPU priority than the main thread that serves the pages. */
 struct web_role
 {
   struct io_loop *loop;
@@ -34,6 +44,9 @@ struct web_role
   struct source src;
   json_t *containers; /* main thread: the last list taken, its time */
   int64_t containers_ms, used_ms;
+  json_t *rows;     /* main thread: the last /api/containers answer, */
+  json_t *rows_for; /* built from this list */
+  int64_t rows_dv;  /* and this state database data_version */
 
   pthread_t thr;
   bool thr_started;
@@ -44,8 +57,13 @@ struct web_role
   uint64_t fetches; /* under mu: lists fetched (or failed) so far */
   json_t *fresh;    /* under mu: handed from the thread to main */
   int64_t fresh_ms;
+  int64_t held_ms;   /* under mu: the thread's last list still held then */
   char *engine_sock; /* the thread's own copy */
   json_t *runtimes;  /* the thread's: container id -> runtime */
+  bool have_list;    /* the thread's: a full list was taken, */
+  bool complete;     /* with every runtime known, */
+  struct timespec list_start; /* begun at this wall-clock time */
+  uint64_t full_lists;        /* under mu: full lists fetched (tests) */
 };
 
 static json_t *
@@ -90,6 +108,22 @@ id_ranges (struct moatd *d)
   return o;
 }
 
+/* SQLite's data_version of moatd's connection: it changes when another
+ * connection (moat-runc's) commits.  -1 when it cannot be read. */
+static int64_t
+data_version (struct moatd *d)
+{
+  sqlite3_stmt *st = NULL;
+  int64_t v = -1;
+  if (sqlite3_prepare_v2 (state_db (d->state), "PRAGMA data_version", -1, &st,
+                          NULL)
+          == SQLITE_OK
+      && sqlite3_step (st) == SQLITE_ROW)
+    v = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  return v;
+}
+
 /* (lister thread) The engine's HostConfig.Runtime of a container (the
  * list does not carry it): inspected once, remembered. */
 static const char *
@@ -129,7 +163,7 @@ fetch_list (struct web_role *r)
   moat_error_t err = NULL;
   json_t *list, *out, *c;
   int budget = INSPECT_PER_LIST;
-  size_t i;
+  size_t i, missing = 0;
 
   if (dockerapi_call (r->engine_sock, "GET", "/containers/json?all=1", NULL, 0,
                       false, 2000, &resp, &err)
@@ -150,8 +184,11 @@ fetch_list (struct web_role *r)
     const char *id = json_string_value (json_object_get (c, "Id"));
     const char *name
         = json_string_value (json_array_get (json_object_get (c, "Names"), 0));
+    const char *rt;
     if (id == NULL)
       continue;
+    if ((rt = runtime_of (r, id, &budget)) == NULL)
+      missing++;
     json_array_append_new (
         out,
         json_pack ("{s:s, s:s, s:s, s:s, s:s?}", "id", id, "name",
@@ -159,16 +196,83 @@ fetch_list (struct web_role *r)
                    json_string_value (json_object_get (c, "Image")) ?: "",
                    "state",
                    json_string_value (json_object_get (c, "State")) ?: "",
-                   "runtime", runtime_of (r, id, &budget)));
+                   "runtime", rt));
   }
   json_decref (list);
+  r->complete = missing == 0;
   return out;
+}
+
+/* (lister thread) Whether the engine's containers may have changed since
+ * the last full list began: true unless the engine answers, for the
+ * window from just before that start to now, with no container
+ * event at all.  The window only grows until the next full list, so an
+ * event is seen whenever it happened. */
+static bool
+changed_since_list (struct web_role *r)
+{
+  struct dockerapi_response resp = { 0 };
+  moat_error_t err = NULL;
+  struct timespec now, since = r->list_start;
+  char path[256];
+  bool changed = true;
+
+  if (!r->have_list || !r->complete)
+    return true;
+  /* the engine keeps its events in memory only: a restarted engine has
+   * forgotten those of its shutdown.  A full list at least this often. */
+  clock_gettime (CLOCK_REALTIME, &now);
+  if (now.tv_sec - r->list_start.tv_sec >= FULL_LIST_MAX_S
+      || now.tv_sec < r->list_start.tv_sec)
+    return true;
+  /* a quarter second before the list began: an event is stamped after
+   * its change, on the same clock, so this is margin only */
+  if (since.tv_nsec >= 250000000)
+    since.tv_nsec -= 250000000;
+  else
+    {
+      since.tv_sec--;
+      since.tv_nsec += 750000000;
+    }
+  clock_gettime (CLOCK_REALTIME, &now);
+  /* until a millisecond ago: the engine then answers at once, from the
+   * past only, instead of streaming */
+  if (now.tv_nsec >= 1000000)
+    now.tv_nsec -= 1000000;
+  else
+    {
+      now.tv_sec--;
+      now.tv_nsec += 999000000;
+    }
+  snprintf (path, sizeof path,
+            "/events?since=%lld.%09ld&until=%lld.%09ld"
+            "&filters=%%7B%%22type%%22%%3A%%5B%%22container%%22%%5D%%7D",
+            (long long)since.tv_sec, since.tv_nsec, (long long)now.tv_sec,
+            now.tv_nsec);
+  if (dockerapi_call (r->engine_sock, "GET", path, NULL, 0, false, 1000, &resp,
+                      &err)
+          == 0
+      && resp.status == 200)
+    {
+      changed = false;
+      for (size_t i = 0; i < resp.len && !changed; i++)
+        changed = resp.body[i] != ' ' && resp.body[i] != '\n'
+                  && resp.body[i] != '\r' && resp.body[i] != '\t';
+    }
+  moat_error_release (&err);
+  dockerapi_response_free (&resp);
+  return changed;
 }
 
 static void *
 lister (void *arg)
 {
   struct web_role *r = arg;
+  /* below the main thread, which serves the pages (a thread's nice value
+   * is its own on Linux); failing that, it runs as before */
+  if (setpriority (PRIO_PROCESS, (id_t)gettid (), 10) < 0)
+    log_debug ("dashboard: lower the list thread's priority: %s",
+               strerror (errno));
   pthread_mutex_lock (&r->mu);
   for (;;)
     {
@@ -178,19 +282,47 @@ lister (void *arg)
         break;
       r->want = false;
       pthread_mutex_unlock (&r->mu);
-      json_t *list = fetch_list (r);
+      int64_t asked_ms = moatd_now_ms ();
+      json_t *list = NULL;
+      bool changed = changed_since_list (r);
+      struct timespec start;
+      clock_gettime (CLOCK_REALTIME, &start);
+      if (changed && (list = fetch_list (r)) != NULL)
+        {
+          r->have_list = true;
+          r->list_start = start;
+        }
       pthread_mutex_lock (&r->mu);
       if (list != NULL)
         {
           json_decref (r->fresh);
           r->fresh = list;
           r->fresh_ms = moatd_now_ms ();
+          r->full_lists++;
         }
+      else if (!changed)
+        r->held_ms = asked_ms; /* the last list still holds */
       r->fetches++;
       pthread_cond_broadcast (&r->done);
     }
   pthread_mutex_unlock (&r->mu);
   return NULL;
+}
+
+/* (main thread, under mu) Take the thread's newest list, and the time
+ * it last found that list still holds. */
+static void
+take_fresh (struct web_role *r)
+{
+  if (r->fresh != NULL)
+    {
+      json_decref (r->containers);
+      r->containers = r->fresh;
+      r->containers_ms = r->fresh_ms;
+      r->fresh = NULL;
+    }
+  if (r->containers != NULL && r->held_ms > r->containers_ms)
+    r->containers_ms = r->held_ms;
 }
 
 /* Ask for a new list; with wait_ms, wait that long at most for it.  Then
@@ -217,13 +349,7 @@ refresh (struct web_role *r, int wait_ms)
              && pthread_cond_timedwait (&r->done, &r->mu, &until) == 0)
         ;
     }
-  if (r->fresh != NULL)
-    {
-      json_decref (r->containers);
-      r->containers = r->fresh;
-      r->containers_ms = r->fresh_ms;
-      r->fresh = NULL;
-    }
+  take_fresh (r);
   pthread_mutex_unlock (&r->mu);
 }
 
@@ -233,18 +359,12 @@ op_containers (void *ctx)
   struct moatd *d = ctx;
   struct web_role *r = d->web;
   json_t *out, *ranges, *c;
-  int64_t now = moatd_now_ms ();
+  int64_t now = moatd_now_ms (), dv;
   size_t i;
 
   r->used_ms = now;
   pthread_mutex_lock (&r->mu);
-  if (r->fresh != NULL)
-    {
-      json_decref (r->containers);
-      r->containers = r->fresh;
-      r->containers_ms = r->fresh_ms;
-      r->fresh = NULL;
-    }
+  take_fresh (r);
   pthread_mutex_unlock (&r->mu);
   if (r->containers == NULL || now - r->containers_ms >= CONTAINERS_STALE_MS)
     refresh (r, CONTAINERS_WAIT_MS);
@@ -252,6 +372,12 @@ op_containers (void *ctx)
     refresh (r, 0);
   if (r->containers == NULL)
     return json_array ();
+  /* The same list and no other writer to the state database since (the
+   * id ranges are moat-runc's): the answer built last time holds. */
+  dv = data_version (d);
+  if (r->rows != NULL && r->rows_for == r->containers && dv >= 0
+      && dv == r->rows_dv)
+    return json_incref (r->rows);
   ranges = id_ranges (d);
   out = json_array ();
   json_array_foreach (r->containers, i, c)
@@ -263,6 +389,11 @@ op_containers (void *ctx)
     json_array_append_new (out, row);
   }
   json_decref (ranges);
+  json_decref (r->rows);
+  json_decref (r->rows_for);
+  r->rows = json_incref (out);
+  r->rows_for = json_incref (r->containers);
+  r->rows_dv = dv;
   return out;
 }
 
@@ -436,7 +567,10 @@ moatd_web_start (struct moatd *d, moat_error_t *err)
   if (pthread_create (&r->thr, NULL, lister, r) != 0)
     return moat_error (err, EAGAIN, "dashboard: start the list thread");
   r->thr_started = true;
-  if (ttl != NULL)
+  /* the knob only shortens: a ticket is never valid beyond the contract's
+   * 60 s (an expiry is checked on use, against the monotonic clock) */
+  if (ttl != NULL && strtoull (ttl, NULL, 10) > 0
+      && strtoull (ttl, NULL, 10) < 60000)
     cfg.ticket_ttl_ms = strtoull (ttl, NULL, 10);
   r->src.kind = SRC_WEB;
   if (io_loop_new (&lcfg, &r->loop, err) < 0)
@@ -520,9 +654,16 @@ json_t *
 moatd_web_status (struct moatd *d)
 {
   if (d->web != NULL && d->web->web != NULL)
-    return json_pack ("{s:b, s:i, s:i}", "running", 1, "port",
-                      (int)web_port (d->web->web), "followers",
-                      (int)web_followers (d->web->web));
+    {
+      json_int_t lists;
+      pthread_mutex_lock (&d->web->mu);
+      lists = (json_int_t)d->web->full_lists;
+      pthread_mutex_unlock (&d->web->mu);
+      return json_pack ("{s:b, s:i, s:i, s:I}", "running", 1, "port",
+                        (int)web_port (d->web->web), "followers",
+                        (int)web_followers (d->web->web), "container_lists",
+                        lists);
+    }
   return json_pack ("{s:b, s:s?}", "running", 0, "error", d->web_error);
 }
 
@@ -555,6 +696,8 @@ moatd_web_stop (struct moatd *d)
   pthread_cond_destroy (&r->done);
   json_decref (r->fresh);
   json_decref (r->containers);
+  json_decref (r->rows);
+  json_decref (r->rows_for);
   json_decref (r->runtimes);
   free (r->engine_sock);
   free (r);

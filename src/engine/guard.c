@@ -957,7 +957,59 @@ engine_guard_set_gate (struct engine_guard *g, const struct engine_gate *gate)
 {
   pthread_mutex_lock (&g->mu);
   g->gate = gate;
+  g->gate_changed = true;
   pthread_mutex_unlock (&g->mu);
+  /* open connections are judged again on the loop (apply_gate) */
+  io_loop_wake (g->loop);
+}
+
+/* (loop) A new gate table: a connection whose caller it no longer serves
+ * (signed out, revoked, expired, a new allowedOrgs) is closed, whatever
+ * it is doing: a hijacked stream (attach, exec -it), a streamed answer
+ * (logs -f, events) or a kept-alive connection between requests.  The
+ * gate's refusal of new requests alone would leave those open.  moatd's
+ * own connections are not the gate's (handle_head). */
+static void
+apply_gate (struct engine_guard *g)
+{
+  struct timespec now;
+  struct conn *c, *next;
+  size_t cut = 0;
+
+  pthread_mutex_lock (&g->mu);
+  if (!g->gate_changed)
+    {
+      pthread_mutex_unlock (&g->mu);
+      return;
+    }
+  g->gate_changed = false;
+  clock_gettime (CLOCK_REALTIME_COARSE, &now);
+  for (c = g->conns; c != NULL; c = c->next)
+    {
+      const char *text;
+      /* (a filtered socket's connection whose peer check still runs has
+       * no caller yet: its first request is gated) */
+      c->gate_cut
+          = !c->closed && g->gate != NULL && c->cred.pid != g->self
+            && !(c->job != NULL && c->job->op == JOB_PEER)
+            && engine_gate_check (g->gate, c->caller_uid, now.tv_sec, &text)
+                   < 0;
+      cut += c->gate_cut;
+    }
+  pthread_mutex_unlock (&g->mu);
+  for (c = g->conns; cut > 0 && c != NULL; c = next)
+    {
+      next = c->next;
+      if (!c->gate_cut)
+        continue;
+      cut--;
+      if (c->raw || c->relaying || c->rs != RS_HEAD || c->pend_n > 0)
+        guard_audit (c, "signin", "refused",
+                     "the caller's session ended: its open stream was "
+                     "closed",
+                     NULL);
+      guard_conn_close (c);
+    }
 }
 
 void
@@ -1005,6 +1057,7 @@ on_wake (struct io_loop *l, void *ctx)
   (void)l;
   guard_apply_listener_ops (g);
   guard_resume_checked (g);
+  apply_gate (g);
 }
 
 static void

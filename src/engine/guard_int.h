@@ -139,6 +139,7 @@ struct conn
   bool closed; /* handles closed, memory freed after the batch */
   bool kick;   /* run the parser even with no new bytes (it may complete a
                   message without consuming input) */
+  bool gate_cut; /* the gate no longer serves its caller: closed */
   /* a build's context under ECI (guard_build.c): scanned as it is relayed;
    * bheld: body bytes not yet released to the engine */
   struct build_scan *bscan;
@@ -199,6 +200,7 @@ struct engine_guard
   pthread_mutex_t mu;
   const struct policy *pol;
   const struct engine_gate *gate; /* under mu; NULL: no sign-in gate */
+  bool gate_changed; /* under mu: the loop re-judges open connections */
   pid_t self;                     /* this process: moatd's own calls */
   struct conn *conns;
   size_t n_conns;

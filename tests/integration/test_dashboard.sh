@@ -111,6 +111,29 @@ out=$(curl -s -o /dev/null -w '%{http_code}' -b "moat_session=$ucookie" "$base/a
 [ "$out" = 401 ] && ok "the user's cookie is refused from root" \
   || not_ok "the user's cookie is refused from root" "HTTP $out"
 
+# The container list: an idle view does not make moatd fetch the engine's
+# whole list again (the engine's container events since the last list say
+# nothing changed); a new container shows at the next refresh.
+lists() { "$MOAT" status --json 2>/dev/null | jq -r '.dashboard.container_lists // empty'; }
+cget() { curl -s -b "moat_session=$cookie" "$base/api/containers"; }
+cget >/dev/null; sleep 1.2; cget >/dev/null; sleep 1.2; cget >/dev/null
+n0=$(lists)
+for _ in 1 2 3; do sleep 1.1; cget >/dev/null; done
+n1=$(lists)
+[ -n "$n0" ] && [ "$n0" = "$n1" ] && ok "an idle view does not fetch the whole container list again ($n0 lists)" ||
+  not_ok "an idle view does not fetch the whole container list again" "$n0 -> $n1"
+check "another container runs" docker run -d --name dash-c2 busybox sleep 600
+found=
+for _ in $(seq 40); do
+  cget | jq -e 'any(.[]; .name == "dash-c2")' >/dev/null 2>&1 && { found=1; break; }
+  sleep 0.25
+done
+[ -n "$found" ] && ok "a new container shows at the next refresh" || not_ok "a new container shows at the next refresh" "$(cget | head -c 300)"
+n2=$(lists)
+[ -n "$n2" ] && [ "$n2" -gt "${n1:-0}" ] && ok "the list is fetched again after a container event ($n1 -> $n2)" ||
+  not_ok "the list is fetched again after a container event" "$n1 -> $n2"
+docker rm -f dash-c2 >/dev/null 2>&1
+
 # The browser.
 if ! [ -x /usr/bin/chromedriver ] || ! [ -x /usr/bin/chromium ] ||
   ! /usr/bin/python3 -c 'import selenium' 2>/dev/null; then

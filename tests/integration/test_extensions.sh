@@ -291,16 +291,38 @@ check_output "private marketplace: the listed tag installs" "installed extension
 check "rm" "$MOAT" extension rm hello --volumes
 "$MOAT" audit --json 2>/dev/null | grep -q '"extension.install"' && ok "installs are audited" || not_ok "installs are audited"
 
-# While sign-in is enforced, moatd's own calls on the guarded socket (the
-# backend it creates) are not a user's: the install still works, and root
-# without a session is still refused.
+# While sign-in is enforced, an extension's engine work (its backend, a
+# compose file's services, their removal) is the installing admin's: root
+# without a member's session is refused with the sign-in message, as its
+# own docker calls are; signed in, the install works.
 printf '{"allowedOrgs": ["acme"]}\n' >"$MOAT_ROOT/etc/moat/registry.json"
 chmod 0644 "$MOAT_ROOT/etc/moat/registry.json"
 for _ in $(seq 50); do docker ps >/dev/null 2>&1 || break; sleep 0.2; done
 check_refused "sign-in enforced: root without a session is refused" "sign-in required" docker ps
-check_output "sign-in enforced: moatd still creates an extension's backend" "installed extension hello" \
+check_refused "sign-in enforced: root without a session cannot install an extension" \
+  "sign-in required: your administrator requires you to sign in" \
   "$MOAT" extension install -f acme/hello:2
-check "rm under sign-in" "$MOAT" extension rm hello --volumes
+[ -z "$(leftovers hello)" ] && ok "the refused install left nothing" || not_ok "refused install left" "$(leftovers hello)"
+printf 'ext-admin-pw-5c1e\n' | "$MOAT" directory user add extadmin --password-stdin >/dev/null &&
+  "$MOAT" directory org add acme >/dev/null && "$MOAT" directory member add acme extadmin >/dev/null ||
+  harness_diag "directory: $("$MOAT" directory ls 2>&1)"
+check_output "root signs in as a member" "signed in as extadmin" \
+  sh -c "printf 'ext-admin-pw-5c1e\n' | '$MOAT' login --user extadmin --password-stdin"
+check_output "sign-in enforced, root signed in: the extension installs" "installed extension hello" \
+  "$MOAT" extension install -f acme/hello:2
+if [ -x /usr/bin/docker-compose ]; then
+  # docker-compose, moatd's child, calls the guarded socket as root
+  printf 'acme/composed:1\n' >>"$MOAT_ROOT/etc/moat/extension-marketplace/extensions.txt"
+  check_output "sign-in enforced, root signed in: a compose backend installs" \
+    "installed extension composed" "$MOAT" extension install -f acme/composed:1
+  check "and is removed" "$MOAT" extension rm composed --volumes
+fi
+"$MOAT" logout >/dev/null 2>&1
+check_refused "signed out: rm is refused too" "sign-in required" "$MOAT" extension rm hello --volumes
+sleep 1.1
+printf 'ext-admin-pw-5c1e\n' | "$MOAT" login --user extadmin --password-stdin >/dev/null 2>&1
+check "rm under sign-in, signed in" "$MOAT" extension rm hello --volumes
+"$MOAT" logout >/dev/null 2>&1
 rm -f "$MOAT_ROOT/etc/moat/registry.json"
 
 harness_done

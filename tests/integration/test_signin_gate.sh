@@ -91,6 +91,36 @@ out=$(as_user "$MOAT" whoami --json 2>&1)
 [ "$(jq -r '.user, .satisfied, (.orgs|join(","))' <<<"$out" 2>/dev/null | paste -sd' ')" = "alice true acme" ] &&
   ok "whoami --json: user, orgs, satisfied" || not_ok "whoami --json: user, orgs, satisfied" "$out"
 
+# Signing out ends the user's open streams, not only their new requests:
+# a hijacked attach and a streamed answer (docker events) are closed.
+U=(setpriv --reuid="$TUID" --regid="$TGID" --init-groups env HOME="$UHOME" DOCKER_HOST="$MOAT_GUARD_HOST")
+check "the member starts a container to attach to" as_user docker run -d --name hj busybox sleep 600
+apid=$(harness_spawn hj-attach "${U[@]}" docker attach hj)
+epid=$(harness_spawn hj-events "${U[@]}" docker events)
+sleep 1.5
+if kill -0 "$apid" 2>/dev/null && kill -0 "$epid" 2>/dev/null; then
+  ok "attach and events stay open while signed in"
+else
+  not_ok "attach and events stay open while signed in" "$(cat "$HARNESS_DIR/hj-attach.log" "$HARNESS_DIR/hj-events.log")"
+fi
+check_output "the member signs out" "signed out" as_user "$MOAT" logout
+for _ in $(seq 50); do
+  kill -0 "$apid" 2>/dev/null || kill -0 "$epid" 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 "$apid" 2>/dev/null && not_ok "sign-out ends the user's hijacked attach stream" ||
+  ok "sign-out ends the user's hijacked attach stream"
+kill -0 "$epid" 2>/dev/null && not_ok "sign-out ends the user's streamed docker events" ||
+  ok "sign-out ends the user's streamed docker events"
+harness_kill hj-attach
+harness_kill hj-events
+"$MOAT" audit --json --limit 200 2>/dev/null | grep -q "open stream was closed" &&
+  ok "audit: the closed streams" || not_ok "audit: the closed streams"
+docker -H "$E" rm -f hj >/dev/null 2>&1
+sleep 1.1
+check_output "the member signs in again" "signed in as alice" \
+  as_user sh -c "printf '%s\n' '$PW_A' | '$MOAT' login --user alice --password-stdin"
+
 # Signed in, not a member.
 sleep 1.1
 out=$(printf '%s\n' "$PW_B" | "$MOAT" login --user bob --password-stdin 2>&1)
@@ -196,5 +226,70 @@ out=$("$MOAT" status --json 2>&1)
 jq -e '[.errors[]? | select(.component == "signin.directory")] | length == 1' <<<"$out" >/dev/null 2>&1 &&
   ok "an LDAP server that is down shows in moat status with nobody signed in" ||
   not_ok "an LDAP server that is down shows in moat status with nobody signed in" "$(jq -c .errors <<<"$out" 2>&1)"
+
+# A silent LDAP server (accepts, never answers): a sign-in waits for the
+# directory's timeout, but on a worker thread: moatd's control loop keeps
+# answering everyone else meanwhile, and the sign-in still fails closed.
+sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+harness_spawn silent-ldap python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)
+' "$sport" >/dev/null
+for i in $(seq 50); do
+  python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),1).close()' "$sport" 2>/dev/null && break
+  sleep 0.1
+done
+printf '{"type": "ldap", "url": "ldap://127.0.0.1:%s", "userDnTemplate": "uid=%%s,ou=people,dc=t", "groupBaseDn": "ou=groups,dc=t", "timeoutSeconds": 8}\n' "$sport" \
+  >"$MOAT_ROOT/etc/moat/directory.json"
+sleep 1.1 # past the sign-in attempt gap
+t0=$(date +%s%N)
+(printf '%s\n' "$PW_B" | timeout 30 "$MOAT" login --user bob --password-stdin >"$HARNESS_DIR/slow-login.out" 2>&1; echo $? >"$HARNESS_DIR/slow-login.rc") &
+lpid=$!
+sleep 0.5
+t1=$(date +%s%N)
+out=$(timeout 10 "$MOAT" status --json 2>&1)
+t2=$(date +%s%N)
+ms=$(((t2 - t1) / 1000000))
+if jq -e 'type == "object"' <<<"$out" >/dev/null 2>&1 && [ "$ms" -lt 3000 ] && [ ! -e "$HARNESS_DIR/slow-login.rc" ]; then
+  ok "a sign-in waiting on a silent LDAP server does not hold the control loop (status in $ms ms)"
+else
+  not_ok "a sign-in waiting on a silent LDAP server does not hold the control loop" "status took $ms ms: $(head -c 300 <<<"$out")"
+fi
+out=$(timeout 10 "$MOAT" whoami --json 2>&1)
+t3=$(date +%s%N)
+ms=$(((t3 - t2) / 1000000))
+[ "$ms" -lt 3000 ] && ok "whoami answers meanwhile too ($ms ms)" ||
+  not_ok "whoami answers meanwhile too" "$ms ms: $out"
+wait "$lpid"
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$(cat "$HARNESS_DIR/slow-login.rc" 2>/dev/null)" != 0 ] && grep -q "sign-in failed" "$HARNESS_DIR/slow-login.out"; then
+  ok "the sign-in itself fails closed after the directory timeout ($ms ms)"
+else
+  not_ok "the sign-in itself fails closed after the directory timeout" "$(cat "$HARNESS_DIR/slow-login.out")"
+fi
+# The same for the check a reload makes: the reload is answered when the
+# check is done, everyone else meanwhile.
+(timeout 30 socat -t 30 - UNIX-CONNECT:"$CTL" <<<'{"cmd":"policy.reload"}' >"$HARNESS_DIR/slow-reload.out" 2>&1) &
+rpid=$!
+sleep 0.5
+t1=$(date +%s%N)
+out=$(timeout 10 "$MOAT" status --json 2>&1)
+ms=$((($(date +%s%N) - t1) / 1000000))
+[ "$ms" -lt 3000 ] && jq -e 'type == "object"' <<<"$out" >/dev/null 2>&1 &&
+  ok "a reload's directory check does not hold the control loop ($ms ms)" ||
+  not_ok "a reload's directory check does not hold the control loop" "$ms ms: $(head -c 300 <<<"$out")"
+wait "$rpid"
+grep -q '"ok": *true' "$HARNESS_DIR/slow-reload.out" &&
+  ok "the reload is answered once its check is done" ||
+  not_ok "the reload is answered once its check is done" "$(cat "$HARNESS_DIR/slow-reload.out")"
+out=$("$MOAT" status --json 2>&1)
+jq -e '[.errors[]? | select(.component == "signin.directory")] | length == 1' <<<"$out" >/dev/null 2>&1 &&
+  ok "the silent LDAP server shows in moat status after the check" ||
+  not_ok "the silent LDAP server shows in moat status after the check" "$(jq -c .errors <<<"$out" 2>&1)"
+harness_kill silent-ldap
 rm -f "$MOAT_ROOT/etc/moat/directory.json"
 harness_done
