@@ -185,6 +185,20 @@
 #define REFUSAL_ECI_BUILD_BASE                                                \
   REFUSAL_PREFIX "the base image \"%s\" has an ONBUILD trigger the build "    \
                  "would run: %s"
+#define REFUSAL_ECI_BUILD_PULL                                                \
+  REFUSAL_PREFIX "docker build --pull would fetch base images whose "         \
+                 "ONBUILD triggers can't be checked first; pull them "        \
+                 "(docker pull IMAGE), then build without --pull"
+/* %s: the FROM image as written */
+#define REFUSAL_ECI_BUILD_BASE_ABSENT                                         \
+  REFUSAL_PREFIX "the base image \"%s\" is not in the engine, and its "       \
+                 "ONBUILD triggers must be checked before a build runs "      \
+                 "them; pull it first (docker pull IMAGE), then build"
+/* %s: the FROM image as written */
+#define REFUSAL_ECI_BUILD_BASE_VAR                                            \
+  REFUSAL_PREFIX "the base image \"%s\" is not a plain image reference "      \
+                 "(a variable?), so its ONBUILD triggers can't be checked; "  \
+                 "write the base image out"
 /* %s: why (unsupported compression, malformed tar, ...) */
 #define REFUSAL_ECI_BUILD_CONTEXT                                             \
   REFUSAL_PREFIX "the build context can't be checked for ADD of a URL: %s"

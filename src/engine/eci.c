@@ -394,6 +394,10 @@ eci_check_build (const char *query, struct eci_verdict *v)
     return eci_refuse (v, 403, "eci.cgroup", REFUSAL_ECI_CGROUP_PARENT);
   if (engine_query_any_equal (query, "version", "2"))
     return eci_refuse (v, 403, "eci.buildkit", REFUSAL_ECI_BUILDKIT);
+  /* a base pulled during the build brings ONBUILD triggers nobody checked
+   * (guard_build.c checks those of the images already here) */
+  if (engine_query_any_true (query, "pull"))
+    return eci_refuse (v, 403, "eci.build", REFUSAL_ECI_BUILD_PULL);
   return 0;
 }
 

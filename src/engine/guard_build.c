@@ -205,6 +205,22 @@ bases_refuse (struct check_job *j, const char *ref, const char *why)
   return -1;
 }
 
+/* A base that can't be looked up: absent (the engine would pull it) or
+ * not a plain reference. */
+static int
+bases_refuse_unchecked (struct check_job *j, bool absent, const char *ref)
+{
+  char *m = NULL;
+  if ((absent ? asprintf (&m, REFUSAL_ECI_BUILD_BASE_ABSENT, ref)
+              : asprintf (&m, REFUSAL_ECI_BUILD_BASE_VAR, ref))
+      < 0)
+    m = NULL;
+  j->v.message = m;
+  j->v.status = 403;
+  j->v.rule = "eci.build";
+  return -1;
+}
+
 void
 guard_build_bases_run (struct engine_guard *g, struct check_job *j)
 {
@@ -216,10 +232,13 @@ guard_build_bases_run (struct engine_guard *g, struct check_job *j)
       cleanup_free char *path = NULL, *body = NULL;
       size_t blen = 0, i;
       json_t *root, *ob;
-      /* a reference with a variable, or one no image can have, is not
-       * looked up (docs/engine-eci-checks.md: a known limit) */
+      /* a reference with a variable, or one no image can have: its
+       * triggers can't be looked up (docs/engine-eci-checks.md) */
       if (!ref_plain (ref))
-        continue;
+        {
+          j->r = bases_refuse_unchecked (j, false, ref);
+          break;
+        }
       if (asprintf (&path, "/images/%s/json", ref) < 0)
         {
           path = NULL;
@@ -228,7 +247,11 @@ guard_build_bases_run (struct engine_guard *g, struct check_job *j)
         }
       int r = g->cfg.engine_get (g->cfg.engine_get_ctx, path, &body, &blen);
       if (r == 1)
-        continue; /* not here: the engine pulls it (a known limit) */
+        {
+          /* not here: the engine would pull it, triggers unchecked */
+          j->r = bases_refuse_unchecked (j, true, ref);
+          break;
+        }
       if (r < 0)
         {
           j->r = bases_refuse (j, ref,

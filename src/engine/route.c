@@ -2,6 +2,7 @@
 #include "common/strutil.h"
 #include "route.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -466,6 +467,33 @@ engine_query_any_set (const char *query, const char *name)
 {
   struct query_get_ctx c = { name, NULL, NULL };
   return query_each (query, query_set_cb, &c);
+}
+
+/* The engine's boolean query values: false is "", "0", "no", "false" or
+ * "none" (case and surrounding spaces ignored); anything else is true. */
+static bool
+query_true_cb (const char *k, const char *v, void *ctx)
+{
+  static const char *const no[] = { "", "0", "no", "false", "none" };
+  struct query_get_ctx *c = ctx;
+  size_t a = 0, b = strlen (v), i;
+  if (strcmp (k, c->name) != 0)
+    return false;
+  while (a < b && isspace ((unsigned char)v[a]))
+    a++;
+  while (b > a && isspace ((unsigned char)v[b - 1]))
+    b--;
+  for (i = 0; i < sizeof no / sizeof no[0]; i++)
+    if (strlen (no[i]) == b - a && strncasecmp (v + a, no[i], b - a) == 0)
+      return false;
+  return true;
+}
+
+bool
+engine_query_any_true (const char *query, const char *name)
+{
+  struct query_get_ctx c = { name, NULL, NULL };
+  return query_each (query, query_true_cb, &c);
 }
 
 static bool

@@ -93,6 +93,10 @@ char *engine_query_get (const char *query, const char *name);
 bool engine_query_any_equal (const char *query, const char *name,
                              const char *value);
 
+/* True when any occurrence of parameter `name` is true as the engine
+ * reads a boolean (anything but "", 0, no, false, none). */
+bool engine_query_any_true (const char *query, const char *name);
+
 /* True when any occurrence of parameter `name` has a non-empty value. */
 bool engine_query_any_set (const char *query, const char *name);
 

@@ -159,6 +159,39 @@ FROM onbase
 RUN true")
 check "a stage named like a bad image is not looked up" docker build -q "$c"
 
+# base images whose triggers can't be checked first: absent (the engine
+# would pull it, triggers unseen), named through a variable, or re-pulled
+# by --pull (a re-tag between the check and the pull)
+base_refused() { # NAME CMD...: refused with MESSAGE-PART, nothing fetched
+  local name=$1 part=$2 out
+  shift 2
+  if out=$("$@" 2>&1); then not_ok "$name" "accepted: $out"
+  else case "$out" in
+    *"${E}"*"$part"*) ok "$name" ;;
+    *) not_ok "$name" "$out" ;;
+  esac; fi
+}
+c=$(ctx absent "FROM moat-test-absent-base:1
+RUN true")
+base_refused "a base image not in the engine is refused (pull it first)" \
+  "is not in the engine" docker build -q "$c"
+c=$(ctx fromvar "ARG BASE=busybox
+FROM \$BASE
+RUN true")
+base_refused "a base image named by a variable is refused" \
+  "not a plain image reference" docker build -q "$c"
+c=$(ctx pull "FROM busybox
+RUN true")
+base_refused "docker build --pull is refused" "--pull" docker build -q --pull "$c"
+for v in 1 true TRUE " yes"; do
+  out=$(printf '' | post_build "pull=0&pull=$(printf %s "$v" | sed 's/ /%20/g')")
+  case "$out" in
+    *"${E}"*"--pull"*) ok "pull=$v after pull=0 is refused" ;;
+    *) not_ok "pull=$v after pull=0 is refused" "$out" ;;
+  esac
+done
+check "a build without --pull of a local base works" docker build -q "$c"
+
 # allowed: local ADD, COPY, a normal build end to end
 c=$(ctx good "FROM busybox
 # ADD http://example.invalid/in-a-comment /nothing
