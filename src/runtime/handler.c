@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "runtime/bindpol.h"
 #include "runtime/runtime.h"
 #include "runtime/spec.h"
@@ -346,4 +348,77 @@ handler_sysfs_make (json_t *spec, json_t *sys, const char *run_dir,
       || json_object_set_new (sys, "options", opts))
     return moat_error (err, ENOMEM, "sysfs");
   return 0;
+}
+
+int
+handler_netns_take (json_t *spec, const char *run_dir, int *fd,
+                    moat_error_t *err)
+{
+  json_t *nss
+      = json_object_get (json_object_get (spec, "linux"), "namespaces");
+  cleanup_free char *rec = NULL;
+  const char *path = NULL;
+  size_t i, at = 0;
+  json_t *ns;
+  int nfd;
+
+  *fd = -1;
+  json_array_foreach (nss, i, ns)
+  {
+    const char *t = json_string_value (json_object_get (ns, "type"));
+    if (t != NULL && strcmp (t, "network") == 0)
+      {
+        path = json_string_value (json_object_get (ns, "path"));
+        at = i;
+      }
+  }
+  if (path == NULL || *path == '\0')
+    return 0; /* a namespace of its own, or the host's (nothing to join) */
+  nfd = open (path, O_RDONLY | O_CLOEXEC);
+  if (nfd < 0)
+    return moat_error (err, errno, "open network namespace `%s`", path);
+  if (ioctl (nfd, NS_GET_NSTYPE) != CLONE_NEWNET)
+    {
+      close (nfd);
+      return moat_error (err, EINVAL, "`%s` is not a network namespace", path);
+    }
+  if (asprintf (&rec, "%s/%s", run_dir, HANDLER_NETNS_RECORD) < 0
+      || fs_mkdir_p (run_dir, 0711, err) < 0
+      || fs_write_file_atomic (rec, path, strlen (path), 0600, err) < 0)
+    {
+      close (nfd);
+      return rec == NULL ? moat_error (err, ENOMEM, "netns record") : -1;
+    }
+  if (json_array_remove (nss, at) < 0)
+    {
+      close (nfd);
+      return moat_error (err, ENOMEM, "network namespace entry");
+    }
+  *fd = nfd;
+  return 1;
+}
+
+int
+handler_netns_join_recorded (const char *run_dir, moat_error_t *err)
+{
+  cleanup_free char *rec = NULL, *path = NULL;
+  cleanup_close int nfd = -1;
+  size_t len;
+
+  if (asprintf (&rec, "%s/%s", run_dir, HANDLER_NETNS_RECORD) < 0)
+    return moat_error (err, ENOMEM, "netns record");
+  if (access (rec, F_OK) < 0)
+    return 0;
+  if (fs_read_file (rec, PATH_MAX, &path, &len, err) < 0)
+    return -1;
+  if (len == 0 || strlen (path) != len)
+    return moat_error (err, EINVAL, "bad netns record `%s`", rec);
+  nfd = open (path, O_RDONLY | O_CLOEXEC);
+  if (nfd < 0)
+    return moat_error (err, errno, "open network namespace `%s`", path);
+  if (ioctl (nfd, NS_GET_NSTYPE) != CLONE_NEWNET)
+    return moat_error (err, EINVAL, "`%s` is not a network namespace", path);
+  if (setns (nfd, CLONE_NEWNET) < 0)
+    return moat_error (err, errno, "join network namespace `%s`", path);
+  return 1;
 }

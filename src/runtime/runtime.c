@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -598,7 +599,9 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   cleanup_free char *key = NULL;
   cleanup_free char *pod_userns = NULL;
   const char *pod = NULL;
-  json_t *sys_fresh = NULL; /* /sys made by moat-runc (handler.h) */
+  int pod_host_net = 0;
+  cleanup_close int netfd = -1; /* the pod's network namespace to join */
+  json_t *sys_fresh = NULL;     /* /sys made by moat-runc (handler.h) */
   struct spec_ctx sctx = { .size = IDPOOL_RANGE };
   struct spec_report rep = { 0 };
   struct rootfs_report rrep = { 0 };
@@ -684,18 +687,18 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   /* A pod whose network namespace the host's user namespace owns (CNI's):
    * runc 1.1 joins a user namespace path before the network namespace,
    * and could not join the latter from the sandbox's user namespace.  The
-   * container then gets a user namespace of its own with the pod's range
-   * (docs/kubernetes.md, "Pods"). */
+   * container still joins the sandbox's user namespace (its IPC and UTS
+   * namespaces are that one's); moat-runc joins the network namespace
+   * itself before runc runs (handler_netns_take, docs/kubernetes.md,
+   * "Pods"). */
   if (pod != NULL)
     {
-      int host_net = handler_netns_host_owned (spec, err);
-      if (host_net < 0)
+      pod_host_net = handler_netns_host_owned (spec, err);
+      if (pod_host_net < 0)
         {
           moat_error_wrap (err, "create `%s`", id);
           goto fail;
         }
-      if (host_net)
-        pod = NULL;
     }
   if (pod != NULL)
     {
@@ -787,6 +790,11 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
           goto fail;
         }
     }
+  if (pod_host_net > 0 && handler_netns_take (spec, rundir, &netfd, err) < 0)
+    {
+      moat_error_wrap (err, "create `%s`", id);
+      goto fail;
+    }
   out = json_dumps (spec, JSON_COMPACT);
   if (out == NULL)
     {
@@ -837,6 +845,16 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   if (rep.replaced_mappings)
     log_warn ("%s: replaced the id mappings the spec came with", id);
 
+  if (netfd >= 0 && setns (netfd, CLONE_NEWNET) < 0)
+    {
+      moat_error (err, errno, "create `%s`: join the pod's network namespace",
+                  id);
+      goto fail;
+    }
+  if (netfd >= 0)
+    log_info ("%s: in its pod's user namespace, network namespace joined by "
+              "moat-runc",
+              id);
   rc = runtime_run_runc (ctx, args);
   if (rc == 0 && (rep.lock_mounts || rep.privileged))
     {
@@ -883,6 +901,74 @@ out:
   spec_report_free (&rep);
   json_decref (spec);
   return rc;
+}
+
+/* The container id of `exec [opts] ID [CMD...]` (runc 1.1's options);
+ * NULL when an option is not known (then nothing is joined). */
+static const char *
+exec_id (char *const *args)
+{
+  static const char *const valued[] = { "--console-socket",
+                                        "--pid-file",
+                                        "--process",
+                                        "-p",
+                                        "--cwd",
+                                        "--env",
+                                        "-e",
+                                        "--user",
+                                        "-u",
+                                        "--additional-gids",
+                                        "-g",
+                                        "--process-label",
+                                        "--apparmor",
+                                        "--cap",
+                                        "-c",
+                                        "--preserve-fds",
+                                        "--cgroup",
+                                        NULL };
+  static const char *const flags[]
+      = { "--tty",           "-t", "--detach", "-d", "--no-new-privs",
+          "--ignore-paused", NULL };
+  for (size_t i = 1; args[i] != NULL; i++)
+    {
+      const char *a = args[i];
+      size_t k;
+      int known = 0;
+      if (a[0] != '-')
+        return a;
+      if (strncmp (a, "--", 2) == 0 && strchr (a, '=') != NULL)
+        continue;
+      for (k = 0; valued[k] != NULL && !known; k++)
+        if (strcmp (a, valued[k]) == 0)
+          {
+            if (args[++i] == NULL)
+              return NULL;
+            known = 1;
+          }
+      for (k = 0; flags[k] != NULL && !known; k++)
+        known = strcmp (a, flags[k]) == 0;
+      if (!known)
+        return NULL;
+    }
+  return NULL;
+}
+
+int
+runtime_exec (const struct runtime_ctx *ctx, char *const *args,
+              moat_error_t *err)
+{
+  const char *id = exec_id (args);
+  cleanup_free char *rundir = NULL;
+
+  if (ctx->containerd && id != NULL && runtime_id_valid_p (id))
+    {
+      rundir = container_run_dir (ctx, id);
+      if (rundir == NULL)
+        return moat_error (err, ENOMEM, "exec `%s`", id);
+      if (handler_netns_join_recorded (rundir, err) < 0)
+        return moat_error_wrap (err, "exec `%s`", id);
+    }
+  return runtime_exec_runc (ctx, args, err);
 }
 
 int
