@@ -422,3 +422,71 @@ handler_netns_join_recorded (const char *run_dir, moat_error_t *err)
     return moat_error (err, errno, "join network namespace `%s`", path);
   return 1;
 }
+
+/* /proc/PID/ns/ names of the spec's namespace types */
+static const char *
+proc_ns_name (const char *type)
+{
+  static const char *const map[][2]
+      = { { "network", "net" }, { "ipc", "ipc" },   { "uts", "uts" },
+          { "pid", "pid" },     { "mount", "mnt" }, { "cgroup", "cgroup" },
+          { "time", "time" },   { NULL, NULL } };
+  for (size_t i = 0; map[i][0] != NULL; i++)
+    if (strcmp (type, map[i][0]) == 0)
+      return map[i][1];
+  return NULL;
+}
+
+static int
+same_file (const struct stat *a, const struct stat *b)
+{
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+int
+handler_pod_ns_check (json_t *spec, const char *sid, const char *pod_userns,
+                      moat_error_t *err)
+{
+  json_t *ns;
+  size_t i;
+  long pid;
+  char extra;
+  struct stat podu;
+
+  if (sscanf (pod_userns, "/proc/%ld/ns/use%c", &pid, &extra) != 2
+      || extra != 'r' || pid <= 0 || stat (pod_userns, &podu) < 0)
+    return moat_error (err, EINVAL, "pod sandbox `%s`: user namespace `%s`",
+                       sid, pod_userns);
+  json_array_foreach (
+      json_object_get (json_object_get (spec, "linux"), "namespaces"), i, ns)
+  {
+    const char *t = json_string_value (json_object_get (ns, "type"));
+    const char *p = json_string_value (json_object_get (ns, "path"));
+    const char *pn = t != NULL ? proc_ns_name (t) : NULL;
+    cleanup_close int fd = -1, owner = -1;
+    struct stat a, b, o;
+    char sp[64];
+
+    if (t == NULL || strcmp (t, "user") == 0 || p == NULL || *p == '\0')
+      continue;
+    fd = open (p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat (fd, &a) < 0)
+      return moat_error (err, errno, "open %s namespace `%s`", t, p);
+    if (pn != NULL)
+      {
+        snprintf (sp, sizeof sp, "/proc/%ld/ns/%s", pid, pn);
+        if (stat (sp, &b) == 0 && same_file (&a, &b))
+          continue; /* the sandbox's own */
+      }
+    owner = ioctl (fd, NS_GET_USERNS);
+    if (owner >= 0 && fstat (owner, &o) == 0 && same_file (&o, &podu))
+      continue; /* made in the pod's user namespace: the pod's */
+    /* status 0: a refusal, audited like the others (bindpol_refusal_p) */
+    return moat_error (err, 0,
+                       "enhanced container isolation: a container of pod "
+                       "sandbox `%s` can only join its pod's namespaces, "
+                       "not the %s namespace `%s`",
+                       sid, t, p);
+  }
+  return 0;
+}

@@ -104,6 +104,15 @@ int handler_netns_take (json_t *spec, const char *run_dir, int *fd,
                         moat_error_t *err);
 int handler_netns_join_recorded (const char *run_dir, moat_error_t *err);
 
+/* A container of pod sandbox sid joins only its pod's namespaces: every
+ * namespace path of spec but the user namespace's must be the sandbox's
+ * own namespace of that type (/proc/<pid>/ns/..., the pid of pod_userns)
+ * or one owned by the pod's user namespace pod_userns (another container
+ * of the pod, e.g. a debug container's target); else refused (status 0,
+ * the contract prefix: audited). */
+int handler_pod_ns_check (json_t *spec, const char *sid,
+                          const char *pod_userns, moat_error_t *err);
+
 #define HANDLER_ANN_POD_UID "io.kubernetes.cri.sandbox-uid"
 #define HANDLER_KUBELET_ROOT "/var/lib/kubelet"
 

@@ -733,6 +733,10 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
     sctx.allow_host_ns = ctx->allow_host_ns;
   if (spec_rewrite (spec, &sctx, &rep, err) < 0)
     goto fail;
+  /* after spec_rewrite: a host namespace gets the contract's refusal */
+  if (pod_userns != NULL
+      && handler_pod_ns_check (spec, pod, pod_userns, err) < 0)
+    goto fail;
   if (ctx->containerd && ctx->idmap_rootfs
       && handler_sysfs_plan (spec, &sys_fresh, err) < 0)
     {
