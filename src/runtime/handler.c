@@ -382,12 +382,17 @@ handler_netns_take (json_t *spec, const char *run_dir, int *fd,
       close (nfd);
       return moat_error (err, EINVAL, "`%s` is not a network namespace", path);
     }
-  if (asprintf (&rec, "%s/%s", run_dir, HANDLER_NETNS_RECORD) < 0
-      || fs_mkdir_p (run_dir, 0711, err) < 0
+  if (asprintf (&rec, "%s/%s", run_dir, HANDLER_NETNS_RECORD) < 0)
+    {
+      rec = NULL;
+      close (nfd);
+      return moat_error (err, ENOMEM, "netns record");
+    }
+  if (fs_mkdir_p (run_dir, 0711, err) < 0
       || fs_write_file_atomic (rec, path, strlen (path), 0600, err) < 0)
     {
       close (nfd);
-      return rec == NULL ? moat_error (err, ENOMEM, "netns record") : -1;
+      return -1;
     }
   if (json_array_remove (nss, at) < 0)
     {
@@ -489,4 +494,54 @@ handler_pod_ns_check (json_t *spec, const char *sid, const char *pod_userns,
                        sid, t, p);
   }
   return 0;
+}
+
+/* The container id of `exec [opts] ID [CMD...]` (runc 1.1's options);
+ * NULL when an option is not known (then nothing is joined). */
+const char *
+handler_exec_id (char *const *args)
+{
+  static const char *const valued[] = { "--console-socket",
+                                        "--pid-file",
+                                        "--process",
+                                        "-p",
+                                        "--cwd",
+                                        "--env",
+                                        "-e",
+                                        "--user",
+                                        "-u",
+                                        "--additional-gids",
+                                        "-g",
+                                        "--process-label",
+                                        "--apparmor",
+                                        "--cap",
+                                        "-c",
+                                        "--preserve-fds",
+                                        "--cgroup",
+                                        NULL };
+  static const char *const flags[]
+      = { "--tty",           "-t", "--detach", "-d", "--no-new-privs",
+          "--ignore-paused", NULL };
+  for (size_t i = 1; args[i] != NULL; i++)
+    {
+      const char *a = args[i];
+      size_t k;
+      int known = 0;
+      if (a[0] != '-')
+        return a;
+      if (strncmp (a, "--", 2) == 0 && strchr (a, '=') != NULL)
+        continue;
+      for (k = 0; valued[k] != NULL && !known; k++)
+        if (strcmp (a, valued[k]) == 0)
+          {
+            if (args[++i] == NULL)
+              return NULL;
+            known = 1;
+          }
+      for (k = 0; flags[k] != NULL && !known; k++)
+        known = strcmp (a, flags[k]) == 0;
+      if (!known)
+        return NULL;
+    }
+  return NULL;
 }

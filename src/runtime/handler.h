@@ -100,6 +100,9 @@ int handler_sysfs_make (json_t *spec, json_t *sys, const char *run_dir,
  * handler_netns_join_recorded (exec): joins the namespace recorded for the
  * container at run_dir; 0 when none is recorded, 1 when joined. */
 #define HANDLER_NETNS_RECORD "netns"
+/* The container id of runc's `exec [opts] ID [CMD...]` (args[0] "exec",
+ * runc 1.1's exec options); NULL when an option is not known. */
+const char *handler_exec_id (char *const *args);
 int handler_netns_take (json_t *spec, const char *run_dir, int *fd,
                         moat_error_t *err);
 int handler_netns_join_recorded (const char *run_dir, moat_error_t *err);

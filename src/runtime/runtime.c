@@ -907,61 +907,11 @@ out:
   return rc;
 }
 
-/* The container id of `exec [opts] ID [CMD...]` (runc 1.1's options);
- * NULL when an option is not known (then nothing is joined). */
-static const char *
-exec_id (char *const *args)
-{
-  static const char *const valued[] = { "--console-socket",
-                                        "--pid-file",
-                                        "--process",
-                                        "-p",
-                                        "--cwd",
-                                        "--env",
-                                        "-e",
-                                        "--user",
-                                        "-u",
-                                        "--additional-gids",
-                                        "-g",
-                                        "--process-label",
-                                        "--apparmor",
-                                        "--cap",
-                                        "-c",
-                                        "--preserve-fds",
-                                        "--cgroup",
-                                        NULL };
-  static const char *const flags[]
-      = { "--tty",           "-t", "--detach", "-d", "--no-new-privs",
-          "--ignore-paused", NULL };
-  for (size_t i = 1; args[i] != NULL; i++)
-    {
-      const char *a = args[i];
-      size_t k;
-      int known = 0;
-      if (a[0] != '-')
-        return a;
-      if (strncmp (a, "--", 2) == 0 && strchr (a, '=') != NULL)
-        continue;
-      for (k = 0; valued[k] != NULL && !known; k++)
-        if (strcmp (a, valued[k]) == 0)
-          {
-            if (args[++i] == NULL)
-              return NULL;
-            known = 1;
-          }
-      for (k = 0; flags[k] != NULL && !known; k++)
-        known = strcmp (a, flags[k]) == 0;
-      if (!known)
-        return NULL;
-    }
-  return NULL;
-}
-
 int
 runtime_exec (const struct runtime_ctx *ctx, char *const *args,
               moat_error_t *err)
 {
-  const char *id = exec_id (args);
+  const char *id = handler_exec_id (args);
   cleanup_free char *rundir = NULL;
 
   if (ctx->containerd && id != NULL && runtime_id_valid_p (id))
