@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "runtime/bindpol.h"
 #include "runtime/runtime.h"
 #include "runtime/spec.h"
@@ -346,4 +348,200 @@ handler_sysfs_make (json_t *spec, json_t *sys, const char *run_dir,
       || json_object_set_new (sys, "options", opts))
     return moat_error (err, ENOMEM, "sysfs");
   return 0;
+}
+
+int
+handler_netns_take (json_t *spec, const char *run_dir, int *fd,
+                    moat_error_t *err)
+{
+  json_t *nss
+      = json_object_get (json_object_get (spec, "linux"), "namespaces");
+  cleanup_free char *rec = NULL;
+  const char *path = NULL;
+  size_t i, at = 0;
+  json_t *ns;
+  int nfd;
+
+  *fd = -1;
+  json_array_foreach (nss, i, ns)
+  {
+    const char *t = json_string_value (json_object_get (ns, "type"));
+    if (t != NULL && strcmp (t, "network") == 0)
+      {
+        path = json_string_value (json_object_get (ns, "path"));
+        at = i;
+      }
+  }
+  if (path == NULL || *path == '\0')
+    return 0; /* a namespace of its own, or the host's (nothing to join) */
+  nfd = open (path, O_RDONLY | O_CLOEXEC);
+  if (nfd < 0)
+    return moat_error (err, errno, "open network namespace `%s`", path);
+  if (ioctl (nfd, NS_GET_NSTYPE) != CLONE_NEWNET)
+    {
+      close (nfd);
+      return moat_error (err, EINVAL, "`%s` is not a network namespace", path);
+    }
+  if (asprintf (&rec, "%s/%s", run_dir, HANDLER_NETNS_RECORD) < 0)
+    {
+      rec = NULL;
+      close (nfd);
+      return moat_error (err, ENOMEM, "netns record");
+    }
+  if (fs_mkdir_p (run_dir, 0711, err) < 0
+      || fs_write_file_atomic (rec, path, strlen (path), 0600, err) < 0)
+    {
+      close (nfd);
+      return -1;
+    }
+  if (json_array_remove (nss, at) < 0)
+    {
+      close (nfd);
+      return moat_error (err, ENOMEM, "network namespace entry");
+    }
+  *fd = nfd;
+  return 1;
+}
+
+int
+handler_netns_join_recorded (const char *run_dir, moat_error_t *err)
+{
+  cleanup_free char *rec = NULL, *path = NULL;
+  cleanup_close int nfd = -1;
+  size_t len;
+
+  if (asprintf (&rec, "%s/%s", run_dir, HANDLER_NETNS_RECORD) < 0)
+    return moat_error (err, ENOMEM, "netns record");
+  if (access (rec, F_OK) < 0)
+    return 0;
+  if (fs_read_file (rec, PATH_MAX, &path, &len, err) < 0)
+    return -1;
+  if (len == 0 || strlen (path) != len)
+    return moat_error (err, EINVAL, "bad netns record `%s`", rec);
+  nfd = open (path, O_RDONLY | O_CLOEXEC);
+  if (nfd < 0)
+    return moat_error (err, errno, "open network namespace `%s`", path);
+  if (ioctl (nfd, NS_GET_NSTYPE) != CLONE_NEWNET)
+    return moat_error (err, EINVAL, "`%s` is not a network namespace", path);
+  if (setns (nfd, CLONE_NEWNET) < 0)
+    return moat_error (err, errno, "join network namespace `%s`", path);
+  return 1;
+}
+
+/* /proc/PID/ns/ names of the spec's namespace types */
+static const char *
+proc_ns_name (const char *type)
+{
+  static const char *const map[][2]
+      = { { "network", "net" }, { "ipc", "ipc" },   { "uts", "uts" },
+          { "pid", "pid" },     { "mount", "mnt" }, { "cgroup", "cgroup" },
+          { "time", "time" },   { NULL, NULL } };
+  for (size_t i = 0; map[i][0] != NULL; i++)
+    if (strcmp (type, map[i][0]) == 0)
+      return map[i][1];
+  return NULL;
+}
+
+static int
+same_file (const struct stat *a, const struct stat *b)
+{
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+int
+handler_pod_ns_check (json_t *spec, const char *sid, const char *pod_userns,
+                      moat_error_t *err)
+{
+  json_t *ns;
+  size_t i;
+  long pid;
+  char extra;
+  struct stat podu;
+
+  if (sscanf (pod_userns, "/proc/%ld/ns/use%c", &pid, &extra) != 2
+      || extra != 'r' || pid <= 0 || stat (pod_userns, &podu) < 0)
+    return moat_error (err, EINVAL, "pod sandbox `%s`: user namespace `%s`",
+                       sid, pod_userns);
+  json_array_foreach (
+      json_object_get (json_object_get (spec, "linux"), "namespaces"), i, ns)
+  {
+    const char *t = json_string_value (json_object_get (ns, "type"));
+    const char *p = json_string_value (json_object_get (ns, "path"));
+    const char *pn = t != NULL ? proc_ns_name (t) : NULL;
+    cleanup_close int fd = -1, owner = -1;
+    struct stat a, b, o;
+    char sp[64];
+
+    if (t == NULL || strcmp (t, "user") == 0 || p == NULL || *p == '\0')
+      continue;
+    fd = open (p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat (fd, &a) < 0)
+      return moat_error (err, errno, "open %s namespace `%s`", t, p);
+    if (pn != NULL)
+      {
+        snprintf (sp, sizeof sp, "/proc/%ld/ns/%s", pid, pn);
+        if (stat (sp, &b) == 0 && same_file (&a, &b))
+          continue; /* the sandbox's own */
+      }
+    owner = ioctl (fd, NS_GET_USERNS);
+    if (owner >= 0 && fstat (owner, &o) == 0 && same_file (&o, &podu))
+      continue; /* made in the pod's user namespace: the pod's */
+    /* status 0: a refusal, audited like the others (bindpol_refusal_p) */
+    return moat_error (err, 0,
+                       "enhanced container isolation: a container of pod "
+                       "sandbox `%s` can only join its pod's namespaces, "
+                       "not the %s namespace `%s`",
+                       sid, t, p);
+  }
+  return 0;
+}
+
+/* The container id of `exec [opts] ID [CMD...]` (runc 1.1's options);
+ * NULL when an option is not known (then nothing is joined). */
+const char *
+handler_exec_id (char *const *args)
+{
+  static const char *const valued[] = { "--console-socket",
+                                        "--pid-file",
+                                        "--process",
+                                        "-p",
+                                        "--cwd",
+                                        "--env",
+                                        "-e",
+                                        "--user",
+                                        "-u",
+                                        "--additional-gids",
+                                        "-g",
+                                        "--process-label",
+                                        "--apparmor",
+                                        "--cap",
+                                        "-c",
+                                        "--preserve-fds",
+                                        "--cgroup",
+                                        NULL };
+  static const char *const flags[]
+      = { "--tty",           "-t", "--detach", "-d", "--no-new-privs",
+          "--ignore-paused", NULL };
+  for (size_t i = 1; args[i] != NULL; i++)
+    {
+      const char *a = args[i];
+      size_t k;
+      int known = 0;
+      if (a[0] != '-')
+        return a;
+      if (strncmp (a, "--", 2) == 0 && strchr (a, '=') != NULL)
+        continue;
+      for (k = 0; valued[k] != NULL && !known; k++)
+        if (strcmp (a, valued[k]) == 0)
+          {
+            if (args[++i] == NULL)
+              return NULL;
+            known = 1;
+          }
+      for (k = 0; flags[k] != NULL && !known; k++)
+        known = strcmp (a, flags[k]) == 0;
+      if (!known)
+        return NULL;
+    }
+  return NULL;
 }

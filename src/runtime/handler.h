@@ -86,6 +86,36 @@ int handler_sysfs_plan (json_t *spec, json_t **sys, moat_error_t *err);
 int handler_sysfs_make (json_t *spec, json_t *sys, const char *run_dir,
                         moat_error_t *err);
 
+/* A container of a pod in a network namespace the host's user namespace
+ * owns (CNI's /var/run/netns/cni-...) joins the sandbox's user namespace;
+ * runc 1.1 joins a user namespace path before the others and could not
+ * join that network namespace from inside it (nor mount the sandbox's
+ * IPC namespace's mqueue from a user namespace of its own).  So moat-runc,
+ * host root, joins the network namespace itself before it runs runc, and
+ * the spec carries no network entry: the container inherits it.
+ * handler_netns_take (create): removes the network entry with a path from
+ * spec, opens the path (checked to be a network namespace), records it at
+ * <run_dir>/netns for exec, and returns 1 with the open namespace in *fd
+ * (0 and -1 when there is no such entry).
+ * handler_netns_join_recorded (exec): joins the namespace recorded for the
+ * container at run_dir; 0 when none is recorded, 1 when joined. */
+#define HANDLER_NETNS_RECORD "netns"
+/* The container id of runc's `exec [opts] ID [CMD...]` (args[0] "exec",
+ * runc 1.1's exec options); NULL when an option is not known. */
+const char *handler_exec_id (char *const *args);
+int handler_netns_take (json_t *spec, const char *run_dir, int *fd,
+                        moat_error_t *err);
+int handler_netns_join_recorded (const char *run_dir, moat_error_t *err);
+
+/* A container of pod sandbox sid joins only its pod's namespaces: every
+ * namespace path of spec but the user namespace's must be the sandbox's
+ * own namespace of that type (/proc/<pid>/ns/..., the pid of pod_userns)
+ * or one owned by the pod's user namespace pod_userns (another container
+ * of the pod, e.g. a debug container's target); else refused (status 0,
+ * the contract prefix: audited). */
+int handler_pod_ns_check (json_t *spec, const char *sid,
+                          const char *pod_userns, moat_error_t *err);
+
 #define HANDLER_ANN_POD_UID "io.kubernetes.cri.sandbox-uid"
 #define HANDLER_KUBELET_ROOT "/var/lib/kubelet"
 

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -598,7 +599,9 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   cleanup_free char *key = NULL;
   cleanup_free char *pod_userns = NULL;
   const char *pod = NULL;
-  json_t *sys_fresh = NULL; /* /sys made by moat-runc (handler.h) */
+  int pod_host_net = 0;
+  cleanup_close int netfd = -1; /* the pod's network namespace to join */
+  json_t *sys_fresh = NULL;     /* /sys made by moat-runc (handler.h) */
   struct spec_ctx sctx = { .size = IDPOOL_RANGE };
   struct spec_report rep = { 0 };
   struct rootfs_report rrep = { 0 };
@@ -684,18 +687,18 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   /* A pod whose network namespace the host's user namespace owns (CNI's):
    * runc 1.1 joins a user namespace path before the network namespace,
    * and could not join the latter from the sandbox's user namespace.  The
-   * container then gets a user namespace of its own with the pod's range
-   * (docs/kubernetes.md, "Pods"). */
+   * container still joins the sandbox's user namespace (its IPC and UTS
+   * namespaces are that one's); moat-runc joins the network namespace
+   * itself before runc runs (handler_netns_take, docs/kubernetes.md,
+   * "Pods"). */
   if (pod != NULL)
     {
-      int host_net = handler_netns_host_owned (spec, err);
-      if (host_net < 0)
+      pod_host_net = handler_netns_host_owned (spec, err);
+      if (pod_host_net < 0)
         {
           moat_error_wrap (err, "create `%s`", id);
           goto fail;
         }
-      if (host_net)
-        pod = NULL;
     }
   if (pod != NULL)
     {
@@ -729,6 +732,10 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   if (ctx->containerd && handler_cri_p (spec))
     sctx.allow_host_ns = ctx->allow_host_ns;
   if (spec_rewrite (spec, &sctx, &rep, err) < 0)
+    goto fail;
+  /* after spec_rewrite: a host namespace gets the contract's refusal */
+  if (pod_userns != NULL
+      && handler_pod_ns_check (spec, pod, pod_userns, err) < 0)
     goto fail;
   if (ctx->containerd && ctx->idmap_rootfs
       && handler_sysfs_plan (spec, &sys_fresh, err) < 0)
@@ -787,6 +794,11 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
           goto fail;
         }
     }
+  if (pod_host_net > 0 && handler_netns_take (spec, rundir, &netfd, err) < 0)
+    {
+      moat_error_wrap (err, "create `%s`", id);
+      goto fail;
+    }
   out = json_dumps (spec, JSON_COMPACT);
   if (out == NULL)
     {
@@ -837,6 +849,16 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   if (rep.replaced_mappings)
     log_warn ("%s: replaced the id mappings the spec came with", id);
 
+  if (netfd >= 0 && setns (netfd, CLONE_NEWNET) < 0)
+    {
+      moat_error (err, errno, "create `%s`: join the pod's network namespace",
+                  id);
+      goto fail;
+    }
+  if (netfd >= 0)
+    log_info ("%s: in its pod's user namespace, network namespace joined by "
+              "moat-runc",
+              id);
   rc = runtime_run_runc (ctx, args);
   if (rc == 0 && (rep.lock_mounts || rep.privileged))
     {
@@ -883,6 +905,24 @@ out:
   spec_report_free (&rep);
   json_decref (spec);
   return rc;
+}
+
+int
+runtime_exec (const struct runtime_ctx *ctx, char *const *args,
+              moat_error_t *err)
+{
+  const char *id = handler_exec_id (args);
+  cleanup_free char *rundir = NULL;
+
+  if (ctx->containerd && id != NULL && runtime_id_valid_p (id))
+    {
+      rundir = container_run_dir (ctx, id);
+      if (rundir == NULL)
+        return moat_error (err, ENOMEM, "exec `%s`", id);
+      if (handler_netns_join_recorded (rundir, err) < 0)
+        return moat_error_wrap (err, "exec `%s`", id);
+    }
+  return runtime_exec_runc (ctx, args, err);
 }
 
 int

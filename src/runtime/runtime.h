@@ -41,6 +41,12 @@ int runtime_run_runc (const struct runtime_ctx *ctx, char *const *args);
 int runtime_exec_runc (const struct runtime_ctx *ctx, char *const *args,
                        moat_error_t *err);
 
+/* `exec [opts] ID [CMD...]`: for a container of a pod whose network
+ * namespace moat-runc joined at create (handler.h), joins it again, then
+ * replaces this process with runc (returns only on error). */
+int runtime_exec (const struct runtime_ctx *ctx, char *const *args,
+                  moat_error_t *err);
+
 /* `create [opts] ID`: args[0] is "create".  Returns the exit status for
  * main, or -1 with *err set when moat refused or failed before runc ran. */
 int runtime_create (const struct runtime_ctx *ctx, char *const *args,

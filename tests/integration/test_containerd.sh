@@ -317,6 +317,31 @@ out=$(run a default app3 --rm --annotation io.kubernetes.cri.container-type=cont
 check_output "a container of that pod sees them too" moatd1 echo "$out"
 check "... in the pod's range ($(base_of "$out"))" test "$(base_of "$out")" = "$(base_of "$(cat "/proc/$p2/uid_map")")"
 check_fails "... and its /sys is read-only" grep -q WROTE-SYS <<<"$out"
+# It shares the sandbox's user namespace (and so can use the sandbox's IPC
+# namespace): moat-runc joins the CNI namespace itself, for exec too.
+run a default app3b -d --annotation io.kubernetes.cri.container-type=container \
+  --annotation io.kubernetes.cri.sandbox-id=pod2 --with-ns "network:/run/netns/$CNI" \
+  --with-ns "ipc:/proc/$p2/ns/ipc" -- sleep 600 >/dev/null
+a3=$(c a task ls | awk '$1=="app3b"{print $2}')
+check "... in the sandbox's user namespace" \
+  test -n "$a3" -a "$(readlink "/proc/$a3/ns/user")" = "$(readlink "/proc/$p2/ns/user")"
+check_output "... and in its IPC namespace, with its mqueue" " /dev/mqueue mqueue " \
+  cat "/proc/$a3/mounts"
+check_output "exec into it runs in the pod's network namespace" \
+  "$(readlink "/proc/$p2/ns/net")" xc a default app3b readlink /proc/self/ns/net
+check_output "... and the pod's user namespace" \
+  "$(readlink "/proc/$p2/ns/user")" xc a default app3b readlink /proc/self/ns/user
+stop a default app3b
+# Attacks: a pod's container joining another pod's namespaces.
+check_refused "a pod's container may not join another pod's CNI network namespace" \
+  "enhanced container isolation: a container of pod sandbox \`pod1\` can only join its pod's namespaces, not the network namespace" \
+  run a default app4 --rm --annotation io.kubernetes.cri.container-type=container \
+  --annotation io.kubernetes.cri.sandbox-id=pod1 --with-ns "network:/run/netns/$CNI" -- true
+check_refused "a pod's container may not join another pod's IPC namespace" \
+  "enhanced container isolation: a container of pod sandbox \`pod2\` can only join its pod's namespaces, not the ipc namespace" \
+  run a default app5 --rm --annotation io.kubernetes.cri.container-type=container \
+  --annotation io.kubernetes.cri.sandbox-id=pod2 --with-ns "network:/run/netns/$CNI" \
+  --with-ns "ipc:/proc/$spid/ns/ipc" -- true
 stop a default pod2
 
 n=$(ranges)

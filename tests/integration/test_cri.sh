@@ -140,13 +140,6 @@ ctr_id=$($CRI create "$pod" pod1 uid-pod1 app docker.io/library/busybox:latest "
 [ -n "$ctr_id" ] && [ "$ctr_id" != null ] && ok "CreateContainer in the pod" \
   || harness_bail "CreateContainer" "$(tail -30 "$R/cri.log")"
 if st=$($CRI start "$ctr_id"); then ok "StartContainer"; started=1
-elif echo "$st" | grep -q mqueue; then
-  # KNOWN DEFECT, not a kernel limit: docs/kubernetes.md "Known limits".
-  # A pod's container gets a user namespace of its own, which does not own
-  # the sandbox's IPC namespace, so runc cannot mount its mqueue.
-  skip "StartContainer of a pod's container with the moat handler" \
-    "KNOWN DEFECT (docs/kubernetes.md): runc cannot mount mqueue in the sandbox's IPC namespace: $(echo "$st" | head -c 300)"
-  started=0
 else
   not_ok "StartContainer" "$st" "spec /dev/shm: $(ctr -a "$R/cri/c.sock" -n k8s.io containers info "$ctr_id" | jq -c '.Spec.mounts[] | select(.destination=="/dev/shm")')" \
     "sandbox spec /dev/shm: $(ctr -a "$R/cri/c.sock" -n k8s.io containers info "$pod" | jq -c '.Spec.mounts[] | select(.destination=="/dev/shm")')" \
@@ -162,24 +155,33 @@ check "the sandbox runs in a private range (uid_map $smap)" test "$s0" = 0 -a "$
 netns=$(readlink /proc/$spid/ns/net)
 check "the pod's network namespace is not the harness's" test -n "$netns" -a "$netns" != "$(ip netns exec "$NS" readlink /proc/self/ns/net)"
 check_output "the pod has its CNI address" "10.214.0." nsenter -t "$spid" -n ip -4 addr show eth0
-# What needs the container running (its start is the known defect above
-# while it fails; nothing to add to that failure).
+# What needs the container running (nothing to add to a failed start).
 if [ "$started" = 1 ]; then
   cpid=$(pid_of "$ctr_id")
   cmap=$(cat /proc/$cpid/uid_map 2>/dev/null)
   read -r c0 cb cs <<<"$cmap"
   check "the container shares its pod's range (uid_map $cmap)" test "$cb" = "$sb" -a "$c0" = 0
   check "the container is in its sandbox's network namespace ($netns)" test "$netns" = "$(readlink /proc/$cpid/ns/net)"
+  # one user namespace for the pod (so its IPC namespace is the container's
+  # own to mount mqueue for), not the host's
+  check "the container is in its sandbox's user namespace" \
+    test "$(readlink /proc/$spid/ns/user)" = "$(readlink /proc/$cpid/ns/user)" -a "$(readlink /proc/$cpid/ns/user)" != "$(readlink /proc/self/ns/user)"
+  check "the container is in its sandbox's IPC namespace" \
+    test "$(readlink /proc/$spid/ns/ipc)" = "$(readlink /proc/$cpid/ns/ipc)"
+  check_output "the container has its mqueue" " /dev/mqueue mqueue " cat /proc/$cpid/mounts
   x=$($CRI exec "$ctr_id" cat /proc/self/uid_map)
   if [ "$(echo "$x" | jq -r .exit_code)" = 0 ]; then
     read -r e0 eb es <<<"$(echo "$x" | jq -r .stdout)"
-    check "ExecSync runs in the pod's range" test "$eb" = "$sb"
-  elif echo "$x" | grep -q 'setns into net namespace'; then
-    skip "ExecSync into a pod in a CNI network namespace" \
-      "known limit of runc 1.1 (docs/kubernetes.md, Known limits): $(echo "$x" | jq -r '.message // .stderr' | head -c 300)"
+    check "ExecSync runs in the pod's range" test "$eb" = "$sb" -a "$e0" = 0 -a "$es" = 65536
   else
     not_ok "ExecSync" "$x"
   fi
+  x=$($CRI exec "$ctr_id" readlink /proc/self/ns/net)
+  check "ExecSync runs in the pod's network namespace ($(echo "$x" | jq -c .))" \
+    test "$(echo "$x" | jq -r .stdout | tr -d '\n')" = "$netns"
+  x=$($CRI exec "$ctr_id" cat /sys/class/net/eth0/address)
+  check "ExecSync sees the pod's own interface in /sys ($(echo "$x" | jq -c .))" \
+    test "$(echo "$x" | jq -r .exit_code)" = 0
   check "StopContainer" $CRI stop "$ctr_id"
 fi
 check "RemoveContainer" $CRI rm "$ctr_id"

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "runtime/handler.h"
@@ -139,6 +140,82 @@ host_ns_policy (void **state)
   moat_error_release (&err);
 }
 
+/* runc exec's container id: after its options, never a value of one; an
+ * unknown option gives none (then nothing is joined). */
+static void
+exec_ids (void **state)
+{
+  (void)state;
+  char *a1[] = { "exec",       "--process", "/tmp/p.json", "--detach",
+                 "--pid-file", "/tmp/pid",  "ctr1",        NULL };
+  char *a2[] = { "exec", "-e",   "A=ctr2", "-u", "0",    "--cwd=/x",
+                 "-t",   "ctr3", "sh",     "-c", "ctr4", NULL };
+  char *a3[] = { "exec", "--bogus", "ctr5", NULL };
+  char *a4[] = { "exec", "--console-socket", NULL };
+  char *a5[] = { "exec", "--env", "ctr6", NULL };
+  char *a6[] = { "exec", "-d", "--", "ctr7", NULL };
+  assert_string_equal (handler_exec_id (a1), "ctr1");
+  assert_string_equal (handler_exec_id (a2), "ctr3");
+  assert_null (handler_exec_id (a3));
+  assert_null (handler_exec_id (a4));
+  assert_null (handler_exec_id (a5));
+  assert_null (handler_exec_id (a6));
+}
+
+/* The network entry a pod's container loses to moat-runc: a network
+ * namespace only; recorded for exec; a record naming something else is
+ * not joined. */
+static void
+netns_take_and_record (void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/moat-netns-XXXXXX";
+  char rec[64];
+  moat_error_t err = NULL;
+  json_t *spec;
+  FILE *f;
+  int fd = -1;
+
+  assert_non_null (mkdtemp (dir));
+  spec = json_loads ("{\"linux\":{\"namespaces\":[{\"type\":\"ipc\"},"
+                     "{\"type\":\"network\",\"path\":\"/dev/null\"}]}}",
+                     0, NULL);
+  assert_non_null (spec);
+  assert_int_equal (handler_netns_take (spec, dir, &fd, &err), -1);
+  assert_int_equal (fd, -1);
+  moat_error_release (&err);
+  json_decref (spec);
+
+  spec = json_loads ("{\"linux\":{\"namespaces\":[{\"type\":\"ipc\"},"
+                     "{\"type\":\"network\",\"path\":"
+                     "\"/proc/self/ns/net\"}]}}",
+                     0, NULL);
+  assert_int_equal (handler_netns_take (spec, dir, &fd, &err), 1);
+  assert_true (fd >= 0);
+  close (fd);
+  assert_int_equal (json_array_size (json_object_get (
+                        json_object_get (spec, "linux"), "namespaces")),
+                    1);
+  json_decref (spec);
+  /* a record naming a file that is no network namespace is refused */
+  snprintf (rec, sizeof rec, "%s/%s", dir, HANDLER_NETNS_RECORD);
+  f = fopen (rec, "w");
+  assert_non_null (f);
+  fputs ("/proc/self/ns/ipc", f);
+  fclose (f);
+  assert_int_equal (handler_netns_join_recorded (dir, &err), -1);
+  moat_error_release (&err);
+  f = fopen (rec, "w");
+  assert_non_null (f);
+  fputs ("/dev/null", f);
+  fclose (f);
+  assert_int_equal (handler_netns_join_recorded (dir, &err), -1);
+  moat_error_release (&err);
+  unlink (rec);
+  assert_int_equal (handler_netns_join_recorded (dir, &err), 0);
+  rmdir (dir);
+}
+
 int
 main (void)
 {
@@ -148,6 +225,8 @@ main (void)
     cmocka_unit_test (scope_per_root),
     cmocka_unit_test (pods_from_annotations),
     cmocka_unit_test (host_ns_policy),
+    cmocka_unit_test (exec_ids),
+    cmocka_unit_test (netns_take_and_record),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -261,6 +261,11 @@ main (int argc, char **argv)
       if (rc < 0)
         rc = fail (&err);
     }
+  else if (cmd != NULL && strcmp (cmd, "exec") == 0)
+    {
+      runtime_exec (&ctx, argv + ci, &err);
+      rc = fail (&err);
+    }
   else if (cmd != NULL && strcmp (cmd, "delete") == 0)
     rc = runtime_delete (&ctx, argv + ci, &err);
   else if (cmd != NULL
