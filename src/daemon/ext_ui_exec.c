@@ -228,7 +228,8 @@ host_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
                         0, &res, &err)
              < 0)
     {
-      *status = err_status (&err);
+      /* ext_host_exec's refusal of a binary not listed has no errno */
+      *status = moat_error_status (&err) == 0 ? 403 : err_status (&err);
       *reply = message (PREFIX "extension %s: host.cli.exec: %s", name,
                         moat_error_msg (&err));
       moat_error_release (&err);
