@@ -403,8 +403,9 @@ guarded_get (const char *sock, const char *path, uid_t uid, gid_t gid,
              moat_error_t *err)
 {
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  cleanup_free char *req = NULL, *buf = NULL;
-  size_t len = 0, cap = 65536;
+  cleanup_free char *req = NULL;
+  cleanup_free char *buf = NULL;
+  size_t len = 0, cap = 0;
   int p[2], st = 0, r = 0;
   long long deadline = now_ms () + LIST_TIMEOUT_MS;
   pid_t pid;
@@ -417,7 +418,7 @@ guarded_get (const char *sock, const char *path, uid_t uid, gid_t gid,
                 "GET %s HTTP/1.1\r\nHost: docker\r\nUser-Agent: moat\r\n"
                 "Connection: close\r\n\r\n",
                 path);
-  if (n < 0 || (buf = malloc (cap)) == NULL)
+  if (n < 0)
     {
       req = NULL;
       return moat_error (err, ENOMEM, "out of memory");
@@ -459,7 +460,9 @@ guarded_get (const char *sock, const char *path, uid_t uid, gid_t gid,
         }
       if (len == cap)
         {
-          char *nb = cap >= LIST_MAX ? NULL : realloc (buf, cap * 2);
+          char *nb = cap >= LIST_MAX
+                         ? NULL
+                         : realloc (buf, cap > 0 ? cap * 2 : 65536);
           if (nb == NULL)
             {
               r = moat_error (err, E2BIG,
@@ -469,7 +472,7 @@ guarded_get (const char *sock, const char *path, uid_t uid, gid_t gid,
               break;
             }
           buf = nb;
-          cap *= 2;
+          cap = cap > 0 ? cap * 2 : 65536;
         }
       got = read (p[0], buf + len, cap - len);
       if (got < 0 && errno == EINTR)
