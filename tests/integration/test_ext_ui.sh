@@ -290,6 +290,12 @@ got=$(call "$A" "$tokA" '{"call":"host.cli.exec","command":"sh","args":["-c","id
   not_ok "unlisted host binary" "HTTP $got $(cat "$HARNESS_DIR/body")"
 got=$(call "$A" "$tokA" '{"call":"host.cli.exec","command":"/bin/sh"}')
 [ "$got" = 403 ] && ok "  nor a host path" || not_ok "host path" "HTTP $got $(cat "$HARNESS_DIR/body")"
+got=$(call "$A" "$tokA" '{"call":"host.cli.exec","command":"../../../../bin/sh"}')
+[ "$got" = 403 ] && ok "  nor a path out of host/" || not_ok "host ../ path" "HTTP $got $(cat "$HARNESS_DIR/body")"
+many=$(jq -nc '{call: "host.cli.exec", command: "ids", args: [range(300) | "x"]}')
+got=$(call "$A" "$tokA" "$many")
+[ "$got" = 400 ] && grep -q "too many arguments" "$HARNESS_DIR/body" && ok "host.cli.exec with 300 arguments: 400" ||
+  not_ok "too many args" "HTTP $got $(cat "$HARNESS_DIR/body")"
 got=$(call "$B" "$tokB" '{"call":"host.cli.exec","command":"ids"}')
 [ "$got" = 403 ] && ok "  nor ea's binary through eb" || not_ok "ea's binary through eb" "HTTP $got $(cat "$HARNESS_DIR/body")"
 jcall "docker.cli.exec runs the docker CLI on the guarded socket" "$A" "$tokA" \
