@@ -17,6 +17,7 @@
 #include "ext/sandbox.h"
 #include "ext/ui.h"
 #include "ext_ui.h"
+#include "ext_ui_exec.h"
 
 #define WORKERS 4
 #define MAX_QUEUED 64 /* calls waiting or running; beyond: 429 */
@@ -26,6 +27,8 @@ struct job
 {
   struct job *next;
   uint64_t tag;
+  uid_t uid;   /* the token's (signed-in) user */
+  json_t *req; /* the call (a deep copy: the worker reads it) */
   char *name, *call, *method, *path, *ctype, *body;
   size_t len;
   /* the result */
@@ -61,6 +64,7 @@ job_free (struct job *j)
   free (j->path);
   free (j->ctype);
   free (j->body);
+  json_decref (j->req);
   json_decref (j->reply);
   free (j);
 }
@@ -144,10 +148,13 @@ run (struct ext_ui *u, struct job *j)
 
   if (strcmp (j->call, "vm.service") != 0)
     {
-      j->status = 501;
-      j->reply = message (PREFIX "extension %s: %s is not available in this "
-                                 "version of moat",
-                          j->name, j->call);
+      struct ext_ui_exec_ctx x = {
+        .dir = u->dir,
+        .engine_sock = u->engine_sock,
+        .guard_sock = u->guard_sock,
+      };
+      ext_ui_exec_run (&x, j->uid, j->name, j->call, j->req, &j->status,
+                       &j->reply);
       return;
     }
   if (strcmp (j->path, "/sandbox") == 0
@@ -283,10 +290,13 @@ op_ext_call (void *ctx, uid_t uid, const char *name, json_t *call,
   struct job *j;
   json_t *b = json_object_get (call, "body");
   cleanup_free char *detail = NULL;
+  int n;
 
   if (u == NULL || (j = calloc (1, sizeof *j)) == NULL)
     return -1;
   j->tag = tag;
+  j->uid = uid;
+  j->req = json_deep_copy (call);
   j->name = strdup (name);
   j->call = dup_str (call, "call", "");
   j->method = dup_str (call, "method", "GET");
@@ -308,7 +318,7 @@ op_ext_call (void *ctx, uid_t uid, const char *name, json_t *call,
       if (j->ctype == NULL)
         j->ctype = strdup ("application/json");
     }
-  if (j->name == NULL || j->call == NULL || j->method == NULL
+  if (j->req == NULL || j->name == NULL || j->call == NULL || j->method == NULL
       || j->path == NULL
       || (b != NULL && !json_is_null (b) && j->body == NULL))
     {
@@ -328,10 +338,22 @@ op_ext_call (void *ctx, uid_t uid, const char *name, json_t *call,
   u->todo = j;
   pthread_cond_signal (&u->cond);
   pthread_mutex_unlock (&u->mu);
-  if (asprintf (&detail, "%s %s %.200s", j->call, j->method, j->path) < 0)
+  if (strcmp (j->call, "vm.service") == 0)
+    n = asprintf (&detail, "%s %s %.200s", j->call, j->method, j->path);
+  else
+    {
+      cleanup_free char *args
+          = json_dumps (json_object_get (j->req, "args"), JSON_COMPACT);
+      const char *cmd
+          = json_string_value (json_object_get (j->req, "command"));
+      n = asprintf (&detail, "%s %.100s %.200s", j->call, cmd ? cmd : "",
+                    args ? args : "");
+    }
+  if (n < 0)
     detail = NULL;
-  audit (d, uid, name,
-         strcmp (j->call, "vm.service") == 0 ? "allowed" : "refused", detail);
+  /* each call is judged where it runs (the host binary list, the guard
+   * as the user): audited here as allowed to start */
+  audit (d, uid, name, "allowed", detail);
   return 0;
 }
 

@@ -137,12 +137,28 @@ try:
                   "'0'.repeat(64)}, body: '{}'})")
         report("a forged token on its own origin is refused",
                r == "status 401", r)
-        r = driver.execute_async_script(
-            "const done = arguments[arguments.length - 1];"
-            "window.ddClient.docker.cli.exec('ps', []).then("
-            "() => done('ok'), (e) => done('error ' + e.statusCode));")
-        report("docker.cli.exec answers 501 (not available yet)",
-               r == "error 501", r)
+        def dd(js):
+            return driver.execute_async_script(
+                "const done = arguments[arguments.length - 1];"
+                "(" + js + ").then((r) => done('ok ' + JSON.stringify(r)),"
+                " (e) => done('error ' + JSON.stringify(e) + ' ' + e));")
+        r = dd("window.ddClient.docker.cli.exec('version', ['--format', "
+               "'{{.Server.Version}}']).then((r) => r.lines())")
+        report("ddClient.docker.cli.exec resolves with the CLI's output",
+               r.startswith('ok ["') and r[5:6].isdigit(), r)
+        r = dd("window.ddClient.docker.listContainers({all: true})"
+               ".then((l) => Array.isArray(l) && l.every((c) => c.Id))")
+        report("ddClient.docker.listContainers resolves to the engine's list",
+               r == "ok true", r)
+        r = dd("window.ddClient.extension.vm.cli.exec('sh', ['-c', "
+               "'echo in-backend']).then((r) => r.stdout)")
+        report("ddClient.extension.vm.cli.exec runs in the backend",
+               r == 'ok "in-backend\\n"', r)
+        r = dd("window.ddClient.extension.host.cli.exec('ids', [])")
+        report("ddClient.extension.host.cli.exec rejects with the "
+               "ExecResult of a failed run (code 4)",
+               r.startswith("error {") and '"code":4' in r
+               and '"stdout":"uid 0' in r, r)
         driver.execute_script(
             "window.ddClient.desktopUI.toast.success('hello from the page');")
         driver.switch_to.default_content()

@@ -74,6 +74,11 @@ EOJ
   local sbx=""
   echo 'moat.route ("GET", "/hello", function (req) { return "sandboxed '"$name"'"; });' >"$dir/backend.js"
   [ "$name" = eb ] && sbx=', "moat": {"sandbox": {"script": "/backend.js", "requestedScopes": {"log": {}}}}'
+  # ea also has a host binary (a script: the host's /bin/sh runs it)
+  mkdir -p "$dir/hostbin"
+  printf '#!/bin/sh\necho "uid $(id -u) groups $(id -G)"\necho "args $*"\necho warn >&2\nexit 4\n' >"$dir/hostbin/ids"
+  chmod 755 "$dir/hostbin/ids"
+  [ "$name" = ea ] && sbx=', "host": {"binaries": [{"linux": [{"path": "/hostbin/ids"}]}]}'
   cat >"$dir/metadata.json" <<EOM
 {
   "icon": "icon.svg",
@@ -90,6 +95,7 @@ LABEL org.opencontainers.image.title="$name" \\
       com.docker.desktop.extension.api.version=">= 0.3.0" \\
       com.docker.desktop.extension.icon="icon.svg"
 COPY metadata.json icon.svg backend.js /
+COPY hostbin /hostbin
 COPY ui /ui
 COPY ext-backend /ext-backend
 ENTRYPOINT ["/ext-backend", "/run/guest-services/backend.sock", "$name"]
@@ -242,8 +248,106 @@ got=$(call "$A" "$tokA" '{"call":"vm.service","method":"CONNECT","path":"/"}')
 [ "$got" = 502 ] && ok "a CONNECT is refused" || not_ok "CONNECT" "HTTP $got"
 got=$(call "$A" "$tokA" '{"call":"rm.everything"}')
 [ "$got" = 400 ] && ok "an unknown call: 400" || not_ok "unknown call" "HTTP $got"
-got=$(call "$A" "$tokA" '{"call":"docker.cli.exec","command":"ps"}')
-[ "$got" = 501 ] && ok "docker.cli.exec: 501, not available yet" || not_ok "docker.cli.exec" "HTTP $got"
+# ---- the calls that run something (as the token's user) ----
+# jcall NAME HOST TOKEN BODY JQ: the call answers 200 and JQ holds
+jcall() {
+  local got
+  got=$(call "$2" "$3" "$4")
+  [ "$got" = 200 ] && jq -e "$5" "$HARNESS_DIR/body" >/dev/null && ok "$1" ||
+    not_ok "$1" "HTTP $got $(head -c 800 "$HARNESS_DIR/body")"
+}
+# the same, as the test user (its own token)
+ucall() {
+  rm -f "$UHOME/body"
+  as_user curl -s -o "$UHOME/body" -w '%{http_code}' -X POST -H "Host: $1" -H "X-Moat-Token: $2" \
+    -H "Origin: http://$1" -H 'Content-Type: application/json' -d "$3" "$base/.moat/call"
+  cp "$UHOME/body" "$HARNESS_DIR/body" 2>/dev/null || : >"$HARNESS_DIR/body"
+}
+ujcall() {
+  local got
+  got=$(ucall "$2" "$3" "$4")
+  [ "$got" = 200 ] && jq -e "$5" "$HARNESS_DIR/body" >/dev/null && ok "$1" ||
+    not_ok "$1" "HTTP $got $(head -c 800 "$HARNESS_DIR/body")"
+}
+jcall "vm.cli.exec runs in ea's backend, stdout and stderr apart, its exit code" "$A" "$tokA" \
+  '{"call":"vm.cli.exec","command":"sh","args":["-c","echo out; echo err >&2; exit 3"]}' \
+  '.stdout == "out\n" and .stderr == "err\n" and .code == 3'
+jcall "  in the backend's user namespace (uid_map not the host's)" "$A" "$tokA" \
+  '{"call":"vm.cli.exec","command":"cat","args":["/proc/self/uid_map"]}' \
+  '.code == 0 and (.stdout | test("^ *0 +[1-9][0-9]* ")) and (.stdout | test("^ *0 +0 ") | not)'
+idA0=$("$MOAT" extension ls --json | jq -r '.[] | select(.name == "ea") | .backend.container')
+jcall "  in ea's backend container, not another (its hostname)" "$A" "$tokA" \
+  '{"call":"vm.cli.exec","command":"hostname"}' ".stdout == \"${idA0:0:12}\\n\""
+got=$(call "$A" "$tokA" '{"call":"vm.cli.exec","command":""}')
+[ "$got" = 400 ] && ok "vm.cli.exec without a command: 400" || not_ok "vm.cli.exec empty" "HTTP $got $(cat "$HARNESS_DIR/body")"
+got=$(call "$A" "$tokA" '{"call":"vm.cli.exec","command":"id","args":[1]}')
+[ "$got" = 400 ] && ok "vm.cli.exec with a non-string argument: 400" || not_ok "vm.cli.exec args" "HTTP $got"
+jcall "host.cli.exec runs ea's listed binary (as root here)" "$A" "$tokA" \
+  '{"call":"host.cli.exec","command":"ids","args":["a b","$(id)"]}' \
+  '.code == 4 and .stdout == "uid 0 groups 0\nargs a b $(id)\n" and .stderr == "warn\n"'
+got=$(call "$A" "$tokA" '{"call":"host.cli.exec","command":"sh","args":["-c","id"]}')
+[ "$got" = 403 ] && grep -q "lists no host binary" "$HARNESS_DIR/body" && ok "host.cli.exec of a binary ea does not list: 403" ||
+  not_ok "unlisted host binary" "HTTP $got $(cat "$HARNESS_DIR/body")"
+got=$(call "$A" "$tokA" '{"call":"host.cli.exec","command":"/bin/sh"}')
+[ "$got" = 403 ] && ok "  nor a host path" || not_ok "host path" "HTTP $got $(cat "$HARNESS_DIR/body")"
+got=$(call "$A" "$tokA" '{"call":"host.cli.exec","command":"../../../../bin/sh"}')
+[ "$got" = 403 ] && ok "  nor a path out of host/" || not_ok "host ../ path" "HTTP $got $(cat "$HARNESS_DIR/body")"
+many=$(jq -nc '{call: "host.cli.exec", command: "ids", args: [range(300) | "x"]}')
+got=$(call "$A" "$tokA" "$many")
+[ "$got" = 400 ] && grep -q "too many arguments" "$HARNESS_DIR/body" && ok "host.cli.exec with 300 arguments: 400" ||
+  not_ok "too many args" "HTTP $got $(cat "$HARNESS_DIR/body")"
+got=$(call "$B" "$tokB" '{"call":"host.cli.exec","command":"ids"}')
+[ "$got" = 403 ] && ok "  nor ea's binary through eb" || not_ok "ea's binary through eb" "HTTP $got $(cat "$HARNESS_DIR/body")"
+jcall "docker.cli.exec runs the docker CLI on the guarded socket" "$A" "$tokA" \
+  '{"call":"docker.cli.exec","command":"version","args":["--format","{{.Server.Version}}"]}' \
+  '.code == 0 and (.stdout | test("^[0-9]"))'
+jcall "docker.cli.exec of run --privileged -v /:/host: the ECI refusal" "$A" "$tokA" \
+  '{"call":"docker.cli.exec","command":"run","args":["--rm","--privileged","-v","/:/host","busybox:latest","true"]}' \
+  '.code != 0 and (.stderr | test("enhanced container isolation: "))'
+got=$(call "$A" "$tokA" '{"call":"docker.cli.exec","command":"-H","args":["unix:///var/run/docker.sock","ps"]}')
+[ "$got" = 400 ] && ok "docker.cli.exec with a global option (-H) for a command: 400" ||
+  not_ok "docker -H" "HTTP $got $(cat "$HARNESS_DIR/body")"
+jcall "docker.listContainers: the engine's JSON" "$A" "$tokA" \
+  '{"call":"docker.listContainers","options":{"all":true}}' 'type == "array" and (.[0] | has("Id") and has("Image"))'
+jcall "docker.listImages: the engine's JSON" "$A" "$tokA" \
+  '{"call":"docker.listImages","options":{"filters":{"reference":["busybox"]}}}' \
+  'type == "array" and length >= 1 and all(.[]; .RepoTags | any(test("^busybox")))'
+got=$(call "$A" "$tokA" '{"call":"docker.listImages","options":{"evil":"x"}}')
+[ "$got" = 400 ] && ok "docker.listImages with an unknown option: 400" || not_ok "list option" "HTTP $got"
+# as the test user (in the socket's group): its own token
+utoken() { # the test user's token for ea (signed in to the dashboard as itself)
+  local uurl ucookie ut
+  uurl=$(as_user "$MOAT" dashboard --print-url 2>&1)
+  rm -f "$UHOME/jar"
+  as_user curl -s -o /dev/null -c "$UHOME/jar" "$uurl"
+  ucookie=$(awk '$6 == "moat_session" {print $7}' "$UHOME/jar" 2>/dev/null)
+  ut=$(as_user curl -s -X POST -H "Cookie: moat_session=$ucookie" -H "Origin: $base" -H 'Content-Type: application/json' \
+    -d '{}' "$base/api/extensions/ea/ticket" | jq -r .ticket)
+  as_user curl -s -X POST -H "Host: $A" -H "Origin: http://$A" -H 'Content-Type: application/json' \
+    -d "{\"ticket\":\"$ut\"}" "$base/.moat/session" | jq -r .token
+}
+utok=$(utoken)
+if [ ${#utok} != 64 ]; then
+  not_ok "a token for $TUSER" "token $utok"
+else
+  sock_gid=$(stat -c %g "$MOAT_ROOT/run/moat/docker.sock")
+  ujcall "host.cli.exec runs as the signed-in user, with its groups" "$A" "$utok" \
+    '{"call":"host.cli.exec","command":"ids"}' \
+    ".stdout | test(\"^uid $TUID groups $TGID( [0-9]+)*\\n\") and test(\" $sock_gid( |\\n)\")"
+  ujcall "docker.cli.exec as the user: whoami in a container is not moatd's root on the host" "$A" "$utok" \
+    '{"call":"docker.cli.exec","command":"info","args":["--format","{{.Name}}"]}' '.code == 0'
+  mine=$(as_user docker ps -a --format '{{.ID}}' --no-trunc | sort | tr '\n' ' ')
+  ujcall "docker.listContainers as the user lists what the user's docker ps does" "$A" "$utok" \
+    '{"call":"docker.listContainers","options":{"all":true}}' "[.[].Id] | sort | join(\" \") + \" \" == \"$mine\""
+  # out of the socket's group: the guarded socket's own refusal
+  gpasswd -d "$TUSER" "$(stat -c %G "$MOAT_ROOT/run/moat/docker.sock")" >/dev/null 2>&1
+  ujcall "docker.cli.exec as a user outside the socket's group: permission denied" "$A" "$utok" \
+    '{"call":"docker.cli.exec","command":"ps"}' '.code != 0 and (.stderr | test("permission denied"))'
+  got=$(ucall "$A" "$utok" '{"call":"docker.listContainers"}')
+  [ "$got" = 403 ] && grep -q "Permission denied" "$HARNESS_DIR/body" && ok "  and docker.listContainers: 403 permission denied" ||
+    not_ok "list outside the group" "HTTP $got $(cat "$HARNESS_DIR/body")"
+  gpasswd -a "$TUSER" "$(stat -c %G "$MOAT_ROOT/run/moat/docker.sock")" >/dev/null 2>&1
+fi
 # moatd's loop is not held by calls: 12 at once, and the dashboard answers meanwhile
 for i in $(seq 12); do call "$A" "$tokA" "$svc" >/dev/null & done
 got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Cookie: moat_session=$cookie" "$base/api/session")
@@ -306,5 +410,22 @@ else
   check_output "rm ea" "ea" "$MOAT" extension rm ea
   check_output "install ea again" "installed extension ea" "$MOAT" extension install -f acme/ea:1
   browser gone
+fi
+
+# ---- last (the policy stays on): under sign-in (allowedOrgs), without a
+# session, the gate judges the user the calls run as ----
+utok=$(utoken)
+if [ ${#utok} = 64 ]; then
+  # under sign-in (allowedOrgs), without a session: the gate judges the user
+  reg=$MOAT_ROOT/etc/moat/registry.json
+  printf '{"allowedOrgs": ["acme"]}\n' >"$reg" && chmod 0644 "$reg"
+  reload() { printf '%s\n' '{"cmd":"policy.reload"}' | timeout 30 socat -t 30 - UNIX-CONNECT:"$MOAT_ROOT/run/moat/moatd.sock"; }
+  out=$(reload)
+  grep -q '"ok": *true' <<<"$out" || harness_diag "policy.reload: $out"
+  ujcall "under sign-in, docker.cli.exec without a session: the gate's message" "$A" "$utok" \
+    '{"call":"docker.cli.exec","command":"ps"}' '.code != 0 and (.stderr | test("sign-in required"))'
+  got=$(ucall "$A" "$utok" '{"call":"docker.listContainers"}')
+  [ "$got" = 403 ] && grep -q "sign-in required" "$HARNESS_DIR/body" && ok "  and docker.listContainers: 403 sign-in required" ||
+    not_ok "list under sign-in" "HTTP $got $(cat "$HARNESS_DIR/body")"
 fi
 harness_done

@@ -98,8 +98,13 @@ function execResult(o) {
     parseJsonObject() { return JSON.parse(this.stdout); },
   };
 }
-const exec = (kind) => async (command, args) =>
-  execResult(await call({ call: kind, command: String(command), args: (args || []).map(String) }));
+// Like Docker Desktop's: resolves to an ExecResult when the command exited
+// 0, rejects with it (stdout, stderr, code) otherwise.
+const exec = (kind) => async (command, args) => {
+  const r = execResult(await call({ call: kind, command: String(command), args: (args || []).map(String) }));
+  if (r.code !== 0) throw r;
+  return r;
+};
 const toast = (kind) => (msg) => { window.parent.postMessage({ moat: "toast", kind, text: String(msg) }, DASH); };
 
 const client = {

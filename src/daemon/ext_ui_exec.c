@@ -1,0 +1,890 @@
+/* The ddClient calls that run something (docs/extensions.md, "The UI"):
+ *
+ * - host.cli.exec: a host binary the extension lists (ext_host_exec), as
+ *   the signed-in user with their groups;
+ * - docker.cli.exec: the docker CLI, confined (ext_exec_confined), as that
+ *   user, on the guarded socket: ECI, socket exceptions and the sign-in
+ *   gate judge the user, never moatd;
+ * - docker.listContainers / docker.listImages: the engine's JSON, asked by
+ *   a child that has become that user (no capability left) and connected
+ *   to the guarded socket itself;
+ * - vm.cli.exec: an exec in the extension's own backend container, on the
+ *   raw engine, with nothing chosen by the caller but the command.
+ *
+ * Everything here blocks: it runs on ext_ui_role.c's worker threads. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "dockerapi/dockerapi.h"
+#include "ext/hostexec.h"
+#include "ext_ui_exec.h"
+
+#define PREFIX "enhanced container isolation: "
+#define LIST_TIMEOUT_MS 30000
+#define LIST_MAX (DOCKERAPI_MAX_BODY + 64 * 1024)
+#define VM_TIMEOUT_MS 30000L
+
+static json_t *message (const char *fmt, ...)
+    __attribute__ ((format (printf, 1, 2)));
+static json_t *
+message (const char *fmt, ...)
+{
+  cleanup_free char *m = NULL;
+  va_list ap;
+  int n;
+  va_start (ap, fmt);
+  n = vasprintf (&m, fmt, ap);
+  va_end (ap);
+  if (n < 0)
+    {
+      m = NULL;
+      return json_pack ("{s:s}", "message", "out of memory");
+    }
+  return json_pack ("{s:s}", "message", m);
+}
+
+static int
+err_status (const moat_error_t *err)
+{
+  switch (moat_error_status (err))
+    {
+    case EPERM:
+    case EACCES:
+      return 403;
+    case ENOENT:
+      return 404;
+    case EINVAL:
+    case E2BIG:
+      return 400;
+    default:
+      return 502;
+    }
+}
+
+/* The user's primary gid and supplementary groups (passwd and group db). */
+static int
+user_ids (uid_t uid, gid_t *gid, gid_t **groups, size_t *ngroups,
+          moat_error_t *err)
+{
+  struct passwd pw, *res = NULL;
+  char buf[4096];
+  int n = 32;
+  gid_t *g = NULL;
+
+  if (getpwuid_r (uid, &pw, buf, sizeof buf, &res) != 0 || res == NULL)
+    return moat_error (err, EPERM, "uid %u has no passwd entry",
+                       (unsigned)uid);
+  for (int tries = 0; tries < 4; tries++)
+    {
+      int want = n;
+      gid_t *ng = realloc (g, (size_t)n * sizeof *g);
+      if (ng == NULL)
+        break;
+      g = ng;
+      if (getgrouplist (pw.pw_name, pw.pw_gid, g, &n) >= 0)
+        {
+          *gid = pw.pw_gid;
+          *groups = g;
+          *ngroups = (size_t)n;
+          return 0;
+        }
+      if (n <= want)
+        n = want * 2;
+    }
+  free (g);
+  return moat_error (err, EIO, "the groups of uid %u", (unsigned)uid);
+}
+
+/* req's command and args as a NULL-terminated vector (argv[0] = first
+ * when not NULL, then command, then args); NULL with a message. */
+static char **
+req_argv (const json_t *req, const char *first, char **why)
+{
+  const json_t *cmd = json_object_get (req, "command");
+  const json_t *args = json_object_get (req, "args"), *a;
+  size_t n = args != NULL ? json_array_size (args) : 0, i, k = 0;
+  char **v;
+
+  *why = NULL;
+  if (!json_is_string (cmd) || json_string_length (cmd) == 0
+      || strlen (json_string_value (cmd)) != json_string_length (cmd))
+    {
+      *why = "the command must be a non-empty string";
+      return NULL;
+    }
+  if (args != NULL && !json_is_array (args) && !json_is_null (args))
+    {
+      *why = "args must be an array of strings";
+      return NULL;
+    }
+  if (n + 3 > EXT_EXEC_MAX_ARGS)
+    {
+      *why = "too many arguments";
+      return NULL;
+    }
+  v = calloc (n + 3, sizeof *v);
+  if (v == NULL)
+    {
+      *why = "out of memory";
+      return NULL;
+    }
+  if (first != NULL)
+    v[k++] = strdup (first);
+  v[k++] = strdup (json_string_value (cmd));
+  json_array_foreach (args, i, a)
+  {
+    if (!json_is_string (a)
+        || strlen (json_string_value (a)) != json_string_length (a))
+      {
+        *why = "args must be an array of strings (without NUL)";
+        break;
+      }
+    v[k++] = strdup (json_string_value (a));
+  }
+  for (i = 0; i < k && *why == NULL; i++)
+    if (v[i] == NULL)
+      *why = "out of memory";
+  if (*why != NULL)
+    {
+      for (i = 0; i < k; i++)
+        free (v[i]);
+      free (v);
+      return NULL;
+    }
+  return v;
+}
+
+static void
+argv_free (char **v)
+{
+  for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+    free (v[i]);
+  free (v);
+}
+
+/* ExecResult of Docker's SDK: {stdout, stderr, code} (+ killed, signal). */
+static json_t *
+exec_result (const struct ext_exec_result *r)
+{
+  json_t *o = json_pack ("{s:s%, s:s%}", "stdout", r->out ? r->out : "",
+                         r->out ? r->out_len : 0, "stderr",
+                         r->err ? r->err : "", r->err ? r->err_len : 0);
+  if (o == NULL)
+    return message ("the output is not UTF-8 text");
+  json_object_set_new (o, "code",
+                       r->exit_code >= 0 ? json_integer (r->exit_code)
+                                         : json_null ());
+  if (r->term_signal != 0 || r->timed_out || r->truncated)
+    {
+      json_object_set_new (o, "killed", json_true ());
+      json_object_set_new (o, "signal",
+                           json_string (sigabbrev_np (r->term_signal)
+                                            ? sigabbrev_np (r->term_signal)
+                                            : "KILL"));
+    }
+  if (r->timed_out)
+    json_object_set_new (o, "timedOut", json_true ());
+  if (r->truncated)
+    json_object_set_new (o, "truncated", json_true ());
+  return o;
+}
+
+static void
+host_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
+           const json_t *req, int *status, json_t **reply)
+{
+  moat_error_t err = NULL;
+  struct ext_exec_result res = { 0 };
+  cleanup_free gid_t *groups = NULL;
+  size_t ng = 0;
+  gid_t gid;
+  char *why, **v = req_argv (req, NULL, &why);
+
+  if (v == NULL)
+    {
+      *status = 400;
+      *reply = message (PREFIX "extension %s: host.cli.exec: %s", name, why);
+      return;
+    }
+  if (user_ids (uid, &gid, &groups, &ng, &err) < 0
+      || ext_host_exec (x->dir, name, v[0], v + 1, NULL, uid, gid, groups, ng,
+                        0, &res, &err)
+             < 0)
+    {
+      /* ext_host_exec's refusal of a binary not listed has no errno */
+      *status = moat_error_status (&err) == 0 ? 403 : err_status (&err);
+      *reply = message (PREFIX "extension %s: host.cli.exec: %s", name,
+                        moat_error_msg (&err));
+      moat_error_release (&err);
+    }
+  else
+    {
+      *status = 200;
+      *reply = exec_result (&res);
+    }
+  ext_exec_result_free (&res);
+  argv_free (v);
+}
+
+static const char *
+docker_cli (void)
+{
+  if (access ("/usr/local/bin/docker", X_OK) == 0)
+    return "/usr/local/bin/docker";
+  if (access ("/usr/bin/docker", X_OK) == 0)
+    return "/usr/bin/docker";
+  return NULL;
+}
+
+static void
+docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
+             const json_t *req, int *status, json_t **reply)
+{
+  moat_error_t err = NULL;
+  struct ext_exec_result res = { 0 };
+  cleanup_free gid_t *groups = NULL;
+  cleanup_free char *home = NULL, *e_home = NULL, *e_host = NULL;
+  size_t ng = 0;
+  gid_t gid;
+  const char *cli = docker_cli ();
+  char *why, **v = req_argv (req, "docker", &why);
+
+  if (v == NULL)
+    {
+      *status = 400;
+      *reply = message (PREFIX "extension %s: docker.cli.exec: %s", name, why);
+      return;
+    }
+  /* the command is a subcommand: a global option (-H, --context,
+   * --config) would choose another engine or configuration */
+  if (v[1][0] == '-')
+    {
+      *status = 400;
+      *reply = message (PREFIX "extension %s: docker.cli.exec: the command "
+                               "must be a docker subcommand, not an option "
+                               "(`%.64s`)",
+                        name, v[1]);
+      argv_free (v);
+      return;
+    }
+  if (cli == NULL)
+    {
+      *status = 502;
+      *reply = message (PREFIX "extension %s: docker.cli.exec: no docker CLI "
+                               "in /usr/local/bin or /usr/bin",
+                        name);
+      argv_free (v);
+      return;
+    }
+  if (user_ids (uid, &gid, &groups, &ng, &err) < 0
+      || (home = ext_host_home (x->dir, name, uid, gid, &err)) == NULL)
+    goto fail;
+  if (asprintf (&e_home, "HOME=%s", home) < 0
+      || asprintf (&e_host, "DOCKER_HOST=unix://%s", x->guard_sock) < 0)
+    {
+      e_home = e_host = NULL;
+      moat_error (&err, ENOMEM, "out of memory");
+      goto fail;
+    }
+  {
+    char *envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin", e_home, e_host,
+                     "DOCKER_CLI_HINTS=false", NULL };
+    const char *writes[] = { home, NULL };
+    struct ext_exec_req r = {
+      .path = cli,
+      .argv = v,
+      .envp = envp,
+      .uid = uid,
+      .gid = gid,
+      .groups = groups,
+      .ngroups = ng,
+      .write_dirs = writes,
+    };
+    if (ext_exec_confined (&r, &res, &err) < 0)
+      goto fail;
+  }
+  *status = 200;
+  *reply = exec_result (&res);
+  ext_exec_result_free (&res);
+  argv_free (v);
+  return;
+fail:
+  *status = err_status (&err);
+  *reply = message (PREFIX "extension %s: docker.cli.exec: %s", name,
+                    moat_error_msg (&err));
+  moat_error_release (&err);
+  ext_exec_result_free (&res);
+  argv_free (v);
+}
+
+/* ---- the engine's lists, as the user ---- */
+
+static int
+write_all (int fd, const char *p, size_t n)
+{
+  while (n > 0)
+    {
+      ssize_t w = write (fd, p, n);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return -1;
+      p += w;
+      n -= (size_t)w;
+    }
+  return 0;
+}
+
+/* (child, after fork: async-signal-safe calls only) become uid:gid with
+ * groups, connect to sa, send req, copy the answer to out.  The first 4
+ * bytes written are the errno of the connection (0: connected). */
+static void __attribute__ ((noreturn))
+list_child (int out, const struct sockaddr_un *sa, const char *req,
+            size_t req_len, uid_t uid, gid_t gid, const gid_t *groups,
+            size_t ng)
+{
+  char buf[16384];
+  int e = 0, s = -1;
+  ssize_t n;
+
+  if (syscall (SYS_setgroups, ng, groups) != 0
+      || syscall (SYS_setresgid, gid, gid, gid) != 0
+      || syscall (SYS_setresuid, uid, uid, uid) != 0
+      || prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    _exit (126);
+  /* a non-root uid has no capability left (setresuid cleared them); a
+   * root caller is root on the guarded socket anyway */
+  s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0 || connect (s, (const struct sockaddr *)sa, sizeof *sa) != 0)
+    e = errno;
+  if (write_all (out, (const char *)&e, sizeof e) < 0 || e != 0)
+    _exit (e != 0 ? 1 : 126);
+  if (write_all (s, req, req_len) < 0)
+    _exit (1);
+  while ((n = read (s, buf, sizeof buf)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 || write_all (out, buf, (size_t)n) < 0)
+        _exit (1);
+    }
+  _exit (0);
+}
+
+static long long
+now_ms (void)
+{
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* GET path on the guarded socket as uid; *raw: the HTTP answer. */
+static int
+guarded_get (const char *sock, const char *path, uid_t uid, gid_t gid,
+             const gid_t *groups, size_t ng, char **raw, size_t *raw_len,
+             moat_error_t *err)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  cleanup_free char *req = NULL;
+  cleanup_free char *buf = NULL;
+  size_t len = 0, cap = 0;
+  int p[2], st = 0, r = 0;
+  long long deadline = now_ms () + LIST_TIMEOUT_MS;
+  pid_t pid;
+  int n;
+
+  if (strlen (sock) >= sizeof sa.sun_path)
+    return moat_error (err, ENAMETOOLONG, "the guarded socket path");
+  memcpy (sa.sun_path, sock, strlen (sock) + 1);
+  n = asprintf (&req,
+                "GET %s HTTP/1.1\r\nHost: docker\r\nUser-Agent: moat\r\n"
+                "Connection: close\r\n\r\n",
+                path);
+  if (n < 0)
+    {
+      req = NULL;
+      return moat_error (err, ENOMEM, "out of memory");
+    }
+  if (pipe2 (p, O_CLOEXEC) < 0)
+    return moat_error (err, errno, "pipe");
+  pid = fork ();
+  if (pid < 0)
+    {
+      r = moat_error (err, errno, "fork");
+      close (p[0]);
+      close (p[1]);
+      return r;
+    }
+  if (pid == 0)
+    {
+      close (p[0]);
+      list_child (p[1], &sa, req, (size_t)n, uid, gid, groups, ng);
+    }
+  close (p[1]);
+  for (;;)
+    {
+      struct pollfd pf = { .fd = p[0], .events = POLLIN };
+      long long left = deadline - now_ms ();
+      ssize_t got;
+      if (left <= 0)
+        {
+          r = moat_error (err, ETIMEDOUT,
+                          "the guarded engine did not answer "
+                          "in time");
+          break;
+        }
+      if (poll (&pf, 1, (int)left) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          r = moat_error (err, errno, "poll");
+          break;
+        }
+      if (len == cap)
+        {
+          char *nb = cap >= LIST_MAX
+                         ? NULL
+                         : realloc (buf, cap > 0 ? cap * 2 : 65536);
+          if (nb == NULL)
+            {
+              r = moat_error (err, E2BIG,
+                              "the engine's answer is larger than "
+                              "%d bytes",
+                              LIST_MAX);
+              break;
+            }
+          buf = nb;
+          cap = cap > 0 ? cap * 2 : 65536;
+        }
+      got = read (p[0], buf + len, cap - len);
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got < 0)
+        {
+          r = moat_error (err, errno, "read");
+          break;
+        }
+      if (got == 0)
+        break;
+      len += (size_t)got;
+    }
+  close (p[0]);
+  if (r < 0)
+    kill (pid, SIGKILL);
+  while (waitpid (pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  if (r < 0)
+    return -1;
+  if (len < sizeof (int))
+    return moat_error (err, EIO, "could not become uid %u", (unsigned)uid);
+  memcpy (&n, buf, sizeof n);
+  if (n != 0)
+    return moat_error (err, n,
+                       "connect to the guarded Docker socket %s as "
+                       "uid %u: %s",
+                       sock, (unsigned)uid, strerror (n));
+  *raw_len = len - sizeof (int);
+  *raw = malloc (*raw_len + 1);
+  if (*raw == NULL)
+    return moat_error (err, ENOMEM, "out of memory");
+  memcpy (*raw, buf + sizeof (int), *raw_len);
+  (*raw)[*raw_len] = '\0';
+  return 0;
+}
+
+/* Split an HTTP/1.1 answer: status and body (chunked decoded in place). */
+static int
+http_parse (char *raw, size_t len, int *status, char **body, size_t *blen)
+{
+  char *hend = memmem (raw, len, "\r\n\r\n", 4), *p, *q, *end = raw + len;
+  bool chunked = false;
+  if (hend == NULL || sscanf (raw, "HTTP/1.%*d %d", status) != 1)
+    return -1;
+  *hend = '\0';
+  for (p = strstr (raw, "\r\n"); p != NULL; p = strstr (p + 2, "\r\n"))
+    if (strncasecmp (p + 2, "transfer-encoding:", 18) == 0
+        && strcasestr (p + 2, "chunked") != NULL)
+      chunked = true;
+  p = hend + 4;
+  if (!chunked)
+    {
+      *body = p;
+      *blen = (size_t)(end - p);
+      return 0;
+    }
+  *body = q = p;
+  while (p < end)
+    {
+      char *nl;
+      unsigned long sz = strtoul (p, &nl, 16);
+      nl = memmem (p, (size_t)(end - p), "\r\n", 2);
+      if (nl == NULL)
+        return -1;
+      p = nl + 2;
+      if (sz == 0)
+        break;
+      if (sz > (size_t)(end - p))
+        return -1;
+      memmove (q, p, sz);
+      q += sz;
+      p += sz + 2;
+    }
+  *blen = (size_t)(q - *body);
+  return 0;
+}
+
+static int
+url_add (char **q, const char *key, const char *val)
+{
+  size_t n = strlen (*q), m = strlen (key) + 3 * strlen (val) + 3;
+  char *nq = realloc (*q, n + m), *w;
+  if (nq == NULL)
+    return -1;
+  *q = nq;
+  w = nq + n;
+  w += sprintf (w, "%s%s=", n > 0 ? "&" : "", key);
+  for (const unsigned char *s = (const unsigned char *)val; *s; s++)
+    if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
+        || (*s >= '0' && *s <= '9') || strchr ("-_.~", *s) != NULL)
+      *w++ = (char)*s;
+    else
+      w += sprintf (w, "%%%02X", *s);
+  *w = '\0';
+  return 0;
+}
+
+/* The query of a list: options all, limit, size, digests, filters (an
+ * object or its JSON text); other keys are refused. */
+static char *
+list_query (const json_t *opts, char **why)
+{
+  char *q = calloc (1, 1);
+  const char *k;
+  json_t *v;
+  *why = NULL;
+  if (opts != NULL && !json_is_object (opts) && !json_is_null (opts))
+    *why = "options must be an object";
+  json_object_foreach ((json_t *)opts, k, v)
+  {
+    char num[32];
+    cleanup_free char *f = NULL;
+    if (q == NULL || *why != NULL)
+      break;
+    if (strcmp (k, "all") == 0 || strcmp (k, "size") == 0
+        || strcmp (k, "digests") == 0)
+      {
+        if (json_is_true (v) && url_add (&q, k, "1") < 0)
+          *why = "out of memory";
+      }
+    else if (strcmp (k, "limit") == 0 && json_is_integer (v))
+      {
+        snprintf (num, sizeof num, "%lld", (long long)json_integer_value (v));
+        if (url_add (&q, k, num) < 0)
+          *why = "out of memory";
+      }
+    else if (strcmp (k, "filters") == 0
+             && (json_is_object (v) || json_is_string (v)))
+      {
+        f = json_is_string (v) ? strdup (json_string_value (v))
+                               : json_dumps (v, JSON_COMPACT);
+        if (f == NULL || url_add (&q, k, f) < 0)
+          *why = "out of memory";
+      }
+    else
+      *why = "unknown option (all, limit, size, digests and filters are "
+             "known)";
+  }
+  if (q == NULL && *why == NULL)
+    *why = "out of memory";
+  if (*why != NULL)
+    {
+      free (q);
+      return NULL;
+    }
+  return q;
+}
+
+static void
+docker_list (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
+             const char *call, const json_t *req, int *status, json_t **reply)
+{
+  moat_error_t err = NULL;
+  cleanup_free gid_t *groups = NULL;
+  cleanup_free char *q = NULL, *path = NULL, *raw = NULL;
+  size_t ng = 0, raw_len = 0, blen = 0;
+  gid_t gid;
+  char *why, *body;
+  int st = 0;
+  bool images = strcmp (call, "docker.listImages") == 0;
+  json_t *j;
+
+  q = list_query (json_object_get (req, "options"), &why);
+  if (q == NULL)
+    {
+      *status = 400;
+      *reply = message (PREFIX "extension %s: %s: %s", name, call, why);
+      return;
+    }
+  if (asprintf (&path, "/%s/json%s%s", images ? "images" : "containers",
+                *q ? "?" : "", q)
+      < 0)
+    path = NULL;
+  if (path == NULL || user_ids (uid, &gid, &groups, &ng, &err) < 0
+      || guarded_get (x->guard_sock, path, uid, gid, groups, ng, &raw,
+                      &raw_len, &err)
+             < 0)
+    {
+      *status = path == NULL ? 500 : err_status (&err);
+      *reply
+          = message (PREFIX "extension %s: %s: %s", name, call,
+                     path == NULL ? "out of memory" : moat_error_msg (&err));
+      moat_error_release (&err);
+      return;
+    }
+  if (http_parse (raw, raw_len, &st, &body, &blen) < 0
+      || (j = json_loadb (body, blen, 0, NULL)) == NULL)
+    {
+      *status = 502;
+      *reply = message (PREFIX "extension %s: %s: the guarded engine's "
+                               "answer is not JSON",
+                        name, call);
+      return;
+    }
+  if (st >= 200 && st < 300)
+    {
+      *status = 200;
+      *reply = j;
+      return;
+    }
+  /* the guard's (or the engine's) refusal, as it said it */
+  *status = st;
+  if (json_is_string (json_object_get (j, "message")))
+    *reply = j;
+  else
+    {
+      json_decref (j);
+      *reply = message (PREFIX "extension %s: %s: HTTP %d", name, call, st);
+    }
+}
+
+/* ---- an exec in the extension's own backend container ---- */
+
+/* The backend container's id from the installed record (the one
+ * vm.service reaches); NULL with a message. */
+static char *
+backend_id (const char *dir, const char *name)
+{
+  cleanup_free char *p = NULL;
+  json_t *rec;
+  const char *id;
+  char *r = NULL;
+
+  if (asprintf (&p, "%s/%s/extension.json", dir, name) < 0)
+    return NULL;
+  rec = json_load_file (p, JSON_REJECT_DUPLICATES, NULL);
+  id = json_string_value (
+      json_object_get (json_object_get (rec, "backend"), "container"));
+  if (id != NULL && strlen (id) == 64 && strspn (id, "0123456789abcdef") == 64)
+    r = strdup (id);
+  json_decref (rec);
+  return r;
+}
+
+/* Split the engine's multiplexed stream into stdout and stderr. */
+static int
+demux (const char *b, size_t len, json_t *o)
+{
+  cleanup_free char *out = malloc (len + 1), *err = malloc (len + 1);
+  size_t no = 0, ne = 0, i = 0;
+  if (out == NULL || err == NULL)
+    return -1;
+  while (i + 8 <= len)
+    {
+      const unsigned char *h = (const unsigned char *)b + i;
+      size_t sz = ((size_t)h[4] << 24) | ((size_t)h[5] << 16)
+                  | ((size_t)h[6] << 8) | h[7];
+      i += 8;
+      if (sz > len - i)
+        sz = len - i;
+      if (h[0] == 2)
+        memcpy (err + ne, b + i, sz), ne += sz;
+      else
+        memcpy (out + no, b + i, sz), no += sz;
+      i += sz;
+    }
+  if (json_object_set_new (o, "stdout", json_stringn (out, no)) < 0
+      || json_object_set_new (o, "stderr", json_stringn (err, ne)) < 0)
+    return -1;
+  return 0;
+}
+
+static void
+vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
+         int *status, json_t **reply)
+{
+  moat_error_t err = NULL;
+  struct dockerapi_response r = { 0 };
+  cleanup_free char *id = NULL, *p = NULL, *body = NULL;
+  json_t *cmd = json_array (), *o = NULL, *j;
+  char *why, **v = req_argv (req, NULL, &why), ebuf[256];
+  const char *eid;
+
+  *status = 502;
+  if (v == NULL)
+    {
+      *status = 400;
+      *reply = message (PREFIX "extension %s: vm.cli.exec: %s", name, why);
+      json_decref (cmd);
+      return;
+    }
+  for (size_t i = 0; v[i] != NULL; i++)
+    json_array_append_new (cmd, json_string (v[i]));
+  argv_free (v);
+  id = backend_id (x->dir, name);
+  if (id == NULL)
+    {
+      *status = 404;
+      *reply = message (PREFIX "extension %s: vm.cli.exec: it has no backend "
+                               "container",
+                        name);
+      json_decref (cmd);
+      return;
+    }
+  /* Nothing but the command is the caller's: no User, Privileged, Env,
+   * WorkingDir; the exec gets the container's own user, capabilities,
+   * seccomp profile and user namespace. */
+  j = json_pack ("{s:b, s:b, s:b, s:b, s:o}", "AttachStdin", 0, "AttachStdout",
+                 1, "AttachStderr", 1, "Tty", 0, "Cmd", cmd);
+  body = j != NULL ? json_dumps (j, JSON_COMPACT) : NULL;
+  json_decref (j);
+  if (body == NULL || asprintf (&p, "/containers/%s/exec", id) < 0)
+    {
+      p = NULL;
+      *reply = message ("out of memory");
+      return;
+    }
+  if (dockerapi_call (x->engine_sock, "POST", p, body, strlen (body), false,
+                      VM_TIMEOUT_MS, &r, &err)
+      < 0)
+    goto fail;
+  if (r.status != 201)
+    {
+      *status = r.status == 409 ? 409 : 502;
+      *reply = message (PREFIX "extension %s: vm.cli.exec: %s", name,
+                        dockerapi_error_message (&r, ebuf, sizeof ebuf));
+      dockerapi_response_free (&r);
+      return;
+    }
+  j = json_loadb (r.body, r.len, 0, NULL);
+  eid = json_string_value (json_object_get (j, "Id"));
+  free (p);
+  p = NULL;
+  if (eid == NULL || strspn (eid, "0123456789abcdef") != strlen (eid)
+      || asprintf (&p, "/exec/%s", eid) < 0)
+    {
+      p = NULL;
+      json_decref (j);
+      dockerapi_response_free (&r);
+      *reply = message (PREFIX "extension %s: vm.cli.exec: the engine gave no "
+                               "exec id",
+                        name);
+      return;
+    }
+  json_decref (j);
+  dockerapi_response_free (&r);
+  {
+    cleanup_free char *start = NULL, *insp = NULL;
+    const char *sb = "{\"Detach\":false,\"Tty\":false}";
+    if (asprintf (&start, "%s/start", p) < 0
+        || asprintf (&insp, "%s/json", p) < 0)
+      {
+        *reply = message ("out of memory");
+        return;
+      }
+    if (dockerapi_call (x->engine_sock, "POST", start, sb, strlen (sb), false,
+                        VM_TIMEOUT_MS, &r, &err)
+        < 0)
+      goto fail;
+    o = json_object ();
+    if (r.status != 200 || o == NULL || demux (r.body, r.len, o) < 0)
+      {
+        *reply = message (PREFIX "extension %s: vm.cli.exec: %s", name,
+                          r.status != 200
+                              ? dockerapi_error_message (&r, ebuf, sizeof ebuf)
+                              : "the output is not UTF-8 text");
+        json_decref (o);
+        dockerapi_response_free (&r);
+        return;
+      }
+    dockerapi_response_free (&r);
+    if (dockerapi_call (x->engine_sock, "GET", insp, NULL, 0, false,
+                        VM_TIMEOUT_MS, &r, &err)
+        < 0)
+      {
+        json_decref (o);
+        goto fail;
+      }
+    j = json_loadb (r.body, r.len, 0, NULL);
+    json_object_set_new (
+        o, "code",
+        json_is_integer (json_object_get (j, "ExitCode"))
+                && !json_is_true (json_object_get (j, "Running"))
+            ? json_integer (
+                json_integer_value (json_object_get (j, "ExitCode")))
+            : json_null ());
+    json_decref (j);
+    dockerapi_response_free (&r);
+  }
+  *status = 200;
+  *reply = o;
+  return;
+fail:
+  *reply = message (PREFIX "extension %s: vm.cli.exec: %s", name,
+                    moat_error_msg (&err));
+  moat_error_release (&err);
+}
+
+void
+ext_ui_exec_run (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
+                 const char *call, const json_t *req, int *status,
+                 json_t **reply)
+{
+  if (strcmp (call, "host.cli.exec") == 0)
+    host_exec (x, uid, name, req, status, reply);
+  else if (strcmp (call, "docker.cli.exec") == 0)
+    docker_exec (x, uid, name, req, status, reply);
+  else if (strcmp (call, "docker.listContainers") == 0
+           || strcmp (call, "docker.listImages") == 0)
+    docker_list (x, uid, name, call, req, status, reply);
+  else if (strcmp (call, "vm.cli.exec") == 0)
+    vm_exec (x, name, req, status, reply);
+  else
+    {
+      *status = 400;
+      *reply
+          = message (PREFIX "extension %s: unknown SDK call %s", name, call);
+    }
+  if (*reply == NULL)
+    {
+      *status = 500;
+      *reply = message ("out of memory");
+    }
+}

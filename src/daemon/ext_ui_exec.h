@@ -1,0 +1,27 @@
+/* The ddClient calls that run something (ext_ui_exec.c): host binaries,
+ * the docker CLI and the engine's lists as the signed-in user, and an
+ * exec in the extension's own backend container (docs/extensions.md, "The
+ * UI").  Each blocks: callers run it on a worker thread. */
+#ifndef MOAT_DAEMON_EXT_UI_EXEC_H
+#define MOAT_DAEMON_EXT_UI_EXEC_H
+
+#include <jansson.h>
+#include <sys/types.h>
+
+struct ext_ui_exec_ctx
+{
+  const char *dir;         /* $MOAT_ROOT/var/lib/moat/extensions */
+  const char *engine_sock; /* raw engine: the backend's exec only */
+  const char *guard_sock;  /* guarded engine: everything done as uid */
+};
+
+/* Run call ("host.cli.exec", "docker.cli.exec", "vm.cli.exec",
+ * "docker.listContainers" or "docker.listImages") of extension name for
+ * uid with req (the call's JSON: command, args, options).  Sets *status
+ * (the HTTP status of the answer) and *reply (the answer, or a
+ * {"message"}). */
+void ext_ui_exec_run (const struct ext_ui_exec_ctx *x, uid_t uid,
+                      const char *name, const char *call, const json_t *req,
+                      int *status, json_t **reply);
+
+#endif
