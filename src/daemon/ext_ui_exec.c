@@ -41,10 +41,8 @@
 #define LIST_MAX (DOCKERAPI_MAX_BODY + 64 * 1024)
 #define VM_TIMEOUT_MS 30000L
 
-static json_t *message (const char *fmt, ...)
-    __attribute__ ((format (printf, 1, 2)));
-static json_t *
-message (const char *fmt, ...)
+json_t *
+ext_ui_message (const char *fmt, ...)
 {
   cleanup_free char *m = NULL;
   va_list ap;
@@ -187,7 +185,7 @@ exec_result (const struct ext_exec_result *r)
                          r->out ? r->out_len : 0, "stderr",
                          r->err ? r->err : "", r->err ? r->err_len : 0);
   if (o == NULL)
-    return message ("the output is not UTF-8 text");
+    return ext_ui_message ("the output is not UTF-8 text");
   json_object_set_new (o, "code",
                        r->exit_code >= 0 ? json_integer (r->exit_code)
                                          : json_null ());
@@ -220,7 +218,8 @@ host_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
   if (v == NULL)
     {
       *status = 400;
-      *reply = message (PREFIX "extension %s: host.cli.exec: %s", name, why);
+      *reply = ext_ui_message (PREFIX "extension %s: host.cli.exec: %s", name,
+                               why);
       return;
     }
   if (user_ids (uid, &gid, &groups, &ng, &err) < 0
@@ -230,8 +229,8 @@ host_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
     {
       /* ext_host_exec's refusal of a binary not listed has no errno */
       *status = moat_error_status (&err) == 0 ? 403 : err_status (&err);
-      *reply = message (PREFIX "extension %s: host.cli.exec: %s", name,
-                        moat_error_msg (&err));
+      *reply = ext_ui_message (PREFIX "extension %s: host.cli.exec: %s", name,
+                               moat_error_msg (&err));
       moat_error_release (&err);
     }
   else
@@ -269,7 +268,8 @@ docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
   if (v == NULL)
     {
       *status = 400;
-      *reply = message (PREFIX "extension %s: docker.cli.exec: %s", name, why);
+      *reply = ext_ui_message (PREFIX "extension %s: docker.cli.exec: %s",
+                               name, why);
       return;
     }
   /* the command is a subcommand: a global option (-H, --context,
@@ -277,19 +277,21 @@ docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
   if (v[1][0] == '-')
     {
       *status = 400;
-      *reply = message (PREFIX "extension %s: docker.cli.exec: the command "
+      *reply = ext_ui_message (PREFIX
+                               "extension %s: docker.cli.exec: the command "
                                "must be a docker subcommand, not an option "
                                "(`%.64s`)",
-                        name, v[1]);
+                               name, v[1]);
       argv_free (v);
       return;
     }
   if (cli == NULL)
     {
       *status = 502;
-      *reply = message (PREFIX "extension %s: docker.cli.exec: no docker CLI "
+      *reply = ext_ui_message (PREFIX
+                               "extension %s: docker.cli.exec: no docker CLI "
                                "in /usr/local/bin or /usr/bin",
-                        name);
+                               name);
       argv_free (v);
       return;
     }
@@ -327,8 +329,8 @@ docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
   return;
 fail:
   *status = err_status (&err);
-  *reply = message (PREFIX "extension %s: docker.cli.exec: %s", name,
-                    moat_error_msg (&err));
+  *reply = ext_ui_message (PREFIX "extension %s: docker.cli.exec: %s", name,
+                           moat_error_msg (&err));
   moat_error_release (&err);
   ext_exec_result_free (&res);
   argv_free (v);
@@ -640,7 +642,7 @@ docker_list (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
   if (q == NULL)
     {
       *status = 400;
-      *reply = message (PREFIX "extension %s: %s: %s", name, call, why);
+      *reply = ext_ui_message (PREFIX "extension %s: %s: %s", name, call, why);
       return;
     }
   if (asprintf (&path, "/%s/json%s%s", images ? "images" : "containers",
@@ -653,9 +655,9 @@ docker_list (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
              < 0)
     {
       *status = path == NULL ? 500 : err_status (&err);
-      *reply
-          = message (PREFIX "extension %s: %s: %s", name, call,
-                     path == NULL ? "out of memory" : moat_error_msg (&err));
+      *reply = ext_ui_message (PREFIX "extension %s: %s: %s", name, call,
+                               path == NULL ? "out of memory"
+                                            : moat_error_msg (&err));
       moat_error_release (&err);
       return;
     }
@@ -663,9 +665,9 @@ docker_list (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
       || (j = json_loadb (body, blen, 0, NULL)) == NULL)
     {
       *status = 502;
-      *reply = message (PREFIX "extension %s: %s: the guarded engine's "
-                               "answer is not JSON",
-                        name, call);
+      *reply = ext_ui_message (PREFIX "extension %s: %s: the guarded engine's "
+                                      "answer is not JSON",
+                               name, call);
       return;
     }
   if (st >= 200 && st < 300)
@@ -681,7 +683,8 @@ docker_list (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
   else
     {
       json_decref (j);
-      *reply = message (PREFIX "extension %s: %s: HTTP %d", name, call, st);
+      *reply = ext_ui_message (PREFIX "extension %s: %s: HTTP %d", name, call,
+                               st);
     }
 }
 
@@ -751,7 +754,8 @@ vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
   if (v == NULL)
     {
       *status = 400;
-      *reply = message (PREFIX "extension %s: vm.cli.exec: %s", name, why);
+      *reply
+          = ext_ui_message (PREFIX "extension %s: vm.cli.exec: %s", name, why);
       json_decref (cmd);
       return;
     }
@@ -762,9 +766,10 @@ vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
   if (id == NULL)
     {
       *status = 404;
-      *reply = message (PREFIX "extension %s: vm.cli.exec: it has no backend "
+      *reply = ext_ui_message (PREFIX
+                               "extension %s: vm.cli.exec: it has no backend "
                                "container",
-                        name);
+                               name);
       json_decref (cmd);
       return;
     }
@@ -778,7 +783,7 @@ vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
   if (body == NULL || asprintf (&p, "/containers/%s/exec", id) < 0)
     {
       p = NULL;
-      *reply = message ("out of memory");
+      *reply = ext_ui_message ("out of memory");
       return;
     }
   if (dockerapi_call (x->engine_sock, "POST", p, body, strlen (body), false,
@@ -788,8 +793,9 @@ vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
   if (r.status != 201)
     {
       *status = r.status == 409 ? 409 : 502;
-      *reply = message (PREFIX "extension %s: vm.cli.exec: %s", name,
-                        dockerapi_error_message (&r, ebuf, sizeof ebuf));
+      *reply
+          = ext_ui_message (PREFIX "extension %s: vm.cli.exec: %s", name,
+                            dockerapi_error_message (&r, ebuf, sizeof ebuf));
       dockerapi_response_free (&r);
       return;
     }
@@ -803,9 +809,10 @@ vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
       p = NULL;
       json_decref (j);
       dockerapi_response_free (&r);
-      *reply = message (PREFIX "extension %s: vm.cli.exec: the engine gave no "
+      *reply = ext_ui_message (PREFIX
+                               "extension %s: vm.cli.exec: the engine gave no "
                                "exec id",
-                        name);
+                               name);
       return;
     }
   json_decref (j);
@@ -816,7 +823,7 @@ vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
     if (asprintf (&start, "%s/start", p) < 0
         || asprintf (&insp, "%s/json", p) < 0)
       {
-        *reply = message ("out of memory");
+        *reply = ext_ui_message ("out of memory");
         return;
       }
     if (dockerapi_call (x->engine_sock, "POST", start, sb, strlen (sb), false,
@@ -826,10 +833,10 @@ vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
     o = json_object ();
     if (r.status != 200 || o == NULL || demux (r.body, r.len, o) < 0)
       {
-        *reply = message (PREFIX "extension %s: vm.cli.exec: %s", name,
-                          r.status != 200
-                              ? dockerapi_error_message (&r, ebuf, sizeof ebuf)
-                              : "the output is not UTF-8 text");
+        *reply = ext_ui_message (
+            PREFIX "extension %s: vm.cli.exec: %s", name,
+            r.status != 200 ? dockerapi_error_message (&r, ebuf, sizeof ebuf)
+                            : "the output is not UTF-8 text");
         json_decref (o);
         dockerapi_response_free (&r);
         return;
@@ -857,8 +864,8 @@ vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
   *reply = o;
   return;
 fail:
-  *reply = message (PREFIX "extension %s: vm.cli.exec: %s", name,
-                    moat_error_msg (&err));
+  *reply = ext_ui_message (PREFIX "extension %s: vm.cli.exec: %s", name,
+                           moat_error_msg (&err));
   moat_error_release (&err);
 }
 
@@ -879,12 +886,12 @@ ext_ui_exec_run (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
   else
     {
       *status = 400;
-      *reply
-          = message (PREFIX "extension %s: unknown SDK call %s", name, call);
+      *reply = ext_ui_message (PREFIX "extension %s: unknown SDK call %s",
+                               name, call);
     }
   if (*reply == NULL)
     {
       *status = 500;
-      *reply = message ("out of memory");
+      *reply = ext_ui_message ("out of memory");
     }
 }

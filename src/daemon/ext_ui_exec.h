@@ -24,4 +24,9 @@ void ext_ui_exec_run (const struct ext_ui_exec_ctx *x, uid_t uid,
                       const char *name, const char *call, const json_t *req,
                       int *status, json_t **reply);
 
+/* A {"message": ...} answer (printf-style); "out of memory" when it
+ * cannot be made. */
+json_t *ext_ui_message (const char *fmt, ...)
+    __attribute__ ((format (printf, 1, 2)));
+
 #endif

@@ -69,25 +69,6 @@ job_free (struct job *j)
   free (j);
 }
 
-static json_t *message (const char *fmt, ...)
-    __attribute__ ((format (printf, 1, 2)));
-static json_t *
-message (const char *fmt, ...)
-{
-  cleanup_free char *m = NULL;
-  va_list ap;
-  int n;
-  va_start (ap, fmt);
-  n = vasprintf (&m, fmt, ap);
-  va_end (ap);
-  if (n < 0)
-    {
-      m = NULL;
-      return json_pack ("{s:s}", "message", "out of memory");
-    }
-  return json_pack ("{s:s}", "message", m);
-}
-
 /* (worker) A route of the extension's sandboxed backend code
  * (src/ext/sandbox.h): /sandbox/PATH goes to its route PATH. */
 static void
@@ -104,7 +85,7 @@ sandbox (struct job *j)
     {
       rest = NULL;
       j->status = 500;
-      j->reply = message ("out of memory");
+      j->reply = ext_ui_message ("out of memory");
       return;
     }
   if (ext_sandbox_call (j->name, j->method, rest, j->body, j->len, &status,
@@ -112,9 +93,9 @@ sandbox (struct job *j)
       < 0)
     {
       j->status = moat_error_status (&err) == ENOENT ? 404 : 502;
-      j->reply = message (PREFIX "extension %s: %s", j->name,
-                          j->status == 404 ? "no sandboxed backend code"
-                                           : moat_error_msg (&err));
+      j->reply = ext_ui_message (PREFIX "extension %s: %s", j->name,
+                                 j->status == 404 ? "no sandboxed backend code"
+                                                  : moat_error_msg (&err));
       moat_error_release (&err);
       return;
     }
@@ -123,9 +104,10 @@ sandbox (struct job *j)
   if (body == NULL)
     {
       j->status = 502;
-      j->reply = message (PREFIX "extension %s: the route's answer is not "
-                                 "UTF-8 text",
-                          j->name);
+      j->reply
+          = ext_ui_message (PREFIX "extension %s: the route's answer is not "
+                                   "UTF-8 text",
+                            j->name);
       return;
     }
   j->status = 200;
@@ -169,8 +151,8 @@ run (struct ext_ui *u, struct job *j)
       < 0)
     {
       j->status = 502;
-      j->reply = message (PREFIX "extension %s: %s", j->name,
-                          moat_error_msg (&err));
+      j->reply = ext_ui_message (PREFIX "extension %s: %s", j->name,
+                                 moat_error_msg (&err));
       moat_error_release (&err);
       return;
     }
@@ -178,9 +160,10 @@ run (struct ext_ui *u, struct job *j)
   if (body == NULL)
     {
       j->status = 502;
-      j->reply = message (PREFIX "extension %s: the backend's answer is not "
-                                 "UTF-8 text",
-                          j->name);
+      j->reply
+          = ext_ui_message (PREFIX "extension %s: the backend's answer is not "
+                                   "UTF-8 text",
+                            j->name);
     }
   else
     {
