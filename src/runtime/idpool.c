@@ -17,8 +17,19 @@
 
 struct idpool
 {
-  sqlite3 *db;
+  sqlite3 *db; /* the root's state.db, the registry attached as `reg` */
   struct idpool_config cfg;
+  char *db_path; /* real path of state.db, recorded in the registry */
+  dev_t dev;     /* with ino: this root's identity in the registry */
+  ino_t ino;
+  sqlite3_int64 root_id; /* its row in reg.id_roots, set by begin () */
+};
+
+/* One interval [lo, hi) of ids that a candidate slot must not overlap,
+ * in uid space. */
+struct span
+{
+  int64_t lo, hi;
 };
 
 /* The state store's migration 2 owns this table; moat-runc still creates
@@ -29,6 +40,27 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS runtime_id_ranges ("
                              " base INTEGER NOT NULL UNIQUE,"
                              " size INTEGER NOT NULL,"
                              " created_at INTEGER NOT NULL)";
+
+/* The host-wide registry (idpool.h): one row per root, one claim per
+ * range. */
+static const char reg_schema[] = "CREATE TABLE IF NOT EXISTS reg.id_roots ("
+                                 " id INTEGER PRIMARY KEY,"
+                                 " db_path TEXT NOT NULL,"
+                                 " dev INTEGER NOT NULL,"
+                                 " ino INTEGER NOT NULL,"
+                                 " uid_start INTEGER NOT NULL,"
+                                 " gid_start INTEGER NOT NULL,"
+                                 " count INTEGER NOT NULL,"
+                                 " seen_at INTEGER NOT NULL,"
+                                 " UNIQUE (dev, ino));"
+                                 "CREATE TABLE IF NOT EXISTS reg.id_claims ("
+                                 " root INTEGER NOT NULL,"
+                                 " key TEXT NOT NULL,"
+                                 " uid_base INTEGER NOT NULL,"
+                                 " gid_base INTEGER NOT NULL,"
+                                 " size INTEGER NOT NULL,"
+                                 " created_at INTEGER NOT NULL,"
+                                 " PRIMARY KEY (root, key))";
 
 static int
 db_error (struct idpool *p, moat_error_t *err, const char *what)
@@ -56,13 +88,14 @@ exec_sql (struct idpool *p, const char *sql, moat_error_t *err)
  * the journal mode is not retried by the busy handler, so concurrent first
  * openers retry here. */
 static int
-use_wal (struct idpool *p, moat_error_t *err)
+use_wal (struct idpool *p, const char *schema_name, moat_error_t *err)
 {
+  char sql[64];
+  snprintf (sql, sizeof sql, "PRAGMA %s.journal_mode=WAL", schema_name);
   for (int attempt = 0;; attempt++)
     {
       sqlite3_stmt *st = NULL;
-      int rc = sqlite3_prepare_v2 (p->db, "PRAGMA journal_mode=WAL", -1, &st,
-                                   NULL);
+      int rc = sqlite3_prepare_v2 (p->db, sql, -1, &st, NULL);
       if (rc == SQLITE_OK)
         rc = sqlite3_step (st);
       sqlite3_finalize (st);
@@ -72,7 +105,86 @@ use_wal (struct idpool *p, moat_error_t *err)
         return db_error (p, err, "set journal mode");
       usleep (5000);
     }
-  return exec_sql (p, "PRAGMA synchronous=NORMAL", err);
+  snprintf (sql, sizeof sql, "PRAGMA %s.synchronous=NORMAL", schema_name);
+  return exec_sql (p, sql, err);
+}
+
+/* Owned by root (or by us: unit tests as a user) and not writable by
+ * group or others: nobody else can replace or edit it. */
+static int
+trusted_stat (const struct stat *st, const char *path, moat_error_t *err)
+{
+  if (st->st_uid != 0 && st->st_uid != geteuid ())
+    return moat_error (err, EPERM, "id registry: `%s` is not owned by root",
+                       path);
+  if ((st->st_mode & 022) != 0)
+    return moat_error (
+        err, EPERM, "id registry: `%s` is writable by group or others", path);
+  return 0;
+}
+
+/* Check the registry's directory and file before SQLite opens them by
+ * name: the directory is a real one nobody but root can write to, the
+ * file no link.  SQLite's -wal and -shm files sit in the same
+ * directory. */
+static int
+registry_check (const char *path, moat_error_t *err)
+{
+  cleanup_free char *dir = strdup (path);
+  cleanup_close int fd = -1;
+  char *slash;
+  struct stat st;
+
+  if (dir == NULL)
+    return moat_error (err, ENOMEM, "id registry");
+  slash = strrchr (dir, '/');
+  if (slash == NULL || path[0] != '/')
+    return moat_error (err, EINVAL, "id registry: `%s` is not absolute", path);
+  *slash = '\0';
+  if (strcmp (path, IDPOOL_REGISTRY) == 0 && mkdir (dir, 0700) < 0
+      && errno != EEXIST)
+    return moat_error (err, errno, "id registry: create `%s`", dir);
+  if (lstat (*dir ? dir : "/", &st) < 0)
+    return moat_error (err, errno, "id registry: `%s`", dir);
+  if (!S_ISDIR (st.st_mode))
+    return moat_error (err, ENOTDIR, "id registry: `%s` is not a directory",
+                       dir);
+  if (trusted_stat (&st, dir, err) < 0)
+    return -1;
+  fd = open (path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return moat_error (err, errno, "id registry: open `%s`", path);
+  if (fstat (fd, &st) < 0)
+    return moat_error (err, errno, "id registry: `%s`", path);
+  if (!S_ISREG (st.st_mode))
+    return moat_error (err, EINVAL, "id registry: `%s` is not a file", path);
+  return trusted_stat (&st, path, err);
+}
+
+static int
+attach_registry (struct idpool *p, const char *path, moat_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  struct stat sb;
+  int rc;
+
+  if (registry_check (path, err) < 0)
+    return -1;
+  if (sqlite3_prepare_v2 (p->db, "ATTACH DATABASE ?1 AS reg", -1, &st, NULL)
+      != SQLITE_OK)
+    return db_error (p, err, "prepare attach");
+  sqlite3_bind_text (st, 1, path, -1, SQLITE_STATIC);
+  rc = sqlite3_step (st);
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    return db_error (p, err, "attach id registry");
+  if (use_wal (p, "reg", err) < 0)
+    return moat_error_wrap (err, "id registry `%s`", path);
+  if (stat (p->db_path, &sb) < 0)
+    return moat_error (err, errno, "state db `%s`", p->db_path);
+  p->dev = sb.st_dev;
+  p->ino = sb.st_ino;
+  return 0;
 }
 
 int
@@ -92,13 +204,18 @@ idpool_open (struct idpool **out, const char *db_path,
                        "id pool of %" PRIu32 " ids is smaller "
                        "than one range of %" PRIu32,
                        cfg->count, cfg->size);
-  if (end > UINT32_MAX)
+  if (end > UINT32_MAX
+      || (uint64_t)(cfg->gid_start ? cfg->gid_start : cfg->start) + cfg->count
+             > UINT32_MAX)
     return moat_error (err, EINVAL, "id pool ends past the 32-bit id space");
 
   p = calloc (1, sizeof *p);
   if (p == NULL)
     return moat_error (err, ENOMEM, "allocate id pool");
   p->cfg = *cfg;
+  if (p->cfg.gid_start == 0)
+    p->cfg.gid_start = p->cfg.start;
+  p->cfg.registry = NULL; /* not owned; only used here */
   if (sqlite3_open_v2 (db_path, &p->db,
                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
                            | SQLITE_OPEN_FULLMUTEX,
@@ -112,10 +229,23 @@ idpool_open (struct idpool **out, const char *db_path,
     }
   /* Concurrent creates wait for each other instead of failing. */
   sqlite3_busy_timeout (p->db, 10000);
-  if (use_wal (p, err) < 0)
+  if (use_wal (p, "main", err) < 0)
     {
       idpool_close (p);
       return moat_error_wrap (err, "open state db `%s`", db_path);
+    }
+  p->db_path = realpath (db_path, NULL);
+  if (p->db_path == NULL)
+    {
+      moat_error (err, errno, "state db `%s`", db_path);
+      idpool_close (p);
+      return -1;
+    }
+  if (attach_registry (p, cfg->registry ? cfg->registry : IDPOOL_REGISTRY, err)
+      < 0)
+    {
+      idpool_close (p);
+      return -1;
     }
   *out = p;
   return 0;
@@ -127,17 +257,157 @@ idpool_close (struct idpool *p)
   if (p == NULL)
     return;
   sqlite3_close (p->db);
+  free (p->db_path);
   free (p);
+}
+
+/* Record this root (path, pool) in the registry; sets p->root_id. */
+static int
+register_root (struct idpool *p, moat_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+  if (sqlite3_prepare_v2 (
+          p->db,
+          "INSERT INTO reg.id_roots (db_path, dev, ino, uid_start,"
+          " gid_start, count, seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+          " ON CONFLICT (dev, ino) DO UPDATE SET db_path = excluded.db_path,"
+          " uid_start = excluded.uid_start, gid_start = excluded.gid_start,"
+          " count = excluded.count, seen_at = excluded.seen_at"
+          " RETURNING id",
+          -1, &st, NULL)
+      != SQLITE_OK)
+    return db_error (p, err, "prepare register root");
+  sqlite3_bind_text (st, 1, p->db_path, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64)p->dev);
+  sqlite3_bind_int64 (st, 3, (sqlite3_int64)p->ino);
+  sqlite3_bind_int64 (st, 4, p->cfg.start);
+  sqlite3_bind_int64 (st, 5, p->cfg.gid_start);
+  sqlite3_bind_int64 (st, 6, p->cfg.count);
+  sqlite3_bind_int64 (st, 7, (sqlite3_int64)time (NULL));
+  rc = sqlite3_step (st);
+  if (rc == SQLITE_ROW)
+    p->root_id = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  if (rc != SQLITE_ROW)
+    return db_error (p, err, "register root");
+  return 0;
+}
+
+/* Is the root whose state db was at `path` (dev, ino) still there? */
+static int
+root_live_p (const char *path, sqlite3_int64 dev, sqlite3_int64 ino)
+{
+  struct stat st;
+  if (stat (path, &st) < 0)
+    return !(errno == ENOENT || errno == ENOTDIR);
+  return (sqlite3_int64)st.st_dev == dev && (sqlite3_int64)st.st_ino == ino;
+}
+
+static int
+run_id (struct idpool *p, const char *sql, sqlite3_int64 id, moat_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+  if (sqlite3_prepare_v2 (p->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return db_error (p, err, "prepare registry update");
+  sqlite3_bind_int64 (st, 1, id);
+  rc = sqlite3_step (st);
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    return db_error (p, err, "registry update");
+  return 0;
+}
+
+/* Drop the rows and claims of roots whose state db is gone. */
+static int
+drop_dead_roots (struct idpool *p, moat_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  sqlite3_int64 dead[64];
+  size_t nd = 0;
+  int rc;
+
+  if (sqlite3_prepare_v2 (p->db,
+                          "SELECT id, db_path, dev, ino FROM reg.id_roots"
+                          " WHERE id != ?1",
+                          -1, &st, NULL)
+      != SQLITE_OK)
+    return db_error (p, err, "prepare scan roots");
+  sqlite3_bind_int64 (st, 1, p->root_id);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW && nd < 64)
+    if (!root_live_p ((const char *)sqlite3_column_text (st, 1),
+                      sqlite3_column_int64 (st, 2),
+                      sqlite3_column_int64 (st, 3)))
+      dead[nd++] = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return db_error (p, err, "scan roots");
+  /* at most 64 a call: the rest go on the next one */
+  for (size_t i = 0; i < nd; i++)
+    if (run_id (p, "DELETE FROM reg.id_claims WHERE root = ?1", dead[i], err)
+            < 0
+        || run_id (p, "DELETE FROM reg.id_roots WHERE id = ?1", dead[i], err)
+               < 0)
+      return -1;
+  return 0;
+}
+
+/* This root's claims = its rows: drop claims without a row or that
+ * differ from it (a crash between the two commits, a reused inode, a row
+ * moved off another root's claim, a moved pool), add the rows without a claim
+ * (made before the registry existed, or the registry was deleted). */
+static int
+sync_claims (struct idpool *p, moat_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+  if (sqlite3_prepare_v2 (
+          p->db,
+          "DELETE FROM reg.id_claims WHERE root = ?1 AND NOT EXISTS"
+          " (SELECT 1 FROM main.runtime_id_ranges m WHERE m.container_id ="
+          " key AND m.base = uid_base AND m.size = size"
+          " AND ?2 + (m.base - ?3) = gid_base)",
+          -1, &st, NULL)
+      != SQLITE_OK)
+    return db_error (p, err, "prepare sync claims");
+  sqlite3_bind_int64 (st, 1, p->root_id);
+  sqlite3_bind_int64 (st, 2, p->cfg.gid_start);
+  sqlite3_bind_int64 (st, 3, p->cfg.start);
+  rc = sqlite3_step (st);
+  sqlite3_finalize (st);
+  st = NULL;
+  if (rc != SQLITE_DONE)
+    return db_error (p, err, "sync claims");
+  if (sqlite3_prepare_v2 (
+          p->db,
+          "INSERT OR IGNORE INTO reg.id_claims (root, key, uid_base,"
+          " gid_base, size, created_at) SELECT ?1, container_id, base,"
+          " ?2 + (base - ?3), size, created_at FROM main.runtime_id_ranges",
+          -1, &st, NULL)
+      != SQLITE_OK)
+    return db_error (p, err, "prepare sync claims");
+  sqlite3_bind_int64 (st, 1, p->root_id);
+  sqlite3_bind_int64 (st, 2, p->cfg.gid_start);
+  sqlite3_bind_int64 (st, 3, p->cfg.start);
+  rc = sqlite3_step (st);
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    return db_error (p, err, "sync claims");
+  return 0;
 }
 
 static int
 begin (struct idpool *p, moat_error_t *err)
 {
-  /* IMMEDIATE takes the write lock now: two allocators cannot both read the
-   * same free slot and then both insert it. */
+  /* IMMEDIATE takes the write lock now, on the state db and the registry
+   * (attached databases are locked in order: main, then reg, in every
+   * process, so two roots cannot deadlock): two allocators cannot both
+   * read the same free slot and then both insert it. */
   if (exec_sql (p, "BEGIN IMMEDIATE", err) < 0)
     return -1;
-  if (exec_sql (p, schema, err) < 0)
+  if (exec_sql (p, schema, err) < 0 || exec_sql (p, reg_schema, err) < 0
+      || register_root (p, err) < 0)
     {
       exec_sql (p, "ROLLBACK", NULL);
       return -1;
@@ -169,51 +439,149 @@ lookup (struct idpool *p, const char *id, uint32_t *base, moat_error_t *err)
   return found;
 }
 
+static int
+add_span (struct span **v, size_t *n, size_t *cap, int64_t lo, int64_t hi)
+{
+  if (*n == *cap)
+    {
+      size_t ncap = *cap ? *cap * 2 : 32;
+      struct span *nv = realloc (*v, ncap * sizeof *nv);
+      if (nv == NULL)
+        return -1;
+      *v = nv;
+      *cap = ncap;
+    }
+  (*v)[(*n)++] = (struct span){ lo, hi };
+  return 0;
+}
+
+/* Every interval a slot must not overlap, in uid space: this root's rows,
+ * other live roots' uid claims, and their gid claims moved into uid space
+ * (a slot's gids are gid_start + (base - start)). */
+static int
+blocked_spans (struct idpool *p, struct span **out, size_t *n,
+               moat_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  struct span *v = NULL;
+  size_t cap = 0;
+  int64_t shift = (int64_t)p->cfg.start - (int64_t)p->cfg.gid_start;
+  int rc;
+
+  *n = 0;
+  if (sqlite3_prepare_v2 (p->db,
+                          "SELECT base, size, 0 FROM main.runtime_id_ranges"
+                          " UNION ALL SELECT uid_base, size, gid_base"
+                          " FROM reg.id_claims WHERE root != ?1",
+                          -1, &st, NULL)
+      != SQLITE_OK)
+    return db_error (p, err, "prepare scan ranges");
+  sqlite3_bind_int64 (st, 1, p->root_id);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      int64_t b = sqlite3_column_int64 (st, 0);
+      int64_t sz = sqlite3_column_int64 (st, 1);
+      int64_t g = sqlite3_column_int64 (st, 2);
+      if (add_span (&v, n, &cap, b, b + sz) < 0
+          || (g != 0 && add_span (&v, n, &cap, g + shift, g + shift + sz) < 0))
+        {
+          sqlite3_finalize (st);
+          free (v);
+          return moat_error (err, ENOMEM, "scan ranges");
+        }
+    }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    {
+      free (v);
+      return db_error (p, err, "scan ranges");
+    }
+  *out = v;
+  return 0;
+}
+
+static int
+overlaps_p (const struct span *v, size_t n, int64_t lo, int64_t hi)
+{
+  for (size_t i = 0; i < n; i++)
+    if (v[i].lo < hi && lo < v[i].hi)
+      return 1;
+  return 0;
+}
+
 /* Lowest free slot, or ENOSPC.  Rows outside the configured pool (the pool
- * was moved) do not block slots inside it. */
+ * was moved) block only the slots they overlap. */
 static int
 first_free (struct idpool *p, uint32_t *base, moat_error_t *err)
 {
-  sqlite3_stmt *st = NULL;
-  uint64_t next = p->cfg.start;
+  cleanup_free struct span *v = NULL;
   uint64_t end = (uint64_t)p->cfg.start + p->cfg.count;
-  int rc;
+  size_t n = 0;
 
-  if (sqlite3_prepare_v2 (p->db,
-                          "SELECT base, size FROM runtime_id_ranges"
-                          " ORDER BY base",
-                          -1, &st, NULL)
+  if (blocked_spans (p, &v, &n, err) < 0)
+    return -1;
+  for (uint64_t b = p->cfg.start; b + p->cfg.size <= end; b += p->cfg.size)
+    if (!overlaps_p (v, n, (int64_t)b, (int64_t)(b + p->cfg.size)))
+      {
+        *base = (uint32_t)b;
+        return 0;
+      }
+  return moat_error (err, ENOSPC,
+                     "id pool exhausted: every range of %" PRIu32
+                     " ids in %" PRIu32 "-%" PRIu64
+                     " is in use (by this root or another root on this"
+                     " host); delete containers or enlarge the `moat`"
+                     " entry in /etc/subuid and /etc/subgid",
+                     p->cfg.size, p->cfg.start, end - 1);
+}
+
+/* Does a claim of another root overlap the range at base (uids or gids)? */
+static int
+claimed_elsewhere (struct idpool *p, uint32_t base, moat_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  int64_t g = (int64_t)p->cfg.gid_start + ((int64_t)base - p->cfg.start);
+  int rc;
+  if (sqlite3_prepare_v2 (
+          p->db,
+          "SELECT 1 FROM reg.id_claims WHERE root != ?1 AND"
+          " ((uid_base < ?2 + ?4 AND ?2 < uid_base + size)"
+          " OR (gid_base < ?3 + ?4 AND ?3 < gid_base + size)) LIMIT 1",
+          -1, &st, NULL)
       != SQLITE_OK)
-    return db_error (p, err, "prepare scan");
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      uint64_t b = (uint64_t)sqlite3_column_int64 (st, 0);
-      uint64_t s = (uint64_t)sqlite3_column_int64 (st, 1);
-      if (b + s <= next)
-        continue;
-      if (b >= next + p->cfg.size)
-        break; /* the gap before this row fits a range */
-      /* Overlaps the candidate: next candidate slot after this row. */
-      next = b + s;
-      if ((next - p->cfg.start) % p->cfg.size != 0)
-        next += p->cfg.size - (next - p->cfg.start) % p->cfg.size;
-    }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    {
-      sqlite3_finalize (st);
-      return db_error (p, err, "scan ranges");
-    }
+    return db_error (p, err, "prepare claim check");
+  sqlite3_bind_int64 (st, 1, p->root_id);
+  sqlite3_bind_int64 (st, 2, base);
+  sqlite3_bind_int64 (st, 3, g);
+  sqlite3_bind_int64 (st, 4, p->cfg.size);
+  rc = sqlite3_step (st);
   sqlite3_finalize (st);
-  if (next + p->cfg.size > end)
-    return moat_error (err, ENOSPC,
-                       "id pool exhausted: every range of %" PRIu32
-                       " ids in %" PRIu32 "-%" PRIu64
-                       " is in use; delete containers or enlarge the `moat`"
-                       " entry in /etc/subuid and /etc/subgid",
-                       p->cfg.size, p->cfg.start, end - 1);
-  *base = (uint32_t)next;
+  if (rc == SQLITE_ROW)
+    return 1;
+  if (rc != SQLITE_DONE)
+    return db_error (p, err, "claim check");
   return 0;
 }
+
+static int
+bind_key_run (struct idpool *p, const char *sql, const char *key,
+              moat_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+  if (sqlite3_prepare_v2 (p->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return db_error (p, err, "prepare");
+  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 2, p->root_id);
+  rc = sqlite3_step (st);
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    return db_error (p, err, "update ranges");
+  return 0;
+}
+
+static const char del_row[]
+    = "DELETE FROM main.runtime_id_ranges WHERE container_id = ?1";
 
 int
 idpool_alloc (struct idpool *p, const char *container_id, uint32_t *base,
@@ -226,7 +594,22 @@ idpool_alloc (struct idpool *p, const char *container_id, uint32_t *base,
     return moat_error (err, EINVAL, "empty container id");
   if (begin (p, err) < 0)
     return moat_error_wrap (err, "reserve id range");
+  if (drop_dead_roots (p, err) < 0)
+    goto fail;
   found = lookup (p, container_id, base, err);
+  if (found > 0)
+    {
+      /* A retried create keeps its range, unless another root claimed it
+       * meanwhile (the registry was lost): then it takes a fresh one. */
+      int other = claimed_elsewhere (p, *base, err);
+      if (other < 0)
+        goto fail;
+      if (other == 0)
+        goto done;
+      if (bind_key_run (p, del_row, container_id, err) < 0)
+        goto fail;
+      found = 0;
+    }
   if (found != 0)
     goto done;
   if (first_free (p, base, err) < 0)
@@ -254,6 +637,9 @@ idpool_alloc (struct idpool *p, const char *container_id, uint32_t *base,
   sqlite3_finalize (st);
 done:
   if (found < 0)
+    goto fail;
+  /* the claim of the new row (or of a row that lacked one) */
+  if (sync_claims (p, err) < 0)
     goto fail;
   if (exec_sql (p, "COMMIT", err) < 0)
     goto fail;
@@ -289,6 +675,8 @@ idpool_release (struct idpool *p, const char *container_id, int *released,
   sqlite3_finalize (st);
   if (released != NULL)
     *released = sqlite3_changes (p->db) > 0;
+  if (sync_claims (p, err) < 0)
+    goto fail;
   if (exec_sql (p, "COMMIT", err) < 0)
     goto fail;
   return 0;
@@ -363,6 +751,178 @@ fail:
   exec_sql (p, "ROLLBACK", NULL);
   idpool_entries_free (v, len);
   return -1;
+}
+
+int
+idpool_sync (struct idpool *p, moat_error_t *err)
+{
+  if (begin (p, err) < 0)
+    return moat_error_wrap (err, "sync id claims");
+  if (drop_dead_roots (p, err) < 0 || sync_claims (p, err) < 0
+      || exec_sql (p, "COMMIT", err) < 0)
+    {
+      exec_sql (p, "ROLLBACK", NULL);
+      return moat_error_wrap (err, "sync id claims");
+    }
+  return 0;
+}
+
+void
+idpool_peers_free (struct idpool_peer *v, size_t n)
+{
+  for (size_t i = 0; v != NULL && i < n; i++)
+    free (v[i].db_path);
+  free (v);
+}
+
+int
+idpool_peers (struct idpool *p, struct idpool_peer **out, size_t *n,
+              moat_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  struct idpool_peer *v = NULL;
+  size_t len = 0, cap = 0;
+  int rc;
+
+  *out = NULL;
+  *n = 0;
+  if (begin (p, err) < 0)
+    return moat_error_wrap (err, "list pool peers");
+  if (drop_dead_roots (p, err) < 0 || sync_claims (p, err) < 0)
+    goto fail;
+  /* ?2 uid start, ?3 gid start, ?4 count of this root */
+  if (sqlite3_prepare_v2 (
+          p->db,
+          "SELECT r.db_path, r.dev, r.ino, r.uid_start, r.gid_start, r.count,"
+          " (SELECT count(*) FROM reg.id_claims c WHERE c.root = r.id),"
+          " (SELECT count(*) FROM reg.id_claims c WHERE c.root = r.id AND"
+          "  EXISTS (SELECT 1 FROM main.runtime_id_ranges m WHERE"
+          "   (m.base < c.uid_base + c.size AND c.uid_base < m.base + m.size)"
+          "   OR (?3 + m.base - ?2 < c.gid_base + c.size"
+          "       AND c.gid_base < ?3 + m.base - ?2 + m.size)))"
+          " FROM reg.id_roots r WHERE r.id != ?1"
+          " AND ((r.uid_start < ?2 + ?4 AND ?2 < r.uid_start + r.count)"
+          "   OR (r.gid_start < ?3 + ?4 AND ?3 < r.gid_start + r.count))"
+          " ORDER BY r.db_path",
+          -1, &st, NULL)
+      != SQLITE_OK)
+    {
+      db_error (p, err, "prepare peers");
+      goto fail;
+    }
+  sqlite3_bind_int64 (st, 1, p->root_id);
+  sqlite3_bind_int64 (st, 2, p->cfg.start);
+  sqlite3_bind_int64 (st, 3, p->cfg.gid_start);
+  sqlite3_bind_int64 (st, 4, p->cfg.count);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      const char *path = (const char *)sqlite3_column_text (st, 0);
+      if (!root_live_p (path, sqlite3_column_int64 (st, 1),
+                        sqlite3_column_int64 (st, 2)))
+        continue;
+      if (len == cap)
+        {
+          size_t ncap = cap ? cap * 2 : 4;
+          struct idpool_peer *nv = realloc (v, ncap * sizeof *nv);
+          if (nv == NULL)
+            {
+              moat_error (err, ENOMEM, "list pool peers");
+              goto fail;
+            }
+          v = nv;
+          cap = ncap;
+        }
+      v[len] = (struct idpool_peer){
+        .db_path = strdup (path),
+        .uid_start = (uint32_t)sqlite3_column_int64 (st, 3),
+        .gid_start = (uint32_t)sqlite3_column_int64 (st, 4),
+        .count = (uint32_t)sqlite3_column_int64 (st, 5),
+        .claims = (unsigned)sqlite3_column_int64 (st, 6),
+        .conflicts = (unsigned)sqlite3_column_int64 (st, 7),
+      };
+      if (v[len++].db_path == NULL)
+        {
+          moat_error (err, ENOMEM, "list pool peers");
+          goto fail;
+        }
+    }
+  if (rc != SQLITE_DONE)
+    {
+      db_error (p, err, "list pool peers");
+      goto fail;
+    }
+  sqlite3_finalize (st);
+  if (exec_sql (p, "COMMIT", err) < 0)
+    {
+      idpool_peers_free (v, len);
+      return moat_error_wrap (err, "list pool peers");
+    }
+  *out = v;
+  *n = len;
+  return 0;
+fail:
+  sqlite3_finalize (st);
+  exec_sql (p, "ROLLBACK", NULL);
+  idpool_peers_free (v, len);
+  return moat_error_wrap (err, "list pool peers");
+}
+
+int
+idpool_pick_start (const char *registry, const char *self_db,
+                   uint32_t def_start, uint32_t count, uint32_t *start,
+                   moat_error_t *err)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  cleanup_free struct span *v = NULL;
+  size_t n = 0, cap = 0;
+  struct stat self, rs;
+  int have_self, rc;
+
+  (void)err; /* a registry that cannot be read leaves the default */
+  *start = def_start;
+  if (registry == NULL)
+    registry = IDPOOL_REGISTRY;
+  if (count == 0 || lstat (registry, &rs) < 0 || !S_ISREG (rs.st_mode))
+    return 0;
+  have_self = stat (self_db, &self) == 0;
+  if (sqlite3_open_v2 (registry, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    goto out;
+  sqlite3_busy_timeout (db, 10000);
+  if (sqlite3_prepare_v2 (db,
+                          "SELECT db_path, dev, ino, uid_start, gid_start,"
+                          " count FROM id_roots",
+                          -1, &st, NULL)
+      != SQLITE_OK)
+    goto out;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      sqlite3_int64 dev = sqlite3_column_int64 (st, 1);
+      sqlite3_int64 ino = sqlite3_column_int64 (st, 2);
+      int64_t c = sqlite3_column_int64 (st, 5);
+      int64_t u = sqlite3_column_int64 (st, 3);
+      int64_t g = sqlite3_column_int64 (st, 4);
+      if (have_self && (sqlite3_int64)self.st_dev == dev
+          && (sqlite3_int64)self.st_ino == ino)
+        continue;
+      if (!root_live_p ((const char *)sqlite3_column_text (st, 0), dev, ino))
+        continue;
+      if (add_span (&v, &n, &cap, u, u + c) < 0
+          || add_span (&v, &n, &cap, g, g + c) < 0)
+        goto out;
+    }
+  if (rc != SQLITE_DONE)
+    goto out;
+  for (uint64_t s = def_start; s + count <= UINT32_MAX; s += count)
+    if (!overlaps_p (v, n, (int64_t)s, (int64_t)(s + count)))
+      {
+        *start = (uint32_t)s;
+        break;
+      }
+out:
+  sqlite3_finalize (st);
+  sqlite3_close (db);
+  return 0;
 }
 
 int

@@ -124,18 +124,33 @@ runtime_pool_config (const struct moat_paths *paths, uint32_t *uid_start,
   cleanup_free char *etc = moat_paths_join (paths, "/etc");
   cleanup_free char *subuid = moat_paths_join (paths, "/etc/subuid");
   cleanup_free char *subgid = moat_paths_join (paths, "/etc/subgid");
-  uint32_t ucount, gcount;
+  uint32_t ucount, gcount, def = RUNTIME_POOL_START;
+  int ru, rg;
 
   if (etc == NULL || subuid == NULL || subgid == NULL)
     return moat_error (err, ENOMEM, "pool paths");
   if (fs_mkdir_p (etc, 0755, err) < 0)
     return -1;
-  if (subid_ensure (subuid, "moat", RUNTIME_POOL_START, RUNTIME_POOL_COUNT,
-                    uid_start, &ucount, err)
-          < 0
-      || subid_ensure (subgid, "moat", RUNTIME_POOL_START, RUNTIME_POOL_COUNT,
-                       gid_start, &gcount, err)
+  ru = subid_lookup (subuid, "moat", uid_start, &ucount, err);
+  rg = ru < 0 ? -1 : subid_lookup (subgid, "moat", gid_start, &gcount, err);
+  if (ru < 0 || rg < 0)
+    return moat_error_wrap (err, "id pool");
+  /* A new root: a default pool no other live root on this host uses, so
+   * that roots do not compete for the same slots (the host-wide claims
+   * keep ranges exclusive either way, idpool.h). */
+  if ((ru == 1 || rg == 1)
+      && idpool_pick_start (NULL, paths->state_db, RUNTIME_POOL_START,
+                            RUNTIME_POOL_COUNT, &def, err)
              < 0)
+    return moat_error_wrap (err, "id pool");
+  if ((ru == 1
+       && subid_ensure (subuid, "moat", def, RUNTIME_POOL_COUNT, uid_start,
+                        &ucount, err)
+              < 0)
+      || (rg == 1
+          && subid_ensure (subgid, "moat", def, RUNTIME_POOL_COUNT, gid_start,
+                           &gcount, err)
+                 < 0))
     return moat_error_wrap (err, "id pool");
   if (*uid_start == 0 || *gid_start == 0)
     return moat_error (err, EINVAL,
@@ -154,6 +169,7 @@ open_pool (const struct runtime_ctx *ctx, struct idpool **pool,
       < 0)
     return -1;
   cfg.start = *uid_start;
+  cfg.gid_start = *gid_start;
   if (fs_mkdir_p (ctx->paths.state_dir, 0700, err) < 0)
     return -1;
   return idpool_open (pool, ctx->paths.state_db, &cfg, err);
@@ -292,7 +308,7 @@ runtime_reconcile (const struct runtime_ctx *ctx, unsigned *released,
   uint32_t us, gs;
 
   *released = 0;
-  if (open_pool (ctx, &pool, &us, &gs, err) < 0
+  if (open_pool (ctx, &pool, &us, &gs, err) < 0 || idpool_sync (pool, err) < 0
       || idpool_list (pool, &e, &n, err) < 0)
     {
       idpool_close (pool);

@@ -1,5 +1,7 @@
 /* Unit tests of src/runtime/idpool: exclusive ranges, release, exhaustion,
- * concurrent allocating processes, and the subuid/subgid entry. */
+ * concurrent allocating processes, the subuid/subgid entry, and the
+ * host-wide claims that keep two roots (two state dbs) apart.  Every test
+ * uses a private registry in its temporary directory. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +23,8 @@ struct fixture
 {
   char dir[64];
   char db[128];
+  char db2[128]; /* a second root's state db */
+  char reg[128]; /* the shared registry */
 };
 
 static int
@@ -30,6 +35,14 @@ setup (void **state)
   if (mkdtemp (f->dir) == NULL)
     return -1;
   snprintf (f->db, sizeof f->db, "%s/state.db", f->dir);
+  snprintf (f->db2, sizeof f->db2, "%s/b/state.db", f->dir);
+  snprintf (f->reg, sizeof f->reg, "%s/claims.db", f->dir);
+  {
+    char b[128];
+    snprintf (b, sizeof b, "%s/b", f->dir);
+    if (mkdir (b, 0700) < 0)
+      return -1;
+  }
   *state = f;
   return 0;
 }
@@ -47,14 +60,28 @@ teardown (void **state)
 }
 
 static struct idpool *
-open_pool (struct fixture *f, uint32_t start, uint32_t count, uint32_t size)
+open_at (const char *db, const char *reg, uint32_t start, uint32_t gid_start,
+         uint32_t count, uint32_t size)
 {
-  struct idpool_config cfg = { start, count, size };
+  struct idpool_config cfg = { start, count, size, gid_start, reg };
   struct idpool *p = NULL;
   cleanup_error moat_error_t err = NULL;
-  if (idpool_open (&p, f->db, &cfg, &err) < 0)
+  if (idpool_open (&p, db, &cfg, &err) < 0)
     fail_msg ("open: %s", moat_error_msg (&err));
   return p;
+}
+
+static struct idpool *
+open_pool (struct fixture *f, uint32_t start, uint32_t count, uint32_t size)
+{
+  return open_at (f->db, f->reg, start, 0, count, size);
+}
+
+/* the second root, same registry */
+static struct idpool *
+open_pool2 (struct fixture *f, uint32_t start, uint32_t count, uint32_t size)
+{
+  return open_at (f->db2, f->reg, start, 0, count, size);
 }
 
 static void
@@ -119,7 +146,7 @@ static void
 refuses_host_root (void **state)
 {
   struct fixture *f = *state;
-  struct idpool_config cfg = { 0, 65536 * 4, 65536 };
+  struct idpool_config cfg = { 0, 65536 * 4, 65536, 0, f->reg };
   struct idpool *p = NULL;
   cleanup_error moat_error_t err = NULL;
   assert_int_equal (idpool_open (&p, f->db, &cfg, &err), -1);
@@ -151,7 +178,7 @@ concurrent_processes_never_share (void **state)
       assert_true (pid >= 0);
       if (pid == 0)
         {
-          struct idpool_config cfg = { 100000, 65536 * 100, 65536 };
+          struct idpool_config cfg = { 100000, 65536 * 100, 65536, 0, f->reg };
           struct idpool *cp = NULL;
           moat_error_t e1 = NULL;
           /* No cmocka assertions in the child: they would longjmp into
@@ -216,6 +243,296 @@ subid_entry_is_created_once (void **state)
   assert_int_equal (subid_lookup (path, "moa", &s, &c, &err), 1);
 }
 
+static void
+remove_root (const char *db)
+{
+  char p[160];
+  unlink (db);
+  snprintf (p, sizeof p, "%s-wal", db);
+  unlink (p);
+  snprintf (p, sizeof p, "%s-shm", db);
+  unlink (p);
+}
+
+/* Two roots with the same pool, one registry: their ranges never
+ * overlap, and the second runs out when the first holds the rest. */
+static void
+two_roots_never_share (void **state)
+{
+  struct fixture *f = *state;
+  struct idpool *a = open_pool (f, 100000, 65536 * 4, 65536);
+  struct idpool *b = open_pool2 (f, 100000, 65536 * 4, 65536);
+  cleanup_error moat_error_t err = NULL;
+  uint32_t a1, a2, b1, b2, x;
+  assert_int_equal (idpool_alloc (a, "c1", &a1, &err), 0);
+  assert_int_equal (idpool_alloc (b, "c1", &b1, &err), 0);
+  assert_int_equal (idpool_alloc (a, "c2", &a2, &err), 0);
+  assert_int_equal (idpool_alloc (b, "c2", &b2, &err), 0);
+  assert_int_equal (a1, 100000);
+  assert_int_equal (b1, 100000 + 65536);
+  assert_int_equal (a2, 100000 + 2 * 65536);
+  assert_int_equal (b2, 100000 + 3 * 65536);
+  assert_int_equal (idpool_alloc (a, "c3", &x, &err), -1);
+  assert_int_equal (moat_error_status (&err), ENOSPC);
+  moat_error_release (&err);
+  /* a release frees the slot for the other root too */
+  assert_int_equal (idpool_release (b, "c1", NULL, &err), 0);
+  assert_int_equal (idpool_alloc (a, "c3", &x, &err), 0);
+  assert_int_equal (x, b1);
+  idpool_close (a);
+  idpool_close (b);
+}
+
+/* Different pools: overlap is by interval, not by slot, and by uid or
+ * gid. */
+static void
+overlap_is_by_interval_and_gid (void **state)
+{
+  struct fixture *f = *state;
+  struct idpool *a = open_at (f->db, f->reg, 100000, 0, 400, 100);
+  struct idpool *b = open_at (f->db2, f->reg, 100050, 0, 400, 100);
+  cleanup_error moat_error_t err = NULL;
+  uint32_t x;
+  assert_int_equal (idpool_alloc (a, "a", &x, &err), 0);
+  assert_int_equal (x, 100000);
+  assert_int_equal (idpool_alloc (b, "b", &x, &err), 0);
+  assert_int_equal (x, 100150); /* 100050 would overlap [100000, 100100) */
+  assert_int_equal (idpool_alloc (a, "a2", &x, &err), 0);
+  assert_int_equal (x, 100300); /* 100100 and 100200 overlap b's */
+  idpool_close (a);
+  idpool_close (b);
+  /* same gids, other uids */
+  remove_root (f->db);
+  remove_root (f->db2);
+  a = open_at (f->db, f->reg, 200000, 500000, 400, 100);
+  b = open_at (f->db2, f->reg, 900000, 500000, 400, 100);
+  assert_int_equal (idpool_alloc (a, "a", &x, &err), 0);
+  assert_int_equal (x, 200000);
+  assert_int_equal (idpool_alloc (b, "b", &x, &err), 0);
+  assert_int_equal (x, 900100); /* gids 500000-500099 are a's */
+  idpool_close (a);
+  idpool_close (b);
+}
+
+/* A root whose state db is gone (a deleted test root) holds nothing; one
+ * that is still there (crashed, closed without releasing) keeps its
+ * claims. */
+static void
+dead_root_claims_are_reclaimed (void **state)
+{
+  struct fixture *f = *state;
+  struct idpool *a = open_pool (f, 100000, 65536 * 2, 65536);
+  struct idpool *b;
+  cleanup_error moat_error_t err = NULL;
+  uint32_t x;
+  assert_int_equal (idpool_alloc (a, "a1", &x, &err), 0);
+  assert_int_equal (idpool_alloc (a, "a2", &x, &err), 0);
+  idpool_close (a); /* "crashed": rows and claims stay */
+  b = open_pool2 (f, 100000, 65536 * 2, 65536);
+  assert_int_equal (idpool_alloc (b, "b1", &x, &err), -1);
+  assert_int_equal (moat_error_status (&err), ENOSPC);
+  moat_error_release (&err);
+  remove_root (f->db); /* the root is deleted */
+  assert_int_equal (idpool_alloc (b, "b1", &x, &err), 0);
+  assert_int_equal (x, 100000);
+  idpool_close (b);
+  /* a new root at the same path is another root: it holds nothing of
+   * the old one's */
+  a = open_pool (f, 100000, 65536 * 2, 65536);
+  assert_int_equal (idpool_alloc (a, "a1", &x, &err), 0);
+  assert_int_equal (x, 100000 + 65536);
+  idpool_close (a);
+}
+
+/* Rows made while the roots did not share a registry (before it existed,
+ * or after it was deleted) are reported as conflicts; the next create of
+ * such a container takes a fresh range instead of the claimed one. */
+static void
+lost_registry_conflicts_are_reported_and_moved (void **state)
+{
+  struct fixture *f = *state;
+  char r1[160], r2[160];
+  struct idpool *a, *b;
+  struct idpool_peer *peers = NULL;
+  size_t n = 0;
+  cleanup_error moat_error_t err = NULL;
+  uint32_t x;
+
+  snprintf (r1, sizeof r1, "%s/r1.db", f->dir);
+  snprintf (r2, sizeof r2, "%s/r2.db", f->dir);
+  a = open_at (f->db, r1, 100000, 0, 65536 * 4, 65536);
+  b = open_at (f->db2, r2, 100000, 0, 65536 * 4, 65536);
+  assert_int_equal (idpool_alloc (a, "x", &x, &err), 0);
+  assert_int_equal (x, 100000);
+  assert_int_equal (idpool_alloc (b, "y", &x, &err), 0);
+  assert_int_equal (x, 100000); /* separate registries: shared */
+  idpool_close (a);
+  idpool_close (b);
+  a = open_pool (f, 100000, 65536 * 4, 65536);
+  b = open_pool2 (f, 100000, 65536 * 4, 65536);
+  assert_int_equal (idpool_sync (a, &err), 0);
+  assert_int_equal (idpool_sync (b, &err), 0);
+  assert_int_equal (idpool_peers (a, &peers, &n, &err), 0);
+  assert_int_equal (n, 1);
+  assert_non_null (strstr (peers[0].db_path, "/b/state.db"));
+  assert_int_equal (peers[0].uid_start, 100000);
+  assert_int_equal (peers[0].claims, 1);
+  assert_int_equal (peers[0].conflicts, 1);
+  idpool_peers_free (peers, n);
+  /* b's container is created again: it moves off a's claim */
+  assert_int_equal (idpool_alloc (b, "y", &x, &err), 0);
+  assert_int_equal (x, 100000 + 65536);
+  assert_int_equal (idpool_peers (a, &peers, &n, &err), 0);
+  assert_int_equal (n, 1);
+  assert_int_equal (peers[0].conflicts, 0);
+  idpool_peers_free (peers, n);
+  idpool_close (a);
+  idpool_close (b);
+  /* disjoint pools are no peers */
+  a = open_pool (f, 100000, 65536 * 4, 65536);
+  b = open_pool2 (f, 100000 + 65536 * 4, 65536 * 4, 65536);
+  assert_int_equal (idpool_sync (b, &err), 0);
+  assert_int_equal (idpool_peers (a, &peers, &n, &err), 0);
+  assert_int_equal (n, 0);
+  idpool_close (a);
+  idpool_close (b);
+}
+
+/* Processes of two roots racing for one pool through one registry. */
+static void
+concurrent_roots_never_share (void **state)
+{
+  struct fixture *f = *state;
+  enum
+  {
+    PROCS = 8,
+    EACH = 10
+  };
+  struct idpool_entry *e[2] = { NULL, NULL };
+  size_t n[2] = { 0, 0 }, total = 0;
+  cleanup_error moat_error_t err = NULL;
+  uint32_t *bases;
+
+  for (int i = 0; i < PROCS; i++)
+    {
+      pid_t pid = fork ();
+      assert_true (pid >= 0);
+      if (pid == 0)
+        {
+          struct idpool_config cfg = { 100000, 65536 * 100, 65536, 0, f->reg };
+          struct idpool *cp = NULL;
+          moat_error_t e1 = NULL;
+          if (idpool_open (&cp, i % 2 ? f->db2 : f->db, &cfg, &e1) < 0)
+            {
+              fprintf (stderr, "%s\n", moat_error_msg (&e1));
+              _exit (1);
+            }
+          for (int k = 0; k < EACH; k++)
+            {
+              char id[32];
+              uint32_t b;
+              moat_error_t e2 = NULL;
+              snprintf (id, sizeof id, "p%d-c%d", i, k);
+              if (idpool_alloc (cp, id, &b, &e2) < 0)
+                {
+                  fprintf (stderr, "%s\n", moat_error_msg (&e2));
+                  _exit (1);
+                }
+            }
+          idpool_close (cp);
+          _exit (0);
+        }
+    }
+  for (int i = 0; i < PROCS; i++)
+    {
+      int status;
+      assert_true (wait (&status) > 0);
+      assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    }
+  for (int r = 0; r < 2; r++)
+    {
+      struct idpool *p = r ? open_pool2 (f, 100000, 65536 * 100, 65536)
+                           : open_pool (f, 100000, 65536 * 100, 65536);
+      assert_int_equal (idpool_list (p, &e[r], &n[r], &err), 0);
+      idpool_close (p);
+      total += n[r];
+    }
+  assert_int_equal (total, PROCS * EACH);
+  bases = calloc (total, sizeof *bases);
+  for (size_t i = 0; i < n[0]; i++)
+    bases[i] = e[0][i].base;
+  for (size_t i = 0; i < n[1]; i++)
+    bases[n[0] + i] = e[1][i].base;
+  for (size_t i = 0; i < total; i++)
+    for (size_t j = i + 1; j < total; j++)
+      assert_true (bases[i] != bases[j]); /* same size, aligned slots */
+  free (bases);
+  idpool_entries_free (e[0], n[0]);
+  idpool_entries_free (e[1], n[1]);
+}
+
+/* The registry cannot be a link, nor sit where others can write. */
+static void
+registry_must_be_trusted (void **state)
+{
+  struct fixture *f = *state;
+  struct idpool_config cfg = { 100000, 65536 * 4, 65536, 0, NULL };
+  struct idpool *p = NULL;
+  cleanup_error moat_error_t err = NULL;
+  char link[160], dir[160], reg[200], target[160];
+
+  snprintf (target, sizeof target, "%s/elsewhere.db", f->dir);
+  snprintf (link, sizeof link, "%s/link.db", f->dir);
+  assert_int_equal (symlink (target, link), 0);
+  cfg.registry = link;
+  assert_int_equal (idpool_open (&p, f->db, &cfg, &err), -1);
+  moat_error_release (&err);
+  snprintf (dir, sizeof dir, "%s/open", f->dir);
+  assert_int_equal (mkdir (dir, 0777), 0);
+  assert_int_equal (chmod (dir, 0777), 0);
+  snprintf (reg, sizeof reg, "%s/claims.db", dir);
+  cfg.registry = reg;
+  assert_int_equal (idpool_open (&p, f->db, &cfg, &err), -1);
+  assert_non_null (strstr (moat_error_msg (&err), "writable by group"));
+  moat_error_release (&err);
+  assert_int_equal (chmod (dir, 0755), 0);
+  assert_int_equal (idpool_open (&p, f->db, &cfg, &err), 0);
+  idpool_close (p);
+  assert_int_equal (chmod (reg, 0666), 0);
+  assert_int_equal (idpool_open (&p, f->db, &cfg, &err), -1);
+  cfg.registry = "relative.db";
+  moat_error_release (&err);
+  assert_int_equal (idpool_open (&p, f->db, &cfg, &err), -1);
+}
+
+/* A new root's default pool avoids the pools of live roots. */
+static void
+default_pool_avoids_live_roots (void **state)
+{
+  struct fixture *f = *state;
+  struct idpool *a;
+  cleanup_error moat_error_t err = NULL;
+  uint32_t s, x;
+
+  assert_int_equal (
+      idpool_pick_start (f->reg, f->db2, 1000000, 65536000, &s, &err), 0);
+  assert_int_equal (s, 1000000); /* no registry yet */
+  a = open_pool (f, 1000000, 65536000, 65536);
+  assert_int_equal (idpool_alloc (a, "a", &x, &err), 0);
+  idpool_close (a);
+  assert_int_equal (
+      idpool_pick_start (f->reg, f->db2, 1000000, 65536000, &s, &err), 0);
+  assert_int_equal (s, 1000000 + 65536000);
+  /* a root's own pool does not push it away */
+  assert_int_equal (
+      idpool_pick_start (f->reg, f->db, 1000000, 65536000, &s, &err), 0);
+  assert_int_equal (s, 1000000);
+  remove_root (f->db);
+  assert_int_equal (
+      idpool_pick_start (f->reg, f->db2, 1000000, 65536000, &s, &err), 0);
+  assert_int_equal (s, 1000000);
+}
+
 int
 main (void)
 {
@@ -228,6 +545,19 @@ main (void)
     cmocka_unit_test_setup_teardown (concurrent_processes_never_share, setup,
                                      teardown),
     cmocka_unit_test_setup_teardown (subid_entry_is_created_once, setup,
+                                     teardown),
+    cmocka_unit_test_setup_teardown (two_roots_never_share, setup, teardown),
+    cmocka_unit_test_setup_teardown (overlap_is_by_interval_and_gid, setup,
+                                     teardown),
+    cmocka_unit_test_setup_teardown (dead_root_claims_are_reclaimed, setup,
+                                     teardown),
+    cmocka_unit_test_setup_teardown (
+        lost_registry_conflicts_are_reported_and_moved, setup, teardown),
+    cmocka_unit_test_setup_teardown (concurrent_roots_never_share, setup,
+                                     teardown),
+    cmocka_unit_test_setup_teardown (registry_must_be_trusted, setup,
+                                     teardown),
+    cmocka_unit_test_setup_teardown (default_pool_avoids_live_roots, setup,
                                      teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
