@@ -793,17 +793,19 @@ idpool_peers (struct idpool *p, struct idpool_peer **out, size_t *n,
   /* ?2 uid start, ?3 gid start, ?4 count of this root */
   if (sqlite3_prepare_v2 (
           p->db,
-          "SELECT r.db_path, r.dev, r.ino, r.uid_start, r.gid_start, r.count,"
+          "SELECT * FROM (SELECT r.db_path, r.dev, r.ino, r.uid_start,"
+          " r.gid_start, r.count,"
           " (SELECT count(*) FROM reg.id_claims c WHERE c.root = r.id),"
           " (SELECT count(*) FROM reg.id_claims c WHERE c.root = r.id AND"
           "  EXISTS (SELECT 1 FROM main.runtime_id_ranges m WHERE"
           "   (m.base < c.uid_base + c.size AND c.uid_base < m.base + m.size)"
           "   OR (?3 + m.base - ?2 < c.gid_base + c.size"
-          "       AND c.gid_base < ?3 + m.base - ?2 + m.size)))"
-          " FROM reg.id_roots r WHERE r.id != ?1"
-          " AND ((r.uid_start < ?2 + ?4 AND ?2 < r.uid_start + r.count)"
+          "       AND c.gid_base < ?3 + m.base - ?2 + m.size))) AS conflicts,"
+          " ((r.uid_start < ?2 + ?4 AND ?2 < r.uid_start + r.count)"
           "   OR (r.gid_start < ?3 + ?4 AND ?3 < r.gid_start + r.count))"
-          " ORDER BY r.db_path",
+          "  AS pool_overlap"
+          " FROM reg.id_roots r WHERE r.id != ?1)"
+          " WHERE pool_overlap OR conflicts > 0 ORDER BY db_path",
           -1, &st, NULL)
       != SQLITE_OK)
     {

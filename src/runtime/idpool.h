@@ -91,7 +91,8 @@ void idpool_entries_free (struct idpool_entry *e, size_t n);
  * dead roots (reconciliation). */
 int idpool_sync (struct idpool *p, moat_error_t *err);
 
-/* Another live root whose pool overlaps this one's. */
+/* Another live root whose pool (or one of whose ranges) overlaps this
+ * one's. */
 struct idpool_peer
 {
   char *db_path;                        /* its state.db */
@@ -102,8 +103,9 @@ struct idpool_peer
                          with the registry deleted, can) */
 };
 
-/* Every live root whose uid or gid pool overlaps this root's, ordered by
- * path.  Free with idpool_peers_free. */
+/* Every live root whose uid or gid pool overlaps this root's, or that
+ * holds a range overlapping one of this root's, ordered by path.  Free with
+ * idpool_peers_free. */
 int idpool_peers (struct idpool *p, struct idpool_peer **out, size_t *n,
                   moat_error_t *err);
 void idpool_peers_free (struct idpool_peer *v, size_t n);

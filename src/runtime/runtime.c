@@ -352,6 +352,45 @@ runtime_reconcile (const struct runtime_ctx *ctx, unsigned *released,
   return 0;
 }
 
+int
+runtime_pool_report (const struct runtime_ctx *ctx, char **json,
+                     moat_error_t *err)
+{
+  struct idpool *pool = NULL;
+  struct idpool_peer *v = NULL;
+  size_t n = 0;
+  uint32_t us, gs, count;
+  json_t *peers, *out;
+
+  if (runtime_pool_config (&ctx->paths, &us, &gs, &count, err) < 0
+      || open_pool (ctx, &pool, &us, &gs, err) < 0
+      || idpool_peers (pool, &v, &n, err) < 0)
+    {
+      idpool_close (pool);
+      return moat_error_wrap (err, "pool report");
+    }
+  idpool_close (pool);
+  peers = json_array ();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new (
+        peers,
+        json_pack ("{s:s, s:I, s:I, s:I, s:I, s:I}", "state_db", v[i].db_path,
+                   "uid_start", (json_int_t)v[i].uid_start, "gid_start",
+                   (json_int_t)v[i].gid_start, "count", (json_int_t)v[i].count,
+                   "ranges", (json_int_t)v[i].claims, "conflicts",
+                   (json_int_t)v[i].conflicts));
+  idpool_peers_free (v, n);
+  out = json_pack ("{s:{s:I, s:I, s:I}, s:s, s:o}", "pool", "uid_start",
+                   (json_int_t)us, "gid_start", (json_int_t)gs, "count",
+                   (json_int_t)count, "registry", IDPOOL_REGISTRY, "peers",
+                   peers);
+  *json = out ? json_dumps (out, JSON_COMPACT) : NULL;
+  json_decref (out);
+  if (*json == NULL)
+    return moat_error (err, ENOMEM, "pool report");
+  return 0;
+}
+
 /* Replace the bundle's config.json (temp file + rename).  No fsync: runc
  * reads it right away and the bundle does not outlive a crash. */
 static int

@@ -77,6 +77,15 @@ int runtime_delete (const struct runtime_ctx *ctx, char *const *args,
 int runtime_reconcile (const struct runtime_ctx *ctx, unsigned *released,
                        moat_error_t *err);
 
+/* This root's pool and every other live root on the host whose pool
+ * overlaps it (idpool_peers), as JSON text (caller frees):
+ * {"pool": {"uid_start", "gid_start", "count"}, "registry": PATH,
+ *  "peers": [{"state_db", "uid_start", "gid_start", "count", "ranges",
+ *             "conflicts"}]}.  `moat-runc moat-pool` prints it; `moat
+ * status` and `moat verify` read it. */
+int runtime_pool_report (const struct runtime_ctx *ctx, char **json,
+                         moat_error_t *err);
+
 /* Container ids become path components: refuse anything but
  * [A-Za-z0-9_.-], a leading dot, and more than 256 bytes. */
 int runtime_id_valid_p (const char *id);

@@ -216,6 +216,14 @@ json_t *stack_status (const struct moat_paths *paths, bool *healthy);
 int stack_root_check (const struct moat_paths *paths, bool fix,
                       moat_error_t *err);
 
+/* `moat-runc --moat-root ROOT moat-pool` (poolpeers.c): this root's id
+ * pool and the other live roots on the host whose pools overlap it, as
+ * moat-runc prints them (docs/moat-runc.md, "Two roots, one host"). */
+json_t *stack_pool_report (const struct moat_paths *paths, moat_error_t *err);
+/* Ranges of other roots overlapping this root's in such a report (0 when
+ * none); *peer names the first such root's state db. */
+int stack_pool_conflicts (json_t *report, const char **peer);
+
 /* Read stack.json; returns 1 when it does not exist. */
 int stack_record_read (const struct moat_paths *paths, json_t **record,
                        moat_error_t *err);

@@ -110,6 +110,22 @@ stack_status (const struct moat_paths *paths, bool *healthy)
       else
         json_object_set_new (out, "root",
                              json_pack ("{s:b}", "searchable", true));
+      /* Other roots on this host whose id pools overlap this one's: the
+       * host-wide claims keep ranges apart; a range two roots hold at
+       * once (made before the claims existed) is not healthy. */
+      moat_error_release (&err);
+      json_t *pool = stack_pool_report (paths, &err);
+      if (pool == NULL)
+        json_object_set_new (
+            out, "pool_peers",
+            json_pack ("{s:s}", "error", moat_error_msg (&err)));
+      else
+        {
+          if (stack_pool_conflicts (pool, NULL) > 0)
+            ok = false;
+          json_object_set (out, "pool_peers", json_object_get (pool, "peers"));
+          json_decref (pool);
+        }
     }
   json_object_set_new (out, "engine",
                        engine_status (engine_sock ?: paths->engine_sock,

@@ -271,6 +271,41 @@ check_root_searchable (struct ctx *c)
           c->paths->run_dir);
 }
 
+/* Another root on this host (another containerd handler's, a test's)
+ * whose containers hold ids of this root's containers (docs/moat-runc.md,
+ * "Two roots, one host"). */
+static void
+check_pool_peers (struct ctx *c)
+{
+  moat_error_t err = NULL;
+  const char *peer = NULL;
+  json_t *rep;
+  int n;
+  if (access (c->paths->engine_sock, F_OK) < 0)
+    return; /* an external engine: its runtime is not moat's */
+  rep = stack_pool_report (c->paths, &err);
+  if (rep == NULL)
+    {
+      record (c, "no id range shared with another root", false, "%s",
+              moat_error_msg (&err));
+      moat_error_release (&err);
+      return;
+    }
+  n = stack_pool_conflicts (rep, &peer);
+  if (n > 0)
+    record (c, "no id range shared with another root", false,
+            "%d range%s of the root with state `%s` overlap%s this root's;"
+            " delete and re-create those containers",
+            n, n == 1 ? "" : "s", peer, n == 1 ? "s" : "");
+  else
+    record (c, "no id range shared with another root", true,
+            "%zu other live root%s with an overlapping pool, ranges kept"
+            " apart by the host-wide claims",
+            json_array_size (json_object_get (rep, "peers")),
+            json_array_size (json_object_get (rep, "peers")) == 1 ? "" : "s");
+  json_decref (rep);
+}
+
 static void
 check_uid_map_and_runtime (struct ctx *c)
 {
@@ -670,6 +705,7 @@ verify_run (const struct moat_paths *paths, const struct verify_opts *o,
 
   check_engine_socket (&c);
   check_root_searchable (&c);
+  check_pool_peers (&c);
   if (ensure_image (&c, err) < 0)
     {
       record (&c, "test image", false, "%s", moat_error_msg (err));

@@ -23,7 +23,9 @@
  *                        a pod's files under DIR/pods/<uid> may be bound
  * `create`, `start` and `delete` do moat's part (src/runtime/runtime.h); every
  * other verb is exec'd into runc unchanged.  `moat-reconcile` (moat's own
- * verb) releases ranges of containers runc no longer knows; `moat-fresh-mount
+ * verb) releases ranges of containers runc no longer knows; `moat-pool`
+ * prints the pool and the other roots on this host that share it;
+ * `moat-fresh-mount
  * PID proc|sysfs TARGET` attaches a fresh, masked and locked procfs or
  * sysfs for PID. */
 #include <errno.h>
@@ -286,6 +288,15 @@ main (int argc, char **argv)
       if (rc == 0)
         printf ("released %u stale id range%s\n", released,
                 released == 1 ? "" : "s");
+    }
+  else if (cmd != NULL && strcmp (cmd, "moat-pool") == 0)
+    {
+      /* the pool and the other live roots that share it (runtime.h) */
+      char *json = NULL;
+      rc = runtime_pool_report (&ctx, &json, &err) < 0 ? fail (&err) : 0;
+      if (rc == 0)
+        printf ("%s\n", json);
+      free (json);
     }
   else if (cmd != NULL && strcmp (cmd, "moat-fresh-mount") == 0)
     {
