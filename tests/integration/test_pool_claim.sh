@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Two roots on one host never share ids (docs/moat-runc.md, "Two roots,
-# one host"): a dockerd whose moat-runc has one MOAT_ROOT and private
-# containerds whose handlers (dist/k8s/moat-runc-containerd) have others,
-# all started here.  Every root's state.db is its own; the host-wide claims
+# one host"): moat's stack (moat up: dockerd with moat-runc) under one
+# MOAT_ROOT and private containerds whose handlers
+# (dist/k8s/moat-runc-containerd) have others, all started here.  Every root's state.db is its own; the host-wide claims
 # in /var/lib/moat/id-claims.db keep their ranges disjoint, with the
 # default pool and with the same explicit pool in two roots.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -21,11 +21,12 @@ done
 # the runc shim of containerd 1.6 keeps its sockets in /run/containerd/s
 [ -d /run/containerd ] || HARNESS_EXTRA_CLEANUP="rmdir /run/containerd/s /run/containerd 2>/dev/null"
 
-# ---- the roots: D for dockerd, A (default pool) for containerd a, P and Q
+# ---- the roots: D ($MOAT_ROOT) for moat's dockerd, A (default pool) for containerd a, P and Q
 # (the same explicit pool, 2 ranges) for containerds p and q.  The pool is
 # above every default pool (1000000 + k * 65536000 ends at 4260840000), so
 # roots of tests running beside this one do not take its slots.
-for r in D A P Q; do mkdir -p "$R/root$r"; done
+for r in A P Q; do mkdir -p "$R/root$r"; done
+DROOT=$MOAT_ROOT
 POOL=moat:4261000000:131072
 for r in P Q; do
   mkdir -p "$R/root$r/etc"
@@ -33,10 +34,8 @@ for r in P Q; do
   echo "$POOL" >"$R/root$r/etc/subgid"
 done
 
-# ---- dockerd with moat-runc under root D ----
-harness_engine "{\"runtimes\": {\"moat-runc\": {\"path\": \"$B/moat-runc\",
-  \"runtimeArgs\": [\"--moat-root\", \"$R/rootD\"]}},
-  \"default-runtime\": \"moat-runc\"}"
+# ---- moat's stack under root D ----
+harness_up
 harness_busybox
 
 # ---- private containerds: ctd_start NAME ROOT ----
@@ -146,9 +145,9 @@ ma1=$(maps_ctd a a1)
 ma2=$(maps_ctd a a2)
 check "default pools: dockerd's root and a handler's root hold disjoint uid and gid ranges ($md1 / $ma1 / $ma2)" \
   disjoint "$md1" "$ma1" "$ma2"
-harness_diag "pools: D $(cat "$R/rootD/etc/subuid") A $(cat "$R/rootA/etc/subuid")"
+harness_diag "pools: D $(cat "$DROOT/etc/subuid") A $(cat "$R/rootA/etc/subuid")"
 check "the roots' state dbs are their own (one range each in D, two in A)" \
-  test "$(sqlite3 "$R/rootD/var/lib/moat/state.db" 'SELECT count(*) FROM runtime_id_ranges')/$(sqlite3 "$R/rootA/var/lib/moat/state.db" 'SELECT count(*) FROM runtime_id_ranges')" = 1/2
+  test "$(sqlite3 "$DROOT/var/lib/moat/state.db" 'SELECT count(*) FROM runtime_id_ranges')/$(sqlite3 "$R/rootA/var/lib/moat/state.db" 'SELECT count(*) FROM runtime_id_ranges')" = 1/2
 
 # 2. The same pool of two ranges in roots P and Q: one container each,
 #    concurrently, gets the two ranges; a third finds the pool exhausted.
@@ -168,6 +167,27 @@ stop p p1
 run q q2 sleep 600 >"$R/q2.out" 2>&1
 mq2=$(maps_ctd q q2)
 check "a range released in one root is free for the other ($mq2)" disjoint "$mq" "$mq2"
+
+# 3. Reporting: moat-runc moat-pool, moat status.
+rep=$("$MOAT_RUNC" --moat-root "$R/rootQ" moat-pool 2>&1)
+check "moat-pool of Q lists P (same pool, no range since p1 went), no conflict ($rep)" \
+  sh -c "jq -e '.peers | length == 1 and .[0].ranges == 0 and .[0].conflicts == 0 and (.[0].state_db | endswith(\"/rootP/var/lib/moat/state.db\"))' >/dev/null <<'EOJ'
+$rep
+EOJ"
+check "moat status is healthy with pool_peers" sh -c "'$MOAT' status --json | jq -e '.healthy == true and (.pool_peers | type == \"array\")' >/dev/null"
+# A range root A holds from before the claims existed, overlapping d1's:
+# it becomes a claim at A's next reconciliation, and D reports it.
+db1=$(awk '{print $1}' <<<"$md1")
+sqlite3 "$R/rootA/var/lib/moat/state.db" "INSERT INTO runtime_id_ranges VALUES ('legacy', $db1, 65536, 0)"
+"$MOAT_RUNC" --moat-root "$R/rootA" moat-pool >/dev/null 2>&1
+st=$("$MOAT" status --json 2>&1)
+check "moat status is not healthy when another root holds one of this root's ranges" \
+  sh -c "jq -e '.healthy == false and ([.pool_peers[] | select(.conflicts == 1 and (.state_db | endswith(\"/rootA/var/lib/moat/state.db\")))] | length == 1)' >/dev/null <<'EOJ'
+$st
+EOJ"
+sqlite3 "$R/rootA/var/lib/moat/state.db" "DELETE FROM runtime_id_ranges WHERE container_id = 'legacy'"
+"$MOAT_RUNC" --moat-root "$R/rootA" moat-pool >/dev/null 2>&1
+check "... and healthy again once that range is gone" sh -c "'$MOAT' status --json | jq -e '.healthy == true' >/dev/null"
 
 stop q q1
 stop q q2
