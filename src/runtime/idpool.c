@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,13 +131,14 @@ trusted_stat (const struct stat *st, const char *path, moat_error_t *err)
 static int
 registry_check (const char *path, moat_error_t *err)
 {
-  cleanup_free char *dir = strdup (path);
+  char dir[PATH_MAX];
   cleanup_close int fd = -1;
   char *slash;
   struct stat st;
 
-  if (dir == NULL)
-    return moat_error (err, ENOMEM, "id registry");
+  if (strlen (path) >= sizeof dir)
+    return moat_error (err, ENAMETOOLONG, "id registry");
+  strcpy (dir, path);
   slash = strrchr (dir, '/');
   if (slash == NULL || path[0] != '/')
     return moat_error (err, EINVAL, "id registry: `%s` is not absolute", path);

@@ -13,13 +13,13 @@
 #include "common/cleanup.h"
 #include "stack.h"
 
-#define REPORT_MAX (256u << 10)
+#define REPORT_MAX (64u << 10)
 
 json_t *
 stack_pool_report (const struct moat_paths *paths, moat_error_t *err)
 {
   cleanup_free char *runc = stack_find_helper ("moat-runc");
-  cleanup_free char *buf = NULL;
+  char buf[REPORT_MAX + 1];
   const char *root = paths->root[0] != '\0' ? paths->root : "/";
   size_t len = 0;
   int fds[2], status;
@@ -29,9 +29,6 @@ stack_pool_report (const struct moat_paths *paths, moat_error_t *err)
 
   if (runc == NULL)
     return moat_error (err, ENOENT, "moat-runc not found"), NULL;
-  buf = malloc (REPORT_MAX + 1);
-  if (buf == NULL)
-    return moat_error (err, ENOMEM, "pool report"), NULL;
   if (pipe2 (fds, O_CLOEXEC) < 0)
     return moat_error (err, errno, "pipe"), NULL;
   pid = fork ();
