@@ -396,6 +396,22 @@ lost_registry_conflicts_are_reported_and_moved (void **state)
   assert_int_equal (n, 0);
   idpool_close (a);
   idpool_close (b);
+  /* ... unless a range of the other (made under its old pool, without
+   * the registry) overlaps one of ours */
+  remove_root (f->db2);
+  b = open_at (f->db2, r2, 100000, 0, 65536 * 4, 65536);
+  assert_int_equal (idpool_alloc (b, "old", &x, &err), 0);
+  assert_int_equal (x, 100000);
+  idpool_close (b);
+  b = open_pool2 (f, 100000 + 65536 * 4, 65536 * 4, 65536);
+  assert_int_equal (idpool_sync (b, &err), 0);
+  a = open_pool (f, 100000, 65536 * 4, 65536);
+  assert_int_equal (idpool_peers (a, &peers, &n, &err), 0);
+  assert_int_equal (n, 1);
+  assert_int_equal (peers[0].conflicts, 1);
+  idpool_peers_free (peers, n);
+  idpool_close (a);
+  idpool_close (b);
 }
 
 /* Processes of two roots racing for one pool through one registry. */
