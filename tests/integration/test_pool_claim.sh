@@ -185,6 +185,11 @@ check "moat status is not healthy when another root holds one of this root's ran
   sh -c "jq -e '.healthy == false and ([.pool_peers[] | select(.conflicts == 1 and (.state_db | endswith(\"/rootA/var/lib/moat/state.db\")))] | length == 1)' >/dev/null <<'EOJ'
 $st
 EOJ"
+out=$("$MOAT" verify 2>&1)
+check "moat verify fails \"no id range shared with another root\" and names root A" \
+  sh -c "grep -q '^FAIL  no id range shared with another root.*rootA/var/lib/moat/state.db' <<'EOT'
+$out
+EOT"
 sqlite3 "$R/rootA/var/lib/moat/state.db" "DELETE FROM runtime_id_ranges WHERE container_id = 'legacy'"
 "$MOAT_RUNC" --moat-root "$R/rootA" moat-pool >/dev/null 2>&1
 check "... and healthy again once that range is gone" sh -c "'$MOAT' status --json | jq -e '.healthy == true' >/dev/null"

@@ -13,7 +13,8 @@ for c in "private uid range" "runtime forced to moat-runc" "privileged container
          "host pid namespace refused" \
          "host network namespace refused" "engine socket mount refused" "engine socket private" \
          "local volume with a relative device refused" "driver name with a path refused" \
-         "no set-id file planted in a shared directory" "filtered sockets answer only their container"; do
+         "no set-id file planted in a shared directory" "filtered sockets answer only their container" \
+         "no id range shared with another root"; do
   echo "$out" | grep -q "^PASS  $c" && ok "verify: $c" || not_ok "verify: $c" "$out"
 done
 j=$("$MOAT" verify --json 2>&1)
