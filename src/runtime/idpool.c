@@ -585,9 +585,9 @@ bind_key_run (struct idpool *p, const char *sql, const char *key,
 static const char del_row[]
     = "DELETE FROM main.runtime_id_ranges WHERE container_id = ?1";
 
-int
-idpool_alloc (struct idpool *p, const char *container_id, uint32_t *base,
-              moat_error_t *err)
+static int
+alloc (struct idpool *p, const char *container_id, int may_move,
+       uint32_t *base, moat_error_t *err)
 {
   sqlite3_stmt *st = NULL;
   int found;
@@ -602,8 +602,10 @@ idpool_alloc (struct idpool *p, const char *container_id, uint32_t *base,
   if (found > 0)
     {
       /* A retried create keeps its range, unless another root claimed it
-       * meanwhile (the registry was lost): then it takes a fresh one. */
-      int other = claimed_elsewhere (p, *base, err);
+       * meanwhile (the registry was lost): then it takes a fresh one.  A
+       * range a running container holds (a pod's) never moves: the
+       * container would keep its ids without a row. */
+      int other = may_move ? claimed_elsewhere (p, *base, err) : 0;
       if (other < 0)
         goto fail;
       if (other == 0)
@@ -649,6 +651,20 @@ done:
 fail:
   exec_sql (p, "ROLLBACK", NULL);
   return moat_error_wrap (err, "reserve id range for `%s`", container_id);
+}
+
+int
+idpool_alloc (struct idpool *p, const char *container_id, uint32_t *base,
+              moat_error_t *err)
+{
+  return alloc (p, container_id, 1, base, err);
+}
+
+int
+idpool_alloc_held (struct idpool *p, const char *key, uint32_t *base,
+                   moat_error_t *err)
+{
+  return alloc (p, key, 0, base, err);
 }
 
 int

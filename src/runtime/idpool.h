@@ -72,10 +72,19 @@ int idpool_open (struct idpool **out, const char *db_path,
 void idpool_close (struct idpool *p);
 
 /* Reserve a range for container_id, or return the one it already holds
- * (create is retried by the shim after some failures).  ENOSPC when every
- * slot is taken. */
+ * (create is retried by the shim after some failures; a held range that
+ * another root has claimed meanwhile is replaced by a fresh one).  ENOSPC when
+ * every slot is taken. */
 int idpool_alloc (struct idpool *p, const char *container_id, uint32_t *base,
                   moat_error_t *err);
+
+/* The same for a key whose range a running container may hold already
+ * (a pod's sandbox, shared by its containers): an existing range is
+ * returned as it is, even if another root claims it too (only after the
+ * registry was lost; idpool_peers reports it), since moving it would
+ * leave the running container's ids without a row. */
+int idpool_alloc_held (struct idpool *p, const char *key, uint32_t *base,
+                       moat_error_t *err);
 
 /* Release the range of container_id; releasing an unknown id is not an
  * error (delete may run twice).  Sets *released to 1 if a row went away. */

@@ -717,7 +717,10 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
       moat_error_wrap (err, "create `%s`", id);
       goto out;
     }
-  if (idpool_alloc (pool, key, &base, err) < 0)
+  /* a pod's container: the range is the running sandbox's */
+  if ((pod != NULL ? idpool_alloc_held (pool, key, &base, err)
+                   : idpool_alloc (pool, key, &base, err))
+      < 0)
     {
       unsigned freed = 0;
       cleanup_error moat_error_t e2 = NULL;
@@ -730,7 +733,9 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
           goto out;
         }
       moat_error_release (err);
-      if (idpool_alloc (pool, key, &base, err) < 0)
+      if ((pod != NULL ? idpool_alloc_held (pool, key, &base, err)
+                       : idpool_alloc (pool, key, &base, err))
+          < 0)
         {
           moat_error_wrap (err, "create `%s`", id);
           goto out;

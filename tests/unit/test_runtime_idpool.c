@@ -379,6 +379,9 @@ lost_registry_conflicts_are_reported_and_moved (void **state)
   assert_int_equal (peers[0].claims, 1);
   assert_int_equal (peers[0].conflicts, 1);
   idpool_peers_free (peers, n);
+  /* a range a running container holds (a pod's) stays where it is */
+  assert_int_equal (idpool_alloc_held (b, "y", &x, &err), 0);
+  assert_int_equal (x, 100000);
   /* b's container is created again: it moves off a's claim */
   assert_int_equal (idpool_alloc (b, "y", &x, &err), 0);
   assert_int_equal (x, 100000 + 65536);
