@@ -789,6 +789,16 @@ on_client_readable (struct conn *c)
   guard_process_client (c);
 }
 
+/* A client just accepted: its first request has usually been written
+ * already (a client writes right after connect), so it is read now, not
+ * after another turn of the loop. */
+void
+guard_conn_first_read (struct conn *c)
+{
+  on_client_readable (c);
+  guard_conn_update (c);
+}
+
 static void on_conn_event (struct io_loop *l, struct io_handle *h,
                            uint32_t events);
 

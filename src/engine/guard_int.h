@@ -225,6 +225,8 @@ int guard_set_nonblock (int fd);
  * fd stays the caller's. */
 struct conn *guard_conn_new (struct engine_guard *g, int fd, uint32_t mask);
 void guard_conn_link (struct conn *c);
+/* Read what a just accepted client sent already, and act on it. */
+void guard_conn_first_read (struct conn *c);
 /* Close both sockets now; the memory goes after the epoll batch. */
 void guard_conn_close (struct conn *c);
 void guard_conn_free (struct conn *c);
