@@ -554,8 +554,8 @@ wait_eofs (struct fake *f, int than)
 
 /* A client connection that ended cleanly hands its engine connection to
  * the next one (keep-alive towards the engine): new client connections
- * one after the other make the engine accept nothing and close
- * nothing. */
+ * one after the other make the engine accept (almost) nothing and close
+ * (almost) nothing. */
 static void
 engine_connection_reused_after_clean_answer (void **state)
 {
@@ -582,10 +582,16 @@ engine_connection_reused_after_clean_answer (void **state)
       usleep (10 * 1000);
     }
   usleep (50 * 1000);
+  /* 0 and 0 when each client's end is seen before the next one comes; on
+   * a loaded machine a few overlap, and the pool refilled meanwhile may
+   * close a surplus (without reuse: 20 and 20) */
   pthread_mutex_lock (&f->mu);
-  assert_int_equal (f->n_conns, n0);
-  assert_int_equal (f->eofs, 0);
+  size_t grew = f->n_conns - n0;
+  int eofs = f->eofs;
   pthread_mutex_unlock (&f->mu);
+  if (grew > 6 || eofs > 6)
+    fail_msg ("20 clients: %zu engine connections opened, %d closed", grew,
+              eofs);
 }
 
 /* A client whose request is there when it is accepted is served in two
