@@ -200,6 +200,9 @@ guard_push_pending (struct conn *c, bool hijack)
   struct pending *pe = &c->pend[(c->pend_head + c->pend_n) % MAX_PENDING];
   pe->head = c->req.method == HTTP_HEAD;
   pe->hijack = hijack;
+  /* the engine may take such a connection over: never reused */
+  if (hijack || c->req.p.upgrade || c->req.method == HTTP_CONNECT)
+    c->hu_taint = true;
   c->pend_n++;
   return 0;
 }
@@ -600,6 +603,8 @@ guard_conn_close (struct conn *c)
     }
   io_timer_cancel (g->loop, &c->head_timer);
   io_handle_close (g->loop, &c->hc);
+  if (guard_engine_reusable_p (c))
+    guard_pool_put (g, io_handle_release (g->loop, &c->hu));
   io_handle_close (g->loop, &c->hu);
   io_loop_defer_free (g->loop, &c->grave, conn_free_cb, c);
 }
@@ -711,7 +716,10 @@ guard_conn_update (struct conn *c)
           else if (c->rs == RS_PARKED)
             ; /* its answer is still to come */
           else if (c->pend_n == 0 && c->cout.len == 0 && c->local.len == 0)
-            c->dead = true;
+            {
+              c->dead = true;
+              c->hu_reuse = true; /* the client is done, cleanly */
+            }
           else if (c->hu.fd >= 0 && c->uout.len == 0 && !c->ushut_done)
             {
               shutdown (c->hu.fd, SHUT_WR);
@@ -779,6 +787,16 @@ on_client_readable (struct conn *c)
       return;
     }
   guard_process_client (c);
+}
+
+/* A client just accepted: its first request has usually been written
+ * already (a client writes right after connect), so it is read now, not
+ * after another turn of the loop. */
+void
+guard_conn_first_read (struct conn *c)
+{
+  on_client_readable (c);
+  guard_conn_update (c);
 }
 
 static void on_conn_event (struct io_loop *l, struct io_handle *h,

@@ -110,3 +110,9 @@ engine_guard_feed_ex (struct engine_guard *g, const char *client, size_t clen,
     r = -1;
   return r;
 }
+
+unsigned long long
+engine_guard_test_batches (struct engine_guard *g)
+{
+  return (unsigned long long)io_loop_batch (g->loop);
+}

@@ -126,6 +126,14 @@ struct conn
   char resp_ct[96];
   size_t resp_ct_len;
   bool resp_in_value;
+  bool resp_mid;  /* inside an engine answer (begun, not complete) */
+  bool resp_keep; /* the engine's last answer keeps its connection open */
+  /* The engine connection carried a hijack or an upgrade: never handed
+   * to another client (guard_pool_put) */
+  bool hu_taint;
+  /* the client finished cleanly (guard_conn_update): the engine
+   * connection may go back to the pool (guard_engine_reusable_p) */
+  bool hu_reuse;
   struct io_buf cout; /* to the client */
   bool uin_eof;
   bool cshut_done;
@@ -136,9 +144,9 @@ struct conn
   bool relaying;
   bool close_when_flushed;
   bool dead;
-  bool closed; /* handles closed, memory freed after the batch */
-  bool kick;   /* run the parser even with no new bytes (it may complete a
-                  message without consuming input) */
+  bool closed;   /* handles closed, memory freed after the batch */
+  bool kick;     /* run the parser even with no new bytes (it may complete a
+                    message without consuming input) */
   bool gate_cut; /* the gate no longer serves its caller: closed */
   /* a build's context under ECI (guard_build.c): scanned as it is relayed;
    * bheld: body bytes not yet released to the engine */
@@ -201,7 +209,7 @@ struct engine_guard
   const struct policy *pol;
   const struct engine_gate *gate; /* under mu; NULL: no sign-in gate */
   bool gate_changed; /* under mu: the loop re-judges open connections */
-  pid_t self;                     /* this process: moatd's own calls */
+  pid_t self;        /* this process: moatd's own calls */
   struct conn *conns;
   size_t n_conns;
   llhttp_settings_t resp_settings;
@@ -217,6 +225,8 @@ int guard_set_nonblock (int fd);
  * fd stays the caller's. */
 struct conn *guard_conn_new (struct engine_guard *g, int fd, uint32_t mask);
 void guard_conn_link (struct conn *c);
+/* Read what a just accepted client sent already, and act on it. */
+void guard_conn_first_read (struct conn *c);
 /* Close both sockets now; the memory goes after the epoll batch. */
 void guard_conn_close (struct conn *c);
 void guard_conn_free (struct conn *c);
@@ -291,8 +301,13 @@ int guard_engine_dial (const char *path);
 /* An engine connection for a client connection: a pooled one, else a new
  * one; -1 with errno. */
 int guard_pool_take (struct engine_guard *g);
-/* Top the pool up (the loop, before it waits). */
+/* Top the pool up (the loop, before it waits) once it is half empty. */
 void guard_pool_fill (struct engine_guard *g);
+/* Whether c's engine connection is idle at an answer's end, so that
+ * another client connection may use it (guard_pool_put). */
+bool guard_engine_reusable_p (const struct conn *c);
+/* An idle engine connection back into the pool (closed if it is full). */
+void guard_pool_put (struct engine_guard *g, int fd);
 void guard_pool_free (struct engine_guard *g);
 
 /* guard_checks.c */

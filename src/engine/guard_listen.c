@@ -216,6 +216,8 @@ guard_accept_clients (struct engine_guard *g, struct listener *l)
           guard_start_peer_check (c, l->id);
           guard_conn_update (c);
         }
+      else
+        guard_conn_first_read (c);
     }
 }
 

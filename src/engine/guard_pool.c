@@ -8,11 +8,22 @@
  * requests instead of delaying this one.
  *
  * A pooled connection is never shared: each is handed to one client
- * connection, exactly as a fresh connect would be.  One that the engine
- * has closed meanwhile (an engine restart) is noticed when taken (a peek
- * that sees EOF or bytes nobody asked for) and dropped.  When connecting
- * fails (no engine yet, backlog full), filling waits for the next timer
- * tick (1 s) instead of retrying on every turn of the loop. */
+ * connection at a time.  When that client connection ends cleanly (its
+ * last request answered whole, nothing half-sent, no hijack or upgrade
+ * ever, the engine's answer keeping the connection open), the engine
+ * connection comes back to the pool for the next client connection, as
+ * HTTP keep-alive towards the engine: the engine keeps no per-connection
+ * state between requests and does not authenticate its peer, so a cleanly
+ * finished connection is the same as a fresh one, without the engine's
+ * accept (its larger cost).  Any other end closes it.
+ *
+ * One that the engine has closed meanwhile (an engine restart, an idle
+ * timeout) is noticed when taken (a peek that sees EOF or bytes nobody
+ * asked for) and dropped.  The pool is topped up once it is half empty,
+ * not after every take: a connection that comes back refills it without
+ * a connect.  When connecting fails (no engine yet, backlog full), filling
+ * waits for the next timer tick (1 s) instead of retrying on every turn
+ * of the loop. */
 #include "engine/guard_int.h"
 
 #include <errno.h>
@@ -71,6 +82,9 @@ guard_pool_take (struct engine_guard *g)
 void
 guard_pool_fill (struct engine_guard *g)
 {
+  /* half empty (1 of 1, 2 of 4): the connections out may come back */
+  if (g->pool_n >= (g->pool_max + 1) / 2)
+    return;
   while (!g->pool_hold && g->pool_n < g->pool_max)
     {
       int fd = guard_engine_dial (g->engine_path);
@@ -81,6 +95,25 @@ guard_pool_fill (struct engine_guard *g)
         }
       g->pool[g->pool_n++] = fd;
     }
+}
+
+bool
+guard_engine_reusable_p (const struct conn *c)
+{
+  return c->hu_reuse && !c->hu_taint && c->hu.fd >= 0 && !c->raw
+         && !c->relaying && c->rs == RS_HEAD && !c->req.head_started
+         && c->cin.len == 0 && c->uout.len == 0 && c->pend_n == 0
+         && !c->resp_mid && c->resp_keep && !c->uin_eof && !c->ushut_done
+         && !c->local_close && c->job == NULL && c->bscan == NULL;
+}
+
+void
+guard_pool_put (struct engine_guard *g, int fd)
+{
+  if (g->pool_n < g->pool_max)
+    g->pool[g->pool_n++] = fd;
+  else
+    close (fd);
 }
 
 void

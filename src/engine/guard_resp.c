@@ -53,6 +53,7 @@ on_resp_begin (llhttp_t *p)
   c->resp_in_ct = false;
   c->resp_ct_len = 0;
   c->resp_informational = false;
+  c->resp_mid = true;
   return 0;
 }
 
@@ -93,10 +94,13 @@ static int
 on_resp_message_complete (llhttp_t *p)
 {
   struct conn *c = p->data;
+  c->resp_mid = false;
   if (c->resp_informational)
     return 0;
   if (c->pend_n == 0)
     return -1;
+  /* Connection: close, HTTP/1.0 or an answer read to EOF: not reused */
+  c->resp_keep = llhttp_should_keep_alive (p);
   bool was_hijack = c->pend[c->pend_head].hijack;
   c->pend_head = (c->pend_head + 1) % MAX_PENDING;
   c->pend_n--;

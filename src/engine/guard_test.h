@@ -32,4 +32,8 @@ int engine_guard_feed_ex (struct engine_guard *g, const char *client,
                           size_t step, size_t head_limit,
                           struct engine_guard_feed_out *out);
 
+/* The number of epoll_wait calls the guard's loop has made (io_loop_batch):
+ * read by a test while the loop waits. */
+unsigned long long engine_guard_test_batches (struct engine_guard *g);
+
 #endif

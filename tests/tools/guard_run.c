@@ -9,8 +9,9 @@
  *
  * --engine-get: the guard may ask the engine (GET) itself, as moatd's
  * does: the docker cp check and a build's base images (off by default).
- * --engine-pool N: engine connections kept opened ahead (0: none; default
- * ENGINE_GUARD_POOL_DEFAULT).
+ * --engine-pool N: idle engine connections kept, opened ahead and given
+ * back by cleanly finished client connections (0: none, and none reused;
+ * default ENGINE_GUARD_POOL_DEFAULT).
  * --deny/--allow set the policy's command list; it applies on --listen only
  * with --command-list, and always on each --filtered socket (served by the
  * same loop through engine_guard_add_listener).
