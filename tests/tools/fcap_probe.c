@@ -33,6 +33,8 @@ write_file (const char *path, const char *s)
   return n == (ssize_t)strlen (s) ? 0 : -1;
 }
 
+static const char *step = "unshare";
+
 static int
 enter_nested (void)
 {
@@ -41,11 +43,14 @@ enter_nested (void)
   gid_t gid = getgid ();
   if (unshare (CLONE_NEWUSER) < 0)
     return -1;
+  step = "setgroups";
   if (write_file ("/proc/self/setgroups", "deny") < 0 && errno != ENOENT)
     return -1;
+  step = "uid_map";
   snprintf (map, sizeof map, "0 %u 1", (unsigned)uid);
   if (write_file ("/proc/self/uid_map", map) < 0)
     return -1;
+  step = "gid_map";
   snprintf (map, sizeof map, "0 %u 1", (unsigned)gid);
   return write_file ("/proc/self/gid_map", map);
 }
@@ -67,7 +72,7 @@ main (int argc, char **argv)
   file = argv[argc - 1];
   if (nested && enter_nested () < 0)
     {
-      printf ("nested user namespace: %s\n", strerror (errno));
+      printf ("nested user namespace (%s): %s\n", step, strerror (errno));
       return 1;
     }
   memset (&cap, 0, sizeof cap);
