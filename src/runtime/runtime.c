@@ -611,6 +611,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
   cleanup_free char *pod_userns = NULL;
   const char *pod = NULL;
   int pod_host_net = 0;
+  int pod_guard = 0;
   cleanup_close int netfd = -1; /* the pod's network namespace to join */
   json_t *sys_fresh = NULL;     /* /sys made by moat-runc (handler.h) */
   struct spec_ctx sctx = { .size = IDPOOL_RANGE };
@@ -775,26 +776,40 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
       goto fail;
     }
   /* A container that writes a host directory as someone other than its
-   * caller must not leave set-id files there. */
-  if (rrep.host_rw_unconfined > 0)
+   * caller must not leave set-id files there.  A Kubernetes pod's
+   * containers share one user namespace (its sandbox's): a sibling with
+   * CAP_SETFCAP or set-id calls could act on a guarded container's bind
+   * (through /proc/PID/fd, or by mapping uid 0 into a nested user
+   * namespace the guarded one joins), so every container of a pod, and
+   * its sandbox, is guarded. */
+  pod_guard = ctx->containerd && handler_cri_p (spec);
+  if (rrep.host_rw_unconfined > 0 || pod_guard)
     {
+      cleanup_free char *m = setid_marker_path (rundir);
       if (spec_guard_setid (spec, err) < 0)
         {
           moat_error_wrap (err, "create `%s`", id);
           goto fail;
         }
-      {
-        cleanup_free char *m = setid_marker_path (rundir);
-        if (m == NULL || fs_write_file_atomic (m, "1", 1, 0600, err) < 0)
-          {
-            if (m == NULL)
-              moat_error (err, ENOMEM, "set-id marker");
-            moat_error_wrap (err, "create `%s`", id);
-            goto fail;
-          }
-      }
-      log_info ("%s: set-id guard on (a writable host directory, caller %s)",
-                id, bp.caller_root ? "root" : "not id-mapped");
+      if (m == NULL)
+        {
+          moat_error (err, ENOMEM, "create `%s`: set-id marker", id);
+          goto fail;
+        }
+      if (fs_mkdir_p (rundir, 0711, err) < 0
+          || fs_write_file_atomic (m, "1", 1, 0600, err) < 0)
+        {
+          moat_error_wrap (err, "create `%s`", id);
+          goto fail;
+        }
+      if (rrep.host_rw_unconfined > 0)
+        log_info ("%s: set-id guard on (a writable host directory, caller "
+                  "%s)",
+                  id, bp.caller_root ? "root" : "not id-mapped");
+      else
+        log_info ("%s: set-id guard on (a pod's containers share its user "
+                  "namespace)",
+                  id);
     }
   if (rep.lock_mounts)
     {

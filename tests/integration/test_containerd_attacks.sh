@@ -139,4 +139,63 @@ for _ in $(seq 50); do
 done
 ctr -a "$d/c.sock" -n k8s.io container rm ex1 >/dev/null 2>&1
 
+# 3. A pod's containers share its sandbox's user namespace.  A sibling
+#    without a writable host bind keeps CAP_SETFCAP, so it may make a
+#    nested user namespace that maps uid 0; the guarded container, whose
+#    root owns that namespace, could join it (setns needs no capability of
+#    the owner) and regain CAP_SETFCAP there.
+cpod() { # ID SANDBOX [ctr run options...] -- CMD...: a container of the pod
+  local id=$1 sb=$2 opts=()
+  shift 2
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+  shift
+  timeout 60 ctr -a "$d/c.sock" -n k8s.io run --runc-binary "$WRAP" \
+    --runc-root "$d/runc" --fifo-dir "$d/fifo" --cgroup "/moat-$NS/$id" \
+    --annotation io.kubernetes.cri.container-type=container \
+    --annotation "io.kubernetes.cri.sandbox-id=$sb" "${opts[@]}" \
+    "$IMG" "$id" "$@"
+}
+pid_of() { ctr -a "$d/c.sock" -n k8s.io task ls 2>/dev/null | awk -v id="$1" '$1==id && $3=="RUNNING"{print $2}'; }
+stop() {
+  ctr -a "$d/c.sock" -n k8s.io task kill -s KILL "$1" >/dev/null 2>&1
+  for _ in $(seq 50); do
+    ctr -a "$d/c.sock" -n k8s.io task rm "$1" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  ctr -a "$d/c.sock" -n k8s.io container rm "$1" >/dev/null 2>&1
+}
+touch "$S/fc6"
+run pod1 -d -- sleep 600 >/dev/null
+for _ in $(seq 50); do spid=$(pid_of pod1); [ -n "$spid" ] && break; sleep 0.1; done
+cpod sib pod1 -d --with-ns "pid:/proc/$spid/ns/pid" -- unshare -U -r sleep 600 >/dev/null
+cpod gua pod1 -d --with-ns "pid:/proc/$spid/ns/pid" \
+  --mount "type=bind,src=$S,dst=/h,options=rbind:rw" -- sleep 600 >/dev/null
+for _ in $(seq 50); do [ -n "$(pid_of gua)" ] && [ -n "$(pid_of sib)" ] && break; sleep 0.1; done
+o7=$(timeout 60 ctr -a "$d/c.sock" -n k8s.io task exec --fifo-dir "$d/fifo" --exec-id x3 gua \
+  sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = sleep ] || continue; [ "$(readlink $p/ns/user)" = "$(readlink /proc/self/ns/user)" ] && continue; /h/probe --join $p/ns/user /h/fc6 && break; done' 2>&1)
+c7=$(getcap "$S/fc6" 2>&1)
+check "a guarded container cannot set a file capability from a sibling's nested user namespace (${o7//$'\n'/ }; getcap: $c7)" \
+  test -z "$c7"
+stop gua
+stop sib
+# The sibling needs no nested namespace: the guarded container's file,
+# reached through /proc/PID/fd (a shared pid namespace; or an fd passed
+# over a socket in an emptyDir), is on the guarded container's id-mapped
+# bind, and the sibling's root owns it there.
+touch "$S/fc7" "$S/su7"
+chmod 0755 "$S/su7"
+cpod gua2 pod1 -d --with-ns "pid:/proc/$spid/ns/pid" \
+  --mount "type=bind,src=$S,dst=/h,options=rbind:rw" -- sh -c 'exec 3<>/h/fc7 4<>/h/su7; exec sleep 600' >/dev/null
+cpod sib2 pod1 -d --with-ns "pid:/proc/$spid/ns/pid" -- sleep 600 >/dev/null
+for _ in $(seq 50); do [ -n "$(pid_of gua2)" ] && [ -n "$(pid_of sib2)" ] && break; sleep 0.1; done
+o8=$(timeout 60 ctr -a "$d/c.sock" -n k8s.io task exec --fifo-dir "$d/fifo" --exec-id x4 sib2 \
+  sh -c 'for p in /proc/[0-9]*; do [ -e $p/fd/4 ] || continue; chmod 4755 $p/fd/4; $p/root/h/probe $p/fd/3; done' 2>&1)
+c8=$(getcap "$S/fc7" 2>&1)
+check "a sibling cannot set a file capability on a guarded container's shared file (${o8//$'\n'/ }; getcap: $c8)" \
+  test -z "$c8"
+check "nor make a set-uid file of it ($(stat -c %A "$S/su7"))" test "$(find "$S/su7" -perm /6000)" = ""
+stop gua2
+stop sib2
+stop pod1
+
 harness_done
