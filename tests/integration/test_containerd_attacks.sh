@@ -198,4 +198,22 @@ stop gua2
 stop sib2
 stop pod1
 
+# 4. An image's VOLUME: containerd's CRI plugin makes a directory of the
+#    container's own under <root>/io.containerd.grpc.v1.cri/containers/
+#    <id>/volumes/ (image content copied in) and binds it.  The container
+#    may have its own; another container's stays refused, like the rest of
+#    containerd's root.
+CV=$d/root/io.containerd.grpc.v1.cri/containers
+mkdir -p "$CV/volx/volumes/v1" "$CV/voly/volumes/v1"
+echo own-volume >"$CV/volx/volumes/v1/f"
+echo other-volume >"$CV/voly/volumes/v1/f"
+check_output "a CRI container may bind its own image volume" own-volume \
+  run volx --rm --mount "type=bind,src=$CV/volx/volumes/v1,dst=/v,options=rbind:rw" -- cat /v/f
+check_refused "but not another container's" \
+  "enhanced container isolation: bind mount of \"$CV/voly/volumes/v1\" denied; it is outside the shared directories" \
+  run volz --rm --mount "type=bind,src=$CV/voly/volumes/v1,dst=/v,options=rbind:rw" -- cat /v/f
+check_refused "nor a container's whole CRI directory" \
+  "enhanced container isolation: bind mount of \"$CV/volx\" denied; it is outside the shared directories" \
+  run volx --rm --mount "type=bind,src=$CV/volx,dst=/v,options=rbind:rw" -- ls /v
+
 harness_done
