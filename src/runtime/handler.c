@@ -133,6 +133,7 @@ handler_cri_p (json_t *spec)
 
 #define TASK_DIR "/io.containerd.runtime.v2.task/"
 #define CRI_DIR "io.containerd.grpc.v1.cri/sandboxes"
+#define CRI_VOLUMES "io.containerd.grpc.v1.cri/containers/%s/volumes"
 
 /* The containerd directory a task path lies in: the prefix before
  * TASK_DIR (malloc'd), or NULL. */
@@ -179,6 +180,16 @@ handler_pod_binds (struct bindpol *bp, json_t *spec, const char *bundle,
         continue;
       if (asprintf (&dir, "%s/" CRI_DIR "/%s", d, sid) < 0)
         return moat_error (err, ENOMEM, "pod binds");
+      r |= bindpol_add_pod_dir (bp, dir);
+      /* the image's VOLUMEs: CRI's directories of this container (its
+       * runc id, not an annotation) */
+      free (dir);
+      dir = NULL;
+      if (asprintf (&dir, "%s/" CRI_VOLUMES, d, id) < 0)
+        {
+          dir = NULL;
+          return moat_error (err, ENOMEM, "pod binds");
+        }
       r |= bindpol_add_pod_dir (bp, dir);
       r |= bindpol_add_protected (bp, d);
     }

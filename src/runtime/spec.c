@@ -934,15 +934,25 @@ drop_cap (json_t *process, const char *name)
   static const char *const sets[]
       = { "bounding", "effective", "permitted", "inheritable", "ambient" };
   json_t *caps = json_object_get (process, "capabilities");
+  int n = 0;
   for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++)
     {
       json_t *arr = json_object_get (caps, sets[s]);
       for (size_t i = json_array_size (arr); i-- > 0;)
         if (strcmp (json_string_value (json_array_get (arr, i)) ?: "", name)
             == 0)
-          json_array_remove (arr, i);
+          {
+            json_array_remove (arr, i);
+            n++;
+          }
     }
-  return 0;
+  return n;
+}
+
+int
+spec_guard_setid_process (json_t *process)
+{
+  return drop_cap (process, SPEC_SETID_CAP);
 }
 
 int
@@ -1050,5 +1060,6 @@ spec_guard_setid (json_t *spec, moat_error_t *err)
   /* A file capability is a set-id bit by another name: a v3
    * security.capability written through a mount that maps the
    * container's root to host root would hold for the host. */
-  return drop_cap (json_object_get (spec, "process"), "CAP_SETFCAP");
+  drop_cap (json_object_get (spec, "process"), SPEC_SETID_CAP);
+  return 0;
 }

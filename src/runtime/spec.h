@@ -139,6 +139,15 @@ int spec_add_lock_shim (json_t *spec, const char *shim, uint64_t cap_bound,
  * system included. */
 int spec_guard_setid (json_t *spec, moat_error_t *err);
 
+/* The capability spec_guard_setid drops. */
+#define SPEC_SETID_CAP "CAP_SETFCAP"
+
+/* The same for a process a guarded container execs (runc exec
+ * --process): its capability sets come from the engine (CRI, dockerd),
+ * not from the container's rewritten spec, and would bring CAP_SETFCAP
+ * back.  Returns how many entries were removed. */
+int spec_guard_setid_process (json_t *process);
+
 /* Capability name <-> number ("CAP_CHOWN" <-> 0); -1 if unknown. */
 int spec_cap_number (const char *name);
 

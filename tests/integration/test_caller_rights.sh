@@ -136,6 +136,15 @@ o3=$(as_user docker run --rm -v "$W/proj:/src" -v "$W/rootproj:/h:ro" busybox /h
 caps=$(getcap "$W/rootproj/fc" 2>&1)
 [ -z "$caps" ] && ok "no container leaves a file capability on a shared file ($o1 / $o2)" ||
   not_ok "no container leaves a file capability on a shared file" "$caps" "$o1" "$o2" "$o3"
+# docker exec: dockerd's exec process carries the container's original
+# capabilities (CAP_SETFCAP among them); moat-runc drops it there too.
+touch "$W/rootproj/fcx"
+docker run -d --name fcx -v "$W/rootproj:/h" busybox sleep 600 >/dev/null 2>&1
+o4=$(docker exec fcx /h/probe /h/fcx 2>&1)
+docker rm -f fcx >/dev/null 2>&1
+caps=$(getcap "$W/rootproj/fcx" 2>&1)
+[ -z "$caps" ] && ok "nor does a process docker exec'd into root's container ($o4)" ||
+  not_ok "nor does a process docker exec'd into root's container" "$caps" "$o4"
 
 # moat verify as the user: the set-id check runs with the user's rights.
 out=$(as_user env HOME="$UHOME" "$MOAT" verify 2>&1)

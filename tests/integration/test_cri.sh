@@ -39,12 +39,12 @@ protoc --python_out="$R/pb" -I tests/tools/cri tests/tools/cri/cri_subset.proto 
 
 # Images as OCI archives (one layer: the harness's busybox rootfs).
 harness_busybox_tar
-oci_image() { # NAME CMD_JSON OUT
+oci_image() { # NAME CMD_JSON OUT [EXTRA_CONFIG_JSON]
   local w=$R/oci-$RANDOM rt=$HARNESS_TOP/build/cache/busybox-rootfs.tar ld ls cd cs md ms
   mkdir -p "$w/blobs/sha256"
   ld=$(sha256sum "$rt" | cut -d' ' -f1); ls=$(stat -c %s "$rt")
   cp "$rt" "$w/blobs/sha256/$ld"
-  printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":%s},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$2" "$ld" >"$w/c"
+  printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":%s%s},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$2" "${4:-}" "$ld" >"$w/c"
   cd=$(sha256sum "$w/c" | cut -d' ' -f1); cs=$(stat -c %s "$w/c"); mv "$w/c" "$w/blobs/sha256/$cd"
   printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' "$cd" "$cs" "$ld" "$ls" >"$w/m"
   md=$(sha256sum "$w/m" | cut -d' ' -f1); ms=$(stat -c %s "$w/m"); mv "$w/m" "$w/blobs/sha256/$md"
@@ -54,6 +54,8 @@ oci_image() { # NAME CMD_JSON OUT
 }
 oci_image docker.io/library/busybox:latest '["/bin/sh"]' "$R/busybox.tar"
 oci_image moat.test/pause:1 '["/bin/sleep","100000"]' "$R/pause.tar"
+# an image with a VOLUME: CRI binds a directory of the container's own
+oci_image moat.test/vol:1 '["/bin/sh"]' "$R/vol.tar" ',"Volumes":{"/data":{}}'
 
 # CNI: a bridge in the harness's netns; addresses from the test's range.
 for p in bridge host-local loopback; do ln -s /usr/lib/cni/$p "$R/cri/cni-bin/$p"; done
@@ -108,7 +110,7 @@ EOT
 cat "$R/moat.toml" >>"$R/cri/config.toml"
 harness_spawn_netns cri containerd --config "$R/cri/config.toml" >/dev/null
 for _ in $(seq 100); do ctr -a "$R/cri/c.sock" version >/dev/null 2>&1 && break; sleep 0.1; done
-for t in busybox pause; do
+for t in busybox pause vol; do
   ctr -a "$R/cri/c.sock" -n k8s.io images import "$R/$t.tar" >"$R/import.log" 2>&1 \
     || harness_bail "import $t" "$(cat "$R/import.log")"
 done
@@ -182,8 +184,24 @@ if [ "$started" = 1 ]; then
   x=$($CRI exec "$ctr_id" cat /sys/class/net/eth0/address)
   check "ExecSync sees the pod's own interface in /sys ($(echo "$x" | jq -c .))" \
     test "$(echo "$x" | jq -r .exit_code)" = 0
+  # one set-id guard for the pod (docs/kubernetes.md): what CRI execs
+  # comes without CAP_SETFCAP, though CRI's process file asks for it
+  x=$($CRI exec "$ctr_id" grep CapEff /proc/self/status)
+  eff=$(echo "$x" | jq -r .stdout | awk '{print $2}')
+  check "ExecSync's process lacks CAP_SETFCAP (CapEff $eff)" \
+    test -n "$eff" -a "$(( 0x${eff:-0} & 0x80000000 ))" = 0
   check "StopContainer" $CRI stop "$ctr_id"
 fi
+vid=$($CRI create "$pod" pod1 uid-pod1 vol moat.test/vol:1 "$CG/pod1" "$R/cri/logs" sleep 600 | jq -r .id)
+if st=$($CRI start "$vid" 2>&1); then
+  ok "a container whose image has a VOLUME starts"
+  x=$($CRI exec "$vid" sh -c 'touch /data/x && echo vol-ok')
+  check_output "... with its volume writable" vol-ok echo "$x"
+  $CRI stop "$vid" >/dev/null
+else
+  not_ok "a container whose image has a VOLUME starts" "$st"
+fi
+$CRI rm "$vid" >/dev/null
 check "RemoveContainer" $CRI rm "$ctr_id"
 check "StopPodSandbox" $CRI stopp "$pod"
 check "RemovePodSandbox" $CRI rmp "$pod"

@@ -6,7 +6,10 @@
  * bind mount's id mapping.  If that lands as host uid 0, the file carries
  * a capability the host honours: a root backdoor.
  *
- * Usage: fcap-probe [--nested] FILE
+ * With --join NS, the user namespace at path NS (another process's, e.g.
+ * a nested one a sibling container of the pod made) is joined instead.
+ *
+ * Usage: fcap-probe [--nested | --join NS] FILE
  * Exit 0: the xattr was written; 1: refused (errno printed); 2: setup.
  * Static and never sanitized: it runs inside a busybox container. */
 #include <errno.h>
@@ -33,6 +36,8 @@ write_file (const char *path, const char *s)
   return n == (ssize_t)strlen (s) ? 0 : -1;
 }
 
+static const char *step = "unshare";
+
 static int
 enter_nested (void)
 {
@@ -41,11 +46,14 @@ enter_nested (void)
   gid_t gid = getgid ();
   if (unshare (CLONE_NEWUSER) < 0)
     return -1;
+  step = "setgroups";
   if (write_file ("/proc/self/setgroups", "deny") < 0 && errno != ENOENT)
     return -1;
+  step = "uid_map";
   snprintf (map, sizeof map, "0 %u 1", (unsigned)uid);
   if (write_file ("/proc/self/uid_map", map) < 0)
     return -1;
+  step = "gid_map";
   snprintf (map, sizeof map, "0 %u 1", (unsigned)gid);
   return write_file ("/proc/self/gid_map", map);
 }
@@ -59,15 +67,25 @@ main (int argc, char **argv)
 
   if (argc == 3 && strcmp (argv[1], "--nested") == 0)
     nested = 1;
+  else if (argc == 4 && strcmp (argv[1], "--join") == 0)
+    {
+      int fd = open (argv[2], O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || setns (fd, CLONE_NEWUSER) < 0)
+        {
+          printf ("join %s: %s\n", argv[2], strerror (errno));
+          return 1;
+        }
+      close (fd);
+    }
   else if (argc != 2)
     {
-      fprintf (stderr, "usage: fcap-probe [--nested] FILE\n");
+      fprintf (stderr, "usage: fcap-probe [--nested | --join NS] FILE\n");
       return 2;
     }
   file = argv[argc - 1];
   if (nested && enter_nested () < 0)
     {
-      printf ("nested user namespace: %s\n", strerror (errno));
+      printf ("nested user namespace (%s): %s\n", step, strerror (errno));
       return 1;
     }
   memset (&cap, 0, sizeof cap);
