@@ -148,6 +148,13 @@ int spec_guard_setid (json_t *spec, moat_error_t *err);
  * back.  Returns how many entries were removed. */
 int spec_guard_setid_process (json_t *process);
 
+/* Exec into a container with the set-id guard: the process file named by
+ * runc exec's `--process` is rewritten without SPEC_SETID_CAP, and a
+ * `--cap SPEC_SETID_CAP` is left out of the arguments.  *out: runc's
+ * arguments (borrowed strings; free the array only).  execguard.c. */
+int spec_guard_setid_exec (const char *id, char *const *args, char ***out,
+                           moat_error_t *err);
+
 /* Capability name <-> number ("CAP_CHOWN" <-> 0); -1 if unknown. */
 int spec_cap_number (const char *name);
 
