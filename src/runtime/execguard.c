@@ -14,7 +14,6 @@
 #include "common/fs.h"
 #include "common/log.h"
 
-#define SPEC_MAX (16u << 20)
 
 /* runc's (Go flag) option spellings: "-x", "--x", with "=value" or not.
  * The name of option a (without dashes, length *nl), and its value after

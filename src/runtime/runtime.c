@@ -28,7 +28,6 @@
 #include "spec.h"
 #include "supervise.h"
 
-#define SPEC_MAX (16u << 20)
 
 int
 runtime_id_valid_p (const char *id)

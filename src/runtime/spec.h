@@ -140,6 +140,9 @@ int spec_add_lock_shim (json_t *spec, const char *shim, uint64_t cap_bound,
 int spec_guard_setid (json_t *spec, moat_error_t *err);
 
 /* The capability spec_guard_setid drops. */
+/* The largest config.json or process file moat-runc reads. */
+#define SPEC_MAX (16u << 20)
+
 #define SPEC_SETID_CAP "CAP_SETFCAP"
 
 /* The same for a process a guarded container execs (runc exec
