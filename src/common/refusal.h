@@ -47,6 +47,11 @@
 #define REFUSAL_ENGINE_START_HOSTCONFIG                                       \
   REFUSAL_PREFIX "a HostConfig at container start is not accepted; set it "   \
                  "at create"
+/* %s %s: method, request-URI as received */
+#define REFUSAL_ENGINE_UNKNOWN_ENDPOINT                                       \
+  REFUSAL_PREFIX "docker API endpoint \"%s %s\" is not one moat checks "      \
+                 "(a deprecated, debug or newer endpoint), so it is "         \
+                 "blocked; use the docker CLI's current commands"
 #define REFUSAL_ENGINE_PEER                                                   \
   REFUSAL_PREFIX "this filtered docker socket belongs to another container"
 

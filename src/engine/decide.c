@@ -103,6 +103,23 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
       return 0;
     }
   d->eci = pol && pol->eci.enabled;
+  /* Under ECI, fail closed on what moat does not know: the engine has
+   * routes that act as host root outside the table (the pre-1.24
+   * POST /containers/{name}/copy reads through a container's mounts like
+   * docker cp; /debug/pprof/... profiles the engine), and a newer engine
+   * may add more. */
+  if (d->eci && d->route == &engine_route_unknown)
+    {
+      char *msg;
+      if (asprintf (&msg, REFUSAL_ENGINE_UNKNOWN_ENDPOINT, method, f->raw_uri)
+          < 0)
+        return -1;
+      d->verdict = ENGINE_REFUSE;
+      d->status = 403;
+      d->rule = "eci.endpoint";
+      d->message = msg;
+      return 0;
+    }
   if (d->eci && decide_eci (f, uri, d) < 0)
     return -1;
   if (d->verdict == ENGINE_REFUSE)

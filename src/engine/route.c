@@ -105,6 +105,7 @@ static const struct engine_route routes[] = {
 
   /* networks */
   C_ROUTE ("GET", "/networks", "network ls", "network"),
+  C_ROUTE ("GET", "/networks/", "network ls", "network"),
   { "POST", "/networks/create", "network create", "network",
     ROUTE_OP_NETWORK_CREATE, 0 },
   C_ROUTE ("POST", "/networks/prune", "network prune,system prune", "network"),

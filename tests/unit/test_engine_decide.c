@@ -270,6 +270,38 @@ plain_requests_allowed (void **state)
   engine_decision_clear (&d);
 }
 
+/* Under ECI an endpoint moat does not know is refused, main socket
+ * included: the pre-1.24 copy endpoint reads through mounts as host root
+ * like docker cp.  Without ECI it is forwarded as before. */
+static void
+unknown_endpoints (void **state)
+{
+  struct policy p = eci_policy ();
+  struct engine_head_facts f = facts (HTTP_POST, "/v1.23/containers/c1/copy");
+  struct engine_decision d;
+  char msg[512];
+  (void)state;
+  snprintf (msg, sizeof msg, REFUSAL_ENGINE_UNKNOWN_ENDPOINT, "POST",
+            "/v1.23/containers/c1/copy");
+  expect_refuse (&f, &p, 403, "eci.endpoint", false, msg);
+  f = facts (HTTP_POST, "/containers/c1/copy");
+  expect_refuse (&f, &p, 403, "eci.endpoint", false, NULL);
+  f = facts (HTTP_GET, "/debug/pprof/goroutine?debug=2");
+  expect_refuse (&f, &p, 403, "eci.endpoint", false, NULL);
+  f = facts (HTTP_GET, "/debug/vars");
+  expect_refuse (&f, &p, 403, "eci.endpoint", false, NULL);
+  /* the engine's other spelling of `docker network ls` is known */
+  f = facts (HTTP_GET, "/v1.41/networks/");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+  p.eci.enabled = false;
+  f = facts (HTTP_POST, "/v1.23/containers/c1/copy");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+}
+
 int
 main (void)
 {
@@ -281,6 +313,7 @@ main (void)
     cmocka_unit_test (bodies_to_check),
     cmocka_unit_test (archive_checked),
     cmocka_unit_test (plain_requests_allowed),
+    cmocka_unit_test (unknown_endpoints),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

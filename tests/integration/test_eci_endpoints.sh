@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Red-team pass over the engine API (session 7): endpoints and spellings a
+# docker-group user can reach on the guarded socket that make the engine
+# act as host root, through a real `moat up` stack, as a real non-root
+# user of the docker group.  Each probe is either a hole this test proves
+# closed, or a path checked to be refused for the right reason.
+# Payloads are harmless: a secret file the test made in a directory it
+# made (root's, mode 0600), read back through the engine.
+. "$(dirname "$0")/../lib/harness.sh"
+harness_init
+cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
+EOJ
+harness_up
+harness_busybox
+harness_docker_user moate
+gsock=$MOAT_ROOT/run/moat/docker.sock
+E='enhanced container isolation: '
+
+W=$(mktemp -d /tmp/moat-endpoints-XXXXXX)
+HARNESS_EXTRA_CLEANUP="$HARNESS_EXTRA_CLEANUP; rm -rf '$W'"
+chmod 0755 "$W"
+echo root-secret-endpoints >"$W/secret" && chmod 0600 "$W/secret"
+
+# uapi METHOD PATH [JSON]: curl as the test user on the guarded socket;
+# prints the body, then the status on a line of its own.
+uapi() {
+  as_user curl -s --unix-socket "$gsock" -X "$1" \
+    -H 'Content-Type: application/json' ${3+--data-binary "$3"} \
+    -w '\n%{http_code}\n' "http://moat$2"
+}
+
+# ---- hole: the pre-1.24 copy endpoint ------------------------------------
+# POST /v1.23/containers/{name}/copy is the deprecated `docker cp` out of
+# a container (the engine serves it for API versions below 1.24).  It
+# reads through the container's mounts as host root, like GET .../archive,
+# which ECI checks; moat did not know the route and forwarded it.  A bind
+# volume of a shared directory is mounted by the engine itself (no
+# stand-in), so through it the user reads root's 0600 file.
+out=$(as_user docker volume create -o type=none -o o=bind -o device="$W" redv 2>&1) &&
+  out=$(as_user docker create --name redc -v redv:/v busybox true 2>&1) ||
+  not_ok "setup: a bind volume of a shared directory and a container" "$out"
+out=$(as_user docker cp redc:/v/secret - 2>&1)
+case "$out" in
+  *"${E}docker cp to or from container"*) ok "docker cp out of the bind volume is refused (eci.archive)" ;;
+  *) not_ok "docker cp out of the bind volume is refused (eci.archive)" "$out" ;;
+esac
+out=$(uapi POST /v1.23/containers/redc/copy '{"Resource":"/v/secret"}' | tr -d '\0')
+case "$out" in
+  *root-secret-endpoints*) not_ok "POST /v1.23/containers/{name}/copy reads root's file" "$out" ;;
+  *"${E}"*"is not one moat checks"*403) ok "POST /v1.23/containers/{name}/copy is refused" ;;
+  *) not_ok "POST /v1.23/containers/{name}/copy is refused" "$out" ;;
+esac
+
+# The engine's debug routes (/debug/vars, /debug/pprof/...: its command
+# line, memory, goroutine stacks, CPU profiles on demand) are served on
+# its socket whatever the method; moat forwarded them too.
+out=$(uapi GET /debug/vars)
+case "$out" in
+  *'"cmdline"'*) not_ok "GET /debug/vars is refused" "$(printf '%s' "$out" | head -c 300)" ;;
+  *"${E}docker API endpoint "*"GET /debug/vars"*" is not one moat checks"*403) ok "GET /debug/vars is refused" ;;
+  *) not_ok "GET /debug/vars is refused" "$out" ;;
+esac
+# what stays: the engine's other spelling of `docker network ls`
+out=$(uapi GET /v1.41/networks/)
+case "$out" in *'"Name":"bridge"'*200) ok "GET /networks/ still lists networks" ;;
+  *) not_ok "GET /networks/ still lists networks" "$out" ;; esac
+
+harness_done
