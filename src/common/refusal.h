@@ -247,6 +247,17 @@
 #define REFUSAL_ARCHIVE_WHAT_UNKNOWN "a host path"
 #define REFUSAL_ARCHIVE_UNCHECKED                                             \
   REFUSAL_PREFIX "docker cp cannot be checked here and is blocked"
+/* %s: the container as requested */
+#define REFUSAL_OWNER_OTHER                                                   \
+  REFUSAL_PREFIX "container \"%s\" was created by another user; only the "    \
+                 "user who created it (or root) may exec into it or attach "  \
+                 "to it"
+#define REFUSAL_OWNER_UNCHECKED                                               \
+  REFUSAL_PREFIX "whose container this is cannot be checked here; exec and "  \
+                 "attach are blocked"
+/* not a refusal: the engine could not be asked */
+#define REFUSAL_ERR_INSPECT_OWNER                                             \
+  "moat: cannot inspect container \"%s\" to check whose it is"
 /* not a refusal: the engine could not be asked */
 #define REFUSAL_ERR_INSPECT_ARCHIVE                                           \
   "moat: cannot inspect container \"%s\" to check docker cp"

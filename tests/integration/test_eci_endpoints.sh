@@ -68,4 +68,47 @@ out=$(uapi GET /v1.41/networks/)
 case "$out" in *'"Name":"bridge"'*200) ok "GET /networks/ still lists networks" ;;
   *) not_ok "GET /networks/ still lists networks" "$out" ;; esac
 
+# ---- hole: another user's container ---------------------------------------
+# A container reaches its creator's shared directories with its creator's
+# rights (moat-runc).  Another docker-group user who could exec into it,
+# or attach to it, would read them with those rights: user A's private
+# directory, through A's container, by user B.
+AUID=$TUID AGID=$TGID AUSER=$TUSER
+harness_docker_user moatf
+BUID=$TUID BGID=$TGID
+as_a() { TUID=$AUID TGID=$AGID as_user "$@"; }
+as_b() { TUID=$BUID TGID=$BGID as_user "$@"; }
+mkdir "$W/a-private" && echo a-secret-endpoints >"$W/a-private/secret"
+chown -R "$AUID:$AGID" "$W/a-private" && chmod 0700 "$W/a-private" &&
+  chmod 0600 "$W/a-private/secret"
+acid=$(as_a docker run -d --name actr -v "$W/a-private:/p" busybox sleep 600 2>&1) ||
+  not_ok "setup: user A's container" "$acid"
+out=$(as_a docker exec actr cat /p/secret 2>&1)
+[ "$out" = a-secret-endpoints ] && ok "user A execs into A's own container" ||
+  not_ok "user A execs into A's own container" "$out"
+out=$(as_b cat "$W/a-private/secret" 2>&1)
+case "$out" in *a-secret-endpoints*) not_ok "setup: B cannot read A's file on the host" "$out" ;; esac
+out=$(as_b docker exec actr cat /p/secret 2>&1)
+case "$out" in
+  *a-secret-endpoints*) not_ok "user B cannot exec into A's container" "read A's file: $out" ;;
+  *"${E}container \"actr\" was created by another user"*) ok "user B cannot exec into A's container" ;;
+  *) not_ok "user B cannot exec into A's container" "$out" ;;
+esac
+out=$(as_b docker exec "${acid:0:12}" cat /p/secret 2>&1)
+case "$out" in
+  *"${E}container "*" was created by another user"*) ok "nor by a short id" ;;
+  *) not_ok "nor by a short id" "$out" ;;
+esac
+# (the engine would hijack the connection and stream: bounded by --max-time)
+out=$(TUID=$BUID TGID=$BGID as_user curl -s --max-time 5 --unix-socket "$gsock" \
+  -X POST -w '\n%{http_code}\n' "http://moat/v1.41/containers/actr/attach?stream=1&stdout=1")
+case "$out" in
+  *"created by another user"*403) ok "user B cannot attach to A's container" ;;
+  *) not_ok "user B cannot attach to A's container" "$out" ;;
+esac
+out=$(docker exec actr cat /p/secret 2>&1)
+[ "$out" = a-secret-endpoints ] && ok "root still execs into A's container" ||
+  not_ok "root still execs into A's container" "$out"
+as_a docker rm -f actr >/dev/null 2>&1
+
 harness_done

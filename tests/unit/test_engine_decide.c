@@ -302,6 +302,39 @@ unknown_endpoints (void **state)
   engine_decision_clear (&d);
 }
 
+/* exec and attach under ECI are checked for the container's owner (the
+ * guard skips the check for root); the name and suffix are kept */
+static void
+owner_checked (void **state)
+{
+  struct policy p = eci_policy ();
+  struct engine_head_facts f = facts (HTTP_POST, "/v1.41/containers/a/b/exec");
+  struct engine_decision d;
+  (void)state;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_CHECK);
+  assert_int_equal (d.op, ROUTE_OP_OWNER);
+  assert_string_equal (d.archive, "a/b");
+  assert_string_equal (d.version, "1.41");
+  engine_decision_clear (&d);
+  f = facts (HTTP_GET, "/containers/c1/attach/ws?stream=1");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.op, ROUTE_OP_OWNER);
+  assert_string_equal (d.archive, "c1");
+  assert_string_equal (d.query, "stream=1");
+  engine_decision_clear (&d);
+  f = facts (HTTP_POST, "/containers/c1/attach?stream=1");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.op, ROUTE_OP_OWNER);
+  assert_string_equal (d.archive, "c1");
+  engine_decision_clear (&d);
+  p.eci.enabled = false;
+  f = facts (HTTP_POST, "/containers/c1/exec");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+}
+
 int
 main (void)
 {
@@ -314,6 +347,7 @@ main (void)
     cmocka_unit_test (archive_checked),
     cmocka_unit_test (plain_requests_allowed),
     cmocka_unit_test (unknown_endpoints),
+    cmocka_unit_test (owner_checked),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
