@@ -68,6 +68,38 @@ out=$(uapi GET /v1.41/networks/)
 case "$out" in *'"Name":"bridge"'*200) ok "GET /networks/ still lists networks" ;;
   *) not_ok "GET /networks/ still lists networks" "$out" ;; esac
 
+# ---- hole: a top-level VolumeDriver in a create ----------------------------
+# The engine's create body embeds a deprecated copy of HostConfig at the
+# top level; when HostConfig is given too (moat always sends one), the
+# engine still takes the top-level VolumeDriver if HostConfig's is empty
+# (runconfig getHostConfig).  A driver name that walks out of the plugin
+# directory makes the engine, as root, talk to any socket as a volume
+# plugin, which then chooses what it mounts.  The "plugin" here is a
+# listener in a directory this test made that only records a contact.
+mkdir -p "$W/plug"
+python3 - "$W/plug/evil.sock" "$W/plug/contacted" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(8)
+while True:
+    c, _ = s.accept()
+    open(sys.argv[2], "a").write("contacted\n")
+    c.close()
+PY
+harness_track plugin $!
+for _ in $(seq 1 50); do [ -S "$W/plug/evil.sock" ] && break; sleep 0.1; done
+chmod 0666 "$W/plug/evil.sock"
+evil=../../..$W/plug/evil
+for key in VolumeDriver volumedriver; do
+  out=$(uapi POST /v1.41/containers/create "{\"Image\":\"busybox\",\"Cmd\":[\"true\"],\"$key\":\"$evil\",\"HostConfig\":{\"Binds\":[\"evilvol:/x\"]}}")
+  case "$out" in
+    *"${E}deprecated top-level field "*"is not accepted"*400) ok "create with a top-level $key is refused" ;;
+    *) not_ok "create with a top-level $key is refused" "$out" ;;
+  esac
+done
+[ ! -e "$W/plug/contacted" ] && ok "the engine never contacted the fake plugin" ||
+  not_ok "the engine never contacted the fake plugin" "$(cat "$W/plug/contacted")"
+
 # ---- hole: another user's container ---------------------------------------
 # A container reaches its creator's shared directories with its creator's
 # rights (moat-runc).  Another docker-group user who could exec into it,
