@@ -100,6 +100,25 @@ done
 [ ! -e "$W/plug/contacted" ] && ok "the engine never contacted the fake plugin" ||
   not_ok "the engine never contacted the fake plugin" "$(cat "$W/plug/contacted")"
 
+# ---- checked, not a hole: the host network by its id ------------------------
+# The guard refuses NetworkMode "host" by name; the engine also finds
+# networks by id.  Named by its id, the host network gives the container
+# a namespace of its own with only lo (the engine decides "host" by the
+# name; moat-runc refuses a spec without a network namespace anyway).
+hostnet=$(docker network inspect -f '{{.Id}}' host 2>/dev/null)
+enginens=$(ip netns exec "$HARNESS_NETNS" readlink /proc/self/ns/net)
+out=$(as_user docker run --rm --network "$hostnet" busybox sh -c \
+  'readlink /proc/self/ns/net; sed 1,2d /proc/net/dev | cut -d: -f1 | tr -d " "' 2>&1)
+case "$out" in
+  *"host type networking"* | *"${E}"*) ok "NetworkMode = the host network's id: refused" ;;
+  "net:"*$'\n'lo)
+    [ "${out%%$'\n'*}" != "$enginens" ] &&
+      ok "NetworkMode = the host network's id: a network namespace of its own, lo only" ||
+      not_ok "NetworkMode = the host network's id: not the host's namespace" "$out"
+    ;;
+  *) not_ok "NetworkMode = the host network's id: not the host's namespace" "$out" "engine: $enginens" ;;
+esac
+
 # ---- hole: another user's container ---------------------------------------
 # A container reaches its creator's shared directories with its creator's
 # rights (moat-runc).  Another docker-group user who could exec into it,
