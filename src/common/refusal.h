@@ -47,6 +47,11 @@
 #define REFUSAL_ENGINE_START_HOSTCONFIG                                       \
   REFUSAL_PREFIX "a HostConfig at container start is not accepted; set it "   \
                  "at create"
+/* %s %s: method, request-URI as received */
+#define REFUSAL_ENGINE_UNKNOWN_ENDPOINT                                       \
+  REFUSAL_PREFIX "docker API endpoint \"%s %s\" is not one moat checks "      \
+                 "(a deprecated, debug or newer endpoint), so it is "         \
+                 "blocked; use the docker CLI's current commands"
 #define REFUSAL_ENGINE_PEER                                                   \
   REFUSAL_PREFIX "this filtered docker socket belongs to another container"
 
@@ -242,6 +247,17 @@
 #define REFUSAL_ARCHIVE_WHAT_UNKNOWN "a host path"
 #define REFUSAL_ARCHIVE_UNCHECKED                                             \
   REFUSAL_PREFIX "docker cp cannot be checked here and is blocked"
+/* %s: the container as requested */
+#define REFUSAL_OWNER_OTHER                                                   \
+  REFUSAL_PREFIX "container \"%s\" was created by another user; only the "    \
+                 "user who created it (or root) may exec into it or attach "  \
+                 "to it"
+#define REFUSAL_OWNER_UNCHECKED                                               \
+  REFUSAL_PREFIX "whose container this is cannot be checked here; exec and "  \
+                 "attach are blocked"
+/* not a refusal: the engine could not be asked */
+#define REFUSAL_ERR_INSPECT_OWNER                                             \
+  "moat: cannot inspect container \"%s\" to check whose it is"
 /* not a refusal: the engine could not be asked */
 #define REFUSAL_ERR_INSPECT_ARCHIVE                                           \
   "moat: cannot inspect container \"%s\" to check docker cp"

@@ -33,6 +33,10 @@ refuse (struct eci_verdict *v, int status, const char *fmt, ...)
 /* A container or volume name the engine accepts
  * ([a-zA-Z0-9][a-zA-Z0-9_.-]*, a container's with an optional leading
  * '/'): nothing that could change the URL it is put in. */
+/* refuse with another rule than eci.archive */
+#define refuse_rule(v, status, rl, ...)                                       \
+  (refuse ((v), (status), __VA_ARGS__), (v)->rule = (rl), -1)
+
 static bool
 name_p (const char *s, bool slash)
 {
@@ -88,6 +92,57 @@ volume_has_device (engine_get_fn get, void *ctx, const char *vol)
     }
   json_decref (root);
   return r;
+}
+
+int
+engine_owner_check (engine_get_fn get, void *ctx, const char *name,
+                    unsigned caller_uid, char **id, struct eci_verdict *v)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char *body = NULL;
+  char want[16];
+  size_t len = 0;
+  const char *owner;
+  json_t *root;
+  int r;
+
+  *id = NULL;
+  if (!name_p (name, true))
+    return refuse_rule (v, 404, "eci.owner", REFUSAL_NO_SUCH_CONTAINER, name);
+  if (get == NULL)
+    return refuse_rule (v, 403, "eci.owner", REFUSAL_OWNER_UNCHECKED);
+  if (asprintf (&path, "/containers/%s/json", name) < 0)
+    {
+      path = NULL;
+      return refuse_rule (v, 500, "eci.owner", REFUSAL_ERR_OOM);
+    }
+  r = get (ctx, path, &body, &len);
+  if (r > 0)
+    return refuse_rule (v, 404, "eci.owner", REFUSAL_NO_SUCH_CONTAINER, name);
+  if (r < 0)
+    return refuse_rule (v, 502, "eci.owner", REFUSAL_ERR_INSPECT_OWNER, name);
+  root = json_loadb (body, len, 0, NULL);
+  if (!json_is_object (root)
+      || !full_id_p (json_string_value (json_object_get (root, "Id"))))
+    {
+      json_decref (root);
+      return refuse_rule (v, 502, "eci.owner", REFUSAL_ERR_INSPECT_ANSWER,
+                          name);
+    }
+  owner = json_string_value (json_object_get (
+      json_object_get (json_object_get (root, "Config"), "Labels"),
+      ECI_CALLER_UID_LABEL));
+  snprintf (want, sizeof want, "%u", caller_uid);
+  if (owner == NULL || strcmp (owner, want) != 0)
+    {
+      json_decref (root);
+      return refuse_rule (v, 403, "eci.owner", REFUSAL_OWNER_OTHER, name);
+    }
+  *id = strdup (json_string_value (json_object_get (root, "Id")));
+  json_decref (root);
+  if (*id == NULL)
+    return refuse_rule (v, 500, "eci.owner", REFUSAL_ERR_OOM);
+  return 0;
 }
 
 static int archive_check (engine_get_fn get, void *ctx, const char *name,

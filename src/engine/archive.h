@@ -38,4 +38,14 @@ int engine_archive_check_root (engine_get_fn get, void *ctx, const char *name,
                                const char *standin, char **id,
                                struct eci_verdict *v);
 
+/* Decide a non-root caller's exec or attach on container `name`: it
+ * passes (0, *id its full id, the request is sent for it) only when the
+ * container's com.moat.caller.uid label is caller_uid.  A container of
+ * another uid, or without the label (root's, made on the engine's own
+ * socket), is refused 403 (rule eci.owner); one that does not exist 404;
+ * an engine that cannot be asked 502 (fail closed).
+ * docs/engine-eci-checks.md, "Other users' containers". */
+int engine_owner_check (engine_get_fn get, void *ctx, const char *name,
+                        unsigned caller_uid, char **id, struct eci_verdict *v);
+
 #endif

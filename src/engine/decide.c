@@ -68,6 +68,9 @@ decide_eci (const struct engine_head_facts *f, const struct engine_uri *uri,
       if (f->has_body)
         d->op = d->route->op;
       return 0;
+    case ROUTE_OP_OWNER:
+      /* exec and attach reach the container with its creator's rights
+       * on the creator's shared directories: its creator's only */
     case ROUTE_OP_ARCHIVE:
       /* the engine copies as host root: a non-root caller's copy must not
        * reach a host path, and nobody's a bind moat stood in for
@@ -103,6 +106,23 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
       return 0;
     }
   d->eci = pol && pol->eci.enabled;
+  /* Under ECI, fail closed on what moat does not know: the engine has
+   * routes that act as host root outside the table (the pre-1.24
+   * POST /containers/{name}/copy reads through a container's mounts like
+   * docker cp; /debug/pprof/... profiles the engine), and a newer engine
+   * may add more. */
+  if (d->eci && d->route == &engine_route_unknown)
+    {
+      char *msg;
+      if (asprintf (&msg, REFUSAL_ENGINE_UNKNOWN_ENDPOINT, method, f->raw_uri)
+          < 0)
+        return -1;
+      d->verdict = ENGINE_REFUSE;
+      d->status = 403;
+      d->rule = "eci.endpoint";
+      d->message = msg;
+      return 0;
+    }
   if (d->eci && decide_eci (f, uri, d) < 0)
     return -1;
   if (d->verdict == ENGINE_REFUSE)
@@ -127,12 +147,14 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
       if (d->query == NULL)
         return -1;
     }
-  if (d->op == ROUTE_OP_ARCHIVE)
+  if (d->op == ROUTE_OP_ARCHIVE || d->op == ROUTE_OP_OWNER)
     {
-      /* the whole name between "/containers/" and "/archive" (the
-       * engine's {name:.*}), checked as a name later */
+      /* the whole name between "/containers/" and the route's suffix
+       * ("/archive", "/exec", ...: the engine's {name:.*}), checked as a
+       * name later */
       size_t pl = strlen (uri->path);
-      d->archive = strndup (uri->path + 12, pl - 12 - 8);
+      d->archive = strndup (uri->path + 12,
+                            pl - 12 - engine_route_suffix_len (d->route));
       d->query = strdup (uri->query);
       snprintf (d->version, sizeof d->version, "%s", uri->version);
       if (d->archive == NULL || d->query == NULL)

@@ -149,11 +149,14 @@ eci_in_list (const char *s, const char *const *list)
 }
 
 /* Fields of HostConfig that old API versions also read from the top level
- * of the create body. */
+ * of the create body.  VolumeDriver is taken from there even when the
+ * body has a HostConfig whose own VolumeDriver is empty (as are Memory,
+ * MemorySwap, CpuShares and CpusetCpus, which reach nothing). */
 static const char *const toplevel_hostconfig[] = {
-  "Binds",       "Mounts",     "NetworkMode",  "PidMode",     "IpcMode",
-  "UTSMode",     "UsernsMode", "CgroupnsMode", "Runtime",     "Privileged",
-  "VolumesFrom", "Devices",    "CapAdd",       "SecurityOpt", "CgroupParent",
+  "Binds",   "Mounts",      "NetworkMode",  "PidMode",
+  "IpcMode", "UTSMode",     "UsernsMode",   "CgroupnsMode",
+  "Runtime", "Privileged",  "VolumesFrom",  "Devices",
+  "CapAdd",  "SecurityOpt", "CgroupParent", "VolumeDriver",
 };
 
 int

@@ -313,7 +313,10 @@ handle_head (struct conn *c)
   if (c->op == ROUTE_OP_ARCHIVE && c->caller_uid == 0
       && g->cfg.eci.bind_standin == NULL)
     c->op = ROUTE_OP_NONE;
-  if (c->op == ROUTE_OP_ARCHIVE)
+  /* root execs into and attaches to any container */
+  if (c->op == ROUTE_OP_OWNER && c->caller_uid == 0)
+    c->op = ROUTE_OP_NONE;
+  if (c->op == ROUTE_OP_ARCHIVE || c->op == ROUTE_OP_OWNER)
     {
       guard_start_archive_check (c);
       return;

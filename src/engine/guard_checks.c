@@ -87,6 +87,10 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
                                          g->cfg.engine_get_ctx, j->name,
                                          &j->out, &j->v);
       break;
+    case ROUTE_OP_OWNER:
+      j->r = engine_owner_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
+                                 j->name, j->caller_uid, &j->out, &j->v);
+      break;
     case JOB_PEER:
       if (g->cfg.peer_check == NULL)
         {
@@ -370,7 +374,7 @@ guard_start_archive_check (struct conn *c)
       c->dead = true;
       return;
     }
-  j->op = ROUTE_OP_ARCHIVE;
+  j->op = c->op;
   j->caller_uid = c->caller_uid;
   j->caller_gid = c->caller_gid;
   j->pidfd = -1;
@@ -384,15 +388,21 @@ guard_finish_archive (struct conn *c, struct check_job *j)
   if (j->r < 0)
     {
       const char *m = j->v.message ? j->v.message : REFUSAL_ENGINE_REFUSED;
-      guard_audit (c, j->v.rule ? j->v.rule : "eci.archive", "refused", m,
-                   NULL);
+      guard_audit (c,
+                   j->v.rule                 ? j->v.rule
+                   : j->op == ROUTE_OP_OWNER ? "eci.owner"
+                                             : "eci.archive",
+                   "refused", m, NULL);
       guard_refuse (c, j->v.status ? j->v.status : 403, m, false);
       return;
     }
-  /* sent for the id that was checked, not the name */
-  if (asprintf (&uri, "%s%s/containers/%s/archive%s%s",
-                c->version[0] ? "/v" : "", c->version, j->out,
-                c->query && c->query[0] ? "?" : "", c->query ? c->query : "")
+  /* sent for the id that was checked, not the name; the route's own
+   * suffix ("/archive", "/exec", "/attach", "/attach/ws") */
+  size_t sl = engine_route_suffix_len (c->route);
+  const char *suffix = c->route->pattern + strlen (c->route->pattern) - sl;
+  if (asprintf (&uri, "%s%s/containers/%s%s%s%s", c->version[0] ? "/v" : "",
+                c->version, j->out, suffix, c->query && c->query[0] ? "?" : "",
+                c->query ? c->query : "")
       < 0)
     {
       uri = NULL;
@@ -439,6 +449,7 @@ guard_finish_job (struct conn *c, struct check_job *j)
       guard_build_bases_finish (c, j);
       break;
     case ROUTE_OP_ARCHIVE:
+    case ROUTE_OP_OWNER:
       guard_finish_archive (c, j);
       break;
     default:

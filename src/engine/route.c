@@ -39,7 +39,7 @@ static const struct engine_route routes[] = {
   C_ROUTE ("GET", "/containers/**/changes", "diff", "container"),
   C_ROUTE ("GET", "/containers/**/export", "export", "container"),
   C_ROUTE ("GET", "/containers/**/stats", "stats", "container"),
-  { "GET", "/containers/**/attach/ws", "attach", "container", ROUTE_OP_NONE,
+  { "GET", "/containers/**/attach/ws", "attach", "container", ROUTE_OP_OWNER,
     ROUTE_F_HIJACK },
   { "GET", "/containers/**/archive", "cp", "container", ROUTE_OP_ARCHIVE, 0 },
   { "HEAD", "/containers/**/archive", "cp", "container", ROUTE_OP_ARCHIVE, 0 },
@@ -56,8 +56,8 @@ static const struct engine_route routes[] = {
   C_ROUTE ("POST", "/containers/**/resize", "attach,run,start,exec",
            "container"),
   { "POST", "/containers/**/attach", "attach,run,start", "container",
-    ROUTE_OP_NONE, ROUTE_F_HIJACK },
-  C_ROUTE ("POST", "/containers/**/exec", "exec", "container"),
+    ROUTE_OP_OWNER, ROUTE_F_HIJACK },
+  { "POST", "/containers/**/exec", "exec", "container", ROUTE_OP_OWNER, 0 },
   C_ROUTE ("POST", "/containers/**/rename", "rename", "container"),
   C_ROUTE ("POST", "/containers/**/update", "update", "container"),
   C_ROUTE ("GET", "/containers/**/checkpoints", "checkpoint", "container"),
@@ -105,6 +105,7 @@ static const struct engine_route routes[] = {
 
   /* networks */
   C_ROUTE ("GET", "/networks", "network ls", "network"),
+  C_ROUTE ("GET", "/networks/", "network ls", "network"),
   { "POST", "/networks/create", "network create", "network",
     ROUTE_OP_NETWORK_CREATE, 0 },
   C_ROUTE ("POST", "/networks/prune", "network prune,system prune", "network"),
@@ -167,6 +168,15 @@ static const struct engine_route routes[] = {
 
 const struct engine_route engine_route_unknown
     = { "", "", "unknown", "", ROUTE_OP_NONE, 0 };
+
+size_t
+engine_route_suffix_len (const struct engine_route *r)
+{
+  static const char pre[] = "/containers/**";
+  if (strncmp (r->pattern, pre, sizeof pre - 1) != 0)
+    return 0;
+  return strlen (r->pattern + sizeof pre - 1);
+}
 
 const struct engine_route *
 engine_route_table (size_t *n)

@@ -26,6 +26,8 @@ enum engine_route_op
   ROUTE_OP_SWARM,            /* swarm init/join, services: refused (ECI) */
   ROUTE_OP_PLUGIN,           /* plugin install/enable/set: refused (ECI) */
   ROUTE_OP_ARCHIVE, /* docker cp: a non-root caller's is checked (ECI) */
+  ROUTE_OP_OWNER,   /* exec, attach: a non-root caller's own containers
+                       only (ECI) */
 };
 
 enum
@@ -33,6 +35,11 @@ enum
   ROUTE_F_HIJACK = 1 << 0, /* attach / exec start: may switch to raw */
   ROUTE_F_ALWAYS = 1 << 1, /* /_ping: never subject to the command list */
 };
+
+struct engine_route;
+/* Length of what follows the container name in a route's pattern of
+ * the form /containers/{name}/... ("/archive": 8); 0 for others. */
+size_t engine_route_suffix_len (const struct engine_route *r);
 
 struct engine_route
 {

@@ -260,6 +260,19 @@ fake_get (void *ctx, const char *path, char **body, size_t *len)
     { "/containers/odd/json",
       "{\"Id\":\"" ID64 "\",\"Mounts\":[{\"Type\":\"cluster\"}]}" },
     { "/containers/noid/json", "{\"Mounts\":[]}" },
+    { "/containers/mine/json", "{\"Id\":\"" ID64 "\",\"Config\":{\"Labels\":{"
+                               "\"com.moat.caller.uid\":\"1000\"}}}" },
+    { "/containers/theirs/json",
+      "{\"Id\":\"" ID64 "\",\"Config\":{\"Labels\":{"
+      "\"com.moat.caller.uid\":\"1001\"}}}" },
+    { "/containers/prefix/json",
+      "{\"Id\":\"" ID64 "\",\"Config\":{\"Labels\":{"
+      "\"com.moat.caller.uid\":\"10000\"}}}" },
+    { "/containers/nolabel/json",
+      "{\"Id\":\"" ID64 "\",\"Config\":{\"Labels\":null}}" },
+    { "/containers/numlabel/json",
+      "{\"Id\":\"" ID64 "\",\"Config\":{\"Labels\":{"
+      "\"com.moat.caller.uid\":1000}}}" },
     { "/volumes/v", "{\"Name\":\"v\",\"Options\":null}" },
     { "/volumes/dv",
       "{\"Name\":\"dv\",\"Options\":{\"type\":\"none\",\"o\":\"bind\","
@@ -396,6 +409,53 @@ shared_root_never_shares_moat (void **state)
   assert_int_equal (system (cmd), 0);
 }
 
+/* exec and attach: a non-root caller's own containers only */
+static void
+owner_decisions (void **state)
+{
+  struct eci_verdict v = { 0 };
+  char *id = NULL;
+  (void)state;
+  assert_int_equal (engine_owner_check (fake_get, NULL, "mine", 1000, &id, &v),
+                    0);
+  assert_string_equal (id, ID64);
+  free (id);
+  id = NULL;
+  assert_int_equal (
+      engine_owner_check (fake_get, NULL, "theirs", 1000, &id, &v), -1);
+  assert_null (id);
+  assert_int_equal (v.status, 403);
+  assert_string_equal (v.rule, "eci.owner");
+  assert_string_equal (v.message,
+                       "enhanced container isolation: container \"theirs\" "
+                       "was created by another user; only the user who "
+                       "created it (or root) may exec into it or attach to "
+                       "it");
+  eci_verdict_clear (&v);
+  const char *refused[] = { "prefix", "nolabel", "numlabel", "noid", "down",
+                            "gone",   "a/b",     "../x",     "" };
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+    {
+      if (engine_owner_check (fake_get, NULL, refused[i], 1000, &id, &v) != -1)
+        fail_msg ("exec into \"%s\" passed", refused[i]);
+      assert_null (id);
+      assert_string_equal (v.rule, "eci.owner");
+      eci_verdict_clear (&v);
+    }
+  assert_int_equal (engine_owner_check (fake_get, NULL, "gone", 1000, &id, &v),
+                    -1);
+  assert_int_equal (v.status, 404);
+  eci_verdict_clear (&v);
+  assert_int_equal (engine_owner_check (fake_get, NULL, "down", 1000, &id, &v),
+                    -1);
+  assert_int_equal (v.status, 502);
+  eci_verdict_clear (&v);
+  assert_int_equal (engine_owner_check (NULL, NULL, "mine", 1000, &id, &v),
+                    -1);
+  assert_int_equal (v.status, 403);
+  eci_verdict_clear (&v);
+}
+
 int
 main (void)
 {
@@ -407,6 +467,7 @@ main (void)
     cmocka_unit_test (root_keeps_other_moat_labels),
     cmocka_unit_test (bad_labels_refused),
     cmocka_unit_test (archive_decisions),
+    cmocka_unit_test (owner_decisions),
     cmocka_unit_test (shared_root_never_shares_moat),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -270,6 +270,71 @@ plain_requests_allowed (void **state)
   engine_decision_clear (&d);
 }
 
+/* Under ECI an endpoint moat does not know is refused, main socket
+ * included: the pre-1.24 copy endpoint reads through mounts as host root
+ * like docker cp.  Without ECI it is forwarded as before. */
+static void
+unknown_endpoints (void **state)
+{
+  struct policy p = eci_policy ();
+  struct engine_head_facts f = facts (HTTP_POST, "/v1.23/containers/c1/copy");
+  struct engine_decision d;
+  char msg[512];
+  (void)state;
+  snprintf (msg, sizeof msg, REFUSAL_ENGINE_UNKNOWN_ENDPOINT, "POST",
+            "/v1.23/containers/c1/copy");
+  expect_refuse (&f, &p, 403, "eci.endpoint", false, msg);
+  f = facts (HTTP_POST, "/containers/c1/copy");
+  expect_refuse (&f, &p, 403, "eci.endpoint", false, NULL);
+  f = facts (HTTP_GET, "/debug/pprof/goroutine?debug=2");
+  expect_refuse (&f, &p, 403, "eci.endpoint", false, NULL);
+  f = facts (HTTP_GET, "/debug/vars");
+  expect_refuse (&f, &p, 403, "eci.endpoint", false, NULL);
+  /* the engine's other spelling of `docker network ls` is known */
+  f = facts (HTTP_GET, "/v1.41/networks/");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+  p.eci.enabled = false;
+  f = facts (HTTP_POST, "/v1.23/containers/c1/copy");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+}
+
+/* exec and attach under ECI are checked for the container's owner (the
+ * guard skips the check for root); the name and suffix are kept */
+static void
+owner_checked (void **state)
+{
+  struct policy p = eci_policy ();
+  struct engine_head_facts f = facts (HTTP_POST, "/v1.41/containers/a/b/exec");
+  struct engine_decision d;
+  (void)state;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_CHECK);
+  assert_int_equal (d.op, ROUTE_OP_OWNER);
+  assert_string_equal (d.archive, "a/b");
+  assert_string_equal (d.version, "1.41");
+  engine_decision_clear (&d);
+  f = facts (HTTP_GET, "/containers/c1/attach/ws?stream=1");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.op, ROUTE_OP_OWNER);
+  assert_string_equal (d.archive, "c1");
+  assert_string_equal (d.query, "stream=1");
+  engine_decision_clear (&d);
+  f = facts (HTTP_POST, "/containers/c1/attach?stream=1");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.op, ROUTE_OP_OWNER);
+  assert_string_equal (d.archive, "c1");
+  engine_decision_clear (&d);
+  p.eci.enabled = false;
+  f = facts (HTTP_POST, "/containers/c1/exec");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+}
+
 int
 main (void)
 {
@@ -281,6 +346,8 @@ main (void)
     cmocka_unit_test (bodies_to_check),
     cmocka_unit_test (archive_checked),
     cmocka_unit_test (plain_requests_allowed),
+    cmocka_unit_test (unknown_endpoints),
+    cmocka_unit_test (owner_checked),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -222,6 +222,16 @@ namespaces_refused (void **state)
   /* deprecated top-level HostConfig fields */
   assert_int_equal (create (f, "{\"PidMode\":\"host\"}", NULL, NULL), 400);
   assert_int_equal (create (f, "{\"binds\":[\"/:/h\"]}", NULL, NULL), 400);
+  /* the engine takes a top-level VolumeDriver even beside a HostConfig
+   * whose own is empty (runconfig getHostConfig) */
+  assert_int_equal (create (f,
+                            "{\"VolumeDriver\":\"../../../x\","
+                            "\"HostConfig\":{\"Binds\":[\"v:/x\"]}}",
+                            NULL, NULL),
+                    400);
+  assert_int_equal (
+      create (f, "{\"volumedriver\":\"local\",\"HostConfig\":{}}", NULL, NULL),
+      400);
 }
 
 static void

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Red-team pass over the engine API (session 7): endpoints and spellings a
+# docker-group user can reach on the guarded socket that make the engine
+# act as host root, through a real `moat up` stack, as a real non-root
+# user of the docker group.  Each probe is either a hole this test proves
+# closed, or a path checked to be refused for the right reason.
+# Payloads are harmless: a secret file the test made in a directory it
+# made (root's, mode 0600), read back through the engine.
+. "$(dirname "$0")/../lib/harness.sh"
+harness_init
+cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
+EOJ
+harness_up
+harness_busybox
+harness_docker_user moate
+gsock=$MOAT_ROOT/run/moat/docker.sock
+E='enhanced container isolation: '
+
+W=$(mktemp -d /tmp/moat-endpoints-XXXXXX)
+HARNESS_EXTRA_CLEANUP="$HARNESS_EXTRA_CLEANUP; rm -rf '$W'"
+chmod 0755 "$W"
+echo root-secret-endpoints >"$W/secret" && chmod 0600 "$W/secret"
+
+# uapi METHOD PATH [JSON]: curl as the test user on the guarded socket;
+# prints the body, then the status on a line of its own.
+uapi() {
+  as_user curl -s --unix-socket "$gsock" -X "$1" \
+    -H 'Content-Type: application/json' ${3+--data-binary "$3"} \
+    -w '\n%{http_code}\n' "http://moat$2"
+}
+
+# ---- hole: the pre-1.24 copy endpoint ------------------------------------
+# POST /v1.23/containers/{name}/copy is the deprecated `docker cp` out of
+# a container (the engine serves it for API versions below 1.24).  It
+# reads through the container's mounts as host root, like GET .../archive,
+# which ECI checks; moat did not know the route and forwarded it.  A bind
+# volume of a shared directory is mounted by the engine itself (no
+# stand-in), so through it the user reads root's 0600 file.
+out=$(as_user docker volume create -o type=none -o o=bind -o device="$W" redv 2>&1) &&
+  out=$(as_user docker create --name redc -v redv:/v busybox true 2>&1) ||
+  not_ok "setup: a bind volume of a shared directory and a container" "$out"
+out=$(as_user docker cp redc:/v/secret - 2>&1)
+case "$out" in
+  *"${E}docker cp to or from container"*) ok "docker cp out of the bind volume is refused (eci.archive)" ;;
+  *) not_ok "docker cp out of the bind volume is refused (eci.archive)" "$out" ;;
+esac
+out=$(uapi POST /v1.23/containers/redc/copy '{"Resource":"/v/secret"}' | tr -d '\0')
+case "$out" in
+  *root-secret-endpoints*) not_ok "POST /v1.23/containers/{name}/copy reads root's file" "$out" ;;
+  *"${E}"*"is not one moat checks"*403) ok "POST /v1.23/containers/{name}/copy is refused" ;;
+  *) not_ok "POST /v1.23/containers/{name}/copy is refused" "$out" ;;
+esac
+
+# The engine's debug routes (/debug/vars, /debug/pprof/...: its command
+# line, memory, goroutine stacks, CPU profiles on demand) are served on
+# its socket whatever the method; moat forwarded them too.
+out=$(uapi GET /debug/vars)
+case "$out" in
+  *'"cmdline"'*) not_ok "GET /debug/vars is refused" "$(printf '%s' "$out" | head -c 300)" ;;
+  *"${E}docker API endpoint "*"GET /debug/vars"*" is not one moat checks"*403) ok "GET /debug/vars is refused" ;;
+  *) not_ok "GET /debug/vars is refused" "$out" ;;
+esac
+# what stays: the engine's other spelling of `docker network ls`
+out=$(uapi GET /v1.41/networks/)
+case "$out" in *'"Name":"bridge"'*200) ok "GET /networks/ still lists networks" ;;
+  *) not_ok "GET /networks/ still lists networks" "$out" ;; esac
+
+# ---- hole: a top-level VolumeDriver in a create ----------------------------
+# The engine's create body embeds a deprecated copy of HostConfig at the
+# top level; when HostConfig is given too (moat always sends one), the
+# engine still takes the top-level VolumeDriver if HostConfig's is empty
+# (runconfig getHostConfig).  A driver name that walks out of the plugin
+# directory makes the engine, as root, talk to any socket as a volume
+# plugin, which then chooses what it mounts.  The "plugin" here is a
+# listener in a directory this test made that only records a contact.
+mkdir -p "$W/plug"
+python3 - "$W/plug/evil.sock" "$W/plug/contacted" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(8)
+while True:
+    c, _ = s.accept()
+    open(sys.argv[2], "a").write("contacted\n")
+    c.close()
+PY
+harness_track plugin $!
+for _ in $(seq 1 50); do [ -S "$W/plug/evil.sock" ] && break; sleep 0.1; done
+chmod 0666 "$W/plug/evil.sock"
+evil=../../..$W/plug/evil
+for key in VolumeDriver volumedriver; do
+  out=$(uapi POST /v1.41/containers/create "{\"Image\":\"busybox\",\"Cmd\":[\"true\"],\"$key\":\"$evil\",\"HostConfig\":{\"Binds\":[\"evilvol:/x\"]}}")
+  case "$out" in
+    *"${E}deprecated top-level field "*"is not accepted"*400) ok "create with a top-level $key is refused" ;;
+    *) not_ok "create with a top-level $key is refused" "$out" ;;
+  esac
+done
+[ ! -e "$W/plug/contacted" ] && ok "the engine never contacted the fake plugin" ||
+  not_ok "the engine never contacted the fake plugin" "$(cat "$W/plug/contacted")"
+
+# ---- checked, not a hole: the host network by its id ------------------------
+# The guard refuses NetworkMode "host" by name; the engine also finds
+# networks by id.  Named by its id, the host network gives the container
+# a namespace of its own with only lo (the engine decides "host" by the
+# name; moat-runc refuses a spec without a network namespace anyway).
+hostnet=$(docker network inspect -f '{{.Id}}' host 2>/dev/null)
+enginens=$(ip netns exec "$HARNESS_NETNS" readlink /proc/self/ns/net)
+out=$(as_user docker run --rm --network "$hostnet" busybox sh -c \
+  'readlink /proc/self/ns/net; sed 1,2d /proc/net/dev | cut -d: -f1 | tr -d " "' 2>&1)
+case "$out" in
+  *"host type networking"* | *"${E}"*) ok "NetworkMode = the host network's id: refused" ;;
+  "net:"*$'\n'lo)
+    [ "${out%%$'\n'*}" != "$enginens" ] &&
+      ok "NetworkMode = the host network's id: a network namespace of its own, lo only" ||
+      not_ok "NetworkMode = the host network's id: not the host's namespace" "$out"
+    ;;
+  *) not_ok "NetworkMode = the host network's id: not the host's namespace" "$out" "engine: $enginens" ;;
+esac
+
+# ---- hole: another user's container ---------------------------------------
+# A container reaches its creator's shared directories with its creator's
+# rights (moat-runc).  Another docker-group user who could exec into it,
+# or attach to it, would read them with those rights: user A's private
+# directory, through A's container, by user B.
+AUID=$TUID AGID=$TGID AUSER=$TUSER
+harness_docker_user moatf
+BUID=$TUID BGID=$TGID
+as_a() { TUID=$AUID TGID=$AGID as_user "$@"; }
+as_b() { TUID=$BUID TGID=$BGID as_user "$@"; }
+mkdir "$W/a-private" && echo a-secret-endpoints >"$W/a-private/secret"
+chown -R "$AUID:$AGID" "$W/a-private" && chmod 0700 "$W/a-private" &&
+  chmod 0600 "$W/a-private/secret"
+acid=$(as_a docker run -d --name actr -v "$W/a-private:/p" busybox sleep 600 2>&1) ||
+  not_ok "setup: user A's container" "$acid"
+out=$(as_a docker exec actr cat /p/secret 2>&1)
+[ "$out" = a-secret-endpoints ] && ok "user A execs into A's own container" ||
+  not_ok "user A execs into A's own container" "$out"
+out=$(as_b cat "$W/a-private/secret" 2>&1)
+case "$out" in *a-secret-endpoints*) not_ok "setup: B cannot read A's file on the host" "$out" ;; esac
+out=$(as_b docker exec actr cat /p/secret 2>&1)
+case "$out" in
+  *a-secret-endpoints*) not_ok "user B cannot exec into A's container" "read A's file: $out" ;;
+  *"${E}container \"actr\" was created by another user"*) ok "user B cannot exec into A's container" ;;
+  *) not_ok "user B cannot exec into A's container" "$out" ;;
+esac
+out=$(as_b docker exec "${acid:0:12}" cat /p/secret 2>&1)
+case "$out" in
+  *"${E}container "*" was created by another user"*) ok "nor by a short id" ;;
+  *) not_ok "nor by a short id" "$out" ;;
+esac
+# (the engine would hijack the connection and stream: bounded by --max-time)
+out=$(TUID=$BUID TGID=$BGID as_user curl -s --max-time 5 --unix-socket "$gsock" \
+  -X POST -w '\n%{http_code}\n' "http://moat/v1.41/containers/actr/attach?stream=1&stdout=1")
+case "$out" in
+  *"created by another user"*403) ok "user B cannot attach to A's container" ;;
+  *) not_ok "user B cannot attach to A's container" "$out" ;;
+esac
+out=$(docker exec actr cat /p/secret 2>&1)
+[ "$out" = a-secret-endpoints ] && ok "root still execs into A's container" ||
+  not_ok "root still execs into A's container" "$out"
+as_a docker rm -f actr >/dev/null 2>&1
+
+harness_done
