@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "common/capbuf.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -416,33 +417,6 @@ storage (struct sbx *e, const char *op, json_t *args, char **result,
   return moat_error (err, 0, "storage: no operation `%s`", op);
 }
 
-struct body_buf
-{
-  char *p;
-  size_t len;
-  bool over;
-};
-
-static size_t
-body_write (char *data, size_t size, size_t n, void *ud)
-{
-  struct body_buf *b = ud;
-  size_t k = size * n;
-  if (k > EXT_SANDBOX_BODY_MAX - b->len)
-    {
-      b->over = true;
-      return 0;
-    }
-  char *np = realloc (b->p, b->len + k + 1);
-  if (np == NULL)
-    return 0;
-  memcpy (np + b->len, data, k);
-  b->p = np;
-  b->len += k;
-  b->p[b->len] = 0;
-  return k;
-}
-
 /* Loopback, unspecified, multicast and link-local: never, as for a
  * container (its network namespace has no way to the host's loopback). */
 static bool
@@ -483,7 +457,7 @@ fetch (struct sbx *e, const char *url, const char *host, const char *port_s,
        moat_error_t *err)
 {
   char addr[INET6_ADDRSTRLEN], proxy[300] = "", pin[600];
-  struct body_buf b = { 0 };
+  struct capbuf b = CAPBUF_INIT (EXT_SANDBOX_BODY_MAX);
   struct curl_slist *resolve = NULL, *headers = NULL;
 
   {
@@ -562,7 +536,7 @@ fetch (struct sbx *e, const char *url, const char *host, const char *port_s,
       curl_easy_setopt (c, CURLOPT_POSTFIELDS, body);
     }
   curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, left > 0 ? left : 1L);
-  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, body_write);
+  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, capbuf_write);
   curl_easy_setopt (c, CURLOPT_WRITEDATA, &b);
   CURLcode rc = curl_easy_perform (c);
   long status = 0;
@@ -572,14 +546,14 @@ fetch (struct sbx *e, const char *url, const char *host, const char *port_s,
   curl_slist_free_all (resolve);
   if (rc != CURLE_OK)
     {
-      free (b.p);
+      capbuf_release (&b);
       return moat_error (err, 0, "request: %s",
                          b.over ? "response over 1 MiB"
                                 : curl_easy_strerror (rc));
     }
   json_t *o = json_pack ("{s:i, s:s}", "status", (int)status, "body",
                          b.p ? b.p : "");
-  free (b.p);
+  capbuf_release (&b);
   if (o == NULL)
     return moat_error (err, 0, "request: the response is not UTF-8 text");
   *result = json_dumps (o, JSON_COMPACT);
@@ -711,7 +685,7 @@ docker (struct sbx *e, json_t *args, char **result, moat_error_t *err)
       snprintf (path, sizeof path, "http://docker/containers/%s/json", arg);
     }
   CURL *c = curl_easy_init ();
-  struct body_buf b = { 0 };
+  struct capbuf b = CAPBUF_INIT (EXT_SANDBOX_BODY_MAX);
   long status = 0;
   if (c == NULL)
     return moat_error (err, ENOMEM, "docker");
@@ -721,7 +695,7 @@ docker (struct sbx *e, json_t *args, char **result, moat_error_t *err)
   curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (c, CURLOPT_PROXY, "");
   curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, left > 0 ? left : 1L);
-  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, body_write);
+  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, capbuf_write);
   curl_easy_setopt (c, CURLOPT_WRITEDATA, &b);
   CURLcode rc = curl_easy_perform (c);
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &status);
@@ -734,10 +708,10 @@ docker (struct sbx *e, json_t *args, char **result, moat_error_t *err)
                           rc != CURLE_OK ? curl_easy_strerror (rc)
                           : b.p          ? b.p
                                          : "no answer");
-      free (b.p);
+      capbuf_release (&b);
       return r;
     }
-  free (b.p);
+  capbuf_release (&b);
   *result = json_dumps (o, JSON_COMPACT);
   json_decref (o);
   return *result ? 0 : moat_error (err, ENOMEM, "docker");
