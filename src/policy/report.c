@@ -10,8 +10,8 @@
 #include "internal.h"
 
 void
-report_add (struct policy_report *rep, enum policy_diag_severity sev,
-            const char *path, const char *fmt, ...)
+policy_report_add (struct policy_report *rep, enum policy_diag_severity sev,
+                   const char *path, const char *fmt, ...)
 {
   struct policy_diag *items, *d;
   va_list ap;
