@@ -60,6 +60,10 @@ void policy_report_add (struct policy_report *rep,
 void policy_report_free (struct policy_report *r);
 /* "error: containersProxy.exclude[1]: ..." lines, one per diagnostic. */
 char *policy_report_format (const struct policy_report *r);
+/* The diagnostics of one severity as a JSON array of {path, message}
+ * (what `--json` prints); NULL when out of memory. */
+json_t *policy_report_json (const struct policy_report *r,
+                            enum policy_diag_severity sev);
 
 enum policy_source
 {
