@@ -365,32 +365,17 @@ int
 stack_ctl_quick (const struct moat_paths *paths, const char *cmd,
                  int timeout_ms, json_t **resp, moat_error_t *err)
 {
-  cleanup_close int fd = ctl_connect (paths, err);
-  json_t *req, *r = NULL;
+  json_t *req = json_pack ("{s:s}", "cmd", cmd);
   int ret;
 
-  if (fd < 0)
-    return -1;
-  req = json_pack ("{s:s}", "cmd", cmd);
-  ret = req == NULL ? moat_error (err, ENOMEM, "request")
-                    : ctl_send (fd, req, err);
+  if (req == NULL)
+    return moat_error (err, ENOMEM, "request");
+  ret = ctl_call_timeout (paths, req, timeout_ms, resp, err);
   json_decref (req);
-  if (ret < 0)
-    return -1;
-  ret = ctl_recv (fd, timeout_ms, &r, err);
-  if (ret < 0)
-    return -1;
-  if (ret == 1)
-    return moat_error (err, EPROTO, "moatd closed the connection");
-  if (!json_is_true (json_object_get (r, "ok")))
-    {
-      const char *e = json_string_value (json_object_get (r, "error"));
-      moat_error (err, 0, "moatd: %s", e ?: "request refused");
-      json_decref (r);
-      return -1;
-    }
-  *resp = r;
-  return 0;
+  /* A refusal says whose it is; the other errors name the socket. */
+  if (ret < 0 && moat_error_status (err) == 0)
+    return moat_error_wrap (err, "moatd");
+  return ret;
 }
 
 static int
