@@ -26,6 +26,7 @@
 
 #include "common/capbuf.h"
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "ext/metadata.h"
@@ -77,14 +78,6 @@ static struct
   void *egress_ud;
   bool set;
 } g_conf;
-
-static int64_t
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The library the script sees as `moat`, loaded before it.  Routes live in
  * a closure; the script may clobber the globals, which only breaks itself:
@@ -266,10 +259,10 @@ ext_sandbox_status (const char *name)
       break;
   if (e != NULL)
     {
-      const char *state = e->pub.quarantined               ? "quarantined"
-                          : e->pub.running                 ? "running"
-                          : e->pub.retry_at_ms > now_ms () ? "backoff"
-                                                           : "idle";
+      const char *state = e->pub.quarantined ? "quarantined"
+                          : e->pub.running   ? "running"
+                          : e->pub.retry_at_ms > moat_mono_ms () ? "backoff"
+                                                                 : "idle";
       o = json_pack ("{s:s, s:i, s:I, s:s}", "state", state, "failures",
                      (int)e->pub.failures, "starts", (json_int_t)e->pub.starts,
                      "last_error", e->pub.last_error);
@@ -298,7 +291,8 @@ granted (struct sbx *e, const char *scope)
 static long
 left_ms (struct sbx *e)
 {
-  long left = (long)g_conf.call_ms - (long)(now_ms () - e->call_start_ms);
+  long left
+      = (long)g_conf.call_ms - (long)(moat_mono_ms () - e->call_start_ms);
   return left > 0 ? left : 0;
 }
 
@@ -837,7 +831,7 @@ start_locked (struct sbx *e, moat_error_t *err)
       return -1;
     }
   e->starts++;
-  e->call_start_ms = now_ms ();
+  e->call_start_ms = moat_mono_ms ();
   if (sandbox_client_load (e->client, "moat", prelude, sizeof prelude - 1,
                            g_conf.call_ms, err)
           < 0
@@ -871,7 +865,7 @@ failed_locked (struct sbx *e, const char *what)
     back *= 2;
   if (back > BACKOFF_MAX_MS)
     back = BACKOFF_MAX_MS;
-  e->retry_at_ms = now_ms () + back;
+  e->retry_at_ms = moat_mono_ms () + back;
   log_warn ("extension %s: sandbox failed (%s); restart in %ld ms", e->name,
             what, back);
 }
@@ -957,7 +951,7 @@ ext_sandbox_call (const char *name, const char *method, const char *path,
     }
   if (e->client == NULL)
     {
-      int64_t wait = e->retry_at_ms - now_ms ();
+      int64_t wait = e->retry_at_ms - moat_mono_ms ();
       if (wait > 0)
         {
           snprintf (msg, sizeof msg,
@@ -989,7 +983,7 @@ ext_sandbox_call (const char *name, const char *method, const char *path,
     }
   {
     cleanup_error moat_error_t cerr = NULL;
-    e->call_start_ms = now_ms ();
+    e->call_start_ms = moat_mono_ms ();
     r = sandbox_client_call (e->client, "__moat_dispatch", args,
                              g_conf.call_ms, &res, &cerr);
     if (r < 0)

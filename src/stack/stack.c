@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "ctl/ctl.h"
@@ -69,14 +70,6 @@ sleep_ms (int ms)
   struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
   while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
     ;
-}
-
-static long long
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static bool
@@ -331,7 +324,7 @@ wait_engine (const struct stack_up_opts *o, const char *sock,
              const struct stack_proc *dockerd, const char *log, off_t from,
              moat_error_t *err)
 {
-  long long deadline = now_ms () + (long long)o->timeout_s * 1000;
+  long long deadline = moat_mono_ms () + (long long)o->timeout_s * 1000;
   char why[64];
 
   for (;;)
@@ -351,7 +344,7 @@ wait_engine (const struct stack_up_opts *o, const char *sock,
         return 0;
       if (aborted_p (o))
         return moat_error (err, EINTR, "interrupted while dockerd started");
-      if (now_ms () > deadline)
+      if (moat_mono_ms () > deadline)
         {
           snprintf (why, sizeof why,
                     "did not answer on its socket within %d s", o->timeout_s);
@@ -383,7 +376,7 @@ wait_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
             const struct stack_proc *moatd, const char *log, off_t from,
             moat_error_t *err)
 {
-  long long deadline = now_ms () + (long long)o->timeout_s * 1000;
+  long long deadline = moat_mono_ms () + (long long)o->timeout_s * 1000;
   char why[64];
 
   for (;;)
@@ -407,7 +400,7 @@ wait_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
         }
       if (aborted_p (o))
         return moat_error (err, EINTR, "interrupted while moatd started");
-      if (now_ms () > deadline)
+      if (moat_mono_ms () > deadline)
         {
           snprintf (why, sizeof why, "did not answer ping within %d s",
                     o->timeout_s);
@@ -894,7 +887,7 @@ stack_supervise (const struct moat_paths *paths, json_t *record,
                           WIFEXITED (st) ? WEXITSTATUS (st) : WTERMSIG (st));
               /* moatd alone is restarted (the engine, its containers and
                * the interception rules stay), a few times at most. */
-              long long now = now_ms ();
+              long long now = moat_mono_ms ();
               size_t slot = n_restarts % MOATD_RESTARTS;
               if (strcmp (names[i], "moatd") == 0
                   && (n_restarts < MOATD_RESTARTS

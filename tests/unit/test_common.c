@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/paths.h"
@@ -238,6 +239,24 @@ mkdir_p_parents_searchable (void **state)
   assert_int_equal (system (cmd), 0);
 }
 
+/* The monotonic clock in ms: agrees with CLOCK_MONOTONIC, never goes back. */
+static void
+mono_ms_is_monotonic (void **state)
+{
+  struct timespec ts;
+  int64_t a = moat_mono_ms (), b;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  b = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  assert_true (b >= a && b - a < 1000);
+  for (int i = 0; i < 1000; i++)
+    {
+      b = moat_mono_ms ();
+      assert_true (b >= a);
+      a = b;
+    }
+}
+
 int
 main (void)
 {
@@ -247,6 +266,7 @@ main (void)
     cmocka_unit_test (read_file_caps_size),
     cmocka_unit_test (trusted_open_refusals),
     cmocka_unit_test (mkdir_p_parents_searchable),
+    cmocka_unit_test (mono_ms_is_monotonic),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
