@@ -124,12 +124,18 @@ fs_mkdir_p (const char *path, mode_t mode, moat_error_t *err)
 
   if (copy == NULL)
     return moat_error (err, ENOMEM, "mkdir `%s`", path);
+  /* A parent it creates gets mode plus search for all.  With mode alone
+   * (0750 for the log directory), a new $MOAT_ROOT/var hid everything
+   * later made below it (the extensions' per-user homes) from the users
+   * those deeper directories let in; search alone lists nothing. */
+  mode_t parent = mode | S_IXUSR | S_IXGRP | S_IXOTH;
+
   for (s = copy + 1; *s != '\0'; s++)
     {
       if (*s != '/')
         continue;
       *s = '\0';
-      if (mkdir (copy, mode) < 0 && errno != EEXIST)
+      if (mkdir (copy, parent) < 0 && errno != EEXIST)
         return moat_error (err, errno, "mkdir `%s`", copy);
       *s = '/';
     }

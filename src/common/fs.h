@@ -19,7 +19,10 @@ int fs_read_file (const char *path, size_t max, char **out, size_t *len,
 int fs_write_file_atomic (const char *path, const void *data, size_t len,
                           mode_t mode, moat_error_t *err);
 
-/* mkdir -p with the given mode for directories it creates. */
+/* mkdir -p: path gets mode; a missing parent gets mode plus search (x)
+ * for owner, group and others, so it lists nothing mode would not and
+ * keeps nothing below it out of reach.  Existing directories keep their
+ * modes.  The umask applies as for mkdir(2). */
 int fs_mkdir_p (const char *path, mode_t mode, moat_error_t *err);
 
 /* Root-trusted files (admin-settings.json, registry.json, proxy-ca.pem, a

@@ -23,7 +23,7 @@ ctl_connect (const struct moat_paths *paths, moat_error_t *err)
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return moat_error (err, errno, "socket");
-  if (connect (fd, (struct sockaddr *) &addr, sizeof addr) < 0)
+  if (connect (fd, (struct sockaddr *)&addr, sizeof addr) < 0)
     return moat_error (err, errno,
                        "cannot reach moatd at `%s` (is `moat up` running?)",
                        paths->control_sock);
@@ -47,7 +47,7 @@ ctl_send (int fd, json_t *msg, moat_error_t *err)
         continue;
       if (n < 0)
         return moat_error (err, errno, "send to moatd");
-      off += (size_t) n;
+      off += (size_t)n;
     }
   return 0;
 }
@@ -125,6 +125,13 @@ int
 ctl_call (const struct moat_paths *paths, json_t *req, json_t **resp,
           moat_error_t *err)
 {
+  return ctl_call_timeout (paths, req, 30000, resp, err);
+}
+
+int
+ctl_call_timeout (const struct moat_paths *paths, json_t *req, int timeout_ms,
+                  json_t **resp, moat_error_t *err)
+{
   cleanup_close int fd = -1;
   json_t *r = NULL;
   int ret;
@@ -134,7 +141,7 @@ ctl_call (const struct moat_paths *paths, json_t *req, json_t **resp,
     return -1;
   if (ctl_send (fd, req, err) < 0)
     return -1;
-  ret = ctl_recv (fd, 30000, &r, err);
+  ret = ctl_recv (fd, timeout_ms, &r, err);
   if (ret < 0)
     return -1;
   if (ret == 1)

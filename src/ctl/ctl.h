@@ -65,5 +65,9 @@ int ctl_recv (int fd, int timeout_ms, json_t **msg, moat_error_t *err);
  * "ok": false, returns -1 with its "error" as the message. */
 int ctl_call (const struct moat_paths *paths, json_t *req, json_t **resp,
               moat_error_t *err);
+/* The same, waiting at most timeout_ms for the response (ctl_call: 30 s).
+ * A refusal ("ok": false) is the one error with status 0. */
+int ctl_call_timeout (const struct moat_paths *paths, json_t *req,
+                      int timeout_ms, json_t **resp, moat_error_t *err);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "audit_export.h"
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 /* ---- formatting ---------------------------------------------------- */
@@ -440,14 +441,6 @@ struct audit_export
 };
 
 static int64_t
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
 wall_ms (void)
 {
   struct timespec ts;
@@ -517,7 +510,7 @@ wait_fd (int fd, short events, int64_t deadline)
   for (;;)
     {
       struct pollfd p = { .fd = fd, .events = events };
-      int64_t left = deadline - now_ms ();
+      int64_t left = deadline - moat_mono_ms ();
       int r;
       if (left <= 0)
         return -ETIMEDOUT;
@@ -540,7 +533,7 @@ syslog_open (struct audit_export *x, const struct policy_audit_export *cfg)
   char port[8];
   int fd, r, soerr = 0;
   socklen_t sl = sizeof soerr;
-  int64_t deadline = now_ms () + AUDIT_EXPORT_TIMEOUT_MS;
+  int64_t deadline = moat_mono_ms () + AUDIT_EXPORT_TIMEOUT_MS;
 
   if (cfg->syslog == POLICY_SYSLOG_UNIX)
     {
@@ -645,7 +638,7 @@ send_syslog (struct audit_export *x, const struct policy_audit_export *cfg,
     }
   if (x->syslog.fd < 0)
     {
-      if (now_ms () < x->syslog.retry_ms)
+      if (moat_mono_ms () < x->syslog.retry_ms)
         {
           fail (x, "syslog %s: not connected (retrying)", cfg->syslog_target);
           return;
@@ -655,7 +648,7 @@ send_syslog (struct audit_export *x, const struct policy_audit_export *cfg,
         {
           /* A dead collector costs one attempt a second, not one per
            * record. */
-          x->syslog.retry_ms = now_ms () + 1000;
+          x->syslog.retry_ms = moat_mono_ms () + 1000;
           fail (x, "syslog %s: %s", cfg->syslog_target, strerror (-r));
           return;
         }
@@ -670,7 +663,7 @@ send_syslog (struct audit_export *x, const struct policy_audit_export *cfg,
           return;
         }
       r = send_all (x->syslog.fd, frame, strlen (frame),
-                    now_ms () + AUDIT_EXPORT_TIMEOUT_MS);
+                    moat_mono_ms () + AUDIT_EXPORT_TIMEOUT_MS);
     }
   else
     {

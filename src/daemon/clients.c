@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "ctl/ctl.h"
 #include "internal.h"
@@ -38,14 +39,6 @@
 #define CTL_TURN_BYTES (64 * 1024)
 #define CTL_ACCEPT_TURN 32
 #define CTL_BUCKETS_MAX (2 * CTL_MAX_CLIENTS)
-
-static int64_t
-mono_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool
 has_line (const struct client *c)
@@ -214,7 +207,7 @@ take_token (struct moatd *d, uid_t uid)
 
   if (uid == 0)
     return true;
-  now = mono_ms ();
+  now = moat_mono_ms ();
   b = bucket_of (d, uid, now);
   refill (b, now);
   if (b->milli < 1000)
@@ -226,7 +219,7 @@ take_token (struct moatd *d, uid_t uid)
 static bool
 has_token (struct moatd *d, uid_t uid)
 {
-  int64_t now = mono_ms ();
+  int64_t now = moat_mono_ms ();
   for (size_t i = 0; i < d->n_buckets; i++)
     if (d->buckets[i].uid == uid)
       {
@@ -277,7 +270,7 @@ serve (struct moatd *d, struct client *c)
           break;
         }
       budget--;
-      c->last_req_ms = mono_ms ();
+      c->last_req_ms = moat_mono_ms ();
       req = json_loadb (c->in, line_len, JSON_REJECT_DUPLICATES, &jerr);
       memmove (c->in, nl + 1, c->in_len - line_len - 1);
       c->in_len -= line_len + 1;
@@ -452,7 +445,7 @@ moatd_clients_accept (struct moatd *d)
       c->fd = fd;
       c->uid = cred.uid;
       c->pid = cred.pid;
-      c->last_req_ms = mono_ms ();
+      c->last_req_ms = moat_mono_ms ();
       ev.data.ptr = &c->src;
       if (epoll_ctl (d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
         {
@@ -497,7 +490,7 @@ moatd_clients_wait_ms (struct moatd *d)
 void
 moatd_clients_idle (struct moatd *d)
 {
-  int64_t now = mono_ms ();
+  int64_t now = moat_mono_ms ();
   size_t k = 0;
 
   for (struct client *c = d->clients; c != NULL; c = c->next)
@@ -526,7 +519,7 @@ void
 moatd_client_resume (struct moatd *d, struct client *c, json_t *reply)
 {
   c->waiting = false;
-  c->last_req_ms = mono_ms ();
+  c->last_req_ms = moat_mono_ms ();
   if (c->dead)
     return; /* freed at the next sweep */
   if (reply != NULL)

@@ -19,46 +19,10 @@
 #define DOCKER_KEY                                                            \
   "HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Docker\\Docker Desktop"
 
-/* One diagnostic into a report (the format policy_report_free releases). */
-static void __attribute__ ((format (printf, 4, 5)))
-diag (struct policy_report *rep, enum policy_diag_severity sev,
-      const char *path, const char *fmt, ...)
-{
-  struct policy_diag *items;
-  char *msg = NULL, *p;
-  va_list ap;
-  int r;
-
-  if (sev == POLICY_DIAG_ERROR)
-    rep->n_errors++;
-  if (rep->n >= POLICY_MAX_DIAGS)
-    {
-      rep->dropped++;
-      return;
-    }
-  va_start (ap, fmt);
-  r = vasprintf (&msg, fmt, ap);
-  va_end (ap);
-  p = r < 0 ? NULL : strdup (path);
-  items
-      = p == NULL ? NULL : realloc (rep->items, (rep->n + 1) * sizeof *items);
-  if (items == NULL)
-    {
-      free (p);
-      free (r < 0 ? NULL : msg);
-      rep->oom = true;
-      return;
-    }
-  rep->items = items;
-  items[rep->n].severity = sev;
-  items[rep->n].path = p;
-  items[rep->n].msg = msg;
-  rep->n++;
-}
 #define lint_error(f, path, ...)                                              \
-  diag (&(f)->rep, POLICY_DIAG_ERROR, path, __VA_ARGS__)
+  policy_report_add (&(f)->rep, POLICY_DIAG_ERROR, path, __VA_ARGS__)
 #define lint_warn(f, path, ...)                                               \
-  diag (&(f)->rep, POLICY_DIAG_WARNING, path, __VA_ARGS__)
+  policy_report_add (&(f)->rep, POLICY_DIAG_WARNING, path, __VA_ARGS__)
 
 const char *
 signin_method_name (enum signin_method m)

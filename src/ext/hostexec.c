@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 
 /* Newer than the kernel headers Debian 12 ships (6.1): the values are the
  * kernel's ABI. */
@@ -532,14 +533,6 @@ high_fd (int fd)
   return n;
 }
 
-static long long
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct sink
 {
   int fd;
@@ -740,7 +733,7 @@ ext_exec_confined (const struct ext_exec_req *req, struct ext_exec_result *res,
   close (errp[1]);
   close (rep[1]);
   outp[1] = errp[1] = rep[1] = -1;
-  deadline = now_ms () + timeout;
+  deadline = moat_mono_ms () + timeout;
 
   /* Until exec, the child only makes a few system calls: this read ends
    * promptly with EOF (exec happened) or the failed step. */
@@ -767,7 +760,7 @@ ext_exec_confined (const struct ext_exec_req *req, struct ext_exec_result *res,
       struct pollfd pf[3] = { { so.fd, POLLIN, 0 },
                               { se.fd, POLLIN, 0 },
                               { pidfd, POLLIN, 0 } };
-      long long left = deadline - now_ms ();
+      long long left = deadline - moat_mono_ms ();
       int r;
 
       if (left <= 0)
@@ -802,11 +795,11 @@ ext_exec_confined (const struct ext_exec_req *req, struct ext_exec_result *res,
   /* Drain what was written before the kill (bounded: descendants are dead;
    * one that passed the pipe elsewhere cannot hold us past 1 s). */
   {
-    long long until = now_ms () + 1000;
+    long long until = moat_mono_ms () + 1000;
     while ((so.fd >= 0 || se.fd >= 0) && !res->truncated)
       {
         struct pollfd pf[2] = { { so.fd, POLLIN, 0 }, { se.fd, POLLIN, 0 } };
-        long long left = until - now_ms ();
+        long long left = until - moat_mono_ms ();
         if (left <= 0 || poll (pf, 2, (int)left) <= 0)
           break;
         if (so.fd >= 0 && pf[0].revents && sink_read (&so, max))

@@ -24,7 +24,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "common/capbuf.h"
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "ext/metadata.h"
@@ -76,14 +78,6 @@ static struct
   void *egress_ud;
   bool set;
 } g_conf;
-
-static int64_t
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The library the script sees as `moat`, loaded before it.  Routes live in
  * a closure; the script may clobber the globals, which only breaks itself:
@@ -265,10 +259,10 @@ ext_sandbox_status (const char *name)
       break;
   if (e != NULL)
     {
-      const char *state = e->pub.quarantined               ? "quarantined"
-                          : e->pub.running                 ? "running"
-                          : e->pub.retry_at_ms > now_ms () ? "backoff"
-                                                           : "idle";
+      const char *state = e->pub.quarantined ? "quarantined"
+                          : e->pub.running   ? "running"
+                          : e->pub.retry_at_ms > moat_mono_ms () ? "backoff"
+                                                                 : "idle";
       o = json_pack ("{s:s, s:i, s:I, s:s}", "state", state, "failures",
                      (int)e->pub.failures, "starts", (json_int_t)e->pub.starts,
                      "last_error", e->pub.last_error);
@@ -297,7 +291,8 @@ granted (struct sbx *e, const char *scope)
 static long
 left_ms (struct sbx *e)
 {
-  long left = (long)g_conf.call_ms - (long)(now_ms () - e->call_start_ms);
+  long left
+      = (long)g_conf.call_ms - (long)(moat_mono_ms () - e->call_start_ms);
   return left > 0 ? left : 0;
 }
 
@@ -416,33 +411,6 @@ storage (struct sbx *e, const char *op, json_t *args, char **result,
   return moat_error (err, 0, "storage: no operation `%s`", op);
 }
 
-struct body_buf
-{
-  char *p;
-  size_t len;
-  bool over;
-};
-
-static size_t
-body_write (char *data, size_t size, size_t n, void *ud)
-{
-  struct body_buf *b = ud;
-  size_t k = size * n;
-  if (k > EXT_SANDBOX_BODY_MAX - b->len)
-    {
-      b->over = true;
-      return 0;
-    }
-  char *np = realloc (b->p, b->len + k + 1);
-  if (np == NULL)
-    return 0;
-  memcpy (np + b->len, data, k);
-  b->p = np;
-  b->len += k;
-  b->p[b->len] = 0;
-  return k;
-}
-
 /* Loopback, unspecified, multicast and link-local: never, as for a
  * container (its network namespace has no way to the host's loopback). */
 static bool
@@ -483,7 +451,7 @@ fetch (struct sbx *e, const char *url, const char *host, const char *port_s,
        moat_error_t *err)
 {
   char addr[INET6_ADDRSTRLEN], proxy[300] = "", pin[600];
-  struct body_buf b = { 0 };
+  struct capbuf b = CAPBUF_INIT (EXT_SANDBOX_BODY_MAX);
   struct curl_slist *resolve = NULL, *headers = NULL;
 
   {
@@ -562,7 +530,7 @@ fetch (struct sbx *e, const char *url, const char *host, const char *port_s,
       curl_easy_setopt (c, CURLOPT_POSTFIELDS, body);
     }
   curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, left > 0 ? left : 1L);
-  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, body_write);
+  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, capbuf_write);
   curl_easy_setopt (c, CURLOPT_WRITEDATA, &b);
   CURLcode rc = curl_easy_perform (c);
   long status = 0;
@@ -572,14 +540,14 @@ fetch (struct sbx *e, const char *url, const char *host, const char *port_s,
   curl_slist_free_all (resolve);
   if (rc != CURLE_OK)
     {
-      free (b.p);
+      capbuf_release (&b);
       return moat_error (err, 0, "request: %s",
                          b.over ? "response over 1 MiB"
                                 : curl_easy_strerror (rc));
     }
   json_t *o = json_pack ("{s:i, s:s}", "status", (int)status, "body",
                          b.p ? b.p : "");
-  free (b.p);
+  capbuf_release (&b);
   if (o == NULL)
     return moat_error (err, 0, "request: the response is not UTF-8 text");
   *result = json_dumps (o, JSON_COMPACT);
@@ -711,7 +679,7 @@ docker (struct sbx *e, json_t *args, char **result, moat_error_t *err)
       snprintf (path, sizeof path, "http://docker/containers/%s/json", arg);
     }
   CURL *c = curl_easy_init ();
-  struct body_buf b = { 0 };
+  struct capbuf b = CAPBUF_INIT (EXT_SANDBOX_BODY_MAX);
   long status = 0;
   if (c == NULL)
     return moat_error (err, ENOMEM, "docker");
@@ -721,7 +689,7 @@ docker (struct sbx *e, json_t *args, char **result, moat_error_t *err)
   curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (c, CURLOPT_PROXY, "");
   curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, left > 0 ? left : 1L);
-  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, body_write);
+  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, capbuf_write);
   curl_easy_setopt (c, CURLOPT_WRITEDATA, &b);
   CURLcode rc = curl_easy_perform (c);
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &status);
@@ -734,10 +702,10 @@ docker (struct sbx *e, json_t *args, char **result, moat_error_t *err)
                           rc != CURLE_OK ? curl_easy_strerror (rc)
                           : b.p          ? b.p
                                          : "no answer");
-      free (b.p);
+      capbuf_release (&b);
       return r;
     }
-  free (b.p);
+  capbuf_release (&b);
   *result = json_dumps (o, JSON_COMPACT);
   json_decref (o);
   return *result ? 0 : moat_error (err, ENOMEM, "docker");
@@ -863,7 +831,7 @@ start_locked (struct sbx *e, moat_error_t *err)
       return -1;
     }
   e->starts++;
-  e->call_start_ms = now_ms ();
+  e->call_start_ms = moat_mono_ms ();
   if (sandbox_client_load (e->client, "moat", prelude, sizeof prelude - 1,
                            g_conf.call_ms, err)
           < 0
@@ -897,7 +865,7 @@ failed_locked (struct sbx *e, const char *what)
     back *= 2;
   if (back > BACKOFF_MAX_MS)
     back = BACKOFF_MAX_MS;
-  e->retry_at_ms = now_ms () + back;
+  e->retry_at_ms = moat_mono_ms () + back;
   log_warn ("extension %s: sandbox failed (%s); restart in %ld ms", e->name,
             what, back);
 }
@@ -983,7 +951,7 @@ ext_sandbox_call (const char *name, const char *method, const char *path,
     }
   if (e->client == NULL)
     {
-      int64_t wait = e->retry_at_ms - now_ms ();
+      int64_t wait = e->retry_at_ms - moat_mono_ms ();
       if (wait > 0)
         {
           snprintf (msg, sizeof msg,
@@ -1015,7 +983,7 @@ ext_sandbox_call (const char *name, const char *method, const char *path,
     }
   {
     cleanup_error moat_error_t cerr = NULL;
-    e->call_start_ms = now_ms ();
+    e->call_start_ms = moat_mono_ms ();
     r = sandbox_client_call (e->client, "__moat_dispatch", args,
                              g_conf.call_ms, &res, &cerr);
     if (r < 0)

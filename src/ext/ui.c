@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "ext/metadata.h"
 
 #define RECORD_MAX (64 * 1024)
@@ -355,21 +356,13 @@ path_ok (const char *p)
   return true;
 }
 
-static int64_t
-now_ms (void)
-{
-  struct timespec t;
-  clock_gettime (CLOCK_MONOTONIC, &t);
-  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Wait for fd to be ready for events until deadline: 0, or -1 (ETIMEDOUT). */
 static int
 wait_fd (int fd, short events, int64_t deadline)
 {
   for (;;)
     {
-      int64_t left = deadline - now_ms ();
+      int64_t left = deadline - moat_mono_ms ();
       struct pollfd pfd = { .fd = fd, .events = events };
       int n;
       if (left <= 0)
@@ -394,7 +387,7 @@ ext_backend_call (const struct ext_ctx *c, const char *name,
   char sock[160], chunk[16384];
   cleanup_free char *head = NULL;
   cleanup_close int fd = -1;
-  int64_t deadline = now_ms () + timeout_ms;
+  int64_t deadline = moat_mono_ms () + timeout_ms;
   llhttp_settings_t set;
   llhttp_t p;
   struct resp r = { .out = out };

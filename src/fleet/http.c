@@ -9,39 +9,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/capbuf.h"
 #include "common/cleanup.h"
 #include "fleet.h"
 
 struct sink
 {
-  char *buf;
-  size_t len, max;
-  bool too_big;
+  struct capbuf body;
   char *etag;
   char *last_modified;
 };
-
-static size_t
-on_data (char *p, size_t size, size_t n, void *ud)
-{
-  struct sink *s = ud;
-  size_t add = size * n;
-  char *nb;
-
-  if (add > s->max - s->len)
-    {
-      s->too_big = true;
-      return 0; /* aborts the transfer */
-    }
-  nb = realloc (s->buf, s->len + add + 1);
-  if (nb == NULL)
-    return 0;
-  memcpy (nb + s->len, p, add);
-  s->buf = nb;
-  s->len += add;
-  s->buf[s->len] = '\0';
-  return add;
-}
 
 /* The value of header `name` (with its colon) in line p, trimmed, or
  * NULL.  Only printable ASCII is kept: the value is sent back to the
@@ -101,7 +78,7 @@ fleet_http_get (const char *url, size_t max, const char *etag,
                 char **body, size_t *len, char **etag_out,
                 char **last_modified_out, moat_error_t *err)
 {
-  struct sink s = { .max = max };
+  struct sink s = { .body = CAPBUF_INIT (max) };
   char errbuf[CURL_ERROR_SIZE] = "";
   struct curl_slist *hdrs = NULL;
   cleanup_free char *inm = NULL;
@@ -132,8 +109,8 @@ fleet_http_get (const char *url, size_t max, const char *etag,
    * decides moat's policy. */
   curl_easy_setopt (c, CURLOPT_PROXY, "");
   curl_easy_setopt (c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
-  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt (c, CURLOPT_WRITEDATA, &s);
+  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, capbuf_write);
+  curl_easy_setopt (c, CURLOPT_WRITEDATA, &s.body);
   curl_easy_setopt (c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt (c, CURLOPT_HEADERDATA, &s);
   curl_easy_setopt (c, CURLOPT_ERRORBUFFER, errbuf);
@@ -167,7 +144,7 @@ fleet_http_get (const char *url, size_t max, const char *etag,
 
   rc = curl_easy_perform (c);
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &status);
-  if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+  if (s.body.over || rc == CURLE_FILESIZE_EXCEEDED)
     moat_error (err, EFBIG, "GET %s: the answer is larger than %zu bytes", url,
                 max);
   else if (rc == CURLE_OPERATION_TIMEDOUT)
@@ -190,14 +167,10 @@ fleet_http_get (const char *url, size_t max, const char *etag,
     moat_error (err, EPROTO, "GET %s: HTTP %ld", url, status);
   else
     {
-      if (s.buf == NULL)
-        s.buf = calloc (1, 1);
-      if (s.buf == NULL)
+      if ((*body = capbuf_steal (&s.body, len)) == NULL)
         moat_error (err, ENOMEM, "GET %s", url);
       else
         {
-          *body = steal_pointer (&s.buf);
-          *len = s.len;
           if (etag_out != NULL)
             *etag_out = steal_pointer (&s.etag);
           if (last_modified_out != NULL)
@@ -207,7 +180,7 @@ fleet_http_get (const char *url, size_t max, const char *etag,
     }
   curl_slist_free_all (hdrs);
   curl_easy_cleanup (c);
-  free (s.buf);
+  capbuf_release (&s.body);
   free (s.etag);
   free (s.last_modified);
   return ret;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "pac/fetch.h"
 #include "pac/helpers.h"
@@ -92,14 +93,6 @@ struct pac_engine
   unsigned long cache_hits; /* under cache_lock */
   struct pac_engine_stats stats;
 };
-
-static int64_t
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint64_t
 fnv1a (const char *s)
@@ -219,7 +212,7 @@ resolve_cached (struct pac_slot *sl, const char *name, int family, char *out,
   char key[NAME_MAX_LEN + 8];
   snprintf (key, sizeof key, "%d/%s", family, name);
   struct dns_entry *d = &e->dns[fnv1a (key) % DNS_SLOTS];
-  int64_t now = now_ms ();
+  int64_t now = moat_mono_ms ();
   pthread_mutex_lock (&e->dns_lock);
   if (d->expires > now && d->family == family
       && strcasecmp (d->name, name) == 0)
@@ -328,7 +321,7 @@ cache_find (struct pac_engine *e, const char *key, uint64_t h, bool for_insert)
 {
   if (e->cache == NULL)
     return NULL;
-  int64_t now = now_ms ();
+  int64_t now = moat_mono_ms ();
   struct decision *victim = NULL;
   for (size_t i = 0; i < PROBE; i++)
     {
@@ -836,7 +829,7 @@ pac_engine_decide (struct pac_engine *e, const char *host, uint16_t port,
               d->key = k;
               d->hash = hash;
               d->list = *out;
-              d->expires = now_ms () + e->opts.cache_ttl_ms;
+              d->expires = moat_mono_ms () + e->opts.cache_ttl_ms;
             }
         }
       pthread_mutex_unlock (&e->cache_lock);

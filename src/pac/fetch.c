@@ -1,5 +1,6 @@
 #include "pac/fetch.h"
 
+#include "common/capbuf.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/strutil.h"
@@ -10,33 +11,6 @@
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
-
-struct buf
-{
-  char *p;
-  size_t len;
-  bool over;
-};
-
-static size_t
-on_data (char *data, size_t size, size_t n, void *ud)
-{
-  struct buf *b = ud;
-  size_t add = size * n;
-  if (add > PAC_FETCH_MAX - b->len)
-    {
-      b->over = true;
-      return 0; /* aborts the transfer */
-    }
-  char *np = realloc (b->p, b->len + add + 1);
-  if (np == NULL)
-    return 0;
-  memcpy (np + b->len, data, add);
-  b->p = np;
-  b->len += add;
-  b->p[b->len] = 0;
-  return add;
-}
 
 /* Progress callback: a non-zero return aborts the transfer. */
 static int
@@ -83,7 +57,7 @@ pac_fetch_cancel (const char *url, unsigned timeout_ms,
                   moat_error_t *err)
 {
   char errbuf[CURL_ERROR_SIZE] = "";
-  struct buf b = { 0 };
+  struct capbuf b = CAPBUF_INIT (PAC_FETCH_MAX);
   long status = 0;
   char *scheme = NULL;
   int r = -1;
@@ -104,7 +78,7 @@ pac_fetch_cancel (const char *url, unsigned timeout_ms,
   curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (c, CURLOPT_NOPROXY, "*");
   curl_easy_setopt (c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PAC_FETCH_MAX);
-  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, capbuf_write);
   curl_easy_setopt (c, CURLOPT_WRITEDATA, &b);
   curl_easy_setopt (c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt (c, CURLOPT_USERAGENT, "moat-pac-fetch");
@@ -144,17 +118,12 @@ pac_fetch_cancel (const char *url, unsigned timeout_ms,
                 url, status);
   else
     {
-      if (b.p == NULL && (b.p = calloc (1, 1)) == NULL)
+      if ((*body = capbuf_steal (&b, len)) == NULL)
         moat_error (err, ENOMEM, "fetch PAC `%s`", url);
       else
-        {
-          *body = b.p;
-          *len = b.len;
-          b.p = NULL;
-          r = 0;
-        }
+        r = 0;
     }
-  free (b.p);
+  capbuf_release (&b);
   curl_easy_cleanup (c);
   return r;
 }

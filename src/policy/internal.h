@@ -76,13 +76,10 @@ struct policy_admin
 };
 
 /* Diagnostics. */
-void report_add (struct policy_report *rep, enum policy_diag_severity sev,
-                 const char *path, const char *fmt, ...)
-    __attribute__ ((format (printf, 4, 5)));
 #define report_error(rep, path, ...)                                          \
-  report_add (rep, POLICY_DIAG_ERROR, path, __VA_ARGS__)
+  policy_report_add (rep, POLICY_DIAG_ERROR, path, __VA_ARGS__)
 #define report_warn(rep, path, ...)                                           \
-  report_add (rep, POLICY_DIAG_WARNING, path, __VA_ARGS__)
+  policy_report_add (rep, POLICY_DIAG_WARNING, path, __VA_ARGS__)
 
 /* True once the report holds POLICY_MAX_DIAGS items: callers skip work
  * (such as "did you mean") whose result would be dropped. */
@@ -93,7 +90,8 @@ report_full_p (const struct policy_report *rep)
 }
 
 /* "a.b" + "c" -> "a.b.c"; "" + "c" -> "c"; index form "a[3]".  Caller
- * frees; NULL on allocation failure (report_add accepts a NULL path). */
+ * frees; NULL on allocation failure (policy_report_add accepts a NULL path).
+ */
 char *path_join (const char *base, const char *key);
 char *path_index (const char *base, size_t i);
 

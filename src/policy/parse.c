@@ -194,11 +194,11 @@ policy_read_file (const char *path, const char *stop_at,
   m = moat_error_msg (&why);
   tail = strstr (m, ": Operation not permitted");
   mlen = tail != NULL ? (int)(tail - m) : (int)strlen (m);
-  report_add (rep, owner_sev, "", "%s%.*s",
-              owner_sev == POLICY_DIAG_ERROR
-                  ? "moat ignores this file: "
-                  : "moat would ignore this file if installed as is: ",
-              mlen, m);
+  policy_report_add (rep, owner_sev, "", "%s%.*s",
+                     owner_sev == POLICY_DIAG_ERROR
+                         ? "moat ignores this file: "
+                         : "moat would ignore this file if installed as is: ",
+                     mlen, m);
   /* The file in force is not read at all: nothing a user could have put
    * there reaches the parser.  A draft is read anyway, without the checks,
    * only to report on its content too. */

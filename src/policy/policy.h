@@ -50,9 +50,20 @@ struct policy_report
 /* A hostile file cannot make the report grow without bound. */
 #define POLICY_MAX_DIAGS 200
 
+/* Record one diagnostic (path NULL: "?").  Counts every error; past
+ * POLICY_MAX_DIAGS it counts the diagnostic as dropped instead, and on an
+ * allocation failure sets oom: it never fails. */
+void policy_report_add (struct policy_report *rep,
+                        enum policy_diag_severity sev, const char *path,
+                        const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
 void policy_report_free (struct policy_report *r);
 /* "error: containersProxy.exclude[1]: ..." lines, one per diagnostic. */
 char *policy_report_format (const struct policy_report *r);
+/* The diagnostics of one severity as a JSON array of {path, message}
+ * (what `--json` prints); NULL when out of memory. */
+json_t *policy_report_json (const struct policy_report *r,
+                            enum policy_diag_severity sev);
 
 enum policy_source
 {

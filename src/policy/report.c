@@ -10,8 +10,8 @@
 #include "internal.h"
 
 void
-report_add (struct policy_report *rep, enum policy_diag_severity sev,
-            const char *path, const char *fmt, ...)
+policy_report_add (struct policy_report *rep, enum policy_diag_severity sev,
+                   const char *path, const char *fmt, ...)
 {
   struct policy_diag *items, *d;
   va_list ap;
@@ -61,6 +61,19 @@ policy_report_free (struct policy_report *r)
     }
   free (r->items);
   memset (r, 0, sizeof *r);
+}
+
+json_t *
+policy_report_json (const struct policy_report *r,
+                    enum policy_diag_severity sev)
+{
+  json_t *a = json_array ();
+  for (size_t i = 0; a != NULL && i < r->n; i++)
+    if (r->items[i].severity == sev)
+      json_array_append_new (a,
+                             json_pack ("{s:s, s:s}", "path", r->items[i].path,
+                                        "message", r->items[i].msg));
+  return a;
 }
 
 char *

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "sandbox/proto.h"
 
@@ -50,14 +51,6 @@ struct sandbox_client
   uint8_t in[4096];
   size_t in_off, in_len;
 };
-
-static int64_t
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Kill (by PID, which we own and have not reaped, so it cannot have been
  * reused) and reap the sandbox; describe how it ended in *how. */
@@ -109,7 +102,7 @@ send_all (struct sandbox_client *c, const uint8_t *buf, size_t len,
       if (n < 0 && errno != EAGAIN)
         return moat_error (err, ECHILD, "write to sandbox: %s",
                            strerror (errno));
-      int64_t left = deadline - now_ms ();
+      int64_t left = deadline - moat_mono_ms ();
       if (left <= 0)
         return moat_error (err, ETIMEDOUT, "sandbox not reading");
       struct pollfd p = { .fd = c->fd, .events = POLLOUT };
@@ -139,7 +132,7 @@ recv_all (struct sandbox_client *c, uint8_t *buf, size_t len, int64_t deadline,
           len -= k;
           continue;
         }
-      int64_t left = deadline - now_ms ();
+      int64_t left = deadline - moat_mono_ms ();
       if (left <= 0)
         return moat_error (err, ETIMEDOUT, "no answer by the deadline");
       struct pollfd p = { .fd = c->fd, .events = POLLIN };
@@ -259,8 +252,8 @@ spawn (struct sandbox_client *c, moat_error_t *err)
   c->spawned = true;
 
   cleanup_free uint8_t *payload = NULL;
-  if (recv_frame (c, now_ms () + c->opts.start_timeout_ms, &type, &payload, f,
-                  &nf, err)
+  if (recv_frame (c, moat_mono_ms () + c->opts.start_timeout_ms, &type,
+                  &payload, f, &nf, err)
           < 0
       || type != SB_MSG_READY)
     {
@@ -338,7 +331,7 @@ load_one (struct sandbox_client *c, const struct script *s, moat_error_t *err)
   struct sb_field in[3] = { { s->name, (uint32_t)strlen (s->name) },
                             { s->src, (uint32_t)s->len },
                             { ms, (uint32_t)strlen (ms) } };
-  int64_t deadline = now_ms () + s->timeout_ms + c->opts.grace_ms;
+  int64_t deadline = moat_mono_ms () + s->timeout_ms + c->opts.grace_ms;
   return exchange (c, SB_MSG_LOAD, in, 3, deadline, NULL, err);
 }
 
@@ -516,7 +509,7 @@ sandbox_client_call (struct sandbox_client *c, const char *fn,
   struct sb_field in[3] = { { fn, (uint32_t)strlen (fn) },
                             { args_json, (uint32_t)strlen (args_json) },
                             { ms, (uint32_t)strlen (ms) } };
-  int64_t deadline = now_ms () + timeout_ms + c->opts.grace_ms;
+  int64_t deadline = moat_mono_ms () + timeout_ms + c->opts.grace_ms;
   int r = exchange (c, SB_MSG_CALL, in, 3, deadline, result_json, err);
   if (r == -1)
     {

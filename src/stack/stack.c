@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "ctl/ctl.h"
@@ -69,14 +70,6 @@ sleep_ms (int ms)
   struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
   while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
     ;
-}
-
-static long long
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static bool
@@ -331,7 +324,7 @@ wait_engine (const struct stack_up_opts *o, const char *sock,
              const struct stack_proc *dockerd, const char *log, off_t from,
              moat_error_t *err)
 {
-  long long deadline = now_ms () + (long long)o->timeout_s * 1000;
+  long long deadline = moat_mono_ms () + (long long)o->timeout_s * 1000;
   char why[64];
 
   for (;;)
@@ -351,7 +344,7 @@ wait_engine (const struct stack_up_opts *o, const char *sock,
         return 0;
       if (aborted_p (o))
         return moat_error (err, EINTR, "interrupted while dockerd started");
-      if (now_ms () > deadline)
+      if (moat_mono_ms () > deadline)
         {
           snprintf (why, sizeof why,
                     "did not answer on its socket within %d s", o->timeout_s);
@@ -365,32 +358,17 @@ int
 stack_ctl_quick (const struct moat_paths *paths, const char *cmd,
                  int timeout_ms, json_t **resp, moat_error_t *err)
 {
-  cleanup_close int fd = ctl_connect (paths, err);
-  json_t *req, *r = NULL;
+  json_t *req = json_pack ("{s:s}", "cmd", cmd);
   int ret;
 
-  if (fd < 0)
-    return -1;
-  req = json_pack ("{s:s}", "cmd", cmd);
-  ret = req == NULL ? moat_error (err, ENOMEM, "request")
-                    : ctl_send (fd, req, err);
+  if (req == NULL)
+    return moat_error (err, ENOMEM, "request");
+  ret = ctl_call_timeout (paths, req, timeout_ms, resp, err);
   json_decref (req);
-  if (ret < 0)
-    return -1;
-  ret = ctl_recv (fd, timeout_ms, &r, err);
-  if (ret < 0)
-    return -1;
-  if (ret == 1)
-    return moat_error (err, EPROTO, "moatd closed the connection");
-  if (!json_is_true (json_object_get (r, "ok")))
-    {
-      const char *e = json_string_value (json_object_get (r, "error"));
-      moat_error (err, 0, "moatd: %s", e ?: "request refused");
-      json_decref (r);
-      return -1;
-    }
-  *resp = r;
-  return 0;
+  /* A refusal says whose it is; the other errors name the socket. */
+  if (ret < 0 && moat_error_status (err) == 0)
+    return moat_error_wrap (err, "moatd");
+  return ret;
 }
 
 static int
@@ -398,7 +376,7 @@ wait_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
             const struct stack_proc *moatd, const char *log, off_t from,
             moat_error_t *err)
 {
-  long long deadline = now_ms () + (long long)o->timeout_s * 1000;
+  long long deadline = moat_mono_ms () + (long long)o->timeout_s * 1000;
   char why[64];
 
   for (;;)
@@ -422,7 +400,7 @@ wait_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
         }
       if (aborted_p (o))
         return moat_error (err, EINTR, "interrupted while moatd started");
-      if (now_ms () > deadline)
+      if (moat_mono_ms () > deadline)
         {
           snprintf (why, sizeof why, "did not answer ping within %d s",
                     o->timeout_s);
@@ -909,7 +887,7 @@ stack_supervise (const struct moat_paths *paths, json_t *record,
                           WIFEXITED (st) ? WEXITSTATUS (st) : WTERMSIG (st));
               /* moatd alone is restarted (the engine, its containers and
                * the interception rules stay), a few times at most. */
-              long long now = now_ms ();
+              long long now = moat_mono_ms ();
               size_t slot = n_restarts % MOATD_RESTARTS;
               if (strcmp (names[i], "moatd") == 0
                   && (n_restarts < MOATD_RESTARTS

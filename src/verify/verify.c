@@ -352,6 +352,32 @@ check_uid_map_and_runtime (struct ctx *c)
   json_decref (inspect);
 }
 
+/* Run script with `sh -c` in a --privileged container: 0 with its
+ * stdout in *out (and the guard's refusal, if it refused, in *refusal),
+ * or -1 after recording `check` as failed. */
+static int
+run_privileged (struct ctx *c, const char *check, const char *script,
+                char **out, char **refusal)
+{
+  json_t *spec
+      = json_pack ("{s:s, s:[s,s,s], s:{s:b}}", "Image", c->o->image, "Cmd",
+                   "sh", "-c", script, "HostConfig", "Privileged", 1);
+  json_t *inspect = NULL;
+  moat_error_t err = NULL;
+  int r = spec == NULL ? -1
+                       : run_capture (c, spec, out, &inspect, refusal, &err);
+
+  json_decref (spec);
+  json_decref (inspect);
+  if (r < 0)
+    {
+      record (c, check, false, "%s",
+              err ? moat_error_msg (&err) : "out of memory");
+      moat_error_release (&err);
+    }
+  return r;
+}
+
 /* A --privileged container must not undo its masks: unmount one, bind
  * /proc without them, or mount a fresh procfs without them (moat-lock and
  * the mount supervisor, see docs/moat-runc.md).  Also fails when no mask
@@ -377,24 +403,12 @@ check_privileged_masks (struct ctx *c)
         "fi\n"
         "echo masks=$n\n";
   const char *check = "privileged container keeps its masks";
-  json_t *spec
-      = json_pack ("{s:s, s:[s,s,s], s:{s:b}}", "Image", c->o->image, "Cmd",
-                   "sh", "-c", script, "HostConfig", "Privileged", 1);
   cleanup_free char *out = NULL, *refusal = NULL;
-  json_t *inspect = NULL;
-  moat_error_t err = NULL;
   const char *m, *esc;
   int n = 0;
 
-  if (run_capture (c, spec, &out, &inspect, &refusal, &err) < 0)
-    {
-      record (c, check, false, "%s", moat_error_msg (&err));
-      moat_error_release (&err);
-      json_decref (spec);
-      return;
-    }
-  json_decref (spec);
-  json_decref (inspect);
+  if (run_privileged (c, check, script, &out, &refusal) < 0)
+    return;
   if (refusal != NULL)
     {
       record (c, check, true, "--privileged is refused: %s", refusal);
@@ -426,25 +440,11 @@ check_nested (struct ctx *c)
         "grep -q \" /proc/keys \" /proc/self/mountinfo "
         "&& test -z \"$(cat /proc/keys)\" && echo nested-ok pids=$n'";
   const char *check = "nested containers work";
-  json_t *spec
-      = json_pack ("{s:s, s:[s,s,s], s:{s:b}}", "Image", c->o->image, "Cmd",
-                   "sh", "-c", script, "HostConfig", "Privileged", 1);
   cleanup_free char *out = NULL, *refusal = NULL;
-  json_t *inspect = NULL;
-  moat_error_t err = NULL;
   const char *p;
 
-  if (spec == NULL
-      || run_capture (c, spec, &out, &inspect, &refusal, &err) < 0)
-    {
-      record (c, check, false, "%s",
-              err ? moat_error_msg (&err) : "out of memory");
-      moat_error_release (&err);
-      json_decref (spec);
-      return;
-    }
-  json_decref (spec);
-  json_decref (inspect);
+  if (run_privileged (c, check, script, &out, &refusal) < 0)
+    return;
   if (refusal != NULL)
     {
       record (c, check, false, "--privileged is refused: %s", refusal);

@@ -1,6 +1,8 @@
 /* Query, cookie, Host and Origin parsing of the dashboard (parse.h). */
 #include "parse.h"
 
+#include "common/strutil.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -16,18 +18,6 @@ web_target_path (const char *target, char *out, size_t len)
   return 0;
 }
 
-static int
-hexval (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Percent-decode s[0..n) into out ('+' is a space). */
 static int
 decode (const char *s, size_t n, char *out, size_t len)
@@ -41,8 +31,8 @@ decode (const char *s, size_t n, char *out, size_t len)
           int hi, lo;
           if (i + 2 >= n)
             return -1;
-          hi = hexval (s[i + 1]);
-          lo = hexval (s[i + 2]);
+          hi = hex_digit_value (s[i + 1]);
+          lo = hex_digit_value (s[i + 2]);
           if (hi < 0 || lo < 0)
             return -1;
           c = (char)(hi * 16 + lo);

@@ -16,24 +16,17 @@ import sys
 import tempfile
 import time
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import browser  # noqa: E402  (tests/lib/browser.py)
+
 moat, port, container, artifacts, out_cookie = sys.argv[1:6]
 base = "http://127.0.0.1:%s" % port
-failed = 0
-
-
-def report(name, ok, detail=""):
-    global failed
-    if ok:
-        print("PASS %s" % name, flush=True)
-    else:
-        failed += 1
-        print("FAIL %s: %s" % (name, detail), flush=True)
+report = browser.Report()
 
 
 def ticket():
@@ -45,18 +38,8 @@ def text(by, what):
     return driver.find_element(by, what).text
 
 
-opts = webdriver.ChromeOptions()
-for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
-          "--disable-dev-shm-usage", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update",
-          "--disable-sync", "--disable-default-apps",
-          "--disable-domain-reliability", "--disable-features=Translate",
-          "--proxy-server=http://127.0.0.1:9", "--window-size=1280,900"):
-    opts.add_argument(a)
 profile = tempfile.mkdtemp(prefix="chromium-", dir=artifacts)
-opts.add_argument("--user-data-dir=" + profile)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"),
-                          options=opts)
+driver = browser.chromium(profile)
 wait = WebDriverWait(driver, 15)
 try:
     # Without a session: only how to get one.
@@ -176,11 +159,11 @@ try:
     driver.find_element(By.ID, "tab-status").click()
     time.sleep(0.5)
     shot = os.path.join(artifacts, "dashboard.png")
-    driver.save_screenshot(shot)
-    report("screenshot saved", os.path.getsize(shot) > 1000, shot)
+    report("screenshot saved", browser.screenshot(driver, shot) > 1000, shot)
     driver.find_element(By.ID, "tab-settings").click()
     time.sleep(0.5)
-    driver.save_screenshot(os.path.join(artifacts, "dashboard-settings.png"))
+    browser.screenshot(driver,
+                       os.path.join(artifacts, "dashboard-settings.png"))
 finally:
     driver.quit()
-sys.exit(1 if failed else 0)
+report.done()

@@ -9,43 +9,24 @@ CSP, cross-origin calls), "kept" (after update and a moat down/up: the
 storage is still there), "gone" (after rm and reinstall: it is not).
 The profile directory is kept between phases, as a user's browser keeps
 its storage.  Prints "PASS name" or "FAIL name: detail" lines.  The
-browser goes only to loopback: every other request is sent to a proxy
-address where nothing listens (127.0.0.1:9).
+browser (tests/lib/browser.py) goes only to loopback.
 """
+import os
 import subprocess
 import sys
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import browser  # noqa: E402  (tests/lib/browser.py)
+
 moat, port, artifacts, profile, phase = sys.argv[1:6]
 base = "http://127.0.0.1:%s" % port
-failed = 0
-
-
-def report(name, ok, detail=""):
-    global failed
-    if ok:
-        print("PASS %s" % name, flush=True)
-    else:
-        failed += 1
-        print("FAIL %s: %s" % (name, detail), flush=True)
-
-
-opts = webdriver.ChromeOptions()
-for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
-          "--disable-dev-shm-usage", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update",
-          "--disable-sync", "--disable-default-apps",
-          "--disable-domain-reliability", "--disable-features=Translate",
-          "--proxy-server=http://127.0.0.1:9", "--window-size=1280,900",
-          "--user-data-dir=" + profile):
-    opts.add_argument(a)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"),
-                          options=opts)
+report = browser.Report()
+driver = browser.chromium(profile)
 driver.set_script_timeout(20)
 wait = WebDriverWait(driver, 20)
 
@@ -173,10 +154,10 @@ try:
     in_frame("ea")
     driver.switch_to.default_content()
     path = "%s/ext-ui-%s.png" % (artifacts, phase)
-    driver.save_screenshot(path)
-    report("screenshot saved %s" % path, True)
+    report("screenshot saved %s" % path,
+           browser.screenshot(driver, path) > 1000, path)
 except Exception as e:  # noqa: BLE001
     report("browser %s" % phase, False, repr(e))
 finally:
     driver.quit()
-sys.exit(1 if failed else 0)
+report.done()

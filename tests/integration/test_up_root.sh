@@ -37,6 +37,30 @@ mode=$(stat -c %a "$MOAT_ROOT")
 check_output "a container runs on a root that was 0700" hi docker run --rm busybox echo hi
 check "moat status is healthy" "$MOAT" status
 
+# A non-root docker CLI whose HOME is below $MOAT_ROOT/var (where the
+# extensions' host binaries get their per-user homes) loads its config
+# without a warning: moat up made the new $MOAT_ROOT/var with its log
+# directory's 0750, which hid everything below it.  The new parents are
+# searchable, not listable; the logs and the state db stay root's.
+harness_docker_user moatr
+vhome=$MOAT_ROOT/var/lib/moat-test-home/$TUID
+mkdir -p "$vhome/.docker" && echo '{}' >"$vhome/.docker/config.json" &&
+  chown -R "$TUID:$TGID" "$vhome" && chmod 0700 "$vhome"
+as_user env HOME="$vhome" docker version >"$HARNESS_DIR/version.out" 2>"$HARNESS_DIR/version.err"
+rc=$?
+if [ $rc -eq 0 ] && ! grep -qi 'warning' "$HARNESS_DIR/version.err"; then
+  ok "a non-root docker version with HOME below \$MOAT_ROOT/var prints no warning"
+else
+  not_ok "a non-root docker version with HOME below \$MOAT_ROOT/var prints no warning" "exit $rc" "$(cat "$HARNESS_DIR/version.err")"
+fi
+check_output "\$MOAT_ROOT/var is searchable, not listable, by others" 751 stat -c %a "$MOAT_ROOT/var"
+check_output "  and var/log" 751 stat -c %a "$MOAT_ROOT/var/log"
+check_fails "  the test user cannot list \$MOAT_ROOT/var" as_user ls "$MOAT_ROOT/var"
+check_output "the log directory stays 0750" 750 stat -c %a "$MOAT_ROOT/var/log/moat"
+check_fails "  the test user cannot read moatd's log" as_user cat "$MOAT_ROOT/var/log/moat/moatd.log"
+check_output "the state db stays 0600" 600 stat -c %a "$MOAT_ROOT/var/lib/moat/state.db"
+check_fails "  the test user cannot read it" as_user cat "$MOAT_ROOT/var/lib/moat/state.db"
+
 # Something below the root becomes unsearchable after moat up: status says
 # so (and is not healthy), verify fails the check, naming the directory.
 chmod 0700 "$MOAT_ROOT/run"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/paths.h"
@@ -188,6 +189,74 @@ trusted_open_refusals (void **state)
   assert_int_equal (system (cmd), 0);
 }
 
+/* mkdir -p: the leaf gets the mode asked for; a parent it creates gets
+ * that mode plus search for all (a 0750 leaf must not make a new parent
+ * hide a path below it that others may use); existing ones are kept. */
+static void
+mkdir_p_parents_searchable (void **state)
+{
+  char dir[] = "/tmp/moat-test-XXXXXX";
+  cleanup_free char *leaf = NULL;
+  cleanup_free char *mid = NULL;
+  cleanup_free char *top = NULL;
+  cleanup_free char *cmd = NULL;
+  cleanup_error moat_error_t err = NULL;
+  struct stat st;
+  mode_t old = umask (022);
+
+  assert_non_null (mkdtemp (dir));
+  assert_int_equal (chmod (dir, 0700), 0);
+  assert_true (asprintf (&top, "%s/var", dir) > 0);
+  assert_true (asprintf (&mid, "%s/var/log", dir) > 0);
+  assert_true (asprintf (&leaf, "%s/var/log/moat", dir) > 0);
+  assert_int_equal (fs_mkdir_p (leaf, 0750, &err), 0);
+  assert_int_equal (stat (leaf, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0750);
+  assert_int_equal (stat (mid, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0751);
+  assert_int_equal (stat (top, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0751);
+  /* The existing top directory keeps its mode. */
+  assert_int_equal (stat (dir, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0700);
+  /* A 0700 leaf: parents are searchable, not listable. */
+  free (leaf);
+  assert_true (asprintf (&leaf, "%s/a/b", dir) > 0);
+  assert_int_equal (fs_mkdir_p (leaf, 0700, &err), 0);
+  assert_int_equal (stat (leaf, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0700);
+  free (mid);
+  assert_true (asprintf (&mid, "%s/a", dir) > 0);
+  assert_int_equal (stat (mid, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0711);
+  /* Again: nothing changes. */
+  assert_int_equal (fs_mkdir_p (leaf, 0755, &err), 0);
+  assert_int_equal (stat (leaf, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0700);
+
+  umask (old);
+  assert_true (asprintf (&cmd, "rm -rf '%s'", dir) > 0);
+  assert_int_equal (system (cmd), 0);
+}
+
+/* The monotonic clock in ms: agrees with CLOCK_MONOTONIC, never goes back. */
+static void
+mono_ms_is_monotonic (void **state)
+{
+  struct timespec ts;
+  int64_t a = moat_mono_ms (), b;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  b = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  assert_true (b >= a && b - a < 1000);
+  for (int i = 0; i < 1000; i++)
+    {
+      b = moat_mono_ms ();
+      assert_true (b >= a);
+      a = b;
+    }
+}
+
 int
 main (void)
 {
@@ -196,6 +265,8 @@ main (void)
     cmocka_unit_test (paths_honour_root),
     cmocka_unit_test (read_file_caps_size),
     cmocka_unit_test (trusted_open_refusals),
+    cmocka_unit_test (mkdir_p_parents_searchable),
+    cmocka_unit_test (mono_ms_is_monotonic),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -100,18 +100,6 @@ usage (FILE *out)
                 "\nSee docs/settings.md for the file format and defaults.\n");
 }
 
-static json_t *
-diag_array (const struct policy_report *rep, enum policy_diag_severity sev)
-{
-  json_t *a = json_array ();
-  for (size_t i = 0; a != NULL && i < rep->n; i++)
-    if (rep->items[i].severity == sev)
-      json_array_append_new (a, json_pack ("{s:s, s:s}", "path",
-                                           rep->items[i].path, "message",
-                                           rep->items[i].msg));
-  return a;
-}
-
 static int
 cmd_validate (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
 {
@@ -153,10 +141,10 @@ cmd_validate (struct moat_cli *cli, int argc, char **argv, moat_error_t *err)
     }
   if (json)
     {
-      json_t *o
-          = json_pack ("{s:s, s:b, s:o, s:o}", "file", file, "valid", r == 0,
-                       "errors", diag_array (&rep, POLICY_DIAG_ERROR),
-                       "warnings", diag_array (&rep, POLICY_DIAG_WARNING));
+      json_t *o = json_pack (
+          "{s:s, s:b, s:o, s:o}", "file", file, "valid", r == 0, "errors",
+          policy_report_json (&rep, POLICY_DIAG_ERROR), "warnings",
+          policy_report_json (&rep, POLICY_DIAG_WARNING));
       char *s = o != NULL ? json_dumps (o, JSON_INDENT (2)) : NULL;
       json_decref (o);
       if (s == NULL)

@@ -51,18 +51,6 @@ usage (FILE *out, const struct moat_paths *paths)
       paths->registry_json, paths->dd_registry_json);
 }
 
-static json_t *
-diags (const struct policy_report *rep, enum policy_diag_severity sev)
-{
-  json_t *a = json_array ();
-  for (size_t i = 0; a != NULL && i < rep->n; i++)
-    if (rep->items[i].severity == sev)
-      json_array_append_new (a, json_pack ("{s:s, s:s}", "path",
-                                           rep->items[i].path, "message",
-                                           rep->items[i].msg));
-  return a;
-}
-
 static int
 print_json (const struct signin_policy *sp, const struct policy_report *rep,
             bool valid, moat_error_t *err)
@@ -77,8 +65,8 @@ print_json (const struct signin_policy *sp, const struct policy_report *rep,
       "{s:o, s:o, s:o, s:b, s:o, s:o}", "allowedOrgs", orgs, "source",
       sp->source != NULL ? json_string (sp->source) : json_null (), "ignored",
       sp->ignored != NULL ? json_string (sp->ignored) : json_null (), "valid",
-      valid, "errors", diags (rep, POLICY_DIAG_ERROR), "warnings",
-      diags (rep, POLICY_DIAG_WARNING));
+      valid, "errors", policy_report_json (rep, POLICY_DIAG_ERROR), "warnings",
+      policy_report_json (rep, POLICY_DIAG_WARNING));
   s = o != NULL ? json_dumps (o, JSON_INDENT (2)) : NULL;
   json_decref (o);
   if (s == NULL)
@@ -224,8 +212,10 @@ lint_report (struct signin_lint_file *files, size_t n, bool json,
                     "{s:s, s:s, s:b, s:o, s:o, s:o}", "path", files[i].path,
                     "method", signin_method_name (files[i].method), "valid",
                     files[i].valid, "allowedOrgs", lint_orgs_json (&files[i]),
-                    "errors", diags (&files[i].rep, POLICY_DIAG_ERROR),
-                    "warnings", diags (&files[i].rep, POLICY_DIAG_WARNING)));
+                    "errors",
+                    policy_report_json (&files[i].rep, POLICY_DIAG_ERROR),
+                    "warnings",
+                    policy_report_json (&files[i].rep, POLICY_DIAG_WARNING)));
       for (int p = 0; p < SIGNIN_P_N; p++)
         json_object_set_new (
             plat, pkeys[p],
