@@ -12,6 +12,7 @@
  *   raw engine, with nothing chosen by the caller but the command.
  *
  * Everything here blocks: it runs on ext_ui_role.c's worker threads. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "dockerapi/dockerapi.h"
 #include "ext/hostexec.h"
 #include "ext_ui_exec.h"
@@ -739,6 +741,148 @@ demux (const char *b, size_t len, json_t *o)
   return 0;
 }
 
+/* ---- ending an exec the engine cannot end ---- */
+
+/* The parent pid of pid (/proc/PID/stat), -1 when it is gone. */
+static pid_t
+ppid_of (pid_t pid)
+{
+  char path[64], buf[512], *rp;
+  int pp = -1;
+  ssize_t n;
+  cleanup_close int fd = -1;
+  snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || (n = read (fd, buf, sizeof buf - 1)) <= 0)
+    return -1;
+  buf[n] = '\0';
+  rp = strrchr (buf, ')'); /* the command may hold spaces and parens */
+  if (rp == NULL || sscanf (rp + 1, " %*c %d", &pp) != 1)
+    return -1;
+  return (pid_t)pp;
+}
+
+/* Whether pid's cgroup is the container id's (its path names the id). */
+static bool
+in_container (pid_t pid, const char *id)
+{
+  char path[64], buf[4096];
+  ssize_t n;
+  cleanup_close int fd = -1;
+  snprintf (path, sizeof path, "/proc/%d/cgroup", (int)pid);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || (n = read (fd, buf, sizeof buf - 1)) <= 0)
+    return false;
+  buf[n] = '\0';
+  return strstr (buf, id) != NULL;
+}
+
+/* Stop (then kill) root and every process descended from it.  Stopped
+ * processes cannot fork, so the walk is repeated until it finds nothing
+ * new; then all get SIGKILL.  Only processes in the container's cgroup
+ * are touched. */
+static void
+kill_tree (pid_t root, const char *id)
+{
+  pid_t *set = NULL;
+  size_t n = 0, cap = 0;
+  bool grew = true;
+
+  for (int round = 0; grew && round < 16; round++)
+    {
+      DIR *d = opendir ("/proc");
+      struct dirent *e;
+      grew = false;
+      if (d == NULL)
+        break;
+      while ((e = readdir (d)) != NULL)
+        {
+          char *end;
+          long v = strtol (e->d_name, &end, 10);
+          pid_t p = (pid_t)v, a;
+          bool mine = false, seen = false;
+          int depth = 0;
+          if (*end != '\0' || v <= 1)
+            continue;
+          /* p is in the tree when an ancestor (within 64 levels) is root */
+          for (a = p; a > 1 && !mine; a = ppid_of (a))
+            {
+              mine = a == root;
+              if (++depth > 64)
+                break;
+            }
+          if (!mine || !in_container (p, id))
+            continue;
+          seen = false;
+          for (size_t i = 0; i < n && !seen; i++)
+            seen = set[i] == p;
+          if (seen)
+            continue;
+          if (n == cap)
+            {
+              pid_t *ns = realloc (set, (cap ? cap * 2 : 16) * sizeof *ns);
+              if (ns == NULL)
+                break;
+              set = ns;
+              cap = cap ? cap * 2 : 16;
+            }
+          set[n++] = p;
+          kill (p, SIGSTOP);
+          grew = true;
+        }
+      closedir (d);
+    }
+  for (size_t i = 0; i < n; i++)
+    kill (set[i], SIGKILL);
+  free (set);
+}
+
+/* End exec eid of container id, still running after its time (or output)
+ * limit: its pid from the engine, checked to be in the container (through
+ * a pidfd, so a reused pid is never signalled), then its whole tree. */
+static void
+vm_exec_kill (const char *engine_sock, const char *id, const char *eid)
+{
+  moat_error_t err = NULL;
+  struct dockerapi_response r = { 0 };
+  cleanup_free char *p = NULL;
+  cleanup_close int pidfd = -1;
+  json_t *j;
+  pid_t pid;
+  bool running;
+
+  if (asprintf (&p, "/exec/%s/json", eid) < 0)
+    {
+      p = NULL;
+      return;
+    }
+  if (dockerapi_call (engine_sock, "GET", p, NULL, 0, false, 10000, &r, &err)
+      < 0)
+    {
+      log_warn ("vm.cli.exec: cannot end exec %.12s: %s", eid,
+                moat_error_msg (&err));
+      moat_error_release (&err);
+      return;
+    }
+  j = r.status == 200 ? json_loadb (r.body, r.len, 0, NULL) : NULL;
+  pid = (pid_t)json_integer_value (json_object_get (j, "Pid"));
+  running = json_is_true (json_object_get (j, "Running"));
+  json_decref (j);
+  dockerapi_response_free (&r);
+  if (!running || pid <= 1)
+    return;
+  pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
+  if (pidfd < 0)
+    return; /* gone already */
+  /* the pid is the process the pidfd holds as long as that is alive:
+   * checked after the cgroup was read */
+  if (!in_container (pid, id)
+      || syscall (SYS_pidfd_send_signal, pidfd, 0, NULL, 0) != 0)
+    return;
+  kill_tree (pid, id);
+  syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+}
+
 static void
 vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
          int *status, json_t **reply)
@@ -829,10 +973,16 @@ vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
     if (dockerapi_call (x->engine_sock, "POST", start, sb, strlen (sb), false,
                         VM_TIMEOUT_MS, &r, &err)
         < 0)
-      goto fail;
+      {
+        /* past the time or output limit: the engine would let it run
+         * until the container ends */
+        vm_exec_kill (x->engine_sock, id, p + 6);
+        goto fail;
+      }
     o = json_object ();
     if (r.status != 200 || o == NULL || demux (r.body, r.len, o) < 0)
       {
+        vm_exec_kill (x->engine_sock, id, p + 6);
         *reply = ext_ui_message (
             PREFIX "extension %s: vm.cli.exec: %s", name,
             r.status != 200 ? dockerapi_error_message (&r, ebuf, sizeof ebuf)
