@@ -179,6 +179,127 @@ argv_free (char **v)
   free (v);
 }
 
+/* The options of an exec call: options.cwd (a string) and options.env (an
+ * object of strings).  env entries are kept as NAME=value only when the
+ * host binaries' allow list passes them (ext_host_env_passed); the rest
+ * (LD_PRELOAD, PATH, tokens, ...) is dropped.  *env: NULL-terminated, or
+ * NULL when none is kept.  -1 with *why. */
+struct exec_opts
+{
+  const char *cwd;
+  char **env;
+};
+
+static void
+opts_free (struct exec_opts *o)
+{
+  for (size_t i = 0; o->env != NULL && o->env[i] != NULL; i++)
+    free (o->env[i]);
+  free (o->env);
+  o->env = NULL;
+}
+
+static int
+req_opts (const json_t *req, struct exec_opts *o, const char **why)
+{
+  const json_t *opts = json_object_get (req, "options"), *cwd, *env, *v;
+  const char *k;
+  size_t n = 0;
+
+  memset (o, 0, sizeof *o);
+  if (opts == NULL || json_is_null (opts))
+    return 0;
+  if (!json_is_object (opts))
+    {
+      *why = "options must be an object";
+      return -1;
+    }
+  json_object_foreach ((json_t *)opts, k, v)
+  {
+    if (strcmp (k, "cwd") != 0 && strcmp (k, "env") != 0)
+      {
+        *why = "unknown option (cwd and env are known)";
+        return -1;
+      }
+  }
+  cwd = json_object_get (opts, "cwd");
+  if (cwd != NULL && !json_is_null (cwd))
+    {
+      const char *c = json_string_value (cwd);
+      bool ok = c != NULL && strlen (c) == json_string_length (cwd)
+                && strlen (c) < 4096;
+      for (const char *q = c; ok && *q != '\0'; q++)
+        ok = (unsigned char)*q >= 0x20 && *q != 0x7f;
+      if (!ok)
+        {
+          *why = "options.cwd must be a path (a string without control "
+                 "characters)";
+          return -1;
+        }
+      o->cwd = c[0] != '\0' ? c : NULL;
+    }
+  env = json_object_get (opts, "env");
+  if (env == NULL || json_is_null (env))
+    return 0;
+  if (!json_is_object (env) || json_object_size (env) > EXT_EXEC_MAX_ARGS)
+    {
+      *why = "options.env must be an object of at most 256 strings";
+      return -1;
+    }
+  o->env = calloc (json_object_size (env) + 1, sizeof *o->env);
+  if (o->env == NULL)
+    {
+      *why = "out of memory";
+      return -1;
+    }
+  json_object_foreach ((json_t *)env, k, v)
+  {
+    char *e = NULL;
+    const char *val = json_string_value (v);
+    if (val == NULL || strlen (val) != json_string_length (v) || k[0] == '\0'
+        || strchr (k, '=') != NULL)
+      {
+        opts_free (o);
+        *why = "options.env must map names (without `=`) to strings "
+               "(without NUL)";
+        return -1;
+      }
+    if (asprintf (&e, "%s=%s", k, val) < 0)
+      {
+        opts_free (o);
+        *why = "out of memory";
+        return -1;
+      }
+    if (ext_host_env_passed (e))
+      o->env[n++] = e;
+    else
+      free (e); /* not on the allow list: dropped */
+  }
+  return 0;
+}
+
+/* cwd for a run in home: relative to it, or absolute inside it.  NULL
+ * (home itself) or the part beneath it; -1 when it is elsewhere. */
+static int
+cwd_in_home (const char *cwd, const char *home, const char **rel)
+{
+  size_t hl = strlen (home);
+  *rel = NULL;
+  if (cwd == NULL)
+    return 0;
+  if (cwd[0] != '/')
+    {
+      *rel = cwd;
+      return 0;
+    }
+  if (strncmp (cwd, home, hl) != 0 || (cwd[hl] != '\0' && cwd[hl] != '/'))
+    return -1;
+  while (cwd[hl] == '/')
+    hl++;
+  *rel = cwd[hl] != '\0' ? cwd + hl : NULL;
+  return 0;
+}
+
 /* ExecResult of Docker's SDK: {stdout, stderr, code} (+ killed, signal). */
 static json_t *
 exec_result (const struct ext_exec_result *r)
@@ -191,7 +312,7 @@ exec_result (const struct ext_exec_result *r)
   json_object_set_new (o, "code",
                        r->exit_code >= 0 ? json_integer (r->exit_code)
                                          : json_null ());
-  if (r->term_signal != 0 || r->timed_out || r->truncated)
+  if (r->term_signal != 0 || r->timed_out || r->truncated || r->cancelled)
     {
       json_object_set_new (o, "killed", json_true ());
       json_object_set_new (o, "signal",
@@ -201,6 +322,8 @@ exec_result (const struct ext_exec_result *r)
     }
   if (r->timed_out)
     json_object_set_new (o, "timedOut", json_true ());
+  if (r->cancelled)
+    json_object_set_new (o, "cancelled", json_true ());
   if (r->truncated)
     json_object_set_new (o, "truncated", json_true ());
   return o;
@@ -208,40 +331,72 @@ exec_result (const struct ext_exec_result *r)
 
 static void
 host_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
-           const json_t *req, int *status, json_t **reply)
+           const json_t *req, const struct ext_ui_sink *sink, int *status,
+           json_t **reply)
 {
   moat_error_t err = NULL;
   struct ext_exec_result res = { 0 };
+  struct exec_opts o = { 0 };
   cleanup_free gid_t *groups = NULL;
+  cleanup_free char *home = NULL;
   size_t ng = 0;
   gid_t gid;
+  const char *owhy = NULL, *rel = NULL;
   char *why, **v = req_argv (req, NULL, &why);
+  struct ext_exec_req ro = { 0 };
 
-  if (v == NULL)
+  if (v == NULL || req_opts (req, &o, &owhy) < 0)
     {
       *status = 400;
       *reply = ext_ui_message (PREFIX "extension %s: host.cli.exec: %s", name,
-                               why);
+                               v == NULL ? why : owhy);
+      argv_free (v);
       return;
     }
-  if (user_ids (uid, &gid, &groups, &ng, &err) < 0
-      || ext_host_exec (x->dir, name, v[0], v + 1, NULL, uid, gid, groups, ng,
-                        0, &res, &err)
-             < 0)
+  if (user_ids (uid, &gid, &groups, &ng, &err) < 0)
+    goto fail;
+  if (o.cwd != NULL)
     {
-      /* ext_host_exec's refusal of a binary not listed has no errno */
-      *status = moat_error_status (&err) == 0 ? 403 : err_status (&err);
-      *reply = ext_ui_message (PREFIX "extension %s: host.cli.exec: %s", name,
-                               moat_error_msg (&err));
-      moat_error_release (&err);
+      home = ext_host_home (x->dir, name, uid, gid, &err);
+      if (home == NULL)
+        goto fail;
+      if (cwd_in_home (o.cwd, home, &rel) < 0)
+        {
+          moat_error (&err, EINVAL,
+                      "options.cwd `%.200s` is not inside the extension's "
+                      "home for this user (%s)",
+                      o.cwd, home);
+          goto fail;
+        }
     }
-  else
+  ro.cwd = rel;
+  if (sink != NULL)
     {
-      *status = 200;
-      *reply = exec_result (&res);
+      ro.timeout_ms = EXT_UI_STREAM_TIMEOUT_MS;
+      ro.max_output = EXT_UI_STREAM_MAX_OUTPUT;
+      ro.on_output = sink->output;
+      ro.output_ud = sink->ud;
+      ro.cancel_fd = &sink->cancel_fd;
     }
+  if (ext_host_exec_opts (x->dir, name, v[0], v + 1, o.env, uid, gid, groups,
+                          ng, 0, &ro, &res, &err)
+      < 0)
+    goto fail;
+  *status = 200;
+  *reply = exec_result (&res);
   ext_exec_result_free (&res);
   argv_free (v);
+  opts_free (&o);
+  return;
+fail:
+  /* ext_host_exec's refusal of a binary not listed has no errno */
+  *status = moat_error_status (&err) == 0 ? 403 : err_status (&err);
+  *reply = ext_ui_message (PREFIX "extension %s: host.cli.exec: %s", name,
+                           moat_error_msg (&err));
+  moat_error_release (&err);
+  ext_exec_result_free (&res);
+  argv_free (v);
+  opts_free (&o);
 }
 
 static const char *
@@ -256,8 +411,11 @@ docker_cli (void)
 
 static void
 docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
-             const json_t *req, int *status, json_t **reply)
+             const json_t *req, const struct ext_ui_sink *sink, int *status,
+             json_t **reply)
 {
+  struct exec_opts o = { 0 };
+  const char *owhy = NULL, *rel = NULL;
   moat_error_t err = NULL;
   struct ext_exec_result res = { 0 };
   cleanup_free gid_t *groups = NULL;
@@ -267,11 +425,12 @@ docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
   const char *cli = docker_cli ();
   char *why, **v = req_argv (req, "docker", &why);
 
-  if (v == NULL)
+  if (v == NULL || req_opts (req, &o, &owhy) < 0)
     {
       *status = 400;
       *reply = ext_ui_message (PREFIX "extension %s: docker.cli.exec: %s",
-                               name, why);
+                               name, v == NULL ? why : owhy);
+      argv_free (v);
       return;
     }
   /* the command is a subcommand: a global option (-H, --context,
@@ -285,6 +444,7 @@ docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
                                "(`%.64s`)",
                                name, v[1]);
       argv_free (v);
+      opts_free (&o);
       return;
     }
   if (cli == NULL)
@@ -295,6 +455,7 @@ docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
                                "in /usr/local/bin or /usr/bin",
                                name);
       argv_free (v);
+      opts_free (&o);
       return;
     }
   if (user_ids (uid, &gid, &groups, &ng, &err) < 0
@@ -307,10 +468,24 @@ docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
       moat_error (&err, ENOMEM, "out of memory");
       goto fail;
     }
+  if (cwd_in_home (o.cwd, home, &rel) < 0)
+    {
+      moat_error (&err, EINVAL,
+                  "options.cwd `%.200s` is not inside the extension's home "
+                  "for this user (%s)",
+                  o.cwd, home);
+      goto fail;
+    }
   {
-    char *envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin", e_home, e_host,
-                     "DOCKER_CLI_HINTS=false", NULL };
+    /* moat's four, then the caller's allowed ones (locale, terminal) */
+    char *envp[4 + EXT_EXEC_MAX_ARGS + 1]
+        = { "PATH=/usr/local/bin:/usr/bin:/bin", e_home, e_host,
+            "DOCKER_CLI_HINTS=false" };
+    size_t ne = 4;
     const char *writes[] = { home, NULL };
+    for (size_t i = 0; o.env != NULL && o.env[i] != NULL; i++)
+      envp[ne++] = o.env[i];
+    envp[ne] = NULL;
     struct ext_exec_req r = {
       .path = cli,
       .argv = v,
@@ -320,7 +495,16 @@ docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
       .groups = groups,
       .ngroups = ng,
       .write_dirs = writes,
+      .cwd = rel,
     };
+    if (sink != NULL)
+      {
+        r.timeout_ms = EXT_UI_STREAM_TIMEOUT_MS;
+        r.max_output = EXT_UI_STREAM_MAX_OUTPUT;
+        r.on_output = sink->output;
+        r.output_ud = sink->ud;
+        r.cancel_fd = &sink->cancel_fd;
+      }
     if (ext_exec_confined (&r, &res, &err) < 0)
       goto fail;
   }
@@ -328,6 +512,7 @@ docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
   *reply = exec_result (&res);
   ext_exec_result_free (&res);
   argv_free (v);
+  opts_free (&o);
   return;
 fail:
   *status = err_status (&err);
@@ -336,6 +521,7 @@ fail:
   moat_error_release (&err);
   ext_exec_result_free (&res);
   argv_free (v);
+  opts_free (&o);
 }
 
 /* ---- the engine's lists, as the user ---- */
@@ -883,29 +1069,156 @@ vm_exec_kill (const char *engine_sock, const char *id, const char *eid)
   syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 }
 
+/* (streamed) POST /exec/EID/start on the raw engine, read by hand: the
+ * engine answers 200 and then the multiplexed stream, each frame passed to
+ * sink as it comes, until the exec ends (EOF), the time or output limit,
+ * or a cancel.  0 when the exec ended by itself; 1 when it was cut off
+ * (*why says how); -1 with *err. */
+static int
+vm_stream_start (const char *engine_sock, const char *eid,
+                 const struct ext_ui_sink *sink, const char **why,
+                 moat_error_t *err)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  cleanup_close int fd = -1;
+  cleanup_free char *rq = NULL;
+  cleanup_free char *buf = NULL;
+  const char *sb = "{\"Detach\":false,\"Tty\":false}";
+  size_t len = 0, cap = 65536, total = 0;
+  long long deadline = now_ms () + EXT_UI_STREAM_TIMEOUT_MS;
+  bool head = true;
+  int n;
+
+  *why = NULL;
+  if (strlen (engine_sock) >= sizeof sa.sun_path)
+    return moat_error (err, ENAMETOOLONG, "the engine's socket path");
+  memcpy (sa.sun_path, engine_sock, strlen (engine_sock) + 1);
+  n = asprintf (&rq,
+                "POST /exec/%s/start HTTP/1.1\r\nHost: docker\r\n"
+                "User-Agent: moat\r\nContent-Type: application/json\r\n"
+                "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                eid, strlen (sb), sb);
+  if (n < 0 || (buf = malloc (cap)) == NULL)
+    {
+      if (n < 0)
+        rq = NULL;
+      return moat_error (err, ENOMEM, "out of memory");
+    }
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect (fd, (struct sockaddr *)&sa, sizeof sa) < 0
+      || write_all (fd, rq, (size_t)n) < 0)
+    return moat_error (err, errno, "the engine's socket");
+  for (;;)
+    {
+      struct pollfd pf[2]
+          = { { fd, POLLIN, 0 }, { sink->cancel_fd, POLLIN, 0 } };
+      long long left = deadline - now_ms ();
+      ssize_t got;
+      if (left <= 0)
+        {
+          *why = "timedOut";
+          return 1;
+        }
+      if (poll (pf, 2, (int)(left > 1000 ? 1000 : left)) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return moat_error (err, errno, "poll");
+        }
+      if (pf[1].revents != 0)
+        {
+          *why = "cancelled";
+          return 1;
+        }
+      if (pf[0].revents == 0)
+        continue;
+      if (len == cap)
+        return moat_error (err, E2BIG,
+                           "a frame of the engine's stream "
+                           "is too large");
+      got = read (fd, buf + len, cap - len);
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got < 0)
+        return moat_error (err, errno, "read the engine's stream");
+      if (got == 0)
+        return head ? moat_error (err, EIO, "the engine closed the exec") : 0;
+      len += (size_t)got;
+      if (head)
+        {
+          char *e = memmem (buf, len, "\r\n\r\n", 4);
+          int st = 0;
+          if (e == NULL)
+            continue;
+          if (sscanf (buf, "HTTP/1.%*d %d", &st) != 1 || st != 200)
+            return moat_error (err, EIO,
+                               "the engine answered the exec's "
+                               "start with HTTP %d",
+                               st);
+          head = false;
+          memmove (buf, e + 4, len - (size_t)(e + 4 - buf));
+          len -= (size_t)(e + 4 - buf);
+        }
+      /* whole frames: 8-byte header (stream, 0, 0, 0, size big-endian) */
+      while (len >= 8)
+        {
+          const unsigned char *h = (const unsigned char *)buf;
+          size_t sz = ((size_t)h[4] << 24) | ((size_t)h[5] << 16)
+                      | ((size_t)h[6] << 8) | h[7];
+          if (sz > cap - 8)
+            return moat_error (err, E2BIG,
+                               "a frame of the engine's stream "
+                               "is too large");
+          if (len < 8 + sz)
+            break;
+          total += sz;
+          if (sz > 0)
+            sink->output (sink->ud, h[0] == 2 ? 2 : 1, buf + 8, sz);
+          memmove (buf, buf + 8 + sz, len - 8 - sz);
+          len -= 8 + sz;
+          if (total > 2 * (size_t)EXT_UI_STREAM_MAX_OUTPUT)
+            {
+              *why = "truncated";
+              return 1;
+            }
+        }
+    }
+}
+
 static void
 vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
-         int *status, json_t **reply)
+         const struct ext_ui_sink *sink, int *status, json_t **reply)
 {
   moat_error_t err = NULL;
   struct dockerapi_response r = { 0 };
+  struct exec_opts o = { 0 };
   cleanup_free char *id = NULL, *p = NULL, *body = NULL;
-  json_t *cmd = json_array (), *o = NULL, *j;
+  json_t *cmd = json_array (), *o_ = NULL, *j, *env = json_array ();
   char *why, **v = req_argv (req, NULL, &why), ebuf[256];
-  const char *eid;
+  const char *eid, *owhy = NULL, *cut = NULL;
 
   *status = 502;
-  if (v == NULL)
+  if (v == NULL || req_opts (req, &o, &owhy) < 0
+      || (o.cwd != NULL && o.cwd[0] != '/'))
     {
       *status = 400;
-      *reply
-          = ext_ui_message (PREFIX "extension %s: vm.cli.exec: %s", name, why);
+      *reply = ext_ui_message (
+          PREFIX "extension %s: vm.cli.exec: %s", name,
+          v == NULL      ? why
+          : owhy != NULL ? owhy
+                         : "options.cwd must be an absolute path in the "
+                           "backend container");
       json_decref (cmd);
+      json_decref (env);
+      argv_free (v);
+      opts_free (&o);
       return;
     }
   for (size_t i = 0; v[i] != NULL; i++)
     json_array_append_new (cmd, json_string (v[i]));
   argv_free (v);
+  for (size_t i = 0; o.env != NULL && o.env[i] != NULL; i++)
+    json_array_append_new (env, json_string (o.env[i]));
   id = backend_id (x->dir, name);
   if (id == NULL)
     {
@@ -915,13 +1228,20 @@ vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
                                "container",
                                name);
       json_decref (cmd);
+      json_decref (env);
+      opts_free (&o);
       return;
     }
-  /* Nothing but the command is the caller's: no User, Privileged, Env,
-   * WorkingDir; the exec gets the container's own user, capabilities,
-   * seccomp profile and user namespace. */
-  j = json_pack ("{s:b, s:b, s:b, s:b, s:o}", "AttachStdin", 0, "AttachStdout",
-                 1, "AttachStderr", 1, "Tty", 0, "Cmd", cmd);
+  /* The caller chooses the command, a working directory and the allowed
+   * environment (locale, terminal) only: no User, Privileged or other Env;
+   * the exec gets the container's own user, capabilities, seccomp profile
+   * and user namespace. */
+  j = json_pack ("{s:b, s:b, s:b, s:b, s:o, s:o}", "AttachStdin", 0,
+                 "AttachStdout", 1, "AttachStderr", 1, "Tty", 0, "Cmd", cmd,
+                 "Env", env);
+  if (j != NULL && o.cwd != NULL)
+    json_object_set_new (j, "WorkingDir", json_string (o.cwd));
+  opts_free (&o);
   body = j != NULL ? json_dumps (j, JSON_COMPACT) : NULL;
   json_decref (j);
   if (body == NULL || asprintf (&p, "/containers/%s/exec", id) < 0)
@@ -970,38 +1290,66 @@ vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
         *reply = ext_ui_message ("out of memory");
         return;
       }
-    if (dockerapi_call (x->engine_sock, "POST", start, sb, strlen (sb), false,
-                        VM_TIMEOUT_MS, &r, &err)
-        < 0)
+    if (sink != NULL)
       {
-        /* past the time or output limit: the engine would let it run
-         * until the container ends */
-        vm_exec_kill (x->engine_sock, id, p + 6);
-        goto fail;
+        int sr = vm_stream_start (x->engine_sock, p + 6, sink, &cut, &err);
+        if (sr != 0)
+          vm_exec_kill (x->engine_sock, id, p + 6);
+        if (sr < 0)
+          goto fail;
+        o_ = json_pack ("{s:s, s:s}", "stdout", "", "stderr", "");
       }
-    o = json_object ();
-    if (r.status != 200 || o == NULL || demux (r.body, r.len, o) < 0)
+    else
       {
-        vm_exec_kill (x->engine_sock, id, p + 6);
-        *reply = ext_ui_message (
-            PREFIX "extension %s: vm.cli.exec: %s", name,
-            r.status != 200 ? dockerapi_error_message (&r, ebuf, sizeof ebuf)
-                            : "the output is not UTF-8 text");
-        json_decref (o);
+        if (dockerapi_call (x->engine_sock, "POST", start, sb, strlen (sb),
+                            false, VM_TIMEOUT_MS, &r, &err)
+            < 0)
+          {
+            /* past the time or output limit: the engine would let it run
+             * until the container ends */
+            vm_exec_kill (x->engine_sock, id, p + 6);
+            goto fail;
+          }
+        o_ = json_object ();
+        if (r.status != 200 || o_ == NULL || demux (r.body, r.len, o_) < 0)
+          {
+            vm_exec_kill (x->engine_sock, id, p + 6);
+            *reply = ext_ui_message (
+                PREFIX "extension %s: vm.cli.exec: %s", name,
+                r.status != 200
+                    ? dockerapi_error_message (&r, ebuf, sizeof ebuf)
+                    : "the output is not UTF-8 text");
+            json_decref (o_);
+            dockerapi_response_free (&r);
+            return;
+          }
         dockerapi_response_free (&r);
+      }
+    if (o_ == NULL)
+      {
+        *reply = ext_ui_message ("out of memory");
         return;
       }
-    dockerapi_response_free (&r);
+    if (cut != NULL)
+      {
+        json_object_set_new (o_, "code", json_null ());
+        json_object_set_new (o_, "killed", json_true ());
+        json_object_set_new (o_, "signal", json_string ("KILL"));
+        json_object_set_new (o_, cut, json_true ());
+        *status = 200;
+        *reply = o_;
+        return;
+      }
     if (dockerapi_call (x->engine_sock, "GET", insp, NULL, 0, false,
                         VM_TIMEOUT_MS, &r, &err)
         < 0)
       {
-        json_decref (o);
+        json_decref (o_);
         goto fail;
       }
     j = json_loadb (r.body, r.len, 0, NULL);
     json_object_set_new (
-        o, "code",
+        o_, "code",
         json_is_integer (json_object_get (j, "ExitCode"))
                 && !json_is_true (json_object_get (j, "Running"))
             ? json_integer (
@@ -1011,7 +1359,7 @@ vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
     dockerapi_response_free (&r);
   }
   *status = 200;
-  *reply = o;
+  *reply = o_;
   return;
 fail:
   *reply = ext_ui_message (PREFIX "extension %s: vm.cli.exec: %s", name,
@@ -1021,23 +1369,24 @@ fail:
 
 void
 ext_ui_exec_run (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
-                 const char *call, const json_t *req, int *status,
-                 json_t **reply)
+                 const char *call, const json_t *req,
+                 const struct ext_ui_sink *sink, int *status, json_t **reply)
 {
   if (strcmp (call, "host.cli.exec") == 0)
-    host_exec (x, uid, name, req, status, reply);
+    host_exec (x, uid, name, req, sink, status, reply);
   else if (strcmp (call, "docker.cli.exec") == 0)
-    docker_exec (x, uid, name, req, status, reply);
-  else if (strcmp (call, "docker.listContainers") == 0
-           || strcmp (call, "docker.listImages") == 0)
+    docker_exec (x, uid, name, req, sink, status, reply);
+  else if (sink == NULL
+           && (strcmp (call, "docker.listContainers") == 0
+               || strcmp (call, "docker.listImages") == 0))
     docker_list (x, uid, name, call, req, status, reply);
   else if (strcmp (call, "vm.cli.exec") == 0)
-    vm_exec (x, name, req, status, reply);
+    vm_exec (x, name, req, sink, status, reply);
   else
     {
       *status = 400;
-      *reply = ext_ui_message (PREFIX "extension %s: unknown SDK call %s",
-                               name, call);
+      *reply = ext_ui_message (PREFIX "extension %s: unknown SDK call %s%s",
+                               name, call, sink != NULL ? " (streamed)" : "");
     }
   if (*reply == NULL)
     {
