@@ -72,6 +72,9 @@ err_status (const moat_error_t *err)
       return 404;
     case EINVAL:
     case E2BIG:
+    case EXDEV:   /* a cwd out of its home (RESOLVE_BENEATH) */
+    case ELOOP:   /* a cwd through a link */
+    case ENOTDIR: /* a cwd that is not a directory */
       return 400;
     default:
       return 502;

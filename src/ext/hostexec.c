@@ -890,10 +890,11 @@ out:
     close (se.fd);
   if (ret == 0)
     {
+      /* with on_output, len only counted what was passed on */
       res->out = so.buf ? so.buf : strdup ("");
-      res->out_len = so.len;
+      res->out_len = so.buf ? so.len : 0;
       res->err = se.buf ? se.buf : strdup ("");
-      res->err_len = se.len;
+      res->err_len = se.buf ? se.len : 0;
       if (res->out == NULL || res->err == NULL)
         {
           ext_exec_result_free (res);
