@@ -273,4 +273,24 @@ for _ in $(seq 100); do [ "$(hostrun mark-ticks-16)" = 0 ] && break; sleep 0.2; 
 n=$("$MOAT" audit --json -n 2000 | jq -s '[.[] | select(.rule == "extension.call" and (.detail // "" | test("streamed")))] | length')
 [ "${n:-0}" -gt 0 ] && ok "streamed calls are audited" || not_ok "streamed calls are audited" "$n"
 
+# ---- the same through ddClient in a real headless Chromium ----
+art=${HARNESS_ARTIFACTS:-$HARNESS_TOP/build/test-artifacts}/test_ext_exec
+rm -rf "$art" && mkdir -p "$art"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null ||
+  ! /usr/bin/python3 -c 'import selenium' 2>/dev/null; then
+  skip "ddClient exec streams in headless Chromium" "chromium, chromium-driver or python3-selenium missing (scripts/install-deps)"
+else
+  /usr/bin/python3 "$HARNESS_TOP/tests/integration/ext_exec_browser.py" "$MOAT" "$port" "$art" \
+    >"$HARNESS_DIR/browser.out" 2>"$HARNESS_DIR/browser.err"
+  rc=$?
+  while IFS= read -r line; do
+    case $line in
+      "PASS "*) ok "browser: ${line#PASS }" ;;
+      "FAIL "*) not_ok "browser: ${line#FAIL }" ;;
+    esac
+  done <"$HARNESS_DIR/browser.out"
+  grep -q '^PASS screenshot' "$HARNESS_DIR/browser.out" ||
+    not_ok "browser ran to the screenshot (exit $rc)" "$(tail -20 "$HARNESS_DIR/browser.err")"
+fi
+
 harness_done
