@@ -236,7 +236,7 @@ vm_stream_start (const char *engine_sock, const char *eid,
   cleanup_free char *rq = NULL;
   char buf[65536]; /* a frame's header and up to 64 KiB of it */
   const char *sb = "{\"Detach\":false,\"Tty\":false}";
-  size_t len = 0, cap = sizeof buf, total = 0;
+  size_t len = 0, cap = sizeof buf, total[2] = { 0, 0 };
   long long deadline = ext_ui_now_ms () + EXT_UI_STREAM_TIMEOUT_MS;
   bool head = true;
   int n;
@@ -322,12 +322,13 @@ vm_stream_start (const char *engine_sock, const char *eid,
                                "is too large");
           if (len < 8 + sz)
             break;
-          total += sz;
+          total[h[0] == 2 ? 1 : 0] += sz;
           if (sz > 0)
             sink->output (sink->ud, h[0] == 2 ? 2 : 1, buf + 8, sz);
           memmove (buf, buf + 8 + sz, len - 8 - sz);
           len -= 8 + sz;
-          if (total > 2 * (size_t)EXT_UI_STREAM_MAX_OUTPUT)
+          if (total[0] > EXT_UI_STREAM_MAX_OUTPUT
+              || total[1] > EXT_UI_STREAM_MAX_OUTPUT)
             {
               *why = "truncated";
               return 1;
