@@ -18,6 +18,7 @@
 #include "ext/market.h"
 #include "ext/sandbox.h"
 #include "net/decide.h"
+#include "net/pac_hook.h"
 #include "net/rules.h"
 #include "internal.h"
 
@@ -94,8 +95,11 @@ static struct
 
 /* The egress decision a container of this engine gets (docs/extensions.md
  * "request"): not intercepted ports go direct, intercepted ones are
- * decided by the net guard's static rules; a PAC policy is not evaluated
- * here, so it refuses (fails closed). */
+ * decided as the net guard decides a container's connection: its static
+ * rules, or the PAC through the guard's own PAC engine (a PAC that is not
+ * loaded, or fails, refuses: fail closed).  Runs on the sandbox call's
+ * worker thread, never on moatd's loop: a PAC evaluation may take up to
+ * its timeout. */
 static int
 sbx_egress (void *ud, const char *host, const char *addr, unsigned port,
             char *proxy, size_t proxy_size, moat_error_t *err)
@@ -127,15 +131,6 @@ sbx_egress (void *ud, const char *host, const char *addr, unsigned port,
       ret = 0;
       goto out;
     }
-  if (rules->pac_url[0] != '\0')
-    {
-      moat_error (err, 0,
-                  "enhanced container isolation: request to %s refused: the "
-                  "containers' proxy policy is a PAC file, which sandbox "
-                  "requests do not evaluate",
-                  host);
-      goto out;
-    }
   if (net_addr_parse (addr, &q.dst) < 0
       || net_host_addrs (&hosts, &n_hosts, err) < 0)
     {
@@ -143,15 +138,18 @@ sbx_egress (void *ud, const char *host, const char *addr, unsigned port,
         moat_error (err, EINVAL, "address `%s`", addr);
       goto out;
     }
-  const struct net_decider dd
-      = { .rules = rules, .host = hosts, .n_host = n_hosts };
+  const struct net_decider dd = { .rules = rules,
+                                  .host = hosts,
+                                  .n_host = n_hosts,
+                                  .decide = net_pac_decide,
+                                  .ctx = moatd_net_pac (d) };
   net_decide (&dd, &q, false, &dec, why, sizeof why);
   if (net_decision_refuse_p (&dec))
     {
       moat_error (err, 0,
                   "enhanced container isolation: request to %s (%s port %u) "
-                  "refused by the containers' egress policy: %s",
-                  host, addr, port, dec.rule);
+                  "refused by the containers' egress policy: %s%s%s",
+                  host, addr, port, dec.rule, why[0] ? ": " : "", why);
       goto out;
     }
   const struct proxy_hop *h = &dec.route.hops[0];

@@ -31,15 +31,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/cleanup.h"
 #include "dockerapi/dockerapi.h"
 #include "ext/hostexec.h"
 #include "ext_ui_exec.h"
+#include "ext_ui_exec_int.h"
 
 #define PREFIX "enhanced container isolation: "
 #define LIST_TIMEOUT_MS 30000
 #define LIST_MAX (DOCKERAPI_MAX_BODY + 64 * 1024)
-#define VM_TIMEOUT_MS 30000L
 
 json_t *
 ext_ui_message (const char *fmt, ...)
@@ -70,6 +71,9 @@ err_status (const moat_error_t *err)
       return 404;
     case EINVAL:
     case E2BIG:
+    case EXDEV:   /* a cwd out of its home (RESOLVE_BENEATH) */
+    case ELOOP:   /* a cwd through a link */
+    case ENOTDIR: /* a cwd that is not a directory */
       return 400;
     default:
       return 502;
@@ -112,8 +116,8 @@ user_ids (uid_t uid, gid_t *gid, gid_t **groups, size_t *ngroups,
 
 /* req's command and args as a NULL-terminated vector (argv[0] = first
  * when not NULL, then command, then args); NULL with a message. */
-static char **
-req_argv (const json_t *req, const char *first, char **why)
+char **
+ext_ui_req_argv (const json_t *req, const char *first, char **why)
 {
   const json_t *cmd = json_object_get (req, "command");
   const json_t *args = json_object_get (req, "args"), *a;
@@ -169,12 +173,128 @@ req_argv (const json_t *req, const char *first, char **why)
   return v;
 }
 
-static void
-argv_free (char **v)
+void
+ext_ui_argv_free (char **v)
 {
   for (size_t i = 0; v != NULL && v[i] != NULL; i++)
     free (v[i]);
   free (v);
+}
+
+/* The options of an exec call: options.cwd (a string) and options.env (an
+ * object of strings).  env entries are kept as NAME=value only when the
+ * host binaries' allow list passes them (ext_host_env_passed); the rest
+ * (LD_PRELOAD, PATH, tokens, ...) is dropped.  *env: NULL-terminated, or
+ * NULL when none is kept.  -1 with *why. */
+
+void
+ext_ui_opts_free (struct exec_opts *o)
+{
+  for (size_t i = 0; o->env != NULL && o->env[i] != NULL; i++)
+    free (o->env[i]);
+  free (o->env);
+  o->env = NULL;
+}
+
+int
+ext_ui_req_opts (const json_t *req, struct exec_opts *o, const char **why)
+{
+  const json_t *opts = json_object_get (req, "options"), *cwd, *env, *v;
+  const char *k;
+  size_t n = 0;
+
+  memset (o, 0, sizeof *o);
+  if (opts == NULL || json_is_null (opts))
+    return 0;
+  if (!json_is_object (opts))
+    {
+      *why = "options must be an object";
+      return -1;
+    }
+  json_object_foreach ((json_t *)opts, k, v)
+  {
+    if (strcmp (k, "cwd") != 0 && strcmp (k, "env") != 0)
+      {
+        *why = "unknown option (cwd and env are known)";
+        return -1;
+      }
+  }
+  cwd = json_object_get (opts, "cwd");
+  if (cwd != NULL && !json_is_null (cwd))
+    {
+      const char *c = json_string_value (cwd);
+      bool ok = c != NULL && strlen (c) == json_string_length (cwd)
+                && strlen (c) < 4096;
+      for (const char *q = c; ok && *q != '\0'; q++)
+        ok = (unsigned char)*q >= 0x20 && *q != 0x7f;
+      if (!ok)
+        {
+          *why = "options.cwd must be a path (a string without control "
+                 "characters)";
+          return -1;
+        }
+      o->cwd = c[0] != '\0' ? c : NULL;
+    }
+  env = json_object_get (opts, "env");
+  if (env == NULL || json_is_null (env))
+    return 0;
+  if (!json_is_object (env) || json_object_size (env) > EXT_EXEC_MAX_ARGS)
+    {
+      *why = "options.env must be an object of at most 256 strings";
+      return -1;
+    }
+  o->env = calloc (json_object_size (env) + 1, sizeof *o->env);
+  if (o->env == NULL)
+    {
+      *why = "out of memory";
+      return -1;
+    }
+  json_object_foreach ((json_t *)env, k, v)
+  {
+    char *e = NULL;
+    const char *val = json_string_value (v);
+    if (val == NULL || strlen (val) != json_string_length (v) || k[0] == '\0'
+        || strchr (k, '=') != NULL)
+      {
+        ext_ui_opts_free (o);
+        *why = "options.env must map names (without `=`) to strings "
+               "(without NUL)";
+        return -1;
+      }
+    if (asprintf (&e, "%s=%s", k, val) < 0)
+      {
+        ext_ui_opts_free (o);
+        *why = "out of memory";
+        return -1;
+      }
+    if (ext_host_env_passed (e))
+      o->env[n++] = e;
+    else
+      free (e); /* not on the allow list: dropped */
+  }
+  return 0;
+}
+
+/* cwd for a run in home: relative to it, or absolute inside it.  NULL
+ * (home itself) or the part beneath it; -1 when it is elsewhere. */
+static int
+cwd_in_home (const char *cwd, const char *home, const char **rel)
+{
+  size_t hl = strlen (home);
+  *rel = NULL;
+  if (cwd == NULL)
+    return 0;
+  if (cwd[0] != '/')
+    {
+      *rel = cwd;
+      return 0;
+    }
+  if (strncmp (cwd, home, hl) != 0 || (cwd[hl] != '\0' && cwd[hl] != '/'))
+    return -1;
+  while (cwd[hl] == '/')
+    hl++;
+  *rel = cwd[hl] != '\0' ? cwd + hl : NULL;
+  return 0;
 }
 
 /* ExecResult of Docker's SDK: {stdout, stderr, code} (+ killed, signal). */
@@ -189,7 +309,7 @@ exec_result (const struct ext_exec_result *r)
   json_object_set_new (o, "code",
                        r->exit_code >= 0 ? json_integer (r->exit_code)
                                          : json_null ());
-  if (r->term_signal != 0 || r->timed_out || r->truncated)
+  if (r->term_signal != 0 || r->timed_out || r->truncated || r->cancelled)
     {
       json_object_set_new (o, "killed", json_true ());
       json_object_set_new (o, "signal",
@@ -199,6 +319,8 @@ exec_result (const struct ext_exec_result *r)
     }
   if (r->timed_out)
     json_object_set_new (o, "timedOut", json_true ());
+  if (r->cancelled)
+    json_object_set_new (o, "cancelled", json_true ());
   if (r->truncated)
     json_object_set_new (o, "truncated", json_true ());
   return o;
@@ -206,40 +328,72 @@ exec_result (const struct ext_exec_result *r)
 
 static void
 host_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
-           const json_t *req, int *status, json_t **reply)
+           const json_t *req, const struct ext_ui_sink *sink, int *status,
+           json_t **reply)
 {
   moat_error_t err = NULL;
   struct ext_exec_result res = { 0 };
+  struct exec_opts o = { 0 };
   cleanup_free gid_t *groups = NULL;
+  cleanup_free char *home = NULL;
   size_t ng = 0;
   gid_t gid;
-  char *why, **v = req_argv (req, NULL, &why);
+  const char *owhy = NULL, *rel = NULL;
+  char *why, **v = ext_ui_req_argv (req, NULL, &why);
+  struct ext_exec_req ro = { 0 };
 
-  if (v == NULL)
+  if (v == NULL || ext_ui_req_opts (req, &o, &owhy) < 0)
     {
       *status = 400;
       *reply = ext_ui_message (PREFIX "extension %s: host.cli.exec: %s", name,
-                               why);
+                               v == NULL ? why : owhy);
+      ext_ui_argv_free (v);
       return;
     }
-  if (user_ids (uid, &gid, &groups, &ng, &err) < 0
-      || ext_host_exec (x->dir, name, v[0], v + 1, NULL, uid, gid, groups, ng,
-                        0, &res, &err)
-             < 0)
+  if (user_ids (uid, &gid, &groups, &ng, &err) < 0)
+    goto fail;
+  if (o.cwd != NULL)
     {
-      /* ext_host_exec's refusal of a binary not listed has no errno */
-      *status = moat_error_status (&err) == 0 ? 403 : err_status (&err);
-      *reply = ext_ui_message (PREFIX "extension %s: host.cli.exec: %s", name,
-                               moat_error_msg (&err));
-      moat_error_release (&err);
+      home = ext_host_home (x->dir, name, uid, gid, &err);
+      if (home == NULL)
+        goto fail;
+      if (cwd_in_home (o.cwd, home, &rel) < 0)
+        {
+          moat_error (&err, EINVAL,
+                      "options.cwd `%.200s` is not inside the extension's "
+                      "home for this user (%s)",
+                      o.cwd, home);
+          goto fail;
+        }
     }
-  else
+  ro.cwd = rel;
+  if (sink != NULL)
     {
-      *status = 200;
-      *reply = exec_result (&res);
+      ro.timeout_ms = EXT_UI_STREAM_TIMEOUT_MS;
+      ro.max_output = EXT_UI_STREAM_MAX_OUTPUT;
+      ro.on_output = sink->output;
+      ro.output_ud = sink->ud;
+      ro.cancel_fd = &sink->cancel_fd;
     }
+  if (ext_host_exec_opts (x->dir, name, v[0], v + 1, o.env, uid, gid, groups,
+                          ng, 0, &ro, &res, &err)
+      < 0)
+    goto fail;
+  *status = 200;
+  *reply = exec_result (&res);
   ext_exec_result_free (&res);
-  argv_free (v);
+  ext_ui_argv_free (v);
+  ext_ui_opts_free (&o);
+  return;
+fail:
+  /* ext_host_exec's refusal of a binary not listed has no errno */
+  *status = moat_error_status (&err) == 0 ? 403 : err_status (&err);
+  *reply = ext_ui_message (PREFIX "extension %s: host.cli.exec: %s", name,
+                           moat_error_msg (&err));
+  moat_error_release (&err);
+  ext_exec_result_free (&res);
+  ext_ui_argv_free (v);
+  ext_ui_opts_free (&o);
 }
 
 static const char *
@@ -254,8 +408,11 @@ docker_cli (void)
 
 static void
 docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
-             const json_t *req, int *status, json_t **reply)
+             const json_t *req, const struct ext_ui_sink *sink, int *status,
+             json_t **reply)
 {
+  struct exec_opts o = { 0 };
+  const char *owhy = NULL, *rel = NULL;
   moat_error_t err = NULL;
   struct ext_exec_result res = { 0 };
   cleanup_free gid_t *groups = NULL;
@@ -263,13 +420,14 @@ docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
   size_t ng = 0;
   gid_t gid;
   const char *cli = docker_cli ();
-  char *why, **v = req_argv (req, "docker", &why);
+  char *why, **v = ext_ui_req_argv (req, "docker", &why);
 
-  if (v == NULL)
+  if (v == NULL || ext_ui_req_opts (req, &o, &owhy) < 0)
     {
       *status = 400;
       *reply = ext_ui_message (PREFIX "extension %s: docker.cli.exec: %s",
-                               name, why);
+                               name, v == NULL ? why : owhy);
+      ext_ui_argv_free (v);
       return;
     }
   /* the command is a subcommand: a global option (-H, --context,
@@ -282,7 +440,8 @@ docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
                                "must be a docker subcommand, not an option "
                                "(`%.64s`)",
                                name, v[1]);
-      argv_free (v);
+      ext_ui_argv_free (v);
+      ext_ui_opts_free (&o);
       return;
     }
   if (cli == NULL)
@@ -292,7 +451,8 @@ docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
                                "extension %s: docker.cli.exec: no docker CLI "
                                "in /usr/local/bin or /usr/bin",
                                name);
-      argv_free (v);
+      ext_ui_argv_free (v);
+      ext_ui_opts_free (&o);
       return;
     }
   if (user_ids (uid, &gid, &groups, &ng, &err) < 0
@@ -305,10 +465,24 @@ docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
       moat_error (&err, ENOMEM, "out of memory");
       goto fail;
     }
+  if (cwd_in_home (o.cwd, home, &rel) < 0)
+    {
+      moat_error (&err, EINVAL,
+                  "options.cwd `%.200s` is not inside the extension's home "
+                  "for this user (%s)",
+                  o.cwd, home);
+      goto fail;
+    }
   {
-    char *envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin", e_home, e_host,
-                     "DOCKER_CLI_HINTS=false", NULL };
+    /* moat's four, then the caller's allowed ones (locale, terminal) */
+    char *envp[4 + EXT_EXEC_MAX_ARGS + 1]
+        = { "PATH=/usr/local/bin:/usr/bin:/bin", e_home, e_host,
+            "DOCKER_CLI_HINTS=false" };
+    size_t ne = 4;
     const char *writes[] = { home, NULL };
+    for (size_t i = 0; o.env != NULL && o.env[i] != NULL; i++)
+      envp[ne++] = o.env[i];
+    envp[ne] = NULL;
     struct ext_exec_req r = {
       .path = cli,
       .argv = v,
@@ -318,14 +492,24 @@ docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
       .groups = groups,
       .ngroups = ng,
       .write_dirs = writes,
+      .cwd = rel,
     };
+    if (sink != NULL)
+      {
+        r.timeout_ms = EXT_UI_STREAM_TIMEOUT_MS;
+        r.max_output = EXT_UI_STREAM_MAX_OUTPUT;
+        r.on_output = sink->output;
+        r.output_ud = sink->ud;
+        r.cancel_fd = &sink->cancel_fd;
+      }
     if (ext_exec_confined (&r, &res, &err) < 0)
       goto fail;
   }
   *status = 200;
   *reply = exec_result (&res);
   ext_exec_result_free (&res);
-  argv_free (v);
+  ext_ui_argv_free (v);
+  ext_ui_opts_free (&o);
   return;
 fail:
   *status = err_status (&err);
@@ -333,13 +517,14 @@ fail:
                            moat_error_msg (&err));
   moat_error_release (&err);
   ext_exec_result_free (&res);
-  argv_free (v);
+  ext_ui_argv_free (v);
+  ext_ui_opts_free (&o);
 }
 
 /* ---- the engine's lists, as the user ---- */
 
-static int
-write_all (int fd, const char *p, size_t n)
+int
+ext_ui_write_all (int fd, const char *p, size_t n)
 {
   while (n > 0)
     {
@@ -376,26 +561,18 @@ list_child (int out, const struct sockaddr_un *sa, const char *req,
   s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0 || connect (s, (const struct sockaddr *)sa, sizeof *sa) != 0)
     e = errno;
-  if (write_all (out, (const char *)&e, sizeof e) < 0 || e != 0)
+  if (ext_ui_write_all (out, (const char *)&e, sizeof e) < 0 || e != 0)
     _exit (e != 0 ? 1 : 126);
-  if (write_all (s, req, req_len) < 0)
+  if (ext_ui_write_all (s, req, req_len) < 0)
     _exit (1);
   while ((n = read (s, buf, sizeof buf)) != 0)
     {
       if (n < 0 && errno == EINTR)
         continue;
-      if (n < 0 || write_all (out, buf, (size_t)n) < 0)
+      if (n < 0 || ext_ui_write_all (out, buf, (size_t)n) < 0)
         _exit (1);
     }
   _exit (0);
-}
-
-static long long
-now_ms (void)
-{
-  struct timespec t;
-  clock_gettime (CLOCK_MONOTONIC, &t);
-  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* GET path on the guarded socket as uid; *raw: the HTTP answer. */
@@ -409,7 +586,7 @@ guarded_get (const char *sock, const char *path, uid_t uid, gid_t gid,
   cleanup_free char *buf = NULL;
   size_t len = 0, cap = 0;
   int p[2], st = 0, r = 0;
-  long long deadline = now_ms () + LIST_TIMEOUT_MS;
+  long long deadline = moat_mono_ms () + LIST_TIMEOUT_MS;
   pid_t pid;
   int n;
 
@@ -444,7 +621,7 @@ guarded_get (const char *sock, const char *path, uid_t uid, gid_t gid,
   for (;;)
     {
       struct pollfd pf = { .fd = p[0], .events = POLLIN };
-      long long left = deadline - now_ms ();
+      long long left = deadline - moat_mono_ms ();
       ssize_t got;
       if (left <= 0)
         {
@@ -688,206 +865,26 @@ docker_list (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
     }
 }
 
-/* ---- an exec in the extension's own backend container ---- */
-
-/* The backend container's id from the installed record (the one
- * vm.service reaches); NULL with a message. */
-static char *
-backend_id (const char *dir, const char *name)
-{
-  cleanup_free char *p = NULL;
-  json_t *rec;
-  const char *id;
-  char *r = NULL;
-
-  if (asprintf (&p, "%s/%s/extension.json", dir, name) < 0)
-    return NULL;
-  rec = json_load_file (p, JSON_REJECT_DUPLICATES, NULL);
-  id = json_string_value (
-      json_object_get (json_object_get (rec, "backend"), "container"));
-  if (id != NULL && strlen (id) == 64 && strspn (id, "0123456789abcdef") == 64)
-    r = strdup (id);
-  json_decref (rec);
-  return r;
-}
-
-/* Split the engine's multiplexed stream into stdout and stderr. */
-static int
-demux (const char *b, size_t len, json_t *o)
-{
-  cleanup_free char *out = malloc (len + 1), *err = malloc (len + 1);
-  size_t no = 0, ne = 0, i = 0;
-  if (out == NULL || err == NULL)
-    return -1;
-  while (i + 8 <= len)
-    {
-      const unsigned char *h = (const unsigned char *)b + i;
-      size_t sz = ((size_t)h[4] << 24) | ((size_t)h[5] << 16)
-                  | ((size_t)h[6] << 8) | h[7];
-      i += 8;
-      if (sz > len - i)
-        sz = len - i;
-      if (h[0] == 2)
-        memcpy (err + ne, b + i, sz), ne += sz;
-      else
-        memcpy (out + no, b + i, sz), no += sz;
-      i += sz;
-    }
-  if (json_object_set_new (o, "stdout", json_stringn (out, no)) < 0
-      || json_object_set_new (o, "stderr", json_stringn (err, ne)) < 0)
-    return -1;
-  return 0;
-}
-
-static void
-vm_exec (const struct ext_ui_exec_ctx *x, const char *name, const json_t *req,
-         int *status, json_t **reply)
-{
-  moat_error_t err = NULL;
-  struct dockerapi_response r = { 0 };
-  cleanup_free char *id = NULL, *p = NULL, *body = NULL;
-  json_t *cmd = json_array (), *o = NULL, *j;
-  char *why, **v = req_argv (req, NULL, &why), ebuf[256];
-  const char *eid;
-
-  *status = 502;
-  if (v == NULL)
-    {
-      *status = 400;
-      *reply
-          = ext_ui_message (PREFIX "extension %s: vm.cli.exec: %s", name, why);
-      json_decref (cmd);
-      return;
-    }
-  for (size_t i = 0; v[i] != NULL; i++)
-    json_array_append_new (cmd, json_string (v[i]));
-  argv_free (v);
-  id = backend_id (x->dir, name);
-  if (id == NULL)
-    {
-      *status = 404;
-      *reply = ext_ui_message (PREFIX
-                               "extension %s: vm.cli.exec: it has no backend "
-                               "container",
-                               name);
-      json_decref (cmd);
-      return;
-    }
-  /* Nothing but the command is the caller's: no User, Privileged, Env,
-   * WorkingDir; the exec gets the container's own user, capabilities,
-   * seccomp profile and user namespace. */
-  j = json_pack ("{s:b, s:b, s:b, s:b, s:o}", "AttachStdin", 0, "AttachStdout",
-                 1, "AttachStderr", 1, "Tty", 0, "Cmd", cmd);
-  body = j != NULL ? json_dumps (j, JSON_COMPACT) : NULL;
-  json_decref (j);
-  if (body == NULL || asprintf (&p, "/containers/%s/exec", id) < 0)
-    {
-      p = NULL;
-      *reply = ext_ui_message ("out of memory");
-      return;
-    }
-  if (dockerapi_call (x->engine_sock, "POST", p, body, strlen (body), false,
-                      VM_TIMEOUT_MS, &r, &err)
-      < 0)
-    goto fail;
-  if (r.status != 201)
-    {
-      *status = r.status == 409 ? 409 : 502;
-      *reply
-          = ext_ui_message (PREFIX "extension %s: vm.cli.exec: %s", name,
-                            dockerapi_error_message (&r, ebuf, sizeof ebuf));
-      dockerapi_response_free (&r);
-      return;
-    }
-  j = json_loadb (r.body, r.len, 0, NULL);
-  eid = json_string_value (json_object_get (j, "Id"));
-  free (p);
-  p = NULL;
-  if (eid == NULL || strspn (eid, "0123456789abcdef") != strlen (eid)
-      || asprintf (&p, "/exec/%s", eid) < 0)
-    {
-      p = NULL;
-      json_decref (j);
-      dockerapi_response_free (&r);
-      *reply = ext_ui_message (PREFIX
-                               "extension %s: vm.cli.exec: the engine gave no "
-                               "exec id",
-                               name);
-      return;
-    }
-  json_decref (j);
-  dockerapi_response_free (&r);
-  {
-    cleanup_free char *start = NULL, *insp = NULL;
-    const char *sb = "{\"Detach\":false,\"Tty\":false}";
-    if (asprintf (&start, "%s/start", p) < 0
-        || asprintf (&insp, "%s/json", p) < 0)
-      {
-        *reply = ext_ui_message ("out of memory");
-        return;
-      }
-    if (dockerapi_call (x->engine_sock, "POST", start, sb, strlen (sb), false,
-                        VM_TIMEOUT_MS, &r, &err)
-        < 0)
-      goto fail;
-    o = json_object ();
-    if (r.status != 200 || o == NULL || demux (r.body, r.len, o) < 0)
-      {
-        *reply = ext_ui_message (
-            PREFIX "extension %s: vm.cli.exec: %s", name,
-            r.status != 200 ? dockerapi_error_message (&r, ebuf, sizeof ebuf)
-                            : "the output is not UTF-8 text");
-        json_decref (o);
-        dockerapi_response_free (&r);
-        return;
-      }
-    dockerapi_response_free (&r);
-    if (dockerapi_call (x->engine_sock, "GET", insp, NULL, 0, false,
-                        VM_TIMEOUT_MS, &r, &err)
-        < 0)
-      {
-        json_decref (o);
-        goto fail;
-      }
-    j = json_loadb (r.body, r.len, 0, NULL);
-    json_object_set_new (
-        o, "code",
-        json_is_integer (json_object_get (j, "ExitCode"))
-                && !json_is_true (json_object_get (j, "Running"))
-            ? json_integer (
-                json_integer_value (json_object_get (j, "ExitCode")))
-            : json_null ());
-    json_decref (j);
-    dockerapi_response_free (&r);
-  }
-  *status = 200;
-  *reply = o;
-  return;
-fail:
-  *reply = ext_ui_message (PREFIX "extension %s: vm.cli.exec: %s", name,
-                           moat_error_msg (&err));
-  moat_error_release (&err);
-}
-
 void
 ext_ui_exec_run (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
-                 const char *call, const json_t *req, int *status,
-                 json_t **reply)
+                 const char *call, const json_t *req,
+                 const struct ext_ui_sink *sink, int *status, json_t **reply)
 {
   if (strcmp (call, "host.cli.exec") == 0)
-    host_exec (x, uid, name, req, status, reply);
+    host_exec (x, uid, name, req, sink, status, reply);
   else if (strcmp (call, "docker.cli.exec") == 0)
-    docker_exec (x, uid, name, req, status, reply);
-  else if (strcmp (call, "docker.listContainers") == 0
-           || strcmp (call, "docker.listImages") == 0)
+    docker_exec (x, uid, name, req, sink, status, reply);
+  else if (sink == NULL
+           && (strcmp (call, "docker.listContainers") == 0
+               || strcmp (call, "docker.listImages") == 0))
     docker_list (x, uid, name, call, req, status, reply);
   else if (strcmp (call, "vm.cli.exec") == 0)
-    vm_exec (x, name, req, status, reply);
+    ext_ui_vm_exec (x, name, req, sink, status, reply);
   else
     {
       *status = 400;
-      *reply = ext_ui_message (PREFIX "extension %s: unknown SDK call %s",
-                               name, call);
+      *reply = ext_ui_message (PREFIX "extension %s: unknown SDK call %s%s",
+                               name, call, sink != NULL ? " (streamed)" : "");
     }
   if (*reply == NULL)
     {

@@ -135,7 +135,7 @@ run (struct ext_ui *u, struct job *j)
         .engine_sock = u->engine_sock,
         .guard_sock = u->guard_sock,
       };
-      ext_ui_exec_run (&x, j->uid, j->name, j->call, j->req, &j->status,
+      ext_ui_exec_run (&x, j->uid, j->name, j->call, j->req, NULL, &j->status,
                        &j->reply);
       return;
     }
@@ -340,9 +340,44 @@ op_ext_call (void *ctx, uid_t uid, const char *name, json_t *call,
   return 0;
 }
 
+/* A streamed exec call (ext_ui_stream.c): audited as allowed to start,
+ * like the collected form, with "(streamed)". */
+static int
+op_ext_stream (void *ctx, uid_t uid, const char *name, json_t *call,
+               uint64_t tag)
+{
+  struct moatd *d = ctx;
+  cleanup_free char *detail = NULL;
+  cleanup_free char *args
+      = json_dumps (json_object_get (call, "args"), JSON_COMPACT);
+  const char *c = json_string_value (json_object_get (call, "call"));
+  const char *cmd = json_string_value (json_object_get (call, "command"));
+
+  if (asprintf (&detail, "%s %.100s %.200s (streamed)", c ? c : "",
+                cmd ? cmd : "", args ? args : "")
+      < 0)
+    detail = NULL;
+  if (ext_ui_stream_start (uid, name, call, tag) < 0)
+    {
+      audit (d, uid, name, "refused", "too many streamed calls");
+      return -1;
+    }
+  audit (d, uid, name, "allowed", detail);
+  return 0;
+}
+
+static void
+op_ext_stream_closed (void *ctx, uint64_t tag)
+{
+  (void)ctx;
+  ext_ui_stream_closed (tag);
+}
+
 void
 moatd_ext_ui_ops (struct web_ops *ops)
 {
+  ops->ext_stream = op_ext_stream;
+  ops->ext_stream_closed = op_ext_stream_closed;
   ops->ext_list = op_ext_list;
   ops->ext_info = op_ext_info;
   ops->ext_open = op_ext_open;
@@ -359,6 +394,7 @@ moatd_ext_ui_drain (struct io_loop *l, void *ctx)
   (void)ctx;
   if (u == NULL)
     return;
+  ext_ui_stream_drain ();
   pthread_mutex_lock (&u->mu);
   done = u->done;
   u->done = NULL;
@@ -396,7 +432,9 @@ moatd_ext_ui_start (struct moatd *d, struct io_loop *loop, struct web **web,
   pthread_mutex_init (&u->mu, NULL);
   pthread_cond_init (&u->cond, NULL);
   the = u;
-  if (u->dir == NULL || u->engine_sock == NULL || u->guard_sock == NULL)
+  if (u->dir == NULL || u->engine_sock == NULL || u->guard_sock == NULL
+      || ext_ui_stream_init (loop, web, u->dir, u->engine_sock, u->guard_sock)
+             < 0)
     return moat_error (err, ENOMEM, "extension UIs");
   for (; u->n_thr < WORKERS; u->n_thr++)
     if (pthread_create (&u->thr[u->n_thr], NULL, worker, u) != 0)
@@ -411,6 +449,7 @@ moatd_ext_ui_stop (struct moatd *d)
   (void)d;
   if (u == NULL)
     return;
+  ext_ui_stream_stop ();
   pthread_mutex_lock (&u->mu);
   u->stop = true;
   pthread_cond_broadcast (&u->cond);

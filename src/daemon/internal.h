@@ -187,6 +187,10 @@ const char *moatd_net_pac_problem (struct moatd *d, char *buf, size_t len);
 void moatd_net_stop (struct moatd *d);
 /* The net guard runs (for `moat status`). */
 bool moatd_net_running_p (const struct moatd *d);
+struct pac_engine;
+/* The net guard's PAC engine (NULL when it does not run): thread-safe,
+ * for a worker's decision (ext_role.c, sandbox requests). */
+struct pac_engine *moatd_net_pac (const struct moatd *d);
 void moatd_pac_refresh (struct moatd *d);
 
 /* fleet_role.c (docs/fleet.md) */

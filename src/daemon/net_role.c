@@ -45,6 +45,12 @@ moatd_net_running_p (const struct moatd *d)
   return d->netr != NULL && d->netr->net != NULL;
 }
 
+struct pac_engine *
+moatd_net_pac (const struct moatd *d)
+{
+  return d->netr != NULL ? d->netr->pac : NULL;
+}
+
 static void
 net_audit (void *ctx, const struct net_audit *rec)
 {

@@ -251,11 +251,34 @@ find_binary (int efd, const char *name, const char *binary, moat_error_t *err)
   return NULL;
 }
 
+bool
+ext_host_env_passed (const char *entry)
+{
+  for (size_t k = 0; k < sizeof passed_env / sizeof passed_env[0]; k++)
+    {
+      size_t l = strlen (passed_env[k]);
+      if (strncmp (entry, passed_env[k], l) == 0 && entry[l] == '=')
+        return true;
+    }
+  return false;
+}
+
 int
 ext_host_exec (const char *ext_dir, const char *name, const char *binary,
                char *const *args, char *const *env, uid_t uid, gid_t gid,
                const gid_t *groups, size_t ngroups, unsigned timeout_ms,
                struct ext_exec_result *res, moat_error_t *err)
+{
+  return ext_host_exec_opts (ext_dir, name, binary, args, env, uid, gid,
+                             groups, ngroups, timeout_ms, NULL, res, err);
+}
+
+int
+ext_host_exec_opts (const char *ext_dir, const char *name, const char *binary,
+                    char *const *args, char *const *env, uid_t uid, gid_t gid,
+                    const gid_t *groups, size_t ngroups, unsigned timeout_ms,
+                    const struct ext_exec_req *opts,
+                    struct ext_exec_result *res, moat_error_t *err)
 {
   cleanup_close int efd = -1;
   cleanup_close int bfd = -1;
@@ -354,5 +377,15 @@ ext_host_exec (const char *ext_dir, const char *name, const char *binary,
   req.read_dirs = read_dirs;
   req.write_dirs = write_dirs;
   req.timeout_ms = timeout_ms;
+  if (opts != NULL)
+    {
+      req.cwd = opts->cwd;
+      if (opts->timeout_ms != 0)
+        req.timeout_ms = opts->timeout_ms;
+      req.max_output = opts->max_output;
+      req.on_output = opts->on_output;
+      req.output_ud = opts->output_ud;
+      req.cancel_fd = opts->cancel_fd;
+    }
   return ext_exec_confined (&req, res, err);
 }

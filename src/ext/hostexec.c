@@ -19,6 +19,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/landlock.h>
+#include <linux/openat2.h>
 #include <linux/securebits.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -538,6 +539,8 @@ struct sink
   int fd;
   char *buf;
   size_t len, cap;
+  int stream;                     /* 1 stdout, 2 stderr */
+  const struct ext_exec_req *req; /* on_output, when set */
 };
 
 /* Read what is there into s; 1 = capped, 0 = more or EOF (fd closed). */
@@ -557,6 +560,13 @@ sink_read (struct sink *s, size_t max)
     }
   if (s->len + (size_t)n > max)
     n = (ssize_t)(max - s->len);
+  if (s->req != NULL && s->req->on_output != NULL)
+    {
+      if (n > 0)
+        s->req->on_output (s->req->output_ud, s->stream, tmp, (size_t)n);
+      s->len += (size_t)n;
+      return s->len >= max;
+    }
   if (s->len + (size_t)n + 1 > s->cap)
     {
       size_t cap = s->cap ? s->cap : 4096;
@@ -626,7 +636,7 @@ ext_exec_confined (const struct ext_exec_req *req, struct ext_exec_result *res,
   int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, rep[2] = { -1, -1 };
   char *argv0[2] = { NULL, NULL };
   char **argv = NULL;
-  struct sink so = { -1, NULL, 0, 0 }, se = { -1, NULL, 0, 0 };
+  struct sink so = { -1, NULL, 0, 0, 1, req }, se = { -1, NULL, 0, 0, 2, req };
   unsigned timeout = req->timeout_ms ? req->timeout_ms : EXT_EXEC_TIMEOUT_MS;
   size_t max = req->max_output ? req->max_output : EXT_EXEC_MAX_OUTPUT;
   long long deadline;
@@ -672,6 +682,34 @@ ext_exec_confined (const struct ext_exec_req *req, struct ext_exec_result *res,
           open (req->write_dirs[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (cwd_fd < 0)
         return moat_error (err, errno, "open `%s`", req->write_dirs[0]);
+      if (req->cwd != NULL && req->cwd[0] != '\0')
+        {
+          /* beneath the write directory, as the caller could reach it:
+           * no link (the caller may plant one there), no "..", no other
+           * mount */
+          struct open_how how = {
+            .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+            .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS
+                       | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+          };
+          int sub
+              = (int)syscall (SYS_openat2, cwd_fd, req->cwd, &how, sizeof how);
+          if (sub < 0)
+            return moat_error (err, errno,
+                               "working directory `%s` (a directory "
+                               "beneath `%s`)",
+                               req->cwd, req->write_dirs[0]);
+          close (cwd_fd);
+          cwd_fd = high_fd (sub);
+          if (cwd_fd < 0)
+            return moat_error (err, errno, "working directory");
+        }
+    }
+  else if (req->cwd != NULL && req->cwd[0] != '\0')
+    {
+      return moat_error (err, EINVAL,
+                         "a working directory needs a write "
+                         "directory");
     }
   devnull = high_fd (open ("/dev/null", O_RDWR | O_CLOEXEC));
   if (devnull < 0)
@@ -757,9 +795,11 @@ ext_exec_confined (const struct ext_exec_req *req, struct ext_exec_result *res,
   /* Loop: output until the child exits, the timeout, or the cap. */
   while (!exited)
     {
-      struct pollfd pf[3] = { { so.fd, POLLIN, 0 },
-                              { se.fd, POLLIN, 0 },
-                              { pidfd, POLLIN, 0 } };
+      struct pollfd pf[4]
+          = { { so.fd, POLLIN, 0 },
+              { se.fd, POLLIN, 0 },
+              { pidfd, POLLIN, 0 },
+              { req->cancel_fd ? *req->cancel_fd : -1, POLLIN, 0 } };
       long long left = deadline - moat_mono_ms ();
       int r;
 
@@ -768,9 +808,14 @@ ext_exec_confined (const struct ext_exec_req *req, struct ext_exec_result *res,
           res->timed_out = true;
           break;
         }
-      r = poll (pf, 3, (int)(left > 1000 ? 1000 : left));
+      r = poll (pf, 4, (int)(left > 1000 ? 1000 : left));
       if (r < 0 && errno != EINTR)
         break;
+      if (pf[3].revents != 0)
+        {
+          res->cancelled = true;
+          break;
+        }
       if (pidfd < 0 || (pf[2].revents & POLLIN))
         {
           /* Without a pidfd (never on 6.x), poll by waitid. */
@@ -838,10 +883,11 @@ out:
     close (se.fd);
   if (ret == 0)
     {
+      /* with on_output, len only counted what was passed on */
       res->out = so.buf ? so.buf : strdup ("");
-      res->out_len = so.len;
+      res->out_len = so.buf ? so.len : 0;
       res->err = se.buf ? se.buf : strdup ("");
-      res->err_len = se.len;
+      res->err_len = se.buf ? se.len : 0;
       if (res->out == NULL || res->err == NULL)
         {
           ext_exec_result_free (res);

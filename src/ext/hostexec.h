@@ -40,6 +40,18 @@ struct ext_exec_req
                                     child's working directory */
   unsigned timeout_ms;           /* 0 = EXT_EXEC_TIMEOUT_MS */
   size_t max_output;             /* per stream; 0 = EXT_EXEC_MAX_OUTPUT */
+  /* Optional.  cwd: the working directory, a relative path beneath
+   * write_dirs[0] (opened without following a link, "..", or leaving its
+   * mount); NULL = write_dirs[0]. */
+  const char *cwd;
+  /* Optional: the output as it comes (stream 1 = stdout, 2 = stderr, in
+   * chunks of at most 16 KiB), on the caller's thread; it is then not
+   * kept in the result (max_output still counts it). */
+  void (*on_output) (void *ud, int stream, const char *buf, size_t len);
+  void *output_ud;
+  /* Optional: when *cancel_fd becomes readable, the process group is
+   * killed and the result says cancelled. */
+  const int *cancel_fd;
 };
 
 struct ext_exec_result
@@ -53,6 +65,7 @@ struct ext_exec_result
   char *err;
   size_t err_len;
   int landlock_abi; /* the Landlock ABI enforced; 0 = none (unsupported) */
+  bool cancelled;   /* killed (with its group) through cancel_fd */
 };
 
 /* Run req confined and collect its output.  Returns 0 when the child ran
@@ -76,6 +89,20 @@ int ext_host_exec (const char *ext_dir, const char *name, const char *binary,
                    char *const *args, char *const *env, uid_t uid, gid_t gid,
                    const gid_t *groups, size_t ngroups, unsigned timeout_ms,
                    struct ext_exec_result *res, moat_error_t *err);
+
+/* ext_host_exec with the optional fields of ext_exec_req (cwd, timeout_ms,
+ * max_output, on_output, output_ud, cancel_fd) taken from opts (NULL: none,
+ * timeout_ms then as given). */
+int ext_host_exec_opts (const char *ext_dir, const char *name,
+                        const char *binary, char *const *args,
+                        char *const *env, uid_t uid, gid_t gid,
+                        const gid_t *groups, size_t ngroups,
+                        unsigned timeout_ms, const struct ext_exec_req *opts,
+                        struct ext_exec_result *res, moat_error_t *err);
+
+/* Whether the environment entry NAME=value may be passed from a caller
+ * (the locale and terminal list of docs/extensions.md, "Environment"). */
+bool ext_host_env_passed (const char *entry);
 
 /* The directory (malloc'd) an extension's host binaries, or a confined
  * docker CLI run for it, may write and use as HOME for uid:

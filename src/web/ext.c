@@ -393,6 +393,83 @@ static const char *const known_calls[] = {
   "docker.cli.exec", "docker.listContainers", "docker.listImages",
 };
 
+/* A streamed exec call: 200 at once, then newline-delimited JSON frames
+ * ({"stdout"}, {"stderr"}, and last {"exit"} or {"error"}) until the run
+ * ends; the connection closes after the last (the body is delimited by
+ * the close).  Closing it first cancels the run. */
+static void
+sdk_stream (struct web_conn *c, const char *name, uid_t uid, json_t *body,
+            const char *call)
+{
+  const struct web_ops *ops = &c->w->ops;
+  uint64_t tag;
+
+  if (strcmp (call, "host.cli.exec") != 0
+      && strcmp (call, "docker.cli.exec") != 0
+      && strcmp (call, "vm.cli.exec") != 0)
+    {
+      refuse (c, 400, name, call,
+              "only host.cli.exec, docker.cli.exec and vm.cli.exec are "
+              "streamed");
+      return;
+    }
+  tag = ++c->w->next_tag;
+  if (ops->ext_stream == NULL
+      || ops->ext_stream (ops->ctx, uid, name, body, tag) < 0)
+    {
+      web_reply_error (c, 429,
+                       PREFIX "extensions: too many streamed calls; close "
+                              "one and try again");
+      return;
+    }
+  if (io_buf_printf (&c->out,
+                     "HTTP/1.1 200 OK\r\n"
+                     "Content-Type: application/x-ndjson\r\n"
+                     "Cache-Control: no-store\r\n"
+                     "X-Content-Type-Options: nosniff\r\n"
+                     "Referrer-Policy: no-referrer\r\n"
+                     "Content-Security-Policy: default-src 'self'; "
+                     "frame-ancestors http://127.0.0.1:%u\r\n"
+                     "Cross-Origin-Resource-Policy: same-origin\r\n"
+                     "Connection: close\r\n\r\n",
+                     c->w->port)
+      < 0)
+    {
+      if (ops->ext_stream_closed != NULL)
+        ops->ext_stream_closed (ops->ctx, tag);
+      c->closing = true;
+      return;
+    }
+  c->xstream = tag;
+  io_timer_cancel (c->w->l, &c->t); /* its life is the run's */
+}
+
+int
+web_ext_stream_push (struct web *w, uint64_t tag, const char *data, size_t len,
+                     bool end)
+{
+  for (struct web_conn *c = w->conns; c != NULL; c = c->next)
+    if (c->xstream == tag && c->h.fd >= 0)
+      {
+        if (len > 0 && io_buf_append (&c->out, data, len) < 0)
+          {
+            /* it does not read (WEB_MAX_REPLY queued): dropped, and the
+             * caller cancels the run */
+            c->xstream = 0;
+            web_conn_drop (c);
+            return -1;
+          }
+        if (end)
+          {
+            c->xstream = 0;
+            c->closing = true;
+          }
+        web_conn_flush (c);
+        return 0;
+      }
+  return -1;
+}
+
 static void
 sdk_call (struct web_conn *c, const char *name, json_t *info)
 {
@@ -445,6 +522,12 @@ sdk_call (struct web_conn *c, const char *name, json_t *info)
     {
       /* call points into body: refuse before letting it go */
       refuse (c, 400, name, "call", "unknown SDK call");
+      json_decref (body);
+      return;
+    }
+  if (json_is_true (json_object_get (body, "stream")))
+    {
+      sdk_stream (c, name, t->uid, body, call);
       json_decref (body);
       return;
     }

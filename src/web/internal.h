@@ -49,6 +49,7 @@ struct web_conn
   bool stream;      /* an audit stream follower */
   bool ext;         /* the request names an extension's origin (ext.c) */
   uint64_t pending; /* an answer owed by web_ext_reply (its tag), 0: none */
+  uint64_t xstream; /* a streamed SDK call's frames (its tag), 0: none */
   char session[WEB_TOKEN_LEN + 1];
 };
 
@@ -94,6 +95,10 @@ void web_ext_route (struct web_conn *c, const char *name);
  * /api/extensions/NAME/ticket.  false when path is not one of them. */
 bool web_ext_dashboard (struct web_conn *c, const char *path, uid_t uid,
                         bool post);
+/* Close c now (web.c). */
+void web_conn_drop (struct web_conn *c);
+/* Send what is queued on c (web.c); c may be closed by it. */
+void web_conn_flush (struct web_conn *c);
 /* Go on reading c's requests after an owed answer was queued (web.c). */
 void web_conn_resume (struct web_conn *c);
 /* Start an audit stream on c (routes.c calls, web.c keeps it). */

@@ -84,6 +84,9 @@ conn_close (struct web_conn *c)
   struct web *w = c->w;
   if (c->h.fd < 0)
     return;
+  if (c->xstream != 0 && w->ops.ext_stream_closed != NULL)
+    w->ops.ext_stream_closed (w->ops.ctx, c->xstream);
+  c->xstream = 0;
   io_handle_close (w->l, &c->h);
   io_timer_cancel (w->l, &c->t);
   if (c->prev != NULL)
@@ -143,7 +146,8 @@ conn_flush (struct web_conn *c)
   else if (c->closing)
     mask = EPOLLIN | EPOLLRDHUP;
   else
-    mask = c->stream || c->pending ? EPOLLRDHUP : EPOLLIN | EPOLLRDHUP;
+    mask = c->stream || c->pending || c->xstream ? EPOLLRDHUP
+                                                 : EPOLLIN | EPOLLRDHUP;
   if (io_handle_set (c->w->l, &c->h, mask) < 0)
     conn_close (c);
 }
@@ -464,7 +468,7 @@ static void
 conn_parse (struct web_conn *c)
 {
   while (!io_buf_empty_p (&c->in) && !c->closing && !c->stream
-         && c->pending == 0)
+         && c->pending == 0 && c->xstream == 0)
     {
       const char *base = io_buf_data (&c->in);
       llhttp_errno_t e = llhttp_execute (&c->p, base, io_buf_len (&c->in));
@@ -477,8 +481,8 @@ conn_parse (struct web_conn *c)
           llhttp_resume (&c->p);
           io_timer_cancel (c->w->l, &c->t);
           web_route (c);
-          if (c->pending != 0)
-            break; /* answered later: web_conn_resume */
+          if (c->pending != 0 || c->xstream != 0)
+            break; /* answered later: web_conn_resume, or streamed */
           if (!c->stream && !c->closing && conn_arm (c, WEB_IDLE_MS) < 0)
             c->closing = true;
           continue;
@@ -519,6 +523,19 @@ conn_read (struct web_conn *c)
 }
 
 void
+web_conn_drop (struct web_conn *c)
+{
+  conn_close (c);
+}
+
+void
+web_conn_flush (struct web_conn *c)
+{
+  if (c->h.fd >= 0)
+    conn_flush (c);
+}
+
+void
 web_conn_resume (struct web_conn *c)
 {
   if (c->h.fd < 0)
@@ -539,7 +556,7 @@ conn_event (struct io_loop *l, struct io_handle *h, uint32_t events)
       conn_close (c);
       return;
     }
-  if ((c->stream || c->pending) && (events & EPOLLRDHUP))
+  if ((c->stream || c->pending || c->xstream) && (events & EPOLLRDHUP))
     {
       conn_close (c);
       return;

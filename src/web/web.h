@@ -68,6 +68,14 @@ struct web_ops
    * thread; -1 (too many calls in flight) is answered 429 here. */
   int (*ext_call) (void *ctx, uid_t uid, const char *name, json_t *call,
                    uint64_t tag);
+  /* A streamed exec call (call has "stream": true; docs/extensions.md,
+   * "Streamed exec"): 0 when started, its frames then come with
+   * web_ext_stream_push (w, tag, ...); -1 (too many) is answered 429.
+   * ext_stream_closed (ctx, tag): the connection went before the last
+   * frame (the run is to be cancelled).  May be NULL: not offered. */
+  int (*ext_stream) (void *ctx, uid_t uid, const char *name, json_t *call,
+                     uint64_t tag);
+  void (*ext_stream_closed) (void *ctx, uint64_t tag);
   /* Audit a refused SDK call (outcome "refused"). */
   void (*ext_audit) (void *ctx, uid_t uid, const char *name, const char *call,
                      const char *detail);
@@ -107,5 +115,11 @@ size_t web_followers (const struct web *w);
  * object body (taken).  On the loop's thread; a call whose connection has
  * gone is dropped. */
 void web_ext_reply (struct web *w, uint64_t tag, int status, json_t *body);
+/* Frames (len bytes of newline-delimited JSON) of the streamed call tag;
+ * end: the last ones (the connection then closes once they are sent).
+ * -1 when the connection is gone or cannot take them (the caller cancels
+ * the run). */
+int web_ext_stream_push (struct web *w, uint64_t tag, const char *data,
+                         size_t len, bool end);
 
 #endif

@@ -98,12 +98,107 @@ function execResult(o) {
     parseJsonObject() { return JSON.parse(this.stdout); },
   };
 }
+function execBody(kind, command, args, options) {
+  const body = { call: kind, command: String(command), args: (args || []).map(String) };
+  const o = {};
+  if (options && options.cwd !== undefined && options.cwd !== null) o.cwd = String(options.cwd);
+  if (options && options.env) {
+    o.env = {};
+    for (const k of Object.keys(options.env)) {
+      if (options.env[k] !== undefined && options.env[k] !== null) o.env[k] = String(options.env[k]);
+    }
+  }
+  if (Object.keys(o).length) body.options = o;
+  return body;
+}
+
+// The streamed form (options.stream): the output as it comes, to
+// onOutput({stdout} or {stderr}) (a line at a time with splitOutputLines),
+// then onClose(exit code) or onError(error).  Returns {close()}: closing
+// the request ends the run (moatd kills its process group).
+function execStream(kind, command, args, options) {
+  const cb = options.stream || {};
+  const ctl = new AbortController();
+  let closed = false, ended = false;
+  const partial = { stdout: "", stderr: "" };
+  const out = (k, text) => {
+    if (!cb.onOutput) return;
+    if (!cb.splitOutputLines) { cb.onOutput({ [k]: text }); return; }
+    const lines = (partial[k] + text).split("\n");
+    partial[k] = lines.pop();
+    for (const l of lines) cb.onOutput({ [k]: l });
+  };
+  const flush = () => {
+    for (const k of ["stdout", "stderr"]) {
+      if (cb.splitOutputLines && partial[k] !== "" && cb.onOutput) cb.onOutput({ [k]: partial[k] });
+      partial[k] = "";
+    }
+  };
+  const fail = (e) => { if (!ended) { ended = true; if (cb.onError) cb.onError(e); } };
+  const frame = (f) => {
+    if (typeof f.stdout === "string") out("stdout", f.stdout);
+    else if (typeof f.stderr === "string") out("stderr", f.stderr);
+    else if (f.exit) {
+      flush();
+      ended = true;
+      if (cb.onClose) cb.onClose(f.exit.code === undefined ? null : f.exit.code, f.exit);
+    } else if (f.error) {
+      const e = new Error(f.error.message || "exec failed");
+      e.statusCode = f.error.statusCode;
+      fail(e);
+    }
+  };
+  (async () => {
+    const tok = await token();
+    const body = execBody(kind, command, args, options);
+    body.stream = true;
+    const r = await fetch("/.moat/call", {
+      method: "POST", credentials: "omit", signal: ctl.signal,
+      headers: { "Content-Type": "application/json", "X-Moat-Token": tok },
+      body: JSON.stringify(body),
+    });
+    if (!r.ok) {
+      let b;
+      try { b = await r.json(); } catch (e) { b = { message: r.statusText }; }
+      const err = new Error(b.message || r.statusText);
+      err.statusCode = r.status;
+      throw err;
+    }
+    const reader = r.body.getReader();
+    const dec = new TextDecoder();
+    let buf = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true });
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line) frame(JSON.parse(line));
+      }
+    }
+    if (!ended && !closed) fail(new Error("the stream ended without an exit status"));
+  })().catch((e) => { if (!closed) fail(e); });
+  return {
+    close() {
+      if (closed) return;
+      closed = true;
+      ctl.abort();
+    },
+  };
+}
+
 // Like Docker Desktop's: resolves to an ExecResult when the command exited
-// 0, rejects with it (stdout, stderr, code) otherwise.
-const exec = (kind) => async (command, args) => {
-  const r = execResult(await call({ call: kind, command: String(command), args: (args || []).map(String) }));
-  if (r.code !== 0) throw r;
-  return r;
+// 0, rejects with it (stdout, stderr, code) otherwise; with options.stream,
+// the streamed form above.
+const exec = (kind) => (command, args, options) => {
+  if (options && options.stream) return execStream(kind, command, args, options);
+  return (async () => {
+    const r = execResult(await call(execBody(kind, command, args, options)));
+    if (r.code !== 0) throw r;
+    return r;
+  })();
 };
 const toast = (kind) => (msg) => { window.parent.postMessage({ moat: "toast", kind, text: String(msg) }, DASH); };
 
