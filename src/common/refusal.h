@@ -255,6 +255,11 @@
 #define REFUSAL_OWNER_UNCHECKED                                               \
   REFUSAL_PREFIX "whose container this is cannot be checked here; exec and "  \
                  "attach are blocked"
+/* the engine's own wording, %s: the exec id as requested */
+#define REFUSAL_NO_SUCH_EXEC "No such exec instance: %s"
+/* not a refusal: the engine could not be asked */
+#define REFUSAL_ERR_INSPECT_EXEC                                              \
+  "moat: cannot inspect exec \"%s\" to check whose container it is in"
 /* not a refusal: the engine could not be asked */
 #define REFUSAL_ERR_INSPECT_OWNER                                             \
   "moat: cannot inspect container \"%s\" to check whose it is"

@@ -48,4 +48,12 @@ int engine_archive_check_root (engine_get_fn get, void *ctx, const char *name,
 int engine_owner_check (engine_get_fn get, void *ctx, const char *name,
                         unsigned caller_uid, char **id, struct eci_verdict *v);
 
+/* The same for exec `exec_id` (POST /exec/{id}/start, .../resize, GET
+ * .../json): the exec is inspected for its container, which must pass
+ * engine_owner_check; *id is then the exec's full id.  An exec that does
+ * not exist is 404, an engine that cannot be asked 502 (fail closed). */
+int engine_exec_owner_check (engine_get_fn get, void *ctx, const char *exec_id,
+                             unsigned caller_uid, char **id,
+                             struct eci_verdict *v);
+
 #endif

@@ -91,6 +91,10 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
       j->r = engine_owner_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
                                  j->name, j->caller_uid, &j->out, &j->v);
       break;
+    case ROUTE_OP_EXEC_OWNER:
+      j->r = engine_exec_owner_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
+                                      j->name, j->caller_uid, &j->out, &j->v);
+      break;
     case JOB_PEER:
       if (g->cfg.peer_check == NULL)
         {
@@ -389,9 +393,10 @@ guard_finish_archive (struct conn *c, struct check_job *j)
     {
       const char *m = j->v.message ? j->v.message : REFUSAL_ENGINE_REFUSED;
       guard_audit (c,
-                   j->v.rule                 ? j->v.rule
-                   : j->op == ROUTE_OP_OWNER ? "eci.owner"
-                                             : "eci.archive",
+                   j->v.rule ? j->v.rule
+                   : j->op == ROUTE_OP_OWNER || j->op == ROUTE_OP_EXEC_OWNER
+                       ? "eci.owner"
+                       : "eci.archive",
                    "refused", m, NULL);
       guard_refuse (c, j->v.status ? j->v.status : 403, m, false);
       return;
@@ -400,9 +405,10 @@ guard_finish_archive (struct conn *c, struct check_job *j)
    * suffix ("/archive", "/exec", "/attach", "/attach/ws") */
   size_t sl = engine_route_suffix_len (c->route);
   const char *suffix = c->route->pattern + strlen (c->route->pattern) - sl;
-  if (asprintf (&uri, "%s%s/containers/%s%s%s%s", c->version[0] ? "/v" : "",
-                c->version, j->out, suffix, c->query && c->query[0] ? "?" : "",
-                c->query ? c->query : "")
+  if (asprintf (
+          &uri, "%s%s/%s/%s%s%s%s", c->version[0] ? "/v" : "", c->version,
+          j->op == ROUTE_OP_EXEC_OWNER ? "exec" : "containers", j->out, suffix,
+          c->query && c->query[0] ? "?" : "", c->query ? c->query : "")
       < 0)
     {
       uri = NULL;
@@ -450,6 +456,7 @@ guard_finish_job (struct conn *c, struct check_job *j)
       break;
     case ROUTE_OP_ARCHIVE:
     case ROUTE_OP_OWNER:
+    case ROUTE_OP_EXEC_OWNER:
       guard_finish_archive (c, j);
       break;
     default:

@@ -160,6 +160,50 @@ esac
 out=$(docker exec actr cat /p/secret 2>&1)
 [ "$out" = a-secret-endpoints ] && ok "root still execs into A's container" ||
   not_ok "root still execs into A's container" "$out"
+# ---- hole: another user's exec, created but not yet started ---------------
+# An exec's id shows in its container's inspect (ExecIDs).  The exec
+# endpoints took only that id: user B could start (and read the output
+# of) an exec user A had created in A's container, or resize or inspect
+# it.  They are checked like exec itself: the exec's container's creator.
+ex=$(TUID=$AUID TGID=$AGID as_user curl -s --unix-socket "$gsock" -X POST \
+  -H 'Content-Type: application/json' \
+  --data-binary '{"AttachStdout":true,"AttachStderr":true,"Cmd":["cat","/p/secret"]}' \
+  http://moat/v1.41/containers/actr/exec | sed -n 's/.*"Id":"\([0-9a-f]*\)".*/\1/p')
+[ ${#ex} -eq 64 ] || not_ok "setup: user A creates an exec" "$ex"
+bapi() {
+  TUID=$BUID TGID=$BGID as_user curl -s --max-time 5 --unix-socket "$gsock" \
+    -X "$1" -H 'Content-Type: application/json' ${3+--data-binary "$3"} \
+    -w '\n%{http_code}\n' "http://moat$2" | tr -d '\0'
+}
+out=$(bapi POST "/v1.41/exec/$ex/start" '{"Detach":false,"Tty":false}')
+case "$out" in
+  *a-secret-endpoints*) not_ok "user B cannot start A's exec" "read A's file: $out" ;;
+  *"${E}container "*" was created by another user"*403) ok "user B cannot start A's exec" ;;
+  *) not_ok "user B cannot start A's exec" "$out" ;;
+esac
+for probe in "POST /v1.41/exec/$ex/resize?h=10&w=10" "GET /v1.41/exec/$ex/json" \
+  "GET /exec/$ex/json"; do
+  out=$(bapi ${probe%% *} "${probe#* }")
+  case "$out" in
+    *"${E}container "*" was created by another user"*403) ok "user B: $probe refused" ;;
+    *) not_ok "user B: $probe refused" "$out" ;;
+  esac
+done
+out=$(bapi GET "/v1.41/exec/nosuchexec/json")
+case "$out" in *404) ok "an exec that does not exist: 404" ;;
+  *) not_ok "an exec that does not exist: 404" "$out" ;; esac
+out=$(TUID=$AUID TGID=$AGID as_user curl -s --max-time 10 --unix-socket "$gsock" \
+  -X POST -H 'Content-Type: application/json' --data-binary '{"Detach":false,"Tty":false}' \
+  "http://moat/v1.41/exec/$ex/start" | tr -d '\0')
+case "$out" in *a-secret-endpoints*) ok "user A starts A's own exec" ;;
+  *) not_ok "user A starts A's own exec" "$out" ;; esac
+out=$(TUID=$AUID TGID=$AGID as_user curl -s --unix-socket "$gsock" \
+  -w '\n%{http_code}\n' "http://moat/v1.41/exec/$ex/json")
+case "$out" in *'"ExitCode":0'*200) ok "user A inspects A's own exec" ;;
+  *) not_ok "user A inspects A's own exec" "$out" ;; esac
+out=$(as_b docker exec -d actr true 2>&1)
+case "$out" in *"created by another user"*) ok "user B still cannot docker exec -d" ;;
+  *) not_ok "user B still cannot docker exec -d" "$out" ;; esac
 as_a docker rm -f actr >/dev/null 2>&1
 
 harness_done
