@@ -111,6 +111,18 @@
 #define REFUSAL_ECI_VOLUMES_FROM_UNCHECKED                                    \
   REFUSAL_PREFIX "volumes-from cannot be checked here and is blocked"
 
+/* Extension backends' compose projects (first %s: "container",
+ * "network", "volume"; second: the label's value or the name). */
+#define REFUSAL_ECI_EXT_PROJECT                                               \
+  REFUSAL_PREFIX                                                              \
+      "%s labelled com.docker.compose.project=\"%.64s\" refused; "            \
+      "compose projects moat-ext-* (and compose's legacy spelling moatext*) " \
+      "are moat's extension backends, which only root (moatd) may create"
+#define REFUSAL_ECI_EXT_NAME                                                  \
+  REFUSAL_PREFIX                                                              \
+      "%s name \"%.64s\" refused; names moat-ext-* (and "                     \
+      "compose's legacy spelling moatext*) belong to moat's extension "       \
+      "backends, which only root (moatd) may create"
 /* Drivers (first %s: "volume driver", "network driver", "IPAM driver",
  * "log driver"; second: the name). */
 #define REFUSAL_ECI_DRIVER_NAME                                               \

@@ -62,6 +62,11 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
         size_t checked_len = 0;
         const char *b = j->body;
         size_t bl = j->len;
+        if (j->eci && j->caller_uid != 0
+            && (j->r = eci_check_ext_reserved (j->body, j->len, "container",
+                                               false, &j->v))
+                   < 0)
+          break;
         if (j->eci)
           {
             j->r = eci_check_container_create (&g->cfg.eci, pol, j->body,
@@ -122,10 +127,20 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
       guard_build_bases_run (g, j);
       break;
     case ROUTE_OP_VOLUME_CREATE:
+      if (j->caller_uid != 0
+          && (j->r = eci_check_ext_reserved (j->body, j->len, "volume", true,
+                                             &j->v))
+                 < 0)
+        break;
       j->r = eci_check_volume_create (&g->cfg.eci, pol, j->body, j->len,
                                       &j->out, &j->out_len, &j->v);
       break;
     case ROUTE_OP_NETWORK_CREATE:
+      if (j->caller_uid != 0
+          && (j->r = eci_check_ext_reserved (j->body, j->len, "network", true,
+                                             &j->v))
+                 < 0)
+        break;
       j->r = eci_check_network_create (&g->cfg.eci, pol, j->body, j->len,
                                        &j->out, &j->out_len, &j->v);
       break;

@@ -206,4 +206,55 @@ case "$out" in *"created by another user"*) ok "user B still cannot docker exec 
   *) not_ok "user B still cannot docker exec -d" "$out" ;; esac
 as_a docker rm -f actr >/dev/null 2>&1
 
+# ---- hole: standing in for an extension's compose backend ------------------
+# moatd brings an extension's backend up as root with docker-compose, as
+# project moat-ext-<name>; compose adopts an existing container that
+# carries that project's labels, and an existing network or volume of the
+# project's names (<project>_default, <project>_<volume>).  A non-root
+# user who made them first would stand in for the backend (or feed it a
+# volume).  Ordinary compose projects keep working (test_clients).
+labels() { printf '"Labels":{"com.docker.compose.project":"%s","com.docker.compose.service":"backend","com.docker.compose.oneoff":"False"}' "$1"; }
+for proj in moat-ext-redext MOAT-Ext-redext; do
+  out=$(uapi POST /v1.41/containers/create "{\"Image\":\"busybox\",\"Cmd\":[\"true\"],$(labels $proj)}")
+  case "$out" in
+    *"${E}"*"com.docker.compose.project"*"moat-ext-"*403) ok "container labelled as compose project $proj: refused" ;;
+    *) not_ok "container labelled as compose project $proj: refused" "$out" ;;
+  esac
+  out=$(uapi POST /v1.41/networks/create "{\"Name\":\"n-$proj\",$(labels $proj)}")
+  case "$out" in
+    *"${E}"*"moat-ext-"*403) ok "network labelled as compose project $proj: refused" ;;
+    *) not_ok "network labelled as compose project $proj: refused" "$out" ;;
+  esac
+  out=$(uapi POST /v1.41/volumes/create "{\"Name\":\"v-$proj\",$(labels $proj)}")
+  case "$out" in
+    *"${E}"*"moat-ext-"*403) ok "volume labelled as compose project $proj: refused" ;;
+    *) not_ok "volume labelled as compose project $proj: refused" "$out" ;;
+  esac
+done
+out=$(as_user docker network create moat-ext-redext_default 2>&1)
+case "$out" in *"${E}"*"moat-ext-"*) ok "network named moat-ext-*: refused" ;;
+  *) not_ok "network named moat-ext-*: refused" "$out" ;; esac
+out=$(as_user docker volume create moat-ext-redext_data 2>&1)
+case "$out" in *"${E}"*"moat-ext-"*) ok "volume named moat-ext-*: refused" ;;
+  *) not_ok "volume named moat-ext-*: refused" "$out" ;; esac
+# compose 1.x also finds a project by its legacy name (without - and _)
+out=$(as_user docker network create moatextredext_default 2>&1)
+case "$out" in *"${E}"*"moatext"*) ok "network of the legacy name moatext*: refused" ;;
+  *) not_ok "network of the legacy name moatext*: refused" "$out" ;; esac
+out=$(as_user docker create --label com.docker.compose.project=moatextredext \
+  --label com.docker.compose.version=1.20.0 busybox true 2>&1)
+case "$out" in *"${E}"*"moatext"*) ok "container of the legacy project moatext*: refused" ;;
+  *) not_ok "container of the legacy project moatext*: refused" "$out" ;; esac
+out=$(as_user docker ps -a --filter label=com.docker.compose.project=moat-ext-redext -q 2>&1)
+[ -z "$out" ] && ok "no container of project moat-ext-redext was made" ||
+  not_ok "no container of project moat-ext-redext was made" "$out"
+out=$(as_user docker create --label com.docker.compose.project=myproj busybox true 2>&1) &&
+  ok "an ordinary compose project label still passes" ||
+  not_ok "an ordinary compose project label still passes" "$out"
+as_user docker rm -f "$out" >/dev/null 2>&1
+out=$(docker create --label com.docker.compose.project=moat-ext-redext busybox true 2>&1) &&
+  ok "root (moatd) may label a container moat-ext-*" ||
+  not_ok "root (moatd) may label a container moat-ext-*" "$out"
+docker rm -f "$out" >/dev/null 2>&1
+
 harness_done
