@@ -115,14 +115,25 @@
  * "network", "volume"; second: the label's value or the name). */
 #define REFUSAL_ECI_EXT_PROJECT                                               \
   REFUSAL_PREFIX                                                              \
-      "%s labelled com.docker.compose.project=\"%.64s\" refused; "            \
-      "compose projects moat-ext-* (and compose's legacy spelling moatext*) " \
-      "are moat's extension backends, which only root (moatd) may create"
+  "%s labelled com.docker.compose.project=\"%.64s\" refused; "                \
+  "compose projects moat-ext-* (and compose's legacy spelling moatext*) "     \
+  "are moat's extension backends, which only root (moatd) may create"
+/* %s: the image as given, the label's value */
+#define REFUSAL_ECI_EXT_IMAGE                                                 \
+  REFUSAL_PREFIX                                                              \
+      "image \"%.128s\" is labelled "                                         \
+      "com.docker.compose.project=\"%.64s\", which its containers would "     \
+      "carry; compose projects moat-ext-* (and compose's legacy spelling "    \
+      "moatext*) are moat's extension backends, which only root (moatd) may " \
+      "create"
+/* not a refusal: the engine could not be asked */
+#define REFUSAL_ERR_INSPECT_IMAGE                                             \
+  "moat: cannot inspect image \"%.128s\" to check its labels"
 #define REFUSAL_ECI_EXT_NAME                                                  \
   REFUSAL_PREFIX                                                              \
-      "%s name \"%.64s\" refused; names moat-ext-* (and "                     \
-      "compose's legacy spelling moatext*) belong to moat's extension "       \
-      "backends, which only root (moatd) may create"
+  "%s name \"%.64s\" refused; names moat-ext-* (and "                         \
+  "compose's legacy spelling moatext*) belong to moat's extension "           \
+  "backends, which only root (moatd) may create"
 /* Drivers (first %s: "volume driver", "network driver", "IPAM driver",
  * "log driver"; second: the name). */
 #define REFUSAL_ECI_DRIVER_NAME                                               \

@@ -3,10 +3,13 @@
 #include "eci_internal.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/refusal.h"
+#include "engine/archive.h"
 
 #define COMPOSE_PROJECT_LABEL "com.docker.compose.project"
 
@@ -67,6 +70,68 @@ eci_check_ext_reserved (const char *body, size_t len, const char *what,
   if (r == 0 && json_is_string (name) && reserved_p (json_string_value (name)))
     r = eci_refuse (v, 403, "eci.ext-project", REFUSAL_ECI_EXT_NAME, what,
                     json_string_value (name));
+  json_decref (root);
+  return r;
+}
+
+int
+eci_check_ext_image (engine_get_fn get, void *ctx, const char *body,
+                     size_t len, struct eci_verdict *v)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char *ans = NULL;
+  json_t *root = NULL, *img = NULL, *labels;
+  const char *ref, *val;
+  size_t alen = 0;
+  int r;
+
+  if (eci_parse_object (body, len, &root, v) < 0)
+    return -1;
+  if (eci_obj_get (root, "Image", &img, v) < 0)
+    {
+      json_decref (root);
+      return -1;
+    }
+  ref = json_is_string (img) ? json_string_value (img) : "";
+  /* nothing to look up (the engine refuses the create), or a string
+   * that is no reference and could change the URL */
+  if (ref[0] == '\0' || strpbrk (ref, "?#% \\") != NULL
+      || strstr (ref, "..") != NULL)
+    {
+      json_decref (root);
+      return 0;
+    }
+  if (get == NULL || asprintf (&path, "/images/%s/json", ref) < 0)
+    {
+      path = NULL;
+      r = eci_refuse (v, 502, "eci.ext-project", REFUSAL_ERR_INSPECT_IMAGE,
+                      ref);
+      json_decref (root);
+      return r;
+    }
+  r = get (ctx, path, &ans, &alen);
+  if (r > 0) /* no such image: the engine refuses the create */
+    {
+      json_decref (root);
+      return 0;
+    }
+  if (r < 0)
+    {
+      r = eci_refuse (v, 502, "eci.ext-project", REFUSAL_ERR_INSPECT_IMAGE,
+                      ref);
+      json_decref (root);
+      return r;
+    }
+  {
+    json_t *a = json_loadb (ans, alen, 0, NULL);
+    labels = json_object_get (json_object_get (a, "Config"), "Labels");
+    val = json_string_value (json_object_get (labels, COMPOSE_PROJECT_LABEL));
+    r = 0;
+    if (val != NULL && reserved_p (val))
+      r = eci_refuse (v, 403, "eci.ext-project", REFUSAL_ECI_EXT_IMAGE, ref,
+                      val);
+    json_decref (a);
+  }
   json_decref (root);
   return r;
 }

@@ -63,9 +63,13 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
         const char *b = j->body;
         size_t bl = j->len;
         if (j->eci && j->caller_uid != 0
-            && (j->r = eci_check_ext_reserved (j->body, j->len, "container",
-                                               false, &j->v))
-                   < 0)
+            && ((j->r = eci_check_ext_reserved (j->body, j->len, "container",
+                                                false, &j->v))
+                    < 0
+                || (j->r = eci_check_ext_image (g->cfg.engine_get,
+                                                g->cfg.engine_get_ctx, j->body,
+                                                j->len, &j->v))
+                       < 0))
           break;
         if (j->eci)
           {

@@ -245,6 +245,21 @@ out=$(as_user docker create --label com.docker.compose.project=moatextredext \
   --label com.docker.compose.version=1.20.0 busybox true 2>&1)
 case "$out" in *"${E}"*"moatext"*) ok "container of the legacy project moatext*: refused" ;;
   *) not_ok "container of the legacy project moatext*: refused" "$out" ;; esac
+# a container inherits its image's labels: an image committed with the
+# project's labels stands in just as well
+out=$(as_user docker create --name redbase busybox true 2>&1) &&
+  out=$(as_user docker commit --change 'LABEL com.docker.compose.project=moat-ext-redext' \
+    --change 'LABEL com.docker.compose.service=backend' \
+    --change 'LABEL com.docker.compose.oneoff=False' redbase redext-img 2>&1) ||
+  not_ok "setup: an image labelled as project moat-ext-redext" "$out"
+HARNESS_EXTRA_CLEANUP="$HARNESS_EXTRA_CLEANUP; docker rmi -f redext-img >/dev/null 2>&1"
+out=$(as_user docker create redext-img true 2>&1)
+case "$out" in
+  *"${E}image \"redext-img\" is labelled com.docker.compose.project=\"moat-ext-redext\""*)
+    ok "container of an image labelled as compose project moat-ext-*: refused" ;;
+  *) not_ok "container of an image labelled as compose project moat-ext-*: refused" "$out" ;;
+esac
+as_user docker rm -f redbase >/dev/null 2>&1
 out=$(as_user docker ps -a --filter label=com.docker.compose.project=moat-ext-redext -q 2>&1)
 [ -z "$out" ] && ok "no container of project moat-ext-redext was made" ||
   not_ok "no container of project moat-ext-redext was made" "$out"
