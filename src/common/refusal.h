@@ -111,6 +111,29 @@
 #define REFUSAL_ECI_VOLUMES_FROM_UNCHECKED                                    \
   REFUSAL_PREFIX "volumes-from cannot be checked here and is blocked"
 
+/* Extension backends' compose projects (first %s: "container",
+ * "network", "volume"; second: the label's value or the name). */
+#define REFUSAL_ECI_EXT_PROJECT                                               \
+  REFUSAL_PREFIX                                                              \
+  "%s labelled com.docker.compose.project=\"%.64s\" refused; "                \
+  "compose projects moat-ext-* (and compose's legacy spelling moatext*) "     \
+  "are moat's extension backends, which only root (moatd) may create"
+/* %s: the image as given, the label's value */
+#define REFUSAL_ECI_EXT_IMAGE                                                 \
+  REFUSAL_PREFIX                                                              \
+      "image \"%.128s\" is labelled "                                         \
+      "com.docker.compose.project=\"%.64s\", which its containers would "     \
+      "carry; compose projects moat-ext-* (and compose's legacy spelling "    \
+      "moatext*) are moat's extension backends, which only root (moatd) may " \
+      "create"
+/* not a refusal: the engine could not be asked */
+#define REFUSAL_ERR_INSPECT_IMAGE                                             \
+  "moat: cannot inspect image \"%.128s\" to check its labels"
+#define REFUSAL_ECI_EXT_NAME                                                  \
+  REFUSAL_PREFIX                                                              \
+  "%s name \"%.64s\" refused; names moat-ext-* (and "                         \
+  "compose's legacy spelling moatext*) belong to moat's extension "           \
+  "backends, which only root (moatd) may create"
 /* Drivers (first %s: "volume driver", "network driver", "IPAM driver",
  * "log driver"; second: the name). */
 #define REFUSAL_ECI_DRIVER_NAME                                               \
@@ -255,6 +278,11 @@
 #define REFUSAL_OWNER_UNCHECKED                                               \
   REFUSAL_PREFIX "whose container this is cannot be checked here; exec and "  \
                  "attach are blocked"
+/* the engine's own wording, %s: the exec id as requested */
+#define REFUSAL_NO_SUCH_EXEC "No such exec instance: %s"
+/* not a refusal: the engine could not be asked */
+#define REFUSAL_ERR_INSPECT_EXEC                                              \
+  "moat: cannot inspect exec \"%s\" to check whose container it is in"
 /* not a refusal: the engine could not be asked */
 #define REFUSAL_ERR_INSPECT_OWNER                                             \
   "moat: cannot inspect container \"%s\" to check whose it is"

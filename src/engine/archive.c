@@ -145,6 +145,56 @@ engine_owner_check (engine_get_fn get, void *ctx, const char *name,
   return 0;
 }
 
+int
+engine_exec_owner_check (engine_get_fn get, void *ctx, const char *exec_id,
+                         unsigned caller_uid, char **id, struct eci_verdict *v)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char *body = NULL;
+  cleanup_free char *cid = NULL;
+  size_t len = 0;
+  const char *eid, *ct;
+  json_t *root;
+  int r;
+
+  *id = NULL;
+  if (!name_p (exec_id, false))
+    return refuse_rule (v, 404, "eci.owner", REFUSAL_NO_SUCH_EXEC, exec_id);
+  if (get == NULL)
+    return refuse_rule (v, 403, "eci.owner", REFUSAL_OWNER_UNCHECKED);
+  if (asprintf (&path, "/exec/%s/json", exec_id) < 0)
+    {
+      path = NULL;
+      return refuse_rule (v, 500, "eci.owner", REFUSAL_ERR_OOM);
+    }
+  r = get (ctx, path, &body, &len);
+  if (r > 0)
+    return refuse_rule (v, 404, "eci.owner", REFUSAL_NO_SUCH_EXEC, exec_id);
+  if (r < 0)
+    return refuse_rule (v, 502, "eci.owner", REFUSAL_ERR_INSPECT_EXEC,
+                        exec_id);
+  root = json_loadb (body, len, 0, NULL);
+  eid = json_string_value (json_object_get (root, "ID"));
+  ct = json_string_value (json_object_get (root, "ContainerID"));
+  if (!full_id_p (eid) || !full_id_p (ct))
+    {
+      json_decref (root);
+      return refuse_rule (v, 502, "eci.owner", REFUSAL_ERR_INSPECT_EXEC,
+                          exec_id);
+    }
+  /* the container by its full id: the owner rule, as for exec itself */
+  if (engine_owner_check (get, ctx, ct, caller_uid, &cid, v) < 0)
+    {
+      json_decref (root);
+      return -1;
+    }
+  *id = strdup (eid);
+  json_decref (root);
+  if (*id == NULL)
+    return refuse_rule (v, 500, "eci.owner", REFUSAL_ERR_OOM);
+  return 0;
+}
+
 static int archive_check (engine_get_fn get, void *ctx, const char *name,
                           const char *standin, char **id,
                           struct eci_verdict *v);

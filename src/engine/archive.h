@@ -48,4 +48,21 @@ int engine_archive_check_root (engine_get_fn get, void *ctx, const char *name,
 int engine_owner_check (engine_get_fn get, void *ctx, const char *name,
                         unsigned caller_uid, char **id, struct eci_verdict *v);
 
+/* The same for exec `exec_id` (POST /exec/{id}/start, .../resize, GET
+ * .../json): the exec is inspected for its container, which must pass
+ * engine_owner_check; *id is then the exec's full id.  An exec that does
+ * not exist is 404, an engine that cannot be asked 502 (fail closed). */
+/* A non-root caller's container create under ECI (body as sent): its
+ * image is inspected, and refused (403, rule eci.ext-project) when the
+ * image carries com.docker.compose.project=moat-ext-* (a container
+ * inherits its image's labels; eci_check_ext_reserved checks the body).
+ * No such image passes (the engine refuses the create); an engine that
+ * cannot be asked 502. */
+int eci_check_ext_image (engine_get_fn get, void *ctx, const char *body,
+                         size_t len, struct eci_verdict *v);
+
+int engine_exec_owner_check (engine_get_fn get, void *ctx, const char *exec_id,
+                             unsigned caller_uid, char **id,
+                             struct eci_verdict *v);
+
 #endif

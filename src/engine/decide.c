@@ -71,6 +71,9 @@ decide_eci (const struct engine_head_facts *f, const struct engine_uri *uri,
     case ROUTE_OP_OWNER:
       /* exec and attach reach the container with its creator's rights
        * on the creator's shared directories: its creator's only */
+    case ROUTE_OP_EXEC_OWNER:
+      /* an exec's id shows in its container's inspect: starting another
+       * user's exec is exec into their container */
     case ROUTE_OP_ARCHIVE:
       /* the engine copies as host root: a non-root caller's copy must not
        * reach a host path, and nobody's a bind moat stood in for
@@ -147,14 +150,16 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
       if (d->query == NULL)
         return -1;
     }
-  if (d->op == ROUTE_OP_ARCHIVE || d->op == ROUTE_OP_OWNER)
+  if (d->op == ROUTE_OP_ARCHIVE || d->op == ROUTE_OP_OWNER
+      || d->op == ROUTE_OP_EXEC_OWNER)
     {
-      /* the whole name between "/containers/" and the route's suffix
-       * ("/archive", "/exec", ...: the engine's {name:.*}), checked as a
-       * name later */
+      /* the whole name between "/containers/" (or "/exec/") and the
+       * route's suffix ("/archive", "/exec", ...: the engine's
+       * {name:.*}), checked as a name later */
       size_t pl = strlen (uri->path);
-      d->archive = strndup (uri->path + 12,
-                            pl - 12 - engine_route_suffix_len (d->route));
+      size_t pre = d->op == ROUTE_OP_EXEC_OWNER ? 6 : 12;
+      d->archive = strndup (uri->path + pre,
+                            pl - pre - engine_route_suffix_len (d->route));
       d->query = strdup (uri->query);
       snprintf (d->version, sizeof d->version, "%s", uri->version);
       if (d->archive == NULL || d->query == NULL)

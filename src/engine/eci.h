@@ -155,6 +155,16 @@ int eci_set_caller_labels (const char *body, size_t len, uid_t uid, gid_t gid,
  * is a bind mount: its device must be an absolute, clean path that passes
  * as a bind source; other local volumes: tmpfs only; Driver built in
  * ("local") or allowed. */
+/* A non-root caller's create under ECI of a container (with_name false),
+ * a network or a volume (with_name: its Name too; what: "container",
+ * "network", "volume"): refused (403, rule eci.ext-project) when it is
+ * labelled com.docker.compose.project=moat-ext-* or named moat-ext-*
+ * (any case).  docker-compose adopts such objects into moat's extension
+ * backend projects, which moatd brings up as root.  Nothing else is
+ * checked (the other checks run too); an empty body passes. */
+int eci_check_ext_reserved (const char *body, size_t len, const char *what,
+                            bool with_name, struct eci_verdict *v);
+
 int eci_check_volume_create (const struct eci_config *cfg,
                              const struct policy *pol, const char *body,
                              size_t len, char **out, size_t *out_len,

@@ -314,9 +314,11 @@ handle_head (struct conn *c)
       && g->cfg.eci.bind_standin == NULL)
     c->op = ROUTE_OP_NONE;
   /* root execs into and attaches to any container */
-  if (c->op == ROUTE_OP_OWNER && c->caller_uid == 0)
+  if ((c->op == ROUTE_OP_OWNER || c->op == ROUTE_OP_EXEC_OWNER)
+      && c->caller_uid == 0)
     c->op = ROUTE_OP_NONE;
-  if (c->op == ROUTE_OP_ARCHIVE || c->op == ROUTE_OP_OWNER)
+  if (c->op == ROUTE_OP_ARCHIVE || c->op == ROUTE_OP_OWNER
+      || c->op == ROUTE_OP_EXEC_OWNER)
     {
       guard_start_archive_check (c);
       return;

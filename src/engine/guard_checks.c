@@ -62,6 +62,15 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
         size_t checked_len = 0;
         const char *b = j->body;
         size_t bl = j->len;
+        if (j->eci && j->caller_uid != 0
+            && ((j->r = eci_check_ext_reserved (j->body, j->len, "container",
+                                                false, &j->v))
+                    < 0
+                || (j->r = eci_check_ext_image (g->cfg.engine_get,
+                                                g->cfg.engine_get_ctx, j->body,
+                                                j->len, &j->v))
+                       < 0))
+          break;
         if (j->eci)
           {
             j->r = eci_check_container_create (&g->cfg.eci, pol, j->body,
@@ -91,6 +100,10 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
       j->r = engine_owner_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
                                  j->name, j->caller_uid, &j->out, &j->v);
       break;
+    case ROUTE_OP_EXEC_OWNER:
+      j->r = engine_exec_owner_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
+                                      j->name, j->caller_uid, &j->out, &j->v);
+      break;
     case JOB_PEER:
       if (g->cfg.peer_check == NULL)
         {
@@ -118,10 +131,20 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
       guard_build_bases_run (g, j);
       break;
     case ROUTE_OP_VOLUME_CREATE:
+      if (j->caller_uid != 0
+          && (j->r = eci_check_ext_reserved (j->body, j->len, "volume", true,
+                                             &j->v))
+                 < 0)
+        break;
       j->r = eci_check_volume_create (&g->cfg.eci, pol, j->body, j->len,
                                       &j->out, &j->out_len, &j->v);
       break;
     case ROUTE_OP_NETWORK_CREATE:
+      if (j->caller_uid != 0
+          && (j->r = eci_check_ext_reserved (j->body, j->len, "network", true,
+                                             &j->v))
+                 < 0)
+        break;
       j->r = eci_check_network_create (&g->cfg.eci, pol, j->body, j->len,
                                        &j->out, &j->out_len, &j->v);
       break;
@@ -389,9 +412,10 @@ guard_finish_archive (struct conn *c, struct check_job *j)
     {
       const char *m = j->v.message ? j->v.message : REFUSAL_ENGINE_REFUSED;
       guard_audit (c,
-                   j->v.rule                 ? j->v.rule
-                   : j->op == ROUTE_OP_OWNER ? "eci.owner"
-                                             : "eci.archive",
+                   j->v.rule ? j->v.rule
+                   : j->op == ROUTE_OP_OWNER || j->op == ROUTE_OP_EXEC_OWNER
+                       ? "eci.owner"
+                       : "eci.archive",
                    "refused", m, NULL);
       guard_refuse (c, j->v.status ? j->v.status : 403, m, false);
       return;
@@ -400,9 +424,10 @@ guard_finish_archive (struct conn *c, struct check_job *j)
    * suffix ("/archive", "/exec", "/attach", "/attach/ws") */
   size_t sl = engine_route_suffix_len (c->route);
   const char *suffix = c->route->pattern + strlen (c->route->pattern) - sl;
-  if (asprintf (&uri, "%s%s/containers/%s%s%s%s", c->version[0] ? "/v" : "",
-                c->version, j->out, suffix, c->query && c->query[0] ? "?" : "",
-                c->query ? c->query : "")
+  if (asprintf (
+          &uri, "%s%s/%s/%s%s%s%s", c->version[0] ? "/v" : "", c->version,
+          j->op == ROUTE_OP_EXEC_OWNER ? "exec" : "containers", j->out, suffix,
+          c->query && c->query[0] ? "?" : "", c->query ? c->query : "")
       < 0)
     {
       uri = NULL;
@@ -450,6 +475,7 @@ guard_finish_job (struct conn *c, struct check_job *j)
       break;
     case ROUTE_OP_ARCHIVE:
     case ROUTE_OP_OWNER:
+    case ROUTE_OP_EXEC_OWNER:
       guard_finish_archive (c, j);
       break;
     default:

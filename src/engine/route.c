@@ -65,10 +65,10 @@ static const struct engine_route routes[] = {
   C_ROUTE ("DELETE", "/containers/**/checkpoints/*", "checkpoint",
            "container"),
   C_ROUTE ("DELETE", "/containers/**", "rm,run", "container"),
-  { "POST", "/exec/**/start", "exec", "container", ROUTE_OP_NONE,
+  { "POST", "/exec/**/start", "exec", "container", ROUTE_OP_EXEC_OWNER,
     ROUTE_F_HIJACK },
-  C_ROUTE ("POST", "/exec/**/resize", "exec", "container"),
-  C_ROUTE ("GET", "/exec/**/json", "exec", "container"),
+  { "POST", "/exec/**/resize", "exec", "container", ROUTE_OP_EXEC_OWNER, 0 },
+  { "GET", "/exec/**/json", "exec", "container", ROUTE_OP_EXEC_OWNER, 0 },
   C_ROUTE ("POST", "/commit", "commit", "container"),
 
   /* images */
@@ -173,9 +173,12 @@ size_t
 engine_route_suffix_len (const struct engine_route *r)
 {
   static const char pre[] = "/containers/**";
-  if (strncmp (r->pattern, pre, sizeof pre - 1) != 0)
-    return 0;
-  return strlen (r->pattern + sizeof pre - 1);
+  static const char exec_pre[] = "/exec/**";
+  if (strncmp (r->pattern, pre, sizeof pre - 1) == 0)
+    return strlen (r->pattern + sizeof pre - 1);
+  if (strncmp (r->pattern, exec_pre, sizeof exec_pre - 1) == 0)
+    return strlen (r->pattern + sizeof exec_pre - 1);
+  return 0;
 }
 
 const struct engine_route *

@@ -25,9 +25,11 @@ enum engine_route_op
   ROUTE_OP_BUILDKIT,         /* /session, /grpc: refused under ECI */
   ROUTE_OP_SWARM,            /* swarm init/join, services: refused (ECI) */
   ROUTE_OP_PLUGIN,           /* plugin install/enable/set: refused (ECI) */
-  ROUTE_OP_ARCHIVE, /* docker cp: a non-root caller's is checked (ECI) */
-  ROUTE_OP_OWNER,   /* exec, attach: a non-root caller's own containers
-                       only (ECI) */
+  ROUTE_OP_ARCHIVE,    /* docker cp: a non-root caller's is checked (ECI) */
+  ROUTE_OP_OWNER,      /* exec, attach: a non-root caller's own containers
+                          only (ECI) */
+  ROUTE_OP_EXEC_OWNER, /* /exec/{id}/...: the same, for the exec's
+                          container (ECI) */
 };
 
 enum
@@ -37,8 +39,9 @@ enum
 };
 
 struct engine_route;
-/* Length of what follows the container name in a route's pattern of
- * the form /containers/{name}/... ("/archive": 8); 0 for others. */
+/* Length of what follows the container name (exec id) in a route's
+ * pattern of the form /containers/{name}/... or /exec/{id}/...
+ * ("/archive": 8); 0 for others. */
 size_t engine_route_suffix_len (const struct engine_route *r);
 
 struct engine_route

@@ -160,6 +160,116 @@ esac
 out=$(docker exec actr cat /p/secret 2>&1)
 [ "$out" = a-secret-endpoints ] && ok "root still execs into A's container" ||
   not_ok "root still execs into A's container" "$out"
+# ---- hole: another user's exec, created but not yet started ---------------
+# An exec's id shows in its container's inspect (ExecIDs).  The exec
+# endpoints took only that id: user B could start (and read the output
+# of) an exec user A had created in A's container, or resize or inspect
+# it.  They are checked like exec itself: the exec's container's creator.
+ex=$(TUID=$AUID TGID=$AGID as_user curl -s --unix-socket "$gsock" -X POST \
+  -H 'Content-Type: application/json' \
+  --data-binary '{"AttachStdout":true,"AttachStderr":true,"Cmd":["cat","/p/secret"]}' \
+  http://moat/v1.41/containers/actr/exec | sed -n 's/.*"Id":"\([0-9a-f]*\)".*/\1/p')
+[ ${#ex} -eq 64 ] || not_ok "setup: user A creates an exec" "$ex"
+bapi() {
+  TUID=$BUID TGID=$BGID as_user curl -s --max-time 5 --unix-socket "$gsock" \
+    -X "$1" -H 'Content-Type: application/json' ${3+--data-binary "$3"} \
+    -w '\n%{http_code}\n' "http://moat$2" | tr -d '\0'
+}
+out=$(bapi POST "/v1.41/exec/$ex/start" '{"Detach":false,"Tty":false}')
+case "$out" in
+  *a-secret-endpoints*) not_ok "user B cannot start A's exec" "read A's file: $out" ;;
+  *"${E}container "*" was created by another user"*403) ok "user B cannot start A's exec" ;;
+  *) not_ok "user B cannot start A's exec" "$out" ;;
+esac
+for probe in "POST /v1.41/exec/$ex/resize?h=10&w=10" "GET /v1.41/exec/$ex/json" \
+  "GET /exec/$ex/json"; do
+  out=$(bapi ${probe%% *} "${probe#* }")
+  case "$out" in
+    *"${E}container "*" was created by another user"*403) ok "user B: $probe refused" ;;
+    *) not_ok "user B: $probe refused" "$out" ;;
+  esac
+done
+out=$(bapi GET "/v1.41/exec/nosuchexec/json")
+case "$out" in *404) ok "an exec that does not exist: 404" ;;
+  *) not_ok "an exec that does not exist: 404" "$out" ;; esac
+out=$(TUID=$AUID TGID=$AGID as_user curl -s --max-time 10 --unix-socket "$gsock" \
+  -X POST -H 'Content-Type: application/json' --data-binary '{"Detach":false,"Tty":false}' \
+  "http://moat/v1.41/exec/$ex/start" | tr -d '\0')
+case "$out" in *a-secret-endpoints*) ok "user A starts A's own exec" ;;
+  *) not_ok "user A starts A's own exec" "$out" ;; esac
+out=$(TUID=$AUID TGID=$AGID as_user curl -s --unix-socket "$gsock" \
+  -w '\n%{http_code}\n' "http://moat/v1.41/exec/$ex/json")
+case "$out" in *'"ExitCode":0'*200) ok "user A inspects A's own exec" ;;
+  *) not_ok "user A inspects A's own exec" "$out" ;; esac
+out=$(as_b docker exec -d actr true 2>&1)
+case "$out" in *"created by another user"*) ok "user B still cannot docker exec -d" ;;
+  *) not_ok "user B still cannot docker exec -d" "$out" ;; esac
 as_a docker rm -f actr >/dev/null 2>&1
+
+# ---- hole: standing in for an extension's compose backend ------------------
+# moatd brings an extension's backend up as root with docker-compose, as
+# project moat-ext-<name>; compose adopts an existing container that
+# carries that project's labels, and an existing network or volume of the
+# project's names (<project>_default, <project>_<volume>).  A non-root
+# user who made them first would stand in for the backend (or feed it a
+# volume).  Ordinary compose projects keep working (test_clients).
+labels() { printf '"Labels":{"com.docker.compose.project":"%s","com.docker.compose.service":"backend","com.docker.compose.oneoff":"False"}' "$1"; }
+for proj in moat-ext-redext MOAT-Ext-redext; do
+  out=$(uapi POST /v1.41/containers/create "{\"Image\":\"busybox\",\"Cmd\":[\"true\"],$(labels $proj)}")
+  case "$out" in
+    *"${E}"*"com.docker.compose.project"*"moat-ext-"*403) ok "container labelled as compose project $proj: refused" ;;
+    *) not_ok "container labelled as compose project $proj: refused" "$out" ;;
+  esac
+  out=$(uapi POST /v1.41/networks/create "{\"Name\":\"n-$proj\",$(labels $proj)}")
+  case "$out" in
+    *"${E}"*"moat-ext-"*403) ok "network labelled as compose project $proj: refused" ;;
+    *) not_ok "network labelled as compose project $proj: refused" "$out" ;;
+  esac
+  out=$(uapi POST /v1.41/volumes/create "{\"Name\":\"v-$proj\",$(labels $proj)}")
+  case "$out" in
+    *"${E}"*"moat-ext-"*403) ok "volume labelled as compose project $proj: refused" ;;
+    *) not_ok "volume labelled as compose project $proj: refused" "$out" ;;
+  esac
+done
+out=$(as_user docker network create moat-ext-redext_default 2>&1)
+case "$out" in *"${E}"*"moat-ext-"*) ok "network named moat-ext-*: refused" ;;
+  *) not_ok "network named moat-ext-*: refused" "$out" ;; esac
+out=$(as_user docker volume create moat-ext-redext_data 2>&1)
+case "$out" in *"${E}"*"moat-ext-"*) ok "volume named moat-ext-*: refused" ;;
+  *) not_ok "volume named moat-ext-*: refused" "$out" ;; esac
+# compose 1.x also finds a project by its legacy name (without - and _)
+out=$(as_user docker network create moatextredext_default 2>&1)
+case "$out" in *"${E}"*"moatext"*) ok "network of the legacy name moatext*: refused" ;;
+  *) not_ok "network of the legacy name moatext*: refused" "$out" ;; esac
+out=$(as_user docker create --label com.docker.compose.project=moatextredext \
+  --label com.docker.compose.version=1.20.0 busybox true 2>&1)
+case "$out" in *"${E}"*"moatext"*) ok "container of the legacy project moatext*: refused" ;;
+  *) not_ok "container of the legacy project moatext*: refused" "$out" ;; esac
+# a container inherits its image's labels: an image committed with the
+# project's labels stands in just as well
+out=$(as_user docker create --name redbase busybox true 2>&1) &&
+  out=$(as_user docker commit --change 'LABEL com.docker.compose.project=moat-ext-redext' \
+    --change 'LABEL com.docker.compose.service=backend' \
+    --change 'LABEL com.docker.compose.oneoff=False' redbase redext-img 2>&1) ||
+  not_ok "setup: an image labelled as project moat-ext-redext" "$out"
+HARNESS_EXTRA_CLEANUP="$HARNESS_EXTRA_CLEANUP; docker rmi -f redext-img >/dev/null 2>&1"
+out=$(as_user docker create redext-img true 2>&1)
+case "$out" in
+  *"${E}image \"redext-img\" is labelled com.docker.compose.project=\"moat-ext-redext\""*)
+    ok "container of an image labelled as compose project moat-ext-*: refused" ;;
+  *) not_ok "container of an image labelled as compose project moat-ext-*: refused" "$out" ;;
+esac
+as_user docker rm -f redbase >/dev/null 2>&1
+out=$(as_user docker ps -a --filter label=com.docker.compose.project=moat-ext-redext -q 2>&1)
+[ -z "$out" ] && ok "no container of project moat-ext-redext was made" ||
+  not_ok "no container of project moat-ext-redext was made" "$out"
+out=$(as_user docker create --label com.docker.compose.project=myproj busybox true 2>&1) &&
+  ok "an ordinary compose project label still passes" ||
+  not_ok "an ordinary compose project label still passes" "$out"
+as_user docker rm -f "$out" >/dev/null 2>&1
+out=$(docker create --label com.docker.compose.project=moat-ext-redext busybox true 2>&1) &&
+  ok "root (moatd) may label a container moat-ext-*" ||
+  not_ok "root (moatd) may label a container moat-ext-*" "$out"
+docker rm -f "$out" >/dev/null 2>&1
 
 harness_done

@@ -231,6 +231,9 @@ bad_labels_refused (void **state)
 /* ---- docker cp ---------------------------------------------------------- */
 
 #define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define IDA "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define IDB "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define IDC "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 
 static int
 fake_get (void *ctx, const char *path, char **body, size_t *len)
@@ -273,13 +276,40 @@ fake_get (void *ctx, const char *path, char **body, size_t *len)
     { "/containers/numlabel/json",
       "{\"Id\":\"" ID64 "\",\"Config\":{\"Labels\":{"
       "\"com.moat.caller.uid\":1000}}}" },
+    { "/containers/" IDA "/json",
+      "{\"Id\":\"" IDA "\",\"Config\":{\"Labels\":{"
+      "\"com.moat.caller.uid\":\"1000\"}}}" },
+    { "/containers/" IDB "/json",
+      "{\"Id\":\"" IDB "\",\"Config\":{\"Labels\":{"
+      "\"com.moat.caller.uid\":\"1001\"}}}" },
+    { "/exec/minex/json",
+      "{\"ID\":\"" ID64 "\",\"ContainerID\":\"" IDA "\"}" },
+    { "/exec/theirex/json",
+      "{\"ID\":\"" ID64 "\",\"ContainerID\":\"" IDB "\"}" },
+    { "/exec/noctr/json", "{\"ID\":\"" ID64 "\"}" },
+    { "/exec/shortctr/json",
+      "{\"ID\":\"" ID64 "\",\"ContainerID\":\"aaaa\"}" },
+    { "/exec/goneex/json",
+      "{\"ID\":\"" ID64 "\",\"ContainerID\":\"" IDC "\"}" },
+    { "/images/extimg/json",
+      "{\"Id\":\"sha256:" ID64 "\",\"Config\":{\"Labels\":{"
+      "\"com.docker.compose.project\":\"moat-ext-x\"}}}" },
+    { "/images/legacyimg:1/json",
+      "{\"Id\":\"sha256:" ID64 "\",\"Config\":{\"Labels\":{"
+      "\"com.docker.compose.project\":\"MoatExtX\"}}}" },
+    { "/images/myimg/json",
+      "{\"Id\":\"sha256:" ID64 "\",\"Config\":{\"Labels\":{"
+      "\"com.docker.compose.project\":\"myproj\"}}}" },
+    { "/images/plainimg/json", "{\"Id\":\"sha256:" ID64 "\",\"Config\":{}}" },
     { "/volumes/v", "{\"Name\":\"v\",\"Options\":null}" },
     { "/volumes/dv",
       "{\"Name\":\"dv\",\"Options\":{\"type\":\"none\",\"o\":\"bind\","
       "\"device\":\"/home/u\"}}" },
   };
   (void)ctx;
-  if (strcmp (path, "/containers/down/json") == 0)
+  if (strcmp (path, "/containers/down/json") == 0
+      || strcmp (path, "/exec/downex/json") == 0
+      || strcmp (path, "/images/downimg/json") == 0)
     return -1;
   for (size_t i = 0; i < sizeof answers / sizeof *answers; i++)
     if (strcmp (path, answers[i].path) == 0)
@@ -456,6 +486,108 @@ owner_decisions (void **state)
   eci_verdict_clear (&v);
 }
 
+/* /exec/{id}/...: the owner rule, for the exec's container */
+static void
+exec_owner_decisions (void **state)
+{
+  struct eci_verdict v = { 0 };
+  char *id = NULL;
+  (void)state;
+  assert_int_equal (
+      engine_exec_owner_check (fake_get, NULL, "minex", 1000, &id, &v), 0);
+  assert_string_equal (id, ID64);
+  free (id);
+  id = NULL;
+  assert_int_equal (
+      engine_exec_owner_check (fake_get, NULL, "theirex", 1000, &id, &v), -1);
+  assert_null (id);
+  assert_int_equal (v.status, 403);
+  assert_string_equal (v.rule, "eci.owner");
+  assert_string_equal (v.message,
+                       "enhanced container isolation: container \"" IDB
+                       "\" was created by another user; only the user who "
+                       "created it (or root) may exec into it or attach to "
+                       "it");
+  eci_verdict_clear (&v);
+  const struct
+  {
+    const char *name;
+    int status;
+  } refused[] = {
+    { "noex", 404 },     { "downex", 502 },  { "noctr", 502 },
+    { "shortctr", 502 }, { "goneex", 404 },  { "a/../minex", 404 },
+    { "", 404 },         { "minex?x", 404 },
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+    {
+      if (engine_exec_owner_check (fake_get, NULL, refused[i].name, 1000, &id,
+                                   &v)
+          != -1)
+        fail_msg ("exec \"%s\" passed", refused[i].name);
+      assert_null (id);
+      assert_string_equal (v.rule, "eci.owner");
+      if (v.status != refused[i].status)
+        fail_msg ("exec \"%s\": %d", refused[i].name, v.status);
+      eci_verdict_clear (&v);
+    }
+  assert_int_equal (
+      engine_exec_owner_check (NULL, NULL, "minex", 1000, &id, &v), -1);
+  assert_int_equal (v.status, 403);
+  eci_verdict_clear (&v);
+}
+
+/* a container inherits its image's labels: an image labelled as an
+ * extension's compose project is refused to a non-root create */
+static void
+ext_image_decisions (void **state)
+{
+  struct eci_verdict v = { 0 };
+  (void)state;
+  const char *refused[] = {
+    "{\"Image\":\"extimg\"}",
+    "{\"image\":\"legacyimg:1\"}",
+    "{\"Image\":\"downimg\"}",
+  };
+  const char *passed[] = {
+    "{\"Image\":\"myimg\"}",     "{\"Image\":\"plainimg\"}",
+    "{\"Image\":\"noimg\"}",     "{}",
+    "{\"Image\":\"\"}",          "{\"Image\":\"extimg?x=1\"}",
+    "{\"Image\":\"../extimg\"}",
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+    {
+      if (eci_check_ext_image (fake_get, NULL, refused[i], strlen (refused[i]),
+                               &v)
+          != -1)
+        fail_msg ("passed: %s", refused[i]);
+      assert_string_equal (v.rule, "eci.ext-project");
+      eci_verdict_clear (&v);
+    }
+  for (size_t i = 0; i < sizeof passed / sizeof *passed; i++)
+    {
+      if (eci_check_ext_image (fake_get, NULL, passed[i], strlen (passed[i]),
+                               &v)
+          != 0)
+        fail_msg ("refused: %s: %s", passed[i], v.message);
+      eci_verdict_clear (&v);
+    }
+  const char *b = "{\"Image\":\"extimg\"}";
+  assert_int_equal (eci_check_ext_image (fake_get, NULL, b, strlen (b), &v),
+                    -1);
+  assert_int_equal (v.status, 403);
+  assert_string_equal (
+      v.message,
+      "enhanced container isolation: image \"extimg\" is labelled "
+      "com.docker.compose.project=\"moat-ext-x\", which its containers would "
+      "carry; compose projects moat-ext-* (and compose's legacy spelling "
+      "moatext*) are moat's extension backends, which only root (moatd) may "
+      "create");
+  eci_verdict_clear (&v);
+  assert_int_equal (eci_check_ext_image (NULL, NULL, b, strlen (b), &v), -1);
+  assert_int_equal (v.status, 502);
+  eci_verdict_clear (&v);
+}
+
 int
 main (void)
 {
@@ -468,6 +600,8 @@ main (void)
     cmocka_unit_test (bad_labels_refused),
     cmocka_unit_test (archive_decisions),
     cmocka_unit_test (owner_decisions),
+    cmocka_unit_test (exec_owner_decisions),
+    cmocka_unit_test (ext_image_decisions),
     cmocka_unit_test (shared_root_never_shares_moat),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

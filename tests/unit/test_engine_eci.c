@@ -1035,10 +1035,99 @@ resolve (void **state)
   assert_null (eci_resolve_host_path ("relative"));
 }
 
+/* Objects docker-compose would adopt into an extension's backend project
+ * (moat-ext-<name>): a non-root caller may not make them. */
+static void
+ext_project_reserved (void **state)
+{
+  (void)state;
+  const struct
+  {
+    const char *body;
+    bool with_name;
+  } refused[] = {
+    { "{\"Labels\":{\"com.docker.compose.project\":\"moat-ext-x\"}}", false },
+    { "{\"Labels\":{\"com.docker.compose.project\":\"MOAT-EXT-x\"}}", false },
+    { "{\"labels\":{\"com.docker.compose.project\":\"moat-ext-x\"}}", false },
+    /* U+017F folds to s, as encoding/json reads it */
+    { "{\"Label\u017f\":{\"com.docker.compose.project\":\"moat-ext-x\"}}",
+      false },
+    { "{\"Name\":\"moat-ext-x_default\"}", true },
+    { "{\"name\":\"Moat-Ext-x_data\"}", true },
+    { "{\"Name\":\"v\",\"Labels\":{\"com.docker.compose.project\":"
+      "\"moat-ext-x\"}}",
+      true },
+    /* two keys Go folds to one field: refused, not guessed */
+    { "{\"Labels\":{},\"labels\":{\"com.docker.compose.project\":"
+      "\"moat-ext-x\"}}",
+      false },
+    { "not json", false },
+    /* compose 1.x's legacy project name: without '-' and '_' */
+    { "{\"Labels\":{\"com.docker.compose.project\":\"moatextx\"}}", false },
+    { "{\"Name\":\"moatextx_default\"}", true },
+    { "{\"Name\":\"moat_ext_x_data\"}", true },
+    { "{\"Name\":\"-moat-ext-x\"}", true },
+  };
+  const struct
+  {
+    const char *body;
+    bool with_name;
+  } passed[] = {
+    { "", true },
+    { "  ", false },
+    { "{}", true },
+    { "{\"Labels\":null,\"Name\":\"\"}", true },
+    { "{\"Labels\":{\"com.docker.compose.project\":\"myproj\"}}", false },
+    { "{\"Labels\":{\"com.docker.compose.project\":\"ext-moat-x\"}}", false },
+    { "{\"Labels\":{\"other\":\"moat-ext-x\"}}", false },
+    /* a container's name is not adopted */
+    { "{\"Name\":\"moat-ext-x\"}", false },
+    { "{\"Name\":\"my-moat-ext-x\"}", true },
+    { "{\"Name\":\"moat\"}", true },
+    { "{\"Name\":\"moatex\"}", true },
+    { "{\"Name\":\"moat-other\"}", true },
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+    {
+      struct eci_verdict v = { 0 };
+      if (eci_check_ext_reserved (refused[i].body, strlen (refused[i].body),
+                                  "volume", refused[i].with_name, &v)
+          != -1)
+        fail_msg ("passed: %s", refused[i].body);
+      assert_non_null (v.message);
+      eci_verdict_clear (&v);
+    }
+  for (size_t i = 0; i < sizeof passed / sizeof *passed; i++)
+    {
+      struct eci_verdict v = { 0 };
+      if (eci_check_ext_reserved (passed[i].body, strlen (passed[i].body),
+                                  "network", passed[i].with_name, &v)
+          != 0)
+        fail_msg ("refused: %s: %s", passed[i].body, v.message);
+      eci_verdict_clear (&v);
+    }
+  struct eci_verdict v = { 0 };
+  const char *b
+      = "{\"Labels\":{\"com.docker.compose.project\":\"moat-ext-x\"}}";
+  assert_int_equal (
+      eci_check_ext_reserved (b, strlen (b), "container", false, &v), -1);
+  assert_int_equal (v.status, 403);
+  assert_string_equal (v.rule, "eci.ext-project");
+  assert_string_equal (
+      v.message,
+      "enhanced container isolation: container labelled "
+      "com.docker.compose.project=\"moat-ext-x\" refused; compose "
+      "projects moat-ext-* (and compose's legacy spelling moatext*) "
+      "are moat's extension backends, which only root (moatd) may "
+      "create");
+  eci_verdict_clear (&v);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test (ext_project_reserved),
     cmocka_unit_test_setup_teardown (runtime_forced, setup, teardown),
     cmocka_unit_test_setup_teardown (net_raw_dropped, setup, teardown),
     cmocka_unit_test_setup_teardown (namespaces_refused, setup, teardown),
