@@ -5,6 +5,7 @@
 # dist/k8s/moat-runc-containerd as the runc binary, overlay and native
 # snapshots, a busybox image imported from an OCI archive built here.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/containerd.sh"
 cd "$HARNESS_TOP"
 harness_init
 R=$HARNESS_DIR
@@ -41,48 +42,13 @@ EOJ
 
 # ---- a private containerd: ctd_start NAME [EXTRA_TOML] ----
 ctd_start() {
-  local n=$1 d=$R/$1 i
-  mkdir -p "$d"
-  cat >"$d/config.toml" <<EOT
-version = 2
-root = "$d/root"
-state = "$d/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$d/c.sock"
-[ttrpc]
-  address = "$d/c.sock.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-${2:-}
-EOT
-  harness_spawn_netns "$n" containerd --config "$d/config.toml" >/dev/null
-  for i in $(seq 100); do
-    ctr -a "$d/c.sock" version >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  harness_bail "containerd $n starts" "$(tail -20 "$R/$n.log")"
+  ctd_config "$R/$1" "${2:-}"
+  harness_spawn_netns "$1" containerd --config "$R/$1/config.toml" >/dev/null
+  ctd_wait "$R/$1" "$R/$1.log" "containerd $1 starts"
 }
 
 # busybox as an OCI archive (one uncompressed layer: the harness's rootfs
 # tarball), imported into namespace NS of containerd NAME.
-oci_image() {
-  local w=$R/oci rt=$HARNESS_TOP/build/cache/busybox-rootfs.tar ld ls cd cs md ms
-  [ -f "$R/busybox-oci.tar" ] && return 0
-  mkdir -p "$w/blobs/sha256"
-  ld=$(sha256sum "$rt" | cut -d' ' -f1)
-  ls=$(stat -c %s "$rt")
-  cp "$rt" "$w/blobs/sha256/$ld"
-  printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$ld" >"$w/c"
-  cd=$(sha256sum "$w/c" | cut -d' ' -f1); cs=$(stat -c %s "$w/c"); mv "$w/c" "$w/blobs/sha256/$cd"
-  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' "$cd" "$cs" "$ld" "$ls" >"$w/m"
-  md=$(sha256sum "$w/m" | cut -d' ' -f1); ms=$(stat -c %s "$w/m"); mv "$w/m" "$w/blobs/sha256/$md"
-  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"docker.io/library/busybox:latest"}}]}' "$md" "$ms" >"$w/index.json"
-  echo '{"imageLayoutVersion":"1.0.0"}' >"$w/oci-layout"
-  tar -C "$w" -cf "$R/busybox-oci.tar" oci-layout index.json blobs
-}
 import_busybox() { # NAME NS
   ctr -a "$R/$1/c.sock" -n "$2" images import "$R/busybox-oci.tar" >"$R/import.log" 2>&1 ||
     harness_bail "import busybox into $1/$2" "$(cat "$R/import.log")"
@@ -120,7 +86,7 @@ base_of() { awk 'NR==1{print $2}' <<<"$1"; }
 disjoint() { [ -n "$1" ] && [ -n "$2" ] && [ $(($1 > $2 ? $1 - $2 : $2 - $1)) -ge 65536 ]; }
 
 harness_busybox_tar
-oci_image
+ctd_oci_image docker.io/library/busybox:latest '["/bin/sh"]' "$R/busybox-oci.tar"
 ctd_start a
 import_busybox a default
 

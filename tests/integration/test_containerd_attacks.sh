@@ -6,6 +6,7 @@
 # Payloads are harmless: a file capability (cap_setuid) on a file the test
 # made, never executed.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/containerd.sh"
 cd "$HARNESS_TOP"
 harness_init
 R=$HARNESS_DIR
@@ -33,42 +34,13 @@ cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
 EOJ
 
 d=$R/a
-mkdir -p "$d"
-cat >"$d/config.toml" <<EOT
-version = 2
-root = "$d/root"
-state = "$d/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$d/c.sock"
-[ttrpc]
-  address = "$d/c.sock.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-EOT
+ctd_config "$d"
 harness_spawn_netns a containerd --config "$d/config.toml" >/dev/null
-for i in $(seq 100); do
-  ctr -a "$d/c.sock" version >/dev/null 2>&1 && break
-  sleep 0.1
-done
-ctr -a "$d/c.sock" version >/dev/null 2>&1 || harness_bail "containerd starts" "$(tail -20 "$R/a.log")"
+ctd_wait "$d" "$R/a.log" "containerd starts"
 
 # busybox as an OCI archive (one uncompressed layer), imported.
 harness_busybox_tar
-w=$R/oci rt=$HARNESS_TOP/build/cache/busybox-rootfs.tar
-mkdir -p "$w/blobs/sha256"
-ld=$(sha256sum "$rt" | cut -d' ' -f1)
-ls=$(stat -c %s "$rt")
-cp "$rt" "$w/blobs/sha256/$ld"
-printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$ld" >"$w/c"
-cd_=$(sha256sum "$w/c" | cut -d' ' -f1); cs=$(stat -c %s "$w/c"); mv "$w/c" "$w/blobs/sha256/$cd_"
-printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' "$cd_" "$cs" "$ld" "$ls" >"$w/m"
-md=$(sha256sum "$w/m" | cut -d' ' -f1); ms=$(stat -c %s "$w/m"); mv "$w/m" "$w/blobs/sha256/$md"
-printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"docker.io/library/busybox:latest"}}]}' "$md" "$ms" >"$w/index.json"
-echo '{"imageLayoutVersion":"1.0.0"}' >"$w/oci-layout"
-tar -C "$w" -cf "$R/busybox-oci.tar" oci-layout index.json blobs
+ctd_oci_image docker.io/library/busybox:latest '["/bin/sh"]' "$R/busybox-oci.tar"
 ctr -a "$d/c.sock" -n k8s.io images import "$R/busybox-oci.tar" >"$R/import.log" 2>&1 ||
   harness_bail "import busybox" "$(cat "$R/import.log")"
 

@@ -9,6 +9,7 @@
 # its container share one private id range.
 # Network: nothing but the test's own bridge inside the harness's netns.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/containerd.sh"
 cd "$HARNESS_TOP"
 harness_init
 R=$HARNESS_DIR
@@ -39,23 +40,10 @@ protoc --python_out="$R/pb" -I tests/tools/cri tests/tools/cri/cri_subset.proto 
 
 # Images as OCI archives (one layer: the harness's busybox rootfs).
 harness_busybox_tar
-oci_image() { # NAME CMD_JSON OUT [EXTRA_CONFIG_JSON]
-  local w=$R/oci-$RANDOM rt=$HARNESS_TOP/build/cache/busybox-rootfs.tar ld ls cd cs md ms
-  mkdir -p "$w/blobs/sha256"
-  ld=$(sha256sum "$rt" | cut -d' ' -f1); ls=$(stat -c %s "$rt")
-  cp "$rt" "$w/blobs/sha256/$ld"
-  printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":%s%s},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$2" "${4:-}" "$ld" >"$w/c"
-  cd=$(sha256sum "$w/c" | cut -d' ' -f1); cs=$(stat -c %s "$w/c"); mv "$w/c" "$w/blobs/sha256/$cd"
-  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' "$cd" "$cs" "$ld" "$ls" >"$w/m"
-  md=$(sha256sum "$w/m" | cut -d' ' -f1); ms=$(stat -c %s "$w/m"); mv "$w/m" "$w/blobs/sha256/$md"
-  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s"}}]}' "$md" "$ms" "$1" >"$w/index.json"
-  echo '{"imageLayoutVersion":"1.0.0"}' >"$w/oci-layout"
-  tar -C "$w" -cf "$3" oci-layout index.json blobs
-}
-oci_image docker.io/library/busybox:latest '["/bin/sh"]' "$R/busybox.tar"
-oci_image moat.test/pause:1 '["/bin/sleep","100000"]' "$R/pause.tar"
+ctd_oci_image docker.io/library/busybox:latest '["/bin/sh"]' "$R/busybox.tar"
+ctd_oci_image moat.test/pause:1 '["/bin/sleep","100000"]' "$R/pause.tar"
 # an image with a VOLUME: CRI binds a directory of the container's own
-oci_image moat.test/vol:1 '["/bin/sh"]' "$R/vol.tar" ',"Volumes":{"/data":{}}'
+ctd_oci_image moat.test/vol:1 '["/bin/sh"]' "$R/vol.tar" ',"Volumes":{"/data":{}}'
 
 # CNI: a bridge in the harness's netns; addresses from the test's range.
 for p in bridge host-local loopback; do ln -s /usr/lib/cni/$p "$R/cri/cni-bin/$p"; done

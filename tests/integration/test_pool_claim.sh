@@ -6,6 +6,7 @@
 # in /var/lib/moat/id-claims.db keep their ranges disjoint, with the
 # default pool and with the same explicit pool in two roots.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/containerd.sh"
 cd "$HARNESS_TOP"
 harness_init
 R=$HARNESS_DIR
@@ -40,48 +41,13 @@ harness_busybox
 
 # ---- private containerds: ctd_start NAME ROOT ----
 ctd_start() {
-  local n=$1 d=$R/$1 i
-  mkdir -p "$d"
-  cat >"$d/config.toml" <<EOT
-version = 2
-root = "$d/root"
-state = "$d/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$d/c.sock"
-[ttrpc]
-  address = "$d/c.sock.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-EOT
+  local n=$1 d=$R/$1
+  ctd_config "$d"
   # the wrapper reads MOAT_ROOT; the shims inherit containerd's environment
   harness_spawn_netns "ctd-$n" env MOAT_ROOT="$2" containerd --config "$d/config.toml" >/dev/null
-  for i in $(seq 100); do
-    ctr -a "$d/c.sock" version >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  ctr -a "$d/c.sock" version >/dev/null 2>&1 ||
-    harness_bail "containerd $n starts" "$(tail -20 "$R/ctd-$n.log")"
+  ctd_wait "$d" "$R/ctd-$n.log" "containerd $n starts"
   timeout 60 ctr -a "$d/c.sock" -n default images import "$R/busybox-oci.tar" >"$R/import-$n.log" 2>&1 ||
     harness_bail "import busybox into $n" "$(cat "$R/import-$n.log")"
-}
-
-# busybox as an OCI archive with one layer: the harness's rootfs tarball
-oci_image() {
-  local w=$R/oci rt=$HARNESS_TOP/build/cache/busybox-rootfs.tar ld ls cd cs md ms
-  mkdir -p "$w/blobs/sha256"
-  ld=$(sha256sum "$rt" | cut -d' ' -f1)
-  ls=$(stat -c %s "$rt")
-  cp "$rt" "$w/blobs/sha256/$ld"
-  printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$ld" >"$w/c"
-  cd=$(sha256sum "$w/c" | cut -d' ' -f1); cs=$(stat -c %s "$w/c"); mv "$w/c" "$w/blobs/sha256/$cd"
-  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' "$cd" "$cs" "$ld" "$ls" >"$w/m"
-  md=$(sha256sum "$w/m" | cut -d' ' -f1); ms=$(stat -c %s "$w/m"); mv "$w/m" "$w/blobs/sha256/$md"
-  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"docker.io/library/busybox:latest"}}]}' "$md" "$ms" >"$w/index.json"
-  echo '{"imageLayoutVersion":"1.0.0"}' >"$w/oci-layout"
-  tar -C "$w" -cf "$R/busybox-oci.tar" oci-layout index.json blobs
 }
 
 c() { local n=$1; shift; timeout 60 ctr -a "$R/$n/c.sock" -n default "$@"; }
@@ -126,7 +92,7 @@ disjoint() {
   done
 }
 
-oci_image
+ctd_oci_image docker.io/library/busybox:latest '["/bin/sh"]' "$R/busybox-oci.tar"
 ctd_start a "$R/rootA"
 ctd_start p "$R/rootP"
 ctd_start q "$R/rootQ"
