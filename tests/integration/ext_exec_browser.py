@@ -9,27 +9,21 @@ Prints "PASS name" or "FAIL name: detail" lines.  The browser goes only
 to loopback: every other request is sent to a proxy address where
 nothing listens (127.0.0.1:9).
 """
+import os
 import subprocess
 import sys
 import time
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import browser  # noqa: E402  (tests/lib/browser.py)
+
 moat, port, artifacts = sys.argv[1:4]
-failed = 0
-
-
-def report(name, ok, detail=""):
-    global failed
-    if ok:
-        print("PASS %s" % name, flush=True)
-    else:
-        failed += 1
-        print("FAIL %s: %s" % (name, detail), flush=True)
+report = browser.Report()
 
 
 def running(marker):
@@ -48,16 +42,7 @@ def gone(marker, seconds=10):
     return running(marker) == 0
 
 
-opts = webdriver.ChromeOptions()
-for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
-          "--disable-dev-shm-usage", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update",
-          "--disable-sync", "--disable-default-apps",
-          "--disable-domain-reliability", "--disable-features=Translate",
-          "--proxy-server=http://127.0.0.1:9", "--window-size=1280,900"):
-    opts.add_argument(a)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"),
-                          options=opts)
+driver = browser.chromium()
 driver.set_script_timeout(30)
 wait = WebDriverWait(driver, 30)
 
@@ -162,8 +147,8 @@ try:
 
     driver.switch_to.default_content()
     path = "%s/ext-exec-stream.png" % artifacts
-    driver.save_screenshot(path)
-    report("screenshot saved %s" % path, True)
+    report("screenshot saved %s" % path,
+           browser.screenshot(driver, path) > 1000, path)
 
     # a stream left open when the page goes away (the frame reloads)
     in_frame()
@@ -178,4 +163,4 @@ except Exception as e:  # noqa: BLE001
     report("browser", False, repr(e))
 finally:
     driver.quit()
-sys.exit(1 if failed else 0)
+report.done()

@@ -1,6 +1,6 @@
 """Headless Chromium for the browser tests (chromium-driver, Debian's
-python3-selenium): tests/integration/dashboard_browser.py and
-ext_ui_browser.py import it.
+python3-selenium): tests/integration/dashboard_browser.py, ext_ui_browser.py and
+ext_exec_browser.py import it.
 
 The browser goes only to loopback: every request that is not for
 127.0.0.1 or localhost names goes to a proxy address where nothing
@@ -22,11 +22,12 @@ ARGS = ("--headless=new", "--no-sandbox", "--disable-gpu",
         "--proxy-server=http://127.0.0.1:9", "--window-size=1280,900")
 
 
-def chromium(profile):
+def chromium(profile=None):
     """A headless Chromium whose profile (cookies, localStorage) lives in
-    the directory `profile`."""
+    the directory `profile` (None: a fresh temporary one)."""
     opts = webdriver.ChromeOptions()
-    for a in ARGS + ("--user-data-dir=" + profile,):
+    extra = ("--user-data-dir=" + profile,) if profile else ()
+    for a in ARGS + extra:
         opts.add_argument(a)
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
 
