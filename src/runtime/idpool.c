@@ -441,18 +441,28 @@ lookup (struct idpool *p, const char *id, uint32_t *base, moat_error_t *err)
   return found;
 }
 
+/* v (len used of *cap elements of size elem) with room for one more:
+ * v itself, or a larger copy (capacity doubling from first).  NULL when
+ * out of memory (v is then unchanged). */
+static void *
+grow (void *v, size_t len, size_t *cap, size_t elem, size_t first)
+{
+  if (len < *cap)
+    return v;
+  size_t ncap = *cap ? *cap * 2 : first;
+  void *nv = realloc (v, ncap * elem);
+  if (nv != NULL)
+    *cap = ncap;
+  return nv;
+}
+
 static int
 add_span (struct span **v, size_t *n, size_t *cap, int64_t lo, int64_t hi)
 {
-  if (*n == *cap)
-    {
-      size_t ncap = *cap ? *cap * 2 : 32;
-      struct span *nv = realloc (*v, ncap * sizeof *nv);
-      if (nv == NULL)
-        return -1;
-      *v = nv;
-      *cap = ncap;
-    }
+  struct span *nv = grow (*v, *n, cap, sizeof *nv, 32);
+  if (nv == NULL)
+    return -1;
+  *v = nv;
   (*v)[(*n)++] = (struct span){ lo, hi };
   return 0;
 }
@@ -733,18 +743,13 @@ idpool_list (struct idpool *p, struct idpool_entry **out, size_t *n,
     }
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      if (len == cap)
+      struct idpool_entry *nv = grow (v, len, &cap, sizeof *nv, 8);
+      if (nv == NULL)
         {
-          size_t ncap = cap ? cap * 2 : 8;
-          struct idpool_entry *nv = realloc (v, ncap * sizeof *nv);
-          if (nv == NULL)
-            {
-              moat_error (err, ENOMEM, "list id ranges");
-              goto fail;
-            }
-          v = nv;
-          cap = ncap;
+          moat_error (err, ENOMEM, "list id ranges");
+          goto fail;
         }
+      v = nv;
       v[len].container_id = strdup ((const char *)sqlite3_column_text (st, 0));
       v[len].base = (uint32_t)sqlite3_column_int64 (st, 1);
       v[len].size = (uint32_t)sqlite3_column_int64 (st, 2);
@@ -840,18 +845,13 @@ idpool_peers (struct idpool *p, struct idpool_peer **out, size_t *n,
       if (!root_live_p (path, sqlite3_column_int64 (st, 1),
                         sqlite3_column_int64 (st, 2)))
         continue;
-      if (len == cap)
+      struct idpool_peer *nv = grow (v, len, &cap, sizeof *nv, 4);
+      if (nv == NULL)
         {
-          size_t ncap = cap ? cap * 2 : 4;
-          struct idpool_peer *nv = realloc (v, ncap * sizeof *nv);
-          if (nv == NULL)
-            {
-              moat_error (err, ENOMEM, "list pool peers");
-              goto fail;
-            }
-          v = nv;
-          cap = ncap;
+          moat_error (err, ENOMEM, "list pool peers");
+          goto fail;
         }
+      v = nv;
       v[len] = (struct idpool_peer){
         .db_path = strdup (path),
         .uid_start = (uint32_t)sqlite3_column_int64 (st, 3),
