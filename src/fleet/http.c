@@ -1,4 +1,7 @@
-/* One polite, bounded GET of the fleet's settings or signature.  The
+/* moat's fleet client (docs/fleet.md): written for moat, not taken from
+ * curl or another project; it only calls libcurl's easy API.
+ *
+ * One polite, bounded GET of the fleet's settings or signature.  The
  * server is not trusted: the body is capped, the transfer has a deadline
  * (a server that drips bytes is cut off), redirects are refused (a
  * redirect to another host is reported, never followed), and only http
