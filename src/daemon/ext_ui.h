@@ -2,6 +2,7 @@
 #ifndef MOAT_DAEMON_EXT_UI_H
 #define MOAT_DAEMON_EXT_UI_H
 
+#include "ext_ui_slots.h"
 #include "internal.h"
 #include "web/web.h"
 
@@ -14,13 +15,14 @@ int moatd_ext_ui_start (struct moatd *d, struct io_loop *loop,
 void moatd_ext_ui_drain (struct io_loop *l, void *ctx);
 void moatd_ext_ui_stop (struct moatd *d);
 
-/* Streamed exec calls (ext_ui_stream.c): at most EXT_STREAMS_MAX at once. */
-#define EXT_STREAMS_MAX 16
+/* Streamed exec calls (ext_ui_stream.c): at most EXT_STREAMS_PER_USER at
+ * once per signed-in user, EXT_STREAMS_MAX in all (ext_ui_slots.h). */
 int ext_ui_stream_init (struct io_loop *loop, struct web **web,
                         const char *dir, const char *engine_sock,
                         const char *guard_sock);
 /* Start the run of call (an exec call with stream: true) for uid; its
- * frames go to the connection of tag.  -1: too many, or no memory. */
+ * frames go to the connection of tag.  -1: too many (for uid or in
+ * all), or no memory. */
 int ext_ui_stream_start (uid_t uid, const char *name, json_t *call,
                          uint64_t tag);
 /* The connection of tag closed: cancel its run. */

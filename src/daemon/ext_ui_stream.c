@@ -1,7 +1,8 @@
 /* Streamed exec calls of the extensions' UIs (docs/extensions.md,
  * "Streamed exec"): host.cli.exec, docker.cli.exec and vm.cli.exec with
  * {stream: true}.  Each runs on a thread of its own (at most
- * EXT_STREAMS_MAX at once, 429 beyond), with the same confinement as the
+ * EXT_STREAMS_PER_USER at once per signed-in user and EXT_STREAMS_MAX in
+ * all, ext_ui_slots.c; 429 beyond), with the same confinement as the
  * collected form and the streamed limits (ext_ui_exec.h).  Its output is
  * queued as newline-delimited JSON frames and handed to the dashboard's
  * I/O loop (io_loop_wake, then ext_ui_stream_drain on the loop's thread),
@@ -47,8 +48,8 @@ struct xstream
 static struct
 {
   pthread_mutex_t mu;
-  struct xstream *list; /* under mu (linked and unlinked by the loop) */
-  size_t n;
+  struct xstream *list;      /* under mu (linked and unlinked by the loop) */
+  struct ext_ui_slots slots; /* under mu */
   struct io_loop *loop;
   struct web **web;
   char *dir, *engine_sock, *guard_sock;
@@ -226,12 +227,11 @@ ext_ui_stream_start (uid_t uid, const char *name, json_t *call, uint64_t tag)
   if (S.loop == NULL || c == NULL)
     return -1;
   pthread_mutex_lock (&S.mu);
-  if (S.n >= EXT_STREAMS_MAX)
+  if (ext_ui_slot_take (&S.slots, uid) < 0)
     {
       pthread_mutex_unlock (&S.mu);
       return -1;
     }
-  S.n++;
   pthread_mutex_unlock (&S.mu);
   s = calloc (1, sizeof *s);
   if (s == NULL)
@@ -260,7 +260,7 @@ fail:
   if (s != NULL)
     xs_free (s);
   pthread_mutex_lock (&S.mu);
-  S.n--;
+  ext_ui_slot_give (&S.slots, uid);
   pthread_mutex_unlock (&S.mu);
   return -1;
 }
@@ -300,12 +300,14 @@ ext_ui_stream_drain (void)
         xs_cancel (s);
       if (done)
         {
+          uid_t uid = s->uid;
           pthread_join (s->thr, NULL);
           xs_free (s);
+          pthread_mutex_lock (&S.mu);
+          ext_ui_slot_give (&S.slots, uid);
         }
-      pthread_mutex_lock (&S.mu);
-      if (done)
-        S.n--;
+      else
+        pthread_mutex_lock (&S.mu);
     }
   pthread_mutex_unlock (&S.mu);
 }
@@ -334,10 +336,11 @@ ext_ui_stream_stop (void)
       struct xstream *s = S.list;
       S.list = s->next;
       pthread_mutex_unlock (&S.mu);
+      uid_t uid = s->uid;
       pthread_join (s->thr, NULL);
       xs_free (s);
       pthread_mutex_lock (&S.mu);
-      S.n--;
+      ext_ui_slot_give (&S.slots, uid);
     }
   pthread_mutex_unlock (&S.mu);
   free (S.dir);

@@ -270,6 +270,65 @@ PY
 [ "$res" = "16 1" ] && ok "  every slot came back: 16 streams run, the 17th is refused" || not_ok "  every slot came back" "$res"
 for _ in $(seq 100); do [ "$(hostrun mark-ticks-16)" = 0 ] && break; sleep 0.2; done
 [ "$(hostrun mark-ticks-16)" = 0 ] && ok "  and all are killed when closed" || not_ok "  and all are killed when closed" "$(hostrun mark-ticks-16) left"
+# The limit is per signed-in user: root holding all of its 16, another
+# user's page still streams (moatd-wide ceiling: EXT_STREAMS_MAX, above).
+harness_docker_user extexec
+uurl=$(as_user "$MOAT" dashboard --print-url 2>&1)
+as_user curl -s -o /dev/null -c "$UHOME/jar" "$uurl"
+ucookie=$(awk '$6 == "moat_session" {print $7}' "$UHOME/jar" 2>/dev/null)
+ut=$(as_user curl -s -X POST -H "Cookie: moat_session=$ucookie" -H "Origin: $base" -H 'Content-Type: application/json' \
+  -d '{}' "$base/api/extensions/ex/ticket" | jq -r .ticket)
+utok=$(as_user curl -s -X POST -H "Host: $A" -H "Origin: http://$A" -H 'Content-Type: application/json' \
+  -d "{\"ticket\":\"$ut\"}" "$base/.moat/session" | jq -r .token)
+[ ${#utok} = 64 ] && ok "a token for ex as $TUSER" || not_ok "a token for ex as $TUSER" "$utok"
+# (a page's connection must come from its own user: the dashboard checks
+# the peer's uid, so the user's stream is opened by a child as that user)
+res=$(python3 - "$port" "$A" "$tok" "$utok" "$TUID" "$TGID" <<'PY'
+import socket, subprocess, sys
+port, host, tok, utok, uid, gid = sys.argv[1:7]
+port = int(port)
+def req(t, mark):
+    body = b'{"call":"host.cli.exec","command":"ticks","args":["%s"],"stream":true}' % mark
+    return (b"POST /.moat/call HTTP/1.1\r\nHost: %s\r\nX-Moat-Token: %s\r\nOrigin: http://%s\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+            % (host.encode(), t.encode(), host.encode(), len(body), body))
+# the user's side: the status of its stream and whether its first line came
+USER = r"""
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+s.sendall(sys.stdin.buffer.read())
+buf = b""
+try:
+    while b"tick 0" not in buf and not (buf and not buf.startswith(b"HTTP/1.1 200 ")):
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+except OSError:
+    pass
+code = buf.split(b"\r\n")[0].decode().split(" ")[1] if buf.startswith(b"HTTP/") else "closed"
+print(code, b"tick 0" in buf)
+"""
+socks = []
+root = []
+for i in range(17):
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(req(tok, b"mark-ticks-root"))
+    socks.append(s)
+    head = s.recv(64).split(b"\r\n")[0].decode()
+    root.append(head.split(" ")[1] if head else "closed")
+u = subprocess.run(["setpriv", "--reuid=" + uid, "--regid=" + gid, "--init-groups",
+                    sys.executable, "-c", USER, str(port)],
+                   input=req(utok, b"mark-ticks-user"), capture_output=True, timeout=60)
+for s in socks:
+    s.close()
+print(root.count("200"), root.count("429"), u.stdout.decode().strip() or u.stderr.decode()[-200:])
+PY
+)
+[ "$res" = "16 1 200 True" ] && ok "root holds its 16 streams (the 17th refused): $TUSER still streams" ||
+  not_ok "root holds its 16 streams (the 17th refused): $TUSER still streams" "$res"
+for _ in $(seq 100); do [ "$(hostrun 'mark-ticks-(root|user)')" = 0 ] && break; sleep 0.2; done
+[ "$(hostrun 'mark-ticks-(root|user)')" = 0 ] && ok "  and all are killed when closed" || not_ok "  and all are killed when closed" "$(hostrun 'mark-ticks-(root|user)') left"
 n=$("$MOAT" audit --json -n 2000 | jq -s '[.[] | select(.rule == "extension.call" and (.detail // "" | test("streamed")))] | length')
 [ "${n:-0}" -gt 0 ] && ok "streamed calls are audited" || not_ok "streamed calls are audited" "$n"
 
