@@ -271,7 +271,8 @@ PY
 for _ in $(seq 100); do [ "$(hostrun mark-ticks-16)" = 0 ] && break; sleep 0.2; done
 [ "$(hostrun mark-ticks-16)" = 0 ] && ok "  and all are killed when closed" || not_ok "  and all are killed when closed" "$(hostrun mark-ticks-16) left"
 # The limit is per signed-in user: root holding all of its 16, another
-# user's page still streams (moatd-wide ceiling: EXT_STREAMS_MAX, above).
+# user's page still streams (the moatd-wide ceiling, EXT_STREAMS_MAX in
+# ext_ui_slots.h, is test_ext_ui_slots's).
 harness_docker_user extexec
 uurl=$(as_user "$MOAT" dashboard --print-url 2>&1)
 as_user curl -s -o /dev/null -c "$UHOME/jar" "$uurl"
