@@ -275,10 +275,12 @@ ext_ui_req_opts (const json_t *req, struct exec_opts *o, const char **why)
   return 0;
 }
 
-/* cwd for a run in home: relative to it, or absolute inside it.  NULL
- * (home itself) or the part beneath it; -1 when it is elsewhere. */
+/* cwd for a run in home: relative to it, or absolute inside it.  *rel:
+ * NULL (home itself) or the part beneath it; -1 with *err when it is
+ * elsewhere. */
 static int
-cwd_in_home (const char *cwd, const char *home, const char **rel)
+cwd_in_home (const char *cwd, const char *home, const char **rel,
+             moat_error_t *err)
 {
   size_t hl = strlen (home);
   *rel = NULL;
@@ -290,11 +292,28 @@ cwd_in_home (const char *cwd, const char *home, const char **rel)
       return 0;
     }
   if (strncmp (cwd, home, hl) != 0 || (cwd[hl] != '\0' && cwd[hl] != '/'))
-    return -1;
+    return moat_error (err, EINVAL,
+                       "options.cwd `%.200s` is not inside the extension's "
+                       "home for this user (%s)",
+                       cwd, home);
   while (cwd[hl] == '/')
     hl++;
   *rel = cwd[hl] != '\0' ? cwd + hl : NULL;
   return 0;
+}
+
+/* A streamed run's limits and output (sink NULL: the collected form's
+ * defaults). */
+static void
+exec_sink (struct ext_exec_req *r, const struct ext_ui_sink *sink)
+{
+  if (sink == NULL)
+    return;
+  r->timeout_ms = EXT_UI_STREAM_TIMEOUT_MS;
+  r->max_output = EXT_UI_STREAM_MAX_OUTPUT;
+  r->on_output = sink->output;
+  r->output_ud = sink->ud;
+  r->cancel_fd = &sink->cancel_fd;
 }
 
 /* ExecResult of Docker's SDK: {stdout, stderr, code} (+ killed, signal). */
@@ -326,74 +345,35 @@ exec_result (const struct ext_exec_result *r)
   return o;
 }
 
-static void
-host_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
-           const json_t *req, const struct ext_ui_sink *sink, int *status,
-           json_t **reply)
+/* How an exec call runs argv v (command first) with options o as uid;
+ * 0 with *res, -1 with *err. */
+typedef int (*exec_fn) (const struct ext_ui_exec_ctx *x, uid_t uid,
+                        const char *name, char **v, const struct exec_opts *o,
+                        const struct ext_ui_sink *sink,
+                        struct ext_exec_result *res, moat_error_t *err);
+
+static int
+host_run (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
+          char **v, const struct exec_opts *o, const struct ext_ui_sink *sink,
+          struct ext_exec_result *res, moat_error_t *err)
 {
-  moat_error_t err = NULL;
-  struct ext_exec_result res = { 0 };
-  struct exec_opts o = { 0 };
   cleanup_free gid_t *groups = NULL;
   cleanup_free char *home = NULL;
   size_t ng = 0;
   gid_t gid;
-  const char *owhy = NULL, *rel = NULL;
-  char *why, **v = ext_ui_req_argv (req, NULL, &why);
   struct ext_exec_req ro = { 0 };
 
-  if (v == NULL || ext_ui_req_opts (req, &o, &owhy) < 0)
+  if (user_ids (uid, &gid, &groups, &ng, err) < 0)
+    return -1;
+  if (o->cwd != NULL)
     {
-      *status = 400;
-      *reply = ext_ui_message (PREFIX "extension %s: host.cli.exec: %s", name,
-                               v == NULL ? why : owhy);
-      ext_ui_argv_free (v);
-      return;
+      home = ext_host_home (x->dir, name, uid, gid, err);
+      if (home == NULL || cwd_in_home (o->cwd, home, &ro.cwd, err) < 0)
+        return -1;
     }
-  if (user_ids (uid, &gid, &groups, &ng, &err) < 0)
-    goto fail;
-  if (o.cwd != NULL)
-    {
-      home = ext_host_home (x->dir, name, uid, gid, &err);
-      if (home == NULL)
-        goto fail;
-      if (cwd_in_home (o.cwd, home, &rel) < 0)
-        {
-          moat_error (&err, EINVAL,
-                      "options.cwd `%.200s` is not inside the extension's "
-                      "home for this user (%s)",
-                      o.cwd, home);
-          goto fail;
-        }
-    }
-  ro.cwd = rel;
-  if (sink != NULL)
-    {
-      ro.timeout_ms = EXT_UI_STREAM_TIMEOUT_MS;
-      ro.max_output = EXT_UI_STREAM_MAX_OUTPUT;
-      ro.on_output = sink->output;
-      ro.output_ud = sink->ud;
-      ro.cancel_fd = &sink->cancel_fd;
-    }
-  if (ext_host_exec_opts (x->dir, name, v[0], v + 1, o.env, uid, gid, groups,
-                          ng, 0, &ro, &res, &err)
-      < 0)
-    goto fail;
-  *status = 200;
-  *reply = exec_result (&res);
-  ext_exec_result_free (&res);
-  ext_ui_argv_free (v);
-  ext_ui_opts_free (&o);
-  return;
-fail:
-  /* ext_host_exec's refusal of a binary not listed has no errno */
-  *status = moat_error_status (&err) == 0 ? 403 : err_status (&err);
-  *reply = ext_ui_message (PREFIX "extension %s: host.cli.exec: %s", name,
-                           moat_error_msg (&err));
-  moat_error_release (&err);
-  ext_exec_result_free (&res);
-  ext_ui_argv_free (v);
-  ext_ui_opts_free (&o);
+  exec_sink (&ro, sink);
+  return ext_host_exec_opts (x->dir, name, v[0], v + 1, o->env, uid, gid,
+                             groups, ng, 0, &ro, res, err);
 }
 
 static const char *
@@ -406,115 +386,95 @@ docker_cli (void)
   return NULL;
 }
 
-static void
-docker_exec (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
-             const json_t *req, const struct ext_ui_sink *sink, int *status,
-             json_t **reply)
+static int
+docker_run (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
+            char **v, const struct exec_opts *o,
+            const struct ext_ui_sink *sink, struct ext_exec_result *res,
+            moat_error_t *err)
 {
-  struct exec_opts o = { 0 };
-  const char *owhy = NULL, *rel = NULL;
-  moat_error_t err = NULL;
-  struct ext_exec_result res = { 0 };
   cleanup_free gid_t *groups = NULL;
   cleanup_free char *home = NULL, *e_home = NULL, *e_host = NULL;
   size_t ng = 0;
   gid_t gid;
   const char *cli = docker_cli ();
-  char *why, **v = ext_ui_req_argv (req, "docker", &why);
 
-  if (v == NULL || ext_ui_req_opts (req, &o, &owhy) < 0)
-    {
-      *status = 400;
-      *reply = ext_ui_message (PREFIX "extension %s: docker.cli.exec: %s",
-                               name, v == NULL ? why : owhy);
-      ext_ui_argv_free (v);
-      return;
-    }
   /* the command is a subcommand: a global option (-H, --context,
    * --config) would choose another engine or configuration */
   if (v[1][0] == '-')
-    {
-      *status = 400;
-      *reply = ext_ui_message (PREFIX
-                               "extension %s: docker.cli.exec: the command "
-                               "must be a docker subcommand, not an option "
-                               "(`%.64s`)",
-                               name, v[1]);
-      ext_ui_argv_free (v);
-      ext_ui_opts_free (&o);
-      return;
-    }
-  if (cli == NULL)
-    {
-      *status = 502;
-      *reply = ext_ui_message (PREFIX
-                               "extension %s: docker.cli.exec: no docker CLI "
-                               "in /usr/local/bin or /usr/bin",
-                               name);
-      ext_ui_argv_free (v);
-      ext_ui_opts_free (&o);
-      return;
-    }
-  if (user_ids (uid, &gid, &groups, &ng, &err) < 0
-      || (home = ext_host_home (x->dir, name, uid, gid, &err)) == NULL)
-    goto fail;
+    return moat_error (err, EINVAL,
+                       "the command must be a docker subcommand, not an "
+                       "option (`%.64s`)",
+                       v[1]);
+  if (cli == NULL) /* ENOEXEC: a 502, moat's install is incomplete */
+    return moat_error (err, ENOEXEC,
+                       "no docker CLI in /usr/local/bin or /usr/bin");
+  if (user_ids (uid, &gid, &groups, &ng, err) < 0
+      || (home = ext_host_home (x->dir, name, uid, gid, err)) == NULL)
+    return -1;
   if (asprintf (&e_home, "HOME=%s", home) < 0
       || asprintf (&e_host, "DOCKER_HOST=unix://%s", x->guard_sock) < 0)
     {
       e_home = e_host = NULL;
-      moat_error (&err, ENOMEM, "out of memory");
-      goto fail;
+      return moat_error (err, ENOMEM, "out of memory");
     }
-  if (cwd_in_home (o.cwd, home, &rel) < 0)
+  /* moat's four, then the caller's allowed ones (locale, terminal) */
+  char *envp[4 + EXT_EXEC_MAX_ARGS + 1]
+      = { "PATH=/usr/local/bin:/usr/bin:/bin", e_home, e_host,
+          "DOCKER_CLI_HINTS=false" };
+  size_t ne = 4;
+  const char *writes[] = { home, NULL };
+  for (size_t i = 0; o->env != NULL && o->env[i] != NULL; i++)
+    envp[ne++] = o->env[i];
+  envp[ne] = NULL;
+  struct ext_exec_req r = {
+    .path = cli,
+    .argv = v,
+    .envp = envp,
+    .uid = uid,
+    .gid = gid,
+    .groups = groups,
+    .ngroups = ng,
+    .write_dirs = writes,
+  };
+  if (cwd_in_home (o->cwd, home, &r.cwd, err) < 0)
+    return -1;
+  exec_sink (&r, sink);
+  return ext_exec_confined (&r, res, err);
+}
+
+/* host.cli.exec and docker.cli.exec: req's argv (after first, when not
+ * NULL) and options, run by fn; the answer is its ExecResult (200) or
+ * its error's message.  no_errno: the status of an error without an
+ * errno (ext_host_exec's refusal of a binary not listed: 403). */
+static void
+exec_call (const char *call, const char *first, exec_fn fn, int no_errno,
+           const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
+           const json_t *req, const struct ext_ui_sink *sink, int *status,
+           json_t **reply)
+{
+  moat_error_t err = NULL;
+  struct ext_exec_result res = { 0 };
+  struct exec_opts o = { 0 };
+  const char *owhy = NULL;
+  char *why, **v = ext_ui_req_argv (req, first, &why);
+
+  if (v == NULL || ext_ui_req_opts (req, &o, &owhy) < 0)
     {
-      moat_error (&err, EINVAL,
-                  "options.cwd `%.200s` is not inside the extension's home "
-                  "for this user (%s)",
-                  o.cwd, home);
-      goto fail;
+      *status = 400;
+      *reply = ext_ui_message (PREFIX "extension %s: %s: %s", name, call,
+                               v == NULL ? why : owhy);
     }
-  {
-    /* moat's four, then the caller's allowed ones (locale, terminal) */
-    char *envp[4 + EXT_EXEC_MAX_ARGS + 1]
-        = { "PATH=/usr/local/bin:/usr/bin:/bin", e_home, e_host,
-            "DOCKER_CLI_HINTS=false" };
-    size_t ne = 4;
-    const char *writes[] = { home, NULL };
-    for (size_t i = 0; o.env != NULL && o.env[i] != NULL; i++)
-      envp[ne++] = o.env[i];
-    envp[ne] = NULL;
-    struct ext_exec_req r = {
-      .path = cli,
-      .argv = v,
-      .envp = envp,
-      .uid = uid,
-      .gid = gid,
-      .groups = groups,
-      .ngroups = ng,
-      .write_dirs = writes,
-      .cwd = rel,
-    };
-    if (sink != NULL)
-      {
-        r.timeout_ms = EXT_UI_STREAM_TIMEOUT_MS;
-        r.max_output = EXT_UI_STREAM_MAX_OUTPUT;
-        r.on_output = sink->output;
-        r.output_ud = sink->ud;
-        r.cancel_fd = &sink->cancel_fd;
-      }
-    if (ext_exec_confined (&r, &res, &err) < 0)
-      goto fail;
-  }
-  *status = 200;
-  *reply = exec_result (&res);
-  ext_exec_result_free (&res);
-  ext_ui_argv_free (v);
-  ext_ui_opts_free (&o);
-  return;
-fail:
-  *status = err_status (&err);
-  *reply = ext_ui_message (PREFIX "extension %s: docker.cli.exec: %s", name,
-                           moat_error_msg (&err));
+  else if (fn (x, uid, name, v, &o, sink, &res, &err) == 0)
+    {
+      *status = 200;
+      *reply = exec_result (&res);
+    }
+  else
+    {
+      *status = moat_error_status (&err) == 0 ? no_errno : err_status (&err);
+      *reply = ext_ui_message (PREFIX "extension %s: %s: %s", name, call,
+                               moat_error_msg (&err));
+    }
   moat_error_release (&err);
   ext_exec_result_free (&res);
   ext_ui_argv_free (v);
@@ -871,9 +831,11 @@ ext_ui_exec_run (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
                  const struct ext_ui_sink *sink, int *status, json_t **reply)
 {
   if (strcmp (call, "host.cli.exec") == 0)
-    host_exec (x, uid, name, req, sink, status, reply);
+    exec_call (call, NULL, host_run, 403, x, uid, name, req, sink, status,
+               reply);
   else if (strcmp (call, "docker.cli.exec") == 0)
-    docker_exec (x, uid, name, req, sink, status, reply);
+    exec_call (call, "docker", docker_run, 502, x, uid, name, req, sink,
+               status, reply);
   else if (sink == NULL
            && (strcmp (call, "docker.listContainers") == 0
                || strcmp (call, "docker.listImages") == 0))
