@@ -69,6 +69,26 @@ job_free (struct job *j)
   free (j);
 }
 
+/* (worker) The answer of a vm.service call: {status, contentType, body},
+ * or 502 when the body (of whose: "the backend's") is not UTF-8 text. */
+static void
+route_reply (struct job *j, int status, const char *ctype, const char *buf,
+             size_t len, const char *whose)
+{
+  json_t *body = json_stringn (buf, len);
+
+  if (body == NULL)
+    {
+      j->status = 502;
+      j->reply = ext_ui_message (
+          PREFIX "extension %s: %s answer is not UTF-8 text", j->name, whose);
+      return;
+    }
+  j->status = 200;
+  j->reply = json_pack ("{s:i, s:s, s:o}", "status", status, "contentType",
+                        ctype, "body", body);
+}
+
 /* (worker) A route of the extension's sandboxed backend code
  * (src/ext/sandbox.h): /sandbox/PATH goes to its route PATH. */
 static void
@@ -79,7 +99,6 @@ sandbox (struct job *j)
   char *reply = NULL;
   size_t len = 0;
   int status = 0;
-  json_t *body;
 
   if (asprintf (&rest, "%s%s", j->path[8] == '/' ? "" : "/", j->path + 8) < 0)
     {
@@ -99,20 +118,8 @@ sandbox (struct job *j)
       moat_error_release (&err);
       return;
     }
-  body = json_stringn (reply, len);
+  route_reply (j, status, "", reply, len, "the route's");
   free (reply);
-  if (body == NULL)
-    {
-      j->status = 502;
-      j->reply
-          = ext_ui_message (PREFIX "extension %s: the route's answer is not "
-                                   "UTF-8 text",
-                            j->name);
-      return;
-    }
-  j->status = 200;
-  j->reply = json_pack ("{s:i, s:s, s:o}", "status", status, "contentType", "",
-                        "body", body);
 }
 
 /* (worker) Run one call. */
@@ -126,7 +133,6 @@ run (struct ext_ui *u, struct job *j)
   };
   struct ext_reply r = { 0 };
   moat_error_t err = NULL;
-  json_t *body;
 
   if (strcmp (j->call, "vm.service") != 0)
     {
@@ -156,21 +162,7 @@ run (struct ext_ui *u, struct job *j)
       moat_error_release (&err);
       return;
     }
-  body = json_stringn (r.body, r.len);
-  if (body == NULL)
-    {
-      j->status = 502;
-      j->reply
-          = ext_ui_message (PREFIX "extension %s: the backend's answer is not "
-                                   "UTF-8 text",
-                            j->name);
-    }
-  else
-    {
-      j->status = 200;
-      j->reply = json_pack ("{s:i, s:s, s:o}", "status", r.status,
-                            "contentType", r.ctype, "body", body);
-    }
+  route_reply (j, r.status, r.ctype, r.body, r.len, "the backend's");
   ext_reply_free (&r);
 }
 
