@@ -55,6 +55,40 @@ check_strings (const json_t *arr, const char *path, const char *const *allowed,
   }
 }
 
+/* The keys a scope takes, and the strings each allows (NULL: URLs). */
+static const struct
+{
+  const char *scope, *key;
+  const char *const *allowed;
+} scope_keys[] = {
+  { "request", "urls", NULL },
+  { "request", "methods", http_methods },
+  { "docker", "commands", read_only_docker },
+};
+
+/* The settings v of scope (at path): each key one scope_keys lists. */
+static void
+check_keys (const char *scope, const json_t *v, const char *path,
+            struct ext_problems *probs)
+{
+  const char *rk;
+  json_t *rv;
+  json_object_foreach ((json_t *)v, rk, rv)
+  {
+    char sub[160];
+    size_t i = 0;
+    snprintf (sub, sizeof sub, "%s.%.20s", path, rk);
+    while (i < sizeof scope_keys / sizeof scope_keys[0]
+           && (strcmp (scope_keys[i].scope, scope) != 0
+               || strcmp (scope_keys[i].key, rk) != 0))
+      i++;
+    if (i < sizeof scope_keys / sizeof scope_keys[0])
+      check_strings (rv, sub, scope_keys[i].allowed, probs);
+    else
+      ext_problems_add (probs, sub, "unknown key");
+  }
+}
+
 int
 ext_sandbox_scopes_check (const json_t *scopes, struct ext_problems *probs)
 {
@@ -83,37 +117,12 @@ ext_sandbox_scopes_check (const json_t *scopes, struct ext_problems *probs)
         if (json_object_size (v) != 0)
           ext_problems_add (probs, path, "takes no settings ({})");
       }
-    else if (strcmp (k, "request") == 0)
+    else if (strcmp (k, "request") == 0 || strcmp (k, "docker") == 0)
       {
-        const char *rk;
-        json_t *rv;
-        json_object_foreach (v, rk, rv)
-        {
-          char sub[160];
-          snprintf (sub, sizeof sub, "%s.%.20s", path, rk);
-          if (strcmp (rk, "urls") == 0)
-            check_strings (rv, sub, NULL, probs);
-          else if (strcmp (rk, "methods") == 0)
-            check_strings (rv, sub, http_methods, probs);
-          else
-            ext_problems_add (probs, sub, "unknown key");
-        }
-        if (!json_is_array (json_object_get (v, "urls")))
+        check_keys (k, v, path, probs);
+        if (strcmp (k, "request") == 0
+            && !json_is_array (json_object_get (v, "urls")))
           ext_problems_add (probs, path, "needs \"urls\"");
-      }
-    else if (strcmp (k, "docker") == 0)
-      {
-        const char *rk;
-        json_t *rv;
-        json_object_foreach (v, rk, rv)
-        {
-          char sub[160];
-          snprintf (sub, sizeof sub, "%s.%.20s", path, rk);
-          if (strcmp (rk, "commands") == 0)
-            check_strings (rv, sub, read_only_docker, probs);
-          else
-            ext_problems_add (probs, sub, "unknown key");
-        }
       }
     else
       ext_problems_add (probs, path,

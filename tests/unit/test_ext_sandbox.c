@@ -296,6 +296,9 @@ scopes_check (void **state)
     "{\"request\": {\"urls\": [\"https://x/*\"], \"methods\": [\"TRACE\"]}}",
     "{\"docker\": {\"commands\": [\"rm\"]}}",
     "{\"storage\": []}",
+    /* a key of another scope */
+    "{\"docker\": {\"urls\": [\"https://x/*\"]}}",
+    "{\"request\": {\"urls\": [\"https://x/*\"], \"commands\": [\"ps\"]}}",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     {
