@@ -610,13 +610,51 @@ invalid (const char *image, struct ext_problems *probs, moat_error_t *err)
                      all ? all : "(out of memory)");
 }
 
+/* Install's and update's first steps: probe image (*p, *probs), refuse
+ * it when it is not a valid extension, stage its files in dfd/staging. */
+static int
+probe_and_stage (const struct ext_ctx *c, int dfd, const char *image,
+                 const char *staging, struct probe *p,
+                 struct ext_problems *probs, moat_error_t *err)
+{
+  if (probe_image (c, image, p, probs, err) < 0)
+    return -1;
+  if (probs->n > 0)
+    return invalid (image, probs, err);
+  return stage_files (c, dfd, staging, p, err);
+}
+
+/* Install's and update's backend and record: the backend started from
+ * the staged files (binds: the old backend's volumes, or NULL), then the
+ * record of what was installed.  *backend is set also on failure (for
+ * rollback). */
+static int
+start_and_record (const struct ext_ctx *c, const char *name, const char *image,
+                  const char *staging, const struct probe *p, json_t *binds,
+                  int64_t uid, char **backend, json_t **rec, moat_error_t *err)
+{
+  cleanup_free char *sdir = NULL;
+
+  if (asprintf (&sdir, "%s/%s", c->dir, staging) < 0)
+    {
+      sdir = NULL;
+      return moat_error (err, ENOMEM, "the staging path");
+    }
+  if (start_backend (c, name, image, sdir, &p->meta, binds, backend, err) < 0)
+    return -1;
+  *rec = make_record (name, image, p, *backend, uid);
+  if (*rec == NULL)
+    return moat_error (err, ENOMEM, "record");
+  add_sandbox_record (c, name, &p->meta, *rec);
+  return 0;
+}
+
 int
 ext_install (const struct ext_ctx *c, const char *image, int64_t uid,
              json_t **record, moat_error_t *err)
 {
   char name[EXT_NAME_MAX + 1];
   cleanup_free char *staging = NULL;
-  cleanup_free char *sdir = NULL;
   cleanup_free char *backend = NULL;
   cleanup_close int dfd = -1;
   struct ext_problems probs = { 0 };
@@ -650,14 +688,7 @@ ext_install (const struct ext_ctx *c, const char *image, int64_t uid,
   if (ext_rm_tree_at (dfd, staging, err) < 0)
     return -1;
 
-  if (probe_image (c, image, &p, &probs, err) < 0)
-    goto fail;
-  if (probs.n > 0)
-    {
-      invalid (image, &probs, err);
-      goto fail;
-    }
-  if (stage_files (c, dfd, staging, &p, err) < 0)
+  if (probe_and_stage (c, dfd, image, staging, &p, &probs, err) < 0)
     goto fail;
   {
     cleanup_free char *data = NULL;
@@ -668,20 +699,10 @@ ext_install (const struct ext_ctx *c, const char *image, int64_t uid,
         goto fail;
       }
   }
-  if (asprintf (&sdir, "%s/%s", c->dir, staging) < 0)
-    {
-      moat_error (err, ENOMEM, "install");
-      goto fail;
-    }
-  if (start_backend (c, name, image, sdir, &p.meta, NULL, &backend, err) < 0)
+  if (start_and_record (c, name, image, staging, &p, NULL, uid, &backend, &rec,
+                        err)
+      < 0)
     goto fail;
-  rec = make_record (name, image, &p, backend, uid);
-  if (rec == NULL)
-    {
-      moat_error (err, ENOMEM, "record");
-      goto fail;
-    }
-  add_sandbox_record (c, name, &p.meta, rec);
   if (write_record (c, staging, rec, err) < 0)
     goto fail;
   /* The last step: the extension exists from here on. */
@@ -808,7 +829,6 @@ ext_update (const struct ext_ctx *c, const char *image, int64_t uid,
 {
   char name[EXT_NAME_MAX + 1];
   cleanup_free char *staging = NULL;
-  cleanup_free char *sdir = NULL;
   cleanup_free char *backend = NULL;
   cleanup_free char *old_c = NULL;
   cleanup_free char *new_c = NULL;
@@ -854,14 +874,7 @@ ext_update (const struct ext_ctx *c, const char *image, int64_t uid,
   old_id = json_string_value (
       json_object_get (json_object_get (old, "backend"), "container"));
 
-  if (probe_image (c, image, &p, &probs, err) < 0)
-    goto fail;
-  if (probs.n > 0)
-    {
-      invalid (image, &probs, err);
-      goto fail;
-    }
-  if (stage_files (c, dfd, staging, &p, err) < 0)
+  if (probe_and_stage (c, dfd, image, staging, &p, &probs, err) < 0)
     goto fail;
   /* The old backend stops first: both never run on the same volumes. */
   if (old_id != NULL && full_id_p (old_id))
@@ -871,20 +884,10 @@ ext_update (const struct ext_ctx *c, const char *image, int64_t uid,
         goto fail;
       old_stopped = true;
     }
-  if (asprintf (&sdir, "%s/%s", c->dir, staging) < 0)
-    {
-      moat_error (err, ENOMEM, "update");
-      goto fail;
-    }
-  if (start_backend (c, name, image, sdir, &p.meta, binds, &backend, err) < 0)
+  if (start_and_record (c, name, image, staging, &p, binds, uid, &backend,
+                        &rec, err)
+      < 0)
     goto fail;
-  rec = make_record (name, image, &p, backend, uid);
-  if (rec == NULL)
-    {
-      moat_error (err, ENOMEM, "record");
-      goto fail;
-    }
-  add_sandbox_record (c, name, &p.meta, rec);
   json_object_set (rec, "installed_at_ms",
                    json_object_get (old, "installed_at_ms"));
   json_object_set_new (rec, "updated_by_uid", json_integer (uid));
