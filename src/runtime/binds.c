@@ -252,17 +252,8 @@ out:
 static int
 clone_foreign (int pid, const char *path, moat_error_t *err)
 {
-  int sv[2], status, fd = -1;
-  char c = 0;
+  int sv[2], status, fd, data;
   pid_t child;
-  struct msghdr mh = { 0 };
-  struct iovec iov = { &c, 1 };
-  union
-  {
-    char b[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } cm;
-  struct cmsghdr *h;
 
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return moat_error (err, errno, "socketpair");
@@ -289,26 +280,10 @@ clone_foreign (int pid, const char *path, moat_error_t *err)
                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
       if (t < 0)
         _exit (3);
-      mh.msg_iov = &iov;
-      mh.msg_iovlen = 1;
-      mh.msg_control = cm.b;
-      mh.msg_controllen = sizeof cm.b;
-      h = CMSG_FIRSTHDR (&mh);
-      h->cmsg_level = SOL_SOCKET;
-      h->cmsg_type = SCM_RIGHTS;
-      h->cmsg_len = CMSG_LEN (sizeof (int));
-      memcpy (CMSG_DATA (h), &t, sizeof (int));
-      _exit (sendmsg (sv[1], &mh, 0) == 1 ? 0 : 4);
+      _exit (fdpass_send (sv[1], t, 0) == 0 ? 0 : 4);
     }
   close (sv[1]);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cm.b;
-  mh.msg_controllen = sizeof cm.b;
-  if (recvmsg (sv[0], &mh, MSG_CMSG_CLOEXEC) == 1)
-    for (h = CMSG_FIRSTHDR (&mh); h != NULL; h = CMSG_NXTHDR (&mh, h))
-      if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
-        memcpy (&fd, CMSG_DATA (h), sizeof fd);
+  fd = fdpass_recv (sv[0], &data);
   close (sv[0]);
   while (waitpid (child, &status, 0) < 0 && errno == EINTR)
     ;
