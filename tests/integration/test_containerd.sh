@@ -325,6 +325,20 @@ check "every range released" test "$(ranges)" = 0
 check "no mount left under moat's run dir" \
   sh -c "! findmnt -rn -o TARGET | grep -qF '$MOAT_ROOT/run/moat/runc/'"
 
+# 7b. The runc shim deletes twice: once the first has released the range,
+#     a delete opens no pool.  With the state db moved aside, a pool
+#     opened would make a new one.
+check "no held marker left (run/moat/runc/ctd-*/.held)" \
+  test -z "$(find "$MOAT_ROOT/run/moat/runc" -path '*/.held/*' 2>/dev/null)"
+mkdir -p "$R/db-aside"
+mv "$DB"* "$R/db-aside/"
+check "a repeated delete of a released container succeeds" \
+  "$MOAT_RUNC" --moat-root "$MOAT_ROOT" --moat-containerd --root "$R/a/runc/default" \
+  delete --force iso1
+check "... and opens no pool (no state db made)" test ! -e "$DB"
+rm -f "$DB"*
+mv "$R/db-aside/"* "$(dirname "$DB")/"
+
 # 8. The dist snippet: containerd with the CRI plugin loads it, and the
 #    merged configuration has the `moat` handler with its binary and root.
 sed "s|/usr/local/sbin/moat-runc-containerd|$WRAP|" dist/k8s/containerd-moat.toml |
