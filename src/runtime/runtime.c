@@ -1105,15 +1105,19 @@ runtime_start (const struct runtime_ctx *ctx, char *const *args,
   size_t len;
   int rc;
 
-  rc = runtime_run_runc (ctx, args);
-  if (rc != 0 || id == NULL || !runtime_id_valid_p (id))
-    return rc;
+  if (id == NULL || !runtime_id_valid_p (id))
+    return runtime_exec_runc (ctx, args, err);
   rundir = container_run_dir (ctx, id);
   marker = rundir ? lock_marker_path (rundir) : NULL;
   if (marker == NULL)
     return moat_error (err, ENOMEM, "start `%s`", id);
+  /* Not a locked container (create wrote the marker before it
+   * returned): runc in this process, nothing to wait for. */
   if (access (marker, F_OK) < 0)
-    return rc; /* not a locked container */
+    return runtime_exec_runc (ctx, args, err);
+  rc = runtime_run_runc (ctx, args);
+  if (rc != 0)
+    return rc;
   if (fs_read_file (marker, 128, &data, &len, err) < 0)
     return moat_error_wrap (err, "start `%s`", id);
   if (sscanf (data, "%ld %llu %d", &pid, &ino, &sup) < 2 || pid <= 0)
