@@ -15,7 +15,7 @@ char *conf_path_for (const char *argv0);
 /* When ARGV0.conf exists: *argv becomes argv[0], the options the file
  * gives, then argv[1..] (a new NULL-terminated vector; the strings live
  * as long as the program).  The file must be root's and writable by
- * nobody else (fs_read_trusted), at most 4 KiB, one option a line:
+ * nobody but root (fs_read_trusted), at most 4 KiB, one option a line:
  * "--moat-NAME" or "--moat-NAME VALUE"; blank lines and lines starting
  * with # are skipped; any other line is an error.  Returns 1 when a file
  * was read, 0 when there is none, -1 on error (nothing is changed). */
