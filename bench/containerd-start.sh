@@ -8,6 +8,9 @@
 #
 # Usage: bench/containerd-start.sh [ROUNDS]      (default 20)
 # Needs root; uses build/moat-runc (MOAT_BUILD to override).
+# HANDLER=link (default): the shim's binary is a link to moat-runc with
+# its options in LINK.conf (docs/kubernetes.md, "Without the wrapper");
+# HANDLER=wrapper: dist/k8s/moat-runc-containerd (session 7's runs).
 set -u
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -20,6 +23,14 @@ D=$R/ctd
 export MOAT_RUNC=$MOAT_BUILD/moat-runc
 WRAP=$top/dist/k8s/moat-runc-containerd
 [ -x "$MOAT_RUNC" ] || harness_bail "moat-runc built" "run make"
+if [ "${HANDLER:-link}" = link ]; then
+  mkdir -p "$R/bin"
+  WRAP=$R/bin/moat-runc-containerd
+  ln -s "$MOAT_RUNC" "$WRAP"
+  printf -- '--moat-root %s\n--moat-containerd\n' "$MOAT_ROOT" >"$WRAP.conf"
+  chmod 644 "$WRAP.conf"
+fi
+echo "moat-runc handler: ${HANDLER:-link} ($WRAP)"
 
 mkdir -p "$D"
 cat >"$D/config.toml" <<EOT

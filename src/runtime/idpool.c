@@ -16,6 +16,9 @@
 
 #include "common/cleanup.h"
 
+/* WAL pages after which a commit checkpoints (idpool_open). */
+#define IDPOOL_WAL_PAGES 100
+
 struct idpool
 {
   sqlite3 *db; /* the root's state.db, the registry attached as `reg` */
@@ -231,6 +234,24 @@ idpool_open (struct idpool **out, const char *db_path,
     }
   /* Concurrent creates wait for each other instead of failing. */
   sqlite3_busy_timeout (p->db, 10000);
+  /* Each moat-runc call is a short-lived connection, most often the
+   * last one on both databases: by default its close would checkpoint
+   * and delete both WALs (two fdatasyncs each, and one of the directory
+   * when the next call makes the WAL anew), 20-50 ms a call on a busy
+   * disk.  The WAL (and its index, -shm) stay instead, and a commit
+   * checkpoints once the WAL passes IDPOOL_WAL_PAGES pages, so that the
+   * next opener rebuilds at most that much index.  Durability is the
+   * same as synchronous=NORMAL's (use_wal): a commit survives a crash
+   * of the process at once, of the machine from the next checkpoint
+   * on. */
+  if (sqlite3_db_config (p->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL)
+          != SQLITE_OK
+      || sqlite3_wal_autocheckpoint (p->db, IDPOOL_WAL_PAGES) != SQLITE_OK)
+    {
+      db_error (p, err, "configure state db");
+      idpool_close (p);
+      return moat_error_wrap (err, "open state db `%s`", db_path);
+    }
   if (use_wal (p, "main", err) < 0)
     {
       idpool_close (p);
@@ -263,12 +284,36 @@ idpool_close (struct idpool *p)
   free (p);
 }
 
-/* Record this root (path, pool) in the registry; sets p->root_id. */
+/* Record this root (path, pool) in the registry; sets p->root_id.  A
+ * root recorded as it is is not written again (seen_at: when its record
+ * last changed), so that a call that changes nothing writes nothing. */
 static int
 register_root (struct idpool *p, moat_error_t *err)
 {
   sqlite3_stmt *st = NULL;
   int rc;
+  if (sqlite3_prepare_v2 (p->db,
+                          "SELECT id FROM reg.id_roots WHERE dev = ?2 AND"
+                          " ino = ?3 AND db_path = ?1 AND uid_start = ?4 AND"
+                          " gid_start = ?5 AND count = ?6",
+                          -1, &st, NULL)
+      != SQLITE_OK)
+    return db_error (p, err, "prepare look up root");
+  sqlite3_bind_text (st, 1, p->db_path, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64)p->dev);
+  sqlite3_bind_int64 (st, 3, (sqlite3_int64)p->ino);
+  sqlite3_bind_int64 (st, 4, p->cfg.start);
+  sqlite3_bind_int64 (st, 5, p->cfg.gid_start);
+  sqlite3_bind_int64 (st, 6, p->cfg.count);
+  rc = sqlite3_step (st);
+  if (rc == SQLITE_ROW)
+    p->root_id = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  st = NULL;
+  if (rc == SQLITE_ROW)
+    return 0;
+  if (rc != SQLITE_DONE)
+    return db_error (p, err, "look up root");
   if (sqlite3_prepare_v2 (
           p->db,
           "INSERT INTO reg.id_roots (db_path, dev, ino, uid_start,"

@@ -28,7 +28,6 @@
 #include "spec.h"
 #include "supervise.h"
 
-
 int
 runtime_id_valid_p (const char *id)
 {
@@ -234,16 +233,62 @@ last_positional (char *const *args, const char *const *valued)
   return id;
 }
 
+/* The held marker: present from before create reserves a range under
+ * the container's own key until delete has released it.  Its absence
+ * (and that of the run directory, for containers made before the
+ * marker) tells a delete that nothing is held: the shim's second delete
+ * then opens no pool.  In a directory beside the run directories whose
+ * name no container id can have (ids never start with a dot). */
+static char *
+held_marker_path (const struct runtime_ctx *ctx, const char *id)
+{
+  cleanup_free char *dir = container_run_dir (ctx, id);
+  char *slash = dir != NULL ? strrchr (dir, '/') : NULL;
+  char *s = NULL;
+  if (slash == NULL)
+    return NULL;
+  *slash = '\0';
+  if (asprintf (&s, "%s/" RUNTIME_HELD_DIR "/%s", dir, id) < 0)
+    return NULL;
+  return s;
+}
+
+static int
+mark_held (const struct runtime_ctx *ctx, const char *id, moat_error_t *err)
+{
+  cleanup_free char *m = held_marker_path (ctx, id);
+  char *slash = m != NULL ? strrchr (m, '/') : NULL;
+  int fd;
+  if (slash == NULL)
+    return moat_error (err, ENOMEM, "held marker");
+  *slash = '\0';
+  if (fs_mkdir_p (m, 0700, err) < 0)
+    return -1;
+  *slash = '/';
+  fd = open (m, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return moat_error (err, errno, "create `%s`", m);
+  close (fd);
+  return 0;
+}
+
+/* Undo create: the supervisor, the mounts, and the range the container's
+ * own key holds.  force: open the pool even without a held marker
+ * (reconciliation, a create that failed). */
 static void
-release_all (const struct runtime_ctx *ctx, const char *id)
+release_all (const struct runtime_ctx *ctx, const char *id, bool force)
 {
   cleanup_error moat_error_t err = NULL;
   cleanup_free char *dir = container_run_dir (ctx, id);
   cleanup_free char *key = pool_key (ctx, id);
+  cleanup_free char *held = held_marker_path (ctx, id);
   struct idpool *pool = NULL;
   uint32_t us, gs;
-  int released = 0;
+  int released = 0, nothing_held = 0;
 
+  if (!force && held != NULL && dir != NULL && access (held, F_OK) < 0
+      && errno == ENOENT && access (dir, F_OK) < 0 && errno == ENOENT)
+    nothing_held = 1;
   if (dir != NULL)
     supervise_stop (dir);
   if (dir != NULL && rootfs_cleanup (dir, &err) < 0)
@@ -251,13 +296,23 @@ release_all (const struct runtime_ctx *ctx, const char *id)
       log_warn ("%s: %s", id, moat_error_msg (&err));
       moat_error_release (&err);
     }
-  if (key == NULL)
+  if (nothing_held)
+    {
+      log_debug ("%s: no range held, pool not opened", id);
+      return;
+    }
+  if (key == NULL || held == NULL)
     log_error ("%s: out of memory", id);
   else if (open_pool (ctx, &pool, &us, &gs, &err) < 0
            || idpool_release (pool, key, &released, &err) < 0)
     log_error ("%s: %s", id, moat_error_msg (&err));
-  else if (released)
-    log_info ("%s: released id range", id);
+  else
+    {
+      if (released)
+        log_info ("%s: released id range", id);
+      if (unlink (held) < 0 && errno != ENOENT)
+        log_warn ("%s: remove `%s`: %s", id, held, strerror (errno));
+    }
   idpool_close (pool);
 }
 
@@ -333,7 +388,7 @@ runtime_reconcile (const struct runtime_ctx *ctx, unsigned *released,
           log_warn ("%s: runc does not know this container; releasing its "
                     "range %" PRIu32,
                     e[i].container_id, e[i].base);
-          release_all (&c2, cid);
+          release_all (&c2, cid, true);
           (*released)++;
           continue;
         }
@@ -344,7 +399,7 @@ runtime_reconcile (const struct runtime_ctx *ctx, unsigned *released,
       log_warn ("%s: runc does not know this container; releasing its range "
                 "%" PRIu32,
                 e[i].container_id, e[i].base);
-      release_all (ctx, e[i].container_id);
+      release_all (ctx, e[i].container_id, true);
       (*released)++;
     }
   idpool_entries_free (e, n);
@@ -723,6 +778,13 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
     }
 
   clock_gettime (CLOCK_MONOTONIC, &t0);
+  /* before the range is reserved (a pod's container reserves none of
+   * its own: the pod's is its sandbox's) */
+  if (pod == NULL && mark_held (ctx, id, err) < 0)
+    {
+      moat_error_wrap (err, "create `%s`", id);
+      goto out;
+    }
   if (open_pool (ctx, &pool, &uid_start, &gid_start, err) < 0)
     {
       moat_error_wrap (err, "create `%s`", id);
@@ -983,7 +1045,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
        * mounts back now (the shim will not call delete for it). */
       char *del[] = { "delete", "--force", (char *)id, NULL };
       run_runc_quiet (ctx, del);
-      release_all (ctx, id);
+      release_all (ctx, id, false);
     }
   goto out;
 
@@ -993,7 +1055,7 @@ fail:
     audit_refusal (ctx, id, moat_error_msg (err));
   idpool_close (pool);
   pool = NULL;
-  release_all (ctx, id);
+  release_all (ctx, id, false);
 out:
   idpool_close (pool);
   bindpol_free (&bp);
@@ -1043,15 +1105,19 @@ runtime_start (const struct runtime_ctx *ctx, char *const *args,
   size_t len;
   int rc;
 
-  rc = runtime_run_runc (ctx, args);
-  if (rc != 0 || id == NULL || !runtime_id_valid_p (id))
-    return rc;
+  if (id == NULL || !runtime_id_valid_p (id))
+    return runtime_exec_runc (ctx, args, err);
   rundir = container_run_dir (ctx, id);
   marker = rundir ? lock_marker_path (rundir) : NULL;
   if (marker == NULL)
     return moat_error (err, ENOMEM, "start `%s`", id);
+  /* Not a locked container (create wrote the marker before it
+   * returned): runc in this process, nothing to wait for. */
   if (access (marker, F_OK) < 0)
-    return rc; /* not a locked container */
+    return runtime_exec_runc (ctx, args, err);
+  rc = runtime_run_runc (ctx, args);
+  if (rc != 0)
+    return rc;
   if (fs_read_file (marker, 128, &data, &len, err) < 0)
     return moat_error_wrap (err, "start `%s`", id);
   if (sscanf (data, "%ld %llu %d", &pid, &ino, &sup) < 2 || pid <= 0)
@@ -1109,12 +1175,12 @@ runtime_delete (const struct runtime_ctx *ctx, char *const *args,
    * container runc never knew (the shim's cleanup after a failed create)
    * releases too. */
   if (rc == 0)
-    release_all (ctx, id);
+    release_all (ctx, id, false);
   else
     {
       char *st[] = { "state", (char *)id, NULL };
       if (run_runc_quiet (ctx, st) != 0)
-        release_all (ctx, id);
+        release_all (ctx, id, false);
     }
   return rc;
 }

@@ -61,6 +61,13 @@ int runtime_create (const struct runtime_ctx *ctx, char *const *args,
  * supervisor (supervise.h) and returns once that holds the listener; if
  * it cannot, the container is killed and start fails. */
 #define RUNTIME_LOCK_WAIT_MS 10000
+
+/* Beside the containers' run directories (run/moat/runc, or its
+ * ctd-<hash> directory under containerd): one empty file per container
+ * whose own key holds a range, from before create reserves it until
+ * delete has released it.  A delete that finds neither it nor the run
+ * directory opens no pool (the runc shim deletes twice). */
+#define RUNTIME_HELD_DIR ".held"
 int runtime_start (const struct runtime_ctx *ctx, char *const *args,
                    moat_error_t *err);
 

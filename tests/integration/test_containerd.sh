@@ -100,6 +100,37 @@ read -r c0 b1 s0 <<<"$map"
 check "native snapshot: uid_map is 0 BASE 65536, BASE != 0 ($map)" \
   test "$c0" = 0 -a "$s0" = 65536 -a "${b1:-0}" -gt 0
 
+# 1b. BinaryName moat-runc itself: a link to it, its options in
+#     LINK.conf beside it (docs/kubernetes.md, "Without the wrapper").
+L=$R/bin/moat-runc-ctd
+mkdir -p "$R/bin"
+ln -s "$MOAT_RUNC" "$L"
+cat >"$L.conf" <<EOC
+# the moat handler's options
+--moat-root $MOAT_ROOT
+--moat-containerd
+--moat-kubelet-root $MOAT_KUBELET_ROOT
+--moat-allow-host-ns network
+EOC
+chmod 644 "$L.conf"
+map=$(WRAP=$L run a default cf1 --rm -- cat /proc/self/uid_map)
+read -r c0 bc s0 <<<"$map"
+check "link + .conf: uid_map is 0 BASE 65536, BASE != 0 ($map)" \
+  test "$c0" = 0 -a "$s0" = 65536 -a "${bc:-0}" -gt 0
+WRAP=$L check_refused "link + .conf: host network refused" \
+  "enhanced container isolation: containers can't share the network namespace with the host" \
+  run a default cf2 --rm --net-host -- true
+c a container rm cf2 >/dev/null 2>&1
+chmod 666 "$L.conf"
+WRAP=$L check_refused "link + .conf: a .conf others may write is refused" \
+  "is writable by" run a default cf3 --rm -- true
+c a container rm cf3 >/dev/null 2>&1
+chmod 644 "$L.conf"
+echo "--root /elsewhere" >>"$L.conf"
+WRAP=$L check_refused "link + .conf: only --moat- options" \
+  "is not a --moat- option" run a default cf4 --rm -- true
+c a container rm cf4 >/dev/null 2>&1
+
 # Ownership: the container's root owns its root file system; what it
 # writes is container-relative on disk (the snapshot) and BASE+n on the
 # host side of the container's mounts.
@@ -324,6 +355,20 @@ stop a other d1
 check "every range released" test "$(ranges)" = 0
 check "no mount left under moat's run dir" \
   sh -c "! findmnt -rn -o TARGET | grep -qF '$MOAT_ROOT/run/moat/runc/'"
+
+# 7b. The runc shim deletes twice: once the first has released the range,
+#     a delete opens no pool.  With the state db moved aside, a pool
+#     opened would make a new one.
+check "no held marker left (run/moat/runc/ctd-*/.held)" \
+  test -z "$(find "$MOAT_ROOT/run/moat/runc" -path '*/.held/*' 2>/dev/null)"
+mkdir -p "$R/db-aside"
+mv "$DB"* "$R/db-aside/"
+check "a repeated delete of a released container succeeds" \
+  "$MOAT_RUNC" --moat-root "$MOAT_ROOT" --moat-containerd --root "$R/a/runc/default" \
+  delete --force iso1
+check "... and opens no pool (no state db made)" test ! -e "$DB"
+rm -f "$DB"*
+mv "$R/db-aside/"* "$(dirname "$DB")/"
 
 # 8. The dist snippet: containerd with the CRI plugin loads it, and the
 #    merged configuration has the `moat` handler with its binary and root.

@@ -127,6 +127,68 @@ release_frees_the_slot (void **state)
   idpool_close (p);
 }
 
+static off_t
+file_size (const char *path)
+{
+  struct stat st;
+  return stat (path, &st) == 0 ? st.st_size : -1;
+}
+
+/* A call's close neither checkpoints nor deletes the WALs (no fsync, and
+ * none of the directory for a WAL made anew); what was committed is read
+ * back by the next opener; a WAL is checkpointed (emptied) once it grows
+ * past its limit instead of growing without end; and a call that
+ * changes nothing writes nothing to the registry. */
+static void
+wal_stays_bounded_and_calls_that_change_nothing_write_nothing (void **state)
+{
+  struct fixture *f = *state;
+  cleanup_error moat_error_t err = NULL;
+  struct idpool_entry *e = NULL;
+  char wal[160], rwal[160];
+  size_t n = 0;
+  uint32_t a;
+  int released;
+  off_t before;
+  struct idpool *p = open_pool (f, 100000, 65536 * 4, 65536);
+
+  snprintf (wal, sizeof wal, "%s-wal", f->db);
+  snprintf (rwal, sizeof rwal, "%s-wal", f->reg);
+  assert_int_equal (idpool_alloc (p, "a", &a, &err), 0);
+  idpool_close (p);
+  assert_true (file_size (wal) > 0);
+  assert_true (file_size (rwal) > 0);
+  p = open_pool (f, 100000, 65536 * 4, 65536);
+  assert_int_equal (idpool_list (p, &e, &n, &err), 0);
+  assert_int_equal (n, 1);
+  assert_string_equal (e[0].container_id, "a");
+  idpool_entries_free (e, n);
+  idpool_close (p);
+
+  /* nothing held, nothing changed: the registry is not written (a
+   * second later: not even a time stamp) */
+  before = file_size (rwal);
+  sleep (1);
+  p = open_pool (f, 100000, 65536 * 4, 65536);
+  assert_int_equal (idpool_release (p, "nobody", &released, &err), 0);
+  assert_int_equal (released, 0);
+  idpool_close (p);
+  assert_int_equal (file_size (rwal), before);
+
+  for (int i = 0; i < 300; i++)
+    {
+      char key[16];
+      snprintf (key, sizeof key, "k%d", i);
+      p = open_pool (f, 100000, 65536 * 4, 65536);
+      assert_int_equal (idpool_alloc (p, key, &a, &err), 0);
+      assert_int_equal (idpool_release (p, key, &released, &err), 0);
+      idpool_close (p);
+    }
+  /* 100 pages of 4 KiB and the commit that passed them */
+  assert_true (file_size (wal) < 120 * 4096);
+  assert_true (file_size (rwal) < 120 * 4096);
+}
+
 static void
 exhaustion_is_an_error (void **state)
 {
@@ -560,6 +622,9 @@ main (void)
                                      teardown),
     cmocka_unit_test_setup_teardown (release_frees_the_slot, setup, teardown),
     cmocka_unit_test_setup_teardown (exhaustion_is_an_error, setup, teardown),
+    cmocka_unit_test_setup_teardown (
+        wal_stays_bounded_and_calls_that_change_nothing_write_nothing, setup,
+        teardown),
     cmocka_unit_test_setup_teardown (refuses_host_root, setup, teardown),
     cmocka_unit_test_setup_teardown (concurrent_processes_never_share, setup,
                                      teardown),

@@ -21,6 +21,8 @@
  *                        (network,ipc,pid) CRI pods may ask for
  *   --moat-kubelet-root DIR  the kubelet's root (default /var/lib/kubelet):
  *                        a pod's files under DIR/pods/<uid> may be bound
+ * Called by a path NAME with NAME.conf beside it, the file's options come
+ * first (conf.h: containerd's BinaryName a link to moat-runc).
  * `create`, `start` and `delete` do moat's part (src/runtime/runtime.h); every
  * other verb is exec'd into runc unchanged.  `moat-reconcile` (moat's own
  * verb) releases ranges of containers runc no longer knows; `moat-pool`
@@ -41,6 +43,8 @@
 #include "runtime/handler.h"
 #include "runtime/procfs.h"
 #include "runtime/runtime.h"
+
+#include "conf.h"
 
 #define MOAT_RUNC_VERSION "0.1.0"
 
@@ -201,6 +205,9 @@ main (int argc, char **argv)
   const char *cmd;
   int ci, rc, logfd = 2;
 
+  /* Called by a name with NAME.conf beside it (containerd's BinaryName
+   * a link to moat-runc): the file's options come first (conf.h). */
+  int conf_rc = conf_apply (&argc, &argv, &err);
   ci = parse_globals (argc, argv, &g);
   if (ci < 0)
     return 1;
@@ -216,6 +223,9 @@ main (int argc, char **argv)
   if (g.log_format != NULL)
     moat_log_format_parse (g.log_format, &fmt);
   moat_log_init ("moat-runc", fmt, MOAT_LOG_INFO, logfd);
+  /* after the log is open: the shim reports its last error line */
+  if (conf_rc < 0)
+    return fail (&err);
 
   if (cmd == NULL || strcmp (cmd, "--version") == 0 || strcmp (cmd, "-v") == 0)
     {
