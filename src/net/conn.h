@@ -106,7 +106,8 @@ struct net_guard
   pthread_mutex_t policy_lock; /* serialises set_policy callers */
   struct conn *conns;
   unsigned n_conns;
-  SSL_CTX *ssl_ctx; /* for https:// proxies */
+  uint64_t policy_gen; /* the snapshot the open connections were held to */
+  SSL_CTX *ssl_ctx;    /* for https:// proxies */
   struct io_pipe_pool pipes;
 };
 
@@ -115,6 +116,10 @@ void conn_finish (struct net_guard *g, struct conn *c, bool reset);
 /* Set both sockets' interest from the state; ends c on failure. */
 void conn_sync (struct net_guard *g, struct conn *c);
 const char *net_tls_error (char *buf, size_t size);
+
+/* redecide.c: after a policy change, decide every open connection again
+ * and reset those the policy in force does not route the same way. */
+void net_guard_policy_changed (struct net_guard *g);
 
 /* conn.c */
 void conn_try_hop (struct net_guard *g, struct conn *c);

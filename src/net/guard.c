@@ -619,9 +619,15 @@ static void
 on_done (struct io_loop *l, struct io_handle *h, uint32_t ev)
 {
   struct net_guard *g = h->owner;
-  uint64_t v;
+  uint64_t v, gen;
   if (read (h->fd, &v, sizeof v) < 0 && errno != EAGAIN)
     log_warn ("net guard: eventfd: %s", strerror (errno));
+  gen = net_pool_gen (&g->pool);
+  if (gen != g->policy_gen)
+    {
+      g->policy_gen = gen;
+      net_guard_policy_changed (g);
+    }
   for (struct net_job *j = net_pool_take_done (&g->pool), *nx; j != NULL;
        j = nx)
     {
@@ -633,6 +639,13 @@ on_done (struct io_loop *l, struct io_handle *h, uint32_t ev)
           if (c->decision == NULL)
             c->decision = "refused";
           conn_finish (g, c, true);
+          continue;
+        }
+      if (j->gen != gen)
+        {
+          /* decided under a policy replaced meanwhile: again, under the
+           * one in force */
+          decide (g, c);
           continue;
         }
       decided (g, j);

@@ -153,6 +153,10 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
   cleanup_error moat_error_t err = NULL;
 
   memset (&j->dec, 0, sizeof j->dec);
+  memset (j->hop_ok, 0, sizeof j->hop_ok);
+  memset (j->has_cred, 0, sizeof j->has_cred);
+  j->error[0] = '\0';
+  j->gen = s != NULL ? s->gen : 0;
   if (s == NULL)
     {
       snprintf (j->dec.rule, sizeof j->dec.rule, "no policy loaded yet");
@@ -160,7 +164,9 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
     }
   /* A container must not get another host's treatment by naming it: the
    * name counts only if it resolves to where the connection goes. */
-  if (j->claimed[0] != '\0')
+  if (j->claimed[0] != '\0' && j->redecide)
+    j->verified = true;
+  else if (j->claimed[0] != '\0')
     {
       struct net_addr addrs[16];
       int n = resolve (p, j->claimed, addrs, 16, inline_only, &err);
@@ -190,6 +196,8 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
       *blocked = true;
       return;
     }
+  if (j->redecide)
+    return;
 
   for (size_t i = 0; i < j->dec.route.n; i++)
     {
@@ -418,9 +426,25 @@ net_pool_take_done (struct net_pool *p)
 void
 net_pool_set_snapshot (struct net_pool *p, struct net_snapshot *s)
 {
+  uint64_t one = 1;
   pthread_mutex_lock (&p->lock);
   s->refs = 1;
+  s->gen = ++p->gen;
   snapshot_unref (p->snap);
   p->snap = s;
   pthread_mutex_unlock (&p->lock);
+  /* The loop decides its open connections again under s. */
+  if (p->done_fd >= 0 && write (p->done_fd, &one, sizeof one) < 0
+      && errno != EAGAIN)
+    log_warn ("net guard: wake loop: %s", strerror (errno));
+}
+
+uint64_t
+net_pool_gen (struct net_pool *p)
+{
+  uint64_t g;
+  pthread_mutex_lock (&p->lock);
+  g = p->gen;
+  pthread_mutex_unlock (&p->lock);
+  return g;
 }

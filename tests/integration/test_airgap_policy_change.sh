@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# A policy change reaches connections that are already open.  A container
+# keeps two connections relayed by the net guard (DIRECT under port-scoped
+# exclusions, which the guard decides, not nft) sending a line every
+# 200 ms to sinks in a namespace of the test's own (S).  The admin then
+# removes one exclusion: that connection must stop delivering bytes
+# (the guard resets it), the other, still allowed, must keep going.
+# Before the fix the guard kept relaying every connection it had decided
+# under the old policy, for as long as the container held it open.
+. "$(dirname "$0")/../lib/harness.sh"
+harness_init
+
+S=moat-s-${HARNESS_NETNS#moat-t-}
+export HARNESS_EXTRA_NETNS=$S
+# Safety net: in the machine's own namespace the test network is a
+# blackhole (a route of this run's own, removed by its metric).
+ip route add blackhole 10.81.0.0/24 metric $$ ||
+  harness_bail "blackhole route" "cannot add the safety-net route"
+export HARNESS_EXTRA_CLEANUP="ip route del blackhole 10.81.0.0/24 metric $$ 2>/dev/null"
+H=$HARNESS_NETNS
+adm=$MOAT_ROOT/etc/moat/admin-settings.json
+mkdir -p "$MOAT_ROOT/etc/moat"
+write_admin() { # EXCLUDE-JSON-LIST
+  cat >"$adm.tmp" <<J
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
+                     "exclude": $1, "transparentPorts": "*"}}
+J
+  chmod 0644 "$adm.tmp" && mv "$adm.tmp" "$adm"
+}
+write_admin '["10.81.0.2:8080", "10.81.0.5:8080"]'
+
+ip netns add "$S"
+ip -n "$S" link set lo up
+ip link add "${S: -8}x" netns "$S" type veth peer name "${S: -8}y" netns "$H"
+ip -n "$S" link set "${S: -8}x" name s0
+ip -n "$H" link set "${S: -8}y" name hs0
+ip -n "$H" addr add 10.81.0.1/24 dev hs0
+for a in 10.81.0.2/24 10.81.0.5/24; do ip -n "$S" addr add $a dev s0; done
+ip -n "$H" link set hs0 up; ip -n "$S" link set s0 up
+ip -n "$S" route add default via 10.81.0.1
+ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1
+
+# The sinks: every byte received on ADDR:8080 is appended to sink.ADDR.
+cat >"$HARNESS_DIR/sink.py" <<'PY'
+import socket, sys, threading
+def serve(c, path):
+    with open(path, "ab", buffering=0) as f:
+        while True:
+            b = c.recv(4096)
+            if not b:
+                return
+            f.write(b)
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 8080)); s.listen(16)
+while True:
+    c, _ = s.accept()
+    path = "%s/sink.%s" % (sys.argv[1], c.getsockname()[0])
+    threading.Thread(target=serve, args=(c, path), daemon=True).start()
+PY
+harness_spawn sink ip netns exec "$S" /usr/bin/python3 "$HARNESS_DIR/sink.py" "$HARNESS_DIR" >/dev/null
+
+harness_up
+harness_busybox
+
+size() { stat -c %s "$HARNESS_DIR/sink.$1" 2>/dev/null || echo 0; }
+for a in 10.81.0.2 10.81.0.5; do
+  docker run -d --name "keep-${a##*.}" busybox sh -c \
+    "while :; do echo x; sleep 0.2; done | nc $a 8080" >/dev/null ||
+    not_ok "start the container talking to $a" "docker run failed"
+done
+for _ in $(seq 100); do
+  [ "$(size 10.81.0.2)" -gt 10 ] && [ "$(size 10.81.0.5)" -gt 10 ] && break
+  sleep 0.2
+done
+[ "$(size 10.81.0.5)" -gt 10 ] && [ "$(size 10.81.0.2)" -gt 10 ] \
+  && ok "both connections relayed DIRECT under the first policy" \
+  || not_ok "both connections relayed DIRECT under the first policy" \
+       "sink.2=$(size 10.81.0.2) sink.5=$(size 10.81.0.5)" "$("$MOAT" audit -n 10)"
+
+# The admin takes 10.81.0.5 out of the exclude list.
+write_admin '["10.81.0.2:8080"]'
+applied=no
+for _ in $(seq 100); do
+  v=$("$MOAT" settings show --json | jq -r '.[] | select(.key=="containersProxy.exclude") | .value | tostring')
+  case $v in *10.81.0.5*) sleep 0.1 ;; *) applied=yes; break ;; esac
+done
+[ $applied = yes ] && ok "the new policy is in force" || not_ok "the new policy is in force" "exclude: $v"
+# moatd hands the policy to the guard right after publishing it.
+sleep 2
+s5=$(size 10.81.0.5); s2=$(size 10.81.0.2)
+sleep 3
+[ "$(size 10.81.0.5)" = "$s5" ] && ok "the connection the new policy refuses stops at the change" \
+  || not_ok "the connection the new policy refuses stops at the change" \
+       "sink.5 grew $s5 -> $(size 10.81.0.5) after the policy refused it" "$("$MOAT" audit -n 10)"
+[ "$(size 10.81.0.2)" -gt "$s2" ] && ok "the connection the new policy still allows keeps going" \
+  || not_ok "the connection the new policy still allows keeps going" \
+       "sink.2 stayed at $s2" "$("$MOAT" audit -n 10)"
+"$MOAT" audit --json -n 50 | jq -e -s 'map(select(.component=="net" and (.endpoint|startswith("10.81.0.5")) and (tostring|test("policy changed")))) | length > 0' >/dev/null \
+  && ok "the cut connection is audited with the policy change as its reason" \
+  || not_ok "the cut connection is audited with the policy change as its reason" "$("$MOAT" audit --json -n 10)"
+# A new connection to the refused address is refused as usual.
+docker run --rm busybox sh -c 'echo y | nc -w 2 10.81.0.5 8080' >/dev/null 2>&1
+s5b=$(size 10.81.0.5)
+[ "$s5b" = "$(size 10.81.0.5)" ] && [ "$s5b" = "$s5" ] && ok "a new connection to it is refused" \
+  || not_ok "a new connection to it is refused" "sink.5 $s5 -> $s5b"
+docker rm -f keep-2 keep-5 >/dev/null 2>&1
+harness_done
