@@ -228,6 +228,7 @@ conn_finish (struct net_guard *g, struct conn *c, bool reset)
 
   if (c->state == CS_DONE)
     return;
+  net_guard_redo_orphan (c);
   memset (&a, 0, sizeof a);
   net_addr_format (&c->src, a.src, sizeof a.src);
   a.src_port = c->sport;
@@ -633,6 +634,11 @@ on_done (struct io_loop *l, struct io_handle *h, uint32_t ev)
     {
       struct conn *c = j->conn;
       nx = j->next;
+      if (j->redecide)
+        {
+          net_guard_redo_done (g, j, gen);
+          continue;
+        }
       if (c->error[0] != '\0' && c->r.ab.eof && io_buf_empty_p (&c->in))
         {
           /* the container reset while its decision was made */
@@ -786,6 +792,7 @@ net_guard_free (struct net_guard *g)
     io_handle_release (g->loop, &g->done); /* the pool closes it */
   if (g->pool_started)
     net_pool_stop (&g->pool);
+  net_guard_redo_free_all (g);
   while (g->conns != NULL)
     {
       g->conns->decision = g->conns->decision ? g->conns->decision : "refused";

@@ -7,6 +7,8 @@
 # (the guard resets it), the other, still allowed, must keep going.
 # Before the fix the guard kept relaying every connection it had decided
 # under the old policy, for as long as the container held it open.
+# Then the same with a PAC, once its decisions left the PAC's decision
+# cache (30 s): the guard's workers decide the open connections again.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
 
@@ -20,11 +22,14 @@ export HARNESS_EXTRA_CLEANUP="ip route del blackhole 10.81.0.0/24 metric $$ 2>/d
 H=$HARNESS_NETNS
 adm=$MOAT_ROOT/etc/moat/admin-settings.json
 mkdir -p "$MOAT_ROOT/etc/moat"
-write_admin() { # EXCLUDE-JSON-LIST
+write_admin() { # EXCLUDE-JSON-LIST [PAC-URL]
+  local pac=
+  [ -n "${2:-}" ] && pac="\"pac\": \"$2\","
   cat >"$adm.tmp" <<J
 {"configurationFileVersion": 2,
  "enhancedContainerIsolation": {"locked": true, "value": true},
  "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
+                     $pac
                      "exclude": $1, "transparentPorts": "*"}}
 J
   chmod 0644 "$adm.tmp" && mv "$adm.tmp" "$adm"
@@ -106,4 +111,50 @@ s5b=$(size 10.81.0.5)
 [ "$s5b" = "$(size 10.81.0.5)" ] && [ "$s5b" = "$s5" ] && ok "a new connection to it is refused" \
   || not_ok "a new connection to it is refused" "sink.5 $s5 -> $s5b"
 docker rm -f keep-2 keep-5 >/dev/null 2>&1
+
+# With a PAC: it routes 10.81.0.2 DIRECT and rejects the rest; exclude
+# lets 10.81.0.5 through, until the admin takes it out.
+cat >"$MOAT_ROOT/etc/moat/t.pac" <<'PAC'
+function FindProxyForURL(url, host) {
+  return host == "10.81.0.2" ? "DIRECT" : "PROXY reject.docker.internal:1";
+}
+PAC
+pac=file://$MOAT_ROOT/etc/moat/t.pac
+write_admin '["10.81.0.5:8080"]' "$pac"
+for _ in $(seq 100); do
+  "$MOAT" settings show --json | jq -e '.[] | select(.key=="containersProxy.pac") | .value | tostring | test("t.pac")' >/dev/null && break
+  sleep 0.1
+done
+sleep 1
+rm -f "$HARNESS_DIR/sink.10.81.0.2" "$HARNESS_DIR/sink.10.81.0.5"
+for a in 10.81.0.2 10.81.0.5; do
+  docker run -d --name "pac-${a##*.}" busybox sh -c \
+    "while :; do echo x; sleep 0.2; done | nc $a 8080" >/dev/null ||
+    not_ok "PAC: start the container talking to $a" "docker run failed"
+done
+for _ in $(seq 100); do
+  [ "$(size 10.81.0.2)" -gt 10 ] && [ "$(size 10.81.0.5)" -gt 10 ] && break
+  sleep 0.2
+done
+[ "$(size 10.81.0.5)" -gt 10 ] && [ "$(size 10.81.0.2)" -gt 10 ] \
+  && ok "PAC: both connections relayed (PAC DIRECT, exclude)" \
+  || not_ok "PAC: both connections relayed (PAC DIRECT, exclude)" \
+       "sink.2=$(size 10.81.0.2) sink.5=$(size 10.81.0.5)" "$("$MOAT" audit -n 10)"
+# Past the PAC decision cache's 30 s: a re-decision needs a worker.
+sleep 32
+write_admin '[]' "$pac"
+for _ in $(seq 100); do
+  v=$("$MOAT" settings show --json | jq -r '.[] | select(.key=="containersProxy.exclude") | .value | tostring')
+  case $v in *10.81.0.5*) sleep 0.1 ;; *) break ;; esac
+done
+sleep 3
+s5=$(size 10.81.0.5); s2=$(size 10.81.0.2)
+sleep 3
+[ "$(size 10.81.0.5)" = "$s5" ] && ok "PAC: the connection the PAC rejects stops once exclude no longer names it" \
+  || not_ok "PAC: the connection the PAC rejects stops once exclude no longer names it" \
+       "sink.5 grew $s5 -> $(size 10.81.0.5)" "$("$MOAT" audit -n 10)"
+[ "$(size 10.81.0.2)" -gt "$s2" ] && ok "PAC: the connection the PAC still routes DIRECT keeps going" \
+  || not_ok "PAC: the connection the PAC still routes DIRECT keeps going" \
+       "sink.2 stayed at $s2" "$("$MOAT" audit -n 10)"
+docker rm -f pac-2 pac-5 >/dev/null 2>&1
 harness_done
