@@ -164,6 +164,12 @@ out:
   return ret;
 }
 
+void
+net_guard_recheck (struct net_guard *g)
+{
+  net_pool_bump (&g->pool);
+}
+
 int
 net_guard_remove_rules (struct net_guard *g, moat_error_t *err)
 {

@@ -20,7 +20,6 @@ struct net_snapshot
   struct net_addr *host; /* the host's own addresses */
   size_t n_host;
   unsigned refs; /* under the pool's lock */
-  uint64_t gen;  /* set by net_pool_set_snapshot: 1, 2, ... */
 };
 
 struct net_job
@@ -40,7 +39,7 @@ struct net_job
    * (no proxy name resolved). */
   bool redecide;
   /* out */
-  uint64_t gen;            /* the snapshot that decided (0: none) */
+  uint64_t gen;            /* the pool's gen when it was decided */
   bool verified;           /* claimed resolves to dst */
   struct net_decision dec; /* refusal when route.n == 0 */
   struct net_addr hop_addr[PROXY_LIST_MAX];
@@ -86,7 +85,7 @@ struct net_pool
   pthread_t *threads;
   unsigned n_threads;
   struct net_snapshot *snap;
-  uint64_t gen; /* of the last snapshot set */
+  uint64_t gen; /* bumped by each snapshot and net_pool_bump */
   const struct net_guard_config *cfg;
   struct net_dns_entry *dns; /* NET_DNS_SLOTS, under lock */
 };
@@ -107,7 +106,10 @@ bool net_pool_decide_inline (struct net_pool *p, struct net_job *j);
 /* Replace the snapshot (takes ownership of s) and wake the loop, which
  * decides its open connections again (guard.c, policy_changed). */
 void net_pool_set_snapshot (struct net_pool *p, struct net_snapshot *s);
-/* The generation of the snapshot in force (0: none yet). */
+/* A new generation (the decide hook's answers changed: a PAC was loaded)
+ * and wake the loop, which decides its open connections again. */
+void net_pool_bump (struct net_pool *p);
+/* The generation in force: each snapshot and each bump makes one. */
 uint64_t net_pool_gen (struct net_pool *p);
 
 #endif

@@ -8,7 +8,8 @@
 # Before the fix the guard kept relaying every connection it had decided
 # under the old policy, for as long as the container held it open.
 # Then the same with a PAC, once its decisions left the PAC's decision
-# cache (30 s): the guard's workers decide the open connections again.
+# cache (30 s): the guard's workers decide the open connections again; and
+# a PAC whose script changes under the same URL.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
 
@@ -119,7 +120,30 @@ function FindProxyForURL(url, host) {
   return host == "10.81.0.2" ? "DIRECT" : "PROXY reject.docker.internal:1";
 }
 PAC
-pac=file://$MOAT_ROOT/etc/moat/t.pac
+# Served over HTTP on this machine's loopback (moatd fetches from its own
+# namespace), from the file, after 4 s while $HARNESS_DIR/slow exists.
+cat >"$HARNESS_DIR/pacd.py" <<'PY'
+import http.server, os, sys, time
+d, pac = sys.argv[1], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if os.path.exists(d + "/slow"):
+            time.sleep(4)
+        body = open(pac, "rb").read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ns-proxy-autoconfig")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, fmt, *a):
+        sys.stderr.write("%s\n" % (fmt % a)); sys.stderr.flush()
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+open(d + "/pacd.port", "w").write("%d\n" % s.server_address[1])
+s.serve_forever()
+PY
+harness_spawn pacd /usr/bin/python3 -u "$HARNESS_DIR/pacd.py" "$HARNESS_DIR" "$MOAT_ROOT/etc/moat/t.pac" >/dev/null
+for _ in $(seq 50); do [ -s "$HARNESS_DIR/pacd.port" ] && break; sleep 0.1; done
+pac=http://127.0.0.1:$(head -1 "$HARNESS_DIR/pacd.port")/t.pac
 write_admin '["10.81.0.5:8080"]' "$pac"
 for _ in $(seq 100); do
   "$MOAT" settings show --json | jq -e '.[] | select(.key=="containersProxy.pac") | .value | tostring | test("t.pac")' >/dev/null && break
@@ -156,5 +180,27 @@ sleep 3
 [ "$(size 10.81.0.2)" -gt "$s2" ] && ok "PAC: the connection the PAC still routes DIRECT keeps going" \
   || not_ok "PAC: the connection the PAC still routes DIRECT keeps going" \
        "sink.2 stayed at $s2" "$("$MOAT" audit -n 10)"
+
+# The PAC's content changes under the same URL: it now rejects 10.81.0.2
+# too.  A settings change makes moatd fetch it again (as its 5-minute
+# refresh does), and the server takes 4 s: when the settings change
+# reaches the guard the PAC's cache still holds the old answer (DIRECT).
+# The open connection must stop once the new script is loaded.
+touch "$HARNESS_DIR/slow"
+cat >"$MOAT_ROOT/etc/moat/t.pac.new" <<'PAC'
+function FindProxyForURL(url, host) { return "PROXY reject.docker.internal:1"; }
+PAC
+mv "$MOAT_ROOT/etc/moat/t.pac.new" "$MOAT_ROOT/etc/moat/t.pac"
+write_admin '["192.0.2.1"]' "$pac"
+for _ in $(seq 100); do
+  "$MOAT" settings show --json | jq -e '.[] | select(.key=="containersProxy.exclude") | .value | tostring | test("192.0.2.1")' >/dev/null && break
+  sleep 0.1
+done
+sleep 7
+s2=$(size 10.81.0.2)
+sleep 3
+[ "$(size 10.81.0.2)" = "$s2" ] && ok "PAC: a new script under the same URL stops the connection it now rejects" \
+  || not_ok "PAC: a new script under the same URL stops the connection it now rejects" \
+       "sink.2 grew $s2 -> $(size 10.81.0.2)" "$("$MOAT" audit -n 10)"
 docker rm -f pac-2 pac-5 >/dev/null 2>&1
 harness_done
