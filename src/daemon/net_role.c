@@ -68,15 +68,14 @@ net_audit (void *ctx, const struct net_audit *rec)
     .detail = detail,
   };
   snprintf (endpoint, sizeof endpoint, "%s:%u", rec->dst,
-            (unsigned) rec->dst_port);
+            (unsigned)rec->dst_port);
   snprintf (container, sizeof container, "%s", rec->src);
   snprintf (detail, sizeof detail,
             "host=%.255s (%s) via=%s up=%llu down=%llu duration_us=%llu%s%s",
             rec->hostname[0] ? rec->hostname : "-", rec->hostname_source,
-            rec->via[0] ? rec->via : "-",
-            (unsigned long long) rec->bytes_up,
-            (unsigned long long) rec->bytes_down,
-            (unsigned long long) rec->duration_us,
+            rec->via[0] ? rec->via : "-", (unsigned long long)rec->bytes_up,
+            (unsigned long long)rec->bytes_down,
+            (unsigned long long)rec->duration_us,
             rec->error[0] ? " error=" : "", rec->error);
   moatd_audit_post (d, &r);
 }
@@ -157,7 +156,8 @@ struct pac_loader
   char *loaded; /* the URL of the last request taken (main thread reads) */
   uint64_t ticket;
   bool stop;
-  atomic_bool cancel; /* abort the fetch in progress (shutdown) */
+  atomic_bool cancel;      /* abort the fetch in progress (shutdown) */
+  struct net_guard *guard; /* told when a load changed the PAC's answers */
   pthread_t thread;
   bool started;
 };
@@ -167,9 +167,13 @@ pac_audit (struct moatd *d, const char *url, const char *outcome,
            const char *detail)
 {
   struct audit_record r = {
-    .component = "net", .caller_uid = -1, .caller_pid = -1,
-    .rule = "containersProxy.pac", .endpoint = url,
-    .outcome = outcome, .detail = detail,
+    .component = "net",
+    .caller_uid = -1,
+    .caller_pid = -1,
+    .rule = "containersProxy.pac",
+    .endpoint = url,
+    .outcome = outcome,
+    .detail = detail,
   };
   moatd_audit_post (d, &r);
 }
@@ -189,6 +193,7 @@ pac_loader_thread (void *arg)
         break;
       cleanup_free char *url = l->url;
       uint64_t ticket = l->ticket;
+      struct net_guard *guard = l->guard;
       moat_error_t err = NULL;
       l->url = NULL;
       pthread_mutex_unlock (&l->mu);
@@ -205,6 +210,12 @@ pac_loader_thread (void *arg)
       else if (r == 0)
         pac_audit (d, url, "applied", "PAC loaded");
       /* r == 1: a newer request superseded this one; it reports itself. */
+      /* The PAC's answers may have changed (a new script, or none): the
+       * open connections are decided again (docs/net-guard.md, "Policy
+       * changes and open connections").  The guard outlives this thread
+       * (moatd_net_stop stops the loader first). */
+      if (guard != NULL && r != 1 && !atomic_load (&l->cancel))
+        net_guard_recheck (guard);
       moat_error_release (&err);
       pthread_mutex_lock (&l->mu);
     }
@@ -279,6 +290,7 @@ load_pac (struct moatd *d)
   d->netr->pac_loaded_ms = moatd_now_ms ();
   pthread_mutex_lock (&l->mu);
   l->ticket = pac_engine_begin (d->netr->pac, same ? NULL : why);
+  l->guard = d->netr->net;
   free (l->url);
   l->url = copy;
   free (l->loaded);
@@ -326,7 +338,8 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
     {
       char path[PATH_MAX];
       snprintf (path, sizeof path, "/run/netns/%s", d->cfg.engine_netns);
-      d->netr->host_nsfd = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+      d->netr->host_nsfd
+          = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
       d->netr->net_nsfd = open (path, O_RDONLY | O_CLOEXEC);
       if (d->netr->host_nsfd < 0 || d->netr->net_nsfd < 0)
         return moat_error (err, errno, "open network namespace `%s`", path);
@@ -414,7 +427,7 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
     return moat_error (err, EAGAIN, "start the net guard thread");
   d->netr->net_running = true;
   log_info ("net guard listening on port %u%s%s",
-            (unsigned) net_guard_port (d->netr->net),
+            (unsigned)net_guard_port (d->netr->net),
             d->cfg.engine_netns ? " in network namespace " : "",
             d->cfg.engine_netns ? d->cfg.engine_netns : "");
   return 0;
@@ -459,8 +472,7 @@ const char *
 moatd_net_pac_problem (struct moatd *d, char *buf, size_t len)
 {
   struct pac_engine_health h;
-  if (d->netr == NULL || d->netr->pac == NULL
-      || d->policy->proxy.pac == NULL
+  if (d->netr == NULL || d->netr->pac == NULL || d->policy->proxy.pac == NULL
       || d->policy->proxy.pac[0] == '\0')
     return NULL;
   pac_engine_health (d->netr->pac, &h);
@@ -495,6 +507,8 @@ moatd_net_stop (struct moatd *d)
 {
   if (d->netr == NULL)
     return;
+  /* First: the loader tells the guard about PAC loads. */
+  pac_loader_stop (d);
   if (d->netr->net != NULL)
     {
       if (d->netr->net_running)
@@ -506,7 +520,6 @@ moatd_net_stop (struct moatd *d)
       net_guard_free (d->netr->net);
       d->netr->net = NULL;
     }
-  pac_loader_stop (d);
   pac_engine_free (d->netr->pac);
   d->netr->pac = NULL;
   if (d->netr->net_nsfd >= 0)
@@ -524,8 +537,7 @@ moatd_net_stop (struct moatd *d)
 void
 moatd_pac_refresh (struct moatd *d)
 {
-  if (d->netr == NULL || d->netr->pac == NULL
-      || d->policy->proxy.pac == NULL
+  if (d->netr == NULL || d->netr->pac == NULL || d->policy->proxy.pac == NULL
       || d->policy->proxy.pac[0] == '\0')
     return;
   if (moatd_now_ms () - d->netr->pac_loaded_ms < PAC_REFRESH_MS)

@@ -52,6 +52,7 @@ enum relay_mode
 };
 
 struct net_guard;
+struct net_redo;
 
 struct conn
 {
@@ -88,6 +89,7 @@ struct conn
   struct io_buf ui;       /* container bytes waiting for the rewriter */
   struct io_buf uo;       /* bytes for the upstream (user-space modes) */
   struct io_buf db;       /* bytes from a TLS upstream for the container */
+  struct net_redo *redo;  /* a worker decides c again (redecide.c) */
 };
 
 struct net_guard
@@ -106,7 +108,9 @@ struct net_guard
   pthread_mutex_t policy_lock; /* serialises set_policy callers */
   struct conn *conns;
   unsigned n_conns;
-  SSL_CTX *ssl_ctx; /* for https:// proxies */
+  uint64_t policy_gen;    /* the snapshot the open connections were held to */
+  struct net_redo *redos; /* re-decisions with the workers (redecide.c) */
+  SSL_CTX *ssl_ctx;       /* for https:// proxies */
   struct io_pipe_pool pipes;
 };
 
@@ -115,6 +119,18 @@ void conn_finish (struct net_guard *g, struct conn *c, bool reset);
 /* Set both sockets' interest from the state; ends c on failure. */
 void conn_sync (struct net_guard *g, struct conn *c);
 const char *net_tls_error (char *buf, size_t size);
+
+/* redecide.c: after a policy change, decide every open connection again
+ * and reset those the policy in force does not route the same way. */
+void net_guard_policy_changed (struct net_guard *g);
+/* A worker's answer for a re-decision (j->redecide); gen: the policy in
+ * force.  Frees j. */
+void net_guard_redo_done (struct net_guard *g, struct net_job *j,
+                          uint64_t gen);
+/* c ends: its re-decision, if any, comes back to nobody. */
+void net_guard_redo_orphan (struct conn *c);
+/* After the pool stopped: the re-decisions still out. */
+void net_guard_redo_free_all (struct net_guard *g);
 
 /* conn.c */
 void conn_try_hop (struct net_guard *g, struct conn *c);

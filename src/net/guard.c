@@ -164,6 +164,12 @@ out:
   return ret;
 }
 
+void
+net_guard_recheck (struct net_guard *g)
+{
+  net_pool_bump (&g->pool);
+}
+
 int
 net_guard_remove_rules (struct net_guard *g, moat_error_t *err)
 {
@@ -228,6 +234,7 @@ conn_finish (struct net_guard *g, struct conn *c, bool reset)
 
   if (c->state == CS_DONE)
     return;
+  net_guard_redo_orphan (c);
   memset (&a, 0, sizeof a);
   net_addr_format (&c->src, a.src, sizeof a.src);
   a.src_port = c->sport;
@@ -619,20 +626,38 @@ static void
 on_done (struct io_loop *l, struct io_handle *h, uint32_t ev)
 {
   struct net_guard *g = h->owner;
-  uint64_t v;
+  uint64_t v, gen;
   if (read (h->fd, &v, sizeof v) < 0 && errno != EAGAIN)
     log_warn ("net guard: eventfd: %s", strerror (errno));
+  gen = net_pool_gen (&g->pool);
+  if (gen != g->policy_gen)
+    {
+      g->policy_gen = gen;
+      net_guard_policy_changed (g);
+    }
   for (struct net_job *j = net_pool_take_done (&g->pool), *nx; j != NULL;
        j = nx)
     {
       struct conn *c = j->conn;
       nx = j->next;
+      if (j->redecide)
+        {
+          net_guard_redo_done (g, j, gen);
+          continue;
+        }
       if (c->error[0] != '\0' && c->r.ab.eof && io_buf_empty_p (&c->in))
         {
           /* the container reset while its decision was made */
           if (c->decision == NULL)
             c->decision = "refused";
           conn_finish (g, c, true);
+          continue;
+        }
+      if (j->gen != gen)
+        {
+          /* decided under a policy replaced meanwhile: again, under the
+           * one in force */
+          decide (g, c);
           continue;
         }
       decided (g, j);
@@ -773,6 +798,7 @@ net_guard_free (struct net_guard *g)
     io_handle_release (g->loop, &g->done); /* the pool closes it */
   if (g->pool_started)
     net_pool_stop (&g->pool);
+  net_guard_redo_free_all (g);
   while (g->conns != NULL)
     {
       g->conns->decision = g->conns->decision ? g->conns->decision : "refused";

@@ -136,6 +136,11 @@ int net_guard_set_policy (struct net_guard *g, const struct policy *p,
                           const struct net_system_proxy *sys,
                           moat_error_t *err);
 
+/* The decide hook's answers may have changed (a PAC was loaded, or could
+ * not be): decide the open connections again, as after set_policy.  Any
+ * thread. */
+void net_guard_recheck (struct net_guard *g);
+
 /* The event loop; returns 0 after net_guard_stop, -1 on a fatal error. */
 int net_guard_run (struct net_guard *g, moat_error_t *err);
 

@@ -146,13 +146,17 @@ same_addr (const struct net_addr *x, const struct net_addr *y)
  * decide hook) sets *blocked and returns at once. */
 static void
 run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
-         bool inline_only, bool *blocked)
+         uint64_t gen, bool inline_only, bool *blocked)
 {
   const struct net_guard_config *cfg = p->cfg;
   struct net_query q = { .dst = j->dst, .port = j->port, .src = j->src };
   cleanup_error moat_error_t err = NULL;
 
   memset (&j->dec, 0, sizeof j->dec);
+  memset (j->hop_ok, 0, sizeof j->hop_ok);
+  memset (j->has_cred, 0, sizeof j->has_cred);
+  j->error[0] = '\0';
+  j->gen = gen;
   if (s == NULL)
     {
       snprintf (j->dec.rule, sizeof j->dec.rule, "no policy loaded yet");
@@ -160,7 +164,9 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
     }
   /* A container must not get another host's treatment by naming it: the
    * name counts only if it resolves to where the connection goes. */
-  if (j->claimed[0] != '\0')
+  if (j->claimed[0] != '\0' && j->redecide)
+    j->verified = true;
+  else if (j->claimed[0] != '\0')
     {
       struct net_addr addrs[16];
       int n = resolve (p, j->claimed, addrs, 16, inline_only, &err);
@@ -190,6 +196,8 @@ run_job (struct net_pool *p, struct net_job *j, struct net_snapshot *s,
       *blocked = true;
       return;
     }
+  if (j->redecide)
+    return;
 
   for (size_t i = 0; i < j->dec.route.n; i++)
     {
@@ -267,7 +275,7 @@ worker_main (void *arg)
     {
       struct net_job *j;
       struct net_snapshot *s;
-      uint64_t one = 1;
+      uint64_t one = 1, gen;
 
       pthread_mutex_lock (&p->lock);
       while (!p->stopping && p->rhead == NULL)
@@ -281,10 +289,11 @@ worker_main (void *arg)
       s = p->snap;
       if (s != NULL)
         s->refs++;
+      gen = p->gen;
       pthread_mutex_unlock (&p->lock);
 
       bool blocked = false;
-      run_job (p, j, s, false, &blocked);
+      run_job (p, j, s, gen, false, &blocked);
 
       pthread_mutex_lock (&p->lock);
       snapshot_unref (s);
@@ -306,12 +315,14 @@ net_pool_decide_inline (struct net_pool *p, struct net_job *j)
    * and says "blocked" for anything else. */
   if (p->cfg->decide != NULL && p->cfg->decide_cached == NULL)
     return false;
+  uint64_t gen;
   pthread_mutex_lock (&p->lock);
   s = p->snap;
   if (s != NULL)
     s->refs++;
+  gen = p->gen;
   pthread_mutex_unlock (&p->lock);
-  run_job (p, j, s, true, &blocked);
+  run_job (p, j, s, gen, true, &blocked);
   pthread_mutex_lock (&p->lock);
   snapshot_unref (s);
   pthread_mutex_unlock (&p->lock);
@@ -423,4 +434,28 @@ net_pool_set_snapshot (struct net_pool *p, struct net_snapshot *s)
   snapshot_unref (p->snap);
   p->snap = s;
   pthread_mutex_unlock (&p->lock);
+  net_pool_bump (p);
+}
+
+void
+net_pool_bump (struct net_pool *p)
+{
+  uint64_t one = 1;
+  pthread_mutex_lock (&p->lock);
+  p->gen++;
+  pthread_mutex_unlock (&p->lock);
+  /* The loop decides its open connections again. */
+  if (p->done_fd >= 0 && write (p->done_fd, &one, sizeof one) < 0
+      && errno != EAGAIN)
+    log_warn ("net guard: wake loop: %s", strerror (errno));
+}
+
+uint64_t
+net_pool_gen (struct net_pool *p)
+{
+  uint64_t g;
+  pthread_mutex_lock (&p->lock);
+  g = p->gen;
+  pthread_mutex_unlock (&p->lock);
+  return g;
 }

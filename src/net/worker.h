@@ -34,7 +34,12 @@ struct net_job
   uint16_t port;
   struct net_addr src;            /* the container */
   char claimed[NET_HOSTNAME_MAX]; /* "" when none */
+  /* A policy change deciding an open connection again: claimed was
+   * verified when it opened (no lookup), and only the route is wanted
+   * (no proxy name resolved). */
+  bool redecide;
   /* out */
+  uint64_t gen;            /* the pool's gen when it was decided */
   bool verified;           /* claimed resolves to dst */
   struct net_decision dec; /* refusal when route.n == 0 */
   struct net_addr hop_addr[PROXY_LIST_MAX];
@@ -80,6 +85,7 @@ struct net_pool
   pthread_t *threads;
   unsigned n_threads;
   struct net_snapshot *snap;
+  uint64_t gen; /* bumped by each snapshot and net_pool_bump */
   const struct net_guard_config *cfg;
   struct net_dns_entry *dns; /* NET_DNS_SLOTS, under lock */
 };
@@ -97,7 +103,13 @@ struct net_job *net_pool_take_done (struct net_pool *p);
  * hook's decide_cached.  Returns false when j must go to a worker instead
  * (j is then as before the call). */
 bool net_pool_decide_inline (struct net_pool *p, struct net_job *j);
-/* Replace the snapshot (takes ownership of s). */
+/* Replace the snapshot (takes ownership of s) and wake the loop, which
+ * decides its open connections again (guard.c, policy_changed). */
 void net_pool_set_snapshot (struct net_pool *p, struct net_snapshot *s);
+/* A new generation (the decide hook's answers changed: a PAC was loaded)
+ * and wake the loop, which decides its open connections again. */
+void net_pool_bump (struct net_pool *p);
+/* The generation in force: each snapshot and each bump makes one. */
+uint64_t net_pool_gen (struct net_pool *p);
 
 #endif
