@@ -71,7 +71,7 @@ services:
   backend:
     image: \${DESKTOP_PLUGIN_IMAGE}
     env_file: $HARNESS_DIR/secret.env"
-check_fails "compose env_file of a host file: install refused" "$MOAT" extension install -f acme/cenv:1
+check_refused "compose env_file of a host file: install refused" "Permission denied" "$MOAT" extension install -f acme/cenv:1
 left=$(leaked "$marker")
 [ -z "$left" ] && ok "compose env_file: the host file's contents are in no container" ||
   not_ok "compose env_file leaked a root-only host file into a container" "$left"
@@ -84,7 +84,7 @@ services:
   backend:
     image: \${DESKTOP_PLUGIN_IMAGE}
     env_file: $rel"
-check_fails "compose env_file ../ out of the extension: install refused" "$MOAT" extension install -f acme/cenv2:1
+check_refused "compose env_file ../ out of the extension: install refused" "Permission denied" "$MOAT" extension install -f acme/cenv2:1
 left=$(leaked "$marker")
 [ -z "$left" ] && ok "compose env_file ../: nothing leaked" ||
   not_ok "compose env_file ../ leaked a host file" "$left"
@@ -98,7 +98,7 @@ services:
     extends:
       file: $HARNESS_DIR/secret.yml
       service: leak"
-check_fails "compose extends of a host file: install refused" "$MOAT" extension install -f acme/cext:1
+check_refused "compose extends of a host file: install refused" "Permission denied" "$MOAT" extension install -f acme/cext:1
 left=$(leaked "$marker")
 [ -z "$left" ] && ok "compose extends: the host file's contents are in no container" ||
   not_ok "compose extends leaked a root-only host file into a container" "$left"
