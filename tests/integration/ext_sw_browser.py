@@ -10,7 +10,10 @@ outlive the extension's removal and answer for the next extension installed
 under the same name).  "after": after rm and the install of another image
 named `sw`, its frame shows that image's own page, not something an earlier
 install's worker answered.  The profile directory is kept between phases,
-as a user's browser keeps its service workers.  Prints "PASS name" or
+as a user's browser keeps its service workers.  PHASE "gen-write": the
+page of extension `gen` keeps data in IndexedDB and the origin private
+file system; "gen-read": after rm and the install of another image named
+`gen`, whose script looks at once, that data is gone.  Prints "PASS name" or
 "FAIL name: detail" lines; the browser goes only to loopback.
 """
 import os
@@ -43,8 +46,25 @@ try:
     url = subprocess.run([moat, "dashboard", "--print-url"], check=True,
                          capture_output=True, text=True).stdout.strip()
     driver.get(url)
-    in_frame("sw")
-    if phase == "register":
+    in_frame("gen" if phase.startswith("gen-") else "sw")
+    if phase.startswith("gen-"):
+        try:
+            wait.until(lambda d: d.execute_script(
+                "const e = document.getElementById('out');"
+                "return e && e.textContent !== 'waiting';"))
+        except Exception:  # noqa: BLE001
+            pass
+        out = driver.execute_script(
+            "const e = document.getElementById('out');"
+            "return e ? e.textContent : null;")
+        if phase == "gen-write":
+            report("gen: the first install's page keeps data in the browser",
+                   out == "written", out)
+        else:
+            report("gen: the next install under the name finds none of the "
+                   "earlier install's data (IndexedDB, origin private file "
+                   "system)", out == "found []", out)
+    elif phase == "register":
         wait.until(EC.presence_of_element_located((By.ID, "evil")))
         r = driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"

@@ -53,7 +53,32 @@ EOD
 }
 mkui evil evil/sw:1 evil
 mkui legit acme/sw:1 legit
+# mkgen DIR TAG JS: a UI-only extension `gen` whose page runs JS (from
+# tests/integration/ext_gen/) and shows its result in <p id=out>.
+mkgen() {
+  local dir=$HARNESS_DIR/ctx/$1
+  mkdir -p "$dir/ui"
+  printf '<!doctype html>\n<html><head><meta charset="utf-8"><title>gen</title><script src="app.js"></script></head><body><p id="out">waiting</p></body></html>\n' >"$dir/ui/index.html"
+  cp "$HARNESS_TOP/tests/integration/ext_gen/$3" "$dir/ui/app.js"
+  echo "<svg xmlns='http://www.w3.org/2000/svg'/>" >"$dir/icon.svg"
+  printf '%s\n' '{"icon": "icon.svg", "ui": {"dashboard-tab": {"title": "Gen", "root": "/ui", "src": "index.html"}}}' >"$dir/metadata.json"
+  cat >"$dir/Dockerfile" <<EOD
+FROM busybox:latest
+LABEL org.opencontainers.image.title="gen" \\
+      org.opencontainers.image.description="test extension gen" \\
+      org.opencontainers.image.vendor="moat tests" \\
+      com.docker.desktop.extension.api.version=">= 0.3.0" \\
+      com.docker.desktop.extension.icon="icon.svg"
+COPY metadata.json icon.svg /
+COPY ui /ui
+EOD
+  DOCKER_BUILDKIT=0 docker -H "$MOAT_ENGINE_HOST" build -q -t "$2" "$dir" >"$HARNESS_DIR/build.log" 2>&1 ||
+    harness_bail "build $2" "$(tail -5 "$HARNESS_DIR/build.log")"
+}
+mkgen genw acme/gen:1 write.js
+mkgen genr evil/gen:1 read.js
 check_output "install the hostile sw" "installed extension sw" "$MOAT" extension install -f evil/sw:1
+check_output "install gen" "installed extension gen" "$MOAT" extension install -f acme/gen:1
 
 H=sw.ext.localhost:$port
 # A service worker's script is fetched with "Service-Worker: script".
@@ -84,6 +109,13 @@ if [ -x /usr/bin/chromedriver ] && /usr/bin/python3 -c 'import selenium' 2>/dev/
   check "rm the hostile sw" "$MOAT" extension rm sw
   check_output "install another image named sw" "installed extension sw" "$MOAT" extension install -f acme/sw:1
   browser after
+  # The storage generation: the next install under a name finds nothing
+  # the earlier one kept, even when its script looks before any clearing
+  # could have finished.
+  browser gen-write
+  check "rm gen" "$MOAT" extension rm gen
+  check_output "install another image named gen" "installed extension gen" "$MOAT" extension install -f evil/gen:1
+  browser gen-read
 else
   skip "service workers in a browser" "chromium-driver or python3-selenium is not installed"
 fi
