@@ -63,7 +63,7 @@ try:
         else:
             report("gen: the next install under the name finds none of the "
                    "earlier install's data (IndexedDB, origin private file "
-                   "system)", out == "found []", out)
+                   "system, storage buckets)", out == "found []", out)
     elif phase == "register":
         wait.until(EC.presence_of_element_located((By.ID, "evil")))
         r = driver.execute_async_script(

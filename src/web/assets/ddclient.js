@@ -34,6 +34,8 @@ if (stale) {
         r.onsuccess = r.onerror = r.onblocked = () => res();
       }))))),
     settle(() => caches.keys().then((k) => Promise.all(k.map((n) => caches.delete(n))))),
+    settle(() => navigator.storageBuckets.keys().then((k) =>
+      Promise.all(k.map((n) => navigator.storageBuckets.delete(n))))),
     settle(() => navigator.storage.getDirectory().then(async (d) => {
       const names = [];
       for await (const n of d.keys()) names.push(n);

@@ -18,7 +18,10 @@ const opfs = navigator.storage.getDirectory()
   .then((d) => d.getFileHandle("secret.txt"))
   .then((h) => h.getFile()).then((f) => f.text())
   .then((t) => { found.push("opfs:" + t); }, () => {});
-Promise.all([idb, opfs]).then(() => {
+const buckets = navigator.storageBuckets
+  ? navigator.storageBuckets.keys().then((k) => { for (const n of k) found.push("bucket:" + n); }, () => {})
+  : Promise.resolve();
+Promise.all([idb, opfs, buckets]).then(() => {
   const show = () => { document.getElementById("out").textContent = "found [" + found.join(",") + "]"; };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", show);
   else show();

@@ -21,6 +21,14 @@ window.addEventListener("DOMContentLoaded", async () => {
     const w = await f.createWritable();
     await w.write("opfs-marker");
     await w.close();
+    if (navigator.storageBuckets) {
+      const b = await navigator.storageBuckets.open("secret");
+      const bd = await b.getDirectory();
+      const bf = await bd.getFileHandle("secret.txt", { create: true });
+      const bw = await bf.createWritable();
+      await bw.write("bucket-marker");
+      await bw.close();
+    }
     out.textContent = "written";
   } catch (e) {
     out.textContent = "error " + e;
