@@ -113,7 +113,8 @@ check_copy (const struct fleet_config *cfg, struct result *r)
       fail (r, &err, "signature refused");
       return -1;
     }
-  if (fleet_serial (r->body, r->len, &r->serial, &err) < 0)
+  if (fleet_serial (r->body, r->len, &r->serial, &err) < 0
+      || fleet_url_check (r->body, r->len, cfg->url, &err) < 0)
     {
       fail (r, &err, "settings refused");
       return -1;

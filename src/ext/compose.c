@@ -2,47 +2,47 @@
 #include "compose.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/strutil.h"
 #include "dockerapi/dockerapi.h"
+#include "ext/hostexec.h"
 
 #define COMPOSE_TIMEOUT_MS 120000
 #define COMPOSE_OUT_MAX (64 * 1024)
 
-/* Run docker-compose with args in dir; its stdout+stderr (bounded) in
- * *out.  0 when it exits 0. */
+/* Run docker-compose with args in dir, confined (ext_exec_confined): uid
+ * 0 without a capability, Landlock reading only the system directories,
+ * /etc/mime.types (jsonschema's file: loader) and dir.  So a compose file
+ * naming a host file (env_file, extends, ...) cannot have moatd read it
+ * into a container.  *out: its stdout (the services of `config
+ * --services`); on failure the reason from its stderr.  0 when it exits
+ * 0. */
 static int
 run_compose (const struct ext_ctx *c, const char *dir, const char *image,
              const char *const *args, char **out, moat_error_t *err)
 {
   cleanup_free char *host = NULL;
   cleanup_free char *img = NULL;
+  const char *read_dirs[] = { "/etc/mime.types", NULL };
+  const char *write_dirs[] = { dir, NULL };
   char *argv[16];
   char *envp[6];
-  int pfd[2], status = 0, n = 0;
-  size_t len = 0;
-  char *buf = malloc (COMPOSE_OUT_MAX + 1);
-  pid_t pid;
-  long waited = 0;
+  struct ext_exec_req req = { 0 };
+  struct ext_exec_result res;
+  int n = 0;
+  char *buf, *last;
 
-  *out = buf;
-  if (buf == NULL
-      || asprintf (&host, "DOCKER_HOST=unix://%s", c->guard_sock) < 0
+  *out = NULL;
+  if (asprintf (&host, "DOCKER_HOST=unix://%s", c->guard_sock) < 0
       || asprintf (&img, "DESKTOP_PLUGIN_IMAGE=%s", image) < 0)
     return moat_error (err, ENOMEM, "compose");
-  buf[0] = '\0';
-  argv[n++] = (char *)EXT_COMPOSE_BIN;
+  argv[n++] = (char *)"docker-compose";
   for (size_t i = 0; args[i] != NULL && n < 15; i++)
     argv[n++] = (char *)args[i];
   argv[n] = NULL;
@@ -52,70 +52,52 @@ run_compose (const struct ext_ctx *c, const char *dir, const char *image,
   envp[3] = (char *)"HOME=/nonexistent";
   envp[4] = (char *)"COMPOSE_INTERACTIVE_NO_CLI=1";
   envp[5] = NULL;
-  if (pipe2 (pfd, O_CLOEXEC) < 0)
-    return moat_error (err, errno, "pipe");
-  pid = fork ();
-  if (pid < 0)
+  req.path = EXT_COMPOSE_BIN;
+  req.argv = argv;
+  req.envp = envp;
+  req.uid = 0;
+  req.gid = 0;
+  req.read_dirs = read_dirs;
+  req.write_dirs = write_dirs;
+  req.timeout_ms = COMPOSE_TIMEOUT_MS;
+  req.max_output = COMPOSE_OUT_MAX;
+  if (ext_exec_confined (&req, &res, err) < 0)
     {
-      close (pfd[0]);
-      close (pfd[1]);
-      return moat_error (err, errno, "fork");
+      ext_exec_result_free (&res);
+      return moat_error_wrap (err, "docker-compose");
     }
-  if (pid == 0)
+  if (res.exit_code == 0 && !res.truncated)
     {
-      int devnull = open ("/dev/null", O_RDONLY);
-      if (devnull < 0 || dup2 (devnull, 0) < 0 || dup2 (pfd[1], 1) < 0
-          || dup2 (pfd[1], 2) < 0 || chdir (dir) < 0)
-        _exit (127);
-      execve (EXT_COMPOSE_BIN, argv, envp);
-      _exit (127);
+      *out = res.out;
+      res.out = NULL;
+      ext_exec_result_free (&res);
+      return 0;
     }
-  close (pfd[1]);
-  for (;;)
+  /* Say why: the engine's (ECI's) refusal when there is one, else
+   * compose's first ERROR line, else the last line of its stderr. */
+  buf = res.err != NULL ? res.err : (char *)"";
+  last = strstr (buf, "enhanced container isolation: ");
+  if (last == NULL)
+    last = strstr (buf, "ERROR: ");
+  if (last == NULL)
     {
-      struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-      int r = poll (&p, 1, 500);
-      if (r > 0)
-        {
-          char tmp[4096];
-          ssize_t k = read (pfd[0], tmp, sizeof tmp);
-          if (k <= 0)
-            break;
-          if (len + (size_t)k > COMPOSE_OUT_MAX)
-            k = (ssize_t)(COMPOSE_OUT_MAX - len);
-          memcpy (buf + len, tmp, (size_t)k);
-          len += (size_t)k;
-          buf[len] = '\0';
-        }
-      else if (r == 0 && (waited += 500) >= COMPOSE_TIMEOUT_MS)
-        {
-          kill (pid, SIGKILL);
-          break;
-        }
+      last = buf + strlen (buf);
+      while (last > buf && (last[-1] == '\n' || last[-1] == '\r'))
+        *--last = '\0';
+      while (last > buf && last[-1] != '\n')
+        last--;
     }
-  close (pfd[0]);
-  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    {
-      /* Say why: the engine's (ECI's) refusal when there is one, else
-       * compose's first ERROR line, else its last line. */
-      char *last = strstr (buf, "enhanced container isolation: ");
-      if (last == NULL)
-        last = strstr (buf, "ERROR: ");
-      if (last == NULL)
-        {
-          last = buf + len;
-          while (last > buf && (last[-1] == '\n' || last[-1] == '\r'))
-            *--last = '\0';
-          while (last > buf && last[-1] != '\n')
-            last--;
-        }
-      last[strcspn (last, "\r\n")] = '\0';
-      return moat_error (err, 0, "docker-compose: %s",
-                         last[0] ? last : "failed");
-    }
-  return 0;
+  last[strcspn (last, "\r\n")] = '\0';
+  if (res.timed_out)
+    moat_error (err, ETIMEDOUT, "docker-compose: no answer within %d s",
+                COMPOSE_TIMEOUT_MS / 1000);
+  else if (res.truncated)
+    moat_error (err, E2BIG, "docker-compose: more than %d bytes of output",
+                COMPOSE_OUT_MAX);
+  else
+    moat_error (err, 0, "docker-compose: %s", last[0] ? last : "failed");
+  ext_exec_result_free (&res);
+  return -1;
 }
 
 void

@@ -76,6 +76,13 @@ int fleet_verify (const struct fleet_key *key, const void *data, size_t len,
 int fleet_serial (const char *buf, size_t len, int64_t *serial,
                   moat_error_t *err);
 
+/* The fleet a copy was signed for: when the settings document has a
+ * top-level "fleetUrl", it must be a string equal to url (fleet.json's),
+ * byte for byte; a copy signed, under a key shared by several fleets, for
+ * another URL is refused.  A copy without "fleetUrl" passes. */
+int fleet_url_check (const char *buf, size_t len, const char *url,
+                     moat_error_t *err);
+
 /* One HTTP(S) GET.  Redirects are refused (not followed); the body is
  * capped at max bytes; FLEET_FETCH_TIMEOUT_S bounds the whole transfer.
  * etag: when not NULL, sent as If-None-Match; last_modified: when not

@@ -120,3 +120,24 @@ fleet_serial (const char *buf, size_t len, int64_t *serial, moat_error_t *err)
   json_decref (doc);
   return ret;
 }
+
+int
+fleet_url_check (const char *buf, size_t len, const char *url,
+                 moat_error_t *err)
+{
+  json_t *doc = json_loadb (buf, len, 0, NULL);
+  json_t *v = json_object_get (doc, "fleetUrl");
+  int ret = 0;
+
+  if (doc == NULL)
+    return moat_error (err, EINVAL, "the settings are not JSON");
+  if (v != NULL && !json_is_string (v))
+    ret = moat_error (err, 0, "fleetUrl: expected a string");
+  else if (v != NULL && strcmp (json_string_value (v), url) != 0)
+    ret = moat_error (err, 0,
+                      "fleetUrl: the copy is for `%s`, not for this "
+                      "machine's fleet URL `%s`",
+                      json_string_value (v), url);
+  json_decref (doc);
+  return ret;
+}

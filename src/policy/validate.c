@@ -16,6 +16,7 @@ enum
   LEAF_VERSION = -3,
   LEAF_SERIAL = -4,
   LEAF_AUDIT_EXPORT = -5,
+  LEAF_FLEET_URL = -6,
   NOT_LEAF = -1,
 };
 
@@ -86,6 +87,7 @@ static const struct node ext_sandbox_grants[] = {
 static const struct node top[] = {
   { "configurationFileVersion", NULL, LEAF_VERSION },
   { "fleetSerial", NULL, LEAF_SERIAL }, /* docs/fleet.md: rollback guard */
+  { "fleetUrl", NULL, LEAF_FLEET_URL }, /* docs/fleet.md: the fleet */
   { "enhancedContainerIsolation", eci, NOT_LEAF },
   { "containersProxy", proxy, NOT_LEAF },
   { "filesharingDirectories", filesharing, NOT_LEAF },
@@ -130,6 +132,12 @@ visit_leaf (struct walk *w, const struct node *n, const json_t *v,
     {
       if (!json_is_integer (v) || json_integer_value (v) < 1)
         report_error (w->rep, path, "expected a positive integer, found %s",
+                      json_type_desc (v));
+    }
+  else if (n->leaf == LEAF_FLEET_URL)
+    {
+      if (!json_is_string (v))
+        report_error (w->rep, path, "expected a string, found %s",
                       json_type_desc (v));
     }
   else if (n->leaf == LEAF_AUDIT_EXPORT)

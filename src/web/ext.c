@@ -588,7 +588,15 @@ web_ext_route (struct web_conn *c, const char *host_name)
       c->closing = true;
       return;
     }
-  if (post && strcmp (path, API_PREFIX "session") == 0)
+  if (c->service_worker[0] != '\0')
+    /* A service worker would outlive the extension: after rm it would
+     * still answer for this origin, for the next extension installed
+     * under the name (its pages, token and calls).  Its script is never
+     * served, so none is registered. */
+    refuse (c, 404, name, "service-worker",
+            "service workers are not allowed on an extension's origin "
+            "(one would outlive the extension)");
+  else if (post && strcmp (path, API_PREFIX "session") == 0)
     sdk_session (c, name, info);
   else if (post && strcmp (path, API_PREFIX "call") == 0)
     sdk_call (c, name, info);

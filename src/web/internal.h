@@ -17,6 +17,7 @@ enum web_hdr
   HDR_CTYPE,
   HDR_FETCH_SITE,
   HDR_TOKEN, /* X-Moat-Token: an extension UI's SDK token (ext.c) */
+  HDR_SW,    /* Service-Worker: a worker's script is being fetched (ext.c) */
 };
 
 struct web_conn
@@ -41,6 +42,7 @@ struct web_conn
   bool in_value;
   char host[256], origin[256], cookie[4096], ctype[128], fetch_site[32];
   char token[80];
+  char service_worker[16];
   int n_host;
   int error; /* a status to answer with (431, 413, 400), 0: none */
   bool complete;

@@ -110,6 +110,41 @@ web_cookie_get (const char *header, const char *name, char *out, size_t len)
   return found;
 }
 
+int
+web_cookie_next (const char *header, const char *name, size_t *pos, char *out,
+                 size_t len)
+{
+  size_t nl = strlen (name);
+  const char *p = header + *pos;
+  if (len == 0)
+    return -1;
+  while (*p != '\0')
+    {
+      while (*p == ' ' || *p == '\t' || *p == ';')
+        p++;
+      size_t seg = strcspn (p, ";");
+      const char *eq = memchr (p, '=', seg);
+      const char *start = p;
+      p += seg;
+      if (eq != NULL && (size_t)(eq - start) == nl
+          && memcmp (start, name, nl) == 0)
+        {
+          size_t vl = seg - nl - 1;
+          const char *v = eq + 1;
+          while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+            vl--;
+          *pos = (size_t)(p - header);
+          if (vl >= len)
+            return -1;
+          memcpy (out, v, vl);
+          out[vl] = '\0';
+          return 1;
+        }
+    }
+  *pos = (size_t)(p - header);
+  return 0;
+}
+
 static bool
 label_ok (const char *s, size_t n)
 {

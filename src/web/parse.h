@@ -22,6 +22,15 @@ int web_query_get (const char *target, const char *name, char *out,
 int web_cookie_get (const char *header, const char *name, char *out,
                     size_t len);
 
+/* The values of cookie name in a Cookie header, one per call: *pos starts
+ * at 0.  1 with the next value in out, 0 when there is no other, -1 when
+ * one is malformed (too long).  A browser sends every cookie of that name
+ * whose path matches, the longest path first: one planted for 127.0.0.1
+ * by a page on another port (cookies ignore ports) comes before the
+ * dashboard's own, so a caller tries each. */
+int web_cookie_next (const char *header, const char *name, size_t *pos,
+                     char *out, size_t len);
+
 /* Host is this dashboard's: 127.0.0.1:PORT, localhost:PORT or
  * <label>.ext.localhost:PORT (label: [a-z0-9-]{1,63}, not starting or
  * ending with '-'); case-insensitive host part, exact port. */

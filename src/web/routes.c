@@ -39,30 +39,45 @@ reply_signin (struct web_conn *c, const char *path, const char *why)
              sizeof signin_page - 1);
 }
 
-/* The session of this request: its uid, or -1 (why says). */
+/* The session of this request: its uid, or -1 (why says).  Every
+ * moat_session cookie the browser sent is tried: one planted for
+ * 127.0.0.1 by a page on another port (Path=/api, sent first) must not
+ * sign the user out.  Only a session of the connection's own uid counts,
+ * so a planted one (unknown, or another user's) never does. */
 static int
 session_uid (struct web_conn *c, char tok[WEB_TOKEN_LEN + 1], uid_t *uid,
              const char **why)
 {
-  int r = web_cookie_get (c->cookie, COOKIE, tok, WEB_TOKEN_LEN + 1);
-  if (r <= 0)
+  size_t pos = 0;
+  int r, seen = 0;
+  *why = "no session";
+  while (seen < 16
+         && (r = web_cookie_next (c->cookie, COOKIE, &pos, tok,
+                                  WEB_TOKEN_LEN + 1))
+                != 0)
     {
-      *why = r < 0 ? "malformed session cookie" : "no session";
-      return -1;
+      seen++;
+      if (r < 0)
+        {
+          *why = "malformed session cookie";
+          continue;
+        }
+      if (web_auth_session_find (&c->w->auth, tok, io_now_us (), uid) < 0)
+        {
+          if (strcmp (*why, "session belongs to another user") != 0)
+            *why = "session unknown or expired";
+          continue;
+        }
+      /* The cookie travels to every port of 127.0.0.1: it counts only on
+       * a connection from a process of the session's own uid. */
+      if (!c->peer_known || c->peer_uid != *uid)
+        {
+          *why = "session belongs to another user";
+          continue;
+        }
+      return 0;
     }
-  if (web_auth_session_find (&c->w->auth, tok, io_now_us (), uid) < 0)
-    {
-      *why = "session unknown or expired";
-      return -1;
-    }
-  /* The cookie travels to every port of 127.0.0.1: it counts only on a
-   * connection from a process of the session's own uid. */
-  if (!c->peer_known || c->peer_uid != *uid)
-    {
-      *why = "session belongs to another user";
-      return -1;
-    }
-  return 0;
+  return -1;
 }
 
 static void

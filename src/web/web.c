@@ -165,6 +165,7 @@ req_reset (struct web_conn *c)
   c->host[0] = c->origin[0] = c->cookie[0] = c->ctype[0] = '\0';
   c->fetch_site[0] = '\0';
   c->token[0] = '\0';
+  c->service_worker[0] = '\0';
   c->ext = false;
   c->n_host = 0;
   c->error = 0;
@@ -258,6 +259,9 @@ hdr_target (struct web_conn *c, size_t *cap)
     case HDR_TOKEN:
       *cap = sizeof c->token;
       return c->token;
+    case HDR_SW:
+      *cap = sizeof c->service_worker;
+      return c->service_worker;
     default:
       return NULL;
     }
@@ -277,6 +281,7 @@ start_value (struct web_conn *c)
     { "content-type", HDR_CTYPE },
     { "sec-fetch-site", HDR_FETCH_SITE },
     { "x-moat-token", HDR_TOKEN },
+    { "service-worker", HDR_SW },
   };
   c->in_value = true;
   c->cur = HDR_NONE;

@@ -110,6 +110,20 @@ ucookie=$(awk '$6 == "moat_session" {print $7}' "$ujar" 2>/dev/null)
 out=$(curl -s -o /dev/null -w '%{http_code}' -b "moat_session=$ucookie" "$base/api/status")
 [ "$out" = 401 ] && ok "the user's cookie is refused from root" \
   || not_ok "the user's cookie is refused from root" "HTTP $out"
+# Cookies ignore ports: a page on another port of 127.0.0.1 can plant a
+# moat_session cookie with a longer path (Path=/api), which the browser
+# sends before the dashboard's own.  It must not sign the user out, nor
+# count: every value is tried, and only a session of the peer's uid counts.
+zeros=$(printf '0%.0s' $(seq 64))
+out=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: moat_session=$zeros; moat_session=$cookie" "$base/api/status")
+[ "$out" = 200 ] && ok "a planted moat_session cookie sent first does not shadow the session" \
+  || not_ok "a planted moat_session cookie sent first does not shadow the session" "HTTP $out"
+out=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: moat_session=$ucookie; moat_session=$cookie" "$base/api/status")
+[ "$out" = 200 ] && ok "  nor another user's real session sent first" \
+  || not_ok "another user's session sent first shadows root's" "HTTP $out"
+out=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: moat_session=$zeros; moat_session=$ucookie" "$base/api/status")
+[ "$out" = 401 ] && ok "  and two cookies of which none is the peer's session: 401" \
+  || not_ok "two foreign cookies: 401" "HTTP $out"
 
 # The container list: an idle view does not make moatd fetch the engine's
 # whole list again (the engine's container events since the last list say

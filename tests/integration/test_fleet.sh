@@ -309,6 +309,19 @@ fetch_now
 want=3
 [ "$(setting containersProxy.exclude)" = '["three.example"] fleet true' ] \
   && ok "serial 3 applied after the refused ones" || not_ok "serial 3 applied" "$(status | jq .fleet)"
+# 10b. A copy signed (same key, higher serial) for another fleet URL: a
+# server, or whoever sits in between, answering with another fleet's policy.
+cp "$www/admin-settings.json" "$HARNESS_DIR/good3.json"
+cp "$www/admin-settings.json.sig" "$HARNESS_DIR/good3.json.sig"
+cat >"$www/admin-settings.json" <<J
+{"configurationFileVersion": 2, "fleetSerial": 10,
+ "fleetUrl": "http://127.0.0.1:$port/ci/admin-settings.json",
+ "enhancedContainerIsolation": {"locked": true, "value": false}}
+J
+sign "$www/admin-settings.json"
+kept "a copy signed for another fleet URL" "fleetUrl: the copy is for"
+cp "$HARNESS_DIR/good3.json" "$www/admin-settings.json"
+cp "$HARNESS_DIR/good3.json.sig" "$www/admin-settings.json.sig"
 
 # 11. Server down: kept; then a restart with the server still down uses the
 # last good copy from disk.

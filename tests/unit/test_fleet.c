@@ -241,6 +241,30 @@ serial (void **state)
   moat_error_release (&err);
 }
 
+/* fleetUrl binds a copy to one fleet URL: absent passes, equal passes,
+ * another URL (or a non-string) is refused. */
+static void
+url_bound (void **state)
+{
+  static const char u[] = "https://policy.example/moat/admin-settings.json";
+  static const char same[]
+      = "{\"fleetSerial\": 2, \"fleetUrl\": "
+        "\"https://policy.example/moat/admin-settings.json\"}";
+  static const char other[]
+      = "{\"fleetSerial\": 9, \"fleetUrl\": "
+        "\"https://policy.example/ci/admin-settings.json\"}";
+  static const char num[] = "{\"fleetSerial\": 9, \"fleetUrl\": 1}";
+  moat_error_t err = NULL;
+  assert_int_equal (fleet_url_check (doc, strlen (doc), u, &err), 0);
+  assert_int_equal (fleet_url_check (same, strlen (same), u, &err), 0);
+  assert_int_equal (fleet_url_check (other, strlen (other), u, &err), -1);
+  assert_non_null (
+      strstr (moat_error_msg (&err), "fleetUrl: the copy is for"));
+  moat_error_release (&err);
+  assert_int_equal (fleet_url_check (num, strlen (num), u, &err), -1);
+  moat_error_release (&err);
+}
+
 /* A fleet copy validates like admin-settings.json (fleetSerial accepted,
  * must be a positive integer) and its values show with source "fleet". */
 static void
@@ -292,8 +316,11 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (verify_good_and_bad), cmocka_unit_test (key_types),
-    cmocka_unit_test (config_strict),       cmocka_unit_test (serial),
+    cmocka_unit_test (verify_good_and_bad),
+    cmocka_unit_test (key_types),
+    cmocka_unit_test (config_strict),
+    cmocka_unit_test (serial),
+    cmocka_unit_test (url_bound),
     cmocka_unit_test (policy_source_fleet),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -151,6 +151,27 @@ parse_cookie (void **state)
 }
 
 static void
+parse_cookie_next (void **state)
+{
+  char v[8];
+  size_t pos = 0;
+  const char *h = "moat_session=a; x=1; moat_session=toolongvalue; "
+                  "xmoat_session=c; moat_session=d";
+  (void)state;
+  assert_int_equal (web_cookie_next (h, "moat_session", &pos, v, sizeof v), 1);
+  assert_string_equal (v, "a");
+  assert_int_equal (web_cookie_next (h, "moat_session", &pos, v, sizeof v),
+                    -1);
+  assert_int_equal (web_cookie_next (h, "moat_session", &pos, v, sizeof v), 1);
+  assert_string_equal (v, "d");
+  assert_int_equal (web_cookie_next (h, "moat_session", &pos, v, sizeof v), 0);
+  assert_int_equal (web_cookie_next (h, "moat_session", &pos, v, sizeof v), 0);
+  pos = 0;
+  assert_int_equal (web_cookie_next ("", "moat_session", &pos, v, sizeof v),
+                    0);
+}
+
+static void
 parse_host_origin (void **state)
 {
   (void)state;
@@ -460,6 +481,7 @@ main (void)
     cmocka_unit_test (session_expiry_and_drop),
     cmocka_unit_test (parse_query),
     cmocka_unit_test (parse_cookie),
+    cmocka_unit_test (parse_cookie_next),
     cmocka_unit_test (parse_host_origin),
     cmocka_unit_test (server_host_rule),
     cmocka_unit_test (server_limits),

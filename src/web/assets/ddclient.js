@@ -6,19 +6,52 @@
 const DASH = MOAT.dashboard;
 
 // The browser's storage of an earlier install of this name is not this
-// install's: cleared before the page's own scripts run (the key
-// "moat.generation" is moat's).
+// install's.  Clearing it is asynchronous (IndexedDB, Cache Storage, the
+// origin private file system), and a page script that ran meanwhile could
+// open what is not gone yet: so on a new generation nothing of the page
+// runs.  The document stops loading here (its own scripts come after this
+// one and are never run), everything is cleared, the new generation is
+// recorded and the page is loaded again (the key "moat.generation" is
+// moat's).
+let stale = false;
 try {
-  if (localStorage.getItem("moat.generation") !== MOAT.generation) {
-    localStorage.clear();
-    sessionStorage.clear();
-    localStorage.setItem("moat.generation", MOAT.generation);
-    if (window.indexedDB && indexedDB.databases) {
-      indexedDB.databases().then((l) => l.forEach((d) => indexedDB.deleteDatabase(d.name))).catch(() => {});
-    }
-    if (window.caches) caches.keys().then((k) => k.forEach((n) => caches.delete(n))).catch(() => {});
-  }
+  stale = localStorage.getItem("moat.generation") !== MOAT.generation;
 } catch (e) { /* storage disabled: nothing to clear */ }
+if (stale) {
+  window.stop();
+  const settle = (p) => Promise.resolve().then(p).catch(() => {});
+  const jobs = [
+    settle(() => { localStorage.clear(); sessionStorage.clear(); }),
+    settle(() => {
+      for (const c of document.cookie.split(";")) {
+        const n = c.split("=")[0].trim();
+        if (n) document.cookie = n + "=; Max-Age=0; Path=/";
+      }
+    }),
+    settle(() => indexedDB.databases().then((l) => Promise.all(l.map((d) =>
+      new Promise((res) => {
+        const r = indexedDB.deleteDatabase(d.name);
+        r.onsuccess = r.onerror = r.onblocked = () => res();
+      }))))),
+    settle(() => caches.keys().then((k) => Promise.all(k.map((n) => caches.delete(n))))),
+    settle(() => navigator.storageBuckets.keys().then((k) =>
+      Promise.all(k.map((n) => navigator.storageBuckets.delete(n))))),
+    settle(() => navigator.storage.getDirectory().then(async (d) => {
+      const names = [];
+      for await (const n of d.keys()) names.push(n);
+      await Promise.all(names.map((n) => d.removeEntry(n, { recursive: true })));
+    })),
+  ];
+  Promise.all(jobs).then(() => {
+    let ok = false;
+    try {
+      localStorage.setItem("moat.generation", MOAT.generation);
+      ok = localStorage.getItem("moat.generation") === MOAT.generation;
+    } catch (e) { /* cannot record: do not reload in a loop */ }
+    if (ok) location.reload();
+  });
+  throw new Error("moat: clearing an earlier install's storage; the page loads again");
+}
 
 // The token: the dashboard (our parent frame, checked by origin) hands a
 // one-time ticket, traded here for a token that lives in this closure.
