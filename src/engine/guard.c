@@ -232,6 +232,7 @@ handle_head (struct conn *c)
     .has_body = engine_req_has_body (&c->req),
     .caller_uid = c->caller_uid,
     .command_list = c->command_list,
+    .form_body = engine_req_form_body (&c->req),
   };
   int r;
 
@@ -314,11 +315,12 @@ handle_head (struct conn *c)
       && g->cfg.eci.bind_standin == NULL)
     c->op = ROUTE_OP_NONE;
   /* root execs into and attaches to any container */
-  if ((c->op == ROUTE_OP_OWNER || c->op == ROUTE_OP_EXEC_OWNER)
+  if ((c->op == ROUTE_OP_OWNER || c->op == ROUTE_OP_EXEC_OWNER
+       || c->op == ROUTE_OP_COMMIT || c->op == ROUTE_OP_NETWORK_MEMBER)
       && c->caller_uid == 0)
     c->op = ROUTE_OP_NONE;
   if (c->op == ROUTE_OP_ARCHIVE || c->op == ROUTE_OP_OWNER
-      || c->op == ROUTE_OP_EXEC_OWNER)
+      || c->op == ROUTE_OP_EXEC_OWNER || c->op == ROUTE_OP_COMMIT)
     {
       guard_start_archive_check (c);
       return;
