@@ -198,6 +198,7 @@ guard_push_pending (struct conn *c, bool hijack)
   if (c->pend_n == MAX_PENDING)
     return -1;
   struct pending *pe = &c->pend[(c->pend_head + c->pend_n) % MAX_PENDING];
+  guard_prov_clear (pe);
   pe->head = c->req.method == HTTP_HEAD;
   pe->hijack = hijack;
   /* the engine may take such a connection over: never reused */
@@ -379,6 +380,9 @@ guard_forward_head (struct conn *c)
       c->dead = true;
       return;
     }
+  if (c->g->cfg.image_note != NULL)
+    guard_prov_mark (c,
+                     &c->pend[(c->pend_head + c->pend_n - 1) % MAX_PENDING]);
   io_buf_free (&c->head_out);
   c->rs = RS_FORWARD;
 }
@@ -636,6 +640,8 @@ guard_conn_free (struct conn *c)
   free (c->archive);
   free (c->query);
   guard_build_clear (c);
+  for (size_t i = 0; i < MAX_PENDING; i++)
+    guard_prov_clear (&c->pend[i]);
   free (c);
 }
 

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/refusal.h"
 #include "engine/eci.h"
+#include "engine/imgprov.h"
 #include "engine/owner.h"
 
 static bool
@@ -81,12 +82,18 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
               break;
             b = checked;
             bl = checked_len;
-            /* joining or borrowing another user's container */
+            /* joining or borrowing another user's container; an image
+             * another user gave its name */
             if (j->caller_uid != 0
-                && (j->r = engine_create_refs_check (g->cfg.engine_get,
-                                                     g->cfg.engine_get_ctx, b,
-                                                     bl, j->caller_uid, &j->v))
-                       < 0)
+                && ((j->r = engine_create_refs_check (
+                         g->cfg.engine_get, g->cfg.engine_get_ctx, b, bl,
+                         j->caller_uid, &j->v))
+                        < 0
+                    || (j->r = engine_image_name_check (
+                            g->cfg.engine_get, g->cfg.engine_get_ctx,
+                            g->cfg.image_namer, g->cfg.image_ctx, b, bl,
+                            j->caller_uid, &j->v))
+                           < 0))
               break;
           }
         j->r = eci_set_caller_labels (b, bl, j->caller_uid, j->caller_gid,
@@ -158,6 +165,9 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
     case JOB_BUILD_BASES:
       guard_build_bases_run (g, j);
       break;
+    case JOB_IMG_NOTE:
+      guard_prov_run (g, j);
+      break;
     case ROUTE_OP_VOLUME_CREATE:
       if (j->caller_uid != 0
           && (j->r = eci_check_ext_reserved (j->body, j->len, "volume", true,
@@ -213,7 +223,7 @@ check_worker (void *arg)
       if (g->jq == NULL)
         g->jq_tail = NULL;
       /* a connection closed while queued needs no answer */
-      bool live = j->c != NULL;
+      bool live = j->c != NULL || j->detached;
       pthread_mutex_unlock (&g->jmu);
       if (live)
         guard_checks_run (g, j);

@@ -119,6 +119,12 @@ bool engine_query_any_set (const char *query, const char *name);
 bool engine_query_any_other (const char *query, const char *name,
                              const char *value);
 
+/* fn on every parameter, percent-decoded, in order, until it returns
+ * true. */
+void engine_query_each (const char *query,
+                        bool (*fn) (const char *k, const char *v, void *ctx),
+                        void *ctx);
+
 /* The table, for docs and tests. */
 const struct engine_route *engine_route_table (size_t *n);
 
