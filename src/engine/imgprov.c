@@ -133,31 +133,17 @@ image_id (engine_get_fn get, void *gctx, const char *ref, char **id)
 }
 
 int
-engine_image_name_check (engine_get_fn get, void *gctx,
-                         engine_image_namer_fn namer, void *nctx,
-                         const char *body, size_t len, uid_t caller,
-                         struct eci_verdict *v)
+engine_image_ref_check (engine_get_fn get, void *gctx,
+                        engine_image_namer_fn namer, void *nctx,
+                        const char *ref, uid_t caller, struct eci_verdict *v)
 {
-  json_t *root = NULL, *img = NULL;
   cleanup_free char *norm = NULL;
   cleanup_free char *id = NULL;
-  cleanup_free char *ref = NULL;
   uid_t other = 0;
   int r;
 
-  if (namer == NULL)
-    return 0;
-  if (eci_parse_object (body, len, &root, v) < 0)
-    return -1;
-  if (eci_obj_get (root, "Image", &img, v) < 0)
-    {
-      json_decref (root);
-      return -1;
-    }
-  ref = json_is_string (img) ? strdup (json_string_value (img)) : NULL;
-  json_decref (root);
   /* a content address, or no reference (the engine refuses it) */
-  if (ref == NULL || (norm = engine_image_norm (ref)) == NULL)
+  if (namer == NULL || ref == NULL || (norm = engine_image_norm (ref)) == NULL)
     return 0;
   r = image_id (get, gctx, ref, &id);
   if (r > 0) /* no such image: the engine refuses, the client may pull */
@@ -173,6 +159,29 @@ engine_image_name_check (engine_get_fn get, void *gctx,
     return eci_refuse (v, 403, "eci.image-owner", REFUSAL_IMAGE_OTHER, ref,
                        (unsigned)other, id);
   return 0;
+}
+
+int
+engine_image_name_check (engine_get_fn get, void *gctx,
+                         engine_image_namer_fn namer, void *nctx,
+                         const char *body, size_t len, uid_t caller,
+                         struct eci_verdict *v)
+{
+  json_t *root = NULL, *img = NULL;
+  cleanup_free char *ref = NULL;
+
+  if (namer == NULL)
+    return 0;
+  if (eci_parse_object (body, len, &root, v) < 0)
+    return -1;
+  if (eci_obj_get (root, "Image", &img, v) < 0)
+    {
+      json_decref (root);
+      return -1;
+    }
+  ref = json_is_string (img) ? strdup (json_string_value (img)) : NULL;
+  json_decref (root);
+  return engine_image_ref_check (get, gctx, namer, nctx, ref, caller, v);
 }
 
 /* "a:t" of repo and tag parameters; NULL without a repo */

@@ -47,6 +47,12 @@ int engine_image_name_check (engine_get_fn get, void *gctx,
                              const char *body, size_t len, uid_t caller,
                              struct eci_verdict *v);
 
+/* The same for one reference (a build's FROM). */
+int engine_image_ref_check (engine_get_fn get, void *gctx,
+                            engine_image_namer_fn namer, void *nctx,
+                            const char *ref, uid_t caller,
+                            struct eci_verdict *v);
+
 /* What a finished request bound, for the record (guard side). */
 enum engine_image_prov
 {

@@ -88,6 +88,15 @@ out=$(cd "$W" && as_b env DOCKER_BUILDKIT=0 docker build -q -t built:1 -f Docker
 named_by_b "A: docker run built:1 (B built it)" \
   "$(as_a docker run --rm built:1 cat /marker 2>&1)" built:1
 
+# ---- A builds FROM a name B gave ----
+mkdir "$W/a" && printf 'FROM busybox\nRUN cat /marker\n' >"$W/a/Dockerfile" && chmod -R a+rX "$W/a"
+out=$(cd "$W/a" && as_a env DOCKER_BUILDKIT=0 docker build -t abuilt:1 . 2>&1)
+case "$out" in
+  *"${E}image \"busybox\" was given that name by another user (uid $BUID)"*)
+    ok "A: docker build FROM busybox (B's name) refused" ;;
+  *) not_ok "A: docker build FROM busybox (B's name) refused" "$out" ;;
+esac
+
 # ---- A's own names, and the records outlive moatd ----
 out=$(as_a docker tag rootimg:1 amine:1 2>&1) && out=$(as_a docker run --rm amine:1 true 2>&1) &&
   ok "A: a name A gave itself runs" || not_ok "A: a name A gave itself" "$out"
