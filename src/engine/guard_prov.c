@@ -28,9 +28,16 @@ guard_prov_clear (struct pending *pe)
 void
 guard_prov_mark (struct conn *c, struct pending *pe)
 {
-  cleanup_free char *raw = engine_req_url (&c->req);
+  cleanup_free char *raw = NULL;
   struct engine_uri u;
   const char *m = llhttp_method_name ((llhttp_method_t)c->req.method);
+  /* only image, build and commit POSTs bind names: nothing else parsed */
+  if (c->req.method != HTTP_POST || c->route == NULL
+      || (strcmp (c->route->group, "image") != 0
+          && strcmp (c->route->group, "build") != 0
+          && strcmp (c->route->pattern, "/commit") != 0))
+    return;
+  raw = engine_req_url (&c->req);
   if (raw == NULL || engine_uri_parse (raw, strlen (raw), &u) < 0)
     return;
   pe->prov = (int)engine_image_prov_of (m, u.path, u.query, c->caller_uid,
