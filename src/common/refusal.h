@@ -121,11 +121,11 @@
 /* %s: the image as given, the label's value */
 #define REFUSAL_ECI_EXT_IMAGE                                                 \
   REFUSAL_PREFIX                                                              \
-      "image \"%.128s\" is labelled "                                         \
-      "com.docker.compose.project=\"%.64s\", which its containers would "     \
-      "carry; compose projects moat-ext-* (and compose's legacy spelling "    \
-      "moatext*) are moat's extension backends, which only root (moatd) may " \
-      "create"
+  "image \"%.128s\" is labelled "                                             \
+  "com.docker.compose.project=\"%.64s\", which its containers would "         \
+  "carry; compose projects moat-ext-* (and compose's legacy spelling "        \
+  "moatext*) are moat's extension backends, which only root (moatd) may "     \
+  "create"
 /* not a refusal: the engine could not be asked */
 #define REFUSAL_ERR_INSPECT_IMAGE                                             \
   "moat: cannot inspect image \"%.128s\" to check its labels"
@@ -273,8 +273,28 @@
 /* %s: the container as requested */
 #define REFUSAL_OWNER_OTHER                                                   \
   REFUSAL_PREFIX "container \"%s\" was created by another user; only the "    \
-                 "user who created it (or root) may exec into it or attach "  \
-                 "to it"
+                 "user who created it (or root) may use it"
+/* %s: the query parameter given twice with different values */
+#define REFUSAL_OWNER_TWO_NAMES                                               \
+  REFUSAL_PREFIX "%s= given twice with different values"
+/* %s: the image as named, %u the uid that named it, %s its image id */
+#define REFUSAL_IMAGE_OTHER                                                   \
+  REFUSAL_PREFIX "image \"%s\" was given that name by another user (uid "    \
+                 "%u); run it by its id (%s) if you trust it, or pull it "    \
+                 "again"
+/* not a refusal: the record could not be read */
+#define REFUSAL_ERR_IMAGE_NAMER                                               \
+  "moat: cannot tell who named image \"%s\""
+/* GET/POST/DELETE /containers/{name}/checkpoints[/{id}], non-root */
+#define REFUSAL_ENGINE_CHECKPOINT                                             \
+  REFUSAL_PREFIX "docker checkpoint is blocked for users other than root: "   \
+                 "the engine dumps and restores a container's memory as "     \
+                 "host root"
+/* a POST/PUT body the engine would read as form parameters */
+#define REFUSAL_ENGINE_FORM_BODY                                              \
+  REFUSAL_PREFIX "a request body of Content-Type "                            \
+                 "application/x-www-form-urlencoded is blocked: the engine "  \
+                 "would read it as query parameters no check saw"
 #define REFUSAL_OWNER_UNCHECKED                                               \
   REFUSAL_PREFIX "whose container this is cannot be checked here; exec and "  \
                  "attach are blocked"

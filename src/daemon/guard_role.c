@@ -17,6 +17,7 @@
 #include "dockerapi/dockerapi.h"
 #include "engine/guard.h"
 #include "internal.h"
+#include "state/state.h"
 
 struct guard_role
 {
@@ -25,6 +26,10 @@ struct guard_role
   char *cidr_list;
   const char *cidrs[16];
   struct policy_snap *snap; /* the policy the guard uses */
+  /* image name records (engine/imgprov.h): a connection of the check
+   * workers' own, one at a time */
+  struct moat_state *img_state;
+  pthread_mutex_t img_mu;
   pthread_t thread;
   bool running;
 };
@@ -51,6 +56,43 @@ guard_audit (void *ctx, const struct engine_audit_record *rec)
   };
   snprintf (endpoint, sizeof endpoint, "%s %s", rec->method, rec->uri);
   moatd_audit_post (d, &r);
+}
+
+static int
+guard_image_note (void *ctx, const char *name, const char *id, int64_t uid)
+{
+  struct guard_role *r = ctx;
+  moat_error_t err = NULL;
+  int ret;
+  pthread_mutex_lock (&r->img_mu);
+  ret = state_image_note (r->img_state, name, id, uid, &err);
+  pthread_mutex_unlock (&r->img_mu);
+  if (ret < 0)
+    {
+      log_warn ("engine guard: %s", moat_error_msg (&err));
+      moat_error_release (&err);
+    }
+  return ret;
+}
+
+static int
+guard_image_namer (void *ctx, const char *name, const char *id, uid_t caller,
+                   uid_t *other)
+{
+  struct guard_role *r = ctx;
+  moat_error_t err = NULL;
+  int64_t o = 0;
+  int ret;
+  pthread_mutex_lock (&r->img_mu);
+  ret = state_image_namer (r->img_state, name, id, (int64_t)caller, &o, &err);
+  pthread_mutex_unlock (&r->img_mu);
+  if (ret < 0)
+    {
+      log_warn ("engine guard: %s", moat_error_msg (&err));
+      moat_error_release (&err);
+    }
+  *other = (uid_t)o;
+  return ret;
 }
 
 /* GET path on the engine (an engine_get_fn, for the docker cp check):
@@ -176,6 +218,15 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
   cfg.peer_ctx = d;
   cfg.engine_get = guard_engine_get;
   cfg.engine_get_ctx = d;
+  if (r->img_state == NULL)
+    {
+      if (state_open (d->paths->state_db, &r->img_state, err) < 0)
+        return moat_error_wrap (err, "open the image name records");
+      pthread_mutex_init (&r->img_mu, NULL);
+    }
+  cfg.image_note = guard_image_note;
+  cfg.image_namer = guard_image_namer;
+  cfg.image_ctx = r;
   d->guard = engine_guard_new (&cfg, err);
   if (d->guard == NULL)
     return moat_error_wrap (err, "start the engine guard on `%s`",
@@ -231,6 +282,11 @@ moatd_guard_stop (struct moatd *d)
   policy_snap_release (r->snap);
   /* the guard's config pointed into it: freed after the guard */
   free (r->cidr_list);
+  if (r->img_state != NULL)
+    {
+      state_close (r->img_state);
+      pthread_mutex_destroy (&r->img_mu);
+    }
   free (r);
   d->guard_role = NULL;
 }

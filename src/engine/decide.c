@@ -68,6 +68,17 @@ decide_eci (const struct engine_head_facts *f, const struct engine_uri *uri,
       if (f->has_body)
         d->op = d->route->op;
       return 0;
+    case ROUTE_OP_CHECKPOINT:
+      if (f->caller_uid != 0)
+        return refuse (d, 403, "eci.checkpoint", false,
+                       REFUSAL_ENGINE_CHECKPOINT);
+      return 0;
+    case ROUTE_OP_COMMIT:
+    case ROUTE_OP_NETWORK_MEMBER:
+      /* another user's container: commit reads its file system, connect
+       * and disconnect change what reaches it */
+      d->op = d->route->op;
+      return 0;
     case ROUTE_OP_OWNER:
       /* exec and attach reach the container with its creator's rights
        * on the creator's shared directories: its creator's only */
@@ -126,6 +137,11 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
       d->message = msg;
       return 0;
     }
+  /* Go's ParseForm reads such a POST/PUT body as parameters, ahead of
+   * the query's: a container= or networkmode= no check saw */
+  if (d->eci && f->has_body && f->form_body
+      && (f->method == HTTP_POST || f->method == HTTP_PUT))
+    return refuse (d, 400, "eci.form", false, REFUSAL_ENGINE_FORM_BODY);
   if (d->eci && decide_eci (f, uri, d) < 0)
     return -1;
   if (d->verdict == ENGINE_REFUSE)
@@ -148,6 +164,12 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
     {
       d->query = strdup (uri->query ? uri->query : "");
       if (d->query == NULL)
+        return -1;
+    }
+  if (d->op == ROUTE_OP_COMMIT)
+    {
+      d->archive = strdup (uri->query);
+      if (d->archive == NULL)
         return -1;
     }
   if (d->op == ROUTE_OP_ARCHIVE || d->op == ROUTE_OP_OWNER

@@ -198,6 +198,7 @@ guard_push_pending (struct conn *c, bool hijack)
   if (c->pend_n == MAX_PENDING)
     return -1;
   struct pending *pe = &c->pend[(c->pend_head + c->pend_n) % MAX_PENDING];
+  guard_prov_clear (pe);
   pe->head = c->req.method == HTTP_HEAD;
   pe->hijack = hijack;
   /* the engine may take such a connection over: never reused */
@@ -232,6 +233,7 @@ handle_head (struct conn *c)
     .has_body = engine_req_has_body (&c->req),
     .caller_uid = c->caller_uid,
     .command_list = c->command_list,
+    .form_body = engine_req_form_body (&c->req),
   };
   int r;
 
@@ -314,11 +316,12 @@ handle_head (struct conn *c)
       && g->cfg.eci.bind_standin == NULL)
     c->op = ROUTE_OP_NONE;
   /* root execs into and attaches to any container */
-  if ((c->op == ROUTE_OP_OWNER || c->op == ROUTE_OP_EXEC_OWNER)
+  if ((c->op == ROUTE_OP_OWNER || c->op == ROUTE_OP_EXEC_OWNER
+       || c->op == ROUTE_OP_COMMIT || c->op == ROUTE_OP_NETWORK_MEMBER)
       && c->caller_uid == 0)
     c->op = ROUTE_OP_NONE;
   if (c->op == ROUTE_OP_ARCHIVE || c->op == ROUTE_OP_OWNER
-      || c->op == ROUTE_OP_EXEC_OWNER)
+      || c->op == ROUTE_OP_EXEC_OWNER || c->op == ROUTE_OP_COMMIT)
     {
       guard_start_archive_check (c);
       return;
@@ -377,6 +380,9 @@ guard_forward_head (struct conn *c)
       c->dead = true;
       return;
     }
+  if (c->g->cfg.image_note != NULL)
+    guard_prov_mark (c,
+                     &c->pend[(c->pend_head + c->pend_n - 1) % MAX_PENDING]);
   io_buf_free (&c->head_out);
   c->rs = RS_FORWARD;
 }
@@ -634,6 +640,8 @@ guard_conn_free (struct conn *c)
   free (c->archive);
   free (c->query);
   guard_build_clear (c);
+  for (size_t i = 0; i < MAX_PENDING; i++)
+    guard_prov_clear (&c->pend[i]);
   free (c);
 }
 

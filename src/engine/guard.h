@@ -24,6 +24,7 @@
 #include "engine/archive.h"
 #include "engine/eci.h"
 #include "engine/gate.h"
+#include "engine/imgprov.h"
 #include "policy/policy.h"
 
 /* Largest request head (request line + headers) accepted: larger gets 431
@@ -97,6 +98,11 @@ struct engine_guard_config
    * non-root caller's docker cp is refused under ECI. */
   engine_get_fn engine_get;
   void *engine_get_ctx;
+  /* Image name provenance (engine/imgprov.h): NULL, nothing is recorded
+   * and no create is checked for it. */
+  engine_image_note_fn image_note;
+  engine_image_namer_fn image_namer;
+  void *image_ctx;
 };
 
 struct engine_guard;

@@ -14,6 +14,7 @@
 #include "common/refusal.h"
 #include "engine/buildscan.h"
 #include "engine/guard_int.h"
+#include "engine/imgprov.h"
 
 /* Most body bytes held back at once (the tar's end and what follows it,
  * or a gzip stretch that yields no tar bytes).  More is refused. */
@@ -257,6 +258,22 @@ guard_build_bases_run (struct engine_guard *g, struct check_job *j)
           j->r = bases_refuse (j, ref,
                                "the engine could not be asked about it");
           break;
+        }
+      /* a base another user gave its name: the build would run their
+       * code, and the result would carry it under the caller's name */
+      if (j->caller_uid != 0)
+        {
+          struct eci_verdict iv = { 0 };
+          if (engine_image_ref_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
+                                      g->cfg.image_namer, g->cfg.image_ctx,
+                                      ref, j->caller_uid, &iv)
+              < 0)
+            {
+              eci_verdict_clear (&j->v);
+              j->v = iv;
+              j->r = -1;
+              break;
+            }
         }
       root = json_loadb (body, blen, 0, NULL);
       ob = json_object_get (json_object_get (root, "Config"), "OnBuild");

@@ -14,6 +14,8 @@
 #include "common/log.h"
 #include "common/refusal.h"
 #include "engine/eci.h"
+#include "engine/imgprov.h"
+#include "engine/owner.h"
 
 static bool
 body_blank_p (const struct io_buf *b)
@@ -80,6 +82,19 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
               break;
             b = checked;
             bl = checked_len;
+            /* joining or borrowing another user's container; an image
+             * another user gave its name */
+            if (j->caller_uid != 0
+                && ((j->r = engine_create_refs_check (
+                         g->cfg.engine_get, g->cfg.engine_get_ctx, b, bl,
+                         j->caller_uid, &j->v))
+                        < 0
+                    || (j->r = engine_image_name_check (
+                            g->cfg.engine_get, g->cfg.engine_get_ctx,
+                            g->cfg.image_namer, g->cfg.image_ctx, b, bl,
+                            j->caller_uid, &j->v))
+                           < 0))
+              break;
           }
         j->r = eci_set_caller_labels (b, bl, j->caller_uid, j->caller_gid,
                                       j->eci ? g->cfg.eci.bind_standin : NULL,
@@ -88,13 +103,33 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
       }
       break;
     case ROUTE_OP_ARCHIVE:
-      j->r = j->caller_uid == 0
-                 ? engine_archive_check_root (
-                     g->cfg.engine_get, g->cfg.engine_get_ctx, j->name,
-                     g->cfg.eci.bind_standin, &j->out, &j->v)
-                 : engine_archive_check (g->cfg.engine_get,
-                                         g->cfg.engine_get_ctx, j->name,
-                                         &j->out, &j->v);
+      if (j->caller_uid == 0)
+        {
+          j->r = engine_archive_check_root (
+              g->cfg.engine_get, g->cfg.engine_get_ctx, j->name,
+              g->cfg.eci.bind_standin, &j->out, &j->v);
+          break;
+        }
+      /* another user's container first (its file system is theirs),
+       * then its mounts, by the id that was checked */
+      {
+        cleanup_free char *id = NULL;
+        j->r = engine_owner_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
+                                   j->name, j->caller_uid, &id, &j->v);
+        if (j->r == 0)
+          j->r = engine_archive_check (
+              g->cfg.engine_get, g->cfg.engine_get_ctx, id, &j->out, &j->v);
+      }
+      break;
+    case ROUTE_OP_COMMIT:
+      j->r = engine_commit_owner_check (g->cfg.engine_get,
+                                        g->cfg.engine_get_ctx, j->name,
+                                        j->caller_uid, &j->v);
+      break;
+    case ROUTE_OP_NETWORK_MEMBER:
+      j->r = engine_network_member_check (
+          g->cfg.engine_get, g->cfg.engine_get_ctx, j->body, j->len,
+          j->caller_uid, &j->out, &j->out_len, &j->v);
       break;
     case ROUTE_OP_OWNER:
       j->r = engine_owner_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
@@ -129,6 +164,9 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
       break;
     case JOB_BUILD_BASES:
       guard_build_bases_run (g, j);
+      break;
+    case JOB_IMG_NOTE:
+      guard_prov_run (g, j);
       break;
     case ROUTE_OP_VOLUME_CREATE:
       if (j->caller_uid != 0
@@ -185,7 +223,7 @@ check_worker (void *arg)
       if (g->jq == NULL)
         g->jq_tail = NULL;
       /* a connection closed while queued needs no answer */
-      bool live = j->c != NULL;
+      bool live = j->c != NULL || j->detached;
       pthread_mutex_unlock (&g->jmu);
       if (live)
         guard_checks_run (g, j);
@@ -412,12 +450,17 @@ guard_finish_archive (struct conn *c, struct check_job *j)
     {
       const char *m = j->v.message ? j->v.message : REFUSAL_ENGINE_REFUSED;
       guard_audit (c,
-                   j->v.rule ? j->v.rule
-                   : j->op == ROUTE_OP_OWNER || j->op == ROUTE_OP_EXEC_OWNER
-                       ? "eci.owner"
-                       : "eci.archive",
+                   j->v.rule                   ? j->v.rule
+                   : j->op == ROUTE_OP_ARCHIVE ? "eci.archive"
+                                               : "eci.owner",
                    "refused", m, NULL);
       guard_refuse (c, j->v.status ? j->v.status : 403, m, false);
+      return;
+    }
+  /* commit: the head as it came (its container= was checked) */
+  if (j->op == ROUTE_OP_COMMIT)
+    {
+      guard_forward_head (c);
       return;
     }
   /* sent for the id that was checked, not the name; the route's own
@@ -476,6 +519,7 @@ guard_finish_job (struct conn *c, struct check_job *j)
     case ROUTE_OP_ARCHIVE:
     case ROUTE_OP_OWNER:
     case ROUTE_OP_EXEC_OWNER:
+    case ROUTE_OP_COMMIT:
       guard_finish_archive (c, j);
       break;
     default:

@@ -29,6 +29,8 @@
 #define JOB_PEER (-1)
 /* a build's base images, looked up for ONBUILD triggers (guard_build.c) */
 #define JOB_BUILD_BASES (-2)
+/* image names a finished request bound, to record (guard_prov.c) */
+#define JOB_IMG_NOTE (-3)
 
 #define READ_CHUNK (64 * 1024)
 #define HIGH_WATER (256 * 1024)
@@ -71,6 +73,11 @@ struct pending
 {
   bool head;
   bool hijack;
+  /* image names it binds (engine/imgprov.h, guard_prov.c) */
+  int prov;                /* enum engine_image_prov */
+  char *prov_names;        /* '\n'-separated, malloc'd */
+  int status;              /* the answer's */
+  struct io_buf prov_body; /* a load's or pull's answer, bounded */
 };
 
 struct check_job;
@@ -171,7 +178,10 @@ struct check_job
   struct ucred cred; /* JOB_PEER */
   int pidfd;         /* JOB_PEER, or -1 */
   int listener_id;   /* JOB_PEER */
-  char *name;        /* ROUTE_OP_ARCHIVE: the container as requested */
+  char *name;        /* ROUTE_OP_ARCHIVE: the container as requested;
+                        JOB_IMG_NOTE: the names */
+  int prov;          /* JOB_IMG_NOTE: enum engine_image_prov */
+  bool detached;     /* JOB_IMG_NOTE: runs with no connection */
   int r;             /* results */
   struct eci_verdict v;
   char *out; /* the body to send; ROUTE_OP_ARCHIVE: the container's id */
@@ -312,6 +322,13 @@ void guard_pool_free (struct engine_guard *g);
 
 /* guard_checks.c */
 void guard_job_free (struct check_job *j);
+
+/* guard_prov.c: image name provenance of forwarded requests */
+void guard_prov_mark (struct conn *c, struct pending *pe);
+void guard_prov_body (struct conn *c, const char *at, size_t len);
+void guard_prov_done (struct conn *c, struct pending *pe);
+void guard_prov_clear (struct pending *pe);
+void guard_prov_run (struct engine_guard *g, struct check_job *j);
 /* Run j's check now, on the calling thread (a worker, or the caller with
  * sync_checks). */
 void guard_checks_run (struct engine_guard *g, struct check_job *j);

@@ -66,6 +66,7 @@ on_resp_headers_complete (llhttp_t *p)
   if (c->pend_n == 0)
     return -1; /* a response nobody asked for */
   pe = &c->pend[c->pend_head];
+  pe->status = status;
   if (status >= 100 && status < 200 && status != 101)
     {
       c->resp_informational = true;
@@ -102,6 +103,8 @@ on_resp_message_complete (llhttp_t *p)
   /* Connection: close, HTTP/1.0 or an answer read to EOF: not reused */
   c->resp_keep = llhttp_should_keep_alive (p);
   bool was_hijack = c->pend[c->pend_head].hijack;
+  if (c->pend[c->pend_head].prov)
+    guard_prov_done (c, &c->pend[c->pend_head]);
   c->pend_head = (c->pend_head + 1) % MAX_PENDING;
   c->pend_n--;
   if (was_hijack && !c->raw && c->rs == RS_WAIT_HIJACK)
@@ -109,10 +112,20 @@ on_resp_message_complete (llhttp_t *p)
   return 0;
 }
 
+static int
+on_resp_body (llhttp_t *p, const char *at, size_t len)
+{
+  struct conn *c = p->data;
+  if (!c->resp_informational && c->pend_n > 0 && c->pend[c->pend_head].prov)
+    guard_prov_body (c, at, len);
+  return 0;
+}
+
 void
 guard_resp_settings (llhttp_settings_t *s)
 {
   llhttp_settings_init (s);
+  s->on_body = on_resp_body;
   s->on_message_begin = on_resp_begin;
   s->on_header_field = on_resp_hfield;
   s->on_header_value = on_resp_hvalue;

@@ -313,6 +313,26 @@ engine_req_has_body (const struct engine_req *r)
   return r->chunked_in || r->content_length > 0;
 }
 
+bool
+engine_req_form_body (const struct engine_req *r)
+{
+  static const char form[] = "application/x-www-form-urlencoded";
+  for (size_t i = 0; i < r->n_headers; i++)
+    {
+      const char *v = r->hbuf.d + r->hval_off[i];
+      size_t n = r->hval_len[i];
+      if (!hdr_is (r, i, "Content-Type"))
+        continue;
+      while (n && (*v == ' ' || *v == '\t'))
+        v++, n--;
+      if (n >= sizeof form - 1 && strncasecmp (v, form, sizeof form - 1) == 0
+          && (n == sizeof form - 1 || v[sizeof form - 1] == ';'
+              || v[sizeof form - 1] == ' ' || v[sizeof form - 1] == '\t'))
+        return true;
+    }
+  return false;
+}
+
 static llhttp_settings_t settings;
 static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 

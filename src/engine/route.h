@@ -26,10 +26,14 @@ enum engine_route_op
   ROUTE_OP_SWARM,            /* swarm init/join, services: refused (ECI) */
   ROUTE_OP_PLUGIN,           /* plugin install/enable/set: refused (ECI) */
   ROUTE_OP_ARCHIVE,    /* docker cp: a non-root caller's is checked (ECI) */
-  ROUTE_OP_OWNER,      /* exec, attach: a non-root caller's own containers
-                          only (ECI) */
+  ROUTE_OP_OWNER,      /* exec, attach, logs, stop, rm...: a non-root
+                          caller's own containers only (ECI) */
   ROUTE_OP_EXEC_OWNER, /* /exec/{id}/...: the same, for the exec's
                           container (ECI) */
+  ROUTE_OP_COMMIT,     /* POST /commit: its container= the caller's (ECI) */
+  ROUTE_OP_NETWORK_MEMBER, /* network connect/disconnect: the body's
+                              Container the caller's (ECI) */
+  ROUTE_OP_CHECKPOINT,     /* checkpoints: refused for non-root (ECI) */
 };
 
 enum
@@ -114,6 +118,12 @@ bool engine_query_any_set (const char *query, const char *name);
  * `value` (exactly). */
 bool engine_query_any_other (const char *query, const char *name,
                              const char *value);
+
+/* fn on every parameter, percent-decoded, in order, until it returns
+ * true. */
+void engine_query_each (const char *query,
+                        bool (*fn) (const char *k, const char *v, void *ctx),
+                        void *ctx);
 
 /* The table, for docs and tests. */
 const struct engine_route *engine_route_table (size_t *n);

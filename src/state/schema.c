@@ -29,6 +29,15 @@ static const char *const migrations[] = {
   "  base INTEGER NOT NULL UNIQUE,"
   "  size INTEGER NOT NULL,"
   "  created_at INTEGER NOT NULL);",
+  /* 3: who bound an image name to an image id (engine/imgprov.h): a
+   * non-root uid, or -1 for a registry pull; seq orders them. */
+  "CREATE TABLE image_names ("
+  "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  name TEXT NOT NULL,"
+  "  image_id TEXT NOT NULL,"
+  "  uid INTEGER NOT NULL,"
+  "  time_ms INTEGER NOT NULL);"
+  "CREATE INDEX image_names_binding ON image_names(name, image_id);",
 };
 
 size_t

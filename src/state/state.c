@@ -72,7 +72,7 @@ check_integrity (sqlite3 *db, const char *path, moat_error_t *err)
     ret = sql_error (err, db, "integrity check");
   else
     {
-      res = (const char *) sqlite3_column_text (stmt, 0);
+      res = (const char *)sqlite3_column_text (stmt, 0);
       if (res == NULL || strcmp (res, "ok") != 0)
         ret = moat_error (err, EIO,
                           "state database `%s` failed its integrity check "
@@ -93,7 +93,7 @@ migrate (struct moat_state *st, const char *path, moat_error_t *err)
     return -1;
   if (pragma_int (st->db, "PRAGMA user_version", &version, err) < 0)
     goto fail;
-  if (version < 0 || (size_t) version > latest)
+  if (version < 0 || (size_t)version > latest)
     {
       moat_error (err, EPROTO,
                   "state database `%s` has schema version %d; this moat "
@@ -101,7 +101,7 @@ migrate (struct moat_state *st, const char *path, moat_error_t *err)
                   path, version, latest);
       goto fail;
     }
-  for (size_t i = (size_t) version; i < latest; i++)
+  for (size_t i = (size_t)version; i < latest; i++)
     {
       char pragma[64];
       if (exec_sql (st->db, schema_migration (i), err) < 0)
@@ -178,7 +178,7 @@ state_close (struct moat_state *st)
 int
 state_schema_latest (void)
 {
-  return (int) schema_n_migrations ();
+  return (int)schema_n_migrations ();
 }
 
 int
@@ -223,7 +223,7 @@ now_ms (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_REALTIME, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int
@@ -236,8 +236,8 @@ state_overrides_load (struct moat_state *st, json_t **out, moat_error_t *err)
   if (obj == NULL)
     return moat_error (err, ENOMEM, "load overrides");
   if (sqlite3_prepare_v2 (st->db,
-                          "SELECT key, value_json FROM settings_override",
-                          -1, &stmt, NULL)
+                          "SELECT key, value_json FROM settings_override", -1,
+                          &stmt, NULL)
       != SQLITE_OK)
     {
       json_decref (obj);
@@ -245,8 +245,8 @@ state_overrides_load (struct moat_state *st, json_t **out, moat_error_t *err)
     }
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      const char *key = (const char *) sqlite3_column_text (stmt, 0);
-      const char *val = (const char *) sqlite3_column_text (stmt, 1);
+      const char *key = (const char *)sqlite3_column_text (stmt, 0);
+      const char *val = (const char *)sqlite3_column_text (stmt, 1);
       json_t *v = val != NULL ? json_loads (val, JSON_DECODE_ANY, NULL) : NULL;
       if (key == NULL || v == NULL)
         {
@@ -292,7 +292,7 @@ state_overrides_read (const char *path, json_t **out, moat_error_t *err)
     }
   sqlite3_busy_timeout (st.db, 5000);
   ret = pragma_int (st.db, "PRAGMA user_version", &version, err);
-  if (ret == 0 && (version < 0 || (size_t) version > schema_n_migrations ()))
+  if (ret == 0 && (version < 0 || (size_t)version > schema_n_migrations ()))
     ret = moat_error (err, EPROTO,
                       "state database `%s` has schema version %d; this moat "
                       "knows up to %zu (was it written by a newer moat?)",
@@ -330,7 +330,7 @@ state_override_set (struct moat_state *st, const char *key, json_t *value,
     return sql_error (err, st->db, "store override");
   sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 2, text, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) by_uid);
+  sqlite3_bind_int64 (stmt, 3, (sqlite3_int64)by_uid);
   sqlite3_bind_int64 (stmt, 4, now_ms ());
   rc = sqlite3_step (stmt);
   sqlite3_finalize (stmt);
@@ -388,14 +388,14 @@ row_json (sqlite3_stmt *stmt)
   struct audit_record r = {
     .id = sqlite3_column_int64 (stmt, 0),
     .time_ms = sqlite3_column_int64 (stmt, 1),
-    .component = (const char *) sqlite3_column_text (stmt, 2),
+    .component = (const char *)sqlite3_column_text (stmt, 2),
     .caller_uid = sqlite3_column_int64 (stmt, 3),
     .caller_pid = sqlite3_column_int64 (stmt, 4),
-    .endpoint = (const char *) sqlite3_column_text (stmt, 5),
-    .container = (const char *) sqlite3_column_text (stmt, 6),
-    .rule = (const char *) sqlite3_column_text (stmt, 7),
-    .outcome = (const char *) sqlite3_column_text (stmt, 8),
-    .detail = (const char *) sqlite3_column_text (stmt, 9),
+    .endpoint = (const char *)sqlite3_column_text (stmt, 5),
+    .container = (const char *)sqlite3_column_text (stmt, 6),
+    .rule = (const char *)sqlite3_column_text (stmt, 7),
+    .outcome = (const char *)sqlite3_column_text (stmt, 8),
+    .detail = (const char *)sqlite3_column_text (stmt, 9),
   };
   return state_audit_record_json (&r);
 }
@@ -404,18 +404,18 @@ json_t *
 state_audit_record_json (const struct audit_record *r)
 {
   char ts[64];
-  time_t secs = (time_t) (r->time_ms / 1000);
+  time_t secs = (time_t)(r->time_ms / 1000);
   struct tm tm;
 
   gmtime_r (&secs, &tm);
   snprintf (ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-            tm.tm_min, tm.tm_sec, (int) (r->time_ms % 1000));
+            tm.tm_min, tm.tm_sec, (int)(r->time_ms % 1000));
   return json_pack ("{s:I, s:s, s:s, s:I, s:I, s:s, s:s?, s:s, s:s, s:s?}",
-                    "id", (json_int_t) r->id, "time", ts, "component",
+                    "id", (json_int_t)r->id, "time", ts, "component",
                     r->component ? r->component : "", "caller_uid",
-                    (json_int_t) r->caller_uid, "caller_pid",
-                    (json_int_t) r->caller_pid, "endpoint",
+                    (json_int_t)r->caller_uid, "caller_pid",
+                    (json_int_t)r->caller_pid, "endpoint",
                     r->endpoint ? r->endpoint : "", "container", r->container,
                     "rule", r->rule ? r->rule : "", "outcome",
                     r->outcome ? r->outcome : "", "detail", r->detail);
@@ -453,7 +453,7 @@ audit_query (struct moat_state *st, const char *sql, int64_t a, int limit,
 }
 
 #define AUDIT_COLS                                                            \
-  "id, time_ms, component, caller_uid, caller_pid, endpoint, container, "    \
+  "id, time_ms, component, caller_uid, caller_pid, endpoint, container, "     \
   "rule, outcome, detail"
 
 int

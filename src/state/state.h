@@ -43,8 +43,8 @@ int state_overrides_load (struct moat_state *st, json_t **out,
  * a newer one refused).  Returns 1 with an empty *out when there is no
  * database. */
 int state_overrides_read (const char *path, json_t **out, moat_error_t *err);
-int state_override_set (struct moat_state *st, const char *key,
-                        json_t *value, uid_t by_uid, moat_error_t *err);
+int state_override_set (struct moat_state *st, const char *key, json_t *value,
+                        uid_t by_uid, moat_error_t *err);
 
 /* The decisions log. */
 struct audit_record
@@ -82,5 +82,14 @@ int64_t state_audit_prune (struct moat_state *st, int64_t keep,
 
 /* One record as JSON (the format of state_audit_list). */
 json_t *state_audit_record_json (const struct audit_record *r);
+
+/* Image name provenance (state/images.c, engine/imgprov.h): uid (-1: a
+ * registry pull) bound name to image id. */
+int state_image_note (struct moat_state *st, const char *name, const char *id,
+                      int64_t uid, moat_error_t *err);
+/* The latest binding of name to id by a uid other than 0, -1 and caller
+ * since the last pull that bound it: 1 with *other, 0 none, -1 error. */
+int state_image_namer (struct moat_state *st, const char *name, const char *id,
+                       int64_t caller, int64_t *other, moat_error_t *err);
 
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine/archive.h"
+#include "engine/owner.h"
 #include "engine/eci.h"
 
 static json_t *
@@ -459,8 +460,7 @@ owner_decisions (void **state)
   assert_string_equal (v.message,
                        "enhanced container isolation: container \"theirs\" "
                        "was created by another user; only the user who "
-                       "created it (or root) may exec into it or attach to "
-                       "it");
+                       "created it (or root) may use it");
   eci_verdict_clear (&v);
   const char *refused[] = { "prefix", "nolabel", "numlabel", "noid", "down",
                             "gone",   "a/b",     "../x",     "" };
@@ -486,6 +486,83 @@ owner_decisions (void **state)
   eci_verdict_clear (&v);
 }
 
+/* commit's query, network connect's body, a create's container
+ * references: the owner rule (engine/owner.h) */
+static void
+owner_elsewhere (void **state)
+{
+  struct eci_verdict v = { 0 };
+  char *out = NULL;
+  size_t olen = 0;
+  (void)state;
+  assert_int_equal (engine_commit_owner_check (
+                        fake_get, NULL, "container=mine&repo=x", 1000, &v),
+                    0);
+  assert_int_equal (engine_commit_owner_check (
+                        fake_get, NULL, "repo=x&container=theirs", 1000, &v),
+                    -1);
+  assert_string_equal (v.rule, "eci.owner");
+  eci_verdict_clear (&v);
+  assert_int_equal (
+      engine_commit_owner_check (fake_get, NULL,
+                                 "container=mine&container=theirs", 1000, &v),
+      -1);
+  assert_int_equal (v.status, 400);
+  eci_verdict_clear (&v);
+
+  assert_int_equal (engine_network_member_check (fake_get, NULL,
+                                                 "{\"Container\":\"mine\"}",
+                                                 20, 1000, &out, &olen, &v),
+                    0);
+  assert_string_equal (out, "{\"Container\":\"" ID64 "\"}");
+  free (out);
+  out = NULL;
+  const char *bad[]
+      = { "{\"container\":\"theirs\"}", "{\"Container\":\"nolabel\"}",
+          "{\"Container\":\"mine\",\"container\":\"theirs\"}",
+          "{\"Container\":7}", "[]" };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      if (engine_network_member_check (fake_get, NULL, bad[i], strlen (bad[i]),
+                                       1000, &out, &olen, &v)
+          != -1)
+        fail_msg ("network connect \"%s\" passed", bad[i]);
+      assert_null (out);
+      eci_verdict_clear (&v);
+    }
+
+  const char *okc[]
+      = { "{\"HostConfig\":{\"NetworkMode\":\"container:mine\","
+          "\"PidMode\":\"host\",\"Links\":[\"/mine:/x/a\"],"
+          "\"VolumesFrom\":[\"" IDA ":ro\"]}}",
+          "{\"HostConfig\":{\"NetworkMode\":\"bridge\"}}", "{}" };
+  for (size_t i = 0; i < sizeof okc / sizeof *okc; i++)
+    if (engine_create_refs_check (fake_get, NULL, okc[i], strlen (okc[i]),
+                                  1000, &v)
+        != 0)
+      fail_msg ("create \"%s\" refused: %s", okc[i], v.message);
+  const char *badc[] = {
+    "{\"HostConfig\":{\"NetworkMode\":\"container:theirs\"}}",
+    "{\"HostConfig\":{\"pidmode\":\"container:theirs\"}}",
+    "{\"HostConfig\":{\"IpcMode\":\"container:nolabel\"}}",
+    "{\"HostConfig\":{\"Links\":[\"theirs:a\"]}}",
+    "{\"HostConfig\":{\"Links\":[\"/theirs\"]}}",
+    "{\"HostConfig\":{\"VolumesFrom\":[\"" IDB ":rw\"]}}",
+    "{\"NetworkingConfig\":{\"EndpointsConfig\":{\"n\":{\"Links\":"
+    "[\"theirs:a\"]}}}}",
+    "{\"HostConfig\":{\"NetworkMode\":\"container:mine\","
+    "\"networkmode\":\"container:theirs\"}}",
+  };
+  for (size_t i = 0; i < sizeof badc / sizeof *badc; i++)
+    {
+      if (engine_create_refs_check (fake_get, NULL, badc[i], strlen (badc[i]),
+                                    1000, &v)
+          != -1)
+        fail_msg ("create \"%s\" passed", badc[i]);
+      eci_verdict_clear (&v);
+    }
+}
+
 /* /exec/{id}/...: the owner rule, for the exec's container */
 static void
 exec_owner_decisions (void **state)
@@ -506,8 +583,7 @@ exec_owner_decisions (void **state)
   assert_string_equal (v.message,
                        "enhanced container isolation: container \"" IDB
                        "\" was created by another user; only the user who "
-                       "created it (or root) may exec into it or attach to "
-                       "it");
+                       "created it (or root) may use it");
   eci_verdict_clear (&v);
   const struct
   {
@@ -601,6 +677,7 @@ main (void)
     cmocka_unit_test (archive_decisions),
     cmocka_unit_test (owner_decisions),
     cmocka_unit_test (exec_owner_decisions),
+    cmocka_unit_test (owner_elsewhere),
     cmocka_unit_test (ext_image_decisions),
     cmocka_unit_test (shared_root_never_shares_moat),
   };

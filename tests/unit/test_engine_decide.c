@@ -264,7 +264,8 @@ plain_requests_allowed (void **state)
   assert_int_equal (engine_decide (&f, &p, &d), 0);
   assert_int_equal (d.verdict, ENGINE_ALLOW);
   engine_decision_clear (&d);
-  f = facts (HTTP_DELETE, "/containers/c1?force=1");
+  /* rm is checked for the owner (owner_checked); stats is not */
+  f = facts (HTTP_GET, "/containers/c1/stats?stream=0");
   assert_int_equal (engine_decide (&f, &p, &d), 0);
   assert_int_equal (d.verdict, ENGINE_ALLOW);
   engine_decision_clear (&d);
@@ -327,6 +328,45 @@ owner_checked (void **state)
   assert_int_equal (engine_decide (&f, &p, &d), 0);
   assert_int_equal (d.op, ROUTE_OP_OWNER);
   assert_string_equal (d.archive, "c1");
+  engine_decision_clear (&d);
+  /* every endpoint that reads, acts on one container: logs, rm... */
+  f = facts (HTTP_DELETE, "/v1.41/containers/a/b?force=1");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.op, ROUTE_OP_OWNER);
+  assert_string_equal (d.archive, "a/b");
+  assert_string_equal (d.query, "force=1");
+  engine_decision_clear (&d);
+  f = facts (HTTP_GET, "/containers/c1/logs");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.op, ROUTE_OP_OWNER);
+  assert_string_equal (d.archive, "c1");
+  engine_decision_clear (&d);
+  /* commit: its query is checked */
+  f = facts (HTTP_POST, "/commit?container=c1&repo=x");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_CHECK);
+  assert_int_equal (d.op, ROUTE_OP_COMMIT);
+  assert_string_equal (d.archive, "container=c1&repo=x");
+  engine_decision_clear (&d);
+  /* checkpoints: root's only */
+  f = facts (HTTP_POST, "/containers/c1/checkpoints");
+  f.caller_uid = 1000;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_REFUSE);
+  assert_string_equal (d.rule, "eci.checkpoint");
+  engine_decision_clear (&d);
+  f.caller_uid = 0;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+  /* a form body would be read as parameters */
+  f = facts (HTTP_POST, "/commit?container=c1");
+  f.has_body = true;
+  f.form_body = true;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_REFUSE);
+  assert_int_equal (d.status, 400);
+  assert_string_equal (d.rule, "eci.form");
   engine_decision_clear (&d);
   /* the exec endpoints: the exec id between /exec/ and the suffix */
   f = facts (HTTP_POST, "/v1.41/exec/e1/start");

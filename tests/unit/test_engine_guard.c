@@ -238,16 +238,24 @@ fake_peer (void *ctx, int listener_id, const struct ucred *cred, int pidfd,
 
 #define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
+#define IDW "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+
 static int
 fake_get (void *ctx, const char *path, char **body, size_t *len)
 {
   const char *j = NULL;
   (void)ctx;
-  if (strcmp (path, "/containers/plain/json") == 0)
-    j = "{\"Id\":\"" ID64 "\",\"Mounts\":[]}";
-  else if (strcmp (path, "/containers/withbind/json") == 0)
-    j = "{\"Id\":\"" ID64 "\",\"Mounts\":[{\"Type\":\"bind\","
-        "\"Source\":\"/tmp\"}]}";
+  /* the filtered socket's caller (4242) made them: docker cp passes
+   * the owner check and meets the mount check */
+  if (strcmp (path, "/containers/plain/json") == 0
+      || strcmp (path, "/containers/" ID64 "/json") == 0)
+    j = "{\"Id\":\"" ID64 "\",\"Mounts\":[],\"Config\":{\"Labels\":"
+        "{\"com.moat.caller.uid\":\"4242\"}}}";
+  else if (strcmp (path, "/containers/withbind/json") == 0
+           || strcmp (path, "/containers/" IDW "/json") == 0)
+    j = "{\"Id\":\"" IDW "\",\"Mounts\":[{\"Type\":\"bind\","
+        "\"Source\":\"/tmp\"}],\"Config\":{\"Labels\":"
+        "{\"com.moat.caller.uid\":\"4242\"}}}";
   if (j == NULL)
     return 1;
   *body = strdup (j);

@@ -96,9 +96,8 @@ overrides_round_trip (void **state)
   moat_error_t err = NULL;
   json_t *o = NULL, *v = json_string ("http://proxy:3128");
   assert_int_equal (state_open (path, &st, &err), 0);
-  assert_int_equal (state_override_set (st, "containersProxy.http", v, 1000,
-                                        &err),
-                    0);
+  assert_int_equal (
+      state_override_set (st, "containersProxy.http", v, 1000, &err), 0);
   json_decref (v);
   v = json_false ();
   assert_int_equal (state_override_set (st, "x", v, 0, &err), 0);
@@ -125,8 +124,10 @@ audit_list_and_tail (void **state)
   for (int i = 0; i < 10; i++)
     {
       char ep[32];
-      struct audit_record r = { .component = "engine", .caller_uid = 1000,
-                                .caller_pid = 42, .endpoint = ep,
+      struct audit_record r = { .component = "engine",
+                                .caller_uid = 1000,
+                                .caller_pid = 42,
+                                .endpoint = ep,
                                 .rule = "eci.namespaces",
                                 .outcome = "refused" };
       snprintf (ep, sizeof ep, "/containers/create?%d", i);
@@ -135,9 +136,8 @@ audit_list_and_tail (void **state)
     }
   assert_int_equal (state_audit_list (st, 7, 0, &arr, &err), 0);
   assert_int_equal (json_array_size (arr), 3);
-  assert_int_equal (json_integer_value (json_object_get (
-                        json_array_get (arr, 0), "id")),
-                    8);
+  assert_int_equal (
+      json_integer_value (json_object_get (json_array_get (arr, 0), "id")), 8);
   json_decref (arr);
   assert_int_equal (state_audit_prune (st, 4, &err), 6);
   assert_int_equal (state_audit_list (st, 0, 0, &arr, &err), 0);
@@ -162,7 +162,7 @@ consistent_after_crash (void **state)
   cleanup_free char *path = tmp_db ();
   struct moat_state *st = NULL;
   moat_error_t err = NULL;
-  srand ((unsigned) time (NULL));
+  srand ((unsigned)time (NULL));
   assert_int_equal (state_open (path, &st, &err), 0);
   state_close (st);
   for (int round = 0; round < 8; round++)
@@ -179,8 +179,8 @@ consistent_after_crash (void **state)
             _exit (3);
           /* Continue the numbering of earlier rounds so that the invariant
            * below holds over all rounds together. */
-          if (sqlite3_prepare_v2 (state_db (cst),
-                                  "SELECT count(*) FROM audit", -1, &q, NULL)
+          if (sqlite3_prepare_v2 (state_db (cst), "SELECT count(*) FROM audit",
+                                  -1, &q, NULL)
                   != SQLITE_OK
               || sqlite3_step (q) != SQLITE_ROW)
             _exit (5);
@@ -193,7 +193,7 @@ consistent_after_crash (void **state)
               struct audit_record r = { .component = "test",
                                         .outcome = "applied",
                                         .endpoint = key };
-              snprintf (key, sizeof key, "k%lld", (long long) (i % 50));
+              snprintf (key, sizeof key, "k%lld", (long long)(i % 50));
               if (state_begin (cst, &cerr) < 0
                   || state_override_set (cst, key, v, 0, &cerr) < 0
                   || state_audit_append (cst, &r, &cerr) < 0
@@ -202,7 +202,7 @@ consistent_after_crash (void **state)
               json_decref (v);
             }
         }
-      usleep (20000 + (useconds_t) (rand () % 80000));
+      usleep (20000 + (useconds_t)(rand () % 80000));
       kill (pid, SIGKILL);
       waitpid (pid, NULL, 0);
 
@@ -230,6 +230,37 @@ consistent_after_crash (void **state)
   rm_db (path);
 }
 
+/* image name records: another non-root uid's binding, until a pull */
+static void
+image_names (void **state)
+{
+  cleanup_free char *path = tmp_db ();
+  struct moat_state *st = NULL;
+  moat_error_t err = NULL;
+  int64_t o = 0;
+  (void)state;
+  assert_int_equal (state_open (path, &st, &err), 0);
+  assert_int_equal (state_image_namer (st, "n:1", "i1", 1000, &o, &err), 0);
+  assert_int_equal (state_image_note (st, "n:1", "i1", 1001, &err), 0);
+  assert_int_equal (state_image_namer (st, "n:1", "i1", 1000, &o, &err), 1);
+  assert_int_equal (o, 1001);
+  /* its own; another image; another name */
+  assert_int_equal (state_image_namer (st, "n:1", "i1", 1001, &o, &err), 0);
+  assert_int_equal (state_image_namer (st, "n:1", "i2", 1000, &o, &err), 0);
+  assert_int_equal (state_image_namer (st, "n:2", "i1", 1000, &o, &err), 0);
+  /* the caller's own later binding does not clear it; a pull does */
+  assert_int_equal (state_image_note (st, "n:1", "i1", 1000, &err), 0);
+  assert_int_equal (state_image_namer (st, "n:1", "i1", 1000, &o, &err), 1);
+  assert_int_equal (state_image_note (st, "n:1", "i1", -1, &err), 0);
+  assert_int_equal (state_image_namer (st, "n:1", "i1", 1000, &o, &err), 0);
+  /* bound again after the pull */
+  assert_int_equal (state_image_note (st, "n:1", "i1", 1002, &err), 0);
+  assert_int_equal (state_image_namer (st, "n:1", "i1", 1000, &o, &err), 1);
+  assert_int_equal (o, 1002);
+  state_close (st);
+  rm_db (path);
+}
+
 int
 main (void)
 {
@@ -240,6 +271,7 @@ main (void)
     cmocka_unit_test (overrides_round_trip),
     cmocka_unit_test (audit_list_and_tail),
     cmocka_unit_test (consistent_after_crash),
+    cmocka_unit_test (image_names),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,0 +1,103 @@
+/* The guard's side of image name provenance (engine/imgprov.h): a
+ * forwarded request that binds image names is marked on its pending
+ * answer; a load's or pull's answer body is kept (bounded); a 2xx answer
+ * hands the names to a check worker, which resolves and records them with
+ * no connection attached (the client has its answer already). */
+#include "engine/guard_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "engine/imgprov.h"
+
+/* a load's answer: one line per image; a pull's: its progress */
+#define PROV_BODY_MAX (256 * 1024)
+
+void
+guard_prov_clear (struct pending *pe)
+{
+  free (pe->prov_names);
+  pe->prov_names = NULL;
+  io_buf_free (&pe->prov_body);
+  pe->prov = IMGPROV_NONE;
+  pe->status = 0;
+}
+
+void
+guard_prov_mark (struct conn *c, struct pending *pe)
+{
+  cleanup_free char *raw = NULL;
+  struct engine_uri u;
+  const char *m = llhttp_method_name ((llhttp_method_t)c->req.method);
+  /* only image, build and commit POSTs bind names: nothing else parsed */
+  if (c->req.method != HTTP_POST || c->route == NULL
+      || (strcmp (c->route->group, "image") != 0
+          && strcmp (c->route->group, "build") != 0
+          && strcmp (c->route->pattern, "/commit") != 0))
+    return;
+  raw = engine_req_url (&c->req);
+  if (raw == NULL || engine_uri_parse (raw, strlen (raw), &u) < 0)
+    return;
+  pe->prov = (int)engine_image_prov_of (m, u.path, u.query, c->caller_uid,
+                                        &pe->prov_names);
+  engine_uri_free (&u);
+}
+
+void
+guard_prov_body (struct conn *c, const char *at, size_t len)
+{
+  struct pending *pe = &c->pend[c->pend_head];
+  if (pe->prov != IMGPROV_LOAD && pe->prov != IMGPROV_PULL)
+    return;
+  if (pe->prov_body.len + len > PROV_BODY_MAX)
+    len = PROV_BODY_MAX - pe->prov_body.len;
+  if (len > 0 && io_buf_append (&pe->prov_body, at, len) < 0)
+    io_buf_free (&pe->prov_body);
+}
+
+void
+guard_prov_done (struct conn *c, struct pending *pe)
+{
+  struct engine_guard *g = c->g;
+  struct check_job *j;
+  if (pe->status < 200 || pe->status >= 300
+      || (j = calloc (1, sizeof *j)) == NULL)
+    {
+      guard_prov_clear (pe);
+      return;
+    }
+  j->g = g;
+  j->op = JOB_IMG_NOTE;
+  j->detached = true;
+  j->pidfd = -1;
+  j->prov = pe->prov;
+  j->caller_uid = c->caller_uid;
+  j->name = pe->prov_names;
+  pe->prov_names = NULL;
+  if (pe->prov_body.len > 0
+      && (j->body = malloc (pe->prov_body.len + 1)) != NULL)
+    {
+      memcpy (j->body, pe->prov_body.d + pe->prov_body.off, pe->prov_body.len);
+      j->body[pe->prov_body.len] = '\0';
+      j->len = pe->prov_body.len;
+    }
+  guard_prov_clear (pe);
+  if (g->sync_checks)
+    {
+      guard_prov_run (g, j);
+      guard_job_free (j);
+      return;
+    }
+  guard_checks_enqueue (g, j);
+}
+
+void
+guard_prov_run (struct engine_guard *g, struct check_job *j)
+{
+  engine_image_prov_record (g->cfg.engine_get, g->cfg.engine_get_ctx,
+                            g->cfg.image_note, g->cfg.image_ctx,
+                            (enum engine_image_prov)j->prov, j->name, j->body,
+                            j->len, j->caller_uid);
+}

@@ -1,0 +1,245 @@
+/* Image name provenance (engine/imgprov.h): normalisation as the engine
+ * names images, what a request binds, what is recorded after its answer,
+ * and the create decision. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/imgprov.h"
+
+#define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define IDE                                                                   \
+  "sha256:eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+#define IDP                                                                   \
+  "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+
+static void
+norm (void **state)
+{
+  const struct
+  {
+    const char *in, *out;
+  } t[] = {
+    { "busybox", "docker.io/library/busybox:latest" },
+    { "busybox:1.36", "docker.io/library/busybox:1.36" },
+    { "library/busybox", "docker.io/library/busybox:latest" },
+    { "docker.io/busybox", "docker.io/library/busybox:latest" },
+    { "index.docker.io/library/busybox:latest",
+      "docker.io/library/busybox:latest" },
+    { "me/app:2", "docker.io/me/app:2" },
+    { "localhost/app", "localhost/app:latest" },
+    { "localhost:5000/a/b:c", "localhost:5000/a/b:c" },
+    { "reg.example/x", "reg.example/x:latest" },
+    { "0123456789ab", "docker.io/library/0123456789ab:latest" },
+    { "busybox@sha256:" H64, NULL },
+    { H64, NULL },
+    { "sha256:" H64, NULL },
+    { "busybox:", NULL },
+    { "", NULL },
+    { "a/../b", NULL },
+    { "a?b", NULL },
+    { "/busybox", NULL },
+  };
+  (void)state;
+  for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+    {
+      char *n = engine_image_norm (t[i].in);
+      if ((n == NULL) != (t[i].out == NULL)
+          || (n != NULL && strcmp (n, t[i].out) != 0))
+        fail_msg ("\"%s\" -> \"%s\", want \"%s\"", t[i].in, n ? n : "(null)",
+                  t[i].out ? t[i].out : "(null)");
+      free (n);
+    }
+}
+
+static void
+prov_of (void **state)
+{
+  char *names = NULL;
+  (void)state;
+  assert_int_equal (engine_image_prov_of ("POST", "/images/abc/tag",
+                                          "repo=busybox&tag=x", 1000, &names),
+                    IMGPROV_NAMES);
+  assert_string_equal (names, "busybox:x");
+  free (names);
+  assert_int_equal (
+      engine_image_prov_of ("POST", "/build", "t=a&q=1&t=b%3A2", 1000, &names),
+      IMGPROV_NAMES);
+  assert_string_equal (names, "a\nb:2");
+  free (names);
+  assert_int_equal (engine_image_prov_of ("POST", "/commit",
+                                          "container=c&repo=r", 1000, &names),
+                    IMGPROV_NAMES);
+  assert_string_equal (names, "r");
+  free (names);
+  assert_int_equal (engine_image_prov_of ("POST", "/images/create",
+                                          "fromSrc=-&repo=imp&tag=1", 1000,
+                                          &names),
+                    IMGPROV_NAMES);
+  assert_string_equal (names, "imp:1");
+  free (names);
+  assert_int_equal (
+      engine_image_prov_of ("POST", "/images/load", "", 1000, &names),
+      IMGPROV_LOAD);
+  assert_null (names);
+  /* everyone's pulls; not by digest */
+  assert_int_equal (engine_image_prov_of ("POST", "/images/create",
+                                          "fromImage=busybox&tag=latest", 0,
+                                          &names),
+                    IMGPROV_PULL);
+  assert_string_equal (names, "busybox:latest");
+  free (names);
+  assert_int_equal (engine_image_prov_of ("POST", "/images/create",
+                                          "fromImage=busybox&tag=sha256:" H64,
+                                          1000, &names),
+                    IMGPROV_NONE);
+  /* root's bindings are not recorded; nor reads */
+  assert_int_equal (engine_image_prov_of ("POST", "/images/abc/tag",
+                                          "repo=busybox", 0, &names),
+                    IMGPROV_NONE);
+  assert_int_equal (
+      engine_image_prov_of ("GET", "/images/abc/json", "", 1000, &names),
+      IMGPROV_NONE);
+  assert_int_equal (
+      engine_image_prov_of ("POST", "/images/abc/tag", "", 1000, &names),
+      IMGPROV_NONE);
+}
+
+/* the engine, as the records see it */
+static int
+fake_get (void *ctx, const char *path, char **body, size_t *len)
+{
+  const char *a = NULL;
+  (void)ctx;
+  if (strcmp (path, "/images/busybox/json") == 0
+      || strcmp (path, "/images/docker.io/library/loaded:1/json") == 0
+      || strcmp (path, "/images/loaded:1/json") == 0)
+    a = "{\"Id\":\"" IDE "\"}";
+  else if (strcmp (path,
+                   "/images/docker.io/library/busybox@sha256:" H64 "/json")
+           == 0)
+    a = "{\"Id\":\"" IDP "\"}";
+  else if (strcmp (path, "/images/down/json") == 0)
+    return -1;
+  if (a == NULL)
+    return 1;
+  *body = strdup (a);
+  *len = strlen (a);
+  return 0;
+}
+
+static char notes[1024];
+
+static int
+fake_note (void *ctx, const char *name, const char *id, int64_t uid)
+{
+  size_t n = strlen (notes);
+  (void)ctx;
+  snprintf (notes + n, sizeof notes - n, "%s=%s/%lld;", name, id + 7 + 60,
+            (long long)uid);
+  return 0;
+}
+
+static void
+record (void **state)
+{
+  static const char load[]
+      = "{\"stream\":\"Loaded image: loaded:1\\n\"}\r\n"
+        "{\"stream\":\"Loaded image ID: sha256:" H64 "\\n\"}\r\n";
+  static const char pull[] = "{\"status\":\"Digest: sha256:" H64 "\"}\r\n"
+                             "{\"status\":\"Status: Downloaded newer image "
+                             "for busybox:latest\"}\r\n";
+  (void)state;
+  notes[0] = '\0';
+  engine_image_prov_record (fake_get, NULL, fake_note, NULL, IMGPROV_NAMES,
+                            "busybox\nnosuch:1\n", NULL, 0, 1001);
+  assert_string_equal (notes, "docker.io/library/busybox:latest=eeee/1001;");
+  notes[0] = '\0';
+  engine_image_prov_record (fake_get, NULL, fake_note, NULL, IMGPROV_LOAD,
+                            NULL, load, sizeof load - 1, 1001);
+  assert_string_equal (notes, "docker.io/library/loaded:1=eeee/1001;");
+  /* a pull: by the digest it answered, not what the name points at */
+  notes[0] = '\0';
+  engine_image_prov_record (fake_get, NULL, fake_note, NULL, IMGPROV_PULL,
+                            "busybox", pull, sizeof pull - 1, 1001);
+  assert_string_equal (notes, "docker.io/library/busybox:latest=1111/-1;");
+  notes[0] = '\0';
+  engine_image_prov_record (fake_get, NULL, fake_note, NULL, IMGPROV_PULL,
+                            "busybox", "{}", 2, 1001);
+  assert_string_equal (notes, "");
+}
+
+static int
+fake_namer (void *ctx, const char *name, const char *id, uid_t caller,
+            uid_t *other)
+{
+  (void)ctx;
+  if (strcmp (name, "docker.io/library/busybox:latest") == 0
+      && strcmp (id, IDE) == 0 && caller != 1001)
+    {
+      *other = 1001;
+      return 1;
+    }
+  return 0;
+}
+
+static void
+create_check (void **state)
+{
+  struct eci_verdict v = { 0 };
+  (void)state;
+  const char *b = "{\"Image\":\"busybox\"}";
+  assert_int_equal (engine_image_name_check (fake_get, NULL, fake_namer, NULL,
+                                             b, strlen (b), 1000, &v),
+                    -1);
+  assert_int_equal (v.status, 403);
+  assert_string_equal (v.rule, "eci.image-owner");
+  assert_string_equal (
+      v.message, "enhanced container isolation: image \"busybox\" was "
+                 "given that name by another user (uid 1001); run it "
+                 "by its id (" IDE ") if you trust it, or pull it again");
+  eci_verdict_clear (&v);
+  /* its namer, by id, a folded key, no such image, no namer */
+  assert_int_equal (engine_image_name_check (fake_get, NULL, fake_namer, NULL,
+                                             b, strlen (b), 1001, &v),
+                    0);
+  const char *pass[] = { "{\"Image\":\"" IDE "\"}", "{\"Image\":\"x\"}",
+                         "{\"Image\":\"busybox@sha256:" H64 "\"}", "{}" };
+  for (size_t i = 0; i < sizeof pass / sizeof *pass; i++)
+    assert_int_equal (engine_image_name_check (fake_get, NULL, fake_namer,
+                                               NULL, pass[i], strlen (pass[i]),
+                                               1000, &v),
+                      0);
+  b = "{\"image\":\"busybox\"}";
+  assert_int_equal (engine_image_name_check (fake_get, NULL, fake_namer, NULL,
+                                             b, strlen (b), 1000, &v),
+                    -1);
+  eci_verdict_clear (&v);
+  b = "{\"Image\":\"down\"}";
+  assert_int_equal (engine_image_name_check (fake_get, NULL, fake_namer, NULL,
+                                             b, strlen (b), 1000, &v),
+                    -1);
+  assert_int_equal (v.status, 502);
+  eci_verdict_clear (&v);
+  b = "{\"Image\":\"busybox\"}";
+  assert_int_equal (engine_image_name_check (fake_get, NULL, NULL, NULL, b,
+                                             strlen (b), 1000, &v),
+                    0);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (norm),
+    cmocka_unit_test (prov_of),
+    cmocka_unit_test (record),
+    cmocka_unit_test (create_check),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
