@@ -52,6 +52,13 @@
   REFUSAL_PREFIX "docker API endpoint \"%s %s\" is not one moat checks "      \
                  "(a deprecated, debug or newer endpoint), so it is "         \
                  "blocked; use the docker CLI's current commands"
+/* %.*s: the Content-Type as received (shortened) */
+#define REFUSAL_ENGINE_FORM_BODY                                              \
+  REFUSAL_PREFIX "a request body of type \"%.*s\" can't be sent to the "      \
+                 "engine: it would read the body's form fields as query "     \
+                 "parameters, which moat checks in the URL only; put the "    \
+                 "parameters in the URL and send the body as "                \
+                 "application/json, application/x-tar or with no type"
 #define REFUSAL_ENGINE_PEER                                                   \
   REFUSAL_PREFIX "this filtered docker socket belongs to another container"
 

@@ -126,6 +126,20 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
       d->message = msg;
       return 0;
     }
+  /* Go's ParseForm/FormValue merge a form body's fields into the query,
+   * before the URL's: ?fromSrc=- in the URL and fromSrc=URL in the body
+   * made the engine download the URL.  The query checks read the URL. */
+  if (d->eci && f->has_body && f->form_type != NULL)
+    {
+      char *msg;
+      if (asprintf (&msg, REFUSAL_ENGINE_FORM_BODY, 128, f->form_type) < 0)
+        return -1;
+      d->verdict = ENGINE_REFUSE;
+      d->status = 415;
+      d->rule = "eci.form";
+      d->message = msg;
+      return 0;
+    }
   if (d->eci && decide_eci (f, uri, d) < 0)
     return -1;
   if (d->verdict == ENGINE_REFUSE)
