@@ -91,6 +91,35 @@ out=$(uapi POST /v1.41/containers/ckx/stop '' application/x-www-form-urlencoded)
 case "$out" in *"No such container"*404) ok "a form type without a body is forwarded" ;;
   *) not_ok "a form type without a body is forwarded" "$out" ;; esac
 
+# ---- hole: docker top's ps arguments -----------------------------------------
+# GET /containers/{id}/top?ps_args= runs ps(1) as host root with the
+# caller's arguments over every host process, and keeps the lines whose
+# PID column is one of the container's processes.  A format with a
+# multi-word column before PID (args, with BSD `e` its environment)
+# shifts that column, and the engine's error quotes the word it read as
+# a pid: any host process's command line and environment, word by word.
+# (The engine refuses `x=PID` renames, but only after white space.)
+env -i TOPSECRET=root-secret-top sleep 600 &
+hostpid=$!
+harness_track topsecret "$hostpid"
+as_user docker run -d --name topc busybox sleep 600 >/dev/null
+for a in "-o args,tty,pid ww e -p $hostpid" "-oetimes=PID,args e -e"; do
+  q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$a")
+  out=$(uapi GET "/v1.41/containers/topc/top?ps_args=$q")
+  case "$out" in
+    *TOPSECRET*) not_ok "docker top -- $a: another process's environment is not shown" "$out" ;;
+    *"${E}docker top's ps options "*403) ok "docker top -- $a: refused" ;;
+    *) not_ok "docker top -- $a: refused" "$out" ;;
+  esac
+done
+# what stays: the usual forms
+for a in "" "-ef" "aux" "-o pid,args" "-eo pid,user,args"; do
+  q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$a")
+  out=$(uapi GET "/v1.41/containers/topc/top?ps_args=$q")
+  case "$out" in *'"Processes":[['*"sleep 600"*200) ok "docker top -- '$a' works" ;;
+    *) not_ok "docker top -- '$a' works" "$out" ;; esac
+done
+
 # ---- checked, not a hole: checkpoints name a host directory ----------------
 # docker checkpoint create/ls/rm take a host directory (CheckpointDir,
 # ?dir=) the engine would mkdir, list and `rm -rf` as root; and start
