@@ -200,6 +200,13 @@
   REFUSAL_PREFIX "the engine would fetch \"%s\" itself, from the host and "   \
                  "outside the net guard; fetch it yourself and send it as "   \
                  "the build context"
+/* docker top's ps options (engine/eci_top.c).  %s: ps_args as given */
+#define REFUSAL_ECI_TOP                                                       \
+  REFUSAL_PREFIX "docker top's ps options \"%.128s\" are refused: the "      \
+                 "engine runs ps as host root over every host process, and "  \
+                 "a renamed column, a column before PID that holds spaces, "  \
+                 "or no header would show other processes; use a standard "   \
+                 "format (-ef, aux, -l, -j) or -o pid,..."
 #define REFUSAL_ECI_FETCH_IMPORT                                              \
   REFUSAL_PREFIX "the engine would fetch \"%s\" itself, from the host and "   \
                  "outside the net guard; download it and import it from "     \

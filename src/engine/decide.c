@@ -81,6 +81,15 @@ decide_eci (const struct engine_head_facts *f, const struct engine_uri *uri,
       d->op = d->route->op;
       return 0;
     default:
+      /* docker top runs ps(1) as host root over every host process */
+      if (strcmp (d->route->pattern, "/containers/**/top") == 0
+          && eci_check_top (uri->query, &v) != 0)
+        {
+          r = refuse (d, v.status ? v.status : 403, v.rule ? v.rule : "eci",
+                      false, v.message ? v.message : REFUSAL_ENGINE_REFUSED);
+          eci_verdict_clear (&v);
+          return r;
+        }
       return 0;
     }
 }

@@ -451,6 +451,57 @@ form_bodies (void **state)
   engine_decision_clear (&d);
 }
 
+/* docker top's ps_args under ECI: standard formats and -o pid,... pass;
+ * renamed columns, formats not starting with pid, no header, several
+ * different values are refused. */
+static void
+top_ps_args (void **state)
+{
+  static const char *const pass[] = {
+    "/containers/c/top",
+    "/containers/c/top?ps_args=",
+    "/containers/c/top?ps_args=-ef",
+    "/containers/c/top?ps_args=aux",
+    "/v1.41/containers/c/top?ps_args=-o%20pid,user,args",
+    "/containers/c/top?ps_args=-eo+pid,args+ww+e",
+    "/containers/c/top?ps_args=axopid,args",
+    "/containers/c/top?ps_args=-ef+--forest&ps_args=-ef+--forest",
+  };
+  static const char *const refused[] = {
+    "/containers/c/top?ps_args=-o%20args,tty,pid%20e%20-p%201",
+    "/containers/c/top?ps_args=-oetimes=PID,args%20e%20-e",
+    "/containers/c/top?ps_args=-o+pid=X,args",
+    "/containers/c/top?ps_args=-O+args",
+    "/containers/c/top?ps_args=auxh",
+    "/containers/c/top?ps_args=-e+--no-headers+-o+pid,args",
+    "/containers/c/top?ps_args=-e+--format+args,pid",
+    "/containers/c/top?ps_args=-o",
+    "/containers/c/top?ps_args=-o+pidx",
+    "/containers/c/top?ps_args=%25p%20%25a",
+    "/containers/c/top?ps_args=-ef&ps_args=-o+args,pid",
+    "/containers/c/top?ps_args=-o%09args,pid",
+  };
+  struct policy p = eci_policy ();
+  struct engine_decision d;
+  (void)state;
+  for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++)
+    {
+      struct engine_head_facts f = facts (HTTP_GET, pass[i]);
+      assert_int_equal (engine_decide (&f, &p, &d), 0);
+      if (d.verdict != ENGINE_ALLOW)
+        fail_msg ("refused: %s", pass[i]);
+      engine_decision_clear (&d);
+    }
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+    {
+      struct engine_head_facts f = facts (HTTP_GET, refused[i]);
+      assert_int_equal (engine_decide (&f, &p, &d), 0);
+      if (d.verdict != ENGINE_REFUSE || strcmp (d.rule, "eci.top") != 0)
+        fail_msg ("not refused: %s", refused[i]);
+      engine_decision_clear (&d);
+    }
+}
+
 int
 main (void)
 {
@@ -466,6 +517,7 @@ main (void)
     cmocka_unit_test (owner_checked),
     cmocka_unit_test (form_types),
     cmocka_unit_test (form_bodies),
+    cmocka_unit_test (top_ps_args),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
