@@ -120,6 +120,24 @@ for a in "" "-ef" "aux" "-o pid,args" "-eo pid,user,args"; do
     *) not_ok "docker top -- '$a' works" "$out" ;; esac
 done
 
+# ---- hole: block I/O limits name a host path ---------------------------------
+# --device-read-bps and the other Blkio*Device fields carry a path the
+# engine stat()s as host root at start ("no such device" for a file that
+# exists, "no such file or directory" for one that does not): whether a
+# file exists in a directory the user cannot search.  The CLI checks the
+# form, the API does not.
+mkdir -p "$W/v" && chmod 0700 "$W/v" && echo x >"$W/v/exists"
+for p in "$W/v/exists" "$W/v/nonexist" /dev/shm/x /dev/fd/3/x; do
+  out=$(uapi POST "/v1.41/containers/create" "{\"Image\":\"busybox\",\"Cmd\":[\"true\"],\"HostConfig\":{\"BlkioDeviceReadBps\":[{\"Path\":\"$p\",\"Rate\":1024}]}}")
+  case "$out" in
+    *"${E}block I/O limit device "*"$p"*"denied; it must be a device path under /dev"*403) ok "BlkioDeviceReadBps $p: refused" ;;
+    *) not_ok "BlkioDeviceReadBps $p: refused" "$out" ;;
+  esac
+done
+out=$(uapi POST "/v1.41/containers/create" '{"Image":"busybox","Cmd":["true"],"HostConfig":{"BlkioWeightDevice":[{"Path":"/dev/null","Weight":100}]}}')
+case "$out" in *'"Id":'*201) ok "BlkioWeightDevice /dev/null passes the guard" ;;
+  *) not_ok "BlkioWeightDevice /dev/null passes the guard" "$out" ;; esac
+
 # ---- checked, not a hole: checkpoints name a host directory ----------------
 # docker checkpoint create/ls/rm take a host directory (CheckpointDir,
 # ?dir=) the engine would mkdir, list and `rm -rf` as root; and start
