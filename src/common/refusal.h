@@ -169,6 +169,11 @@
   REFUSAL_PREFIX "host device \"%s\" can't be given to a container; only "    \
                  "/dev/fuse, /dev/net/tun and the standard character "        \
                  "devices (null, zero, full, random, urandom, tty) can"
+/* %s: the path as given (engine/eci_hostcfg.c) */
+#define REFUSAL_ECI_BLKIO_DEVICE                                              \
+  REFUSAL_PREFIX "block I/O limit device \"%.256s\" denied; it must be a "   \
+                 "device path under /dev (the engine looks it up as host "    \
+                 "root)"
 #define REFUSAL_ECI_DEVICE_CGROUP_RULES                                       \
   REFUSAL_PREFIX "device cgroup rules can't be set; they would give access "  \
                  "to host devices"
