@@ -52,6 +52,13 @@
   REFUSAL_PREFIX "docker API endpoint \"%s %s\" is not one moat checks "      \
                  "(a deprecated, debug or newer endpoint), so it is "         \
                  "blocked; use the docker CLI's current commands"
+/* %.*s: the Content-Type as received (shortened) */
+#define REFUSAL_ENGINE_FORM_BODY                                              \
+  REFUSAL_PREFIX "a request body of type \"%.*s\" can't be sent to the "      \
+                 "engine: it would read the body's form fields as query "     \
+                 "parameters, which moat checks in the URL only; put the "    \
+                 "parameters in the URL and send the body as "                \
+                 "application/json, application/x-tar or with no type"
 #define REFUSAL_ENGINE_PEER                                                   \
   REFUSAL_PREFIX "this filtered docker socket belongs to another container"
 
@@ -162,6 +169,11 @@
   REFUSAL_PREFIX "host device \"%s\" can't be given to a container; only "    \
                  "/dev/fuse, /dev/net/tun and the standard character "        \
                  "devices (null, zero, full, random, urandom, tty) can"
+/* %s: the path as given (engine/eci_hostcfg.c) */
+#define REFUSAL_ECI_BLKIO_DEVICE                                              \
+  REFUSAL_PREFIX "block I/O limit device \"%.256s\" denied; it must be a "   \
+                 "device path under /dev (the engine looks it up as host "    \
+                 "root)"
 #define REFUSAL_ECI_DEVICE_CGROUP_RULES                                       \
   REFUSAL_PREFIX "device cgroup rules can't be set; they would give access "  \
                  "to host devices"
@@ -193,6 +205,13 @@
   REFUSAL_PREFIX "the engine would fetch \"%s\" itself, from the host and "   \
                  "outside the net guard; fetch it yourself and send it as "   \
                  "the build context"
+/* docker top's ps options (engine/eci_top.c).  %s: ps_args as given */
+#define REFUSAL_ECI_TOP                                                       \
+  REFUSAL_PREFIX "docker top's ps options \"%.128s\" are refused: the "      \
+                 "engine runs ps as host root over every host process, and "  \
+                 "a renamed column, a column before PID that holds spaces, "  \
+                 "or no header would show other processes; use a standard "   \
+                 "format (-ef, aux, -l, -j) or -o pid,..."
 #define REFUSAL_ECI_FETCH_IMPORT                                              \
   REFUSAL_PREFIX "the engine would fetch \"%s\" itself, from the host and "   \
                  "outside the net guard; download it and import it from "     \
@@ -290,11 +309,6 @@
   REFUSAL_PREFIX "docker checkpoint is blocked for users other than root: "   \
                  "the engine dumps and restores a container's memory as "     \
                  "host root"
-/* a POST/PUT body the engine would read as form parameters */
-#define REFUSAL_ENGINE_FORM_BODY                                              \
-  REFUSAL_PREFIX "a request body of Content-Type "                            \
-                 "application/x-www-form-urlencoded is blocked: the engine "  \
-                 "would read it as query parameters no check saw"
 #define REFUSAL_OWNER_UNCHECKED                                               \
   REFUSAL_PREFIX "whose container this is cannot be checked here; exec and "  \
                  "attach are blocked"

@@ -92,6 +92,15 @@ decide_eci (const struct engine_head_facts *f, const struct engine_uri *uri,
       d->op = d->route->op;
       return 0;
     default:
+      /* docker top runs ps(1) as host root over every host process */
+      if (strcmp (d->route->pattern, "/containers/**/top") == 0
+          && eci_check_top (uri->query, &v) != 0)
+        {
+          r = refuse (d, v.status ? v.status : 403, v.rule ? v.rule : "eci",
+                      false, v.message ? v.message : REFUSAL_ENGINE_REFUSED);
+          eci_verdict_clear (&v);
+          return r;
+        }
       return 0;
     }
 }
@@ -137,11 +146,20 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
       d->message = msg;
       return 0;
     }
-  /* Go's ParseForm reads such a POST/PUT body as parameters, ahead of
-   * the query's: a container= or networkmode= no check saw */
-  if (d->eci && f->has_body && f->form_body
-      && (f->method == HTTP_POST || f->method == HTTP_PUT))
-    return refuse (d, 400, "eci.form", false, REFUSAL_ENGINE_FORM_BODY);
+  /* Go's ParseForm/FormValue merge a form body's fields into the query,
+   * before the URL's: ?fromSrc=- in the URL and fromSrc=URL in the body
+   * made the engine download the URL.  The query checks read the URL. */
+  if (d->eci && f->has_body && f->form_type != NULL)
+    {
+      char *msg;
+      if (asprintf (&msg, REFUSAL_ENGINE_FORM_BODY, 128, f->form_type) < 0)
+        return -1;
+      d->verdict = ENGINE_REFUSE;
+      d->status = 415;
+      d->rule = "eci.form";
+      d->message = msg;
+      return 0;
+    }
   if (d->eci && decide_eci (f, uri, d) < 0)
     return -1;
   if (d->verdict == ENGINE_REFUSE)

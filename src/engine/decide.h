@@ -30,7 +30,10 @@ struct engine_head_facts
   bool has_body;       /* chunked, or a Content-Length > 0 */
   uid_t caller_uid;    /* whom the request acts for */
   bool command_list;   /* the listener applies eci.commandList */
-  bool form_body;      /* a body of Content-Type x-www-form-urlencoded */
+
+  /* a Content-Type the engine reads as form fields (engine_req_form_type),
+   * or NULL */
+  const char *form_type;
 };
 
 enum engine_verdict

@@ -183,6 +183,10 @@ int eci_check_network_create (const struct eci_config *cfg,
  * the engine would fetch itself) and BuildKit (version=2) refused. */
 int eci_check_build (const char *query, struct eci_verdict *v);
 
+/* GET /containers/{id}/top query: ps_args other than a standard format
+ * or a -o format starting with pid refused (engine/eci_top.c). */
+int eci_check_top (const char *query, struct eci_verdict *v);
+
 /* POST /images/create query: fromSrc other than "-" (the engine would
  * download a URL as host root) refused. */
 int eci_check_image_create (const char *query, struct eci_verdict *v);

@@ -48,6 +48,63 @@ empty_array (json_t *hc, const char *field, bool *empty, struct eci_verdict *v)
   return 0;
 }
 
+/* A block I/O limit's device path, which the engine stat()s as host root
+ * at every start: an absolute, clean path under /dev that goes through
+ * none of the directories a user can write or that lead out of /dev
+ * (/dev/shm's symlinks, /dev/fd to the engine's own descriptors).  Any
+ * other path told a user whether a file exists where they cannot look
+ * ("no such device" or "no such file or directory"). */
+static bool
+blkio_path_ok (const char *p)
+{
+  static const char *const no_dir[]
+      = { "shm", "mqueue", "fd", "stdin", "stdout", "stderr", "core", NULL };
+  const char *c;
+  if (strncmp (p, "/dev/", 5) != 0 || p[5] == '\0')
+    return false;
+  for (c = p + 5;;)
+    {
+      size_t n = strcspn (c, "/");
+      if (n == 0 || c[0] == '.')
+        return false;
+      if (c[n] == '\0')
+        return true;
+      for (size_t i = 0; no_dir[i]; i++)
+        if (strlen (no_dir[i]) == n && strncmp (c, no_dir[i], n) == 0)
+          return false;
+      c += n + 1;
+    }
+}
+
+static int
+check_blkio_paths (json_t *hc, struct eci_verdict *v)
+{
+  static const char *const fields[]
+      = { "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps",
+          "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps" };
+  for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+    {
+      json_t *x, *e, *ph;
+      size_t i;
+      if (eci_obj_get (hc, fields[f], &x, v) < 0)
+        return -1;
+      if (x != NULL && !json_is_null (x) && !json_is_array (x))
+        return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID, fields[f]);
+      json_array_foreach (x, i, e)
+      {
+        if (!json_is_object (e))
+          return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID,
+                             fields[f]);
+        if (eci_obj_get (e, "Path", &ph, v) < 0)
+          return -1;
+        if (!blkio_path_ok (eci_str_or_empty (ph)))
+          return eci_refuse (v, 403, "eci.device", REFUSAL_ECI_BLKIO_DEVICE,
+                             eci_str_or_empty (ph));
+      }
+    }
+  return 0;
+}
+
 /* HostConfig fields that reach host devices, host cgroups, the engine's
  * masks or a plugin: Devices (only the safe list), DeviceCgroupRules and
  * DeviceRequests (none), CgroupParent (none), SecurityOpt
@@ -80,6 +137,8 @@ check_host_access (const struct policy *pol, json_t *hc, struct eci_verdict *v)
     if (!eci_in_list (p, safe_devices))
       return eci_refuse (v, 403, "eci.device", REFUSAL_ECI_DEVICE, p);
   }
+  if (check_blkio_paths (hc, v) < 0)
+    return -1;
   if (empty_array (hc, "DeviceCgroupRules", &empty, v) < 0)
     return -1;
   if (!empty)

@@ -226,14 +226,15 @@ handle_head (struct conn *c)
   struct timespec now;
   const char *gate_text = NULL;
   cleanup_free char *raw_uri = engine_req_url (&c->req);
+  cleanup_free char *form_type = engine_req_form_type (&c->req);
   struct engine_head_facts f = {
     .method = c->req.method,
     .http_major = c->req.http_major,
     .raw_uri = raw_uri,
     .has_body = engine_req_has_body (&c->req),
+    .form_type = form_type,
     .caller_uid = c->caller_uid,
     .command_list = c->command_list,
-    .form_body = engine_req_form_body (&c->req),
   };
   int r;
 

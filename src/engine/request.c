@@ -1,6 +1,7 @@
 /* The engine guard's request side (request.h). */
 #include "request.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -307,30 +308,84 @@ engine_req_headers_valid (const struct engine_req *c)
   return true;
 }
 
+/* Go's unicode.IsSpace beyond ASCII, as UTF-8 (strings.TrimSpace). */
+static size_t
+go_space_len (const unsigned char *s, size_t n)
+{
+  static const char *const sp[]
+      = { "\xc2\x85",     "\xc2\xa0",     "\xe1\x9a\x80", "\xe2\x80\x80",
+          "\xe2\x80\x81", "\xe2\x80\x82", "\xe2\x80\x83", "\xe2\x80\x84",
+          "\xe2\x80\x85", "\xe2\x80\x86", "\xe2\x80\x87", "\xe2\x80\x88",
+          "\xe2\x80\x89", "\xe2\x80\x8a", "\xe2\x80\xa8", "\xe2\x80\xa9",
+          "\xe2\x80\xaf", "\xe2\x81\x9f", "\xe3\x80\x80" };
+  if (n > 0 && s[0] != '\0' && strchr (" \t\n\v\f\r", s[0]) != NULL)
+    return 1;
+  for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++)
+    {
+      size_t l = strlen (sp[i]);
+      if (n >= l && memcmp (s, sp[i], l) == 0)
+        return l;
+    }
+  return 0;
+}
+
+/* Whether a Content-Type value's media type, as Go's mime.ParseMediaType
+ * reads it (up to ';', strings.TrimSpace, strings.ToLower: U+0130 folds
+ * to 'i', U+212A to 'k'), is one whose body net/http parses as form
+ * fields. */
+static bool
+form_media_type_p (const char *v, size_t n)
+{
+  static const char *const forms[]
+      = { "application/x-www-form-urlencoded", "multipart/form-data" };
+  const unsigned char *s = (const unsigned char *)v;
+  char t[64];
+  size_t a = 0, b, k = 0, l;
+  const char *semi = memchr (v, ';', n);
+  b = semi ? (size_t)(semi - v) : n;
+  while (a < b && (l = go_space_len (s + a, b - a)) > 0)
+    a += l;
+  for (bool more = true; more;)
+    {
+      more = false;
+      for (l = 1; l <= 3 && l <= b - a; l++)
+        if (go_space_len (s + b - l, l) == l)
+          {
+            b -= l;
+            more = true;
+            break;
+          }
+    }
+  for (size_t i = a; i < b && k < sizeof t - 1;)
+    {
+      if (b - i >= 2 && s[i] == 0xc4 && s[i + 1] == 0xb0)
+        t[k++] = 'i', i += 2;
+      else if (b - i >= 3 && memcmp (s + i, "\xe2\x84\xaa", 3) == 0)
+        t[k++] = 'k', i += 3;
+      else
+        t[k++] = (char)tolower (s[i++]);
+    }
+  t[k] = '\0';
+  for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+    if (strcmp (t, forms[i]) == 0)
+      return true;
+  return false;
+}
+
+char *
+engine_req_form_type (const struct engine_req *c)
+{
+  for (size_t i = 0; i < c->n_headers; i++)
+    if (hdr_is (c, i, "content-type")
+        && form_media_type_p (c->hbuf.d + c->hval_off[i], c->hval_len[i]))
+      return strndup (c->hbuf.d + c->hval_off[i], c->hval_len[i]);
+  return NULL;
+}
+
 bool
 engine_req_has_body (const struct engine_req *r)
 {
   return r->chunked_in || r->content_length > 0;
-}
-
-bool
-engine_req_form_body (const struct engine_req *r)
-{
-  static const char form[] = "application/x-www-form-urlencoded";
-  for (size_t i = 0; i < r->n_headers; i++)
-    {
-      const char *v = r->hbuf.d + r->hval_off[i];
-      size_t n = r->hval_len[i];
-      if (!hdr_is (r, i, "Content-Type"))
-        continue;
-      while (n && (*v == ' ' || *v == '\t'))
-        v++, n--;
-      if (n >= sizeof form - 1 && strncasecmp (v, form, sizeof form - 1) == 0
-          && (n == sizeof form - 1 || v[sizeof form - 1] == ';'
-              || v[sizeof form - 1] == ' ' || v[sizeof form - 1] == '\t'))
-        return true;
-    }
-  return false;
 }
 
 static llhttp_settings_t settings;

@@ -64,9 +64,11 @@ char *engine_req_url (const struct engine_req *r);
 bool engine_req_headers_valid (const struct engine_req *r);
 /* Chunked, or a Content-Length > 0. */
 bool engine_req_has_body (const struct engine_req *r);
-/* A Content-Type header names application/x-www-form-urlencoded: the
- * engine (Go's ParseForm) would read a POST or PUT body as parameters. */
-bool engine_req_form_body (const struct engine_req *r);
+/* The first Content-Type value whose media type (as Go's net/http reads
+ * it) makes the engine parse the body as form fields and merge them into
+ * the query: application/x-www-form-urlencoded, multipart/form-data.
+ * malloc'd; NULL when there is none (or out of memory). */
+char *engine_req_form_type (const struct engine_req *c);
 /* Append the head to out without framing headers (Content-Length,
  * Transfer-Encoding) nor Expect, and without the blank line; uri replaces
  * the request-URI when not NULL.  0, or -1 with errno. */

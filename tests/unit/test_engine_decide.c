@@ -13,6 +13,7 @@
 
 #include "common/refusal.h"
 #include "engine/decide.h"
+#include "engine/request.h"
 
 static char *deny_push[] = { "push" };
 static char *allow_ps[] = { "ps" };
@@ -362,10 +363,10 @@ owner_checked (void **state)
   /* a form body would be read as parameters */
   f = facts (HTTP_POST, "/commit?container=c1");
   f.has_body = true;
-  f.form_body = true;
+  f.form_type = "application/x-www-form-urlencoded";
   assert_int_equal (engine_decide (&f, &p, &d), 0);
   assert_int_equal (d.verdict, ENGINE_REFUSE);
-  assert_int_equal (d.status, 400);
+  assert_int_equal (d.status, 415);
   assert_string_equal (d.rule, "eci.form");
   engine_decision_clear (&d);
   /* the exec endpoints: the exec id between /exec/ and the suffix */
@@ -397,6 +398,150 @@ owner_checked (void **state)
   engine_decision_clear (&d);
 }
 
+/* The Content-Type of a head as the engine (Go's mime.ParseMediaType:
+ * up to ';', TrimSpace, ToLower) reads it: form types found in any
+ * spelling; NULL for other types. */
+static char *
+form_type_of (const char *ct)
+{
+  struct engine_req r;
+  char head[512];
+  char *t;
+  snprintf (head, sizeof head,
+            "POST /images/create HTTP/1.1\r\nHost: x\r\n%s\r\n"
+            "Content-Length: 1\r\n\r\n",
+            ct);
+  engine_req_init (&r, 65536, NULL, NULL);
+  assert_int_equal (llhttp_execute (&r.p, head, strlen (head)), HPE_PAUSED);
+  t = engine_req_form_type (&r);
+  engine_req_free (&r);
+  return t;
+}
+
+static void
+form_types (void **state)
+{
+  static const char *const form[] = {
+    "Content-Type: application/x-www-form-urlencoded",
+    "content-type: Application/X-WWW-Form-Urlencoded; charset=utf-8",
+    "Content-Type:   multipart/form-data; boundary=B",
+    "Content-Type: application/x-www-form-urlencoded ;x=y",
+    /* Go's TrimSpace and ToLower beyond ASCII: U+00A0, U+3000, U+0130 */
+    "Content-Type: \xc2\xa0"
+    "application/x-www-form-urlencoded\xe3\x80\x80",
+    "Content-Type: appl\xc4\xb0"
+    "cation/x-www-form-urlencoded",
+    "Content-Type: application/json\r\nContent-Type: multipart/form-data",
+  };
+  static const char *const other[] = {
+    "Content-Type: application/json",
+    "Content-Type: application/x-tar",
+    "Content-Type: application/x-www-form-urlencodedx",
+    "Content-Type: multipart/mixed; boundary=B",
+    "X-Content-Type: multipart/form-data",
+    "Content-Type: text/plain; x=application/x-www-form-urlencoded",
+  };
+  (void)state;
+  for (size_t i = 0; i < sizeof form / sizeof form[0]; i++)
+    {
+      char *t = form_type_of (form[i]);
+      if (t == NULL)
+        fail_msg ("not seen as a form: %s", form[i]);
+      free (t);
+    }
+  for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+    {
+      char *t = form_type_of (other[i]);
+      if (t != NULL)
+        fail_msg ("seen as a form: %s", other[i]);
+    }
+}
+
+/* Under ECI a form-typed body is refused on every route: the engine
+ * would merge its fields into the query the guard checked in the URL.
+ * A form type without a body, or ECI off, is forwarded. */
+static void
+form_bodies (void **state)
+{
+  struct policy p = eci_policy ();
+  struct engine_head_facts f
+      = facts (HTTP_POST, "/v1.41/images/create?fromSrc=-");
+  struct engine_decision d;
+  char msg[512];
+  (void)state;
+  f.has_body = true;
+  f.form_type = "application/x-www-form-urlencoded";
+  snprintf (msg, sizeof msg, REFUSAL_ENGINE_FORM_BODY, 128,
+            "application/x-www-form-urlencoded");
+  expect_refuse (&f, &p, 415, "eci.form", false, msg);
+  f = facts (HTTP_POST, "/build");
+  f.has_body = true;
+  f.form_type = "multipart/form-data; boundary=B";
+  expect_refuse (&f, &p, 415, "eci.form", false, NULL);
+  f.has_body = false;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_not_equal (d.verdict, ENGINE_REFUSE);
+  engine_decision_clear (&d);
+  p.eci.enabled = false;
+  f = facts (HTTP_POST, "/images/create?fromSrc=-");
+  f.has_body = true;
+  f.form_type = "application/x-www-form-urlencoded";
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+}
+
+/* docker top's ps_args under ECI: standard formats and -o pid,... pass;
+ * renamed columns, formats not starting with pid, no header, several
+ * different values are refused. */
+static void
+top_ps_args (void **state)
+{
+  static const char *const pass[] = {
+    "/containers/c/top",
+    "/containers/c/top?ps_args=",
+    "/containers/c/top?ps_args=-ef",
+    "/containers/c/top?ps_args=aux",
+    "/v1.41/containers/c/top?ps_args=-o%20pid,user,args",
+    "/containers/c/top?ps_args=-eo+pid,args+ww+e",
+    "/containers/c/top?ps_args=axopid,args",
+    "/containers/c/top?ps_args=-ef+--forest&ps_args=-ef+--forest",
+  };
+  static const char *const refused[] = {
+    "/containers/c/top?ps_args=-o%20args,tty,pid%20e%20-p%201",
+    "/containers/c/top?ps_args=-oetimes=PID,args%20e%20-e",
+    "/containers/c/top?ps_args=-o+pid=X,args",
+    "/containers/c/top?ps_args=-O+args",
+    "/containers/c/top?ps_args=auxh",
+    "/containers/c/top?ps_args=-e+--no-headers+-o+pid,args",
+    "/containers/c/top?ps_args=-e+--format+args,pid",
+    "/containers/c/top?ps_args=-o",
+    "/containers/c/top?ps_args=-o+pidx",
+    "/containers/c/top?ps_args=%25p%20%25a",
+    "/containers/c/top?ps_args=-ef&ps_args=-o+args,pid",
+    "/containers/c/top?ps_args=-o%09args,pid",
+  };
+  struct policy p = eci_policy ();
+  struct engine_decision d;
+  (void)state;
+  for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++)
+    {
+      struct engine_head_facts f = facts (HTTP_GET, pass[i]);
+      assert_int_equal (engine_decide (&f, &p, &d), 0);
+      if (d.verdict != ENGINE_ALLOW)
+        fail_msg ("refused: %s", pass[i]);
+      engine_decision_clear (&d);
+    }
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+    {
+      struct engine_head_facts f = facts (HTTP_GET, refused[i]);
+      assert_int_equal (engine_decide (&f, &p, &d), 0);
+      if (d.verdict != ENGINE_REFUSE || strcmp (d.rule, "eci.top") != 0)
+        fail_msg ("not refused: %s", refused[i]);
+      engine_decision_clear (&d);
+    }
+}
+
 int
 main (void)
 {
@@ -410,6 +555,9 @@ main (void)
     cmocka_unit_test (plain_requests_allowed),
     cmocka_unit_test (unknown_endpoints),
     cmocka_unit_test (owner_checked),
+    cmocka_unit_test (form_types),
+    cmocka_unit_test (form_bodies),
+    cmocka_unit_test (top_ps_args),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/refusal.h"
 #include "engine/eci.h"
 
 struct fx
@@ -748,6 +749,47 @@ driver_names (void **state)
   f->pol.eci.n_drivers = 0;
 }
 
+/* Block I/O limits name a device path the engine stat()s as host root:
+ * only clean paths under /dev, not through /dev/shm or /dev/fd. */
+static void
+blkio_device_paths (void **state)
+{
+  struct fx *f = *state;
+  static const char *const ok_paths[]
+      = { "/dev/sda", "/dev/mapper/vg-root", "/dev/disk/by-id/x" };
+  static const char *const bad[] = {
+    "/root/.ssh/id_rsa", "/dev/shm/x", "/dev/fd/5/etc", "/dev/../etc/x",
+    "/dev//sda",         "/dev/",      "dev/sda",       "/dev/sda/",
+    "/dev/./sda",        "",
+  };
+  static const char *const fields[]
+      = { "BlkioWeightDevice", "blkiodevicereadbps", "BlkioDeviceWriteBps",
+          "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps" };
+  char body[512];
+  for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
+    {
+      for (size_t i = 0; i < sizeof ok_paths / sizeof ok_paths[0]; i++)
+        {
+          snprintf (body, sizeof body,
+                    "{\"HostConfig\":{\"%s\":[{\"Path\":\"%s\",\"Rate\":1}]}}",
+                    fields[k], ok_paths[i]);
+          assert_int_equal (create (f, body, NULL, NULL), 0);
+        }
+      for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        {
+          char *msg = NULL;
+          char want[512];
+          snprintf (body, sizeof body,
+                    "{\"HostConfig\":{\"%s\":[{\"Path\":\"%s\",\"Rate\":1}]}}",
+                    fields[k], bad[i]);
+          assert_int_equal (create (f, body, &msg, NULL), 403);
+          snprintf (want, sizeof want, REFUSAL_ECI_BLKIO_DEVICE, bad[i]);
+          assert_string_equal (msg, want);
+          free (msg);
+        }
+    }
+}
+
 /* Hole 2 and the HostConfig pass: host devices, cgroup placement, masks. */
 static void
 host_config_fields (void **state)
@@ -1140,6 +1182,7 @@ main (void)
     cmocka_unit_test_setup_teardown (local_volume_options, setup, teardown),
     cmocka_unit_test_setup_teardown (driver_names, setup, teardown),
     cmocka_unit_test_setup_teardown (host_config_fields, setup, teardown),
+    cmocka_unit_test_setup_teardown (blkio_device_paths, setup, teardown),
     cmocka_unit_test_setup_teardown (network_create, setup, teardown),
     cmocka_unit_test (build_query),
     cmocka_unit_test (key_folding),
