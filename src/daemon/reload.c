@@ -88,28 +88,32 @@ log_warnings (const struct policy_report *rep)
                 rep->items[i].path[0] ? ": " : "", rep->items[i].msg);
 }
 
+/* A loader's outcome ret: on failure *why holds every problem of rep, one
+ * a line (or err's message); on success rep's warnings are logged.  rep
+ * and err are released. */
+static int
+loaded (int ret, struct policy_report *rep, moat_error_t *err, char **why)
+{
+  *why = NULL;
+  if (ret < 0)
+    *why = rep->n_errors > 0 ? policy_report_format (rep)
+                             : strdup (moat_error_msg (err));
+  else
+    log_warnings (rep);
+  policy_report_free (rep);
+  moat_error_release (err);
+  return ret;
+}
+
 /* Load the admin file; on failure *why holds every problem, one a line. */
 static int
 load_admin (struct moatd *d, struct policy_admin **out, char **why)
 {
   struct policy_report rep = { 0 };
   moat_error_t err = NULL;
-  int ret;
 
-  *why = NULL;
-  ret = policy_admin_load (d->paths, out, &rep, &err);
-  if (ret < 0)
-    {
-      if (rep.n_errors > 0)
-        *why = policy_report_format (&rep);
-      else
-        *why = strdup (moat_error_msg (&err));
-    }
-  else
-    log_warnings (&rep);
-  policy_report_free (&rep);
-  moat_error_release (&err);
-  return ret;
+  return loaded (policy_admin_load (d->paths, out, &rep, &err), &rep, &err,
+                 why);
 }
 
 int
@@ -217,19 +221,9 @@ load_signin (struct moatd *d, struct signin_policy *out, char **why)
 {
   struct policy_report rep = { 0 };
   moat_error_t err = NULL;
-  int ret;
 
-  *why = NULL;
   memset (out, 0, sizeof *out);
-  ret = signin_load (d->paths, out, &rep, &err);
-  if (ret < 0)
-    *why = rep.n_errors > 0 ? policy_report_format (&rep)
-                            : strdup (moat_error_msg (&err));
-  else
-    log_warnings (&rep);
-  policy_report_free (&rep);
-  moat_error_release (&err);
-  return ret;
+  return loaded (signin_load (d->paths, out, &rep, &err), &rep, &err, why);
 }
 
 int
