@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# User networks with the options a user may give them, made through the
+# guarded socket (ECI applies): --internal, no IP masquerading, no ICC, an
+# MTU.  Each is an engine bridge (br-<id>) whatever its options, so from a
+# container with CAP_NET_RAW nothing (TCP, UDP, ping, protocol 132) reaches
+# a refused host in a namespace of the test's own (S counts every packet
+# for it).  Networks that would not be an engine bridge are refused:
+# com.docker.network.bridge.name, macvlan, ipvlan.
+. "$(dirname "$0")/../lib/harness.sh"
+harness_init
+
+S=moat-s-${HARNESS_NETNS#moat-t-}
+export HARNESS_EXTRA_NETNS=$S
+ip route add blackhole 10.83.0.0/24 metric $$ ||
+  harness_bail "blackhole route" "cannot add the safety-net route"
+export HARNESS_EXTRA_CLEANUP="ip route del blackhole 10.83.0.0/24 metric $$ 2>/dev/null"
+H=$HARNESS_NETNS
+adm=$MOAT_ROOT/etc/moat/admin-settings.json
+mkdir -p "$MOAT_ROOT/etc/moat"
+cat >"$adm" <<'J'
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
+                     "exclude": [], "transparentPorts": "*"}}
+J
+chmod 0644 "$adm"
+
+ip netns add "$S"
+ip -n "$S" link set lo up
+ip link add "${S: -8}x" netns "$S" type veth peer name "${S: -8}y" netns "$H"
+ip -n "$S" link set "${S: -8}x" name s0
+ip -n "$H" link set "${S: -8}y" name hs0
+ip -n "$H" addr add 10.83.0.1/24 dev hs0
+ip -n "$S" addr add 10.83.0.5/24 dev s0
+ip -n "$H" link set hs0 up; ip -n "$S" link set s0 up
+ip -n "$S" route add default via 10.83.0.1
+ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1
+ip netns exec "$S" nft -f - <<'NFT' || harness_bail "counters in S" "nft failed"
+table inet moattest {
+  counter any {}
+  chain input {
+    type filter hook prerouting priority raw; policy accept;
+    iifname "s0" ip daddr 10.83.0.5 counter name any
+  }
+}
+NFT
+cnt() { ip netns exec "$S" nft list counter inet moattest "$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'; }
+
+harness_up
+harness_busybox
+harness_probe_image
+for spec in "internal:--internal" "nomasq:-o com.docker.network.bridge.enable_ip_masquerade=false" "noicc:-o com.docker.network.bridge.enable_icc=false" "mtu:-o com.docker.network.driver.mtu=1400"; do
+  n=${spec%%:*}; o=${spec#*:}
+  out=$(docker network create $o "moatopt$n" 2>&1) || { not_ok "create $n" "$out"; continue; }
+  a0=$(cnt any)
+  out=$(docker run --rm --cap-add NET_RAW --network "moatopt$n" probe sh -c 'net-probe tcp 10.83.0.5 80; net-probe udp 10.83.0.5 9999; net-probe ping 10.83.0.5; net-probe raw 10.83.0.5 132' 2>&1)
+  sleep 1
+  [ "$(cnt any)" = "$a0" ] && ok "$n network: nothing reaches the refused host" || not_ok "$n network: nothing reaches the refused host" "any $a0 -> $(cnt any)" "$out"
+done
+out=$(docker network create -o com.docker.network.bridge.name=moatoptbr moatoptnamed 2>&1)
+echo "$out" | grep -q "enhanced container isolation" && ok "a network named after a host bridge (bridge.name) is refused" || not_ok "a network named after a host bridge (bridge.name) is refused" "$out"
+out=$(docker network create -d macvlan -o parent=hs0 moatoptmv 2>&1)
+echo "$out" | grep -q "enhanced container isolation" && ok "a macvlan network is refused" || not_ok "a macvlan network is refused" "$out"
+out=$(docker network create -d ipvlan -o parent=hs0 moatoptiv 2>&1)
+echo "$out" | grep -q "enhanced container isolation" && ok "an ipvlan network is refused" || not_ok "an ipvlan network is refused" "$out"
+# Control: the counter does see a packet that leaves the engine's namespace.
+a0=$(cnt any)
+ip netns exec "$H" busybox ping -c 1 -W 1 10.83.0.5 >/dev/null 2>&1
+[ "$(cnt any)" -gt "$a0" ] && ok "control: a packet from the engine's namespace is counted" \
+  || not_ok "control: a packet from the engine's namespace is counted" "any=$(cnt any)"
+harness_done
