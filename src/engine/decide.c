@@ -40,6 +40,16 @@ decide_eci (const struct engine_head_facts *f, const struct engine_uri *uri,
 {
   struct eci_verdict v = { 0 };
   int r;
+  /* docker top runs ps(1) as host root over every host process: checked
+   * for every caller, before the owner rule of its route */
+  if (strcmp (d->route->pattern, "/containers/**/top") == 0
+      && eci_check_top (uri->query, &v) != 0)
+    {
+      r = refuse (d, v.status ? v.status : 403, v.rule ? v.rule : "eci", false,
+                  v.message ? v.message : REFUSAL_ENGINE_REFUSED);
+      eci_verdict_clear (&v);
+      return r;
+    }
   switch (d->route->op)
     {
     case ROUTE_OP_BUILDKIT:
@@ -92,15 +102,6 @@ decide_eci (const struct engine_head_facts *f, const struct engine_uri *uri,
       d->op = d->route->op;
       return 0;
     default:
-      /* docker top runs ps(1) as host root over every host process */
-      if (strcmp (d->route->pattern, "/containers/**/top") == 0
-          && eci_check_top (uri->query, &v) != 0)
-        {
-          r = refuse (d, v.status ? v.status : 403, v.rule ? v.rule : "eci",
-                      false, v.message ? v.message : REFUSAL_ENGINE_REFUSED);
-          eci_verdict_clear (&v);
-          return r;
-        }
       return 0;
     }
 }
