@@ -934,6 +934,32 @@ fail:
 
 /* ---- remove, list ---- */
 
+/* The volume at url ("/volumes/<name>") for rm --volumes of a compose
+ * backend: 1 when the compose project of extension name made it
+ * (labelled com.docker.compose.project=moat-ext-<name>; ECI lets no one
+ * but root make such a volume), 404 when it is gone already, else 0.  A
+ * compose file may mount any named volume (`external: true`): rm
+ * --volumes must not delete, as root, one that is not the extension's. */
+static int
+project_volume (const struct ext_ctx *c, const char *name, const char *url)
+{
+  moat_error_t e = NULL;
+  json_t *v = NULL;
+  const char *proj;
+  int mine = 0;
+  long st = eng (c->engine_sock, "GET", url, NULL, &v, &e);
+  moat_error_release (&e);
+  proj = json_string_value (json_object_get (json_object_get (v, "Labels"),
+                                             "com.docker.compose.project"));
+  if (st == 404)
+    mine = 404;
+  else if (st == 200 && proj != NULL && strncmp (proj, "moat-ext-", 9) == 0
+           && strcmp (proj + 9, name) == 0)
+    mine = 1;
+  json_decref (v);
+  return mine;
+}
+
 int
 ext_remove (const struct ext_ctx *c, const char *name, bool volumes,
             json_t **left, moat_error_t *err)
@@ -944,6 +970,8 @@ ext_remove (const struct ext_ctx *c, const char *name, bool volumes,
   const char *id;
   size_t i;
   long st;
+  bool compose;
+  int mine;
 
   *left = json_array ();
   if (!engine_name_p (name, strlen (name), EXT_NAME_MAX) || name[0] == '.')
@@ -954,6 +982,9 @@ ext_remove (const struct ext_ctx *c, const char *name, bool volumes,
   rec = read_record (dfd, name, err);
   if (rec == NULL)
     return moat_error_wrap (err, "no installed extension `%s`", name);
+  compose = json_string_value (
+                json_object_get (json_object_get (rec, "backend"), "compose"))
+            != NULL;
   id = json_string_value (
       json_object_get (json_object_get (rec, "backend"), "container"));
   if (id != NULL && full_id_p (id))
@@ -1001,6 +1032,14 @@ ext_remove (const struct ext_ctx *c, const char *name, bool volumes,
                   || asprintf (&url, "/volumes/%s", vn) < 0)
                 {
                   j++;
+                  continue;
+                }
+              if (compose && (mine = project_volume (c, name, url)) != 1)
+                {
+                  if (mine == 404)
+                    json_array_remove (*left, j);
+                  else
+                    j++;
                   continue;
                 }
               st = eng (c->engine_sock, "DELETE", url, NULL, NULL, err);

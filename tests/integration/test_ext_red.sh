@@ -104,4 +104,31 @@ left=$(leaked "$marker")
   not_ok "compose extends leaked a root-only host file into a container" "$left"
 "$MOAT" extension rm cext --volumes >/dev/null 2>&1
 
+# rm --volumes removes the backend's volumes: only the extension's own
+# (its compose project's), never a named volume of someone else that the
+# compose file mounted (external), which moatd would delete as root.
+d volume create moatred-victim >/dev/null || harness_bail "volume create" "raw engine"
+mkcompose cvol 'version: "3.9"
+services:
+  backend:
+    image: ${DESKTOP_PLUGIN_IMAGE}
+    volumes:
+      - victim:/victim
+      - own:/own
+volumes:
+  victim:
+    external: true
+    name: moatred-victim
+  own: {}'
+check_output "a compose backend mounting another volume installs" "installed extension cvol" "$MOAT" extension install -f acme/cvol:1
+out=$("$MOAT" extension rm cvol --volumes 2>&1)
+d volume inspect moatred-victim >/dev/null 2>&1 &&
+  ok "rm --volumes leaves a volume that is not the extension's" ||
+  not_ok "rm --volumes deleted another's volume the compose file mounted" "$out"
+d volume inspect moat-ext-cvol_own >/dev/null 2>&1 &&
+  not_ok "rm --volumes removes the extension's own volume" "$out" ||
+  ok "rm --volumes removes the extension's own volume"
+grep -q moatred-victim <<<"$out" && ok "  and lists the other as left" || not_ok "rm lists the volume left" "$out"
+d volume rm moatred-victim >/dev/null 2>&1
+
 harness_done
