@@ -77,7 +77,8 @@ struct pending
   int prov;                /* enum engine_image_prov */
   char *prov_names;        /* '\n'-separated, malloc'd */
   int status;              /* the answer's */
-  struct io_buf prov_body; /* a load's or pull's answer, bounded */
+  struct io_buf prov_body; /* a load's or pull's answer, unscanned tail */
+  struct io_buf prov_keep; /* its lines the record needs */
 };
 
 struct check_job;

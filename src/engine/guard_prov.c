@@ -12,15 +12,13 @@
 #include "common/log.h"
 #include "engine/imgprov.h"
 
-/* a load's answer: one line per image; a pull's: its progress */
-#define PROV_BODY_MAX (256 * 1024)
-
 void
 guard_prov_clear (struct pending *pe)
 {
   free (pe->prov_names);
   pe->prov_names = NULL;
   io_buf_free (&pe->prov_body);
+  io_buf_free (&pe->prov_keep);
   pe->prov = IMGPROV_NONE;
   pe->status = 0;
 }
@@ -49,12 +47,14 @@ void
 guard_prov_body (struct conn *c, const char *at, size_t len)
 {
   struct pending *pe = &c->pend[c->pend_head];
-  if (pe->prov != IMGPROV_LOAD && pe->prov != IMGPROV_PULL)
-    return;
-  if (pe->prov_body.len + len > PROV_BODY_MAX)
-    len = PROV_BODY_MAX - pe->prov_body.len;
-  if (len > 0 && io_buf_append (&pe->prov_body, at, len) < 0)
-    io_buf_free (&pe->prov_body);
+  if (engine_image_prov_scan ((enum engine_image_prov)pe->prov, &pe->prov_body,
+                              &pe->prov_keep, at, len)
+      < 0)
+    {
+      /* out of memory: nothing is recorded for it */
+      log_warn ("engine guard: out of memory reading an image answer");
+      guard_prov_clear (pe);
+    }
 }
 
 void
