@@ -84,6 +84,16 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
             bl = checked_len;
             /* joining or borrowing another user's container; an image
              * another user gave its name */
+            /* the records of names bound just before */
+            if (j->caller_uid != 0 && g->cfg.image_namer != NULL
+                && guard_prov_wait (g) < 0)
+              {
+                j->v.status = 502;
+                j->v.rule = "eci.image-owner";
+                j->v.message = strdup (REFUSAL_ERR_IMAGE_RECORDS);
+                j->r = -1;
+                break;
+              }
             if (j->caller_uid != 0
                 && ((j->r = engine_create_refs_check (
                          g->cfg.engine_get, g->cfg.engine_get_ctx, b, bl,

@@ -6,6 +6,7 @@
 #include "engine/guard_int.h"
 
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "common/cleanup.h"
@@ -90,7 +91,61 @@ guard_prov_done (struct conn *c, struct pending *pe)
       guard_job_free (j);
       return;
     }
+  /* counted before the answer's end reaches the client: a create it
+   * sends next waits for the record */
+  pthread_mutex_lock (&g->jmu);
+  g->prov_inflight++;
+  pthread_mutex_unlock (&g->jmu);
+  j->prov_counted = true;
   guard_checks_enqueue (g, j);
+}
+
+/* Wait (at most 5 s) until the records of answers already given are
+ * written; a record still queued is run here, so that workers waiting
+ * here cannot starve it.  0, or -1 when they could not be written in
+ * time.  A check worker. */
+int
+guard_prov_wait (struct engine_guard *g)
+{
+  struct timespec until;
+  int r = 0;
+  clock_gettime (CLOCK_REALTIME, &until);
+  until.tv_sec += 5;
+  pthread_mutex_lock (&g->jmu);
+  while (g->prov_inflight > 0 && !g->jstop)
+    {
+      struct check_job **pp = &g->jq, *q = NULL;
+      for (; *pp != NULL; pp = &(*pp)->next)
+        if ((*pp)->op == JOB_IMG_NOTE)
+          {
+            q = *pp;
+            *pp = q->next;
+            if (g->jq_tail == q)
+              {
+                g->jq_tail = NULL;
+                for (struct check_job *t = g->jq; t != NULL; t = t->next)
+                  g->jq_tail = t;
+              }
+            break;
+          }
+      if (q != NULL)
+        {
+          pthread_mutex_unlock (&g->jmu);
+          guard_prov_run (g, q);
+          pthread_mutex_lock (&g->jmu);
+          q->next = g->jdone;
+          g->jdone = q;
+          io_loop_wake (g->loop);
+          continue;
+        }
+      if (pthread_cond_timedwait (&g->prov_cv, &g->jmu, &until) != 0)
+        {
+          r = g->prov_inflight > 0 ? -1 : 0;
+          break;
+        }
+    }
+  pthread_mutex_unlock (&g->jmu);
+  return r;
 }
 
 void
@@ -100,4 +155,12 @@ guard_prov_run (struct engine_guard *g, struct check_job *j)
                             g->cfg.image_note, g->cfg.image_ctx,
                             (enum engine_image_prov)j->prov, j->name, j->body,
                             j->len, j->caller_uid);
+  if (j->prov_counted)
+    {
+      pthread_mutex_lock (&g->jmu);
+      g->prov_inflight--;
+      pthread_cond_broadcast (&g->prov_cv);
+      pthread_mutex_unlock (&g->jmu);
+      j->prov_counted = false;
+    }
 }
