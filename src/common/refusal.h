@@ -298,12 +298,15 @@
   REFUSAL_PREFIX "%s= given twice with different values"
 /* %s: the image as named, %u the uid that named it, %s its image id */
 #define REFUSAL_IMAGE_OTHER                                                   \
-  REFUSAL_PREFIX "image \"%s\" was given that name by another user (uid "    \
+  REFUSAL_PREFIX "image \"%s\" was given that name by another user (uid "     \
                  "%u); run it by its id (%s) if you trust it, or pull it "    \
                  "again"
 /* not a refusal: the record could not be read */
-#define REFUSAL_ERR_IMAGE_NAMER                                               \
-  "moat: cannot tell who named image \"%s\""
+#define REFUSAL_ERR_IMAGE_NAMER "moat: cannot tell who named image \"%s\""
+/* not a refusal: image name records of answers given were not written
+ * in time */
+#define REFUSAL_ERR_IMAGE_RECORDS                                             \
+  "moat: image name records are behind; try again"
 /* GET/POST/DELETE /containers/{name}/checkpoints[/{id}], non-root */
 #define REFUSAL_ENGINE_CHECKPOINT                                             \
   REFUSAL_PREFIX "docker checkpoint is blocked for users other than root: "   \

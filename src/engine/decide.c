@@ -75,6 +75,13 @@ decide_eci (const struct engine_head_facts *f, const struct engine_uri *uri,
       d->op = d->route->op;
       return 0;
     case ROUTE_OP_CONTAINER_START:
+      /* start from a checkpoint: restored by the engine as host root,
+       * from any checkpoint-dir (docker checkpoint, below) */
+      if (f->caller_uid != 0
+          && (engine_query_any_set (uri->query, "checkpoint")
+              || engine_query_any_set (uri->query, "checkpoint-dir")))
+        return refuse (d, 403, "eci.checkpoint", false,
+                       REFUSAL_ENGINE_CHECKPOINT);
       if (f->has_body)
         d->op = d->route->op;
       return 0;

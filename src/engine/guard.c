@@ -868,6 +868,7 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
   g->self = getpid ();
   pthread_mutex_init (&g->jmu, NULL);
   pthread_cond_init (&g->jcv, NULL);
+  pthread_cond_init (&g->prov_cv, NULL);
   {
     /* writers first: a policy swap is not starved by a stream of checks */
     pthread_rwlockattr_t ra;

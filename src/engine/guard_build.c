@@ -264,6 +264,14 @@ guard_build_bases_run (struct engine_guard *g, struct check_job *j)
       if (j->caller_uid != 0)
         {
           struct eci_verdict iv = { 0 };
+          if (guard_prov_wait (g) < 0)
+            {
+              j->v.status = 502;
+              j->v.rule = "eci.image-owner";
+              j->v.message = strdup (REFUSAL_ERR_IMAGE_RECORDS);
+              j->r = -1;
+              break;
+            }
           if (engine_image_ref_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
                                       g->cfg.image_namer, g->cfg.image_ctx,
                                       ref, j->caller_uid, &iv)

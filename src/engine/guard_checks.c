@@ -84,6 +84,16 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
             bl = checked_len;
             /* joining or borrowing another user's container; an image
              * another user gave its name */
+            /* the records of names bound just before */
+            if (j->caller_uid != 0 && g->cfg.image_namer != NULL
+                && guard_prov_wait (g) < 0)
+              {
+                j->v.status = 502;
+                j->v.rule = "eci.image-owner";
+                j->v.message = strdup (REFUSAL_ERR_IMAGE_RECORDS);
+                j->r = -1;
+                break;
+              }
             if (j->caller_uid != 0
                 && ((j->r = engine_create_refs_check (
                          g->cfg.engine_get, g->cfg.engine_get_ctx, b, bl,
@@ -111,14 +121,22 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
           break;
         }
       /* another user's container first (its file system is theirs),
-       * then its mounts, by the id that was checked */
+       * then its mounts; both must be the same container */
       {
         cleanup_free char *id = NULL;
         j->r = engine_owner_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
                                    j->name, j->caller_uid, &id, &j->v);
         if (j->r == 0)
-          j->r = engine_archive_check (
-              g->cfg.engine_get, g->cfg.engine_get_ctx, id, &j->out, &j->v);
+          j->r
+              = engine_archive_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
+                                      j->name, &j->out, &j->v);
+        if (j->r == 0 && strcmp (j->out, id) != 0)
+          {
+            j->v.status = 409;
+            j->v.rule = "eci.owner";
+            j->v.message = strdup (REFUSAL_ENGINE_REFUSED);
+            j->r = -1;
+          }
       }
       break;
     case ROUTE_OP_COMMIT:

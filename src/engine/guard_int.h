@@ -77,7 +77,8 @@ struct pending
   int prov;                /* enum engine_image_prov */
   char *prov_names;        /* '\n'-separated, malloc'd */
   int status;              /* the answer's */
-  struct io_buf prov_body; /* a load's or pull's answer, bounded */
+  struct io_buf prov_body; /* a load's or pull's answer, unscanned tail */
+  struct io_buf prov_keep; /* its lines the record needs */
 };
 
 struct check_job;
@@ -182,6 +183,7 @@ struct check_job
                         JOB_IMG_NOTE: the names */
   int prov;          /* JOB_IMG_NOTE: enum engine_image_prov */
   bool detached;     /* JOB_IMG_NOTE: runs with no connection */
+  bool prov_counted; /* JOB_IMG_NOTE: in g->prov_inflight */
   int r;             /* results */
   struct eci_verdict v;
   char *out; /* the body to send; ROUTE_OP_ARCHIVE: the container's id */
@@ -201,6 +203,10 @@ struct engine_guard
   pthread_mutex_t jmu;
   pthread_cond_t jcv;
   struct check_job *jq, *jq_tail, *jdone;
+  /* image name records queued, not yet written (under jmu): a create
+   * check waits for them (guard_prov_wait) */
+  unsigned prov_inflight;
+  pthread_cond_t prov_cv;
   pthread_t workers[N_WORKERS];
   int n_workers;
   bool jstop;
@@ -329,6 +335,7 @@ void guard_prov_body (struct conn *c, const char *at, size_t len);
 void guard_prov_done (struct conn *c, struct pending *pe);
 void guard_prov_clear (struct pending *pe);
 void guard_prov_run (struct engine_guard *g, struct check_job *j);
+int guard_prov_wait (struct engine_guard *g);
 /* Run j's check now, on the calling thread (a worker, or the caller with
  * sync_checks). */
 void guard_checks_run (struct engine_guard *g, struct check_job *j);

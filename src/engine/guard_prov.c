@@ -6,14 +6,12 @@
 #include "engine/guard_int.h"
 
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "engine/imgprov.h"
-
-/* a load's answer: one line per image; a pull's: its progress */
-#define PROV_BODY_MAX (256 * 1024)
 
 void
 guard_prov_clear (struct pending *pe)
@@ -21,6 +19,7 @@ guard_prov_clear (struct pending *pe)
   free (pe->prov_names);
   pe->prov_names = NULL;
   io_buf_free (&pe->prov_body);
+  io_buf_free (&pe->prov_keep);
   pe->prov = IMGPROV_NONE;
   pe->status = 0;
 }
@@ -49,12 +48,14 @@ void
 guard_prov_body (struct conn *c, const char *at, size_t len)
 {
   struct pending *pe = &c->pend[c->pend_head];
-  if (pe->prov != IMGPROV_LOAD && pe->prov != IMGPROV_PULL)
-    return;
-  if (pe->prov_body.len + len > PROV_BODY_MAX)
-    len = PROV_BODY_MAX - pe->prov_body.len;
-  if (len > 0 && io_buf_append (&pe->prov_body, at, len) < 0)
-    io_buf_free (&pe->prov_body);
+  if (engine_image_prov_scan ((enum engine_image_prov)pe->prov, &pe->prov_body,
+                              &pe->prov_keep, at, len)
+      < 0)
+    {
+      /* out of memory: nothing is recorded for it */
+      log_warn ("engine guard: out of memory reading an image answer");
+      guard_prov_clear (pe);
+    }
 }
 
 void
@@ -90,7 +91,61 @@ guard_prov_done (struct conn *c, struct pending *pe)
       guard_job_free (j);
       return;
     }
+  /* counted before the answer's end reaches the client: a create it
+   * sends next waits for the record */
+  pthread_mutex_lock (&g->jmu);
+  g->prov_inflight++;
+  pthread_mutex_unlock (&g->jmu);
+  j->prov_counted = true;
   guard_checks_enqueue (g, j);
+}
+
+/* Wait (at most 5 s) until the records of answers already given are
+ * written; a record still queued is run here, so that workers waiting
+ * here cannot starve it.  0, or -1 when they could not be written in
+ * time.  A check worker. */
+int
+guard_prov_wait (struct engine_guard *g)
+{
+  struct timespec until;
+  int r = 0;
+  clock_gettime (CLOCK_REALTIME, &until);
+  until.tv_sec += 5;
+  pthread_mutex_lock (&g->jmu);
+  while (g->prov_inflight > 0 && !g->jstop)
+    {
+      struct check_job **pp = &g->jq, *q = NULL;
+      for (; *pp != NULL; pp = &(*pp)->next)
+        if ((*pp)->op == JOB_IMG_NOTE)
+          {
+            q = *pp;
+            *pp = q->next;
+            if (g->jq_tail == q)
+              {
+                g->jq_tail = NULL;
+                for (struct check_job *t = g->jq; t != NULL; t = t->next)
+                  g->jq_tail = t;
+              }
+            break;
+          }
+      if (q != NULL)
+        {
+          pthread_mutex_unlock (&g->jmu);
+          guard_prov_run (g, q);
+          pthread_mutex_lock (&g->jmu);
+          q->next = g->jdone;
+          g->jdone = q;
+          io_loop_wake (g->loop);
+          continue;
+        }
+      if (pthread_cond_timedwait (&g->prov_cv, &g->jmu, &until) != 0)
+        {
+          r = g->prov_inflight > 0 ? -1 : 0;
+          break;
+        }
+    }
+  pthread_mutex_unlock (&g->jmu);
+  return r;
 }
 
 void
@@ -100,4 +155,12 @@ guard_prov_run (struct engine_guard *g, struct check_job *j)
                             g->cfg.image_note, g->cfg.image_ctx,
                             (enum engine_image_prov)j->prov, j->name, j->body,
                             j->len, j->caller_uid);
+  if (j->prov_counted)
+    {
+      pthread_mutex_lock (&g->jmu);
+      g->prov_inflight--;
+      pthread_cond_broadcast (&g->prov_cv);
+      pthread_mutex_unlock (&g->jmu);
+      j->prov_counted = false;
+    }
 }

@@ -310,6 +310,52 @@ pull_digest (const char *body, size_t len, char out[72])
   return hex64_p (out + 7);
 }
 
+#define SCAN_TAIL 600 /* a mark and the longest reference fit */
+#define KEEP_MAX (8 * 1024 * 1024)
+
+int
+engine_image_prov_scan (enum engine_image_prov kind, struct io_buf *win,
+                        struct io_buf *keep, const char *at, size_t len)
+{
+  const char *mark = kind == IMGPROV_LOAD ? "Loaded image: " : "Digest: ";
+  size_t ml = strlen (mark), done = 0, n;
+  const char *d;
+  if (kind != IMGPROV_LOAD && kind != IMGPROV_PULL)
+    return 0;
+  if (io_buf_append (win, at, len) < 0)
+    return -1;
+  d = io_buf_data (win);
+  n = io_buf_len (win);
+  for (;;)
+    {
+      const char *m = memmem (d + done, n - done, mark, ml);
+      const char *e;
+      if (m == NULL)
+        break;
+      for (e = m + ml; e < d + n && ref_char_p ((unsigned char)*e); e++)
+        ;
+      if (e == d + n) /* the reference may go on in the next bytes */
+        {
+          done = (size_t)(m - d);
+          goto keep_tail;
+        }
+      if (io_buf_len (keep) + (size_t)(e - m) + 1 <= KEEP_MAX
+          && (io_buf_append (keep, m, (size_t)(e - m)) < 0
+              || io_buf_append (keep, "\n", 1) < 0))
+        return -1;
+      done = (size_t)(e - d);
+    }
+  /* nothing from done on holds a whole mark: keep what could start one */
+  if (n - done > SCAN_TAIL)
+    done = n - SCAN_TAIL;
+keep_tail:
+  /* a match longer than any reference is no reference */
+  if (n - done > SCAN_TAIL + 512)
+    done = n - SCAN_TAIL;
+  io_buf_consume (win, done);
+  return 0;
+}
+
 void
 engine_image_prov_record (engine_get_fn get, void *gctx,
                           engine_image_note_fn note, void *nctx,

@@ -19,6 +19,7 @@
 
 #include "engine/archive.h"
 #include "engine/eci.h"
+#include "io/buf.h"
 
 /* Record that `uid` bound `name` (normalized, engine_image_norm) to image
  * `id` ("sha256:..."); uid ENGINE_IMAGE_PULLED: a registry pull did.
@@ -70,6 +71,13 @@ enum engine_image_prov engine_image_prov_of (const char *method,
                                              const char *path,
                                              const char *query, uid_t uid,
                                              char **names);
+
+/* The answer of a LOAD or PULL as it passes (any size, any split): the
+ * lines the record needs ("Loaded image: <ref>", "Digest: sha256:<hex>")
+ * are appended to keep (at most 8 MiB); win holds the unscanned tail
+ * (bounded).  0, or -1 out of memory. */
+int engine_image_prov_scan (enum engine_image_prov kind, struct io_buf *win,
+                            struct io_buf *keep, const char *at, size_t len);
 
 /* After a 2xx answer (body: the answer's body for LOAD and PULL, else
  * NULL): resolve and note.  Runs on a check worker. */

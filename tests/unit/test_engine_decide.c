@@ -360,6 +360,11 @@ owner_checked (void **state)
   assert_int_equal (engine_decide (&f, &p, &d), 0);
   assert_int_equal (d.verdict, ENGINE_ALLOW);
   engine_decision_clear (&d);
+  f = facts (HTTP_POST, "/containers/c1/start?checkpoint-dir=/x&checkpoint=c");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_REFUSE);
+  assert_string_equal (d.rule, "eci.checkpoint");
+  engine_decision_clear (&d);
   /* a form body would be read as parameters */
   f = facts (HTTP_POST, "/commit?container=c1");
   f.has_body = true;

@@ -232,14 +232,47 @@ create_check (void **state)
                     0);
 }
 
+/* the answer scanned as it passes: any split, any amount of progress
+ * before the lines that matter */
+static void
+scan (void **state)
+{
+  static const char tail[] = "{\"stream\":\"Loaded image: a:1\\n\"}\r\n"
+                             "{\"stream\":\"Loaded image: b/c:2\\n\"}\r\n";
+  struct io_buf win = { 0 }, keep = { 0 };
+  char pad[1000];
+  (void)state;
+  memset (pad, 'x', sizeof pad);
+  for (int i = 0; i < 2000; i++) /* 2 MB of progress */
+    assert_int_equal (
+        engine_image_prov_scan (IMGPROV_LOAD, &win, &keep, pad, sizeof pad),
+        0);
+  assert_true (io_buf_len (&win) <= 1200);
+  for (size_t i = 0; i < sizeof tail - 1; i++) /* byte by byte */
+    assert_int_equal (
+        engine_image_prov_scan (IMGPROV_LOAD, &win, &keep, tail + i, 1), 0);
+  assert_int_equal (io_buf_len (&keep), 38);
+  assert_memory_equal (io_buf_data (&keep),
+                       "Loaded image: a:1\nLoaded image: b/c:2\n", 38);
+  io_buf_free (&win);
+  io_buf_free (&keep);
+  assert_int_equal (engine_image_prov_scan (
+                        IMGPROV_PULL, &win, &keep,
+                        "{\"status\":\"Digest: sha256:" H64 "\"}",
+                        strlen ("{\"status\":\"Digest: sha256:" H64 "\"}")),
+                    0);
+  assert_int_equal (io_buf_len (&keep), 80);
+  io_buf_free (&win);
+  io_buf_free (&keep);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (norm),
-    cmocka_unit_test (prov_of),
-    cmocka_unit_test (record),
-    cmocka_unit_test (create_check),
+    cmocka_unit_test (norm),   cmocka_unit_test (prov_of),
+    cmocka_unit_test (record), cmocka_unit_test (create_check),
+    cmocka_unit_test (scan),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
