@@ -117,6 +117,10 @@ map=$(WRAP=$L run a default cf1 --rm -- cat /proc/self/uid_map)
 read -r c0 bc s0 <<<"$map"
 check "link + .conf: uid_map is 0 BASE 65536, BASE != 0 ($map)" \
   test "$c0" = 0 -a "$s0" = 65536 -a "${bc:-0}" -gt 0
+WRAP=$L run a default cf0 -d -- sleep 60 >/dev/null
+check_output "link + .conf: handler mode, the range keyed by runc's root and the id" \
+  "$R/a/runc/default/cf0" sqlite3 "$DB" "SELECT container_id FROM runtime_id_ranges WHERE container_id LIKE '%cf0'"
+stop a default cf0
 WRAP=$L check_refused "link + .conf: host network refused" \
   "enhanced container isolation: containers can't share the network namespace with the host" \
   run a default cf2 --rm --net-host -- true
