@@ -400,7 +400,7 @@ handler_netns_take (json_t *spec, const char *run_dir, int *fd,
       return moat_error (err, ENOMEM, "netns record");
     }
   if (fs_mkdir_p (run_dir, 0711, err) < 0
-      || fs_write_file_atomic (rec, path, strlen (path), 0600, err) < 0)
+      || runtime_write_file (rec, path, err) < 0)
     {
       close (nfd);
       return -1;

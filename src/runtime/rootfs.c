@@ -31,6 +31,7 @@
 #include "common/strutil.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "runtime/runtime.h"
 
 #define MAX_LAYERS 256
 
@@ -560,7 +561,7 @@ build_overlay (const char *run_dir, struct overlay_plan *p, struct helper *h,
     if (sync_opaque (upper, XATTR_TRUSTED_OPAQUE, XATTR_USER_OPAQUE, err) < 0)
       return -1;
     /* delete turns the container's markers back into Docker's. */
-    if (fs_write_file_atomic (note, upper, strlen (upper), 0600, err) < 0)
+    if (runtime_write_file (note, upper, err) < 0)
       return -1;
   }
   for (unsigned i = 0; i < p->n; i++)

@@ -445,10 +445,9 @@ runtime_pool_report (const struct runtime_ctx *ctx, char **json,
   return 0;
 }
 
-/* Replace the bundle's config.json (temp file + rename).  No fsync: runc
- * reads it right away and the bundle does not outlive a crash. */
-static int
-write_spec (const char *config, const char *data, moat_error_t *err)
+/* runtime.h */
+int
+runtime_write_file (const char *config, const char *data, moat_error_t *err)
 {
   cleanup_free char *tmp = NULL;
   cleanup_close int fd = -1;
@@ -535,7 +534,7 @@ record_lock_pending (const char *rundir, const char *pidfile, int sup,
                 sup)
       < 0)
     return moat_error (err, ENOMEM, "lock marker");
-  return write_spec (marker, line, err);
+  return runtime_write_file (marker, line, err);
 }
 
 /* A privileged container's cgroups are delegated to its root once runc
@@ -918,7 +917,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
           goto fail;
         }
       if (fs_mkdir_p (rundir, 0711, err) < 0
-          || fs_write_file_atomic (m, "1", 1, 0600, err) < 0)
+          || runtime_write_file (m, "1", err) < 0)
         {
           moat_error_wrap (err, "create `%s`", id);
           goto fail;
@@ -962,7 +961,7 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
       moat_error (err, ENOMEM, "create `%s`: encode spec", id);
       goto fail;
     }
-  if (write_spec (config, out, err) < 0)
+  if (runtime_write_file (config, out, err) < 0)
     {
       moat_error_wrap (err, "create `%s`", id);
       goto fail;

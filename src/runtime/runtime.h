@@ -68,6 +68,14 @@ int runtime_create (const struct runtime_ctx *ctx, char *const *args,
  * delete has released it.  A delete that finds neither it nor the run
  * directory opens no pool (the runc shim deletes twice). */
 #define RUNTIME_HELD_DIR ".held"
+
+/* Replace path with data (NUL-terminated; a temp file beside it, then
+ * rename; 0600, a link at path is replaced, not followed): the bundle's
+ * config.json and moat-runc's notes in a container's run directory.  No
+ * fsync: they are read while the container lives and outlive no crash
+ * that matters (the container dies with the machine), and an fsync and
+ * one of the directory cost a create 2-20 ms where /run is on disk. */
+int runtime_write_file (const char *path, const char *data, moat_error_t *err);
 int runtime_start (const struct runtime_ctx *ctx, char *const *args,
                    moat_error_t *err);
 

@@ -117,6 +117,31 @@ map=$(WRAP=$L run a default cf1 --rm -- cat /proc/self/uid_map)
 read -r c0 bc s0 <<<"$map"
 check "link + .conf: uid_map is 0 BASE 65536, BASE != 0 ($map)" \
   test "$c0" = 0 -a "$s0" = 65536 -a "${bc:-0}" -gt 0
+WRAP=$L run a default cf0 -d -- sleep 60 >/dev/null
+check_output "link + .conf: handler mode, the range keyed by runc's root and the id" \
+  "$R/a/runc/default/cf0" sqlite3 "$DB" "SELECT container_id FROM runtime_id_ranges WHERE container_id LIKE '%cf0'"
+stop a default cf0
+# create syncs none of its run-directory notes (the overlay's upper dir,
+# the set-id and netns records) with fsync(2); sqlite's fdatasync(2) is
+# not traced (since 901141b it syncs only at a checkpoint).  strace
+# follows moat-runc alone, not runc (-f breaks runc init).
+if command -v strace >/dev/null; then
+  T=$R/bin/traced
+  cat >"$T" <<EOS
+#!/bin/sh
+case " \$* " in
+*" create "*) exec strace -qq -e trace=fsync -o "$R/create-fsync.\$\$" "$L" "\$@" ;;
+esac
+exec "$L" "\$@"
+EOS
+  chmod 755 "$T"
+  WRAP=$T run a default cf5 --rm -- true
+  check "create (through the link, under strace) ran" \
+    sh -c "ls '$R'/create-fsync.* >/dev/null"
+  check "create calls no fsync(2)" sh -c "! grep -h 'fsync(' '$R'/create-fsync.*"
+else
+  skip "create calls no fsync(2)" "strace not installed"
+fi
 WRAP=$L check_refused "link + .conf: host network refused" \
   "enhanced container isolation: containers can't share the network namespace with the host" \
   run a default cf2 --rm --net-host -- true
