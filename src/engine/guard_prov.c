@@ -77,12 +77,13 @@ guard_prov_done (struct conn *c, struct pending *pe)
   j->caller_uid = c->caller_uid;
   j->name = pe->prov_names;
   pe->prov_names = NULL;
-  if (pe->prov_body.len > 0
-      && (j->body = malloc (pe->prov_body.len + 1)) != NULL)
+  /* the lines of its answer the record needs (engine_image_prov_scan) */
+  if (pe->prov_keep.len > 0
+      && (j->body = malloc (pe->prov_keep.len + 1)) != NULL)
     {
-      memcpy (j->body, pe->prov_body.d + pe->prov_body.off, pe->prov_body.len);
-      j->body[pe->prov_body.len] = '\0';
-      j->len = pe->prov_body.len;
+      memcpy (j->body, io_buf_data (&pe->prov_keep), pe->prov_keep.len);
+      j->body[pe->prov_keep.len] = '\0';
+      j->len = pe->prov_keep.len;
     }
   guard_prov_clear (pe);
   if (g->sync_checks)
