@@ -162,8 +162,8 @@ done
   ok "checkpoints: no host directory made or removed" ||
   not_ok "checkpoints: no host directory made or removed" "$(ls -la "$W" "$W/victim")"
 out=$(uapi POST "/v1.41/containers/ckd/start?checkpoint=../../../../../../../..$W/victim/ck")
-case "$out" in *"checkpoint is only supported in experimental mode"*400) ok "start ?checkpoint= refused by the engine" ;;
-  *) not_ok "start ?checkpoint= refused by the engine" "$out" ;; esac
+case "$out" in *"${E}docker checkpoint is blocked for users other than root"*403) ok "start ?checkpoint= refused (eci.checkpoint)" ;;
+  *) not_ok "start ?checkpoint= refused (eci.checkpoint)" "$out" ;; esac
 
 # ---- checked, not a hole: connecting a container to the host network ------
 as_user docker create --name hn busybox true >/dev/null
