@@ -41,6 +41,14 @@
 #define REFUSAL_ENGINE_SWARM                                                  \
   REFUSAL_PREFIX "swarm services are created outside the container checks "   \
                  "and are blocked"
+/* A request on a container's filtered socket that makes the engine reach
+ * a registry (pull, push, search, login, distribution): decided as the
+ * container's egress (docs/net-guard.md, rule airgap.registry). */
+#define REFUSAL_ENGINE_REGISTRY                                               \
+  REFUSAL_PREFIX "registry \"%s\" is refused by the container proxy "         \
+                 "policy (rule: %s)"
+#define REFUSAL_ENGINE_REGISTRY_NAME                                          \
+  REFUSAL_PREFIX "the registry of this request cannot be told (%s)"
 #define REFUSAL_ENGINE_PLUGIN                                                 \
   REFUSAL_PREFIX "engine plugins run with host privileges; installing or "    \
                  "configuring them is blocked"
@@ -121,11 +129,11 @@
 /* %s: the image as given, the label's value */
 #define REFUSAL_ECI_EXT_IMAGE                                                 \
   REFUSAL_PREFIX                                                              \
-      "image \"%.128s\" is labelled "                                         \
-      "com.docker.compose.project=\"%.64s\", which its containers would "     \
-      "carry; compose projects moat-ext-* (and compose's legacy spelling "    \
-      "moatext*) are moat's extension backends, which only root (moatd) may " \
-      "create"
+  "image \"%.128s\" is labelled "                                             \
+  "com.docker.compose.project=\"%.64s\", which its containers would "         \
+  "carry; compose projects moat-ext-* (and compose's legacy spelling "        \
+  "moatext*) are moat's extension backends, which only root (moatd) may "     \
+  "create"
 /* not a refusal: the engine could not be asked */
 #define REFUSAL_ERR_INSPECT_IMAGE                                             \
   "moat: cannot inspect image \"%.128s\" to check its labels"
