@@ -103,4 +103,41 @@ fi
 # 6. The refusals are audited under airgap.registry.
 check_output "refusals audited as airgap.registry" "airgap.registry" \
   "$MOAT" audit -n 200
+# 7. A PAC decides as well: PROXY is refused (the engine does not go
+# through the containers' proxy), a PAC that cannot be loaded refuses
+# (fail closed).  10.80.0.1 is no address of the namespace and has no
+# route there.
+wait_setting() { # KEY VALUE: until moat settings show has it
+  for _ in $(seq 60); do
+    [ "$("$MOAT" settings show --json | jq -r --arg k "$1" '.[] | select(.key==$k) | .value | tostring')" = "$2" ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+pac_settings() { # PAC URL
+  cat >"$MOAT_ROOT/etc/moat/admin-settings.json.new" <<EOJ
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true,
+   "dockerSocketMount": {"imageList": {"images": ["$APP"]}}},
+ "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
+                     "pac": "$1", "transparentPorts": "*"},
+ "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
+EOJ
+  chmod 0644 "$MOAT_ROOT/etc/moat/admin-settings.json.new"
+  mv "$MOAT_ROOT/etc/moat/admin-settings.json.new" "$MOAT_ROOT/etc/moat/admin-settings.json"
+  wait_setting containersProxy.pac "$1" || not_ok "PAC policy $1 applied"
+}
+cat >"$MOAT_ROOT/etc/moat/proxy.pac" <<'PAC'
+function FindProxyForURL(url, host) { return "PROXY 10.79.0.9:3128"; }
+PAC
+chmod 0644 "$MOAT_ROOT/etc/moat/proxy.pac"
+pac_settings "file://$MOAT_ROOT/etc/moat/proxy.pac"
+sleep 0.5
+check_refused "PAC says PROXY: refused (the engine would go direct)" \
+  "the engine's own connections do not go through the containers' proxy" \
+  docker run --rm -v "$V" "$APP" docker pull 10.80.0.1/x:1
+pac_settings "file://$MOAT_ROOT/etc/moat/missing.pac"
+sleep 0.5
+check_refused "PAC that cannot be loaded: refused" "$(msg 10.80.0.1)pac-" \
+  docker run --rm -v "$V" "$APP" docker pull 10.80.0.1/x:1
 harness_done
