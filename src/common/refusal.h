@@ -49,6 +49,11 @@
                  "policy (rule: %s)"
 #define REFUSAL_ENGINE_REGISTRY_NAME                                          \
   REFUSAL_PREFIX "the registry of this request cannot be told (%s)"
+#define REFUSAL_ENGINE_FORM_BODY                                              \
+  REFUSAL_PREFIX "a request body of form values "                             \
+                 "(application/x-www-form-urlencoded) is refused: the "       \
+                 "engine would read them as query parameters the guard did "  \
+                 "not check"
 #define REFUSAL_ENGINE_PLUGIN                                                 \
   REFUSAL_PREFIX "engine plugins run with host privileges; installing or "    \
                  "configuring them is blocked"

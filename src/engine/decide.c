@@ -129,6 +129,12 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
       d->message = msg;
       return 0;
     }
+  /* The engine reads a form body's values as query parameters, and they
+   * win over the query's (Go's ParseForm): every query check (fromSrc,
+   * fromImage, a build's networkmode, ...) would be decided on what the
+   * engine does not use.  No docker client sends one. */
+  if (d->eci && f->has_body && f->form_body)
+    return refuse (d, 403, "eci.form-body", false, REFUSAL_ENGINE_FORM_BODY);
   if (d->eci && decide_eci (f, uri, d) < 0)
     return -1;
   if (d->verdict == ENGINE_REFUSE)

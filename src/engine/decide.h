@@ -30,6 +30,9 @@ struct engine_head_facts
   bool has_body;       /* chunked, or a Content-Length > 0 */
   uid_t caller_uid;    /* whom the request acts for */
   bool command_list;   /* the listener applies eci.commandList */
+  /* a body the engine reads as form values, over the query's (Go's
+   * ParseForm: Content-Type application/x-www-form-urlencoded) */
+  bool form_body;
 };
 
 enum engine_verdict

@@ -254,6 +254,7 @@ handle_head (struct conn *c)
       return;
     }
   f.headers_valid = engine_req_headers_valid (&c->req);
+  f.form_body = guard_form_body_p (&c->req);
   clock_gettime (CLOCK_REALTIME_COARSE, &now);
   pthread_mutex_lock (&g->mu);
   r = engine_decide (&f, g->pol, &d);

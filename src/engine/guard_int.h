@@ -275,6 +275,8 @@ void guard_submit_job (struct conn *c, struct check_job *j);
 void guard_start_registry_check (struct conn *c);
 void guard_registry_run (struct engine_guard *g, struct check_job *j);
 void guard_registry_finish (struct conn *c, struct check_job *j);
+/* A Content-Type the engine parses as form values (decide.h form_body). */
+bool guard_form_body_p (const struct engine_req *r);
 /* Apply the finished checks (on the loop's wake). */
 void guard_resume_checked (struct engine_guard *g);
 

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/refusal.h"
 
@@ -58,4 +59,28 @@ guard_registry_finish (struct conn *c, struct check_job *j)
       return;
     }
   guard_forward_head (c);
+}
+
+/* Does the request carry a Content-Type the engine parses as form values
+ * (Go's Request.ParseForm: application/x-www-form-urlencoded, parameters
+ * and case aside)?  Any such header counts, whichever one Go would read. */
+bool
+guard_form_body_p (const struct engine_req *r)
+{
+  static const char form[] = "application/x-www-form-urlencoded";
+  const size_t fl = sizeof form - 1;
+  for (size_t i = 0; i < r->n_headers; i++)
+    {
+      const char *n = r->hbuf.d + r->hname_off[i];
+      const char *v = r->hbuf.d + r->hval_off[i];
+      size_t vl = r->hval_len[i];
+      if (r->hname_len[i] != 12 || strncasecmp (n, "content-type", 12) != 0)
+        continue;
+      while (vl > 0 && (*v == ' ' || *v == '\t'))
+        v++, vl--;
+      if (vl >= fl && strncasecmp (v, form, fl) == 0
+          && (vl == fl || v[fl] == ';' || v[fl] == ' ' || v[fl] == '\t'))
+        return true;
+    }
+  return false;
 }

@@ -103,6 +103,18 @@ fi
 # 6. The refusals are audited under airgap.registry.
 check_output "refusals audited as airgap.registry" "airgap.registry" \
   "$MOAT" audit -n 200
+# 8. Form values in a body win over the query's in the engine: an import
+# (fromSrc=- in the query, checked) whose body says fromSrc=<URL> would
+# make the engine fetch the URL.  Refused under ECI, on every socket.
+out=$(curl -s --max-time 20 --unix-socket "$GSOCK" -X POST \
+  -H 'Content-Type: application/x-www-form-urlencoded' \
+  --data 'fromSrc=http://10.80.0.1/x.tar' \
+  'http://moat/images/create?fromSrc=-&repo=formx' 2>&1)
+if grep -qF "a request body of form values (application/x-www-form-urlencoded) is refused" <<<"$out"; then
+  ok "a form body (fromSrc=URL over the query's fromSrc=-): refused"
+else
+  not_ok "a form body (fromSrc=URL over the query's fromSrc=-): refused" "$out"
+fi
 # 7. A PAC decides as well: PROXY is refused (the engine does not go
 # through the containers' proxy), a PAC that cannot be loaded refuses
 # (fail closed).  10.80.0.1 is no address of the namespace and has no
