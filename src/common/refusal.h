@@ -41,6 +41,14 @@
 #define REFUSAL_ENGINE_SWARM                                                  \
   REFUSAL_PREFIX "swarm services are created outside the container checks "   \
                  "and are blocked"
+/* A request on a container's filtered socket that makes the engine reach
+ * a registry (pull, push, search, login, distribution): decided as the
+ * container's egress (docs/net-guard.md, rule airgap.registry). */
+#define REFUSAL_ENGINE_REGISTRY                                               \
+  REFUSAL_PREFIX "registry \"%s\" is refused by the container proxy "         \
+                 "policy (rule: %s)"
+#define REFUSAL_ENGINE_REGISTRY_NAME                                          \
+  REFUSAL_PREFIX "the registry of this request cannot be told (%s)"
 #define REFUSAL_ENGINE_PLUGIN                                                 \
   REFUSAL_PREFIX "engine plugins run with host privileges; installing or "    \
                  "configuring them is blocked"

@@ -216,6 +216,8 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
   cfg.eci.inspect_ctx = d;
   cfg.peer_check = moatd_sockex_peer;
   cfg.peer_ctx = d;
+  cfg.registry_check = moatd_registry_check;
+  cfg.registry_ctx = d;
   cfg.engine_get = guard_engine_get;
   cfg.engine_get_ctx = d;
   if (r->img_state == NULL)

@@ -173,6 +173,9 @@ int moatd_sockex_hook (void *ctx, const struct policy *pol, const char *image,
                        char **message);
 /* The guard's peer check of the filtered sockets (an engine_peer_fn, ctx =
  * the moatd): only processes of a container that mounts the socket. */
+/* engine_registry_fn of the filtered sockets (regpol_role.c) */
+int moatd_registry_check (void *ctx, int listener_id, const char *host,
+                          unsigned port, char **message);
 int moatd_sockex_peer (void *ctx, int listener_id, const struct ucred *cred,
                        int pidfd, uid_t *caller_uid, gid_t *caller_gid,
                        char **message);

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "common/refusal.h"
+#include "common/cleanup.h"
 #include "engine/eci.h"
+#include "engine/regpol.h"
 
 void
 engine_decision_clear (struct engine_decision *d)
@@ -17,6 +19,7 @@ engine_decision_clear (struct engine_decision *d)
   free (d->container);
   free (d->archive);
   free (d->query);
+  free (d->registry);
   memset (d, 0, sizeof *d);
 }
 
@@ -212,6 +215,27 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
       snprintf (d->version, sizeof d->version, "%s", uri->version);
       if (d->archive == NULL || d->query == NULL)
         return -1;
+    }
+  /* a container's socket: the registry the engine would reach for it is
+   * decided as the container's own egress (guard_regpol.c) */
+  if (f->command_list)
+    {
+      cleanup_error moat_error_t err = NULL;
+      int t = engine_registry_target (method, uri->path, uri->query,
+                                      &d->registry, &d->registry_port, &err);
+      if (t < 0)
+        {
+          char *msg;
+          if (asprintf (&msg, REFUSAL_ENGINE_REGISTRY_NAME,
+                        moat_error_msg (&err))
+              < 0)
+            return -1;
+          d->verdict = ENGINE_REFUSE;
+          d->status = 403;
+          d->rule = "airgap.registry";
+          d->message = msg;
+          return 0;
+        }
     }
   d->verdict = d->op != ROUTE_OP_NONE ? ENGINE_CHECK : ENGINE_ALLOW;
   return 0;

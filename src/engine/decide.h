@@ -60,6 +60,11 @@ struct engine_decision
   char *archive;    /* ROUTE_OP_ARCHIVE: the container as requested */
   char *query;      /* ROUTE_OP_ARCHIVE, a build under ECI: the raw query */
   char version[16]; /* ROUTE_OP_ARCHIVE: X.Y of a /vX.Y prefix, or "" */
+  /* On a command-list listener (a container's filtered socket): the
+   * registry the request makes the engine reach (engine/regpol.h),
+   * malloc'd, or NULL */
+  char *registry;
+  unsigned registry_port;
 };
 
 /* Decide about one head.  pol may be NULL (not loaded yet).  Returns 0 with

@@ -245,6 +245,8 @@ handle_head (struct conn *c)
   c->archive = NULL;
   free (c->query);
   c->query = NULL;
+  free (c->registry);
+  c->registry = NULL;
   io_buf_free (&c->body);
   c->body_too_big = false;
   c->op = ROUTE_OP_NONE;
@@ -288,7 +290,9 @@ handle_head (struct conn *c)
   c->container = d.container;
   c->archive = d.archive;
   c->query = d.query;
-  d.container = d.archive = d.query = NULL;
+  c->registry = d.registry;
+  c->registry_port = d.registry_port;
+  d.container = d.archive = d.query = d.registry = NULL;
   snprintf (c->version, sizeof c->version, "%s", d.version);
   if (d.verdict == ENGINE_REFUSE)
     {
@@ -325,6 +329,11 @@ handle_head (struct conn *c)
       || c->op == ROUTE_OP_EXEC_OWNER || c->op == ROUTE_OP_COMMIT)
     {
       guard_start_archive_check (c);
+      return;
+    }
+  if (c->registry != NULL && g->cfg.registry_check != NULL)
+    {
+      guard_start_registry_check (c);
       return;
     }
   if (c->op != ROUTE_OP_NONE)
@@ -640,6 +649,7 @@ guard_conn_free (struct conn *c)
   free (c->container);
   free (c->archive);
   free (c->query);
+  free (c->registry);
   guard_build_clear (c);
   for (size_t i = 0; i < MAX_PENDING; i++)
     guard_prov_clear (&c->pend[i]);

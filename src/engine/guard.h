@@ -69,6 +69,15 @@ typedef int (*engine_peer_fn) (void *ctx, int listener_id,
                                uid_t *caller_uid, gid_t *caller_gid,
                                char **message);
 
+/* May the engine reach registry host:port for a request on a filtered
+ * socket (listener_id)?  host "" : a login, whose server is in the body.
+ * Return 0 to forward the request; -1 to refuse it with *message
+ * malloc'd (or NULL).  Runs on a check worker: may block (bounded);
+ * thread-safe.  See engine/regpol.h. */
+typedef int (*engine_registry_fn) (void *ctx, int listener_id,
+                                   const char *host, unsigned port,
+                                   char **message);
+
 struct engine_guard_config
 {
   /* Listening unix stream socket: an fd the caller made (the guard takes
@@ -94,6 +103,11 @@ struct engine_guard_config
    * every peer is served as its own caller. */
   engine_peer_fn peer_check;
   void *peer_ctx;
+  /* Decides the registry of a pull, push, search, login or distribution
+   * request on a listener with ENGINE_LISTENER_COMMAND_LIST before the
+   * request goes to the engine; NULL: not checked. */
+  engine_registry_fn registry_check;
+  void *registry_ctx;
   /* Engine lookups of the docker cp check (engine/archive.h); NULL: a
    * non-root caller's docker cp is refused under ECI. */
   engine_get_fn engine_get;

@@ -186,6 +186,9 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
     case JOB_IMG_NOTE:
       guard_prov_run (g, j);
       break;
+    case JOB_REGISTRY:
+      guard_registry_run (g, j);
+      break;
     case ROUTE_OP_VOLUME_CREATE:
       if (j->caller_uid != 0
           && (j->r = eci_check_ext_reserved (j->body, j->len, "volume", true,
@@ -533,6 +536,9 @@ guard_finish_job (struct conn *c, struct check_job *j)
       break;
     case JOB_BUILD_BASES:
       guard_build_bases_finish (c, j);
+      break;
+    case JOB_REGISTRY:
+      guard_registry_finish (c, j);
       break;
     case ROUTE_OP_ARCHIVE:
     case ROUTE_OP_OWNER:

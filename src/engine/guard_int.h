@@ -31,6 +31,9 @@
 #define JOB_BUILD_BASES (-2)
 /* image names a finished request bound, to record (guard_prov.c) */
 #define JOB_IMG_NOTE (-3)
+/* the registry a filtered socket's request makes the engine reach
+ * (guard_regpol.c) */
+#define JOB_REGISTRY (-4)
 
 #define READ_CHUNK (64 * 1024)
 #define HIGH_WATER (256 * 1024)
@@ -110,12 +113,14 @@ struct conn
   struct io_buf head_out; /* re-serialised head (RS_COLLECT) */
   struct io_buf body;     /* collected body */
   bool body_too_big;
-  int op;              /* route op being collected or checked */
-  bool eci_on;         /* ECI applied to the current request */
-  char *container;     /* name= of a create */
-  char *archive;       /* container of a checked docker cp, as requested */
-  char version[16];    /* /vX.Y of the current request-URI, or "" */
-  char *query;         /* its query, or NULL */
+  int op;           /* route op being collected or checked */
+  bool eci_on;      /* ECI applied to the current request */
+  char *container;  /* name= of a create */
+  char *archive;    /* container of a checked docker cp, as requested */
+  char version[16]; /* /vX.Y of the current request-URI, or "" */
+  char *query;      /* its query, or NULL */
+  char *registry;   /* the registry it makes the engine reach, or NULL */
+  unsigned registry_port;
   struct io_buf local; /* local answer waiting (RS_WAIT_LOCAL/DISCARD) */
   bool local_close;    /* close after the local answer */
   enum req_state after_local;
@@ -180,10 +185,12 @@ struct check_job
   int pidfd;         /* JOB_PEER, or -1 */
   int listener_id;   /* JOB_PEER */
   char *name;        /* ROUTE_OP_ARCHIVE: the container as requested;
-                        JOB_IMG_NOTE: the names */
+                        JOB_IMG_NOTE: the names;
+                        JOB_REGISTRY: the registry host */
   int prov;          /* JOB_IMG_NOTE: enum engine_image_prov */
   bool detached;     /* JOB_IMG_NOTE: runs with no connection */
   bool prov_counted; /* JOB_IMG_NOTE: in g->prov_inflight */
+  unsigned port;     /* JOB_REGISTRY */
   int r;             /* results */
   struct eci_verdict v;
   char *out; /* the body to send; ROUTE_OP_ARCHIVE: the container's id */
@@ -280,6 +287,10 @@ void guard_start_archive_check (struct conn *c);
 void guard_start_peer_check (struct conn *c, int listener_id);
 /* Run j for c on a worker, c parked meanwhile. */
 void guard_submit_job (struct conn *c, struct check_job *j);
+/* guard_regpol.c: a filtered socket's registry requests */
+void guard_start_registry_check (struct conn *c);
+void guard_registry_run (struct engine_guard *g, struct check_job *j);
+void guard_registry_finish (struct conn *c, struct check_job *j);
 /* Apply the finished checks (on the loop's wake). */
 void guard_resume_checked (struct engine_guard *g);
 

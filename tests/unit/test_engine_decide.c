@@ -548,11 +548,42 @@ top_ps_args (void **state)
     }
 }
 
+/* A filtered socket's registry requests name their registry, and one
+ * that cannot be read is refused (form bodies: form_bodies). */
+static void
+form_body_and_registry (void **state)
+{
+  (void)state;
+  struct policy pol = eci_policy ();
+  struct engine_decision d;
+  struct engine_head_facts f
+      = facts (HTTP_POST, "/v1.41/images/create?fromImage=busybox");
+  f.has_body = true; /* a tar body of an import, say */
+  assert_int_equal (engine_decide (&f, &pol, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  assert_null (d.registry); /* the host's socket: not decided */
+  engine_decision_clear (&d);
+  f.has_body = false;
+  f.command_list = true;
+  assert_int_equal (engine_decide (&f, &pol, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  assert_string_equal (d.registry, "registry-1.docker.io");
+  assert_int_equal (d.registry_port, 443);
+  engine_decision_clear (&d);
+  f = facts (HTTP_POST, "/images/create?fromImage=a%20b");
+  f.command_list = true;
+  assert_int_equal (engine_decide (&f, &pol, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_REFUSE);
+  assert_string_equal (d.rule, "airgap.registry");
+  engine_decision_clear (&d);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (protocol_rules),
+    cmocka_unit_test (form_body_and_registry),
     cmocka_unit_test (no_policy_only_ping),
     cmocka_unit_test (command_list),
     cmocka_unit_test (eci_route_refusals),
