@@ -32,8 +32,9 @@ static const struct engine_route routes[] = {
     ROUTE_OP_CONTAINER_CREATE, 0 },
   C_ROUTE ("POST", "/containers/prune", "container prune,system prune",
            "container"),
-  C_ROUTE ("GET", "/containers/**/json", "inspect,container inspect,port",
-           "container"),
+  /* another user's container: its Config.Env, command and labels */
+  { "GET", "/containers/**/json", "inspect,container inspect,port",
+    "container", ROUTE_OP_OWNER, 0 },
   { "GET", "/containers/**/top", "top", "container", ROUTE_OP_OWNER, 0 },
   { "GET", "/containers/**/logs", "logs", "container", ROUTE_OP_OWNER, 0 },
   { "GET", "/containers/**/changes", "diff", "container", ROUTE_OP_OWNER, 0 },

@@ -49,6 +49,9 @@ sleep 1
 # ---- reading A's data ----
 theirs "B: docker logs on A's container" "$(as_b docker logs actr 2>&1)"
 theirs "B: docker top" "$(as_b docker top actr 2>&1)"
+theirs "B: docker inspect (A's environment)" \
+  "$(as_b docker inspect -f '{{json .Config.Env}}' actr 2>&1)"
+theirs "B: docker port" "$(as_b docker port actr 2>&1)"
 theirs "B: docker diff" "$(as_b docker diff actr 2>&1)"
 theirs "B: docker export" "$(as_b docker export actr 2>&1 | head -c 2000 | tr -d '\0')"
 theirs "B: docker cp out of A's container (no host mounts)" \
@@ -100,6 +103,8 @@ out=$(docker inspect -f '{{.State.Running}} {{.Name}}' actr 2>&1)
   not_ok "A's container still runs, unrenamed" "$out"
 
 # ---- A's own and root's ----
+out=$(as_a docker inspect -f '{{.Name}}' actr 2>&1)
+[ "$out" = /actr ] && ok "A: docker inspect on A's own container" || not_ok "A: docker inspect" "$out"
 out=$(as_a docker logs actr 2>&1)
 [ "$out" = a-log-line ] && ok "A: docker logs on A's own container" || not_ok "A: docker logs" "$out"
 out=$(as_a docker top actr 2>&1) && ok "A: docker top" || not_ok "A: docker top" "$out"
@@ -114,6 +119,8 @@ out=$(as_a docker run --rm --network container:actr busybox true 2>&1) &&
 out=$(as_a docker run --rm --volumes-from actr --link actr:a busybox true 2>&1) &&
   ok "A: --volumes-from and --link A's container" || not_ok "A: --volumes-from and --link" "$out"
 out=$(as_a docker commit actr asnap 2>&1) && ok "A: docker commit" || not_ok "A: docker commit" "$out"
+out=$(docker inspect -f '{{.Name}}' actr 2>&1)
+[ "$out" = /actr ] && ok "root: docker inspect on A's container" || not_ok "root: docker inspect" "$out"
 out=$(docker logs actr 2>&1)
 [ "$out" = a-log-line ] && ok "root: docker logs on A's container" || not_ok "root: docker logs" "$out"
 out=$(as_a docker pause actr 2>&1) && out=$(as_a docker unpause actr 2>&1) &&

@@ -253,13 +253,20 @@ static void
 plain_requests_allowed (void **state)
 {
   struct policy p = eci_policy ();
-  struct engine_head_facts f = facts (HTTP_GET, "/v1.41/containers/c1/json");
+  struct engine_head_facts f
+      = facts (HTTP_GET, "/v1.41/containers/c1/stats?stream=0");
   struct engine_decision d;
   (void)state;
   assert_int_equal (engine_decide (&f, &p, &d), 0);
   assert_int_equal (d.verdict, ENGINE_ALLOW);
   assert_string_equal (d.route->group, "container");
   assert_string_equal (d.container, "c1");
+  engine_decision_clear (&d);
+  /* inspect shows the container's environment: its owner's only */
+  f = facts (HTTP_GET, "/v1.41/containers/c1/json");
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_CHECK);
+  assert_int_equal (d.op, ROUTE_OP_OWNER);
   engine_decision_clear (&d);
   f = facts (HTTP_HEAD, "/_ping");
   assert_int_equal (engine_decide (&f, &p, &d), 0);

@@ -70,7 +70,7 @@ classify_known (void **state)
       ROUTE_OP_CONTAINER_CREATE },
     { "POST", "/containers/abc/start", "start", "container",
       ROUTE_OP_CONTAINER_START },
-    { "GET", "/containers/abc/json", "inspect", "container", ROUTE_OP_NONE },
+    { "GET", "/containers/abc/json", "inspect", "container", ROUTE_OP_OWNER },
     { "POST", "/v1.41/images/docker.io/library/busybox/push?tag=latest",
       "push", "image", ROUTE_OP_NONE },
     { "POST", "/images/localhost:5000/a/b/tag", "tag", "image",
