@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <llhttp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,31 @@ refuse (struct engine_decision *d, int status, const char *rule, bool close,
   d->close = close;
   d->message = strdup (message);
   return d->message ? 0 : -1;
+}
+
+/* refuse with a message made from fmt (a contract text of refusal.h) */
+static int refusef (struct engine_decision *d, int status, const char *rule,
+                    const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+static int
+refusef (struct engine_decision *d, int status, const char *rule,
+         const char *fmt, ...)
+{
+  va_list ap;
+  char *msg;
+  int n;
+  va_start (ap, fmt);
+  n = vasprintf (&msg, fmt, ap);
+  va_end (ap);
+  if (n < 0)
+    return -1;
+  d->verdict = ENGINE_REFUSE;
+  d->status = status;
+  d->rule = rule;
+  d->close = false;
+  d->message = msg;
+  return 0;
 }
 
 /* The policy refusals of ECI that need no body: by route alone, or by the
@@ -129,16 +155,8 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
   if (f->command_list && pol
       && !engine_cmdlist_allows (pol->eci.cmd_type, pol->eci.commands,
                                  pol->eci.n_commands, d->route))
-    {
-      char *msg;
-      if (asprintf (&msg, REFUSAL_ENGINE_COMMAND_LIST, f->raw_uri) < 0)
-        return -1;
-      d->verdict = ENGINE_REFUSE;
-      d->status = 403;
-      d->rule = "commandList";
-      d->message = msg;
-      return 0;
-    }
+    return refusef (d, 403, "commandList", REFUSAL_ENGINE_COMMAND_LIST,
+                    f->raw_uri);
   d->eci = pol && pol->eci.enabled;
   /* Under ECI, fail closed on what moat does not know: the engine has
    * routes that act as host root outside the table (the pre-1.24
@@ -146,31 +164,14 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
    * docker cp; /debug/pprof/... profiles the engine), and a newer engine
    * may add more. */
   if (d->eci && d->route == &engine_route_unknown)
-    {
-      char *msg;
-      if (asprintf (&msg, REFUSAL_ENGINE_UNKNOWN_ENDPOINT, method, f->raw_uri)
-          < 0)
-        return -1;
-      d->verdict = ENGINE_REFUSE;
-      d->status = 403;
-      d->rule = "eci.endpoint";
-      d->message = msg;
-      return 0;
-    }
+    return refusef (d, 403, "eci.endpoint", REFUSAL_ENGINE_UNKNOWN_ENDPOINT,
+                    method, f->raw_uri);
   /* Go's ParseForm/FormValue merge a form body's fields into the query,
    * before the URL's: ?fromSrc=- in the URL and fromSrc=URL in the body
    * made the engine download the URL.  The query checks read the URL. */
   if (d->eci && f->has_body && f->form_type != NULL)
-    {
-      char *msg;
-      if (asprintf (&msg, REFUSAL_ENGINE_FORM_BODY, 128, f->form_type) < 0)
-        return -1;
-      d->verdict = ENGINE_REFUSE;
-      d->status = 415;
-      d->rule = "eci.form";
-      d->message = msg;
-      return 0;
-    }
+    return refusef (d, 415, "eci.form", REFUSAL_ENGINE_FORM_BODY, 128,
+                    f->form_type);
   if (d->eci && decide_eci (f, uri, d) < 0)
     return -1;
   if (d->verdict == ENGINE_REFUSE)
@@ -224,18 +225,8 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
       int t = engine_registry_target (method, uri->path, uri->query,
                                       &d->registry, &d->registry_port, &err);
       if (t < 0)
-        {
-          char *msg;
-          if (asprintf (&msg, REFUSAL_ENGINE_REGISTRY_NAME,
-                        moat_error_msg (&err))
-              < 0)
-            return -1;
-          d->verdict = ENGINE_REFUSE;
-          d->status = 403;
-          d->rule = "airgap.registry";
-          d->message = msg;
-          return 0;
-        }
+        return refusef (d, 403, "airgap.registry",
+                        REFUSAL_ENGINE_REGISTRY_NAME, moat_error_msg (&err));
     }
   d->verdict = d->op != ROUTE_OP_NONE ? ENGINE_CHECK : ENGINE_ALLOW;
   return 0;
