@@ -287,6 +287,18 @@ idpool_close (struct idpool *p)
 /* Record this root (path, pool) in the registry; sets p->root_id.  A
  * root recorded as it is is not written again (seen_at: when its record
  * last changed), so that a call that changes nothing writes nothing. */
+/* ?1..?6 of a statement on reg.id_roots: this root as it is now */
+static void
+bind_root (sqlite3_stmt *st, const struct idpool *p)
+{
+  sqlite3_bind_text (st, 1, p->db_path, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64)p->dev);
+  sqlite3_bind_int64 (st, 3, (sqlite3_int64)p->ino);
+  sqlite3_bind_int64 (st, 4, p->cfg.start);
+  sqlite3_bind_int64 (st, 5, p->cfg.gid_start);
+  sqlite3_bind_int64 (st, 6, p->cfg.count);
+}
+
 static int
 register_root (struct idpool *p, moat_error_t *err)
 {
@@ -299,12 +311,7 @@ register_root (struct idpool *p, moat_error_t *err)
                           -1, &st, NULL)
       != SQLITE_OK)
     return db_error (p, err, "prepare look up root");
-  sqlite3_bind_text (st, 1, p->db_path, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (st, 2, (sqlite3_int64)p->dev);
-  sqlite3_bind_int64 (st, 3, (sqlite3_int64)p->ino);
-  sqlite3_bind_int64 (st, 4, p->cfg.start);
-  sqlite3_bind_int64 (st, 5, p->cfg.gid_start);
-  sqlite3_bind_int64 (st, 6, p->cfg.count);
+  bind_root (st, p);
   rc = sqlite3_step (st);
   if (rc == SQLITE_ROW)
     p->root_id = sqlite3_column_int64 (st, 0);
@@ -325,12 +332,7 @@ register_root (struct idpool *p, moat_error_t *err)
           -1, &st, NULL)
       != SQLITE_OK)
     return db_error (p, err, "prepare register root");
-  sqlite3_bind_text (st, 1, p->db_path, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (st, 2, (sqlite3_int64)p->dev);
-  sqlite3_bind_int64 (st, 3, (sqlite3_int64)p->ino);
-  sqlite3_bind_int64 (st, 4, p->cfg.start);
-  sqlite3_bind_int64 (st, 5, p->cfg.gid_start);
-  sqlite3_bind_int64 (st, 6, p->cfg.count);
+  bind_root (st, p);
   sqlite3_bind_int64 (st, 7, (sqlite3_int64)time (NULL));
   rc = sqlite3_step (st);
   if (rc == SQLITE_ROW)
