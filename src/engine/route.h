@@ -34,6 +34,10 @@ enum engine_route_op
   ROUTE_OP_NETWORK_MEMBER, /* network connect/disconnect: the body's
                               Container the caller's (ECI) */
   ROUTE_OP_CHECKPOINT,     /* checkpoints: refused for non-root (ECI) */
+  ROUTE_OP_PRUNE,          /* container, volume, network prune: a non-root
+                              caller's own objects only (ECI) */
+  ROUTE_OP_PRUNE_SHARED,   /* image, build cache prune: refused for
+                              non-root (ECI) */
 };
 
 enum
