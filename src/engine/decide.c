@@ -129,6 +129,11 @@ decide_eci (const struct engine_head_facts *f, const struct engine_uri *uri,
                        d->route->group[0] == 'i' ? REFUSAL_PRUNE_IMAGES
                                                  : REFUSAL_PRUNE_BUILD);
       return 0;
+    case ROUTE_OP_VOLUME_OWNER:
+      /* another user's volume: its data (engine/xuser.h) */
+      if (f->caller_uid != 0)
+        d->op = d->route->op;
+      return 0;
     case ROUTE_OP_PRUNE:
       /* the caller's own objects only: the engine ANDs label filters */
       if (f->caller_uid == 0)
@@ -216,6 +221,13 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
     {
       d->query = strdup (uri->query ? uri->query : "");
       if (d->query == NULL)
+        return -1;
+    }
+  if (d->op == ROUTE_OP_VOLUME_OWNER)
+    {
+      /* the whole {name:.*}, checked as a name later */
+      d->archive = strdup (uri->path + strlen ("/volumes/"));
+      if (d->archive == NULL)
         return -1;
     }
   if (d->op == ROUTE_OP_COMMIT)

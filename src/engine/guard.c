@@ -332,7 +332,8 @@ handle_head (struct conn *c)
       && c->caller_uid == 0)
     c->op = ROUTE_OP_NONE;
   if (c->op == ROUTE_OP_ARCHIVE || c->op == ROUTE_OP_OWNER
-      || c->op == ROUTE_OP_EXEC_OWNER || c->op == ROUTE_OP_COMMIT)
+      || c->op == ROUTE_OP_EXEC_OWNER || c->op == ROUTE_OP_COMMIT
+      || c->op == ROUTE_OP_VOLUME_OWNER)
     {
       guard_start_archive_check (c);
       return;

@@ -16,6 +16,7 @@
 #include "engine/eci.h"
 #include "engine/imgprov.h"
 #include "engine/owner.h"
+#include "engine/xuser.h"
 
 static bool
 body_blank_p (const struct io_buf *b)
@@ -103,6 +104,12 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
                             g->cfg.engine_get, g->cfg.engine_get_ctx,
                             g->cfg.image_namer, g->cfg.image_ctx, b, bl,
                             j->caller_uid, &j->v))
+                           < 0
+                    /* volumes (and networks) of other users */
+                    || (j->r = engine_create_objects_check (
+                            g->cfg.engine_get, g->cfg.engine_post,
+                            g->cfg.engine_get_ctx, b, bl, j->caller_uid,
+                            j->caller_gid, &j->v))
                            < 0))
               break;
           }
@@ -138,6 +145,11 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
             j->r = -1;
           }
       }
+      break;
+    case ROUTE_OP_VOLUME_OWNER:
+      j->r = engine_volume_owner_check (g->cfg.engine_get,
+                                        g->cfg.engine_get_ctx, j->name,
+                                        j->caller_uid, &j->v);
       break;
     case ROUTE_OP_COMMIT:
       j->r = engine_commit_owner_check (g->cfg.engine_get,
@@ -197,6 +209,15 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
         break;
       j->r = eci_check_volume_create (&g->cfg.eci, pol, j->body, j->len,
                                       &j->out, &j->out_len, &j->v);
+      /* the caller's own, labelled as such (engine/xuser.h) */
+      if (j->r == 0 && j->caller_uid != 0)
+        {
+          cleanup_free char *checked = j->out;
+          j->out = NULL;
+          j->r = engine_volume_create_owner (
+              g->cfg.engine_get, g->cfg.engine_get_ctx, checked, j->out_len,
+              j->caller_uid, j->caller_gid, &j->out, &j->out_len, &j->v);
+        }
       break;
     case ROUTE_OP_NETWORK_CREATE:
       if (j->caller_uid != 0
@@ -478,8 +499,9 @@ guard_finish_archive (struct conn *c, struct check_job *j)
       guard_refuse (c, j->v.status ? j->v.status : 403, m, false);
       return;
     }
-  /* commit: the head as it came (its container= was checked) */
-  if (j->op == ROUTE_OP_COMMIT)
+  /* commit: the head as it came (its container= was checked); a
+   * volume's name is its id */
+  if (j->op == ROUTE_OP_COMMIT || j->op == ROUTE_OP_VOLUME_OWNER)
     {
       guard_forward_head (c);
       return;
@@ -544,6 +566,7 @@ guard_finish_job (struct conn *c, struct check_job *j)
     case ROUTE_OP_OWNER:
     case ROUTE_OP_EXEC_OWNER:
     case ROUTE_OP_COMMIT:
+    case ROUTE_OP_VOLUME_OWNER:
       guard_finish_archive (c, j);
       break;
     default:

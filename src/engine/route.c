@@ -109,9 +109,11 @@ static const struct engine_route routes[] = {
     ROUTE_OP_VOLUME_CREATE, 0 },
   { "POST", "/volumes/prune", "volume prune,system prune", "volume",
     ROUTE_OP_PRUNE, 0 },
-  C_ROUTE ("GET", "/volumes/**", "volume inspect", "volume"),
-  C_ROUTE ("PUT", "/volumes/**", "volume update", "volume"),
-  C_ROUTE ("DELETE", "/volumes/**", "volume rm", "volume"),
+  { "GET", "/volumes/**", "volume inspect", "volume", ROUTE_OP_VOLUME_OWNER,
+    0 },
+  { "PUT", "/volumes/**", "volume update", "volume", ROUTE_OP_VOLUME_OWNER,
+    0 },
+  { "DELETE", "/volumes/**", "volume rm", "volume", ROUTE_OP_VOLUME_OWNER, 0 },
 
   /* networks */
   C_ROUTE ("GET", "/networks", "network ls", "network"),

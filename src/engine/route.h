@@ -38,6 +38,8 @@ enum engine_route_op
                               caller's own objects only (ECI) */
   ROUTE_OP_PRUNE_SHARED,   /* image, build cache prune: refused for
                               non-root (ECI) */
+  ROUTE_OP_VOLUME_OWNER,   /* volume inspect, update, rm: a non-root
+                              caller's own volumes only (ECI) */
 };
 
 enum

@@ -12,6 +12,11 @@
 #include "engine/archive.h"
 #include "engine/eci.h"
 
+/* POST path with a JSON body on the engine: the answer's HTTP status, or
+ * -1 when the engine cannot be asked.  May block (bounded); thread-safe. */
+typedef int (*engine_post_fn) (void *ctx, const char *path, const char *body,
+                               size_t len);
+
 /* POST /containers/prune, /volumes/prune, /networks/prune by a caller that
  * is not root: *uri (malloc'd) is the request-URI to send instead: the
  * same path (with "/v<version>" when version is not ""), its query only
@@ -21,5 +26,30 @@
  * Filters that are not a JSON object of those forms: 400. */
 int engine_prune_uri (const char *version, const char *path, const char *query,
                       unsigned caller_uid, char **uri, struct eci_verdict *v);
+
+/* GET / PUT / DELETE /volumes/{name}: passes (0) when the volume is the
+ * caller's; another's or root's (no label) 403, none 404, an engine that
+ * cannot be asked 502. */
+int engine_volume_owner_check (engine_get_fn get, void *ctx, const char *name,
+                               unsigned caller_uid, struct eci_verdict *v);
+
+/* POST /volumes/create (as checked) by a caller that is not root: *out the
+ * body with the caller's owner labels (any com.moat.* label of the client
+ * dropped); a Name that is already another user's volume is refused. */
+int engine_volume_create_owner (engine_get_fn get, void *ctx, const char *body,
+                                size_t len, unsigned caller_uid,
+                                unsigned caller_gid, char **out,
+                                size_t *out_len, struct eci_verdict *v);
+
+/* POST /containers/create (as checked) by a caller that is not root:
+ * every named volume (HostConfig.Binds sources that are not paths,
+ * HostConfig.Mounts of type volume with a Source) must be the caller's;
+ * one that does not exist is made now for the caller (post; with the
+ * mount's driver, options and labels), then inspected again: the
+ * caller's, or refused. */
+int engine_create_objects_check (engine_get_fn get, engine_post_fn post,
+                                 void *ctx, const char *body, size_t len,
+                                 unsigned caller_uid, unsigned caller_gid,
+                                 struct eci_verdict *v);
 
 #endif

@@ -95,12 +95,189 @@ prune_bad_filters (void **state)
     }
 }
 
+/* ---- a fake engine: volumes by name, with their owner uid ---- */
+
+struct fake
+{
+  const char *names[8];
+  const char *owners[8]; /* NULL: no label */
+  int n;
+  const char *race_owner; /* a create is answered, but the volume is this
+                             uid's (another made it in between) */
+  int posts;
+  char last_post[512];
+};
+
+static int
+fake_get (void *ctx, const char *path, char **body, size_t *len)
+{
+  struct fake *f = ctx;
+  for (int i = 0; i < f->n; i++)
+    {
+      char want[64];
+      snprintf (want, sizeof want, "/volumes/%s", f->names[i]);
+      if (strcmp (path, want) != 0)
+        continue;
+      if (f->owners[i] == NULL)
+        assert_true (
+            asprintf (body, "{\"Name\":\"%s\",\"Labels\":null}", f->names[i])
+            > 0);
+      else
+        assert_true (asprintf (body,
+                               "{\"Name\":\"%s\",\"Labels\":{\"com.moat."
+                               "caller.uid\":\"%s\"}}",
+                               f->names[i], f->owners[i])
+                     > 0);
+      *len = strlen (*body);
+      return 0;
+    }
+  return 1;
+}
+
+static int
+fake_post (void *ctx, const char *path, const char *body, size_t len)
+{
+  struct fake *f = ctx;
+  json_t *j = json_loadb (body, len, 0, NULL);
+  assert_string_equal (path, "/volumes/create");
+  assert_non_null (j);
+  snprintf (f->last_post, sizeof f->last_post, "%.*s", (int)len, body);
+  f->names[f->n] = strdup (json_string_value (json_object_get (j, "Name")));
+  f->owners[f->n]
+      = f->race_owner
+            ? f->race_owner
+            : strdup (json_string_value (json_object_get (
+                json_object_get (j, "Labels"), "com.moat.caller.uid")));
+  f->n++;
+  f->posts++;
+  json_decref (j);
+  return 201;
+}
+
+static int
+create (struct fake *f, const char *body, struct eci_verdict *v)
+{
+  return engine_create_objects_check (fake_get, fake_post, f, body,
+                                      strlen (body), 1000, 1000, v);
+}
+
+static void
+volumes_of_others (void **state)
+{
+  struct fake f = { .names = { "avol", "rvol", "bvol" },
+                    .owners = { "1001", NULL, "1000" },
+                    .n = 3 };
+  static const char *const refused[] = {
+    "{\"HostConfig\":{\"Binds\":[\"avol:/x\"]}}",
+    "{\"HostConfig\":{\"Binds\":[\"bvol:/y\",\"avol:/x:ro\"]}}",
+    "{\"hostconfig\":{\"binds\":[\"rvol:/x\"]}}",
+    "{\"HostConfig\":{\"Mounts\":[{\"Type\":\"volume\",\"Source\":"
+    "\"avol\",\"Target\":\"/x\"}]}}",
+    "{\"HostConfig\":{\"mounts\":[{\"type\":\"Volume\",\"source\":"
+    "\"avol\",\"target\":\"/x\"}]}}",
+  };
+  struct eci_verdict v = { 0 };
+  (void)state;
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+    {
+      assert_int_equal (create (&f, refused[i], &v), -1);
+      assert_int_equal (v.status, 403);
+      assert_non_null (strstr (v.message, "was created by another user"));
+      eci_verdict_clear (&v);
+    }
+  assert_int_equal (f.posts, 0);
+  /* the caller's own, host paths, anonymous volumes: nothing asked */
+  assert_int_equal (
+      create (&f,
+              "{\"HostConfig\":{\"Binds\":[\"bvol:/x\",\"/tmp:/t\",\"/anon\"],"
+              "\"Mounts\":[{\"Type\":\"volume\",\"Target\":\"/y\"}]}}",
+              &v),
+      0);
+  assert_int_equal (f.posts, 0);
+  /* a new one is made, the caller's */
+  assert_int_equal (
+      create (&f, "{\"HostConfig\":{\"Binds\":[\"newv:/x\"]}}", &v), 0);
+  assert_int_equal (f.posts, 1);
+  assert_non_null (strstr (f.last_post, "\"com.moat.caller.uid\":\"1000\""));
+  /* with the mount's driver, options and labels; no forged owner */
+  assert_int_equal (
+      create (
+          &f,
+          "{\"HostConfig\":{\"Mounts\":[{\"Type\":\"volume\",\"Source\":"
+          "\"newm\",\"Target\":\"/x\",\"VolumeOptions\":{\"Labels\":{"
+          "\"l\":\"1\",\"com.moat.caller.uid\":\"1001\"},\"DriverConfig\":{"
+          "\"Name\":\"local\",\"Options\":{\"type\":\"tmpfs\"}}}}]}}",
+          &v),
+      0);
+  assert_non_null (strstr (f.last_post, "\"l\":\"1\""));
+  assert_non_null (strstr (f.last_post, "\"type\":\"tmpfs\""));
+  assert_non_null (strstr (f.last_post, "\"Driver\":\"local\""));
+  assert_null (strstr (f.last_post, "1001"));
+  /* another user made it between the look and the create */
+  f.race_owner = "1001";
+  assert_int_equal (
+      create (&f, "{\"HostConfig\":{\"Binds\":[\"racy:/x\"]}}", &v), -1);
+  assert_int_equal (v.status, 403);
+  eci_verdict_clear (&v);
+  /* a name no volume can have, which could change the URL */
+  assert_int_equal (
+      create (&f, "{\"HostConfig\":{\"Binds\":[\"a?b:/x\"]}}", &v), -1);
+  assert_int_equal (v.status, 400);
+  eci_verdict_clear (&v);
+  /* the routes: inspect / rm */
+  assert_int_equal (engine_volume_owner_check (fake_get, &f, "bvol", 1000, &v),
+                    0);
+  assert_int_equal (engine_volume_owner_check (fake_get, &f, "avol", 1000, &v),
+                    -1);
+  assert_int_equal (v.status, 403);
+  eci_verdict_clear (&v);
+  assert_int_equal (engine_volume_owner_check (fake_get, &f, "nope", 1000, &v),
+                    -1);
+  assert_int_equal (v.status, 404);
+  eci_verdict_clear (&v);
+  for (int i = 3; i < f.n; i++)
+    {
+      free ((char *)f.names[i]);
+      if (f.owners[i] != f.race_owner)
+        free ((char *)f.owners[i]);
+    }
+}
+
+static void
+volume_create_labels (void **state)
+{
+  struct fake f = { .names = { "avol" }, .owners = { "1001" }, .n = 1 };
+  struct eci_verdict v = { 0 };
+  char *out = NULL;
+  size_t n = 0;
+  static const char body[]
+      = "{\"Name\":\"mine\",\"Labels\":{\"com.moat.caller.uid\":\"1001\","
+        "\"COM.MOAT.x\":\"y\",\"keep\":\"1\"}}";
+  (void)state;
+  assert_int_equal (engine_volume_create_owner (fake_get, &f, body,
+                                                strlen (body), 1000, 1000,
+                                                &out, &n, &v),
+                    0);
+  assert_non_null (strstr (out, "\"com.moat.caller.uid\":\"1000\""));
+  assert_non_null (strstr (out, "\"keep\":\"1\""));
+  assert_null (strstr (out, "COM.MOAT"));
+  free (out);
+  assert_int_equal (engine_volume_create_owner (fake_get, &f,
+                                                "{\"Name\":\"avol\"}", 15,
+                                                1000, 1000, &out, &n, &v),
+                    -1);
+  assert_int_equal (v.status, 403);
+  eci_verdict_clear (&v);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (prune_adds_owner_label),
     cmocka_unit_test (prune_bad_filters),
+    cmocka_unit_test (volumes_of_others),
+    cmocka_unit_test (volume_create_labels),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
