@@ -129,6 +129,8 @@ decide_eci (const struct engine_head_facts *f, const struct engine_uri *uri,
                        d->route->group[0] == 'i' ? REFUSAL_PRUNE_IMAGES
                                                  : REFUSAL_PRUNE_BUILD);
       return 0;
+    case ROUTE_OP_NETWORK_OWNER:
+      /* another user's network: who is on it, and removing it */
     case ROUTE_OP_VOLUME_OWNER:
       /* another user's volume: its data (engine/xuser.h) */
       if (f->caller_uid != 0)
@@ -223,10 +225,21 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
       if (d->query == NULL)
         return -1;
     }
-  if (d->op == ROUTE_OP_VOLUME_OWNER)
+  if (d->op == ROUTE_OP_VOLUME_OWNER || d->op == ROUTE_OP_NETWORK_OWNER)
     {
       /* the whole {name:.*}, checked as a name later */
-      d->archive = strdup (uri->path + strlen ("/volumes/"));
+      d->archive
+          = strdup (uri->path
+                    + strlen (d->op == ROUTE_OP_VOLUME_OWNER ? "/volumes/"
+                                                             : "/networks/"));
+      if (d->archive == NULL)
+        return -1;
+    }
+  /* connect, disconnect: the network's owner too (engine/xuser.h) */
+  if (d->op == ROUTE_OP_NETWORK_MEMBER && f->caller_uid != 0)
+    {
+      const char *n = uri->path + strlen ("/networks/");
+      d->archive = strndup (n, (size_t)(strrchr (uri->path, '/') - n));
       if (d->archive == NULL)
         return -1;
     }

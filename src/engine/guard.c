@@ -333,7 +333,7 @@ handle_head (struct conn *c)
     c->op = ROUTE_OP_NONE;
   if (c->op == ROUTE_OP_ARCHIVE || c->op == ROUTE_OP_OWNER
       || c->op == ROUTE_OP_EXEC_OWNER || c->op == ROUTE_OP_COMMIT
-      || c->op == ROUTE_OP_VOLUME_OWNER)
+      || c->op == ROUTE_OP_VOLUME_OWNER || c->op == ROUTE_OP_NETWORK_OWNER)
     {
       guard_start_archive_check (c);
       return;

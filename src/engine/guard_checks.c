@@ -151,12 +151,24 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
                                         g->cfg.engine_get_ctx, j->name,
                                         j->caller_uid, &j->v);
       break;
+    case ROUTE_OP_NETWORK_OWNER:
+      j->r = engine_network_owner_check (g->cfg.engine_get,
+                                         g->cfg.engine_get_ctx, j->name,
+                                         j->caller_uid, &j->v);
+      break;
     case ROUTE_OP_COMMIT:
       j->r = engine_commit_owner_check (g->cfg.engine_get,
                                         g->cfg.engine_get_ctx, j->name,
                                         j->caller_uid, &j->v);
       break;
     case ROUTE_OP_NETWORK_MEMBER:
+      /* the network (from the path), then the container */
+      if (j->name != NULL
+          && (j->r = engine_network_owner_check (
+                  g->cfg.engine_get, g->cfg.engine_get_ctx, j->name,
+                  j->caller_uid, &j->v))
+                 < 0)
+        break;
       j->r = engine_network_member_check (
           g->cfg.engine_get, g->cfg.engine_get_ctx, j->body, j->len,
           j->caller_uid, &j->out, &j->out_len, &j->v);
@@ -227,6 +239,14 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
         break;
       j->r = eci_check_network_create (&g->cfg.eci, pol, j->body, j->len,
                                        &j->out, &j->out_len, &j->v);
+      if (j->r == 0 && j->caller_uid != 0)
+        {
+          cleanup_free char *checked = j->out;
+          j->out = NULL;
+          j->r = engine_network_create_owner (checked, j->out_len,
+                                              j->caller_uid, j->caller_gid,
+                                              &j->out, &j->out_len, &j->v);
+        }
       break;
     case ROUTE_OP_CONTAINER_START:
       {
@@ -439,6 +459,14 @@ guard_handle_collected (struct conn *c)
   j->caller_uid = c->caller_uid;
   j->caller_gid = c->caller_gid;
   j->pidfd = -1;
+  /* a network connect's network (decide.c) */
+  if (c->archive != NULL && (j->name = strdup (c->archive)) == NULL)
+    {
+      free (j->body);
+      free (j);
+      c->dead = true;
+      return;
+    }
   io_buf_free (&c->body);
   guard_submit_job (c, j);
 }
@@ -501,7 +529,8 @@ guard_finish_archive (struct conn *c, struct check_job *j)
     }
   /* commit: the head as it came (its container= was checked); a
    * volume's name is its id */
-  if (j->op == ROUTE_OP_COMMIT || j->op == ROUTE_OP_VOLUME_OWNER)
+  if (j->op == ROUTE_OP_COMMIT || j->op == ROUTE_OP_VOLUME_OWNER
+      || j->op == ROUTE_OP_NETWORK_OWNER)
     {
       guard_forward_head (c);
       return;
@@ -567,6 +596,7 @@ guard_finish_job (struct conn *c, struct check_job *j)
     case ROUTE_OP_EXEC_OWNER:
     case ROUTE_OP_COMMIT:
     case ROUTE_OP_VOLUME_OWNER:
+    case ROUTE_OP_NETWORK_OWNER:
       guard_finish_archive (c, j);
       break;
     default:

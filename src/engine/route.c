@@ -126,8 +126,10 @@ static const struct engine_route routes[] = {
     ROUTE_OP_NETWORK_MEMBER, 0 },
   { "POST", "/networks/**/disconnect", "network disconnect", "network",
     ROUTE_OP_NETWORK_MEMBER, 0 },
-  C_ROUTE ("GET", "/networks/**", "network inspect", "network"),
-  C_ROUTE ("DELETE", "/networks/**", "network rm", "network"),
+  { "GET", "/networks/**", "network inspect", "network",
+    ROUTE_OP_NETWORK_OWNER, 0 },
+  { "DELETE", "/networks/**", "network rm", "network", ROUTE_OP_NETWORK_OWNER,
+    0 },
 
   /* plugins: installing or configuring one runs privileged code on the
    * host, outside any container isolation. */

@@ -40,6 +40,8 @@ enum engine_route_op
                               non-root (ECI) */
   ROUTE_OP_VOLUME_OWNER,   /* volume inspect, update, rm: a non-root
                               caller's own volumes only (ECI) */
+  ROUTE_OP_NETWORK_OWNER,  /* network inspect, rm: a non-root caller's own
+                              networks and the default ones only (ECI) */
 };
 
 enum

@@ -226,6 +226,36 @@ engine_volume_owner_check (engine_get_fn get, void *ctx, const char *name,
   return 0;
 }
 
+/* The networks every container may join: the engine's own (predefined;
+ * no other network may take their names), which carry no labels. */
+static const char *const default_networks[]
+    = { "bridge", "none", "host", NULL };
+
+static bool
+default_network_p (json_t *root)
+{
+  const char *n = json_string_value (json_object_get (root, "Name"));
+  json_t *labels = json_object_get (root, "Labels");
+  return n != NULL && eci_in_list (n, default_networks)
+         && (labels == NULL || json_object_size (labels) == 0);
+}
+
+int
+engine_network_owner_check (engine_get_fn get, void *ctx, const char *name,
+                            unsigned caller_uid, struct eci_verdict *v)
+{
+  json_t *root;
+  bool ok;
+  if (inspect (get, ctx, OBJ_NETWORK, name, &root, v) < 0)
+    return -1;
+  ok = default_network_p (root) || owner_is (root, caller_uid);
+  json_decref (root);
+  if (!ok)
+    return eci_refuse (v, 403, "eci.owner", REFUSAL_OWNER_OTHER_OBJ, "network",
+                       name);
+  return 0;
+}
+
 /* ---- creates ---------------------------------------------------------- */
 
 /* nv's refusal into v (whose other fields, a create check's rewrites,
@@ -314,6 +344,29 @@ engine_volume_create_owner (engine_get_fn get, void *ctx, const char *body,
     }
   if (set_owner_labels (root, caller_uid, caller_gid, v) < 0)
     goto done;
+  ret = eci_dump (root, out, out_len, v);
+done:
+  json_decref (root);
+  return ret;
+}
+
+int
+engine_network_create_owner (const char *body, size_t len, unsigned caller_uid,
+                             unsigned caller_gid, char **out, size_t *out_len,
+                             struct eci_verdict *v)
+{
+  json_t *root = NULL;
+  int ret = -1;
+  *out = NULL;
+  if (eci_parse_object (body, len, &root, v) < 0)
+    return -1;
+  if (set_owner_labels (root, caller_uid, caller_gid, v) < 0)
+    goto done;
+  if (eci_obj_set_canonical (root, "CheckDuplicate", json_true ()) < 0)
+    {
+      eci_oom (v);
+      goto done;
+    }
   ret = eci_dump (root, out, out_len, v);
 done:
   json_decref (root);
@@ -448,6 +501,50 @@ mounts_volumes (engine_get_fn get, engine_post_fn post, void *ctx, json_t *hc,
   return 0;
 }
 
+static int
+networks_check (engine_get_fn get, void *ctx, json_t *root, json_t *hc,
+                unsigned uid, struct eci_verdict *v)
+{
+  json_t *x = NULL, *nc = NULL, *eps = NULL, *ep;
+  struct eci_verdict nv = { 0 };
+  const char *k;
+  if (json_is_object (hc))
+    {
+      const char *m;
+      if (eci_obj_get (hc, "NetworkMode", &x, v) < 0)
+        return -1;
+      m = eci_str_or_empty (x);
+      /* "" and "default" are the bridge; container:<x> is the owner rule
+       * of engine/owner.h; host is refused by the create check */
+      if (m[0] != '\0' && strcmp (m, "default") != 0
+          && !eci_in_list (m, default_networks)
+          && strncmp (m, "container:", 10) != 0
+          && engine_network_owner_check (get, ctx, m, uid, &nv) < 0
+          && nv.status != 404)
+        return pass_on (v, &nv);
+      eci_verdict_clear (&nv);
+    }
+  if (eci_obj_get (root, "NetworkingConfig", &nc, v) < 0)
+    return -1;
+  if (!json_is_object (nc))
+    return 0;
+  if (eci_obj_get (nc, "EndpointsConfig", &eps, v) < 0)
+    return -1;
+  if (!json_is_object (eps))
+    return 0;
+  json_object_foreach (eps, k, ep)
+  {
+    /* a network that does not exist: the engine's own error */
+    if (strcmp (k, "default") == 0 || eci_in_list (k, default_networks))
+      continue;
+    if (engine_network_owner_check (get, ctx, k, uid, &nv) < 0
+        && nv.status != 404)
+      return pass_on (v, &nv);
+    eci_verdict_clear (&nv);
+  }
+  return 0;
+}
+
 int
 engine_create_objects_check (engine_get_fn get, engine_post_fn post, void *ctx,
                              const char *body, size_t len, unsigned caller_uid,
@@ -458,6 +555,9 @@ engine_create_objects_check (engine_get_fn get, engine_post_fn post, void *ctx,
   if (eci_parse_object (body, len, &root, v) < 0)
     return -1;
   if (eci_obj_get (root, "HostConfig", &hc, v) < 0)
+    goto done;
+  /* networks first: nothing is made for a create that is refused */
+  if (networks_check (get, ctx, root, hc, caller_uid, v) < 0)
     goto done;
   if (json_is_object (hc)
       && (eci_obj_get (hc, "VolumeDriver", &drv, v) < 0

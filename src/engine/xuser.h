@@ -33,6 +33,12 @@ int engine_prune_uri (const char *version, const char *path, const char *query,
 int engine_volume_owner_check (engine_get_fn get, void *ctx, const char *name,
                                unsigned caller_uid, struct eci_verdict *v);
 
+/* GET / DELETE /networks/{id}, POST .../connect, .../disconnect: passes
+ * when the network is the caller's, or a default one (bridge, none, host
+ * without an owner label); otherwise as engine_volume_owner_check. */
+int engine_network_owner_check (engine_get_fn get, void *ctx, const char *name,
+                                unsigned caller_uid, struct eci_verdict *v);
+
 /* POST /volumes/create (as checked) by a caller that is not root: *out the
  * body with the caller's owner labels (any com.moat.* label of the client
  * dropped); a Name that is already another user's volume is refused. */
@@ -41,12 +47,23 @@ int engine_volume_create_owner (engine_get_fn get, void *ctx, const char *body,
                                 unsigned caller_gid, char **out,
                                 size_t *out_len, struct eci_verdict *v);
 
+/* POST /networks/create by a caller that is not root: *out the body with
+ * the owner labels and CheckDuplicate true (a second network of a name
+ * would make the name ambiguous). */
+int engine_network_create_owner (const char *body, size_t len,
+                                 unsigned caller_uid, unsigned caller_gid,
+                                 char **out, size_t *out_len,
+                                 struct eci_verdict *v);
+
 /* POST /containers/create (as checked) by a caller that is not root:
  * every named volume (HostConfig.Binds sources that are not paths,
  * HostConfig.Mounts of type volume with a Source) must be the caller's;
  * one that does not exist is made now for the caller (post; with the
  * mount's driver, options and labels), then inspected again: the
- * caller's, or refused. */
+ * caller's, or refused.  Every network (HostConfig.NetworkMode other than
+ * the default, none, host and container:<x>;
+ * NetworkingConfig.EndpointsConfig keys) must pass
+ * engine_network_owner_check. */
 int engine_create_objects_check (engine_get_fn get, engine_post_fn post,
                                  void *ctx, const char *body, size_t len,
                                  unsigned caller_uid, unsigned caller_gid,

@@ -108,10 +108,37 @@ struct fake
   char last_post[512];
 };
 
+/* networks: anet (uid 1001), bnet (1000), bridge (the engine's), rnet
+ * (root's: no label) */
+static int
+fake_net (const char *path, char **body, size_t *len)
+{
+  static const char *const nets[][2] = {
+    { "anet", "{\"Name\":\"anet\",\"Labels\":{\"com.moat.caller.uid\":"
+              "\"1001\"}}" },
+    { "bnet", "{\"Name\":\"bnet\",\"Labels\":{\"com.moat.caller.uid\":"
+              "\"1000\"}}" },
+    { "bridge", "{\"Name\":\"bridge\",\"Labels\":{}}" },
+    { "0123456789ab", "{\"Name\":\"anet\",\"Labels\":{\"com.moat.caller."
+                      "uid\":\"1001\"}}" },
+    { "rnet", "{\"Name\":\"rnet\",\"Labels\":{}}" },
+  };
+  for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
+    if (strcmp (path + strlen ("/networks/"), nets[i][0]) == 0)
+      {
+        *body = strdup (nets[i][1]);
+        *len = strlen (*body);
+        return 0;
+      }
+  return 1;
+}
+
 static int
 fake_get (void *ctx, const char *path, char **body, size_t *len)
 {
   struct fake *f = ctx;
+  if (strncmp (path, "/networks/", 10) == 0)
+    return fake_net (path, body, len);
   for (int i = 0; i < f->n; i++)
     {
       char want[64];
@@ -270,6 +297,63 @@ volume_create_labels (void **state)
   eci_verdict_clear (&v);
 }
 
+static void
+networks_of_others (void **state)
+{
+  struct fake f = { 0 };
+  struct eci_verdict v = { 0 };
+  char *out = NULL;
+  size_t n = 0;
+  static const char *const refused[] = {
+    "{\"HostConfig\":{\"NetworkMode\":\"anet\"}}",
+    "{\"HostConfig\":{\"NetworkMode\":\"0123456789ab\"}}",
+    "{\"HostConfig\":{\"NetworkMode\":\"rnet\"}}",
+    "{\"networkingconfig\":{\"endpointsconfig\":{\"anet\":{}}}}",
+    "{\"HostConfig\":{\"NetworkMode\":\"bnet\"},\"NetworkingConfig\":{"
+    "\"EndpointsConfig\":{\"bnet\":{},\"anet\":{}}}}",
+  };
+  static const char *const pass[] = {
+    "{\"HostConfig\":{\"NetworkMode\":\"default\"}}",
+    "{\"HostConfig\":{\"NetworkMode\":\"bridge\"}}",
+    "{\"HostConfig\":{\"NetworkMode\":\"none\"}}",
+    "{\"HostConfig\":{\"NetworkMode\":\"container:x\"}}",
+    "{\"HostConfig\":{\"NetworkMode\":\"bnet\"},\"NetworkingConfig\":{"
+    "\"EndpointsConfig\":{\"bnet\":{}}}}",
+    /* none such: the engine's own error */
+    "{\"HostConfig\":{\"NetworkMode\":\"nosuch\"}}",
+  };
+  (void)state;
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+    {
+      assert_int_equal (create (&f, refused[i], &v), -1);
+      assert_int_equal (v.status, 403);
+      assert_non_null (strstr (v.message, "network \""));
+      eci_verdict_clear (&v);
+    }
+  for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++)
+    if (create (&f, pass[i], &v) != 0)
+      fail_msg ("refused: %s: %s", pass[i], v.message);
+  assert_int_equal (
+      create (&f, "{\"HostConfig\":{\"NetworkMode\":\"a/b\"}}", &v), -1);
+  assert_int_equal (v.status, 400);
+  eci_verdict_clear (&v);
+  assert_int_equal (
+      engine_network_owner_check (fake_get, &f, "bridge", 1000, &v), 0);
+  assert_int_equal (
+      engine_network_owner_check (fake_get, &f, "bnet", 1000, &v), 0);
+  assert_int_equal (
+      engine_network_owner_check (fake_get, &f, "anet", 1000, &v), -1);
+  eci_verdict_clear (&v);
+  assert_int_equal (
+      engine_network_create_owner ("{\"Name\":\"n\",\"checkduplicate\":false}",
+                                   35, 1000, 1000, &out, &n, &v),
+      0);
+  assert_non_null (strstr (out, "\"CheckDuplicate\":true"));
+  assert_null (strstr (out, "checkduplicate"));
+  assert_non_null (strstr (out, "\"com.moat.caller.uid\":\"1000\""));
+  free (out);
+}
+
 int
 main (void)
 {
@@ -278,6 +362,7 @@ main (void)
     cmocka_unit_test (prune_bad_filters),
     cmocka_unit_test (volumes_of_others),
     cmocka_unit_test (volume_create_labels),
+    cmocka_unit_test (networks_of_others),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
