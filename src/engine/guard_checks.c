@@ -162,16 +162,14 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
                                         j->caller_uid, &j->v);
       break;
     case ROUTE_OP_NETWORK_MEMBER:
-      /* the network (from the path), then the container */
-      if (j->name != NULL
-          && (j->r = engine_network_owner_check (
-                  g->cfg.engine_get, g->cfg.engine_get_ctx, j->name,
-                  j->caller_uid, &j->v))
-                 < 0)
-        break;
+      /* the container, then the network (from the path) */
       j->r = engine_network_member_check (
           g->cfg.engine_get, g->cfg.engine_get_ctx, j->body, j->len,
           j->caller_uid, &j->out, &j->out_len, &j->v);
+      if (j->r == 0 && j->name != NULL)
+        j->r = engine_network_owner_check (g->cfg.engine_get,
+                                           g->cfg.engine_get_ctx, j->name,
+                                           j->caller_uid, &j->v);
       break;
     case ROUTE_OP_OWNER:
       j->r = engine_owner_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
