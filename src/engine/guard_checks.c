@@ -170,6 +170,10 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
         j->r = engine_network_owner_check (g->cfg.engine_get,
                                            g->cfg.engine_get_ctx, j->name,
                                            j->caller_uid, &j->v);
+      if (j->r == 0 && j->name != NULL)
+        j->r = engine_network_endpoint_check (
+            g->cfg.engine_get, g->cfg.engine_get_ctx, j->out, j->out_len,
+            j->caller_uid, &j->v);
       break;
     case ROUTE_OP_OWNER:
       j->r = engine_owner_check (g->cfg.engine_get, g->cfg.engine_get_ctx,

@@ -501,6 +501,49 @@ mounts_volumes (engine_get_fn get, engine_post_fn post, void *ctx, json_t *hc,
   return 0;
 }
 
+/* An endpoint's NetworkID: the engine joins that network instead of the
+ * one its key (or a connect's path) names, for any network but the
+ * default ones (daemon getNetworkID) */
+static int
+endpoint_network_id (engine_get_fn get, void *ctx, json_t *ep, unsigned uid,
+                     struct eci_verdict *v)
+{
+  struct eci_verdict nv = { 0 };
+  json_t *id = NULL;
+  if (!json_is_object (ep))
+    return 0;
+  if (eci_obj_get (ep, "NetworkID", &id, v) < 0)
+    return -1;
+  if (id == NULL || json_is_null (id))
+    return 0;
+  if (!json_is_string (id))
+    return eci_refuse (v, 400, "eci.json", REFUSAL_ECI_INVALID, "NetworkID");
+  if (json_string_length (id) == 0)
+    return 0;
+  if (engine_network_owner_check (get, ctx, json_string_value (id), uid, &nv)
+          < 0
+      && nv.status != 404)
+    return pass_on (v, &nv);
+  eci_verdict_clear (&nv);
+  return 0;
+}
+
+int
+engine_network_endpoint_check (engine_get_fn get, void *ctx, const char *body,
+                               size_t len, unsigned caller_uid,
+                               struct eci_verdict *v)
+{
+  json_t *root = NULL, *ep = NULL;
+  int r;
+  if (eci_parse_object (body, len, &root, v) < 0)
+    return -1;
+  r = eci_obj_get (root, "EndpointConfig", &ep, v) < 0
+          ? -1
+          : endpoint_network_id (get, ctx, ep, caller_uid, v);
+  json_decref (root);
+  return r;
+}
+
 static int
 networks_check (engine_get_fn get, void *ctx, json_t *root, json_t *hc,
                 unsigned uid, struct eci_verdict *v)
@@ -541,6 +584,8 @@ networks_check (engine_get_fn get, void *ctx, json_t *root, json_t *hc,
         && nv.status != 404)
       return pass_on (v, &nv);
     eci_verdict_clear (&nv);
+    if (endpoint_network_id (get, ctx, ep, uid, v) < 0)
+      return -1;
   }
   return 0;
 }

@@ -39,6 +39,13 @@ int engine_volume_owner_check (engine_get_fn get, void *ctx, const char *name,
 int engine_network_owner_check (engine_get_fn get, void *ctx, const char *name,
                                 unsigned caller_uid, struct eci_verdict *v);
 
+/* POST /networks/{id}/connect's body: an EndpointConfig.NetworkID (the
+ * engine joins that network instead of the path's) must pass
+ * engine_network_owner_check; one that does not exist passes. */
+int engine_network_endpoint_check (engine_get_fn get, void *ctx,
+                                   const char *body, size_t len,
+                                   unsigned caller_uid, struct eci_verdict *v);
+
 /* POST /volumes/create (as checked) by a caller that is not root: *out the
  * body with the caller's owner labels (any com.moat.* label of the client
  * dropped); a Name that is already another user's volume is refused. */
@@ -62,8 +69,8 @@ int engine_network_create_owner (const char *body, size_t len,
  * mount's driver, options and labels), then inspected again: the
  * caller's, or refused.  Every network (HostConfig.NetworkMode other than
  * the default, none, host and container:<x>;
- * NetworkingConfig.EndpointsConfig keys) must pass
- * engine_network_owner_check. */
+ * NetworkingConfig.EndpointsConfig keys and their NetworkID) must pass
+ * engine_network_owner_check (one that does not exist passes). */
 int engine_create_objects_check (engine_get_fn get, engine_post_fn post,
                                  void *ctx, const char *body, size_t len,
                                  unsigned caller_uid, unsigned caller_gid,

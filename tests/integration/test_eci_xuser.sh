@@ -35,8 +35,8 @@ expect() {
   # shellcheck disable=SC2254
   case "$3" in $2) ok "$1" ;; *) not_ok "$1" "$3" ;; esac
 }
-vtheirs() { expect "$1" "*${E}volume \"*\" was created by another user; only the user who created it (or root) may use it*" "$2"; }
-ntheirs() { expect "$1" "*${E}network \"*\" was created by another user; only the user who created it (or root) may use it*" "$2"; }
+vtheirs() { expect "$1" "*${E}volume *\" was created by another user; only the user who created it (or root) may use it*" "$2"; }
+ntheirs() { expect "$1" "*${E}network *\" was created by another user; only the user who created it (or root) may use it*" "$2"; }
 exists() { # NAME KIND OBJ: the object is still there (asked as root)
   local out
   out=$(docker "$2" inspect "$3" 2>&1) && ok "$1" || not_ok "$1" "$out"
@@ -102,6 +102,12 @@ vtheirs "B: mount key and type spelled otherwise" \
   "$(bapi POST /v1.41/containers/create '{"Image":"busybox","hostconfig":{"mounts":[{"type":"Volume","source":"avol","target":"/x"}]}}')"
 vtheirs "B: binds key spelled otherwise" \
   "$(bapi POST /v1.41/containers/create '{"Image":"busybox","hostconfig":{"binds":["avol:/x"]}}')"
+vtheirs "B: volume inspect by a %-encoded name" "$(bapi GET /v1.41/volumes/av%6fl)"
+vtheirs "B: volume rm with force" "$(bapi DELETE '/v1.41/volumes/avol?force=1')"
+vtheirs "B: --mount with a volume driver and options" \
+  "$(bapi POST /v1.41/containers/create '{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"volume","Source":"avol","Target":"/x","VolumeOptions":{"DriverConfig":{"Name":"local"}}}]}}')"
+out=$(bapi POST '/v1.41/volumes/prune?x=1;filters=%7B%7D')
+exists "B's volume prune with a ';' query left A's volume" volume avol
 docker -H "$MOAT_ENGINE_HOST" volume create rvol >/dev/null 2>&1 || not_ok "setup: root's volume on the engine socket"
 vtheirs "B: docker run -v root's unlabelled volume" "$(as_b docker run --rm -v rvol:/x busybox true 2>&1)"
 out=$(as_b docker run --rm -v bnew:/x busybox sh -c 'echo b >/x/f' 2>&1) &&
@@ -137,6 +143,19 @@ anetid=$(docker network inspect -f '{{.Id}}' anet)
 ntheirs "B: docker run --network A's network by id" "$(as_b docker run --rm --network "${anetid:0:12}" busybox true 2>&1)"
 ntheirs "B: EndpointsConfig naming A's network" \
   "$(bapi POST /v1.41/containers/create '{"Image":"busybox","networkingconfig":{"endpointsconfig":{"anet":{}}}}')"
+ntheirs "B: network connect by the API, A's network by id" \
+  "$(bapi POST "/v1.41/networks/$anetid/connect" '{"Container":"bctr"}')"
+ntheirs "B: network inspect by a %-encoded name" "$(bapi GET /v1.41/networks/an%65t)"
+# the engine joins an endpoint's NetworkID instead of the network its key
+# or a connect's path names (daemon getNetworkID)
+as_b docker network create bnetx >/dev/null 2>&1 || not_ok "setup: B's network bnetx"
+ntheirs "B: create on its own network with A's as NetworkID" \
+  "$(bapi POST /v1.41/containers/create '{"Image":"busybox","HostConfig":{"NetworkMode":"bnetx"},"NetworkingConfig":{"EndpointsConfig":{"bnetx":{"NetworkID":"'"$anetid"'"}}}}')"
+ntheirs "B: connect to its own network with A's as NetworkID" \
+  "$(bapi POST /v1.41/networks/bnetx/connect '{"Container":"bctr","EndpointConfig":{"NetworkID":"'"$anetid"'"}}')"
+out=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' bctr 2>&1)
+case "$out" in *anet*) not_ok "B's container is not on A's network" "$out" ;;
+  *) ok "B's container is not on A's network" ;; esac
 out=$(as_b docker run --rm --network bridge busybox true 2>&1) &&
   ok "B: the default bridge stays open" || not_ok "B: the default bridge stays open" "$out"
 out=$(as_b docker network inspect bridge -f '{{.Name}}' 2>&1)
@@ -187,4 +206,5 @@ out=$(as_a docker rm astopped 2>&1) && out=$(as_a docker volume rm avol 2>&1) &&
   not_ok "A: rm its container, volume, network" "$out"
 docker rm -f bctr >/dev/null 2>&1
 docker volume rm bnew bnew2 bforged rvol >/dev/null 2>&1
+docker network rm bnetx >/dev/null 2>&1
 harness_done

@@ -312,6 +312,12 @@ networks_of_others (void **state)
     "{\"HostConfig\":{\"NetworkMode\":\"bnet\"},\"NetworkingConfig\":{"
     "\"EndpointsConfig\":{\"bnet\":{},\"anet\":{}}}}",
   };
+  static const char *const by_id[] = {
+    "{\"NetworkingConfig\":{\"EndpointsConfig\":{\"bnet\":{\"NetworkID\":"
+    "\"anet\"}}}}",
+    "{\"NetworkingConfig\":{\"EndpointsConfig\":{\"bnet\":{\"networkid\":"
+    "\"0123456789ab\"}}}}",
+  };
   static const char *const pass[] = {
     "{\"HostConfig\":{\"NetworkMode\":\"default\"}}",
     "{\"HostConfig\":{\"NetworkMode\":\"bridge\"}}",
@@ -330,6 +336,26 @@ networks_of_others (void **state)
       assert_non_null (strstr (v.message, "network \""));
       eci_verdict_clear (&v);
     }
+  for (size_t i = 0; i < sizeof by_id / sizeof by_id[0]; i++)
+    {
+      assert_int_equal (create (&f, by_id[i], &v), -1);
+      assert_int_equal (v.status, 403);
+      eci_verdict_clear (&v);
+    }
+  {
+    static const char conn[]
+        = "{\"Container\":\"c\",\"EndpointConfig\":{\"NetworkID\":\"anet\"}}";
+    static const char own[]
+        = "{\"Container\":\"c\",\"EndpointConfig\":{\"NetworkID\":\"bnet\"}}";
+    assert_int_equal (engine_network_endpoint_check (fake_get, &f, conn,
+                                                     strlen (conn), 1000, &v),
+                      -1);
+    assert_int_equal (v.status, 403);
+    eci_verdict_clear (&v);
+    assert_int_equal (engine_network_endpoint_check (fake_get, &f, own,
+                                                     strlen (own), 1000, &v),
+                      0);
+  }
   for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++)
     if (create (&f, pass[i], &v) != 0)
       fail_msg ("refused: %s: %s", pass[i], v.message);
