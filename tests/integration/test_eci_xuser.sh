@@ -99,13 +99,13 @@ vtheirs "B: docker run -v A's volume, read-only" "$(as_b docker run --rm -v avol
 vtheirs "B: docker run --mount type=volume,src=A's" \
   "$(as_b docker run --rm --mount type=volume,src=avol,dst=/x busybox cat /x/s 2>&1)"
 vtheirs "B: mount key and type spelled otherwise" \
-  "$(bapi POST /v1.41/containers/create '{"Image":"busybox","hostconfig":{"mounts":[{"type":"Volume","source":"avol","target":"/x"}]}}')"
+  "$(bapi POST /v1.41/containers/create '{"Image":"busybox","Cmd":["true"],"hostconfig":{"mounts":[{"type":"Volume","source":"avol","target":"/x"}]}}')"
 vtheirs "B: binds key spelled otherwise" \
-  "$(bapi POST /v1.41/containers/create '{"Image":"busybox","hostconfig":{"binds":["avol:/x"]}}')"
+  "$(bapi POST /v1.41/containers/create '{"Image":"busybox","Cmd":["true"],"hostconfig":{"binds":["avol:/x"]}}')"
 vtheirs "B: volume inspect by a %-encoded name" "$(bapi GET /v1.41/volumes/av%6fl)"
 vtheirs "B: volume rm with force" "$(bapi DELETE '/v1.41/volumes/avol?force=1')"
 vtheirs "B: --mount with a volume driver and options" \
-  "$(bapi POST /v1.41/containers/create '{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"volume","Source":"avol","Target":"/x","VolumeOptions":{"DriverConfig":{"Name":"local"}}}]}}')"
+  "$(bapi POST /v1.41/containers/create '{"Image":"busybox","Cmd":["true"],"HostConfig":{"Mounts":[{"Type":"volume","Source":"avol","Target":"/x","VolumeOptions":{"DriverConfig":{"Name":"local"}}}]}}')"
 out=$(bapi POST '/v1.41/volumes/prune?x=1;filters=%7B%7D')
 exists "B's volume prune with a ';' query left A's volume" volume avol
 docker -H "$MOAT_ENGINE_HOST" volume create rvol >/dev/null 2>&1 || not_ok "setup: root's volume on the engine socket"
@@ -142,7 +142,7 @@ ntheirs "B: docker run --network A's network" "$(as_b docker run --rm --network 
 anetid=$(docker network inspect -f '{{.Id}}' anet)
 ntheirs "B: docker run --network A's network by id" "$(as_b docker run --rm --network "${anetid:0:12}" busybox true 2>&1)"
 ntheirs "B: EndpointsConfig naming A's network" \
-  "$(bapi POST /v1.41/containers/create '{"Image":"busybox","networkingconfig":{"endpointsconfig":{"anet":{}}}}')"
+  "$(bapi POST /v1.41/containers/create '{"Image":"busybox","Cmd":["true"],"networkingconfig":{"endpointsconfig":{"anet":{}}}}')"
 ntheirs "B: network connect by the API, A's network by id" \
   "$(bapi POST "/v1.41/networks/$anetid/connect" '{"Container":"bctr"}')"
 ntheirs "B: network inspect by a %-encoded name" "$(bapi GET /v1.41/networks/an%65t)"
@@ -150,7 +150,7 @@ ntheirs "B: network inspect by a %-encoded name" "$(bapi GET /v1.41/networks/an%
 # or a connect's path names (daemon getNetworkID)
 as_b docker network create bnetx >/dev/null 2>&1 || not_ok "setup: B's network bnetx"
 ntheirs "B: create on its own network with A's as NetworkID" \
-  "$(bapi POST /v1.41/containers/create '{"Image":"busybox","HostConfig":{"NetworkMode":"bnetx"},"NetworkingConfig":{"EndpointsConfig":{"bnetx":{"NetworkID":"'"$anetid"'"}}}}')"
+  "$(bapi POST /v1.41/containers/create '{"Image":"busybox","Cmd":["true"],"HostConfig":{"NetworkMode":"bnetx"},"NetworkingConfig":{"EndpointsConfig":{"bnetx":{"NetworkID":"'"$anetid"'"}}}}')"
 ntheirs "B: connect to its own network with A's as NetworkID" \
   "$(bapi POST /v1.41/networks/bnetx/connect '{"Container":"bctr","EndpointConfig":{"NetworkID":"'"$anetid"'"}}')"
 out=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' bctr 2>&1)
