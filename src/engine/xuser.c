@@ -421,6 +421,9 @@ create_volume (engine_get_fn get, engine_post_fn post, void *ctx,
       return -1;
     }
   json_decref (req);
+  /* as POST /volumes/create would be: not an extension backend's */
+  if (eci_check_ext_reserved (body, blen, "volume", true, v) < 0)
+    return -1;
   st = post (ctx, "/volumes/create", body, blen);
   if (st < 200 || st > 299)
     return eci_refuse (v, 502, "eci.owner", REFUSAL_ERR_MAKE_VOLUME, name);

@@ -118,6 +118,11 @@ out=$(as_b docker run --rm --mount type=volume,src=bnew2,dst=/x busybox true 2>&
   out=$(label_of volume bnew2) && [ "$out" = "$BUID" ] &&
   ok "B: --mount of a new volume makes it B's" || not_ok "B: --mount of a new volume makes it B's" "$out"
 vtheirs "A: docker run -v B's new volume" "$(as_a docker run --rm -v bnew:/x busybox true 2>&1)"
+# the guard makes it as POST /volumes/create would: not an extension's
+out=$(as_b docker run --rm -v moat-ext-xvol_data:/x busybox true 2>&1)
+expect "B: docker run -v moat-ext-*: refused" "*${E}*moat-ext-*" "$out"
+out=$(docker volume inspect moat-ext-xvol_data 2>&1) &&
+  not_ok "no moat-ext-* volume was made" "$out" || ok "no moat-ext-* volume was made"
 out=$(as_b docker run --rm -v /anon busybox true 2>&1) &&
   ok "B: an anonymous volume" || not_ok "B: an anonymous volume" "$out"
 out=$(as_b docker volume create --label com.moat.caller.uid="$AUID" bforged 2>&1) &&

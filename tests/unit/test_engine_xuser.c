@@ -191,6 +191,7 @@ create (struct fake *f, const char *body, struct eci_verdict *v)
 static void
 volumes_of_others (void **state)
 {
+  static const char race[] = "1001";
   struct fake f = { .names = { "avol", "rvol", "bvol" },
                     .owners = { "1001", NULL, "1000" },
                     .n = 3 };
@@ -241,11 +242,33 @@ volumes_of_others (void **state)
   assert_non_null (strstr (f.last_post, "\"Driver\":\"local\""));
   assert_null (strstr (f.last_post, "1001"));
   /* another user made it between the look and the create */
-  f.race_owner = "1001";
+  f.race_owner = race;
   assert_int_equal (
       create (&f, "{\"HostConfig\":{\"Binds\":[\"racy:/x\"]}}", &v), -1);
   assert_int_equal (v.status, 403);
   eci_verdict_clear (&v);
+  /* an extension backend's volume, made by a container create */
+  f.race_owner = NULL;
+  {
+    int posts = f.posts;
+    assert_int_equal (
+        create (&f, "{\"HostConfig\":{\"Binds\":[\"moat-ext-x_data:/x\"]}}",
+                &v),
+        -1);
+    assert_string_equal (v.rule, "eci.ext-project");
+    eci_verdict_clear (&v);
+    assert_int_equal (
+        create (
+            &f,
+            "{\"HostConfig\":{\"Mounts\":[{\"Type\":\"volume\","
+            "\"Source\":\"v2\",\"Target\":\"/x\",\"VolumeOptions\":{"
+            "\"Labels\":{\"com.docker.compose.project\":\"moat-ext-x\"}}}]}}",
+            &v),
+        -1);
+    assert_string_equal (v.rule, "eci.ext-project");
+    eci_verdict_clear (&v);
+    assert_int_equal (f.posts, posts);
+  }
   /* a name no volume can have, which could change the URL */
   assert_int_equal (
       create (&f, "{\"HostConfig\":{\"Binds\":[\"a?b:/x\"]}}", &v), -1);
@@ -265,7 +288,7 @@ volumes_of_others (void **state)
   for (int i = 3; i < f.n; i++)
     {
       free ((char *)f.names[i]);
-      if (f.owners[i] != f.race_owner)
+      if (f.owners[i] != race)
         free ((char *)f.owners[i]);
     }
 }
