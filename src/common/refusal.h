@@ -179,7 +179,7 @@
                  "devices (null, zero, full, random, urandom, tty) can"
 /* %s: the path as given (engine/eci_hostcfg.c) */
 #define REFUSAL_ECI_BLKIO_DEVICE                                              \
-  REFUSAL_PREFIX "block I/O limit device \"%.256s\" denied; it must be a "   \
+  REFUSAL_PREFIX "block I/O limit device \"%.256s\" denied; it must be a "    \
                  "device path under /dev (the engine looks it up as host "    \
                  "root)"
 #define REFUSAL_ECI_DEVICE_CGROUP_RULES                                       \
@@ -215,7 +215,7 @@
                  "the build context"
 /* docker top's ps options (engine/eci_top.c).  %s: ps_args as given */
 #define REFUSAL_ECI_TOP                                                       \
-  REFUSAL_PREFIX "docker top's ps options \"%.128s\" are refused: the "      \
+  REFUSAL_PREFIX "docker top's ps options \"%.128s\" are refused: the "       \
                  "engine runs ps as host root over every host process, and "  \
                  "a renamed column, a column before PID that holds spaces, "  \
                  "or no header would show other processes; use a standard "   \
@@ -334,6 +334,34 @@
 /* not a refusal: the engine could not be asked */
 #define REFUSAL_ERR_INSPECT_ARCHIVE                                           \
   "moat: cannot inspect container \"%s\" to check docker cp"
+
+/* ---- other users' volumes, networks and prunes (engine/xuser.h) ---- */
+
+#define REFUSAL_PRUNE_IMAGES                                                  \
+  REFUSAL_PREFIX "docker image prune (and docker system prune) is blocked "   \
+                 "for users other than root: images are shared by every "     \
+                 "user and have no owner; remove your own with docker rmi"
+#define REFUSAL_PRUNE_BUILD                                                   \
+  REFUSAL_PREFIX "docker builder prune (and docker system prune) is blocked " \
+                 "for users other than root: the build cache is shared by "   \
+                 "every user and has no owner"
+/* %s: "volume" or "network", %s: its name as requested */
+#define REFUSAL_OWNER_OTHER_OBJ                                               \
+  REFUSAL_PREFIX "%s \"%s\" was created by another user; only the user who "  \
+                 "created it (or root) may use it"
+/* %s: "volume" or "network" */
+#define REFUSAL_OBJ_UNCHECKED                                                 \
+  REFUSAL_PREFIX "whose %s this is cannot be checked here"
+/* the engine's own wording, %s: the name as requested */
+#define REFUSAL_NO_SUCH_VOLUME "get %s: no such volume"
+#define REFUSAL_NO_SUCH_NETWORK "network %s not found"
+/* not a refusal: the engine could not be asked.  %s: "volume" or
+ * "network", %s: its name */
+#define REFUSAL_ERR_INSPECT_OBJ                                               \
+  "moat: cannot inspect %s \"%s\" to check whose it is"
+/* not a refusal: the engine would not make the caller's new volume */
+#define REFUSAL_ERR_MAKE_VOLUME                                               \
+  "moat: cannot make volume \"%s\" for its caller"
 
 /* ---- docker socket exceptions ---- */
 

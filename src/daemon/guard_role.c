@@ -128,6 +128,28 @@ guard_engine_get (void *ctx, const char *path, char **body, size_t *len)
   return ret;
 }
 
+/* POST path with a JSON body on the engine (an engine_post_fn: a
+ * non-root caller's new volume, engine/xuser.h): the status, or -1. */
+static int
+guard_engine_post (void *ctx, const char *path, const char *body, size_t len)
+{
+  struct moatd *d = ctx;
+  struct dockerapi_response resp = { 0 };
+  moat_error_t err = NULL;
+  int st;
+  if (dockerapi_call (d->engine_sock, "POST", path, body, len, false, 3000,
+                      &resp, &err)
+      < 0)
+    {
+      log_warn ("engine guard: POST %s: %s", path, moat_error_msg (&err));
+      moat_error_release (&err);
+      return -1;
+    }
+  st = resp.status;
+  dockerapi_response_free (&resp);
+  return st;
+}
+
 /* The guard's VolumesFrom check asks the engine about the source
  * container (name already validated: no character that changes the
  * URL). */
@@ -219,6 +241,7 @@ moatd_guard_start (struct moatd *d, moat_error_t *err)
   cfg.registry_check = moatd_registry_check;
   cfg.registry_ctx = d;
   cfg.engine_get = guard_engine_get;
+  cfg.engine_post = guard_engine_post;
   cfg.engine_get_ctx = d;
   if (r->img_state == NULL)
     {

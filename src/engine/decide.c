@@ -11,6 +11,7 @@
 #include "common/refusal.h"
 #include "common/cleanup.h"
 #include "engine/eci.h"
+#include "engine/xuser.h"
 #include "engine/regpol.h"
 
 void
@@ -19,6 +20,7 @@ engine_decision_clear (struct engine_decision *d)
   free (d->message);
   free (d->container);
   free (d->archive);
+  free (d->uri);
   free (d->query);
   free (d->registry);
   memset (d, 0, sizeof *d);
@@ -119,6 +121,33 @@ decide_eci (const struct engine_head_facts *f, const struct engine_uri *uri,
         return refuse (d, 403, "eci.checkpoint", false,
                        REFUSAL_ENGINE_CHECKPOINT);
       return 0;
+    case ROUTE_OP_PRUNE_SHARED:
+      /* images and the build cache have no owner: another user's built
+       * images would go */
+      if (f->caller_uid != 0)
+        return refuse (d, 403, "eci.owner", false,
+                       d->route->group[0] == 'i' ? REFUSAL_PRUNE_IMAGES
+                                                 : REFUSAL_PRUNE_BUILD);
+      return 0;
+    case ROUTE_OP_NETWORK_OWNER:
+      /* another user's network: who is on it, and removing it */
+    case ROUTE_OP_VOLUME_OWNER:
+      /* another user's volume: its data (engine/xuser.h) */
+      if (f->caller_uid != 0)
+        d->op = d->route->op;
+      return 0;
+    case ROUTE_OP_PRUNE:
+      /* the caller's own objects only: the engine ANDs label filters */
+      if (f->caller_uid == 0)
+        return 0;
+      if (engine_prune_uri (uri->version, uri->path, uri->query,
+                            (unsigned)f->caller_uid, &d->uri, &v)
+          == 0)
+        return 0;
+      r = refuse (d, v.status ? v.status : 403, v.rule ? v.rule : "eci", false,
+                  v.message ? v.message : REFUSAL_ENGINE_REFUSED);
+      eci_verdict_clear (&v);
+      return r;
     case ROUTE_OP_COMMIT:
     case ROUTE_OP_NETWORK_MEMBER:
       /* another user's container: commit reads its file system, connect
@@ -194,6 +223,24 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
     {
       d->query = strdup (uri->query ? uri->query : "");
       if (d->query == NULL)
+        return -1;
+    }
+  if (d->op == ROUTE_OP_VOLUME_OWNER || d->op == ROUTE_OP_NETWORK_OWNER)
+    {
+      /* the whole {name:.*}, checked as a name later */
+      d->archive
+          = strdup (uri->path
+                    + strlen (d->op == ROUTE_OP_VOLUME_OWNER ? "/volumes/"
+                                                             : "/networks/"));
+      if (d->archive == NULL)
+        return -1;
+    }
+  /* connect, disconnect: the network's owner too (engine/xuser.h) */
+  if (d->op == ROUTE_OP_NETWORK_MEMBER && f->caller_uid != 0)
+    {
+      const char *n = uri->path + strlen ("/networks/");
+      d->archive = strndup (n, (size_t)(strrchr (uri->path, '/') - n));
+      if (d->archive == NULL)
         return -1;
     }
   if (d->op == ROUTE_OP_COMMIT)

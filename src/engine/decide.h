@@ -60,6 +60,8 @@ struct engine_decision
   char *archive;    /* ROUTE_OP_ARCHIVE: the container as requested */
   char *query;      /* ROUTE_OP_ARCHIVE, a build under ECI: the raw query */
   char version[16]; /* ROUTE_OP_ARCHIVE: X.Y of a /vX.Y prefix, or "" */
+  char *uri; /* ENGINE_ALLOW: the request-URI to send instead (a non-root
+                caller's prune, engine/xuser.h), malloc'd, or NULL */
   /* On a command-list listener (a container's filtered socket): the
    * registry the request makes the engine reach (engine/regpol.h),
    * malloc'd, or NULL */

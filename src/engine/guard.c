@@ -226,6 +226,7 @@ handle_head (struct conn *c)
   struct timespec now;
   const char *gate_text = NULL;
   cleanup_free char *raw_uri = engine_req_url (&c->req);
+  cleanup_free char *send_uri = NULL;
   cleanup_free char *form_type = engine_req_form_type (&c->req);
   struct engine_head_facts f = {
     .method = c->req.method,
@@ -293,6 +294,8 @@ handle_head (struct conn *c)
   c->registry = d.registry;
   c->registry_port = d.registry_port;
   d.container = d.archive = d.query = d.registry = NULL;
+  send_uri = d.uri;
+  d.uri = NULL;
   snprintf (c->version, sizeof c->version, "%s", d.version);
   if (d.verdict == ENGINE_REFUSE)
     {
@@ -311,7 +314,10 @@ handle_head (struct conn *c)
     }
   io_buf_free (&c->head_out);
   c->head_out.limit = g->head_limit;
-  if (engine_req_write_head (&c->req, &c->head_out, NULL) < 0)
+  /* a non-root caller's prune: its own objects only (engine/xuser.h) */
+  if (send_uri != NULL)
+    guard_audit (c, "eci.owner", "rewritten", send_uri, NULL);
+  if (engine_req_write_head (&c->req, &c->head_out, send_uri) < 0)
     {
       guard_refuse_unwritable (c);
       return;
@@ -326,7 +332,8 @@ handle_head (struct conn *c)
       && c->caller_uid == 0)
     c->op = ROUTE_OP_NONE;
   if (c->op == ROUTE_OP_ARCHIVE || c->op == ROUTE_OP_OWNER
-      || c->op == ROUTE_OP_EXEC_OWNER || c->op == ROUTE_OP_COMMIT)
+      || c->op == ROUTE_OP_EXEC_OWNER || c->op == ROUTE_OP_COMMIT
+      || c->op == ROUTE_OP_VOLUME_OWNER || c->op == ROUTE_OP_NETWORK_OWNER)
     {
       guard_start_archive_check (c);
       return;

@@ -25,6 +25,7 @@
 #include "engine/eci.h"
 #include "engine/gate.h"
 #include "engine/imgprov.h"
+#include "engine/xuser.h"
 #include "policy/policy.h"
 
 /* Largest request head (request line + headers) accepted: larger gets 431
@@ -112,6 +113,10 @@ struct engine_guard_config
    * non-root caller's docker cp is refused under ECI. */
   engine_get_fn engine_get;
   void *engine_get_ctx;
+  /* A non-root caller's new named volume is made by the guard, labelled
+   * as its (engine/xuser.h), with engine_get_ctx; NULL: such a create is
+   * refused under ECI. */
+  engine_post_fn engine_post;
   /* Image name provenance (engine/imgprov.h): NULL, nothing is recorded
    * and no create is checked for it. */
   engine_image_note_fn image_note;

@@ -16,6 +16,7 @@
 #include "engine/eci.h"
 #include "engine/imgprov.h"
 #include "engine/owner.h"
+#include "engine/xuser.h"
 
 static bool
 body_blank_p (const struct io_buf *b)
@@ -103,6 +104,12 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
                             g->cfg.engine_get, g->cfg.engine_get_ctx,
                             g->cfg.image_namer, g->cfg.image_ctx, b, bl,
                             j->caller_uid, &j->v))
+                           < 0
+                    /* volumes (and networks) of other users */
+                    || (j->r = engine_create_objects_check (
+                            g->cfg.engine_get, g->cfg.engine_post,
+                            g->cfg.engine_get_ctx, b, bl, j->caller_uid,
+                            j->caller_gid, &j->v))
                            < 0))
               break;
           }
@@ -139,15 +146,34 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
           }
       }
       break;
+    case ROUTE_OP_VOLUME_OWNER:
+      j->r = engine_volume_owner_check (g->cfg.engine_get,
+                                        g->cfg.engine_get_ctx, j->name,
+                                        j->caller_uid, &j->v);
+      break;
+    case ROUTE_OP_NETWORK_OWNER:
+      j->r = engine_network_owner_check (g->cfg.engine_get,
+                                         g->cfg.engine_get_ctx, j->name,
+                                         j->caller_uid, &j->v);
+      break;
     case ROUTE_OP_COMMIT:
       j->r = engine_commit_owner_check (g->cfg.engine_get,
                                         g->cfg.engine_get_ctx, j->name,
                                         j->caller_uid, &j->v);
       break;
     case ROUTE_OP_NETWORK_MEMBER:
+      /* the container, then the network (from the path) */
       j->r = engine_network_member_check (
           g->cfg.engine_get, g->cfg.engine_get_ctx, j->body, j->len,
           j->caller_uid, &j->out, &j->out_len, &j->v);
+      if (j->r == 0 && j->name != NULL)
+        j->r = engine_network_owner_check (g->cfg.engine_get,
+                                           g->cfg.engine_get_ctx, j->name,
+                                           j->caller_uid, &j->v);
+      if (j->r == 0 && j->name != NULL)
+        j->r = engine_network_endpoint_check (
+            g->cfg.engine_get, g->cfg.engine_get_ctx, j->out, j->out_len,
+            j->caller_uid, &j->v);
       break;
     case ROUTE_OP_OWNER:
       j->r = engine_owner_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
@@ -197,6 +223,15 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
         break;
       j->r = eci_check_volume_create (&g->cfg.eci, pol, j->body, j->len,
                                       &j->out, &j->out_len, &j->v);
+      /* the caller's own, labelled as such (engine/xuser.h) */
+      if (j->r == 0 && j->caller_uid != 0)
+        {
+          cleanup_free char *checked = j->out;
+          j->out = NULL;
+          j->r = engine_volume_create_owner (
+              g->cfg.engine_get, g->cfg.engine_get_ctx, checked, j->out_len,
+              j->caller_uid, j->caller_gid, &j->out, &j->out_len, &j->v);
+        }
       break;
     case ROUTE_OP_NETWORK_CREATE:
       if (j->caller_uid != 0
@@ -206,6 +241,14 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
         break;
       j->r = eci_check_network_create (&g->cfg.eci, pol, j->body, j->len,
                                        &j->out, &j->out_len, &j->v);
+      if (j->r == 0 && j->caller_uid != 0)
+        {
+          cleanup_free char *checked = j->out;
+          j->out = NULL;
+          j->r = engine_network_create_owner (checked, j->out_len,
+                                              j->caller_uid, j->caller_gid,
+                                              &j->out, &j->out_len, &j->v);
+        }
       break;
     case ROUTE_OP_CONTAINER_START:
       {
@@ -418,6 +461,14 @@ guard_handle_collected (struct conn *c)
   j->caller_uid = c->caller_uid;
   j->caller_gid = c->caller_gid;
   j->pidfd = -1;
+  /* a network connect's network (decide.c) */
+  if (c->archive != NULL && (j->name = strdup (c->archive)) == NULL)
+    {
+      free (j->body);
+      free (j);
+      c->dead = true;
+      return;
+    }
   io_buf_free (&c->body);
   guard_submit_job (c, j);
 }
@@ -478,8 +529,10 @@ guard_finish_archive (struct conn *c, struct check_job *j)
       guard_refuse (c, j->v.status ? j->v.status : 403, m, false);
       return;
     }
-  /* commit: the head as it came (its container= was checked) */
-  if (j->op == ROUTE_OP_COMMIT)
+  /* commit: the head as it came (its container= was checked); a
+   * volume's name is its id */
+  if (j->op == ROUTE_OP_COMMIT || j->op == ROUTE_OP_VOLUME_OWNER
+      || j->op == ROUTE_OP_NETWORK_OWNER)
     {
       guard_forward_head (c);
       return;
@@ -544,6 +597,8 @@ guard_finish_job (struct conn *c, struct check_job *j)
     case ROUTE_OP_OWNER:
     case ROUTE_OP_EXEC_OWNER:
     case ROUTE_OP_COMMIT:
+    case ROUTE_OP_VOLUME_OWNER:
+    case ROUTE_OP_NETWORK_OWNER:
       guard_finish_archive (c, j);
       break;
     default:

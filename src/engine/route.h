@@ -34,6 +34,14 @@ enum engine_route_op
   ROUTE_OP_NETWORK_MEMBER, /* network connect/disconnect: the body's
                               Container the caller's (ECI) */
   ROUTE_OP_CHECKPOINT,     /* checkpoints: refused for non-root (ECI) */
+  ROUTE_OP_PRUNE,          /* container, volume, network prune: a non-root
+                              caller's own objects only (ECI) */
+  ROUTE_OP_PRUNE_SHARED,   /* image, build cache prune: refused for
+                              non-root (ECI) */
+  ROUTE_OP_VOLUME_OWNER,   /* volume inspect, update, rm: a non-root
+                              caller's own volumes only (ECI) */
+  ROUTE_OP_NETWORK_OWNER,  /* network inspect, rm: a non-root caller's own
+                              networks and the default ones only (ECI) */
 };
 
 enum

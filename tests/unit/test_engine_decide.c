@@ -555,6 +555,49 @@ top_ps_args (void **state)
     }
 }
 
+/* Prunes under ECI (engine/xuser.h): a non-root caller's container,
+ * volume and network prunes are sent with its owner label filter; image
+ * and build-cache prunes are refused; root's pass as they are. */
+static void
+prunes (void **state)
+{
+  static const char *const own[] = {
+    "/v1.41/containers/prune",
+    "/volumes/prune?filters=%7B%7D",
+    "/networks/prune?filters=%7B%22until%22%3A%7B%221h%22%3Atrue%7D%7D",
+  };
+  struct policy p = eci_policy ();
+  struct engine_decision d;
+  struct engine_head_facts f;
+  (void)state;
+  for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+    {
+      f = facts (HTTP_POST, own[i]);
+      assert_int_equal (engine_decide (&f, &p, &d), 0);
+      assert_int_equal (d.verdict, ENGINE_ALLOW);
+      assert_non_null (d.uri);
+      assert_non_null (strstr (d.uri, "com.moat.caller.uid%3D1000"));
+      engine_decision_clear (&d);
+      f.caller_uid = 0;
+      assert_int_equal (engine_decide (&f, &p, &d), 0);
+      assert_int_equal (d.verdict, ENGINE_ALLOW);
+      assert_null (d.uri);
+      engine_decision_clear (&d);
+    }
+  f = facts (HTTP_POST, "/v1.41/images/prune?filters=%7B%7D");
+  expect_refuse (&f, &p, 403, "eci.owner", false, REFUSAL_PRUNE_IMAGES);
+  f = facts (HTTP_POST, "/build/prune");
+  expect_refuse (&f, &p, 403, "eci.owner", false, REFUSAL_PRUNE_BUILD);
+  f = facts (HTTP_POST, "/networks/prune?filters=x");
+  expect_refuse (&f, &p, 400, "eci.json", false,
+                 "enhanced container isolation: invalid filters");
+  f = facts (HTTP_POST, "/build/prune");
+  f.caller_uid = 0;
+  assert_int_equal (engine_decide (&f, &p, &d), 0);
+  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  engine_decision_clear (&d);
+}
+
 /* A filtered socket's registry requests name their registry, and one
  * that cannot be read is refused (form bodies: form_bodies). */
 static void
@@ -602,6 +645,7 @@ main (void)
     cmocka_unit_test (form_types),
     cmocka_unit_test (form_bodies),
     cmocka_unit_test (top_ps_args),
+    cmocka_unit_test (prunes),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
