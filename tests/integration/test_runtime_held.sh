@@ -57,6 +57,15 @@ check "the older version's state: a row, no marker, no run directory" \
   test "$(row "$id")" = 1 -a ! -e "$HELD/$id" -a ! -e "$MR/run/moat/runc/$id"
 d rm -f old >/dev/null
 check "delete without the marker: the range is released" released "$id"
+# The shim's second delete of it (runc has forgotten it): no pool opened,
+# so no state db made where it was moved aside.
+mkdir -p "$HARNESS_DIR/db-aside" && mv "$DB"* "$HARNESS_DIR/db-aside/"
+check "a repeated delete of the released container succeeds" \
+  "$B/moat-runc" --moat-root "$MR" --root "$HARNESS_DIR/exec/runtime-runc/moby" \
+  delete --force "$id"
+check "... and opens no pool (no state db made)" test ! -e "$DB"
+rm -f "$DB"*
+mv "$HARNESS_DIR/db-aside/"* "$(dirname "$DB")/"
 
 # One that exits by itself: the shim's delete after the exit, no marker.
 start old2 sleep 4 || harness_bail "run old2" "docker run failed"
