@@ -7,7 +7,8 @@
 # refused, naming that stack, and changes nothing: before the fix it
 # replaced the first stack's rules with its own.  A table whose stack is
 # gone (no record at its root) is taken over; one that names no stack (an
-# older moat's) is refused unless this root's own previous stack left it.
+# older moat's) is refused unless this root's own previous (crashed) stack
+# left it.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
 # The first stack intercepts port 80 (a table with chains to protect).
@@ -69,4 +70,23 @@ ip netns exec "$H" nft delete table inet moat
 [ -f "$A/run/moat/stack.json" ] && "$MOAT" down >/dev/null 2>&1
 harness_up
 check "with the table gone, moat up starts" test "$(comment)" = "moat stack at $A"
+
+# This root's own stack crashed, and was an older moat's (its table names
+# no stack): the next `moat up` cleans up after it and takes the table.
+stack_pid() { jq -r ".processes.$1.pid // empty" "$A/run/moat/stack.json" 2>/dev/null; }
+for p in moatd dockerd; do
+  pid=$(stack_pid $p)
+  [ -n "$pid" ] && kill -KILL "$pid"
+  for _ in $(seq 50); do harness_start_time "$pid" >/dev/null || break; sleep 0.2; done
+done
+ip netns exec "$H" nft -f - <<'NFT'
+table inet moat {}
+delete table inet moat
+table inet moat {
+  chain forward { type filter hook forward priority filter; policy accept; }
+}
+NFT
+check "the crashed stack's table names no stack" test -z "$(comment)"
+harness_up
+check "this root's own crashed stack's table is taken over" test "$(comment)" = "moat stack at $A"
 harness_done
