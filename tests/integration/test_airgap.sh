@@ -13,12 +13,7 @@ H=$HARNESS_NETNS
 adm=$MOAT_ROOT/etc/moat/admin-settings.json
 mkdir -p "$MOAT_ROOT/etc/moat"
 write_admin() { cat >"$adm.new"; chmod 0644 "$adm.new"; mv "$adm.new" "$adm"; }
-write_admin <<'J'
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
-                     "exclude": [], "transparentPorts": "*"}}
-J
+harness_airgap_settings
 
 mkdir -p "$HARNESS_DIR/www"
 echo "hello from S" >"$HARNESS_DIR/www/index.html"

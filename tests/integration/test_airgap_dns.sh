@@ -13,15 +13,7 @@ harness_init
 harness_peer_netns 10.82.0 5
 S=$HARNESS_PEER_NETNS
 H=$HARNESS_NETNS
-adm=$MOAT_ROOT/etc/moat/admin-settings.json
-mkdir -p "$MOAT_ROOT/etc/moat"
-cat >"$adm" <<'J'
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
-                     "exclude": [], "transparentPorts": "*"}}
-J
-chmod 0644 "$adm"
+harness_airgap_settings
 
 ip netns exec "$S" nft -f - <<'NFT' || harness_bail "counters in S" "nft failed"
 table inet moattest {

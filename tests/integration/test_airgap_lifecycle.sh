@@ -13,15 +13,7 @@ harness_init
 harness_peer_netns 10.78.0 2 5
 S=$HARNESS_PEER_NETNS
 H=$HARNESS_NETNS
-adm=$MOAT_ROOT/etc/moat/admin-settings.json
-mkdir -p "$MOAT_ROOT/etc/moat"
-cat >"$adm" <<'J'
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
-                     "exclude": ["10.78.0.2"], "transparentPorts": "*"}}
-J
-chmod 0644 "$adm"
+harness_airgap_settings '["10.78.0.2"]'
 
 mkdir -p "$HARNESS_DIR/www"
 echo "hello from S" >"$HARNESS_DIR/www/index.html"

@@ -379,6 +379,22 @@ harness_probe_image() {
     harness_bail "import the probe image" "docker import failed"
 }
 
+# harness_airgap_settings [EXCLUDE-JSON-LIST]: admin-settings.json for an
+# air-gapped test (before harness_up): ECI locked on, every TCP port
+# intercepted (transparentPorts "*"), no proxy, the exclude list given
+# (default []).  Written to a temp file and renamed, 0644.
+harness_airgap_settings() {
+  local adm=$MOAT_ROOT/etc/moat/admin-settings.json
+  mkdir -p "$MOAT_ROOT/etc/moat"
+  cat >"$adm.new" <<J
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
+                     "exclude": ${1:-[]}, "transparentPorts": "*"}}
+J
+  chmod 0644 "$adm.new" && mv "$adm.new" "$adm"
+}
+
 # harness_peer_netns NET HOST... [-6 NET6 HOST6...]: a test host namespace
 # of the test's own behind the engine's, for servers containers must (not)
 # reach; its name in HARNESS_PEER_NETNS (moat-s-<id>), deleted at teardown.
