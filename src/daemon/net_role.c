@@ -396,6 +396,9 @@ moatd_net_start (struct moatd *d, moat_error_t *err)
   /* IP-literal exclusions are forwarded by nft, never redirected
    * (docs/net-guard.md, "Exclusions decided in nft"). */
   cfg.intercept.exclude_in_nft = true;
+  /* The table names its stack: a second `moat up` in this namespace is
+   * refused (src/stack/netns_owner.c). */
+  cfg.intercept.owner = d->paths->root[0] != '\0' ? d->paths->root : "/";
   cfg.audit = net_audit;
   cfg.audit_ctx = d;
   cfg.decide = net_pac_decide;

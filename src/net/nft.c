@@ -21,6 +21,22 @@ table_name (const struct net_intercept *ic)
   return ic->table ? ic->table : NET_NFT_TABLE;
 }
 
+/* Can owner stand in the table's comment as it is? */
+static bool
+owner_ok (const char *owner)
+{
+  size_t len = owner != NULL ? strlen (owner) : 0;
+  if (len == 0 || len > NET_NFT_OWNER_MAX)
+    return false;
+  for (size_t i = 0; i < len; i++)
+    {
+      unsigned char c = (unsigned char)owner[i];
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+        return false;
+    }
+  return true;
+}
+
 /* "{ 80, 443, 8000-8100 }" from the port bitmap. */
 static void
 put_ports (FILE *f, const struct net_rules *r)
@@ -299,6 +315,8 @@ render (const struct net_intercept *ic, const struct net_rules *r, bool all,
   if (all || (r != NULL && any_port_p (r)))
     {
       fprintf (f, "table inet %s {\n", t);
+      if (owner_ok (ic->owner))
+        fprintf (f, "  comment \"" NET_NFT_OWNER_PREFIX "%s\"\n", ic->owner);
       put_exclude_sets (f, ic, r);
       /* Anti-spoofing, before anything else looks at the packet: a source
        * address must be routed back through the interface it came in on
@@ -387,6 +405,12 @@ render (const struct net_intercept *ic, const struct net_rules *r, bool all,
         }
       fputs ("}\n", f);
     }
+  else if (r != NULL && owner_ok (ic->owner))
+    /* Nothing intercepted: the stack still marks the namespace as its
+     * own (an empty table changes no packet). */
+    fprintf (f,
+             "table inet %s {\n  comment \"" NET_NFT_OWNER_PREFIX "%s\"\n}\n",
+             t, ic->owner);
   if (fclose (f) != 0)
     {
       free (buf);
@@ -523,6 +547,48 @@ net_nft_table_exists (const struct net_intercept *ic, moat_error_t *err)
     return 0;
   return moat_error (err, 0, "`nft list table` failed (status %d): %s", st,
                      msg);
+}
+
+int
+net_nft_table_owner (const struct net_intercept *ic, char *owner,
+                     size_t owner_len, moat_error_t *err)
+{
+  const char *args[] = { "list", "table", "inet", table_name (ic), NULL };
+  static const char key[] = "comment \"" NET_NFT_OWNER_PREFIX;
+  char msg[512];
+  const char *p, *end;
+  int st;
+
+  if (owner_len == 0)
+    return moat_error (err, EINVAL, "owner buffer");
+  owner[0] = '\0';
+  st = run_nft (ic, args, "", msg, sizeof msg, err);
+  if (st < 0)
+    return -1;
+  if (st != 0)
+    {
+      if (strstr (msg, "No such file") != NULL)
+        return 0;
+      return moat_error (err, 0, "`nft list table` failed (status %d): %s", st,
+                         msg);
+    }
+  /* `table inet moat {` then, first, the comment (newlines are spaces
+   * in msg). */
+  p = strchr (msg, '{');
+  if (p == NULL)
+    return 1;
+  p++;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  if (strncmp (p, key, sizeof key - 1) != 0)
+    return 1;
+  p += sizeof key - 1;
+  end = strchr (p, '"');
+  if (end == NULL || (size_t)(end - p) >= owner_len)
+    return 1;
+  memcpy (owner, p, (size_t)(end - p));
+  owner[end - p] = '\0';
+  return 1;
 }
 
 int

@@ -25,6 +25,9 @@
 
 #define NET_NFT_TABLE "moat"
 #define NET_NFT_MAX_IFACES 8
+/* nft keeps a comment of 128 bytes at most; "moat stack at " takes 14. */
+#define NET_NFT_OWNER_MAX 110
+#define NET_NFT_OWNER_PREFIX "moat stack at "
 
 struct net_intercept
 {
@@ -47,12 +50,19 @@ struct net_intercept
    * intercepted connection for the guard (the guard's tests and benchmarks
    * of its DIRECT relay). */
   bool exclude_in_nft;
+  /* The stack the table belongs to (its MOAT_ROOT, "/" for the default):
+   * the table's comment, `moat stack at OWNER` (docs/net-guard.md, "One
+   * stack a network namespace").  NULL, or one that cannot be a comment
+   * (over NET_NFT_OWNER_MAX bytes, a quote, a backslash, a control
+   * character): no comment. */
+  const char *owner;
   const char *nft;   /* path of nft; NULL: /usr/sbin/nft */
   const char *netns; /* load in /run/netns/<netns>; NULL: the caller's */
 };
 
 /* The ruleset for rules r (its intercepted ports), or the removal alone
- * when r is NULL.  *out is malloc'd. */
+ * when r is NULL.  Rules that intercept nothing leave an empty table that
+ * names its owner (none without one).  *out is malloc'd. */
 int net_nft_render (const struct net_intercept *ic, const struct net_rules *r,
                     char **out, moat_error_t *err);
 
@@ -76,5 +86,11 @@ int net_nft_apply_closed (const struct net_intercept *ic, moat_error_t *err);
 
 /* 1 when the table exists, 0 when not, -1 when nft cannot tell. */
 int net_nft_table_exists (const struct net_intercept *ic, moat_error_t *err);
+
+/* Whose is the table: 1 when it exists, with *owner the OWNER its comment
+ * names ("" when it names none: an older moat's, or one made by hand), 0
+ * when there is no table, -1 when nft cannot tell. */
+int net_nft_table_owner (const struct net_intercept *ic, char *owner,
+                         size_t owner_len, moat_error_t *err);
 
 #endif

@@ -274,7 +274,8 @@ mark_held (const struct runtime_ctx *ctx, const char *id, moat_error_t *err)
 
 /* Undo create: the supervisor, the mounts, and the range the container's
  * own key holds.  force: open the pool even without a held marker
- * (reconciliation, a create that failed). */
+ * (reconciliation, a create that failed, a delete of a container runc
+ * knew: one an older moat-runc made has no marker). */
 static void
 release_all (const struct runtime_ctx *ctx, const char *id, bool force)
 {
@@ -1164,22 +1165,30 @@ runtime_delete (const struct runtime_ctx *ctx, char *const *args,
 {
   static const char *const valued[] = { NULL };
   const char *id = last_positional (args, valued);
+  cleanup_free char *state = NULL;
+  bool knew;
   int rc;
 
   if (id == NULL || !runtime_id_valid_p (id))
     return runtime_run_runc (ctx, args);
+  /* A container runc still knows (its state.json) may hold a range with
+   * no marker: an older moat-runc made none (nor, --moat-no-idmap-rootfs,
+   * a run directory).  The shim's second delete finds no state: no pool. */
+  if (asprintf (&state, "%s/%s/state.json", runc_root (ctx), id) < 0)
+    state = NULL; /* in doubt: open the pool */
+  knew = state == NULL || access (state, F_OK) == 0;
   rc = runtime_run_runc (ctx, args);
   /* Release only once runc has forgotten the container: a failed delete of
    * a running container must keep its range.  A failed delete of a
    * container runc never knew (the shim's cleanup after a failed create)
    * releases too. */
   if (rc == 0)
-    release_all (ctx, id, false);
+    release_all (ctx, id, knew);
   else
     {
       char *st[] = { "state", (char *)id, NULL };
       if (run_runc_quiet (ctx, st) != 0)
-        release_all (ctx, id, false);
+        release_all (ctx, id, knew);
     }
   return rc;
 }

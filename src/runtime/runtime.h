@@ -66,7 +66,8 @@ int runtime_create (const struct runtime_ctx *ctx, char *const *args,
  * ctd-<hash> directory under containerd): one empty file per container
  * whose own key holds a range, from before create reserves it until
  * delete has released it.  A delete that finds neither it nor the run
- * directory opens no pool (the runc shim deletes twice). */
+ * directory, of a container runc no longer knows, opens no pool (the runc
+ * shim deletes twice). */
 #define RUNTIME_HELD_DIR ".held"
 
 /* Replace path with data (NUL-terminated; a temp file beside it, then

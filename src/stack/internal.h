@@ -14,6 +14,20 @@
 void stack_intercept_for (const char *bridge, const char *netns,
                           struct net_intercept *ic);
 
+/* The stack's name in its interception rules: MOAT_ROOT, "/" for the
+ * default. */
+const char *stack_owner (const struct moat_paths *paths);
+
+/* Before `moat up` loads its rules in netns (NULL: this one): refused
+ * while they would replace those of another stack that has a record (a
+ * table whose comment names another MOAT_ROOT with a stack.json), or of a
+ * stack that names none (unless own_record: this root had a record, of a
+ * stack just cleaned up, maybe an older moat's).  A table of this root's,
+ * or of a root without a record, is replaced (netns_owner.c). */
+int stack_netns_owner_check (const struct moat_paths *paths, const char *netns,
+                             const char *bridge, bool own_record,
+                             moat_error_t *err);
+
 /* A string member of the record, or NULL. */
 const char *stack_record_str (json_t *record, const char *key);
 

@@ -650,6 +650,7 @@ repair_moatd (const struct moat_paths *paths, const struct stack_up_opts *o,
       struct net_intercept ic;
       int r;
       stack_intercept_for (bname, stack_record_str (record, "netns"), &ic);
+      ic.owner = stack_owner (paths);
       r = net_nft_table_exists (&ic, err);
       if (r < 0)
         return -1;
@@ -689,6 +690,7 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
   char started[32];
   time_t t = time (NULL);
   struct tm tm;
+  bool had_record;
   int prev;
 
   engine_sock = private ? paths->engine_sock : o->engine;
@@ -719,6 +721,7 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
   lockfd = stack_lock (paths, err);
   if (lockfd < 0)
     return -1;
+  had_record = access (paths->stack_json, F_OK) == 0;
   prev = check_previous (paths, &record, err);
   if (prev < 0)
     return -1;
@@ -753,6 +756,11 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
         return moat_error_wrap (err, "the engine given with --engine does not "
                                      "answer");
     }
+  /* One stack a network namespace: never over another's rules. */
+  if (private
+      && stack_netns_owner_check (paths, o->netns, o->bridge, had_record, err)
+             < 0)
+    return -1;
 
   gmtime_r (&t, &tm);
   strftime (started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -787,6 +795,7 @@ stack_up (const struct moat_paths *paths, const struct stack_up_opts *o,
       {
         struct net_intercept ic;
         stack_intercept_for (o->bridge, o->netns, &ic);
+        ic.owner = stack_owner (paths);
         if (net_nft_apply_closed (&ic, err) < 0)
           goto fail;
       }

@@ -7,38 +7,14 @@
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
 
-S=moat-s-${HARNESS_NETNS#moat-t-}
-export HARNESS_EXTRA_NETNS=$S
-# Safety net: in the machine's own namespace the test network is a
-# blackhole, so a connection made from the wrong namespace fails here
-# instead of leaving the machine.  Each run adds a route of its own (its
-# pid as the metric) and removes only that one, so concurrent runs (other
-# worktrees) never take the net away from each other.
-ip route add blackhole 10.78.0.0/24 metric $$ ||
-  harness_bail "blackhole route" "cannot add the safety-net route"
-export HARNESS_EXTRA_CLEANUP="ip route del blackhole 10.78.0.0/24 metric $$ 2>/dev/null"
+harness_peer_netns 10.78.0 2 5
+S=$HARNESS_PEER_NETNS
 H=$HARNESS_NETNS
 adm=$MOAT_ROOT/etc/moat/admin-settings.json
 mkdir -p "$MOAT_ROOT/etc/moat"
 write_admin() { cat >"$adm.new"; chmod 0644 "$adm.new"; mv "$adm.new" "$adm"; }
-write_admin <<'J'
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
-                     "exclude": [], "transparentPorts": "*"}}
-J
+harness_airgap_settings
 
-ip netns add "$S"
-ip -n "$S" link set lo up
-ip link add "${S: -8}x" netns "$S" type veth peer name "${S: -8}y" netns "$H"
-ip -n "$S" link set "${S: -8}x" name s0
-ip -n "$H" link set "${S: -8}y" name hs0
-ip -n "$H" addr add 10.78.0.1/24 dev hs0
-ip -n "$S" addr add 10.78.0.2/24 dev s0
-ip -n "$S" addr add 10.78.0.5/24 dev s0
-ip -n "$H" link set hs0 up; ip -n "$S" link set s0 up
-ip -n "$S" route add default via 10.78.0.1
-ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1
 mkdir -p "$HARNESS_DIR/www"
 echo "hello from S" >"$HARNESS_DIR/www/index.html"
 harness_spawn httpd ip netns exec "$S" /usr/bin/python3 -m http.server \

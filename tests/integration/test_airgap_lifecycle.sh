@@ -10,32 +10,11 @@
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
 
-S=moat-s-${HARNESS_NETNS#moat-t-}
-export HARNESS_EXTRA_NETNS=$S
-ip route add blackhole 10.78.0.0/24 metric $$ ||
-  harness_bail "blackhole route" "cannot add the safety-net route"
-export HARNESS_EXTRA_CLEANUP="ip route del blackhole 10.78.0.0/24 metric $$ 2>/dev/null"
+harness_peer_netns 10.78.0 2 5
+S=$HARNESS_PEER_NETNS
 H=$HARNESS_NETNS
-adm=$MOAT_ROOT/etc/moat/admin-settings.json
-mkdir -p "$MOAT_ROOT/etc/moat"
-cat >"$adm" <<'J'
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
-                     "exclude": ["10.78.0.2"], "transparentPorts": "*"}}
-J
-chmod 0644 "$adm"
+harness_airgap_settings '["10.78.0.2"]'
 
-ip netns add "$S"
-ip -n "$S" link set lo up
-ip link add "${S: -8}x" netns "$S" type veth peer name "${S: -8}y" netns "$H"
-ip -n "$S" link set "${S: -8}x" name s0
-ip -n "$H" link set "${S: -8}y" name hs0
-ip -n "$H" addr add 10.78.0.1/24 dev hs0
-for a in 10.78.0.2/24 10.78.0.5/24; do ip -n "$S" addr add $a dev s0; done
-ip -n "$H" link set hs0 up; ip -n "$S" link set s0 up
-ip -n "$S" route add default via 10.78.0.1
-ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1
 mkdir -p "$HARNESS_DIR/www"
 echo "hello from S" >"$HARNESS_DIR/www/index.html"
 harness_spawn httpd ip netns exec "$S" /usr/bin/python3 -m http.server \

@@ -14,40 +14,11 @@
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
 
-S=moat-s-${HARNESS_NETNS#moat-t-}
-export HARNESS_EXTRA_NETNS=$S
-# Safety net: in the machine's own namespace the test networks are
-# blackholes (a route of this run's own, removed by its metric).
-ip route add blackhole 10.78.0.0/24 metric $$ ||
-  harness_bail "blackhole route" "cannot add the safety-net route"
-ip -6 route add blackhole fd78::/64 metric $$ 2>/dev/null
-export HARNESS_EXTRA_CLEANUP="ip route del blackhole 10.78.0.0/24 metric $$ 2>/dev/null; ip -6 route del blackhole fd78::/64 metric $$ 2>/dev/null"
+harness_peer_netns 10.78.0 2 5 -6 fd78 2 5
+S=$HARNESS_PEER_NETNS
 H=$HARNESS_NETNS
-adm=$MOAT_ROOT/etc/moat/admin-settings.json
-mkdir -p "$MOAT_ROOT/etc/moat"
-cat >"$adm" <<'J'
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
-                     "exclude": ["10.78.0.2", "fd78::2"], "transparentPorts": "*"}}
-J
-chmod 0644 "$adm"
+harness_airgap_settings '["10.78.0.2", "fd78::2"]'
 
-ip netns add "$S"
-ip -n "$S" link set lo up
-ip link add "${S: -8}x" netns "$S" type veth peer name "${S: -8}y" netns "$H"
-ip -n "$S" link set "${S: -8}x" name s0
-ip -n "$H" link set "${S: -8}y" name hs0
-ip -n "$H" addr add 10.78.0.1/24 dev hs0
-ip -n "$H" addr add fd78::1/64 dev hs0 nodad
-for a in 10.78.0.2/24 10.78.0.5/24; do ip -n "$S" addr add $a dev s0; done
-for a in fd78::2/64 fd78::5/64; do ip -n "$S" addr add $a dev s0 nodad; done
-ip -n "$H" link set hs0 up; ip -n "$S" link set s0 up
-ip -n "$S" route add default via 10.78.0.1
-ip -n "$S" -6 route add default via fd78::1
-# Forwarding on in both families: the rules must hold whatever the sysctls.
-ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1
-ip netns exec "$H" sysctl -qw net.ipv6.conf.all.forwarding=1
 # The engine's resolver (the host's first IPv4 nameserver, which moatd reads
 # and dockerd hands to containers) is played by S: only inside the engine's
 # namespace is it routed there.

@@ -13,13 +13,8 @@
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
 
-S=moat-s-${HARNESS_NETNS#moat-t-}
-export HARNESS_EXTRA_NETNS=$S
-# Safety net: in the machine's own namespace the test network is a
-# blackhole (a route of this run's own, removed by its metric).
-ip route add blackhole 10.81.0.0/24 metric $$ ||
-  harness_bail "blackhole route" "cannot add the safety-net route"
-export HARNESS_EXTRA_CLEANUP="ip route del blackhole 10.81.0.0/24 metric $$ 2>/dev/null"
+harness_peer_netns 10.81.0 2 5
+S=$HARNESS_PEER_NETNS
 H=$HARNESS_NETNS
 adm=$MOAT_ROOT/etc/moat/admin-settings.json
 mkdir -p "$MOAT_ROOT/etc/moat"
@@ -37,16 +32,6 @@ J
 }
 write_admin '["10.81.0.2:8080", "10.81.0.5:8080"]'
 
-ip netns add "$S"
-ip -n "$S" link set lo up
-ip link add "${S: -8}x" netns "$S" type veth peer name "${S: -8}y" netns "$H"
-ip -n "$S" link set "${S: -8}x" name s0
-ip -n "$H" link set "${S: -8}y" name hs0
-ip -n "$H" addr add 10.81.0.1/24 dev hs0
-for a in 10.81.0.2/24 10.81.0.5/24; do ip -n "$S" addr add $a dev s0; done
-ip -n "$H" link set hs0 up; ip -n "$S" link set s0 up
-ip -n "$S" route add default via 10.81.0.1
-ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1
 
 # The sinks: every byte received on ADDR:8080 is appended to sink.ADDR.
 cat >"$HARNESS_DIR/sink.py" <<'PY'

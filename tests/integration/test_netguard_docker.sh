@@ -13,24 +13,8 @@ runner=$build/tests/netguard-runner
 harness_init
 R=$HARNESS_DIR
 H=$HARNESS_NETNS
-S=moat-s-${HARNESS_NETNS#moat-t-}
-export HARNESS_EXTRA_NETNS=$S
-# Safety net: in the machine's own namespace the test networks are a
-# blackhole (a route of this run's own, metric = pid), so a connection made
-# from the wrong namespace fails here instead of leaving the machine.
-ip route add blackhole 10.78.0.0/24 metric $$ || harness_bail "blackhole route"
-export HARNESS_EXTRA_CLEANUP="ip route del blackhole 10.78.0.0/24 metric $$ 2>/dev/null"
-
-ip netns add "$S"
-ip -n "$S" link set lo up
-ip link add "${S: -8}x" netns "$S" type veth peer name "${S: -8}y" netns "$H"
-ip -n "$S" link set "${S: -8}x" name s0
-ip -n "$H" link set "${S: -8}y" name hs0
-ip -n "$H" addr add 10.78.0.1/24 dev hs0
-ip -n "$S" addr add 10.78.0.2/24 dev s0; ip -n "$S" addr add 10.78.0.5/24 dev s0
-ip -n "$H" link set hs0 up; ip -n "$S" link set s0 up
-ip -n "$S" route add default via 10.78.0.1
-ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1
+harness_peer_netns 10.78.0 2 5
+S=$HARNESS_PEER_NETNS
 
 mkdir -p "$R/www"
 echo "hello from S" > "$R/www/index.html"

@@ -379,6 +379,82 @@ harness_probe_image() {
     harness_bail "import the probe image" "docker import failed"
 }
 
+# harness_airgap_settings [EXCLUDE-JSON-LIST]: admin-settings.json for an
+# air-gapped test (before harness_up): ECI locked on, every TCP port
+# intercepted (transparentPorts "*"), no proxy, the exclude list given
+# (default []).  Written to a temp file and renamed, 0644.
+harness_airgap_settings() {
+  local adm=$MOAT_ROOT/etc/moat/admin-settings.json
+  mkdir -p "$MOAT_ROOT/etc/moat"
+  cat >"$adm.new" <<J
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "containersProxy": {"locked": true, "mode": "manual", "http": "", "https": "",
+                     "exclude": ${1:-[]}, "transparentPorts": "*"}}
+J
+  chmod 0644 "$adm.new" && mv "$adm.new" "$adm"
+}
+
+# harness_peer_netns NET HOST... [-6 NET6 HOST6...]: a test host namespace
+# of the test's own behind the engine's, for servers containers must (not)
+# reach; its name in HARNESS_PEER_NETNS (moat-s-<id>), deleted at teardown.
+# A veth pair joins them: hs0 in $HARNESS_NETNS with NET.1/24, s0 in the
+# peer with NET.HOST/24 for each HOST; the peer's default route is NET.1,
+# and the engine's namespace forwards.  First, in the machine's own
+# namespace, NET.0/24 becomes a blackhole (a route of this run's own, its
+# pid as the metric, removed at teardown), so a connection made from the
+# wrong namespace fails here instead of leaving the machine.  With -6: the
+# same for NET6::/64 (hs0 NET6::1, s0 NET6::HOST6..., nodad; IPv6
+# forwarding on).  Call after harness_init: harness_peer_netns 10.78.0 2 5
+harness_peer_netns() {
+  local net=$1 net6= s h=$HARNESS_NETNS a
+  local -a hosts=() hosts6=()
+  shift
+  while [ $# -gt 0 ] && [ "$1" != -6 ]; do hosts+=("$1"); shift; done
+  if [ "${1:-}" = -6 ]; then
+    net6=$2; shift 2
+    hosts6=("$@")
+  fi
+  s=moat-s-${HARNESS_NETNS#moat-t-}
+  HARNESS_PEER_NETNS=$s
+  ip route add blackhole "$net.0/24" metric $$ ||
+    harness_bail "blackhole route" "cannot add the safety-net route $net.0/24"
+  HARNESS_EXTRA_CLEANUP="${HARNESS_EXTRA_CLEANUP:+$HARNESS_EXTRA_CLEANUP; }ip route del blackhole $net.0/24 metric $$ 2>/dev/null"
+  if [ -n "$net6" ]; then
+    ip -6 route add blackhole "$net6::/64" metric $$ ||
+      harness_bail "blackhole route" "cannot add the safety-net route $net6::/64"
+    HARNESS_EXTRA_CLEANUP="$HARNESS_EXTRA_CLEANUP; ip -6 route del blackhole $net6::/64 metric $$ 2>/dev/null"
+  fi
+  export HARNESS_EXTRA_CLEANUP
+  ip netns add "$s" || harness_bail "peer netns" "ip netns add $s failed"
+  HARNESS_EXTRA_NETNS="${HARNESS_EXTRA_NETNS:+$HARNESS_EXTRA_NETNS }$s"
+  export HARNESS_EXTRA_NETNS
+  { ip -n "$s" link set lo up &&
+    ip link add "${s: -8}x" netns "$s" type veth peer name "${s: -8}y" netns "$h" &&
+    ip -n "$s" link set "${s: -8}x" name s0 &&
+    ip -n "$h" link set "${s: -8}y" name hs0 &&
+    ip -n "$h" addr add "$net.1/24" dev hs0; } ||
+    harness_bail "peer netns" "veth between $h and $s"
+  for a in "${hosts[@]}"; do
+    ip -n "$s" addr add "$net.$a/24" dev s0 || harness_bail "peer netns" "address $net.$a"
+  done
+  if [ -n "$net6" ]; then
+    ip -n "$h" addr add "$net6::1/64" dev hs0 nodad || harness_bail "peer netns" "address $net6::1"
+    for a in "${hosts6[@]}"; do
+      ip -n "$s" addr add "$net6::$a/64" dev s0 nodad || harness_bail "peer netns" "address $net6::$a"
+    done
+  fi
+  { ip -n "$h" link set hs0 up && ip -n "$s" link set s0 up &&
+    ip -n "$s" route add default via "$net.1" &&
+    ip netns exec "$h" sysctl -qw net.ipv4.ip_forward=1; } ||
+    harness_bail "peer netns" "routes and forwarding"
+  if [ -n "$net6" ]; then
+    { ip -n "$s" -6 route add default via "$net6::1" &&
+      ip netns exec "$h" sysctl -qw net.ipv6.conf.all.forwarding=1; } ||
+      harness_bail "peer netns" "IPv6 route and forwarding"
+  fi
+}
+
 harness_setup() {
   harness_init
   harness_up "$@"

@@ -262,6 +262,64 @@ render_exclusions (void **state)
   net_rules_free (r);
 }
 
+/* The table names its stack (docs/net-guard.md, "One stack a network
+ * namespace"); an owner that cannot be a comment is left out, never
+ * pasted into the ruleset. */
+static void
+render_owner (void **state)
+{
+  static const char *const bad[]
+      = { "/tmp/a\"; flush ruleset; \"", "/tmp/a\\b", "/tmp/a\nb", "" };
+  char longroot[NET_NFT_OWNER_MAX + 2];
+  moat_error_t err = NULL;
+  char *out = NULL;
+  struct net_intercept ic = { .iface = "moat0",
+                              .ifaces = user_bridges,
+                              .n_ifaces = 1,
+                              .listen_port = 15001,
+                              .owner = "/tmp/moat-test-x" };
+  assert_int_equal (net_nft_render_closed (&ic, &out, &err), 0);
+  assert_non_null (strstr (
+      out,
+      "table inet moat {\n  comment \"moat stack at /tmp/moat-test-x\"\n"));
+  free (out);
+  ic.owner = "/";
+  assert_int_equal (net_nft_render_closed (&ic, &out, &err), 0);
+  assert_non_null (strstr (out, "  comment \"moat stack at /\"\n"));
+  free (out);
+  /* rules that intercept nothing: an empty table that names its stack,
+   * with no chain (it changes no packet) */
+  {
+    struct net_rules *none = rules_for ("");
+    assert_int_equal (net_nft_render (&ic, none, &out, &err), 0);
+    assert_string_equal (out, "table inet moat {}\ndelete table inet moat\n"
+                              "table inet moat {\n  comment \"moat stack at "
+                              "/\"\n}\n");
+    free (out);
+    ic.owner = NULL;
+    assert_int_equal (net_nft_render (&ic, none, &out, &err), 0);
+    assert_string_equal (out, "table inet moat {}\ndelete table inet moat\n");
+    free (out);
+    ic.owner = "/";
+    net_rules_free (none);
+  }
+  /* the removal alone has no table to name */
+  assert_int_equal (net_nft_render (&ic, NULL, &out, &err), 0);
+  assert_null (strstr (out, "comment"));
+  free (out);
+  memset (longroot, 'a', sizeof longroot - 1);
+  longroot[0] = '/';
+  longroot[sizeof longroot - 1] = '\0';
+  for (size_t i = 0; i <= sizeof bad / sizeof bad[0]; i++)
+    {
+      ic.owner = i < sizeof bad / sizeof bad[0] ? bad[i] : longroot;
+      assert_int_equal (net_nft_render_closed (&ic, &out, &err), 0);
+      assert_null (strstr (out, "comment"));
+      assert_null (strstr (out, "flush"));
+      free (out);
+    }
+}
+
 int
 main (void)
 {
@@ -271,6 +329,7 @@ main (void)
     cmocka_unit_test (render_closed),
     cmocka_unit_test (render_remove_and_refusals),
     cmocka_unit_test (render_exclusions),
+    cmocka_unit_test (render_owner),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
