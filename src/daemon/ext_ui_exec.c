@@ -435,6 +435,9 @@ docker_run (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
     .groups = groups,
     .ngroups = ng,
     .write_dirs = writes,
+    /* its arguments are the extension's: `--format '{{printf "%0999999999d"
+     * 1}}'` would have it build a 1 GB string */
+    .max_memory = EXT_EXEC_PARSER_MEMORY,
   };
   if (cwd_in_home (o->cwd, home, &r.cwd, err) < 0)
     return -1;
