@@ -175,12 +175,12 @@ ext_sandbox_docker_get (const char *sock, uid_t as_uid, const char *path,
       req = NULL;
       return moat_error (err, ENOMEM, "out of memory");
     }
-  raw = malloc (cap + 1);
-  if (raw == NULL)
-    return moat_error (err, ENOMEM, "out of memory");
   fd = ext_sandbox_connect_as (sock, as_uid, err);
   if (fd < 0)
     return -1;
+  raw = malloc (cap + 1);
+  if (raw == NULL)
+    return moat_error (err, ENOMEM, "out of memory");
   for (size_t off = 0; off < (size_t)n;)
     {
       ssize_t w = send (fd, req + off, (size_t)n - off, MSG_NOSIGNAL);
