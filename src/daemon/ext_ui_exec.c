@@ -402,8 +402,8 @@ docker_run (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
     .groups = groups,
     .ngroups = ng,
     .write_dirs = writes,
-    /* its arguments are the extension's: `--format '{{printf "%0999999999d"
-     * 1}}'` would have it build a 1 GB string */
+    /* its arguments are the extension's: a --format template runs in
+     * the CLI, and so does the parsing of whatever the command reads */
     .max_memory = EXT_EXEC_PARSER_MEMORY,
   };
   if (cwd_in_home (o->cwd, home, &r.cwd, err) < 0)
