@@ -33,6 +33,7 @@
 
 #include "common/clock.h"
 #include "common/cleanup.h"
+#include "common/users.h"
 #include "dockerapi/dockerapi.h"
 #include "ext/hostexec.h"
 #include "ext_ui_exec.h"
@@ -78,40 +79,6 @@ err_status (const moat_error_t *err)
     default:
       return 502;
     }
-}
-
-/* The user's primary gid and supplementary groups (passwd and group db). */
-static int
-user_ids (uid_t uid, gid_t *gid, gid_t **groups, size_t *ngroups,
-          moat_error_t *err)
-{
-  struct passwd pw, *res = NULL;
-  char buf[4096];
-  int n = 32;
-  gid_t *g = NULL;
-
-  if (getpwuid_r (uid, &pw, buf, sizeof buf, &res) != 0 || res == NULL)
-    return moat_error (err, EPERM, "uid %u has no passwd entry",
-                       (unsigned)uid);
-  for (int tries = 0; tries < 4; tries++)
-    {
-      int want = n;
-      gid_t *ng = realloc (g, (size_t)n * sizeof *g);
-      if (ng == NULL)
-        break;
-      g = ng;
-      if (getgrouplist (pw.pw_name, pw.pw_gid, g, &n) >= 0)
-        {
-          *gid = pw.pw_gid;
-          *groups = g;
-          *ngroups = (size_t)n;
-          return 0;
-        }
-      if (n <= want)
-        n = want * 2;
-    }
-  free (g);
-  return moat_error (err, EIO, "the groups of uid %u", (unsigned)uid);
 }
 
 /* req's command and args as a NULL-terminated vector (argv[0] = first
@@ -363,7 +330,7 @@ host_run (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
   gid_t gid;
   struct ext_exec_req ro = { 0 };
 
-  if (user_ids (uid, &gid, &groups, &ng, err) < 0)
+  if (moat_user_ids (uid, &gid, &groups, &ng, err) < 0)
     return -1;
   if (o->cwd != NULL)
     {
@@ -408,7 +375,7 @@ docker_run (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
   if (cli == NULL) /* ENOEXEC: a 502, moat's install is incomplete */
     return moat_error (err, ENOEXEC,
                        "no docker CLI in /usr/local/bin or /usr/bin");
-  if (user_ids (uid, &gid, &groups, &ng, err) < 0
+  if (moat_user_ids (uid, &gid, &groups, &ng, err) < 0
       || (home = ext_host_home (x->dir, name, uid, gid, err)) == NULL)
     return -1;
   if (asprintf (&e_home, "HOME=%s", home) < 0
@@ -435,6 +402,9 @@ docker_run (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
     .groups = groups,
     .ngroups = ng,
     .write_dirs = writes,
+    /* its arguments are the extension's: a --format template runs in
+     * the CLI, and so does the parsing of whatever the command reads */
+    .max_memory = EXT_EXEC_PARSER_MEMORY,
   };
   if (cwd_in_home (o->cwd, home, &r.cwd, err) < 0)
     return -1;
@@ -786,7 +756,7 @@ docker_list (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
                 *q ? "?" : "", q)
       < 0)
     path = NULL;
-  if (path == NULL || user_ids (uid, &gid, &groups, &ng, &err) < 0
+  if (path == NULL || moat_user_ids (uid, &gid, &groups, &ng, &err) < 0
       || guarded_get (x->guard_sock, path, uid, gid, groups, ng, &raw,
                       &raw_len, &err)
              < 0)

@@ -107,8 +107,9 @@ sandbox (struct job *j)
       j->reply = ext_ui_message ("out of memory");
       return;
     }
-  if (ext_sandbox_call (j->name, j->method, rest, j->body, j->len, &status,
-                        &reply, &len, &err)
+  /* as the signed-in user: its docker scope has that user's rights */
+  if (ext_sandbox_call (j->name, j->method, rest, j->body, j->len, j->uid,
+                        &status, &reply, &len, &err)
       < 0)
     {
       j->status = moat_error_status (&err) == ENOENT ? 404 : 502;

@@ -15,12 +15,17 @@
 
 #define COMPOSE_TIMEOUT_MS 120000
 #define COMPOSE_OUT_MAX (64 * 1024)
+/* compose's threads each hold an 8 MiB stack, counted by RLIMIT_DATA */
+#define COMPOSE_PARALLEL "COMPOSE_PARALLEL_LIMIT=8"
 
 /* Run docker-compose with args in dir, confined (ext_exec_confined): uid
  * 0 without a capability, Landlock reading only the system directories,
  * /etc/mime.types (jsonschema's file: loader) and dir.  So a compose file
  * naming a host file (env_file, extends, ...) cannot have moatd read it
- * into a container.  *out: its stdout (the services of `config
+ * into a container.  At most EXT_EXEC_PARSER_MEMORY written: a YAML alias
+ * bomb (one big string, aliased 10 times a level, that compose's
+ * interpolation copies at every use) fails in seconds instead of growing
+ * until the timeout.  *out: its stdout (the services of `config
  * --services`); on failure the reason from its stderr.  0 when it exits
  * 0. */
 static int
@@ -32,11 +37,12 @@ run_compose (const struct ext_ctx *c, const char *dir, const char *image,
   const char *read_dirs[] = { "/etc/mime.types", NULL };
   const char *write_dirs[] = { dir, NULL };
   char *argv[16];
-  char *envp[6];
+  char *envp[7];
   struct ext_exec_req req = { 0 };
   struct ext_exec_result res;
   int n = 0;
   char *buf, *last;
+  bool oom;
 
   *out = NULL;
   if (asprintf (&host, "DOCKER_HOST=unix://%s", c->guard_sock) < 0
@@ -51,7 +57,8 @@ run_compose (const struct ext_ctx *c, const char *dir, const char *image,
   envp[2] = (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
   envp[3] = (char *)"HOME=/nonexistent";
   envp[4] = (char *)"COMPOSE_INTERACTIVE_NO_CLI=1";
-  envp[5] = NULL;
+  envp[5] = (char *)COMPOSE_PARALLEL;
+  envp[6] = NULL;
   req.path = EXT_COMPOSE_BIN;
   req.argv = argv;
   req.envp = envp;
@@ -61,6 +68,7 @@ run_compose (const struct ext_ctx *c, const char *dir, const char *image,
   req.write_dirs = write_dirs;
   req.timeout_ms = COMPOSE_TIMEOUT_MS;
   req.max_output = COMPOSE_OUT_MAX;
+  req.max_memory = EXT_EXEC_PARSER_MEMORY;
   if (ext_exec_confined (&req, &res, err) < 0)
     {
       ext_exec_result_free (&res);
@@ -76,6 +84,7 @@ run_compose (const struct ext_ctx *c, const char *dir, const char *image,
   /* Say why: the engine's (ECI's) refusal when there is one, else
    * compose's first ERROR line, else the last line of its stderr. */
   buf = res.err != NULL ? res.err : (char *)"";
+  oom = strstr (buf, "MemoryError") != NULL;
   last = strstr (buf, "enhanced container isolation: ");
   if (last == NULL)
     last = strstr (buf, "ERROR: ");
@@ -88,7 +97,12 @@ run_compose (const struct ext_ctx *c, const char *dir, const char *image,
         last--;
     }
   last[strcspn (last, "\r\n")] = '\0';
-  if (res.timed_out)
+  if (!res.timed_out && oom)
+    moat_error (err, ENOMEM,
+                "docker-compose: out of memory (over its limit of %u MiB; "
+                "a YAML alias bomb?)",
+                EXT_EXEC_PARSER_MEMORY >> 20);
+  else if (res.timed_out)
     moat_error (err, ETIMEDOUT, "docker-compose: no answer within %d s",
                 COMPOSE_TIMEOUT_MS / 1000);
   else if (res.truncated)

@@ -473,7 +473,9 @@ child_run (const struct child_plan *p)
       || set_limit (RLIMIT_FSIZE, 256 << 20, 256 << 20) < 0
       || set_limit (RLIMIT_CPU, p->cpu_seconds, p->cpu_seconds + 1) < 0
       || set_limit (RLIMIT_MEMLOCK, 0, 0) < 0
-      || (req->uid != 0 && set_limit (RLIMIT_NPROC, 2048, 2048) < 0))
+      || (req->uid != 0 && set_limit (RLIMIT_NPROC, 2048, 2048) < 0)
+      || (req->max_memory != 0
+          && set_limit (RLIMIT_DATA, req->max_memory, req->max_memory) < 0))
     child_fail (rw, STEP_RLIMIT);
   umask (077); /* what it creates is the caller's alone, whatever moatd's */
   if (p->cwd_fd >= 0 ? fchdir (p->cwd_fd) < 0 : chdir ("/") < 0)

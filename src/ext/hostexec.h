@@ -20,6 +20,12 @@
 #define EXT_EXEC_MAX_OUTPUT (1024 * 1024) /* default when max_output is 0 */
 #define EXT_EXEC_MAX_ARGS 256             /* argv and envp, each */
 #define EXT_EXEC_MAX_ARGLEN (64 * 1024)   /* total bytes of argv + envp */
+/* max_memory of a program that parses what an extension wrote (its
+ * compose file, the docker CLI's arguments and templates): RLIMIT_DATA,
+ * which counts what is written to (malloc, thread stacks), not address
+ * space only reserved (Go's arenas, glibc's), so the Go docker CLI runs
+ * under it where RLIMIT_AS of this size would stop its runtime. */
+#define EXT_EXEC_PARSER_MEMORY (256u << 20)
 
 struct ext_exec_req
 {
@@ -40,6 +46,9 @@ struct ext_exec_req
                                     child's working directory */
   unsigned timeout_ms;           /* 0 = EXT_EXEC_TIMEOUT_MS */
   size_t max_output;             /* per stream; 0 = EXT_EXEC_MAX_OUTPUT */
+  size_t max_memory; /* RLIMIT_DATA in bytes (EXT_EXEC_PARSER_MEMORY for a
+                        parser of untrusted input); 0 = no limit.  Over it
+                        an allocation fails: the program ends itself */
   /* Optional.  cwd: the working directory, a relative path beneath
    * write_dirs[0] (opened without following a link, "..", or leaving its
    * mount); NULL = write_dirs[0]. */

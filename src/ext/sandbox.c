@@ -55,6 +55,7 @@ struct sbx
   int64_t retry_at_ms;
   char last_error[256];
   int64_t call_start_ms; /* of the call in progress (host functions) */
+  uid_t as_uid;          /* whom the call in progress serves */
   /* What ext_sandbox_status reports, copied under g_mu at the end of each
    * locked section: status never waits for a call in progress. */
   struct
@@ -177,6 +178,7 @@ lookup (const char *name, bool create)
     {
       /* Entries live until shutdown: a caller never holds a freed one. */
       strcpy (e->name, name);
+      e->as_uid = EXT_SANDBOX_NO_USER;
       pthread_mutex_init (&e->mu, NULL);
       e->next = g_list;
       g_list = e;
@@ -662,13 +664,13 @@ docker (struct sbx *e, json_t *args, char **result, moat_error_t *err)
   if (g_conf.guard_sock == NULL)
     return moat_error (err, 0, "docker: no guarded engine");
   if (strcmp (cmd, "ps") == 0)
-    snprintf (path, sizeof path, "http://docker/containers/json");
+    snprintf (path, sizeof path, "/containers/json");
   else if (strcmp (cmd, "images") == 0)
-    snprintf (path, sizeof path, "http://docker/images/json");
+    snprintf (path, sizeof path, "/images/json");
   else if (strcmp (cmd, "version") == 0)
-    snprintf (path, sizeof path, "http://docker/version");
+    snprintf (path, sizeof path, "/version");
   else if (strcmp (cmd, "info") == 0)
-    snprintf (path, sizeof path, "http://docker/info");
+    snprintf (path, sizeof path, "/info");
   else
     {
       if (arg == NULL || arg[0] == 0 || strlen (arg) > 128
@@ -676,36 +678,36 @@ docker (struct sbx *e, json_t *args, char **result, moat_error_t *err)
                           "YZ0123456789_.-")
                  != strlen (arg))
         return moat_error (err, 0, "docker inspect: a container name or id");
-      snprintf (path, sizeof path, "http://docker/containers/%s/json", arg);
+      snprintf (path, sizeof path, "/containers/%s/json", arg);
     }
-  CURL *c = curl_easy_init ();
-  struct capbuf b = CAPBUF_INIT (EXT_SANDBOX_BODY_MAX);
-  long status = 0;
-  if (c == NULL)
-    return moat_error (err, ENOMEM, "docker");
-  long left = left_ms (e);
-  curl_easy_setopt (c, CURLOPT_URL, path);
-  curl_easy_setopt (c, CURLOPT_UNIX_SOCKET_PATH, g_conf.guard_sock);
-  curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (c, CURLOPT_PROXY, "");
-  curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, left > 0 ? left : 1L);
-  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, capbuf_write);
-  curl_easy_setopt (c, CURLOPT_WRITEDATA, &b);
-  CURLcode rc = curl_easy_perform (c);
-  curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup (c);
-  json_t *o = rc == CURLE_OK && b.p ? json_loads (b.p, 0, NULL) : NULL;
-  if (rc != CURLE_OK || status != 200 || o == NULL)
+  /* As the user the call serves, never as moatd (root): another user's
+   * container is then refused by ECI's owner rule, as for that user. */
+  cleanup_free char *body = NULL;
+  size_t blen = 0;
+  int status = 0;
+  moat_error_t derr = NULL;
+  if (ext_sandbox_docker_get (g_conf.guard_sock, e->as_uid, path, left_ms (e),
+                              EXT_SANDBOX_BODY_MAX, &status, &body, &blen,
+                              &derr)
+      < 0)
     {
-      json_decref (o);
-      int r = moat_error (err, 0, "docker %s: %s", cmd,
-                          rc != CURLE_OK ? curl_easy_strerror (rc)
-                          : b.p          ? b.p
-                                         : "no answer");
-      capbuf_release (&b);
+      int r
+          = moat_error (err, 0, "docker %s: %s", cmd, moat_error_msg (&derr));
+      moat_error_release (&derr);
       return r;
     }
-  capbuf_release (&b);
+  json_t *o = json_loadb (body, blen, 0, NULL);
+  if (status != 200 || o == NULL)
+    {
+      /* the engine's (or the guard's) {"message": ...} when there is one */
+      const char *m = json_string_value (json_object_get (o, "message"));
+      int r = moat_error (err, 0, "docker %s: %s", cmd,
+                          m      ? m
+                          : blen ? body
+                                 : "no answer");
+      json_decref (o);
+      return r;
+    }
   *result = json_dumps (o, JSON_COMPACT);
   json_decref (o);
   return *result ? 0 : moat_error (err, ENOMEM, "docker");
@@ -891,8 +893,8 @@ oom_p (const char *msg)
 
 int
 ext_sandbox_call (const char *name, const char *method, const char *path,
-                  const char *body, size_t len, int *status, char **reply,
-                  size_t *reply_len, moat_error_t *err)
+                  const char *body, size_t len, uid_t as_uid, int *status,
+                  char **reply, size_t *reply_len, moat_error_t *err)
 {
   char m[16], p[1024], q[1024] = "";
   cleanup_free char *args = NULL;
@@ -939,6 +941,8 @@ ext_sandbox_call (const char *name, const char *method, const char *path,
   if (e == NULL)
     return moat_error (err, ENOMEM, "sandbox");
   pthread_mutex_lock (&e->mu);
+  /* for the script's host functions, the loading of the script included */
+  e->as_uid = as_uid;
   if (e->quarantined)
     {
       snprintf (msg, sizeof msg,

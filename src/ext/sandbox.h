@@ -31,6 +31,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "common/error.h"
 
@@ -82,10 +83,19 @@ void ext_sandbox_shutdown (void);
  * says what went wrong in the sandbox: 500 the script threw (reply is its
  * message), 502 the sandbox crashed or ran out of memory, 504 the call
  * timed out, 503 quarantined or backing off.  -1 with *err only when the
- * extension has no sandbox (ENOENT) or on ENOMEM. */
+ * extension has no sandbox (ENOENT) or on ENOMEM.
+ *
+ * as_uid: the user the call serves (the signed-in dashboard user, the
+ * control caller).  The script's docker scope acts as that user on the
+ * guarded engine (its connection is made by a child that has become
+ * as_uid with its groups, so SO_PEERCRED, ECI's owner rule and every other
+ * rule are that user's): sandboxed code never holds more than the user it
+ * serves.  EXT_SANDBOX_NO_USER (a call no user is behind): it acts as
+ * `nobody` with only the socket's group, who owns nothing. */
+#define EXT_SANDBOX_NO_USER ((uid_t)-1)
 int ext_sandbox_call (const char *name, const char *method, const char *path,
-                      const char *body, size_t len, int *status, char **reply,
-                      size_t *reply_len, moat_error_t *err);
+                      const char *body, size_t len, uid_t as_uid, int *status,
+                      char **reply, size_t *reply_len, moat_error_t *err);
 
 /* Forget name's sandbox (after rm / update): kills its process and lifts a
  * quarantine. */

@@ -575,6 +575,19 @@ conn_event (struct io_loop *l, struct io_handle *h, uint32_t events)
     conn_read (c);
 }
 
+/* Whether the peer (known, uid) already has WEB_MAX_CONNS_PER_UID
+ * connections open: at most WEB_MAX_CONNS steps. */
+static bool
+uid_full_p (const struct web *w, bool known, uid_t uid)
+{
+  size_t n = 0;
+  for (const struct web_conn *c = w->conns; c != NULL; c = c->next)
+    if (c->peer_known == known && (!known || c->peer_uid == uid)
+        && ++n >= WEB_MAX_CONNS_PER_UID)
+      return true;
+  return false;
+}
+
 static void
 on_accept (struct io_loop *l, struct io_handle *h, uint32_t events)
 {
@@ -595,11 +608,17 @@ on_accept (struct io_loop *l, struct io_handle *h, uint32_t events)
           close (fd);
           continue;
         }
+      c->peer_known = web_peer_uid (fd, &c->peer_uid) == 0;
+      if (uid_full_p (w, c->peer_known, c->peer_uid))
+        {
+          close (fd);
+          free (c);
+          continue;
+        }
       c->w = w;
       c->in.limit = WEB_MAX_HEAD + WEB_MAX_BODY + 4096;
       c->body.limit = WEB_MAX_BODY;
       c->out.limit = WEB_MAX_REPLY;
-      c->peer_known = web_peer_uid (fd, &c->peer_uid) == 0;
       llhttp_init (&c->p, HTTP_REQUEST, &w->settings);
       c->p.data = c;
       io_handle_init (&c->h, IO_CLIENT, conn_event, c);

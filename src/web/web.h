@@ -24,13 +24,16 @@
 #include "io/loop.h"
 
 #define WEB_DEFAULT_PORT 7979
-#define WEB_MAX_HEAD (16 * 1024)     /* request line + headers: 431 past it */
-#define WEB_MAX_BODY (16 * 1024)     /* a request body: 413 past it */
-#define WEB_MAX_CONNS 512            /* accepted beyond: closed at once */
-#define WEB_MAX_FOLLOWERS 256        /* audit streams at once */
-#define WEB_REQ_DEADLINE_MS 10000    /* a begun request must be complete */
-#define WEB_IDLE_MS 30000            /* keep-alive without a request */
-#define WEB_STREAM_BUF (1024 * 1024) /* a slow follower past it: dropped */
+#define WEB_MAX_HEAD (16 * 1024) /* request line + headers: 431 past it */
+#define WEB_MAX_BODY (16 * 1024) /* a request body: 413 past it */
+#define WEB_MAX_CONNS 512        /* accepted beyond: closed at once */
+/* per peer uid (connections whose uid is not known count as one uid):
+ * one local user cannot take every connection and lock the others out */
+#define WEB_MAX_CONNS_PER_UID 64
+#define WEB_MAX_FOLLOWERS 256            /* audit streams at once */
+#define WEB_REQ_DEADLINE_MS 10000        /* a begun request must be complete */
+#define WEB_IDLE_MS 30000                /* keep-alive without a request */
+#define WEB_STREAM_BUF (1024 * 1024)     /* a slow follower past it: dropped */
 #define WEB_MAX_REPLY (16 * 1024 * 1024) /* queued answers of a connection */
 
 /* What the dashboard shows; every call returns a new reference (NULL: the

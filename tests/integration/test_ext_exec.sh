@@ -187,8 +187,9 @@ for _ in $(seq 50); do [ "$(in_backend mark-vm-1)" = 0 ] && break; sleep 0.2; do
   not_ok "  a vm.cli.exec stream closed by the page: killed in the backend" "$(docker -H "$MOAT_ENGINE_HOST" top "$cid" 2>&1)"
 
 # 1000 streams at once: at most 16 run, the rest 429 (or closed at the
-# dashboard's connection limit); all closed: nothing left running, and
-# moatd answers.
+# dashboard's connection limit: 64 of one uid, so about 64 - 16 are
+# answered 429 and the others closed); all closed: nothing left
+# running, and moatd answers.
 moatd_pid=$(cat "$MOAT_ROOT/run/moat/moatd.pid")
 res=$(python3 - "$port" "$A" "$tok" <<'PY'
 import socket, sys, time
@@ -220,7 +221,7 @@ print(running, st.get("429", 0), " ".join("%s=%d" % kv for kv in sorted(st.items
 PY
 )
 set -- $res
-[ "${1:-0}" -ge 1 ] && [ "${1:-99}" -le 16 ] && [ "${2:-0}" -ge 400 ] &&
+[ "${1:-0}" -ge 1 ] && [ "${1:-99}" -le 16 ] && [ "${2:-0}" -ge 40 ] &&
   ok "1000 streams: at most 16 run, the rest refused ($res)" || not_ok "1000 streams: at most 16 run, the rest refused" "$res"
 for _ in $(seq 100); do [ "$(hostrun mark-ticks-many)" = 0 ] && break; sleep 0.2; done
 [ "$(hostrun mark-ticks-many)" = 0 ] && ok "  all closed: none left running" || not_ok "  all closed: none left running" "$(hostrun mark-ticks-many) left"

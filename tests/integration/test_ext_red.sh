@@ -65,6 +65,35 @@ services:
 check_output "a compose backend installs" "installed extension cok" "$MOAT" extension install -f acme/cok:1
 check "and is removed" "$MOAT" extension rm cok --volumes
 
+# A YAML alias bomb: one 500 kB string ("$$" so that compose's
+# interpolation copies it), aliased 4000 times.  Unconfined, compose
+# writes 2 GB and more and runs until moat's 120 s timeout; under its
+# memory limit it fails with the limit's message.  moatd stays up.
+moatd_pid=$(cat "$MOAT_ROOT/run/moat/moatd.pid")
+big=$(head -c 500000 /dev/zero | tr '\0' x)
+tens() { printf '[%s]' "$(printf "*$1,%.0s" $(seq "$2") | sed 's/,$//')"; }
+mkcompose cbomb "version: \"3\"
+x-s: &s \"\$\$$big\"
+x-a: &a $(tens s 10)
+x-b: &b $(tens a 10)
+x-c: &c $(tens b 10)
+x-d: &d $(tens c 4)
+services:
+  backend:
+    image: \${DESKTOP_PLUGIN_IMAGE}
+    labels:
+      bomb: *d"
+unset big
+check_refused "compose YAML alias bomb: install fails on the memory limit" \
+  "docker-compose: out of memory (over its limit of 256 MiB" "$MOAT" extension install -f acme/cbomb:1
+check "compose alias bomb: nothing left installed" test ! -e "$EXT/cbomb"
+if [ "$(cat "$MOAT_ROOT/run/moat/moatd.pid")" = "$moatd_pid" ] && kill -0 "$moatd_pid" &&
+  "$MOAT" extension ls >/dev/null 2>&1; then
+  ok "moatd healthy after the alias bomb"
+else
+  not_ok "moatd healthy after the alias bomb"
+fi
+
 # env_file: a root-only host file.
 mkcompose cenv "version: \"3\"
 services:

@@ -107,7 +107,7 @@ call (const char *name, const char *method, const char *path, const char *body,
   int status = 0;
   size_t len;
   if (ext_sandbox_call (name, method, path, body, body ? strlen (body) : 0,
-                        &status, reply, &len, &err)
+                        EXT_SANDBOX_NO_USER, &status, reply, &len, &err)
       < 0)
     {
       *reply = strdup (moat_error_msg (&err));
