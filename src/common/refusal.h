@@ -179,7 +179,7 @@
                  "devices (null, zero, full, random, urandom, tty) can"
 /* %s: the path as given (engine/eci_hostcfg.c) */
 #define REFUSAL_ECI_BLKIO_DEVICE                                              \
-  REFUSAL_PREFIX "block I/O limit device \"%.256s\" denied; it must be a "   \
+  REFUSAL_PREFIX "block I/O limit device \"%.256s\" denied; it must be a "    \
                  "device path under /dev (the engine looks it up as host "    \
                  "root)"
 #define REFUSAL_ECI_DEVICE_CGROUP_RULES                                       \
@@ -215,7 +215,7 @@
                  "the build context"
 /* docker top's ps options (engine/eci_top.c).  %s: ps_args as given */
 #define REFUSAL_ECI_TOP                                                       \
-  REFUSAL_PREFIX "docker top's ps options \"%.128s\" are refused: the "      \
+  REFUSAL_PREFIX "docker top's ps options \"%.128s\" are refused: the "       \
                  "engine runs ps as host root over every host process, and "  \
                  "a renamed column, a column before PID that holds spaces, "  \
                  "or no header would show other processes; use a standard "   \
@@ -309,6 +309,14 @@
   REFUSAL_PREFIX "image \"%s\" was given that name by another user (uid "     \
                  "%u); run it by its id (%s) if you trust it, or pull it "    \
                  "again"
+/* a start or restart (eci.image-owner): %s the container's name, %s its
+ * Config.Image, %s the image id it runs, %u the uid that gave the name,
+ * %u the container's creator */
+#define REFUSAL_IMAGE_START                                                   \
+  REFUSAL_PREFIX "container \"%s\" can't start: its image \"%s\" (%s) was "   \
+                 "given that name by another user (uid %u), not by the "      \
+                 "container's creator (uid %u); create it from the image's "  \
+                 "id if you trust it, or pull the image again"
 /* not a refusal: the record could not be read */
 #define REFUSAL_ERR_IMAGE_NAMER "moat: cannot tell who named image \"%s\""
 /* not a refusal: image name records of answers given were not written

@@ -250,6 +250,7 @@ handle_head (struct conn *c)
   io_buf_free (&c->body);
   c->body_too_big = false;
   c->op = ROUTE_OP_NONE;
+  c->starts = false;
   c->route = NULL;
   if (raw_uri == NULL)
     {
@@ -320,13 +321,21 @@ handle_head (struct conn *c)
   if (c->op == ROUTE_OP_ARCHIVE && c->caller_uid == 0
       && g->cfg.eci.bind_standin == NULL)
     c->op = ROUTE_OP_NONE;
+  /* start and restart run the container's image: re-checked for every
+   * caller (engine_image_start_check); a start's body after that */
+  c->starts
+      = c->eci_on && g->cfg.image_namer != NULL && c->route != NULL
+        && (c->route->flags & ROUTE_F_STARTS) != 0
+        && (c->op == ROUTE_OP_CONTAINER_START || c->op == ROUTE_OP_OWNER);
+  if (c->op == ROUTE_OP_CONTAINER_START && !c->starts && !f.has_body)
+    c->op = ROUTE_OP_NONE;
   /* root execs into and attaches to any container */
   if ((c->op == ROUTE_OP_OWNER || c->op == ROUTE_OP_EXEC_OWNER
        || c->op == ROUTE_OP_COMMIT || c->op == ROUTE_OP_NETWORK_MEMBER)
-      && c->caller_uid == 0)
+      && c->caller_uid == 0 && !c->starts)
     c->op = ROUTE_OP_NONE;
   if (c->op == ROUTE_OP_ARCHIVE || c->op == ROUTE_OP_OWNER
-      || c->op == ROUTE_OP_EXEC_OWNER || c->op == ROUTE_OP_COMMIT)
+      || c->op == ROUTE_OP_EXEC_OWNER || c->op == ROUTE_OP_COMMIT || c->starts)
     {
       guard_start_archive_check (c);
       return;

@@ -115,6 +115,7 @@ struct conn
   bool body_too_big;
   int op;           /* route op being collected or checked */
   bool eci_on;      /* ECI applied to the current request */
+  bool starts;      /* a start or restart whose image is checked first */
   char *container;  /* name= of a create */
   char *archive;    /* container of a checked docker cp, as requested */
   char version[16]; /* /vX.Y of the current request-URI, or "" */
@@ -189,6 +190,7 @@ struct check_job
                         JOB_REGISTRY: the registry host */
   int prov;          /* JOB_IMG_NOTE: enum engine_image_prov */
   bool detached;     /* JOB_IMG_NOTE: runs with no connection */
+  bool starts;       /* start, restart: the image is re-checked */
   bool prov_counted; /* JOB_IMG_NOTE: in g->prov_inflight */
   unsigned port;     /* JOB_REGISTRY */
   int r;             /* results */

@@ -54,6 +54,22 @@ int engine_image_ref_check (engine_get_fn get, void *gctx,
                             const char *ref, uid_t caller,
                             struct eci_verdict *v);
 
+/* Decide a start or restart of container `name` (as in the request
+ * path), for any caller: the create was checked with the image's name and
+ * sent by name, so a re-tag between the check and the engine's lookup
+ * gave the container another user's image.  The container is inspected;
+ * when its creator (com.moat.caller.uid) is not root and its Config.Image
+ * (by name, not id or digest) was bound to the image id it runs
+ * (.Image) by a non-root uid other than the creator, no pull since, the
+ * start is refused (403 eci.image-owner).  0 passes with *id (malloc'd:
+ * the container's full id, the start is sent for it); no such container
+ * 404, an engine or record that cannot be asked 502 (fail closed).
+ * namer NULL: passes (*id still set). */
+int engine_image_start_check (engine_get_fn get, void *gctx,
+                              engine_image_namer_fn namer, void *nctx,
+                              const char *name, char **id,
+                              struct eci_verdict *v);
+
 /* What a finished request bound, for the record (guard side). */
 enum engine_image_prov
 {
