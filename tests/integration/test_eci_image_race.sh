@@ -122,7 +122,38 @@ out=$(docker create --name rootc racy:1 cat /marker 2>&1) && out=$(docker start 
   not_ok "root: its own container of racy:1 starts" "$out"
 out=$(as_a docker start nosuchctr 2>&1)
 case "$out" in
-  *"No such container: nosuchctr"*) ok "A: start of no such container: the engine's 404" ;;
+  *"No such container: nosuchctr"*) ok "A: start of no such container: 404, as the engine says it" ;;
   *) not_ok "A: start of no such container" "$out" ;;
 esac
+
+# ---- a start's body (API < 1.24: a HostConfig) is still checked, after
+# the image ----
+aapi() { # PATH BODY [CURL ARGS]: as A; the answer, then the status
+  local p=$1 b=$2
+  shift 2
+  as_a curl -s --max-time 30 --unix-socket "${MOAT_GUARD_HOST#unix://}" \
+    -X POST -H 'Content-Type: application/json' "$@" --data-binary "$b" \
+    -w '\n%{http_code}\n' "http://moat$p" | sed 's/\\"/"/g'
+}
+hc="${E}a HostConfig at container start is not accepted; set it at create"
+out=$(as_a docker create --name abody busybox true 2>&1) || not_ok "setup: abody" "$out"
+out=$(aapi /v1.23/containers/abody/start '{"Binds":["/:/host"]}')
+case "$out" in
+  *"$hc"*400) ok "A: start with a HostConfig body refused (its image passed)" ;;
+  *) not_ok "A: start with a HostConfig body refused" "$out" ;;
+esac
+out=$(aapi /v1.23/containers/abody/start '{"Binds":["/:/host"]}' -H 'Transfer-Encoding: chunked')
+case "$out" in
+  *"$hc"*400) ok "A: ... chunked" ;;
+  *) not_ok "A: start with a chunked HostConfig body refused" "$out" ;;
+esac
+[ "$(started abody)" = 0001-01-01T00:00:00Z ] && ok "abody never started" ||
+  not_ok "abody never started" "$(started abody)"
+out=$(aapi /v1.41/containers/abody/start '{}')
+case "$out" in
+  *204) ok "A: start with an empty object body passes" ;;
+  *) not_ok "A: start with an empty object body passes" "$out" ;;
+esac
+never_ran "A: the raced container with a body: its image refused first" araced \
+  "$(aapi /v1.41/containers/araced/start '{}')"
 harness_done
