@@ -399,9 +399,15 @@ guard_forward_head (struct conn *c)
       c->dead = true;
       return;
     }
-  if (c->g->cfg.image_note != NULL)
-    guard_prov_mark (c,
-                     &c->pend[(c->pend_head + c->pend_n - 1) % MAX_PENDING]);
+  /* before the head's first byte is written to the engine */
+  if (c->g->cfg.image_note != NULL
+      && guard_prov_mark (
+             c, &c->pend[(c->pend_head + c->pend_n - 1) % MAX_PENDING])
+             < 0)
+    {
+      c->dead = true;
+      return;
+    }
   io_buf_free (&c->head_out);
   c->rs = RS_FORWARD;
 }
@@ -888,6 +894,7 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
   pthread_mutex_init (&g->jmu, NULL);
   pthread_cond_init (&g->jcv, NULL);
   pthread_cond_init (&g->prov_cv, NULL);
+  engine_image_pending_init (&g->inflight);
   {
     /* writers first: a policy swap is not starved by a stream of checks */
     pthread_rwlockattr_t ra;

@@ -63,8 +63,8 @@ start_check (struct engine_guard *g, struct check_job *j)
       return -1;
     }
   if (engine_image_start_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
-                                g->cfg.image_namer, g->cfg.image_ctx,
-                                j->out ? j->out : j->name, &id, &j->v)
+                                guard_prov_namer, g, j->out ? j->out : j->name,
+                                &id, &j->v)
       < 0)
     return -1;
   free (j->out);
@@ -127,8 +127,7 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
                         < 0
                     || (j->r = engine_image_name_check (
                             g->cfg.engine_get, g->cfg.engine_get_ctx,
-                            g->cfg.image_namer, g->cfg.image_ctx, b, bl,
-                            j->caller_uid, &j->v))
+                            guard_prov_namer, g, b, bl, j->caller_uid, &j->v))
                            < 0))
               break;
           }

@@ -157,6 +157,9 @@ engine_image_ref_check (engine_get_fn get, void *gctx,
   if (r < 0)
     return eci_refuse (v, 502, "eci.image-owner", REFUSAL_ERR_IMAGE_NAMER,
                        ref);
+  if (r == 2)
+    return eci_refuse (v, 403, "eci.image-owner", REFUSAL_IMAGE_UNCONFIRMED,
+                       ref, (unsigned)other, id);
   if (r > 0)
     return eci_refuse (v, 403, "eci.image-owner", REFUSAL_IMAGE_OTHER, ref,
                        (unsigned)other, id);
@@ -234,6 +237,11 @@ start_decide (engine_image_namer_fn namer, void *nctx, json_t *root,
     return 0;
   if (cname != NULL && cname[0] == '/')
     cname++;
+  if (r == 2)
+    return eci_refuse (v, 403, "eci.image-owner",
+                       REFUSAL_IMAGE_START_UNCONFIRMED,
+                       cname && cname[0] ? cname : name, cfg, img,
+                       (unsigned)other, (unsigned)owner);
   return eci_refuse (v, 403, "eci.image-owner", REFUSAL_IMAGE_START,
                      cname && cname[0] ? cname : name, cfg, img,
                      (unsigned)other, (unsigned)owner);

@@ -28,8 +28,9 @@
 typedef int (*engine_image_note_fn) (void *ctx, const char *name,
                                      const char *id, int64_t uid);
 /* The latest non-root uid other than `caller` that bound name to id and
- * no pull bound it since: 1 with *other, 0 none, -1 cannot tell.
- * Thread-safe. */
+ * no pull bound it since: 1 with *other, 0 none, -1 cannot tell; 2 with
+ * *other: a non-root uid other than `caller` has a binding of name in
+ * flight (engine/imgpend.h), whatever id it gives.  Thread-safe. */
 typedef int (*engine_image_namer_fn) (void *ctx, const char *name,
                                       const char *id, uid_t caller,
                                       uid_t *other);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/imgpend.h"
 #include "engine/imgprov.h"
 
 #define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -386,6 +387,90 @@ start_check (void **state)
   eci_verdict_clear (&v);
 }
 
+/* the guard's namer: a binding in flight blames first (guard_prov.c) */
+static int
+flight_namer (void *ctx, const char *name, const char *id, uid_t caller,
+              uid_t *other)
+{
+  if (engine_image_pending_find (ctx, name, caller, other) > 0)
+    return 2;
+  return fake_namer (NULL, name, id, caller, other);
+}
+
+/* a non-root binding sent, its answer not seen: a create and a start of
+ * that name by anyone but its binder are refused, whatever id the name
+ * has now (here root's) and whatever the records say; gone once dropped */
+static void
+inflight (void **state)
+{
+  struct engine_image_pending p;
+  struct eci_verdict v = { 0 };
+  uint64_t t = 0;
+  char *id = NULL;
+  const char *b = "{\"Image\":\"loaded:1\"}";
+  (void)state;
+  engine_image_pending_init (&p);
+  assert_int_equal (engine_image_name_check (fake_get, NULL, flight_namer, &p,
+                                             b, strlen (b), 1000, &v),
+                    0);
+  assert_int_equal (
+      engine_image_pending_add (&p, "docker.io/loaded:1", 1001, &t), 0);
+  assert_true (t != 0);
+  assert_int_equal (engine_image_name_check (fake_get, NULL, flight_namer, &p,
+                                             b, strlen (b), 1000, &v),
+                    -1);
+  assert_int_equal (v.status, 403);
+  assert_string_equal (v.rule, "eci.image-owner");
+  assert_string_equal (
+      v.message,
+      "enhanced container isolation: image \"loaded:1\" is being given "
+      "that name by another user (uid 1001) whose request moat has not "
+      "seen answered; run it by its id (" IDE ") if you trust it");
+  eci_verdict_clear (&v);
+  /* its binder's own create passes; by id passes */
+  assert_int_equal (engine_image_name_check (fake_get, NULL, flight_namer, &p,
+                                             b, strlen (b), 1001, &v),
+                    0);
+  b = "{\"Image\":\"" IDE "\"}";
+  assert_int_equal (engine_image_name_check (fake_get, NULL, flight_namer, &p,
+                                             b, strlen (b), 1000, &v),
+                    0);
+  engine_image_pending_drop (&p, t);
+  b = "{\"Image\":\"loaded:1\"}";
+  assert_int_equal (engine_image_name_check (fake_get, NULL, flight_namer, &p,
+                                             b, strlen (b), 1000, &v),
+                    0);
+  /* at start: the busybox container of creator 1001; its own binding in
+   * flight passes, another user's does not */
+  assert_int_equal (engine_image_pending_add (&p, "busybox", 1001, &t), 0);
+  assert_int_equal (engine_image_start_check (ctr_get, NULL, flight_namer, &p,
+                                              "bown", &id, &v),
+                    0);
+  free (id);
+  id = NULL;
+  engine_image_pending_drop (&p, t);
+  assert_int_equal (engine_image_pending_add (&p, "busybox", 1002, &t), 0);
+  assert_int_equal (engine_image_start_check (ctr_get, NULL, flight_namer, &p,
+                                              "bown", &id, &v),
+                    -1);
+  assert_null (id);
+  assert_int_equal (v.status, 403);
+  assert_string_equal (
+      v.message,
+      "enhanced container isolation: container \"bown\" can't start: its "
+      "image \"busybox\" (" IDE ") is being given that name by another "
+      "user (uid 1002) whose request moat has not seen answered, not by "
+      "the container's creator (uid 1001); create it from the image's id "
+      "if you trust it");
+  eci_verdict_clear (&v);
+  engine_image_pending_drop (&p, t);
+  assert_int_equal (engine_image_start_check (ctr_get, NULL, flight_namer, &p,
+                                              "bown", &id, &v),
+                    0);
+  free (id);
+  engine_image_pending_free (&p);
+}
+
 /* the answer scanned as it passes: any split, any amount of progress
  * before the lines that matter */
 static void
@@ -424,9 +509,10 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (norm),   cmocka_unit_test (prov_of),
-    cmocka_unit_test (record), cmocka_unit_test (create_check),
-    cmocka_unit_test (scan),   cmocka_unit_test (start_check),
+    cmocka_unit_test (norm),     cmocka_unit_test (prov_of),
+    cmocka_unit_test (record),   cmocka_unit_test (create_check),
+    cmocka_unit_test (scan),     cmocka_unit_test (start_check),
+    cmocka_unit_test (inflight),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
