@@ -191,13 +191,14 @@ guard_prov_wait (struct engine_guard *g)
 void
 guard_prov_run (struct engine_guard *g, struct check_job *j)
 {
-  engine_image_prov_record (g->cfg.engine_get, g->cfg.engine_get_ctx,
-                            g->cfg.image_note, g->cfg.image_ctx,
-                            (enum engine_image_prov)j->prov, j->name, j->body,
-                            j->len, j->caller_uid);
-  /* recorded (or it could not be: the name may be gone or re-bound
-   * since, the records blame what they hold) */
-  engine_image_pending_drop (&g->inflight, j->prov_token);
+  /* recorded (a name gone since binds nothing): no longer in flight; a
+   * name that could not be recorded stays in flight */
+  if (engine_image_prov_record (g->cfg.engine_get, g->cfg.engine_get_ctx,
+                                g->cfg.image_note, g->cfg.image_ctx,
+                                (enum engine_image_prov)j->prov, j->name,
+                                j->body, j->len, j->caller_uid)
+      == 0)
+    engine_image_pending_drop (&g->inflight, j->prov_token);
   j->prov_token = 0;
   if (j->prov_counted)
     {

@@ -469,7 +469,7 @@ keep_tail:
   return 0;
 }
 
-void
+int
 engine_image_prov_record (engine_get_fn get, void *gctx,
                           engine_image_note_fn note, void *nctx,
                           enum engine_image_prov kind, const char *names,
@@ -477,8 +477,9 @@ engine_image_prov_record (engine_get_fn get, void *gctx,
 {
   cleanup_free char *loaded = NULL;
   const char *p;
+  int ret = 0, r;
   if (note == NULL || kind == IMGPROV_NONE)
-    return;
+    return 0;
   if (kind == IMGPROV_LOAD)
     names = loaded = load_names (body ? body : "", len);
   for (p = names; p != NULL && *p;)
@@ -506,8 +507,13 @@ engine_image_prov_record (engine_get_fn get, void *gctx,
             log_warn ("engine guard: cannot record the pull of %s", norm);
           continue;
         }
-      if (image_id (get, gctx, ref, &id) == 0
-          && note (nctx, norm, id, (int64_t)uid) < 0)
-        log_warn ("engine guard: cannot record who named %s", norm);
+      if ((r = image_id (get, gctx, ref, &id)) < 0)
+        ret = -1;
+      if (r == 0 && note (nctx, norm, id, (int64_t)uid) < 0)
+        {
+          log_warn ("engine guard: cannot record who named %s", norm);
+          ret = -1;
+        }
     }
+  return ret;
 }

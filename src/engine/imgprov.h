@@ -97,10 +97,12 @@ int engine_image_prov_scan (enum engine_image_prov kind, struct io_buf *win,
                             struct io_buf *keep, const char *at, size_t len);
 
 /* After a 2xx answer (body: the answer's body for LOAD and PULL, else
- * NULL): resolve and note.  Runs on a check worker. */
-void engine_image_prov_record (engine_get_fn get, void *gctx,
-                               engine_image_note_fn note, void *nctx,
-                               enum engine_image_prov kind, const char *names,
-                               const char *body, size_t len, uid_t uid);
+ * NULL): resolve and note.  Runs on a check worker.  0, or -1 when a name
+ * could not be recorded (the engine or the record could not be asked; a
+ * name that no longer exists is no failure). */
+int engine_image_prov_record (engine_get_fn get, void *gctx,
+                              engine_image_note_fn note, void *nctx,
+                              enum engine_image_prov kind, const char *names,
+                              const char *body, size_t len, uid_t uid);
 
 #endif

@@ -146,6 +146,13 @@ fake_note (void *ctx, const char *name, const char *id, int64_t uid)
   return 0;
 }
 
+static int
+bad_note (void *ctx, const char *name, const char *id, int64_t uid)
+{
+  (void)ctx, (void)name, (void)id, (void)uid;
+  return -1;
+}
+
 static void
 record (void **state)
 {
@@ -157,9 +164,23 @@ record (void **state)
                              "for busybox:latest\"}\r\n";
   (void)state;
   notes[0] = '\0';
-  engine_image_prov_record (fake_get, NULL, fake_note, NULL, IMGPROV_NAMES,
-                            "busybox\nnosuch:1\n", NULL, 0, 1001);
+  /* a name gone since is no failure; an engine that cannot be asked or a
+   * record that cannot be written is (the binding stays in flight) */
+  assert_int_equal (
+      engine_image_prov_record (fake_get, NULL, fake_note, NULL, IMGPROV_NAMES,
+                                "busybox\nnosuch:1\n", NULL, 0, 1001),
+      0);
   assert_string_equal (notes, "docker.io/library/busybox:latest=eeee/1001;");
+  notes[0] = '\0';
+  assert_int_equal (engine_image_prov_record (fake_get, NULL, fake_note, NULL,
+                                              IMGPROV_NAMES, "down\nbusybox",
+                                              NULL, 0, 1001),
+                    -1);
+  assert_string_equal (notes, "docker.io/library/busybox:latest=eeee/1001;");
+  assert_int_equal (engine_image_prov_record (fake_get, NULL, bad_note, NULL,
+                                              IMGPROV_NAMES, "busybox", NULL,
+                                              0, 1001),
+                    -1);
   notes[0] = '\0';
   engine_image_prov_record (fake_get, NULL, fake_note, NULL, IMGPROV_LOAD,
                             NULL, load, sizeof load - 1, 1001);
