@@ -66,7 +66,7 @@ int
 engine_image_pending_add (struct engine_image_pending *p, const char *names,
                           uid_t uid, uint64_t *token)
 {
-  size_t count = 0, done = 0;
+  size_t count = 0, done = 0, mine = 0;
   cleanup_free char *all = norm_all (names, &count);
   int r = 0;
   *token = 0;
@@ -75,7 +75,11 @@ engine_image_pending_add (struct engine_image_pending *p, const char *names,
   if (count == 0)
     return 0;
   pthread_mutex_lock (&p->mu);
-  if (p->n + count > ENGINE_IMAGE_PENDING_MAX)
+  for (size_t i = 0; i < p->n; i++)
+    if (p->e[i].uid == uid)
+      mine++;
+  if (p->n + count > ENGINE_IMAGE_PENDING_MAX
+      || mine + count > ENGINE_IMAGE_PENDING_UID_MAX)
     r = -1;
   else if (p->n + count > p->cap)
     {

@@ -16,8 +16,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* at most this many names in flight: a binding past it is not sent */
-#define ENGINE_IMAGE_PENDING_MAX 4096
+/* at most this many names in flight, and of one uid: a binding past
+ * either is not sent (one user filling the table blocks only itself) */
+#define ENGINE_IMAGE_PENDING_MAX 16384
+#define ENGINE_IMAGE_PENDING_UID_MAX 512
 
 struct engine_image_pending_ent
 {

@@ -86,16 +86,19 @@ bounded (void **state)
   char name[32];
   (void)state;
   engine_image_pending_init (&p);
-  for (int i = 0; i < ENGINE_IMAGE_PENDING_MAX; i++)
+  for (int i = 0; i < ENGINE_IMAGE_PENDING_UID_MAX; i++)
     {
       snprintf (name, sizeof name, "n%d", i);
       assert_int_equal (engine_image_pending_add (&p, name, 1001, &t), 0);
       last = t;
     }
-  /* full: refused whole (the request is not sent), nothing half entered */
+  /* one uid full: refused whole (the request is not sent), nothing half
+   * entered; another uid is not blocked by it */
   assert_int_equal (engine_image_pending_add (&p, "more", 1001, &t), -1);
   assert_int_equal (t, 0);
-  assert_int_equal (p.n, ENGINE_IMAGE_PENDING_MAX);
+  assert_int_equal (p.n, ENGINE_IMAGE_PENDING_UID_MAX);
+  assert_int_equal (engine_image_pending_add (&p, "other", 1002, &t), 0);
+  assert_true (t != 0);
   engine_image_pending_drop (&p, last);
   assert_int_equal (engine_image_pending_add (&p, "more\nmore2", 1001, &t),
                     -1);
@@ -103,6 +106,17 @@ bounded (void **state)
   assert_int_equal (engine_image_pending_find (
                         &p, "docker.io/library/more:latest", 1000, &o),
                     1);
+  /* the whole table: many uids */
+  for (uid_t u = 2000;
+       p.n + ENGINE_IMAGE_PENDING_UID_MAX <= ENGINE_IMAGE_PENDING_MAX; u++)
+    for (int i = 0; i < ENGINE_IMAGE_PENDING_UID_MAX; i++)
+      {
+        snprintf (name, sizeof name, "m%d", i);
+        assert_int_equal (engine_image_pending_add (&p, name, u, &t), 0);
+      }
+  while (p.n < ENGINE_IMAGE_PENDING_MAX)
+    assert_int_equal (engine_image_pending_add (&p, "fill", 9999, &t), 0);
+  assert_int_equal (engine_image_pending_add (&p, "last", 9998, &t), -1);
   engine_image_pending_free (&p);
 }
 
