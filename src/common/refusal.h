@@ -309,6 +309,28 @@
   REFUSAL_PREFIX "image \"%s\" was given that name by another user (uid "     \
                  "%u); run it by its id (%s) if you trust it, or pull it "    \
                  "again"
+/* a start or restart (eci.image-owner): %s the container's name, %s its
+ * Config.Image, %s the image id it runs, %u the uid that gave the name,
+ * %u the container's creator */
+#define REFUSAL_IMAGE_START                                                   \
+  REFUSAL_PREFIX "container \"%s\" can't start: its image \"%s\" (%s) was "   \
+                 "given that name by another user (uid %u), not by the "      \
+                 "container's creator (uid %u); create it from the image's "  \
+                 "id if you trust it, or pull the image again"
+/* a binding of the name by another user whose answer was never seen
+ * (engine/imgpend.h): %s the image as named, %u that uid, %s its id now */
+#define REFUSAL_IMAGE_UNCONFIRMED                                             \
+  REFUSAL_PREFIX "image \"%s\" is being given that name by another user "     \
+                 "(uid %u) whose request moat has not seen answered; run it " \
+                 "by its id (%s) if you trust it"
+/* the same at start: %s the container's name, %s its Config.Image, %s the
+ * image id it runs, %u the uid binding the name, %u the creator */
+#define REFUSAL_IMAGE_START_UNCONFIRMED                                       \
+  REFUSAL_PREFIX "container \"%s\" can't start: its image \"%s\" (%s) is "    \
+                 "being given that name by another user (uid %u) whose "      \
+                 "request moat has not seen answered, not by the "            \
+                 "container's creator (uid %u); create it from the image's "  \
+                 "id if you trust it"
 /* not a refusal: the record could not be read */
 #define REFUSAL_ERR_IMAGE_NAMER "moat: cannot tell who named image \"%s\""
 /* not a refusal: image name records of answers given were not written

@@ -113,8 +113,8 @@ decide_eci (const struct engine_head_facts *f, const struct engine_uri *uri,
               || engine_query_any_set (uri->query, "checkpoint-dir")))
         return refuse (d, 403, "eci.checkpoint", false,
                        REFUSAL_ENGINE_CHECKPOINT);
-      if (f->has_body)
-        d->op = d->route->op;
+      /* its body is checked, and its image (guard.c, ROUTE_F_STARTS) */
+      d->op = d->route->op;
       return 0;
     case ROUTE_OP_CHECKPOINT:
       if (f->caller_uid != 0)
@@ -250,7 +250,7 @@ decide_uri (const struct engine_head_facts *f, const struct policy *pol,
         return -1;
     }
   if (d->op == ROUTE_OP_ARCHIVE || d->op == ROUTE_OP_OWNER
-      || d->op == ROUTE_OP_EXEC_OWNER)
+      || d->op == ROUTE_OP_EXEC_OWNER || d->op == ROUTE_OP_CONTAINER_START)
     {
       /* the whole name between "/containers/" (or "/exec/") and the
        * route's suffix ("/archive", "/exec", ...: the engine's

@@ -251,6 +251,7 @@ handle_head (struct conn *c)
   io_buf_free (&c->body);
   c->body_too_big = false;
   c->op = ROUTE_OP_NONE;
+  c->starts = false;
   c->route = NULL;
   if (raw_uri == NULL)
     {
@@ -326,14 +327,23 @@ handle_head (struct conn *c)
   if (c->op == ROUTE_OP_ARCHIVE && c->caller_uid == 0
       && g->cfg.eci.bind_standin == NULL)
     c->op = ROUTE_OP_NONE;
+  /* start and restart run the container's image: re-checked for every
+   * caller (engine_image_start_check); a start's body after that */
+  c->starts
+      = c->eci_on && g->cfg.image_namer != NULL && c->route != NULL
+        && (c->route->flags & ROUTE_F_STARTS) != 0
+        && (c->op == ROUTE_OP_CONTAINER_START || c->op == ROUTE_OP_OWNER);
+  if (c->op == ROUTE_OP_CONTAINER_START && !c->starts && !f.has_body)
+    c->op = ROUTE_OP_NONE;
   /* root execs into and attaches to any container */
   if ((c->op == ROUTE_OP_OWNER || c->op == ROUTE_OP_EXEC_OWNER
        || c->op == ROUTE_OP_COMMIT || c->op == ROUTE_OP_NETWORK_MEMBER)
-      && c->caller_uid == 0)
+      && c->caller_uid == 0 && !c->starts)
     c->op = ROUTE_OP_NONE;
   if (c->op == ROUTE_OP_ARCHIVE || c->op == ROUTE_OP_OWNER
       || c->op == ROUTE_OP_EXEC_OWNER || c->op == ROUTE_OP_COMMIT
-      || c->op == ROUTE_OP_VOLUME_OWNER || c->op == ROUTE_OP_NETWORK_OWNER)
+      || c->op == ROUTE_OP_VOLUME_OWNER || c->op == ROUTE_OP_NETWORK_OWNER
+      || c->starts)
     {
       guard_start_archive_check (c);
       return;
@@ -397,9 +407,15 @@ guard_forward_head (struct conn *c)
       c->dead = true;
       return;
     }
-  if (c->g->cfg.image_note != NULL)
-    guard_prov_mark (c,
-                     &c->pend[(c->pend_head + c->pend_n - 1) % MAX_PENDING]);
+  /* before the head's first byte is written to the engine */
+  if (c->g->cfg.image_note != NULL
+      && guard_prov_mark (
+             c, &c->pend[(c->pend_head + c->pend_n - 1) % MAX_PENDING])
+             < 0)
+    {
+      c->dead = true;
+      return;
+    }
   io_buf_free (&c->head_out);
   c->rs = RS_FORWARD;
 }
@@ -886,6 +902,7 @@ engine_guard_new (const struct engine_guard_config *cfg, moat_error_t *err)
   pthread_mutex_init (&g->jmu, NULL);
   pthread_cond_init (&g->jcv, NULL);
   pthread_cond_init (&g->prov_cv, NULL);
+  engine_image_pending_init (&g->inflight);
   {
     /* writers first: a policy swap is not starved by a stream of checks */
     pthread_rwlockattr_t ra;

@@ -47,6 +47,32 @@ guard_job_free (struct check_job *j)
   free (j);
 }
 
+/* A start or restart: the records of names bound just before are
+ * written, then the container's image is re-checked; j->out becomes the
+ * full id that was checked (the request is sent for it).  With j->out
+ * set already (a restart's owner check), that container is the one
+ * checked. */
+static int
+start_check (struct engine_guard *g, struct check_job *j)
+{
+  char *id = NULL;
+  if (guard_prov_wait (g) < 0)
+    {
+      j->v.status = 502;
+      j->v.rule = "eci.image-owner";
+      j->v.message = strdup (REFUSAL_ERR_IMAGE_RECORDS);
+      return -1;
+    }
+  if (engine_image_start_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
+                                guard_prov_namer, g, j->out ? j->out : j->name,
+                                &id, &j->v)
+      < 0)
+    return -1;
+  free (j->out);
+  j->out = id;
+  return 0;
+}
+
 /* The check itself (a worker, or the caller with sync_checks).  Touches
  * no connection state. */
 void
@@ -102,8 +128,7 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
                         < 0
                     || (j->r = engine_image_name_check (
                             g->cfg.engine_get, g->cfg.engine_get_ctx,
-                            g->cfg.image_namer, g->cfg.image_ctx, b, bl,
-                            j->caller_uid, &j->v))
+                            guard_prov_namer, g, b, bl, j->caller_uid, &j->v))
                            < 0
                     /* volumes (and networks) of other users */
                     || (j->r = engine_create_objects_check (
@@ -176,8 +201,12 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
             j->caller_uid, &j->v);
       break;
     case ROUTE_OP_OWNER:
-      j->r = engine_owner_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
-                                 j->name, j->caller_uid, &j->out, &j->v);
+      /* root's is here only for a restart's image check */
+      if (j->caller_uid != 0)
+        j->r = engine_owner_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
+                                   j->name, j->caller_uid, &j->out, &j->v);
+      if (j->r == 0 && j->starts)
+        j->r = start_check (g, j);
       break;
     case ROUTE_OP_EXEC_OWNER:
       j->r = engine_exec_owner_check (g->cfg.engine_get, g->cfg.engine_get_ctx,
@@ -251,6 +280,11 @@ guard_checks_run (struct engine_guard *g, struct check_job *j)
         }
       break;
     case ROUTE_OP_CONTAINER_START:
+      if (j->starts) /* its head: the image; then any body (below) */
+        {
+          j->r = start_check (g, j);
+          break;
+        }
       {
         /* API < 1.24 took a HostConfig here, applied with no create
          * check */
@@ -508,6 +542,7 @@ guard_start_archive_check (struct conn *c)
       return;
     }
   j->op = c->op;
+  j->starts = c->starts;
   j->caller_uid = c->caller_uid;
   j->caller_gid = c->caller_gid;
   j->pidfd = -1;
@@ -558,6 +593,12 @@ guard_finish_archive (struct conn *c, struct check_job *j)
       guard_refuse_unwritable (c);
       return;
     }
+  /* a start's body (a pre-1.24 HostConfig) is checked next */
+  if (j->op == ROUTE_OP_CONTAINER_START && engine_req_has_body (&c->req))
+    {
+      c->rs = RS_COLLECT;
+      return;
+    }
   guard_forward_head (c);
 }
 
@@ -592,6 +633,12 @@ guard_finish_job (struct conn *c, struct check_job *j)
       break;
     case JOB_REGISTRY:
       guard_registry_finish (c, j);
+      break;
+    case ROUTE_OP_CONTAINER_START:
+      if (j->starts)
+        guard_finish_archive (c, j);
+      else
+        guard_finish_collected (c, j);
       break;
     case ROUTE_OP_ARCHIVE:
     case ROUTE_OP_OWNER:

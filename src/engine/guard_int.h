@@ -17,6 +17,7 @@
 #include "io/relay.h"
 #include "engine/gate.h"
 #include "engine/guard.h"
+#include "engine/imgpend.h"
 #include "engine/request.h"
 #include "engine/route.h"
 
@@ -79,6 +80,7 @@ struct pending
   /* image names it binds (engine/imgprov.h, guard_prov.c) */
   int prov;                /* enum engine_image_prov */
   char *prov_names;        /* '\n'-separated, malloc'd */
+  uint64_t prov_token;     /* its names in g->inflight (imgpend.h), or 0 */
   int status;              /* the answer's */
   struct io_buf prov_body; /* a load's or pull's answer, unscanned tail */
   struct io_buf prov_keep; /* its lines the record needs */
@@ -115,6 +117,7 @@ struct conn
   bool body_too_big;
   int op;           /* route op being collected or checked */
   bool eci_on;      /* ECI applied to the current request */
+  bool starts;      /* a start or restart whose image is checked first */
   char *container;  /* name= of a create */
   char *archive;    /* container of a checked docker cp, as requested */
   char version[16]; /* /vX.Y of the current request-URI, or "" */
@@ -181,17 +184,19 @@ struct check_job
   bool eci;         /* ECI applies (else a create only gets its labels) */
   uid_t caller_uid; /* in: a create's caller; out: JOB_PEER's */
   gid_t caller_gid;
-  struct ucred cred; /* JOB_PEER */
-  int pidfd;         /* JOB_PEER, or -1 */
-  int listener_id;   /* JOB_PEER */
-  char *name;        /* ROUTE_OP_ARCHIVE: the container as requested;
-                        JOB_IMG_NOTE: the names;
-                        JOB_REGISTRY: the registry host */
-  int prov;          /* JOB_IMG_NOTE: enum engine_image_prov */
-  bool detached;     /* JOB_IMG_NOTE: runs with no connection */
-  bool prov_counted; /* JOB_IMG_NOTE: in g->prov_inflight */
-  unsigned port;     /* JOB_REGISTRY */
-  int r;             /* results */
+  struct ucred cred;   /* JOB_PEER */
+  int pidfd;           /* JOB_PEER, or -1 */
+  int listener_id;     /* JOB_PEER */
+  char *name;          /* ROUTE_OP_ARCHIVE: the container as requested;
+                          JOB_IMG_NOTE: the names;
+                          JOB_REGISTRY: the registry host */
+  int prov;            /* JOB_IMG_NOTE: enum engine_image_prov */
+  bool detached;       /* JOB_IMG_NOTE: runs with no connection */
+  bool starts;         /* start, restart: the image is re-checked */
+  bool prov_counted;   /* JOB_IMG_NOTE: in g->prov_inflight */
+  uint64_t prov_token; /* JOB_IMG_NOTE: dropped from g->inflight after */
+  unsigned port;       /* JOB_REGISTRY */
+  int r;               /* results */
   struct eci_verdict v;
   char *out; /* the body to send; ROUTE_OP_ARCHIVE: the container's id */
   size_t out_len;
@@ -214,6 +219,8 @@ struct engine_guard
    * check waits for them (guard_prov_wait) */
   unsigned prov_inflight;
   pthread_cond_t prov_cv;
+  /* non-root bindings sent whose answer was not seen (imgpend.h) */
+  struct engine_image_pending inflight;
   pthread_t workers[N_WORKERS];
   int n_workers;
   bool jstop;
@@ -341,7 +348,9 @@ void guard_pool_free (struct engine_guard *g);
 void guard_job_free (struct check_job *j);
 
 /* guard_prov.c: image name provenance of forwarded requests */
-void guard_prov_mark (struct conn *c, struct pending *pe);
+int guard_prov_mark (struct conn *c, struct pending *pe);
+int guard_prov_namer (void *ctx, const char *name, const char *id,
+                      uid_t caller, uid_t *other);
 void guard_prov_body (struct conn *c, const char *at, size_t len);
 void guard_prov_done (struct conn *c, struct pending *pe);
 void guard_prov_clear (struct pending *pe);

@@ -267,6 +267,7 @@ engine_guard_free (struct engine_guard *g)
   pthread_mutex_destroy (&g->jmu);
   pthread_cond_destroy (&g->jcv);
   pthread_cond_destroy (&g->prov_cv);
+  engine_image_pending_free (&g->inflight);
   pthread_rwlock_destroy (&g->pol_rw);
   guard_pool_free (g);
   free (g->engine_path);

@@ -1,8 +1,10 @@
 /* The guard's side of image name provenance (engine/imgprov.h): a
  * forwarded request that binds image names is marked on its pending
- * answer; a load's or pull's answer body is kept (bounded); a 2xx answer
- * hands the names to a check worker, which resolves and records them with
- * no connection attached (the client has its answer already). */
+ * answer, and a non-root caller's names entered as in flight
+ * (engine/imgpend.h) before its first byte goes to the engine; a load's or
+ * pull's answer body is kept (bounded); a 2xx answer hands the names to a
+ * check worker, which resolves and records them with no connection attached
+ * (the client has its answer already). */
 #include "engine/guard_int.h"
 
 #include <stdlib.h>
@@ -22,9 +24,14 @@ guard_prov_clear (struct pending *pe)
   io_buf_free (&pe->prov_keep);
   pe->prov = IMGPROV_NONE;
   pe->status = 0;
+  /* its names in flight stay: the engine may still bind them */
+  pe->prov_token = 0;
 }
 
-void
+/* 0, or -1 when its names cannot be entered as in flight (out of memory,
+ * too many in flight): it is not sent.  Called with the head queued but
+ * not yet written to the engine. */
+int
 guard_prov_mark (struct conn *c, struct pending *pe)
 {
   cleanup_free char *raw = NULL;
@@ -35,13 +42,37 @@ guard_prov_mark (struct conn *c, struct pending *pe)
       || (strcmp (c->route->group, "image") != 0
           && strcmp (c->route->group, "build") != 0
           && strcmp (c->route->pattern, "/commit") != 0))
-    return;
+    return 0;
   raw = engine_req_url (&c->req);
   if (raw == NULL || engine_uri_parse (raw, strlen (raw), &u) < 0)
-    return;
+    return 0;
   pe->prov = (int)engine_image_prov_of (m, u.path, u.query, c->caller_uid,
                                         &pe->prov_names);
   engine_uri_free (&u);
+  if (pe->prov == IMGPROV_NAMES && c->caller_uid != 0
+      && engine_image_pending_add (&c->g->inflight, pe->prov_names,
+                                   c->caller_uid, &pe->prov_token)
+             < 0)
+    {
+      log_warn ("engine guard: cannot note image names in flight: the "
+                "request is not sent");
+      return -1;
+    }
+  return 0;
+}
+
+/* engine_image_namer_fn of the checks: a binding in flight by another
+ * non-root user blames (2), then the records */
+int
+guard_prov_namer (void *ctx, const char *name, const char *id, uid_t caller,
+                  uid_t *other)
+{
+  struct engine_guard *g = ctx;
+  if (g->cfg.image_namer == NULL)
+    return 0;
+  if (engine_image_pending_find (&g->inflight, name, caller, other) > 0)
+    return 2;
+  return g->cfg.image_namer (g->cfg.image_ctx, name, id, caller, other);
 }
 
 void
@@ -63,9 +94,16 @@ guard_prov_done (struct conn *c, struct pending *pe)
 {
   struct engine_guard *g = c->g;
   struct check_job *j;
-  if (pe->status < 200 || pe->status >= 300
-      || (j = calloc (1, sizeof *j)) == NULL)
+  if (pe->status < 200 || pe->status >= 300)
     {
+      /* refused before any binding: nothing is in flight */
+      engine_image_pending_drop (&g->inflight, pe->prov_token);
+      guard_prov_clear (pe);
+      return;
+    }
+  if ((j = calloc (1, sizeof *j)) == NULL)
+    {
+      /* bound, and no record can be made: it stays in flight */
       guard_prov_clear (pe);
       return;
     }
@@ -77,6 +115,7 @@ guard_prov_done (struct conn *c, struct pending *pe)
   j->caller_uid = c->caller_uid;
   j->name = pe->prov_names;
   pe->prov_names = NULL;
+  j->prov_token = pe->prov_token;
   /* the lines of its answer the record needs (engine_image_prov_scan) */
   if (pe->prov_keep.len > 0
       && (j->body = malloc (pe->prov_keep.len + 1)) != NULL)
@@ -152,10 +191,15 @@ guard_prov_wait (struct engine_guard *g)
 void
 guard_prov_run (struct engine_guard *g, struct check_job *j)
 {
-  engine_image_prov_record (g->cfg.engine_get, g->cfg.engine_get_ctx,
-                            g->cfg.image_note, g->cfg.image_ctx,
-                            (enum engine_image_prov)j->prov, j->name, j->body,
-                            j->len, j->caller_uid);
+  /* recorded (a name gone since binds nothing): no longer in flight; a
+   * name that could not be recorded stays in flight */
+  if (engine_image_prov_record (g->cfg.engine_get, g->cfg.engine_get_ctx,
+                                g->cfg.image_note, g->cfg.image_ctx,
+                                (enum engine_image_prov)j->prov, j->name,
+                                j->body, j->len, j->caller_uid)
+      == 0)
+    engine_image_pending_drop (&g->inflight, j->prov_token);
+  j->prov_token = 0;
   if (j->prov_counted)
     {
       pthread_mutex_lock (&g->jmu);

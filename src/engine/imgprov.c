@@ -2,6 +2,7 @@
 #include "engine/imgprov.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/refusal.h"
+#include "common/strutil.h"
 #include "engine/eci_internal.h"
 #include "engine/route.h"
 
@@ -155,6 +157,9 @@ engine_image_ref_check (engine_get_fn get, void *gctx,
   if (r < 0)
     return eci_refuse (v, 502, "eci.image-owner", REFUSAL_ERR_IMAGE_NAMER,
                        ref);
+  if (r == 2)
+    return eci_refuse (v, 403, "eci.image-owner", REFUSAL_IMAGE_UNCONFIRMED,
+                       ref, (unsigned)other, id);
   if (r > 0)
     return eci_refuse (v, 403, "eci.image-owner", REFUSAL_IMAGE_OTHER, ref,
                        (unsigned)other, id);
@@ -182,6 +187,114 @@ engine_image_name_check (engine_get_fn get, void *gctx,
   ref = json_is_string (img) ? strdup (json_string_value (img)) : NULL;
   json_decref (root);
   return engine_image_ref_check (get, gctx, namer, nctx, ref, caller, v);
+}
+
+/* the creator of an inspected container: its com.moat.caller.uid as a
+ * uid, 0 (root's) when absent or not a uid - only root writes the label
+ * (the guard replaces a request's) */
+static uid_t
+creator_of (json_t *root)
+{
+  const char *s = json_string_value (json_object_get (
+      json_object_get (json_object_get (root, "Config"), "Labels"),
+      ECI_CALLER_UID_LABEL));
+  char *end = NULL;
+  unsigned long u;
+  if (s == NULL || s[0] < '0' || s[0] > '9')
+    return 0;
+  errno = 0;
+  u = strtoul (s, &end, 10);
+  if (errno != 0 || *end != '\0' || u > (uid_t)-1 - 1)
+    return 0;
+  return (uid_t)u;
+}
+
+/* the pair the engine keeps: Config.Image as the create named it, and
+ * the image id it resolved then */
+static int
+start_decide (engine_image_namer_fn namer, void *nctx, json_t *root,
+              const char *name, struct eci_verdict *v)
+{
+  const char *cname = json_string_value (json_object_get (root, "Name"));
+  const char *cfg = json_string_value (
+      json_object_get (json_object_get (root, "Config"), "Image"));
+  const char *img = json_string_value (json_object_get (root, "Image"));
+  cleanup_free char *norm = NULL;
+  uid_t owner = creator_of (root), other = 0;
+  int r;
+
+  if (owner == 0 || namer == NULL || cfg == NULL
+      || (norm = engine_image_norm (cfg)) == NULL)
+    return 0;
+  if (img == NULL || strncmp (img, "sha256:", 7) != 0 || !hex64_p (img + 7))
+    return eci_refuse (v, 502, "eci.image-owner", REFUSAL_ERR_INSPECT_ANSWER,
+                       name);
+  r = namer (nctx, norm, img, owner, &other);
+  if (r < 0)
+    return eci_refuse (v, 502, "eci.image-owner", REFUSAL_ERR_IMAGE_NAMER,
+                       cfg);
+  if (r == 0)
+    return 0;
+  if (cname != NULL && cname[0] == '/')
+    cname++;
+  if (r == 2)
+    return eci_refuse (v, 403, "eci.image-owner",
+                       REFUSAL_IMAGE_START_UNCONFIRMED,
+                       cname && cname[0] ? cname : name, cfg, img,
+                       (unsigned)other, (unsigned)owner);
+  return eci_refuse (v, 403, "eci.image-owner", REFUSAL_IMAGE_START,
+                     cname && cname[0] ? cname : name, cfg, img,
+                     (unsigned)other, (unsigned)owner);
+}
+
+int
+engine_image_start_check (engine_get_fn get, void *gctx,
+                          engine_image_namer_fn namer, void *nctx,
+                          const char *name, char **id, struct eci_verdict *v)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char *ans = NULL;
+  size_t alen = 0;
+  const char *cid;
+  json_t *root;
+  int r;
+
+  *id = NULL;
+  if (name != NULL && name[0] == '/')
+    name++;
+  if (name == NULL || !engine_name_p (name, strlen (name), 256))
+    return eci_refuse (v, 404, "eci.image-owner", REFUSAL_NO_SUCH_CONTAINER,
+                       name ? name : "");
+  if (get == NULL)
+    return eci_refuse (v, 502, "eci.image-owner", REFUSAL_ERR_INSPECT_OWNER,
+                       name);
+  if (asprintf (&path, "/containers/%s/json", name) < 0)
+    {
+      path = NULL;
+      return eci_oom (v);
+    }
+  r = get (gctx, path, &ans, &alen);
+  /* by name, the start could reach a container created after the check:
+   * only what was inspected is started */
+  if (r > 0)
+    return eci_refuse (v, 404, "eci.image-owner", REFUSAL_NO_SUCH_CONTAINER,
+                       name);
+  if (r < 0)
+    return eci_refuse (v, 502, "eci.image-owner", REFUSAL_ERR_INSPECT_OWNER,
+                       name);
+  root = json_loadb (ans, alen, 0, NULL);
+  cid = json_string_value (json_object_get (root, "Id"));
+  if (!json_is_object (root) || cid == NULL || !hex64_p (cid))
+    {
+      json_decref (root);
+      return eci_refuse (v, 502, "eci.image-owner", REFUSAL_ERR_INSPECT_ANSWER,
+                         name);
+    }
+  r = start_decide (namer, nctx, root, name, v);
+  if (r == 0 && (*id = strdup (cid)) == NULL)
+    r = eci_oom (v);
+  json_decref (root);
+  return r;
 }
 
 /* "a:t" of repo and tag parameters; NULL without a repo */
@@ -356,7 +469,7 @@ keep_tail:
   return 0;
 }
 
-void
+int
 engine_image_prov_record (engine_get_fn get, void *gctx,
                           engine_image_note_fn note, void *nctx,
                           enum engine_image_prov kind, const char *names,
@@ -364,8 +477,9 @@ engine_image_prov_record (engine_get_fn get, void *gctx,
 {
   cleanup_free char *loaded = NULL;
   const char *p;
+  int ret = 0, r;
   if (note == NULL || kind == IMGPROV_NONE)
-    return;
+    return 0;
   if (kind == IMGPROV_LOAD)
     names = loaded = load_names (body ? body : "", len);
   for (p = names; p != NULL && *p;)
@@ -393,8 +507,13 @@ engine_image_prov_record (engine_get_fn get, void *gctx,
             log_warn ("engine guard: cannot record the pull of %s", norm);
           continue;
         }
-      if (image_id (get, gctx, ref, &id) == 0
-          && note (nctx, norm, id, (int64_t)uid) < 0)
-        log_warn ("engine guard: cannot record who named %s", norm);
+      if ((r = image_id (get, gctx, ref, &id)) < 0)
+        ret = -1;
+      if (r == 0 && note (nctx, norm, id, (int64_t)uid) < 0)
+        {
+          log_warn ("engine guard: cannot record who named %s", norm);
+          ret = -1;
+        }
     }
+  return ret;
 }

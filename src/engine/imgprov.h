@@ -28,8 +28,9 @@
 typedef int (*engine_image_note_fn) (void *ctx, const char *name,
                                      const char *id, int64_t uid);
 /* The latest non-root uid other than `caller` that bound name to id and
- * no pull bound it since: 1 with *other, 0 none, -1 cannot tell.
- * Thread-safe. */
+ * no pull bound it since: 1 with *other, 0 none, -1 cannot tell; 2 with
+ * *other: a non-root uid other than `caller` has a binding of name in
+ * flight (engine/imgpend.h), whatever id it gives.  Thread-safe. */
 typedef int (*engine_image_namer_fn) (void *ctx, const char *name,
                                       const char *id, uid_t caller,
                                       uid_t *other);
@@ -53,6 +54,22 @@ int engine_image_ref_check (engine_get_fn get, void *gctx,
                             engine_image_namer_fn namer, void *nctx,
                             const char *ref, uid_t caller,
                             struct eci_verdict *v);
+
+/* Decide a start or restart of container `name` (as in the request
+ * path), for any caller: the create was checked with the image's name and
+ * sent by name, so a re-tag between the check and the engine's lookup
+ * gave the container another user's image.  The container is inspected;
+ * when its creator (com.moat.caller.uid) is not root and its Config.Image
+ * (by name, not id or digest) was bound to the image id it runs
+ * (.Image) by a non-root uid other than the creator, no pull since, the
+ * start is refused (403 eci.image-owner).  0 passes with *id (malloc'd:
+ * the container's full id, the start is sent for it); no such container
+ * 404, an engine or record that cannot be asked 502 (fail closed).
+ * namer NULL: passes (*id still set). */
+int engine_image_start_check (engine_get_fn get, void *gctx,
+                              engine_image_namer_fn namer, void *nctx,
+                              const char *name, char **id,
+                              struct eci_verdict *v);
 
 /* What a finished request bound, for the record (guard side). */
 enum engine_image_prov
@@ -80,10 +97,12 @@ int engine_image_prov_scan (enum engine_image_prov kind, struct io_buf *win,
                             struct io_buf *keep, const char *at, size_t len);
 
 /* After a 2xx answer (body: the answer's body for LOAD and PULL, else
- * NULL): resolve and note.  Runs on a check worker. */
-void engine_image_prov_record (engine_get_fn get, void *gctx,
-                               engine_image_note_fn note, void *nctx,
-                               enum engine_image_prov kind, const char *names,
-                               const char *body, size_t len, uid_t uid);
+ * NULL): resolve and note.  Runs on a check worker.  0, or -1 when a name
+ * could not be recorded (the engine or the record could not be asked; a
+ * name that no longer exists is no failure). */
+int engine_image_prov_record (engine_get_fn get, void *gctx,
+                              engine_image_note_fn note, void *nctx,
+                              enum engine_image_prov kind, const char *names,
+                              const char *body, size_t len, uid_t uid);
 
 #endif

@@ -48,6 +48,8 @@ enum
 {
   ROUTE_F_HIJACK = 1 << 0, /* attach / exec start: may switch to raw */
   ROUTE_F_ALWAYS = 1 << 1, /* /_ping: never subject to the command list */
+  ROUTE_F_STARTS = 1 << 2, /* start, restart: runs the container's image,
+                              re-checked (engine_image_start_check) */
 };
 
 struct engine_route;

@@ -206,11 +206,17 @@ bodies_to_check (void **state)
   assert_int_equal (engine_decide (&f, &p, &d), 0);
   assert_int_equal (d.op, ROUTE_OP_NETWORK_CREATE);
   engine_decision_clear (&d);
-  /* start: checked only with a body (a pre-1.24 HostConfig) */
-  f = facts (HTTP_POST, "/containers/abc/start");
+  /* start: always checked under ECI (its image, engine/imgprov.h; a
+   * body, a pre-1.24 HostConfig); the container as named, for the check */
+  f = facts (HTTP_POST, "/v1.41/containers/abc/start?detachKeys=x");
   assert_int_equal (engine_decide (&f, &p, &d), 0);
-  assert_int_equal (d.verdict, ENGINE_ALLOW);
+  assert_int_equal (d.verdict, ENGINE_CHECK);
+  assert_int_equal (d.op, ROUTE_OP_CONTAINER_START);
   assert_string_equal (d.container, "abc");
+  assert_string_equal (d.archive, "abc");
+  assert_string_equal (d.query, "detachKeys=x");
+  assert_string_equal (d.version, "1.41");
+  assert_true (d.route->flags & ROUTE_F_STARTS);
   engine_decision_clear (&d);
   f.has_body = true;
   assert_int_equal (engine_decide (&f, &p, &d), 0);

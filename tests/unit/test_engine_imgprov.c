@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/imgpend.h"
 #include "engine/imgprov.h"
 
 #define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -145,6 +146,13 @@ fake_note (void *ctx, const char *name, const char *id, int64_t uid)
   return 0;
 }
 
+static int
+bad_note (void *ctx, const char *name, const char *id, int64_t uid)
+{
+  (void)ctx, (void)name, (void)id, (void)uid;
+  return -1;
+}
+
 static void
 record (void **state)
 {
@@ -156,9 +164,23 @@ record (void **state)
                              "for busybox:latest\"}\r\n";
   (void)state;
   notes[0] = '\0';
-  engine_image_prov_record (fake_get, NULL, fake_note, NULL, IMGPROV_NAMES,
-                            "busybox\nnosuch:1\n", NULL, 0, 1001);
+  /* a name gone since is no failure; an engine that cannot be asked or a
+   * record that cannot be written is (the binding stays in flight) */
+  assert_int_equal (
+      engine_image_prov_record (fake_get, NULL, fake_note, NULL, IMGPROV_NAMES,
+                                "busybox\nnosuch:1\n", NULL, 0, 1001),
+      0);
   assert_string_equal (notes, "docker.io/library/busybox:latest=eeee/1001;");
+  notes[0] = '\0';
+  assert_int_equal (engine_image_prov_record (fake_get, NULL, fake_note, NULL,
+                                              IMGPROV_NAMES, "down\nbusybox",
+                                              NULL, 0, 1001),
+                    -1);
+  assert_string_equal (notes, "docker.io/library/busybox:latest=eeee/1001;");
+  assert_int_equal (engine_image_prov_record (fake_get, NULL, bad_note, NULL,
+                                              IMGPROV_NAMES, "busybox", NULL,
+                                              0, 1001),
+                    -1);
   notes[0] = '\0';
   engine_image_prov_record (fake_get, NULL, fake_note, NULL, IMGPROV_LOAD,
                             NULL, load, sizeof load - 1, 1001);
@@ -232,6 +254,244 @@ create_check (void **state)
                     0);
 }
 
+#define CID "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
+/* containers as the engine keeps them: Config.Image as created, .Image
+ * the id it resolved, the creator's label */
+static int
+ctr_get (void *ctx, const char *path, char **body, size_t *len)
+{
+  static const struct
+  {
+    const char *path, *ans;
+  } t[] = {
+    /* the race: busybox (B's binding of IDE), created for uid 1000 */
+    { "/containers/raced/json",
+      "{\"Id\":\"" CID "\",\"Name\":\"/raced\",\"Image\":\"" IDE "\","
+      "\"Config\":{\"Image\":\"busybox\",\"Labels\":{"
+      "\"com.moat.caller.uid\":\"1000\"}}}" },
+    { "/containers/" CID "/json",
+      "{\"Id\":\"" CID "\",\"Name\":\"/raced\",\"Image\":\"" IDE "\","
+      "\"Config\":{\"Image\":\"busybox\",\"Labels\":{"
+      "\"com.moat.caller.uid\":\"1000\"}}}" },
+    /* the namer's own, root's, unlabelled, by id, by digest, a pull's */
+    { "/containers/bown/json",
+      "{\"Id\":\"" CID "\",\"Image\":\"" IDE "\",\"Config\":{\"Image\":"
+      "\"busybox\",\"Labels\":{\"com.moat.caller.uid\":\"1001\"}}}" },
+    { "/containers/rootc/json",
+      "{\"Id\":\"" CID "\",\"Image\":\"" IDE "\",\"Config\":{\"Image\":"
+      "\"busybox\",\"Labels\":{\"com.moat.caller.uid\":\"0\"}}}" },
+    { "/containers/nolabel/json",
+      "{\"Id\":\"" CID "\",\"Image\":\"" IDE "\",\"Config\":{\"Image\":"
+      "\"busybox\",\"Labels\":null}}" },
+    { "/containers/byid/json",
+      "{\"Id\":\"" CID "\",\"Image\":\"" IDE "\",\"Config\":{\"Image\":"
+      "\"" IDE "\",\"Labels\":{\"com.moat.caller.uid\":\"1000\"}}}" },
+    { "/containers/bydigest/json",
+      "{\"Id\":\"" CID "\",\"Image\":\"" IDE "\",\"Config\":{\"Image\":"
+      "\"busybox@sha256:" H64 "\",\"Labels\":{\"com.moat.caller.uid\":"
+      "\"1000\"}}}" },
+    { "/containers/pulled/json",
+      "{\"Id\":\"" CID "\",\"Image\":\"" IDP "\",\"Config\":{\"Image\":"
+      "\"busybox\",\"Labels\":{\"com.moat.caller.uid\":\"1000\"}}}" },
+    /* a label that is no uid is root's (only root writes one) */
+    { "/containers/badlabel/json",
+      "{\"Id\":\"" CID "\",\"Image\":\"" IDE "\",\"Config\":{\"Image\":"
+      "\"busybox\",\"Labels\":{\"com.moat.caller.uid\":\"-5\"}}}" },
+    /* answers that cannot be trusted */
+    { "/containers/noimage/json",
+      "{\"Id\":\"" CID "\",\"Config\":{\"Image\":\"busybox\",\"Labels\":{"
+      "\"com.moat.caller.uid\":\"1000\"}}}" },
+    { "/containers/badid/json", "{\"Id\":\"abc\"}" },
+    { "/containers/notjson/json", "<html>" },
+  };
+  (void)ctx;
+  if (strcmp (path, "/containers/down/json") == 0)
+    return -1;
+  for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+    if (strcmp (path, t[i].path) == 0)
+      {
+        *body = strdup (t[i].ans);
+        *len = strlen (t[i].ans);
+        return 0;
+      }
+  return 1;
+}
+
+static int
+down_namer (void *ctx, const char *name, const char *id, uid_t caller,
+            uid_t *other)
+{
+  (void)ctx, (void)name, (void)id, (void)caller, (void)other;
+  return -1;
+}
+
+static void
+start_check (void **state)
+{
+  struct eci_verdict v = { 0 };
+  char *id = NULL;
+  (void)state;
+  /* the raced container, by name and by its id: refused, for any caller
+   * (the check is the creator's, not the caller's) */
+  const char *raced[] = { "raced", "/raced", CID };
+  for (size_t i = 0; i < sizeof raced / sizeof *raced; i++)
+    {
+      assert_int_equal (engine_image_start_check (ctr_get, NULL, fake_namer,
+                                                  NULL, raced[i], &id, &v),
+                        -1);
+      assert_null (id);
+      assert_int_equal (v.status, 403);
+      assert_string_equal (v.rule, "eci.image-owner");
+      assert_string_equal (
+          v.message,
+          "enhanced container isolation: container \"raced\" can't start: "
+          "its image \"busybox\" (" IDE ") was given that name by another "
+          "user (uid 1001), not by the container's creator (uid 1000); "
+          "create it from the image's id if you trust it, or pull the "
+          "image again");
+      eci_verdict_clear (&v);
+    }
+  /* what passes, with the id it is sent for */
+  const char *pass[] = { "bown",     "rootc",  "nolabel", "byid",
+                         "bydigest", "pulled", "badlabel" };
+  for (size_t i = 0; i < sizeof pass / sizeof *pass; i++)
+    {
+      if (engine_image_start_check (ctr_get, NULL, fake_namer, NULL, pass[i],
+                                    &id, &v)
+          != 0)
+        fail_msg ("%s refused: %s", pass[i], v.message);
+      assert_string_equal (id, CID);
+      free (id);
+      id = NULL;
+    }
+  /* no namer: passes, still by id */
+  assert_int_equal (
+      engine_image_start_check (ctr_get, NULL, NULL, NULL, "raced", &id, &v),
+      0);
+  assert_string_equal (id, CID);
+  free (id);
+  id = NULL;
+  /* no such container: 404, never sent by name; bad names likewise */
+  const char *none[] = { "nosuch", "", "a/../b", "a?b", "x y" };
+  for (size_t i = 0; i < sizeof none / sizeof *none; i++)
+    {
+      assert_int_equal (engine_image_start_check (ctr_get, NULL, fake_namer,
+                                                  NULL, none[i], &id, &v),
+                        -1);
+      assert_int_equal (v.status, 404);
+      assert_null (id);
+      eci_verdict_clear (&v);
+    }
+  /* fail closed: no engine, a bad answer, no record */
+  const char *down[] = { "down", "noimage", "badid", "notjson" };
+  for (size_t i = 0; i < sizeof down / sizeof *down; i++)
+    {
+      assert_int_equal (engine_image_start_check (ctr_get, NULL, fake_namer,
+                                                  NULL, down[i], &id, &v),
+                        -1);
+      assert_int_equal (v.status, 502);
+      assert_null (id);
+      eci_verdict_clear (&v);
+    }
+  assert_int_equal (engine_image_start_check (NULL, NULL, fake_namer, NULL,
+                                              "raced", &id, &v),
+                    -1);
+  assert_int_equal (v.status, 502);
+  eci_verdict_clear (&v);
+  assert_int_equal (engine_image_start_check (ctr_get, NULL, down_namer, NULL,
+                                              "raced", &id, &v),
+                    -1);
+  assert_int_equal (v.status, 502);
+  assert_string_equal (v.message,
+                       "moat: cannot tell who named image \"busybox\"");
+  eci_verdict_clear (&v);
+}
+
+/* the guard's namer: a binding in flight blames first (guard_prov.c) */
+static int
+flight_namer (void *ctx, const char *name, const char *id, uid_t caller,
+              uid_t *other)
+{
+  if (engine_image_pending_find (ctx, name, caller, other) > 0)
+    return 2;
+  return fake_namer (NULL, name, id, caller, other);
+}
+
+/* a non-root binding sent, its answer not seen: a create and a start of
+ * that name by anyone but its binder are refused, whatever id the name
+ * has now (here root's) and whatever the records say; gone once dropped */
+static void
+inflight (void **state)
+{
+  struct engine_image_pending p;
+  struct eci_verdict v = { 0 };
+  uint64_t t = 0;
+  char *id = NULL;
+  const char *b = "{\"Image\":\"loaded:1\"}";
+  (void)state;
+  engine_image_pending_init (&p);
+  assert_int_equal (engine_image_name_check (fake_get, NULL, flight_namer, &p,
+                                             b, strlen (b), 1000, &v),
+                    0);
+  assert_int_equal (
+      engine_image_pending_add (&p, "docker.io/loaded:1", 1001, &t), 0);
+  assert_true (t != 0);
+  assert_int_equal (engine_image_name_check (fake_get, NULL, flight_namer, &p,
+                                             b, strlen (b), 1000, &v),
+                    -1);
+  assert_int_equal (v.status, 403);
+  assert_string_equal (v.rule, "eci.image-owner");
+  assert_string_equal (
+      v.message,
+      "enhanced container isolation: image \"loaded:1\" is being given "
+      "that name by another user (uid 1001) whose request moat has not "
+      "seen answered; run it by its id (" IDE ") if you trust it");
+  eci_verdict_clear (&v);
+  /* its binder's own create passes; by id passes */
+  assert_int_equal (engine_image_name_check (fake_get, NULL, flight_namer, &p,
+                                             b, strlen (b), 1001, &v),
+                    0);
+  b = "{\"Image\":\"" IDE "\"}";
+  assert_int_equal (engine_image_name_check (fake_get, NULL, flight_namer, &p,
+                                             b, strlen (b), 1000, &v),
+                    0);
+  engine_image_pending_drop (&p, t);
+  b = "{\"Image\":\"loaded:1\"}";
+  assert_int_equal (engine_image_name_check (fake_get, NULL, flight_namer, &p,
+                                             b, strlen (b), 1000, &v),
+                    0);
+  /* at start: the busybox container of creator 1001; its own binding in
+   * flight passes, another user's does not */
+  assert_int_equal (engine_image_pending_add (&p, "busybox", 1001, &t), 0);
+  assert_int_equal (engine_image_start_check (ctr_get, NULL, flight_namer, &p,
+                                              "bown", &id, &v),
+                    0);
+  free (id);
+  id = NULL;
+  engine_image_pending_drop (&p, t);
+  assert_int_equal (engine_image_pending_add (&p, "busybox", 1002, &t), 0);
+  assert_int_equal (engine_image_start_check (ctr_get, NULL, flight_namer, &p,
+                                              "bown", &id, &v),
+                    -1);
+  assert_null (id);
+  assert_int_equal (v.status, 403);
+  assert_string_equal (
+      v.message,
+      "enhanced container isolation: container \"bown\" can't start: its "
+      "image \"busybox\" (" IDE ") is being given that name by another "
+      "user (uid 1002) whose request moat has not seen answered, not by "
+      "the container's creator (uid 1001); create it from the image's id "
+      "if you trust it");
+  eci_verdict_clear (&v);
+  engine_image_pending_drop (&p, t);
+  assert_int_equal (engine_image_start_check (ctr_get, NULL, flight_namer, &p,
+                                              "bown", &id, &v),
+                    0);
+  free (id);
+  engine_image_pending_free (&p);
+}
+
 /* the answer scanned as it passes: any split, any amount of progress
  * before the lines that matter */
 static void
@@ -270,9 +530,10 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (norm),   cmocka_unit_test (prov_of),
-    cmocka_unit_test (record), cmocka_unit_test (create_check),
-    cmocka_unit_test (scan),
+    cmocka_unit_test (norm),     cmocka_unit_test (prov_of),
+    cmocka_unit_test (record),   cmocka_unit_test (create_check),
+    cmocka_unit_test (scan),     cmocka_unit_test (start_check),
+    cmocka_unit_test (inflight),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
