@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Red-team pass (session 9): what a classic build reaches that a create
+# would not.  The engine creates a build's step containers itself, with
+# none of the create checks.  Two real non-root users of the docker group
+# on a real `moat up` stack; user B attacks user A.  Payloads: a web page
+# A's container serves on its own loopback and on A's network.
+. "$(dirname "$0")/../lib/harness.sh"
+harness_init
+cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
+EOJ
+harness_up
+harness_busybox
+E='enhanced container isolation: '
+harness_docker_user moatba
+AUID=$TUID AGID=$TGID
+harness_docker_user moatbb
+BUID=$TUID BGID=$TGID
+as_a() { TUID=$AUID TGID=$AGID as_user "$@"; }
+as_b() { TUID=$BUID TGID=$BGID as_user "$@"; }
+# classic builds from a Dockerfile on stdin (no context)
+build_a() { (cd / && as_a env DOCKER_BUILDKIT=0 docker build --no-cache "$@" 2>&1); }
+build_b() { (cd / && as_b env DOCKER_BUILDKIT=0 docker build --no-cache "$@" 2>&1); }
+bnet() { # NAME MODE OUT: B's build with --network MODE refused
+  case "$3" in
+    *a-secret*) not_ok "$1" "A's page was read: $3" ;;
+    *"${E}docker build --network \"$2\" is refused for users other than root: the engine creates build steps itself"*) ok "$1" ;;
+    *) not_ok "$1" "$3" ;;
+  esac
+}
+
+# ---- hole: a build's network mode joins another user's container ---------
+# docker build --network container:<name> makes the engine create every
+# RUN step's container in that container's network namespace: B's build
+# read a page A's container serves on its own 127.0.0.1.  A name joins
+# that network (A's containers on it).  A create checks both (host
+# namespaces, the owner rule on container:<name>); the engine's own
+# creates for a build are not seen by the guard.
+out=$(as_a docker run -d --name actr busybox sh -c \
+  'mkdir /www && echo a-secret-lo >/www/s && exec httpd -f -p 127.0.0.1:8080 -h /www' 2>&1) ||
+  not_ok "setup: A's loopback server" "$out"
+as_a docker network create anet >/dev/null 2>&1 || not_ok "setup: A's network"
+out=$(as_a docker run -d --name actr2 --network anet busybox sh -c \
+  'mkdir /www && echo a-secret-net >/www/s && exec httpd -f -p 8080 -h /www' 2>&1) ||
+  not_ok "setup: A's server on A's network" "$out"
+acid=$(as_a docker inspect -f '{{.Id}}' actr 2>&1)
+sleep 1
+df_lo='FROM busybox
+RUN wget -qO- http://127.0.0.1:8080/s'
+df_net='FROM busybox
+RUN wget -qO- http://actr2:8080/s'
+bnet "B: docker build --network container:actr is refused" container:actr \
+  "$(build_b --network container:actr - <<<"$df_lo")"
+bnet "B: docker build --network container:<A's full id> is refused" "container:$acid" \
+  "$(build_b --network "container:$acid" - <<<"$df_lo")"
+bnet "B: docker build --network anet (A's network) is refused" anet \
+  "$(build_b --network anet - <<<"$df_net")"
+# the raw API: every occurrence, not only the first
+out=$(as_b curl -s --unix-socket "$MOAT_ROOT/run/moat/docker.sock" -X POST \
+  -H 'Content-Type: application/x-tar' --data-binary @/dev/null -w '\n%{http_code}\n' \
+  "http://moat/v1.41/build?networkmode=default&networkmode=container%3Aactr")
+case "$out" in *"${E}docker build --network \\\"container:actr\\\" is refused"*403) ok "B: a second networkmode= is checked too" ;;
+  *) not_ok "B: a second networkmode= is checked too" "$out" ;; esac
+# a user's own container and network are refused too (no owner check for
+# a build); root keeps every mode but host
+bnet "A: docker build --network container:actr (its own) is refused" container:actr \
+  "$(build_a --network container:actr - <<<"$df_lo")"
+out=$(cd / && DOCKER_BUILDKIT=0 docker build --no-cache --network container:actr - <<<"$df_lo" 2>&1)
+case "$out" in *a-secret-lo*"Successfully built"*) ok "root: docker build --network container:actr works" ;;
+  *) not_ok "root: docker build --network container:actr works" "$out" ;; esac
+# what stays for users: the default network, bridge, none
+for m in default bridge none; do
+  out=$(build_b --network "$m" - <<<'FROM busybox
+RUN echo built-ok')
+  case "$out" in *built-ok*"Successfully built"*) ok "B: docker build --network $m works" ;;
+    *) not_ok "B: docker build --network $m works" "$out" ;; esac
+done
+
+harness_done
