@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Red-team pass (session 9): what a classic build reaches that a create
 # would not.  The engine creates a build's step containers itself, with
-# none of the create checks.  Two real non-root users of the docker group
-# on a real `moat up` stack; user B attacks user A.  Payloads: a web page
-# A's container serves on its own loopback and on A's network.
+# none of the create checks, and reads images a Dockerfile names beyond
+# its FROM lines.  Two real non-root users of the docker group on a real
+# `moat up` stack; user B attacks user A.  Payloads: a web page A's
+# container serves on its own loopback and on A's network, a marker file
+# in an image B built.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
 cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
@@ -77,5 +79,44 @@ RUN echo built-ok')
   case "$out" in *built-ok*"Successfully built"*) ok "B: docker build --network $m works" ;;
     *) not_ok "B: docker build --network $m works" "$out" ;; esac
 done
+
+# ---- hole: COPY --from=<image> reads an image another user named -------
+# A build's FROM images are checked against the names other users bound
+# (eci.image-owner); a COPY --from=<image> reads an image just the same
+# (the classic builder looks it up by name, pulling it if absent), so B
+# could tag its own image as the name A copies tools from, and A's image
+# would carry B's files under A's name.
+out=$(build_b -t tools:1 - <<<'FROM busybox
+RUN echo b-was-here >/bmark') || not_ok "setup: B's image named tools:1" "$out"
+bid=$(as_b docker inspect -f '{{.Id}}' tools:1 2>&1)
+for df in 'FROM busybox
+COPY --from=tools:1 /bmark /bmark' 'FROM busybox AS base
+FROM base
+COPY --chown=0:0 --from="tools:1" /bmark /bmark'; do
+  out=$(build_a -t acopy - <<<"$df")
+  case "$out" in
+    *"${E}image \"tools:1\" was given that name by another user (uid $BUID)"*) ok "A: COPY --from=tools:1 (B's name) is refused: ${df##*$'\n'}" ;;
+    *) not_ok "A: COPY --from=tools:1 (B's name) is refused: ${df##*$'\n'}" "$out" ;;
+  esac
+done
+out=$(as_a docker run --rm --entrypoint cat acopy /bmark 2>&1)
+case "$out" in *b-was-here*) not_ok "A's image carries nothing of B's" "$out" ;;
+  *) ok "A's image carries nothing of B's" ;; esac
+# what stays: by id, the build's own stages, B's own name for B
+out=$(build_a -t acopy2 - <<<"FROM busybox
+COPY --from=$bid /bmark /bmark")
+case "$out" in *"Successfully tagged acopy2"*) ok "A: COPY --from=<B's image id> works" ;;
+  *) not_ok "A: COPY --from=<B's image id> works" "$out" ;; esac
+out=$(build_a -t acopy3 - <<<'FROM busybox AS st
+RUN echo staged >/st
+FROM busybox
+COPY --from=st /st /st
+COPY --from=0 /st /st0')
+case "$out" in *"Successfully tagged acopy3"*) ok "A: COPY --from=<stage> works" ;;
+  *) not_ok "A: COPY --from=<stage> works" "$out" ;; esac
+out=$(build_b -t bcopy - <<<'FROM busybox
+COPY --from=tools:1 /bmark /bmark')
+case "$out" in *"Successfully tagged bcopy"*) ok "B: COPY --from=tools:1 (its own name) works" ;;
+  *) not_ok "B: COPY --from=tools:1 (its own name) works" "$out" ;; esac
 
 harness_done
