@@ -119,4 +119,42 @@ COPY --from=tools:1 /bmark /bmark')
 case "$out" in *"Successfully tagged bcopy"*) ok "B: COPY --from=tools:1 (its own name) works" ;;
   *) not_ok "B: COPY --from=tools:1 (its own name) works" "$out" ;; esac
 
+# ---- hole: --cache-from=<image> takes another user's layers ---------------
+# The classic builder reuses a --cache-from image's layer for a step whose
+# command equals the image's history entry (CreatedBy), after the same
+# parents.  B made a container whose command is the RUN line A builds,
+# copied a file of B's into it and committed it under a name A caches
+# from: A's build took B's layer ("Using cache") and A's image carried
+# B's file.
+printf 'b-trojan\n' >"$HARNESS_DIR/out" && chmod 0644 "$HARNESS_DIR/out"
+as_b docker create --name tcache busybox /bin/sh -c 'echo a-legit >/out' >/dev/null 2>&1 &&
+  as_b docker cp "$HARNESS_DIR/out" tcache:/out >/dev/null 2>&1 &&
+  as_b docker commit tcache cachebase:1 >/dev/null 2>&1 ||
+  not_ok "setup: B's cache image cachebase:1"
+df_cache='FROM busybox
+RUN echo a-legit >/out'
+out=$( (cd / && as_a env DOCKER_BUILDKIT=0 docker build --cache-from cachebase:1 -t acache - <<<"$df_cache" 2>&1))
+case "$out" in
+  *"${E}image \"cachebase:1\" was given that name by another user (uid $BUID)"*) ok "A: --cache-from cachebase:1 (B's name) is refused" ;;
+  *) not_ok "A: --cache-from cachebase:1 (B's name) is refused" "$out" ;;
+esac
+out=$(as_a docker run --rm --entrypoint cat acache /out 2>&1)
+case "$out" in *b-trojan*) not_ok "A's cached image carries nothing of B's" "$out" ;;
+  *) ok "A's cached image carries nothing of B's" ;; esac
+mkdir -p "$HARNESS_DIR/ctx" && printf 'FROM busybox\n' >"$HARNESS_DIR/ctx/Dockerfile" &&
+  tar -C "$HARNESS_DIR/ctx" -cf "$HARNESS_DIR/ctx.tar" Dockerfile && chmod 0644 "$HARNESS_DIR/ctx.tar"
+out=$(as_b curl -s --unix-socket "$MOAT_ROOT/run/moat/docker.sock" -X POST \
+  -H 'Content-Type: application/x-tar' --data-binary @"$HARNESS_DIR/ctx.tar" -w '\n%{http_code}\n' \
+  "http://moat/v1.41/build?cachefrom=%5B%5D&cache%66rom=%5B%22acopy3%22%5D")
+case "$out" in *"${E}image \\\"acopy3\\\" was given that name by another user (uid $AUID)"*403) ok "B: a second (encoded) cachefrom= is checked too" ;;
+  *) not_ok "B: a second (encoded) cachefrom= is checked too" "$out" ;; esac
+# what stays: a cache image of one's own, by id, or one that is absent
+out=$( (cd / && as_b env DOCKER_BUILDKIT=0 docker build --cache-from cachebase:1 --cache-from nosuch:1 -t bcache - <<<"$df_cache" 2>&1))
+case "$out" in *"Using cache"*"Successfully tagged bcache"*) ok "B: --cache-from its own image (and an absent one) works" ;;
+  *) not_ok "B: --cache-from its own image (and an absent one) works" "$out" ;; esac
+cid=$(as_b docker inspect -f '{{.Id}}' cachebase:1 2>&1)
+out=$( (cd / && as_a env DOCKER_BUILDKIT=0 docker build --cache-from "$cid" -t acache2 - <<<"$df_cache" 2>&1))
+case "$out" in *"Successfully tagged acache2"*) ok "A: --cache-from <image id> works" ;;
+  *) not_ok "A: --cache-from <image id> works" "$out" ;; esac
+
 harness_done
