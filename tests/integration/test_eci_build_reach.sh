@@ -157,4 +157,31 @@ out=$( (cd / && as_a env DOCKER_BUILDKIT=0 docker build --cache-from "$cid" -t a
 case "$out" in *"Successfully tagged acache2"*) ok "A: --cache-from <image id> works" ;;
   *) not_ok "A: --cache-from <image id> works" "$out" ;; esac
 
+# ---- hole: a build's steps kept CAP_NET_RAW -------------------------------
+# The guard drops NET_RAW from every create that does not ask for it
+# (docs/engine-eci-checks.md, "CAP_NET_RAW"), but a classic build's RUN
+# steps are the engine's own creates: they kept it (busybox's ping, a raw
+# socket, worked), beside other users' containers on the default bridge.
+# moat-runc now applies the same default from the engine's hostconfig.
+capnr() { # CapEff line on stdin: 1 when CAP_NET_RAW (bit 13) is in it
+  local v
+  v=$(awk '/^CapEff/ {print $2; exit}')
+  [ -n "$v" ] && echo $(((0x$v >> 13) & 1))
+}
+out=$(build_b - <<<'FROM busybox
+RUN grep CapEff /proc/self/status; ping -c 1 -W 2 127.0.0.1 >/dev/null 2>&1; echo "ping-exit-$?"')
+case "$(echo "$out" | capnr) $out" in
+  "0 "*ping-exit-[1-9]*"Successfully built"*) ok "B: a build step has no CAP_NET_RAW (busybox's raw ping refused)" ;;
+  *) not_ok "B: a build step has no CAP_NET_RAW" "$out" ;;
+esac
+# root's containers on the engine's own socket: the same default
+[ "$(d run --rm busybox cat /proc/self/status | capnr)" = 0 ] &&
+  ok "root, engine socket: CAP_NET_RAW dropped by default" ||
+  not_ok "root, engine socket: CAP_NET_RAW dropped by default"
+for f in "--cap-add NET_RAW" "--cap-add cap_net_raw" "--cap-add ALL" --privileged; do
+  [ "$(d run --rm $f busybox cat /proc/self/status | capnr)" = 1 ] &&
+    ok "root, engine socket: $f keeps CAP_NET_RAW" ||
+    not_ok "root, engine socket: $f keeps CAP_NET_RAW"
+done
+
 harness_done
