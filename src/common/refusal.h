@@ -244,6 +244,13 @@
   REFUSAL_PREFIX "docker build --pull would fetch base images whose "         \
                  "ONBUILD triggers can't be checked first; pull them "        \
                  "(docker pull IMAGE), then build without --pull"
+/* %s: the build's networkmode as given */
+#define REFUSAL_ECI_BUILD_NETWORK                                             \
+  REFUSAL_PREFIX "docker build --network \"%.128s\" is refused for users "    \
+                 "other than root: the engine creates build steps itself, "   \
+                 "without the checks of a create, so a step can't join a "    \
+                 "container's namespaces or a user network; build with the "  \
+                 "default network or --network none"
 /* %s: the FROM image as written */
 #define REFUSAL_ECI_BUILD_BASE_ABSENT                                         \
   REFUSAL_PREFIX "the base image \"%s\" is not in the engine, and its "       \

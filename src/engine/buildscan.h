@@ -38,8 +38,8 @@ int build_scan_finish (struct build_scan *s);
 /* The refusal (contract prefix), once refused. */
 const char *build_scan_message (const struct build_scan *s);
 
-/* The images the Dockerfile(s) build FROM, as written (not the
- * Dockerfile's own stages, nor scratch; a reference with a variable is
+/* The images the Dockerfile(s) build FROM or COPY --from, as written (not
+ * the Dockerfile's own stages, nor scratch; a reference with a variable is
  * listed as written).  Their ONBUILD triggers run in the build: the guard
  * looks them up in the engine (build_dockerfile_check on each trigger)
  * before it lets the context's end through. */

@@ -94,7 +94,9 @@ decide_eci (const struct engine_head_facts *f, const struct engine_uri *uri,
       if ((d->route->op == ROUTE_OP_BUILD
                ? eci_check_build (uri->query, &v)
                : eci_check_image_create (uri->query, &v))
-          == 0)
+              == 0
+          && (d->route->op != ROUTE_OP_BUILD || f->caller_uid == 0
+              || eci_check_build_network (uri->query, &v) == 0))
         return 0;
       r = refuse (d, v.status ? v.status : 403, v.rule ? v.rule : "eci", false,
                   v.message ? v.message : REFUSAL_ENGINE_REFUSED);

@@ -359,6 +359,45 @@ note_from (const char *a, size_t n, struct bases *b)
   bases_push (&b->refs, &b->n, img, il, &b->oom);
 }
 
+/* COPY [--flag...] src... dest: the image of a --from=<ref> that is not a
+ * stage (by name or index) is read like a base, and another user may have
+ * given it its name (docs/engine-eci-checks.md, "Build contexts"). */
+static void
+note_copy_from (const char *a, size_t n, struct bases *b)
+{
+  size_t i = 0, st, l, k;
+  while (i < n)
+    {
+      while (i < n && ascii_space ((unsigned char)a[i]))
+        i++;
+      st = i;
+      while (i < n && !ascii_space ((unsigned char)a[i]))
+        i++;
+      l = i - st;
+      if (l < 2 || a[st] != '-' || a[st + 1] != '-')
+        return; /* the flags end at the first other word */
+      if (l < 7 || strncasecmp (a + st, "--from=", 7) != 0)
+        continue;
+      st += 7;
+      l -= 7;
+      /* the builder's flag parser drops quotes */
+      while (l > 0 && (a[st] == '"' || a[st] == '\''))
+        st++, l--;
+      while (l > 0 && (a[st + l - 1] == '"' || a[st + l - 1] == '\''))
+        l--;
+      for (k = 0; k < l && a[st + k] >= '0' && a[st + k] <= '9'; k++)
+        ;
+      if (l == 0 || k == l)
+        continue; /* a stage's index */
+      for (k = 0; k < b->n_stages; k++)
+        if (strlen (b->stages[k]) == l
+            && strncasecmp (b->stages[k], a + st, l) == 0)
+          break;
+      if (k == b->n_stages)
+        bases_push (&b->refs, &b->n, a + st, l, &b->oom);
+    }
+}
+
 static int
 check_instruction (const char *p, size_t n, char esc, char **message,
                    struct bases *b)
@@ -367,6 +406,11 @@ check_instruction (const char *p, size_t n, char esc, char **message,
   if (b != NULL && is_instr (p, n, "from", &r))
     {
       note_from (p + r, n - r, b);
+      return 0;
+    }
+  if (b != NULL && is_instr (p, n, "copy", &r))
+    {
+      note_copy_from (p + r, n - r, b);
       return 0;
     }
   if (is_instr (p, n, "onbuild", &r))

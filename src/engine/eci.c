@@ -404,6 +404,35 @@ eci_check_build (const char *query, struct eci_verdict *v)
   return 0;
 }
 
+static bool
+build_network_other_cb (const char *k, const char *val, void *ctx)
+{
+  static const char *const ok[] = { "", "default", "bridge", "none" };
+  const char **out = ctx;
+  if (strcmp (k, "networkmode") != 0)
+    return false;
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+    if (strcmp (val, ok[i]) == 0)
+      return false;
+  *out = strdup (val);
+  return true;
+}
+
+int
+eci_check_build_network (const char *query, struct eci_verdict *v)
+{
+  /* The engine creates a build's step containers itself with this
+   * network mode: container:<name> joins that container's network
+   * namespace (another user's loopback services), a name joins that
+   * network; neither meets the create's owner rule. */
+  cleanup_free char *mode = NULL;
+  if (!engine_query_each (query, build_network_other_cb, &mode))
+    return 0;
+  if (mode == NULL)
+    return eci_oom (v);
+  return eci_refuse (v, 403, "eci.namespace", REFUSAL_ECI_BUILD_NETWORK, mode);
+}
+
 /* ---- caller labels ------------------------------------------------------ */
 
 /* Record one host bind (src as written, dst as written) in map and return

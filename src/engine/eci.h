@@ -183,6 +183,11 @@ int eci_check_network_create (const struct eci_config *cfg,
  * the engine would fetch itself) and BuildKit (version=2) refused. */
 int eci_check_build (const char *query, struct eci_verdict *v);
 
+/* POST /build query of a caller that is not root: networkmode other than
+ * "", "default", "bridge" or "none" (a container:<name> or a user network
+ * the build steps would join, with no owner check) refused. */
+int eci_check_build_network (const char *query, struct eci_verdict *v);
+
 /* GET /containers/{id}/top query: ps_args other than a standard format
  * or a -o format starting with pid refused (engine/eci_top.c). */
 int eci_check_top (const char *query, struct eci_verdict *v);

@@ -132,11 +132,64 @@ build_pass (struct conn *c)
   guard_build_clear (c);
 }
 
+static bool ref_plain (const char *r);
+
+struct cache_refs
+{
+  char *out; /* lines "?<ref>\n" */
+  size_t len;
+  bool oom;
+};
+
+static bool
+cache_refs_cb (const char *k, const char *v, void *ctx)
+{
+  struct cache_refs *cr = ctx;
+  json_t *a;
+  size_t i;
+  if (strcmp (k, "cachefrom") != 0)
+    return false;
+  a = json_loads (v, 0, NULL);
+  for (i = 0; i < json_array_size (a) && !cr->oom; i++)
+    {
+      const char *ref = json_string_value (json_array_get (a, i));
+      size_t l = ref ? strlen (ref) : 0;
+      char *n;
+      if (ref == NULL || !ref_plain (ref))
+        continue; /* no image the engine could find */
+      n = realloc (cr->out, cr->len + l + 3);
+      if (n == NULL)
+        {
+          cr->oom = true;
+          break;
+        }
+      cr->out = n;
+      n[cr->len++] = '?';
+      memcpy (n + cr->len, ref, l);
+      cr->len += l;
+      n[cr->len++] = '\n';
+      n[cr->len] = '\0';
+    }
+  json_decref (a);
+  return cr->oom;
+}
+
+/* Every image reference of every cachefrom= (a JSON array of strings; the
+ * engine reads the first, all are checked) that the engine could look
+ * up. */
+static int
+cache_refs (const char *query, struct cache_refs *cr)
+{
+  engine_query_each (query ? query : "", cache_refs_cb, cr);
+  return cr->oom ? -1 : 0;
+}
+
 int
 guard_build_end (struct conn *c)
 {
   char *const *refs;
   size_t n, i, len = 0;
+  struct cache_refs cr = { NULL, 0, false };
   struct check_job *j;
   if (build_scan_finish (c->bscan) < 0)
     {
@@ -145,8 +198,18 @@ guard_build_end (struct conn *c)
       return -1;
     }
   n = build_scan_bases (c->bscan, &refs);
-  if (n == 0 || c->g->cfg.engine_get == NULL)
+  /* --cache-from images give the build their layers for steps whose
+   * command matches their history: another user's name for one is
+   * another user's content in the caller's image */
+  if (c->caller_uid != 0 && cache_refs (c->query, &cr) < 0)
     {
+      free (cr.out);
+      c->dead = true;
+      return 1;
+    }
+  if ((n == 0 && cr.len == 0) || c->g->cfg.engine_get == NULL)
+    {
+      free (cr.out);
       if (release (c, 0, true) < 0)
         c->dead = true;
       guard_build_clear (c);
@@ -157,8 +220,9 @@ guard_build_end (struct conn *c)
   j = calloc (1, sizeof *j);
   for (i = 0; i < n; i++)
     len += strlen (refs[i]) + 1;
-  if (j == NULL || (j->body = malloc (len + 1)) == NULL)
+  if (j == NULL || (j->body = malloc (len + cr.len + 1)) == NULL)
     {
+      free (cr.out);
       free (j);
       c->dead = true;
       return 1;
@@ -171,6 +235,10 @@ guard_build_end (struct conn *c)
       j->body[j->len + l] = '\n';
       j->len += l + 1;
     }
+  if (cr.len > 0)
+    memcpy (j->body + j->len, cr.out, cr.len);
+  j->len += cr.len;
+  free (cr.out);
   j->body[j->len] = '\0';
   j->op = JOB_BUILD_BASES;
   j->pidfd = -1;
@@ -233,6 +301,30 @@ guard_build_bases_run (struct engine_guard *g, struct check_job *j)
       cleanup_free char *path = NULL, *body = NULL;
       size_t blen = 0, i;
       json_t *root, *ob;
+      /* a --cache-from image (cache_refs): whose name it is, nothing
+       * else (one that is absent is skipped by the engine) */
+      if (ref[0] == '?')
+        {
+          struct eci_verdict iv = { 0 };
+          if (guard_prov_wait (g) < 0)
+            {
+              j->v.status = 502;
+              j->v.rule = "eci.image-owner";
+              j->v.message = strdup (REFUSAL_ERR_IMAGE_RECORDS);
+              j->r = -1;
+            }
+          else if (engine_image_ref_check (
+                       g->cfg.engine_get, g->cfg.engine_get_ctx,
+                       g->cfg.image_namer, g->cfg.image_ctx, ref + 1,
+                       j->caller_uid, &iv)
+                   < 0)
+            {
+              eci_verdict_clear (&j->v);
+              j->v = iv;
+              j->r = -1;
+            }
+          continue;
+        }
       /* a reference with a variable, or one no image can have: its
        * triggers can't be looked up (docs/engine-eci-checks.md) */
       if (!ref_plain (ref))

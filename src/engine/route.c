@@ -446,12 +446,12 @@ query_each (const char *query,
   return false;
 }
 
-void
+bool
 engine_query_each (const char *query,
                    bool (*fn) (const char *k, const char *v, void *ctx),
                    void *ctx)
 {
-  query_each (query, fn, ctx);
+  return query_each (query, fn, ctx);
 }
 
 struct query_get_ctx

@@ -130,8 +130,8 @@ bool engine_query_any_other (const char *query, const char *name,
                              const char *value);
 
 /* fn on every parameter, percent-decoded, in order, until it returns
- * true. */
-void engine_query_each (const char *query,
+ * true; whether one did. */
+bool engine_query_each (const char *query,
                         bool (*fn) (const char *k, const char *v, void *ctx),
                         void *ctx);
 

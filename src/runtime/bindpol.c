@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -172,6 +173,39 @@ read_caller (struct bindpol *bp, json_t *labels)
 /* From the engine's container config: Config.Image (the name as the user
  * wrote it, label com.moat.image, when the guard pinned it to an id) and
  * the caller labels.  Returns 1 when the config was read, 0 if not. */
+/* bindpol.hostcfg_read, net_raw_asked from the engine's hostconfig.json */
+static void
+engine_hostconfig (struct bindpol *bp, const char *data_root, const char *id)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char *data = NULL;
+  cleanup_error moat_error_t e = NULL;
+  size_t len, i;
+  json_t *root, *c;
+  if (asprintf (&path, "%s/containers/%s/hostconfig.json", data_root, id) < 0)
+    return;
+  if (fs_read_file (path, CONFIG_MAX, &data, &len, &e) < 0)
+    return;
+  root = json_loadb (data, len, 0, NULL);
+  if (!json_is_object (root))
+    {
+      json_decref (root);
+      return;
+    }
+  bp->hostcfg_read = true;
+  bp->net_raw_asked = json_is_true (json_object_get (root, "Privileged"));
+  json_array_foreach (json_object_get (root, "CapAdd"), i, c)
+  {
+    const char *n = json_string_value (c);
+    if (n != NULL && strncasecmp (n, "CAP_", 4) == 0)
+      n += 4;
+    if (n != NULL
+        && (strcasecmp (n, "NET_RAW") == 0 || strcasecmp (n, "ALL") == 0))
+      bp->net_raw_asked = true;
+  }
+  json_decref (root);
+}
+
 static int
 engine_config (struct bindpol *bp, const char *data_root, const char *id)
 {
@@ -199,6 +233,7 @@ engine_config (struct bindpol *bp, const char *data_root, const char *id)
   else if (img != NULL)
     bp->image = strdup (img);
   read_caller (bp, labels);
+  engine_hostconfig (bp, data_root, id);
   label = json_string_value (json_object_get (labels, BINDPOL_LABEL_BINDS));
   json_decref (bp->pinned);
   bp->pinned = label != NULL && label[0] != '\0'

@@ -68,6 +68,12 @@ struct bindpol
   bool caller_root;
   uint32_t caller_uid, caller_gid;
   char *caller_error; /* a caller label that does not parse, or NULL */
+  /* The engine's hostconfig.json was read, and whether it asks for
+   * CAP_NET_RAW (CapAdd NET_RAW or ALL, any case, with or without CAP_;
+   * or Privileged).  A classic build's steps are the engine's own
+   * creates: only this tells moat-runc what they asked for. */
+  bool hostcfg_read;
+  bool net_raw_asked;
   char *standin;      /* paths->bind_standin */
   json_t *pinned;     /* BINDPOL_LABEL_BINDS parsed, or NULL */
   char *policy_error; /* why the settings could not be read (fail closed:

@@ -866,6 +866,12 @@ runtime_create (const struct runtime_ctx *ctx, char *const *args,
     sctx.allow_host_ns = ctx->allow_host_ns;
   if (spec_rewrite (spec, &sctx, &rep, err) < 0)
     goto fail;
+  /* CAP_NET_RAW only when asked for, as the engine guard gives it
+   * (docs/engine-eci-checks.md, "CAP_NET_RAW"): the engine's own creates
+   * (a classic build's steps) never pass the guard. */
+  if (bp.eci && bp.hostcfg_read && !bp.net_raw_asked
+      && spec_drop_cap (spec, "CAP_NET_RAW", err) < 0)
+    goto fail;
   /* after spec_rewrite: a host namespace gets the contract's refusal */
   if (pod_userns != NULL
       && handler_pod_ns_check (spec, pod, pod_userns, err) < 0)

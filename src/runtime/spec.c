@@ -310,6 +310,27 @@ set_mappings (json_t *linux_, const char *key, uint32_t base, uint32_t size,
   return 0;
 }
 
+int
+spec_drop_cap (json_t *spec, const char *name, moat_error_t *err)
+{
+  static const char *const sets[]
+      = { "bounding", "effective", "permitted", "inheritable", "ambient" };
+  json_t *caps
+      = json_object_get (json_object_get (spec, "process"), "capabilities");
+  for (size_t s = 0; caps != NULL && s < sizeof sets / sizeof sets[0]; s++)
+    {
+      json_t *arr = json_object_get (caps, sets[s]);
+      for (size_t i = json_array_size (arr); i-- > 0;)
+        {
+          const char *c = json_string_value (json_array_get (arr, i));
+          if (c != NULL && strcmp (c, name) == 0
+              && json_array_remove (arr, i) < 0)
+            return moat_error (err, ENOMEM, "drop %s", name);
+        }
+    }
+  return 0;
+}
+
 /* Keep only capabilities in ctx->cap_bound in every set; collect the
  * names dropped (once each). */
 static int

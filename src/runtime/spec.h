@@ -159,6 +159,9 @@ int spec_guard_setid_exec (const char *id, char *const *args, char ***out,
                            moat_error_t *err);
 
 /* Capability name <-> number ("CAP_CHOWN" <-> 0); -1 if unknown. */
+/* Remove capability `name` ("CAP_NET_RAW") from every set of the spec's
+ * process.  -1 on allocation. */
+int spec_drop_cap (json_t *spec, const char *name, moat_error_t *err);
 int spec_cap_number (const char *name);
 
 #endif

@@ -398,6 +398,40 @@ test_safe_point (void **state)
   free (t.d);
 }
 
+/* The images a build reads: FROM images and COPY --from images (not its
+ * stages by name or index, nor scratch). */
+static void
+test_bases (void **state)
+{
+  (void)state;
+  static const char df[] = "FROM golang:1 AS b\n"
+                           "FROM scratch\n"
+                           "COPY --from=b /x /x\n"
+                           "COPY --from=0 /x /x\n"
+                           "copy --chown=1 --FROM=\"tools:2\" /y /y\n"
+                           "COPY --from=B /z /z\n"
+                           "COPY --chown=1 /a --from=late /b\n"
+                           "COPY --from=$T /t /t\n"
+                           "FROM busybox\n";
+  struct tarb t = { 0 };
+  struct build_scan *s = build_scan_new ("");
+  char *const *refs;
+  size_t n;
+  assert_non_null (s);
+  tar_entry (&t, "Dockerfile", '0', NULL, df, strlen (df));
+  tar_end (&t);
+  assert_int_equal (build_scan_feed (s, (const char *)t.d, t.n), 0);
+  assert_int_equal (build_scan_finish (s), 0);
+  n = build_scan_bases (s, &refs);
+  assert_int_equal (n, 4);
+  assert_string_equal (refs[0], "golang:1");
+  assert_string_equal (refs[1], "tools:2");
+  assert_string_equal (refs[2], "$T");
+  assert_string_equal (refs[3], "busybox");
+  build_scan_free (s);
+  free (t.d);
+}
+
 int
 main (void)
 {
@@ -409,6 +443,7 @@ main (void)
     cmocka_unit_test (test_tar_malformed),
     cmocka_unit_test (test_gzip),
     cmocka_unit_test (test_safe_point),
+    cmocka_unit_test (test_bases),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

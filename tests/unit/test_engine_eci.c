@@ -1027,6 +1027,31 @@ build_query (void **state)
   assert_string_equal (v.rule, "eci.buildkit");
   eci_verdict_clear (&v);
   assert_int_equal (eci_check_build ("version=1", &v), 0);
+  /* a non-root caller's build steps join no container's namespaces and
+   * no user network (the engine creates them without the create checks) */
+  assert_int_equal (eci_check_build_network ("t=x", &v), 0);
+  assert_int_equal (eci_check_build_network (
+                        "networkmode=&networkmode=default&networkmode=bridge"
+                        "&networkmode=none",
+                        &v),
+                    0);
+  assert_int_equal (eci_check_build_network (
+                        "networkmode=default&networkmode=container%3Aa", &v),
+                    -1);
+  assert_int_equal (v.status, 403);
+  assert_string_equal (v.rule, "eci.namespace");
+  assert_string_equal (
+      v.message, "enhanced container isolation: docker build --network "
+                 "\"container:a\" is refused for users other than root: the "
+                 "engine creates build steps itself, without the checks of a "
+                 "create, so a step can't join a container's namespaces or a "
+                 "user network; build with the default network or --network "
+                 "none");
+  eci_verdict_clear (&v);
+  assert_int_equal (eci_check_build_network ("networkmode=anet", &v), -1);
+  eci_verdict_clear (&v);
+  assert_int_equal (eci_check_build_network ("networkmode=Bridge", &v), -1);
+  eci_verdict_clear (&v);
   /* the engine would fetch the context itself, as host root */
   assert_int_equal (
       eci_check_build ("remote=http%3A%2F%2F169.254.169.254%2Fx", &v), -1);

@@ -412,6 +412,33 @@ guards_setid (void **state)
   json_decref (spec);
 }
 
+/* spec_drop_cap: the capability leaves every set, the others stay */
+static void
+drops_cap (void **state)
+{
+  (void)state;
+  json_t *spec = json_loads (
+      "{\"process\":{\"capabilities\":{"
+      "\"bounding\":[\"CAP_CHOWN\",\"CAP_NET_RAW\"],"
+      "\"effective\":[\"CAP_NET_RAW\",\"CAP_CHOWN\",\"CAP_NET_RAW\"],"
+      "\"permitted\":[\"CAP_NET_RAW\"],\"inheritable\":[]}}}",
+      0, NULL);
+  cleanup_error moat_error_t err = NULL;
+  char *out;
+  assert_non_null (spec);
+  assert_int_equal (spec_drop_cap (spec, "CAP_NET_RAW", &err), 0);
+  out = json_dumps (json_object_get (spec, "process"), JSON_COMPACT);
+  assert_string_equal (out, "{\"capabilities\":{\"bounding\":[\"CAP_CHOWN\"],"
+                            "\"effective\":[\"CAP_CHOWN\"],"
+                            "\"permitted\":[],\"inheritable\":[]}}");
+  free (out);
+  json_decref (spec);
+  /* a spec without capabilities is left as it is */
+  spec = json_loads ("{\"process\":{}}", 0, NULL);
+  assert_int_equal (spec_drop_cap (spec, "CAP_NET_RAW", &err), 0);
+  json_decref (spec);
+}
+
 int
 main (void)
 {
@@ -425,6 +452,7 @@ main (void)
     cmocka_unit_test (adds_lock_shim),
     cmocka_unit_test (probes_host),
     cmocka_unit_test (guards_setid),
+    cmocka_unit_test (drops_cap),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
