@@ -315,8 +315,7 @@ guard_build_bases_run (struct engine_guard *g, struct check_job *j)
             }
           else if (engine_image_ref_check (
                        g->cfg.engine_get, g->cfg.engine_get_ctx,
-                       g->cfg.image_namer, g->cfg.image_ctx, ref + 1,
-                       j->caller_uid, &iv)
+                       guard_prov_namer, g, ref + 1, j->caller_uid, &iv)
                    < 0)
             {
               eci_verdict_clear (&j->v);
