@@ -43,6 +43,8 @@ struct fake
   int conns[256];          /* engine connections accepted (under mu) */
   size_t n_conns;
   int eofs; /* engine connections the guard closed (under mu) */
+  int live; /* engine_conn threads not yet ended (under mu): teardown
+               waits for them, they touch f to the last */
 };
 
 static int
@@ -130,6 +132,9 @@ engine_conn (void *arg)
       more = len > 0;
     }
   close (fd);
+  pthread_mutex_lock (&f->mu);
+  f->live--;
+  pthread_mutex_unlock (&f->mu);
   return NULL;
 }
 
@@ -146,6 +151,7 @@ engine_main (void *arg)
       pthread_mutex_lock (&f->mu);
       if (f->n_conns < sizeof f->conns / sizeof *f->conns)
         f->conns[f->n_conns++] = c;
+      f->live++;
       pthread_mutex_unlock (&f->mu);
       void **a = malloc (2 * sizeof *a);
       a[0] = f;
@@ -330,6 +336,17 @@ teardown (void **state)
   shutdown (f->efd, SHUT_RDWR);
   close (f->efd);
   pthread_join (f->engine_thr, NULL);
+  /* the guard is gone, so every engine connection has seen its EOF or
+   * will at once: wait for their threads before f is freed */
+  for (int i = 0; i < 1000; i++)
+    {
+      pthread_mutex_lock (&f->mu);
+      int live = f->live;
+      pthread_mutex_unlock (&f->mu);
+      if (live == 0)
+        break;
+      usleep (5000);
+    }
   snprintf (cmd, sizeof cmd, "rm -rf '%s'", f->dir);
   assert_int_equal (system (cmd), 0);
   free (f);
