@@ -7,13 +7,7 @@
 # plant set-id files either.  The payloads are files the test made.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
-cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
-EOJ
-harness_up
-harness_busybox
+harness_eci_stack
 harness_docker_user moatr
 # The user's project directory in the shared /tmp, and beside it a secret
 # of root's and a directory the user may not write.

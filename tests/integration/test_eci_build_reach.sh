@@ -8,20 +8,8 @@
 # in an image B built.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
-cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
-EOJ
-harness_up
-harness_busybox
-E='enhanced container isolation: '
-harness_docker_user moatba
-AUID=$TUID AGID=$TGID
-harness_docker_user moatbb
-BUID=$TUID BGID=$TGID
-as_a() { TUID=$AUID TGID=$AGID as_user "$@"; }
-as_b() { TUID=$BUID TGID=$BGID as_user "$@"; }
+harness_eci_stack
+harness_two_users moatba moatbb
 # classic builds from a Dockerfile on stdin (no context)
 build_a() { (cd / && as_a env DOCKER_BUILDKIT=0 docker build --no-cache "$@" 2>&1); }
 build_b() { (cd / && as_b env DOCKER_BUILDKIT=0 docker build --no-cache "$@" 2>&1); }

@@ -8,16 +8,8 @@
 # made (root's, mode 0600), read back through the engine.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
-cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
-EOJ
-harness_up
-harness_busybox
+harness_eci_stack
 harness_docker_user moate
-gsock=$MOAT_ROOT/run/moat/docker.sock
-E='enhanced container isolation: '
 
 W=$(mktemp -d /tmp/moat-endpoints-XXXXXX)
 HARNESS_EXTRA_CLEANUP="$HARNESS_EXTRA_CLEANUP; rm -rf '$W'"

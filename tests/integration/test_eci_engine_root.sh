@@ -9,16 +9,8 @@
 # engine runs in a private netns with only lo, so nothing leaves it).
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
-cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
-EOJ
-harness_up
-harness_busybox
+harness_eci_stack
 harness_docker_user moatr
-gsock=$MOAT_ROOT/run/moat/docker.sock
-E='enhanced container isolation: '
 R=$HARNESS_DIR
 
 W=$(mktemp -d /tmp/moat-engroot-XXXXXX)

@@ -10,20 +10,8 @@
 # Payloads: a marker file in B's image, read back with cat.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
-cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
-EOJ
-harness_up
-harness_busybox
-E='enhanced container isolation: '
-harness_docker_user moatia
-AUID=$TUID AGID=$TGID
-harness_docker_user moatib
-BUID=$TUID BGID=$TGID
-as_a() { TUID=$AUID TGID=$AGID as_user "$@"; }
-as_b() { TUID=$BUID TGID=$BGID as_user "$@"; }
+harness_eci_stack
+harness_two_users moatia moatib
 W=$(mktemp -d /tmp/moat-imgnames-XXXXXX)
 HARNESS_EXTRA_CLEANUP="$HARNESS_EXTRA_CLEANUP; rm -rf '$W'"
 chmod 0777 "$W"

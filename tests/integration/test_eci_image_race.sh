@@ -13,20 +13,8 @@
 # image, read back with cat.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
-cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
-EOJ
-harness_up
-harness_busybox
-E='enhanced container isolation: '
-harness_docker_user moatra
-AUID=$TUID AGID=$TGID
-harness_docker_user moatrb
-BUID=$TUID BGID=$TGID
-as_a() { TUID=$AUID TGID=$AGID as_user "$@"; }
-as_b() { TUID=$BUID TGID=$BGID as_user "$@"; }
+harness_eci_stack
+harness_two_users moatra moatrb
 esock=${MOAT_ENGINE_HOST#unix://}
 # raw_create NAME IMAGE OWNER_UID OWNER_GID: what a create A sent through
 # the guard leaves when the engine resolved IMAGE after B's re-tag

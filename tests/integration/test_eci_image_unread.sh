@@ -14,20 +14,8 @@
 # image, read with cat.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
-cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
-EOJ
-harness_up
-harness_busybox
-E='enhanced container isolation: '
-harness_docker_user moatua
-AUID=$TUID AGID=$TGID
-harness_docker_user moatub
-BUID=$TUID BGID=$TGID
-as_a() { TUID=$AUID TGID=$AGID as_user "$@"; }
-as_b() { TUID=$BUID TGID=$BGID as_user "$@"; }
+harness_eci_stack
+harness_two_users moatua moatub
 raw() { docker -H "$MOAT_ENGINE_HOST" "$@"; }
 
 # B's container writes ~1.5 MB of log, and B's image carries the marker

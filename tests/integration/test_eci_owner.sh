@@ -9,21 +9,8 @@
 # container.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
-cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
-EOJ
-harness_up
-harness_busybox
-gsock=$MOAT_ROOT/run/moat/docker.sock
-E='enhanced container isolation: '
-harness_docker_user moatoa
-AUID=$TUID AGID=$TGID
-harness_docker_user moatob
-BUID=$TUID BGID=$TGID
-as_a() { TUID=$AUID TGID=$AGID as_user "$@"; }
-as_b() { TUID=$BUID TGID=$BGID as_user "$@"; }
+harness_eci_stack
+harness_two_users moatoa moatob
 # bapi METHOD PATH [JSON]: curl as user B; the body, then the status
 bapi() {
   TUID=$BUID TGID=$BGID as_user curl -s --max-time 10 --unix-socket "$gsock" \

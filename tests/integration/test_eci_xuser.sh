@@ -9,21 +9,8 @@
 # A) still work.  Payloads: a marker file the test wrote in A's volume.
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
-cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
-{"configurationFileVersion": 2,
- "enhancedContainerIsolation": {"locked": true, "value": true},
- "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
-EOJ
-harness_up
-harness_busybox
-gsock=$MOAT_ROOT/run/moat/docker.sock
-E='enhanced container isolation: '
-harness_docker_user moatxa
-AUID=$TUID AGID=$TGID AHOME=$UHOME
-harness_docker_user moatxb
-BUID=$TUID BGID=$TGID BHOME=$UHOME
-as_a() { TUID=$AUID TGID=$AGID UHOME=$AHOME as_user "$@"; }
-as_b() { TUID=$BUID TGID=$BGID UHOME=$BHOME as_user "$@"; }
+harness_eci_stack
+harness_two_users moatxa moatxb
 # bapi METHOD PATH [JSON]: curl as user B; the body, then the status
 bapi() {
   TUID=$BUID TGID=$BGID as_user curl -s --max-time 20 --unix-socket "$gsock" \

@@ -144,6 +144,33 @@ as_user() {
     env HOME="$UHOME" DOCKER_HOST="$MOAT_GUARD_HOST" "$@"
 }
 
+# harness_eci_stack: harness_up with ECI locked on and /tmp the shared
+# directory (what most ECI tests start from), busybox loaded; sets E (the
+# refusal prefix) and gsock (the guarded socket).
+harness_eci_stack() {
+  cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<EOJ
+{"configurationFileVersion": 2,
+ "enhancedContainerIsolation": {"locked": true, "value": true},
+ "filesharingDirectories": {"locked": true, "value": ["/tmp"]}}
+EOJ
+  harness_up
+  harness_busybox
+  gsock=$MOAT_ROOT/run/moat/docker.sock
+  E='enhanced container isolation: '
+}
+
+# harness_two_users PREFIX_A PREFIX_B: users A and B by harness_docker_user;
+# sets AUID AGID AHOME and BUID BGID BHOME; as_a / as_b CMD... run CMD as
+# each against the guard.
+harness_two_users() {
+  harness_docker_user "$1"
+  AUID=$TUID AGID=$TGID AHOME=$UHOME
+  harness_docker_user "$2"
+  BUID=$TUID BGID=$TGID BHOME=$UHOME
+}
+as_a() { TUID=$AUID TGID=$AGID UHOME=$AHOME as_user "$@"; }
+as_b() { TUID=$BUID TGID=$BGID UHOME=$BHOME as_user "$@"; }
+
 # harness_bail NAME [MSG]: report NAME failed and end the test (teardown
 # still runs).
 harness_bail() {
