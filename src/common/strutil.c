@@ -1,5 +1,6 @@
 #include "strutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -112,4 +113,43 @@ full_id_p (const char *s)
     if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
       return false;
   return true;
+}
+
+int
+http_answer_split (char *raw, size_t len, int *status, char **body,
+                   size_t *blen)
+{
+  char *end = raw + len, *hend = memmem (raw, len, "\r\n\r\n", 4), *p, *q;
+  bool chunked = false;
+
+  if (hend == NULL || sscanf (raw, "HTTP/1.%*d %3d", status) != 1)
+    return -1;
+  *hend = '\0';
+  for (p = strstr (raw, "\r\n"); p != NULL; p = strstr (p + 2, "\r\n"))
+    if (strncasecmp (p + 2, "transfer-encoding:", 18) == 0
+        && strcasestr (p + 2, "chunked") != NULL)
+      chunked = true;
+  *body = q = p = hend + 4;
+  if (!chunked)
+    {
+      *blen = (size_t)(end - p);
+      return 0;
+    }
+  while (p < end)
+    {
+      char *nl = memmem (p, (size_t)(end - p), "\r\n", 2);
+      unsigned long sz = strtoul (p, NULL, 16);
+      if (nl == NULL)
+        return -1;
+      p = nl + 2;
+      if (sz == 0)
+        break;
+      if (sz > (size_t)(end - p))
+        return -1;
+      memmove (q, p, sz);
+      q += sz;
+      p += sz + 2;
+    }
+  *blen = (size_t)(q - *body);
+  return 0;
 }

@@ -30,6 +30,16 @@ void mountinfo_unescape (char *s);
  * cannot change a URL or a path it is put in (no '/', '%', '?'). */
 bool engine_name_p (const char *s, size_t n, size_t max);
 
+/* The body of a whole HTTP/1.x answer of len bytes in raw (read to the
+ * end of a Connection: close exchange): *status (3 digits), *body (inside
+ * raw) and *blen; a chunked body is decoded in place (chunk sizes up to the
+ * bytes there are; one running past the end is an error, a body cut short
+ * before its last chunk ends where it is cut).  raw's head is cut at its
+ * blank line; raw[len] must be '\0'.  -1 when raw is not such an answer.
+ */
+int http_answer_split (char *raw, size_t len, int *status, char **body,
+                       size_t *blen);
+
 /* Is s a full object id: exactly 64 lower-case hex digits? */
 bool full_id_p (const char *s);
 

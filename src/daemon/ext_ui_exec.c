@@ -33,6 +33,7 @@
 
 #include "common/clock.h"
 #include "common/cleanup.h"
+#include "common/strutil.h"
 #include "common/users.h"
 #include "dockerapi/dockerapi.h"
 #include "ext/hostexec.h"
@@ -619,47 +620,6 @@ guarded_get (const char *sock, const char *path, uid_t uid, gid_t gid,
   return 0;
 }
 
-/* Split an HTTP/1.1 answer: status and body (chunked decoded in place). */
-static int
-http_parse (char *raw, size_t len, int *status, char **body, size_t *blen)
-{
-  char *hend = memmem (raw, len, "\r\n\r\n", 4), *p, *q, *end = raw + len;
-  bool chunked = false;
-  if (hend == NULL || sscanf (raw, "HTTP/1.%*d %d", status) != 1)
-    return -1;
-  *hend = '\0';
-  for (p = strstr (raw, "\r\n"); p != NULL; p = strstr (p + 2, "\r\n"))
-    if (strncasecmp (p + 2, "transfer-encoding:", 18) == 0
-        && strcasestr (p + 2, "chunked") != NULL)
-      chunked = true;
-  p = hend + 4;
-  if (!chunked)
-    {
-      *body = p;
-      *blen = (size_t)(end - p);
-      return 0;
-    }
-  *body = q = p;
-  while (p < end)
-    {
-      char *nl;
-      unsigned long sz = strtoul (p, &nl, 16);
-      nl = memmem (p, (size_t)(end - p), "\r\n", 2);
-      if (nl == NULL)
-        return -1;
-      p = nl + 2;
-      if (sz == 0)
-        break;
-      if (sz > (size_t)(end - p))
-        return -1;
-      memmove (q, p, sz);
-      q += sz;
-      p += sz + 2;
-    }
-  *blen = (size_t)(q - *body);
-  return 0;
-}
-
 static int
 url_add (char **q, const char *key, const char *val)
 {
@@ -768,7 +728,7 @@ docker_list (const struct ext_ui_exec_ctx *x, uid_t uid, const char *name,
       moat_error_release (&err);
       return;
     }
-  if (http_parse (raw, raw_len, &st, &body, &blen) < 0
+  if (http_answer_split (raw, raw_len, &st, &body, &blen) < 0
       || (j = json_loadb (body, blen, 0, NULL)) == NULL)
     {
       *status = 502;

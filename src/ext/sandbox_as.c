@@ -21,6 +21,7 @@
 
 #include "common/cleanup.h"
 #include "common/clock.h"
+#include "common/strutil.h"
 #include "common/users.h"
 #include "ext/sandbox.h"
 #include "ext/sandbox_int.h"
@@ -112,47 +113,6 @@ ext_sandbox_connect_as (const char *sock, uid_t as_uid, moat_error_t *err)
   return steal_fd (&fd);
 }
 
-/* The body of an HTTP/1.1 answer of len bytes in raw (a chunked one
- * decoded in place): *status, *body (inside raw), *blen.  -1 when it is
- * not one. */
-static int
-split_answer (char *raw, size_t len, int *status, char **body, size_t *blen)
-{
-  char *end = raw + len, *hend = memmem (raw, len, "\r\n\r\n", 4), *p, *q;
-  bool chunked = false;
-
-  if (hend == NULL || sscanf (raw, "HTTP/1.%*d %3d", status) != 1)
-    return -1;
-  *hend = '\0';
-  for (p = strstr (raw, "\r\n"); p != NULL; p = strstr (p + 2, "\r\n"))
-    if (strncasecmp (p + 2, "transfer-encoding:", 18) == 0
-        && strcasestr (p + 2, "chunked") != NULL)
-      chunked = true;
-  *body = q = p = hend + 4;
-  if (!chunked)
-    {
-      *blen = (size_t)(end - p);
-      return 0;
-    }
-  while (p < end)
-    {
-      char *nl = memmem (p, (size_t)(end - p), "\r\n", 2);
-      unsigned long sz = strtoul (p, NULL, 16);
-      if (nl == NULL)
-        return -1;
-      p = nl + 2;
-      if (sz == 0)
-        break;
-      if (sz > (size_t)(end - p))
-        return -1;
-      memmove (q, p, sz);
-      q += sz;
-      p += sz + 2;
-    }
-  *blen = (size_t)(q - *body);
-  return 0;
-}
-
 int
 ext_sandbox_docker_get (const char *sock, uid_t as_uid, const char *path,
                         long timeout_ms, size_t max, int *status, char **body,
@@ -218,7 +178,7 @@ ext_sandbox_docker_get (const char *sock, uid_t as_uid, const char *path,
   raw[len] = '\0';
   {
     char *b;
-    if (split_answer (raw, len, status, &b, blen) < 0)
+    if (http_answer_split (raw, len, status, &b, blen) < 0)
       return moat_error (err, EPROTO, "docker: not an HTTP answer");
     if (*blen > max)
       return moat_error (err, E2BIG, "docker: answer over %zu bytes", max);

@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/paths.h"
+#include "common/strutil.h"
 
 static int
 fail_open (moat_error_t *err)
@@ -257,6 +258,41 @@ mono_ms_is_monotonic (void **state)
     }
 }
 
+static void
+http_answer_split_decodes (void **state)
+{
+  char plain[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+  char chunked[] = "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n"
+                   "\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+  char overrun[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "ff\r\nabc\r\n0\r\n\r\n";
+  char nohead[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n";
+  char notit[] = "SSH-2.0-x\r\n\r\n";
+  char *body;
+  size_t blen;
+  int status;
+  (void)state;
+  assert_int_equal (
+      http_answer_split (plain, sizeof plain - 1, &status, &body, &blen), 0);
+  assert_int_equal (status, 200);
+  assert_int_equal (blen, 2);
+  assert_memory_equal (body, "{}", 2);
+  assert_int_equal (
+      http_answer_split (chunked, sizeof chunked - 1, &status, &body, &blen),
+      0);
+  assert_int_equal (status, 404);
+  assert_int_equal (blen, 5);
+  assert_memory_equal (body, "abcde", 5);
+  assert_int_equal (
+      http_answer_split (overrun, sizeof overrun - 1, &status, &body, &blen),
+      -1);
+  assert_int_equal (
+      http_answer_split (nohead, sizeof nohead - 1, &status, &body, &blen),
+      -1);
+  assert_int_equal (
+      http_answer_split (notit, sizeof notit - 1, &status, &body, &blen), -1);
+}
+
 int
 main (void)
 {
@@ -267,6 +303,7 @@ main (void)
     cmocka_unit_test (trusted_open_refusals),
     cmocka_unit_test (mkdir_p_parents_searchable),
     cmocka_unit_test (mono_ms_is_monotonic),
+    cmocka_unit_test (http_answer_split_decodes),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
