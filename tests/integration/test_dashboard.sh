@@ -12,13 +12,7 @@ art=${HARNESS_ARTIFACTS:-$HARNESS_TOP/build/test-artifacts}/test_dashboard
 rm -rf "$art" && mkdir -p "$art"
 
 # A free loopback port of our own (tests run side by side).
-port=
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 20000))
-  ss -Htln "sport = :$p" | grep -q . || { port=$p; break; }
-done
-[ -n "$port" ] || harness_bail "a free port"
-base=http://127.0.0.1:$port
+harness_free_port
 
 cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<'JSON'
 {"configurationFileVersion": 2,

@@ -6,18 +6,9 @@
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
 
-port=
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 20000))
-  ss -Htln "sport = :$p" | grep -q . || { port=$p; break; }
-done
-[ -n "$port" ] || harness_bail "a free port"
-base=http://127.0.0.1:$port
+harness_free_port
 HARNESS_DASHBOARD_PORT=$port harness_up
-harness_docker_user dcona
-AUID=$TUID AGID=$TGID
-harness_docker_user dconb
-BUID=$TUID BGID=$TGID
+harness_two_users dcona dconb
 
 # The hog (user A): keeps 600 connections open, opening a new one for each
 # the server closes (a request is never sent, so each also lives at most

@@ -13,13 +13,7 @@ backend_bin=$MOAT_BUILD/tests/ext-backend
 [ -x "$backend_bin" ] || backend_bin=$HARNESS_TOP/build/tests/ext-backend
 [ -x "$backend_bin" ] || harness_bail "ext-backend" "build it with make tests"
 
-port=
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 20000))
-  ss -Htln "sport = :$p" | grep -q . || { port=$p; break; }
-done
-[ -n "$port" ] || harness_bail "a free port"
-base=http://127.0.0.1:$port
+harness_free_port
 HARNESS_DASHBOARD_PORT=$port harness_up
 harness_busybox
 

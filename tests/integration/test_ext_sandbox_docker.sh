@@ -13,13 +13,7 @@ cat >"$MOAT_ROOT/etc/moat/admin-settings.json" <<'EOJ'
  "enhancedContainerIsolation": {"locked": true, "value": true}}
 EOJ
 
-port=
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 20000))
-  ss -Htln "sport = :$p" | grep -q . || { port=$p; break; }
-done
-[ -n "$port" ] || harness_bail "a free port"
-base=http://127.0.0.1:$port
+harness_free_port
 HARNESS_DASHBOARD_PORT=$port harness_up
 harness_busybox
 E='enhanced container isolation: '

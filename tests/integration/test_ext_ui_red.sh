@@ -11,12 +11,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 harness_init
 
-port=
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 20000))
-  ss -Htln "sport = :$p" | grep -q . || { port=$p; break; }
-done
-[ -n "$port" ] || harness_bail "a free port"
+harness_free_port
 HARNESS_DASHBOARD_PORT=$port harness_up
 harness_busybox
 

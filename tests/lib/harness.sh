@@ -144,6 +144,19 @@ as_user() {
     env HOME="$UHOME" DOCKER_HOST="$MOAT_GUARD_HOST" "$@"
 }
 
+# harness_free_port: a loopback TCP port nothing listens on now (tests run
+# side by side), in `port`; `base` is http://127.0.0.1:$port.
+harness_free_port() {
+  local p
+  port=
+  for _ in $(seq 50); do
+    p=$((20000 + RANDOM % 20000))
+    ss -Htln "sport = :$p" | grep -q . || { port=$p; break; }
+  done
+  [ -n "$port" ] || harness_bail "a free port"
+  base=http://127.0.0.1:$port
+}
+
 # harness_eci_stack: harness_up with ECI locked on and /tmp the shared
 # directory (what most ECI tests start from), busybox loaded; sets E (the
 # refusal prefix) and gsock (the guarded socket).
