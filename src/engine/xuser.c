@@ -210,22 +210,6 @@ owner_is (json_t *root, unsigned caller_uid)
   return owner != NULL && strcmp (owner, want) == 0;
 }
 
-int
-engine_volume_owner_check (engine_get_fn get, void *ctx, const char *name,
-                           unsigned caller_uid, struct eci_verdict *v)
-{
-  json_t *root;
-  bool mine;
-  if (inspect (get, ctx, OBJ_VOLUME, name, &root, v) < 0)
-    return -1;
-  mine = owner_is (root, caller_uid);
-  json_decref (root);
-  if (!mine)
-    return eci_refuse (v, 403, "eci.owner", REFUSAL_OWNER_OTHER_OBJ, "volume",
-                       name);
-  return 0;
-}
-
 /* The networks every container may join: the engine's own (predefined;
  * no other network may take their names), which carry no labels. */
 static const char *const default_networks[]
@@ -240,20 +224,38 @@ default_network_p (json_t *root)
          && (labels == NULL || json_object_size (labels) == 0);
 }
 
+/* The volume or network name must be caller_uid's (a network: or one of
+ * the engine's own). */
+static int
+object_owner_check (engine_get_fn get, void *ctx, enum obj_kind kind,
+                    const char *name, unsigned caller_uid,
+                    struct eci_verdict *v)
+{
+  json_t *root;
+  bool ok;
+  if (inspect (get, ctx, kind, name, &root, v) < 0)
+    return -1;
+  ok = (kind == OBJ_NETWORK && default_network_p (root))
+       || owner_is (root, caller_uid);
+  json_decref (root);
+  if (!ok)
+    return eci_refuse (v, 403, "eci.owner", REFUSAL_OWNER_OTHER_OBJ,
+                       kind == OBJ_VOLUME ? "volume" : "network", name);
+  return 0;
+}
+
+int
+engine_volume_owner_check (engine_get_fn get, void *ctx, const char *name,
+                           unsigned caller_uid, struct eci_verdict *v)
+{
+  return object_owner_check (get, ctx, OBJ_VOLUME, name, caller_uid, v);
+}
+
 int
 engine_network_owner_check (engine_get_fn get, void *ctx, const char *name,
                             unsigned caller_uid, struct eci_verdict *v)
 {
-  json_t *root;
-  bool ok;
-  if (inspect (get, ctx, OBJ_NETWORK, name, &root, v) < 0)
-    return -1;
-  ok = default_network_p (root) || owner_is (root, caller_uid);
-  json_decref (root);
-  if (!ok)
-    return eci_refuse (v, 403, "eci.owner", REFUSAL_OWNER_OTHER_OBJ, "network",
-                       name);
-  return 0;
+  return object_owner_check (get, ctx, OBJ_NETWORK, name, caller_uid, v);
 }
 
 /* ---- creates ---------------------------------------------------------- */
